@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Diagnostics;
+using NeuroPlugin.Execution;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Models;
+using NeuroPlugin.Optimizers;
+
+namespace NeuroPlugin.Editor.Cli;
+
+/// <summary>
+/// <c>neuro bench</c>: training throughput (images/s over <c>--steps</c> steps of batch <c>--batch</c>,
+/// after warm-up; the clock stops after a loss readback so queued GPU work is counted) and batch-1 inference
+/// latency (upload one image, forward, download the logits), on synthetic data.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Zoo model name", DefaultValueFactory = _ => "lenet5" };
+        var backend = new Option<string>("--backend") { Description = "auto, gl or cpu", DefaultValueFactory = _ => "auto" };
+        var batch = new Option<int>("--batch") { Description = "Training batch size", DefaultValueFactory = _ => 64 };
+        var steps = new Option<int>("--steps") { Description = "Timed training steps", DefaultValueFactory = _ => 100 };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var command = new Command("bench", "Measure training throughput and batch-1 inference latency") { model, backend, batch, steps, json };
+        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(backend)!, parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(json)));
+        return command;
+    }
+
+    static int Run(string modelName, string backendName, int batch, int steps, bool json)
+    {
+        if (batch < 1) throw new CliErrors.UsageException($"--batch must be at least 1, got {batch}");
+        if (steps < 1) throw new CliErrors.UsageException($"--steps must be at least 1, got {steps}");
+        var graph = ModelZoo.Build(modelName);
+        using var backend = BackendSelection.Create(backendName);
+        using var network = Network.Create(graph, backend, seed: 1);
+        var random = new Random(1);
+
+        using var training = ExecutionPlan.ForTraining(network, batch);
+        training.Input.Upload(RandomValues(random, training.Input.Length));
+        var targets = new float[training.Target!.Length];
+        int classes = training.Target.Shape[1];
+        for (int n = 0; n < batch; n++) targets[n * classes + random.Next(classes)] = 1f;
+        training.Target.Upload(targets);
+        var optimizer = new Sgd(0.01f);
+        int warmUp = Math.Max(3, steps / 10);
+        for (int i = 0; i < warmUp; i++) training.TrainStep(optimizer);
+        training.ReadLoss();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++) training.TrainStep(optimizer);
+        training.ReadLoss();
+        double trainImagesPerSecond = (double)steps * batch / clock.Elapsed.TotalSeconds;
+
+        using var inference = ExecutionPlan.ForInference(network, 1);
+        float[] image = RandomValues(random, inference.Input.Length), logits = new float[inference.Output.Length];
+        int runs = Math.Max(50, steps * 2);
+        for (int i = 0; i < 20; i++) Infer(inference, image, logits);
+        clock.Restart();
+        for (int i = 0; i < runs; i++) Infer(inference, image, logits);
+        double inferenceMicroseconds = clock.Elapsed.TotalMicroseconds / runs;
+
+        var result = new BenchReport(modelName, backend.Name, backend.DeviceName, batch, steps, trainImagesPerSecond, inferenceMicroseconds,
+            $"{Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+        if (json)
+            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase }));
+        else
+            Console.WriteLine($"{modelName} on {backend.Name} ({backend.DeviceName}): training {trainImagesPerSecond:N0} images/s (batch {batch}), inference {inferenceMicroseconds:N1} µs/image (batch 1)");
+        return 0;
+    }
+
+    static void Infer(ExecutionPlan plan, float[] image, float[] logits)
+    {
+        plan.Input.Upload(image);
+        plan.Forward();
+        plan.Output.Download(logits);
+    }
+
+    static float[] RandomValues(Random random, int length)
+    {
+        var values = new float[length];
+        for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
+        return values;
+    }
+}
+
+/// <summary>The result of <c>neuro bench</c>.</summary>
+internal sealed record BenchReport(string Model, string Backend, string Device, int Batch, int Steps,
+    double TrainImagesPerSecond, double InferenceMicrosecondsPerImage, string Machine);

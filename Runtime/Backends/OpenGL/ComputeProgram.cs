@@ -1,0 +1,187 @@
+using System.Text;
+using Silk.NET.OpenGL;
+
+namespace NeuroPlugin.Backends.OpenGL;
+
+/// <summary>
+/// A linked compute program (the shader object is deleted once linked). Compile or link failure throws
+/// <see cref="ShaderCompilationException"/> with the file name and the driver's info log. Uniform locations
+/// are looked up once and cached, so setting uniforms and dispatching allocate nothing.
+/// <see cref="Dispatch"/> splits large grids into several <c>glDispatchCompute</c> calls (the kernels add the
+/// <c>groupOffset</c> uniform from <c>common.glsl</c>), so no single dispatch trips a driver watchdog, and ends
+/// with a memory barrier so the next dispatch, copy or readback sees the results.
+/// Dispose is safe to call twice; the finalizer queues the program on the device instead of calling GL.
+/// </summary>
+public sealed class ComputeProgram : IDisposable
+{
+    /// <summary>Invocations × per-invocation cost allowed in one glDispatchCompute: about 30–60 ms on llvmpipe,
+    /// far under a millisecond on a GPU, well below any watchdog.</summary>
+    const long WorkPerDispatch = 1L << 26;
+
+    readonly Dictionary<string, int> uniformLocations = new(StringComparer.Ordinal);
+    readonly int groupOffsetLocation;
+    uint handle;
+
+    /// <summary>
+    /// Compiles and links <paramref name="source"/> (complete GLSL, <c>#version</c> first) as a compute shader.
+    /// <paramref name="name"/> (the file name) appears in error messages; <paramref name="sourceNames"/>, when
+    /// given, names the files behind the <c>#line</c> source-string numbers (index = number).
+    /// </summary>
+    public ComputeProgram(GLDevice device, string name, string source, IReadOnlyList<string>? sourceNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        device.EnsureThread();
+        Device = device;
+        Name = name;
+        var gl = device.GL;
+
+        uint shader = gl.CreateShader(ShaderType.ComputeShader);
+        gl.ShaderSource(shader, source);
+        gl.CompileShader(shader);
+        if (gl.GetShader(shader, ShaderParameterName.CompileStatus) == 0)
+        {
+            string log = gl.GetShaderInfoLog(shader);
+            gl.DeleteShader(shader);
+            throw Failure("compile", name, log, sourceNames);
+        }
+        uint program = gl.CreateProgram();
+        gl.AttachShader(program, shader);
+        gl.LinkProgram(program);
+        gl.DetachShader(program, shader);
+        gl.DeleteShader(shader);
+        if (gl.GetProgram(program, ProgramPropertyARB.LinkStatus) == 0)
+        {
+            string log = gl.GetProgramInfoLog(program);
+            gl.DeleteProgram(program);
+            throw Failure("link", name, log, sourceNames);
+        }
+        handle = program;
+        device.OnCreated(GLObjectKind.Program);
+
+        unsafe
+        {
+            int* size = stackalloc int[3];
+            gl.GetProgram(program, GLEnum.ComputeWorkGroupSize, size);
+            LocalSizeX = size[0];
+            LocalSizeY = size[1];
+            LocalSizeZ = size[2];
+        }
+        groupOffsetLocation = UniformLocation("groupOffset");
+    }
+
+    ~ComputeProgram()
+    {
+        if (handle != 0) Device.EnqueueDelete(GLObjectKind.Program, handle);
+    }
+
+    /// <summary>The device whose context holds the program.</summary>
+    public GLDevice Device { get; }
+    /// <summary>The shader's file name (with its variant's defines when it came from <see cref="ShaderLibrary"/>).</summary>
+    public string Name { get; }
+    /// <summary>The GL name; 0 after Dispose.</summary>
+    public uint Handle => handle;
+    /// <summary>True once disposed.</summary>
+    public bool IsDisposed => handle == 0;
+    /// <summary>The work group size declared by <c>layout(local_size_x = …)</c>.</summary>
+    public int LocalSizeX { get; }
+    public int LocalSizeY { get; }
+    public int LocalSizeZ { get; }
+
+    /// <summary>The location of uniform <paramref name="name"/> (-1 when the compiler removed it, which GL then
+    /// ignores), looked up once.</summary>
+    public int UniformLocation(string name)
+    {
+        if (uniformLocations.TryGetValue(name, out int location)) return location;
+        Device.EnsureThread();
+        ObjectDisposedException.ThrowIf(handle == 0, this);
+        location = Device.GL.GetUniformLocation(handle, name);
+        uniformLocations.Add(name, location);
+        return location;
+    }
+
+    /// <summary>Sets an <c>int</c> uniform (<c>glProgramUniform1i</c>: no program binding involved).</summary>
+    public void SetUniform(string name, int value)
+    {
+        int location = UniformLocation(name);
+        Device.EnsureThread();
+        Device.GL.ProgramUniform1(handle, location, value);
+    }
+
+    /// <summary>Sets a <c>float</c> uniform.</summary>
+    public void SetUniform(string name, float value)
+    {
+        int location = UniformLocation(name);
+        Device.EnsureThread();
+        Device.GL.ProgramUniform1(handle, location, value);
+    }
+
+    /// <summary>Sets an <c>ivec2</c> uniform.</summary>
+    public void SetUniform(string name, int x, int y)
+    {
+        int location = UniformLocation(name);
+        Device.EnsureThread();
+        Device.GL.ProgramUniform2(handle, location, x, y);
+    }
+
+    /// <summary>Sets an <c>ivec4</c> uniform.</summary>
+    public void SetUniform(string name, int x, int y, int z, int w)
+    {
+        int location = UniformLocation(name);
+        Device.EnsureThread();
+        Device.GL.ProgramUniform4(handle, location, x, y, z, w);
+    }
+
+    /// <summary>
+    /// Runs the kernel over <paramref name="invocationsX"/> invocations along x (rounded up to whole groups;
+    /// kernels bound-check their flat index) and <paramref name="groupsY"/> work groups along y.
+    /// <paramref name="costPerInvocation"/> (roughly the inner-loop trip count) sizes the chunks: each
+    /// glDispatchCompute gets at most <c>WorkPerDispatch</c> work and at most the driver's group count limit.
+    /// Ends with <c>glMemoryBarrier(SHADER_STORAGE | BUFFER_UPDATE)</c>: the next kernel, copy or readback
+    /// depends on what this one wrote.
+    /// </summary>
+    public void Dispatch(int invocationsX, int groupsY, long costPerInvocation)
+    {
+        Device.EnsureThread();
+        ObjectDisposedException.ThrowIf(handle == 0, this);
+        if (invocationsX <= 0 || groupsY <= 0) return;
+        if (groupsY > Device.MaxWorkGroupCountY)
+            throw new ArgumentOutOfRangeException(nameof(groupsY), $"{Name}: {groupsY} work groups along y exceed the driver's {Device.MaxWorkGroupCountY}");
+        var gl = Device.GL;
+        long groupsX = ((long)invocationsX + LocalSizeX - 1) / LocalSizeX;
+        long work = Math.Max(1, costPerInvocation) * LocalSizeX * groupsY;
+        long chunk = Math.Clamp(WorkPerDispatch / work, 1, Device.MaxWorkGroupCountX);
+        gl.UseProgram(handle);
+        for (long first = 0; first < groupsX; first += chunk)
+        {
+            gl.ProgramUniform1(handle, groupOffsetLocation, (uint)first);
+            gl.DispatchCompute((uint)Math.Min(chunk, groupsX - first), (uint)groupsY, 1);
+        }
+        gl.MemoryBarrier(MemoryBarrierMask.ShaderStorageBarrierBit | MemoryBarrierMask.BufferUpdateBarrierBit);
+        if (Device.DebugMode) Device.CheckErrors(Name);
+    }
+
+    static ShaderCompilationException Failure(string stage, string name, string log, IReadOnlyList<string>? sourceNames)
+    {
+        var message = new StringBuilder();
+        message.Append("compute shader ").Append(name).Append(" failed to ").Append(stage).Append(":\n").Append(log.TrimEnd());
+        if (sourceNames is { Count: > 1 })
+        {
+            // Drivers report positions as source:line; #line directives number the included files.
+            message.Append("\n(source numbers:");
+            for (int i = 0; i < sourceNames.Count; i++) message.Append(' ').Append(i).Append(" = ").Append(sourceNames[i]).Append(';');
+            message.Append(')');
+        }
+        return new ShaderCompilationException(name, log, message.ToString());
+    }
+
+    /// <summary>Deletes the program (queued if called off the owner thread). Safe to call twice.</summary>
+    public void Dispose()
+    {
+        if (handle == 0) return;
+        uint name = handle;
+        handle = 0;
+        GC.SuppressFinalize(this);
+        if (Device.IsOnOwnerThread) Device.Delete(GLObjectKind.Program, name);
+        else Device.EnqueueDelete(GLObjectKind.Program, name);
+    }
+}

@@ -1,0 +1,41 @@
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Backends.OpenGL;
+
+// Softmax cross-entropy, fused (softmax_cross_entropy.comp): one invocation per row, then the row losses
+// are summed in order by reduce.comp.
+public sealed partial class GLBackend
+{
+    ComputeProgram? softmaxCrossEntropyForwardProgram, softmaxCrossEntropyBackwardProgram;
+
+    /// <summary><c>p = softmax(z)</c> per row, <c>loss = −(1/N) Σ_n Σ_k t[n,k]·log p[n,k]</c>:
+    /// logits and target (N,K), probabilities (N,K), loss (1).</summary>
+    public void SoftmaxCrossEntropyForward(Tensor logits, Tensor target, Tensor probabilities, Tensor loss)
+    {
+        EnsureUsable();
+        var program = Program(ref softmaxCrossEntropyForwardProgram, "softmax_cross_entropy.comp", "FORWARD");
+        int rows = logits.Shape.N, classes = logits.Length / rows;
+        var rowLoss = Scratch(rows);
+        Bind(Input0, logits);
+        Bind(Input1, target);
+        Bind(Output0, probabilities);
+        Bind(Output1, rowLoss);
+        program.SetUniform("rows", rows);
+        program.SetUniform("classes", classes);
+        program.Dispatch(rows, 1, classes);
+        ReduceSlices(rowLoss, rows, 1, BufferOf(loss), accumulate: false);
+    }
+
+    /// <summary>Adds <c>dz += scale·(p − t)/N</c>.</summary>
+    public void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor target, Tensor logitsGrad, float scale)
+    {
+        EnsureUsable();
+        var program = Program(ref softmaxCrossEntropyBackwardProgram, "softmax_cross_entropy.comp", "BACKWARD");
+        Bind(Input0, probabilities);
+        Bind(Input1, target);
+        Bind(Output0, logitsGrad);
+        program.SetUniform("count", probabilities.Length);
+        program.SetUniform("factor", scale / probabilities.Shape.N);
+        program.Dispatch(probabilities.Length, 1, 1);
+    }
+}

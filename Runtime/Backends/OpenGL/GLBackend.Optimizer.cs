@@ -1,0 +1,21 @@
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Backends.OpenGL;
+
+// Optimizer steps on the device (sgd.comp).
+public sealed partial class GLBackend
+{
+    ComputeProgram? sgdProgram;
+
+    /// <summary>Plain SGD: <c>w ← w − lr·g</c>.</summary>
+    public void SgdUpdate(Tensor parameter, Tensor gradient, float learningRate)
+    {
+        EnsureUsable();
+        var program = Program(ref sgdProgram, "sgd.comp", "");
+        Bind(Input0, gradient);
+        Bind(Output0, parameter);
+        program.SetUniform("count", parameter.Length);
+        program.SetUniform("learningRate", learningRate);
+        program.Dispatch(parameter.Length, 1, 1);
+    }
+}

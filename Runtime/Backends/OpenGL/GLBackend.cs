@@ -1,0 +1,191 @@
+using System.Runtime.CompilerServices;
+using NeuroPlugin.Tensors;
+using Silk.NET.OpenGL;
+
+namespace NeuroPlugin.Backends.OpenGL;
+
+/// <summary>
+/// The OpenGL 4.3 compute-shader backend: tensors are shader storage buffers, every op is a kernel from
+/// <c>Shaders/</c> (one file per op family, forward and backward side by side, variants by <c>#define</c>).
+/// Follows the <see cref="IBackend"/> contract exactly; backward kernels gather (each gradient element is
+/// written by one invocation, no float atomics) and add into the gradient. Reductions that would leave
+/// too few invocations (weight and bias gradients, the loss) run in two passes through a scratch buffer.
+/// In steady state an op call allocates nothing on the managed heap: programs are cached in fields and
+/// uniform locations in the programs. All calls must come from the device's owner thread.
+/// This file holds allocation, transfers and the helpers the op files share; each op family has its own
+/// file (GLBackend.Linear.cs, GLBackend.Conv2d.cs, …).
+/// </summary>
+public sealed partial class GLBackend : IBackend
+{
+    /// <summary>Binding points, shared by every kernel: inputs at 0–2, the main output at 3, a second output at 4.</summary>
+    const int Input0 = 0, Input1 = 1, Input2 = 2, Output0 = 3, Output1 = 4;
+
+    readonly bool ownsDevice;
+    GLBuffer? scratch;
+    GLBuffer? placeholder;
+    bool disposed;
+
+    /// <summary>A backend on <paramref name="device"/>; with <paramref name="ownsDevice"/> it disposes the device too.</summary>
+    public GLBackend(GLDevice device, bool ownsDevice)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        device.EnsureThread();
+        Device = device;
+        this.ownsDevice = ownsDevice;
+        Shaders = new ShaderLibrary(device);
+    }
+
+    /// <summary>A backend on a new headless device (<see cref="GLDevice.CreateHeadless"/>), which it owns.</summary>
+    /// <exception cref="GLUnavailableException">No OpenGL 4.3 context could be created.</exception>
+    public static GLBackend CreateHeadless(bool debug = false) => new(GLDevice.CreateHeadless(debug), ownsDevice: true);
+
+    public string Name => "gl";
+    public string DeviceName => Device.Renderer;
+    /// <summary>The context the kernels run on.</summary>
+    public GLDevice Device { get; }
+    /// <summary>The compiled-kernel cache.</summary>
+    public ShaderLibrary Shaders { get; }
+
+    /// <summary>GL objects the backend holds for itself (cached programs, scratch buffers), so tests can tell
+    /// them from leaked tensors: <c>Device.LiveObjectCount − InternalObjectCount</c> counts only the caller's objects.</summary>
+    public int InternalObjectCount => Shaders.CachedProgramCount + (scratch is null ? 0 : 1) + (placeholder is null ? 0 : 1);
+
+    /// <summary>The GL buffer behind a tensor of this backend (e.g. to bind it in the host's own shaders).</summary>
+    public GLBuffer BufferOf(Tensor tensor)
+    {
+        if (!ReferenceEquals(tensor.Backend, this))
+            throw new ArgumentException($"tensor '{tensor.Name}' lives on backend '{tensor.Backend.Name}' ({tensor.Backend.DeviceName}), not on this GL backend", nameof(tensor));
+        var buffer = ((GLTensorStorage)tensor.Storage).Buffer;
+        if (buffer.IsDisposed) ThrowDisposedTensor(tensor);
+        return buffer;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void ThrowDisposedTensor(Tensor tensor) => throw new ObjectDisposedException(tensor.Name, $"tensor '{tensor.Name}' {tensor.Shape} was disposed");
+
+    public Tensor Allocate(TensorShape shape, string name)
+    {
+        EnsureUsable();
+        var buffer = new GLBuffer(Device, shape.Length);
+        return new Tensor(this, new GLTensorStorage(buffer), shape, name, ownsStorage: true);
+    }
+
+    public void Upload(Tensor tensor, ReadOnlySpan<float> source)
+    {
+        EnsureUsable();
+        CheckLength(tensor, source.Length, "upload");
+        BufferOf(tensor).Upload(source);
+    }
+
+    public void Download(Tensor tensor, Span<float> destination)
+    {
+        EnsureUsable();
+        CheckLength(tensor, destination.Length, "download");
+        BufferOf(tensor).Download(destination);
+    }
+
+    public void Fill(Tensor tensor, float value)
+    {
+        EnsureUsable();
+        BufferOf(tensor).Fill(value, tensor.Length);
+    }
+
+    public void Copy(Tensor source, Tensor destination)
+    {
+        EnsureUsable();
+        CheckLength(destination, source.Length, "copy");
+        GLBuffer from = BufferOf(source), to = BufferOf(destination);
+        // Views of one buffer start at its first element, so copying a tensor onto itself changes nothing
+        // (and GL rejects overlapping copies).
+        if (!ReferenceEquals(from, to)) from.CopyTo(to, source.Length);
+    }
+
+    static void CheckLength(Tensor tensor, int length, string what)
+    {
+        if (length != tensor.Length)
+            throw new ShapeException($"{what} of '{tensor.Name}' {tensor.Shape} needs {tensor.Length} values, got {length}");
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void EnsureUsable()
+    {
+        if (disposed) ThrowDisposed();
+        Device.EnsureThread();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void ThrowDisposed() => throw new ObjectDisposedException(nameof(GLBackend));
+
+    /// <summary>The cached program for a kernel variant; compiled into <paramref name="field"/> on first use.</summary>
+    ComputeProgram Program(ref ComputeProgram? field, string fileName, string defines) =>
+        field ??= Shaders.Get(fileName, defines);
+
+    void Bind(int binding, Tensor tensor) => Bind(binding, BufferOf(tensor));
+
+    void Bind(int binding, GLBuffer buffer) =>
+        Device.GL.BindBufferBase(BufferTargetARB.ShaderStorageBuffer, (uint)binding, buffer.Handle);
+
+    /// <summary>Binds an optional tensor; a missing one gets a small placeholder buffer, because kernels
+    /// declare every binding they might read and GL wants each declared binding backed by a buffer.</summary>
+    void BindOptional(int binding, Tensor? tensor)
+    {
+        if (tensor is not null) Bind(binding, tensor);
+        else Bind(binding, placeholder ??= new GLBuffer(Device, 4));
+    }
+
+    /// <summary>A scratch buffer of at least <paramref name="length"/> floats for two-pass reductions. It grows
+    /// (during warm-up) and is reused by every op: each op's second pass finishes before the next op starts.</summary>
+    GLBuffer Scratch(int length)
+    {
+        if (scratch is null || scratch.Length < length)
+        {
+            scratch?.Dispose();
+            scratch = new GLBuffer(Device, Math.Max(length, 4096));
+        }
+        return scratch;
+    }
+
+    ComputeProgram? reduceProgram;
+
+    /// <summary>
+    /// <c>destination[i] (+)= Σ_{s &lt; slices} source[s·count + i]</c> for <c>i &lt; count</c>, summing in slice order
+    /// (reduce.comp): the second pass of every split reduction.
+    /// </summary>
+    void ReduceSlices(GLBuffer source, int slices, int count, GLBuffer destination, bool accumulate)
+    {
+        var program = Program(ref reduceProgram, "reduce.comp", "");
+        Bind(Input0, source);
+        Bind(Output0, destination);
+        program.SetUniform("slices", slices);
+        program.SetUniform("count", count);
+        program.SetUniform("accumulate", accumulate ? 1 : 0);
+        program.Dispatch(count, 1, slices);
+    }
+
+    /// <summary>Sets the window geometry uniforms of window2d.glsl: input (N,C,H,W), output (N,C',OH,OW), kernel,
+    /// stride, top/left padding and dilation (bottom/right padding only shaped the output, already allocated).</summary>
+    static void SetWindow(ComputeProgram program, TensorShape input, TensorShape output, Window2d window)
+    {
+        program.SetUniform("inputShape", input.N, input.C, input.H, input.W);
+        program.SetUniform("outputShape", output.N, output.C, output.H, output.W);
+        program.SetUniform("kernelSize", window.KernelHeight, window.KernelWidth);
+        program.SetUniform("stride", window.StrideHeight, window.StrideWidth);
+        program.SetUniform("padding", window.PadTop, window.PadLeft);
+        program.SetUniform("dilation", window.DilationHeight, window.DilationWidth);
+    }
+
+    static int DivideRoundingUp(int value, int divisor) => (value + divisor - 1) / divisor;
+
+    /// <summary>Deletes the cached programs and scratch buffers, and the device if this backend owns it.
+    /// Tensors are the caller's to dispose. Safe to call twice.</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        Shaders.Dispose();
+        scratch?.Dispose();
+        placeholder?.Dispose();
+        scratch = placeholder = null;
+        if (ownsDevice) Device.Dispose();
+    }
+}

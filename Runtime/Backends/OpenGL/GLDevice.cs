@@ -1,0 +1,497 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Silk.NET.OpenGL;
+
+namespace NeuroPlugin.Backends.OpenGL;
+
+/// <summary>
+/// One OpenGL 4.3+ context used for compute: either a headless context this class created through EGL
+/// (<see cref="CreateHeadless"/>), or the host game's context (<see cref="FromCurrentContext"/>), which it
+/// never destroys. Reports the driver strings and the limits the kernels depend on, counts live GL objects
+/// (so tests can assert nothing leaks), checks GL errors, and enforces thread affinity: a GL context is
+/// current on one thread, so every GL-touching call checks it is on <see cref="OwnerThreadId"/> and throws
+/// <see cref="InvalidOperationException"/> otherwise. GL objects whose wrappers were finalized are queued
+/// here and deleted on the owner thread at the next call (finalizers never call GL).
+/// </summary>
+public sealed class GLDevice : IDisposable
+{
+    const int NoThread = -1;
+
+    // eglInitialize/eglTerminate act on the whole display, which every headless device of a platform shares:
+    // count the users so that disposing one device does not terminate the others' display.
+    static readonly Dictionary<nint, int> displayUsers = new();
+
+    readonly nint eglDisplay, eglContext;
+    readonly bool ownsContext;
+    readonly ConcurrentQueue<PendingDelete> pendingDeletes = new();
+    readonly ConcurrentQueue<string> debugMessages = new();
+    int pendingDeleteCount;
+    int ownerThreadId;
+    int liveBuffers, livePrograms;
+    bool debugMode, disposed;
+    DebugProc? debugCallback; // held so the delegate outlives the native pointer the driver keeps
+
+    GLDevice(GL gl, nint display, nint context, bool ownsContext, string origin)
+    {
+        GL = gl;
+        eglDisplay = display;
+        eglContext = context;
+        this.ownsContext = ownsContext;
+        Origin = origin;
+        ownerThreadId = Environment.CurrentManagedThreadId;
+
+        Version = ReadString(StringName.Version) ?? throw new GLUnavailableException(
+            "no OpenGL context is current on this thread (glGetString(GL_VERSION) returned NULL): make the host's context current before calling GLDevice.FromCurrentContext");
+        Vendor = ReadString(StringName.Vendor) ?? "";
+        Renderer = ReadString(StringName.Renderer) ?? "";
+        ShadingLanguageVersion = ReadString(StringName.ShadingLanguageVersion) ?? "";
+        MajorVersion = gl.GetInteger(GetPName.MajorVersion);
+        MinorVersion = gl.GetInteger(GetPName.MinorVersion);
+        if (MajorVersion < 4 || (MajorVersion == 4 && MinorVersion < 3))
+            throw new GLUnavailableException(
+                $"OpenGL 4.3 with compute shaders is required, the driver offers {Version} ({Renderer}): update the GPU driver, or install the Debian packages libegl1 libegl-mesa0 libgl1-mesa-dri for Mesa's llvmpipe");
+
+        MaxShaderStorageBlockSize = gl.GetInteger64(GLEnum.MaxShaderStorageBlockSize);
+        MaxShaderStorageBufferBindings = gl.GetInteger(GLEnum.MaxShaderStorageBufferBindings);
+        MaxWorkGroupCountX = gl.GetInteger(GLEnum.MaxComputeWorkGroupCount, 0);
+        MaxWorkGroupCountY = gl.GetInteger(GLEnum.MaxComputeWorkGroupCount, 1);
+        MaxWorkGroupCountZ = gl.GetInteger(GLEnum.MaxComputeWorkGroupCount, 2);
+        MaxWorkGroupSizeX = gl.GetInteger(GLEnum.MaxComputeWorkGroupSize, 0);
+        MaxWorkGroupSizeY = gl.GetInteger(GLEnum.MaxComputeWorkGroupSize, 1);
+        MaxWorkGroupSizeZ = gl.GetInteger(GLEnum.MaxComputeWorkGroupSize, 2);
+        MaxWorkGroupInvocations = gl.GetInteger(GLEnum.MaxComputeWorkGroupInvocations);
+        MaxSharedMemorySize = gl.GetInteger(GLEnum.MaxComputeSharedMemorySize);
+        if (MaxWorkGroupCountX <= 0 || MaxWorkGroupInvocations <= 0 || MaxShaderStorageBufferBindings < 8)
+            throw new GLUnavailableException(
+                $"OpenGL 4.3 with compute shaders is required, the driver ({Version}, {Renderer}) reports no compute work groups or fewer than 8 shader storage bindings");
+
+        // Errors raised before we existed (the host's, or the limit queries on a driver that lacks one)
+        // must not be blamed on the first kernel: drain them now.
+        for (int i = 0; i < 64 && gl.GetError() != GLEnum.NoError; i++) { }
+    }
+
+    /// <summary>The Silk.NET API bound to this context.</summary>
+    public GL GL { get; }
+    /// <summary><c>GL_VENDOR</c>, e.g. "Mesa" or "NVIDIA Corporation".</summary>
+    public string Vendor { get; }
+    /// <summary><c>GL_RENDERER</c>, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".</summary>
+    public string Renderer { get; }
+    /// <summary><c>GL_VERSION</c>, e.g. "4.5 (Core Profile) Mesa 22.3.6".</summary>
+    public string Version { get; }
+    /// <summary><c>GL_SHADING_LANGUAGE_VERSION</c>.</summary>
+    public string ShadingLanguageVersion { get; }
+    /// <summary>The context's major and minor version (at least 4.3).</summary>
+    public int MajorVersion { get; }
+    public int MinorVersion { get; }
+    /// <summary>Where the context came from: "EGL device platform", "EGL surfaceless (Mesa)" or "host context".</summary>
+    public string Origin { get; }
+
+    /// <summary><c>GL_MAX_SHADER_STORAGE_BLOCK_SIZE</c> in bytes: the largest tensor a kernel can address.</summary>
+    public long MaxShaderStorageBlockSize { get; }
+    /// <summary><c>GL_MAX_SHADER_STORAGE_BUFFER_BINDINGS</c>.</summary>
+    public int MaxShaderStorageBufferBindings { get; }
+    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_COUNT</c> per dimension (at least 65535).</summary>
+    public int MaxWorkGroupCountX { get; }
+    public int MaxWorkGroupCountY { get; }
+    public int MaxWorkGroupCountZ { get; }
+    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_SIZE</c> per dimension.</summary>
+    public int MaxWorkGroupSizeX { get; }
+    public int MaxWorkGroupSizeY { get; }
+    public int MaxWorkGroupSizeZ { get; }
+    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_INVOCATIONS</c>.</summary>
+    public int MaxWorkGroupInvocations { get; }
+    /// <summary><c>GL_MAX_COMPUTE_SHARED_MEMORY_SIZE</c> in bytes.</summary>
+    public int MaxSharedMemorySize { get; }
+
+    /// <summary>True for CPU rasterizers (llvmpipe, softpipe, SwiftShader), where shared memory and
+    /// <c>barrier()</c> are slow and register-blocked kernels win.</summary>
+    public bool IsSoftwareRenderer =>
+        Renderer.Contains("llvmpipe", StringComparison.OrdinalIgnoreCase) ||
+        Renderer.Contains("softpipe", StringComparison.OrdinalIgnoreCase) ||
+        Renderer.Contains("SwiftShader", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>True when this device created (and will destroy) its context.</summary>
+    public bool OwnsContext => ownsContext;
+    /// <summary>The managed thread id that may call GL through this device; -1 after <see cref="ReleaseCurrent"/>.</summary>
+    public int OwnerThreadId => ownerThreadId;
+    /// <summary>True once disposed.</summary>
+    public bool IsDisposed => disposed;
+
+    /// <summary>GL buffers plus programs created through this device and not yet deleted.</summary>
+    public int LiveObjectCount => Volatile.Read(ref liveBuffers) + Volatile.Read(ref livePrograms);
+    /// <summary>Live GL buffers (tensor storage, scratch).</summary>
+    public int LiveBufferCount => Volatile.Read(ref liveBuffers);
+    /// <summary>Live GL programs (compiled kernels).</summary>
+    public int LiveProgramCount => Volatile.Read(ref livePrograms);
+
+    /// <summary>
+    /// Opt-in error checking for development and tests: after every dispatch the backend calls
+    /// <see cref="CheckErrors"/>, and on a context this device owns a synchronous KHR_debug callback
+    /// collects the driver's error messages (a host's context keeps its own callback).
+    /// </summary>
+    public bool DebugMode
+    {
+        get => debugMode;
+        set
+        {
+            EnsureThread();
+            if (value == debugMode) return;
+            debugMode = value;
+            if (!ownsContext) return;
+            if (value)
+            {
+                debugCallback ??= OnDebugMessage;
+                GL.Enable(EnableCap.DebugOutput);
+                GL.Enable(EnableCap.DebugOutputSynchronous);
+                unsafe { GL.DebugMessageCallback(debugCallback, null); }
+            }
+            else
+            {
+                unsafe { GL.DebugMessageCallback(null, null); }
+                GL.Disable(EnableCap.DebugOutputSynchronous);
+                GL.Disable(EnableCap.DebugOutput);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates a headless OpenGL 4.5 core context (4.3 if 4.5 is refused) through EGL, without a window:
+    /// first on the EGL device platform (<c>EGL_EXT_platform_device</c>, how NVIDIA drivers run headless),
+    /// then on Mesa's surfaceless platform, then on Mesa's software device. The context is current on the
+    /// calling thread, which becomes the owner thread. <paramref name="debug"/> asks for a debug context
+    /// and turns <see cref="DebugMode"/> on.
+    /// </summary>
+    /// <exception cref="GLUnavailableException">EGL is missing, or no platform gives an OpenGL 4.3 context;
+    /// the message lists every attempt and the packages to install.</exception>
+    public static GLDevice CreateHeadless(bool debug = false)
+    {
+        try
+        {
+            return CreateHeadlessCore(debug);
+        }
+        catch (DllNotFoundException e)
+        {
+            throw new GLUnavailableException(
+                "libEGL.so.1 not found: install the Debian packages libegl1 libegl-mesa0 libgl1-mesa-dri (Mesa's llvmpipe runs on any CPU) or your GPU driver's EGL library", e);
+        }
+        catch (EntryPointNotFoundException e)
+        {
+            throw new GLUnavailableException(
+                $"libEGL.so.1 lacks an entry point ({e.Message}): install the Debian packages libegl1 libegl-mesa0 libgl1-mesa-dri", e);
+        }
+    }
+
+    /// <summary>
+    /// Wraps the host's OpenGL context, which must be current on the calling thread (the owner thread from
+    /// now on). The device never destroys that context, and leaves the host's debug callback alone.
+    /// </summary>
+    /// <exception cref="GLUnavailableException">No context is current, or it is older than OpenGL 4.3.</exception>
+    public static GLDevice FromCurrentContext(GL gl)
+    {
+        ArgumentNullException.ThrowIfNull(gl);
+        return new GLDevice(gl, 0, 0, ownsContext: false, "host context");
+    }
+
+    /// <summary>A one-line summary of the context and its limits, for logs and reports.</summary>
+    public string Describe() =>
+        $"OpenGL {Version} on {Renderer} ({Vendor}), GLSL {ShadingLanguageVersion}, {Origin}; " +
+        $"max SSBO block {MaxShaderStorageBlockSize / (1024 * 1024)} MiB, {MaxShaderStorageBufferBindings} SSBO bindings, " +
+        $"work groups ≤ ({MaxWorkGroupCountX},{MaxWorkGroupCountY},{MaxWorkGroupCountZ}) of ≤ ({MaxWorkGroupSizeX},{MaxWorkGroupSizeY},{MaxWorkGroupSizeZ}), " +
+        $"{MaxWorkGroupInvocations} invocations per group, shared memory {MaxSharedMemorySize / 1024} KiB";
+
+    public override string ToString() => $"GLDevice({Renderer}, {Version})";
+
+    /// <summary>
+    /// Makes this device's own context current on the calling thread, which becomes the owner thread
+    /// (hand a headless context to another thread: <see cref="ReleaseCurrent"/> on the old one first).
+    /// Also restores the context after other code made a different one current on this thread.
+    /// </summary>
+    public void MakeCurrent()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (!ownsContext)
+            throw new InvalidOperationException("this GLDevice wraps the host's context: the host makes it current, not GLDevice.MakeCurrent");
+        if (Egl.MakeCurrent(eglDisplay, 0, 0, eglContext) == 0)
+            throw new InvalidOperationException(
+                $"eglMakeCurrent failed ({Egl.ErrorName(Egl.GetError())}); a context is current on one thread at a time: call ReleaseCurrent on thread {ownerThreadId} first");
+        ownerThreadId = Environment.CurrentManagedThreadId;
+    }
+
+    /// <summary>Detaches this device's own context from the owner thread; until <see cref="MakeCurrent"/>,
+    /// every call throws.</summary>
+    public void ReleaseCurrent()
+    {
+        EnsureThread();
+        if (!ownsContext)
+            throw new InvalidOperationException("this GLDevice wraps the host's context: the host decides which context is current");
+        Egl.MakeCurrent(eglDisplay, 0, 0, 0);
+        ownerThreadId = NoThread;
+    }
+
+    /// <summary>
+    /// Throws <see cref="GLException"/> naming <paramref name="where"/> and every pending error
+    /// (<c>glGetError</c> until it is clean, plus KHR_debug error messages in <see cref="DebugMode"/>).
+    /// Allocates nothing when there is no error.
+    /// </summary>
+    public void CheckErrors(string where)
+    {
+        EnsureThread();
+        var error = (GLEnum)GL.GetError();
+        if (error == GLEnum.NoError && debugMessages.IsEmpty) return;
+        ThrowErrors(where, error);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowErrors(string where, GLEnum first)
+    {
+        var names = new List<string>();
+        for (var error = first; error != GLEnum.NoError && names.Count < 32; error = (GLEnum)GL.GetError())
+            names.Add(ErrorName(error));
+        while (debugMessages.TryDequeue(out var message)) names.Add(message);
+        throw new GLException($"OpenGL error after {where}: {string.Join("; ", names)}");
+    }
+
+    static string ErrorName(GLEnum error) => error switch
+    {
+        GLEnum.InvalidEnum => "GL_INVALID_ENUM",
+        GLEnum.InvalidValue => "GL_INVALID_VALUE",
+        GLEnum.InvalidOperation => "GL_INVALID_OPERATION",
+        GLEnum.StackOverflow => "GL_STACK_OVERFLOW",
+        GLEnum.StackUnderflow => "GL_STACK_UNDERFLOW",
+        GLEnum.OutOfMemory => "GL_OUT_OF_MEMORY",
+        GLEnum.InvalidFramebufferOperation => "GL_INVALID_FRAMEBUFFER_OPERATION",
+        GLEnum.ContextLost => "GL_CONTEXT_LOST",
+        _ => $"GL error 0x{(int)error:X4}",
+    };
+
+    void OnDebugMessage(GLEnum source, GLEnum type, int id, GLEnum severity, int length, nint message, nint userParam)
+    {
+        // Performance and portability notes are not failures; only errors and high-severity messages are.
+        if (type != GLEnum.DebugTypeError && severity != GLEnum.DebugSeverityHigh) return;
+        debugMessages.Enqueue(Marshal.PtrToStringUTF8(message, length) ?? $"debug message {id}");
+    }
+
+    /// <summary>
+    /// The guard at the top of every GL-touching call: right thread, not disposed, then delete whatever
+    /// finalizers queued. An int compare and two field reads when nothing is wrong.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void EnsureThread()
+    {
+        if (Environment.CurrentManagedThreadId != ownerThreadId) ThrowWrongThread();
+        if (disposed) ThrowDisposed();
+        if (Volatile.Read(ref pendingDeleteCount) != 0) DeletePending();
+    }
+
+    /// <summary>True when the calling thread may touch GL right now (used by Dispose paths that defer otherwise).</summary>
+    internal bool IsOnOwnerThread => Environment.CurrentManagedThreadId == ownerThreadId && !disposed;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowWrongThread() => throw new InvalidOperationException(
+        ownerThreadId == NoThread
+            ? $"the OpenGL context of {this} is not current on any thread: call MakeCurrent on the thread that uses it (called from thread {Environment.CurrentManagedThreadId})"
+            : $"{this} belongs to thread {ownerThreadId} (the thread whose OpenGL context it is), but was called from thread {Environment.CurrentManagedThreadId}: a GL context is current on one thread, so every GL call must come from thread {ownerThreadId}");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowDisposed() => throw new ObjectDisposedException(nameof(GLDevice), $"{this} was disposed");
+
+    internal void OnCreated(GLObjectKind kind) => Interlocked.Increment(ref kind == GLObjectKind.Buffer ? ref liveBuffers : ref livePrograms);
+
+    /// <summary>Deletes a GL object now; the caller is on the owner thread.</summary>
+    internal void Delete(GLObjectKind kind, uint handle)
+    {
+        if (kind == GLObjectKind.Buffer) GL.DeleteBuffer(handle);
+        else GL.DeleteProgram(handle);
+        Interlocked.Decrement(ref kind == GLObjectKind.Buffer ? ref liveBuffers : ref livePrograms);
+    }
+
+    /// <summary>Queues a GL object for deletion on the owner thread (from a finalizer or another thread).
+    /// After the device is disposed the object died with the context (or with the host's), so it only stops counting.</summary>
+    internal void EnqueueDelete(GLObjectKind kind, uint handle)
+    {
+        if (disposed)
+        {
+            Interlocked.Decrement(ref kind == GLObjectKind.Buffer ? ref liveBuffers : ref livePrograms);
+            return;
+        }
+        pendingDeletes.Enqueue(new PendingDelete(kind, handle));
+        Interlocked.Increment(ref pendingDeleteCount);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void DeletePending()
+    {
+        while (pendingDeletes.TryDequeue(out var pending))
+        {
+            Interlocked.Decrement(ref pendingDeleteCount);
+            Delete(pending.Kind, pending.Handle);
+        }
+    }
+
+    /// <summary>
+    /// Deletes queued objects and, for a headless device, destroys its context (and terminates the EGL
+    /// display when no other device uses it). A host's context is left alone. Safe to call twice;
+    /// must run on the owner thread (or after <see cref="ReleaseCurrent"/>, on any thread).
+    /// </summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        if (ownerThreadId != NoThread)
+        {
+            EnsureThread();
+            DeletePending();
+            if (debugMode && ownsContext) DebugMode = false;
+        }
+        disposed = true;
+        if (!ownsContext) return;
+        if (ownerThreadId != NoThread) Egl.MakeCurrent(eglDisplay, 0, 0, 0);
+        Egl.DestroyContext(eglDisplay, eglContext);
+        ReleaseDisplay(eglDisplay);
+        ownerThreadId = NoThread;
+    }
+
+    string? ReadString(StringName name)
+    {
+        unsafe { return Marshal.PtrToStringUTF8((nint)GL.GetString(name)); }
+    }
+
+    static GLDevice CreateHeadlessCore(bool debug)
+    {
+        // Client extensions (queried on EGL_NO_DISPLAY) say which platforms this EGL can open.
+        string? clientExtensions = Egl.QueryString(0, Egl.Extensions);
+        var attempts = new List<(string Name, int Platform, nint NativeDisplay)>();
+        var software = new List<nint>();
+        if (Egl.HasExtension(clientExtensions, "EGL_EXT_platform_device"))
+            foreach (nint device in Egl.QueryDevices())
+            {
+                if (Egl.HasExtension(Egl.QueryDeviceString(device, Egl.Extensions), "EGL_MESA_device_software")) software.Add(device);
+                else attempts.Add(("EGL device platform", Egl.PlatformDeviceExt, device));
+            }
+        if (Egl.HasExtension(clientExtensions, "EGL_MESA_platform_surfaceless"))
+            attempts.Add(("EGL surfaceless (Mesa)", Egl.PlatformSurfacelessMesa, 0));
+        foreach (nint device in software)
+            attempts.Add(("EGL device platform (software)", Egl.PlatformDeviceExt, device));
+
+        var failures = new List<string>();
+        if (attempts.Count == 0)
+            failures.Add($"EGL offers neither EGL_EXT_platform_device with devices nor EGL_MESA_platform_surfaceless (client extensions: {clientExtensions ?? "none"})");
+        GLUnavailableException? tooOld = null;
+        foreach (var (name, platform, nativeDisplay) in attempts)
+        {
+            try
+            {
+                if (TryCreate(name, platform, nativeDisplay, debug, out var device, out var failure)) return device!;
+                failures.Add($"{name}: {failure}");
+            }
+            catch (GLUnavailableException e)
+            {
+                tooOld ??= e;
+                failures.Add($"{name}: {e.Message}");
+            }
+        }
+        if (tooOld is not null && failures.Count == 1) throw tooOld;
+        throw new GLUnavailableException(
+            $"no headless OpenGL 4.3 context could be created through EGL ({string.Join("; ", failures)}): install the Debian packages libegl1 libegl-mesa0 libgl1-mesa-dri (Mesa's llvmpipe), or a GPU driver with EGL");
+    }
+
+    static unsafe bool TryCreate(string name, int platform, nint nativeDisplay, bool debug, out GLDevice? device, out string failure)
+    {
+        device = null;
+        nint display = Egl.GetPlatformDisplay(platform, nativeDisplay);
+        if (display == 0) { failure = $"eglGetPlatformDisplayEXT failed ({Egl.ErrorName(Egl.GetError())})"; return false; }
+        if (!AcquireDisplay(display, out failure)) return false;
+        nint context = 0;
+        bool current = false;
+        try
+        {
+            if (Egl.BindApi(Egl.OpenGLApi) == 0) { failure = $"eglBindAPI(EGL_OPENGL_API) failed ({Egl.ErrorName(Egl.GetError())})"; return false; }
+            string? extensions = Egl.QueryString(display, Egl.Extensions);
+            if (!Egl.HasExtension(extensions, "EGL_KHR_surfaceless_context"))
+            {
+                failure = "the display lacks EGL_KHR_surfaceless_context (a context without a window)";
+                return false;
+            }
+            nint config = 0; // EGL_NO_CONFIG_KHR
+            if (!Egl.HasExtension(extensions, "EGL_KHR_no_config_context"))
+            {
+                int* configAttributes = stackalloc int[] { Egl.RenderableType, Egl.OpenGLBit, Egl.None };
+                if (Egl.ChooseConfig(display, configAttributes, &config, 1, out int count) == 0 || count == 0)
+                {
+                    failure = $"no EGL config renders OpenGL ({Egl.ErrorName(Egl.GetError())})";
+                    return false;
+                }
+            }
+            // 4.5 first (direct state access is core there), 4.3 as the floor; a debug context only if asked,
+            // and without one if the driver refuses it.
+            int* attributes = stackalloc int[9];
+            foreach (int minor in new[] { 5, 3 })
+            {
+                foreach (bool debugContext in debug ? new[] { true, false } : new[] { false })
+                {
+                    attributes[0] = Egl.ContextMajorVersion; attributes[1] = 4;
+                    attributes[2] = Egl.ContextMinorVersion; attributes[3] = minor;
+                    attributes[4] = Egl.ContextOpenGLProfileMask; attributes[5] = Egl.ContextOpenGLCoreProfileBit;
+                    attributes[6] = debugContext ? Egl.ContextOpenGLDebug : Egl.None; attributes[7] = Egl.True;
+                    attributes[8] = Egl.None;
+                    context = Egl.CreateContext(display, config, 0, attributes);
+                    if (context != 0) break;
+                }
+                if (context != 0) break;
+            }
+            if (context == 0) { failure = $"eglCreateContext refused OpenGL 4.5 and 4.3 core ({Egl.ErrorName(Egl.GetError())})"; return false; }
+            if (Egl.MakeCurrent(display, 0, 0, context) == 0) { failure = $"eglMakeCurrent without a surface failed ({Egl.ErrorName(Egl.GetError())})"; return false; }
+            current = true;
+            var gl = GL.GetApi(Egl.GetProcAddress);
+            device = new GLDevice(gl, display, context, ownsContext: true, name);
+            if (debug) device.DebugMode = true;
+            failure = "";
+            return true;
+        }
+        finally
+        {
+            if (device is null)
+            {
+                if (current) Egl.MakeCurrent(display, 0, 0, 0);
+                if (context != 0) Egl.DestroyContext(display, context);
+                ReleaseDisplay(display);
+            }
+        }
+    }
+
+    static bool AcquireDisplay(nint display, out string failure)
+    {
+        lock (displayUsers)
+        {
+            displayUsers.TryGetValue(display, out int users);
+            if (users == 0 && Egl.Initialize(display, out _, out _) == 0)
+            {
+                failure = $"eglInitialize failed ({Egl.ErrorName(Egl.GetError())})";
+                return false;
+            }
+            displayUsers[display] = users + 1;
+            failure = "";
+            return true;
+        }
+    }
+
+    static void ReleaseDisplay(nint display)
+    {
+        lock (displayUsers)
+        {
+            if (!displayUsers.TryGetValue(display, out int users)) return;
+            if (users > 1) { displayUsers[display] = users - 1; return; }
+            displayUsers.Remove(display);
+            Egl.Terminate(display);
+        }
+    }
+
+    readonly record struct PendingDelete(GLObjectKind Kind, uint Handle);
+}
+
+/// <summary>The kinds of GL object the device counts.</summary>
+internal enum GLObjectKind
+{
+    Buffer,
+    Program,
+}

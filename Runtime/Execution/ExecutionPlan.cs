@@ -1,0 +1,197 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Optimizers;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Execution;
+
+/// <summary>
+/// A network compiled for one batch size: every activation, gradient, workspace and loss tensor is
+/// allocated here, once. <see cref="Forward"/> and <see cref="TrainStep"/> then only dispatch ops on
+/// the backend: they allocate nothing on the managed heap and read nothing back. Results come back
+/// only through <see cref="ReadLoss"/> or by downloading <see cref="Output"/>, when the caller asks.
+/// <para>Training plans also hold the softmax cross-entropy head on <see cref="NetworkGraph.Output"/>:
+/// <see cref="Target"/> (N,K) in, <see cref="Loss"/> (1) out.</para>
+/// </summary>
+public sealed class ExecutionPlan : IDisposable
+{
+    readonly IBackend backend;
+    readonly NodeTensors[] steps;
+    readonly Layer[] layers;
+    readonly List<Tensor> owned = [];           // every tensor this plan allocated (views excluded)
+    readonly Tensor[] gradientsToZero;          // owning gradient tensors, cleared once per step
+    readonly Tensor[] parameters, parameterGrads;
+    readonly Dictionary<string, Tensor> tensors = new(StringComparer.Ordinal);
+    readonly float[] lossReadback = new float[1];
+    readonly Tensor? logitsGrad;
+
+    ExecutionPlan(Network network, int batch, bool training)
+    {
+        Network = network;
+        backend = network.Backend;
+        BatchSize = batch;
+        IsTraining = training;
+        var graph = network.Graph;
+        var shapes = graph.InferShapes(batch);
+        var gradients = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var zeroList = new List<Tensor>();
+        var parameterList = new List<Tensor>();
+        var parameterGradList = new List<Tensor>();
+
+        foreach (var input in graph.Inputs)
+            tensors[input.Name] = Own(backend.Allocate(shapes[input.Name], input.Name));
+
+        // Which tensors need a gradient: anything downstream of a parameter. Graph inputs never do.
+        var needsGradient = new HashSet<string>(StringComparer.Ordinal);
+        if (training)
+            foreach (var node in graph.Nodes)
+                if (node.Layer.Parameters.Count > 0 || node.Inputs.Any(needsGradient.Contains))
+                    needsGradient.Add(node.Name);
+
+        steps = new NodeTensors[graph.Nodes.Count];
+        layers = new Layer[graph.Nodes.Count];
+        for (int k = 0; k < graph.Nodes.Count; k++)
+        {
+            var node = graph.Nodes[k];
+            var layer = node.Layer;
+            var inputShapes = node.Inputs.Select(name => shapes[name]).ToArray();
+            var inputs = node.Inputs.Select(name => tensors[name]).ToArray();
+            var inputGrads = node.Inputs.Select(name => gradients.GetValueOrDefault(name)).ToArray();
+            var outputShape = shapes[node.Name];
+
+            Tensor output;
+            Tensor? outputGrad = null;
+            if (layer.OutputIsViewOfInput)
+            {
+                output = inputs[0].Reshape(outputShape, node.Name);
+                if (needsGradient.Contains(node.Name) && inputGrads[0] is { } inputGrad)
+                    outputGrad = inputGrad.Reshape(outputShape, node.Name + ".grad");
+            }
+            else
+            {
+                output = Own(backend.Allocate(outputShape, node.Name));
+                if (needsGradient.Contains(node.Name))
+                    zeroList.Add(outputGrad = Own(backend.Allocate(outputShape, node.Name + ".grad")));
+            }
+            tensors[node.Name] = output;
+            if (outputGrad is not null) gradients[node.Name] = outputGrad;
+
+            var parameterTensors = layer.Parameters.Select(p => network.Parameter($"{node.Name}.{p.Name}")).ToArray();
+            var parameterGradTensors = new Tensor?[parameterTensors.Length];
+            if (training)
+                for (int p = 0; p < parameterTensors.Length; p++)
+                {
+                    var grad = Own(backend.Allocate(parameterTensors[p].Shape, parameterTensors[p].Name + ".grad"));
+                    parameterGradTensors[p] = grad;
+                    zeroList.Add(grad);
+                    parameterList.Add(parameterTensors[p]);
+                    parameterGradList.Add(grad);
+                }
+            var workspace = layer.WorkspaceShapes(inputShapes, outputShape)
+                .Select((shape, i) => Own(backend.Allocate(shape, $"{node.Name}.workspace{i}"))).ToArray();
+
+            steps[k] = new NodeTensors(node.Name, inputs, inputGrads, output, outputGrad, parameterTensors, parameterGradTensors, workspace)
+            {
+                Training = training,
+            };
+            layers[k] = layer;
+        }
+
+        Output = tensors[graph.Output];
+        if (training)
+        {
+            if (Output.Shape.Rank != 2)
+                throw new GraphException($"{graph.Output}: the loss needs logits (N,K), got {Output.Shape}");
+            logitsGrad = gradients.GetValueOrDefault(graph.Output)
+                ?? throw new GraphException($"{graph.Output}: the output does not depend on any parameter, nothing to train");
+            Target = Own(backend.Allocate(Output.Shape, "target"));
+            Probabilities = Own(backend.Allocate(Output.Shape, "probabilities"));
+            Loss = Own(backend.Allocate(new TensorShape(1), "loss"));
+        }
+        gradientsToZero = [.. zeroList];
+        parameters = [.. parameterList];
+        parameterGrads = [.. parameterGradList];
+    }
+
+    /// <summary>Plans <paramref name="network"/> for training at batch size <paramref name="batch"/>.</summary>
+    public static ExecutionPlan ForTraining(Network network, int batch) => new(network, batch, training: true);
+
+    /// <summary>Plans <paramref name="network"/> for inference at batch size <paramref name="batch"/> (no gradients).</summary>
+    public static ExecutionPlan ForInference(Network network, int batch) => new(network, batch, training: false);
+
+    public Network Network { get; }
+    public int BatchSize { get; }
+    public bool IsTraining { get; }
+
+    /// <summary>The first graph input, (N, item shape): upload a batch here.</summary>
+    public Tensor Input => tensors[Network.Graph.Inputs[0].Name];
+    /// <summary>The network's output (logits for classifiers).</summary>
+    public Tensor Output { get; }
+    /// <summary>Training targets (N,K): one-hot or soft labels. Null in inference plans.</summary>
+    public Tensor? Target { get; }
+    /// <summary>Softmax of the output, filled by the loss. Null in inference plans.</summary>
+    public Tensor? Probabilities { get; }
+    /// <summary>Mean softmax cross-entropy of the last training step, on the device (1). Null in inference plans.</summary>
+    public Tensor? Loss { get; }
+
+    /// <summary>Any named tensor of the plan: a graph input or a node's output.</summary>
+    public Tensor Tensor(string name) =>
+        tensors.TryGetValue(name, out var tensor) ? tensor : throw new GraphException($"no tensor named '{name}' in the plan");
+
+    /// <summary>Parameters and their gradients, in the same order (training plans).</summary>
+    public IReadOnlyList<Tensor> Parameters => parameters;
+    public IReadOnlyList<Tensor> ParameterGradients => parameterGrads;
+
+    /// <summary>Runs every node forward (in training or inference mode).</summary>
+    public void Forward()
+    {
+        for (int k = 0; k < steps.Length; k++) layers[k].Forward(backend, steps[k]);
+    }
+
+    /// <summary>
+    /// One training step on the batch already in <see cref="Input"/> and <see cref="Target"/>:
+    /// <see cref="ComputeGradients"/>, then the optimizer's update.
+    /// </summary>
+    public void TrainStep(Optimizer optimizer)
+    {
+        ComputeGradients();
+        optimizer.Step(backend, parameters, parameterGrads);
+    }
+
+    /// <summary>
+    /// Forward in training mode, the loss, and every gradient: zeroed once, then accumulated node by node
+    /// in reverse topological order (so a tensor that fans out has every consumer's share before its
+    /// producer's backward runs). Parameters are not changed.
+    /// </summary>
+    public void ComputeGradients()
+    {
+        if (!IsTraining) throw new InvalidOperationException("gradients need a plan made by ExecutionPlan.ForTraining");
+        Forward();
+        backend.SoftmaxCrossEntropyForward(Output, Target!, Probabilities!, Loss!);
+        for (int i = 0; i < gradientsToZero.Length; i++) backend.Fill(gradientsToZero[i], 0f);
+        backend.SoftmaxCrossEntropyBackward(Probabilities!, Target!, logitsGrad!, 1f);
+        for (int k = steps.Length - 1; k >= 0; k--)
+            if (steps[k].OutputGrad is not null) layers[k].Backward(backend, steps[k]);
+    }
+
+    /// <summary>Reads the last step's loss back to the host (waits for the device).</summary>
+    public float ReadLoss()
+    {
+        if (Loss is null) throw new InvalidOperationException("an inference plan has no loss");
+        Loss.Download(lossReadback);
+        return lossReadback[0];
+    }
+
+    Tensor Own(Tensor tensor)
+    {
+        owned.Add(tensor);
+        return tensor;
+    }
+
+    public void Dispose()
+    {
+        foreach (var tensor in owned) tensor.Dispose();
+        owned.Clear();
+    }
+}

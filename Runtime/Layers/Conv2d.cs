@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using NeuroPlugin.Backends;
+using NeuroPlugin.Init;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Layers;
+
+/// <summary>
+/// 2-D convolution (cross-correlation, as in PyTorch):
+/// <c>y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·s − pad + p·d, j·s − pad + q·d]·W[o,c,p,q]</c>.
+/// input (N,InChannels,H,W), weight (OutChannels,InChannels,KH,KW), bias (OutChannels),
+/// output (N,OutChannels,OH,OW) with <c>OH = ⌊(H + padTop + padBottom − d·(KH − 1) − 1)/s⌋ + 1</c>.
+/// Default initialization is PyTorch's: <c>U(−1/√fanIn, 1/√fanIn)</c>, fanIn = InChannels·KH·KW.
+/// </summary>
+public sealed class Conv2d : Layer
+{
+    public Conv2d(int inChannels, int outChannels, Window2d window, bool bias = true)
+    {
+        if (inChannels < 1 || outChannels < 1)
+            throw new ShapeException($"Conv2d needs positive channel counts, got in {inChannels}, out {outChannels}");
+        window.Validate("Conv2d");
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        Window = window;
+        HasBias = bias;
+        int fanIn = inChannels * window.KernelHeight * window.KernelWidth;
+        int fanOut = outChannels * window.KernelHeight * window.KernelWidth;
+        var parameters = new List<ParameterSpec>
+        {
+            new("weight", new TensorShape(outChannels, inChannels, window.KernelHeight, window.KernelWidth), Initializer.PyTorchDefault, fanIn, fanOut),
+        };
+        if (bias) parameters.Add(new("bias", new TensorShape(outChannels), Initializer.PyTorchDefault, fanIn, fanOut));
+        Parameters = parameters;
+    }
+
+    /// <summary>A square kernel with symmetric padding, PyTorch's common form.</summary>
+    public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, bool bias = true)
+        : this(inChannels, outChannels, Window2d.Square(kernelSize, stride, padding), bias) { }
+
+    public int InChannels { get; }
+    public int OutChannels { get; }
+    public Window2d Window { get; }
+    public bool HasBias { get; }
+    public override string Type => "Conv2d";
+    public override IReadOnlyList<ParameterSpec> Parameters { get; }
+
+    public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
+    {
+        var x = inputs[0];
+        if (x.Rank != 4)
+            throw new ShapeException($"{node}: Conv2d takes (N,{InChannels},H,W), got {x}");
+        if (x.C != InChannels)
+            throw new ShapeException($"{node}: input {x} needs {InChannels} channels, got {x.C}");
+        return new TensorShape(x.N, OutChannels, Window.OutputHeight(x.H, node), Window.OutputWidth(x.W, node));
+    }
+
+    public override void Forward(IBackend backend, NodeTensors t) =>
+        backend.Conv2dForward(t.Inputs[0], t.Parameters[0], HasBias ? t.Parameters[1] : null, t.Output, Window);
+
+    public override void Backward(IBackend backend, NodeTensors t) =>
+        backend.Conv2dBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, HasBias ? t.ParameterGrads[1] : null, Window);
+
+    public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) =>
+        (long)output.ItemLength * InChannels * Window.KernelHeight * Window.KernelWidth;
+
+    public override JsonObject Attributes() => WindowAttributes.Write(new JsonObject
+    {
+        ["inChannels"] = InChannels,
+        ["outChannels"] = OutChannels,
+        ["bias"] = HasBias,
+    }, Window);
+}

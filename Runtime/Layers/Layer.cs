@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using NeuroPlugin.Backends;
+using NeuroPlugin.Init;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Layers;
+
+/// <summary>
+/// One kind of graph node: its attributes, parameters, shape inference, and forward and backward
+/// passes (which call the backend's primitive ops). A layer holds no tensors itself: the execution
+/// plan allocates them and hands them over in <see cref="NodeTensors"/>, so one layer object can be
+/// planned at several batch sizes and on several backends.
+/// </summary>
+public abstract class Layer
+{
+    /// <summary>The op's name in PyTorch's vocabulary (<c>Conv2d</c>, <c>Linear</c>, <c>ReLU</c>…), used in files and messages.</summary>
+    public abstract string Type { get; }
+
+    /// <summary>Number of input tensors.</summary>
+    public virtual int InputCount => 1;
+
+    /// <summary>Checks the input shapes (with the batch axis) and returns the output shape.
+    /// Throws <see cref="ShapeException"/> whose message starts with <paramref name="node"/> and names both shapes.</summary>
+    public abstract TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs);
+
+    /// <summary>The learnable parameters, in PyTorch's state-dict order (<c>weight</c> then <c>bias</c>).</summary>
+    public virtual IReadOnlyList<ParameterSpec> Parameters => [];
+
+    /// <summary>Scratch tensors that forward fills and backward reads (e.g. max pooling's argmax).</summary>
+    public virtual IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) => [];
+
+    /// <summary>True when the output is the first input's storage seen with another shape (Flatten): no copy
+    /// forward, and the output's gradient is the input's gradient, so backward has nothing to do.</summary>
+    public virtual bool OutputIsViewOfInput => false;
+
+    /// <summary>Computes the output from the inputs (and parameters).</summary>
+    public abstract void Forward(IBackend backend, NodeTensors tensors);
+
+    /// <summary>Adds the gradients of the inputs (where not null) and of the parameters, from the output's gradient.</summary>
+    public abstract void Backward(IBackend backend, NodeTensors tensors);
+
+    /// <summary>The attributes that define this layer, for model files and the editor (JSON values).</summary>
+    public abstract JsonObject Attributes();
+
+    /// <summary>Multiply–accumulate count of the forward pass for one item, for reports.</summary>
+    public virtual long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => 0;
+
+    public override string ToString() => $"{Type} {Attributes().ToJsonString()}";
+}
+
+/// <summary>A learnable parameter a layer declares: its name within the node (<c>weight</c>), shape, and initializer.</summary>
+public sealed record ParameterSpec(string Name, TensorShape Shape, Initializer Initializer, int FanIn, int FanOut);
+
+/// <summary>
+/// The tensors of one node in an execution plan, allocated once. Gradients are null where they are not
+/// needed (inference plans, or the input of the first layer).
+/// </summary>
+public sealed class NodeTensors
+{
+    public NodeTensors(string node, Tensor[] inputs, Tensor?[] inputGrads, Tensor output, Tensor? outputGrad,
+        Tensor[] parameters, Tensor?[] parameterGrads, Tensor[] workspace)
+    {
+        Node = node; Inputs = inputs; InputGrads = inputGrads; Output = output; OutputGrad = outputGrad;
+        Parameters = parameters; ParameterGrads = parameterGrads; Workspace = workspace;
+    }
+
+    public string Node { get; }
+    public Tensor[] Inputs { get; }
+    public Tensor?[] InputGrads { get; }
+    public Tensor Output { get; }
+    public Tensor? OutputGrad { get; }
+    public Tensor[] Parameters { get; }
+    public Tensor?[] ParameterGrads { get; }
+    public Tensor[] Workspace { get; }
+    /// <summary>Training or inference mode (dropout and batch norm behave differently).</summary>
+    public bool Training { get; internal set; }
+
+    /// <summary>The output gradient; backward is only called when it exists.</summary>
+    public Tensor Gradient => OutputGrad ?? throw new InvalidOperationException($"{Node}: backward in a plan without gradients");
+}

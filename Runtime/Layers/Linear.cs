@@ -1,0 +1,60 @@
+using System.Text.Json.Nodes;
+using NeuroPlugin.Backends;
+using NeuroPlugin.Init;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Layers;
+
+/// <summary>
+/// Fully connected layer, <c>y = x·Wᵀ + b</c>. input (N,InFeatures), weight (OutFeatures,InFeatures),
+/// bias (OutFeatures), output (N,OutFeatures). Default initialization is PyTorch's:
+/// <c>U(−1/√InFeatures, 1/√InFeatures)</c> for weight and bias.
+/// </summary>
+public sealed class Linear : Layer
+{
+    public Linear(int inFeatures, int outFeatures, bool bias = true)
+    {
+        if (inFeatures < 1 || outFeatures < 1)
+            throw new ShapeException($"Linear needs positive feature counts, got in {inFeatures}, out {outFeatures}");
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        HasBias = bias;
+        var parameters = new List<ParameterSpec>
+        {
+            new("weight", new TensorShape(outFeatures, inFeatures), Initializer.PyTorchDefault, inFeatures, outFeatures),
+        };
+        if (bias) parameters.Add(new("bias", new TensorShape(outFeatures), Initializer.PyTorchDefault, inFeatures, outFeatures));
+        Parameters = parameters;
+    }
+
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+    public bool HasBias { get; }
+    public override string Type => "Linear";
+    public override IReadOnlyList<ParameterSpec> Parameters { get; }
+
+    public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
+    {
+        var x = inputs[0];
+        if (x.Rank != 2)
+            throw new ShapeException($"{node}: Linear takes (N,{InFeatures}), got {x} (add a Flatten before it)");
+        if (x[1] != InFeatures)
+            throw new ShapeException($"{node}: input {x} needs {InFeatures} features, got {x[1]}");
+        return new TensorShape(x.N, OutFeatures);
+    }
+
+    public override void Forward(IBackend backend, NodeTensors t) =>
+        backend.LinearForward(t.Inputs[0], t.Parameters[0], HasBias ? t.Parameters[1] : null, t.Output);
+
+    public override void Backward(IBackend backend, NodeTensors t) =>
+        backend.LinearBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, HasBias ? t.ParameterGrads[1] : null);
+
+    public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)InFeatures * OutFeatures;
+
+    public override JsonObject Attributes() => new()
+    {
+        ["inFeatures"] = InFeatures,
+        ["outFeatures"] = OutFeatures,
+        ["bias"] = HasBias,
+    };
+}

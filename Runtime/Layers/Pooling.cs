@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+using NeuroPlugin.Backends;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Layers;
+
+/// <summary>Shape inference shared by the pooling layers: (N,C,H,W) → (N,C,OH,OW), channels unchanged.</summary>
+public abstract class Pool2d : Layer
+{
+    protected Pool2d(Window2d window)
+    {
+        window.Validate(GetType().Name);
+        if (window.PadTop * 2 > window.KernelHeight || window.PadBottom * 2 > window.KernelHeight ||
+            window.PadLeft * 2 > window.KernelWidth || window.PadRight * 2 > window.KernelWidth)
+            throw new ShapeException($"{GetType().Name}: padding must be at most half the kernel ({window})"); // as in PyTorch: no window entirely in padding
+        Window = window;
+    }
+
+    public Window2d Window { get; }
+
+    public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
+    {
+        var x = inputs[0];
+        if (x.Rank != 4)
+            throw new ShapeException($"{node}: {Type} takes (N,C,H,W), got {x}");
+        return new TensorShape(x.N, x.C, Window.OutputHeight(x.H, node), Window.OutputWidth(x.W, node));
+    }
+
+    public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) =>
+        (long)output.ItemLength * Window.KernelHeight * Window.KernelWidth;
+}
+
+/// <summary>Max pooling: <c>y = max over each window</c> (padding counts as −∞); overlapping windows
+/// (kernel &gt; stride, as in AlexNet) are allowed. Saves the argmax for backward.</summary>
+public sealed class MaxPool2d(Window2d window) : Pool2d(window)
+{
+    /// <summary>PyTorch's <c>MaxPool2d(kernel_size, stride=kernel_size, padding)</c>.</summary>
+    public MaxPool2d(int kernelSize, int? stride = null, int padding = 0)
+        : this(Window2d.Square(kernelSize, stride ?? kernelSize, padding)) { }
+
+    public override string Type => "MaxPool2d";
+
+    public override IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) => [output];
+
+    public override void Forward(IBackend backend, NodeTensors t) =>
+        backend.MaxPool2dForward(t.Inputs[0], t.Output, t.Workspace[0], Window);
+
+    public override void Backward(IBackend backend, NodeTensors t)
+    {
+        if (t.InputGrads[0] is { } dx) backend.MaxPool2dBackward(t.Workspace[0], t.Gradient, dx, Window);
+    }
+
+    public override JsonObject Attributes() => WindowAttributes.Write([], Window);
+}
+
+/// <summary>Average pooling: <c>y = Σ window / count</c>; count is <c>KH·KW</c> (PyTorch's default,
+/// <see cref="CountIncludePad"/>) or the number of in-bounds elements.</summary>
+public sealed class AvgPool2d(Window2d window, bool countIncludePad = true) : Pool2d(window)
+{
+    /// <summary>PyTorch's <c>AvgPool2d(kernel_size, stride=kernel_size, padding)</c>.</summary>
+    public AvgPool2d(int kernelSize, int? stride = null, int padding = 0, bool countIncludePad = true)
+        : this(Window2d.Square(kernelSize, stride ?? kernelSize, padding), countIncludePad) { }
+
+    public bool CountIncludePad { get; } = countIncludePad;
+    public override string Type => "AvgPool2d";
+
+    public override void Forward(IBackend backend, NodeTensors t) =>
+        backend.AvgPool2dForward(t.Inputs[0], t.Output, Window, CountIncludePad);
+
+    public override void Backward(IBackend backend, NodeTensors t)
+    {
+        if (t.InputGrads[0] is { } dx) backend.AvgPool2dBackward(t.Gradient, dx, Window, CountIncludePad);
+    }
+
+    public override JsonObject Attributes()
+    {
+        var attributes = WindowAttributes.Write([], Window);
+        attributes["countIncludePad"] = CountIncludePad;
+        return attributes;
+    }
+}

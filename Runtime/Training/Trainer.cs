@@ -1,0 +1,87 @@
+using NeuroPlugin.Data;
+using NeuroPlugin.Execution;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Optimizers;
+
+namespace NeuroPlugin.Training;
+
+/// <summary>Where training stands, reported while an epoch runs.</summary>
+/// <param name="Epoch">Zero-based epoch.</param>
+/// <param name="Batch">Batches done in this epoch.</param>
+/// <param name="BatchesPerEpoch">Batches in the epoch.</param>
+/// <param name="Loss">Mean loss of the latest batch (read back from the device only when reported).</param>
+/// <param name="ImagesPerSecond">Training throughput over the epoch so far.</param>
+public readonly record struct TrainingProgress(int Epoch, int Batch, int BatchesPerEpoch, float Loss, double ImagesPerSecond);
+
+/// <summary>
+/// Trains a classifier with softmax cross-entropy: for each batch of the loader, upload the images and
+/// one-hot targets, run one <see cref="ExecutionPlan.TrainStep"/>. The loss is read back every
+/// <see cref="ReportEvery"/> batches (that is the only readback while training).
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    readonly ExecutionPlan plan;
+
+    public Trainer(Network network, Optimizer optimizer, int batchSize)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
+        Network = network;
+        Optimizer = optimizer;
+        plan = ExecutionPlan.ForTraining(network, batchSize);
+    }
+
+    public Network Network { get; }
+    public Optimizer Optimizer { get; }
+    public ExecutionPlan Plan => plan;
+    /// <summary>Batches between loss readbacks for progress reports.</summary>
+    public int ReportEvery { get; init; } = 50;
+
+    /// <summary>Runs one epoch over <paramref name="loader"/> (which must have the plan's batch size and drop the last partial batch).</summary>
+    public void TrainEpoch(DataLoader loader, int epoch, Action<TrainingProgress>? progress = null)
+    {
+        if (loader.BatchSize != plan.BatchSize || !loader.DropLast)
+            throw new ArgumentException($"the loader must produce full batches of {plan.BatchSize} (dropLast), got batch {loader.BatchSize}, dropLast {loader.DropLast}");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        loader.StartEpoch(epoch);
+        int batch = 0;
+        while (loader.TryNextBatch())
+        {
+            plan.Input.Upload(loader.Images);
+            plan.Target!.Upload(loader.Targets);
+            plan.TrainStep(Optimizer);
+            batch++;
+            if (progress is not null && (batch % ReportEvery == 0 || batch == loader.BatchesPerEpoch))
+                progress(new TrainingProgress(epoch, batch, loader.BatchesPerEpoch, plan.ReadLoss(), batch * (double)plan.BatchSize / clock.Elapsed.TotalSeconds));
+        }
+    }
+
+    /// <summary>Fraction of <paramref name="dataset"/> classified correctly (argmax of the output), in inference mode.</summary>
+    public static double Evaluate(Network network, ImageDataset dataset, int batchSize = 500)
+    {
+        using var inference = ExecutionPlan.ForInference(network, batchSize);
+        var loader = new DataLoader(dataset, batchSize, shuffle: false);
+        var logits = new float[inference.Output.Length];
+        int classes = inference.Output.Shape[1];
+        long correct = 0;
+        loader.StartEpoch(0);
+        while (loader.TryNextBatch())
+        {
+            inference.Input.Upload(loader.Images);
+            inference.Forward();
+            inference.Output.Download(logits);
+            for (int n = 0; n < loader.Count; n++)
+                if (ArgMax(logits.AsSpan(n * classes, classes)) == loader.Labels[n]) correct++;
+        }
+        return (double)correct / dataset.Count;
+    }
+
+    /// <summary>Index of the largest value (the first one on ties).</summary>
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    public void Dispose() => plan.Dispose();
+}

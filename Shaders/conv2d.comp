@@ -1,0 +1,217 @@
+#version 430
+// conv2d.comp: 2-D convolution (cross-correlation, as PyTorch), forward and backward side by side.
+//   x (N,C,H,W), w (O,C,KH,KW), b (O), y (N,O,OH,OW)
+//   y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·SH − PT + p·DH, j·SW − PL + q·DW]·w[o,c,p,q]   (zero outside x)
+// Variants: FORWARD, INPUT_GRAD, WEIGHT_GRAD (+ reduce.comp), BIAS_GRAD (+ reduce.comp).
+// The window geometry (KH, KW, SH, SW, PT, PL, DH, DW) and the register block (BLOCK_CHANNELS,
+// BLOCK_COLUMNS) are compiled in per layer by GLBackend.Conv2d.cs. Register blocking instead of shared
+// memory (barrier() is slow on llvmpipe, and a buffer load costs there far more than an FMA): each
+// invocation computes a block of outputs and reuses every value it loads many times. Every output
+// element has exactly one writer (no atomics); gradients are added (+=).
+#include "common.glsl"
+#include "window2d.glsl"
+
+#if defined(FORWARD)
+layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = 1) readonly buffer WeightBuffer { float w[]; };
+layout(std430, binding = 2) readonly buffer BiasBuffer { float b[]; };
+layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
+uniform int hasBias;
+
+// The input columns one row of taps touches for BLOCK_COLUMNS neighbouring outputs.
+#define SEGMENT ((BLOCK_COLUMNS - 1) * SW + (KW - 1) * DW + 1)
+
+// One invocation: output row (n, i), columns j0 … j0+BLOCK_COLUMNS−1, output channels o0 … o0+BLOCK_CHANNELS−1
+// (the channel block is the work group's y). Per input row of taps it loads the row segment once and
+// uses each value for every (column, tap, channel) it meets.
+void main()
+{
+    int C = inputShape.y, H = inputShape.z, W = inputShape.w;
+    int O = outputShape.y, OH = outputShape.z, OW = outputShape.w;
+    int columnBlocks = (OW + BLOCK_COLUMNS - 1) / BLOCK_COLUMNS;
+    int index = flatIndex();
+    if (index >= outputShape.x * OH * columnBlocks) return;
+    int j0 = (index % columnBlocks) * BLOCK_COLUMNS;
+    int i = (index / columnBlocks) % OH, n = index / (columnBlocks * OH);
+    int o0 = int(gl_WorkGroupID.y) * BLOCK_CHANNELS;
+
+    // Channels past O (last block) read channel O−1 (in bounds) and are not written.
+    int weightBase[BLOCK_CHANNELS];
+    float acc[BLOCK_CHANNELS][BLOCK_COLUMNS];
+    for (int k = 0; k < BLOCK_CHANNELS; k++)
+    {
+        int o = min(o0 + k, O - 1);
+        weightBase[k] = o * C * KH * KW;
+        float start = hasBias != 0 ? b[o] : 0.0;
+        for (int m = 0; m < BLOCK_COLUMNS; m++) acc[k][m] = start;
+    }
+    int firstColumn = j0 * SW - PL;
+    for (int c = 0; c < C; c++)
+    {
+        for (int p = 0; p < KH; p++)
+        {
+            int iy = i * SH - PT + p * DH;
+            if (iy < 0 || iy >= H) continue;
+            int inputRow = ((n * C + c) * H + iy) * W;
+            float segment[SEGMENT];
+            for (int s = 0; s < SEGMENT; s++)
+            {
+                int ix = firstColumn + s;
+                float v = x[inputRow + clamp(ix, 0, W - 1)]; // read in bounds, then apply the zero padding
+                segment[s] = (ix >= 0 && ix < W) ? v : 0.0;
+            }
+            int tapRow = (c * KH + p) * KW;
+            for (int k = 0; k < BLOCK_CHANNELS; k++)
+                for (int q = 0; q < KW; q++)
+                {
+                    float wk = w[weightBase[k] + tapRow + q];
+                    for (int m = 0; m < BLOCK_COLUMNS; m++)
+                        acc[k][m] = fma(wk, segment[m * SW + q * DW], acc[k][m]);
+                }
+        }
+    }
+    for (int k = 0; k < BLOCK_CHANNELS && o0 + k < O; k++)
+        for (int m = 0; m < BLOCK_COLUMNS && j0 + m < OW; m++)
+            y[((n * O + o0 + k) * OH + i) * OW + j0 + m] = acc[k][m];
+}
+
+#elif defined(INPUT_GRAD)
+layout(std430, binding = 0) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = 1) readonly buffer WeightBuffer { float w[]; };
+layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+
+// In the forward pass x[n,c,iy,ix] met w[o,c,p,q] in every output (i,j) with i·SH − PT + p·DH = iy and
+// j·SW − PL + q·DW = ix, so dx[n,c,iy,ix] += Σ_{o,p,q} dy[n,o,i,j]·w[o,c,p,q] over those outputs
+// (a gather: one writer per element).
+// One invocation: input row (n, iy), columns ix0 … ix0+BLOCK_COLUMNS−1, input channels c0 … c0+BLOCK_CHANNELS−1.
+void main()
+{
+    int C = inputShape.y, H = inputShape.z, W = inputShape.w;
+    int O = outputShape.y, OH = outputShape.z, OW = outputShape.w;
+    int columnBlocks = (W + BLOCK_COLUMNS - 1) / BLOCK_COLUMNS;
+    int index = flatIndex();
+    if (index >= inputShape.x * H * columnBlocks) return;
+    int ix0 = (index % columnBlocks) * BLOCK_COLUMNS;
+    int iy = (index / columnBlocks) % H, n = index / (columnBlocks * H);
+    int c0 = int(gl_WorkGroupID.y) * BLOCK_CHANNELS;
+
+    int weightBase[BLOCK_CHANNELS];
+    float acc[BLOCK_CHANNELS][BLOCK_COLUMNS];
+    for (int k = 0; k < BLOCK_CHANNELS; k++)
+    {
+        weightBase[k] = min(c0 + k, C - 1) * KH * KW;
+        for (int m = 0; m < BLOCK_COLUMNS; m++) acc[k][m] = 0.0;
+    }
+    // Which output column each (input column, tap) pair came from: the same for every o and p.
+    int column[BLOCK_COLUMNS * KW];
+    for (int m = 0; m < BLOCK_COLUMNS; m++)
+        for (int q = 0; q < KW; q++) column[m * KW + q] = OUTPUT_COLUMN_FOR(ix0 + m, q);
+    for (int o = 0; o < O; o++)
+    {
+        for (int p = 0; p < KH; p++)
+        {
+            int i = OUTPUT_ROW_FOR(iy, p);
+            if (i < 0) continue;
+            int gradRow = ((n * O + o) * OH + i) * OW;
+            int tapRow = o * C * KH * KW + p * KW;
+            for (int q = 0; q < KW; q++)
+            {
+                float g[BLOCK_COLUMNS];
+                for (int m = 0; m < BLOCK_COLUMNS; m++)
+                {
+                    int j = column[m * KW + q];
+                    float v = dy[gradRow + max(j, 0)];
+                    g[m] = j >= 0 ? v : 0.0;
+                }
+                for (int k = 0; k < BLOCK_CHANNELS; k++)
+                {
+                    float wk = w[tapRow + weightBase[k] + q];
+                    for (int m = 0; m < BLOCK_COLUMNS; m++) acc[k][m] = fma(wk, g[m], acc[k][m]);
+                }
+            }
+        }
+    }
+    for (int k = 0; k < BLOCK_CHANNELS && c0 + k < C; k++)
+        for (int m = 0; m < BLOCK_COLUMNS && ix0 + m < W; m++)
+        {
+            int at = ((n * C + c0 + k) * H + iy) * W + ix0 + m;
+            dx[at] += acc[k][m];
+        }
+}
+
+#elif defined(WEIGHT_GRAD)
+layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = 3) writeonly buffer PartialBuffer { float partial[]; };
+uniform int rowsPerSlice; // output rows (n, i) summed by one slice
+
+// dw[o,c,p,q] = Σ_{n,i,j} dy[n,o,i,j]·x[n,c, i·SH − PT + p·DH, j·SW − PL + q·DW]. The sum over N·OH·OW
+// is split into slices of rowsPerSlice output rows (split-K), so a small kernel still gets many
+// invocations; this pass writes partial[slice, o, c, p, q] and reduce.comp adds the slices into dw.
+// One invocation: one slice and one kernel row (c, p), all KW taps of it, output channels
+// o0 … o0+BLOCK_CHANNELS−1 (the work group's y): each loaded dy value meets KW inputs and each input
+// BLOCK_CHANNELS gradients.
+void main()
+{
+    int C = inputShape.y, H = inputShape.z, W = inputShape.w;
+    int O = outputShape.y, OH = outputShape.z, OW = outputShape.w;
+    int kernelRows = C * KH;
+    int index = flatIndex();
+    int rows = outputShape.x * OH;
+    int slice = index / kernelRows;
+    if (slice * rowsPerSlice >= rows) return;
+    int kernelRow = index % kernelRows;
+    int c = kernelRow / KH, p = kernelRow % KH;
+    int o0 = int(gl_WorkGroupID.y) * BLOCK_CHANNELS;
+
+    int channel[BLOCK_CHANNELS];
+    float acc[BLOCK_CHANNELS][KW];
+    for (int k = 0; k < BLOCK_CHANNELS; k++)
+    {
+        channel[k] = min(o0 + k, O - 1);
+        for (int q = 0; q < KW; q++) acc[k][q] = 0.0;
+    }
+    int rowEnd = min(slice * rowsPerSlice + rowsPerSlice, rows);
+    for (int row = slice * rowsPerSlice; row < rowEnd; row++)
+    {
+        int i = row % OH, n = row / OH;
+        int iy = i * SH - PT + p * DH;
+        if (iy < 0 || iy >= H) continue;
+        int inputRow = ((n * C + c) * H + iy) * W;
+        int gradRow[BLOCK_CHANNELS];
+        for (int k = 0; k < BLOCK_CHANNELS; k++) gradRow[k] = ((n * O + channel[k]) * OH + i) * OW;
+        for (int j = 0; j < OW; j++)
+        {
+            float g[BLOCK_CHANNELS];
+            for (int k = 0; k < BLOCK_CHANNELS; k++) g[k] = dy[gradRow[k] + j];
+            for (int q = 0; q < KW; q++)
+            {
+                int ix = j * SW - PL + q * DW;
+                float v = x[inputRow + clamp(ix, 0, W - 1)];
+                v = (ix >= 0 && ix < W) ? v : 0.0;
+                for (int k = 0; k < BLOCK_CHANNELS; k++) acc[k][q] = fma(g[k], v, acc[k][q]);
+            }
+        }
+    }
+    int taps = kernelRows * KW;
+    for (int k = 0; k < BLOCK_CHANNELS && o0 + k < O; k++)
+        for (int q = 0; q < KW; q++)
+            partial[(slice * O + o0 + k) * taps + kernelRow * KW + q] = acc[k][q];
+}
+
+#elif defined(BIAS_GRAD)
+layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = 3) writeonly buffer PartialBuffer { float partial[]; };
+
+// db[o] = Σ_{n,i,j} dy[n,o,i,j]: this pass writes partial[n, o] = Σ_{i,j} dy[n,o,i,j] (one invocation per
+// (n, o)); reduce.comp adds the N partials into db.
+void main()
+{
+    int index = flatIndex();
+    if (index >= outputShape.x * outputShape.y) return;
+    int plane = outputShape.z * outputShape.w;
+    float sum = 0.0;
+    for (int t = 0; t < plane; t++) sum += dy[index * plane + t];
+    partial[index] = sum;
+}
+#endif

@@ -1,0 +1,96 @@
+using NeuroPlugin.Editor;
+
+namespace NeuroPlugin.Tests.Cli;
+
+/// <summary>The command line's handling of bad input: one line on stderr, a non-zero exit, no stack trace.</summary>
+[NonParallelizable] // redirects the process-wide Console
+public class CliTests
+{
+    static (int ExitCode, string Out, string Error) Run(params string[] args)
+    {
+        var (oldOut, oldError) = (Console.Out, Console.Error);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Console.SetOut(output);
+        Console.SetError(error);
+        try
+        {
+            int code = Program.Main(args);
+            return (code, output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldError);
+        }
+    }
+
+    static void AssertOneLineError(string[] args, string expected)
+    {
+        var (code, _, error) = Run(args);
+        Assert.That(code, Is.Not.EqualTo(0), "exit code");
+        string[] lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), $"stderr: {error}");
+        Assert.That(lines[0], Does.StartWith("neuro: ").And.Contain(expected));
+        Assert.That(error, Does.Not.Contain("   at "), "no stack trace");
+    }
+
+    [Test]
+    public void UnknownModel() => AssertOneLineError(["train", "--model", "lenet9", "--backend", "cpu"], "unknown model 'lenet9'");
+
+    [Test]
+    public void UnknownBackend() => AssertOneLineError(["bench", "--backend", "vulkan"], "unknown backend 'vulkan'");
+
+    [Test]
+    public void BatchZero() => AssertOneLineError(["train", "--batch", "0", "--backend", "cpu"], "--batch must be at least 1, got 0");
+
+    [Test]
+    public void UnknownDataset() => AssertOneLineError(["train", "--data", "cifar", "--backend", "cpu"], "unknown dataset 'cifar'");
+
+    [Test]
+    public void NotANumber() => AssertOneLineError(["train", "--epochs", "two"], "two");
+
+    [Test]
+    public void CorruptDataset()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "neuro-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            foreach (string name in new[] { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz" })
+                File.WriteAllBytes(Path.Combine(folder, name), [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]); // a gzip header, then garbage
+            AssertOneLineError(["train", "--backend", "cpu", "--data-dir", folder], "train-images-idx3-ubyte.gz");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Test]
+    public void TrainOnCpu_WritesReportAndModel()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "neuro-cli-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string report = Path.Combine(folder, "report.json");
+            var (code, output, error) = Run("train", "--backend", "cpu", "--epochs", "1", "--train-limit", "2000", "--out", folder, "--report", report);
+            Assert.That(code, Is.EqualTo(0), error);
+            Assert.That(output, Does.Contain("test accuracy"));
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
+            var root = json.RootElement;
+            Assert.That(root.GetProperty("model").GetString(), Is.EqualTo("lenet5"));
+            Assert.That(root.GetProperty("backend").GetString(), Is.EqualTo("cpu"));
+            Assert.That(root.GetProperty("device").GetString(), Does.StartWith("CPU"));
+            Assert.That(root.GetProperty("epochs").GetInt32(), Is.EqualTo(1));
+            Assert.That(root.GetProperty("testAccuracy").GetDouble(), Is.InRange(0.5, 1.0), "2000 images of one epoch already beat chance by far");
+            Assert.That(root.GetProperty("trainImagesPerSecond").GetDouble(), Is.GreaterThan(0));
+            Assert.That(root.GetProperty("seconds").GetDouble(), Is.GreaterThan(0));
+            Assert.That(File.Exists(Path.Combine(folder, "model.neuro")), Is.True);
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Tests.OpenGL;
+
+/// <summary>
+/// Every GL op against the CPU reference on seeded random data: odd sizes, batch 1 and 7, every
+/// padding/stride combination, dilation, asymmetric padding, overlapping pools, 1×1 convolutions,
+/// 1/3/5 channels. Forward outputs are pre-filled with garbage (they must be overwritten) and gradients
+/// with random values (backward must add to them).
+/// </summary>
+public sealed class GLOpTests : GLFixture
+{
+    public sealed record ConvCase(int N, int C, int H, int W, int O, Window2d Window, bool Bias)
+    {
+        public override string ToString() => $"x({N},{C},{H},{W}) O={O} {Window}{(Bias ? "" : ", no bias")}";
+    }
+
+    public sealed record PoolCase(int N, int C, int H, int W, Window2d Window)
+    {
+        public override string ToString() => $"x({N},{C},{H},{W}) {Window}";
+    }
+
+    static IEnumerable<ConvCase> ConvCases()
+    {
+        yield return new(1, 1, 5, 5, 1, Window2d.Square(3), true);
+        yield return new(7, 3, 9, 7, 5, Window2d.Square(3, 1, 1), true);                 // same padding, odd sizes
+        yield return new(7, 1, 12, 12, 6, Window2d.Square(5, 1, 2), true);               // LeNet conv1-like
+        yield return new(2, 6, 14, 14, 16, Window2d.Square(5), true);                    // LeNet conv2-like
+        yield return new(1, 5, 7, 9, 7, Window2d.Square(1), false);                      // 1×1
+        yield return new(7, 3, 8, 6, 4, Window2d.Square(1, 2), true);                    // 1×1 stride 2
+        yield return new(1, 3, 13, 11, 4, Window2d.Square(3, 2, 1), true);               // stride 2, padding 1
+        yield return new(7, 2, 11, 10, 3, Window2d.Square(4, 3, 2), false);              // stride 3, even kernel
+        yield return new(1, 3, 10, 9, 5, new Window2d(3, 2, 1, 2, 1, 0, 2, 1), true);     // asymmetric everything
+        yield return new(7, 1, 12, 11, 2, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), true); // dilation 2
+        yield return new(1, 5, 13, 12, 3, new Window2d(2, 3, 2, 1, 1, 3, 0, 2, 3, 2), true); // dilation 3×2, stride 2×1
+        yield return new(1, 1, 3, 3, 9, Window2d.Square(5, 1, 2), true);                 // kernel larger than input
+        yield return new(1, 3, 5, 4, 5, new Window2d(5, 4, 4, 3, 3, 2, 1, 2), true);      // stride < kernel, large padding
+    }
+
+    static IEnumerable<PoolCase> PoolCases()
+    {
+        yield return new(1, 1, 4, 4, Window2d.Square(2, 2));
+        yield return new(7, 3, 28, 28, Window2d.Square(2, 2));                           // LeNet pooling
+        yield return new(7, 5, 9, 11, Window2d.Square(3, 2));                            // overlapping, odd sizes
+        yield return new(1, 3, 7, 7, Window2d.Square(3, 1, 1));                          // stride 1, padding 1
+        yield return new(7, 1, 8, 9, new Window2d(3, 2, 2, 1, 1, 0, 0, 1));               // asymmetric kernel/stride/padding
+        yield return new(1, 5, 10, 11, new Window2d(3, 3, 2, 2, 1, 1, 1, 1, 2, 2));       // dilation 2
+        yield return new(7, 3, 6, 13, new Window2d(2, 3, 1, 3, 1, 1, 0, 1, 1, 2));        // dilation 1×2
+        yield return new(1, 1, 5, 5, Window2d.Square(5, 5, 2));                          // window larger than the input half
+    }
+
+    static int Seed(object testCase) => testCase.ToString()!.Aggregate(17, (h, ch) => h * 31 + ch);
+
+    [TestCaseSource(nameof(ConvCases))]
+    public void Conv2dForwardAndBackwardMatchCpu(ConvCase c)
+    {
+        var window = c.Window;
+        int oh = window.OutputHeight(c.H, "conv"), ow = window.OutputWidth(c.W, "conv");
+        using var twins = new TwinBackends(Backend, Seed(c));
+        var x = twins.Random(new TensorShape(c.N, c.C, c.H, c.W), "x");
+        var w = twins.Random(new TensorShape(c.O, c.C, window.KernelHeight, window.KernelWidth), "w");
+        var b = c.Bias ? twins.Random(new TensorShape(c.O), "b") : null;
+        var y = twins.Random(new TensorShape(c.N, c.O, oh, ow), "y", 100);
+        twins.Run(be => be.Conv2dForward(x[be], w[be], b?[be], y[be], window));
+        TwinBackends.AssertSame(y, "conv2d forward y");
+
+        var dy = twins.Random(y.Cpu.Shape, "dy");
+        var dx = twins.Random(x.Cpu.Shape, "dx");
+        var dw = twins.Random(w.Cpu.Shape, "dw");
+        var db = c.Bias ? twins.Random(new TensorShape(c.O), "db") : null;
+        twins.Run(be => be.Conv2dBackward(x[be], w[be], dy[be], dx[be], dw[be], db?[be], window));
+        TwinBackends.AssertSame(dx, "conv2d backward dx");
+        TwinBackends.AssertSame(dw, "conv2d backward dW");
+        if (db is not null) TwinBackends.AssertSame(db, "conv2d backward db");
+    }
+
+    [Test]
+    public void Conv2dBackwardSkipsNullInputGradient()
+    {
+        var window = Window2d.Square(3, 1, 1);
+        using var twins = new TwinBackends(Backend, 5);
+        var x = twins.Random(new TensorShape(2, 3, 6, 5), "x");
+        var w = twins.Random(new TensorShape(4, 3, 3, 3), "w");
+        var dy = twins.Random(new TensorShape(2, 4, 6, 5), "dy");
+        var dw = twins.Random(w.Cpu.Shape, "dw");
+        twins.Run(be => be.Conv2dBackward(x[be], w[be], dy[be], null, dw[be], null, window));
+        TwinBackends.AssertSame(dw, "conv2d backward dW without dx and db");
+    }
+
+    [TestCaseSource(nameof(PoolCases))]
+    public void MaxPool2dForwardAndBackwardMatchCpu(PoolCase c)
+    {
+        var window = c.Window;
+        var outputShape = new TensorShape(c.N, c.C, window.OutputHeight(c.H, "pool"), window.OutputWidth(c.W, "pool"));
+        using var twins = new TwinBackends(Backend, Seed(c));
+        var x = twins.Random(new TensorShape(c.N, c.C, c.H, c.W), "x");
+        var y = twins.Random(outputShape, "y", 100);
+        var argmax = twins.Random(outputShape, "argmax", 100);
+        twins.Run(be => be.MaxPool2dForward(x[be], y[be], argmax[be], window));
+        TwinBackends.AssertSame(y, "max pool forward y");
+        Assert.That(argmax.Gl.ToArray(), Is.EqualTo(argmax.Cpu.ToArray()), "max pool argmax");
+
+        var dy = twins.Random(outputShape, "dy");
+        var dx = twins.Random(x.Cpu.Shape, "dx");
+        twins.Run(be => be.MaxPool2dBackward(argmax[be], dy[be], dx[be], window));
+        TwinBackends.AssertSame(dx, "max pool backward dx");
+    }
+
+    [Test]
+    public void MaxPool2dArgmaxIsTheFirstMaximum()
+    {
+        // Ties everywhere: every window's first in-bounds element must win.
+        var window = Window2d.Square(3, 2, 1);
+        using var twins = new TwinBackends(Backend, 3);
+        var x = twins.FromValues(new TensorShape(1, 2, 5, 5), "x", Enumerable.Repeat(1f, 50).ToArray());
+        var outputShape = new TensorShape(1, 2, 3, 3);
+        var y = twins.Random(outputShape, "y");
+        var argmax = twins.Random(outputShape, "argmax");
+        twins.Run(be => be.MaxPool2dForward(x[be], y[be], argmax[be], window));
+        float[] expected = [0, 1, 3, 5, 6, 8, 15, 16, 18];
+        Assert.That(argmax.Gl.ToArray(), Is.EqualTo(expected.Concat(expected).ToArray()));
+        Assert.That(argmax.Cpu.ToArray(), Is.EqualTo(argmax.Gl.ToArray()));
+    }
+
+    [TestCaseSource(nameof(PoolCases))]
+    public void AvgPool2dForwardAndBackwardMatchCpu(PoolCase c)
+    {
+        foreach (bool countIncludePad in new[] { true, false })
+        {
+            var window = c.Window;
+            var outputShape = new TensorShape(c.N, c.C, window.OutputHeight(c.H, "pool"), window.OutputWidth(c.W, "pool"));
+            using var twins = new TwinBackends(Backend, Seed(c));
+            var x = twins.Random(new TensorShape(c.N, c.C, c.H, c.W), "x");
+            var y = twins.Random(outputShape, "y", 100);
+            twins.Run(be => be.AvgPool2dForward(x[be], y[be], window, countIncludePad));
+            TwinBackends.AssertSame(y, $"avg pool forward y (countIncludePad {countIncludePad})");
+
+            var dy = twins.Random(outputShape, "dy");
+            var dx = twins.Random(x.Cpu.Shape, "dx");
+            twins.Run(be => be.AvgPool2dBackward(dy[be], dx[be], window, countIncludePad));
+            TwinBackends.AssertSame(dx, $"avg pool backward dx (countIncludePad {countIncludePad})");
+        }
+    }
+
+    [TestCase(1, 1, 1, true)]
+    [TestCase(7, 13, 5, true)]
+    [TestCase(1, 17, 10, false)]
+    [TestCase(64, 400, 120, true)]
+    [TestCase(7, 84, 10, true)]
+    [TestCase(5, 3, 33, false)]
+    public void LinearForwardAndBackwardMatchCpu(int n, int inFeatures, int outFeatures, bool hasBias)
+    {
+        using var twins = new TwinBackends(Backend, n * 1000 + inFeatures * 10 + outFeatures);
+        var x = twins.Random(new TensorShape(n, inFeatures), "x");
+        var w = twins.Random(new TensorShape(outFeatures, inFeatures), "w");
+        var b = hasBias ? twins.Random(new TensorShape(outFeatures), "b") : null;
+        var y = twins.Random(new TensorShape(n, outFeatures), "y", 100);
+        twins.Run(be => be.LinearForward(x[be], w[be], b?[be], y[be]));
+        TwinBackends.AssertSame(y, "linear forward y");
+
+        var dy = twins.Random(y.Cpu.Shape, "dy");
+        var dx = twins.Random(x.Cpu.Shape, "dx");
+        var dw = twins.Random(w.Cpu.Shape, "dw");
+        var db = hasBias ? twins.Random(new TensorShape(outFeatures), "db") : null;
+        twins.Run(be => be.LinearBackward(x[be], w[be], dy[be], dx[be], dw[be], db?[be]));
+        TwinBackends.AssertSame(dx, "linear backward dx");
+        TwinBackends.AssertSame(dw, "linear backward dW");
+        if (db is not null) TwinBackends.AssertSame(db, "linear backward db");
+
+        // A first layer needs no dx.
+        twins.Run(be => be.LinearBackward(x[be], w[be], dy[be], null, dw[be], null));
+        TwinBackends.AssertSame(dw, "linear backward dW, second accumulation without dx");
+    }
+
+    [Test]
+    public void LinearAcceptsFlattenedFeatureMaps()
+    {
+        using var twins = new TwinBackends(Backend, 11);
+        var x = twins.Random(new TensorShape(3, 4, 5, 5), "x");
+        var w = twins.Random(new TensorShape(7, 100), "w");
+        var y = twins.Random(new TensorShape(3, 7), "y");
+        twins.Run(be => be.LinearForward(x[be], w[be], null, y[be]));
+        TwinBackends.AssertSame(y, "linear forward on (N,C,H,W) input");
+    }
+
+    [Test]
+    public void ActivationsMatchCpu([Values] ActivationKind kind, [Values(1, 1000, 4099)] int length)
+    {
+        using var twins = new TwinBackends(Backend, length + (int)kind);
+        var values = new float[length];
+        var random = new Random(length);
+        for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 8 - 4);
+        if (length > 4) { values[0] = 60; values[1] = -60; values[2] = 0; values[3] = 1e-6f; }
+        var x = twins.FromValues(new TensorShape(length), "x", values);
+        var y = twins.Random(x.Cpu.Shape, "y", 100);
+        twins.Run(be => be.ActivationForward(kind, x[be], y[be]));
+        TwinBackends.AssertSame(y, $"{kind} forward");
+
+        var dy = twins.Random(x.Cpu.Shape, "dy");
+        var dx = twins.Random(x.Cpu.Shape, "dx");
+        twins.Run(be => be.ActivationBackward(kind, x[be], y[be], dy[be], dx[be]));
+        TwinBackends.AssertSame(dx, $"{kind} backward");
+    }
+
+    [TestCase(1, 1, false)]
+    [TestCase(7, 10, false)]
+    [TestCase(64, 10, true)]
+    [TestCase(3, 1000, true)]
+    [TestCase(5, 7, false, 40.0)]
+    public void SoftmaxCrossEntropyMatchesCpu(int n, int classes, bool softTargets, double logitScale = 3.0)
+    {
+        using var twins = new TwinBackends(Backend, n * 7919 + classes);
+        var random = new Random(n + classes);
+        var targetValues = new float[n * classes];
+        for (int row = 0; row < n; row++)
+        {
+            if (!softTargets) { targetValues[row * classes + random.Next(classes)] = 1; continue; }
+            float sum = 0;
+            for (int k = 0; k < classes; k++) sum += targetValues[row * classes + k] = (float)random.NextDouble();
+            for (int k = 0; k < classes; k++) targetValues[row * classes + k] /= sum;
+        }
+        var z = twins.Random(new TensorShape(n, classes), "z", logitScale);
+        var t = twins.FromValues(new TensorShape(n, classes), "t", targetValues);
+        var p = twins.Random(z.Cpu.Shape, "p", 100);
+        var loss = twins.Random(new TensorShape(1), "loss", 100);
+        twins.Run(be => be.SoftmaxCrossEntropyForward(z[be], t[be], p[be], loss[be]));
+        TwinBackends.AssertSame(p, "softmax probabilities");
+        TwinBackends.AssertSame(loss, "cross-entropy loss");
+
+        var dz = twins.Random(z.Cpu.Shape, "dz");
+        twins.Run(be => be.SoftmaxCrossEntropyBackward(p[be], t[be], dz[be], 0.5f));
+        TwinBackends.AssertSame(dz, "softmax cross-entropy backward");
+    }
+
+    [TestCase(1)]
+    [TestCase(1001)]
+    public void SgdUpdateMatchesCpu(int length)
+    {
+        using var twins = new TwinBackends(Backend, length);
+        var w = twins.Random(new TensorShape(length), "w");
+        var g = twins.Random(new TensorShape(length), "g");
+        twins.Run(be => be.SgdUpdate(w[be], g[be], 0.1f));
+        TwinBackends.AssertSame(w, "sgd");
+    }
+
+    [Test]
+    public void TransfersFillAndCopy()
+    {
+        using var a = Backend.Allocate(new TensorShape(3, 5), "a");
+        using var b = Backend.Allocate(new TensorShape(15), "b");
+        Assert.That(a.ToArray(), Is.All.EqualTo(0f), "Allocate zero-fills");
+        var values = Enumerable.Range(0, 15).Select(i => i * 0.5f - 3).ToArray();
+        a.Upload(values);
+        Assert.That(a.ToArray(), Is.EqualTo(values));
+        Backend.Copy(a, b);
+        Assert.That(b.ToArray(), Is.EqualTo(values));
+        Backend.Fill(a, -2.5f);
+        Assert.That(a.ToArray(), Is.All.EqualTo(-2.5f));
+        Assert.That(b.ToArray(), Is.EqualTo(values), "Copy made a copy, not a view");
+        using var view = b.Reshape(new TensorShape(5, 3));
+        Assert.That(view.ToArray(), Is.EqualTo(values), "a view shares the buffer");
+        Assert.Throws<ShapeException>(() => Backend.Upload(a, new float[3]));
+    }
+
+    [Test]
+    public void TensorsOfAnotherBackendAreRejected()
+    {
+        using var twins = new TwinBackends(Backend, 1);
+        var x = twins.Random(new TensorShape(4), "x");
+        var ex = Assert.Throws<ArgumentException>(() => Backend.ActivationForward(ActivationKind.ReLU, x.Cpu, x.Gl));
+        Assert.That(ex!.Message, Does.Contain("'x'").And.Contain("cpu"));
+    }
+}

@@ -1,0 +1,112 @@
+using NeuroPlugin.Backends.OpenGL;
+
+namespace NeuroPlugin.Tests.OpenGL;
+
+/// <summary>
+/// The one headless GL device (debug mode) and backend shared by every GL test, created on first use.
+/// A GL context is current on one thread, so fixtures derive from <see cref="GLFixture"/>, which runs all
+/// of a fixture on one thread and hands the context to that thread. If GL cannot be created the tests
+/// fail with the <see cref="GLUnavailableException"/> message (CI installs Mesa), unless NEURO_SKIP_GL=1.
+/// </summary>
+static class GLTestContext
+{
+    static GLDevice? device;
+    static GLBackend? backend;
+    static GLUnavailableException? unavailable;
+
+    public static bool SkipRequested => Environment.GetEnvironmentVariable("NEURO_SKIP_GL") == "1";
+
+    /// <summary>The shared backend, its context current on the calling thread (restored if a test made
+    /// another context current here).</summary>
+    public static GLBackend Acquire()
+    {
+        if (SkipRequested) Assert.Ignore("NEURO_SKIP_GL=1: OpenGL tests skipped");
+        if (unavailable is not null) Assert.Fail(unavailable.Message);
+        if (backend is null)
+        {
+            try
+            {
+                device = GLDevice.CreateHeadless(debug: true);
+                backend = new GLBackend(device, ownsDevice: false);
+                TestContext.Progress.WriteLine($"GL tests on: {device.Describe()}");
+            }
+            catch (GLUnavailableException e)
+            {
+                unavailable = e;
+                Assert.Fail(e.Message);
+            }
+        }
+        else
+        {
+            device!.MakeCurrent();
+        }
+        return backend!;
+    }
+
+    /// <summary>Detaches the context from this thread so another fixture's thread can take it.</summary>
+    public static void Release()
+    {
+        if (backend is not null && backend.Device.OwnerThreadId == Environment.CurrentManagedThreadId)
+            backend.Device.ReleaseCurrent();
+    }
+
+    /// <summary>Disposes the shared backend and device at the end of the run; once the backend released its
+    /// cached programs and scratch buffers, the device must hold no GL object at all.</summary>
+    public static void Shutdown()
+    {
+        if (backend is null || device is null) return;
+        device.MakeCurrent();
+        backend.Dispose();
+        int leaked = device.LiveObjectCount;
+        device.Dispose();
+        backend = null;
+        device = null;
+        Assert.That(leaked, Is.Zero, "GL objects still alive after every GL test ran and the backend was disposed");
+    }
+}
+
+/// <summary>Disposes the shared GL device after every GL fixture ran.</summary>
+[SetUpFixture]
+public sealed class GLTestSetUp
+{
+    [OneTimeTearDown]
+    public void DisposeSharedDevice() => GLTestContext.Shutdown();
+}
+
+/// <summary>
+/// Base of the GL fixtures: every test gets the shared backend current on its thread; after each test the
+/// GL error state must be clean and every GL object the test made must be gone (live objects minus the
+/// backend's own cached programs and scratch buffers return to the baseline).
+/// </summary>
+[SingleThreaded, NonParallelizable]
+public abstract class GLFixture
+{
+    int baseline;
+
+    protected GLBackend Backend { get; private set; } = null!;
+    protected GLDevice Device => Backend.Device;
+
+    [OneTimeSetUp]
+    public void AcquireDevice() => Backend = GLTestContext.Acquire();
+
+    [OneTimeTearDown]
+    public void ReleaseDevice() => GLTestContext.Release();
+
+    [SetUp]
+    public void RecordBaseline()
+    {
+        Backend = GLTestContext.Acquire(); // restores the context if a test made another one current
+        baseline = CallerObjects();
+    }
+
+    [TearDown]
+    public void CheckCleanState()
+    {
+        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Skipped) return;
+        Backend = GLTestContext.Acquire();
+        Device.CheckErrors("test " + TestContext.CurrentContext.Test.Name);
+        Assert.That(CallerObjects(), Is.EqualTo(baseline), "GL objects leaked by the test (buffers + programs, excluding the backend's cache)");
+    }
+
+    int CallerObjects() => Device.LiveObjectCount - Backend.InternalObjectCount;
+}
