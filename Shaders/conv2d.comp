@@ -102,10 +102,17 @@ void main()
         weightBase[k] = min(c0 + k, C - 1) * KH * KW;
         for (int m = 0; m < BLOCK_COLUMNS; m++) acc[k][m] = 0.0;
     }
-    // Which output column each (input column, tap) pair came from: the same for every o and p.
+#if SW == 1
+    // Stride 1 (the common case): the dy columns that meet this block of input columns are one contiguous
+    // segment, loaded once per (o, p); input column m meets tap q at segment[m + (KW − 1 − q)·DW].
+    const int gradSegment = BLOCK_COLUMNS + (KW - 1) * DW;
+    int firstGradColumn = ix0 + PL - (KW - 1) * DW;
+#else
+    // Other strides: which output column each (input column, tap) pair came from (-1: none), the same for every o and p.
     int column[BLOCK_COLUMNS * KW];
     for (int m = 0; m < BLOCK_COLUMNS; m++)
         for (int q = 0; q < KW; q++) column[m * KW + q] = OUTPUT_COLUMN_FOR(ix0 + m, q);
+#endif
     for (int o = 0; o < O; o++)
     {
         for (int p = 0; p < KH; p++)
@@ -114,14 +121,27 @@ void main()
             if (i < 0) continue;
             int gradRow = ((n * O + o) * OH + i) * OW;
             int tapRow = o * C * KH * KW + p * KW;
+#if SW == 1
+            float segment[gradSegment];
+            for (int s = 0; s < gradSegment; s++)
+            {
+                int j = firstGradColumn + s;
+                float v = dy[gradRow + clamp(j, 0, OW - 1)];
+                segment[s] = (j >= 0 && j < OW) ? v : 0.0;
+            }
+#endif
             for (int q = 0; q < KW; q++)
             {
                 float g[BLOCK_COLUMNS];
                 for (int m = 0; m < BLOCK_COLUMNS; m++)
                 {
+#if SW == 1
+                    g[m] = segment[m + (KW - 1 - q) * DW];
+#else
                     int j = column[m * KW + q];
                     float v = dy[gradRow + max(j, 0)];
                     g[m] = j >= 0 ? v : 0.0;
+#endif
                 }
                 for (int k = 0; k < BLOCK_CHANNELS; k++)
                 {
@@ -149,8 +169,10 @@ uniform int rowsPerSlice; // output rows (n, i) summed by one slice
 // is split into slices of rowsPerSlice output rows (split-K), so a small kernel still gets many
 // invocations; this pass writes partial[slice, o, c, p, q] and reduce.comp adds the slices into dw.
 // One invocation: one slice and one kernel row (c, p), all KW taps of it, output channels
-// o0 … o0+BLOCK_CHANNELS−1 (the work group's y): each loaded dy value meets KW inputs and each input
-// BLOCK_CHANNELS gradients.
+// o0 … o0+BLOCK_CHANNELS−1 (the work group's y). It walks each output row BLOCK_COLUMNS columns at a time,
+// loading the input segment those columns touch once (as the forward pass does), so each dy value meets
+// KW inputs and each input up to BLOCK_CHANNELS·BLOCK_COLUMNS gradients.
+#define SEGMENT ((BLOCK_COLUMNS - 1) * SW + (KW - 1) * DW + 1)
 void main()
 {
     int C = inputShape.y, H = inputShape.z, W = inputShape.w;
@@ -180,16 +202,25 @@ void main()
         int inputRow = ((n * C + c) * H + iy) * W;
         int gradRow[BLOCK_CHANNELS];
         for (int k = 0; k < BLOCK_CHANNELS; k++) gradRow[k] = ((n * O + channel[k]) * OH + i) * OW;
-        for (int j = 0; j < OW; j++)
+        for (int j0 = 0; j0 < OW; j0 += BLOCK_COLUMNS)
         {
-            float g[BLOCK_CHANNELS];
-            for (int k = 0; k < BLOCK_CHANNELS; k++) g[k] = dy[gradRow[k] + j];
-            for (int q = 0; q < KW; q++)
+            float segment[SEGMENT];
+            for (int s = 0; s < SEGMENT; s++)
             {
-                int ix = j * SW - PL + q * DW;
+                int ix = j0 * SW - PL + s;
                 float v = x[inputRow + clamp(ix, 0, W - 1)];
-                v = (ix >= 0 && ix < W) ? v : 0.0;
-                for (int k = 0; k < BLOCK_CHANNELS; k++) acc[k][q] = fma(g[k], v, acc[k][q]);
+                segment[s] = (ix >= 0 && ix < W) ? v : 0.0;
+            }
+            for (int m = 0; m < BLOCK_COLUMNS; m++)
+            {
+                // Columns past OW (last block) read column OW−1 and count as zero.
+                bool inside = j0 + m < OW;
+                for (int k = 0; k < BLOCK_CHANNELS; k++)
+                {
+                    float g = dy[gradRow[k] + min(j0 + m, OW - 1)];
+                    g = inside ? g : 0.0;
+                    for (int q = 0; q < KW; q++) acc[k][q] = fma(g, segment[m * SW + q * DW], acc[k][q]);
+                }
             }
         }
     }

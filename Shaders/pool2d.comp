@@ -4,7 +4,8 @@
 //   x[n,c, i·SH − PT + p·DH, j·SW − PL + q·DW]   (geometry compiled in, see window2d.glsl).
 // Variants: MAX_FORWARD, MAX_BACKWARD, AVG_FORWARD, AVG_BACKWARD. Forward: one invocation per output
 // element. Backward: one invocation per input element, gathering over the windows that contain it
-// (so each gradient element has one writer and no atomics are needed), adding into dx.
+// (so each gradient element has one writer and no atomics are needed), adding into dx; when windows do
+// not overlap, MAX_BACKWARD_DISJOINT and AVG_BACKWARD_DISJOINT write from each output instead.
 #include "common.glsl"
 #include "window2d.glsl"
 
@@ -69,7 +70,24 @@ void main()
     dx[index] += sum;
 }
 
-#elif defined(AVG_FORWARD) || defined(AVG_BACKWARD)
+#elif defined(MAX_BACKWARD_DISJOINT)
+layout(std430, binding = 0) readonly buffer ArgmaxBuffer { float argmax[]; };
+layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+
+// MAX_BACKWARD when windows do not overlap (stride ≥ window extent on both axes, e.g. 2×2 stride 2):
+// each input element lies in at most one window, so one invocation per output adds its dy at its argmax
+// and no two invocations touch the same element. A quarter of the gather's work for 2×2 windows.
+void main()
+{
+    int index = flatIndex();
+    int planeOutputs = outputShape.z * outputShape.w;
+    if (index >= outputShape.x * outputShape.y * planeOutputs) return;
+    int at = int(argmax[index]);
+    if (at >= 0) dx[(index / planeOutputs) * inputShape.z * inputShape.w + at] += dy[index];
+}
+
+#elif defined(AVG_FORWARD) || defined(AVG_BACKWARD) || defined(AVG_BACKWARD_DISJOINT)
 uniform int countIncludePad; // 1: divide by KH·KW (PyTorch's default); 0: by the in-bounds taps
 
 float windowCount(int i, int j)
@@ -102,6 +120,32 @@ void main()
         }
     }
     y[index] = sum / windowCount(i, j);
+}
+
+#elif defined(AVG_BACKWARD_DISJOINT)
+layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+
+// AVG_BACKWARD when windows do not overlap: one invocation per output adds dy / count to the in-bounds
+// elements of its own window, which belong to no other window.
+void main()
+{
+    int H = inputShape.z, W = inputShape.w, OH = outputShape.z, OW = outputShape.w;
+    int index = flatIndex();
+    if (index >= outputShape.x * outputShape.y * OH * OW) return;
+    int j = index % OW, i = (index / OW) % OH, plane = index / (OW * OH);
+    float share = dy[index] / windowCount(i, j);
+    for (int p = 0; p < KH; p++)
+    {
+        int iy = i * SH - PT + p * DH;
+        if (iy < 0 || iy >= H) continue;
+        for (int q = 0; q < KW; q++)
+        {
+            int ix = j * SW - PL + q * DW;
+            if (ix < 0 || ix >= W) continue;
+            dx[(plane * H + iy) * W + ix] += share;
+        }
+    }
 }
 
 #else

@@ -4,7 +4,7 @@
 //   p[n,k] = e^(z − max z) / Σ_k e^(z − max z)
 //   loss = −(1/N) Σ_n Σ_k t[n,k]·log p[n,k],  log p = z − max − log Σ e^(z − max)
 // Variants: FORWARD (one invocation per row; reduce.comp then sums the row losses in order into the loss)
-// and BACKWARD (element-wise, dz += scale·(p − t)/N).
+// and BACKWARD (element-wise on vec4s, dz += scale·(p − t)/N).
 #include "common.glsl"
 
 #if defined(FORWARD)
@@ -36,10 +36,10 @@ void main()
 }
 
 #elif defined(BACKWARD)
-layout(std430, binding = 0) readonly buffer ProbabilitiesBuffer { float p[]; };
-layout(std430, binding = 1) readonly buffer TargetBuffer { float t[]; };
-layout(std430, binding = 3) buffer LogitsGradBuffer { float dz[]; };
-uniform int count;
+layout(std430, binding = 0) readonly buffer ProbabilitiesBuffer { vec4 p[]; };
+layout(std430, binding = 1) readonly buffer TargetBuffer { vec4 t[]; };
+layout(std430, binding = 3) buffer LogitsGradBuffer { vec4 dz[]; };
+uniform int count;    // vec4s (GL tensors are allocated in whole vec4s)
 uniform float factor; // scale / N
 
 // In the forward pass this was loss = −(1/N) Σ t·log softmax(z): dz += scale·(p − t)/N.

@@ -1,4 +1,5 @@
 using NeuroPlugin.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NeuroPlugin.Backends.Cpu;
 
@@ -10,14 +11,15 @@ public sealed partial class CpuBackend
         Span<float> x = Data(input), y = Data(output);
         switch (kind)
         {
-            case ActivationKind.ReLU:
-                for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : 0f;
+            // TensorPrimitives evaluates exactly these formulas, with SIMD
+            case ActivationKind.ReLU:      // y = max(0, x)
+                TensorPrimitives.Max(x, 0f, y);
                 break;
-            case ActivationKind.Sigmoid:
-                for (int i = 0; i < x.Length; i++) y[i] = 1f / (1f + MathF.Exp(-x[i]));
+            case ActivationKind.Sigmoid:   // y = 1 / (1 + e^−x)
+                TensorPrimitives.Sigmoid(x, y);
                 break;
-            case ActivationKind.Tanh:
-                for (int i = 0; i < x.Length; i++) y[i] = MathF.Tanh(x[i]);
+            case ActivationKind.Tanh:      // y = tanh x
+                TensorPrimitives.Tanh(x, y);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation");

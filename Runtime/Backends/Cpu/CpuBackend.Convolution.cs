@@ -5,29 +5,41 @@ namespace NeuroPlugin.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
-    // im2col workspace for one sample: (C·KH·KW, OH·OW). Grows once to the largest layer, then is reused.
+    // Workspaces, grown once to the largest layer and then reused: im2col columns for a chunk of samples,
+    // their gradients, and the GEMM result in (O, samples·OH·OW) order.
     float[] columns = [];
     float[] columnGrads = [];
+    float[] gemmResult = [];
+
+    /// <summary>Upper bound on the im2col workspace, in floats (16 MiB): samples are processed in chunks that fit.</summary>
+    const int ColumnBudget = 4 << 20;
 
     /// <inheritdoc/>
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window)
     {
-        // input (N,C,H,W), weight (O,C,KH,KW), output (N,O,OH,OW); per sample: y = W·im2col(x) + b
+        // input (N,C,H,W), weight (O,C,KH,KW), output (N,O,OH,OW).
+        // For a chunk of S samples: col = im2col(x) is (K, S·P) with K = C·KH·KW and P = OH·OW, so one
+        // GEMM y' = W·col gives (O, S·P) with long rows (the course's im2col, batched); then y[n,o,:] = y'[o, n·P…] + b[o].
         var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape);
         Span<float> x = Data(input), w = Data(weight), b = DataOrEmpty(bias), y = Data(output);
-        Span<float> col = Workspace(ref columns, g.ColumnLength);
-        for (int s = 0; s < g.Batch; s++)
+        int chunk = g.ChunkSize;
+        for (int first = 0; first < g.Batch; first += chunk)
         {
-            Im2Col(x.Slice(s * g.InputPlaneSize, g.InputPlaneSize), col, g, window);
-            Span<float> ySample = y.Slice(s * g.OutputPlaneSize, g.OutputPlaneSize);
+            int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
+            Span<float> col = Workspace(ref columns, g.KernelLength * width);
+            for (int t = 0; t < count; t++)
+                Im2Col(x.Slice((first + t) * g.InputPlaneSize, g.InputPlaneSize), col[(t * g.OutputPixels)..], width, g, window);
+            Span<float> result = Workspace(ref gemmResult, g.OutChannels * width);
             for (int o = 0; o < g.OutChannels; o++)
             {
-                Span<float> yRow = ySample.Slice(o * g.OutputPixels, g.OutputPixels);
-                yRow.Fill(b.IsEmpty ? 0f : b[o]);
+                Span<float> resultRow = result.Slice(o * width, width);
+                resultRow.Fill(b.IsEmpty ? 0f : b[o]);
                 Span<float> wRow = w.Slice(o * g.KernelLength, g.KernelLength);
                 for (int k = 0; k < g.KernelLength; k++)
                     if (wRow[k] != 0f)
-                        TensorPrimitives.MultiplyAdd(col.Slice(k * g.OutputPixels, g.OutputPixels), wRow[k], yRow, yRow);
+                        TensorPrimitives.MultiplyAdd(col.Slice(k * width, width), wRow[k], resultRow, resultRow);
+                for (int t = 0; t < count; t++)
+                    resultRow.Slice(t * g.OutputPixels, g.OutputPixels).CopyTo(y.Slice(((first + t) * g.OutChannels + o) * g.OutputPixels, g.OutputPixels));
             }
         }
     }
@@ -35,84 +47,109 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window)
     {
-        // in the forward pass this was y = W·col + b with col = im2col(x); so
-        // dW += dy·colᵀ, db += Σ_pixels dy, dcol = Wᵀ·dy and dx += col2im(dcol)
+        // in the forward pass this was y' = W·col + b with col = im2col(x), per chunk of samples; so with
+        // dy' the output gradient in (O, S·P) order: dW += dy'·colᵀ, db += Σ dy', dcol = Wᵀ·dy', dx += col2im(dcol)
         var g = new ConvGeometry(input.Shape, weight.Shape, outputGrad.Shape);
         Span<float> x = Data(input), w = Data(weight), dy = Data(outputGrad);
         Span<float> dx = DataOrEmpty(inputGrad), dw = Data(weightGrad), db = DataOrEmpty(biasGrad);
-        Span<float> col = Workspace(ref columns, g.ColumnLength);
-        Span<float> dcol = dx.IsEmpty ? default : Workspace(ref columnGrads, g.ColumnLength);
-        for (int s = 0; s < g.Batch; s++)
+        int chunk = g.ChunkSize;
+        for (int first = 0; first < g.Batch; first += chunk)
         {
-            Im2Col(x.Slice(s * g.InputPlaneSize, g.InputPlaneSize), col, g, window);
-            Span<float> dySample = dy.Slice(s * g.OutputPlaneSize, g.OutputPlaneSize);
+            int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
+            Span<float> col = Workspace(ref columns, g.KernelLength * width);
+            for (int t = 0; t < count; t++)
+                Im2Col(x.Slice((first + t) * g.InputPlaneSize, g.InputPlaneSize), col[(t * g.OutputPixels)..], width, g, window);
+            Span<float> dyT = Workspace(ref gemmResult, g.OutChannels * width);
+            for (int t = 0; t < count; t++)
+                for (int o = 0; o < g.OutChannels; o++)
+                    dy.Slice(((first + t) * g.OutChannels + o) * g.OutputPixels, g.OutputPixels).CopyTo(dyT.Slice(o * width + t * g.OutputPixels, g.OutputPixels));
+            Span<float> dcol = dx.IsEmpty ? default : Workspace(ref columnGrads, g.KernelLength * width);
             if (!dx.IsEmpty) dcol.Clear();
             for (int o = 0; o < g.OutChannels; o++)
             {
-                Span<float> dyRow = dySample.Slice(o * g.OutputPixels, g.OutputPixels);
+                Span<float> dyRow = dyT.Slice(o * width, width);
                 if (!db.IsEmpty) db[o] += TensorPrimitives.Sum(dyRow);
                 Span<float> dwRow = dw.Slice(o * g.KernelLength, g.KernelLength);
                 Span<float> wRow = w.Slice(o * g.KernelLength, g.KernelLength);
                 for (int k = 0; k < g.KernelLength; k++)
                 {
-                    dwRow[k] += TensorPrimitives.Dot(dyRow, col.Slice(k * g.OutputPixels, g.OutputPixels));
+                    dwRow[k] += TensorPrimitives.Dot(dyRow, col.Slice(k * width, width));
                     if (!dx.IsEmpty && wRow[k] != 0f)
                     {
-                        Span<float> dcolRow = dcol.Slice(k * g.OutputPixels, g.OutputPixels);
+                        Span<float> dcolRow = dcol.Slice(k * width, width);
                         TensorPrimitives.MultiplyAdd(dyRow, wRow[k], dcolRow, dcolRow);
                     }
                 }
             }
-            if (!dx.IsEmpty) Col2ImAdd(dcol, dx.Slice(s * g.InputPlaneSize, g.InputPlaneSize), g, window);
+            if (!dx.IsEmpty)
+                for (int t = 0; t < count; t++)
+                    Col2ImAdd(dcol[(t * g.OutputPixels)..], dx.Slice((first + t) * g.InputPlaneSize, g.InputPlaneSize), width, g, window);
         }
     }
 
     /// <summary>
     /// im2col for one sample: <c>col[(c·KH + p)·KW + q, i·OW + j] = x[c, i·sh − padTop + p·dh, j·sw − padLeft + q·dw]</c>,
-    /// zero where that position falls in the padding. x is (C,H,W), col is (C·KH·KW, OH·OW).
+    /// zero where that position falls in the padding. x is (C,H,W); col holds C·KH·KW rows of OH·OW values,
+    /// row r starting at <c>r·rowStride</c> (rows of several samples sit side by side).
     /// </summary>
-    static void Im2Col(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, in Window2d win)
+    static void Im2Col(ReadOnlySpan<float> x, Span<float> col, int rowStride, in ConvGeometry g, in Window2d win)
     {
         for (int c = 0; c < g.InChannels; c++)
             for (int p = 0; p < g.KernelHeight; p++)
                 for (int q = 0; q < g.KernelWidth; q++)
                 {
-                    Span<float> row = col.Slice(((c * g.KernelHeight + p) * g.KernelWidth + q) * g.OutputPixels, g.OutputPixels);
+                    Span<float> row = col.Slice(((c * g.KernelHeight + p) * g.KernelWidth + q) * rowStride, g.OutputPixels);
+                    int offset = q * win.DilationWidth - win.PadLeft;             // iw = j·sw + offset
+                    var (first, end) = ValidColumns(offset, win.StrideWidth, g.InputWidth, g.OutputWidth);
                     for (int i = 0; i < g.OutputHeight; i++)
                     {
                         int ih = i * win.StrideHeight - win.PadTop + p * win.DilationHeight;
                         Span<float> segment = row.Slice(i * g.OutputWidth, g.OutputWidth);
                         if ((uint)ih >= (uint)g.InputHeight) { segment.Clear(); continue; }
                         ReadOnlySpan<float> inputRow = x.Slice((c * g.InputHeight + ih) * g.InputWidth, g.InputWidth);
-                        for (int j = 0; j < g.OutputWidth; j++)
-                        {
-                            int iw = j * win.StrideWidth - win.PadLeft + q * win.DilationWidth;
-                            segment[j] = (uint)iw < (uint)g.InputWidth ? inputRow[iw] : 0f;
-                        }
+                        segment[..first].Clear();
+                        segment[end..].Clear();
+                        if (win.StrideWidth == 1)
+                            inputRow.Slice(first + offset, end - first).CopyTo(segment[first..end]);
+                        else
+                            for (int j = first; j < end; j++) segment[j] = inputRow[j * win.StrideWidth + offset];
                     }
                 }
     }
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: adds every column entry back into the input position it came from.</summary>
-    static void Col2ImAdd(ReadOnlySpan<float> col, Span<float> dx, in ConvGeometry g, in Window2d win)
+    static void Col2ImAdd(ReadOnlySpan<float> col, Span<float> dx, int rowStride, in ConvGeometry g, in Window2d win)
     {
         for (int c = 0; c < g.InChannels; c++)
             for (int p = 0; p < g.KernelHeight; p++)
                 for (int q = 0; q < g.KernelWidth; q++)
                 {
-                    ReadOnlySpan<float> row = col.Slice(((c * g.KernelHeight + p) * g.KernelWidth + q) * g.OutputPixels, g.OutputPixels);
+                    ReadOnlySpan<float> row = col.Slice(((c * g.KernelHeight + p) * g.KernelWidth + q) * rowStride, g.OutputPixels);
+                    int offset = q * win.DilationWidth - win.PadLeft;
+                    var (first, end) = ValidColumns(offset, win.StrideWidth, g.InputWidth, g.OutputWidth);
                     for (int i = 0; i < g.OutputHeight; i++)
                     {
                         int ih = i * win.StrideHeight - win.PadTop + p * win.DilationHeight;
                         if ((uint)ih >= (uint)g.InputHeight) continue;
                         Span<float> inputRow = dx.Slice((c * g.InputHeight + ih) * g.InputWidth, g.InputWidth);
-                        for (int j = 0; j < g.OutputWidth; j++)
+                        ReadOnlySpan<float> segment = row.Slice(i * g.OutputWidth, g.OutputWidth);
+                        if (win.StrideWidth == 1)
                         {
-                            int iw = j * win.StrideWidth - win.PadLeft + q * win.DilationWidth;
-                            if ((uint)iw < (uint)g.InputWidth) inputRow[iw] += row[i * g.OutputWidth + j];
+                            Span<float> target = inputRow.Slice(first + offset, end - first);
+                            TensorPrimitives.Add(target, segment[first..end], target);
                         }
+                        else
+                            for (int j = first; j < end; j++) inputRow[j * win.StrideWidth + offset] += segment[j];
                     }
                 }
+    }
+
+    /// <summary>The output columns j in [first, end) whose input column <c>j·stride + offset</c> lies inside [0, width).</summary>
+    static (int First, int End) ValidColumns(int offset, int stride, int width, int outputWidth)
+    {
+        int first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+        int end = width - offset <= 0 ? 0 : Math.Min(outputWidth, (width - 1 - offset) / stride + 1);
+        return (Math.Min(first, outputWidth), Math.Max(end, Math.Min(first, outputWidth)));
     }
 
     static Span<float> Workspace(ref float[] buffer, int length)
@@ -131,6 +168,7 @@ public sealed partial class CpuBackend
         public int KernelLength => InChannels * KernelHeight * KernelWidth;
         public int InputPlaneSize => InChannels * InputHeight * InputWidth;
         public int OutputPlaneSize => OutChannels * OutputPixels;
-        public int ColumnLength => KernelLength * OutputPixels;
+        /// <summary>Samples per im2col chunk: as many as fit <see cref="ColumnBudget"/>, at least one.</summary>
+        public int ChunkSize => (int)Math.Clamp(ColumnBudget / Math.Max(1L, (long)KernelLength * OutputPixels), 1, Batch);
     }
 }

@@ -10,9 +10,9 @@ namespace NeuroPlugin.Backends.OpenGL;
 /// <see cref="Dispatch"/> splits large grids into several <c>glDispatchCompute</c> calls (the kernels add the
 /// <c>groupOffset</c> uniform from <c>common.glsl</c>), so no single dispatch trips a driver watchdog, and ends
 /// with a memory barrier so the next dispatch, copy or readback sees the results.
-/// Dispose is safe to call twice; the finalizer queues the program on the device instead of calling GL.
+/// Lifetime as every <see cref="GLObject"/>: disposed once, on the owner thread, never from a finalizer.
 /// </summary>
-public sealed class ComputeProgram : IDisposable
+public sealed class ComputeProgram : GLObject
 {
     /// <summary>Invocations × per-invocation cost allowed in one glDispatchCompute: about 30–60 ms on llvmpipe,
     /// far under a millisecond on a GPU, well below any watchdog.</summary>
@@ -20,7 +20,6 @@ public sealed class ComputeProgram : IDisposable
 
     readonly Dictionary<string, int> uniformLocations = new(StringComparer.Ordinal);
     readonly int groupOffsetLocation;
-    uint handle;
 
     /// <summary>
     /// Compiles and links <paramref name="source"/> (complete GLSL, <c>#version</c> first) as a compute shader.
@@ -28,35 +27,31 @@ public sealed class ComputeProgram : IDisposable
     /// given, names the files behind the <c>#line</c> source-string numbers (index = number).
     /// </summary>
     public ComputeProgram(GLDevice device, string name, string source, IReadOnlyList<string>? sourceNames = null)
+        : base(device, GLObjectKind.Program)
     {
-        ArgumentNullException.ThrowIfNull(device);
-        device.EnsureThread();
-        Device = device;
         Name = name;
         var gl = device.GL;
 
         uint shader = gl.CreateShader(ShaderType.ComputeShader);
         gl.ShaderSource(shader, source);
         gl.CompileShader(shader);
-        if (gl.GetShader(shader, ShaderParameterName.CompileStatus) == 0)
+        string? failure = gl.GetShader(shader, ShaderParameterName.CompileStatus) == 0 ? gl.GetShaderInfoLog(shader) : null;
+        uint program = 0;
+        if (failure is null)
         {
-            string log = gl.GetShaderInfoLog(shader);
-            gl.DeleteShader(shader);
-            throw Failure("compile", name, log, sourceNames);
+            program = gl.CreateProgram();
+            gl.AttachShader(program, shader);
+            gl.LinkProgram(program);
+            gl.DetachShader(program, shader);
+            if (gl.GetProgram(program, ProgramPropertyARB.LinkStatus) == 0)
+            {
+                failure = gl.GetProgramInfoLog(program);
+                gl.DeleteProgram(program);
+            }
         }
-        uint program = gl.CreateProgram();
-        gl.AttachShader(program, shader);
-        gl.LinkProgram(program);
-        gl.DetachShader(program, shader);
         gl.DeleteShader(shader);
-        if (gl.GetProgram(program, ProgramPropertyARB.LinkStatus) == 0)
-        {
-            string log = gl.GetProgramInfoLog(program);
-            gl.DeleteProgram(program);
-            throw Failure("link", name, log, sourceNames);
-        }
-        handle = program;
-        device.OnCreated(GLObjectKind.Program);
+        if (failure is not null) throw Failure(program == 0 ? "compile" : "link", name, failure, sourceNames);
+        Adopt(program);
 
         unsafe
         {
@@ -69,19 +64,8 @@ public sealed class ComputeProgram : IDisposable
         groupOffsetLocation = UniformLocation("groupOffset");
     }
 
-    ~ComputeProgram()
-    {
-        if (handle != 0) Device.EnqueueDelete(GLObjectKind.Program, handle);
-    }
-
-    /// <summary>The device whose context holds the program.</summary>
-    public GLDevice Device { get; }
     /// <summary>The shader's file name (with its variant's defines when it came from <see cref="ShaderLibrary"/>).</summary>
     public string Name { get; }
-    /// <summary>The GL name; 0 after Dispose.</summary>
-    public uint Handle => handle;
-    /// <summary>True once disposed.</summary>
-    public bool IsDisposed => handle == 0;
     /// <summary>The work group size declared by <c>layout(local_size_x = …)</c>.</summary>
     public int LocalSizeX { get; }
     public int LocalSizeY { get; }
@@ -93,42 +77,29 @@ public sealed class ComputeProgram : IDisposable
     {
         if (uniformLocations.TryGetValue(name, out int location)) return location;
         Device.EnsureThread();
-        ObjectDisposedException.ThrowIf(handle == 0, this);
-        location = Device.GL.GetUniformLocation(handle, name);
+        ThrowIfDisposed();
+        location = Device.GL.GetUniformLocation(Handle, name);
         uniformLocations.Add(name, location);
         return location;
     }
 
     /// <summary>Sets an <c>int</c> uniform (<c>glProgramUniform1i</c>: no program binding involved).</summary>
-    public void SetUniform(string name, int value)
-    {
-        int location = UniformLocation(name);
-        Device.EnsureThread();
-        Device.GL.ProgramUniform1(handle, location, value);
-    }
+    public void SetUniform(string name, int value) => Device.GL.ProgramUniform1(Handle, LocationForSet(name), value);
 
     /// <summary>Sets a <c>float</c> uniform.</summary>
-    public void SetUniform(string name, float value)
-    {
-        int location = UniformLocation(name);
-        Device.EnsureThread();
-        Device.GL.ProgramUniform1(handle, location, value);
-    }
+    public void SetUniform(string name, float value) => Device.GL.ProgramUniform1(Handle, LocationForSet(name), value);
 
     /// <summary>Sets an <c>ivec2</c> uniform.</summary>
-    public void SetUniform(string name, int x, int y)
-    {
-        int location = UniformLocation(name);
-        Device.EnsureThread();
-        Device.GL.ProgramUniform2(handle, location, x, y);
-    }
+    public void SetUniform(string name, int x, int y) => Device.GL.ProgramUniform2(Handle, LocationForSet(name), x, y);
 
     /// <summary>Sets an <c>ivec4</c> uniform.</summary>
-    public void SetUniform(string name, int x, int y, int z, int w)
+    public void SetUniform(string name, int x, int y, int z, int w) => Device.GL.ProgramUniform4(Handle, LocationForSet(name), x, y, z, w);
+
+    int LocationForSet(string name)
     {
-        int location = UniformLocation(name);
         Device.EnsureThread();
-        Device.GL.ProgramUniform4(handle, location, x, y, z, w);
+        ThrowIfDisposed();
+        return UniformLocation(name);
     }
 
     /// <summary>
@@ -142,7 +113,7 @@ public sealed class ComputeProgram : IDisposable
     public void Dispatch(int invocationsX, int groupsY, long costPerInvocation)
     {
         Device.EnsureThread();
-        ObjectDisposedException.ThrowIf(handle == 0, this);
+        ThrowIfDisposed();
         if (invocationsX <= 0 || groupsY <= 0) return;
         if (groupsY > Device.MaxWorkGroupCountY)
             throw new ArgumentOutOfRangeException(nameof(groupsY), $"{Name}: {groupsY} work groups along y exceed the driver's {Device.MaxWorkGroupCountY}");
@@ -150,10 +121,10 @@ public sealed class ComputeProgram : IDisposable
         long groupsX = ((long)invocationsX + LocalSizeX - 1) / LocalSizeX;
         long work = Math.Max(1, costPerInvocation) * LocalSizeX * groupsY;
         long chunk = Math.Clamp(WorkPerDispatch / work, 1, Device.MaxWorkGroupCountX);
-        gl.UseProgram(handle);
+        gl.UseProgram(Handle);
         for (long first = 0; first < groupsX; first += chunk)
         {
-            gl.ProgramUniform1(handle, groupOffsetLocation, (uint)first);
+            gl.ProgramUniform1(Handle, groupOffsetLocation, (uint)first);
             gl.DispatchCompute((uint)Math.Min(chunk, groupsX - first), (uint)groupsY, 1);
         }
         gl.MemoryBarrier(MemoryBarrierMask.ShaderStorageBarrierBit | MemoryBarrierMask.BufferUpdateBarrierBit);
@@ -172,16 +143,5 @@ public sealed class ComputeProgram : IDisposable
             message.Append(')');
         }
         return new ShaderCompilationException(name, log, message.ToString());
-    }
-
-    /// <summary>Deletes the program (queued if called off the owner thread). Safe to call twice.</summary>
-    public void Dispose()
-    {
-        if (handle == 0) return;
-        uint name = handle;
-        handle = 0;
-        GC.SuppressFinalize(this);
-        if (Device.IsOnOwnerThread) Device.Delete(GLObjectKind.Program, name);
-        else Device.EnqueueDelete(GLObjectKind.Program, name);
     }
 }

@@ -15,8 +15,9 @@ public sealed partial class GLBackend
         var program = ActivationProgram(activationForwardPrograms, kind, forward: true);
         Bind(Input0, input);
         Bind(Input1, output);
-        program.SetUniform("count", input.Length);
-        program.Dispatch(input.Length, 1, 1);
+        int vectors = DivideRoundingUp(input.Length, VectorWidth);
+        program.SetUniform("count", vectors);
+        program.Dispatch(vectors, 1, 1);
     }
 
     /// <summary>Adds <c>dx += f′·dy</c>, f′ from the input (ReLU) or the saved output (sigmoid, tanh).</summary>
@@ -28,8 +29,9 @@ public sealed partial class GLBackend
         Bind(Input1, output);
         Bind(Input2, outputGrad);
         Bind(Output0, inputGrad);
-        program.SetUniform("count", input.Length);
-        program.Dispatch(input.Length, 1, 1);
+        int vectors = DivideRoundingUp(input.Length, VectorWidth);
+        program.SetUniform("count", vectors);
+        program.Dispatch(vectors, 1, 1);
     }
 
     ComputeProgram ActivationProgram(ComputeProgram?[] cache, ActivationKind kind, bool forward)

@@ -34,8 +34,9 @@ public sealed partial class GLBackend
         Bind(Input0, probabilities);
         Bind(Input1, target);
         Bind(Output0, logitsGrad);
-        program.SetUniform("count", probabilities.Length);
+        int vectors = DivideRoundingUp(probabilities.Length, VectorWidth);
+        program.SetUniform("count", vectors);
         program.SetUniform("factor", scale / probabilities.Shape.N);
-        program.Dispatch(probabilities.Length, 1, 1);
+        program.Dispatch(vectors, 1, 1);
     }
 }

@@ -14,8 +14,9 @@ public sealed partial class GLBackend
         var program = Program(ref sgdProgram, "sgd.comp", "");
         Bind(Input0, gradient);
         Bind(Output0, parameter);
-        program.SetUniform("count", parameter.Length);
+        int vectors = DivideRoundingUp(parameter.Length, VectorWidth);
+        program.SetUniform("count", vectors);
         program.SetUniform("learningRate", learningRate);
-        program.Dispatch(parameter.Length, 1, 1);
+        program.Dispatch(vectors, 1, 1);
     }
 }

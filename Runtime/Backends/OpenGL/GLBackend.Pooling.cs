@@ -2,18 +2,16 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.OpenGL;
 
-// Max and average pooling (pool2d.comp): one invocation per output element forward, one per input
-// element backward (a gather over the windows that contain it).
+// Max and average pooling (pool2d.comp): one invocation per output element forward; backward one per
+// input element (a gather over the windows that contain it), or one per output when windows are disjoint.
 public sealed partial class GLBackend
 {
-    ComputeProgram? maxPoolForwardProgram, maxPoolBackwardProgram, avgPoolForwardProgram, avgPoolBackwardProgram;
-
     /// <summary>Max pooling (padding is −∞): input (N,C,H,W), output and argmax (N,C,OH,OW); argmax holds the
     /// flat index <c>h·W + w</c> in the input plane of the first maximum, as a float.</summary>
     public void MaxPool2dForward(Tensor input, Tensor output, Tensor argmax, Window2d window)
     {
         EnsureUsable();
-        var program = Program(ref maxPoolForwardProgram, "pool2d.comp", "MAX_FORWARD");
+        var program = WindowProgram("pool2d.comp", "MAX_FORWARD", window);
         Bind(Input0, input);
         Bind(Output0, output);
         Bind(Output1, argmax);
@@ -24,11 +22,8 @@ public sealed partial class GLBackend
     public void MaxPool2dBackward(Tensor argmax, Tensor outputGrad, Tensor inputGrad, Window2d window)
     {
         EnsureUsable();
-        var program = Program(ref maxPoolBackwardProgram, "pool2d.comp", "MAX_BACKWARD");
         Bind(Input0, argmax);
-        Bind(Input1, outputGrad);
-        Bind(Output0, inputGrad);
-        PoolDispatch(program, inputGrad.Shape, outputGrad.Shape, window, inputGrad.Length);
+        PoolBackward("MAX_BACKWARD", "MAX_BACKWARD_DISJOINT", outputGrad, inputGrad, window, countIncludePad: false);
     }
 
     /// <summary>Average pooling: <c>y = Σ window / count</c>, count = <c>KH·KW</c> when
@@ -36,7 +31,7 @@ public sealed partial class GLBackend
     public void AvgPool2dForward(Tensor input, Tensor output, Window2d window, bool countIncludePad)
     {
         EnsureUsable();
-        var program = Program(ref avgPoolForwardProgram, "pool2d.comp", "AVG_FORWARD");
+        var program = WindowProgram("pool2d.comp", "AVG_FORWARD", window);
         Bind(Input0, input);
         Bind(Output0, output);
         program.SetUniform("countIncludePad", countIncludePad ? 1 : 0);
@@ -47,16 +42,30 @@ public sealed partial class GLBackend
     public void AvgPool2dBackward(Tensor outputGrad, Tensor inputGrad, Window2d window, bool countIncludePad)
     {
         EnsureUsable();
-        var program = Program(ref avgPoolBackwardProgram, "pool2d.comp", "AVG_BACKWARD");
+        PoolBackward("AVG_BACKWARD", "AVG_BACKWARD_DISJOINT", outputGrad, inputGrad, window, countIncludePad);
+    }
+
+    /// <summary>Runs a backward variant: the gather (one invocation per input element) or, when windows are
+    /// disjoint, the scatter form (one invocation per output element).</summary>
+    void PoolBackward(string gatherVariant, string disjointVariant, Tensor outputGrad, Tensor inputGrad, Window2d window, bool countIncludePad)
+    {
+        bool disjoint = WindowsAreDisjoint(window);
+        var program = WindowProgram("pool2d.comp", disjoint ? disjointVariant : gatherVariant, window);
         Bind(Input1, outputGrad);
         Bind(Output0, inputGrad);
         program.SetUniform("countIncludePad", countIncludePad ? 1 : 0);
-        PoolDispatch(program, inputGrad.Shape, outputGrad.Shape, window, inputGrad.Length);
+        PoolDispatch(program, inputGrad.Shape, outputGrad.Shape, window, disjoint ? outputGrad.Length : inputGrad.Length);
     }
+
+    /// <summary>True when no two windows share an input element (stride ≥ the dilated kernel extent on both
+    /// axes): then backward can write from each output without racing, instead of gathering per input.</summary>
+    static bool WindowsAreDisjoint(Window2d window) =>
+        window.StrideHeight >= (window.KernelHeight - 1) * window.DilationHeight + 1 &&
+        window.StrideWidth >= (window.KernelWidth - 1) * window.DilationWidth + 1;
 
     static void PoolDispatch(ComputeProgram program, TensorShape input, TensorShape output, Window2d window, int invocations)
     {
-        SetWindow(program, input, output, window);
+        SetShapes(program, input, output);
         program.Dispatch(invocations, 1, (long)window.KernelHeight * window.KernelWidth);
     }
 }

@@ -17,6 +17,8 @@ namespace NeuroPlugin.Backends.OpenGL;
 /// </summary>
 public sealed partial class GLBackend : IBackend
 {
+    /// <summary>Floats per invocation of the element-wise kernels (they use vec4).</summary>
+    const int VectorWidth = 4;
     /// <summary>Binding points, shared by every kernel: inputs at 0–2, the main output at 3, a second output at 4.</summary>
     const int Input0 = 0, Input1 = 1, Input2 = 2, Output0 = 3, Output1 = 4;
 
@@ -66,7 +68,8 @@ public sealed partial class GLBackend : IBackend
     public Tensor Allocate(TensorShape shape, string name)
     {
         EnsureUsable();
-        var buffer = new GLBuffer(Device, shape.Length);
+        // Rounded up to whole vec4s: element-wise kernels read and write four floats at a time.
+        var buffer = new GLBuffer(Device, DivideRoundingUp(shape.Length, 4) * 4);
         return new Tensor(this, new GLTensorStorage(buffer), shape, name, ownsStorage: true);
     }
 
@@ -162,16 +165,48 @@ public sealed partial class GLBackend : IBackend
         program.Dispatch(count, 1, slices);
     }
 
-    /// <summary>Sets the window geometry uniforms of window2d.glsl: input (N,C,H,W), output (N,C',OH,OW), kernel,
-    /// stride, top/left padding and dilation (bottom/right padding only shaped the output, already allocated).</summary>
-    static void SetWindow(ComputeProgram program, TensorShape input, TensorShape output, Window2d window)
+    readonly Dictionary<WindowProgramKey, ComputeProgram> windowPrograms = new();
+
+    readonly record struct WindowProgramKey(string File, string Variant, Window2d Window, int BlockChannels, int BlockColumns);
+
+    /// <summary>
+    /// The variant of a convolution or pooling kernel compiled for one window geometry (window2d.glsl: KH, KW,
+    /// SH, SW, PT, PL, DH, DW as constants) and register block. Layers keep their geometry for the life of a
+    /// network, so each layer compiles once; the lookup afterwards allocates nothing.
+    /// </summary>
+    ComputeProgram WindowProgram(string fileName, string variant, Window2d window, int blockChannels = 0, int blockColumns = 0)
+    {
+        var key = new WindowProgramKey(fileName, variant, window, blockChannels, blockColumns);
+        if (windowPrograms.TryGetValue(key, out var program)) return program;
+        string defines =
+            $"{variant};KH={window.KernelHeight};KW={window.KernelWidth};SH={window.StrideHeight};SW={window.StrideWidth};" +
+            $"PT={window.PadTop};PL={window.PadLeft};DH={window.DilationHeight};DW={window.DilationWidth}" +
+            (blockChannels > 0 ? $";BLOCK_CHANNELS={blockChannels}" : "") +
+            (blockColumns > 0 ? $";BLOCK_COLUMNS={blockColumns}" : "");
+        program = Shaders.Get(fileName, defines);
+        windowPrograms.Add(key, program);
+        return program;
+    }
+
+    /// <summary>Sets the shape uniforms of window2d.glsl: input (N,C,H,W) and output (N,C′,OH,OW).</summary>
+    static void SetShapes(ComputeProgram program, TensorShape input, TensorShape output)
     {
         program.SetUniform("inputShape", input.N, input.C, input.H, input.W);
         program.SetUniform("outputShape", output.N, output.C, output.H, output.W);
-        program.SetUniform("kernelSize", window.KernelHeight, window.KernelWidth);
-        program.SetUniform("stride", window.StrideHeight, window.StrideWidth);
-        program.SetUniform("padding", window.PadTop, window.PadLeft);
-        program.SetUniform("dilation", window.DilationHeight, window.DilationWidth);
+    }
+
+    /// <summary>A register-block size in [1, <paramref name="max"/>] for <paramref name="extent"/> outputs that
+    /// leaves the fewest idle slots in the last block (the larger on ties): 28 columns → 7, 10 → 5, 16 channels → 8.</summary>
+    static int ChooseBlock(int extent, int max)
+    {
+        if (extent <= max) return extent;
+        int best = max, bestWaste = int.MaxValue;
+        for (int block = max; block >= (max + 1) / 2; block--)
+        {
+            int waste = DivideRoundingUp(extent, block) * block - extent;
+            if (waste < bestWaste) { best = block; bestWaste = waste; }
+        }
+        return best;
     }
 
     static int DivideRoundingUp(int value, int divisor) => (value + divisor - 1) / divisor;

@@ -268,7 +268,9 @@ public sealed class GLDevice : IDisposable
     void OnDebugMessage(GLEnum source, GLEnum type, int id, GLEnum severity, int length, nint message, nint userParam)
     {
         // Performance and portability notes are not failures; only errors and high-severity messages are.
+        // Compiler errors already surface as ShaderCompilationException with the info log.
         if (type != GLEnum.DebugTypeError && severity != GLEnum.DebugSeverityHigh) return;
+        if (source == GLEnum.DebugSourceShaderCompiler) return;
         debugMessages.Enqueue(Marshal.PtrToStringUTF8(message, length) ?? $"debug message {id}");
     }
 

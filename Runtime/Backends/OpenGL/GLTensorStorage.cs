@@ -2,10 +2,11 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.OpenGL;
 
-/// <summary>Tensor storage on the GL backend: one <see cref="GLBuffer"/> (shader storage buffer) of floats.</summary>
+/// <summary>Tensor storage on the GL backend: one <see cref="GLBuffer"/> (shader storage buffer) of floats,
+/// its capacity a multiple of 4 so element-wise kernels can use vec4 without a scalar tail.</summary>
 public sealed class GLTensorStorage : TensorStorage
 {
-    public GLTensorStorage(GLBuffer buffer)
+    internal GLTensorStorage(GLBuffer buffer)
     {
         ArgumentNullException.ThrowIfNull(buffer);
         Buffer = buffer;

@@ -93,4 +93,45 @@ public class CliTests
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         }
     }
+
+    /// <summary>Runs neuro in a child process whose EGL loader finds no driver (GLVND reads its vendor list
+    /// from __EGL_VENDOR_LIBRARY_FILENAMES), as on a machine without Mesa or a GPU driver.</summary>
+    static (int ExitCode, string Out, string Error) RunWithoutGL(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "neuro.dll"));
+        foreach (string arg in args) start.ArgumentList.Add(arg);
+        start.Environment["__EGL_VENDOR_LIBRARY_FILENAMES"] = "/nonexistent/egl-vendor.json";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        Assert.That(process.WaitForExit(120_000), Is.True, "neuro finished");
+        return (process.ExitCode, output.Result, error.Result);
+    }
+
+    [Test]
+    public void MissingGL_ExplicitBackendFailsWithTheReason()
+    {
+        var (code, _, error) = RunWithoutGL("bench", "--backend", "gl", "--steps", "1");
+        Assert.That(code, Is.EqualTo(1));
+        string[] lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), error);
+        Assert.That(lines[0], Does.StartWith("neuro: ").And.Contain("libegl1 libegl-mesa0 libgl1-mesa-dri"));
+        Assert.That(error, Does.Not.Contain("   at "));
+    }
+
+    [Test]
+    public void MissingGL_AutoFallsBackToCpuWithOneWarning()
+    {
+        var (code, output, error) = RunWithoutGL("bench", "--backend", "auto", "--steps", "2", "--batch", "4");
+        Assert.That(code, Is.EqualTo(0), error);
+        string[] lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), error);
+        Assert.That(lines[0], Does.StartWith("neuro: warning: using the CPU backend: "));
+        Assert.That(output, Does.Contain("on cpu"));
+    }
 }

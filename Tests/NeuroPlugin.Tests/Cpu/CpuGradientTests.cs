@@ -134,6 +134,20 @@ public class CpuGradientTests
             dy => cpu.SoftmaxCrossEntropyBackward(p, t, dz, dy.ToArray()[0]));
     }
 
+    [TestCase(0, 1, new[] { 12f, 16f, 24f, 28f })]
+    [TestCase(1, 2, new[] { 1f, 5f, 11f, 28f })]
+    public void Conv2d_HandComputed(int padding, int stride, float[] expected)
+    {
+        // x = 1..9 as 3×3, a 2×2 kernel of ones: each output is the sum of the window's in-bounds elements
+        var x = cpu.Allocate(new TensorShape(1, 1, 3, 3), "x");
+        x.Upload([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        var w = cpu.Allocate(new TensorShape(1, 1, 2, 2), "w");
+        w.Upload([1, 1, 1, 1]);
+        var y = cpu.Allocate(new TensorShape(1, 1, 2, 2), "y");
+        cpu.Conv2dForward(x, w, null, y, Window2d.Square(2, stride, padding));
+        Assert.That(y.ToArray(), Is.EqualTo(expected));
+    }
+
     [Test]
     public void SoftmaxCrossEntropy_IsStableForHugeLogits()
     {

@@ -263,6 +263,24 @@ public sealed class GLOpTests : GLFixture
         Assert.Throws<ShapeException>(() => Backend.Upload(a, new float[3]));
     }
 
+    [TestCase(1000)]
+    [TestCase(300_000)]
+    public void UploadAfterFillKeepsTheUpload(int length)
+    {
+        // NVIDIA (driver 580) let an upload over 64 KiB land before a queued clear, which then wiped it.
+        var values = Enumerable.Range(1, length).Select(i => (float)i).ToArray();
+        using var a = Backend.Allocate(new TensorShape(length), "a");
+        using var b = Backend.Allocate(new TensorShape(length), "b");
+        a.Upload(values);
+        Assert.That(a.ToArray(), Is.EqualTo(values), "upload into a new tensor");
+        Backend.Fill(a, 3);
+        a.Upload(values);
+        Assert.That(a.ToArray(), Is.EqualTo(values), "upload after fill");
+        Backend.Fill(b, 5);
+        Backend.Copy(a, b);
+        Assert.That(b.ToArray(), Is.EqualTo(values), "copy after fill");
+    }
+
     [Test]
     public void TensorsOfAnotherBackendAreRejected()
     {
