@@ -24,7 +24,9 @@ internal static class TrainCommand
         var dataDir = new Option<string?>("--data-dir") { Description = $"Folder of the dataset's IDX files (default ${FashionMnist.FolderEnvironmentVariable} or {FashionMnist.DefaultFolder})" };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training set", DefaultValueFactory = _ => 2 };
         var batch = new Option<int>("--batch") { Description = "Mini-batch size", DefaultValueFactory = _ => TrainingDefaults.BatchSize };
-        var lr = new Option<float>("--lr") { Description = "SGD learning rate", DefaultValueFactory = _ => TrainingDefaults.LearningRate };
+        var lr = new Option<float>("--lr") { Description = "Base learning rate of SGD", DefaultValueFactory = _ => TrainingDefaults.LearningRate };
+        var momentum = new Option<float>("--momentum") { Description = "SGD momentum μ (0 for plain SGD)", DefaultValueFactory = _ => TrainingDefaults.Momentum };
+        var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule: cosine or constant", DefaultValueFactory = _ => TrainingDefaults.Schedule };
         var backend = new Option<string>("--backend") { Description = "auto, gl or cpu", DefaultValueFactory = _ => "auto" };
         var seed = new Option<int>("--seed") { Description = "Seed of initialization and shuffling", DefaultValueFactory = _ => 1 };
         var limit = new Option<int?>("--train-limit") { Description = "Use only the first N training images (quick runs)" };
@@ -32,16 +34,16 @@ internal static class TrainCommand
         var report = new Option<string?>("--report") { Description = "Write a JSON report to this file" };
         var command = new Command("train", "Train a model and report its test accuracy")
         {
-            model, data, dataDir, epochs, batch, lr, backend, seed, limit, outDir, report,
+            model, data, dataDir, epochs, batch, lr, momentum, schedule, backend, seed, limit, outDir, report,
         };
         command.SetAction(parse => Run(new TrainSettings(
             parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(dataDir), parse.GetValue(epochs), parse.GetValue(batch),
-            parse.GetValue(lr), parse.GetValue(backend)!, parse.GetValue(seed), parse.GetValue(limit), parse.GetValue(outDir), parse.GetValue(report))));
+            parse.GetValue(lr), parse.GetValue(momentum), parse.GetValue(schedule)!, parse.GetValue(backend)!, parse.GetValue(seed), parse.GetValue(limit), parse.GetValue(outDir), parse.GetValue(report))));
         return command;
     }
 
     internal sealed record TrainSettings(string Model, string Data, string? DataDir, int Epochs, int Batch, float LearningRate,
-        string Backend, int Seed, int? TrainLimit, string? OutDir, string? ReportPath);
+        float Momentum, string Schedule, string Backend, int Seed, int? TrainLimit, string? OutDir, string? ReportPath);
 
     static int Run(TrainSettings s)
     {
@@ -50,6 +52,8 @@ internal static class TrainCommand
         if (s.Epochs < 1) throw new CliErrors.UsageException($"--epochs must be at least 1, got {s.Epochs}");
         if (s.Batch < 1) throw new CliErrors.UsageException($"--batch must be at least 1, got {s.Batch}");
         if (!(s.LearningRate > 0) || !float.IsFinite(s.LearningRate)) throw new CliErrors.UsageException($"--lr must be a positive number, got {s.LearningRate}");
+        if (!(s.Momentum >= 0 && s.Momentum < 1)) throw new CliErrors.UsageException($"--momentum must be in [0, 1), got {s.Momentum}");
+        var schedule = LearningRateSchedule.Parse(s.Schedule);
         if (s.TrainLimit is < 1) throw new CliErrors.UsageException($"--train-limit must be at least 1, got {s.TrainLimit}");
         var graph = ModelZoo.Build(s.Model, new ModelOptions(1, FashionMnist.ImageSize, FashionMnist.ClassCount));
 
@@ -60,8 +64,8 @@ internal static class TrainCommand
 
         using var backend = BackendSelection.Create(s.Backend);
         using var network = Network.Create(graph, backend, s.Seed);
-        using var trainer = new Trainer(network, new Sgd(s.LearningRate), s.Batch);
         var loader = new DataLoader(train, s.Batch, shuffle: true, seed: s.Seed, dropLast: true);
+        using var trainer = new Trainer(network, new Sgd(s.LearningRate, s.Momentum), s.Batch, schedule, (long)loader.BatchesPerEpoch * s.Epochs);
         Console.WriteLine($"neuro: training {s.Model} ({network.ParameterCount:N0} parameters) on {train.Count:N0} Fashion-MNIST images, backend {backend.Name} ({backend.DeviceName})");
 
         var clock = Stopwatch.StartNew();
@@ -99,7 +103,7 @@ internal static class TrainCommand
         }
         if (s.ReportPath is not null)
         {
-            var report = new TrainingReport(s.Model, backend.Name, backend.DeviceName, s.Epochs, s.Batch, s.LearningRate, s.Seed,
+            var report = new TrainingReport(s.Model, backend.Name, backend.DeviceName, s.Epochs, s.Batch, s.LearningRate, s.Momentum, schedule.Name, s.Seed,
                 train.Count, accuracy, lastLoss, throughput, seconds);
             WriteJson(s.ReportPath, report);
         }
@@ -114,13 +118,19 @@ internal static class TrainCommand
     }
 }
 
-/// <summary>Defaults of <c>neuro train</c>, chosen so that LeNet-5 passes 88 % test accuracy in 2 epochs with plain SGD.</summary>
+/// <summary>
+/// Defaults of <c>neuro train</c>: SGD with momentum 0.9 and cosine decay from 0.02, batch 32. In PyTorch
+/// (same network, data and normalization) this recipe gave LeNet-5 88.8 % after 2 epochs, where plain SGD
+/// at a constant rate gave 86.4–88.0 % over a grid of rates and batch sizes.
+/// </summary>
 internal static class TrainingDefaults
 {
     public const int BatchSize = 32;
-    public const float LearningRate = 0.05f;
+    public const float LearningRate = 0.02f;
+    public const float Momentum = 0.9f;
+    public const string Schedule = "cosine";
 }
 
 /// <summary>The JSON report of <c>neuro train --report</c>.</summary>
-internal sealed record TrainingReport(string Model, string Backend, string Device, int Epochs, int Batch, float LearningRate, int Seed,
+internal sealed record TrainingReport(string Model, string Backend, string Device, int Epochs, int Batch, float LearningRate, float Momentum, string Schedule, int Seed,
     int TrainImages, double TestAccuracy, float FinalLoss, double TrainImagesPerSecond, double Seconds);

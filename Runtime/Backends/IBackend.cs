@@ -73,6 +73,8 @@ public interface IBackend : IDisposable
     /// <summary>Adds <c>dz += scale·(p − t)/N</c> (the gradient of the mean loss, times <paramref name="scale"/>).</summary>
     void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor target, Tensor logitsGrad, float scale);
 
-    /// <summary>Plain SGD on the device: <c>w ← w − lr·g</c>.</summary>
-    void SgdUpdate(Tensor parameter, Tensor gradient, float learningRate);
+    /// <summary>SGD on the device, with momentum as PyTorch's <c>SGD</c> defines it:
+    /// <c>v ← μ·v + g</c>, <c>w ← w − lr·v</c> (the course's <c>V ← μV − εg</c>, <c>w ← w + V</c> with the
+    /// learning rate factored out of V). Without <paramref name="velocity"/> it is plain <c>w ← w − lr·g</c>.</summary>
+    void SgdUpdate(Tensor parameter, Tensor gradient, Tensor? velocity, float learningRate, float momentum);
 }

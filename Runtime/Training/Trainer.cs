@@ -15,23 +15,37 @@ public readonly record struct TrainingProgress(int Epoch, int Batch, int Batches
 
 /// <summary>
 /// Trains a classifier with softmax cross-entropy: for each batch of the loader, upload the images and
-/// one-hot targets, run one <see cref="ExecutionPlan.TrainStep"/>. The loss is read back every
-/// <see cref="ReportEvery"/> batches (that is the only readback while training).
+/// one-hot targets, set the learning rate from the schedule, run one <see cref="ExecutionPlan.TrainStep"/>.
+/// The loss is read back only when progress is reported, every <see cref="ReportEvery"/> batches.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
     readonly ExecutionPlan plan;
+    readonly float baseLearningRate;
+    long step;
 
-    public Trainer(Network network, Optimizer optimizer, int batchSize)
+    /// <param name="network">The network to train (its parameters are updated in place).</param>
+    /// <param name="optimizer">The update rule; its learning rate is the base rate of the schedule.</param>
+    /// <param name="batchSize">Items per step.</param>
+    /// <param name="schedule">How the rate changes over <paramref name="totalSteps"/> (constant when null).</param>
+    /// <param name="totalSteps">Steps of the whole run, for the schedule.</param>
+    public Trainer(Network network, Optimizer optimizer, int batchSize, LearningRateSchedule? schedule = null, long totalSteps = 0)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
         Network = network;
         Optimizer = optimizer;
+        Schedule = schedule ?? LearningRateSchedule.Constant;
+        TotalSteps = totalSteps;
+        baseLearningRate = optimizer.LearningRate;
         plan = ExecutionPlan.ForTraining(network, batchSize);
     }
 
     public Network Network { get; }
     public Optimizer Optimizer { get; }
+    public LearningRateSchedule Schedule { get; }
+    public long TotalSteps { get; }
+    /// <summary>Steps taken so far.</summary>
+    public long Step => step;
     public ExecutionPlan Plan => plan;
     /// <summary>Batches between loss readbacks for progress reports.</summary>
     public int ReportEvery { get; init; } = 50;
@@ -48,6 +62,7 @@ public sealed class Trainer : IDisposable
         {
             plan.Input.Upload(loader.Images);
             plan.Target!.Upload(loader.Targets);
+            Optimizer.LearningRate = baseLearningRate * Schedule.Factor(step++, TotalSteps);
             plan.TrainStep(Optimizer);
             batch++;
             if (progress is not null && (batch % ReportEvery == 0 || batch == loader.BatchesPerEpoch))
@@ -83,5 +98,10 @@ public sealed class Trainer : IDisposable
         return best;
     }
 
-    public void Dispose() => plan.Dispose();
+    /// <summary>Releases the plan's tensors and the optimizer's state.</summary>
+    public void Dispose()
+    {
+        plan.Dispose();
+        Optimizer.Dispose();
+    }
 }

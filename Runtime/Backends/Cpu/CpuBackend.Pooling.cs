@@ -47,7 +47,8 @@ public sealed partial class CpuBackend
             for (int o = 0; o < g.OutputPixels; o++)
             {
                 int k = plane * g.OutputPixels + o;
-                dx[plane * g.InputPixels + (int)index[k]] += dy[k];
+                int position = (int)index[k];
+                if (position >= 0) dx[plane * g.InputPixels + position] += dy[k]; // −1: the window held no input element
             }
     }
 

@@ -5,15 +5,22 @@ namespace NeuroPlugin.Backends.OpenGL;
 // Optimizer steps on the device (sgd.comp).
 public sealed partial class GLBackend
 {
-    ComputeProgram? sgdProgram;
+    ComputeProgram? sgdProgram, sgdMomentumProgram;
 
-    /// <summary>Plain SGD: <c>w ← w − lr·g</c>.</summary>
-    public void SgdUpdate(Tensor parameter, Tensor gradient, float learningRate)
+    /// <summary>SGD: <c>w ← w − lr·g</c>, or with a velocity <c>v ← μ·v + g</c>, <c>w ← w − lr·v</c>.</summary>
+    public void SgdUpdate(Tensor parameter, Tensor gradient, Tensor? velocity, float learningRate, float momentum)
     {
         EnsureUsable();
-        var program = Program(ref sgdProgram, "sgd.comp", "");
+        var program = velocity is null
+            ? Program(ref sgdProgram, "sgd.comp", "")
+            : Program(ref sgdMomentumProgram, "sgd.comp", "MOMENTUM");
         Bind(Input0, gradient);
         Bind(Output0, parameter);
+        if (velocity is not null)
+        {
+            Bind(Output1, velocity);
+            program.SetUniform("momentum", momentum);
+        }
         int vectors = DivideRoundingUp(parameter.Length, VectorWidth);
         program.SetUniform("count", vectors);
         program.SetUniform("learningRate", learningRate);

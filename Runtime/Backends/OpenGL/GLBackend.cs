@@ -85,7 +85,11 @@ public sealed partial class GLBackend : IBackend
         EnsureUsable();
         CheckLength(tensor, destination.Length, "download");
         BufferOf(tensor).Download(destination);
+        ReadbackCount++;
     }
+
+    /// <summary>Downloads so far: each one waits for the GPU, so a game loop wants this to grow only when it asked.</summary>
+    public long ReadbackCount { get; private set; }
 
     public void Fill(Tensor tensor, float value)
     {

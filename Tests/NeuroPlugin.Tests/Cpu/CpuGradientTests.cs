@@ -170,8 +170,24 @@ public class CpuGradientTests
         var g = cpu.Allocate(new TensorShape(3), "g");
         w.Upload([1f, 2f, 3f]);
         g.Upload([0.5f, -1f, 0f]);
-        cpu.SgdUpdate(w, g, 0.1f);
+        cpu.SgdUpdate(w, g, null, 0.1f, 0f);
         Assert.That(w.ToArray(), Is.EqualTo(new[] { 0.95f, 2.1f, 3f }).Within(1e-7));
+    }
+
+    [Test]
+    public void SgdMomentum_FollowsPyTorchsRecurrence()
+    {
+        // v ← μ·v + g, w ← w − lr·v; two steps with the same gradient g = 1, μ = 0.9, lr = 0.1:
+        // v₁ = 1, w₁ = −0.1; v₂ = 1.9, w₂ = −0.29
+        var w = cpu.Allocate(new TensorShape(1), "w");
+        var g = cpu.Allocate(new TensorShape(1), "g");
+        var v = cpu.Allocate(new TensorShape(1), "v");
+        g.Upload([1f]);
+        cpu.SgdUpdate(w, g, v, 0.1f, 0.9f);
+        Assert.That(w.ToArray()[0], Is.EqualTo(-0.1f).Within(1e-7));
+        cpu.SgdUpdate(w, g, v, 0.1f, 0.9f);
+        Assert.That(v.ToArray()[0], Is.EqualTo(1.9f).Within(1e-6));
+        Assert.That(w.ToArray()[0], Is.EqualTo(-0.29f).Within(1e-6));
     }
 
     Tensor Random(GradientCheck check, TensorShape shape, string name, double scale = 1)

@@ -240,8 +240,22 @@ public sealed class GLOpTests : GLFixture
         using var twins = new TwinBackends(Backend, length);
         var w = twins.Random(new TensorShape(length), "w");
         var g = twins.Random(new TensorShape(length), "g");
-        twins.Run(be => be.SgdUpdate(w[be], g[be], 0.1f));
+        twins.Run(be => be.SgdUpdate(w[be], g[be], null, 0.1f, 0f));
         TwinBackends.AssertSame(w, "sgd");
+    }
+
+    [TestCase(1)]
+    [TestCase(1001)]
+    public void SgdMomentumUpdateMatchesCpu(int length)
+    {
+        using var twins = new TwinBackends(Backend, length);
+        var w = twins.Random(new TensorShape(length), "w");
+        var g = twins.Random(new TensorShape(length), "g");
+        var v = twins.Random(new TensorShape(length), "v");
+        twins.Run(be => be.SgdUpdate(w[be], g[be], v[be], 0.1f, 0.9f));
+        twins.Run(be => be.SgdUpdate(w[be], g[be], v[be], 0.05f, 0.9f));
+        TwinBackends.AssertSame(w, "sgd with momentum: weights");
+        TwinBackends.AssertSame(v, "sgd with momentum: velocity");
     }
 
     [Test]

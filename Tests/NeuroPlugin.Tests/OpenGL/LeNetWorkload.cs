@@ -98,7 +98,7 @@ sealed class LeNetWorkload : IDisposable
         backend.MaxPool2dBackward(a1, dp1, dr1, Pool);
         backend.ActivationBackward(ActivationKind.ReLU, c1, r1, dr1, dc1);
         backend.Conv2dBackward(x, c1w, dc1, null, dc1w, dc1b, Conv1);
-        foreach (var (parameter, gradient) in parameters) backend.SgdUpdate(parameter, gradient, learningRate);
+        foreach (var (parameter, gradient) in parameters) backend.SgdUpdate(parameter, gradient, null, learningRate, 0f);
     }
 
     void ZeroGradients()

@@ -32,6 +32,6 @@ public sealed class CountingBackend(IBackend inner) : IBackend
     public void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad) => inner.ActivationBackward(kind, input, output, outputGrad, inputGrad);
     public void SoftmaxCrossEntropyForward(Tensor logits, Tensor target, Tensor probabilities, Tensor loss) => inner.SoftmaxCrossEntropyForward(logits, target, probabilities, loss);
     public void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor target, Tensor logitsGrad, float scale) => inner.SoftmaxCrossEntropyBackward(probabilities, target, logitsGrad, scale);
-    public void SgdUpdate(Tensor parameter, Tensor gradient, float learningRate) => inner.SgdUpdate(parameter, gradient, learningRate);
+    public void SgdUpdate(Tensor parameter, Tensor gradient, Tensor? velocity, float learningRate, float momentum) => inner.SgdUpdate(parameter, gradient, velocity, learningRate, momentum);
     public void Dispose() => inner.Dispose();
 }
