@@ -9,7 +9,7 @@ namespace NeuroPlugin.Editor.Cli;
 
 /// <summary>
 /// <c>neuro bench</c>: training throughput (images/s over <c>--steps</c> steps of batch <c>--batch</c>,
-/// after warm-up; the clock stops after a loss readback so queued GPU work is counted) and batch-1 inference
+/// after at least 2 s of warm-up; the clock stops after a loss readback so queued GPU work is counted) and batch-1 inference
 /// latency (upload one image, forward, download the logits), on synthetic data.
 /// </summary>
 internal static class BenchCommand
@@ -42,8 +42,9 @@ internal static class BenchCommand
         for (int n = 0; n < batch; n++) targets[n * classes + random.Next(classes)] = 1f;
         training.Target.Upload(targets);
         var optimizer = new Sgd(0.01f);
-        int warmUp = Math.Max(3, steps / 10);
-        for (int i = 0; i < warmUp; i++) training.TrainStep(optimizer);
+        // warm up until the JIT has tiered up and every shader is compiled: at least 30 steps and 2 seconds
+        var warmUp = Stopwatch.StartNew();
+        for (int i = 0; i < 30 || warmUp.Elapsed.TotalSeconds < 2; i++) training.TrainStep(optimizer);
         training.ReadLoss();
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < steps; i++) training.TrainStep(optimizer);
@@ -53,7 +54,8 @@ internal static class BenchCommand
         using var inference = ExecutionPlan.ForInference(network, 1);
         float[] image = RandomValues(random, inference.Input.Length), logits = new float[inference.Output.Length];
         int runs = Math.Max(50, steps * 2);
-        for (int i = 0; i < 20; i++) Infer(inference, image, logits);
+        warmUp.Restart();
+        for (int i = 0; i < 100 || warmUp.Elapsed.TotalSeconds < 1; i++) Infer(inference, image, logits);
         clock.Restart();
         for (int i = 0; i < runs; i++) Infer(inference, image, logits);
         double inferenceMicroseconds = clock.Elapsed.TotalMicroseconds / runs;
