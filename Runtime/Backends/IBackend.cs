@@ -28,6 +28,9 @@ public interface IBackend : IDisposable
     void Upload(Tensor tensor, ReadOnlySpan<float> source);
     /// <summary>Copies the tensor into <paramref name="destination"/>; waits for pending work.</summary>
     void Download(Tensor tensor, Span<float> destination);
+    /// <summary>Downloads so far. On a GPU each one waits for the device, so a game loop (and the tests)
+    /// check that this grows only when the caller asked for a result.</summary>
+    long ReadbackCount { get; }
     /// <summary>Sets every element to <paramref name="value"/>.</summary>
     void Fill(Tensor tensor, float value);
     /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/> (same length).</summary>

@@ -26,9 +26,7 @@ public sealed partial class CpuBackend
         for (int first = 0; first < g.Batch; first += chunk)
         {
             int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
-            Span<float> col = Workspace(ref columns, g.KernelLength * width);
-            for (int t = 0; t < count; t++)
-                Im2Col(x.Slice((first + t) * g.InputPlaneSize, g.InputPlaneSize), col[(t * g.OutputPixels)..], width, g, window);
+            Span<float> col = ChunkColumns(x, first, count, g, window);
             Span<float> result = Workspace(ref gemmResult, g.OutChannels * width);
             for (int o = 0; o < g.OutChannels; o++)
             {
@@ -56,9 +54,7 @@ public sealed partial class CpuBackend
         for (int first = 0; first < g.Batch; first += chunk)
         {
             int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
-            Span<float> col = Workspace(ref columns, g.KernelLength * width);
-            for (int t = 0; t < count; t++)
-                Im2Col(x.Slice((first + t) * g.InputPlaneSize, g.InputPlaneSize), col[(t * g.OutputPixels)..], width, g, window);
+            Span<float> col = ChunkColumns(x, first, count, g, window);
             Span<float> dyT = Workspace(ref gemmResult, g.OutChannels * width);
             for (int t = 0; t < count; t++)
                 for (int o = 0; o < g.OutChannels; o++)
@@ -85,6 +81,16 @@ public sealed partial class CpuBackend
                 for (int t = 0; t < count; t++)
                     Col2ImAdd(dcol[(t * g.OutputPixels)..], dx.Slice((first + t) * g.InputPlaneSize, g.InputPlaneSize), width, g, window);
         }
+    }
+
+    /// <summary>im2col of samples [first, first + count) side by side: (K, count·P), sample t in columns t·P….</summary>
+    Span<float> ChunkColumns(ReadOnlySpan<float> x, int first, int count, in ConvGeometry g, in Window2d window)
+    {
+        int width = count * g.OutputPixels;
+        Span<float> col = Workspace(ref columns, g.KernelLength * width);
+        for (int t = 0; t < count; t++)
+            Im2Col(x.Slice((first + t) * g.InputPlaneSize, g.InputPlaneSize), col[(t * g.OutputPixels)..], width, g, window);
+        return col;
     }
 
     /// <summary>

@@ -26,7 +26,14 @@ public sealed partial class CpuBackend : IBackend
     public void Upload(Tensor tensor, ReadOnlySpan<float> source) => source.CopyTo(Data(tensor));
 
     /// <inheritdoc/>
-    public void Download(Tensor tensor, Span<float> destination) => Data(tensor).CopyTo(destination);
+    public void Download(Tensor tensor, Span<float> destination)
+    {
+        Data(tensor).CopyTo(destination);
+        ReadbackCount++;
+    }
+
+    /// <inheritdoc/>
+    public long ReadbackCount { get; private set; }
 
     /// <inheritdoc/>
     public void Fill(Tensor tensor, float value) => Data(tensor).Fill(value);

@@ -88,7 +88,7 @@ public sealed partial class GLBackend : IBackend
         ReadbackCount++;
     }
 
-    /// <summary>Downloads so far: each one waits for the GPU, so a game loop wants this to grow only when it asked.</summary>
+    /// <inheritdoc/>
     public long ReadbackCount { get; private set; }
 
     public void Fill(Tensor tensor, float value)

@@ -1,0 +1,48 @@
+using System.Text.Json;
+
+namespace NeuroPlugin.Tests.TestSupport;
+
+/// <summary>
+/// A golden file written by <c>Tests/Golden/generate.py</c> from PyTorch: named float32 tensors (shape and
+/// values, C order) and the attributes that produced them. Files live in Tests/NeuroPlugin.Tests/Golden/.
+/// </summary>
+public sealed class GoldenFile
+{
+    readonly Dictionary<string, (int[] Shape, float[] Data)> tensors = new(StringComparer.Ordinal);
+
+    GoldenFile(string name, JsonElement root)
+    {
+        Name = name;
+        Attributes = root.GetProperty("attributes").Clone();
+        foreach (var tensor in root.GetProperty("tensors").EnumerateObject())
+        {
+            int[] shape = tensor.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray();
+            float[] data = tensor.Value.GetProperty("data").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray();
+            Assert.That(data, Has.Length.EqualTo(shape.Aggregate(1, (a, b) => a * b)), $"golden {name}: tensor {tensor.Name}");
+            tensors[tensor.Name] = (shape, data);
+        }
+    }
+
+    public string Name { get; }
+    public JsonElement Attributes { get; }
+
+    /// <summary>Loads Golden/<paramref name="name"/>.json from the test output folder.</summary>
+    public static GoldenFile Load(string name)
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Golden", name + ".json");
+        Assert.That(File.Exists(path), Is.True, $"golden file {path} (regenerate with /usr/bin/python3 Tests/Golden/generate.py)");
+        using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+        return new GoldenFile(name, document.RootElement);
+    }
+
+    /// <summary>The values of tensor <paramref name="key"/>.</summary>
+    public float[] Data(string key) => Get(key).Data;
+
+    /// <summary>The shape of tensor <paramref name="key"/>.</summary>
+    public int[] Shape(string key) => Get(key).Shape;
+
+    public bool Contains(string key) => tensors.ContainsKey(key);
+
+    (int[] Shape, float[] Data) Get(string key) =>
+        tensors.TryGetValue(key, out var t) ? t : throw new KeyNotFoundException($"golden {Name}: no tensor '{key}' (has {string.Join(", ", tensors.Keys)})");
+}
