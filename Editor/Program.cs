@@ -16,6 +16,11 @@ public static class Program
         {
             TrainCommand.Create(),
             BenchCommand.Create(),
+            InspectCommand.Create(),
+            ImportCommand.Create(),
+            ExportCommand.Create(),
+            InferCommand.Create(),
+            ExperimentCommand.Create(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

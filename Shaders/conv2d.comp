@@ -3,6 +3,10 @@
 //   x (N,C,H,W), w (O,C,KH,KW), b (O), y (N,O,OH,OW)
 //   y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·SH − PT + p·DH, j·SW − PL + q·DW]·w[o,c,p,q]   (zero outside x)
 // Variants: FORWARD, INPUT_GRAD, WEIGHT_GRAD (+ reduce.comp), BIAS_GRAD (+ reduce.comp).
+// Grouped convolution (GROUPS > 1; depthwise when GROUPS = C): w is (O, C/GROUPS, KH, KW) and output
+// channel o of group g = o / (O/GROUPS) reads only input channels g·C/GROUPS … (g+1)·C/GROUPS − 1.
+// GLBackend.Conv2d.cs picks channel blocks that never straddle two groups, so one invocation works in
+// one group.
 // The window geometry (KH, KW, SH, SW, PT, PL, DH, DW) and the register block (BLOCK_CHANNELS,
 // BLOCK_COLUMNS) are compiled in per layer by GLBackend.Conv2d.cs. Register blocking instead of shared
 // memory (barrier() is slow on llvmpipe, and a buffer load costs there far more than an FMA): each
@@ -10,6 +14,9 @@
 // element has exactly one writer (no atomics); gradients are added (+=).
 #include "common.glsl"
 #include "window2d.glsl"
+#ifndef GROUPS
+#define GROUPS 1
+#endif
 
 #if defined(FORWARD)
 layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
@@ -34,6 +41,8 @@ void main()
     int j0 = (index % columnBlocks) * BLOCK_COLUMNS;
     int i = (index / columnBlocks) % OH, n = index / (columnBlocks * OH);
     int o0 = int(gl_WorkGroupID.y) * BLOCK_CHANNELS;
+    int groupChannels = C / GROUPS;                            // input channels per group
+    int firstChannel = (o0 / (O / GROUPS)) * groupChannels;    // this block's group
 
     // Channels past O (last block) read channel O−1 (in bounds) and are not written.
     int weightBase[BLOCK_CHANNELS];
@@ -41,18 +50,18 @@ void main()
     for (int k = 0; k < BLOCK_CHANNELS; k++)
     {
         int o = min(o0 + k, O - 1);
-        weightBase[k] = o * C * KH * KW;
+        weightBase[k] = o * groupChannels * KH * KW;
         float start = hasBias != 0 ? b[o] : 0.0;
         for (int m = 0; m < BLOCK_COLUMNS; m++) acc[k][m] = start;
     }
     int firstColumn = j0 * SW - PL;
-    for (int c = 0; c < C; c++)
+    for (int c = 0; c < groupChannels; c++)
     {
         for (int p = 0; p < KH; p++)
         {
             int iy = i * SH - PT + p * DH;
             if (iy < 0 || iy >= H) continue;
-            int inputRow = ((n * C + c) * H + iy) * W;
+            int inputRow = ((n * C + firstChannel + c) * H + iy) * W;
             float segment[SEGMENT];
             for (int s = 0; s < SEGMENT; s++)
             {
@@ -94,12 +103,14 @@ void main()
     int ix0 = (index % columnBlocks) * BLOCK_COLUMNS;
     int iy = (index / columnBlocks) % H, n = index / (columnBlocks * H);
     int c0 = int(gl_WorkGroupID.y) * BLOCK_CHANNELS;
+    int groupChannels = C / GROUPS, groupOutputs = O / GROUPS;
+    int group = c0 / groupChannels;                            // this block's group
 
     int weightBase[BLOCK_CHANNELS];
     float acc[BLOCK_CHANNELS][BLOCK_COLUMNS];
     for (int k = 0; k < BLOCK_CHANNELS; k++)
     {
-        weightBase[k] = min(c0 + k, C - 1) * KH * KW;
+        weightBase[k] = (min(c0 + k, C - 1) - group * groupChannels) * KH * KW;
         for (int m = 0; m < BLOCK_COLUMNS; m++) acc[k][m] = 0.0;
     }
 #if SW == 1
@@ -113,14 +124,14 @@ void main()
     for (int m = 0; m < BLOCK_COLUMNS; m++)
         for (int q = 0; q < KW; q++) column[m * KW + q] = OUTPUT_COLUMN_FOR(ix0 + m, q);
 #endif
-    for (int o = 0; o < O; o++)
+    for (int o = group * groupOutputs; o < (group + 1) * groupOutputs; o++)
     {
         for (int p = 0; p < KH; p++)
         {
             int i = OUTPUT_ROW_FOR(iy, p);
             if (i < 0) continue;
             int gradRow = ((n * O + o) * OH + i) * OW;
-            int tapRow = o * C * KH * KW + p * KW;
+            int tapRow = o * groupChannels * KH * KW + p * KW;
 #if SW == 1
             float segment[gradSegment];
             for (int s = 0; s < gradSegment; s++)
@@ -165,7 +176,7 @@ layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
 layout(std430, binding = 3) writeonly buffer PartialBuffer { float partial[]; };
 uniform int rowsPerSlice; // output rows (n, i) summed by one slice
 
-// dw[o,c,p,q] = Σ_{n,i,j} dy[n,o,i,j]·x[n,c, i·SH − PT + p·DH, j·SW − PL + q·DW]. The sum over N·OH·OW
+// dw[o,c,p,q] = Σ_{n,i,j} dy[n,o,i,j]·x[n,c, i·SH − PT + p·DH, j·SW − PL + q·DW] (c within o's group). The sum over N·OH·OW
 // is split into slices of rowsPerSlice output rows (split-K), so a small kernel still gets many
 // invocations; this pass writes partial[slice, o, c, p, q] and reduce.comp adds the slices into dw.
 // One invocation: one slice and one kernel row (c, p), all KW taps of it, output channels
@@ -177,14 +188,16 @@ void main()
 {
     int C = inputShape.y, H = inputShape.z, W = inputShape.w;
     int O = outputShape.y, OH = outputShape.z, OW = outputShape.w;
-    int kernelRows = C * KH;
+    int groupChannels = C / GROUPS;
+    int kernelRows = groupChannels * KH;                       // rows (c, p) of one output channel's kernel
     int index = flatIndex();
     int rows = outputShape.x * OH;
     int slice = index / kernelRows;
     if (slice * rowsPerSlice >= rows) return;
     int kernelRow = index % kernelRows;
-    int c = kernelRow / KH, p = kernelRow % KH;
+    int p = kernelRow % KH;
     int o0 = int(gl_WorkGroupID.y) * BLOCK_CHANNELS;
+    int c = (o0 / (O / GROUPS)) * groupChannels + kernelRow / KH; // the input channel, in this block's group
 
     int channel[BLOCK_CHANNELS];
     float acc[BLOCK_CHANNELS][KW];

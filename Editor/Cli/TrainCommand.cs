@@ -12,7 +12,7 @@ using Spectre.Console;
 namespace NeuroPlugin.Editor.Cli;
 
 /// <summary>
-/// <c>neuro train</c>: trains a zoo model on Fashion-MNIST with SGD, shows a progress bar (loss,
+/// <c>neuro train</c>: trains a zoo model on Fashion-MNIST with a chosen optimizer, shows a progress bar (loss,
 /// images/s), prints the test accuracy, saves the model to <c>--out</c> and writes a JSON report.
 /// </summary>
 internal static class TrainCommand
@@ -24,9 +24,17 @@ internal static class TrainCommand
         var dataDir = new Option<string?>("--data-dir") { Description = $"Folder of the dataset's IDX files (default ${FashionMnist.FolderEnvironmentVariable} or {FashionMnist.DefaultFolder})" };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training set", DefaultValueFactory = _ => 2 };
         var batch = new Option<int>("--batch") { Description = "Mini-batch size", DefaultValueFactory = _ => TrainingDefaults.BatchSize };
-        var lr = new Option<float>("--lr") { Description = "Base learning rate of SGD", DefaultValueFactory = _ => TrainingDefaults.LearningRate };
-        var momentum = new Option<float>("--momentum") { Description = "SGD momentum μ (0 for plain SGD)", DefaultValueFactory = _ => TrainingDefaults.Momentum };
-        var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule: cosine or constant", DefaultValueFactory = _ => TrainingDefaults.Schedule };
+        var optimizer = new Option<string>("--optimizer") { Description = "Update rule: sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw", DefaultValueFactory = _ => TrainingDefaults.Optimizer };
+        var lr = new Option<float?>("--lr") { Description = "Base learning rate (default: 0.02 for the SGD family, 0.01 AdaGrad, 0.001 RMSProp/Adam/AdamW)" };
+        var momentum = new Option<float?>("--momentum") { Description = "Momentum μ of momentum and nesterov (default 0.9) and rmsprop (default 0)" };
+        var weightDecay = new Option<float?>("--weight-decay") { Description = "Weight decay λ on every parameter: coupled (L2 in the gradient), decoupled for adamw (default 0; adamw 0.01)" };
+        var l1 = new Option<float>("--l1") { Description = "L1 penalty λ₁·Σ|w| on the weight matrices and kernels (not biases)" };
+        var l2 = new Option<float>("--l2") { Description = "L2 penalty (λ₂/2)·Σw² on the weight matrices and kernels (not biases)" };
+        var clipNorm = new Option<float?>("--clip-norm") { Description = "Clip the gradients to this total L2 norm (off by default)" };
+        var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule: constant|step|exponential|cosine", DefaultValueFactory = _ => TrainingDefaults.Schedule };
+        var gamma = new Option<float>("--gamma") { Description = "Decay per epoch of the step and exponential schedules", DefaultValueFactory = _ => TrainingDefaults.Gamma };
+        var stepSize = new Option<int>("--step-size") { Description = "Epochs between decays of the step schedule", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup-steps") { Description = "Linear learning-rate warm-up over this many steps before the schedule" };
         var backend = new Option<string>("--backend") { Description = "auto, gl or cpu", DefaultValueFactory = _ => "auto" };
         var seed = new Option<int>("--seed") { Description = "Seed of initialization and shuffling", DefaultValueFactory = _ => 1 };
         var limit = new Option<int?>("--train-limit") { Description = "Use only the first N training images (quick runs)" };
@@ -34,16 +42,26 @@ internal static class TrainCommand
         var report = new Option<string?>("--report") { Description = "Write a JSON report to this file" };
         var command = new Command("train", "Train a model and report its test accuracy")
         {
-            model, data, dataDir, epochs, batch, lr, momentum, schedule, backend, seed, limit, outDir, report,
+            model, data, dataDir, epochs, batch, optimizer, lr, momentum, weightDecay, l1, l2, clipNorm, schedule, gamma, stepSize, warmup,
+            backend, seed, limit, outDir, report,
         };
-        command.SetAction(parse => Run(new TrainSettings(
-            parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(dataDir), parse.GetValue(epochs), parse.GetValue(batch),
-            parse.GetValue(lr), parse.GetValue(momentum), parse.GetValue(schedule)!, parse.GetValue(backend)!, parse.GetValue(seed), parse.GetValue(limit), parse.GetValue(outDir), parse.GetValue(report))));
+        command.SetAction(parse =>
+        {
+            string name = parse.GetValue(optimizer)!.ToLowerInvariant();
+            return Run(new TrainSettings(
+                parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(dataDir), parse.GetValue(epochs), parse.GetValue(batch),
+                name, parse.GetValue(lr) ?? TrainingDefaults.LearningRateOf(name), parse.GetValue(momentum) ?? (name == "rmsprop" ? 0f : TrainingDefaults.Momentum),
+                parse.GetValue(weightDecay) ?? (name == "adamw" ? 0.01f : 0f), parse.GetValue(l1), parse.GetValue(l2), parse.GetValue(clipNorm),
+                parse.GetValue(schedule)!.ToLowerInvariant(), parse.GetValue(gamma), parse.GetValue(stepSize), parse.GetValue(warmup),
+                parse.GetValue(backend)!, parse.GetValue(seed), parse.GetValue(limit), parse.GetValue(outDir), parse.GetValue(report)));
+        });
         return command;
     }
 
-    internal sealed record TrainSettings(string Model, string Data, string? DataDir, int Epochs, int Batch, float LearningRate,
-        float Momentum, string Schedule, string Backend, int Seed, int? TrainLimit, string? OutDir, string? ReportPath);
+    internal sealed record TrainSettings(string Model, string Data, string? DataDir, int Epochs, int Batch,
+        string Optimizer, float LearningRate, float Momentum, float WeightDecay, float L1, float L2, float? ClipNorm,
+        string Schedule, float Gamma, int StepSize, int WarmupSteps,
+        string Backend, int Seed, int? TrainLimit, string? OutDir, string? ReportPath);
 
     static int Run(TrainSettings s)
     {
@@ -51,9 +69,7 @@ internal static class TrainCommand
             throw new CliErrors.UsageException($"unknown dataset '{s.Data}'; known datasets: fashion-mnist");
         if (s.Epochs < 1) throw new CliErrors.UsageException($"--epochs must be at least 1, got {s.Epochs}");
         if (s.Batch < 1) throw new CliErrors.UsageException($"--batch must be at least 1, got {s.Batch}");
-        if (!(s.LearningRate > 0) || !float.IsFinite(s.LearningRate)) throw new CliErrors.UsageException($"--lr must be a positive number, got {s.LearningRate}");
-        if (!(s.Momentum >= 0 && s.Momentum < 1)) throw new CliErrors.UsageException($"--momentum must be in [0, 1), got {s.Momentum}");
-        var schedule = LearningRateSchedule.Parse(s.Schedule);
+        CheckOptimizerOptions(s);
         if (s.TrainLimit is < 1) throw new CliErrors.UsageException($"--train-limit must be at least 1, got {s.TrainLimit}");
         var graph = ModelZoo.Build(s.Model, new ModelOptions(1, FashionMnist.ImageSize, FashionMnist.ClassCount));
 
@@ -65,7 +81,8 @@ internal static class TrainCommand
         using var backend = BackendSelection.Create(s.Backend);
         using var network = Network.Create(graph, backend, s.Seed);
         var loader = new DataLoader(train, s.Batch, shuffle: true, seed: s.Seed, dropLast: true);
-        using var trainer = new Trainer(network, new Sgd(s.LearningRate, s.Momentum), s.Batch, schedule, (long)loader.BatchesPerEpoch * s.Epochs);
+        var schedule = CreateSchedule(s, loader.BatchesPerEpoch);
+        using var trainer = new Trainer(network, CreateOptimizer(s), s.Batch, schedule, (long)loader.BatchesPerEpoch * s.Epochs);
         Console.WriteLine($"neuro: training {s.Model} ({network.ParameterCount:N0} parameters) on {train.Count:N0} Fashion-MNIST images, backend {backend.Name} ({backend.DeviceName})");
 
         var clock = Stopwatch.StartNew();
@@ -103,12 +120,65 @@ internal static class TrainCommand
         }
         if (s.ReportPath is not null)
         {
+            bool decays = s.Schedule is "step" or "exponential";
             var report = new TrainingReport(s.Model, backend.Name, backend.DeviceName, s.Epochs, s.Batch, s.LearningRate, s.Momentum, schedule.Name, s.Seed,
-                train.Count, accuracy, lastLoss, throughput, seconds);
+                train.Count, accuracy, lastLoss, throughput, seconds)
+            {
+                Optimizer = trainer.Optimizer.Name, WeightDecay = s.WeightDecay, L1 = s.L1, L2 = s.L2, ClipNorm = s.ClipNorm,
+                WarmupSteps = s.WarmupSteps, Gamma = decays ? s.Gamma : null, StepSize = s.Schedule == "step" ? s.StepSize : null,
+            };
             WriteJson(s.ReportPath, report);
         }
         return 0;
     }
+
+    /// <summary>Checks the optimizer and schedule options before any data is loaded; each error names its option.</summary>
+    static void CheckOptimizerOptions(TrainSettings s)
+    {
+        if (Array.IndexOf(OptimizerNames, s.Optimizer) < 0)
+            throw new CliErrors.UsageException($"unknown optimizer '{s.Optimizer}'; known optimizers: {string.Join(", ", OptimizerNames)}");
+        if (!(s.LearningRate > 0) || !float.IsFinite(s.LearningRate)) throw new CliErrors.UsageException($"--lr must be a positive number, got {s.LearningRate}");
+        if (!(s.Momentum >= 0 && s.Momentum < 1)) throw new CliErrors.UsageException($"--momentum must be in [0, 1), got {s.Momentum}");
+        if (s.Optimizer == "nesterov" && s.Momentum == 0) throw new CliErrors.UsageException("--momentum must be above 0 for nesterov");
+        if (!(s.WeightDecay >= 0) || !float.IsFinite(s.WeightDecay)) throw new CliErrors.UsageException($"--weight-decay must be a number ≥ 0, got {s.WeightDecay}");
+        if (!(s.L1 >= 0) || !float.IsFinite(s.L1)) throw new CliErrors.UsageException($"--l1 must be a number ≥ 0, got {s.L1}");
+        if (!(s.L2 >= 0) || !float.IsFinite(s.L2)) throw new CliErrors.UsageException($"--l2 must be a number ≥ 0, got {s.L2}");
+        if (s.ClipNorm is float clip && (!(clip > 0) || !float.IsFinite(clip))) throw new CliErrors.UsageException($"--clip-norm must be a positive number, got {clip}");
+        if (s.Schedule is not ("constant" or "step" or "exponential" or "cosine"))
+            throw new CliErrors.UsageException($"unknown learning-rate schedule '{s.Schedule}'; known schedules: constant, step, exponential, cosine");
+        if (!(s.Gamma > 0 && s.Gamma <= 1)) throw new CliErrors.UsageException($"--gamma must be in (0, 1], got {s.Gamma}");
+        if (s.StepSize < 1) throw new CliErrors.UsageException($"--step-size must be at least 1 epoch, got {s.StepSize}");
+        if (s.WarmupSteps < 0) throw new CliErrors.UsageException($"--warmup-steps must be at least 0, got {s.WarmupSteps}");
+    }
+
+    static readonly string[] OptimizerNames = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"];
+
+    static Optimizer CreateOptimizer(TrainSettings s)
+    {
+        Optimizer optimizer = s.Optimizer switch
+        {
+            "sgd" => new Sgd(s.LearningRate, 0f, s.WeightDecay),
+            "momentum" => new Sgd(s.LearningRate, s.Momentum, s.WeightDecay),
+            "nesterov" => new Sgd(s.LearningRate, s.Momentum, s.WeightDecay, nesterov: true),
+            "adagrad" => new AdaGrad(s.LearningRate, weightDecay: s.WeightDecay),
+            "rmsprop" => new RmsProp(s.LearningRate, weightDecay: s.WeightDecay, momentum: s.Momentum),
+            "adam" => new Adam(s.LearningRate, weightDecay: s.WeightDecay),
+            _ => new AdamW(s.LearningRate, weightDecay: s.WeightDecay),
+        };
+        optimizer.ClipGradientNorm = s.ClipNorm;
+        // --l1/--l2 penalize the weight matrices and kernels, not biases (as weight penalties usually do)
+        if (s.L1 > 0 || s.L2 > 0) optimizer.Regularizer = Regularizer.Create(s.L1, s.L2, ParameterGroup.Weights);
+        return optimizer;
+    }
+
+    /// <summary>The schedule over steps; --gamma and --step-size count in epochs, as the torch schedulers are usually stepped.</summary>
+    static LearningRateSchedule CreateSchedule(TrainSettings s, int stepsPerEpoch) => (s.Schedule switch
+    {
+        "step" => LearningRateSchedule.Step((long)s.StepSize * stepsPerEpoch, s.Gamma),
+        "exponential" => LearningRateSchedule.Exponential(MathF.Pow(s.Gamma, 1f / stepsPerEpoch)),
+        "cosine" => LearningRateSchedule.Cosine,
+        _ => LearningRateSchedule.Constant,
+    }).WithWarmup(s.WarmupSteps);
 
     internal static void WriteJson<T>(string path, T value)
     {
@@ -126,11 +196,32 @@ internal static class TrainCommand
 internal static class TrainingDefaults
 {
     public const int BatchSize = 32;
+    public const string Optimizer = "momentum";
     public const float LearningRate = 0.02f;
     public const float Momentum = 0.9f;
     public const string Schedule = "cosine";
+    public const float Gamma = 0.1f;
+
+    /// <summary>The default base rate of an optimizer: 0.02 for the SGD family (above), PyTorch's 0.01 for AdaGrad and
+    /// 0.001 for Adam/AdamW, and 0.001 for RMSProp (Keras's default; PyTorch's 0.01 is large for its 1/√h scaling).</summary>
+    public static float LearningRateOf(string optimizer) => optimizer switch
+    {
+        "adagrad" => 0.01f,
+        "rmsprop" or "adam" or "adamw" => 0.001f,
+        _ => LearningRate,
+    };
 }
 
 /// <summary>The JSON report of <c>neuro train --report</c>.</summary>
 internal sealed record TrainingReport(string Model, string Backend, string Device, int Epochs, int Batch, float LearningRate, float Momentum, string Schedule, int Seed,
-    int TrainImages, double TestAccuracy, float FinalLoss, double TrainImagesPerSecond, double Seconds);
+    int TrainImages, double TestAccuracy, float FinalLoss, double TrainImagesPerSecond, double Seconds)
+{
+    public string Optimizer { get; init; } = TrainingDefaults.Optimizer;
+    public float WeightDecay { get; init; }
+    public float L1 { get; init; }
+    public float L2 { get; init; }
+    public float? ClipNorm { get; init; }
+    public int WarmupSteps { get; init; }
+    public float? Gamma { get; init; }
+    public int? StepSize { get; init; }
+}

@@ -1,14 +1,30 @@
 namespace NeuroPlugin.Backends;
 
-/// <summary>Element-wise activation functions. Formulas and derivatives:
+/// <summary>Element-wise activation functions, with PyTorch's formulas and its derivatives at the kinks
+/// (where the derivative does not exist, PyTorch picks one side; the choice is given after "at"):
 /// <list type="bullet">
-/// <item>ReLU: <c>y = max(0, x)</c>; <c>dy/dx = 1 if x &gt; 0 else 0</c>.</item>
-/// <item>Sigmoid: <c>y = 1 / (1 + e^−x)</c>; <c>dy/dx = y(1 − y)</c>.</item>
+/// <item>ReLU: <c>y = max(0, x)</c>; <c>dy/dx = 1 if x &gt; 0 else 0</c> (at 0: 0).</item>
+/// <item>Sigmoid: <c>y = σ(x) = 1 / (1 + e^−x)</c>; <c>dy/dx = y(1 − y)</c>.</item>
 /// <item>Tanh: <c>y = tanh x</c>; <c>dy/dx = 1 − y²</c>.</item>
-/// </list></summary>
+/// <item>LeakyReLU: <c>y = x if x &gt; 0 else α·x</c>, α the negative slope (PyTorch's default 0.01);
+///   <c>dy/dx = 1 if x &gt; 0 else α</c> (at 0: α).</item>
+/// <item>ReLU6: <c>y = min(max(0, x), 6)</c>; <c>dy/dx = 1 if 0 &lt; x &lt; 6 else 0</c> (at 0 and 6: 0).</item>
+/// <item>SiLU (Swish): <c>y = x·σ(x)</c>; <c>dy/dx = σ(x)·(1 + x·(1 − σ(x)))</c>.</item>
+/// <item>HardSigmoid: <c>y = relu6(x + 3) / 6</c>; <c>dy/dx = 1/6 if −3 &lt; x &lt; 3 else 0</c> (at ±3: 0).</item>
+/// <item>HardSwish: <c>y = x·relu6(x + 3) / 6</c>; <c>dy/dx = 0 if x &lt; −3, x/3 + 1/2 if x &lt; 3, else 1</c>
+///   (at −3: −1/2, at 3: 1). PyTorch itself is inconsistent at 3: its CPU kernel gives 1 on the vectorized path
+///   (every tensor of 16 or more elements, except a short tail) and 3/2 on the scalar one; CUDA gives 1 at 3 and 0 at −3.
+///   Here: the CPU kernel's vectorized path, what PyTorch computes for almost every element.</item>
+/// </list>
+/// Backward reads the saved output for Sigmoid and Tanh, the input for the others.</summary>
 public enum ActivationKind
 {
     ReLU,
     Sigmoid,
     Tanh,
+    LeakyReLU,
+    ReLU6,
+    SiLU,
+    HardSigmoid,
+    HardSwish,
 }

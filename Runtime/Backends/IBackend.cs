@@ -44,11 +44,12 @@ public interface IBackend : IDisposable
     void LinearBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad);
 
     /// <summary>2-D convolution (cross-correlation, as in PyTorch):
-    /// <c>y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·s − pad + p·d, j·s − pad + q·d]·W[o,c,p,q]</c>, zero outside the input.
-    /// input (N,C,H,W), weight (O,C,KH,KW), bias (O) or null, output (N,O,OH,OW).</summary>
-    void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window);
-    /// <summary>Adds the gradients of <see cref="Conv2dForward"/>: dx (N,C,H,W), dW (O,C,KH,KW), db (O).</summary>
-    void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window);
+    /// <c>y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n, g·C/G + c, i·s − pad + p·d, j·s − pad + q·d]·W[o,c,p,q]</c>, zero outside
+    /// the input, where <c>g = o / (O/G)</c> is the output channel's group (G = <paramref name="groups"/>: 1 is an
+    /// ordinary convolution, C a depthwise one). input (N,C,H,W), weight (O,C/G,KH,KW), bias (O) or null, output (N,O,OH,OW).</summary>
+    void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1);
+    /// <summary>Adds the gradients of <see cref="Conv2dForward"/>: dx (N,C,H,W), dW (O,C/G,KH,KW), db (O).</summary>
+    void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window, int groups = 1);
 
     /// <summary>Max pooling: <c>y = max over the window</c>, padding counts as −∞.
     /// input (N,C,H,W), output and argmax (N,C,OH,OW). <paramref name="argmax"/> receives, as a float,
@@ -63,10 +64,13 @@ public interface IBackend : IDisposable
     /// <summary>Adds <c>dy / count</c> into every input element of each window.</summary>
     void AvgPool2dBackward(Tensor outputGrad, Tensor inputGrad, Window2d window, bool countIncludePad);
 
-    /// <summary>Element-wise activation <c>y = f(x)</c>; input and output have the same length.</summary>
-    void ActivationForward(ActivationKind kind, Tensor input, Tensor output);
-    /// <summary>Adds <c>dx += f′(x)·dy</c>, with f′ written from the input or the saved output (see <see cref="ActivationKind"/>).</summary>
-    void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad);
+    /// <summary>Element-wise activation <c>y = f(x)</c>; input and output have the same length.
+    /// <paramref name="alpha"/> is the function's parameter: LeakyReLU's negative slope (default 0.01, PyTorch's);
+    /// the other kinds ignore it.</summary>
+    void ActivationForward(ActivationKind kind, Tensor input, Tensor output, float alpha = 0.01f);
+    /// <summary>Adds <c>dx += f′(x)·dy</c>, with f′ written from the input or the saved output (see <see cref="ActivationKind"/>);
+    /// <paramref name="alpha"/> as in <see cref="ActivationForward"/>.</summary>
+    void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad, float alpha = 0.01f);
 
     /// <summary>Softmax cross-entropy, fused and numerically stable:
     /// <c>p = softmax(z)</c> per row (computed as <c>e^(z − max z)</c>),
@@ -76,8 +80,116 @@ public interface IBackend : IDisposable
     /// <summary>Adds <c>dz += scale·(p − t)/N</c> (the gradient of the mean loss, times <paramref name="scale"/>).</summary>
     void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor target, Tensor logitsGrad, float scale);
 
-    /// <summary>SGD on the device, with momentum as PyTorch's <c>SGD</c> defines it:
-    /// <c>v ← μ·v + g</c>, <c>w ← w − lr·v</c> (the course's <c>V ← μV − εg</c>, <c>w ← w + V</c> with the
-    /// learning rate factored out of V). Without <paramref name="velocity"/> it is plain <c>w ← w − lr·g</c>.</summary>
-    void SgdUpdate(Tensor parameter, Tensor gradient, Tensor? velocity, float learningRate, float momentum);
+
+    // ── merging branches: residual Add, Concat along channels, channel-wise Multiply ──
+
+    /// <summary>Element-wise <c>destination += scale·source</c> (same length). Residual sums and every
+    /// gradient that passes through unchanged (Add's backward) are this op.</summary>
+    void Accumulate(Tensor source, Tensor destination, float scale);
+
+    /// <summary>Concatenation along channels, one input at a time: copies <paramref name="input"/>
+    /// (N,Cᵢ,H,W) into channels [offset, offset + Cᵢ) of <paramref name="output"/> (N,C,H,W).
+    /// Rank-2 tensors (N,Cᵢ) are treated as (N,Cᵢ,1,1).</summary>
+    void ConcatForward(Tensor input, Tensor output, int channelOffset);
+    /// <summary>In the forward pass this was <c>y[:, offset + c] = x[:, c]</c>; adds that slice of dy into dx.</summary>
+    void ConcatBackward(Tensor outputGrad, Tensor inputGrad, int channelOffset);
+
+    /// <summary>Channel-wise scaling (squeeze-and-excitation): <c>y[n,c,h,w] = x[n,c,h,w]·s[n,c]</c>,
+    /// x and y (N,C,H,W), scale (N,C) or (N,C,1,1).</summary>
+    void ChannelMultiplyForward(Tensor input, Tensor scale, Tensor output);
+    /// <summary>Adds <c>dx += dy·s[n,c]</c> and <c>ds[n,c] += Σ_{h,w} dy·x</c> (either may be null).</summary>
+    void ChannelMultiplyBackward(Tensor input, Tensor scale, Tensor outputGrad, Tensor? inputGrad, Tensor? scaleGrad);
+
+    // ── activations: softmax, local response normalization ──
+
+    /// <summary>Softmax over axis 1, numerically stable: <c>y[n,k] = e^(x[n,k] − m_n) / Σ_j e^(x[n,j] − m_n)</c>,
+    /// <c>m_n = max_j x[n,j]</c>. input and output (N,K) (any shape is read as N rows of Length/N).</summary>
+    void SoftmaxForward(Tensor input, Tensor output);
+    /// <summary>In the forward pass this was <c>y = softmax(x)</c> per row; adds
+    /// <c>dx[n,k] += y[n,k]·(dy[n,k] − Σ_j dy[n,j]·y[n,j])</c>. output, outputGrad and inputGrad (N,K).</summary>
+    void SoftmaxBackward(Tensor output, Tensor outputGrad, Tensor inputGrad);
+
+    /// <summary>Local response normalization across channels (AlexNet; PyTorch's <c>LocalResponseNorm</c>):
+    /// <c>s[n,c] = k + (α/size)·Σ_{c′=c−⌊size/2⌋}^{c+⌊(size−1)/2⌋} x[n,c′]²</c> (channels outside [0,C) count as 0),
+    /// <c>y = x·s^−β</c>. input, output and <paramref name="scale"/> (N,C,H,W) or (N,C); the scale is saved for backward.</summary>
+    void LocalResponseNormForward(Tensor input, Tensor output, Tensor scale, int size, float alpha, float beta, float k);
+    /// <summary>In the forward pass this was <c>y = x·s^−β</c>; adds
+    /// <c>dx[c] += dy[c]·s[c]^−β − (2αβ/size)·x[c]·Σ_{c′ whose window holds c} dy[c′]·y[c′]/s[c′]</c>.</summary>
+    void LocalResponseNormBackward(Tensor input, Tensor output, Tensor scale, Tensor outputGrad, Tensor inputGrad, int size, float alpha, float beta);
+
+    // ── normalization: batch normalization, dropout ──
+
+    /// <summary>
+    /// Batch normalization (PyTorch's <c>BatchNorm1d</c>/<c>BatchNorm2d</c>), per channel c over its M = N·H·W values.
+    /// Training: <c>μ</c> = batch mean, <c>σ²</c> = biased batch variance; <c>saveMean ← μ</c>, <c>saveInvStd ← 1/√(σ² + ε)</c>,
+    /// <c>runningMean ← (1−m)·runningMean + m·μ</c>, <c>runningVar ← (1−m)·runningVar + m·σ²·M/(M−1)</c> (unbiased). Eval:
+    /// <c>saveMean ← runningMean</c>, <c>saveInvStd ← 1/√(runningVar + ε)</c>, running statistics untouched. Then
+    /// <c>y = (x − saveMean)·saveInvStd·γ + β</c>. input and output (N,C,H,W), or (N,C) read as (N,C,1,1);
+    /// weight γ, bias β, running and saved statistics (C). Training needs M &gt; 1.
+    /// </summary>
+    void BatchNormForward(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+        Tensor saveMean, Tensor saveInvStd, Tensor output, bool training, float momentum, float epsilon);
+    /// <summary>In the forward pass this was <c>y = γ·x̂ + β</c>, <c>x̂ = (x − saveMean)·saveInvStd</c>. Adds
+    /// <c>dβ += Σ dy</c>, <c>dγ += Σ dy·x̂</c> (sums over N,H,W) and, in training (where μ and σ depend on x),
+    /// <c>dx += γ·saveInvStd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)</c>; in eval (a fixed affine map) <c>dx += γ·saveInvStd·dy</c>.</summary>
+    void BatchNormBackward(Tensor input, Tensor weight, Tensor saveMean, Tensor saveInvStd, Tensor outputGrad,
+        Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training);
+
+    /// <summary>Inverted dropout: <c>mask[i] = u_i ≥ p ? 1/(1−p) : 0</c>, <c>y = x·mask</c>, where
+    /// <c>u_i = CounterRandom.Uniform(seed, stream, step, i)</c>, identical on every backend. p = 0 gives
+    /// <c>mask = 1</c>, <c>y = x</c> (eval mode). input, output and mask have the same length; 0 ≤ p &lt; 1.</summary>
+    void DropoutForward(Tensor input, Tensor output, Tensor mask, float p, uint seed, uint stream, uint step);
+    /// <summary>In the forward pass this was <c>y = x·mask</c>; adds <c>dx += dy·mask</c>.</summary>
+    void DropoutBackward(Tensor mask, Tensor outputGrad, Tensor inputGrad);
+
+    // ── optimizers: update rules (torch.optim's), L1/L2 penalties, gradient clipping ──
+    // Every update rule works in place, element-wise, on one parameter and its gradient (the gradient is
+    // not changed); its state tensors have the parameter's length and start at zero. Coupled weight decay
+    // λ (torch.optim's weight_decay) first turns the gradient into g = ∇E + λ·w.
+
+    /// <summary>SGD as PyTorch's <c>SGD</c> defines it: <c>g = ∇E + λ·w</c>; without <paramref name="velocity"/>
+    /// <c>w ← w − lr·g</c>; with it <c>v ← μ·v + g</c> and <c>w ← w − lr·v</c>, or with
+    /// <paramref name="nesterov"/> <c>w ← w − lr·(g + μ·v)</c>. (The course's <c>V ← μV − εg</c>, <c>w ← w + V</c>
+    /// with the learning rate factored out of V.) velocity: PyTorch's momentum_buffer.</summary>
+    void SgdUpdate(Tensor parameter, Tensor gradient, Tensor? velocity, float learningRate, float momentum, float weightDecay = 0f, bool nesterov = false);
+
+    /// <summary>AdaGrad (PyTorch's <c>Adagrad</c>, no rate decay): <c>g = ∇E + λ·w</c>, <c>h ← h + g²</c>,
+    /// <c>w ← w − lr·g / (√h + ε)</c>. sum: the accumulator h.</summary>
+    void AdaGradUpdate(Tensor parameter, Tensor gradient, Tensor sum, float learningRate, float epsilon, float weightDecay);
+
+    /// <summary>RMSProp (PyTorch's <c>RMSprop</c>, not centered): <c>g = ∇E + λ·w</c>, <c>h ← α·h + (1 − α)·g²</c>;
+    /// without <paramref name="velocity"/> <c>w ← w − lr·g / (√h + ε)</c>; with it <c>v ← μ·v + g / (√h + ε)</c>,
+    /// <c>w ← w − lr·v</c>. squareAverage: h.</summary>
+    void RmsPropUpdate(Tensor parameter, Tensor gradient, Tensor squareAverage, Tensor? velocity, float learningRate, float alpha, float epsilon, float momentum, float weightDecay);
+
+    /// <summary>Adam (PyTorch's <c>Adam</c>, or <c>AdamW</c> when <paramref name="decoupledWeightDecay"/>), step
+    /// <paramref name="step"/> = t ≥ 1: coupled <c>g = ∇E + λ·w</c> or decoupled <c>w ← w·(1 − lr·λ)</c> with
+    /// <c>g = ∇E</c>; then <c>m ← β₁·m + (1 − β₁)·g</c>, <c>v ← β₂·v + (1 − β₂)·g²</c>,
+    /// <c>w ← w − (lr / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε)</c>. The bias corrections are computed on the host
+    /// from t (in double, as PyTorch does), so the device needs no step counter.</summary>
+    void AdamUpdate(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, float learningRate,
+        float beta1, float beta2, float epsilon, float weightDecay, bool decoupledWeightDecay, long step);
+
+    /// <summary>The course's weight penalty <c>(1/p)·λ·‖w‖ₚᵖ</c> for p = 1 and 2, added into a one-element total:
+    /// <c>total[0] += λ₁·Σ|x| + (λ₂/2)·Σx²</c>. input any shape, total (1). With λ₁ = 0, λ₂ = 2 it adds <c>Σx²</c>
+    /// (the squared norm that gradient clipping needs).</summary>
+    void NormPenaltyForward(Tensor input, Tensor total, float l1, float l2);
+    /// <summary>In the forward pass this was <c>λ₁·Σ|x| + (λ₂/2)·Σx²</c>; adds <c>dx += λ₁·sign(x) + λ₂·x</c>
+    /// (sign(0) = 0, as torch.sign).</summary>
+    void NormPenaltyBackward(Tensor input, Tensor inputGrad, float l1, float l2);
+
+    /// <summary>The scaling step of PyTorch's <c>clip_grad_norm_</c>, reading the total on the device:
+    /// <c>g ← g·min(1, maxNorm / (√s + 10⁻⁶))</c> where <c>s = sumOfSquares[0]</c> is Σ‖g‖² over every
+    /// gradient (<see cref="NormPenaltyForward"/> with λ₂ = 2). gradient any shape, sumOfSquares (1).</summary>
+    void ClipByTotalNorm(Tensor gradient, Tensor sumOfSquares, float maxNorm);
+
+    // ── zoo ──
+
+    /// <summary>Adaptive average pooling (PyTorch's <c>AdaptiveAvgPool2d</c>): input (N,C,H,W), output (N,C,OH,OW);
+    /// <c>y[n,c,i,j]</c> is the mean of <c>x[n,c,h,w]</c> over rows <c>⌊i·H/OH⌋ ≤ h &lt; ⌈(i+1)·H/OH⌉</c> and columns
+    /// <c>⌊j·W/OW⌋ ≤ w &lt; ⌈(j+1)·W/OW⌉</c>. Windows may overlap (14 → 4) or repeat an element (1 → 7).</summary>
+    void AdaptiveAvgPool2dForward(Tensor input, Tensor output);
+    /// <summary>In the forward pass this was a window mean: adds <c>dy[n,c,i,j] / |window(i,j)|</c> to every element of
+    /// each window into dx (N,C,H,W).</summary>
+    void AdaptiveAvgPool2dBackward(Tensor outputGrad, Tensor inputGrad);
 }

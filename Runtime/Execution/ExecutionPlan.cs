@@ -11,6 +11,10 @@ namespace NeuroPlugin.Execution;
 /// allocated here, once. <see cref="Forward"/> and <see cref="TrainStep"/> then only dispatch ops on
 /// the backend: they allocate nothing on the managed heap and read nothing back. Results come back
 /// only through <see cref="ReadLoss"/> or by downloading <see cref="Output"/>, when the caller asks.
+/// <para>A training plan runs forward in training mode (batch statistics, dropout) unless asked for eval mode
+/// (<see cref="Forward(bool)"/>); an inference plan always runs in eval mode (running statistics, no dropout).
+/// Random layers draw from counter-based numbers keyed by <see cref="Seed"/> and <see cref="Step"/>, so a run
+/// is reproducible from its seed on either backend.</para>
 /// <para>Training plans also hold the softmax cross-entropy head on <see cref="NetworkGraph.Output"/>:
 /// <see cref="Target"/> (N,K) in, <see cref="Loss"/> (1) out.</para>
 /// </summary>
@@ -94,6 +98,8 @@ public sealed class ExecutionPlan : IDisposable
             steps[k] = new NodeTensors(node.Name, inputs, inputGrads, output, outputGrad, parameterTensors, parameterGradTensors, workspace)
             {
                 Training = training,
+                Buffers = layer.Buffers.Select(b => network.Buffer($"{node.Name}.{b.Name}")).ToArray(),
+                Stream = (uint)k,
             };
             layers[k] = layer;
         }
@@ -109,6 +115,7 @@ public sealed class ExecutionPlan : IDisposable
             Probabilities = Own(backend.Allocate(Output.Shape, "probabilities"));
             Loss = Own(backend.Allocate(new TensorShape(1), "loss"));
         }
+        Seed = network.Seed;
         gradientsToZero = [.. zeroList];
         parameters = [.. parameterList];
         parameterGrads = [.. parameterGradList];
@@ -143,10 +150,32 @@ public sealed class ExecutionPlan : IDisposable
     public IReadOnlyList<Tensor> Parameters => parameters;
     public IReadOnlyList<Tensor> ParameterGradients => parameterGrads;
 
-    /// <summary>Runs every node forward (in training or inference mode).</summary>
-    public void Forward()
+    /// <summary>Seed of the random layers' numbers (dropout masks); defaults to the network's seed.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Training forwards run so far: each draws fresh random numbers (counter <c>step</c> of
+    /// <see cref="Backends.CounterRandom"/>). Set it to replay or resume a run.</summary>
+    public long Step { get; set; }
+
+    /// <summary>Runs every node forward in the plan's mode: training for training plans, eval for inference plans.</summary>
+    public void Forward() => Forward(IsTraining);
+
+    /// <summary>Runs every node forward in training mode (batch statistics, updated running statistics, dropout;
+    /// advances <see cref="Step"/>) or in eval mode (running statistics, dropout off). Only training plans can
+    /// run in training mode.</summary>
+    public void Forward(bool training)
     {
-        for (int k = 0; k < steps.Length; k++) layers[k].Forward(backend, steps[k]);
+        if (training && !IsTraining) throw new InvalidOperationException("training mode needs a plan made by ExecutionPlan.ForTraining");
+        uint seed = unchecked((uint)Seed), step = unchecked((uint)Step);
+        for (int k = 0; k < steps.Length; k++)
+        {
+            var node = steps[k];
+            node.Training = training;
+            node.Seed = seed;
+            node.Step = step;
+            layers[k].Forward(backend, node);
+        }
+        if (training) Step++;
     }
 
     /// <summary>
@@ -167,7 +196,7 @@ public sealed class ExecutionPlan : IDisposable
     public void ComputeGradients()
     {
         if (!IsTraining) throw new InvalidOperationException("gradients need a plan made by ExecutionPlan.ForTraining");
-        Forward();
+        Forward(training: true);
         backend.SoftmaxCrossEntropyForward(Output, Target!, Probabilities!, Loss!);
         for (int i = 0; i < gradientsToZero.Length; i++) backend.Fill(gradientsToZero[i], 0f);
         backend.SoftmaxCrossEntropyBackward(Probabilities!, Target!, logitsGrad!, 1f);

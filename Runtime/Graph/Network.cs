@@ -6,12 +6,16 @@ namespace NeuroPlugin.Graph;
 /// <summary>
 /// A graph together with its parameters, allocated on one backend. Parameters are named as in
 /// PyTorch's state dict, <c>node.weight</c> and <c>node.bias</c>. Execution plans (one per batch size
-/// and mode) share these parameter tensors.
+/// and mode) share these parameter tensors. Layers' non-learnable state (PyTorch's buffers, e.g.
+/// <c>bn1.running_mean</c>) lives here too, named the same way, but is not a parameter: the optimizer never
+/// sees it and <see cref="ParameterCount"/> does not count it.
 /// </summary>
 public sealed class Network : IDisposable
 {
     readonly Dictionary<string, Tensor> parameters = new(StringComparer.Ordinal);
     readonly List<string> parameterOrder = [];
+    readonly Dictionary<string, Tensor> buffers = new(StringComparer.Ordinal);
+    readonly List<string> bufferOrder = [];
 
     Network(NetworkGraph graph, IBackend backend)
     {
@@ -25,6 +29,14 @@ public sealed class Network : IDisposable
                 parameters[name] = backend.Allocate(spec.Shape, name);
                 parameterOrder.Add(name);
             }
+        foreach (var node in graph.Nodes)
+            foreach (var spec in node.Layer.Buffers)
+            {
+                string name = $"{node.Name}.{spec.Name}";
+                buffers[name] = backend.Allocate(spec.Shape, name);
+                bufferOrder.Add(name);
+            }
+        ResetBuffers();
     }
 
     /// <summary>Allocates the parameters of <paramref name="graph"/> on <paramref name="backend"/> and initializes them from <paramref name="seed"/>.</summary>
@@ -35,11 +47,15 @@ public sealed class Network : IDisposable
         return network;
     }
 
-    /// <summary>Allocates the parameters (zero) without initializing them, for loading from a file.</summary>
+    /// <summary>Allocates the parameters (zero) without initializing them, for loading from a file
+    /// (buffers start at their initial values).</summary>
     public static Network CreateUninitialized(NetworkGraph graph, IBackend backend) => new(graph, backend);
 
     public NetworkGraph Graph { get; }
     public IBackend Backend { get; }
+    /// <summary>The seed the parameters were initialized from (0 for a loaded network); execution plans derive
+    /// their random numbers (dropout masks) from it unless given another seed.</summary>
+    public int Seed { get; private set; }
 
     /// <summary>Parameter names in order (nodes in graph order, weight before bias).</summary>
     public IReadOnlyList<string> ParameterNames => parameterOrder;
@@ -48,7 +64,15 @@ public sealed class Network : IDisposable
     public Tensor Parameter(string name) =>
         parameters.TryGetValue(name, out var tensor) ? tensor : throw new GraphException($"no parameter named '{name}'");
 
-    /// <summary>Total number of learnable values.</summary>
+    /// <summary>Buffer names in order (nodes in graph order, each layer's <see cref="Layers.Layer.Buffers"/> order),
+    /// e.g. <c>bn1.running_mean</c>, <c>bn1.running_var</c>.</summary>
+    public IReadOnlyList<string> BufferNames => bufferOrder;
+
+    /// <summary>The buffer tensor named <paramref name="name"/> (non-learnable state such as <c>bn1.running_var</c>).</summary>
+    public Tensor Buffer(string name) =>
+        buffers.TryGetValue(name, out var tensor) ? tensor : throw new GraphException($"no buffer named '{name}'");
+
+    /// <summary>Total number of learnable values (buffers excluded, as torchvision counts parameters).</summary>
     public long ParameterCount => parameters.Values.Sum(p => (long)p.Length);
 
     /// <summary>Re-initializes every parameter with its layer's initializer, drawing from one generator seeded with <paramref name="seed"/> in parameter order (so the CPU and GL backends start from identical weights).</summary>
@@ -62,11 +86,23 @@ public sealed class Network : IDisposable
                 spec.Initializer.Fill(values, spec.FanIn, spec.FanOut, random);
                 parameters[$"{node.Name}.{spec.Name}"].Upload(values);
             }
+        ResetBuffers();
+        Seed = seed;
+    }
+
+    /// <summary>Sets every buffer to its initial value (running mean 0, running variance 1).</summary>
+    void ResetBuffers()
+    {
+        foreach (var node in Graph.Nodes)
+            foreach (var spec in node.Layer.Buffers)
+                Backend.Fill(buffers[$"{node.Name}.{spec.Name}"], spec.InitialValue);
     }
 
     public void Dispose()
     {
         foreach (var tensor in parameters.Values) tensor.Dispose();
+        foreach (var tensor in buffers.Values) tensor.Dispose();
         parameters.Clear();
+        buffers.Clear();
     }
 }

@@ -4,26 +4,59 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Layers;
 
-/// <summary>An element-wise activation (<see cref="ActivationKind"/> gives the formulas); any shape in, the same shape out.</summary>
-public sealed class Activation(ActivationKind kind) : Layer
+/// <summary>An element-wise activation (<see cref="ActivationKind"/> gives the formulas and derivatives);
+/// any shape in, the same shape out. Its <see cref="Type"/> is the kind's name (<c>ReLU</c>, <c>LeakyReLU</c>…).</summary>
+public sealed class Activation : Layer
 {
-    public ActivationKind Kind { get; } = kind;
+    /// <summary>PyTorch's default negative slope of <c>LeakyReLU</c>.</summary>
+    public const float DefaultNegativeSlope = 0.01f;
+
+    /// <summary>An activation of <paramref name="kind"/>; <paramref name="negativeSlope"/> is LeakyReLU's α
+    /// (<c>y = α·x</c> for <c>x ≤ 0</c>) and must be finite; the other kinds ignore it.</summary>
+    public Activation(ActivationKind kind, float negativeSlope = DefaultNegativeSlope)
+    {
+        if (!Enum.IsDefined(kind))
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation");
+        if (!float.IsFinite(negativeSlope))
+            throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope, "LeakyReLU's negativeSlope must be finite");
+        Kind = kind;
+        NegativeSlope = negativeSlope;
+    }
+
+    public ActivationKind Kind { get; }
+    /// <summary>LeakyReLU's α, PyTorch's <c>negative_slope</c> (passed to the backend as the activation's alpha).</summary>
+    public float NegativeSlope { get; }
     public override string Type => Kind.ToString();
 
+    /// <summary><c>y = max(0, x)</c>.</summary>
     public static Activation ReLU() => new(ActivationKind.ReLU);
+    /// <summary><c>y = 1 / (1 + e^−x)</c>.</summary>
     public static Activation Sigmoid() => new(ActivationKind.Sigmoid);
+    /// <summary><c>y = tanh x</c>.</summary>
     public static Activation Tanh() => new(ActivationKind.Tanh);
+    /// <summary><c>y = x if x &gt; 0 else α·x</c> (PyTorch's <c>LeakyReLU(negative_slope=0.01)</c>).</summary>
+    public static Activation LeakyReLU(float negativeSlope = DefaultNegativeSlope) => new(ActivationKind.LeakyReLU, negativeSlope);
+    /// <summary><c>y = min(max(0, x), 6)</c>.</summary>
+    public static Activation ReLU6() => new(ActivationKind.ReLU6);
+    /// <summary><c>y = x·σ(x)</c> (Swish).</summary>
+    public static Activation SiLU() => new(ActivationKind.SiLU);
+    /// <summary><c>y = relu6(x + 3) / 6</c>.</summary>
+    public static Activation HardSigmoid() => new(ActivationKind.HardSigmoid);
+    /// <summary><c>y = x·relu6(x + 3) / 6</c>.</summary>
+    public static Activation HardSwish() => new(ActivationKind.HardSwish);
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs) => inputs[0];
 
-    public override void Forward(IBackend backend, NodeTensors t) => backend.ActivationForward(Kind, t.Inputs[0], t.Output);
+    public override void Forward(IBackend backend, NodeTensors t) => backend.ActivationForward(Kind, t.Inputs[0], t.Output, NegativeSlope);
 
     public override void Backward(IBackend backend, NodeTensors t)
     {
-        if (t.InputGrads[0] is { } dx) backend.ActivationBackward(Kind, t.Inputs[0], t.Output, t.Gradient, dx);
+        if (t.InputGrads[0] is { } dx) backend.ActivationBackward(Kind, t.Inputs[0], t.Output, t.Gradient, dx, NegativeSlope);
     }
 
-    public override JsonObject Attributes() => [];
+    /// <summary>LeakyReLU: <c>{"negativeSlope": α}</c>; the other kinds have no attributes.</summary>
+    public override JsonObject Attributes() =>
+        Kind == ActivationKind.LeakyReLU ? new JsonObject { ["negativeSlope"] = NegativeSlope } : [];
 }
 
 /// <summary>Flattens (N,C,H,W) to (N,C·H·W). A view: no data moves forward or backward.</summary>

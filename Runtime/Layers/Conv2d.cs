@@ -10,37 +10,53 @@ namespace NeuroPlugin.Layers;
 /// <c>y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·s − pad + p·d, j·s − pad + q·d]·W[o,c,p,q]</c>.
 /// input (N,InChannels,H,W), weight (OutChannels,InChannels,KH,KW), bias (OutChannels),
 /// output (N,OutChannels,OH,OW) with <c>OH = ⌊(H + padTop + padBottom − d·(KH − 1) − 1)/s⌋ + 1</c>.
-/// Default initialization is PyTorch's: <c>U(−1/√fanIn, 1/√fanIn)</c>, fanIn = InChannels·KH·KW.
+/// With <see cref="Groups"/> G &gt; 1 the channels split into G groups convolved separately (ResNeXt's
+/// grouped convolution; G = InChannels is MobileNet's and Xception's depthwise convolution) and the
+/// weight is (OutChannels, InChannels/G, KH, KW).
+/// Default initialization is PyTorch's: <c>U(−1/√fanIn, 1/√fanIn)</c>, fanIn = InChannels/G·KH·KW; <c>weightInit</c>
+/// and <c>biasInit</c> choose others (e.g. <see cref="Initializer.For"/>), kept in the attributes by name.
 /// </summary>
 public sealed class Conv2d : Layer
 {
-    public Conv2d(int inChannels, int outChannels, Window2d window, bool bias = true)
+    public Conv2d(int inChannels, int outChannels, Window2d window, bool bias = true, Initializer? weightInit = null, Initializer? biasInit = null, int groups = 1)
     {
         if (inChannels < 1 || outChannels < 1)
             throw new ShapeException($"Conv2d needs positive channel counts, got in {inChannels}, out {outChannels}");
+        if (groups < 1 || inChannels % groups != 0 || outChannels % groups != 0)
+            throw new ArgumentOutOfRangeException(nameof(groups), groups, $"Conv2d groups must divide both channel counts (in {inChannels}, out {outChannels})");
+        Groups = groups;
         window.Validate("Conv2d");
         InChannels = inChannels;
         OutChannels = outChannels;
         Window = window;
         HasBias = bias;
-        int fanIn = inChannels * window.KernelHeight * window.KernelWidth;
-        int fanOut = outChannels * window.KernelHeight * window.KernelWidth;
+        WeightInit = weightInit ?? Initializer.PyTorchDefault;
+        BiasInit = biasInit ?? Initializer.PyTorchDefault;
+        int fanIn = inChannels / groups * window.KernelHeight * window.KernelWidth;
+        int fanOut = outChannels / groups * window.KernelHeight * window.KernelWidth;
         var parameters = new List<ParameterSpec>
         {
-            new("weight", new TensorShape(outChannels, inChannels, window.KernelHeight, window.KernelWidth), Initializer.PyTorchDefault, fanIn, fanOut),
+            new("weight", new TensorShape(outChannels, inChannels / groups, window.KernelHeight, window.KernelWidth), WeightInit, fanIn, fanOut),
         };
-        if (bias) parameters.Add(new("bias", new TensorShape(outChannels), Initializer.PyTorchDefault, fanIn, fanOut));
+        if (bias) parameters.Add(new("bias", new TensorShape(outChannels), BiasInit, fanIn, fanOut));
         Parameters = parameters;
     }
 
     /// <summary>A square kernel with symmetric padding, PyTorch's common form.</summary>
-    public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, bool bias = true)
-        : this(inChannels, outChannels, Window2d.Square(kernelSize, stride, padding), bias) { }
+    public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, bool bias = true,
+        Initializer? weightInit = null, Initializer? biasInit = null, int groups = 1)
+        : this(inChannels, outChannels, Window2d.Square(kernelSize, stride, padding), bias, weightInit, biasInit, groups) { }
 
     public int InChannels { get; }
     public int OutChannels { get; }
     public Window2d Window { get; }
+    /// <summary>Channel groups G: 1 for an ordinary convolution, InChannels for a depthwise one.</summary>
+    public int Groups { get; }
     public bool HasBias { get; }
+    /// <summary>How the weight starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
+    public Initializer WeightInit { get; }
+    /// <summary>How the bias starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
+    public Initializer BiasInit { get; }
     public override string Type => "Conv2d";
     public override IReadOnlyList<ParameterSpec> Parameters { get; }
 
@@ -55,18 +71,21 @@ public sealed class Conv2d : Layer
     }
 
     public override void Forward(IBackend backend, NodeTensors t) =>
-        backend.Conv2dForward(t.Inputs[0], t.Parameters[0], HasBias ? t.Parameters[1] : null, t.Output, Window);
+        backend.Conv2dForward(t.Inputs[0], t.Parameters[0], HasBias ? t.Parameters[1] : null, t.Output, Window, Groups);
 
     public override void Backward(IBackend backend, NodeTensors t) =>
-        backend.Conv2dBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, HasBias ? t.ParameterGrads[1] : null, Window);
+        backend.Conv2dBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, HasBias ? t.ParameterGrads[1] : null, Window, Groups);
 
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) =>
-        (long)output.ItemLength * InChannels * Window.KernelHeight * Window.KernelWidth;
+        (long)output.ItemLength * (InChannels / Groups) * Window.KernelHeight * Window.KernelWidth;
 
     public override JsonObject Attributes() => WindowAttributes.Write(new JsonObject
     {
         ["inChannels"] = InChannels,
         ["outChannels"] = OutChannels,
         ["bias"] = HasBias,
+        ["groups"] = Groups,
+        ["weightInit"] = WeightInit.Name,
+        ["biasInit"] = BiasInit.Name,
     }, Window);
 }

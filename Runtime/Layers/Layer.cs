@@ -26,6 +26,10 @@ public abstract class Layer
     /// <summary>The learnable parameters, in PyTorch's state-dict order (<c>weight</c> then <c>bias</c>).</summary>
     public virtual IReadOnlyList<ParameterSpec> Parameters => [];
 
+    /// <summary>Non-learnable state saved with the model (PyTorch's buffers, e.g. batch norm's <c>running_mean</c>):
+    /// allocated by the network beside the parameters, updated by forward, never seen by the optimizer.</summary>
+    public virtual IReadOnlyList<BufferSpec> Buffers => [];
+
     /// <summary>Scratch tensors that forward fills and backward reads (e.g. max pooling's argmax).</summary>
     public virtual IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) => [];
 
@@ -51,6 +55,10 @@ public abstract class Layer
 /// <summary>A learnable parameter a layer declares: its name within the node (<c>weight</c>), shape, and initializer.</summary>
 public sealed record ParameterSpec(string Name, TensorShape Shape, Initializer Initializer, int FanIn, int FanOut);
 
+/// <summary>A buffer a layer declares (non-learnable state, see <see cref="Layer.Buffers"/>): its name within the
+/// node (<c>running_var</c>), shape, and the value every element starts at.</summary>
+public sealed record BufferSpec(string Name, TensorShape Shape, float InitialValue);
+
 /// <summary>
 /// The tensors of one node in an execution plan, allocated once. Gradients are null where they are not
 /// needed (inference plans, or the input of the first layer).
@@ -72,8 +80,16 @@ public sealed class NodeTensors
     public Tensor[] Parameters { get; }
     public Tensor?[] ParameterGrads { get; }
     public Tensor[] Workspace { get; }
+    /// <summary>The network's buffers of this node, in <see cref="Layer.Buffers"/> order (shared by every plan).</summary>
+    public Tensor[] Buffers { get; init; } = [];
     /// <summary>Training or inference mode (dropout and batch norm behave differently).</summary>
     public bool Training { get; internal set; }
+    /// <summary>Seed of the plan's counter-based random numbers (<see cref="Backends.CounterRandom"/>).</summary>
+    public uint Seed { get; internal set; }
+    /// <summary>Training forwards the plan ran before this one: random layers draw fresh numbers each step.</summary>
+    public uint Step { get; internal set; }
+    /// <summary>This node's random stream (its index in the graph), so two dropout nodes never share a mask.</summary>
+    public uint Stream { get; init; }
 
     /// <summary>The output gradient; backward is only called when it exists.</summary>
     public Tensor Gradient => OutputGrad ?? throw new InvalidOperationException($"{Node}: backward in a plan without gradients");

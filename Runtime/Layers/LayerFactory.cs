@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
+using NeuroPlugin.Init;
 using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Layers;
@@ -10,14 +11,35 @@ public static class LayerFactory
 {
     public static Layer Create(string type, JsonObject attributes) => type switch
     {
-        "Linear" => new Linear(Int(attributes, "inFeatures"), Int(attributes, "outFeatures"), Bool(attributes, "bias")),
-        "Conv2d" => new Conv2d(Int(attributes, "inChannels"), Int(attributes, "outChannels"), Window(attributes), Bool(attributes, "bias")),
+        "Linear" => new Linear(Int(attributes, "inFeatures"), Int(attributes, "outFeatures"), Bool(attributes, "bias"),
+            Init(attributes, "weightInit"), Init(attributes, "biasInit")),
+        "Conv2d" => new Conv2d(Int(attributes, "inChannels"), Int(attributes, "outChannels"), Window(attributes), Bool(attributes, "bias"),
+            Init(attributes, "weightInit"), Init(attributes, "biasInit"), attributes.ContainsKey("groups") ? Int(attributes, "groups") : 1),
         "MaxPool2d" => new MaxPool2d(Window(attributes)),
         "AvgPool2d" => new AvgPool2d(Window(attributes), Bool(attributes, "countIncludePad")),
         "ReLU" => Activation.ReLU(),
         "Sigmoid" => Activation.Sigmoid(),
         "Tanh" => Activation.Tanh(),
+        "LeakyReLU" => Activation.LeakyReLU(Float(attributes, "negativeSlope")),
+        "ReLU6" => Activation.ReLU6(),
+        "SiLU" => Activation.SiLU(),
+        "HardSigmoid" => Activation.HardSigmoid(),
+        "HardSwish" => Activation.HardSwish(),
+        "Softmax" => new Softmax(),
+        "LocalResponseNorm" => new LocalResponseNorm(Int(attributes, "size"), Float(attributes, "alpha"), Float(attributes, "beta"), Float(attributes, "k")),
+        "GlobalAvgPool2d" => new GlobalAvgPool2d(),
+        "GlobalMaxPool2d" => new GlobalMaxPool2d(),
         "Flatten" => new Flatten(),
+        "Add" => new Add(Int(attributes, "inputCount")),
+        "Concat" => new Concat(Int(attributes, "inputCount")),
+        "ChannelMultiply" => new ChannelMultiply(),
+        "BatchNorm1d" => new BatchNorm1d(Int(attributes, "numFeatures"), Float(attributes, "eps"), Float(attributes, "momentum")),
+        "BatchNorm2d" => new BatchNorm2d(Int(attributes, "numFeatures"), Float(attributes, "eps"), Float(attributes, "momentum")),
+        "Dropout" => new Dropout(Float(attributes, "p")),
+        "AdaptiveAvgPool2d" => new AdaptiveAvgPool2d(Ints(attributes, "outputSize", 2)[0], Ints(attributes, "outputSize", 2)[1]),
+        "ChannelPad" => new ChannelPad(Int(attributes, "outChannels")),
+        "FractalJoin" => new FractalJoin(FractalColumns(attributes), Int(attributes, "columnCount"),
+            Float(attributes, "localDropProbability"), Float(attributes, "globalFraction")),
         _ => throw new FormatException($"unknown layer type '{type}'"),
     };
 
@@ -34,6 +56,23 @@ public static class LayerFactory
 
     static bool Bool(JsonObject a, string name) =>
         a[name] is JsonValue v && v.TryGetValue(out bool b) ? b : throw new FormatException($"attribute '{name}' must be true or false");
+
+    static float Float(JsonObject a, string name) =>
+        a[name] is JsonValue v && (v.TryGetValue(out float f) || (v.TryGetValue(out double d) && (f = (float)d) == f))
+            ? f : throw new FormatException($"attribute '{name}' must be a number");
+
+    /// <summary>An initializer by name (<see cref="Initializer.Parse"/>); absent in files written before initializers
+    /// were recorded, which meant PyTorch's default (null).</summary>
+    static Initializer? Init(JsonObject a, string name) => a[name] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out string? text) => Initializer.Parse(text),
+        _ => throw new FormatException($"attribute '{name}' must be an initializer name"),
+    };
+
+    /// <summary>FractalJoin's input columns: an array of at least two integers.</summary>
+    static int[] FractalColumns(JsonObject a) =>
+        a["columns"] is JsonArray { Count: >= 2 } array ? Ints(a, "columns", array.Count) : throw new FormatException("attribute 'columns' must be an array of at least 2 integers");
 
     static int[] Ints(JsonObject a, string name, int count)
     {

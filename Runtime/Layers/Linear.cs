@@ -8,28 +8,35 @@ namespace NeuroPlugin.Layers;
 /// <summary>
 /// Fully connected layer, <c>y = x·Wᵀ + b</c>. input (N,InFeatures), weight (OutFeatures,InFeatures),
 /// bias (OutFeatures), output (N,OutFeatures). Default initialization is PyTorch's:
-/// <c>U(−1/√InFeatures, 1/√InFeatures)</c> for weight and bias.
+/// <c>U(−1/√InFeatures, 1/√InFeatures)</c> for weight and bias; <c>weightInit</c> and <c>biasInit</c> choose others
+/// (e.g. <see cref="Initializer.For"/>), kept in the attributes by name.
 /// </summary>
 public sealed class Linear : Layer
 {
-    public Linear(int inFeatures, int outFeatures, bool bias = true)
+    public Linear(int inFeatures, int outFeatures, bool bias = true, Initializer? weightInit = null, Initializer? biasInit = null)
     {
         if (inFeatures < 1 || outFeatures < 1)
             throw new ShapeException($"Linear needs positive feature counts, got in {inFeatures}, out {outFeatures}");
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         HasBias = bias;
+        WeightInit = weightInit ?? Initializer.PyTorchDefault;
+        BiasInit = biasInit ?? Initializer.PyTorchDefault;
         var parameters = new List<ParameterSpec>
         {
-            new("weight", new TensorShape(outFeatures, inFeatures), Initializer.PyTorchDefault, inFeatures, outFeatures),
+            new("weight", new TensorShape(outFeatures, inFeatures), WeightInit, inFeatures, outFeatures),
         };
-        if (bias) parameters.Add(new("bias", new TensorShape(outFeatures), Initializer.PyTorchDefault, inFeatures, outFeatures));
+        if (bias) parameters.Add(new("bias", new TensorShape(outFeatures), BiasInit, inFeatures, outFeatures));
         Parameters = parameters;
     }
 
     public int InFeatures { get; }
     public int OutFeatures { get; }
     public bool HasBias { get; }
+    /// <summary>How the weight starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
+    public Initializer WeightInit { get; }
+    /// <summary>How the bias starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
+    public Initializer BiasInit { get; }
     public override string Type => "Linear";
     public override IReadOnlyList<ParameterSpec> Parameters { get; }
 
@@ -56,5 +63,7 @@ public sealed class Linear : Layer
         ["inFeatures"] = InFeatures,
         ["outFeatures"] = OutFeatures,
         ["bias"] = HasBias,
+        ["weightInit"] = WeightInit.Name,
+        ["biasInit"] = BiasInit.Name,
     };
 }

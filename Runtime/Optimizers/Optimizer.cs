@@ -4,63 +4,145 @@ using NeuroPlugin.Tensors;
 namespace NeuroPlugin.Optimizers;
 
 /// <summary>
-/// Updates parameters from their gradients on the parameters' own backend (no readback).
-/// <see cref="Step"/> is called once per training step with the same arrays every time, so an
-/// optimizer with state (momentum, Adam moments) allocates it on the first call and reuses it;
-/// dispose the optimizer to release that state.
+/// Updates parameters from their gradients on the parameters' own backend (no readback). One
+/// <see cref="Step"/> per training step, in PyTorch's order:
+/// <list type="number">
+/// <item>the <see cref="Regularizer"/>'s L1/L2 penalty is added to the gradients (and its value to <see cref="Regularizer.Penalty"/>);</item>
+/// <item>the gradients are clipped to a total norm of <see cref="ClipGradientNorm"/> (<c>torch.nn.utils.clip_grad_norm_</c>);</item>
+/// <item>the update rule of the subclass runs on each parameter, with weight decay λ = <see cref="WeightDecay"/>
+///   for the parameters in <see cref="WeightDecayParameters"/> and 0 for the others.</item>
+/// </list>
+/// Step is called with the same arrays every time, so the optimizer allocates its state (momentum buffers,
+/// Adam's moments, each the parameter's shape, starting at zero) on the first call and reuses it: later
+/// steps allocate nothing on the managed heap. Dispose the optimizer to release that state.
 /// </summary>
 public abstract class Optimizer : IDisposable
 {
+    float? clipGradientNorm;
+    Tensor[][]? state;          // [parameter][state tensor], named as PyTorch's state dict does (momentum_buffer, exp_avg, …)
+    float[]? weightDecays;      // per parameter: WeightDecay or 0, resolved once from WeightDecayParameters
+    Tensor? gradientNormSquared; // Σ‖g‖² over every gradient (1), when clipping
+    IBackend? stateBackend;
+
+    /// <param name="learningRate">The base learning rate ε (lr), positive.</param>
+    /// <param name="weightDecay">λ of the rule's weight decay (coupled L2 in the gradient, or AdamW's decoupled decay), ≥ 0.</param>
+    protected Optimizer(float learningRate, float weightDecay)
+    {
+        LearningRate = HyperParameter.Positive(learningRate, nameof(learningRate));
+        WeightDecay = HyperParameter.NonNegative(weightDecay, nameof(weightDecay));
+    }
+
+    /// <summary>Short name for reports and the command line ("sgd", "adam", …).</summary>
+    public abstract string Name { get; }
+
     /// <summary>The learning rate <c>ε</c> used by the next step (a schedule may change it between steps).</summary>
     public float LearningRate { get; set; }
 
-    protected Optimizer(float learningRate)
+    /// <summary>Weight decay λ (PyTorch's <c>weight_decay</c>). Every rule but AdamW couples it to the gradient,
+    /// <c>g = ∇E + λ·w</c> (L2 regularization folded into the rule); AdamW decays the weights directly.</summary>
+    public float WeightDecay { get; }
+
+    /// <summary>The parameters weight decay applies to; all of them by default, as in torch.optim.</summary>
+    public ParameterGroup WeightDecayParameters { get; init; } = ParameterGroup.All;
+
+    /// <summary>L1/L2 penalties per parameter group, added to the gradients before clipping; null for none.
+    /// The optimizer takes ownership (disposes its penalty tensor with its own state).</summary>
+    public Regularizer? Regularizer { get; set; }
+
+    /// <summary>
+    /// Clipping by global norm, PyTorch's <c>clip_grad_norm_</c>: <c>total = √(Σ_i ‖g_i‖²)</c> over every
+    /// gradient, then <c>g ← g·min(1, maxNorm / (total + 10⁻⁶))</c>; computed and applied on the device.
+    /// Null (the default) disables clipping; otherwise it must be positive.
+    /// </summary>
+    public float? ClipGradientNorm
     {
-        if (!(learningRate > 0f) || !float.IsFinite(learningRate))
-            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "the learning rate must be a positive finite number");
-        LearningRate = learningRate;
+        get => clipGradientNorm;
+        set => clipGradientNorm = value is float maxNorm ? HyperParameter.Positive(maxNorm, nameof(ClipGradientNorm)) : null;
     }
 
-    /// <summary>Applies one update to every parameter, <c>parameters[i]</c> with gradient <c>gradients[i]</c>.</summary>
-    public abstract void Step(IBackend backend, Tensor[] parameters, Tensor[] gradients);
+    /// <summary>Steps taken so far: t of the last update (Adam's bias correction uses it).</summary>
+    public long StepCount { get; private set; }
 
-    public virtual void Dispose() { }
-}
+    /// <summary>The names of the state tensors the rule keeps per parameter (PyTorch's state keys).</summary>
+    protected abstract IReadOnlyList<string> StateNames { get; }
 
-/// <summary>
-/// Stochastic gradient descent, optionally with momentum (PyTorch's definition):
-/// <c>v ← μ·v + ∇E</c>, <c>w ← w − ε·v</c>; with μ = 0 plain <c>w ← w − ε·∇E</c>.
-/// Momentum smooths SGD's oscillation like a moving average of the gradients.
-/// </summary>
-public sealed class Sgd : Optimizer
-{
-    Tensor[]? velocities;
-
-    public Sgd(float learningRate, float momentum = 0f) : base(learningRate)
+    /// <summary>
+    /// Applies one update to every parameter, <c>parameters[i]</c> (any shape) with gradient <c>gradients[i]</c>
+    /// (same shape). The gradients are changed in place by regularization and clipping.
+    /// </summary>
+    public void Step(IBackend backend, Tensor[] parameters, Tensor[] gradients)
     {
-        if (!(momentum >= 0f && momentum < 1f))
-            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must be in [0, 1)");
-        Momentum = momentum;
-    }
+        if (state is null) Prepare(backend, parameters, gradients);
+        else if (!ReferenceEquals(backend, stateBackend) || parameters.Length != state.Length || gradients.Length != state.Length)
+            ThrowChangedParameters(backend, parameters.Length);
 
-    /// <summary>The inertia μ.</summary>
-    public float Momentum { get; }
-
-    public override void Step(IBackend backend, Tensor[] parameters, Tensor[] gradients)
-    {
-        if (Momentum > 0f && velocities is null) velocities = AllocateVelocities(backend, parameters);
+        Regularizer?.Apply(backend, parameters, gradients);
+        if (clipGradientNorm is float maxNorm) ClipGradients(backend, gradients, maxNorm);
+        StepCount++;
         for (int i = 0; i < parameters.Length; i++)
-            backend.SgdUpdate(parameters[i], gradients[i], velocities?[i], LearningRate, Momentum);
+            Update(backend, parameters[i], gradients[i], state![i], weightDecays![i]);
     }
 
-    // a separate method: a lambda in Step would allocate its closure on every call
-    static Tensor[] AllocateVelocities(IBackend backend, Tensor[] parameters) =>
-        Array.ConvertAll(parameters, p => backend.Allocate(p.Shape, p.Name + ".velocity"));
+    /// <summary>The rule on one parameter; <paramref name="state"/> holds the tensors named by <see cref="StateNames"/>.</summary>
+    protected abstract void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay);
 
-    public override void Dispose()
+    /// <summary>The total gradient norm <c>√(Σ‖g‖²)</c> of the last step, before clipping (what <c>clip_grad_norm_</c>
+    /// returns). Reads one value back from the device.</summary>
+    /// <exception cref="InvalidOperationException">Clipping is off, or no step was taken yet.</exception>
+    public float ReadGradientNorm()
     {
-        if (velocities is null) return;
-        foreach (var velocity in velocities) velocity.Dispose();
-        velocities = null;
+        if (gradientNormSquared is null)
+            throw new InvalidOperationException("the gradient norm is computed only when ClipGradientNorm is set, after the first step");
+        Span<float> value = stackalloc float[1];
+        gradientNormSquared.Download(value);
+        return MathF.Sqrt(value[0]);
+    }
+
+    // Runs once: a separate method, so that Step itself holds no lambda (a closure would be allocated on every call).
+    void Prepare(IBackend backend, Tensor[] parameters, Tensor[] gradients)
+    {
+        if (gradients.Length != parameters.Length)
+            throw new ArgumentException($"{parameters.Length} parameters but {gradients.Length} gradients", nameof(gradients));
+        for (int i = 0; i < parameters.Length; i++)
+            if (gradients[i].Length != parameters[i].Length)
+                throw new ShapeException($"gradient '{gradients[i].Name}' {gradients[i].Shape} does not match parameter '{parameters[i].Name}' {parameters[i].Shape}");
+        var names = StateNames;
+        var tensors = new Tensor[parameters.Length][];
+        var decays = new float[parameters.Length];
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            tensors[i] = new Tensor[names.Count];
+            for (int k = 0; k < names.Count; k++) tensors[i][k] = backend.Allocate(parameters[i].Shape, $"{parameters[i].Name}.{names[k]}");
+            decays[i] = WeightDecayParameters.Contains(parameters[i]) ? WeightDecay : 0f;
+        }
+        state = tensors;
+        weightDecays = decays;
+        stateBackend = backend;
+    }
+
+    void ClipGradients(IBackend backend, Tensor[] gradients, float maxNorm)
+    {
+        var total = gradientNormSquared ??= backend.Allocate(new TensorShape(1), "gradient_norm_squared");
+        backend.Fill(total, 0f);
+        for (int i = 0; i < gradients.Length; i++) backend.NormPenaltyForward(gradients[i], total, 0f, 2f); // Σg²
+        for (int i = 0; i < gradients.Length; i++) backend.ClipByTotalNorm(gradients[i], total, maxNorm);
+    }
+
+    void ThrowChangedParameters(IBackend backend, int count) =>
+        throw new InvalidOperationException(
+            $"{Name}: the optimizer's state was made for {state!.Length} parameters on backend '{stateBackend!.Name}'; " +
+            $"this step passes {count} on '{backend.Name}' (use one optimizer per set of parameters)");
+
+    /// <summary>Releases the state tensors, the clipping total and the regularizer's penalty. Safe to call twice.</summary>
+    public virtual void Dispose()
+    {
+        if (state is not null)
+            foreach (var tensors in state)
+                foreach (var tensor in tensors) tensor.Dispose();
+        state = null;
+        gradientNormSquared?.Dispose();
+        gradientNormSquared = null;
+        Regularizer?.Dispose();
+        GC.SuppressFinalize(this);
     }
 }

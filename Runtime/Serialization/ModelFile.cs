@@ -16,6 +16,7 @@ namespace NeuroPlugin.Serialization;
 /// H bytes              UTF-8 JSON header:
 ///   "__metadata__": { "format": "neuro", "version": "1", "graph": "&lt;graph JSON&gt;" }
 ///   "conv1.weight": { "dtype": "F32", "shape": [6,1,5,5], "data_offsets": [begin, end] }, …
+///   "bn1.running_mean": …   (buffers, non-learnable state, after the parameters; validated the same way)
 /// data                 the tensors' float32 little-endian bytes, back to back, offsets relative to here
 /// </code>
 /// The graph JSON is <c>{"inputs":[{"name","shape"}],"nodes":[{"name","type","inputs","attributes"}],"output"}</c>.
@@ -29,7 +30,7 @@ public static class ModelFile
     /// <summary>Largest header accepted (a graph of thousands of nodes fits easily).</summary>
     public const long MaxHeaderBytes = 16 << 20;
 
-    /// <summary>Writes <paramref name="network"/>'s graph and parameters (downloaded from its backend) to <paramref name="path"/>.</summary>
+    /// <summary>Writes <paramref name="network"/>'s graph, parameters and buffers (downloaded from its backend) to <paramref name="path"/>.</summary>
     public static void Save(Network network, string path)
     {
         var header = new JsonObject
@@ -42,9 +43,9 @@ public static class ModelFile
             },
         };
         long offset = 0;
-        foreach (string name in network.ParameterNames)
+        foreach (string name in StateNames(network))
         {
-            var tensor = network.Parameter(name);
+            var tensor = StateTensor(network, name);
             long end = offset + 4L * tensor.Length;
             header[name] = new JsonObject
             {
@@ -66,9 +67,9 @@ public static class ModelFile
                 BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerBytes.Length);
                 stream.Write(length);
                 stream.Write(headerBytes);
-                foreach (string name in network.ParameterNames)
+                foreach (string name in StateNames(network))
                 {
-                    float[] values = network.Parameter(name).ToArray();
+                    float[] values = StateTensor(network, name).ToArray();
                     var bytes = new byte[values.Length * 4];
                     for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
                     stream.Write(bytes);
@@ -128,16 +129,19 @@ public static class ModelFile
             throw new ModelFileException(path, $"__metadata__.graph: {e.Message}");
         }
 
-        // check every tensor entry against the graph's parameters before allocating
+        // check every tensor entry against the graph's parameters and buffers before allocating
         var expected = new Dictionary<string, TensorShape>(StringComparer.Ordinal);
         foreach (var node in graph.Nodes)
+        {
             foreach (var spec in node.Layer.Parameters) expected[$"{node.Name}.{spec.Name}"] = spec.Shape;
+            foreach (var spec in node.Layer.Buffers) expected[$"{node.Name}.{spec.Name}"] = spec.Shape;
+        }
         var ranges = new List<(string Name, long Begin, long End)>();
         foreach (var (name, entry) in header)
         {
             if (name == "__metadata__") continue;
             if (!expected.TryGetValue(name, out var shape))
-                throw new ModelFileException(path, $"tensor '{name}' is not a parameter of the graph");
+                throw new ModelFileException(path, $"tensor '{name}' is not a parameter or buffer of the graph");
             if (entry is not JsonObject e || Text(e, "dtype") != "F32")
                 throw new ModelFileException(path, $"{name}.dtype must be \"F32\"");
             if (e["shape"] is not JsonArray dims || !dims.Select(d => d is JsonValue v && v.TryGetValue(out int x) ? x : -1).SequenceEqual(shape.ToArray()))
@@ -170,7 +174,7 @@ public static class ModelFile
                 stream.ReadExactly(bytes);
                 var values = new float[bytes.Length / 4];
                 for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(i * 4));
-                network.Parameter(name).Upload(values);
+                StateTensor(network, name).Upload(values);
             }
         }
         catch
@@ -180,6 +184,12 @@ public static class ModelFile
         }
         return network;
     }
+
+    /// <summary>The saved tensors in file order: parameters, then buffers (each named as in PyTorch's state dict).</summary>
+    static IEnumerable<string> StateNames(Network network) => network.ParameterNames.Concat(network.BufferNames);
+
+    static Tensor StateTensor(Network network, string name) =>
+        network.BufferNames.Contains(name) ? network.Buffer(name) : network.Parameter(name);
 
     static string? Text(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
 }
@@ -232,8 +242,9 @@ public static class GraphJson
             {
                 layer = LayerFactory.Create(type, attributes);
             }
-            catch (Exception e) when (e is FormatException or ShapeException)
+            catch (Exception e) when (e is FormatException or ShapeException or ArgumentOutOfRangeException)
             {
+                // an attribute out of range (a negative dropout p, ε ≤ 0) is a malformed file here
                 throw new FormatException($"node '{name}' ({type}): {e.Message}");
             }
             graph.Add(name, layer, inputs);

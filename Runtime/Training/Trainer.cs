@@ -9,9 +9,11 @@ namespace NeuroPlugin.Training;
 /// <param name="Epoch">Zero-based epoch.</param>
 /// <param name="Batch">Batches done in this epoch.</param>
 /// <param name="BatchesPerEpoch">Batches in the epoch.</param>
-/// <param name="Loss">Mean loss of the latest batch (read back from the device only when reported).</param>
+/// <param name="Loss">The objective of the latest batch: mean data loss plus <paramref name="Penalty"/> (read back
+/// from the device only when reported).</param>
 /// <param name="ImagesPerSecond">Training throughput over the epoch so far.</param>
-public readonly record struct TrainingProgress(int Epoch, int Batch, int BatchesPerEpoch, float Loss, double ImagesPerSecond);
+/// <param name="Penalty">The optimizer's L1/L2 penalty at that batch's weights (0 without a <see cref="Regularizer"/>).</param>
+public readonly record struct TrainingProgress(int Epoch, int Batch, int BatchesPerEpoch, float Loss, double ImagesPerSecond, float Penalty = 0f);
 
 /// <summary>
 /// Trains a classifier with softmax cross-entropy: for each batch of the loader, upload the images and
@@ -66,11 +68,15 @@ public sealed class Trainer : IDisposable
             plan.TrainStep(Optimizer);
             batch++;
             if (progress is not null && (batch % ReportEvery == 0 || batch == loader.BatchesPerEpoch))
-                progress(new TrainingProgress(epoch, batch, loader.BatchesPerEpoch, plan.ReadLoss(), batch * (double)plan.BatchSize / clock.Elapsed.TotalSeconds));
+            {
+                float penalty = Optimizer.Regularizer?.ReadPenalty() ?? 0f;
+                progress(new TrainingProgress(epoch, batch, loader.BatchesPerEpoch, plan.ReadLoss() + penalty, batch * (double)plan.BatchSize / clock.Elapsed.TotalSeconds, penalty));
+            }
         }
     }
 
-    /// <summary>Fraction of <paramref name="dataset"/> classified correctly (argmax of the output), in inference mode.</summary>
+    /// <summary>Fraction of <paramref name="dataset"/> classified correctly (argmax of the output), in eval mode: an
+    /// inference plan, so batch norm uses its running statistics, dropout is off, and the batch size cannot matter.</summary>
     public static double Evaluate(Network network, ImageDataset dataset, int batchSize = 500)
     {
         using var inference = ExecutionPlan.ForInference(network, batchSize);

@@ -15,81 +15,89 @@ public sealed partial class CpuBackend
     const int ColumnBudget = 4 << 20;
 
     /// <inheritdoc/>
-    public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window)
+    public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1)
     {
-        // input (N,C,H,W), weight (O,C,KH,KW), output (N,O,OH,OW).
-        // For a chunk of S samples: col = im2col(x) is (K, S·P) with K = C·KH·KW and P = OH·OW, so one
-        // GEMM y' = W·col gives (O, S·P) with long rows (the course's im2col, batched); then y[n,o,:] = y'[o, n·P…] + b[o].
-        var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape);
+        // input (N,C,H,W), weight (O,C/G,KH,KW), output (N,O,OH,OW).
+        // For a chunk of S samples and one group: col = im2col(x's channels of the group) is (K, S·P) with
+        // K = C/G·KH·KW and P = OH·OW, so one GEMM y' = W_g·col gives the group's (O/G, S·P) with long rows
+        // (the course's im2col, batched); then y[n,o,:] = y'[o, n·P…] + b[o].
+        var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape, groups);
         Span<float> x = Data(input), w = Data(weight), b = DataOrEmpty(bias), y = Data(output);
         int chunk = g.ChunkSize;
         for (int first = 0; first < g.Batch; first += chunk)
-        {
-            int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
-            Span<float> col = ChunkColumns(x, first, count, g, window);
-            Span<float> result = Workspace(ref gemmResult, g.OutChannels * width);
-            for (int o = 0; o < g.OutChannels; o++)
+            for (int group = 0; group < groups; group++)
             {
-                Span<float> resultRow = result.Slice(o * width, width);
-                resultRow.Fill(b.IsEmpty ? 0f : b[o]);
-                Span<float> wRow = w.Slice(o * g.KernelLength, g.KernelLength);
-                for (int k = 0; k < g.KernelLength; k++)
-                    if (wRow[k] != 0f)
-                        TensorPrimitives.MultiplyAdd(col.Slice(k * width, width), wRow[k], resultRow, resultRow);
-                for (int t = 0; t < count; t++)
-                    resultRow.Slice(t * g.OutputPixels, g.OutputPixels).CopyTo(y.Slice(((first + t) * g.OutChannels + o) * g.OutputPixels, g.OutputPixels));
+                int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
+                Span<float> col = ChunkColumns(x, first, count, group, g, window);
+                Span<float> result = Workspace(ref gemmResult, g.GroupOutputs * width);
+                for (int r = 0; r < g.GroupOutputs; r++)
+                {
+                    int o = group * g.GroupOutputs + r;
+                    Span<float> resultRow = result.Slice(r * width, width);
+                    resultRow.Fill(b.IsEmpty ? 0f : b[o]);
+                    Span<float> wRow = w.Slice(o * g.KernelLength, g.KernelLength);
+                    for (int k = 0; k < g.KernelLength; k++)
+                        if (wRow[k] != 0f)
+                            TensorPrimitives.MultiplyAdd(col.Slice(k * width, width), wRow[k], resultRow, resultRow);
+                    for (int t = 0; t < count; t++)
+                        resultRow.Slice(t * g.OutputPixels, g.OutputPixels).CopyTo(y.Slice(((first + t) * g.OutChannels + o) * g.OutputPixels, g.OutputPixels));
+                }
             }
-        }
     }
 
     /// <inheritdoc/>
-    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window)
+    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window, int groups = 1)
     {
-        // in the forward pass this was y' = W·col + b with col = im2col(x), per chunk of samples; so with
-        // dy' the output gradient in (O, S·P) order: dW += dy'·colᵀ, db += Σ dy', dcol = Wᵀ·dy', dx += col2im(dcol)
-        var g = new ConvGeometry(input.Shape, weight.Shape, outputGrad.Shape);
+        // in the forward pass this was y' = W_g·col + b with col = im2col(x_g), per chunk of samples and group;
+        // so with dy' the group's output gradient in (O/G, S·P) order: dW_g += dy'·colᵀ, db += Σ dy',
+        // dcol = W_gᵀ·dy', dx_g += col2im(dcol)
+        var g = new ConvGeometry(input.Shape, weight.Shape, outputGrad.Shape, groups);
         Span<float> x = Data(input), w = Data(weight), dy = Data(outputGrad);
         Span<float> dx = DataOrEmpty(inputGrad), dw = Data(weightGrad), db = DataOrEmpty(biasGrad);
         int chunk = g.ChunkSize;
         for (int first = 0; first < g.Batch; first += chunk)
-        {
-            int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
-            Span<float> col = ChunkColumns(x, first, count, g, window);
-            Span<float> dyT = Workspace(ref gemmResult, g.OutChannels * width);
-            for (int t = 0; t < count; t++)
-                for (int o = 0; o < g.OutChannels; o++)
-                    dy.Slice(((first + t) * g.OutChannels + o) * g.OutputPixels, g.OutputPixels).CopyTo(dyT.Slice(o * width + t * g.OutputPixels, g.OutputPixels));
-            Span<float> dcol = dx.IsEmpty ? default : Workspace(ref columnGrads, g.KernelLength * width);
-            if (!dx.IsEmpty) dcol.Clear();
-            for (int o = 0; o < g.OutChannels; o++)
+            for (int group = 0; group < groups; group++)
             {
-                Span<float> dyRow = dyT.Slice(o * width, width);
-                if (!db.IsEmpty) db[o] += TensorPrimitives.Sum(dyRow);
-                Span<float> dwRow = dw.Slice(o * g.KernelLength, g.KernelLength);
-                Span<float> wRow = w.Slice(o * g.KernelLength, g.KernelLength);
-                for (int k = 0; k < g.KernelLength; k++)
+                int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
+                Span<float> col = ChunkColumns(x, first, count, group, g, window);
+                Span<float> dyT = Workspace(ref gemmResult, g.GroupOutputs * width);
+                for (int t = 0; t < count; t++)
+                    for (int r = 0; r < g.GroupOutputs; r++)
+                        dy.Slice(((first + t) * g.OutChannels + group * g.GroupOutputs + r) * g.OutputPixels, g.OutputPixels)
+                            .CopyTo(dyT.Slice(r * width + t * g.OutputPixels, g.OutputPixels));
+                Span<float> dcol = dx.IsEmpty ? default : Workspace(ref columnGrads, g.KernelLength * width);
+                if (!dx.IsEmpty) dcol.Clear();
+                for (int r = 0; r < g.GroupOutputs; r++)
                 {
-                    dwRow[k] += TensorPrimitives.Dot(dyRow, col.Slice(k * width, width));
-                    if (!dx.IsEmpty && wRow[k] != 0f)
+                    int o = group * g.GroupOutputs + r;
+                    Span<float> dyRow = dyT.Slice(r * width, width);
+                    if (!db.IsEmpty) db[o] += TensorPrimitives.Sum(dyRow);
+                    Span<float> dwRow = dw.Slice(o * g.KernelLength, g.KernelLength);
+                    Span<float> wRow = w.Slice(o * g.KernelLength, g.KernelLength);
+                    for (int k = 0; k < g.KernelLength; k++)
                     {
-                        Span<float> dcolRow = dcol.Slice(k * width, width);
-                        TensorPrimitives.MultiplyAdd(dyRow, wRow[k], dcolRow, dcolRow);
+                        dwRow[k] += TensorPrimitives.Dot(dyRow, col.Slice(k * width, width));
+                        if (!dx.IsEmpty && wRow[k] != 0f)
+                        {
+                            Span<float> dcolRow = dcol.Slice(k * width, width);
+                            TensorPrimitives.MultiplyAdd(dyRow, wRow[k], dcolRow, dcolRow);
+                        }
                     }
                 }
+                if (!dx.IsEmpty)
+                    for (int t = 0; t < count; t++)
+                        Col2ImAdd(dcol[(t * g.OutputPixels)..], dx.Slice((first + t) * g.InputPlaneSize + group * g.GroupPlaneSize, g.GroupPlaneSize), width, g, window);
             }
-            if (!dx.IsEmpty)
-                for (int t = 0; t < count; t++)
-                    Col2ImAdd(dcol[(t * g.OutputPixels)..], dx.Slice((first + t) * g.InputPlaneSize, g.InputPlaneSize), width, g, window);
-        }
     }
 
-    /// <summary>im2col of samples [first, first + count) side by side: (K, count·P), sample t in columns t·P….</summary>
-    Span<float> ChunkColumns(ReadOnlySpan<float> x, int first, int count, in ConvGeometry g, in Window2d window)
+    /// <summary>im2col of one group's channels of samples [first, first + count) side by side: (K, count·P),
+    /// sample t in columns t·P….</summary>
+    Span<float> ChunkColumns(ReadOnlySpan<float> x, int first, int count, int group, in ConvGeometry g, in Window2d window)
     {
         int width = count * g.OutputPixels;
         Span<float> col = Workspace(ref columns, g.KernelLength * width);
         for (int t = 0; t < count; t++)
-            Im2Col(x.Slice((first + t) * g.InputPlaneSize, g.InputPlaneSize), col[(t * g.OutputPixels)..], width, g, window);
+            Im2Col(x.Slice((first + t) * g.InputPlaneSize + group * g.GroupPlaneSize, g.GroupPlaneSize), col[(t * g.OutputPixels)..], width, g, window);
         return col;
     }
 
@@ -164,15 +172,18 @@ public sealed partial class CpuBackend
         return buffer.AsSpan(0, length);
     }
 
-    /// <summary>Sizes of one convolution, read from the tensors' shapes.</summary>
-    readonly struct ConvGeometry(TensorShape input, TensorShape weight, TensorShape output)
+    /// <summary>Sizes of one convolution, read from the tensors' shapes. <see cref="InChannels"/> counts the
+    /// channels of one group (the im2col rows come from one group at a time).</summary>
+    readonly struct ConvGeometry(TensorShape input, TensorShape weight, TensorShape output, int groups)
     {
-        public readonly int Batch = input.N, InChannels = input.C, InputHeight = input.H, InputWidth = input.W;
-        public readonly int OutChannels = weight.N, KernelHeight = weight.H, KernelWidth = weight.W;
+        public readonly int Batch = input.N, InChannels = input.C / groups, InputHeight = input.H, InputWidth = input.W;
+        public readonly int OutChannels = weight.N, GroupOutputs = weight.N / groups, KernelHeight = weight.H, KernelWidth = weight.W;
         public readonly int OutputHeight = output.H, OutputWidth = output.W;
+        public readonly int InputPlaneSize = input.C * input.H * input.W;
         public int OutputPixels => OutputHeight * OutputWidth;
         public int KernelLength => InChannels * KernelHeight * KernelWidth;
-        public int InputPlaneSize => InChannels * InputHeight * InputWidth;
+        /// <summary>One group's channels of one sample: (C/G)·H·W.</summary>
+        public int GroupPlaneSize => InChannels * InputHeight * InputWidth;
         public int OutputPlaneSize => OutChannels * OutputPixels;
         /// <summary>Samples per im2col chunk: as many as fit <see cref="ColumnBudget"/>, at least one.</summary>
         public int ChunkSize => (int)Math.Clamp(ColumnBudget / Math.Max(1L, (long)KernelLength * OutputPixels), 1, Batch);

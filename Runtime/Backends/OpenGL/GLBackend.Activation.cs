@@ -5,23 +5,23 @@ namespace NeuroPlugin.Backends.OpenGL;
 // Element-wise activations (activation.comp), one variant per function and direction.
 public sealed partial class GLBackend
 {
-    readonly ComputeProgram?[] activationForwardPrograms = new ComputeProgram?[3];
-    readonly ComputeProgram?[] activationBackwardPrograms = new ComputeProgram?[3];
+    static readonly int ActivationKindCount = Enum.GetValues<ActivationKind>().Length;
+    readonly ComputeProgram?[] activationForwardPrograms = new ComputeProgram?[ActivationKindCount];
+    readonly ComputeProgram?[] activationBackwardPrograms = new ComputeProgram?[ActivationKindCount];
 
-    /// <summary><c>y = f(x)</c> element-wise (see <see cref="ActivationKind"/> for the formulas).</summary>
-    public void ActivationForward(ActivationKind kind, Tensor input, Tensor output)
+    /// <summary><c>y = f(x)</c> element-wise (see <see cref="ActivationKind"/> for the formulas);
+    /// <paramref name="alpha"/> is LeakyReLU's negative slope.</summary>
+    public void ActivationForward(ActivationKind kind, Tensor input, Tensor output, float alpha = 0.01f)
     {
         EnsureUsable();
         var program = ActivationProgram(activationForwardPrograms, kind, forward: true);
         Bind(Input0, input);
         Bind(Input1, output);
-        int vectors = DivideRoundingUp(input.Length, VectorWidth);
-        program.SetUniform("count", vectors);
-        program.Dispatch(vectors, 1, 1);
+        ActivationDispatch(program, input.Length, alpha);
     }
 
-    /// <summary>Adds <c>dx += f′·dy</c>, f′ from the input (ReLU) or the saved output (sigmoid, tanh).</summary>
-    public void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad)
+    /// <summary>Adds <c>dx += f′·dy</c>, f′ from the saved output (sigmoid, tanh) or the input (the others).</summary>
+    public void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad, float alpha = 0.01f)
     {
         EnsureUsable();
         var program = ActivationProgram(activationBackwardPrograms, kind, forward: false);
@@ -29,8 +29,14 @@ public sealed partial class GLBackend
         Bind(Input1, output);
         Bind(Input2, outputGrad);
         Bind(Output0, inputGrad);
-        int vectors = DivideRoundingUp(input.Length, VectorWidth);
+        ActivationDispatch(program, input.Length, alpha);
+    }
+
+    static void ActivationDispatch(ComputeProgram program, int length, float alpha)
+    {
+        int vectors = DivideRoundingUp(length, VectorWidth);
         program.SetUniform("count", vectors);
+        program.SetUniform("alpha", alpha); // compiled out, and ignored by GL, in every variant but LeakyReLU
         program.Dispatch(vectors, 1, 1);
     }
 
@@ -38,11 +44,7 @@ public sealed partial class GLBackend
     {
         int index = (int)kind;
         if ((uint)index >= (uint)cache.Length) throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation");
-        return cache[index] ??= Shaders.Get("activation.comp", (forward ? "FORWARD;" : "BACKWARD;") + kind switch
-        {
-            ActivationKind.ReLU => "RELU",
-            ActivationKind.Sigmoid => "SIGMOID",
-            _ => "TANH",
-        });
+        // the variant is the kind's name in upper case (RELU, LEAKYRELU, HARDSWISH…); built once per kind
+        return cache[index] ??= Shaders.Get("activation.comp", (forward ? "FORWARD;" : "BACKWARD;") + kind.ToString().ToUpperInvariant());
     }
 }

@@ -14,14 +14,26 @@ public sealed partial class GLBackend
 
     ComputeProgram? convBiasGradProgram;
 
+    /// <summary>The channel block of a convolution with <paramref name="groups"/> groups: as
+    /// <see cref="ChooseBlock"/> without groups; with groups the largest divisor of the per-group channel
+    /// count up to the maximum, so that a block never straddles two groups (depthwise: 1).</summary>
+    static int GroupBlock(int channels, int groups)
+    {
+        if (groups == 1) return ChooseBlock(channels, ConvMaxBlockChannels);
+        int perGroup = channels / groups;
+        for (int block = Math.Min(perGroup, ConvMaxBlockChannels); block > 1; block--)
+            if (perGroup % block == 0) return block;
+        return 1;
+    }
+
     /// <summary><c>y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·s − pad + p·d, j·s − pad + q·d]·W[o,c,p,q]</c>:
     /// input (N,C,H,W), weight (O,C,KH,KW), bias (O) or null, output (N,O,OH,OW).</summary>
-    public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window)
+    public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1)
     {
         EnsureUsable();
         var x = input.Shape; var y = output.Shape;
-        int channels = ChooseBlock(y.C, ConvMaxBlockChannels), columns = ChooseBlock(y.W, ConvMaxBlockColumns);
-        var program = WindowProgram("conv2d.comp", "FORWARD", window, channels, columns);
+        int channels = GroupBlock(y.C, groups), columns = ChooseBlock(y.W, ConvMaxBlockColumns);
+        var program = WindowProgram("conv2d.comp", "FORWARD", window, channels, columns, groups);
         Bind(Input0, input);
         Bind(Input1, weight);
         BindOptional(Input2, bias);
@@ -29,12 +41,12 @@ public sealed partial class GLBackend
         SetShapes(program, x, y);
         program.SetUniform("hasBias", bias is null ? 0 : 1);
         program.Dispatch(y.N * y.H * DivideRoundingUp(y.W, columns), DivideRoundingUp(y.C, channels),
-            (long)x.C * window.KernelHeight * window.KernelWidth * channels * columns);
+            (long)(x.C / groups) * window.KernelHeight * window.KernelWidth * channels * columns);
     }
 
     /// <summary>Adds the gradients of <see cref="Conv2dForward"/>: dx (N,C,H,W) by gathering over the outputs each
     /// input element reached, dW (O,C,KH,KW) and db (O) by two-pass reductions over N·OH·OW.</summary>
-    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window)
+    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window, int groups = 1)
     {
         EnsureUsable();
         var x = input.Shape; var y = outputGrad.Shape;
@@ -42,26 +54,26 @@ public sealed partial class GLBackend
 
         if (inputGrad is not null)
         {
-            int channels = ChooseBlock(x.C, ConvMaxBlockChannels), columns = ChooseBlock(x.W, ConvMaxBlockColumns);
-            var program = WindowProgram("conv2d.comp", "INPUT_GRAD", window, channels, columns);
+            int channels = GroupBlock(x.C, groups), columns = ChooseBlock(x.W, ConvMaxBlockColumns);
+            var program = WindowProgram("conv2d.comp", "INPUT_GRAD", window, channels, columns, groups);
             Bind(Input0, outputGrad);
             Bind(Input1, weight);
             Bind(Output0, inputGrad);
             SetShapes(program, x, y);
             program.Dispatch(x.N * x.H * DivideRoundingUp(x.W, columns), DivideRoundingUp(x.C, channels),
-                (long)y.C * kernelArea * channels * columns);
+                (long)(y.C / groups) * kernelArea * channels * columns);
         }
 
         {
             // Split the sum over the N·OH output rows into slices: pass 1 writes partial[slice, o, c, p, q],
             // pass 2 adds the slices into dW. An invocation covers one slice and one kernel row (c, p).
-            int channels = ChooseBlock(y.C, ConvMaxBlockChannels), columns = ChooseBlock(y.W, ConvMaxBlockChannels);
-            var program = WindowProgram("conv2d.comp", "WEIGHT_GRAD", window, channels, columns);
-            int rows = y.N * y.H, kernelRows = x.C * window.KernelHeight;
+            int channels = GroupBlock(y.C, groups), columns = ChooseBlock(y.W, ConvMaxBlockChannels);
+            var program = WindowProgram("conv2d.comp", "WEIGHT_GRAD", window, channels, columns, groups);
+            int rows = y.N * y.H, kernelRows = x.C / groups * window.KernelHeight;
             int slices = Math.Clamp(DivideRoundingUp(ConvWeightGradTargetInvocations, kernelRows), 1, rows);
             int rowsPerSlice = DivideRoundingUp(rows, slices);
             slices = DivideRoundingUp(rows, rowsPerSlice);
-            int weightCount = y.C * x.C * kernelArea;
+            int weightCount = y.C * (x.C / groups) * kernelArea;
             var partial = Scratch(checked(slices * weightCount));
             Bind(Input0, input);
             Bind(Input1, outputGrad);

@@ -171,22 +171,23 @@ public sealed partial class GLBackend : IBackend
 
     readonly Dictionary<WindowProgramKey, ComputeProgram> windowPrograms = new();
 
-    readonly record struct WindowProgramKey(string File, string Variant, Window2d Window, int BlockChannels, int BlockColumns);
+    readonly record struct WindowProgramKey(string File, string Variant, Window2d Window, int BlockChannels, int BlockColumns, int Groups);
 
     /// <summary>
     /// The variant of a convolution or pooling kernel compiled for one window geometry (window2d.glsl: KH, KW,
     /// SH, SW, PT, PL, DH, DW as constants) and register block. Layers keep their geometry for the life of a
     /// network, so each layer compiles once; the lookup afterwards allocates nothing.
     /// </summary>
-    ComputeProgram WindowProgram(string fileName, string variant, Window2d window, int blockChannels = 0, int blockColumns = 0)
+    ComputeProgram WindowProgram(string fileName, string variant, Window2d window, int blockChannels = 0, int blockColumns = 0, int groups = 1)
     {
-        var key = new WindowProgramKey(fileName, variant, window, blockChannels, blockColumns);
+        var key = new WindowProgramKey(fileName, variant, window, blockChannels, blockColumns, groups);
         if (windowPrograms.TryGetValue(key, out var program)) return program;
         string defines =
             $"{variant};KH={window.KernelHeight};KW={window.KernelWidth};SH={window.StrideHeight};SW={window.StrideWidth};" +
             $"PT={window.PadTop};PL={window.PadLeft};DH={window.DilationHeight};DW={window.DilationWidth}" +
             (blockChannels > 0 ? $";BLOCK_CHANNELS={blockChannels}" : "") +
-            (blockColumns > 0 ? $";BLOCK_COLUMNS={blockColumns}" : "");
+            (blockColumns > 0 ? $";BLOCK_COLUMNS={blockColumns}" : "") +
+            (groups > 1 ? $";GROUPS={groups}" : "");
         program = Shaders.Get(fileName, defines);
         windowPrograms.Add(key, program);
         return program;

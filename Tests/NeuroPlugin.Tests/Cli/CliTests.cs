@@ -36,6 +36,26 @@ public class CliTests
     }
 
     [Test]
+    public void Inspect_ReportsLayersShapesParametersAndFlops()
+    {
+        var (code, output, error) = Run("inspect", "lenet5", "--json");
+        Assert.That(code, Is.EqualTo(0), error);
+        using var json = System.Text.Json.JsonDocument.Parse(output);
+        var root = json.RootElement;
+        Assert.That(root.GetProperty("parameters").GetInt64(), Is.EqualTo(61706));
+        var layers = root.GetProperty("layers").EnumerateArray().ToArray();
+        Assert.That(layers.Select(l => l.GetProperty("name").GetString()), Is.EqualTo(new[]
+            { "conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "fc1", "relu3", "fc2", "relu4", "fc3" }));
+        Assert.That(layers[3].GetProperty("outputShape").EnumerateArray().Select(d => d.GetInt32()), Is.EqualTo(new[] { 16, 10, 10 }));
+        // conv2: 16·10·10 outputs, each 6·5·5 multiply–accumulates
+        Assert.That(layers[3].GetProperty("multiplyAccumulates").GetInt64(), Is.EqualTo(240_000));
+        Assert.That(root.GetProperty("flops").GetInt64(), Is.EqualTo(845_648));
+    }
+
+    [Test]
+    public void Inspect_UnknownModel() => AssertOneLineError(["inspect", "resnet"], "unknown model 'resnet'");
+
+    [Test]
     public void UnknownModel() => AssertOneLineError(["train", "--model", "lenet9", "--backend", "cpu"], "unknown model 'lenet9'");
 
     [Test]

@@ -92,13 +92,19 @@ public class CpuGradientTests
     [TestCase(ActivationKind.ReLU)]
     [TestCase(ActivationKind.Sigmoid)]
     [TestCase(ActivationKind.Tanh)]
+    [TestCase(ActivationKind.LeakyReLU)]
+    [TestCase(ActivationKind.ReLU6)]
+    [TestCase(ActivationKind.SiLU)]
+    [TestCase(ActivationKind.HardSigmoid)]
+    [TestCase(ActivationKind.HardSwish)]
     public void Activation(ActivationKind kind)
     {
         var random = new Random(5);
         var check = new GradientCheck(random);
         var x = cpu.Allocate(new TensorShape(7, 3, 5, 3), "x");
-        // keep ReLU's inputs away from its kink at 0, where the derivative does not exist
-        x.Upload(check.RandomValues(x.Length, 3).Select(v => MathF.Abs(v) < 0.05f ? v + 0.1f : v).ToArray());
+        // inputs over (−7, 7) reach every piece; keep them away from the kinks (0, ±3, 6), where the derivative does not exist
+        float[] kinks = [0f, -3f, 3f, 6f];
+        x.Upload(check.RandomValues(x.Length, 7).Select(v => kinks.Any(k => MathF.Abs(v - k) < 0.05f) ? v + 0.1f : v).ToArray());
         var y = cpu.Allocate(x.Shape, "y");
         var dx = cpu.Allocate(x.Shape, "dx");
         check.Run(kind.ToString(), [x], y, () => cpu.ActivationForward(kind, x, y), [dx],

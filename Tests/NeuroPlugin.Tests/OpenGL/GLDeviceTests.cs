@@ -197,14 +197,14 @@ public sealed class GLDeviceTests : GLFixture
     public void PreprocessorPutsDefinesAfterVersionAndInlinesIncludes()
     {
         var names = new List<string>();
-        string text = ShaderLibrary.Preprocess("sgd.comp", "FIRST;SECOND=2", names);
+        string text = ShaderLibrary.Preprocess("optimizers.comp", "FIRST;SECOND=2", names);
         var lines = text.Split('\n');
         Assert.That(lines[0], Does.StartWith("#version 430"));
         Assert.That(lines[1], Is.EqualTo("#define FIRST"));
         Assert.That(lines[2], Is.EqualTo("#define SECOND 2"));
         Assert.That(text, Does.Contain("uniform uint groupOffset;"));
         Assert.That(lines.Where(line => line.TrimStart().StartsWith("#include")), Is.Empty);
-        Assert.That(names, Is.EqualTo(new[] { "sgd.comp", "common.glsl" }));
+        Assert.That(names, Is.EqualTo(new[] { "optimizers.comp", "common.glsl" }));
     }
 
     [Test]

@@ -44,7 +44,9 @@ public static class TrainingChecks
         var targets = new float[plan.Target!.Length];
         for (int n = 0; n < 16; n++) targets[n * 10 + n % 10] = 1f;
         using var optimizer = new Sgd(0.01f, momentum: 0.9f);
-        for (int i = 0; i < 3; i++) Step(plan, images, targets, optimizer); // warm-up: workspaces, shader compiles
+        // warm-up: workspaces, shader compiles, optimizer state, and the JIT's tiering (recompiling hot methods
+        // can allocate on this thread, so measure only once the step's code has settled)
+        for (int i = 0; i < 40; i++) Step(plan, images, targets, optimizer);
 
         long downloads = backend.ReadbackCount;
         long before = GC.GetAllocatedBytesForCurrentThread();

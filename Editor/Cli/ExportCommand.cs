@@ -1,0 +1,29 @@
+using System.CommandLine;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Serialization;
+using NeuroPlugin.Serialization.Onnx;
+
+namespace NeuroPlugin.Editor.Cli;
+
+/// <summary><c>neuro export MODEL.neuro -o MODEL.onnx</c>: writes a model file as ONNX (opset
+/// <see cref="OnnxExporter.Opset"/>, inference form) that ONNX Runtime runs with the same results.</summary>
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "The .neuro file" };
+        var output = new Option<string>("--output", "-o") { Description = "The .onnx file to write", Required = true };
+        var command = new Command("export", "Convert a .neuro model file to ONNX") { model, output };
+        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(output)!));
+        return command;
+    }
+
+    static int Run(string model, string output)
+    {
+        using var cpu = new CpuBackend();
+        using var network = ModelFile.Load(model, cpu);
+        OnnxExporter.Export(network, output);
+        Console.WriteLine($"{model} → {output}: ONNX opset {OnnxExporter.Opset}, {network.Graph.Nodes.Count} layers");
+        return 0;
+    }
+}

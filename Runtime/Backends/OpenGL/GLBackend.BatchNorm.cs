@@ -1,0 +1,137 @@
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Backends.OpenGL;
+
+// Batch normalization (batchnorm.comp): per-channel sums over N·H·W as two passes through the scratch buffer
+// (contiguous chunks, then one invocation per channel), and element-wise normalize / input-gradient kernels.
+public sealed partial class GLBackend
+{
+    /// <summary>Pass-1 invocations the per-channel reductions aim for (as the convolution weight gradient does),
+    /// so a few channels still keep every core busy.</summary>
+    const int BatchNormTargetInvocations = 4096;
+    /// <summary>Shortest chunk worth an invocation: below this the second pass's per-slice work dominates.</summary>
+    const int BatchNormMinChunk = 16;
+
+    ComputeProgram? batchNormStatsProgram, batchNormTrainingFinalizeProgram, batchNormEvalFinalizeProgram, batchNormNormalizeProgram;
+    ComputeProgram? batchNormGradPartialProgram, batchNormGradFinalizeProgram, batchNormInputGradProgram;
+
+    /// <summary>Training: batch mean and biased variance per channel (saved as mean and 1/√(σ²+ε)), running
+    /// statistics updated with the unbiased variance; eval: the running statistics are saved instead. Then
+    /// <c>y = (x − mean)·invStd·γ + β</c>. input, output (N,C,H,W) or (N,C); the rest (C).</summary>
+    public void BatchNormForward(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+        Tensor saveMean, Tensor saveInvStd, Tensor output, bool training, float momentum, float epsilon)
+    {
+        EnsureUsable();
+        var axes = BatchNormAxes.Of(input, weight);
+        var (chunk, slices) = BatchNormChunks(axes);
+        if (training)
+        {
+            var stats = Program(ref batchNormStatsProgram, "batchnorm.comp", "STATS");
+            var partial = Scratch(checked(slices * 2 * axes.Channels));
+            Bind(0, input);
+            Bind(3, partial);
+            SetBatchNormShape(stats, axes, chunk, slices);
+            stats.Dispatch(slices * axes.Channels, 1, 2L * chunk);
+
+            var finalize = Program(ref batchNormTrainingFinalizeProgram, "batchnorm.comp", "STATS_FINALIZE;TRAINING");
+            Bind(0, partial);
+            SetBatchNormShape(finalize, axes, chunk, slices);
+            finalize.SetUniform("momentum", momentum);
+            FinalizeStatistics(finalize);
+        }
+        else
+        {
+            var finalize = Program(ref batchNormEvalFinalizeProgram, "batchnorm.comp", "STATS_FINALIZE;EVAL");
+            SetBatchNormShape(finalize, axes, chunk, slices);
+            FinalizeStatistics(finalize);
+        }
+
+        void FinalizeStatistics(ComputeProgram finalize)
+        {
+            Bind(1, runningMean);
+            Bind(2, runningVar);
+            Bind(3, saveMean);
+            Bind(4, saveInvStd);
+            finalize.SetUniform("epsilon", epsilon);
+            finalize.Dispatch(axes.Channels, 1, 2L * slices);
+        }
+
+        var normalize = Program(ref batchNormNormalizeProgram, "batchnorm.comp", "NORMALIZE");
+        Bind(0, input);
+        Bind(1, saveMean);
+        Bind(2, saveInvStd);
+        Bind(5, weight);
+        Bind(6, bias);
+        Bind(3, output);
+        DispatchPerElement(normalize, axes, chunk, slices);
+    }
+
+    /// <summary>In the forward pass this was <c>y = γ·x̂ + β</c>. Adds <c>dβ += Σ dy</c>, <c>dγ += Σ dy·x̂</c> and
+    /// <c>dx += γ·invStd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)</c> in training, <c>dx += γ·invStd·dy</c> in eval.</summary>
+    public void BatchNormBackward(Tensor input, Tensor weight, Tensor saveMean, Tensor saveInvStd, Tensor outputGrad,
+        Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training)
+    {
+        EnsureUsable();
+        var axes = BatchNormAxes.Of(input, weight);
+        var (chunk, slices) = BatchNormChunks(axes);
+        // scratch: [slices][2][C] partial sums, then dx's three coefficients per channel
+        var scratchBuffer = Scratch(checked((slices * 2 + 3) * axes.Channels));
+
+        var partial = Program(ref batchNormGradPartialProgram, "batchnorm.comp", "GRAD_PARTIAL");
+        Bind(0, input);
+        Bind(1, outputGrad);
+        Bind(2, saveMean);
+        Bind(5, saveInvStd);
+        Bind(3, scratchBuffer);
+        SetBatchNormShape(partial, axes, chunk, slices);
+        partial.Dispatch(slices * axes.Channels, 1, 2L * chunk);
+
+        var finalize = Program(ref batchNormGradFinalizeProgram, "batchnorm.comp", "GRAD_FINALIZE");
+        Bind(0, weight);
+        Bind(1, saveInvStd);
+        Bind(3, scratchBuffer);
+        BindOptional(4, weightGrad);
+        BindOptional(5, biasGrad);
+        SetBatchNormShape(finalize, axes, chunk, slices);
+        finalize.SetUniform("hasWeightGrad", weightGrad is null ? 0 : 1);
+        finalize.SetUniform("hasBiasGrad", biasGrad is null ? 0 : 1);
+        finalize.SetUniform("training", training ? 1 : 0);
+        finalize.Dispatch(axes.Channels, 1, 2L * slices);
+
+        if (inputGrad is null) return;
+        var program = Program(ref batchNormInputGradProgram, "batchnorm.comp", "INPUT_GRAD");
+        Bind(0, input);
+        Bind(1, outputGrad);
+        Bind(2, saveMean);
+        Bind(5, saveInvStd);
+        Bind(6, scratchBuffer);
+        Bind(3, inputGrad);
+        DispatchPerElement(program, axes, chunk, slices);
+    }
+
+    /// <summary>Splits each channel's M values into <c>slices</c> contiguous chunks, aiming at
+    /// <see cref="BatchNormTargetInvocations"/> pass-1 invocations with chunks of at least <see cref="BatchNormMinChunk"/>.</summary>
+    static (int Chunk, int Slices) BatchNormChunks(BatchNormAxes axes)
+    {
+        int count = axes.Count;
+        int slices = Math.Clamp(DivideRoundingUp(BatchNormTargetInvocations, axes.Channels), 1, DivideRoundingUp(count, BatchNormMinChunk));
+        int chunk = DivideRoundingUp(count, slices);
+        return (chunk, DivideRoundingUp(count, chunk));
+    }
+
+    /// <summary>Runs an element-wise variant (NORMALIZE, INPUT_GRAD) over the whole (N,C,S) tensor, a vec4 per invocation.</summary>
+    static void DispatchPerElement(ComputeProgram program, BatchNormAxes axes, int chunk, int slices)
+    {
+        int vectors = DivideRoundingUp(axes.Batch * axes.Channels * axes.Spatial, VectorWidth);
+        SetBatchNormShape(program, axes, chunk, slices);
+        program.SetUniform("count", vectors);
+        program.Dispatch(vectors, 1, 4);
+    }
+
+    static void SetBatchNormShape(ComputeProgram program, BatchNormAxes axes, int chunk, int slices)
+    {
+        program.SetUniform("shape", axes.Batch, axes.Channels, axes.Spatial, axes.Count);
+        program.SetUniform("chunk", chunk);
+        program.SetUniform("slices", slices);
+    }
+}

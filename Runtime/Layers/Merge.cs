@@ -1,0 +1,137 @@
+using System.Text.Json.Nodes;
+using NeuroPlugin.Backends;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Layers;
+
+/// <summary>
+/// Element-wise sum of two or more inputs of the same shape, <c>y = x₁ + x₂ + …</c> (the residual
+/// shortcut of ResNet: <c>y = F(x) + x</c>; put a 1×1 Conv2d on the shortcut when shapes differ).
+/// Backward passes dy unchanged to every input.
+/// </summary>
+public sealed class Add : Layer
+{
+    public Add(int inputCount = 2)
+    {
+        if (inputCount < 2) throw new ArgumentOutOfRangeException(nameof(inputCount), inputCount, "Add needs at least 2 inputs");
+        InputCount = inputCount;
+    }
+
+    public override string Type => "Add";
+    public override int InputCount { get; }
+
+    public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
+    {
+        for (int i = 1; i < inputs.Length; i++)
+            if (inputs[i] != inputs[0])
+                throw new ShapeException($"{node}: Add needs equal shapes, input 0 is {inputs[0]} and input {i} is {inputs[i]} (use a projection, e.g. a 1×1 Conv2d, on the shortcut)");
+        return inputs[0];
+    }
+
+    public override void Forward(IBackend backend, NodeTensors t)
+    {
+        backend.Copy(t.Inputs[0], t.Output);
+        for (int i = 1; i < t.Inputs.Length; i++) backend.Accumulate(t.Inputs[i], t.Output, 1f);
+    }
+
+    public override void Backward(IBackend backend, NodeTensors t)
+    {
+        foreach (var dx in t.InputGrads)
+            if (dx is not null) backend.Accumulate(t.Gradient, dx, 1f);
+    }
+
+    public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)output.ItemLength * (inputs.Length - 1);
+
+    public override JsonObject Attributes() => new() { ["inputCount"] = InputCount };
+}
+
+/// <summary>
+/// Concatenation along channels (axis 1), as in Inception and DenseNet: inputs (N,Cᵢ,H,W) with equal N, H, W
+/// give (N,ΣCᵢ,H,W); (N,Cᵢ) inputs give (N,ΣCᵢ). Backward hands each input its slice of dy.
+/// </summary>
+public sealed class Concat : Layer
+{
+    public Concat(int inputCount = 2)
+    {
+        if (inputCount < 2) throw new ArgumentOutOfRangeException(nameof(inputCount), inputCount, "Concat needs at least 2 inputs");
+        InputCount = inputCount;
+    }
+
+    public override string Type => "Concat";
+    public override int InputCount { get; }
+
+    public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
+    {
+        var first = inputs[0];
+        if (first.Rank is not (2 or 4))
+            throw new ShapeException($"{node}: Concat takes (N,C) or (N,C,H,W) inputs, got {first}");
+        long channels = 0;
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            var x = inputs[i];
+            bool fits = x.Rank == first.Rank && x.N == first.N && (x.Rank == 2 || (x.H == first.H && x.W == first.W));
+            if (!fits)
+                throw new ShapeException($"{node}: Concat along channels needs equal N, H, W; input 0 is {first} and input {i} is {x}");
+            channels += x[1];
+        }
+        if (channels > int.MaxValue) throw new ShapeException($"{node}: Concat gives more than {int.MaxValue} channels");
+        return first.Rank == 2 ? new TensorShape(first.N, (int)channels) : new TensorShape(first.N, (int)channels, first.H, first.W);
+    }
+
+    public override void Forward(IBackend backend, NodeTensors t)
+    {
+        int offset = 0;
+        foreach (var x in t.Inputs)
+        {
+            backend.ConcatForward(x, t.Output, offset);
+            offset += x.Shape[1];
+        }
+    }
+
+    public override void Backward(IBackend backend, NodeTensors t)
+    {
+        int offset = 0;
+        for (int i = 0; i < t.Inputs.Length; i++)
+        {
+            if (t.InputGrads[i] is { } dx) backend.ConcatBackward(t.Gradient, dx, offset);
+            offset += t.Inputs[i].Shape[1];
+        }
+    }
+
+    public override JsonObject Attributes() => new() { ["inputCount"] = InputCount };
+}
+
+/// <summary>
+/// Channel-wise product, the "scale" of squeeze-and-excitation: input 0 is x (N,C,H,W), input 1 the
+/// per-channel weights s (N,C) or (N,C,1,1); <c>y[n,c,h,w] = x[n,c,h,w]·s[n,c]</c>.
+/// </summary>
+public sealed class ChannelMultiply : Layer
+{
+    public override string Type => "ChannelMultiply";
+    public override int InputCount => 2;
+
+    public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
+    {
+        var (x, s) = (inputs[0], inputs[1]);
+        if (x.Rank != 4)
+            throw new ShapeException($"{node}: ChannelMultiply scales (N,C,H,W), got {x}");
+        bool fits = s.Rank switch
+        {
+            2 => s.N == x.N && s[1] == x.C,
+            4 => s.N == x.N && s.C == x.C && s.H == 1 && s.W == 1,
+            _ => false,
+        };
+        if (!fits)
+            throw new ShapeException($"{node}: scale {s} does not fit input {x}: it must be ({x.N},{x.C}) or ({x.N},{x.C},1,1)");
+        return x;
+    }
+
+    public override void Forward(IBackend backend, NodeTensors t) => backend.ChannelMultiplyForward(t.Inputs[0], t.Inputs[1], t.Output);
+
+    public override void Backward(IBackend backend, NodeTensors t) =>
+        backend.ChannelMultiplyBackward(t.Inputs[0], t.Inputs[1], t.Gradient, t.InputGrads[0], t.InputGrads[1]);
+
+    public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => output.ItemLength;
+
+    public override JsonObject Attributes() => [];
+}

@@ -1,0 +1,32 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Optimizers;
+
+/// <summary>
+/// AdaGrad as PyTorch's <c>Adagrad</c> (no rate decay, initial accumulator 0): <c>g = ∇E + λ·w</c>,
+/// <c>h ← h + g²</c>, <c>w ← w − ε·g / (√h + θ)</c>. Each parameter's rate shrinks with its own gradient
+/// history: good on gentle slopes, but the rate only ever falls, so training can stall. State: <c>sum</c> h.
+/// </summary>
+public sealed class AdaGrad : Optimizer
+{
+    static readonly string[] State = ["sum"];
+
+    /// <param name="learningRate">ε, positive (PyTorch's default 0.01).</param>
+    /// <param name="epsilon">θ &gt; 0 added to √h (PyTorch's 1e-10).</param>
+    /// <param name="weightDecay">λ ≥ 0, coupled.</param>
+    public AdaGrad(float learningRate, float epsilon = 1e-10f, float weightDecay = 0f) : base(learningRate, weightDecay)
+    {
+        Epsilon = HyperParameter.Positive(epsilon, nameof(epsilon));
+    }
+
+    public override string Name => "adagrad";
+
+    /// <summary>θ, added to the root of the accumulator.</summary>
+    public float Epsilon { get; }
+
+    protected override IReadOnlyList<string> StateNames => State;
+
+    protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
+        backend.AdaGradUpdate(parameter, gradient, state[0], LearningRate, Epsilon, weightDecay);
+}

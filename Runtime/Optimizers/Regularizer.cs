@@ -1,0 +1,104 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Optimizers;
+
+/// <summary>
+/// One L1/L2 term of a <see cref="Regularizer"/>: the course's penalty <c>(1/p)·λ·‖w‖ₚᵖ</c> for p = 1 and
+/// p = 2 on every parameter of <see cref="Parameters"/>, i.e. <c>λ₁·Σ|w| + (λ₂/2)·Σw²</c>, whose gradient is
+/// <c>λ₁·sign(w) + λ₂·w</c>. (With this convention λ₂ equals the coupled weight decay it is equivalent to
+/// under SGD.)
+/// </summary>
+public sealed class RegularizationTerm
+{
+    /// <param name="parameters">The parameters penalized.</param>
+    /// <param name="l1">λ₁ ≥ 0 (lasso: drives weights to exactly zero).</param>
+    /// <param name="l2">λ₂ ≥ 0 (ridge: keeps weights small).</param>
+    public RegularizationTerm(ParameterGroup parameters, float l1 = 0f, float l2 = 0f)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        Parameters = parameters;
+        L1 = HyperParameter.NonNegative(l1, nameof(l1));
+        L2 = HyperParameter.NonNegative(l2, nameof(l2));
+    }
+
+    public ParameterGroup Parameters { get; }
+    /// <summary>λ₁.</summary>
+    public float L1 { get; }
+    /// <summary>λ₂.</summary>
+    public float L2 { get; }
+}
+
+/// <summary>
+/// L1/L2 regularization per parameter group, on the device. Each step (run by <see cref="Optimizer.Step"/>,
+/// before clipping and the update) it adds <c>λ₁·sign(w) + λ₂·w</c> to every gradient of a penalized
+/// parameter and computes the penalty <c>Σ_terms λ₁·Σ|w| + (λ₂/2)·Σw²</c> of the weights before the update
+/// into <see cref="Penalty"/> (1), so the objective is <c>E + penalty</c>. Terms whose groups overlap add up.
+/// Decoupled weight decay (AdamW) is the optimizer's, not a penalty.
+/// </summary>
+public sealed class Regularizer : IDisposable
+{
+    float[]? l1;   // per parameter: the summed λ₁ and λ₂ of the terms that hold it, resolved on the first step
+    float[]? l2;
+
+    public Regularizer(params RegularizationTerm[] terms)
+    {
+        ArgumentNullException.ThrowIfNull(terms);
+        Terms = [.. terms];
+    }
+
+    /// <summary>L1 with strength <paramref name="l1"/> and L2 with <paramref name="l2"/> on <paramref name="parameters"/>
+    /// (the weight matrices and kernels when null).</summary>
+    public static Regularizer Create(float l1, float l2, ParameterGroup? parameters = null) =>
+        new(new RegularizationTerm(parameters ?? ParameterGroup.Weights, l1, l2));
+
+    public IReadOnlyList<RegularizationTerm> Terms { get; }
+
+    /// <summary>The penalty of the last step's weights, on the device (1); null before the first step.</summary>
+    public Tensor? Penalty { get; private set; }
+
+    /// <summary>Reads <see cref="Penalty"/> back (waits for the device); 0 before the first step.</summary>
+    public float ReadPenalty()
+    {
+        if (Penalty is null) return 0f;
+        Span<float> value = stackalloc float[1];
+        Penalty.Download(value);
+        return value[0];
+    }
+
+    /// <summary>Adds the penalty's gradient to <paramref name="gradients"/> and its value to <see cref="Penalty"/>.</summary>
+    internal void Apply(IBackend backend, Tensor[] parameters, Tensor[] gradients)
+    {
+        if (Penalty is null) Prepare(backend, parameters);
+        Tensor penalty = Penalty!;
+        float[] lasso = l1!, ridge = l2!;
+        backend.Fill(penalty, 0f);
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            if (lasso[i] == 0f && ridge[i] == 0f) continue;
+            backend.NormPenaltyForward(parameters[i], penalty, lasso[i], ridge[i]);
+            backend.NormPenaltyBackward(parameters[i], gradients[i], lasso[i], ridge[i]);
+        }
+    }
+
+    void Prepare(IBackend backend, Tensor[] parameters)
+    {
+        l1 = new float[parameters.Length];
+        l2 = new float[parameters.Length];
+        for (int i = 0; i < parameters.Length; i++)
+            foreach (var term in Terms)
+                if (term.Parameters.Contains(parameters[i]))
+                {
+                    l1[i] += term.L1;
+                    l2[i] += term.L2;
+                }
+        Penalty = backend.Allocate(new TensorShape(1), "penalty");
+    }
+
+    /// <summary>Releases the penalty tensor. Safe to call twice.</summary>
+    public void Dispose()
+    {
+        Penalty?.Dispose();
+        Penalty = null;
+    }
+}

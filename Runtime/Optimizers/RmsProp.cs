@@ -1,0 +1,42 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Optimizers;
+
+/// <summary>
+/// RMSProp as PyTorch's <c>RMSprop</c> (not centered): <c>g = ∇E + λ·w</c>, <c>h ← α·h + (1 − α)·g²</c>,
+/// <c>w ← w − ε·g / (√h + θ)</c>; with momentum μ, <c>v ← μ·v + g / (√h + θ)</c>, <c>w ← w − ε·v</c>.
+/// A moving average replaces AdaGrad's sum, so the rate does not stall. State: <c>square_avg</c> h, and
+/// <c>momentum_buffer</c> v when μ &gt; 0.
+/// </summary>
+public sealed class RmsProp : Optimizer
+{
+    static readonly string[] State = ["square_avg"];
+    static readonly string[] MomentumState = ["square_avg", "momentum_buffer"];
+
+    /// <param name="learningRate">ε, positive (PyTorch's default 0.01).</param>
+    /// <param name="alpha">The smoothing constant α in [0, 1) (PyTorch's 0.99).</param>
+    /// <param name="epsilon">θ &gt; 0 added to √h (PyTorch's 1e-8).</param>
+    /// <param name="weightDecay">λ ≥ 0, coupled.</param>
+    /// <param name="momentum">μ in [0, 1).</param>
+    public RmsProp(float learningRate, float alpha = 0.99f, float epsilon = 1e-8f, float weightDecay = 0f, float momentum = 0f) : base(learningRate, weightDecay)
+    {
+        Alpha = HyperParameter.Fraction(alpha, nameof(alpha));
+        Epsilon = HyperParameter.Positive(epsilon, nameof(epsilon));
+        Momentum = HyperParameter.Fraction(momentum, nameof(momentum));
+    }
+
+    public override string Name => "rmsprop";
+
+    /// <summary>α, the decay of the squared-gradient average.</summary>
+    public float Alpha { get; }
+    /// <summary>θ, added to the root of the average.</summary>
+    public float Epsilon { get; }
+    /// <summary>μ; 0 for none.</summary>
+    public float Momentum { get; }
+
+    protected override IReadOnlyList<string> StateNames => Momentum > 0f ? MomentumState : State;
+
+    protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
+        backend.RmsPropUpdate(parameter, gradient, state[0], state.Length > 1 ? state[1] : null, LearningRate, Alpha, Epsilon, Momentum, weightDecay);
+}

@@ -1,0 +1,43 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Optimizers;
+
+/// <summary>
+/// Stochastic gradient descent as PyTorch's <c>SGD</c> (dampening 0): <c>g = ∇E + λ·w</c>; plain
+/// <c>w ← w − ε·g</c>; with momentum μ <c>v ← μ·v + g</c>, <c>w ← w − ε·v</c> (the course's
+/// <c>V ← μV − ε∇E</c>, <c>w ← w + V</c> with ε factored out of V: momentum smooths SGD's oscillation like a
+/// moving average of the gradients); with Nesterov momentum <c>w ← w − ε·(g + μ·v)</c>, a look-ahead step.
+/// State: <c>momentum_buffer</c> v when μ &gt; 0.
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    static readonly string[] NoState = [];
+    static readonly string[] MomentumState = ["momentum_buffer"];
+
+    /// <param name="learningRate">ε, positive.</param>
+    /// <param name="momentum">μ in [0, 1); 0 is plain SGD.</param>
+    /// <param name="weightDecay">λ ≥ 0, coupled: <c>g = ∇E + λ·w</c>.</param>
+    /// <param name="nesterov">Nesterov momentum (needs μ &gt; 0, as in PyTorch).</param>
+    public Sgd(float learningRate, float momentum = 0f, float weightDecay = 0f, bool nesterov = false) : base(learningRate, weightDecay)
+    {
+        Momentum = HyperParameter.Fraction(momentum, nameof(momentum));
+        if (nesterov && momentum == 0f)
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "Nesterov momentum needs momentum > 0");
+        Nesterov = nesterov;
+    }
+
+    /// <summary>"sgd", "momentum" or "nesterov", as <c>neuro train --optimizer</c> names them.</summary>
+    public override string Name => Nesterov ? "nesterov" : Momentum > 0f ? "momentum" : "sgd";
+
+    /// <summary>The inertia μ.</summary>
+    public float Momentum { get; }
+
+    /// <summary>Whether the step uses Nesterov's look-ahead <c>g + μ·v</c> instead of v.</summary>
+    public bool Nesterov { get; }
+
+    protected override IReadOnlyList<string> StateNames => Momentum > 0f ? MomentumState : NoState;
+
+    protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
+        backend.SgdUpdate(parameter, gradient, state.Length > 0 ? state[0] : null, LearningRate, Momentum, weightDecay, Nesterov);
+}

@@ -1,0 +1,252 @@
+using System.Text;
+using Google.Protobuf;
+using NeuroPlugin.Backends;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Serialization.Onnx;
+
+/// <summary>
+/// Writes a network in inference form (batch norm with its running statistics, dropout as ONNX's inference-mode
+/// Dropout) as an ONNX model, ai.onnx opset <see cref="Opset"/>, that ONNX Runtime runs with the same results.
+/// Values are named after our nodes and initializers after our parameters (<c>conv1.weight</c>), so importing the
+/// file again gives the same state-dict names. The batch axis of inputs and outputs is the symbol <c>N</c>.
+/// Layers map to: Conv2d → Conv, Linear → Gemm (transB = 1), MaxPool2d → MaxPool, AvgPool2d → AveragePool,
+/// activations → Relu/Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish, ReLU6 → Clip(0, 6), SiLU → x·Sigmoid(x),
+/// Flatten → Flatten, Add → Add/Sum, Concat → Concat, ChannelMultiply → Mul (after Unsqueeze for an (N,C) scale),
+/// Softmax → Softmax, LocalResponseNorm → LRN (odd sizes), global pooling → GlobalAveragePool/GlobalMaxPool,
+/// AdaptiveAvgPool2d → GlobalAveragePool or AveragePool (where the output divides the input), Conv2d groups → group,
+/// BatchNorm1d/2d → BatchNormalization, Dropout → Dropout.
+/// </summary>
+public static class OnnxExporter
+{
+    /// <summary>The ai.onnx opset written (14: the first with HardSwish; ONNX Runtime supports it everywhere).</summary>
+    public const int Opset = 14;
+    /// <summary>The IR version matching <see cref="Opset"/> (ONNX 1.9).</summary>
+    public const int IrVersion = 7;
+
+    /// <summary>Writes <paramref name="network"/> to <paramref name="path"/> (a temporary file renamed over the target,
+    /// so a failed export never destroys an existing file).</summary>
+    public static void Export(Network network, string path)
+    {
+        var model = ToModel(network);
+        string fullPath = Path.GetFullPath(path);
+        string temporary = $"{fullPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                var output = new CodedOutputStream(stream);
+                model.WriteTo(output);
+                output.Flush();
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    /// <summary>The ONNX model of <paramref name="network"/> (its weights downloaded from the backend).
+    /// Throws <see cref="OnnxUnsupportedException"/> for a layer ONNX (or this exporter) cannot express.</summary>
+    public static ModelProto ToModel(Network network)
+    {
+        var graph = network.Graph;
+        var shapes = graph.InferShapes(1);
+        var onnx = new GraphProto { Name = "neuroplugin" };
+        foreach (var input in graph.Inputs) onnx.Input.Add(ValueInfo(input.Name, shapes[input.Name]));
+        var writer = new NodeWriter(onnx, network);
+        foreach (var node in graph.Nodes) writer.Write(node, node.Inputs.Select(i => shapes[i]).ToArray());
+        onnx.Output.Add(ValueInfo(graph.Output, shapes[graph.Output]));
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "NeuroPlugin",
+            ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "",
+            Graph = onnx,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        return model;
+    }
+
+    static ValueInfoProto ValueInfo(string name, TensorShape shapeAtBatchOne)
+    {
+        var shape = new TensorShapeProto();
+        shape.Dim.Add(new DimensionProto { DimParam = "N" });
+        for (int i = 1; i < shapeAtBatchOne.Rank; i++) shape.Dim.Add(new DimensionProto { DimValue = shapeAtBatchOne[i] });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TensorTypeProto { ElemType = (int)TensorDataType.Float, Shape = shape } },
+        };
+    }
+
+    /// <summary>Appends the ONNX nodes and initializers of one of our nodes.</summary>
+    sealed class NodeWriter(GraphProto onnx, Network network)
+    {
+        public void Write(Node node, TensorShape[] inputShapes)
+        {
+            string[] x = [.. node.Inputs];
+            string y = node.Name;
+            switch (node.Layer)
+            {
+                case Conv2d conv:
+                    Emit("Conv", node.Name, [x[0], Parameter(node, "weight"), .. conv.HasBias ? [Parameter(node, "bias")] : Array.Empty<string>()], y,
+                        [Ints("kernel_shape", conv.Window.KernelHeight, conv.Window.KernelWidth), .. WindowAttributes(conv.Window, dilations: true), Int("group", conv.Groups)]);
+                    break;
+                case Linear linear:
+                    Emit("Gemm", node.Name, [x[0], Parameter(node, "weight"), .. linear.HasBias ? [Parameter(node, "bias")] : Array.Empty<string>()], y, Int("transB", 1));
+                    break;
+                case MaxPool2d pool:
+                    Emit("MaxPool", node.Name, [x[0]], y, [Ints("kernel_shape", pool.Window.KernelHeight, pool.Window.KernelWidth), .. WindowAttributes(pool.Window, dilations: true)]);
+                    break;
+                case AvgPool2d pool:
+                    if (pool.Window.DilationHeight != 1 || pool.Window.DilationWidth != 1) throw Unsupported(node, "dilated average pooling has no ONNX form");
+                    Emit("AveragePool", node.Name, [x[0]], y, [Ints("kernel_shape", pool.Window.KernelHeight, pool.Window.KernelWidth),
+                        .. WindowAttributes(pool.Window, dilations: false), Int("count_include_pad", pool.CountIncludePad ? 1 : 0)]);
+                    break;
+                case Activation activation:
+                    WriteActivation(node, activation, x[0], y);
+                    break;
+                case Layers.Flatten:
+                    Emit("Flatten", node.Name, [x[0]], y, Int("axis", 1));
+                    break;
+                case Add:
+                    Emit(x.Length == 2 ? "Add" : "Sum", node.Name, x, y);
+                    break;
+                case Concat:
+                    Emit("Concat", node.Name, x, y, Int("axis", 1));
+                    break;
+                case ChannelMultiply:
+                    string scale = x[1];
+                    if (inputShapes[1].Rank == 2)
+                    {
+                        // ONNX broadcasts trailing axes: an (N,C) scale becomes (N,C,1,1)
+                        scale = $"{y}.scale";
+                        Emit("Unsqueeze", scale, [x[1], IntConstant($"{y}.axes", 2, 3)], scale);
+                    }
+                    Emit("Mul", node.Name, [x[0], scale], y);
+                    break;
+                case Layers.Softmax:
+                    Emit("Softmax", node.Name, [x[0]], y, Int("axis", 1));
+                    break;
+                case Layers.LocalResponseNorm lrn:
+                    if (lrn.Size % 2 == 0) throw Unsupported(node, $"size {lrn.Size}: ONNX's LRN centres even windows one channel later than PyTorch (only odd sizes export)");
+                    Emit("LRN", node.Name, [x[0]], y, Int("size", lrn.Size), Float("alpha", lrn.Alpha), Float("beta", lrn.Beta), Float("bias", lrn.K));
+                    break;
+                case GlobalAvgPool2d:
+                    Emit("GlobalAveragePool", node.Name, [x[0]], y);
+                    break;
+                case AdaptiveAvgPool2d adaptive:
+                    WriteAdaptivePool(node, adaptive, inputShapes[0], x[0], y);
+                    break;
+                case GlobalMaxPool2d:
+                    Emit("GlobalMaxPool", node.Name, [x[0]], y);
+                    break;
+                case BatchNorm bn:
+                    Emit("BatchNormalization", node.Name,
+                        [x[0], Parameter(node, "weight"), Parameter(node, "bias"), Buffer(node, "running_mean"), Buffer(node, "running_var")], y,
+                        Float("epsilon", bn.Epsilon), Float("momentum", 1f - bn.Momentum)); // ONNX's momentum weighs the old value
+                    break;
+                case Layers.Dropout dropout:
+                    Emit("Dropout", node.Name, [x[0], FloatConstant($"{y}.ratio", dropout.P)], y);
+                    break;
+                default:
+                    throw Unsupported(node, $"layer type '{node.Layer.Type}' has no ONNX export");
+            }
+        }
+
+        void WriteActivation(Node node, Activation activation, string x, string y)
+        {
+            switch (activation.Kind)
+            {
+                case ActivationKind.ReLU: Emit("Relu", node.Name, [x], y); break;
+                case ActivationKind.Sigmoid: Emit("Sigmoid", node.Name, [x], y); break;
+                case ActivationKind.Tanh: Emit("Tanh", node.Name, [x], y); break;
+                case ActivationKind.LeakyReLU: Emit("LeakyRelu", node.Name, [x], y, Float("alpha", activation.NegativeSlope)); break;
+                case ActivationKind.ReLU6: Emit("Clip", node.Name, [x, FloatConstant($"{y}.min", 0f), FloatConstant($"{y}.max", 6f)], y); break;
+                case ActivationKind.HardSigmoid: Emit("HardSigmoid", node.Name, [x], y, Float("alpha", 1f / 6f), Float("beta", 0.5f)); break;
+                case ActivationKind.HardSwish: Emit("HardSwish", node.Name, [x], y); break;
+                case ActivationKind.SiLU:
+                    Emit("Sigmoid", $"{y}.sigmoid", [x], $"{y}.sigmoid");
+                    Emit("Mul", node.Name, [x, $"{y}.sigmoid"], y);
+                    break;
+                default: throw Unsupported(node, $"activation {activation.Kind} has no ONNX export");
+            }
+        }
+
+        /// <summary>ONNX has no adaptive pooling: a 1×1 output is GlobalAveragePool, and an output that divides the input
+        /// evenly is an AveragePool whose kernel and stride are the quotient (the windows PyTorch uses then).</summary>
+        void WriteAdaptivePool(Node node, AdaptiveAvgPool2d pool, TensorShape input, string x, string y)
+        {
+            if (pool.OutputHeight == 1 && pool.OutputWidth == 1)
+                Emit("GlobalAveragePool", node.Name, [x], y);
+            else if (input.H % pool.OutputHeight == 0 && input.W % pool.OutputWidth == 0)
+            {
+                int kh = input.H / pool.OutputHeight, kw = input.W / pool.OutputWidth;
+                Emit("AveragePool", node.Name, [x], y, Ints("kernel_shape", kh, kw), Ints("strides", kh, kw));
+            }
+            else
+                throw Unsupported(node, $"output {pool.OutputHeight}×{pool.OutputWidth} does not divide the input {input.H}×{input.W} (ONNX has no adaptive pooling)");
+        }
+
+        OnnxUnsupportedException Unsupported(Node node, string problem) =>
+            new(onnx.Name, node.Name, node.Layer.Type, Opset, problem);
+
+        void Emit(string op, string name, string[] inputs, string output, params AttributeProto[] attributes)
+        {
+            var node = new NodeProto { OpType = op, Name = name };
+            node.Input.AddRange(inputs);
+            node.Output.Add(output);
+            node.Attribute.AddRange(attributes);
+            onnx.Node.Add(node);
+        }
+
+        string Parameter(Node node, string name) => Initializer($"{node.Name}.{name}", network.Parameter($"{node.Name}.{name}"));
+
+        string Buffer(Node node, string name) => Initializer($"{node.Name}.{name}", network.Buffer($"{node.Name}.{name}"));
+
+        string Initializer(string name, Tensor tensor)
+        {
+            onnx.Initializer.Add(OnnxTensorData.FromFloats(name, tensor.Shape.ToArray().Select(d => (long)d).ToArray(), tensor.ToArray()));
+            return name;
+        }
+
+        string FloatConstant(string name, float value)
+        {
+            onnx.Initializer.Add(OnnxTensorData.FromFloats(name, [], [value]));
+            return name;
+        }
+
+        string IntConstant(string name, params long[] values)
+        {
+            onnx.Initializer.Add(OnnxTensorData.FromInts(name, [values.Length], values));
+            return name;
+        }
+    }
+
+    static AttributeProto[] WindowAttributes(Window2d w, bool dilations) =>
+    [
+        Ints("strides", w.StrideHeight, w.StrideWidth),
+        Ints("pads", w.PadTop, w.PadLeft, w.PadBottom, w.PadRight),
+        .. dilations && (w.DilationHeight != 1 || w.DilationWidth != 1) ? [Ints("dilations", w.DilationHeight, w.DilationWidth)] : Array.Empty<AttributeProto>(),
+    ];
+
+    static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeType.Int, I = value };
+
+    static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeType.Float, F = value };
+
+    static AttributeProto Ints(string name, params long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeType.Ints };
+        attribute.Ints.AddRange(values);
+        return attribute;
+    }
+
+    /// <summary>A string attribute (UTF-8 bytes).</summary>
+    internal static AttributeProto String(string name, string value) =>
+        new() { Name = name, Type = AttributeType.String, S = ByteString.CopyFrom(Encoding.UTF8.GetBytes(value)) };
+}

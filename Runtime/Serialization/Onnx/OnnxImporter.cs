@@ -1,0 +1,94 @@
+using Google.Protobuf;
+using NeuroPlugin.Backends;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Serialization.Onnx;
+
+/// <summary>
+/// Imports ONNX models (ai.onnx opsets <see cref="MinOpset"/>–<see cref="MaxOpset"/>, as PyTorch's exporter writes
+/// CNNs) as ordinary <see cref="Network"/>s, which run and train further on every backend. Supported ops:
+/// Conv, Gemm, MatMul (+ Add), Add/Sum, Sub/Mul/Div by constants (folded into the preceding Conv, Gemm, MatMul or
+/// BatchNormalization), Mul by a per-channel tensor (squeeze-and-excitation), Relu, LeakyRelu, Sigmoid, Tanh,
+/// Clip (ReLU, ReLU6), HardSigmoid, HardSwish, x·Sigmoid(x) (SiLU), BatchNormalization, MaxPool, AveragePool,
+/// GlobalAveragePool, GlobalMaxPool, ReduceMean over H,W, Flatten, Reshape/Squeeze/Unsqueeze (constant shapes),
+/// Concat, Softmax, Dropout, LRN (odd size), Identity, Pad (folded into the next Conv or AveragePool), Constant,
+/// Cast, and the Shape/Gather/Unsqueeze/Concat arithmetic the exporter writes around Flatten.
+/// Anything else, and any attribute value these ops do not support, raises <see cref="OnnxUnsupportedException"/>
+/// naming the node, op and opset; malformed files raise <see cref="OnnxFormatException"/>. Nothing is skipped.
+/// </summary>
+public static class OnnxImporter
+{
+    /// <summary>The ai.onnx opsets accepted.</summary>
+    public const int MinOpset = 7, MaxOpset = 17;
+    /// <summary>Largest <c>.onnx</c> file read (weights beyond that belong in external data files).</summary>
+    public const long MaxFileBytes = int.MaxValue - 64;
+    /// <summary>Deepest message nesting accepted (ONNX models nest 5 deep; subgraphs a few more).</summary>
+    public const int RecursionLimit = 64;
+
+    /// <summary>Reads and parses <paramref name="path"/> (protobuf only; no graph conversion).</summary>
+    public static ModelProto ReadModel(string path)
+    {
+        var file = new FileInfo(path);
+        if (!file.Exists) throw new OnnxFormatException(path, "file not found");
+        if (file.Length > MaxFileBytes) throw new OnnxFormatException(path, $"{file.Length} bytes exceeds the limit of {MaxFileBytes} (store large weights as external data)");
+        return Parse(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Parses a <c>ModelProto</c> from <paramref name="bytes"/>; <paramref name="source"/> names it in messages.</summary>
+    public static ModelProto Parse(byte[] bytes, string source)
+    {
+        var model = new ModelProto();
+        try
+        {
+            // the whole file is in memory, so every length the file declares is checked against bytes that exist
+            var input = new CodedInputStream(bytes);
+            model.MergeFrom(input);
+        }
+        catch (Exception e) when (e is InvalidProtocolBufferException or InvalidDataException)
+        {
+            throw new OnnxFormatException(source, $"not a valid ONNX protobuf: {e.Message}", e);
+        }
+        if (model.Graph is null) throw new OnnxFormatException(source, "the model has no graph (ModelProto.graph, field 7)");
+        return model;
+    }
+
+    /// <summary>Imports <paramref name="path"/> onto <paramref name="backend"/>. External data is read from the model's folder.</summary>
+    public static Network Import(string path, IBackend backend) => Convert(path).CreateNetwork(backend);
+
+    /// <summary>Reads and converts <paramref name="path"/> into a graph and its weights, without a backend.</summary>
+    public static ImportedModel Convert(string path) =>
+        Convert(ReadModel(path), Path.GetDirectoryName(Path.GetFullPath(path)), path);
+
+    /// <summary>Converts a parsed model; <paramref name="folder"/> is where its external data lives (null: none allowed).</summary>
+    public static ImportedModel Convert(ModelProto model, string? folder, string source) =>
+        new OnnxGraphConverter(model, folder, source).Convert();
+}
+
+/// <summary>An imported graph and the values of its parameters and buffers (named <c>node.weight</c>, <c>node.running_mean</c>…).</summary>
+public sealed class ImportedModel(NetworkGraph graph, IReadOnlyDictionary<string, float[]> state, long opset)
+{
+    public NetworkGraph Graph { get; } = graph;
+    /// <summary>Every parameter's and buffer's values, by state-dict name.</summary>
+    public IReadOnlyDictionary<string, float[]> State { get; } = state;
+    /// <summary>The model's ai.onnx opset.</summary>
+    public long Opset { get; } = opset;
+
+    /// <summary>Allocates the network on <paramref name="backend"/> and uploads the imported weights.</summary>
+    public Network CreateNetwork(IBackend backend)
+    {
+        var network = Network.CreateUninitialized(Graph, backend);
+        try
+        {
+            foreach (string name in network.ParameterNames) network.Parameter(name).Upload(State[name]);
+            foreach (string name in network.BufferNames) network.Buffer(name).Upload(State[name]);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        return network;
+    }
+}

@@ -1,0 +1,148 @@
+"""ONNX fixtures: small PyTorch networks exported by torch.onnx.export, with an input and PyTorch's output.
+
+Writes Tests/NeuroPlugin.Tests/Onnx/Fixtures/<name>.onnx, <name>.input.npy and <name>.output.npy (float32,
+C order, NCHW). The C# tests import each model, run it on both backends and compare with the .npy output
+(PyTorch) and with ONNX Runtime. Needs only Debian's PyTorch (no onnx package):
+    /usr/bin/python3 Tests/Golden/generate.py      (or: /usr/bin/python3 Tests/Golden/gen_onnx.py)
+Each case covers ops and attribute combinations as PyTorch's exporter writes them at one opset.
+"""
+import os
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "NeuroPlugin.Tests", "Onnx", "Fixtures")
+
+
+class LeNet5(nn.Module):
+    """The zoo's LeNet-5 (Runtime/Models/LeNet5.cs); view(N, -1) makes the exporter emit Shape/Gather/Unsqueeze/Concat/Reshape."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(400, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.view(x.size(0), -1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class ConvPoolActivations(nn.Module):
+    """Conv (stride, dilation, no bias), Pad folded into Conv, BatchNorm2d, constant Mul/Add/Sub/Div, pools, activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 4, 3, stride=1, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, stride=2, dilation=2, padding=2, bias=False)
+        self.conv3 = nn.Conv2d(4, 3, (2, 3))
+        self.conv4 = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        x = self.bn1(F.leaky_relu(self.conv1(x), 0.2))  # after conv, the exporter would fold it into the conv
+        x = self.conv2(x) * 0.5 + 0.25
+        x = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+        x = torch.sigmoid(self.conv3(F.pad(x, (1, 0, 2, 1))))
+        x = torch.tanh(self.conv4(x) / 2.0 - 0.1)
+        x = F.max_pool2d(x, 3, stride=2, padding=1)
+        return F.avg_pool2d(x, 2, stride=1)
+
+
+class HardActivations(nn.Module):
+    """ReLU6 (Clip), HardSigmoid, HardSwish, global pooling, Linear, BatchNorm1d, Softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(3, 4, 1)
+        self.bn = nn.BatchNorm1d(8)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        a = F.hardswish(F.relu6(self.conv(x)))
+        b = F.hardsigmoid(self.conv2(x) * 3.0)
+        x = torch.cat([F.adaptive_avg_pool2d(a, 1), F.adaptive_max_pool2d(b, 1)], 1)
+        x = self.bn(torch.flatten(x, 1))
+        return F.softmax(self.fc(x), dim=1)
+
+
+class ResidualSqueezeExcite(nn.Module):
+    """Residual Add, Concat, squeeze-and-excitation (ReduceMean, 1×1 convs, Mul per channel), Gemm with alpha/beta, MatMul + Add."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 3, 3, padding=1)
+        self.b = nn.Conv2d(3, 3, 3, padding=1)
+        self.squeeze = nn.Conv2d(6, 2, 1)
+        self.excite = nn.Conv2d(2, 6, 1)
+        self.w = nn.Parameter(torch.randn(6, 4) * 0.3)
+        self.bias = nn.Parameter(torch.randn(4) * 0.1)
+        self.gw = nn.Parameter(torch.randn(4, 3) * 0.3)
+        self.gb = nn.Parameter(torch.randn(3) * 0.1)
+
+    def forward(self, x):
+        y = F.relu(self.b(F.relu(self.a(x))) + x)
+        y = torch.cat([y, x], 1)
+        s = torch.sigmoid(self.excite(F.relu(self.squeeze(y.mean((2, 3), keepdim=True)))))
+        y = y * s
+        v = torch.matmul(F.adaptive_avg_pool2d(y, 1).flatten(1), self.w) + self.bias
+        return torch.addmm(self.gb, v, self.gw, beta=0.5, alpha=2.0)
+
+
+CASES = [
+    # name, module, input shape, opset, dynamic batch axis
+    ("lenet5", LeNet5, (2, 1, 28, 28), 13, True),
+    ("conv_pool_activations_opset11", ConvPoolActivations, (2, 2, 9, 8), 11, True),
+    ("conv_pool_activations_opset17", ConvPoolActivations, (2, 2, 9, 8), 17, True),
+    ("hard_activations_opset14", HardActivations, (3, 3, 5, 5), 14, True),
+    ("hard_activations_opset9", HardActivations, (3, 3, 5, 5), 9, False),
+    ("residual_se_opset13", ResidualSqueezeExcite, (2, 3, 6, 6), 13, True),
+    ("residual_se_opset7", ResidualSqueezeExcite, (2, 3, 6, 6), 7, False),
+]
+
+
+def randomize_batch_norm(module, generator):
+    """Non-trivial running statistics and affine parameters, so eval-mode batch norm is really tested."""
+    for m in module.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=generator) * 0.5)
+            m.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
+            m.bias.data.copy_(torch.randn(n, generator=generator) * 0.2)
+
+
+def save_npy(path, value):
+    np.save(path, np.ascontiguousarray(value.detach().numpy().astype(np.float32)))
+
+
+def generate():
+    os.makedirs(OUT, exist_ok=True)
+    for index, (name, make, shape, opset, dynamic) in enumerate(CASES):
+        torch.manual_seed(100 + index)
+        module = make()
+        generator = torch.Generator().manual_seed(200 + index)
+        with torch.no_grad():
+            randomize_batch_norm(module, generator)
+        module.eval()
+        x = torch.randn(*shape, generator=generator)
+        with torch.no_grad():
+            y = module(x)
+        path = os.path.join(OUT, name + ".onnx")
+        torch.onnx.export(module, (x,), path, opset_version=opset, input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "N"}, "output": {0: "N"}} if dynamic else None,
+                          do_constant_folding=True)
+        save_npy(os.path.join(OUT, name + ".input.npy"), x)
+        save_npy(os.path.join(OUT, name + ".output.npy"), y)
+        print(f"  {name}: opset {opset}, {os.path.getsize(path)} bytes")
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    generate()

@@ -1,0 +1,168 @@
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Execution;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Optimizers;
+using NeuroPlugin.Tensors;
+using NeuroPlugin.Tests.TestSupport;
+
+namespace NeuroPlugin.Tests.Cpu;
+
+/// <summary>Finite-difference checks of the merge ops (Add, Concat, ChannelMultiply) and of a residual
+/// graph, where one tensor fans out to two consumers and their gradients must be summed.</summary>
+public class CpuMergeTests
+{
+    readonly CpuBackend cpu = new();
+
+    Tensor Random(GradientCheck check, TensorShape shape, string name)
+    {
+        var tensor = cpu.Allocate(shape, name);
+        tensor.Upload(check.RandomValues(shape.Length, 1));
+        return tensor;
+    }
+
+    [Test]
+    public void Accumulate_AddsScaledSource()
+    {
+        var x = cpu.Allocate(new TensorShape(3), "x");
+        var y = cpu.Allocate(new TensorShape(3), "y");
+        x.Upload([1f, 2f, 3f]);
+        y.Upload([10f, 20f, 30f]);
+        cpu.Accumulate(x, y, -2f);
+        Assert.That(y.ToArray(), Is.EqualTo(new[] { 8f, 16f, 24f }));
+    }
+
+    [TestCase(1, 3, 5, 4)]
+    [TestCase(7, 2, 3, 3)]
+    public void Concat_GradientsAndLayout(int batch, int channels, int height, int width)
+    {
+        var check = new GradientCheck(new Random(channels));
+        var a = Random(check, new TensorShape(batch, channels, height, width), "a");
+        var b = Random(check, new TensorShape(batch, 1, height, width), "b");
+        var y = cpu.Allocate(new TensorShape(batch, channels + 1, height, width), "y");
+        var da = cpu.Allocate(a.Shape, "da");
+        var db = cpu.Allocate(b.Shape, "db");
+        check.Run("Concat", [a, b], y, () => { cpu.ConcatForward(a, y, 0); cpu.ConcatForward(b, y, channels); }, [da, db],
+            dy => { cpu.ConcatBackward(dy, da, 0); cpu.ConcatBackward(dy, db, channels); });
+        // layout: sample n, channel `channels` of y is b's only channel
+        float[] yValues = y.ToArray(), bValues = b.ToArray();
+        int plane = height * width;
+        for (int n = 0; n < batch; n++)
+            Assert.That(yValues.AsSpan(((n * (channels + 1)) + channels) * plane, plane).ToArray(), Is.EqualTo(bValues.AsSpan(n * plane, plane).ToArray()));
+    }
+
+    [TestCase(1, 3, 4, 5)]
+    [TestCase(7, 5, 3, 1)]
+    public void ChannelMultiply_Gradients(int batch, int channels, int height, int width)
+    {
+        var check = new GradientCheck(new Random(channels * 7));
+        var x = Random(check, new TensorShape(batch, channels, height, width), "x");
+        var s = Random(check, new TensorShape(batch, channels), "s");
+        var y = cpu.Allocate(x.Shape, "y");
+        var dx = cpu.Allocate(x.Shape, "dx");
+        var ds = cpu.Allocate(s.Shape, "ds");
+        check.Run("ChannelMultiply", [x, s], y, () => cpu.ChannelMultiplyForward(x, s, y), [dx, ds],
+            dy => cpu.ChannelMultiplyBackward(x, s, dy, dx, ds));
+    }
+
+    /// <summary>A residual block with a projection shortcut, a dense-style concatenation and an SE-style scale:
+    /// x → conv a → tanh → conv b ┐
+    /// x → 1×1 conv (projection) ─┴ Add → Concat with x → ChannelMultiply by a sigmoid gate → flatten → linear.</summary>
+    internal static NetworkGraph BranchyNetwork()
+    {
+        var graph = new NetworkGraph();
+        string x = graph.AddInput("input", new TensorShape(2, 6, 6));
+        string a = graph.Add("conv_a", new Conv2d(2, 3, kernelSize: 3, padding: 1), x);
+        a = graph.Add("tanh_a", Activation.Tanh(), a);
+        a = graph.Add("conv_b", new Conv2d(3, 3, kernelSize: 3, padding: 1), a);
+        string shortcut = graph.Add("projection", new Conv2d(2, 3, kernelSize: 1), x);
+        string sum = graph.Add("add", new Add(), a, shortcut);
+        sum = graph.Add("tanh_sum", Activation.Tanh(), sum);
+        string dense = graph.Add("concat", new Concat(), sum, x);
+        string pooled = graph.Add("squeeze", new AvgPool2d(6), dense);
+        string flat = graph.Add("squeeze_flat", new Flatten(), pooled);
+        string gate = graph.Add("excite", new Linear(5, 5), flat);
+        gate = graph.Add("gate", Activation.Sigmoid(), gate);
+        string scaled = graph.Add("scale", new ChannelMultiply(), dense, gate);
+        string features = graph.Add("flatten", new Flatten(), scaled);
+        graph.Add("fc", new Linear(5 * 36, 4), features);
+        return graph;
+    }
+
+    [Test]
+    public void BranchyNetwork_PlanGradientsMatchFiniteDifferences()
+    {
+        using var network = Network.Create(BranchyNetwork(), cpu, seed: 3);
+        using var plan = ExecutionPlan.ForTraining(network, 3);
+        var random = new Random(4);
+        plan.Input.Upload(Enumerable.Range(0, plan.Input.Length).Select(_ => (float)random.NextDouble() * 2 - 1).ToArray());
+        plan.Target!.Upload([1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0]);
+        plan.ComputeGradients();
+        float[][] gradients = plan.ParameterGradients.Select(g => g.ToArray()).ToArray();
+        // Some gradients here are tiny next to the curvature (5e-5 against a second derivative of order 1), so
+        // a wide step is dominated by truncation error; ε = 1e-2 keeps that small, and the float32 loss
+        // (about 1.4, resolved to a few units of 1.4·2⁻²⁴) limits the difference to about 2e-5.
+        const double epsilon = 1e-2;
+        for (int p = 0; p < plan.Parameters.Count; p++)
+        {
+            var parameter = plan.Parameters[p];
+            float[] values = parameter.ToArray();
+            for (int sample = 0; sample < 6; sample++)
+            {
+                int j = random.Next(values.Length);
+                float original = values[j];
+                values[j] = (float)(original + epsilon); parameter.Upload(values); plan.ComputeGradients(); double plus = plan.ReadLoss();
+                values[j] = (float)(original - epsilon); parameter.Upload(values); plan.ComputeGradients(); double minus = plan.ReadLoss();
+                values[j] = original; parameter.Upload(values);
+                double numeric = (plus - minus) / (2 * epsilon);
+                Assert.That(Math.Abs(numeric - gradients[p][j]), Is.LessThanOrEqualTo(1e-2 * Math.Abs(gradients[p][j]) + 2e-5),
+                    $"{parameter.Name}[{j}]: numeric {numeric:G6} vs backward {gradients[p][j]:G6}");
+            }
+        }
+    }
+
+    [Test]
+    public void BranchyNetwork_TrainsAndRoundTripsThroughTheModelFile()
+    {
+        using var network = Network.Create(BranchyNetwork(), cpu, seed: 3);
+        using (var plan = ExecutionPlan.ForTraining(network, 2))
+        using (var optimizer = new Sgd(0.1f))
+        {
+            plan.Input.Upload(Enumerable.Range(0, plan.Input.Length).Select(i => MathF.Sin(i)).ToArray());
+            plan.Target!.Upload([1, 0, 0, 0, 0, 0, 0, 1]);
+            plan.ComputeGradients();
+            float first = plan.ReadLoss();
+            for (int i = 0; i < 20; i++) plan.TrainStep(optimizer);
+            plan.ComputeGradients();
+            Assert.That(plan.ReadLoss(), Is.LessThan(first * 0.5f), "the loss on a fixed batch falls");
+        }
+        string path = Path.Combine(Path.GetTempPath(), $"branchy-{Guid.NewGuid():N}.neuro");
+        try
+        {
+            NeuroPlugin.Serialization.ModelFile.Save(network, path);
+            using var loaded = NeuroPlugin.Serialization.ModelFile.Load(path, cpu);
+            Assert.That(loaded.Graph.Nodes.Select(n => (n.Name, n.Layer.Type, string.Join(",", n.Inputs))),
+                Is.EqualTo(network.Graph.Nodes.Select(n => (n.Name, n.Layer.Type, string.Join(",", n.Inputs)))));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void MismatchedShapes_NameTheNodeAndBothShapes()
+    {
+        var graph = new NetworkGraph();
+        string x = graph.AddInput("input", new TensorShape(2, 6, 6));
+        string a = graph.Add("conv", new Conv2d(2, 3, kernelSize: 3), x);
+        graph.Add("add", new Add(), a, x);
+        Assert.That(() => graph.InferShapes(4), Throws.TypeOf<GraphException>().With.Message.EqualTo(
+            "add: Add needs equal shapes, input 0 is (4,3,4,4) and input 1 is (4,2,6,6) (use a projection, e.g. a 1×1 Conv2d, on the shortcut)"));
+        var concat = new NetworkGraph();
+        x = concat.AddInput("input", new TensorShape(2, 6, 6));
+        a = concat.Add("conv", new Conv2d(2, 3, kernelSize: 3), x);
+        concat.Add("cat", new Concat(), x, a);
+        Assert.That(() => concat.InferShapes(1), Throws.TypeOf<GraphException>().With.Message.Contains("cat: Concat along channels needs equal N, H, W; input 0 is (1,2,6,6) and input 1 is (1,3,4,4)"));
+    }
+}

@@ -1,0 +1,156 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Execution;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Models;
+using NeuroPlugin.Optimizers;
+using NeuroPlugin.Serialization.Onnx;
+using NeuroPlugin.Tensors;
+using NeuroPlugin.Tests.OpenGL;
+using NeuroPlugin.Tests.TestSupport;
+
+namespace NeuroPlugin.Tests.Onnx;
+
+/// <summary>Export (our network → ONNX → ONNX Runtime equals our output), the round trip back through import, and
+/// fine-tuning an imported model on both backends.</summary>
+public sealed class OnnxExportTests : GLFixture
+{
+    /// <summary>A network with every exportable layer kind, including grouped convolution and eval-mode batch norm.</summary>
+    static NetworkGraph EveryLayer()
+    {
+        var g = new NetworkGraph();
+        string x = g.AddInput("image", new TensorShape(3, 8, 8));
+        string c1 = g.Add("conv1", new Conv2d(3, 6, kernelSize: 3, padding: 1), x);
+        string bn = g.Add("bn1", new BatchNorm2d(6, eps: 1e-3f, momentum: 0.2f), c1);
+        string a1 = g.Add("leaky", Activation.LeakyReLU(0.1f), bn);
+        string c2 = g.Add("grouped", new Conv2d(6, 6, new Window2d(3, 3, 1, 1, 1, 1, 1, 1), bias: false, groups: 3), a1);
+        string a2 = g.Add("hardswish", Activation.HardSwish(), c2);
+        string sum = g.Add("residual", new Add(), a1, a2);
+        string lrn = g.Add("lrn", new LocalResponseNorm(3, 0.01f, 0.75f, 2f), sum);
+        string mp = g.Add("maxpool", new MaxPool2d(2), lrn);
+        string ap = g.Add("avgpool", new AvgPool2d(new Window2d(3, 3, 1, 1, 1, 1, 1, 1), countIncludePad: false), mp);
+        string silu = g.Add("silu", Activation.SiLU(), ap);
+        string gap = g.Add("gap", new GlobalAvgPool2d(), silu);
+        string flat = g.Add("flatten", new Flatten(), gap);
+        string fc = g.Add("squeeze", new Linear(6, 6), flat);
+        string gate = g.Add("gate", Activation.HardSigmoid(), fc);
+        string scaled = g.Add("scale", new ChannelMultiply(), silu, gate);
+        string gmp = g.Add("gmp", new GlobalMaxPool2d(), scaled);
+        string cat = g.Add("concat", new Concat(3), scaled, silu, ap);
+        string adaptive = g.Add("adaptive", new AdaptiveAvgPool2d(2, 2), cat);
+        string f2 = g.Add("flatten2", new Flatten(), adaptive);
+        string fc2 = g.Add("fc2", new Linear(72, 10), f2);
+        string r6 = g.Add("relu6", Activation.ReLU6(), fc2);
+        string drop = g.Add("dropout", new Dropout(0.2f), r6);
+        string bn1d = g.Add("bn2", new BatchNorm1d(10), drop);
+        string tanh = g.Add("tanh", Activation.Tanh(), bn1d);
+        string sig = g.Add("sigmoid", Activation.Sigmoid(), tanh);
+        string relu = g.Add("relu", Activation.ReLU(), sig);
+        g.Add("softmax", new Softmax(), relu);
+        _ = gmp; // a dead branch: exported and imported too, not the output
+        return g;
+    }
+
+    static void RandomizeBuffers(Network network, int seed)
+    {
+        var random = new Random(seed);
+        foreach (string name in network.BufferNames)
+        {
+            var buffer = network.Buffer(name);
+            bool variance = name.EndsWith("running_var", StringComparison.Ordinal);
+            buffer.Upload(Enumerable.Range(0, buffer.Length).Select(_ => (float)(variance ? 0.5 + random.NextDouble() : random.NextDouble() - 0.5)).ToArray());
+        }
+    }
+
+    [TestCase("every_layer")]
+    [TestCase("lenet5")]
+    public void ExportedModel_RunsInOnnxRuntimeWithOurResults_AndImportsBack(string which)
+    {
+        var graph = which == "lenet5" ? ModelZoo.Build("lenet5") : EveryLayer();
+        using var cpu = new CpuBackend();
+        using var network = Network.Create(graph, cpu, seed: 5);
+        RandomizeBuffers(network, 6);
+        const int batch = 3;
+        int[] dims = [batch, .. graph.Inputs[0].ItemShape.ToArray()];
+        float[] input = OnnxRun.RandomInput(dims.Aggregate(1, (a, b) => a * b), seed: 8);
+        var (ours, shape) = OnnxRun.Ours(network, input, batch);
+
+        byte[] onnx = OnnxExporter.ToModel(network).ToByteArray();
+        var (ort, ortShape) = OnnxRun.Ort(onnx, input, dims);
+        Assert.That(ortShape, Is.EqualTo(shape), "ONNX Runtime's output shape");
+        TensorAssert.AreClose(ours, ort, 1e-4, $"{which}: ONNX Runtime vs ours");
+
+        // round trip: the exported file imports to the same network (same state-dict names) on the GL backend
+        using var back = OnnxRun.Import(onnx, Backend);
+        Assert.That(back.ParameterNames, Is.EquivalentTo(network.ParameterNames));
+        var (again, _) = OnnxRun.Ours(back, input, batch);
+        TensorAssert.AreClose(ours, again, 1e-4, $"{which}: re-imported on GL vs ours");
+    }
+
+    [Test]
+    public void ExportWritesAFileAtomically()
+    {
+        using var cpu = new CpuBackend();
+        using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 1);
+        string path = Path.Combine(Path.GetTempPath(), $"neuro-export-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            OnnxExporter.Export(network, path);
+            var model = OnnxImporter.ReadModel(path);
+            Assert.That(model.OpsetImport.Single().Version, Is.EqualTo(OnnxExporter.Opset));
+            Assert.That(model.Graph!.Initializer.Select(t => t.Name), Does.Contain("conv1.weight"));
+            Assert.That(Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(path) + "*.tmp"), Is.Empty, "no temporary file left");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void LayerWithoutOnnxForm_IsATypedError()
+    {
+        var g = new NetworkGraph();
+        string x = g.AddInput("x", new TensorShape(2, 3, 3));
+        g.Add("lrn", new LocalResponseNorm(4), x);
+        using var cpu = new CpuBackend();
+        using var network = Network.Create(g, cpu, seed: 1);
+        var e = Assert.Throws<OnnxUnsupportedException>(() => OnnxExporter.ToModel(network))!;
+        Assert.That(e.Node, Is.EqualTo("lrn"));
+        Assert.That(e.Message, Does.Contain("only odd sizes"));
+    }
+
+    /// <summary>The imported LeNet-5 fine-tunes on both backends: the loss falls, and CPU and GL stay together.</summary>
+    [Test]
+    public void ImportedModel_FineTunesOnCpuAndGL()
+    {
+        string path = OnnxRun.FixturePath("lenet5.onnx");
+        const int batch = 8, steps = 10;
+        float[] images = OnnxRun.RandomInput(batch * 28 * 28, seed: 3);
+        var targets = new float[batch * 10];
+        for (int i = 0; i < batch; i++) targets[i * 10 + i % 10] = 1f;
+        var losses = new List<float[]>();
+        var weights = new List<float[]>();
+        using var cpu = new CpuBackend();
+        foreach (IBackend backend in new IBackend[] { cpu, Backend })
+        {
+            using var network = OnnxImporter.Import(path, backend);
+            using var plan = ExecutionPlan.ForTraining(network, batch);
+            using var optimizer = new Sgd(0.05f, momentum: 0.9f);
+            plan.Input.Upload(images);
+            plan.Target!.Upload(targets);
+            var curve = new float[steps];
+            for (int s = 0; s < steps; s++)
+            {
+                plan.TrainStep(optimizer);
+                curve[s] = plan.ReadLoss();
+            }
+            losses.Add(curve);
+            weights.Add(network.Parameter("fc3.weight").ToArray());
+            Assert.That(curve[^1], Is.LessThan(curve[0] - 0.15f), $"{backend.Name}: loss {string.Join(", ", curve)} should fall");
+        }
+        TensorAssert.AreClose(losses[0], losses[1], 1e-3, "loss curve, GL vs CPU");
+        TensorAssert.AreClose(weights[0], weights[1], 1e-3, "fc3.weight after fine-tuning, GL vs CPU");
+    }
+}

@@ -1,0 +1,52 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Serialization;
+using NeuroPlugin.Serialization.Onnx;
+using NeuroPlugin.Tests.OpenGL;
+using NeuroPlugin.Tests.TestSupport;
+
+namespace NeuroPlugin.Tests.Onnx;
+
+/// <summary>
+/// Models PyTorch exported (Tests/Golden/gen_onnx.py): imported, run on the CPU and GL backends, and compared with
+/// PyTorch's output (the fixture's .output.npy) and with ONNX Runtime on the same file, within 1e-4 relative.
+/// </summary>
+public sealed class OnnxFixtureTests : GLFixture
+{
+    public static readonly string[] Fixtures =
+    [
+        "lenet5", "conv_pool_activations_opset11", "conv_pool_activations_opset17", "hard_activations_opset14",
+        "hard_activations_opset9", "residual_se_opset13", "residual_se_opset7",
+    ];
+
+    [TestCaseSource(nameof(Fixtures))]
+    public void ImportedModel_MatchesPyTorchAndOnnxRuntime(string name)
+    {
+        string path = OnnxRun.FixturePath(name + ".onnx");
+        var (inputShape, input) = Npy.Read(OnnxRun.FixturePath(name + ".input.npy"));
+        var (outputShape, expected) = Npy.Read(OnnxRun.FixturePath(name + ".output.npy"));
+        var (ort, ortShape) = OnnxRun.Ort(File.ReadAllBytes(path), input, inputShape);
+        Assert.That(ortShape, Is.EqualTo(outputShape), "ONNX Runtime's output shape");
+        TensorAssert.AreClose(expected, ort, 1e-4, $"{name}: ONNX Runtime vs PyTorch");
+        using var cpu = new CpuBackend();
+        foreach (IBackend backend in new IBackend[] { cpu, Backend })
+        {
+            using var network = OnnxImporter.Import(path, backend);
+            var (ours, shape) = OnnxRun.Ours(network, input, inputShape[0]);
+            Assert.That(shape, Is.EqualTo(outputShape), $"{name} on {backend.Name}: output shape");
+            TensorAssert.AreClose(expected, ours, 1e-4, $"{name} on {backend.Name} vs PyTorch");
+            TensorAssert.AreClose(ort, ours, 1e-4, $"{name} on {backend.Name} vs ONNX Runtime");
+        }
+    }
+
+    [Test]
+    public void LeNet5_KeepsPyTorchStateDictNamesAndFoldsTheViewIntoFlatten()
+    {
+        var model = OnnxImporter.Convert(OnnxRun.FixturePath("lenet5.onnx"));
+        Assert.That(model.Opset, Is.EqualTo(13));
+        Assert.That(model.State.Keys, Is.SupersetOf(new[] { "conv1.weight", "conv1.bias", "conv2.weight", "fc1.weight", "fc3.bias" }));
+        var types = model.Graph.Nodes.Select(n => n.Layer.Type).ToArray();
+        Assert.That(types, Is.EqualTo(new[] { "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear" }));
+        Assert.That(model.Graph.Inputs[0].ItemShape.ToArray(), Is.EqualTo(new[] { 1, 28, 28 }));
+    }
+}

@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Serialization.Onnx;
+using static NeuroPlugin.Tests.Onnx.OnnxBuilder;
+
+namespace NeuroPlugin.Tests.Onnx;
+
+/// <summary>Malformed, hostile and unsupported ONNX files: each gives a typed error (naming the node, op and opset
+/// where there is one) quickly, and nothing else escapes (no crash, hang or unbounded allocation).</summary>
+public sealed class OnnxMalformedTests
+{
+    static OnnxBuilder Small(int opset = 13)
+    {
+        var b = new OnnxBuilder(opset).Input("x", 2, 4, 4);
+        b.Node("Conv", ["x", b.Weight("conv.weight", [3, 2, 3, 3])], "c");
+        b.Node("Relu", ["c"], "y");
+        return b.Output("y");
+    }
+
+    static T Import<T>(byte[] bytes) where T : OnnxException
+    {
+        var watch = Stopwatch.StartNew();
+        using var cpu = new CpuBackend();
+        var e = Assert.Catch<T>(() => OnnxRun.Import(bytes, cpu, "bad.onnx").Dispose())!;
+        Assert.That(watch.Elapsed.TotalSeconds, Is.LessThan(2), "a typed error within 2 seconds");
+        Assert.That(e.Message, Does.StartWith("bad.onnx: "));
+        return e;
+    }
+
+    static OnnxUnsupportedException Unsupported(OnnxBuilder b, string node, string op, string expected)
+    {
+        var e = Import<OnnxUnsupportedException>(b.Bytes());
+        Assert.That((e.Node, e.Op), Is.EqualTo((node, op)));
+        Assert.That(e.Message, Does.Contain(expected).And.Contain($"opset {e.Opset}"));
+        return e;
+    }
+
+    [Test]
+    public void ValidSmallModel_Imports()
+    {
+        using var cpu = new CpuBackend();
+        using var network = OnnxRun.Import(Small().Bytes(), cpu);
+        Assert.That(network.ParameterNames, Is.EqualTo(new[] { "conv.weight" }));
+    }
+
+    [Test]
+    public void EveryTruncation_IsAFormatError()
+    {
+        byte[] bytes = Small().Bytes();
+        for (int length = 0; length < bytes.Length; length += Math.Max(1, bytes.Length / 97))
+            Assert.That(() => Import<OnnxException>(bytes[..length]), Throws.Nothing, $"truncated to {length} bytes");
+    }
+
+    [Test]
+    public void BitFlips_GiveTypedErrorsOrAValidModel()
+    {
+        byte[] original = Small().Bytes();
+        var random = new Random(11);
+        using var cpu = new CpuBackend();
+        for (int trial = 0; trial < 300; trial++)
+        {
+            byte[] bytes = (byte[])original.Clone();
+            bytes[random.Next(bytes.Length)] ^= (byte)(1 << random.Next(8));
+            try
+            {
+                OnnxRun.Import(bytes, cpu, "bad.onnx").Dispose(); // a flip inside a weight's value is still a valid model
+            }
+            catch (OnnxException)
+            {
+            }
+        }
+    }
+
+    [TestCase(new byte[] { 0x3A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F }, TestName = "HugeLength_GraphField")]
+    [TestCase(new byte[] { 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 }, TestName = "OverlongVarint")]
+    [TestCase(new byte[] { 0x00, 0x01 }, TestName = "TagZero")]
+    [TestCase(new byte[] { 0x3B, 0x00 }, TestName = "GroupWireType")]
+    [TestCase(new byte[] { 0x38, 0x01 }, TestName = "GraphAsVarint_WrongWireType")]
+    [TestCase(new byte[] { }, TestName = "EmptyFile_NoGraph")]
+    [TestCase(new byte[] { 0x7B, 0x22, 0x61, 0x22, 0x3A, 0x31, 0x7D }, TestName = "JsonText")]
+    public void HostileBytes_AreFormatErrors(byte[] bytes) => Import<OnnxFormatException>(bytes);
+
+    [Test]
+    public void DeepNesting_HitsTheRecursionLimit()
+    {
+        // graph → node → attribute(g) → graph → … 200 deep, each a length-delimited message
+        byte[] inner = [];
+        for (int depth = 0; depth < 200; depth++)
+        {
+            var attribute = Wrap(6, inner);               // AttributeProto.g
+            var node = Wrap(5, attribute);                // NodeProto.attribute
+            inner = Wrap(1, node);                        // GraphProto.node
+        }
+        Import<OnnxFormatException>(Wrap(7, inner));      // ModelProto.graph
+
+        static byte[] Wrap(int field, byte[] payload)
+        {
+            var stream = new MemoryStream();
+            var output = new CodedOutputStream(stream);
+            output.WriteTag(field, WireFormat.WireType.LengthDelimited);
+            output.WriteBytes(ByteString.CopyFrom(payload));
+            output.Flush();
+            return stream.ToArray();
+        }
+    }
+
+    [Test]
+    public void RawDataOfTheWrongSize()
+    {
+        var b = Small();
+        b.Graph.Initializer[0].RawData = ByteString.CopyFrom(new byte[12]);
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("tensor 'conv.weight'").And.Contain("raw data has 12 bytes"));
+    }
+
+    [TestCase(16, TestName = "UnknownDtype_BFloat16")]
+    [TestCase(99, TestName = "UnknownDtype_99")]
+    public void UnknownDtype(int type)
+    {
+        var b = Small();
+        b.Graph.Initializer[0].DataType = type;
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain($"data type {type}"));
+    }
+
+    [Test]
+    public void NegativeAndHugeDimensions()
+    {
+        var b = Small();
+        b.Graph.Initializer[0].Dims[0] = -3;
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("negative"));
+        b.Graph.Initializer[0].Dims[0] = 1L << 40;
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("more than"));
+    }
+
+    [Test]
+    public void WeightWithTheWrongShape()
+    {
+        var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
+        b.Node("Conv", ["x", b.Weight("w", [3, 5, 3, 3])], "y");
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("node 'y' (Conv, opset 13)").And.Contain("channels"));
+    }
+
+    [Test]
+    public void DanglingInput()
+    {
+        var b = new OnnxBuilder().Input("x", 4).Output("y");
+        b.Node("Relu", ["nowhere"], "y");
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("'nowhere'").And.Contain("dangling reference or cycle"));
+    }
+
+    [Test]
+    public void CyclicGraph()
+    {
+        var b = new OnnxBuilder().Input("x", 4).Output("b");
+        b.Node("Add", ["x", "b"], "a");
+        b.Node("Relu", ["a"], "b");
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("cycle"));
+    }
+
+    [Test]
+    public void ValueDefinedTwice()
+    {
+        var b = new OnnxBuilder().Input("x", 4).Output("y");
+        b.Node("Relu", ["x"], "y");
+        b.Node("Sigmoid", ["x"], "y");
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("already defined"));
+    }
+
+    [Test]
+    public void OutputNotProduced()
+    {
+        var b = new OnnxBuilder().Input("x", 4).Output("missing");
+        b.Node("Relu", ["x"], "y");
+        Import<OnnxFormatException>(b.Bytes());
+    }
+
+    [Test]
+    public void NoAiOnnxOpset()
+    {
+        var model = Small().Model();
+        model.OpsetImport[0].Domain = "com.example";
+        Assert.That(Import<OnnxFormatException>(model.ToByteArray()).Message, Does.Contain("no ai.onnx entry"));
+    }
+
+    [TestCase(6)]
+    [TestCase(18)]
+    public void OpsetOutsideSevenToSeventeen(int opset)
+    {
+        var e = Import<OnnxUnsupportedException>(Small(opset).Bytes());
+        Assert.That(e.Opset, Is.EqualTo(opset));
+        Assert.That(e.Message, Does.Contain($"opset {opset} is not supported"));
+    }
+
+    [Test]
+    public void UnsupportedOp()
+    {
+        var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
+        b.Node("Resize", ["x"], "y");
+        Unsupported(b, "y", "Resize", "op 'Resize' is not supported");
+    }
+
+    [Test]
+    public void UnknownAttribute_IsNeverDropped()
+    {
+        var b = Small();
+        b.Graph.Node[1].Attribute.Add(Int("fancy", 1));
+        Unsupported(b, "y", "Relu", "attribute 'fancy' is not supported");
+    }
+
+    [Test]
+    public void CustomDomain()
+    {
+        var b = Small();
+        b.Graph.Node[1].Domain = "com.microsoft";
+        Unsupported(b, "y", "Relu", "domain 'com.microsoft'");
+    }
+
+    [Test]
+    public void GroupThatDoesNotDivide()
+    {
+        var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
+        b.Node("Conv", ["x", b.Weight("w", [3, 1, 3, 3])], "y", Int("group", 2));
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("attribute 'group' = 2"));
+    }
+
+    [Test]
+    public void ConstantMulThatCannotFold()
+    {
+        var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
+        b.Node("Tanh", ["x"], "t");
+        b.Node("Mul", ["t", b.Scalar("k", 2f)], "y");
+        Unsupported(b, "y", "Mul", "only right after a Conv, Gemm, MatMul or BatchNormalization");
+    }
+
+    [TestCase("LRN", "size", 4, "only odd sizes")]
+    [TestCase("MaxPool", "storage_order", 1, "storage_order")]
+    [TestCase("AveragePool", "ceil_mode", 1, "ceil_mode")]
+    public void UnsupportedAttributeValue(string op, string attribute, long value, string expected)
+    {
+        var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
+        var extra = op == "LRN" ? [] : new[] { Ints("kernel_shape", 3, 3), Ints("strides", 2, 2) };
+        b.Node(op, ["x"], "y", [Int(attribute, value), .. extra]);
+        Unsupported(b, "y", op, expected);
+    }
+
+    [Test]
+    public void ClipRangeWithoutOurActivation()
+    {
+        var b = new OnnxBuilder().Input("x", 4).Output("y");
+        b.Node("Clip", ["x", b.Scalar("lo", -1f), b.Scalar("hi", 1f)], "y");
+        Unsupported(b, "y", "Clip", "Clip to [-1, 1]");
+    }
+
+    [Test]
+    public void ReshapeThatMovesTheBatch()
+    {
+        var b = new OnnxBuilder().Input("x", 2, 3).Output("y");
+        b.Node("Reshape", ["x", b.IntTensor("s", 2, -1)], "r");
+        b.Node("Relu", ["r"], "y");
+        Unsupported(b, "r", "Reshape", "changes the batch axis");
+    }
+
+    [Test]
+    public void TwoGraphOutputs()
+    {
+        var b = Small().Output("c");
+        Assert.That(Import<OnnxUnsupportedException>(b.Bytes()).Message, Does.Contain("2 outputs"));
+    }
+
+    [Test]
+    public void NonFloatOrSymbolicInput()
+    {
+        var b = Small();
+        b.Graph.Input[0].Type!.TensorType!.ElemType = 7;
+        Assert.That(Import<OnnxUnsupportedException>(b.Bytes()).Message, Does.Contain("only float32"));
+        b.Graph.Input[0].Type!.TensorType!.ElemType = 1;
+        b.Graph.Input[0].Type!.TensorType!.Shape!.Dim[2] = new DimensionProto { DimParam = "H" };
+        Assert.That(Import<OnnxUnsupportedException>(b.Bytes()).Message, Does.Contain("only the batch axis may be symbolic"));
+    }
+
+    [Test]
+    public void InitializerDefinedTwice()
+    {
+        var b = Small();
+        b.Weight("conv.weight", [1]);
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("defined twice"));
+    }
+}

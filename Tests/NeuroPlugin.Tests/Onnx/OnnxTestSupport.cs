@@ -1,0 +1,127 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using NeuroPlugin.Backends;
+using NeuroPlugin.Execution;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Serialization.Onnx;
+
+namespace NeuroPlugin.Tests.Onnx;
+
+/// <summary>Builds small ONNX models by hand (the proto classes the importer reads), for op coverage and malformed-file tests.</summary>
+public sealed class OnnxBuilder
+{
+    readonly GraphProto graph = new() { Name = "test" };
+    readonly Random random;
+    readonly int opset;
+
+    public OnnxBuilder(int opset = 13, int seed = 1)
+    {
+        this.opset = opset;
+        random = new Random(seed);
+    }
+
+    public GraphProto Graph => graph;
+
+    /// <summary>A float input with a symbolic batch axis and fixed item sizes.</summary>
+    public OnnxBuilder Input(string name, params long[] itemDims)
+    {
+        var shape = new TensorShapeProto();
+        shape.Dim.Add(new DimensionProto { DimParam = "N" });
+        foreach (long d in itemDims) shape.Dim.Add(new DimensionProto { DimValue = d });
+        graph.Input.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TensorTypeProto { ElemType = 1, Shape = shape } } });
+        return this;
+    }
+
+    public OnnxBuilder Output(string name)
+    {
+        graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TensorTypeProto { ElemType = 1 } } });
+        return this;
+    }
+
+    /// <summary>A float initializer with the given values, or uniform random values in [−scale, scale] (positive if <paramref name="positive"/>).</summary>
+    public string Weight(string name, long[] dims, float[]? values = null, float scale = 0.5f, bool positive = false)
+    {
+        long count = dims.Aggregate(1L, (a, b) => a * b);
+        values ??= Enumerable.Range(0, (int)count).Select(_ => positive ? 0.5f + (float)random.NextDouble() : (float)(random.NextDouble() * 2 - 1) * scale).ToArray();
+        graph.Initializer.Add(OnnxTensorData.FromFloats(name, dims, values));
+        return name;
+    }
+
+    public string IntTensor(string name, params long[] values)
+    {
+        graph.Initializer.Add(OnnxTensorData.FromInts(name, [values.Length], values));
+        return name;
+    }
+
+    public string Scalar(string name, float value)
+    {
+        graph.Initializer.Add(OnnxTensorData.FromFloats(name, [], [value]));
+        return name;
+    }
+
+    public NodeProto Node(string op, string[] inputs, string output, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = op, Name = output };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
+        node.Attribute.AddRange(attributes);
+        graph.Node.Add(node);
+        return node;
+    }
+
+    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeType.Int, I = value };
+    public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeType.Float, F = value };
+    public static AttributeProto Text(string name, string value) => OnnxExporter.String(name, value);
+    public static AttributeProto Ints(string name, params long[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeType.Ints };
+        a.Ints.AddRange(values);
+        return a;
+    }
+
+    public ModelProto Model(int? opsetOverride = null)
+    {
+        var model = new ModelProto { IrVersion = 7, ProducerName = "tests", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Version = opsetOverride ?? opset });
+        return model;
+    }
+
+    public byte[] Bytes() => Model().ToByteArray();
+}
+
+/// <summary>Running models in ONNX Runtime and in our runtime, and random inputs.</summary>
+static class OnnxRun
+{
+    public static string FixturePath(string name) => Path.Combine(AppContext.BaseDirectory, "Onnx", "Fixtures", name);
+
+    /// <summary>ONNX Runtime's output for <paramref name="input"/> of shape <paramref name="dims"/> (first input, first output).</summary>
+    public static (float[] Values, int[] Shape) Ort(byte[] model, float[] input, int[] dims)
+    {
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, IntraOpNumThreads = 1 };
+        using var session = new InferenceSession(model, options);
+        var tensor = new DenseTensor<float>(input, dims);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(session.InputMetadata.Keys.First(), tensor)]);
+        var output = results.First().AsTensor<float>();
+        return (output.ToArray(), output.Dimensions.ToArray());
+    }
+
+    /// <summary>Our inference output on <paramref name="network"/>'s backend.</summary>
+    public static (float[] Values, int[] Shape) Ours(Network network, float[] input, int batch)
+    {
+        using var plan = ExecutionPlan.ForInference(network, batch);
+        plan.Input.Upload(input);
+        plan.Forward();
+        return (plan.Output.ToArray(), plan.Output.Shape.ToArray());
+    }
+
+    public static float[] RandomInput(int length, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+    }
+
+    /// <summary>Imports <paramref name="model"/> on <paramref name="backend"/> from memory.</summary>
+    public static Network Import(byte[] model, IBackend backend, string name = "test.onnx") =>
+        OnnxImporter.Convert(OnnxImporter.Parse(model, name), null, name).CreateNetwork(backend);
+}

@@ -1,0 +1,145 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Tensors;
+using NeuroPlugin.Tests.TestSupport;
+
+namespace NeuroPlugin.Tests.Zoo;
+
+/// <summary>
+/// The layers the zoo added, on the CPU reference: finite-difference gradient checks of AdaptiveAvgPool2d, ChannelPad
+/// and FractalJoin (each surviving set of a drop-path step), their shapes and errors, and the drop-path draws.
+/// </summary>
+public class ZooLayerTests
+{
+    readonly CpuBackend cpu = new();
+
+    Tensor Random(GradientCheck check, TensorShape shape, string name)
+    {
+        var tensor = cpu.Allocate(shape, name);
+        tensor.Upload(check.RandomValues(shape.Length, 1));
+        return tensor;
+    }
+
+    /// <summary>Runs <paramref name="layer"/> as a one-node step on the CPU: its forward and backward over the given tensors.</summary>
+    static NodeTensors Node(Tensor[] inputs, Tensor?[] grads, Tensor output, Tensor? outputGrad, bool training = false, uint step = 0) =>
+        new("node", inputs, grads, output, outputGrad, [], [], []) { Training = training, Seed = 5, Step = step, Stream = 3 };
+
+    [TestCase(1, 2, 14, 14, 4, 4)]  // GoogLeNet's auxiliary heads: overlapping windows
+    [TestCase(2, 3, 5, 7, 3, 2)]    // uneven, rectangular
+    [TestCase(2, 2, 1, 1, 7, 7)]    // VGG at 32×32: one value spread over 7×7
+    [TestCase(1, 2, 2, 3, 5, 4)]    // upsampling with shared elements
+    [TestCase(2, 2, 12, 12, 6, 6)]  // divisible: plain 2×2 pooling
+    public void AdaptiveAvgPool2d_Gradients(int n, int c, int h, int w, int oh, int ow)
+    {
+        var check = new GradientCheck(new Random(h * 31 + oh));
+        var layer = new AdaptiveAvgPool2d(oh, ow);
+        var x = Random(check, new TensorShape(n, c, h, w), "x");
+        var y = cpu.Allocate(layer.InferOutputShape("pool", [x.Shape]), "y");
+        var dx = cpu.Allocate(x.Shape, "dx");
+        check.Run("AdaptiveAvgPool2d", [x], y, () => layer.Forward(cpu, Node([x], [dx], y, null)), [dx],
+            dy => layer.Backward(cpu, Node([x], [dx], y, dy)));
+    }
+
+    [Test]
+    public void AdaptiveAvgPool2d_DivisibleSizeIsPlainAveragePooling()
+    {
+        var check = new GradientCheck(new Random(2));
+        var x = Random(check, new TensorShape(2, 3, 8, 6), "x");
+        using Tensor adaptive = cpu.Allocate(new TensorShape(2, 3, 4, 2), "a"), plain = cpu.Allocate(new TensorShape(2, 3, 4, 2), "p");
+        cpu.AdaptiveAvgPool2dForward(x, adaptive);
+        cpu.AvgPool2dForward(x, plain, new Window2d(2, 3, 2, 3), countIncludePad: true);
+        TensorAssert.AreClose(plain.ToArray(), adaptive.ToArray(), 1e-6, "8×6 → 4×2 equals 2×3 average pooling");
+    }
+
+    [Test]
+    public void AdaptiveAvgPool2d_RejectsBadSizesAndRanks()
+    {
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveAvgPool2d(0, 3))!.ParamName, Is.EqualTo("outputHeight"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveAvgPool2d(3, -1))!.ParamName, Is.EqualTo("outputWidth"));
+        var error = Assert.Throws<ShapeException>(() => new AdaptiveAvgPool2d(2, 2).InferOutputShape("avgpool", [new TensorShape(2, 8)]));
+        Assert.That(error!.Message, Does.StartWith("avgpool:").And.Contain("(2,8)"));
+    }
+
+    [Test]
+    public void ChannelPad_Gradients_AndZeroChannels()
+    {
+        var check = new GradientCheck(new Random(4));
+        var layer = new ChannelPad(5);
+        var x = Random(check, new TensorShape(2, 3, 2, 3), "x");
+        var y = cpu.Allocate(layer.InferOutputShape("pad", [x.Shape]), "y");
+        var dx = cpu.Allocate(x.Shape, "dx");
+        check.Run("ChannelPad", [x], y, () => layer.Forward(cpu, Node([x], [dx], y, null)), [dx],
+            dy => layer.Backward(cpu, Node([x], [dx], y, dy)));
+        float[] values = y.ToArray(), input = x.ToArray();
+        for (int n = 0; n < 2; n++)
+        {
+            Assert.That(values.AsSpan(n * 30, 18).ToArray(), Is.EqualTo(input.AsSpan(n * 18, 18).ToArray()), "the first channels are the input");
+            Assert.That(values.AsSpan(n * 30 + 18, 12).ToArray(), Is.All.Zero, "the added channels are zero");
+        }
+        var error = Assert.Throws<ShapeException>(() => new ChannelPad(2).InferOutputShape("pad", [x.Shape]));
+        Assert.That(error!.Message, Does.StartWith("pad:").And.Contain("(2,3,2,3)"));
+    }
+
+    [TestCase(false, 0u)]
+    [TestCase(true, 0u)]
+    [TestCase(true, 1u)]
+    [TestCase(true, 2u)]
+    [TestCase(true, 7u)]
+    public void FractalJoin_Gradients(bool training, uint step)
+    {
+        var check = new GradientCheck(new Random((int)step + 10));
+        var layer = new FractalJoin([0, 1, 2], 3);
+        var shape = new TensorShape(2, 2, 3, 2);
+        Tensor[] xs = [Random(check, shape, "x0"), Random(check, shape, "x1"), Random(check, shape, "x2")];
+        Tensor[] dxs = [cpu.Allocate(shape, "dx0"), cpu.Allocate(shape, "dx1"), cpu.Allocate(shape, "dx2")];
+        var y = cpu.Allocate(shape, "y");
+        check.Run($"FractalJoin step {step}", xs, y, () => layer.Forward(cpu, Node(xs, dxs, y, null, training, step)), dxs,
+            dy => layer.Backward(cpu, Node(xs, dxs, y, dy, training, step)));
+    }
+
+    [Test]
+    public void FractalJoin_EvalIsTheMean_AndTrainingDrawsBothKinds()
+    {
+        var layer = new FractalJoin([1, 2], 3, localDropProbability: 0.5f);
+        Span<bool> keep = stackalloc bool[2];
+        Assert.That(layer.SelectInputs(false, 1, 0, 0, keep), Is.EqualTo(2));
+        int global = 0, local = 0, globalOffPath = 0;
+        for (uint step = 0; step < 400; step++)
+        {
+            int kept = layer.SelectInputs(true, 1, step, 9, keep);
+            Assert.That(kept, Is.InRange(1, 2), "at least one input survives");
+            bool isGlobal = CounterRandom.Uniform(1, FractalJoin.GlobalStream, step, 0) < layer.GlobalFraction;
+            if (!isGlobal) { local++; continue; }
+            global++;
+            int column = (int)(CounterRandom.Uniform(1, FractalJoin.GlobalStream, step, 1) * 3);
+            if (column == 0) { globalOffPath++; Assert.That(kept, Is.EqualTo(2), "column 0 does not pass this join: all kept"); }
+            else Assert.That(kept == 1 && keep[column - 1], Is.True, $"global step {step}: only column {column} survives");
+        }
+        // half the steps are global (binomial 400 × 0.5: ±3σ = ±30), a third of those pick column 0
+        Assert.That(global, Is.InRange(170, 230));
+        Assert.That(local, Is.EqualTo(400 - global));
+        Assert.That(globalOffPath, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void FractalJoin_RejectsBadArguments()
+    {
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new FractalJoin([0], 2))!.ParamName, Is.EqualTo("columns"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new FractalJoin([0, 3], 3))!.ParamName, Is.EqualTo("columns"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new FractalJoin([0, 1], 2, localDropProbability: 1f))!.ParamName, Is.EqualTo("localDropProbability"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new FractalJoin([0, 1], 2, globalFraction: -0.1f))!.ParamName, Is.EqualTo("globalFraction"));
+        var error = Assert.Throws<ShapeException>(() => new FractalJoin([0, 1], 2).InferOutputShape("join", [new TensorShape(1, 2), new TensorShape(1, 3)]));
+        Assert.That(error!.Message, Does.StartWith("join:").And.Contain("(1,2)").And.Contain("(1,3)"));
+    }
+
+    [Test]
+    public void NewLayers_RoundTripThroughLayerFactory()
+    {
+        foreach (Layer layer in new Layer[] { new AdaptiveAvgPool2d(6, 7), new ChannelPad(12), new FractalJoin([0, 2, 3], 4, 0.2f, 0.25f) })
+        {
+            var copy = LayerFactory.Create(layer.Type, layer.Attributes());
+            Assert.That(copy.Attributes().ToJsonString(), Is.EqualTo(layer.Attributes().ToJsonString()), layer.Type);
+        }
+    }
+}
