@@ -40,10 +40,11 @@ internal static class TrainCommand
         var limit = new Option<int?>("--train-limit") { Description = "Use only the first N training images (quick runs)" };
         var outDir = new Option<string?>("--out") { Description = "Folder to save the trained model (model.neuro)" };
         var report = new Option<string?>("--report") { Description = "Write a JSON report to this file" };
+        var augment = new Option<string?>("--augment") { Description = "Augmentation on the device, comma-separated, applied in order: crop,flip,cutout,erasing,mixup" };
         var command = new Command("train", "Train a model and report its test accuracy")
         {
             model, data, dataDir, epochs, batch, optimizer, lr, momentum, weightDecay, l1, l2, clipNorm, schedule, gamma, stepSize, warmup,
-            backend, seed, limit, outDir, report,
+            backend, seed, limit, outDir, report, augment,
         };
         command.SetAction(parse =>
         {
@@ -53,7 +54,7 @@ internal static class TrainCommand
                 name, parse.GetValue(lr) ?? TrainingDefaults.LearningRateOf(name), parse.GetValue(momentum) ?? (name == "rmsprop" ? 0f : TrainingDefaults.Momentum),
                 parse.GetValue(weightDecay) ?? (name == "adamw" ? 0.01f : 0f), parse.GetValue(l1), parse.GetValue(l2), parse.GetValue(clipNorm),
                 parse.GetValue(schedule)!.ToLowerInvariant(), parse.GetValue(gamma), parse.GetValue(stepSize), parse.GetValue(warmup),
-                parse.GetValue(backend)!, parse.GetValue(seed), parse.GetValue(limit), parse.GetValue(outDir), parse.GetValue(report)));
+                parse.GetValue(backend)!, parse.GetValue(seed), parse.GetValue(limit), parse.GetValue(outDir), parse.GetValue(report)) { Augment = parse.GetValue(augment) });
         });
         return command;
     }
@@ -61,7 +62,11 @@ internal static class TrainCommand
     internal sealed record TrainSettings(string Model, string Data, string? DataDir, int Epochs, int Batch,
         string Optimizer, float LearningRate, float Momentum, float WeightDecay, float L1, float L2, float? ClipNorm,
         string Schedule, float Gamma, int StepSize, int WarmupSteps,
-        string Backend, int Seed, int? TrainLimit, string? OutDir, string? ReportPath);
+        string Backend, int Seed, int? TrainLimit, string? OutDir, string? ReportPath)
+    {
+        /// <summary>The --augment list (<see cref="Augmentation.Parse"/>), or null for none.</summary>
+        public string? Augment { get; init; }
+    }
 
     static int Run(TrainSettings s)
     {
@@ -71,6 +76,7 @@ internal static class TrainCommand
         if (s.Batch < 1) throw new CliErrors.UsageException($"--batch must be at least 1, got {s.Batch}");
         CheckOptimizerOptions(s);
         if (s.TrainLimit is < 1) throw new CliErrors.UsageException($"--train-limit must be at least 1, got {s.TrainLimit}");
+        var augmentation = CreateAugmentation(s); // checked before the data loads; holds no device memory until its first batch
         var graph = ModelZoo.Build(s.Model, new ModelOptions(1, FashionMnist.ImageSize, FashionMnist.ClassCount));
 
         var train = FashionMnist.LoadTrain(s.DataDir);
@@ -80,9 +86,10 @@ internal static class TrainCommand
 
         using var backend = BackendSelection.Create(s.Backend);
         using var network = Network.Create(graph, backend, s.Seed);
+        using var augmentationBuffers = augmentation; // released before the backend
         var loader = new DataLoader(train, s.Batch, shuffle: true, seed: s.Seed, dropLast: true);
         var schedule = CreateSchedule(s, loader.BatchesPerEpoch);
-        using var trainer = new Trainer(network, CreateOptimizer(s), s.Batch, schedule, (long)loader.BatchesPerEpoch * s.Epochs);
+        using var trainer = new Trainer(network, CreateOptimizer(s), s.Batch, schedule, (long)loader.BatchesPerEpoch * s.Epochs) { Augmentation = augmentation };
         Console.WriteLine($"neuro: training {s.Model} ({network.ParameterCount:N0} parameters) on {train.Count:N0} Fashion-MNIST images, backend {backend.Name} ({backend.DeviceName})");
 
         var clock = Stopwatch.StartNew();
@@ -149,6 +156,21 @@ internal static class TrainCommand
         if (!(s.Gamma > 0 && s.Gamma <= 1)) throw new CliErrors.UsageException($"--gamma must be in (0, 1], got {s.Gamma}");
         if (s.StepSize < 1) throw new CliErrors.UsageException($"--step-size must be at least 1 epoch, got {s.StepSize}");
         if (s.WarmupSteps < 0) throw new CliErrors.UsageException($"--warmup-steps must be at least 0, got {s.WarmupSteps}");
+    }
+
+    /// <summary>The --augment pipeline, seeded by --seed; crop pads with black (the normalized value of pixel 0).
+    /// An unknown name is a one-line usage error.</summary>
+    static Augmentation? CreateAugmentation(TrainSettings s)
+    {
+        if (string.IsNullOrWhiteSpace(s.Augment)) return null;
+        try
+        {
+            return Augmentation.Parse(s.Augment, FashionMnist.ImageSize, s.Seed, FashionMnist.Normalization.Apply(0));
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliErrors.UsageException($"--augment: {e.Message}");
+        }
     }
 
     static readonly string[] OptimizerNames = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"];

@@ -192,4 +192,45 @@ public interface IBackend : IDisposable
     /// <summary>In the forward pass this was a window mean: adds <c>dy[n,c,i,j] / |window(i,j)|</c> to every element of
     /// each window into dx (N,C,H,W).</summary>
     void AdaptiveAvgPool2dBackward(Tensor outputGrad, Tensor inputGrad);
+
+    // ── augmentation ──
+    // Forward only: augmentation rewrites the input batch before the network sees it, so nothing flows back.
+    // The random draws are made on the host (Data/Augmentation) and arrive as a small per-sample parameter
+    // tensor; these kernels only move pixels, so every backend gives the same result for the same draws.
+
+    /// <summary>Shifted (cropped) and optionally mirrored copy, per sample: parameters (N,3) hold
+    /// <c>(rowShift, columnShift, flip)</c> as whole-number floats and
+    /// <c>y[n,c,i,j] = x[n,c, i + rowShift, j′ + columnShift]</c> with <c>j′ = flip ≠ 0 ? OW−1−j : j</c>, and
+    /// <paramref name="fill"/> where that falls outside x (the padding of a padded random crop).
+    /// input (N,C,H,W), output (N,C,OH,OW), a different tensor.</summary>
+    void AugmentCropFlip(Tensor input, Tensor output, Tensor parameters, float fill);
+
+    /// <summary>In place, per sample: <c>x[n,c,h,w] = value</c> for <c>top ≤ h &lt; bottom</c>, <c>left ≤ w &lt; right</c>,
+    /// every channel, where rectangles (N,4) holds <c>(top, left, bottom, right)</c> as whole-number floats (an empty
+    /// rectangle leaves the sample unchanged). Cutout and Random Erasing. images (N,C,H,W).</summary>
+    void AugmentFillRectangles(Tensor images, Tensor rectangles, float value);
+
+    /// <summary>Convex combination of each sample with a partner (mixup): parameters (N,3) hold
+    /// <c>(partner, λ, 1−λ)</c> and <c>y[n,r] = λ·x[n,r] + (1−λ)·x[partner,r]</c> over each row of
+    /// <c>L = Length/N</c> values. input and output (N,…) of the same shape, different tensors: images (N,C,H,W)
+    /// or targets (N,K).</summary>
+    void AugmentMix(Tensor input, Tensor output, Tensor parameters);
+
+    // ── stochastic regularizers ──
+    // Stochastic Depth, Shake-Shake and ShakeDrop scale a residual branch by one number per sample, drawn on the host
+    // (CounterRandom) into a small coefficient tensor the layer uploads; Swapout draws one mask per unit on the device.
+
+    /// <summary>Per-sample scaled accumulation, <c>destination[n,i] += coefficients[n,column]·source[n,i]</c>: source and
+    /// destination (N,…) of equal shape, coefficients (N,K) with 0 ≤ column &lt; K. The forward of a per-sample random
+    /// residual (<c>y = x + c[n]·F</c>) and, with the backward column, its branch gradient (<c>dF += c′[n]·dy</c>).</summary>
+    void AccumulatePerSample(Tensor source, Tensor coefficients, int column, Tensor destination);
+
+    /// <summary>Swapout (Singh et al., 2016), <c>y = θ₁⊙x + θ₂⊙F</c> with independent per-unit masks. Training:
+    /// <c>θ₁[i] = u₁ ≥ p₁ ? 1 : 0</c>, <c>θ₂[i] = u₂ ≥ p₂ ? 1 : 0</c>, where u₁ is lane i mod 4 of
+    /// Philox(<c>(⌊i/4⌋, step, 0, 0)</c>, <c>(seed, stream)</c>) (<see cref="CounterRandom.Uniform"/>, as dropout) and u₂ the
+    /// same with counter word 2 = 1; eval: the expectations <c>θ₁ = 1 − p₁</c>, <c>θ₂ = 1 − p₂</c>. identity, branch,
+    /// output and both masks have the same length; 0 ≤ p₁, p₂ &lt; 1 (eval writes the masks too, so backward is
+    /// <see cref="DropoutBackward"/> with each mask in either mode).</summary>
+    void SwapoutForward(Tensor identity, Tensor branch, Tensor output, Tensor identityMask, Tensor branchMask,
+        float identityDropProbability, float branchDropProbability, bool training, uint seed, uint stream, uint step);
 }

@@ -16,7 +16,10 @@ namespace NeuroPlugin.Execution;
 /// Random layers draw from counter-based numbers keyed by <see cref="Seed"/> and <see cref="Step"/>, so a run
 /// is reproducible from its seed on either backend.</para>
 /// <para>Training plans also hold the softmax cross-entropy head on <see cref="NetworkGraph.Output"/>:
-/// <see cref="Target"/> (N,K) in, <see cref="Loss"/> (1) out.</para>
+/// <see cref="Target"/> (N,K) in, <see cref="Loss"/> (1) out. With <see cref="NetworkGraph.AuxiliaryOutputs"/> (GoogLeNet's
+/// auxiliary classifiers) each head is scored against the same targets and <c>Loss = main + Σᵢ wᵢ·auxᵢ</c>; each head's
+/// gradient enters scaled by its weight. Nodes that only feed auxiliary heads are not planned in inference plans and
+/// are skipped by eval-mode forwards of training plans.</para>
 /// </summary>
 public sealed class ExecutionPlan : IDisposable
 {
@@ -29,6 +32,11 @@ public sealed class ExecutionPlan : IDisposable
     readonly Dictionary<string, Tensor> tensors = new(StringComparer.Ordinal);
     readonly float[] lossReadback = new float[1];
     readonly Tensor? logitsGrad;
+    readonly bool[] auxiliaryOnly;              // per step: the node only feeds auxiliary heads (skipped in eval)
+    readonly AuxiliaryHead[] auxiliaryHeads = [];
+
+    /// <summary>One auxiliary loss head: its logits and their gradient, softmax, loss (1) and weight.</summary>
+    sealed record AuxiliaryHead(Tensor Logits, Tensor LogitsGrad, Tensor Probabilities, Tensor Loss, float Weight);
 
     ExecutionPlan(Network network, int batch, bool training)
     {
@@ -53,12 +61,16 @@ public sealed class ExecutionPlan : IDisposable
                 if (node.Layer.Parameters.Count > 0 || node.Inputs.Any(needsGradient.Contains))
                     needsGradient.Add(node.Name);
 
-        steps = new NodeTensors[graph.Nodes.Count];
-        layers = new Layer[graph.Nodes.Count];
+        var auxiliaryOnlyNodes = AuxiliaryOnlyNodes(graph);
+        var stepList = new List<NodeTensors>(graph.Nodes.Count);
+        var layerList = new List<Layer>(graph.Nodes.Count);
+        var auxiliaryOnlyList = new List<bool>(graph.Nodes.Count);
         for (int k = 0; k < graph.Nodes.Count; k++)
         {
             var node = graph.Nodes[k];
             var layer = node.Layer;
+            bool onlyAuxiliary = auxiliaryOnlyNodes.Contains(node.Name);
+            if (onlyAuxiliary && !training) continue; // inference never computes auxiliary heads
             var inputShapes = node.Inputs.Select(name => shapes[name]).ToArray();
             var inputs = node.Inputs.Select(name => tensors[name]).ToArray();
             var inputGrads = node.Inputs.Select(name => gradients.GetValueOrDefault(name)).ToArray();
@@ -95,14 +107,18 @@ public sealed class ExecutionPlan : IDisposable
             var workspace = layer.WorkspaceShapes(inputShapes, outputShape)
                 .Select((shape, i) => Own(backend.Allocate(shape, $"{node.Name}.workspace{i}"))).ToArray();
 
-            steps[k] = new NodeTensors(node.Name, inputs, inputGrads, output, outputGrad, parameterTensors, parameterGradTensors, workspace)
+            stepList.Add(new NodeTensors(node.Name, inputs, inputGrads, output, outputGrad, parameterTensors, parameterGradTensors, workspace)
             {
                 Training = training,
                 Buffers = layer.Buffers.Select(b => network.Buffer($"{node.Name}.{b.Name}")).ToArray(),
-                Stream = (uint)k,
-            };
-            layers[k] = layer;
+                Stream = (uint)k, // the graph index, so skipping auxiliary nodes changes no other node's numbers
+            });
+            layerList.Add(layer);
+            auxiliaryOnlyList.Add(onlyAuxiliary);
         }
+        steps = [.. stepList];
+        layers = [.. layerList];
+        auxiliaryOnly = [.. auxiliaryOnlyList];
 
         Output = tensors[graph.Output];
         if (training)
@@ -114,6 +130,16 @@ public sealed class ExecutionPlan : IDisposable
             Target = Own(backend.Allocate(Output.Shape, "target"));
             Probabilities = Own(backend.Allocate(Output.Shape, "probabilities"));
             Loss = Own(backend.Allocate(new TensorShape(1), "loss"));
+            auxiliaryHeads = graph.AuxiliaryOutputs.Select(aux =>
+            {
+                var logits = tensors[aux.Name];
+                if (logits.Shape != Output.Shape)
+                    throw new GraphException($"{aux.Name}: an auxiliary head needs logits shaped as the output {graph.Output} {Output.Shape}, got {logits.Shape}");
+                var grad = gradients.GetValueOrDefault(aux.Name)
+                    ?? throw new GraphException($"{aux.Name}: the auxiliary output does not depend on any parameter, nothing to train");
+                return new AuxiliaryHead(logits, grad, Own(backend.Allocate(logits.Shape, aux.Name + ".probabilities")),
+                    Own(backend.Allocate(new TensorShape(1), aux.Name + ".loss")), aux.Weight);
+            }).ToArray();
         }
         Seed = network.Seed;
         gradientsToZero = [.. zeroList];
@@ -139,8 +165,13 @@ public sealed class ExecutionPlan : IDisposable
     public Tensor? Target { get; }
     /// <summary>Softmax of the output, filled by the loss. Null in inference plans.</summary>
     public Tensor? Probabilities { get; }
-    /// <summary>Mean softmax cross-entropy of the last training step, on the device (1). Null in inference plans.</summary>
+    /// <summary>The last training step's loss on the device (1): mean softmax cross-entropy of the output plus, with
+    /// auxiliary heads, <c>Σᵢ wᵢ·auxᵢ</c>. Null in inference plans.</summary>
     public Tensor? Loss { get; }
+
+    /// <summary>The auxiliary heads' own (unweighted) mean cross-entropies (1), in
+    /// <see cref="NetworkGraph.AuxiliaryOutputs"/> order; empty in inference plans.</summary>
+    public IReadOnlyList<Tensor> AuxiliaryLosses => auxiliaryHeads.Select(h => h.Loss).ToArray();
 
     /// <summary>Any named tensor of the plan: a graph input or a node's output.</summary>
     public Tensor Tensor(string name) =>
@@ -169,6 +200,7 @@ public sealed class ExecutionPlan : IDisposable
         uint seed = unchecked((uint)Seed), step = unchecked((uint)Step);
         for (int k = 0; k < steps.Length; k++)
         {
+            if (!training && auxiliaryOnly[k]) continue;
             var node = steps[k];
             node.Training = training;
             node.Seed = seed;
@@ -198,8 +230,15 @@ public sealed class ExecutionPlan : IDisposable
         if (!IsTraining) throw new InvalidOperationException("gradients need a plan made by ExecutionPlan.ForTraining");
         Forward(training: true);
         backend.SoftmaxCrossEntropyForward(Output, Target!, Probabilities!, Loss!);
+        foreach (var head in auxiliaryHeads)
+        {
+            backend.SoftmaxCrossEntropyForward(head.Logits, Target!, head.Probabilities, head.Loss);
+            backend.Accumulate(head.Loss, Loss!, head.Weight);
+        }
         for (int i = 0; i < gradientsToZero.Length; i++) backend.Fill(gradientsToZero[i], 0f);
         backend.SoftmaxCrossEntropyBackward(Probabilities!, Target!, logitsGrad!, 1f);
+        foreach (var head in auxiliaryHeads)
+            backend.SoftmaxCrossEntropyBackward(head.Probabilities, Target!, head.LogitsGrad, head.Weight);
         for (int k = steps.Length - 1; k >= 0; k--)
             if (steps[k].OutputGrad is not null) layers[k].Backward(backend, steps[k]);
     }
@@ -210,6 +249,27 @@ public sealed class ExecutionPlan : IDisposable
         if (Loss is null) throw new InvalidOperationException("an inference plan has no loss");
         Loss.Download(lossReadback);
         return lossReadback[0];
+    }
+
+    /// <summary>Nodes that feed some auxiliary output but not the main output (their whole head).</summary>
+    static HashSet<string> AuxiliaryOnlyNodes(NetworkGraph graph)
+    {
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        if (graph.AuxiliaryOutputs.Count == 0) return result;
+        var feedsMain = Ancestors(graph, [graph.Output]);
+        foreach (string name in Ancestors(graph, graph.AuxiliaryOutputs.Select(a => a.Name)))
+            if (!feedsMain.Contains(name)) result.Add(name);
+        return result;
+    }
+
+    /// <summary>The given tensors and every tensor they are computed from (walking the topological order backwards).</summary>
+    static HashSet<string> Ancestors(NetworkGraph graph, IEnumerable<string> roots)
+    {
+        var found = new HashSet<string>(roots, StringComparer.Ordinal);
+        for (int k = graph.Nodes.Count - 1; k >= 0; k--)
+            if (found.Contains(graph.Nodes[k].Name))
+                foreach (string input in graph.Nodes[k].Inputs) found.Add(input);
+        return found;
     }
 
     Tensor Own(Tensor tensor)

@@ -33,6 +33,26 @@ public sealed class NetworkGraph
     }
     string? output;
 
+    /// <summary>Auxiliary classifier heads (GoogLeNet's aux1, aux2): logits (N,K) that a training plan also scores with
+    /// softmax cross-entropy against the same targets, <c>loss = main + Σᵢ wᵢ·auxᵢ</c>. Inference plans skip the nodes
+    /// that only feed them.</summary>
+    public IReadOnlyList<AuxiliaryOutput> AuxiliaryOutputs => auxiliaryOutputs;
+    readonly List<AuxiliaryOutput> auxiliaryOutputs = [];
+
+    /// <summary>Declares node <paramref name="name"/> an auxiliary output whose loss counts <paramref name="weight"/> times
+    /// (GoogLeNet: 0.3). Throws <see cref="GraphException"/> for an unknown, repeated or main output and
+    /// <see cref="ArgumentOutOfRangeException"/> for a weight that is not positive and finite.</summary>
+    public void AddAuxiliaryOutput(string name, float weight)
+    {
+        if (!(weight > 0f && float.IsFinite(weight)))
+            throw new ArgumentOutOfRangeException(nameof(weight), weight, $"auxiliary output '{name}': weight must be positive and finite");
+        if (!producers.TryGetValue(name, out int producer) || producer < 0)
+            throw new GraphException($"auxiliary output '{name}' is not a node of the graph");
+        if (auxiliaryOutputs.Any(a => a.Name == name))
+            throw new GraphException($"auxiliary output '{name}' is already declared");
+        auxiliaryOutputs.Add(new AuxiliaryOutput(name, weight));
+    }
+
     /// <summary>Declares a graph input named <paramref name="name"/> with per-item shape <paramref name="itemShape"/>.</summary>
     public string AddInput(string name, TensorShape itemShape)
     {
@@ -98,6 +118,9 @@ public sealed class NetworkGraph
 
 /// <summary>A graph input: name and per-item shape (without the batch axis).</summary>
 public sealed record GraphInput(string Name, TensorShape ItemShape);
+
+/// <summary>An auxiliary classifier head: the node whose output (N,K) is scored, and its loss weight.</summary>
+public sealed record AuxiliaryOutput(string Name, float Weight);
 
 /// <summary>One node: a layer applied to named input tensors; its output tensor carries the node's name.</summary>
 public sealed record Node(string Name, Layer Layer, IReadOnlyList<string> Inputs);

@@ -40,6 +40,11 @@ public static class LayerFactory
         "ChannelPad" => new ChannelPad(Int(attributes, "outChannels")),
         "FractalJoin" => new FractalJoin(FractalColumns(attributes), Int(attributes, "columnCount"),
             Float(attributes, "localDropProbability"), Float(attributes, "globalFraction")),
+        "StochasticDepth" => new StochasticDepth(Float(attributes, "p")),
+        "ShakeShake" => new ShakeShake(),
+        "ShakeDrop" => new ShakeDrop(Float(attributes, "p"), Float(attributes, "alphaLow"), Float(attributes, "alphaHigh"),
+            Float(attributes, "betaLow"), Float(attributes, "betaHigh")),
+        "Swapout" => new Swapout(Float(attributes, "identityDropProbability"), Float(attributes, "branchDropProbability")),
         _ => throw new FormatException($"unknown layer type '{type}'"),
     };
 

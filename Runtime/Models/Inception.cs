@@ -11,14 +11,17 @@ namespace NeuroPlugin.Models;
 /// parameter count match). Input (C,S,S), S ≥ 15; main output <c>fc</c> (classes).
 /// <para>The auxiliary classifiers <c>aux1</c> (on inception4a) and <c>aux2</c> (on inception4d) are
 /// AdaptiveAvgPool2d(4×4) → BasicConv2d 1×1 (128) → flatten → fc1 (1024) → ReLU → Dropout(0.7) → fc2 (classes).
-/// Their logits, <see cref="AuxiliaryOutputs"/>, are graph nodes off the path to <see cref="NetworkGraph.Output"/>:
-/// a plan computes them, but the single softmax cross-entropy on <c>fc</c> gives them no gradient, so until the plan
-/// has weighted auxiliary losses (0.3 each in the paper) they train nothing; inference can skip them.</para>
+/// Their logits, <see cref="AuxiliaryOutputs"/>, are graph nodes off the path to <see cref="NetworkGraph.Output"/>,
+/// registered as <see cref="NetworkGraph.AuxiliaryOutputs"/> with weight <see cref="AuxiliaryWeight"/> (torchvision's
+/// and the paper's 0.3): training adds <c>0.3·(aux1 + aux2)</c> to the loss, inference plans skip the heads.</para>
 /// </summary>
 public static class GoogLeNet
 {
     /// <summary>Node names of the auxiliary logits (N,classes), in the order of torchvision's outputs (aux2, aux1 → here aux1, aux2).</summary>
     public static readonly IReadOnlyList<string> AuxiliaryOutputs = ["aux1.fc2", "aux2.fc2"];
+
+    /// <summary>Loss weight of each auxiliary head (torchvision's training reference: <c>loss + 0.3·aux1 + 0.3·aux2</c>).</summary>
+    public const float AuxiliaryWeight = 0.3f;
 
     public static NetworkGraph Build(ModelOptions options)
     {
@@ -43,7 +46,9 @@ public static class GoogLeNet
         x = Block(g, "inception5b", x, 384, 192, 384, 48, 128, 128);
         x = g.GlobalAveragePool("avgpool", x);
         x = g.Add("dropout", new Dropout(0.2f), x);
-        return g.Finish(g.Linear("fc", x, options.Classes));
+        var graph = g.Finish(g.Linear("fc", x, options.Classes));
+        foreach (string aux in AuxiliaryOutputs) graph.AddAuxiliaryOutput(aux, AuxiliaryWeight);
+        return graph;
     }
 
     /// <summary>torchvision's BasicConv2d: <c>{name}.conv</c> (no bias) → <c>{name}.bn</c> (ε = 0.001) → ReLU; channels are published widths.</summary>
@@ -88,12 +93,16 @@ public static class GoogLeNet
 /// head's 5×5/3 average pooling and 5×5 convolution need the 17×17 grid of a 299 input (torchvision's "75" holds
 /// only in eval mode, where it skips the head); main output <c>fc</c> (classes).
 /// <para><c>AuxLogits</c> (on Mixed_6e: avg pool 5×5/3 → BasicConv 1×1 (128) → BasicConv 5×5 (768) → global average
-/// pool → fc (classes)) is a node off the path to the output, like GoogLeNet's; see <see cref="GoogLeNet"/>.</para>
+/// pool → fc (classes)) is a node off the path to the output, registered as an auxiliary output with weight
+/// <see cref="AuxiliaryWeight"/>, like GoogLeNet's; see <see cref="GoogLeNet"/>.</para>
 /// </summary>
 public static class InceptionV3
 {
     /// <summary>Node name of the auxiliary logits (N,classes).</summary>
     public static readonly IReadOnlyList<string> AuxiliaryOutputs = ["AuxLogits.fc"];
+
+    /// <summary>Loss weight of the auxiliary head (torchvision's reference training script: <c>loss + 0.4·aux</c>).</summary>
+    public const float AuxiliaryWeight = 0.4f;
 
     public static NetworkGraph Build(ModelOptions options)
     {
@@ -119,7 +128,9 @@ public static class InceptionV3
         x = BlockE(g, "Mixed_7c", x);
         x = g.GlobalAveragePool("avgpool", x);
         x = g.Add("dropout", new Dropout(0.5f), x);
-        return g.Finish(g.Linear("fc", x, options.Classes));
+        var graph = g.Finish(g.Linear("fc", x, options.Classes));
+        foreach (string aux in AuxiliaryOutputs) graph.AddAuxiliaryOutput(aux, AuxiliaryWeight);
+        return graph;
     }
 
     static string Conv(ZooGraph g, string name, string x, int channels, int kernelSize, int stride = 1, int padding = 0) =>

@@ -200,7 +200,7 @@ public sealed class ModelFileException(string path, string problem) : IOExceptio
     public string FilePath { get; } = path;
 }
 
-/// <summary>The graph as JSON: <c>{"inputs":[{"name","shape"}],"nodes":[{"name","type","inputs","attributes"}],"output"}</c>.</summary>
+/// <summary>The graph as JSON: <c>{"inputs":[{"name","shape"}],"nodes":[{"name","type","inputs","attributes"}],"output","auxiliaryOutputs":[{"name","weight"}]}</c>.</summary>
 public static class GraphJson
 {
     public static JsonObject Write(NetworkGraph graph) => new()
@@ -218,6 +218,11 @@ public static class GraphJson
             ["attributes"] = n.Layer.Attributes(),
         }).ToArray()),
         ["output"] = graph.Output,
+        ["auxiliaryOutputs"] = new JsonArray(graph.AuxiliaryOutputs.Select(a => (JsonNode)new JsonObject
+        {
+            ["name"] = a.Name,
+            ["weight"] = a.Weight,
+        }).ToArray()),
     };
 
     public static NetworkGraph Read(string json)
@@ -250,6 +255,23 @@ public static class GraphJson
             graph.Add(name, layer, inputs);
         }
         if (root["output"] is JsonValue o && o.TryGetValue(out string? output)) graph.Output = output;
+        // absent in files written before auxiliary heads existed: none
+        if (root["auxiliaryOutputs"] is not null)
+            foreach (var item in Array(root, "auxiliaryOutputs", "graph"))
+            {
+                if (item is not JsonObject a) throw new FormatException("auxiliaryOutputs[]: not an object");
+                string name = Name(a, "auxiliary output");
+                float weight = a["weight"] is JsonValue w && w.TryGetValue(out double d) ? (float)d
+                    : throw new FormatException($"auxiliary output '{name}': 'weight' must be a number");
+                try
+                {
+                    graph.AddAuxiliaryOutput(name, weight);
+                }
+                catch (ArgumentOutOfRangeException e)
+                {
+                    throw new FormatException($"auxiliary output '{name}': {e.Message}");
+                }
+            }
         return graph;
     }
 

@@ -51,6 +51,9 @@ public sealed class Trainer : IDisposable
     public ExecutionPlan Plan => plan;
     /// <summary>Batches between loss readbacks for progress reports.</summary>
     public int ReportEvery { get; init; } = 50;
+    /// <summary>Augmentation applied on the device to each uploaded batch (images and targets) before its step, with
+    /// the draws of that step (<see cref="Step"/>); none when null. Not owned: the caller disposes it.</summary>
+    public Augmentation? Augmentation { get; init; }
 
     /// <summary>Runs one epoch over <paramref name="loader"/> (which must have the plan's batch size and drop the last partial batch).</summary>
     public void TrainEpoch(DataLoader loader, int epoch, Action<TrainingProgress>? progress = null)
@@ -64,6 +67,7 @@ public sealed class Trainer : IDisposable
         {
             plan.Input.Upload(loader.Images);
             plan.Target!.Upload(loader.Targets);
+            Augmentation?.Apply(plan.Input, plan.Target, step);
             Optimizer.LearningRate = baseLearningRate * Schedule.Factor(step++, TotalSteps);
             plan.TrainStep(Optimizer);
             batch++;
