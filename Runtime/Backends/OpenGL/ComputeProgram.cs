@@ -128,6 +128,7 @@ public sealed class ComputeProgram : GLObject
             gl.DispatchCompute((uint)Math.Min(chunk, groupsX - first), (uint)groupsY, 1);
         }
         gl.MemoryBarrier(MemoryBarrierMask.ShaderStorageBarrierBit | MemoryBarrierMask.BufferUpdateBarrierBit);
+        if (Device.SynchronousCommands) gl.Finish();
         if (Device.DebugMode) Device.CheckErrors(Name);
     }
 

@@ -56,6 +56,7 @@ public sealed class GLBuffer : GLObject
             clearPending = false;
         }
         Device.GL.NamedBufferSubData(Handle, 0, source);
+        if (Device.SynchronousCommands) Device.GL.Finish();
     }
 
     /// <summary>Copies the first <c>destination.Length</c> floats to the host; waits for the GPU.</summary>
@@ -76,6 +77,7 @@ public sealed class GLBuffer : GLObject
             gl.ClearNamedBufferData(Handle, SizedInternalFormat.R32f, PixelFormat.Red, PixelType.Float, &value);
         else
             gl.ClearNamedBufferSubData(Handle, SizedInternalFormat.R32f, 0, (nuint)count * sizeof(float), PixelFormat.Red, PixelType.Float, &value);
+        if (Device.SynchronousCommands) gl.Finish();
         clearPending = true;
     }
 
@@ -86,6 +88,7 @@ public sealed class GLBuffer : GLObject
         CheckRange(count);
         destination.CheckRange(count);
         Device.GL.CopyNamedBufferSubData(Handle, destination.Handle, 0, 0, (nuint)count * sizeof(float));
+        if (Device.SynchronousCommands) Device.GL.Finish();
     }
 
     void CheckRange(int count)

@@ -126,6 +126,14 @@ public sealed class GLDevice : IDisposable
     public int LiveProgramCount => Volatile.Read(ref livePrograms);
 
     /// <summary>
+    /// A diagnostic: wait for the GPU (<c>glFinish</c>) after every dispatch, upload, clear and copy, so that no
+    /// two commands can overlap or be reordered by the driver. Slow; for finding ordering bugs in drivers (GL
+    /// training went wrong on an NVIDIA H200 while llvmpipe and the CPU agreed). On by default when the
+    /// environment variable <c>NEURO_GL_SYNC=1</c>.
+    /// </summary>
+    public bool SynchronousCommands { get; set; } = Environment.GetEnvironmentVariable("NEURO_GL_SYNC") == "1";
+
+    /// <summary>
     /// Opt-in error checking for development and tests: after every dispatch the backend calls
     /// <see cref="CheckErrors"/>, and on a context this device owns a synchronous KHR_debug callback
     /// collects the driver's error messages (a host's context keeps its own callback).

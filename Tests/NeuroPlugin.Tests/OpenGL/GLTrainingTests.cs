@@ -32,6 +32,29 @@ public sealed class GLTrainingTests : GLFixture
         TestSupport.TensorAssert.AreClose(Train(cpu), Train(Backend), 1e-3, "fc3.weight after 20 steps");
     }
 
+    [Test]
+    public void SynchronousCommands_GiveTheSameStepsAsQueuedCommands()
+    {
+        // the diagnostic that waits after every command must not change any result, only the timing
+        var data = FashionMnist.LoadTrain().Take(320);
+        float[] Train(bool synchronous)
+        {
+            Device.SynchronousCommands = synchronous;
+            try
+            {
+                using var network = Network.Create(ModelZoo.Build("lenet5"), Backend, seed: 6);
+                using var trainer = new Trainer(network, new Sgd(0.02f, 0.9f), 32);
+                trainer.TrainEpoch(new DataLoader(data, 32, seed: 6, dropLast: true), 0);
+                return network.Parameter("conv1.weight").ToArray();
+            }
+            finally
+            {
+                Device.SynchronousCommands = false;
+            }
+        }
+        Assert.That(Train(synchronous: true), Is.EqualTo(Train(synchronous: false)));
+    }
+
     /// <summary>Acceptance of the runtime foundation: LeNet-5 trained 2 epochs on the full Fashion-MNIST with
     /// the command line's defaults reaches ≥ 88 % test accuracy on GL and on the CPU, within 0.5 % of each other.</summary>
     [Test]
