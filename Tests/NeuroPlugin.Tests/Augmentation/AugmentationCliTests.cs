@@ -1,4 +1,4 @@
-using NeuroPlugin.Editor;
+using NeuroPlugin.Tests.TestSupport;
 
 namespace NeuroPlugin.Tests.DataAugmentation;
 
@@ -9,22 +9,8 @@ public class AugmentationCliTests
     [Test]
     public void UnknownAugmentationIsOneLine()
     {
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(error);
-        int code;
-        try
-        {
-            code = Program.Main(["train", "--backend", "cpu", "--data-dir", "/nonexistent/neuro-data", "--augment", "crop,rotate"]);
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
+        var (code, _, error) = NeuroCli.Run("train", "--backend", "cpu", "--data-dir", "/nonexistent/neuro-data", "--augment", "crop,rotate");
         Assert.That(code, Is.Not.EqualTo(0));
-        Assert.That(error.ToString().Trim(), Is.EqualTo("neuro: --augment: unknown augmentation 'rotate'; known: crop, flip, cutout, erasing, mixup"));
+        Assert.That(error.Trim(), Is.EqualTo("neuro: --augment: unknown augmentation 'rotate'; known: crop, flip, cutout, erasing, mixup"));
     }
 }

@@ -1,3 +1,4 @@
+using NeuroPlugin.Tests.TestSupport;
 using NeuroPlugin.Editor;
 
 namespace NeuroPlugin.Tests.Cli;
@@ -6,28 +7,9 @@ namespace NeuroPlugin.Tests.Cli;
 [NonParallelizable] // redirects the process-wide Console
 public class CliTests
 {
-    static (int ExitCode, string Out, string Error) Run(params string[] args)
-    {
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            int code = Program.Main(args);
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
-
     static void AssertOneLineError(string[] args, string expected)
     {
-        var (code, _, error) = Run(args);
+        var (code, _, error) = NeuroCli.Run(args);
         Assert.That(code, Is.Not.EqualTo(0), "exit code");
         string[] lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Has.Length.EqualTo(1), $"stderr: {error}");
@@ -38,7 +20,7 @@ public class CliTests
     [Test]
     public void Inspect_ReportsLayersShapesParametersAndFlops()
     {
-        var (code, output, error) = Run("inspect", "lenet5", "--json");
+        var (code, output, error) = NeuroCli.Run("inspect", "lenet5", "--json");
         Assert.That(code, Is.EqualTo(0), error);
         using var json = System.Text.Json.JsonDocument.Parse(output);
         var root = json.RootElement;
@@ -94,7 +76,7 @@ public class CliTests
         try
         {
             string report = Path.Combine(folder, "report.json");
-            var (code, output, error) = Run("train", "--backend", "cpu", "--epochs", "1", "--train-limit", "6000", "--out", folder, "--report", report);
+            var (code, output, error) = NeuroCli.Run("train", "--backend", "cpu", "--epochs", "1", "--train-limit", "6000", "--out", folder, "--report", report);
             Assert.That(code, Is.EqualTo(0), error);
             Assert.That(output, Does.Contain("test accuracy"));
             using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));

@@ -1,3 +1,4 @@
+using NeuroPlugin.Tests.TestSupport;
 using System.Text.RegularExpressions;
 using NeuroPlugin.Editor;
 using NeuroPlugin.Editor.Cli;
@@ -128,18 +129,8 @@ public class ExperimentTests
     [Test]
     public void UnknownExperiment_IsOneLineError()
     {
-        var oldError = Console.Error;
-        var error = new StringWriter();
-        Console.SetError(error);
-        try
-        {
-            int code = Program.Main(["experiment", "dropout-magic", "--out", Root]);
-            Assert.That(code, Is.EqualTo(1));
-        }
-        finally
-        {
-            Console.SetError(oldError);
-        }
-        Assert.That(error.ToString().TrimEnd(), Does.StartWith("neuro: unknown experiment 'dropout-magic'").And.Contain("vanishing-gradients").And.Not.Contain("\n"));
+        var (code, _, error) = NeuroCli.Run("experiment", "dropout-magic", "--out", Root);
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error.TrimEnd(), Does.StartWith("neuro: unknown experiment 'dropout-magic'").And.Contain("vanishing-gradients").And.Not.Contain("\n"));
     }
 }

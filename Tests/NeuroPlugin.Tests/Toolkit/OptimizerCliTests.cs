@@ -1,3 +1,4 @@
+using NeuroPlugin.Tests.TestSupport;
 using NeuroPlugin.Editor;
 
 namespace NeuroPlugin.Tests.Toolkit;
@@ -7,24 +8,6 @@ namespace NeuroPlugin.Tests.Toolkit;
 [NonParallelizable] // redirects the process-wide Console
 public class OptimizerCliTests
 {
-    static (int ExitCode, string Out, string Error) Run(params string[] args)
-    {
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (Program.Main(args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
-
     [TestCase("--optimizer", "lbfgs", "unknown optimizer 'lbfgs'; known optimizers: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw")]
     [TestCase("--lr", "-0.1", "--lr must be a positive number, got -0.1")]
     [TestCase("--momentum", "1", "--momentum must be in [0, 1), got 1")]
@@ -39,7 +22,7 @@ public class OptimizerCliTests
     public void InvalidOptionIsOneLineNamingIt(string option, string value, string expected)
     {
         // a data folder that does not exist: the option must be rejected before the data is read
-        var (code, _, error) = Run("train", "--backend", "cpu", "--data-dir", "/nonexistent/neuro-data", option, value);
+        var (code, _, error) = NeuroCli.Run("train", "--backend", "cpu", "--data-dir", "/nonexistent/neuro-data", option, value);
         Assert.That(code, Is.Not.EqualTo(0), "exit code");
         string[] lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Has.Length.EqualTo(1), $"stderr: {error}");
@@ -49,7 +32,7 @@ public class OptimizerCliTests
     [Test]
     public void NesterovNeedsMomentum()
     {
-        var (code, _, error) = Run("train", "--backend", "cpu", "--data-dir", "/nonexistent/neuro-data", "--optimizer", "nesterov", "--momentum", "0");
+        var (code, _, error) = NeuroCli.Run("train", "--backend", "cpu", "--data-dir", "/nonexistent/neuro-data", "--optimizer", "nesterov", "--momentum", "0");
         Assert.That(code, Is.Not.EqualTo(0));
         Assert.That(error.Trim(), Is.EqualTo("neuro: --momentum must be above 0 for nesterov"));
     }
@@ -61,7 +44,7 @@ public class OptimizerCliTests
         try
         {
             string report = Path.Combine(folder, "report.json");
-            var (code, output, error) = Run("train", "--backend", "cpu", "--epochs", "1", "--train-limit", "256", "--batch", "32",
+            var (code, output, error) = NeuroCli.Run("train", "--backend", "cpu", "--epochs", "1", "--train-limit", "256", "--batch", "32",
                 "--optimizer", "adamw", "--weight-decay", "0.05", "--l1", "1e-5", "--l2", "1e-4", "--clip-norm", "2",
                 "--schedule", "step", "--gamma", "0.5", "--step-size", "1", "--warmup-steps", "3", "--report", report);
             Assert.That(code, Is.EqualTo(0), error);
