@@ -95,6 +95,44 @@ class ResidualSqueezeExcite(nn.Module):
         return torch.addmm(self.gb, v, self.gw, beta=0.5, alpha=2.0)
 
 
+class TorchvisionBlocks(nn.Module):
+    """ResNet and GoogLeNet as torchvision builds them, at a few channels: torchvision's own BasicBlock and Bottleneck
+    (with 1×1 projection shortcuts) and Inception module (BasicConv2d with eps 0.001, ceil-mode 3×3 max pool branch)."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models.googlenet import Inception
+        from torchvision.models.resnet import BasicBlock, Bottleneck
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
+                                  nn.MaxPool2d(3, stride=2, padding=1))
+        self.basic1 = BasicBlock(8, 8)
+        self.basic2 = BasicBlock(8, 12, stride=2, downsample=nn.Sequential(nn.Conv2d(8, 12, 1, stride=2, bias=False), nn.BatchNorm2d(12)))
+        self.bottleneck = Bottleneck(12, 4, downsample=nn.Sequential(nn.Conv2d(12, 16, 1, bias=False), nn.BatchNorm2d(16)))
+        self.inception = Inception(16, 4, 4, 6, 2, 3, 3)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.bottleneck(self.basic2(self.basic1(self.stem(x))))
+        x = self.inception(x)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def squeezenet1_1():
+    import torchvision
+    return torchvision.models.squeezenet1_1(num_classes=10)
+
+
+def mobilenet_v2():
+    import torchvision
+    return torchvision.models.mobilenet_v2(num_classes=10, width_mult=0.25)
+
+
+def densenet():
+    """torchvision's DenseNet class (dense layers BN-ReLU-1×1-BN-ReLU-3×3, transitions, concatenations) at growth 8."""
+    import torchvision
+    return torchvision.models.DenseNet(growth_rate=8, block_config=(2, 3), num_init_features=16, bn_size=2, num_classes=10)
+
+
 CASES = [
     # name, module, input shape, opset, dynamic batch axis
     ("lenet5", LeNet5, (2, 1, 28, 28), 13, True),
@@ -104,6 +142,11 @@ CASES = [
     ("hard_activations_opset9", HardActivations, (3, 3, 5, 5), 9, False),
     ("residual_se_opset13", ResidualSqueezeExcite, (2, 3, 6, 6), 13, True),
     ("residual_se_opset7", ResidualSqueezeExcite, (2, 3, 6, 6), 7, False),
+    # zoo networks exported from torchvision itself, random weights, at reduced width/classes so the files stay small
+    ("zoo_squeezenet1_1", squeezenet1_1, (2, 3, 64, 64), 13, True),
+    ("zoo_mobilenet_v2_0.25", mobilenet_v2, (2, 3, 48, 48), 13, True),
+    ("zoo_densenet_g8", densenet, (2, 3, 32, 32), 13, True),
+    ("zoo_resnet_googlenet_blocks", TorchvisionBlocks, (2, 3, 32, 32), 11, True),
 ]
 
 

@@ -16,8 +16,11 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// activations → Relu/Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish, ReLU6 → Clip(0, 6), SiLU → x·Sigmoid(x),
 /// Flatten → Flatten, Add → Add/Sum, Concat → Concat, ChannelMultiply → Mul (after Unsqueeze for an (N,C) scale),
 /// Softmax → Softmax, LocalResponseNorm → LRN (odd sizes), global pooling → GlobalAveragePool/GlobalMaxPool,
-/// AdaptiveAvgPool2d → GlobalAveragePool or AveragePool (where the output divides the input), Conv2d groups → group,
-/// BatchNorm1d/2d → BatchNormalization, Dropout → Dropout.
+/// AdaptiveAvgPool2d → GlobalAveragePool, AveragePool (where the output divides the input) or two MatMuls with
+/// constant averaging matrices (any other size), Conv2d groups → group, BatchNorm1d/2d → BatchNormalization,
+/// Dropout → Dropout, ChannelPad → Pad, FractalJoin → Mean (every column), and the stochastic residuals (Stochastic
+/// Depth, Shake-Shake, ShakeDrop, Swapout) → Mul/Add/Sum with their expected coefficients. Every zoo model exports
+/// (OnnxZooExportTests).
 /// </summary>
 public static class OnnxExporter
 {
@@ -154,6 +157,25 @@ public static class OnnxExporter
                 case Layers.Dropout dropout:
                     Emit("Dropout", node.Name, [x[0], FloatConstant($"{y}.ratio", dropout.P)], y);
                     break;
+                case ChannelPad pad:
+                    // pads are (begin of every axis, then end of every axis): zeros after the C input channels
+                    Emit("Pad", node.Name, [x[0], IntConstant($"{y}.pads", 0, 0, 0, 0, 0, pad.OutChannels - inputShapes[0].C, 0, 0)], y);
+                    break;
+                case FractalJoin:
+                    Emit("Mean", node.Name, x, y); // eval mode keeps every column
+                    break;
+                case PerSampleResidual residual:
+                {
+                    // inference form: the expected coefficients, y = c₁·F₁ (+ c₂·F₂) + x (the identity is the last input)
+                    var c = residual.Coefficients(training: false, 0f, 0f, 0f, 0f);
+                    float[] weights = x.Length == 3 ? [c.Forward1, c.Forward2] : [c.Forward1];
+                    WriteWeightedSum(node, x, [.. weights, 1f], y);
+                    break;
+                }
+                case Swapout swapout:
+                    // inference form: the expectation (1 − p₂)·F(x) + (1 − p₁)·x; inputs are (F(x), x)
+                    WriteWeightedSum(node, x, [1f - swapout.BranchDropProbability, 1f - swapout.IdentityDropProbability], y);
+                    break;
                 default:
                     throw Unsupported(node, $"layer type '{node.Layer.Type}' has no ONNX export");
             }
@@ -178,8 +200,24 @@ public static class OnnxExporter
             }
         }
 
+        /// <summary><c>y = Σᵢ wᵢ·xᵢ</c>: a Mul by a scalar constant for each weight other than 1, then Add or Sum.</summary>
+        void WriteWeightedSum(Node node, string[] x, float[] weights, string y)
+        {
+            var terms = new string[x.Length];
+            for (int i = 0; i < x.Length; i++)
+            {
+                if (weights[i] == 1f) { terms[i] = x[i]; continue; }
+                terms[i] = $"{y}.term{i}";
+                Emit("Mul", terms[i], [x[i], FloatConstant($"{y}.weight{i}", weights[i])], terms[i]);
+            }
+            Emit(terms.Length == 2 ? "Add" : "Sum", node.Name, terms, y);
+        }
+
         /// <summary>ONNX has no adaptive pooling: a 1×1 output is GlobalAveragePool, and an output that divides the input
-        /// evenly is an AveragePool whose kernel and stride are the quotient (the windows PyTorch uses then).</summary>
+        /// evenly is an AveragePool whose kernel and stride are the quotient (the windows PyTorch uses then). Any other
+        /// size (bins of unequal or overlapping extent, or an output larger than the input) is exact as two products with
+        /// constant averaging matrices, since each bin is a rectangle: <c>y = P_H · x · P_Wᵀ</c>, with
+        /// <c>P_H[i, h] = 1/(end − start)</c> for <c>h ∈ [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉)</c> (PyTorch's bins), x (N,C,H,W).</summary>
         void WriteAdaptivePool(Node node, AdaptiveAvgPool2d pool, TensorShape input, string x, string y)
         {
             if (pool.OutputHeight == 1 && pool.OutputWidth == 1)
@@ -190,7 +228,26 @@ public static class OnnxExporter
                 Emit("AveragePool", node.Name, [x], y, Ints("kernel_shape", kh, kw), Ints("strides", kh, kw));
             }
             else
-                throw Unsupported(node, $"output {pool.OutputHeight}×{pool.OutputWidth} does not divide the input {input.H}×{input.W} (ONNX has no adaptive pooling)");
+            {
+                string rows = $"{y}.rows", columns = $"{y}.columns_t", pooledColumns = $"{y}.pooled_columns";
+                onnx.Initializer.Add(OnnxTensorData.FromFloats(rows, [pool.OutputHeight, input.H], AveragingMatrix(input.H, pool.OutputHeight, transpose: false)));
+                onnx.Initializer.Add(OnnxTensorData.FromFloats(columns, [input.W, pool.OutputWidth], AveragingMatrix(input.W, pool.OutputWidth, transpose: true)));
+                Emit("MatMul", pooledColumns, [x, columns], pooledColumns);   // (N,C,H,W)·(W,OW) → (N,C,H,OW)
+                Emit("MatMul", node.Name, [rows, pooledColumns], y);          // (OH,H)·(N,C,H,OW) → (N,C,OH,OW)
+            }
+        }
+
+        /// <summary>The (outputs, inputs) matrix averaging each adaptive bin of one axis, or its transpose.</summary>
+        static float[] AveragingMatrix(int inputs, int outputs, bool transpose)
+        {
+            var matrix = new float[inputs * outputs];
+            for (int i = 0; i < outputs; i++)
+            {
+                int start = i * inputs / outputs, end = ((i + 1) * inputs + outputs - 1) / outputs;
+                for (int h = start; h < end; h++)
+                    matrix[transpose ? h * outputs + i : i * inputs + h] = 1f / (end - start);
+            }
+            return matrix;
         }
 
         OnnxUnsupportedException Unsupported(Node node, string problem) =>

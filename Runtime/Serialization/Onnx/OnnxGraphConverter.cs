@@ -30,6 +30,26 @@ internal sealed class OnnxGraphConverter
         public Dictionary<string, float[]> State { get; } = new(StringComparer.Ordinal);
     }
 
+    /// <summary>The ops <see cref="ConvertNode"/> turns into layers of our graph, which every backend runs (or into a view of
+    /// a tensor: Flatten, Reshape, (Un)Squeeze, Identity, Cast). Kept in step with its switch: OnnxOperatorTableTests checks
+    /// that every op a test model contains is listed here or in <see cref="FoldedOperators"/>, that each listed op is in
+    /// some test model, and writes the table <c>Documentation~/OnnxOperators.md</c>.</summary>
+    internal static readonly string[] LayerOperators =
+    [
+        "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Sum", "Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSwish",
+        "HardSigmoid", "Clip", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+        "ReduceMean", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Concat", "Softmax", "Dropout", "LRN", "Identity", "Cast",
+        "Pad", "Shape",
+    ];
+
+    /// <summary>The ops folded at import when every input is a constant (the shape arithmetic exporters emit around
+    /// Flatten and Reshape, and Constant nodes): the cases of <see cref="Fold"/>.</summary>
+    internal static readonly string[] FoldedOperators =
+    [
+        "Constant", "Identity", "Shape", "Cast", "Gather", "Unsqueeze", "Squeeze", "Reshape", "Concat", "Add", "Sub", "Mul",
+        "Div", "ConstantOfShape", "Transpose", "Slice",
+    ];
+
     readonly ModelProto model;
     readonly GraphProto graph;
     readonly string? folder;

@@ -17,7 +17,7 @@ namespace NeuroPlugin.Tests.Onnx;
 public sealed class OnnxExportTests : GLFixture
 {
     /// <summary>A network with every exportable layer kind, including grouped convolution and eval-mode batch norm.</summary>
-    static NetworkGraph EveryLayer()
+    internal static NetworkGraph EveryLayer()
     {
         var g = new NetworkGraph();
         string x = g.AddInput("image", new TensorShape(3, 8, 8));
@@ -52,7 +52,7 @@ public sealed class OnnxExportTests : GLFixture
         return g;
     }
 
-    static void RandomizeBuffers(Network network, int seed)
+    internal static void RandomizeBuffers(Network network, int seed)
     {
         var random = new Random(seed);
         foreach (string name in network.BufferNames)

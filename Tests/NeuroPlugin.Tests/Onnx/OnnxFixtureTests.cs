@@ -17,6 +17,8 @@ public sealed class OnnxFixtureTests : GLFixture
     [
         "lenet5", "conv_pool_activations_opset11", "conv_pool_activations_opset17", "hard_activations_opset14",
         "hard_activations_opset9", "residual_se_opset13", "residual_se_opset7",
+        // torchvision's own networks and blocks, random weights, reduced width and classes (files stay small)
+        "zoo_squeezenet1_1", "zoo_mobilenet_v2_0.25", "zoo_densenet_g8", "zoo_resnet_googlenet_blocks",
     ];
 
     [TestCaseSource(nameof(Fixtures))]

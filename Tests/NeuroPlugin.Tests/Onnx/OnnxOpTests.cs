@@ -141,13 +141,19 @@ public sealed class OnnxOpTests : GLFixture
         }),
     ];
 
-    [TestCaseSource(nameof(Cases))]
-    public void ImportMatchesOnnxRuntime(Case c)
+    /// <summary>The case's ONNX model: input x (N, item…), the built nodes, the last node's output.</summary>
+    internal static byte[] ModelBytes(Case c)
     {
         var builder = new OnnxBuilder(c.Opset, seed: c.Name.Length).Input("x", c.Item.Select(d => (long)d).ToArray());
         c.Build(builder);
         builder.Output(builder.Graph.Node[^1].Output[0]);
-        byte[] model = builder.Bytes();
+        return builder.Bytes();
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void ImportMatchesOnnxRuntime(Case c)
+    {
+        byte[] model = ModelBytes(c);
         const int batch = 3;
         int[] dims = [batch, .. c.Item];
         float[] input = OnnxRun.RandomInput(dims.Aggregate(1, (a, b) => a * b), seed: 7);
