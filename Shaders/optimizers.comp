@@ -11,7 +11,11 @@
 //                    v ← β₂·v + (1 − β₂)·g²,  w ← w − stepSize·m / (√v / secondMomentScale + ε)
 //                    with the bias corrections stepSize = lr/(1 − β₁ᵗ), secondMomentScale = √(1 − β₂ᵗ) from the host
 // Operations are written in the order torch.optim evaluates them, so rounding follows the same path.
+// Every rule first reads the guard word (binding 6: a non-finite report, IBackend.UpdateGuard, or zeros) and
+// leaves w and its state untouched when it is set, so a bad step is skipped on the device without a readback.
 #include "common.glsl"
+
+layout(std430, binding = 6) readonly buffer GuardBuffer { uint guardWord[]; };
 
 layout(std430, binding = 0) readonly buffer GradientBuffer { vec4 dw[]; };
 layout(std430, binding = 3) buffer ParameterBuffer { vec4 w[]; };
@@ -48,7 +52,7 @@ uniform float secondMomentScale;
 void main()
 {
     int i = flatIndex();
-    if (i >= count) return;
+    if (i >= count || guardWord[0] != 0u) return;
     vec4 weight = w[i];
     vec4 g = dw[i] + weightDecay * weight;
 #if defined(SGD)

@@ -57,7 +57,7 @@ internal static class InspectCommand
         foreach (var row in rows)
             table.AddRow(Markup.Escape(row.Name), row.Type, Markup.Escape(string.Join(", ", row.Inputs)),
                 $"({string.Join(",", row.OutputShape)})", row.Parameters.ToString("N0"), row.MultiplyAccumulates.ToString("N0"));
-        AnsiConsole.Write(table);
+        Terminal.Create().Write(table);
         Console.WriteLine($"inputs: {string.Join(", ", graph.Inputs.Select(i => $"{i.Name} {i.ItemShape}"))}; output: {graph.Output}");
         Console.WriteLine($"parameters: {parameterCount:N0}; FLOPs per item (forward, 2 per multiply–accumulate): {flops:N0}");
         return 0;

@@ -6,13 +6,14 @@ using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
 using NeuroPlugin.Optimizers;
 using NeuroPlugin.Serialization;
+using NeuroPlugin.Tensors;
 using NeuroPlugin.Training;
 using Spectre.Console;
 
 namespace NeuroPlugin.Editor.Cli;
 
 /// <summary>
-/// <c>neuro train</c>: trains a zoo model on Fashion-MNIST with a chosen optimizer, shows a progress bar (loss,
+/// <c>neuro train</c>: trains a zoo model on Fashion-MNIST or an image folder (<c>--data folder:PATH</c>) with a chosen optimizer, shows a progress bar (loss,
 /// images/s), prints the test accuracy, saves the model to <c>--out</c> and writes a JSON report.
 /// </summary>
 internal static class TrainCommand
@@ -20,7 +21,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Zoo model name", DefaultValueFactory = _ => "lenet5" };
-        var data = new Option<string>("--data") { Description = "Dataset name", DefaultValueFactory = _ => "fashion-mnist" };
+        var data = new Option<string>("--data") { Description = "Dataset: fashion-mnist, or folder:PATH for PATH/<class>/*.png|jpg (optional PATH/train and PATH/test)", DefaultValueFactory = _ => "fashion-mnist" };
         var dataDir = new Option<string?>("--data-dir") { Description = $"Folder of the dataset's IDX files (default ${FashionMnist.FolderEnvironmentVariable} or {FashionMnist.DefaultFolder})" };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training set", DefaultValueFactory = _ => 2 };
         var batch = new Option<int>("--batch") { Description = "Mini-batch size", DefaultValueFactory = _ => TrainingDefaults.BatchSize };
@@ -41,10 +42,16 @@ internal static class TrainCommand
         var outDir = new Option<string?>("--out") { Description = "Folder to save the trained model (model.neuro)" };
         var report = new Option<string?>("--report") { Description = "Write a JSON report to this file" };
         var augment = new Option<string?>("--augment") { Description = "Augmentation on the device, comma-separated, applied in order: crop,flip,cutout,erasing,mixup" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Save a training checkpoint (weights, optimizer state, counters) to this file, e.g. run.ckpt.neuro" };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default: at the end of each epoch); the last step is always saved" };
+        var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on only the first N test images (quick runs)" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Build the model for S×S images and resize the 28×28 images to S×S on the device (bilinear), e.g. 63 for alexnet; with folder:PATH, the size the images are decoded to (default 28)" };
+        var channels = new Option<int?>("--channels") { Description = "With folder:PATH: 1 (grayscale, default) or 3 (RGB)" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run saved in this checkpoint exactly; give the same options as the run that wrote it" };
         var command = new Command("train", "Train a model and report its test accuracy")
         {
             model, data, dataDir, epochs, batch, optimizer, lr, momentum, weightDecay, l1, l2, clipNorm, schedule, gamma, stepSize, warmup,
-            backend, seed, limit, outDir, report, augment,
+            backend, seed, limit, outDir, report, augment, checkpoint, checkpointEvery, resume, imageSize, testLimit, channels,
         };
         command.SetAction(parse =>
         {
@@ -54,7 +61,11 @@ internal static class TrainCommand
                 name, parse.GetValue(lr) ?? TrainingDefaults.LearningRateOf(name), parse.GetValue(momentum) ?? (name == "rmsprop" ? 0f : TrainingDefaults.Momentum),
                 parse.GetValue(weightDecay) ?? (name == "adamw" ? 0.01f : 0f), parse.GetValue(l1), parse.GetValue(l2), parse.GetValue(clipNorm),
                 parse.GetValue(schedule)!.ToLowerInvariant(), parse.GetValue(gamma), parse.GetValue(stepSize), parse.GetValue(warmup),
-                parse.GetValue(backend)!, parse.GetValue(seed), parse.GetValue(limit), parse.GetValue(outDir), parse.GetValue(report)) { Augment = parse.GetValue(augment) });
+                parse.GetValue(backend)!, parse.GetValue(seed), parse.GetValue(limit), parse.GetValue(outDir), parse.GetValue(report))
+            {
+                Augment = parse.GetValue(augment), Checkpoint = parse.GetValue(checkpoint), CheckpointEvery = parse.GetValue(checkpointEvery), Resume = parse.GetValue(resume),
+                ImageSize = parse.GetValue(imageSize), TestLimit = parse.GetValue(testLimit), Channels = parse.GetValue(channels),
+            });
         });
         return command;
     }
@@ -66,22 +77,48 @@ internal static class TrainCommand
     {
         /// <summary>The --augment list (<see cref="Augmentation.Parse"/>), or null for none.</summary>
         public string? Augment { get; init; }
+        /// <summary>--checkpoint: the training checkpoint to write, or null.</summary>
+        public string? Checkpoint { get; init; }
+        /// <summary>--checkpoint-every: steps between checkpoints (null: each epoch's end).</summary>
+        public int? CheckpointEvery { get; init; }
+        /// <summary>--resume: the checkpoint to continue from, or null.</summary>
+        public string? Resume { get; init; }
+        /// <summary>--image-size S: build the model for S×S and resize the 28×28 images on the device; null: 28×28 as they are.</summary>
+        public int? ImageSize { get; init; }
+        /// <summary>--test-limit N: evaluate on the first N test images only; null: all of them.</summary>
+        public int? TestLimit { get; init; }
+        /// <summary>--channels C for an image folder: 1 grayscale, 3 RGB; null: 1.</summary>
+        public int? Channels { get; init; }
+        /// <summary>The PATH of <c>--data folder:PATH</c>, or null for Fashion-MNIST.</summary>
+        public string? FolderPath => Data.StartsWith(FolderPrefix, StringComparison.OrdinalIgnoreCase) ? Data[FolderPrefix.Length..] : null;
     }
+
+    /// <summary>The prefix of an image-folder dataset, <c>--data folder:PATH</c>.</summary>
+    internal const string FolderPrefix = "folder:";
 
     static int Run(TrainSettings s)
     {
-        if (!string.Equals(s.Data, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
-            throw new CliErrors.UsageException($"unknown dataset '{s.Data}'; known datasets: fashion-mnist");
+        if (s.FolderPath is null && !string.Equals(s.Data, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
+            throw new CliErrors.UsageException($"unknown dataset '{s.Data}'; known datasets: fashion-mnist, folder:PATH");
         if (s.Epochs < 1) throw new CliErrors.UsageException($"--epochs must be at least 1, got {s.Epochs}");
         if (s.Batch < 1) throw new CliErrors.UsageException($"--batch must be at least 1, got {s.Batch}");
         CheckOptimizerOptions(s);
         if (s.TrainLimit is < 1) throw new CliErrors.UsageException($"--train-limit must be at least 1, got {s.TrainLimit}");
-        var augmentation = CreateAugmentation(s); // checked before the data loads; holds no device memory until its first batch
-        var graph = ModelZoo.Build(s.Model, new ModelOptions(1, FashionMnist.ImageSize, FashionMnist.ClassCount));
+        if (s.TestLimit is < 1) throw new CliErrors.UsageException($"--test-limit must be at least 1, got {s.TestLimit}");
+        if (s.CheckpointEvery is < 1) throw new CliErrors.UsageException($"--checkpoint-every must be at least 1 step, got {s.CheckpointEvery}");
+        if (s.CheckpointEvery is not null && s.Checkpoint is null) throw new CliErrors.UsageException("--checkpoint-every needs --checkpoint FILE");
+        // read (and validate) before the data loads, so a bad file fails fast
+        var resumeFrom = s.Resume is null ? null : TrainingCheckpoint.Read(s.Resume);
+        var folder = LoadFolder(s); // null for Fashion-MNIST; a folder is read first, as the model needs its classes and channels
+        var augmentation = CreateAugmentation(s, folder?.Train); // checked before Fashion-MNIST loads; holds no device memory until its first batch
+        var graph = BuildModel(s, folder?.Train);
+        if (resumeFrom is not null && GraphJson.Write(resumeFrom.Graph).ToJsonString() != GraphJson.Write(graph).ToJsonString())
+            throw new CliErrors.UsageException($"--resume {s.Resume}: the checkpoint's network is not --model {s.Model}'s");
 
-        var train = FashionMnist.LoadTrain(s.DataDir);
-        var test = FashionMnist.LoadTest(s.DataDir);
+        var train = folder?.Train ?? FashionMnist.LoadTrain(s.DataDir);
+        var test = folder?.Test ?? FashionMnist.LoadTest(s.DataDir);
         if (s.TrainLimit is int n && n < train.Count) train = train.Take(n);
+        if (s.TestLimit is int m && m < test.Count) test = test.Take(m);
         if (s.Batch > train.Count) throw new CliErrors.UsageException($"--batch {s.Batch} is larger than the {train.Count} training images");
 
         using var backend = BackendSelection.Create(s.Backend);
@@ -90,20 +127,41 @@ internal static class TrainCommand
         var loader = new DataLoader(train, s.Batch, shuffle: true, seed: s.Seed, dropLast: true);
         var schedule = CreateSchedule(s, loader.BatchesPerEpoch);
         using var trainer = new Trainer(network, CreateOptimizer(s), s.Batch, schedule, (long)loader.BatchesPerEpoch * s.Epochs) { Augmentation = augmentation };
-        Console.WriteLine($"neuro: training {s.Model} ({network.ParameterCount:N0} parameters) on {train.Count:N0} Fashion-MNIST images, backend {backend.Name} ({backend.DeviceName})");
+        Console.WriteLine($"neuro: training {s.Model} ({network.ParameterCount:N0} parameters) on {train.Count:N0} {(folder is null ? "Fashion-MNIST" : train.Name)} images, backend {backend.Name} ({backend.DeviceName})");
+        if (resumeFrom is not null)
+        {
+            // the same options rebuild the same run; Restore checks optimizer, schedule, augmentation and loader against the file
+            resumeFrom.CheckLoader(loader);
+            resumeFrom.Restore(trainer);
+            Console.WriteLine($"neuro: resumed from {s.Resume} at step {trainer.Step} (epoch {trainer.Epoch + 1}, batch {trainer.BatchInEpoch}/{loader.BatchesPerEpoch})");
+        }
+        long firstStep = trainer.Step;
+        int firstEpoch = trainer.Epoch, firstEpochBatch = trainer.BatchInEpoch; // a resumed run starts mid-epoch
+        if (s.Checkpoint is not null)
+        {
+            string? checkpointFolder = Path.GetDirectoryName(Path.GetFullPath(s.Checkpoint));
+            if (checkpointFolder is not null) Directory.CreateDirectory(checkpointFolder);
+            int every = s.CheckpointEvery ?? loader.BatchesPerEpoch;
+            trainer.StepCompleted = t =>
+            {
+                if (t.Step % every == 0 || t.Step == t.TotalSteps) TrainingCheckpoint.Save(t, s.Checkpoint, loader);
+            };
+        }
 
         var clock = Stopwatch.StartNew();
         float lastLoss = float.NaN;
         double imagesPerSecond = 0;
-        AnsiConsole.Progress()
+        Terminal.Create().Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(context =>
             {
-                for (int epoch = 0; epoch < s.Epochs; epoch++)
+                for (int epoch = firstEpoch; epoch < s.Epochs; epoch++)
                 {
+                    int firstBatch = epoch == firstEpoch ? firstEpochBatch : 0;
                     var task = context.AddTask($"epoch {epoch + 1}/{s.Epochs}", maxValue: loader.BatchesPerEpoch);
-                    trainer.TrainEpoch(loader, epoch, p =>
+                    task.Value = firstBatch;
+                    trainer.TrainEpoch(loader, epoch, firstBatch: firstBatch, progress: p =>
                     {
                         lastLoss = p.Loss;
                         imagesPerSecond = p.ImagesPerSecond;
@@ -115,7 +173,7 @@ internal static class TrainCommand
         double trainSeconds = clock.Elapsed.TotalSeconds;
         double accuracy = Trainer.Evaluate(network, test);
         double seconds = clock.Elapsed.TotalSeconds;
-        double throughput = (double)loader.BatchesPerEpoch * s.Batch * s.Epochs / trainSeconds;
+        double throughput = (double)(trainer.Step - firstStep) * s.Batch / trainSeconds;
         Console.WriteLine($"neuro: test accuracy {accuracy:P2} ({test.Count:N0} images), final loss {lastLoss:F4}, {throughput:N0} training images/s, {seconds:F1} s");
 
         if (s.OutDir is not null)
@@ -133,14 +191,48 @@ internal static class TrainCommand
             {
                 Optimizer = trainer.Optimizer.Name, WeightDecay = s.WeightDecay, L1 = s.L1, L2 = s.L2, ClipNorm = s.ClipNorm,
                 WarmupSteps = s.WarmupSteps, Gamma = decays ? s.Gamma : null, StepSize = s.Schedule == "step" ? s.StepSize : null,
+                ResumedFrom = s.Resume, ResumedAtStep = resumeFrom is null ? null : firstStep, Checkpoint = s.Checkpoint,
             };
             WriteJson(s.ReportPath, report);
         }
         return 0;
     }
 
+    /// <summary>
+    /// The zoo model for one-channel images (Fashion-MNIST is grey; every builder takes any channel count, so nothing is
+    /// replicated to three channels): for 28×28, or, with --image-size S, for S×S behind an <see cref="InputResize"/> node
+    /// that resizes each 28×28 batch bilinearly on the device (augmentation still works at 28×28, and the saved model
+    /// takes 28×28 images). A model that needs larger images names its smallest size and the option.
+    /// </summary>
+    static NetworkGraph BuildModel(TrainSettings s, ImageDataset? folder)
+    {
+        if (folder is not null)
+        {
+            try
+            {
+                return ModelZoo.Build(s.Model, new ModelOptions(folder.Channels, folder.Height, folder.ClassCount));
+            }
+            catch (ModelInputException e)
+            {
+                throw new CliErrors.UsageException($"{e.Message}; pass --image-size with at least that size to decode the folder's images larger");
+            }
+        }
+        int size = s.ImageSize ?? FashionMnist.ImageSize;
+        if (size < 1) throw new CliErrors.UsageException($"--image-size must be at least 1, got {size}");
+        NetworkGraph model;
+        try
+        {
+            model = ModelZoo.Build(s.Model, new ModelOptions(1, size, FashionMnist.ClassCount));
+        }
+        catch (ModelInputException e)
+        {
+            throw new CliErrors.UsageException($"{e.Message}; pass --image-size with at least that size to resize the {FashionMnist.ImageSize}×{FashionMnist.ImageSize} images");
+        }
+        return size == FashionMnist.ImageSize ? model : InputResize.Prepend(model, new TensorShape(1, FashionMnist.ImageSize, FashionMnist.ImageSize));
+    }
+
     /// <summary>Checks the optimizer and schedule options before any data is loaded; each error names its option.</summary>
-    static void CheckOptimizerOptions(TrainSettings s)
+    internal static void CheckOptimizerOptions(TrainSettings s)
     {
         if (Array.IndexOf(OptimizerNames, s.Optimizer) < 0)
             throw new CliErrors.UsageException($"unknown optimizer '{s.Optimizer}'; known optimizers: {string.Join(", ", OptimizerNames)}");
@@ -160,12 +252,12 @@ internal static class TrainCommand
 
     /// <summary>The --augment pipeline, seeded by --seed; crop pads with black (the normalized value of pixel 0).
     /// An unknown name is a one-line usage error.</summary>
-    static Augmentation? CreateAugmentation(TrainSettings s)
+    static Augmentation? CreateAugmentation(TrainSettings s, ImageDataset? folder)
     {
         if (string.IsNullOrWhiteSpace(s.Augment)) return null;
         try
         {
-            return Augmentation.Parse(s.Augment, FashionMnist.ImageSize, s.Seed, FashionMnist.Normalization.Apply(0));
+            return Augmentation.Parse(s.Augment, folder?.Height ?? FashionMnist.ImageSize, s.Seed, (folder?.Normalization ?? FashionMnist.Normalization).Apply(0));
         }
         catch (ArgumentException e)
         {
@@ -173,9 +265,32 @@ internal static class TrainCommand
         }
     }
 
+    /// <summary>
+    /// <c>--data folder:PATH</c>: the folder's train and test sets (<see cref="ImageFolder"/>), decoded to --image-size
+    /// (default 28) with --channels (default 1), split with --seed where it has no train/test folders; null for Fashion-MNIST.
+    /// </summary>
+    static ImageFolderSplit? LoadFolder(TrainSettings s)
+    {
+        if (s.FolderPath is not string path)
+        {
+            if (s.Channels is not null) throw new CliErrors.UsageException("--channels applies to --data folder:PATH only (Fashion-MNIST is grayscale)");
+            return null;
+        }
+        if (path.Length == 0) throw new CliErrors.UsageException("--data folder:PATH needs a folder, e.g. folder:./pictures");
+        if (s.ImageSize is < 1) throw new CliErrors.UsageException($"--image-size must be at least 1, got {s.ImageSize}");
+        if (s.Channels is not (null or 1 or 3)) throw new CliErrors.UsageException($"--channels must be 1 or 3, got {s.Channels}");
+        var split = ImageFolder.Load(path, new ImageFolderOptions
+        {
+            ImageSize = s.ImageSize ?? FashionMnist.ImageSize, Channels = s.Channels ?? 1, Seed = s.Seed,
+        });
+        if (split.Test.Count == 0)
+            throw new CliErrors.UsageException($"--data {s.Data}: no test images; add {Path.Combine(path, "test")} (with {Path.Combine(path, "train")}) or more images per class");
+        return split;
+    }
+
     static readonly string[] OptimizerNames = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"];
 
-    static Optimizer CreateOptimizer(TrainSettings s)
+    internal static Optimizer CreateOptimizer(TrainSettings s)
     {
         Optimizer optimizer = s.Optimizer switch
         {
@@ -194,7 +309,7 @@ internal static class TrainCommand
     }
 
     /// <summary>The schedule over steps; --gamma and --step-size count in epochs, as the torch schedulers are usually stepped.</summary>
-    static LearningRateSchedule CreateSchedule(TrainSettings s, int stepsPerEpoch) => (s.Schedule switch
+    internal static LearningRateSchedule CreateSchedule(TrainSettings s, int stepsPerEpoch) => (s.Schedule switch
     {
         "step" => LearningRateSchedule.Step((long)s.StepSize * stepsPerEpoch, s.Gamma),
         "exponential" => LearningRateSchedule.Exponential(MathF.Pow(s.Gamma, 1f / stepsPerEpoch)),
@@ -246,4 +361,10 @@ internal sealed record TrainingReport(string Model, string Backend, string Devic
     public int WarmupSteps { get; init; }
     public float? Gamma { get; init; }
     public int? StepSize { get; init; }
+    /// <summary>The checkpoint the run continued from (--resume), or null.</summary>
+    public string? ResumedFrom { get; init; }
+    /// <summary>The step it continued at, or null.</summary>
+    public long? ResumedAtStep { get; init; }
+    /// <summary>The checkpoint the run wrote (--checkpoint), or null.</summary>
+    public string? Checkpoint { get; init; }
 }

@@ -44,4 +44,18 @@ public static class CounterRandom
         var bits = Philox4x32(((uint)(index >> 2), step, 0, 0), (seed, stream));
         return ToUniform((index & 3) switch { 0 => bits.X, 1 => bits.Y, 2 => bits.Z, _ => bits.W });
     }
+
+    /// <summary>
+    /// The row that batch row <paramref name="batchRow"/> draws from <paramref name="rowCount"/> rows at
+    /// <paramref name="step"/> (replay sampling, <see cref="IBackend.GatherRandomRows"/>): lane <c>b mod 4</c> of
+    /// <c>Philox((⌊b/4⌋, low32(step), high32(step), 0), (seed, stream))</c>, mapped to <c>[0, rowCount)</c> by the
+    /// high word of a 32×32-bit product, <c>⌊bits·rowCount / 2³²⌋</c> (Lemire's multiply-shift: every row's
+    /// probability is within <c>rowCount/2³²</c> of uniform, with no division and no loop, the same on a GPU).
+    /// </summary>
+    public static int RowIndex(uint seed, uint stream, long step, int batchRow, int rowCount)
+    {
+        var bits = Philox4x32(((uint)(batchRow >> 2), (uint)step, (uint)((ulong)step >> 32), 0), (seed, stream));
+        uint lane = (batchRow & 3) switch { 0 => bits.X, 1 => bits.Y, 2 => bits.Z, _ => bits.W };
+        return (int)(((ulong)lane * (uint)rowCount) >> 32);
+    }
 }

@@ -233,4 +233,57 @@ public interface IBackend : IDisposable
     /// <see cref="DropoutBackward"/> with each mask in either mode).</summary>
     void SwapoutForward(Tensor identity, Tensor branch, Tensor output, Tensor identityMask, Tensor branchMask,
         float identityDropProbability, float branchDropProbability, bool training, uint seed, uint stream, uint step);
+
+    // ── frame budgets and the non-finite guard (Training/FrameBudgetedTrainer, Training/NonFiniteGuard) ──
+    // The guard checks the loss and gradients on the device and latches the first bad step into a small report
+    // tensor; the optimizer's update rules read that report and leave the weights alone, so nothing is read back
+    // per step. A step number t lives in a report float as its raw bits (exact for every uint, unlike a float value).
+
+    /// <summary>Sets <c>flags[index] = 1</c> when any element of <paramref name="input"/> is NaN or ±∞ (tested on the
+    /// exponent bits, so fast-math cannot fold it away); otherwise leaves it unchanged. input any shape, flags (M).</summary>
+    void FlagNonFinite(Tensor input, Tensor flags, int index);
+
+    /// <summary>Latches the first non-finite step: if the bits of <c>report[0]</c> are 0 and some <c>flags[i] ≠ 0</c>
+    /// (i &lt; M), writes <c>report[1 + i] = flags[i]</c> for every i and then <c>report[0] = bits(step)</c>; otherwise
+    /// changes nothing. flags (M), report (1 + M), step ≥ 1.</summary>
+    void LatchNonFinite(Tensor flags, Tensor report, uint step);
+
+    /// <summary>While set, the update rules (<see cref="SgdUpdate"/>, <see cref="AdaGradUpdate"/>, <see cref="RmsPropUpdate"/>,
+    /// <see cref="AdamUpdate"/>) leave the parameter and its state unchanged when the bits of <c>UpdateGuard[0]</c>
+    /// are not 0 — decided on the device, no readback. A <see cref="LatchNonFinite"/> report. Null (the default): always update.</summary>
+    Tensor? UpdateGuard { get; set; }
+
+    /// <summary>Device timestamps for work that runs asynchronously to the host (GL timer queries), or null when
+    /// the backend works synchronously on the calling thread (the CPU: the wall clock measures it).</summary>
+    /// <param name="capacity">Number of timestamp slots, ≥ 1.</param>
+    IDeviceTimer? CreateDeviceTimer(int capacity);
+
+    // ── in-game learning: on-device replay (Data/ReplayBuffer) ──
+    // A replay buffer keeps samples and one-hot targets in device tensors: appending copies one sample on the device,
+    // sampling draws the batch's rows on the device from Philox and gathers them, so neither direction is a readback.
+
+    /// <summary>Copies <paramref name="count"/> values: <c>destination[destinationOffset + i] = source[sourceOffset + i]</c>
+    /// for <c>0 ≤ i &lt; count</c>, both ranges inside their tensors (different tensors, or ranges that do not overlap).</summary>
+    void CopyRange(Tensor source, int sourceOffset, Tensor destination, int destinationOffset, int count);
+
+    /// <summary>Gathers uniformly drawn rows, with replacement: destination (B,…) has rows of <c>L = Length/B</c>
+    /// values, source holds rows of the same L, and <c>destination[b,l] = source[r_b·L + l]</c> with
+    /// <c>r_b = ⌊bits_b·rowCount / 2³²⌋ ∈ [0, rowCount)</c>, where <c>bits_b</c> is lane <c>b mod 4</c> of
+    /// <c>Philox4x32((⌊b/4⌋, low32(step), high32(step), 0), (seed, stream))</c>
+    /// (<see cref="CounterRandom.RowIndex"/>, identical on every backend). 1 ≤ rowCount ≤ rows in source.</summary>
+    void GatherRandomRows(Tensor source, int rowCount, Tensor destination, uint seed, uint stream, long step);
+
+    // ── bilinear resizing (Layers/Upsample, `neuro train --image-size`) ──
+    // PyTorch's upsample_bilinear2d with align_corners=False; the ratios are PyTorch's source-per-output scales.
+
+    /// <summary>Bilinear resize, input (N,C,H,W) → output (N,C,OH,OW):
+    /// <c>y[n,c,i,j] = (1−λᵢ)·((1−μⱼ)·x[h₀,w₀] + μⱼ·x[h₀,w₁]) + λᵢ·((1−μⱼ)·x[h₁,w₀] + μⱼ·x[h₁,w₁])</c> where, for rows,
+    /// <c>s = max(0, ratioHeight·(i + ½) − ½)</c>, <c>h₀ = ⌊s⌋</c>, <c>h₁ = min(h₀ + 1, H − 1)</c>, <c>λᵢ = s − h₀</c>, and
+    /// columns likewise with <paramref name="ratioWidth"/> (PyTorch: H/OH for a fixed size, 1/scale_factor otherwise); s is
+    /// computed in double and λ rounded once to float, as PyTorch's CPU kernel does.</summary>
+    void UpsampleBilinear2dForward(Tensor input, Tensor output, float ratioHeight, float ratioWidth);
+
+    /// <summary>Adds the gradient of <see cref="UpsampleBilinear2dForward"/>: each dy[n,c,i,j] times the same four weights
+    /// into inputGrad (N,C,H,W) at the same four neighbours.</summary>
+    void UpsampleBilinear2dBackward(Tensor outputGrad, Tensor inputGrad, float ratioHeight, float ratioWidth);
 }

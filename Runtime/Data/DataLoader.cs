@@ -80,7 +80,7 @@ public sealed class DataLoader
     /// <summary>Batches per epoch: <c>⌊N/B⌋</c> with <see cref="DropLast"/>, else <c>⌈N/B⌉</c>.</summary>
     public int BatchesPerEpoch => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
 
-    /// <summary>Inputs of the current batch, <c>(B,1,H,W)</c>: <c>(x/255 − mean)/std</c> per pixel
+    /// <summary>Inputs of the current batch, <c>(B,C,H,W)</c>: <c>(x/255 − mean)/std</c> per pixel
     /// (see <see cref="Normalization"/>). Rows <c>Count..B−1</c> are zero.</summary>
     public float[] Images { get; }
     /// <summary>One-hot targets of the current batch, <c>(B,K)</c>: <c>Targets[n·K + Labels[n]] = 1</c>, 0 elsewhere. Rows <c>Count..B−1</c> are zero.</summary>
@@ -122,6 +122,20 @@ public sealed class DataLoader
             int j = (int)random.NextBelow((uint)i + 1);
             (order[i], order[j]) = (order[j], order[i]);
         }
+    }
+
+    /// <summary>Starts epoch <paramref name="epoch"/> at batch <paramref name="firstBatch"/>: the same order as
+    /// <see cref="StartEpoch(int)"/>, with the first <paramref name="firstBatch"/> batches skipped without being filled
+    /// (a training run resumed mid-epoch). Allocates nothing.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="firstBatch"/> is negative or past the epoch's batches.</exception>
+    public void StartEpoch(int epoch, int firstBatch)
+    {
+        if (firstBatch < 0 || firstBatch > BatchesPerEpoch)
+            throw new ArgumentOutOfRangeException(nameof(firstBatch), firstBatch, $"the first batch must be in 0..{BatchesPerEpoch}, got {firstBatch}");
+        StartEpoch(epoch);
+        nextPosition = Math.Min(firstBatch * BatchSize, order.Length);
+        batchStart = nextPosition;
+        batchIndex = firstBatch - 1;
     }
 
     /// <summary>Fills <see cref="Images"/>, <see cref="Targets"/>, <see cref="Labels"/> and <see cref="Count"/>

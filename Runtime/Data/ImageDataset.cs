@@ -1,8 +1,8 @@
 namespace NeuroPlugin.Data;
 
 /// <summary>
-/// A labelled set of grayscale 8-bit images held in host memory: <see cref="Images"/> is
-/// <c>(N,H,W)</c> row-major bytes, <see cref="Labels"/> is <c>(N)</c> class indices in <c>0..ClassCount−1</c>.
+/// A labelled set of 8-bit images held in host memory: <see cref="Images"/> is
+/// <c>(N,C,H,W)</c> row-major bytes (C = 1 grayscale, the usual case, or 3 for RGB planes), <see cref="Labels"/> is <c>(N)</c> class indices in <c>0..ClassCount−1</c>.
 /// Immutable by contract: the arrays are shared with every <see cref="DataLoader"/> built on the set,
 /// so callers must not write into them.
 /// </summary>
@@ -10,28 +10,31 @@ public sealed class ImageDataset
 {
     /// <summary>Wraps the arrays (no copy) after checking that their lengths and the labels agree with the sizes.</summary>
     /// <param name="name">For messages, e.g. "Fashion-MNIST train".</param>
-    /// <param name="images">Pixels, <c>(N,H,W)</c>: exactly <c>count·height·width</c> bytes.</param>
+    /// <param name="images">Pixels, <c>(N,C,H,W)</c>: exactly <c>count·channels·height·width</c> bytes.</param>
     /// <param name="labels">Class indices, <c>(N)</c>: exactly <c>count</c> bytes, each &lt; <paramref name="classNames"/>.Length.</param>
     /// <param name="count">N, the number of items (may be 0).</param>
     /// <param name="height">H, pixels per column.</param>
     /// <param name="width">W, pixels per row.</param>
     /// <param name="classNames">One name per class; its length is <see cref="ClassCount"/> (1..256).</param>
     /// <param name="normalization">How a <see cref="DataLoader"/> turns pixels into inputs by default; <see cref="PixelNormalization.Identity"/> when null.</param>
+    /// <param name="channels">C, planes per image: 1 (grayscale) or more (e.g. 3 for R, G, B planes, one after the other).</param>
     /// <exception cref="ArgumentException">A length, size or label does not fit.</exception>
     public ImageDataset(string name, byte[] images, byte[] labels, int count, int height, int width,
-        IReadOnlyList<string> classNames, PixelNormalization? normalization = null)
+        IReadOnlyList<string> classNames, PixelNormalization? normalization = null, int channels = 1)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(classNames);
-        if (count < 0 || height <= 0 || width <= 0)
-            throw new ArgumentException($"{name}: sizes must be count ≥ 0, height > 0, width > 0; got ({count},{height},{width})");
+        if (count < 0 || channels <= 0 || height <= 0 || width <= 0)
+            throw new ArgumentException($"{name}: sizes must be count ≥ 0, channels > 0, height > 0, width > 0; got ({count},{channels},{height},{width})");
         if (classNames.Count is < 1 or > 256)
             throw new ArgumentException($"{name}: a byte label allows 1 to 256 classes, got {classNames.Count}", nameof(classNames));
-        long pixels = (long)count * height * width;
+        long pixels = (long)count * channels * height * width;
+        if (pixels > Array.MaxLength)
+            throw new ArgumentException($"{name}: {count} images of {channels}×{height}×{width} need {pixels} bytes, more than an array holds", nameof(images));
         if (images.LongLength != pixels)
-            throw new ArgumentException($"{name}: {count} images of {height}×{width} need {pixels} bytes, got {images.LongLength}", nameof(images));
+            throw new ArgumentException($"{name}: {count} images of {channels}×{height}×{width} need {pixels} bytes, got {images.LongLength}", nameof(images));
         if (labels.Length != count)
             throw new ArgumentException($"{name}: {count} images need {count} labels, got {labels.Length}", nameof(labels));
         int bad = FindLabelOutOfRange(labels, classNames.Count);
@@ -42,6 +45,7 @@ public sealed class ImageDataset
         Images = images;
         Labels = labels;
         Count = count;
+        Channels = channels;
         Height = height;
         Width = width;
         ClassNames = classNames;
@@ -50,18 +54,20 @@ public sealed class ImageDataset
 
     /// <summary>For messages, e.g. "Fashion-MNIST train".</summary>
     public string Name { get; }
-    /// <summary>Pixels, <c>(N,H,W)</c> row-major, one byte each (0 = black … 255 = white, or as the source defines).</summary>
+    /// <summary>Pixels, <c>(N,C,H,W)</c> row-major, one byte each (0 = black … 255 = white, or as the source defines).</summary>
     public byte[] Images { get; }
     /// <summary>Class index of each item, <c>(N)</c>.</summary>
     public byte[] Labels { get; }
     /// <summary>N, the number of items.</summary>
     public int Count { get; }
+    /// <summary>C, planes per image: 1 for grayscale (Fashion-MNIST), 3 for RGB.</summary>
+    public int Channels { get; }
     /// <summary>H, image height in pixels.</summary>
     public int Height { get; }
     /// <summary>W, image width in pixels.</summary>
     public int Width { get; }
-    /// <summary>Pixels per image, <c>H·W</c>.</summary>
-    public int PixelsPerImage => Height * Width;
+    /// <summary>Bytes per image, <c>C·H·W</c> (<c>H·W</c> for grayscale).</summary>
+    public int PixelsPerImage => Channels * Height * Width;
     /// <summary>Number of classes K; every label is in <c>0..K−1</c>.</summary>
     public int ClassCount => ClassNames.Count;
     /// <summary>Human-readable name of each class, indexed by label.</summary>
@@ -69,7 +75,7 @@ public sealed class ImageDataset
     /// <summary>The input normalization a <see cref="DataLoader"/> uses unless told otherwise (the dataset's pixel statistics).</summary>
     public PixelNormalization Normalization { get; }
 
-    /// <summary>The pixels of item <paramref name="index"/>, <c>(H,W)</c> row-major.</summary>
+    /// <summary>The pixels of item <paramref name="index"/>, <c>(C,H,W)</c> row-major.</summary>
     public ReadOnlySpan<byte> GetImage(int index)
     {
         if ((uint)index >= (uint)Count)
@@ -87,7 +93,7 @@ public sealed class ImageDataset
         return new ImageDataset($"{Name} [{start}..{start + count})",
             Images.AsSpan(start * pixels, count * pixels).ToArray(),
             Labels.AsSpan(start, count).ToArray(),
-            count, Height, Width, ClassNames, Normalization);
+            count, Height, Width, ClassNames, Normalization, Channels);
     }
 
     /// <summary>A copy of the first <paramref name="count"/> items: <c>Subset(0, count)</c>.</summary>

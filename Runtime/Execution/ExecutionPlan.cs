@@ -21,7 +21,7 @@ namespace NeuroPlugin.Execution;
 /// gradient enters scaled by its weight. Nodes that only feed auxiliary heads are not planned in inference plans and
 /// are skipped by eval-mode forwards of training plans.</para>
 /// </summary>
-public sealed class ExecutionPlan : IDisposable
+public sealed partial class ExecutionPlan : IDisposable
 {
     readonly IBackend backend;
     readonly NodeTensors[] steps;
@@ -145,6 +145,7 @@ public sealed class ExecutionPlan : IDisposable
         gradientsToZero = [.. zeroList];
         parameters = [.. parameterList];
         parameterGrads = [.. parameterGradList];
+        (trainingStages, inferenceStages) = PlanStages();
     }
 
     /// <summary>Plans <paramref name="network"/> for training at batch size <paramref name="batch"/>.</summary>
@@ -197,17 +198,10 @@ public sealed class ExecutionPlan : IDisposable
     public void Forward(bool training)
     {
         if (training && !IsTraining) throw new InvalidOperationException("training mode needs a plan made by ExecutionPlan.ForTraining");
-        uint seed = unchecked((uint)Seed), step = unchecked((uint)Step);
-        for (int k = 0; k < steps.Length; k++)
-        {
-            if (!training && auxiliaryOnly[k]) continue;
-            var node = steps[k];
-            node.Training = training;
-            node.Seed = seed;
-            node.Step = step;
-            layers[k].Forward(backend, node);
-        }
-        if (training) Step++;
+        if (training)
+            for (int stage = 0; stage < steps.Length; stage++) RunTrainingStage(stage); // the forward stages
+        else
+            for (int stage = 0; stage < inferenceStages.Length; stage++) RunInferenceStage(stage);
     }
 
     /// <summary>
@@ -228,19 +222,7 @@ public sealed class ExecutionPlan : IDisposable
     public void ComputeGradients()
     {
         if (!IsTraining) throw new InvalidOperationException("gradients need a plan made by ExecutionPlan.ForTraining");
-        Forward(training: true);
-        backend.SoftmaxCrossEntropyForward(Output, Target!, Probabilities!, Loss!);
-        foreach (var head in auxiliaryHeads)
-        {
-            backend.SoftmaxCrossEntropyForward(head.Logits, Target!, head.Probabilities, head.Loss);
-            backend.Accumulate(head.Loss, Loss!, head.Weight);
-        }
-        for (int i = 0; i < gradientsToZero.Length; i++) backend.Fill(gradientsToZero[i], 0f);
-        backend.SoftmaxCrossEntropyBackward(Probabilities!, Target!, logitsGrad!, 1f);
-        foreach (var head in auxiliaryHeads)
-            backend.SoftmaxCrossEntropyBackward(head.Probabilities, Target!, head.LogitsGrad, head.Weight);
-        for (int k = steps.Length - 1; k >= 0; k--)
-            if (steps[k].OutputGrad is not null) layers[k].Backward(backend, steps[k]);
+        for (int stage = 0; stage < trainingStages.Length; stage++) RunTrainingStage(stage);
     }
 
     /// <summary>Reads the last step's loss back to the host (waits for the device).</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
@@ -5,17 +6,21 @@ using NeuroPlugin.Tensors;
 namespace NeuroPlugin.Layers;
 
 /// <summary>
-/// FractalNet's join (Larsson et al., 2016) with drop-path: the element-wise mean of the inputs that survive,
-/// <c>y = (1/|K|)·Σ_{i∈K} xᵢ</c>, all inputs of one shape; backward adds <c>dy/|K|</c> to each surviving input.
-/// Input i comes from fractal column <c>Columns[i]</c> (0 = the shallowest of <see cref="ColumnCount"/> columns).
-/// <para>In eval mode K is every input. In training mode each step (one mini-batch) is, with probability
-/// <see cref="GlobalFraction"/>, a <i>global</i> step: one column c is drawn for the whole network and every join keeps
-/// only its input from column c (a join column c does not pass through keeps all its inputs: its output is not used,
-/// since the later joins drop it). Otherwise it is a <i>local</i> step: each join drops each input with probability
-/// <see cref="LocalDropProbability"/>, keeping one drawn at random if none survive. The draws are
-/// <see cref="CounterRandom"/> numbers of (seed, step): the global ones on a stream shared by every join, the local
-/// ones on the node's stream. They are computed on the host, so no kernel is needed, nothing is read back, and both
-/// backends make the same choice; backward recomputes them.</para>
+/// FractalNet's join (Larsson et al., 2016) with drop-path: per sample n, the element-wise mean of the inputs that
+/// survive, <c>y[n] = (1/|Kₙ|)·Σ_{i∈Kₙ} xᵢ[n]</c>, all inputs of one shape (N,…); backward adds <c>dy[n]/|Kₙ|</c> to each
+/// surviving input of sample n. Input i comes from fractal column <c>Columns[i]</c> (0 = the shallowest of
+/// <see cref="ColumnCount"/> columns).
+/// <para>In eval mode Kₙ is every input. In training mode each step (one mini-batch) is, with probability
+/// <see cref="GlobalFraction"/>, a <i>global</i> step: one column c is drawn for the whole network and batch, and every
+/// join keeps only its input from column c (a join column c does not pass through keeps all its inputs: its output is
+/// not used, since the later joins drop it). Otherwise it is a <i>local</i> step: each sample of each join drops each
+/// input independently with probability <see cref="LocalDropProbability"/>, keeping one drawn at random if none survive.</para>
+/// <para>Random numbers (<see cref="CounterRandom.Uniform"/> of (seed, stream, step, index)): the step kind is index 0 and
+/// the global column index 1 of the stream <see cref="GlobalStream"/>, shared by every join; with k inputs, sample n's
+/// local draws are indices <c>n·(k+1) + i</c> (input i survives when it is ≥ p) and <c>n·(k+1) + k</c> (which input
+/// to keep if none did) of the node's stream. They are drawn on the host into a coefficient workspace (N,k) holding
+/// <c>[i∈Kₙ]/|Kₙ|</c>, uploaded once per forward (no readback; a pooled buffer, so no allocation after the first step);
+/// the device kernels only scale (<see cref="IBackend.AccumulatePerSample"/>), so both backends use identical choices.</para>
 /// </summary>
 public sealed class FractalJoin : Layer
 {
@@ -38,13 +43,15 @@ public sealed class FractalJoin : Layer
             throw new ArgumentOutOfRangeException(nameof(localDropProbability), localDropProbability, "FractalJoin: localDropProbability must be in [0, 1)");
         if (!(globalFraction >= 0f && globalFraction <= 1f))
             throw new ArgumentOutOfRangeException(nameof(globalFraction), globalFraction, "FractalJoin: globalFraction must be in [0, 1]");
-        Columns = [.. columns];
+        this.columns = [.. columns];
         ColumnCount = columnCount;
         LocalDropProbability = localDropProbability;
         GlobalFraction = globalFraction;
     }
 
-    public IReadOnlyList<int> Columns { get; }
+    readonly int[] columns;
+
+    public IReadOnlyList<int> Columns => columns;
     public int ColumnCount { get; }
     public float LocalDropProbability { get; }
     public float GlobalFraction { get; }
@@ -59,50 +66,69 @@ public sealed class FractalJoin : Layer
         return inputs[0];
     }
 
+    /// <summary>The coefficients (N,k) = <c>[i∈Kₙ]/|Kₙ|</c> per sample and input.</summary>
+    public override IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) => [new TensorShape(output.N, columns.Length)];
+
+    /// <summary>The column a global training step keeps for the whole network, or null in a local step and in eval.</summary>
+    public int? GlobalColumn(bool training, uint seed, uint step) =>
+        training && CounterRandom.Uniform(seed, GlobalStream, step, 0) < GlobalFraction
+            ? Math.Min(ColumnCount - 1, (int)(CounterRandom.Uniform(seed, GlobalStream, step, 1) * ColumnCount))
+            : null;
+
     /// <summary>
-    /// Which inputs survive at this step (see the class summary); returns how many. Public so tests and tools can
-    /// replay a step's choice.
+    /// Fills <paramref name="coefficients"/> (N·k, row n = sample n) with <c>[i∈Kₙ]/|Kₙ|</c> for a step, as a forward
+    /// pass does (see the class summary). Public so tests and tools can replay a step's choice.
     /// </summary>
-    public int SelectInputs(bool training, uint seed, uint step, uint stream, Span<bool> keep)
+    public void DrawCoefficients(bool training, uint seed, uint stream, uint step, Span<float> coefficients)
     {
-        int count = Columns.Count;
-        if (!training)
+        int count = columns.Length, batch = coefficients.Length / count;
+        int? column = GlobalColumn(training, seed, step);
+        for (int n = 0; n < batch; n++)
         {
-            keep[..count].Fill(true);
-            return count;
-        }
-        if (CounterRandom.Uniform(seed, GlobalStream, step, 0) < GlobalFraction)
-        {
-            int column = Math.Min(ColumnCount - 1, (int)(CounterRandom.Uniform(seed, GlobalStream, step, 1) * ColumnCount));
+            var row = coefficients.Slice(n * count, count);
             int kept = 0;
-            for (int i = 0; i < count; i++) kept += (keep[i] = Columns[i] == column) ? 1 : 0;
-            if (kept > 0) return kept;
-            keep[..count].Fill(true); // column c does not pass here; the output is unused this step
-            return count;
+            for (int i = 0; i < count; i++)
+            {
+                bool keep = column is { } c ? Contributes(i, c)
+                    : !training || CounterRandom.Uniform(seed, stream, step, n * (count + 1) + i) >= LocalDropProbability;
+                row[i] = keep ? 1f : 0f;
+                kept += keep ? 1 : 0;
+            }
+            if (kept == 0)
+            {
+                row[Math.Min(count - 1, (int)(CounterRandom.Uniform(seed, stream, step, n * (count + 1) + count) * count))] = 1f;
+                kept = 1;
+            }
+            float scale = 1f / kept;
+            for (int i = 0; i < count; i++) row[i] *= scale;
         }
-        int survivors = 0;
-        for (int i = 0; i < count; i++) survivors += (keep[i] = CounterRandom.Uniform(seed, stream, step, i) >= LocalDropProbability) ? 1 : 0;
-        if (survivors > 0) return survivors;
-        keep[Math.Min(count - 1, (int)(CounterRandom.Uniform(seed, stream, step, count) * count))] = true;
-        return 1;
     }
+
+    /// <summary>Whether input i survives a global step that keeps <paramref name="column"/>: it comes from that column,
+    /// or no input does (the join is off the kept path and keeps everything).</summary>
+    bool Contributes(int i, int column) => columns[i] == column || Array.IndexOf(columns, column) < 0;
+
+    /// <summary>Whether input i can have a non-zero coefficient for some sample at this step (global steps skip the rest).</summary>
+    bool MayContribute(int i, NodeTensors t) => GlobalColumn(t.Training, t.Seed, t.Step) is not { } column || Contributes(i, column);
 
     public override void Forward(IBackend backend, NodeTensors t)
     {
-        Span<bool> keep = stackalloc bool[Columns.Count];
-        float scale = 1f / SelectInputs(t.Training, t.Seed, t.Step, t.Stream, keep);
+        var coefficients = t.Workspace[0];
+        float[] values = ArrayPool<float>.Shared.Rent(coefficients.Length);
+        DrawCoefficients(t.Training, t.Seed, t.Stream, t.Step, values.AsSpan(0, coefficients.Length));
+        coefficients.Upload(values.AsSpan(0, coefficients.Length));
+        ArrayPool<float>.Shared.Return(values);
+
         backend.Fill(t.Output, 0f);
         for (int i = 0; i < t.Inputs.Length; i++)
-            if (keep[i]) backend.Accumulate(t.Inputs[i], t.Output, scale);
+            if (MayContribute(i, t)) backend.AccumulatePerSample(t.Inputs[i], coefficients, i, t.Output);
     }
 
     public override void Backward(IBackend backend, NodeTensors t)
     {
-        // in the forward pass this was y = (1/|K|)·Σ_{i∈K} xᵢ, with K drawn again from the same (seed, step)
-        Span<bool> keep = stackalloc bool[Columns.Count];
-        float scale = 1f / SelectInputs(t.Training, t.Seed, t.Step, t.Stream, keep);
+        // in the forward pass this was y[n] = Σᵢ c[n,i]·xᵢ[n] with c[n,i] = [i∈Kₙ]/|Kₙ| (the workspace), so dxᵢ[n] += c[n,i]·dy[n]
         for (int i = 0; i < t.InputGrads.Length; i++)
-            if (keep[i] && t.InputGrads[i] is { } dx) backend.Accumulate(t.Gradient, dx, scale);
+            if (t.InputGrads[i] is { } dx && MayContribute(i, t)) backend.AccumulatePerSample(t.Gradient, t.Workspace[0], i, dx);
     }
 
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)output.ItemLength * inputs.Length;

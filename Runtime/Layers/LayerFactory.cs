@@ -45,6 +45,7 @@ public static class LayerFactory
         "ShakeDrop" => new ShakeDrop(Float(attributes, "p"), Float(attributes, "alphaLow"), Float(attributes, "alphaHigh"),
             Float(attributes, "betaLow"), Float(attributes, "betaHigh")),
         "Swapout" => new Swapout(Float(attributes, "identityDropProbability"), Float(attributes, "branchDropProbability")),
+        "Upsample" => UpsampleOf(attributes),
         _ => throw new FormatException($"unknown layer type '{type}'"),
     };
 
@@ -74,6 +75,26 @@ public static class LayerFactory
         JsonValue v when v.TryGetValue(out string? text) => Initializer.Parse(text),
         _ => throw new FormatException($"attribute '{name}' must be an initializer name"),
     };
+
+    /// <summary>Upsample: mode "bilinear" and exactly one of size [H, W] (integers) or scaleFactor [h, w] (numbers).</summary>
+    static Upsample UpsampleOf(JsonObject a)
+    {
+        if (!(a["mode"] is JsonValue mode && mode.TryGetValue(out string? name) && name == Upsample.Bilinear))
+            throw new FormatException($"attribute 'mode' must be \"{Upsample.Bilinear}\"");
+        if (a.ContainsKey("size") == a.ContainsKey("scaleFactor"))
+            throw new FormatException("Upsample needs exactly one of the attributes 'size' and 'scaleFactor'");
+        if (a.ContainsKey("size"))
+        {
+            int[] size = Ints(a, "size", 2);
+            return new Upsample(size[0], size[1]);
+        }
+        if (a["scaleFactor"] is JsonArray { Count: 2 } factors && Number(factors[0]) is float height && Number(factors[1]) is float width)
+            return Upsample.WithScaleFactor(height, width);
+        throw new FormatException("attribute 'scaleFactor' must be an array of 2 numbers");
+
+        // a float written by Attributes() or a double read from JSON text
+        static float? Number(JsonNode? node) => node is JsonValue v && (v.TryGetValue(out float f) || (v.TryGetValue(out double d) && float.IsFinite(f = (float)d))) ? f : null;
+    }
 
     /// <summary>FractalJoin's input columns: an array of at least two integers.</summary>
     static int[] FractalColumns(JsonObject a) =>

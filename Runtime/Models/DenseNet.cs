@@ -22,19 +22,7 @@ public static class DenseNet
         x = g.MaxPool("features.pool0", x, 3, 2, padding: 1);
         for (int b = 0; b < blocks.Length; b++)
         {
-            string block = $"features.denseblock{b + 1}";
-            var features = new List<string> { x };
-            for (int l = 0; l < blocks[b]; l++)
-            {
-                string name = $"{block}.denselayer{l + 1}";
-                // the layer reads every feature map so far; torch.cat(prev_features, 1) in torchvision
-                string input = features.Count == 1 ? features[0] : g.Add($"{name}.concat", new Concat(features.Count), [.. features]);
-                string y = g.Relu($"{name}.relu1", g.BatchNorm($"{name}.norm1", input));
-                y = g.Conv($"{name}.conv1", y, bottleneckSize * growth, 1, bias: false);
-                y = g.Relu($"{name}.relu2", g.BatchNorm($"{name}.norm2", y));
-                features.Add(g.Conv($"{name}.conv2", y, growth, 3, padding: 1, bias: false));
-            }
-            x = g.Add($"{block}.concat", new Concat(features.Count), [.. features]);
+            x = DenseBlock(g, $"features.denseblock{b + 1}", x, blocks[b], growth, bottleneckSize);
             if (b == blocks.Length - 1) break;
             string transition = $"features.transition{b + 1}";
             x = g.Relu($"{transition}.relu", g.BatchNorm($"{transition}.norm", x));
@@ -44,5 +32,24 @@ public static class DenseNet
         x = g.Relu("features.relu5", g.BatchNorm("features.norm5", x));
         x = g.GlobalAveragePool("avgpool", x);
         return g.Finish(g.Linear("classifier", x, options.Classes));
+    }
+
+    /// <summary>A dense block of <paramref name="layers"/> dense layers (BN → ReLU → conv 1×1 (bottleneckSize·growth) → BN → ReLU →
+    /// conv 3×3 (growth)), each reading the concatenation of the block's input and every earlier layer's output; returns the
+    /// concatenation of all of them, C + layers·growth channels.</summary>
+    internal static string DenseBlock(ZooGraph g, string block, string x, int layers, int growth, int bottleneckSize)
+    {
+        var features = new List<string> { x };
+        for (int l = 0; l < layers; l++)
+        {
+            string name = $"{block}.denselayer{l + 1}";
+            // the layer reads every feature map so far; torch.cat(prev_features, 1) in torchvision
+            string input = features.Count == 1 ? features[0] : g.Add($"{name}.concat", new Concat(features.Count), [.. features]);
+            string y = g.Relu($"{name}.relu1", g.BatchNorm($"{name}.norm1", input));
+            y = g.Conv($"{name}.conv1", y, bottleneckSize * growth, 1, bias: false);
+            y = g.Relu($"{name}.relu2", g.BatchNorm($"{name}.norm2", y));
+            features.Add(g.Conv($"{name}.conv2", y, growth, 3, padding: 1, bias: false));
+        }
+        return g.Add($"{block}.concat", new Concat(features.Count), [.. features]);
     }
 }

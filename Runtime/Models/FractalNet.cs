@@ -11,11 +11,11 @@ namespace NeuroPlugin.Models;
 /// after each step the columns that just computed are merged by a <see cref="FractalJoin"/> (element-wise mean), whose
 /// output feeds all of them. This is the fractal expansion <c>f₁(z) = conv(z)</c>,
 /// <c>f_{C+1}(z) = join(f_C(f_C(z)), conv(z))</c> with its nested joins merged into one join per depth.
-/// <para>Drop-path is in the joins: local (each input dropped with probability 0.15, at least one kept) and global
-/// (one column for the whole network) steps alternate at random, half each, per mini-batch, as in the paper. Not
-/// implemented: the paper's per-block dropout rates (0, 0.1, 0.2, 0.3, 0.4) inside the units (the <see cref="Dropout"/>
-/// layer exists; they are left out to keep the units as in most reimplementations), and drawing drop-path per sample
-/// rather than per mini-batch. Names: <c>blockB.colC.unitU.conv/bn/relu</c>, <c>blockB.joinS</c>.
+/// <para>Drop-path is in the joins: local (each sample drops each input with probability 0.15, at least one kept) and
+/// global (one column for the whole network and mini-batch) steps alternate at random, half each, per mini-batch, as in
+/// the paper. Not implemented: the paper's per-block dropout rates (0, 0.1, 0.2, 0.3, 0.4) inside the units (the
+/// <see cref="Dropout"/> layer exists; they are left out to keep the units as in most reimplementations).
+/// Names: <c>blockB.colC.unitU.conv/bn/relu</c>, <c>blockB.joinS</c>.
 /// Input (C,S,S), S ≥ 32 (five 2×2 poolings); output (classes).</para>
 /// </summary>
 public static class FractalNet

@@ -65,7 +65,7 @@ public static class GoogLeNet
     }
 
     /// <summary>An Inception module: 1×1 | 1×1 → 3×3 | 1×1 → 3×3 | max pool 3×3/1 → 1×1, concatenated along channels.</summary>
-    static string Block(ZooGraph g, string name, string x, int ch1x1, int ch3x3Reduce, int ch3x3, int ch5x5Reduce, int ch5x5, int poolProjection)
+    internal static string Block(ZooGraph g, string name, string x, int ch1x1, int ch3x3Reduce, int ch3x3, int ch5x5Reduce, int ch5x5, int poolProjection)
     {
         string b1 = BasicConv(g, $"{name}.branch1", x, ch1x1, 1);
         string b2 = BasicConv(g, $"{name}.branch2.1", BasicConv(g, $"{name}.branch2.0", x, ch3x3Reduce, 1), ch3x3, 3, padding: 1);

@@ -20,14 +20,17 @@ public static class MobileNetV1
         var g = new ZooGraph(options);
         string x = g.ConvBnAct("features.0.conv", "features.0.bn", "features.0.relu", g.Input, g.Width(32), 3, stride: 2, padding: 1);
         for (int i = 0; i < Blocks.Length; i++)
-        {
-            string name = $"features.{i + 1}";
-            int channels = g.Channels(x);
-            x = g.ConvBnAct($"{name}.depthwise", $"{name}.bn1", $"{name}.relu1", x, channels, 3, Blocks[i].Stride, padding: 1, groups: channels);
-            x = g.ConvBnAct($"{name}.pointwise", $"{name}.bn2", $"{name}.relu2", x, g.Width(Blocks[i].Channels), 1);
-        }
+            x = SeparableBlock(g, $"features.{i + 1}", x, g.Width(Blocks[i].Channels), Blocks[i].Stride);
         x = g.GlobalAveragePool("avgpool", x);
         return g.Finish(g.Linear("fc", x, options.Classes));
+    }
+
+    /// <summary>A depthwise-separable block: depthwise 3×3 (groups = channels, stride) → BN → ReLU → pointwise 1×1 → BN → ReLU.</summary>
+    internal static string SeparableBlock(ZooGraph g, string name, string x, int outChannels, int stride)
+    {
+        int channels = g.Channels(x);
+        x = g.ConvBnAct($"{name}.depthwise", $"{name}.bn1", $"{name}.relu1", x, channels, 3, stride, padding: 1, groups: channels);
+        return g.ConvBnAct($"{name}.pointwise", $"{name}.bn2", $"{name}.relu2", x, outChannels, 1);
     }
 }
 
@@ -57,7 +60,7 @@ public static class MobileNetV2
         return g.Finish(g.Linear("classifier.1", x, options.Classes));
     }
 
-    static string InvertedResidual(ZooGraph g, string name, string x, int outChannels, int stride, int expansion)
+    internal static string InvertedResidual(ZooGraph g, string name, string x, int outChannels, int stride, int expansion)
     {
         int inChannels = g.Channels(x), hidden = inChannels * expansion;
         string y = x;

@@ -49,7 +49,7 @@ public static class ResNet
     }
 
     /// <summary>conv 3×3 (stride) → bn → ReLU → conv 3×3 → bn, plus the shortcut, then ReLU.</summary>
-    static string BasicBlock(ZooGraph g, string name, string x, int planes, int stride)
+    internal static string BasicBlock(ZooGraph g, string name, string x, int planes, int stride)
     {
         string y = g.ConvBnAct($"{name}.conv1", $"{name}.bn1", $"{name}.relu1", x, planes, 3, stride, padding: 1);
         y = g.Conv($"{name}.conv2", y, planes, 3, padding: 1, bias: false);
@@ -59,7 +59,7 @@ public static class ResNet
 
     /// <summary>conv 1×1 → bn → ReLU → conv 3×3 (stride, groups) → bn → ReLU → conv 1×1 (4·planes) → bn [→ SE],
     /// plus the shortcut, then ReLU.</summary>
-    static string Bottleneck(ZooGraph g, string name, string x, int planes, int stride, int groups, int width, bool squeezeExcitation)
+    internal static string Bottleneck(ZooGraph g, string name, string x, int planes, int stride, int groups, int width, bool squeezeExcitation)
     {
         int outChannels = g.Width(planes * 4);
         string y = g.ConvBnAct($"{name}.conv1", $"{name}.bn1", $"{name}.relu1", x, width, 1);

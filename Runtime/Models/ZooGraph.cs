@@ -18,10 +18,14 @@ internal sealed class ZooGraph
     readonly Dictionary<string, TensorShape> shapes = new(StringComparer.Ordinal);
 
     public ZooGraph(ModelOptions options)
+        : this(options, "input", new TensorShape(options.InputChannels, options.ImageSize, options.ImageSize)) { }
+
+    /// <summary>A graph whose input <paramref name="inputName"/> has any per-item shape (a block built on its own, see <see cref="ZooBlocks"/>).</summary>
+    public ZooGraph(ModelOptions options, string inputName, TensorShape itemShape)
     {
         Options = options;
-        Input = Graph.AddInput("input", new TensorShape(options.InputChannels, options.ImageSize, options.ImageSize));
-        shapes[Input] = new TensorShape(1, options.InputChannels, options.ImageSize, options.ImageSize);
+        Input = Graph.AddInput(inputName, itemShape);
+        shapes[Input] = itemShape.PrependBatch(1);
     }
 
     public NetworkGraph Graph { get; } = new();

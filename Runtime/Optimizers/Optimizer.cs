@@ -20,6 +20,7 @@ public abstract class Optimizer : IDisposable
 {
     float? clipGradientNorm;
     Tensor[][]? state;          // [parameter][state tensor], named as PyTorch's state dict does (momentum_buffer, exp_avg, …)
+    string[]? stateParameterNames; // the parameters the state was made for, in Step's order
     float[]? weightDecays;      // per parameter: WeightDecay or 0, resolved once from WeightDecayParameters
     Tensor? gradientNormSquared; // Σ‖g‖² over every gradient (1), when clipping
     IBackend? stateBackend;
@@ -60,11 +61,63 @@ public abstract class Optimizer : IDisposable
         set => clipGradientNorm = value is float maxNorm ? HyperParameter.Positive(maxNorm, nameof(ClipGradientNorm)) : null;
     }
 
-    /// <summary>Steps taken so far: t of the last update (Adam's bias correction uses it).</summary>
-    public long StepCount { get; private set; }
+    /// <summary>Steps taken so far: t of the last update (Adam's bias correction uses it). Settable to resume a run
+    /// (<see cref="Serialization.TrainingCheckpoint"/>); must be ≥ 0.</summary>
+    public long StepCount
+    {
+        get;
+        set => field = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(StepCount), value, "the step count must be ≥ 0");
+    }
 
     /// <summary>The names of the state tensors the rule keeps per parameter (PyTorch's state keys).</summary>
     protected abstract IReadOnlyList<string> StateNames { get; }
+
+    /// <summary>The state keys of every parameter, PyTorch's names (<c>momentum_buffer</c>, <c>exp_avg</c>, <c>exp_avg_sq</c>,
+    /// <c>sum</c>, <c>square_avg</c>); empty for plain SGD.</summary>
+    public IReadOnlyList<string> StateKeys => StateNames;
+
+    /// <summary>Whether the state tensors exist (after the first step or <see cref="AllocateState"/>).</summary>
+    public bool HasState => state is not null;
+
+    /// <summary>The names of the parameters the state belongs to, in the steps' order; empty before it exists.</summary>
+    public IReadOnlyList<string> StateParameterNames => stateParameterNames ?? [];
+
+    /// <summary>The state tensor <paramref name="key"/> (one of <see cref="StateKeys"/>) of parameter
+    /// <paramref name="parameterIndex"/>, shaped as that parameter; for saving and restoring a run.</summary>
+    /// <exception cref="InvalidOperationException">There is no state yet.</exception>
+    public Tensor State(int parameterIndex, string key)
+    {
+        if (state is null) throw new InvalidOperationException($"{Name}: no state before the first step or AllocateState");
+        var names = StateNames;
+        for (int k = 0; k < names.Count; k++)
+            if (names[k] == key) return state[parameterIndex][k];
+        throw new ArgumentException($"{Name} keeps no state '{key}'; its keys: {string.Join(", ", names)}", nameof(key));
+    }
+
+    /// <summary>
+    /// Allocates the state for <paramref name="parameters"/> (each state tensor zero, shaped as its parameter) as the
+    /// first step would, so that a saved state can be uploaded before training resumes. Does nothing when the state
+    /// already exists for as many parameters on this backend.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The state exists for other parameters or another backend.</exception>
+    public void AllocateState(IBackend backend, IReadOnlyList<Tensor> parameters)
+    {
+        if (state is not null)
+        {
+            if (!ReferenceEquals(backend, stateBackend) || parameters.Count != state.Length) ThrowChangedParameters(backend, parameters.Count);
+            return;
+        }
+        var names = StateNames;
+        var tensors = new Tensor[parameters.Count][];
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            tensors[i] = new Tensor[names.Count];
+            for (int k = 0; k < names.Count; k++) tensors[i][k] = backend.Allocate(parameters[i].Shape, $"{parameters[i].Name}.{names[k]}");
+        }
+        state = tensors;
+        stateParameterNames = parameters.Select(p => p.Name).ToArray();
+        stateBackend = backend;
+    }
 
     /// <summary>
     /// Applies one update to every parameter, <c>parameters[i]</c> (any shape) with gradient <c>gradients[i]</c>
@@ -72,15 +125,59 @@ public abstract class Optimizer : IDisposable
     /// </summary>
     public void Step(IBackend backend, Tensor[] parameters, Tensor[] gradients)
     {
-        if (state is null) Prepare(backend, parameters, gradients);
-        else if (!ReferenceEquals(backend, stateBackend) || parameters.Length != state.Length || gradients.Length != state.Length)
-            ThrowChangedParameters(backend, parameters.Length);
+        int stages = StageCount(parameters.Length);
+        for (int stage = 0; stage < stages; stage++) RunStage(backend, parameters, gradients, stage);
+    }
 
-        Regularizer?.Apply(backend, parameters, gradients);
-        if (clipGradientNorm is float maxNorm) ClipGradients(backend, gradients, maxNorm);
-        StepCount++;
-        for (int i = 0; i < parameters.Length; i++)
-            Update(backend, parameters[i], gradients[i], state![i], weightDecays![i]);
+    /// <summary>The stages of one <see cref="Step"/> over <paramref name="parameterCount"/> parameters, for callers that
+    /// spread a step over several frames (Training/FrameBudgetedTrainer): stage 0 adds the penalty, clips (which needs
+    /// every gradient) and advances <see cref="StepCount"/>; stage 1 + i updates parameter i.</summary>
+    public static int StageCount(int parameterCount) => 1 + parameterCount;
+
+    /// <summary>Runs stage <paramref name="stage"/> of <see cref="Step"/> (see <see cref="StageCount"/>). Running every
+    /// stage in order is exactly <see cref="Step"/>: the same kernels in the same order, so the same bits.</summary>
+    public void RunStage(IBackend backend, Tensor[] parameters, Tensor[] gradients, int stage)
+    {
+        if (stage == 0)
+        {
+            if (weightDecays is null) Prepare(backend, parameters, gradients); // also after AllocateState: resolves weight decay
+            else if (!ReferenceEquals(backend, stateBackend) || parameters.Length != state!.Length || gradients.Length != state.Length)
+                ThrowChangedParameters(backend, parameters.Length);
+            Regularizer?.Apply(backend, parameters, gradients);
+            if (clipGradientNorm is float maxNorm) ClipGradients(backend, gradients, maxNorm);
+            StepCount++;
+            return;
+        }
+        if (state is null || (uint)(stage - 1) >= (uint)state.Length)
+            throw new ArgumentOutOfRangeException(nameof(stage), stage, $"{Name}: stage 0 comes first, then 1..{parameters.Length} (one per parameter)");
+        int i = stage - 1;
+        if (SkipFlag is null)
+        {
+            Update(backend, parameters[i], gradients[i], state[i], weightDecays![i]);
+            return;
+        }
+        backend.UpdateGuard = SkipFlag;
+        try
+        {
+            Update(backend, parameters[i], gradients[i], state[i], weightDecays![i]);
+        }
+        finally
+        {
+            backend.UpdateGuard = null;
+        }
+    }
+
+    /// <summary>A report of <see cref="Training.NonFiniteGuard"/> (set by it): while its first word is set on the device,
+    /// every update leaves parameters and state as they are (<see cref="IBackend.UpdateGuard"/>).</summary>
+    internal Tensor? SkipFlag { get; set; }
+
+    /// <summary>Sets t back after updates were skipped on the device, so Adam's bias corrections continue from the
+    /// last update that was applied.</summary>
+    internal void RewindStepCount(long stepCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(stepCount, StepCount);
+        StepCount = stepCount;
     }
 
     /// <summary>The rule on one parameter; <paramref name="state"/> holds the tensors named by <see cref="StateNames"/>.</summary>
@@ -106,18 +203,10 @@ public abstract class Optimizer : IDisposable
         for (int i = 0; i < parameters.Length; i++)
             if (gradients[i].Length != parameters[i].Length)
                 throw new ShapeException($"gradient '{gradients[i].Name}' {gradients[i].Shape} does not match parameter '{parameters[i].Name}' {parameters[i].Shape}");
-        var names = StateNames;
-        var tensors = new Tensor[parameters.Length][];
+        AllocateState(backend, parameters);
         var decays = new float[parameters.Length];
-        for (int i = 0; i < parameters.Length; i++)
-        {
-            tensors[i] = new Tensor[names.Count];
-            for (int k = 0; k < names.Count; k++) tensors[i][k] = backend.Allocate(parameters[i].Shape, $"{parameters[i].Name}.{names[k]}");
-            decays[i] = WeightDecayParameters.Contains(parameters[i]) ? WeightDecay : 0f;
-        }
-        state = tensors;
+        for (int i = 0; i < parameters.Length; i++) decays[i] = WeightDecayParameters.Contains(parameters[i]) ? WeightDecay : 0f;
         weightDecays = decays;
-        stateBackend = backend;
     }
 
     void ClipGradients(IBackend backend, Tensor[] gradients, float maxNorm)
@@ -140,6 +229,8 @@ public abstract class Optimizer : IDisposable
             foreach (var tensors in state)
                 foreach (var tensor in tensors) tensor.Dispose();
         state = null;
+        stateParameterNames = null;
+        weightDecays = null;
         gradientNormSquared?.Dispose();
         gradientNormSquared = null;
         Regularizer?.Dispose();

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
@@ -10,172 +8,116 @@ using NeuroPlugin.Tensors;
 namespace NeuroPlugin.Serialization;
 
 /// <summary>
-/// The model file (<c>.neuro</c>), a safetensors container, so any safetensors reader sees the weights:
+/// The model file (<c>.neuro</c>), a safetensors container (<see cref="SafeTensorsContainer"/>), so any safetensors
+/// reader sees the weights:
 /// <code>
 /// u64 (little-endian)  H, the header's length in bytes
 /// H bytes              UTF-8 JSON header:
-///   "__metadata__": { "format": "neuro", "version": "1", "graph": "&lt;graph JSON&gt;" }
+///   "__metadata__": { "format": "neuro", "version": "2", "kind": "model", "graph": "&lt;graph JSON&gt;" }
 ///   "conv1.weight": { "dtype": "F32", "shape": [6,1,5,5], "data_offsets": [begin, end] }, …
 ///   "bn1.running_mean": …   (buffers, non-learnable state, after the parameters; validated the same way)
 /// data                 the tensors' float32 little-endian bytes, back to back, offsets relative to here
 /// </code>
 /// The graph JSON is <c>{"inputs":[{"name","shape"}],"nodes":[{"name","type","inputs","attributes"}],"output"}</c>.
-/// Loading validates every length, offset, dtype, shape and name before allocating anything large.
+/// <c>kind</c> is <c>"model"</c>, or <c>"checkpoint"</c> for a <see cref="TrainingCheckpoint"/>, which adds a
+/// <c>training</c> metadata entry and <c>optimizer.state.*</c> tensors; <see cref="Load"/> reads either as a model
+/// and ignores the training part. Files of older versions are upgraded by <see cref="ModelFileMigrations"/> before
+/// validation. Loading validates every length, offset, dtype, shape and name before allocating anything large.
 /// Saving writes a temporary file beside the target and renames it, so a failed save never destroys the old file.
 /// </summary>
 public static class ModelFile
 {
-    /// <summary>The version this code writes and reads.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>The version this code writes; it reads this one and every older one through <see cref="ModelFileMigrations"/>.</summary>
+    public const int FormatVersion = 2;
     /// <summary>Largest header accepted (a graph of thousands of nodes fits easily).</summary>
     public const long MaxHeaderBytes = 16 << 20;
+    /// <summary><c>__metadata__.kind</c> of a plain model.</summary>
+    public const string ModelKind = "model";
+    /// <summary><c>__metadata__.kind</c> of a training checkpoint.</summary>
+    public const string CheckpointKind = "checkpoint";
 
     /// <summary>Writes <paramref name="network"/>'s graph, parameters and buffers (downloaded from its backend) to <paramref name="path"/>.</summary>
-    public static void Save(Network network, string path)
-    {
-        var header = new JsonObject
-        {
-            ["__metadata__"] = new JsonObject
-            {
-                ["format"] = "neuro",
-                ["version"] = FormatVersion.ToString(),
-                ["graph"] = GraphJson.Write(network.Graph).ToJsonString(),
-            },
-        };
-        long offset = 0;
-        foreach (string name in StateNames(network))
-        {
-            var tensor = StateTensor(network, name);
-            long end = offset + 4L * tensor.Length;
-            header[name] = new JsonObject
-            {
-                ["dtype"] = "F32",
-                ["shape"] = new JsonArray(tensor.Shape.ToArray().Select(d => (JsonNode)d).ToArray()),
-                ["data_offsets"] = new JsonArray(offset, end),
-            };
-            offset = end;
-        }
-        byte[] headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
+    public static void Save(Network network, string path) =>
+        SafeTensorsContainer.Write(path, Metadata(network, ModelKind), [.. StateTensors(network)]);
 
-        string fullPath = Path.GetFullPath(path);
-        string temporary = $"{fullPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerBytes.Length);
-                stream.Write(length);
-                stream.Write(headerBytes);
-                foreach (string name in StateNames(network))
-                {
-                    float[] values = StateTensor(network, name).ToArray();
-                    var bytes = new byte[values.Length * 4];
-                    for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
-                    stream.Write(bytes);
-                }
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
-    }
-
-    /// <summary>Reads a model file and allocates its network on <paramref name="backend"/>.
-    /// Throws <see cref="ModelFileException"/> naming the file and the field for anything wrong.</summary>
+    /// <summary>Reads a model file (or the model part of a training checkpoint) and allocates its network on
+    /// <paramref name="backend"/>. Throws <see cref="ModelFileException"/> naming the file and the field for anything wrong.</summary>
     public static Network Load(string path, IBackend backend)
     {
-        if (!File.Exists(path)) throw new ModelFileException(path, "file not found");
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read);
-        long fileLength = stream.Length;
-        Span<byte> lengthBytes = stackalloc byte[8];
-        if (fileLength < 8 || stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
-            throw new ModelFileException(path, $"truncated: {fileLength} bytes is shorter than the 8-byte header length");
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (headerLength > (ulong)Math.Min(MaxHeaderBytes, fileLength - 8))
-            throw new ModelFileException(path, $"header length {headerLength} exceeds {(headerLength > MaxHeaderBytes ? $"the limit of {MaxHeaderBytes} bytes" : $"the file ({fileLength} bytes)")}");
-        var headerBytes = new byte[(int)headerLength];
-        stream.ReadExactly(headerBytes);
-        long dataStart = 8 + (long)headerLength, dataLength = fileLength - dataStart;
+        using var file = SafeTensorsContainer.Open(path);
+        var graph = ReadGraph(file);
+        string kind = SafeTensorsContainer.Text(file.Metadata, "kind")!;
+        CheckModelTensors(file, graph, name => kind == CheckpointKind && name.StartsWith(TrainingCheckpoint.OptimizerStatePrefix, StringComparison.Ordinal));
+        return CreateNetwork(file, graph, backend);
+    }
 
-        JsonObject header;
+    /// <summary>The metadata of a file of <paramref name="kind"/>: format, version, kind and the graph JSON.</summary>
+    internal static JsonObject Metadata(Network network, string kind) => new()
+    {
+        ["format"] = "neuro",
+        ["version"] = FormatVersion.ToString(),
+        ["kind"] = kind,
+        ["graph"] = GraphJson.Write(network.Graph).ToJsonString(),
+    };
+
+    /// <summary>The saved tensors in file order: parameters, then buffers (each named as in PyTorch's state dict).</summary>
+    internal static IEnumerable<(string Name, Tensor Tensor)> StateTensors(Network network) =>
+        network.ParameterNames.Select(name => (name, network.Parameter(name)))
+            .Concat(network.BufferNames.Select(name => (name, network.Buffer(name))));
+
+    /// <summary>Checks the format, upgrades the metadata to <see cref="FormatVersion"/>, checks its kind, and reads the graph.</summary>
+    internal static NetworkGraph ReadGraph(SafeTensorsContainer file)
+    {
+        var metadata = file.Metadata;
+        if (SafeTensorsContainer.Text(metadata, "format") != "neuro")
+            throw new ModelFileException(file.Path, "__metadata__.format is not \"neuro\"");
+        ModelFileMigrations.Upgrade(file.Path, metadata);
+        if (SafeTensorsContainer.Text(metadata, "kind") is not (ModelKind or CheckpointKind))
+            throw new ModelFileException(file.Path, $"__metadata__.kind must be \"{ModelKind}\" or \"{CheckpointKind}\"");
         try
         {
-            header = JsonNode.Parse(headerBytes) as JsonObject ?? throw new ModelFileException(path, "header is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFileException(path, $"header is not valid JSON: {e.Message}");
-        }
-        if (header["__metadata__"] is not JsonObject metadata)
-            throw new ModelFileException(path, "__metadata__ is missing: not a NeuroPlugin model file");
-        if (Text(metadata, "format") != "neuro")
-            throw new ModelFileException(path, "__metadata__.format is not \"neuro\"");
-        string version = Text(metadata, "version") ?? throw new ModelFileException(path, "__metadata__.version is missing");
-        if (version != FormatVersion.ToString())
-            throw new ModelFileException(path, $"__metadata__.version {version} is not supported (this build reads version {FormatVersion})");
-
-        NetworkGraph graph;
-        try
-        {
-            graph = GraphJson.Read(Text(metadata, "graph") ?? throw new FormatException("missing"));
+            var graph = GraphJson.Read(SafeTensorsContainer.Text(metadata, "graph") ?? throw new FormatException("missing"));
             graph.InferShapes(1);
+            return graph;
         }
         catch (Exception e) when (e is FormatException or JsonException or ShapeException or InvalidOperationException)
         {
-            throw new ModelFileException(path, $"__metadata__.graph: {e.Message}");
+            throw new ModelFileException(file.Path, $"__metadata__.graph: {e.Message}");
         }
+    }
 
-        // check every tensor entry against the graph's parameters and buffers before allocating
+    /// <summary>Checks that the file holds exactly the graph's parameters and buffers, each of the declared shape, besides
+    /// the tensors <paramref name="isOther"/> accepts (a checkpoint's optimizer state, checked by its reader).</summary>
+    internal static void CheckModelTensors(SafeTensorsContainer file, NetworkGraph graph, Func<string, bool> isOther)
+    {
         var expected = new Dictionary<string, TensorShape>(StringComparer.Ordinal);
         foreach (var node in graph.Nodes)
         {
             foreach (var spec in node.Layer.Parameters) expected[$"{node.Name}.{spec.Name}"] = spec.Shape;
             foreach (var spec in node.Layer.Buffers) expected[$"{node.Name}.{spec.Name}"] = spec.Shape;
         }
-        var ranges = new List<(string Name, long Begin, long End)>();
-        foreach (var (name, entry) in header)
+        foreach (string name in file.Names)
         {
-            if (name == "__metadata__") continue;
+            if (isOther(name)) continue;
             if (!expected.TryGetValue(name, out var shape))
-                throw new ModelFileException(path, $"tensor '{name}' is not a parameter or buffer of the graph");
-            if (entry is not JsonObject e || Text(e, "dtype") != "F32")
-                throw new ModelFileException(path, $"{name}.dtype must be \"F32\"");
-            if (e["shape"] is not JsonArray dims || !dims.Select(d => d is JsonValue v && v.TryGetValue(out int x) ? x : -1).SequenceEqual(shape.ToArray()))
-                throw new ModelFileException(path, $"{name}.shape must be {shape}, as the graph declares");
-            if (e["data_offsets"] is not JsonArray offsets || offsets.Count != 2 ||
-                offsets[0] is not JsonValue b || !b.TryGetValue(out long begin) || offsets[1] is not JsonValue en || !en.TryGetValue(out long end))
-                throw new ModelFileException(path, $"{name}.data_offsets must be two integers");
-            if (begin < 0 || end > dataLength || end - begin != 4L * shape.Length)
-                throw new ModelFileException(path, $"{name}.data_offsets [{begin},{end}] do not hold {shape.Length} floats inside the {dataLength} data bytes");
-            ranges.Add((name, begin, end));
+                throw new ModelFileException(file.Path, $"tensor '{name}' is not a parameter or buffer of the graph");
+            file.TryGetEntry(name, out var entry);
+            if (entry.Shape != shape)
+                throw new ModelFileException(file.Path, $"{name}.shape must be {shape}, as the graph declares, got {entry.Shape}");
         }
         foreach (string name in expected.Keys)
-            if (!ranges.Any(r => r.Name == name)) throw new ModelFileException(path, $"tensor '{name}' is missing");
-        ranges.Sort((x, y) => x.Begin.CompareTo(y.Begin));
-        long position = 0;
-        foreach (var range in ranges)
-        {
-            if (range.Begin != position) throw new ModelFileException(path, $"{range.Name}.data_offsets: tensors must be contiguous (expected offset {position}, got {range.Begin})");
-            position = range.End;
-        }
-        if (position != dataLength) throw new ModelFileException(path, $"{dataLength - position} bytes after the last tensor");
+            if (!file.TryGetEntry(name, out _)) throw new ModelFileException(file.Path, $"tensor '{name}' is missing");
+        file.CheckSizes();
+    }
 
+    /// <summary>Allocates the network of <paramref name="graph"/> on <paramref name="backend"/> and uploads the file's
+    /// parameters and buffers (already checked by <see cref="CheckModelTensors"/>).</summary>
+    internal static Network CreateNetwork(SafeTensorsContainer file, NetworkGraph graph, IBackend backend)
+    {
         var network = Network.CreateUninitialized(graph, backend);
         try
         {
-            foreach (var (name, begin, end) in ranges)
-            {
-                var bytes = new byte[end - begin];
-                stream.Position = dataStart + begin;
-                stream.ReadExactly(bytes);
-                var values = new float[bytes.Length / 4];
-                for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(i * 4));
-                StateTensor(network, name).Upload(values);
-            }
+            foreach (var (name, tensor) in StateTensors(network)) tensor.Upload(file.Read(name));
         }
         catch
         {
@@ -184,14 +126,6 @@ public static class ModelFile
         }
         return network;
     }
-
-    /// <summary>The saved tensors in file order: parameters, then buffers (each named as in PyTorch's state dict).</summary>
-    static IEnumerable<string> StateNames(Network network) => network.ParameterNames.Concat(network.BufferNames);
-
-    static Tensor StateTensor(Network network, string name) =>
-        network.BufferNames.Contains(name) ? network.Buffer(name) : network.Parameter(name);
-
-    static string? Text(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
 }
 
 /// <summary>A model file that cannot be read: corrupt, truncated, hostile or of another version. Names the file and the field.</summary>

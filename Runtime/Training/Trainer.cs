@@ -48,6 +48,15 @@ public sealed class Trainer : IDisposable
     public long TotalSteps { get; }
     /// <summary>Steps taken so far.</summary>
     public long Step => step;
+    /// <summary>ε₀, the rate the schedule scales: the optimizer's learning rate when the trainer was made.</summary>
+    public float BaseLearningRate => baseLearningRate;
+    /// <summary>The epoch <see cref="TrainEpoch"/> is running or ran last (0 before the first).</summary>
+    public int Epoch { get; private set; }
+    /// <summary>Batches of <see cref="Epoch"/> done: where a resumed run continues.</summary>
+    public int BatchInEpoch { get; private set; }
+    /// <summary>Called after each step of <see cref="TrainEpoch"/>, with <see cref="Step"/> and <see cref="BatchInEpoch"/>
+    /// already advanced: the place to save a checkpoint (<see cref="Serialization.TrainingCheckpoint"/>).</summary>
+    public Action<Trainer>? StepCompleted { get; set; }
     public ExecutionPlan Plan => plan;
     /// <summary>Batches between loss readbacks for progress reports.</summary>
     public int ReportEvery { get; init; } = 50;
@@ -55,14 +64,30 @@ public sealed class Trainer : IDisposable
     /// the draws of that step (<see cref="Step"/>); none when null. Not owned: the caller disposes it.</summary>
     public Augmentation? Augmentation { get; init; }
 
-    /// <summary>Runs one epoch over <paramref name="loader"/> (which must have the plan's batch size and drop the last partial batch).</summary>
-    public void TrainEpoch(DataLoader loader, int epoch, Action<TrainingProgress>? progress = null)
+    /// <summary>Sets the counters of a run resumed from a checkpoint: the steps taken (which the schedule and the
+    /// augmentation are keyed by) and where in which epoch it stopped. The plan's random counter and the optimizer's
+    /// state are restored separately (<see cref="Serialization.TrainingCheckpoint.Restore(Trainer)"/> does all of it).</summary>
+    public void ResumeAt(long step, int epoch, int batchInEpoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        ArgumentOutOfRangeException.ThrowIfNegative(batchInEpoch);
+        this.step = step;
+        Epoch = epoch;
+        BatchInEpoch = batchInEpoch;
+    }
+
+    /// <summary>Runs one epoch over <paramref name="loader"/> (which must have the plan's batch size and drop the last
+    /// partial batch), from batch <paramref name="firstBatch"/> on (0, or <see cref="BatchInEpoch"/> of a resumed run).</summary>
+    public void TrainEpoch(DataLoader loader, int epoch, Action<TrainingProgress>? progress = null, int firstBatch = 0)
     {
         if (loader.BatchSize != plan.BatchSize || !loader.DropLast)
             throw new ArgumentException($"the loader must produce full batches of {plan.BatchSize} (dropLast), got batch {loader.BatchSize}, dropLast {loader.DropLast}");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        loader.StartEpoch(epoch);
-        int batch = 0;
+        loader.StartEpoch(epoch, firstBatch);
+        int batch = firstBatch;
+        Epoch = epoch;
+        BatchInEpoch = batch;
         while (loader.TryNextBatch())
         {
             plan.Input.Upload(loader.Images);
@@ -70,12 +95,13 @@ public sealed class Trainer : IDisposable
             Augmentation?.Apply(plan.Input, plan.Target, step);
             Optimizer.LearningRate = baseLearningRate * Schedule.Factor(step++, TotalSteps);
             plan.TrainStep(Optimizer);
-            batch++;
+            BatchInEpoch = ++batch;
             if (progress is not null && (batch % ReportEvery == 0 || batch == loader.BatchesPerEpoch))
             {
                 float penalty = Optimizer.Regularizer?.ReadPenalty() ?? 0f;
-                progress(new TrainingProgress(epoch, batch, loader.BatchesPerEpoch, plan.ReadLoss() + penalty, batch * (double)plan.BatchSize / clock.Elapsed.TotalSeconds, penalty));
+                progress(new TrainingProgress(epoch, batch, loader.BatchesPerEpoch, plan.ReadLoss() + penalty, (batch - firstBatch) * (double)plan.BatchSize / clock.Elapsed.TotalSeconds, penalty));
             }
+            StepCompleted?.Invoke(this);
         }
     }
 

@@ -1,14 +1,15 @@
 """The peer of `neuro bench --model lenet5`: PyTorch (Debian's python3-torch, CPU, 1 thread) on the same
 network and the same measurement (training images/s at a batch size after warm-up; batch-1 inference
 microseconds per image including the copy of the logits out). Prints one JSON object.
-Run with /usr/bin/python3 (the interpreter that has Debian's PyTorch)."""
+Run with /usr/bin/python3 (the interpreter that has Debian's PyTorch):  pytorch_lenet5.py [batch] [steps] [threads]"""
 import json, sys, time
 import torch
 import torch.nn as nn
 
 batch = int(sys.argv[1]) if len(sys.argv) > 1 else 64
 steps = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-torch.set_num_threads(1)
+threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+torch.set_num_threads(threads)
 torch.manual_seed(1)
 model = nn.Sequential(
     nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
@@ -40,5 +41,5 @@ with torch.no_grad():
     for _ in range(runs):
         model(image).numpy()
 infer = (time.perf_counter() - start) / runs * 1e6
-print(json.dumps({"backend": "pytorch-cpu", "device": f"PyTorch {torch.__version__}, 1 thread",
+print(json.dumps({"backend": "pytorch-cpu", "device": f"PyTorch {torch.__version__}, {threads} thread{'s' if threads > 1 else ''}",
                   "batch": batch, "steps": steps, "trainImagesPerSecond": train, "inferenceMicrosecondsPerImage": infer}))

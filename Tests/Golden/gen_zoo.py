@@ -45,33 +45,12 @@ def adaptive_pool(name, g, n, c, h, w, oh, ow):
     golden.write(name, {"x": x, "y": y, "dy": dy, "dx": x.grad}, {"outputSize": [oh, ow]})
 
 
-def fractal_join(g):
-    """FractalNet's join over 3 inputs for every set K of surviving inputs (the drop-path draws pick one):
-    y_K = mean of the inputs in K, dx_i = dy/|K| for i in K, else 0. Keys y_<mask>, dx<i>_<mask>, mask e.g. "101"."""
-    xs = [torch.randn(1, 2, 2, 2, generator=g, requires_grad=True) for _ in range(3)]
-    dy = torch.randn(1, 2, 2, 2, generator=g)
-    tensors = {f"x{i}": x for i, x in enumerate(xs)}
-    tensors["dy"] = dy
-    for bits in range(1, 8):
-        mask = "".join("1" if bits >> i & 1 else "0" for i in range(3))
-        for x in xs:
-            x.grad = None
-        kept = [x for i, x in enumerate(xs) if mask[i] == "1"]
-        y = torch.stack(kept).mean(0)
-        y.backward(dy)
-        tensors[f"y_{mask}"] = y
-        for i, x in enumerate(xs):
-            tensors[f"dx{i}_{mask}"] = x.grad if x.grad is not None else torch.zeros_like(x)
-    golden.write("fractal_join", tensors)
-
-
 def generate():
     g = golden.seeded(31)
     adaptive_pool("adaptive_avg_pool_14_to_4", g, 1, 1, 14, 14, 4, 4)   # GoogLeNet's aux heads at 224: overlapping windows
     adaptive_pool("adaptive_avg_pool_5x7_to_3x2", g, 1, 2, 5, 7, 3, 2)  # rectangular, uneven
     adaptive_pool("adaptive_avg_pool_1_to_7", g, 2, 1, 1, 1, 7, 7)      # VGG at 32×32: one value repeated
     adaptive_pool("adaptive_avg_pool_2x3_to_5x4", g, 1, 3, 2, 3, 5, 4)  # upsampling with shared elements
-    fractal_join(g)
 
     result = {}
     with warnings.catch_warnings():

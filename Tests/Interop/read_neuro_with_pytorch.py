@@ -5,7 +5,11 @@ Fashion-MNIST test accuracy — which equals what `neuro train` reported for the
   /usr/bin/python3 Tests/Interop/read_neuro_with_pytorch.py out/lenet5/model.neuro
 
 Layout (safetensors): u64 little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
-"__metadata__" (format, version, graph JSON), then the raw little-endian tensor bytes.
+"__metadata__" (format, version, kind, graph JSON), then the raw little-endian tensor bytes.
+
+A training checkpoint (kind "checkpoint", `neuro train --checkpoint`) also holds the optimizer state as
+"optimizer.state.<parameter>.<key>" tensors and the run's counters as "training" JSON; the script then also loads
+that state into the matching torch.optim optimizer with its own load_state_dict.
 """
 import gzip, json, struct, sys
 
@@ -45,14 +49,49 @@ class LeNet5(nn.Module):
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
+def load_optimizer(model, training, state):
+    """Rebuilds the run's torch.optim optimizer and loads the checkpoint's state into it (PyTorch's own keys)."""
+    settings = training["optimizer"]
+    kind, lr = settings["type"], training["trainer"]["learningRate"]
+    params = list(model.named_parameters())
+    optimizer = {
+        "sgd": lambda p: torch.optim.SGD(p, lr, momentum=settings.get("momentum", 0), weight_decay=settings["weightDecay"]),
+        "momentum": lambda p: torch.optim.SGD(p, lr, momentum=settings["momentum"], weight_decay=settings["weightDecay"]),
+        "nesterov": lambda p: torch.optim.SGD(p, lr, momentum=settings["momentum"], weight_decay=settings["weightDecay"], nesterov=True),
+        "adagrad": lambda p: torch.optim.Adagrad(p, lr, eps=settings["epsilon"], weight_decay=settings["weightDecay"]),
+        "rmsprop": lambda p: torch.optim.RMSprop(p, lr, alpha=settings["alpha"], eps=settings["epsilon"], weight_decay=settings["weightDecay"], momentum=settings["momentum"]),
+        "adam": lambda p: torch.optim.Adam(p, lr, betas=(settings["beta1"], settings["beta2"]), eps=settings["epsilon"], weight_decay=settings["weightDecay"]),
+        "adamw": lambda p: torch.optim.AdamW(p, lr, betas=(settings["beta1"], settings["beta2"]), eps=settings["epsilon"], weight_decay=settings["weightDecay"]),
+    }[kind]([p for _, p in params])
+    steps = settings["stepCount"]
+    per_parameter = {}
+    if state:
+        for i, (name, _) in enumerate(params):
+            entry = {key: state[f"{name}.{key}"] for key in settings["stateKeys"]}
+            if kind in ("adam", "adamw", "adagrad", "rmsprop"):
+                entry["step"] = torch.tensor(float(steps))
+            per_parameter[i] = entry
+    target = optimizer.state_dict()
+    target["state"] = per_parameter
+    optimizer.load_state_dict(target)
+    trainer = training["trainer"]
+    print(f"checkpoint: step {trainer['step']} (epoch {trainer['epoch'] + 1}, batch {trainer['batchInEpoch']}), "
+          f"{type(optimizer).__name__} with state {settings['stateKeys']} for {len(optimizer.state)} parameters, "
+          f"t = {steps}, lr {lr:g} ({trainer['schedule']})")
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "out/lenet5/model.neuro"
     metadata, tensors = read_neuro(path)
     graph = json.loads(metadata["graph"])
     print(f"{path}: format {metadata['format']} version {metadata['version']}, "
           f"{len(graph['nodes'])} nodes, {len(tensors)} tensors, {sum(t.numel() for t in tensors.values()):,} values")
+    prefix = "optimizer.state."
+    optimizer_state = {name[len(prefix):]: t for name, t in tensors.items() if name.startswith(prefix)}
     model = LeNet5()
-    model.load_state_dict(tensors)  # strict: every name and shape must match PyTorch's
+    model.load_state_dict({n: t for n, t in tensors.items() if not n.startswith(prefix)})  # strict: names and shapes as PyTorch's
+    if metadata.get("kind") == "checkpoint":
+        load_optimizer(model, json.loads(metadata["training"]), optimizer_state)
     folder = "/usr/share/datasets/fashion-mnist/"
     images = np.frombuffer(gzip.open(folder + "t10k-images-idx3-ubyte.gz").read(), np.uint8, offset=16)
     labels = np.frombuffer(gzip.open(folder + "t10k-labels-idx1-ubyte.gz").read(), np.uint8, offset=8)

@@ -6,7 +6,7 @@ namespace NeuroPlugin.Backends.Cpu;
 public sealed partial class CpuBackend
 {
     // Workspaces, grown once to the largest layer and then reused: im2col columns for a chunk of samples,
-    // their gradients, and the GEMM result in (O, samples·OH·OW) order.
+    // their gradients, and the GEMM result (or the output gradient) in (O, samples·OH·OW) order.
     float[] columns = [];
     float[] columnGrads = [];
     float[] gemmResult = [];
@@ -22,25 +22,27 @@ public sealed partial class CpuBackend
         // K = C/G·KH·KW and P = OH·OW, so one GEMM y' = W_g·col gives the group's (O/G, S·P) with long rows
         // (the course's im2col, batched); then y[n,o,:] = y'[o, n·P…] + b[o].
         var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape, groups);
-        Span<float> x = Data(input), w = Data(weight), b = DataOrEmpty(bias), y = Data(output);
+        Span<float> x = Data(input), b = DataOrEmpty(bias), y = Data(output);
+        float[] w = ArrayOf(weight);
         int chunk = g.ChunkSize;
         for (int first = 0; first < g.Batch; first += chunk)
             for (int group = 0; group < groups; group++)
             {
                 int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
-                Span<float> col = ChunkColumns(x, first, count, group, g, window);
+                ChunkColumns(x, first, count, group, g, window);
                 Span<float> result = Workspace(ref gemmResult, g.GroupOutputs * width);
+                gemm.Multiply(g.GroupOutputs, width, g.KernelLength, new GemmOperand(w, group * g.GroupOutputs * g.KernelLength, g.KernelLength),
+                    new GemmOperand(columns, 0, width), gemmResult, 0, width, accumulate: false);
                 for (int r = 0; r < g.GroupOutputs; r++)
                 {
                     int o = group * g.GroupOutputs + r;
-                    Span<float> resultRow = result.Slice(r * width, width);
-                    resultRow.Fill(b.IsEmpty ? 0f : b[o]);
-                    Span<float> wRow = w.Slice(o * g.KernelLength, g.KernelLength);
-                    for (int k = 0; k < g.KernelLength; k++)
-                        if (wRow[k] != 0f)
-                            TensorPrimitives.MultiplyAdd(col.Slice(k * width, width), wRow[k], resultRow, resultRow);
                     for (int t = 0; t < count; t++)
-                        resultRow.Slice(t * g.OutputPixels, g.OutputPixels).CopyTo(y.Slice(((first + t) * g.OutChannels + o) * g.OutputPixels, g.OutputPixels));
+                    {
+                        ReadOnlySpan<float> source = result.Slice(r * width + t * g.OutputPixels, g.OutputPixels);
+                        Span<float> target = y.Slice(((first + t) * g.OutChannels + o) * g.OutputPixels, g.OutputPixels);
+                        if (b.IsEmpty) source.CopyTo(target);
+                        else TensorPrimitives.Add(source, b[o], target);
+                    }
                 }
             }
     }
@@ -52,41 +54,34 @@ public sealed partial class CpuBackend
         // so with dy' the group's output gradient in (O/G, S·P) order: dW_g += dy'·colᵀ, db += Σ dy',
         // dcol = W_gᵀ·dy', dx_g += col2im(dcol)
         var g = new ConvGeometry(input.Shape, weight.Shape, outputGrad.Shape, groups);
-        Span<float> x = Data(input), w = Data(weight), dy = Data(outputGrad);
-        Span<float> dx = DataOrEmpty(inputGrad), dw = Data(weightGrad), db = DataOrEmpty(biasGrad);
+        Span<float> x = Data(input), dy = Data(outputGrad);
+        Span<float> dx = DataOrEmpty(inputGrad), db = DataOrEmpty(biasGrad);
+        float[] w = ArrayOf(weight), dw = ArrayOf(weightGrad);
         int chunk = g.ChunkSize;
         for (int first = 0; first < g.Batch; first += chunk)
             for (int group = 0; group < groups; group++)
             {
                 int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
-                Span<float> col = ChunkColumns(x, first, count, group, g, window);
+                int weightOffset = group * g.GroupOutputs * g.KernelLength;
+                ChunkColumns(x, first, count, group, g, window);
                 Span<float> dyT = Workspace(ref gemmResult, g.GroupOutputs * width);
                 for (int t = 0; t < count; t++)
                     for (int r = 0; r < g.GroupOutputs; r++)
                         dy.Slice(((first + t) * g.OutChannels + group * g.GroupOutputs + r) * g.OutputPixels, g.OutputPixels)
                             .CopyTo(dyT.Slice(r * width + t * g.OutputPixels, g.OutputPixels));
-                Span<float> dcol = dx.IsEmpty ? default : Workspace(ref columnGrads, g.KernelLength * width);
-                if (!dx.IsEmpty) dcol.Clear();
-                for (int r = 0; r < g.GroupOutputs; r++)
-                {
-                    int o = group * g.GroupOutputs + r;
-                    Span<float> dyRow = dyT.Slice(r * width, width);
-                    if (!db.IsEmpty) db[o] += TensorPrimitives.Sum(dyRow);
-                    Span<float> dwRow = dw.Slice(o * g.KernelLength, g.KernelLength);
-                    Span<float> wRow = w.Slice(o * g.KernelLength, g.KernelLength);
-                    for (int k = 0; k < g.KernelLength; k++)
-                    {
-                        dwRow[k] += TensorPrimitives.Dot(dyRow, col.Slice(k * width, width));
-                        if (!dx.IsEmpty && wRow[k] != 0f)
-                        {
-                            Span<float> dcolRow = dcol.Slice(k * width, width);
-                            TensorPrimitives.MultiplyAdd(dyRow, wRow[k], dcolRow, dcolRow);
-                        }
-                    }
-                }
-                if (!dx.IsEmpty)
-                    for (int t = 0; t < count; t++)
-                        Col2ImAdd(dcol[(t * g.OutputPixels)..], dx.Slice((first + t) * g.InputPlaneSize + group * g.GroupPlaneSize, g.GroupPlaneSize), width, g, window);
+                if (!db.IsEmpty)
+                    for (int r = 0; r < g.GroupOutputs; r++)
+                        db[group * g.GroupOutputs + r] += TensorPrimitives.Sum(dyT.Slice(r * width, width));
+                // dW_g (O/G, K) += dy' (O/G, S·P) · colᵀ (S·P, K)
+                gemm.Multiply(g.GroupOutputs, g.KernelLength, width, new GemmOperand(gemmResult, 0, width),
+                    new GemmOperand(columns, 0, width, transposed: true), dw, weightOffset, g.KernelLength, accumulate: true);
+                if (dx.IsEmpty) continue;
+                // dcol (K, S·P) = W_gᵀ (K, O/G) · dy' (O/G, S·P)
+                Span<float> dcol = Workspace(ref columnGrads, g.KernelLength * width);
+                gemm.Multiply(g.KernelLength, width, g.GroupOutputs, new GemmOperand(w, weightOffset, g.KernelLength, transposed: true),
+                    new GemmOperand(gemmResult, 0, width), columnGrads, 0, width, accumulate: false);
+                for (int t = 0; t < count; t++)
+                    Col2ImAdd(dcol[(t * g.OutputPixels)..], dx.Slice((first + t) * g.InputPlaneSize + group * g.GroupPlaneSize, g.GroupPlaneSize), width, g, window);
             }
     }
 

@@ -8,15 +8,13 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void LinearForward(Tensor input, Tensor weight, Tensor? bias, Tensor output)
     {
-        // input is (N,I), weight (O,I), bias (O), output (N,O)
+        // input is (N,I), weight (O,I), bias (O), output (N,O): y = x·Wᵀ + b, one GEMM on rows of y preset to b
         int n = input.Shape.N, inFeatures = weight.Shape[1], outFeatures = weight.Shape[0];
-        Span<float> x = Data(input), w = Data(weight), b = DataOrEmpty(bias), y = Data(output);
-        for (int s = 0; s < n; s++)
-        {
-            ReadOnlySpan<float> xRow = x.Slice(s * inFeatures, inFeatures);
-            for (int o = 0; o < outFeatures; o++)
-                y[s * outFeatures + o] = TensorPrimitives.Dot(xRow, w.Slice(o * inFeatures, inFeatures)) + (b.IsEmpty ? 0f : b[o]);
-        }
+        Span<float> b = DataOrEmpty(bias), y = Data(output);
+        if (!b.IsEmpty)
+            for (int s = 0; s < n; s++) b.CopyTo(y.Slice(s * outFeatures, outFeatures));
+        gemm.Multiply(n, outFeatures, inFeatures, new GemmOperand(ArrayOf(input), 0, inFeatures),
+            new GemmOperand(ArrayOf(weight), 0, inFeatures, transposed: true), ArrayOf(output), 0, outFeatures, accumulate: !b.IsEmpty);
     }
 
     /// <inheritdoc/>
@@ -24,22 +22,17 @@ public sealed partial class CpuBackend
     {
         // in the forward pass this was y[n,o] = Σ_i x[n,i]·W[o,i] + b[o]
         int n = input.Shape.N, inFeatures = weight.Shape[1], outFeatures = weight.Shape[0];
-        Span<float> x = Data(input), w = Data(weight), dy = Data(outputGrad);
-        Span<float> dx = DataOrEmpty(inputGrad), dw = Data(weightGrad), db = DataOrEmpty(biasGrad);
-        for (int s = 0; s < n; s++)
-        {
-            Span<float> xRow = x.Slice(s * inFeatures, inFeatures);
-            Span<float> dxRow = dx.IsEmpty ? default : dx.Slice(s * inFeatures, inFeatures);
-            for (int o = 0; o < outFeatures; o++)
-            {
-                float g = dy[s * outFeatures + o];
-                if (g == 0f) continue; // ReLU makes many output gradients exactly zero
-                Span<float> dwRow = dw.Slice(o * inFeatures, inFeatures);
-                TensorPrimitives.MultiplyAdd(xRow, g, dwRow, dwRow);           // dW[o,:] += dy[n,o]·x[n,:]
-                if (!dx.IsEmpty)
-                    TensorPrimitives.MultiplyAdd(w.Slice(o * inFeatures, inFeatures), g, dxRow, dxRow); // dx[n,:] += dy[n,o]·W[o,:]
-                if (!db.IsEmpty) db[o] += g;                                   // db[o] += dy[n,o]
-            }
-        }
+        float[] dy = ArrayOf(outputGrad);
+        Span<float> db = DataOrEmpty(biasGrad);
+        // dx (N,I) += dy (N,O) · W (O,I)
+        if (inputGrad is not null)
+            gemm.Multiply(n, inFeatures, outFeatures, new GemmOperand(dy, 0, outFeatures),
+                new GemmOperand(ArrayOf(weight), 0, inFeatures), ArrayOf(inputGrad), 0, inFeatures, accumulate: true);
+        // dW (O,I) += dyᵀ (O,N) · x (N,I)
+        gemm.Multiply(outFeatures, inFeatures, n, new GemmOperand(dy, 0, outFeatures, transposed: true),
+            new GemmOperand(ArrayOf(input), 0, inFeatures), ArrayOf(weightGrad), 0, inFeatures, accumulate: true);
+        // db[o] += Σ_n dy[n,o]
+        if (!db.IsEmpty)
+            for (int s = 0; s < n; s++) TensorPrimitives.Add(db, dy.AsSpan(s * outFeatures, outFeatures), db);
     }
 }

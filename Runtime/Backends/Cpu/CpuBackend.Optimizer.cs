@@ -11,6 +11,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void SgdUpdate(Tensor parameter, Tensor gradient, Tensor? velocity, float learningRate, float momentum, float weightDecay = 0f, bool nesterov = false)
     {
+        if (UpdateBlocked) return;
         Span<float> w = Data(parameter), dw = Data(gradient), v = DataOrEmpty(velocity);
         bool hasVelocity = velocity is not null;
         for (int i = 0; i < w.Length; i++)
@@ -28,6 +29,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AdaGradUpdate(Tensor parameter, Tensor gradient, Tensor sum, float learningRate, float epsilon, float weightDecay)
     {
+        if (UpdateBlocked) return;
         Span<float> w = Data(parameter), dw = Data(gradient), h = Data(sum);
         for (int i = 0; i < w.Length; i++)
         {
@@ -40,6 +42,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void RmsPropUpdate(Tensor parameter, Tensor gradient, Tensor squareAverage, Tensor? velocity, float learningRate, float alpha, float epsilon, float momentum, float weightDecay)
     {
+        if (UpdateBlocked) return;
         Span<float> w = Data(parameter), dw = Data(gradient), h = Data(squareAverage), v = DataOrEmpty(velocity);
         bool hasVelocity = velocity is not null;
         for (int i = 0; i < w.Length; i++)
@@ -56,6 +59,7 @@ public sealed partial class CpuBackend
     public void AdamUpdate(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, float learningRate,
         float beta1, float beta2, float epsilon, float weightDecay, bool decoupledWeightDecay, long step)
     {
+        if (UpdateBlocked) return;
         Span<float> w = Data(parameter), dw = Data(gradient), m = Data(firstMoment), v = Data(secondMoment);
         var c = AdamCorrection.At(learningRate, beta1, beta2, step);
         float coupled = decoupledWeightDecay ? 0f : weightDecay;

@@ -7,8 +7,9 @@ namespace NeuroPlugin.Backends.Cpu;
 /// The reference backend: every op is a plain loop over float arrays, written to be read next to the
 /// formula in <see cref="IBackend"/>. Inner loops use <see cref="System.Numerics.Tensors.TensorPrimitives"/>
 /// (SIMD) where a row of the loop is a dot product or an axpy; convolution goes through im2col + GEMM as
-/// the course teaches it. Single-threaded, so a game can run it on any thread without a pool.
-/// Its only allocations are the tensors themselves and one grow-only im2col workspace.
+/// the course teaches it; that GEMM (<see cref="Gemm"/>) is packed, SIMD and split over <see cref="Threads"/> threads
+/// of a small process-wide pool, by tiles of the output, so results do not depend on the thread count. The other ops
+/// run on the calling thread. Its only allocations are the tensors themselves and grow-only workspaces.
 /// </summary>
 public sealed partial class CpuBackend : IBackend
 {
@@ -16,7 +17,9 @@ public sealed partial class CpuBackend : IBackend
     public string Name => "cpu";
 
     /// <summary>The processor, for reports.</summary>
-    public string DeviceName { get; } = DescribeProcessor();
+    public string DeviceName => $"{processor} ({RuntimeInformation.ProcessArchitecture}, {Threads} thread{(Threads == 1 ? "" : "s")})";
+
+    readonly string processor = DescribeProcessor();
 
     /// <inheritdoc/>
     public Tensor Allocate(TensorShape shape, string name) =>
@@ -56,6 +59,7 @@ public sealed partial class CpuBackend : IBackend
 
     static Span<float> DataOrEmpty(Tensor? tensor) => tensor is null ? Span<float>.Empty : Data(tensor);
 
+    /// <summary>"CPU: " and the processor's model name from /proc/cpuinfo.</summary>
     static string DescribeProcessor()
     {
         string model = "unknown processor";
@@ -70,7 +74,7 @@ public sealed partial class CpuBackend : IBackend
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
-        return $"CPU: {model} ({RuntimeInformation.ProcessArchitecture}, 1 thread)";
+        return $"CPU: {model}";
     }
 }
 

@@ -79,11 +79,12 @@ public sealed partial class GLBackend
         DispatchUpdate(program, parameter, gradient, learningRate, decoupledWeightDecay ? 0f : weightDecay);
     }
 
-    /// <summary>Binds the parameter and gradient, sets the uniforms every rule has, runs one invocation per vec4.</summary>
+    /// <summary>Binds the parameter, gradient and guard word, sets the uniforms every rule has, runs one invocation per vec4.</summary>
     void DispatchUpdate(ComputeProgram program, Tensor parameter, Tensor gradient, float learningRate, float weightDecay)
     {
         Bind(Input0, gradient);
         Bind(Output0, parameter);
+        BindUpdateGuard();
         program.SetUniform("learningRate", learningRate);
         program.SetUniform("weightDecay", weightDecay);
         DispatchVectors(program, parameter.Length);

@@ -50,7 +50,7 @@ public sealed partial class GLBackend : IBackend
 
     /// <summary>GL objects the backend holds for itself (cached programs, scratch buffers), so tests can tell
     /// them from leaked tensors: <c>Device.LiveObjectCount − InternalObjectCount</c> counts only the caller's objects.</summary>
-    public int InternalObjectCount => Shaders.CachedProgramCount + (scratch is null ? 0 : 1) + (placeholder is null ? 0 : 1);
+    public int InternalObjectCount => Shaders.CachedProgramCount + (scratch is null ? 0 : 1) + (placeholder is null ? 0 : 1) + (openGuard is null ? 0 : 1);
 
     /// <summary>The GL buffer behind a tensor of this backend (e.g. to bind it in the host's own shaders).</summary>
     public GLBuffer BufferOf(Tensor tensor)
@@ -225,7 +225,8 @@ public sealed partial class GLBackend : IBackend
         Shaders.Dispose();
         scratch?.Dispose();
         placeholder?.Dispose();
-        scratch = placeholder = null;
+        openGuard?.Dispose();
+        scratch = placeholder = openGuard = null;
         if (ownsDevice) Device.Dispose();
     }
 }

@@ -28,7 +28,7 @@ public sealed class GLDevice : IDisposable
     readonly ConcurrentQueue<string> debugMessages = new();
     int pendingDeleteCount;
     int ownerThreadId;
-    int liveBuffers, livePrograms;
+    int liveBuffers, livePrograms, liveQueries, liveSamplers, liveFences;
     bool debugMode, disposed;
     DebugProc? debugCallback; // held so the delegate outlives the native pointer the driver keeps
 
@@ -118,12 +118,19 @@ public sealed class GLDevice : IDisposable
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => disposed;
 
-    /// <summary>GL buffers plus programs created through this device and not yet deleted.</summary>
-    public int LiveObjectCount => Volatile.Read(ref liveBuffers) + Volatile.Read(ref livePrograms);
+    /// <summary>GL objects (buffers, programs, queries, samplers, fences) created through this device and not yet deleted.</summary>
+    public int LiveObjectCount => Volatile.Read(ref liveBuffers) + Volatile.Read(ref livePrograms) + Volatile.Read(ref liveQueries)
+        + Volatile.Read(ref liveSamplers) + Volatile.Read(ref liveFences);
     /// <summary>Live GL buffers (tensor storage, scratch).</summary>
     public int LiveBufferCount => Volatile.Read(ref liveBuffers);
     /// <summary>Live GL programs (compiled kernels).</summary>
     public int LiveProgramCount => Volatile.Read(ref livePrograms);
+    /// <summary>Live query objects (<see cref="GLQuery"/>: GPU timestamps of frame budgets and the non-finite guard).</summary>
+    public int LiveQueryCount => Volatile.Read(ref liveQueries);
+    /// <summary>Live fence sync objects (<see cref="GLFence"/>: pending asynchronous readbacks).</summary>
+    public int LiveFenceCount => Volatile.Read(ref liveFences);
+    /// <summary>Live sampler objects (<see cref="GLSampler"/>).</summary>
+    public int LiveSamplerCount => Volatile.Read(ref liveSamplers);
 
     /// <summary>
     /// A diagnostic: wait for the GPU (<c>glFinish</c>) after every dispatch, upload, clear and copy, so that no
@@ -306,23 +313,42 @@ public sealed class GLDevice : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     void ThrowDisposed() => throw new ObjectDisposedException(nameof(GLDevice), $"{this} was disposed");
 
-    internal void OnCreated(GLObjectKind kind) => Interlocked.Increment(ref kind == GLObjectKind.Buffer ? ref liveBuffers : ref livePrograms);
+    internal void OnCreated(GLObjectKind kind) => Interlocked.Increment(ref LiveCounter(kind));
+
+    /// <summary>The live-object counter of one kind.</summary>
+    ref int LiveCounter(GLObjectKind kind)
+    {
+        if (kind == GLObjectKind.Buffer) return ref liveBuffers;
+        if (kind == GLObjectKind.Query) return ref liveQueries;
+        if (kind == GLObjectKind.Sampler) return ref liveSamplers;
+        if (kind == GLObjectKind.Fence) return ref liveFences;
+        return ref livePrograms;
+    }
 
     /// <summary>Deletes a GL object now; the caller is on the owner thread.</summary>
-    internal void Delete(GLObjectKind kind, uint handle)
+    internal void Delete(GLObjectKind kind, uint handle) => Delete(kind, (nint)handle);
+
+    /// <summary>Deletes a GL object now; a fence's handle is its <c>GLsync</c> pointer, every other kind's its name.</summary>
+    internal void Delete(GLObjectKind kind, nint handle)
     {
-        if (kind == GLObjectKind.Buffer) GL.DeleteBuffer(handle);
-        else GL.DeleteProgram(handle);
-        Interlocked.Decrement(ref kind == GLObjectKind.Buffer ? ref liveBuffers : ref livePrograms);
+        if (kind == GLObjectKind.Buffer) GL.DeleteBuffer((uint)handle);
+        else if (kind == GLObjectKind.Query) GL.DeleteQuery((uint)handle);
+        else if (kind == GLObjectKind.Sampler) GL.DeleteSampler((uint)handle);
+        else if (kind == GLObjectKind.Fence) GL.DeleteSync(handle);
+        else GL.DeleteProgram((uint)handle);
+        Interlocked.Decrement(ref LiveCounter(kind));
     }
 
     /// <summary>Queues a GL object for deletion on the owner thread (from a finalizer or another thread).
     /// After the device is disposed the object died with the context (or with the host's), so it only stops counting.</summary>
-    internal void EnqueueDelete(GLObjectKind kind, uint handle)
+    internal void EnqueueDelete(GLObjectKind kind, uint handle) => EnqueueDelete(kind, (nint)handle);
+
+    /// <summary>As the name overload, for any kind (a fence's handle is its <c>GLsync</c> pointer).</summary>
+    internal void EnqueueDelete(GLObjectKind kind, nint handle)
     {
         if (disposed)
         {
-            Interlocked.Decrement(ref kind == GLObjectKind.Buffer ? ref liveBuffers : ref livePrograms);
+            Interlocked.Decrement(ref LiveCounter(kind));
             return;
         }
         pendingDeletes.Enqueue(new PendingDelete(kind, handle));
@@ -496,7 +522,7 @@ public sealed class GLDevice : IDisposable
         }
     }
 
-    readonly record struct PendingDelete(GLObjectKind Kind, uint Handle);
+    readonly record struct PendingDelete(GLObjectKind Kind, nint Handle);
 }
 
 /// <summary>The kinds of GL object the device counts.</summary>
@@ -504,4 +530,10 @@ internal enum GLObjectKind
 {
     Buffer,
     Program,
+    /// <summary>A query object (<see cref="GLQuery"/>).</summary>
+    Query,
+    /// <summary>A sampler object (<see cref="GLSampler"/>).</summary>
+    Sampler,
+    /// <summary>A fence sync object (<see cref="GLFence"/>); its handle is a <c>GLsync</c> pointer, not a name.</summary>
+    Fence,
 }

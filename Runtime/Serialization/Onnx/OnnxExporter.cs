@@ -18,7 +18,7 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// Softmax → Softmax, LocalResponseNorm → LRN (odd sizes), global pooling → GlobalAveragePool/GlobalMaxPool,
 /// AdaptiveAvgPool2d → GlobalAveragePool, AveragePool (where the output divides the input) or two MatMuls with
 /// constant averaging matrices (any other size), Conv2d groups → group, BatchNorm1d/2d → BatchNormalization,
-/// Dropout → Dropout, ChannelPad → Pad, FractalJoin → Mean (every column), and the stochastic residuals (Stochastic
+/// Dropout → Dropout, Upsample → Resize (linear, half_pixel), ChannelPad → Pad, FractalJoin → Mean (every column), and the stochastic residuals (Stochastic
 /// Depth, Shake-Shake, ShakeDrop, Swapout) → Mul/Add/Sum with their expected coefficients. Every zoo model exports
 /// (OnnxZooExportTests).
 /// </summary>
@@ -157,6 +157,9 @@ public static class OnnxExporter
                 case Layers.Dropout dropout:
                     Emit("Dropout", node.Name, [x[0], FloatConstant($"{y}.ratio", dropout.P)], y);
                     break;
+                case Upsample upsample:
+                    WriteUpsample(node, upsample, x[0], y);
+                    break;
                 case ChannelPad pad:
                     // pads are (begin of every axis, then end of every axis): zeros after the C input channels
                     Emit("Pad", node.Name, [x[0], IntConstant($"{y}.pads", 0, 0, 0, 0, 0, pad.OutChannels - inputShapes[0].C, 0, 0)], y);
@@ -235,6 +238,29 @@ public static class OnnxExporter
                 Emit("MatMul", pooledColumns, [x, columns], pooledColumns);   // (N,C,H,W)·(W,OW) → (N,C,H,OW)
                 Emit("MatMul", node.Name, [rows, pooledColumns], y);          // (OH,H)·(N,C,H,OW) → (N,C,OH,OW)
             }
+        }
+
+        /// <summary>Upsample → Resize, mode linear with <c>half_pixel</c> coordinates: source = (i + ½)/scale − ½, which is
+        /// PyTorch's align_corners=False rule (also for a 1-pixel output, where <c>pytorch_half_pixel</c> would differ), and
+        /// ONNX Runtime clamps a negative source at the edge as PyTorch does. A scale factor goes in as <c>scales</c>
+        /// (1, 1, s_h, s_w); a fixed size as <c>sizes</c>, the input's (N, C) from Shape at run time (the batch axis is
+        /// symbolic) followed by (OH, OW).</summary>
+        void WriteUpsample(Node node, Upsample upsample, string x, string y)
+        {
+            AttributeProto[] attributes = [String("mode", "linear"), String("coordinate_transformation_mode", "half_pixel")];
+            if (upsample.ScaleFactor is { } factor)
+            {
+                string scales = $"{y}.scales";
+                onnx.Initializer.Add(OnnxTensorData.FromFloats(scales, [4], [1f, 1f, factor.Height, factor.Width]));
+                Emit("Resize", node.Name, [x, "", scales], y, attributes);
+                return;
+            }
+            var (height, width) = upsample.Size!.Value;
+            string shape = $"{y}.input_shape", batchAndChannels = $"{y}.batch_channels", sizes = $"{y}.sizes";
+            Emit("Shape", shape, [x], shape);
+            Emit("Slice", batchAndChannels, [shape, IntConstant($"{y}.starts", 0), IntConstant($"{y}.ends", 2)], batchAndChannels);
+            Emit("Concat", sizes, [batchAndChannels, IntConstant($"{y}.spatial", height, width)], sizes, Int("axis", 0));
+            Emit("Resize", node.Name, [x, "", "", sizes], y, attributes);
         }
 
         /// <summary>The (outputs, inputs) matrix averaging each adaptive bin of one axis, or its transpose.</summary>

@@ -11,8 +11,10 @@ namespace NeuroPlugin.Tests.Stochastic;
 /// and a small residual network around each layer.</summary>
 static class StochasticChecks
 {
+    /// <summary>The layers under test; FractalNet's drop-path join (two columns, p = 0.5 so local steps vary per sample)
+    /// fits the same (branch, identity) harness.</summary>
     public static IEnumerable<Layer> Layers() =>
-        [new StochasticDepth(0.3f), new ShakeShake(), new ShakeDrop(0.4f), new Swapout(0.2f, 0.4f)];
+        [new StochasticDepth(0.3f), new ShakeShake(), new ShakeDrop(0.4f), new Swapout(0.2f, 0.4f), new FractalJoin([0, 1], 2, localDropProbability: 0.5f)];
 
     /// <summary>The number of branch inputs (inputs before the identity).</summary>
     public static int Branches(Layer layer) => layer.InputCount - 1;

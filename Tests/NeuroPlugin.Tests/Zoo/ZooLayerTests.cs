@@ -88,38 +88,61 @@ public class ZooLayerTests
     [TestCase(true, 7u)]
     public void FractalJoin_Gradients(bool training, uint step)
     {
+        // per-sample drop-path: with p = 0.5 the four samples of a local step keep different sets of inputs
         var check = new GradientCheck(new Random((int)step + 10));
-        var layer = new FractalJoin([0, 1, 2], 3);
-        var shape = new TensorShape(2, 2, 3, 2);
+        var layer = new FractalJoin([0, 1, 2], 3, localDropProbability: 0.5f);
+        var shape = new TensorShape(4, 2, 3, 2);
         Tensor[] xs = [Random(check, shape, "x0"), Random(check, shape, "x1"), Random(check, shape, "x2")];
         Tensor[] dxs = [cpu.Allocate(shape, "dx0"), cpu.Allocate(shape, "dx1"), cpu.Allocate(shape, "dx2")];
         var y = cpu.Allocate(shape, "y");
-        check.Run($"FractalJoin step {step}", xs, y, () => layer.Forward(cpu, Node(xs, dxs, y, null, training, step)), dxs,
-            dy => layer.Backward(cpu, Node(xs, dxs, y, dy, training, step)));
+        Tensor[] workspace = [cpu.Allocate(layer.WorkspaceShapes([shape, shape, shape], shape)[0], "coefficients")];
+        NodeTensors Join(Tensor? dy) => new("node", xs, dxs, y, dy, [], [], workspace) { Training = training, Seed = 5, Step = step, Stream = 3 };
+        check.Run($"FractalJoin step {step}", xs, y, () => layer.Forward(cpu, Join(null)), dxs, dy => layer.Backward(cpu, Join(dy)));
     }
 
+    /// <summary>Eval keeps every input; half the training steps are global (one column for the whole batch), the others
+    /// local, where each sample keeps its own inputs (each with probability 1 − p, at least one) independently of the
+    /// other samples.</summary>
     [Test]
-    public void FractalJoin_EvalIsTheMean_AndTrainingDrawsBothKinds()
+    public void FractalJoin_EvalIsTheMean_GlobalStepsKeepOneColumn_LocalStepsDrawPerSample()
     {
-        var layer = new FractalJoin([1, 2], 3, localDropProbability: 0.5f);
-        Span<bool> keep = stackalloc bool[2];
-        Assert.That(layer.SelectInputs(false, 1, 0, 0, keep), Is.EqualTo(2));
-        int global = 0, local = 0, globalOffPath = 0;
-        for (uint step = 0; step < 400; step++)
+        const int Batch = 64, Inputs = 3;
+        const float P = 0.4f;
+        var layer = new FractalJoin([0, 1, 2], 3, localDropProbability: P);
+        var table = new float[Batch * Inputs];
+        layer.DrawCoefficients(false, 1, 9, 0, table);
+        Assert.That(table, Is.All.EqualTo(1f / 3));
+        int global = 0, localKept = 0, fallbacks = 0, samplesDiffer = 0;
+        for (uint step = 0; step < 200; step++)
         {
-            int kept = layer.SelectInputs(true, 1, step, 9, keep);
-            Assert.That(kept, Is.InRange(1, 2), "at least one input survives");
-            bool isGlobal = CounterRandom.Uniform(1, FractalJoin.GlobalStream, step, 0) < layer.GlobalFraction;
-            if (!isGlobal) { local++; continue; }
-            global++;
-            int column = (int)(CounterRandom.Uniform(1, FractalJoin.GlobalStream, step, 1) * 3);
-            if (column == 0) { globalOffPath++; Assert.That(kept, Is.EqualTo(2), "column 0 does not pass this join: all kept"); }
-            else Assert.That(kept == 1 && keep[column - 1], Is.True, $"global step {step}: only column {column} survives");
+            layer.DrawCoefficients(true, 1, 9, step, table);
+            var rows = Enumerable.Range(0, Batch).Select(n => table.AsSpan(n * Inputs, Inputs).ToArray()).ToArray();
+            foreach (var row in rows)
+            {
+                int kept = row.Count(c => c != 0);
+                Assert.That(kept, Is.InRange(1, Inputs), $"step {step}: at least one input survives in every sample");
+                Assert.That(row.Where(c => c != 0), Is.All.EqualTo(1f / kept), $"step {step}: the mean of the survivors");
+            }
+            if (layer.GlobalColumn(true, 1, step) is { } column)
+            {
+                global++;
+                foreach (var row in rows)
+                    Assert.That(row, Is.EqualTo(Enumerable.Range(0, Inputs).Select(i => i == column ? 1f : 0f)), $"global step {step}: only column {column}");
+                continue;
+            }
+            samplesDiffer += rows.Any(r => !r.SequenceEqual(rows[0])) ? 1 : 0;
+            localKept += rows.Sum(r => r.Count(c => c != 0));
+            for (int n = 0; n < Batch; n++)
+                fallbacks += Enumerable.Range(0, Inputs).All(i => CounterRandom.Uniform(1, 9, step, n * (Inputs + 1) + i) < P) ? 1 : 0;
         }
-        // half the steps are global (binomial 400 × 0.5: ±3σ = ±30), a third of those pick column 0
-        Assert.That(global, Is.InRange(170, 230));
-        Assert.That(local, Is.EqualTo(400 - global));
-        Assert.That(globalOffPath, Is.GreaterThan(0));
+        int local = 200 - global, samples = local * Batch;
+        // half the steps are global (binomial 200 × 0.5: ±3σ ≈ ±21); every local step differs between samples
+        Assert.That(global, Is.InRange(79, 121));
+        Assert.That(samplesDiffer, Is.EqualTo(local), "local steps draw a mask per sample");
+        // a sample keeps k(1 − p) inputs on average, plus one when all k were dropped (probability pᵏ)
+        double mean = Inputs * (1 - P) + Math.Pow(P, Inputs), sigma = Math.Sqrt(Inputs * P * (1 - P) * samples);
+        Assert.That(localKept, Is.EqualTo(mean * samples).Within(4 * sigma), "surviving inputs in local steps");
+        Assert.That(fallbacks, Is.GreaterThan(0), "some samples lost every input and kept one at random");
     }
 
     [Test]

@@ -1,0 +1,77 @@
+using System.Text.Json.Nodes;
+
+namespace NeuroPlugin.Editor.Document;
+
+/// <summary>A node of the document: a layer type with the user's attributes (the inferred ones are not stored), the
+/// node feeding each input port (null when unconnected), a canvas position and the group it belongs to.</summary>
+internal sealed class DocumentNode(string id, string type, JsonObject attributes)
+{
+    public string Id { get; set; } = id;
+    public string Type { get; } = type;
+    public JsonObject Attributes { get; set; } = attributes;
+    public List<string?> Inputs { get; set; } = [];
+    public double X { get; set; }
+    public double Y { get; set; }
+    public string? Group { get; set; }
+
+    public DocumentNode Clone() => new(Id, Type, (JsonObject)Attributes.DeepClone())
+    {
+        Inputs = [.. Inputs], X = X, Y = Y, Group = Group,
+    };
+}
+
+/// <summary>A collapsible set of nodes: an inserted template or one module of a zoo model.</summary>
+internal sealed record DocumentGroup(string Id, string Label, string? Template, bool Collapsed);
+
+/// <summary>An auxiliary classifier head of the network (GoogLeNet's aux1): its node and loss weight.</summary>
+internal sealed record DocumentAuxiliaryOutput(string Node, float Weight);
+
+/// <summary>
+/// The graph being edited, as plain data: nodes in insertion order, groups, the output node and auxiliary heads.
+/// It is what an undo step restores (<see cref="Clone"/>); everything derived from it (shapes, errors, counts, the
+/// runtime graph) is computed by <see cref="DocumentAnalysis"/>.
+/// </summary>
+internal sealed class EditorDocument
+{
+    public List<DocumentNode> Nodes { get; init; } = [];
+    public List<DocumentGroup> Groups { get; init; } = [];
+    /// <summary>The node the network outputs; null means the last node in topological order.</summary>
+    public string? Output { get; set; }
+    public List<DocumentAuxiliaryOutput> AuxiliaryOutputs { get; init; } = [];
+
+    public DocumentNode? Find(string id) => Nodes.Find(n => n.Id == id);
+
+    public DocumentNode Get(string id) => Find(id) ?? throw new DocumentCommandException($"no node '{id}' in the document");
+
+    public bool Contains(string id) => Nodes.Exists(n => n.Id == id);
+
+    /// <summary>A deep copy (attributes included), for the undo stack.</summary>
+    public EditorDocument Clone() => new()
+    {
+        Nodes = Nodes.ConvertAll(n => n.Clone()),
+        Groups = [.. Groups],
+        Output = Output,
+        AuxiliaryOutputs = [.. AuxiliaryOutputs],
+    };
+
+    /// <summary>A new id from <paramref name="stem"/>: the stem itself if free, else <c>stem_2</c>, <c>stem_3</c>…</summary>
+    public string FreshId(string stem, ISet<string>? alsoTaken = null)
+    {
+        bool Taken(string id) => Contains(id) || Groups.Exists(g => g.Id == id) || (alsoTaken?.Contains(id) ?? false);
+        if (!Taken(stem)) return stem;
+        for (int i = 2; ; i++)
+            if (!Taken($"{stem}_{i}")) return $"{stem}_{i}";
+    }
+
+    /// <summary>An empty network: one 1×28×28 image input (Fashion-MNIST's).</summary>
+    public static EditorDocument CreateDefault()
+    {
+        var document = new EditorDocument();
+        document.Nodes.Add(new DocumentNode("input", LayerPalette.InputType, LayerPalette.Defaults(LayerPalette.InputType)));
+        return document;
+    }
+}
+
+/// <summary>A command that cannot be applied (unknown node, duplicate id, a cycle, a malformed field): HTTP 400, the
+/// document is unchanged. The message names the node or field.</summary>
+internal sealed class DocumentCommandException(string message) : ArgumentException(message);

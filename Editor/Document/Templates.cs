@@ -1,0 +1,164 @@
+using System.Text.Json.Nodes;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Models;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Editor.Document;
+
+/// <summary>A template the palette offers: a zoo model (replaces the document) or a block (inserted after a node).</summary>
+internal sealed record TemplateInfo(string Id, string Label, string Kind, string Description);
+
+/// <summary>
+/// Turns runtime graphs into document nodes: opened files, zoo models (<see cref="ModelZoo"/>) and the zoo's blocks
+/// (<see cref="ZooBlocks"/>), so templates are built by the same code as the runtime's networks, never copied.
+/// </summary>
+internal static class Templates
+{
+    /// <summary>The names the papers use, for the palette (the zoo's lower-case names stay the ids); declared before
+    /// <see cref="All"/>, which reads it in the static initializer.</summary>
+    static readonly Dictionary<string, string> ModelLabels = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["lenet5"] = "LeNet-5", ["alexnet"] = "AlexNet", ["zfnet"] = "ZFNet", ["vgg11"] = "VGG-11", ["vgg16"] = "VGG-16",
+        ["googlenet"] = "GoogLeNet", ["inception_v3"] = "Inception v3", ["resnet18"] = "ResNet-18", ["resnet34"] = "ResNet-34",
+        ["resnet50"] = "ResNet-50", ["wide_resnet50_2"] = "Wide ResNet-50-2", ["resnext50_32x4d"] = "ResNeXt-50 32×4d",
+        ["se_resnet50"] = "SE-ResNet-50", ["pyramidnet"] = "PyramidNet-110", ["ror"] = "RoR-110", ["fractalnet"] = "FractalNet",
+        ["densenet121"] = "DenseNet-121", ["xception"] = "Xception", ["squeezenet1_0"] = "SqueezeNet 1.0", ["squeezenet1_1"] = "SqueezeNet 1.1",
+        ["mobilenet_v1"] = "MobileNet v1", ["mobilenet_v2"] = "MobileNet v2", ["resnet_cifar"] = "ResNet-20 (CIFAR)",
+    };
+
+    /// <summary>Every model of the zoo, then every block.</summary>
+    public static IReadOnlyList<TemplateInfo> All { get; } =
+    [
+        .. ModelZoo.Names.Select(name =>
+        {
+            var o = ModelZoo.ReferenceOptions(name);
+            return new TemplateInfo(name, ModelLabels.GetValueOrDefault(name, name), "model",
+                $"the zoo's {name} for {o.InputChannels}×{o.ImageSize}×{o.ImageSize} images, {o.Classes} classes");
+        }),
+        .. ZooBlocks.Names.Select(name => new TemplateInfo(name, ZooBlocks.Label(name), "block", ZooBlocks.Description(name))),
+    ];
+
+    /// <summary>The document of zoo model <paramref name="name"/> (its nodes grouped by module), laid out top to bottom.</summary>
+    public static EditorDocument Model(string name, ModelOptions? options = null)
+    {
+        var graph = ModelZoo.Build(name, options);
+        var document = FromGraph(graph);
+        GroupByModule(document, name);
+        Layout.Apply(document);
+        return document;
+    }
+
+    /// <summary>
+    /// Inserts block <paramref name="block"/> after node <paramref name="after"/> of <paramref name="document"/>, whose
+    /// output has shape <paramref name="afterShape"/> (batch 1): the block reads <paramref name="after"/>, every node
+    /// that read <paramref name="after"/> reads the block's output instead, and the block's nodes form one collapsed
+    /// group <c>group:{prefix}</c>. Returns the group id.
+    /// </summary>
+    public static string InsertBlock(EditorDocument document, string block, string after, TensorShape afterShape)
+    {
+        string prefix = document.FreshId(block.Replace('-', '_'));
+        string groupId = "group:" + prefix;
+        const string placeholder = "\u0001input"; // cannot clash with a document id: ids are validated printable
+        int[] dims = afterShape.ToArray();
+        var graph = ZooBlocks.Build(block, prefix, placeholder, TensorShape.Of(dims[1..]));
+        var consumers = document.Nodes.Where(n => n.Inputs.Contains(after)).ToList();
+        var anchor = document.Get(after);
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        var rename = new Dictionary<string, string>(StringComparer.Ordinal) { [placeholder] = after };
+        foreach (var node in graph.Nodes)
+        {
+            rename[node.Name] = document.FreshId(node.Name, taken);
+            taken.Add(rename[node.Name]);
+        }
+        var added = new List<DocumentNode>();
+        foreach (var node in graph.Nodes)
+        {
+            var item = NodeOf(node, rename);
+            item.Group = groupId;
+            added.Add(item);
+        }
+        string output = rename[graph.Output];
+        foreach (var consumer in consumers)
+            for (int i = 0; i < consumer.Inputs.Count; i++)
+                if (consumer.Inputs[i] == after) consumer.Inputs[i] = output;
+        document.Nodes.InsertRange(document.Nodes.IndexOf(anchor) + 1, added);
+        document.Groups.Add(new DocumentGroup(groupId, ZooBlocks.Label(block), block, Collapsed: true));
+        Layout.Place(added, anchor.X, anchor.Y + Layout.RowHeight);
+        return groupId;
+    }
+
+    /// <summary>A document holding <paramref name="graph"/>: its inputs as Input nodes, its nodes with their attributes
+    /// (the inferred ones left out), output and auxiliary heads. Positions are left at 0 (see <see cref="Layout"/>).</summary>
+    public static EditorDocument FromGraph(NetworkGraph graph)
+    {
+        var document = new EditorDocument();
+        foreach (var input in graph.Inputs)
+        {
+            var dims = input.ItemShape.ToArray();
+            var attributes = dims.Length == 3
+                ? new JsonObject { ["channels"] = dims[0], ["height"] = dims[1], ["width"] = dims[2] }
+                : dims.Length == 1 ? new JsonObject { ["features"] = dims[0] }
+                : throw new DocumentCommandException($"input '{input.Name}': the editor takes (C,H,W) or (features) inputs, got {input.ItemShape}");
+            document.Nodes.Add(new DocumentNode(input.Name, LayerPalette.InputType, attributes));
+        }
+        var identity = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes) document.Nodes.Add(NodeOf(node, identity));
+        document.Output = graph.Output;
+        document.AuxiliaryOutputs.AddRange(graph.AuxiliaryOutputs.Select(a => new DocumentAuxiliaryOutput(a.Name, a.Weight)));
+        return document;
+    }
+
+    static DocumentNode NodeOf(Node node, IReadOnlyDictionary<string, string> rename)
+    {
+        var attributes = node.Layer.Attributes();
+        foreach (string name in LayerPalette.InferredAttributes) attributes.Remove(name);
+        if (LayerPalette.Find(node.Layer.Type) is null)
+            throw new DocumentCommandException($"{node.Name}: layer type '{node.Layer.Type}' is not in the editor's palette");
+        return new DocumentNode(rename.GetValueOrDefault(node.Name, node.Name), node.Layer.Type, attributes)
+        {
+            Inputs = node.Inputs.Select(i => (string?)rename.GetValueOrDefault(i, i)).ToList(),
+        };
+    }
+
+    /// <summary>Groups a zoo model's nodes by module path (<c>layer1.0.conv1</c> → group <c>layer1.0</c>), keeping only
+    /// modules of at least two nodes (group ids are <c>group:</c> + the module path, apart from node ids); groups start collapsed so large networks stay readable.</summary>
+    static void GroupByModule(EditorDocument document, string model)
+    {
+        var modules = document.Nodes
+            .Where(n => n.Type != LayerPalette.InputType && n.Id.Contains('.'))
+            .GroupBy(n => n.Id[..n.Id.LastIndexOf('.')], StringComparer.Ordinal)
+            .Where(g => g.Count() >= 2);
+        foreach (var module in modules)
+        {
+            foreach (var node in module) node.Group = "group:" + module.Key;
+            document.Groups.Add(new DocumentGroup("group:" + module.Key, module.Key, model, Collapsed: true));
+        }
+    }
+}
+
+/// <summary>A layered layout: each node one row below its deepest input, nodes of a row side by side.</summary>
+internal static class Layout
+{
+    public const double RowHeight = 100, ColumnWidth = 220;
+
+    /// <summary>Positions every node of <paramref name="document"/> by depth (longest path from an input).</summary>
+    public static void Apply(EditorDocument document) => Place(DocumentAnalysis.TopologicalOrder(document, out _), 0, 0);
+
+    /// <summary>Positions <paramref name="nodes"/> (topologically ordered) by their depth among themselves, from (x, y).</summary>
+    public static void Place(IReadOnlyList<DocumentNode> nodes, double x, double y)
+    {
+        var depth = new Dictionary<string, int>(StringComparer.Ordinal);
+        var perRow = new Dictionary<int, int>();
+        foreach (var node in nodes)
+        {
+            int d = 0;
+            foreach (string? input in node.Inputs)
+                if (input is not null && depth.TryGetValue(input, out int inputDepth)) d = Math.Max(d, inputDepth + 1);
+            depth[node.Id] = d;
+            int column = perRow[d] = perRow.GetValueOrDefault(d) + 1;
+            node.X = x + (column - 1) * ColumnWidth;
+            node.Y = y + d * RowHeight;
+        }
+    }
+}

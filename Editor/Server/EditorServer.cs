@@ -1,0 +1,207 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NeuroPlugin.Editor.Cli;
+using NeuroPlugin.Editor.Document;
+
+namespace NeuroPlugin.Editor.Server;
+
+/// <summary>Where and how <see cref="EditorServer"/> runs.</summary>
+/// <param name="Folder">Root of every file operation.</param>
+/// <param name="Port">TCP port on 127.0.0.1; 0 takes a free one.</param>
+/// <param name="WebRoot">The built UI (index.html and assets); default the executable's <c>wwwroot/</c>.</param>
+/// <param name="Token">The session token; default a fresh random one.</param>
+internal sealed record EditorServerOptions(string Folder, int Port = 0, string? WebRoot = null, string? Token = null);
+
+/// <summary>
+/// <c>neuro serve</c>'s server: ASP.NET Core on 127.0.0.1 only, every request through <see cref="AccessGuard"/>,
+/// the document API over <see cref="DocumentSession"/>, training over <see cref="TrainingSession"/>, pushes over
+/// <see cref="WebSocketHub"/>, and the built UI as static files. The protocol is Documentation~/EditorProtocol.md.
+/// </summary>
+internal sealed class EditorServer : IAsyncDisposable
+{
+    readonly WebApplication app;
+    readonly WebSocketHub hub = new();
+
+    EditorServer(WebApplication app, FolderGuard folder, string token, string webRoot)
+    {
+        this.app = app;
+        Folder = folder;
+        Token = token;
+        WebRoot = webRoot;
+        Document = new DocumentSession(folder);
+        Training = new TrainingSession(Document);
+        Document.Changed += () => _ = hub.Broadcast(DocumentMessage());
+        Training.Message += message => _ = hub.Broadcast(message);
+    }
+
+    public FolderGuard Folder { get; }
+    public string Token { get; }
+    public string WebRoot { get; }
+    public DocumentSession Document { get; }
+    public TrainingSession Training { get; }
+    /// <summary>The port the server listens on (the real one when 0 was asked).</summary>
+    public int Port { get; private set; }
+    /// <summary>What <c>neuro serve</c> prints: the address with the token.</summary>
+    public string Url => $"http://127.0.0.1:{Port}/?token={Token}";
+    /// <summary>The address without the token.</summary>
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+
+    /// <summary>Starts listening; returns once the port is bound.</summary>
+    public static async Task<EditorServer> StartAsync(EditorServerOptions options)
+    {
+        var folder = new FolderGuard(options.Folder);
+        string token = options.Token ?? AccessGuard.NewToken();
+        string webRoot = Path.GetFullPath(options.WebRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot"));
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.Port));
+        var app = builder.Build();
+        var server = new EditorServer(app, folder, token, webRoot);
+        server.Configure();
+        await app.StartAsync();
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        server.Port = new Uri(addresses.First()).Port;
+        return server;
+    }
+
+    void Configure()
+    {
+        var guard = new AccessGuard(Token, () => Port);
+        app.Use(guard.InvokeAsync);
+        app.Use(ReportErrors);
+        app.UseWebSockets();
+        app.Map("/ws", (HttpContext context) => hub.Accept(context, () => [DocumentMessage(), TrainingMessage()]));
+
+        app.MapGet("/api/document", () => Json(Document.ToJson()));
+        app.MapPost("/api/document/commands", async Task<IResult> (HttpContext context) =>
+        {
+            var command = await Body(context);
+            if (command["op"] is JsonValue v && v.TryGetValue(out string? op) && op == "copy")
+                return Json(Encoding.UTF8.GetBytes(Document.Copy(Strings(command, "ids")).ToJsonString()));
+            Document.Execute(command);
+            return Json(Document.ToJson());
+        });
+        app.MapPost("/api/document/undo", () => { Document.Undo(); return Json(Document.ToJson()); });
+        app.MapPost("/api/document/redo", () => { Document.Redo(); return Json(Document.ToJson()); });
+        app.MapPost("/api/document/layout", () => { Document.Execute(new JsonObject { ["op"] = "layout" }); return Json(Document.ToJson()); });
+        app.MapPost("/api/document/open", async Task<IResult> (HttpContext context) => { Document.Open(PathOf(await Body(context), required: true)!); return Json(Document.ToJson()); });
+        app.MapPost("/api/document/save", async Task<IResult> (HttpContext context) => { Document.Save(PathOf(await Body(context), required: false)); return Json(Document.ToJson()); });
+        app.MapPost("/api/document/export", async Task<IResult> (HttpContext context) =>
+            Results.Json(new { path = Document.Export(PathOf(await Body(context), required: true)!) }));
+        app.MapGet("/api/files", () => Results.Json(ListFiles()));
+        app.MapGet("/api/layers", () => Json(Encoding.UTF8.GetBytes(LayerPalette.ToJson().ToJsonString())));
+        app.MapGet("/api/templates", () => Results.Json(Templates.All.Select(t => new { id = t.Id, label = t.Label, kind = t.Kind, description = t.Description })));
+        app.MapPost("/api/training/start", async Task<IResult> (HttpContext context) => Results.Json(new { runId = Training.Start(TrainingRequest.Parse(await Body(context))) }));
+        app.MapPost("/api/training/stop", () => Results.Json(new { stopped = Training.Stop() }));
+        app.MapGet("/api/training", () => Json(Training.StatusJson()));
+        app.Map("/api/{**rest}", (HttpContext context) => ErrorResponse.Write(context, StatusCodes.Status404NotFound, $"no API route {context.Request.Method} {context.Request.Path}"));
+
+        if (Directory.Exists(WebRoot))
+        {
+            var files = new PhysicalFileProvider(WebRoot);
+            app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+            app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+        }
+        app.MapFallback((HttpContext context) =>
+        {
+            string index = Path.Combine(WebRoot, "index.html");
+            return File.Exists(index) && HttpMethods.IsGet(context.Request.Method)
+                ? Results.File(index, "text/html")
+                : Results.Json(new { error = $"the editor UI is not built (no {index}); build Editor/Web" }, statusCode: StatusCodes.Status404NotFound);
+        });
+    }
+
+    /// <summary>Turns the document's and the runtime's typed exceptions into the protocol's JSON errors.</summary>
+    static async Task ReportErrors(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception e) when (!context.Response.HasStarted)
+        {
+            int status = e switch
+            {
+                FileNotFoundException or DirectoryNotFoundException => StatusCodes.Status404NotFound,
+                InvalidOperationException => StatusCodes.Status409Conflict,
+                ArgumentException or FormatException or IOException or Tensors.ShapeException or System.Text.Json.JsonException
+                    or Serialization.Onnx.OnnxException or Data.DatasetException => StatusCodes.Status400BadRequest,
+                _ => StatusCodes.Status500InternalServerError,
+            };
+            await ErrorResponse.Write(context, status, CliErrors.Describe(e));
+        }
+    }
+
+    static IResult Json(byte[] utf8) => Results.Bytes(utf8, "application/json");
+
+    static async Task<JsonObject> Body(HttpContext context)
+    {
+        if (context.Request.ContentLength == 0) return [];
+        var node = await JsonNode.ParseAsync(context.Request.Body);
+        return node as JsonObject ?? (node is null ? [] : throw new DocumentCommandException("the request body must be a JSON object"));
+    }
+
+    static string? PathOf(JsonObject body, bool required) => body["path"] switch
+    {
+        null when !required => null,
+        JsonValue v when v.TryGetValue(out string? s) => s,
+        _ => throw new DocumentCommandException("'path' must be a path relative to the served folder"),
+    };
+
+    static IEnumerable<string> Strings(JsonObject o, string name) =>
+        (o[name] as JsonArray ?? throw new DocumentCommandException($"'{name}' must be an array of ids"))
+            .Select(x => x is JsonValue v && v.TryGetValue(out string? s) ? s : throw new DocumentCommandException($"'{name}' must be an array of ids"));
+
+    /// <summary><c>.neuro</c> and <c>.onnx</c> files under the folder, by relative path; links leading outside are skipped.</summary>
+    object[] ListFiles()
+    {
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint, MaxRecursionDepth = 16 };
+        return Directory.EnumerateFiles(Folder.Root, "*", options)
+            .Where(f => f.EndsWith(".neuro", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            .Select(f => Folder.Relative(f))
+            .Order(StringComparer.Ordinal)
+            .Select(p => (object)new { path = p, kind = p.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? "onnx" : "neuro" })
+            .Take(10_000)
+            .ToArray();
+    }
+
+    byte[] DocumentMessage() => Wrap("{\"type\":\"document\",\"document\":", Document.ToJson());
+
+    byte[] TrainingMessage()
+    {
+        var status = JsonNode.Parse(Training.StatusJson())!.AsObject();
+        status["type"] = "training";
+        return Encoding.UTF8.GetBytes(status.ToJsonString());
+    }
+
+    static byte[] Wrap(string prefix, byte[] body)
+    {
+        var head = Encoding.UTF8.GetBytes(prefix);
+        var message = new byte[head.Length + body.Length + 1];
+        head.CopyTo(message, 0);
+        body.CopyTo(message, head.Length);
+        message[^1] = (byte)'}';
+        return message;
+    }
+
+    /// <summary>Blocks until the server stops (Ctrl+C).</summary>
+    public Task WaitForShutdownAsync() => app.WaitForShutdownAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        Training.Stop();
+        Training.Wait(TimeSpan.FromSeconds(30));
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}

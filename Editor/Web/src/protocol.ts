@@ -1,0 +1,161 @@
+// The wire types of Documentation~/EditorProtocol.md. The server owns the document: everything here is
+// what it sends (documents, palette, training points) or what the UI sends back (commands).
+
+export type Shape = number[];
+
+export interface Position {
+  x: number;
+  y: number;
+}
+
+export type AttributeValue = number | boolean | string | number[] | null;
+
+export interface DocNode {
+  id: string;
+  type: string;
+  attributes: Record<string, AttributeValue>;
+  /** inputs[i] feeds port i; null when that port is unconnected. */
+  inputs: (string | null)[];
+  position: Position;
+  group: string | null;
+  outputShape: Shape | null;
+  error: string | null;
+  parameters: number;
+  flops: number;
+}
+
+export interface DocGroup {
+  id: string;
+  label: string;
+  template: string | null;
+  collapsed: boolean;
+  nodes: string[];
+}
+
+export interface DocEdge {
+  id: string;
+  source: string;
+  target: string;
+  targetPort: number;
+  shape: Shape | null;
+}
+
+export interface NetworkDocument {
+  revision: number;
+  name: string;
+  path: string | null;
+  dirty: boolean;
+  canUndo: boolean;
+  canRedo: boolean;
+  nodes: DocNode[];
+  groups: DocGroup[];
+  edges: DocEdge[];
+  output: string | null;
+  auxiliaryOutputs?: { node: string; weight: number }[];
+  totals: { parameters: number; flops: number };
+  valid: boolean;
+  errors: { node: string; message: string }[];
+}
+
+export type AttributeKind = "int" | "float" | "bool" | "ints" | "string" | "enum";
+
+export interface AttributeSpec {
+  name: string;
+  kind: AttributeKind;
+  default?: AttributeValue;
+  min?: number;
+  max?: number;
+  length?: number;
+  options?: string[];
+  inferred?: boolean;
+}
+
+export interface LayerSpec {
+  type: string;
+  group: string;
+  /** A fixed port count, or -1 for "any number ≥ 2" (the port count grows as you connect). */
+  inputs: number;
+  attributes: AttributeSpec[];
+}
+
+export interface TemplateSpec {
+  id: string;
+  label: string;
+  kind: "model" | "block";
+  description?: string;
+}
+
+export interface FileEntry {
+  path: string;
+  kind: "neuro" | "onnx";
+}
+
+export type TrainingState = "idle" | "running" | "stopped" | "finished" | "failed";
+
+export interface TrainingPoint {
+  epoch: number;
+  step: number;
+  loss: number;
+  accuracy: number | null;
+  imagesPerSecond?: number;
+}
+
+export interface TrainingStatus {
+  runId: string | null;
+  state: TrainingState;
+  points: TrainingPoint[];
+  error: string | null;
+}
+
+export interface TrainingRequest {
+  dataset: string | { folder: string };
+  optimizer: string;
+  learningRate: number;
+  batchSize: number;
+  epochs: number;
+  backend: string;
+  trainLimit?: number;
+  testLimit?: number;
+  seed?: number;
+}
+
+export type ServerMessage =
+  | { type: "document"; document: NetworkDocument }
+  | ({ type: "training"; runId: string; state: TrainingState; error?: string | null } & TrainingPoint);
+
+/** Commands of POST /api/document/commands; every one (but copy) is one undo step on the server. */
+export type Command =
+  | { op: "new" }
+  | { op: "addNode"; type: string; attributes?: Record<string, AttributeValue>; position?: Position; id?: string; inputs?: (string | null)[] }
+  | { op: "removeNodes"; ids: string[] }
+  | { op: "connect"; source: string; target: string; targetPort?: number }
+  | { op: "disconnect"; source: string; target: string }
+  | { op: "setAttributes"; id: string; attributes: Record<string, AttributeValue> }
+  | { op: "moveNodes"; positions: Record<string, Position> }
+  | { op: "rename"; id: string; newId: string }
+  | { op: "insertTemplate"; template: string; position?: Position; after?: string; options?: Record<string, number> }
+  | { op: "setGroupCollapsed"; group: string; collapsed: boolean }
+  | { op: "ungroup"; group: string }
+  | { op: "paste"; nodes: PastedNode[]; offset?: Position }
+  | { op: "setOutput"; id: string }
+  | { op: "layout" };
+
+export interface PastedNode {
+  id: string;
+  type: string;
+  attributes: Record<string, AttributeValue>;
+  inputs: (string | null)[];
+  position?: Position;
+}
+
+/** "1×6×28×28": the shape text drawn on edges and nodes. */
+export function formatShape(shape: Shape | null | undefined): string {
+  return shape ? shape.join("×") : "?";
+}
+
+/** 61706 → "61,706"; 1.8e9 → "1.80 G". */
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  return n.toLocaleString("en-US");
+}

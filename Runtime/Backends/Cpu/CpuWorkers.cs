@@ -1,0 +1,117 @@
+using System.Runtime.ExceptionServices;
+
+namespace NeuroPlugin.Backends.Cpu;
+
+/// <summary>Work split into independent tasks: <c>Run(task, participant)</c> for every task in [0, count), each
+/// exactly once, on some participant (0 is the calling thread). Tasks write disjoint outputs, so the result never
+/// depends on which participant ran which task; <c>participant</c> only picks that thread's scratch buffers.</summary>
+internal interface IParallelWork
+{
+    void Run(int task, int participant);
+}
+
+/// <summary>
+/// A tiny persistent thread pool for the CPU backend's kernels: <see cref="MaxParticipants"/> − 1 background threads
+/// that sleep until <see cref="Run"/> hands them a job. The calling thread works too and returns when every task is
+/// done. Nothing is allocated per job (the job is an object the caller keeps, tasks are claimed by an interlocked
+/// counter), unlike <c>Parallel.For</c>. One job at a time: a call that finds the pool busy (another backend on another
+/// thread) runs its tasks alone on its own thread, which gives the same result.
+/// </summary>
+internal sealed class CpuWorkers
+{
+    /// <summary>The process's pool: one participant per logical processor, at most 8.</summary>
+    public static CpuWorkers Shared { get; } = new(Math.Clamp(Environment.ProcessorCount, 1, 8));
+
+    readonly object gate = new(), finishedGate = new();
+    IParallelWork? job;
+    int taskCount, nextTask, working, helpers, generation, busy;
+    ExceptionDispatchInfo? failure;
+    long workerAllocatedBytes;
+
+    /// <summary>The calling thread plus the pool's threads.</summary>
+    public int MaxParticipants { get; }
+
+    /// <summary>Managed bytes the pool's threads have allocated while running tasks, for the allocation tests
+    /// (<c>GC.GetAllocatedBytesForCurrentThread</c> on the calling thread cannot see them).</summary>
+    public long WorkerAllocatedBytes => Interlocked.Read(ref workerAllocatedBytes);
+
+    CpuWorkers(int participants)
+    {
+        MaxParticipants = participants;
+        for (int i = 1; i < participants; i++)
+        {
+            int participant = i;
+            new Thread(() => WorkerLoop(participant)) { IsBackground = true, Name = $"NeuroPlugin CPU worker {i}" }.Start();
+        }
+    }
+
+    /// <summary>Runs tasks [0, <paramref name="count"/>) of <paramref name="work"/> on up to <paramref name="threads"/>
+    /// threads (this one included) and returns when all are done; rethrows the first task's exception.</summary>
+    public void Run(IParallelWork work, int count, int threads)
+    {
+        int extra = Math.Min(Math.Min(threads, count), MaxParticipants) - 1;
+        if (extra <= 0 || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
+        {
+            for (int task = 0; task < count; task++) work.Run(task, 0);
+            return;
+        }
+        try
+        {
+            job = work;
+            taskCount = count;
+            nextTask = 0;
+            working = extra + 1;
+            failure = null;
+            lock (gate)
+            {
+                helpers = extra;
+                generation++;
+                Monitor.PulseAll(gate);
+            }
+            RunTasks(0);
+            // every helper that was called joins and leaves this job before it ends, so none can arrive late
+            // and take a task of the next one
+            var spin = new SpinWait();
+            while (Volatile.Read(ref working) > 0 && !spin.NextSpinWillYield) spin.SpinOnce();
+            lock (finishedGate)
+                while (Volatile.Read(ref working) > 0) Monitor.Wait(finishedGate);
+            job = null;
+            failure?.Throw();
+        }
+        finally
+        {
+            Volatile.Write(ref busy, 0);
+        }
+    }
+
+    void WorkerLoop(int participant)
+    {
+        int seen = 0;
+        while (true)
+        {
+            lock (gate)
+            {
+                // participant p joins a job only when the job asked for at least p helpers
+                while (generation == seen || participant > helpers) Monitor.Wait(gate);
+                seen = generation;
+            }
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            RunTasks(participant);
+            Interlocked.Add(ref workerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+    }
+
+    void RunTasks(int participant)
+    {
+        IParallelWork? work = Volatile.Read(ref job);
+        int task;
+        while ((task = Interlocked.Increment(ref nextTask) - 1) < taskCount)
+        {
+            try { work!.Run(task, participant); }
+            catch (Exception exception) { Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(exception), null); }
+        }
+        // no task is left to claim and this participant's are done: the last one out ends the job
+        if (Interlocked.Decrement(ref working) == 0)
+            lock (finishedGate) Monitor.PulseAll(finishedGate);
+    }
+}

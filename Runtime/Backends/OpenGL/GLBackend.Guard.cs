@@ -1,0 +1,91 @@
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Backends.OpenGL;
+
+// The non-finite guard's kernels (nonfinite.comp), the update rules' device-side skip, and GPU timestamps for
+// frame budgets. Nothing here reads back: the guard's report is fetched by the caller through a staging copy
+// fenced by a timestamp (Training/NonFiniteGuard).
+public sealed partial class GLBackend
+{
+    /// <summary>Binding of the update rules' guard word (optimizers.comp): the report's first float, or zeros.</summary>
+    const int GuardBinding = 6;
+
+    ComputeProgram? flagNonFiniteProgram, latchNonFiniteProgram;
+    GLBuffer? openGuard; // four zero floats, never written: the guard bound while UpdateGuard is null
+
+    /// <inheritdoc/>
+    public Tensor? UpdateGuard { get; set; }
+
+    /// <inheritdoc/>
+    public void FlagNonFinite(Tensor input, Tensor flags, int index)
+    {
+        EnsureUsable();
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, flags.Length);
+        var program = Program(ref flagNonFiniteProgram, "nonfinite.comp", "FLAG");
+        Bind(Input0, input);
+        Bind(Output0, flags);
+        program.SetUniform("index", index);
+        DispatchVectors(program, input.Length);
+    }
+
+    /// <inheritdoc/>
+    public void LatchNonFinite(Tensor flags, Tensor report, uint step)
+    {
+        EnsureUsable();
+        if (report.Length != flags.Length + 1)
+            throw new ShapeException($"report '{report.Name}' {report.Shape} needs 1 + {flags.Length} values for flags '{flags.Name}' {flags.Shape}");
+        var program = Program(ref latchNonFiniteProgram, "nonfinite.comp", "LATCH");
+        Bind(Input0, flags);
+        Bind(Output0, report);
+        program.SetUniform("count", flags.Length);
+        Device.GL.ProgramUniform1(program.Handle, program.UniformLocation("step"), step);
+        program.Dispatch(1, 1, flags.Length);
+    }
+
+    /// <summary>Binds the update rules' guard word: the <see cref="UpdateGuard"/> report, or a zero buffer.</summary>
+    void BindUpdateGuard()
+    {
+        if (UpdateGuard is { } guard) Bind(GuardBinding, guard);
+        else Bind(GuardBinding, openGuard ??= new GLBuffer(Device, 4));
+    }
+
+    /// <inheritdoc/>
+    public IDeviceTimer CreateDeviceTimer(int capacity)
+    {
+        EnsureUsable();
+        return new GLDeviceTimer(Device, capacity);
+    }
+}
+
+/// <summary>An <see cref="IDeviceTimer"/> over a ring of <see cref="GLQuery"/> timestamp objects, all created up front.</summary>
+internal sealed class GLDeviceTimer : IDeviceTimer
+{
+    readonly GLQuery[] queries;
+
+    public GLDeviceTimer(GLDevice device, int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        queries = new GLQuery[capacity];
+        try
+        {
+            for (int i = 0; i < capacity; i++) queries[i] = new GLQuery(device);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public int Capacity => queries.Length;
+
+    public void Record(int slot) => queries[slot].RecordTimestamp();
+
+    public bool TryRead(int slot, out long nanoseconds) => queries[slot].TryReadTimestamp(out nanoseconds);
+
+    public void Dispose()
+    {
+        foreach (var query in queries) query?.Dispose();
+    }
+}

@@ -1,0 +1,98 @@
+namespace NeuroPlugin.Execution;
+
+/// <summary>What one stage of a plan's step does (<see cref="ExecutionPlan.TrainingStages"/>, <see cref="ExecutionPlan.InferenceStages"/>).</summary>
+public enum PlanStageKind
+{
+    /// <summary>One node's forward: <c>y = layer(x)</c> (training or eval mode, by the list it belongs to).</summary>
+    Forward,
+    /// <summary>The softmax cross-entropy of the output (and of each auxiliary head) into <see cref="ExecutionPlan.Loss"/>.</summary>
+    Loss,
+    /// <summary>Every gradient set to 0, then the loss's gradient <c>dlogits = (p − t)/N</c> (per head, weighted).</summary>
+    LossBackward,
+    /// <summary>One node's backward: adds into its inputs' and parameters' gradients.</summary>
+    Backward,
+}
+
+/// <summary>One stage of a plan's step: its kind, the node it runs (index into the plan's nodes, −1 for the loss
+/// stages) and a name for reports ("forward conv1", "loss", "backward conv1").</summary>
+public readonly record struct PlanStage(PlanStageKind Kind, int Node, string Name);
+
+// A step as an ordered list of stages, runnable one at a time, so that a caller can spread one step over several
+// frames (Training/FrameBudgetedTrainer). Forward and ComputeGradients are themselves these stages run back to back,
+// so a step split over frames issues exactly the same kernels in the same order: the same bits.
+public sealed partial class ExecutionPlan
+{
+    readonly PlanStage[] trainingStages, inferenceStages;
+
+    /// <summary>
+    /// The stages of <see cref="ComputeGradients"/>, in order: forward of every node in training mode (the last one
+    /// advances <see cref="Step"/>), <see cref="PlanStageKind.Loss"/>, <see cref="PlanStageKind.LossBackward"/>, then
+    /// the backward of every node that has an output gradient, in reverse topological order. Empty for inference plans.
+    /// </summary>
+    public IReadOnlyList<PlanStage> TrainingStages => trainingStages;
+
+    /// <summary>The stages of <see cref="Forward(bool)"/> in eval mode: one forward per node, auxiliary-only heads left out.</summary>
+    public IReadOnlyList<PlanStage> InferenceStages => inferenceStages;
+
+    /// <summary>Runs stage <paramref name="index"/> of <see cref="TrainingStages"/>. Running every stage in order is
+    /// <see cref="ComputeGradients"/>; a later stage reads what the earlier ones wrote, so they must run in order.
+    /// Allocates nothing and reads nothing back.</summary>
+    public void RunTrainingStage(int index)
+    {
+        if (!IsTraining) throw new InvalidOperationException("training stages need a plan made by ExecutionPlan.ForTraining");
+        var stage = trainingStages[index];
+        switch (stage.Kind)
+        {
+            case PlanStageKind.Forward:
+                ForwardNode(stage.Node, training: true);
+                if (stage.Node == steps.Length - 1) Step++; // the step's last forward: the next forward draws fresh numbers
+                break;
+            case PlanStageKind.Loss:
+                backend.SoftmaxCrossEntropyForward(Output, Target!, Probabilities!, Loss!);
+                foreach (var head in auxiliaryHeads)
+                {
+                    backend.SoftmaxCrossEntropyForward(head.Logits, Target!, head.Probabilities, head.Loss);
+                    backend.Accumulate(head.Loss, Loss!, head.Weight);
+                }
+                break;
+            case PlanStageKind.LossBackward:
+                for (int i = 0; i < gradientsToZero.Length; i++) backend.Fill(gradientsToZero[i], 0f);
+                backend.SoftmaxCrossEntropyBackward(Probabilities!, Target!, logitsGrad!, 1f);
+                foreach (var head in auxiliaryHeads)
+                    backend.SoftmaxCrossEntropyBackward(head.Probabilities, Target!, head.LogitsGrad, head.Weight);
+                break;
+            case PlanStageKind.Backward:
+                layers[stage.Node].Backward(backend, steps[stage.Node]);
+                break;
+        }
+    }
+
+    /// <summary>Runs stage <paramref name="index"/> of <see cref="InferenceStages"/> (one node's forward in eval mode).
+    /// Every stage in order is <c>Forward(training: false)</c>. Allocates nothing and reads nothing back.</summary>
+    public void RunInferenceStage(int index) => ForwardNode(inferenceStages[index].Node, training: false);
+
+    void ForwardNode(int k, bool training)
+    {
+        var node = steps[k];
+        node.Training = training;
+        node.Seed = unchecked((uint)Seed);
+        node.Step = unchecked((uint)Step);
+        layers[k].Forward(backend, node);
+    }
+
+    (PlanStage[] Training, PlanStage[] Inference) PlanStages()
+    {
+        var inference = new List<PlanStage>(steps.Length);
+        for (int k = 0; k < steps.Length; k++)
+            if (!auxiliaryOnly[k]) inference.Add(new PlanStage(PlanStageKind.Forward, k, "forward " + steps[k].Node));
+        if (!IsTraining) return ([], [.. inference]);
+
+        var training = new List<PlanStage>(2 * steps.Length + 2);
+        for (int k = 0; k < steps.Length; k++) training.Add(new PlanStage(PlanStageKind.Forward, k, "forward " + steps[k].Node));
+        training.Add(new PlanStage(PlanStageKind.Loss, -1, "loss"));
+        training.Add(new PlanStage(PlanStageKind.LossBackward, -1, "loss backward"));
+        for (int k = steps.Length - 1; k >= 0; k--)
+            if (steps[k].OutputGrad is not null) training.Add(new PlanStage(PlanStageKind.Backward, k, "backward " + steps[k].Node));
+        return ([.. training], [.. inference]);
+    }
+}

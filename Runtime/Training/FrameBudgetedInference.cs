@@ -1,0 +1,95 @@
+using NeuroPlugin.Execution;
+
+namespace NeuroPlugin.Training;
+
+/// <summary>
+/// Inference of a model too large for one frame: <see cref="Begin"/> starts a forward pass over the batch in
+/// <see cref="ExecutionPlan.Input"/>, and each <see cref="Advance"/> runs as many nodes (<see cref="ExecutionPlan.InferenceStages"/>,
+/// eval mode) as fit its time budget, until the pass is finished and <see cref="ExecutionPlan.Output"/> holds exactly what
+/// <c>Forward(training: false)</c> would have written (the same kernels in the same order). Cost estimates and their policy
+/// are those of <see cref="FrameBudgetedTrainer"/> (<see cref="FrameBudget"/>); the granularity is one node.
+/// Leave the plan's input alone while a pass runs. Allocates nothing per Advance after warm-up; all calls on the
+/// backend's thread. Dispose releases the timing queries only.
+/// </summary>
+public sealed class FrameBudgetedInference : IDisposable
+{
+    readonly FrameBudget budget;
+    int next;
+    bool running, disposed;
+
+    /// <param name="plan">Any plan (an inference plan, or a training plan evaluated in eval mode).</param>
+    public FrameBudgetedInference(ExecutionPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        Plan = plan;
+        budget = new FrameBudget(plan.Network.Backend, plan.InferenceStages.Count);
+    }
+
+    public ExecutionPlan Plan { get; }
+
+    /// <summary>True from <see cref="Begin"/> until the pass finished (or <see cref="Cancel"/>).</summary>
+    public bool IsRunning => running;
+    /// <summary>Passes finished so far.</summary>
+    public long CompletedPasses { get; private set; }
+    /// <summary>Nodes in one pass.</summary>
+    public int StageCount => Plan.InferenceStages.Count;
+    /// <summary>The node the next <see cref="Advance"/> runs first.</summary>
+    public int NextStage => next;
+
+    /// <summary>The last <see cref="Advance"/>'s figures.</summary>
+    public FrameReport LastFrame => budget.LastFrame;
+    /// <summary>GPU time of the latest frame whose timer queries came back; null on the CPU backend.</summary>
+    public TimeSpan? LastDeviceFrameTime => budget.LastDeviceFrameTime;
+    /// <summary>Frames that took longer than their budget.</summary>
+    public long Overruns => budget.Overruns;
+    /// <summary>The largest measured excess over a frame's budget so far.</summary>
+    public TimeSpan MaxOverrun => budget.MaxOverrun;
+    /// <summary>Sets <see cref="Overruns"/> and <see cref="MaxOverrun"/> back to zero (after warm-up: the first frames
+    /// compile shaders and allocate state); the cost estimates are kept.</summary>
+    public void ResetStatistics() => budget.ResetStatistics();
+    /// <summary>The summed estimates: what one whole pass costs, as far as measured.</summary>
+    public TimeSpan EstimatedPassTime => budget.EstimatedTotal;
+
+    /// <summary>Starts a pass over the batch now in <see cref="ExecutionPlan.Input"/>.</summary>
+    /// <exception cref="InvalidOperationException">A pass is still running (finish it or <see cref="Cancel"/> it).</exception>
+    public void Begin()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (running) throw new InvalidOperationException($"an inference pass is still running (node {next} of {StageCount}): Advance until it finishes, or Cancel it");
+        running = true;
+        next = 0;
+    }
+
+    /// <summary>Abandons the running pass (the output is then incomplete).</summary>
+    public void Cancel()
+    {
+        running = false;
+        next = 0;
+    }
+
+    /// <summary>Runs nodes of the current pass while they fit <paramref name="budget"/> (at least one). True when the pass is
+    /// finished (the output is ready) or none is running.</summary>
+    public bool Advance(TimeSpan budget)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (!running) return true;
+        var work = new Work(this);
+        if (this.budget.Run(budget, ref work, ref next, stopAtEnd: true) > 0) running = false;
+        return !running;
+    }
+
+    /// <summary>Releases the timer queries. Safe to call twice.</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        budget.Dispose();
+    }
+
+    readonly struct Work(FrameBudgetedInference inference) : IStagedWork
+    {
+        public void RunStage(int stage) => inference.Plan.RunInferenceStage(stage);
+        public bool MayStartSequence() => true;
+        public void SequenceCompleted() => inference.CompletedPasses++;
+    }
+}

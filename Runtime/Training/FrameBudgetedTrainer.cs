@@ -1,0 +1,210 @@
+using NeuroPlugin.Execution;
+using NeuroPlugin.Optimizers;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Training;
+
+/// <summary>
+/// Supplies training batches to a <see cref="FrameBudgetedTrainer"/>: called once at the start of every step, it fills
+/// <see cref="ExecutionPlan.Input"/> (N, item shape) and <see cref="ExecutionPlan.Target"/> (N,K) — by uploading, or with
+/// device kernels (sampling a replay buffer on the GPU) so nothing crosses the bus. It may also set the optimizer's
+/// learning rate for the step (a schedule). Should allocate nothing, so that a step allocates nothing.
+/// </summary>
+public interface IBatchSource
+{
+    /// <summary>Fills the plan's input and targets for training step <paramref name="step"/> (0, 1, 2, …: the trainer's
+    /// <see cref="FrameBudgetedTrainer.CompletedSteps"/> when the step starts).</summary>
+    void FillBatch(ExecutionPlan plan, long step);
+}
+
+/// <summary>
+/// Training that fits a frame: <see cref="Advance"/> runs as many stages of training steps as fit a time budget (say 4 ms
+/// of a 16 ms frame) and returns; the next call resumes where it stopped. A step is the sequence
+/// <list type="number">
+/// <item>batch: <see cref="IBatchSource.FillBatch"/>;</item>
+/// <item>the plan's <see cref="ExecutionPlan.TrainingStages"/>: forward of each node, loss, zeroed gradients and the
+/// loss gradient, backward of each node;</item>
+/// <item>with a <see cref="NonFiniteGuard"/>, its <see cref="NonFiniteGuard.Check"/>;</item>
+/// <item>the optimizer's stages (<see cref="Optimizer.RunStage"/>): penalty and clipping (which need every gradient),
+/// then one update per parameter.</item>
+/// </list>
+/// These are exactly the kernels of <c>FillBatch</c> + <see cref="ExecutionPlan.TrainStep"/>, in the same order, so the
+/// weights after n steps are bit-for-bit those of n unbudgeted steps, whatever the budgets. Which stages fit is decided by
+/// cost estimates (host wall time on the CPU backend, GPU time from timer queries read back asynchronously on GL; see
+/// <see cref="FrameBudget"/> for the policy). The granularity is one stage: a single stage that costs more than the
+/// budget still runs, alone, so the overrun is at most about one stage.
+/// <para>After warm-up (first step, first timings) Advance allocates nothing on the managed heap and waits for nothing.
+/// With a guard, every step-start polls it (non-blocking; see <see cref="NonFiniteGuard.Poll"/>): a report raises
+/// <see cref="NonFiniteDetected"/>, or throws <see cref="NonFiniteException"/> when nobody subscribed, after the guard
+/// rewound the optimizer to the last good step — training then continues from the last good weights.</para>
+/// <para>All calls on the thread that owns the backend (the GL context's thread). The plan, optimizer, batches and guard
+/// stay the caller's; Dispose releases only the timing queries.</para>
+/// </summary>
+public sealed class FrameBudgetedTrainer : IDisposable
+{
+    readonly IBatchSource batches;
+    readonly Tensor[] parameters, gradients;
+    readonly int planStages, guardStages, optimizerStages;
+    readonly string[] stageNames;
+    readonly FrameBudget budget;
+    int next, stepsThisCall, stepsLimit;
+    bool disposed;
+
+    /// <param name="plan">A training plan; its <see cref="ExecutionPlan.Input"/>/<see cref="ExecutionPlan.Target"/> are filled by <paramref name="batches"/>.</param>
+    /// <param name="optimizer">Updates the plan's parameters.</param>
+    /// <param name="batches">Fills each step's batch.</param>
+    /// <param name="guard">Optional non-finite guard made for the same plan and optimizer.</param>
+    public FrameBudgetedTrainer(ExecutionPlan plan, Optimizer optimizer, IBatchSource batches, NonFiniteGuard? guard = null)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(batches);
+        if (!plan.IsTraining) throw new ArgumentException("frame-budgeted training needs a plan made by ExecutionPlan.ForTraining", nameof(plan));
+        if (guard is not null && !ReferenceEquals(optimizer.SkipFlag, guard.Report))
+            throw new ArgumentException($"the non-finite guard was made for another optimizer than this {optimizer.Name}", nameof(guard));
+        Plan = plan;
+        Optimizer = optimizer;
+        Guard = guard;
+        this.batches = batches;
+        parameters = [.. plan.Parameters];
+        gradients = [.. plan.ParameterGradients];
+        planStages = plan.TrainingStages.Count;
+        guardStages = guard is null ? 0 : 1;
+        optimizerStages = Optimizer.StageCount(parameters.Length);
+
+        var names = new List<string> { "batch" };
+        foreach (var stage in plan.TrainingStages) names.Add(stage.Name);
+        if (guard is not null) names.Add("non-finite check");
+        names.Add($"{optimizer.Name} penalty and clipping");
+        foreach (var parameter in parameters) names.Add($"{optimizer.Name} update {parameter.Name}");
+        stageNames = [.. names];
+        budget = new FrameBudget(plan.Network.Backend, stageNames.Length);
+    }
+
+    public ExecutionPlan Plan { get; }
+    public Optimizer Optimizer { get; }
+    /// <summary>The non-finite guard polled at every step start; null when none was given.</summary>
+    public NonFiniteGuard? Guard { get; }
+
+    /// <summary>Stages in one training step (see the class remarks).</summary>
+    public int StageCount => stageNames.Length;
+    /// <summary>The stage the next <see cref="Advance"/> runs first; 0 at a step boundary.</summary>
+    public int NextStage => next;
+    /// <summary>A stage's name for reports: "batch", "forward conv1", "backward fc3", "adam update conv1.weight", ….</summary>
+    public string StageName(int stage) => stageNames[stage];
+    /// <summary>A stage's current cost estimate; null until measured.</summary>
+    public TimeSpan? StageEstimate(int stage) => budget.Estimate(stage);
+    /// <summary>The summed estimates: what one whole step costs, as far as measured.</summary>
+    public TimeSpan EstimatedStepTime => budget.EstimatedTotal;
+
+    /// <summary>Training steps finished (updates issued, skipped ones included).</summary>
+    public long CompletedSteps { get; private set; }
+    /// <summary>True between a step's first and last stage: the weights are those of the previous step until it finishes.</summary>
+    public bool StepInProgress => next != 0;
+
+    /// <summary>The last <see cref="Advance"/>'s figures (budget, estimate, host time, stages, steps).</summary>
+    public FrameReport LastFrame => budget.LastFrame;
+    /// <summary>GPU time of the latest frame whose timer queries came back (a few frames late); null on the CPU backend.</summary>
+    public TimeSpan? LastDeviceFrameTime => budget.LastDeviceFrameTime;
+    /// <summary>Frames that took longer than their budget (see <see cref="FrameBudget.Overruns"/>).</summary>
+    public long Overruns => budget.Overruns;
+    /// <summary>The largest measured excess over a frame's budget so far.</summary>
+    public TimeSpan MaxOverrun => budget.MaxOverrun;
+    /// <summary>Sets <see cref="Overruns"/> and <see cref="MaxOverrun"/> back to zero (after warm-up: the first frames
+    /// compile shaders and allocate state); the cost estimates are kept.</summary>
+    public void ResetStatistics() => budget.ResetStatistics();
+
+    /// <summary>Raised at a step start when the guard reports NaN or ±∞ (the optimizer is already rewound; training goes on).
+    /// Without a subscriber, <see cref="Advance"/> throws <see cref="NonFiniteException"/> instead.</summary>
+    public event Action<NonFiniteReport>? NonFiniteDetected;
+
+    /// <summary>The last report the guard delivered; null if none.</summary>
+    public NonFiniteReport? LastNonFinite { get; private set; }
+
+    /// <summary>
+    /// Runs training stages while their estimated cost fits <paramref name="budget"/> (always at least one), resuming
+    /// where the previous call stopped, and finishes at most <paramref name="maxSteps"/> steps (a step in progress
+    /// counts; with 0 only a step already in progress advances, up to its end). Returns the number of steps finished in
+    /// this call. With a large budget and no <paramref name="maxSteps"/>, the call trains for the whole budget.
+    /// </summary>
+    /// <exception cref="NonFiniteException">The guard reported a non-finite step and <see cref="NonFiniteDetected"/> has no subscriber.</exception>
+    public int Advance(TimeSpan budget, int maxSteps = int.MaxValue)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSteps);
+        stepsLimit = maxSteps;
+        stepsThisCall = 0;
+        var work = new Work(this);
+        return this.budget.Run(budget, ref work, ref next, stopAtEnd: false);
+    }
+
+    /// <summary>Runs the rest of the step in progress now, without a budget (before saving or reading the weights); does
+    /// nothing at a step boundary.</summary>
+    public void CompleteStep()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        while (next != 0)
+        {
+            RunStage(next);
+            if (++next == stageNames.Length)
+            {
+                next = 0;
+                CompletedSteps++;
+            }
+        }
+    }
+
+    void RunStage(int stage)
+    {
+        if (stage == 0)
+        {
+            batches.FillBatch(Plan, CompletedSteps);
+            return;
+        }
+        stage -= 1;
+        if (stage < planStages)
+        {
+            Plan.RunTrainingStage(stage);
+            return;
+        }
+        stage -= planStages;
+        if (stage < guardStages)
+        {
+            Guard!.Check();
+            return;
+        }
+        Optimizer.RunStage(Plan.Network.Backend, parameters, gradients, stage - guardStages);
+    }
+
+    /// <summary>At a step boundary: false when this call may start no more steps; collects the guard's report, if one has arrived.</summary>
+    bool MayStartStep()
+    {
+        if (stepsThisCall >= stepsLimit) return false;
+        if (Guard?.Poll() is not { } report) return true;
+        LastNonFinite = report;
+        var handler = NonFiniteDetected;
+        if (handler is null) throw new NonFiniteException(report);
+        handler(report);
+        return true;
+    }
+
+    /// <summary>Releases the timer queries (not the plan, optimizer, batches or guard). Safe to call twice.</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        budget.Dispose();
+    }
+
+    /// <summary>The step's stages as <see cref="FrameBudget"/> runs them.</summary>
+    readonly struct Work(FrameBudgetedTrainer trainer) : IStagedWork
+    {
+        public void RunStage(int stage) => trainer.RunStage(stage);
+        public bool MayStartSequence() => trainer.MayStartStep();
+        public void SequenceCompleted()
+        {
+            trainer.CompletedSteps++;
+            trainer.stepsThisCall++;
+        }
+    }
+}

@@ -1,0 +1,203 @@
+// In-game learning: a small game rendered with OpenGL on the same context as the network, and a CNN that learns
+// from the rendered frames while the game runs, within a time budget per frame.
+//
+// Shapes of four kinds fall; when one reaches the player's line the player must react to its kind (catch a
+// circle, block a square, dodge a triangle, jump a cross). The player "sees" through the network: each frame the
+// look-ahead view of the nearest shape goes texture → tensor on the GPU, the network predicts its kind, and the
+// prediction comes back asynchronously. The game knows every shape's true kind, so each frame is also a labelled
+// example: it goes into a replay buffer on the GPU, and training steps on minibatches from it run in the frame's
+// leftover time. Predictions, and so the player's reactions, get better as the game goes on.
+//
+// Per frame (see README.md for the integration points in the order a game uses them):
+//   game.Step()                          host logic: move, resolve shapes that reached the player, spawn
+//   renderer.DrawScreen / DrawEye        rasterize into two framebuffer textures
+//   learner.Observe(eye)                 texture → input tensor (compute shader)
+//   learner.Remember(kind)               input + label → replay buffer (device copy)
+//   learner.Predict / TryTakePrediction  eval forward + async readback of 4 logits (no stall)
+//   learner.Train(budget)                budgeted training steps (NaN guard inside)
+//   glFinish                             "present": a headless stand-in for SwapBuffers
+//
+// Run:  dotnet run --project Samples/InGameLearning -c Release -- --frames 3600 [--no-training] [--out out/ingame]
+
+using System.Diagnostics;
+using System.Globalization;
+using NeuroPlugin.Backends.OpenGL;
+using NeuroPlugin.Samples.InGameLearning;
+using NeuroPlugin.Serialization;
+
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture; // the table and figures read the same everywhere
+var options = Options.Parse(args);
+if (options is null)
+{
+    Console.Error.WriteLine(Options.Usage);
+    return 2;
+}
+
+try
+{
+    // The game's side: its engine created a GL context and made it current on the render thread. Headless here.
+    using var context = GLDevice.CreateHeadless();
+    // The runtime wraps that context (it never destroys it); rendering and learning share it, so textures go to
+    // tensors without leaving the GPU.
+    using var device = GLDevice.FromCurrentContext(context.GL);
+    using var backend = new GLBackend(device, ownsDevice: false);
+    using var renderer = new Renderer(device, screenSize: 128, eyeSize: 64);
+    using var learner = new Learner(backend, options.Seed, learningRate: options.LearningRate);
+    if (options.Resume is not null) learner.LoadCheckpoint(options.Resume);
+    var game = new Game(options.Seed);
+
+    string mode = !options.Training ? "off" : options.StepsPerFrame is int steps ? $"{steps} step(s) per frame"
+        : $"{options.TrainBudget.TotalMilliseconds:0.#} ms budget per frame";
+    Console.WriteLine($"InGameLearning: {options.Frames} frames ({options.Frames * Game.TimeStep:0.0} s of game time), seed {options.Seed}, training {mode}");
+    Console.WriteLine($"GL: {device.Renderer} ({device.Version})");
+
+    const int windowCount = 10;
+    var windows = Enumerable.Range(0, windowCount).Select(k => new Window(
+        k * options.Frames / windowCount * Game.TimeStep, (k + 1) * options.Frames / windowCount * Game.TimeStep)).ToArray();
+    Window WindowOf(int frame) => windows[Math.Min(windowCount - 1, (frame - 1) * windowCount / options.Frames)];
+
+    const int stripLength = 8;
+    var captureFrames = Enumerable.Range(0, stripLength).Select(k => (int)((k + 0.75) * options.Frames / stripLength)).ToHashSet();
+    var captures = new Dictionary<int, CapturedFrame>();
+    var screenPixels = new byte[renderer.Screen.Color.Width * renderer.Screen.Color.Height * 4];
+
+    var frameTimes = new double[options.Frames];
+    int resolved = 0;
+    for (int frame = 1; frame <= options.Frames; frame++)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var window = WindowOf(frame);
+
+        game.Step();
+        for (; resolved < game.Resolutions.Count; resolved++)
+        {
+            var resolution = game.Resolutions[resolved];
+            var at = WindowOf(resolution.Frame);
+            at.Reactions++;
+            if (resolution.Correct) at.CorrectReactions++;
+        }
+
+        renderer.DrawScreen(game);
+        var nearest = game.Nearest;
+        if (nearest is not null)
+        {
+            renderer.DrawEye(game, nearest);
+            learner.Observe(renderer.Eye.Color);
+            if (options.Training) learner.Remember(nearest.Kind);
+            if (learner.Predict(frame, nearest) && captureFrames.Contains(frame))
+                captures[frame] = new CapturedFrame(frame, [], renderer.Screen.Color.Width, nearest.X, nearest.Y, nearest.Kind, null);
+        }
+
+        while (learner.TryTakePrediction(out var prediction))
+        {
+            var at = WindowOf(prediction.Frame);
+            at.Predictions++;
+            if (prediction.Correct) at.CorrectPredictions++;
+            foreach (var shape in game.Shapes)
+                if (shape.Id == prediction.ShapeId) shape.Believed = prediction.Predicted;
+            if (captures.TryGetValue(prediction.Frame, out var captured)) captures[prediction.Frame] = captured with { Predicted = prediction.Predicted };
+        }
+
+        if (options.Training)
+        {
+            long before = learner.Steps;
+            if (options.StepsPerFrame is int fixedSteps) learner.Train(fixedSteps);
+            else learner.Train(options.TrainBudget);
+            window.TrainingSteps += learner.Steps - before;
+        }
+
+        device.GL.Finish(); // present
+        frameTimes[frame - 1] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+
+        // Outside the timed part: the strip's few frames are copied back (a stall, on purpose).
+        if (captures.TryGetValue(frame, out var capture))
+        {
+            renderer.Screen.Color.Read(screenPixels);
+            captures[frame] = capture with { Rgba = (byte[])screenPixels.Clone() };
+        }
+    }
+    device.CheckErrors("the game loop");
+
+    Report.PrintTable(windows);
+    Array.Sort(frameTimes);
+    double budgetMs = options.FrameBudget.TotalMilliseconds;
+    int over = frameTimes.Count(t => t > budgetMs);
+    Console.WriteLine($"frame time (ms): p50 {Report.Percentile(frameTimes, 50):0.00}, p95 {Report.Percentile(frameTimes, 95):0.00}, p99 {Report.Percentile(frameTimes, 99):0.00}, max {frameTimes[^1]:0.00}");
+    Console.WriteLine($"frames over the {budgetMs:0.0} ms frame budget: {over} of {options.Frames} ({100.0 * over / options.Frames:0.0} %)");
+    if (options.Training)
+    {
+        var trainer = learner.Trainer;
+        Console.WriteLine($"training: {learner.Steps} steps of {learner.BatchSize} ({(double)learner.Steps / options.Frames:0.00} per frame), replay buffer {learner.ReplayCount} frames");
+        if (options.StepsPerFrame is null)
+            Console.WriteLine($"training budget: one step estimated at {trainer.EstimatedStepTime.TotalMilliseconds:0.0} ms ({trainer.StageCount} stages); " +
+                $"{trainer.Overruns} frames ran over the {options.TrainBudget.TotalMilliseconds:0.#} ms training budget (largest by {trainer.MaxOverrun.TotalMilliseconds:0.00} ms)");
+        foreach (var report in learner.NonFiniteReports) Console.WriteLine($"NaN guard: {report}");
+    }
+    Console.WriteLine($"score: {game.Score} ({game.Resolutions.Count(r => r.Correct)} of {game.Resolutions.Count} reactions right)");
+
+    Directory.CreateDirectory(options.Out);
+    string chart = Path.Combine(options.Out, "learning.png"), strip = Path.Combine(options.Out, "frames.png");
+    Report.SaveLearningChart(windows, chart, $"In-game learning, {mode} (seed {options.Seed})");
+    Report.SaveFrameStrip(captures.Values.OrderBy(c => c.Frame).ToArray(), strip);
+    Console.WriteLine($"wrote {chart}");
+    Console.WriteLine($"wrote {strip}");
+    if (options.Checkpoint is not null)
+    {
+        learner.SaveCheckpoint(options.Checkpoint);
+        Console.WriteLine($"wrote {options.Checkpoint}");
+    }
+    return 0;
+}
+catch (Exception e) when (e is GLUnavailableException or ModelFileException)
+{
+    Console.Error.WriteLine($"InGameLearning: {e.Message}");
+    return 1;
+}
+
+/// <summary>The command line.</summary>
+sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, TimeSpan TrainBudget, TimeSpan FrameBudget,
+    float LearningRate, string Out, string? Checkpoint, string? Resume)
+{
+    public const string Usage = """
+        usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
+                              [--frame-budget-ms MS] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
+          --frames N            frames to run, 60 per game second (default 3600)
+          --seed S              seeds the game and the network (default 1)
+          --no-training         predict only (for frame-time comparisons)
+          --train-budget-ms MS  training time per frame (default 4)
+          --steps-per-frame K   exactly K training steps per frame instead of a time budget (reproducible runs)
+          --frame-budget-ms MS  the frame time counted as over budget (default 16.7, 60 frames/s)
+          --learning-rate LR    Adam's learning rate (default 0.002)
+          --out DIR             where learning.png and frames.png go (default out/ingame)
+          --checkpoint FILE     save a training checkpoint at the end
+          --resume FILE         continue from a checkpoint
+        """;
+
+    public static Options? Parse(string[] args)
+    {
+        var options = new Options(3600, 1, true, null, TimeSpan.FromMilliseconds(4), TimeSpan.FromMilliseconds(1000.0 / 60), 2e-3f, "out/ingame", null, null);
+        for (int i = 0; i < args.Length; i++)
+        {
+            string? value = i + 1 < args.Length ? args[i + 1] : null;
+            bool Number(out double number) => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && number >= 0;
+            switch (args[i])
+            {
+                case "--no-training": options = options with { Training = false }; continue;
+                case "--frames" when int.TryParse(value, out int frames) && frames >= 10: options = options with { Frames = frames }; break;
+                case "--seed" when int.TryParse(value, out int seed): options = options with { Seed = seed }; break;
+                case "--steps-per-frame" when int.TryParse(value, out int steps) && steps >= 1: options = options with { StepsPerFrame = steps }; break;
+                case "--train-budget-ms" when Number(out double ms): options = options with { TrainBudget = TimeSpan.FromMilliseconds(ms) }; break;
+                case "--frame-budget-ms" when Number(out double ms) && ms > 0: options = options with { FrameBudget = TimeSpan.FromMilliseconds(ms) }; break;
+                case "--learning-rate" when Number(out double rate) && rate > 0: options = options with { LearningRate = (float)rate }; break;
+                case "--out" when value is not null: options = options with { Out = value }; break;
+                case "--checkpoint" when value is not null: options = options with { Checkpoint = value }; break;
+                case "--resume" when value is not null: options = options with { Resume = value }; break;
+                default:
+                    Console.Error.WriteLine($"InGameLearning: bad argument '{args[i]}'{(value is null ? "" : $" '{value}'")}");
+                    return null;
+            }
+            i++;
+        }
+        return options;
+    }
+}

@@ -1,0 +1,39 @@
+#version 430
+// nonfinite.comp: the non-finite guard (Training/NonFiniteGuard). Variants:
+//   FLAG   flags[index] = 1 when any x[i] is NaN or ±∞, one invocation per vec4. Several invocations may write the
+//          same 1.0 at once; every writer stores the same value, so the race is benign and no atomics are needed.
+//   LATCH  one invocation: when the report is clear (bits of report[0] = 0) and some flags[i] ≠ 0, copies the flags
+//          to report[1 + i] and stores the step t as the raw bits of report[0]. Later steps find report[0] set and
+//          leave the first bad step's flags alone.
+// Non-finite is tested on the exponent bits (all ones), which no compiler may fold away as fast-math can isnan().
+#include "common.glsl"
+
+#if defined(FLAG)
+layout(std430, binding = 0) readonly buffer InputBuffer { uvec4 x[]; };
+layout(std430, binding = 3) buffer FlagBuffer { float flags[]; };
+uniform int count; // vec4s
+uniform int index;
+
+void main()
+{
+    int i = flatIndex();
+    if (i >= count) return;
+    uvec4 exponent = x[i] & uvec4(0x7F800000u);
+    if (any(equal(exponent, uvec4(0x7F800000u)))) flags[index] = 1.0;
+}
+#elif defined(LATCH)
+layout(std430, binding = 0) readonly buffer FlagBuffer { float flags[]; };
+layout(std430, binding = 3) buffer ReportBuffer { uint report[]; };
+uniform int count; // M flags
+uniform uint step;
+
+void main()
+{
+    if (flatIndex() != 0 || report[0] != 0u) return;
+    bool bad = false;
+    for (int i = 0; i < count; i++) bad = bad || flags[i] != 0.0;
+    if (!bad) return;
+    for (int i = 0; i < count; i++) report[1 + i] = floatBitsToUint(flags[i]);
+    report[0] = step;
+}
+#endif

@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Data;
+using NeuroPlugin.Editor.Document;
+using NeuroPlugin.Editor.Server;
+using NeuroPlugin.Editor.Tests.TestSupport;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Models;
+using NeuroPlugin.Optimizers;
+using NeuroPlugin.Serialization;
+using NeuroPlugin.Training;
+
+namespace NeuroPlugin.Editor.Tests.Document;
+
+/// <summary>Templates come from the zoo's own builders; documents save to files the runtime loads and trains.</summary>
+public sealed class TemplateTests
+{
+    TempFolder folder = null!;
+
+    [SetUp] public void CreateFolder() => folder = new TempFolder();
+    [TearDown] public void DeleteFolder() => folder.Dispose();
+
+    [Test]
+    public void ResNet18TemplateHasTheZooNetworksParameterCount()
+    {
+        var session = new DocumentSession(new FolderGuard(folder.Path));
+        session.Run("""{"op":"insertTemplate","template":"resnet18"}""");
+        var document = session.Json();
+        using var cpu = new CpuBackend();
+        using var network = Network.Create(ModelZoo.Build("resnet18"), cpu, seed: 1);
+        Assert.That((long)document["totals"]!["parameters"]!, Is.EqualTo(network.ParameterCount));
+        Assert.That(network.ParameterCount, Is.EqualTo(11_689_512), "torchvision's resnet18");
+        Assert.That((bool)document["valid"]!, Is.True);
+        Assert.That(document.Node("fc").Shape(), Is.EqualTo(new[] { 1, 1000 }));
+        var group = document["groups"]!.AsArray().Single(g => (string)g!["id"]! == "group:layer1.0")!;
+        Assert.That((bool)group["collapsed"]!, Is.True);
+        Assert.That(group["nodes"]!.AsArray().Select(n => (string)n!), Does.Contain("layer1.0.conv1"));
+    }
+
+    /// <summary>The templates whose blocks the editor shares with the zoo (dense block, separable and inverted residual
+    /// blocks) still give the published parameter counts (torchvision; MobileNet v1 from the paper's Keras model).</summary>
+    [TestCase("densenet121", 7_978_856)]
+    [TestCase("mobilenet_v2", 3_504_872)]
+    [TestCase("mobilenet_v1", 4_231_976)]
+    [TestCase("resnet50", 25_557_032)]
+    [TestCase("googlenet", 13_004_888)] // torchvision googlenet(aux_logits=True)
+    public void SharedBlockTemplatesKeepThePublishedCounts(string model, long parameters)
+    {
+        var session = new DocumentSession(new FolderGuard(folder.Path));
+        session.Run($$"""{"op":"insertTemplate","template":"{{model}}"}""");
+        Assert.That(session.Analysis.TotalParameters, Is.EqualTo(parameters));
+    }
+
+    [Test]
+    public void EveryZooModelTemplateCountsWhatItsGraphDeclares()
+    {
+        foreach (string name in ModelZoo.Names)
+        {
+            var session = new DocumentSession(new FolderGuard(folder.Path));
+            session.Run($$"""{"op":"insertTemplate","template":"{{name}}"}""");
+            var graph = ModelZoo.Build(name);
+            long expected = graph.Nodes.Sum(n => n.Layer.Parameters.Sum(p => (long)p.Shape.Length));
+            var analysis = session.Analysis;
+            Assert.That(analysis.IsValid, Is.True, $"{name}: {string.Join("; ", analysis.Errors.Select(e => e.Message))}");
+            Assert.That(analysis.TotalParameters, Is.EqualTo(expected), name);
+            Assert.That(analysis.Graph.Nodes.Count, Is.EqualTo(graph.Nodes.Count), name);
+            Assert.That(analysis.Graph.AuxiliaryOutputs.Select(a => a.Name), Is.EqualTo(graph.AuxiliaryOutputs.Select(a => a.Name)), name);
+        }
+    }
+
+    [Test]
+    public void ResidualBlockInsertsAfterANodeAsACollapsedGroup()
+    {
+        var session = new DocumentSession(new FolderGuard(folder.Path));
+        session.Run("""{"op":"addNode","type":"Conv2d","id":"stem","inputs":["input"],"attributes":{"outChannels":16}}""");
+        session.Run("""{"op":"addNode","type":"GlobalAvgPool2d","id":"pool","inputs":["stem"]}""");
+        long before = session.Analysis.TotalParameters;
+        session.Run("""{"op":"insertTemplate","template":"residual","after":"stem"}""");
+        var document = session.Json();
+        var group = document["groups"]!.AsArray().Single()!.AsObject();
+        Assert.That((string)group["template"]!, Is.EqualTo("residual"));
+        Assert.That((bool)group["collapsed"]!, Is.True);
+        // two 3×3 convolutions 16→16 without bias and two batch norms (weight and bias): 2·16·16·9 + 2·2·16
+        Assert.That(session.Analysis.TotalParameters - before, Is.EqualTo(2 * 16 * 16 * 9 + 2 * 2 * 16));
+        string output = (string)document.Node("pool")["inputs"]![0]!;
+        Assert.That(output, Is.EqualTo("residual.relu"), "the node that read 'stem' now reads the block");
+        Assert.That(document.Node(output)["group"]!.GetValue<string>(), Is.EqualTo((string)group["id"]!));
+        Assert.That(document.Node(output).Shape(), Is.EqualTo(new[] { 1, 16, 28, 28 }));
+        Assert.That((bool)document["valid"]!, Is.True);
+
+        session.Run($$"""{"op":"setGroupCollapsed","group":"{{group["id"]}}","collapsed":false}""");
+        Assert.That((bool)session.Json()["groups"]![0]!["collapsed"]!, Is.False);
+        session.Run($$"""{"op":"ungroup","group":"{{group["id"]}}"}""");
+        Assert.That(session.Json()["groups"]!.AsArray(), Is.Empty);
+        Assert.That(session.Json().Node("residual.conv1")["group"], Is.Null, "ungrouped nodes stay, editable");
+    }
+
+    [TestCase("bottleneck", 16, 16)]
+    [TestCase("inception", 16, 256)]
+    [TestCase("squeeze-excitation", 32, 32)]
+    [TestCase("dense-block", 16, 16 + 6 * 32)]
+    [TestCase("depthwise-separable", 16, 16)]
+    [TestCase("inverted-residual", 16, 16)]
+    public void EveryBlockTemplateBuildsOnAFeatureMap(string block, int channels, int outChannels)
+    {
+        var session = new DocumentSession(new FolderGuard(folder.Path));
+        session.Run($$$"""{"op":"addNode","type":"Conv2d","id":"stem","inputs":["input"],"attributes":{"outChannels":{{{channels}}}}}""");
+        session.Run($$"""{"op":"insertTemplate","template":"{{block}}","after":"stem"}""");
+        var analysis = session.Analysis;
+        Assert.That(analysis.IsValid, Is.True, string.Join("; ", analysis.Errors.Select(e => e.Message)));
+        Assert.That(analysis[analysis.Output!].OutputShape!.Value.ToArray(), Is.EqualTo(new[] { 1, outChannels, 28, 28 }));
+    }
+
+    [Test]
+    public void BlockTemplatesNeedAnAnchor()
+    {
+        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var e = Assert.Throws<DocumentCommandException>(() => session.Run("""{"op":"insertTemplate","template":"residual"}"""));
+        Assert.That(e!.Message, Does.Contain("needs 'after'"));
+    }
+
+    [Test]
+    public void SavedDocumentLoadsInTheRuntimeAndTrains()
+    {
+        var session = Commands.SmallNetwork(folder.Path);
+        session.Run("""{"op":"setOutput","id":"fc"}""");
+        session.Save("models/small.neuro");
+        string path = Path.Combine(folder.Path, "models", "small.neuro");
+        Assert.That((string)session.Json()["path"]!, Is.EqualTo("models/small.neuro"));
+        Assert.That((bool)session.Json()["dirty"]!, Is.False);
+
+        using var cpu = new CpuBackend();
+        using var network = ModelFile.Load(path, cpu);
+        Assert.That(network.Graph.Nodes.Select(n => n.Name), Is.EqualTo(new[] { "conv1", "relu1", "pool1", "flatten", "fc" }));
+        Assert.That(network.ParameterCount, Is.EqualTo(156 + 8650));
+
+        // it trains: a few epochs over 64 images lower the loss
+        var data = FashionMnistOrIgnore().Take(64);
+        var loader = new DataLoader(data, 32, shuffle: true, seed: 1, dropLast: true);
+        using var trainer = new Trainer(network, new Sgd(0.05f, 0.9f, 0f), 32) { ReportEvery = 2 };
+        var losses = new List<float>();
+        for (int epoch = 0; epoch < 8; epoch++) trainer.TrainEpoch(loader, epoch, p => losses.Add(p.Loss));
+        Assert.That(losses[^1], Is.LessThan(losses[0] * 0.7f), string.Join(", ", losses));
+
+        // and opens again as the same document
+        var reopened = new DocumentSession(new FolderGuard(folder.Path));
+        reopened.Open("models/small.neuro");
+        var document = reopened.Json();
+        Assert.That(document.Node("conv1").Shape(), Is.EqualTo(new[] { 1, 6, 24, 24 }));
+        Assert.That((long)document["totals"]!["parameters"]!, Is.EqualTo(156 + 8650));
+        Assert.That((string)document["name"]!, Is.EqualTo("small"));
+    }
+
+    [Test]
+    public void SavingKeepsTheLoadedWeights()
+    {
+        var session = Commands.SmallNetwork(folder.Path);
+        session.Save("a.neuro");
+        using var cpu = new CpuBackend();
+        float[] first;
+        using (var a = ModelFile.Load(folder.Combine("a.neuro"), cpu)) first = a.Parameter("fc.weight").ToArray();
+        var reopened = new DocumentSession(new FolderGuard(folder.Path));
+        reopened.Open("a.neuro");
+        reopened.Run("""{"op":"moveNodes","positions":{"fc":{"x":5,"y":5}}}""");
+        reopened.Save("b.neuro");
+        using var b = ModelFile.Load(folder.Combine("b.neuro"), cpu);
+        Assert.That(b.Parameter("fc.weight").ToArray(), Is.EqualTo(first));
+    }
+
+    [Test]
+    public void OnnxExportOpensAgainWithTheSameNetworkAndWeights()
+    {
+        var session = Commands.SmallNetwork(folder.Path);
+        session.Save("small.neuro");
+        Assert.That(session.Export("exports/small.onnx"), Is.EqualTo("exports/small.onnx"));
+        var reopened = new DocumentSession(new FolderGuard(folder.Path));
+        reopened.Open("exports/small.onnx");
+        Assert.That(reopened.Analysis.IsValid, Is.True, string.Join("; ", reopened.Analysis.Errors.Select(e => e.Message)));
+        Assert.That(reopened.Analysis.TotalParameters, Is.EqualTo(156 + 8650));
+        Assert.That(reopened.Analysis[reopened.Analysis.Output!].OutputShape!.Value.ToArray(), Is.EqualTo(new[] { 1, 10 }));
+        reopened.Save("from-onnx.neuro");
+        using var cpu = new CpuBackend();
+        using var original = ModelFile.Load(folder.Combine("small.neuro"), cpu);
+        using var roundTrip = ModelFile.Load(folder.Combine("from-onnx.neuro"), cpu);
+        // the importer names parameters after the ONNX initializers, which the exporter named after the state dict
+        float[] expected = original.Parameter("conv1.weight").ToArray();
+        string name = roundTrip.ParameterNames.Single(n => roundTrip.Parameter(n).Length == expected.Length);
+        Assert.That(roundTrip.Parameter(name).ToArray(), Is.EqualTo(expected), "the imported weights were kept through save");
+    }
+
+    [Test]
+    public void TemplatesHaveTheirPublishedNames()
+    {
+        Assert.That(Templates.All.Single(t => t.Id == "resnet18").Label, Is.EqualTo("ResNet-18"));
+        Assert.That(Templates.All.Count(t => t.Kind == "model"), Is.EqualTo(ModelZoo.Names.Count));
+        Assert.That(Templates.All.Where(t => t.Kind == "block").Select(t => t.Id), Is.EquivalentTo(new[]
+            { "residual", "bottleneck", "inception", "squeeze-excitation", "dense-block", "depthwise-separable", "inverted-residual" }));
+    }
+
+    [Test]
+    public void DenseNet121AnalysisAndSerializationTimes()
+    {
+        var session = new DocumentSession(new FolderGuard(folder.Path));
+        session.Run("""{"op":"insertTemplate","template":"densenet121"}""");
+        var document = session.Snapshot();
+        // warm once (JIT), then measure the median of five
+        var analysis = new DocumentAnalysis(document);
+        _ = DocumentJson.Write(document, analysis, 1, "densenet121", null, false, false, false);
+        var analyse = new List<double>();
+        var serialize = new List<double>();
+        int bytes = 0;
+        for (int i = 0; i < 5; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            analysis = new DocumentAnalysis(document);
+            analyse.Add(clock.Elapsed.TotalMilliseconds);
+            clock.Restart();
+            bytes = DocumentJson.Write(document, analysis, 1, "densenet121", null, false, false, false).Length; // not the session's per-revision cache
+            serialize.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        analyse.Sort();
+        serialize.Sort();
+        TestContext.Out.WriteLine($"densenet121: {document.Nodes.Count} nodes, analysis {analyse[2]:F1} ms, serialization {serialize[2]:F1} ms, {bytes / 1024} KiB");
+        Assert.That(document.Nodes.Count, Is.GreaterThan(400));
+        Assert.That(analyse[2] + serialize[2], Is.LessThan(1000), "an edit of a DenseNet-121 must stay interactive");
+    }
+
+    internal static ImageDataset FashionMnistOrIgnore()
+    {
+        try
+        {
+            return FashionMnist.LoadTrain();
+        }
+        catch (DatasetException e)
+        {
+            Assert.Ignore($"Fashion-MNIST is not installed: {e.Message}");
+            throw;
+        }
+    }
+}

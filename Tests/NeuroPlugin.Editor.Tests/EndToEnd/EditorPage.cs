@@ -1,0 +1,190 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using NeuroPlugin.Editor.Server;
+
+namespace NeuroPlugin.Editor.Tests.EndToEnd;
+
+/// <summary>
+/// One editor session for an end-to-end test: <c>neuro serve</c>'s server started in this process on a free
+/// loopback port over a fresh temporary folder, and a Chromium page (Debian's /usr/bin/chromium driven by
+/// Playwright) opened on its tokenized address. The methods act as a user would (drag from the palette, drag
+/// between ports, type into the side panel, press keys) and wait until the page has drawn the server's answer.
+/// </summary>
+public sealed class EditorPage : IAsyncDisposable
+{
+    /// <summary>Chromium's flags for this machine's closed network (see the env notes): no background traffic.</summary>
+    public static readonly string[] ChromiumArgs =
+    [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ];
+
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    readonly EditorServer server;
+    readonly IBrowserContext context;
+
+    EditorPage(EditorServer server, IBrowserContext context, IPage page, string folder)
+    {
+        this.server = server;
+        this.context = context;
+        Page = page;
+        Folder = folder;
+    }
+
+    public IPage Page { get; }
+
+    /// <summary>The served folder (a fresh temporary directory, deleted on dispose).</summary>
+    public string Folder { get; }
+
+    /// <summary>Messages the page logged as errors, and uncaught exceptions (a test can assert there are none).</summary>
+    public List<string> PageErrors { get; } = [];
+
+    public static async Task<EditorPage> OpenAsync(IBrowser browser)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "neuro-e2e-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var server = await EditorServer.StartAsync(new EditorServerOptions(folder));
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 860 } });
+        var page = await context.NewPageAsync();
+        var editor = new EditorPage(server, context, page, folder);
+        page.PageError += (_, message) => editor.PageErrors.Add(message);
+        page.Console += (_, message) =>
+        {
+            // A 404 for /favicon.ico is the browser's own request, not the editor's.
+            if (message.Type == "error" && !message.Text.Contains("404")) editor.PageErrors.Add(message.Text);
+        };
+        await page.GotoAsync(server.Url);
+        await page.GetByTestId("app").WaitForAsync();
+        await editor.SettledAsync();
+        return editor;
+    }
+
+    /// <summary>Waits until no request is pending and the page has drawn the newest document revision.</summary>
+    public async Task SettledAsync(float timeoutMs = 30_000)
+    {
+        // Two consecutive settled readings 100 ms apart: a follow-up command (automatic layout) starts after a render.
+        var started = DateTime.UtcNow;
+        int quiet = 0;
+        while (quiet < 2)
+        {
+            bool settled = await Page.EvaluateAsync<bool>(
+                "() => { const app = document.querySelector('[data-testid=app]'); return !!app && window.__neuroPending === 0 && app.dataset.revision === app.dataset.renderedRevision; }");
+            quiet = settled ? quiet + 1 : 0;
+            if ((DateTime.UtcNow - started).TotalMilliseconds > timeoutMs) throw new TimeoutException($"the editor did not settle within {timeoutMs} ms");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Ids of the layer nodes drawn now.</summary>
+    public async Task<string[]> LayerIdsAsync() =>
+        await Page.EvaluateAsync<string[]>("() => Array.from(document.querySelectorAll('.layer-node')).map(e => e.dataset.testid.slice(5))");
+
+    /// <summary>Drags palette entry <paramref name="type"/> to (x, y) in canvas pixels; returns the new node's id.</summary>
+    public async Task<string> DragLayerAsync(string type, float x, float y)
+    {
+        var before = (await LayerIdsAsync()).ToHashSet();
+        await Page.GetByTestId($"palette-item-{type}").DragToAsync(Page.GetByTestId("canvas"),
+            new LocatorDragToOptions { TargetPosition = new TargetPosition { X = x, Y = y } });
+        await SettledAsync();
+        var added = (await LayerIdsAsync()).Where(id => !before.Contains(id)).ToArray();
+        Assert.That(added, Has.Length.EqualTo(1), $"dragging {type} from the palette adds one node");
+        return added[0];
+    }
+
+    /// <summary>Drags from <paramref name="source"/>'s output port to input port <paramref name="port"/> of <paramref name="target"/>.</summary>
+    public async Task ConnectAsync(string source, string target, int port = 0)
+    {
+        await Page.GetByTestId($"handle-out-{source}").DragToAsync(Page.GetByTestId($"handle-in-{target}-{port}"));
+        await SettledAsync();
+    }
+
+    /// <summary>Clicks a node so the side panel shows it.</summary>
+    public async Task SelectAsync(string id)
+    {
+        await Page.GetByTestId($"node-{id}").ClickAsync();
+        await Assertions.Expect(Page.GetByTestId("node-id-input")).ToHaveValueAsync(id);
+    }
+
+    /// <summary>Renames the selected node in the side panel.</summary>
+    public async Task RenameAsync(string id, string newId)
+    {
+        await SelectAsync(id);
+        await Page.GetByTestId("node-id-input").FillAsync(newId);
+        await Page.GetByTestId("node-id-input").PressAsync("Enter");
+        await SettledAsync();
+        await Page.GetByTestId($"node-{newId}").WaitForAsync();
+    }
+
+    /// <summary>Types attribute values into the side panel for node <paramref name="id"/> and applies them.</summary>
+    public async Task SetAttributesAsync(string id, params (string Name, string Value)[] values)
+    {
+        await SelectAsync(id);
+        foreach (var (name, value) in values) await Page.GetByTestId($"attr-{name}").FillAsync(value);
+        // Apply stays disabled when every typed value equals the current one (fc3's default 10 outputs).
+        if (await Page.GetByTestId("attr-apply").IsEnabledAsync()) await Page.GetByTestId("attr-apply").ClickAsync();
+        await SettledAsync();
+        foreach (var (name, value) in values)
+            await Assertions.Expect(Page.GetByTestId($"attr-{name}")).ToHaveValueAsync(new System.Text.RegularExpressions.Regex($"^{value}(, {value})*$"));
+    }
+
+    /// <summary>Clicks the automatic layout (which also fits the view) and waits for it.</summary>
+    public async Task LayoutAsync()
+    {
+        await Page.GetByTestId("btn-layout").ClickAsync();
+        await SettledAsync();
+        await Task.Delay(150); // the fit runs one frame after the render
+    }
+
+    /// <summary>The shape text drawn on the edge from <paramref name="source"/> to <paramref name="target"/>.</summary>
+    public Task<string> EdgeShapeAsync(string source, string target) =>
+        Page.GetByTestId($"edge-shape-{source}-{target}").InnerTextAsync();
+
+    public async Task<long> TotalParametersAsync() =>
+        long.Parse((await Page.GetByTestId("total-parameters").GetAttributeAsync("data-value"))!);
+
+    /// <summary>Double-clicks a template in the palette (a model replaces the document).</summary>
+    public async Task InsertTemplateAsync(string template)
+    {
+        await Page.GetByTestId($"palette-template-{template}").DblClickAsync();
+        await SettledAsync(120_000);
+    }
+
+    /// <summary>Uses the file dialog of toolbar button <paramref name="button"/> (btn-open, btn-save-as, btn-export).</summary>
+    public async Task FileDialogAsync(string button, string path)
+    {
+        await Page.GetByTestId(button).ClickAsync();
+        await Page.GetByTestId("file-path-input").FillAsync(path);
+        await Page.GetByTestId("file-dialog-ok").ClickAsync();
+        await Assertions.Expect(Page.GetByTestId("file-dialog")).ToHaveCountAsync(0);
+        await SettledAsync(120_000);
+    }
+
+    /// <summary>The request timings the page recorded (window.__neuroTimings).</summary>
+    public async Task<IReadOnlyList<RequestTiming>> TimingsAsync()
+    {
+        string json = await Page.EvaluateAsync<string>("() => JSON.stringify(window.__neuroTimings)");
+        return JsonSerializer.Deserialize<List<RequestTiming>>(json, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+    }
+
+    /// <summary>Saves a screenshot of the page into the test's work folder and attaches it to the test result.</summary>
+    public async Task<string> ScreenshotAsync(string name, string description)
+    {
+        string directory = Path.Combine(TestContext.CurrentContext.WorkDirectory, "editor-screenshots");
+        Directory.CreateDirectory(directory);
+        string path = Path.Combine(directory, name + ".png");
+        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path });
+        TestContext.AddTestAttachment(path, description);
+        return path;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await context.CloseAsync();
+        await server.DisposeAsync();
+        try { Directory.Delete(Folder, recursive: true); } catch (IOException) { } // a file still held open is left for the OS
+    }
+}
+
+/// <summary>One entry of window.__neuroTimings (see Editor/Web/src/api.ts).</summary>
+public sealed record RequestTiming(string What, double StartedAt, double RequestMs, double? ServerMs, double? RenderedMs, int? Revision);

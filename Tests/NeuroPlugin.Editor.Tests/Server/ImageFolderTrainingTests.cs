@@ -1,0 +1,78 @@
+using System.Text.Json.Nodes;
+using NeuroPlugin.Editor.Document;
+using NeuroPlugin.Editor.Server;
+using NeuroPlugin.Editor.Tests.TestSupport;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace NeuroPlugin.Editor.Tests.Server;
+
+/// <summary>Editor training runs on an image folder (<c>"dataset": { "folder": "rel/path" }</c>) inside the served folder.</summary>
+public sealed class ImageFolderTrainingTests
+{
+    TempFolder folder = null!;
+
+    [SetUp] public void CreateFolder() => folder = new TempFolder();
+    [TearDown] public void DeleteFolder() => folder.Dispose();
+
+    /// <summary><c>pics/&lt;class&gt;/i.png</c>: 3 classes × 5 grey 28×28 images (solid, vertical stripes, horizontal stripes).</summary>
+    void WriteImages()
+    {
+        string[] classes = ["solid", "vertical", "horizontal"];
+        for (int k = 0; k < 3; k++)
+        {
+            Directory.CreateDirectory(folder.Combine("pics", classes[k]));
+            for (int i = 0; i < 5; i++)
+            {
+                using var image = new Image<L8>(28, 28);
+                for (int y = 0; y < 28; y++)
+                    for (int x = 0; x < 28; x++)
+                        image[x, y] = new L8((byte)(k switch { 0 => 60 + 30 * i, 1 => x % 4 < 2 ? 0 : 255, _ => y % 4 < 2 ? 20 * i : 255 }));
+                image.SaveAsPng(folder.Combine("pics", classes[k], $"{i}.png"));
+            }
+        }
+    }
+
+    [Test]
+    public void CpuRunTrainsOnAFolderOfPngs()
+    {
+        WriteImages();
+        var session = Commands.SmallNetwork(folder.Path);
+        session.Run("""{"op":"setAttributes","id":"fc","attributes":{"outFeatures":3}}""");
+        var training = new TrainingSession(session);
+        long revision = session.Revision;
+
+        training.Start(TrainingRequest.Parse(Commands.Parse("""{"dataset":{"folder":"pics"},"backend":"cpu","batchSize":4,"epochs":2,"optimizer":"adam"}""")));
+        Assert.That(training.Wait(TimeSpan.FromSeconds(60)), Is.True);
+
+        var status = JsonNode.Parse(training.StatusJson())!;
+        Assert.That((string)status["state"]!, Is.EqualTo("finished"), status.ToJsonString());
+        // 5 per class, 20 % held out: 4 train + 1 test per class, 12 training images, batches of 4 → 3 steps per epoch;
+        // each epoch reports its last batch (no accuracy), then its end with the test accuracy
+        var points = status["points"]!.AsArray();
+        Assert.That(points.Select(p => (long)p!["step"]!), Is.EqualTo(new long[] { 3, 3, 6, 6 }), status.ToJsonString());
+        Assert.That(points.Select(p => p!["accuracy"] is null), Is.EqualTo(new[] { true, false, true, false }));
+        Assert.That(points[3]!["accuracy"]!.GetValue<double>(), Is.InRange(0.0, 1.0));
+        Assert.That(points.Select(p => p!["loss"]!.GetValue<float>()), Has.All.Matches<float>(float.IsFinite));
+        Assert.That(session.Revision, Is.GreaterThan(revision), "the trained weights went back to the document");
+    }
+
+    [Test]
+    public void RefusesFoldersOutsideTheServedFolderAndMismatchedNetworks()
+    {
+        WriteImages();
+        var session = Commands.SmallNetwork(folder.Path);
+        var training = new TrainingSession(session);
+
+        Assert.Throws<PathOutsideFolderException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"dataset":{"folder":"../elsewhere"}}"""))));
+        Assert.That(Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"dataset":{"folder":"missing"}}""")))).Message,
+            Does.Contain("'missing' is not a folder"));
+
+        // the network still has 10 outputs: the run fails, naming the folder's 3 classes
+        training.Start(TrainingRequest.Parse(Commands.Parse("""{"dataset":{"folder":"pics"},"backend":"cpu","batchSize":4}""")));
+        Assert.That(training.Wait(TimeSpan.FromSeconds(60)), Is.True);
+        var status = JsonNode.Parse(training.StatusJson())!;
+        Assert.That((string)status["state"]!, Is.EqualTo("failed"));
+        Assert.That((string)status["error"]!, Does.Contain("must be (N,3) logits for the 3 classes of pics"));
+    }
+}

@@ -1,0 +1,268 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using NeuroPlugin.Editor.Server;
+using NeuroPlugin.Editor.Tests.TestSupport;
+
+namespace NeuroPlugin.Editor.Tests.Server;
+
+/// <summary>
+/// A real <c>neuro serve</c> server on a free loopback port, driven by HttpClient and ClientWebSocket: every way in
+/// without the token, from a foreign host or origin, or to a path outside the folder is refused with the protocol's
+/// status; the token works by header, query and cookie.
+/// </summary>
+public sealed class ServerTests
+{
+    TempFolder folder = null!;
+    TempFolder outside = null!;
+    TempFolder webRoot = null!;
+    EditorServer server = null!;
+    HttpClient client = null!;
+
+    [SetUp]
+    public async Task StartServer()
+    {
+        folder = new TempFolder();
+        outside = new TempFolder();
+        webRoot = new TempFolder();
+        File.WriteAllText(webRoot.Combine("index.html"), "<!doctype html><title>NeuroPlugin editor</title>");
+        server = await EditorServer.StartAsync(new EditorServerOptions(folder.Path, 0, webRoot.Path));
+        client = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = server.BaseAddress };
+    }
+
+    [TearDown]
+    public async Task StopServer()
+    {
+        client.Dispose();
+        await server.DisposeAsync();
+        folder.Dispose();
+        outside.Dispose();
+        webRoot.Dispose();
+    }
+
+    HttpRequestMessage Request(HttpMethod method, string path, string? token, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (token is not null) request.Headers.Add(AccessGuard.HeaderName, token);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        return request;
+    }
+
+    async Task<(HttpStatusCode Status, string Body)> Send(HttpRequestMessage request)
+    {
+        using var response = await client.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Test]
+    public async Task TheRightTokenWorksAndAnythingElseIsUnauthorized()
+    {
+        var (status, body) = await Send(Request(HttpMethod.Get, "/api/document", server.Token));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((string)JsonNode.Parse(body)!["nodes"]![0]!["id"]!, Is.EqualTo("input"));
+
+        (status, body) = await Send(Request(HttpMethod.Get, "/api/document", null));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That((string)JsonNode.Parse(body)!["error"]!, Does.Contain("missing"));
+
+        (status, body) = await Send(Request(HttpMethod.Get, "/api/document", server.Token[..^1] + (server.Token[^1] == 'A' ? "B" : "A")));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That((string)JsonNode.Parse(body)!["error"]!, Does.Contain("wrong"));
+
+        (status, _) = await Send(Request(HttpMethod.Post, "/api/document/commands", "wrong", new { op = "new" }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Unauthorized));
+
+        // static files too
+        (status, _) = await Send(Request(HttpMethod.Get, "/", null));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Unauthorized));
+        (status, _) = await Send(Request(HttpMethod.Get, "/index.html", "wrong"));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
+    public async Task QueryTokenSetsAStrictHttpOnlyCookieThatAuthenticatesTheUi()
+    {
+        using var response = await client.GetAsync($"/?token={Uri.EscapeDataString(server.Token)}");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("NeuroPlugin editor"));
+        string cookie = response.Headers.GetValues("Set-Cookie").Single();
+        Assert.That(cookie, Does.StartWith($"neuro_token_{server.Port}={server.Token}"));
+        Assert.That(cookie.ToLowerInvariant(), Does.Contain("httponly").And.Contain("samesite=strict").And.Contain("path=/"));
+
+        var request = new HttpRequestMessage(HttpMethod.Get, "/api/layers");
+        request.Headers.Add("Cookie", $"neuro_token_{server.Port}={server.Token}");
+        var (status, body) = await Send(request);
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(JsonNode.Parse(body)!.AsArray().Select(l => (string)l!["type"]!), Does.Contain("Conv2d"));
+
+        request = new HttpRequestMessage(HttpMethod.Get, "/api/layers");
+        request.Headers.Add("Cookie", $"neuro_token_{server.Port}=forged");
+        Assert.That((await Send(request)).Status, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
+    public async Task ForeignHostIsMisdirectedAndForeignOriginIsForbidden()
+    {
+        var request = Request(HttpMethod.Get, "/api/document", server.Token);
+        request.Headers.Host = $"attacker.example:{server.Port}";
+        var (status, body) = await Send(request);
+        Assert.That(status, Is.EqualTo(HttpStatusCode.MisdirectedRequest));
+        Assert.That(body, Does.Contain("attacker.example"));
+
+        request = Request(HttpMethod.Get, "/api/document", server.Token);
+        request.Headers.Host = "127.0.0.1:1"; // right address, wrong port: another server's name
+        Assert.That((await Send(request)).Status, Is.EqualTo(HttpStatusCode.MisdirectedRequest));
+
+        request = Request(HttpMethod.Post, "/api/document/commands", server.Token, new { op = "new" });
+        request.Headers.Add("Origin", "http://attacker.example");
+        (status, body) = await Send(request);
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That(body, Does.Contain("attacker.example"));
+
+        request = Request(HttpMethod.Get, "/api/document", server.Token);
+        request.Headers.Add("Origin", $"http://localhost:{server.Port}");
+        request.Headers.Host = $"localhost:{server.Port}";
+        Assert.That((await Send(request)).Status, Is.EqualTo(HttpStatusCode.OK), "the server's own origin is fine");
+    }
+
+    [Test]
+    public async Task WebSocketNeedsTheTokenAndItsOwnOrigin()
+    {
+        var address = new Uri($"ws://127.0.0.1:{server.Port}/ws");
+        using (var anonymous = new ClientWebSocket())
+        {
+            anonymous.Options.CollectHttpResponseDetails = true;
+            Assert.ThrowsAsync<WebSocketException>(() => anonymous.ConnectAsync(address, CancellationToken.None));
+            Assert.That(anonymous.HttpStatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        }
+        using (var foreign = new ClientWebSocket())
+        {
+            foreign.Options.CollectHttpResponseDetails = true;
+            foreign.Options.SetRequestHeader("Origin", "http://attacker.example");
+            Assert.ThrowsAsync<WebSocketException>(() => foreign.ConnectAsync(new Uri($"{address}?token={server.Token}"), CancellationToken.None));
+            Assert.That(foreign.HttpStatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        }
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"{address}?token={Uri.EscapeDataString(server.Token)}"), CancellationToken.None);
+        var first = await Receive(socket);
+        Assert.That((string)first["type"]!, Is.EqualTo("document"));
+
+        // a change made over HTTP is pushed
+        await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token, new { op = "addNode", type = "Flatten", id = "flat", inputs = new[] { "input" } }));
+        JsonObject pushed;
+        do pushed = await Receive(socket); while ((string)pushed["type"]! != "document" || !pushed["document"]!["nodes"]!.AsArray().Any(n => (string)n!["id"]! == "flat"));
+        Assert.That(pushed["document"]!["nodes"]!.AsArray().Single(n => (string)n!["id"]! == "flat")!["outputShape"]!.AsArray().Select(d => (int)d!), Is.EqualTo(new[] { 1, 784 }));
+    }
+
+    [Test]
+    public async Task PathsOutsideTheFolderAreRefused()
+    {
+        await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token, new { op = "insertTemplate", template = "lenet5" }));
+        File.WriteAllText(outside.Combine("secret.neuro"), "not a model");
+        File.CreateSymbolicLink(folder.Combine("escape.neuro"), outside.Combine("secret.neuro"));
+        Directory.CreateSymbolicLink(folder.Combine("out"), outside.Path);
+
+        foreach (var (route, path) in new[]
+        {
+            ("/api/document/save", "../stolen.neuro"),
+            ("/api/document/save", outside.Combine("stolen.neuro")),
+            ("/api/document/save", "out/stolen.neuro"),
+            ("/api/document/export", "out/stolen.onnx"),
+            ("/api/document/open", "escape.neuro"),
+            ("/api/document/open", "../" + Path.GetFileName(outside.Path) + "/secret.neuro"),
+        })
+        {
+            var (status, body) = await Send(Request(HttpMethod.Post, route, server.Token, new { path }));
+            Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), $"{route} {path}: {body}");
+            Assert.That((string)JsonNode.Parse(body)!["error"]!, Does.Contain("outside the served folder").Or.Contain("relative to the served folder"), $"{route} {path}");
+        }
+        Assert.That(Directory.GetFiles(outside.Path), Is.EqualTo(new[] { outside.Combine("secret.neuro") }), "nothing was written outside");
+
+        var (ok, saved) = await Send(Request(HttpMethod.Post, "/api/document/save", server.Token, new { path = "models/lenet.neuro" }));
+        Assert.That(ok, Is.EqualTo(HttpStatusCode.OK), saved);
+        Assert.That(File.Exists(folder.Combine("models", "lenet.neuro")));
+        var (_, files) = await Send(Request(HttpMethod.Get, "/api/files", server.Token));
+        Assert.That(JsonNode.Parse(files)!.AsArray().Select(f => (string)f!["path"]!), Is.EqualTo(new[] { "models/lenet.neuro" }), "links leading outside are not listed");
+    }
+
+    [Test]
+    public async Task CommandErrorsAreJsonWithTheNodeName()
+    {
+        var (status, body) = await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token, new { op = "setAttributes", id = "ghost", attributes = new { } }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((string)JsonNode.Parse(body)!["error"]!, Does.Contain("'ghost'"));
+        (status, _) = await Send(Request(HttpMethod.Post, "/api/document/undo", server.Token));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Conflict));
+        (status, _) = await Send(Request(HttpMethod.Get, "/api/nothing", server.Token));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.NotFound));
+    }
+
+    [Test]
+    public async Task TrainingOverHttpReportsPointsOverTheWebSocketAndStops()
+    {
+        _ = Document.TemplateTests.FashionMnistOrIgnore();
+        await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token, new { op = "insertTemplate", template = "lenet5" }));
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{server.Port}/ws?token={Uri.EscapeDataString(server.Token)}"), CancellationToken.None);
+
+        // a short run to the end: points every 10 steps, then test accuracy at the epoch end
+        var (status, body) = await Send(Request(HttpMethod.Post, "/api/training/start", server.Token,
+            new { dataset = "fashion-mnist", optimizer = "momentum", learningRate = 0.02, batchSize = 32, epochs = 1, backend = "cpu", trainLimit = 640, testLimit = 200 }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK), body);
+        string runId = (string)JsonNode.Parse(body)!["runId"]!;
+        var messages = await TrainingMessages(socket, runId);
+        var points = messages.Where(m => m["loss"] is not null).ToList();
+        Assert.That((string)messages[^1]["state"]!, Is.EqualTo("finished"), messages[^1].ToJsonString());
+        Assert.That(points.Take(points.Count - 1).Select(p => (long)p["step"]!), Is.EqualTo(Enumerable.Range(1, 2).Select(i => 10L * i)), "every 10 steps of the 20 batches");
+        Assert.That(points[^1]["accuracy"]!.GetValue<double>(), Is.InRange(0.0, 1.0));
+        Assert.That(points.All(p => float.IsFinite(p["loss"]!.GetValue<float>())));
+
+        // a long run, stopped at its first point
+        (status, body) = await Send(Request(HttpMethod.Post, "/api/training/start", server.Token,
+            new { backend = "cpu", batchSize = 32, epochs = 3, trainLimit = 60000, testLimit = 100 }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK), body);
+        runId = (string)JsonNode.Parse(body)!["runId"]!;
+        JsonObject message;
+        do message = await Receive(socket); while ((string?)message["runId"] != runId || message["loss"] is null);
+        (status, _) = await Send(Request(HttpMethod.Post, "/api/training/start", server.Token, new { backend = "cpu" }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Conflict), "one run at a time");
+        (status, body) = await Send(Request(HttpMethod.Post, "/api/training/stop", server.Token));
+        Assert.That((bool)JsonNode.Parse(body)!["stopped"]!, Is.True);
+        messages = await TrainingMessages(socket, runId);
+        Assert.That((string)messages[^1]["state"]!, Is.EqualTo("stopped"));
+        var (_, state) = await Send(Request(HttpMethod.Get, "/api/training", server.Token));
+        var status2 = JsonNode.Parse(state)!;
+        Assert.That((string)status2["state"]!, Is.EqualTo("stopped"));
+        Assert.That(status2["points"]!.AsArray().Count, Is.LessThan(3 * 1875 / 10), "stopped long before the end");
+    }
+
+    /// <summary>Training messages of run <paramref name="runId"/> until its final state.</summary>
+    static async Task<List<JsonObject>> TrainingMessages(ClientWebSocket socket, string runId)
+    {
+        var messages = new List<JsonObject>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        while (true)
+        {
+            var message = await Receive(socket, timeout.Token);
+            if ((string?)message["type"] != "training" || (string?)message["runId"] != runId) continue;
+            messages.Add(message);
+            if ((string)message["state"]! is "finished" or "stopped" or "failed") return messages;
+        }
+    }
+
+    static async Task<JsonObject> Receive(ClientWebSocket socket, CancellationToken cancellation = default)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(chunk, timeout.Token);
+            buffer.Write(chunk, 0, result.Count);
+            if (result.EndOfMessage) return JsonNode.Parse(Encoding.UTF8.GetString(buffer.ToArray()))!.AsObject();
+        }
+    }
+}

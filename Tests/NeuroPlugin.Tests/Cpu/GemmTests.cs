@@ -1,0 +1,172 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Tests.Cpu;
+
+/// <summary>
+/// The packed, register-blocked <see cref="Gemm.Multiply"/> against the three-loop <see cref="Gemm.Reference"/>, for
+/// every micro-kernel this processor supports, every transpose combination, and sizes around the panel and block
+/// edges (1, 7, 17, 63, …); its determinism across thread counts; and that it allocates nothing once warm.
+/// </summary>
+public class GemmTests
+{
+    // around the register tile (6×16), the row block (120) and the depth block (256)
+    static readonly int[] EdgeSizes = [1, 2, 5, 6, 7, 16, 17, 63, 121, 257];
+    static readonly int[] SmallSizes = [1, 5, 7, 17, 63];
+
+    public static IEnumerable<TestCaseData> Shapes()
+    {
+        var random = new Random(7);
+        // every edge size on each axis, the other two drawn from the small sizes
+        for (int axis = 0; axis < 3; axis++)
+            foreach (int size in EdgeSizes)
+            {
+                int m = axis == 0 ? size : SmallSizes[random.Next(SmallSizes.Length)];
+                int n = axis == 1 ? size : SmallSizes[random.Next(SmallSizes.Length)];
+                int k = axis == 2 ? size : SmallSizes[random.Next(SmallSizes.Length)];
+                yield return new TestCaseData(m, n, k).SetArgDisplayNames($"{m}x{n}x{k}");
+            }
+        yield return new TestCaseData(125, 1040, 260).SetArgDisplayNames("125x1040x260 (two blocks each way, best kernel)");
+    }
+
+    static IEnumerable<GemmKernel> SupportedKernels => Enum.GetValues<GemmKernel>().Where(Gemm.IsSupported);
+
+    [TestCaseSource(nameof(Shapes))]
+    public void Multiply_MatchesReference_ForEveryKernelAndTranspose(int m, int n, int k)
+    {
+        var random = new Random(m * 1009 + n * 31 + k);
+        // the large case (two row, column and depth blocks) only with the kernel this processor uses, to stay fast
+        IEnumerable<GemmKernel> kernels = m * n * k > 1_000_000 ? [Gemm.BestKernel] : SupportedKernels;
+        foreach (var kernel in kernels)
+            foreach (bool transposeA in new[] { false, true })
+                foreach (bool transposeB in new[] { false, true })
+                    foreach (bool accumulate in new[] { false, true })
+                    {
+                        // operands sit at an offset inside larger arrays, with row strides wider than the rows
+                        var a = Operand(random, m, k, transposeA, out float[] aData);
+                        var b = Operand(random, k, n, transposeB, out float[] bData);
+                        int ldc = n + 3, cOffset = 5;
+                        float[] c = RandomArray(random, cOffset + m * ldc + 2);
+                        float[] original = (float[])c.Clone(), expected = (float[])c.Clone();
+                        Gemm.Reference(m, n, k, a, b, expected.AsSpan(cOffset), ldc, accumulate);
+                        var gemm = new Gemm(threads: 2) { Kernel = kernel };
+                        gemm.Multiply(m, n, k, a, b, c, cOffset, ldc, accumulate);
+
+                        string what = $"{kernel} {m}x{n}x{k} A{(transposeA ? "ᵀ" : "")} B{(transposeB ? "ᵀ" : "")} accumulate={accumulate}";
+                        for (int i = 0; i < c.Length; i++)
+                        {
+                            int row = (i - cOffset) / ldc, column = (i - cOffset) % ldc;
+                            bool inside = i >= cOffset && row < m && column < n;
+                            if (!inside)
+                            {
+                                Assert.That(c[i], Is.EqualTo(expected[i]), $"{what}: element {i} outside C was written");
+                                continue;
+                            }
+                            // both sums are within γ_k·Σ|a||b| (+ one rounding of the accumulated C) of the exact one
+                            double magnitude = accumulate ? Math.Abs(original[i]) : 0;
+                            for (int p = 0; p < k; p++) magnitude += Math.Abs(a[row, p] * b[p, column]);
+                            double gamma = (k + 1) * Math.Pow(2, -24) / (1 - (k + 1) * Math.Pow(2, -24));
+                            Assert.That(c[i], Is.EqualTo(expected[i]).Within(2 * gamma * magnitude + 1e-30), $"{what}: C[{row},{column}]");
+                        }
+                        GC.KeepAlive(aData); GC.KeepAlive(bData);
+                    }
+    }
+
+    [Test]
+    public void Multiply_IsTheSameForEveryThreadCount()
+    {
+        var random = new Random(3);
+        foreach (bool transposeB in new[] { false, true })
+        {
+            var a = Operand(random, 70, 300, false, out _);
+            var b = Operand(random, 300, 2100, transposeB, out _);
+            float[]? first = null;
+            foreach (int threads in new[] { 1, 2, 3, 8 })
+            {
+                float[] c = new float[70 * 2100];
+                new Gemm(threads).Multiply(70, 2100, 300, a, b, c, 0, 2100, accumulate: false);
+                if (first is null) first = c;
+                else Assert.That(c, Is.EqualTo(first), $"{threads} threads, B{(transposeB ? "ᵀ" : "")}: bitwise the same as 1 thread");
+            }
+        }
+    }
+
+    [Test]
+    public void Convolution_IsTheSameForEveryThreadCount()
+    {
+        // a ResNet stage-1 layer: big enough that every GEMM is split across threads
+        var random = new Random(5);
+        float[]? reference = null;
+        foreach (int threads in new[] { 1, 2, 4 })
+        {
+            using var cpu = new CpuBackend { Threads = threads };
+            var window = Window2d.Square(3, 1, 1);
+            var x = Upload(cpu, random = new Random(5), new TensorShape(8, 16, 32, 32), "x");
+            var w = Upload(cpu, random, new TensorShape(16, 16, 3, 3), "weight");
+            var dy = Upload(cpu, random, new TensorShape(8, 16, 32, 32), "dy");
+            var y = cpu.Allocate(dy.Shape, "y");
+            var dx = cpu.Allocate(x.Shape, "dx");
+            var dw = cpu.Allocate(w.Shape, "dw");
+            cpu.Conv2dForward(x, w, null, y, window);
+            cpu.Conv2dBackward(x, w, dy, dx, dw, null, window);
+            float[] all = [.. Download(y), .. Download(dx), .. Download(dw)];
+            if (reference is null) reference = all;
+            else Assert.That(all, Is.EqualTo(reference), $"{threads} threads: y, dx and dW bitwise the same as 1 thread");
+        }
+    }
+
+    [Test]
+    public void Multiply_AllocatesNothingOnceWarm_OnAnyThread()
+    {
+        var random = new Random(11);
+        var a = Operand(random, 64, 600, false, out _);
+        var b = Operand(random, 600, 3000, true, out _);
+        float[] c = new float[64 * 3000];
+        var gemm = new Gemm(threads: CpuWorkers.Shared.MaxParticipants);
+        for (int i = 0; i < 3; i++) gemm.Multiply(64, 3000, 600, a, b, c, 0, 3000, accumulate: true);
+
+        long workers = CpuWorkers.Shared.WorkerAllocatedBytes;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) gemm.Multiply(64, 3000, 600, a, b, c, 0, 3000, accumulate: true);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0), "bytes allocated by the calling thread");
+        Assert.That(CpuWorkers.Shared.WorkerAllocatedBytes - workers, Is.EqualTo(0), "bytes allocated by the pool's threads");
+    }
+
+    [Test]
+    public void Threads_MustBePositive()
+    {
+        using var cpu = new CpuBackend();
+        Assert.That(cpu.Threads, Is.EqualTo(CpuWorkers.Shared.MaxParticipants));
+        Assert.That(() => cpu.Threads = 0, Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("Threads"));
+    }
+
+    /// <summary>A random (rows × cols) operand stored at offset 3 with a row stride 2 wider than needed, or its transpose.</summary>
+    static GemmOperand Operand(Random random, int rows, int columns, bool transposed, out float[] data)
+    {
+        int storedRows = transposed ? columns : rows, storedColumns = transposed ? rows : columns, stride = storedColumns + 2;
+        data = RandomArray(random, 3 + storedRows * stride);
+        return new GemmOperand(data, 3, stride, transposed);
+    }
+
+    static float[] RandomArray(Random random, int length)
+    {
+        var values = new float[length];
+        for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
+        return values;
+    }
+
+    static Tensor Upload(IBackend backend, Random random, TensorShape shape, string name)
+    {
+        var tensor = backend.Allocate(shape, name);
+        tensor.Upload(RandomArray(random, tensor.Length));
+        return tensor;
+    }
+
+    static float[] Download(Tensor tensor)
+    {
+        var values = new float[tensor.Length];
+        tensor.Download(values);
+        return values;
+    }
+}

@@ -1,0 +1,31 @@
+using NeuroPlugin.Tensors;
+using NeuroPlugin.Tests.OpenGL;
+
+namespace NeuroPlugin.Tests.Resize;
+
+/// <summary>The bilinear resize on GL: equal to the CPU reference on random shapes (enlarging, shrinking, Fashion-MNIST
+/// to the zoo's sizes) and to PyTorch's golden files.</summary>
+public sealed class UpsampleGLTests : GLFixture
+{
+    [TestCase(2, 3, 4, 5, 9, 7)]
+    [TestCase(1, 2, 7, 6, 3, 4)]
+    [TestCase(3, 1, 28, 28, 63, 63)]
+    [TestCase(1, 1, 28, 28, 299, 299)]
+    [TestCase(2, 2, 13, 9, 5, 20)]
+    public void MatchesCpu(int n, int c, int h, int w, int oh, int ow)
+    {
+        using var twins = new TwinBackends(Backend, h * 31 + oh);
+        var x = twins.Random(new TensorShape(n, c, h, w), "x");
+        var dy = twins.Random(new TensorShape(n, c, oh, ow), "dy");
+        var y = twins.Random(dy.Cpu.Shape, "y");
+        var dx = twins.Random(x.Cpu.Shape, "dx"); // random: backward must add
+        float rh = (float)h / oh, rw = (float)w / ow;
+        twins.Run(b => b.UpsampleBilinear2dForward(x[b], y[b], rh, rw));
+        twins.Run(b => b.UpsampleBilinear2dBackward(dy[b], dx[b], rh, rw));
+        TwinBackends.AssertSame(y, "y");
+        TwinBackends.AssertSame(dx, "dx");
+    }
+
+    [TestCaseSource(typeof(UpsampleChecks), nameof(UpsampleChecks.GoldenFiles))]
+    public void MatchesPyTorch(string name) => UpsampleChecks.MatchesPyTorch(Backend, name);
+}

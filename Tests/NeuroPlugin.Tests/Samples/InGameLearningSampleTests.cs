@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using NeuroPlugin.Serialization;
+using SkiaSharp;
+
+namespace NeuroPlugin.Tests.Samples;
+
+/// <summary>Runs Samples/InGameLearning as a user would, headless on the default device, with a fixed number of
+/// training steps per frame so the run is the same every time: the network must get better at naming the shapes as
+/// the game goes on, and the table, the two pictures and the checkpoint must come out right, and a game resumed from that checkpoint
+/// must see as well as the first one ended.</summary>
+public partial class InGameLearningSampleTests
+{
+    const int Frames = 900;
+
+    [GeneratedRegex(@"^\|\s*([\d.]+)–\s*([\d.]+) \|\s*([\d.]+) % \((\d+)/(\d+)\)")]
+    private static partial Regex TableRow();
+
+    [Test]
+    public void NetworkLearnsWhileTheGamePlays()
+    {
+        if (Environment.GetEnvironmentVariable("NEURO_SKIP_GL") == "1") Assert.Ignore("NEURO_SKIP_GL=1");
+        string folder = Path.Combine(Path.GetTempPath(), "neuro-ingame-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            string checkpoint = Path.Combine(folder, "game.ckpt.neuro");
+            var (exitCode, output, error) = Run("--frames", $"{Frames}", "--steps-per-frame", "1", "--seed", "1",
+                "--out", folder, "--checkpoint", checkpoint);
+            Assert.That(exitCode, Is.EqualTo(0), error);
+            string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.That(lines, Has.Some.StartsWith("GL: "));
+
+            // Ten windows of game time, each with the share of predictions that named the nearest shape right.
+            var rows = lines.Select(l => TableRow().Match(l)).Where(m => m.Success).ToArray();
+            Assert.That(rows, Has.Length.EqualTo(10), output);
+            double Accuracy(Match row) => double.Parse(row.Groups[3].Value, CultureInfo.InvariantCulture);
+            Assert.That(double.Parse(rows[^1].Groups[2].Value, CultureInfo.InvariantCulture), Is.EqualTo(Frames / 60.0).Within(0.05));
+            Assert.That(rows.Sum(r => int.Parse(r.Groups[5].Value)), Is.GreaterThan(Frames * 9 / 10), "most frames got a prediction back");
+            double first = (Accuracy(rows[0]) + Accuracy(rows[1])) / 2, last = (Accuracy(rows[^2]) + Accuracy(rows[^1])) / 2;
+            Assert.That(last, Is.GreaterThan(first + 20), $"learning shows over game time:\n{output}");
+            Assert.That(last, Is.GreaterThan(60), $"well above chance (25 %) by the end:\n{output}");
+
+            Assert.That(lines, Has.Some.Matches(@"^frame time \(ms\): p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, max [\d.]+$"));
+            Assert.That(lines, Has.Some.Matches($@"^frames over the 16\.7 ms frame budget: \d+ of {Frames} "));
+            var steps = lines.Select(l => Regex.Match(l, @"^training: (\d+) steps of 16")).Single(m => m.Success);
+
+            AssertPng(Path.Combine(folder, "learning.png"), 800, 450);
+            AssertPng(Path.Combine(folder, "frames.png"), 8 * 240, 300);
+
+            var saved = TrainingCheckpoint.Read(checkpoint);
+            Assert.That(saved.Counters.Step, Is.EqualTo(long.Parse(steps.Groups[1].Value)));
+            Assert.That(saved.OptimizerType, Is.EqualTo("adam"));
+            Assert.That(saved.HasOptimizerState, Is.True);
+
+            // A new game that resumes from the checkpoint, without training, sees as well as the first run ended.
+            var resumed = Run("--frames", "300", "--no-training", "--resume", checkpoint, "--out", Path.Combine(folder, "resumed"));
+            Assert.That(resumed.ExitCode, Is.EqualTo(0), resumed.Error);
+            var resumedRows = resumed.Output.Split('\n').Select(l => TableRow().Match(l.Trim())).Where(m => m.Success).ToArray();
+            Assert.That(resumedRows, Has.Length.EqualTo(10), resumed.Output);
+            double resumedAccuracy = 100.0 * resumedRows.Sum(r => int.Parse(r.Groups[4].Value)) / resumedRows.Sum(r => int.Parse(r.Groups[5].Value));
+            Assert.That(resumedAccuracy, Is.GreaterThan(first + 20), $"the checkpoint holds the learned weights:\n{resumed.Output}");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Test]
+    public void BadArgumentsPrintUsage()
+    {
+        var (exitCode, _, error) = Run("--frames", "many");
+        Assert.That(exitCode, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("bad argument '--frames' 'many'"));
+        Assert.That(error, Does.Contain("usage: InGameLearning"));
+    }
+
+    static void AssertPng(string path, int width, int height)
+    {
+        Assert.That(File.Exists(path), Is.True, path);
+        using var bitmap = SKBitmap.Decode(path);
+        Assert.That(bitmap, Is.Not.Null, $"{path} decodes as an image");
+        Assert.That((bitmap.Width, bitmap.Height), Is.EqualTo((width, height)), path);
+    }
+
+    static (int ExitCode, string Output, string Error) Run(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "InGameLearning.dll"));
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(300_000))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("the sample did not finish within 5 minutes");
+        }
+        return (process.ExitCode, output.Result, error.Result);
+    }
+}

@@ -1,0 +1,507 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Execution;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Models;
+using NeuroPlugin.Optimizers;
+using NeuroPlugin.Tensors;
+using NeuroPlugin.Training;
+
+namespace NeuroPlugin.Tests.Training;
+
+/// <summary>Frame-budgeted training and inference, and the non-finite guard, on the CPU backend (GL twins in OpenGL/).</summary>
+public class FrameBudgetTests
+{
+    CpuBackend backend = null!;
+
+    [SetUp]
+    public void CreateBackend() => backend = new CpuBackend();
+
+    [TearDown]
+    public void DisposeBackend() => backend.Dispose();
+
+    [TestCase(0.0)]        // one stage per frame: a step spread over ~25 frames
+    [TestCase(0.05)]       // a few stages per frame
+    [TestCase(3_600_000.0)] // everything fits: several steps per frame
+    public void Budgeted_EqualsUnbudgetedTrainStep_BitForBit(double budgetMilliseconds) =>
+        FrameBudgetChecks.BudgetedEqualsUnbudgeted(backend, TimeSpan.FromMilliseconds(budgetMilliseconds));
+
+    [Test]
+    public void BudgetedInference_EqualsOneShotForward() => FrameBudgetChecks.InferenceEqualsOneShot(backend);
+
+    [Test]
+    public void BudgetedAdvance_AllocatesNothing() => FrameBudgetChecks.AdvanceAllocatesNothing(backend);
+
+    [Test]
+    public void Budget_SpreadsCostlyStepsAndReportsOverruns() => FrameBudgetChecks.ReportOverrun(backend, TimeSpan.FromMilliseconds(4));
+
+    [Test]
+    public void NonFiniteGradient_SkipsTheUpdateAndNamesTheLayer() => FrameBudgetChecks.NonFiniteGradientNamesLayer(backend);
+
+    [Test]
+    public void NonFiniteActivation_NamesTheLayerThatOverflowed() => FrameBudgetChecks.NonFiniteActivationNamesLayer(backend);
+
+    [Test]
+    public void NonFiniteInput_KeepsLastGoodWeightsAndAdamContinuesAsIfSkipped() => FrameBudgetChecks.NonFiniteInputSkipsStep(backend);
+
+    [Test]
+    public void NonFiniteInBudgetedTraining_IsReportedAndTrainingContinues() => FrameBudgetChecks.BudgetedTrainingRecoversFromNonFinite(backend);
+
+    [Test]
+    public void HugeLearningRate_StopsAtTheLastFiniteWeights() => FrameBudgetChecks.HugeLearningRateKeepsLastFiniteWeights(backend);
+
+    [Test]
+    public void NonFiniteWithoutHandler_ThrowsNonFiniteException() => FrameBudgetChecks.UnhandledNonFiniteThrows(backend);
+
+    [Test]
+    public void PlanStages_ListEveryNodeInOrder()
+    {
+        using var network = Network.Create(FrameBudgetChecks.SmallCnn(), backend, seed: 3);
+        using var plan = ExecutionPlan.ForTraining(network, 4);
+        string[] names = plan.TrainingStages.Select(s => s.Name).ToArray();
+        Assert.That(names, Is.EqualTo(new[]
+        {
+            "forward conv1", "forward bn1", "forward relu1", "forward pool1", "forward flatten", "forward dropout", "forward fc1",
+            "loss", "loss backward",
+            "backward fc1", "backward dropout", "backward flatten", "backward pool1", "backward relu1", "backward bn1", "backward conv1",
+        }));
+        using var inference = ExecutionPlan.ForInference(network, 4);
+        Assert.That(inference.TrainingStages, Is.Empty);
+        Assert.That(inference.InferenceStages.Select(s => s.Node), Is.EqualTo(Enumerable.Range(0, 7)));
+    }
+}
+
+/// <summary>The budget and guard checks, shared by the CPU and GL fixtures.</summary>
+public static class FrameBudgetChecks
+{
+    const int Batch = 4, Classes = 5, Batches = 3;
+
+    /// <summary>conv1 3×3 (4) → bn1 → ReLU → pool 2×2 → flatten → dropout 0.25 → fc1 (5): batch norm and dropout
+    /// make every step depend on the plan's step counter and on the batch statistics.</summary>
+    public static NetworkGraph SmallCnn()
+    {
+        var graph = new NetworkGraph();
+        string x = graph.AddInput("input", new TensorShape(1, 12, 12));
+        x = graph.Add("conv1", new Conv2d(1, 4, kernelSize: 3, padding: 1), x);
+        x = graph.Add("bn1", new BatchNorm2d(4), x);
+        x = graph.Add("relu1", Activation.ReLU(), x);
+        x = graph.Add("pool1", new MaxPool2d(2), x);
+        x = graph.Add("flatten", new Flatten(), x);
+        x = graph.Add("dropout", new Dropout(0.25f), x);
+        graph.Add("fc1", new Linear(144, Classes), x);
+        return graph;
+    }
+
+    /// <summary>Adam with L2 penalty, weight decay and clipping: every optimizer stage does something.</summary>
+    static Optimizer CreateOptimizer(float learningRate = 0.01f) => new Adam(learningRate, weightDecay: 1e-3f)
+    {
+        ClipGradientNorm = 1f,
+        Regularizer = Regularizer.Create(l1: 1e-4f, l2: 0f),
+    };
+
+    /// <summary>Batches cycled by step; one step can be given a poisoned batch.</summary>
+    sealed class CycledBatches(int seed) : IBatchSource
+    {
+        readonly float[][] images = Enumerable.Range(0, Batches).Select(b => Random(seed + b, Batch * 144)).ToArray();
+        readonly float[] targets = OneHot();
+        public long PoisonStep { get; set; } = -1;
+        public float[]? Poison { get; set; }
+
+        public void FillBatch(ExecutionPlan plan, long step)
+        {
+            plan.Input.Upload(step == PoisonStep ? Poison! : images[step % Batches]);
+            plan.Target!.Upload(targets);
+        }
+
+        public float[] Images(long step) => images[step % Batches];
+    }
+
+    static float[] Random(int seed, int length)
+    {
+        var random = new Random(seed);
+        var values = new float[length];
+        for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
+        return values;
+    }
+
+    static float[] OneHot()
+    {
+        var targets = new float[Batch * Classes];
+        for (int n = 0; n < Batch; n++) targets[n * Classes + (n * 3) % Classes] = 1f;
+        return targets;
+    }
+
+    static float[][] Weights(Network network) => network.ParameterNames.Select(n => network.Parameter(n).ToArray()).ToArray();
+
+    static void AssertSameWeights(Network expected, Network actual, string what)
+    {
+        foreach (string name in expected.ParameterNames)
+            Assert.That(actual.Parameter(name).ToArray(), Is.EqualTo(expected.Parameter(name).ToArray()), $"{what}: {name} (bit-for-bit)");
+    }
+
+    /// <summary>Plain <c>FillBatch</c> + <see cref="ExecutionPlan.TrainStep"/> for the steps <paramref name="run"/> keeps,
+    /// each with the plan's step counter of that step (skipped steps still ran their forward in the guarded run).</summary>
+    static Network Reference(IBackend backend, int steps, Func<long, bool> run, CycledBatches batches)
+    {
+        var network = Network.Create(SmallCnn(), backend, seed: 3);
+        using var plan = ExecutionPlan.ForTraining(network, Batch);
+        using var optimizer = CreateOptimizer();
+        for (long s = 0; s < steps; s++)
+        {
+            if (!run(s)) continue;
+            plan.Step = s;
+            batches.FillBatch(plan, s);
+            plan.TrainStep(optimizer);
+        }
+        return network;
+    }
+
+    public static void BudgetedEqualsUnbudgeted(IBackend backend, TimeSpan budget)
+    {
+        const int steps = 5;
+        var batches = new CycledBatches(seed: 11);
+        using var expected = Reference(backend, steps, _ => true, batches);
+
+        using var network = Network.Create(SmallCnn(), backend, seed: 3);
+        using var plan = ExecutionPlan.ForTraining(network, Batch);
+        using var optimizer = CreateOptimizer();
+        using var trainer = new FrameBudgetedTrainer(plan, optimizer, batches);
+        int frames = 0;
+        while (trainer.CompletedSteps < steps)
+        {
+            trainer.Advance(budget, maxSteps: (int)(steps - trainer.CompletedSteps));
+            frames++;
+            Assert.That(frames, Is.LessThan(10_000), "the trainer makes progress");
+        }
+        Assert.That(trainer.CompletedSteps, Is.EqualTo(steps));
+        Assert.That(trainer.StepInProgress, Is.False);
+        if (budget == TimeSpan.Zero) Assert.That(frames, Is.EqualTo(steps * trainer.StageCount), "a zero budget runs one stage per frame");
+        // stages not measured yet count as the whole budget, so the first step runs one stage per frame; the frame of its
+        // last stage then has every estimate and runs the remaining steps at once
+        // (on GL until the stage's GPU timestamps came back, a frame or two later)
+        if (budget > TimeSpan.FromMinutes(1))
+        {
+            if (backend is CpuBackend) Assert.That(frames, Is.EqualTo(trainer.StageCount), "one frame per stage of the first step");
+            Assert.That(frames, Is.InRange(trainer.StageCount, 2 * trainer.StageCount));
+            Assert.That(trainer.LastFrame.StepsCompleted, Is.GreaterThanOrEqualTo(2), "several measured steps in one frame");
+        }
+        Assert.That(optimizer.StepCount, Is.EqualTo(steps));
+        AssertSameWeights(expected, network, $"after {steps} steps in {frames} frames of {budget.TotalMilliseconds} ms");
+    }
+
+    public static void InferenceEqualsOneShot(IBackend backend)
+    {
+        using var network = Network.Create(SmallCnn(), backend, seed: 3);
+        using var plan = ExecutionPlan.ForInference(network, Batch);
+        var batches = new CycledBatches(seed: 12);
+        plan.Input.Upload(batches.Images(0));
+        plan.Forward();
+        float[] expected = plan.Output.ToArray();
+
+        using var inference = new FrameBudgetedInference(plan);
+        foreach (var budget in new[] { TimeSpan.Zero, TimeSpan.FromMilliseconds(0.05), TimeSpan.FromHours(1) })
+        {
+            backend.Fill(plan.Output, 0f);
+            plan.Input.Upload(batches.Images(0));
+            inference.Begin();
+            Assert.Throws<InvalidOperationException>(inference.Begin, "a second Begin while a pass runs");
+            int frames = 1;
+            while (!inference.Advance(budget)) frames++;
+            Assert.That(plan.Output.ToArray(), Is.EqualTo(expected), $"output after {frames} frames of {budget.TotalMilliseconds} ms (bit-for-bit)");
+            if (budget == TimeSpan.Zero) Assert.That(frames, Is.EqualTo(plan.InferenceStages.Count));
+            if (budget == TimeSpan.FromHours(1)) Assert.That(frames, Is.EqualTo(1));
+        }
+        Assert.That(inference.CompletedPasses, Is.EqualTo(3));
+        Assert.That(inference.Advance(TimeSpan.Zero), Is.True, "no pass running: nothing to do");
+    }
+
+    public static void AdvanceAllocatesNothing(IBackend backend)
+    {
+        using var network = Network.Create(ModelZoo.Build("lenet5"), backend, seed: 1);
+        using var plan = ExecutionPlan.ForTraining(network, 8);
+        using var optimizer = new Sgd(0.01f, momentum: 0.9f);
+        using var guard = new NonFiniteGuard(plan, optimizer);
+        var source = new UploadBatches(plan);
+        using var trainer = new FrameBudgetedTrainer(plan, optimizer, source, guard);
+        using var inferencePlan = ExecutionPlan.ForInference(network, 8);
+        using var inference = new FrameBudgetedInference(inferencePlan);
+        var small = TimeSpan.FromMilliseconds(0.2);
+        // warm-up: state, shader compiles, the first timings, and the JIT's tiering of the hot methods
+        while (trainer.CompletedSteps < 40)
+        {
+            trainer.Advance(trainer.CompletedSteps % 2 == 0 ? TimeSpan.Zero : small);
+            if (!inference.IsRunning) inference.Begin();
+            inference.Advance(TimeSpan.Zero);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long stepsBefore = trainer.CompletedSteps;
+        while (trainer.CompletedSteps < stepsBefore + 20)
+        {
+            trainer.Advance(trainer.CompletedSteps % 2 == 0 ? TimeSpan.Zero : small);
+            if (!inference.IsRunning) inference.Begin();
+            inference.Advance(TimeSpan.Zero);
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(allocated, Is.EqualTo(0), "managed bytes allocated by 20 budgeted steps and inference passes (guarded)");
+        Assert.That(trainer.LastNonFinite, Is.Null);
+    }
+
+    /// <summary>Uploads one fixed batch; allocates nothing.</summary>
+    sealed class UploadBatches : IBatchSource
+    {
+        readonly float[] images, targets;
+
+        public UploadBatches(ExecutionPlan plan)
+        {
+            images = Random(5, plan.Input.Length);
+            targets = new float[plan.Target!.Length];
+            int classes = plan.Target.Shape[1];
+            for (int n = 0; n < plan.BatchSize; n++) targets[n * classes + n % classes] = 1f;
+        }
+
+        public void FillBatch(ExecutionPlan plan, long step)
+        {
+            plan.Input.Upload(images);
+            plan.Target!.Upload(targets);
+        }
+    }
+
+    /// <summary>Trains LeNet-5 (batch 8) under <paramref name="budget"/> per frame after a warm-up and reports the overrun
+    /// figures (timing on a shared machine is not asserted); checks that steps costlier than the budget are spread over
+    /// frames and that no frame exceeded the budget by more than its stages could explain.</summary>
+    public static void ReportOverrun(IBackend backend, TimeSpan budget)
+    {
+        using var network = Network.Create(ModelZoo.Build("lenet5"), backend, seed: 1);
+        using var plan = ExecutionPlan.ForTraining(network, 8);
+        using var optimizer = new Sgd(0.01f, momentum: 0.9f);
+        using var trainer = new FrameBudgetedTrainer(plan, optimizer, new UploadBatches(plan));
+        while (trainer.CompletedSteps < 5) trainer.Advance(budget); // warm-up: shader compiles, state, first timings
+        trainer.ResetStatistics();
+        int frames = 0;
+        long stages = 0;
+        double worstHost = 0;
+        while (trainer.CompletedSteps < 25)
+        {
+            trainer.Advance(budget);
+            frames++;
+            stages += trainer.LastFrame.Stages;
+            worstHost = Math.Max(worstHost, trainer.LastFrame.HostTime.TotalMilliseconds);
+        }
+        for (int i = 0; i < 8; i++) trainer.Advance(TimeSpan.Zero, maxSteps: 0); // let the last GPU timings come back
+        var largest = Enumerable.Range(0, trainer.StageCount).Select(s => trainer.StageEstimate(s) ?? TimeSpan.Zero).Max();
+        TestContext.Progress.WriteLine(
+            $"{backend.Name} ({backend.DeviceName}): budget {budget.TotalMilliseconds} ms, LeNet-5 batch 8 step ≈ {trainer.EstimatedStepTime.TotalMilliseconds:F2} ms " +
+            $"({trainer.StageCount} stages, largest {largest.TotalMilliseconds:F3} ms); {frames} frames, {(double)stages / frames:F1} stages/frame; " +
+            $"overruns {trainer.Overruns}, max overrun {trainer.MaxOverrun.TotalMilliseconds:F3} ms, worst frame {worstHost:F3} ms host; " +
+            $"last device frame {trainer.LastDeviceFrameTime?.TotalMilliseconds:F3} ms");
+        if (trainer.EstimatedStepTime > 2 * budget)
+            Assert.That(frames, Is.GreaterThan(20), "steps costlier than the budget are spread over several frames");
+    }
+
+    /// <summary>One good guarded step, then a step whose conv1 weight gradient gets a NaN just before the check: the
+    /// update is skipped, the report names conv1.weight and layer conv1, and the weights and Adam's state stay those of step 1.</summary>
+    public static void NonFiniteGradientNamesLayer(IBackend backend)
+    {
+        var batches = new CycledBatches(seed: 21);
+        using var expected = Reference(backend, 1, _ => true, batches);
+        using var network = Network.Create(SmallCnn(), backend, seed: 3);
+        using var plan = ExecutionPlan.ForTraining(network, Batch);
+        using var optimizer = CreateOptimizer();
+        using var guard = new NonFiniteGuard(plan, optimizer);
+        var parameters = plan.Parameters.ToArray();
+        var gradients = plan.ParameterGradients.ToArray();
+
+        batches.FillBatch(plan, 0);
+        guard.TrainStep();
+        Assert.That(guard.ReadNow(), Is.Null, "a finite step reports nothing");
+        var exponentialAverage = optimizer.State(0, "exp_avg").ToArray();
+
+        batches.FillBatch(plan, 1);
+        plan.ComputeGradients();
+        var conv1Grad = gradients.Single(g => g.Name == "conv1.weight.grad");
+        var values = conv1Grad.ToArray();
+        values[7] = float.NaN;
+        conv1Grad.Upload(values);
+        guard.Check();
+        optimizer.Step(backend, parameters, gradients);
+
+        AssertSameWeights(expected, network, "after the skipped step");
+        Assert.That(optimizer.State(0, "exp_avg").ToArray(), Is.EqualTo(exponentialAverage), "Adam's exp_avg of conv1.weight is kept");
+        var report = guard.ReadNow();
+        Assert.That(report, Is.Not.Null);
+        Assert.That(report!.Step, Is.EqualTo(2));
+        Assert.That(report.SkippedUpdates, Is.EqualTo(1));
+        Assert.That(report.Tensors, Is.EqualTo(new[] { new NonFiniteTensor("conv1.weight", NonFiniteTensorKind.Gradient, "conv1") }));
+        Assert.That(report.Layer, Is.EqualTo("conv1"));
+        Assert.That(report.ToString(), Does.Contain("conv1.weight (gradient)").And.Contain("layer 'conv1'"));
+        Assert.That(optimizer.StepCount, Is.EqualTo(1), "t rewound to the last applied update");
+        Assert.That(guard.ReadNow(), Is.Null, "the report is cleared once delivered");
+    }
+
+    /// <summary>An MLP whose fc1 overflows to +∞ on a finite (huge) input: the report's origin is fc1's output.</summary>
+    public static void NonFiniteActivationNamesLayer(IBackend backend)
+    {
+        var graph = new NetworkGraph();
+        string x = graph.AddInput("features", new TensorShape(8));
+        x = graph.Add("fc1", new Linear(8, 4), x);
+        x = graph.Add("relu1", Activation.ReLU(), x);
+        graph.Add("fc2", new Linear(4, 3), x);
+        using var network = Network.Create(graph, backend, seed: 4);
+        network.Parameter("fc1.weight").Upload(Enumerable.Repeat(1f, 32).ToArray());
+        float[] before = network.Parameter("fc1.weight").ToArray();
+        float[] fc2Before = network.Parameter("fc2.weight").ToArray();
+        using var plan = ExecutionPlan.ForTraining(network, 2);
+        using var optimizer = new Sgd(0.1f);
+        using var guard = new NonFiniteGuard(plan, optimizer);
+        plan.Input.Upload(Enumerable.Repeat(3e38f, 16).ToArray()); // finite, but 8 of them summed overflow
+        plan.Target!.Upload([1, 0, 0, 0, 1, 0]);
+        guard.TrainStep();
+
+        var report = guard.ReadNow()!;
+        Assert.That(report, Is.Not.Null);
+        Assert.That(report.Origin, Is.EqualTo(new NonFiniteTensor("fc1", NonFiniteTensorKind.Activation, "fc1")));
+        Assert.That(report.Layer, Is.EqualTo("fc1"));
+        Assert.That(report.Tensors.Select(t => t.Name), Does.Contain("loss"));
+        Assert.That(network.Parameter("fc1.weight").ToArray(), Is.EqualTo(before));
+        Assert.That(network.Parameter("fc2.weight").ToArray(), Is.EqualTo(fc2Before));
+    }
+
+    /// <summary>Steps 0, 1 (NaN in the input), 2 with Adam: the guarded run's weights equal a reference that trained on
+    /// steps 0 and 2 only — so the skipped step left weights and moments alone and t continued from 1, not 2.</summary>
+    public static void NonFiniteInputSkipsStep(IBackend backend)
+    {
+        var batches = new CycledBatches(seed: 31) { PoisonStep = 1 };
+        batches.Poison = (float[])batches.Images(1).Clone();
+        batches.Poison[5] = float.NaN;
+        using var expectedAfterOne = Reference(backend, 1, _ => true, batches);
+        using var expected = Reference(backend, 3, s => s != 1, batches);
+
+        using var network = Network.Create(SmallCnn(), backend, seed: 3);
+        using var plan = ExecutionPlan.ForTraining(network, Batch);
+        using var optimizer = CreateOptimizer();
+        using var guard = new NonFiniteGuard(plan, optimizer);
+        batches.FillBatch(plan, 0);
+        guard.TrainStep();
+        batches.FillBatch(plan, 1);
+        guard.TrainStep();
+        AssertSameWeights(expectedAfterOne, network, "after the poisoned step");
+
+        var report = guard.ReadNow();
+        Assert.That(report, Is.Not.Null);
+        Assert.That(report!.Origin, Is.EqualTo(new NonFiniteTensor("input", NonFiniteTensorKind.Input, "input")));
+        Assert.That(report.Step, Is.EqualTo(2));
+        // NaN reaches conv1's gradients on every backend; whether it survives ReLU into the loss differs (GLSL's max(NaN, 0)
+        // may return 0), which is why the guard watches gradients and not only the loss
+        Assert.That(report.Tensors, Does.Contain(new NonFiniteTensor("conv1.weight", NonFiniteTensorKind.Gradient, "conv1")));
+        batches.FillBatch(plan, 2);
+        guard.TrainStep();
+        Assert.That(guard.ReadNow(), Is.Null);
+        Assert.That(optimizer.StepCount, Is.EqualTo(2));
+        AssertSameWeights(expected, network, "steps 0 and 2");
+    }
+
+    /// <summary>Budgeted and guarded, with the report read asynchronously: a poisoned batch at step 3 is reported through
+    /// the event a little later; the skipped steps (3 and any queued before the report arrived) leave no trace, and the
+    /// weights equal a reference trained on the other steps.</summary>
+    public static void BudgetedTrainingRecoversFromNonFinite(IBackend backend)
+    {
+        const int steps = 12;
+        var batches = new CycledBatches(seed: 41) { PoisonStep = 3 };
+        batches.Poison = (float[])batches.Images(3).Clone();
+        batches.Poison[0] = float.PositiveInfinity;
+
+        using var network = Network.Create(SmallCnn(), backend, seed: 3);
+        using var plan = ExecutionPlan.ForTraining(network, Batch);
+        using var optimizer = CreateOptimizer();
+        using var guard = new NonFiniteGuard(plan, optimizer);
+        using var trainer = new FrameBudgetedTrainer(plan, optimizer, batches, guard);
+        var reports = new List<(NonFiniteReport Report, long AtStep)>();
+        trainer.NonFiniteDetected += r => reports.Add((r, trainer.CompletedSteps));
+        int frames = 0;
+        while (trainer.CompletedSteps < steps)
+        {
+            trainer.Advance(TimeSpan.FromMilliseconds(0.05), maxSteps: (int)(steps - trainer.CompletedSteps));
+            Assert.That(++frames, Is.LessThan(10_000));
+        }
+        Assert.That(reports, Has.Count.EqualTo(1));
+        var (report, atStep) = reports[0];
+        Assert.That(report.Step, Is.EqualTo(4), "the 4th update (step index 3) went bad");
+        Assert.That(report.Layer, Is.EqualTo("input"));
+        Assert.That(report.SkippedUpdates, Is.EqualTo(atStep - 3), "the bad step and those queued before the report arrived");
+        Assert.That(trainer.LastNonFinite, Is.SameAs(report));
+        Assert.That(optimizer.StepCount, Is.EqualTo(steps - report.SkippedUpdates));
+        using var expected = Reference(backend, steps, s => s < 3 || s >= atStep, batches);
+        AssertSameWeights(expected, network, $"skipping steps 3..{atStep - 1}");
+    }
+
+    /// <summary>SGD with an absurd learning rate: an update overflows the weights to ±∞ within a few steps, and the next
+    /// step's forward goes non-finite. The guard skips that step: the weights equal an unguarded run of exactly the
+    /// updates before the report's step, and the report's origin is the first parameter (forward order) that the
+    /// reference run shows non-finite — the layer an update blew up.</summary>
+    public static void HugeLearningRateKeepsLastFiniteWeights(IBackend backend)
+    {
+        var batches = new CycledBatches(seed: 51);
+        using var network = Network.Create(SmallCnn(), backend, seed: 3);
+        using var plan = ExecutionPlan.ForTraining(network, Batch);
+        using var optimizer = new Sgd(1e30f);
+        using var guard = new NonFiniteGuard(plan, optimizer);
+        NonFiniteReport? report = null;
+        for (int s = 0; s < 10 && report is null; s++)
+        {
+            batches.FillBatch(plan, s);
+            guard.TrainStep();
+            report = guard.ReadNow();
+        }
+        Assert.That(report, Is.Not.Null, "a learning rate of 1e30 overflows within 10 steps");
+        long good = report!.Step - 1;
+        Assert.That(good, Is.GreaterThanOrEqualTo(1));
+
+        using var reference = Network.Create(SmallCnn(), backend, seed: 3);
+        using var referencePlan = ExecutionPlan.ForTraining(reference, Batch);
+        using var referenceOptimizer = new Sgd(1e30f);
+        for (int s = 0; s < good; s++)
+        {
+            batches.FillBatch(referencePlan, s);
+            referencePlan.TrainStep(referenceOptimizer);
+        }
+        AssertSameWeights(reference, network, $"the weights after {good} updates");
+
+        // the reference's next step, scanned on the host in the guard's order, lists the same bad tensors
+        batches.FillBatch(referencePlan, good);
+        referencePlan.ComputeGradients();
+        var expected = new List<NonFiniteTensor>();
+        bool Bad(Tensor tensor) => !tensor.ToArray().All(float.IsFinite);
+        string LayerOf(string parameter) => parameter[..parameter.LastIndexOf('.')];
+        if (Bad(referencePlan.Input)) expected.Add(new("input", NonFiniteTensorKind.Input, "input"));
+        foreach (var p in referencePlan.Parameters) if (Bad(p)) expected.Add(new(p.Name, NonFiniteTensorKind.Parameter, LayerOf(p.Name)));
+        foreach (var node in reference.Graph.Nodes)
+            if (Bad(referencePlan.Tensor(node.Name))) expected.Add(new(node.Name, NonFiniteTensorKind.Activation, node.Name));
+        if (Bad(referencePlan.Loss!)) expected.Add(new("loss", NonFiniteTensorKind.Loss, "loss"));
+        for (int i = referencePlan.Parameters.Count - 1; i >= 0; i--)
+            if (Bad(referencePlan.ParameterGradients[i]))
+                expected.Add(new(referencePlan.Parameters[i].Name, NonFiniteTensorKind.Gradient, LayerOf(referencePlan.Parameters[i].Name)));
+        Assert.That(report.Tensors, Is.EqualTo(expected));
+        TestContext.Progress.WriteLine(report.ToString());
+    }
+
+    public static void UnhandledNonFiniteThrows(IBackend backend)
+    {
+        var batches = new CycledBatches(seed: 61) { PoisonStep = 0 };
+        batches.Poison = Enumerable.Repeat(float.NaN, Batch * 144).ToArray();
+        using var network = Network.Create(SmallCnn(), backend, seed: 3);
+        float[][] initial = Weights(network);
+        using var plan = ExecutionPlan.ForTraining(network, Batch);
+        using var optimizer = CreateOptimizer();
+        using var guard = new NonFiniteGuard(plan, optimizer);
+        using var trainer = new FrameBudgetedTrainer(plan, optimizer, batches, guard);
+        var thrown = Assert.Throws<NonFiniteException>(() =>
+        {
+            for (int frame = 0; frame < 1000; frame++) trainer.Advance(TimeSpan.FromHours(1), maxSteps: 1);
+        });
+        Assert.That(thrown!.Report.Step, Is.EqualTo(1));
+        Assert.That(thrown.Message, Does.Contain("layer 'input'"));
+        Assert.That(Weights(network), Is.EqualTo(initial), "no update was applied");
+        Assert.That(optimizer.StepCount, Is.Zero);
+    }
+}
