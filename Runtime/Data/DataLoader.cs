@@ -3,7 +3,7 @@ namespace NeuroPlugin.Data;
 /// <summary>
 /// Cuts an <see cref="ImageDataset"/> into mini-batches, in a fresh shuffled order every epoch, and fills
 /// host arrays the caller can upload straight into input tensors. The arrays are allocated once, here;
-/// <see cref="StartEpoch"/> and <see cref="TryNextBatch"/> allocate nothing on the managed heap.
+/// <see cref="StartEpoch(int)"/> and <see cref="TryNextBatch"/> allocate nothing on the managed heap.
 /// <code>
 /// var loader = new DataLoader(FashionMnist.LoadTrain(), batchSize: 64, seed: 1);
 /// for (int epoch = 0; epoch &lt; epochs; epoch++)
@@ -90,7 +90,7 @@ public sealed class DataLoader
     /// <summary>Number of real items in the current batch: B, or fewer for the last batch when <see cref="DropLast"/> is false; 0 before the first batch.</summary>
     public int Count { get; private set; }
 
-    /// <summary>The epoch started by the last <see cref="StartEpoch"/>, or −1 before the first.</summary>
+    /// <summary>The epoch started by the last <see cref="StartEpoch(int)"/>, or −1 before the first.</summary>
     public int Epoch => epoch;
     /// <summary>Index of the current batch within the epoch, or −1 before the epoch's first batch.</summary>
     public int BatchIndex => batchIndex;
@@ -141,7 +141,7 @@ public sealed class DataLoader
     /// <summary>Fills <see cref="Images"/>, <see cref="Targets"/>, <see cref="Labels"/> and <see cref="Count"/>
     /// with the next batch of the epoch. Allocates nothing.</summary>
     /// <returns>False, leaving the arrays as they were, when the epoch has no more batches.</returns>
-    /// <exception cref="InvalidOperationException"><see cref="StartEpoch"/> has not been called.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="StartEpoch(int)"/> has not been called.</exception>
     public bool TryNextBatch()
     {
         if (epoch < 0)

@@ -8,7 +8,7 @@ namespace NeuroPlugin.Execution;
 
 /// <summary>
 /// A network compiled for one batch size: every activation, gradient, workspace and loss tensor is
-/// allocated here, once. <see cref="Forward"/> and <see cref="TrainStep"/> then only dispatch ops on
+/// allocated here, once. <see cref="Forward()"/> and <see cref="TrainStep"/> then only dispatch ops on
 /// the backend: they allocate nothing on the managed heap and read nothing back. Results come back
 /// only through <see cref="ReadLoss"/> or by downloading <see cref="Output"/>, when the caller asks.
 /// <para>A training plan runs forward in training mode (batch statistics, dropout) unless asked for eval mode

@@ -10,7 +10,7 @@ namespace NeuroPlugin.Optimizers;
 /// </summary>
 public sealed class AdaGrad : Optimizer
 {
-    static readonly string[] State = ["sum"];
+    static readonly string[] Keys = ["sum"];
 
     /// <param name="learningRate">ε, positive (PyTorch's default 0.01).</param>
     /// <param name="epsilon">θ &gt; 0 added to √h (PyTorch's 1e-10).</param>
@@ -25,7 +25,7 @@ public sealed class AdaGrad : Optimizer
     /// <summary>θ, added to the root of the accumulator.</summary>
     public float Epsilon { get; }
 
-    protected override IReadOnlyList<string> StateNames => State;
+    protected override IReadOnlyList<string> StateNames => Keys;
 
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.AdaGradUpdate(parameter, gradient, state[0], LearningRate, Epsilon, weightDecay);

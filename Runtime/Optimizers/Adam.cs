@@ -12,7 +12,7 @@ namespace NeuroPlugin.Optimizers;
 /// </summary>
 public class Adam : Optimizer
 {
-    static readonly string[] State = ["exp_avg", "exp_avg_sq"];
+    static readonly string[] Keys = ["exp_avg", "exp_avg_sq"];
     readonly bool decoupled;
 
     /// <param name="learningRate">ε, positive (PyTorch's default 0.001).</param>
@@ -40,7 +40,7 @@ public class Adam : Optimizer
     /// <summary>θ, added to √v̂.</summary>
     public float Epsilon { get; }
 
-    protected override IReadOnlyList<string> StateNames => State;
+    protected override IReadOnlyList<string> StateNames => Keys;
 
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.AdamUpdate(parameter, gradient, state[0], state[1], LearningRate, Beta1, Beta2, Epsilon, weightDecay, decoupled, StepCount);

@@ -11,7 +11,7 @@ namespace NeuroPlugin.Optimizers;
 /// </summary>
 public sealed class RmsProp : Optimizer
 {
-    static readonly string[] State = ["square_avg"];
+    static readonly string[] Keys = ["square_avg"];
     static readonly string[] MomentumState = ["square_avg", "momentum_buffer"];
 
     /// <param name="learningRate">ε, positive (PyTorch's default 0.01).</param>
@@ -35,7 +35,7 @@ public sealed class RmsProp : Optimizer
     /// <summary>μ; 0 for none.</summary>
     public float Momentum { get; }
 
-    protected override IReadOnlyList<string> StateNames => Momentum > 0f ? MomentumState : State;
+    protected override IReadOnlyList<string> StateNames => Momentum > 0f ? MomentumState : Keys;
 
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.RmsPropUpdate(parameter, gradient, state[0], state.Length > 1 ? state[1] : null, LearningRate, Alpha, Epsilon, Momentum, weightDecay);

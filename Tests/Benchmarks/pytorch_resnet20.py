@@ -1,17 +1,12 @@
 """The peer of `neuro bench --model resnet_cifar`: PyTorch (Debian's python3-torch, CPU) on the same ResNet-20
 (He et al. 2015, CIFAR variant: 3 stages of 3 basic blocks, 16/32/64 channels, option-A shortcuts — the identity,
-subsampled and zero-padded in channels) and the same measurement as pytorch_lenet5.py. Prints one JSON object.
+subsampled and zero-padded in channels) and the same measurement (see pytorch_bench.py). Prints one JSON object.
 Run with /usr/bin/python3:  pytorch_resnet20.py [batch] [steps] [threads]"""
-import json, sys, time
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from pytorch_bench import arguments, measure
 
-batch = int(sys.argv[1]) if len(sys.argv) > 1 else 64
-steps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-torch.set_num_threads(threads)
-torch.manual_seed(1)
+batch, steps, threads = arguments(default_steps=20)
 
 
 class Block(nn.Module):
@@ -39,35 +34,4 @@ for stage in range(3):
         layers.append(Block(inputs, planes, 2 if b == 0 and stage > 0 else 1))
         inputs = planes
 model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
-optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-x = torch.rand(batch, 3, 32, 32) * 2 - 1
-y = torch.randint(0, 10, (batch,))
-
-
-def step():
-    optimizer.zero_grad()
-    F.cross_entropy(model(x), y).backward()
-    optimizer.step()
-
-
-model.train()
-start = time.perf_counter()
-while time.perf_counter() - start < 2:
-    step()
-start = time.perf_counter()
-for _ in range(steps):
-    step()
-train = steps * batch / (time.perf_counter() - start)
-
-model.eval()
-image = torch.rand(1, 3, 32, 32)
-runs = max(50, steps * 2)
-with torch.no_grad():
-    for _ in range(20):
-        model(image).numpy()
-    start = time.perf_counter()
-    for _ in range(runs):
-        model(image).numpy()
-infer = (time.perf_counter() - start) / runs * 1e6
-print(json.dumps({"backend": "pytorch-cpu", "device": f"PyTorch {torch.__version__}, {threads} thread{'s' if threads > 1 else ''}",
-                  "batch": batch, "steps": steps, "trainImagesPerSecond": train, "inferenceMicrosecondsPerImage": infer}))
+measure(model, (3, 32, 32), batch, steps, threads, inference_warmup=20)

@@ -25,9 +25,22 @@ public abstract class OnnxMessage : IMessage
     /// <summary>Reads one field; returns false for fields this message does not keep (they are skipped).</summary>
     protected abstract bool ReadField(CodedInputStream input, int field, WireFormat.WireType wireType);
 
-    public abstract void WriteTo(CodedOutputStream output);
+    /// <summary>Lists the fields to encode, in field-number order. One list serves both <see cref="WriteTo"/> and
+    /// <see cref="CalculateSize"/>, so the size always matches what is written.</summary>
+    protected abstract void WriteFields(ref FieldWriter fields);
 
-    public abstract int CalculateSize();
+    public void WriteTo(CodedOutputStream output)
+    {
+        var fields = FieldWriter.Into(output);
+        WriteFields(ref fields);
+    }
+
+    public int CalculateSize()
+    {
+        var fields = FieldWriter.Counting();
+        WriteFields(ref fields);
+        return fields.Size;
+    }
 
     MessageDescriptor IMessage.Descriptor => throw new NotSupportedException("hand-written ONNX messages have no descriptor");
 
@@ -42,7 +55,7 @@ public abstract class OnnxMessage : IMessage
     }
 }
 
-/// <summary>Reading and writing helpers for the field kinds ONNX uses, with wire-type checks.</summary>
+/// <summary>Reading helpers for the field kinds ONNX uses, with wire-type checks.</summary>
 internal static class Wire
 {
     public static void Expect(WireFormat.WireType actual, WireFormat.WireType expected, int field, string message)
@@ -97,94 +110,135 @@ internal static class Wire
         Expect(type, single, field, message);
         values.Add(read(input));
     }
+}
 
-    public static void Write(CodedOutputStream output, int field, string value)
+/// <summary>Encodes a message's fields into a <see cref="CodedOutputStream"/>, or only counts the bytes they would take
+/// (when built by <see cref="Counting"/>). Scalars at their default value are left out, as proto3 does.</summary>
+public struct FieldWriter
+{
+    private readonly CodedOutputStream? output;
+
+    private FieldWriter(CodedOutputStream? output)
     {
-        if (value.Length == 0) return;
-        output.WriteTag(field, WireFormat.WireType.LengthDelimited);
-        output.WriteString(value);
+        this.output = output;
+        Size = 0;
     }
 
-    public static int Size(int field, string value) =>
-        value.Length == 0 ? 0 : CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeStringSize(value);
+    /// <summary>Bytes counted so far (counting mode only).</summary>
+    public int Size { get; private set; }
 
-    public static void Write(CodedOutputStream output, int field, long value)
+    public static FieldWriter Into(CodedOutputStream output) => new(output);
+
+    public static FieldWriter Counting() => new(null);
+
+    private void Tag(int field, WireFormat.WireType type)
     {
-        if (value == 0) return;
-        output.WriteTag(field, WireFormat.WireType.Varint);
-        output.WriteInt64(value);
+        if (output is null) Size += CodedOutputStream.ComputeTagSize(field);
+        else output.WriteTag(field, type);
     }
 
-    public static int Size(int field, long value) =>
-        value == 0 ? 0 : CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeInt64Size(value);
-
-    public static void Write(CodedOutputStream output, int field, ByteString? value)
+    /// <summary>A string field; empty is the default and is left out.</summary>
+    public void String(int field, string value)
     {
-        if (value is null || value.Length == 0) return;
-        output.WriteTag(field, WireFormat.WireType.LengthDelimited);
-        output.WriteBytes(value);
+        if (value.Length > 0) StringAlways(field, value);
     }
 
-    public static int Size(int field, ByteString? value) =>
-        value is null || value.Length == 0 ? 0 : CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeBytesSize(value);
+    /// <summary>A varint field; 0 is the default and is left out.</summary>
+    public void Int64(int field, long value)
+    {
+        if (value != 0) Int64Always(field, value);
+    }
 
-    public static void Write(CodedOutputStream output, int field, OnnxMessage? value)
+    /// <summary>A varint written even when 0 (a oneof member, or an optional field that is set).</summary>
+    public void Int64Always(int field, long value)
+    {
+        Tag(field, WireFormat.WireType.Varint);
+        if (output is null) Size += CodedOutputStream.ComputeInt64Size(value);
+        else output.WriteInt64(value);
+    }
+
+    /// <summary>A float written even when 0 (a oneof member).</summary>
+    public void FloatAlways(int field, float value)
+    {
+        Tag(field, WireFormat.WireType.Fixed32);
+        if (output is null) Size += 4;
+        else output.WriteFloat(value);
+    }
+
+    /// <summary>A bytes field; null or empty is left out.</summary>
+    public void Bytes(int field, ByteString? value)
+    {
+        if (value is { Length: > 0 }) BytesAlways(field, value);
+    }
+
+    /// <summary>A nested message; null is left out.</summary>
+    public void Message(int field, OnnxMessage? value)
     {
         if (value is null) return;
-        output.WriteTag(field, WireFormat.WireType.LengthDelimited);
-        output.WriteMessage(value);
+        Tag(field, WireFormat.WireType.LengthDelimited);
+        if (output is null) Size += CodedOutputStream.ComputeMessageSize(value);
+        else output.WriteMessage(value);
     }
 
-    public static int Size(int field, OnnxMessage? value) =>
-        value is null ? 0 : CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeMessageSize(value);
-
-    public static void Write(CodedOutputStream output, int field, IEnumerable<OnnxMessage> values)
+    /// <summary>A repeated message field, one tag per element.</summary>
+    public void Messages(int field, IEnumerable<OnnxMessage> values)
     {
-        foreach (var value in values) Write(output, field, value);
+        foreach (var value in values) Message(field, value);
     }
 
-    public static int Size(int field, IEnumerable<OnnxMessage> values) => values.Sum(v => Size(field, v));
-
-    public static void Write(CodedOutputStream output, int field, IEnumerable<string> values)
+    /// <summary>A repeated string field. Empty strings are written: in a node's input list an empty name means an
+    /// omitted optional input.</summary>
+    public void Strings(int field, IEnumerable<string> values)
     {
-        // empty strings in a repeated field are meaningful (an omitted optional input), so they are written
-        foreach (string value in values)
-        {
-            output.WriteTag(field, WireFormat.WireType.LengthDelimited);
-            output.WriteString(value);
-        }
+        foreach (string value in values) StringAlways(field, value);
     }
 
-    public static int Size(int field, IEnumerable<string> values) =>
-        values.Sum(v => CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeStringSize(v));
+    /// <summary>A repeated bytes field, one tag per element.</summary>
+    public void BytesList(int field, IEnumerable<ByteString> values)
+    {
+        foreach (var value in values) BytesAlways(field, value);
+    }
 
-    /// <summary>Packed repeated int64 (proto3's default encoding).</summary>
-    public static void WritePacked(CodedOutputStream output, int field, List<long> values)
+    /// <summary>A packed repeated int64 (proto3's default encoding); empty is left out.</summary>
+    public void Packed(int field, List<long> values)
     {
         if (values.Count == 0) return;
-        output.WriteTag(field, WireFormat.WireType.LengthDelimited);
-        output.WriteLength(values.Sum(v => CodedOutputStream.ComputeInt64Size(v)));
-        foreach (long v in values) output.WriteInt64(v);
+        int payload = values.Sum(CodedOutputStream.ComputeInt64Size);
+        PackedHeader(field, payload);
+        if (output is null) Size += payload;
+        else foreach (long v in values) output.WriteInt64(v);
     }
 
-    public static int PackedSize(int field, List<long> values)
-    {
-        if (values.Count == 0) return 0;
-        int payload = values.Sum(v => CodedOutputStream.ComputeInt64Size(v));
-        return CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeLengthSize(payload) + payload;
-    }
-
-    /// <summary>Packed repeated float.</summary>
-    public static void WritePacked(CodedOutputStream output, int field, List<float> values)
+    /// <summary>A packed repeated float; empty is left out.</summary>
+    public void Packed(int field, List<float> values)
     {
         if (values.Count == 0) return;
-        output.WriteTag(field, WireFormat.WireType.LengthDelimited);
-        output.WriteLength(4 * values.Count);
-        foreach (float v in values) output.WriteFloat(v);
+        int payload = 4 * values.Count;
+        PackedHeader(field, payload);
+        if (output is null) Size += payload;
+        else foreach (float v in values) output.WriteFloat(v);
     }
 
-    public static int PackedSize(int field, List<float> values) =>
-        values.Count == 0 ? 0 : CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeLengthSize(4 * values.Count) + 4 * values.Count;
+    private void PackedHeader(int field, int payload)
+    {
+        Tag(field, WireFormat.WireType.LengthDelimited);
+        if (output is null) Size += CodedOutputStream.ComputeLengthSize(payload);
+        else output.WriteLength(payload);
+    }
+
+    private void StringAlways(int field, string value)
+    {
+        Tag(field, WireFormat.WireType.LengthDelimited);
+        if (output is null) Size += CodedOutputStream.ComputeStringSize(value);
+        else output.WriteString(value);
+    }
+
+    private void BytesAlways(int field, ByteString value)
+    {
+        Tag(field, WireFormat.WireType.LengthDelimited);
+        if (output is null) Size += CodedOutputStream.ComputeBytesSize(value);
+        else output.WriteBytes(value);
+    }
 }
 
 /// <summary>ONNX's <c>ModelProto</c>: the top-level message of a <c>.onnx</c> file.</summary>
@@ -221,22 +275,18 @@ public sealed class ModelProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output)
+    protected override void WriteFields(ref FieldWriter fields)
     {
-        Wire.Write(output, 1, IrVersion);
-        Wire.Write(output, 2, ProducerName);
-        Wire.Write(output, 3, ProducerVersion);
-        Wire.Write(output, 4, Domain);
-        Wire.Write(output, 5, ModelVersion);
-        Wire.Write(output, 6, DocString);
-        Wire.Write(output, 7, Graph);
-        Wire.Write(output, 8, OpsetImport);
-        Wire.Write(output, 14, MetadataProps);
+        fields.Int64(1, IrVersion);
+        fields.String(2, ProducerName);
+        fields.String(3, ProducerVersion);
+        fields.String(4, Domain);
+        fields.Int64(5, ModelVersion);
+        fields.String(6, DocString);
+        fields.Message(7, Graph);
+        fields.Messages(8, OpsetImport);
+        fields.Messages(14, MetadataProps);
     }
-
-    public override int CalculateSize() =>
-        Wire.Size(1, IrVersion) + Wire.Size(2, ProducerName) + Wire.Size(3, ProducerVersion) + Wire.Size(4, Domain) +
-        Wire.Size(5, ModelVersion) + Wire.Size(6, DocString) + Wire.Size(7, Graph) + Wire.Size(8, OpsetImport) + Wire.Size(14, MetadataProps);
 }
 
 /// <summary>ONNX's <c>OperatorSetIdProto</c>: an operator set (domain, "" = ai.onnx) and its version.</summary>
@@ -255,13 +305,11 @@ public sealed class OperatorSetIdProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output)
+    protected override void WriteFields(ref FieldWriter fields)
     {
-        Wire.Write(output, 1, Domain);
-        Wire.Write(output, 2, Version);
+        fields.String(1, Domain);
+        fields.Int64(2, Version);
     }
-
-    public override int CalculateSize() => Wire.Size(1, Domain) + Wire.Size(2, Version);
 }
 
 /// <summary>ONNX's <c>StringStringEntryProto</c> (metadata and external-data entries).</summary>
@@ -280,13 +328,11 @@ public sealed class StringStringEntryProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output)
+    protected override void WriteFields(ref FieldWriter fields)
     {
-        Wire.Write(output, 1, Key);
-        Wire.Write(output, 2, Value);
+        fields.String(1, Key);
+        fields.String(2, Value);
     }
-
-    public override int CalculateSize() => Wire.Size(1, Key) + Wire.Size(2, Value);
 }
 
 /// <summary>ONNX's <c>GraphProto</c>: nodes in topological order, initializers (weights), inputs and outputs.</summary>
@@ -319,20 +365,16 @@ public sealed class GraphProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output)
+    protected override void WriteFields(ref FieldWriter fields)
     {
-        Wire.Write(output, 1, Node);
-        Wire.Write(output, 2, Name);
-        Wire.Write(output, 5, Initializer);
-        Wire.Write(output, 10, DocString);
-        Wire.Write(output, 11, Input);
-        Wire.Write(output, 12, Output);
-        Wire.Write(output, 13, ValueInfo);
+        fields.Messages(1, Node);
+        fields.String(2, Name);
+        fields.Messages(5, Initializer);
+        fields.String(10, DocString);
+        fields.Messages(11, Input);
+        fields.Messages(12, Output);
+        fields.Messages(13, ValueInfo);
     }
-
-    public override int CalculateSize() =>
-        Wire.Size(1, Node) + Wire.Size(2, Name) + Wire.Size(5, Initializer) + Wire.Size(10, DocString) +
-        Wire.Size(11, Input) + Wire.Size(12, Output) + Wire.Size(13, ValueInfo);
 }
 
 /// <summary>ONNX's <c>NodeProto</c>: one operator call, <c>outputs = op_type(inputs; attributes)</c>.</summary>
@@ -362,20 +404,16 @@ public sealed class NodeProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output)
+    protected override void WriteFields(ref FieldWriter fields)
     {
-        Wire.Write(output, 1, Input);
-        Wire.Write(output, 2, Output);
-        Wire.Write(output, 3, Name);
-        Wire.Write(output, 4, OpType);
-        Wire.Write(output, 5, Attribute);
-        Wire.Write(output, 6, DocString);
-        Wire.Write(output, 7, Domain);
+        fields.Strings(1, Input);
+        fields.Strings(2, Output);
+        fields.String(3, Name);
+        fields.String(4, OpType);
+        fields.Messages(5, Attribute);
+        fields.String(6, DocString);
+        fields.String(7, Domain);
     }
-
-    public override int CalculateSize() =>
-        Wire.Size(1, Input) + Wire.Size(2, Output) + Wire.Size(3, Name) + Wire.Size(4, OpType) +
-        Wire.Size(5, Attribute) + Wire.Size(6, DocString) + Wire.Size(7, Domain);
 }
 
 /// <summary>ONNX's <c>AttributeProto.AttributeType</c>.</summary>
@@ -421,37 +459,20 @@ public sealed class AttributeProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output)
+    protected override void WriteFields(ref FieldWriter fields)
     {
-        Wire.Write(output, 1, Name);
-        if (Type == AttributeType.Float)
-        {
-            output.WriteTag(2, WireFormat.WireType.Fixed32);
-            output.WriteFloat(F);
-        }
-        if (Type == AttributeType.Int)
-        {
-            output.WriteTag(3, WireFormat.WireType.Varint);
-            output.WriteInt64(I);
-        }
-        Wire.Write(output, 4, S);
-        Wire.Write(output, 5, T);
-        Wire.Write(output, 6, G);
-        Wire.WritePacked(output, 7, Floats);
-        Wire.WritePacked(output, 8, Ints);
-        foreach (var s in Strings)
-        {
-            output.WriteTag(9, WireFormat.WireType.LengthDelimited);
-            output.WriteBytes(s);
-        }
-        Wire.Write(output, 20, (long)Type);
+        fields.String(1, Name);
+        // f and i belong to the attribute's value oneof: written whenever the type says so, even when 0
+        if (Type == AttributeType.Float) fields.FloatAlways(2, F);
+        if (Type == AttributeType.Int) fields.Int64Always(3, I);
+        fields.Bytes(4, S);
+        fields.Message(5, T);
+        fields.Message(6, G);
+        fields.Packed(7, Floats);
+        fields.Packed(8, Ints);
+        fields.BytesList(9, Strings);
+        fields.Int64(20, (long)Type);
     }
-
-    public override int CalculateSize() =>
-        Wire.Size(1, Name) + (Type == AttributeType.Float ? 1 + 4 : 0) +
-        (Type == AttributeType.Int ? 1 + CodedOutputStream.ComputeInt64Size(I) : 0) +
-        Wire.Size(4, S) + Wire.Size(5, T) + Wire.Size(6, G) + Wire.PackedSize(7, Floats) + Wire.PackedSize(8, Ints) +
-        Strings.Sum(s => 1 + CodedOutputStream.ComputeBytesSize(s)) + Wire.Size(20, (long)Type);
 }
 
 /// <summary>ONNX's <c>TensorProto.DataType</c> values this code names (others are rejected by number).</summary>
@@ -501,21 +522,17 @@ public sealed class TensorProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output)
+    protected override void WriteFields(ref FieldWriter fields)
     {
-        Wire.WritePacked(output, 1, Dims);
-        Wire.Write(output, 2, DataType);
-        Wire.WritePacked(output, 4, FloatData);
-        Wire.WritePacked(output, 7, Int64Data);
-        Wire.Write(output, 8, Name);
-        Wire.Write(output, 9, RawData);
-        Wire.Write(output, 13, ExternalData);
-        Wire.Write(output, 14, DataLocation);
+        fields.Packed(1, Dims);
+        fields.Int64(2, DataType);
+        fields.Packed(4, FloatData);
+        fields.Packed(7, Int64Data);
+        fields.String(8, Name);
+        fields.Bytes(9, RawData);
+        fields.Messages(13, ExternalData);
+        fields.Int64(14, DataLocation);
     }
-
-    public override int CalculateSize() =>
-        Wire.PackedSize(1, Dims) + Wire.Size(2, DataType) + Wire.PackedSize(4, FloatData) + Wire.PackedSize(7, Int64Data) +
-        Wire.Size(8, Name) + Wire.Size(9, RawData) + Wire.Size(13, ExternalData) + Wire.Size(14, DataLocation);
 }
 
 /// <summary>ONNX's <c>ValueInfoProto</c>: a named value and its type (graph inputs and outputs).</summary>
@@ -534,13 +551,11 @@ public sealed class ValueInfoProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output)
+    protected override void WriteFields(ref FieldWriter fields)
     {
-        Wire.Write(output, 1, Name);
-        Wire.Write(output, 2, Type);
+        fields.String(1, Name);
+        fields.Message(2, Type);
     }
-
-    public override int CalculateSize() => Wire.Size(1, Name) + Wire.Size(2, Type);
 }
 
 /// <summary>ONNX's <c>TypeProto</c>, of which only <c>tensor_type</c> (field 1) is supported; sequences, maps,
@@ -560,9 +575,10 @@ public sealed class TypeProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output) => Wire.Write(output, 1, TensorType);
-
-    public override int CalculateSize() => Wire.Size(1, TensorType);
+    protected override void WriteFields(ref FieldWriter fields)
+    {
+        fields.Message(1, TensorType);
+    }
 }
 
 /// <summary>ONNX's <c>TypeProto.Tensor</c>: element type and (optional) shape.</summary>
@@ -581,13 +597,11 @@ public sealed class TensorTypeProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output)
+    protected override void WriteFields(ref FieldWriter fields)
     {
-        Wire.Write(output, 1, ElemType);
-        Wire.Write(output, 2, Shape);
+        fields.Int64(1, ElemType);
+        fields.Message(2, Shape);
     }
-
-    public override int CalculateSize() => Wire.Size(1, ElemType) + Wire.Size(2, Shape);
 }
 
 /// <summary>ONNX's <c>TensorShapeProto</c>: one <see cref="DimensionProto"/> per axis.</summary>
@@ -602,9 +616,10 @@ public sealed class TensorShapeProto : OnnxMessage
         return true;
     }
 
-    public override void WriteTo(CodedOutputStream output) => Wire.Write(output, 1, Dim);
-
-    public override int CalculateSize() => Wire.Size(1, Dim);
+    protected override void WriteFields(ref FieldWriter fields)
+    {
+        fields.Messages(1, Dim);
+    }
 }
 
 /// <summary>ONNX's <c>TensorShapeProto.Dimension</c>: a fixed size (<see cref="DimValue"/>), a named symbolic size
@@ -624,16 +639,10 @@ public sealed class DimensionProto : OnnxMessage
         }
     }
 
-    public override void WriteTo(CodedOutputStream output)
+    protected override void WriteFields(ref FieldWriter fields)
     {
-        if (DimValue is long value)
-        {
-            output.WriteTag(1, WireFormat.WireType.Varint);
-            output.WriteInt64(value);
-        }
-        Wire.Write(output, 2, DimParam);
+        // dim_value is in a oneof with dim_param: a set value is written even when 0
+        if (DimValue is long value) fields.Int64Always(1, value);
+        fields.String(2, DimParam);
     }
-
-    public override int CalculateSize() =>
-        (DimValue is long value ? 1 + CodedOutputStream.ComputeInt64Size(value) : 0) + Wire.Size(2, DimParam);
 }

@@ -34,7 +34,7 @@ public sealed class DocumentModelTests
         // the inferred attribute is not part of the stored attributes
         Assert.That(document.Node("conv1")["attributes"]!.AsObject().ContainsKey("inChannels"), Is.False);
         var edge = document["edges"]!.AsArray().Single(e => (string)e!["id"]! == "conv1->relu1:0");
-        Assert.That(edge["shape"]!.AsArray().Select(d => (int)d!), Is.EqualTo(new[] { 1, 6, 24, 24 }));
+        Assert.That(edge!["shape"]!.AsArray().Select(d => (int)d!), Is.EqualTo(new[] { 1, 6, 24, 24 }));
     }
 
     [Test]

@@ -65,7 +65,7 @@ public sealed class ImageFolderTrainingTests
         var training = new TrainingSession(session);
 
         Assert.Throws<PathOutsideFolderException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"dataset":{"folder":"../elsewhere"}}"""))));
-        Assert.That(Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"dataset":{"folder":"missing"}}""")))).Message,
+        Assert.That(Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"dataset":{"folder":"missing"}}"""))))!.Message,
             Does.Contain("'missing' is not a folder"));
 
         // the network still has 10 outputs: the run fails, naming the folder's 3 classes

@@ -40,15 +40,15 @@ public sealed class TrainingSessionTests
         var training = new TrainingSession(session);
         var e = Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"tpu"}"""))));
         Assert.That(e!.Message, Does.Contain("unknown backend 'tpu'"));
-        Assert.That(Assert.Throws<Cli.CliErrors.UsageException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"optimizer":"lbfgs"}""")))).Message,
+        Assert.That(Assert.Throws<Cli.CliErrors.UsageException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"optimizer":"lbfgs"}"""))))!.Message,
             Does.Contain("unknown optimizer 'lbfgs'"));
-        Assert.That(Assert.Throws<DocumentCommandException>(() => TrainingRequest.Parse(Commands.Parse("""{"dataset":{"path":"images"}}"""))).Message,
+        Assert.That(Assert.Throws<DocumentCommandException>(() => TrainingRequest.Parse(Commands.Parse("""{"dataset":{"path":"images"}}""")))!.Message,
             Does.Contain("an image-folder dataset is { \"folder\""));
         session.Run("""{"op":"setAttributes","id":"fc","attributes":{"outFeatures":7}}""");
-        Assert.That(Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(new JsonObject()))).Message,
+        Assert.That(Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(new JsonObject())))!.Message,
             Does.Contain("output 'fc' must be (N,10)"));
         session.Run("""{"op":"setAttributes","id":"conv1","attributes":{"kernelSize":[40,40]}}""");
-        Assert.That(Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(new JsonObject()))).Message,
+        Assert.That(Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(new JsonObject())))!.Message,
             Does.StartWith("cannot train: the network is not valid: conv1:"));
     }
 }

@@ -213,36 +213,4 @@ public sealed class ReadbackFenceGLTests : GLFixture
             Assert.That((fence.IsArmed, Device.LiveFenceCount), Is.EqualTo((false, before)));
         }
     }
-
-    [Test]
-    public void DisposedOnAnotherThreadIsDeletedOnTheOwnerThread()
-    {
-        int before = Device.LiveFenceCount;
-        var fence = new GLFence(Device);
-        fence.Insert();
-        var thread = new Thread(() => fence.Dispose());
-        thread.Start();
-        thread.Join();
-        Assert.That(fence.IsDisposed, Is.True);
-        Device.CheckErrors("next call on the owner thread"); // deletes the queued fence
-        Assert.That(Device.LiveFenceCount, Is.EqualTo(before));
-    }
-
-    [Test]
-    public void FinalizedFencesAreDeletedOnTheOwnerThread()
-    {
-        int before = Device.LiveFenceCount;
-        AbandonFences(3);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        Assert.That(Device.LiveFenceCount, Is.EqualTo(before + 3), "finalizers only queue; GL is not called from the finalizer thread");
-        Device.CheckErrors("next call on the owner thread");
-        Assert.That(Device.LiveFenceCount, Is.EqualTo(before));
-    }
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    void AbandonFences(int count)
-    {
-        for (int i = 0; i < count; i++) new GLFence(Device).Insert();
-    }
 }

@@ -55,35 +55,64 @@ public sealed class GLDeviceTests : GLFixture
         Assert.That(tensor.ToArray(), Is.All.Zero, "nothing ran on the wrong thread");
     }
 
-    [Test]
-    public void DisposeOnAnotherThreadDefersDeletionToTheOwnerThread()
+    /// <summary>Every kind of GL wrapper the runtime makes. A fence counts only while it holds a sync object, so
+    /// its case inserts one.</summary>
+    static readonly string[] ObjectKinds = ["buffer", "query", "sampler", "fence"];
+
+    IDisposable Create(string kind)
     {
-        int before = Device.LiveBufferCount;
-        var buffer = new GLBuffer(Device, 16);
-        var thread = new Thread(() => buffer.Dispose());
-        thread.Start();
-        thread.Join();
-        Assert.That(buffer.IsDisposed, Is.True);
-        Device.CheckErrors("next call on the owner thread"); // deletes the queued buffer
-        Assert.That(Device.LiveBufferCount, Is.EqualTo(before));
+        switch (kind)
+        {
+            case "buffer": return new GLBuffer(Device, 16);
+            case "query": return new GLQuery(Device);
+            case "sampler": return new GLSampler(Device);
+            default:
+                var fence = new GLFence(Device);
+                fence.Insert();
+                return fence;
+        }
     }
 
-    [Test]
-    public void FinalizedBuffersAreDeletedOnTheOwnerThread()
+    int LiveCount(string kind) => kind switch
     {
-        int before = Device.LiveBufferCount;
-        AbandonBuffers(3);
+        "buffer" => Device.LiveBufferCount,
+        "query" => Device.LiveQueryCount,
+        "sampler" => Device.LiveSamplerCount,
+        _ => Device.LiveFenceCount,
+    };
+
+    static bool IsDisposed(IDisposable wrapper) => wrapper is GLObject glObject ? glObject.IsDisposed : ((GLFence)wrapper).IsDisposed;
+
+    [TestCaseSource(nameof(ObjectKinds))]
+    public void DisposeOnAnotherThreadDefersDeletionToTheOwnerThread(string kind)
+    {
+        int before = LiveCount(kind);
+        var wrapper = Create(kind);
+        Assert.That(LiveCount(kind), Is.EqualTo(before + 1));
+        var thread = new Thread(() => wrapper.Dispose());
+        thread.Start();
+        thread.Join();
+        Assert.That(IsDisposed(wrapper), Is.True);
+        Device.CheckErrors("next call on the owner thread"); // deletes the queued object
+        Assert.That(LiveCount(kind), Is.EqualTo(before));
+    }
+
+    [TestCaseSource(nameof(ObjectKinds))]
+    public void FinalizedObjectsAreDeletedOnTheOwnerThread(string kind)
+    {
+        int before = LiveCount(kind);
+        Abandon(kind, 3);
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        Assert.That(Device.LiveBufferCount, Is.EqualTo(before + 3), "finalizers only queue; GL is not called from the finalizer thread");
+        Assert.That(LiveCount(kind), Is.EqualTo(before + 3), "finalizers only queue; GL is not called from the finalizer thread");
         Device.CheckErrors("next call on the owner thread");
-        Assert.That(Device.LiveBufferCount, Is.EqualTo(before));
+        Assert.That(LiveCount(kind), Is.EqualTo(before));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    void AbandonBuffers(int count)
+    void Abandon(string kind, int count)
     {
-        for (int i = 0; i < count; i++) _ = new GLBuffer(Device, 8);
+        for (int i = 0; i < count; i++) _ = Create(kind);
     }
 
     [Test]
