@@ -231,23 +231,25 @@ internal static class TrainCommand
         return size == FashionMnist.ImageSize ? model : InputResize.Prepend(model, new TensorShape(1, FashionMnist.ImageSize, FashionMnist.ImageSize));
     }
 
-    /// <summary>Checks the optimizer and schedule options before any data is loaded; each error names its option.</summary>
-    internal static void CheckOptimizerOptions(TrainSettings s)
+    /// <summary>Checks the optimizer and schedule options before any data is loaded; each error names its option, as
+    /// <paramref name="nameOf"/> calls it (default the CLI flag; the editor passes its request field names).</summary>
+    internal static void CheckOptimizerOptions(TrainSettings s, Func<string, string>? nameOf = null)
     {
+        string Option(string flag) => nameOf?.Invoke(flag) ?? flag;
         if (Array.IndexOf(OptimizerNames, s.Optimizer) < 0)
             throw new CliErrors.UsageException($"unknown optimizer '{s.Optimizer}'; known optimizers: {string.Join(", ", OptimizerNames)}");
-        if (!(s.LearningRate > 0) || !float.IsFinite(s.LearningRate)) throw new CliErrors.UsageException($"--lr must be a positive number, got {s.LearningRate}");
-        if (!(s.Momentum >= 0 && s.Momentum < 1)) throw new CliErrors.UsageException($"--momentum must be in [0, 1), got {s.Momentum}");
-        if (s.Optimizer == "nesterov" && s.Momentum == 0) throw new CliErrors.UsageException("--momentum must be above 0 for nesterov");
-        if (!(s.WeightDecay >= 0) || !float.IsFinite(s.WeightDecay)) throw new CliErrors.UsageException($"--weight-decay must be a number ≥ 0, got {s.WeightDecay}");
-        if (!(s.L1 >= 0) || !float.IsFinite(s.L1)) throw new CliErrors.UsageException($"--l1 must be a number ≥ 0, got {s.L1}");
-        if (!(s.L2 >= 0) || !float.IsFinite(s.L2)) throw new CliErrors.UsageException($"--l2 must be a number ≥ 0, got {s.L2}");
-        if (s.ClipNorm is float clip && (!(clip > 0) || !float.IsFinite(clip))) throw new CliErrors.UsageException($"--clip-norm must be a positive number, got {clip}");
+        if (!(s.LearningRate > 0) || !float.IsFinite(s.LearningRate)) throw new CliErrors.UsageException($"{Option("--lr")} must be a positive number, got {s.LearningRate}");
+        if (!(s.Momentum >= 0 && s.Momentum < 1)) throw new CliErrors.UsageException($"{Option("--momentum")} must be in [0, 1), got {s.Momentum}");
+        if (s.Optimizer == "nesterov" && s.Momentum == 0) throw new CliErrors.UsageException($"{Option("--momentum")} must be above 0 for nesterov");
+        if (!(s.WeightDecay >= 0) || !float.IsFinite(s.WeightDecay)) throw new CliErrors.UsageException($"{Option("--weight-decay")} must be a number ≥ 0, got {s.WeightDecay}");
+        if (!(s.L1 >= 0) || !float.IsFinite(s.L1)) throw new CliErrors.UsageException($"{Option("--l1")} must be a number ≥ 0, got {s.L1}");
+        if (!(s.L2 >= 0) || !float.IsFinite(s.L2)) throw new CliErrors.UsageException($"{Option("--l2")} must be a number ≥ 0, got {s.L2}");
+        if (s.ClipNorm is float clip && (!(clip > 0) || !float.IsFinite(clip))) throw new CliErrors.UsageException($"{Option("--clip-norm")} must be a positive number, got {clip}");
         if (s.Schedule is not ("constant" or "step" or "exponential" or "cosine"))
             throw new CliErrors.UsageException($"unknown learning-rate schedule '{s.Schedule}'; known schedules: constant, step, exponential, cosine");
-        if (!(s.Gamma > 0 && s.Gamma <= 1)) throw new CliErrors.UsageException($"--gamma must be in (0, 1], got {s.Gamma}");
-        if (s.StepSize < 1) throw new CliErrors.UsageException($"--step-size must be at least 1 epoch, got {s.StepSize}");
-        if (s.WarmupSteps < 0) throw new CliErrors.UsageException($"--warmup-steps must be at least 0, got {s.WarmupSteps}");
+        if (!(s.Gamma > 0 && s.Gamma <= 1)) throw new CliErrors.UsageException($"{Option("--gamma")} must be in (0, 1], got {s.Gamma}");
+        if (s.StepSize < 1) throw new CliErrors.UsageException($"{Option("--step-size")} must be at least 1 epoch, got {s.StepSize}");
+        if (s.WarmupSteps < 0) throw new CliErrors.UsageException($"{Option("--warmup-steps")} must be at least 0, got {s.WarmupSteps}");
     }
 
     /// <summary>The --augment pipeline, seeded by --seed; crop pads with black (the normalized value of pixel 0).

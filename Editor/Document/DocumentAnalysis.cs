@@ -60,6 +60,9 @@ internal sealed class DocumentAnalysis
             {
                 var layer = CreateLayer(node, inputShapes);
                 var output = layer.InferOutputShape(node.Id, inputShapes);
+                // the runtime allocates tensors of these shapes: each must have at most int.MaxValue elements
+                _ = output.Length;
+                foreach (var parameter in layer.Parameters) _ = parameter.Shape.Length;
                 graph.Add(node.Id, layer, [.. node.Inputs!]);
                 shapes[node.Id] = output;
                 nodes[node.Id] = new NodeAnalysis(output, null, 0, 0);
@@ -69,10 +72,14 @@ internal sealed class DocumentAnalysis
                 string message = CleanMessage(e);
                 Fail(node.Id, message.StartsWith(node.Id + ":", StringComparison.Ordinal) ? message : $"{node.Id}: {message}");
             }
+            catch (Exception e)
+            {
+                throw new DocumentCommandException($"{node.Id}: {node.Type} could not be analysed ({e.GetType().Name}: {CleanMessage(e)})");
+            }
         }
 
         if (graph.Nodes.Count > 0)
-            foreach (var row in InspectCommand.Describe(graph))
+            foreach (var row in Unexpected("counting parameters and FLOPs", () => InspectCommand.Describe(graph)))
                 nodes[row.Name] = nodes[row.Name] with { Parameters = row.Parameters, Flops = 2 * row.MultiplyAccumulates };
         TotalParameters = nodes.Values.Sum(n => n.Parameters);
         TotalFlops = nodes.Values.Sum(n => n.Flops);
@@ -81,15 +88,38 @@ internal sealed class DocumentAnalysis
         Output = document.Output is string chosen && document.Contains(chosen) ? chosen : layers.Count > 0 ? layers[^1].Id : null;
         if (inputCount != 1) errors.Add(("", inputCount == 0 ? "the network has no Input node" : $"the network has {inputCount} Input nodes; training and saving take one"));
         if (Output is null) errors.Add(("", "the network has no layer"));
-        IsValid = errors.Count == 0 && Output is not null && graph.Nodes.Any(n => n.Name == Output);
-        if (IsValid)
+        bool valid = errors.Count == 0 && Output is not null && graph.Nodes.Any(n => n.Name == Output);
+        if (valid)
         {
-            graph.Output = Output!;
-            foreach (var aux in document.AuxiliaryOutputs)
-                if (graph.Nodes.Any(n => n.Name == aux.Node)) graph.AddAuxiliaryOutput(aux.Node, aux.Weight);
-            graph.InferShapes(1); // the runtime's own whole-graph check, as training will run it
+            try
+            {
+                graph.Output = Output!;
+                foreach (var aux in document.AuxiliaryOutputs)
+                    if (graph.Nodes.Any(n => n.Name == aux.Node)) graph.AddAuxiliaryOutput(aux.Node, aux.Weight);
+                Unexpected("checking the whole graph", () => graph.InferShapes(1)); // the runtime's own whole-graph check, as training will run it
+            }
+            catch (Exception e) when (e is ArgumentException or ShapeException && e is not DocumentCommandException)
+            {
+                errors.Add(("", CleanMessage(e)));
+                valid = false;
+            }
         }
+        IsValid = valid;
         Graph = graph;
+    }
+
+    /// <summary>Runs <paramref name="step"/>; exceptions other than the runtime's refusals (argument, shape) become a
+    /// <see cref="DocumentCommandException"/> saying what failed.</summary>
+    static T Unexpected<T>(string what, Func<T> step)
+    {
+        try
+        {
+            return step();
+        }
+        catch (Exception e) when (e is not (ArgumentException or ShapeException or FormatException))
+        {
+            throw new DocumentCommandException($"the network could not be analysed while {what} ({e.GetType().Name}: {CleanMessage(e)})");
+        }
     }
 
     /// <summary>The node's result; nodes in a cycle or after a failed input have an error and no shape.</summary>

@@ -12,13 +12,15 @@ namespace NeuroPlugin.Editor.Document;
 internal static class DocumentCommands
 {
     /// <summary>Applies <paramref name="command"/> (<c>{ "op": …, … }</c>) to <paramref name="document"/>; shapes of the
-    /// document before the command come from <paramref name="before"/> (block templates need their anchor's shape).</summary>
-    public static void Apply(EditorDocument document, DocumentAnalysis before, JsonObject command)
+    /// document before the command come from <paramref name="before"/> (block templates need their anchor's shape).
+    /// Returns true when the command replaced the whole document (<c>new</c>, a model template): it then belongs to no file.</summary>
+    public static bool Apply(EditorDocument document, DocumentAnalysis before, JsonObject command)
     {
         string op = String(command, "op");
+        bool replaced = false;
         switch (op)
         {
-            case "new": Replace(document, EditorDocument.CreateDefault()); break;
+            case "new": Replace(document, EditorDocument.CreateDefault()); replaced = true; break;
             case "addNode": AddNode(document, command); break;
             case "removeNodes": RemoveNodes(document, Strings(command, "ids")); break;
             case "connect": Connect(document, String(command, "source"), String(command, "target"), OptionalInt(command, "targetPort")); break;
@@ -26,7 +28,7 @@ internal static class DocumentCommands
             case "setAttributes": SetAttributes(document.Get(String(command, "id")), Object(command, "attributes")); break;
             case "moveNodes": MoveNodes(document, Object(command, "positions")); break;
             case "rename": Rename(document, String(command, "id"), String(command, "newId")); break;
-            case "insertTemplate": InsertTemplate(document, before, command); break;
+            case "insertTemplate": replaced = InsertTemplate(document, before, command); break;
             case "setGroupCollapsed": SetGroupCollapsed(document, String(command, "group"), Bool(command, "collapsed")); break;
             case "ungroup": Ungroup(document, String(command, "group")); break;
             case "paste": Paste(document, Array(command, "nodes"), command["offset"] as JsonObject); break;
@@ -41,6 +43,7 @@ internal static class DocumentCommands
         var order = DocumentAnalysis.TopologicalOrder(document, out var cyclic);
         if (cyclic.Count > 0) throw new DocumentCommandException($"{op}: would make a cycle through {string.Join(", ", cyclic.Take(5).Select(n => n.Id))}");
         _ = order;
+        return replaced;
     }
 
     /// <summary>The <c>copy</c> command's clipboard: the nodes as <c>paste</c> takes them (no change to the document).</summary>
@@ -75,7 +78,7 @@ internal static class DocumentCommands
     {
         string type = String(command, "type");
         if (!LayerPalette.IsKnown(type)) throw new DocumentCommandException($"addNode: unknown layer type '{type}'");
-        string id = command["id"] is null ? document.FreshId(type.ToLowerInvariant() + "_1") : CheckId(String(command, "id"));
+        string id = command["id"] is null ? document.NumberedId(type.ToLowerInvariant()) : CheckId(String(command, "id"));
         if (document.Contains(id)) throw new DocumentCommandException($"addNode: the id '{id}' is already used");
         var node = new DocumentNode(id, type, LayerPalette.Defaults(type));
         if (command["attributes"] is JsonObject attributes) SetAttributes(node, attributes);
@@ -114,6 +117,7 @@ internal static class DocumentCommands
         if (node.Type == LayerPalette.InputType) throw new DocumentCommandException($"connect: '{target}' is an Input and takes no inputs");
         if (source == target) throw new DocumentCommandException($"connect: '{target}' cannot read itself");
         int ports = LayerPalette.Find(node.Type)!.Inputs;
+        if (port is < 0) throw new DocumentCommandException($"connect: 'targetPort' must be 0 or more, got {port}");
         if (ports == -1)
         {
             if (port is int p && p < node.Inputs.Count) node.Inputs[p] = source;
@@ -121,8 +125,10 @@ internal static class DocumentCommands
             return;
         }
         while (node.Inputs.Count < ports) node.Inputs.Add(null);
-        int slot = port ?? Math.Max(0, node.Inputs.IndexOf(null));
-        if (slot < 0 || slot >= ports) throw new DocumentCommandException($"connect: {node.Type} '{target}' has ports 0..{ports - 1}, got {slot}");
+        int slot = port ?? node.Inputs.IndexOf(null);
+        if (slot < 0)
+            throw new DocumentCommandException($"connect: every input port of {node.Type} '{target}' is connected; give 'targetPort' (0..{ports - 1}) to replace one");
+        if (slot >= ports) throw new DocumentCommandException($"connect: {node.Type} '{target}' has ports 0..{ports - 1}, got 'targetPort' {slot}");
         node.Inputs[slot] = source;
     }
 
@@ -170,7 +176,9 @@ internal static class DocumentCommands
             if (document.AuxiliaryOutputs[i].Node == id) document.AuxiliaryOutputs[i] = document.AuxiliaryOutputs[i] with { Node = newId };
     }
 
-    static void InsertTemplate(EditorDocument document, DocumentAnalysis before, JsonObject command)
+    /// <summary>Inserts a block (after <c>after</c>, at <c>position</c> when given) or replaces the document with a model
+    /// (returns true).</summary>
+    static bool InsertTemplate(EditorDocument document, DocumentAnalysis before, JsonObject command)
     {
         string template = String(command, "template");
         var info = Templates.All.FirstOrDefault(t => t.Id == template) ?? throw new DocumentCommandException($"insertTemplate: unknown template '{template}'");
@@ -179,14 +187,17 @@ internal static class DocumentCommands
             if (info.Kind == "model")
             {
                 Replace(document, Templates.Model(template, command["options"] is JsonObject o ? Options(o, template) : null));
-                return;
+                return true;
             }
             string after = command["after"] is null
                 ? throw new DocumentCommandException($"insertTemplate: block '{template}' needs 'after', the node whose output it reads")
                 : String(command, "after");
             document.Get(after);
             var shape = before[after].OutputShape ?? throw new DocumentCommandException($"insertTemplate: '{after}' has no shape yet ({before[after].Error ?? "not analysed"})");
-            Templates.InsertBlock(document, template, after, shape);
+            (double X, double Y)? at = command["position"] is null ? null
+                : Position(command["position"] as JsonObject ?? throw new DocumentCommandException("insertTemplate: 'position' must be {x, y}"), template);
+            Templates.InsertBlock(document, template, after, shape, at);
+            return false;
         }
         catch (Exception e) when (e is ArgumentException or Tensors.ShapeException && e is not DocumentCommandException)
         {
@@ -237,6 +248,8 @@ internal static class DocumentCommands
             string id = rename[String(item, "id")];
             var node = new DocumentNode(id, type, LayerPalette.Defaults(type));
             if (item["attributes"] is JsonObject attributes) SetAttributes(node, attributes);
+            if (type == LayerPalette.InputType && item["inputs"] is JsonArray { Count: > 0 })
+                throw new DocumentCommandException($"paste: '{String(item, "id")}' is an Input and takes no inputs");
             if (item["inputs"] is JsonArray inputs)
                 foreach (var input in inputs)
                 {

@@ -5,33 +5,70 @@ using NeuroPlugin.Editor.Server;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
+using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Editor.Document;
 
+/// <summary>A parameter's or buffer's values with the shape they had (a weight is reused only where the shape still matches).</summary>
+internal sealed record Weight(TensorShape Shape, float[] Values);
+
+/// <summary>
+/// The file a document belongs to: its name, its path in the served folder (null until saved) and the weights that
+/// go with it (loaded from the file or left by training; state-dict names). Open, <c>new</c> and a model template
+/// start a new one; edits keep it, so undo and redo move between files together with the graph, and the weights a
+/// run trained go back only to the file the run started from.
+/// </summary>
+internal sealed class DocumentFile(string name, string? path, IReadOnlyDictionary<string, Weight> weights)
+{
+    public string Name { get; set; } = name;
+    public string? Path { get; set; } = path;
+    /// <summary>Replaced whole (never changed in place), so a copy handed out stays as it was.</summary>
+    public IReadOnlyDictionary<string, Weight> Weights { get; set; } = weights;
+
+    public static DocumentFile Untitled() => new("untitled", null, new Dictionary<string, Weight>(StringComparer.Ordinal));
+
+    /// <summary>Bytes the weights hold (4 per value).</summary>
+    public long WeightBytes => Weights.Values.Sum(w => 4L * w.Values.Length);
+}
+
 /// <summary>
 /// The document the editor works on, as the server owns it: the current <see cref="EditorDocument"/> and its
-/// <see cref="DocumentAnalysis"/>, undo and redo stacks of whole-document snapshots (a command is applied to a copy, so
-/// a refused command changes nothing), the file it came from, and the weights loaded from a file or left by training
-/// (kept for every parameter whose name and shape still match when saving). Thread-safe: every member takes one lock.
-/// <see cref="Changed"/> fires after each change, outside the lock.
+/// <see cref="DocumentAnalysis"/>, undo and redo stacks of whole-document snapshots (a command is applied to a copy and
+/// analysed before anything changes, so a refused command changes nothing), and the <see cref="DocumentFile"/> the
+/// document belongs to (name, path, weights: kept for every parameter whose name and shape still match when saving),
+/// which each snapshot carries, so undoing an Open returns to the previous file. Thread-safe: every member takes one
+/// lock. <see cref="Changed"/> fires after each change, outside the lock.
 /// </summary>
 internal sealed class DocumentSession
 {
-    /// <summary>Undo steps kept; older ones are dropped.</summary>
+    /// <summary>Undo steps kept at most; older ones are dropped.</summary>
     public const int UndoLimit = 200;
+
+    /// <summary>Estimated bytes the undo steps may hold together (documents, plus the weights of files left behind by
+    /// open/new/model templates); the oldest steps are dropped beyond it, the newest is always kept. 64 MiB.</summary>
+    public const long DefaultUndoBytesLimit = 64L << 20;
+
+    /// <summary>One undo or redo step: a document, its file, and the bytes it is estimated to hold.</summary>
+    sealed record Step(EditorDocument Document, DocumentFile File, long Bytes);
 
     readonly object gate = new();
     readonly FolderGuard folder;
-    readonly LinkedList<EditorDocument> undo = new();
-    readonly Stack<EditorDocument> redo = new();
+    readonly Func<EditorDocument, DocumentAnalysis> analyse;
+    readonly LinkedList<Step> undo = new();
+    readonly Stack<Step> redo = new();
+    long undoBytes;
     EditorDocument current = EditorDocument.CreateDefault();
+    DocumentFile file = DocumentFile.Untitled();
     DocumentAnalysis analysis;
-    Dictionary<string, float[]> weights = new(StringComparer.Ordinal);
 
-    public DocumentSession(FolderGuard folder)
+    public DocumentSession(FolderGuard folder) : this(folder, d => new DocumentAnalysis(d)) { }
+
+    /// <summary>A session whose documents are analysed by <paramref name="analyse"/> (tests replace the analysis).</summary>
+    internal DocumentSession(FolderGuard folder, Func<EditorDocument, DocumentAnalysis> analyse)
     {
         this.folder = folder;
-        analysis = new DocumentAnalysis(current);
+        this.analyse = analyse;
+        analysis = Analyse(current, "start");
     }
 
     /// <summary>The served folder: every path a client names (documents, image-folder datasets) is resolved inside it.</summary>
@@ -42,9 +79,16 @@ internal sealed class DocumentSession
 
     public long Revision { get { lock (gate) return revision; } }
     long revision;
-    string name = "untitled";
-    string? path;
     bool dirty;
+
+    /// <summary>Estimated bytes held by the undo steps; at most <see cref="UndoBytesLimit"/> unless only one step is left.</summary>
+    public long UndoBytes { get { lock (gate) return undoBytes; } }
+
+    /// <summary>Undo steps held now (at most <see cref="UndoLimit"/>).</summary>
+    public int UndoCount { get { lock (gate) return undo.Count; } }
+
+    /// <summary>The byte limit of the undo history (default <see cref="DefaultUndoBytesLimit"/>).</summary>
+    public long UndoBytesLimit { get; init; } = DefaultUndoBytesLimit;
 
     /// <summary>The current analysis (immutable; a change replaces it).</summary>
     public DocumentAnalysis Analysis { get { lock (gate) return analysis; } }
@@ -52,7 +96,11 @@ internal sealed class DocumentSession
     /// <summary>A copy of the current document.</summary>
     public EditorDocument Snapshot() { lock (gate) return current.Clone(); }
 
-    /// <summary>Applies one command (see <see cref="DocumentCommands"/>); an undo step.</summary>
+    /// <summary>The file the current document belongs to (compare by reference: a run's weights go back only to it).</summary>
+    public DocumentFile File { get { lock (gate) return file; } }
+
+    /// <summary>Applies one command (see <see cref="DocumentCommands"/>); an undo step. <c>new</c> and model templates
+    /// start an untitled document without weights.</summary>
     public void Execute(JsonObject command)
     {
         if (command["op"] is JsonValue v && v.TryGetValue(out string? op) && op == "copy")
@@ -60,8 +108,8 @@ internal sealed class DocumentSession
         lock (gate)
         {
             var next = current.Clone();
-            DocumentCommands.Apply(next, analysis, command);
-            Push(next);
+            bool replaced = DocumentCommands.Apply(next, analysis, command);
+            Commit(next, replaced ? DocumentFile.Untitled() : file, (string?)command["op"] ?? "command");
         }
         Changed?.Invoke();
     }
@@ -72,64 +120,57 @@ internal sealed class DocumentSession
     public bool CanUndo { get { lock (gate) return undo.Count > 0; } }
     public bool CanRedo { get { lock (gate) return redo.Count > 0; } }
 
-    /// <summary>Restores the document before the last command. Throws <see cref="InvalidOperationException"/> when there is none.</summary>
+    /// <summary>Restores the document (and its file: name, path, weights) before the last change. Throws
+    /// <see cref="EditorConflictException"/> when there is none.</summary>
     public void Undo()
     {
         lock (gate)
         {
-            if (undo.Count == 0) throw new InvalidOperationException("nothing to undo");
-            redo.Push(current);
-            current = undo.Last!.Value;
+            if (undo.Count == 0) throw new EditorConflictException("nothing to undo");
+            var step = undo.Last!.Value;
+            var restored = Analyse(step.Document, "undo");
             undo.RemoveLast();
+            undoBytes -= step.Bytes;
+            redo.Push(new Step(current, file, 0)); // redo holds at most what undo held; its size counts again when redone
+            (current, file, analysis) = (step.Document, step.File, restored);
             Touch();
         }
         Changed?.Invoke();
     }
 
-    /// <summary>Re-applies the last undone command. Throws <see cref="InvalidOperationException"/> when there is none.</summary>
+    /// <summary>Re-applies the last undone change. Throws <see cref="EditorConflictException"/> when there is none.</summary>
     public void Redo()
     {
         lock (gate)
         {
-            if (redo.Count == 0) throw new InvalidOperationException("nothing to redo");
-            undo.AddLast(current);
-            current = redo.Pop();
+            if (redo.Count == 0) throw new EditorConflictException("nothing to redo");
+            var step = redo.Peek();
+            var restored = Analyse(step.Document, "redo");
+            redo.Pop();
+            PushUndo(new Step(current, file, StepBytes(step.File)));
+            (current, file, analysis) = (step.Document, step.File, restored);
             Touch();
         }
         Changed?.Invoke();
     }
 
-    /// <summary>Opens <paramref name="relativePath"/> (a <c>.neuro</c> model file or an <c>.onnx</c> model, imported) with its weights;
-    /// an undo step (the weights are not undone).</summary>
+    /// <summary>Opens <paramref name="relativePath"/> (a <c>.neuro</c> model file or an <c>.onnx</c> model, imported) with its
+    /// weights; an undo step (undo returns to the previous document, its path and its weights).</summary>
     public void Open(string relativePath)
     {
         string full = folder.Resolve(relativePath);
-        if (!File.Exists(full)) throw new FileNotFoundException($"{relativePath}: no such file in the served folder");
-        NetworkGraph graph;
-        var loaded = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        if (full.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-        {
-            var imported = OnnxImporter.Convert(full);
-            graph = imported.Graph;
-            foreach (var (key, values) in imported.State) loaded[key] = values;
-        }
-        else if (full.EndsWith(".neuro", StringComparison.OrdinalIgnoreCase))
-        {
-            using var cpu = new CpuBackend();
-            using var network = ModelFile.Load(full, cpu);
-            graph = network.Graph;
-            foreach (string p in network.ParameterNames) loaded[p] = network.Parameter(p).ToArray();
-            foreach (string b in network.BufferNames) loaded[b] = network.Buffer(b).ToArray();
-        }
-        else throw new DocumentCommandException($"{relativePath}: the editor opens .neuro and .onnx files");
-        var document = Templates.FromGraph(graph);
+        if (!System.IO.File.Exists(full)) throw new FileNotFoundException($"{relativePath}: no such file in the served folder");
+        bool onnx = full.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+        if (!onnx && !full.EndsWith(".neuro", StringComparison.OrdinalIgnoreCase))
+            throw new DocumentCommandException($"{relativePath}: the editor opens .neuro and .onnx files");
+        using var cpu = new CpuBackend();
+        using var network = onnx ? OnnxImporter.Convert(full).CreateNetwork(cpu) : ModelFile.Load(full, cpu);
+        var document = Templates.FromGraph(network.Graph);
         Layout.Apply(document);
+        var opened = new DocumentFile(Path.GetFileNameWithoutExtension(full), folder.Relative(full), ReadWeights(network));
         lock (gate)
         {
-            Push(document);
-            weights = loaded;
-            path = folder.Relative(full);
-            name = Path.GetFileNameWithoutExtension(full);
+            Commit(document, opened, "open");
             dirty = false;
         }
         Changed?.Invoke();
@@ -141,15 +182,15 @@ internal sealed class DocumentSession
     {
         lock (gate)
         {
-            string target = relativePath ?? path ?? throw new DocumentCommandException("save: give a path (the document has never been saved)");
+            string target = relativePath ?? file.Path ?? throw new DocumentCommandException("save: give a path (the document has never been saved)");
             if (!target.EndsWith(".neuro", StringComparison.OrdinalIgnoreCase)) throw new DocumentCommandException($"save: '{target}' must end in .neuro (use export for ONNX)");
             string full = folder.Resolve(target);
             using var cpu = new CpuBackend();
             using var network = CreateNetwork(analysis.RequireValidGraph("save"), cpu);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
             ModelFile.Save(network, full);
-            path = folder.Relative(full);
-            name = Path.GetFileNameWithoutExtension(full);
+            file.Path = folder.Relative(full);
+            file.Name = Path.GetFileNameWithoutExtension(full);
             dirty = false;
             revision++;
         }
@@ -171,52 +212,98 @@ internal sealed class DocumentSession
         }
     }
 
-    /// <summary>The valid network's graph and a copy of the kept weights, for a training run.</summary>
-    public (NetworkGraph Graph, IReadOnlyDictionary<string, float[]> Weights) TrainingSnapshot()
+    /// <summary>The valid network's graph, the kept weights, and the file they belong to (for <see cref="KeepWeights"/>), for a training run.</summary>
+    public (NetworkGraph Graph, IReadOnlyDictionary<string, Weight> Weights, DocumentFile File) TrainingSnapshot()
     {
-        lock (gate) return (analysis.RequireValidGraph("train"), new Dictionary<string, float[]>(weights, StringComparer.Ordinal));
+        lock (gate) return (analysis.RequireValidGraph("train"), file.Weights, file);
     }
 
-    /// <summary>Keeps trained weights (state-dict names) for the next save; raises <see cref="Changed"/> (the document is dirty).</summary>
-    public void KeepWeights(IReadOnlyDictionary<string, float[]> trained)
+    /// <summary>Keeps trained weights (state-dict names) for the next save when the document still belongs to
+    /// <paramref name="from"/>, the file the run started from (it may have been edited since; undo and redo may have
+    /// left it and come back); raises <see cref="Changed"/> (the document is dirty). Returns false, keeping nothing,
+    /// when open, <c>new</c> or a model template replaced it meanwhile.</summary>
+    public bool KeepWeights(IReadOnlyDictionary<string, Weight> trained, DocumentFile from)
     {
         lock (gate)
         {
-            foreach (var (key, values) in trained) weights[key] = values;
+            if (!ReferenceEquals(from, file)) return false;
+            var merged = new Dictionary<string, Weight>(file.Weights, StringComparer.Ordinal);
+            foreach (var (key, weight) in trained) merged[key] = weight;
+            file.Weights = merged;
             dirty = true;
             revision++;
         }
         Changed?.Invoke();
+        return true;
     }
 
-    /// <summary>Uploads <paramref name="weights"/> into <paramref name="network"/> where name and length match (the others keep their initial values).</summary>
-    internal static void LoadWeights(Network network, IReadOnlyDictionary<string, float[]> weights)
+    /// <summary>Every parameter and buffer of <paramref name="network"/>, read back with its shape.</summary>
+    internal static Dictionary<string, Weight> ReadWeights(Network network)
+    {
+        var weights = new Dictionary<string, Weight>(StringComparer.Ordinal);
+        foreach (string p in network.ParameterNames) weights[p] = new Weight(network.Parameter(p).Shape, network.Parameter(p).ToArray());
+        foreach (string b in network.BufferNames) weights[b] = new Weight(network.Buffer(b).Shape, network.Buffer(b).ToArray());
+        return weights;
+    }
+
+    /// <summary>Uploads <paramref name="weights"/> into <paramref name="network"/> where name and shape match (the others keep their initial values).</summary>
+    internal static void LoadWeights(Network network, IReadOnlyDictionary<string, Weight> weights)
     {
         foreach (string p in network.ParameterNames)
-            if (weights.TryGetValue(p, out var values) && values.Length == network.Parameter(p).Length) network.Parameter(p).Upload(values);
+            if (weights.TryGetValue(p, out var w) && w.Shape == network.Parameter(p).Shape) network.Parameter(p).Upload(w.Values);
         foreach (string b in network.BufferNames)
-            if (weights.TryGetValue(b, out var values) && values.Length == network.Buffer(b).Length) network.Buffer(b).Upload(values);
+            if (weights.TryGetValue(b, out var w) && w.Shape == network.Buffer(b).Shape) network.Buffer(b).Upload(w.Values);
     }
 
     Network CreateNetwork(NetworkGraph graph, CpuBackend cpu)
     {
         var network = Network.Create(graph, cpu, seed: 1);
-        LoadWeights(network, weights);
+        LoadWeights(network, file.Weights);
         return network;
     }
 
-    void Push(EditorDocument next)
+    /// <summary>Makes <paramref name="next"/> (of file <paramref name="nextFile"/>) the current document: analysed first
+    /// (a failing analysis throws and changes nothing), then the undo step is recorded.</summary>
+    void Commit(EditorDocument next, DocumentFile nextFile, string what)
     {
-        undo.AddLast(current);
-        if (undo.Count > UndoLimit) undo.RemoveFirst();
+        var nextAnalysis = Analyse(next, what);
+        PushUndo(new Step(current, file, StepBytes(nextFile)));
         redo.Clear();
-        current = next;
+        (current, file, analysis) = (next, nextFile, nextAnalysis);
         Touch();
+    }
+
+    /// <summary>The estimated size of an undo step holding the current document when <paramref name="nextFile"/> comes
+    /// next: the document, plus the current file's weights when the step leaves that file behind.</summary>
+    long StepBytes(DocumentFile nextFile) => current.EstimateBytes() + (ReferenceEquals(nextFile, file) ? 0 : file.WeightBytes);
+
+    void PushUndo(Step step)
+    {
+        undo.AddLast(step);
+        undoBytes += step.Bytes;
+        while (undo.Count > UndoLimit || (undoBytes > UndoBytesLimit && undo.Count > 1))
+        {
+            undoBytes -= undo.First!.Value.Bytes;
+            undo.RemoveFirst();
+        }
+    }
+
+    /// <summary>The analysis of <paramref name="document"/>; an exception other than a refusal becomes a
+    /// <see cref="DocumentCommandException"/> naming the change (the analysis names the node where it can).</summary>
+    DocumentAnalysis Analyse(EditorDocument document, string what)
+    {
+        try
+        {
+            return analyse(document);
+        }
+        catch (Exception e) when (e is not DocumentCommandException)
+        {
+            throw new DocumentCommandException($"{what}: the document could not be analysed: {e.Message}");
+        }
     }
 
     void Touch()
     {
-        analysis = new DocumentAnalysis(current);
         revision++;
         dirty = true;
     }
@@ -229,7 +316,7 @@ internal sealed class DocumentSession
         {
             if (json is null || jsonRevision != revision)
             {
-                json = DocumentJson.Write(current, analysis, revision, name, path, dirty, undo.Count > 0, redo.Count > 0);
+                json = DocumentJson.Write(current, analysis, revision, file.Name, file.Path, dirty, undo.Count > 0, redo.Count > 0);
                 jsonRevision = revision;
             }
             return json;

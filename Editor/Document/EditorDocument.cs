@@ -54,13 +54,39 @@ internal sealed class EditorDocument
         AuxiliaryOutputs = [.. AuxiliaryOutputs],
     };
 
+    /// <summary>True when <paramref name="id"/> names a node or a group.</summary>
+    public bool IsUsed(string id) => Contains(id) || Groups.Exists(g => g.Id == id);
+
     /// <summary>A new id from <paramref name="stem"/>: the stem itself if free, else <c>stem_2</c>, <c>stem_3</c>…</summary>
-    public string FreshId(string stem, ISet<string>? alsoTaken = null)
+    public string FreshId(string stem, ISet<string>? alsoTaken = null) =>
+        Fresh(stem, id => !IsUsed(id) && !(alsoTaken?.Contains(id) ?? false));
+
+    /// <summary>A numbered id for a new node of a type: <c>stem_1</c>, <c>stem_2</c>… the first that is free.</summary>
+    public string NumberedId(string stem)
     {
-        bool Taken(string id) => Contains(id) || Groups.Exists(g => g.Id == id) || (alsoTaken?.Contains(id) ?? false);
-        if (!Taken(stem)) return stem;
+        for (int i = 1; ; i++)
+            if (!IsUsed($"{stem}_{i}")) return $"{stem}_{i}";
+    }
+
+    /// <summary><paramref name="stem"/> if <paramref name="free"/> accepts it, else the first of <c>stem_2</c>, <c>stem_3</c>… it accepts.</summary>
+    public static string Fresh(string stem, Func<string, bool> free)
+    {
+        if (free(stem)) return stem;
         for (int i = 2; ; i++)
-            if (!Taken($"{stem}_{i}")) return $"{stem}_{i}";
+            if (free($"{stem}_{i}")) return $"{stem}_{i}";
+    }
+
+    /// <summary>A rough size of the document in bytes (its JSON without the analysis), for the undo history's limit.</summary>
+    public long EstimateBytes()
+    {
+        long bytes = 64;
+        foreach (var node in Nodes)
+        {
+            bytes += 96 + 2L * (node.Id.Length + node.Type.Length + (node.Group?.Length ?? 0)) + node.Attributes.ToJsonString().Length;
+            foreach (string? input in node.Inputs) bytes += 16 + 2L * (input?.Length ?? 0);
+        }
+        foreach (var group in Groups) bytes += 64 + 2L * (group.Id.Length + group.Label.Length);
+        return bytes;
     }
 
     /// <summary>An empty network: one 1×28×28 image input (Fashion-MNIST's).</summary>
@@ -75,3 +101,7 @@ internal sealed class EditorDocument
 /// <summary>A command that cannot be applied (unknown node, duplicate id, a cycle, a malformed field): HTTP 400, the
 /// document is unchanged. The message names the node or field.</summary>
 internal sealed class DocumentCommandException(string message) : ArgumentException(message);
+
+/// <summary>A request that conflicts with the server's state (nothing to undo or redo, a training run already going):
+/// HTTP 409. Other <see cref="InvalidOperationException"/>s are server faults (500).</summary>
+internal sealed class EditorConflictException(string message) : InvalidOperationException(message);

@@ -53,11 +53,14 @@ internal static class Templates
     /// Inserts block <paramref name="block"/> after node <paramref name="after"/> of <paramref name="document"/>, whose
     /// output has shape <paramref name="afterShape"/> (batch 1): the block reads <paramref name="after"/>, every node
     /// that read <paramref name="after"/> reads the block's output instead, and the block's nodes form one collapsed
-    /// group <c>group:{prefix}</c>. Returns the group id.
+    /// group <c>group:{prefix}</c>, where the prefix (<c>residual</c>, <c>residual_2</c>…) is one that no node id and no
+    /// group id uses yet. The nodes are laid out from <paramref name="position"/> when given, else one row below the
+    /// anchor. Returns the group id.
     /// </summary>
-    public static string InsertBlock(EditorDocument document, string block, string after, TensorShape afterShape)
+    public static string InsertBlock(EditorDocument document, string block, string after, TensorShape afterShape, (double X, double Y)? position = null)
     {
-        string prefix = document.FreshId(block.Replace('-', '_'));
+        string prefix = EditorDocument.Fresh(block.Replace('-', '_'), p =>
+            !document.IsUsed(p) && !document.IsUsed("group:" + p) && !document.Nodes.Exists(n => n.Id.StartsWith(p + ".", StringComparison.Ordinal)));
         string groupId = "group:" + prefix;
         const string placeholder = "\u0001input"; // cannot clash with a document id: ids are validated printable
         int[] dims = afterShape.ToArray();
@@ -84,7 +87,8 @@ internal static class Templates
                 if (consumer.Inputs[i] == after) consumer.Inputs[i] = output;
         document.Nodes.InsertRange(document.Nodes.IndexOf(anchor) + 1, added);
         document.Groups.Add(new DocumentGroup(groupId, ZooBlocks.Label(block), block, Collapsed: true));
-        Layout.Place(added, anchor.X, anchor.Y + Layout.RowHeight);
+        var (x, y) = position ?? (anchor.X, anchor.Y + Layout.RowHeight);
+        Layout.Place(added, x, y);
         return groupId;
     }
 

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
@@ -30,7 +31,7 @@ internal sealed record EditorServerOptions(string Folder, int Port = 0, string? 
 internal sealed class EditorServer : IAsyncDisposable
 {
     readonly WebApplication app;
-    readonly WebSocketHub hub = new();
+    readonly WebSocketHub hub;
 
     EditorServer(WebApplication app, FolderGuard folder, string token, string webRoot)
     {
@@ -40,9 +41,13 @@ internal sealed class EditorServer : IAsyncDisposable
         WebRoot = webRoot;
         Document = new DocumentSession(folder);
         Training = new TrainingSession(Document);
-        Document.Changed += () => _ = hub.Broadcast(DocumentMessage());
-        Training.Message += message => _ = hub.Broadcast(message);
+        hub = new WebSocketHub(TrainingMessage);
+        Document.Changed += () => hub.Broadcast(HubMessageKind.Document, DocumentMessage());
+        Training.Message += message => hub.Broadcast(HubMessageKind.Training, message);
     }
+
+    /// <summary>Largest request body the API reads: 8 MiB (a pasted clipboard of a large network fits); larger is 413.</summary>
+    public const long MaxRequestBodyBytes = 8L << 20;
 
     public FolderGuard Folder { get; }
     public string Token { get; }
@@ -121,33 +126,44 @@ internal sealed class EditorServer : IAsyncDisposable
         });
     }
 
-    /// <summary>Turns the document's and the runtime's typed exceptions into the protocol's JSON errors.</summary>
+    /// <summary>Turns the document's and the runtime's typed exceptions into the protocol's JSON errors: the client's
+    /// mistakes (bad command, path, file content) 400, a missing file 404, a state conflict 409, a body over the limit
+    /// 413, a file the server may not touch 403, and the server's own failures (disk full, a fault) 500.</summary>
     static async Task ReportErrors(HttpContext context, RequestDelegate next)
     {
+        if (context.Request.Path.StartsWithSegments("/api") && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = MaxRequestBodyBytes;
         try
         {
+            if (context.Request.ContentLength > MaxRequestBodyBytes) throw new RequestTooLargeException();
             await next(context);
         }
         catch (Exception e) when (!context.Response.HasStarted)
         {
-            int status = e switch
-            {
-                FileNotFoundException or DirectoryNotFoundException => StatusCodes.Status404NotFound,
-                InvalidOperationException => StatusCodes.Status409Conflict,
-                ArgumentException or FormatException or IOException or Tensors.ShapeException or System.Text.Json.JsonException
-                    or Serialization.Onnx.OnnxException or Data.DatasetException => StatusCodes.Status400BadRequest,
-                _ => StatusCodes.Status500InternalServerError,
-            };
-            await ErrorResponse.Write(context, status, CliErrors.Describe(e));
+            if (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }) e = new RequestTooLargeException();
+            await ErrorResponse.Write(context, StatusOf(e), CliErrors.Describe(e));
         }
     }
+
+    /// <summary>The HTTP status of an exception (see <see cref="ReportErrors"/>).</summary>
+    internal static int StatusOf(Exception e) => e switch
+    {
+        RequestTooLargeException => StatusCodes.Status413PayloadTooLarge,
+        FileNotFoundException or DirectoryNotFoundException => StatusCodes.Status404NotFound,
+        EditorConflictException => StatusCodes.Status409Conflict,
+        UnauthorizedAccessException => StatusCodes.Status403Forbidden,
+        ArgumentException or FormatException or Tensors.ShapeException or System.Text.Json.JsonException or BadHttpRequestException
+            or Serialization.Onnx.OnnxException or Serialization.ModelFileException or InvalidDataException or Data.DatasetException
+            => StatusCodes.Status400BadRequest,
+        _ => StatusCodes.Status500InternalServerError, // IOException (disk full…), InvalidOperationException, ObjectDisposedException…
+    };
 
     static IResult Json(byte[] utf8) => Results.Bytes(utf8, "application/json");
 
     static async Task<JsonObject> Body(HttpContext context)
     {
         if (context.Request.ContentLength == 0) return [];
-        var node = await JsonNode.ParseAsync(context.Request.Body);
+        var node = await JsonNode.ParseAsync(context.Request.Body, documentOptions: Serialization.StrictJson.Options); // a repeated key is a 400 naming it
         return node as JsonObject ?? (node is null ? [] : throw new DocumentCommandException("the request body must be a JSON object"));
     }
 
@@ -162,7 +178,8 @@ internal sealed class EditorServer : IAsyncDisposable
         (o[name] as JsonArray ?? throw new DocumentCommandException($"'{name}' must be an array of ids"))
             .Select(x => x is JsonValue v && v.TryGetValue(out string? s) ? s : throw new DocumentCommandException($"'{name}' must be an array of ids"));
 
-    /// <summary><c>.neuro</c> and <c>.onnx</c> files under the folder, by relative path; links leading outside are skipped.</summary>
+    /// <summary><c>.neuro</c> and <c>.onnx</c> files under the folder, by relative path; every symbolic link (file or
+    /// folder, wherever it leads) is skipped, so the listing never leaves the folder nor loops.</summary>
     object[] ListFiles()
     {
         var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint, MaxRecursionDepth = 16 };
@@ -205,3 +222,7 @@ internal sealed class EditorServer : IAsyncDisposable
         await app.DisposeAsync();
     }
 }
+
+/// <summary>A request body over <see cref="EditorServer.MaxRequestBodyBytes"/>: HTTP 413.</summary>
+internal sealed class RequestTooLargeException()
+    : Exception($"the request body is larger than the server's limit of {EditorServer.MaxRequestBodyBytes >> 20} MiB");

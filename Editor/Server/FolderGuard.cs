@@ -34,6 +34,24 @@ internal sealed class FolderGuard
         return real;
     }
 
+    /// <summary>
+    /// Checks that every entry of the folder <paramref name="absolute"/> (already resolved by <see cref="Resolve"/>) down to
+    /// <paramref name="depth"/> levels (1: its direct entries) stays inside <see cref="Root"/> once its links are
+    /// followed, so a reader that follows links (an image folder's class folders and files) cannot be led outside.
+    /// Throws <see cref="PathOutsideFolderException"/> naming the first entry that leads outside.
+    /// </summary>
+    public void RequireTreeInside(string absolute, int depth)
+    {
+        if (depth < 1) return;
+        foreach (var entry in new DirectoryInfo(absolute).EnumerateFileSystemInfos())
+        {
+            string real = entry.LinkTarget is null ? entry.FullName : RealPath(entry.FullName);
+            if (!IsInside(real))
+                throw new PathOutsideFolderException($"'{Relative(entry.FullName)}' resolves outside the served folder (through a symbolic link)");
+            if (Directory.Exists(real)) RequireTreeInside(entry.FullName, depth - 1);
+        }
+    }
+
     /// <summary><paramref name="absolute"/> relative to <see cref="Root"/>, with '/' separators (for listings and documents).</summary>
     public string Relative(string absolute) => Path.GetRelativePath(Root, absolute).Replace(Path.DirectorySeparatorChar, '/');
 

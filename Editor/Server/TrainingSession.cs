@@ -46,6 +46,16 @@ internal sealed record TrainingRequest(string Optimizer, float LearningRate, int
             (Text(body, "schedule") ?? TrainingDefaults.Schedule).ToLowerInvariant()) { Folder = folder };
     }
 
+    /// <summary>The request field that sets <c>neuro train</c>'s option <paramref name="flag"/> (<c>--lr</c> → <c>learningRate</c>),
+    /// so the shared option checks name what the editor sent; options the editor does not send keep their flag.</summary>
+    public static string FieldOf(string flag) => flag switch
+    {
+        "--lr" => "learningRate",
+        "--momentum" => "momentum",
+        "--weight-decay" => "weightDecay",
+        _ => flag,
+    };
+
     /// <summary>The same settings as <c>neuro train</c> takes them, so its checks and optimizer/schedule construction are reused.</summary>
     public TrainCommand.TrainSettings ToSettings() => new("editor", Folder is null ? "fashion-mnist" : TrainCommand.FolderPrefix + Folder, null, Epochs, BatchSize, Optimizer, LearningRate, Momentum,
         WeightDecay, 0f, 0f, null, Schedule, TrainingDefaults.Gamma, 1, 0, Backend, Seed, TrainLimit, null, null);
@@ -93,38 +103,41 @@ internal sealed class TrainingSession(DocumentSession document)
     string? runId;
     string state = "idle";
     string? error;
+    string? weightsOutcome;
 
     /// <summary>Raised with each protocol message (<c>{"type":"training",…}</c>, UTF-8 JSON), on the training thread.</summary>
     public event Action<byte[]>? Message;
 
-    /// <summary>Starts a run; throws <see cref="InvalidOperationException"/> while one is running and
+    /// <summary>Starts a run; throws <see cref="EditorConflictException"/> while one is running and
     /// <see cref="ArgumentException"/> (naming the field) for bad settings or a network that does not fit the data.</summary>
     public string Start(TrainingRequest request)
     {
         var settings = request.ToSettings();
-        TrainCommand.CheckOptimizerOptions(settings);
+        TrainCommand.CheckOptimizerOptions(settings, TrainingRequest.FieldOf);
         if (request.Epochs < 1) throw new DocumentCommandException($"epochs must be at least 1, got {request.Epochs}");
         if (request.BatchSize < 1) throw new DocumentCommandException($"batchSize must be at least 1, got {request.BatchSize}");
         if (request.TrainLimit is < 1) throw new DocumentCommandException($"trainLimit must be at least 1, got {request.TrainLimit}");
         if (request.TestLimit is < 1) throw new DocumentCommandException($"testLimit must be at least 1, got {request.TestLimit}");
         if (Array.IndexOf(BackendSelection.Names, request.Backend) < 0)
             throw new DocumentCommandException($"unknown backend '{request.Backend}'; use one of: {string.Join(", ", BackendSelection.Names)}");
-        var (graph, weights) = document.TrainingSnapshot();
+        var (graph, weights, from) = document.TrainingSnapshot();
         string? folder = request.Folder is null ? null : document.Folder.Resolve(request.Folder); // PathOutsideFolderException: 400
         if (folder is not null && !Directory.Exists(folder)) throw new DocumentCommandException($"dataset: '{request.Folder}' is not a folder in the served folder");
+        if (folder is not null) document.Folder.RequireTreeInside(folder, ImageFolderDepth);
         var input = CheckInput(graph, folder is not null);
         if (folder is null) CheckOutput(graph, FashionMnist.ClassCount, "Fashion-MNIST's classes");
         lock (gate)
         {
-            if (state == "running") throw new InvalidOperationException($"training run {runId} is already running; stop it first");
+            if (state == "running") throw new EditorConflictException($"training run {runId} is already running; stop it first");
             runId = Guid.NewGuid().ToString("N")[..12];
             state = "running";
             error = null;
+            weightsOutcome = null;
             points.Clear();
             cancellation = new CancellationTokenSource();
             string id = runId;
             var token = cancellation.Token;
-            thread = new Thread(() => Run(id, graph, weights, request, settings, folder, input, token)) { IsBackground = true, Name = $"neuro training {id}" };
+            thread = new Thread(() => Run(id, graph, weights, from, request, settings, folder, input, token)) { IsBackground = true, Name = $"neuro training {id}" };
             thread.Start();
             return id;
         }
@@ -150,12 +163,22 @@ internal sealed class TrainingSession(DocumentSession document)
         return running is null || running.Join(timeout);
     }
 
-    /// <summary><c>GET /api/training</c>: run id, state, every point so far, error.</summary>
+    /// <summary><c>GET /api/training</c>: run id, state, every point so far, error, and what became of the trained
+    /// weights once the run has ended (<see cref="WeightsKept"/>, <see cref="WeightsDropped"/>, or null).</summary>
     public byte[] StatusJson()
     {
         lock (gate)
-            return JsonSerializer.SerializeToUtf8Bytes(new { runId, state, points, error }, JsonOptions);
+            return JsonSerializer.SerializeToUtf8Bytes(new { runId, state, points, error, weights = weightsOutcome }, JsonOptions);
     }
+
+    /// <summary>The final message's <c>weights</c> when the trained weights went back to the document.</summary>
+    public const string WeightsKept = "kept";
+    /// <summary>The final message's <c>weights</c> when the document was replaced (open, new, a model template) during
+    /// the run: the trained weights belong to the replaced one and are dropped.</summary>
+    public const string WeightsDropped = "dropped";
+
+    /// <summary>Folder levels of an image folder that <see cref="ImageFolder"/> reads: root, train/test, class, file.</summary>
+    const int ImageFolderDepth = 3;
 
     static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -182,7 +205,7 @@ internal sealed class TrainingSession(DocumentSession document)
             throw new DocumentCommandException($"training: output '{graph.Output}' must be (N,{classes}) logits for {what}, got {output}");
     }
 
-    void Run(string id, NetworkGraph graph, IReadOnlyDictionary<string, float[]> weights, TrainingRequest request,
+    void Run(string id, NetworkGraph graph, IReadOnlyDictionary<string, Weight> weights, DocumentFile from, TrainingRequest request,
         TrainCommand.TrainSettings settings, string? folder, ImageFolderOptions folderOptions, CancellationToken token)
     {
         Network? network = null;
@@ -235,22 +258,55 @@ internal sealed class TrainingSession(DocumentSession document)
         }
         finally
         {
+            Finish(id, network, backend, from, final);
+        }
+    }
+
+    /// <summary>The end of a run, on its thread: the trained weights back to the document (unless the run failed or the
+    /// document was replaced meanwhile), the network and backend disposed, the final state set and its message sent. An
+    /// exception here fails the run with its message instead of ending the server.</summary>
+    void Finish(string id, Network? network, Backends.IBackend? backend, DocumentFile from, string final)
+    {
+        string? outcome = null, failure = null;
+        try
+        {
             if (network is not null && final != "failed")
+                outcome = document.KeepWeights(DocumentSession.ReadWeights(network), from) ? WeightsKept : WeightsDropped;
+        }
+        catch (Exception e)
+        {
+            failure = $"keeping the trained weights failed: {CliErrors.Describe(e)}";
+        }
+        foreach (IDisposable? owned in new IDisposable?[] { network, backend })
+        {
+            try
             {
-                var trained = new Dictionary<string, float[]>(StringComparer.Ordinal);
-                foreach (string p in network.ParameterNames) trained[p] = network.Parameter(p).ToArray();
-                foreach (string b in network.BufferNames) trained[b] = network.Buffer(b).ToArray();
-                document.KeepWeights(trained);
+                owned?.Dispose();
             }
-            network?.Dispose();
-            backend?.Dispose();
-            string? message;
-            lock (gate)
+            catch (Exception e)
             {
-                state = final;
-                message = error;
+                failure ??= $"releasing the {(owned is Network ? "network" : "backend")} failed: {CliErrors.Describe(e)}";
             }
-            Message?.Invoke(JsonSerializer.SerializeToUtf8Bytes(new { type = "training", runId = id, state = final, error = message }, JsonOptions));
+        }
+        byte[] message;
+        lock (gate)
+        {
+            if (failure is not null)
+            {
+                final = "failed";
+                error = error is null ? failure : $"{error}; {failure}";
+            }
+            state = final;
+            weightsOutcome = outcome;
+            message = JsonSerializer.SerializeToUtf8Bytes(new { type = "training", runId = id, state = final, error, weights = outcome }, JsonOptions);
+        }
+        try
+        {
+            Message?.Invoke(message);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"neuro serve: sending the end of training run {id} failed: {CliErrors.Describe(e)}");
         }
     }
 

@@ -4,23 +4,99 @@ using Microsoft.AspNetCore.Http;
 
 namespace NeuroPlugin.Editor.Server;
 
+/// <summary>The kinds of message the hub pushes (see <see cref="WebSocketHub"/> for how each is bounded).</summary>
+internal enum HubMessageKind { Document, Training }
+
 /// <summary>
 /// The connected browsers: <c>/ws</c> accepts a WebSocket (after <see cref="AccessGuard"/>), sends the current
-/// document and training state, then every message <see cref="Broadcast"/> gets. One send at a time per socket
-/// (WebSocket allows no concurrent sends); a socket that fails is dropped. Client messages are read and ignored.
+/// document and training state, then every message <see cref="Broadcast"/> gets. Each client has a bounded outbox
+/// and one writer loop (WebSocket allows one send at a time), so a client that stops reading never makes messages
+/// pile up: the outbox holds only the latest unsent document message (a whole document: a newer one supersedes it)
+/// and at most <see cref="TrainingQueueLimit"/> small training messages; when more training messages wait, they are
+/// replaced by one resync message, the training status with every point so far (made when it is sent), which the
+/// client takes in place of its list. A send that takes longer than <see cref="SendTimeout"/> aborts that socket and
+/// drops the client (it reconnects and gets the current state). The closing handshake goes through the same writer.
+/// Client messages are read and ignored.
 /// </summary>
-internal sealed class WebSocketHub
+/// <param name="trainingStatus">The resync message: the training status with every point (null: overflowing training
+/// messages are dropped, the latest kept).</param>
+internal sealed class WebSocketHub(Func<byte[]>? trainingStatus = null)
 {
+    /// <summary>Training messages an outbox holds before they are replaced by one resync message.</summary>
+    public const int TrainingQueueLimit = 64;
+
+    /// <summary>A connected socket, its outbox and its writer's wake-up. Messages leave in the order they were posted.</summary>
     sealed class Client(WebSocket socket)
     {
         public WebSocket Socket { get; } = socket;
-        public SemaphoreSlim SendLock { get; } = new(1, 1);
+        public readonly object Gate = new();
+        byte[]? document;
+        long documentPosted;
+        readonly Queue<(long Posted, byte[] Message)> training = new();
+        long resyncPosted = -1; // ≥ 0: a resync waits, in that place
+        long sequence;
+        public bool CloseRequested;
+        public readonly SemaphoreSlim Wake = new(0, int.MaxValue);
+
+        /// <summary>Adds <paramref name="message"/> to the outbox (a document replaces an unsent one; a training
+        /// message beyond the limit turns the waiting ones into a resync).</summary>
+        public void Post(HubMessageKind kind, byte[] message)
+        {
+            lock (Gate)
+            {
+                long posted = ++sequence;
+                if (kind == HubMessageKind.Document)
+                    (document, documentPosted) = (message, posted);
+                else if (training.Count < TrainingQueueLimit)
+                    training.Enqueue((posted, message));
+                else
+                {
+                    if (resyncPosted < 0) resyncPosted = training.Peek().Posted;
+                    training.Clear();
+                    training.Enqueue((posted, message));
+                }
+            }
+            Wake.Release();
+        }
+
+        /// <summary>The oldest waiting message, taken out of the outbox (a resync as null with <paramref name="resync"/>
+        /// true); false when none waits.</summary>
+        public bool TryTake(out byte[]? message, out bool resync)
+        {
+            lock (Gate)
+            {
+                long first = long.MaxValue;
+                if (document is not null) first = documentPosted;
+                if (resyncPosted >= 0) first = Math.Min(first, resyncPosted);
+                if (training.Count > 0) first = Math.Min(first, training.Peek().Posted);
+                (message, resync) = (null, false);
+                if (first == long.MaxValue) return false;
+                if (document is not null && documentPosted == first) (message, document) = (document, null);
+                else if (resyncPosted == first) (resync, resyncPosted) = (true, -1);
+                else message = training.Dequeue().Message;
+                return true;
+            }
+        }
+
+        /// <summary>Bytes waiting in the outbox (a resync counts 0 until it is made).</summary>
+        public long WaitingBytes { get { lock (Gate) return (document?.Length ?? 0) + training.Sum(t => (long)t.Message.Length); } }
+
+        public bool ResyncWaiting { get { lock (Gate) return resyncPosted >= 0; } }
     }
 
     readonly ConcurrentDictionary<Client, byte> clients = new();
 
+    /// <summary>Longest one send may take before the socket is aborted (a client that stopped reading). Default 10 s.</summary>
+    public TimeSpan SendTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Connected sockets now.</summary>
     public int Count => clients.Count;
+
+    /// <summary>Bytes waiting in all outboxes now: at most one document and <see cref="TrainingQueueLimit"/> training messages per client.</summary>
+    public long WaitingBytes => clients.Keys.Sum(c => c.WaitingBytes);
+
+    /// <summary>Clients whose outbox holds a resync (their training messages overflowed).</summary>
+    public int ResyncsWaiting => clients.Keys.Count(c => c.ResyncWaiting);
 
     public async Task Accept(HttpContext context, Func<IEnumerable<byte[]>> greeting)
     {
@@ -30,50 +106,83 @@ internal sealed class WebSocketHub
             return;
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        await Serve(socket, greeting, context.RequestAborted);
+    }
+
+    /// <summary>Serves one accepted socket until it closes, fails or is dropped: the greeting first (made once the
+    /// client is registered, so no change falls between the greeting and the broadcasts), then broadcasts.</summary>
+    internal async Task Serve(WebSocket socket, Func<IEnumerable<byte[]>> greeting, CancellationToken aborted)
+    {
         var client = new Client(socket);
         clients[client] = 0;
+        var writer = Task.Run(() => Write(client, [.. greeting()]));
         try
         {
-            foreach (var message in greeting()) await Send(client, message);
             var buffer = new byte[4096];
             while (socket.State == WebSocketState.Open)
             {
-                var result = await socket.ReceiveAsync(buffer, context.RequestAborted);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
-                    break;
-                }
+                var result = await socket.ReceiveAsync(buffer, aborted);
+                if (result.MessageType == WebSocketMessageType.Close) break;
             }
         }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
-            // the browser went away
+            // the browser went away, or the writer aborted the socket
         }
         finally
         {
             clients.TryRemove(client, out _);
+            lock (client.Gate) client.CloseRequested = true;
+            client.Wake.Release();
+            await writer;
         }
     }
 
-    /// <summary>Sends <paramref name="message"/> (UTF-8 JSON) to every connected socket; waits for all sends.</summary>
-    public Task Broadcast(byte[] message) => Task.WhenAll(clients.Keys.Select(c => Send(c, message)));
-
-    async Task Send(Client client, byte[] message)
+    /// <summary>Sends <paramref name="message"/> (UTF-8 JSON) to every connected socket: it goes into each outbox
+    /// (bounded as above); returns at once.</summary>
+    public void Broadcast(HubMessageKind kind, byte[] message)
     {
-        await client.SendLock.WaitAsync();
+        foreach (var client in clients.Keys) client.Post(kind, message);
+    }
+
+    /// <summary>A client's only writer: sends the greeting, then what its outbox holds, oldest first, each within <see cref="SendTimeout"/>;
+    /// on a timeout or failure aborts the socket and drops the client; once closing is asked, answers the close.</summary>
+    async Task Write(Client client, IReadOnlyList<byte[]> greeting)
+    {
+        var socket = client.Socket;
         try
         {
-            if (client.Socket.State == WebSocketState.Open)
-                await client.Socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            foreach (var message in greeting)
+            {
+                using var timeout = new CancellationTokenSource(SendTimeout);
+                await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
+            }
+            while (true)
+            {
+                await client.Wake.WaitAsync();
+                bool closing;
+                lock (client.Gate) closing = client.CloseRequested;
+                if (closing)
+                {
+                    if (socket.State == WebSocketState.CloseReceived)
+                    {
+                        using var timeout = new CancellationTokenSource(SendTimeout);
+                        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+                    }
+                    return;
+                }
+                while (socket.State == WebSocketState.Open && client.TryTake(out var message, out bool resync))
+                {
+                    if (resync && trainingStatus is null) continue; // the latest training messages follow
+                    using var timeout = new CancellationTokenSource(SendTimeout);
+                    await socket.SendAsync(resync ? trainingStatus!() : message!, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
+                }
+            }
         }
-        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
             clients.TryRemove(client, out _);
-        }
-        finally
-        {
-            client.SendLock.Release();
+            socket.Abort(); // ends the reader too
         }
     }
 }

@@ -21,4 +21,9 @@ public interface IDeviceTimer : IDisposable
     /// <summary>Non-blocking: true and the timestamp in nanoseconds when the slot's last <see cref="Record"/> has
     /// completed on the device; false when it has not yet (or the slot was never recorded).</summary>
     bool TryRead(int slot, out long nanoseconds);
+
+    /// <summary>Submits the commands recorded so far to the device (<c>glFlush</c>), so the last timestamps complete
+    /// without waiting for a later flush: a headless loop may never swap buffers, and a driver may hold a partly filled
+    /// command buffer indefinitely. Does not wait.</summary>
+    void Flush();
 }

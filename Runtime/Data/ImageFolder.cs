@@ -2,6 +2,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Memory;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
@@ -16,7 +17,8 @@ public sealed record ImageFolderOptions
 {
     /// <summary>S: every image is resized to S×S (stretched, not cropped) with the bilinear (triangle) resampler. Default 28.</summary>
     public int ImageSize { get; init; } = 28;
-    /// <summary>C: 1 for grayscale (ImageSharp's <c>L8</c>: BT.709 luma <c>Y = 0.2126R + 0.7152G + 0.0722B</c>, rounded), or 3 for R, G, B planes. Default 1.</summary>
+    /// <summary>C: 1 for grayscale (BT.601 luma <c>Y = 0.299R + 0.587G + 0.114B</c>, rounded: torchvision's and PIL's, and
+    /// the in-game <see cref="ImageInputTransform"/>'s), or 3 for R, G, B planes. Default 1.</summary>
     public int Channels { get; init; } = 1;
     /// <summary>Fraction of each class held out for testing when the root has no <c>train</c>/<c>test</c> folders (0 ≤ f &lt; 1). Default 0.2.</summary>
     public double TestFraction { get; init; } = 0.2;
@@ -173,13 +175,12 @@ public static class ImageFolder
         return pixels;
     }
 
-    /// <summary>Decodes one file into <paramref name="destination"/>, <c>(C,S,S)</c>: identify (format and declared
-    /// size against the limits), decode, resize to S×S if needed, then copy the L8 plane or the R, G, B planes.</summary>
+    /// <summary>Decodes one file into <paramref name="destination"/>, <c>(C,S,S)</c>: read (a regular file, at most
+    /// MaxFileBytes), identify (format and declared size against the limits), decode as RGB, resize to S×S if needed,
+    /// then write the R, G, B planes or the BT.601 luma plane.</summary>
     static void DecodeInto(string path, Span<byte> destination, ImageFolderOptions o)
     {
-        byte[] bytes = File.ReadAllBytes(path);
-        if (bytes.LongLength > o.MaxFileBytes) // it may have grown since it was listed
-            throw new DatasetException(path, $"{bytes.LongLength} bytes, over the limit of {o.MaxFileBytes} bytes (MaxFileBytes)");
+        byte[] bytes = ReadBounded(path, o.MaxFileBytes);
         try
         {
             IImageInfo? info = Image.Identify(Codecs, bytes, out IImageFormat? format);
@@ -192,31 +193,63 @@ public static class ImageFolder
             if (format is JpegFormat && !EndsWithJpegEndMarker(bytes))
                 throw new DatasetException(path, "truncated JPEG: the end-of-image marker (FF D9) is missing");
 
-            int size = o.ImageSize;
-            if (o.Channels == 1)
+            int size = o.ImageSize, plane = size * size;
+            using var image = Image.Load<Rgb24>(Codecs, bytes);
+            Resize(image, size);
+            var interleaved = new Rgb24[plane];
+            image.CopyPixelDataTo(interleaved);
+            for (int i = 0; i < plane; i++)
             {
-                using var image = Image.Load<L8>(Codecs, bytes);
-                Resize(image, size);
-                image.CopyPixelDataTo(destination);
-            }
-            else
-            {
-                using var image = Image.Load<Rgb24>(Codecs, bytes);
-                Resize(image, size);
-                int plane = size * size;
-                var interleaved = new Rgb24[plane];
-                image.CopyPixelDataTo(interleaved);
-                for (int i = 0; i < plane; i++)
+                var p = interleaved[i];
+                if (o.Channels == 1)
+                    destination[i] = Luma(p);
+                else
                 {
-                    destination[i] = interleaved[i].R;
-                    destination[plane + i] = interleaved[i].G;
-                    destination[2 * plane + i] = interleaved[i].B;
+                    destination[i] = p.R;
+                    destination[plane + i] = p.G;
+                    destination[2 * plane + i] = p.B;
                 }
             }
         }
-        catch (ImageFormatException e) // UnknownImageFormatException and InvalidImageContentException derive from it
+        // ImageFormatException covers UnknownImageFormatException and InvalidImageContentException; ImageSharp throws
+        // NotSupportedException for features it does not decode (12-bit or lossless JPEG) and
+        // InvalidMemoryOperationException when a buffer cannot be allocated
+        catch (Exception e) when (e is ImageFormatException or NotSupportedException or InvalidMemoryOperationException)
         {
-            throw new DatasetException(path, $"not a valid PNG or JPEG image: {e.Message}", e);
+            throw new DatasetException(path, $"not a PNG or JPEG image this reader can decode: {e.Message}", e);
+        }
+    }
+
+    /// <summary>BT.601 luma, <c>Y = 0.299R + 0.587G + 0.114B</c> rounded to the nearest byte: torchvision's
+    /// <c>rgb_to_grayscale</c> and PIL's <c>convert("L")</c>, and the formula <see cref="ImageInputTransform"/> uses for
+    /// in-game frames, so a model sees the same grey in training and in the game.</summary>
+    internal static byte Luma(Rgb24 p) => (byte)((299 * p.R + 587 * p.G + 114 * p.B + 500) / 1000);
+
+    /// <summary>Reads a file of 1 to <paramref name="limit"/> bytes. A file whose size the system gives as 0 is refused
+    /// before it is opened: an empty file is no image, and devices, pipes and <c>/proc</c> files report 0 (a <c>*.png</c>
+    /// link to <c>/dev/zero</c> would otherwise never end, and opening a pipe blocks). The read stops one byte past the
+    /// limit, so a file that grew after it was listed cannot make it allocate more.</summary>
+    static byte[] ReadBounded(string path, long limit)
+    {
+        try
+        {
+            var listed = new FileInfo(path);
+            var target = listed.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? listed;
+            if (!target.Exists || target.Length == 0)
+                throw new DatasetException(path, "is empty, missing or not a regular file (a device, pipe or socket)");
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, limit + 1 - buffer.Length))) > 0)
+                buffer.Write(chunk, 0, read);
+            if (buffer.Length > limit) // it may have grown since it was listed
+                throw new DatasetException(path, $"more than {limit} bytes, over the limit (MaxFileBytes)");
+            return buffer.ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DatasetException(path, $"cannot be read: {e.Message}", e);
         }
     }
 

@@ -161,7 +161,7 @@ public static class GraphJson
 
     public static NetworkGraph Read(string json)
     {
-        if (JsonNode.Parse(json) is not JsonObject root) throw new FormatException("the graph is not a JSON object");
+        if (StrictJson.Parse(json) is not JsonObject root) throw new FormatException("the graph is not a JSON object");
         var graph = new NetworkGraph();
         foreach (var input in Array(root, "inputs", "graph"))
         {

@@ -57,6 +57,10 @@ internal sealed class SafeTensorsContainer : IDisposable
         long offset = 0;
         foreach (var (name, tensor) in tensors)
         {
+            // checked before anything is written: a silently replaced entry would make an unreadable file that then
+            // replaces the good previous one
+            if (name == "__metadata__" || header.ContainsKey(name))
+                throw new ArgumentException($"cannot save {path}: tensor name '{name}' is {(name == "__metadata__" ? "reserved" : "used twice")}", nameof(tensors));
             long end = offset + 4L * tensor.Length;
             header[name] = new JsonObject
             {
@@ -128,7 +132,7 @@ internal sealed class SafeTensorsContainer : IDisposable
         JsonObject header;
         try
         {
-            header = JsonNode.Parse(headerBytes) as JsonObject ?? throw new ModelFileException(path, "header is not a JSON object");
+            header = StrictJson.Parse(headerBytes) as JsonObject ?? throw new ModelFileException(path, "header is not a JSON object");
         }
         catch (JsonException e)
         {

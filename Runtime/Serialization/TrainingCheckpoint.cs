@@ -133,7 +133,9 @@ public sealed class TrainingCheckpoint
     }
 
     /// <summary>Saves a run driven by other code than <see cref="Trainer"/> (a frame-budgeted loop): the network, the
-    /// optimizer's state, and <paramref name="counters"/> as that code keeps them.</summary>
+    /// optimizer's state, and <paramref name="counters"/> as that code keeps them. Save between whole steps, with no
+    /// guard report outstanding: call <see cref="Training.FrameBudgetedTrainer.Settle"/> first, or the file holds a
+    /// half-updated step or a step count that includes updates a guard skipped.</summary>
     public static void Save(string path, Network network, Optimizer optimizer, TrainingCounters counters, DataLoaderPosition? data = null,
         AugmentationPipeline? augmentation = null)
     {
@@ -198,7 +200,7 @@ public sealed class TrainingCheckpoint
         JsonObject training;
         try
         {
-            training = JsonNode.Parse(SafeTensorsContainer.Text(file.Metadata, "training") ?? throw new ModelFileException(path, "__metadata__.training is missing")) as JsonObject
+            training = StrictJson.Parse(SafeTensorsContainer.Text(file.Metadata, "training") ?? throw new ModelFileException(path, "__metadata__.training is missing")) as JsonObject
                 ?? throw new ModelFileException(path, "__metadata__.training is not a JSON object");
         }
         catch (JsonException e)
@@ -428,6 +430,16 @@ public sealed class TrainingCheckpoint
             for (int i = 0; i < parameters.Count; i++)
                 foreach (string key in StateKeys)
                     optimizer.State(i, key).Upload(optimizerState[$"{parameters[i].Name}.{key}"]);
+        }
+        else if (optimizer.HasState)
+        {
+            // saved before the first step: the resumed run must start from the zeros that step would allocate
+            for (int i = 0; i < optimizer.StateParameterNames.Count; i++)
+                foreach (string key in optimizer.StateKeys)
+                {
+                    var tensor = optimizer.State(i, key);
+                    tensor.Backend.Fill(tensor, 0f);
+                }
         }
         optimizer.StepCount = Counters.OptimizerStepCount;
         optimizer.LearningRate = Counters.Step > 0 ? Counters.LearningRate : Counters.BaseLearningRate;

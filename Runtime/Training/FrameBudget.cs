@@ -163,6 +163,7 @@ internal sealed class FrameBudget : IDisposable
         else if (stages > 0)
         {
             timer.Record(timestampBase + stages);
+            timer.Flush();
             frameStageCounts[slot] = stages;
             frameNumbers[slot] = frameNumber;
             frameBudgets[slot] = budget;

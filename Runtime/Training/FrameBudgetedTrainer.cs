@@ -154,6 +154,19 @@ public sealed class FrameBudgetedTrainer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Brings the run to a state a checkpoint can hold (<c>TrainingCheckpoint.Save(path, network, optimizer, counters)</c>):
+    /// finishes the step in progress (<see cref="CompleteStep"/>) and, with a guard, reads its report now — a wait for
+    /// the device — delivering it as <see cref="Advance"/> would, so <see cref="Optimizer.StepCount"/> no longer counts
+    /// updates the guard skipped.
+    /// </summary>
+    /// <exception cref="NonFiniteException">The guard reported a non-finite step and <see cref="NonFiniteDetected"/> has no subscriber.</exception>
+    public void Settle()
+    {
+        CompleteStep();
+        if (Guard?.ReadNow() is { } report) Deliver(report);
+    }
+
     void RunStage(int stage)
     {
         if (stage == 0)
@@ -180,12 +193,16 @@ public sealed class FrameBudgetedTrainer : IDisposable
     bool MayStartStep()
     {
         if (stepsThisCall >= stepsLimit) return false;
-        if (Guard?.Poll() is not { } report) return true;
+        if (Guard?.Poll() is { } report) Deliver(report);
+        return true;
+    }
+
+    void Deliver(NonFiniteReport report)
+    {
         LastNonFinite = report;
         var handler = NonFiniteDetected;
         if (handler is null) throw new NonFiniteException(report);
         handler(report);
-        return true;
     }
 
     /// <summary>Releases the timer queries (not the plan, optimizer, batches or guard). Safe to call twice.</summary>

@@ -74,9 +74,10 @@ public sealed class NonFiniteException : Exception
 /// the first step with any flag is latched, with its flags, into a small report tensor (<see cref="IBackend.LatchNonFinite"/>).
 /// The optimizer's update rules read the report's first word on the device and skip the update while it is set
 /// (<see cref="IBackend.UpdateGuard"/>), so the bad step and every later one leave weights and optimizer state untouched.
-/// <para>The host learns of it asynchronously: <see cref="Poll"/> copies the report into a staging tensor, records a
-/// device timestamp after the copy, and on a later call downloads the copy only once the timestamp is available (the
-/// copy has completed, so the download does not wait for the GPU). On the CPU backend the copy is done at once. When
+/// <para>The host learns of it asynchronously: <see cref="Poll"/> requests a copy of the report through an
+/// <see cref="AsyncReadback"/> (on GL a persistently mapped buffer and a fence) and on a later call reads it only once
+/// the fence has passed, so no call waits for the GPU or asks the driver for a buffer's contents. On the CPU backend
+/// the copy is done at once. When
 /// the report shows a bad step t, Poll sets <see cref="Optimizer.StepCount"/> back to t − 1 (the skipped updates never
 /// happened, so Adam's bias correction continues from the last applied step), clears the report on the device, and
 /// returns it: training goes on from the last good weights with the next batch.</para>
@@ -92,11 +93,11 @@ public sealed class NonFiniteGuard : IDisposable
     readonly IBackend backend;
     readonly Tensor[] watched;
     readonly NonFiniteTensor[] descriptions;
-    readonly Tensor flags, report, staging;
+    readonly Tensor flags, report;
+    readonly AsyncReadback readback;
     readonly float[] reportValues;
-    readonly IDeviceTimer? fence;
     readonly Tensor[] parameters, gradients;
-    bool readPending, disposed;
+    bool disposed;
 
     /// <param name="plan">A training plan.</param>
     /// <param name="optimizer">The optimizer that updates the plan's parameters; the guard attaches to it until disposed.</param>
@@ -148,9 +149,8 @@ public sealed class NonFiniteGuard : IDisposable
 
         flags = backend.Allocate(new TensorShape(watched.Length), "nonfinite.flags");
         report = backend.Allocate(new TensorShape(watched.Length + 1), "nonfinite.report");
-        staging = backend.Allocate(new TensorShape(watched.Length + 1), "nonfinite.report_copy");
+        readback = new AsyncReadback(backend, watched.Length + 1, slots: 1);
         reportValues = new float[watched.Length + 1];
-        fence = backend.CreateDeviceTimer(1);
         optimizer.SkipFlag = report;
     }
 
@@ -191,29 +191,21 @@ public sealed class NonFiniteGuard : IDisposable
 
     /// <summary>
     /// Non-blocking: returns the report once the device's latch has reached the host, else null. Each call either
-    /// collects the copy started by an earlier call (when its fence timestamp is available) or starts a new one.
+    /// collects the copy requested by an earlier call (when its fence has passed) or requests a new one.
     /// A report rewinds the optimizer's step count and clears the latch (see the class remarks); call between steps.
     /// Allocates only when it returns a report.
     /// </summary>
     public NonFiniteReport? Poll()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        if (readPending)
+        if (readback.PendingCount > 0)
         {
-            if (fence is not null && !fence.TryRead(0, out _)) return null;
-            staging.Download(reportValues);
-            readPending = false;
+            if (!readback.TryRead(reportValues)) return null;
             if (Resolve() is { } found) return found;
         }
-        backend.Copy(report, staging);
-        if (fence is null)
-        {
-            staging.Download(reportValues); // the CPU backend copied synchronously
-            return Resolve();
-        }
-        fence.Record(0);
-        readPending = true;
-        return null;
+        readback.Request(report);
+        // the CPU backend completes a request at once; on GL the fence rarely has passed yet, and then this is null
+        return readback.TryRead(reportValues) ? Resolve() : null;
     }
 
     /// <summary>Reads the report now, waiting for the device (a stall: for tests, or when the caller must know at once).
@@ -221,7 +213,7 @@ public sealed class NonFiniteGuard : IDisposable
     public NonFiniteReport? ReadNow()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        readPending = false;
+        if (readback.PendingCount > 0) readback.Read(reportValues); // an older copy: superseded by the download below
         report.Download(reportValues);
         return Resolve();
     }
@@ -248,7 +240,7 @@ public sealed class NonFiniteGuard : IDisposable
         return step > current ? step - (1L << 32) : step;
     }
 
-    /// <summary>Detaches from the optimizer and releases the flag, report and staging tensors and the fence.</summary>
+    /// <summary>Detaches from the optimizer and releases the flag and report tensors and the readback.</summary>
     public void Dispose()
     {
         if (disposed) return;
@@ -256,7 +248,6 @@ public sealed class NonFiniteGuard : IDisposable
         if (ReferenceEquals(optimizer.SkipFlag, report)) optimizer.SkipFlag = null;
         flags.Dispose();
         report.Dispose();
-        staging.Dispose();
-        fence?.Dispose();
+        readback.Dispose();
     }
 }

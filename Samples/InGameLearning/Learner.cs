@@ -130,11 +130,12 @@ public sealed class Learner : IDisposable
         return steps;
     }
 
-    /// <summary>Saves the weights, Adam's state and the counters (finishing a step in progress first, so the file holds
-    /// a whole number of steps). The replay buffer is not saved: a resumed game refills it as it plays.</summary>
+    /// <summary>Saves the weights, Adam's state and the counters (settling first: a step in progress is finished and the
+    /// NaN guard's report read, so the file holds a whole number of applied steps). The replay buffer is not saved: a
+    /// resumed game refills it as it plays.</summary>
     public void SaveCheckpoint(string path)
     {
-        trainer.CompleteStep();
+        trainer.Settle();
         var counters = new TrainingCounters(Steps, Epoch: 0, BatchInEpoch: 0, BatchSize, TotalSteps: 0, optimizer.LearningRate,
             optimizer.LearningRate, LearningRateSchedule.Constant.Name, training.Seed, training.Step, optimizer.StepCount);
         TrainingCheckpoint.Save(path, network, optimizer, counters);

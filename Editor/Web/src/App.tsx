@@ -37,6 +37,7 @@ import type {
   TrainingPoint,
   TrainingRequest,
   TrainingState,
+  TrainingWeights,
 } from "./protocol";
 import { formatCount } from "./protocol";
 import { TrainPanel } from "./TrainPanel";
@@ -47,6 +48,7 @@ interface Training {
   state: TrainingState;
   points: TrainingPoint[];
   error: string | null;
+  weights?: TrainingWeights;
 }
 
 export function App() {
@@ -131,7 +133,7 @@ function Editor() {
     layoutNext.current = true;
     void run(api.document);
     api.training().then(
-      (t) => setTraining({ runId: t.runId, state: t.state, points: t.points ?? [], error: t.error ?? null }),
+      (t) => setTraining({ runId: t.runId, state: t.state, points: t.points ?? [], error: t.error ?? null, weights: t.weights ?? null }),
       () => {},
     );
     const onMessage = (message: ServerMessage) => {
@@ -139,16 +141,29 @@ function Editor() {
         acceptDocument(message.document);
       } else if (message.type === "training") {
         setTraining((prev) => {
+          // the status sent on connect carries every point so far: it replaces the list (a reconnect fills the gap)
+          if (Array.isArray(message.points))
+            return { runId: message.runId, state: message.state, points: message.points, error: message.error ?? null, weights: message.weights ?? null };
           const points = prev.runId === message.runId || prev.runId === null ? prev.points : [];
-          const point: TrainingPoint = {
-            epoch: message.epoch,
-            step: message.step,
-            loss: message.loss,
-            accuracy: message.accuracy ?? null,
-            imagesPerSecond: message.imagesPerSecond,
+          const fresh =
+            typeof message.loss === "number" && !points.some((p) => p.step === message.step && p.accuracy === (message.accuracy ?? null));
+          const point: TrainingPoint | null =
+            typeof message.loss === "number"
+              ? {
+                  epoch: message.epoch ?? 0,
+                  step: message.step ?? 0,
+                  loss: message.loss,
+                  accuracy: message.accuracy ?? null,
+                  imagesPerSecond: message.imagesPerSecond,
+                }
+              : null;
+          return {
+            runId: message.runId,
+            state: message.state,
+            points: fresh && point ? [...points, point] : points,
+            error: message.error ?? null,
+            weights: message.weights ?? null,
           };
-          const fresh = typeof message.loss === "number" && !points.some((p) => p.step === point.step && p.accuracy === point.accuracy);
-          return { runId: message.runId, state: message.state, points: fresh ? [...points, point] : points, error: message.error ?? null };
         });
       }
     };
@@ -562,7 +577,7 @@ function Editor() {
                 onSelect={selectOnly}
               />
             ) : (
-              <TrainPanel state={training.state} points={training.points} error={training.error} valid={doc.valid} onStart={(r) => void startTraining(r)} onStop={() => void stopTraining()} />
+              <TrainPanel state={training.state} points={training.points} error={training.error} weights={training.weights ?? null} valid={doc.valid} onStart={(r) => void startTraining(r)} onStop={() => void stopTraining()} />
             )}
           </aside>
         </main>

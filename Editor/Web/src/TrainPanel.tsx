@@ -3,7 +3,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from "chart.js";
-import type { TrainingPoint, TrainingRequest, TrainingState } from "./protocol";
+import type { TrainingPoint, TrainingRequest, TrainingState, TrainingWeights } from "./protocol";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip);
 
@@ -14,6 +14,8 @@ interface Props {
   state: TrainingState;
   points: TrainingPoint[];
   error: string | null;
+  /** "dropped" when the document was replaced during the run, so its weights were not kept. */
+  weights: TrainingWeights;
   valid: boolean;
   onStart(request: TrainingRequest): void;
   onStop(): void;
@@ -24,7 +26,7 @@ function positive(text: string): number | null {
   return text.trim() !== "" && Number.isFinite(n) && n > 0 ? n : null;
 }
 
-export function TrainPanel({ state, points, error, valid, onStart, onStop }: Props) {
+export function TrainPanel({ state, points, error, weights, valid, onStart, onStop }: Props) {
   const [dataset, setDataset] = useState("fashion-mnist");
   const [folder, setFolder] = useState("");
   const [optimizer, setOptimizer] = useState("momentum");
@@ -136,6 +138,11 @@ export function TrainPanel({ state, points, error, valid, onStart, onStop }: Pro
       {error && (
         <div className="node-error block" data-testid="train-error">
           {error}
+        </div>
+      )}
+      {weights === "dropped" && (
+        <div className="node-error block" data-testid="train-weights-dropped">
+          The document was replaced during the run (open, new or a model template): the trained weights were not kept.
         </div>
       )}
       <TrainingChart points={points} />

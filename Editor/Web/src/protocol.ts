@@ -105,6 +105,7 @@ export interface TrainingStatus {
   state: TrainingState;
   points: TrainingPoint[];
   error: string | null;
+  weights?: TrainingWeights;
 }
 
 export interface TrainingRequest {
@@ -119,9 +120,15 @@ export interface TrainingRequest {
   seed?: number;
 }
 
+/** What became of a finished or stopped run's weights: kept by the document it started from, or dropped because that
+ * document was replaced (open, new, a model template) during the run. */
+export type TrainingWeights = "kept" | "dropped" | null;
+
+/** A training message: a point (with `loss`), a final state, or (on connect) the whole status with `points`, every
+ * point of the run so far, which replaces the client's list. */
 export type ServerMessage =
   | { type: "document"; document: NetworkDocument }
-  | ({ type: "training"; runId: string; state: TrainingState; error?: string | null } & TrainingPoint);
+  | ({ type: "training"; runId: string | null; state: TrainingState; error?: string | null; points?: TrainingPoint[]; weights?: TrainingWeights } & Partial<TrainingPoint>);
 
 /** Commands of POST /api/document/commands; every one (but copy) is one undo step on the server. */
 export type Command =

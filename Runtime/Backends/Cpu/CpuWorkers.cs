@@ -95,21 +95,22 @@ internal sealed class CpuWorkers
                 while (generation == seen || participant > helpers) Monitor.Wait(gate);
                 seen = generation;
             }
-            long before = GC.GetAllocatedBytesForCurrentThread();
             RunTasks(participant);
-            Interlocked.Add(ref workerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - before);
         }
     }
 
     void RunTasks(int participant)
     {
         IParallelWork? work = Volatile.Read(ref job);
+        long allocatedBefore = participant == 0 ? 0 : GC.GetAllocatedBytesForCurrentThread();
         int task;
         while ((task = Interlocked.Increment(ref nextTask) - 1) < taskCount)
         {
             try { work!.Run(task, participant); }
             catch (Exception exception) { Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(exception), null); }
         }
+        // counted before this participant leaves, so the caller sees it when Run returns
+        if (participant != 0) Interlocked.Add(ref workerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
         // no task is left to claim and this participant's are done: the last one out ends the job
         if (Interlocked.Decrement(ref working) == 0)
             lock (finishedGate) Monitor.PulseAll(finishedGate);

@@ -48,8 +48,12 @@ internal enum GemmKernel
 /// Determinism: every element of C is summed in the same order — k ascending inside blocks of
 /// <see cref="BlockDepth"/>, each block's partial sum then added to C — whatever the tile it falls in and whatever
 /// thread computes it, so the result does not depend on <see cref="Threads"/>. Work is split into tiles of C only,
-/// never along k. Threads come from <see cref="CpuWorkers.Shared"/>; packing buffers are made once per
-/// participant and reused, so a multiply allocates nothing after the first call at a given size.
+/// never along k. Threads come from <see cref="CpuWorkers.Shared"/>; the packing buffers of every participant that
+/// <see cref="Threads"/> allows are made when it is set (on the caller's thread) and reused, so no multiply allocates.
+/// The exception is a single row times a matrix stored by columns (batch-1 <c>LinearForward</c>, a depthwise
+/// convolution's weight gradient): one vectorized dot product per output (<c>TensorPrimitives.Dot</c>), whose summation
+/// order follows the processor's vector width, so such a row may differ in the last bits from the same row computed
+/// in a larger batch, and between processors — still the same for any <see cref="Threads"/>.
 /// </para>
 /// </summary>
 internal sealed class Gemm : IParallelWork
@@ -73,8 +77,22 @@ internal sealed class Gemm : IParallelWork
     /// <summary>The micro-kernel; defaults to the widest one this processor supports.</summary>
     public GemmKernel Kernel { get; set; } = BestKernel;
 
-    /// <summary>How many threads one multiply may use (the caller plus pool workers), at least 1.</summary>
-    public int Threads { get; set; }
+    /// <summary>How many threads one multiply may use (the caller plus pool workers), at least 1. Setting it makes the
+    /// packing buffers of that many participants (about 1.2 MB each) if they do not exist yet.</summary>
+    public int Threads
+    {
+        get => threadCount;
+        set
+        {
+            threadCount = value;
+            for (int p = 0; p < Math.Clamp(value, 1, packedA.Length); p++)
+            {
+                packedA[p] ??= new float[BlockRows * BlockDepth];
+                packedB[p] ??= new float[BlockColumns * BlockDepth];
+            }
+        }
+    }
+    int threadCount;
 
     /// <summary>The widest supported kernel.</summary>
     public static GemmKernel BestKernel =>
@@ -91,9 +109,9 @@ internal sealed class Gemm : IParallelWork
 
     public Gemm(int threads)
     {
-        Threads = threads;
         packedA = new float[CpuWorkers.Shared.MaxParticipants][];
         packedB = new float[CpuWorkers.Shared.MaxParticipants][];
+        Threads = threads;
     }
 
     /// <summary>
@@ -166,9 +184,8 @@ internal sealed class Gemm : IParallelWork
     {
         int i0 = task / columnTiles * tileRows, j0 = task % columnTiles * tileColumns;
         int rows = Math.Min(tileRows, m - i0), columns = Math.Min(tileColumns, n - j0);
-        // full-size blocks, made the first time a participant works for this instance and then reused
-        float[] packA = packedA[participant] ??= new float[BlockRows * BlockDepth];
-        float[] packB = packedB[participant] ??= new float[BlockColumns * BlockDepth];
+        // full-size blocks, made by the Threads setter for every participant it allows
+        float[] packA = packedA[participant]!, packB = packedB[participant]!;
         Span<float> edge = stackalloc float[PanelRows * PanelColumns];
         for (int p0 = 0; p0 < k; p0 += BlockDepth)
         {

@@ -26,6 +26,7 @@ public sealed partial class GLBackend
         Bind(Input0, input);
         Bind(Output0, flags);
         program.SetUniform("index", index);
+        program.SetUniform("length", input.Length);
         DispatchVectors(program, input.Length);
     }
 
@@ -62,9 +63,11 @@ public sealed partial class GLBackend
 internal sealed class GLDeviceTimer : IDeviceTimer
 {
     readonly GLQuery[] queries;
+    readonly GLDevice device;
 
     public GLDeviceTimer(GLDevice device, int capacity)
     {
+        this.device = device;
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         queries = new GLQuery[capacity];
         try
@@ -83,6 +86,12 @@ internal sealed class GLDeviceTimer : IDeviceTimer
     public void Record(int slot) => queries[slot].RecordTimestamp();
 
     public bool TryRead(int slot, out long nanoseconds) => queries[slot].TryReadTimestamp(out nanoseconds);
+
+    public void Flush()
+    {
+        device.EnsureThread();
+        device.GL.Flush();
+    }
 
     public void Dispose()
     {

@@ -124,8 +124,9 @@ public sealed class TextureInput : IDisposable
             throw new ArgumentException($"texture {texture}: target is {FormatName(description.Target)}, TextureInput reads GL_TEXTURE_2D", nameof(texture));
         if (description.Width <= 0 || description.Height <= 0)
             throw new ArgumentException($"texture {texture}: level 0 has width {description.Width} and height {description.Height} (no image: allocate it with glTextureStorage2D)", nameof(texture));
-        if (description.InternalFormat is not (GLEnum.Rgba8 or GLEnum.Rgba16f or GLEnum.Rgba32f))
-            throw new ArgumentException($"texture {texture}: internal format is {FormatName(description.InternalFormat)}, TextureInput reads GL_RGBA8, GL_RGBA16F or GL_RGBA32F", nameof(texture));
+        // some drivers report a glTexImage2D texture made with the unsized GL_RGBA as GL_RGBA: sampled like GL_RGBA8
+        if (description.InternalFormat is not (GLEnum.Rgba8 or GLEnum.Rgba or GLEnum.Rgba16f or GLEnum.Rgba32f))
+            throw new ArgumentException($"texture {texture}: internal format is {FormatName(description.InternalFormat)}, TextureInput reads GL_RGBA8 (or unsized GL_RGBA), GL_RGBA16F or GL_RGBA32F", nameof(texture));
         return description;
     }
 
@@ -143,6 +144,7 @@ public sealed class TextureInput : IDisposable
         GLEnum.Texture2DMultisample => "GL_TEXTURE_2D_MULTISAMPLE",
         GLEnum.TextureBuffer => "GL_TEXTURE_BUFFER",
         GLEnum.Rgba8 => "GL_RGBA8",
+        GLEnum.Rgba => "GL_RGBA",
         GLEnum.Rgba16f => "GL_RGBA16F",
         GLEnum.Rgba32f => "GL_RGBA32F",
         GLEnum.Rgb8 => "GL_RGB8",

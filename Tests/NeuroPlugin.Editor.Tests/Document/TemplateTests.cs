@@ -153,6 +153,27 @@ public sealed class TemplateTests
     }
 
     [Test]
+    public void TheSameBlockInsertedTwiceGetsItsOwnGroupAndIds()
+    {
+        var session = new DocumentSession(new FolderGuard(folder.Path));
+        session.Run("""{"op":"addNode","type":"Conv2d","id":"stem","inputs":["input"],"attributes":{"outChannels":16}}""");
+        session.Run("""{"op":"insertTemplate","template":"residual","after":"stem"}""");
+        session.Run("""{"op":"insertTemplate","template":"residual","after":"residual.relu","position":{"x":500,"y":700}}""");
+        var document = session.Json();
+        var groups = document["groups"]!.AsArray().Select(g => (string)g!["id"]!).ToList();
+        Assert.That(groups, Is.EqualTo(new[] { "group:residual", "group:residual_2" }), "one React Flow id per group");
+        var ids = document["nodes"]!.AsArray().Select(n => (string)n!["id"]!).ToList();
+        Assert.That(ids, Is.Unique);
+        var second = document["nodes"]!.AsArray().Select(n => n!.AsObject()).Where(n => (string?)n["group"] == "group:residual_2").ToList();
+        Assert.That(second.Select(n => (string)n["id"]!), Has.All.StartWith("residual_2."));
+        Assert.That((string)second[0]["inputs"]![0]!, Is.EqualTo("residual.relu"), "the second block reads the first");
+        // the block is laid out from the position the client dropped it at
+        Assert.That(second.Min(n => (double)n["position"]!["x"]!), Is.EqualTo(500));
+        Assert.That(second.Min(n => (double)n["position"]!["y"]!), Is.EqualTo(700));
+        Assert.That((bool)document["valid"]!, Is.True);
+    }
+
+    [Test]
     public void SavingKeepsTheLoadedWeights()
     {
         var session = Commands.SmallNetwork(folder.Path);

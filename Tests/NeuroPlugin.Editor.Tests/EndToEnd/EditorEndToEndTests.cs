@@ -259,6 +259,49 @@ public sealed class EditorEndToEndTests
     }
 
     [Test]
+    public async Task ReconnectingMidRun_RedrawsEveryPointOfTheRun()
+    {
+        var page = editor.Page;
+        // keep the page's WebSockets reachable, so the test can drop the connection as a network hiccup would
+        await page.Context.AddInitScriptAsync("""
+            (() => {
+              const Native = window.WebSocket;
+              window.__sockets = [];
+              window.WebSocket = class extends Native { constructor(...args) { super(...args); window.__sockets.push(this); } };
+            })();
+            """);
+        await page.ReloadAsync();
+        await page.GetByTestId("app").WaitForAsync();
+        await editor.SettledAsync();
+        await editor.InsertTemplateAsync("lenet5");
+        await page.GetByTestId("tab-train").ClickAsync();
+        await page.GetByTestId("train-backend").SelectOptionAsync("cpu");
+        await page.GetByTestId("train-batch").FillAsync("32");
+        await page.GetByTestId("train-epochs").FillAsync("1");
+        await page.GetByTestId("train-limit").FillAsync("2560");
+        await page.GetByTestId("train-start").ClickAsync();
+
+        var clock = Stopwatch.StartNew();
+        while (int.Parse(await page.GetByTestId("train-point-count").InnerTextAsync(), CultureInfo.InvariantCulture) < 1)
+        {
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromMinutes(2)), "the run reports a point");
+            await Task.Delay(50);
+        }
+        // the client reconnects a second later: the points of that second reach it only in the status sent on connect
+        await page.EvaluateAsync("() => window.__sockets.forEach((s) => s.close())");
+        while (await page.GetByTestId("train-state").InnerTextAsync() == "running")
+        {
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromMinutes(3)), "the run finishes");
+            await Task.Delay(200);
+        }
+        int server = await page.EvaluateAsync<int>("async () => (await (await fetch('/api/training')).json()).points.length");
+        Assert.That(server, Is.GreaterThanOrEqualTo(8), "2560 images in batches of 32 = 80 steps, a point every 10");
+        Assert.That(int.Parse(await page.GetByTestId("train-point-count").InnerTextAsync(), CultureInfo.InvariantCulture), Is.EqualTo(server),
+            "every point of the run is drawn, those sent while disconnected too");
+        Assert.That(await page.GetByTestId("train-chart").GetAttributeAsync("data-points"), Is.EqualTo(server.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    [Test]
     public async Task OnnxExport_ThenImport_ShowsTheSameNetwork()
     {
         await editor.InsertTemplateAsync("lenet5");

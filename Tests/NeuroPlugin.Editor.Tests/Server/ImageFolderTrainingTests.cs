@@ -75,4 +75,100 @@ public sealed class ImageFolderTrainingTests
         Assert.That((string)status["state"]!, Is.EqualTo("failed"));
         Assert.That((string)status["error"]!, Does.Contain("must be (N,3) logits for the 3 classes of pics"));
     }
+    /// <summary>The small network with 3 outputs, for <see cref="WriteImages"/>'s classes.</summary>
+    DocumentSession ThreeClassNetwork()
+    {
+        var session = Commands.SmallNetwork(folder.Path);
+        session.Run("""{"op":"setAttributes","id":"fc","attributes":{"outFeatures":3}}""");
+        return session;
+    }
+
+    const string ShortRun = """{"dataset":{"folder":"pics"},"backend":"cpu","batchSize":4,"epochs":1}""";
+
+    [Test]
+    public void WeightsOfARunWhoseDocumentWasReplacedAreDroppedAndReported()
+    {
+        WriteImages();
+        var session = ThreeClassNetwork();
+        var training = new TrainingSession(session);
+        var messages = new List<JsonObject>();
+        bool replace = true;
+        training.Message += bytes =>
+        {
+            var message = JsonNode.Parse(bytes)!.AsObject();
+            lock (messages) messages.Add(message);
+            // the user starts a new document while the run goes on (on the training thread: before the next step)
+            if ((string)message["state"]! == "running" && replace)
+            {
+                replace = false;
+                session.Run("""{"op":"new"}""");
+            }
+        };
+        training.Start(TrainingRequest.Parse(Commands.Parse(ShortRun)));
+        Assert.That(training.Wait(TimeSpan.FromSeconds(60)), Is.True);
+
+        var final = messages[^1];
+        Assert.That((string)final["state"]!, Is.EqualTo("finished"), final.ToJsonString());
+        Assert.That((string)final["weights"]!, Is.EqualTo(TrainingSession.WeightsDropped));
+        Assert.That((string)JsonNode.Parse(training.StatusJson())!["weights"]!, Is.EqualTo(TrainingSession.WeightsDropped));
+        Assert.That(session.File.Weights, Is.Empty, "nothing merged into the new document");
+        Assert.That(session.Json()["nodes"]!.AsArray().Count, Is.EqualTo(1));
+
+        // an undisturbed run keeps them
+        session.Undo();
+        messages.Clear();
+        training.Start(TrainingRequest.Parse(Commands.Parse(ShortRun.Replace("\"epochs\":1", "\"epochs\":1,\"seed\":2"))));
+        Assert.That(training.Wait(TimeSpan.FromSeconds(60)), Is.True);
+        Assert.That((string)JsonNode.Parse(training.StatusJson())!["weights"]!, Is.EqualTo(TrainingSession.WeightsKept));
+        Assert.That(session.File.Weights["fc.weight"].Shape, Is.EqualTo(new NeuroPlugin.Tensors.TensorShape(3, 864)));
+    }
+
+    [Test]
+    public void AFailureAfterTrainingFailsTheRunInsteadOfTheServer()
+    {
+        WriteImages();
+        var session = ThreeClassNetwork();
+        var training = new TrainingSession(session);
+        byte[]? last = null;
+        training.Message += bytes => last = bytes;
+        session.Changed += () => throw new InvalidOperationException("listener fault");
+        training.Start(TrainingRequest.Parse(Commands.Parse(ShortRun)));
+        Assert.That(training.Wait(TimeSpan.FromSeconds(60)), Is.True);
+
+        var status = JsonNode.Parse(training.StatusJson())!;
+        Assert.That((string)status["state"]!, Is.EqualTo("failed"));
+        Assert.That((string)status["error"]!, Does.Contain("keeping the trained weights failed").And.Contain("listener fault"));
+        var final = JsonNode.Parse(last!)!;
+        Assert.That((string)final["state"]!, Is.EqualTo("failed"), "the final message is sent all the same");
+        Assert.That((string)final["error"]!, Does.Contain("listener fault"));
+    }
+
+    [Test]
+    public void ClassFoldersAndFilesLinkingOutsideTheServedFolderAreRefused()
+    {
+        WriteImages();
+        using var outside = new TempFolder();
+        Directory.CreateDirectory(Path.Combine(outside.Path, "secret"));
+        File.Copy(folder.Combine("pics", "solid", "0.png"), Path.Combine(outside.Path, "secret", "0.png"));
+        File.Copy(folder.Combine("pics", "solid", "0.png"), Path.Combine(outside.Path, "leak.png"));
+        var session = ThreeClassNetwork();
+        var training = new TrainingSession(session);
+
+        File.CreateSymbolicLink(folder.Combine("pics", "solid", "9.png"), Path.Combine(outside.Path, "leak.png"));
+        var e = Assert.Throws<PathOutsideFolderException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(ShortRun))));
+        Assert.That(e!.Message, Does.Contain("'pics/solid/9.png' resolves outside the served folder"));
+        File.Delete(folder.Combine("pics", "solid", "9.png"));
+
+        Directory.CreateSymbolicLink(folder.Combine("pics", "secret"), Path.Combine(outside.Path, "secret"));
+        e = Assert.Throws<PathOutsideFolderException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(ShortRun))));
+        Assert.That(e!.Message, Does.Contain("'pics/secret'"));
+        Assert.That(JsonNode.Parse(training.StatusJson())!["state"]!.GetValue<string>(), Is.EqualTo("idle"), "no run started");
+
+        // links that stay inside are followed as before
+        Directory.Delete(folder.Combine("pics", "secret"));
+        File.CreateSymbolicLink(folder.Combine("pics", "solid", "9.png"), folder.Combine("pics", "solid", "0.png"));
+        training.Start(TrainingRequest.Parse(Commands.Parse(ShortRun)));
+        Assert.That(training.Wait(TimeSpan.FromSeconds(60)), Is.True);
+        Assert.That((string)JsonNode.Parse(training.StatusJson())!["state"]!, Is.EqualTo("finished"));
+    }
 }

@@ -51,4 +51,15 @@ public sealed class TrainingSessionTests
         Assert.That(Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(new JsonObject())))!.Message,
             Does.StartWith("cannot train: the network is not valid: conv1:"));
     }
+
+    [TestCase("""{"learningRate":-1}""", "learningRate must be a positive number")]
+    [TestCase("""{"momentum":1.5}""", "momentum must be in [0, 1)")]
+    [TestCase("""{"weightDecay":-0.1}""", "weightDecay must be a number")]
+    public void SettingsErrorsNameTheRequestFields(string request, string message)
+    {
+        var training = new TrainingSession(Commands.SmallNetwork(folder.Path));
+        var e = Assert.Throws<Cli.CliErrors.UsageException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(request))));
+        Assert.That(e!.Message, Does.StartWith(message));
+        Assert.That(e.Message, Does.Not.Contain("--"), "no CLI flags in the editor's messages");
+    }
 }

@@ -122,18 +122,19 @@ public class ImageFolderTests
         }
     }
 
-    /// <summary>Grayscale conversion of colour is ImageSharp's BT.709 luma, Y = 0.2126R + 0.7152G + 0.0722B (±1 for rounding).</summary>
+    /// <summary>Grayscale conversion of colour is BT.601 luma, Y = 0.299R + 0.587G + 0.114B rounded to the nearest
+    /// level (torchvision's rgb_to_grayscale and PIL's convert("L"); the in-game input uses the same weights).</summary>
     [Test]
-    public void ColourPngToGrayscaleIsBt709Luma()
+    public void ColourPngToGrayscaleIsBt601Luma()
     {
-        WriteRgb(Path.Combine(root, "only", "a.png"), 2, (x, y) => new Rgb24((byte)(200 * x), (byte)(150 * y), 90));
+        WriteRgb(Path.Combine(root, "only", "a.png"), 2, (x, y) => new Rgb24((byte)(200 * x + 1), (byte)(150 * y + 3), 90));
 
         var (train, _) = ImageFolder.Load(root, new ImageFolderOptions { ImageSize = 2, TestFraction = 0 });
 
         byte[] image = train.GetImage(0).ToArray();
         for (int y = 0; y < 2; y++)
             for (int x = 0; x < 2; x++)
-                Assert.That(image[y * 2 + x], Is.EqualTo(0.2126 * 200 * x + 0.7152 * 150 * y + 0.0722 * 90).Within(1.0));
+                Assert.That(image[y * 2 + x], Is.EqualTo(Math.Floor(0.299 * (200 * x + 1) + 0.587 * (150 * y + 3) + 0.114 * 90 + 0.5)), $"({x},{y})");
     }
 
     /// <summary>JPEG is lossy. A solid 8×8 block holds only a DC coefficient: quality 95 quantizes it with step
@@ -234,9 +235,26 @@ public class ImageFolderTests
         WriteGray(bad, 8, (x, y) => (byte)(x * 30 + y));
         byte[] jpeg = File.ReadAllBytes(bad);
         File.WriteAllBytes(bad, jpeg[..(jpeg.Length * 2 / 3)]);
-        LoadFails(root, bad, "not a valid PNG or JPEG image");
+        LoadFails(root, bad, "not a PNG or JPEG image this reader can decode");
         File.WriteAllBytes(bad, jpeg[..^4]);
         LoadFails(root, bad, "truncated JPEG: the end-of-image marker (FF D9) is missing");
+    }
+
+    /// <summary>A file the system sizes as 0 is refused before it is opened: a link to /dev/zero would never end and a
+    /// pipe would block the open.</summary>
+    [Test]
+    public void DevicesAndPipesNamedPngAreRefusedWithoutReading()
+    {
+        string folder = WriteValidClass();
+        string device = Path.Combine(folder, "zero.png");
+        File.CreateSymbolicLink(device, "/dev/zero");
+        LoadFails(root, device, "is empty, missing or not a regular file");
+        File.Delete(device);
+
+        string pipe = Path.Combine(folder, "pipe.png");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe)) mkfifo.WaitForExit();
+        Assert.That(File.Exists(pipe), "test setup: mkfifo");
+        LoadFails(root, pipe, "is empty, missing or not a regular file");
     }
 
     [Test]

@@ -160,8 +160,9 @@ public sealed class TextureInputGLTests : GLFixture
         TextureInputCpuTests.AssertImagesClose(reference, values, transform, 4f, "GL vs CPU float path");
     }
 
-    [Test]
-    public unsafe void MutableTextureWithDefaultMipmapFilterIsStillRead()
+    [TestCase(InternalFormat.Rgba8)]
+    [TestCase(InternalFormat.Rgba)] // unsized: some drivers report it back as GL_RGBA
+    public unsafe void MutableTextureWithDefaultMipmapFilterIsStillRead(InternalFormat format)
     {
         // glTexImage2D without mipmaps and the default GL_NEAREST_MIPMAP_LINEAR filter is incomplete; the kernel's own
         // sampler object makes it readable.
@@ -172,7 +173,7 @@ public sealed class TextureInputGLTests : GLFixture
             gl.BindTexture(TextureTarget.Texture2D, name);
             byte[] pixels = TextureInputCpuTests.Pattern(3, 2, RowOrder.TopDown);
             fixed (byte* data = pixels)
-                gl.TexImage2D(TextureTarget.Texture2D, 0, InternalFormat.Rgba8, 3, 2, 0, PixelFormat.Rgba, PixelType.UnsignedByte, data);
+                gl.TexImage2D(TextureTarget.Texture2D, 0, format, 3, 2, 0, PixelFormat.Rgba, PixelType.UnsignedByte, data);
             gl.BindTexture(TextureTarget.Texture2D, 0);
             var transform = new ImageInputTransform();
             using var input = new TextureInput(Backend, transform);
@@ -215,7 +216,7 @@ public sealed class TextureInputGLTests : GLFixture
 
         using (var rgb = new TestTexture(gl, SizedInternalFormat.Rgb8, 4, 4))
             Assert.That(() => input.CopyToTensor(rgb.Name, batch, 0),
-                Throws.ArgumentException.With.Message.Contains($"texture {rgb.Name}: internal format is GL_RGB8, TextureInput reads GL_RGBA8, GL_RGBA16F or GL_RGBA32F"));
+                Throws.ArgumentException.With.Message.Contains($"texture {rgb.Name}: internal format is GL_RGB8, TextureInput reads GL_RGBA8 (or unsized GL_RGBA), GL_RGBA16F or GL_RGBA32F"));
 
         using var texture = new TestTexture(gl, SizedInternalFormat.Rgba8, 4, 4);
         using var gray = Backend.Allocate(new TensorShape(2, 1, 4, 4), "gray");

@@ -2,6 +2,7 @@ using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
 using NeuroPlugin.Optimizers;
+using NeuroPlugin.Tensors;
 using NeuroPlugin.Tests.Training;
 using NeuroPlugin.Training;
 
@@ -43,6 +44,23 @@ public sealed class GLFrameBudgetTests : GLFixture
 
     [Test]
     public void NonFiniteWithoutHandler_ThrowsNonFiniteException() => FrameBudgetChecks.UnhandledNonFiniteThrows(Backend);
+
+    /// <summary>Tensors are stored in whole vec4s; the flag kernel reads vec4s but must judge only the tensor's own
+    /// values, whatever the padding lanes hold.</summary>
+    [Test]
+    public void FlagNonFinite_IgnoresThePaddingLanesOfTheLastVec4()
+    {
+        using var x = Backend.Allocate(new TensorShape(5), "x");
+        using var flags = Backend.Allocate(new TensorShape(2), "flags");
+        Backend.BufferOf(x).Upload([1f, 2f, 3f, 4f, 5f, float.NaN, float.PositiveInfinity, float.NaN]); // lanes 5..7 are padding
+        Backend.FlagNonFinite(x, flags, 0);
+        x.Upload([1f, 2f, 3f, 4f, float.NegativeInfinity]);
+        Backend.FlagNonFinite(x, flags, 1);
+        Assert.That(flags.ToArray(), Is.EqualTo(new[] { 0f, 1f }));
+    }
+
+    [Test]
+    public void Settle_FinishesTheStepAndCollectsTheGuardsReport() => FrameBudgetChecks.SettleBeforeSaving(Backend);
 
     [Test]
     public void BudgetTimings_ComeBackFromTimerQueriesWithoutReadingTensorsBack()

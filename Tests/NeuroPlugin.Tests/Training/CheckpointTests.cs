@@ -73,6 +73,36 @@ public class CheckpointTests
     }
 
     [Test]
+    public void CheckpointFromBeforeTheFirstStep_ResetsAnOptimizerThatHasState()
+    {
+        // saved before any step, the file holds no optimizer state; restoring it into an optimizer that has trained must
+        // give back the zeros a fresh run starts from, or the resumed run is not the run that was saved
+        var cpu = new CpuBackend();
+        string checkpoint = Path.Combine(folder, "start.ckpt.neuro");
+        float[] straight;
+        using (var fresh = Network.Create(CheckpointRuns.Graph(), cpu, CheckpointRuns.Seed))
+        using (var trainer = new Trainer(fresh, CheckpointRuns.CreateOptimizer("momentum"), CheckpointRuns.Batch, CheckpointRuns.Schedule, 12))
+        {
+            TrainingCheckpoint.Save(trainer, checkpoint, CheckpointRuns.Loader());
+            trainer.TrainEpoch(CheckpointRuns.Loader(), 0);
+            straight = fresh.Parameter("fc.weight").ToArray();
+        }
+        var saved = TrainingCheckpoint.Read(checkpoint);
+        Assert.That(saved.HasOptimizerState, Is.False);
+
+        using var network = Network.Create(CheckpointRuns.Graph(), cpu, seed: 99);
+        using var reused = new Trainer(network, CheckpointRuns.CreateOptimizer("momentum"), CheckpointRuns.Batch, CheckpointRuns.Schedule, 12);
+        reused.TrainEpoch(CheckpointRuns.Loader(), 0); // momentum buffers now hold values
+        saved.Restore(reused);
+        var optimizer = reused.Optimizer;
+        Assert.That(optimizer.StepCount, Is.Zero);
+        for (int i = 0; i < optimizer.StateParameterNames.Count; i++)
+            Assert.That(optimizer.State(i, "momentum_buffer").ToArray(), Is.All.Zero, optimizer.StateParameterNames[i]);
+        reused.TrainEpoch(CheckpointRuns.Loader(), 0);
+        Assert.That(CheckpointRuns.Bits(network.Parameter("fc.weight").ToArray()), Is.EqualTo(CheckpointRuns.Bits(straight)));
+    }
+
+    [Test]
     public void LoopDrivingThePlanItself_SavesAndRestoresExactly()
     {
         // in-game learning: no Trainer, no DataLoader; the loop uploads its own batches and calls TrainStep

@@ -55,6 +55,9 @@ public class FrameBudgetTests
     public void NonFiniteWithoutHandler_ThrowsNonFiniteException() => FrameBudgetChecks.UnhandledNonFiniteThrows(backend);
 
     [Test]
+    public void Settle_FinishesTheStepAndCollectsTheGuardsReport() => FrameBudgetChecks.SettleBeforeSaving(backend);
+
+    [Test]
     public void PlanStages_ListEveryNodeInOrder()
     {
         using var network = Network.Create(FrameBudgetChecks.SmallCnn(), backend, seed: 3);
@@ -503,5 +506,34 @@ public static class FrameBudgetChecks
         Assert.That(thrown.Message, Does.Contain("layer 'input'"));
         Assert.That(Weights(network), Is.EqualTo(initial), "no update was applied");
         Assert.That(optimizer.StepCount, Is.Zero);
+    }
+
+    /// <summary>A run is savable only between whole steps with no guard report outstanding. Right after a poisoned step
+    /// the optimizer's t still counts the skipped update until the report is read: Settle reads it (t back to the applied
+    /// updates); stopped inside a step, Settle finishes that step.</summary>
+    public static void SettleBeforeSaving(IBackend backend)
+    {
+        var batches = new CycledBatches(seed: 71) { PoisonStep = 2 };
+        batches.Poison = (float[])batches.Images(2).Clone();
+        batches.Poison[5] = float.NaN;
+        using var network = Network.Create(SmallCnn(), backend, seed: 3);
+        using var plan = ExecutionPlan.ForTraining(network, Batch);
+        using var optimizer = CreateOptimizer();
+        using var guard = new NonFiniteGuard(plan, optimizer);
+        using var trainer = new FrameBudgetedTrainer(plan, optimizer, batches, guard);
+        var reports = new List<NonFiniteReport>();
+        trainer.NonFiniteDetected += reports.Add;
+        while (trainer.CompletedSteps < 3) trainer.Advance(TimeSpan.FromHours(1), maxSteps: 3 - (int)trainer.CompletedSteps);
+        Assert.That((reports.Count, optimizer.StepCount), Is.EqualTo((0, 3L)), "test setup: the bad step is counted until its report is read");
+
+        trainer.Settle();
+        Assert.That(reports, Has.Count.EqualTo(1));
+        Assert.That(reports[0].Step, Is.EqualTo(3), "the 3rd update (step index 2) went bad");
+        Assert.That((trainer.CompletedSteps, optimizer.StepCount), Is.EqualTo((3L, 2L)), "t counts the two applied updates");
+
+        trainer.Advance(TimeSpan.Zero); // one stage of the 4th step
+        Assert.That(trainer.StepInProgress, Is.True, "test setup: stopped inside a step");
+        trainer.Settle();
+        Assert.That((trainer.StepInProgress, trainer.CompletedSteps, optimizer.StepCount, reports.Count), Is.EqualTo((false, 4L, 3L, 1)));
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using System.Text.Json.Nodes;
 using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
@@ -46,6 +47,22 @@ public class ModelFileTests
         Assert.That(Directory.GetFiles(folder), Has.Length.EqualTo(1), "the temporary file is removed");
     }
 
+    [TestCase("fc3.bias", "used twice")]
+    [TestCase("__metadata__", "reserved")]
+    public void SaveWithAClashingTensorName_FailsAndKeepsThePreviousFile(string clash, string problem)
+    {
+        var cpu = new CpuBackend();
+        using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 7);
+        string path = Path.Combine(folder, "lenet.neuro");
+        ModelFile.Save(network, path);
+        byte[] before = File.ReadAllBytes(path);
+        var bias = network.Parameter("fc3.bias");
+        var error = Assert.Throws<ArgumentException>(() => SafeTensorsContainer.Write(path, new JsonObject(), [("fc3.bias", bias), (clash, bias)]));
+        Assert.That(error!.Message, Does.Contain(path).And.Contain($"'{clash}' is {problem}"));
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(before));
+        Assert.That(Directory.GetFiles(folder), Has.Length.EqualTo(1), "no temporary file");
+    }
+
     static IEnumerable<TestCaseData> CorruptFiles()
     {
         yield return new TestCaseData(new Func<byte[], byte[]>(b => b[..5]), "truncated").SetName("Truncated length");
@@ -53,6 +70,8 @@ public class ModelFileTests
         yield return new TestCaseData(new Func<byte[], byte[]>(b => { var c = (byte[])b.Clone(); BinaryPrimitives.WriteUInt64LittleEndian(c, ulong.MaxValue); return c; }), "header length").SetName("Hostile header length");
         yield return new TestCaseData(new Func<byte[], byte[]>(b => { var c = (byte[])b.Clone(); c[8] = (byte)'x'; return c; }), "not valid JSON").SetName("Corrupt JSON");
         yield return new TestCaseData(new Func<byte[], byte[]>(b => Replace(b, "\"version\":\"2\"", "\"version\":\"9\"")), "__metadata__.version 9 is not supported").SetName("Future version");
+        yield return new TestCaseData(new Func<byte[], byte[]>(b => Replace(b, "\"format\":\"neuro\",", "\"format\":\"neuro\",\"format\":\"neuro\",")), "not valid JSON").SetName("Duplicate header key");
+        yield return new TestCaseData(new Func<byte[], byte[]>(b => Replace(b, "\\u0022type\\u0022:\\u0022Conv2d\\u0022", "\\u0022type\\u0022:\\u0022Conv2d\\u0022,\\u0022type\\u0022:\\u0022Conv2d\\u0022")), "__metadata__.graph").SetName("Duplicate graph key");
         yield return new TestCaseData(new Func<byte[], byte[]>(b => Replace(b, "\"F32\"", "\"F16\"")), "dtype").SetName("Wrong dtype");
         yield return new TestCaseData(new Func<byte[], byte[]>(b => Replace(b, "[6,1,5,5]", "[6,1,5,4]")), "conv1.weight.shape").SetName("Wrong shape");
         yield return new TestCaseData(new Func<byte[], byte[]>(b => Replace(b, "\\u0022Conv2d\\u0022", "\\u0022Conv9d\\u0022")), "unknown layer type 'Conv9d'").SetName("Unknown layer");
