@@ -1,6 +1,6 @@
 #version 430
 // nonfinite.comp: the non-finite guard (Training/NonFiniteGuard). Variants:
-//   FLAG   flags[index] = 1 when any x[i] (i < length) is NaN or ±∞, one invocation per vec4. Several invocations may write the
+//   FLAG   flags[index] = 1 when any x[i] (i < floatCount) is NaN or ±∞, one invocation per vec4. Several invocations may write the
 //          same 1.0 at once; every writer stores the same value, so the race is benign and no atomics are needed.
 //   LATCH  one invocation: when the report is clear (bits of report[0] = 0) and some flags[i] ≠ 0, copies the flags
 //          to report[1 + i] and stores the step t as the raw bits of report[0]. Later steps find report[0] set and
@@ -12,7 +12,7 @@
 layout(std430, binding = 0) readonly buffer InputBuffer { uvec4 x[]; };
 layout(std430, binding = 3) buffer FlagBuffer { float flags[]; };
 uniform int count;  // vec4s
-uniform int length; // floats: the last vec4's padding lanes are not the tensor's and are not checked
+uniform int floatCount; // floats: the last vec4's padding lanes are not the tensor's and are not checked
 uniform int index;
 
 void main()
@@ -20,7 +20,7 @@ void main()
     int i = flatIndex();
     if (i >= count) return;
     uvec4 exponent = x[i] & uvec4(0x7F800000u);
-    uvec4 inside = uvec4(lessThan(ivec4(4 * i) + ivec4(0, 1, 2, 3), ivec4(length)));
+    uvec4 inside = uvec4(lessThan(ivec4(4 * i) + ivec4(0, 1, 2, 3), ivec4(floatCount)));
     if (any(notEqual(uvec4(equal(exponent, uvec4(0x7F800000u))) * inside, uvec4(0u)))) flags[index] = 1.0;
 }
 #elif defined(LATCH)

@@ -117,6 +117,20 @@ class TorchvisionBlocks(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class Interpolations(nn.Module):
+    """F.interpolate, bilinear with align_corners=False, to a fixed size and by scale factors (enlarging and
+    shrinking): the exporter writes Resize (mode linear, pytorch_half_pixel) with sizes or scales."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+
+    def forward(self, x):
+        x = F.interpolate(self.conv(x), size=(9, 7), mode="bilinear", align_corners=False)
+        x = F.interpolate(x, scale_factor=(0.5, 0.75), mode="bilinear", align_corners=False)
+        return F.interpolate(torch.relu(x), scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
 def squeezenet1_1():
     import torchvision
     return torchvision.models.squeezenet1_1(num_classes=10)
@@ -147,6 +161,8 @@ CASES = [
     ("zoo_mobilenet_v2_0.25", mobilenet_v2, (2, 3, 48, 48), 13, True),
     ("zoo_densenet_g8", densenet, (2, 3, 32, 32), 13, True),
     ("zoo_resnet_googlenet_blocks", TorchvisionBlocks, (2, 3, 32, 32), 11, True),
+    ("interpolations_opset11", Interpolations, (2, 2, 5, 6), 11, True),
+    ("interpolations_opset13", Interpolations, (2, 2, 5, 6), 13, False),
 ]
 
 

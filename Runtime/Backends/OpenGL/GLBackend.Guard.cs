@@ -26,7 +26,7 @@ public sealed partial class GLBackend
         Bind(Input0, input);
         Bind(Output0, flags);
         program.SetUniform("index", index);
-        program.SetUniform("length", input.Length);
+        program.SetUniform("floatCount", input.Length);
         DispatchVectors(program, input.Length);
     }
 

@@ -52,6 +52,16 @@ public sealed class OnnxExportTests : GLFixture
         return g;
     }
 
+    /// <summary>A convolution followed by <paramref name="upsample"/> (node <c>resize</c>) on 2×4×6 images.</summary>
+    internal static NetworkGraph UpsampleNetwork(Upsample upsample)
+    {
+        var g = new NetworkGraph();
+        string x = g.AddInput("image", new TensorShape(2, 4, 6));
+        string conv = g.Add("conv", new Conv2d(2, 3, kernelSize: 3, padding: 1), x);
+        g.Add("resize", upsample, conv);
+        return g;
+    }
+
     internal static void RandomizeBuffers(Network network, int seed)
     {
         var random = new Random(seed);
@@ -89,24 +99,27 @@ public sealed class OnnxExportTests : GLFixture
     }
 
     /// <summary>Bilinear Upsample by a fixed size (enlarging and shrinking, a 1-pixel output) and by scale factors exports
-    /// as Resize, which ONNX Runtime runs with our results.</summary>
+    /// as Resize, which ONNX Runtime runs with our results, and imports back as the same Upsample on GL.</summary>
     [TestCase(7, 5, 0f, 0f)]
     [TestCase(3, 1, 0f, 0f)]
     [TestCase(0, 0, 1.5f, 2.25f)]
     [TestCase(0, 0, 0.5f, 0.75f)]
     public void Upsample_ExportsAsResize(int height, int width, float scaleHeight, float scaleWidth)
     {
-        var g = new NetworkGraph();
-        string x = g.AddInput("image", new TensorShape(2, 4, 6));
-        string conv = g.Add("conv", new Conv2d(2, 3, kernelSize: 3, padding: 1), x);
-        g.Add("resize", height > 0 ? new Upsample(height, width) : Upsample.WithScaleFactor(scaleHeight, scaleWidth), conv);
         using var cpu = new CpuBackend();
-        using var network = Network.Create(g, cpu, seed: 2);
+        using var network = Network.Create(UpsampleNetwork(height > 0 ? new Upsample(height, width) : Upsample.WithScaleFactor(scaleHeight, scaleWidth)), cpu, seed: 2);
         float[] input = OnnxRun.RandomInput(3 * 2 * 4 * 6, seed: 9);
         var (ours, shape) = OnnxRun.Ours(network, input, 3);
-        var (ort, ortShape) = OnnxRun.Ort(OnnxExporter.ToModel(network).ToByteArray(), input, [3, 2, 4, 6]);
+        byte[] onnx = OnnxExporter.ToModel(network).ToByteArray();
+        var (ort, ortShape) = OnnxRun.Ort(onnx, input, [3, 2, 4, 6]);
         Assert.That(ortShape, Is.EqualTo(shape), "output shape in ONNX Runtime");
         TensorAssert.AreClose(ours, ort, 1e-4, "ONNX Runtime vs our CPU backend");
+
+        using var back = OnnxRun.Import(onnx, Backend);
+        Assert.That(back.Graph.Nodes.Single(n => n.Name == "resize").Layer.ToString(), Is.EqualTo(network.Graph.Nodes.Single(n => n.Name == "resize").Layer.ToString()));
+        var (again, againShape) = OnnxRun.Ours(back, input, 3);
+        Assert.That(againShape, Is.EqualTo(shape));
+        TensorAssert.AreClose(ours, again, 1e-4, "re-imported on GL vs ours");
     }
 
     [Test]

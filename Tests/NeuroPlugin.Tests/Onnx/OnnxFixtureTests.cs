@@ -19,6 +19,8 @@ public sealed class OnnxFixtureTests : GLFixture
         "hard_activations_opset9", "residual_se_opset13", "residual_se_opset7",
         // torchvision's own networks and blocks, random weights, reduced width and classes (files stay small)
         "zoo_squeezenet1_1", "zoo_mobilenet_v2_0.25", "zoo_densenet_g8", "zoo_resnet_googlenet_blocks",
+        // F.interpolate (bilinear, align_corners=False) by size and by scale factors: Resize
+        "interpolations_opset11", "interpolations_opset13",
     ];
 
     [TestCaseSource(nameof(Fixtures))]

@@ -195,8 +195,23 @@ public sealed class OnnxMalformedTests
     public void UnsupportedOp()
     {
         var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
-        b.Node("Resize", ["x"], "y");
-        Unsupported(b, "y", "Resize", "op 'Resize' is not supported");
+        b.Node("Einsum", ["x"], "y", OnnxBuilder.Text("equation", "nchw->nchw"));
+        Unsupported(b, "y", "Einsum", "op 'Einsum' is not supported");
+    }
+
+    /// <summary>Resize is bilinear with PyTorch's align_corners=False coordinates, spatial only; every other form is
+    /// refused by name, never approximated.</summary>
+    [TestCase("nearest", "half_pixel", new[] { 1f, 1f, 2f, 2f }, "mode 'nearest' is not supported")]
+    [TestCase("linear", "align_corners", new[] { 1f, 1f, 2f, 2f }, "coordinate_transformation_mode 'align_corners' is not supported")]
+    [TestCase("linear", "asymmetric", new[] { 1f, 1f, 2f, 2f }, "coordinate_transformation_mode 'asymmetric' is not supported")]
+    [TestCase("linear", "half_pixel", new[] { 1f, 2f, 2f, 2f }, "must be (1, 1, s_h, s_w)")]
+    [TestCase("linear", "pytorch_half_pixel", new[] { 1f, 1f, 0.25f, 2f }, "pytorch_half_pixel to a 1-pixel side")]
+    public void ResizeOtherThanBilinearHalfPixel(string mode, string coordinates, float[] scales, string expected)
+    {
+        var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
+        string s = b.Weight("scales", [4], scales);
+        b.Node("Resize", ["x", "", s], "y", OnnxBuilder.Text("mode", mode), OnnxBuilder.Text("coordinate_transformation_mode", coordinates));
+        Unsupported(b, "y", "Resize", expected);
     }
 
     [Test]

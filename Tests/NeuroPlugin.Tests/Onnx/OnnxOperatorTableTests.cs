@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Graph;
+using NeuroPlugin.Layers;
 using NeuroPlugin.Models;
 using NeuroPlugin.Serialization.Onnx;
 using NeuroPlugin.Tests.Zoo;
@@ -12,7 +13,7 @@ namespace NeuroPlugin.Tests.Onnx;
 /// The table of ONNX ops × backends in <c>Documentation~/OnnxOperators.md</c>, generated from what the tests really
 /// exercise: the ops in the models of <see cref="OnnxOpTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
 /// on the CPU and GL backends against ONNX Runtime) and the ops our exporter writes for every zoo model and
-/// <see cref="OnnxExportTests"/>' every-layer network (each run in ONNX Runtime against our output).
+/// <see cref="OnnxExportTests"/>' every-layer and Upsample networks (each run in ONNX Runtime against our output).
 /// The test fails when the committed table is out of date; <c>NEURO_UPDATE_DOCS=1</c> rewrites it.
 /// </summary>
 public sealed class OnnxOperatorTableTests
@@ -60,6 +61,11 @@ public sealed class OnnxOperatorTableTests
         }
         using var everyLayer = Network.Create(OnnxExportTests.EveryLayer(), cpu, seed: 1);
         coverage.Add(OnnxExporter.ToModel(everyLayer), "every_layer");
+        foreach (var upsample in new[] { new Upsample(7, 5), Upsample.WithScaleFactor(1.5f, 2.25f) })
+        {
+            using var resize = Network.Create(OnnxExportTests.UpsampleNetwork(upsample), cpu, seed: 1);
+            coverage.Add(OnnxExporter.ToModel(resize), $"upsample {upsample}");
+        }
         return coverage;
     }
 
@@ -98,7 +104,8 @@ public sealed class OnnxOperatorTableTests
         text.AppendLine("  the node, op and opset, never skipped. Opsets 7–17 are accepted.");
         text.AppendLine("- **CPU / GL**: ✓ = imported and run on that backend in a test, compared with ONNX Runtime (and PyTorch for the");
         text.AppendLine("  exported fixtures) within 1e-4 relative (OnnxOpTests, OnnxFixtureTests).");
-        text.AppendLine("- **Export**: ✓ = written by `neuro export` / `OnnxExporter` for some zoo model or the every-layer test network, and");
+        text.AppendLine("- **Export**: ✓ = written by `neuro export` / `OnnxExporter` for some zoo model, the every-layer test network or the");
+        text.AppendLine("  Upsample networks, and");
         text.AppendLine("  run in ONNX Runtime against our output (OnnxZooExportTests, OnnxExportTests).");
         text.AppendLine("- **Opsets tested**: the opsets of the test models that contain the op; **Models**: how many test models contain it.");
         text.AppendLine();
