@@ -233,8 +233,8 @@ public static class OnnxExporter
             else
             {
                 string rows = $"{y}.rows", columns = $"{y}.columns_t", pooledColumns = $"{y}.pooled_columns";
-                onnx.Initializer.Add(OnnxTensorData.FromFloats(rows, [pool.OutputHeight, input.H], AveragingMatrix(input.H, pool.OutputHeight, transpose: false)));
-                onnx.Initializer.Add(OnnxTensorData.FromFloats(columns, [input.W, pool.OutputWidth], AveragingMatrix(input.W, pool.OutputWidth, transpose: true)));
+                onnx.Initializer.Add(OnnxTensorData.FromFloats(rows, [pool.OutputHeight, input.H], AdaptivePoolingMatrix.Of(input.H, pool.OutputHeight, transpose: false)));
+                onnx.Initializer.Add(OnnxTensorData.FromFloats(columns, [input.W, pool.OutputWidth], AdaptivePoolingMatrix.Of(input.W, pool.OutputWidth, transpose: true)));
                 Emit("MatMul", pooledColumns, [x, columns], pooledColumns);   // (N,C,H,W)·(W,OW) → (N,C,H,OW)
                 Emit("MatMul", node.Name, [rows, pooledColumns], y);          // (OH,H)·(N,C,H,OW) → (N,C,OH,OW)
             }
@@ -261,19 +261,6 @@ public static class OnnxExporter
             Emit("Slice", batchAndChannels, [shape, IntConstant($"{y}.starts", 0), IntConstant($"{y}.ends", 2)], batchAndChannels);
             Emit("Concat", sizes, [batchAndChannels, IntConstant($"{y}.spatial", height, width)], sizes, Int("axis", 0));
             Emit("Resize", node.Name, [x, "", "", sizes], y, attributes);
-        }
-
-        /// <summary>The (outputs, inputs) matrix averaging each adaptive bin of one axis, or its transpose.</summary>
-        static float[] AveragingMatrix(int inputs, int outputs, bool transpose)
-        {
-            var matrix = new float[inputs * outputs];
-            for (int i = 0; i < outputs; i++)
-            {
-                int start = i * inputs / outputs, end = ((i + 1) * inputs + outputs - 1) / outputs;
-                for (int h = start; h < end; h++)
-                    matrix[transpose ? h * outputs + i : i * inputs + h] = 1f / (end - start);
-            }
-            return matrix;
         }
 
         OnnxUnsupportedException Unsupported(Node node, string problem) =>

@@ -20,6 +20,9 @@ internal sealed class OnnxGraphConverter
     /// <summary>A tensor of our graph, seen with ONNX shape <paramref name="Shape"/> (batch 1); <paramref name="Pads"/> is
     /// padding (top, left, bottom, right) a Pad node added, waiting to be folded into the next Conv or AveragePool.</summary>
     sealed record Live(string Tensor, TensorShape Shape, int[]? Pads = null) : Value;
+    /// <summary>x·P_Wᵀ, the first half of an adaptive average pooling written as two MatMuls (see
+    /// <see cref="AdaptivePoolingMatrix"/>), waiting for the second, P_H·(x·P_Wᵀ), to become one layer.</summary>
+    sealed record PooledColumns(Live Input, int OutputWidth) : Value;
 
     sealed class PendingNode(string name, Layer layer, string[] inputs)
     {
@@ -36,7 +39,7 @@ internal sealed class OnnxGraphConverter
     /// some test model, and writes the table <c>Documentation~/OnnxOperators.md</c>.</summary>
     internal static readonly string[] LayerOperators =
     [
-        "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Sum", "Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSwish",
+        "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Sum", "Mean", "Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSwish",
         "HardSigmoid", "Clip", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
         "ReduceMean", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Concat", "Softmax", "Dropout", "LRN", "Resize", "Identity", "Cast",
         "Pad", "Shape",
@@ -172,7 +175,10 @@ internal sealed class OnnxGraphConverter
 
     Live LiveInput(OnnxNodeReader node, int index, bool allowPads = false)
     {
-        if (Input(node, index) is not Live live) throw node.Unsupported($"input {index} is a constant; this op needs a tensor computed from the graph input");
+        var value = Input(node, index);
+        if (value is PooledColumns)
+            throw node.Unsupported($"input {index} is x·P, a MatMul by an adaptive-pooling matrix, which is supported only as the input of the MatMul P_H·(x·P) that completes the pooling");
+        if (value is not Live live) throw node.Unsupported($"input {index} is a constant; this op needs a tensor computed from the graph input");
         if (live.Pads is not null && !allowPads) throw node.Unsupported("its input comes from a Pad node, which is only supported right before a Conv or AveragePool");
         return live;
     }
@@ -193,6 +199,12 @@ internal sealed class OnnxGraphConverter
             case "Sum":
                 n.ExpectInputs(1, int.MaxValue);
                 return n.InputCount == 1 ? LiveInput(n, 0) : AddLayer(n, null, new Add(n.InputCount), Enumerable.Range(0, n.InputCount).Select(i => LiveInput(n, i)).ToArray());
+            case "Mean":
+                // the element-wise mean: a FractalJoin that never drops an input (what our exporter writes for FractalNet's joins)
+                n.ExpectInputs(1, int.MaxValue);
+                return n.InputCount == 1 ? LiveInput(n, 0) : AddLayer(n, null,
+                    new FractalJoin(Enumerable.Range(0, n.InputCount).ToArray(), n.InputCount, localDropProbability: 0f, globalFraction: 0f),
+                    Enumerable.Range(0, n.InputCount).Select(i => LiveInput(n, i)).ToArray());
             case "Relu": return Activate(n, Activation.ReLU());
             case "Sigmoid": return Activate(n, Activation.Sigmoid());
             case "Tanh": return Activate(n, Activation.Tanh());
@@ -269,6 +281,16 @@ internal sealed class OnnxGraphConverter
     Value MatMul(OnnxNodeReader n)
     {
         n.ExpectInputs(2, 2);
+        // adaptive average pooling with unequal bins, as our exporter writes it: (x·P_Wᵀ) then P_H·(…)
+        if (Input(n, 0) is Live { Shape.Rank: 4, Pads: null } x && Input(n, 1) is Const { Constant: { IsFloat: true, Dims: [var w, var ow] } columns } &&
+            w == x.Shape.W && AdaptivePoolingMatrix.Matches(columns.Floats!, x.Shape.W, (int)ow, transpose: true))
+            return new PooledColumns(x, (int)ow);
+        if (Input(n, 0) is Const { Constant: { IsFloat: true, Dims: [var oh, var h] } rows } && Input(n, 1) is PooledColumns pooled)
+        {
+            if (h != pooled.Input.Shape.H || !AdaptivePoolingMatrix.Matches(rows.Floats!, pooled.Input.Shape.H, (int)oh, transpose: false))
+                throw n.Unsupported($"MatMul of a constant {rows} by x·P is supported only as adaptive average pooling (P_H·x·P_Wᵀ)");
+            return AddLayer(n, null, new AdaptiveAvgPool2d((int)oh, pooled.OutputWidth), [pooled.Input]);
+        }
         var a = LiveInput(n, 0);
         if (Input(n, 1) is not Const { Constant: { IsFloat: true, Dims.Length: 2 } b })
             throw n.Unsupported("MatMul is supported as x·W with a constant matrix W (a Linear layer)");
@@ -609,9 +631,12 @@ internal sealed class OnnxGraphConverter
             value = n.HasInput(2) ? Scalar(n, Constant(n, 2, "constant_value")) : 0f;
         }
         if (value != 0f) throw n.Unsupported($"padding with {value} is not supported (only zeros)");
-        if (x.Shape.Rank != 4 || pads.Length != 8) throw n.Unsupported($"pads [{string.Join(",", pads)}] of {x.Shape}: only 2-D spatial padding of (N,C,H,W) is supported");
+        if (x.Shape.Rank != 4 || pads.Length != 8) throw n.Unsupported($"pads [{string.Join(",", pads)}] of {x.Shape}: only padding of (N,C,H,W) is supported");
+        if (pads.Where((p, i) => i != 5).All(p => p == 0) && pads[5] > 0 && pads[5] <= 1 << 16 && x.Pads is null)
+            // zero channels appended (our exporter's ChannelPad: the option-A shortcut of CIFAR ResNets and PyramidNet)
+            return AddLayer(n, null, new ChannelPad(x.Shape.C + (int)pads[5]), [x]);
         if (pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads.Any(p => p < 0 || p > 1 << 16))
-            throw n.Unsupported($"pads [{string.Join(",", pads)}]: only non-negative padding of H and W is supported");
+            throw n.Unsupported($"pads [{string.Join(",", pads)}]: only non-negative padding of H and W, or zero channels appended at the end, is supported");
         if (pads.All(p => p == 0)) return x;
         int[] own = [(int)pads[2], (int)pads[3], (int)pads[6], (int)pads[7]]; // top, left, bottom, right
         int[] total = x.Pads is null ? own : [.. x.Pads.Zip(own, (p, q) => p + q)];

@@ -132,6 +132,23 @@ public sealed class OnnxOpTests : GLFixture
             b.Node("Reshape", ["x", "target"], "flat");
             b.Node("MatMul", ["flat", b.Weight("w", [12, 3])], "y");
         }),
+        new("mean_of_three", [2, 4, 5], b =>
+        {
+            b.Node("Conv", ["x", b.Weight("w", [2, 2, 3, 3])], "c", Ints("pads", 1, 1, 1, 1));
+            b.Node("Relu", ["x"], "r");
+            b.Node("Sigmoid", ["x"], "s");
+            b.Node("Mean", ["c", "r", "s"], "y");
+        }),
+        new("pad_zero_channels_at_the_end", [2, 3, 3], b =>
+        {
+            b.Node("Pad", ["x", b.IntTensor("pads", 0, 0, 0, 0, 0, 3, 0, 0)], "p");
+            b.Node("Conv", ["p", b.Weight("w", [2, 5, 1, 1])], "y");
+        }),
+        new("adaptive_average_pool_as_two_matmuls", [2, 5, 7], b =>
+        {
+            b.Node("MatMul", ["x", b.Weight("columns_t", [7, 3], AdaptivePoolingMatrix.Of(7, 3, transpose: true))], "pooled_columns");
+            b.Node("MatMul", [b.Weight("rows", [2, 5], AdaptivePoolingMatrix.Of(5, 2, transpose: false)), "pooled_columns"], "y");
+        }),
         new("constant_nodes_folded_into_batch_norm_2d", [2, 3, 3], b =>
         {
             b.Node("BatchNormalization", ["x", b.Weight("g", [2], positive: true), b.Weight("b", [2]), b.Weight("m", [2]), b.Weight("v", [2], positive: true)], "n");

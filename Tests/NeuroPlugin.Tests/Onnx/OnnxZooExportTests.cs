@@ -10,7 +10,8 @@ namespace NeuroPlugin.Tests.Onnx;
 /// <summary>
 /// Every zoo model, in inference form (eval-mode batch norm with non-trivial running statistics, dropout and the
 /// stochastic regularizers at their expectation, auxiliary heads dropped), exports to ONNX that ONNX Runtime runs with
-/// our CPU output within 1e-4 relative, at the reduced sizes of <see cref="ZooTrainingTests"/>.
+/// our CPU output within 1e-4 relative, at the reduced sizes of <see cref="ZooTrainingTests"/>, and that imports back to
+/// a network with the same output.
 /// </summary>
 public sealed class OnnxZooExportTests
 {
@@ -26,8 +27,15 @@ public sealed class OnnxZooExportTests
         int[] dims = [batch, c.Options.InputChannels, c.Options.ImageSize, c.Options.ImageSize];
         float[] input = OnnxRun.RandomInput(dims.Aggregate(1, (a, b) => a * b), seed: 5);
         var (ours, shape) = OnnxRun.Ours(network, input, batch);
-        var (ort, ortShape) = OnnxRun.Ort(OnnxExporter.ToModel(network).ToByteArray(), input, dims);
+        byte[] onnx = OnnxExporter.ToModel(network).ToByteArray();
+        var (ort, ortShape) = OnnxRun.Ort(onnx, input, dims);
         Assert.That(ortShape, Is.EqualTo(shape), $"{c.Name}: output shape in ONNX Runtime");
         TensorAssert.AreClose(ours, ort, 1e-4, $"{c.Name}: ONNX Runtime vs our CPU backend");
+
+        // and back: the exported file imports to a network that gives the same output
+        using var back = OnnxRun.Import(onnx, cpu, $"{c.Name}.onnx");
+        var (again, againShape) = OnnxRun.Ours(back, input, batch);
+        Assert.That(againShape, Is.EqualTo(shape), $"{c.Name}: re-imported output shape");
+        TensorAssert.AreClose(ours, again, 1e-4, $"{c.Name}: re-imported vs exported network");
     }
 }
