@@ -22,7 +22,8 @@ public sealed partial class CpuBackend
         // K = C/G·KH·KW and P = OH·OW, so one GEMM y' = W_g·col gives the group's (O/G, S·P) with long rows
         // (the course's im2col, batched); then y[n,o,:] = y'[o, n·P…] + b[o].
         var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape, groups);
-        Span<float> x = Data(input), b = DataOrEmpty(bias), y = Data(output);
+        float[] x = ArrayOf(input);
+        Span<float> b = DataOrEmpty(bias), y = Data(output);
         float[] w = ArrayOf(weight);
         int chunk = g.ChunkSize;
         for (int first = 0; first < g.Batch; first += chunk)
@@ -54,8 +55,9 @@ public sealed partial class CpuBackend
         // so with dy' the group's output gradient in (O/G, S·P) order: dW_g += dy'·colᵀ, db += Σ dy',
         // dcol = W_gᵀ·dy', dx_g += col2im(dcol)
         var g = new ConvGeometry(input.Shape, weight.Shape, outputGrad.Shape, groups);
-        Span<float> x = Data(input), dy = Data(outputGrad);
-        Span<float> dx = DataOrEmpty(inputGrad), db = DataOrEmpty(biasGrad);
+        float[] x = ArrayOf(input);
+        Span<float> dy = Data(outputGrad), db = DataOrEmpty(biasGrad);
+        float[]? dx = inputGrad is null ? null : ArrayOf(inputGrad);
         float[] w = ArrayOf(weight), dw = ArrayOf(weightGrad);
         int chunk = g.ChunkSize;
         for (int first = 0; first < g.Batch; first += chunk)
@@ -75,25 +77,62 @@ public sealed partial class CpuBackend
                 // dW_g (O/G, K) += dy' (O/G, S·P) · colᵀ (S·P, K)
                 gemm.Multiply(g.GroupOutputs, g.KernelLength, width, new GemmOperand(gemmResult, 0, width),
                     new GemmOperand(columns, 0, width, transposed: true), dw, weightOffset, g.KernelLength, accumulate: true);
-                if (dx.IsEmpty) continue;
+                if (dx is null) continue;
                 // dcol (K, S·P) = W_gᵀ (K, O/G) · dy' (O/G, S·P)
-                Span<float> dcol = Workspace(ref columnGrads, g.KernelLength * width);
+                Workspace(ref columnGrads, g.KernelLength * width);
                 gemm.Multiply(g.KernelLength, width, g.GroupOutputs, new GemmOperand(w, weightOffset, g.KernelLength, transposed: true),
                     new GemmOperand(gemmResult, 0, width), columnGrads, 0, width, accumulate: false);
-                for (int t = 0; t < count; t++)
-                    Col2ImAdd(dcol[(t * g.OutputPixels)..], dx.Slice((first + t) * g.InputPlaneSize + group * g.GroupPlaneSize, g.GroupPlaneSize), width, g, window);
+                columnWork.RunChunk(dx, columnGrads, first, count, group, g, window, backward: true, Threads);
             }
     }
 
     /// <summary>im2col of one group's channels of samples [first, first + count) side by side: (K, count·P),
     /// sample t in columns t·P….</summary>
-    Span<float> ChunkColumns(ReadOnlySpan<float> x, int first, int count, int group, in ConvGeometry g, in Window2d window)
+    void ChunkColumns(float[] x, int first, int count, int group, in ConvGeometry g, in Window2d window)
     {
-        int width = count * g.OutputPixels;
-        Span<float> col = Workspace(ref columns, g.KernelLength * width);
-        for (int t = 0; t < count; t++)
-            Im2Col(x.Slice((first + t) * g.InputPlaneSize + group * g.GroupPlaneSize, g.GroupPlaneSize), col[(t * g.OutputPixels)..], width, g, window);
-        return col;
+        Workspace(ref columns, g.KernelLength * count * g.OutputPixels);
+        columnWork.RunChunk(x, columns, first, count, group, g, window, backward: false, Threads);
+    }
+
+    readonly ColumnWork columnWork = new();
+
+    /// <summary>
+    /// im2col (forward) or col2im (backward) of a chunk of samples, one task per sample on <see cref="CpuWorkers"/>:
+    /// sample t reads or writes only its own columns [t·P, (t+1)·P) of each row and its own image plane, so the result
+    /// does not depend on the thread count. Small chunks stay on the calling thread. Made once per backend; a run
+    /// allocates nothing.
+    /// </summary>
+    sealed class ColumnWork : IParallelWork
+    {
+        /// <summary>Below this many column values a chunk runs on the calling thread (waking workers costs more).</summary>
+        const long ParallelThreshold = 1 << 16;
+
+        float[] image = [], columnData = [];
+        int first, group, width;
+        bool backward;
+        ConvGeometry geometry;
+        Window2d window;
+
+        /// <summary>im2col (or, with <paramref name="backward"/>, col2im-add) of group <paramref name="group"/> of samples
+        /// [first, first + count), on up to <paramref name="threads"/> threads. <paramref name="image"/> is x (read) or dx
+        /// (added to), (N,C,H,W); <paramref name="columnData"/> the (K, count·P) columns, written or read.</summary>
+        public void RunChunk(float[] image, float[] columnData, int first, int count, int group, in ConvGeometry g, in Window2d window, bool backward, int threads)
+        {
+            (this.image, this.columnData, this.first, this.group, width, this.backward, geometry, this.window) =
+                (image, columnData, first, group, count * g.OutputPixels, backward, g, window);
+            bool large = (long)count * g.KernelLength * g.OutputPixels >= ParallelThreshold;
+            CpuWorkers.Shared.Run(this, count, large ? threads : 1);
+            (this.image, this.columnData) = ([], []);
+        }
+
+        void IParallelWork.Run(int t, int participant)
+        {
+            var g = geometry;
+            var plane = image.AsSpan((first + t) * g.InputPlaneSize + group * g.GroupPlaneSize, g.GroupPlaneSize);
+            var col = columnData.AsSpan(t * g.OutputPixels);
+            if (backward) Col2ImAdd(col, plane, width, g, window);
+            else Im2Col(plane, col, width, g, window);
+        }
     }
 
     /// <summary>

@@ -273,12 +273,24 @@ internal sealed class Gemm : IParallelWork
             if (width < PanelColumns) panel.Clear();
             ref float target = ref panel[0];
             if (b.Transposed)
+            {
+                // op(B)[p, j] = data[j·stride + p]: a column of the panel is contiguous here. Full panels move in 8×8
+                // blocks transposed in registers (8 contiguous loads, 8 contiguous stores) instead of one scattered
+                // store per value; what is left (a partial panel, the last depth % 8 rows) goes value by value.
+                int blocked = width == PanelColumns && Avx.IsSupported ? depth & ~7 : 0;
+                for (int jb = 0; jb < PanelColumns && blocked > 0; jb += 8)
+                {
+                    // the last element of the block's last source row: indexing it checks that the block lies inside the array
+                    ref float source = ref Unsafe.Subtract(ref b.Data[b.Offset + (j0 + jr + jb + 7) * b.Stride + p0 + blocked - 1], 7 * b.Stride + blocked - 1);
+                    for (int p = 0; p < blocked; p += 8)
+                        Transpose8x8(ref Unsafe.Add(ref source, p), b.Stride, ref Unsafe.Add(ref target, p * PanelColumns + jb), PanelColumns);
+                }
                 for (int j = 0; j < width; j++)
                 {
-                    // op(B)[p, j] = data[j·stride + p]: a column of the panel is contiguous here
                     ReadOnlySpan<float> source = b.Data.AsSpan(b.Offset + (j0 + jr + j) * b.Stride + p0, depth);
-                    for (int p = 0; p < source.Length; p++) Unsafe.Add(ref target, p * PanelColumns + j) = source[p];
+                    for (int p = blocked; p < source.Length; p++) Unsafe.Add(ref target, p * PanelColumns + j) = source[p];
                 }
+            }
             else if (width == PanelColumns)
                 for (int p = 0; p < depth; p++)
                 {
@@ -292,6 +304,30 @@ internal sealed class Gemm : IParallelWork
                 for (int p = 0; p < depth; p++)
                     b.Data.AsSpan(b.Offset + (p0 + p) * b.Stride + j0 + jr, width).CopyTo(panel.Slice(p * PanelColumns, width));
         }
+    }
+
+    /// <summary><c>target[m·targetStride + k] = source[k·sourceStride + m]</c> for k, m &lt; 8: eight rows of eight floats
+    /// loaded, transposed with unpack/shuffle/permute (AVX), stored as eight rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8x8(ref float source, int sourceStride, ref float target, int targetStride)
+    {
+        Vector256<float> r0 = Vector256.LoadUnsafe(ref source), r1 = Vector256.LoadUnsafe(ref source, (nuint)sourceStride);
+        Vector256<float> r2 = Vector256.LoadUnsafe(ref source, (nuint)(2 * sourceStride)), r3 = Vector256.LoadUnsafe(ref source, (nuint)(3 * sourceStride));
+        Vector256<float> r4 = Vector256.LoadUnsafe(ref source, (nuint)(4 * sourceStride)), r5 = Vector256.LoadUnsafe(ref source, (nuint)(5 * sourceStride));
+        Vector256<float> r6 = Vector256.LoadUnsafe(ref source, (nuint)(6 * sourceStride)), r7 = Vector256.LoadUnsafe(ref source, (nuint)(7 * sourceStride));
+        // pairs of rows interleaved, then 2×2 blocks of pairs, then the 128-bit halves exchanged
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref target);
+        Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref target, (nuint)targetStride);
+        Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref target, (nuint)(2 * targetStride));
+        Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref target, (nuint)(3 * targetStride));
+        Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref target, (nuint)(4 * targetStride));
+        Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref target, (nuint)(5 * targetStride));
+        Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref target, (nuint)(6 * targetStride));
+        Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref target, (nuint)(7 * targetStride));
     }
 
     /// <summary>

@@ -93,9 +93,9 @@ public class GemmTests
     }
 
     [Test]
-    public void Convolution_IsTheSameForEveryThreadCount()
+    public void ConvolutionAndBatchNorm_AreTheSameForEveryThreadCount()
     {
-        // a ResNet stage-1 layer: big enough that every GEMM is split across threads
+        // a ResNet stage-1 layer: big enough that every GEMM, im2col/col2im and batch-norm channel loop is split across threads
         var random = new Random(5);
         float[]? reference = null;
         foreach (int threads in new[] { 1, 2, 4 })
@@ -110,9 +110,17 @@ public class GemmTests
             var dw = cpu.Allocate(w.Shape, "dw");
             cpu.Conv2dForward(x, w, null, y, window);
             cpu.Conv2dBackward(x, w, dy, dx, dw, null, window);
-            float[] all = [.. Download(y), .. Download(dx), .. Download(dw)];
+
+            var gamma = Upload(cpu, random, new TensorShape(16), "gamma");
+            var beta = Upload(cpu, random, new TensorShape(16), "beta");
+            var (runningMean, runningVar, mean, invStd) = (cpu.Allocate(gamma.Shape, "rm"), cpu.Allocate(gamma.Shape, "rv"), cpu.Allocate(gamma.Shape, "mean"), cpu.Allocate(gamma.Shape, "inv_std"));
+            var (normalized, dNormalized, dGamma, dBeta) = (cpu.Allocate(y.Shape, "bn"), cpu.Allocate(y.Shape, "dbn"), cpu.Allocate(gamma.Shape, "dgamma"), cpu.Allocate(gamma.Shape, "dbeta"));
+            cpu.BatchNormForward(y, gamma, beta, runningMean, runningVar, mean, invStd, normalized, training: true, momentum: 0.1f, epsilon: 1e-5f);
+            cpu.BatchNormBackward(y, gamma, mean, invStd, dy, dNormalized, dGamma, dBeta, training: true);
+
+            float[] all = [.. Download(y), .. Download(dx), .. Download(dw), .. Download(normalized), .. Download(runningVar), .. Download(dNormalized), .. Download(dGamma), .. Download(dBeta)];
             if (reference is null) reference = all;
-            else Assert.That(all, Is.EqualTo(reference), $"{threads} threads: y, dx and dW bitwise the same as 1 thread");
+            else Assert.That(all, Is.EqualTo(reference), $"{threads} threads: conv y, dx, dW and batch norm y, running variance, dx, dγ, dβ bitwise the same as 1 thread");
         }
     }
 
