@@ -1,6 +1,7 @@
 """Reads a .neuro model file with nothing but Python's standard library and PyTorch, the way any
-safetensors reader does, loads the weights into a PyTorch LeNet-5 by their state-dict names and reports its
-Fashion-MNIST test accuracy — which equals what `neuro train` reported for the same file.
+safetensors reader does, loads the weights into the same network written in PyTorch (LeNet-5, or the CIFAR-style
+ResNet-20 of `--model resnet_cifar`) by their state-dict names and reports its Fashion-MNIST test accuracy — which
+equals what `neuro train` reported for the same file: an independent check of that figure.
 
   /usr/bin/python3 Tests/Interop/read_neuro_with_pytorch.py out/lenet5/model.neuro
 
@@ -49,6 +50,50 @@ class LeNet5(nn.Module):
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
+class BasicBlock(nn.Module):
+    """He et al.'s CIFAR block: conv-BN-ReLU-conv-BN plus the shortcut, then ReLU. Option A shortcut where the shape
+    changes: every second pixel (the 1×1 stride-2 max pool of our graph) and zero channels appended."""
+
+    def __init__(self, inputs, planes, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.stride, self.pad = stride, planes - inputs
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        shortcut = x[:, :, ::self.stride, ::self.stride] if self.stride > 1 else x
+        if self.pad:
+            shortcut = nn.functional.pad(shortcut, (0, 0, 0, 0, 0, self.pad))
+        return torch.relu(y + shortcut)
+
+
+class ResNet20(nn.Module):
+    """`--model resnet_cifar` on Fashion-MNIST: a 3×3 stem to 16 channels, three stages of three blocks (16, 32, 64
+    channels, stride 2 into stages 2 and 3), global average pooling, a linear classifier."""
+
+    def __init__(self, channels=1, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        inputs = 16
+        for stage in range(3):
+            planes = 16 << stage
+            blocks = []
+            for b in range(3):
+                blocks.append(BasicBlock(inputs, planes, 2 if b == 0 and stage > 0 else 1))
+                inputs = planes
+            setattr(self, f"layer{stage + 1}", nn.Sequential(*blocks))
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
 def load_optimizer(model, training, state):
     """Rebuilds the run's torch.optim optimizer and loads the checkpoint's state into it (PyTorch's own keys)."""
     settings = training["optimizer"]
@@ -88,8 +133,12 @@ def main():
           f"{len(graph['nodes'])} nodes, {len(tensors)} tensors, {sum(t.numel() for t in tensors.values()):,} values")
     prefix = "optimizer.state."
     optimizer_state = {name[len(prefix):]: t for name, t in tensors.items() if name.startswith(prefix)}
-    model = LeNet5()
-    model.load_state_dict({n: t for n, t in tensors.items() if not n.startswith(prefix)})  # strict: names and shapes as PyTorch's
+    resnet = any(node["name"] == "layer1.0.conv1" for node in graph["nodes"])
+    model = ResNet20() if resnet else LeNet5()
+    # names and shapes as PyTorch's; only BatchNorm's num_batches_tracked counters (unused in eval) are not in the file
+    missing, unexpected = model.load_state_dict({n: t for n, t in tensors.items() if not n.startswith(prefix)}, strict=False)
+    assert not unexpected and all(n.endswith("num_batches_tracked") for n in missing), (missing, unexpected)
+    model.eval()
     if metadata.get("kind") == "checkpoint":
         load_optimizer(model, json.loads(metadata["training"]), optimizer_state)
     folder = "/usr/share/datasets/fashion-mnist/"
