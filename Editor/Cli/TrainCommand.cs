@@ -47,11 +47,12 @@ internal static class TrainCommand
         var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on only the first N test images (quick runs)" };
         var imageSize = new Option<int?>("--image-size") { Description = "Build the model for S×S images and resize the 28×28 images to S×S on the device (bilinear), e.g. 63 for alexnet; with folder:PATH, the size the images are decoded to (default 28)" };
         var channels = new Option<int?>("--channels") { Description = "With folder:PATH: 1 (grayscale, default) or 3 (RGB)" };
+        var testFraction = new Option<double?>("--test-fraction") { Description = "With folder:PATH and no train/ and test/ folders: the fraction of each class held out for testing, 0 < F < 1 (default 0.2; the split follows --seed)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run saved in this checkpoint exactly; give the same options as the run that wrote it" };
         var command = new Command("train", "Train a model and report its test accuracy")
         {
             model, data, dataDir, epochs, batch, optimizer, lr, momentum, weightDecay, l1, l2, clipNorm, schedule, gamma, stepSize, warmup,
-            backend, seed, limit, outDir, report, augment, checkpoint, checkpointEvery, resume, imageSize, testLimit, channels,
+            backend, seed, limit, outDir, report, augment, checkpoint, checkpointEvery, resume, imageSize, testLimit, channels, testFraction,
         };
         command.SetAction(parse =>
         {
@@ -65,6 +66,7 @@ internal static class TrainCommand
             {
                 Augment = parse.GetValue(augment), Checkpoint = parse.GetValue(checkpoint), CheckpointEvery = parse.GetValue(checkpointEvery), Resume = parse.GetValue(resume),
                 ImageSize = parse.GetValue(imageSize), TestLimit = parse.GetValue(testLimit), Channels = parse.GetValue(channels),
+                TestFraction = parse.GetValue(testFraction),
             });
         });
         return command;
@@ -89,6 +91,8 @@ internal static class TrainCommand
         public int? TestLimit { get; init; }
         /// <summary>--channels C for an image folder: 1 grayscale, 3 RGB; null: 1.</summary>
         public int? Channels { get; init; }
+        /// <summary>--test-fraction F for an image folder without train/ and test/: each class's held-out share; null: 0.2.</summary>
+        public double? TestFraction { get; init; }
         /// <summary>The PATH of <c>--data folder:PATH</c>, or null for Fashion-MNIST.</summary>
         public string? FolderPath => Data.StartsWith(FolderPrefix, StringComparison.OrdinalIgnoreCase) ? Data[FolderPrefix.Length..] : null;
     }
@@ -269,21 +273,30 @@ internal static class TrainCommand
 
     /// <summary>
     /// <c>--data folder:PATH</c>: the folder's train and test sets (<see cref="ImageFolder"/>), decoded to --image-size
-    /// (default 28) with --channels (default 1), split with --seed where it has no train/test folders; null for Fashion-MNIST.
+    /// (default 28) with --channels (default 1), split by --test-fraction (default 0.2) with --seed where it has no
+    /// train/test folders; null for Fashion-MNIST.
     /// </summary>
     static ImageFolderSplit? LoadFolder(TrainSettings s)
     {
         if (s.FolderPath is not string path)
         {
             if (s.Channels is not null) throw new CliErrors.UsageException("--channels applies to --data folder:PATH only (Fashion-MNIST is grayscale)");
+            if (s.TestFraction is not null) throw new CliErrors.UsageException("--test-fraction applies to --data folder:PATH only (Fashion-MNIST has its own test set)");
             return null;
         }
         if (path.Length == 0) throw new CliErrors.UsageException("--data folder:PATH needs a folder, e.g. folder:./pictures");
         if (s.ImageSize is < 1) throw new CliErrors.UsageException($"--image-size must be at least 1, got {s.ImageSize}");
         if (s.Channels is not (null or 1 or 3)) throw new CliErrors.UsageException($"--channels must be 1 or 3, got {s.Channels}");
-        var split = ImageFolder.Load(path, new ImageFolderOptions
+        if (s.TestFraction is { } fraction)
         {
-            ImageSize = s.ImageSize ?? FashionMnist.ImageSize, Channels = s.Channels ?? 1, Seed = s.Seed,
+            if (!(fraction > 0 && fraction < 1)) throw new CliErrors.UsageException($"--test-fraction must be between 0 and 1 (exclusive), got {fraction}");
+            if (Directory.Exists(Path.Combine(path, "train")) && Directory.Exists(Path.Combine(path, "test")))
+                throw new CliErrors.UsageException($"--test-fraction: {path} has train/ and test/ folders, whose split is used as it is");
+        }
+        var defaults = new ImageFolderOptions();
+        var split = ImageFolder.Load(path, defaults with
+        {
+            ImageSize = s.ImageSize ?? FashionMnist.ImageSize, Channels = s.Channels ?? 1, Seed = s.Seed, TestFraction = s.TestFraction ?? defaults.TestFraction,
         });
         if (split.Test.Count == 0)
             throw new CliErrors.UsageException($"--data {s.Data}: no test images; add {Path.Combine(path, "test")} (with {Path.Combine(path, "train")}) or more images per class");
