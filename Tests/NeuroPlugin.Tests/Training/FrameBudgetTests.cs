@@ -118,6 +118,45 @@ public static class FrameBudgetChecks
         }
 
         public float[] Images(long step) => images[step % Batches];
+
+        /// <summary>Step <paramref name="step"/> gets its usual images with value <paramref name="index"/> replaced.</summary>
+        public CycledBatches PoisonedAt(long step, int index, float value)
+        {
+            PoisonStep = step;
+            Poison = (float[])Images(step).Clone();
+            Poison[index] = value;
+            return this;
+        }
+    }
+
+    /// <summary>The guarded training the NaN checks share: <see cref="SmallCnn"/> (seed 3), a training plan of
+    /// <see cref="Batch"/> items, <see cref="CreateOptimizer"/>'s Adam, a guard on them and, given batches, a
+    /// frame-budgeted trainer over them. Disposed in reverse order.</summary>
+    sealed class GuardedRun : IDisposable
+    {
+        public GuardedRun(IBackend backend, IBatchSource? batches = null)
+        {
+            Network = Network.Create(SmallCnn(), backend, seed: 3);
+            Plan = ExecutionPlan.ForTraining(Network, Batch);
+            Optimizer = CreateOptimizer();
+            Guard = new NonFiniteGuard(Plan, Optimizer);
+            Trainer = batches is null ? null : new FrameBudgetedTrainer(Plan, Optimizer, batches, Guard);
+        }
+
+        public Network Network { get; }
+        public ExecutionPlan Plan { get; }
+        public Optimizer Optimizer { get; }
+        public NonFiniteGuard Guard { get; }
+        public FrameBudgetedTrainer? Trainer { get; }
+
+        public void Dispose()
+        {
+            Trainer?.Dispose();
+            Guard.Dispose();
+            Optimizer.Dispose();
+            Plan.Dispose();
+            Network.Dispose();
+        }
     }
 
     static float[] Random(int seed, int length)
@@ -308,10 +347,8 @@ public static class FrameBudgetChecks
     {
         var batches = new CycledBatches(seed: 21);
         using var expected = Reference(backend, 1, _ => true, batches);
-        using var network = Network.Create(SmallCnn(), backend, seed: 3);
-        using var plan = ExecutionPlan.ForTraining(network, Batch);
-        using var optimizer = CreateOptimizer();
-        using var guard = new NonFiniteGuard(plan, optimizer);
+        using var run = new GuardedRun(backend);
+        var (network, plan, optimizer, guard) = (run.Network, run.Plan, run.Optimizer, run.Guard);
         var parameters = plan.Parameters.ToArray();
         var gradients = plan.ParameterGradients.ToArray();
 
@@ -374,16 +411,12 @@ public static class FrameBudgetChecks
     /// steps 0 and 2 only — so the skipped step left weights and moments alone and t continued from 1, not 2.</summary>
     public static void NonFiniteInputSkipsStep(IBackend backend)
     {
-        var batches = new CycledBatches(seed: 31) { PoisonStep = 1 };
-        batches.Poison = (float[])batches.Images(1).Clone();
-        batches.Poison[5] = float.NaN;
+        var batches = new CycledBatches(seed: 31).PoisonedAt(1, 5, float.NaN);
         using var expectedAfterOne = Reference(backend, 1, _ => true, batches);
         using var expected = Reference(backend, 3, s => s != 1, batches);
 
-        using var network = Network.Create(SmallCnn(), backend, seed: 3);
-        using var plan = ExecutionPlan.ForTraining(network, Batch);
-        using var optimizer = CreateOptimizer();
-        using var guard = new NonFiniteGuard(plan, optimizer);
+        using var run = new GuardedRun(backend);
+        var (network, plan, optimizer, guard) = (run.Network, run.Plan, run.Optimizer, run.Guard);
         batches.FillBatch(plan, 0);
         guard.TrainStep();
         batches.FillBatch(plan, 1);
@@ -410,15 +443,10 @@ public static class FrameBudgetChecks
     public static void BudgetedTrainingRecoversFromNonFinite(IBackend backend)
     {
         const int steps = 12;
-        var batches = new CycledBatches(seed: 41) { PoisonStep = 3 };
-        batches.Poison = (float[])batches.Images(3).Clone();
-        batches.Poison[0] = float.PositiveInfinity;
+        var batches = new CycledBatches(seed: 41).PoisonedAt(3, 0, float.PositiveInfinity);
 
-        using var network = Network.Create(SmallCnn(), backend, seed: 3);
-        using var plan = ExecutionPlan.ForTraining(network, Batch);
-        using var optimizer = CreateOptimizer();
-        using var guard = new NonFiniteGuard(plan, optimizer);
-        using var trainer = new FrameBudgetedTrainer(plan, optimizer, batches, guard);
+        using var run = new GuardedRun(backend, batches);
+        var (network, plan, optimizer, guard, trainer) = (run.Network, run.Plan, run.Optimizer, run.Guard, run.Trainer!);
         var reports = new List<(NonFiniteReport Report, long AtStep)>();
         trainer.NonFiniteDetected += r => reports.Add((r, trainer.CompletedSteps));
         int frames = 0;
@@ -513,14 +541,9 @@ public static class FrameBudgetChecks
     /// updates); stopped inside a step, Settle finishes that step.</summary>
     public static void SettleBeforeSaving(IBackend backend)
     {
-        var batches = new CycledBatches(seed: 71) { PoisonStep = 2 };
-        batches.Poison = (float[])batches.Images(2).Clone();
-        batches.Poison[5] = float.NaN;
-        using var network = Network.Create(SmallCnn(), backend, seed: 3);
-        using var plan = ExecutionPlan.ForTraining(network, Batch);
-        using var optimizer = CreateOptimizer();
-        using var guard = new NonFiniteGuard(plan, optimizer);
-        using var trainer = new FrameBudgetedTrainer(plan, optimizer, batches, guard);
+        var batches = new CycledBatches(seed: 71).PoisonedAt(2, 5, float.NaN);
+        using var run = new GuardedRun(backend, batches);
+        var (network, plan, optimizer, guard, trainer) = (run.Network, run.Plan, run.Optimizer, run.Guard, run.Trainer!);
         var reports = new List<NonFiniteReport>();
         trainer.NonFiniteDetected += reports.Add;
         while (trainer.CompletedSteps < 3) trainer.Advance(TimeSpan.FromHours(1), maxSteps: 3 - (int)trainer.CompletedSteps);
