@@ -12,7 +12,7 @@ internal sealed record NodeAnalysis(TensorShape? OutputShape, string? Error, lon
 
 /// <summary>
 /// Validation and shape inference of a document with the runtime's own code: each node's layer is created by
-/// <see cref="LayerFactory.Create"/> (with the inferred attributes filled from its inputs' shapes) and checked by the
+/// its <see cref="LayerDescriptor"/> (with the inferred attributes filled from its inputs' shapes) and checked by the
 /// layer's <see cref="Layer.InferOutputShape"/>, in topological order, so an error names the node and both shapes
 /// exactly as the runtime would. Every node that works goes into a <see cref="NetworkGraph"/> (a node whose input
 /// failed is left out), so <see cref="Graph"/> is always a graph the runtime accepts; parameters and FLOPs are the
@@ -150,30 +150,10 @@ internal sealed class DocumentAnalysis
         errors.Add((id, message));
     }
 
-    /// <summary>The layer of <paramref name="node"/>: its attributes plus the inferred ones, through <see cref="LayerFactory"/>.</summary>
-    internal static Layer CreateLayer(DocumentNode node, TensorShape[] inputShapes)
-    {
-        if (LayerPalette.Find(node.Type) is null) throw new FormatException($"unknown layer type '{node.Type}'");
-        var attributes = (JsonObject)node.Attributes.DeepClone();
-        foreach (var (name, value) in LayerPalette.Defaults(node.Type))
-            if (!attributes.ContainsKey(name) && !(name == "scaleFactor" && attributes.ContainsKey("size"))) // Upsample takes one of the two
-                attributes[name] = value?.DeepClone();
-        var first = inputShapes[0];
-        switch (node.Type)
-        {
-            case "Conv2d" or "BatchNorm2d" or "BatchNorm1d":
-                if (first.Rank < 2) throw new ShapeException($"{node.Id}: {node.Type} needs an input with channels (N,C,…), got {first}");
-                attributes[node.Type == "Conv2d" ? "inChannels" : "numFeatures"] = first[1];
-                break;
-            case "Linear":
-                attributes["inFeatures"] = first.ItemLength; // Linear's own check names a 4-D input that needs a Flatten
-                break;
-            case "Add" or "Concat":
-                attributes["inputCount"] = inputShapes.Length;
-                break;
-        }
-        return LayerFactory.Create(node.Type, attributes);
-    }
+    /// <summary>The layer of <paramref name="node"/>: its attributes, the defaults of absent ones and the inferred ones
+    /// from <paramref name="inputShapes"/>, through its <see cref="LayerDescriptor"/>.</summary>
+    internal static Layer CreateLayer(DocumentNode node, TensorShape[] inputShapes) =>
+        LayerRegistry.Get(node.Type).Create(node.Id, node.Attributes, inputShapes);
 
     static TensorShape InputShape(DocumentNode node)
     {

@@ -26,7 +26,35 @@ public sealed class Activation : Layer
     public ActivationKind Kind { get; }
     /// <summary>LeakyReLU's α, PyTorch's <c>negative_slope</c> (passed to the backend as the activation's alpha).</summary>
     public float NegativeSlope { get; }
-    public override string Type => Kind.ToString();
+    public override LayerDescriptor Descriptor => byKind[(int)Kind];
+
+    /// <summary>One descriptor per kind, in the palette's order; the type name is the kind's name.</summary>
+    internal static IReadOnlyList<LayerDescriptor> Definitions { get; } =
+    [
+        Describe(ActivationKind.ReLU, "y = max(0, x)", new([new OnnxForm("Relu")], ["Relu", "Clip"])),
+        Describe(ActivationKind.LeakyReLU, "y = x for x > 0, else negativeSlope·x", OnnxMapping.Same("LeakyRelu"), d =>
+        {
+            var negativeSlope = d.Float("negativeSlope", l => l.NegativeSlope, DefaultNegativeSlope);
+            return a => LeakyReLU(negativeSlope.Read(a));
+        }),
+        Describe(ActivationKind.ReLU6, "y = min(max(0, x), 6)", OnnxMapping.Same("Clip")),
+        Describe(ActivationKind.Sigmoid, "y = 1 / (1 + e^−x)", OnnxMapping.Same("Sigmoid")),
+        Describe(ActivationKind.Tanh, "y = tanh x", OnnxMapping.Same("Tanh")),
+        Describe(ActivationKind.SiLU, "y = x·sigmoid(x) (Swish)", new([new OnnxForm("Sigmoid", "Mul")], ["Sigmoid", "Mul"])),
+        Describe(ActivationKind.HardSigmoid, "y = relu6(x + 3) / 6", OnnxMapping.Same("HardSigmoid")),
+        Describe(ActivationKind.HardSwish, "y = x·relu6(x + 3) / 6", new([new OnnxForm("HardSwish")], ["HardSwish", "HardSigmoid", "Mul"])),
+    ];
+
+    static readonly LayerDescriptor[] byKind = [.. Enum.GetValues<ActivationKind>().Select(k => Definitions.Single(d => d.Type == k.ToString()))];
+
+    /// <summary>The descriptor of <paramref name="kind"/> (element-wise, any shape): <paramref name="attributes"/> declares the
+    /// kind's attributes and returns its factory; without it the kind has none.</summary>
+    static LayerDescriptor Describe(ActivationKind kind, string formula, OnnxMapping onnx,
+        Func<LayerDescriptorBuilder<Activation>, Func<JsonObject, Activation>>? attributes = null)
+    {
+        var d = new LayerDescriptorBuilder<Activation>(kind.ToString(), LayerGroup.Activation, $"element-wise {formula}, any shape");
+        return d.Build(attributes?.Invoke(d) ?? (_ => new Activation(kind)), onnx);
+    }
 
     /// <summary><c>y = max(0, x)</c>.</summary>
     public static Activation ReLU() => new(ActivationKind.ReLU);
@@ -53,16 +81,16 @@ public sealed class Activation : Layer
     {
         if (t.InputGrads[0] is { } dx) backend.ActivationBackward(Kind, t.Inputs[0], t.Output, t.Gradient, dx, NegativeSlope);
     }
-
-    /// <summary>LeakyReLU: <c>{"negativeSlope": α}</c>; the other kinds have no attributes.</summary>
-    public override JsonObject Attributes() =>
-        Kind == ActivationKind.LeakyReLU ? new JsonObject { ["negativeSlope"] = NegativeSlope } : [];
 }
 
 /// <summary>Flattens (N,C,H,W) to (N,C·H·W). A view: no data moves forward or backward.</summary>
 public sealed class Flatten : Layer
 {
-    public override string Type => "Flatten";
+    internal static LayerDescriptor Definition { get; } =
+        new LayerDescriptorBuilder<Flatten>("Flatten", LayerGroup.Shape, "(N,C,H,W) → (N,C·H·W), for a Linear after convolutions")
+            .Build(_ => new Flatten(), new OnnxMapping([new OnnxForm("Flatten")], ["Flatten", "Reshape"]));
+
+    public override LayerDescriptor Descriptor => Definition;
     public override bool OutputIsViewOfInput => true;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs) =>
@@ -70,6 +98,4 @@ public sealed class Flatten : Layer
 
     public override void Forward(IBackend backend, NodeTensors t) { }   // the output is a view of the input
     public override void Backward(IBackend backend, NodeTensors t) { }  // and its gradient a view of the input's gradient
-
-    public override JsonObject Attributes() => [];
 }

@@ -23,7 +23,29 @@ public sealed class AdaptiveAvgPool2d : Layer
 
     public int OutputHeight { get; }
     public int OutputWidth { get; }
-    public override string Type => "AdaptiveAvgPool2d";
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<AdaptiveAvgPool2d>("AdaptiveAvgPool2d", LayerGroup.Pooling,
+            "average pooling of any (N,C,H,W) to a fixed (N,C,OH,OW), e.g. before a classifier");
+        var outputSize = d.Ints("outputSize", l => [l.OutputHeight, l.OutputWidth], 2, [1, 1], AttributeBounds.AtLeast(1));
+        // ONNX has no adaptive pooling: the exporter writes the pooling the output size allows (see OnnxExporter)
+        var onnx = new OnnxMapping(
+        [
+            new OnnxForm("GlobalAveragePool") { ImportsAs = "GlobalAvgPool2d" },
+            new OnnxForm("AveragePool") { Attributes = new() { ["outputSize"] = new JsonArray(2, 2) }, ImportsAs = "AvgPool2d" },
+            new OnnxForm("MatMul") { Attributes = new() { ["outputSize"] = new JsonArray(3, 3) } },
+        ], ["MatMul"]);
+        return d.Build(a =>
+        {
+            int[] size = outputSize.Read(a);
+            return new AdaptiveAvgPool2d(size[0], size[1]);
+        }, onnx);
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
@@ -43,6 +65,4 @@ public sealed class AdaptiveAvgPool2d : Layer
     /// <summary>One add per input element of each window: about H·W per plane when windows do not overlap.</summary>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) =>
         (long)output.C * Math.Max((long)inputs[0].H * inputs[0].W, (long)OutputHeight * OutputWidth);
-
-    public override JsonObject Attributes() => new() { ["outputSize"] = new JsonArray(OutputHeight, OutputWidth) };
 }

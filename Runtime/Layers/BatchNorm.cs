@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Init;
 using NeuroPlugin.Tensors;
@@ -48,6 +47,17 @@ public abstract class BatchNorm : Layer
     public override IReadOnlyList<ParameterSpec> Parameters { get; }
     public override IReadOnlyList<BufferSpec> Buffers { get; }
 
+    /// <summary>The descriptor of batch norm type <paramref name="type"/>, created by <paramref name="create"/>(numFeatures, eps, momentum).</summary>
+    private protected static LayerDescriptor Describe<TLayer>(string type, string input, Func<int, float, float, TLayer> create,
+        IReadOnlyList<TensorShape>? exampleInputs = null) where TLayer : BatchNorm
+    {
+        var d = new LayerDescriptorBuilder<TLayer>(type, LayerGroup.Normalization, $"normalizes each channel of {input} over the batch, then scales and shifts (learned γ, β)");
+        var numFeatures = d.Int("numFeatures", l => l.NumFeatures, inferred: InferredFrom.InputChannels);
+        var eps = d.Float("eps", l => l.Epsilon, DefaultEpsilon, AttributeBounds.Above(0));
+        var momentum = d.Float("momentum", l => l.Momentum, DefaultMomentum, AttributeBounds.Probability);
+        return d.Build(a => create(numFeatures.Read(a), eps.Read(a), momentum.Read(a)), OnnxMapping.Same("BatchNormalization"), exampleInputs);
+    }
+
     /// <summary>Checks the channel axis; the ranks are the subclass's.</summary>
     private protected TensorShape CheckChannels(string node, TensorShape x)
     {
@@ -73,13 +83,6 @@ public abstract class BatchNorm : Layer
     public override void Backward(IBackend backend, NodeTensors t) =>
         backend.BatchNormBackward(t.Inputs[0], t.Parameters[0], t.Workspace[0], t.Workspace[1], t.Gradient,
             t.InputGrads[0], t.ParameterGrads[0], t.ParameterGrads[1], t.Training);
-
-    public override JsonObject Attributes() => new()
-    {
-        ["numFeatures"] = NumFeatures,
-        ["eps"] = Epsilon,
-        ["momentum"] = Momentum,
-    };
 }
 
 /// <summary>Batch normalization after a Linear: input and output (N,C) (or (N,C,L), statistics over N and L).
@@ -87,7 +90,10 @@ public abstract class BatchNorm : Layer
 public sealed class BatchNorm1d(int numFeatures, float eps = BatchNorm.DefaultEpsilon, float momentum = BatchNorm.DefaultMomentum)
     : BatchNorm(numFeatures, eps, momentum)
 {
-    public override string Type => "BatchNorm1d";
+    internal static LayerDescriptor Definition { get; } =
+        Describe("BatchNorm1d", "(N,C) features", (c, eps, momentum) => new BatchNorm1d(c, eps, momentum), [new TensorShape(4)]);
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
@@ -103,7 +109,10 @@ public sealed class BatchNorm1d(int numFeatures, float eps = BatchNorm.DefaultEp
 public sealed class BatchNorm2d(int numFeatures, float eps = BatchNorm.DefaultEpsilon, float momentum = BatchNorm.DefaultMomentum)
     : BatchNorm(numFeatures, eps, momentum)
 {
-    public override string Type => "BatchNorm2d";
+    internal static LayerDescriptor Definition { get; } =
+        Describe("BatchNorm2d", "(N,C,H,W) images", (c, eps, momentum) => new BatchNorm2d(c, eps, momentum));
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {

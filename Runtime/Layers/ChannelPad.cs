@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -20,7 +19,17 @@ public sealed class ChannelPad : Layer
     }
 
     public int OutChannels { get; }
-    public override string Type => "ChannelPad";
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<ChannelPad>("ChannelPad", LayerGroup.Shape, "appends zero channels up to outChannels (the option-A shortcut of CIFAR ResNets)");
+        var outChannels = d.Int("outChannels", l => l.OutChannels, 16, AttributeBounds.AtLeast(1));
+        return d.Build(a => new ChannelPad(outChannels.Read(a)), OnnxMapping.Same("Pad"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
@@ -42,6 +51,4 @@ public sealed class ChannelPad : Layer
     {
         if (t.InputGrads[0] is { } dx) backend.ConcatBackward(t.Gradient, dx, 0);
     }
-
-    public override JsonObject Attributes() => new() { ["outChannels"] = OutChannels };
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Init;
 using NeuroPlugin.Tensors;
@@ -57,7 +56,25 @@ public sealed class Conv2d : Layer
     public Initializer WeightInit { get; }
     /// <summary>How the bias starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
     public Initializer BiasInit { get; }
-    public override string Type => "Conv2d";
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<Conv2d>("Conv2d", LayerGroup.Convolution,
+            "2-D convolution of (N,C,H,W) images: learned kernels slide over the input (grouped or depthwise with groups > 1)");
+        var inChannels = d.Int("inChannels", l => l.InChannels, inferred: InferredFrom.InputChannels);
+        var outChannels = d.Int("outChannels", l => l.OutChannels, 16, AttributeBounds.AtLeast(1));
+        var bias = d.Bool("bias", l => l.HasBias, true);
+        var groups = d.Int("groups", l => l.Groups, 1, AttributeBounds.AtLeast(1), optional: true); // files before groups: 1
+        var weightInit = d.Initializer("weightInit", l => l.WeightInit);
+        var biasInit = d.Initializer("biasInit", l => l.BiasInit);
+        var window = d.Window(l => l.Window, Window2d.Square(3, stride: 1, padding: 1));
+        return d.Build(a => new Conv2d(inChannels.Read(a), outChannels.Read(a), window.Read(a), bias.Read(a), weightInit.Read(a), biasInit.Read(a), groups.Read(a)),
+            OnnxMapping.Same("Conv"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
     public override IReadOnlyList<ParameterSpec> Parameters { get; }
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
@@ -78,14 +95,4 @@ public sealed class Conv2d : Layer
 
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) =>
         (long)output.ItemLength * (InChannels / Groups) * Window.KernelHeight * Window.KernelWidth;
-
-    public override JsonObject Attributes() => WindowAttributes.Write(new JsonObject
-    {
-        ["inChannels"] = InChannels,
-        ["outChannels"] = OutChannels,
-        ["bias"] = HasBias,
-        ["groups"] = Groups,
-        ["weightInit"] = WeightInit.Name,
-        ["biasInit"] = BiasInit.Name,
-    }, Window);
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -23,7 +22,17 @@ public sealed class Dropout : Layer
 
     /// <summary>Probability of dropping an element.</summary>
     public float P { get; }
-    public override string Type => "Dropout";
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<Dropout>("Dropout", LayerGroup.Regularization, "in training, zeroes each element with probability p and scales the rest by 1/(1 − p)");
+        var p = d.Float("p", l => l.P, 0.5f, AttributeBounds.Probability);
+        return d.Build(a => new Dropout(p.Read(a)), OnnxMapping.Same("Dropout"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs) => inputs[0];
 
@@ -38,6 +47,4 @@ public sealed class Dropout : Layer
     {
         if (t.InputGrads[0] is { } dx) backend.DropoutBackward(t.Workspace[0], t.Gradient, dx);
     }
-
-    public override JsonObject Attributes() => new() { ["p"] = P };
 }

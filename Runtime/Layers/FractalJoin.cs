@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -55,7 +54,22 @@ public sealed class FractalJoin : Layer
     public int ColumnCount { get; }
     public float LocalDropProbability { get; }
     public float GlobalFraction { get; }
-    public override string Type => "FractalJoin";
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<FractalJoin>("FractalJoin", LayerGroup.Merge,
+            "FractalNet's join: the mean of the inputs that survive drop-path (input i from fractal column columns[i])", LayerDescriptor.AnyInputCount);
+        var columns = d.VariableInts("columns", l => l.columns, 2, [0, 1], AttributeBounds.AtLeast(0));
+        var columnCount = d.Int("columnCount", l => l.ColumnCount, 2, AttributeBounds.AtLeast(1));
+        var localDropProbability = d.Float("localDropProbability", l => l.LocalDropProbability, 0.15f, AttributeBounds.Probability);
+        var globalFraction = d.Float("globalFraction", l => l.GlobalFraction, 0.5f, AttributeBounds.Between(0, 1));
+        return d.Build(a => new FractalJoin(columns.Read(a), columnCount.Read(a), localDropProbability.Read(a), globalFraction.Read(a)),
+            OnnxMapping.Same("Mean"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
     public override int InputCount => Columns.Count;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
@@ -132,12 +146,4 @@ public sealed class FractalJoin : Layer
     }
 
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)output.ItemLength * inputs.Length;
-
-    public override JsonObject Attributes() => new()
-    {
-        ["columns"] = new JsonArray([.. Columns.Select(c => (JsonNode)c)]),
-        ["columnCount"] = ColumnCount,
-        ["localDropProbability"] = LocalDropProbability,
-        ["globalFraction"] = GlobalFraction,
-    };
 }

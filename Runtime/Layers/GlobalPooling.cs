@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -25,14 +24,20 @@ public abstract class GlobalPool2d : Layer
 
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => inputs[0].ItemLength;
 
-    public override JsonObject Attributes() => [];
+    /// <summary>The descriptor of a global pooling type: no attributes, one ONNX op both ways.</summary>
+    private protected static LayerDescriptor Describe<TLayer>(string type, string statistic, OnnxMapping onnx) where TLayer : GlobalPool2d, new() =>
+        new LayerDescriptorBuilder<TLayer>(type, LayerGroup.Pooling, $"the {statistic} of each channel's whole plane: (N,C,H,W) → (N,C,1,1)")
+            .Build(_ => new TLayer(), onnx);
 }
 
 /// <summary>Global average pooling (PyTorch's <c>AdaptiveAvgPool2d(1)</c>): <c>y[n,c] = (1/HW)·Σ_{h,w} x[n,c,h,w]</c>;
 /// backward adds <c>dy[n,c]/HW</c> to every element of the plane.</summary>
 public sealed class GlobalAvgPool2d : GlobalPool2d
 {
-    public override string Type => "GlobalAvgPool2d";
+    internal static LayerDescriptor Definition { get; } = Describe<GlobalAvgPool2d>("GlobalAvgPool2d", "mean",
+        new OnnxMapping([new OnnxForm("GlobalAveragePool")], ["GlobalAveragePool", "ReduceMean"]));
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override void Forward(IBackend backend, NodeTensors t) =>
         backend.AvgPool2dForward(t.Inputs[0], t.Output, PlaneWindow(t.Inputs[0].Shape), countIncludePad: true);
@@ -47,7 +52,9 @@ public sealed class GlobalAvgPool2d : GlobalPool2d
 /// backward adds <c>dy[n,c]</c> at the first maximum (saved as the argmax workspace, (N,C,1,1)).</summary>
 public sealed class GlobalMaxPool2d : GlobalPool2d
 {
-    public override string Type => "GlobalMaxPool2d";
+    internal static LayerDescriptor Definition { get; } = Describe<GlobalMaxPool2d>("GlobalMaxPool2d", "maximum", OnnxMapping.Same("GlobalMaxPool"));
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) => [output];
 

@@ -13,11 +13,14 @@ namespace NeuroPlugin.Layers;
 /// </summary>
 public abstract class Layer
 {
-    /// <summary>The op's name in PyTorch's vocabulary (<c>Conv2d</c>, <c>Linear</c>, <c>ReLU</c>…), used in files and messages.</summary>
-    public abstract string Type { get; }
+    /// <summary>This layer's type: its name, attributes, palette entry and ONNX ops (see <see cref="LayerRegistry"/>).</summary>
+    public abstract LayerDescriptor Descriptor { get; }
 
-    /// <summary>Number of input tensors.</summary>
-    public virtual int InputCount => 1;
+    /// <summary>The op's name in PyTorch's vocabulary (<c>Conv2d</c>, <c>Linear</c>, <c>ReLU</c>…), used in files and messages.</summary>
+    public string Type => Descriptor.Type;
+
+    /// <summary>Number of input tensors: the descriptor's count (layers that take any number say how many this one takes).</summary>
+    public virtual int InputCount => Descriptor.Inputs;
 
     /// <summary>Checks the input shapes (with the batch axis) and returns the output shape.
     /// Throws <see cref="ShapeException"/> whose message starts with <paramref name="node"/> and names both shapes.</summary>
@@ -43,8 +46,9 @@ public abstract class Layer
     /// <summary>Adds the gradients of the inputs (where not null) and of the parameters, from the output's gradient.</summary>
     public abstract void Backward(IBackend backend, NodeTensors tensors);
 
-    /// <summary>The attributes that define this layer, for model files and the editor (JSON values).</summary>
-    public abstract JsonObject Attributes();
+    /// <summary>The attributes that define this layer, for model files and the editor (JSON values, in the order and with
+    /// the names of <see cref="LayerDescriptor.Attributes"/>); <see cref="LayerDescriptor.Create(JsonObject)"/> reads them back.</summary>
+    public JsonObject Attributes() => Descriptor.Write(this);
 
     /// <summary>Multiply–accumulate count of the forward pass for one item, for reports.</summary>
     public virtual long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => 0;

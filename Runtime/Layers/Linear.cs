@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Init;
 using NeuroPlugin.Tensors;
@@ -37,7 +36,22 @@ public sealed class Linear : Layer
     public Initializer WeightInit { get; }
     /// <summary>How the bias starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
     public Initializer BiasInit { get; }
-    public override string Type => "Linear";
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<Linear>("Linear", LayerGroup.Linear, "fully connected layer y = x·Wᵀ + b on (N,features)");
+        var inFeatures = d.Int("inFeatures", l => l.InFeatures, inferred: InferredFrom.InputFeatures);
+        var outFeatures = d.Int("outFeatures", l => l.OutFeatures, 10, AttributeBounds.AtLeast(1));
+        var bias = d.Bool("bias", l => l.HasBias, true);
+        var weightInit = d.Initializer("weightInit", l => l.WeightInit);
+        var biasInit = d.Initializer("biasInit", l => l.BiasInit);
+        return d.Build(a => new Linear(inFeatures.Read(a), outFeatures.Read(a), bias.Read(a), weightInit.Read(a), biasInit.Read(a)),
+            new OnnxMapping([new OnnxForm("Gemm")], ["Gemm", "MatMul"]), exampleInputs: [new TensorShape(8)]);
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
     public override IReadOnlyList<ParameterSpec> Parameters { get; }
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
@@ -57,13 +71,4 @@ public sealed class Linear : Layer
         backend.LinearBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, HasBias ? t.ParameterGrads[1] : null);
 
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)InFeatures * OutFeatures;
-
-    public override JsonObject Attributes() => new()
-    {
-        ["inFeatures"] = InFeatures,
-        ["outFeatures"] = OutFeatures,
-        ["bias"] = HasBias,
-        ["weightInit"] = WeightInit.Name,
-        ["biasInit"] = BiasInit.Name,
-    };
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -35,7 +34,21 @@ public sealed class LocalResponseNorm : Layer
     public float Beta { get; }
     /// <summary>Additive constant of the denominator, k.</summary>
     public float K { get; }
-    public override string Type => "LocalResponseNorm";
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<LocalResponseNorm>("LocalResponseNorm", LayerGroup.Normalization,
+            "divides each value by (k + α/size·Σ squares of its size neighbouring channels)^β (AlexNet)");
+        var size = d.Int("size", l => l.Size, 5, AttributeBounds.AtLeast(1));
+        var alpha = d.Float("alpha", l => l.Alpha, 1e-4f, AttributeBounds.AtLeast(0));
+        var beta = d.Float("beta", l => l.Beta, 0.75f, AttributeBounds.AtLeast(0));
+        var k = d.Float("k", l => l.K, 1f, AttributeBounds.Above(0));
+        return d.Build(a => new LocalResponseNorm(size.Read(a), alpha.Read(a), beta.Read(a), k.Read(a)), OnnxMapping.Same("LRN"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
@@ -57,12 +70,4 @@ public sealed class LocalResponseNorm : Layer
     }
 
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)output.ItemLength * Size;
-
-    public override JsonObject Attributes() => new()
-    {
-        ["size"] = Size,
-        ["alpha"] = Alpha,
-        ["beta"] = Beta,
-        ["k"] = K,
-    };
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -17,7 +16,18 @@ public sealed class Add : Layer
         InputCount = inputCount;
     }
 
-    public override string Type => "Add";
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<Add>("Add", LayerGroup.Merge, "element-wise sum of inputs of one shape (a residual shortcut)", LayerDescriptor.AnyInputCount);
+        var inputCount = d.Int("inputCount", l => l.InputCount, inferred: InferredFrom.InputCount);
+        var image = LayerDescriptor.ExampleImage;
+        var onnx = new OnnxMapping([new OnnxForm("Add"), new OnnxForm("Sum") { Inputs = [image, image, image] }], ["Add", "Sum"]);
+        return d.Build(a => new Add(inputCount.Read(a)), onnx);
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
     public override int InputCount { get; }
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
@@ -41,8 +51,6 @@ public sealed class Add : Layer
     }
 
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)output.ItemLength * (inputs.Length - 1);
-
-    public override JsonObject Attributes() => new() { ["inputCount"] = InputCount };
 }
 
 /// <summary>
@@ -57,7 +65,16 @@ public sealed class Concat : Layer
         InputCount = inputCount;
     }
 
-    public override string Type => "Concat";
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<Concat>("Concat", LayerGroup.Merge, "joins inputs along the channel axis (Inception, DenseNet)", LayerDescriptor.AnyInputCount);
+        var inputCount = d.Int("inputCount", l => l.InputCount, inferred: InferredFrom.InputCount);
+        return d.Build(a => new Concat(inputCount.Read(a)), OnnxMapping.Same("Concat"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
     public override int InputCount { get; }
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
@@ -97,8 +114,6 @@ public sealed class Concat : Layer
             offset += t.Inputs[i].Shape[1];
         }
     }
-
-    public override JsonObject Attributes() => new() { ["inputCount"] = InputCount };
 }
 
 /// <summary>
@@ -107,8 +122,22 @@ public sealed class Concat : Layer
 /// </summary>
 public sealed class ChannelMultiply : Layer
 {
-    public override string Type => "ChannelMultiply";
-    public override int InputCount => 2;
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<ChannelMultiply>("ChannelMultiply", LayerGroup.Merge,
+            "scales each channel of input 0 (N,C,H,W) by input 1 (N,C) or (N,C,1,1) (squeeze-and-excitation)", inputs: 2);
+        var image = LayerDescriptor.ExampleImage;
+        var onnx = new OnnxMapping(
+        [
+            new OnnxForm("Mul"),
+            new OnnxForm("Unsqueeze", "Mul") { Inputs = [image, new TensorShape(image[0])] }, // ONNX broadcasts trailing axes
+        ], ["Mul"]);
+        return d.Build(_ => new ChannelMultiply(), onnx, exampleInputs: [image, new TensorShape(image[0], 1, 1)]);
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
@@ -132,6 +161,4 @@ public sealed class ChannelMultiply : Layer
         backend.ChannelMultiplyBackward(t.Inputs[0], t.Inputs[1], t.Gradient, t.InputGrads[0], t.InputGrads[1]);
 
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => output.ItemLength;
-
-    public override JsonObject Attributes() => [];
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -17,6 +16,9 @@ public abstract class Pool2d : Layer
     }
 
     public Window2d Window { get; }
+
+    /// <summary>The window a new pooling node starts with: 2×2, stride 2 (halves H and W).</summary>
+    private protected static Window2d DefaultWindow => Window2d.Square(2, stride: 2);
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
@@ -38,7 +40,16 @@ public sealed class MaxPool2d(Window2d window) : Pool2d(window)
     public MaxPool2d(int kernelSize, int? stride = null, int padding = 0)
         : this(Window2d.Square(kernelSize, stride ?? kernelSize, padding)) { }
 
-    public override string Type => "MaxPool2d";
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<MaxPool2d>("MaxPool2d", LayerGroup.Pooling, "the maximum of each window of (N,C,H,W), per channel");
+        var window = d.Window(l => l.Window, DefaultWindow);
+        return d.Build(a => new MaxPool2d(window.Read(a)), OnnxMapping.Same("MaxPool"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) => [output];
 
@@ -49,8 +60,6 @@ public sealed class MaxPool2d(Window2d window) : Pool2d(window)
     {
         if (t.InputGrads[0] is { } dx) backend.MaxPool2dBackward(t.Workspace[0], t.Gradient, dx, Window);
     }
-
-    public override JsonObject Attributes() => WindowAttributes.Write([], Window);
 }
 
 /// <summary>Average pooling: <c>y = Σ window / count</c>; count is <c>KH·KW</c> (PyTorch's default,
@@ -62,7 +71,18 @@ public sealed class AvgPool2d(Window2d window, bool countIncludePad = true) : Po
         : this(Window2d.Square(kernelSize, stride ?? kernelSize, padding), countIncludePad) { }
 
     public bool CountIncludePad { get; } = countIncludePad;
-    public override string Type => "AvgPool2d";
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<AvgPool2d>("AvgPool2d", LayerGroup.Pooling, "the mean of each window of (N,C,H,W), per channel");
+        var window = d.Window(l => l.Window, DefaultWindow);
+        var countIncludePad = d.Bool("countIncludePad", l => l.CountIncludePad, true);
+        return d.Build(a => new AvgPool2d(window.Read(a), countIncludePad.Read(a)), OnnxMapping.Same("AveragePool"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override void Forward(IBackend backend, NodeTensors t) =>
         backend.AvgPool2dForward(t.Inputs[0], t.Output, Window, CountIncludePad);
@@ -70,12 +90,5 @@ public sealed class AvgPool2d(Window2d window, bool countIncludePad = true) : Po
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is { } dx) backend.AvgPool2dBackward(t.Gradient, dx, Window, CountIncludePad);
-    }
-
-    public override JsonObject Attributes()
-    {
-        var attributes = WindowAttributes.Write([], Window);
-        attributes["countIncludePad"] = CountIncludePad;
-        return attributes;
     }
 }

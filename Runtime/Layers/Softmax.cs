@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -12,7 +11,12 @@ namespace NeuroPlugin.Layers;
 /// </summary>
 public sealed class Softmax : Layer
 {
-    public override string Type => "Softmax";
+    // the training loss is softmax cross-entropy on the output node, applied by the plan; this layer is for inference
+    internal static LayerDescriptor Definition { get; } =
+        new LayerDescriptorBuilder<Softmax>("Softmax", LayerGroup.Loss, "turns (N,K) logits into probabilities (training applies it with the loss already)")
+            .Build(_ => new Softmax(), OnnxMapping.Same("Softmax"), exampleInputs: [new TensorShape(10)]);
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
@@ -28,6 +32,4 @@ public sealed class Softmax : Layer
     {
         if (t.InputGrads[0] is { } dx) backend.SoftmaxBackward(t.Output, t.Gradient, dx);
     }
-
-    public override JsonObject Attributes() => [];
 }

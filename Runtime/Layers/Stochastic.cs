@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -20,9 +19,8 @@ public abstract class PerSampleResidual : Layer
 {
     const int Width = 4, StackSamples = 256;
 
-    /// <summary>Number of residual branches (1 or 2); the identity is the last input.</summary>
-    protected abstract int BranchCount { get; }
-    public override int InputCount => BranchCount + 1;
+    /// <summary>Number of residual branches (1 or 2): every input but the identity, which is the last.</summary>
+    int BranchCount => InputCount - 1;
 
     /// <summary>The coefficients of one sample, <c>(c₁, c₂, c′₁, c′₂)</c> from four uniforms in [0, 1) in training, or
     /// the eval (expected) values; c₂, c′₂ are ignored with one branch.</summary>
@@ -101,16 +99,24 @@ public sealed class StochasticDepth : PerSampleResidual
 
     /// <summary>Probability of dropping the branch.</summary>
     public float P { get; }
-    public override string Type => "StochasticDepth";
-    protected override int BranchCount => 1;
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<StochasticDepth>("StochasticDepth", LayerGroup.Regularization,
+            "inputs (F(x), x): y = x + F(x), the branch dropped for a whole sample with probability p in training", inputs: 2);
+        var p = d.Float("p", l => l.P, 0.5f, AttributeBounds.Probability);
+        return d.Build(a => new StochasticDepth(p.Read(a)), OnnxMapping.ExportOnly("Mul", "Add"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override (float Forward1, float Forward2, float Backward1, float Backward2) Coefficients(bool training, float u0, float u1, float u2, float u3)
     {
         float b = training ? (u0 >= P ? 1f : 0f) : 1f - P;
         return (b, 0f, b, 0f);
     }
-
-    public override JsonObject Attributes() => new() { ["p"] = P };
 }
 
 /// <summary>
@@ -120,16 +126,18 @@ public sealed class StochasticDepth : PerSampleResidual
 /// </summary>
 public sealed class ShakeShake : PerSampleResidual
 {
-    public override string Type => "ShakeShake";
-    protected override int BranchCount => 2;
+    internal static LayerDescriptor Definition { get; } =
+        new LayerDescriptorBuilder<ShakeShake>("ShakeShake", LayerGroup.Regularization,
+            "inputs (F₁(x), F₂(x), x): y = x + α·F₁ + (1 − α)·F₂, α random per sample in training and another β backward", inputs: 3)
+            .Build(_ => new ShakeShake(), OnnxMapping.ExportOnly("Mul", "Sum"));
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override (float Forward1, float Forward2, float Backward1, float Backward2) Coefficients(bool training, float u0, float u1, float u2, float u3)
     {
         float alpha = training ? u0 : 0.5f, beta = training ? u1 : 0.5f;
         return (alpha, 1f - alpha, beta, 1f - beta);
     }
-
-    public override JsonObject Attributes() => [];
 }
 
 /// <summary>
@@ -163,8 +171,23 @@ public sealed class ShakeDrop : PerSampleResidual
     public float AlphaHigh { get; }
     public float BetaLow { get; }
     public float BetaHigh { get; }
-    public override string Type => "ShakeDrop";
-    protected override int BranchCount => 1;
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<ShakeDrop>("ShakeDrop", LayerGroup.Regularization,
+            "inputs (F(x), x): y = x + F(x), the branch scaled by a random α in [alphaLow, alphaHigh] with probability p in training", inputs: 2);
+        var p = d.Float("p", l => l.P, 0.5f, AttributeBounds.Probability);
+        var alphaLow = d.Float("alphaLow", l => l.AlphaLow, -1f);
+        var alphaHigh = d.Float("alphaHigh", l => l.AlphaHigh, 1f);
+        var betaLow = d.Float("betaLow", l => l.BetaLow, 0f);
+        var betaHigh = d.Float("betaHigh", l => l.BetaHigh, 1f);
+        return d.Build(a => new ShakeDrop(p.Read(a), alphaLow.Read(a), alphaHigh.Read(a), betaLow.Read(a), betaHigh.Read(a)),
+            OnnxMapping.ExportOnly("Mul", "Add"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override (float Forward1, float Forward2, float Backward1, float Backward2) Coefficients(bool training, float u0, float u1, float u2, float u3)
     {
@@ -178,11 +201,6 @@ public sealed class ShakeDrop : PerSampleResidual
         float alpha = AlphaLow + (AlphaHigh - AlphaLow) * u1, beta = BetaLow + (BetaHigh - BetaLow) * u2;
         return kept ? (1f, 0f, 1f, 0f) : (alpha, 0f, beta, 0f);
     }
-
-    public override JsonObject Attributes() => new()
-    {
-        ["p"] = P, ["alphaLow"] = AlphaLow, ["alphaHigh"] = AlphaHigh, ["betaLow"] = BetaLow, ["betaHigh"] = BetaHigh,
-    };
 }
 
 /// <summary>
@@ -205,8 +223,19 @@ public sealed class Swapout : Layer
 
     public float IdentityDropProbability { get; }
     public float BranchDropProbability { get; }
-    public override string Type => "Swapout";
-    public override int InputCount => 2;
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<Swapout>("Swapout", LayerGroup.Regularization,
+            "inputs (F(x), x): each unit keeps x with probability 1 − p₁ and F(x) with 1 − p₂ in training", inputs: 2);
+        var identityDropProbability = d.Float("identityDropProbability", l => l.IdentityDropProbability, 0.5f, AttributeBounds.Probability);
+        var branchDropProbability = d.Float("branchDropProbability", l => l.BranchDropProbability, 0.5f, AttributeBounds.Probability);
+        return d.Build(a => new Swapout(identityDropProbability.Read(a), branchDropProbability.Read(a)), OnnxMapping.ExportOnly("Mul", "Add"));
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs) =>
         inputs[0] == inputs[1] ? inputs[1]
@@ -227,10 +256,4 @@ public sealed class Swapout : Layer
     }
 
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => 2L * output.ItemLength;
-
-    public override JsonObject Attributes() => new()
-    {
-        ["identityDropProbability"] = IdentityDropProbability,
-        ["branchDropProbability"] = BranchDropProbability,
-    };
 }

@@ -42,7 +42,32 @@ public sealed class Upsample : Layer
     /// <summary>The scale factors, or null when <see cref="Size"/> is set.</summary>
     public (float Height, float Width)? ScaleFactor { get; }
     public string Mode => Bilinear;
-    public override string Type => "Upsample";
+
+    internal static LayerDescriptor Definition { get; } = Describe();
+
+    static LayerDescriptor Describe()
+    {
+        var d = new LayerDescriptorBuilder<Upsample>("Upsample", LayerGroup.Shape,
+            "bilinear resizing of (N,C,H,W) to a fixed size or by a scale factor (PyTorch's align_corners=False)");
+        var mode = d.String("mode", l => l.Mode, Bilinear);
+        var size = d.Ints("size", l => l.Size is { } s ? [s.Height, s.Width] : null, 2, null, AttributeBounds.AtLeast(1));
+        var scaleFactor = d.Floats("scaleFactor", l => l.ScaleFactor is { } f ? [f.Height, f.Width] : null, 2, [2f, 2f], AttributeBounds.Above(0));
+        d.OneOf(size, scaleFactor);
+        var onnx = new OnnxMapping(
+        [
+            new OnnxForm("Resize"),
+            // the batch axis is symbolic in ONNX: the sizes input is the input's (N, C) from Shape, then (OH, OW)
+            new OnnxForm("Shape", "Slice", "Concat", "Resize") { Attributes = new() { ["size"] = new JsonArray(16, 12) } },
+        ], ["Resize"]);
+        return d.Build(a =>
+        {
+            if (size.IsGiven(a) && size.Read(a) is [int height, int width]) return new Upsample(height, width);
+            float[] factor = scaleFactor.Read(a);
+            return WithScaleFactor(factor[0], factor[1]);
+        }, onnx);
+    }
+
+    public override LayerDescriptor Descriptor => Definition;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
@@ -75,8 +100,4 @@ public sealed class Upsample : Layer
 
     /// <summary>Four multiply-adds per output element.</summary>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => 4L * output.ItemLength;
-
-    public override JsonObject Attributes() => Size is { } size
-        ? new() { ["mode"] = Mode, ["size"] = new JsonArray(size.Height, size.Width) }
-        : new() { ["mode"] = Mode, ["scaleFactor"] = new JsonArray(ScaleFactor!.Value.Height, ScaleFactor.Value.Width) };
 }

@@ -179,7 +179,7 @@ public static class GraphJson
             Layer layer;
             try
             {
-                layer = LayerFactory.Create(type, attributes);
+                layer = LayerRegistry.Create(type, attributes);
             }
             catch (Exception e) when (e is FormatException or ShapeException or ArgumentOutOfRangeException)
             {

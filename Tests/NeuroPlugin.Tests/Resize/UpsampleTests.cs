@@ -16,12 +16,12 @@ static class UpsampleChecks
         "upsample_bilinear_28_to_63", "upsample_bilinear_scale_2.5x1.5", "upsample_bilinear_scale_0.6x2",
     ];
 
-    /// <summary>The layer from the golden file's attributes (through <see cref="LayerFactory"/>), run forward and backward
+    /// <summary>The layer from the golden file's attributes (through <see cref="LayerRegistry"/>), run forward and backward
     /// on <paramref name="backend"/>; y and dx against PyTorch's within 1e-5 relative.</summary>
     public static void MatchesPyTorch(IBackend backend, string name)
     {
         var golden = GoldenFile.Load(name);
-        var layer = LayerFactory.Create("Upsample", System.Text.Json.Nodes.JsonNode.Parse(golden.Attributes.GetRawText())!.AsObject());
+        var layer = LayerRegistry.Create("Upsample", System.Text.Json.Nodes.JsonNode.Parse(golden.Attributes.GetRawText())!.AsObject());
         using var x = backend.Allocate(TensorShape.Of(golden.Shape("x")), "x");
         x.Upload(golden.Data("x"));
         var outputShape = layer.InferOutputShape(name, [x.Shape]);
@@ -97,19 +97,19 @@ public class UpsampleTests
     }
 
     [Test]
-    public void AttributesRoundTripThroughLayerFactory_AndBadAttributesAreNamed()
+    public void AttributesRoundTripThroughLayerRegistry_AndBadAttributesAreNamed()
     {
         foreach (var layer in new[] { new Upsample(63, 63), Upsample.WithScaleFactor(2.5f, 0.75f) })
         {
-            var copy = (Upsample)LayerFactory.Create(layer.Type, layer.Attributes());
+            var copy = (Upsample)LayerRegistry.Create(layer.Type, layer.Attributes());
             Assert.That(copy.Attributes().ToJsonString(), Is.EqualTo(layer.Attributes().ToJsonString()));
             Assert.That((copy.Size, copy.ScaleFactor), Is.EqualTo((layer.Size, layer.ScaleFactor)));
         }
-        Assert.That(() => LayerFactory.Create("Upsample", new() { ["mode"] = "nearest", ["size"] = new System.Text.Json.Nodes.JsonArray(2, 2) }),
+        Assert.That(() => LayerRegistry.Create("Upsample", new() { ["mode"] = "nearest", ["size"] = new System.Text.Json.Nodes.JsonArray(2, 2) }),
             Throws.TypeOf<FormatException>().With.Message.Contains("'mode'"));
-        Assert.That(() => LayerFactory.Create("Upsample", new() { ["mode"] = "bilinear" }),
+        Assert.That(() => LayerRegistry.Create("Upsample", new() { ["mode"] = "bilinear" }),
             Throws.TypeOf<FormatException>().With.Message.Contains("'size'").And.Message.Contains("'scaleFactor'"));
-        Assert.That(() => LayerFactory.Create("Upsample", new() { ["mode"] = "bilinear", ["scaleFactor"] = new System.Text.Json.Nodes.JsonArray(2) }),
+        Assert.That(() => LayerRegistry.Create("Upsample", new() { ["mode"] = "bilinear", ["scaleFactor"] = new System.Text.Json.Nodes.JsonArray(2) }),
             Throws.TypeOf<FormatException>().With.Message.Contains("'scaleFactor'"));
     }
 }

@@ -12,7 +12,7 @@ namespace NeuroPlugin.Tests.Stochastic;
 /// The stochastic regularizers against PyTorch with the runtime's own random draws (<c>Tests/Golden/gen_stochastic.py</c>
 /// computes Philox4x32-10 in Python and each paper's coefficients from it): forward values and every input gradient in
 /// training (one fixed (seed, stream, step)) and eval (the expectations), and FractalNet's per-sample drop-path join over
-/// local and global steps. Each layer is built from the golden file's attributes through <see cref="LayerFactory"/>.
+/// local and global steps. Each layer is built from the golden file's attributes through <see cref="LayerRegistry"/>.
 /// </summary>
 static class StochasticGolden
 {
@@ -46,7 +46,7 @@ static class StochasticGolden
     {
         var golden = GoldenFile.Load(name);
         var (type, keys) = Residuals[name];
-        var layer = LayerFactory.Create(type, Attributes(golden));
+        var layer = LayerRegistry.Create(type, Attributes(golden));
         Tensor[] inputs = [.. keys.Select(k => Load(backend, golden, k))];
         Tensor[] grads = [.. inputs.Select(x => backend.Allocate(x.Shape, "d" + x.Name))];
         using Tensor dy = Load(backend, golden, "dy"), y = backend.Allocate(dy.Shape, "y");
@@ -73,7 +73,7 @@ static class StochasticGolden
     public static void CheckFractalJoin(IBackend backend, string name)
     {
         var golden = GoldenFile.Load(name);
-        var layer = (FractalJoin)LayerFactory.Create("FractalJoin", Attributes(golden));
+        var layer = (FractalJoin)LayerRegistry.Create("FractalJoin", Attributes(golden));
         int count = layer.InputCount;
         Tensor[] xs = [.. Enumerable.Range(0, count).Select(i => Load(backend, golden, $"x{i}"))];
         Tensor[] dxs = [.. xs.Select(x => backend.Allocate(x.Shape, "d" + x.Name))];

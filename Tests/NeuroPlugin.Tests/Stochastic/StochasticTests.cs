@@ -234,9 +234,9 @@ public class StochasticTests
     }
 
     [TestCaseSource(nameof(LayerCases))]
-    public void LayerFactoryRoundTripsAttributes(Layer layer)
+    public void LayerRegistryRoundTripsAttributes(Layer layer)
     {
-        var copy = LayerFactory.Create(layer.Type, layer.Attributes());
+        var copy = LayerRegistry.Create(layer.Type, layer.Attributes());
         Assert.That(copy.GetType(), Is.EqualTo(layer.GetType()));
         Assert.That(copy.Attributes().ToJsonString(), Is.EqualTo(layer.Attributes().ToJsonString()));
     }

@@ -10,7 +10,7 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Tests.Toolkit;
 
-/// <summary>The activation family's layers: attributes round-trip through <see cref="LayerFactory"/> and model
+/// <summary>The activation family's layers: attributes round-trip through <see cref="LayerRegistry"/> and model
 /// files, shapes are inferred and bad shapes or hyper-parameters rejected with messages that name them.</summary>
 public class ActivationLayerTests
 {
@@ -33,7 +33,7 @@ public class ActivationLayerTests
     public void FactoryRecreatesTheLayerFromItsAttributes(Layer layer)
     {
         string json = layer.Attributes().ToJsonString();
-        var copy = LayerFactory.Create(layer.Type, JsonNode.Parse(json)!.AsObject()); // as read from a file
+        var copy = LayerRegistry.Create(layer.Type, JsonNode.Parse(json)!.AsObject()); // as read from a file
         Assert.That(copy.GetType(), Is.EqualTo(layer.GetType()));
         Assert.That(copy.Type, Is.EqualTo(layer.Type));
         Assert.That(copy.Attributes().ToJsonString(), Is.EqualTo(json));
@@ -42,7 +42,7 @@ public class ActivationLayerTests
     [Test]
     public void LeakyReLU_KeepsItsSlopeExactly()
     {
-        var copy = (Activation)LayerFactory.Create("LeakyReLU", JsonNode.Parse(Activation.LeakyReLU(0.123456789f).Attributes().ToJsonString())!.AsObject());
+        var copy = (Activation)LayerRegistry.Create("LeakyReLU", JsonNode.Parse(Activation.LeakyReLU(0.123456789f).Attributes().ToJsonString())!.AsObject());
         Assert.That(copy.NegativeSlope, Is.EqualTo(0.123456789f));
         Assert.That(Activation.LeakyReLU().NegativeSlope, Is.EqualTo(0.01f), "PyTorch's default");
         Assert.That(Activation.ReLU().Attributes(), Is.Empty, "only LeakyReLU has a slope attribute");
@@ -127,9 +127,9 @@ public class ActivationLayerTests
         Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new LocalResponseNorm(3, k: 0f))!.ParamName, Is.EqualTo("k"));
         Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => Activation.LeakyReLU(float.PositiveInfinity))!.ParamName, Is.EqualTo("negativeSlope"));
         Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new Activation((ActivationKind)99))!.ParamName, Is.EqualTo("kind"));
-        var e = Assert.Throws<FormatException>(() => LayerFactory.Create("LeakyReLU", []));
+        var e = Assert.Throws<FormatException>(() => LayerRegistry.Create("LeakyReLU", []));
         Assert.That(e!.Message, Does.Contain("negativeSlope"));
-        e = Assert.Throws<FormatException>(() => LayerFactory.Create("LocalResponseNorm", new JsonObject { ["size"] = 3, ["alpha"] = 1e-4, ["beta"] = "high", ["k"] = 1 }));
+        e = Assert.Throws<FormatException>(() => LayerRegistry.Create("LocalResponseNorm", new JsonObject { ["size"] = 3, ["alpha"] = 1e-4, ["beta"] = "high", ["k"] = 1 }));
         Assert.That(e!.Message, Does.Contain("beta"));
     }
 

@@ -173,17 +173,17 @@ public class BatchNormTests
     }
 
     [Test]
-    public void LayerFactoryRoundTripsAttributes()
+    public void LayerRegistryRoundTripsAttributes()
     {
         foreach (Layer layer in new Layer[] { new BatchNorm1d(7, 1e-3f, 0.3f), new BatchNorm2d(5), new BatchNorm2d(2, 0.5f, 0f) })
         {
-            var copy = LayerFactory.Create(layer.Type, layer.Attributes());
+            var copy = LayerRegistry.Create(layer.Type, layer.Attributes());
             Assert.That(copy.GetType(), Is.EqualTo(layer.GetType()));
             Assert.That(copy.ToString(), Is.EqualTo(layer.ToString()));
             var (original, read) = ((BatchNorm)layer, (BatchNorm)copy);
             Assert.That((read.NumFeatures, read.Epsilon, read.Momentum), Is.EqualTo((original.NumFeatures, original.Epsilon, original.Momentum)));
         }
-        Assert.That(() => LayerFactory.Create("BatchNorm2d", new() { ["numFeatures"] = 3, ["eps"] = 1e-5, ["momentum"] = "fast" }),
+        Assert.That(() => LayerRegistry.Create("BatchNorm2d", new() { ["numFeatures"] = 3, ["eps"] = 1e-5, ["momentum"] = "fast" }),
             Throws.TypeOf<FormatException>().With.Message.Contains("'momentum'"));
     }
 

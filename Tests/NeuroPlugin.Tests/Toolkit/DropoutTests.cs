@@ -113,9 +113,9 @@ public class DropoutTests
         Assert.That(() => new Dropout(p), Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("p"));
 
     [Test]
-    public void LayerFactoryRoundTripsP()
+    public void LayerRegistryRoundTripsP()
     {
-        var copy = (Dropout)LayerFactory.Create("Dropout", new Dropout(0.25f).Attributes());
+        var copy = (Dropout)LayerRegistry.Create("Dropout", new Dropout(0.25f).Attributes());
         Assert.That(copy.P, Is.EqualTo(0.25f));
         Assert.That(new Dropout().P, Is.EqualTo(0.5f), "PyTorch's default");
         Assert.That(() => NeuroPlugin.Serialization.GraphJson.Read(

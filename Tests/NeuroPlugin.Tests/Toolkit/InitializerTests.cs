@@ -224,7 +224,7 @@ public class InitializerTests
         foreach (var layer in layers)
         {
             var attributes = layer.Attributes();
-            var copy = LayerFactory.Create(layer.Type, JsonNode.Parse(attributes.ToJsonString())!.AsObject());
+            var copy = LayerRegistry.Create(layer.Type, JsonNode.Parse(attributes.ToJsonString())!.AsObject());
             Assert.That(copy.Attributes().ToJsonString(), Is.EqualTo(attributes.ToJsonString()), layer.Type);
         }
         Assert.That(layers[0].Attributes()["weightInit"]!.GetValue<string>(), Is.EqualTo("xavier_uniform(gain=1.6666666)"));
@@ -234,10 +234,10 @@ public class InitializerTests
     [Test]
     public void FilesWithoutInitializers_MeanPyTorchsDefault()
     {
-        var linear = (Linear)LayerFactory.Create("Linear", new JsonObject { ["inFeatures"] = 4, ["outFeatures"] = 2, ["bias"] = true });
+        var linear = (Linear)LayerRegistry.Create("Linear", new JsonObject { ["inFeatures"] = 4, ["outFeatures"] = 2, ["bias"] = true });
         Assert.That(linear.WeightInit, Is.SameAs(Initializer.PyTorchDefault));
         Assert.That(linear.BiasInit, Is.SameAs(Initializer.PyTorchDefault));
-        var e = Assert.Throws<FormatException>(() => LayerFactory.Create("Linear",
+        var e = Assert.Throws<FormatException>(() => LayerRegistry.Create("Linear",
             new JsonObject { ["inFeatures"] = 4, ["outFeatures"] = 2, ["bias"] = true, ["weightInit"] = "normal(std=1)" }));
         Assert.That(e!.Message, Does.Contain("missing argument 'mean'"));
     }

@@ -157,11 +157,11 @@ public class ZooLayerTests
     }
 
     [Test]
-    public void NewLayers_RoundTripThroughLayerFactory()
+    public void NewLayers_RoundTripThroughLayerRegistry()
     {
         foreach (Layer layer in new Layer[] { new AdaptiveAvgPool2d(6, 7), new ChannelPad(12), new FractalJoin([0, 2, 3], 4, 0.2f, 0.25f) })
         {
-            var copy = LayerFactory.Create(layer.Type, layer.Attributes());
+            var copy = LayerRegistry.Create(layer.Type, layer.Attributes());
             Assert.That(copy.Attributes().ToJsonString(), Is.EqualTo(layer.Attributes().ToJsonString()), layer.Type);
         }
     }
