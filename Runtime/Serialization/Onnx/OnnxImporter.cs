@@ -28,7 +28,7 @@ public static class OnnxImporter
     public const int RecursionLimit = 64;
 
     /// <summary>Reads and parses <paramref name="path"/> (protobuf only; no graph conversion).</summary>
-    public static ModelProto ReadModel(string path)
+    internal static ModelProto ReadModel(string path)
     {
         var file = new FileInfo(path);
         if (!file.Exists) throw new OnnxFormatException(path, "file not found");
@@ -37,7 +37,7 @@ public static class OnnxImporter
     }
 
     /// <summary>Parses a <c>ModelProto</c> from <paramref name="bytes"/>; <paramref name="source"/> names it in messages.</summary>
-    public static ModelProto Parse(byte[] bytes, string source)
+    internal static ModelProto Parse(byte[] bytes, string source)
     {
         var model = new ModelProto();
         try
@@ -62,13 +62,14 @@ public static class OnnxImporter
         Convert(ReadModel(path), Path.GetDirectoryName(Path.GetFullPath(path)), path);
 
     /// <summary>Converts a parsed model; <paramref name="folder"/> is where its external data lives (null: none allowed).</summary>
-    public static ImportedModel Convert(ModelProto model, string? folder, string source) =>
+    internal static ImportedModel Convert(ModelProto model, string? folder, string source) =>
         new OnnxGraphConverter(model, folder, source).Convert();
 }
 
 /// <summary>An imported graph and the values of its parameters and buffers (named <c>node.weight</c>, <c>node.running_mean</c>…).</summary>
 public sealed class ImportedModel(NetworkGraph graph, IReadOnlyDictionary<string, float[]> state, long opset)
 {
+    /// <summary>The imported layers and their connections, shapes inferred at batch 1.</summary>
     public NetworkGraph Graph { get; } = graph;
     /// <summary>Every parameter's and buffer's values, by state-dict name.</summary>
     public IReadOnlyDictionary<string, float[]> State { get; } = state;
