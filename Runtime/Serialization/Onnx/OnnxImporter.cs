@@ -1,20 +1,13 @@
 using Google.Protobuf;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>
 /// Imports ONNX models (ai.onnx opsets <see cref="MinOpset"/>–<see cref="MaxOpset"/>, as PyTorch's exporter writes
-/// CNNs) as ordinary <see cref="Network"/>s, which run and train further on every backend. Supported ops:
-/// Conv, Gemm, MatMul (+ Add), Add/Sum, Sub/Mul/Div by constants (folded into the preceding Conv, Gemm, MatMul or
-/// BatchNormalization), Mul by a per-channel tensor (squeeze-and-excitation), Relu, LeakyRelu, Sigmoid, Tanh,
-/// Clip (ReLU, ReLU6), HardSigmoid, HardSwish, x·Sigmoid(x) (SiLU), BatchNormalization, MaxPool, AveragePool,
-/// GlobalAveragePool, GlobalMaxPool, ReduceMean over H,W, Flatten, Reshape/Squeeze/Unsqueeze (constant shapes),
-/// Concat, Softmax, Dropout, LRN (odd size), Identity, Pad (folded into the next Conv or AveragePool), Constant,
-/// Cast, and the Shape/Gather/Unsqueeze/Concat arithmetic the exporter writes around Flatten.
+/// CNNs) as ordinary <see cref="Network"/>s, which run and train further on every backend. The supported ops are the
+/// importer's dispatch table, listed with the backends and opsets tested in <c>Documentation~/OnnxOperators.md</c>.
 /// Anything else, and any attribute value these ops do not support, raises <see cref="OnnxUnsupportedException"/>
 /// naming the node, op and opset; malformed files raise <see cref="OnnxFormatException"/>. Nothing is skipped.
 /// </summary>
