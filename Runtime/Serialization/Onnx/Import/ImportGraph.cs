@@ -144,7 +144,7 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         return live;
     }
 
-    public static OnnxUnsupportedException PadNotFolded(OnnxNodeReader n) =>
+    static OnnxUnsupportedException PadNotFolded(OnnxNodeReader n) =>
         n.Unsupported("its input comes from a Pad node, which is only supported right before a Conv or AveragePool");
 
     /// <summary>True when the ONNX value at <paramref name="input"/> of <paramref name="n"/> is read by this node only and

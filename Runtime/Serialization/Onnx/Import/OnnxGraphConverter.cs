@@ -1,3 +1,5 @@
+using NeuroPlugin.Tensors;
+
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>
@@ -30,7 +32,17 @@ internal sealed class OnnxGraphConverter(ModelProto model, string? folder, strin
             if (node.Proto.Domain is not ("" or "ai.onnx"))
                 throw node.Unsupported($"domain '{node.Proto.Domain}' is not supported (only ai.onnx)");
             if (node.Proto.Output.Count == 0 || node.Proto.Output[0].Length == 0) throw node.Malformed("has no output");
-            OnnxValue result = ConvertNode(imported, node);
+            OnnxValue result;
+            try
+            {
+                result = ConvertNode(imported, node);
+            }
+            catch (ShapeException e)
+            {
+                // a layer's own validation: sizes or windows it cannot represent (an empty resize, a kernel larger
+                // than its padding allows)
+                throw node.Unsupported(e.Message);
+            }
             node.CheckAllAttributesRead();
             imported.Define(node, node.Proto.Output[0], result);
         }

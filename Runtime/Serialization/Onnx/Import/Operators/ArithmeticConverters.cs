@@ -15,19 +15,18 @@ internal static class ArithmeticConverters
     public static OnnxValue Arithmetic(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 2);
-        OnnxValue first = graph.Input(n, 0), second = graph.Input(n, 1);
-        if (first is LiveTensor a && second is LiveTensor b)
+        bool constantFirst = graph.Input(n, 0) is ConstantValue;
+        if (!constantFirst && graph.Input(n, 1) is not ConstantValue)
         {
+            LiveTensor a = graph.LiveInput(n, 0), b = graph.LiveInput(n, 1);
             if (n.Op == "Add") return graph.AddLayer(n, null, new Layers.Add(), [a, b]);
             if (n.Op == "Mul") return Multiply(graph, n, a, b);
             throw n.Unsupported($"{n.Op} of two runtime tensors is not supported");
         }
         // one runtime tensor and one constant: an affine map per channel, folded into the producer's weights
-        bool constantFirst = first is ConstantValue;
         int liveIndex = constantFirst ? 1 : 0;
-        var live = (LiveTensor)(constantFirst ? second : first);
-        var constant = ((ConstantValue)(constantFirst ? first : second)).Constant;
-        if (live.Pads is not null) throw ImportGraph.PadNotFolded(n);
+        var live = graph.LiveInput(n, liveIndex);
+        var constant = graph.Constant(n, 1 - liveIndex, "the other operand");
         float[] c = Fusion.PerChannel(n, constant, live.Shape);
         float[]? scale = null, shift = null;
         switch (n.Op)

@@ -146,6 +146,8 @@ internal static class ConstantFolding
     /// attributes before opset 10 and inputs from it.</summary>
     public static OnnxValue Slice(ImportGraph graph, OnnxNodeReader n)
     {
+        if (n.Opset < 10) n.ExpectInputs(1, 1);
+        else n.ExpectInputs(3, 5);
         var c = graph.FoldedInput(n, 0);
         OnnxConstant C(int i) => graph.FoldedInput(n, i);
         var (starts, ends, axesGiven, stepsGiven) = n.Opset < 10

@@ -11,9 +11,11 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// </summary>
 internal static class Padding
 {
+    /// <summary>Zero padding: attribute <c>pads</c> before opset 11, inputs (pads, constant_value) from it.</summary>
     public static OnnxValue Pad(ImportGraph graph, OnnxNodeReader n)
     {
-        n.ExpectInputs(1, 3);
+        if (n.Opset < 11) n.ExpectInputs(1, 1);
+        else n.ExpectInputs(2, 3);
         var x = graph.LiveInput(n, 0);
         if (n.String("mode", "constant") != "constant") throw n.Unsupported($"mode '{n.String("mode", "constant")}' is not supported (only constant zeros)");
         long[] pads;

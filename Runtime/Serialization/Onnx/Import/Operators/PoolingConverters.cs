@@ -57,15 +57,8 @@ internal static class PoolingConverters
         }
         var input = graph.Unpadded(n, x);
         CheckCeilMode(n, window, graph.Shape(input));
-        try
-        {
-            Layer layer = average ? new AvgPool2d(window, countIncludePad) : new MaxPool2d(window);
-            return graph.AddLayer(n, null, layer, [input]);
-        }
-        catch (ShapeException e)
-        {
-            throw n.Unsupported(e.Message);
-        }
+        Layer layer = average ? new AvgPool2d(window, countIncludePad) : new MaxPool2d(window);
+        return graph.AddLayer(n, null, layer, [input]);
     }
 
     /// <summary>ceil_mode = 1 is accepted only where it gives the same output size as floor (no partial windows).</summary>

@@ -72,7 +72,11 @@ internal static class ShapeConverters
     }
 
     /// <summary>The shape of a runtime tensor, its batch entry the symbol <see cref="OnnxConstant.Batch"/>.</summary>
-    public static OnnxValue Shape(ImportGraph graph, OnnxNodeReader n) => ShapeOf(n, ((LiveTensor)graph.Input(n, 0)).Shape.ToArray(), batchSymbolic: true);
+    public static OnnxValue Shape(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        return ShapeOf(n, graph.LiveInput(n, 0, allowPads: true).Shape.ToArray(), batchSymbolic: true);
+    }
 
     /// <summary>The constant <paramref name="dims"/> (the first one symbolic if <paramref name="batchSymbolic"/>), sliced by
     /// the attributes <c>start</c> and <c>end</c> (opset 15).</summary>
