@@ -323,6 +323,15 @@ public sealed class OnnxMalformedTests
         Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("node 'y'").And.Contain(expected));
     }
 
+    [Test]
+    public void SecondOutputThatIsRead_IsUnsupported()
+    {
+        var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
+        b.Node("Dropout", ["x"], "d").Output.Add("mask");
+        b.Node("Add", ["d", "mask"], "y");
+        Unsupported(b, "d", "Dropout", "output 1 ('mask') is used; only the first output is supported");
+    }
+
     /// <summary>Sizes a layer rejects in its own validation (an empty resize, an empty weight) are unsupported, by node.</summary>
     [TestCase("Resize", "gives an empty 0×0 image")]
     [TestCase("Gemm", "Linear needs positive feature counts")]

@@ -7,6 +7,9 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// <summary>What an ONNX value name stands for while a graph is imported.</summary>
 internal abstract record OnnxValue;
 
+/// <summary>The values of an op with several outputs, in output order: what its converter returns instead of one value.</summary>
+internal sealed record OnnxOutputs(OnnxValue[] Values) : OnnxValue;
+
 /// <summary>A value known at import time (initializers, Constant nodes, shapes): ops whose inputs are all constants fold.</summary>
 internal sealed record ConstantValue(OnnxConstant Constant) : OnnxValue;
 
@@ -101,15 +104,26 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         foreach (var output in graph.Output) onnxUses[output.Name] = onnxUses.GetValueOrDefault(output.Name) + 1;
     }
 
-    /// <summary>Assigns <paramref name="value"/> to the node's output <paramref name="name"/> (every value is assigned once).</summary>
-    public void Define(OnnxNodeReader node, string name, OnnxValue value)
+    /// <summary>Assigns the converter's <paramref name="result"/> to the node's outputs (every value is assigned once):
+    /// one value to the first output, or each of several (<see cref="OnnxOutputs"/>) to the outputs in order. An output
+    /// beyond them that the graph reads is an error.</summary>
+    public void Define(OnnxNodeReader node, OnnxValue result)
     {
-        if (values.ContainsKey(name)) throw node.Malformed($"output '{name}' is already defined (every value is assigned once)");
-        values[name] = value;
-        if (value is LiveTensor live) tensorAliases[live.Tensor] = tensorAliases.GetValueOrDefault(live.Tensor) + 1;
-        for (int i = 1; i < node.Proto.Output.Count; i++)
-            if (node.Proto.Output[i].Length > 0 && onnxUses.ContainsKey(node.Proto.Output[i]))
-                throw node.Unsupported($"output {i} ('{node.Proto.Output[i]}') is used; only the first output is supported");
+        OnnxValue[] results = result is OnnxOutputs several ? several.Values : [result];
+        for (int i = 0; i < node.Proto.Output.Count; i++)
+        {
+            string name = node.Proto.Output[i];
+            if (i >= results.Length)
+            {
+                if (name.Length > 0 && onnxUses.ContainsKey(name))
+                    throw node.Unsupported($"output {i} ('{name}') is used; only the first {(results.Length == 1 ? "output is" : $"{results.Length} outputs are")} supported");
+                continue;
+            }
+            if (name.Length == 0) continue; // an optional output left out
+            if (values.ContainsKey(name)) throw node.Malformed($"output '{name}' is already defined (every value is assigned once)");
+            values[name] = results[i];
+            if (results[i] is LiveTensor live) tensorAliases[live.Tensor] = tensorAliases.GetValueOrDefault(live.Tensor) + 1;
+        }
     }
 
     public OnnxValue Input(OnnxNodeReader n, int index)

@@ -44,7 +44,7 @@ internal sealed class OnnxGraphConverter(ModelProto model, string? folder, strin
                 throw node.Unsupported(e.Message);
             }
             node.CheckAllAttributesRead();
-            imported.Define(node, node.Proto.Output[0], result);
+            imported.Define(node, result);
         }
 
         if (graph.Output.Count != 1)

@@ -1,7 +1,8 @@
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>Converts one ONNX node, whose attributes and inputs <paramref name="node"/> reads, into the value of its
-/// first output, adding layers to <paramref name="graph"/> as needed.</summary>
+/// first output (or <see cref="OnnxOutputs"/> for an op with several), adding layers to <paramref name="graph"/> as
+/// needed.</summary>
 internal delegate OnnxValue OnnxConverter(ImportGraph graph, OnnxNodeReader node);
 
 /// <summary>One supported ONNX op. <paramref name="Convert"/> imports it over tensors of our graph: as a layer that every
