@@ -52,16 +52,14 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
     readonly List<GraphInput> inputs = [];
     readonly HashSet<string> usedNames = new(StringComparer.Ordinal);
 
-    /// <summary>The file (or model name) in messages.</summary>
-    public string Source => source;
-    /// <summary>The model's ai.onnx opset.</summary>
-    public long Opset => opset;
     /// <summary>The batch size a graph input declares, where it gives a fixed one (a Reshape may name it).</summary>
     public long? DeclaredBatch { get; private set; }
+    /// <summary>True once a graph input (a runtime tensor, not an initializer) has been added.</summary>
     public bool HasInputs => inputs.Count > 0;
 
     // ── ONNX values ──
 
+    /// <summary>A weight or other constant of the file, by its name.</summary>
     public void AddInitializer(TensorProto initializer)
     {
         if (initializer.Name.Length == 0) throw new OnnxFormatException(source, "an initializer has no name");
@@ -69,6 +67,7 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
             throw new OnnxFormatException(source, $"initializer '{initializer.Name}' is defined twice");
     }
 
+    /// <summary>True when the ONNX value <paramref name="name"/> already stands for something.</summary>
     public bool IsDefined(string name) => values.ContainsKey(name);
 
     /// <summary>A graph input (N, item…): a float tensor whose axes after the batch have fixed sizes.</summary>
@@ -126,6 +125,7 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         }
     }
 
+    /// <summary>What input <paramref name="index"/> of <paramref name="n"/> stands for (a constant, a tensor of ours…).</summary>
     public OnnxValue Input(OnnxNodeReader n, int index)
     {
         string name = n.Proto.Input[index];
