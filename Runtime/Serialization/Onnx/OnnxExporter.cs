@@ -55,7 +55,7 @@ public static class OnnxExporter
 
     /// <summary>The ONNX model of <paramref name="network"/> (its weights downloaded from the backend).
     /// Throws <see cref="OnnxUnsupportedException"/> for a layer ONNX (or this exporter) cannot express.</summary>
-    public static ModelProto ToModel(Network network)
+    internal static ModelProto ToModel(Network network)
     {
         var graph = network.Graph;
         var shapes = graph.InferShapes(1);

@@ -1,20 +1,13 @@
 using Google.Protobuf;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>
 /// Imports ONNX models (ai.onnx opsets <see cref="MinOpset"/>–<see cref="MaxOpset"/>, as PyTorch's exporter writes
-/// CNNs) as ordinary <see cref="Network"/>s, which run and train further on every backend. Supported ops:
-/// Conv, Gemm, MatMul (+ Add), Add/Sum, Sub/Mul/Div by constants (folded into the preceding Conv, Gemm, MatMul or
-/// BatchNormalization), Mul by a per-channel tensor (squeeze-and-excitation), Relu, LeakyRelu, Sigmoid, Tanh,
-/// Clip (ReLU, ReLU6), HardSigmoid, HardSwish, x·Sigmoid(x) (SiLU), BatchNormalization, MaxPool, AveragePool,
-/// GlobalAveragePool, GlobalMaxPool, ReduceMean over H,W, Flatten, Reshape/Squeeze/Unsqueeze (constant shapes),
-/// Concat, Softmax, Dropout, LRN (odd size), Identity, Pad (folded into the next Conv or AveragePool), Constant,
-/// Cast, and the Shape/Gather/Unsqueeze/Concat arithmetic the exporter writes around Flatten.
+/// CNNs) as ordinary <see cref="Network"/>s, which run and train further on every backend. The supported ops are the
+/// importer's dispatch table, listed with the backends and opsets tested in <c>Documentation~/OnnxOperators.md</c>.
 /// Anything else, and any attribute value these ops do not support, raises <see cref="OnnxUnsupportedException"/>
 /// naming the node, op and opset; malformed files raise <see cref="OnnxFormatException"/>. Nothing is skipped.
 /// </summary>
@@ -28,7 +21,7 @@ public static class OnnxImporter
     public const int RecursionLimit = 64;
 
     /// <summary>Reads and parses <paramref name="path"/> (protobuf only; no graph conversion).</summary>
-    public static ModelProto ReadModel(string path)
+    internal static ModelProto ReadModel(string path)
     {
         var file = new FileInfo(path);
         if (!file.Exists) throw new OnnxFormatException(path, "file not found");
@@ -37,7 +30,7 @@ public static class OnnxImporter
     }
 
     /// <summary>Parses a <c>ModelProto</c> from <paramref name="bytes"/>; <paramref name="source"/> names it in messages.</summary>
-    public static ModelProto Parse(byte[] bytes, string source)
+    internal static ModelProto Parse(byte[] bytes, string source)
     {
         var model = new ModelProto();
         try
@@ -62,13 +55,14 @@ public static class OnnxImporter
         Convert(ReadModel(path), Path.GetDirectoryName(Path.GetFullPath(path)), path);
 
     /// <summary>Converts a parsed model; <paramref name="folder"/> is where its external data lives (null: none allowed).</summary>
-    public static ImportedModel Convert(ModelProto model, string? folder, string source) =>
+    internal static ImportedModel Convert(ModelProto model, string? folder, string source) =>
         new OnnxGraphConverter(model, folder, source).Convert();
 }
 
 /// <summary>An imported graph and the values of its parameters and buffers (named <c>node.weight</c>, <c>node.running_mean</c>…).</summary>
 public sealed class ImportedModel(NetworkGraph graph, IReadOnlyDictionary<string, float[]> state, long opset)
 {
+    /// <summary>The imported layers and their connections, shapes inferred at batch 1.</summary>
     public NetworkGraph Graph { get; } = graph;
     /// <summary>Every parameter's and buffer's values, by state-dict name.</summary>
     public IReadOnlyDictionary<string, float[]> State { get; } = state;

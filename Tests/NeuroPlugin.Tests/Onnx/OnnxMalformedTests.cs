@@ -300,4 +300,56 @@ public sealed class OnnxMalformedTests
         b.Weight("conv.weight", [1]);
         Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("defined twice"));
     }
+
+    /// <summary>Nodes with inputs missing or extra are typed errors naming the node, never an index exception or an
+    /// input silently ignored (found by swapping ops and dropping inputs in every OnnxOpTests model).</summary>
+    static IEnumerable<TestCaseData> WrongInputCounts()
+    {
+        TestCaseData Case(string name, int opset, Action<OnnxBuilder> build, string expected) =>
+            new TestCaseData(opset, build, expected) { TestName = $"WrongInputCount_{name}" };
+        yield return Case("ShapeWithoutInput", 13, b => b.Node("Shape", [], "y"), "takes 1 input(s), got 0");
+        yield return Case("ShapeOfTwoInputs", 13, b => b.Node("Shape", [b.IntTensor("c", 1), "x"], "y"), "takes 1 input(s), got 2");
+        yield return Case("PadOpset13WithoutPads", 13, b => b.Node("Pad", ["x"], "y"), "takes 2 to 3 inputs, got 1");
+        yield return Case("PadOpset7WithAnInputItWouldIgnore", 7,
+            b => b.Node("Pad", ["x", b.IntTensor("p", 0, 0, 1, 1, 0, 0, 1, 1)], "y", Ints("pads", 0, 0, 1, 1, 0, 0, 1, 1)), "takes 1 input(s), got 2");
+        yield return Case("SliceOpset13WithoutEnds", 13, b => b.Node("Slice", [b.IntTensor("shape", 1, 32), b.IntTensor("starts", 0)], "y"), "takes 3 to 5 inputs, got 2");
+    }
+
+    [TestCaseSource(nameof(WrongInputCounts))]
+    public void WrongInputCount_IsAFormatError(int opset, Action<OnnxBuilder> build, string expected)
+    {
+        var b = new OnnxBuilder(opset).Input("x", 2, 4, 4).Output("y");
+        build(b);
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("node 'y'").And.Contain(expected));
+    }
+
+    [Test]
+    public void SecondOutputThatIsRead_IsUnsupported()
+    {
+        var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
+        b.Node("Dropout", ["x"], "d").Output.Add("mask");
+        b.Node("Add", ["d", "mask"], "y");
+        Unsupported(b, "d", "Dropout", "output 1 ('mask') is used; only the first output is supported");
+    }
+
+    /// <summary>Sizes a layer rejects in its own validation (an empty resize, an empty weight) are unsupported, by node.</summary>
+    [TestCase("Resize", "gives an empty 0×0 image")]
+    [TestCase("Gemm", "Linear needs positive feature counts")]
+    public void SizesTheLayerRejects_AreUnsupported(string op, string expected)
+    {
+        var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
+        if (op == "Resize") b.Node("Resize", ["x", "", b.Weight("scales", [4], [1f, 1f, 0.1f, 0.1f])], "y", Text("mode", "linear"));
+        else b.Node("Gemm", ["x", b.Weight("w", [0, 32], [])], "y", Int("transB", 1));
+        Unsupported(b, "y", op, expected);
+    }
+
+    [TestCase("Add")]
+    [TestCase("Mul")]
+    public void HalfOfAnAdaptivePoolingWithAConstant_IsUnsupported(string op)
+    {
+        var b = new OnnxBuilder().Input("x", 2, 5, 7).Output("y");
+        b.Node("MatMul", ["x", b.Weight("columns_t", [7, 3], AdaptivePoolingMatrix.Of(7, 3, transpose: true))], "pooled_columns");
+        b.Node(op, ["pooled_columns", b.Scalar("k", 2f)], "y");
+        Unsupported(b, "y", op, "input 0 is x·P");
+    }
 }

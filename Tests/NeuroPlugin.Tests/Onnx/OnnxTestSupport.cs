@@ -21,7 +21,7 @@ public sealed class OnnxBuilder
         random = new Random(seed);
     }
 
-    public GraphProto Graph => graph;
+    internal GraphProto Graph => graph;
 
     /// <summary>A float input with a symbolic batch axis and fixed item sizes.</summary>
     public OnnxBuilder Input(string name, params long[] itemDims)
@@ -60,7 +60,7 @@ public sealed class OnnxBuilder
         return name;
     }
 
-    public NodeProto Node(string op, string[] inputs, string output, params AttributeProto[] attributes)
+    internal NodeProto Node(string op, string[] inputs, string output, params AttributeProto[] attributes)
     {
         var node = new NodeProto { OpType = op, Name = output };
         node.Input.AddRange(inputs);
@@ -70,17 +70,17 @@ public sealed class OnnxBuilder
         return node;
     }
 
-    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeType.Int, I = value };
-    public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeType.Float, F = value };
-    public static AttributeProto Text(string name, string value) => OnnxExporter.String(name, value);
-    public static AttributeProto Ints(string name, params long[] values)
+    internal static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeType.Int, I = value };
+    internal static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeType.Float, F = value };
+    internal static AttributeProto Text(string name, string value) => OnnxExporter.String(name, value);
+    internal static AttributeProto Ints(string name, params long[] values)
     {
         var a = new AttributeProto { Name = name, Type = AttributeType.Ints };
         a.Ints.AddRange(values);
         return a;
     }
 
-    public ModelProto Model(int? opsetOverride = null)
+    internal ModelProto Model(int? opsetOverride = null)
     {
         var model = new ModelProto { IrVersion = 7, ProducerName = "tests", Graph = graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Version = opsetOverride ?? opset });

@@ -83,6 +83,9 @@ internal sealed class OnnxNodeReader
 
     public bool HasInput(int index) => index < Proto.Input.Count && Proto.Input[index].Length > 0;
 
+    /// <summary>The name of input <paramref name="index"/> (a weight's initializer name), or null when it is omitted.</summary>
+    public string? InputName(int index) => HasInput(index) ? Proto.Input[index] : null;
+
     /// <summary>Checks the input count against the op's signature.</summary>
     public void ExpectInputs(int min, int max)
     {

@@ -4,50 +4,11 @@ using Google.Protobuf;
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>
-/// A constant known at import time: an initializer, a <c>Constant</c> node's value, or a shape computed from
-/// static shapes. Float tensors keep <see cref="Floats"/>; integer and boolean tensors keep <see cref="Ints"/>
-/// (shape arithmetic), where <see cref="Batch"/> stands for the batch size, which is not known until a plan is made.
-/// </summary>
-public sealed class OnnxConstant
-{
-    /// <summary>The symbolic batch size inside integer shape constants (what <c>Shape</c> gives for axis 0).</summary>
-    public const long Batch = long.MinValue;
-
-    OnnxConstant(long[] dims, float[]? floats, long[]? ints)
-    {
-        Dims = dims;
-        Floats = floats;
-        Ints = ints;
-    }
-
-    /// <summary>A float tensor of shape <paramref name="dims"/>.</summary>
-    public static OnnxConstant OfFloats(long[] dims, float[] values) => new(dims, values, null);
-    /// <summary>An integer tensor of shape <paramref name="dims"/>.</summary>
-    public static OnnxConstant OfInts(long[] dims, long[] values) => new(dims, null, values);
-
-    public long[] Dims { get; }
-    public float[]? Floats { get; }
-    public long[]? Ints { get; }
-    public bool IsFloat => Floats is not null;
-    public int Length => Floats?.Length ?? Ints!.Length;
-
-    /// <summary>The values as floats (integers converted); the symbolic batch cannot be.</summary>
-    public float[] AsFloats(Func<string, Exception> fail) =>
-        Floats ?? Ints!.Select(v => v == Batch ? throw fail("the batch size is not a constant") : (float)v).ToArray();
-
-    /// <summary>The values as integers (floats must be whole numbers).</summary>
-    public long[] AsInts(Func<string, Exception> fail) =>
-        Ints ?? Floats!.Select(v => v == MathF.Round(v) ? (long)v : throw fail($"{v} is not an integer")).ToArray();
-
-    public override string ToString() => $"[{string.Join(",", Dims)}]";
-}
-
-/// <summary>
 /// Reads a <see cref="TensorProto"/>'s values: raw little-endian bytes, the typed repeated fields, or an external
 /// file beside the model. Sizes are checked against the data actually present before anything is allocated, and an
 /// external file must be a relative path that stays inside the model's folder.
 /// </summary>
-public static class OnnxTensorData
+internal static class OnnxTensorData
 {
     /// <summary>Largest tensor accepted, in elements (1 GiB of float32).</summary>
     public const long MaxElements = 1L << 28;

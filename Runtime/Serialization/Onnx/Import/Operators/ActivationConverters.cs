@@ -1,0 +1,73 @@
+using NeuroPlugin.Layers;
+
+namespace NeuroPlugin.Serialization.Onnx;
+
+/// <summary>Relu, Sigmoid, Tanh, LeakyRelu, HardSwish, HardSigmoid (PyTorch's), Clip (as ReLU6 or ReLU) → an
+/// <see cref="Activation"/>; Softmax over the classes of (N,K) → <see cref="Layers.Softmax"/>. The element-wise ones run
+/// on the tensor under a view, and their result keeps the input's view.</summary>
+internal static class ActivationConverters
+{
+    public static OnnxValue Relu(ImportGraph graph, OnnxNodeReader n) => Activate(graph, n, Activation.ReLU());
+
+    public static OnnxValue Sigmoid(ImportGraph graph, OnnxNodeReader n) => Activate(graph, n, Activation.Sigmoid());
+
+    public static OnnxValue Tanh(ImportGraph graph, OnnxNodeReader n) => Activate(graph, n, Activation.Tanh());
+
+    public static OnnxValue LeakyRelu(ImportGraph graph, OnnxNodeReader n) => Activate(graph, n, Activation.LeakyReLU(n.Float("alpha", 0.01f)));
+
+    public static OnnxValue HardSwish(ImportGraph graph, OnnxNodeReader n) => Activate(graph, n, Activation.HardSwish());
+
+    /// <summary>max(0, min(1, α·x + β)), supported with PyTorch's α = 1/6, β = ½.</summary>
+    public static OnnxValue HardSigmoid(ImportGraph graph, OnnxNodeReader n)
+    {
+        float alpha = n.Float("alpha", 0.2f), beta = n.Float("beta", 0.5f);
+        if (MathF.Abs(alpha - 1f / 6f) > 1e-6f || beta != 0.5f)
+            throw n.Unsupported($"HardSigmoid with alpha {alpha}, beta {beta} is not supported (only PyTorch's alpha 1/6, beta 0.5)");
+        return Activate(graph, n, Activation.HardSigmoid());
+    }
+
+    /// <summary>Clip to [0, 6] (ReLU6) or [0, ∞) (ReLU); bounds are attributes before opset 11, constant inputs from it.
+    /// PyTorch's opset-9 ReLU6, a Relu followed by Clip(max = 6), rewrites the Relu.</summary>
+    public static OnnxValue Clip(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 3);
+        float min, max;
+        if (n.Opset < 11)
+        {
+            min = n.Float("min", float.NegativeInfinity);
+            max = n.Float("max", float.PositiveInfinity);
+        }
+        else
+        {
+            min = n.HasInput(1) ? graph.Constant(n, 1, "min").Scalar(n) : float.NegativeInfinity;
+            max = n.HasInput(2) ? graph.Constant(n, 2, "max").Scalar(n) : float.PositiveInfinity;
+        }
+        if (min == 0f && max == 6f) return Activate(graph, n, Activation.ReLU6(), maxInputs: 3);
+        if (float.IsNegativeInfinity(min) && max == 6f && graph.LiveInput(n, 0) is var x && x.Pads is null &&
+            Fusion.TryReLU6(graph, n, x) is { } fused)
+            return fused;
+        if (min == 0f && (float.IsPositiveInfinity(max) || max >= float.MaxValue)) return Activate(graph, n, Activation.ReLU(), maxInputs: 3);
+        throw n.Unsupported($"Clip to [{min}, {max}] is not supported (only [0, 6] as ReLU6 and [0, ∞) as ReLU)");
+    }
+
+    /// <summary>Softmax over the classes of (N,K) (axis 1, which is also the last).</summary>
+    public static OnnxValue Softmax(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        var x = graph.LiveInput(n, 0);
+        long defaultAxis = n.Opset < 13 ? 1 : -1;
+        long axis = n.Int("axis", defaultAxis);
+        if (axis < 0) axis += x.Shape.Rank;
+        if (x.Shape.Rank != 2 || axis != 1)
+            throw n.Unsupported($"Softmax over axis {n.Int("axis", defaultAxis)} of {x.Shape} is not supported (only over the classes of (N,K))");
+        return graph.AddLayer(n, null, new Layers.Softmax(), [x]);
+    }
+
+    /// <summary>An element-wise activation of input 0: it runs on the underlying tensor and the result keeps the input's view.</summary>
+    static OnnxValue Activate(ImportGraph graph, OnnxNodeReader n, Activation activation, int maxInputs = 1)
+    {
+        n.ExpectInputs(1, maxInputs);
+        var x = graph.LiveInput(n, 0);
+        return graph.AddLayer(n, null, activation, [x.Tensor]) with { Shape = x.Shape };
+    }
+}

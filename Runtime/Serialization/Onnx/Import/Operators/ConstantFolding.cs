@@ -1,0 +1,222 @@
+namespace NeuroPlugin.Serialization.Onnx;
+
+/// <summary>
+/// The ops computed at import time when every input is a constant: Constant nodes, and the shape arithmetic exporters
+/// write around Flatten, Reshape, Pad and Resize (Shape, Gather, (Un)Squeeze, Reshape, Concat, Slice, Transpose,
+/// ConstantOfShape, Cast, Identity, element-wise Add/Sub/Mul/Div). Integer constants may hold the symbolic batch size
+/// (<see cref="OnnxConstant.Batch"/>), which passes through Gather, Concat and Slice but not through arithmetic.
+/// </summary>
+internal static class ConstantFolding
+{
+    /// <summary>A Constant node: attribute <c>value</c> (a tensor), or from opset 12 a float, int or list of them.</summary>
+    public static OnnxValue Constant(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(0, 0);
+        if (n.Tensor("value") is { } tensor) return new ConstantValue(graph.ReadTensor(tensor));
+        if (n.Opset >= 12)
+        {
+            if (n.Has("value_float")) return new ConstantValue(OnnxConstant.OfFloats([], [n.Float("value_float", 0)]));
+            if (n.Floats("value_floats") is { } floats) return new ConstantValue(OnnxConstant.OfFloats([floats.Length], floats));
+            if (n.Has("value_int")) return new ConstantValue(OnnxConstant.OfInts([], [n.Int("value_int", 0)]));
+            if (n.Ints("value_ints") is { } ints) return new ConstantValue(OnnxConstant.OfInts([ints.Length], ints));
+        }
+        throw n.Unsupported(n.Proto.Attribute.Count > 0 ? $"attribute '{n.Proto.Attribute[0].Name}' is not supported" : "the value is missing");
+    }
+
+    public static OnnxValue Identity(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        return graph.Input(n, 0);
+    }
+
+    public static OnnxValue Shape(ImportGraph graph, OnnxNodeReader n) =>
+        ShapeConverters.ShapeOf(n, graph.FoldedInput(n, 0).Dims.Select(d => (int)d).ToArray(), batchSymbolic: false);
+
+    public static OnnxValue Cast(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        long to = n.Int("to", 0);
+        var c = graph.FoldedInput(n, 0);
+        return to switch
+        {
+            (int)TensorDataType.Float or (int)TensorDataType.Double => new ConstantValue(OnnxConstant.OfFloats(c.Dims, c.AsFloats(Fail(n)))),
+            (int)TensorDataType.Int64 or (int)TensorDataType.Int32 => new ConstantValue(OnnxConstant.OfInts(c.Dims, c.AsInts(Fail(n)))),
+            _ => throw n.Unsupported($"Cast to type {to} is not supported"),
+        };
+    }
+
+    /// <summary>Gather along axis 0 of 1-D data (an entry of a shape).</summary>
+    public static OnnxValue Gather(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(2, 2);
+        var (data, indices) = (graph.FoldedInput(n, 0), graph.FoldedInput(n, 1).AsInts(Fail(n)));
+        if (n.Int("axis", 0) != 0 || data.Dims.Length != 1) throw n.Unsupported("Gather of constants is supported on 1-D data along axis 0");
+        long Pick(long i) => i < 0 ? i + data.Length : i;
+        if (indices.Any(i => Pick(i) < 0 || Pick(i) >= data.Length)) throw n.Malformed($"an index is outside [0, {data.Length})");
+        long[] dims = graph.FoldedInput(n, 1).Dims;
+        return new ConstantValue(data.IsFloat
+            ? OnnxConstant.OfFloats(dims, indices.Select(i => data.Floats![Pick(i)]).ToArray())
+            : OnnxConstant.OfInts(dims, indices.Select(i => data.Ints![Pick(i)]).ToArray()));
+    }
+
+    public static OnnxValue Squeeze(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 2);
+        var c = graph.FoldedInput(n, 0);
+        return new ConstantValue(c.WithDims([.. ShapeConverters.SqueezeDims(n, [.. c.Dims], ShapeConverters.Axes(graph, n))]));
+    }
+
+    public static OnnxValue Unsqueeze(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 2);
+        var c = graph.FoldedInput(n, 0);
+        return new ConstantValue(c.WithDims([.. ShapeConverters.UnsqueezeDims(n, [.. c.Dims], ShapeConverters.Axes(graph, n))]));
+    }
+
+    public static OnnxValue Reshape(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(2, 2);
+        if (n.Opset >= 14) n.Int("allowzero", 0);
+        var c = graph.FoldedInput(n, 0);
+        long[] target = graph.FoldedInput(n, 1).AsInts(Fail(n));
+        long known = target.Where(d => d > 0).Aggregate(1L, (p, d) => p * d);
+        long[] dims = target.Select((d, i) => d == 0 ? c.Dims[i] : d == -1 ? (known == 0 ? 0 : c.Length / known) : d).ToArray();
+        if (dims.Aggregate(1L, (p, d) => p * d) != c.Length) throw n.Malformed($"cannot reshape {c} to [{string.Join(",", target)}]");
+        return new ConstantValue(c.WithDims(dims));
+    }
+
+    /// <summary>Concat of 1-D constants (shapes); the result is integer unless every part is float.</summary>
+    public static OnnxValue Concat(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, int.MaxValue);
+        var parts = Enumerable.Range(0, n.InputCount).Select(i => graph.FoldedInput(n, i)).ToArray();
+        n.Int("axis", 0);
+        if (parts.Any(p => p.Dims.Length != 1)) throw n.Unsupported("Concat of constants is supported for 1-D constants");
+        long[] dims = [parts.Sum(p => p.Length)];
+        return new ConstantValue(parts.All(p => p.IsFloat)
+            ? OnnxConstant.OfFloats(dims, parts.SelectMany(p => p.Floats!).ToArray())
+            : OnnxConstant.OfInts(dims, parts.SelectMany(p => p.AsInts(Fail(n))).ToArray()));
+    }
+
+    /// <summary>Add, Sub, Mul or Div of constants of equal shapes, or of one and a scalar.</summary>
+    public static OnnxValue Arithmetic(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(2, 2);
+        var (a, b) = (graph.FoldedInput(n, 0), graph.FoldedInput(n, 1));
+        if (a.Length != b.Length && a.Length != 1 && b.Length != 1) throw n.Unsupported($"{n.Op} of constants {a} and {b} (only equal shapes or a scalar)");
+        var larger = a.Length >= b.Length ? a : b;
+        int length = Math.Max(a.Length, b.Length);
+        if (a.IsFloat || b.IsFloat)
+        {
+            float[] x = a.AsFloats(Fail(n)), y = b.AsFloats(Fail(n));
+            return new ConstantValue(OnnxConstant.OfFloats(larger.Dims, Enumerable.Range(0, length).Select(i =>
+                (float)Apply(n.Op, x[x.Length == 1 ? 0 : i], y[y.Length == 1 ? 0 : i])).ToArray()));
+        }
+        long[] p = a.Ints!, q = b.Ints!;
+        if (p.Contains(OnnxConstant.Batch) || q.Contains(OnnxConstant.Batch)) throw n.Unsupported("arithmetic on the batch size is not supported");
+        return new ConstantValue(OnnxConstant.OfInts(larger.Dims, Enumerable.Range(0, length).Select(i =>
+            (long)Apply(n.Op, p[p.Length == 1 ? 0 : i], q[q.Length == 1 ? 0 : i])).ToArray()));
+    }
+
+    /// <summary>A constant of the shape input 0 gives, every element attribute <c>value</c> (default a float 0).</summary>
+    public static OnnxValue ConstantOfShape(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        long[] dims = graph.FoldedInput(n, 0).AsInts(Fail(n));
+        if (dims.Any(d => d < 0) || dims.Aggregate(1.0, (p, d) => p * d) > OnnxTensorData.MaxElements) throw n.Unsupported($"ConstantOfShape [{string.Join(",", dims)}] is not supported");
+        var value = n.Tensor("value") is { } t ? graph.ReadTensor(t) : OnnxConstant.OfFloats([1], [0f]);
+        if (value.Length != 1) throw n.Malformed("attribute 'value' must hold one element");
+        return new ConstantValue(Pick(value, dims, _ => 0));
+    }
+
+    /// <summary>Axes permuted by attribute <c>perm</c> (default: reversed).</summary>
+    public static OnnxValue Transpose(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        var c = graph.FoldedInput(n, 0);
+        int rank = c.Dims.Length;
+        long[] perm = n.Ints("perm") ?? Enumerable.Range(0, rank).Reverse().Select(i => (long)i).ToArray();
+        if (perm.Length != rank || perm.Order().Select((p, i) => p == i).Any(ok => !ok)) throw n.Malformed($"perm [{string.Join(",", perm)}] is not a permutation of {rank} axes");
+        long[] dims = perm.Select(p => c.Dims[p]).ToArray();
+        long[] sourceStrides = Strides(c.Dims);
+        return new ConstantValue(Pick(c, dims, index => index.Select((i, axis) => i * sourceStrides[perm[axis]]).Sum()));
+    }
+
+    /// <summary>ONNX's Slice: per axis, start/end clamped to the axis, any non-zero step; starts, ends, axes and steps are
+    /// attributes before opset 10 and inputs from it.</summary>
+    public static OnnxValue Slice(ImportGraph graph, OnnxNodeReader n)
+    {
+        if (n.Opset < 10) n.ExpectInputs(1, 1);
+        else n.ExpectInputs(3, 5);
+        var c = graph.FoldedInput(n, 0);
+        OnnxConstant C(int i) => graph.FoldedInput(n, i);
+        var (starts, ends, axesGiven, stepsGiven) = n.Opset < 10
+            ? (n.Ints("starts") ?? [], n.Ints("ends") ?? [], n.Ints("axes"), null)
+            : (C(1).AsInts(Fail(n)), C(2).AsInts(Fail(n)), n.HasInput(3) ? C(3).AsInts(Fail(n)) : null, n.HasInput(4) ? C(4).AsInts(Fail(n)) : (long[]?)null);
+        int rank = c.Dims.Length;
+        long[] axes = axesGiven ?? Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+        long[] steps = stepsGiven ?? Enumerable.Repeat(1L, starts.Length).ToArray();
+        if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length || steps.Contains(0))
+            throw n.Malformed("starts, ends, axes and steps must have equal lengths and non-zero steps");
+        long[] begin = new long[rank], step = Enumerable.Repeat(1L, rank).ToArray(), dims = (long[])c.Dims.Clone();
+        for (int k = 0; k < axes.Length; k++)
+        {
+            long axis = axes[k] < 0 ? axes[k] + rank : axes[k];
+            if (axis < 0 || axis >= rank) throw n.Malformed($"axis {axes[k]} is outside rank {rank}");
+            long size = c.Dims[axis];
+            long Clamp(long v, long low, long high) => Math.Clamp(v < 0 ? v + size : v, low, high);
+            long first = steps[k] > 0 ? Clamp(starts[k], 0, size) : Clamp(starts[k], -1, size - 1);
+            long last = steps[k] > 0 ? Clamp(ends[k], 0, size) : Clamp(ends[k], -1, size - 1);
+            begin[axis] = first;
+            step[axis] = steps[k];
+            dims[axis] = Math.Max(0, (last - first + steps[k] + (steps[k] > 0 ? -1 : 1)) / steps[k]);
+        }
+        long[] strides = Strides(c.Dims);
+        return new ConstantValue(Pick(c, dims, index => index.Select((i, axis) => (begin[axis] + i * step[axis]) * strides[axis]).Sum()));
+    }
+
+    static Func<string, Exception> Fail(OnnxNodeReader n) => m => n.Unsupported(m);
+
+    static double Apply(string op, double a, double b) => op switch
+    {
+        "Add" => a + b,
+        "Sub" => a - b,
+        "Mul" => a * b,
+        _ => b == 0 ? double.NaN : a / b,
+    };
+
+    /// <summary>Row-major strides of <paramref name="dims"/>.</summary>
+    static long[] Strides(long[] dims)
+    {
+        var strides = new long[dims.Length];
+        long stride = 1;
+        for (int i = dims.Length - 1; i >= 0; i--)
+        {
+            strides[i] = stride;
+            stride *= dims[i];
+        }
+        return strides;
+    }
+
+    /// <summary>A constant of shape <paramref name="dims"/> whose element at each multi-index is <paramref name="c"/>'s
+    /// element at <paramref name="sourceIndex"/>(multi-index) (the common core of Transpose, Slice and ConstantOfShape).</summary>
+    static OnnxConstant Pick(OnnxConstant c, long[] dims, Func<long[], long> sourceIndex)
+    {
+        long count = dims.Aggregate(1L, (p, d) => p * d);
+        var index = new long[dims.Length];
+        var picked = new long[count];
+        for (long flat = 0; flat < count; flat++)
+        {
+            long rest = flat;
+            for (int axis = dims.Length - 1; axis >= 0; axis--)
+            {
+                index[axis] = rest % dims[axis];
+                rest /= dims[axis];
+            }
+            picked[flat] = sourceIndex(index);
+        }
+        return c.IsFloat
+            ? OnnxConstant.OfFloats(dims, picked.Select(i => c.Floats![i]).ToArray())
+            : OnnxConstant.OfInts(dims, picked.Select(i => c.Ints![i]).ToArray());
+    }
+}

@@ -1,0 +1,73 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Serialization.Onnx;
+
+/// <summary>MaxPool, AveragePool (with the padding of a Pad node before it), GlobalAveragePool, GlobalMaxPool, and
+/// ReduceMean over H and W (a global average pooling) → our pooling layers.</summary>
+internal static class PoolingConverters
+{
+    public static OnnxValue MaxPool(ImportGraph graph, OnnxNodeReader n) => Pool(graph, n, average: false);
+
+    public static OnnxValue AveragePool(ImportGraph graph, OnnxNodeReader n) => Pool(graph, n, average: true);
+
+    public static OnnxValue GlobalAveragePool(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        return graph.AddLayer(n, null, new GlobalAvgPool2d(), [graph.LiveInput(n, 0)]);
+    }
+
+    public static OnnxValue GlobalMaxPool(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        return graph.AddLayer(n, null, new GlobalMaxPool2d(), [graph.LiveInput(n, 0)]);
+    }
+
+    /// <summary>The mean over H and W of (N,C,H,W): a global average pooling, (N,C,1,1) or, without keepdims, (N,C).</summary>
+    public static OnnxValue ReduceMean(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        var x = graph.LiveInput(n, 0);
+        long[] axes = (n.Ints("axes") ?? []).Select(a => a < 0 ? a + x.Shape.Rank : a).Order().ToArray();
+        bool keep = n.Int("keepdims", 1) != 0;
+        if (x.Shape.Rank != 4 || !axes.SequenceEqual([2L, 3L]))
+            throw n.Unsupported($"ReduceMean over axes [{string.Join(",", axes)}] of {x.Shape} is not supported (only over H and W of (N,C,H,W))");
+        var pooled = graph.AddLayer(n, null, new GlobalAvgPool2d(), [graph.Materialize(n, x, "input")]);
+        return keep ? pooled : pooled with { Shape = new TensorShape(1, x.Shape.C) };
+    }
+
+    static OnnxValue Pool(ImportGraph graph, OnnxNodeReader n, bool average)
+    {
+        n.ExpectInputs(1, 1);
+        var x = graph.LiveInput(n, 0, allowPads: average);
+        var kernel = n.Ints("kernel_shape") ?? throw n.Malformed("attribute 'kernel_shape' is required");
+        if (kernel.Length != 2) throw n.Unsupported($"kernel_shape [{string.Join(",", kernel)}]: only 2-D pooling is supported");
+        if (!average) n.Require("storage_order", 0, "row-major indices only");
+        bool countIncludePad = average && n.Int("count_include_pad", 0) != 0;
+        var window = Padding.Window(graph, n, x, [(int)kernel[0], (int)kernel[1]], dilations: !average && n.Opset >= 10);
+        if (window.DilationHeight != 1 || window.DilationWidth != 1) throw n.Unsupported("dilated pooling is not supported");
+        if (x.Pads is not null && average)
+        {
+            // zeros a Pad node added are real elements: the average counts them, which our padding does only with
+            // countIncludePad, and only if the pool had no padding of its own that ONNX would not count
+            bool ownPadding = window.PadTop + window.PadLeft + window.PadBottom + window.PadRight != x.Pads.Sum();
+            if (ownPadding && !countIncludePad) throw n.Unsupported("a Pad before an AveragePool with its own padding and count_include_pad = 0 is not supported");
+            countIncludePad = true;
+        }
+        var input = graph.Unpadded(n, x);
+        CheckCeilMode(n, window, graph.Shape(input));
+        Layer layer = average ? new AvgPool2d(window, countIncludePad) : new MaxPool2d(window);
+        return graph.AddLayer(n, null, layer, [input]);
+    }
+
+    /// <summary>ceil_mode = 1 is accepted only where it gives the same output size as floor (no partial windows).</summary>
+    static void CheckCeilMode(OnnxNodeReader n, Window2d window, TensorShape input)
+    {
+        if (n.Opset < 10 || n.Int("ceil_mode", 0) == 0) return;
+        bool same = true;
+        foreach (var (size, k, s, before, after) in new[] { (input.H, window.KernelHeight, window.StrideHeight, window.PadTop, window.PadBottom), (input.W, window.KernelWidth, window.StrideWidth, window.PadLeft, window.PadRight) })
+            same &= (size + before + after - k) % s == 0;
+        if (!same) throw n.Unsupported("attribute 'ceil_mode' = 1 is not supported where it adds a partial window (only ceil_mode = 0)");
+    }
+}

@@ -1,0 +1,130 @@
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Serialization.Onnx;
+
+/// <summary>
+/// Ops that only change how a tensor of our graph is seen: Flatten, Reshape and (Un)Squeeze with constant shapes keep
+/// the tensor and change its ONNX shape (a layer that needs the view materialized gets a Flatten); Identity and Cast to
+/// float32 pass it through; Shape gives a constant whose batch entry is symbolic. The batch axis never moves. The shape
+/// arithmetic here also serves <see cref="ConstantFolding"/>.
+/// </summary>
+internal static class ShapeConverters
+{
+    public static OnnxValue Flatten(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        var x = graph.LiveInput(n, 0);
+        long axis = n.Int("axis", 1);
+        if (axis < 0) axis += x.Shape.Rank;
+        if (axis != 1) throw n.Unsupported($"attribute 'axis' = {n.Int("axis", 1)} is not supported (only 1: keep the batch axis)");
+        return x with { Shape = new TensorShape(1, x.Shape.ItemLength) };
+    }
+
+    /// <summary>Reshape to a constant shape that keeps the batch axis: the symbol, a copy of axis 0 (0), the declared
+    /// static batch, or what −1 infers.</summary>
+    public static OnnxValue Reshape(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(2, 2);
+        var x = graph.LiveInput(n, 0);
+        if (n.Opset >= 14) n.Require("allowzero", 0, "0 copies the input's size");
+        long[] target = graph.Constant(n, 1, "the shape").AsInts(m => n.Unsupported($"the shape: {m}"));
+        if (target.Length is < 1 or > TensorShape.MaxRank) throw n.Unsupported($"reshape to rank {target.Length} is not supported");
+        var dims = new long[target.Length];
+        int inferred = -1;
+        for (int i = 0; i < target.Length; i++)
+        {
+            long d = target[i];
+            dims[i] = d switch
+            {
+                OnnxConstant.Batch => 1,
+                0 when i < x.Shape.Rank => x.Shape[i],
+                -1 when inferred < 0 => -1,
+                > 0 => d,
+                _ => throw n.Malformed($"shape entry {d} at {i} is not valid"),
+            };
+            if (d == -1) inferred = i;
+        }
+        bool batchKept = target[0] == OnnxConstant.Batch || target[0] == 0 || (graph.DeclaredBatch is long b && target[0] == b) || inferred == 0;
+        if (!batchKept) throw n.Unsupported($"reshape to [{string.Join(",", target)}] changes the batch axis");
+        dims[0] = inferred == 0 ? -1 : 1;
+        long known = dims.Where(d => d > 0).Aggregate(1L, (p, d) => p * d);
+        if (inferred >= 0) dims[inferred] = known > 0 && x.Shape.Length % known == 0 ? x.Shape.Length / known : throw n.Malformed($"cannot reshape {x.Shape} to [{string.Join(",", target)}]");
+        var shape = TensorShape.Of(dims.Select(d => (int)d).ToArray());
+        if (shape.Length != x.Shape.Length || shape.N != 1) throw n.Unsupported($"reshape of {x.Shape} to [{string.Join(",", target)}] does not keep the batch axis");
+        return x with { Shape = shape };
+    }
+
+    public static OnnxValue Squeeze(ImportGraph graph, OnnxNodeReader n) => Squeezed(graph, n, squeeze: true);
+
+    public static OnnxValue Unsqueeze(ImportGraph graph, OnnxNodeReader n) => Squeezed(graph, n, squeeze: false);
+
+    public static OnnxValue Identity(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        return graph.LiveInput(n, 0, allowPads: true);
+    }
+
+    public static OnnxValue Cast(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        if (n.Int("to", 0) != (int)TensorDataType.Float) throw n.Unsupported("Cast of a runtime tensor to a type other than float32");
+        return graph.LiveInput(n, 0);
+    }
+
+    /// <summary>The shape of a runtime tensor, its batch entry the symbol <see cref="OnnxConstant.Batch"/>.</summary>
+    public static OnnxValue Shape(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        return ShapeOf(n, graph.LiveInput(n, 0, allowPads: true).Shape.ToArray(), batchSymbolic: true);
+    }
+
+    /// <summary>The constant <paramref name="dims"/> (the first one symbolic if <paramref name="batchSymbolic"/>), sliced by
+    /// the attributes <c>start</c> and <c>end</c> (opset 15).</summary>
+    public static OnnxValue ShapeOf(OnnxNodeReader n, int[] dims, bool batchSymbolic)
+    {
+        n.ExpectInputs(1, 1);
+        var values = dims.Select((d, i) => i == 0 && batchSymbolic ? OnnxConstant.Batch : d).ToArray();
+        long start = n.Opset >= 15 ? n.Int("start", 0) : 0, end = n.Opset >= 15 ? n.Int("end", values.Length) : values.Length;
+        int Clamp(long v) => (int)Math.Clamp(v < 0 ? v + values.Length : v, 0, values.Length);
+        var slice = values[Clamp(start)..Math.Max(Clamp(start), Clamp(end))];
+        return new ConstantValue(OnnxConstant.OfInts([slice.Length], slice));
+    }
+
+    /// <summary>The axes of a Squeeze or Unsqueeze: attribute <c>axes</c> before opset 13, an optional constant input from it.</summary>
+    public static long[] Axes(ImportGraph graph, OnnxNodeReader n) =>
+        n.Opset >= 13 ? (n.HasInput(1) ? graph.Constant(n, 1, "axes").AsInts(m => n.Unsupported(m)) : []) : n.Ints("axes") ?? [];
+
+    /// <summary><paramref name="dims"/> without the size-1 <paramref name="axes"/> (all size-1 axes if none are given).</summary>
+    public static List<long> SqueezeDims(OnnxNodeReader n, List<long> dims, long[] axes)
+    {
+        var drop = axes.Length == 0
+            ? Enumerable.Range(0, dims.Count).Where(i => dims[i] == 1).Select(i => (long)i).ToHashSet()
+            : axes.Select(a => a < 0 ? a + dims.Count : a).ToHashSet();
+        if (drop.Any(a => a < 0 || a >= dims.Count || dims[(int)a] != 1)) throw n.Malformed($"cannot squeeze axes [{string.Join(",", axes)}] of [{string.Join(",", dims)}]");
+        return dims.Where((_, i) => !drop.Contains(i)).ToList();
+    }
+
+    /// <summary><paramref name="dims"/> with size-1 axes inserted at <paramref name="axes"/> (of the result).</summary>
+    public static List<long> UnsqueezeDims(OnnxNodeReader n, List<long> dims, long[] axes)
+    {
+        int rank = dims.Count + axes.Length;
+        var insert = axes.Select(a => a < 0 ? a + rank : a).Order().ToArray();
+        if (insert.Any(a => a < 0 || a >= rank) || insert.Distinct().Count() != insert.Length) throw n.Malformed($"cannot unsqueeze axes [{string.Join(",", axes)}]");
+        var result = new List<long>(dims);
+        foreach (long a in insert) result.Insert((int)a, 1);
+        return result;
+    }
+
+    static OnnxValue Squeezed(ImportGraph graph, OnnxNodeReader n, bool squeeze)
+    {
+        n.ExpectInputs(1, 2);
+        var x = graph.LiveInput(n, 0);
+        long[] axes = Axes(graph, n);
+        var dims = x.Shape.ToArray().Select(d => (long)d).ToList();
+        var result = squeeze ? SqueezeDims(n, dims, axes) : UnsqueezeDims(n, dims, axes);
+        int rank = squeeze ? dims.Count : result.Count; // the rank the axes refer to
+        if (result.Count is < 2 or > TensorShape.MaxRank || axes.Length == 0 || axes.Any(a => (a < 0 ? a + rank : a) == 0))
+            throw n.Unsupported($"{n.Op} over axes [{string.Join(",", axes)}] of {x.Shape} would change the batch axis or the rank limit");
+        return x with { Shape = TensorShape.Of(result.Select(d => (int)d).ToArray()) };
+    }
+}
