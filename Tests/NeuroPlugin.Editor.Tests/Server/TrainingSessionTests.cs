@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using NeuroPlugin.Editor.Document;
 using NeuroPlugin.Editor.Server;
 using NeuroPlugin.Editor.Tests.TestSupport;
+using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Tests.Server;
 
@@ -40,7 +41,7 @@ public sealed class TrainingSessionTests
         var training = new TrainingSession(session);
         var e = Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"tpu"}"""))));
         Assert.That(e!.Message, Does.Contain("unknown backend 'tpu'"));
-        Assert.That(Assert.Throws<Cli.CliErrors.UsageException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"optimizer":"lbfgs"}"""))))!.Message,
+        Assert.That(Assert.Throws<TrainingOptionsException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"optimizer":"lbfgs"}"""))))!.Message,
             Does.Contain("unknown optimizer 'lbfgs'"));
         Assert.That(Assert.Throws<DocumentCommandException>(() => TrainingRequest.Parse(Commands.Parse("""{"dataset":{"path":"images"}}""")))!.Message,
             Does.Contain("an image-folder dataset is { \"folder\""));
@@ -58,7 +59,7 @@ public sealed class TrainingSessionTests
     public void SettingsErrorsNameTheRequestFields(string request, string message)
     {
         var training = new TrainingSession(Commands.SmallNetwork(folder.Path));
-        var e = Assert.Throws<Cli.CliErrors.UsageException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(request))));
+        var e = Assert.Throws<TrainingOptionsException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(request))));
         Assert.That(e!.Message, Does.StartWith(message));
         Assert.That(e.Message, Does.Not.Contain("--"), "no CLI flags in the editor's messages");
     }
