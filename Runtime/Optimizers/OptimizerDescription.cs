@@ -60,6 +60,20 @@ internal sealed class OptimizerDescription(JsonObject json, float learningRate, 
     }
 
     float Float(JsonObject o, string name, string field) =>
-        o[name] is JsonValue v && v.TryGetValue(out float x) && float.IsFinite(x) && x >= 0 ? x
+        o[name] is JsonValue v && JsonNumber.TryGetFloat(v, out float x) && float.IsFinite(x) && x >= 0 ? x
             : throw new FormatException($"{fieldPrefix}{field} must be a finite number ≥ 0, got {o[name]?.ToJsonString() ?? "nothing"}");
+}
+
+/// <summary>Numbers of JSON values, whether parsed from text or made in code (a value made from a float answers only to
+/// float, one made from a double only to double).</summary>
+internal static class JsonNumber
+{
+    /// <summary>The value as a float, when it is a JSON number.</summary>
+    public static bool TryGetFloat(JsonValue value, out float result)
+    {
+        if (value.TryGetValue(out result)) return true;
+        bool isDouble = value.TryGetValue(out double wide);
+        result = (float)wide;
+        return isDouble;
+    }
 }

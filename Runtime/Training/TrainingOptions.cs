@@ -178,7 +178,7 @@ public sealed partial record TrainingOptions
             options = options.With(field, field.Kind switch
             {
                 TrainingFieldKind.Integer => node is JsonValue v && v.TryGetValue(out int i) ? i : throw WrongType(field, node, "an integer"),
-                TrainingFieldKind.Number => node is JsonValue v && v.TryGetValue(out double x) ? (float)x : throw WrongType(field, node, "a number"),
+                TrainingFieldKind.Number => node is JsonValue v && JsonNumber.TryGetFloat(v, out float x) ? x : throw WrongType(field, node, "a number"),
                 TrainingFieldKind.Choices => node is JsonArray names && names.All(n => n is JsonValue s && s.TryGetValue(out string? _))
                     ? names.Select(n => n!.GetValue<string>()).ToArray() : throw WrongType(field, node, "an array of names"),
                 _ => node is JsonValue v && v.TryGetValue(out string? s) ? s : throw WrongType(field, node, "a string"),
