@@ -42,7 +42,7 @@ public sealed partial record TrainingOptions
                 $"Base learning rate (default: {PerOptimizer(optimizers, k => k.DefaultLearningRate)})")
                 { Group = "optimizer", OptimizerDefault = true, Minimum = 0, ExclusiveMinimum = true, Get = o => o.LearningRate, Set = (o, v) => o with { LearningRate = (float?)v } },
             new("momentum", "--momentum", "Momentum", TrainingFieldKind.Number,
-                $"Momentum μ of {string.Join(", ", withMomentum)} (default: {PerOptimizer(optimizers.Where(k => k.UsesMomentum), k => k.DefaultMomentum)})")
+                $"Momentum μ of {Listing(withMomentum)} (default: {PerOptimizer(optimizers.Where(k => k.UsesMomentum), k => k.DefaultMomentum)})")
             {
                 Group = "optimizer",
                 OptimizerDefault = true, Minimum = 0, Maximum = 1, ExclusiveMaximum = true, AppliesWhen = new("optimizer", withMomentum),
@@ -63,13 +63,13 @@ public sealed partial record TrainingOptions
                 Choices = schedules.Select(k => new TrainingChoice(k.Name, k.Description)).ToArray(), ChoiceNoun = "learning-rate schedule", ChoicesNoun = "schedules",
                 Get = o => o.Schedule, Set = (o, v) => o with { Schedule = (string)v! },
             },
-            new("gamma", "--gamma", "Decay γ", TrainingFieldKind.Number, $"Decay per epoch of the {string.Join(" and ", withGamma)} schedules")
+            new("gamma", "--gamma", "Decay γ", TrainingFieldKind.Number, $"Decay per epoch of the {Listing(withGamma)} schedules")
             {
                 Group = "schedule",
                 Minimum = 0, ExclusiveMinimum = true, Maximum = 1, AppliesWhen = new("schedule", withGamma),
                 Get = o => o.Gamma, Set = (o, v) => o with { Gamma = (float)v! },
             },
-            new("stepSize", "--step-size", "Step size (epochs)", TrainingFieldKind.Integer, $"Epochs between decays of the {string.Join(" and ", withStepSize)} schedule")
+            new("stepSize", "--step-size", "Step size (epochs)", TrainingFieldKind.Integer, $"Epochs between decays of the {Listing(withStepSize)} schedule")
             {
                 Group = "schedule",
                 Minimum = 1, Unit = "epoch", AppliesWhen = new("schedule", withStepSize),
@@ -105,6 +105,10 @@ public sealed partial record TrainingOptions
         ];
         return fields.Select(f => f with { Default = f.Get!(defaults) }).ToArray();
     }
+
+    /// <summary>"a", "a and b", "a, b and c".</summary>
+    static string Listing(IReadOnlyList<string> names) =>
+        names.Count < 2 ? string.Join("", names) : $"{string.Join(", ", names.Take(names.Count - 1))} and {names[^1]}";
 
     /// <summary>"0.02 for sgd/momentum/nesterov, 0.01 for adagrad, …": consecutive kinds with one value grouped.</summary>
     static string PerOptimizer(IEnumerable<OptimizerKind> kinds, Func<OptimizerKind, float> value)
