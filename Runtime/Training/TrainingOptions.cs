@@ -63,7 +63,7 @@ public sealed partial record TrainingOptions
 
     /// <summary>The optimizer's catalogue entry.</summary>
     /// <exception cref="TrainingOptionsException">An unknown optimizer.</exception>
-    public OptimizerKind OptimizerKind => OptimizerCatalog.Find(Optimizer) ?? throw UnknownChoice(Field("optimizer"), Optimizer, TrainingOptionNaming.Field);
+    public OptimizerKind OptimizerKind => OptimizerCatalog.Find(Optimizer) ?? throw UnknownChoice(Field("optimizer"), Optimizer);
 
     /// <summary>These options with the learning rate, momentum and weight decay filled in from the optimizer's defaults
     /// where they are null: the values a run uses and reports.</summary>
@@ -88,12 +88,13 @@ public sealed partial record TrainingOptions
         foreach (var field in Fields)
         {
             string name = field.NameIn(naming);
-            switch (field.Get!(this))
+            object? current = field.Get!(this);
+            switch (current)
             {
-                case int or float when field.RangeProblem(Convert.ToDouble(field.Get(this), CultureInfo.InvariantCulture)) is { } problem:
-                    throw new TrainingOptionsException(field.Name, $"{name} {problem}, got {Show(field.Get(this))}");
+                case int or float when field.RangeProblem(Convert.ToDouble(current, CultureInfo.InvariantCulture)) is { } problem:
+                    throw new TrainingOptionsException(field.Name, $"{name} {problem}, got {Show(current)}");
                 case string value when field.Kind == TrainingFieldKind.Choice && !field.Choices.Any(c => c.Name == value):
-                    throw UnknownChoice(field, value, naming);
+                    throw UnknownChoice(field, value);
                 case string value when field.Kind == TrainingFieldKind.Path && value.Length == 0:
                     throw new TrainingOptionsException(field.Name, $"{name} must be a file path");
                 case IReadOnlyList<string> values:
@@ -114,7 +115,8 @@ public sealed partial record TrainingOptions
                 ? "--checkpoint-every needs --checkpoint FILE" : "checkpointEvery needs a checkpoint file (checkpoint)");
     }
 
-    static TrainingOptionsException UnknownChoice(TrainingField field, string value, TrainingOptionNaming naming) =>
+    /// <summary>"unknown optimizer 'x'; known optimizers: …" (as <c>neuro train</c> always said it, without the field's name).</summary>
+    static TrainingOptionsException UnknownChoice(TrainingField field, string value) =>
         new(field.Name, $"unknown {field.ChoiceNoun} '{value}'; known {field.ChoicesNoun}: {string.Join(", ", field.Choices.Select(c => c.Name))}");
 
     /// <summary>A new optimizer: the kind's rule with the learning rate, momentum and weight decay (or their defaults),
@@ -133,7 +135,7 @@ public sealed partial record TrainingOptions
     /// count in epochs), behind <see cref="WarmupSteps"/> steps of warm-up.</summary>
     public LearningRateSchedule CreateSchedule(int stepsPerEpoch)
     {
-        var kind = LearningRateSchedule.Kinds.FirstOrDefault(k => k.Name == Schedule) ?? throw UnknownChoice(Field("schedule"), Schedule, TrainingOptionNaming.Field);
+        var kind = LearningRateSchedule.Kinds.FirstOrDefault(k => k.Name == Schedule) ?? throw UnknownChoice(Field("schedule"), Schedule);
         return kind.Create(Gamma, StepSize, stepsPerEpoch).WithWarmup(WarmupSteps);
     }
 
