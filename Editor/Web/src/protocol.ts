@@ -98,6 +98,10 @@ export interface TrainingPoint {
   loss: number;
   accuracy: number | null;
   imagesPerSecond?: number;
+  /** The schedule's rate of the latest step. */
+  learningRate?: number;
+  /** The remaining steps at the current epoch's pace (evaluations not counted). */
+  secondsLeft?: number | null;
 }
 
 export interface TrainingStatus {
@@ -171,7 +175,7 @@ export type TrainingWeights = "kept" | "dropped" | null;
  * point of the run so far, which replaces the client's list. */
 export type ServerMessage =
   | { type: "document"; document: NetworkDocument }
-  | ({ type: "training"; runId: string | null; state: TrainingState; error?: string | null; points?: TrainingPoint[]; weights?: TrainingWeights } & Partial<TrainingPoint>);
+  | ({ type: "training"; runId: string | null; state: TrainingState; error?: string | null; points?: TrainingPoint[]; weights?: TrainingWeights; totalSteps?: number } & Partial<TrainingPoint>);
 
 /** Commands of POST /api/document/commands; every one (but copy) is one undo step on the server. */
 export type Command =
