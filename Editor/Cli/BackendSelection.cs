@@ -1,6 +1,7 @@
 using NeuroPlugin.Backends;
 using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Backends.OpenGL;
+using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Cli;
 
@@ -10,7 +11,20 @@ namespace NeuroPlugin.Editor.Cli;
 /// </summary>
 internal static class BackendSelection
 {
-    public static readonly string[] Names = ["auto", "gl", "cpu"];
+    /// <summary>The backend as a training form's field (<c>neuro train --backend</c>, the editor's train form).</summary>
+    public static readonly TrainingField Field = new("backend", "--backend", "Backend", TrainingFieldKind.Choice, "auto, gl or cpu")
+    {
+        Default = "auto", ChoiceNoun = "backend", ChoicesNoun = "backends",
+        Choices =
+        [
+            new("auto", "GL when a headless device can be created, else the CPU"),
+            new("gl", "OpenGL compute shaders (a headless context)"),
+            new("cpu", "The CPU reference backend"),
+        ],
+    };
+
+    /// <summary>auto, gl, cpu.</summary>
+    public static readonly string[] Names = Field.Choices.Select(c => c.Name).ToArray();
 
     public static IBackend Create(string name)
     {

@@ -29,6 +29,16 @@ internal sealed class DocumentFile(string name, string? path, IReadOnlyDictionar
 
     /// <summary>Bytes the weights hold (4 per value).</summary>
     public long WeightBytes => Weights.Values.Sum(w => 4L * w.Values.Length);
+
+    static long lastId;
+
+    /// <summary>Tells files apart for clients (the train form's values belong to one file).</summary>
+    public long Id { get; } = Interlocked.Increment(ref lastId);
+
+    /// <summary>The train form's values (request field names, as the editor's form last held them), saved in the
+    /// <c>.neuro</c> file's metadata (<see cref="ModelFile.TrainingOptionsKey"/>); null before the form changed any.
+    /// Replaced whole.</summary>
+    public JsonObject? TrainingForm { get; set; }
 }
 
 /// <summary>
@@ -167,7 +177,10 @@ internal sealed class DocumentSession
         using var network = onnx ? OnnxImporter.Convert(full).CreateNetwork(cpu) : ModelFile.Load(full, cpu);
         var document = Templates.FromGraph(network.Graph);
         Layout.Apply(document);
-        var opened = new DocumentFile(Path.GetFileNameWithoutExtension(full), folder.Relative(full), ReadWeights(network));
+        var opened = new DocumentFile(Path.GetFileNameWithoutExtension(full), folder.Relative(full), ReadWeights(network))
+        {
+            TrainingForm = onnx ? null : ModelFile.ReadTrainingOptions(full),
+        };
         lock (gate)
         {
             Commit(document, opened, "open");
@@ -188,7 +201,7 @@ internal sealed class DocumentSession
             using var cpu = new CpuBackend();
             using var network = CreateNetwork(analysis.RequireValidGraph("save"), cpu);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            ModelFile.Save(network, full);
+            ModelFile.Save(network, full, file.TrainingForm);
             file.Path = folder.Relative(full);
             file.Name = Path.GetFileNameWithoutExtension(full);
             dirty = false;
@@ -209,6 +222,24 @@ internal sealed class DocumentSession
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
             OnnxExporter.Export(network, full);
             return folder.Relative(full);
+        }
+    }
+
+    /// <summary>The current file's id and train form values (<see cref="DocumentFile.TrainingForm"/>; null: the defaults).</summary>
+    public (long File, JsonObject? Values) TrainingForm()
+    {
+        lock (gate) return (file.Id, file.TrainingForm?.DeepClone().AsObject());
+    }
+
+    /// <summary>Keeps <paramref name="values"/> as the train form of file <paramref name="fileId"/> when it is still the
+    /// current one (saved with it; not an undo step). Throws <see cref="EditorConflictException"/> when open, <c>new</c>,
+    /// a model template or undo has replaced it: the client reads the new file's values instead.</summary>
+    public void SetTrainingForm(long fileId, JsonObject values)
+    {
+        lock (gate)
+        {
+            if (file.Id != fileId) throw new EditorConflictException($"the document's file changed (now {file.Id}, not {fileId}): read its train form again");
+            file.TrainingForm = values.DeepClone().AsObject();
         }
     }
 

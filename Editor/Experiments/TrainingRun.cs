@@ -112,7 +112,7 @@ internal sealed class Evaluator(Network network, int batchSize = 500) : IDisposa
             for (int n = 0; n < loader.Count; n++)
             {
                 var row = logits.AsSpan(n * classes, classes);
-                if (Trainer.ArgMax(row) == loader.Labels[n]) correct++;
+                if (Classification.ArgMax(row) == loader.Labels[n]) correct++;
                 lossSum += CrossEntropy(row, loader.Labels[n]);
             }
         }

@@ -109,6 +109,9 @@ internal sealed class EditorServer : IAsyncDisposable
         app.MapPost("/api/training/start", async Task<IResult> (HttpContext context) => Results.Json(new { runId = Training.Start(TrainingRequest.Parse(await Body(context))) }));
         app.MapPost("/api/training/stop", () => Results.Json(new { stopped = Training.Stop() }));
         app.MapGet("/api/training", () => Json(Training.StatusJson()));
+        app.MapGet("/api/training/schema", () => Json(Encoding.UTF8.GetBytes(TrainingSession.Schema().ToJsonString())));
+        app.MapGet("/api/training/form", () => Json(Training.FormJson()));
+        app.MapPut("/api/training/form", async Task<IResult> (HttpContext context) => { Training.SetForm(await Body(context)); return Json(Training.FormJson()); });
         app.Map("/api/{**rest}", (HttpContext context) => ErrorResponse.Write(context, StatusCodes.Status404NotFound, $"no API route {context.Request.Method} {context.Request.Path}"));
 
         if (Directory.Exists(WebRoot))

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NeuroPlugin.Data;
@@ -9,17 +9,35 @@ using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Server;
 
-/// <summary>One reported point of a run: loss of the latest batch, test accuracy at epoch ends (else null).</summary>
-internal sealed record TrainingPoint(int Epoch, long Step, float Loss, double? Accuracy, double ImagesPerSecond);
+/// <summary>One reported point of a run: the loss of the latest batch, the test accuracy at epoch ends (else null), the
+/// learning rate of the latest step, and the training time left at the current pace.</summary>
+internal sealed record TrainingPoint(int Epoch, long Step, float Loss, double? Accuracy, double ImagesPerSecond, float LearningRate, double? SecondsLeft);
 
-/// <summary>What <c>POST /api/training/start</c> asks for (Documentation~/EditorProtocol.md, "Training").</summary>
-internal sealed record TrainingRequest(string Optimizer, float LearningRate, int BatchSize, int Epochs, string Backend,
-    int? TrainLimit, int? TestLimit, int Seed, float Momentum, float WeightDecay, string Schedule)
+/// <summary>What <c>POST /api/training/start</c> asks for (Documentation~/EditorProtocol.md, "Training"): the editor's own
+/// fields (dataset, backend) and the runtime's <see cref="TrainingOptions"/> by their field names.</summary>
+internal sealed record TrainingRequest(string Backend, TrainingOptions Options)
 {
     /// <summary>The image folder of <c>"dataset": { "folder": "rel/path" }</c>, relative to the served folder; null for Fashion-MNIST.</summary>
     public string? Folder { get; init; }
 
-    /// <summary>Reads the request, with <c>neuro train</c>'s defaults for what is missing.</summary>
+    /// <summary>The dataset field: <c>"fashion-mnist"</c> or <c>{ "folder": "rel/path" }</c> (a choice, and a path when it is a folder).</summary>
+    public static readonly TrainingField DatasetField = new("dataset", "--data", "Dataset", TrainingFieldKind.Choice,
+        "Fashion-MNIST, or an image folder inside the served folder: FOLDER/<class>/*.png|jpg (optional FOLDER/train and FOLDER/test), decoded to the network's input")
+    {
+        Group = "data", Default = "fashion-mnist", ChoiceNoun = "dataset", ChoicesNoun = "datasets",
+        Choices = [new("fashion-mnist", "Fashion-MNIST: 60,000 + 10,000 grey 28×28 images of 10 classes"), new("folder", "An image folder inside the served folder")],
+    };
+
+    /// <summary>Runtime options the editor does not take: the network's input decides the image size, and a resumed run
+    /// needs the command line's exact options.</summary>
+    public static readonly string[] NotOffered = ["imageSize", "resume"];
+
+    /// <summary>The fields of the editor's train form, in order: the dataset, the runtime's options it offers, the backend.</summary>
+    public static IEnumerable<TrainingField> FormFields =>
+        [DatasetField, .. TrainingOptions.Fields.Where(f => !NotOffered.Contains(f.Name)), BackendSelection.Field];
+
+    /// <summary>Reads the request; every field absent or null takes its default (<see cref="TrainingOptions"/>'s).</summary>
+    /// <exception cref="ArgumentException">A malformed or unknown field, naming it.</exception>
     public static TrainingRequest Parse(JsonObject body)
     {
         string? folder = null;
@@ -31,54 +49,18 @@ internal sealed record TrainingRequest(string Optimizer, float LearningRate, int
         }
         else if (body["dataset"] is JsonValue d && (!d.TryGetValue(out string? name) || !string.Equals(name, "fashion-mnist", StringComparison.OrdinalIgnoreCase)))
             throw new DocumentCommandException($"dataset: unknown dataset {d.ToJsonString()}; known: \"fashion-mnist\"");
-        string optimizer = (Text(body, "optimizer") ?? TrainingDefaults.Optimizer).ToLowerInvariant();
-        return new TrainingRequest(
-            optimizer,
-            Number(body, "learningRate") ?? TrainingDefaults.LearningRateOf(optimizer),
-            Integer(body, "batchSize") ?? TrainingDefaults.BatchSize,
-            Integer(body, "epochs") ?? 1,
-            (Text(body, "backend") ?? "auto").ToLowerInvariant(),
-            Integer(body, "trainLimit"),
-            Integer(body, "testLimit"),
-            Integer(body, "seed") ?? 1,
-            Number(body, "momentum") ?? (optimizer == "rmsprop" ? 0f : TrainingDefaults.Momentum),
-            Number(body, "weightDecay") ?? (optimizer == "adamw" ? 0.01f : 0f),
-            (Text(body, "schedule") ?? TrainingDefaults.Schedule).ToLowerInvariant()) { Folder = folder };
+        string? refused = NotOffered.FirstOrDefault(body.ContainsKey);
+        if (refused is not null)
+            throw new DocumentCommandException($"{refused} is not an editor training option ({(refused == "imageSize" ? "the network's input decides the image size" : "resume runs with neuro train --resume")})");
+        string backend = (Text(body, BackendSelection.Field.Name) ?? (string)BackendSelection.Field.Default!).ToLowerInvariant();
+        return new TrainingRequest(backend, TrainingOptions.Read(body, [DatasetField.Name, BackendSelection.Field.Name])) { Folder = folder };
     }
-
-    /// <summary>The request field that sets <c>neuro train</c>'s option <paramref name="flag"/> (<c>--lr</c> → <c>learningRate</c>),
-    /// so the shared option checks name what the editor sent; options the editor does not send keep their flag.</summary>
-    public static string FieldOf(string flag) => flag switch
-    {
-        "--lr" => "learningRate",
-        "--momentum" => "momentum",
-        "--weight-decay" => "weightDecay",
-        _ => flag,
-    };
-
-    /// <summary>The same settings as <c>neuro train</c> takes them, so its checks and optimizer/schedule construction are reused.</summary>
-    public TrainCommand.TrainSettings ToSettings() => new("editor", Folder is null ? "fashion-mnist" : TrainCommand.FolderPrefix + Folder, null, Epochs, BatchSize, Optimizer, LearningRate, Momentum,
-        WeightDecay, 0f, 0f, null, Schedule, TrainingDefaults.Gamma, 1, 0, Backend, Seed, TrainLimit, null, null);
 
     static string? Text(JsonObject o, string name) => o[name] switch
     {
         null => null,
         JsonValue v when v.TryGetValue(out string? s) => s,
-        _ => throw new DocumentCommandException($"'{name}' must be a string"),
-    };
-
-    static int? Integer(JsonObject o, string name) => o[name] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue(out int i) => i,
-        _ => throw new DocumentCommandException($"'{name}' must be an integer"),
-    };
-
-    static float? Number(JsonObject o, string name) => o[name] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue(out double x) => (float)x,
-        _ => throw new DocumentCommandException($"'{name}' must be a number"),
+        _ => throw new DocumentCommandException($"{name} must be a string, got {o[name]!.ToJsonString()}"),
     };
 }
 
@@ -86,14 +68,14 @@ internal sealed record TrainingRequest(string Optimizer, float LearningRate, int
 /// Trains the document's network on Fashion-MNIST or on an image folder inside the served folder (<see cref="ImageFolder"/>, decoded to the
 /// network's C×S×S input), one run at a time, each on its own dedicated thread: the backend
 /// (CPU, or a headless GL context, which <see cref="Backends.OpenGL.GLDevice"/> binds to the thread that made it) is
-/// created, used and disposed on that thread only. It reuses <c>neuro train</c>'s option checks, optimizer and schedule
-/// (<see cref="TrainCommand"/>) and the runtime's <see cref="Trainer"/>: progress every 10 batches (the loss read back
-/// only then), test accuracy at each epoch end. <see cref="Stop"/> ends the run at the next report; the weights
-/// trained so far go back to the document (<see cref="DocumentSession.KeepWeights"/>).
+/// created, used and disposed on that thread only. The run is the runtime's <see cref="TrainingRun"/> (options validated
+/// there, errors naming the request fields), reporting every <see cref="ReportEvery"/> steps (the loss read back only
+/// then) and the test accuracy at each epoch end. <see cref="Stop"/> ends the run between two steps; the weights trained
+/// so far go back to the document (<see cref="DocumentSession.KeepWeights"/>).
 /// </summary>
 internal sealed class TrainingSession(DocumentSession document)
 {
-    /// <summary>Batches between reported points.</summary>
+    /// <summary>Steps between reported points.</summary>
     public const int ReportEvery = 10;
 
     readonly object gate = new();
@@ -104,26 +86,25 @@ internal sealed class TrainingSession(DocumentSession document)
     string state = "idle";
     string? error;
     string? weightsOutcome;
+    JsonObject? options;
+    long totalSteps;
 
     /// <summary>Raised with each protocol message (<c>{"type":"training",…}</c>, UTF-8 JSON), on the training thread.</summary>
     public event Action<byte[]>? Message;
 
-    /// <summary>Starts a run; throws <see cref="EditorConflictException"/> while one is running and
-    /// <see cref="ArgumentException"/> (naming the field) for bad settings or a network that does not fit the data.</summary>
+    /// <summary>Starts a run and returns its id; throws <see cref="EditorConflictException"/> while one is running and an
+    /// <see cref="ArgumentException"/> naming the field for bad settings or a network that does not fit the data.</summary>
     public string Start(TrainingRequest request)
     {
-        var settings = request.ToSettings();
-        TrainCommand.CheckOptimizerOptions(settings, TrainingRequest.FieldOf);
-        if (request.Epochs < 1) throw new DocumentCommandException($"epochs must be at least 1, got {request.Epochs}");
-        if (request.BatchSize < 1) throw new DocumentCommandException($"batchSize must be at least 1, got {request.BatchSize}");
-        if (request.TrainLimit is < 1) throw new DocumentCommandException($"trainLimit must be at least 1, got {request.TrainLimit}");
-        if (request.TestLimit is < 1) throw new DocumentCommandException($"testLimit must be at least 1, got {request.TestLimit}");
+        request.Options.Validate(TrainingOptionNaming.Field);
         if (Array.IndexOf(BackendSelection.Names, request.Backend) < 0)
             throw new DocumentCommandException($"unknown backend '{request.Backend}'; use one of: {string.Join(", ", BackendSelection.Names)}");
         var (graph, weights, from) = document.TrainingSnapshot();
         string? folder = request.Folder is null ? null : document.Folder.Resolve(request.Folder); // PathOutsideFolderException: 400
         if (folder is not null && !Directory.Exists(folder)) throw new DocumentCommandException($"dataset: '{request.Folder}' is not a folder in the served folder");
         if (folder is not null) document.Folder.RequireTreeInside(folder, ImageFolderDepth);
+        // a checkpoint is written inside the served folder, like every file the editor writes
+        var runOptions = request.Options.Checkpoint is string checkpoint ? request.Options with { Checkpoint = document.Folder.Resolve(checkpoint) } : request.Options;
         var input = CheckInput(graph, folder is not null);
         if (folder is null) CheckOutput(graph, FashionMnist.ClassCount, "Fashion-MNIST's classes");
         lock (gate)
@@ -133,18 +114,19 @@ internal sealed class TrainingSession(DocumentSession document)
             state = "running";
             error = null;
             weightsOutcome = null;
+            options = request.Options.WithOptimizerDefaults().ToJson(); // what the run uses, the optimizer's defaults filled in
+            totalSteps = 0;
             points.Clear();
             cancellation = new CancellationTokenSource();
             string id = runId;
             var token = cancellation.Token;
-            thread = new Thread(() => Run(id, graph, weights, from, request, settings, folder, input, token)) { IsBackground = true, Name = $"neuro training {id}" };
+            thread = new Thread(() => Run(id, graph, weights, from, request, runOptions, folder, input, token)) { IsBackground = true, Name = $"neuro training {id}" };
             thread.Start();
             return id;
         }
     }
 
-    /// <summary>Asks the running run to stop (it does at its next report, within <see cref="ReportEvery"/> batches);
-    /// false when nothing is running.</summary>
+    /// <summary>Asks the running run to stop (it does between two steps); false when nothing is running.</summary>
     public bool Stop()
     {
         lock (gate)
@@ -163,13 +145,54 @@ internal sealed class TrainingSession(DocumentSession document)
         return running is null || running.Join(timeout);
     }
 
-    /// <summary><c>GET /api/training</c>: run id, state, every point so far, error, and what became of the trained
-    /// weights once the run has ended (<see cref="WeightsKept"/>, <see cref="WeightsDropped"/>, or null).</summary>
+    /// <summary><c>GET /api/training</c>: run id, state, the options the run uses, its total steps (0 until its data is
+    /// loaded), every point so far, error, and what became of the trained weights once the run has ended
+    /// (<see cref="WeightsKept"/>, <see cref="WeightsDropped"/>, or null).</summary>
     public byte[] StatusJson()
     {
         lock (gate)
-            return JsonSerializer.SerializeToUtf8Bytes(new { runId, state, points, error, weights = weightsOutcome }, JsonOptions);
+            return JsonSerializer.SerializeToUtf8Bytes(new { runId, state, options, totalSteps, points, error, weights = weightsOutcome }, JsonOptions);
     }
+
+    /// <summary><c>GET /api/training/schema</c>: the train form's fields (<see cref="TrainingRequest.FormFields"/>) and the
+    /// optimizers' defaults (<see cref="TrainingOptions.Schema"/>).</summary>
+    public static JsonObject Schema() => TrainingOptions.Schema(TrainingRequest.FormFields);
+
+    /// <summary><c>GET /api/training/form</c>: <c>{"file": id, "values": {field: value} | null}</c>, the current document
+    /// file's train form (<see cref="DocumentFile.TrainingForm"/>; null: the schema's defaults).</summary>
+    public byte[] FormJson()
+    {
+        var (file, values) = document.TrainingForm();
+        return Encoding.UTF8.GetBytes(new JsonObject { ["file"] = file, ["values"] = values }.ToJsonString());
+    }
+
+    /// <summary><c>PUT /api/training/form {"file": id, "values": {…}}</c>: keeps the form's values with that file (409 when
+    /// it is no longer the document's). The values are what the form holds, typed text included: an object of at most
+    /// <see cref="MaxFormFields"/> members, each a string, number, boolean, null or array of strings, all short.</summary>
+    public void SetForm(JsonObject body)
+    {
+        long file = body["file"] is JsonValue f && f.TryGetValue(out long id) ? id : throw new DocumentCommandException("file must be the id GET /api/training/form gave");
+        var values = body["values"] as JsonObject ?? throw new DocumentCommandException("values must be an object of form fields");
+        if (values.Count > MaxFormFields) throw new DocumentCommandException($"values: at most {MaxFormFields} fields, got {values.Count}");
+        foreach (var (name, value) in values)
+        {
+            bool fits = name.Length <= MaxFormText && value switch
+            {
+                null => true,
+                JsonArray items => items.Count <= MaxFormFields && items.All(i => i is JsonValue v && v.TryGetValue(out string? s) && s.Length <= MaxFormText),
+                JsonValue v => v.GetValueKind() is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False
+                    || (v.TryGetValue(out string? text) && text.Length <= MaxFormText),
+                _ => false,
+            };
+            if (!fits) throw new DocumentCommandException($"values.{name}: a form value is a string (at most {MaxFormText} characters), number, boolean, null or array of strings");
+        }
+        document.SetTrainingForm(file, values);
+    }
+
+    /// <summary>Members of a stored train form at most.</summary>
+    public const int MaxFormFields = 64;
+    /// <summary>Characters of a field name or text value at most.</summary>
+    const int MaxFormText = 1024;
 
     /// <summary>The final message's <c>weights</c> when the trained weights went back to the document.</summary>
     public const string WeightsKept = "kept";
@@ -206,7 +229,7 @@ internal sealed class TrainingSession(DocumentSession document)
     }
 
     void Run(string id, NetworkGraph graph, IReadOnlyDictionary<string, Weight> weights, DocumentFile from, TrainingRequest request,
-        TrainCommand.TrainSettings settings, string? folder, ImageFolderOptions folderOptions, CancellationToken token)
+        TrainingOptions runOptions, string? folder, ImageFolderOptions folderOptions, CancellationToken token)
     {
         Network? network = null;
         Backends.IBackend? backend = null;
@@ -221,35 +244,17 @@ internal sealed class TrainingSession(DocumentSession document)
             }
             else
             {
-                (train, test) = ImageFolder.Load(folder, folderOptions with { Seed = request.Seed });
+                (train, test) = ImageFolder.Load(folder, folderOptions with { Seed = runOptions.Seed });
                 CheckOutput(graph, train.ClassCount, $"the {train.ClassCount} classes of {request.Folder}");
                 if (test.Count == 0) throw new DatasetException(folder, "no test images: add test/ (with train/) or more images per class");
             }
-            if (request.TrainLimit is int n && n < train.Count) train = train.Take(n);
-            if (request.TestLimit is int m && m < test.Count) test = test.Take(m);
-            if (request.BatchSize > train.Count) throw new ArgumentException($"batchSize {request.BatchSize} is larger than the {train.Count} training images");
             backend = BackendSelection.Create(request.Backend); // on this thread: a GL context belongs to it
-            network = Network.Create(graph, backend, request.Seed);
+            network = Network.Create(graph, backend, runOptions.Seed);
             DocumentSession.LoadWeights(network, weights);
-            var loader = new DataLoader(train, request.BatchSize, shuffle: true, seed: request.Seed, dropLast: true);
-            using var trainer = new Trainer(network, TrainCommand.CreateOptimizer(settings), request.BatchSize,
-                TrainCommand.CreateSchedule(settings, loader.BatchesPerEpoch), (long)loader.BatchesPerEpoch * request.Epochs) { ReportEvery = ReportEvery };
-            for (int epoch = 0; epoch < request.Epochs; epoch++)
-            {
-                TrainingProgress last = default;
-                trainer.TrainEpoch(loader, epoch, p =>
-                {
-                    last = p;
-                    Report(id, new TrainingPoint(p.Epoch, (long)p.Epoch * p.BatchesPerEpoch + p.Batch, p.Loss, null, p.ImagesPerSecond), "running");
-                    token.ThrowIfCancellationRequested(); // Trainer has no stop of its own: leave between two steps
-                });
-                double accuracy = Trainer.Evaluate(network, test);
-                Report(id, new TrainingPoint(epoch, (long)(epoch + 1) * loader.BatchesPerEpoch, last.Loss, accuracy, last.ImagesPerSecond), "running");
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            final = "stopped";
+            using var run = new TrainingRun(network, train, test, runOptions) { ReportEvery = ReportEvery };
+            lock (gate) totalSteps = run.TotalSteps;
+            run.AddObserver(new Reporter(this, id));
+            if (run.Run(token).Stopped) final = "stopped";
         }
         catch (Exception e)
         {
@@ -259,6 +264,19 @@ internal sealed class TrainingSession(DocumentSession document)
         finally
         {
             Finish(id, network, backend, from, final);
+        }
+    }
+
+    /// <summary>Sends a point at each progress report and at each epoch's end (with the test accuracy).</summary>
+    sealed class Reporter(TrainingSession session, string id) : ITrainingObserver
+    {
+        public void ProgressReported(TrainingRun run, TrainingProgress p) =>
+            session.Report(id, new TrainingPoint(p.Epoch, p.Step, p.Loss, null, p.ImagesPerSecond, p.LearningRate, p.SecondsLeft));
+
+        public void EvaluationCompleted(TrainingRun run, TrainingEvaluation evaluation)
+        {
+            var last = run.LastProgress ?? default;
+            session.Report(id, new TrainingPoint(evaluation.Epoch, evaluation.Step, last.Loss, evaluation.Accuracy, last.ImagesPerSecond, last.LearningRate, last.SecondsLeft));
         }
     }
 
@@ -310,13 +328,18 @@ internal sealed class TrainingSession(DocumentSession document)
         }
     }
 
-    void Report(string id, TrainingPoint point, string current)
+    void Report(string id, TrainingPoint point)
     {
-        lock (gate) points.Add(point);
+        long total;
+        lock (gate)
+        {
+            points.Add(point);
+            total = totalSteps;
+        }
         Message?.Invoke(JsonSerializer.SerializeToUtf8Bytes(new
         {
-            type = "training", runId = id, state = current, epoch = point.Epoch, step = point.Step, loss = point.Loss,
-            accuracy = point.Accuracy, imagesPerSecond = point.ImagesPerSecond,
+            type = "training", runId = id, state = "running", epoch = point.Epoch, step = point.Step, totalSteps = total, loss = point.Loss,
+            accuracy = point.Accuracy, imagesPerSecond = point.ImagesPerSecond, learningRate = point.LearningRate, secondsLeft = point.SecondsLeft,
         }, JsonOptions));
     }
 }

@@ -26,7 +26,7 @@ public sealed partial class ExecutionPlan
 
     /// <summary>
     /// The stages of <see cref="ComputeGradients"/>, in order: forward of every node in training mode (the last one
-    /// advances <see cref="Step"/>), <see cref="PlanStageKind.Loss"/>, <see cref="PlanStageKind.LossBackward"/>, then
+    /// advances <see cref="RandomCounter"/>), <see cref="PlanStageKind.Loss"/>, <see cref="PlanStageKind.LossBackward"/>, then
     /// the backward of every node that has an output gradient, in reverse topological order. Empty for inference plans.
     /// </summary>
     public IReadOnlyList<PlanStage> TrainingStages => trainingStages;
@@ -45,7 +45,7 @@ public sealed partial class ExecutionPlan
         {
             case PlanStageKind.Forward:
                 ForwardNode(stage.Node, training: true);
-                if (stage.Node == steps.Length - 1) Step++; // the step's last forward: the next forward draws fresh numbers
+                if (stage.Node == nodes.Length - 1) RandomCounter++; // the step's last forward: the next forward draws fresh numbers
                 break;
             case PlanStageKind.Loss:
                 backend.SoftmaxCrossEntropyForward(Output, Target!, Probabilities!, Loss!);
@@ -62,7 +62,7 @@ public sealed partial class ExecutionPlan
                     backend.SoftmaxCrossEntropyBackward(head.Probabilities, Target!, head.LogitsGrad, head.Weight);
                 break;
             case PlanStageKind.Backward:
-                layers[stage.Node].Backward(backend, steps[stage.Node]);
+                layers[stage.Node].Backward(backend, nodes[stage.Node]);
                 break;
         }
     }
@@ -73,26 +73,26 @@ public sealed partial class ExecutionPlan
 
     void ForwardNode(int k, bool training)
     {
-        var node = steps[k];
+        var node = nodes[k];
         node.Training = training;
         node.Seed = unchecked((uint)Seed);
-        node.Step = unchecked((uint)Step);
+        node.RandomCounter = unchecked((uint)RandomCounter);
         layers[k].Forward(backend, node);
     }
 
     (PlanStage[] Training, PlanStage[] Inference) PlanStages()
     {
-        var inference = new List<PlanStage>(steps.Length);
-        for (int k = 0; k < steps.Length; k++)
-            if (!auxiliaryOnly[k]) inference.Add(new PlanStage(PlanStageKind.Forward, k, "forward " + steps[k].Node));
+        var inference = new List<PlanStage>(nodes.Length);
+        for (int k = 0; k < nodes.Length; k++)
+            if (!auxiliaryOnly[k]) inference.Add(new PlanStage(PlanStageKind.Forward, k, "forward " + nodes[k].Node));
         if (!IsTraining) return ([], [.. inference]);
 
-        var training = new List<PlanStage>(2 * steps.Length + 2);
-        for (int k = 0; k < steps.Length; k++) training.Add(new PlanStage(PlanStageKind.Forward, k, "forward " + steps[k].Node));
+        var training = new List<PlanStage>(2 * nodes.Length + 2);
+        for (int k = 0; k < nodes.Length; k++) training.Add(new PlanStage(PlanStageKind.Forward, k, "forward " + nodes[k].Node));
         training.Add(new PlanStage(PlanStageKind.Loss, -1, "loss"));
         training.Add(new PlanStage(PlanStageKind.LossBackward, -1, "loss backward"));
-        for (int k = steps.Length - 1; k >= 0; k--)
-            if (steps[k].OutputGrad is not null) training.Add(new PlanStage(PlanStageKind.Backward, k, "backward " + steps[k].Node));
+        for (int k = nodes.Length - 1; k >= 0; k--)
+            if (nodes[k].OutputGrad is not null) training.Add(new PlanStage(PlanStageKind.Backward, k, "backward " + nodes[k].Node));
         return ([.. training], [.. inference]);
     }
 }

@@ -13,7 +13,7 @@ namespace NeuroPlugin.Execution;
 /// only through <see cref="ReadLoss"/> or by downloading <see cref="Output"/>, when the caller asks.
 /// <para>A training plan runs forward in training mode (batch statistics, dropout) unless asked for eval mode
 /// (<see cref="Forward(bool)"/>); an inference plan always runs in eval mode (running statistics, no dropout).
-/// Random layers draw from counter-based numbers keyed by <see cref="Seed"/> and <see cref="Step"/>, so a run
+/// Random layers draw from counter-based numbers keyed by <see cref="Seed"/> and <see cref="RandomCounter"/>, so a run
 /// is reproducible from its seed on either backend.</para>
 /// <para>Training plans also hold the softmax cross-entropy head on <see cref="NetworkGraph.Output"/>:
 /// <see cref="Target"/> (N,K) in, <see cref="Loss"/> (1) out. With <see cref="NetworkGraph.AuxiliaryOutputs"/> (GoogLeNet's
@@ -24,7 +24,7 @@ namespace NeuroPlugin.Execution;
 public sealed partial class ExecutionPlan : IDisposable
 {
     readonly IBackend backend;
-    readonly NodeTensors[] steps;
+    readonly NodeTensors[] nodes;             // per planned node: its inputs, output, gradients, parameters, workspace
     readonly Layer[] layers;
     readonly List<Tensor> owned = [];           // every tensor this plan allocated (views excluded)
     readonly Tensor[] gradientsToZero;          // owning gradient tensors, cleared once per step
@@ -32,7 +32,7 @@ public sealed partial class ExecutionPlan : IDisposable
     readonly Dictionary<string, Tensor> tensors = new(StringComparer.Ordinal);
     readonly float[] lossReadback = new float[1];
     readonly Tensor? logitsGrad;
-    readonly bool[] auxiliaryOnly;              // per step: the node only feeds auxiliary heads (skipped in eval)
+    readonly bool[] auxiliaryOnly;              // per planned node: it only feeds auxiliary heads (skipped in eval)
     readonly AuxiliaryHead[] auxiliaryHeads = [];
 
     /// <summary>One auxiliary loss head: its logits and their gradient, softmax, loss (1) and weight.</summary>
@@ -62,7 +62,7 @@ public sealed partial class ExecutionPlan : IDisposable
                     needsGradient.Add(node.Name);
 
         var auxiliaryOnlyNodes = AuxiliaryOnlyNodes(graph);
-        var stepList = new List<NodeTensors>(graph.Nodes.Count);
+        var nodeList = new List<NodeTensors>(graph.Nodes.Count);
         var layerList = new List<Layer>(graph.Nodes.Count);
         var auxiliaryOnlyList = new List<bool>(graph.Nodes.Count);
         for (int k = 0; k < graph.Nodes.Count; k++)
@@ -107,7 +107,7 @@ public sealed partial class ExecutionPlan : IDisposable
             var workspace = layer.WorkspaceShapes(inputShapes, outputShape)
                 .Select((shape, i) => Own(backend.Allocate(shape, $"{node.Name}.workspace{i}"))).ToArray();
 
-            stepList.Add(new NodeTensors(node.Name, inputs, inputGrads, output, outputGrad, parameterTensors, parameterGradTensors, workspace)
+            nodeList.Add(new NodeTensors(node.Name, inputs, inputGrads, output, outputGrad, parameterTensors, parameterGradTensors, workspace)
             {
                 Training = training,
                 Buffers = layer.Buffers.Select(b => network.Buffer($"{node.Name}.{b.Name}")).ToArray(),
@@ -116,7 +116,7 @@ public sealed partial class ExecutionPlan : IDisposable
             layerList.Add(layer);
             auxiliaryOnlyList.Add(onlyAuxiliary);
         }
-        steps = [.. stepList];
+        nodes = [.. nodeList];
         layers = [.. layerList];
         auxiliaryOnly = [.. auxiliaryOnlyList];
 
@@ -185,21 +185,22 @@ public sealed partial class ExecutionPlan : IDisposable
     /// <summary>Seed of the random layers' numbers (dropout masks); defaults to the network's seed.</summary>
     public int Seed { get; set; }
 
-    /// <summary>Training forwards run so far: each draws fresh random numbers (counter <c>step</c> of
-    /// <see cref="Backends.CounterRandom"/>). Set it to replay or resume a run.</summary>
-    public long Step { get; set; }
+    /// <summary>The random layers' counter: training forwards run so far, each drawing fresh numbers (the <c>step</c>
+    /// word of <see cref="Backends.CounterRandom"/>'s counter). Not a training step: a forward without an update counts
+    /// too. Set it to replay or resume a run.</summary>
+    public long RandomCounter { get; set; }
 
     /// <summary>Runs every node forward in the plan's mode: training for training plans, eval for inference plans.</summary>
     public void Forward() => Forward(IsTraining);
 
     /// <summary>Runs every node forward in training mode (batch statistics, updated running statistics, dropout;
-    /// advances <see cref="Step"/>) or in eval mode (running statistics, dropout off). Only training plans can
+    /// advances <see cref="RandomCounter"/>) or in eval mode (running statistics, dropout off). Only training plans can
     /// run in training mode.</summary>
     public void Forward(bool training)
     {
         if (training && !IsTraining) throw new InvalidOperationException("training mode needs a plan made by ExecutionPlan.ForTraining");
         if (training)
-            for (int stage = 0; stage < steps.Length; stage++) RunTrainingStage(stage); // the forward stages
+            for (int stage = 0; stage < nodes.Length; stage++) RunTrainingStage(stage); // the forward stages
         else
             for (int stage = 0; stage < inferenceStages.Length; stage++) RunInferenceStage(stage);
     }

@@ -41,7 +41,7 @@ public sealed class Dropout : Layer
 
     public override void Forward(IBackend backend, NodeTensors t) =>
         // eval mode is p = 0: the identity, with a mask of ones so backward stays correct in either mode
-        backend.DropoutForward(t.Inputs[0], t.Output, t.Workspace[0], t.Training ? P : 0f, t.Seed, t.Stream, t.Step);
+        backend.DropoutForward(t.Inputs[0], t.Output, t.Workspace[0], t.Training ? P : 0f, t.Seed, t.Stream, t.RandomCounter);
 
     public override void Backward(IBackend backend, NodeTensors t)
     {

@@ -123,13 +123,13 @@ public sealed class FractalJoin : Layer
     bool Contributes(int i, int column) => columns[i] == column || Array.IndexOf(columns, column) < 0;
 
     /// <summary>Whether input i can have a non-zero coefficient for some sample at this step (global steps skip the rest).</summary>
-    bool MayContribute(int i, NodeTensors t) => GlobalColumn(t.Training, t.Seed, t.Step) is not { } column || Contributes(i, column);
+    bool MayContribute(int i, NodeTensors t) => GlobalColumn(t.Training, t.Seed, t.RandomCounter) is not { } column || Contributes(i, column);
 
     public override void Forward(IBackend backend, NodeTensors t)
     {
         var coefficients = t.Workspace[0];
         float[] values = ArrayPool<float>.Shared.Rent(coefficients.Length);
-        DrawCoefficients(t.Training, t.Seed, t.Stream, t.Step, values.AsSpan(0, coefficients.Length));
+        DrawCoefficients(t.Training, t.Seed, t.Stream, t.RandomCounter, values.AsSpan(0, coefficients.Length));
         coefficients.Upload(values.AsSpan(0, coefficients.Length));
         ArrayPool<float>.Shared.Return(values);
 

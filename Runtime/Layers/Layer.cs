@@ -90,8 +90,9 @@ public sealed class NodeTensors
     public bool Training { get; internal set; }
     /// <summary>Seed of the plan's counter-based random numbers (<see cref="Backends.CounterRandom"/>).</summary>
     public uint Seed { get; internal set; }
-    /// <summary>Training forwards the plan ran before this one: random layers draw fresh numbers each step.</summary>
-    public uint Step { get; internal set; }
+    /// <summary>The plan's random counter (<see cref="Execution.ExecutionPlan.RandomCounter"/>): training forwards it ran
+    /// before this one, so random layers draw fresh numbers each time.</summary>
+    public uint RandomCounter { get; internal set; }
     /// <summary>This node's random stream (its index in the graph), so two dropout nodes never share a mask.</summary>
     public uint Stream { get; init; }
 

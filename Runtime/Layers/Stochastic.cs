@@ -64,7 +64,7 @@ public abstract class PerSampleResidual : Layer
             ? stackalloc float[StackSamples * Width]
             : rented = ArrayPool<float>.Shared.Rent(coefficients.Length);
         values = values[..coefficients.Length];
-        DrawCoefficients(t.Training, t.Seed, t.Stream, t.Step, values);
+        DrawCoefficients(t.Training, t.Seed, t.Stream, t.RandomCounter, values);
         coefficients.Upload(values);
         if (rented is not null) ArrayPool<float>.Shared.Return(rented);
 
@@ -246,7 +246,7 @@ public sealed class Swapout : Layer
 
     public override void Forward(IBackend backend, NodeTensors t) =>
         backend.SwapoutForward(t.Inputs[1], t.Inputs[0], t.Output, t.Workspace[0], t.Workspace[1],
-            IdentityDropProbability, BranchDropProbability, t.Training, t.Seed, t.Stream, t.Step);
+            IdentityDropProbability, BranchDropProbability, t.Training, t.Seed, t.Stream, t.RandomCounter);
 
     public override void Backward(IBackend backend, NodeTensors t)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -29,4 +30,10 @@ public sealed class AdaGrad : Optimizer
 
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.AdaGradUpdate(parameter, gradient, state[0], LearningRate, Epsilon, weightDecay);
+
+    protected override void DescribeRule(JsonObject description) => description["epsilon"] = Epsilon;
+
+    /// <summary><c>adagrad</c>, PyTorch's default rate 0.01.</summary>
+    internal static OptimizerKind Kind { get; } = new("adagrad", "AdaGrad: h ← h + g², w ← w − ε·g / (√h + θ)", 0.01f, usesMomentum: false, 0.9f, 0f,
+        (lr, _, decay) => new AdaGrad(lr, weightDecay: decay), d => new AdaGrad(d.LearningRate, d.Float("epsilon"), d.Float("weightDecay")));
 }

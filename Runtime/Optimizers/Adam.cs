@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -44,6 +45,18 @@ public class Adam : Optimizer
 
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.AdamUpdate(parameter, gradient, state[0], state[1], LearningRate, Beta1, Beta2, Epsilon, weightDecay, decoupled, StepCount);
+
+    protected override void DescribeRule(JsonObject description)
+    {
+        description["beta1"] = Beta1;
+        description["beta2"] = Beta2;
+        description["epsilon"] = Epsilon;
+    }
+
+    /// <summary><c>adam</c>, PyTorch's default rate 0.001.</summary>
+    internal static OptimizerKind Kind { get; } = new("adam", "Adam: moving averages of g and g², bias-corrected; coupled weight decay", 0.001f,
+        usesMomentum: false, 0.9f, 0f, (lr, _, decay) => new Adam(lr, weightDecay: decay),
+        d => new Adam(d.LearningRate, d.Float("beta1"), d.Float("beta2"), d.Float("epsilon"), d.Float("weightDecay")));
 }
 
 /// <summary>
@@ -61,6 +74,11 @@ public sealed class AdamW : Adam
         : base(learningRate, beta1, beta2, epsilon, weightDecay, decoupled: true) { }
 
     public override string Name => "adamw";
+
+    /// <summary><c>adamw</c>, PyTorch's defaults: rate 0.001, weight decay 0.01 (described as Adam is).</summary>
+    internal static new OptimizerKind Kind { get; } = new("adamw", "AdamW: Adam with decoupled weight decay w ← w·(1 − ε·λ)", 0.001f,
+        usesMomentum: false, 0.9f, 0.01f, (lr, _, decay) => new AdamW(lr, weightDecay: decay),
+        d => new AdamW(d.LearningRate, d.Float("beta1"), d.Float("beta2"), d.Float("epsilon"), d.Float("weightDecay")));
 }
 
 /// <summary>

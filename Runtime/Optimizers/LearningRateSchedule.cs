@@ -52,6 +52,21 @@ public abstract class LearningRateSchedule
 
     public override string ToString() => Name;
 
+    /// <summary>The schedules training options offer by name (<c>neuro train --schedule</c>, the editor), in the order
+    /// help texts list them; γ and the step size count in epochs there.</summary>
+    public static IReadOnlyList<LearningRateScheduleKind> Kinds { get; } =
+    [
+        new("constant", "No decay", usesGamma: false, usesStepSize: false, (_, _, _) => Constant),
+        new("step", "×γ every step-size epochs (StepLR)", usesGamma: true, usesStepSize: true,
+            (gamma, stepSize, stepsPerEpoch) => Step((long)stepSize * stepsPerEpoch, gamma)),
+        new("exponential", "×γ per epoch, spread evenly over its steps (ExponentialLR)", usesGamma: true, usesStepSize: false,
+            (gamma, _, stepsPerEpoch) => Exponential(MathF.Pow(gamma, 1f / stepsPerEpoch))),
+        new("cosine", "Cosine annealing to 0 over the run (CosineAnnealingLR)", usesGamma: false, usesStepSize: false, (_, _, _) => Cosine),
+    ];
+
+    /// <summary>The names of <see cref="Kinds"/>.</summary>
+    public static IReadOnlyList<string> Names { get; } = Kinds.Select(k => k.Name).ToArray();
+
     sealed class ConstantSchedule : LearningRateSchedule
     {
         public override string Name => "constant";
@@ -86,4 +101,37 @@ public abstract class LearningRateSchedule
         public override float Factor(long step, long totalSteps) =>
             step < warmupSteps ? (float)((step + 1) / (double)warmupSteps) : after.Factor(step - warmupSteps, totalSteps - warmupSteps);
     }
+}
+
+/// <summary>
+/// A schedule as training options name it (<see cref="LearningRateSchedule.Kinds"/>): what it uses, and how it is built
+/// when γ and the step size count in epochs, as torch's schedulers are usually stepped once per epoch.
+/// </summary>
+public sealed class LearningRateScheduleKind
+{
+    readonly Func<float, int, int, LearningRateSchedule> create;
+
+    internal LearningRateScheduleKind(string name, string description, bool usesGamma, bool usesStepSize, Func<float, int, int, LearningRateSchedule> create)
+    {
+        Name = name;
+        Description = description;
+        UsesGamma = usesGamma;
+        UsesStepSize = usesStepSize;
+        this.create = create;
+    }
+
+    /// <summary>constant, step, exponential or cosine (<see cref="LearningRateSchedule.Name"/> of what it builds).</summary>
+    public string Name { get; }
+    /// <summary>One line for help texts and the editor.</summary>
+    public string Description { get; }
+    /// <summary>Whether γ (the decay per epoch) matters.</summary>
+    public bool UsesGamma { get; }
+    /// <summary>Whether the step size (epochs between decays) matters.</summary>
+    public bool UsesStepSize { get; }
+
+    /// <summary>The schedule over steps for <paramref name="gamma"/> per epoch and a decay every
+    /// <paramref name="stepSizeEpochs"/> epochs of <paramref name="stepsPerEpoch"/> steps.</summary>
+    public LearningRateSchedule Create(float gamma, int stepSizeEpochs, int stepsPerEpoch) => create(gamma, stepSizeEpochs, stepsPerEpoch);
+
+    public override string ToString() => Name;
 }

@@ -16,7 +16,7 @@ namespace NeuroPlugin.Optimizers;
 /// Adam's moments, each the parameter's shape, starting at zero) on the first call and reuses it: later
 /// steps allocate nothing on the managed heap. Dispose the optimizer to release that state.
 /// </summary>
-public abstract class Optimizer : IDisposable
+public abstract partial class Optimizer : IDisposable
 {
     float? clipGradientNorm;
     Tensor[][]? state;          // [parameter][state tensor], named as PyTorch's state dict does (momentum_buffer, exp_avg, …)
@@ -24,6 +24,7 @@ public abstract class Optimizer : IDisposable
     float[]? weightDecays;      // per parameter: WeightDecay or 0, resolved once from WeightDecayParameters
     Tensor? gradientNormSquared; // Σ‖g‖² over every gradient (1), when clipping
     IBackend? stateBackend;
+    ParameterGroup weightDecayParameters = ParameterGroup.All;
 
     /// <param name="learningRate">The base learning rate ε (lr), positive.</param>
     /// <param name="weightDecay">λ of the rule's weight decay (coupled L2 in the gradient, or AdamW's decoupled decay), ≥ 0.</param>
@@ -44,7 +45,7 @@ public abstract class Optimizer : IDisposable
     public float WeightDecay { get; }
 
     /// <summary>The parameters weight decay applies to; all of them by default, as in torch.optim.</summary>
-    public ParameterGroup WeightDecayParameters { get; init; } = ParameterGroup.All;
+    public ParameterGroup WeightDecayParameters { get => weightDecayParameters; init => weightDecayParameters = value; }
 
     /// <summary>L1/L2 penalties per parameter group, added to the gradients before clipping; null for none.
     /// The optimizer takes ownership (disposes its penalty tensor with its own state).</summary>

@@ -45,5 +45,16 @@ public sealed class ParameterGroup
         return new($"*{suffix}", p => p.Name.EndsWith(suffix, StringComparison.Ordinal));
     }
 
+    /// <summary>The built-in group of <see cref="Name"/> <paramref name="name"/>: <c>all</c>, <c>weights</c>, <c>vectors</c>, or
+    /// <c>*suffix</c> (<see cref="NameEndsWith"/>); null for any other name (a group made with its own predicate).</summary>
+    public static ParameterGroup? Parse(string name) => name switch
+    {
+        "all" => All,
+        "weights" => Weights,
+        "vectors" => Vectors,
+        _ when name.Length > 1 && name[0] == '*' => NameEndsWith(name[1..]),
+        _ => null,
+    };
+
     public override string ToString() => Name;
 }

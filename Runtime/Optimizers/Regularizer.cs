@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -53,6 +54,15 @@ public sealed class Regularizer : IDisposable
         new(new RegularizationTerm(parameters ?? ParameterGroup.Weights, l1, l2));
 
     public IReadOnlyList<RegularizationTerm> Terms { get; }
+
+    /// <summary>The terms as JSON, <c>[{"parameters": group name, "l1", "l2"}]</c> (part of
+    /// <see cref="Optimizer.DescribeHyperParameters"/>).</summary>
+    public JsonArray Describe() => new(Terms.Select(t => (JsonNode)new JsonObject
+    {
+        ["parameters"] = t.Parameters.Name,
+        ["l1"] = t.L1,
+        ["l2"] = t.L2,
+    }).ToArray());
 
     /// <summary>The penalty of the last step's weights, on the device (1); null before the first step.</summary>
     public Tensor? Penalty { get; private set; }

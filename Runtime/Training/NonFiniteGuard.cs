@@ -83,7 +83,7 @@ public sealed class NonFiniteException : Exception
 /// returns it: training goes on from the last good weights with the next batch.</para>
 /// <para>Call Poll (or <see cref="ReadNow"/>) only between steps: the rewind and the clear must come after every
 /// skipped step's update and before the next step's. Skipped steps still used their numbers of
-/// <see cref="ExecutionPlan.Step"/> (dropout masks), so the next step draws fresh ones. Not guarded: batch normalization's running statistics, which the
+/// <see cref="ExecutionPlan.RandomCounter"/> (dropout masks), so the next step draws fresh ones. Not guarded: batch normalization's running statistics, which the
 /// forward pass updates before the check (a non-finite batch poisons them; keep a copy if batches can be bad).</para>
 /// </summary>
 public sealed class NonFiniteGuard : IDisposable

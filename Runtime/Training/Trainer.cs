@@ -13,7 +13,18 @@ namespace NeuroPlugin.Training;
 /// from the device only when reported).</param>
 /// <param name="ImagesPerSecond">Training throughput over the epoch so far.</param>
 /// <param name="Penalty">The optimizer's L1/L2 penalty at that batch's weights (0 without a <see cref="Regularizer"/>).</param>
-public readonly record struct TrainingProgress(int Epoch, int Batch, int BatchesPerEpoch, float Loss, double ImagesPerSecond, float Penalty = 0f);
+public readonly record struct TrainingProgress(int Epoch, int Batch, int BatchesPerEpoch, float Loss, double ImagesPerSecond, float Penalty = 0f)
+{
+    /// <summary>Training steps taken in the whole run (<see cref="Trainer.Step"/>).</summary>
+    public long Step { get; init; }
+    /// <summary>Steps of the whole run (<see cref="Trainer.TotalSteps"/>; 0 when the trainer was not told).</summary>
+    public long TotalSteps { get; init; }
+    /// <summary>The learning rate of the latest step (the schedule's).</summary>
+    public float LearningRate { get; init; }
+    /// <summary>Seconds the remaining steps take at this epoch's pace (evaluations not counted); null without
+    /// <see cref="TotalSteps"/>.</summary>
+    public double? SecondsLeft { get; init; }
+}
 
 /// <summary>
 /// Trains a classifier with softmax cross-entropy: for each batch of the loader, upload the images and
@@ -58,8 +69,12 @@ public sealed class Trainer : IDisposable
     /// already advanced: the place to save a checkpoint (<see cref="Serialization.TrainingCheckpoint"/>).</summary>
     public Action<Trainer>? StepCompleted { get; set; }
     public ExecutionPlan Plan => plan;
-    /// <summary>Batches between loss readbacks for progress reports.</summary>
-    public int ReportEvery { get; init; } = 50;
+    /// <summary>Batches between loss readbacks for progress reports (≥ 1).</summary>
+    public int ReportEvery
+    {
+        get;
+        set => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(ReportEvery), value, "must be at least 1");
+    } = 50;
     /// <summary>Augmentation applied on the device to each uploaded batch (images and targets) before its step, with
     /// the draws of that step (<see cref="Step"/>); none when null. Not owned: the caller disposes it.</summary>
     public Augmentation? Augmentation { get; init; }
@@ -78,8 +93,10 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Runs one epoch over <paramref name="loader"/> (which must have the plan's batch size and drop the last
-    /// partial batch), from batch <paramref name="firstBatch"/> on (0, or <see cref="BatchInEpoch"/> of a resumed run).</summary>
-    public void TrainEpoch(DataLoader loader, int epoch, Action<TrainingProgress>? progress = null, int firstBatch = 0)
+    /// partial batch), from batch <paramref name="firstBatch"/> on (0, or <see cref="BatchInEpoch"/> of a resumed run).
+    /// Returns early, between two steps, once <paramref name="cancellation"/> is cancelled (<see cref="BatchInEpoch"/> says
+    /// where it stopped).</summary>
+    public void TrainEpoch(DataLoader loader, int epoch, Action<TrainingProgress>? progress = null, int firstBatch = 0, CancellationToken cancellation = default)
     {
         if (loader.BatchSize != plan.BatchSize || !loader.DropLast)
             throw new ArgumentException($"the loader must produce full batches of {plan.BatchSize} (dropLast), got batch {loader.BatchSize}, dropLast {loader.DropLast}");
@@ -88,7 +105,7 @@ public sealed class Trainer : IDisposable
         int batch = firstBatch;
         Epoch = epoch;
         BatchInEpoch = batch;
-        while (loader.TryNextBatch())
+        while (!cancellation.IsCancellationRequested && loader.TryNextBatch())
         {
             plan.Input.Upload(loader.Images);
             plan.Target!.Upload(loader.Targets);
@@ -99,39 +116,16 @@ public sealed class Trainer : IDisposable
             if (progress is not null && (batch % ReportEvery == 0 || batch == loader.BatchesPerEpoch))
             {
                 float penalty = Optimizer.Regularizer?.ReadPenalty() ?? 0f;
-                progress(new TrainingProgress(epoch, batch, loader.BatchesPerEpoch, plan.ReadLoss() + penalty, (batch - firstBatch) * (double)plan.BatchSize / clock.Elapsed.TotalSeconds, penalty));
+                double seconds = clock.Elapsed.TotalSeconds;
+                int done = batch - firstBatch;
+                progress(new TrainingProgress(epoch, batch, loader.BatchesPerEpoch, plan.ReadLoss() + penalty, done * (double)plan.BatchSize / seconds, penalty)
+                {
+                    Step = step, TotalSteps = TotalSteps, LearningRate = Optimizer.LearningRate,
+                    SecondsLeft = TotalSteps > 0 ? Math.Max(0, TotalSteps - step) * seconds / done : null,
+                });
             }
             StepCompleted?.Invoke(this);
         }
-    }
-
-    /// <summary>Fraction of <paramref name="dataset"/> classified correctly (argmax of the output), in eval mode: an
-    /// inference plan, so batch norm uses its running statistics, dropout is off, and the batch size cannot matter.</summary>
-    public static double Evaluate(Network network, ImageDataset dataset, int batchSize = 500)
-    {
-        using var inference = ExecutionPlan.ForInference(network, batchSize);
-        var loader = new DataLoader(dataset, batchSize, shuffle: false);
-        var logits = new float[inference.Output.Length];
-        int classes = inference.Output.Shape[1];
-        long correct = 0;
-        loader.StartEpoch(0);
-        while (loader.TryNextBatch())
-        {
-            inference.Input.Upload(loader.Images);
-            inference.Forward();
-            inference.Output.Download(logits);
-            for (int n = 0; n < loader.Count; n++)
-                if (ArgMax(logits.AsSpan(n * classes, classes)) == loader.Labels[n]) correct++;
-        }
-        return (double)correct / dataset.Count;
-    }
-
-    /// <summary>Index of the largest value (the first one on ties).</summary>
-    public static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-        return best;
     }
 
     /// <summary>Releases the plan's tensors and the optimizer's state.</summary>

@@ -47,7 +47,7 @@ try
         plan.Input.Upload(pixels);
         plan.Forward();
         plan.Output.Download(logits); // the one readback of the frame: 10 floats
-        int predicted = Trainer.ArgMax(logits);
+        int predicted = Classification.ArgMax(logits);
         int label = test.Labels[i];
         if (predicted == label) correct++;
         Console.WriteLine($"image {i,3}: predicted {FashionMnist.ClassNames[predicted],-12} actual {FashionMnist.ClassNames[label],-12} {(predicted == label ? "✓" : "✗")}");

@@ -109,7 +109,7 @@ public sealed class Learner : IDisposable
         prediction = default;
         if (!readback.TryRead(logits, out long request)) return false;
         var (frame, shapeId, truth) = requests[request % requests.Length];
-        prediction = new Prediction(frame, shapeId, truth, (ShapeKind)NeuroPlugin.Training.Trainer.ArgMax(logits));
+        prediction = new Prediction(frame, shapeId, truth, (ShapeKind)NeuroPlugin.Training.Classification.ArgMax(logits));
         return true;
     }
 
@@ -137,7 +137,7 @@ public sealed class Learner : IDisposable
     {
         trainer.Settle();
         var counters = new TrainingCounters(Steps, Epoch: 0, BatchInEpoch: 0, BatchSize, TotalSteps: 0, optimizer.LearningRate,
-            optimizer.LearningRate, LearningRateSchedule.Constant.Name, training.Seed, training.Step, optimizer.StepCount);
+            optimizer.LearningRate, LearningRateSchedule.Constant.Name, training.Seed, training.RandomCounter, optimizer.StepCount);
         TrainingCheckpoint.Save(path, network, optimizer, counters);
     }
 
@@ -152,7 +152,7 @@ public sealed class Learner : IDisposable
         checkpoint.RestoreWeights(network);
         checkpoint.RestoreOptimizer(optimizer, training.Parameters);
         training.Seed = checkpoint.Counters.PlanSeed;
-        training.Step = checkpoint.Counters.PlanStep;
+        training.RandomCounter = checkpoint.Counters.RandomCounter;
         batches.FirstStep = checkpoint.Counters.Step - trainer.CompletedSteps;
     }
 

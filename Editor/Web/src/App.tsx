@@ -577,7 +577,7 @@ function Editor() {
                 onSelect={selectOnly}
               />
             ) : (
-              <TrainPanel state={training.state} points={training.points} error={training.error} weights={training.weights ?? null} valid={doc.valid} onStart={(r) => void startTraining(r)} onStop={() => void stopTraining()} />
+              <TrainPanel state={training.state} points={training.points} error={training.error} weights={training.weights ?? null} valid={doc.valid} documentRevision={doc.revision} onStart={(r) => void startTraining(r)} onStop={() => void stopTraining()} />
             )}
           </aside>
         </main>

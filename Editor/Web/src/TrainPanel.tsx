@@ -1,14 +1,14 @@
-// The train panel: the run's settings (as `neuro train` takes them), start/stop, and the live loss and
-// accuracy curves drawn from the server's WebSocket training messages.
+// The train panel: the run's settings (the form built from the server's schema, TrainForm.tsx), start/stop, where the
+// run stands (steps of the total, time left, the rate it uses), and the live loss and accuracy curves drawn from the
+// server's WebSocket training messages.
 
 import { useEffect, useRef, useState } from "react";
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from "chart.js";
-import type { TrainingPoint, TrainingRequest, TrainingState, TrainingWeights } from "./protocol";
+import { api } from "./api";
+import type { TrainingOptionValue, TrainingPoint, TrainingRequest, TrainingState, TrainingWeights } from "./protocol";
+import { buildRequest, TrainForm, useTrainingForm } from "./TrainForm";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip);
-
-const optimizers = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"];
-const backends = ["cpu", "gl", "auto"];
 
 interface Props {
   state: TrainingState;
@@ -17,104 +17,65 @@ interface Props {
   /** "dropped" when the document was replaced during the run, so its weights were not kept. */
   weights: TrainingWeights;
   valid: boolean;
+  /** The document's revision: the form's values are read again when the document (and so maybe its file) changes. */
+  documentRevision: number;
   onStart(request: TrainingRequest): void;
   onStop(): void;
 }
 
-function positive(text: string): number | null {
-  const n = Number(text);
-  return text.trim() !== "" && Number.isFinite(n) && n > 0 ? n : null;
+/** 3725 s → "1 h 2 min"; 75 s → "1 min 15 s". */
+function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${s} s`;
 }
 
-export function TrainPanel({ state, points, error, weights, valid, onStart, onStop }: Props) {
-  const [dataset, setDataset] = useState("fashion-mnist");
-  const [folder, setFolder] = useState("");
-  const [optimizer, setOptimizer] = useState("momentum");
-  const [learningRate, setLearningRate] = useState("0.02");
-  const [batchSize, setBatchSize] = useState("32");
-  const [epochs, setEpochs] = useState("1");
-  const [backend, setBackend] = useState("cpu");
-  const [trainLimit, setTrainLimit] = useState("");
+/** The options and total steps of the current run (GET /api/training), read again when its state changes or its first point comes. */
+function useRunDetails(state: TrainingState, started: boolean) {
+  const [details, setDetails] = useState<{ options: Record<string, TrainingOptionValue> | null; totalSteps: number }>({ options: null, totalSteps: 0 });
+  useEffect(() => {
+    let current = true;
+    api.training().then(
+      (t) => current && setDetails({ options: t.options ?? null, totalSteps: t.totalSteps ?? 0 }),
+      () => {},
+    );
+    return () => {
+      current = false;
+    };
+  }, [state, started]);
+  return details;
+}
 
-  const lr = positive(learningRate);
-  const batch = positive(batchSize);
-  const epochCount = positive(epochs);
-  const limit = trainLimit.trim() === "" ? undefined : positive(trainLimit);
-  const problems: string[] = [];
-  if (lr === null) problems.push("learning rate must be a positive number");
-  if (batch === null || !Number.isInteger(batch)) problems.push("batch size must be a positive integer");
-  if (epochCount === null || !Number.isInteger(epochCount)) problems.push("epochs must be a positive integer");
-  if (limit === null || (limit !== undefined && !Number.isInteger(limit))) problems.push("train limit must be a positive integer or empty");
-  if (dataset === "folder" && folder.trim() === "") problems.push("image folder path is empty");
+export function TrainPanel({ state, points, error, weights, valid, documentRevision, onStart, onStop }: Props) {
+  const { schema, values, setValue, loadError } = useTrainingForm(documentRevision);
+  const { options, totalSteps } = useRunDetails(state, points.length > 0);
   const running = state === "running";
-
-  const start = () => {
-    if (problems.length > 0) return;
-    onStart({
-      dataset: dataset === "folder" ? { folder: folder.trim() } : dataset,
-      optimizer,
-      learningRate: lr!,
-      batchSize: batch!,
-      epochs: epochCount!,
-      backend,
-      ...(limit !== undefined && limit !== null ? { trainLimit: limit } : {}),
-    });
-  };
+  const { request, problems } = schema && values ? buildRequest(schema, values) : { request: null, problems: [] };
 
   const last = points.length > 0 ? points[points.length - 1] : null;
   const lastAccuracy = [...points].reverse().find((p) => p.accuracy !== null)?.accuracy ?? null;
+  const batchSize = typeof options?.batchSize === "number" ? options.batchSize : null;
+  // the remaining steps at the latest point's pace (training only; each epoch's evaluation comes on top)
+  const secondsLeft =
+    running && last && totalSteps > 0 && batchSize && last.imagesPerSecond ? ((totalSteps - last.step) * batchSize) / last.imagesPerSecond : null;
 
   return (
     <div className="train-panel" data-testid="train-panel">
       <h3>Train</h3>
-      <label className="field">
-        <span>Dataset</span>
-        <select value={dataset} onChange={(e) => setDataset(e.target.value)} data-testid="train-dataset">
-          <option value="fashion-mnist">Fashion-MNIST</option>
-          <option value="folder">Image folder</option>
-        </select>
-      </label>
-      {dataset === "folder" && (
-        <label className="field">
-          <span>Folder</span>
-          <input value={folder} placeholder="relative to the served folder" onChange={(e) => setFolder(e.target.value)} data-testid="train-folder" />
-        </label>
+      {schema && values ? (
+        <TrainForm schema={schema} values={values} disabled={running} onChange={setValue} />
+      ) : (
+        <div data-testid="train-form-loading">{loadError ?? "Loading the training options…"}</div>
       )}
-      <label className="field">
-        <span>Optimizer</span>
-        <select value={optimizer} onChange={(e) => setOptimizer(e.target.value)} data-testid="train-optimizer">
-          {optimizers.map((o) => (
-            <option key={o}>{o}</option>
-          ))}
-        </select>
-      </label>
-      <label className="field">
-        <span>Learning rate</span>
-        <input value={learningRate} onChange={(e) => setLearningRate(e.target.value)} data-testid="train-lr" />
-      </label>
-      <label className="field">
-        <span>Batch size</span>
-        <input value={batchSize} onChange={(e) => setBatchSize(e.target.value)} data-testid="train-batch" />
-      </label>
-      <label className="field">
-        <span>Epochs</span>
-        <input value={epochs} onChange={(e) => setEpochs(e.target.value)} data-testid="train-epochs" />
-      </label>
-      <label className="field">
-        <span>Backend</span>
-        <select value={backend} onChange={(e) => setBackend(e.target.value)} data-testid="train-backend">
-          {backends.map((b) => (
-            <option key={b}>{b}</option>
-          ))}
-        </select>
-      </label>
-      <label className="field">
-        <span>Train limit</span>
-        <input value={trainLimit} placeholder="all images" onChange={(e) => setTrainLimit(e.target.value)} data-testid="train-limit" />
-      </label>
       {problems.length > 0 && <small className="field-error">{problems.join("; ")}</small>}
       <div className="row">
-        <button onClick={start} disabled={running || problems.length > 0 || !valid} data-testid="train-start" title={valid ? undefined : "the network has errors"}>
+        <button
+          onClick={() => request && onStart(request)}
+          disabled={running || request === null || !valid}
+          data-testid="train-start"
+          title={valid ? undefined : "the network has errors"}
+        >
           Start
         </button>
         <button onClick={onStop} disabled={!running} data-testid="train-stop">
@@ -127,13 +88,21 @@ export function TrainPanel({ state, points, error, weights, valid, onStart, onSt
         <dt>Points</dt>
         <dd data-testid="train-point-count">{points.length}</dd>
         <dt>Step</dt>
-        <dd>{last ? `${last.step} (epoch ${last.epoch + 1})` : "—"}</dd>
+        <dd data-testid="train-step">
+          {last ? `${last.step.toLocaleString("en-US")}${totalSteps > 0 ? ` of ${totalSteps.toLocaleString("en-US")}` : ""} (epoch ${last.epoch + 1})` : "—"}
+        </dd>
+        <dt>Time left</dt>
+        <dd data-testid="train-time-left">{secondsLeft !== null ? `about ${formatDuration(secondsLeft)}` : "—"}</dd>
         <dt>Loss</dt>
         <dd data-testid="train-last-loss">{last ? last.loss.toFixed(4) : "—"}</dd>
         <dt>Accuracy</dt>
         <dd data-testid="train-last-accuracy">{lastAccuracy !== null ? `${(lastAccuracy * 100).toFixed(1)} %` : "—"}</dd>
         <dt>Images/s</dt>
         <dd>{last?.imagesPerSecond ? last.imagesPerSecond.toFixed(0) : "—"}</dd>
+        <dt>Run</dt>
+        <dd data-testid="train-run-options" data-learning-rate={typeof options?.learningRate === "number" ? options.learningRate : undefined}>
+          {options ? `${options.optimizer}, rate ${options.learningRate}, ${options.schedule}, batch ${options.batchSize}, ${options.epochs} epochs` : "—"}
+        </dd>
       </dl>
       {error && (
         <div className="node-error block" data-testid="train-error">

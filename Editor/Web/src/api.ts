@@ -10,7 +10,9 @@ import type {
   PastedNode,
   ServerMessage,
   TemplateSpec,
+  TrainingForm,
   TrainingRequest,
+  TrainingSchema,
   TrainingStatus,
 } from "./protocol";
 
@@ -125,6 +127,9 @@ export const api = {
   training: () => request<TrainingStatus>("GET", "/api/training"),
   startTraining: (body: TrainingRequest) => request<{ runId: string }>("POST", "/api/training/start", body, "train"),
   stopTraining: () => request<{ stopped: boolean }>("POST", "/api/training/stop", {}, "stop"),
+  trainingSchema: () => request<TrainingSchema>("GET", "/api/training/schema"),
+  trainingForm: () => request<TrainingForm>("GET", "/api/training/form"),
+  saveTrainingForm: (form: TrainingForm) => request<TrainingForm>("PUT", "/api/training/form", form, "training form"),
 };
 
 /**

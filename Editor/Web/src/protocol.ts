@@ -98,6 +98,10 @@ export interface TrainingPoint {
   loss: number;
   accuracy: number | null;
   imagesPerSecond?: number;
+  /** The schedule's rate of the latest step. */
+  learningRate?: number;
+  /** The remaining steps at the current epoch's pace (evaluations not counted). */
+  secondsLeft?: number | null;
 }
 
 export interface TrainingStatus {
@@ -106,18 +110,61 @@ export interface TrainingStatus {
   points: TrainingPoint[];
   error: string | null;
   weights?: TrainingWeights;
+  /** The options the run uses (request field names), the optimizer's defaults filled in; null before the first run. */
+  options?: Record<string, TrainingOptionValue> | null;
+  /** Steps of the whole run; 0 until its data is loaded. */
+  totalSteps?: number;
 }
 
-export interface TrainingRequest {
-  dataset: string | { folder: string };
-  optimizer: string;
-  learningRate: number;
-  batchSize: number;
-  epochs: number;
-  backend: string;
-  trainLimit?: number;
-  testLimit?: number;
-  seed?: number;
+/** A training option's value as the server reports it. */
+export type TrainingOptionValue = number | string | string[] | null;
+
+/** POST /api/training/start: the schema's fields by name (absent: the default); `dataset` is "fashion-mnist" or a folder. */
+export type TrainingRequest = { dataset: string | { folder: string } } & Record<string, TrainingOptionValue | { folder: string } | undefined>;
+
+export type TrainingFieldKind = "integer" | "number" | "choice" | "choices" | "path";
+
+/** One field of GET /api/training/schema (Runtime/Training/TrainingField.cs). */
+export interface TrainingFieldSpec {
+  name: string;
+  flag: string;
+  label: string;
+  kind: TrainingFieldKind;
+  group: "data" | "optimizer" | "schedule" | "run";
+  description: string;
+  /** null: none (an optional setting off) or, with `optimizerDefault`, the chosen optimizer's. */
+  default: TrainingOptionValue;
+  optimizerDefault?: boolean;
+  choices?: { name: string; description: string }[];
+  minimum?: number;
+  exclusiveMinimum?: boolean;
+  maximum?: number;
+  exclusiveMaximum?: boolean;
+  unit?: string;
+  /** The field matters only while `field` has one of `values`. */
+  appliesWhen?: { field: string; values: string[] };
+}
+
+export interface OptimizerSpec {
+  name: string;
+  description: string;
+  usesMomentum: boolean;
+  /** The defaults of the fields marked `optimizerDefault`, by field name. */
+  defaults: Record<string, number>;
+}
+
+export interface TrainingSchema {
+  fields: TrainingFieldSpec[];
+  optimizers: OptimizerSpec[];
+}
+
+/** What the train form holds for a field: typed text, a choice, or the chosen names of a multiple choice. */
+export type TrainingFormValue = string | string[];
+
+/** GET/PUT /api/training/form: the form's values kept with the document's file (`file` tells files apart). */
+export interface TrainingForm {
+  file: number;
+  values: Record<string, TrainingFormValue> | null;
 }
 
 /** What became of a finished or stopped run's weights: kept by the document it started from, or dropped because that
@@ -128,7 +175,7 @@ export type TrainingWeights = "kept" | "dropped" | null;
  * point of the run so far, which replaces the client's list. */
 export type ServerMessage =
   | { type: "document"; document: NetworkDocument }
-  | ({ type: "training"; runId: string | null; state: TrainingState; error?: string | null; points?: TrainingPoint[]; weights?: TrainingWeights } & Partial<TrainingPoint>);
+  | ({ type: "training"; runId: string | null; state: TrainingState; error?: string | null; points?: TrainingPoint[]; weights?: TrainingWeights; totalSteps?: number } & Partial<TrainingPoint>);
 
 /** Commands of POST /api/document/commands; every one (but copy) is one undo step on the server. */
 export type Command =

@@ -16,7 +16,7 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// NetworkGraph.InferShapes, Network.ParameterCount, ModelFile.Load).
 /// </summary>
 [TestFixture, NonParallelizable, Category("EndToEnd")]
-public sealed class EditorEndToEndTests
+public sealed partial class EditorEndToEndTests
 {
     IPlaywright playwright = null!;
     IBrowser browser = null!;

@@ -332,6 +332,35 @@ public sealed class ServerTests
         Assert.That(status2["points"]!.AsArray().Count, Is.LessThan(3 * 1875 / 10), "stopped long before the end");
     }
 
+    [Test]
+    public async Task TrainFormSchemaAndValuesOverHttp()
+    {
+        var (status, body) = await Send(Request(HttpMethod.Get, "/api/training/schema", server.Token));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK));
+        var fields = JsonNode.Parse(body)!["fields"]!.AsArray().Select(f => (string)f!["name"]!).ToArray();
+        Assert.That(fields[0], Is.EqualTo("dataset"));
+        Assert.That(fields[^1], Is.EqualTo("backend"));
+        Assert.That(fields, Does.Contain("learningRate").And.Contain("augment").And.Contain("checkpointEvery").And.Not.Contain("imageSize"));
+
+        (status, body) = await Send(Request(HttpMethod.Get, "/api/training/form", server.Token));
+        var form = JsonNode.Parse(body)!;
+        Assert.That(form["values"], Is.Null, "nothing typed yet: the schema's defaults");
+        long file = (long)form["file"]!;
+        (status, body) = await Send(Request(HttpMethod.Put, "/api/training/form", server.Token, new { file, values = new { optimizer = "adam", gamma = "0.5", augment = new[] { "cutout" } } }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK), body);
+        Assert.That(JsonNode.Parse(body)!["values"]!.ToJsonString(), Is.EqualTo("""{"optimizer":"adam","gamma":"0.5","augment":["cutout"]}"""));
+        (status, body) = await Send(Request(HttpMethod.Put, "/api/training/form", server.Token, new { file, values = new { optimizer = new { name = "adam" } } }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((string)JsonNode.Parse(body)!["error"]!, Does.StartWith("values.optimizer: a form value is a string"));
+
+        await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token, new { op = "new" }));
+        (status, body) = await Send(Request(HttpMethod.Put, "/api/training/form", server.Token, new { file, values = new { optimizer = "sgd" } }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Conflict), "the form belonged to the file that New replaced");
+        (_, body) = await Send(Request(HttpMethod.Get, "/api/training/form", server.Token));
+        Assert.That((long)JsonNode.Parse(body)!["file"]!, Is.Not.EqualTo(file), "a new file");
+        Assert.That(JsonNode.Parse(body)!["values"], Is.Null, "with the defaults");
+    }
+
     /// <summary>Training messages of run <paramref name="runId"/> until its final state.</summary>
     static async Task<List<JsonObject>> TrainingMessages(ClientWebSocket socket, string runId)
     {

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using NeuroPlugin.Editor.Document;
 using NeuroPlugin.Editor.Server;
 using NeuroPlugin.Editor.Tests.TestSupport;
+using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Tests.Server;
 
@@ -40,7 +41,7 @@ public sealed class TrainingSessionTests
         var training = new TrainingSession(session);
         var e = Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"tpu"}"""))));
         Assert.That(e!.Message, Does.Contain("unknown backend 'tpu'"));
-        Assert.That(Assert.Throws<Cli.CliErrors.UsageException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"optimizer":"lbfgs"}"""))))!.Message,
+        Assert.That(Assert.Throws<TrainingOptionsException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"optimizer":"lbfgs"}"""))))!.Message,
             Does.Contain("unknown optimizer 'lbfgs'"));
         Assert.That(Assert.Throws<DocumentCommandException>(() => TrainingRequest.Parse(Commands.Parse("""{"dataset":{"path":"images"}}""")))!.Message,
             Does.Contain("an image-folder dataset is { \"folder\""));
@@ -58,8 +59,78 @@ public sealed class TrainingSessionTests
     public void SettingsErrorsNameTheRequestFields(string request, string message)
     {
         var training = new TrainingSession(Commands.SmallNetwork(folder.Path));
-        var e = Assert.Throws<Cli.CliErrors.UsageException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(request))));
+        var e = Assert.Throws<TrainingOptionsException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(request))));
         Assert.That(e!.Message, Does.StartWith(message));
         Assert.That(e.Message, Does.Not.Contain("--"), "no CLI flags in the editor's messages");
+    }
+
+    [TestCase("""{"gamma":2}""", "gamma must be in (0, 1], got 2")]
+    [TestCase("""{"clipNorm":0}""", "clipNorm must be a positive number, got 0")]
+    [TestCase("""{"augment":["flip","rotate"]}""", "augment: unknown augmentation 'rotate'; known: crop, flip, cutout, erasing, mixup")]
+    [TestCase("""{"checkpointEvery":5}""", "checkpointEvery needs a checkpoint file (checkpoint)")]
+    [TestCase("""{"warmupSteps":"ten"}""", "warmupSteps must be an integer, got \"ten\"")]
+    [TestCase("""{"lr":0.1}""", "unknown field 'lr'; training options: epochs, batchSize")]
+    public void EveryOptionOfNeuroTrain_IsTaken_AndItsErrorsNameTheRequestField(string request, string message)
+    {
+        var training = new TrainingSession(Commands.SmallNetwork(folder.Path));
+        var e = Assert.Throws<TrainingOptionsException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(request))));
+        Assert.That(e!.Message, Does.StartWith(message));
+    }
+
+    [Test]
+    public void OptionsTheEditorDoesNotOffer_AreRefused()
+    {
+        Assert.That(Assert.Throws<DocumentCommandException>(() => TrainingRequest.Parse(Commands.Parse("""{"imageSize":63}""")))!.Message,
+            Is.EqualTo("imageSize is not an editor training option (the network's input decides the image size)"));
+        Assert.That(TrainingRequest.FormFields.Select(f => f.Name), Does.Not.Contain("resume").And.Contain("checkpoint"));
+        var training = new TrainingSession(Commands.SmallNetwork(folder.Path));
+        Assert.That(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"checkpoint":"../outside.ckpt.neuro"}"""))),
+            Throws.TypeOf<PathOutsideFolderException>());
+    }
+
+    [Test]
+    public void AdamRun_UsesAdamsDefaultRate_ReportsItAndItsStepsAndWritesItsCheckpointInTheFolder()
+    {
+        _ = Document.TemplateTests.FashionMnistOrIgnore();
+        var training = new TrainingSession(Commands.SmallNetwork(folder.Path));
+        training.Start(TrainingRequest.Parse(Commands.Parse("""
+            {"backend":"cpu","optimizer":"adam","schedule":"step","gamma":0.5,"augment":["cutout"],"batchSize":32,"epochs":2,
+             "trainLimit":64,"testLimit":50,"checkpoint":"runs/adam.ckpt.neuro","checkpointEvery":1}
+            """)));
+        var started = JsonNode.Parse(training.StatusJson())!;
+        Assert.That((float)started["options"]!["learningRate"]!, Is.EqualTo(0.001f), "the optimizer's default, reported as the run starts");
+        Assert.That(training.Wait(TimeSpan.FromSeconds(60)), Is.True);
+        var status = JsonNode.Parse(training.StatusJson())!;
+        Assert.That((string)status["state"]!, Is.EqualTo("finished"), status.ToJsonString());
+        Assert.That((long)status["totalSteps"]!, Is.EqualTo(4));
+        var points = status["points"]!.AsArray();
+        Assert.That(points.Select(p => ((long)p!["step"]!, (float)p["learningRate"]!)),
+            Is.EqualTo(new[] { (2L, 0.001f), (2L, 0.001f), (4L, 0.0005f), (4L, 0.0005f) }), "the step schedule halves Adam's rate after epoch 1");
+        Assert.That(points.Select(p => (double)p!["secondsLeft"]!), Is.All.GreaterThanOrEqualTo(0));
+        var checkpoint = NeuroPlugin.Serialization.TrainingCheckpoint.Read(folder.Combine("runs", "adam.ckpt.neuro"));
+        Assert.That((checkpoint.OptimizerType, checkpoint.Counters.Step), Is.EqualTo(("adam", 4L)));
+    }
+
+    [Test]
+    public void FormValues_StayWithTheirFile_ThroughUndoSaveAndOpen()
+    {
+        var session = Commands.SmallNetwork(folder.Path);
+        var (file, values) = session.TrainingForm();
+        Assert.That(values, Is.Null);
+        session.SetTrainingForm(file, Commands.Parse("""{"optimizer":"adamw","learningRate":"0.003"}"""));
+        session.Save("designed.neuro");
+        Assert.That(NeuroPlugin.Serialization.ModelFile.ReadTrainingOptions(folder.Combine("designed.neuro"))!.ToJsonString(),
+            Is.EqualTo("""{"optimizer":"adamw","learningRate":"0.003"}"""));
+
+        session.Run("""{"op":"new"}""");
+        Assert.That(session.TrainingForm().Values, Is.Null, "a new document starts from the defaults");
+        Assert.That(() => session.SetTrainingForm(file, new JsonObject()), Throws.TypeOf<EditorConflictException>());
+        session.Undo();
+        Assert.That(session.TrainingForm().File, Is.EqualTo(file));
+        Assert.That((string)session.TrainingForm().Values!["optimizer"]!, Is.EqualTo("adamw"), "undo returns to the file and its form");
+
+        session.Run("""{"op":"new"}""");
+        session.Open("designed.neuro");
+        Assert.That(session.TrainingForm().Values!.ToJsonString(), Is.EqualTo("""{"optimizer":"adamw","learningRate":"0.003"}"""), "read back from the file");
     }
 }

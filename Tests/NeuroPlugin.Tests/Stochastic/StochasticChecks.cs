@@ -28,7 +28,7 @@ static class StochasticChecks
         var workspace = layer.WorkspaceShapes(shapes, output.Shape).Select((s, i) => backend.Allocate(s, $"workspace{i}")).ToArray();
         return new NodeTensors("node", inputs, inputGrads, output, outputGrad, [], [], workspace)
         {
-            Training = training, Seed = 11, Step = step, Stream = 5,
+            Training = training, Seed = 11, RandomCounter = step, Stream = 5,
         };
     }
 

@@ -57,7 +57,7 @@ static class StochasticGolden
             foreach (var g in grads) backend.Fill(g, 0f);
             var node = new NodeTensors(name, inputs, grads, y, dy, [], [], workspace)
             {
-                Training = mode == "train", Seed = Word(golden, "seed"), Stream = Word(golden, "stream"), Step = Word(golden, "step"),
+                Training = mode == "train", Seed = Word(golden, "seed"), Stream = Word(golden, "stream"), RandomCounter = Word(golden, "step"),
             };
             layer.Forward(backend, node);
             layer.Backward(backend, node);
@@ -87,7 +87,7 @@ static class StochasticGolden
             bool training = step != "eval";
             var node = new NodeTensors(name, xs, dxs, y, dy, [], [], [table])
             {
-                Training = training, Seed = Word(golden, "seed"), Stream = Word(golden, "stream"), Step = training ? uint.Parse(step) : 0,
+                Training = training, Seed = Word(golden, "seed"), Stream = Word(golden, "stream"), RandomCounter = training ? uint.Parse(step) : 0,
             };
             layer.Forward(backend, node);
             layer.Backward(backend, node);

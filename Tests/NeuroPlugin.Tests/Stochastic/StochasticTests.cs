@@ -50,7 +50,7 @@ public class StochasticTests
                 };
             }
             check.Run($"{layer.Type} training={training}", inputs, y, forward, grads,
-                dy => layer.Backward(cpu, new NodeTensors("node", inputs, grads, y, dy, [], [], node.Workspace) { Training = training, Seed = 11, Step = 7, Stream = 5 }));
+                dy => layer.Backward(cpu, new NodeTensors("node", inputs, grads, y, dy, [], [], node.Workspace) { Training = training, Seed = 11, RandomCounter = 7, Stream = 5 }));
         }
     }
 

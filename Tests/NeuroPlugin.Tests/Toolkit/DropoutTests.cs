@@ -148,19 +148,19 @@ public class DropoutTests
         float[] mask1 = plan.Tensor("drop1").ToArray().Zip(plan.Tensor("fc1").ToArray(), (y, x) => y == 0f && x != 0f ? 0f : 1f).ToArray();
         float[] mask2 = plan.Tensor("drop2").ToArray().Zip(plan.Tensor("fc2").ToArray(), (y, x) => y == 0f && x != 0f ? 0f : 1f).ToArray();
         Assert.That(mask1, Is.Not.EqualTo(mask2), "two dropout nodes draw from different streams");
-        Assert.That(plan.Step, Is.EqualTo(1));
+        Assert.That(plan.RandomCounter, Is.EqualTo(1));
         plan.Forward();
-        Assert.That(plan.Step, Is.EqualTo(2));
+        Assert.That(plan.RandomCounter, Is.EqualTo(2));
         Assert.That(plan.Tensor("drop1").ToArray(), Is.Not.EqualTo(first), "the next step drops other elements");
 
-        plan.Step = 0;
+        plan.RandomCounter = 0;
         plan.Forward();
         Assert.That(plan.Tensor("drop1").ToArray(), Is.EqualTo(first), "replaying step 0 gives step 0's mask");
         using var twin = ExecutionPlan.ForTraining(network, 8);
         twin.Input.Upload(plan.Input.ToArray());
         twin.Forward();
         Assert.That(twin.Tensor("drop1").ToArray(), Is.EqualTo(first), "another plan with the same seed draws the same masks");
-        twin.Step = 0;
+        twin.RandomCounter = 0;
         twin.Seed = 22;
         twin.Forward();
         Assert.That(twin.Tensor("drop1").ToArray(), Is.Not.EqualTo(first), "another seed, other masks");

@@ -21,12 +21,12 @@ public class TrainEvalTests
         using var network = Network.Create(TrainEvalChecks.Graph(), cpu, seed: 4);
         using var plan = TrainEvalChecks.TrainedPlan(network, steps: 2);
         var buffers = TrainEvalChecks.Buffers(network);
-        long step = plan.Step;
+        long step = plan.RandomCounter;
 
         plan.Forward(training: false);
         float[] eval = plan.Output.ToArray();
         Assert.That(TrainEvalChecks.Buffers(network), Is.EqualTo(buffers), "eval mode leaves the running statistics alone");
-        Assert.That(plan.Step, Is.EqualTo(step), "eval mode draws no random numbers");
+        Assert.That(plan.RandomCounter, Is.EqualTo(step), "eval mode draws no random numbers");
         plan.Forward(training: false);
         Assert.That(plan.Output.ToArray(), Is.EqualTo(eval), "eval mode is deterministic");
 
@@ -38,7 +38,7 @@ public class TrainEvalTests
         plan.Forward(training: true);
         Assert.That(plan.Output.ToArray(), Is.Not.EqualTo(eval), "training mode uses batch statistics and dropout");
         Assert.That(TrainEvalChecks.Buffers(network), Is.Not.EqualTo(buffers), "training mode moves the running statistics");
-        Assert.That(plan.Step, Is.EqualTo(step + 1));
+        Assert.That(plan.RandomCounter, Is.EqualTo(step + 1));
         Assert.That(() => inference.Forward(training: true), Throws.InvalidOperationException.With.Message.Contains("ForTraining"));
     }
 
@@ -55,11 +55,11 @@ public class TrainEvalTests
         var dataset = new ImageDataset("noise", images, labels, 24, 8, 8, ["a", "b", "c"]);
         var buffers = TrainEvalChecks.Buffers(network);
 
-        double whole = Trainer.Evaluate(network, dataset, batchSize: 24);
+        double whole = Classification.Accuracy(network, dataset, batchSize: 24);
         // In training mode each batch's statistics (and dropout) would change the predictions; in eval mode the
         // batch size cannot matter.
-        Assert.That(Trainer.Evaluate(network, dataset, batchSize: 4), Is.EqualTo(whole));
-        Assert.That(Trainer.Evaluate(network, dataset, batchSize: 3), Is.EqualTo(whole));
+        Assert.That(Classification.Accuracy(network, dataset, batchSize: 4), Is.EqualTo(whole));
+        Assert.That(Classification.Accuracy(network, dataset, batchSize: 3), Is.EqualTo(whole));
         Assert.That(TrainEvalChecks.Buffers(network), Is.EqualTo(buffers), "evaluation leaves the running statistics alone");
     }
 

@@ -57,7 +57,7 @@ static class CheckpointRuns
     public static LearningRateSchedule Schedule => LearningRateSchedule.Cosine.WithWarmup(5);
 
     /// <summary>Everything a run ends with, downloaded.</summary>
-    public sealed record Outcome(Dictionary<string, float[]> Tensors, float Loss, long Step, long PlanStep, long OptimizerSteps);
+    public sealed record Outcome(Dictionary<string, float[]> Tensors, float Loss, long Step, long RandomCounter, long OptimizerSteps);
 
     /// <summary>Trains every epoch straight, saving a checkpoint to <paramref name="checkpoint"/> after step
     /// <see cref="SaveAfterStep"/>.</summary>
@@ -101,7 +101,7 @@ static class CheckpointRuns
         for (int i = 0; i < optimizer.StateParameterNames.Count; i++)
             foreach (string key in optimizer.StateKeys)
                 tensors[$"optimizer.state.{optimizer.StateParameterNames[i]}.{key}"] = optimizer.State(i, key).ToArray();
-        return new Outcome(tensors, trainer.Plan.ReadLoss(), trainer.Step, trainer.Plan.Step, optimizer.StepCount);
+        return new Outcome(tensors, trainer.Plan.ReadLoss(), trainer.Step, trainer.Plan.RandomCounter, optimizer.StepCount);
     }
 
     /// <summary>Asserts two outcomes are the same bits.</summary>
@@ -111,7 +111,7 @@ static class CheckpointRuns
         foreach (var (name, values) in expected.Tensors)
             Assert.That(Bits(actual.Tensors[name]), Is.EqualTo(Bits(values)), $"{name}: bit-identical");
         Assert.That(BitConverter.SingleToInt32Bits(actual.Loss), Is.EqualTo(BitConverter.SingleToInt32Bits(expected.Loss)), $"last loss {expected.Loss} vs {actual.Loss}");
-        Assert.That((actual.Step, actual.PlanStep, actual.OptimizerSteps), Is.EqualTo((expected.Step, expected.PlanStep, expected.OptimizerSteps)), "counters");
+        Assert.That((actual.Step, actual.RandomCounter, actual.OptimizerSteps), Is.EqualTo((expected.Step, expected.RandomCounter, expected.OptimizerSteps)), "counters");
     }
 
     public static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();

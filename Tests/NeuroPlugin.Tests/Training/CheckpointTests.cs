@@ -45,7 +45,7 @@ public class CheckpointTests
         var cpu = new CpuBackend();
         string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
         var straight = CheckpointRuns.Straight(cpu, "adam", checkpoint);
-        var dropoutReset = CheckpointRuns.Resumed(cpu, checkpoint, t => t.Plan.Step = 0);
+        var dropoutReset = CheckpointRuns.Resumed(cpu, checkpoint, t => t.Plan.RandomCounter = 0);
         Assert.That(CheckpointRuns.Bits(dropoutReset.Tensors["fc.weight"]), Is.Not.EqualTo(CheckpointRuns.Bits(straight.Tensors["fc.weight"])), "dropout masks");
         var stepReset = CheckpointRuns.Resumed(cpu, checkpoint, t => t.ResumeAt(0, t.Epoch, t.BatchInEpoch));
         Assert.That(CheckpointRuns.Bits(stepReset.Tensors["fc.weight"]), Is.Not.EqualTo(CheckpointRuns.Bits(straight.Tensors["fc.weight"])), "schedule and augmentation step");
@@ -137,7 +137,7 @@ public class CheckpointTests
         using (var optimizer = new RmsProp(0.001f, momentum: 0.9f))
         {
             saved.Restore(plan, optimizer);
-            Assert.That((plan.Step, optimizer.StepCount, saved.Counters.Step), Is.EqualTo((6L, 6L, 6L)));
+            Assert.That((plan.RandomCounter, optimizer.StepCount, saved.Counters.Step), Is.EqualTo((6L, 6L, 6L)));
             Steps(plan, optimizer, saved.Counters.Step, 12);
             Assert.That(CheckpointRuns.Bits(network.Parameter("fc.weight").ToArray()), Is.EqualTo(CheckpointRuns.Bits(expected)));
         }

@@ -192,7 +192,7 @@ public static class FrameBudgetChecks
         for (long s = 0; s < steps; s++)
         {
             if (!run(s)) continue;
-            plan.Step = s;
+            plan.RandomCounter = s;
             batches.FillBatch(plan, s);
             plan.TrainStep(optimizer);
         }

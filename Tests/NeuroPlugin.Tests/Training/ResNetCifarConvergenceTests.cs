@@ -23,7 +23,7 @@ public class ResNetCifarConvergenceTests
         var test = FashionMnist.LoadTest().Take(1000);
         using var cpu = new CpuBackend();
         using var network = Network.Create(ModelZoo.Build("resnet_cifar", new ModelOptions(1, FashionMnist.ImageSize, FashionMnist.ClassCount, WidthDivisor: 4)), cpu, seed: 1);
-        double untrained = Trainer.Evaluate(network, test);
+        double untrained = Classification.Accuracy(network, test);
 
         var clock = Stopwatch.StartNew();
         var loader = new DataLoader(train, 32, seed: 1, dropLast: true);
@@ -33,7 +33,7 @@ public class ResNetCifarConvergenceTests
             Augmentation = cutout,
         };
         for (int epoch = 0; epoch < Epochs; epoch++) trainer.TrainEpoch(loader, epoch);
-        double accuracy = Trainer.Evaluate(network, test);
+        double accuracy = Classification.Accuracy(network, test);
         TestContext.Progress.WriteLine($"resnet_cifar /4, {Epochs} epochs on {TrainImages} images with Cutout: untrained {untrained:P1}, trained {accuracy:P1} ({clock.Elapsed.TotalSeconds:F1} s)");
 
         Assert.That(untrained, Is.LessThan(0.25), "the untrained network is near chance (10 %)");

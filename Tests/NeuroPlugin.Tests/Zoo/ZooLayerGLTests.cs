@@ -70,7 +70,7 @@ public sealed class ZooLayerGLTests : GLFixture
             {
                 Tensor[] workspace = [tables[b] = b.Allocate(tableShape, "coefficients")];
                 var node = new NodeTensors("join", [.. xs.Select(x => x[b])], [.. dxs.Select(d => d[b])], y[b], dy[b], [], [], workspace)
-                    { Training = step >= 0, Seed = 5, Step = (uint)Math.Max(step, 0), Stream = 3 };
+                    { Training = step >= 0, Seed = 5, RandomCounter = (uint)Math.Max(step, 0), Stream = 3 };
                 layer.Forward(b, node);
                 layer.Backward(b, node);
             });

@@ -23,7 +23,7 @@ public class ZooLayerTests
 
     /// <summary>Runs <paramref name="layer"/> as a one-node step on the CPU: its forward and backward over the given tensors.</summary>
     static NodeTensors Node(Tensor[] inputs, Tensor?[] grads, Tensor output, Tensor? outputGrad, bool training = false, uint step = 0) =>
-        new("node", inputs, grads, output, outputGrad, [], [], []) { Training = training, Seed = 5, Step = step, Stream = 3 };
+        new("node", inputs, grads, output, outputGrad, [], [], []) { Training = training, Seed = 5, RandomCounter = step, Stream = 3 };
 
     [TestCase(1, 2, 14, 14, 4, 4)]  // GoogLeNet's auxiliary heads: overlapping windows
     [TestCase(2, 3, 5, 7, 3, 2)]    // uneven, rectangular
@@ -96,7 +96,7 @@ public class ZooLayerTests
         Tensor[] dxs = [cpu.Allocate(shape, "dx0"), cpu.Allocate(shape, "dx1"), cpu.Allocate(shape, "dx2")];
         var y = cpu.Allocate(shape, "y");
         Tensor[] workspace = [cpu.Allocate(layer.WorkspaceShapes([shape, shape, shape], shape)[0], "coefficients")];
-        NodeTensors Join(Tensor? dy) => new("node", xs, dxs, y, dy, [], [], workspace) { Training = training, Seed = 5, Step = step, Stream = 3 };
+        NodeTensors Join(Tensor? dy) => new("node", xs, dxs, y, dy, [], [], workspace) { Training = training, Seed = 5, RandomCounter = step, Stream = 3 };
         check.Run($"FractalJoin step {step}", xs, y, () => layer.Forward(cpu, Join(null)), dxs, dy => layer.Backward(cpu, Join(dy)));
     }
 
