@@ -1,8 +1,10 @@
 using NeuroPlugin.Backends;
 using NeuroPlugin.Data;
+using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Layers;
 using NeuroPlugin.Tensors;
+using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.Monitoring;
 
@@ -69,4 +71,22 @@ sealed class MonitorWorkload : IDisposable
     }
 
     public void Dispose() => Network.Dispose();
+
+    /// <summary>Batches of a dataset for a frame-budgeted trainer, epoch after epoch (allocation-free after the first).</summary>
+    public sealed class Batches(ImageDataset dataset, int batchSize) : IBatchSource
+    {
+        readonly DataLoader loader = new(dataset, batchSize, shuffle: true, seed: 4, dropLast: true);
+        int epoch = -1;
+
+        public void FillBatch(ExecutionPlan plan, long step)
+        {
+            if (epoch < 0 || !loader.TryNextBatch())
+            {
+                loader.StartEpoch(++epoch);
+                loader.TryNextBatch();
+            }
+            plan.Input.Upload(loader.Images);
+            plan.Target!.Upload(loader.Targets);
+        }
+    }
 }
