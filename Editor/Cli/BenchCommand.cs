@@ -14,7 +14,7 @@ namespace NeuroPlugin.Editor.Cli;
 /// latency (upload one image, forward, download the logits), on synthetic data. With <c>--monitor-every K</c> it also
 /// measures the training monitor's cost: rounds of <c>--steps</c> steps without and with a monitor sampling every K steps,
 /// alternated (so drift on a busy machine hits both alike), each ended by a loss readback (and the monitor's last
-/// samples), compared by their medians.
+/// samples), compared by their total times.
 /// </summary>
 internal static class BenchCommand
 {
@@ -26,7 +26,7 @@ internal static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "Timed training steps", DefaultValueFactory = _ => 100 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var monitorEvery = new Option<int>("--monitor-every") { Description = "Also measure the training monitor's slow-down when it samples every K steps (0: off)" };
-        var rounds = new Option<int>("--rounds") { Description = "Alternated rounds without and with the monitor (--monitor-every)", DefaultValueFactory = _ => 3 };
+        var rounds = new Option<int>("--rounds") { Description = "Alternated rounds without and with the monitor (--monitor-every)", DefaultValueFactory = _ => 5 };
         var command = new Command("bench", "Measure training throughput and batch-1 inference latency") { model, backend, batch, steps, json, monitorEvery, rounds };
         command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(backend)!, parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(json),
             parse.GetValue(monitorEvery), parse.GetValue(rounds)));
@@ -78,12 +78,12 @@ internal static class BenchCommand
         {
             Console.WriteLine($"{modelName} on {backend.Name} ({backend.DeviceName}): training {trainImagesPerSecond:N0} images/s (batch {batch}), inference {inferenceMicroseconds:N1} µs/image (batch 1)");
             if (monitorCost is not null)
-                Console.WriteLine($"monitor every {monitorCost.Every} step(s): {monitorCost.MonitoredImagesPerSecond:N0} images/s against {monitorCost.UnmonitoredImagesPerSecond:N0} without (median of {rounds} rounds each): {monitorCost.SlowdownPercent:+0.0;-0.0} % slower, {monitorCost.Samples} samples");
+                Console.WriteLine($"monitor every {monitorCost.Every} step(s): {monitorCost.MonitoredImagesPerSecond:N0} images/s against {monitorCost.UnmonitoredImagesPerSecond:N0} without ({rounds} alternated rounds each): {monitorCost.SlowdownPercent:+0.0;-0.0} % slower, {monitorCost.Samples} samples");
         }
         return 0;
     }
 
-    /// <summary>The monitor's slow-down at one interval: medians of alternated rounds without and with it.</summary>
+    /// <summary>The monitor's slow-down at one interval: alternated rounds without and with it, total times compared.</summary>
     static MonitorCost MeasureMonitor(ExecutionPlan training, Optimizer optimizer, int batch, int steps, int every, int rounds)
     {
         // warm-up of the statistics kernels and the readback path: a few steps sampled every time
@@ -96,15 +96,14 @@ internal static class BenchCommand
             }
             warm.Flush();
         }
-        var off = new List<double>();
-        var on = new List<double>();
+        double off = 0, on = 0; // seconds
         long samples = 0, completed = 1; // steps counted from 2 on, so each round samples every K-th step and no "first step"
         for (int round = 0; round < rounds; round++)
         {
             var clock = Stopwatch.StartNew();
             for (int i = 0; i < steps; i++) training.TrainStep(optimizer);
             training.ReadLoss();
-            off.Add(steps * (double)batch / clock.Elapsed.TotalSeconds);
+            off += clock.Elapsed.TotalSeconds;
 
             using var monitor = new TrainingMonitor(training, optimizer, new MonitorOptions { Every = every, WaitWhenBusy = true }, completed);
             clock.Restart();
@@ -115,18 +114,12 @@ internal static class BenchCommand
             }
             monitor.Flush();
             training.ReadLoss();
-            on.Add(steps * (double)batch / clock.Elapsed.TotalSeconds);
+            on += clock.Elapsed.TotalSeconds;
             samples += monitor.SamplesDelivered;
             completed = monitor.CompletedSteps;
         }
-        double unmonitored = Median(off), monitored = Median(on);
-        return new MonitorCost(every, rounds, unmonitored, monitored, 100 * (unmonitored / monitored - 1), samples);
-    }
-
-    static double Median(List<double> values)
-    {
-        values.Sort();
-        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[values.Count / 2 - 1] + values[values.Count / 2]) / 2;
+        double images = (double)rounds * steps * batch;
+        return new MonitorCost(every, rounds, images / off, images / on, 100 * (on / off - 1), samples);
     }
 
     static void Infer(ExecutionPlan plan, float[] image, float[] logits)

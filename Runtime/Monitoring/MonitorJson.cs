@@ -49,10 +49,7 @@ public static class MonitorJson
     /// <summary>Writes one training sample.</summary>
     public static void Write(Utf8JsonWriter json, TrainingSample sample)
     {
-        json.WriteStartObject();
-        json.WriteString("type", "train");
-        json.WriteNumber("step", sample.Step);
-        json.WriteNumber("epoch", sample.Epoch);
+        StartRecord(json, "train", sample.Step, sample.Epoch);
         WriteNumber(json, "loss", sample.Loss);
         WriteNumber(json, "batchAccuracy", sample.BatchAccuracy);
         WriteNumber(json, "lr", sample.LearningRate);
@@ -114,10 +111,7 @@ public static class MonitorJson
     /// <summary>Writes one evaluation; each mistake's image as base64 of its bytes (C,H,W), shape in <c>imageShape</c>.</summary>
     public static void Write(Utf8JsonWriter json, EvaluationSample evaluation)
     {
-        json.WriteStartObject();
-        json.WriteString("type", "evaluation");
-        json.WriteNumber("step", evaluation.Step);
-        json.WriteNumber("epoch", evaluation.Epoch);
+        StartRecord(json, "evaluation", evaluation.Step, evaluation.Epoch);
         json.WriteNumber("count", evaluation.Count);
         WriteNumber(json, "testLoss", evaluation.TestLoss);
         WriteNumber(json, "testAccuracy", evaluation.TestAccuracy);
@@ -149,6 +143,15 @@ public static class MonitorJson
         }
         json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    /// <summary>Opens a step's record: its type, the step and the epoch.</summary>
+    static void StartRecord(Utf8JsonWriter json, string type, long step, int epoch)
+    {
+        json.WriteStartObject();
+        json.WriteString("type", type);
+        json.WriteNumber("step", step);
+        json.WriteNumber("epoch", epoch);
     }
 
     static void Write(Utf8JsonWriter json, string name, Histogram histogram)

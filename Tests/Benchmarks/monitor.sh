@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The training monitor's cost (Documentation~/Monitoring.md): `neuro bench --monitor-every K` alternates rounds of training
-# steps without and with a monitor sampling every K steps and compares the medians. LeNet-5 and ResNet-20 (resnet_cifar),
+# steps without and with a monitor sampling every K steps and compares the total times. LeNet-5 and ResNet-20 (resnet_cifar),
 # CPU and GL backends, the default interval (50) and every step. The machine is noisy: compare within a row.
 #   bash Tests/Benchmarks/monitor.sh [lenet-steps] [resnet-steps] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-lenet_steps=${1:-100}; resnet_steps=${2:-50}; rounds=${3:-3}
+lenet_steps=${1:-100}; resnet_steps=${2:-50}; rounds=${3:-5}
 dotnet build Editor -c Release -nologo -clp:ErrorsOnly -p:NeuroSkipWebBuild=true >/dev/null
 neuro="dotnet Editor/bin/Release/net10.0/neuro.dll"
 results=$(mktemp)
