@@ -78,12 +78,20 @@ internal static class BenchCommand
         {
             Console.WriteLine($"{modelName} on {backend.Name} ({backend.DeviceName}): training {trainImagesPerSecond:N0} images/s (batch {batch}), inference {inferenceMicroseconds:N1} µs/image (batch 1)");
             if (monitorCost is not null)
-                Console.WriteLine($"monitor every {monitorCost.Every} step(s): {monitorCost.MonitoredImagesPerSecond:N0} images/s against {monitorCost.UnmonitoredImagesPerSecond:N0} without ({rounds} alternated rounds each): {monitorCost.SlowdownPercent:+0.0;-0.0} % slower, {monitorCost.Samples} samples");
+                Console.WriteLine($"monitor every {monitorCost.Every} step(s): a step takes {monitorCost.StepMilliseconds:N1} ms, {monitorCost.SampledStepMilliseconds:N1} ms with a sample " +
+                    $"(fastest of {rounds}): {monitorCost.SlowdownPercent:+0.0;-0.0} % slower; alternated rounds: {monitorCost.MonitoredImagesPerSecond:N0} images/s against " +
+                    $"{monitorCost.UnmonitoredImagesPerSecond:N0} without ({monitorCost.RoundsSlowdownPercent:+0.0;-0.0} %), {monitorCost.Samples} samples");
         }
         return 0;
     }
 
-    /// <summary>The monitor's slow-down at one interval: alternated rounds without and with it, total times compared.</summary>
+    /// <summary>
+    /// The monitor's slow-down at one interval, two ways. Directly: alternated rounds without and with it, total times
+    /// compared. And from the cost of one sample, robust on a shared machine: the fastest of <paramref name="rounds"/> × 2
+    /// single steps without a sample and with one (each ended by waiting for the device), so that
+    /// <c>slow-down(K) = (sampled − plain) / (K · plain)</c> (steps between samples cost nothing extra: no device work,
+    /// no allocation, as the tests check).
+    /// </summary>
     static MonitorCost MeasureMonitor(ExecutionPlan training, Optimizer optimizer, int batch, int steps, int every, int rounds)
     {
         // warm-up of the statistics kernels and the readback path: a few steps sampled every time
@@ -98,9 +106,10 @@ internal static class BenchCommand
         }
         double off = 0, on = 0; // seconds
         long samples = 0, completed = 1; // steps counted from 2 on, so each round samples every K-th step and no "first step"
+        var clock = new Stopwatch();
         for (int round = 0; round < rounds; round++)
         {
-            var clock = Stopwatch.StartNew();
+            clock.Restart();
             for (int i = 0; i < steps; i++) training.TrainStep(optimizer);
             training.ReadLoss();
             off += clock.Elapsed.TotalSeconds;
@@ -118,8 +127,26 @@ internal static class BenchCommand
             samples += monitor.SamplesDelivered;
             completed = monitor.CompletedSteps;
         }
-        double images = (double)rounds * steps * batch;
-        return new MonitorCost(every, rounds, images / off, images / on, 100 * (on / off - 1), samples);
+
+        double plain = double.PositiveInfinity, sampled = double.PositiveInfinity;
+        using (var single = new TrainingMonitor(training, optimizer, new MonitorOptions { Every = int.MaxValue, WaitWhenBusy = true }, completed))
+        {
+            for (int i = 0; i < 2 * rounds; i++)
+            {
+                bool sample = i % 2 == 1;
+                if (sample) single.RequestSample();
+                clock.Restart();
+                training.TrainStep(optimizer);
+                single.StepCompleted();
+                single.Flush();
+                training.ReadLoss();
+                double seconds = clock.Elapsed.TotalSeconds;
+                if (sample) sampled = Math.Min(sampled, seconds);
+                else plain = Math.Min(plain, seconds);
+            }
+        }
+        return new MonitorCost(every, rounds, 1e3 * plain, 1e3 * sampled, 100 * (sampled - plain) / (every * plain),
+            (double)rounds * steps * batch / off, (double)rounds * steps * batch / on, 100 * (on / off - 1), samples);
     }
 
     static void Infer(ExecutionPlan plan, float[] image, float[] logits)
@@ -141,6 +168,8 @@ internal static class BenchCommand
 internal sealed record BenchReport(string Model, string Backend, string Device, int Batch, int Steps,
     double TrainImagesPerSecond, double InferenceMicrosecondsPerImage, string Machine, MonitorCost? Monitor = null);
 
-/// <summary>The training monitor's cost at one interval (<c>neuro bench --monitor-every K</c>): the slow-down is
-/// <c>100·(unmonitored / monitored − 1)</c> %, the extra time per image.</summary>
-internal sealed record MonitorCost(int Every, int Rounds, double UnmonitoredImagesPerSecond, double MonitoredImagesPerSecond, double SlowdownPercent, long Samples);
+/// <summary>The training monitor's cost at one interval (<c>neuro bench --monitor-every K</c>): the fastest step without and
+/// with a sample and the slow-down at K they give (<c>100·(sampled − plain)/(K·plain)</c> %); and the direct measurement,
+/// throughput over alternated rounds without and with the monitor (<c>100·(time with / time without − 1)</c> %).</summary>
+internal sealed record MonitorCost(int Every, int Rounds, double StepMilliseconds, double SampledStepMilliseconds, double SlowdownPercent,
+    double UnmonitoredImagesPerSecond, double MonitoredImagesPerSecond, double RoundsSlowdownPercent, long Samples);
