@@ -21,28 +21,20 @@ public static class MonitorJson
         json.WriteNumber("batchSize", run.BatchSize);
         json.WriteNumber("every", run.Every);
         json.WriteNumber("histogramBins", run.HistogramBins);
-        json.WriteStartArray("parameters");
-        foreach (var parameter in run.Parameters)
+        WriteObjects(json, "parameters", run.Parameters, static (json, parameter) =>
         {
-            json.WriteStartObject();
             json.WriteString("name", parameter.Name);
             WriteIntegers(json, "shape", parameter.Shape);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteStartArray("nodes");
-        foreach (var node in run.Nodes)
+        });
+        WriteObjects(json, "nodes", run.Nodes, static (json, node) =>
         {
-            json.WriteStartObject();
             json.WriteString("name", node.Name);
             json.WriteString("type", node.Type);
             json.WriteStartArray("inputs");
             foreach (string input in node.Inputs) json.WriteStringValue(input);
             json.WriteEndArray();
             WriteIntegers(json, "shape", node.Shape);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
+        });
         json.WriteEndObject();
     }
 
@@ -58,10 +50,8 @@ public static class MonitorJson
         json.WriteNumber("batchSize", sample.BatchSize);
         WriteNumber(json, "forwardMs", sample.ForwardMs);
         WriteNumber(json, "backwardMs", sample.BackwardMs);
-        json.WriteStartArray("parameters");
-        foreach (var parameter in sample.Parameters)
+        WriteObjects(json, "parameters", sample.Parameters, static (json, parameter) =>
         {
-            json.WriteStartObject();
             json.WriteString("name", parameter.Name);
             WriteNumber(json, "weightNorm", parameter.WeightNorm);
             WriteNumber(json, "gradNorm", parameter.GradNorm);
@@ -80,13 +70,9 @@ public static class MonitorJson
             Write(json, "histogram", parameter.Weight.Histogram);
             Write(json, "gradHistogram", parameter.Gradient.Histogram);
             if (parameter.Update is { } update) Write(json, "updateHistogram", update.Histogram);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteStartArray("nodes");
-        foreach (var node in sample.Nodes)
+        });
+        WriteObjects(json, "nodes", sample.Nodes, static (json, node) =>
         {
-            json.WriteStartObject();
             json.WriteString("name", node.Name);
             json.WriteString("type", node.Type);
             WriteNumber(json, "mean", node.Mean);
@@ -102,9 +88,7 @@ public static class MonitorJson
             WriteNumber(json, "backwardMs", node.BackwardMs);
             Write(json, "histogram", node.Output.Histogram);
             if (node.Gradient is { } gradient) Write(json, "gradHistogram", gradient.Histogram);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
+        });
         json.WriteEndObject();
     }
 
@@ -130,18 +114,14 @@ public static class MonitorJson
         foreach (double accuracy in evaluation.ClassAccuracy) WriteNumberValue(json, accuracy);
         json.WriteEndArray();
         WriteIntegers(json, "imageShape", [evaluation.Channels, evaluation.Height, evaluation.Width]);
-        json.WriteStartArray("mostConfidentlyWrong");
-        foreach (var mistake in evaluation.MostConfidentlyWrong)
+        WriteObjects(json, "mostConfidentlyWrong", evaluation.MostConfidentlyWrong, static (json, mistake) =>
         {
-            json.WriteStartObject();
             json.WriteNumber("index", mistake.Index);
             json.WriteNumber("label", mistake.Label);
             json.WriteNumber("predicted", mistake.Predicted);
             WriteNumber(json, "confidence", mistake.Confidence);
             json.WriteBase64String("pixels", mistake.Pixels);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
+        });
         json.WriteEndObject();
     }
 
@@ -163,6 +143,19 @@ public static class MonitorJson
         foreach (long count in histogram.Counts) json.WriteNumberValue(count);
         json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    /// <summary>An array property of objects, one per item, each filled by <paramref name="write"/>.</summary>
+    static void WriteObjects<T>(Utf8JsonWriter json, string name, IEnumerable<T> items, Action<Utf8JsonWriter, T> write)
+    {
+        json.WriteStartArray(name);
+        foreach (var item in items)
+        {
+            json.WriteStartObject();
+            write(json, item);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
     }
 
     static void WriteIntegers(Utf8JsonWriter json, string name, IReadOnlyList<int> values)
