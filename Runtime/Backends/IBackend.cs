@@ -15,7 +15,7 @@ namespace NeuroPlugin.Backends;
 /// </list>
 /// Methods must be called on the thread that owns the backend (the GL context's thread for GL).
 /// </summary>
-public interface IBackend : IDisposable
+public partial interface IBackend : IDisposable
 {
     /// <summary>Short name: "cpu" or "gl".</summary>
     string Name { get; }

@@ -41,6 +41,7 @@ public sealed partial class ExecutionPlan
     {
         if (!IsTraining) throw new InvalidOperationException("training stages need a plan made by ExecutionPlan.ForTraining");
         var stage = trainingStages[index];
+        StageObserver?.StageStarting(index);
         switch (stage.Kind)
         {
             case PlanStageKind.Forward:
@@ -65,6 +66,7 @@ public sealed partial class ExecutionPlan
                 layers[stage.Node].Backward(backend, nodes[stage.Node]);
                 break;
         }
+        StageObserver?.StageFinished(index);
     }
 
     /// <summary>Runs stage <paramref name="index"/> of <see cref="InferenceStages"/> (one node's forward in eval mode).

@@ -85,6 +85,9 @@ public sealed class FrameBudgetedTrainer : IDisposable
     public Optimizer Optimizer { get; }
     /// <summary>The non-finite guard polled at every step start; null when none was given.</summary>
     public NonFiniteGuard? Guard { get; }
+    /// <summary>The training monitor riding along (<see cref="Monitoring.TrainingMonitor.Attach(FrameBudgetedTrainer, Monitoring.MonitorOptions?)"/>);
+    /// null when none.</summary>
+    public Monitoring.TrainingMonitor? Monitor { get; internal set; }
 
     /// <summary>Stages in one training step (see the class remarks).</summary>
     public int StageCount => stageNames.Length;
@@ -150,6 +153,7 @@ public sealed class FrameBudgetedTrainer : IDisposable
             {
                 next = 0;
                 CompletedSteps++;
+                Monitor?.StepCompleted();
             }
         }
     }
@@ -222,6 +226,7 @@ public sealed class FrameBudgetedTrainer : IDisposable
         {
             trainer.CompletedSteps++;
             trainer.stepsThisCall++;
+            trainer.Monitor?.StepCompleted();
         }
     }
 }
