@@ -39,10 +39,11 @@ internal static class Templates
         .. ZooBlocks.Names.Select(name => new TemplateInfo(name, ZooBlocks.Label(name), "block", ZooBlocks.Description(name))),
     ];
 
-    /// <summary>The document of zoo model <paramref name="name"/> (its nodes grouped by module), laid out top to bottom.</summary>
-    public static EditorDocument Model(string name, ModelOptions? options = null)
+    /// <summary>The document of zoo model <paramref name="name"/> for <paramref name="options"/> (default: as published;
+    /// see <see cref="TemplateOptions"/>), its nodes grouped by module, laid out top to bottom.</summary>
+    public static EditorDocument Model(string name, TemplateOptions? options = null)
     {
-        var graph = ModelZoo.Build(name, options);
+        var graph = (options ?? TemplateOptions.Reference(name)).Build(name);
         var document = FromGraph(graph);
         GroupByModule(document, name);
         Layout.Apply(document);
@@ -89,6 +90,8 @@ internal static class Templates
         document.Groups.Add(new DocumentGroup(groupId, ZooBlocks.Label(block), block, Collapsed: true));
         var (x, y) = position ?? (anchor.X, anchor.Y + Layout.RowHeight);
         Layout.Place(added, x, y);
+        // collapsed, the block is one row high: its readers start one row below it
+        if (position is null) Layout.MakeRoom(document, consumers, y, added);
         return groupId;
     }
 
@@ -137,32 +140,6 @@ internal static class Templates
         {
             foreach (var node in module) node.Group = "group:" + module.Key;
             document.Groups.Add(new DocumentGroup("group:" + module.Key, module.Key, model, Collapsed: true));
-        }
-    }
-}
-
-/// <summary>A layered layout: each node one row below its deepest input, nodes of a row side by side.</summary>
-internal static class Layout
-{
-    public const double RowHeight = 100, ColumnWidth = 220;
-
-    /// <summary>Positions every node of <paramref name="document"/> by depth (longest path from an input).</summary>
-    public static void Apply(EditorDocument document) => Place(DocumentAnalysis.TopologicalOrder(document, out _), 0, 0);
-
-    /// <summary>Positions <paramref name="nodes"/> (topologically ordered) by their depth among themselves, from (x, y).</summary>
-    public static void Place(IReadOnlyList<DocumentNode> nodes, double x, double y)
-    {
-        var depth = new Dictionary<string, int>(StringComparer.Ordinal);
-        var perRow = new Dictionary<int, int>();
-        foreach (var node in nodes)
-        {
-            int d = 0;
-            foreach (string? input in node.Inputs)
-                if (input is not null && depth.TryGetValue(input, out int inputDepth)) d = Math.Max(d, inputDepth + 1);
-            depth[node.Id] = d;
-            int column = perRow[d] = perRow.GetValueOrDefault(d) + 1;
-            node.X = x + (column - 1) * ColumnWidth;
-            node.Y = y + d * RowHeight;
         }
     }
 }
