@@ -143,10 +143,16 @@ public sealed class EditorPage : IAsyncDisposable
     public async Task<long> TotalParametersAsync() =>
         long.Parse((await Page.GetByTestId("total-parameters").GetAttributeAsync("data-value"))!);
 
-    /// <summary>Double-clicks a template in the palette (a model replaces the document).</summary>
-    public async Task InsertTemplateAsync(string template)
+    /// <summary>Double-clicks a model template in the palette, sizes it in its dialog for <paramref name="dataset"/>
+    /// (<c>reference</c>: as published; <c>fashion-mnist</c>) and opens it (it replaces the document).</summary>
+    public async Task InsertTemplateAsync(string template, string dataset = "reference")
     {
         await Page.GetByTestId($"palette-template-{template}").DblClickAsync();
+        await Page.GetByTestId("template-dataset").SelectOptionAsync(dataset);
+        // the summary of that dataset's preview: the fields hold its options
+        await Page.Locator($"[data-testid=template-summary][data-dataset={dataset}]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+        await Page.GetByTestId("template-insert").ClickAsync();
+        await Assertions.Expect(Page.GetByTestId("template-dialog")).ToHaveCountAsync(0, new LocatorAssertionsToHaveCountOptions { Timeout = 120_000 });
         await SettledAsync(120_000);
     }
 
