@@ -53,3 +53,14 @@ export function fitReadable(flow: ReactFlowInstance<FlowNode, ShapeFlowEdge>, no
   const y = bounds.height * zoom <= area.height ? (canvas.height - bounds.height * zoom) / 2 : padding;
   void flow.setViewport({ x: x - bounds.x * zoom, y: y - bounds.y * zoom, zoom });
 }
+
+/** Pans (at the same zoom) so that `nodes` are in the middle of the canvas, when any of them is outside it. */
+export function revealIfHidden(flow: ReactFlowInstance<FlowNode, ShapeFlowEdge>, nodes: FlowNode[], canvas: Size): void {
+  const bounds = drawnBounds(nodes);
+  if (!bounds) return;
+  const { x, y, zoom } = flow.getViewport();
+  const left = -x / zoom;
+  const top = -y / zoom;
+  const inside = bounds.x >= left && bounds.y >= top && bounds.x + bounds.width <= left + canvas.width / zoom && bounds.y + bounds.height <= top + canvas.height / zoom;
+  if (!inside) void flow.setCenter(bounds.x + bounds.width / 2, bounds.y + bounds.height / 2, { zoom });
+}

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Editor.Document;
 using NeuroPlugin.Editor.Server;
 using NeuroPlugin.Editor.Tests.TestSupport;
@@ -20,12 +19,6 @@ public sealed class TemplateOptionsTests
     [SetUp] public void CreateFolder() => folder = new TempFolder();
     [TearDown] public void DeleteFolder() => folder.Dispose();
 
-    static long ParameterCount(NetworkGraph graph)
-    {
-        using var network = Network.CreateUninitialized(graph, new CpuBackend());
-        return network.ParameterCount;
-    }
-
     [TestCase("resnet18")]
     [TestCase("mobilenet_v2")]
     public void AZooModelSizedForFashionMnistIsValidWithoutAResize(string model)
@@ -37,7 +30,7 @@ public sealed class TemplateOptionsTests
         Assert.That(analysis.Graph.Inputs.Single().ItemShape, Is.EqualTo(new TensorShape(1, 28, 28)));
         Assert.That(analysis[analysis.Output!].OutputShape, Is.EqualTo(new TensorShape(1, 10)));
         Assert.That(analysis.Graph.Nodes.Any(n => n.Name == InputResize.NodeName), Is.False, "28×28 is large enough: no resize");
-        Assert.That(analysis.TotalParameters, Is.EqualTo(ParameterCount(ModelZoo.Build(model, new ModelOptions(1, 28, 10)))));
+        Assert.That(analysis.TotalParameters, Is.EqualTo(GraphCounts.Parameters(ModelZoo.Build(model, new ModelOptions(1, 28, 10)))));
     }
 
     [Test]
@@ -60,7 +53,7 @@ public sealed class TemplateOptionsTests
         Assert.That(resize.Layer, Is.InstanceOf<Upsample>());
         Assert.That(analysis[InputResize.NodeName].OutputShape, Is.EqualTo(new TensorShape(1, 1, 63, 63)));
         Assert.That(analysis.Graph.Inputs.Single().ItemShape, Is.EqualTo(new TensorShape(1, 28, 28)));
-        Assert.That(analysis.TotalParameters, Is.EqualTo(ParameterCount(expected)));
+        Assert.That(analysis.TotalParameters, Is.EqualTo(GraphCounts.Parameters(expected)));
     }
 
     [TestCase("""{"classes":0}""", "classes", "classes must be 1 to 1000000, got 0")]
@@ -89,7 +82,7 @@ public sealed class TemplateOptionsTests
         Assert.That((bool)preview["resize"]!, Is.True);
         Assert.That((int)preview["smallestImageSize"]!, Is.EqualTo(63));
         var graph = InputResize.Prepend(ModelZoo.Build("alexnet", new ModelOptions(1, 63, 10)), new TensorShape(1, 28, 28));
-        Assert.That((long)preview["parameters"]!, Is.EqualTo(ParameterCount(graph)));
+        Assert.That((long)preview["parameters"]!, Is.EqualTo(GraphCounts.Parameters(graph)));
         Assert.That(preview["outputShape"]!.AsArray().Select(d => (int)d!), Is.EqualTo(new[] { 1, 10 }));
         Assert.That(preview["datasets"]!.AsArray().Select(d => (string)d!["id"]!), Is.EqualTo(new[] { "reference", "fashion-mnist" }));
 

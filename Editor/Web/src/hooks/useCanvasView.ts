@@ -8,7 +8,7 @@ import type { AfterDraw, PendingDraw } from "./useDocument";
 import { layoutPositions } from "../layout";
 import type { Command, LayerSpec, NetworkDocument } from "../protocol";
 import { buildView, needsLayout, type FlowNode, type ShapeFlowEdge } from "../view";
-import { fitReadable, type Size } from "../viewport";
+import { fitReadable, revealIfHidden, type Size } from "../viewport";
 
 interface Options {
   doc: NetworkDocument | null;
@@ -28,6 +28,8 @@ export function useCanvasView({ doc, specs, pendingDraw, command, canvas }: Opti
   edgesRef.current = edges;
   /** A fit waits for the next drawn nodes (their measured sizes). */
   const fitPending = useRef(false);
+  /** Nodes just added and selected: brought into view once drawn, if they fell outside it. */
+  const revealPending = useRef<string[]>([]);
 
   const canvasSize = useCallback((): Size => {
     const rect = canvas.current?.getBoundingClientRect();
@@ -57,16 +59,22 @@ export function useCanvasView({ doc, specs, pendingDraw, command, canvas }: Opti
     } else if (after?.fit) {
       fitPending.current = true;
     }
+    if (after?.select && after.select.length > 0) revealPending.current = after.select;
   }, [doc, specs, command, pendingDraw, canvasSize]);
 
-  // Two frames after the nodes change, React Flow has measured them: fit when asked.
+  // Two frames after the nodes change, React Flow has measured them: fit, or bring new nodes into view, when asked.
   useEffect(() => {
-    if (!fitPending.current) return;
+    if (!fitPending.current && revealPending.current.length === 0) return;
     const frame = requestAnimationFrame(() =>
       requestAnimationFrame(() => {
-        if (!fitPending.current) return;
-        fitPending.current = false;
-        fitReadable(flow, nodesRef.current, canvasSize());
+        const reveal = new Set(revealPending.current);
+        revealPending.current = [];
+        if (fitPending.current) {
+          fitPending.current = false;
+          fitReadable(flow, nodesRef.current, canvasSize());
+        } else if (reveal.size > 0) {
+          revealIfHidden(flow, nodesRef.current.filter((n) => reveal.has(n.id)), canvasSize());
+        }
       }),
     );
     return () => cancelAnimationFrame(frame);

@@ -47,7 +47,8 @@ export function useFileActions(documentState: DocumentState) {
     async (mode: FileMode, path: string) => {
       setFileMode(null);
       if (mode === "open") {
-        await run(() => api.open(path), { layout: "ifOverlapping", fit: true });
+        // an opened file has the server's plain layout: the canvas lays it out as part of the open
+        await run(() => api.open(path), { layout: "always", fit: true });
       } else if (mode === "save") {
         const saved = await run(() => api.save(path));
         if (saved) setNotice(`Saved ${saved.path}`);
