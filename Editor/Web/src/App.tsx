@@ -27,11 +27,12 @@ import { useServer } from "./hooks/useServer";
 import { useTraining } from "./hooks/useTraining";
 import { GroupActionsContext } from "./nodes";
 import { Palette } from "./Palette";
-import type { TemplateOptions, TemplateSpec } from "./protocol";
+import type { Position, TemplateOptions, TemplateSpec } from "./protocol";
 import { SidePanel } from "./SidePanel";
 import { TemplateDialog } from "./TemplateDialog";
 import { useRenderedRevision } from "./testHooks";
 import { Toolbar } from "./Toolbar";
+import type { FlowNode } from "./view";
 
 /** Why the network cannot be edited while a run trains it (the server refuses such edits with the same reason). */
 const trainingLock = "Training is running: the network is locked until the run ends or you stop it. You can still move nodes and collapse groups.";
@@ -77,7 +78,7 @@ function Editor() {
   });
 
   /** A model template asks for its size first; a block goes after `onto` or the selected node. */
-  const insertTemplate = (template: TemplateSpec, position?: { x: number; y: number }, onto?: Parameters<typeof editing.insertBlock>[2]) =>
+  const insertTemplate = (template: TemplateSpec, position?: Position, onto?: FlowNode | null) =>
     template.kind === "model" ? setModelDialog(template) : editing.insertBlock(template, position, onto);
   const insertModel = async (template: TemplateSpec, options: TemplateOptions) => {
     const inserted = await command({ op: "insertTemplate", template: template.id, options }, { layout: "always", fit: true });

@@ -95,7 +95,7 @@ export function useCanvasView({ doc, specs, pendingDraw, command, canvas }: Opti
 
   const selectOnly = useCallback((id: string) => setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === id }))), []);
 
-  return { flow, nodes, edges, nodesRef, edgesRef, setEdges, onNodesChange, onEdgesChange, layoutNow, selectOnly, canvasSize };
+  return { flow, nodes, edges, nodesRef, edgesRef, onNodesChange, onEdgesChange, layoutNow, selectOnly };
 }
 
 export type CanvasView = ReturnType<typeof useCanvasView>;

@@ -174,7 +174,7 @@ export function useEditing(documentState: DocumentState, view: CanvasView, specs
     [command, applyFix],
   );
 
-  return { docIdsOf, addFromPalette, dropLayer, insertBlock, connect, moveDragged, deleteSelection, applyFix, groupActions, viewportCenter };
+  return { docIdsOf, addFromPalette, dropLayer, insertBlock, connect, moveDragged, deleteSelection, applyFix, groupActions };
 }
 
 export type Editing = ReturnType<typeof useEditing>;

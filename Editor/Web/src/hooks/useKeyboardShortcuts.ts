@@ -1,6 +1,6 @@
 // Keyboard shortcuts of the canvas: undo/redo, copy/paste, delete; none while the user types in a field.
 
-import { useEffect } from "react";
+import { useEffect, useRef } from "react";
 
 export interface Shortcuts {
   undo(): void;
@@ -14,10 +14,14 @@ function isTyping(target: EventTarget | null): boolean {
   return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
 }
 
-export function useKeyboardShortcuts({ undo, redo, copy, paste, deleteSelection }: Shortcuts) {
+export function useKeyboardShortcuts(shortcuts: Shortcuts) {
+  // one listener for the page's life; it calls the latest actions
+  const latest = useRef(shortcuts);
+  latest.current = shortcuts;
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (isTyping(e.target)) return;
+      const { undo, redo, copy, paste, deleteSelection } = latest.current;
       const mod = e.ctrlKey || e.metaKey;
       const key = e.key.toLowerCase();
       if (mod && key === "z" && !e.shiftKey) undo();
@@ -30,5 +34,5 @@ export function useKeyboardShortcuts({ undo, redo, copy, paste, deleteSelection 
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [undo, redo, copy, paste, deleteSelection]);
+  }, []);
 }
