@@ -100,8 +100,9 @@ internal static class DocumentCommands
     }
 
     /// <summary>Adds <paramref name="node"/> reading <paramref name="after"/>; the nodes that read <paramref name="after"/>
-    /// read the new node instead (a layer appended to a chain goes into it). Placed one row below its input, with the
-    /// nodes downstream moved down to make room, unless the command gave a position.</summary>
+    /// read the new node instead (a layer appended to a chain goes into it), and it joins their group when they all share
+    /// the anchor's. Placed one row below its input, with the nodes downstream moved down to make room, unless the
+    /// command gave a position.</summary>
     static void InsertAfter(EditorDocument document, DocumentNode node, string after, bool place)
     {
         var anchor = document.Get(after);
@@ -111,6 +112,7 @@ internal static class DocumentCommands
                 if (reader.Inputs[i] == after) reader.Inputs[i] = node.Id;
         if (document.Output == after) document.Output = null; // the new last layer is the output, as by default
         node.Inputs.Add(after);
+        if (readers.Count > 0 && readers.All(r => r.Group == anchor.Group)) node.Group = anchor.Group;
         document.Nodes.Insert(document.Nodes.IndexOf(anchor) + 1, node);
         if (!place) return;
         (node.X, node.Y) = (anchor.X, anchor.Y + Layout.RowHeight);
@@ -118,8 +120,9 @@ internal static class DocumentCommands
     }
 
     /// <summary>Adds <paramref name="node"/> on the edge <c>{ source, target, targetPort }</c>: it reads the source, and
-    /// that port of the target reads it. Placed one row below the source, in the target's column, with the target and
-    /// everything downstream moved down to make room, unless the command gave a position.</summary>
+    /// that port of the target reads it; inside a group when both ends are. Placed one row below the source, in the
+    /// target's column, with the target and everything downstream moved down to make room, unless the command gave a
+    /// position.</summary>
     static void InsertInto(EditorDocument document, DocumentNode node, JsonObject edge, bool place)
     {
         string source = String(edge, "source"), target = String(edge, "target");
@@ -130,6 +133,7 @@ internal static class DocumentCommands
             throw new DocumentCommandException($"addNode: there is no edge from '{source}' into port {port} of '{target}'");
         to.Inputs[port] = node.Id;
         node.Inputs.Add(source);
+        if (from.Group == to.Group) node.Group = to.Group;
         document.Nodes.Insert(document.Nodes.IndexOf(to), node);
         if (!place) return;
         (node.X, node.Y) = (to.X, from.Y + Layout.RowHeight);

@@ -91,6 +91,8 @@ internal sealed class DocumentSession
     public long Revision { get { lock (gate) return revision; } }
     long revision;
     bool dirty;
+    /// <summary>The revision the last command or open made, which a layout may amend; -1 after anything else.</summary>
+    long amendableRevision = -1;
 
     /// <summary>Estimated bytes held by the undo steps; at most <see cref="UndoBytesLimit"/> unless only one step is left.</summary>
     public long UndoBytes { get { lock (gate) return undoBytes; } }
@@ -304,9 +306,6 @@ internal sealed class DocumentSession
         Touch();
         amendableRevision = revision;
     }
-
-    /// <summary>The revision the last command or open made, which a layout may amend; -1 after anything else.</summary>
-    long amendableRevision = -1;
 
     /// <summary>Throws while <see cref="StructureLock"/> gives a reason and <paramref name="next"/> (of
     /// <paramref name="nextFile"/>) is another network or another file than the current one.</summary>

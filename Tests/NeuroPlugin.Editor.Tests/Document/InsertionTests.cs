@@ -69,6 +69,22 @@ public sealed class InsertionTests
     }
 
     [Test]
+    public void ALayerInsertedInsideABlockJoinsItsGroup()
+    {
+        var session = new DocumentSession(new FolderGuard(folder.Path));
+        session.Run("""{"op":"addNode","type":"Conv2d","id":"stem","inputs":["input"],"attributes":{"outChannels":16}}""");
+        session.Run("""{"op":"insertTemplate","template":"residual","after":"stem"}""");
+        session.Run("""{"op":"addNode","type":"Dropout","id":"inside","after":"residual.conv1"}""");
+        session.Run("""{"op":"addNode","type":"ReLU","id":"between","insertInto":{"source":"residual.bn1","target":"residual.relu1","targetPort":0}}""");
+        session.Run("""{"op":"addNode","type":"ReLU","id":"outside","after":"stem"}""");
+        var document = session.Json();
+        Assert.That((string?)document.Node("inside")["group"], Is.EqualTo("group:residual"));
+        Assert.That((string?)document.Node("between")["group"], Is.EqualTo("group:residual"));
+        Assert.That(document.Node("outside")["group"], Is.Null, "between the stem and the block: in neither");
+        Assert.That((bool)document["valid"]!, Is.True, document["errors"]!.ToJsonString());
+    }
+
+    [Test]
     public void ALinearAfterAGlobalPoolOffersAFlattenThatFixesIt()
     {
         var session = new DocumentSession(new FolderGuard(folder.Path));
