@@ -89,15 +89,16 @@ export function useEditing(documentState: DocumentState, view: CanvasView, specs
     [command, outputOf],
   );
 
-  /** A block follows the node it was dropped on, else the selected node. */
+  /** A block follows the node it was dropped on (placed below it), else the selected node (placed where it fell). */
   const insertBlock = useCallback(
     (template: TemplateSpec, position?: Position, onto?: FlowNode | null) => {
-      const anchor = (onto ? outputOf(onto) : null) ?? selectedAnchor();
+      const dropAnchor = onto ? outputOf(onto) : null;
+      const anchor = dropAnchor ?? selectedAnchor();
       if (!anchor) {
         setError(`Select the node the ${template.label} block should follow (or drop the block onto it)`);
         return;
       }
-      void command({ op: "insertTemplate", template: template.id, after: anchor, position });
+      void command({ op: "insertTemplate", template: template.id, after: anchor, ...(dropAnchor ? {} : { position }) });
     },
     [command, outputOf, selectedAnchor, setError],
   );
