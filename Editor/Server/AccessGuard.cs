@@ -60,9 +60,10 @@ internal sealed class AccessGuard(string token, Func<int> port)
 /// <summary>The protocol's error body: <c>{ "error": "…" }</c> with a 4xx/5xx status.</summary>
 internal static class ErrorResponse
 {
-    public static Task Write(HttpContext context, int status, string message)
+    /// <summary>Answers <c>{ "error": message }</c>, with <c>"field"</c> (the request field at fault) when there is one.</summary>
+    public static Task Write(HttpContext context, int status, string message, string? field = null)
     {
         context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(new { error = message });
+        return field is null ? context.Response.WriteAsJsonAsync(new { error = message }) : context.Response.WriteAsJsonAsync(new { error = message, field });
     }
 }

@@ -42,9 +42,14 @@ internal sealed class EditorServer : IAsyncDisposable
         Document = new DocumentSession(folder);
         Training = new TrainingSession(Document);
         hub = new WebSocketHub(TrainingMessage);
+        Document.StructureLock = () => Training.IsRunning ? TrainingLockReason : null;
         Document.Changed += () => hub.Broadcast(HubMessageKind.Document, DocumentMessage());
         Training.Message += message => hub.Broadcast(HubMessageKind.Training, message);
     }
+
+    /// <summary>Why the network may not change while a run trains it (<see cref="DocumentSession.StructureLock"/>).</summary>
+    public const string TrainingLockReason =
+        "a training run is using this network: stop it before changing layers, connections or the document (moving nodes and collapsing groups still work)";
 
     /// <summary>Largest request body the API reads: 8 MiB (a pasted clipboard of a large network fits); larger is 413.</summary>
     public const long MaxRequestBodyBytes = 8L << 20;
@@ -106,6 +111,7 @@ internal sealed class EditorServer : IAsyncDisposable
         app.MapGet("/api/files", () => Results.Json(ListFiles()));
         app.MapGet("/api/layers", () => Json(Encoding.UTF8.GetBytes(LayerPalette.ToJson().ToJsonString())));
         app.MapGet("/api/templates", () => Results.Json(Templates.All.Select(t => new { id = t.Id, label = t.Label, kind = t.Kind, description = t.Description })));
+        app.MapPost("/api/templates/preview", async Task<IResult> (HttpContext context) => Json(TemplatePreview.Describe(await Body(context))));
         app.MapPost("/api/training/start", async Task<IResult> (HttpContext context) => Results.Json(new { runId = Training.Start(TrainingRequest.Parse(await Body(context))) }));
         app.MapPost("/api/training/stop", () => Results.Json(new { stopped = Training.Stop() }));
         app.MapGet("/api/training", () => Json(Training.StatusJson()));
@@ -144,7 +150,7 @@ internal sealed class EditorServer : IAsyncDisposable
         catch (Exception e) when (!context.Response.HasStarted)
         {
             if (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }) e = new RequestTooLargeException();
-            await ErrorResponse.Write(context, StatusOf(e), CliErrors.Describe(e));
+            await ErrorResponse.Write(context, StatusOf(e), CliErrors.Describe(e), (e as DocumentCommandException)?.Field);
         }
     }
 

@@ -89,6 +89,9 @@ internal sealed class TrainingSession(DocumentSession document)
     JsonObject? options;
     long totalSteps;
 
+    /// <summary>True from a successful <see cref="Start"/> until the run's final message.</summary>
+    public bool IsRunning { get { lock (gate) return state == "running"; } }
+
     /// <summary>Raised with each protocol message (<c>{"type":"training",…}</c>, UTF-8 JSON), on the training thread.</summary>
     public event Action<byte[]>? Message;
 

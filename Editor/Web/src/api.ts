@@ -9,6 +9,8 @@ import type {
   NetworkDocument,
   PastedNode,
   ServerMessage,
+  TemplateOptions,
+  TemplatePreview,
   TemplateSpec,
   TrainingForm,
   TrainingRequest,
@@ -33,11 +35,13 @@ function readToken(): string | null {
 
 const token = readToken();
 
-/** A 4xx/5xx answer; `message` is the server's `{ "error": … }` text, which names the node/field/file. */
+/** A 4xx/5xx answer; `message` is the server's `{ "error": … }` text, which names the node/field/file; `field` is the
+ * request field at fault when the server names one. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly field: string | null = null,
   ) {
     super(message);
   }
@@ -101,9 +105,9 @@ async function request<T>(method: string, path: string, body?: unknown, what = p
     }
   }
   if (!response.ok) {
-    const message =
-      json && typeof json === "object" && "error" in json ? String((json as { error: unknown }).error) : `${method} ${path}: HTTP ${response.status}`;
-    throw new ApiError(response.status, message);
+    const body = json && typeof json === "object" ? (json as { error?: unknown; field?: unknown }) : {};
+    const message = body.error !== undefined ? String(body.error) : `${method} ${path}: HTTP ${response.status}`;
+    throw new ApiError(response.status, message, typeof body.field === "string" ? body.field : null);
   }
   const timing: RequestTiming = { what, startedAt: started, requestMs: performance.now() - started, serverMs: serverTiming(response) };
   if (json && typeof json === "object" && "revision" in json) timing.revision = (json as NetworkDocument).revision;
@@ -120,6 +124,8 @@ export const api = {
   redo: () => request<NetworkDocument>("POST", "/api/document/redo", {}, "redo"),
   layers: () => request<LayerSpec[]>("GET", "/api/layers"),
   templates: () => request<TemplateSpec[]>("GET", "/api/templates"),
+  previewTemplate: (template: string, dataset: string | null, options?: Partial<TemplateOptions>) =>
+    request<TemplatePreview>("POST", "/api/templates/preview", { template, ...(dataset ? { dataset } : {}), ...(options ? { options } : {}) }, "preview"),
   files: () => request<FileEntry[]>("GET", "/api/files"),
   open: (path: string) => request<NetworkDocument>("POST", "/api/document/open", { path }, "open"),
   save: (path?: string) => request<NetworkDocument>("POST", "/api/document/save", path ? { path } : {}, "save"),

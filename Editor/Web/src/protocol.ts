@@ -20,8 +20,15 @@ export interface DocNode {
   group: string | null;
   outputShape: Shape | null;
   error: string | null;
+  /** A one-click repair of `error` (a command to send as it is), when the server knows one. */
+  fix: NodeFix | null;
   parameters: number;
   flops: number;
+}
+
+export interface NodeFix {
+  label: string;
+  command: Command;
 }
 
 export interface DocGroup {
@@ -44,6 +51,8 @@ export interface NetworkDocument {
   revision: number;
   name: string;
   path: string | null;
+  /** The document's file: changes when new, open or a model template replaces the document (undo may bring one back). */
+  file: number;
   dirty: boolean;
   canUndo: boolean;
   canRedo: boolean;
@@ -68,6 +77,8 @@ export interface AttributeSpec {
   length?: number;
   options?: string[];
   inferred?: boolean;
+  /** May be left unset (the Input's `features`: set it for a flat input instead of channels × height × width). */
+  optional?: boolean;
 }
 
 export interface LayerSpec {
@@ -83,6 +94,38 @@ export interface TemplateSpec {
   label: string;
   kind: "model" | "block";
   description?: string;
+}
+
+/** Options of a model template (POST /api/templates/preview, insertTemplate's `options`). */
+export interface TemplateOptions {
+  inputChannels: number;
+  /** The size of the images the document's Input takes. */
+  inputSize: number;
+  /** The size the model is built for; when it differs from `inputSize` a bilinear resize node goes in front. */
+  imageSize: number;
+  classes: number;
+  widthDivisor: number;
+}
+
+export interface TemplateDataset {
+  id: string;
+  label: string;
+  inputChannels: number;
+  imageSize: number;
+  classes: number;
+}
+
+export interface TemplatePreview {
+  template: string;
+  label: string;
+  dataset: string;
+  datasets: TemplateDataset[];
+  options: TemplateOptions;
+  resize: boolean;
+  smallestImageSize: number | null;
+  parameters: number;
+  flops: number;
+  outputShape: Shape;
 }
 
 export interface FileEntry {
@@ -177,17 +220,29 @@ export type ServerMessage =
   | { type: "document"; document: NetworkDocument }
   | ({ type: "training"; runId: string | null; state: TrainingState; error?: string | null; points?: TrainingPoint[]; weights?: TrainingWeights; totalSteps?: number } & Partial<TrainingPoint>);
 
-/** Commands of POST /api/document/commands; every one (but copy) is one undo step on the server. */
+/** Commands of POST /api/document/commands; every one (but copy) is one undo step on the server, except a moveNodes
+ * that `amends` the revision of the change it lays out. */
 export type Command =
   | { op: "new" }
-  | { op: "addNode"; type: string; attributes?: Record<string, AttributeValue>; position?: Position; id?: string; inputs?: (string | null)[] }
+  | {
+      op: "addNode";
+      type: string;
+      attributes?: Record<string, AttributeValue>;
+      position?: Position;
+      id?: string;
+      inputs?: (string | null)[];
+      /** Read this node and take its place in the chain (the nodes that read it read the new one). */
+      after?: string;
+      /** Go onto this edge: read its source and feed its target's port. */
+      insertInto?: { source: string; target: string; targetPort: number };
+    }
   | { op: "removeNodes"; ids: string[] }
   | { op: "connect"; source: string; target: string; targetPort?: number }
   | { op: "disconnect"; source: string; target: string }
   | { op: "setAttributes"; id: string; attributes: Record<string, AttributeValue> }
-  | { op: "moveNodes"; positions: Record<string, Position> }
+  | { op: "moveNodes"; positions: Record<string, Position>; amends?: number }
   | { op: "rename"; id: string; newId: string }
-  | { op: "insertTemplate"; template: string; position?: Position; after?: string; options?: Record<string, number> }
+  | { op: "insertTemplate"; template: string; position?: Position; after?: string; options?: TemplateOptions }
   | { op: "setGroupCollapsed"; group: string; collapsed: boolean }
   | { op: "ungroup"; group: string }
   | { op: "paste"; nodes: PastedNode[]; offset?: Position }

@@ -1,0 +1,34 @@
+// Start-up and the live connection: the palette and templates, the current training status, and the WebSocket that
+// brings every later document and training message.
+
+import { useEffect, useState } from "react";
+import { api, connectSocket } from "../api";
+import type { LayerSpec, NetworkDocument, TemplateSpec } from "../protocol";
+import type { TrainingEvent } from "../trainingState";
+
+interface Handlers {
+  onDocument(document: NetworkDocument): void;
+  onTraining(event: TrainingEvent): void;
+  onError(message: string): void;
+}
+
+export function useServer({ onDocument, onTraining, onError }: Handlers) {
+  const [layers, setLayers] = useState<LayerSpec[]>([]);
+  const [templates, setTemplates] = useState<TemplateSpec[]>([]);
+  const [socketOpen, setSocketOpen] = useState(false);
+
+  useEffect(() => {
+    api.layers().then(setLayers, (e: Error) => onError(e.message));
+    api.templates().then(setTemplates, (e: Error) => onError(e.message));
+    api.training().then(
+      (status) => onTraining({ kind: "status", status }),
+      () => {}, // the socket's greeting carries the same status
+    );
+    return connectSocket((message) => {
+      if (message.type === "document") onDocument(message.document);
+      else if (message.type === "training") onTraining({ kind: "message", message });
+    }, setSocketOpen);
+  }, [onDocument, onTraining, onError]);
+
+  return { layers, templates, socketOpen };
+}
