@@ -23,7 +23,8 @@ internal sealed class DocumentFile(string name, string? path, IReadOnlyDictionar
     static long lastId;
 
     /// <summary>A number no other file of this process has: the protocol's <c>file</c>, which tells a client that the
-    /// document was replaced (new, open, a model template) or that undo went back to another file.</summary>
+    /// document was replaced (new, open, a model template) or that undo went back to another file, and which file the
+    /// train form's values belong to.</summary>
     public long Id { get; } = Interlocked.Increment(ref lastId);
     public string Name { get; set; } = name;
     public string? Path { get; set; } = path;
@@ -34,11 +35,6 @@ internal sealed class DocumentFile(string name, string? path, IReadOnlyDictionar
 
     /// <summary>Bytes the weights hold (4 per value).</summary>
     public long WeightBytes => Weights.Values.Sum(w => 4L * w.Values.Length);
-
-    static long lastId;
-
-    /// <summary>Tells files apart for clients (the train form's values belong to one file).</summary>
-    public long Id { get; } = Interlocked.Increment(ref lastId);
 
     /// <summary>The train form's values (request field names, as the editor's form last held them), saved in the
     /// <c>.neuro</c> file's metadata (<see cref="ModelFile.TrainingOptionsKey"/>); null before the form changed any.

@@ -60,7 +60,9 @@ public sealed class WebSocketHubTests
     [Test]
     public async Task AClientThatNeverReadsHoldsOneMessagePerKindAndIsDropped()
     {
-        var hub = new WebSocketHub { SendTimeout = TimeSpan.FromMilliseconds(500) };
+        // long enough that the broadcasts below finish before the stuck greeting times out, even on a loaded machine
+        // (500 ms was overtaken once at load 30), short enough to end the client well within the 10 s wait
+        var hub = new WebSocketHub { SendTimeout = TimeSpan.FromSeconds(3) };
         var stream = new GatedStream(null);
         using var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = Timeout.InfiniteTimeSpan });
         var serving = hub.Serve(socket, () => [Encoding.UTF8.GetBytes("{\"type\":\"document\"}")], CancellationToken.None);
