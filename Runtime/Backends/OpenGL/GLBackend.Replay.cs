@@ -19,9 +19,16 @@ public sealed partial class GLBackend
         CheckRange(source, sourceOffset, count);
         CheckRange(destination, destinationOffset, count);
         if (count == 0) return;
-        Device.GL.CopyNamedBufferSubData(BufferOf(source).Handle, BufferOf(destination).Handle,
+        GLBuffer from = BufferOf(source), to = BufferOf(destination);
+        if (Device.Validator is { } validator)
+        {
+            validator.Tracker.BeginCommand();
+            validator.Tracker.Transfer("copy", from.Handle, from.Label, (long)sourceOffset * sizeof(float), (long)count * sizeof(float), read: true, write: false);
+            validator.Tracker.Transfer("copy", to.Handle, to.Label, (long)destinationOffset * sizeof(float), (long)count * sizeof(float), read: false, write: true);
+        }
+        Device.GL.CopyNamedBufferSubData(from.Handle, to.Handle,
             (nint)sourceOffset * sizeof(float), (nint)destinationOffset * sizeof(float), (nuint)count * sizeof(float));
-        if (Device.SynchronousCommands) Device.GL.Finish();
+        if (Device.SynchronousCommands) Device.Finish();
     }
 
     static void CheckRange(Tensor tensor, int offset, int count)

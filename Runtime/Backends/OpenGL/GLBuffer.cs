@@ -5,33 +5,39 @@ namespace NeuroPlugin.Backends.OpenGL;
 
 /// <summary>
 /// A shader storage buffer of float32 values with immutable storage (<c>glNamedBufferStorage</c> with
-/// <c>GL_DYNAMIC_STORAGE_BIT</c>, so uploads by <c>glNamedBufferSubData</c> are allowed), zero-filled at creation.
+/// <c>GL_DYNAMIC_STORAGE_BIT</c>, so uploads by <c>glNamedBufferSubData</c> are allowed). Zero-filled at creation when
+/// <c>zeroed</c> (tensor storage, which <see cref="IBackend.Allocate"/> promises zero); otherwise its contents are
+/// undefined, which validation mode makes NaN (<see cref="GLValidationOptions.NaNPattern"/>).
 /// Lifetime as every <see cref="GLObject"/>: disposed once, on the owner thread, never from a finalizer.
 /// </summary>
-public sealed class GLBuffer : GLObject
+public sealed class GLBuffer : GLBufferObject
 {
-    /// <summary>Creates a zero-filled buffer of <paramref name="length"/> floats (at least 1).</summary>
-    public unsafe GLBuffer(GLDevice device, int length) : base(device, GLObjectKind.Buffer)
+    /// <summary>Creates a buffer of <paramref name="length"/> floats (at least 1) labelled <paramref name="label"/>,
+    /// zero-filled when <paramref name="zeroed"/>.</summary>
+    public unsafe GLBuffer(GLDevice device, int length, string label = "buffer", bool zeroed = true)
+        : base(device, label, checked((long)Math.Max(length, 1) * sizeof(float)))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
-        long bytes = checked((long)length * sizeof(float));
+        long bytes = SizeInBytes;
         if (bytes > device.MaxShaderStorageBlockSize)
             throw new ArgumentOutOfRangeException(nameof(length),
                 $"a buffer of {length} floats ({bytes / (1024 * 1024)} MiB) exceeds the driver's largest shader storage block ({device.MaxShaderStorageBlockSize / (1024 * 1024)} MiB on {device.Renderer}): use a smaller batch");
         Length = length;
         var gl = device.GL;
         Adopt(gl.CreateBuffer());
-        // Immutable storage starts undefined and tensors promise zeros. The zeros go in with the storage,
-        // not through glClearNamedBufferData: see clearPending.
-        void* zeros = NativeMemory.AllocZeroed((nuint)bytes);
+        // The contents go in with the storage, not through a later clear or upload: nothing can be queued on a new buffer.
+        uint[]? poison = zeroed ? null : PoisonFor(device, bytes);
+        void* contents = poison is null ? NativeMemory.AllocZeroed((nuint)bytes) : null;
         try
         {
-            gl.NamedBufferStorage(Handle, (nuint)bytes, zeros, BufferStorageMask.DynamicStorageBit);
+            fixed (uint* words = poison)
+                gl.NamedBufferStorage(Handle, (nuint)bytes, poison is null ? contents : words, BufferStorageMask.DynamicStorageBit);
         }
         finally
         {
-            NativeMemory.Free(zeros);
+            if (contents != null) NativeMemory.Free(contents);
         }
+        TrackCreation(initialized: zeroed);
     }
 
     /// <summary>
@@ -52,11 +58,12 @@ public sealed class GLBuffer : GLObject
         CheckRange(source.Length);
         if (clearPending)
         {
-            Device.GL.Finish();
+            Device.Finish();
             clearPending = false;
         }
+        Transfer("upload", 0, source.Length, read: false, write: true);
         Device.GL.NamedBufferSubData(Handle, 0, source);
-        if (Device.SynchronousCommands) Device.GL.Finish();
+        if (Device.SynchronousCommands) Device.Finish();
     }
 
     /// <summary>Copies the first <c>destination.Length</c> floats to the host; waits for the GPU.</summary>
@@ -64,6 +71,11 @@ public sealed class GLBuffer : GLObject
     {
         Device.EnsureThread();
         CheckRange(destination.Length);
+        if (Device.Validator is { } validator)
+        {
+            validator.Tracker.BeginCommand();
+            validator.Tracker.Transfer("download", Handle, Label, 0, (long)destination.Length * sizeof(float), read: true, write: false, synchronous: true);
+        }
         Device.GL.GetNamedBufferSubData(Handle, 0, destination);
     }
 
@@ -72,12 +84,13 @@ public sealed class GLBuffer : GLObject
     {
         Device.EnsureThread();
         CheckRange(count);
+        Transfer("clear", 0, count, read: false, write: true);
         var gl = Device.GL;
         if (count == Length)
             gl.ClearNamedBufferData(Handle, SizedInternalFormat.R32f, PixelFormat.Red, PixelType.Float, &value);
         else
             gl.ClearNamedBufferSubData(Handle, SizedInternalFormat.R32f, 0, (nuint)count * sizeof(float), PixelFormat.Red, PixelType.Float, &value);
-        if (Device.SynchronousCommands) gl.Finish();
+        if (Device.SynchronousCommands) Device.Finish();
         clearPending = true;
     }
 
@@ -87,8 +100,21 @@ public sealed class GLBuffer : GLObject
         Device.EnsureThread();
         CheckRange(count);
         destination.CheckRange(count);
+        if (Device.Validator is { } validator)
+        {
+            validator.Tracker.BeginCommand();
+            validator.Tracker.Transfer("copy", Handle, Label, 0, (long)count * sizeof(float), read: true, write: false);
+            validator.Tracker.Transfer("copy", destination.Handle, destination.Label, 0, (long)count * sizeof(float), read: false, write: true);
+        }
         Device.GL.CopyNamedBufferSubData(Handle, destination.Handle, 0, 0, (nuint)count * sizeof(float));
-        if (Device.SynchronousCommands) Device.GL.Finish();
+        if (Device.SynchronousCommands) Device.Finish();
+    }
+
+    void Transfer(string what, int offset, int count, bool read, bool write)
+    {
+        if (Device.Validator is not { } validator) return;
+        validator.Tracker.BeginCommand();
+        validator.Tracker.Transfer(what, Handle, Label, (long)offset * sizeof(float), (long)count * sizeof(float), read, write);
     }
 
     void CheckRange(int count)

@@ -10,16 +10,17 @@ namespace NeuroPlugin.Backends.OpenGL;
 /// <see cref="Read"/> with no further GL call. Reading before the fence signals gives stale or partial values.
 /// Lifetime as every <see cref="GLObject"/>: deleting the buffer unmaps it.
 /// </summary>
-public sealed unsafe class GLReadbackBuffer : GLObject
+public sealed unsafe class GLReadbackBuffer : GLBufferObject
 {
     readonly float* mapped;
 
     /// <summary>Creates and maps a buffer of <paramref name="length"/> floats (at least 1).</summary>
-    public GLReadbackBuffer(GLDevice device, int length) : base(device, GLObjectKind.Buffer)
+    public GLReadbackBuffer(GLDevice device, int length, string label = "readback")
+        : base(device, label, checked((long)Math.Max(length, 1) * sizeof(float)))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
         Length = length;
-        nuint bytes = (nuint)checked((long)length * sizeof(float));
+        nuint bytes = (nuint)SizeInBytes;
         var gl = device.GL;
         Adopt(gl.CreateBuffer());
         const BufferStorageMask storage = BufferStorageMask.MapReadBit | BufferStorageMask.MapPersistentBit | BufferStorageMask.MapCoherentBit;
@@ -32,6 +33,7 @@ public sealed unsafe class GLReadbackBuffer : GLObject
             Dispose();
             throw new GLException($"glMapNamedBufferRange of a {length}-float persistent readback buffer failed on {device.Renderer} ({error})");
         }
+        TrackCreation(initialized: false);
     }
 
     /// <summary>Capacity in floats.</summary>
@@ -45,6 +47,12 @@ public sealed unsafe class GLReadbackBuffer : GLObject
         ThrowIfDisposed();
         if (count < 0 || count > source.Length || offset < 0 || (long)offset + count > Length)
             throw new ArgumentOutOfRangeException(nameof(count), $"copying {count} floats to offset {offset} does not fit a readback buffer of {Length} (source holds {source.Length})");
+        if (Device.Validator is { } validator)
+        {
+            validator.Tracker.BeginCommand();
+            validator.Tracker.Transfer("readback copy", source.Handle, source.Label, 0, (long)count * sizeof(float), read: true, write: false);
+            validator.Tracker.Transfer("readback copy", Handle, Label, (long)offset * sizeof(float), (long)count * sizeof(float), read: false, write: true);
+        }
         Device.GL.CopyNamedBufferSubData(source.Handle, Handle, 0, (nint)offset * sizeof(float), (nuint)count * sizeof(float));
     }
 
@@ -54,6 +62,7 @@ public sealed unsafe class GLReadbackBuffer : GLObject
         ThrowIfDisposed();
         if (count < 0 || offset < 0 || (long)offset + count > Length)
             throw new ArgumentOutOfRangeException(nameof(count), $"[{offset}, {(long)offset + count}) is outside a readback buffer of {Length} floats");
+        Device.Validator?.Tracker.HostRead("host read", Handle, Label, (long)offset * sizeof(float), (long)count * sizeof(float));
         return new ReadOnlySpan<float>(mapped + offset, count);
     }
 }
