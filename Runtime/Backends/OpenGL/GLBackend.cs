@@ -52,7 +52,8 @@ public sealed partial class GLBackend : IBackend
 
     /// <summary>GL objects the backend holds for itself (cached programs, scratch buffers), so tests can tell
     /// them from leaked tensors: <c>Device.LiveObjectCount − InternalObjectCount</c> counts only the caller's objects.</summary>
-    public int InternalObjectCount => Shaders.CachedProgramCount + (scratch is null ? 0 : 1) + placeholders.Count(p => p is not null) + (openGuard is null ? 0 : 1);
+    public int InternalObjectCount => Shaders.CachedProgramCount + (scratch is null ? 0 : 1) + placeholders.Count(p => p is not null)
+        + (openGuard is null ? 0 : 1) + (uploads?.ObjectCount ?? 0);
 
     /// <summary>The GL buffer behind a tensor of this backend (e.g. to bind it in the host's own shaders).</summary>
     public GLBuffer BufferOf(Tensor tensor)
@@ -73,40 +74,6 @@ public sealed partial class GLBackend : IBackend
         // Rounded up to whole vec4s: element-wise kernels read and write four floats at a time.
         var buffer = new GLBuffer(Device, DivideRoundingUp(shape.Length, 4) * 4, name);
         return new Tensor(this, new GLTensorStorage(buffer), shape, name, ownsStorage: true);
-    }
-
-    public void Upload(Tensor tensor, ReadOnlySpan<float> source)
-    {
-        EnsureUsable();
-        CheckLength(tensor, source.Length, "upload");
-        BufferOf(tensor).Upload(source);
-    }
-
-    public void Download(Tensor tensor, Span<float> destination)
-    {
-        EnsureUsable();
-        CheckLength(tensor, destination.Length, "download");
-        BufferOf(tensor).Download(destination);
-        ReadbackCount++;
-    }
-
-    /// <inheritdoc/>
-    public long ReadbackCount { get; private set; }
-
-    public void Fill(Tensor tensor, float value)
-    {
-        EnsureUsable();
-        BufferOf(tensor).Fill(value, tensor.Length);
-    }
-
-    public void Copy(Tensor source, Tensor destination)
-    {
-        EnsureUsable();
-        CheckLength(destination, source.Length, "copy");
-        GLBuffer from = BufferOf(source), to = BufferOf(destination);
-        // Views of one buffer start at its first element, so copying a tensor onto itself changes nothing
-        // (and GL rejects overlapping copies).
-        if (!ReferenceEquals(from, to)) from.CopyTo(to, source.Length);
     }
 
     static void CheckLength(Tensor tensor, int length, string what)
@@ -229,7 +196,9 @@ public sealed partial class GLBackend : IBackend
         foreach (var buffer in placeholders) buffer?.Dispose();
         Array.Clear(placeholders);
         openGuard?.Dispose();
+        uploads?.Dispose();
         scratch = openGuard = null;
+        uploads = null;
         if (ownsDevice) Device.Dispose();
     }
 }

@@ -56,7 +56,8 @@ internal sealed class GLHazardTracker
             Throw(GLHazard.UninitializedRead, kernel, state, $"kernel {kernel} reads buffer '{state.Label}', which nothing wrote since it was created");
         foreach (var a in state.Accesses)
         {
-            if (a.End <= offset || a.Offset >= end) continue;
+            // one dispatch's own bindings are not ordered against each other (aliasing is the binding check's business)
+            if (a.End <= offset || a.Offset >= end || a.Sequence == sequence) continue;
             if (read && a.Kind == AccessKind.KernelWrite && a.ShaderEpoch == shaderEpoch)
                 Throw(GLHazard.ReadAfterWriteWithoutBarrier, kernel, state, $"kernel {kernel} reads buffer '{state.Label}' that kernel {a.By} wrote, with no GL_SHADER_STORAGE_BARRIER_BIT barrier between them");
             if (write && a.Kind is (AccessKind.KernelRead or AccessKind.KernelWrite) && a.ShaderEpoch == shaderEpoch)

@@ -15,6 +15,9 @@ internal sealed class ShaderConditions
     // one frame per open #if: is this branch active, has any branch of the group been taken, was the parent active
     readonly Stack<(bool Active, bool Taken, bool ParentActive)> frames = new();
 
+    /// <summary>True when the lines read now are compiled (every enclosing condition holds).</summary>
+    public bool IsActive => Active;
+
     bool Active => frames.Count == 0 || frames.Peek().Active;
 
     /// <summary>Handles a line: true for a directive (applied when active) or any line of an inactive branch; false

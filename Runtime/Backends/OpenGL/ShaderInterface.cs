@@ -77,7 +77,7 @@ internal sealed partial class ShaderInterface
         return value;
     }
 
-    [GeneratedRegex(@"layout\s*\(([^)]*)\)\s*((?:(?:readonly|writeonly|coherent|volatile|restrict)\s+)*)buffer\s+(\w+)")]
+    [GeneratedRegex(@"layout\s*\((.*)\)\s*((?:(?:readonly|writeonly|coherent|volatile|restrict)\s+)*)buffer\s+(\w+)")]
     private static partial Regex BlockDeclaration();
 
     [GeneratedRegex(@"binding\s*=\s*([^,]+)")]
@@ -94,13 +94,10 @@ internal sealed partial class ShaderInterface
         var conditions = new ShaderConditions();
         foreach (var line in source.Split('\n'))
         {
-            if (conditions.Consume(line)) continue; // a preprocessor directive (evaluated) or a line in an inactive branch
             var pragma = InPlacePragma().Match(line);
-            if (pragma.Success)
-            {
+            if (pragma.Success && conditions.IsActive)
                 inPlace.Add((conditions.Evaluate(pragma.Groups[1].Value), conditions.Evaluate(pragma.Groups[2].Value)));
-                continue;
-            }
+            if (conditions.Consume(line)) continue; // a preprocessor directive (evaluated) or a line in an inactive branch
             foreach (Match match in BlockDeclaration().Matches(line))
             {
                 var binding = BindingQualifier().Match(match.Groups[1].Value);

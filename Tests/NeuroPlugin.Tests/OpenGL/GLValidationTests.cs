@@ -18,11 +18,14 @@ public sealed class GLValidationTrainingTests : GLFixture
 {
     static readonly GLValidationOptions[] Orders = [new(WorkGroupOrder.Shuffled, Seed: 7), new(WorkGroupOrder.Reversed)];
 
+    /// <summary>Steps per run: a few in CI; Tests/Gpu/validate.sh sets NEURO_GL_VALIDATE_STEPS for longer runs.</summary>
+    static int Steps(int ci) => int.TryParse(Environment.GetEnvironmentVariable("NEURO_GL_VALIDATE_STEPS"), out int steps) && steps > 0 ? steps : ci;
+
     [TestCaseSource(nameof(Orders))]
     public void LeNet5Steps_RaiseNoHazard_AndMatchNormalModeBitForBit(GLValidationOptions options)
     {
-        var normal = Train("lenet5", new ModelOptions(1, 28, 10), batch: 16, steps: 4, validation: null);
-        var validated = Train("lenet5", new ModelOptions(1, 28, 10), batch: 16, steps: 4, validation: options);
+        var normal = Train("lenet5", new ModelOptions(1, 28, 10), batch: 16, Steps(4), validation: null);
+        var validated = Train("lenet5", new ModelOptions(1, 28, 10), batch: 16, Steps(4), validation: options);
         AssertBitIdentical(normal, validated);
     }
 
@@ -30,8 +33,8 @@ public sealed class GLValidationTrainingTests : GLFixture
     public void ResNet20StepsWithCutout_RaiseNoHazard_AndMatchNormalModeBitForBit(GLValidationOptions options)
     {
         var resnet = new ModelOptions(1, FashionMnist.ImageSize, FashionMnist.ClassCount, WidthDivisor: 4);
-        var normal = Train("resnet_cifar", resnet, batch: 4, steps: 2, validation: null, cutout: true);
-        var validated = Train("resnet_cifar", resnet, batch: 4, steps: 2, validation: options, cutout: true);
+        var normal = Train("resnet_cifar", resnet, batch: 4, Steps(2), validation: null, cutout: true);
+        var validated = Train("resnet_cifar", resnet, batch: 4, Steps(2), validation: options, cutout: true);
         AssertBitIdentical(normal, validated);
     }
 
@@ -53,14 +56,15 @@ public sealed class GLValidationTrainingTests : GLFixture
 
     Dictionary<string, float[]> Train(string model, ModelOptions options, int batch, int steps, GLValidationOptions? validation, bool cutout = false)
     {
-        Device.Validation = validation;
+        var before = Device.Validation; // on already when the whole suite runs in validation mode (validate.sh)
+        Device.Validation = validation ?? before;
         try
         {
             return Train(Backend, model, options, batch, steps, cutout);
         }
         finally
         {
-            Device.Validation = null;
+            Device.Validation = before;
         }
     }
 
