@@ -34,6 +34,32 @@ public abstract class GLBufferObject : GLObject
         return words;
     }
 
+    /// <summary>
+    /// Creates the buffer with immutable storage that stays mapped for its whole life (<c>GL_MAP_PERSISTENT_BIT |
+    /// GL_MAP_COHERENT_BIT</c> plus <paramref name="direction"/>, read or write), starting as the NaN pattern in
+    /// validation mode, and returns the mapping. Deleting the buffer unmaps it.
+    /// </summary>
+    /// <exception cref="GLException">The driver refused the mapping; the message names <paramref name="what"/>.</exception>
+    private protected unsafe void* CreatePersistentlyMapped(MapBufferAccessMask direction, string what)
+    {
+        var gl = Device.GL;
+        Adopt(gl.CreateBuffer());
+        var storage = BufferStorageMask.MapPersistentBit | BufferStorageMask.MapCoherentBit
+            | (direction == MapBufferAccessMask.ReadBit ? BufferStorageMask.MapReadBit : BufferStorageMask.MapWriteBit);
+        uint[]? poison = PoisonFor(Device, SizeInBytes);
+        fixed (uint* words = poison)
+            gl.NamedBufferStorage(Handle, (nuint)SizeInBytes, words, storage);
+        void* mapped = gl.MapNamedBufferRange(Handle, 0, (nuint)SizeInBytes, direction | MapBufferAccessMask.PersistentBit | MapBufferAccessMask.CoherentBit);
+        if (mapped == null)
+        {
+            var error = gl.GetError();
+            Dispose();
+            throw new GLException($"glMapNamedBufferRange of the {SizeInBytes / 1024} KiB persistent {what} failed on {Device.Renderer} ({error})");
+        }
+        TrackCreation(initialized: false);
+        return mapped;
+    }
+
     private protected override unsafe void OnDeleting(uint name)
     {
         if (Device.Validator is not { } validator) return;

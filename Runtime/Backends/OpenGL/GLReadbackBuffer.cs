@@ -21,20 +21,7 @@ public sealed unsafe class GLReadbackBuffer : GLBufferObject
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
         Length = length;
-        nuint bytes = (nuint)SizeInBytes;
-        var gl = device.GL;
-        Adopt(gl.CreateBuffer());
-        const BufferStorageMask storage = BufferStorageMask.MapReadBit | BufferStorageMask.MapPersistentBit | BufferStorageMask.MapCoherentBit;
-        gl.NamedBufferStorage(Handle, bytes, null, storage);
-        mapped = (float*)gl.MapNamedBufferRange(Handle, 0, bytes,
-            MapBufferAccessMask.ReadBit | MapBufferAccessMask.PersistentBit | MapBufferAccessMask.CoherentBit);
-        if (mapped == null)
-        {
-            var error = gl.GetError();
-            Dispose();
-            throw new GLException($"glMapNamedBufferRange of a {length}-float persistent readback buffer failed on {device.Renderer} ({error})");
-        }
-        TrackCreation(initialized: false);
+        mapped = (float*)CreatePersistentlyMapped(MapBufferAccessMask.ReadBit, "readback buffer");
     }
 
     /// <summary>Capacity in floats.</summary>

@@ -91,24 +91,8 @@ internal sealed unsafe class GLUploadRing : IDisposable
     /// <summary>The ring's storage: write-mapped for its whole life (deleting the buffer unmaps it).</summary>
     sealed class StagingBuffer : GLBufferObject
     {
-        public StagingBuffer(GLDevice device, long bytes) : base(device, "upload staging", bytes)
-        {
-            var gl = device.GL;
-            Adopt(gl.CreateBuffer());
-            const BufferStorageMask storage = BufferStorageMask.MapWriteBit | BufferStorageMask.MapPersistentBit | BufferStorageMask.MapCoherentBit;
-            uint[]? poison = PoisonFor(device, bytes);
-            fixed (uint* words = poison)
-                gl.NamedBufferStorage(Handle, (nuint)bytes, words, storage);
-            Mapped = gl.MapNamedBufferRange(Handle, 0, (nuint)bytes,
-                MapBufferAccessMask.WriteBit | MapBufferAccessMask.PersistentBit | MapBufferAccessMask.CoherentBit);
-            if (Mapped == null)
-            {
-                var error = gl.GetError();
-                Dispose();
-                throw new GLException($"glMapNamedBufferRange of the {bytes / 1024} KiB persistent upload staging buffer failed on {device.Renderer} ({error})");
-            }
-            TrackCreation(initialized: false);
-        }
+        public StagingBuffer(GLDevice device, long bytes) : base(device, "upload staging", bytes) =>
+            Mapped = CreatePersistentlyMapped(MapBufferAccessMask.WriteBit, "upload staging buffer");
 
         public void* Mapped { get; }
     }
