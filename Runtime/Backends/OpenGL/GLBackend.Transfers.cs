@@ -104,7 +104,7 @@ public sealed partial class GLBackend
     /// <c>glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT)</c> makes them visible to the host once a fence inserted
     /// after this call has passed. Does not wait.
     /// </summary>
-    public void CopyToReadback(Tensor source, GLReadbackBuffer destination, int offset)
+    internal void CopyToReadback(Tensor source, GLReadbackBuffer destination, int offset)
     {
         EnsureUsable();
         ArgumentNullException.ThrowIfNull(destination);

@@ -79,7 +79,7 @@ static class Report
         }
         report["benchmarks"] = benches;
         string timeouts = Path.Combine(dir, "timeouts.txt");
-        report["stoppedPhases"] = File.Exists(timeouts) ? File.ReadAllText(timeouts).Trim() : "";
+        report["stoppedPhases"] = File.Exists(timeouts) ? string.Join("; ", File.ReadAllLines(timeouts).Where(l => l.Length > 0)) : "";
 
         bool suitePassed = suite is not null && (int?)suite["failed"] == 0;
         bool everything = criterion && suitePassed && (validationSuite is null || ((int?)validationSuite["failed"] == 0 && digestsEqual))
