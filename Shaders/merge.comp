@@ -15,6 +15,8 @@ uniform int count;        // invocations that do work
 #if defined(ACCUMULATE)
 layout(std430, binding = INPUT0) readonly buffer SourceBuffer { vec4 x[]; };
 layout(std430, binding = OUTPUT0) buffer DestinationBuffer { vec4 y[]; };
+// x and y may be one tensor (y += scale·y): each invocation reads and writes only its own vec4
+#pragma neuro_in_place(OUTPUT0, INPUT0)
 uniform float scale;
 
 void main()
@@ -45,9 +47,17 @@ void main()
 
 #else
 uniform int pixels;       // H·W of one plane
+// each variant declares only the blocks it reads: drivers may count every declared std430 block as used, and every
+// block a kernel uses must be bound for its dispatch
+#if !defined(CHANNEL_MULTIPLY_INPUT_GRAD)
 layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+#endif
+#if !defined(CHANNEL_MULTIPLY_SCALE_GRAD)
 layout(std430, binding = INPUT1) readonly buffer ScaleBuffer { float s[]; };
+#endif
+#if !defined(CHANNEL_MULTIPLY_FORWARD)
 layout(std430, binding = INPUT2) readonly buffer OutputGradBuffer { float dy[]; };
+#endif
 layout(std430, binding = OUTPUT0) buffer ResultBuffer { float result[]; };
 
 void main()
