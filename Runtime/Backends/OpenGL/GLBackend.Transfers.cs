@@ -117,8 +117,10 @@ public sealed partial class GLBackend
     void CopyFloats(GLBuffer source, int sourceOffset, GLBufferObject destination, int destinationOffset, int count)
     {
         var program = Program(ref copyProgram, "transfer.comp", "COPY");
-        Bind(Input0, source);
-        Device.BindStorage(Output0, destination);
+        // the kernel touches only the two ranges (disjoint ranges of one tensor may be copied, and readback slots are
+        // written one at a time): validation mode tracks those, not the whole buffers
+        Device.BindStorageAccessing(Input0, source, (long)sourceOffset * sizeof(float), (long)count * sizeof(float));
+        Device.BindStorageAccessing(Output0, destination, (long)destinationOffset * sizeof(float), (long)count * sizeof(float));
         program.SetUniform("from", sourceOffset);
         program.SetUniform("to", destinationOffset);
         program.SetUniform("count", count);

@@ -175,6 +175,14 @@ public sealed class GLDevice : IDisposable
         boundStorage[binding] = new BoundStorage(buffer.Handle, offset, size, buffer.Label, dispatchGeneration);
     }
 
+    /// <summary>Binds the whole of <paramref name="buffer"/> for the next dispatch, whose kernel touches only bytes
+    /// [offset, offset + size) of it (an offset uniform, not an aligned range binding): validation mode tracks that range.</summary>
+    internal void BindStorageAccessing(int binding, GLBufferObject buffer, long offset, long size)
+    {
+        GL.BindBufferBase(BufferTargetARB.ShaderStorageBuffer, (uint)binding, buffer.Handle);
+        boundStorage[binding] = new BoundStorage(buffer.Handle, offset, size, buffer.Label, dispatchGeneration);
+    }
+
     /// <summary>Called by <see cref="ComputeProgram.Dispatch"/> before it dispatches: validation checks the bindings.</summary>
     internal void BeforeDispatch(ComputeProgram program) => validator?.CheckBindings(program, boundStorage, dispatchGeneration);
 
