@@ -103,6 +103,9 @@ public sealed class ComputeProgram : GLObject
     /// <summary>Sets an <c>ivec4</c> uniform.</summary>
     public void SetUniform(string name, int x, int y, int z, int w) => Device.GL.ProgramUniform4(Handle, LocationForSet(name), x, y, z, w);
 
+    /// <summary>Sets a <c>vec4</c> uniform.</summary>
+    public void SetUniform(string name, float x, float y, float z, float w) => Device.GL.ProgramUniform4(Handle, LocationForSet(name), x, y, z, w);
+
     int LocationForSet(string name)
     {
         Device.EnsureThread();

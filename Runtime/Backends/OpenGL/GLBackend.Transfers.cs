@@ -8,8 +8,15 @@ namespace NeuroPlugin.Backends.OpenGL;
 // both ways. No glBufferSubData, glClearBufferData or glCopyBufferSubData touches a buffer a kernel reads.
 public sealed partial class GLBackend
 {
+    /// <summary>Fills queued at most, run by one dispatch (transfer.comp's FILL has four destinations).</summary>
+    const int FillsPerDispatch = 4;
+    static readonly int[] FillBindings = [Output0, Output1, Output2, Output3];
+
     ComputeProgram? fillProgram, copyVectorsProgram, copyProgram;
     GLUploadRing? uploads;
+    readonly GLBuffer?[] pendingFills = new GLBuffer?[FillsPerDispatch];
+    readonly float[] pendingFillValues = new float[FillsPerDispatch];
+    int pendingFillCount;
 
     /// <summary>Host → device: the values go into the next free bytes of the persistently mapped staging ring
     /// (<see cref="GLUploadRing"/>, fenced per segment), and a kernel copies them into the tensor. Queues work; waits
@@ -57,16 +64,53 @@ public sealed partial class GLBackend
     /// <inheritdoc/>
     public long ReadbackCount { get; private set; }
 
-    /// <summary>Every element (and the padding to a whole vec4) set to <paramref name="value"/> by a kernel.</summary>
+    /// <summary>
+    /// Every element (and the padding to a whole vec4) set to <paramref name="value"/> by a kernel. Fills are queued and
+    /// run four to a dispatch (a step zeroes dozens of gradients, and on llvmpipe each dispatch costs tens of µs), before
+    /// any other work of this backend and before <see cref="BufferOf"/> hands a buffer out, so they keep their place in
+    /// the order of commands. A tensor filled twice in a row keeps the later value.
+    /// </summary>
     public void Fill(Tensor tensor, float value)
     {
-        EnsureUsable();
+        if (disposed) ThrowDisposed();
+        Device.EnsureThread();
+        var buffer = StorageOf(tensor);
+        for (int k = 0; k < pendingFillCount; k++)
+            if (ReferenceEquals(pendingFills[k], buffer))
+            {
+                pendingFillValues[k] = value;
+                return;
+            }
+        if (pendingFillCount == FillsPerDispatch) FlushFills();
+        pendingFills[pendingFillCount] = buffer;
+        pendingFillValues[pendingFillCount++] = value;
+    }
+
+    /// <summary>Runs the queued fills as one dispatch (a disposed tensor's fill is dropped).</summary>
+    void FlushFills()
+    {
+        int count = pendingFillCount;
+        pendingFillCount = 0; // first: the binds below must not flush again
         var program = Program(ref fillProgram, "transfer.comp", "FILL");
-        Bind(Output0, tensor);
-        int vectors = DivideRoundingUp(tensor.Length, VectorWidth);
-        program.SetUniform("count", vectors);
-        program.SetUniform("value", value);
-        program.Dispatch(vectors, 1, 1);
+        Span<int> vectors = stackalloc int[FillsPerDispatch];
+        int most = 0;
+        for (int k = 0; k < FillsPerDispatch; k++)
+        {
+            var buffer = k < count ? pendingFills[k] : null;
+            pendingFills[k] = null;
+            int binding = FillBindings[k];
+            if (buffer is null || buffer.IsDisposed) BindPlaceholder(binding);
+            else
+            {
+                Bind(binding, buffer);
+                vectors[k] = buffer.Length / VectorWidth;
+                most = Math.Max(most, vectors[k]);
+            }
+        }
+        if (most == 0) return;
+        program.SetUniform("counts", vectors[0], vectors[1], vectors[2], vectors[3]);
+        program.SetUniform("values", pendingFillValues[0], pendingFillValues[1], pendingFillValues[2], pendingFillValues[3]);
+        program.Dispatch(most, 1, 1);
     }
 
     /// <summary>A kernel copy of the whole tensor, in vec4s.</summary>

@@ -56,7 +56,15 @@ public sealed partial class GLBackend : IBackend
         + (openGuard is null ? 0 : 1) + (uploads?.ObjectCount ?? 0);
 
     /// <summary>The GL buffer behind a tensor of this backend (e.g. to bind it in the host's own shaders).</summary>
+    /// <remarks>Runs the fills still queued first (<see cref="Fill"/>), so what the caller does with the buffer comes after them.</remarks>
     public GLBuffer BufferOf(Tensor tensor)
+    {
+        if (pendingFillCount != 0) FlushFills();
+        return StorageOf(tensor);
+    }
+
+    /// <summary>The buffer behind a tensor, without running queued fills.</summary>
+    GLBuffer StorageOf(Tensor tensor)
     {
         if (!ReferenceEquals(tensor.Backend, this))
             throw new ArgumentException($"tensor '{tensor.Name}' lives on backend '{tensor.Backend.Name}' ({tensor.Backend.DeviceName}), not on this GL backend", nameof(tensor));
@@ -87,6 +95,7 @@ public sealed partial class GLBackend : IBackend
     {
         if (disposed) ThrowDisposed();
         Device.EnsureThread();
+        if (pendingFillCount != 0) FlushFills();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -106,8 +115,10 @@ public sealed partial class GLBackend : IBackend
     void BindOptional(int binding, Tensor? tensor)
     {
         if (tensor is not null) Bind(binding, tensor);
-        else Bind(binding, placeholders[binding] ??= new GLBuffer(Device, 4, "placeholder"));
+        else BindPlaceholder(binding);
     }
+
+    void BindPlaceholder(int binding) => Bind(binding, placeholders[binding] ??= new GLBuffer(Device, 4, "placeholder"));
 
     /// <summary>A scratch buffer of at least <paramref name="length"/> floats for two-pass reductions. It grows
     /// (during warm-up) and is reused by every op: each op's second pass finishes before the next op starts.</summary>
