@@ -9,8 +9,8 @@
 #include "common.glsl"
 
 #if defined(FLAG)
-layout(std430, binding = 0) readonly buffer InputBuffer { uvec4 x[]; };
-layout(std430, binding = 3) buffer FlagBuffer { float flags[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { uvec4 x[]; };
+layout(std430, binding = OUTPUT0) buffer FlagBuffer { float flags[]; };
 uniform int count;  // vec4s
 uniform int floatCount; // floats: the last vec4's padding lanes are not the tensor's and are not checked
 uniform int index;
@@ -24,8 +24,8 @@ void main()
     if (any(notEqual(uvec4(equal(exponent, uvec4(0x7F800000u))) * inside, uvec4(0u)))) flags[index] = 1.0;
 }
 #elif defined(LATCH)
-layout(std430, binding = 0) readonly buffer FlagBuffer { float flags[]; };
-layout(std430, binding = 3) buffer ReportBuffer { uint report[]; };
+layout(std430, binding = INPUT0) readonly buffer FlagBuffer { float flags[]; };
+layout(std430, binding = OUTPUT0) buffer ReportBuffer { uint report[]; };
 uniform int count; // M flags
 uniform uint step;
 

@@ -218,7 +218,6 @@ public sealed partial class CpuBackend
         public int KernelLength => InChannels * KernelHeight * KernelWidth;
         /// <summary>One group's channels of one sample: (C/G)·H·W.</summary>
         public int GroupPlaneSize => InChannels * InputHeight * InputWidth;
-        public int OutputPlaneSize => OutChannels * OutputPixels;
         /// <summary>Samples per im2col chunk: as many as fit <see cref="ColumnBudget"/>, at least one.</summary>
         public int ChunkSize => (int)Math.Clamp(ColumnBudget / Math.Max(1L, (long)KernelLength * OutputPixels), 1, Batch);
     }

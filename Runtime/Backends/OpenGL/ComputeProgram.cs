@@ -19,7 +19,10 @@ public sealed class ComputeProgram : GLObject
     const long WorkPerDispatch = 1L << 26;
 
     readonly Dictionary<string, int> uniformLocations = new(StringComparer.Ordinal);
-    readonly int groupOffsetLocation;
+    readonly int groupOffsetLocation, groupOffsetYLocation;
+    readonly string source;
+    ShaderInterface? shaderInterface;
+    bool groupOffsetYSet; // validation mode left groupOffsetY non-zero
 
     /// <summary>
     /// Compiles and links <paramref name="source"/> (complete GLSL, <c>#version</c> first) as a compute shader.
@@ -30,6 +33,7 @@ public sealed class ComputeProgram : GLObject
         : base(device, GLObjectKind.Program)
     {
         Name = name;
+        this.source = source;
         var gl = device.GL;
 
         uint shader = gl.CreateShader(ShaderType.ComputeShader);
@@ -62,7 +66,11 @@ public sealed class ComputeProgram : GLObject
             LocalSizeZ = size[2];
         }
         groupOffsetLocation = UniformLocation("groupOffset");
+        groupOffsetYLocation = UniformLocation("groupOffsetY");
     }
+
+    /// <summary>The storage blocks the kernel uses, their access and its in-place pairs (read on first use; validation mode).</summary>
+    internal ShaderInterface Interface => shaderInterface ??= ShaderInterface.Read(Device.GL, Handle, Name, source);
 
     /// <summary>The shader's file name (with its variant's defines when it came from <see cref="ShaderLibrary"/>).</summary>
     public string Name { get; }
@@ -95,6 +103,9 @@ public sealed class ComputeProgram : GLObject
     /// <summary>Sets an <c>ivec4</c> uniform.</summary>
     public void SetUniform(string name, int x, int y, int z, int w) => Device.GL.ProgramUniform4(Handle, LocationForSet(name), x, y, z, w);
 
+    /// <summary>Sets a <c>vec4</c> uniform.</summary>
+    public void SetUniform(string name, float x, float y, float z, float w) => Device.GL.ProgramUniform4(Handle, LocationForSet(name), x, y, z, w);
+
     int LocationForSet(string name)
     {
         Device.EnsureThread();
@@ -108,7 +119,8 @@ public sealed class ComputeProgram : GLObject
     /// <paramref name="costPerInvocation"/> (roughly the inner-loop trip count) sizes the chunks: each
     /// glDispatchCompute gets at most <c>WorkPerDispatch</c> work and at most the driver's group count limit.
     /// Ends with <c>glMemoryBarrier(SHADER_STORAGE | BUFFER_UPDATE)</c>: the next kernel, copy or readback
-    /// depends on what this one wrote.
+    /// depends on what this one wrote. In validation mode (<see cref="GLDevice.Validation"/>) the bindings are checked
+    /// first and every work group runs as a dispatch of its own, in shuffled or reversed order.
     /// </summary>
     public void Dispatch(int invocationsX, int groupsY, long costPerInvocation)
     {
@@ -121,14 +133,26 @@ public sealed class ComputeProgram : GLObject
         long groupsX = ((long)invocationsX + LocalSizeX - 1) / LocalSizeX;
         long work = Math.Max(1, costPerInvocation) * LocalSizeX * groupsY;
         long chunk = Math.Clamp(WorkPerDispatch / work, 1, Device.MaxWorkGroupCountX);
+        Device.BeforeDispatch(this);
         gl.UseProgram(Handle);
-        for (long first = 0; first < groupsX; first += chunk)
+        if (Device.Validator is { } validator)
         {
-            gl.ProgramUniform1(Handle, groupOffsetLocation, (uint)first);
-            gl.DispatchCompute((uint)Math.Min(chunk, groupsX - first), (uint)groupsY, 1);
+            validator.DispatchEachGroup(gl, Handle, groupOffsetLocation, groupOffsetYLocation, checked((int)groupsX), groupsY);
+            groupOffsetYSet = true;
         }
-        gl.MemoryBarrier(MemoryBarrierMask.ShaderStorageBarrierBit | MemoryBarrierMask.BufferUpdateBarrierBit);
-        if (Device.SynchronousCommands) gl.Finish();
+        else
+        {
+            if (groupOffsetYSet) gl.ProgramUniform1(Handle, groupOffsetYLocation, 0u);
+            groupOffsetYSet = false;
+            for (long first = 0; first < groupsX; first += chunk)
+            {
+                gl.ProgramUniform1(Handle, groupOffsetLocation, (uint)first);
+                gl.DispatchCompute((uint)Math.Min(chunk, groupsX - first), (uint)groupsY, 1);
+            }
+        }
+        Device.AfterDispatch();
+        Device.MemoryBarrier(MemoryBarrierMask.ShaderStorageBarrierBit | MemoryBarrierMask.BufferUpdateBarrierBit);
+        if (Device.SynchronousCommands) Device.Finish();
         if (Device.DebugMode) Device.CheckErrors(Name);
     }
 

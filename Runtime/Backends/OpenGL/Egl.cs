@@ -14,11 +14,8 @@ internal static unsafe class Egl
 {
     const string Library = "libEGL.so.1";
 
-    public const int Success = 0x3000;
     public const int None = 0x3038;
     public const int True = 1;
-    public const int Vendor = 0x3053;
-    public const int Version = 0x3054;
     public const int Extensions = 0x3055;
     public const int RenderableType = 0x3040;
     public const int OpenGLBit = 0x0008;
@@ -60,9 +57,6 @@ internal static unsafe class Egl
 
     [DllImport(Library, EntryPoint = "eglMakeCurrent")]
     public static extern int MakeCurrent(nint display, nint draw, nint read, nint context);
-
-    [DllImport(Library, EntryPoint = "eglGetCurrentContext")]
-    public static extern nint GetCurrentContext();
 
     /// <summary><c>eglQueryString</c> as a managed string; null when EGL returns NULL.</summary>
     public static string? QueryString(nint display, int name) => Marshal.PtrToStringUTF8(QueryStringNative(display, name));

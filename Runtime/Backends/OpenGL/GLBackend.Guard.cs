@@ -8,7 +8,7 @@ namespace NeuroPlugin.Backends.OpenGL;
 public sealed partial class GLBackend
 {
     /// <summary>Binding of the update rules' guard word (optimizers.comp): the report's first float, or zeros.</summary>
-    const int GuardBinding = 6;
+    const int GuardBinding = Input3;
 
     ComputeProgram? flagNonFiniteProgram, latchNonFiniteProgram;
     GLBuffer? openGuard; // four zero floats, never written: the guard bound while UpdateGuard is null
@@ -48,7 +48,7 @@ public sealed partial class GLBackend
     void BindUpdateGuard()
     {
         if (UpdateGuard is { } guard) Bind(GuardBinding, guard);
-        else Bind(GuardBinding, openGuard ??= new GLBuffer(Device, 4));
+        else Bind(GuardBinding, openGuard ??= new GLBuffer(Device, 4, "open guard"));
     }
 
     /// <inheritdoc/>

@@ -28,7 +28,9 @@ static class GLTestContext
             {
                 device = GLDevice.CreateHeadless(debug: true);
                 backend = new GLBackend(device, ownsDevice: false);
-                TestContext.Progress.WriteLine($"GL tests on: {device.Describe()}");
+                TestContext.Progress.WriteLine($"GL tests on: {device.Describe()}" +
+                    (device.Validation is { } validation ? $", validation mode {validation.Order} (seed {validation.Seed})" : ""));
+                ReadbackDigest.Attach(backend);
             }
             catch (GLUnavailableException e)
             {
@@ -56,6 +58,7 @@ static class GLTestContext
     {
         if (backend is null || device is null) return;
         device.MakeCurrent();
+        ReadbackDigest.Write();
         backend.Dispose();
         int leaked = device.LiveObjectCount;
         device.Dispose();
