@@ -26,8 +26,8 @@ const int MINIMUM = 0, MAXIMUM = 1, ZEROS = 2, NANS = 3, INFINITIES = 4, SATURAT
 const int RANGE_WORDS = 10;
 
 #if defined(RANGE)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 4) writeonly buffer PartialBuffer { uint partial[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT1) writeonly buffer PartialBuffer { uint partial[]; };
 uniform int elementCount;
 uniform int slices;
 uniform int saturateLow;  // 1: count x ≤ low
@@ -75,8 +75,8 @@ void main()
 }
 
 #elif defined(RANGE_FINAL)
-layout(std430, binding = 0) readonly buffer PartialBuffer { uint partial[]; };
-layout(std430, binding = 3) buffer StatisticsBuffer { uint stats[]; };
+layout(std430, binding = INPUT0) readonly buffer PartialBuffer { uint partial[]; };
+layout(std430, binding = OUTPUT0) buffer StatisticsBuffer { uint stats[]; };
 uniform int slices;
 uniform int offset;
 
@@ -110,9 +110,9 @@ void main()
 }
 
 #elif defined(SPREAD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 1) readonly buffer StatisticsBuffer { uint stats[]; };
-layout(std430, binding = 4) writeonly buffer PartialBuffer { uint partial[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = INPUT1) readonly buffer StatisticsBuffer { uint stats[]; };
+layout(std430, binding = OUTPUT1) writeonly buffer PartialBuffer { uint partial[]; };
 uniform int elementCount;
 uniform int slices;
 uniform int offset;
@@ -158,8 +158,8 @@ void main()
 }
 
 #elif defined(SPREAD_FINAL)
-layout(std430, binding = 0) readonly buffer PartialBuffer { uint partial[]; };
-layout(std430, binding = 3) buffer StatisticsBuffer { uint stats[]; };
+layout(std430, binding = INPUT0) readonly buffer PartialBuffer { uint partial[]; };
+layout(std430, binding = OUTPUT0) buffer StatisticsBuffer { uint stats[]; };
 uniform int slices;
 uniform int offset;
 
@@ -183,8 +183,8 @@ void main()
 }
 
 #elif defined(DEAD)
-layout(std430, binding = 0) readonly buffer InputBuffer { uint x[]; };
-layout(std430, binding = 4) writeonly buffer PartialBuffer { uint partial[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { uint x[]; };
+layout(std430, binding = OUTPUT1) writeonly buffer PartialBuffer { uint partial[]; };
 uniform int planes;      // N·C
 uniform int planeLength; // H·W
 
@@ -199,8 +199,8 @@ void main()
 }
 
 #elif defined(DEAD_FINAL)
-layout(std430, binding = 0) readonly buffer PartialBuffer { uint partial[]; };
-layout(std430, binding = 3) buffer StatisticsBuffer { uint stats[]; };
+layout(std430, binding = INPUT0) readonly buffer PartialBuffer { uint partial[]; };
+layout(std430, binding = OUTPUT0) buffer StatisticsBuffer { uint stats[]; };
 uniform int batch;
 uniform int channels;
 uniform int offset;
@@ -219,9 +219,9 @@ void main()
 }
 
 #elif defined(CLASSIFY)
-layout(std430, binding = 0) readonly buffer LogitsBuffer { float z[]; };
-layout(std430, binding = 1) readonly buffer TargetBuffer { float t[]; };
-layout(std430, binding = 3) writeonly buffer ResultBuffer { float results[]; };
+layout(std430, binding = INPUT0) readonly buffer LogitsBuffer { float z[]; };
+layout(std430, binding = INPUT1) readonly buffer TargetBuffer { float t[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer ResultBuffer { float results[]; };
 uniform int rows;
 uniform int classes;
 

@@ -44,7 +44,7 @@ static class TrainingRun
         for (int epoch = 0; epoch < epochs; epoch++) trainer.TrainEpoch(loader, epoch);
         float loss = trainer.Plan.ReadLoss();
         double seconds = clock.Elapsed.TotalSeconds;
-        double accuracy = steps > 0 ? double.NaN : Trainer.Evaluate(network, FashionMnist.LoadTest());
+        double accuracy = steps > 0 ? double.NaN : Classification.Accuracy(network, FashionMnist.LoadTest());
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (string name in network.ParameterNames)
