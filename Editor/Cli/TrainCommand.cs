@@ -190,8 +190,9 @@ internal static class TrainCommand
         if (s.ReportPath is not null)
         {
             bool decays = s.Schedule is "step" or "exponential";
+            // no loss when this process took no step (resumed from the last one) or it was not a number: NaN is not JSON
             var report = new TrainingReport(s.Model, backend.Name, backend.DeviceName, s.Epochs, s.Batch, s.LearningRate, s.Momentum, schedule.Name, s.Seed,
-                train.Count, accuracy, lastLoss, throughput, seconds)
+                train.Count, accuracy, float.IsNaN(lastLoss) ? null : lastLoss, throughput, seconds)
             {
                 Optimizer = trainer.Optimizer.Name, WeightDecay = s.WeightDecay, L1 = s.L1, L2 = s.L2, ClipNorm = s.ClipNorm,
                 WarmupSteps = s.WarmupSteps, Gamma = decays ? s.Gamma : null, StepSize = s.Schedule == "step" ? s.StepSize : null,
@@ -366,7 +367,7 @@ internal static class TrainingDefaults
 
 /// <summary>The JSON report of <c>neuro train --report</c>.</summary>
 internal sealed record TrainingReport(string Model, string Backend, string Device, int Epochs, int Batch, float LearningRate, float Momentum, string Schedule, int Seed,
-    int TrainImages, double TestAccuracy, float FinalLoss, double TrainImagesPerSecond, double Seconds)
+    int TrainImages, double TestAccuracy, float? FinalLoss, double TrainImagesPerSecond, double Seconds)
 {
     public string Optimizer { get; init; } = TrainingDefaults.Optimizer;
     public float WeightDecay { get; init; }

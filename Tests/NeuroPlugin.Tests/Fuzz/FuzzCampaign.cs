@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using NeuroPlugin.Tests.Soak;
 
 namespace NeuroPlugin.Tests.Fuzz;
 
@@ -154,8 +155,8 @@ static partial class FuzzCampaign
 
     static Measurement Measure(FuzzTarget target, string path)
     {
-        ResidentMemory.ResetPeak();
-        long resident = ResidentMemory.Current();
+        ProcessMemory.ResetPeak();
+        long resident = ProcessMemory.Resident();
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
         string? result = null;
@@ -170,7 +171,7 @@ static partial class FuzzCampaign
         }
         var elapsed = Stopwatch.GetElapsedTime(start);
         long allocatedNow = GC.GetTotalAllocatedBytes(precise: true);
-        return new Measurement(result, error, elapsed, allocatedNow - allocated, Math.Max(0, ResidentMemory.Peak() - resident));
+        return new Measurement(result, error, elapsed, allocatedNow - allocated, Math.Max(0, ProcessMemory.Peak() - resident));
     }
 
     /// <summary>The outcome's key (distinct outcomes are counted by it) and, when the outcome breaks a rule, which.</summary>
@@ -192,30 +193,5 @@ static partial class FuzzCampaign
     {
         string text = Digits().Replace(message, "#");
         return text.Length <= 200 ? text : text[..200];
-    }
-}
-
-/// <summary>This process's resident set (Linux <c>/proc/self/status</c>: VmRSS) and its peak since the last reset
-/// (VmHWM, reset by writing 5 to <c>/proc/self/clear_refs</c>). Elsewhere both read 0 and growth is not measured.</summary>
-static class ResidentMemory
-{
-    static readonly bool Available = File.Exists("/proc/self/clear_refs");
-
-    public static void ResetPeak()
-    {
-        if (Available) File.WriteAllText("/proc/self/clear_refs", "5");
-    }
-
-    public static long Current() => Read("VmRSS:");
-
-    public static long Peak() => Read("VmHWM:");
-
-    static long Read(string field)
-    {
-        if (!Available) return 0;
-        foreach (string line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field, StringComparison.Ordinal))
-                return 1024 * long.Parse(line.AsSpan(field.Length).Trim().TrimEnd("kB").Trim());
-        return 0;
     }
 }

@@ -98,7 +98,7 @@ static class FuzzTargets
     }
 
     /// <summary>A small CNN over 1×8×8 images with parameters and buffers: conv, batch norm, pooling, dropout, linear.</summary>
-    static NetworkGraph Plain()
+    internal static NetworkGraph SmallCnn()
     {
         var graph = new NetworkGraph();
         string x = graph.AddInput("input", new TensorShape(1, 8, 8));
@@ -134,7 +134,7 @@ static class FuzzTargets
     {
         var seeds = new List<byte[]> { File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "ModelFile", "v1_tiny.neuro")) };
         using var cpu = new Backends.Cpu.CpuBackend();
-        foreach (var graph in new[] { Plain(), Branching() })
+        foreach (var graph in new[] { SmallCnn(), Branching() })
         {
             using var network = Network.Create(graph, cpu, seed: 1);
             seeds.Add(Written(path => ModelFile.Save(network, path), ".neuro"));
@@ -142,7 +142,7 @@ static class FuzzTargets
         return seeds;
     }
 
-    /// <summary>Checkpoints of two-step runs of <see cref="Plain"/> on random images, one per optimizer (with its
+    /// <summary>Checkpoints of two-step runs of <see cref="SmallCnn"/> on random images, one per optimizer (with its
     /// hyper-parameter variants: clipping, a regularizer, a weight-decay group), with and without data loader and
     /// augmentation, and one saved before the first step.</summary>
     static List<byte[]> CheckpointSeeds(IBackend cpu)
@@ -162,7 +162,7 @@ static class FuzzTargets
         {
             var loader = new DataLoader(data, 16, shuffle: true, seed: k, dropLast: true);
             using var augmentation = k % 2 == 0 ? Augmentation.Parse("flip,cutout", 8, k) : null;
-            using var network = Network.Create(Plain(), cpu, seed: k);
+            using var network = Network.Create(SmallCnn(), cpu, seed: k);
             using var trainer = new Trainer(network, optimizers[k], 16, k == 2 ? LearningRateSchedule.Cosine : null, 6) { Augmentation = augmentation };
             if (k == 1) seeds.Add(Written(path => TrainingCheckpoint.Save(trainer, path), ".ckpt.neuro"));
             trainer.StepCompleted = t =>
@@ -180,7 +180,7 @@ static class FuzzTargets
         var seeds = new[] { "conv_pool_activations_opset11", "conv_pool_activations_opset17", "hard_activations_opset9", "hard_activations_opset14",
                 "interpolations_opset11", "interpolations_opset13", "residual_se_opset7", "residual_se_opset13", "zoo_resnet_googlenet_blocks", "zoo_densenet_g8" }
             .Select(name => File.ReadAllBytes(Path.Combine(fixtures, name + ".onnx"))).ToList();
-        foreach (var graph in new[] { Plain(), Branching() })
+        foreach (var graph in new[] { SmallCnn(), Branching() })
         {
             using var network = Network.Create(graph, cpu, seed: 1);
             seeds.Add(Written(path => OnnxExporter.Export(network, path), ".onnx"));
