@@ -55,7 +55,7 @@ static partial class FuzzCampaign
         var failures = new List<FuzzFailure>();
         long results = 0, typed = 0, maxAllocated = 0, maxGrowth = 0;
         double maxSeconds = 0;
-        long current = -1, startedAt = 0;
+        long current = -1, startedAt = 0, done = 0;
         byte[] currentBytes = [];
         var clock = Stopwatch.StartNew();
 
@@ -68,6 +68,33 @@ static partial class FuzzCampaign
         }
 
         var worker = new Thread(() =>
+        {
+            try
+            {
+                RunInputs();
+            }
+            catch (Exception e)
+            {
+                // a fault of the harness itself (a mutation, the disk): ends the campaign as a failure, not the process
+                lock (failures) failures.Add(new FuzzFailure(Volatile.Read(ref current), "harness", e.ToString(), ""));
+            }
+            Volatile.Write(ref current, -2);
+        }) { IsBackground = true, Name = $"fuzz {target.Name}" };
+        worker.Start();
+
+        while (!worker.Join(200))
+        {
+            long index = Volatile.Read(ref current);
+            if (index >= 0 && Stopwatch.GetElapsedTime(Volatile.Read(ref startedAt)) > HangLimit && Volatile.Read(ref current) == index)
+            {
+                Fail(index, currentBytes, "hang", $"still running after {HangLimit.TotalSeconds} s");
+                lock (failures) return Summary(index);
+            }
+        }
+        Directory.Delete(work, recursive: true);
+        return Summary(done);
+
+        void RunInputs()
         {
             string? previous = null;
             for (long i = 0; i < inputs; i++)
@@ -99,25 +126,12 @@ static partial class FuzzCampaign
                 if (measured.Error is null) results++;
                 else if (problem is null) typed++;
                 outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
-                if (progress is not null && (i + 1) % 10_000 == 0) progress($"{target.Name}: {i + 1:N0} inputs, {clock.Elapsed.TotalSeconds:F0} s, {outcomes.Count:N0} outcomes, {failures.Count} failures");
-            }
-            Volatile.Write(ref current, -2);
-        }) { IsBackground = true, Name = $"fuzz {target.Name}" };
-        worker.Start();
-
-        while (!worker.Join(200))
-        {
-            long index = Volatile.Read(ref current);
-            if (index >= 0 && Stopwatch.GetElapsedTime(Volatile.Read(ref startedAt)) > HangLimit && Volatile.Read(ref current) == index)
-            {
-                Fail(index, currentBytes, "hang", $"still running after {HangLimit.TotalSeconds} s");
-                lock (failures) return Summary();
+                done = i + 1;
+                if (progress is not null && done % 10_000 == 0) progress($"{target.Name}: {done:N0} inputs, {clock.Elapsed.TotalSeconds:F0} s, {outcomes.Count:N0} outcomes, {failures.Count} failures");
             }
         }
-        Directory.Delete(work, recursive: true);
-        return Summary();
 
-        FuzzSummary Summary() => new(target.Name, seed, Math.Max(0, current == -2 ? inputs : current), results, typed, outcomes.Count,
+        FuzzSummary Summary(long count) => new(target.Name, seed, count, results, typed, outcomes.Count,
             clock.Elapsed.TotalSeconds, maxSeconds, maxAllocated, maxGrowth, [.. failures]);
     }
 

@@ -118,7 +118,7 @@ static partial class SafeTensorsMutations
         {
             case 0 when tensors.Count > 1:
                 var other = tensors[random.Next(tensors.Count)];
-                (tensor["data_offsets"], other["data_offsets"]) = (other["data_offsets"]!.DeepClone(), offsets.DeepClone());
+                (tensor["data_offsets"], other["data_offsets"]) = (other["data_offsets"]?.DeepClone(), offsets.DeepClone());
                 break;
             case 1:
                 tensor["data_offsets"] = new JsonArray(Interesting.Near(begin, random), end);

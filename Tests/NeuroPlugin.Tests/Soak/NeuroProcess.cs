@@ -4,7 +4,7 @@ using System.Text;
 namespace NeuroPlugin.Tests.Soak;
 
 /// <summary>
-/// <c>neuro</c> (the build beside the tests, <c>dotnet neuro.dll …</c>) as an external process, as a user runs it: its
+/// <c>neuro</c> (the build beside the tests, <c>dotnet neuro.dll …</c>), or a sample beside it, as an external process, as a user runs it: its
 /// output captured, killable at any moment (SIGKILL: no handler, no flush, no cleanup runs), its peak memory readable.
 /// Tests that kill or soak the CLI and the editor's server drive it only through its command line, files and sockets,
 /// so they do not depend on its internals. Shared by the runtime and editor test projects (linked into the latter).
@@ -14,10 +14,13 @@ public sealed class NeuroProcess : IDisposable
     readonly Process process;
     readonly StringBuilder output = new(), error = new();
 
-    public NeuroProcess(IEnumerable<string> arguments, Action<string>? onOutputLine = null)
+    /// <param name="arguments">The command line after the program.</param>
+    /// <param name="onOutputLine">Called with each line the program writes to its output, as it comes.</param>
+    /// <param name="program">The assembly beside the tests to run (<c>neuro.dll</c>, <c>InGameLearning.dll</c>).</param>
+    public NeuroProcess(IEnumerable<string> arguments, Action<string>? onOutputLine = null, string program = "neuro.dll")
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "neuro.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program));
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
         start.Environment["NO_COLOR"] = "1";
         process = new Process { StartInfo = start };
@@ -66,14 +69,14 @@ public sealed class NeuroProcess : IDisposable
         return true;
     }
 
-    /// <summary>Runs <c>neuro</c> to its end; throws if it takes longer than <paramref name="timeout"/>.</summary>
-    public static (int ExitCode, string Output, string Error) Run(IEnumerable<string> arguments, TimeSpan timeout)
+    /// <summary>Runs <paramref name="program"/> to its end; throws if it takes longer than <paramref name="timeout"/>.</summary>
+    public static (int ExitCode, string Output, string Error) Run(IEnumerable<string> arguments, TimeSpan timeout, string program = "neuro.dll")
     {
-        using var child = new NeuroProcess(arguments);
+        using var child = new NeuroProcess(arguments, program: program);
         if (!child.WaitForExit(timeout))
         {
             child.Kill();
-            throw new TimeoutException($"neuro {string.Join(' ', arguments)} did not finish within {timeout}");
+            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish within {timeout}");
         }
         return (child.ExitCode, child.Output, child.Error);
     }
