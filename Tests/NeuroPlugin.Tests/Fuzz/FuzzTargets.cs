@@ -6,6 +6,7 @@ using NeuroPlugin.Optimizers;
 using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
 using NeuroPlugin.Tensors;
+using NeuroPlugin.Tests.Training;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.Fuzz;
@@ -26,8 +27,7 @@ static class FuzzTargets
     public static int SliceInputs(string name) => name switch
     {
         "checkpoint" or "onnx" => 1500,
-        "image" => 2000,
-        _ => 3000,
+        _ => 2000,
     };
 
     /// <summary>Committed corpora and regression files, copied beside the tests from Tests/Fuzz.</summary>
@@ -97,21 +97,6 @@ static class FuzzTargets
         }
     }
 
-    /// <summary>A small CNN over 1×8×8 images with parameters and buffers: conv, batch norm, pooling, dropout, linear.</summary>
-    internal static NetworkGraph SmallCnn()
-    {
-        var graph = new NetworkGraph();
-        string x = graph.AddInput("input", new TensorShape(1, 8, 8));
-        x = graph.Add("conv1", new Conv2d(1, 2, kernelSize: 3, padding: 1), x);
-        x = graph.Add("bn1", new BatchNorm2d(2), x);
-        x = graph.Add("relu1", Activation.ReLU(), x);
-        x = graph.Add("pool1", new MaxPool2d(2), x);
-        x = graph.Add("flatten", new Flatten(), x);
-        x = graph.Add("dropout", new Dropout(0.25f), x);
-        graph.Add("fc", new Linear(2 * 4 * 4, 3), x);
-        return graph;
-    }
-
     /// <summary>A branching CNN: residual add, concatenation, resize, adaptive and global pooling, softmax.</summary>
     static NetworkGraph Branching()
     {
@@ -134,7 +119,7 @@ static class FuzzTargets
     {
         var seeds = new List<byte[]> { File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "ModelFile", "v1_tiny.neuro")) };
         using var cpu = new Backends.Cpu.CpuBackend();
-        foreach (var graph in new[] { SmallCnn(), Branching() })
+        foreach (var graph in new[] { CheckpointRuns.Graph(), Branching() })
         {
             using var network = Network.Create(graph, cpu, seed: 1);
             seeds.Add(Written(path => ModelFile.Save(network, path), ".neuro"));
@@ -142,16 +127,16 @@ static class FuzzTargets
         return seeds;
     }
 
-    /// <summary>Checkpoints of two-step runs of <see cref="SmallCnn"/> on random images, one per optimizer (with its
+    /// <summary>Checkpoints of two-step runs of <see cref="CheckpointRuns.Graph"/> on random images, one per optimizer (with its
     /// hyper-parameter variants: clipping, a regularizer, a weight-decay group), with and without data loader and
     /// augmentation, and one saved before the first step.</summary>
     static List<byte[]> CheckpointSeeds(IBackend cpu)
     {
         var random = new Random(5);
-        var pixels = new byte[48 * 64];
+        var pixels = new byte[48 * 28 * 28];
         random.NextBytes(pixels);
-        var labels = Enumerable.Range(0, 48).Select(i => (byte)(i % 3)).ToArray();
-        var data = new ImageDataset("fuzz", pixels, labels, 48, 8, 8, ["a", "b", "c"]);
+        var labels = Enumerable.Range(0, 48).Select(i => (byte)(i % 10)).ToArray();
+        var data = new ImageDataset("fuzz", pixels, labels, 48, 28, 28, [.. Enumerable.Range(0, 10).Select(i => $"class {i}")]);
         Optimizer[] optimizers =
         [
             new Sgd(0.05f, 0.9f, weightDecay: 1e-4f), new Sgd(0.05f), new Adam(0.002f), new AdamW(0.002f) { ClipGradientNorm = 1f },
@@ -161,8 +146,8 @@ static class FuzzTargets
         for (int k = 0; k < optimizers.Length; k++)
         {
             var loader = new DataLoader(data, 16, shuffle: true, seed: k, dropLast: true);
-            using var augmentation = k % 2 == 0 ? Augmentation.Parse("flip,cutout", 8, k) : null;
-            using var network = Network.Create(SmallCnn(), cpu, seed: k);
+            using var augmentation = k % 2 == 0 ? Augmentation.Parse("flip,cutout", 28, k) : null;
+            using var network = Network.Create(CheckpointRuns.Graph(), cpu, seed: k);
             using var trainer = new Trainer(network, optimizers[k], 16, k == 2 ? LearningRateSchedule.Cosine : null, 6) { Augmentation = augmentation };
             if (k == 1) seeds.Add(Written(path => TrainingCheckpoint.Save(trainer, path), ".ckpt.neuro"));
             trainer.StepCompleted = t =>
@@ -180,7 +165,7 @@ static class FuzzTargets
         var seeds = new[] { "conv_pool_activations_opset11", "conv_pool_activations_opset17", "hard_activations_opset9", "hard_activations_opset14",
                 "interpolations_opset11", "interpolations_opset13", "residual_se_opset7", "residual_se_opset13", "zoo_resnet_googlenet_blocks", "zoo_densenet_g8" }
             .Select(name => File.ReadAllBytes(Path.Combine(fixtures, name + ".onnx"))).ToList();
-        foreach (var graph in new[] { SmallCnn(), Branching() })
+        foreach (var graph in new[] { CheckpointRuns.Graph(), Branching() })
         {
             using var network = Network.Create(graph, cpu, seed: 1);
             seeds.Add(Written(path => OnnxExporter.Export(network, path), ".onnx"));

@@ -139,12 +139,7 @@ static class ImageMutations
     static byte[]? PngChunkAdded(byte[] input, Random random)
     {
         if (PngChunks(input) is not { Count: > 0 } chunks) return null;
-        byte[] Bytes(int n)
-        {
-            var b = new byte[n];
-            random.NextBytes(b);
-            return b;
-        }
+        byte[] Bytes(int n) => RandomBytes(random, n);
         var chunk = random.Next(8) switch
         {
             0 => new Chunk("PLTE", Bytes(new[] { 0, 3, 6, 767, 768, 771 }[random.Next(6)])),
@@ -190,6 +185,13 @@ static class ImageMutations
         chunks.RemoveAll(c => c.Type == "IDAT");
         chunks.InsertRange(Math.Min(first, chunks.Count), idat);
         return PngFile(chunks, random);
+    }
+
+    static byte[] RandomBytes(Random random, int count)
+    {
+        var bytes = new byte[count];
+        random.NextBytes(bytes);
+        return bytes;
     }
 
     static byte[] Zlib(byte[] raw)
@@ -349,12 +351,7 @@ static class ImageMutations
     static byte[]? JpegSegmentAdded(byte[] input, Random random)
     {
         if (JpegSegments(input) is not { Count: > 1 } segments) return null;
-        byte[] Bytes(int n)
-        {
-            var b = new byte[n];
-            random.NextBytes(b);
-            return b;
-        }
+        byte[] Bytes(int n) => RandomBytes(random, n);
         var segment = random.Next(6) switch
         {
             0 => new Segment(0xE1, [.. "Exif"u8, 0, 0, .. (random.Next(2) == 0 ? "MM"u8 : "II"u8), 0, 42, .. Bytes(random.Next(4, 200))], []),

@@ -83,7 +83,7 @@ public sealed class KillTrainingTests
         foreach (string file in new[] { abandoned, live, other, unrelated }) File.WriteAllBytes(file, [1, 2, 3]);
 
         using var cpu = new CpuBackend();
-        using var network = Network.Create(Fuzz.FuzzTargets.SmallCnn(), cpu, seed: 1);
+        using var network = Network.Create(Training.CheckpointRuns.Graph(), cpu, seed: 1);
         ModelFile.Save(network, target);
 
         Assert.That(File.Exists(abandoned), Is.False, "a killed process's temporary file of this target is removed");
