@@ -42,7 +42,7 @@ static partial class FuzzCampaign
 {
     public static readonly TimeSpan TimeLimit = TimeSpan.FromSeconds(2);
     public const long MemoryLimitBytes = 256L << 20;
-    public static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(20);
 
     /// <summary>Runs inputs <c>0 … inputs−1</c> of campaign <paramref name="seed"/>; <paramref name="findings"/> gets the failing ones.</summary>
     public static FuzzSummary Run(FuzzTarget target, int seed, long inputs, string findings, Action<string>? progress = null)
@@ -149,11 +149,19 @@ static partial class FuzzCampaign
                 byte[] bytes = File.ReadAllBytes(file);
                 string path = Path.Combine(work, target.FileName(bytes));
                 File.WriteAllBytes(path, bytes);
-                var measured = Measure(target, path);
+                // on a thread of its own, so that a reader that hangs fails this check instead of blocking it
+                Measurement? measured = null;
+                var reader = new Thread(() => measured = Measure(target, path)) { IsBackground = true, Name = $"fuzz check {target.Name}" };
+                reader.Start();
+                if (!reader.Join(HangLimit))
+                {
+                    problems.Add($"{file}: still running after {HangLimit.TotalSeconds} s");
+                    continue;
+                }
                 File.Delete(path);
-                string outcome = Classify(target, path, measured, out string? problem);
+                string outcome = Classify(target, path, measured!, out string? problem);
                 if (problem is not null) problems.Add($"{file}: {problem}: {outcome}");
-                else if (measured.Elapsed > TimeLimit) problems.Add($"{file}: took {measured.Elapsed.TotalSeconds:F2} s");
+                else if (measured!.Elapsed > TimeLimit) problems.Add($"{file}: took {measured.Elapsed.TotalSeconds:F2} s");
                 else if (measured.Allocated > MemoryLimitBytes || measured.ResidentGrowth > MemoryLimitBytes)
                     problems.Add($"{file}: allocated {measured.Allocated} bytes, resident set grew {measured.ResidentGrowth} bytes");
             }
