@@ -30,6 +30,9 @@ static class FuzzTargets
         _ => 2000,
     };
 
+    /// <summary>The largest batch size the checkpoint target builds a trainer for (see there).</summary>
+    const int MaxTrainerBatch = 256;
+
     /// <summary>Committed corpora and regression files, copied beside the tests from Tests/Fuzz.</summary>
     public static string Folder(string part) => Path.Combine(AppContext.BaseDirectory, "Fuzz", part);
 
@@ -44,11 +47,17 @@ static class FuzzTargets
         {
             var checkpoint = TrainingCheckpoint.Read(path);
             using var network = checkpoint.CreateNetwork(cpu);
-            // a run with augmentation resumes with its own pipeline (the file names its transforms, not their settings)
-            if (checkpoint.AugmentationDescription is null)
+            // A trainer plans activations for the file's batch size: memory the file's graph and batch declare, which a
+            // caller of CreateTrainer asks for, not the reader's to bound (Read only checks that the shapes are
+            // representable). Up to MaxTrainerBatch (the seeds use 16) it is built; a run with augmentation resumes
+            // with its own pipeline (the file names its transforms, not their settings): its optimizer is restored.
+            if (checkpoint.AugmentationDescription is null && checkpoint.Counters.BatchSize <= MaxTrainerBatch)
                 checkpoint.CreateTrainer(network, checkpoint.Counters.Schedule == "cosine" ? LearningRateSchedule.Cosine : null).Dispose();
             else
-                checkpoint.CreateOptimizer().Dispose();
+            {
+                using var optimizer = checkpoint.CreateOptimizer();
+                checkpoint.RestoreOptimizer(optimizer, [.. network.ParameterNames.Select(network.Parameter)]);
+            }
             return $"checkpoint of {checkpoint.OptimizerType} at step {checkpoint.Counters.Step}";
         }, e => e is ModelFileException),
         "onnx" => new(name, OnnxSeeds(cpu), ProtobufMutations.All, _ => "input.onnx", path =>
