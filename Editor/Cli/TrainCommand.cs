@@ -124,10 +124,11 @@ internal static class TrainCommand
         }
         if (s.ReportPath is not null)
         {
+            // no loss when this process took no step (resumed from the last one) or it was not a number: NaN is not JSON
             var used = run.Options;
             var schedule = NeuroPlugin.Optimizers.LearningRateSchedule.Kinds.First(k => k.Name == used.Schedule);
             var report = new TrainingReport(s.Model, backend.Name, backend.DeviceName, used.Epochs, used.BatchSize, used.LearningRate!.Value, used.Momentum!.Value,
-                trainer.Schedule.Name, used.Seed, run.Train.Count, result.TestAccuracy ?? double.NaN, result.LastLoss, result.TrainImagesPerSecond, result.Seconds)
+                trainer.Schedule.Name, used.Seed, run.Train.Count, result.TestAccuracy ?? double.NaN, float.IsNaN(result.LastLoss) ? null : result.LastLoss, result.TrainImagesPerSecond, result.Seconds)
             {
                 Optimizer = trainer.Optimizer.Name, WeightDecay = used.WeightDecay!.Value, L1 = used.L1, L2 = used.L2, ClipNorm = used.ClipNorm,
                 WarmupSteps = used.WarmupSteps, Gamma = schedule.UsesGamma ? used.Gamma : null, StepSize = schedule.UsesStepSize ? used.StepSize : null,
@@ -263,7 +264,7 @@ internal static class TrainCommand
 
 /// <summary>The JSON report of <c>neuro train --report</c>.</summary>
 internal sealed record TrainingReport(string Model, string Backend, string Device, int Epochs, int Batch, float LearningRate, float Momentum, string Schedule, int Seed,
-    int TrainImages, double TestAccuracy, float FinalLoss, double TrainImagesPerSecond, double Seconds)
+    int TrainImages, double TestAccuracy, float? FinalLoss, double TrainImagesPerSecond, double Seconds)
 {
     public required string Optimizer { get; init; }
     public float WeightDecay { get; init; }

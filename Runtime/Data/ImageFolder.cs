@@ -2,7 +2,6 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.Memory;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
@@ -186,12 +185,16 @@ public static class ImageFolder
             IImageInfo? info = Image.Identify(Codecs, bytes, out IImageFormat? format);
             if (info is null || format is null)
                 throw new DatasetException(path, "not a PNG or JPEG image (unknown or unsupported format; only PNG and JPEG are read)");
+            if (info.Width < 1 || info.Height < 1)
+                throw new DatasetException(path, $"declares {info.Width}×{info.Height} pixels: an image needs at least one");
             if (info.Width > o.MaxSide || info.Height > o.MaxSide)
                 throw new DatasetException(path, $"declares {info.Width}×{info.Height} pixels, over the limit of {o.MaxSide} per side (MaxSide)");
             if ((long)info.Width * info.Height > o.MaxPixels)
                 throw new DatasetException(path, $"declares {info.Width}×{info.Height} = {(long)info.Width * info.Height} pixels, over the limit of {o.MaxPixels} (MaxPixels)");
             if (format is JpegFormat && !EndsWithJpegEndMarker(bytes))
                 throw new DatasetException(path, "truncated JPEG: the end-of-image marker (FF D9) is missing");
+            if (format is PngFormat && PngImageData.Problem(bytes) is { } problem)
+                throw new DatasetException(path, problem);
 
             int size = o.ImageSize, plane = size * size;
             using var image = Image.Load<Rgb24>(Codecs, bytes);
@@ -211,12 +214,14 @@ public static class ImageFolder
                 }
             }
         }
-        // ImageFormatException covers UnknownImageFormatException and InvalidImageContentException; ImageSharp throws
-        // NotSupportedException for features it does not decode (12-bit or lossless JPEG) and
-        // InvalidMemoryOperationException when a buffer cannot be allocated
-        catch (Exception e) when (e is ImageFormatException or NotSupportedException or InvalidMemoryOperationException)
+        // ImageSharp 2.1.13 reports most bad files as ImageFormatException (UnknownImageFormatException,
+        // InvalidImageContentException), features it does not decode (12-bit or lossless JPEG) as NotSupportedException and
+        // buffers it cannot allocate as InvalidMemoryOperationException; but fuzzing found hostile files on which it throws
+        // NullReferenceException, ArgumentOutOfRangeException, IndexOutOfRangeException… (Tests/Fuzz/Regressions/image). The
+        // file is untrusted input to a third-party decoder, so whatever the decoder throws means this file cannot be read.
+        catch (Exception e) when (e is not DatasetException)
         {
-            throw new DatasetException(path, $"not a PNG or JPEG image this reader can decode: {e.Message}", e);
+            throw new DatasetException(path, $"not a PNG or JPEG image this reader can decode: {e.GetType().Name}: {e.Message}", e);
         }
     }
 

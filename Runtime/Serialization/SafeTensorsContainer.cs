@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -49,8 +50,10 @@ internal sealed class SafeTensorsContainer : IDisposable
     public bool TryGetEntry(string name, out Entry entry) => entries.TryGetValue(name, out entry);
 
     /// <summary>Writes <paramref name="tensors"/> (downloaded from their backends) and <paramref name="metadata"/> to a
-    /// temporary file beside <paramref name="path"/>, flushes it to disk and renames it over the target, so a failed or
-    /// interrupted save never leaves a partial file under the target's name.</summary>
+    /// temporary file beside <paramref name="path"/> (<c>{path}.{process id}.{guid}.tmp</c>), flushes it to disk and renames
+    /// it over the target, so a failed or interrupted save never leaves a partial file under the target's name. A save
+    /// that fails deletes its temporary file; one whose process was killed cannot, so each save then deletes the
+    /// temporary files of the same target left by processes that no longer run.</summary>
     public static void Write(string path, JsonObject metadata, IReadOnlyList<(string Name, Tensor Tensor)> tensors)
     {
         var header = new JsonObject { ["__metadata__"] = metadata.DeepClone() };
@@ -96,6 +99,44 @@ internal sealed class SafeTensorsContainer : IDisposable
         finally
         {
             if (File.Exists(temporary)) File.Delete(temporary);
+        }
+        RemoveAbandonedTemporaries(fullPath);
+    }
+
+    /// <summary>Deletes <c>{target}.{pid}.{guid}.tmp</c> files beside <paramref name="fullPath"/> whose process is gone (killed
+    /// in the middle of a save); a save in progress in a running process, this one included, keeps its file.</summary>
+    static void RemoveAbandonedTemporaries(string fullPath)
+    {
+        string folder = System.IO.Path.GetDirectoryName(fullPath)!, prefix = System.IO.Path.GetFileName(fullPath) + ".";
+        foreach (string file in Directory.EnumerateFiles(folder, "*.tmp"))
+        {
+            string name = System.IO.Path.GetFileName(file);
+            if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            string[] parts = name[prefix.Length..].Split('.');
+            if (parts.Length != 3 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int process) ||
+                !Guid.TryParseExact(parts[1], "N", out _) || process == Environment.ProcessId || IsRunning(process))
+                continue;
+            try
+            {
+                File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // another save removed it first, or it is not ours to remove: the save itself succeeded
+            }
+        }
+    }
+
+    static bool IsRunning(int processId)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
         }
     }
 

@@ -15,8 +15,9 @@ public static class StrictJson
     public static readonly JsonDocumentOptions Options = new() { AllowDuplicateProperties = false };
 
     /// <summary>Parses UTF-8 JSON text.</summary>
-    /// <exception cref="JsonException">The text is not valid JSON or repeats a property name.</exception>
-    public static JsonNode? Parse(ReadOnlySpan<byte> utf8) => JsonNode.Parse(utf8, documentOptions: Options);
+    /// <exception cref="JsonException">The text is not valid UTF-8 or JSON, or repeats a property name.</exception>
+    public static JsonNode? Parse(ReadOnlySpan<byte> utf8) =>
+        System.Text.Unicode.Utf8.IsValid(utf8) ? JsonNode.Parse(utf8, documentOptions: Options) : throw new JsonException("the text is not valid UTF-8");
 
     /// <summary>Parses JSON text.</summary>
     /// <exception cref="JsonException">The text is not valid JSON or repeats a property name.</exception>

@@ -168,6 +168,14 @@ public sealed partial class TrainingCheckpoint
         var plan = fields.Section("plan");
         var optimizer = fields.Section("optimizer");
         int batchSize = fields.Int(trainer, "trainer.batchSize", 1);
+        try
+        {
+            graph.InferShapes(batchSize); // CreateTrainer plans at this batch size: every tensor must be representable there
+        }
+        catch (ShapeException e)
+        {
+            throw new ModelFileException(path, $"training.trainer.batchSize {batchSize} is too large for the graph: {e.Message}");
+        }
         var data = training["data"] is null ? null : ReadData(fields, fields.Section("data"));
         var counters = new TrainingCounters(
             Step: fields.Long(trainer, "trainer.step", 0),

@@ -59,19 +59,19 @@ try
     const int stripLength = 8;
     var captureFrames = Enumerable.Range(0, stripLength).Select(k => (int)((k + 0.75) * options.Frames / stripLength)).ToHashSet();
     var captures = new Dictionary<int, CapturedFrame>();
-    var screenPixels = new byte[renderer.Screen.Color.Width * renderer.Screen.Color.Height * 4];
+    // the strip's pixels are allocated before the loop, so a run of any length holds the same memory after its first frame
+    var screenPixels = captureFrames.ToDictionary(f => f, _ => new byte[renderer.Screen.Color.Width * renderer.Screen.Color.Height * 4]);
+    using var memoryLog = options.MemoryLog is null ? null : new MemoryLog(options.MemoryLog, device);
 
     var frameTimes = new double[options.Frames];
-    int resolved = 0;
     for (int frame = 1; frame <= options.Frames; frame++)
     {
         long start = Stopwatch.GetTimestamp();
         var window = WindowOf(frame);
 
         game.Step();
-        for (; resolved < game.Resolutions.Count; resolved++)
+        foreach (var resolution in game.Resolutions)
         {
-            var resolution = game.Resolutions[resolved];
             var at = WindowOf(resolution.Frame);
             at.Reactions++;
             if (resolution.Correct) at.CorrectReactions++;
@@ -109,12 +109,13 @@ try
         device.GL.Finish(); // present
         frameTimes[frame - 1] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
 
-        // Outside the timed part: the strip's few frames are copied back (a stall, on purpose).
+        // Outside the timed part: the strip's few frames are copied back (a stall, on purpose), and memory is sampled.
         if (captures.TryGetValue(frame, out var capture))
         {
-            renderer.Screen.Color.Read(screenPixels);
-            captures[frame] = capture with { Rgba = (byte[])screenPixels.Clone() };
+            renderer.Screen.Color.Read(screenPixels[frame]);
+            captures[frame] = capture with { Rgba = screenPixels[frame] };
         }
+        if (memoryLog is not null && frame % options.MemoryEvery == 0) memoryLog.Sample(frame);
     }
     device.CheckErrors("the game loop");
 
@@ -133,7 +134,7 @@ try
                 $"{trainer.Overruns} frames ran over the {options.TrainBudget.TotalMilliseconds:0.#} ms training budget (largest by {trainer.MaxOverrun.TotalMilliseconds:0.00} ms)");
         foreach (var report in learner.NonFiniteReports) Console.WriteLine($"NaN guard: {report}");
     }
-    Console.WriteLine($"score: {game.Score} ({game.Resolutions.Count(r => r.Correct)} of {game.Resolutions.Count} reactions right)");
+    Console.WriteLine($"score: {game.Score} ({game.CorrectReactions} of {game.Reactions} reactions right)");
 
     Directory.CreateDirectory(options.Out);
     string chart = Path.Combine(options.Out, "learning.png"), strip = Path.Combine(options.Out, "frames.png");
@@ -156,11 +157,12 @@ catch (Exception e) when (e is GLUnavailableException or ModelFileException)
 
 /// <summary>The command line.</summary>
 sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, TimeSpan TrainBudget, TimeSpan FrameBudget,
-    float LearningRate, string Out, string? Checkpoint, string? Resume)
+    float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
                               [--frame-budget-ms MS] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
+                              [--memory-log FILE [--memory-every N]]
           --frames N            frames to run, 60 per game second (default 3600)
           --seed S              seeds the game and the network (default 1)
           --no-training         predict only (for frame-time comparisons)
@@ -171,6 +173,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --out DIR             where learning.png and frames.png go (default out/ingame)
           --checkpoint FILE     save a training checkpoint at the end
           --resume FILE         continue from a checkpoint
+          --memory-log FILE     every N frames (default 1000) append a CSV row: managed memory after a full collection,
+                                bytes allocated so far, live GL objects, resident set (long-run checks)
         """;
 
     public static Options? Parse(string[] args)
@@ -192,6 +196,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
                 case "--out" when value is not null: options = options with { Out = value }; break;
                 case "--checkpoint" when value is not null: options = options with { Checkpoint = value }; break;
                 case "--resume" when value is not null: options = options with { Resume = value }; break;
+                case "--memory-log" when value is not null: options = options with { MemoryLog = value }; break;
+                case "--memory-every" when int.TryParse(value, out int every) && every >= 1: options = options with { MemoryEvery = every }; break;
                 default:
                     Console.Error.WriteLine($"InGameLearning: bad argument '{args[i]}'{(value is null ? "" : $" '{value}'")}");
                     return null;
