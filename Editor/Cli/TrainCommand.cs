@@ -184,7 +184,7 @@ internal static class TrainCommand
         {
             Directory.CreateDirectory(s.OutDir);
             string modelPath = Path.Combine(s.OutDir, "model.neuro");
-            ModelFile.Save(network, modelPath);
+            ModelFile.Save(network, modelPath, ModelMetadata.ForImageClassifier(graph, train, ModelProvenance.Now(s.Model, s.Data, accuracy, s.Seed)));
             Console.WriteLine($"neuro: saved {modelPath}");
         }
         if (s.ReportPath is not null)

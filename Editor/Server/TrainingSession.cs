@@ -5,6 +5,7 @@ using NeuroPlugin.Data;
 using NeuroPlugin.Editor.Cli;
 using NeuroPlugin.Editor.Document;
 using NeuroPlugin.Graph;
+using NeuroPlugin.Serialization;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Server;
@@ -210,6 +211,7 @@ internal sealed class TrainingSession(DocumentSession document)
     {
         Network? network = null;
         Backends.IBackend? backend = null;
+        ModelMetadata? described = null; // the run's dataset and result, for the document's next save
         string final = "finished";
         try
         {
@@ -244,6 +246,7 @@ internal sealed class TrainingSession(DocumentSession document)
                     token.ThrowIfCancellationRequested(); // Trainer has no stop of its own: leave between two steps
                 });
                 double accuracy = Trainer.Evaluate(network, test);
+                described = ModelMetadata.ForImageClassifier(graph, train, ModelProvenance.Now(from.Name, request.Folder ?? "fashion-mnist", accuracy, request.Seed));
                 Report(id, new TrainingPoint(epoch, (long)(epoch + 1) * loader.BatchesPerEpoch, last.Loss, accuracy, last.ImagesPerSecond), "running");
             }
         }
@@ -258,20 +261,20 @@ internal sealed class TrainingSession(DocumentSession document)
         }
         finally
         {
-            Finish(id, network, backend, from, final);
+            Finish(id, network, backend, from, final, described);
         }
     }
 
     /// <summary>The end of a run, on its thread: the trained weights back to the document (unless the run failed or the
     /// document was replaced meanwhile), the network and backend disposed, the final state set and its message sent. An
     /// exception here fails the run with its message instead of ending the server.</summary>
-    void Finish(string id, Network? network, Backends.IBackend? backend, DocumentFile from, string final)
+    void Finish(string id, Network? network, Backends.IBackend? backend, DocumentFile from, string final, ModelMetadata? described)
     {
         string? outcome = null, failure = null;
         try
         {
             if (network is not null && final != "failed")
-                outcome = document.KeepWeights(DocumentSession.ReadWeights(network), from) ? WeightsKept : WeightsDropped;
+                outcome = document.KeepWeights(DocumentSession.ReadWeights(network), from, described) ? WeightsKept : WeightsDropped;
         }
         catch (Exception e)
         {
