@@ -6,7 +6,7 @@ using NeuroPlugin.Serialization;
 
 namespace NeuroPlugin.Editor.Cli;
 
-/// <summary><c>neuro import MODEL.onnx|MODEL.neuro -o MODEL.neuro [--labels …] [--mean … --std … [--scale S]] [--colors …]</c>:
+/// <summary><c>neuro import MODEL.onnx|MODEL.neuro -o MODEL.neuro [--labels a,b,c | --labels-file FILE] [--mean … --std … [--scale S]] [--colors …]</c>:
 /// converts an ONNX model (PyTorch's exporter, opsets 7–17) to a model file, or rewrites a model file, adding to what the
 /// model says about itself (<see cref="ModelMetadata"/>) the class labels, the input normalization and the colour order
 /// it lacks (the given options replace what the source says; the rest is kept). Unsupported ops and malformed files end
@@ -17,22 +17,23 @@ internal static class ImportCommand
     {
         var model = new Argument<string>("model") { Description = "The .onnx file, or a .neuro file to describe" };
         var output = new Option<string>("--output", "-o") { Description = "The .neuro file to write (may be the input)", Required = true };
-        var labels = new Option<string?>("--labels") { Description = "Class labels: a,b,c or @FILE with one label per line" };
+        var labels = new Option<string?>("--labels") { Description = "Class labels, comma-separated: a,b,c" };
+        var labelsFile = new Option<string?>("--labels-file") { Description = "Class labels from a text file, one per line" };
         var mean = new Option<string?>("--mean") { Description = "Input normalization mean of x/255, one value or one per channel: 0.485,0.456,0.406" };
         var std = new Option<string?>("--std") { Description = "Input normalization standard deviation of x/255, one value or one per channel" };
         var scale = new Option<float?>("--scale") { Description = "Multiplies x/255 before the mean is subtracted (255 for a model that takes 0..255); default 1" };
         var colors = new Option<string?>("--colors") { Description = "What an image input's channels are: rgb, bgr or luma" };
         var command = new Command("import", "Convert an ONNX model to a .neuro model file, adding labels and normalization")
         {
-            model, output, labels, mean, std, scale, colors,
+            model, output, labels, labelsFile, mean, std, scale, colors,
         };
         command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(output)!,
-            new Description(parse.GetValue(labels), parse.GetValue(mean), parse.GetValue(std), parse.GetValue(scale), parse.GetValue(colors))));
+            new Description(parse.GetValue(labels), parse.GetValue(labelsFile), parse.GetValue(mean), parse.GetValue(std), parse.GetValue(scale), parse.GetValue(colors))));
         return command;
     }
 
     /// <summary>The description options as given (null: not given).</summary>
-    internal sealed record Description(string? Labels, string? Mean, string? Std, float? Scale, string? Colors);
+    internal sealed record Description(string? Labels, string? LabelsFile, string? Mean, string? Std, float? Scale, string? Colors);
 
     static int Run(string model, string output, Description given)
     {
@@ -74,9 +75,9 @@ internal static class ImportCommand
             if (!described.Normalization!.Fits(described.Input.Channels))
                 throw new CliErrors.UsageException($"--mean/--std: {described.Normalization.Mean.Count} values for the {described.Input.Channels} channels of input {described.Input} (give 1 or {described.Input.Channels})");
         }
-        if (given.Labels is { } text)
+        if (given.Labels is not null && given.LabelsFile is not null) throw new CliErrors.UsageException("give --labels or --labels-file, not both");
+        if ((given.Labels is { } list ? [.. list.Split(',').Select(l => l.Trim())] : given.LabelsFile is { } file ? ReadLabels(file) : null) is { } labels)
         {
-            var labels = ReadLabels(text);
             int classes = graph.InferShapes(1)[graph.Output] is { Rank: 2 } output ? output[1] : 0;
             if (labels.Length != classes)
                 throw new CliErrors.UsageException(classes == 0
@@ -91,12 +92,10 @@ internal static class ImportCommand
         text.Split(',').Select(part => float.TryParse(part.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out float v) ? v
             : throw new CliErrors.UsageException($"{option}: '{part.Trim()}' is not a number (give comma-separated numbers such as 0.485,0.456,0.406)")).ToArray();
 
-    /// <summary>"a,b,c", or "@FILE": one label per line (a trailing empty line is ignored).</summary>
-    static string[] ReadLabels(string text)
+    /// <summary>One label per line of <paramref name="path"/> (a trailing empty line is ignored).</summary>
+    static string[] ReadLabels(string path)
     {
-        if (!text.StartsWith('@')) return [.. text.Split(',').Select(l => l.Trim())];
-        string path = text[1..];
-        if (!File.Exists(path)) throw new CliErrors.UsageException($"--labels: {path}: file not found");
+        if (!File.Exists(path)) throw new CliErrors.UsageException($"--labels-file: {path}: file not found");
         var lines = File.ReadAllLines(path).ToList();
         if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
         return [.. lines];
