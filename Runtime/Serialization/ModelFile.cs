@@ -21,7 +21,7 @@ namespace NeuroPlugin.Serialization;
 /// </code>
 /// The graph JSON is <c>{"inputs":[{"name","shape"}],"nodes":[{"name","type","inputs","attributes"}],"output"}</c>.
 /// <c>kind</c> is <c>"model"</c>, or <c>"checkpoint"</c> for a <see cref="TrainingCheckpoint"/>, which adds a
-/// <c>training</c> metadata entry and <c>optimizer.state.*</c> tensors; <see cref="Load"/> reads either as a model
+/// <c>training</c> metadata entry and <c>optimizer.state.*</c> tensors; <see cref="Load(string, IBackend)"/> reads either as a model
 /// and ignores the training part. <c>input</c>, <c>normalization</c>, <c>labels</c> and <c>provenance</c> describe the model
 /// (<see cref="ModelMetadata"/>: <c>input</c> always, the others when known) and are checked against the graph.
 /// Files of older versions are upgraded by <see cref="ModelFileMigrations"/> before
