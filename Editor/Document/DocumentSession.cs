@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Editor.Server;
+using NeuroPlugin.Editor.Cli;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
@@ -30,6 +31,9 @@ internal sealed class DocumentFile(string name, string? path, IReadOnlyDictionar
     public string? Path { get; set; } = path;
     /// <summary>Replaced whole (never changed in place), so a copy handed out stays as it was.</summary>
     public IReadOnlyDictionary<string, Weight> Weights { get; set; } = weights;
+    /// <summary>What the opened file or the last training run said about the model (labels, normalization, provenance);
+    /// saved and exported with it as far as it still fits the graph.</summary>
+    public ModelMetadata? Metadata { get; set; }
 
     public static DocumentFile Untitled() => new("untitled", null, new Dictionary<string, Weight>(StringComparer.Ordinal));
 
@@ -203,11 +207,12 @@ internal sealed class DocumentSession
         if (!onnx && !full.EndsWith(".neuro", StringComparison.OrdinalIgnoreCase))
             throw new DocumentCommandException($"{relativePath}: the editor opens .neuro and .onnx files");
         using var cpu = new CpuBackend();
-        using var network = onnx ? OnnxImporter.Convert(full).CreateNetwork(cpu) : ModelFile.Load(full, cpu);
+        using var network = InferCommand.Load(full, cpu, out var metadata);
         var document = Templates.FromGraph(network.Graph);
         Layout.Apply(document);
         var opened = new DocumentFile(Path.GetFileNameWithoutExtension(full), folder.Relative(full), ReadWeights(network))
         {
+            Metadata = metadata,
             TrainingForm = onnx ? null : ModelFile.ReadTrainingOptions(full),
         };
         lock (gate)
@@ -229,7 +234,7 @@ internal sealed class DocumentSession
             using var cpu = new CpuBackend();
             using var network = CreateNetwork(analysis.RequireValidGraph("save"), cpu);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            ModelFile.Save(network, full, file.TrainingForm);
+            ModelFile.Save(network, full, file.Metadata?.FitTo(network.Graph), file.TrainingForm);
             file.Path = folder.Relative(full);
             file.Name = Path.GetFileNameWithoutExtension(full);
             dirty = false;
@@ -247,7 +252,7 @@ internal sealed class DocumentSession
             using var cpu = new CpuBackend();
             using var network = CreateNetwork(analysis.RequireValidGraph("export"), cpu);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            OnnxExporter.Export(network, full);
+            OnnxExporter.Export(network, full, file.Metadata?.FitTo(network.Graph));
             return folder.Relative(full);
         }
     }
@@ -280,11 +285,12 @@ internal sealed class DocumentSession
     /// <paramref name="from"/>, the file the run started from (it may have been edited since; undo and redo may have
     /// left it and come back); raises <see cref="Changed"/> (the document is dirty). Returns false, keeping nothing,
     /// when open, <c>new</c> or a model template replaced it meanwhile.</summary>
-    public bool KeepWeights(IReadOnlyDictionary<string, Weight> trained, DocumentFile from)
+    public bool KeepWeights(IReadOnlyDictionary<string, Weight> trained, DocumentFile from, ModelMetadata? metadata = null)
     {
         lock (gate)
         {
             if (!ReferenceEquals(from, file)) return false;
+            file.Metadata = metadata ?? file.Metadata;
             var merged = new Dictionary<string, Weight>(file.Weights, StringComparer.Ordinal);
             foreach (var (key, weight) in trained) merged[key] = weight;
             file.Weights = merged;

@@ -5,6 +5,7 @@ using NeuroPlugin.Data;
 using NeuroPlugin.Editor.Cli;
 using NeuroPlugin.Editor.Document;
 using NeuroPlugin.Graph;
+using NeuroPlugin.Serialization;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Server;
@@ -236,6 +237,7 @@ internal sealed class TrainingSession(DocumentSession document)
     {
         Network? network = null;
         Backends.IBackend? backend = null;
+        ModelMetadata? described = null; // the run's dataset and result, for the document's next save
         string final = "finished";
         try
         {
@@ -257,7 +259,10 @@ internal sealed class TrainingSession(DocumentSession document)
             using var run = new TrainingRun(network, train, test, runOptions) { ReportEvery = ReportEvery };
             lock (gate) totalSteps = run.TotalSteps;
             run.AddObserver(new Reporter(this, id));
-            if (run.Run(token).Stopped) final = "stopped";
+            var result = run.Run(token);
+            if (result.Stopped) final = "stopped";
+            if (result.TestAccuracy is double accuracy)
+                described = ModelMetadata.ForImageClassifier(graph, train, ModelProvenance.Now(from.Name, request.Folder ?? "fashion-mnist", accuracy, runOptions.Seed));
         }
         catch (Exception e)
         {
@@ -266,7 +271,7 @@ internal sealed class TrainingSession(DocumentSession document)
         }
         finally
         {
-            Finish(id, network, backend, from, final);
+            Finish(id, network, backend, from, final, described);
         }
     }
 
@@ -286,13 +291,13 @@ internal sealed class TrainingSession(DocumentSession document)
     /// <summary>The end of a run, on its thread: the trained weights back to the document (unless the run failed or the
     /// document was replaced meanwhile), the network and backend disposed, the final state set and its message sent. An
     /// exception here fails the run with its message instead of ending the server.</summary>
-    void Finish(string id, Network? network, Backends.IBackend? backend, DocumentFile from, string final)
+    void Finish(string id, Network? network, Backends.IBackend? backend, DocumentFile from, string final, ModelMetadata? described)
     {
         string? outcome = null, failure = null;
         try
         {
             if (network is not null && final != "failed")
-                outcome = document.KeepWeights(DocumentSession.ReadWeights(network), from) ? WeightsKept : WeightsDropped;
+                outcome = document.KeepWeights(DocumentSession.ReadWeights(network), from, described) ? WeightsKept : WeightsDropped;
         }
         catch (Exception e)
         {

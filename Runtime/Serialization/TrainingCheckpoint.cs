@@ -12,7 +12,7 @@ namespace NeuroPlugin.Serialization;
 /// <summary>
 /// A training checkpoint: a model file (<see cref="ModelFile"/>, same safetensors container, <c>kind = "checkpoint"</c>)
 /// that also holds the optimizer's state and the run's counters, so that training resumes with exactly the bits an
-/// uninterrupted run would have produced. Conventionally named <c>*.ckpt.neuro</c>; <see cref="ModelFile.Load"/> reads
+/// uninterrupted run would have produced. Conventionally named <c>*.ckpt.neuro</c>; <see cref="ModelFile.Load(string, Backends.IBackend)"/> reads
 /// it as a plain model, and any safetensors reader sees every tensor.
 /// <code>
 /// "__metadata__": { "format": "neuro", "version": "2", "kind": "checkpoint", "graph": "…", "training": "&lt;JSON below&gt;" }
@@ -140,7 +140,7 @@ public sealed partial class TrainingCheckpoint
 
     // ───────────────────────────── reading ─────────────────────────────
 
-    /// <summary>Reads and validates a checkpoint: the model part as <see cref="ModelFile.Load"/> does, then the training
+    /// <summary>Reads and validates a checkpoint: the model part as <see cref="ModelFile.Load(string, Backends.IBackend)"/> does, then the training
     /// metadata (every counter in range), the optimizer type and hyper-parameters, and every optimizer state tensor
     /// (present for every parameter and key once a step was taken, shaped as its parameter, nothing else under
     /// <see cref="OptimizerStatePrefix"/>). Keeps the tensors on the host.</summary>

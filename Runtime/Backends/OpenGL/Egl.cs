@@ -58,6 +58,9 @@ internal static unsafe class Egl
     [DllImport(Library, EntryPoint = "eglMakeCurrent")]
     public static extern int MakeCurrent(nint display, nint draw, nint read, nint context);
 
+    [DllImport(Library, EntryPoint = "eglGetCurrentContext")]
+    public static extern nint GetCurrentContext();
+
     /// <summary><c>eglQueryString</c> as a managed string; null when EGL returns NULL.</summary>
     public static string? QueryString(nint display, int name) => Marshal.PtrToStringUTF8(QueryStringNative(display, name));
 

@@ -11,7 +11,7 @@ namespace NeuroPlugin.Backends.OpenGL;
 /// never destroys. Reports the driver strings and the limits the kernels depend on, counts live GL objects
 /// (so tests can assert nothing leaks), checks GL errors, and enforces thread affinity: a GL context is
 /// current on one thread, so every GL-touching call checks it is on <see cref="OwnerThreadId"/> and throws
-/// <see cref="InvalidOperationException"/> otherwise. GL objects whose wrappers were finalized are queued
+/// <see cref="WrongThreadException"/> otherwise. GL objects whose wrappers were finalized are queued
 /// here and deleted on the owner thread at the next call (finalizers never call GL).
 /// </summary>
 public sealed class GLDevice : IDisposable
@@ -109,6 +109,8 @@ public sealed class GLDevice : IDisposable
 
     /// <summary>True when this device created (and will destroy) its context.</summary>
     public bool OwnsContext => ownsContext;
+    /// <summary>The EGL context this device created (0 for a host's context).</summary>
+    internal nint EglContext => eglContext;
     /// <summary>The managed thread id that may call GL through this device; -1 after <see cref="ReleaseCurrent"/>.</summary>
     public int OwnerThreadId => ownerThreadId;
     /// <summary>True once disposed.</summary>
@@ -371,10 +373,11 @@ public sealed class GLDevice : IDisposable
     internal bool IsOnOwnerThread => Environment.CurrentManagedThreadId == ownerThreadId && !disposed;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    void ThrowWrongThread() => throw new InvalidOperationException(
+    void ThrowWrongThread() => throw new WrongThreadException(
         ownerThreadId == NoThread
             ? $"the OpenGL context of {this} is not current on any thread: call MakeCurrent on the thread that uses it (called from thread {Environment.CurrentManagedThreadId})"
-            : $"{this} belongs to thread {ownerThreadId} (the thread whose OpenGL context it is), but was called from thread {Environment.CurrentManagedThreadId}: a GL context is current on one thread, so every GL call must come from thread {ownerThreadId}");
+            : $"{this} belongs to thread {ownerThreadId} (the thread whose OpenGL context it is), but was called from thread {Environment.CurrentManagedThreadId}: a GL context is current on one thread, so every GL call must come from thread {ownerThreadId}",
+        ownerThreadId, Environment.CurrentManagedThreadId);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     void ThrowDisposed() => throw new ObjectDisposedException(nameof(GLDevice), $"{this} was disposed");

@@ -30,10 +30,11 @@ public static class OnnxExporter
     public const int IrVersion = 7;
 
     /// <summary>Writes <paramref name="network"/> to <paramref name="path"/> (a temporary file renamed over the target,
-    /// so a failed export never destroys an existing file).</summary>
-    public static void Export(Network network, string path)
+    /// so a failed export never destroys an existing file), described by <paramref name="metadata"/> (null: the graph's
+    /// input alone) in <c>metadata_props</c>.</summary>
+    public static void Export(Network network, string path, ModelMetadata? metadata = null)
     {
-        var model = ToModel(network);
+        var model = ToModel(network, metadata);
         string fullPath = Path.GetFullPath(path);
         string temporary = $"{fullPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         try
@@ -53,10 +54,14 @@ public static class OnnxExporter
         }
     }
 
-    /// <summary>The ONNX model of <paramref name="network"/> (its weights downloaded from the backend).
-    /// Throws <see cref="OnnxUnsupportedException"/> for a layer ONNX (or this exporter) cannot express.</summary>
-    internal static ModelProto ToModel(Network network)
+    /// <summary>The ONNX model of <paramref name="network"/> (its weights downloaded from the backend), with
+    /// <paramref name="metadata"/>'s entries as <c>metadata_props</c> named <c>neuroplugin.input</c>, ….
+    /// Throws <see cref="OnnxUnsupportedException"/> for a layer ONNX (or this exporter) cannot express, and
+    /// <see cref="ArgumentException"/> for metadata that does not fit the graph.</summary>
+    internal static ModelProto ToModel(Network network, ModelMetadata? metadata = null)
     {
+        metadata ??= ModelMetadata.Describe(network.Graph);
+        if (metadata.Mismatch(network.Graph) is { } problem) throw new ArgumentException($"the model's metadata does not fit its graph: {problem}", nameof(metadata));
         var graph = network.Graph;
         var shapes = graph.InferShapes(1);
         var onnx = new GraphProto { Name = "neuroplugin" };
@@ -72,6 +77,7 @@ public static class OnnxExporter
             Graph = onnx,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (key, value) in metadata.Entries()) model.MetadataProps.Add(new StringStringEntryProto { Key = ModelMetadata.OnnxKeyPrefix + key, Value = value });
         return model;
     }
 

@@ -49,7 +49,7 @@ public sealed class GLDeviceTests : GLFixture
         thread.Join();
         foreach (var error in new[] { fromFill, fromCheck, fromAllocate })
         {
-            Assert.That(error, Is.TypeOf<InvalidOperationException>());
+            Assert.That(error, Is.TypeOf<WrongThreadException>(), "a typed error (an InvalidOperationException)");
             Assert.That(error!.Message, Does.Contain($"thread {Environment.CurrentManagedThreadId}"));
         }
         Assert.That(tensor.ToArray(), Is.All.Zero, "nothing ran on the wrong thread");
