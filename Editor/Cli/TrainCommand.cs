@@ -119,7 +119,7 @@ internal static class TrainCommand
         {
             Directory.CreateDirectory(s.OutDir);
             string modelPath = Path.Combine(s.OutDir, "model.neuro");
-            ModelFile.Save(network, modelPath, ModelMetadata.ForImageClassifier(graph, train, ModelProvenance.Now(s.Model, s.Data, result.TestAccuracy, options.Seed)));
+            ModelFile.Save(network, modelPath, ModelMetadata.ForImageClassifier(graph, train, ModelProvenance.Now(s.ModelIsFile ? Path.GetFileNameWithoutExtension(s.Model) : s.Model, s.Data, result.TestAccuracy, options.Seed)));
             Console.WriteLine($"neuro: saved {modelPath}");
         }
         if (s.ReportPath is not null)

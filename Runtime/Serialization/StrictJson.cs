@@ -28,9 +28,10 @@ public static class StrictJson
     // System.Text.Json 8 has no AllowDuplicateProperties: one pass of the reader checks the names first.
 
     /// <summary>Parses UTF-8 JSON text.</summary>
-    /// <exception cref="JsonException">The text is not valid JSON or repeats a property name.</exception>
+    /// <exception cref="JsonException">The text is not valid UTF-8 or JSON, or repeats a property name.</exception>
     public static JsonNode? Parse(ReadOnlySpan<byte> utf8)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8)) throw new JsonException("the text is not valid UTF-8");
         RejectDuplicateProperties(utf8);
         return JsonNode.Parse(utf8);
     }
