@@ -35,11 +35,6 @@ internal sealed class DocumentFile(string name, string? path, IReadOnlyDictionar
     /// <summary>Bytes the weights hold (4 per value).</summary>
     public long WeightBytes => Weights.Values.Sum(w => 4L * w.Values.Length);
 
-    static long lastId;
-
-    /// <summary>Tells files apart for clients (the train form's values belong to one file).</summary>
-    public long Id { get; } = Interlocked.Increment(ref lastId);
-
     /// <summary>The train form's values (request field names, as the editor's form last held them), saved in the
     /// <c>.neuro</c> file's metadata (<see cref="ModelFile.TrainingOptionsKey"/>); null before the form changed any.
     /// Replaced whole.</summary>

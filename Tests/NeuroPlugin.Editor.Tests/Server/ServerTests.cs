@@ -359,6 +359,9 @@ public sealed class ServerTests
         (_, body) = await Send(Request(HttpMethod.Get, "/api/training/form", server.Token));
         Assert.That((long)JsonNode.Parse(body)!["file"]!, Is.Not.EqualTo(file), "a new file");
         Assert.That(JsonNode.Parse(body)!["values"], Is.Null, "with the defaults");
+    }
+
+    [Test]
     public async Task WhileARunTrainsTheNetworkEditsAre409AndMovesStillWork()
     {
         _ = Document.TemplateTests.FashionMnistOrIgnore();
