@@ -51,7 +51,7 @@ internal sealed class InspectorSession(DocumentSession document, TrainingSession
         int? index = body["testImage"] is JsonValue v ? (v.TryGetValue(out int i) ? i : throw new DocumentCommandException("testImage must be an image index", "testImage")) : null;
         byte[]? uploaded = Text(body, "pixels") is string base64 ? Decode(base64) : null;
         if ((index is null) == (uploaded is null)) throw new DocumentCommandException("give either testImage (an index) or pixels (an uploaded image)", "testImage");
-        var (images, input, label) = await WithNetwork((network, test, monitor) =>
+        var (images, input, label, inputShape) = await WithNetwork((network, test, monitor) =>
         {
             if (!network.Graph.Nodes.Any(n => n.Name == node) && !network.Graph.Inputs.Any(i => i.Name == node))
                 throw new DocumentCommandException($"node: the network has no node '{node}'", "node");
@@ -71,11 +71,14 @@ internal sealed class InspectorSession(DocumentSession document, TrainingSession
             var normalization = test?.Normalization ?? FashionMnist.Normalization;
             var values = new float[pixels.Length];
             for (int p = 0; p < pixels.Length; p++) values[p] = normalization.Apply(pixels[p]);
-            return (Probing(network, monitor, probe => probe.ReadFeatureMaps(node, values)), pixels, label);
+            return (Probing(network, monitor, probe => probe.ReadFeatureMaps(node, values)), pixels, label, Enumerable.Range(0, item.Rank).Select(d => item[d]).ToArray());
         });
         return Members(json => WriteImages(json, images, () =>
         {
             json.WriteBase64String("input", input);
+            json.WriteStartArray("inputShape");
+            foreach (int d in inputShape) json.WriteNumberValue(d);
+            json.WriteEndArray();
             if (index is int n) json.WriteNumber("testImage", n);
             if (label is int l) json.WriteNumber("label", l);
         }));

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "react";
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from "chart.js";
 import { api } from "./api";
 import type { TrainingOptionValue, TrainingPoint, TrainingRequest, TrainingState, TrainingWeights } from "./protocol";
+import type { DiagnosticItem } from "./monitor/records";
 import { buildRequest, TrainForm, useTrainingForm } from "./TrainForm";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip);
@@ -16,6 +17,10 @@ interface Props {
   error: string | null;
   /** "dropped" when the document was replaced during the run, so its weights were not kept. */
   weights: TrainingWeights;
+  /** Whether the run diverged. */
+  diverged: boolean;
+  /** What the diagnostics say of the run as a whole. */
+  findings: DiagnosticItem[];
   valid: boolean;
   /** The document's revision: the form's values are read again when the document (and so maybe its file) changes. */
   documentRevision: number;
@@ -47,7 +52,7 @@ function useRunDetails(state: TrainingState, started: boolean) {
   return details;
 }
 
-export function TrainPanel({ state, points, error, weights, valid, documentRevision, onStart, onStop }: Props) {
+export function TrainPanel({ state, points, error, weights, diverged, findings, valid, documentRevision, onStart, onStop }: Props) {
   const { schema, values, setValue, loadError } = useTrainingForm(documentRevision);
   const { options, totalSteps } = useRunDetails(state, points.length > 0);
   const running = state === "running";
@@ -107,6 +112,16 @@ export function TrainPanel({ state, points, error, weights, valid, documentRevis
       {error && (
         <div className="node-error block" data-testid="train-error">
           {error}
+        </div>
+      )}
+      {(diverged || findings.length > 0) && (
+        <div className={`verdict ${diverged ? "error" : "warning"}`} data-testid="train-verdict" data-diverged={diverged}>
+          {diverged && <b>The run diverged. </b>}
+          {findings.map((f, i) => (
+            <div key={i} data-kind={f.kind}>
+              {f.message}. <i>{f.remedy}.</i>
+            </div>
+          ))}
         </div>
       )}
       {weights === "dropped" && (

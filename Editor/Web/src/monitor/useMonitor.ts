@@ -1,0 +1,87 @@
+// The inspector's runs: the live one (the server's monitor messages, its history read from its file when the tab
+// joins late or missed messages), the earlier ones opened from the folder's runs/ (overlaid on the curves), which run
+// the graph's badges and the node and evaluation views show, and the badge metric and heat mode.
+
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { api } from "../api";
+import type { BadgeMetric, HeatMode } from "./metrics";
+import { applyRecord, emptyRun, mergeRuns, parseRunFile, type MonitorRecord, type RunData } from "./records";
+
+export interface MonitorMessage {
+  runId: string;
+  missed?: number;
+  record: MonitorRecord;
+}
+
+export function useMonitor(runId: string | null) {
+  const [live, setLive] = useState<RunData | null>(null);
+  const [opened, setOpened] = useState<RunData[]>([]);
+  const [focusKey, setFocusKey] = useState<string | null>(null);
+  const [metric, setMetric] = useState<BadgeMetric>("gradNorm");
+  const [heatMode, setHeatMode] = useState<HeatMode>("off");
+  const [error, setError] = useState<string | null>(null);
+  const loading = useRef<string | null>(null);
+
+  /** Reads the live run's file (everything so far) and merges what the stream brought meanwhile. */
+  const loadHistory = useCallback(async (id: string) => {
+    if (loading.current === id) return;
+    loading.current = id;
+    try {
+      const status = await api.training();
+      if (status.runId !== id || !status.runFile) return;
+      const file = status.runFile;
+      const history = parseRunFile(await api.runFile(file), file, id);
+      setLive((current) => (current && current.runId === id ? { ...mergeRuns(history, current), key: file, missed: 0 } : history));
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      loading.current = null;
+    }
+  }, []);
+
+  const onMessage = useCallback(
+    (message: MonitorMessage) => {
+      let fresh = false;
+      setLive((current) => {
+        fresh = !current || current.runId !== message.runId;
+        let run = fresh ? emptyRun(`live:${message.runId}`, message.runId) : current!;
+        run = applyRecord(run, message.record);
+        return message.missed ? { ...run, missed: run.missed + message.missed } : run;
+      });
+      if (fresh || (message.missed ?? 0) > 0) void loadHistory(message.runId);
+    },
+    [loadHistory],
+  );
+
+  // a reload (or a run started in another tab): the current run's history; a cleared run: nothing shown
+  useEffect(() => {
+    if (runId === null) setLive(null);
+    else void loadHistory(runId);
+  }, [runId, loadHistory]);
+
+  /** Opens an earlier run from the folder (overlaid on the curves); again to close it. */
+  const toggleRun = useCallback(async (path: string) => {
+    if (opened.some((r) => r.key === path)) {
+      setOpened((runs) => runs.filter((r) => r.key !== path));
+      setFocusKey((key) => (key === path ? null : key));
+      return;
+    }
+    try {
+      const run = parseRunFile(await api.runFile(path), path);
+      setOpened((runs) => [...runs.filter((r) => r.key !== path), run]);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }, [opened]);
+
+  const shown = useMemo(() => {
+    const runs = live ? [live] : [];
+    for (const run of opened) if (run.key !== live?.key) runs.push(run);
+    return runs;
+  }, [live, opened]);
+  const focus = shown.find((r) => r.key === focusKey) ?? live ?? opened[0] ?? null;
+
+  return { live, opened, shown, focus, setFocusKey, toggleRun, onMessage, metric, setMetric, heatMode, setHeatMode, error, setError };
+}
+
+export type MonitorState = ReturnType<typeof useMonitor>;
