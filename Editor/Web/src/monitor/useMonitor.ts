@@ -21,6 +21,8 @@ export function useMonitor(runId: string | null) {
   const [heatMode, setHeatMode] = useState<HeatMode>("off");
   const [error, setError] = useState<string | null>(null);
   const loading = useRef<string | null>(null);
+  /** The run whose file has been read (its description and history are in `live`). */
+  const loaded = useRef<string | null>(null);
 
   /** Reads the live run's file (everything so far) and merges what the stream brought meanwhile. */
   const loadHistory = useCallback(async (id: string) => {
@@ -32,6 +34,7 @@ export function useMonitor(runId: string | null) {
       const file = status.runFile;
       const history = parseRunFile(await api.runFile(file), file, id);
       setLive((current) => (current && current.runId === id ? { ...mergeRuns(history, current), key: file, missed: 0 } : history));
+      loaded.current = id;
     } catch (e) {
       setError((e as Error).message);
     } finally {
@@ -41,14 +44,13 @@ export function useMonitor(runId: string | null) {
 
   const onMessage = useCallback(
     (message: MonitorMessage) => {
-      let fresh = false;
       setLive((current) => {
-        fresh = !current || current.runId !== message.runId;
-        let run = fresh ? emptyRun(`live:${message.runId}`, message.runId) : current!;
+        let run = current && current.runId === message.runId ? current : emptyRun(`live:${message.runId}`, message.runId);
         run = applyRecord(run, message.record);
         return message.missed ? { ...run, missed: run.missed + message.missed } : run;
       });
-      if (fresh || (message.missed ?? 0) > 0) void loadHistory(message.runId);
+      // until its file has been read (it may not exist yet when the run starts), and after messages were missed
+      if (loaded.current !== message.runId || (message.missed ?? 0) > 0) void loadHistory(message.runId);
     },
     [loadHistory],
   );
