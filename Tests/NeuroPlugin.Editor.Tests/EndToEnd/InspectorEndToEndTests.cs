@@ -83,6 +83,7 @@ public sealed class InspectorEndToEndTests : EditorBrowserFixture
         await Assertions.Expect(page.GetByTestId("node-conv1")).ToHaveAttributeAsync("data-heat", "on");
 
         // conv1's panel: distributions and histograms over 21 samples, its 6 filters, its 6 feature maps of test image 0
+        await page.GetByTestId("tab-inspector").ClickAsync();
         await editor.SelectAsync("conv1");
         await page.GetByTestId("dock-tab-node").ClickAsync();
         await Assertions.Expect(page.GetByTestId("node-histograms")).ToHaveAttributeAsync("data-samples", "21");
