@@ -139,7 +139,7 @@ internal static class TrainCommand
                 WarmupSteps = used.WarmupSteps, Gamma = schedule.UsesGamma ? used.Gamma : null, StepSize = schedule.UsesStepSize ? used.StepSize : null,
                 ResumedFrom = used.Resume, ResumedAtStep = resumeFrom is null ? null : result.FirstStep, Checkpoint = used.Checkpoint,
                 Monitor = used.Monitor, Diverged = result.Diverged,
-                Diagnostics = result.Diagnostics.Items.Select(d => new ReportedDiagnostic(d.KindName, d.SeverityName, d.Node, d.Message, d.Remedy)).ToArray(),
+                Diagnostics = result.Diagnostics.Items.Select(d => new ReportedDiagnostic(d.KindName, d.Title, d.SeverityName, d.Node, d.Message, d.Remedy)).ToArray(),
             };
             WriteJson(s.ReportPath, report);
         }
@@ -308,5 +308,5 @@ internal sealed record TrainingReport(string Model, string Backend, string Devic
     public IReadOnlyList<ReportedDiagnostic> Diagnostics { get; init; } = [];
 }
 
-/// <summary>A diagnostic in the JSON report: its kind's name, severity, node (null for the run), message and remedy.</summary>
-internal sealed record ReportedDiagnostic(string Kind, string Severity, string? Node, string Message, string Remedy);
+/// <summary>A diagnostic in the JSON report: its kind's name, title, severity, node (null for the run), message and remedy.</summary>
+internal sealed record ReportedDiagnostic(string Kind, string Title, string Severity, string? Node, string Message, string Remedy);

@@ -113,14 +113,17 @@ internal sealed class InspectorSession(DocumentSession document, TrainingSession
     }
 
     /// <summary><c>GET /api/inspect/cell?label=t&amp;predicted=p&amp;limit=n</c>: the images of true class t predicted as p
-    /// in the latest evaluation (a confusion matrix cell), in dataset order.</summary>
+    /// in the latest evaluation (a confusion matrix cell), in dataset order; at most <c>n</c> (≥ 1, at most
+    /// <see cref="MaxImages"/>).</summary>
     public byte[] Cell(int label, int predicted, int limit)
     {
         var (evaluation, images) = training.LastEvaluation ?? throw new EditorConflictException("no evaluation yet: evaluate the test set first");
         int classes = evaluation.ClassNames.Count;
-        if (label < 0 || label >= classes || predicted < 0 || predicted >= classes)
-            throw new DocumentCommandException($"label and predicted must be classes in 0..{classes - 1}", "label");
-        var chosen = evaluation.ImagesOf(label, predicted, images.Labels, Math.Clamp(limit, 1, MaxImages)).ToArray();
+        foreach (var (name, value) in new[] { ("label", label), ("predicted", predicted) })
+            if (value < 0 || value >= classes)
+                throw new DocumentCommandException($"{name} {value} is not a class of the evaluation: 0..{classes - 1}", name);
+        if (limit < 1) throw new DocumentCommandException($"limit must be at least 1, got {limit}", "limit");
+        var chosen = evaluation.ImagesOf(label, predicted, images.Labels, Math.Min(limit, MaxImages)).ToArray();
         return Members(json =>
         {
             json.WriteNumber("label", label);

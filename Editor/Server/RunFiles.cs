@@ -49,20 +49,28 @@ internal static class RunFiles
     }
 
     /// <summary>Opens run file <paramref name="relative"/> for reading while a run may still append to it.</summary>
-    /// <exception cref="Document.DocumentCommandException">Not a <c>.jsonl</c> file.</exception>
+    /// <exception cref="Document.DocumentCommandException">Not a <c>.jsonl</c> file, a path that leads outside the folder,
+    /// or a file larger than <see cref="MaxBytes"/> (field <c>path</c>).</exception>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="Document.DocumentCommandException">Larger than <see cref="MaxBytes"/>.</exception>
     public static FileStream Open(FolderGuard folder, string relative)
     {
         if (!relative.EndsWith(Extension, StringComparison.OrdinalIgnoreCase))
-            throw new Document.DocumentCommandException($"'{relative}' is not a run file ({Extension})");
-        string path = folder.Resolve(relative);
+            throw new Document.DocumentCommandException($"path: '{relative}' is not a run file ({Extension})", "path");
+        string path;
+        try
+        {
+            path = folder.Resolve(relative);
+        }
+        catch (PathOutsideFolderException e)
+        {
+            throw new Document.DocumentCommandException($"path: {e.Message}", "path");
+        }
         if (!File.Exists(path)) throw new FileNotFoundException($"no run file '{relative}' in the served folder", relative);
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         if (stream.Length > MaxBytes)
         {
             stream.Dispose();
-            throw new Document.DocumentCommandException($"'{relative}' is {stream.Length >> 20} MiB, over the {MaxBytes >> 20} MiB a run file may have here");
+            throw new Document.DocumentCommandException($"path: '{relative}' is {stream.Length >> 20} MiB, over the {MaxBytes >> 20} MiB a run file may have here", "path");
         }
         return stream;
     }

@@ -83,7 +83,8 @@ internal sealed record TrainingRequest(string Backend, TrainingOptions Options)
 /// (<see cref="Message"/>, kinds <see cref="HubMessageKind.Sample"/>, <see cref="HubMessageKind.Evaluation"/> and
 /// <see cref="HubMessageKind.Diagnostics"/>). Work on the running network (probes, evaluations on request) runs on the
 /// training thread between two steps (<see cref="OnTrainingThread"/>). <see cref="Stop"/> ends the run between two
-/// steps; the weights trained so far go back to the document (<see cref="DocumentSession.KeepWeights"/>).
+/// steps; the weights trained so far go back to the document (<see cref="DocumentSession.KeepWeights"/>), unless the
+/// run diverged (<see cref="WeightsDiverged"/>).
 /// </summary>
 internal sealed class TrainingSession(DocumentSession document)
 {
@@ -215,7 +216,7 @@ internal sealed class TrainingSession(DocumentSession document)
 
     /// <summary><c>GET /api/training</c>: run id, state, the options the run uses, its total steps (0 until its data is
     /// loaded), every point so far, error, what became of the trained weights once the run has ended
-    /// (<see cref="WeightsKept"/>, <see cref="WeightsDropped"/>, or null), the run's file (<c>runFile</c>), its latest
+    /// (<see cref="WeightsKept"/>, <see cref="WeightsDropped"/>, <see cref="WeightsDiverged"/>, or null), the run's file (<c>runFile</c>), its latest
     /// diagnostics record and whether it diverged.</summary>
     public byte[] StatusJson()
     {
@@ -269,6 +270,9 @@ internal sealed class TrainingSession(DocumentSession document)
 
     /// <summary>The final message's <c>weights</c> when the trained weights went back to the document.</summary>
     public const string WeightsKept = "kept";
+    /// <summary>The final message's <c>weights</c> when the run diverged (its diagnostics say so, or a weight is NaN or ∞):
+    /// the trained weights are not kept, and the document keeps the ones it had before the run.</summary>
+    public const string WeightsDiverged = "diverged";
     /// <summary>The final message's <c>weights</c> when the document was replaced (open, new, a model template) during
     /// the run: the trained weights belong to the replaced one and are dropped.</summary>
     public const string WeightsDropped = "dropped";
@@ -276,7 +280,8 @@ internal sealed class TrainingSession(DocumentSession document)
     /// <summary>Folder levels of an image folder that <see cref="ImageFolder"/> reads: root, train/test, class, file.</summary>
     const int ImageFolderDepth = 3;
 
-    static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    /// <summary>The training messages' JSON: camelCase, a loss or rate that is not finite as null (a diverged run).</summary>
+    static readonly JsonSerializerOptions JsonOptions = FiniteNumbers.With(new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
 
     /// <summary>The network's input as image options: 1×28×28 for Fashion-MNIST; for an image folder C×S×S with C 1 or 3,
     /// the size and channels the folder's images are decoded to.</summary>
@@ -410,8 +415,9 @@ internal sealed class TrainingSession(DocumentSession document)
         return message;
     }
 
-    /// <summary>The end of a run, on its thread: the trained weights back to the document (unless the run failed or the
-    /// document was replaced meanwhile), the network and backend disposed, the final state set and its message sent. An
+    /// <summary>The end of a run, on its thread: the trained weights back to the document (unless the run failed or
+    /// diverged, or the document was replaced meanwhile), the network and backend disposed, the final state set and its
+    /// message sent. An
     /// exception here fails the run with its message instead of ending the server.</summary>
     void Finish(string id, Network? network, Backends.IBackend? backend, DocumentFile from, string final)
     {
@@ -419,7 +425,14 @@ internal sealed class TrainingSession(DocumentSession document)
         try
         {
             if (network is not null && final != "failed")
-                outcome = document.KeepWeights(DocumentSession.ReadWeights(network), from) ? WeightsKept : WeightsDropped;
+            {
+                var trained = DocumentSession.ReadWeights(network);
+                bool wasDiverged;
+                lock (gate) wasDiverged = diverged;
+                if (wasDiverged || trained.Values.Any(w => !w.Values.All(float.IsFinite)))
+                    outcome = WeightsDiverged; // the document keeps the weights it had: a diverged run's are noise or NaN
+                else outcome = document.KeepWeights(trained, from) ? WeightsKept : WeightsDropped;
+            }
         }
         catch (Exception e)
         {

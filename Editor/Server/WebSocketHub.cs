@@ -109,7 +109,8 @@ internal sealed class WebSocketHub(Func<byte[]>? trainingStatus = null)
     internal static byte[] WithMissed(byte[] message, long missed)
     {
         if (missed == 0 || message.Length < 2 || message[0] != (byte)'{') return message;
-        var head = System.Text.Encoding.UTF8.GetBytes($"{{\"missed\":{missed},");
+        bool empty = message.AsSpan(1).Trim(" \t\r\n"u8).SequenceEqual("}"u8);
+        var head = System.Text.Encoding.UTF8.GetBytes($"{{\"missed\":{missed}{(empty ? "" : ",")}");
         var result = new byte[head.Length + message.Length - 1];
         head.CopyTo(result, 0);
         message.AsSpan(1).CopyTo(result.AsSpan(head.Length));

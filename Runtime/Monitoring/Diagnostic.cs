@@ -40,7 +40,8 @@ public enum DiagnosticSeverity
 /// <param name="Severity">Warning or error.</param>
 /// <param name="Node">The graph node concerned (the one whose output or weights show it); null for the run as a whole.</param>
 /// <param name="Step">The step of the numbers it was judged on.</param>
-/// <param name="Message">What was measured against which threshold, e.g. "62 % of its 120 channels output 0 … (threshold 50 %)".</param>
+/// <param name="Message">What was measured against which threshold, e.g. "62 % of its 120 channels output 0 … (threshold 50 %)"
+/// (without the <see cref="Title"/>, which is shown before it).</param>
 /// <param name="Remedy">What the course prescribes (ReLU, He initialization, batch norm, a lower or higher rate, regularization).</param>
 /// <param name="Value">The measured value (a fraction, a ratio, a loss, an accuracy).</param>
 /// <param name="Threshold">The threshold it crossed.</param>
@@ -62,11 +63,32 @@ public sealed record Diagnostic(DiagnosticKind Kind, DiagnosticSeverity Severity
         _ => char.ToLowerInvariant(kind.ToString()[0]) + kind.ToString()[1..],
     };
 
+    /// <summary>What the finding is called where it is shown (a node's label, a list's heading, the console): "dead ReLUs",
+    /// "saturated", "update too large", "update too small", "vanishing gradient", "exploding gradient", "NaN or ∞", "the
+    /// run diverged", "not learning", "overfitting". <see cref="Message"/> follows it and does not repeat it.</summary>
+    public string Title => TitleOf(Kind);
+
+    /// <summary>The title of <paramref name="kind"/> (see <see cref="Title"/>).</summary>
+    public static string TitleOf(DiagnosticKind kind) => kind switch
+    {
+        DiagnosticKind.DeadReLU => "dead ReLUs",
+        DiagnosticKind.Saturated => "saturated",
+        DiagnosticKind.UpdateTooLarge => "update too large",
+        DiagnosticKind.UpdateTooSmall => "update too small",
+        DiagnosticKind.VanishingGradient => "vanishing gradient",
+        DiagnosticKind.ExplodingGradient => "exploding gradient",
+        DiagnosticKind.NonFinite => "NaN or ∞",
+        DiagnosticKind.Diverged => "the run diverged",
+        DiagnosticKind.NotLearning => "not learning",
+        DiagnosticKind.Overfitting => "overfitting",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a diagnostic kind"),
+    };
+
     /// <summary>"warning" or "error".</summary>
     public string SeverityName => Severity == DiagnosticSeverity.Error ? "error" : "warning";
 
-    /// <summary>"fc1: vanishing gradient: … Remedy: …", one line for a console.</summary>
-    public override string ToString() => $"{(Node is null ? "" : Node + ": ")}{Message}. {Remedy}";
+    /// <summary>"fc1: vanishing gradient: relative gradient … (threshold 2 %) …. Use ReLU …", one line for a console.</summary>
+    public override string ToString() => $"{(Node is null ? "" : Node + ": ")}{Title}: {Message}. {Remedy}";
 }
 
 /// <summary>The diagnostics in force at a step: what <see cref="TrainingDiagnostics"/> holds after that step's numbers.</summary>

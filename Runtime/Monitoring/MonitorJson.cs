@@ -134,7 +134,7 @@ public static class MonitorJson
     }
 
     /// <summary>Writes the diagnostics in force at a step (<see cref="TrainingDiagnostics"/>): <c>{"type":"diagnostics",
-    /// "step","items":[{"kind","severity","node","parameter","message","remedy","value","threshold"}]}</c>.</summary>
+    /// "step","items":[{"kind","title","severity","node","parameter","message","remedy","value","threshold"}]}</c>.</summary>
     public static void Write(Utf8JsonWriter json, DiagnosticReport report)
     {
         json.WriteStartObject();
@@ -143,6 +143,7 @@ public static class MonitorJson
         WriteObjects(json, "items", report.Items, static (json, item) =>
         {
             json.WriteString("kind", item.KindName);
+            json.WriteString("title", item.Title);
             json.WriteString("severity", item.SeverityName);
             json.WriteString("node", item.Node);
             json.WriteString("parameter", item.Parameter);

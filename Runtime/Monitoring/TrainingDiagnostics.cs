@@ -130,12 +130,12 @@ public sealed class TrainingDiagnostics
             }
             if (node.Type is "ReLU" or "ReLU6" && node.DeadChannelFraction >= Thresholds.DeadFraction)
                 found.Add(new Diagnostic(DiagnosticKind.DeadReLU, DiagnosticSeverity.Warning, node.Name, sample.Step,
-                    $"dead ReLUs: {Percent(node.DeadChannelFraction)} of its {node.Channels:N0} channels output 0 for the whole batch (threshold {Percent(Thresholds.DeadFraction)}); they pass no gradient and no longer learn",
+                    $"{Percent(node.DeadChannelFraction)} of its {node.Channels:N0} channels output 0 for the whole batch (threshold {Percent(Thresholds.DeadFraction)}); they pass no gradient and no longer learn",
                     "Lower the learning rate (too large a step pushes units where they never fire again); use He initialization, batch norm before the ReLU, or LeakyReLU",
                     node.DeadChannelFraction, Thresholds.DeadFraction));
             if (node.SaturatedFraction is double saturated && saturated >= Thresholds.SaturatedFraction)
                 found.Add(new Diagnostic(DiagnosticKind.Saturated, DiagnosticSeverity.Warning, node.Name, sample.Step,
-                    $"saturated {node.Type}: {Percent(saturated)} of its outputs are within 2 % of a bound (threshold {Percent(Thresholds.SaturatedFraction)}), where its derivative is almost 0",
+                    $"{Percent(saturated)} of its {node.Type} outputs are within 2 % of a bound (threshold {Percent(Thresholds.SaturatedFraction)}), where its derivative is almost 0",
                     "Use ReLU instead; or keep pre-activations small: Xavier initialization, normalized inputs, batch norm before the activation",
                     saturated, Thresholds.SaturatedFraction));
         }
@@ -187,12 +187,12 @@ public sealed class TrainingDiagnostics
             double ratio = layer.Relative / last.Relative;
             if (ratio < Thresholds.VanishingRatio)
                 found.Add(new Diagnostic(DiagnosticKind.VanishingGradient, DiagnosticSeverity.Warning, layer.Node, sample.Step,
-                    $"vanishing gradient: relative gradient ‖∂L/∂W‖/‖W‖ {Scientific(layer.Relative)} is {Percent(ratio)} of {last.Node}'s {Scientific(last.Relative)} (threshold {Percent(Thresholds.VanishingRatio)}): the gradient fades on its way back and this layer barely learns",
+                    $"relative gradient ‖∂L/∂W‖/‖W‖ {Scientific(layer.Relative)} is {Percent(ratio)} of {last.Node}'s {Scientific(last.Relative)} (threshold {Percent(Thresholds.VanishingRatio)}): the gradient fades on its way back and this layer barely learns",
                     "Use ReLU instead of sigmoid/tanh, with He initialization; add batch norm (or residual connections in deep networks)",
                     ratio, Thresholds.VanishingRatio) { Parameter = layer.Name });
             else if (ratio > Thresholds.ExplodingRatio)
                 found.Add(new Diagnostic(DiagnosticKind.ExplodingGradient, DiagnosticSeverity.Warning, layer.Node, sample.Step,
-                    $"exploding gradient: relative gradient ‖∂L/∂W‖/‖W‖ {Scientific(layer.Relative)} is {ratio.ToString("0.#", Invariant)}× {last.Node}'s {Scientific(last.Relative)} (threshold {Thresholds.ExplodingRatio.ToString("0.#", Invariant)}×)",
+                    $"relative gradient ‖∂L/∂W‖/‖W‖ {Scientific(layer.Relative)} is {ratio.ToString("0.#", Invariant)}× {last.Node}'s {Scientific(last.Relative)} (threshold {Thresholds.ExplodingRatio.ToString("0.#", Invariant)}×)",
                     "Lower the learning rate, clip the gradients, use He or Xavier initialization (not N(0, 1)) and batch norm",
                     ratio, Thresholds.ExplodingRatio) { Parameter = layer.Name });
         }
@@ -204,7 +204,7 @@ public sealed class TrainingDiagnostics
         if (firstNonFiniteLoss is { } bad)
         {
             items.Add(new Diagnostic(DiagnosticKind.Diverged, DiagnosticSeverity.Error, null, step,
-                $"the run diverged: the loss became {(double.IsNaN(bad.Loss) ? "NaN" : "∞")} at step {bad.Step:N0} (threshold: a finite loss)",
+                $"the loss became {(double.IsNaN(bad.Loss) ? "NaN" : "∞")} at step {bad.Step:N0} (threshold: a finite loss)",
                 remedy, bad.Loss, double.NaN));
             return;
         }
@@ -214,7 +214,7 @@ public sealed class TrainingDiagnostics
         double mean = recent.Average();
         if (first > 0 && mean > Thresholds.DivergedLossFactor * first)
             items.Add(new Diagnostic(DiagnosticKind.Diverged, DiagnosticSeverity.Error, null, step,
-                $"the run diverged: the loss rose to {mean.ToString("G4", Invariant)} (mean of the last {recent.Length}), more than {Thresholds.DivergedLossFactor.ToString("0.#", Invariant)}× its first value {first.ToString("G4", Invariant)} at step {losses[0].Step:N0}",
+                $"the loss rose to {mean.ToString("G4", Invariant)} (mean of the last {recent.Length}), more than {Thresholds.DivergedLossFactor.ToString("0.#", Invariant)}× its first value {first.ToString("G4", Invariant)} at step {losses[0].Step:N0}",
                 remedy, mean, Thresholds.DivergedLossFactor * first));
     }
 
@@ -225,7 +225,7 @@ public sealed class TrainingDiagnostics
         double chance = latest.Classes > 0 ? 1.0 / latest.Classes : double.NaN;
         if (latest.Accuracy <= Thresholds.ChanceFactor * chance)
             items.Add(new Diagnostic(DiagnosticKind.NotLearning, DiagnosticSeverity.Error, null, latest.Step,
-                $"not learning: test accuracy {Percent(latest.Accuracy)} after epoch {latest.Epoch + 1} is chance level for {latest.Classes} classes (threshold {Thresholds.ChanceFactor.ToString("0.##", Invariant)} × 1/{latest.Classes} = {Percent(Thresholds.ChanceFactor * chance)})",
+                $"test accuracy {Percent(latest.Accuracy)} after epoch {latest.Epoch + 1} is chance level for {latest.Classes} classes (threshold {Thresholds.ChanceFactor.ToString("0.##", Invariant)} × 1/{latest.Classes} = {Percent(Thresholds.ChanceFactor * chance)})",
                 "If the loss jumped or went NaN, lower the learning rate; if it stayed flat, raise it (and use ReLU with He initialization); check that the labels match the images",
                 latest.Accuracy, Thresholds.ChanceFactor * chance));
         if (evaluations.Count < 2) return;
@@ -233,7 +233,7 @@ public sealed class TrainingDiagnostics
         if (latest.Accuracy > best.Accuracy - Thresholds.OverfittingDrop) return;
         if (TrainAccuracy(best.Epoch) is not double before || TrainAccuracy(latest.Epoch) is not double now || !(now > before)) return;
         items.Add(new Diagnostic(DiagnosticKind.Overfitting, DiagnosticSeverity.Warning, null, latest.Step,
-            $"overfitting: test accuracy fell from {Percent(best.Accuracy)} (epoch {best.Epoch + 1}) to {Percent(latest.Accuracy)} (epoch {latest.Epoch + 1}) while training accuracy rose from {Percent(before)} to {Percent(now)} (threshold: a fall of {Percent(Thresholds.OverfittingDrop)})",
+            $"test accuracy fell from {Percent(best.Accuracy)} (epoch {best.Epoch + 1}) to {Percent(latest.Accuracy)} (epoch {latest.Epoch + 1}) while training accuracy rose from {Percent(before)} to {Percent(now)} (threshold: a fall of {Percent(Thresholds.OverfittingDrop)})",
             $"Regularize: weight decay or an L2 penalty, dropout, data augmentation; or stop early and keep epoch {best.Epoch + 1}'s weights; more training data helps",
             best.Accuracy - latest.Accuracy, Thresholds.OverfittingDrop));
     }

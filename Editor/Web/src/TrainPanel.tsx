@@ -15,7 +15,7 @@ interface Props {
   state: TrainingState;
   points: TrainingPoint[];
   error: string | null;
-  /** "dropped" when the document was replaced during the run, so its weights were not kept. */
+  /** "dropped" when the document was replaced during the run, "diverged" when the run diverged: its weights were not kept. */
   weights: TrainingWeights;
   /** Whether the run diverged. */
   diverged: boolean;
@@ -99,7 +99,7 @@ export function TrainPanel({ state, points, error, weights, diverged, findings, 
         <dt>Time left</dt>
         <dd data-testid="train-time-left">{secondsLeft !== null ? `about ${formatDuration(secondsLeft)}` : "—"}</dd>
         <dt>Loss</dt>
-        <dd data-testid="train-last-loss">{last ? last.loss.toFixed(4) : "—"}</dd>
+        <dd data-testid="train-last-loss">{last ? (last.loss === null ? "NaN or ∞" : last.loss.toFixed(4)) : "—"}</dd>
         <dt>Accuracy</dt>
         <dd data-testid="train-last-accuracy">{lastAccuracy !== null ? `${(lastAccuracy * 100).toFixed(1)} %` : "—"}</dd>
         <dt>Images/s</dt>
@@ -116,9 +116,10 @@ export function TrainPanel({ state, points, error, weights, diverged, findings, 
       )}
       {(diverged || findings.length > 0) && (
         <div className={`verdict ${diverged ? "error" : "warning"}`} data-testid="train-verdict" data-diverged={diverged}>
-          {diverged && <b>The run diverged. </b>}
+          {diverged && !findings.some((f) => f.kind === "diverged") && <b>The run diverged.</b>}
           {findings.map((f, i) => (
             <div key={i} data-kind={f.kind}>
+              <b>{f.title}: </b>
               {f.message}. <i>{f.remedy}.</i>
             </div>
           ))}
@@ -127,6 +128,12 @@ export function TrainPanel({ state, points, error, weights, diverged, findings, 
       {weights === "dropped" && (
         <div className="node-error block" data-testid="train-weights-dropped">
           The document was replaced during the run (open, new or a model template): the trained weights were not kept.
+        </div>
+      )}
+      {weights === "diverged" && (
+        <div className="node-error block" data-testid="train-weights-diverged">
+          The run diverged: its weights were not kept; the document has the weights it had before the run. Lower the
+          learning rate and train again.
         </div>
       )}
       <TrainingChart points={points} />
@@ -165,7 +172,7 @@ function TrainingChart({ points }: { points: TrainingPoint[] }) {
   useEffect(() => {
     const c = chart.current;
     if (!c) return;
-    c.data.datasets[0].data = points.map((p) => ({ x: p.step, y: p.loss }));
+    c.data.datasets[0].data = points.flatMap((p) => (p.loss === null ? [] : [{ x: p.step, y: p.loss }]));
     c.data.datasets[1].data = points.filter((p) => p.accuracy !== null).map((p) => ({ x: p.step, y: p.accuracy as number }));
     c.update("none");
   }, [points]);

@@ -140,7 +140,8 @@ export type TrainingState = "idle" | "running" | "stopped" | "finished" | "faile
 export interface TrainingPoint {
   epoch: number;
   step: number;
-  loss: number;
+  /** null when it is not finite (a diverged run's NaN or ∞). */
+  loss: number | null;
   accuracy: number | null;
   imagesPerSecond?: number;
   /** The schedule's rate of the latest step. */
@@ -218,9 +219,9 @@ export interface TrainingForm {
   values: Record<string, TrainingFormValue> | null;
 }
 
-/** What became of a finished or stopped run's weights: kept by the document it started from, or dropped because that
- * document was replaced (open, new, a model template) during the run. */
-export type TrainingWeights = "kept" | "dropped" | null;
+/** What became of a finished or stopped run's weights: kept by the document it started from, dropped because that
+ * document was replaced (open, new, a model template) during the run, or not kept because the run diverged. */
+export type TrainingWeights = "kept" | "dropped" | "diverged" | null;
 
 /** A training message: a point (with `loss`), a final state, or (on connect) the whole status with `points`, every
  * point of the run so far, which replaces the client's list. */

@@ -68,7 +68,7 @@ function onMessage(view: TrainingView, message: TrainingMessage): TrainingView {
   if (message.runId !== null && message.runId === view.hiddenRunId) return view;
   const points = view.runId === message.runId || view.runId === null ? view.points : [];
   const point: TrainingPoint | null =
-    typeof message.loss === "number"
+    message.loss !== undefined // a point (its loss null when not finite); a state message has none
       ? { epoch: message.epoch ?? 0, step: message.step ?? 0, loss: message.loss, accuracy: message.accuracy ?? null, imagesPerSecond: message.imagesPerSecond }
       : null;
   // the same point can arrive twice (a message and the status that follows a reconnect)

@@ -80,6 +80,9 @@ public class MonitorCliTests
         Assert.That(json.RootElement.GetProperty("diverged").GetBoolean(), Is.True);
         Assert.That(json.RootElement.GetProperty("diagnostics").EnumerateArray().Select(d => d.GetProperty("kind").GetString()),
             Is.EqualTo(new[] { "diverged", "notLearning" }));
+        var first = json.RootElement.GetProperty("diagnostics")[0];
+        Assert.That(first.GetProperty("title").GetString(), Is.EqualTo("the run diverged"));
+        Assert.That(first.GetProperty("message").GetString(), Does.StartWith("the loss became NaN at step 50"), "the title is not repeated");
     }
 
     /// <summary>A run killed while it trains leaves a file whose lines all parse, but perhaps the last, cut short.</summary>

@@ -179,10 +179,31 @@ public sealed class DiagnosticsTests
         Assert.That((root.GetProperty("type").GetString(), root.GetProperty("step").GetInt64()), Is.EqualTo(("diagnostics", 2L)));
         var item = root.GetProperty("items").EnumerateArray().Single();
         Assert.That(item.GetProperty("kind").GetString(), Is.EqualTo("vanishingGradient"));
+        Assert.That(item.GetProperty("title").GetString(), Is.EqualTo("vanishing gradient"));
+        Assert.That(item.GetProperty("message").GetString(), Does.StartWith("relative gradient"), "the title is not repeated in the message");
         Assert.That(item.GetProperty("severity").GetString(), Is.EqualTo("warning"));
         Assert.That(item.GetProperty("node").GetString(), Is.EqualTo("fc1"));
         Assert.That(item.GetProperty("parameter").GetString(), Is.EqualTo("fc1.weight"));
         Assert.That(item.GetProperty("threshold").GetDouble(), Is.EqualTo(0.02));
         Assert.That(item.GetProperty("remedy").GetString(), Does.Contain("ReLU"));
+    }
+
+    /// <summary>Every kind has its own title, and no finding's message starts with it (a list shows "title — message").</summary>
+    [Test]
+    public void Titles_AreDistinct_AndMessagesDoNotRepeatThem()
+    {
+        var titles = Enum.GetValues<DiagnosticKind>().Select(Diagnostic.TitleOf).ToArray();
+        Assert.That(titles, Is.Unique);
+        var diagnostics = new TrainingDiagnostics(Run);
+        diagnostics.Observe(Sample(1, relative: [0.001, 1, 1], dead: 8, saturated: 154, nonFinite: 3, updateRatio: 0.5, loss: 2));
+        diagnostics.Observe(Sample(2, relative: [0.001, 1, 1], dead: 8, saturated: 154, nonFinite: 3, updateRatio: 0.5, loss: 9));
+        diagnostics.Observe(Evaluation(2, 0, 0.1));
+        var items = diagnostics.Report.Items;
+        Assert.That(items.Select(d => d.Kind).Distinct().Count(), Is.GreaterThanOrEqualTo(6), string.Join("\n", items));
+        foreach (var item in items)
+        {
+            Assert.That(item.Message, Does.Not.StartWith(item.Title).IgnoreCase, item.ToString());
+            Assert.That(item.ToString(), Does.Contain($"{item.Title}: {item.Message}"));
+        }
     }
 }

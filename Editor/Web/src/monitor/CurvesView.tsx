@@ -5,7 +5,6 @@
 import { useEffect, useRef, useState } from "react";
 import { Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip, type ChartDataset } from "chart.js";
 import zoomPlugin from "chartjs-plugin-zoom";
-import { shortName } from "./graphOverlay";
 import { runLabel, smooth, type RunData } from "./records";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip, zoomPlugin);
@@ -178,7 +177,7 @@ export function CurvesView({ runs }: { runs: RunData[] }) {
         <ul className="diagnostics" data-testid="run-diagnostics">
           {diagnostics.map((d, i) => (
             <li key={i} className={d.severity} data-kind={d.kind} data-node={d.node ?? ""}>
-              <b>{d.node ? `${d.node}: ` : ""}{shortName(d.kind)}</b> — {d.message}. <i>{d.remedy}.</i>
+              <b>{d.node ? `${d.node}: ` : ""}{d.title}</b> — {d.message}. <i>{d.remedy}.</i>
             </li>
           ))}
         </ul>

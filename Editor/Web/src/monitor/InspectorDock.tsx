@@ -17,9 +17,11 @@ interface Props {
   firstConvolution: string | null;
 }
 
+/** The dock starts closed, a bar under the canvas (its tabs count the findings; the badges are on the graph meanwhile):
+ * open, it takes 330 px from the canvas, which the user gives when they look at a view. */
 export function InspectorDock({ monitor, selectedNode, firstConvolution }: Props) {
   const [tab, setTab] = useState<Tab>("curves");
-  const [open, setOpen] = useState(true);
+  const [open, setOpen] = useState(false);
   const run = monitor.focus;
   const findings = run?.diagnostics?.items.length ?? 0;
   const tabs: { id: Tab; label: string }[] = [

@@ -6,7 +6,6 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../api";
 import type { ProbeResult } from "../protocol";
 import { DistributionChart, HistogramStack, type StepHistogram } from "./Distributions";
-import { shortName } from "./graphOverlay";
 import { DatasetImage, ProbeImage, probeValues } from "./images";
 import { formatMetric, weightsByNode } from "./metrics";
 import { toBase64, type RunData } from "./records";
@@ -123,7 +122,7 @@ export function NodeView({ run, node, nodeType, isFirstConvolution }: { run: Run
       </div>
       {diagnostics.map((d, i) => (
         <div key={i} className={`diagnostic-box ${d.severity}`} data-testid="node-view-diagnostic" data-kind={d.kind}>
-          <b>{shortName(d.kind)}</b>: {d.message}. <i>{d.remedy}.</i>
+          <b>{d.title}</b>: {d.message}. <i>{d.remedy}.</i>
         </div>
       ))}
       <div className="node-view-columns">

@@ -27,7 +27,7 @@ export function RunsView({ monitor }: { monitor: MonitorState }) {
   const [error, setError] = useState<string | null>(null);
   const refresh = useCallback(() => api.runs().then(setRuns, (e: Error) => setError(e.message)), []);
   useEffect(() => void refresh(), [refresh, monitor.live?.key]);
-  const isOpen = (path: string) => monitor.opened.some((r) => r.key === path) || monitor.live?.key === path;
+  const isOpen = monitor.isOpen;
 
   return (
     <div className="runs-view" data-testid="runs-view">

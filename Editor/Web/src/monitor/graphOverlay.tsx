@@ -60,15 +60,10 @@ export const NodeOverlay = memo(function NodeOverlay({ id }: { id: string }) {
         </span>
       )}
       {found.map((d) => (
-        <div key={`${d.kind}-${d.parameter ?? ""}`} className={`node-diagnostic ${d.severity}`} data-testid={`node-diagnostic-${id}`} data-kind={d.kind} title={`${d.message}. ${d.remedy}`}>
-          {shortName(d.kind)}
+        <div key={`${d.kind}-${d.parameter ?? ""}`} className={`node-diagnostic ${d.severity}`} data-testid={`node-diagnostic-${id}`} data-kind={d.kind} title={`${d.title}: ${d.message}. ${d.remedy}`}>
+          {d.title}
         </div>
       ))}
     </>
   );
 });
-
-/** "vanishingGradient" → "vanishing gradient". */
-export function shortName(kind: string): string {
-  return kind === "deadRelu" ? "dead ReLUs" : kind.replace(/([A-Z])/g, " $1").toLowerCase();
-}

@@ -101,6 +101,8 @@ export interface EvaluationRecord {
 
 export interface DiagnosticItem {
   kind: string;
+  /** What the finding is called ("vanishing gradient"); `message` follows it without repeating it. */
+  title: string;
   severity: "warning" | "error";
   node: string | null;
   parameter: string | null;

@@ -16,6 +16,9 @@ export interface MonitorMessage {
 export function useMonitor(runId: string | null) {
   const [live, setLive] = useState<RunData | null>(null);
   const [opened, setOpened] = useState<RunData[]>([]);
+  /** Runs asked for whose files are being read: shown as open at once (their tick stays while they load). */
+  const [opening, setOpening] = useState<string[]>([]);
+  const openingNow = useRef<string[]>([]);
   const [focusKey, setFocusKey] = useState<string | null>(null);
   const [metric, setMetric] = useState<BadgeMetric>("gradNorm");
   const [heatMode, setHeatMode] = useState<HeatMode>("off");
@@ -61,20 +64,37 @@ export function useMonitor(runId: string | null) {
     else void loadHistory(runId);
   }, [runId, loadHistory]);
 
-  /** Opens an earlier run from the folder (overlaid on the curves); again to close it. */
+  /** Sets the runs being opened (the ref for the loads in flight, the state for the page). */
+  const setOpeningPaths = useCallback((paths: string[]) => {
+    openingNow.current = paths;
+    setOpening(paths);
+  }, []);
+
+  /** Opens an earlier run from the folder (overlaid on the curves once read); again to close it (or cancel its opening). */
   const toggleRun = useCallback(async (path: string) => {
-    if (opened.some((r) => r.key === path)) {
+    if (opened.some((r) => r.key === path) || opening.includes(path)) {
       setOpened((runs) => runs.filter((r) => r.key !== path));
+      setOpeningPaths(openingNow.current.filter((p) => p !== path));
       setFocusKey((key) => (key === path ? null : key));
       return;
     }
+    const stillWanted = () => openingNow.current.includes(path); // not closed while it loaded
+    setOpeningPaths([...openingNow.current, path]);
     try {
       const run = parseRunFile(await api.runFile(path), path);
-      setOpened((runs) => [...runs.filter((r) => r.key !== path), run]);
+      if (stillWanted()) setOpened((runs) => [...runs.filter((r) => r.key !== path), run]);
     } catch (e) {
-      setError((e as Error).message);
+      if (stillWanted()) setError((e as Error).message);
+    } finally {
+      setOpeningPaths(openingNow.current.filter((p) => p !== path));
     }
-  }, [opened]);
+  }, [opened, opening, setOpeningPaths]);
+
+  /** Whether run file <path> is open, being opened, or the live run's. */
+  const isOpen = useCallback(
+    (path: string) => opening.includes(path) || opened.some((r) => r.key === path) || live?.key === path,
+    [opening, opened, live],
+  );
 
   const shown = useMemo(() => {
     const runs = live ? [live] : [];
@@ -83,7 +103,7 @@ export function useMonitor(runId: string | null) {
   }, [live, opened]);
   const focus = shown.find((r) => r.key === focusKey) ?? live ?? opened[0] ?? null;
 
-  return { live, opened, shown, focus, setFocusKey, toggleRun, onMessage, metric, setMetric, heatMode, setHeatMode, error, setError };
+  return { live, opened, shown, focus, setFocusKey, toggleRun, isOpen, onMessage, metric, setMetric, heatMode, setHeatMode, error, setError };
 }
 
 export type MonitorState = ReturnType<typeof useMonitor>;
