@@ -130,6 +130,30 @@ public sealed class InspectorEndToEndTests : EditorBrowserFixture
         await editor.ScreenshotAsync("inspector-two-runs", "Two runs overlaid on the curves");
     }
 
+    static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.OrdinalIgnoreCase).Length) / part.Length;
+
+    [Test]
+    public async Task ARateOf1000_IsSaidToDivergeOnce_AndItsWeightsDoNotReachTheDocument()
+    {
+        await editor.InsertTemplateAsync("lenet5");
+        var page = editor.Page;
+        Assert.That(await page.GetByTestId("doc-name").InnerTextAsync(), Is.EqualTo("untitled"), "a model template starts clean");
+        Assert.That(await TrainAsync(epochs: 1, trainLimit: 320, testLimit: 100, monitorEvery: 2, learningRate: "1000"), Is.EqualTo("finished"));
+
+        var verdict = page.GetByTestId("train-verdict");
+        await Assertions.Expect(verdict).ToHaveAttributeAsync("data-diverged", "true");
+        await Assertions.Expect(verdict.Locator("[data-kind=diverged]")).ToContainTextAsync("the loss became NaN");
+        Assert.That(CountOf(await verdict.InnerTextAsync(), "diverged"), Is.EqualTo(1), "the run is said to diverge once: " + await verdict.InnerTextAsync());
+        await Assertions.Expect(page.GetByTestId("train-weights-diverged")).ToBeVisibleAsync();
+        Assert.That(await page.GetByTestId("train-last-loss").InnerTextAsync(), Is.EqualTo("NaN or ∞"));
+
+        // the document did not take the run's weights: not changed, nothing to save
+        Assert.That(await page.GetByTestId("doc-name").InnerTextAsync(), Is.EqualTo("untitled"));
+        var status = JsonNode.Parse(await page.EvaluateAsync<string>("async () => await (await fetch('/api/training')).text()"))!;
+        Assert.That(((bool)status["diverged"]!, (string)status["weights"]!), Is.EqualTo((true, "diverged")));
+        await editor.ScreenshotAsync("inspector-diverged", "A learning rate of 1000: the run diverged, its weights were not kept");
+    }
+
     /// <summary>Ten fully connected layers of 16 units on flattened 28×28 images, <paramref name="activation"/> between them,
     /// weights from <paramref name="init"/>, saved as <paramref name="name"/> in the served folder.</summary>
     string SaveDeepNetwork(string name, Func<Activation> activation, Initializer init)
@@ -163,6 +187,9 @@ public sealed class InspectorEndToEndTests : EditorBrowserFixture
         var order = Enumerable.Range(1, 10).Select(k => $"fc{k}").ToArray();
         Assert.That(flagged, Is.EqualTo(order.Take(flagged.Length)), "the first layers, from the input on");
         Assert.That(await page.GetByTestId("node-diagnostic-fc1").First.GetAttributeAsync("title"), Does.Contain("threshold 2 %").And.Contain("ReLU"));
+        await page.GetByTestId("dock-tab-curves").ClickAsync();
+        var listed = page.GetByTestId("run-diagnostics").Locator("li[data-kind=vanishingGradient][data-node=fc1]");
+        Assert.That(CountOf(await listed.InnerTextAsync(), "vanishing gradient"), Is.EqualTo(1), "the finding's kind is named once in the list");
         await editor.ScreenshotAsync("inspector-vanishing-gradient", "Ten sigmoid layers with N(0, 1) weights: the vanishing-gradient diagnostic on the first layers");
 
         await editor.FileDialogAsync("btn-open", SaveDeepNetwork("relu.neuro", Activation.ReLU, Initializer.KaimingNormal()));
