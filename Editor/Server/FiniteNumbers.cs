@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -13,31 +14,22 @@ internal static class FiniteNumbers
     /// <summary>Adds the converters to <paramref name="options"/> and returns it.</summary>
     public static JsonSerializerOptions With(JsonSerializerOptions options)
     {
-        options.Converters.Add(new SingleConverter());
-        options.Converters.Add(new DoubleConverter());
+        options.Converters.Add(new Converter<float>(static (ref Utf8JsonReader reader) => reader.GetSingle(), static (writer, value) => writer.WriteNumberValue(value)));
+        options.Converters.Add(new Converter<double>(static (ref Utf8JsonReader reader) => reader.GetDouble(), static (writer, value) => writer.WriteNumberValue(value)));
         return options;
     }
 
-    sealed class SingleConverter : JsonConverter<float>
-    {
-        public override bool HandleNull => true;
-        public override float Read(ref Utf8JsonReader reader, Type type, JsonSerializerOptions options) =>
-            reader.TokenType == JsonTokenType.Null ? float.NaN : reader.GetSingle();
-        public override void Write(Utf8JsonWriter writer, float value, JsonSerializerOptions options)
-        {
-            if (float.IsFinite(value)) writer.WriteNumberValue(value);
-            else writer.WriteNullValue();
-        }
-    }
+    delegate T ReadNumber<T>(ref Utf8JsonReader reader);
 
-    sealed class DoubleConverter : JsonConverter<double>
+    /// <summary>A finite <typeparamref name="T"/> as a JSON number (<paramref name="write"/>), any other as null; null reads as NaN.</summary>
+    sealed class Converter<T>(ReadNumber<T> read, Action<Utf8JsonWriter, T> write) : JsonConverter<T> where T : struct, IFloatingPointIeee754<T>
     {
         public override bool HandleNull => true;
-        public override double Read(ref Utf8JsonReader reader, Type type, JsonSerializerOptions options) =>
-            reader.TokenType == JsonTokenType.Null ? double.NaN : reader.GetDouble();
-        public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+        public override T Read(ref Utf8JsonReader reader, Type type, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null ? T.NaN : read(ref reader);
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
         {
-            if (double.IsFinite(value)) writer.WriteNumberValue(value);
+            if (T.IsFinite(value)) write(writer, value);
             else writer.WriteNullValue();
         }
     }
