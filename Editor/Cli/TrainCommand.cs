@@ -98,7 +98,11 @@ internal static class TrainCommand
         var test = folder?.Test ?? FashionMnist.LoadTest(s.DataDir);
         using var backend = BackendSelection.Create(s.Backend);
         using var network = Network.Create(graph, backend, options.Seed);
-        using var run = new TrainingRun(network, train, test, options, TrainingOptionNaming.Flag, resumeFrom) { EvaluateEveryEpoch = false };
+        // a monitored run is evaluated at every epoch's end (its file's evaluation lines); otherwise after the last only
+        using var run = new TrainingRun(network, train, test, options, TrainingOptionNaming.Flag, resumeFrom)
+        {
+            EvaluateEveryEpoch = options.Monitor is not null, Name = s.Model,
+        };
         var trainer = run.Trainer;
         Console.WriteLine($"neuro: training {s.Model} ({network.ParameterCount:N0} parameters) on {run.Train.Count:N0} {(folder is null ? "Fashion-MNIST" : train.Name)} images, backend {backend.Name} ({backend.DeviceName})");
         if (resumeFrom is not null)
@@ -114,6 +118,8 @@ internal static class TrainCommand
                 result = run.Run();
             });
         Console.WriteLine($"neuro: test accuracy {result.TestAccuracy:P2} ({run.Test!.Count:N0} images), final loss {result.LastLoss:F4}, {result.TrainImagesPerSecond:N0} training images/s, {result.Seconds:F1} s");
+        if (options.Monitor is not null) Console.WriteLine($"neuro: monitor file {options.Monitor} ({run.Monitor!.SamplesDelivered:N0} samples)");
+        WriteDiagnostics(result.Diagnostics);
 
         if (s.OutDir is not null)
         {
@@ -133,10 +139,20 @@ internal static class TrainCommand
                 Optimizer = trainer.Optimizer.Name, WeightDecay = used.WeightDecay!.Value, L1 = used.L1, L2 = used.L2, ClipNorm = used.ClipNorm,
                 WarmupSteps = used.WarmupSteps, Gamma = schedule.UsesGamma ? used.Gamma : null, StepSize = schedule.UsesStepSize ? used.StepSize : null,
                 ResumedFrom = used.Resume, ResumedAtStep = resumeFrom is null ? null : result.FirstStep, Checkpoint = used.Checkpoint,
+                Monitor = used.Monitor, Diverged = result.Diverged,
+                Diagnostics = result.Diagnostics.Items.Select(d => new ReportedDiagnostic(d.KindName, d.Title, d.SeverityName, d.Node, d.Message, d.Remedy)).ToArray(),
             };
             WriteJson(s.ReportPath, report);
         }
         return 0;
+    }
+
+    /// <summary>The run's diagnostics, one per line on stderr: "the run diverged" first when it did (a run at chance
+    /// accuracy no longer ends without a word).</summary>
+    static void WriteDiagnostics(NeuroPlugin.Monitoring.DiagnosticReport report)
+    {
+        foreach (var diagnostic in report.Items)
+            Console.Error.WriteLine($"neuro: {diagnostic.SeverityName}: {diagnostic}");
     }
 
     /// <summary>One progress bar per epoch: loss and throughput of the latest report.</summary>
@@ -258,7 +274,12 @@ internal static class TrainCommand
     {
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null) Directory.CreateDirectory(folder);
-        File.WriteAllText(path, JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        // a diverged run's loss is NaN: written as "NaN" rather than failing the report
+        File.WriteAllText(path, JsonSerializer.Serialize(value, new JsonSerializerOptions
+        {
+            WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        }));
     }
 }
 
@@ -280,4 +301,13 @@ internal sealed record TrainingReport(string Model, string Backend, string Devic
     public long? ResumedAtStep { get; init; }
     /// <summary>The checkpoint the run wrote (--checkpoint), or null.</summary>
     public string? Checkpoint { get; init; }
+    /// <summary>The monitor file (--monitor), or null.</summary>
+    public string? Monitor { get; init; }
+    /// <summary>Whether the run diverged (its loss went NaN or ∞, or rose far above its start).</summary>
+    public bool Diverged { get; init; }
+    /// <summary>The diagnostics in force at the end.</summary>
+    public IReadOnlyList<ReportedDiagnostic> Diagnostics { get; init; } = [];
 }
+
+/// <summary>A diagnostic in the JSON report: its kind's name, title, severity, node (null for the run), message and remedy.</summary>
+internal sealed record ReportedDiagnostic(string Kind, string Title, string Severity, string? Node, string Message, string Remedy);

@@ -25,8 +25,9 @@ internal sealed record EditorServerOptions(string Folder, int Port = 0, string? 
 
 /// <summary>
 /// <c>neuro serve</c>'s server: ASP.NET Core on 127.0.0.1 only, every request through <see cref="AccessGuard"/>,
-/// the document API over <see cref="DocumentSession"/>, training over <see cref="TrainingSession"/>, pushes over
-/// <see cref="WebSocketHub"/>, and the built UI as static files. The protocol is Documentation~/EditorProtocol.md.
+/// the document API over <see cref="DocumentSession"/>, training over <see cref="TrainingSession"/>, the runs kept in
+/// the folder (<see cref="RunFiles"/>), the inspector's probes and evaluations (<see cref="InspectorSession"/>), pushes
+/// over <see cref="WebSocketHub"/>, and the built UI as static files. The protocol is Documentation~/EditorProtocol.md.
 /// </summary>
 internal sealed class EditorServer : IAsyncDisposable
 {
@@ -41,10 +42,11 @@ internal sealed class EditorServer : IAsyncDisposable
         WebRoot = webRoot;
         Document = new DocumentSession(folder);
         Training = new TrainingSession(Document);
+        Inspector = new InspectorSession(Document, Training);
         hub = new WebSocketHub(TrainingMessage);
         Document.StructureLock = () => Training.IsRunning ? TrainingLockReason : null;
         Document.Changed += () => hub.Broadcast(HubMessageKind.Document, DocumentMessage());
-        Training.Message += message => hub.Broadcast(HubMessageKind.Training, message);
+        Training.Message += hub.Broadcast;
     }
 
     /// <summary>Why the network may not change while a run trains it (<see cref="DocumentSession.StructureLock"/>).</summary>
@@ -59,6 +61,9 @@ internal sealed class EditorServer : IAsyncDisposable
     public string WebRoot { get; }
     public DocumentSession Document { get; }
     public TrainingSession Training { get; }
+    public InspectorSession Inspector { get; }
+    /// <summary>The WebSocket clients (tests read their outboxes).</summary>
+    internal WebSocketHub Hub => hub;
     /// <summary>The port the server listens on (the real one when 0 was asked).</summary>
     public int Port { get; private set; }
     /// <summary>What <c>neuro serve</c> prints: the address with the token.</summary>
@@ -118,6 +123,16 @@ internal sealed class EditorServer : IAsyncDisposable
         app.MapGet("/api/training/schema", () => Json(Encoding.UTF8.GetBytes(TrainingSession.Schema().ToJsonString())));
         app.MapGet("/api/training/form", () => Json(Training.FormJson()));
         app.MapPut("/api/training/form", async Task<IResult> (HttpContext context) => { Training.SetForm(await Body(context)); return Json(Training.FormJson()); });
+        app.MapGet("/api/runs", () => Json(Encoding.UTF8.GetBytes(RunFiles.List(Folder).ToJsonString())));
+        app.MapGet("/api/runs/file", (HttpContext context) =>
+            Results.Stream(RunFiles.Open(Folder, context.Request.Query["path"].ToString() is { Length: > 0 } path ? path : throw new DocumentCommandException("path: name a run file (?path=runs/….jsonl)", "path")),
+                "application/x-ndjson"));
+        app.MapPost("/api/inspect/filters", async Task<IResult> (HttpContext context) => Json(await Inspector.FiltersAsync(await Body(context))));
+        app.MapPost("/api/inspect/featureMaps", async Task<IResult> (HttpContext context) => Json(await Inspector.FeatureMapsAsync(await Body(context))));
+        app.MapPost("/api/inspect/evaluate", async Task<IResult> (HttpContext context) => Json(await Inspector.EvaluateAsync(await Body(context))));
+        app.MapGet("/api/inspect/images", (HttpContext context) => Json(Inspector.TestImages(context.Request.Query["indices"])));
+        app.MapGet("/api/inspect/cell", (HttpContext context) => Json(Inspector.Cell(
+            QueryInt(context, "label"), QueryInt(context, "predicted"), context.Request.Query.ContainsKey("limit") ? QueryInt(context, "limit") : 64)));
         app.Map("/api/{**rest}", (HttpContext context) => ErrorResponse.Write(context, StatusCodes.Status404NotFound, $"no API route {context.Request.Method} {context.Request.Path}"));
 
         if (Directory.Exists(WebRoot))
@@ -168,6 +183,10 @@ internal sealed class EditorServer : IAsyncDisposable
     };
 
     static IResult Json(byte[] utf8) => Results.Bytes(utf8, "application/json");
+
+    static int QueryInt(HttpContext context, string name) =>
+        int.TryParse(context.Request.Query[name], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int value)
+            ? value : throw new DocumentCommandException($"{name} must be an integer", name);
 
     static async Task<JsonObject> Body(HttpContext context)
     {

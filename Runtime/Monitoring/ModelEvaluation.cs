@@ -11,7 +11,7 @@ namespace NeuroPlugin.Monitoring;
 /// no dropout), that can be spread over frames: <see cref="Advance"/> issues batches (upload, forward,
 /// <see cref="IBackend.ClassifyRows"/> against the one-hot labels) and collects the per-image rows of earlier batches
 /// through an <see cref="AsyncReadback"/> — 4 floats per image, whatever the class count — into the confusion matrix, the
-/// summed loss and the most confidently wrong images. <see cref="Result"/> gives the <see cref="EvaluationSample"/>.
+/// summed loss, the most confidently wrong images and each image's predicted class. <see cref="Result"/> gives the <see cref="EvaluationSample"/>.
 /// All calls on the backend's thread; Dispose releases the plan and tensors.
 /// </summary>
 public sealed class ModelEvaluation : IDisposable
@@ -28,6 +28,7 @@ public sealed class ModelEvaluation : IDisposable
     readonly float[] values;
     readonly int[] batchStarts = new int[Slots], batchCounts = new int[Slots];
     readonly List<Misclassification> wrong = [];
+    readonly int[] predictions;
     int issued, collected, evaluated;
     double lossSum;
     bool disposed;
@@ -67,6 +68,7 @@ public sealed class ModelEvaluation : IDisposable
         loader = new DataLoader(dataset, batchSize, shuffle: false);
         loader.StartEpoch(0);
         values = new float[rows.Length];
+        predictions = new int[dataset.Count];
         confusion = new long[classes][];
         for (int c = 0; c < classes; c++) confusion[c] = new long[classes];
         BatchCount = loader.BatchesPerEpoch;
@@ -125,6 +127,7 @@ public sealed class ModelEvaluation : IDisposable
         {
             int predicted = (int)values[4 * n], label = (int)values[4 * n + 1];
             confusion[label][predicted]++;
+            predictions[first + n] = predicted;
             lossSum += values[4 * n + 3];
             if (predicted != label) NoteMistake(first + n, label, predicted, values[4 * n + 2]);
         }
@@ -152,7 +155,7 @@ public sealed class ModelEvaluation : IDisposable
         for (int c = 0; c < classes; c++) correct += confusion[c][c];
         return new EvaluationSample(step, epoch, evaluated, evaluated == 0 ? double.NaN : lossSum / evaluated,
             evaluated == 0 ? double.NaN : (double)correct / evaluated, confusion.Select(row => (IReadOnlyList<long>)row.ToArray()).ToArray(),
-            [.. dataset.ClassNames], [.. wrong], dataset.Channels, dataset.Height, dataset.Width);
+            [.. dataset.ClassNames], [.. wrong], dataset.Channels, dataset.Height, dataset.Width) { Predictions = [.. predictions] };
     }
 
     /// <summary>Releases the inference plan, the tensors and the readback. Safe to call twice.</summary>

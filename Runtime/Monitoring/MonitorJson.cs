@@ -5,8 +5,8 @@ namespace NeuroPlugin.Monitoring;
 /// <summary>
 /// The JSON form of the monitor's records, one object each, as documented in <c>Documentation~/Monitoring.md</c>: the
 /// JSONL run file (<see cref="MonitorJsonlWriter"/>) and any live stream (the editor's WebSocket, a game's live link)
-/// write the same objects through these methods. Every object has a <c>"type"</c>: <c>"run"</c>, <c>"train"</c> or
-/// <c>"evaluation"</c>. Numbers that are not finite (a NaN mean of an all-NaN tensor, a ratio over a zero norm) are
+/// write the same objects through these methods. Every object has a <c>"type"</c>: <c>"run"</c>, <c>"train"</c>,
+/// <c>"evaluation"</c> or <c>"diagnostics"</c>. Numbers that are not finite (a NaN mean of an all-NaN tensor, a ratio over a zero norm) are
 /// written as <c>null</c>, which JSON can hold.
 /// </summary>
 public static class MonitorJson
@@ -21,6 +21,14 @@ public static class MonitorJson
         json.WriteNumber("batchSize", run.BatchSize);
         json.WriteNumber("every", run.Every);
         json.WriteNumber("histogramBins", run.HistogramBins);
+        if (run.Name is not null) json.WriteString("name", run.Name);
+        if (run.StartedAt is { } started) json.WriteString("startedAt", started);
+        if (run.TotalSteps > 0) json.WriteNumber("totalSteps", run.TotalSteps);
+        if (run.Options is not null)
+        {
+            json.WritePropertyName("options");
+            run.Options.WriteTo(json);
+        }
         WriteObjects(json, "parameters", run.Parameters, static (json, parameter) =>
         {
             json.WriteString("name", parameter.Name);
@@ -121,6 +129,29 @@ public static class MonitorJson
             json.WriteNumber("predicted", mistake.Predicted);
             WriteNumber(json, "confidence", mistake.Confidence);
             json.WriteBase64String("pixels", mistake.Pixels);
+        });
+        json.WriteEndObject();
+    }
+
+    /// <summary>Writes the diagnostics in force at a step (<see cref="TrainingDiagnostics"/>): <c>{"type":"diagnostics",
+    /// "step","items":[{"kind","title","severity","node","parameter","message","remedy","value","threshold"}]}</c>.</summary>
+    public static void Write(Utf8JsonWriter json, DiagnosticReport report)
+    {
+        json.WriteStartObject();
+        json.WriteString("type", "diagnostics");
+        json.WriteNumber("step", report.Step);
+        WriteObjects(json, "items", report.Items, static (json, item) =>
+        {
+            json.WriteString("kind", item.KindName);
+            json.WriteString("title", item.Title);
+            json.WriteString("severity", item.SeverityName);
+            json.WriteString("node", item.Node);
+            json.WriteString("parameter", item.Parameter);
+            json.WriteNumber("step", item.Step);
+            json.WriteString("message", item.Message);
+            json.WriteString("remedy", item.Remedy);
+            WriteNumber(json, "value", item.Value);
+            WriteNumber(json, "threshold", item.Threshold);
         });
         json.WriteEndObject();
     }

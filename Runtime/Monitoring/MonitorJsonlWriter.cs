@@ -56,6 +56,9 @@ public sealed class MonitorJsonlWriter : IDisposable
     /// <summary>Appends an evaluation.</summary>
     public void Write(EvaluationSample evaluation) => WriteLine(evaluation, MonitorJson.Write);
 
+    /// <summary>Appends the diagnostics in force.</summary>
+    public void Write(DiagnosticReport report) => WriteLine(report, MonitorJson.Write);
+
     void WriteLine<T>(T record, Action<Utf8JsonWriter, T> write)
     {
         ObjectDisposedException.ThrowIf(disposed, this);

@@ -138,6 +138,15 @@ public sealed record EvaluationSample(long Step, int Epoch, int Count, double Te
     IReadOnlyList<IReadOnlyList<long>> Confusion, IReadOnlyList<string> ClassNames, IReadOnlyList<Misclassification> MostConfidentlyWrong,
     int Channels, int Height, int Width)
 {
+    /// <summary>The predicted class of every evaluated image, in dataset order (the confusion matrix's cells, image by
+    /// image); empty when not kept. Not part of the JSON form.</summary>
+    public IReadOnlyList<int> Predictions { get; init; } = [];
+
+    /// <summary>Indices of the images of true class <paramref name="label"/> predicted as <paramref name="predicted"/> (a cell
+    /// of the confusion matrix), in dataset order, at most <paramref name="limit"/>.</summary>
+    public IEnumerable<int> ImagesOf(int label, int predicted, IReadOnlyList<byte> labels, int limit = int.MaxValue) =>
+        Enumerable.Range(0, Predictions.Count).Where(i => labels[i] == label && Predictions[i] == predicted).Take(limit);
+
     /// <summary>Per class: the fraction of its images classified correctly (<c>Confusion[c][c] / Σₚ Confusion[c][p]</c>);
     /// NaN for a class without test images.</summary>
     public IReadOnlyList<double> ClassAccuracy => Confusion.Select((row, c) => row.Sum() is var total and > 0 ? (double)row[c] / total : double.NaN).ToArray();
@@ -152,7 +161,18 @@ public sealed record EvaluationSample(long Step, int Epoch, int Count, double Te
 /// <param name="Parameters">The parameters, in sample order.</param>
 /// <param name="Nodes">The nodes, in sample order (topological).</param>
 public sealed record RunDescription(string Backend, string Device, int BatchSize, int Every, int HistogramBins,
-    IReadOnlyList<ParameterDescription> Parameters, IReadOnlyList<NodeDescription> Nodes);
+    IReadOnlyList<ParameterDescription> Parameters, IReadOnlyList<NodeDescription> Nodes)
+{
+    /// <summary>What the host calls the run (the model's or document's name); null when it gave none.</summary>
+    public string? Name { get; init; }
+    /// <summary>When the run started; null when unknown.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+    /// <summary>Steps of the whole run; 0 when unknown.</summary>
+    public long TotalSteps { get; init; }
+    /// <summary>The training options the run uses (<c>TrainingOptions.ToJson</c>), so that runs can be compared; null when
+    /// the host gave none.</summary>
+    public System.Text.Json.Nodes.JsonObject? Options { get; init; }
+}
 
 /// <summary>A parameter of the run: its state-dict name and shape.</summary>
 public sealed record ParameterDescription(string Name, IReadOnlyList<int> Shape);

@@ -122,6 +122,30 @@ public sealed class NetworkProbe : IDisposable
         pending.Add((readback, shape with { Values = new float[source.Length] }));
     }
 
+    /// <summary>The filters of convolution <paramref name="node"/> (the first one when null), now: requests them and waits
+    /// for their values (a blocking wait, between steps). Also raised through <see cref="Ready"/>.</summary>
+    public ProbeImages ReadFilters(string? node = null)
+    {
+        RequestFilters(node);
+        return WaitForLatest();
+    }
+
+    /// <summary>Node <paramref name="node"/>'s feature maps for <paramref name="image"/>, now (see
+    /// <see cref="RequestFeatureMaps(string, ReadOnlySpan{float})"/>; a blocking wait, between steps).</summary>
+    public ProbeImages ReadFeatureMaps(string node, ReadOnlySpan<float> image)
+    {
+        RequestFeatureMaps(node, image);
+        return WaitForLatest();
+    }
+
+    /// <summary>Waits for every pending request; returns the result of the latest one.</summary>
+    ProbeImages WaitForLatest()
+    {
+        var latest = pending[^1].Result;
+        Wait();
+        return latest;
+    }
+
     /// <summary>Raises <see cref="Ready"/> for every request whose values have arrived, in request order; never waits.</summary>
     public void Poll() => Deliver(wait: false);
 

@@ -6,6 +6,7 @@
 //   hooks/useCanvasView    what React Flow draws, layout and fit       hooks/useEditing     edits from canvas and palette
 //   hooks/useFileActions   new, open, save, export                     hooks/useClipboard, useKeyboardShortcuts
 //   testHooks              the drawn revision the end-to-end tests read
+//   monitor/               the training inspector: runs (useMonitor), badges on the graph (graphOverlay), the dock
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
@@ -25,6 +26,9 @@ import { suggestedPath, useFileActions } from "./hooks/useFileActions";
 import { useKeyboardShortcuts } from "./hooks/useKeyboardShortcuts";
 import { useServer } from "./hooks/useServer";
 import { useTraining } from "./hooks/useTraining";
+import { GraphOverlayContext, useGraphOverlay } from "./monitor/graphOverlay";
+import { InspectorDock } from "./monitor/InspectorDock";
+import { useMonitor } from "./monitor/useMonitor";
 import { GroupActionsContext } from "./nodes";
 import { Palette } from "./Palette";
 import type { Position, TemplateOptions, TemplateSpec } from "./protocol";
@@ -49,7 +53,8 @@ function Editor() {
   const documentState = useDocument();
   const { doc, docRef, acceptDocument, run, command, error, setError, notice, setNotice, pendingDraw } = documentState;
   const training = useTraining(doc?.file ?? null);
-  const { layers, templates, socketOpen } = useServer({ onDocument: acceptDocument, onTraining: training.dispatch, onError: setError });
+  const monitor = useMonitor(training.view.runId);
+  const { layers, templates, socketOpen } = useServer({ onDocument: acceptDocument, onTraining: training.dispatch, onMonitor: monitor.onMessage, onError: setError });
   const specs = useMemo(() => new Map(layers.map((l) => [l.type, l])), [layers]);
   const canvas = useRef<HTMLDivElement>(null);
   const view = useCanvasView({ doc, specs, pendingDraw, command, canvas });
@@ -59,6 +64,10 @@ function Editor() {
   const clipboard = useClipboard(documentState, () => editing.docIdsOf(selectedFlowIds(view.nodesRef.current)));
   const [modelDialog, setModelDialog] = useState<TemplateSpec | null>(null);
   const locked = training.running ? trainingLock : null;
+  const overlay = useGraphOverlay(monitor.focus, monitor.metric, monitor.heatMode);
+  const selected = view.nodes.filter((n) => n.selected);
+  const selectedNode = selected.length === 1 && selected[0].type === "layer" ? { id: selected[0].data.node.id, type: selected[0].data.node.type } : null;
+  const firstConvolution = doc?.nodes.find((n) => n.type === "Conv2d")?.id ?? null;
 
   // The document as the server has it; laid out (an undo step of its own) only if it was never laid out.
   useEffect(() => {
@@ -96,6 +105,7 @@ function Editor() {
 
   return (
     <GroupActionsContext.Provider value={editing.groupActions}>
+      <GraphOverlayContext.Provider value={overlay}>
       <div className="app" data-testid="app" data-revision={doc.revision} data-rendered-revision={renderedRevision} data-locked={locked !== null}>
         <Toolbar
           doc={doc}
@@ -114,6 +124,7 @@ function Editor() {
         <Banners error={error} notice={notice} locked={locked} onDismissError={() => setError(null)} onDismissNotice={() => setNotice(null)} />
         <main className="workspace">
           <Palette layers={layers} templates={templates} locked={locked} onAddLayer={editing.addFromPalette} onInsertTemplate={(t) => insertTemplate(t)} />
+          <div className="canvas-column">
           <EditorCanvas
             canvas={canvas}
             nodes={view.nodes}
@@ -129,11 +140,14 @@ function Editor() {
               if (template) insertTemplate(template, point, target.node);
             }}
           />
+          <InspectorDock monitor={monitor} selectedNode={selectedNode} firstConvolution={firstConvolution} />
+          </div>
           <SidePanel
             doc={doc}
             nodes={view.nodes}
             specs={specs}
             training={training.view}
+            findings={monitor.live?.diagnostics?.items.filter((d) => d.node === null) ?? []}
             locked={locked}
             command={command}
             onSelect={view.selectOnly}
@@ -163,6 +177,7 @@ function Editor() {
           <TemplateDialog template={modelDialog} replacesUnsaved={doc.dirty} onCancel={() => setModelDialog(null)} onInsert={(options) => insertModel(modelDialog, options)} />
         )}
       </div>
+      </GraphOverlayContext.Provider>
     </GroupActionsContext.Provider>
   );
 }

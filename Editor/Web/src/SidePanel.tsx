@@ -5,6 +5,7 @@ import type { AfterDraw } from "./hooks/useDocument";
 import { Inspector } from "./Inspector";
 import type { AttributeValue, Command, LayerSpec, NetworkDocument, TrainingRequest } from "./protocol";
 import { TrainPanel } from "./TrainPanel";
+import type { DiagnosticItem } from "./monitor/records";
 import type { TrainingView } from "./trainingState";
 import type { FlowNode } from "./view";
 
@@ -13,6 +14,8 @@ interface Props {
   nodes: FlowNode[];
   specs: Map<string, LayerSpec>;
   training: TrainingView;
+  /** The run's findings about the run as a whole (diverged, not learning, overfitting). */
+  findings: DiagnosticItem[];
   locked: string | null;
   command(c: Command, after?: AfterDraw): Promise<NetworkDocument | null>;
   onSelect(id: string): void;
@@ -21,7 +24,7 @@ interface Props {
   onStopTraining(): void;
 }
 
-export function SidePanel({ doc, nodes, specs, training, locked, command, onSelect, onApplyFix, onStartTraining, onStopTraining }: Props) {
+export function SidePanel({ doc, nodes, specs, training, findings, locked, command, onSelect, onApplyFix, onStartTraining, onStopTraining }: Props) {
   const [panel, setPanel] = useState<"inspect" | "train">("inspect");
   const selected = nodes.filter((n) => n.selected);
   const inspected = selected.length === 1 && selected[0].type === "layer" ? selected[0].data.node : null;
@@ -55,6 +58,8 @@ export function SidePanel({ doc, nodes, specs, training, locked, command, onSele
           points={training.points}
           error={training.error}
           weights={training.weights}
+          diverged={training.diverged}
+          findings={findings}
           valid={doc.valid}
           documentRevision={doc.revision}
           onStart={onStartTraining}

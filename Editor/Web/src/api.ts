@@ -2,13 +2,17 @@
 // request with an HttpOnly cookie, and the token is also kept for this tab (sessionStorage) and sent as
 // X-Neuro-Token, so requests authenticate even where a cookie is not sent.
 
+import type { EvaluationRecord } from "./monitor/records";
 import type {
   Command,
   FileEntry,
   LayerSpec,
   NetworkDocument,
   PastedNode,
+  ProbeResult,
+  RunEntry,
   ServerMessage,
+  TestImages,
   TemplateOptions,
   TemplatePreview,
   TemplateSpec,
@@ -136,7 +140,39 @@ export const api = {
   trainingSchema: () => request<TrainingSchema>("GET", "/api/training/schema"),
   trainingForm: () => request<TrainingForm>("GET", "/api/training/form"),
   saveTrainingForm: (form: TrainingForm) => request<TrainingForm>("PUT", "/api/training/form", form, "training form"),
+  runs: () => request<RunEntry[]>("GET", "/api/runs"),
+  runFile: (path: string) => requestText(`/api/runs/file?path=${encodeURIComponent(path)}`),
+  filters: (node: string | null) => request<ProbeResult>("POST", "/api/inspect/filters", { node }, "filters"),
+  featureMaps: (node: string, source: { testImage: number } | { pixels: string }) =>
+    request<ProbeResult>("POST", "/api/inspect/featureMaps", { node, ...source }, "featureMaps"),
+  evaluate: (limit?: number) => request<EvaluationRecord>("POST", "/api/inspect/evaluate", limit ? { limit } : {}, "evaluate"),
+  testImages: (indices: number[]) => request<TestImages>("GET", `/api/inspect/images?indices=${indices.join(",")}`),
+  cell: (label: number, predicted: number, limit = 64) =>
+    request<TestImages & { count: number }>("GET", `/api/inspect/cell?label=${label}&predicted=${predicted}&limit=${limit}`),
 };
+
+/** A text answer (a run file), with the same authentication and error handling as the JSON requests. */
+async function requestText(path: string): Promise<string> {
+  const headers: Record<string, string> = {};
+  if (token) headers["X-Neuro-Token"] = token;
+  window.__neuroPending++;
+  try {
+    const response = await fetch(path, { headers, credentials: "same-origin" });
+    const text = await response.text();
+    if (!response.ok) {
+      let message = `GET ${path}: HTTP ${response.status}`;
+      try {
+        message = String((JSON.parse(text) as { error?: unknown }).error ?? message);
+      } catch {
+        // not JSON
+      }
+      throw new ApiError(response.status, message);
+    }
+    return text;
+  } finally {
+    window.__neuroPending--;
+  }
+}
 
 /**
  * Keeps one WebSocket to /ws open (reconnecting after a drop) and hands every server message to `onMessage`.

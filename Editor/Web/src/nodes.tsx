@@ -3,6 +3,7 @@
 
 import { memo, useContext, createContext } from "react";
 import { BaseEdge, EdgeLabelRenderer, getBezierPath, Handle, Position, type EdgeProps, type NodeProps } from "@xyflow/react";
+import { GraphOverlayContext, NodeOverlay } from "./monitor/graphOverlay";
 import { formatCount, formatShape, type Command } from "./protocol";
 import type { FrameFlowNode, GroupFlowNode, LayerFlowNode, ShapeFlowEdge } from "./view";
 
@@ -20,13 +21,21 @@ function portLeft(index: number, count: number): string {
 
 export const LayerNode = memo(function LayerNode({ data, selected }: NodeProps<LayerFlowNode>) {
   const actions = useContext(GroupActionsContext);
+  const heat = useContext(GraphOverlayContext).heat.get(data.node.id);
   const { node, isOutput, ports } = data;
   const classes = ["layer-node", `group-${data.spec?.group ?? "other"}`];
   if (node.error) classes.push("has-error");
   if (selected) classes.push("selected");
   if (isOutput) classes.push("is-output");
   return (
-    <div className={classes.join(" ")} data-testid={`node-${node.id}`} data-type={node.type} title={node.error ?? undefined}>
+    <div
+      className={classes.join(" ")}
+      data-testid={`node-${node.id}`}
+      data-type={node.type}
+      title={node.error ?? undefined}
+      style={heat ? { background: heat } : undefined}
+      data-heat={heat ? "on" : undefined}
+    >
       {Array.from({ length: ports }, (_, i) => (
         <Handle
           key={i}
@@ -46,6 +55,7 @@ export const LayerNode = memo(function LayerNode({ data, selected }: NodeProps<L
         <span data-testid={`node-shape-${node.id}`}>{formatShape(node.outputShape)}</span>
         {node.parameters > 0 && <span className="layer-params">{formatCount(node.parameters)} p</span>}
         {isOutput && <span className="output-badge">output</span>}
+        <NodeOverlay id={node.id} />
       </div>
       {node.error && (
         <div className="node-error" data-testid={`node-error-${node.id}`}>

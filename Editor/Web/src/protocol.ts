@@ -1,6 +1,8 @@
 // The wire types of Documentation~/EditorProtocol.md. The server owns the document: everything here is
 // what it sends (documents, palette, training points) or what the UI sends back (commands).
 
+import type { DiagnosticsRecord, MonitorRecord } from "./monitor/records";
+
 export type Shape = number[];
 
 export interface Position {
@@ -138,7 +140,8 @@ export type TrainingState = "idle" | "running" | "stopped" | "finished" | "faile
 export interface TrainingPoint {
   epoch: number;
   step: number;
-  loss: number;
+  /** null when it is not finite (a diverged run's NaN or ∞). */
+  loss: number | null;
   accuracy: number | null;
   imagesPerSecond?: number;
   /** The schedule's rate of the latest step. */
@@ -149,6 +152,12 @@ export interface TrainingPoint {
 
 export interface TrainingStatus {
   runId: string | null;
+  /** The run's monitor file in the served folder (runs/….jsonl). */
+  runFile?: string | null;
+  /** Whether the run diverged (its loss went NaN or ∞, or rose far above its start). */
+  diverged?: boolean;
+  /** The latest diagnostics record of the run. */
+  diagnostics?: DiagnosticsRecord | null;
   state: TrainingState;
   points: TrainingPoint[];
   error: string | null;
@@ -210,15 +219,62 @@ export interface TrainingForm {
   values: Record<string, TrainingFormValue> | null;
 }
 
-/** What became of a finished or stopped run's weights: kept by the document it started from, or dropped because that
- * document was replaced (open, new, a model template) during the run. */
-export type TrainingWeights = "kept" | "dropped" | null;
+/** What became of a finished or stopped run's weights: kept by the document it started from, dropped because that
+ * document was replaced (open, new, a model template) during the run, or not kept because the run diverged. */
+export type TrainingWeights = "kept" | "dropped" | "diverged" | null;
 
 /** A training message: a point (with `loss`), a final state, or (on connect) the whole status with `points`, every
  * point of the run so far, which replaces the client's list. */
 export type ServerMessage =
   | { type: "document"; document: NetworkDocument }
-  | ({ type: "training"; runId: string | null; state: TrainingState; error?: string | null; points?: TrainingPoint[]; weights?: TrainingWeights; totalSteps?: number } & Partial<TrainingPoint>);
+  | ({
+      type: "training";
+      runId: string | null;
+      state: TrainingState;
+      error?: string | null;
+      points?: TrainingPoint[];
+      weights?: TrainingWeights;
+      totalSteps?: number;
+      runFile?: string | null;
+      diverged?: boolean;
+    } & Partial<TrainingPoint>)
+  /** A monitor record of a run (a sample, an evaluation, the diagnostics); `missed`: records of its kind this tab did not get. */
+  | { type: "monitor"; runId: string; missed?: number; record: MonitorRecord };
+
+/** A run kept in the served folder (GET /api/runs), newest first. */
+export interface RunEntry {
+  path: string;
+  bytes: number;
+  modified: string;
+  name?: string;
+  startedAt?: string;
+  totalSteps?: number;
+  backend?: string;
+  options?: Record<string, unknown>;
+}
+
+/** Filters or feature maps (POST /api/inspect/filters, /featureMaps): `values` is base64 of float32 (count, channels, height, width). */
+export interface ProbeResult {
+  node: string;
+  kind: "filters" | "featureMaps";
+  count: number;
+  channels: number;
+  height: number;
+  width: number;
+  values: string;
+  /** Feature maps: the input image's bytes (C,H,W) and shape, its test index and label. */
+  input?: string;
+  inputShape?: [number, number, number];
+  testImage?: number;
+  label?: number;
+}
+
+/** Test images (GET /api/inspect/images, /cell): bytes (C,H,W) in base64. */
+export interface TestImages {
+  imageShape: [number, number, number];
+  classes: string[];
+  images: { index: number; label: number; predicted?: number; pixels: string }[];
+}
 
 /** Commands of POST /api/document/commands; every one (but copy) is one undo step on the server, except a moveNodes
  * that `amends` the revision of the change it lays out. */

@@ -11,6 +11,8 @@ export interface TrainingView {
   points: TrainingPoint[];
   error: string | null;
   weights: TrainingWeights;
+  /** Whether the run diverged (the server's diagnostics say so once it ended, or while it runs). */
+  diverged: boolean;
   /** A run cleared from view because the document was replaced after it: its late messages are not shown again. */
   hiddenRunId: string | null;
 }
@@ -27,7 +29,7 @@ export type TrainingEvent =
   | { kind: "requestFailed"; error: string }
   | { kind: "documentReplaced" };
 
-export const noTraining: TrainingView = { runId: null, state: "idle", points: [], error: null, weights: null, hiddenRunId: null };
+export const noTraining: TrainingView = { runId: null, state: "idle", points: [], error: null, weights: null, diverged: false, hiddenRunId: null };
 
 export function trainingReducer(view: TrainingView, event: TrainingEvent): TrainingView {
   switch (event.kind) {
@@ -53,6 +55,7 @@ function fromStatus(view: TrainingView, status: TrainingStatus): TrainingView {
     points: status.points ?? [],
     error: status.error ?? null,
     weights: status.weights ?? null,
+    diverged: status.diverged ?? false,
     hiddenRunId: view.hiddenRunId,
   };
 }
@@ -60,12 +63,12 @@ function fromStatus(view: TrainingView, status: TrainingStatus): TrainingView {
 function onMessage(view: TrainingView, message: TrainingMessage): TrainingView {
   // the status sent on connect carries every point so far: it replaces the list (a reconnect fills the gap)
   if (Array.isArray(message.points)) {
-    return fromStatus(view, { runId: message.runId, state: message.state, points: message.points, error: message.error ?? null, weights: message.weights ?? null });
+    return fromStatus(view, { runId: message.runId, state: message.state, points: message.points, error: message.error ?? null, weights: message.weights ?? null, diverged: message.diverged });
   }
   if (message.runId !== null && message.runId === view.hiddenRunId) return view;
   const points = view.runId === message.runId || view.runId === null ? view.points : [];
   const point: TrainingPoint | null =
-    typeof message.loss === "number"
+    message.loss !== undefined // a point (its loss null when not finite); a state message has none
       ? { epoch: message.epoch ?? 0, step: message.step ?? 0, loss: message.loss, accuracy: message.accuracy ?? null, imagesPerSecond: message.imagesPerSecond }
       : null;
   // the same point can arrive twice (a message and the status that follows a reconnect)
@@ -76,6 +79,7 @@ function onMessage(view: TrainingView, message: TrainingMessage): TrainingView {
     points: fresh ? [...points, point] : points,
     error: message.error ?? null,
     weights: message.weights ?? null,
+    diverged: message.diverged ?? (view.runId === message.runId && view.diverged),
     hiddenRunId: view.hiddenRunId,
   };
 }

@@ -13,7 +13,7 @@ namespace NeuroPlugin.Editor.Tests.Server;
 /// without the token, from a foreign host or origin, or to a path outside the folder is refused with the protocol's
 /// status; the token works by header, query and cookie.
 /// </summary>
-public sealed class ServerTests
+public sealed partial class ServerTests
 {
     TempFolder folder = null!;
     TempFolder outside = null!;
