@@ -116,6 +116,10 @@ internal sealed class FrameBudget : IDisposable
     /// <summary>The largest measured excess over the budget so far (as <see cref="Overruns"/> measures).</summary>
     public TimeSpan MaxOverrun { get; private set; }
 
+    /// <summary>Whether splittable stages run in parts (the default); false runs every stage whole, as one op per item
+    /// (for comparisons). Takes effect at the next stage boundary.</summary>
+    public bool SplitStages { get; set; } = true;
+
     /// <summary>The part of the current stage the next item runs (0 at a stage boundary).</summary>
     public int NextPart => part;
 
@@ -194,7 +198,7 @@ internal sealed class FrameBudget : IDisposable
     /// for the smallest budget seen (never coarser).</summary>
     void PlanParts<TWork>(ref TWork work, int stage) where TWork : struct, IStagedWork
     {
-        if (!work.CanSplit(stage)) return;
+        if (!SplitStages || !work.CanSplit(stage)) return;
         if (units[stage] < 0) units[stage] = work.RunStagePart(stage, slice, 0, 0);
         long limit = Math.Min(units[stage], MaxParts);
         if (parts[stage] >= limit) return;

@@ -42,6 +42,14 @@ public sealed class FrameBudgetedInference : IDisposable
     /// <summary>Parts node <paramref name="stage"/>'s forward runs as now (1: whole).</summary>
     public int StagePartCount(int stage) => budget.PartCount(stage);
 
+    /// <summary>Whether large stages run in parts finer than an op (the default; see the class remarks). False runs each
+    /// stage whole, one op per item, as before parts existed: for comparisons. The results are the same bits either way.</summary>
+    public bool SplitStages
+    {
+        get => budget.SplitStages;
+        set => budget.SplitStages = value;
+    }
+
     /// <summary>The last <see cref="Advance"/>'s figures.</summary>
     public FrameReport LastFrame => budget.LastFrame;
     /// <summary>GPU time of the latest frame whose timer queries came back; null on the CPU backend.</summary>

@@ -116,6 +116,14 @@ public sealed class FrameBudgetedTrainer : IDisposable
     /// <summary>True between a step's first and last stage: the weights are those of the previous step until it finishes.</summary>
     public bool StepInProgress => next != 0 || budget.NextPart != 0;
 
+    /// <summary>Whether large stages run in parts finer than an op (the default; see the class remarks). False runs each
+    /// stage whole, one op per item, as before parts existed: for comparisons. The results are the same bits either way.</summary>
+    public bool SplitStages
+    {
+        get => budget.SplitStages;
+        set => budget.SplitStages = value;
+    }
+
     /// <summary>The last <see cref="Advance"/>'s figures (budget, estimate, host time, stages, steps).</summary>
     public FrameReport LastFrame => budget.LastFrame;
     /// <summary>GPU time of the latest frame whose timer queries came back (a few frames late); null on the CPU backend.</summary>
