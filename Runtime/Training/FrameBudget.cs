@@ -24,7 +24,8 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// check, the optimizer's penalty stage) run whole.</para>
 /// <para>Estimates. Each stage, or each part of a split stage, has a cost estimate: the larger of its host time and, on
 /// a backend with a device timer (GL), its device time between two timestamps, each smoothed with a fast-attack,
-/// slow-decay filter: a measurement above the estimate replaces it, one below moves it a quarter of the way down. Device
+/// slow-decay filter: a measurement above the estimate replaces it, up to twice the estimate, one below moves it a
+/// quarter of the way down. Device
 /// timestamps are read back a few frames later, only once the GL says they are available (never a stall); a ring of
 /// <see cref="TimedFrames"/> frames of timestamps is kept, and a frame whose timestamps are still pending when its slot
 /// comes round again is dropped unmeasured. A part not measured yet counts as the mean of its stage's measured parts;
@@ -48,6 +49,10 @@ internal sealed class FrameBudget : IDisposable
     /// <summary>A stage is split finer while a part costs more than this share of the smallest budget seen.</summary>
     internal const double PartShare = 0.25;
     const double Decay = 0.25;
+    /// <summary>The most one measurement raises an estimate by: a real rise is followed within a few runs, while one
+    /// time slice lost to another process (hundreds of times an item's cost on a loaded machine) does not leave the item
+    /// planned at that cost for dozens of runs.</summary>
+    const double Growth = 2;
 
     readonly int stageCount, itemsPerTimedFrame;
     readonly double[] hostCost, deviceCost;   // smoothed seconds per whole stage; NaN: not measured yet
@@ -373,7 +378,8 @@ internal sealed class FrameBudget : IDisposable
 
     static void Smooth(ref double estimate, double measured)
     {
-        if (double.IsNaN(estimate) || measured > estimate) estimate = measured;
+        if (double.IsNaN(estimate)) estimate = measured;
+        else if (measured > estimate) estimate = Math.Min(measured, Growth * estimate);
         else estimate += Decay * (measured - estimate);
     }
 

@@ -81,14 +81,14 @@ public static class Report
     public const int WarmUpFrames = 60;
 
     /// <summary>Prints the budget figures of per-frame work times (ms; frames that ran none, before the work started, are
-    /// left out): percentiles and the frames over the budget by more than 1 ms, with those of the first
+    /// left out): mean, percentiles and the frames over the budget by more than 1 ms, with those of the first
     /// <paramref name="warmUpFrames"/> frames counted apart.</summary>
     public static void PrintBudgetFigures(string what, IReadOnlyList<double> times, double budget, int warmUpFrames = WarmUpFrames)
     {
         var worked = times.SkipWhile(t => t == 0).ToArray();
         var sorted = worked.Order().ToArray();
         int over = worked.Count(t => t > budget + 1), overInWarmUp = worked.Take(warmUpFrames).Count(t => t > budget + 1);
-        Console.WriteLine($"{what} time per frame (ms): p50 {Percentile(sorted, 50):0.00}, p99 {Percentile(sorted, 99):0.00}, " +
+        Console.WriteLine($"{what} time per frame (ms): mean {(worked.Length == 0 ? double.NaN : worked.Average()):0.00}, p50 {Percentile(sorted, 50):0.00}, p99 {Percentile(sorted, 99):0.00}, " +
             $"p99.9 {Percentile(sorted, 99.9):0.00}, max {(sorted.Length == 0 ? double.NaN : sorted[^1]):0.00} against a {budget:0.##} ms budget");
         Console.WriteLine($"over budget by > 1 ms: {over} of {worked.Length} frames ({(worked.Length == 0 ? 0 : 100.0 * over / worked.Length):0.00} %; " +
             $"{overInWarmUp} of them in the first {warmUpFrames}, the warm-up)");
