@@ -33,6 +33,8 @@ if (options is null)
     return 2;
 }
 
+if (options.InferenceModel is not null) return InferenceRun.Run(options);
+
 try
 {
     // The game's side: its engine created a GL context and made it current on the render thread. Headless here.
@@ -44,10 +46,11 @@ try
     using var renderer = new Renderer(device, screenSize: 128, eyeSize: 64);
     using var learner = new Learner(backend, options.Seed, learningRate: options.LearningRate);
     if (options.Resume is not null) learner.LoadCheckpoint(options.Resume);
+    learner.Trainer.SplitStages = !options.WholeStages;
     var game = new Game(options.Seed);
 
     string mode = !options.Training ? "off" : options.StepsPerFrame is int steps ? $"{steps} step(s) per frame"
-        : $"{options.TrainBudget.TotalMilliseconds:0.#} ms budget per frame";
+        : $"{options.TrainBudget.TotalMilliseconds:0.#} ms budget per frame{(options.WholeStages ? ", whole stages" : "")}";
     Console.WriteLine($"InGameLearning: {options.Frames} frames ({options.Frames * Game.TimeStep:0.0} s of game time), seed {options.Seed}, training {mode}");
     Console.WriteLine($"GL: {device.Renderer} ({device.Version})");
 
@@ -64,6 +67,8 @@ try
     using var memoryLog = options.MemoryLog is null ? null : new MemoryLog(options.MemoryLog, device);
 
     var frameTimes = new double[options.Frames];
+    var trainingTimes = new double[options.Frames]; // wall time of each frame's training call (ms; llvmpipe runs the work inside
+                                                    // the call), 0 before training starts
     for (int frame = 1; frame <= options.Frames; frame++)
     {
         long start = Stopwatch.GetTimestamp();
@@ -100,9 +105,10 @@ try
 
         if (options.Training)
         {
-            long before = learner.Steps;
+            long before = learner.Steps, trainingStart = Stopwatch.GetTimestamp();
             if (options.StepsPerFrame is int fixedSteps) learner.Train(fixedSteps);
             else learner.Train(options.TrainBudget);
+            if (learner.CanTrain) trainingTimes[frame - 1] = Stopwatch.GetElapsedTime(trainingStart).TotalMilliseconds;
             window.TrainingSteps += learner.Steps - before;
         }
 
@@ -129,9 +135,19 @@ try
     {
         var trainer = learner.Trainer;
         Console.WriteLine($"training: {learner.Steps} steps of {learner.BatchSize} ({(double)learner.Steps / options.Frames:0.00} per frame), replay buffer {learner.ReplayCount} frames");
+        Console.WriteLine($"training progress: {learner.Steps / (options.Frames * Game.TimeStep):0.00} steps per second of game time");
         if (options.StepsPerFrame is null)
-            Console.WriteLine($"training budget: one step estimated at {trainer.EstimatedStepTime.TotalMilliseconds:0.0} ms ({trainer.StageCount} stages); " +
+        {
+            int parts = Enumerable.Range(0, trainer.StageCount).Sum(trainer.StagePartCount);
+            Console.WriteLine($"training budget: one step estimated at {trainer.EstimatedStepTime.TotalMilliseconds:0.0} ms ({trainer.StageCount} stages, {parts} parts); " +
                 $"{trainer.Overruns} frames ran over the {options.TrainBudget.TotalMilliseconds:0.#} ms training budget (largest by {trainer.MaxOverrun.TotalMilliseconds:0.00} ms)");
+            Report.PrintBudgetFigures("training", trainingTimes, options.TrainBudget.TotalMilliseconds);
+            string budgetChart = Path.Combine(options.Out, "budget.png");
+            Directory.CreateDirectory(options.Out);
+            Report.SaveBudgetChart(trainingTimes, options.TrainBudget.TotalMilliseconds, "training", budgetChart,
+                $"Training time per frame, {mode} (seed {options.Seed})");
+            Console.WriteLine($"wrote {budgetChart}");
+        }
         foreach (var report in learner.NonFiniteReports) Console.WriteLine($"NaN guard: {report}");
     }
     Console.WriteLine($"score: {game.Score} ({game.CorrectReactions} of {game.Reactions} reactions right)");
@@ -157,18 +173,23 @@ catch (Exception e) when (e is GLUnavailableException or ModelFileException)
 
 /// <summary>The command line.</summary>
 sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, TimeSpan TrainBudget, TimeSpan FrameBudget,
-    float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000)
+    float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000,
+    bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
                               [--frame-budget-ms MS] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
                               [--memory-log FILE [--memory-every N]]
+                              [--whole-stages] [--inference-model M [--inference-budget-ms MS]]
           --frames N            frames to run, 60 per game second (default 3600)
           --seed S              seeds the game and the network (default 1)
           --no-training         predict only (for frame-time comparisons)
           --train-budget-ms MS  training time per frame (default 4)
           --steps-per-frame K   exactly K training steps per frame instead of a time budget (reproducible runs)
           --frame-budget-ms MS  the frame time counted as over budget (default 16.7, 60 frames/s)
+          --whole-stages        run each training stage whole (no parts finer than an op): for comparisons
+          --inference-model M   instead of the game: frame-budgeted inference of zoo model M at its reference size
+          --inference-budget-ms MS  that inference's time per frame (default 2)
           --learning-rate LR    Adam's learning rate (default 0.002)
           --out DIR             where learning.png and frames.png go (default out/ingame)
           --checkpoint FILE     save a training checkpoint at the end
@@ -187,6 +208,9 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
             switch (args[i])
             {
                 case "--no-training": options = options with { Training = false }; continue;
+                case "--whole-stages": options = options with { WholeStages = true }; continue;
+                case "--inference-model" when value is not null: options = options with { InferenceModel = value }; break;
+                case "--inference-budget-ms" when Number(out double ms): options = options with { InferenceBudget = TimeSpan.FromMilliseconds(ms) }; break;
                 case "--frames" when int.TryParse(value, out int frames) && frames >= 10: options = options with { Frames = frames }; break;
                 case "--seed" when int.TryParse(value, out int seed): options = options with { Seed = seed }; break;
                 case "--steps-per-frame" when int.TryParse(value, out int steps) && steps >= 1: options = options with { StepsPerFrame = steps }; break;

@@ -8,6 +8,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void ActivationForward(ActivationKind kind, Tensor input, Tensor output, float alpha = 0.01f)
     {
+        if (Skips) return;
         Span<float> x = Data(input), y = Data(output);
         switch (kind)
         {
@@ -44,6 +45,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad, float alpha = 0.01f)
     {
+        if (Skips) return;
         // In the forward pass this was y = f(x): dx += f′·dy. At the kinks f′ takes PyTorch's side (see ActivationKind).
         Span<float> x = Data(input), y = Data(output), dy = Data(outputGrad), dx = Data(inputGrad);
         switch (kind)

@@ -29,6 +29,7 @@ public sealed partial class CpuBackend
         for (int first = 0; first < g.Batch; first += chunk)
             for (int group = 0; group < groups; group++)
             {
+                if (Skips) continue; // a work slice's unit: one chunk of samples of one group, computed from scratch
                 int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
                 ChunkColumns(x, first, count, group, g, window);
                 Span<float> result = Workspace(ref gemmResult, g.GroupOutputs * width);
@@ -63,6 +64,7 @@ public sealed partial class CpuBackend
         for (int first = 0; first < g.Batch; first += chunk)
             for (int group = 0; group < groups; group++)
             {
+                if (Skips) continue; // a work slice's unit: one chunk of samples of one group, computed from scratch
                 int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
                 int weightOffset = group * g.GroupOutputs * g.KernelLength;
                 ChunkColumns(x, first, count, group, g, window);

@@ -15,6 +15,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void FlagNonFinite(Tensor input, Tensor flags, int index)
     {
+        if (Skips) return;
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, flags.Length);
         ReadOnlySpan<float> x = Data(input);
@@ -29,6 +30,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void LatchNonFinite(Tensor flags, Tensor report, uint step)
     {
+        if (Skips) return;
         if (report.Length != flags.Length + 1)
             throw new ShapeException($"report '{report.Name}' {report.Shape} needs 1 + {flags.Length} values for flags '{flags.Name}' {flags.Shape}");
         ReadOnlySpan<float> f = Data(flags);

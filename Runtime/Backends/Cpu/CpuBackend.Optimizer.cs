@@ -5,16 +5,18 @@ using NeuroPlugin.Tensors;
 namespace NeuroPlugin.Backends.Cpu;
 
 // Optimizer update rules, the L1/L2 penalty and gradient clipping. Each rule is one loop over the elements,
-// written in the order PyTorch's torch.optim evaluates it, so float rounding follows the same path.
+// written in the order PyTorch's torch.optim evaluates it, so float rounding follows the same path. Under a work
+// slice a rule runs only its window's element blocks (ElementRange): each element's update is independent.
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
     public void SgdUpdate(Tensor parameter, Tensor gradient, Tensor? velocity, float learningRate, float momentum, float weightDecay = 0f, bool nesterov = false)
     {
-        if (UpdateBlocked) return;
+        var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
+        if (UpdateBlocked || first == end) return;
         Span<float> w = Data(parameter), dw = Data(gradient), v = DataOrEmpty(velocity);
         bool hasVelocity = velocity is not null;
-        for (int i = 0; i < w.Length; i++)
+        for (int i = first; i < end; i++)
         {
             float g = dw[i] + weightDecay * w[i];
             if (hasVelocity)
@@ -29,9 +31,10 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AdaGradUpdate(Tensor parameter, Tensor gradient, Tensor sum, float learningRate, float epsilon, float weightDecay)
     {
-        if (UpdateBlocked) return;
+        var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
+        if (UpdateBlocked || first == end) return;
         Span<float> w = Data(parameter), dw = Data(gradient), h = Data(sum);
-        for (int i = 0; i < w.Length; i++)
+        for (int i = first; i < end; i++)
         {
             float g = dw[i] + weightDecay * w[i];
             h[i] += g * g;
@@ -42,10 +45,11 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void RmsPropUpdate(Tensor parameter, Tensor gradient, Tensor squareAverage, Tensor? velocity, float learningRate, float alpha, float epsilon, float momentum, float weightDecay)
     {
-        if (UpdateBlocked) return;
+        var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
+        if (UpdateBlocked || first == end) return;
         Span<float> w = Data(parameter), dw = Data(gradient), h = Data(squareAverage), v = DataOrEmpty(velocity);
         bool hasVelocity = velocity is not null;
-        for (int i = 0; i < w.Length; i++)
+        for (int i = first; i < end; i++)
         {
             float g = dw[i] + weightDecay * w[i];
             h[i] = alpha * h[i] + (1f - alpha) * (g * g);
@@ -59,12 +63,13 @@ public sealed partial class CpuBackend
     public void AdamUpdate(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, float learningRate,
         float beta1, float beta2, float epsilon, float weightDecay, bool decoupledWeightDecay, long step)
     {
-        if (UpdateBlocked) return;
+        var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
+        if (UpdateBlocked || first == end) return;
         Span<float> w = Data(parameter), dw = Data(gradient), m = Data(firstMoment), v = Data(secondMoment);
         var c = AdamCorrection.At(learningRate, beta1, beta2, step);
         float coupled = decoupledWeightDecay ? 0f : weightDecay;
         float shrink = decoupledWeightDecay ? 1f - learningRate * weightDecay : 1f;
-        for (int i = 0; i < w.Length; i++)
+        for (int i = first; i < end; i++)
         {
             float g = dw[i] + coupled * w[i];
             w[i] *= shrink;
@@ -77,6 +82,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void NormPenaltyForward(Tensor input, Tensor total, float l1, float l2)
     {
+        if (Skips) return;
         ReadOnlySpan<float> x = Data(input);
         // float sums, like the GL kernel's partial sums and torch's float32 reductions
         float sum = 0f;
@@ -88,6 +94,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void NormPenaltyBackward(Tensor input, Tensor inputGrad, float l1, float l2)
     {
+        if (Skips) return;
         ReadOnlySpan<float> x = Data(input);
         Span<float> dx = Data(inputGrad);
         for (int i = 0; i < x.Length; i++)
@@ -100,6 +107,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void ClipByTotalNorm(Tensor gradient, Tensor sumOfSquares, float maxNorm)
     {
+        if (Skips) return;
         float factor = MathF.Min(1f, maxNorm / (MathF.Sqrt(Data(sumOfSquares)[0]) + 1e-6f));
         Span<float> g = Data(gradient);
         TensorPrimitives.Multiply(g, factor, g);

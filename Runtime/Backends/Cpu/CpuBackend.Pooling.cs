@@ -7,6 +7,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void MaxPool2dForward(Tensor input, Tensor output, Tensor argmax, Window2d window)
     {
+        if (Skips) return;
         // input (N,C,H,W); output and argmax (N,C,OH,OW)
         var g = new PoolGeometry(input.Shape, output.Shape);
         Span<float> x = Data(input), y = Data(output), index = Data(argmax);
@@ -40,6 +41,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void MaxPool2dBackward(Tensor argmax, Tensor outputGrad, Tensor inputGrad, Window2d window)
     {
+        if (Skips) return;
         // in the forward pass this was y = x[argmax]: the gradient flows only to the chosen element
         var g = new PoolGeometry(inputGrad.Shape, outputGrad.Shape);
         Span<float> index = Data(argmax), dy = Data(outputGrad), dx = Data(inputGrad);
@@ -55,6 +57,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AvgPool2dForward(Tensor input, Tensor output, Window2d window, bool countIncludePad)
     {
+        if (Skips) return;
         var g = new PoolGeometry(input.Shape, output.Shape);
         Span<float> x = Data(input), y = Data(output);
         for (int plane = 0; plane < g.Planes; plane++)
@@ -71,6 +74,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AvgPool2dBackward(Tensor outputGrad, Tensor inputGrad, Window2d window, bool countIncludePad)
     {
+        if (Skips) return;
         // in the forward pass this was y = Σ window / count: each element of the window receives dy / count
         var g = new PoolGeometry(inputGrad.Shape, outputGrad.Shape);
         Span<float> dy = Data(outputGrad), dx = Data(inputGrad);

@@ -12,6 +12,7 @@ public sealed partial class CpuBackend
     public void Summarize(Tensor input, Tensor statistics, int offset, int bins,
         float saturationLow = float.NegativeInfinity, float saturationHigh = float.PositiveInfinity)
     {
+        if (Skips) return;
         StatisticsLayout.Check(statistics, offset, bins);
         ReadOnlySpan<float> x = Data(input);
         Span<float> words = Data(statistics).Slice(offset, StatisticsLayout.Length(bins));
@@ -150,6 +151,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void CountDeadChannels(Tensor input, Tensor statistics, int offset)
     {
+        if (Skips) return;
         StatisticsLayout.CheckDeadChannels(input, statistics, offset);
         var shape = input.Shape;
         int batch = shape[0], channels = shape[1], plane = input.Length / (batch * channels);
@@ -168,6 +170,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void ClassifyRows(Tensor logits, Tensor target, Tensor results)
     {
+        if (Skips) return;
         StatisticsLayout.CheckClassifyShapes(logits, target, results);
         int rows = logits.Shape[0], classes = logits.Shape[1];
         ReadOnlySpan<float> z = Data(logits), t = Data(target);

@@ -55,6 +55,19 @@ public sealed partial class GLBackend : IBackend
     public int InternalObjectCount => Shaders.CachedProgramCount + (scratch is null ? 0 : 1) + placeholders.Count(p => p is not null)
         + (openGuard is null ? 0 : 1) + (uploads?.ObjectCount ?? 0);
 
+    /// <summary>While set, dispatches issue only the work groups inside the slice's window (<see cref="WorkSlice"/>):
+    /// a dispatch's groups are numbered row by row, <c>y·groupsX + x</c>, and the fills still queued are run when the slice
+    /// is set (they belong to the work before it) and when it is cleared (they belong to the sliced run).</summary>
+    public WorkSlice? Slice
+    {
+        get => Device.Slice;
+        set
+        {
+            EnsureUsable(); // runs the queued fills
+            Device.Slice = value;
+        }
+    }
+
     /// <summary>The GL buffer behind a tensor of this backend (e.g. to bind it in the host's own shaders).</summary>
     /// <remarks>Runs the fills still queued first (<see cref="Fill"/>), so what the caller does with the buffer comes after them.</remarks>
     public GLBuffer BufferOf(Tensor tensor)
@@ -121,9 +134,21 @@ public sealed partial class GLBackend : IBackend
     void BindPlaceholder(int binding) => Bind(binding, placeholders[binding] ??= new GLBuffer(Device, 4, "placeholder"));
 
     /// <summary>A scratch buffer of at least <paramref name="length"/> floats for two-pass reductions. It grows
-    /// (during warm-up) and is reused by every op: each op's second pass finishes before the next op starts.</summary>
+    /// (during warm-up) and is reused by every op: each op's second pass finishes before the next op starts. While a
+    /// <see cref="Slice"/> is set the buffer is the slice's own: its two passes may run frames apart, with other work
+    /// between them. A stage's first, whole run grows it to the stage's need, so later windows never replace it.</summary>
     GLBuffer Scratch(int length)
     {
+        if (Device.Slice is { } slice)
+        {
+            var held = slice.BackendState as GLBuffer;
+            if (held is null || held.IsDisposed || held.Length < length)
+            {
+                slice.BackendState?.Dispose();
+                slice.BackendState = held = new GLBuffer(Device, Math.Max(length, 4096), "slice scratch", zeroed: false);
+            }
+            return held;
+        }
         if (scratch is null || scratch.Length < length)
         {
             scratch?.Dispose();

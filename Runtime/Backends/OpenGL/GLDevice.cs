@@ -158,6 +158,9 @@ public sealed class GLDevice : IDisposable
     /// <summary>Validation mode's state, or null when it is off.</summary>
     internal GLValidator? Validator => validator;
 
+    /// <summary>The window of work groups dispatches issue (<see cref="GLBackend.Slice"/>); null: all of them.</summary>
+    internal WorkSlice? Slice { get; set; }
+
     /// <summary>A shader storage binding as last set (<see cref="BindStorage"/>): buffer, byte range, label, and the
     /// dispatch it was set for.</summary>
     internal readonly record struct BoundStorage(uint Handle, long Offset, long Size, string? Label, long Generation);

@@ -58,12 +58,13 @@ internal sealed class GLValidator
         }
     }
 
-    /// <summary>Runs a grid of <paramref name="groupsX"/> × <paramref name="groupsY"/> work groups as one
+    /// <summary>Runs work groups [<paramref name="first"/>, <paramref name="end"/>) of a grid <paramref name="groupsX"/>
+    /// wide, numbered row by row (<c>y·groupsX + x</c>: the whole grid, or a work slice's window of it), as one
     /// <c>glDispatchCompute(1, 1, 1)</c> per group, in the configured order (the kernel adds the group's position from
     /// the <c>groupOffset</c> and <c>groupOffsetY</c> uniforms).</summary>
-    public void DispatchEachGroup(GL gl, uint program, int groupOffsetLocation, int groupOffsetYLocation, int groupsX, int groupsY)
+    public void DispatchEachGroup(GL gl, uint program, int groupOffsetLocation, int groupOffsetYLocation, long groupsX, long first, long end)
     {
-        int total = checked(groupsX * groupsY);
+        int total = checked((int)(end - first));
         if (order.Length < total) order = new int[Math.Max(total, order.Length * 2)];
         for (int i = 0; i < total; i++) order[i] = Options.Order == WorkGroupOrder.Reversed ? total - 1 - i : i;
         if (Options.Order == WorkGroupOrder.Shuffled)
@@ -74,8 +75,9 @@ internal sealed class GLValidator
             }
         for (int i = 0; i < total; i++)
         {
-            gl.ProgramUniform1(program, groupOffsetLocation, (uint)(order[i] % groupsX));
-            gl.ProgramUniform1(program, groupOffsetYLocation, (uint)(order[i] / groupsX));
+            long group = first + order[i];
+            gl.ProgramUniform1(program, groupOffsetLocation, (uint)(group % groupsX));
+            gl.ProgramUniform1(program, groupOffsetYLocation, (uint)(group / groupsX));
             gl.DispatchCompute(1, 1, 1);
         }
     }

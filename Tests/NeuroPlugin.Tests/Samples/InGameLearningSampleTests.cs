@@ -68,6 +68,35 @@ public partial class InGameLearningSampleTests
         }
     }
 
+    /// <summary>A budgeted run reports the training budget (the over-budget line counts every training frame) and
+    /// charts it; the inference mode does the same for a zoo model spread over frames.</summary>
+    [TestCase("--train-budget-ms", "2", "training")]
+    [TestCase("--inference-model", "lenet5", "inference")]
+    public void BudgetedRunsReportTheBudget(string option, string value, string what)
+    {
+        if (Environment.GetEnvironmentVariable("NEURO_SKIP_GL") == "1") Assert.Ignore("NEURO_SKIP_GL=1");
+        string folder = Path.Combine(Path.GetTempPath(), "neuro-ingame-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            const int frames = 150;
+            var (exitCode, output, error) = Run("--frames", $"{frames}", option, value, "--out", folder);
+            Assert.That(exitCode, Is.EqualTo(0), error);
+            string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.That(lines, Has.Some.Matches($@"^{what} time per frame \(ms\): mean [\d.]+, p50 [\d.]+, p99 [\d.]+, p99\.9 [\d.]+, max [\d.]+ against a [\d.]+ ms budget$"), output);
+            var over = lines.Select(l => Regex.Match(l, @"^over budget by > 1 ms: (\d+) of (\d+) frames")).Single(m => m.Success);
+            int counted = int.Parse(over.Groups[2].Value);
+            // training starts once the replay buffer holds 64 frames; inference runs from the first frame
+            Assert.That(counted, what == "training" ? Is.InRange(frames - 70, frames - 60) : Is.EqualTo(frames), output);
+            Assert.That(int.Parse(over.Groups[1].Value), Is.LessThanOrEqualTo(counted));
+            AssertPng(Path.Combine(folder, "budget.png"), 900, 450);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Test]
     public void BadArgumentsPrintUsage()
     {
