@@ -68,6 +68,9 @@ public sealed class ArchitectureSearch
         settings.Validate();
         if (train.ClassCount != validation.ClassCount || train.Channels != validation.Channels || train.Height != validation.Height || train.Width != validation.Width)
             throw new ArgumentException($"the validation images ({validation.Name}) are not of the training images' kind ({train.Name})");
+        if (train.Count != settings.TrainImages || validation.Count != settings.ValidationImages)
+            throw new ArgumentException($"the search's settings say {settings.TrainImages} training and {settings.ValidationImages} validation images; " +
+                $"{train.Count} and {validation.Count} were given");
         if (train.Height != train.Width) throw new SearchException("dataset", $"{train.Name}: the search space builds square inputs; the images are {train.Height}×{train.Width}");
         (this.settings, this.train, this.validation, this.backend, this.folder) = (settings, train, validation, backend, folder);
         modelOptions = new ModelOptions(train.Channels, train.Height, train.ClassCount);
@@ -181,6 +184,7 @@ public sealed class ArchitectureSearch
                 if (parent is null || drawn.Accuracy > parent.Accuracy) parent = drawn;
             }
         }
+        int overParameters = 0, overFlops = 0;
         for (int draw = 0; draw < MaxDraws; draw++)
         {
             var (genome, change) = parent is null ? (SearchSpace.Sample(ref random), "random") : SearchSpace.Mutate(parent.Genome, ref random);
@@ -194,15 +198,17 @@ public sealed class ArchitectureSearch
                 continue; // downsampled below 1×1 for these images
             }
             var (parameters, flops) = ArchitectureCost.Count(graph);
-            if (parameters <= (settings.MaxParameters ?? long.MaxValue) && flops <= (settings.MaxFlops ?? long.MaxValue))
-                return (genome, parent, change, graph);
+            bool parametersFit = parameters <= (settings.MaxParameters ?? long.MaxValue), flopsFit = flops <= (settings.MaxFlops ?? long.MaxValue);
+            if (parametersFit && flopsFit) return (genome, parent, change, graph);
+            if (!parametersFit) overParameters++;
+            if (!flopsFit) overFlops++;
         }
         string limits = string.Join(" and ", new[]
         {
             settings.MaxParameters is long p ? $"at most {p:N0} parameters" : null,
             settings.MaxFlops is long f ? $"at most {f:N0} FLOPs" : null,
         }.Where(s => s is not null));
-        throw new SearchException(settings.MaxFlops is null ? "maxParameters" : "maxFlops",
+        throw new SearchException(overFlops >= overParameters ? "maxFlops" : "maxParameters",
             $"no architecture of {MaxDraws} drawn {(parent is null ? "from the search space" : $"as mutations of candidate {parent.Id}")} has {limits} for {modelOptions.ImageSize}×{modelOptions.ImageSize} images");
     }
 
