@@ -73,7 +73,7 @@ internal static class SearchCommand
     /// first <paramref name="trainImages"/> and the last <paramref name="validationImages"/> (Fashion-MNIST's 60,000, or a
     /// folder's training split). The test set is never looked at, so a found model's test accuracy stays an honest measure.
     /// </summary>
-    static (ImageDataset Train, ImageDataset Validation) LoadData(string data, string? dataDir, int seed, int? trainImages, int? validationImages)
+    internal static (ImageDataset Train, ImageDataset Validation) LoadData(string data, string? dataDir, int seed, int? trainImages, int? validationImages)
     {
         ImageDataset all;
         if (data.StartsWith(TrainCommand.FolderPrefix, StringComparison.OrdinalIgnoreCase))
