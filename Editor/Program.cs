@@ -21,6 +21,7 @@ public static class Program
             ExportCommand.Create(),
             InferCommand.Create(),
             ExperimentCommand.Create(),
+            SearchCommand.Create(),
             Server.ServeCommand.Create(),
         };
         var parse = root.Parse(args);

@@ -43,6 +43,7 @@ internal sealed class EditorServer : IAsyncDisposable
         Document = new DocumentSession(folder);
         Training = new TrainingSession(Document);
         Inspector = new InspectorSession(Document, Training);
+        Search = new SearchSession(folder, () => Training.IsRunning ? "a training run is running" : null);
         hub = new WebSocketHub(TrainingMessage);
         Document.StructureLock = () => Training.IsRunning ? TrainingLockReason : null;
         Document.Changed += () => hub.Broadcast(HubMessageKind.Document, DocumentMessage());
@@ -64,6 +65,7 @@ internal sealed class EditorServer : IAsyncDisposable
     public InspectorSession Inspector { get; }
     /// <summary>The WebSocket clients (tests read their outboxes).</summary>
     internal WebSocketHub Hub => hub;
+    public SearchSession Search { get; }
     /// <summary>The port the server listens on (the real one when 0 was asked).</summary>
     public int Port { get; private set; }
     /// <summary>What <c>neuro serve</c> prints: the address with the token.</summary>
@@ -117,11 +119,19 @@ internal sealed class EditorServer : IAsyncDisposable
         app.MapGet("/api/layers", () => Json(Encoding.UTF8.GetBytes(LayerPalette.ToJson().ToJsonString())));
         app.MapGet("/api/templates", () => Results.Json(Templates.All.Select(t => new { id = t.Id, label = t.Label, kind = t.Kind, description = t.Description })));
         app.MapPost("/api/templates/preview", async Task<IResult> (HttpContext context) => Json(TemplatePreview.Describe(await Body(context))));
-        app.MapPost("/api/training/start", async Task<IResult> (HttpContext context) => Results.Json(new { runId = Training.Start(TrainingRequest.Parse(await Body(context))) }));
+        app.MapPost("/api/training/start", async Task<IResult> (HttpContext context) =>
+        {
+            var request = TrainingRequest.Parse(await Body(context));
+            if (Search.IsRunning) throw new EditorConflictException("an architecture search is running: stop it before training");
+            return Results.Json(new { runId = Training.Start(request) });
+        });
         app.MapPost("/api/training/stop", () => Results.Json(new { stopped = Training.Stop() }));
         app.MapGet("/api/training", () => Json(Training.StatusJson()));
         app.MapGet("/api/training/schema", () => Json(Encoding.UTF8.GetBytes(TrainingSession.Schema().ToJsonString())));
         app.MapGet("/api/training/form", () => Json(Training.FormJson()));
+        app.MapPost("/api/search/start", async Task<IResult> (HttpContext context) => Results.Json(new { searchId = Search.Start(SearchRequest.Parse(await Body(context))) }));
+        app.MapPost("/api/search/stop", () => Results.Json(new { stopped = Search.Stop() }));
+        app.MapGet("/api/search", () => Json(Search.StatusJson()));
         app.MapPut("/api/training/form", async Task<IResult> (HttpContext context) => { Training.SetForm(await Body(context)); return Json(Training.FormJson()); });
         app.MapGet("/api/runs", () => Json(Encoding.UTF8.GetBytes(RunFiles.List(Folder).ToJsonString())));
         app.MapGet("/api/runs/file", (HttpContext context) =>
@@ -245,7 +255,9 @@ internal sealed class EditorServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Training.Stop();
+        Search.Stop();
         Training.Wait(TimeSpan.FromSeconds(30));
+        Search.Wait(TimeSpan.FromSeconds(30));
         await app.StopAsync();
         await app.DisposeAsync();
     }
