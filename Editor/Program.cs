@@ -22,6 +22,7 @@ public static class Program
             InferCommand.Create(),
             ExperimentCommand.Create(),
             Server.ServeCommand.Create(),
+            MonitorCommand.Create(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
