@@ -2,12 +2,14 @@
 # The live link's cost to a game (Documentation~/Monitoring.md, Samples/InGameLearning/README.md): frame-time
 # percentiles of Samples/InGameLearning (default 4 ms training budget) without the link, with the link and no client,
 # and with `neuro monitor` attached for the whole run, the three runs alternated ROUNDS times.
-#   bash Tests/Benchmarks/livelink.sh [frames] [rounds]
+#   bash Tests/Benchmarks/livelink.sh [frames] [rounds]      (NEURO_SKIP_BUILD=1: use the binaries already built)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 frames=${1:-3600}; rounds=${2:-2}
-dotnet build Editor -c Release -nologo -clp:ErrorsOnly -p:NeuroSkipWebBuild=true >/dev/null
-dotnet build Samples/InGameLearning -c Release -nologo -clp:ErrorsOnly >/dev/null
+if [ "${NEURO_SKIP_BUILD:-0}" != 1 ]; then
+  dotnet build Editor -c Release -nologo -clp:ErrorsOnly -p:NeuroSkipWebBuild=true >/dev/null
+  dotnet build Samples/InGameLearning -c Release -nologo -clp:ErrorsOnly >/dev/null
+fi
 sample="dotnet Samples/InGameLearning/bin/Release/net10.0/InGameLearning.dll"
 neuro="dotnet Editor/bin/Release/net10.0/neuro.dll"
 work=$(mktemp -d)
@@ -19,7 +21,8 @@ for round in $(seq 1 "$rounds"); do
   echo "round $round, link, no client:     $(percentiles "$work/idle.txt")"
   $sample --frames "$frames" --inspect 0 --out "$work/attached" > "$work/attached.txt" &
   game=$!
-  until url=$(grep -o 'http://127.0.0.1:[0-9]*/?token=[A-Za-z0-9_-]*' "$work/attached.txt" 2>/dev/null); do sleep 0.1; done
+  url=""
+  while [ -z "$url" ]; do sleep 0.1; url=$(grep -o 'http://127.0.0.1:[0-9]*/?token=[A-Za-z0-9_-]*' "$work/attached.txt" | head -n 1 || true); done
   $neuro monitor "$url" --out "$work/attached.jsonl" > "$work/monitor.txt"
   wait "$game"
   echo "round $round, link, neuro monitor: $(percentiles "$work/attached.txt") ($(grep -c '"type":"train"' "$work/attached.jsonl") samples recorded)"
