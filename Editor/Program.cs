@@ -23,6 +23,7 @@ public static class Program
             ExperimentCommand.Create(),
             SearchCommand.Create(),
             Server.ServeCommand.Create(),
+            MonitorCommand.Create(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

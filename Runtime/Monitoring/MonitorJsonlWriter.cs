@@ -59,6 +59,19 @@ public sealed class MonitorJsonlWriter : IDisposable
     /// <summary>Appends the diagnostics in force.</summary>
     public void Write(DiagnosticReport report) => WriteLine(report, MonitorJson.Write);
 
+    /// <summary>Appends a record already serialized by <see cref="MonitorJson"/> (one JSON object, UTF-8, as a live link
+    /// sends it; <c>neuro monitor</c> records them).</summary>
+    /// <exception cref="ArgumentException">The record is empty or holds a line break (it would not be one line).</exception>
+    public void WriteLine(ReadOnlySpan<byte> record)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (record.IsEmpty || record.IndexOfAny((byte)'\n', (byte)'\r') >= 0)
+            throw new ArgumentException($"{Path}: a monitor record is one non-empty line of JSON", nameof(record));
+        buffer.Clear();
+        buffer.Write(record);
+        AppendLine();
+    }
+
     void WriteLine<T>(T record, Action<Utf8JsonWriter, T> write)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -67,9 +80,15 @@ public sealed class MonitorJsonlWriter : IDisposable
         json.Reset(buffer);
         write(json, record);
         json.Flush();
+        AppendLine();
+    }
+
+    /// <summary>Ends the buffered record with a line break and writes the whole line in one write.</summary>
+    void AppendLine()
+    {
         buffer.GetSpan(1)[0] = (byte)'\n';
         buffer.Advance(1);
-        stream.Write(buffer.WrittenSpan); // the whole line in one write
+        stream.Write(buffer.WrittenSpan);
         stream.Flush();
         Lines++;
     }

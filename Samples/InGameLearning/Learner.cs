@@ -83,6 +83,10 @@ public sealed class Learner : IDisposable
     public FrameBudgetedTrainer Trainer => trainer;
     /// <summary>Whether training runs: the replay buffer holds a few batches' worth of frames.</summary>
     public bool CanTrain => replay.Count >= MinimumSamples;
+
+    /// <summary>The observed frame as the network sees it (the inference plan's input, (1,1,32,32)): a live link's
+    /// feature-map probes run on it.</summary>
+    public NeuroPlugin.Tensors.Tensor ObservedInput => inference.Input;
     /// <summary>Samples in the replay buffer.</summary>
     public int ReplayCount => replay.Count;
     /// <summary>Steps the NaN guard skipped, as it reported them (normally none).</summary>

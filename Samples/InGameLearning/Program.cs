@@ -14,14 +14,18 @@
 //   learner.Observe(eye)                 texture → input tensor (compute shader)
 //   learner.Remember(kind)               input + label → replay buffer (device copy)
 //   learner.Predict / TryTakePrediction  eval forward + async readback of 4 logits (no stall)
-//   learner.Train(budget)                budgeted training steps (NaN guard inside)
+//   learner.Train(budget)                budgeted training steps (NaN guard inside), unless paused over the live link
 //   glFinish                             "present": a headless stand-in for SwapBuffers
+//   link.EndFrame(frameTime)             with --inspect: the live link records the frame and serves probes
 //
 // Run:  dotnet run --project Samples/InGameLearning -c Release -- --frames 3600 [--no-training] [--out out/ingame]
+//       [--inspect PORT [--allow-control]]
 
 using System.Diagnostics;
 using System.Globalization;
 using NeuroPlugin.Backends.OpenGL;
+using NeuroPlugin.Monitoring;
+using NeuroPlugin.Monitoring.Live;
 using NeuroPlugin.Samples.InGameLearning;
 using NeuroPlugin.Serialization;
 
@@ -48,11 +52,27 @@ try
     if (options.Resume is not null) learner.LoadCheckpoint(options.Resume);
     learner.Trainer.SplitStages = !options.WholeStages;
     var game = new Game(options.Seed);
-
     string mode = !options.Training ? "off" : options.StepsPerFrame is int steps ? $"{steps} step(s) per frame"
         : $"{options.TrainBudget.TotalMilliseconds:0.#} ms budget per frame{(options.WholeStages ? ", whole stages" : "")}";
     Console.WriteLine($"InGameLearning: {options.Frames} frames ({options.Frames * Game.TimeStep:0.0} s of game time), seed {options.Seed}, training {mode}");
     Console.WriteLine($"GL: {device.Renderer} ({device.Version})");
+
+    Directory.CreateDirectory(options.Out);
+    // Opt-in: the editor (Attach) or `neuro monitor` watches the network learn; read-only unless --allow-control.
+    string liveCheckpoint = options.Checkpoint ?? Path.Combine(options.Out, "live.ckpt.neuro");
+    using var link = options.Inspect is int port ? LiveLink.Start(learner.Trainer, new LiveLinkOptions
+    {
+        Port = port,
+        EnableControl = options.AllowControl,
+        Checkpoint = () => { learner.SaveCheckpoint(liveCheckpoint); return liveCheckpoint; },
+        Monitor = new MonitorOptions { Every = options.MonitorEvery },
+    }) : null;
+    if (link is not null)
+    {
+        link.FrameInput = learner.ObservedInput;
+        Console.WriteLine($"live link: {link.Url} ({(link.ControlEnabled ? "control enabled" : "read-only")}); attach from the editor, or record with: neuro monitor \"{link.Url}\" --out live.jsonl");
+        Console.Out.Flush(); // a tool waiting for the URL reads it now, not when the game ends
+    }
 
     const int windowCount = 10;
     var windows = Enumerable.Range(0, windowCount).Select(k => new Window(
@@ -103,7 +123,7 @@ try
             if (captures.TryGetValue(prediction.Frame, out var captured)) captures[prediction.Frame] = captured with { Predicted = prediction.Predicted };
         }
 
-        if (options.Training)
+        if (options.Training && link?.TrainingPaused != true)
         {
             long before = learner.Steps, trainingStart = Stopwatch.GetTimestamp();
             if (options.StepsPerFrame is int fixedSteps) learner.Train(fixedSteps);
@@ -113,7 +133,9 @@ try
         }
 
         device.GL.Finish(); // present
-        frameTimes[frame - 1] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        var frameTime = Stopwatch.GetElapsedTime(start);
+        frameTimes[frame - 1] = frameTime.TotalMilliseconds;
+        link?.EndFrame(frameTime);
 
         // Outside the timed part: the strip's few frames are copied back (a stall, on purpose), and memory is sampled.
         if (captures.TryGetValue(frame, out var capture))
@@ -152,7 +174,6 @@ try
     }
     Console.WriteLine($"score: {game.Score} ({game.CorrectReactions} of {game.Reactions} reactions right)");
 
-    Directory.CreateDirectory(options.Out);
     string chart = Path.Combine(options.Out, "learning.png"), strip = Path.Combine(options.Out, "frames.png");
     Report.SaveLearningChart(windows, chart, $"In-game learning, {mode} (seed {options.Seed})");
     Report.SaveFrameStrip(captures.Values.OrderBy(c => c.Frame).ToArray(), strip);
@@ -174,7 +195,8 @@ catch (Exception e) when (e is GLUnavailableException or ModelFileException)
 /// <summary>The command line.</summary>
 sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, TimeSpan TrainBudget, TimeSpan FrameBudget,
     float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000,
-    bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null)
+    bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null,
+    int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
@@ -196,6 +218,9 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --resume FILE         continue from a checkpoint
           --memory-log FILE     every N frames (default 1000) append a CSV row: managed memory after a full collection,
                                 bytes allocated so far, live GL objects, resident set (long-run checks)
+          --inspect PORT        open the live link on 127.0.0.1:PORT (0: a free port) and print its URL with the token
+          --allow-control       let the attached client pause/resume training, change the rate, take a checkpoint
+          --monitor-every K     with --inspect: the monitor samples every K training steps (default 10)
         """;
 
     public static Options? Parse(string[] args)
@@ -211,6 +236,9 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
                 case "--whole-stages": options = options with { WholeStages = true }; continue;
                 case "--inference-model" when value is not null: options = options with { InferenceModel = value }; break;
                 case "--inference-budget-ms" when Number(out double ms): options = options with { InferenceBudget = TimeSpan.FromMilliseconds(ms) }; break;
+                case "--allow-control": options = options with { AllowControl = true }; continue;
+                case "--inspect" when int.TryParse(value, out int port) && port is >= 0 and <= 65535: options = options with { Inspect = port }; break;
+                case "--monitor-every" when int.TryParse(value, out int every) && every >= 1: options = options with { MonitorEvery = every }; break;
                 case "--frames" when int.TryParse(value, out int frames) && frames >= 10: options = options with { Frames = frames }; break;
                 case "--seed" when int.TryParse(value, out int seed): options = options with { Seed = seed }; break;
                 case "--steps-per-frame" when int.TryParse(value, out int steps) && steps >= 1: options = options with { StepsPerFrame = steps }; break;
