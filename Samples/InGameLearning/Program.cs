@@ -11,10 +11,10 @@
 // Per frame (see README.md for the integration points in the order a game uses them):
 //   game.Step()                          host logic: move, resolve shapes that reached the player, spawn
 //   renderer.DrawScreen / DrawEye        rasterize into two framebuffer textures
-//   learner.Observe(eye)                 texture → input tensor (compute shader)
-//   learner.Remember(kind)               input + label → replay buffer (device copy)
-//   learner.Predict / TryTakePrediction  eval forward + async readback of 4 logits (no stall)
-//   learner.Train(budget)                budgeted training steps (NaN guard inside)
+//   learner.Observe(eye)                 the texture the network looks at
+//   learner.Remember(kind)               texture + label → replay buffer (OnlineLearner.AddTexture: compute shader)
+//   learner.Predict / TryTakePrediction  eval forward + async readback of 4 logits (NeuroModel.StartTexture, no stall)
+//   learner.Train(budget)                budgeted training steps (OnlineLearner.Step, NaN guard inside)
 //   glFinish                             "present": a headless stand-in for SwapBuffers
 //
 // Run:  dotnet run --project Samples/InGameLearning -c Release -- --frames 3600 [--no-training] [--out out/ingame]
@@ -42,8 +42,7 @@ try
     using var device = GLDevice.FromCurrentContext(context.GL);
     using var backend = new GLBackend(device, ownsDevice: false);
     using var renderer = new Renderer(device, screenSize: 128, eyeSize: 64);
-    using var learner = new Learner(backend, options.Seed, learningRate: options.LearningRate);
-    if (options.Resume is not null) learner.LoadCheckpoint(options.Resume);
+    using var learner = new Learner(backend, options.Seed, learningRate: options.LearningRate, resume: options.Resume);
     var game = new Game(options.Seed);
 
     string mode = !options.Training ? "off" : options.StepsPerFrame is int steps ? $"{steps} step(s) per frame"
