@@ -178,7 +178,7 @@ public sealed partial class NeuroModel
     }
 
     /// <summary>The typed error that says why this model (without an image transform) cannot take <paramref name="what"/>.</summary>
-    Exception CannotTakeImages(string what)
+    internal Exception CannotTakeImages(string what)
     {
         if (!Input.IsImage)
         {

@@ -5,6 +5,8 @@
 //   LATCH  one invocation: when the report is clear (bits of report[0] = 0) and some flags[i] ≠ 0, copies the flags
 //          to report[1 + i] and stores the step t as the raw bits of report[0]. Later steps find report[0] set and
 //          leave the first bad step's flags alone.
+//   RESTORE target[i] = saved[i] (i < count floats) when the report is set (bits of report[0] ≠ 0), else saved[i] = target[i]:
+//          a bad step's forward pass leaves batch norm's running statistics as they were; a good one's become the saved copy.
 // Non-finite is tested on the exponent bits (all ones), which no compiler may fold away as fast-math can isnan().
 #include "common.glsl"
 
@@ -37,5 +39,18 @@ void main()
     if (!bad) return;
     for (int i = 0; i < count; i++) report[1 + i] = floatBitsToUint(flags[i]);
     report[0] = step;
+}
+#elif defined(RESTORE)
+layout(std430, binding = INPUT1) readonly buffer ReportBuffer { uint report[]; };
+layout(std430, binding = OUTPUT0) buffer TargetBuffer { float target[]; };
+layout(std430, binding = OUTPUT1) buffer SavedBuffer { float saved[]; };
+uniform int count; // floats
+
+void main()
+{
+    int i = flatIndex();
+    if (i >= count) return;
+    if (report[0] != 0u) target[i] = saved[i];
+    else saved[i] = target[i];
 }
 #endif

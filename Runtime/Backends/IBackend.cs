@@ -253,6 +253,12 @@ public partial interface IBackend : IDisposable
     /// are not 0 — decided on the device, no readback. A <see cref="LatchNonFinite"/> report. Null (the default): always update.</summary>
     Tensor? UpdateGuard { get; set; }
 
+    /// <summary>Undoes what a guarded step did to state its forward pass updates (batch norm's running statistics), or
+    /// keeps that state as the last good one: when the bits of <c>report[0]</c> are not 0 (a <see cref="LatchNonFinite"/>
+    /// report), <c>target[i] = saved[i]</c> for every i, otherwise <c>saved[i] = target[i]</c> — decided on the device, no
+    /// readback. saved and target of equal length.</summary>
+    void RestoreOrSave(Tensor saved, Tensor target, Tensor report);
+
     /// <summary>Device timestamps for work that runs asynchronously to the host (GL timer queries), or null when
     /// the backend works synchronously on the calling thread (the CPU: the wall clock measures it).</summary>
     /// <param name="capacity">Number of timestamp slots, ≥ 1.</param>

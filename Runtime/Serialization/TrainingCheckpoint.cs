@@ -94,9 +94,10 @@ public sealed partial class TrainingCheckpoint
     /// <summary>Saves a run driven by other code than <see cref="Trainer"/> (a frame-budgeted loop): the network, the
     /// optimizer's state, and <paramref name="counters"/> as that code keeps them. Save between whole steps, with no
     /// guard report outstanding: call <see cref="Training.FrameBudgetedTrainer.Settle"/> first, or the file holds a
-    /// half-updated step or a step count that includes updates a guard skipped.</summary>
+    /// half-updated step or a step count that includes updates a guard skipped. <c>metadata</c>: what the model says about
+    /// itself (input colours, normalization, labels), kept as a model file keeps it; null: the graph's bare description.</summary>
     public static void Save(string path, Network network, Optimizer optimizer, TrainingCounters counters, DataLoaderPosition? data = null,
-        AugmentationPipeline? augmentation = null)
+        AugmentationPipeline? augmentation = null, ModelMetadata? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -130,12 +131,12 @@ public sealed partial class TrainingCheckpoint
             },
             ["augmentation"] = DescribeAugmentation(augmentation),
         };
-        var metadata = ModelFile.Metadata(network, ModelFile.CheckpointKind);
-        metadata["training"] = training.ToJsonString();
+        var header = ModelFile.Metadata(network, ModelFile.CheckpointKind, metadata);
+        header["training"] = training.ToJsonString();
 
         var tensors = ModelFile.StateTensors(network).ToList();
         tensors.AddRange(optimizer.NamedState().Select(s => (OptimizerStatePrefix + s.Name, s.Tensor)));
-        SafeTensorsContainer.Write(path, metadata, tensors);
+        SafeTensorsContainer.Write(path, header, tensors);
     }
 
     // ───────────────────────────── reading ─────────────────────────────

@@ -22,7 +22,7 @@ public interface IBatchSource
 /// Training that fits a frame: <see cref="Advance"/> runs as many stages of training steps as fit a time budget (say 4 ms
 /// of a 16 ms frame) and returns; the next call resumes where it stopped. A step is the sequence
 /// <list type="number">
-/// <item>batch: <see cref="IBatchSource.FillBatch"/>;</item>
+/// <item>batch: <see cref="IBatchSource.FillBatch"/> (and, with a guard, <see cref="NonFiniteGuard.SaveStatistics"/>);</item>
 /// <item>the plan's <see cref="ExecutionPlan.TrainingStages"/>: forward of each node, loss, zeroed gradients and the
 /// loss gradient, backward of each node;</item>
 /// <item>with a <see cref="NonFiniteGuard"/>, its <see cref="NonFiniteGuard.Check"/>;</item>
@@ -187,6 +187,7 @@ public sealed class FrameBudgetedTrainer : IDisposable
         if (stage == 0)
         {
             batches.FillBatch(Plan, CompletedSteps);
+            Guard?.SaveStatistics();
             return;
         }
         stage -= 1;

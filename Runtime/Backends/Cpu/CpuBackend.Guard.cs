@@ -41,5 +41,14 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
+    public void RestoreOrSave(Tensor saved, Tensor target, Tensor report)
+    {
+        if (saved.Length != target.Length)
+            throw new ShapeException($"saved '{saved.Name}' {saved.Shape} and target '{target.Name}' {target.Shape} differ in length");
+        if (BitConverter.SingleToUInt32Bits(Data(report)[0]) != 0) Data(saved).CopyTo(Data(target));
+        else Data(target).CopyTo(Data(saved));
+    }
+
+    /// <inheritdoc/>
     public IDeviceTimer? CreateDeviceTimer(int capacity) => null;
 }

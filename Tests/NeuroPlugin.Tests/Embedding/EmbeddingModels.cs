@@ -81,6 +81,38 @@ static class EmbeddingModels
         public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 
+    /// <summary>The exception <paramref name="action"/> throws, or null.</summary>
+    public static Exception? Catch(Action action)
+    {
+        try
+        {
+            action();
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
+    /// <summary>Asserts that README's first <c>csharp</c> block after <paramref name="heading"/> has at most 20 lines and is
+    /// <c>using NeuroPlugin;</c>, a blank line, and the lines of <paramref name="sourceFile"/> between the last
+    /// <paramref name="begin"/> and <paramref name="end"/> markers, unindented by 8 spaces.</summary>
+    public static void AssertReadmeBlockIs(string heading, string sourceFile, string begin, string end)
+    {
+        string readme = File.ReadAllText(Path.Combine(ModelMetadataTests.RepositoryRoot(), "README.md"));
+        int section = readme.IndexOf(heading, StringComparison.Ordinal);
+        Assert.That(section, Is.GreaterThanOrEqualTo(0), $"README has the section '{heading}'");
+        int start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
+        string block = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        Assert.That(block.Split('\n', StringSplitOptions.None).Length - 1, Is.LessThanOrEqualTo(20), "at most 20 lines");
+
+        string source = File.ReadAllText(sourceFile);
+        int from = source.LastIndexOf(begin, StringComparison.Ordinal) + begin.Length + 1, to = source.LastIndexOf(end, StringComparison.Ordinal);
+        string region = string.Join("\n", source[from..to].Split('\n').Select(line => line.Length >= 8 ? line[8..] : line.TrimStart()));
+        Assert.That(block, Is.EqualTo("using NeuroPlugin;\n\n" + region));
+    }
+
     /// <summary>Managed bytes allocated by <paramref name="action"/> on this thread and on the CPU backend's workers.</summary>
     public static long AllocatedBy(Action action)
     {

@@ -225,17 +225,4 @@ public sealed class NeuroModelGLTests : GLFixture
             TensorAssert.AreClose(expected, model.Predict(inputs).Outputs(), TwinBackends.Tolerance, device.ToString());
         }
     }
-
-    static Exception? Catch(Action action)
-    {
-        try
-        {
-            action();
-            return null;
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-    }
 }

@@ -21,20 +21,7 @@ public sealed class ReadmeExampleTests : GLFixture
     const string Begin = "        // README: begin", End = "        // README: end";
 
     [Test]
-    public void TheReadmeBlock_IsTheCodeThisTestRuns()
-    {
-        string readme = File.ReadAllText(Path.Combine(ModelMetadataTests.RepositoryRoot(), "README.md"));
-        int section = readme.IndexOf("## Embed in your game", StringComparison.Ordinal);
-        Assert.That(section, Is.GreaterThanOrEqualTo(0), "README has the section");
-        int start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
-        string block = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
-        Assert.That(block.Split('\n', StringSplitOptions.None).Length - 1, Is.LessThanOrEqualTo(20), "at most 20 lines");
-
-        string source = File.ReadAllText(ThisFile());
-        int from = source.LastIndexOf(Begin, StringComparison.Ordinal) + Begin.Length + 1, to = source.LastIndexOf(End, StringComparison.Ordinal);
-        string region = string.Join("\n", source[from..to].Split('\n').Select(line => line.Length >= 8 ? line[8..] : line.TrimStart()));
-        Assert.That(block, Is.EqualTo("using NeuroPlugin;\n\n" + region));
-    }
+    public void TheReadmeBlock_IsTheCodeThisTestRuns() => AssertReadmeBlockIs("## Embed in your game", ThisFile(), Begin, End);
 
     static string ThisFile([CallerFilePath] string path = "") => path;
 

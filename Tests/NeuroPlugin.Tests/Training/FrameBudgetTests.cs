@@ -176,10 +176,13 @@ public static class FrameBudgetChecks
 
     static float[][] Weights(Network network) => network.ParameterNames.Select(n => network.Parameter(n).ToArray()).ToArray();
 
+    /// <summary>The parameters and the buffers (bn1's running statistics, which the guard must also keep) bit for bit.</summary>
     static void AssertSameWeights(Network expected, Network actual, string what)
     {
         foreach (string name in expected.ParameterNames)
             Assert.That(actual.Parameter(name).ToArray(), Is.EqualTo(expected.Parameter(name).ToArray()), $"{what}: {name} (bit-for-bit)");
+        foreach (string name in expected.BufferNames)
+            Assert.That(actual.Buffer(name).ToArray(), Is.EqualTo(expected.Buffer(name).ToArray()), $"{what}: {name} (bit-for-bit)");
     }
 
     /// <summary>Plain <c>FillBatch</c> + <see cref="ExecutionPlan.TrainStep"/> for the steps <paramref name="run"/> keeps,
@@ -422,10 +425,15 @@ public static class FrameBudgetChecks
 
         using var run = new GuardedRun(backend);
         var (network, plan, optimizer, guard) = (run.Network, run.Plan, run.Optimizer, run.Guard);
+        var initialMean = network.Buffer("bn1.running_mean").ToArray();
         batches.FillBatch(plan, 0);
         guard.TrainStep();
+        var goodMean = network.Buffer("bn1.running_mean").ToArray();
+        Assert.That(goodMean, Is.Not.EqualTo(initialMean), "a good step moves the running mean");
         batches.FillBatch(plan, 1);
         guard.TrainStep();
+        Assert.That(network.Buffer("bn1.running_mean").ToArray(), Is.EqualTo(goodMean), "the poisoned step's batch statistics are undone");
+        Assert.That(network.Buffer("bn1.running_var").ToArray(), Is.All.Matches<float>(float.IsFinite));
         AssertSameWeights(expectedAfterOne, network, "after the poisoned step");
 
         var report = guard.ReadNow();
