@@ -45,7 +45,10 @@ public sealed class OnnxExportTests : GLFixture
         string drop = g.Add("dropout", new Dropout(0.2f), r6);
         string bn1d = g.Add("bn2", new BatchNorm1d(10), drop);
         string tanh = g.Add("tanh", Activation.Tanh(), bn1d);
-        string sig = g.Add("sigmoid", Activation.Sigmoid(), tanh);
+        string shifted = g.Add("shifted", new Elementwise(BinaryOp.Sub, new TensorShape(10), constantFirst: true, learnable: true, value: 0.5f), tanh);
+        string maximum = g.Add("maximum", new Elementwise(BinaryOp.Maximum), shifted, tanh);
+        string erf = g.Add("erf", new ElementwiseFunction(UnaryOp.Erf), maximum);
+        string sig = g.Add("sigmoid", Activation.Sigmoid(), erf);
         string relu = g.Add("relu", Activation.ReLU(), sig);
         g.Add("softmax", new Softmax(), relu);
         _ = gmp; // a dead branch: exported and imported too, not the output
