@@ -1,8 +1,6 @@
 using NeuroPlugin.Backends;
 using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
 using NeuroPlugin.Layers;
-using NeuroPlugin.Optimizers;
 using NeuroPlugin.Serialization.Onnx;
 using NeuroPlugin.Tests.OpenGL;
 using NeuroPlugin.Tests.TestSupport;
@@ -64,16 +62,7 @@ public sealed class OnnxElementwiseTests : GLFixture
             using var network = OnnxImporter.Import(path, backend);
             string gamma = network.Graph.Nodes.Single(n => n.Layer is Elementwise { Learnable: true, Op: BinaryOp.Mul }).Name + ".constant";
             float[] before = network.Parameter(gamma).ToArray();
-            using var plan = ExecutionPlan.ForTraining(network, batch);
-            using var optimizer = new Sgd(0.5f, momentum: 0.9f);
-            plan.Input.Upload(images);
-            plan.Target!.Upload(targets);
-            var curve = new float[steps];
-            for (int s = 0; s < steps; s++)
-            {
-                plan.TrainStep(optimizer);
-                curve[s] = plan.ReadLoss();
-            }
+            var curve = OnnxRun.FineTune(network, batch, images, targets, 0.5f, steps);
             losses.Add(curve);
             gammas.Add(network.Parameter(gamma).ToArray());
             Assert.That(curve[^1], Is.LessThan(curve[0] - 0.1f), $"{backend.Name}: loss {string.Join(", ", curve)} should fall");
