@@ -100,6 +100,20 @@ public partial interface IBackend : IDisposable
     /// <summary>Adds <c>dx += dy·s[n,c]</c> and <c>ds[n,c] += Σ_{h,w} dy·x</c> (either may be null).</summary>
     void ChannelMultiplyBackward(Tensor input, Tensor scale, Tensor outputGrad, Tensor? inputGrad, Tensor? scaleGrad);
 
+    // ── element-wise arithmetic: binary ops with broadcasting, math functions ──
+
+    /// <summary><c>y = a ∘ b</c> element-wise with NumPy broadcasting (<see cref="Broadcast"/>): a, b of rank ≤ 4 whose
+    /// aligned sizes are equal or 1, y their broadcast shape (see <see cref="BinaryOp"/> for the ops).</summary>
+    void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output);
+    /// <summary>In the forward pass this was <c>y = a ∘ b</c>, broadcast: adds <c>da += Σ dy·∂y/∂a</c> and
+    /// <c>db += Σ dy·∂y/∂b</c>, each summed over the output elements that read the operand's element (either may be null).</summary>
+    void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad);
+
+    /// <summary><c>y = f(x)</c> element-wise, any shape (see <see cref="UnaryOp"/> for the functions).</summary>
+    void UnaryForward(UnaryOp op, Tensor input, Tensor output);
+    /// <summary>In the forward pass this was <c>y = f(x)</c>: adds <c>dx += f′(x)·dy</c> (f′ from x or the saved y).</summary>
+    void UnaryBackward(UnaryOp op, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad);
+
     // ── activations: softmax, local response normalization ──
 
     /// <summary>Softmax over axis 1, numerically stable: <c>y[n,k] = e^(x[n,k] − m_n) / Σ_j e^(x[n,j] − m_n)</c>,

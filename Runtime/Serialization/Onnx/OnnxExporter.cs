@@ -15,7 +15,9 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// Layers map to: Conv2d → Conv, Linear → Gemm (transB = 1), MaxPool2d → MaxPool, AvgPool2d → AveragePool,
 /// activations → Relu/Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish, ReLU6 → Clip(0, 6), SiLU → x·Sigmoid(x),
 /// Flatten → Flatten, Add → Add/Sum, Concat → Concat, ChannelMultiply → Mul (after Unsqueeze for an (N,C) scale),
-/// Softmax → Softmax, LocalResponseNorm → LRN (odd sizes), global pooling → GlobalAveragePool/GlobalMaxPool,
+/// Elementwise/ElementwiseConstant → Add/Sub/Mul/Div/Pow/Min/Max (the constant an initializer), the element-wise
+/// functions → Neg/Abs/Reciprocal/Sqrt/Exp/Log/Erf, Softmax → Softmax,
+/// LocalResponseNorm → LRN (odd sizes), global pooling → GlobalAveragePool/GlobalMaxPool,
 /// AdaptiveAvgPool2d → GlobalAveragePool, AveragePool (where the output divides the input) or two MatMuls with
 /// constant averaging matrices (any other size), Conv2d groups → group, BatchNorm1d/2d → BatchNormalization,
 /// Dropout → Dropout, Upsample → Resize (linear, half_pixel), ChannelPad → Pad, FractalJoin → Mean (every column), and the stochastic residuals (Stochastic
@@ -138,6 +140,20 @@ public static class OnnxExporter
                         Emit("Unsqueeze", scale, [x[1], IntConstant($"{y}.axes", 2, 3)], scale);
                     }
                     Emit("Mul", node.Name, [x[0], scale], y);
+                    break;
+                case Elementwise elementwise:
+                {
+                    string[] operands = x;
+                    if (elementwise.HasConstant)
+                    {
+                        string c = elementwise.Learnable ? Parameter(node, "constant") : Buffer(node, "constant");
+                        operands = elementwise.ConstantFirst ? [c, x[0]] : [x[0], c];
+                    }
+                    Emit(Elementwise.OnnxOp(elementwise.Op), node.Name, operands, y);
+                    break;
+                }
+                case ElementwiseFunction function:
+                    Emit(function.Op.ToString(), node.Name, [x[0]], y);
                     break;
                 case Layers.Softmax:
                     Emit("Softmax", node.Name, [x[0]], y, Int("axis", 1));
