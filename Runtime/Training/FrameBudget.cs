@@ -204,7 +204,12 @@ internal sealed class FrameBudget : IDisposable
     void PlanParts<TWork>(ref TWork work, int stage) where TWork : struct, IStagedWork
     {
         if (!SplitStages || !work.CanSplit(stage)) return;
-        if (units[stage] < 0) units[stage] = work.RunStagePart(stage, slice, 0, 0);
+        if (units[stage] < 0)
+        {
+            units[stage] = work.RunStagePart(stage, slice, 0, 0);
+            if (units[stage] > 1) // the parts' estimates, allocated once when the stage is first met (not in a later frame)
+                (partHost[stage], partDevice[stage]) = (new double[MaxParts], new double[MaxParts]);
+        }
         long limit = Math.Min(units[stage], MaxParts);
         if (parts[stage] >= limit) return;
         int wanted = parts[stage] == 1 && double.IsNaN(WholeSeconds(stage)) ? InitialParts : parts[stage];
@@ -213,8 +218,8 @@ internal sealed class FrameBudget : IDisposable
             wanted = (int)Math.Min(Math.Ceiling(total / target), int.MaxValue);
         wanted = (int)Math.Min(wanted, limit);
         if (wanted <= parts[stage]) return;
-        var host = partHost[stage] ??= new double[MaxParts];
-        var device = partDevice[stage] ??= new double[MaxParts];
+        var host = partHost[stage]!;
+        var device = partDevice[stage]!;
         // the old parts' measurements do not fit the new ones: start from each new part's share of the stage
         double share = double.IsNaN(total) ? double.NaN : total / wanted;
         Array.Fill(host, double.NaN);
