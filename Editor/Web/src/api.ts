@@ -13,6 +13,8 @@ import type {
   TemplatePreview,
   TemplateSpec,
   TrainingForm,
+  SearchRequest,
+  SearchStatus,
   TrainingRequest,
   TrainingSchema,
   TrainingStatus,
@@ -136,6 +138,9 @@ export const api = {
   trainingSchema: () => request<TrainingSchema>("GET", "/api/training/schema"),
   trainingForm: () => request<TrainingForm>("GET", "/api/training/form"),
   saveTrainingForm: (form: TrainingForm) => request<TrainingForm>("PUT", "/api/training/form", form, "training form"),
+  search: () => request<SearchStatus>("GET", "/api/search"),
+  startSearch: (body: SearchRequest) => request<{ searchId: string }>("POST", "/api/search/start", body, "search"),
+  stopSearch: () => request<{ stopped: boolean }>("POST", "/api/search/stop", {}, "stop search"),
 };
 
 /**
