@@ -144,7 +144,10 @@ function ParetoChart({ candidates, front, onOpen }: { candidates: SearchCandidat
     shown.current = [trained.filter((c) => !onFront.has(c.id)), trained.filter((c) => onFront.has(c.id)).sort((a, b) => a.latencyMs - b.latencyMs)];
     chart.current!.data.datasets.forEach((d, i) => (d.data = shown.current[i].map((c) => ({ x: c.latencyMs, y: c.accuracy! }))));
     chart.current!.update();
-    window.__neuroSearchPoints = trained.length;
+    // for tests: the count, and where the first front point is drawn (CSS pixels in the canvas)
+    const first = chart.current!.getDatasetMeta(1).data[0];
+    canvas.current!.dataset.points = String(trained.length);
+    canvas.current!.dataset.frontAt = first ? `${Math.round(first.x)},${Math.round(first.y)}` : "";
   }, [candidates, front]);
 
   return <canvas ref={canvas} data-testid="search-chart" />;
@@ -158,7 +161,5 @@ declare global {
   interface Window {
     /** Extra search request fields a test sets (the tiny search's population and image counts). */
     __neuroSearchOptions?: Partial<SearchRequest>;
-    /** The points on the Pareto chart (tests). */
-    __neuroSearchPoints?: number;
   }
 }
