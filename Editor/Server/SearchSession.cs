@@ -27,14 +27,7 @@ internal sealed record SearchRequest(string? Folder, double BudgetMinutes, int? 
     {
         string? unknown = body.Select(p => p.Key).FirstOrDefault(k => !Known.Contains(k));
         if (unknown is not null) throw new DocumentCommandException($"{unknown}: unknown search field; known: {string.Join(", ", Known)}", unknown);
-        string? folder = null;
-        if (body["dataset"] is JsonObject dataset)
-        {
-            folder = dataset["folder"] is JsonValue f && f.TryGetValue(out string? path) && dataset.Count == 1 ? path
-                : throw new DocumentCommandException("dataset: an image-folder dataset is { \"folder\": \"relative/path\" }", "dataset");
-        }
-        else if (body["dataset"] is JsonValue d && (!d.TryGetValue(out string? name) || !string.Equals(name, "fashion-mnist", StringComparison.OrdinalIgnoreCase)))
-            throw new DocumentCommandException($"dataset: unknown dataset {d.ToJsonString()}; known: \"fashion-mnist\" or {{ \"folder\": \"relative/path\" }}", "dataset");
+        string? folder = TrainingRequest.FolderOf(body);
         string backend = (Value<string>(body, "backend") ?? "cpu").ToLowerInvariant();
         if (backend is not ("cpu" or "gl")) throw new DocumentCommandException($"backend must be cpu or gl (latency is measured where the model will run), got '{backend}'", "backend");
         double budget = Number<double>(body, "budgetMinutes") ?? 10;

@@ -44,15 +44,7 @@ internal sealed record TrainingRequest(string Backend, TrainingOptions Options)
     /// <exception cref="ArgumentException">A malformed or unknown field, naming it.</exception>
     public static TrainingRequest Parse(JsonObject body)
     {
-        string? folder = null;
-        if (body["dataset"] is JsonObject dataset)
-        {
-            folder = Text(dataset, "folder") ?? throw new DocumentCommandException("dataset: an image-folder dataset is { \"folder\": \"relative/path\" }");
-            string? unknown = dataset.Select(p => p.Key).FirstOrDefault(k => k != "folder");
-            if (unknown is not null) throw new DocumentCommandException($"dataset: unknown field '{unknown}'; an image-folder dataset is {{ \"folder\": \"relative/path\" }}");
-        }
-        else if (body["dataset"] is JsonValue d && (!d.TryGetValue(out string? name) || !string.Equals(name, "fashion-mnist", StringComparison.OrdinalIgnoreCase)))
-            throw new DocumentCommandException($"dataset: unknown dataset {d.ToJsonString()}; known: \"fashion-mnist\"");
+        string? folder = FolderOf(body);
         string? refused = NotOffered.FirstOrDefault(body.ContainsKey);
         if (refused is not null)
             throw new DocumentCommandException($"{refused} is not an editor training option ({refused switch
@@ -63,6 +55,23 @@ internal sealed record TrainingRequest(string Backend, TrainingOptions Options)
             }})");
         string backend = (Text(body, BackendSelection.Field.Name) ?? (string)BackendSelection.Field.Default!).ToLowerInvariant();
         return new TrainingRequest(backend, TrainingOptions.Read(body, [DatasetField.Name, BackendSelection.Field.Name])) { Folder = folder };
+    }
+
+    /// <summary>The <c>dataset</c> field (training's and the search's): null for <c>"fashion-mnist"</c> or none, the
+    /// folder of <c>{ "folder": "rel/path" }</c>.</summary>
+    /// <exception cref="DocumentCommandException">Anything else, naming the field.</exception>
+    public static string? FolderOf(JsonObject body)
+    {
+        if (body["dataset"] is JsonObject dataset)
+        {
+            string? folder = Text(dataset, "folder") ?? throw new DocumentCommandException("dataset: an image-folder dataset is { \"folder\": \"relative/path\" }", "dataset");
+            string? unknown = dataset.Select(p => p.Key).FirstOrDefault(k => k != "folder");
+            if (unknown is not null) throw new DocumentCommandException($"dataset: unknown field '{unknown}'; an image-folder dataset is {{ \"folder\": \"relative/path\" }}", "dataset");
+            return folder;
+        }
+        if (body["dataset"] is JsonValue d && (!d.TryGetValue(out string? name) || !string.Equals(name, "fashion-mnist", StringComparison.OrdinalIgnoreCase)))
+            throw new DocumentCommandException($"dataset: unknown dataset {d.ToJsonString()}; known: \"fashion-mnist\" or {{ \"folder\": \"relative/path\" }}", "dataset");
+        return null;
     }
 
     static string? Text(JsonObject o, string name) => o[name] switch

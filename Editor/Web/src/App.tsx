@@ -154,6 +154,7 @@ function Editor() {
             onApplyFix={editing.applyFix}
             onStartTraining={(request) => void training.start(request)}
             onStopTraining={() => void training.stop()}
+            onOpenFile={(path) => void files.confirmFile("open", path)}
           />
         </main>
         {files.fileMode && (

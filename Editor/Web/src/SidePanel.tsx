@@ -4,6 +4,7 @@ import { useState } from "react";
 import type { AfterDraw } from "./hooks/useDocument";
 import { Inspector } from "./Inspector";
 import type { AttributeValue, Command, LayerSpec, NetworkDocument, TrainingRequest } from "./protocol";
+import { SearchPanel } from "./SearchPanel";
 import { TrainPanel } from "./TrainPanel";
 import type { DiagnosticItem } from "./monitor/records";
 import type { TrainingView } from "./trainingState";
@@ -22,10 +23,11 @@ interface Props {
   onApplyFix(command: Command): void;
   onStartTraining(request: TrainingRequest): void;
   onStopTraining(): void;
+  onOpenFile(path: string): void;
 }
 
-export function SidePanel({ doc, nodes, specs, training, findings, locked, command, onSelect, onApplyFix, onStartTraining, onStopTraining }: Props) {
-  const [panel, setPanel] = useState<"inspect" | "train">("inspect");
+export function SidePanel({ doc, nodes, specs, training, findings, locked, command, onSelect, onApplyFix, onStartTraining, onStopTraining, onOpenFile }: Props) {
+  const [panel, setPanel] = useState<"inspect" | "train" | "search">("inspect");
   const selected = nodes.filter((n) => n.selected);
   const inspected = selected.length === 1 && selected[0].type === "layer" ? selected[0].data.node : null;
 
@@ -37,6 +39,9 @@ export function SidePanel({ doc, nodes, specs, training, findings, locked, comma
         </button>
         <button className={panel === "train" ? "active" : ""} onClick={() => setPanel("train")} data-testid="tab-train">
           Train {training.state === "running" ? "●" : ""}
+        </button>
+        <button className={panel === "search" ? "active" : ""} onClick={() => setPanel("search")} data-testid="tab-search">
+          Search
         </button>
       </nav>
       {panel === "inspect" ? (
@@ -52,6 +57,8 @@ export function SidePanel({ doc, nodes, specs, training, findings, locked, comma
           onSelect={onSelect}
           onApplyFix={onApplyFix}
         />
+      ) : panel === "search" ? (
+        <SearchPanel onOpen={onOpenFile} />
       ) : (
         <TrainPanel
           state={training.state}

@@ -17,6 +17,8 @@ import type {
   TemplatePreview,
   TemplateSpec,
   TrainingForm,
+  SearchRequest,
+  SearchStatus,
   TrainingRequest,
   TrainingSchema,
   TrainingStatus,
@@ -149,6 +151,9 @@ export const api = {
   testImages: (indices: number[]) => request<TestImages>("GET", `/api/inspect/images?indices=${indices.join(",")}`),
   cell: (label: number, predicted: number, limit = 64) =>
     request<TestImages & { count: number }>("GET", `/api/inspect/cell?label=${label}&predicted=${predicted}&limit=${limit}`),
+  search: () => request<SearchStatus>("GET", "/api/search"),
+  startSearch: (body: SearchRequest) => request<{ searchId: string }>("POST", "/api/search/start", body, "search"),
+  stopSearch: () => request<{ stopped: boolean }>("POST", "/api/search/stop", {}, "stop search"),
 };
 
 /** A text answer (a run file), with the same authentication and error handling as the JSON requests. */

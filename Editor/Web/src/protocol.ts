@@ -324,3 +324,47 @@ export function formatCount(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
   return n.toLocaleString("en-US");
 }
+
+/** POST /api/search/start (Documentation~/EditorProtocol.md, "Architecture search"). */
+export interface SearchRequest {
+  dataset?: "fashion-mnist" | { folder: string };
+  budgetMinutes?: number;
+  maxParameters?: number | null;
+  maxFlops?: number | null;
+  maxMilliseconds?: number | null;
+  backend?: string;
+  seed?: number;
+  candidates?: number;
+  population?: number;
+  sampleSize?: number;
+  trainImages?: number;
+  validationImages?: number;
+  epochs?: number;
+  patience?: number;
+  batchSize?: number;
+}
+
+/** One finished candidate of GET /api/search. */
+export interface SearchCandidate {
+  id: number;
+  parentId: number | null;
+  change: string;
+  status: "trained" | "overLatency";
+  accuracy: number | null;
+  latencyMs: number;
+  parameters: number;
+  flops: number;
+  epochs: number;
+  model: string | null;
+}
+
+/** GET /api/search. */
+export interface SearchStatus {
+  searchId: string | null;
+  state: "idle" | "running" | "finished" | "stopped" | "failed";
+  folder: string | null;
+  end: string | null;
+  error: string | null;
+  candidates: SearchCandidate[];
+  front: number[];
+}
