@@ -58,7 +58,7 @@ internal sealed class FrameBudget : IDisposable
     readonly double[] hostCost, deviceCost;   // smoothed seconds per whole stage; NaN: not measured yet
     readonly long[] units;                   // per stage: units of work; −1: not counted yet (or not splittable)
     readonly int[] parts;                    // per stage: parts it runs as (1: whole)
-    readonly double[]?[] partHost, partDevice; // per split stage, MaxParts each: smoothed seconds per part
+    readonly double[][] partHost, partDevice;   // per split stage, MaxParts each: smoothed seconds per part
     readonly WorkSlice slice = new();
     readonly IDeviceTimer? timer;
     readonly int[] frameStages, frameParts, frameSplits; // [frame slot × (itemsPerTimedFrame + 1)]: the item starting at each timestamp
@@ -88,8 +88,11 @@ internal sealed class FrameBudget : IDisposable
         Array.Fill(units, -1L);
         parts = new int[stageCount];
         Array.Fill(parts, 1);
+        // every stage's part estimates up front (2 × MaxParts doubles a stage): a stage first met, or first split, in a
+        // later frame allocates nothing then
         partHost = new double[stageCount][];
         partDevice = new double[stageCount][];
+        for (int stage = 0; stage < stageCount; stage++) (partHost[stage], partDevice[stage]) = (new double[MaxParts], new double[MaxParts]);
         itemsPerTimedFrame = MaxTimedSequencesPerFrame * stageCount;
         timer = backend.CreateDeviceTimer(TimedFrames * (itemsPerTimedFrame + 1));
         int stamps = timer is null ? 0 : TimedFrames * (itemsPerTimedFrame + 1);
@@ -184,12 +187,12 @@ internal sealed class FrameBudget : IDisposable
     /// <summary>A part's estimate; unmeasured, the mean of its stage's measured parts (NaN when none is).</summary>
     double PartSeconds(int stage, int p)
     {
-        double own = Combine(partHost[stage]![p], partDevice[stage]![p]);
+        double own = Combine(partHost[stage][p], partDevice[stage][p]);
         if (!double.IsNaN(own)) return own;
         double sum = 0;
         int known = 0;
         for (int q = 0; q < parts[stage]; q++)
-            if (Combine(partHost[stage]![q], partDevice[stage]![q]) is var e && !double.IsNaN(e))
+            if (Combine(partHost[stage][q], partDevice[stage][q]) is var e && !double.IsNaN(e))
             {
                 sum += e;
                 known++;
@@ -204,12 +207,7 @@ internal sealed class FrameBudget : IDisposable
     void PlanParts<TWork>(ref TWork work, int stage) where TWork : struct, IStagedWork
     {
         if (!SplitStages || !work.CanSplit(stage)) return;
-        if (units[stage] < 0)
-        {
-            units[stage] = work.RunStagePart(stage, slice, 0, 0);
-            if (units[stage] > 1) // the parts' estimates, allocated once when the stage is first met (not in a later frame)
-                (partHost[stage], partDevice[stage]) = (new double[MaxParts], new double[MaxParts]);
-        }
+        if (units[stage] < 0) units[stage] = work.RunStagePart(stage, slice, 0, 0);
         long limit = Math.Min(units[stage], MaxParts);
         if (parts[stage] >= limit) return;
         int wanted = parts[stage] == 1 && double.IsNaN(WholeSeconds(stage)) ? InitialParts : parts[stage];
@@ -218,8 +216,8 @@ internal sealed class FrameBudget : IDisposable
             wanted = (int)Math.Min(Math.Ceiling(total / target), int.MaxValue);
         wanted = (int)Math.Min(wanted, limit);
         if (wanted <= parts[stage]) return;
-        var host = partHost[stage]!;
-        var device = partDevice[stage]!;
+        var host = partHost[stage];
+        var device = partDevice[stage];
         // the old parts' measurements do not fit the new ones: start from each new part's share of the stage
         double share = double.IsNaN(total) ? double.NaN : total / wanted;
         Array.Fill(host, double.NaN);
@@ -290,7 +288,7 @@ internal sealed class FrameBudget : IDisposable
             RunItem(ref work, next);
             double host = Seconds(clock() - itemStart);
             if (parts[next] == 1) Smooth(ref hostCost[next], host);
-            else Smooth(ref partHost[next]![part], host);
+            else Smooth(ref partHost[next][part], host);
             planned += double.IsNaN(known) ? host : known;
             items++;
             if (++part < parts[next]) continue;
@@ -358,7 +356,7 @@ internal sealed class FrameBudget : IDisposable
                 if (frameSplits[item] == parts[stage]) // measured under the stage's current split
                 {
                     if (parts[stage] == 1) Smooth(ref deviceCost[stage], seconds);
-                    else Smooth(ref partDevice[stage]![frameParts[item]], seconds);
+                    else Smooth(ref partDevice[stage][frameParts[item]], seconds);
                 }
                 previous = now;
             }
