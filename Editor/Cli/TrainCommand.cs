@@ -121,7 +121,10 @@ internal static class TrainCommand
         if (options.Monitor is not null) Console.WriteLine($"neuro: monitor file {options.Monitor} ({run.Monitor!.SamplesDelivered:N0} samples)");
         WriteDiagnostics(result.Diagnostics);
 
-        if (s.OutDir is not null)
+        if (s.OutDir is not null && (result.Diverged || HasNonFiniteWeights(network)))
+            // as the editor does: a diverged run's weights are noise or NaN, and a model file that was there stays
+            Console.Error.WriteLine($"neuro: not saved to {Path.Combine(s.OutDir, "model.neuro")}: the run diverged (its weights are noise or NaN)");
+        else if (s.OutDir is not null)
         {
             Directory.CreateDirectory(s.OutDir);
             string modelPath = Path.Combine(s.OutDir, "model.neuro");
@@ -146,6 +149,9 @@ internal static class TrainCommand
         }
         return 0;
     }
+
+    static bool HasNonFiniteWeights(Network network) =>
+        network.ParameterNames.Any(name => !network.Parameter(name).ToArray().All(float.IsFinite));
 
     /// <summary>The run's diagnostics, one per line on stderr: "the run diverged" first when it did (a run at chance
     /// accuracy no longer ends without a word).</summary>

@@ -71,8 +71,10 @@ public class MonitorCliTests
     {
         string report = Path.Combine(folder, "report.json");
         var (code, output, error) = NeuroCli.Run("train", "--model", "lenet5", "--backend", "cpu", "--epochs", "1", "--train-limit", "1600",
-            "--test-limit", "200", "--lr", "1000", "--report", report);
+            "--test-limit", "200", "--lr", "1000", "--report", report, "--out", folder);
         Assert.That(code, Is.EqualTo(0), "a run that diverged still ran: " + error);
+        Assert.That(File.Exists(Path.Combine(folder, "model.neuro")), Is.False, "a diverged run's NaN weights are not saved");
+        Assert.That(error, Does.Contain($"neuro: not saved to {Path.Combine(folder, "model.neuro")}: the run diverged"));
         Assert.That(output, Does.Contain("final loss NaN"));
         Assert.That(error, Does.Contain("neuro: error: the run diverged: the loss became NaN at step 50").And.Contain("Lower the learning rate"));
         Assert.That(error, Does.Contain("not learning: test accuracy"));
