@@ -34,7 +34,7 @@ public sealed class LiveLink : IDisposable
     readonly bool ownsMonitor;
     readonly LiveServer server;
     readonly ConcurrentQueue<LinkRequest> requests = new();
-    readonly Queue<(long Id, long Frame, long Step)> probesInFlight = new();
+    readonly Queue<(long Id, long Frame, long Step, LiveClient Client)> probesInFlight = new();
     readonly Func<string>? checkpoint;
     NetworkProbe? probe;
     FrameReport lastReport;
@@ -165,27 +165,27 @@ public sealed class LiveLink : IDisposable
                     if (!Monitor.Plan.Network.Graph.Nodes.Any(node => node.Name == request.Node))
                         throw new GraphException($"no node '{request.Node}' in the network");
                     Probe().RequestFeatureMaps(request.Node!, input);
-                    probesInFlight.Enqueue((request.Id, frame, Monitor.CompletedSteps));
+                    probesInFlight.Enqueue((request.Id, frame, Monitor.CompletedSteps, request.Client));
                     break;
                 case LinkRequest.Filters:
                     Probe().RequestFilters(request.Node);
-                    probesInFlight.Enqueue((request.Id, frame, Monitor.CompletedSteps));
+                    probesInFlight.Enqueue((request.Id, frame, Monitor.CompletedSteps, request.Client));
                     break;
                 case LinkRequest.Sample:
                     Monitor.RequestSample();
                     break;
                 case LinkRequest.Pause or LinkRequest.Resume:
                     paused = request.Op == LinkRequest.Pause;
-                    Messages.Add(new ControlEvent(request.Id, request.Op, paused, trainer.Optimizer.LearningRate, null));
+                    Controlled(new ControlEvent(request.Id, request.Op, paused, trainer.Optimizer.LearningRate, null, request.Client));
                     break;
                 case LinkRequest.LearningRateOp:
                     trainer.Optimizer.LearningRate = (float)request.Value;
                     learningRate = trainer.Optimizer.LearningRate;
-                    Messages.Add(new ControlEvent(request.Id, request.Op, paused, learningRate, null));
+                    Controlled(new ControlEvent(request.Id, request.Op, paused, learningRate, null, request.Client));
                     break;
                 case LinkRequest.Checkpoint:
                     var save = checkpoint ?? throw new InvalidOperationException("the game takes no checkpoints over the link (LiveLinkOptions.Checkpoint is not set)");
-                    Messages.Add(new ControlEvent(request.Id, request.Op, paused, trainer.Optimizer.LearningRate, save()));
+                    Controlled(new ControlEvent(request.Id, request.Op, paused, trainer.Optimizer.LearningRate, save(), request.Client));
                     break;
             }
         }
@@ -195,6 +195,14 @@ public sealed class LiveLink : IDisposable
         }
     }
 
+    /// <summary>A control request carried out: the client that asked is answered directly, every client hears it from the
+    /// feed (the asker skips it there).</summary>
+    void Controlled(ControlEvent done)
+    {
+        done.Requester!.Reply(done);
+        Messages.Add(done);
+    }
+
     NetworkProbe Probe()
     {
         if (probe is null)
@@ -202,8 +210,9 @@ public sealed class LiveLink : IDisposable
             probe = new NetworkProbe(Monitor.Plan.Network);
             probe.Ready += images =>
             {
-                var (id, at, step) = probesInFlight.Dequeue();
-                Messages.Add(new ProbeResult(id, at, step, images));
+                // to the client that asked, as a reply: the shared feed drops what a slow client has not read yet
+                var (id, at, step, client) = probesInFlight.Dequeue();
+                client.Reply(new ProbeResult(id, at, step, images));
             };
         }
         return probe;
