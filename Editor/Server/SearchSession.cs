@@ -69,21 +69,14 @@ internal sealed record SearchRequest(string? Folder, double BudgetMinutes, int? 
 /// <c>GET /api/search</c>, which the browser polls; a candidate's model file opens in the designer like any
 /// <c>.neuro</c> file. Refused (409) while a search or a training run runs (<see cref="IsBusy"/>).
 /// </summary>
-internal sealed class SearchSession(FolderGuard served, Func<string?> busy)
+internal sealed class SearchSession(FolderGuard served, Func<string?> busy) : BackgroundRun
 {
     /// <summary>The folder inside the served folder that holds every search's folder.</summary>
     public const string SearchesFolder = "searches";
 
-    readonly object gate = new();
     readonly List<SearchCandidate> candidates = [];
-    CancellationTokenSource? cancellation;
-    Thread? thread;
     string? searchId, folder, error, end;
-    string state = "idle";
     JsonObject? settingsJson;
-
-    /// <summary>True from a successful <see cref="Start"/> until the search has returned and written its report.</summary>
-    public bool IsRunning { get { lock (gate) return state == "running"; } }
 
     /// <summary>Starts a search and returns its id: settings checked, data loaded and split (400 naming the field on any
     /// problem), then the search runs on its own thread. <see cref="EditorConflictException"/> while a search runs or
@@ -115,37 +108,15 @@ internal sealed class SearchSession(FolderGuard served, Func<string?> busy)
         {
             if (state == "running") throw new EditorConflictException($"search {searchId} is already running; stop it first");
             string id = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + Guid.NewGuid().ToString("N")[..6];
-            (searchId, folder, state, error, end) = (id, $"{SearchesFolder}/{id}", "running", null, null);
+            (searchId, folder, error, end) = (id, $"{SearchesFolder}/{id}", null, null);
             settingsJson = JsonSerializer.SerializeToNode(settings, JsonOptions)!.AsObject();
             settingsJson["budgetMinutes"] = request.BudgetMinutes;
             settingsJson["candidates"] = request.Candidates;
             candidates.Clear();
-            cancellation = new CancellationTokenSource();
-            var token = cancellation.Token;
             string path = served.Resolve(folder);
-            thread = new Thread(() => Run(id, settings, train, validation, path, request, token)) { IsBackground = true, Name = $"neuro search {id}" };
-            thread.Start();
+            StartThread($"neuro search {id}", token => Run(id, settings, train, validation, path, request, token));
             return id;
         }
-    }
-
-    /// <summary>Asks the running search to stop (after the candidate in training); false when none runs.</summary>
-    public bool Stop()
-    {
-        lock (gate)
-        {
-            if (state != "running") return false;
-            cancellation!.Cancel();
-            return true;
-        }
-    }
-
-    /// <summary>Waits for the search's thread to end (tests, shutdown).</summary>
-    public bool Wait(TimeSpan timeout)
-    {
-        Thread? running;
-        lock (gate) running = thread;
-        return running is null || running.Join(timeout);
     }
 
     /// <summary><c>GET /api/search</c>: id, state (idle, running, finished, stopped, failed), the search folder relative to

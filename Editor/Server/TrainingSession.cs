@@ -96,12 +96,11 @@ internal sealed record TrainingRequest(string Backend, TrainingOptions Options)
 /// steps; the weights trained so far go back to the document (<see cref="DocumentSession.KeepWeights"/>), unless the
 /// run diverged (<see cref="WeightsDiverged"/>).
 /// </summary>
-internal sealed class TrainingSession(DocumentSession document)
+internal sealed class TrainingSession(DocumentSession document) : BackgroundRun
 {
     /// <summary>Steps between reported points.</summary>
     public const int ReportEvery = 10;
 
-    readonly object gate = new();
     readonly List<TrainingPoint> points = [];
     readonly ConcurrentQueue<Action<TrainingRun>> requests = new();
     bool acceptingRequests;
@@ -110,17 +109,11 @@ internal sealed class TrainingSession(DocumentSession document)
     bool diverged;
     ImageDataset? testSet;
     (EvaluationSample Evaluation, ImageDataset Images)? lastEvaluation;
-    CancellationTokenSource? cancellation;
-    Thread? thread;
     string? runId;
-    string state = "idle";
     string? error;
     string? weightsOutcome;
     JsonObject? options;
     long totalSteps;
-
-    /// <summary>True from a successful <see cref="Start"/> until the run's final message.</summary>
-    public bool IsRunning { get { lock (gate) return state == "running"; } }
 
     /// <summary>Raised with each protocol message (<c>{"type":"training",…}</c> or <c>{"type":"monitor",…}</c>, UTF-8
     /// JSON) and its kind, on the training thread.</summary>
@@ -191,37 +184,14 @@ internal sealed class TrainingSession(DocumentSession document)
             runFile = file;
             diagnostics = null;
             diverged = false;
-            state = "running";
             error = null;
             weightsOutcome = null;
             this.options = options.WithOptimizerDefaults().ToJson(); // what the run uses, the optimizer's defaults filled in
             totalSteps = 0;
             points.Clear();
-            cancellation = new CancellationTokenSource();
-            var token = cancellation.Token;
-            thread = new Thread(() => Run(id, graph, weights, from, request, runOptions, folder, input, token)) { IsBackground = true, Name = $"neuro training {id}" };
-            thread.Start();
+            StartThread($"neuro training {id}", token => Run(id, graph, weights, from, request, runOptions, folder, input, token));
             return id;
         }
-    }
-
-    /// <summary>Asks the running run to stop (it does between two steps); false when nothing is running.</summary>
-    public bool Stop()
-    {
-        lock (gate)
-        {
-            if (state != "running") return false;
-            cancellation!.Cancel();
-            return true;
-        }
-    }
-
-    /// <summary>Waits for the current run's thread to end (tests, shutdown).</summary>
-    public bool Wait(TimeSpan timeout)
-    {
-        Thread? running;
-        lock (gate) running = thread;
-        return running is null || running.Join(timeout);
     }
 
     /// <summary><c>GET /api/training</c>: run id, state, the options the run uses, its total steps (0 until its data is
