@@ -1,10 +1,4 @@
-using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Data;
-using NeuroPlugin.Editor.Document;
-using NeuroPlugin.Editor.Server;
-using NeuroPlugin.Editor.Tests.TestSupport;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
 
 namespace NeuroPlugin.Editor.Tests.Document;

@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using NeuroPlugin.Editor.Document;
-using NeuroPlugin.Editor.Server;
-using NeuroPlugin.Editor.Tests.TestSupport;
-
 namespace NeuroPlugin.Editor.Tests.Document;
 
 /// <summary>The server-side document: shapes, counts and errors from the runtime's layers; undo/redo; copy/paste.</summary>

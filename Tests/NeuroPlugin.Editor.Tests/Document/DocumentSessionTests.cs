@@ -1,10 +1,3 @@
-using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Editor.Document;
-using NeuroPlugin.Editor.Server;
-using NeuroPlugin.Editor.Tests.TestSupport;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Editor.Tests.Document;

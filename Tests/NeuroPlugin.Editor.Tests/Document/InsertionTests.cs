@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using NeuroPlugin.Editor.Document;
-using NeuroPlugin.Editor.Server;
-using NeuroPlugin.Editor.Tests.TestSupport;
-
 namespace NeuroPlugin.Editor.Tests.Document;
 
 /// <summary>Adding a layer into the network rather than beside it: after a node (the palette's double-click), onto an

@@ -1,9 +1,3 @@
-using System.Text;
-using System.Text.Json.Nodes;
-using NeuroPlugin.Editor.Document;
-using NeuroPlugin.Editor.Server;
-using NeuroPlugin.Editor.Tests.TestSupport;
-using NeuroPlugin.Graph;
 using NeuroPlugin.Layers;
 using NeuroPlugin.Models;
 using NeuroPlugin.Tensors;

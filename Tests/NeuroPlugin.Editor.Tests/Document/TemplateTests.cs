@@ -1,14 +1,6 @@
-using System.Diagnostics;
-using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Data;
-using NeuroPlugin.Editor.Document;
-using NeuroPlugin.Editor.Server;
-using NeuroPlugin.Editor.Tests.TestSupport;
-using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Tests.Document;

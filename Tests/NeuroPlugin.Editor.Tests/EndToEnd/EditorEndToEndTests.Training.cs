@@ -1,8 +1,5 @@
-using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Microsoft.Playwright;
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Serialization;
 
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
 

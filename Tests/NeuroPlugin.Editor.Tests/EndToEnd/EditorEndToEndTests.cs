@@ -1,12 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Playwright;
-using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Serialization;
 
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
 

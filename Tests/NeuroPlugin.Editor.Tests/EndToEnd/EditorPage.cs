@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Playwright;
-using NeuroPlugin.Editor.Server;
 
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
 

@@ -1,11 +1,7 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Microsoft.Playwright;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Graph;
 using NeuroPlugin.Init;
 using NeuroPlugin.Layers;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Editor.Tests.EndToEnd;

@@ -1,7 +1,5 @@
 using System.Globalization;
 using Microsoft.Playwright;
-using NeuroPlugin.Editor.Tests.TestSupport;
-using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
 using NeuroPlugin.Tensors;
 

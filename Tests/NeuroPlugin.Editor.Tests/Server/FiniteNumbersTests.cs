@@ -1,5 +1,4 @@
 using System.Text.Json;
-using NeuroPlugin.Editor.Server;
 
 namespace NeuroPlugin.Editor.Tests.Server;
 

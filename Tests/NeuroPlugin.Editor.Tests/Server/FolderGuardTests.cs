@@ -1,5 +1,3 @@
-using NeuroPlugin.Editor.Server;
-
 namespace NeuroPlugin.Editor.Tests.Server;
 
 /// <summary>The served folder's sandbox on its own: paths inside resolve, everything that leaves is refused by name.</summary>

@@ -1,10 +1,6 @@
 using System.Net;
 using System.Runtime.InteropServices;
-using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Editor.Server;
 using NeuroPlugin.Layers;
-using NeuroPlugin.Serialization;
 
 namespace NeuroPlugin.Editor.Tests.Server;
 

@@ -1,10 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
-using System.Text;
-using System.Text.Json.Nodes;
-using NeuroPlugin.Editor.Server;
-using NeuroPlugin.Editor.Tests.TestSupport;
 
 namespace NeuroPlugin.Editor.Tests.Server;
 

@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using NeuroPlugin.Editor.Document;
-using NeuroPlugin.Editor.Server;
-using NeuroPlugin.Editor.Tests.TestSupport;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Tests.Server;

@@ -1,6 +1,4 @@
 using System.Net.WebSockets;
-using System.Text;
-using NeuroPlugin.Editor.Server;
 
 namespace NeuroPlugin.Editor.Tests.Server;
 

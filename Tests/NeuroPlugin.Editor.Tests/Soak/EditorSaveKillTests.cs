@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Serialization;
 
 namespace NeuroPlugin.Editor.Tests.Soak;
 

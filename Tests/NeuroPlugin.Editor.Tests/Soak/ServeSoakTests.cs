@@ -1,11 +1,6 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
-using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Editor.Tests.TestSupport;
-using NeuroPlugin.Serialization;
 
 namespace NeuroPlugin.Editor.Tests.Soak;
 

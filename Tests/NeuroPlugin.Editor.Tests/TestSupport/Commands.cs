@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using NeuroPlugin.Editor.Document;
-
 namespace NeuroPlugin.Editor.Tests.TestSupport;
 
 /// <summary>Builds protocol commands from JSON text and reads the document JSON back, as a client would.</summary>

@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Graph;
-
 namespace NeuroPlugin.Editor.Tests.TestSupport;
 
 /// <summary>Figures of a runtime graph computed by the runtime itself, to check what the editor shows against.</summary>

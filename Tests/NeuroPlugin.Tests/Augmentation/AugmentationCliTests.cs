@@ -1,5 +1,3 @@
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.DataAugmentation;
 
 /// <summary><c>neuro train --augment</c>: an unknown name is one line on stderr, before any data is read.</summary>

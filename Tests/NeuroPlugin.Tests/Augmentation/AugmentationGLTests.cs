@@ -1,8 +1,3 @@
-using NeuroPlugin.Data;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.DataAugmentation;
 
 /// <summary>

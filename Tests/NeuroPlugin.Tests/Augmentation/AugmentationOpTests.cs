@@ -1,7 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Tests.DataAugmentation;
 
 /// <summary>The augmentation kernels on the CPU reference against hand-computed results for known images and known

@@ -1,7 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Tests.DataAugmentation;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Tests.TestSupport;
 using NeuroPlugin.Tests.Training;
 
 namespace NeuroPlugin.Tests.Cli;

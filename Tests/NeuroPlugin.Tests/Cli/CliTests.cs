@@ -1,4 +1,3 @@
-using NeuroPlugin.Tests.TestSupport;
 using NeuroPlugin.Editor;
 
 namespace NeuroPlugin.Tests.Cli;

@@ -1,9 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Cli;
 
 /// <summary><c>neuro train --model FILE.neuro</c>: a saved architecture trained from scratch, its weights ignored.</summary>

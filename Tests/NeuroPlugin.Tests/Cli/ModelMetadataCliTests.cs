@@ -1,8 +1,4 @@
-using System.Text.Json;
-using NeuroPlugin.Data;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Tests.Onnx;
-using NeuroPlugin.Tests.TestSupport;
 using NeuroPlugin.Tests.Training;
 
 namespace NeuroPlugin.Tests.Cli;

@@ -1,9 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Cli;
 
 /// <summary><c>neuro train --monitor FILE.jsonl --monitor-every K</c>: the run as a file, checked against the model it

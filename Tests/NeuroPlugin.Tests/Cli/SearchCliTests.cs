@@ -1,9 +1,5 @@
-using System.Diagnostics;
-using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Search;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Tests.Search;
-using NeuroPlugin.Tests.TestSupport;
 
 namespace NeuroPlugin.Tests.Cli;
 

@@ -1,9 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Cpu;
 
 /// <summary>Element-wise arithmetic on the CPU: the broadcasting ops (<see cref="BinaryOp"/>, layer <see cref="Elementwise"/>)

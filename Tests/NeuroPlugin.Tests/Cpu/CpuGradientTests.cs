@@ -1,8 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Cpu;
 
 /// <summary>Finite-difference gradient checks of every CPU op, on randomized shapes: odd sizes, batch 1 and 7,

@@ -1,8 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Cpu;
 
 /// <summary>Grouped and depthwise convolution on the CPU: finite differences, and the shape rules.</summary>

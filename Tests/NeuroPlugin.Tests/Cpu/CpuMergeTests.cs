@@ -1,11 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Cpu;
 
 /// <summary>Finite-difference checks of the merge ops (Add, Concat, ChannelMultiply) and of a residual

@@ -1,5 +1,3 @@
-using NeuroPlugin.Data;
-
 namespace NeuroPlugin.Tests.Data;
 
 /// <summary>DataLoader: batching, deterministic shuffling, normalization, one-hot targets, no allocation per batch.</summary>

@@ -1,5 +1,3 @@
-using NeuroPlugin.Data;
-
 namespace NeuroPlugin.Tests.Data;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using NeuroPlugin.Data;
-
 namespace NeuroPlugin.Tests.Data;
 
 /// <summary>IdxReader on small well-formed files and on every kind of broken or hostile file, raw and gzip.</summary>

@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using NeuroPlugin.Data;
-using NeuroPlugin.Tests.TestSupport;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.PixelFormats;

@@ -1,10 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Serialization;
-
 namespace NeuroPlugin.Tests.Embedding;
 
 /// <summary>The models and references the embedding tests share: LeNet-5 with seeded weights, described as a

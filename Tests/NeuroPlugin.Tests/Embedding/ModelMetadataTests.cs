@@ -1,13 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Models;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Tests.Training;
 using static NeuroPlugin.Tests.Embedding.EmbeddingModels;
 

@@ -1,8 +1,4 @@
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Data;
 using NeuroPlugin.Tests.InGame;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
 using Silk.NET.OpenGL;
 using static NeuroPlugin.Tests.Embedding.EmbeddingModels;
 

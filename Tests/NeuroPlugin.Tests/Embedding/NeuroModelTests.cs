@@ -1,11 +1,4 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using static NeuroPlugin.Tests.Embedding.EmbeddingModels;

@@ -1,5 +1,4 @@
 using NeuroPlugin.Tests.InGame;
-using NeuroPlugin.Tests.OpenGL;
 using Silk.NET.OpenGL;
 using static NeuroPlugin.Tests.Embedding.EmbeddingModels;
 

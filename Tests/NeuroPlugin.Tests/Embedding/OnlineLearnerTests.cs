@@ -1,9 +1,4 @@
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Tests.Training;
-using NeuroPlugin.Training;
 using static NeuroPlugin.Tests.Embedding.EmbeddingModels;
 
 namespace NeuroPlugin.Tests.Embedding;

@@ -1,9 +1,6 @@
 using System.Runtime.CompilerServices;
 using NeuroPlugin;
-using NeuroPlugin.Data;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Tests.InGame;
-using NeuroPlugin.Tests.OpenGL;
 using Silk.NET.OpenGL;
 using static NeuroPlugin.Tests.Embedding.EmbeddingModels;
 

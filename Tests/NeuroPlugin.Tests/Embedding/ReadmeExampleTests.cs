@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
 using NeuroPlugin;
-using NeuroPlugin.Data;
 using NeuroPlugin.Tests.InGame;
-using NeuroPlugin.Tests.OpenGL;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Silk.NET.OpenGL;

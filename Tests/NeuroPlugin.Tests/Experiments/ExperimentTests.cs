@@ -1,4 +1,3 @@
-using NeuroPlugin.Tests.TestSupport;
 using System.Text.RegularExpressions;
 using NeuroPlugin.Editor;
 using NeuroPlugin.Editor.Cli;

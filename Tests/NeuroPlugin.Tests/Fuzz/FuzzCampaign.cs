@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using NeuroPlugin.Tests.Soak;
 

@@ -1,13 +1,5 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Tests.Training;
-using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.Fuzz;
 

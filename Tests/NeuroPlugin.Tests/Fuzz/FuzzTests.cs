@@ -1,5 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-
 namespace NeuroPlugin.Tests.Fuzz;
 
 /// <summary>

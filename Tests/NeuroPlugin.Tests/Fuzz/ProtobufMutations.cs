@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using NeuroPlugin.Serialization.Onnx;
 
 namespace NeuroPlugin.Tests.Fuzz;

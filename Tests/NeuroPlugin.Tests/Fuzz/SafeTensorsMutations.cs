@@ -1,9 +1,6 @@
 using System.Buffers.Binary;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using NeuroPlugin.Layers;
 
 namespace NeuroPlugin.Tests.Fuzz;
 

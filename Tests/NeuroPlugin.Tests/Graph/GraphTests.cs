@@ -1,10 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Models;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Tests.Graph;
 
 public class GraphTests

@@ -1,10 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-
 namespace NeuroPlugin.Tests.InGame;
 
 /// <summary>Results out without stalls on the CPU backend, where a request completes at once: order, numbering, slot

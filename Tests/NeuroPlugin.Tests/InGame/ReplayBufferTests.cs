@@ -1,9 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-
 namespace NeuroPlugin.Tests.InGame;
 
 /// <summary>The on-device replay buffer on the CPU reference: ring overwrite, gathered batches equal the slots

@@ -1,8 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.InGame;
 
 /// <summary>

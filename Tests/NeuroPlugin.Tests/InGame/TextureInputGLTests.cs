@@ -1,8 +1,3 @@
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Data;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
 using Silk.NET.OpenGL;
 
 namespace NeuroPlugin.Tests.InGame;

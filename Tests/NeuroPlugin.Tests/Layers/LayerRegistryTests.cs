@@ -1,12 +1,8 @@
 using System.Reflection;
 using Google.Protobuf;
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Editor.Document;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
 using NeuroPlugin.Serialization.Onnx;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Tests.Layers;
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Json;
 using NeuroPlugin.Monitoring;
 
 namespace NeuroPlugin.Tests.Monitoring;

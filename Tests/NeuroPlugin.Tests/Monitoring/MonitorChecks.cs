@@ -1,9 +1,4 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Data;
-using NeuroPlugin.Execution;
 using NeuroPlugin.Monitoring;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.Monitoring;
 

@@ -1,11 +1,4 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
 using NeuroPlugin.Monitoring;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
 
 namespace NeuroPlugin.Tests.Monitoring;
 

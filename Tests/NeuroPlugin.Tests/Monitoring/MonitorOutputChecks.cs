@@ -1,12 +1,4 @@
-using System.Text.Json;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Execution;
 using NeuroPlugin.Monitoring;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.Monitoring;
 

@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Tests.OpenGL;
-
 namespace NeuroPlugin.Tests.Monitoring;
 
 /// <summary>The training monitor on the CPU reference backend (<see cref="MonitorChecks"/>).</summary>

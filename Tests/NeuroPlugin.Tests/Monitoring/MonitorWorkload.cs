@@ -1,11 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Data;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Training;
-
 namespace NeuroPlugin.Tests.Monitoring;
 
 /// <summary>

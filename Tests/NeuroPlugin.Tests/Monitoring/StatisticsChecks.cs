@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Tests.Monitoring;
 
 /// <summary>The statistics ops (<see cref="IBackend.Summarize"/>, <see cref="IBackend.CountDeadChannels"/>,

@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Tests.OpenGL;
-
 namespace NeuroPlugin.Tests.Monitoring;
 
 /// <summary>The statistics ops on the CPU reference backend, against host loops (<see cref="StatisticsChecks"/>).</summary>

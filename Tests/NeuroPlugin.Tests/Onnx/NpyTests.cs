@@ -1,6 +1,3 @@
-using System.Text;
-using NeuroPlugin.Serialization;
-
 namespace NeuroPlugin.Tests.Onnx;
 
 /// <summary>The .npy reader and writer: round trips, NumPy's own files (the fixtures), and hostile headers.</summary>

@@ -1,6 +1,4 @@
 using NeuroPlugin.Editor;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Tests.TestSupport;
 
 namespace NeuroPlugin.Tests.Onnx;
 

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Serialization.Onnx;
 
 namespace NeuroPlugin.Tests.Onnx;

@@ -1,9 +1,4 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
 
 namespace NeuroPlugin.Tests.Onnx;
 

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using Google.Protobuf;
-using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Serialization.Onnx;
 using static NeuroPlugin.Tests.Onnx.OnnxBuilder;
 

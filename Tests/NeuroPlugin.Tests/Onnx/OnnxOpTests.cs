@@ -1,8 +1,4 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Serialization.Onnx;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
 using static NeuroPlugin.Tests.Onnx.OnnxBuilder;
 
 namespace NeuroPlugin.Tests.Onnx;

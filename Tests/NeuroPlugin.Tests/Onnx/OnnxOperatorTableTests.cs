@@ -1,9 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Models;
 using NeuroPlugin.Serialization.Onnx;
 using NeuroPlugin.Tests.Zoo;
 

@@ -1,9 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
 using NeuroPlugin.Serialization.Onnx;
 
 namespace NeuroPlugin.Tests.Onnx;

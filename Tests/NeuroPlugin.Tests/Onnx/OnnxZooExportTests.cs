@@ -1,8 +1,4 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
 using NeuroPlugin.Serialization.Onnx;
-using NeuroPlugin.Tests.TestSupport;
 using NeuroPlugin.Tests.Zoo;
 
 namespace NeuroPlugin.Tests.Onnx;

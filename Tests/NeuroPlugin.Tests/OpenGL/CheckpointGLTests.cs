@@ -1,4 +1,3 @@
-using NeuroPlugin.Serialization;
 using NeuroPlugin.Tests.Training;
 
 namespace NeuroPlugin.Tests.OpenGL;

@@ -1,8 +1,4 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Tests.Cpu;
-using NeuroPlugin.Tests.TestSupport;
 
 namespace NeuroPlugin.Tests.OpenGL;
 

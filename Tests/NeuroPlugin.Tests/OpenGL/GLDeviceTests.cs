@@ -1,7 +1,4 @@
 using System.Runtime.CompilerServices;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Tensors;
 using Silk.NET.OpenGL;
 
 namespace NeuroPlugin.Tests.OpenGL;

@@ -1,11 +1,4 @@
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Tests.Training;
-using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.OpenGL;
 

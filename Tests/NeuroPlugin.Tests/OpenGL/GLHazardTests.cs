@@ -1,5 +1,3 @@
-using NeuroPlugin.Backends.OpenGL;
-
 namespace NeuroPlugin.Tests.OpenGL;
 
 /// <summary>The hazard tracker of validation mode, on recorded command streams (no GL needed): each ordering fault it

@@ -1,9 +1,4 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Tests.Cpu;
-using NeuroPlugin.Tests.TestSupport;
 
 namespace NeuroPlugin.Tests.OpenGL;
 

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-
 namespace NeuroPlugin.Tests.OpenGL;
 
 /// <summary>Steady-state behaviour of the GL backend: no managed allocation per op, and LeNet-5 training throughput.</summary>

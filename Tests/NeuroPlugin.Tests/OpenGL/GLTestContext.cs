@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Tests.OpenGL;
 
 /// <summary>

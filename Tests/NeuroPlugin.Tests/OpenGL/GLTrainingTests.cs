@@ -1,11 +1,4 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
 using NeuroPlugin.Tests.Training;
-using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.OpenGL;
 

@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Tests.OpenGL;
 
 /// <summary>Validation mode on the GL device: binding checks against the kernels' interfaces, work groups run one at a

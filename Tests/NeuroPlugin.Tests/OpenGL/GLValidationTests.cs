@@ -1,11 +1,3 @@
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Training;
-
 namespace NeuroPlugin.Tests.OpenGL;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.OpenGL;
 
 /// <summary>The merge ops on both backends against PyTorch (Tests/Golden/gen_merge.py).</summary>

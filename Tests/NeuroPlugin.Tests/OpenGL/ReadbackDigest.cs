@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Tests.OpenGL;
 

@@ -1,9 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.OpenGL;
 
 /// <summary>The same tensor on the CPU reference backend and on the GL backend.</summary>

@@ -1,6 +1,3 @@
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-
 namespace NeuroPlugin.Tests.Resize;
 
 /// <summary>The bilinear resize on GL: equal to the CPU reference on random shapes (enlarging, shrinking, Fashion-MNIST

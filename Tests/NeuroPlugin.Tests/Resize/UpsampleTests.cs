@@ -1,9 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Resize;
 
 /// <summary>Shared pieces of the bilinear-resize tests: the golden files (<c>Tests/Golden/gen_upsample.py</c>, PyTorch's

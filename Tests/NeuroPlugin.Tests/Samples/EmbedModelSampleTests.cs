@@ -1,12 +1,3 @@
-using System.Diagnostics;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Training;
-
 namespace NeuroPlugin.Tests.Samples;
 
 /// <summary>Runs Samples/EmbedModel as a user would: a model trained and saved on the CPU with its labels and

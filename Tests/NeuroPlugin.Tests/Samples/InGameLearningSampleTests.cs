@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using NeuroPlugin.Serialization;
 using SkiaSharp;
 
 namespace NeuroPlugin.Tests.Samples;

@@ -1,8 +1,4 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
 using NeuroPlugin.Search;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.Search;
 

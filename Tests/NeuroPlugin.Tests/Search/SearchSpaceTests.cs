@@ -1,7 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
 using NeuroPlugin.Search;
 
 namespace NeuroPlugin.Tests.Search;

@@ -1,12 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Models;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Stochastic;
 
 /// <summary>

@@ -1,10 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Tests.Stochastic;
 
 /// <summary>Shared pieces of the stochastic-regularizer tests: one layer's tensors on a backend, run as a plan would,

@@ -1,7 +1,3 @@
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-
 namespace NeuroPlugin.Tests.Stochastic;
 
 /// <summary>The stochastic regularizers on the GL backend equal the CPU reference within 1e-4, forward and backward,

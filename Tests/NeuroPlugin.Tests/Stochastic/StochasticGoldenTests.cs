@@ -1,10 +1,4 @@
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
 
 namespace NeuroPlugin.Tests.Stochastic;
 

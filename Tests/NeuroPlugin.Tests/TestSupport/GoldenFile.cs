@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace NeuroPlugin.Tests.TestSupport;
 
 /// <summary>

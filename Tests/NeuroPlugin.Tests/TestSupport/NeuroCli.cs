@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using NeuroPlugin.Editor;
 
 namespace NeuroPlugin.Tests.TestSupport;

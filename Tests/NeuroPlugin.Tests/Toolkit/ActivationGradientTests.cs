@@ -1,9 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Toolkit;
 
 /// <summary>Finite-difference gradient checks on the CPU for the activation family's new ops: LeakyReLU with a

@@ -1,12 +1,5 @@
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
 using NeuroPlugin.Init;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Tests.Toolkit;
 

@@ -1,7 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Toolkit;
 
 /// <summary>Batch-norm checks shared by the CPU and GL fixtures: PyTorch golden files (Tests/Golden/gen_normalization.py).</summary>

@@ -1,6 +1,3 @@
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-
 namespace NeuroPlugin.Tests.Toolkit;
 
 /// <summary>Batch normalization on the GL backend: PyTorch golden files, and GL == CPU (1e-4) on randomized

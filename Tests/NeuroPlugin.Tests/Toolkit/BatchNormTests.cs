@@ -1,13 +1,3 @@
-using System.Text;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Toolkit;
 
 /// <summary>Batch normalization on the CPU reference: finite differences, PyTorch golden files, the layer's

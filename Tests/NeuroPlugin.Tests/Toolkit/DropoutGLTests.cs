@@ -1,6 +1,3 @@
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-
 namespace NeuroPlugin.Tests.Toolkit;
 
 /// <summary>Dropout on the GL backend: random.glsl gives the CPU's bits, so masks and outputs are equal exactly,

@@ -1,10 +1,5 @@
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Graph;
 using NeuroPlugin.Init;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Tests.Toolkit;
 

@@ -1,11 +1,3 @@
-using System.Text.Json;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Toolkit;
 
 /// <summary>

@@ -1,12 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-
 namespace NeuroPlugin.Tests.Toolkit;
 
 /// <summary>Optimizer settings, state and parameter groups on the CPU; invalid hyper-parameters throw naming the parameter.</summary>

@@ -1,5 +1,3 @@
-using NeuroPlugin.Optimizers;
-
 namespace NeuroPlugin.Tests.Toolkit;
 
 /// <summary>Learning-rate schedules by formula (the torch schedulers' values are in OptimizerGoldenTests) and their invalid settings.</summary>

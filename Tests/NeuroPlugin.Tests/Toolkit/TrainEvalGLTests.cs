@@ -1,9 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Toolkit;
 
 /// <summary>The batch-norm + dropout network trained on GL and on the CPU from the same seed: the dropout masks

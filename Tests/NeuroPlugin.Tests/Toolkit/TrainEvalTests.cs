@@ -1,13 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Training;
-
 namespace NeuroPlugin.Tests.Toolkit;
 
 /// <summary>Training and eval mode through the execution plan and the trainer, on a network with both kinds of

@@ -1,12 +1,3 @@
-using System.Text.Json;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Tests.Training;
 
 /// <summary>

@@ -1,12 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Training;
-
 namespace NeuroPlugin.Tests.Training;
 
 /// <summary>

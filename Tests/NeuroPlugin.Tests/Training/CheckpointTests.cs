@@ -1,11 +1,5 @@
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Serialization;
-using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.Training;
 

@@ -1,12 +1,4 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.Training;
 

@@ -1,10 +1,5 @@
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Serialization;
 
 namespace NeuroPlugin.Tests.Training;
 

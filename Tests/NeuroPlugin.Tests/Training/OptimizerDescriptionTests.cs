@@ -1,7 +1,4 @@
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Tests.Training;
 

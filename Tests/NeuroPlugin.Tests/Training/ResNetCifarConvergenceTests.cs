@@ -1,11 +1,3 @@
-using System.Diagnostics;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Training;
-
 namespace NeuroPlugin.Tests.Training;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.Training;
 

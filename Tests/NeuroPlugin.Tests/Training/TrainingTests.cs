@@ -1,15 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Data;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tests.TestSupport;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Training;
-
 namespace NeuroPlugin.Tests.Training;
 
 /// <summary>Training through the execution plan on the CPU backend (the GL twins live in OpenGL/).</summary>

@@ -1,10 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Zoo;
 
 /// <summary>The zoo's new layers on GL: equal to the CPU on randomized shapes, and both backends against PyTorch

@@ -1,12 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tests.OpenGL;
-using NeuroPlugin.Tests.TestSupport;
-
 namespace NeuroPlugin.Tests.Zoo;
 
 /// <summary>

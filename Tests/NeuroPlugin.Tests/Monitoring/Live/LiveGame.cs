@@ -1,10 +1,5 @@
-using System.Diagnostics;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
 using NeuroPlugin.Monitoring;
 using NeuroPlugin.Monitoring.Live;
-using NeuroPlugin.Optimizers;
-using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Tests.Monitoring.Live;
 

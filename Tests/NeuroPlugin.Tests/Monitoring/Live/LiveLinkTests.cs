@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
 using NeuroPlugin.Monitoring;
 using NeuroPlugin.Monitoring.Live;
 

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using NeuroPlugin.Monitoring;
-using NeuroPlugin.Tests.TestSupport;
 
 namespace NeuroPlugin.Tests.Monitoring.Live;
 
