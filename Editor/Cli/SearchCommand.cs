@@ -53,7 +53,7 @@ internal static class SearchCommand
                 Population = parse.GetValue(population), SampleSize = parse.GetValue(sampleSize), TrainImages = train.Count, ValidationImages = validation.Count,
                 Epochs = parse.GetValue(epochs), Patience = parse.GetValue(patience), BatchSize = parse.GetValue(batch),
             };
-            return Run(settings, train, validation, parse.GetValue(outDir)!, TimeSpan.FromMinutes(minutes), parse.GetValue(maxCandidates), args: parse.Tokens.Select(t => t.Value));
+            return Run(settings, train, validation, parse.GetValue(outDir)!, TimeSpan.FromMinutes(minutes), parse.GetValue(maxCandidates), args: parse.Tokens.Select(t => t.Value)); // the tokens begin with "search"
         });
         return command;
     }
@@ -63,7 +63,7 @@ internal static class SearchCommand
         using var backend = BackendSelection.Create(settings.Backend);
         var search = new ArchitectureSearch(settings, train, validation, backend, folder) { Log = line => Console.WriteLine($"neuro: {line}") };
         var result = search.Run(budget, maxCandidates);
-        foreach (string file in SearchReport.Write(folder, settings, result, backend, "neuro search " + string.Join(' ', args)))
+        foreach (string file in SearchReport.Write(folder, settings, result, backend, "neuro " + string.Join(' ', args)))
             Console.WriteLine($"neuro: wrote {file}");
         return 0;
     }

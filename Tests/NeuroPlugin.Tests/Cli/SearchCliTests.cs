@@ -114,6 +114,7 @@ public class SearchCliTests
         Assert.That(File.ReadAllLines(Path.Combine(searchFolder, "candidates.csv")), Has.Length.EqualTo(candidates.Count + 1));
         string markdown = File.ReadAllText(Path.Combine(searchFolder, "front.md"));
         Assert.That(markdown, Does.Contain("![Pareto front](pareto.png)"));
+        Assert.That(markdown, Does.Contain("`neuro search --budget 10 "), "the command that made it, as typed");
         foreach (var c in front) Assert.That(markdown, Does.Contain($"| #{c.Id} |"));
 
         using var cpu = new CpuBackend();
