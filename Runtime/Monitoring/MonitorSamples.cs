@@ -86,8 +86,11 @@ public sealed record ParameterStatistics(string Name, TensorSummary Weight, Tens
 public sealed record NodeStatistics(string Name, string Type, TensorSummary Output, long DeadChannels, int Channels, bool Saturating,
     TensorSummary? Gradient, double? ForwardMs, double? BackwardMs)
 {
+    /// <summary>Mean of the output's finite values, <see cref="TensorSummary.Mean"/> of <see cref="Output"/>.</summary>
     public double Mean => Output.Mean;
+    /// <summary>Standard deviation of the output's finite values, <see cref="TensorSummary.Std"/> of <see cref="Output"/>.</summary>
     public double Std => Output.Std;
+    /// <summary>Fraction of output elements exactly 0, in [0, 1] (high after a ReLU: dying units); NaN for an empty output.</summary>
     public double ZeroFraction => Output.ZeroFraction;
     /// <summary>Fraction of channels dead for the whole batch.</summary>
     public double DeadChannelFraction => Channels == 0 ? double.NaN : (double)DeadChannels / Channels;

@@ -44,6 +44,7 @@ public sealed class NetworkProbe : IDisposable
     ExecutionPlan? single;
     bool disposed;
 
+    /// <summary>A probe of <paramref name="network"/>'s filters and feature maps; allocates nothing until the first request.</summary>
     public NetworkProbe(Network network)
     {
         ArgumentNullException.ThrowIfNull(network);
