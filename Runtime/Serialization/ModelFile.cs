@@ -59,7 +59,7 @@ public static class ModelFile
         SafeTensorsContainer.Write(path, entries, [.. StateTensors(network)]);
     }
 
-    /// <summary>The graph of a model file or checkpoint, validated as <see cref="Load"/> validates it, without reading the
+    /// <summary>The graph of a model file or checkpoint, validated as <see cref="Load(string, IBackend)"/> validates it, without reading the
     /// tensors (an architecture to train from scratch).</summary>
     public static NetworkGraph ReadGraph(string path)
     {
@@ -146,7 +146,7 @@ public static class ModelFile
     /// and the model's description (checked against the graph).</summary>
     internal static NetworkGraph ReadGraph(SafeTensorsContainer file) => ReadDescribedGraph(file).Graph;
 
-    /// <summary>As <see cref="ReadGraph"/>, also giving the model's description.</summary>
+    /// <summary>As <see cref="ReadGraph(string)"/>, also giving the model's description.</summary>
     internal static (NetworkGraph Graph, ModelMetadata Metadata) ReadDescribedGraph(SafeTensorsContainer file)
     {
         var metadata = file.Metadata;

@@ -166,7 +166,7 @@ public sealed class GLDevice : IDisposable
     /// <summary>The window of work groups dispatches issue (<see cref="GLBackend.Slice"/>); null: all of them.</summary>
     internal WorkSlice? Slice { get; set; }
 
-    /// <summary>A shader storage binding as last set (<see cref="BindStorage"/>): buffer, byte range, label, and the
+    /// <summary>A shader storage binding as last set (<see cref="BindStorage(int, GLBufferObject, long, long)"/>): buffer, byte range, label, and the
     /// dispatch it was set for.</summary>
     internal readonly record struct BoundStorage(uint Handle, long Offset, long Size, string? Label, long Generation);
 
