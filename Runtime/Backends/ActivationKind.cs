@@ -19,12 +19,20 @@ namespace NeuroPlugin.Backends;
 /// Backward reads the saved output for Sigmoid and Tanh, the input for the others.</summary>
 public enum ActivationKind
 {
+    /// <summary>Rectified linear unit: <c>y = max(0, x)</c>.</summary>
     ReLU,
+    /// <summary>Logistic sigmoid: <c>y = 1 / (1 + e^−x)</c>, in (0, 1).</summary>
     Sigmoid,
+    /// <summary>Hyperbolic tangent: <c>y = tanh x</c>, in (−1, 1).</summary>
     Tanh,
+    /// <summary>Leaky ReLU: <c>y = x if x &gt; 0 else α·x</c>, α the layer's negative slope.</summary>
     LeakyReLU,
+    /// <summary>ReLU clipped at 6: <c>y = min(max(0, x), 6)</c> (MobileNet's activation).</summary>
     ReLU6,
+    /// <summary>Sigmoid-weighted linear unit (Swish): <c>y = x·σ(x)</c>.</summary>
     SiLU,
+    /// <summary>Piecewise-linear sigmoid: <c>y = relu6(x + 3) / 6</c>, in [0, 1].</summary>
     HardSigmoid,
+    /// <summary>Piecewise-quadratic Swish: <c>y = x·relu6(x + 3) / 6</c> (MobileNetV3's activation).</summary>
     HardSwish,
 }

@@ -45,6 +45,8 @@ public readonly record struct Window2d(
         return (int)((padded - span) / stride + 1);
     }
 
+    /// <summary>The window in words, e.g. <c>kernel 3×3, stride 1×1, padding 1,1,1,1, dilation 1×1</c>
+    /// (padding in the order top, left, bottom, right).</summary>
     public override string ToString() =>
         $"kernel {KernelHeight}×{KernelWidth}, stride {StrideHeight}×{StrideWidth}, padding {PadTop},{PadLeft},{PadBottom},{PadRight}, dilation {DilationHeight}×{DilationWidth}";
 }

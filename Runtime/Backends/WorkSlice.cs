@@ -54,6 +54,8 @@ public sealed class WorkSlice : IDisposable
         return unit >= first && unit < end;
     }
 
+    /// <summary>Releases the backend memory kept between windows; the slice can start a new run afterwards and
+    /// the backend allocates again when it needs to.</summary>
     public void Dispose()
     {
         BackendState?.Dispose();

@@ -51,7 +51,9 @@ public sealed class Network : IDisposable
     /// (buffers start at their initial values).</summary>
     public static Network CreateUninitialized(NetworkGraph graph, IBackend backend) => new(graph, backend);
 
+    /// <summary>The graph whose layers' parameters and buffers this network holds (validated at creation).</summary>
     public NetworkGraph Graph { get; }
+    /// <summary>The backend every parameter and buffer tensor is allocated on; plans built for this network run there.</summary>
     public IBackend Backend { get; }
     /// <summary>The seed the parameters were initialized from (0 for a loaded network); execution plans derive
     /// their random numbers (dropout masks) from it unless given another seed.</summary>
@@ -98,6 +100,8 @@ public sealed class Network : IDisposable
                 Backend.Fill(buffers[$"{node.Name}.{spec.Name}"], spec.InitialValue);
     }
 
+    /// <summary>Releases every parameter and buffer tensor (plans built on the network must not run afterwards);
+    /// safe to call twice.</summary>
     public void Dispose()
     {
         foreach (var tensor in parameters.Values) tensor.Dispose();

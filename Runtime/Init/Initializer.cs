@@ -21,6 +21,7 @@ public abstract class Initializer
     /// <summary>Name for files and messages; <see cref="Parse"/> reads it back.</summary>
     public abstract string Name { get; }
 
+    /// <summary>The initializer's <see cref="Name"/>, e.g. <c>kaiming_normal(gain=1.4142135,mode=fan_in)</c>.</summary>
     public override string ToString() => Name;
 
     /// <summary>PyTorch's default for Linear and Conv2d weights and biases: <c>U(−1/√fanIn, 1/√fanIn)</c>
@@ -175,8 +176,12 @@ public abstract class Initializer
             Value = value;
         }
 
+        /// <summary>The value every element gets.</summary>
         public float Value { get; }
+        /// <summary><c>zeros</c> for 0, <c>ones</c> for 1, otherwise <c>constant(value=…)</c>.</summary>
         public override string Name => Value == 0f ? "zeros" : Value == 1f ? "ones" : $"constant(value={Number(Value)})";
+        /// <summary>Sets every element of <paramref name="values"/> to <see cref="Value"/>; the fans and
+        /// <paramref name="random"/> are not used.</summary>
         public override void Fill(Span<float> values, int fanIn, int fanOut, Random random) => values.Fill(Value);
     }
 
@@ -280,6 +285,8 @@ public abstract class Initializer
 /// activations, PyTorch's default) or <see cref="FanOut"/> (the backward pass's gradients).</summary>
 public enum FanMode
 {
+    /// <summary>Scale by fanIn: <c>Var(w) = gain² / fanIn</c>, keeping the activations' variance through the forward pass (<c>mode=fan_in</c>).</summary>
     FanIn,
+    /// <summary>Scale by fanOut: <c>Var(w) = gain² / fanOut</c>, keeping the gradients' variance through the backward pass (<c>mode=fan_out</c>).</summary>
     FanOut,
 }

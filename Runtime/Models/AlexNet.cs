@@ -14,6 +14,7 @@ namespace NeuroPlugin.Models;
 /// </summary>
 public static class AlexNet
 {
+    /// <summary>AlexNet for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 61,100,840 parameters, as torchvision's <c>alexnet</c>.</summary>
     public static NetworkGraph Build(ModelOptions options)
     {
         var g = new ZooGraph(options);
@@ -30,6 +31,7 @@ public static class AlexNet
 /// </summary>
 public static class ZfNet
 {
+    /// <summary>ZFNet for <paramref name="options"/> (input channels, image size ≥ 53, classes).</summary>
     public static NetworkGraph Build(ModelOptions options)
     {
         var g = new ZooGraph(options);

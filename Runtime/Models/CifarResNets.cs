@@ -13,6 +13,7 @@ namespace NeuroPlugin.Models;
 /// </summary>
 public static class ResNetCifar
 {
+    /// <summary>ResNet-20 (n = 3 blocks per stage, 0.27 M parameters at <see cref="ModelOptions.Cifar"/>) for <paramref name="options"/>.</summary>
     public static NetworkGraph Build20(ModelOptions options) => Build(options, blocksPerStage: 3);
 
     /// <summary>A CIFAR ResNet of depth 6·<paramref name="blocksPerStage"/> + 2.</summary>
@@ -56,6 +57,7 @@ public static class ResNetCifar
 /// </summary>
 public static class PyramidNet
 {
+    /// <summary>PyramidNet-110 with widening α = 48 (1.7 M parameters at <see cref="ModelOptions.Cifar"/>) for <paramref name="options"/>.</summary>
     public static NetworkGraph Build110(ModelOptions options) => Build(options, depth: 110, alpha: 48);
 
     /// <summary>An additive PyramidNet of <paramref name="depth"/> = 6n + 2 layers widening by <paramref name="alpha"/> channels in all.</summary>
@@ -107,6 +109,7 @@ public static class PyramidNet
 /// </summary>
 public static class Ror
 {
+    /// <summary>RoR-3 on ResNet-110 (18 blocks per stage) for <paramref name="options"/>.</summary>
     public static NetworkGraph Build110(ModelOptions options) => Build(options, blocksPerStage: 18);
 
     /// <summary>RoR-3 on a CIFAR ResNet of depth 6·<paramref name="blocksPerStage"/> + 2.</summary>

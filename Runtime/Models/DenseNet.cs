@@ -12,6 +12,7 @@ namespace NeuroPlugin.Models;
 /// </summary>
 public static class DenseNet
 {
+    /// <summary>DenseNet-121 for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 7,978,856 parameters, as torchvision's <c>densenet121</c>.</summary>
     public static NetworkGraph Build121(ModelOptions options) => Build(options, growthRate: 32, blocks: [6, 12, 24, 16], initialFeatures: 64, bottleneckSize: 4);
 
     static NetworkGraph Build(ModelOptions options, int growthRate, int[] blocks, int initialFeatures, int bottleneckSize)

@@ -20,6 +20,7 @@ namespace NeuroPlugin.Models;
 /// </summary>
 public static class FractalNet
 {
+    /// <summary>The paper's 20-layer CIFAR FractalNet (3 columns, 5 blocks of 64/128/256/512/512 channels) for <paramref name="options"/>.</summary>
     public static NetworkGraph Build(ModelOptions options) => Build(options, columns: 3, channels: [64, 128, 256, 512, 512]);
 
     /// <summary>A FractalNet of <paramref name="columns"/> columns and one block per entry of <paramref name="channels"/>.</summary>

@@ -23,6 +23,7 @@ public static class GoogLeNet
     /// <summary>Loss weight of each auxiliary head (torchvision's training reference: <c>loss + 0.3·aux1 + 0.3·aux2</c>).</summary>
     public const float AuxiliaryWeight = 0.3f;
 
+    /// <summary>GoogLeNet with both auxiliary heads for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 13,004,888 parameters, as torchvision's <c>googlenet(aux_logits=True)</c>.</summary>
     public static NetworkGraph Build(ModelOptions options)
     {
         var g = new ZooGraph(options);
@@ -104,6 +105,7 @@ public static class InceptionV3
     /// <summary>Loss weight of the auxiliary head (torchvision's reference training script: <c>loss + 0.4·aux</c>).</summary>
     public const float AuxiliaryWeight = 0.4f;
 
+    /// <summary>Inception v3 with its auxiliary head for <paramref name="options"/> (image size ≥ 299); at <c>ModelOptions.ImageNet(299)</c> 27,161,264 parameters, as torchvision's <c>inception_v3(aux_logits=True)</c>.</summary>
     public static NetworkGraph Build(ModelOptions options)
     {
         var g = new ZooGraph(options);

@@ -12,6 +12,7 @@ namespace NeuroPlugin.Models;
 /// </summary>
 public static class LeNet5
 {
+    /// <summary>LeNet-5 for <paramref name="options"/>; for the default 1×28×28 input and 10 classes, 61,706 parameters.</summary>
     public static NetworkGraph Build(ModelOptions options)
     {
         var graph = new NetworkGraph();

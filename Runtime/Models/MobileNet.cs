@@ -15,6 +15,7 @@ public static class MobileNetV1
     static readonly (int Channels, int Stride)[] Blocks =
         [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)];
 
+    /// <summary>MobileNet v1 (width multiplier 1) for <paramref name="options"/>.</summary>
     public static NetworkGraph Build(ModelOptions options)
     {
         var g = new ZooGraph(options);
@@ -47,6 +48,7 @@ public static class MobileNetV2
     static readonly (int T, int C, int N, int S)[] Settings =
         [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)];
 
+    /// <summary>MobileNet v2 (width 1.0) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 3,504,872 parameters, as torchvision's <c>mobilenet_v2</c>.</summary>
     public static NetworkGraph Build(ModelOptions options)
     {
         var g = new ZooGraph(options);

@@ -18,11 +18,17 @@ public static class ResNet
     /// <summary>Blocks per stage.</summary>
     static readonly int[] Layers18 = [2, 2, 2, 2], Layers34 = [3, 4, 6, 3], Layers50 = [3, 4, 6, 3];
 
+    /// <summary>ResNet-18 (basic blocks 2/2/2/2) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 11,689,512 parameters, as torchvision's <c>resnet18</c>.</summary>
     public static NetworkGraph Build18(ModelOptions options) => Build(options, Layers18, bottleneck: false);
+    /// <summary>ResNet-34 (basic blocks 3/4/6/3) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 21,797,672 parameters, as torchvision's <c>resnet34</c>.</summary>
     public static NetworkGraph Build34(ModelOptions options) => Build(options, Layers34, bottleneck: false);
+    /// <summary>ResNet-50 (bottleneck blocks 3/4/6/3) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 25,557,032 parameters, as torchvision's <c>resnet50</c>.</summary>
     public static NetworkGraph Build50(ModelOptions options) => Build(options, Layers50, bottleneck: true);
+    /// <summary>Wide ResNet-50-2 (bottleneck width 128 per 64 planes) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 68,883,240 parameters, as torchvision's <c>wide_resnet50_2</c>.</summary>
     public static NetworkGraph BuildWide50x2(ModelOptions options) => Build(options, Layers50, bottleneck: true, widthPerGroup: 128);
+    /// <summary>ResNeXt-50 32×4d (32 groups of 4 channels per 64 planes) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 25,028,904 parameters, as torchvision's <c>resnext50_32x4d</c>.</summary>
     public static NetworkGraph BuildResNeXt50x32x4d(ModelOptions options) => Build(options, Layers50, bottleneck: true, groups: 32, widthPerGroup: 4);
+    /// <summary>SE-ResNet-50 (ResNet-50 with squeeze-and-excitation, reduction 16, on every bottleneck) for <paramref name="options"/>.</summary>
     public static NetworkGraph BuildSeResNet50(ModelOptions options) => Build(options, Layers50, bottleneck: true, squeezeExcitation: true);
 
     static NetworkGraph Build(ModelOptions options, int[] blocks, bool bottleneck, int groups = 1, int widthPerGroup = 64, bool squeezeExcitation = false)

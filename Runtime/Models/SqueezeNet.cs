@@ -12,6 +12,7 @@ namespace NeuroPlugin.Models;
 /// </summary>
 public static class SqueezeNet
 {
+    /// <summary>SqueezeNet 1.0 (7×7/2 stem, 96 channels) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 1,248,424 parameters, as torchvision's <c>squeezenet1_0</c>.</summary>
     public static NetworkGraph Build10(ModelOptions options)
     {
         var g = new ZooGraph(options);
@@ -30,6 +31,7 @@ public static class SqueezeNet
         return Head(g, x);
     }
 
+    /// <summary>SqueezeNet 1.1 (3×3/2 stem, 64 channels) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 1,235,496 parameters, as torchvision's <c>squeezenet1_1</c>.</summary>
     public static NetworkGraph Build11(ModelOptions options)
     {
         var g = new ZooGraph(options);

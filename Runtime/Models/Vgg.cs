@@ -14,7 +14,9 @@ public static class Vgg
     /// <summary>Configuration D (VGG-16).</summary>
     static readonly int[] Vgg16Layers = [64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0];
 
+    /// <summary>VGG-11 (configuration A) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 132,863,336 parameters, as torchvision's <c>vgg11</c>.</summary>
     public static NetworkGraph Build11(ModelOptions options) => Build(options, Vgg11Layers);
+    /// <summary>VGG-16 (configuration D) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 138,357,544 parameters, as torchvision's <c>vgg16</c>.</summary>
     public static NetworkGraph Build16(ModelOptions options) => Build(options, Vgg16Layers);
 
     static NetworkGraph Build(ModelOptions options, int[] layers)

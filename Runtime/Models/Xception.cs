@@ -14,6 +14,7 @@ namespace NeuroPlugin.Models;
 /// </summary>
 public static class Xception
 {
+    /// <summary>Xception for <paramref name="options"/> (the zoo's reference: 3×299×299, 1000 classes).</summary>
     public static NetworkGraph Build(ModelOptions options)
     {
         var g = new ZooGraph(options);

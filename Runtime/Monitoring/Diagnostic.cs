@@ -28,7 +28,9 @@ public enum DiagnosticKind
 /// <summary>How bad a <see cref="Diagnostic"/> is: a warning (the run may still learn) or an error (it cannot).</summary>
 public enum DiagnosticSeverity
 {
+    /// <summary>Something looks wrong but the run may still learn (e.g. dead channels, a plateau); worth a look.</summary>
     Warning,
+    /// <summary>The run cannot learn as it is (e.g. the loss diverged to NaN); stop and change something.</summary>
     Error,
 }
 

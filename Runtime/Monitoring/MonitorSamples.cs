@@ -59,6 +59,9 @@ public sealed record TensorSummary(long Count, double Min, double Max, double Me
 /// <summary>One parameter tensor at a sampled step: its values after the step's update, its gradient, and the update
 /// itself (<c>Δw = w_after − w_before</c>; null when the monitor does not track updates).</summary>
 /// <param name="Name">The state-dict name (<c>conv1.weight</c>).</param>
+/// <param name="Weight">Statistics of the values after the update.</param>
+/// <param name="Gradient">Statistics of the step's gradient <c>∂L/∂w</c>.</param>
+/// <param name="Update">Statistics of <c>Δw</c>; null when <see cref="MonitorOptions.TrackUpdates"/> is off.</param>
 public sealed record ParameterStatistics(string Name, TensorSummary Weight, TensorSummary Gradient, TensorSummary? Update)
 {
     /// <summary><c>‖w‖₂</c>.</summary>
@@ -86,8 +89,11 @@ public sealed record ParameterStatistics(string Name, TensorSummary Weight, Tens
 public sealed record NodeStatistics(string Name, string Type, TensorSummary Output, long DeadChannels, int Channels, bool Saturating,
     TensorSummary? Gradient, double? ForwardMs, double? BackwardMs)
 {
+    /// <summary>Mean of the output's finite values, <see cref="TensorSummary.Mean"/> of <see cref="Output"/>.</summary>
     public double Mean => Output.Mean;
+    /// <summary>Standard deviation of the output's finite values, <see cref="TensorSummary.Std"/> of <see cref="Output"/>.</summary>
     public double Std => Output.Std;
+    /// <summary>Fraction of output elements exactly 0, in [0, 1] (high after a ReLU: dying units); NaN for an empty output.</summary>
     public double ZeroFraction => Output.ZeroFraction;
     /// <summary>Fraction of channels dead for the whole batch.</summary>
     public double DeadChannelFraction => Channels == 0 ? double.NaN : (double)DeadChannels / Channels;
@@ -109,6 +115,8 @@ public sealed record NodeStatistics(string Name, string Type, TensorSummary Outp
 /// <param name="BatchSize">Images per step.</param>
 /// <param name="ForwardMs">Summed forward time of every node (null when not timed).</param>
 /// <param name="BackwardMs">Summed loss and backward time of every node (null when not timed).</param>
+/// <param name="Parameters">Per parameter, in <see cref="Graph.Network.ParameterNames"/> order.</param>
+/// <param name="Nodes">Per node, in graph order.</param>
 public sealed record TrainingSample(long Step, int Epoch, double Loss, double BatchAccuracy, double LearningRate,
     double ImagesPerSecond, double ElapsedSeconds, int BatchSize, double? ForwardMs, double? BackwardMs,
     IReadOnlyList<ParameterStatistics> Parameters, IReadOnlyList<NodeStatistics> Nodes);

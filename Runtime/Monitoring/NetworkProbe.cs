@@ -9,6 +9,10 @@ namespace NeuroPlugin.Monitoring;
 /// <see cref="Height"/>×<see cref="Width"/>, in (Count, Channels, Height, Width) order.</summary>
 /// <param name="Node">The node probed.</param>
 /// <param name="Kind">"filters" (a convolution's weights) or "featureMaps" (a node's output for one input).</param>
+/// <param name="Count">Images: a convolution's output channels (filters), or 1 (feature maps).</param>
+/// <param name="Channels">Planes per image: a filter's input channels per group, or the node's output channels.</param>
+/// <param name="Height">Rows of each plane (the kernel height, or the output height; 1 for a rank-2 output).</param>
+/// <param name="Width">Columns of each plane (the kernel width, or the output width; 1 below rank 4).</param>
 /// <param name="Values">The raw values.</param>
 public sealed record ProbeImages(string Node, string Kind, int Count, int Channels, int Height, int Width, float[] Values)
 {
@@ -44,6 +48,7 @@ public sealed class NetworkProbe : IDisposable
     ExecutionPlan? single;
     bool disposed;
 
+    /// <summary>A probe of <paramref name="network"/>'s filters and feature maps; allocates nothing until the first request.</summary>
     public NetworkProbe(Network network)
     {
         ArgumentNullException.ThrowIfNull(network);

@@ -40,7 +40,9 @@ public sealed class TrainingDiagnostics
             if (parameter.Shape.Count >= 2) weightMatrices.Add(parameter.Name);
     }
 
+    /// <summary>The run's description (parameter shapes, node order); null when only losses and evaluations are observed.</summary>
     public RunDescription? Run { get; }
+    /// <summary>The thresholds the findings are judged by.</summary>
     public DiagnosticThresholds Thresholds { get; }
 
     /// <summary>The findings in force after the latest numbers.</summary>

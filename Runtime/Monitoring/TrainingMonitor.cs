@@ -120,8 +120,11 @@ public sealed class TrainingMonitor : IDisposable, IPlanStageObserver
         return monitor;
     }
 
+    /// <summary>The training plan watched (the monitor is its stage observer while attached).</summary>
     public ExecutionPlan Plan { get; }
+    /// <summary>The optimizer that updates <see cref="Plan"/>'s parameters; each sample records its learning rate.</summary>
     public Optimizer Optimizer { get; }
+    /// <summary>The options in force (validated; when attached to a <see cref="Trainer"/>, its total steps filled in).</summary>
     public MonitorOptions Options { get; }
 
     /// <summary>The run's parameters and nodes as the samples name them (the JSONL file's first line).</summary>

@@ -21,16 +21,20 @@ public sealed class AdaGrad : Optimizer
         Epsilon = HyperParameter.Positive(epsilon, nameof(epsilon));
     }
 
+    /// <summary><c>adagrad</c>.</summary>
     public override string Name => "adagrad";
 
     /// <summary>θ, added to the root of the accumulator.</summary>
     public float Epsilon { get; }
 
+    /// <summary><c>sum</c>: the accumulator h of squared gradients, the parameter's shape.</summary>
     protected override IReadOnlyList<string> StateNames => Keys;
 
+    /// <inheritdoc/>
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.AdaGradUpdate(parameter, gradient, state[0], LearningRate, Epsilon, weightDecay);
 
+    /// <summary>Adds <c>epsilon</c> (θ).</summary>
     protected override void DescribeRule(JsonObject description) => description["epsilon"] = Epsilon;
 
     /// <summary><c>adagrad</c>, PyTorch's default rate 0.01.</summary>

@@ -32,6 +32,7 @@ public class Adam : Optimizer
         this.decoupled = decoupled;
     }
 
+    /// <summary><c>adam</c>.</summary>
     public override string Name => "adam";
 
     /// <summary>β₁, the decay of the gradient average.</summary>
@@ -41,11 +42,14 @@ public class Adam : Optimizer
     /// <summary>θ, added to √v̂.</summary>
     public float Epsilon { get; }
 
+    /// <summary><c>exp_avg</c> (m) and <c>exp_avg_sq</c> (v), each the parameter's shape.</summary>
     protected override IReadOnlyList<string> StateNames => Keys;
 
+    /// <inheritdoc/>
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.AdamUpdate(parameter, gradient, state[0], state[1], LearningRate, Beta1, Beta2, Epsilon, weightDecay, decoupled, StepCount);
 
+    /// <summary>Adds <c>beta1</c>, <c>beta2</c> and <c>epsilon</c>; AdamW's decoupling is its type.</summary>
     protected override void DescribeRule(JsonObject description)
     {
         description["beta1"] = Beta1;
@@ -73,6 +77,7 @@ public sealed class AdamW : Adam
     public AdamW(float learningRate, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0.01f)
         : base(learningRate, beta1, beta2, epsilon, weightDecay, decoupled: true) { }
 
+    /// <summary><c>adamw</c>.</summary>
     public override string Name => "adamw";
 
     /// <summary><c>adamw</c>, PyTorch's defaults: rate 0.001, weight decay 0.01 (described as Adam is).</summary>

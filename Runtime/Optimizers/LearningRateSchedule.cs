@@ -50,6 +50,7 @@ public abstract class LearningRateSchedule
         _ => throw new ArgumentException($"unknown learning-rate schedule '{name}'; known schedules: constant, cosine (step and exponential need their γ: Step(), Exponential())"),
     };
 
+    /// <summary>The schedule's <see cref="Name"/>, e.g. <c>cosine</c>.</summary>
     public override string ToString() => Name;
 
     /// <summary>The schedules training options offer by name (<c>neuro train --schedule</c>, the editor), in the order
@@ -133,5 +134,6 @@ public sealed class LearningRateScheduleKind
     /// <paramref name="stepSizeEpochs"/> epochs of <paramref name="stepsPerEpoch"/> steps.</summary>
     public LearningRateSchedule Create(float gamma, int stepSizeEpochs, int stepsPerEpoch) => create(gamma, stepSizeEpochs, stepsPerEpoch);
 
+    /// <summary>The kind's <see cref="Name"/>, e.g. <c>step</c>.</summary>
     public override string ToString() => Name;
 }

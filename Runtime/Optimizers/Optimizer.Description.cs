@@ -36,6 +36,8 @@ public abstract partial class Optimizer
     /// The built-in optimizer that <paramref name="description"/> (<see cref="DescribeHyperParameters"/>) describes,
     /// with base rate <paramref name="learningRate"/>; null when its type is not in <see cref="OptimizerCatalog"/>.
     /// </summary>
+    /// <param name="description">The JSON written by <see cref="DescribeHyperParameters"/>.</param>
+    /// <param name="learningRate">The base rate ε to start from (the description leaves the rate out).</param>
     /// <param name="fieldPrefix">Put in front of field names in messages (<c>training.optimizer.</c>).</param>
     /// <exception cref="FormatException">A field is missing or malformed, a hyper-parameter is out of range, or the
     /// hyper-parameters make another type (an SGD description with momentum 0 and type <c>momentum</c>); names the field.</exception>

@@ -53,6 +53,7 @@ public sealed class OptimizerKind
     /// <summary>The rule's part of <see cref="Optimizer.FromDescription"/>.</summary>
     internal Optimizer Read(OptimizerDescription description) => read(description);
 
+    /// <summary>The kind's <see cref="Name"/>, e.g. <c>adam</c>.</summary>
     public override string ToString() => Name;
 }
 

@@ -56,5 +56,6 @@ public sealed class ParameterGroup
         _ => null,
     };
 
+    /// <summary>The group's <see cref="Name"/>: <c>all</c>, <c>weights</c>, <c>vectors</c>, <c>*suffix</c> or a caller's own.</summary>
     public override string ToString() => Name;
 }

@@ -23,6 +23,7 @@ public sealed class RegularizationTerm
         L2 = HyperParameter.NonNegative(l2, nameof(l2));
     }
 
+    /// <summary>The parameters this term penalizes (chosen on the optimizer's first step).</summary>
     public ParameterGroup Parameters { get; }
     /// <summary>λ₁.</summary>
     public float L1 { get; }
@@ -42,6 +43,7 @@ public sealed class Regularizer : IDisposable
     float[]? l1;   // per parameter: the summed λ₁ and λ₂ of the terms that hold it, resolved on the first step
     float[]? l2;
 
+    /// <summary>A regularizer applying every one of <paramref name="terms"/>; where groups overlap, a parameter's λ₁ and λ₂ are the sums over its terms.</summary>
     public Regularizer(params RegularizationTerm[] terms)
     {
         ArgumentNullException.ThrowIfNull(terms);
@@ -53,6 +55,7 @@ public sealed class Regularizer : IDisposable
     public static Regularizer Create(float l1, float l2, ParameterGroup? parameters = null) =>
         new(new RegularizationTerm(parameters ?? ParameterGroup.Weights, l1, l2));
 
+    /// <summary>The L1/L2 terms, in the order given.</summary>
     public IReadOnlyList<RegularizationTerm> Terms { get; }
 
     /// <summary>The terms as JSON, <c>[{"parameters": group name, "l1", "l2"}]</c> (part of

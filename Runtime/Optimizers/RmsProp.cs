@@ -27,6 +27,7 @@ public sealed class RmsProp : Optimizer
         Momentum = HyperParameter.Fraction(momentum, nameof(momentum));
     }
 
+    /// <summary><c>rmsprop</c>.</summary>
     public override string Name => "rmsprop";
 
     /// <summary>α, the decay of the squared-gradient average.</summary>
@@ -36,11 +37,14 @@ public sealed class RmsProp : Optimizer
     /// <summary>μ; 0 for none.</summary>
     public float Momentum { get; }
 
+    /// <summary><c>square_avg</c> (h), and <c>momentum_buffer</c> (v) when μ &gt; 0; each the parameter's shape.</summary>
     protected override IReadOnlyList<string> StateNames => Momentum > 0f ? MomentumState : Keys;
 
+    /// <inheritdoc/>
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.RmsPropUpdate(parameter, gradient, state[0], state.Length > 1 ? state[1] : null, LearningRate, Alpha, Epsilon, Momentum, weightDecay);
 
+    /// <summary>Adds <c>alpha</c>, <c>epsilon</c> and <c>momentum</c>.</summary>
     protected override void DescribeRule(JsonObject description)
     {
         description["alpha"] = Alpha;

@@ -37,11 +37,14 @@ public sealed class Sgd : Optimizer
     /// <summary>Whether the step uses Nesterov's look-ahead <c>g + μ·v</c> instead of v.</summary>
     public bool Nesterov { get; }
 
+    /// <summary><c>momentum_buffer</c> (v, the parameter's shape) when μ &gt; 0; none for plain SGD.</summary>
     protected override IReadOnlyList<string> StateNames => Momentum > 0f ? MomentumState : NoState;
 
+    /// <inheritdoc/>
     protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
         backend.SgdUpdate(parameter, gradient, state.Length > 0 ? state[0] : null, LearningRate, Momentum, weightDecay, Nesterov);
 
+    /// <summary>Adds <c>momentum</c> and <c>nesterov</c>.</summary>
     protected override void DescribeRule(JsonObject description)
     {
         description["momentum"] = Momentum;

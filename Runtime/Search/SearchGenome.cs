@@ -67,9 +67,11 @@ public sealed record SearchStage(SearchBlock Block, int Width, int Depth, int Ke
 /// </summary>
 public sealed record SearchGenome(int StemWidth, int StemKernel, IReadOnlyList<SearchStage> Stages, SearchHead Head)
 {
+    /// <summary>Equal stem, head and stages (compared in order, each by value).</summary>
     public bool Equals(SearchGenome? other) =>
         other is not null && StemWidth == other.StemWidth && StemKernel == other.StemKernel && Head == other.Head && Stages.SequenceEqual(other.Stages);
 
+    /// <summary>A hash consistent with <see cref="Equals(SearchGenome?)"/> (stem, head and the number of stages).</summary>
     public override int GetHashCode() => HashCode.Combine(StemWidth, StemKernel, Head, Stages.Count);
 
     /// <summary>A compact text form: <c>stem w8 k3 | residual w16 d2 k3 /2stride | … | avg</c>.</summary>

@@ -10,7 +10,7 @@ namespace NeuroPlugin.Search;
 /// Where a searched model came from, stored in its <c>.neuro</c> file's metadata under <see cref="Key"/> (a JSON object),
 /// beside the short training's recipe (<see cref="ModelFile.TrainingOptionsKey"/>): the search's seed and dataset, the
 /// candidate's id, parent and genome, its short-training validation accuracy and epochs, and its cost as counted and
-/// measured (with the backend and device of the measurement). <see cref="ModelFile.Load"/> ignores it; the file loads
+/// measured (with the backend and device of the measurement). <see cref="ModelFile.Load(string, Backends.IBackend)"/> ignores it; the file loads
 /// and trains like any model.
 /// </summary>
 public sealed record SearchProvenance(int SearchSeed, string Dataset, int CandidateId, int? ParentId, string Genome,
@@ -20,7 +20,7 @@ public sealed record SearchProvenance(int SearchSeed, string Dataset, int Candid
     /// <summary>The metadata key.</summary>
     public const string Key = "search";
 
-    /// <summary>Writes <paramref name="network"/> as a model file (as <see cref="ModelFile.Save(Network, string, JsonObject)"/>
+    /// <summary>Writes <paramref name="network"/> as a model file (as <see cref="ModelFile.Save(Network, string, ModelMetadata?, JsonObject?)"/>
     /// does: temporary file, then rename) with <paramref name="provenance"/> and the short training's <paramref name="recipe"/>.</summary>
     public static void Save(Network network, string path, SearchProvenance provenance, TrainingOptions recipe)
     {

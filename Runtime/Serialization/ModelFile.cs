@@ -59,7 +59,7 @@ public static class ModelFile
         SafeTensorsContainer.Write(path, entries, [.. StateTensors(network)]);
     }
 
-    /// <summary>The graph of a model file or checkpoint, validated as <see cref="Load"/> validates it, without reading the
+    /// <summary>The graph of a model file or checkpoint, validated as <see cref="Load(string, IBackend)"/> validates it, without reading the
     /// tensors (an architecture to train from scratch).</summary>
     public static NetworkGraph ReadGraph(string path)
     {
@@ -146,7 +146,7 @@ public static class ModelFile
     /// and the model's description (checked against the graph).</summary>
     internal static NetworkGraph ReadGraph(SafeTensorsContainer file) => ReadDescribedGraph(file).Graph;
 
-    /// <summary>As <see cref="ReadGraph"/>, also giving the model's description.</summary>
+    /// <summary>As <see cref="ReadGraph(string)"/>, also giving the model's description.</summary>
     internal static (NetworkGraph Graph, ModelMetadata Metadata) ReadDescribedGraph(SafeTensorsContainer file)
     {
         var metadata = file.Metadata;
@@ -226,12 +226,15 @@ public static class ModelFile
 /// <summary>A model file that cannot be read: corrupt, truncated, hostile or of another version. Names the file and the field.</summary>
 public sealed class ModelFileException(string path, string problem) : IOException($"{path}: {problem}")
 {
+    /// <summary>The path of the file that could not be read, as given to the reader.</summary>
     public string FilePath { get; } = path;
 }
 
 /// <summary>The graph as JSON: <c>{"inputs":[{"name","shape"}],"nodes":[{"name","type","inputs","attributes"}],"output","auxiliaryOutputs":[{"name","weight"}]}</c>.</summary>
 public static class GraphJson
 {
+    /// <summary>The JSON of <paramref name="graph"/>: its inputs with their per-sample shapes, the nodes in graph order with
+    /// each layer's type and attributes, the output and the weighted auxiliary outputs. <see cref="Read"/> rebuilds an equal graph.</summary>
     public static JsonObject Write(NetworkGraph graph) => new()
     {
         ["inputs"] = new JsonArray(graph.Inputs.Select(i => (JsonNode)new JsonObject
@@ -254,6 +257,12 @@ public static class GraphJson
         }).ToArray()),
     };
 
+    /// <summary>The graph described by <paramref name="json"/> (the form <see cref="Write"/> gives), its layers made by
+    /// the layer registry from their type and attributes.</summary>
+    /// <exception cref="System.Text.Json.JsonException">The text is not valid JSON or repeats a property name.</exception>
+    /// <exception cref="FormatException">A missing or mistyped field, or a layer the registry refuses; the message names the
+    /// node and the field.</exception>
+    /// <exception cref="GraphException">A node's inputs are neither graph inputs nor earlier nodes, or their count does not fit its layer.</exception>
     public static NetworkGraph Read(string json)
     {
         if (StrictJson.Parse(json) is not JsonObject root) throw new FormatException("the graph is not a JSON object");

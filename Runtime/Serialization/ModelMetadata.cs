@@ -45,6 +45,7 @@ public sealed record ModelMetadata
         other is not null && Input == other.Input && Equals(Normalization, other.Normalization) && Equals(Provenance, other.Provenance) &&
         (Labels is null ? other.Labels is null : other.Labels is not null && Labels.SequenceEqual(other.Labels));
 
+    /// <summary>A hash consistent with <see cref="Equals(ModelMetadata?)"/> (labels by count only).</summary>
     public override int GetHashCode() => HashCode.Combine(Input, Normalization, Labels?.Count, Provenance);
 
     /// <summary>What the graph alone says: its input, with luma for 1 channel and RGB for 3 (<see cref="InputSpecification.FromGraph"/>).</summary>
@@ -347,6 +348,7 @@ public sealed record InputNormalization
     public bool Equals(InputNormalization? other) =>
         other is not null && Scale == other.Scale && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
 
+    /// <summary>A hash consistent with <see cref="Equals(InputNormalization?)"/> (the scale, the count and first channel's mean and std).</summary>
     public override int GetHashCode() => HashCode.Combine(Scale, Mean.Count, Mean[0], Std[0]);
 
     /// <summary>The input value of an 8-bit pixel <paramref name="pixel"/> in <paramref name="channel"/>:

@@ -134,5 +134,6 @@ public static partial class Npy
 /// <summary>A <c>.npy</c> file that cannot be read: not NumPy's format, another dtype or order, sizes that do not match. Names the file.</summary>
 public sealed class NpyException(string path, string problem) : IOException($"{path}: {problem}")
 {
+    /// <summary>The path of the <c>.npy</c> file that could not be read, as given to the reader.</summary>
     public string FilePath { get; } = path;
 }

@@ -43,7 +43,7 @@ public sealed partial class TrainingCheckpoint
         ?? throw new ModelFileException(Path, $"training.optimizer.type '{OptimizerType}' is not a built-in optimizer: build it and use Restore or RestoreOptimizer");
 
     /// <summary>
-    /// A trainer that continues the run exactly: a new optimizer (<see cref="CreateOptimizer"/>) on
+    /// A trainer that continues the run exactly: a new optimizer (<see cref="CreateOptimizer()"/>) on
     /// <paramref name="network"/> (from <see cref="CreateNetwork"/> or built again from the graph; its weights are
     /// overwritten), with the optimizer state and every counter restored. Continue with
     /// <c>trainer.TrainEpoch(loader, trainer.Epoch, firstBatch: trainer.BatchInEpoch)</c>. The trainer does not own the

@@ -77,6 +77,7 @@ public sealed class Tensor : IDisposable
         if (ownsStorage) Storage.Dispose();
     }
 
+    /// <summary>Name, shape and backend, e.g. <c>conv1.weight (6,1,5,5) on cpu</c>; reads no values.</summary>
     public override string ToString() => $"{Name} {Shape} on {Backend.Name}";
 }
 

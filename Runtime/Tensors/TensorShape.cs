@@ -108,11 +108,16 @@ public readonly struct TensorShape : IEquatable<TensorShape>
         return dims;
     }
 
+    /// <summary>Same rank and the same size on every axis: <c>(2,3)</c> equals <c>(2,3)</c> but not <c>(2,3,1)</c>.</summary>
     public bool Equals(TensorShape other) =>
         Rank == other.Rank && d0 == other.d0 && d1 == other.d1 && d2 == other.d2 && d3 == other.d3;
+    /// <summary>True when <paramref name="obj"/> is a <see cref="TensorShape"/> of the same rank and sizes.</summary>
     public override bool Equals(object? obj) => obj is TensorShape s && Equals(s);
+    /// <summary>A hash of the rank and the sizes, consistent with <see cref="Equals(TensorShape)"/>.</summary>
     public override int GetHashCode() => HashCode.Combine(Rank, d0, d1, d2, d3);
+    /// <summary>Same rank and sizes (<see cref="Equals(TensorShape)"/>).</summary>
     public static bool operator ==(TensorShape a, TensorShape b) => a.Equals(b);
+    /// <summary>Different rank or a different size on some axis.</summary>
     public static bool operator !=(TensorShape a, TensorShape b) => !a.Equals(b);
 
     /// <summary>PyTorch-like text: <c>(64,6,28,28)</c>.</summary>
@@ -129,5 +134,7 @@ public readonly struct TensorShape : IEquatable<TensorShape>
 /// <summary>A shape that does not fit: wrong rank, mismatched sizes, or overflowing products.</summary>
 public class ShapeException : Exception
 {
+    /// <summary>A shape error; <paramref name="message"/> names the node or tensor and both shapes, e.g.
+    /// <c>conv2: input (N,6,14,14) needs 16 channels, got 6</c>.</summary>
     public ShapeException(string message) : base(message) { }
 }

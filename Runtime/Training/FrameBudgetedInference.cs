@@ -27,6 +27,7 @@ public sealed class FrameBudgetedInference : IDisposable
         budget = new FrameBudget(plan.Network.Backend, plan.InferenceStages.Count);
     }
 
+    /// <summary>The plan whose inference stages are spread over frames; its input is read at <see cref="Begin"/>.</summary>
     public ExecutionPlan Plan { get; }
 
     /// <summary>True from <see cref="Begin"/> until the pass finished (or <see cref="Cancel"/>).</summary>

@@ -84,7 +84,9 @@ public sealed class FrameBudgetedTrainer : IDisposable
         budget = new FrameBudget(plan.Network.Backend, stageNames.Length);
     }
 
+    /// <summary>The training plan whose stages are spread over frames.</summary>
     public ExecutionPlan Plan { get; }
+    /// <summary>The rule that updates the plan's parameters, one parameter per stage.</summary>
     public Optimizer Optimizer { get; }
     /// <summary>The non-finite guard polled at every step start; null when none was given.</summary>
     public NonFiniteGuard? Guard { get; }

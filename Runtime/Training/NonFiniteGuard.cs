@@ -24,6 +24,7 @@ public enum NonFiniteTensorKind
 /// parameter or its gradient, <c>loss</c>), what it is, and the node (layer) it belongs to (the input's name for inputs).</summary>
 public readonly record struct NonFiniteTensor(string Name, NonFiniteTensorKind Kind, string Layer)
 {
+    /// <summary>The name and what it is, e.g. <c>conv2.weight (gradient)</c>, <c>conv2 (output)</c>, <c>loss</c>.</summary>
     public override string ToString() => Kind switch
     {
         NonFiniteTensorKind.Gradient => $"{Name} (gradient)",
@@ -52,6 +53,8 @@ public sealed record NonFiniteReport(long Step, IReadOnlyList<NonFiniteTensor> T
     /// <summary>The layer (node name) that went bad: <see cref="Origin"/>'s layer.</summary>
     public string Layer => Origin.Layer;
 
+    /// <summary>One sentence for logs and exception messages: the step, the first bad tensor and its layer, the
+    /// others, and how many updates were skipped.</summary>
     public override string ToString() =>
         $"non-finite values (NaN or ±∞) at training step {Step}: first in {Origin} of layer '{Layer}'" +
         (Tensors.Count > 1 ? $"; also in {string.Join(", ", Tensors.Skip(1))}" : "") +
@@ -61,6 +64,7 @@ public sealed record NonFiniteReport(long Step, IReadOnlyList<NonFiniteTensor> T
 /// <summary>Thrown when training produced NaN or ±∞ and nobody handled the report (<see cref="FrameBudgetedTrainer.NonFiniteDetected"/>).</summary>
 public sealed class NonFiniteException : Exception
 {
+    /// <summary>The exception for <paramref name="report"/>; its message is the report's <see cref="NonFiniteReport.ToString"/>.</summary>
     public NonFiniteException(NonFiniteReport report) : base(report.ToString()) => Report = report;
 
     /// <summary>The step, the layer and every bad tensor.</summary>

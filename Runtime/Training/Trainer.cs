@@ -53,9 +53,13 @@ public sealed class Trainer : IDisposable
         plan = ExecutionPlan.ForTraining(network, batchSize);
     }
 
+    /// <summary>The network trained; its parameters are updated in place.</summary>
     public Network Network { get; }
+    /// <summary>The update rule; the trainer sets its <see cref="Optimizer.LearningRate"/> before every step.</summary>
     public Optimizer Optimizer { get; }
+    /// <summary>The rate at step t is <c>ε₀·Schedule.Factor(t, TotalSteps)</c>, ε₀ the <see cref="BaseLearningRate"/>.</summary>
     public LearningRateSchedule Schedule { get; }
+    /// <summary>Steps of the whole run as given, the T of the schedule; 0 when not given (then no time-left estimates).</summary>
     public long TotalSteps { get; }
     /// <summary>Steps taken so far.</summary>
     public long Step => step;
@@ -68,6 +72,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Called after each step of <see cref="TrainEpoch"/>, with <see cref="Step"/> and <see cref="BatchInEpoch"/>
     /// already advanced: the place to save a checkpoint (<see cref="Serialization.TrainingCheckpoint"/>).</summary>
     public Action<Trainer>? StepCompleted { get; set; }
+    /// <summary>The training plan (batch size as given) the trainer made on <see cref="Network"/> and runs each step.</summary>
     public ExecutionPlan Plan => plan;
     /// <summary>The training monitor riding along (<see cref="Monitoring.TrainingMonitor.Attach(Trainer, Monitoring.MonitorOptions?)"/>);
     /// null when none: then the epoch loop does nothing more than train.</summary>

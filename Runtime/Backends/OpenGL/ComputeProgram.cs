@@ -74,9 +74,11 @@ public sealed class ComputeProgram : GLObject
 
     /// <summary>The shader's file name (with its variant's defines when it came from <see cref="ShaderLibrary"/>).</summary>
     public string Name { get; }
-    /// <summary>The work group size declared by <c>layout(local_size_x = …)</c>.</summary>
+    /// <summary>The work group size along x, declared by <c>layout(local_size_x = …)</c>.</summary>
     public int LocalSizeX { get; }
+    /// <summary>The work group size along y, <c>local_size_y</c> (1 when the shader does not declare it).</summary>
     public int LocalSizeY { get; }
+    /// <summary>The work group size along z, <c>local_size_z</c> (1 when the shader does not declare it).</summary>
     public int LocalSizeZ { get; }
 
     /// <summary>The location of uniform <paramref name="name"/> (-1 when the compiler removed it, which GL then

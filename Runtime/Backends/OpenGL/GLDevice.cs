@@ -84,8 +84,9 @@ public sealed class GLDevice : IDisposable
     public string Version { get; }
     /// <summary><c>GL_SHADING_LANGUAGE_VERSION</c>.</summary>
     public string ShadingLanguageVersion { get; }
-    /// <summary>The context's major and minor version (at least 4.3).</summary>
+    /// <summary>The context's major version (<c>GL_MAJOR_VERSION</c>; 4 or more).</summary>
     public int MajorVersion { get; }
+    /// <summary>The context's minor version (<c>GL_MINOR_VERSION</c>; at least 3 when the major version is 4).</summary>
     public int MinorVersion { get; }
     /// <summary>Where the context came from: "EGL device platform", "EGL surfaceless (Mesa)" or "host context".</summary>
     public string Origin { get; }
@@ -94,13 +95,17 @@ public sealed class GLDevice : IDisposable
     public long MaxShaderStorageBlockSize { get; }
     /// <summary><c>GL_MAX_SHADER_STORAGE_BUFFER_BINDINGS</c>.</summary>
     public int MaxShaderStorageBufferBindings { get; }
-    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_COUNT</c> per dimension (at least 65535).</summary>
+    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_COUNT</c> along x: the most work groups one dispatch may launch (at least 65535).</summary>
     public int MaxWorkGroupCountX { get; }
+    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_COUNT</c> along y (at least 65535).</summary>
     public int MaxWorkGroupCountY { get; }
+    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_COUNT</c> along z (at least 65535).</summary>
     public int MaxWorkGroupCountZ { get; }
-    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_SIZE</c> per dimension.</summary>
+    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_SIZE</c> along x: the largest <c>local_size_x</c> a shader may declare (at least 1024).</summary>
     public int MaxWorkGroupSizeX { get; }
+    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_SIZE</c> along y (at least 1024).</summary>
     public int MaxWorkGroupSizeY { get; }
+    /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_SIZE</c> along z (at least 64).</summary>
     public int MaxWorkGroupSizeZ { get; }
     /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_INVOCATIONS</c>.</summary>
     public int MaxWorkGroupInvocations { get; }
@@ -161,7 +166,7 @@ public sealed class GLDevice : IDisposable
     /// <summary>The window of work groups dispatches issue (<see cref="GLBackend.Slice"/>); null: all of them.</summary>
     internal WorkSlice? Slice { get; set; }
 
-    /// <summary>A shader storage binding as last set (<see cref="BindStorage"/>): buffer, byte range, label, and the
+    /// <summary>A shader storage binding as last set (<see cref="BindStorage(int, GLBufferObject, long, long)"/>): buffer, byte range, label, and the
     /// dispatch it was set for.</summary>
     internal readonly record struct BoundStorage(uint Handle, long Offset, long Size, string? Label, long Generation);
 
@@ -286,6 +291,8 @@ public sealed class GLDevice : IDisposable
         $"work groups ≤ ({MaxWorkGroupCountX},{MaxWorkGroupCountY},{MaxWorkGroupCountZ}) of ≤ ({MaxWorkGroupSizeX},{MaxWorkGroupSizeY},{MaxWorkGroupSizeZ}), " +
         $"{MaxWorkGroupInvocations} invocations per group, shared memory {MaxSharedMemorySize / 1024} KiB";
 
+    /// <summary>The renderer and version, e.g. <c>GLDevice(llvmpipe (LLVM 15.0.6, 256 bits), 4.5 (Core Profile) Mesa 22.3.6)</c>;
+    /// <see cref="Describe"/> gives the limits too.</summary>
     public override string ToString() => $"GLDevice({Renderer}, {Version})";
 
     /// <summary>

@@ -6,13 +6,16 @@ namespace NeuroPlugin.Backends.OpenGL;
 /// </summary>
 public sealed class GLUnavailableException : Exception
 {
+    /// <summary>No usable OpenGL; <paramref name="message"/> says what is missing and how to get it.</summary>
     public GLUnavailableException(string message) : base(message) { }
+    /// <summary>No usable OpenGL because of <paramref name="inner"/> (e.g. the EGL library failed to load).</summary>
     public GLUnavailableException(string message, Exception inner) : base(message, inner) { }
 }
 
 /// <summary>The driver reported errors (<c>glGetError</c> or a KHR_debug error message) after a GL call.</summary>
 public sealed class GLException : Exception
 {
+    /// <summary>A driver error; <paramref name="message"/> names the GL call and the error codes or debug messages.</summary>
     public GLException(string message) : base(message) { }
 }
 
@@ -23,6 +26,8 @@ public sealed class GLException : Exception
 /// </summary>
 public sealed class ShaderCompilationException : Exception
 {
+    /// <summary>Shader <paramref name="fileName"/> failed with driver log <paramref name="infoLog"/>;
+    /// <paramref name="message"/> is the full text shown to the user.</summary>
     public ShaderCompilationException(string fileName, string infoLog, string message) : base(message)
     {
         FileName = fileName;

@@ -28,6 +28,7 @@ public sealed class GLFence : IDisposable
         Device = device;
     }
 
+    /// <summary>Queues a fence that was never disposed for deletion on the owner thread (calls no GL itself).</summary>
     ~GLFence()
     {
         if (sync != 0) Device.EnqueueDelete(GLObjectKind.Fence, sync);

@@ -19,6 +19,7 @@ public abstract class GLObject : IDisposable
         this.kind = kind;
     }
 
+    /// <summary>Queues a name that was never disposed for deletion on the owner thread (calls no GL itself).</summary>
     ~GLObject()
     {
         if (handle != 0) Device.EnqueueDelete(kind, handle);

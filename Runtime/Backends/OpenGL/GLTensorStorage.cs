@@ -14,7 +14,10 @@ public sealed class GLTensorStorage : TensorStorage
 
     /// <summary>The buffer holding the values, NCHW order.</summary>
     public GLBuffer Buffer { get; }
+    /// <inheritdoc/>
     public override int Length => Buffer.Length;
+    /// <inheritdoc/>
     public override bool IsDisposed => Buffer.IsDisposed;
+    /// <summary>Deletes the buffer (at once on the owner thread, queued from any other).</summary>
     public override void Dispose() => Buffer.Dispose();
 }

@@ -92,6 +92,8 @@ public enum GLHazard
 /// </summary>
 public sealed class GLHazardException : Exception
 {
+    /// <summary>A <paramref name="hazard"/> found at <paramref name="operation"/> (kernel or transfer name) on
+    /// <paramref name="buffer"/> (the buffer's or its tensor's name); <paramref name="message"/> tells the history.</summary>
     public GLHazardException(GLHazard hazard, string operation, string buffer, string message) : base(message)
     {
         Hazard = hazard;

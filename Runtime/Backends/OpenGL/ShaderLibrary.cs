@@ -18,6 +18,7 @@ public sealed class ShaderLibrary : IDisposable
     readonly Dictionary<(string File, string Defines), ComputeProgram> programs = new();
     bool disposed;
 
+    /// <summary>An empty library for <paramref name="device"/>; nothing is compiled until a program is first asked for.</summary>
     public ShaderLibrary(GLDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
