@@ -29,13 +29,16 @@ public enum SearchDownsample
     AveragePool,
 }
 
-/// <summary>The pooling that turns the last feature map into the classifier's features.</summary>
+/// <summary>How the last feature map becomes the classifier's features.</summary>
 public enum SearchHead
 {
-    /// <summary>Global average pooling (NiN, ResNet, MobileNet).</summary>
+    /// <summary>Global average pooling (NiN, ResNet, MobileNet): C features.</summary>
     Average,
-    /// <summary>Global max pooling.</summary>
+    /// <summary>Global max pooling: C features.</summary>
     Max,
+    /// <summary>The whole map flattened (LeNet, AlexNet, VGG): C·H·W features, so the classifier sees where each
+    /// feature is.</summary>
+    Flatten,
 }
 
 /// <summary>
@@ -76,5 +79,5 @@ public sealed record SearchGenome(int StemWidth, int StemKernel, IReadOnlyList<S
 
     /// <summary>A compact text form: <c>stem w8 k3 | residual w16 d2 k3 /2stride | … | avg</c>.</summary>
     public override string ToString() =>
-        $"stem w{StemWidth} k{StemKernel} | {string.Join(" | ", Stages)} | {(Head == SearchHead.Average ? "avg" : "max")}";
+        $"stem w{StemWidth} k{StemKernel} | {string.Join(" | ", Stages)} | {Head switch { SearchHead.Average => "avg", SearchHead.Max => "max", _ => "flatten" }}";
 }

@@ -31,6 +31,7 @@ public static class SearchSpace
 
     static readonly SearchBlock[] Blocks = Enum.GetValues<SearchBlock>();
     static readonly SearchDownsample[] Downsamples = Enum.GetValues<SearchDownsample>();
+    static readonly SearchHead[] Heads = Enum.GetValues<SearchHead>();
 
     /// <summary>A block kind's name in tables and logs: plain, residual, separable, inverted-residual.</summary>
     public static string BlockName(SearchBlock block) => block switch
@@ -52,7 +53,7 @@ public static class SearchSpace
 
     /// <summary>
     /// The network of <paramref name="genome"/> for <paramref name="options"/>' input and classes: stem, stages (node names
-    /// <c>stage{s}.{b}.…</c>, each block by the zoo's builder), head pooling, <c>fc</c>. Throws <see cref="GraphException"/>
+    /// <c>stage{s}.{b}.…</c>, each block by the zoo's builder), the head (global pooling or a flatten), <c>fc</c>. Throws <see cref="GraphException"/>
     /// naming the node when the image is too small for the genome's downsampling.
     /// </summary>
     public static NetworkGraph Build(SearchGenome genome, ModelOptions options)
@@ -81,9 +82,12 @@ public static class SearchSpace
                 if (stage.SqueezeExcitation) x = SqueezeExcitation.Apply(g, $"{block}.se", x, SqueezeReduction);
             }
         }
-        x = genome.Head == SearchHead.Average
-            ? g.GlobalAveragePool("head.pool", x)
-            : g.Add("head.pool.flatten", new Flatten(), g.Add("head.pool", new GlobalMaxPool2d(), x));
+        x = genome.Head switch
+        {
+            SearchHead.Average => g.GlobalAveragePool("head.pool", x),
+            SearchHead.Max => g.Add("head.pool.flatten", new Flatten(), g.Add("head.pool", new GlobalMaxPool2d(), x)),
+            _ => g.Add("head.flatten", new Flatten(), x),
+        };
         return g.Finish(g.Linear("fc", x, options.Classes));
     }
 
@@ -99,7 +103,7 @@ public static class SearchSpace
             if (stage.Downsample != SearchDownsample.None) downsamples++;
             list.Add(stage);
         }
-        return new SearchGenome(Pick(ref random, StemWidths), Pick(ref random, KernelSizes), list, random.NextBelow(2) == 0 ? SearchHead.Average : SearchHead.Max);
+        return new SearchGenome(Pick(ref random, StemWidths), Pick(ref random, KernelSizes), list, Pick(ref random, Heads));
     }
 
     static SearchStage SampleStage(ref SplitMix64 random, bool mayDownsample) =>
@@ -132,7 +136,7 @@ public static class SearchSpace
         {
             case 0: return (parent with { StemWidth = Other(ref random, StemWidths, parent.StemWidth) }, "stem width");
             case 1: return (parent with { StemKernel = Other(ref random, KernelSizes, parent.StemKernel) }, "stem kernel");
-            case 2: return (parent with { Head = parent.Head == SearchHead.Average ? SearchHead.Max : SearchHead.Average }, "head pooling");
+            case 2: return (parent with { Head = Other(ref random, Heads, parent.Head) }, "head");
             case 3: stages[s] = stage with { Block = Other(ref random, Blocks, stage.Block) }; return (parent with { Stages = stages }, $"{at} block");
             case 4: stages[s] = stage with { Width = Other(ref random, Widths, stage.Width) }; return (parent with { Stages = stages }, $"{at} width");
             case 5: stages[s] = stage with { Depth = Other(ref random, [1, 2, 3], stage.Depth) }; return (parent with { Stages = stages }, $"{at} depth");
