@@ -60,7 +60,8 @@ internal sealed class EfficientBlocksExperiment : Experiment
             speedup > 1,
             $"{Format.Milliseconds(separable.Cost.LatencyMilliseconds)} against {Format.Milliseconds(standard.Cost.LatencyMilliseconds)} on " +
             $"{context.Backend.Name} ({context.Backend.DeviceName}), {Format.Times(speedup)} faster for {Format.Times(flopRatio)} fewer FLOPs " +
-            "(agreement needs it lower at all; a depthwise convolution does little work per value it reads, so it gains less than its FLOPs say)."));
+            "(agreement needs it lower at all" +
+            (speedup < flopRatio ? "; the speed-up is smaller than the FLOP ratio: a depthwise convolution does little work per value it reads)." : ").")));
 
         string chart = DrawChart(context, models);
         result.Files.Add(chart);

@@ -28,10 +28,10 @@ internal sealed class RegularizersExperiment : Experiment
     static readonly Setting[] Settings =
     [
         new("none", "none", "", BlockJoin.Residual),
-        new("Cutout (8×8)", "cutout", "cutout", BlockJoin.Residual),
-        new("Random Erasing (p = 0.5)", "erasing", "erasing", BlockJoin.Residual),
-        new("mixup (α = 0.2)", "mixup", "mixup", BlockJoin.Residual),
-        new($"Stochastic Depth (p_L = {DropProbability})", "stochastic_depth", "", BlockJoin.StochasticDepth),
+        new("Cutout", "cutout", "cutout", BlockJoin.Residual),
+        new("Random Erasing", "erasing", "erasing", BlockJoin.Residual),
+        new("mixup", "mixup", "mixup", BlockJoin.Residual),
+        new("Stochastic Depth", "stochastic_depth", "", BlockJoin.StochasticDepth),
         new("Shake-Shake", "shake_shake", "", BlockJoin.ShakeShake),
     ];
 
@@ -78,7 +78,8 @@ internal sealed class RegularizersExperiment : Experiment
                 $"trained on {train.Count:N0} training images with SGD (momentum {ModelComparison.Momentum}, ε = {ModelComparison.LearningRate}), batch {options.BatchSize}, " +
                 $"for {options.Steps} steps with each regularizer — the same data, steps, initial weights (from the same seed) and batch order. Cutout " +
                 "blanks an 8×8 square; Random Erasing, with probability 0.5, a rectangle of 2–33 % of the image; mixup blends each batch with a shuffled copy " +
-                "of itself, labels too, by λ ~ Beta(0.2, 0.2). Accuracies in eval mode on the unaugmented training images and on " +
+                $"of itself, labels too, by λ ~ Beta(0.2, 0.2); Stochastic Depth drops the l-th of the L = {3 * BlocksPerStage} residual branches with probability " +
+                $"(l/L)·{DropProbability}. Accuracies in eval mode on the unaugmented training images and on " +
                 $"{test.Count:N0} test images.")
             .Image("accuracy curves, test accuracy and gap per regularizer", chart)
             .Table(["regularizer", .. ModelComparison.Columns, "gap"],
