@@ -91,6 +91,17 @@ internal static class Charts
         plot.Axes.Margins(bottom: 0);
     }
 
+    /// <summary>One bar per value (colours by position) with the value printed by <paramref name="format"/> above it and
+    /// <paramref name="labels"/> under the bars; a non-finite value draws an empty bar and prints as the format says.</summary>
+    public static void Bars(Plot plot, IReadOnlyList<string> labels, IReadOnlyList<double> values, Func<double, string> format)
+    {
+        for (int i = 0; i < values.Count; i++)
+            plot.Add.Bar(new Bar { Position = i, Value = double.IsFinite(values[i]) ? values[i] : 0, FillColor = Color(i), Label = format(values[i]) });
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(labels.Select((label, i) => new Tick(i, label)).ToArray());
+        plot.Axes.Margins(bottom: 0, top: 0.15);
+        foreach (var bars in plot.GetPlottables<ScottPlot.Plottables.BarPlot>()) bars.ValueLabelStyle.FontSize = 12;
+    }
+
     /// <summary>A multi-panel figure: <paramref name="rows"/> × <paramref name="columns"/> panels, filled row by row.</summary>
     public static (Multiplot Figure, Plot[] Panels) Grid(int rows, int columns)
     {

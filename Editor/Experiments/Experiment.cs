@@ -31,6 +31,10 @@ internal static class ExperimentCatalog
         new BatchNormExperiment(),
         new OptimizersExperiment(),
         new OverfittingExperiment(),
+        new FcVsCnnExperiment(),
+        new DepthExperiment(),
+        new RegularizersExperiment(),
+        new EfficientBlocksExperiment(),
     ];
 
     /// <summary>The experiment called <paramref name="name"/>, or null.</summary>

@@ -81,6 +81,10 @@ internal static class Format
     /// <summary>A ratio "×123".</summary>
     public static string Times(double ratio) => "×" + Number(ratio);
 
+    /// <summary>Milliseconds with three significant digits: "0.412 ms"; "n/a" when not measured.</summary>
+    public static string Milliseconds(double milliseconds) =>
+        double.IsFinite(milliseconds) ? milliseconds.ToString("G3", CultureInfo.InvariantCulture) + " ms" : "n/a";
+
     /// <summary>Seconds with one decimal: "12.3 s".</summary>
     public static string Seconds(double seconds) => seconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";
 }

@@ -128,20 +128,11 @@ internal sealed class OverfittingExperiment : Experiment
         curves.Axes.SetLimitsY(0, 1.05);
         Charts.Legend(curves, Alignment.LowerRight, 10);
 
-        var gap = Charts.Label(panels[1], "Train/test accuracy gap at the end", "", "training − test accuracy");
-        var nearZero = Charts.Label(panels[3], $"Share of weights with |w| < {NearZero.ToString(CultureInfo.InvariantCulture)}", "", "share of weights");
-        for (int i = 0; i < outcomes.Count; i++)
-        {
-            gap.Add.Bar(new Bar { Position = i, Value = outcomes[i].Gap, FillColor = Charts.Color(i), Label = Format.Percent(outcomes[i].Gap) });
-            nearZero.Add.Bar(new Bar { Position = i, Value = outcomes[i].NearZeroShare, FillColor = Charts.Color(i), Label = Format.Percent(outcomes[i].NearZeroShare) });
-        }
-        foreach (var panel in new[] { gap, nearZero })
-        {
-            panel.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
-                outcomes.Select((o, i) => new Tick(i, o.Setting.Label)).ToArray());
-            panel.Axes.Margins(bottom: 0, top: 0.15);
-            foreach (var bars in panel.GetPlottables<ScottPlot.Plottables.BarPlot>()) bars.ValueLabelStyle.FontSize = 12;
-        }
+        var labels = outcomes.Select(o => o.Setting.Label).ToArray();
+        Charts.Bars(Charts.Label(panels[1], "Train/test accuracy gap at the end", "", "training − test accuracy"),
+            labels, outcomes.Select(o => o.Gap).ToArray(), Format.Percent);
+        Charts.Bars(Charts.Label(panels[3], $"Share of weights with |w| < {NearZero.ToString(CultureInfo.InvariantCulture)}", "", "share of weights"),
+            labels, outcomes.Select(o => o.NearZeroShare).ToArray(), Format.Percent);
 
         // Weight distributions as line histograms (log share), so L1's spike at 0 and the tails of the others both show.
         var histogram = Charts.Label(panels[2], "Distribution of the weights after training", "weight value", "share of weights per bin (log scale)");

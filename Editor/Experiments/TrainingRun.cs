@@ -43,8 +43,11 @@ internal static class TrainingRun
     /// its gradients are the step's) and the step number: where experiments read gradients or activations back.</param>
     /// <param name="trainEvaluation">The training images the training loss and accuracy are measured on
     /// (<paramref name="train"/> when null; pass a subset to keep measurements cheap).</param>
+    /// <param name="augmentation">Applied on the backend to every uploaded batch (images and one-hot targets) with the
+    /// step's draws; measurements see the images unaugmented.</param>
     public static TrainingCurve Train(Network network, Optimizer optimizer, ImageDataset train, ImageDataset test,
-        TrainingOptions options, int seed, Action<ExecutionPlan, int>? probe = null, ImageDataset? trainEvaluation = null)
+        TrainingOptions options, int seed, Action<ExecutionPlan, int>? probe = null, ImageDataset? trainEvaluation = null,
+        Augmentation? augmentation = null)
     {
         using var plan = ExecutionPlan.ForTraining(network, options.BatchSize);
         using var evaluator = new Evaluator(network);
@@ -76,6 +79,7 @@ internal static class TrainingRun
             }
             plan.Input.Upload(loader.Images);
             plan.Target!.Upload(loader.Targets);
+            augmentation?.Apply(plan.Input, plan.Target, step);
             plan.TrainStep(optimizer);
             if (step % options.RecordEvery == 0 || step == options.Steps)
             {

@@ -12,7 +12,7 @@ namespace NeuroPlugin.Tests.Experiments;
 /// result is shared by the tests below.
 /// </summary>
 [NonParallelizable] // the experiments share the 2 cores; the CLI test redirects the console
-public class ExperimentTests
+public partial class ExperimentTests
 {
     static readonly Dictionary<string, (ExperimentResult Result, string Folder)> Runs = new(StringComparer.Ordinal);
     static readonly string Root = Path.Combine(Path.GetTempPath(), "neuro-experiments-" + Guid.NewGuid().ToString("N"));
