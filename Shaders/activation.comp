@@ -1,7 +1,7 @@
 #version 430
 // activation.comp: element-wise activations, forward and backward side by side.
 // Variants: FORWARD or BACKWARD, with one of RELU, SIGMOID, TANH, LEAKYRELU, RELU6, SILU, HARDSIGMOID,
-// HARDSWISH (ActivationKind's names, upper case). Derivatives at the kinks take PyTorch's side.
+// HARDSWISH, GELU, GELUTANH (ActivationKind's names, upper case). Derivatives at the kinks take PyTorch's side.
 //   ReLU         y = max(0, x)             dy/dx = 1 if x > 0 else 0
 //   Sigmoid      y = 1 / (1 + e^−x)        dy/dx = y(1 − y)                      (from the saved output)
 //   Tanh         y = tanh x                dy/dx = 1 − y²                        (from the saved output)
@@ -10,13 +10,30 @@
 //   SiLU         y = x·σ(x)                dy/dx = σ(x)·(1 + x·(1 − σ(x)))
 //   HardSigmoid  y = relu6(x + 3) / 6      dy/dx = 1/6 if −3 < x < 3 else 0
 //   HardSwish    y = x·relu6(x + 3) / 6    dy/dx = 0 if x < −3, x/3 + 1/2 if x < 3, else 1
+//   GELU         y = x·Φ(x) = x/2·(1 + erf(x/√2))            dy/dx = Φ(x) + x·e^(−x²/2)/√(2π)
+//   GELUTanh     y = x/2·(1 + tanh u), u = √(2/π)(x + 0.044715x³)
+//                dy/dx = (1 + tanh u)/2 + x/2·(1 − tanh² u)·√(2/π)(1 + 3·0.044715x²)
 // Four elements per invocation (vec4): a buffer load costs about the same for 4 floats as for 1 on
 // llvmpipe. GL tensors are allocated in whole vec4s, so the last vector is in bounds (its padding
 // lanes compute values nobody reads).
 #include "common.glsl"
+#include "erf.glsl"
 
 uniform int count;   // vec4s
 uniform float alpha; // LeakyReLU's negative slope (the other variants do not read it)
+
+// tanh from e^(−2|v|) ≤ 1: never inf/inf, unlike (e^2v − 1)/(e^2v + 1) for large v.
+vec4 tanh4(vec4 v)
+{
+    vec4 e = exp(-2.0 * abs(v));
+    return sign(v) * (1.0 - e) / (1.0 + e);
+}
+
+// GELU's tanh form's argument u = √(2/π)(x + 0.044715x³)
+vec4 geluTanhArgument(vec4 v)
+{
+    return 0.7978845608 * (v + 0.044715 * v * v * v);
+}
 
 #if defined(FORWARD)
 layout(std430, binding = INPUT0) readonly buffer InputBuffer { vec4 x[]; };
@@ -29,9 +46,7 @@ vec4 activate(vec4 v)
 #elif defined(SIGMOID)
     return 1.0 / (1.0 + exp(-v));
 #elif defined(TANH)
-    // tanh from e^(−2|v|) ≤ 1: never inf/inf, unlike (e^2v − 1)/(e^2v + 1) for large v.
-    vec4 e = exp(-2.0 * abs(v));
-    return sign(v) * (1.0 - e) / (1.0 + e);
+    return tanh4(v);
 #elif defined(LEAKYRELU)
     return mix(alpha * v, v, greaterThan(v, vec4(0.0)));
 #elif defined(RELU6)
@@ -42,6 +57,10 @@ vec4 activate(vec4 v)
     return clamp(v + 3.0, 0.0, 6.0) / 6.0;
 #elif defined(HARDSWISH)
     return v * clamp(v + 3.0, 0.0, 6.0) / 6.0;
+#elif defined(GELU)
+    return 0.5 * v * (1.0 + erf4(v * 0.7071067812));
+#elif defined(GELUTANH)
+    return 0.5 * v * (1.0 + tanh4(geluTanhArgument(v)));
 #else
 #error "activation.comp: no activation variant defined"
 #endif
@@ -83,6 +102,11 @@ void main()
     vec4 slope = vec4(greaterThan(v, vec4(-3.0))) * vec4(lessThan(v, vec4(3.0))) / 6.0;
 #elif defined(HARDSWISH)
     vec4 slope = mix(mix(vec4(1.0), v / 3.0 + 0.5, lessThan(v, vec4(3.0))), vec4(0.0), lessThan(v, vec4(-3.0)));
+#elif defined(GELU)
+    vec4 slope = 0.5 * (1.0 + erf4(v * 0.7071067812)) + v * exp(-0.5 * v * v) * 0.3989422804;
+#elif defined(GELUTANH)
+    vec4 t = tanh4(geluTanhArgument(v));
+    vec4 slope = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * 0.7978845608 * (1.0 + 3.0 * 0.044715 * v * v);
 #else
 #error "activation.comp: no activation variant defined"
 #endif

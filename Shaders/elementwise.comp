@@ -1,6 +1,6 @@
 #version 430
 // elementwise.comp: y = a ∘ b with NumPy broadcasting, forward and backward side by side.
-// Variants: FORWARD, GRADIENT_A or GRADIENT_B, with one of ADD, SUB, MUL, DIV, POW, MINIMUM, MAXIMUM (BinaryOp's
+// Variants: FORWARD, GRADIENT_A or GRADIENT_B, with one of ADD, SUB, MUL, DIV, POW, MINIMUM, MAXIMUM, PRELU (BinaryOp's
 // names, upper case). Shapes are padded on the left to 4 axes; a and b are read through strides along the output's
 // axes that are 0 where the operand is broadcast (Backends/BinaryOp.cs, Broadcast).
 //   Add      y = a + b        ∂y/∂a = 1         ∂y/∂b = 1
@@ -10,6 +10,7 @@
 //   Pow      y = a^b          ∂y/∂a = b·a^(b−1) (0 at b = 0)      ∂y/∂b = y·ln a (0 at a = 0, b ≥ 0)
 //   Minimum  y = min(a, b)    the smaller operand takes dy, half each at a tie
 //   Maximum  y = max(a, b)    the larger operand takes dy, half each at a tie
+//   PReLU    y = a if a > 0 else b·a    ∂y/∂a = 1 if a > 0 else b    ∂y/∂b = 0 if a > 0 else a
 // The gradients gather: one invocation per operand element sums dy·∂y/∂operand over the output elements that read
 // it, in output order (as the CPU backend does), so no atomics.
 #include "common.glsl"
@@ -53,6 +54,8 @@ float value(float x, float z)
     return isnan(x) || isnan(z) ? notANumber : min(x, z);
 #elif defined(MAXIMUM)
     return isnan(x) || isnan(z) ? notANumber : max(x, z);
+#elif defined(PRELU)
+    return x > 0.0 ? x : z * x;
 #else
 #error "elementwise.comp: no op variant defined"
 #endif
@@ -101,6 +104,8 @@ float partial(float x, float z, float v)
     return x == z ? 0.5 : ((ofA ? x < z : z < x) ? 1.0 : 0.0);
 #elif defined(MAXIMUM)
     return x == z ? 0.5 : ((ofA ? x > z : z > x) ? 1.0 : 0.0);
+#elif defined(PRELU)
+    return x > 0.0 ? (ofA ? 1.0 : 0.0) : (ofA ? z : x);
 #endif
 }
 

@@ -15,6 +15,10 @@ namespace NeuroPlugin.Backends;
 ///   (at −3: −1/2, at 3: 1). PyTorch itself is inconsistent at 3: its CPU kernel gives 1 on the vectorized path
 ///   (every tensor of 16 or more elements, except a short tail) and 3/2 on the scalar one; CUDA gives 1 at 3 and 0 at −3.
 ///   Here: the CPU kernel's vectorized path, what PyTorch computes for almost every element.</item>
+/// <item>GELU: <c>y = x·Φ(x) = x/2·(1 + erf(x/√2))</c>, Φ the standard normal distribution function (PyTorch's
+///   <c>GELU()</c>); <c>dy/dx = Φ(x) + x·φ(x)</c>, <c>φ(x) = e^(−x²/2)/√(2π)</c>.</item>
+/// <item>GELUTanh: <c>y = x/2·(1 + tanh u)</c>, <c>u = √(2/π)·(x + 0.044715·x³)</c> (PyTorch's <c>GELU(approximate='tanh')</c>);
+///   <c>dy/dx = (1 + tanh u)/2 + x/2·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·x²)</c>.</item>
 /// </list>
 /// Backward reads the saved output for Sigmoid and Tanh, the input for the others.</summary>
 public enum ActivationKind
@@ -35,4 +39,6 @@ public enum ActivationKind
     HardSigmoid,
     /// <summary>Piecewise-quadratic Swish: <c>y = x·relu6(x + 3) / 6</c> (MobileNetV3's activation).</summary>
     HardSwish,
+    GELU,
+    GELUTanh,
 }

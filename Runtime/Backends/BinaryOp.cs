@@ -13,6 +13,8 @@ namespace NeuroPlugin.Backends;
 ///   <c>∂y/∂b = y·ln a</c> (at a = 0 with b ≥ 0: 0).</item>
 /// <item>Minimum: <c>y = min(a, b)</c>; the smaller operand gets the whole gradient (at a tie each gets half).</item>
 /// <item>Maximum: <c>y = max(a, b)</c>; the larger operand gets the whole gradient (at a tie each gets half).</item>
+/// <item>PReLU: <c>y = a if a &gt; 0 else b·a</c> (b the slope); <c>∂y/∂a = 1 if a &gt; 0 else b</c>,
+///   <c>∂y/∂b = 0 if a &gt; 0 else a</c> (at a = 0: the slope's side).</item>
 /// </list></summary>
 public enum BinaryOp
 {
@@ -23,6 +25,7 @@ public enum BinaryOp
     Pow,
     Minimum,
     Maximum,
+    PReLU,
 }
 
 /// <summary>
@@ -67,6 +70,18 @@ public readonly struct Broadcast
     {
         int Axis(int i) => Padded(operand, i) == 1 ? Padded(output, i) : 1;
         return (Axis(0), Axis(1), Axis(2), Axis(3));
+    }
+
+    /// <summary>A per-channel operand of <paramref name="length"/> values (<paramref name="operand"/>: one value, or one per
+    /// channel) viewed against <paramref name="input"/> (N,C,…): (C,1,…,1) with an axis of 1 for every axis after C, or (1)
+    /// for a single value. PReLU's slope, PyTorch's (C) weight on (N,C,H,W).</summary>
+    public static TensorShape ChannelAligned(TensorShape operand, TensorShape input)
+    {
+        if (operand.Length == 1) return new TensorShape(1);
+        Span<int> dims = stackalloc int[input.Rank - 1];
+        dims.Fill(1);
+        dims[0] = operand.Length;
+        return TensorShape.Of(dims);
     }
 
     /// <summary>Size of axis <paramref name="axis"/> of <paramref name="shape"/> padded on the left to rank 4.</summary>

@@ -109,6 +109,13 @@ public partial interface IBackend : IDisposable
     /// <c>db += Σ dy·∂y/∂b</c>, each summed over the output elements that read the operand's element (either may be null).</summary>
     void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad);
 
+    /// <summary>PReLU, <c>y = x if x &gt; 0 else w·x</c>: input (N,C,…), weight (1) shared or (C) one slope per channel
+    /// (axis 1), output as the input (<see cref="BinaryOp.PReLU"/> with the weight broadcast per channel).</summary>
+    void PReLUForward(Tensor input, Tensor weight, Tensor output);
+    /// <summary>In the forward pass this was <c>y = x if x &gt; 0 else w·x</c>: adds <c>dx += dy</c> where x &gt; 0, else
+    /// <c>w·dy</c>, and <c>dw += Σ x·dy</c> over the elements where x ≤ 0 (of its channel); either gradient may be null.</summary>
+    void PReLUBackward(Tensor input, Tensor weight, Tensor output, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad);
+
     /// <summary><c>y = f(x)</c> element-wise, any shape (see <see cref="UnaryOp"/> for the functions).</summary>
     void UnaryForward(UnaryOp op, Tensor input, Tensor output);
     /// <summary>In the forward pass this was <c>y = f(x)</c>: adds <c>dx += f′(x)·dy</c> (f′ from x or the saved y).</summary>

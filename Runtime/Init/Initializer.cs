@@ -71,7 +71,7 @@ public abstract class Initializer
     /// <summary>
     /// The gain that keeps the activations' variance for a nonlinearity, as PyTorch's <c>calculate_gain</c>:
     /// Sigmoid 1, Tanh 5/3, ReLU √2, LeakyReLU <c>√(2/(1 + α²))</c>. PyTorch has no value for the others; here
-    /// ReLU6, SiLU and HardSwish get ReLU's √2 (they pass positive inputs like ReLU and damp negative ones) and
+    /// ReLU6, SiLU, HardSwish and both GELUs get ReLU's √2 (they pass positive inputs like ReLU and damp negative ones) and
     /// HardSigmoid gets Sigmoid's 1.
     /// </summary>
     public static float Gain(ActivationKind nonlinearity, float negativeSlope = 0.01f) => nonlinearity switch
@@ -79,14 +79,14 @@ public abstract class Initializer
         ActivationKind.Sigmoid or ActivationKind.HardSigmoid => 1f,
         ActivationKind.Tanh => 5f / 3f,
         ActivationKind.LeakyReLU => MathF.Sqrt(2f / (1f + negativeSlope * negativeSlope)),
-        ActivationKind.ReLU or ActivationKind.ReLU6 or ActivationKind.SiLU or ActivationKind.HardSwish => Sqrt2,
+        ActivationKind.ReLU or ActivationKind.ReLU6 or ActivationKind.SiLU or ActivationKind.HardSwish or ActivationKind.GELU or ActivationKind.GELUTanh => Sqrt2,
         _ => throw new ArgumentOutOfRangeException(nameof(nonlinearity), nonlinearity, "unknown activation"),
     };
 
     /// <summary>
     /// A sensible weight initializer for a layer followed by <paramref name="nonlinearity"/>: He
     /// (<see cref="KaimingNormal"/>, fanIn, ReLU-family gain) for ReLU, LeakyReLU (with
-    /// <paramref name="negativeSlope"/>), ReLU6, SiLU and HardSwish; Xavier (<see cref="XavierUniform"/>
+    /// <paramref name="negativeSlope"/>), ReLU6, SiLU, HardSwish and GELU; Xavier (<see cref="XavierUniform"/>
     /// with <see cref="Gain"/>) for Sigmoid, Tanh and HardSigmoid. Biases usually start at <see cref="Zeros"/>.
     /// </summary>
     public static Initializer For(ActivationKind nonlinearity, float negativeSlope = 0.01f) => nonlinearity switch

@@ -43,6 +43,9 @@ public sealed class Activation : Layer
         Describe(ActivationKind.SiLU, "y = x·sigmoid(x) (Swish)", new([new OnnxForm("Sigmoid", "Mul")], ["Sigmoid", "Mul"])),
         Describe(ActivationKind.HardSigmoid, "y = relu6(x + 3) / 6", OnnxMapping.Same("HardSigmoid")),
         Describe(ActivationKind.HardSwish, "y = x·relu6(x + 3) / 6", new([new OnnxForm("HardSwish")], ["HardSwish", "HardSigmoid", "Mul"])),
+        // ONNX has no Gelu before opset 20: the exporter writes the formula, which imports op by op
+        Describe(ActivationKind.GELU, "y = x·Φ(x) = x/2·(1 + erf(x/√2)) (exact GELU)", OnnxMapping.ExportOnly("Div", "Erf", "Add", "Mul")),
+        Describe(ActivationKind.GELUTanh, "y = x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (GELU, tanh approximation)", OnnxMapping.ExportOnly("Mul", "Add", "Tanh")),
     ];
 
     static readonly LayerDescriptor[] byKind = [.. Enum.GetValues<ActivationKind>().Select(k => Definitions.Single(d => d.Type == k.ToString()))];
@@ -72,6 +75,10 @@ public sealed class Activation : Layer
     public static Activation HardSigmoid() => new(ActivationKind.HardSigmoid);
     /// <summary><c>y = x·relu6(x + 3) / 6</c>.</summary>
     public static Activation HardSwish() => new(ActivationKind.HardSwish);
+    /// <summary><c>y = x·Φ(x) = x/2·(1 + erf(x/√2))</c> (PyTorch's <c>GELU()</c>).</summary>
+    public static Activation GELU() => new(ActivationKind.GELU);
+    /// <summary><c>y = x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³)))</c> (PyTorch's <c>GELU(approximate='tanh')</c>).</summary>
+    public static Activation GELUTanh() => new(ActivationKind.GELUTanh);
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs) => inputs[0];
 

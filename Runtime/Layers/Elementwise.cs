@@ -6,7 +6,7 @@ namespace NeuroPlugin.Layers;
 
 /// <summary>
 /// An element-wise binary op with NumPy broadcasting, <c>y = a ∘ b</c> (<see cref="BinaryOp"/>: add, sub, mul, div, pow,
-/// minimum, maximum; the formulas and derivatives are there). Two forms, one class:
+/// minimum, maximum, prelu; the formulas and derivatives are there). Two forms, one class:
 /// <list type="bullet">
 /// <item><c>Elementwise</c>: a and b are two inputs of one rank, (N,…) each; every other axis has equal sizes or size 1
 ///   in one of them, and the batch axis is not broadcast. <c>Elementwise(sub)</c> of (N,C,H,W) and (N,C,1,1) is (N,C,H,W).</item>
@@ -64,7 +64,7 @@ public sealed class Elementwise : Layer
     static LayerDescriptor DescribeBinary()
     {
         var d = new LayerDescriptorBuilder<Elementwise>("Elementwise", LayerGroup.Merge,
-            "y = a ∘ b element-wise (add, sub, mul, div, pow, minimum, maximum) with NumPy broadcasting", inputs: 2);
+            "y = a ∘ b element-wise (add, sub, mul, div, pow, minimum, maximum, prelu) with NumPy broadcasting", inputs: 2);
         var op = d.String("op", l => l.OpName, opNames);
         var onnx = new OnnxMapping(
         [
@@ -88,7 +88,8 @@ public sealed class Elementwise : Layer
         var onnx = new OnnxMapping(
         [
             new OnnxForm("Add"),
-            .. Enum.GetValues<BinaryOp>().Skip(1).Select(o => new OnnxForm(OnnxOp(o)) { Attributes = new() { ["op"] = NameOf(o), ["value"] = 2f } }),
+            // PRelu with a constant slope is read as the PReLU layer
+            .. Enum.GetValues<BinaryOp>().Skip(1).Select(o => new OnnxForm(OnnxOp(o)) { Attributes = new() { ["op"] = NameOf(o), ["value"] = 2f }, ImportsAs = o == BinaryOp.PReLU ? "PReLU" : null }),
             new OnnxForm("Div") { Attributes = new() { ["op"] = "div", ["constantShape"] = new System.Text.Json.Nodes.JsonArray(4, 1, 1), ["constantFirst"] = true, ["learnable"] = true, ["value"] = 0.5f } },
         ], [.. Enum.GetValues<BinaryOp>().Select(OnnxOp)]);
         return d.Build(a => new Elementwise(ParseOp(op.Read(a)), TensorShape.Of(shape.Read(a)), constantFirst.Read(a), learnable.Read(a), value.Read(a)), onnx);
@@ -106,6 +107,7 @@ public sealed class Elementwise : Layer
     {
         BinaryOp.Minimum => "Min",
         BinaryOp.Maximum => "Max",
+        BinaryOp.PReLU => "PRelu",
         _ => op.ToString(),
     };
 

@@ -22,6 +22,7 @@ public static class LayerRegistry
         GlobalAvgPool2d.Definition,
         GlobalMaxPool2d.Definition,
         .. Activation.Definitions,
+        PReLU.Definition,
         BatchNorm2d.Definition,
         BatchNorm1d.Definition,
         LocalResponseNorm.Definition,

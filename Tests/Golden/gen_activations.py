@@ -61,6 +61,29 @@ def generate():
     run("global_avg_pool", lambda v: F.adaptive_avg_pool2d(v, 1), x, g, {})
     run("global_max_pool", lambda v: F.adaptive_max_pool2d(v, 1), x, g, {})
 
+    generate_gelu_prelu()
+
+
+def generate_gelu_prelu():
+    """GELU, exact and tanh (into both tails, where erf and tanh saturate), and PReLU with one slope and with one per
+    channel, on (N,C,H,W) and (N,C): x, the slope w, y, dy, dx and dw (x includes 0, where the slope's side is taken)."""
+    g = golden.seeded(31)
+    for name, approximate in [("GELU", "none"), ("GELUTanh", "tanh")]:
+        x = torch.randn(2, 3, 8, generator=g) * 4
+        x.view(-1)[:4] = torch.tensor([0.0, -9.0, 9.0, -1e-7])
+        run(f"activation_{name}", lambda v, a=approximate: F.gelu(v, approximate=a), x, g, {"kind": name})
+    for name, shape, slopes in [("prelu_shared", (2, 3, 4, 5), 1), ("prelu_channels", (2, 3, 4, 5), 3), ("prelu_channels_rank2", (5, 6), 6)]:
+        x = torch.randn(*shape, generator=g)
+        x.view(-1)[:2] = 0.0
+        prelu = nn.PReLU(slopes)
+        with torch.no_grad():
+            prelu.weight.copy_(torch.randn(slopes, generator=g) * 0.5)
+        x.requires_grad_(True)
+        y = prelu(x)
+        dy = torch.randn(y.shape, generator=g)
+        y.backward(dy)
+        golden.write(name, {"x": x, "w": prelu.weight, "y": y, "dy": dy, "dx": x.grad, "dw": prelu.weight.grad}, {"numParameters": slopes})
+
 
 if __name__ == "__main__":
     generate()

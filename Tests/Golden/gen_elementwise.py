@@ -1,5 +1,5 @@
 """Golden files for element-wise arithmetic: the broadcasting ops (Elementwise: add, sub, mul, div, pow, minimum,
-maximum), y = a ∘ b with a (2,3,4,5) and b (3,1,5) broadcast against it and both gradients for a random dy; and the
+maximum, prelu), y = a ∘ b with a (2,3,4,5) and b (3,1,5) broadcast against it and both gradients for a random dy; and the
 math functions (ElementwiseFunction: Neg, Abs, Reciprocal, Sqrt, Exp, Log, Erf) with x, y, dy, dx."""
 import torch
 import golden
@@ -12,6 +12,7 @@ OPS = {
     "pow": torch.pow,
     "minimum": torch.minimum,
     "maximum": torch.maximum,
+    "prelu": lambda a, b: torch.where(a > 0, a, b * a),   # F.prelu's formula and gradients, with b broadcast
 }
 
 

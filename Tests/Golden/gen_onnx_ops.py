@@ -1,6 +1,8 @@
 """ONNX fixtures for the general operators: functions written out in elementary operations as PyTorch exports them,
 at opsets 11, 13 and 17 (writes Tests/NeuroPlugin.Tests/Onnx/Fixtures/<name>.onnx, .input.npy, .output.npy through
 gen_onnx.export)."""
+import sys
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -35,18 +37,43 @@ class ElementaryArithmetic(nn.Module):
         return z.mean((2, 3))  # (N,4) logits, so a fine-tuning test can train it
 
 
+class GeneralActivations(nn.Module):
+    """The activations beyond the fixed forms: PReLU with one slope per channel and with one shared, GELU exact and tanh
+    (PyTorch 1.13 writes both out in Div/Erf/Add/Mul and Pow/Mul/Add/Tanh), hardsigmoid and hardswish, a clamp to
+    [−0.5, 0.8] and one with a lower bound only (Clip), and a global mean to (N,4) logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.prelu_channels = nn.PReLU(4)
+        self.prelu_shared = nn.PReLU()
+        self.conv2 = nn.Conv2d(4, 4, 1)
+        with torch.no_grad():
+            self.prelu_channels.weight.copy_(torch.tensor([0.1, -0.2, 0.3, 0.6]))
+
+    def forward(self, x):
+        h = self.prelu_channels(self.conv(x))
+        g = F.gelu(h) + F.gelu(self.prelu_shared(h), approximate="tanh")
+        a = self.conv2(g)
+        c = torch.clamp(a, -0.5, 0.8) + F.hardswish(a) * F.hardsigmoid(a) + torch.clamp(a, min=-0.2)
+        return c.mean((2, 3))
+
+
 CASES = [
     ("elementary_arithmetic_opset11", ElementaryArithmetic, (2, 3, 6, 5), 11, True),
     ("elementary_arithmetic_opset13", ElementaryArithmetic, (2, 3, 6, 5), 13, True),
     ("elementary_arithmetic_opset17", ElementaryArithmetic, (2, 3, 6, 5), 17, False),
+    ("general_activations_opset11", GeneralActivations, (2, 3, 6, 5), 11, True),
+    ("general_activations_opset17", GeneralActivations, (2, 3, 6, 5), 17, False),
 ]
 
 
-def generate():
+def generate(only=None):
     for index, (name, make, shape, opset, dynamic) in enumerate(CASES):
-        gen_onnx.export(name, make, shape, opset, dynamic, 300 + index)
+        if only is None or name.startswith(only):
+            gen_onnx.export(name, make, shape, opset, dynamic, 300 + index)
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    generate()
+    generate(sys.argv[1] if len(sys.argv) > 1 else None)

@@ -5,6 +5,12 @@ namespace NeuroPlugin.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
+    const double InverseSqrt2 = 0.70710678118654752, InverseSqrt2Pi = 0.39894228040143268;
+    const float SqrtTwoOverPi = 0.7978845608f, GeluCubic = 0.044715f;
+
+    /// <summary>GELU's tanh form's argument <c>u = √(2/π)·(x + 0.044715·x³)</c>.</summary>
+    static float GeluTanhArgument(float x) => SqrtTwoOverPi * (x + GeluCubic * x * x * x);
+
     /// <inheritdoc/>
     public void ActivationForward(ActivationKind kind, Tensor input, Tensor output, float alpha = 0.01f)
     {
@@ -36,6 +42,12 @@ public sealed partial class CpuBackend
                 break;
             case ActivationKind.HardSwish:   // y = x·relu6(x + 3) / 6
                 for (int i = 0; i < x.Length; i++) y[i] = x[i] * Math.Clamp(x[i] + 3f, 0f, 6f) / 6f;
+                break;
+            case ActivationKind.GELU:        // y = x·Φ(x) = x/2·(1 + erf(x/√2))
+                for (int i = 0; i < x.Length; i++) y[i] = (float)(0.5 * x[i] * (1.0 + Erf(x[i] * InverseSqrt2)));
+                break;
+            case ActivationKind.GELUTanh:    // y = x/2·(1 + tanh u), u = √(2/π)·(x + 0.044715·x³)
+                for (int i = 0; i < x.Length; i++) y[i] = 0.5f * x[i] * (1f + MathF.Tanh(GeluTanhArgument(x[i])));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation");
@@ -78,6 +90,20 @@ public sealed partial class CpuBackend
             case ActivationKind.HardSwish:   // f′ = 0 below −3, x/3 + 1/2 from −3 (inclusive) to 3, 1 from 3 on
                 for (int i = 0; i < x.Length; i++)
                     dx[i] += x[i] < -3f ? 0f : x[i] < 3f ? dy[i] * (x[i] / 3f + 0.5f) : dy[i];
+                break;
+            case ActivationKind.GELU:        // f′ = Φ(x) + x·φ(x)
+                for (int i = 0; i < x.Length; i++)
+                {
+                    double v = x[i], cdf = 0.5 * (1.0 + Erf(v * InverseSqrt2)), pdf = Math.Exp(-0.5 * v * v) * InverseSqrt2Pi;
+                    dx[i] += (float)(dy[i] * (cdf + v * pdf));
+                }
+                break;
+            case ActivationKind.GELUTanh:    // f′ = (1 + t)/2 + x/2·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), t = tanh u
+                for (int i = 0; i < x.Length; i++)
+                {
+                    float v = x[i], t = MathF.Tanh(GeluTanhArgument(v));
+                    dx[i] += dy[i] * (0.5f * (1f + t) + 0.5f * v * (1f - t * t) * SqrtTwoOverPi * (1f + 3f * GeluCubic * v * v));
+                }
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation");

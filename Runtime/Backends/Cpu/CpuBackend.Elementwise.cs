@@ -6,10 +6,25 @@ namespace NeuroPlugin.Backends.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output)
+    public void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output) => BinaryForward(op, a, b, b.Shape, output);
+
+    /// <inheritdoc/>
+    public void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad) =>
+        BinaryBackward(op, a, b, b.Shape, output, outputGrad, aGrad, bGrad);
+
+    /// <inheritdoc/>
+    public void PReLUForward(Tensor input, Tensor weight, Tensor output) =>
+        BinaryForward(BinaryOp.PReLU, input, weight, Broadcast.ChannelAligned(weight.Shape, input.Shape), output);
+
+    /// <inheritdoc/>
+    public void PReLUBackward(Tensor input, Tensor weight, Tensor output, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad) =>
+        BinaryBackward(BinaryOp.PReLU, input, weight, Broadcast.ChannelAligned(weight.Shape, input.Shape), output, outputGrad, inputGrad, weightGrad);
+
+    /// <summary><c>y = a ∘ b</c> with b read as <paramref name="bShape"/> (its own shape, or a view of the same length).</summary>
+    void BinaryForward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output)
     {
         // y (the broadcast shape) walks a and b by their broadcast strides (0 on the axes where they are repeated)
-        var g = Broadcast.Of(a.Shape, b.Shape, output.Shape);
+        var g = Broadcast.Of(a.Shape, bShape, output.Shape);
         Span<float> x1 = Data(a), x2 = Data(b), y = Data(output);
         var (sa, sb) = (g.StridesA, g.StridesB);
         int o = 0;
@@ -23,20 +38,19 @@ public sealed partial class CpuBackend
                 }
     }
 
-    /// <inheritdoc/>
-    public void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad)
+    void BinaryBackward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad)
     {
-        if (aGrad is not null) BinaryGradient(op, a, b, output, outputGrad, aGrad, ofA: true);
-        if (bGrad is not null) BinaryGradient(op, a, b, output, outputGrad, bGrad, ofA: false);
+        if (aGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, aGrad, ofA: true);
+        if (bGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, bGrad, ofA: false);
     }
 
     /// <summary>In the forward pass this was y = a ∘ b, broadcast: each element of the operand (a if
     /// <paramref name="ofA"/>, else b) gathers dy·∂y/∂operand over the output elements that read it, in output order
     /// (the GL kernel sums in the same order).</summary>
-    void BinaryGradient(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor operandGrad, bool ofA)
+    void BinaryGradient(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor operandGrad, bool ofA)
     {
-        var g = Broadcast.Of(a.Shape, b.Shape, output.Shape);
-        var operand = ofA ? a.Shape : b.Shape;
+        var g = Broadcast.Of(a.Shape, bShape, output.Shape);
+        var operand = ofA ? a.Shape : bShape;
         var repeats = Broadcast.Repeats(operand, output.Shape);
         var (sa, sb, od) = (g.StridesA, g.StridesB, g.OutputDims);
         int n1 = Broadcast.Padded(operand, 1), n2 = Broadcast.Padded(operand, 2), n3 = Broadcast.Padded(operand, 3);
@@ -71,6 +85,7 @@ public sealed partial class CpuBackend
         BinaryOp.Pow => b == 2f ? a * a : MathF.Pow(a, b),
         BinaryOp.Minimum => float.IsNaN(a) || float.IsNaN(b) ? float.NaN : MathF.Min(a, b),
         BinaryOp.Maximum => float.IsNaN(a) || float.IsNaN(b) ? float.NaN : MathF.Max(a, b),
+        BinaryOp.PReLU => a > 0f ? a : b * a,
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op"),
     };
 
@@ -85,6 +100,7 @@ public sealed partial class CpuBackend
         BinaryOp.Pow => a == 0f && b >= 0f ? 0f : y * MathF.Log(a),
         BinaryOp.Minimum => a == b ? 0.5f : (ofA ? a < b : b < a) ? 1f : 0f,
         BinaryOp.Maximum => a == b ? 0.5f : (ofA ? a > b : b > a) ? 1f : 0f,
+        BinaryOp.PReLU => a > 0f ? (ofA ? 1f : 0f) : (ofA ? b : a),
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op"),
     };
 }

@@ -10,28 +10,42 @@ public sealed partial class GLBackend
     readonly ComputeProgram?[] binaryPrograms = new ComputeProgram?[BinaryOpCount * 3];
 
     /// <summary><c>y = a ∘ b</c> with broadcasting: one invocation per output element.</summary>
-    public void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output)
+    public void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output) => BinaryForward(op, a, b, b.Shape, output);
+
+    /// <summary>Adds <c>da += Σ dy·∂y/∂a</c> and <c>db += Σ dy·∂y/∂b</c>: one invocation per operand element, which
+    /// gathers over the output elements that read it (no atomics).</summary>
+    public void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad) =>
+        BinaryBackward(op, a, b, b.Shape, output, outputGrad, aGrad, bGrad);
+
+    /// <summary><c>y = x if x &gt; 0 else w·x</c>, the slope w (one, or one per channel) on axis 1 of x.</summary>
+    public void PReLUForward(Tensor input, Tensor weight, Tensor output) =>
+        BinaryForward(BinaryOp.PReLU, input, weight, Broadcast.ChannelAligned(weight.Shape, input.Shape), output);
+
+    /// <summary>Adds <c>dx += dy</c> where x &gt; 0, else <c>w·dy</c>, and <c>dw += Σ x·dy</c> over the elements where x ≤ 0.</summary>
+    public void PReLUBackward(Tensor input, Tensor weight, Tensor output, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad) =>
+        BinaryBackward(BinaryOp.PReLU, input, weight, Broadcast.ChannelAligned(weight.Shape, input.Shape), output, outputGrad, inputGrad, weightGrad);
+
+    /// <summary><c>y = a ∘ b</c>, b read as <paramref name="bShape"/>: one invocation per output element.</summary>
+    void BinaryForward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output)
     {
         EnsureUsable();
         var program = BinaryProgram(op, 0, "FORWARD");
-        BindBinary(program, a, b, output, forward: true);
+        BindBinary(program, a, b, bShape, output, forward: true);
         program.SetUniform("count", output.Length);
         program.Dispatch(output.Length, 1, 1);
     }
 
-    /// <summary>Adds <c>da += Σ dy·∂y/∂a</c> and <c>db += Σ dy·∂y/∂b</c>: one invocation per operand element, which
-    /// gathers over the output elements that read it (no atomics).</summary>
-    public void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad)
+    void BinaryBackward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad)
     {
         EnsureUsable();
-        if (aGrad is not null) BinaryGradient(op, a, b, output, outputGrad, aGrad, a.Shape, 1, "GRADIENT_A");
-        if (bGrad is not null) BinaryGradient(op, a, b, output, outputGrad, bGrad, b.Shape, 2, "GRADIENT_B");
+        if (aGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, aGrad, a.Shape, 1, "GRADIENT_A");
+        if (bGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, bGrad, bShape, 2, "GRADIENT_B");
     }
 
-    void BinaryGradient(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor operandGrad, TensorShape operand, int variant, string define)
+    void BinaryGradient(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor operandGrad, TensorShape operand, int variant, string define)
     {
         var program = BinaryProgram(op, variant, define);
-        BindBinary(program, a, b, output, forward: false);
+        BindBinary(program, a, b, bShape, output, forward: false);
         Bind(Input3, outputGrad);
         Bind(Output0, operandGrad);
         var r = Broadcast.Repeats(operand, output.Shape);
@@ -43,9 +57,9 @@ public sealed partial class GLBackend
 
     /// <summary>Binds a, b and y (y as the output in the forward variant, as an input in the gradients) and sets the
     /// broadcast geometry.</summary>
-    void BindBinary(ComputeProgram program, Tensor a, Tensor b, Tensor output, bool forward)
+    void BindBinary(ComputeProgram program, Tensor a, Tensor b, TensorShape bShape, Tensor output, bool forward)
     {
-        var g = Broadcast.Of(a.Shape, b.Shape, output.Shape);
+        var g = Broadcast.Of(a.Shape, bShape, output.Shape);
         Bind(Input0, a);
         Bind(Input1, b);
         if (forward) Bind(Output0, output);
@@ -59,7 +73,7 @@ public sealed partial class GLBackend
     {
         int index = (int)op;
         if ((uint)index >= (uint)BinaryOpCount) throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op");
-        // the op's variant is its name in upper case (ADD, SUB, …, MAXIMUM)
+        // the op's variant is its name in upper case (ADD, SUB, …, MAXIMUM, PRELU)
         return binaryPrograms[index * 3 + variant] ??= Shaders.Get("elementwise.comp", define + ";" + op.ToString().ToUpperInvariant());
     }
 }

@@ -13,9 +13,11 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// Values are named after our nodes and initializers after our parameters (<c>conv1.weight</c>), so importing the
 /// file again gives the same state-dict names. The batch axis of inputs and outputs is the symbol <c>N</c>.
 /// Layers map to: Conv2d → Conv, Linear → Gemm (transB = 1), MaxPool2d → MaxPool, AvgPool2d → AveragePool,
-/// activations → Relu/Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish, ReLU6 → Clip(0, 6), SiLU → x·Sigmoid(x),
+/// activations → Relu/Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish, ReLU6 → Clip(0, 6), SiLU → x·Sigmoid(x), GELU → its
+/// erf formula and GELUTanh → its tanh formula in Mul/Add/Div/Erf/Tanh,
 /// Flatten → Flatten, Add → Add/Sum, Concat → Concat, ChannelMultiply → Mul (after Unsqueeze for an (N,C) scale),
-/// Elementwise/ElementwiseConstant → Add/Sub/Mul/Div/Pow/Min/Max (the constant an initializer), the element-wise
+/// Elementwise/ElementwiseConstant → Add/Sub/Mul/Div/Pow/Min/Max/PRelu (the constant an initializer), PReLU → PRelu (the
+/// slope (C,1,…,1)), the element-wise
 /// functions → Neg/Abs/Reciprocal/Sqrt/Exp/Log/Erf, Softmax → Softmax,
 /// LocalResponseNorm → LRN (odd sizes), global pooling → GlobalAveragePool/GlobalMaxPool,
 /// AdaptiveAvgPool2d → GlobalAveragePool, AveragePool (where the output divides the input) or two MatMuls with
@@ -152,6 +154,15 @@ public static class OnnxExporter
                     Emit(Elementwise.OnnxOp(elementwise.Op), node.Name, operands, y);
                     break;
                 }
+                case PReLU prelu:
+                {
+                    // ONNX broadcasts the slope from the last axes: PyTorch's (C) weight goes in as (C,1,…,1)
+                    var slope = network.Parameter($"{node.Name}.weight");
+                    var dims = Backends.Broadcast.ChannelAligned(slope.Shape, inputShapes[0]).ToArray().Select(d => (long)d).ToArray();
+                    onnx.Initializer.Add(OnnxTensorData.FromFloats($"{node.Name}.weight", dims, slope.ToArray()));
+                    Emit("PRelu", node.Name, [x[0], $"{node.Name}.weight"], y);
+                    break;
+                }
                 case ElementwiseFunction function:
                     Emit(function.Op.ToString(), node.Name, [x[0]], y);
                     break;
@@ -220,6 +231,26 @@ public static class OnnxExporter
                 case ActivationKind.SiLU:
                     Emit("Sigmoid", $"{y}.sigmoid", [x], $"{y}.sigmoid");
                     Emit("Mul", node.Name, [x, $"{y}.sigmoid"], y);
+                    break;
+                case ActivationKind.GELU:
+                    // y = x·(1 + erf(x/√2))·½, as PyTorch writes it before opset 20
+                    Emit("Div", $"{y}.scaled", [x, FloatConstant($"{y}.sqrt2", MathF.Sqrt(2f))], $"{y}.scaled");
+                    Emit("Erf", $"{y}.erf", [$"{y}.scaled"], $"{y}.erf");
+                    Emit("Add", $"{y}.gate", [$"{y}.erf", FloatConstant($"{y}.one", 1f)], $"{y}.gate");
+                    Emit("Mul", $"{y}.gated", [x, $"{y}.gate"], $"{y}.gated");
+                    Emit("Mul", node.Name, [$"{y}.gated", FloatConstant($"{y}.half", 0.5f)], y);
+                    break;
+                case ActivationKind.GELUTanh:
+                    // y = x·(1 + tanh(√(2/π)·(x + 0.044715·x·x·x)))·½
+                    Emit("Mul", $"{y}.square", [x, x], $"{y}.square");
+                    Emit("Mul", $"{y}.cube", [$"{y}.square", x], $"{y}.cube");
+                    Emit("Mul", $"{y}.cubic", [$"{y}.cube", FloatConstant($"{y}.coefficient", 0.044715f)], $"{y}.cubic");
+                    Emit("Add", $"{y}.inner", [x, $"{y}.cubic"], $"{y}.inner");
+                    Emit("Mul", $"{y}.argument", [$"{y}.inner", FloatConstant($"{y}.sqrt_2_over_pi", MathF.Sqrt(2f / MathF.PI))], $"{y}.argument");
+                    Emit("Tanh", $"{y}.tanh", [$"{y}.argument"], $"{y}.tanh");
+                    Emit("Add", $"{y}.gate", [$"{y}.tanh", FloatConstant($"{y}.one", 1f)], $"{y}.gate");
+                    Emit("Mul", $"{y}.gated", [x, $"{y}.gate"], $"{y}.gated");
+                    Emit("Mul", node.Name, [$"{y}.gated", FloatConstant($"{y}.half", 0.5f)], y);
                     break;
                 default: throw Unsupported(node, $"activation {activation.Kind} has no ONNX export");
             }

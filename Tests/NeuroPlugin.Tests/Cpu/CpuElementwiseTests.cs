@@ -31,6 +31,7 @@ public class CpuElementwiseTests
             {
                 (BinaryOp.Pow, true) => 0.3f + 1.5f * Math.Abs(u),
                 (BinaryOp.Div, false) => MathF.CopySign(0.5f + Math.Abs(u), u),
+                (BinaryOp.PReLU, true) => MathF.CopySign(0.1f + 1.4f * Math.Abs(u), u), // away from the kink at 0
                 _ => 1.5f * u,
             };
         }).ToArray();

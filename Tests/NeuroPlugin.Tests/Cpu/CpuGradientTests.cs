@@ -92,6 +92,8 @@ public class CpuGradientTests
     [TestCase(ActivationKind.SiLU)]
     [TestCase(ActivationKind.HardSigmoid)]
     [TestCase(ActivationKind.HardSwish)]
+    [TestCase(ActivationKind.GELU)]
+    [TestCase(ActivationKind.GELUTanh)]
     public void Activation(ActivationKind kind)
     {
         var random = new Random(5);

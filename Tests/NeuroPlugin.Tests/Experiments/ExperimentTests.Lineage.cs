@@ -1,5 +1,4 @@
 using NeuroPlugin.Editor.Experiments;
-using NeuroPlugin.Layers;
 using NeuroPlugin.Search;
 
 namespace NeuroPlugin.Tests.Experiments;

@@ -38,7 +38,10 @@ public sealed class OnnxExportTests : GLFixture
         string shifted = g.Add("shifted", new Elementwise(BinaryOp.Sub, new TensorShape(10), constantFirst: true, learnable: true, value: 0.5f), tanh);
         string maximum = g.Add("maximum", new Elementwise(BinaryOp.Maximum), shifted, tanh);
         string erf = g.Add("erf", new ElementwiseFunction(UnaryOp.Erf), maximum);
-        string sig = g.Add("sigmoid", Activation.Sigmoid(), erf);
+        string gelu = g.Add("gelu", Activation.GELU(), erf);
+        string geluTanh = g.Add("gelu_tanh", Activation.GELUTanh(), gelu);
+        string prelu = g.Add("prelu", new PReLU(10, init: -0.3f), geluTanh);
+        string sig = g.Add("sigmoid", Activation.Sigmoid(), prelu);
         string relu = g.Add("relu", Activation.ReLU(), sig);
         g.Add("softmax", new Softmax(), relu);
         _ = gmp; // a dead branch: exported and imported too, not the output

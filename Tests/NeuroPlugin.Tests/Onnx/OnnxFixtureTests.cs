@@ -18,6 +18,8 @@ public sealed class OnnxFixtureTests : GLFixture
         "interpolations_opset11", "interpolations_opset13",
         // functions written in elementary operations (Tests/Golden/gen_onnx_ops.py): broadcasting arithmetic
         "elementary_arithmetic_opset11", "elementary_arithmetic_opset13", "elementary_arithmetic_opset17",
+        // PReLU, GELU (both forms), general clamps and hard activations (Tests/Golden/gen_onnx_ops.py)
+        "general_activations_opset11", "general_activations_opset17",
     ];
 
     [TestCaseSource(nameof(Fixtures))]

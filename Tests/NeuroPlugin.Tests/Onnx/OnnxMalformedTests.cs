@@ -257,11 +257,20 @@ public sealed class OnnxMalformedTests
     }
 
     [Test]
-    public void ClipRangeWithoutOurActivation()
+    public void ClipBoundThatIsATensor()
     {
         var b = new OnnxBuilder().Input("x", 4).Output("y");
-        b.Node("Clip", ["x", b.Scalar("lo", -1f), b.Scalar("hi", 1f)], "y");
-        Unsupported(b, "y", "Clip", "Clip to [-1, 1]");
+        b.Node("Relu", ["x"], "lo");
+        b.Node("Clip", ["x", "lo", b.Scalar("hi", 1f)], "y");
+        Unsupported(b, "y", "Clip", "min (input 1) must be a constant");
+    }
+
+    [Test]
+    public void PReluSlopeThatDoesNotBroadcast()
+    {
+        var b = new OnnxBuilder().Input("x", 3, 4, 4).Output("y");
+        b.Node("PRelu", ["x", b.Weight("slope", [5, 1, 1])], "y");
+        Unsupported(b, "y", "PRelu", "does not broadcast");
     }
 
     [Test]

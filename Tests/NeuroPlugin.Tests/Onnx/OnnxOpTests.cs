@@ -80,6 +80,30 @@ public sealed class OnnxOpTests : GLFixture
             b.Node("Sigmoid", ["s"], "g");
             b.Node("Mul", ["s", "g"], "y");
         }, Opset: 14),
+        new("prelu_shared_per_channel_and_on_features", [3, 4, 4], b =>
+        {
+            b.Node("PRelu", ["x", b.Weight("p1", [1])], "p");
+            b.Node("PRelu", ["p", b.Weight("p2", [3, 1, 1])], "q");
+            b.Node("GlobalAveragePool", ["q"], "g");
+            b.Node("Flatten", ["g"], "f");
+            b.Node("PRelu", ["f", b.Weight("p3", [3])], "y");
+        }),
+        new("prelu_slope_per_row_and_of_a_tensor", [3, 4, 5], b =>
+        {
+            b.Node("PRelu", ["x", b.Weight("rows", [4, 1])], "p");
+            b.Node("Tanh", ["x"], "t");
+            b.Node("PRelu", ["p", "t"], "y");
+        }),
+        new("hard_sigmoid_onnx_defaults_and_clip_anywhere", [2, 3, 3], b =>
+        {
+            b.Node("Conv", ["x", b.Weight("w", [2, 2, 1, 1], scale: 3f)], "c");
+            b.Node("HardSigmoid", ["c"], "h");
+            b.Node("HardSigmoid", ["c"], "h2", Float("alpha", 0.3f), Float("beta", 0.4f));
+            b.Node("Clip", ["c", b.Scalar("lo", -0.5f), b.Scalar("hi", 0.8f)], "k");
+            b.Node("Clip", ["c", "", b.Scalar("hi2", 0.25f)], "k2");
+            b.Node("Sum", ["h", "h2", "k", "k2"], "y");
+        }),
+        new("clip_attributes_opset7", [5], b => b.Node("Clip", ["x"], "y", Float("min", -0.3f), Float("max", 0.4f)), Opset: 7),
         new("batch_norm_1d_and_dropout_and_softmax", [6], b =>
         {
             b.Node("BatchNormalization", ["x", b.Weight("g", [6], positive: true), b.Weight("b", [6]), b.Weight("m", [6]), b.Weight("v", [6], positive: true)], "n",

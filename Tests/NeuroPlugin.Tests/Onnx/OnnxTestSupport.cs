@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+
 using NeuroPlugin.Serialization.Onnx;
 
 namespace NeuroPlugin.Tests.Onnx;
@@ -127,6 +128,33 @@ static class OnnxRun
             curve[s] = plan.ReadLoss();
         }
         return curve;
+    }
+
+    /// <summary>Fine-tunes the fixture <paramref name="file"/> (input (batch,3,6,5), 4 logits) on the CPU and on
+    /// <paramref name="gl"/> from the same start: the loss falls by more than 0.1 on each, the parameter that
+    /// <paramref name="parameter"/> names changes, and both backends agree on the loss curve and that parameter.</summary>
+    public static void FineTunesAlikeOnBothBackends(string file, IBackend gl, int seed, float learningRate, Func<Network, string> parameter, string what)
+    {
+        const int batch = 4, steps = 12;
+        float[] images = RandomInput(batch * 3 * 6 * 5, seed);
+        var targets = new float[batch * 4];
+        for (int i = 0; i < batch; i++) targets[i * 4 + i % 4] = 1f;
+        var losses = new List<float[]>();
+        var trained = new List<float[]>();
+        using var cpu = new CpuBackend();
+        foreach (IBackend backend in new IBackend[] { cpu, gl })
+        {
+            using var network = OnnxImporter.Import(FixturePath(file), backend);
+            string name = parameter(network);
+            float[] before = network.Parameter(name).ToArray();
+            var curve = FineTune(network, batch, images, targets, learningRate, steps);
+            losses.Add(curve);
+            trained.Add(network.Parameter(name).ToArray());
+            Assert.That(curve[^1], Is.LessThan(curve[0] - 0.1f), $"{backend.Name}: loss {string.Join(", ", curve)} should fall");
+            Assert.That(trained[^1], Is.Not.EqualTo(before), $"{backend.Name}: {what} trains");
+        }
+        TensorAssert.AreClose(losses[0], losses[1], 1e-3, "loss curve, GL vs CPU");
+        TensorAssert.AreClose(trained[0], trained[1], 1e-3, $"{what} after fine-tuning, GL vs CPU");
     }
 
     public static float[] RandomInput(int length, int seed)

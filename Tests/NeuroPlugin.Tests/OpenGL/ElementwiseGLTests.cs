@@ -57,13 +57,7 @@ public sealed class ElementwiseGLTests : GLFixture
         using var cpu = new CpuBackend();
         foreach (IBackend backend in new IBackend[] { cpu, Backend })
         {
-            Tensor Load(string key)
-            {
-                var tensor = backend.Allocate(TensorShape.Of(golden.Shape(key)), key);
-                tensor.Upload(golden.Data(key));
-                return tensor;
-            }
-            using Tensor a = Load("a"), b = Load("b"), dy = Load("dy");
+            using Tensor a = golden.Upload(backend, "a"), b = golden.Upload(backend, "b"), dy = golden.Upload(backend, "dy");
             using Tensor y = backend.Allocate(TensorShape.Of(golden.Shape("y")), "y");
             using Tensor da = backend.Allocate(a.Shape, "da"), db = backend.Allocate(b.Shape, "db");
             backend.BinaryForward(op, a, b, y);

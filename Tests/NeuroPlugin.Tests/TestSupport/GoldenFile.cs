@@ -41,6 +41,14 @@ public sealed class GoldenFile
 
     public bool Contains(string key) => tensors.ContainsKey(key);
 
+    /// <summary>A tensor on <paramref name="backend"/> holding <paramref name="key"/>'s shape and values (the caller disposes it).</summary>
+    public NeuroPlugin.Tensors.Tensor Upload(NeuroPlugin.Backends.IBackend backend, string key)
+    {
+        var tensor = backend.Allocate(NeuroPlugin.Tensors.TensorShape.Of(Shape(key)), key);
+        tensor.Upload(Data(key));
+        return tensor;
+    }
+
     (int[] Shape, float[] Data) Get(string key) =>
         tensors.TryGetValue(key, out var t) ? t : throw new KeyNotFoundException($"golden {Name}: no tensor '{key}' (has {string.Join(", ", tensors.Keys)})");
 }

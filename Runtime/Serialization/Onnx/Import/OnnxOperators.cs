@@ -55,6 +55,7 @@ internal static class OnnxOperators
         new("HardSwish",          ActivationConverters.HardSwish,              null),
         new("HardSigmoid",        ActivationConverters.HardSigmoid,            null),
         new("Clip",               ActivationConverters.Clip,                   null),
+        new("PRelu",              GeneralActivationConverters.PRelu,           null),
         new("Softmax",            ActivationConverters.Softmax,                null),
 
         new("BatchNormalization", NormalizationConverters.BatchNormalization,  null),

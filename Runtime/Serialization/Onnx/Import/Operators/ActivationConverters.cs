@@ -17,17 +17,20 @@ internal static class ActivationConverters
 
     public static OnnxValue HardSwish(ImportGraph graph, OnnxNodeReader n) => Activate(graph, n, Activation.HardSwish());
 
-    /// <summary>max(0, min(1, α·x + β)), supported with PyTorch's α = 1/6, β = ½.</summary>
+    /// <summary>max(0, min(1, α·x + β)): PyTorch's α = 1/6, β = ½ is the HardSigmoid activation, any other α and β
+    /// element-wise arithmetic (<see cref="GeneralActivationConverters.HardSigmoid"/>).</summary>
     public static OnnxValue HardSigmoid(ImportGraph graph, OnnxNodeReader n)
     {
+        n.ExpectInputs(1, 1);
         float alpha = n.Float("alpha", 0.2f), beta = n.Float("beta", 0.5f);
         if (MathF.Abs(alpha - 1f / 6f) > 1e-6f || beta != 0.5f)
-            throw n.Unsupported($"HardSigmoid with alpha {alpha}, beta {beta} is not supported (only PyTorch's alpha 1/6, beta 0.5)");
+            return GeneralActivationConverters.HardSigmoid(graph, n, alpha, beta);
         return Activate(graph, n, Activation.HardSigmoid());
     }
 
     /// <summary>Clip to [0, 6] (ReLU6) or [0, ∞) (ReLU); bounds are attributes before opset 11, constant inputs from it.
-    /// PyTorch's opset-9 ReLU6, a Relu followed by Clip(max = 6), rewrites the Relu.</summary>
+    /// PyTorch's opset-9 ReLU6, a Relu followed by Clip(max = 6), rewrites the Relu. Any other bounds clamp with
+    /// element-wise maximum and minimum (<see cref="GeneralActivationConverters.Clamp"/>).</summary>
     public static OnnxValue Clip(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 3);
@@ -47,7 +50,7 @@ internal static class ActivationConverters
             Fusion.TryReLU6(graph, n, x) is { } fused)
             return fused;
         if (min == 0f && (float.IsPositiveInfinity(max) || max >= float.MaxValue)) return Activate(graph, n, Activation.ReLU(), maxInputs: 3);
-        throw n.Unsupported($"Clip to [{min}, {max}] is not supported (only [0, 6] as ReLU6 and [0, ∞) as ReLU)");
+        return GeneralActivationConverters.Clamp(graph, n, graph.LiveInput(n, 0), min, max);
     }
 
     /// <summary>Softmax over the classes of (N,K) (axis 1, which is also the last).</summary>
