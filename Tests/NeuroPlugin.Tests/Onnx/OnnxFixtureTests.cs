@@ -23,6 +23,8 @@ public sealed class OnnxFixtureTests : GLFixture
         "interpolations_opset11", "interpolations_opset13",
         // functions written in elementary operations (Tests/Golden/gen_onnx_ops.py): broadcasting arithmetic
         "elementary_arithmetic_opset11", "elementary_arithmetic_opset13", "elementary_arithmetic_opset17",
+        // ordinary shape code (split, chunk, flip, strided slices, indexing, cat, reshape, transpose, permute)
+        "shape_ops_opset11", "shape_ops_opset13", "shape_ops_opset17",
     ];
 
     [TestCaseSource(nameof(Fixtures))]

@@ -2,9 +2,11 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using NeuroPlugin.Backends;
+using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Serialization.Onnx;
+using NeuroPlugin.Tests.TestSupport;
 
 namespace NeuroPlugin.Tests.Onnx;
 
@@ -130,6 +132,33 @@ static class OnnxRun
             curve[s] = plan.ReadLoss();
         }
         return curve;
+    }
+
+    /// <summary>Fine-tunes the fixture <paramref name="path"/> (input item (3,6,5), 4 classes, one batch of 4) on the CPU
+    /// and on <paramref name="gl"/>: on each the loss must fall by 0.1 and parameter <paramref name="parameter"/> (found
+    /// in the imported graph) must change; the loss curves and the trained parameter must agree across backends (1e-3).</summary>
+    public static void AssertFineTunes(string path, IBackend gl, Func<Network, string> parameter, float learningRate, int seed)
+    {
+        const int batch = 4, steps = 12;
+        float[] images = RandomInput(batch * 3 * 6 * 5, seed);
+        var targets = new float[batch * 4];
+        for (int i = 0; i < batch; i++) targets[i * 4 + i % 4] = 1f;
+        var losses = new List<float[]>();
+        var trained = new List<float[]>();
+        using var cpu = new CpuBackend();
+        foreach (IBackend backend in new IBackend[] { cpu, gl })
+        {
+            using var network = OnnxImporter.Import(path, backend);
+            string name = parameter(network);
+            float[] before = network.Parameter(name).ToArray();
+            var curve = FineTune(network, batch, images, targets, learningRate, steps);
+            losses.Add(curve);
+            trained.Add(network.Parameter(name).ToArray());
+            Assert.That(curve[^1], Is.LessThan(curve[0] - 0.1f), $"{backend.Name}: loss {string.Join(", ", curve)} should fall");
+            Assert.That(trained[^1], Is.Not.EqualTo(before), $"{backend.Name}: {name} trains");
+        }
+        TensorAssert.AreClose(losses[0], losses[1], 1e-3, "loss curve, GL vs CPU");
+        TensorAssert.AreClose(trained[0], trained[1], 1e-3, "trained parameter, GL vs CPU");
     }
 
     public static float[] RandomInput(int length, int seed)
