@@ -54,45 +54,59 @@ public sealed class Add : Layer
 }
 
 /// <summary>
-/// Concatenation along channels (axis 1), as in Inception and DenseNet: inputs (N,Cᵢ,H,W) with equal N, H, W
-/// give (N,ΣCᵢ,H,W); (N,Cᵢ) inputs give (N,ΣCᵢ). Backward hands each input its slice of dy.
+/// <c>torch.cat(inputs, dim)</c>: concatenation along axis <see cref="Dim"/> (after the batch axis), by default the
+/// channels as in Inception and DenseNet: inputs (N,Cᵢ,H,W) with equal N, H, W give (N,ΣCᵢ,H,W); along any other axis
+/// every other size must agree. Backward hands each input its slice of dy.
 /// </summary>
 public sealed class Concat : Layer
 {
-    public Concat(int inputCount = 2)
+    public Concat(int inputCount = 2, int dim = 1)
     {
         if (inputCount < 2) throw new ArgumentOutOfRangeException(nameof(inputCount), inputCount, "Concat needs at least 2 inputs");
+        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, "Concat along the batch axis is not supported (dim ≥ 1)");
         InputCount = inputCount;
+        Dim = dim;
     }
 
     internal static LayerDescriptor Definition { get; } = Describe();
 
     static LayerDescriptor Describe()
     {
-        var d = new LayerDescriptorBuilder<Concat>("Concat", LayerGroup.Merge, "joins inputs along the channel axis (Inception, DenseNet)", LayerDescriptor.AnyInputCount);
+        var d = new LayerDescriptorBuilder<Concat>("Concat", LayerGroup.Merge, "joins inputs along an axis, the channels by default (Inception, DenseNet)", LayerDescriptor.AnyInputCount);
         var inputCount = d.Int("inputCount", l => l.InputCount, inferred: InferredFrom.InputCount);
-        return d.Build(a => new Concat(inputCount.Read(a)), OnnxMapping.Same("Concat"));
+        var dim = d.Int("dim", l => l.Dim, 1, AttributeBounds.AtLeast(1));
+        var onnx = new OnnxMapping([new OnnxForm("Concat"), new OnnxForm("Concat") { Attributes = new() { ["dim"] = 3 } }], ["Concat"]);
+        return d.Build(a => new Concat(inputCount.Read(a), dim.Read(a)), onnx);
     }
 
     public override LayerDescriptor Descriptor => Definition;
     public override int InputCount { get; }
+    /// <summary>The axis the inputs are joined along (1: channels).</summary>
+    public int Dim { get; }
+
+    /// <summary>True for the channel concatenation of (N,C) or (N,C,H,W) inputs, which the backends' Concat ops do; any
+    /// other axis or rank is a strided copy per input.</summary>
+    static bool AlongChannels(int dim, TensorShape x) => dim == 1 && x.Rank is 2 or 4;
 
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var first = inputs[0];
-        if (first.Rank is not (2 or 4))
-            throw new ShapeException($"{node}: Concat takes (N,C) or (N,C,H,W) inputs, got {first}");
-        long channels = 0;
+        if (Dim >= first.Rank)
+            throw new ShapeException($"{node}: Concat along axis {Dim} of {first}, which has {first.Rank} axes");
+        long joined = 0;
         for (int i = 0; i < inputs.Length; i++)
         {
             var x = inputs[i];
-            bool fits = x.Rank == first.Rank && x.N == first.N && (x.Rank == 2 || (x.H == first.H && x.W == first.W));
+            bool fits = x.Rank == first.Rank;
+            for (int k = 0; fits && k < x.Rank; k++) fits = k == Dim || x[k] == first[k];
             if (!fits)
-                throw new ShapeException($"{node}: Concat along channels needs equal N, H, W; input 0 is {first} and input {i} is {x}");
-            channels += x[1];
+                throw new ShapeException($"{node}: Concat along axis {Dim} needs equal sizes on every other axis; input 0 is {first} and input {i} is {x}");
+            joined += x[Dim];
         }
-        if (channels > int.MaxValue) throw new ShapeException($"{node}: Concat gives more than {int.MaxValue} channels");
-        return first.Rank == 2 ? new TensorShape(first.N, (int)channels) : new TensorShape(first.N, (int)channels, first.H, first.W);
+        if (joined > int.MaxValue) throw new ShapeException($"{node}: Concat gives more than {int.MaxValue} elements along axis {Dim}");
+        Span<int> dims = stackalloc int[first.Rank];
+        for (int k = 0; k < dims.Length; k++) dims[k] = k == Dim ? (int)joined : first[k];
+        return TensorShape.Of(dims);
     }
 
     public override void Forward(IBackend backend, NodeTensors t)
@@ -100,8 +114,9 @@ public sealed class Concat : Layer
         int offset = 0;
         foreach (var x in t.Inputs)
         {
-            backend.ConcatForward(x, t.Output, offset);
-            offset += x.Shape[1];
+            if (AlongChannels(Dim, x.Shape)) backend.ConcatForward(x, t.Output, offset);
+            else backend.StridedCopy(Placement(x.Shape, t.Output.Shape, offset), x, t.Output, accumulate: false);
+            offset += x.Shape[Dim];
         }
     }
 
@@ -110,9 +125,24 @@ public sealed class Concat : Layer
         int offset = 0;
         for (int i = 0; i < t.Inputs.Length; i++)
         {
-            if (t.InputGrads[i] is { } dx) backend.ConcatBackward(t.Gradient, dx, offset);
-            offset += t.Inputs[i].Shape[1];
+            var shape = t.Inputs[i].Shape;
+            if (t.InputGrads[i] is { } dx)
+            {
+                if (AlongChannels(Dim, shape)) backend.ConcatBackward(t.Gradient, dx, offset);
+                else backend.StridedCopy(Placement(shape, t.Output.Shape, offset).Reversed, t.Gradient, dx, accumulate: true);
+            }
+            offset += shape[Dim];
         }
+    }
+
+    /// <summary>Input <paramref name="input"/> in its order, written into the output from <paramref name="offset"/> along the axis.</summary>
+    StridedMap Placement(TensorShape input, TensorShape output, int offset)
+    {
+        Span<int> inputStrides = stackalloc int[input.Rank], outputStrides = stackalloc int[input.Rank], extent = stackalloc int[input.Rank];
+        StridedMap.ContiguousStrides(input, inputStrides);
+        StridedMap.ContiguousStrides(output, outputStrides);
+        for (int k = 0; k < extent.Length; k++) extent[k] = input[k];
+        return StridedMap.Of(extent, inputStrides, 0, outputStrides, offset * outputStrides[Dim]);
     }
 }
 

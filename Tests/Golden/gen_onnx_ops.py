@@ -1,5 +1,5 @@
-"""ONNX fixtures for the general operators: functions written out in elementary operations as PyTorch exports them,
-at opsets 11, 13 and 17 (writes Tests/NeuroPlugin.Tests/Onnx/Fixtures/<name>.onnx, .input.npy, .output.npy through
+"""ONNX fixtures for the general operators: functions written out in elementary operations and code built of the
+shape ops as PyTorch exports them, at opsets 11, 13 and 17 (writes Tests/NeuroPlugin.Tests/Onnx/Fixtures/<name>.onnx, .input.npy, .output.npy through
 gen_onnx.export)."""
 import sys
 
@@ -57,6 +57,29 @@ class GeneralActivations(nn.Module):
         a = self.conv2(g)
         c = torch.clamp(a, -0.5, 0.8) + F.hardswish(a) * F.hardsigmoid(a) + torch.clamp(a, min=-0.2)
         return c.mean((2, 3))
+class ShapeOps(nn.Module):
+    """The shape ops as ordinary code writes them: split by sizes and into equal chunks (Split), flip and strided or
+    negative slices (Slice), a list index with a repeat and a scalar index (Gather), unsqueeze and squeeze, cat along
+    channels, height and width (Concat), reshape with -1, transpose and permute (Transpose) and flatten, to (N,4) logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(84, 4)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))                       # (N,8,6,5)
+        a, b = torch.split(h, [3, 5], dim=1)               # (N,3,6,5), (N,5,6,5)
+        c, d = h.chunk(2, dim=2)                           # (N,8,3,5) twice
+        q = torch.cat([d, c.flip(3)], dim=3)               # (N,8,3,10)
+        r = q[:, :, 1:, ::3]                               # (N,8,2,4)
+        g = r[:, [0, 2, 2, 5]]                             # (N,4,2,4)
+        s = h[:, 1].unsqueeze(1)                           # (N,1,6,5)
+        m = torch.cat([a, s], dim=1)                       # (N,4,6,5)
+        z = m.reshape(-1, 4, 30).transpose(1, 2)           # (N,30,4)
+        e = b[:, :4, :1].squeeze(2).permute(0, 2, 1)       # (N,5,4)
+        f = torch.cat([z[:, -8:], e], dim=1)               # (N,13,4)
+        return self.fc(torch.cat([g.flatten(1), f.flatten(1)], dim=1))
 
 
 CASES = [
@@ -65,6 +88,9 @@ CASES = [
     ("elementary_arithmetic_opset17", ElementaryArithmetic, (2, 3, 6, 5), 17, False),
     ("general_activations_opset11", GeneralActivations, (2, 3, 6, 5), 11, True),
     ("general_activations_opset17", GeneralActivations, (2, 3, 6, 5), 17, False),
+    ("shape_ops_opset11", ShapeOps, (2, 3, 6, 5), 11, True),
+    ("shape_ops_opset13", ShapeOps, (2, 3, 6, 5), 13, True),
+    ("shape_ops_opset17", ShapeOps, (2, 3, 6, 5), 17, False),
 ]
 
 

@@ -15,7 +15,8 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// Layers map to: Conv2d → Conv, Linear → Gemm (transB = 1), MaxPool2d → MaxPool, AvgPool2d → AveragePool,
 /// activations → Relu/Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish, ReLU6 → Clip(0, 6), SiLU → x·Sigmoid(x), GELU → its
 /// erf formula and GELUTanh → its tanh formula in Mul/Add/Div/Erf/Tanh,
-/// Flatten → Flatten, Add → Add/Sum, Concat → Concat, ChannelMultiply → Mul (after Unsqueeze for an (N,C) scale),
+/// Flatten → Flatten, Reshape → Reshape, Permute → Transpose, Slice → Slice, IndexSelect → Gather, Add → Add/Sum,
+/// Concat → Concat, ChannelMultiply → Mul (after Unsqueeze for an (N,C) scale),
 /// Elementwise/ElementwiseConstant → Add/Sub/Mul/Div/Pow/Min/Max/PRelu (the constant an initializer), PReLU → PRelu (the
 /// slope (C,1,…,1)), the element-wise
 /// functions → Neg/Abs/Reciprocal/Sqrt/Exp/Log/Erf, Softmax → Softmax,
@@ -26,7 +27,7 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// Depth, Shake-Shake, ShakeDrop, Swapout) → Mul/Add/Sum with their expected coefficients. Every zoo model exports
 /// (OnnxZooExportTests).
 /// </summary>
-public static class OnnxExporter
+public static partial class OnnxExporter
 {
     /// <summary>The ai.onnx opset written (14: the first with HardSwish; ONNX Runtime supports it everywhere).</summary>
     public const int Opset = 14;
@@ -98,7 +99,7 @@ public static class OnnxExporter
     }
 
     /// <summary>Appends the ONNX nodes and initializers of one of our nodes.</summary>
-    sealed class NodeWriter(GraphProto onnx, Network network)
+    sealed partial class NodeWriter(GraphProto onnx, Network network)
     {
         public void Write(Node node, TensorShape[] inputShapes)
         {
@@ -130,8 +131,11 @@ public static class OnnxExporter
                 case Add:
                     Emit(x.Length == 2 ? "Add" : "Sum", node.Name, x, y);
                     break;
-                case Concat:
-                    Emit("Concat", node.Name, x, y, Int("axis", 1));
+                case Concat concat:
+                    Emit("Concat", node.Name, x, y, Int("axis", concat.Dim));
+                    break;
+                case Reshape or Permute or Slice or IndexSelect:
+                    WriteShapeOp(node, x[0], y);
                     break;
                 case ChannelMultiply:
                     string scale = x[1];

@@ -20,6 +20,8 @@ public sealed class OnnxFixtureTests : GLFixture
         "elementary_arithmetic_opset11", "elementary_arithmetic_opset13", "elementary_arithmetic_opset17",
         // PReLU, GELU (both forms), general clamps and hard activations (Tests/Golden/gen_onnx_ops.py)
         "general_activations_opset11", "general_activations_opset17",
+        // ordinary shape code (split, chunk, flip, strided slices, indexing, cat, reshape, transpose, permute)
+        "shape_ops_opset11", "shape_ops_opset13", "shape_ops_opset17",
     ];
 
     [TestCaseSource(nameof(Fixtures))]

@@ -47,7 +47,7 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
     readonly Dictionary<string, int> tensorAliases = new(StringComparer.Ordinal); // our tensor → how many ONNX values name it
     readonly Dictionary<string, TensorShape> shapes = new(StringComparer.Ordinal); // our tensor → actual shape at batch 1
     readonly Dictionary<string, PendingNode> producers = new(StringComparer.Ordinal);
-    readonly Dictionary<(string, TensorShape), string> flattened = [];
+    readonly Dictionary<(string, TensorShape), string> views = [];
     readonly List<PendingNode> nodes = [];
     readonly List<GraphInput> inputs = [];
     readonly HashSet<string> usedNames = new(StringComparer.Ordinal);
@@ -216,8 +216,9 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         return new LiveTensor(name, output);
     }
 
-    /// <summary>The tensor of our graph holding <paramref name="value"/> in its ONNX shape: the tensor itself, or a
-    /// Flatten of it for an (N,features) view. Other views cannot be represented by our layers.</summary>
+    /// <summary>The tensor of our graph holding <paramref name="value"/> in its ONNX shape: the tensor itself, a Flatten
+    /// of it for an (N,features) view, or a <see cref="Layers.Reshape"/> of it for any other view (both free: views of the
+    /// same storage). Each view is materialized once.</summary>
     public string Materialize(OnnxNodeReader? n, LiveTensor value, string role)
     {
         var actual = shapes[value.Tensor];
@@ -225,13 +226,15 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
             throw n is null ? new OnnxUnsupportedException(source, "(graph)", "Pad", opset, "the graph output comes from a Pad node") : PadNotFolded(n);
         if (value.Shape == actual) return value.Tensor;
         if (value.Shape.Rank == 2 && actual.Rank == 2) return value.Tensor;
-        if (value.Shape.Rank != 2)
-            throw n?.Unsupported($"{role} {value.Shape} is a reshaped view of {actual}, which cannot be materialized (only flattening to (N,features) can)")
-                ?? new OnnxUnsupportedException(source, "(graph)", "output", opset, $"the output {value.Shape} is a reshaped view of {actual}");
-        if (flattened.TryGetValue((value.Tensor, value.Shape), out string? existing)) return existing;
-        string name = UniqueName(n is null ? "flatten" : $"{n.Name}.flatten");
-        Append(new PendingNode(name, new Layers.Flatten(), [value.Tensor]), new TensorShape(1, actual.ItemLength));
-        flattened[(value.Tensor, value.Shape)] = name;
+        if (value.Shape.Rank < 2 || value.Shape.N != 1 || value.Shape.Length != actual.Length)
+            throw n?.Unsupported($"{role} {value.Shape} is a view of {actual} that moves the batch axis")
+                ?? new OnnxUnsupportedException(source, "(graph)", "output", opset, $"the output {value.Shape} is a view of {actual} that moves the batch axis");
+        if (views.TryGetValue((value.Tensor, value.Shape), out string? existing)) return existing;
+        bool flatten = value.Shape.Rank == 2;
+        string name = UniqueName(n is null ? (flatten ? "flatten" : "reshape") : $"{n.Name}.{(flatten ? "flatten" : "reshape")}");
+        Layer view = flatten ? new Layers.Flatten() : new Layers.Reshape(value.Shape.ToArray()[1..]);
+        Append(new PendingNode(name, view, [value.Tensor]), flatten ? new TensorShape(1, actual.ItemLength) : value.Shape);
+        views[(value.Tensor, value.Shape)] = name;
         return name;
     }
 

@@ -80,9 +80,10 @@ internal static class OnnxOperators
 
         new("Constant",           null,                                        ConstantFolding.Constant),
         new("ConstantOfShape",    null,                                        ConstantFolding.ConstantOfShape),
-        new("Gather",             null,                                        ConstantFolding.Gather),
-        new("Transpose",          null,                                        ConstantFolding.Transpose),
-        new("Slice",              null,                                        ConstantFolding.Slice),
+        new("Gather",             IndexingConverters.Gather,                   ConstantFolding.Gather),
+        new("Transpose",          IndexingConverters.Transpose,                ConstantFolding.Transpose),
+        new("Slice",              IndexingConverters.Slice,                    ConstantFolding.Slice),
+        new("Split",              IndexingConverters.Split,                    null),
     ];
 
     static readonly Dictionary<string, OnnxOperator> byName = All.ToDictionary(op => op.Name, StringComparer.Ordinal);

@@ -155,18 +155,9 @@ internal static class ConstantFolding
     /// attributes before opset 10 and inputs from it.</summary>
     public static OnnxValue Slice(ImportGraph graph, OnnxNodeReader n)
     {
-        if (n.Opset < 10) n.ExpectInputs(1, 1);
-        else n.ExpectInputs(3, 5);
+        var (starts, ends, axes, steps) = IndexingConverters.SliceArguments(graph, n);
         var c = graph.FoldedInput(n, 0);
-        OnnxConstant C(int i) => graph.FoldedInput(n, i);
-        var (starts, ends, axesGiven, stepsGiven) = n.Opset < 10
-            ? (n.Ints("starts") ?? [], n.Ints("ends") ?? [], n.Ints("axes"), null)
-            : (C(1).AsInts(Fail(n)), C(2).AsInts(Fail(n)), n.HasInput(3) ? C(3).AsInts(Fail(n)) : null, n.HasInput(4) ? C(4).AsInts(Fail(n)) : (long[]?)null);
         int rank = c.Dims.Length;
-        long[] axes = axesGiven ?? Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
-        long[] steps = stepsGiven ?? Enumerable.Repeat(1L, starts.Length).ToArray();
-        if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length || steps.Contains(0))
-            throw n.Malformed("starts, ends, axes and steps must have equal lengths and non-zero steps");
         long[] begin = new long[rank], step = Enumerable.Repeat(1L, rank).ToArray(), dims = (long[])c.Dims.Clone();
         for (int k = 0; k < axes.Length; k++)
         {

@@ -3,7 +3,7 @@ using NeuroPlugin.Layers;
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>The ops that join branches: Sum → <see cref="Layers.Add"/>, Mean → a <see cref="FractalJoin"/> that never
-/// drops an input, Concat along the channels → <see cref="Layers.Concat"/>. One input passes through.</summary>
+/// drops an input, Concat along any axis but the batch → <see cref="Layers.Concat"/>. One input passes through.</summary>
 internal static class MergeConverters
 {
     public static OnnxValue Sum(ImportGraph graph, OnnxNodeReader n)
@@ -28,8 +28,8 @@ internal static class MergeConverters
         long axis = n.Int("axis", n.Opset < 4 ? 1 : long.MinValue);
         if (axis == long.MinValue) throw n.Malformed("attribute 'axis' is required");
         if (axis < 0) axis += parts[0].Shape.Rank;
-        if (axis != 1) throw n.Unsupported($"Concat along axis {axis} is not supported (only channels, axis 1)");
-        return parts.Length == 1 ? parts[0] : graph.AddLayer(n, null, new Layers.Concat(parts.Length), parts);
+        if (axis == 0) throw n.Unsupported("Concat along the batch axis is not supported");
+        return parts.Length == 1 ? parts[0] : graph.AddLayer(n, null, new Layers.Concat(parts.Length, (int)axis), parts);
     }
 
     static LiveTensor[] LiveInputs(ImportGraph graph, OnnxNodeReader n) =>

@@ -4,7 +4,7 @@ namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>
 /// Ops that only change how a tensor of our graph is seen: Flatten, Reshape and (Un)Squeeze with constant shapes keep
-/// the tensor and change its ONNX shape (a layer that needs the view materialized gets a Flatten); Identity and Cast to
+/// the tensor and change its ONNX shape (a layer that needs the view materialized gets a Flatten or a Reshape, both free); Identity and Cast to
 /// float32 pass it through; Shape gives a constant whose batch entry is symbolic. The batch axis never moves. The shape
 /// arithmetic here also serves <see cref="ConstantFolding"/>.
 /// </summary>
@@ -16,7 +16,9 @@ internal static class ShapeConverters
         var x = graph.LiveInput(n, 0);
         long axis = n.Int("axis", 1);
         if (axis < 0) axis += x.Shape.Rank;
-        if (axis != 1) throw n.Unsupported($"attribute 'axis' = {n.Int("axis", 1)} is not supported (only 1: keep the batch axis)");
+        // axis 0 of a graph whose batch is fixed at 1 is axis 1; any other axis merges the batch axis with others
+        if (axis == 0 && graph.DeclaredBatch == 1) axis = 1;
+        if (axis != 1) throw n.Unsupported($"attribute 'axis' = {n.Int("axis", 1)} is not supported (only 1, or 0 at a fixed batch of 1: keep the batch axis)");
         return x with { Shape = new TensorShape(1, x.Shape.ItemLength) };
     }
 

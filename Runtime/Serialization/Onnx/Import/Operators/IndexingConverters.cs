@@ -1,0 +1,135 @@
+using NeuroPlugin.Layers;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Serialization.Onnx;
+
+/// <summary>
+/// The shape ops that move data, over tensors of our graph (their all-constant forms fold in <see cref="ConstantFolding"/>):
+/// Transpose → <see cref="Permute"/>, Slice and Split → <see cref="Layers.Slice"/> (one per output of a Split), Gather with a
+/// constant index → <see cref="IndexSelect"/> (a scalar index drops the axis, an index of several axes adds them, as views).
+/// Axes count ONNX's (0 = batch). The batch axis never moves, is never sliced short and is never gathered from: those are
+/// <see cref="OnnxUnsupportedException"/>s naming the node. An op that changes nothing passes its input through.
+/// </summary>
+internal static class IndexingConverters
+{
+    public static OnnxValue Transpose(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        var x = graph.LiveInput(n, 0);
+        int rank = x.Shape.Rank;
+        long[] perm = n.Ints("perm") ?? [.. Enumerable.Range(0, rank).Reverse().Select(i => (long)i)];
+        if (perm.Length != rank || perm.Order().Where((p, i) => p != i).Any())
+            throw n.Malformed($"perm [{string.Join(",", perm)}] is not a permutation of the {rank} axes of {x.Shape}");
+        if (perm[0] != 0) throw n.Unsupported($"perm [{string.Join(",", perm)}] moves the batch axis");
+        if (perm.Select((p, i) => p == i).All(same => same)) return x;
+        return graph.AddLayer(n, null, new Permute([.. perm.Select(p => (int)p)]), [x]);
+    }
+
+    /// <summary>The starts, ends, axes and steps of a Slice: attributes before opset 10, constant inputs from it (axes
+    /// default to 0…, steps to 1). Shared with <see cref="ConstantFolding.Slice"/>.</summary>
+    public static (long[] Starts, long[] Ends, long[] Axes, long[] Steps) SliceArguments(ImportGraph graph, OnnxNodeReader n)
+    {
+        if (n.Opset < 10) n.ExpectInputs(1, 1);
+        else n.ExpectInputs(3, 5);
+        long[] Constant(int i, string what) => graph.Constant(n, i, what).AsInts(m => n.Unsupported($"{what}: {m}"));
+        var (starts, ends, axes, steps) = n.Opset < 10
+            ? (n.Ints("starts") ?? [], n.Ints("ends") ?? [], n.Ints("axes"), null)
+            : (Constant(1, "starts"), Constant(2, "ends"), n.HasInput(3) ? Constant(3, "axes") : null, n.HasInput(4) ? Constant(4, "steps") : (long[]?)null);
+        axes ??= [.. Enumerable.Range(0, starts.Length).Select(i => (long)i)];
+        steps ??= [.. Enumerable.Repeat(1L, starts.Length)];
+        if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length || steps.Contains(0))
+            throw n.Malformed("starts, ends, axes and steps must have equal lengths and non-zero steps");
+        return (starts, ends, axes, steps);
+    }
+
+    public static OnnxValue Slice(ImportGraph graph, OnnxNodeReader n)
+    {
+        var (starts, ends, axes, steps) = SliceArguments(graph, n);
+        var x = graph.LiveInput(n, 0);
+        var dims = new List<int>();
+        var (first, last, step) = (new List<int>(), new List<int>(), new List<int>());
+        for (int k = 0; k < axes.Length; k++)
+        {
+            int axis = Axis(n, axes[k], x.Shape);
+            if (axis == 0)
+            {
+                // whatever the batch size: from the first item (0, or clamped up to it) to the end (clamped down to it)
+                if (steps[k] == 1 && starts[k] is 0 or <= int.MinValue && ends[k] >= int.MaxValue) continue;
+                throw n.Unsupported($"slice {starts[k]}:{ends[k]}:{steps[k]} of the batch axis");
+            }
+            int size = x.Shape[axis];
+            var (from, count) = Layers.Slice.Range(size, starts[k], ends[k], steps[k]);
+            if (count == 0) throw n.Unsupported($"slice {starts[k]}:{ends[k]}:{steps[k]} of axis {axis} of {x.Shape} is empty");
+            if (steps[k] == 1 && from == 0 && count == size) continue;
+            if (dims.Contains(axis)) throw n.Malformed($"axis {axes[k]} is sliced twice");
+            dims.Add(axis);
+            first.Add(Clamp(starts[k]));
+            last.Add(Clamp(ends[k]));
+            step.Add(Clamp(steps[k]));
+        }
+        return dims.Count == 0 ? x : graph.AddLayer(n, null, new Layers.Slice([.. dims], [.. first], [.. last], [.. step]), [x]);
+    }
+
+    /// <summary>Split along <c>axis</c> into the given sizes (attribute <c>split</c> before opset 13, an optional constant
+    /// input from it) or into equal parts: one <see cref="Layers.Slice"/> per output.</summary>
+    public static OnnxValue Split(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, n.Opset >= 13 ? 2 : 1);
+        var x = graph.LiveInput(n, 0);
+        int axis = Axis(n, n.Int("axis", 0), x.Shape);
+        if (axis == 0) throw n.Unsupported("Split of the batch axis");
+        int outputs = n.Proto.Output.Count, size = x.Shape[axis];
+        long[]? sizes = n.Opset >= 13
+            ? (n.HasInput(1) ? graph.Constant(n, 1, "split").AsInts(m => n.Unsupported($"split: {m}")) : null)
+            : n.Ints("split");
+        if (sizes is null)
+        {
+            if (outputs < 1 || size % outputs != 0) throw n.Malformed($"axis {axis} of {x.Shape} does not split into {outputs} equal parts");
+            sizes = [.. Enumerable.Repeat((long)(size / outputs), outputs)];
+        }
+        if (sizes.Length != outputs || sizes.Any(s => s < 1) || sizes.Sum() != size)
+            throw n.Malformed($"split sizes [{string.Join(",", sizes)}] do not cut axis {axis} of {x.Shape} into {outputs} outputs");
+        var parts = new OnnxValue[outputs];
+        int start = 0;
+        for (int i = 0; i < outputs; i++)
+        {
+            int end = start + (int)sizes[i];
+            parts[i] = outputs == 1 ? x : graph.AddLayer(n, null, new Layers.Slice([axis], [start], [end], [1]), [x]);
+            start = end;
+        }
+        return new OnnxOutputs(parts);
+    }
+
+    /// <summary>Gather along <c>axis</c> with constant indices (negative ones count from the end): an
+    /// <see cref="IndexSelect"/> of the flattened indices, seen with the indices' axes in place of the gathered one.</summary>
+    public static OnnxValue Gather(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(2, 2);
+        var x = graph.LiveInput(n, 0);
+        int axis = Axis(n, n.Int("axis", 0), x.Shape);
+        if (axis == 0) throw n.Unsupported("Gather along the batch axis");
+        var indices = graph.Constant(n, 1, "the indices");
+        long[] values = indices.AsInts(m => n.Unsupported($"the indices: {m}"));
+        int size = x.Shape[axis];
+        if (values.Length == 0 || values.Any(i => i < -size || i >= size))
+            throw n.Malformed($"indices [{string.Join(",", values)}] are outside axis {axis} of {x.Shape} (size {size})");
+        var selected = graph.AddLayer(n, null, new IndexSelect(axis, [.. values.Select(i => (int)(i < 0 ? i + size : i))]), [x]);
+        var dims = x.Shape.ToArray().Select(d => (long)d).ToList();
+        dims.RemoveAt(axis);
+        dims.InsertRange(axis, indices.Dims);
+        if (dims.Count is < 2 or > TensorShape.MaxRank)
+            throw n.Unsupported($"Gather of {x.Shape} with indices of shape [{string.Join(",", indices.Dims)}] gives rank {dims.Count} (supported: 2 to {TensorShape.MaxRank})");
+        return selected with { Shape = TensorShape.Of([.. dims.Select(d => (int)d)]) };
+    }
+
+    /// <summary>An ONNX axis (negative counts from the end) of <paramref name="shape"/>, checked.</summary>
+    static int Axis(OnnxNodeReader n, long axis, TensorShape shape)
+    {
+        long a = axis < 0 ? axis + shape.Rank : axis;
+        if (a < 0 || a >= shape.Rank) throw n.Malformed($"axis {axis} is outside the {shape.Rank} axes of {shape}");
+        return (int)a;
+    }
+
+    /// <summary>A slice bound in int range: ONNX writes ±2⁶³−1 for "to the end", which clamping treats the same.</summary>
+    static int Clamp(long v) => (int)Math.Clamp(v, int.MinValue + 1, int.MaxValue);
+}
