@@ -14,38 +14,77 @@ public sealed partial class CpuBackend
     /// <summary>Upper bound on the im2col workspace, in floats (16 MiB): samples are processed in chunks that fit.</summary>
     const int ColumnBudget = 4 << 20;
 
+    readonly ConvolutionEpilogue convolutionEpilogue = new();
+
     /// <inheritdoc/>
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1)
+    {
+        var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape, groups);
+        ConvolutionForward(input, weight, output, window, g, convolutionEpilogue.For(bias is null ? null : ArrayOf(bias), g.OutChannels, g.OutputPixels));
+    }
+
+    /// <summary>
+    /// The convolution's sum followed by <paramref name="epilogue"/>, by the fastest method that applies:
+    /// a depthwise kernel (one input channel per group), Winograd F(4,3) for 3×3 stride-1 layers with enough channels
+    /// (<see cref="CpuArithmetic.Fast"/> only), a GEMM on the input itself for 1×1 stride-1 layers without padding, and
+    /// im2col + GEMM otherwise (the course's method, and the reference).
+    /// </summary>
+    void ConvolutionForward(Tensor input, Tensor weight, Tensor output, in Window2d window, in ConvGeometry g, ConvolutionEpilogue epilogue)
     {
         // input (N,C,H,W), weight (O,C/G,KH,KW), output (N,O,OH,OW).
         // For a chunk of S samples and one group: col = im2col(x's channels of the group) is (K, S·P) with
         // K = C/G·KH·KW and P = OH·OW, so one GEMM y' = W_g·col gives the group's (O/G, S·P) with long rows
-        // (the course's im2col, batched); then y[n,o,:] = y'[o, n·P…] + b[o].
-        var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape, groups);
-        float[] x = ArrayOf(input);
-        Span<float> b = DataOrEmpty(bias), y = Data(output);
-        float[] w = ArrayOf(weight);
-        int chunk = g.ChunkSize;
-        for (int first = 0; first < g.Batch; first += chunk)
-            for (int group = 0; group < groups; group++)
+        // (the course's im2col, batched); then y[n,o,:] = epilogue(y'[o, n·P…]).
+        float[] x = ArrayOf(input), w = ArrayOf(weight), y = ArrayOf(output);
+        try
+        {
+            if (g.InChannels == 1 && g.Groups > 1)
             {
-                int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
-                ChunkColumns(x, first, count, group, g, window);
-                Span<float> result = Workspace(ref gemmResult, g.GroupOutputs * width);
-                gemm.Multiply(g.GroupOutputs, width, g.KernelLength, new GemmOperand(w, group * g.GroupOutputs * g.KernelLength, g.KernelLength),
-                    new GemmOperand(columns, 0, width), gemmResult, 0, width, accumulate: false);
-                for (int r = 0; r < g.GroupOutputs; r++)
+                depthwiseWork.Forward(x, w, y, g, window, epilogue, FusedProducts, Threads);
+                return;
+            }
+            var active = epilogue.IsEmpty ? null : epilogue;
+            int chunk = g.IsPointwise(window) ? 1 : g.ChunkSize;
+            for (int first = 0; first < g.Batch; first += chunk)
+                for (int group = 0; group < g.Groups; group++)
                 {
-                    int o = group * g.GroupOutputs + r;
-                    for (int t = 0; t < count; t++)
+                    int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
+                    var weights = new GemmOperand(w, group * g.GroupOutputs * g.KernelLength, g.KernelLength);
+                    (epilogue.RowOffset, epilogue.SampleOffset) = (group * g.GroupOutputs, first * g.OutputPlaneSize);
+                    int yOffset = first * g.OutputPlaneSize + group * g.GroupOutputs * g.OutputPixels;
+                    if (g.IsPointwise(window))
                     {
-                        ReadOnlySpan<float> source = result.Slice(r * width + t * g.OutputPixels, g.OutputPixels);
-                        Span<float> target = y.Slice(((first + t) * g.OutChannels + o) * g.OutputPixels, g.OutputPixels);
-                        if (b.IsEmpty) source.CopyTo(target);
-                        else TensorPrimitives.Add(source, b[o], target);
+                        // a 1×1 stride-1 convolution is a GEMM on the input plane itself: (O/G, C/G)·(C/G, P)
+                        var plane = new GemmOperand(x, first * g.InputPlaneSize + group * g.GroupPlaneSize, g.OutputPixels);
+                        gemm.Multiply(g.GroupOutputs, g.OutputPixels, g.KernelLength, weights, plane, y, yOffset, g.OutputPixels, false, active);
+                        continue;
+                    }
+                    ChunkColumns(x, first, count, group, g, window);
+                    if (count == 1)
+                    {
+                        // one sample: its GEMM result is already in y's layout
+                        gemm.Multiply(g.GroupOutputs, width, g.KernelLength, weights, new GemmOperand(columns, 0, width), y, yOffset, g.OutputPixels, false, active);
+                        continue;
+                    }
+                    Workspace(ref gemmResult, g.GroupOutputs * width);
+                    gemm.Multiply(g.GroupOutputs, width, g.KernelLength, weights, new GemmOperand(columns, 0, width), gemmResult, 0, width, accumulate: false);
+                    for (int r = 0; r < g.GroupOutputs; r++)
+                    {
+                        int o = group * g.GroupOutputs + r;
+                        for (int t = 0; t < count; t++)
+                        {
+                            int target = ((first + t) * g.OutChannels + o) * g.OutputPixels;
+                            Span<float> values = y.AsSpan(target, g.OutputPixels);
+                            gemmResult.AsSpan(r * width + t * g.OutputPixels, g.OutputPixels).CopyTo(values);
+                            active?.ApplyToChannel(o, target, values);
+                        }
                     }
                 }
-            }
+        }
+        finally
+        {
+            epilogue.Clear();
+        }
     }
 
     /// <inheritdoc/>
@@ -94,112 +133,6 @@ public sealed partial class CpuBackend
         columnWork.RunChunk(x, columns, first, count, group, g, window, backward: false, Threads);
     }
 
-    readonly ColumnWork columnWork = new();
-
-    /// <summary>
-    /// im2col (forward) or col2im (backward) of a chunk of samples, one task per sample on <see cref="CpuWorkers"/>:
-    /// sample t reads or writes only its own columns [t·P, (t+1)·P) of each row and its own image plane, so the result
-    /// does not depend on the thread count. Small chunks stay on the calling thread. Made once per backend; a run
-    /// allocates nothing.
-    /// </summary>
-    sealed class ColumnWork : IParallelWork
-    {
-        /// <summary>Below this many column values a chunk runs on the calling thread (waking workers costs more).</summary>
-        const long ParallelThreshold = 1 << 16;
-
-        float[] image = [], columnData = [];
-        int first, group, width;
-        bool backward;
-        ConvGeometry geometry;
-        Window2d window;
-
-        /// <summary>im2col (or, with <paramref name="backward"/>, col2im-add) of group <paramref name="group"/> of samples
-        /// [first, first + count), on up to <paramref name="threads"/> threads. <paramref name="image"/> is x (read) or dx
-        /// (added to), (N,C,H,W); <paramref name="columnData"/> the (K, count·P) columns, written or read.</summary>
-        public void RunChunk(float[] image, float[] columnData, int first, int count, int group, in ConvGeometry g, in Window2d window, bool backward, int threads)
-        {
-            (this.image, this.columnData, this.first, this.group, width, this.backward, geometry, this.window) =
-                (image, columnData, first, group, count * g.OutputPixels, backward, g, window);
-            bool large = (long)count * g.KernelLength * g.OutputPixels >= ParallelThreshold;
-            CpuWorkers.Shared.Run(this, count, large ? threads : 1);
-            (this.image, this.columnData) = ([], []);
-        }
-
-        void IParallelWork.Run(int t, int participant)
-        {
-            var g = geometry;
-            var plane = image.AsSpan((first + t) * g.InputPlaneSize + group * g.GroupPlaneSize, g.GroupPlaneSize);
-            var col = columnData.AsSpan(t * g.OutputPixels);
-            if (backward) Col2ImAdd(col, plane, width, g, window);
-            else Im2Col(plane, col, width, g, window);
-        }
-    }
-
-    /// <summary>
-    /// im2col for one sample: <c>col[(c·KH + p)·KW + q, i·OW + j] = x[c, i·sh − padTop + p·dh, j·sw − padLeft + q·dw]</c>,
-    /// zero where that position falls in the padding. x is (C,H,W); col holds C·KH·KW rows of OH·OW values,
-    /// row r starting at <c>r·rowStride</c> (rows of several samples sit side by side).
-    /// </summary>
-    static void Im2Col(ReadOnlySpan<float> x, Span<float> col, int rowStride, in ConvGeometry g, in Window2d win)
-    {
-        for (int c = 0; c < g.InChannels; c++)
-            for (int p = 0; p < g.KernelHeight; p++)
-                for (int q = 0; q < g.KernelWidth; q++)
-                {
-                    Span<float> row = col.Slice(((c * g.KernelHeight + p) * g.KernelWidth + q) * rowStride, g.OutputPixels);
-                    int offset = q * win.DilationWidth - win.PadLeft;             // iw = j·sw + offset
-                    var (first, end) = ValidColumns(offset, win.StrideWidth, g.InputWidth, g.OutputWidth);
-                    for (int i = 0; i < g.OutputHeight; i++)
-                    {
-                        int ih = i * win.StrideHeight - win.PadTop + p * win.DilationHeight;
-                        Span<float> segment = row.Slice(i * g.OutputWidth, g.OutputWidth);
-                        if ((uint)ih >= (uint)g.InputHeight) { segment.Clear(); continue; }
-                        ReadOnlySpan<float> inputRow = x.Slice((c * g.InputHeight + ih) * g.InputWidth, g.InputWidth);
-                        segment[..first].Clear();
-                        segment[end..].Clear();
-                        if (win.StrideWidth == 1)
-                            inputRow.Slice(first + offset, end - first).CopyTo(segment[first..end]);
-                        else
-                            for (int j = first; j < end; j++) segment[j] = inputRow[j * win.StrideWidth + offset];
-                    }
-                }
-    }
-
-    /// <summary>The adjoint of <see cref="Im2Col"/>: adds every column entry back into the input position it came from.</summary>
-    static void Col2ImAdd(ReadOnlySpan<float> col, Span<float> dx, int rowStride, in ConvGeometry g, in Window2d win)
-    {
-        for (int c = 0; c < g.InChannels; c++)
-            for (int p = 0; p < g.KernelHeight; p++)
-                for (int q = 0; q < g.KernelWidth; q++)
-                {
-                    ReadOnlySpan<float> row = col.Slice(((c * g.KernelHeight + p) * g.KernelWidth + q) * rowStride, g.OutputPixels);
-                    int offset = q * win.DilationWidth - win.PadLeft;
-                    var (first, end) = ValidColumns(offset, win.StrideWidth, g.InputWidth, g.OutputWidth);
-                    for (int i = 0; i < g.OutputHeight; i++)
-                    {
-                        int ih = i * win.StrideHeight - win.PadTop + p * win.DilationHeight;
-                        if ((uint)ih >= (uint)g.InputHeight) continue;
-                        Span<float> inputRow = dx.Slice((c * g.InputHeight + ih) * g.InputWidth, g.InputWidth);
-                        ReadOnlySpan<float> segment = row.Slice(i * g.OutputWidth, g.OutputWidth);
-                        if (win.StrideWidth == 1)
-                        {
-                            Span<float> target = inputRow.Slice(first + offset, end - first);
-                            TensorPrimitives.Add(target, segment[first..end], target);
-                        }
-                        else
-                            for (int j = first; j < end; j++) inputRow[j * win.StrideWidth + offset] += segment[j];
-                    }
-                }
-    }
-
-    /// <summary>The output columns j in [first, end) whose input column <c>j·stride + offset</c> lies inside [0, width).</summary>
-    static (int First, int End) ValidColumns(int offset, int stride, int width, int outputWidth)
-    {
-        int first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-        int end = width - offset <= 0 ? 0 : Math.Min(outputWidth, (width - 1 - offset) / stride + 1);
-        return (Math.Min(first, outputWidth), Math.Max(end, Math.Min(first, outputWidth)));
-    }
-
     static Span<float> Workspace(ref float[] buffer, int length)
     {
         if (buffer.Length < length) buffer = new float[length];
@@ -208,18 +141,23 @@ public sealed partial class CpuBackend
 
     /// <summary>Sizes of one convolution, read from the tensors' shapes. <see cref="InChannels"/> counts the
     /// channels of one group (the im2col rows come from one group at a time).</summary>
-    readonly struct ConvGeometry(TensorShape input, TensorShape weight, TensorShape output, int groups)
+    internal readonly struct ConvGeometry(TensorShape input, TensorShape weight, TensorShape output, int groups)
     {
         public readonly int Batch = input.N, InChannels = input.C / groups, InputHeight = input.H, InputWidth = input.W;
         public readonly int OutChannels = weight.N, GroupOutputs = weight.N / groups, KernelHeight = weight.H, KernelWidth = weight.W;
-        public readonly int OutputHeight = output.H, OutputWidth = output.W;
+        public readonly int OutputHeight = output.H, OutputWidth = output.W, Groups = groups;
         public readonly int InputPlaneSize = input.C * input.H * input.W;
         public int OutputPixels => OutputHeight * OutputWidth;
+        public int InputPixels => InputHeight * InputWidth;
         public int KernelLength => InChannels * KernelHeight * KernelWidth;
         /// <summary>One group's channels of one sample: (C/G)·H·W.</summary>
         public int GroupPlaneSize => InChannels * InputHeight * InputWidth;
         public int OutputPlaneSize => OutChannels * OutputPixels;
         /// <summary>Samples per im2col chunk: as many as fit <see cref="ColumnBudget"/>, at least one.</summary>
         public int ChunkSize => (int)Math.Clamp(ColumnBudget / Math.Max(1L, (long)KernelLength * OutputPixels), 1, Batch);
+
+        /// <summary>A 1×1 window with stride 1 and no padding: the input plane is its own im2col matrix.</summary>
+        public bool IsPointwise(in Window2d w) => KernelHeight == 1 && KernelWidth == 1 && w.StrideHeight == 1 && w.StrideWidth == 1
+            && w.PadTop == 0 && w.PadLeft == 0 && OutputHeight == InputHeight && OutputWidth == InputWidth;
     }
 }
