@@ -11,6 +11,9 @@ public enum PlanStageKind
     LossBackward,
     /// <summary>One node's backward: adds into its inputs' and parameters' gradients.</summary>
     Backward,
+    /// <summary>A convolution and the layers fused into it (inference plans, see <see cref="ExecutionPlan.ForInference"/>):
+    /// one op writing the output of its last node, <see cref="PlanStage.Node"/>.</summary>
+    FusedForward,
 }
 
 /// <summary>One stage of a plan's step: its kind, the node it runs (index into the plan's nodes, −1 for the loss
@@ -69,7 +72,12 @@ public sealed partial class ExecutionPlan
 
     /// <summary>Runs stage <paramref name="index"/> of <see cref="InferenceStages"/> (one node's forward in eval mode).
     /// Every stage in order is <c>Forward(training: false)</c>. Allocates nothing and reads nothing back.</summary>
-    public void RunInferenceStage(int index) => ForwardNode(inferenceStages[index].Node, training: false);
+    public void RunInferenceStage(int index)
+    {
+        var stage = inferenceStages[index];
+        if (stage.Kind == PlanStageKind.FusedForward) RunFused(fusedChains[stage.Node]);
+        else ForwardNode(stage.Node, training: false);
+    }
 
     void ForwardNode(int k, bool training)
     {
@@ -84,7 +92,10 @@ public sealed partial class ExecutionPlan
     {
         var inference = new List<PlanStage>(nodes.Length);
         for (int k = 0; k < nodes.Length; k++)
-            if (!auxiliaryOnly[k]) inference.Add(new PlanStage(PlanStageKind.Forward, k, "forward " + nodes[k].Node));
+            if (fusedChains.TryGetValue(k, out var chain))
+                inference.Add(new PlanStage(PlanStageKind.FusedForward, k, "forward " + string.Join("+", chain.Nodes.Select(n => nodes[n].Node))));
+            else if (!auxiliaryOnly[k] && !fusedAway.ContainsKey(nodes[k].Node))
+                inference.Add(new PlanStage(PlanStageKind.Forward, k, "forward " + nodes[k].Node));
         if (!IsTraining) return ([], [.. inference]);
 
         var training = new List<PlanStage>(2 * nodes.Length + 2);

@@ -52,7 +52,7 @@ internal sealed class ConvolutionEpilogue : IGemmEpilogue
     public void ApplyToChannel(int channel, int yIndex, Span<float> values)
     {
         if (bias is not null) TensorPrimitives.Add(values, bias[channel], values);
-        if (scale is not null) Normalize(values, shift![channel], scale[channel], offset![channel]);
+        if (scale is not null) Normalize(values, values, shift![channel], scale[channel], offset![channel]);
         if (residual is not null)
         {
             ReadOnlySpan<float> other = residual.AsSpan(yIndex, values.Length);
@@ -61,23 +61,23 @@ internal sealed class ConvolutionEpilogue : IGemmEpilogue
         if (activation is { } kind) ActivationMath.Forward(kind, values, values, alpha);
     }
 
-    /// <summary>Batch norm's eval-mode normalization of one channel: <c>v = (v − shift)·scale + offset</c>, three roundings,
-    /// no fused multiply-add, on vectors of any width (the same bits as the scalar formula).</summary>
-    public static void Normalize(Span<float> values, float shift, float scale, float offset)
+    /// <summary>Batch norm's normalization of one channel: <c>y = (x − shift)·scale + offset</c>, three roundings, no fused
+    /// multiply-add, on vectors of any width (the same bits as the scalar formula); <paramref name="y"/> may be <paramref name="x"/>.</summary>
+    public static void Normalize(ReadOnlySpan<float> x, Span<float> y, float shift, float scale, float offset)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             Vector512<float> s = Vector512.Create(shift), k = Vector512.Create(scale), o = Vector512.Create(offset);
-            for (; i + 16 <= values.Length; i += 16)
-                ((Vector512.Create(values.Slice(i, 16)) - s) * k + o).CopyTo(values.Slice(i, 16));
+            for (; i + 16 <= x.Length; i += 16)
+                ((Vector512.Create(x.Slice(i, 16)) - s) * k + o).CopyTo(y.Slice(i, 16));
         }
         else if (Vector256.IsHardwareAccelerated)
         {
             Vector256<float> s = Vector256.Create(shift), k = Vector256.Create(scale), o = Vector256.Create(offset);
-            for (; i + 8 <= values.Length; i += 8)
-                ((Vector256.Create(values.Slice(i, 8)) - s) * k + o).CopyTo(values.Slice(i, 8));
+            for (; i + 8 <= x.Length; i += 8)
+                ((Vector256.Create(x.Slice(i, 8)) - s) * k + o).CopyTo(y.Slice(i, 8));
         }
-        for (; i < values.Length; i++) values[i] = (values[i] - shift) * scale + offset;
+        for (; i < x.Length; i++) y[i] = (x[i] - shift) * scale + offset;
     }
 }

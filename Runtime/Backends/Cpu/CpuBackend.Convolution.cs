@@ -3,7 +3,7 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.Cpu;
 
-public sealed partial class CpuBackend
+public sealed partial class CpuBackend : IFusedConvolution
 {
     readonly ConvolutionEpilogue convolutionEpilogue = new();
 
@@ -12,6 +12,35 @@ public sealed partial class CpuBackend
     {
         var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape, groups);
         ConvolutionForward(input, weight, output, window, g, convolutionEpilogue.For(bias is null ? null : ArrayOf(bias), g.OutChannels, g.OutputPixels));
+    }
+
+    /// <inheritdoc/>
+    public void Conv2dFusedForward(Tensor input, Tensor weight, Tensor? bias, FoldedBatchNorm? batchNorm, Tensor? residual,
+        ActivationKind? activation, float alpha, Tensor output, Window2d window, int groups = 1)
+    {
+        var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape, groups);
+        float[]? shift = null, scale = null, offset = null;
+        if (batchNorm is { } bn)
+        {
+            // batch norm's eval-mode coefficients, as BatchNormForward computes them
+            (shift, scale, offset) = (Workspace(ref foldedShift, g.OutChannels), Workspace(ref foldedScale, g.OutChannels), ArrayOf(bn.Bias));
+            ReadOnlySpan<float> mean = Data(bn.RunningMean), variance = Data(bn.RunningVar), gamma = Data(bn.Weight);
+            for (int o = 0; o < g.OutChannels; o++)
+            {
+                var (m, invStd) = EvalStatistics(mean[o], variance[o], bn.Epsilon);
+                (shift[o], scale[o]) = (m, invStd * gamma[o]);
+            }
+        }
+        ConvolutionForward(input, weight, output, window, g, convolutionEpilogue.For(bias is null ? null : ArrayOf(bias), shift, scale, offset,
+            residual is null ? null : ArrayOf(residual), activation, alpha, g.OutChannels, g.OutputPixels));
+    }
+
+    float[] foldedShift = [], foldedScale = [];
+
+    static float[] Workspace(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new float[length];
+        return buffer;
     }
 
     /// <summary>

@@ -9,8 +9,8 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void Accumulate(Tensor source, Tensor destination, float scale)
     {
-        Span<float> y = Data(destination);
-        TensorPrimitives.MultiplyAdd(Data(source), scale, y, y); // y += scale·x
+        if (destination.Length != source.Length) throw new ArgumentException($"accumulating '{source.Name}' {source.Shape} into '{destination.Name}' {destination.Shape}");
+        copyWork.Run(CopyWork.Mode.Accumulate, ArrayOf(source), ArrayOf(destination), source.Length, scale, Threads);
     }
 
     /// <inheritdoc/>
