@@ -1,4 +1,4 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using System.Runtime.Intrinsics;
 
 namespace NeuroPlugin.Backends.Cpu;
 
@@ -9,12 +9,12 @@ public sealed partial class CpuBackend
     /// <summary>
     /// The forward pass of a convolution with one input channel per group (depthwise: MobileNet, Xception; any channel
     /// multiplier O/G): <c>y[n,o,i,j] = Σ_{p,q} W[o,0,p,q]·x[n, o/(O/G), i·sh − padTop + p·dh, j·sw − padLeft + q·dw]</c>.
-    /// im2col would make a (KH·KW, P) matrix per channel for a GEMM with one row; here each output row is instead summed
-    /// in place from the input row of each tap: the input row is copied once into a zero-padded row buffer (split into
-    /// <c>stride</c> phases when the stride is above 1, so that every tap reads a contiguous run), then each tap adds
-    /// <c>W[o,0,p,q]·row</c> to the output row with vector multiply-adds. Taps run in the GEMM's k order (p, then q) with
-    /// the GEMM's rounding (fused or not), and taps that fall in the padding add nothing (a product with 0), so the sums
-    /// are the GEMM's bit for bit. One task per (sample, channel) plane, so the result does not depend on the thread count.
+    /// im2col would make a (KH·KW, P) matrix per channel for a GEMM with one row; here the input plane is copied once into
+    /// its zero-padded stride phases (<see cref="DirectConvolution.PhasePlanes"/>), where every tap of 16 consecutive
+    /// outputs (virtual columns <c>i·Wq + j</c>, the few j ≥ OW dropped) is 16 consecutive floats: each output vector (16 lanes, or 8 with
+    /// AVX2 only) is Σ_taps W·(one load). Taps run in the GEMM's k order (p, then q) with the GEMM's rounding (fused or not), products
+    /// with the padding's zeros included, so the sums are the GEMM's bit for bit. One task per (sample, channel) plane,
+    /// so the result does not depend on the thread count.
     /// </summary>
     sealed class DepthwiseWork : IParallelWork
     {
@@ -23,63 +23,76 @@ public sealed partial class CpuBackend
         Window2d window;
         ConvolutionEpilogue? epilogue;
         bool fused;
-        /// <summary>Per participant: the padded input row and its stride phases (grown once, then reused).</summary>
-        readonly float[][] rows = new float[CpuWorkers.Shared.MaxParticipants][], phases = new float[CpuWorkers.Shared.MaxParticipants][];
+        int planeHeight, planeWidth, phaseSize, virtualColumns, virtualStride;
+        int[] offsets = [];
+        /// <summary>Per participant: the plane's phases (with slack for the dropped columns' reads) and the virtual rows.</summary>
+        readonly float[][] phases = new float[CpuWorkers.Shared.MaxParticipants][], sums = new float[CpuWorkers.Shared.MaxParticipants][];
 
         public void Forward(float[] x, float[] w, float[] y, in ConvGeometry g, in Window2d window, ConvolutionEpilogue epilogue, bool fused, int threads)
         {
             (this.x, this.w, this.y, this.g, this.window, this.epilogue, this.fused) = (x, w, y, g, window, epilogue.IsEmpty ? null : epilogue, fused);
-            int rowLength = PaddedRowLength(g, window);
-            for (int p = 0; p < rows.Length; p++)
+            planeHeight = (g.InputHeight + window.PadTop + window.PadBottom + window.StrideHeight - 1) / window.StrideHeight;
+            planeWidth = (g.InputWidth + window.PadLeft + window.PadRight + window.StrideWidth - 1) / window.StrideWidth;
+            phaseSize = window.StrideHeight * window.StrideWidth * planeHeight * planeWidth;
+            virtualColumns = (g.OutputHeight - 1) * planeWidth + g.OutputWidth;
+            virtualStride = Gemm.RoundUp(virtualColumns, 16);
+            int taps = g.KernelHeight * g.KernelWidth;
+            if (offsets.Length < taps) offsets = new int[taps];
+            for (int p = 0, k = 0; p < g.KernelHeight; p++)
+                for (int q = 0; q < g.KernelWidth; q++, k++) offsets[k] = DirectConvolution.TapOffset(p, q, window, planeHeight, planeWidth);
+            for (int p = 0; p < phases.Length; p++)
             {
-                if ((rows[p]?.Length ?? 0) < rowLength) rows[p] = new float[rowLength];
-                if ((phases[p]?.Length ?? 0) < rowLength + window.StrideWidth) phases[p] = new float[rowLength + window.StrideWidth];
+                // the last vector of a tap reads up to 15 dropped columns past the virtual ones
+                if ((phases[p]?.Length ?? 0) < phaseSize + 16 + planeWidth) phases[p] = new float[phaseSize + 16 + planeWidth];
+                if ((sums[p]?.Length ?? 0) < virtualStride) sums[p] = new float[virtualStride];
             }
-            bool large = (long)g.Batch * g.OutChannels * g.OutputPixels * g.KernelLength >= 1 << 15;
+            bool large = (long)g.Batch * g.OutChannels * g.OutputPixels * taps >= 1 << 15;
             CpuWorkers.Shared.Run(this, g.Batch * g.OutChannels, large ? threads : 1);
             (this.x, this.w, this.y, this.epilogue) = ([], [], [], null);
         }
 
-        /// <summary>Input columns −padLeft … that the output row's windows reach: <c>(OW − 1)·sw + (KW − 1)·dw + 1</c>.</summary>
-        static int PaddedRowLength(in ConvGeometry g, in Window2d w) => (g.OutputWidth - 1) * w.StrideWidth + (g.KernelWidth - 1) * w.DilationWidth + 1;
-
         void IParallelWork.Run(int task, int participant)
         {
-            int n = task / g.OutChannels, o = task % g.OutChannels, c = o / g.GroupOutputs;
-            var win = window;
-            int sw = win.StrideWidth, rowLength = PaddedRowLength(g, win), width = g.OutputWidth;
-            ReadOnlySpan<float> plane = x.AsSpan(n * g.InputPlaneSize + c * g.InputPixels, g.InputPixels);
-            ReadOnlySpan<float> kernel = w.AsSpan(o * g.KernelHeight * g.KernelWidth, g.KernelHeight * g.KernelWidth);
+            int n = task / g.OutChannels, o = task % g.OutChannels, c = o / g.GroupOutputs, taps = g.KernelHeight * g.KernelWidth;
+            float[] planes = phases[participant], virtualRows = sums[participant];
+            DirectConvolution.PhasePlanes(x.AsSpan(n * g.InputPlaneSize + c * g.InputPixels, g.InputPixels), g.InputHeight, g.InputWidth, window,
+                planeHeight, planeWidth, planes.AsSpan(0, phaseSize));
+            planes.AsSpan(phaseSize).Clear(); // read by dropped columns only; kept finite
+            ReadOnlySpan<float> kernel = w.AsSpan(o * taps, taps);
+            ReadOnlySpan<int> taken = offsets.AsSpan(0, taps);
+            int v = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; v < virtualColumns; v += 16)
+                {
+                    Vector512<float> sum = Vector512<float>.Zero;
+                    for (int k = 0; k < taps; k++)
+                    {
+                        var values = Vector512.Create(planes.AsSpan(taken[k] + v, 16));
+                        sum = fused ? Vector512.FusedMultiplyAdd(Vector512.Create(kernel[k]), values, sum) : sum + Vector512.Create(kernel[k]) * values;
+                    }
+                    sum.CopyTo(virtualRows.AsSpan(v, 16));
+                }
+            else if (Vector256.IsHardwareAccelerated)
+                for (; v < virtualColumns; v += 8)
+                {
+                    Vector256<float> sum = Vector256<float>.Zero;
+                    for (int k = 0; k < taps; k++)
+                    {
+                        var values = Vector256.Create(planes.AsSpan(taken[k] + v, 8));
+                        sum = fused ? Vector256.FusedMultiplyAdd(Vector256.Create(kernel[k]), values, sum) : sum + Vector256.Create(kernel[k]) * values;
+                    }
+                    sum.CopyTo(virtualRows.AsSpan(v, 8));
+                }
+            for (; v < virtualColumns; v++)
+            {
+                float sum = 0f;
+                for (int k = 0; k < taps; k++) sum = fused ? MathF.FusedMultiplyAdd(kernel[k], planes[taken[k] + v], sum) : sum + kernel[k] * planes[taken[k] + v];
+                virtualRows[v] = sum;
+            }
             int outputStart = (n * g.OutChannels + o) * g.OutputPixels;
             Span<float> output = y.AsSpan(outputStart, g.OutputPixels);
-            Span<float> row = rows[participant].AsSpan(0, rowLength), phase = phases[participant];
-            int phaseLength = (rowLength + sw - 1) / sw;
-            // the padded row's valid part: input columns [0, W) sit at [padLeft, padLeft + W) ∩ [0, rowLength)
-            int validStart = Math.Min(win.PadLeft, rowLength), validEnd = Math.Clamp(win.PadLeft + g.InputWidth, validStart, rowLength);
-            row[..validStart].Clear();
-            row[validEnd..].Clear();
             for (int i = 0; i < g.OutputHeight; i++)
-            {
-                Span<float> sum = output.Slice(i * width, width);
-                sum.Clear();
-                for (int p = 0; p < g.KernelHeight; p++)
-                {
-                    int ih = i * win.StrideHeight - win.PadTop + p * win.DilationHeight;
-                    if ((uint)ih >= (uint)g.InputHeight) continue; // a row of padding: every product is 0
-                    plane.Slice(ih * g.InputWidth + validStart - win.PadLeft, validEnd - validStart).CopyTo(row[validStart..validEnd]);
-                    if (sw > 1)
-                        // phase φ holds row[φ + sw·t] at φ·phaseLength + t: tap offset s reads phase s % sw from s / sw on
-                        for (int t = 0; t < rowLength; t++) phase[t % sw * phaseLength + t / sw] = row[t];
-                    for (int q = 0; q < g.KernelWidth; q++)
-                    {
-                        int start = q * win.DilationWidth;
-                        ReadOnlySpan<float> source = sw == 1 ? row.Slice(start, width) : phase.Slice(start % sw * phaseLength + start / sw, width);
-                        float weight = kernel[p * g.KernelWidth + q];
-                        if (fused) TensorPrimitives.FusedMultiplyAdd(source, weight, sum, sum);
-                        else TensorPrimitives.MultiplyAdd(source, weight, sum, sum);
-                    }
-                }
-            }
+                virtualRows.AsSpan(i * planeWidth, g.OutputWidth).CopyTo(output.Slice(i * g.OutputWidth, g.OutputWidth));
             epilogue?.ApplyToChannel(o, outputStart, output);
         }
     }
