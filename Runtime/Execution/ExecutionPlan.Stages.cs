@@ -34,7 +34,9 @@ public sealed partial class ExecutionPlan
     /// </summary>
     public IReadOnlyList<PlanStage> TrainingStages => trainingStages;
 
-    /// <summary>The stages of <see cref="Forward(bool)"/> in eval mode: one forward per node, auxiliary-only heads left out.</summary>
+    /// <summary>The stages of <see cref="Forward(bool)"/> in eval mode: one forward per node, auxiliary-only heads left out,
+    /// and in a plan that fuses layers (<see cref="ForInference"/>) one <see cref="PlanStageKind.FusedForward"/> per
+    /// chain in place of its nodes, at its last node.</summary>
     public IReadOnlyList<PlanStage> InferenceStages => inferenceStages;
 
     /// <summary>Runs stage <paramref name="index"/> of <see cref="TrainingStages"/>. Running every stage in order is
@@ -70,7 +72,7 @@ public sealed partial class ExecutionPlan
         }
     }
 
-    /// <summary>Runs stage <paramref name="index"/> of <see cref="InferenceStages"/> (one node's forward in eval mode).
+    /// <summary>Runs stage <paramref name="index"/> of <see cref="InferenceStages"/> (one node's forward in eval mode, or a fused chain).
     /// Every stage in order is <c>Forward(training: false)</c>. Allocates nothing and reads nothing back.</summary>
     public void RunInferenceStage(int index)
     {

@@ -7,8 +7,9 @@ namespace NeuroPlugin.Backends.Cpu;
 public enum CpuArithmetic
 {
     /// <summary>The fastest kernels: fused multiply-add where the processor has it (one rounding per step of a sum, so
-    /// closer to the exact sum than <see cref="Reference"/>), Winograd F(4,3) for 3×3 convolutions with enough channels.
-    /// Results differ from <see cref="Reference"/> by float rounding (about 1e-6 relative per layer).</summary>
+    /// closer to the exact sum than <see cref="Reference"/>), and convolutions as implicit GEMMs on phase planes
+    /// (<c>DirectConvolution</c>). Results differ from <see cref="Reference"/> by float rounding (about 1e-6
+    /// relative per layer).</summary>
     Fast,
     /// <summary>Every product rounded before it is added, every convolution by im2col + GEMM with sums in a fixed
     /// order: the arithmetic of the GL backend's shaders on llvmpipe, for comparisons that need the same bits.</summary>
