@@ -10,9 +10,9 @@ public sealed partial class CpuBackend
     /// The forward pass of a convolution with one input channel per group (depthwise: MobileNet, Xception; any channel
     /// multiplier O/G): <c>y[n,o,i,j] = Σ_{p,q} W[o,0,p,q]·x[n, o/(O/G), i·sh − padTop + p·dh, j·sw − padLeft + q·dw]</c>.
     /// im2col would make a (KH·KW, P) matrix per channel for a GEMM with one row; here the input plane is copied once into
-    /// its zero-padded stride phases (<see cref="DirectConvolution.PhasePlanes"/>), where every tap of 16 consecutive
-    /// outputs (virtual columns <c>i·Wq + j</c>, the few j ≥ OW dropped) is 16 consecutive floats: each output vector (16 lanes, or 8 with
-    /// AVX2 only) is Σ_taps W·(one load). Taps run in the GEMM's k order (p, then q) with the GEMM's rounding (fused or not), products
+    /// its zero-padded stride phases (<see cref="DirectConvolution.PhasePlanes"/>), where every tap of 8 consecutive
+    /// outputs (virtual columns <c>i·Wq + j</c>, the few j ≥ OW dropped) is 8 consecutive floats: each output vector
+    /// (256 bits, also on AVX-512 machines: Zen 4 runs a 512-bit FMA as two halves) is Σ_taps W·(one load). Taps run in the GEMM's k order (p, then q) with the GEMM's rounding (fused or not), products
     /// with the padding's zeros included, so the sums are the GEMM's bit for bit. One task per (sample, channel) plane,
     /// so the result does not depend on the thread count.
     /// </summary>
@@ -35,15 +35,15 @@ public sealed partial class CpuBackend
             planeWidth = (g.InputWidth + window.PadLeft + window.PadRight + window.StrideWidth - 1) / window.StrideWidth;
             phaseSize = window.StrideHeight * window.StrideWidth * planeHeight * planeWidth;
             virtualColumns = (g.OutputHeight - 1) * planeWidth + g.OutputWidth;
-            virtualStride = Gemm.RoundUp(virtualColumns, 16);
+            virtualStride = Gemm.RoundUp(virtualColumns, 8);
             int taps = g.KernelHeight * g.KernelWidth;
             if (offsets.Length < taps) offsets = new int[taps];
             for (int p = 0, k = 0; p < g.KernelHeight; p++)
                 for (int q = 0; q < g.KernelWidth; q++, k++) offsets[k] = DirectConvolution.TapOffset(p, q, window, planeHeight, planeWidth);
             for (int p = 0; p < phases.Length; p++)
             {
-                // the last vector of a tap reads up to 15 dropped columns past the virtual ones
-                if ((phases[p]?.Length ?? 0) < phaseSize + 16 + planeWidth) phases[p] = new float[phaseSize + 16 + planeWidth];
+                // the last vector of a tap reads up to 7 dropped columns past the virtual ones
+                if ((phases[p]?.Length ?? 0) < phaseSize + 8 + planeWidth) phases[p] = new float[phaseSize + 8 + planeWidth];
                 if ((sums[p]?.Length ?? 0) < virtualStride) sums[p] = new float[virtualStride];
             }
             bool large = (long)g.Batch * g.OutChannels * g.OutputPixels * taps >= 1 << 15;
@@ -61,18 +61,7 @@ public sealed partial class CpuBackend
             ReadOnlySpan<float> kernel = w.AsSpan(o * taps, taps);
             ReadOnlySpan<int> taken = offsets.AsSpan(0, taps);
             int v = 0;
-            if (Vector512.IsHardwareAccelerated)
-                for (; v < virtualColumns; v += 16)
-                {
-                    Vector512<float> sum = Vector512<float>.Zero;
-                    for (int k = 0; k < taps; k++)
-                    {
-                        var values = Vector512.Create(planes.AsSpan(taken[k] + v, 16));
-                        sum = fused ? Vector512.FusedMultiplyAdd(Vector512.Create(kernel[k]), values, sum) : sum + Vector512.Create(kernel[k]) * values;
-                    }
-                    sum.CopyTo(virtualRows.AsSpan(v, 16));
-                }
-            else if (Vector256.IsHardwareAccelerated)
+            if (Vector256.IsHardwareAccelerated)
                 for (; v < virtualColumns; v += 8)
                 {
                     Vector256<float> sum = Vector256<float>.Zero;
