@@ -21,7 +21,9 @@ public static class Program
             ExportCommand.Create(),
             InferCommand.Create(),
             ExperimentCommand.Create(),
+            SearchCommand.Create(),
             Server.ServeCommand.Create(),
+            MonitorCommand.Create(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

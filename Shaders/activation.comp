@@ -19,8 +19,8 @@ uniform int count;   // vec4s
 uniform float alpha; // LeakyReLU's negative slope (the other variants do not read it)
 
 #if defined(FORWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { vec4 x[]; };
-layout(std430, binding = 1) writeonly buffer OutputBuffer { vec4 y[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { vec4 x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { vec4 y[]; };
 
 vec4 activate(vec4 v)
 {
@@ -55,10 +55,10 @@ void main()
 }
 
 #elif defined(BACKWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { vec4 x[]; };
-layout(std430, binding = 1) readonly buffer OutputBuffer { vec4 y[]; };
-layout(std430, binding = 2) readonly buffer OutputGradBuffer { vec4 dy[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { vec4 dx[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { vec4 x[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputBuffer { vec4 y[]; };
+layout(std430, binding = INPUT2) readonly buffer OutputGradBuffer { vec4 dy[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { vec4 dx[]; };
 
 // In the forward pass this was y = f(x): dx += f′·dy.
 void main()

@@ -12,8 +12,8 @@ int windowStart(int index, int inputSize, int outputSize) { return (index * inpu
 int windowEnd(int index, int inputSize, int outputSize) { return ((index + 1) * inputSize + outputSize - 1) / outputSize; }
 
 #if defined(FORWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 
 void main()
 {
@@ -30,8 +30,8 @@ void main()
 }
 
 #elif defined(BACKWARD)
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
 
 // In the forward pass this was y[i,j] = mean of window (i,j): dx[h,w] += Σ dy[i,j]/|window(i,j)| over the windows
 // holding (h,w). Those are the rows i with ⌊iH/OH⌋ ≤ h < ⌈(i+1)H/OH⌉, all within one of [⌊h·OH/H⌋, ⌈(h+1)·OH/H⌉);

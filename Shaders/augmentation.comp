@@ -9,14 +9,14 @@
 #include "common.glsl"
 
 uniform int count;          // elements
-layout(std430, binding = 1) readonly buffer ParameterBuffer { float p[]; };
+layout(std430, binding = INPUT1) readonly buffer ParameterBuffer { float p[]; };
 
 #if defined(CROP_FLIP)
 uniform ivec4 inputShape;   // (N,C,H,W)
 uniform ivec4 outputShape;  // (N,C,OH,OW)
 uniform float fill;
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 
 void main()
 {
@@ -33,7 +33,7 @@ void main()
 #elif defined(FILL_RECTANGLES)
 uniform ivec4 inputShape;   // (N,C,H,W)
 uniform float fill;         // the value written
-layout(std430, binding = 3) buffer ImageBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) buffer ImageBuffer { float x[]; };
 
 void main()
 {
@@ -45,8 +45,8 @@ void main()
 
 #elif defined(MIX)
 uniform int row;            // values per sample, Length / N
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 
 void main()
 {

@@ -24,8 +24,8 @@ uniform int slices;  // chunks per channel, ceil(M / chunk)
 #define M shape.w
 
 #if defined(STATS)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 3) writeonly buffer PartialBuffer { float partial[]; }; // [slices][2][C]
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer PartialBuffer { float partial[]; }; // [slices][2][C]
 
 void main()
 {
@@ -56,13 +56,18 @@ void main()
 }
 
 #elif defined(STATS_FINALIZE)
-layout(std430, binding = 1) buffer RunningMeanBuffer { float runningMean[]; };
-layout(std430, binding = 2) buffer RunningVarBuffer { float runningVar[]; };
-layout(std430, binding = 3) writeonly buffer SaveMeanBuffer { float saveMean[]; };
-layout(std430, binding = 4) writeonly buffer SaveInvStdBuffer { float saveInvStd[]; };
+#if defined(TRAINING)
+layout(std430, binding = OUTPUT2) buffer RunningMeanBuffer { float runningMean[]; };
+layout(std430, binding = OUTPUT3) buffer RunningVarBuffer { float runningVar[]; };
+#else
+layout(std430, binding = INPUT1) readonly buffer RunningMeanBuffer { float runningMean[]; };
+layout(std430, binding = INPUT2) readonly buffer RunningVarBuffer { float runningVar[]; };
+#endif
+layout(std430, binding = OUTPUT0) writeonly buffer SaveMeanBuffer { float saveMean[]; };
+layout(std430, binding = OUTPUT1) writeonly buffer SaveInvStdBuffer { float saveInvStd[]; };
 uniform float epsilon;
 #if defined(TRAINING)
-layout(std430, binding = 0) readonly buffer PartialBuffer { float partial[]; };
+layout(std430, binding = INPUT0) readonly buffer PartialBuffer { float partial[]; };
 uniform float momentum;
 #endif
 
@@ -93,12 +98,12 @@ void main()
 }
 
 #elif defined(NORMALIZE)
-layout(std430, binding = 0) readonly buffer InputBuffer { vec4 x[]; };
-layout(std430, binding = 1) readonly buffer SaveMeanBuffer { float saveMean[]; };
-layout(std430, binding = 2) readonly buffer SaveInvStdBuffer { float saveInvStd[]; };
-layout(std430, binding = 5) readonly buffer WeightBuffer { float gamma[]; };
-layout(std430, binding = 6) readonly buffer BiasBuffer { float beta[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { vec4 y[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { vec4 x[]; };
+layout(std430, binding = INPUT1) readonly buffer SaveMeanBuffer { float saveMean[]; };
+layout(std430, binding = INPUT2) readonly buffer SaveInvStdBuffer { float saveInvStd[]; };
+layout(std430, binding = INPUT3) readonly buffer WeightBuffer { float gamma[]; };
+layout(std430, binding = INPUT4) readonly buffer BiasBuffer { float beta[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { vec4 y[]; };
 uniform int count; // vec4s
 
 void main()
@@ -115,11 +120,11 @@ void main()
 }
 
 #elif defined(GRAD_PARTIAL)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 2) readonly buffer SaveMeanBuffer { float saveMean[]; };
-layout(std430, binding = 5) readonly buffer SaveInvStdBuffer { float saveInvStd[]; };
-layout(std430, binding = 3) writeonly buffer PartialBuffer { float partial[]; }; // [slices][2][C]
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = INPUT2) readonly buffer SaveMeanBuffer { float saveMean[]; };
+layout(std430, binding = INPUT3) readonly buffer SaveInvStdBuffer { float saveInvStd[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer PartialBuffer { float partial[]; }; // [slices][2][C]
 
 void main()
 {
@@ -142,11 +147,11 @@ void main()
 }
 
 #elif defined(GRAD_FINALIZE)
-layout(std430, binding = 0) readonly buffer WeightBuffer { float gamma[]; };
-layout(std430, binding = 1) readonly buffer SaveInvStdBuffer { float saveInvStd[]; };
-layout(std430, binding = 3) buffer ScratchBuffer { float scratch[]; }; // partials, then 3*C coefficients
-layout(std430, binding = 4) buffer WeightGradBuffer { float dGamma[]; };
-layout(std430, binding = 5) buffer BiasGradBuffer { float dBeta[]; };
+layout(std430, binding = INPUT0) readonly buffer WeightBuffer { float gamma[]; };
+layout(std430, binding = INPUT1) readonly buffer SaveInvStdBuffer { float saveInvStd[]; };
+layout(std430, binding = OUTPUT0) buffer ScratchBuffer { float scratch[]; }; // partials, then 3*C coefficients
+layout(std430, binding = OUTPUT1) buffer WeightGradBuffer { float dGamma[]; };
+layout(std430, binding = OUTPUT2) buffer BiasGradBuffer { float dBeta[]; };
 uniform int hasWeightGrad;
 uniform int hasBiasGrad;
 uniform int training;
@@ -172,12 +177,12 @@ void main()
 }
 
 #elif defined(INPUT_GRAD)
-layout(std430, binding = 0) readonly buffer InputBuffer { vec4 x[]; };
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { vec4 dy[]; };
-layout(std430, binding = 2) readonly buffer SaveMeanBuffer { float saveMean[]; };
-layout(std430, binding = 5) readonly buffer SaveInvStdBuffer { float saveInvStd[]; };
-layout(std430, binding = 6) readonly buffer ScratchBuffer { float scratch[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { vec4 dx[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { vec4 x[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { vec4 dy[]; };
+layout(std430, binding = INPUT2) readonly buffer SaveMeanBuffer { float saveMean[]; };
+layout(std430, binding = INPUT3) readonly buffer SaveInvStdBuffer { float saveInvStd[]; };
+layout(std430, binding = INPUT4) readonly buffer ScratchBuffer { float scratch[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { vec4 dx[]; };
 uniform int count; // vec4s
 
 // In the forward pass this was y = gamma*xhat + beta: dx += k*(dy - a - xhat*b).

@@ -1,4 +1,6 @@
 // common.glsl: included first by every kernel (ShaderLibrary pastes it in place of the #include line).
+// Storage bindings are named (INPUT0…INPUT4, OUTPUT0…OUTPUT3): ShaderLibrary defines the names from
+// StorageBinding.cs, the one table that GLBackend binds by.
 // A kernel may #define LOCAL_SIZE_X before the include to pick another work group size.
 #ifndef LOCAL_SIZE_X
 #define LOCAL_SIZE_X 64
@@ -7,8 +9,17 @@ layout(local_size_x = LOCAL_SIZE_X) in;
 
 // ComputeProgram.Dispatch splits a large grid into several glDispatchCompute calls along x (no single
 // dispatch long enough to trip a driver watchdog) and passes the first work group of each call here,
-// so a kernel sees one flat index space whatever the split.
+// so a kernel sees one flat index space whatever the split. In validation mode (GLDevice.Validation) every
+// work group is a dispatch of its own, in shuffled or reversed order, with its row in groupOffsetY.
+// Kernels therefore never read gl_WorkGroupID, gl_NumWorkGroups or gl_GlobalInvocationID directly.
 uniform uint groupOffset;
+uniform uint groupOffsetY;
+
+// The work group's row (y) in the whole grid.
+int groupRow()
+{
+    return int(groupOffsetY + gl_WorkGroupID.y);
+}
 
 // The invocation's index in the whole (unsplit) grid along x.
 int flatIndex()

@@ -19,10 +19,10 @@
 #endif
 
 #if defined(FORWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 1) readonly buffer WeightBuffer { float w[]; };
-layout(std430, binding = 2) readonly buffer BiasBuffer { float b[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = INPUT1) readonly buffer WeightBuffer { float w[]; };
+layout(std430, binding = INPUT2) readonly buffer BiasBuffer { float b[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 uniform int hasBias;
 
 // The input columns one row of taps touches for BLOCK_COLUMNS neighbouring outputs.
@@ -40,7 +40,7 @@ void main()
     if (index >= outputShape.x * OH * columnBlocks) return;
     int j0 = (index % columnBlocks) * BLOCK_COLUMNS;
     int i = (index / columnBlocks) % OH, n = index / (columnBlocks * OH);
-    int o0 = int(gl_WorkGroupID.y) * BLOCK_CHANNELS;
+    int o0 = groupRow() * BLOCK_CHANNELS;
     int groupChannels = C / GROUPS;                            // input channels per group
     int firstChannel = (o0 / (O / GROUPS)) * groupChannels;    // this block's group
 
@@ -85,9 +85,9 @@ void main()
 }
 
 #elif defined(INPUT_GRAD)
-layout(std430, binding = 0) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 1) readonly buffer WeightBuffer { float w[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+layout(std430, binding = INPUT0) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = INPUT1) readonly buffer WeightBuffer { float w[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
 
 // In the forward pass x[n,c,iy,ix] met w[o,c,p,q] in every output (i,j) with i·SH − PT + p·DH = iy and
 // j·SW − PL + q·DW = ix, so dx[n,c,iy,ix] += Σ_{o,p,q} dy[n,o,i,j]·w[o,c,p,q] over those outputs
@@ -102,7 +102,7 @@ void main()
     if (index >= inputShape.x * H * columnBlocks) return;
     int ix0 = (index % columnBlocks) * BLOCK_COLUMNS;
     int iy = (index / columnBlocks) % H, n = index / (columnBlocks * H);
-    int c0 = int(gl_WorkGroupID.y) * BLOCK_CHANNELS;
+    int c0 = groupRow() * BLOCK_CHANNELS;
     int groupChannels = C / GROUPS, groupOutputs = O / GROUPS;
     int group = c0 / groupChannels;                            // this block's group
 
@@ -171,9 +171,9 @@ void main()
 }
 
 #elif defined(WEIGHT_GRAD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) writeonly buffer PartialBuffer { float partial[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer PartialBuffer { float partial[]; };
 uniform int rowsPerSlice; // output rows (n, i) summed by one slice
 
 // dw[o,c,p,q] = Σ_{n,i,j} dy[n,o,i,j]·x[n,c, i·SH − PT + p·DH, j·SW − PL + q·DW] (c within o's group). The sum over N·OH·OW
@@ -196,7 +196,7 @@ void main()
     if (slice * rowsPerSlice >= rows) return;
     int kernelRow = index % kernelRows;
     int p = kernelRow % KH;
-    int o0 = int(gl_WorkGroupID.y) * BLOCK_CHANNELS;
+    int o0 = groupRow() * BLOCK_CHANNELS;
     int c = (o0 / (O / GROUPS)) * groupChannels + kernelRow / KH; // the input channel, in this block's group
 
     int channel[BLOCK_CHANNELS];
@@ -244,8 +244,8 @@ void main()
 }
 
 #elif defined(BIAS_GRAD)
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) writeonly buffer PartialBuffer { float partial[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer PartialBuffer { float partial[]; };
 
 // db[o] = Σ_{n,i,j} dy[n,o,i,j]: this pass writes partial[n, o] = Σ_{i,j} dy[n,o,i,j] (one invocation per
 // (n, o)); reduce.comp adds the N partials into db.

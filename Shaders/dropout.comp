@@ -10,9 +10,9 @@
 uniform int count; // vec4s
 
 #if defined(FORWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { vec4 x[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { vec4 y[]; };
-layout(std430, binding = 4) writeonly buffer MaskBuffer { vec4 mask[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { vec4 x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { vec4 y[]; };
+layout(std430, binding = OUTPUT1) writeonly buffer MaskBuffer { vec4 mask[]; };
 uniform float p;
 uniform float keepScale; // 1/(1-p), computed on the host as the CPU backend computes it
 uniform ivec4 key;       // (seed, stream, step, unused) as raw 32-bit patterns
@@ -32,9 +32,9 @@ void main()
 }
 
 #elif defined(BACKWARD)
-layout(std430, binding = 0) readonly buffer MaskBuffer { vec4 mask[]; };
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { vec4 dy[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { vec4 dx[]; };
+layout(std430, binding = INPUT0) readonly buffer MaskBuffer { vec4 mask[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { vec4 dy[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { vec4 dx[]; };
 
 // In the forward pass this was y = x * mask.
 void main()

@@ -7,15 +7,15 @@
 //   backward  dx (N,I) += dy (N,O) · W (O,I)
 //             dW (O,I) += dyᵀ (O,N) · x (N,I)
 // Register blocking instead of shared memory (barrier() is slow on llvmpipe): an invocation computes a
-// TILE×TILE block of C. Its rows come from gl_WorkGroupID.y, so the A reads are uniform over the group.
+// TILE×TILE block of C. Its rows come from the work group row (groupRow()), so the A reads are uniform over the group.
 #include "common.glsl"
 
 #define TILE 4
 
-layout(std430, binding = 0) readonly buffer ABuffer { float a[]; };
-layout(std430, binding = 1) readonly buffer BBuffer { float b[]; };
-layout(std430, binding = 2) readonly buffer BiasBuffer { float bias[]; };
-layout(std430, binding = 3) buffer CBuffer { float c[]; };
+layout(std430, binding = INPUT0) readonly buffer ABuffer { float a[]; };
+layout(std430, binding = INPUT1) readonly buffer BBuffer { float b[]; };
+layout(std430, binding = INPUT2) readonly buffer BiasBuffer { float bias[]; };
+layout(std430, binding = OUTPUT0) buffer CBuffer { float c[]; };
 uniform ivec4 size;    // (M, N, K, unused)
 uniform ivec4 strides; // (A row, A column, B row, B column)
 uniform int hasBias;
@@ -26,7 +26,7 @@ void main()
     int M = size.x, N = size.y, K = size.z;
     int n0 = flatIndex() * TILE;
     if (n0 >= N) return;
-    int m0 = int(gl_WorkGroupID.y) * TILE;
+    int m0 = groupRow() * TILE;
 
     // Edge tiles read the last row/column again (always in bounds) and skip those results when writing.
     int aRow[TILE], bColumn[TILE];

@@ -17,9 +17,9 @@ uniform float alphaOverSize;
 uniform float beta;
 
 #if defined(FORWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
-layout(std430, binding = 4) writeonly buffer ScaleBuffer { float s[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = OUTPUT1) writeonly buffer ScaleBuffer { float s[]; };
 uniform float k;
 
 void main()
@@ -41,11 +41,11 @@ void main()
 }
 
 #elif defined(BACKWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 1) readonly buffer OutputBuffer { float y[]; };
-layout(std430, binding = 2) readonly buffer ScaleBuffer { float s[]; };
-layout(std430, binding = 4) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = INPUT2) readonly buffer ScaleBuffer { float s[]; };
+layout(std430, binding = INPUT3) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
 
 // In the forward pass this was y[c] = x[c]·s[c]^−β: ∂y[c]/∂x[j] = δ_cj·s[c]^−β − (2αβ/size)·x[j]·y[c]/s[c]
 // for every c whose window holds j, i.e. c ∈ [j − after, j + before].

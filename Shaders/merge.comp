@@ -13,8 +13,10 @@
 uniform int count;        // invocations that do work
 
 #if defined(ACCUMULATE)
-layout(std430, binding = 0) readonly buffer SourceBuffer { vec4 x[]; };
-layout(std430, binding = 3) buffer DestinationBuffer { vec4 y[]; };
+layout(std430, binding = INPUT0) readonly buffer SourceBuffer { vec4 x[]; };
+layout(std430, binding = OUTPUT0) buffer DestinationBuffer { vec4 y[]; };
+// x and y may be one tensor (y += scale·y): each invocation reads and writes only its own vec4
+#pragma neuro_in_place(OUTPUT0, INPUT0)
 uniform float scale;
 
 void main()
@@ -28,8 +30,8 @@ void main()
 uniform int block;        // Ci·H·W of the part
 uniform int outputBlock;  // C·H·W of the concatenation
 uniform int offset;       // channelOffset·H·W
-layout(std430, binding = 0) readonly buffer FromBuffer { float from[]; };
-layout(std430, binding = 3) buffer ToBuffer { float to[]; };
+layout(std430, binding = INPUT0) readonly buffer FromBuffer { float from[]; };
+layout(std430, binding = OUTPUT0) buffer ToBuffer { float to[]; };
 
 void main()
 {
@@ -45,10 +47,18 @@ void main()
 
 #else
 uniform int pixels;       // H·W of one plane
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 1) readonly buffer ScaleBuffer { float s[]; };
-layout(std430, binding = 2) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) buffer ResultBuffer { float result[]; };
+// each variant declares only the blocks it reads: drivers may count every declared std430 block as used, and every
+// block a kernel uses must be bound for its dispatch
+#if !defined(CHANNEL_MULTIPLY_INPUT_GRAD)
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+#endif
+#if !defined(CHANNEL_MULTIPLY_SCALE_GRAD)
+layout(std430, binding = INPUT1) readonly buffer ScaleBuffer { float s[]; };
+#endif
+#if !defined(CHANNEL_MULTIPLY_FORWARD)
+layout(std430, binding = INPUT2) readonly buffer OutputGradBuffer { float dy[]; };
+#endif
+layout(std430, binding = OUTPUT0) buffer ResultBuffer { float result[]; };
 
 void main()
 {

@@ -5,12 +5,14 @@
 //   LATCH  one invocation: when the report is clear (bits of report[0] = 0) and some flags[i] ≠ 0, copies the flags
 //          to report[1 + i] and stores the step t as the raw bits of report[0]. Later steps find report[0] set and
 //          leave the first bad step's flags alone.
+//   RESTORE target[i] = saved[i] (i < count floats) when the report is set (bits of report[0] ≠ 0), else saved[i] = target[i]:
+//          a bad step's forward pass leaves batch norm's running statistics as they were; a good one's become the saved copy.
 // Non-finite is tested on the exponent bits (all ones), which no compiler may fold away as fast-math can isnan().
 #include "common.glsl"
 
 #if defined(FLAG)
-layout(std430, binding = 0) readonly buffer InputBuffer { uvec4 x[]; };
-layout(std430, binding = 3) buffer FlagBuffer { float flags[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { uvec4 x[]; };
+layout(std430, binding = OUTPUT0) buffer FlagBuffer { float flags[]; };
 uniform int count;  // vec4s
 uniform int floatCount; // floats: the last vec4's padding lanes are not the tensor's and are not checked
 uniform int index;
@@ -24,8 +26,8 @@ void main()
     if (any(notEqual(uvec4(equal(exponent, uvec4(0x7F800000u))) * inside, uvec4(0u)))) flags[index] = 1.0;
 }
 #elif defined(LATCH)
-layout(std430, binding = 0) readonly buffer FlagBuffer { float flags[]; };
-layout(std430, binding = 3) buffer ReportBuffer { uint report[]; };
+layout(std430, binding = INPUT0) readonly buffer FlagBuffer { float flags[]; };
+layout(std430, binding = OUTPUT0) buffer ReportBuffer { uint report[]; };
 uniform int count; // M flags
 uniform uint step;
 
@@ -37,5 +39,18 @@ void main()
     if (!bad) return;
     for (int i = 0; i < count; i++) report[1 + i] = floatBitsToUint(flags[i]);
     report[0] = step;
+}
+#elif defined(RESTORE)
+layout(std430, binding = INPUT1) readonly buffer ReportBuffer { uint report[]; };
+layout(std430, binding = OUTPUT0) buffer TargetBuffer { float target[]; };
+layout(std430, binding = OUTPUT1) buffer SavedBuffer { float saved[]; };
+uniform int count; // floats
+
+void main()
+{
+    int i = flatIndex();
+    if (i >= count) return;
+    if (report[0] != 0u) target[i] = saved[i];
+    else saved[i] = target[i];
 }
 #endif

@@ -9,8 +9,8 @@
 #include "common.glsl"
 
 #if defined(FORWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 4) writeonly buffer PartialBuffer { float partial[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT1) writeonly buffer PartialBuffer { float partial[]; };
 uniform int elementCount; // floats
 uniform int chunk;
 uniform int slices;
@@ -32,8 +32,8 @@ void main()
 }
 
 #elif defined(BACKWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { vec4 x[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { vec4 dx[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { vec4 x[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { vec4 dx[]; };
 uniform int count; // vec4s
 uniform float l1;
 uniform float l2;
@@ -48,8 +48,8 @@ void main()
 }
 
 #elif defined(CLIP)
-layout(std430, binding = 0) readonly buffer SumOfSquaresBuffer { float sumOfSquares[]; };
-layout(std430, binding = 3) buffer GradientBuffer { vec4 g[]; };
+layout(std430, binding = INPUT0) readonly buffer SumOfSquaresBuffer { float sumOfSquares[]; };
+layout(std430, binding = OUTPUT0) buffer GradientBuffer { vec4 g[]; };
 uniform int count; // vec4s
 uniform float maxNorm;
 

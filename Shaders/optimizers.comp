@@ -11,22 +11,22 @@
 //                    v ← β₂·v + (1 − β₂)·g²,  w ← w − stepSize·m / (√v / secondMomentScale + ε)
 //                    with the bias corrections stepSize = lr/(1 − β₁ᵗ), secondMomentScale = √(1 − β₂ᵗ) from the host
 // Operations are written in the order torch.optim evaluates them, so rounding follows the same path.
-// Every rule first reads the guard word (binding 6: a non-finite report, IBackend.UpdateGuard, or zeros) and
+// Every rule first reads the guard word (binding INPUT3: a non-finite report, IBackend.UpdateGuard, or zeros) and
 // leaves w and its state untouched when it is set, so a bad step is skipped on the device without a readback.
 #include "common.glsl"
 
-layout(std430, binding = 6) readonly buffer GuardBuffer { uint guardWord[]; };
+layout(std430, binding = INPUT3) readonly buffer GuardBuffer { uint guardWord[]; };
 
-layout(std430, binding = 0) readonly buffer GradientBuffer { vec4 dw[]; };
-layout(std430, binding = 3) buffer ParameterBuffer { vec4 w[]; };
+layout(std430, binding = INPUT0) readonly buffer GradientBuffer { vec4 dw[]; };
+layout(std430, binding = OUTPUT0) buffer ParameterBuffer { vec4 w[]; };
 #if defined(ADAGRAD) || defined(RMSPROP) || defined(ADAM)
-layout(std430, binding = 4) buffer FirstStateBuffer { vec4 state0[]; };  // AdaGrad's sum, RMSProp's square_avg, Adam's exp_avg
+layout(std430, binding = OUTPUT1) buffer FirstStateBuffer { vec4 state0[]; };  // AdaGrad's sum, RMSProp's square_avg, Adam's exp_avg
 #endif
 #if defined(ADAM) || (defined(RMSPROP) && defined(MOMENTUM))
-layout(std430, binding = 5) buffer SecondStateBuffer { vec4 state1[]; }; // Adam's exp_avg_sq, RMSProp's momentum_buffer
+layout(std430, binding = OUTPUT2) buffer SecondStateBuffer { vec4 state1[]; }; // Adam's exp_avg_sq, RMSProp's momentum_buffer
 #endif
 #if defined(SGD) && defined(MOMENTUM)
-layout(std430, binding = 4) buffer VelocityBuffer { vec4 velocity[]; };   // momentum_buffer
+layout(std430, binding = OUTPUT1) buffer VelocityBuffer { vec4 velocity[]; };   // momentum_buffer
 uniform int nesterov;
 #endif
 uniform int count; // vec4s

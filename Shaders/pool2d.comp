@@ -10,9 +10,9 @@
 #include "window2d.glsl"
 
 #if defined(MAX_FORWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
-layout(std430, binding = 4) writeonly buffer ArgmaxBuffer { float argmax[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = OUTPUT1) writeonly buffer ArgmaxBuffer { float argmax[]; };
 
 // y = max over the in-bounds taps (padding counts as −∞); argmax = h·W + w of the first maximum in
 // row-major window order, stored as a float (exact below 2^24).
@@ -41,9 +41,9 @@ void main()
 }
 
 #elif defined(MAX_BACKWARD)
-layout(std430, binding = 0) readonly buffer ArgmaxBuffer { float argmax[]; };
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+layout(std430, binding = INPUT0) readonly buffer ArgmaxBuffer { float argmax[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
 
 // In the forward pass this was y = x[argmax]: dx[n,c,h,w] += Σ dy over the windows containing (h,w)
 // whose argmax is (h,w).
@@ -71,9 +71,9 @@ void main()
 }
 
 #elif defined(MAX_BACKWARD_DISJOINT)
-layout(std430, binding = 0) readonly buffer ArgmaxBuffer { float argmax[]; };
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+layout(std430, binding = INPUT0) readonly buffer ArgmaxBuffer { float argmax[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
 
 // MAX_BACKWARD when windows do not overlap (stride ≥ window extent on both axes, e.g. 2×2 stride 2):
 // each input element lies in at most one window, so one invocation per output adds its dy at its argmax
@@ -97,8 +97,8 @@ float windowCount(int i, int j)
 }
 
 #if defined(AVG_FORWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 
 // y = Σ in-bounds taps / count.
 void main()
@@ -123,8 +123,8 @@ void main()
 }
 
 #elif defined(AVG_BACKWARD_DISJOINT)
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
 
 // AVG_BACKWARD when windows do not overlap: one invocation per output adds dy / count to the in-bounds
 // elements of its own window, which belong to no other window.
@@ -149,8 +149,8 @@ void main()
 }
 
 #else
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
 
 // In the forward pass this was y = Σ window / count: dx[h,w] += Σ dy / count over the windows containing (h,w).
 void main()

@@ -4,8 +4,8 @@
 // gradients, the linear bias gradient (dy itself is N slices of O values), the mean loss.
 #include "common.glsl"
 
-layout(std430, binding = 0) readonly buffer SourceBuffer { float src[]; };
-layout(std430, binding = 3) buffer DestinationBuffer { float dst[]; };
+layout(std430, binding = INPUT0) readonly buffer SourceBuffer { float src[]; };
+layout(std430, binding = OUTPUT0) buffer DestinationBuffer { float dst[]; };
 uniform int slices;
 uniform int count;
 uniform int accumulate; // 1: add into dst (gradients); 0: overwrite (forward outputs)

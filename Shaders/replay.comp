@@ -12,14 +12,14 @@
 uniform int row;            // L, values per row
 uniform int rowCount;       // rows to draw from (the buffer's fill)
 uniform uvec4 key;          // (seed, stream, low32(step), high32(step))
-layout(std430, binding = 0) readonly buffer SourceBuffer { float x[]; };
-layout(std430, binding = 3) writeonly buffer DestinationBuffer { float y[]; };
+layout(std430, binding = INPUT0) readonly buffer SourceBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer DestinationBuffer { float y[]; };
 
 void main()
 {
     int first = flatIndex() * SPAN;
     if (first >= row) return;
-    int b = int(gl_WorkGroupID.y);
+    int b = groupRow();
     uvec4 bits = philox4x32(uvec4(uint(b >> 2), key.z, key.w, 0u), key.xy);
     uint high, low;
     umulExtended(bits[b & 3], uint(rowCount), high, low);

@@ -10,8 +10,8 @@ uniform int rows;
 uniform int classes;
 
 #if defined(FORWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 
 void main()
 {
@@ -27,9 +27,9 @@ void main()
 }
 
 #elif defined(BACKWARD)
-layout(std430, binding = 0) readonly buffer OutputBuffer { float y[]; };
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+layout(std430, binding = INPUT0) readonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
 
 // In the forward pass this was y = softmax(x): ∂y_j/∂x_k = y_j(δ_jk − y_k), so dx_k += y_k·(dy_k − Σ_j dy_j·y_j).
 void main()

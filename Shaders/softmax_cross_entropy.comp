@@ -8,10 +8,10 @@
 #include "common.glsl"
 
 #if defined(FORWARD)
-layout(std430, binding = 0) readonly buffer LogitsBuffer { float z[]; };
-layout(std430, binding = 1) readonly buffer TargetBuffer { float t[]; };
-layout(std430, binding = 3) writeonly buffer ProbabilitiesBuffer { float p[]; };
-layout(std430, binding = 4) writeonly buffer RowLossBuffer { float rowLoss[]; };
+layout(std430, binding = INPUT0) readonly buffer LogitsBuffer { float z[]; };
+layout(std430, binding = INPUT1) readonly buffer TargetBuffer { float t[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer ProbabilitiesBuffer { float p[]; };
+layout(std430, binding = OUTPUT1) writeonly buffer RowLossBuffer { float rowLoss[]; };
 uniform int rows;
 uniform int classes;
 
@@ -36,9 +36,9 @@ void main()
 }
 
 #elif defined(BACKWARD)
-layout(std430, binding = 0) readonly buffer ProbabilitiesBuffer { vec4 p[]; };
-layout(std430, binding = 1) readonly buffer TargetBuffer { vec4 t[]; };
-layout(std430, binding = 3) buffer LogitsGradBuffer { vec4 dz[]; };
+layout(std430, binding = INPUT0) readonly buffer ProbabilitiesBuffer { vec4 p[]; };
+layout(std430, binding = INPUT1) readonly buffer TargetBuffer { vec4 t[]; };
+layout(std430, binding = OUTPUT0) buffer LogitsGradBuffer { vec4 dz[]; };
 uniform int count;    // vec4s (GL tensors are allocated in whole vec4s)
 uniform float factor; // scale / N
 

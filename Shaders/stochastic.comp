@@ -12,9 +12,9 @@
 uniform int count; // vec4s
 
 #if defined(ACCUMULATE_PER_SAMPLE)
-layout(std430, binding = 0) readonly buffer SourceBuffer { vec4 x[]; };
-layout(std430, binding = 1) readonly buffer CoefficientBuffer { float c[]; };
-layout(std430, binding = 3) buffer DestinationBuffer { vec4 y[]; };
+layout(std430, binding = INPUT0) readonly buffer SourceBuffer { vec4 x[]; };
+layout(std430, binding = INPUT1) readonly buffer CoefficientBuffer { float c[]; };
+layout(std430, binding = OUTPUT0) buffer DestinationBuffer { vec4 y[]; };
 uniform int block;  // L: values per sample
 uniform int batch;  // N
 uniform int width;  // K: coefficients per sample
@@ -32,11 +32,11 @@ void main()
 }
 
 #elif defined(SWAPOUT_FORWARD)
-layout(std430, binding = 0) readonly buffer IdentityBuffer { vec4 x[]; };
-layout(std430, binding = 1) readonly buffer BranchBuffer { vec4 f[]; };
-layout(std430, binding = 2) writeonly buffer BranchMaskBuffer { vec4 mask2[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { vec4 y[]; };
-layout(std430, binding = 4) writeonly buffer IdentityMaskBuffer { vec4 mask1[]; };
+layout(std430, binding = INPUT0) readonly buffer IdentityBuffer { vec4 x[]; };
+layout(std430, binding = INPUT1) readonly buffer BranchBuffer { vec4 f[]; };
+layout(std430, binding = OUTPUT2) writeonly buffer BranchMaskBuffer { vec4 mask2[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { vec4 y[]; };
+layout(std430, binding = OUTPUT1) writeonly buffer IdentityMaskBuffer { vec4 mask1[]; };
 uniform float p1;    // probability of dropping an identity unit
 uniform float p2;    // probability of dropping a branch unit
 uniform int training;

@@ -20,7 +20,7 @@ uniform int channels;
 uniform float scale;
 uniform vec3 mean;
 uniform vec3 std;
-layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 
 vec3 texel(int x, int imageRow)
 {

@@ -22,8 +22,8 @@ void source(int i, float ratio, int size, out int first, out int second, out flo
 }
 
 #if defined(FORWARD)
-layout(std430, binding = 0) readonly buffer InputBuffer { float x[]; };
-layout(std430, binding = 3) writeonly buffer OutputBuffer { float y[]; };
+layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 
 void main()
 {
@@ -42,8 +42,8 @@ void main()
 }
 
 #elif defined(BACKWARD)
-layout(std430, binding = 1) readonly buffer OutputGradBuffer { float dy[]; };
-layout(std430, binding = 3) buffer InputGradBuffer { float dx[]; };
+layout(std430, binding = INPUT1) readonly buffer OutputGradBuffer { float dy[]; };
+layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
 
 // The weight output index i gives input index k along one axis: (1 − λ) if k is its first neighbour, plus λ if k is
 // its second (both at the last input, where the two coincide).

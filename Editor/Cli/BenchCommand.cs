@@ -3,6 +3,7 @@ using System.Diagnostics;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
+using NeuroPlugin.Monitoring;
 using NeuroPlugin.Optimizers;
 
 namespace NeuroPlugin.Editor.Cli;
@@ -10,7 +11,10 @@ namespace NeuroPlugin.Editor.Cli;
 /// <summary>
 /// <c>neuro bench</c>: training throughput (images/s over <c>--steps</c> steps of batch <c>--batch</c>,
 /// after at least 2 s of warm-up; the clock stops after a loss readback so queued GPU work is counted) and batch-1 inference
-/// latency (upload one image, forward, download the logits), on synthetic data.
+/// latency (upload one image, forward, download the logits), on synthetic data. With <c>--monitor-every K</c> it also
+/// measures the training monitor's cost: rounds of <c>--steps</c> steps without and with a monitor sampling every K steps,
+/// alternated (so drift on a busy machine hits both alike), each ended by a loss readback (and the monitor's last
+/// samples), compared by their total times.
 /// </summary>
 internal static class BenchCommand
 {
@@ -21,15 +25,20 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Training batch size", DefaultValueFactory = _ => 64 };
         var steps = new Option<int>("--steps") { Description = "Timed training steps", DefaultValueFactory = _ => 100 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
-        var command = new Command("bench", "Measure training throughput and batch-1 inference latency") { model, backend, batch, steps, json };
-        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(backend)!, parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(json)));
+        var monitorEvery = new Option<int>("--monitor-every") { Description = "Also measure the training monitor's slow-down when it samples every K steps (0: off)" };
+        var rounds = new Option<int>("--rounds") { Description = "Alternated rounds without and with the monitor (--monitor-every)", DefaultValueFactory = _ => 5 };
+        var command = new Command("bench", "Measure training throughput and batch-1 inference latency") { model, backend, batch, steps, json, monitorEvery, rounds };
+        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(backend)!, parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(json),
+            parse.GetValue(monitorEvery), parse.GetValue(rounds)));
         return command;
     }
 
-    static int Run(string modelName, string backendName, int batch, int steps, bool json)
+    static int Run(string modelName, string backendName, int batch, int steps, bool json, int monitorEvery, int rounds)
     {
         if (batch < 1) throw new CliErrors.UsageException($"--batch must be at least 1, got {batch}");
         if (steps < 1) throw new CliErrors.UsageException($"--steps must be at least 1, got {steps}");
+        if (monitorEvery < 0) throw new CliErrors.UsageException($"--monitor-every must be 0 (off) or at least 1, got {monitorEvery}");
+        if (rounds < 1) throw new CliErrors.UsageException($"--rounds must be at least 1, got {rounds}");
         var graph = ModelZoo.Build(modelName);
         using var backend = BackendSelection.Create(backendName);
         using var network = Network.Create(graph, backend, seed: 1);
@@ -50,6 +59,7 @@ internal static class BenchCommand
         for (int i = 0; i < steps; i++) training.TrainStep(optimizer);
         training.ReadLoss();
         double trainImagesPerSecond = (double)steps * batch / clock.Elapsed.TotalSeconds;
+        var monitorCost = monitorEvery > 0 ? MeasureMonitor(training, optimizer, batch, steps, monitorEvery, rounds) : null;
 
         using var inference = ExecutionPlan.ForInference(network, 1);
         float[] image = RandomValues(random, inference.Input.Length), logits = new float[inference.Output.Length];
@@ -61,12 +71,82 @@ internal static class BenchCommand
         double inferenceMicroseconds = clock.Elapsed.TotalMicroseconds / runs;
 
         var result = new BenchReport(modelName, backend.Name, backend.DeviceName, batch, steps, trainImagesPerSecond, inferenceMicroseconds,
-            $"{Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+            $"{Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}", monitorCost);
         if (json)
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase }));
         else
+        {
             Console.WriteLine($"{modelName} on {backend.Name} ({backend.DeviceName}): training {trainImagesPerSecond:N0} images/s (batch {batch}), inference {inferenceMicroseconds:N1} µs/image (batch 1)");
+            if (monitorCost is not null)
+                Console.WriteLine($"monitor every {monitorCost.Every} step(s): a step takes {monitorCost.StepMilliseconds:N1} ms, {monitorCost.SampledStepMilliseconds:N1} ms with a sample " +
+                    $"(fastest of {rounds}): {monitorCost.SlowdownPercent:+0.0;-0.0} % slower; alternated rounds: {monitorCost.MonitoredImagesPerSecond:N0} images/s against " +
+                    $"{monitorCost.UnmonitoredImagesPerSecond:N0} without ({monitorCost.RoundsSlowdownPercent:+0.0;-0.0} %), {monitorCost.Samples} samples");
+        }
         return 0;
+    }
+
+    /// <summary>
+    /// The monitor's slow-down at one interval, two ways. Directly: alternated rounds without and with it, total times
+    /// compared. And from the cost of one sample, robust on a shared machine: the fastest of <paramref name="rounds"/> × 2
+    /// single steps without a sample and with one (each ended by waiting for the device), so that
+    /// <c>slow-down(K) = (sampled − plain) / (K · plain)</c> (steps between samples cost nothing extra: no device work,
+    /// no allocation, as the tests check).
+    /// </summary>
+    static MonitorCost MeasureMonitor(ExecutionPlan training, Optimizer optimizer, int batch, int steps, int every, int rounds)
+    {
+        // warm-up of the statistics kernels and the readback path: a few steps sampled every time
+        using (var warm = new TrainingMonitor(training, optimizer, new MonitorOptions { Every = 1 }))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                training.TrainStep(optimizer);
+                warm.StepCompleted();
+            }
+            warm.Flush();
+        }
+        double off = 0, on = 0; // seconds
+        long samples = 0, completed = 1; // steps counted from 2 on, so each round samples every K-th step and no "first step"
+        var clock = new Stopwatch();
+        for (int round = 0; round < rounds; round++)
+        {
+            clock.Restart();
+            for (int i = 0; i < steps; i++) training.TrainStep(optimizer);
+            training.ReadLoss();
+            off += clock.Elapsed.TotalSeconds;
+
+            using var monitor = new TrainingMonitor(training, optimizer, new MonitorOptions { Every = every, WaitWhenBusy = true }, completed);
+            clock.Restart();
+            for (int i = 0; i < steps; i++)
+            {
+                training.TrainStep(optimizer);
+                monitor.StepCompleted();
+            }
+            monitor.Flush();
+            training.ReadLoss();
+            on += clock.Elapsed.TotalSeconds;
+            samples += monitor.SamplesDelivered;
+            completed = monitor.CompletedSteps;
+        }
+
+        double plain = double.PositiveInfinity, sampled = double.PositiveInfinity;
+        using (var single = new TrainingMonitor(training, optimizer, new MonitorOptions { Every = int.MaxValue, WaitWhenBusy = true }, completed))
+        {
+            for (int i = 0; i < 2 * rounds; i++)
+            {
+                bool sample = i % 2 == 1;
+                if (sample) single.RequestSample();
+                clock.Restart();
+                training.TrainStep(optimizer);
+                single.StepCompleted();
+                single.Flush();
+                training.ReadLoss();
+                double seconds = clock.Elapsed.TotalSeconds;
+                if (sample) sampled = Math.Min(sampled, seconds);
+                else plain = Math.Min(plain, seconds);
+            }
+        }
+        return new MonitorCost(every, rounds, 1e3 * plain, 1e3 * sampled, 100 * (sampled - plain) / (every * plain),
+            (double)rounds * steps * batch / off, (double)rounds * steps * batch / on, 100 * (on / off - 1), samples);
     }
 
     static void Infer(ExecutionPlan plan, float[] image, float[] logits)
@@ -86,4 +166,10 @@ internal static class BenchCommand
 
 /// <summary>The result of <c>neuro bench</c>.</summary>
 internal sealed record BenchReport(string Model, string Backend, string Device, int Batch, int Steps,
-    double TrainImagesPerSecond, double InferenceMicrosecondsPerImage, string Machine);
+    double TrainImagesPerSecond, double InferenceMicrosecondsPerImage, string Machine, MonitorCost? Monitor = null);
+
+/// <summary>The training monitor's cost at one interval (<c>neuro bench --monitor-every K</c>): the fastest step without and
+/// with a sample and the slow-down at K they give (<c>100·(sampled − plain)/(K·plain)</c> %); and the direct measurement,
+/// throughput over alternated rounds without and with the monitor (<c>100·(time with / time without − 1)</c> %).</summary>
+internal sealed record MonitorCost(int Every, int Rounds, double StepMilliseconds, double SampledStepMilliseconds, double SlowdownPercent,
+    double UnmonitoredImagesPerSecond, double MonitoredImagesPerSecond, double RoundsSlowdownPercent, long Samples);

@@ -12,6 +12,7 @@ internal static class CliErrors
         return e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException
                  or NeuroPlugin.Data.DatasetException or NeuroPlugin.Tensors.ShapeException
                  or NeuroPlugin.Backends.OpenGL.GLUnavailableException or NeuroPlugin.Serialization.ModelFileException
+                 or NeuroPlugin.Search.SearchException
             ? message
             : $"{e.GetType().Name}: {message}";
     }

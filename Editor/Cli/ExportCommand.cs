@@ -6,7 +6,8 @@ using NeuroPlugin.Serialization.Onnx;
 namespace NeuroPlugin.Editor.Cli;
 
 /// <summary><c>neuro export MODEL.neuro -o MODEL.onnx</c>: writes a model file as ONNX (opset
-/// <see cref="OnnxExporter.Opset"/>, inference form) that ONNX Runtime runs with the same results.</summary>
+/// <see cref="OnnxExporter.Opset"/>, inference form) that ONNX Runtime runs with the same results; the model's
+/// description (input, normalization, labels, provenance) goes into <c>metadata_props</c>.</summary>
 internal static class ExportCommand
 {
     public static Command Create()
@@ -21,8 +22,8 @@ internal static class ExportCommand
     static int Run(string model, string output)
     {
         using var cpu = new CpuBackend();
-        using var network = ModelFile.Load(model, cpu);
-        OnnxExporter.Export(network, output);
+        using var network = ModelFile.Load(model, cpu, out var metadata);
+        OnnxExporter.Export(network, output, metadata);
         Console.WriteLine($"{model} → {output}: ONNX opset {OnnxExporter.Opset}, {network.Graph.Nodes.Count} layers");
         return 0;
     }

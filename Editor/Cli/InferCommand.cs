@@ -27,8 +27,16 @@ internal static class InferCommand
     }
 
     /// <summary>Loads a <c>.onnx</c> (imported) or <c>.neuro</c> model onto <paramref name="backend"/>.</summary>
-    internal static Network Load(string model, IBackend backend) =>
-        model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxImporter.Import(model, backend) : ModelFile.Load(model, backend);
+    internal static Network Load(string model, IBackend backend) => Load(model, backend, out _);
+
+    /// <summary>As <see cref="Load(string, IBackend)"/>, also giving what the file says about the model.</summary>
+    internal static Network Load(string model, IBackend backend, out ModelMetadata metadata)
+    {
+        if (!model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return ModelFile.Load(model, backend, out metadata);
+        var imported = OnnxImporter.Convert(model);
+        metadata = imported.Metadata;
+        return imported.CreateNetwork(backend);
+    }
 
     static int Run(string model, string inputPath, string outputPath, string backendName)
     {

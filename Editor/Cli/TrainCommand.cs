@@ -98,7 +98,11 @@ internal static class TrainCommand
         var test = folder?.Test ?? FashionMnist.LoadTest(s.DataDir);
         using var backend = BackendSelection.Create(s.Backend);
         using var network = Network.Create(graph, backend, options.Seed);
-        using var run = new TrainingRun(network, train, test, options, TrainingOptionNaming.Flag, resumeFrom) { EvaluateEveryEpoch = false };
+        // a monitored run is evaluated at every epoch's end (its file's evaluation lines); otherwise after the last only
+        using var run = new TrainingRun(network, train, test, options, TrainingOptionNaming.Flag, resumeFrom)
+        {
+            EvaluateEveryEpoch = options.Monitor is not null, Name = s.Model,
+        };
         var trainer = run.Trainer;
         Console.WriteLine($"neuro: training {s.Model} ({network.ParameterCount:N0} parameters) on {run.Train.Count:N0} {(folder is null ? "Fashion-MNIST" : train.Name)} images, backend {backend.Name} ({backend.DeviceName})");
         if (resumeFrom is not null)
@@ -114,28 +118,47 @@ internal static class TrainCommand
                 result = run.Run();
             });
         Console.WriteLine($"neuro: test accuracy {result.TestAccuracy:P2} ({run.Test!.Count:N0} images), final loss {result.LastLoss:F4}, {result.TrainImagesPerSecond:N0} training images/s, {result.Seconds:F1} s");
+        if (options.Monitor is not null) Console.WriteLine($"neuro: monitor file {options.Monitor} ({run.Monitor!.SamplesDelivered:N0} samples)");
+        WriteDiagnostics(result.Diagnostics);
 
-        if (s.OutDir is not null)
+        if (s.OutDir is not null && (result.Diverged || HasNonFiniteWeights(network)))
+            // as the editor does: a diverged run's weights are noise or NaN, and a model file that was there stays
+            Console.Error.WriteLine($"neuro: not saved to {Path.Combine(s.OutDir, "model.neuro")}: the run diverged (its weights are noise or NaN)");
+        else if (s.OutDir is not null)
         {
             Directory.CreateDirectory(s.OutDir);
             string modelPath = Path.Combine(s.OutDir, "model.neuro");
-            ModelFile.Save(network, modelPath);
+            ModelFile.Save(network, modelPath, ModelMetadata.ForImageClassifier(graph, train, ModelProvenance.Now(s.ModelIsFile ? Path.GetFileNameWithoutExtension(s.Model) : s.Model, s.Data, result.TestAccuracy, options.Seed)));
             Console.WriteLine($"neuro: saved {modelPath}");
         }
         if (s.ReportPath is not null)
         {
+            // no loss when this process took no step (resumed from the last one) or it was not a number: NaN is not JSON
             var used = run.Options;
             var schedule = NeuroPlugin.Optimizers.LearningRateSchedule.Kinds.First(k => k.Name == used.Schedule);
             var report = new TrainingReport(s.Model, backend.Name, backend.DeviceName, used.Epochs, used.BatchSize, used.LearningRate!.Value, used.Momentum!.Value,
-                trainer.Schedule.Name, used.Seed, run.Train.Count, result.TestAccuracy ?? double.NaN, result.LastLoss, result.TrainImagesPerSecond, result.Seconds)
+                trainer.Schedule.Name, used.Seed, run.Train.Count, result.TestAccuracy ?? double.NaN, float.IsNaN(result.LastLoss) ? null : result.LastLoss, result.TrainImagesPerSecond, result.Seconds)
             {
                 Optimizer = trainer.Optimizer.Name, WeightDecay = used.WeightDecay!.Value, L1 = used.L1, L2 = used.L2, ClipNorm = used.ClipNorm,
                 WarmupSteps = used.WarmupSteps, Gamma = schedule.UsesGamma ? used.Gamma : null, StepSize = schedule.UsesStepSize ? used.StepSize : null,
                 ResumedFrom = used.Resume, ResumedAtStep = resumeFrom is null ? null : result.FirstStep, Checkpoint = used.Checkpoint,
+                Monitor = used.Monitor, Diverged = result.Diverged,
+                Diagnostics = result.Diagnostics.Items.Select(d => new ReportedDiagnostic(d.KindName, d.Title, d.SeverityName, d.Node, d.Message, d.Remedy)).ToArray(),
             };
             WriteJson(s.ReportPath, report);
         }
         return 0;
+    }
+
+    static bool HasNonFiniteWeights(Network network) =>
+        network.ParameterNames.Any(name => !network.Parameter(name).ToArray().All(float.IsFinite));
+
+    /// <summary>The run's diagnostics, one per line on stderr: "the run diverged" first when it did (a run at chance
+    /// accuracy no longer ends without a word).</summary>
+    static void WriteDiagnostics(NeuroPlugin.Monitoring.DiagnosticReport report)
+    {
+        foreach (var diagnostic in report.Items)
+            Console.Error.WriteLine($"neuro: {diagnostic.SeverityName}: {diagnostic}");
     }
 
     /// <summary>One progress bar per epoch: loss and throughput of the latest report.</summary>
@@ -257,13 +280,18 @@ internal static class TrainCommand
     {
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null) Directory.CreateDirectory(folder);
-        File.WriteAllText(path, JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        // a diverged run's loss is NaN: written as "NaN" rather than failing the report
+        File.WriteAllText(path, JsonSerializer.Serialize(value, new JsonSerializerOptions
+        {
+            WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        }));
     }
 }
 
 /// <summary>The JSON report of <c>neuro train --report</c>.</summary>
 internal sealed record TrainingReport(string Model, string Backend, string Device, int Epochs, int Batch, float LearningRate, float Momentum, string Schedule, int Seed,
-    int TrainImages, double TestAccuracy, float FinalLoss, double TrainImagesPerSecond, double Seconds)
+    int TrainImages, double TestAccuracy, float? FinalLoss, double TrainImagesPerSecond, double Seconds)
 {
     public required string Optimizer { get; init; }
     public float WeightDecay { get; init; }
@@ -279,4 +307,13 @@ internal sealed record TrainingReport(string Model, string Backend, string Devic
     public long? ResumedAtStep { get; init; }
     /// <summary>The checkpoint the run wrote (--checkpoint), or null.</summary>
     public string? Checkpoint { get; init; }
+    /// <summary>The monitor file (--monitor), or null.</summary>
+    public string? Monitor { get; init; }
+    /// <summary>Whether the run diverged (its loss went NaN or ∞, or rose far above its start).</summary>
+    public bool Diverged { get; init; }
+    /// <summary>The diagnostics in force at the end.</summary>
+    public IReadOnlyList<ReportedDiagnostic> Diagnostics { get; init; } = [];
 }
+
+/// <summary>A diagnostic in the JSON report: its kind's name, title, severity, node (null for the run), message and remedy.</summary>
+internal sealed record ReportedDiagnostic(string Kind, string Title, string Severity, string? Node, string Message, string Remedy);

@@ -8,7 +8,11 @@ namespace NeuroPlugin.Editor.Document;
 
 /// <summary>What the analysis found for one node: its output shape for batch 1 (null on error or upstream error), its
 /// message (starting with the node id), learnable parameters and FLOPs per item (2 per multiply–accumulate).</summary>
-internal sealed record NodeAnalysis(TensorShape? OutputShape, string? Error, long Parameters, long Flops);
+internal sealed record NodeAnalysis(TensorShape? OutputShape, string? Error, long Parameters, long Flops)
+{
+    /// <summary>The one-click repair of <see cref="Error"/>, when there is an obvious one (<see cref="DocumentFixes"/>).</summary>
+    public JsonObject? Fix { get; init; }
+}
 
 /// <summary>
 /// Validation and shape inference of a document with the runtime's own code: each node's layer is created by
@@ -71,6 +75,7 @@ internal sealed class DocumentAnalysis
             {
                 string message = CleanMessage(e);
                 Fail(node.Id, message.StartsWith(node.Id + ":", StringComparison.Ordinal) ? message : $"{node.Id}: {message}");
+                nodes[node.Id] = nodes[node.Id] with { Fix = DocumentFixes.For(node, inputShapes) };
             }
             catch (Exception e)
             {

@@ -91,7 +91,53 @@ internal static class DocumentCommands
             }
         if (command["position"] is JsonObject position) (node.X, node.Y) = Position(position, id);
         if (type == LayerPalette.InputType && node.Inputs.Count > 0) throw new DocumentCommandException($"addNode: '{id}' is an Input and takes no inputs");
-        document.Nodes.Add(node);
+        int placements = (command["after"] is null ? 0 : 1) + (command["insertInto"] is null ? 0 : 1) + (command["inputs"] is null ? 0 : 1);
+        if (placements > 1) throw new DocumentCommandException("addNode: give one of 'inputs', 'after' and 'insertInto'");
+        if (placements == 1 && type == LayerPalette.InputType) throw new DocumentCommandException($"addNode: '{id}' is an Input and takes no inputs");
+        if (command["after"] is not null) InsertAfter(document, node, String(command, "after"), command["position"] is null);
+        else if (command["insertInto"] is not null) InsertInto(document, node, Object(command, "insertInto"), command["position"] is null);
+        else document.Nodes.Add(node);
+    }
+
+    /// <summary>Adds <paramref name="node"/> reading <paramref name="after"/>; the nodes that read <paramref name="after"/>
+    /// read the new node instead (a layer appended to a chain goes into it), and it joins their group when they all share
+    /// the anchor's. Placed one row below its input, with the nodes downstream moved down to make room, unless the
+    /// command gave a position.</summary>
+    static void InsertAfter(EditorDocument document, DocumentNode node, string after, bool place)
+    {
+        var anchor = document.Get(after);
+        var readers = document.Nodes.Where(n => n.Inputs.Contains(after)).ToList();
+        foreach (var reader in readers)
+            for (int i = 0; i < reader.Inputs.Count; i++)
+                if (reader.Inputs[i] == after) reader.Inputs[i] = node.Id;
+        if (document.Output == after) document.Output = null; // the new last layer is the output, as by default
+        node.Inputs.Add(after);
+        if (readers.Count > 0 && readers.All(r => r.Group == anchor.Group)) node.Group = anchor.Group;
+        document.Nodes.Insert(document.Nodes.IndexOf(anchor) + 1, node);
+        if (!place) return;
+        (node.X, node.Y) = (anchor.X, anchor.Y + Layout.RowHeight);
+        Layout.MakeRoom(document, readers, node.Y, [node]);
+    }
+
+    /// <summary>Adds <paramref name="node"/> on the edge <c>{ source, target, targetPort }</c>: it reads the source, and
+    /// that port of the target reads it; inside a group when both ends are. Placed one row below the source, in the
+    /// target's column, with the target and everything downstream moved down to make room, unless the command gave a
+    /// position.</summary>
+    static void InsertInto(EditorDocument document, DocumentNode node, JsonObject edge, bool place)
+    {
+        string source = String(edge, "source"), target = String(edge, "target");
+        int port = OptionalInt(edge, "targetPort") ?? 0;
+        var from = document.Get(source);
+        var to = document.Get(target);
+        if (port < 0 || port >= to.Inputs.Count || to.Inputs[port] != source)
+            throw new DocumentCommandException($"addNode: there is no edge from '{source}' into port {port} of '{target}'");
+        to.Inputs[port] = node.Id;
+        node.Inputs.Add(source);
+        if (from.Group == to.Group) node.Group = to.Group;
+        document.Nodes.Insert(document.Nodes.IndexOf(to), node);
+        if (!place) return;
+        (node.X, node.Y) = (to.X, from.Y + Layout.RowHeight);
+        Layout.MakeRoom(document, [to], node.Y, [node]);
     }
 
     static void RemoveNodes(EditorDocument document, IReadOnlyList<string> ids)
@@ -186,7 +232,9 @@ internal static class DocumentCommands
         {
             if (info.Kind == "model")
             {
-                Replace(document, Templates.Model(template, command["options"] is JsonObject o ? Options(o, template) : null));
+                var fields = command["options"] is null ? null
+                    : command["options"] as JsonObject ?? throw new DocumentCommandException("insertTemplate: 'options' must be an object", "options");
+                Replace(document, Templates.Model(template, TemplateOptions.Resolve(template, null, fields)));
                 return true;
             }
             string after = command["after"] is null
@@ -203,14 +251,6 @@ internal static class DocumentCommands
         {
             throw new DocumentCommandException($"insertTemplate {template}: {e.Message}");
         }
-    }
-
-    static ModelOptions Options(JsonObject o, string template)
-    {
-        var reference = ModelZoo.ReferenceOptions(template);
-        int Get(string name, int fallback) => o[name] is null ? fallback : Int(o, name);
-        return new ModelOptions(Get("inputChannels", reference.InputChannels), Get("imageSize", reference.ImageSize),
-            Get("classes", reference.Classes), Get("widthDivisor", reference.WidthDivisor));
     }
 
     static void SetGroupCollapsed(EditorDocument document, string group, bool collapsed)

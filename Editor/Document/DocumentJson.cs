@@ -8,7 +8,7 @@ namespace NeuroPlugin.Editor.Document;
 internal static class DocumentJson
 {
     public static byte[] Write(EditorDocument document, DocumentAnalysis analysis, long revision, string name, string? path,
-        bool dirty, bool canUndo, bool canRedo)
+        bool dirty, bool canUndo, bool canRedo, long file = 0)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream))
@@ -17,6 +17,7 @@ internal static class DocumentJson
             w.WriteNumber("revision", revision);
             w.WriteString("name", name);
             w.WriteString("path", path);
+            w.WriteNumber("file", file);
             w.WriteBoolean("dirty", dirty);
             w.WriteBoolean("canUndo", canUndo);
             w.WriteBoolean("canRedo", canRedo);
@@ -40,6 +41,9 @@ internal static class DocumentJson
                 w.WriteString("group", node.Group);
                 WriteShape(w, "outputShape", result.OutputShape);
                 w.WriteString("error", result.Error);
+                w.WritePropertyName("fix");
+                if (result.Fix is null) w.WriteNullValue();
+                else result.Fix.WriteTo(w);
                 w.WriteNumber("parameters", result.Parameters);
                 w.WriteNumber("flops", result.Flops);
                 w.WriteEndObject();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Editor.Server;
+using NeuroPlugin.Editor.Cli;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
@@ -20,20 +21,24 @@ internal sealed record Weight(TensorShape Shape, float[] Values);
 /// </summary>
 internal sealed class DocumentFile(string name, string? path, IReadOnlyDictionary<string, Weight> weights)
 {
+    static long lastId;
+
+    /// <summary>A number no other file of this process has: the protocol's <c>file</c>, which tells a client that the
+    /// document was replaced (new, open, a model template) or that undo went back to another file, and which file the
+    /// train form's values belong to.</summary>
+    public long Id { get; } = Interlocked.Increment(ref lastId);
     public string Name { get; set; } = name;
     public string? Path { get; set; } = path;
     /// <summary>Replaced whole (never changed in place), so a copy handed out stays as it was.</summary>
     public IReadOnlyDictionary<string, Weight> Weights { get; set; } = weights;
+    /// <summary>What the opened file or the last training run said about the model (labels, normalization, provenance);
+    /// saved and exported with it as far as it still fits the graph.</summary>
+    public ModelMetadata? Metadata { get; set; }
 
     public static DocumentFile Untitled() => new("untitled", null, new Dictionary<string, Weight>(StringComparer.Ordinal));
 
     /// <summary>Bytes the weights hold (4 per value).</summary>
     public long WeightBytes => Weights.Values.Sum(w => 4L * w.Values.Length);
-
-    static long lastId;
-
-    /// <summary>Tells files apart for clients (the train form's values belong to one file).</summary>
-    public long Id { get; } = Interlocked.Increment(ref lastId);
 
     /// <summary>The train form's values (request field names, as the editor's form last held them), saved in the
     /// <c>.neuro</c> file's metadata (<see cref="ModelFile.TrainingOptionsKey"/>); null before the form changed any.
@@ -87,9 +92,17 @@ internal sealed class DocumentSession
     /// <summary>Raised after every change (command, undo, redo, open, save), on the thread that made it.</summary>
     public event Action? Changed;
 
+    /// <summary>Why the network may not change now (a training run is using it), or null when it may. While it gives a
+    /// reason, every command, undo, redo or open that would change the network (nodes, attributes, connections, output)
+    /// or replace the document is refused with <see cref="EditorConflictException"/> carrying that reason; moving nodes,
+    /// collapsing and ungrouping still work. Called under the session's lock: it must not call back into the session.</summary>
+    public Func<string?>? StructureLock { get; set; }
+
     public long Revision { get { lock (gate) return revision; } }
     long revision;
     bool dirty;
+    /// <summary>The revision the last command or open made, which a layout may amend; -1 after anything else.</summary>
+    long amendableRevision = -1;
 
     /// <summary>Estimated bytes held by the undo steps; at most <see cref="UndoBytesLimit"/> unless only one step is left.</summary>
     public long UndoBytes { get { lock (gate) return undoBytes; } }
@@ -110,16 +123,34 @@ internal sealed class DocumentSession
     public DocumentFile File { get { lock (gate) return file; } }
 
     /// <summary>Applies one command (see <see cref="DocumentCommands"/>); an undo step. <c>new</c> and model templates
-    /// start an untitled document without weights.</summary>
+    /// start an untitled document without weights, with nothing unsaved. A <c>moveNodes</c> or <c>layout</c> with
+    /// <c>"amends": R</c>, sent when the document is still at revision R made by a command or an open, belongs to that
+    /// change: no undo step of its own (one user action, one undo); otherwise it is an ordinary step.</summary>
     public void Execute(JsonObject command)
     {
-        if (command["op"] is JsonValue v && v.TryGetValue(out string? op) && op == "copy")
-            throw new DocumentCommandException("'copy' changes nothing: call Copy");
+        string op = command["op"] is JsonValue v && v.TryGetValue(out string? name) ? name : "command";
+        if (op == "copy") throw new DocumentCommandException("'copy' changes nothing: call Copy");
+        long? amends = command["amends"] switch
+        {
+            null => null,
+            JsonValue a when a.TryGetValue(out long r) && op is "moveNodes" or "layout" => r,
+            _ => throw new DocumentCommandException("'amends' must be the revision a moveNodes or layout belongs to", "amends"),
+        };
         lock (gate)
         {
             var next = current.Clone();
             bool replaced = DocumentCommands.Apply(next, analysis, command);
-            Commit(next, replaced ? DocumentFile.Untitled() : file, (string?)command["op"] ?? "command");
+            if (amends is long r && r == revision && r == amendableRevision)
+            {
+                analysis = Analyse(next, op);
+                current = next;
+                amendableRevision = ++revision;
+            }
+            else
+            {
+                Commit(next, replaced ? DocumentFile.Untitled() : file, op);
+                if (replaced) dirty = false;
+            }
         }
         Changed?.Invoke();
     }
@@ -138,6 +169,7 @@ internal sealed class DocumentSession
         {
             if (undo.Count == 0) throw new EditorConflictException("nothing to undo");
             var step = undo.Last!.Value;
+            CheckStructureLock(step.Document, step.File, "undo");
             var restored = Analyse(step.Document, "undo");
             undo.RemoveLast();
             undoBytes -= step.Bytes;
@@ -155,6 +187,7 @@ internal sealed class DocumentSession
         {
             if (redo.Count == 0) throw new EditorConflictException("nothing to redo");
             var step = redo.Peek();
+            CheckStructureLock(step.Document, step.File, "redo");
             var restored = Analyse(step.Document, "redo");
             redo.Pop();
             PushUndo(new Step(current, file, StepBytes(step.File)));
@@ -174,11 +207,12 @@ internal sealed class DocumentSession
         if (!onnx && !full.EndsWith(".neuro", StringComparison.OrdinalIgnoreCase))
             throw new DocumentCommandException($"{relativePath}: the editor opens .neuro and .onnx files");
         using var cpu = new CpuBackend();
-        using var network = onnx ? OnnxImporter.Convert(full).CreateNetwork(cpu) : ModelFile.Load(full, cpu);
+        using var network = InferCommand.Load(full, cpu, out var metadata);
         var document = Templates.FromGraph(network.Graph);
         Layout.Apply(document);
         var opened = new DocumentFile(Path.GetFileNameWithoutExtension(full), folder.Relative(full), ReadWeights(network))
         {
+            Metadata = metadata,
             TrainingForm = onnx ? null : ModelFile.ReadTrainingOptions(full),
         };
         lock (gate)
@@ -196,12 +230,11 @@ internal sealed class DocumentSession
         lock (gate)
         {
             string target = relativePath ?? file.Path ?? throw new DocumentCommandException("save: give a path (the document has never been saved)");
-            if (!target.EndsWith(".neuro", StringComparison.OrdinalIgnoreCase)) throw new DocumentCommandException($"save: '{target}' must end in .neuro (use export for ONNX)");
-            string full = folder.Resolve(target);
+            string full = folder.Resolve(CheckFileName("save", target, ".neuro", " (use export for ONNX)"));
             using var cpu = new CpuBackend();
             using var network = CreateNetwork(analysis.RequireValidGraph("save"), cpu);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            ModelFile.Save(network, full, file.TrainingForm);
+            ModelFile.Save(network, full, file.Metadata?.FitTo(network.Graph), file.TrainingForm);
             file.Path = folder.Relative(full);
             file.Name = Path.GetFileNameWithoutExtension(full);
             dirty = false;
@@ -215,12 +248,11 @@ internal sealed class DocumentSession
     {
         lock (gate)
         {
-            if (!relativePath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) throw new DocumentCommandException($"export: '{relativePath}' must end in .onnx");
-            string full = folder.Resolve(relativePath);
+            string full = folder.Resolve(CheckFileName("export", relativePath, ".onnx", ""));
             using var cpu = new CpuBackend();
             using var network = CreateNetwork(analysis.RequireValidGraph("export"), cpu);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            OnnxExporter.Export(network, full);
+            OnnxExporter.Export(network, full, file.Metadata?.FitTo(network.Graph));
             return folder.Relative(full);
         }
     }
@@ -253,11 +285,12 @@ internal sealed class DocumentSession
     /// <paramref name="from"/>, the file the run started from (it may have been edited since; undo and redo may have
     /// left it and come back); raises <see cref="Changed"/> (the document is dirty). Returns false, keeping nothing,
     /// when open, <c>new</c> or a model template replaced it meanwhile.</summary>
-    public bool KeepWeights(IReadOnlyDictionary<string, Weight> trained, DocumentFile from)
+    public bool KeepWeights(IReadOnlyDictionary<string, Weight> trained, DocumentFile from, ModelMetadata? metadata = null)
     {
         lock (gate)
         {
             if (!ReferenceEquals(from, file)) return false;
+            file.Metadata = metadata ?? file.Metadata;
             var merged = new Dictionary<string, Weight>(file.Weights, StringComparer.Ordinal);
             foreach (var (key, weight) in trained) merged[key] = weight;
             file.Weights = merged;
@@ -293,15 +326,37 @@ internal sealed class DocumentSession
         return network;
     }
 
-    /// <summary>Makes <paramref name="next"/> (of file <paramref name="nextFile"/>) the current document: analysed first
-    /// (a failing analysis throws and changes nothing), then the undo step is recorded.</summary>
+    /// <summary>Makes <paramref name="next"/> (of file <paramref name="nextFile"/>) the current document: checked against
+    /// the <see cref="StructureLock"/> and analysed first (a refusal throws and changes nothing), then the undo step is
+    /// recorded.</summary>
     void Commit(EditorDocument next, DocumentFile nextFile, string what)
     {
+        CheckStructureLock(next, nextFile, what);
         var nextAnalysis = Analyse(next, what);
         PushUndo(new Step(current, file, StepBytes(nextFile)));
         redo.Clear();
         (current, file, analysis) = (next, nextFile, nextAnalysis);
         Touch();
+        amendableRevision = revision;
+    }
+
+    /// <summary>Throws while <see cref="StructureLock"/> gives a reason and <paramref name="next"/> (of
+    /// <paramref name="nextFile"/>) is another network or another file than the current one.</summary>
+    void CheckStructureLock(EditorDocument next, DocumentFile nextFile, string what)
+    {
+        if (ReferenceEquals(nextFile, file) && next.SameNetwork(current)) return;
+        if (StructureLock?.Invoke() is string reason) throw new EditorConflictException($"{what}: {reason}");
+    }
+
+    /// <summary><paramref name="path"/> when it names a file ending in <paramref name="extension"/> with a name before
+    /// it; else a refusal naming the path (a bare <c>.neuro</c> would make a hidden, nameless file).</summary>
+    static string CheckFileName(string what, string path, string extension, string hint)
+    {
+        if (!path.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) throw new DocumentCommandException($"{what}: '{path}' must end in {extension}{hint}", "path");
+        string stem = Path.GetFileName(path)[..^extension.Length];
+        if (stem.Trim().Length == 0 || stem.StartsWith('.'))
+            throw new DocumentCommandException($"{what}: '{path}' has no file name before {extension}", "path");
+        return path;
     }
 
     /// <summary>The estimated size of an undo step holding the current document when <paramref name="nextFile"/> comes
@@ -337,6 +392,7 @@ internal sealed class DocumentSession
     {
         revision++;
         dirty = true;
+        amendableRevision = -1;
     }
 
     /// <summary>The document as the protocol's JSON (UTF-8), written once per revision (the HTTP answer and the
@@ -347,7 +403,7 @@ internal sealed class DocumentSession
         {
             if (json is null || jsonRevision != revision)
             {
-                json = DocumentJson.Write(current, analysis, revision, file.Name, file.Path, dirty, undo.Count > 0, redo.Count > 0);
+                json = DocumentJson.Write(current, analysis, revision, file.Name, file.Path, dirty, undo.Count > 0, redo.Count > 0, file.Id);
                 jsonRevision = revision;
             }
             return json;

@@ -54,6 +54,20 @@ internal sealed class EditorDocument
         AuxiliaryOutputs = [.. AuxiliaryOutputs],
     };
 
+    /// <summary>True when <paramref name="other"/> is the same network: the same nodes in the same order (id, type,
+    /// attributes, inputs), output and auxiliary heads. Positions and groups, which change only how it is drawn, are not
+    /// compared.</summary>
+    public bool SameNetwork(EditorDocument other)
+    {
+        if (Output != other.Output || Nodes.Count != other.Nodes.Count || !AuxiliaryOutputs.SequenceEqual(other.AuxiliaryOutputs)) return false;
+        for (int i = 0; i < Nodes.Count; i++)
+        {
+            DocumentNode a = Nodes[i], b = other.Nodes[i];
+            if (a.Id != b.Id || a.Type != b.Type || !a.Inputs.SequenceEqual(b.Inputs) || !JsonNode.DeepEquals(a.Attributes, b.Attributes)) return false;
+        }
+        return true;
+    }
+
     /// <summary>True when <paramref name="id"/> names a node or a group.</summary>
     public bool IsUsed(string id) => Contains(id) || Groups.Exists(g => g.Id == id);
 
@@ -99,8 +113,12 @@ internal sealed class EditorDocument
 }
 
 /// <summary>A command that cannot be applied (unknown node, duplicate id, a cycle, a malformed field): HTTP 400, the
-/// document is unchanged. The message names the node or field.</summary>
-internal sealed class DocumentCommandException(string message) : ArgumentException(message);
+/// document is unchanged. The message names the node or field; <see cref="Field"/> is the request field at fault, when
+/// one is (the UI marks it).</summary>
+internal sealed class DocumentCommandException(string message, string? field = null) : ArgumentException(message)
+{
+    public string? Field { get; } = field;
+}
 
 /// <summary>A request that conflicts with the server's state (nothing to undo or redo, a training run already going):
 /// HTTP 409. Other <see cref="InvalidOperationException"/>s are server faults (500).</summary>

@@ -39,10 +39,11 @@ internal static class Templates
         .. ZooBlocks.Names.Select(name => new TemplateInfo(name, ZooBlocks.Label(name), "block", ZooBlocks.Description(name))),
     ];
 
-    /// <summary>The document of zoo model <paramref name="name"/> (its nodes grouped by module), laid out top to bottom.</summary>
-    public static EditorDocument Model(string name, ModelOptions? options = null)
+    /// <summary>The document of zoo model <paramref name="name"/> for <paramref name="options"/> (default: as published;
+    /// see <see cref="TemplateOptions"/>), its nodes grouped by module, laid out top to bottom.</summary>
+    public static EditorDocument Model(string name, TemplateOptions? options = null)
     {
-        var graph = ModelZoo.Build(name, options);
+        var graph = (options ?? TemplateOptions.Reference(name)).Build(name);
         var document = FromGraph(graph);
         GroupByModule(document, name);
         Layout.Apply(document);
@@ -89,6 +90,8 @@ internal static class Templates
         document.Groups.Add(new DocumentGroup(groupId, ZooBlocks.Label(block), block, Collapsed: true));
         var (x, y) = position ?? (anchor.X, anchor.Y + Layout.RowHeight);
         Layout.Place(added, x, y);
+        // collapsed, the block is one row high: its readers start one row below it
+        if (position is null) Layout.MakeRoom(document, consumers, y, added);
         return groupId;
     }
 
@@ -125,44 +128,68 @@ internal static class Templates
         };
     }
 
-    /// <summary>Groups a zoo model's nodes by module path (<c>layer1.0.conv1</c> → group <c>layer1.0</c>), keeping only
-    /// modules of at least two nodes (group ids are <c>group:</c> + the module path, apart from node ids); groups start collapsed so large networks stay readable.</summary>
+    /// <summary>
+    /// Groups a zoo model's nodes into its blocks, by module path (<c>layer2.0.conv1</c> is in module <c>layer2.0</c>; a node
+    /// named like a module, GoogLeNet's concatenation <c>inception3a</c>, is in that module). A module's nodes start as one
+    /// group; then a group whose outside readers all belong to the group of one enclosing module, and which makes one
+    /// connected piece with it, joins that group, until none does: a ResNet block takes its <c>downsample</c> branch, a MobileNet v2 block its expansion and
+    /// depthwise stages, an Inception module its branches. Groups of at least two nodes that form one piece are kept (ids
+    /// <c>group:</c> + the module path, apart from node ids), collapsed so large networks stay readable.
+    /// </summary>
     static void GroupByModule(EditorDocument document, string model)
     {
-        var modules = document.Nodes
-            .Where(n => n.Type != LayerPalette.InputType && n.Id.Contains('.'))
-            .GroupBy(n => n.Id[..n.Id.LastIndexOf('.')], StringComparer.Ordinal)
-            .Where(g => g.Count() >= 2);
-        foreach (var module in modules)
+        var layers = document.Nodes.Where(n => n.Type != LayerPalette.InputType).ToList();
+        var modulePaths = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in layers)
+            for (int dot = node.Id.IndexOf('.'); dot > 0; dot = node.Id.IndexOf('.', dot + 1)) modulePaths.Add(node.Id[..dot]);
+        var moduleOf = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var node in layers)
+            moduleOf[node.Id] = modulePaths.Contains(node.Id) ? node.Id : node.Id.Contains('.') ? node.Id[..node.Id.LastIndexOf('.')] : null;
+        var readers = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var node in layers)
+            foreach (string? input in node.Inputs.Distinct())
+                if (input is not null) (readers.TryGetValue(input, out var list) ? list : readers[input] = []).Add(node.Id);
+
+        for (bool merged = true; merged;)
         {
+            merged = false;
+            foreach (string module in moduleOf.Values.OfType<string>().Distinct().ToList())
+            {
+                var members = moduleOf.Where(m => m.Value == module).Select(m => m.Key).ToList();
+                var outside = members.SelectMany(m => readers.GetValueOrDefault(m) ?? []).Select(r => moduleOf[r]).Where(m => m != module).Distinct().ToList();
+                if (outside is not [string enclosing] || !module.StartsWith(enclosing + ".", StringComparison.Ordinal)) continue;
+                var joined = moduleOf.Where(m => m.Value == enclosing).Select(m => m.Key).Concat(members).ToHashSet(StringComparer.Ordinal);
+                if (!Connected(joined, readers)) continue; // DenseNet's "features" holds the stem and the head, apart: not a block
+                foreach (string member in members) moduleOf[member] = enclosing;
+                merged = true;
+            }
+        }
+
+        foreach (var module in layers.Where(n => moduleOf[n.Id] is not null).GroupBy(n => moduleOf[n.Id]!, StringComparer.Ordinal))
+        {
+            // a group drawn as one node must be one piece (DenseNet's "features": the stem and the head stay apart)
+            if (module.Count() < 2 || !Connected(module.Select(n => n.Id).ToHashSet(StringComparer.Ordinal), readers)) continue;
             foreach (var node in module) node.Group = "group:" + module.Key;
             document.Groups.Add(new DocumentGroup("group:" + module.Key, module.Key, model, Collapsed: true));
         }
     }
-}
 
-/// <summary>A layered layout: each node one row below its deepest input, nodes of a row side by side.</summary>
-internal static class Layout
-{
-    public const double RowHeight = 100, ColumnWidth = 220;
-
-    /// <summary>Positions every node of <paramref name="document"/> by depth (longest path from an input).</summary>
-    public static void Apply(EditorDocument document) => Place(DocumentAnalysis.TopologicalOrder(document, out _), 0, 0);
-
-    /// <summary>Positions <paramref name="nodes"/> (topologically ordered) by their depth among themselves, from (x, y).</summary>
-    public static void Place(IReadOnlyList<DocumentNode> nodes, double x, double y)
+    /// <summary>True when <paramref name="nodes"/> form one piece through the edges among them (direction ignored).</summary>
+    static bool Connected(HashSet<string> nodes, Dictionary<string, List<string>> readers)
     {
-        var depth = new Dictionary<string, int>(StringComparer.Ordinal);
-        var perRow = new Dictionary<int, int>();
-        foreach (var node in nodes)
-        {
-            int d = 0;
-            foreach (string? input in node.Inputs)
-                if (input is not null && depth.TryGetValue(input, out int inputDepth)) d = Math.Max(d, inputDepth + 1);
-            depth[node.Id] = d;
-            int column = perRow[d] = perRow.GetValueOrDefault(d) + 1;
-            node.X = x + (column - 1) * ColumnWidth;
-            node.Y = y + d * RowHeight;
-        }
+        var neighbours = nodes.ToDictionary(n => n, _ => new List<string>(), StringComparer.Ordinal);
+        foreach (string node in nodes)
+            foreach (string reader in readers.GetValueOrDefault(node) ?? [])
+                if (nodes.Contains(reader))
+                {
+                    neighbours[node].Add(reader);
+                    neighbours[reader].Add(node);
+                }
+        var seen = new HashSet<string>(StringComparer.Ordinal) { nodes.First() };
+        var pending = new Stack<string>(seen);
+        while (pending.TryPop(out string? node))
+            foreach (string next in neighbours[node])
+                if (seen.Add(next)) pending.Push(next);
+        return seen.Count == nodes.Count;
     }
 }

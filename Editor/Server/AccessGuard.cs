@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http;
+using NeuroPlugin.Monitoring.Live;
 
 namespace NeuroPlugin.Editor.Server;
 
@@ -9,30 +8,29 @@ namespace NeuroPlugin.Editor.Server;
 /// loopback server in <c>Host</c> (else 421: a DNS-rebinding page reaches us under its own name), carry no foreign
 /// <c>Origin</c> (else 403: another site's script or WebSocket), and present the session token in the header
 /// <c>X-Neuro-Token</c>, the query <c>token</c> or the cookie <c>neuro_token_PORT</c> (else 401). A valid query token
-/// sets the cookie (HttpOnly, SameSite=Strict), so the page's own requests authenticate without the query.
+/// sets the cookie (HttpOnly, SameSite=Strict), so the page's own requests authenticate without the query. The rules
+/// themselves are <see cref="SessionAccess"/>'s, shared with a game's live link.
 /// </summary>
 internal sealed class AccessGuard(string token, Func<int> port)
 {
-    public const string HeaderName = "X-Neuro-Token";
-    public const string QueryName = "token";
+    public const string HeaderName = SessionAccess.TokenHeader;
+    public const string QueryName = SessionAccess.TokenQuery;
     public static string CookieName(int port) => $"neuro_token_{port}";
 
-    readonly byte[] expected = Encoding.UTF8.GetBytes(token);
-
-    /// <summary>A fresh session token: 32 random bytes, base64url without padding.</summary>
-    public static string NewToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    /// <summary>A fresh session token (<see cref="SessionAccess.NewToken"/>).</summary>
+    public static string NewToken() => SessionAccess.NewToken();
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         int p = port();
         string host = context.Request.Host.Value ?? "";
-        if (host != $"127.0.0.1:{p}" && host != $"localhost:{p}")
+        if (!SessionAccess.HostAllowed(host, p))
         {
             await ErrorResponse.Write(context, StatusCodes.Status421MisdirectedRequest, $"Host '{host}' is not this editor server (127.0.0.1:{p})");
             return;
         }
         string? origin = context.Request.Headers.Origin;
-        if (origin is not null && origin != $"http://127.0.0.1:{p}" && origin != $"http://localhost:{p}")
+        if (!SessionAccess.OriginAllowed(origin, p))
         {
             await ErrorResponse.Write(context, StatusCodes.Status403Forbidden, $"Origin '{origin}' may not use this editor server");
             return;
@@ -44,7 +42,7 @@ internal sealed class AccessGuard(string token, Func<int> port)
             await ErrorResponse.Write(context, StatusCodes.Status401Unauthorized, "the editor's session token is missing (open the URL neuro serve printed)");
             return;
         }
-        if (!Matches(presented))
+        if (!SessionAccess.TokenMatches(presented, token))
         {
             await ErrorResponse.Write(context, StatusCodes.Status401Unauthorized, "the editor's session token is wrong (open the URL neuro serve printed)");
             return;
@@ -53,16 +51,15 @@ internal sealed class AccessGuard(string token, Func<int> port)
             context.Response.Cookies.Append(CookieName(p), token, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/", Secure = false });
         await next(context);
     }
-
-    bool Matches(string presented) => CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), expected);
 }
 
 /// <summary>The protocol's error body: <c>{ "error": "…" }</c> with a 4xx/5xx status.</summary>
 internal static class ErrorResponse
 {
-    public static Task Write(HttpContext context, int status, string message)
+    /// <summary>Answers <c>{ "error": message }</c>, with <c>"field"</c> (the request field at fault) when there is one.</summary>
+    public static Task Write(HttpContext context, int status, string message, string? field = null)
     {
         context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(new { error = message });
+        return field is null ? context.Response.WriteAsJsonAsync(new { error = message }) : context.Response.WriteAsJsonAsync(new { error = message, field });
     }
 }

@@ -25,8 +25,9 @@ internal sealed record EditorServerOptions(string Folder, int Port = 0, string? 
 
 /// <summary>
 /// <c>neuro serve</c>'s server: ASP.NET Core on 127.0.0.1 only, every request through <see cref="AccessGuard"/>,
-/// the document API over <see cref="DocumentSession"/>, training over <see cref="TrainingSession"/>, pushes over
-/// <see cref="WebSocketHub"/>, and the built UI as static files. The protocol is Documentation~/EditorProtocol.md.
+/// the document API over <see cref="DocumentSession"/>, training over <see cref="TrainingSession"/>, the runs kept in
+/// the folder (<see cref="RunFiles"/>), the inspector's probes and evaluations (<see cref="InspectorSession"/>), pushes
+/// over <see cref="WebSocketHub"/>, and the built UI as static files. The protocol is Documentation~/EditorProtocol.md.
 /// </summary>
 internal sealed class EditorServer : IAsyncDisposable
 {
@@ -41,10 +42,17 @@ internal sealed class EditorServer : IAsyncDisposable
         WebRoot = webRoot;
         Document = new DocumentSession(folder);
         Training = new TrainingSession(Document);
+        Inspector = new InspectorSession(Document, Training);
+        Search = new SearchSession(folder, () => Training.IsRunning ? "a training run is running" : null);
         hub = new WebSocketHub(TrainingMessage);
+        Document.StructureLock = () => Training.IsRunning ? TrainingLockReason : null;
         Document.Changed += () => hub.Broadcast(HubMessageKind.Document, DocumentMessage());
-        Training.Message += message => hub.Broadcast(HubMessageKind.Training, message);
+        Training.Message += hub.Broadcast;
     }
+
+    /// <summary>Why the network may not change while a run trains it (<see cref="DocumentSession.StructureLock"/>).</summary>
+    public const string TrainingLockReason =
+        "a training run is using this network: stop it before changing layers, connections or the document (moving nodes and collapsing groups still work)";
 
     /// <summary>Largest request body the API reads: 8 MiB (a pasted clipboard of a large network fits); larger is 413.</summary>
     public const long MaxRequestBodyBytes = 8L << 20;
@@ -54,6 +62,10 @@ internal sealed class EditorServer : IAsyncDisposable
     public string WebRoot { get; }
     public DocumentSession Document { get; }
     public TrainingSession Training { get; }
+    public InspectorSession Inspector { get; }
+    /// <summary>The WebSocket clients (tests read their outboxes).</summary>
+    internal WebSocketHub Hub => hub;
+    public SearchSession Search { get; }
     /// <summary>The port the server listens on (the real one when 0 was asked).</summary>
     public int Port { get; private set; }
     /// <summary>What <c>neuro serve</c> prints: the address with the token.</summary>
@@ -106,12 +118,31 @@ internal sealed class EditorServer : IAsyncDisposable
         app.MapGet("/api/files", () => Results.Json(ListFiles()));
         app.MapGet("/api/layers", () => Json(Encoding.UTF8.GetBytes(LayerPalette.ToJson().ToJsonString())));
         app.MapGet("/api/templates", () => Results.Json(Templates.All.Select(t => new { id = t.Id, label = t.Label, kind = t.Kind, description = t.Description })));
-        app.MapPost("/api/training/start", async Task<IResult> (HttpContext context) => Results.Json(new { runId = Training.Start(TrainingRequest.Parse(await Body(context))) }));
+        app.MapPost("/api/templates/preview", async Task<IResult> (HttpContext context) => Json(TemplatePreview.Describe(await Body(context))));
+        app.MapPost("/api/training/start", async Task<IResult> (HttpContext context) =>
+        {
+            var request = TrainingRequest.Parse(await Body(context));
+            if (Search.IsRunning) throw new EditorConflictException("an architecture search is running: stop it before training");
+            return Results.Json(new { runId = Training.Start(request) });
+        });
         app.MapPost("/api/training/stop", () => Results.Json(new { stopped = Training.Stop() }));
         app.MapGet("/api/training", () => Json(Training.StatusJson()));
         app.MapGet("/api/training/schema", () => Json(Encoding.UTF8.GetBytes(TrainingSession.Schema().ToJsonString())));
         app.MapGet("/api/training/form", () => Json(Training.FormJson()));
+        app.MapPost("/api/search/start", async Task<IResult> (HttpContext context) => Results.Json(new { searchId = Search.Start(SearchRequest.Parse(await Body(context))) }));
+        app.MapPost("/api/search/stop", () => Results.Json(new { stopped = Search.Stop() }));
+        app.MapGet("/api/search", () => Json(Search.StatusJson()));
         app.MapPut("/api/training/form", async Task<IResult> (HttpContext context) => { Training.SetForm(await Body(context)); return Json(Training.FormJson()); });
+        app.MapGet("/api/runs", () => Json(Encoding.UTF8.GetBytes(RunFiles.List(Folder).ToJsonString())));
+        app.MapGet("/api/runs/file", (HttpContext context) =>
+            Results.Stream(RunFiles.Open(Folder, context.Request.Query["path"].ToString() is { Length: > 0 } path ? path : throw new DocumentCommandException("path: name a run file (?path=runs/….jsonl)", "path")),
+                "application/x-ndjson"));
+        app.MapPost("/api/inspect/filters", async Task<IResult> (HttpContext context) => Json(await Inspector.FiltersAsync(await Body(context))));
+        app.MapPost("/api/inspect/featureMaps", async Task<IResult> (HttpContext context) => Json(await Inspector.FeatureMapsAsync(await Body(context))));
+        app.MapPost("/api/inspect/evaluate", async Task<IResult> (HttpContext context) => Json(await Inspector.EvaluateAsync(await Body(context))));
+        app.MapGet("/api/inspect/images", (HttpContext context) => Json(Inspector.TestImages(context.Request.Query["indices"])));
+        app.MapGet("/api/inspect/cell", (HttpContext context) => Json(Inspector.Cell(
+            QueryInt(context, "label"), QueryInt(context, "predicted"), context.Request.Query.ContainsKey("limit") ? QueryInt(context, "limit") : 64)));
         app.Map("/api/{**rest}", (HttpContext context) => ErrorResponse.Write(context, StatusCodes.Status404NotFound, $"no API route {context.Request.Method} {context.Request.Path}"));
 
         if (Directory.Exists(WebRoot))
@@ -144,7 +175,7 @@ internal sealed class EditorServer : IAsyncDisposable
         catch (Exception e) when (!context.Response.HasStarted)
         {
             if (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }) e = new RequestTooLargeException();
-            await ErrorResponse.Write(context, StatusOf(e), CliErrors.Describe(e));
+            await ErrorResponse.Write(context, StatusOf(e), CliErrors.Describe(e), (e as DocumentCommandException)?.Field);
         }
     }
 
@@ -162,6 +193,10 @@ internal sealed class EditorServer : IAsyncDisposable
     };
 
     static IResult Json(byte[] utf8) => Results.Bytes(utf8, "application/json");
+
+    static int QueryInt(HttpContext context, string name) =>
+        int.TryParse(context.Request.Query[name], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int value)
+            ? value : throw new DocumentCommandException($"{name} must be an integer", name);
 
     static async Task<JsonObject> Body(HttpContext context)
     {
@@ -220,7 +255,9 @@ internal sealed class EditorServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Training.Stop();
+        Search.Stop();
         Training.Wait(TimeSpan.FromSeconds(30));
+        Search.Wait(TimeSpan.FromSeconds(30));
         await app.StopAsync();
         await app.DisposeAsync();
     }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -5,6 +7,8 @@ using NeuroPlugin.Data;
 using NeuroPlugin.Editor.Cli;
 using NeuroPlugin.Editor.Document;
 using NeuroPlugin.Graph;
+using NeuroPlugin.Monitoring;
+using NeuroPlugin.Serialization;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Server;
@@ -28,9 +32,9 @@ internal sealed record TrainingRequest(string Backend, TrainingOptions Options)
         Choices = [new("fashion-mnist", "Fashion-MNIST: 60,000 + 10,000 grey 28×28 images of 10 classes"), new("folder", "An image folder inside the served folder")],
     };
 
-    /// <summary>Runtime options the editor does not take: the network's input decides the image size, and a resumed run
-    /// needs the command line's exact options.</summary>
-    public static readonly string[] NotOffered = ["imageSize", "resume"];
+    /// <summary>Runtime options the editor does not take: the network's input decides the image size, a resumed run
+    /// needs the command line's exact options, and the editor names each run's monitor file itself.</summary>
+    public static readonly string[] NotOffered = ["imageSize", "resume", "monitor"];
 
     /// <summary>The fields of the editor's train form, in order: the dataset, the runtime's options it offers, the backend.</summary>
     public static IEnumerable<TrainingField> FormFields =>
@@ -40,20 +44,34 @@ internal sealed record TrainingRequest(string Backend, TrainingOptions Options)
     /// <exception cref="ArgumentException">A malformed or unknown field, naming it.</exception>
     public static TrainingRequest Parse(JsonObject body)
     {
-        string? folder = null;
-        if (body["dataset"] is JsonObject dataset)
-        {
-            folder = Text(dataset, "folder") ?? throw new DocumentCommandException("dataset: an image-folder dataset is { \"folder\": \"relative/path\" }");
-            string? unknown = dataset.Select(p => p.Key).FirstOrDefault(k => k != "folder");
-            if (unknown is not null) throw new DocumentCommandException($"dataset: unknown field '{unknown}'; an image-folder dataset is {{ \"folder\": \"relative/path\" }}");
-        }
-        else if (body["dataset"] is JsonValue d && (!d.TryGetValue(out string? name) || !string.Equals(name, "fashion-mnist", StringComparison.OrdinalIgnoreCase)))
-            throw new DocumentCommandException($"dataset: unknown dataset {d.ToJsonString()}; known: \"fashion-mnist\"");
+        string? folder = FolderOf(body);
         string? refused = NotOffered.FirstOrDefault(body.ContainsKey);
         if (refused is not null)
-            throw new DocumentCommandException($"{refused} is not an editor training option ({(refused == "imageSize" ? "the network's input decides the image size" : "resume runs with neuro train --resume")})");
+            throw new DocumentCommandException($"{refused} is not an editor training option ({refused switch
+            {
+                "imageSize" => "the network's input decides the image size",
+                "monitor" => "the editor keeps every run in its own file under runs/",
+                _ => "resume runs with neuro train --resume",
+            }})");
         string backend = (Text(body, BackendSelection.Field.Name) ?? (string)BackendSelection.Field.Default!).ToLowerInvariant();
         return new TrainingRequest(backend, TrainingOptions.Read(body, [DatasetField.Name, BackendSelection.Field.Name])) { Folder = folder };
+    }
+
+    /// <summary>The <c>dataset</c> field (training's and the search's): null for <c>"fashion-mnist"</c> or none, the
+    /// folder of <c>{ "folder": "rel/path" }</c>.</summary>
+    /// <exception cref="DocumentCommandException">Anything else, naming the field.</exception>
+    public static string? FolderOf(JsonObject body)
+    {
+        if (body["dataset"] is JsonObject dataset)
+        {
+            string? folder = Text(dataset, "folder") ?? throw new DocumentCommandException("dataset: an image-folder dataset is { \"folder\": \"relative/path\" }", "dataset");
+            string? unknown = dataset.Select(p => p.Key).FirstOrDefault(k => k != "folder");
+            if (unknown is not null) throw new DocumentCommandException($"dataset: unknown field '{unknown}'; an image-folder dataset is {{ \"folder\": \"relative/path\" }}", "dataset");
+            return folder;
+        }
+        if (body["dataset"] is JsonValue d && (!d.TryGetValue(out string? name) || !string.Equals(name, "fashion-mnist", StringComparison.OrdinalIgnoreCase)))
+            throw new DocumentCommandException($"dataset: unknown dataset {d.ToJsonString()}; known: \"fashion-mnist\" or {{ \"folder\": \"relative/path\" }}", "dataset");
+        return null;
     }
 
     static string? Text(JsonObject o, string name) => o[name] switch
@@ -70,8 +88,13 @@ internal sealed record TrainingRequest(string Backend, TrainingOptions Options)
 /// (CPU, or a headless GL context, which <see cref="Backends.OpenGL.GLDevice"/> binds to the thread that made it) is
 /// created, used and disposed on that thread only. The run is the runtime's <see cref="TrainingRun"/> (options validated
 /// there, errors naming the request fields), reporting every <see cref="ReportEvery"/> steps (the loss read back only
-/// then) and the test accuracy at each epoch end. <see cref="Stop"/> ends the run between two steps; the weights trained
-/// so far go back to the document (<see cref="DocumentSession.KeepWeights"/>).
+/// then) and the test accuracy at each epoch end. Every run carries the training monitor and is kept as a JSON Lines file
+/// in the served folder (<see cref="RunFiles"/>); its samples, evaluations and diagnostics are also sent as they come
+/// (<see cref="Message"/>, kinds <see cref="HubMessageKind.Sample"/>, <see cref="HubMessageKind.Evaluation"/> and
+/// <see cref="HubMessageKind.Diagnostics"/>). Work on the running network (probes, evaluations on request) runs on the
+/// training thread between two steps (<see cref="OnTrainingThread"/>). <see cref="Stop"/> ends the run between two
+/// steps; the weights trained so far go back to the document (<see cref="DocumentSession.KeepWeights"/>), unless the
+/// run diverged (<see cref="WeightsDiverged"/>).
 /// </summary>
 internal sealed class TrainingSession(DocumentSession document)
 {
@@ -80,6 +103,13 @@ internal sealed class TrainingSession(DocumentSession document)
 
     readonly object gate = new();
     readonly List<TrainingPoint> points = [];
+    readonly ConcurrentQueue<Action<TrainingRun>> requests = new();
+    bool acceptingRequests;
+    string? runFile;
+    byte[]? diagnostics;   // the latest "diagnostics" record of the run
+    bool diverged;
+    ImageDataset? testSet;
+    (EvaluationSample Evaluation, ImageDataset Images)? lastEvaluation;
     CancellationTokenSource? cancellation;
     Thread? thread;
     string? runId;
@@ -89,14 +119,60 @@ internal sealed class TrainingSession(DocumentSession document)
     JsonObject? options;
     long totalSteps;
 
-    /// <summary>Raised with each protocol message (<c>{"type":"training",…}</c>, UTF-8 JSON), on the training thread.</summary>
-    public event Action<byte[]>? Message;
+    /// <summary>True from a successful <see cref="Start"/> until the run's final message.</summary>
+    public bool IsRunning { get { lock (gate) return state == "running"; } }
+
+    /// <summary>Raised with each protocol message (<c>{"type":"training",…}</c> or <c>{"type":"monitor",…}</c>, UTF-8
+    /// JSON) and its kind, on the training thread.</summary>
+    public event Action<HubMessageKind, byte[]>? Message;
+
+    /// <summary>The test images of the latest run (null before the first run loaded its data).</summary>
+    public ImageDataset? TestSet { get { lock (gate) return testSet; } }
+
+    /// <summary>The latest evaluation (an epoch end's or one on request) with the images it evaluated; null before one.</summary>
+    public (EvaluationSample Evaluation, ImageDataset Images)? LastEvaluation
+    {
+        get { lock (gate) return lastEvaluation; }
+        set { lock (gate) lastEvaluation = value; }
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the running network's thread between two steps (a GL context belongs to
+    /// it); null when no run is training now (the caller uses the document's weights instead).</summary>
+    public Task<T>? OnTrainingThread<T>(Func<TrainingRun, T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (gate)
+        {
+            if (state != "running" || !acceptingRequests) return null;
+            requests.Enqueue(run =>
+            {
+                try
+                {
+                    done.SetResult(work(run));
+                }
+                catch (Exception e)
+                {
+                    done.SetException(e);
+                }
+            });
+        }
+        return done.Task;
+    }
+
+    /// <summary>Carries out the queued work, on the training thread.</summary>
+    void ServeRequests(TrainingRun run)
+    {
+        while (requests.TryDequeue(out var request)) request(run);
+    }
 
     /// <summary>Starts a run and returns its id; throws <see cref="EditorConflictException"/> while one is running and an
     /// <see cref="ArgumentException"/> naming the field for bad settings or a network that does not fit the data.</summary>
     public string Start(TrainingRequest request)
     {
-        request.Options.Validate(TrainingOptionNaming.Field);
+        string id = Guid.NewGuid().ToString("N")[..12];
+        string file = RunFiles.NewPath(id, DateTime.UtcNow);
+        var options = request.Options with { Monitor = file }; // every run is kept (RunFiles)
+        options.Validate(TrainingOptionNaming.Field);
         if (Array.IndexOf(BackendSelection.Names, request.Backend) < 0)
             throw new DocumentCommandException($"unknown backend '{request.Backend}'; use one of: {string.Join(", ", BackendSelection.Names)}");
         var (graph, weights, from) = document.TrainingSnapshot();
@@ -104,21 +180,24 @@ internal sealed class TrainingSession(DocumentSession document)
         if (folder is not null && !Directory.Exists(folder)) throw new DocumentCommandException($"dataset: '{request.Folder}' is not a folder in the served folder");
         if (folder is not null) document.Folder.RequireTreeInside(folder, ImageFolderDepth);
         // a checkpoint is written inside the served folder, like every file the editor writes
-        var runOptions = request.Options.Checkpoint is string checkpoint ? request.Options with { Checkpoint = document.Folder.Resolve(checkpoint) } : request.Options;
+        var runOptions = options with { Monitor = document.Folder.Resolve(file) };
+        if (options.Checkpoint is string checkpoint) runOptions = runOptions with { Checkpoint = document.Folder.Resolve(checkpoint) };
         var input = CheckInput(graph, folder is not null);
         if (folder is null) CheckOutput(graph, FashionMnist.ClassCount, "Fashion-MNIST's classes");
         lock (gate)
         {
             if (state == "running") throw new EditorConflictException($"training run {runId} is already running; stop it first");
-            runId = Guid.NewGuid().ToString("N")[..12];
+            runId = id;
+            runFile = file;
+            diagnostics = null;
+            diverged = false;
             state = "running";
             error = null;
             weightsOutcome = null;
-            options = request.Options.WithOptimizerDefaults().ToJson(); // what the run uses, the optimizer's defaults filled in
+            this.options = options.WithOptimizerDefaults().ToJson(); // what the run uses, the optimizer's defaults filled in
             totalSteps = 0;
             points.Clear();
             cancellation = new CancellationTokenSource();
-            string id = runId;
             var token = cancellation.Token;
             thread = new Thread(() => Run(id, graph, weights, from, request, runOptions, folder, input, token)) { IsBackground = true, Name = $"neuro training {id}" };
             thread.Start();
@@ -146,12 +225,17 @@ internal sealed class TrainingSession(DocumentSession document)
     }
 
     /// <summary><c>GET /api/training</c>: run id, state, the options the run uses, its total steps (0 until its data is
-    /// loaded), every point so far, error, and what became of the trained weights once the run has ended
-    /// (<see cref="WeightsKept"/>, <see cref="WeightsDropped"/>, or null).</summary>
+    /// loaded), every point so far, error, what became of the trained weights once the run has ended
+    /// (<see cref="WeightsKept"/>, <see cref="WeightsDropped"/>, <see cref="WeightsDiverged"/>, or null), the run's file (<c>runFile</c>), its latest
+    /// diagnostics record and whether it diverged.</summary>
     public byte[] StatusJson()
     {
         lock (gate)
-            return JsonSerializer.SerializeToUtf8Bytes(new { runId, state, options, totalSteps, points, error, weights = weightsOutcome }, JsonOptions);
+        {
+            var status = JsonSerializer.SerializeToNode(new { runId, state, options, totalSteps, points, error, weights = weightsOutcome, runFile, diverged }, JsonOptions)!.AsObject();
+            status["diagnostics"] = diagnostics is null ? null : JsonNode.Parse(diagnostics);
+            return Encoding.UTF8.GetBytes(status.ToJsonString());
+        }
     }
 
     /// <summary><c>GET /api/training/schema</c>: the train form's fields (<see cref="TrainingRequest.FormFields"/>) and the
@@ -196,6 +280,9 @@ internal sealed class TrainingSession(DocumentSession document)
 
     /// <summary>The final message's <c>weights</c> when the trained weights went back to the document.</summary>
     public const string WeightsKept = "kept";
+    /// <summary>The final message's <c>weights</c> when the run diverged (its diagnostics say so, or a weight is NaN or ∞):
+    /// the trained weights are not kept, and the document keeps the ones it had before the run.</summary>
+    public const string WeightsDiverged = "diverged";
     /// <summary>The final message's <c>weights</c> when the document was replaced (open, new, a model template) during
     /// the run: the trained weights belong to the replaced one and are dropped.</summary>
     public const string WeightsDropped = "dropped";
@@ -203,7 +290,8 @@ internal sealed class TrainingSession(DocumentSession document)
     /// <summary>Folder levels of an image folder that <see cref="ImageFolder"/> reads: root, train/test, class, file.</summary>
     const int ImageFolderDepth = 3;
 
-    static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    /// <summary>The training messages' JSON: camelCase, a loss or rate that is not finite as null (a diverged run).</summary>
+    static readonly JsonSerializerOptions JsonOptions = FiniteNumbers.With(new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
 
     /// <summary>The network's input as image options: 1×28×28 for Fashion-MNIST; for an image folder C×S×S with C 1 or 3,
     /// the size and channels the folder's images are decoded to.</summary>
@@ -233,6 +321,7 @@ internal sealed class TrainingSession(DocumentSession document)
     {
         Network? network = null;
         Backends.IBackend? backend = null;
+        ModelMetadata? described = null; // the run's dataset and result, for the document's next save
         string final = "finished";
         try
         {
@@ -251,10 +340,26 @@ internal sealed class TrainingSession(DocumentSession document)
             backend = BackendSelection.Create(request.Backend); // on this thread: a GL context belongs to it
             network = Network.Create(graph, backend, runOptions.Seed);
             DocumentSession.LoadWeights(network, weights);
-            using var run = new TrainingRun(network, train, test, runOptions) { ReportEvery = ReportEvery };
-            lock (gate) totalSteps = run.TotalSteps;
+            using var run = new TrainingRun(network, train, test, runOptions) { ReportEvery = ReportEvery, Name = from.Name };
+            lock (gate)
+            {
+                totalSteps = run.TotalSteps;
+                testSet = run.Test;
+                acceptingRequests = true;
+            }
             run.AddObserver(new Reporter(this, id));
-            if (run.Run(token).Stopped) final = "stopped";
+            try
+            {
+                var result = run.Run(token);
+                if (result.Stopped) final = "stopped";
+                if (result.TestAccuracy is double accuracy)
+                    described = ModelMetadata.ForImageClassifier(graph, train, ModelProvenance.Now(from.Name, request.Folder ?? "fashion-mnist", accuracy, runOptions.Seed));
+            }
+            finally
+            {
+                lock (gate) acceptingRequests = false;
+                ServeRequests(run); // what was asked before the end, on the network it asked about
+            }
         }
         catch (Exception e)
         {
@@ -263,13 +368,19 @@ internal sealed class TrainingSession(DocumentSession document)
         }
         finally
         {
-            Finish(id, network, backend, from, final);
+            Finish(id, network, backend, from, final, described);
         }
     }
 
-    /// <summary>Sends a point at each progress report and at each epoch's end (with the test accuracy).</summary>
+    /// <summary>Sends a point at each progress report and at each epoch's end (with the test accuracy), the monitor's
+    /// samples, evaluations and diagnostics; serves the requests queued for the training thread between steps.</summary>
     sealed class Reporter(TrainingSession session, string id) : ITrainingObserver
     {
+        public void StepCompleted(TrainingRun run)
+        {
+            if (!session.requests.IsEmpty) session.ServeRequests(run);
+        }
+
         public void ProgressReported(TrainingRun run, TrainingProgress p) =>
             session.Report(id, new TrainingPoint(p.Epoch, p.Step, p.Loss, null, p.ImagesPerSecond, p.LearningRate, p.SecondsLeft));
 
@@ -277,19 +388,65 @@ internal sealed class TrainingSession(DocumentSession document)
         {
             var last = run.LastProgress ?? default;
             session.Report(id, new TrainingPoint(evaluation.Epoch, evaluation.Step, last.Loss, evaluation.Accuracy, last.ImagesPerSecond, last.LearningRate, last.SecondsLeft));
+            if (evaluation.Details is not { } details) return;
+            session.LastEvaluation = (details, run.Test!);
+            session.Send(HubMessageKind.Evaluation, id, json => MonitorJson.Write(json, details));
+        }
+
+        public void SampleReady(TrainingRun run, TrainingSample sample) =>
+            session.Send(HubMessageKind.Sample, id, json => MonitorJson.Write(json, sample));
+
+        public void DiagnosticsChanged(TrainingRun run, DiagnosticReport report)
+        {
+            var record = Record(json => MonitorJson.Write(json, report));
+            lock (session.gate)
+            {
+                session.diagnostics = record;
+                session.diverged = report.Diverged;
+            }
+            session.Message?.Invoke(HubMessageKind.Diagnostics, Wrap(id, record));
         }
     }
 
-    /// <summary>The end of a run, on its thread: the trained weights back to the document (unless the run failed or the
-    /// document was replaced meanwhile), the network and backend disposed, the final state set and its message sent. An
+    /// <summary>Sends one monitor record of run <paramref name="id"/>: <c>{"type":"monitor","runId":…,"record":{…}}</c>.</summary>
+    void Send(HubMessageKind kind, string id, Action<Utf8JsonWriter> write) => Message?.Invoke(kind, Wrap(id, Record(write)));
+
+    /// <summary>A record as <see cref="MonitorJson"/> writes it, in UTF-8.</summary>
+    static byte[] Record(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
+        using (var json = new Utf8JsonWriter(buffer)) write(json);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    static byte[] Wrap(string id, byte[] record)
+    {
+        var head = Encoding.UTF8.GetBytes($"{{\"type\":\"monitor\",\"runId\":\"{id}\",\"record\":");
+        var message = new byte[head.Length + record.Length + 1];
+        head.CopyTo(message, 0);
+        record.CopyTo(message, head.Length);
+        message[^1] = (byte)'}';
+        return message;
+    }
+
+    /// <summary>The end of a run, on its thread: the trained weights back to the document (unless the run failed or
+    /// diverged, or the document was replaced meanwhile), the network and backend disposed, the final state set and its
+    /// message sent. An
     /// exception here fails the run with its message instead of ending the server.</summary>
-    void Finish(string id, Network? network, Backends.IBackend? backend, DocumentFile from, string final)
+    void Finish(string id, Network? network, Backends.IBackend? backend, DocumentFile from, string final, ModelMetadata? described)
     {
         string? outcome = null, failure = null;
         try
         {
             if (network is not null && final != "failed")
-                outcome = document.KeepWeights(DocumentSession.ReadWeights(network), from) ? WeightsKept : WeightsDropped;
+            {
+                var trained = DocumentSession.ReadWeights(network);
+                bool wasDiverged;
+                lock (gate) wasDiverged = diverged;
+                if (wasDiverged || trained.Values.Any(w => !w.Values.All(float.IsFinite)))
+                    outcome = WeightsDiverged; // the document keeps the weights it had: a diverged run's are noise or NaN
+                else outcome = document.KeepWeights(trained, from, described) ? WeightsKept : WeightsDropped;
+            }
         }
         catch (Exception e)
         {
@@ -316,11 +473,11 @@ internal sealed class TrainingSession(DocumentSession document)
             }
             state = final;
             weightsOutcome = outcome;
-            message = JsonSerializer.SerializeToUtf8Bytes(new { type = "training", runId = id, state = final, error, weights = outcome }, JsonOptions);
+            message = JsonSerializer.SerializeToUtf8Bytes(new { type = "training", runId = id, state = final, error, weights = outcome, runFile, diverged }, JsonOptions);
         }
         try
         {
-            Message?.Invoke(message);
+            Message?.Invoke(HubMessageKind.Training, message);
         }
         catch (Exception e)
         {
@@ -336,7 +493,7 @@ internal sealed class TrainingSession(DocumentSession document)
             points.Add(point);
             total = totalSteps;
         }
-        Message?.Invoke(JsonSerializer.SerializeToUtf8Bytes(new
+        Message?.Invoke(HubMessageKind.Training, JsonSerializer.SerializeToUtf8Bytes(new
         {
             type = "training", runId = id, state = "running", epoch = point.Epoch, step = point.Step, totalSteps = total, loss = point.Loss,
             accuracy = point.Accuracy, imagesPerSecond = point.ImagesPerSecond, learningRate = point.LearningRate, secondsLeft = point.SecondsLeft,

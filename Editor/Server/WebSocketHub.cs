@@ -4,15 +4,18 @@ using Microsoft.AspNetCore.Http;
 
 namespace NeuroPlugin.Editor.Server;
 
-/// <summary>The kinds of message the hub pushes (see <see cref="WebSocketHub"/> for how each is bounded).</summary>
-internal enum HubMessageKind { Document, Training }
+/// <summary>The kinds of message the hub pushes (see <see cref="WebSocketHub"/> for how each is bounded): the document;
+/// training points and states; and the monitor's latest sample, evaluation and diagnostics of a run.</summary>
+internal enum HubMessageKind { Document, Training, Sample, Evaluation, Diagnostics }
 
 /// <summary>
 /// The connected browsers: <c>/ws</c> accepts a WebSocket (after <see cref="AccessGuard"/>), sends the current
 /// document and training state, then every message <see cref="Broadcast"/> gets. Each client has a bounded outbox
 /// and one writer loop (WebSocket allows one send at a time), so a client that stops reading never makes messages
-/// pile up: the outbox holds only the latest unsent document message (a whole document: a newer one supersedes it)
-/// and at most <see cref="TrainingQueueLimit"/> small training messages; when more training messages wait, they are
+/// pile up: the outbox holds only the latest unsent message of each other kind (a whole document, the monitor's latest
+/// sample, evaluation, diagnostics: a newer one supersedes it, and the monitor's messages are sent with
+/// <c>"missed": N</c>, how many of their kind this client did not get, so it can fill the gap from the run's file) and
+/// at most <see cref="TrainingQueueLimit"/> small training messages; when more training messages wait, they are
 /// replaced by one resync message, the training status with every point so far (made when it is sent), which the
 /// client takes in place of its list. A send that takes longer than <see cref="SendTimeout"/> aborts that socket and
 /// drops the client (it reconnects and gets the current state). The closing handshake goes through the same writer.
@@ -30,23 +33,31 @@ internal sealed class WebSocketHub(Func<byte[]>? trainingStatus = null)
     {
         public WebSocket Socket { get; } = socket;
         public readonly object Gate = new();
-        byte[]? document;
-        long documentPosted;
+        // per kind but Training: the latest unsent message, when it was posted, and how many it replaced unsent
+        readonly Dictionary<HubMessageKind, (long Posted, byte[] Message, long Missed)> latest = [];
         readonly Queue<(long Posted, byte[] Message)> training = new();
         long resyncPosted = -1; // ≥ 0: a resync waits, in that place
         long sequence;
         public bool CloseRequested;
         public readonly SemaphoreSlim Wake = new(0, int.MaxValue);
 
-        /// <summary>Adds <paramref name="message"/> to the outbox (a document replaces an unsent one; a training
-        /// message beyond the limit turns the waiting ones into a resync).</summary>
+        /// <summary>Adds <paramref name="message"/> to the outbox (any kind but training replaces an unsent one of its
+        /// kind, counting it as missed; a training message beyond the limit turns the waiting ones into a resync).</summary>
         public void Post(HubMessageKind kind, byte[] message)
         {
             lock (Gate)
             {
                 long posted = ++sequence;
-                if (kind == HubMessageKind.Document)
-                    (document, documentPosted) = (message, posted);
+                if (kind != HubMessageKind.Training)
+                {
+                    long missed = 0;
+                    if (latest.TryGetValue(kind, out var unsent))
+                    {
+                        missed = unsent.Missed + 1;
+                        if (kind != HubMessageKind.Document) Missed++;
+                    }
+                    latest[kind] = (posted, message, missed);
+                }
                 else if (training.Count < TrainingQueueLimit)
                     training.Enqueue((posted, message));
                 else
@@ -66,22 +77,44 @@ internal sealed class WebSocketHub(Func<byte[]>? trainingStatus = null)
             lock (Gate)
             {
                 long first = long.MaxValue;
-                if (document is not null) first = documentPosted;
-                if (resyncPosted >= 0) first = Math.Min(first, resyncPosted);
-                if (training.Count > 0) first = Math.Min(first, training.Peek().Posted);
+                HubMessageKind? oldest = null;
+                foreach (var (kind, waiting) in latest)
+                    if (waiting.Posted < first) (first, oldest) = (waiting.Posted, kind);
+                if (resyncPosted >= 0 && resyncPosted < first) (first, oldest) = (resyncPosted, null);
+                if (training.Count > 0 && training.Peek().Posted < first) (first, oldest) = (training.Peek().Posted, null);
                 (message, resync) = (null, false);
                 if (first == long.MaxValue) return false;
-                if (document is not null && documentPosted == first) (message, document) = (document, null);
+                if (oldest is { } kind2)
+                {
+                    var waiting = latest[kind2];
+                    latest.Remove(kind2);
+                    message = kind2 == HubMessageKind.Document ? waiting.Message : WithMissed(waiting.Message, waiting.Missed);
+                }
                 else if (resyncPosted == first) (resync, resyncPosted) = (true, -1);
                 else message = training.Dequeue().Message;
                 return true;
             }
         }
 
+        /// <summary>Monitor messages this client was sent a newer one in place of, in all (tests read it).</summary>
+        public long Missed;
+
         /// <summary>Bytes waiting in the outbox (a resync counts 0 until it is made).</summary>
-        public long WaitingBytes { get { lock (Gate) return (document?.Length ?? 0) + training.Sum(t => (long)t.Message.Length); } }
+        public long WaitingBytes { get { lock (Gate) return latest.Values.Sum(l => (long)l.Message.Length) + training.Sum(t => (long)t.Message.Length); } }
 
         public bool ResyncWaiting { get { lock (Gate) return resyncPosted >= 0; } }
+    }
+
+    /// <summary><paramref name="message"/> (a JSON object) with <c>"missed": N</c> as its first member when N &gt; 0.</summary>
+    internal static byte[] WithMissed(byte[] message, long missed)
+    {
+        if (missed == 0 || message.Length < 2 || message[0] != (byte)'{') return message;
+        bool empty = message.AsSpan(1).Trim(" \t\r\n"u8).SequenceEqual("}"u8);
+        var head = System.Text.Encoding.UTF8.GetBytes($"{{\"missed\":{missed}{(empty ? "" : ",")}");
+        var result = new byte[head.Length + message.Length - 1];
+        head.CopyTo(result, 0);
+        message.AsSpan(1).CopyTo(result.AsSpan(head.Length));
+        return result;
     }
 
     readonly ConcurrentDictionary<Client, byte> clients = new();
@@ -92,8 +125,12 @@ internal sealed class WebSocketHub(Func<byte[]>? trainingStatus = null)
     /// <summary>Connected sockets now.</summary>
     public int Count => clients.Count;
 
-    /// <summary>Bytes waiting in all outboxes now: at most one document and <see cref="TrainingQueueLimit"/> training messages per client.</summary>
+    /// <summary>Bytes waiting in all outboxes now: at most one message of each kind and <see cref="TrainingQueueLimit"/>
+    /// training messages per client.</summary>
     public long WaitingBytes => clients.Keys.Sum(c => c.WaitingBytes);
+
+    /// <summary>Monitor messages superseded before they were sent, summed over the connected clients.</summary>
+    public long MissedMessages => clients.Keys.Sum(c => Interlocked.Read(ref c.Missed));
 
     /// <summary>Clients whose outbox holds a resync (their training messages overflowed).</summary>
     public int ResyncsWaiting => clients.Keys.Count(c => c.ResyncWaiting);

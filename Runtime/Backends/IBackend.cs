@@ -15,7 +15,7 @@ namespace NeuroPlugin.Backends;
 /// </list>
 /// Methods must be called on the thread that owns the backend (the GL context's thread for GL).
 /// </summary>
-public interface IBackend : IDisposable
+public partial interface IBackend : IDisposable
 {
     /// <summary>Short name: "cpu" or "gl".</summary>
     string Name { get; }
@@ -99,6 +99,20 @@ public interface IBackend : IDisposable
     void ChannelMultiplyForward(Tensor input, Tensor scale, Tensor output);
     /// <summary>Adds <c>dx += dy·s[n,c]</c> and <c>ds[n,c] += Σ_{h,w} dy·x</c> (either may be null).</summary>
     void ChannelMultiplyBackward(Tensor input, Tensor scale, Tensor outputGrad, Tensor? inputGrad, Tensor? scaleGrad);
+
+    // ── element-wise arithmetic: binary ops with broadcasting, math functions ──
+
+    /// <summary><c>y = a ∘ b</c> element-wise with NumPy broadcasting (<see cref="Broadcast"/>): a, b of rank ≤ 4 whose
+    /// aligned sizes are equal or 1, y their broadcast shape (see <see cref="BinaryOp"/> for the ops).</summary>
+    void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output);
+    /// <summary>In the forward pass this was <c>y = a ∘ b</c>, broadcast: adds <c>da += Σ dy·∂y/∂a</c> and
+    /// <c>db += Σ dy·∂y/∂b</c>, each summed over the output elements that read the operand's element (either may be null).</summary>
+    void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad);
+
+    /// <summary><c>y = f(x)</c> element-wise, any shape (see <see cref="UnaryOp"/> for the functions).</summary>
+    void UnaryForward(UnaryOp op, Tensor input, Tensor output);
+    /// <summary>In the forward pass this was <c>y = f(x)</c>: adds <c>dx += f′(x)·dy</c> (f′ from x or the saved y).</summary>
+    void UnaryBackward(UnaryOp op, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad);
 
     // ── activations: softmax, local response normalization ──
 
@@ -252,6 +266,12 @@ public interface IBackend : IDisposable
     /// <see cref="AdamUpdate"/>) leave the parameter and its state unchanged when the bits of <c>UpdateGuard[0]</c>
     /// are not 0 — decided on the device, no readback. A <see cref="LatchNonFinite"/> report. Null (the default): always update.</summary>
     Tensor? UpdateGuard { get; set; }
+
+    /// <summary>Undoes what a guarded step did to state its forward pass updates (batch norm's running statistics), or
+    /// keeps that state as the last good one: when the bits of <c>report[0]</c> are not 0 (a <see cref="LatchNonFinite"/>
+    /// report), <c>target[i] = saved[i]</c> for every i, otherwise <c>saved[i] = target[i]</c> — decided on the device, no
+    /// readback. saved and target of equal length.</summary>
+    void RestoreOrSave(Tensor saved, Tensor target, Tensor report);
 
     /// <summary>Device timestamps for work that runs asynchronously to the host (GL timer queries), or null when
     /// the backend works synchronously on the calling thread (the CPU: the wall clock measures it).</summary>

@@ -24,11 +24,18 @@ public static class IdxReader
     public const int DefaultMaxLabels = 100_000_000;
 
     /// <summary>Magic number of an IDX file of unsigned-byte labels, rank 1.</summary>
-    public const int LabelsMagic = 0x00000801;
+    public const int LabelsMagic = UnsignedByteType << 8 | LabelsRank;
     /// <summary>Magic number of an IDX file of unsigned-byte images, rank 3.</summary>
-    public const int ImagesMagic = 0x00000803;
+    public const int ImagesMagic = UnsignedByteType << 8 | ImagesRank;
 
+    /// <summary>The magic's element-type byte (TT) for unsigned bytes, the only type read.</summary>
     const byte UnsignedByteType = 0x08;
+    /// <summary>The magic's rank byte (RR) of label and image files.</summary>
+    const int LabelsRank = 1, ImagesRank = 3;
+    /// <summary>The header: a 4-byte magic, then one big-endian uint32 size per axis.</summary>
+    const int MagicBytes = 4, SizeBytes = 4;
+    /// <summary>The first two bytes of every gzip stream (RFC 1952: ID1, ID2).</summary>
+    const byte GzipId1 = 0x1f, GzipId2 = 0x8b;
 
     /// <summary>Reads a label file (magic <c>0x00000801</c>): one unsigned byte per item, shape <c>(N)</c>.</summary>
     /// <param name="path">The file, gzip-compressed or raw.</param>
@@ -36,8 +43,8 @@ public static class IdxReader
     /// <exception cref="DatasetException">The file is missing, unreadable, malformed, or over the cap.</exception>
     public static byte[] ReadLabels(string path, int maxLabels = DefaultMaxLabels)
     {
-        Span<int> sizes = stackalloc int[1];
-        return Read(path, rank: 1, "labels", maxLabels, sizes);
+        Span<int> sizes = stackalloc int[LabelsRank];
+        return Read(path, LabelsRank, "labels", maxLabels, sizes);
     }
 
     /// <summary>Reads an image file (magic <c>0x00000803</c>): unsigned-byte pixels, shape <c>(N,H,W)</c>, row-major.</summary>
@@ -46,8 +53,8 @@ public static class IdxReader
     /// <exception cref="DatasetException">The file is missing, unreadable, malformed, or over the cap.</exception>
     public static IdxImages ReadImages(string path, int maxElements = DefaultMaxImageElements)
     {
-        Span<int> sizes = stackalloc int[3];
-        byte[] pixels = Read(path, rank: 3, "images", maxElements, sizes);
+        Span<int> sizes = stackalloc int[ImagesRank];
+        byte[] pixels = Read(path, ImagesRank, "images", maxElements, sizes);
         return new IdxImages(pixels, sizes[0], sizes[1], sizes[2]);
     }
 
@@ -100,7 +107,7 @@ public static class IdxReader
         Span<byte> magic = stackalloc byte[2];
         int read = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
         file.Position = 0;
-        return read == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        return read == 2 && magic[0] == GzipId1 && magic[1] == GzipId2;
     }
 
     /// <summary>
@@ -110,20 +117,20 @@ public static class IdxReader
     /// </summary>
     static byte[] ReadIdx(string path, Stream data, long rawLength, int rank, string kind, int maxElements, Span<int> sizes)
     {
-        int headerLength = 4 + 4 * rank;
+        int headerLength = MagicBytes + SizeBytes * rank;
         Span<byte> header = stackalloc byte[headerLength];
         int headerRead = data.ReadAtLeast(header, headerLength, throwOnEndOfStream: false);
 
-        int expectedMagic = 0x0800 | rank;
-        if (headerRead < 4)
+        int expectedMagic = UnsignedByteType << 8 | rank;
+        if (headerRead < MagicBytes)
             throw new DatasetException(path, $"truncated header: an IDX {kind} file starts with a {headerLength}-byte header, the data ends after {headerRead} bytes");
         int magic = BinaryPrimitives.ReadInt32BigEndian(header);
         if (header[0] != 0 || header[1] != 0)
             throw new DatasetException(path, $"not an IDX file: magic 0x{magic:X8}, expected 0x{expectedMagic:X8} (IDX {kind})");
         if (header[2] != UnsignedByteType)
-            throw new DatasetException(path, $"unsupported IDX element type 0x{header[2]:X2} (magic 0x{magic:X8}): only unsigned bytes (0x08) are read, expected magic 0x{expectedMagic:X8}");
+            throw new DatasetException(path, $"unsupported IDX element type 0x{header[2]:X2} (magic 0x{magic:X8}): only unsigned bytes (0x{UnsignedByteType:X2}) are read, expected magic 0x{expectedMagic:X8}");
         if (header[3] != rank)
-            throw new DatasetException(path, $"wrong IDX rank {header[3]} (magic 0x{magic:X8}): {kind} have rank {rank}, expected magic 0x{expectedMagic:X8}{(header[3] == 1 ? " (this looks like a label file)" : header[3] == 3 ? " (this looks like an image file)" : "")}");
+            throw new DatasetException(path, $"wrong IDX rank {header[3]} (magic 0x{magic:X8}): {kind} have rank {rank}, expected magic 0x{expectedMagic:X8}{(header[3] == LabelsRank ? " (this looks like a label file)" : header[3] == ImagesRank ? " (this looks like an image file)" : "")}");
         if (headerRead < headerLength)
             throw new DatasetException(path, $"truncated header: magic 0x{magic:X8} needs {headerLength} header bytes ({rank} sizes), the data ends after {headerRead} bytes");
 
@@ -162,10 +169,10 @@ public static class IdxReader
     }
 
     /// <summary>The size of <paramref name="axis"/>: the big-endian uint32 after the magic.</summary>
-    static uint ReadSize(ReadOnlySpan<byte> header, int axis) => BinaryPrimitives.ReadUInt32BigEndian(header.Slice(4 + 4 * axis, 4));
+    static uint ReadSize(ReadOnlySpan<byte> header, int axis) => BinaryPrimitives.ReadUInt32BigEndian(header.Slice(MagicBytes + SizeBytes * axis, SizeBytes));
 
     /// <summary>"60000 images of 28×28 (47040000 bytes)" or "60000 labels (60000 bytes)".</summary>
-    static string DescribeSizes(string kind, ReadOnlySpan<int> sizes, long elements) => sizes.Length == 3
+    static string DescribeSizes(string kind, ReadOnlySpan<int> sizes, long elements) => sizes.Length == ImagesRank
         ? $"{sizes[0]} {kind} of {sizes[1]}×{sizes[2]} ({elements} bytes)"
         : $"{sizes[0]} {kind} ({elements} bytes)";
 

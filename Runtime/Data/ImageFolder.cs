@@ -1,8 +1,4 @@
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats;
-using SixLabors.ImageSharp.Formats.Jpeg;
-using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.Memory;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
@@ -44,7 +40,7 @@ public sealed record ImageFolderSplit(ImageDataset Train, ImageDataset Test);
 /// Class <c>k</c> is the k-th class folder in ordinal (byte-wise) name order. With both <c>ROOT/train/&lt;class&gt;</c>
 /// and <c>ROOT/test/&lt;class&gt;</c> those are the split (the same class folders in each); otherwise each class is split
 /// by <see cref="ImageFolderOptions.TestFraction"/> with a seeded shuffle. Every file in a class folder (except hidden
-/// dot-files) must be a PNG or JPEG: ImageSharp is configured with only those two formats. Images become
+/// dot-files) must be a PNG or JPEG (<see cref="ImageDecoder"/>: ImageSharp with only those two formats). Images become
 /// <see cref="ImageDataset"/>s of <c>(N,C,S,S)</c> bytes, the shape <see cref="DataLoader"/> batches, whose
 /// normalization is the training pixels' mean and standard deviation of <c>x/255</c>.
 /// Every problem is a <see cref="DatasetException"/> naming the file or folder and, for a limit, the limit.
@@ -53,9 +49,6 @@ public static class ImageFolder
 {
     /// <summary>File extensions read (case-insensitive).</summary>
     public static IReadOnlyList<string> Extensions { get; } = [".png", ".jpg", ".jpeg"];
-
-    /// <summary>ImageSharp with only the PNG and JPEG codecs: any other format is unknown to it.</summary>
-    static readonly Configuration Codecs = new(new PngConfigurationModule(), new JpegConfigurationModule());
 
     /// <summary>Reads the folder <paramref name="root"/> (layout above) into train and test sets.</summary>
     /// <exception cref="DatasetException">The layout, a file, or a limit of <paramref name="options"/> is violated.</exception>
@@ -183,18 +176,8 @@ public static class ImageFolder
         byte[] bytes = ReadBounded(path, o.MaxFileBytes);
         try
         {
-            IImageInfo? info = Image.Identify(Codecs, bytes, out IImageFormat? format);
-            if (info is null || format is null)
-                throw new DatasetException(path, "not a PNG or JPEG image (unknown or unsupported format; only PNG and JPEG are read)");
-            if (info.Width > o.MaxSide || info.Height > o.MaxSide)
-                throw new DatasetException(path, $"declares {info.Width}×{info.Height} pixels, over the limit of {o.MaxSide} per side (MaxSide)");
-            if ((long)info.Width * info.Height > o.MaxPixels)
-                throw new DatasetException(path, $"declares {info.Width}×{info.Height} = {(long)info.Width * info.Height} pixels, over the limit of {o.MaxPixels} (MaxPixels)");
-            if (format is JpegFormat && !EndsWithJpegEndMarker(bytes))
-                throw new DatasetException(path, "truncated JPEG: the end-of-image marker (FF D9) is missing");
-
             int size = o.ImageSize, plane = size * size;
-            using var image = Image.Load<Rgb24>(Codecs, bytes);
+            using var image = ImageDecoder.Load<Rgb24>(bytes, path, o.MaxSide, o.MaxPixels);
             Resize(image, size);
             var interleaved = new Rgb24[plane];
             image.CopyPixelDataTo(interleaved);
@@ -211,12 +194,9 @@ public static class ImageFolder
                 }
             }
         }
-        // ImageFormatException covers UnknownImageFormatException and InvalidImageContentException; ImageSharp throws
-        // NotSupportedException for features it does not decode (12-bit or lossless JPEG) and
-        // InvalidMemoryOperationException when a buffer cannot be allocated
-        catch (Exception e) when (e is ImageFormatException or NotSupportedException or InvalidMemoryOperationException)
+        catch (Exception e) when (ImageDecoder.IsDecodeFailure(e)) // resizing may fail to allocate too
         {
-            throw new DatasetException(path, $"not a PNG or JPEG image this reader can decode: {e.Message}", e);
+            throw ImageDecoder.Failure(path, e);
         }
     }
 
@@ -238,14 +218,8 @@ public static class ImageFolder
             if (!target.Exists || target.Length == 0)
                 throw new DatasetException(path, "is empty, missing or not a regular file (a device, pipe or socket)");
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            var buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            int read;
-            while ((read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, limit + 1 - buffer.Length))) > 0)
-                buffer.Write(chunk, 0, read);
-            if (buffer.Length > limit) // it may have grown since it was listed
-                throw new DatasetException(path, $"more than {limit} bytes, over the limit (MaxFileBytes)");
-            return buffer.ToArray();
+            // it may have grown since it was listed
+            return Serialization.BoundedRead.ToMemory(stream, limit)?.ToArray() ?? throw new DatasetException(path, $"more than {limit} bytes, over the limit (MaxFileBytes)");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -257,15 +231,6 @@ public static class ImageFolder
     {
         if (image.Width != size || image.Height != size)
             image.Mutate(x => x.Resize(size, size, KnownResamplers.Triangle));
-    }
-
-    /// <summary>A complete JPEG ends with EOI (FF D9), possibly followed by padding zeros; ImageSharp would fill a
-    /// truncated scan with grey instead of failing, so the end is checked here.</summary>
-    static bool EndsWithJpegEndMarker(ReadOnlySpan<byte> bytes)
-    {
-        int end = bytes.Length;
-        while (end > 0 && bytes[end - 1] == 0) end--;
-        return end >= 2 && bytes[end - 2] == 0xFF && bytes[end - 1] == 0xD9;
     }
 
     /// <summary>Mean and standard deviation of <c>x/255</c> over <paramref name="pixels"/> (std 1 when they are all equal or there are none).</summary>

@@ -142,7 +142,10 @@ public sealed class ImageInputTransform
     {
         CheckSource(pixels.Length, width, height, nameof(pixels), "bytes (RGBA8)");
         CheckSample(sample.Length, outputHeight, outputWidth);
-        Run(new Rgba8Source(pixels, width, height, rows), sample, outputHeight, outputWidth);
+        unsafe
+        {
+            fixed (byte* texels = pixels) Run(new Rgba8Source(texels, width, height, rows), sample, outputHeight, outputWidth);
+        }
     }
 
     /// <summary>The CPU path for float RGBA texels (4 floats per pixel, as an RGBA16F/RGBA32F texture holds them);
@@ -151,7 +154,10 @@ public sealed class ImageInputTransform
     {
         CheckSource(texels.Length, width, height, nameof(texels), "floats (RGBA)");
         CheckSample(sample.Length, outputHeight, outputWidth);
-        Run(new RgbaFloatSource(texels, width, height, rows), sample, outputHeight, outputWidth);
+        unsafe
+        {
+            fixed (float* values = texels) Run(new RgbaFloatSource(values, width, height, rows), sample, outputHeight, outputWidth);
+        }
     }
 
     /// <summary>The CPU path into sample <paramref name="batchIndex"/> of a CPU-backend tensor (N,C,H,W): 8-bit RGBA
@@ -195,9 +201,10 @@ public sealed class ImageInputTransform
     static int TexelOffset(int x, int y, int width, int height, RowOrder rows) =>
         ((rows == RowOrder.BottomUp ? height - 1 - y : y) * width + x) * 4;
 
-    readonly ref struct Rgba8Source(ReadOnlySpan<byte> pixels, int width, int height, RowOrder rows) : ITexels
+    // The sources hold the pinned pixels by pointer rather than as spans: a span field would make them ref structs, and a
+    // ref struct as a generic argument (`allows ref struct`) needs .NET 9. Run is specialized per source type either way.
+    readonly unsafe struct Rgba8Source(byte* pixels, int width, int height, RowOrder rows) : ITexels
     {
-        readonly ReadOnlySpan<byte> pixels = pixels;
         public int Width => width;
         public int Height => height;
         public (float R, float G, float B) this[int x, int y]
@@ -206,9 +213,8 @@ public sealed class ImageInputTransform
         }
     }
 
-    readonly ref struct RgbaFloatSource(ReadOnlySpan<float> texels, int width, int height, RowOrder rows) : ITexels
+    readonly unsafe struct RgbaFloatSource(float* texels, int width, int height, RowOrder rows) : ITexels
     {
-        readonly ReadOnlySpan<float> texels = texels;
         public int Width => width;
         public int Height => height;
         public (float R, float G, float B) this[int x, int y]
@@ -218,7 +224,7 @@ public sealed class ImageInputTransform
     }
 
     // The reference loop; Shaders/texture_input.comp is the same arithmetic in the same order.
-    void Run<TTexels>(TTexels source, Span<float> sample, int outputHeight, int outputWidth) where TTexels : ITexels, allows ref struct
+    void Run<TTexels>(TTexels source, Span<float> sample, int outputHeight, int outputWidth) where TTexels : struct, ITexels
     {
         int height = source.Height, width = source.Width, plane = outputHeight * outputWidth;
         float scaleY = (float)height / outputHeight, scaleX = (float)width / outputWidth;

@@ -83,7 +83,7 @@ public sealed class AsyncReadback : IDisposable
         int slot = (oldest + pending) % Slots;
         if (gl is not null)
         {
-            staging!.CopyFrom(gl.BufferOf(source), Length, slot * Length);
+            gl.CopyToReadback(source, staging!, slot * Length);
             fences![slot].Insert();
         }
         else

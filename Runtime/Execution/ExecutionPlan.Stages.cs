@@ -1,3 +1,5 @@
+using NeuroPlugin.Backends;
+
 namespace NeuroPlugin.Execution;
 
 /// <summary>What one stage of a plan's step does (<see cref="ExecutionPlan.TrainingStages"/>, <see cref="ExecutionPlan.InferenceStages"/>).</summary>
@@ -22,7 +24,8 @@ public readonly record struct PlanStage(PlanStageKind Kind, int Node, string Nam
 
 // A step as an ordered list of stages, runnable one at a time, so that a caller can spread one step over several
 // frames (Training/FrameBudgetedTrainer). Forward and ComputeGradients are themselves these stages run back to back,
-// so a step split over frames issues exactly the same kernels in the same order: the same bits.
+// so a step split over frames issues exactly the same kernels in the same order: the same bits. A stage can itself
+// be run in windows of its units of work (Backends/WorkSlice): finer than an op, with the same bits.
 public sealed partial class ExecutionPlan
 {
     readonly PlanStage[] trainingStages, inferenceStages;
@@ -45,12 +48,73 @@ public sealed partial class ExecutionPlan
     public void RunTrainingStage(int index)
     {
         if (!IsTraining) throw new InvalidOperationException("training stages need a plan made by ExecutionPlan.ForTraining");
+        StageObserver?.StageStarting(index);
+        IssueTrainingStage(index);
+        StageFinishing(index);
+    }
+
+    /// <summary>
+    /// Runs units [<paramref name="first"/>, <paramref name="end"/>) of training stage <paramref name="index"/> under
+    /// <paramref name="slice"/> (see <see cref="WorkSlice"/>) and returns the stage's number of units. Windows that
+    /// cover [0, total) one after another, with nothing of this plan in between, are <see cref="RunTrainingStage(int)"/>
+    /// bit for bit; other work (another plan, the game's rendering) may run between them. An empty window [0, 0) only
+    /// counts the units (and sizes the slice's backend memory). The observer hears the stage start with the window
+    /// that starts at 0 and finish with the one that reaches the total. Allocates nothing and reads nothing back.
+    /// </summary>
+    public long RunTrainingStage(int index, WorkSlice slice, long first, long end)
+    {
+        if (!IsTraining) throw new InvalidOperationException("training stages need a plan made by ExecutionPlan.ForTraining");
+        ArgumentNullException.ThrowIfNull(slice);
+        if (first == 0 && end > 0) StageObserver?.StageStarting(index);
+        long total = Sliced(slice, first, end, index, static (plan, stage) => plan.IssueTrainingStage(stage));
+        if (end >= total && end > first) StageFinishing(index);
+        return total;
+    }
+
+    /// <summary>Runs stage <paramref name="index"/> of <see cref="InferenceStages"/> (one node's forward in eval mode, or a fused chain).
+    /// Every stage in order is <c>Forward(training: false)</c>. Allocates nothing and reads nothing back.</summary>
+    public void RunInferenceStage(int index)
+    {
+        var stage = inferenceStages[index];
+        if (stage.Kind == PlanStageKind.FusedForward) RunFused(fusedChains[stage.Node]);
+        else ForwardNode(stage.Node, training: false);
+    }
+
+    /// <summary>Runs units [<paramref name="first"/>, <paramref name="end"/>) of inference stage <paramref name="index"/>
+    /// under <paramref name="slice"/> and returns the stage's number of units, as
+    /// <see cref="RunTrainingStage(int, WorkSlice, long, long)"/> does for training stages.</summary>
+    public long RunInferenceStage(int index, WorkSlice slice, long first, long end)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        return Sliced(slice, first, end, index, static (plan, stage) => plan.RunInferenceStage(stage));
+    }
+
+    /// <summary>Runs <paramref name="issue"/> (a stage's host code) with the backend's slice set to the window, and returns
+    /// the units it numbered.</summary>
+    long Sliced(WorkSlice slice, long first, long end, int index, Action<ExecutionPlan, int> issue)
+    {
+        slice.Start(first, end);
+        backend.Slice = slice;
+        try
+        {
+            issue(this, index);
+        }
+        finally
+        {
+            backend.Slice = null;
+        }
+        return slice.Position;
+    }
+
+    /// <summary>Issues the kernels of training stage <paramref name="index"/>: the same on every run, so that windows of
+    /// it add up to one run.</summary>
+    void IssueTrainingStage(int index)
+    {
         var stage = trainingStages[index];
         switch (stage.Kind)
         {
             case PlanStageKind.Forward:
                 ForwardNode(stage.Node, training: true);
-                if (stage.Node == nodes.Length - 1) RandomCounter++; // the step's last forward: the next forward draws fresh numbers
                 break;
             case PlanStageKind.Loss:
                 backend.SoftmaxCrossEntropyForward(Output, Target!, Probabilities!, Loss!);
@@ -72,13 +136,13 @@ public sealed partial class ExecutionPlan
         }
     }
 
-    /// <summary>Runs stage <paramref name="index"/> of <see cref="InferenceStages"/> (one node's forward in eval mode, or a fused chain).
-    /// Every stage in order is <c>Forward(training: false)</c>. Allocates nothing and reads nothing back.</summary>
-    public void RunInferenceStage(int index)
+    /// <summary>After the whole of training stage <paramref name="index"/>: the step's last forward advances the random
+    /// counter (the next forward draws fresh numbers), and the observer hears the stage finish.</summary>
+    void StageFinishing(int index)
     {
-        var stage = inferenceStages[index];
-        if (stage.Kind == PlanStageKind.FusedForward) RunFused(fusedChains[stage.Node]);
-        else ForwardNode(stage.Node, training: false);
+        var stage = trainingStages[index];
+        if (stage.Kind == PlanStageKind.Forward && stage.Node == nodes.Length - 1) RandomCounter++;
+        StageObserver?.StageFinished(index);
     }
 
     void ForwardNode(int k, bool training)

@@ -33,6 +33,8 @@ public static class LayerRegistry
         Add.Definition,
         Concat.Definition,
         ChannelMultiply.Definition,
+        .. Elementwise.Definitions,
+        .. ElementwiseFunction.Definitions,
         FractalJoin.Definition,
         Softmax.Definition,
     ];

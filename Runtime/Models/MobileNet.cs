@@ -25,11 +25,12 @@ public static class MobileNetV1
         return g.Finish(g.Linear("fc", x, options.Classes));
     }
 
-    /// <summary>A depthwise-separable block: depthwise 3×3 (groups = channels, stride) → BN → ReLU → pointwise 1×1 → BN → ReLU.</summary>
-    internal static string SeparableBlock(ZooGraph g, string name, string x, int outChannels, int stride)
+    /// <summary>A depthwise-separable block: depthwise k×k (groups = channels, stride; k = 3 in MobileNet, padding k/2) →
+    /// BN → ReLU → pointwise 1×1 → BN → ReLU.</summary>
+    internal static string SeparableBlock(ZooGraph g, string name, string x, int outChannels, int stride, int kernelSize = 3)
     {
         int channels = g.Channels(x);
-        x = g.ConvBnAct($"{name}.depthwise", $"{name}.bn1", $"{name}.relu1", x, channels, 3, stride, padding: 1, groups: channels);
+        x = g.ConvBnAct($"{name}.depthwise", $"{name}.bn1", $"{name}.relu1", x, channels, kernelSize, stride, padding: kernelSize / 2, groups: channels);
         return g.ConvBnAct($"{name}.pointwise", $"{name}.bn2", $"{name}.relu2", x, outChannels, 1);
     }
 }
@@ -60,7 +61,9 @@ public static class MobileNetV2
         return g.Finish(g.Linear("classifier.1", x, options.Classes));
     }
 
-    internal static string InvertedResidual(ZooGraph g, string name, string x, int outChannels, int stride, int expansion)
+    /// <summary>Expand 1×1 (t·C) → depthwise k×k (stride; k = 3 in MobileNet v2, padding k/2) → project 1×1, each with BN,
+    /// ReLU6 after the first two, plus the identity when stride is 1 and the channels agree.</summary>
+    internal static string InvertedResidual(ZooGraph g, string name, string x, int outChannels, int stride, int expansion, int kernelSize = 3)
     {
         int inChannels = g.Channels(x), hidden = inChannels * expansion;
         string y = x;
@@ -70,7 +73,7 @@ public static class MobileNetV2
             y = g.ConvBnAct($"{name}.conv.{k}.0", $"{name}.conv.{k}.1", $"{name}.conv.{k}.2", y, hidden, 1, activation: Activation.ReLU6());
             k++;
         }
-        y = g.ConvBnAct($"{name}.conv.{k}.0", $"{name}.conv.{k}.1", $"{name}.conv.{k}.2", y, hidden, 3, stride, padding: 1, groups: hidden,
+        y = g.ConvBnAct($"{name}.conv.{k}.0", $"{name}.conv.{k}.1", $"{name}.conv.{k}.2", y, hidden, kernelSize, stride, padding: kernelSize / 2, groups: hidden,
             activation: Activation.ReLU6());
         y = g.Conv($"{name}.conv.{k + 1}", y, outChannels, 1, bias: false);
         y = g.BatchNorm($"{name}.conv.{k + 2}", y);

@@ -100,6 +100,24 @@ public static class ModelZoo
             ? entry
             : throw new UnknownModelException($"unknown model '{name}'; known models: {string.Join(", ", builders.Keys)}");
 
+    /// <summary>The smallest square image size, from <paramref name="options"/>' own <see cref="ModelOptions.ImageSize"/>
+    /// up to 1024, at which model <paramref name="name"/> builds with the other options unchanged (null if none does): what
+    /// a caller shows or offers when <see cref="Build"/> refuses images that are too small.</summary>
+    public static int? SmallestImageSize(string name, ModelOptions options)
+    {
+        options.Validate();
+        var entry = Find(name);
+        try
+        {
+            entry.Build(options);
+            return options.ImageSize;
+        }
+        catch (ShapeException)
+        {
+            return SmallestImageSize(entry, options);
+        }
+    }
+
     /// <summary>The smallest image size above the failing one that builds (searched up to 1024; null if none does).</summary>
     static int? SmallestImageSize(Entry entry, ModelOptions options)
     {

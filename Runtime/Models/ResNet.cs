@@ -48,11 +48,12 @@ public static class ResNet
         return g.Finish(g.Linear("fc", x, options.Classes));
     }
 
-    /// <summary>conv 3×3 (stride) → bn → ReLU → conv 3×3 → bn, plus the shortcut, then ReLU.</summary>
-    internal static string BasicBlock(ZooGraph g, string name, string x, int planes, int stride)
+    /// <summary>conv k×k (stride) → bn → ReLU → conv k×k → bn, plus the shortcut, then ReLU (k = 3 in ResNet; odd k keeps
+    /// the size with padding k/2).</summary>
+    internal static string BasicBlock(ZooGraph g, string name, string x, int planes, int stride, int kernelSize = 3)
     {
-        string y = g.ConvBnAct($"{name}.conv1", $"{name}.bn1", $"{name}.relu1", x, planes, 3, stride, padding: 1);
-        y = g.Conv($"{name}.conv2", y, planes, 3, padding: 1, bias: false);
+        string y = g.ConvBnAct($"{name}.conv1", $"{name}.bn1", $"{name}.relu1", x, planes, kernelSize, stride, padding: kernelSize / 2);
+        y = g.Conv($"{name}.conv2", y, planes, kernelSize, padding: kernelSize / 2, bias: false);
         y = g.BatchNorm($"{name}.bn2", y);
         return g.Relu($"{name}.relu", g.Add($"{name}.add", new Add(), y, Shortcut(g, name, x, planes, stride)));
     }

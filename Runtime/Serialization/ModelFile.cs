@@ -13,22 +13,25 @@ namespace NeuroPlugin.Serialization;
 /// <code>
 /// u64 (little-endian)  H, the header's length in bytes
 /// H bytes              UTF-8 JSON header:
-///   "__metadata__": { "format": "neuro", "version": "2", "kind": "model", "graph": "&lt;graph JSON&gt;" }
+///   "__metadata__": { "format": "neuro", "version": "3", "kind": "model", "graph": "&lt;graph JSON&gt;",
+///                     "input": "&lt;JSON&gt;", "normalization": …, "labels": …, "provenance": … }
 ///   "conv1.weight": { "dtype": "F32", "shape": [6,1,5,5], "data_offsets": [begin, end] }, …
 ///   "bn1.running_mean": …   (buffers, non-learnable state, after the parameters; validated the same way)
 /// data                 the tensors' float32 little-endian bytes, back to back, offsets relative to here
 /// </code>
 /// The graph JSON is <c>{"inputs":[{"name","shape"}],"nodes":[{"name","type","inputs","attributes"}],"output"}</c>.
 /// <c>kind</c> is <c>"model"</c>, or <c>"checkpoint"</c> for a <see cref="TrainingCheckpoint"/>, which adds a
-/// <c>training</c> metadata entry and <c>optimizer.state.*</c> tensors; <see cref="Load"/> reads either as a model
-/// and ignores the training part. Files of older versions are upgraded by <see cref="ModelFileMigrations"/> before
+/// <c>training</c> metadata entry and <c>optimizer.state.*</c> tensors; <see cref="Load(string, IBackend)"/> reads either as a model
+/// and ignores the training part. <c>input</c>, <c>normalization</c>, <c>labels</c> and <c>provenance</c> describe the model
+/// (<see cref="ModelMetadata"/>: <c>input</c> always, the others when known) and are checked against the graph.
+/// Files of older versions are upgraded by <see cref="ModelFileMigrations"/> before
 /// validation. Loading validates every length, offset, dtype, shape and name before allocating anything large.
 /// Saving writes a temporary file beside the target and renames it, so a failed save never destroys the old file.
 /// </summary>
 public static class ModelFile
 {
     /// <summary>The version this code writes; it reads this one and every older one through <see cref="ModelFileMigrations"/>.</summary>
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
     /// <summary>Largest header accepted (a graph of thousands of nodes fits easily).</summary>
     public const long MaxHeaderBytes = 16 << 20;
     /// <summary><c>__metadata__.kind</c> of a plain model.</summary>
@@ -36,21 +39,24 @@ public static class ModelFile
     /// <summary><c>__metadata__.kind</c> of a training checkpoint.</summary>
     public const string CheckpointKind = "checkpoint";
 
-    /// <summary>Writes <paramref name="network"/>'s graph, parameters and buffers (downloaded from its backend) to <paramref name="path"/>.</summary>
-    public static void Save(Network network, string path) => Save(network, path, trainingOptions: null);
+    /// <summary>Writes <paramref name="network"/>'s graph, parameters and buffers (downloaded from its backend) to
+    /// <paramref name="path"/>, described by the graph alone (<see cref="ModelMetadata.Describe"/>).</summary>
+    public static void Save(Network network, string path) => Save(network, path, metadata: null);
 
     /// <summary>Optional metadata key: the training options the model was last set up with (the editor's train form, by
     /// <see cref="Training.TrainingOptions"/> field names, plus the editor's own dataset and backend), a JSON object.
-    /// Informational: <see cref="Load"/> ignores it; <see cref="ReadTrainingOptions"/> reads it.</summary>
+    /// Informational: <see cref="Load(string, IBackend)"/> ignores it; <see cref="ReadTrainingOptions"/> reads it.</summary>
     public const string TrainingOptionsKey = "trainingOptions";
 
-    /// <summary>Writes the model as <see cref="Save(Network, string)"/> does, with <paramref name="trainingOptions"/> under
-    /// <see cref="TrainingOptionsKey"/> when not null.</summary>
-    public static void Save(Network network, string path, JsonObject? trainingOptions)
+    /// <summary>Writes the model as <see cref="Save(Network, string)"/> does, described by <paramref name="metadata"/>
+    /// (null: by the graph alone), with <paramref name="trainingOptions"/> under <see cref="TrainingOptionsKey"/> when not
+    /// null.</summary>
+    /// <exception cref="ArgumentException">The metadata does not fit the graph (names the field); nothing is written.</exception>
+    public static void Save(Network network, string path, ModelMetadata? metadata, JsonObject? trainingOptions = null)
     {
-        var metadata = Metadata(network, ModelKind);
-        if (trainingOptions is not null) metadata[TrainingOptionsKey] = trainingOptions.ToJsonString();
-        SafeTensorsContainer.Write(path, metadata, [.. StateTensors(network)]);
+        var entries = Metadata(network, ModelKind, metadata);
+        if (trainingOptions is not null) entries[TrainingOptionsKey] = trainingOptions.ToJsonString();
+        SafeTensorsContainer.Write(path, entries, [.. StateTensors(network)]);
     }
 
     /// <summary>The graph of a model file or checkpoint, validated as <see cref="Load"/> validates it, without reading the
@@ -80,31 +86,68 @@ public static class ModelFile
 
     /// <summary>Reads a model file (or the model part of a training checkpoint) and allocates its network on
     /// <paramref name="backend"/>. Throws <see cref="ModelFileException"/> naming the file and the field for anything wrong.</summary>
-    public static Network Load(string path, IBackend backend)
+    public static Network Load(string path, IBackend backend) => Load(path, backend, out _);
+
+    /// <summary>As <see cref="Load(string, IBackend)"/>, also giving what the file says about the model.</summary>
+    public static Network Load(string path, IBackend backend, out ModelMetadata metadata)
     {
         using var file = SafeTensorsContainer.Open(path);
-        var graph = ReadGraph(file);
+        return Load(file, backend, out metadata);
+    }
+
+    /// <summary>Reads a model from <paramref name="stream"/> (from its position to its end; <paramref name="name"/> names it
+    /// in messages) as <see cref="Load(string, IBackend, out ModelMetadata)"/> reads a file. The stream is left open.</summary>
+    public static Network Load(Stream stream, string name, IBackend backend, out ModelMetadata metadata)
+    {
+        using var file = SafeTensorsContainer.Open(stream, name);
+        return Load(file, backend, out metadata);
+    }
+
+    /// <summary>What a model file says about its model (it is validated as <see cref="Load(string, IBackend)"/> validates
+    /// it, without reading the tensors).</summary>
+    public static ModelMetadata ReadMetadata(string path)
+    {
+        using var file = SafeTensorsContainer.Open(path);
+        return ReadDescribedGraph(file).Metadata;
+    }
+
+    static Network Load(SafeTensorsContainer file, IBackend backend, out ModelMetadata metadata)
+    {
+        (var graph, metadata) = ReadDescribedGraph(file);
         string kind = SafeTensorsContainer.Text(file.Metadata, "kind")!;
         CheckModelTensors(file, graph, name => kind == CheckpointKind && name.StartsWith(TrainingCheckpoint.OptimizerStatePrefix, StringComparison.Ordinal));
         return CreateNetwork(file, graph, backend);
     }
 
-    /// <summary>The metadata of a file of <paramref name="kind"/>: format, version, kind and the graph JSON.</summary>
-    internal static JsonObject Metadata(Network network, string kind) => new()
+    /// <summary>The metadata of a file of <paramref name="kind"/>: format, version, kind, the graph JSON and the model's
+    /// description (<paramref name="described"/>, or the graph's own).</summary>
+    /// <exception cref="ArgumentException">The description does not fit the graph.</exception>
+    internal static JsonObject Metadata(Network network, string kind, ModelMetadata? described = null)
     {
-        ["format"] = "neuro",
-        ["version"] = FormatVersion.ToString(),
-        ["kind"] = kind,
-        ["graph"] = GraphJson.Write(network.Graph).ToJsonString(),
-    };
+        described ??= ModelMetadata.Describe(network.Graph);
+        if (described.Mismatch(network.Graph) is { } problem) throw new ArgumentException($"the model's metadata does not fit its graph: {problem}", nameof(described));
+        var metadata = new JsonObject
+        {
+            ["format"] = "neuro",
+            ["version"] = FormatVersion.ToString(),
+            ["kind"] = kind,
+            ["graph"] = GraphJson.Write(network.Graph).ToJsonString(),
+        };
+        foreach (var (key, value) in described.Entries()) metadata[key] = value;
+        return metadata;
+    }
 
     /// <summary>The saved tensors in file order: parameters, then buffers (each named as in PyTorch's state dict).</summary>
     internal static IEnumerable<(string Name, Tensor Tensor)> StateTensors(Network network) =>
         network.ParameterNames.Select(name => (name, network.Parameter(name)))
             .Concat(network.BufferNames.Select(name => (name, network.Buffer(name))));
 
-    /// <summary>Checks the format, upgrades the metadata to <see cref="FormatVersion"/>, checks its kind, and reads the graph.</summary>
-    internal static NetworkGraph ReadGraph(SafeTensorsContainer file)
+    /// <summary>Checks the format, upgrades the metadata to <see cref="FormatVersion"/>, checks its kind, and reads the graph
+    /// and the model's description (checked against the graph).</summary>
+    internal static NetworkGraph ReadGraph(SafeTensorsContainer file) => ReadDescribedGraph(file).Graph;
+
+    /// <summary>As <see cref="ReadGraph"/>, also giving the model's description.</summary>
+    internal static (NetworkGraph Graph, ModelMetadata Metadata) ReadDescribedGraph(SafeTensorsContainer file)
     {
         var metadata = file.Metadata;
         if (SafeTensorsContainer.Text(metadata, "format") != "neuro")
@@ -112,15 +155,29 @@ public static class ModelFile
         ModelFileMigrations.Upgrade(file.Path, metadata);
         if (SafeTensorsContainer.Text(metadata, "kind") is not (ModelKind or CheckpointKind))
             throw new ModelFileException(file.Path, $"__metadata__.kind must be \"{ModelKind}\" or \"{CheckpointKind}\"");
+        NetworkGraph graph;
         try
         {
-            var graph = GraphJson.Read(SafeTensorsContainer.Text(metadata, "graph") ?? throw new FormatException("missing"));
+            graph = GraphJson.Read(SafeTensorsContainer.Text(metadata, "graph") ?? throw new FormatException("missing"));
             graph.InferShapes(1);
-            return graph;
         }
         catch (Exception e) when (e is FormatException or JsonException or ShapeException or InvalidOperationException)
         {
             throw new ModelFileException(file.Path, $"__metadata__.graph: {e.Message}");
+        }
+        try
+        {
+            string? Entry(string key) => metadata[key] switch
+            {
+                null => null,
+                JsonValue v when v.TryGetValue(out string? text) => text,
+                _ => throw new FormatException($"{key} must be a string holding JSON"),
+            };
+            return (graph, ModelMetadata.Read(Entry, graph, inputRequired: true));
+        }
+        catch (FormatException e)
+        {
+            throw new ModelFileException(file.Path, $"__metadata__.{e.Message}");
         }
     }
 

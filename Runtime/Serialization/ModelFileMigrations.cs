@@ -1,5 +1,8 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Serialization;
 
@@ -10,6 +13,11 @@ namespace NeuroPlugin.Serialization;
 /// <list type="table">
 /// <item><term>1 → 2</term><description>v2 added <c>kind</c> (<c>"model"</c> or <c>"checkpoint"</c>) for training
 /// checkpoints. Every v1 file is a model: the step adds <c>kind = "model"</c>.</description></item>
+/// <item><term>2 → 3</term><description>v3 describes the model (<see cref="ModelMetadata"/>) and requires <c>input</c>. The
+/// step writes it from the graph's first input: its shape and layout and, for (1,H,W) and (3,H,W) images, luma and RGB —
+/// what every v2 writer fed (Fashion-MNIST and grey image folders, RGB image folders, torchvision's ONNX models).
+/// Normalization, labels and provenance stay unknown (<c>neuro import</c> adds them). A graph the step cannot read is
+/// left to the graph reader, which names the problem.</description></item>
 /// </list>
 /// To change the format: bump <see cref="ModelFile.FormatVersion"/>, append the step from the old version here, and
 /// commit a fixture written by the old code (<c>Tests/…/Fixtures/</c>) with a test that loads it.
@@ -17,7 +25,7 @@ namespace NeuroPlugin.Serialization;
 public static class ModelFileMigrations
 {
     /// <summary>Steps[k] upgrades version k + 1 to k + 2.</summary>
-    static readonly Action<JsonObject>[] Steps = [AddKind];
+    static readonly Action<JsonObject>[] Steps = [AddKind, DescribeInput];
 
     /// <summary>The oldest version that can be read.</summary>
     public const int OldestVersion = 1;
@@ -45,4 +53,20 @@ public static class ModelFileMigrations
 
     /// <summary>1 → 2: every v1 file is a plain model.</summary>
     static void AddKind(JsonObject metadata) => metadata["kind"] = ModelFile.ModelKind;
+
+    /// <summary>2 → 3: <c>input</c> from the graph's first input (<see cref="InputSpecification.FromGraph"/>).</summary>
+    static void DescribeInput(JsonObject metadata)
+    {
+        NetworkGraph graph;
+        try
+        {
+            graph = GraphJson.Read(SafeTensorsContainer.Text(metadata, "graph") ?? "");
+            graph.InferShapes(1);
+        }
+        catch (Exception e) when (e is FormatException or JsonException or ShapeException or InvalidOperationException)
+        {
+            return; // ReadGraph reports it, naming the field
+        }
+        foreach (var (key, value) in ModelMetadata.Describe(graph).Entries()) metadata[key] = value;
+    }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -19,24 +20,26 @@ namespace NeuroPlugin.Serialization;
 /// </summary>
 internal sealed class SafeTensorsContainer : IDisposable
 {
-    readonly FileStream stream;
+    readonly Stream stream;
+    readonly bool ownsStream;
     readonly long dataStart;
     readonly Dictionary<string, Entry> entries;
 
     /// <summary>One tensor of the file: its shape and its byte range in the data section.</summary>
     internal readonly record struct Entry(TensorShape Shape, long Begin, long End);
 
-    SafeTensorsContainer(string path, FileStream stream, JsonObject metadata, Dictionary<string, Entry> entries, IReadOnlyList<string> order, long dataStart)
+    SafeTensorsContainer(string path, Stream stream, bool ownsStream, JsonObject metadata, Dictionary<string, Entry> entries, IReadOnlyList<string> order, long dataStart)
     {
         Path = path;
         this.stream = stream;
+        this.ownsStream = ownsStream;
         Metadata = metadata;
         this.entries = entries;
         Names = order;
         this.dataStart = dataStart;
     }
 
-    /// <summary>The file, for error messages.</summary>
+    /// <summary>The file (or the name given to a stream), for error messages.</summary>
     public string Path { get; }
 
     /// <summary>The parsed <c>__metadata__</c> object (editable: migrations rewrite it before validation).</summary>
@@ -49,8 +52,10 @@ internal sealed class SafeTensorsContainer : IDisposable
     public bool TryGetEntry(string name, out Entry entry) => entries.TryGetValue(name, out entry);
 
     /// <summary>Writes <paramref name="tensors"/> (downloaded from their backends) and <paramref name="metadata"/> to a
-    /// temporary file beside <paramref name="path"/>, flushes it to disk and renames it over the target, so a failed or
-    /// interrupted save never leaves a partial file under the target's name.</summary>
+    /// temporary file beside <paramref name="path"/> (<c>{path}.{process id}.{guid}.tmp</c>), flushes it to disk and renames
+    /// it over the target, so a failed or interrupted save never leaves a partial file under the target's name. A save
+    /// that fails deletes its temporary file; one whose process was killed cannot, so each save then deletes the
+    /// temporary files of the same target left by processes that no longer run.</summary>
     public static void Write(string path, JsonObject metadata, IReadOnlyList<(string Name, Tensor Tensor)> tensors)
     {
         var header = new JsonObject { ["__metadata__"] = metadata.DeepClone() };
@@ -97,6 +102,44 @@ internal sealed class SafeTensorsContainer : IDisposable
         {
             if (File.Exists(temporary)) File.Delete(temporary);
         }
+        RemoveAbandonedTemporaries(fullPath);
+    }
+
+    /// <summary>Deletes <c>{target}.{pid}.{guid}.tmp</c> files beside <paramref name="fullPath"/> whose process is gone (killed
+    /// in the middle of a save); a save in progress in a running process, this one included, keeps its file.</summary>
+    static void RemoveAbandonedTemporaries(string fullPath)
+    {
+        string folder = System.IO.Path.GetDirectoryName(fullPath)!, prefix = System.IO.Path.GetFileName(fullPath) + ".";
+        foreach (string file in Directory.EnumerateFiles(folder, "*.tmp"))
+        {
+            string name = System.IO.Path.GetFileName(file);
+            if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            string[] parts = name[prefix.Length..].Split('.');
+            if (parts.Length != 3 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int process) ||
+                !Guid.TryParseExact(parts[1], "N", out _) || process == Environment.ProcessId || IsRunning(process))
+                continue;
+            try
+            {
+                File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // another save removed it first, or it is not ours to remove: the save itself succeeded
+            }
+        }
+    }
+
+    static bool IsRunning(int processId)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Opens <paramref name="path"/> and validates the container (not the meaning of its tensors).
@@ -107,7 +150,7 @@ internal sealed class SafeTensorsContainer : IDisposable
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read);
         try
         {
-            return Parse(path, stream);
+            return Parse(path, stream, ownsStream: true);
         }
         catch
         {
@@ -116,9 +159,24 @@ internal sealed class SafeTensorsContainer : IDisposable
         }
     }
 
-    static SafeTensorsContainer Parse(string path, FileStream stream)
+    /// <summary>Reads a container from <paramref name="stream"/> (named <paramref name="name"/> in messages) from its current
+    /// position to its end. A seekable stream is read in place and left open; any other is first copied into memory, up
+    /// to <see cref="MaxStreamBytes"/>.</summary>
+    public static SafeTensorsContainer Open(Stream stream, string name)
     {
-        long fileLength = stream.Length;
+        ArgumentNullException.ThrowIfNull(stream);
+        if (stream.CanSeek) return Parse(name, stream, ownsStream: false);
+        var copy = BoundedRead.ToMemory(stream, MaxStreamBytes)
+            ?? throw new ModelFileException(name, $"more than {MaxStreamBytes} bytes, the most a stream that cannot seek is read into memory");
+        return Parse(name, copy, ownsStream: true);
+    }
+
+    /// <summary>The most bytes read into memory from a stream that cannot seek (2 GiB).</summary>
+    public const long MaxStreamBytes = int.MaxValue - 64;
+
+    static SafeTensorsContainer Parse(string path, Stream stream, bool ownsStream)
+    {
+        long start = stream.Position, fileLength = stream.Length - start;
         Span<byte> lengthBytes = stackalloc byte[8];
         if (fileLength < 8 || stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
             throw new ModelFileException(path, $"truncated: {fileLength} bytes is shorter than the 8-byte header length");
@@ -127,7 +185,7 @@ internal sealed class SafeTensorsContainer : IDisposable
             throw new ModelFileException(path, $"header length {headerLength} exceeds {(headerLength > ModelFile.MaxHeaderBytes ? $"the limit of {ModelFile.MaxHeaderBytes} bytes" : $"the file ({fileLength} bytes)")}");
         var headerBytes = new byte[(int)headerLength];
         stream.ReadExactly(headerBytes);
-        long dataStart = 8 + (long)headerLength, dataLength = fileLength - dataStart;
+        long dataStart = start + 8 + (long)headerLength, dataLength = fileLength - 8 - (long)headerLength;
 
         JsonObject header;
         try
@@ -177,7 +235,7 @@ internal sealed class SafeTensorsContainer : IDisposable
             position = entries[name].End;
         }
         if (position != dataLength) throw new ModelFileException(path, $"{dataLength - position} bytes after the last tensor");
-        return new SafeTensorsContainer(path, stream, metadata, entries, order, dataStart);
+        return new SafeTensorsContainer(path, stream, ownsStream, metadata, entries, order, dataStart);
     }
 
     /// <summary>Checks that every tensor's bytes hold exactly its shape. Readers run it after comparing the shapes with
@@ -207,5 +265,8 @@ internal sealed class SafeTensorsContainer : IDisposable
     /// <summary>A string member of a metadata object, or null when absent or not a string.</summary>
     public static string? Text(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
 
-    public void Dispose() => stream.Dispose();
+    public void Dispose()
+    {
+        if (ownsStream) stream.Dispose();
+    }
 }

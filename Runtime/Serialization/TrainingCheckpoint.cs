@@ -12,7 +12,7 @@ namespace NeuroPlugin.Serialization;
 /// <summary>
 /// A training checkpoint: a model file (<see cref="ModelFile"/>, same safetensors container, <c>kind = "checkpoint"</c>)
 /// that also holds the optimizer's state and the run's counters, so that training resumes with exactly the bits an
-/// uninterrupted run would have produced. Conventionally named <c>*.ckpt.neuro</c>; <see cref="ModelFile.Load"/> reads
+/// uninterrupted run would have produced. Conventionally named <c>*.ckpt.neuro</c>; <see cref="ModelFile.Load(string, Backends.IBackend)"/> reads
 /// it as a plain model, and any safetensors reader sees every tensor.
 /// <code>
 /// "__metadata__": { "format": "neuro", "version": "2", "kind": "checkpoint", "graph": "…", "training": "&lt;JSON below&gt;" }
@@ -94,9 +94,10 @@ public sealed partial class TrainingCheckpoint
     /// <summary>Saves a run driven by other code than <see cref="Trainer"/> (a frame-budgeted loop): the network, the
     /// optimizer's state, and <paramref name="counters"/> as that code keeps them. Save between whole steps, with no
     /// guard report outstanding: call <see cref="Training.FrameBudgetedTrainer.Settle"/> first, or the file holds a
-    /// half-updated step or a step count that includes updates a guard skipped.</summary>
+    /// half-updated step or a step count that includes updates a guard skipped. <c>metadata</c>: what the model says about
+    /// itself (input colours, normalization, labels), kept as a model file keeps it; null: the graph's bare description.</summary>
     public static void Save(string path, Network network, Optimizer optimizer, TrainingCounters counters, DataLoaderPosition? data = null,
-        AugmentationPipeline? augmentation = null)
+        AugmentationPipeline? augmentation = null, ModelMetadata? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -130,17 +131,17 @@ public sealed partial class TrainingCheckpoint
             },
             ["augmentation"] = DescribeAugmentation(augmentation),
         };
-        var metadata = ModelFile.Metadata(network, ModelFile.CheckpointKind);
-        metadata["training"] = training.ToJsonString();
+        var header = ModelFile.Metadata(network, ModelFile.CheckpointKind, metadata);
+        header["training"] = training.ToJsonString();
 
         var tensors = ModelFile.StateTensors(network).ToList();
         tensors.AddRange(optimizer.NamedState().Select(s => (OptimizerStatePrefix + s.Name, s.Tensor)));
-        SafeTensorsContainer.Write(path, metadata, tensors);
+        SafeTensorsContainer.Write(path, header, tensors);
     }
 
     // ───────────────────────────── reading ─────────────────────────────
 
-    /// <summary>Reads and validates a checkpoint: the model part as <see cref="ModelFile.Load"/> does, then the training
+    /// <summary>Reads and validates a checkpoint: the model part as <see cref="ModelFile.Load(string, Backends.IBackend)"/> does, then the training
     /// metadata (every counter in range), the optimizer type and hyper-parameters, and every optimizer state tensor
     /// (present for every parameter and key once a step was taken, shaped as its parameter, nothing else under
     /// <see cref="OptimizerStatePrefix"/>). Keeps the tensors on the host.</summary>
@@ -168,6 +169,14 @@ public sealed partial class TrainingCheckpoint
         var plan = fields.Section("plan");
         var optimizer = fields.Section("optimizer");
         int batchSize = fields.Int(trainer, "trainer.batchSize", 1);
+        try
+        {
+            graph.InferShapes(batchSize); // CreateTrainer plans at this batch size: every tensor must be representable there
+        }
+        catch (ShapeException e)
+        {
+            throw new ModelFileException(path, $"training.trainer.batchSize {batchSize} is too large for the graph: {e.Message}");
+        }
         var data = training["data"] is null ? null : ReadData(fields, fields.Section("data"));
         var counters = new TrainingCounters(
             Step: fields.Long(trainer, "trainer.step", 0),

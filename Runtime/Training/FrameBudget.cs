@@ -8,54 +8,98 @@ namespace NeuroPlugin.Training;
 /// <param name="EstimatedTime">The summed cost estimates of the stages that ran (what the runner planned with).</param>
 /// <param name="HostTime">Wall-clock time the call took on the calling thread (on the CPU backend, the work itself; on GL,
 /// issuing the commands).</param>
-/// <param name="Stages">Stages run.</param>
+/// <param name="Stages">Items run: whole stages, or parts of stages split finer than an op (<see cref="FrameBudget"/>).</param>
 /// <param name="StepsCompleted">Training steps (or inference passes) finished in this call.</param>
 public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTime, TimeSpan HostTime, int Stages, int StepsCompleted);
 
 /// <summary>
-/// The shared engine of the frame-budgeted runners: runs stages of a repeating sequence while their estimated cost fits
-/// the frame's budget, and learns each stage's cost.
-/// <para>Policy. A stage's cost estimate is the larger of its host time and, on a backend with a device timer (GL), its
-/// device time between two timestamps, each smoothed with a fast-attack, slow-decay filter: a measurement above the
-/// estimate replaces it, one below moves it a quarter of the way down (one slow frame raises the estimate at once;
-/// it takes several fast ones to lower it). Device timestamps are read back a few frames later, only once the GL
-/// says they are available (never a stall); a ring of <see cref="TimedFrames"/> frames of timestamps is kept, and a
-/// frame whose timestamps are still pending when its slot comes round again is dropped unmeasured. A stage whose cost
-/// is not known yet (first run; on GL, until its timestamps come back) counts as the whole budget, so it runs only as
-/// the first stage of a frame. A frame runs the next stage while <c>max(host time so far, estimates so far) +
-/// estimate(next) ≤ budget</c>, and always runs at least one stage, so a step always progresses; the largest overrun
-/// is therefore about one stage (one node's forward or backward, one parameter's update) plus estimation error.</para>
+/// The shared engine of the frame-budgeted runners: runs stages of a repeating sequence, or parts of them, while their
+/// estimated cost fits the frame's budget, and learns each one's cost.
+/// <para>Parts. A stage the work can repeat (<see cref="IStagedWork.CanSplit"/>: one node's forward or backward, a
+/// parameter's update) runs in windows of its units of work (<see cref="WorkSlice"/>: work groups on GL, sample chunks,
+/// element blocks and op calls on the CPU), which give the bits of one whole run. Its units are counted by an empty
+/// window the first time it comes up; it then runs as <see cref="InitialParts"/> parts (at most one per unit), and
+/// whenever a stage starts whose parts cost more than <see cref="PartShare"/> of the smallest budget seen, it is split
+/// finer (up to <see cref="MaxParts"/>; never coarser again). Stages the work cannot repeat (the batch, the non-finite
+/// check, the optimizer's penalty stage) run whole.</para>
+/// <para>Estimates. Each stage, or each part of a split stage, has a cost estimate: the larger of its host time and, on
+/// a backend with a device timer (GL), its device time between two timestamps, each smoothed with a fast-attack,
+/// slow-decay filter: a measurement above the estimate replaces it, up to twice the estimate, one below moves it a
+/// quarter of the way down. Device
+/// timestamps are read back a few frames later, only once the GL says they are available (never a stall); a ring of
+/// <see cref="TimedFrames"/> frames of timestamps is kept, and a frame whose timestamps are still pending when its slot
+/// comes round again is dropped unmeasured. A part not measured yet counts as the mean of its stage's measured parts;
+/// an item with no estimate at all (the first run of a stage; on GL, until timestamps come back) runs only as the first
+/// item of a frame.</para>
+/// <para>Policy. A frame starts the next item only while <c>max(host time so far, estimates so far) + estimate(next) ≤
+/// budget</c>, and always runs at least one item, so the work always progresses; the largest overrun is therefore about
+/// one part (or one unsplittable stage) plus estimation error.</para>
 /// </summary>
 internal sealed class FrameBudget : IDisposable
 {
     /// <summary>Frames of device timestamps in flight (results usually arrive one to three frames later).</summary>
     internal const int TimedFrames = 6;
-    /// <summary>On a backend with a device timer, the most full sequences (steps) one frame may run: the timestamp
-    /// ring holds this many per frame.</summary>
+    /// <summary>On a backend with a device timer, the items one frame may run are this many times the stages of a sequence
+    /// (the timestamp ring's size per frame).</summary>
     internal const int MaxTimedSequencesPerFrame = 8;
+    /// <summary>Parts a splittable stage starts with, once its units are counted.</summary>
+    internal const int InitialParts = 4;
+    /// <summary>Most parts one stage is split into.</summary>
+    internal const int MaxParts = 256;
+    /// <summary>A stage is split finer while a part costs more than this share of the smallest budget seen.</summary>
+    internal const double PartShare = 0.25;
     const double Decay = 0.25;
+    /// <summary>The most one measurement raises an estimate by: a real rise is followed within a few runs, while one
+    /// time slice lost to another process (hundreds of times an item's cost on a loaded machine) does not leave the item
+    /// planned at that cost for dozens of runs.</summary>
+    const double Growth = 2;
 
-    readonly int stageCount, stagesPerTimedFrame;
-    readonly double[] hostCost, deviceCost;   // smoothed seconds per stage; NaN: not measured yet
+    readonly int stageCount, itemsPerTimedFrame;
+    readonly double[] hostCost, deviceCost;   // smoothed seconds per whole stage; NaN: not measured yet
+    readonly long[] units;                   // per stage: units of work; −1: not counted yet (or not splittable)
+    readonly int[] parts;                    // per stage: parts it runs as (1: whole)
+    readonly double[][] partHost, partDevice;   // per split stage, MaxParts each: smoothed seconds per part
+    readonly WorkSlice slice = new();
     readonly IDeviceTimer? timer;
-    readonly int[] frameStages;              // [frame slot × (stagesPerTimedFrame + 1)]: the stage that starts at each timestamp
-    readonly int[] frameStageCounts;         // stages timed per frame slot; 0: nothing pending
+    readonly int[] frameStages, frameParts, frameSplits; // [frame slot × (itemsPerTimedFrame + 1)]: the item starting at each timestamp
+    readonly int[] frameItemCounts;          // items timed per frame slot; 0: nothing pending
     readonly long[] frameNumbers;
     readonly TimeSpan[] frameBudgets, frameHostTimes;
+    readonly Func<long> clock;
     long frameNumber;
+    int part;                                // the part of stage `next` the next item runs
+    double smallestBudget = double.PositiveInfinity;
 
-    public FrameBudget(IBackend backend, int stageCount)
+    public FrameBudget(IBackend backend, int stageCount) : this(backend, stageCount, Stopwatch.GetTimestamp) { }
+
+    /// <param name="backend">Where the work runs (its device timer, if any, measures the items).</param>
+    /// <param name="stageCount">Stages in one sequence.</param>
+    /// <param name="clock">The host clock in <see cref="Stopwatch.Frequency"/> ticks per second (tests pass a fake one).</param>
+    internal FrameBudget(IBackend backend, int stageCount, Func<long> clock)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(stageCount, 1);
         this.stageCount = stageCount;
+        this.clock = clock;
         hostCost = new double[stageCount];
         deviceCost = new double[stageCount];
         Array.Fill(hostCost, double.NaN);
         Array.Fill(deviceCost, double.NaN);
-        stagesPerTimedFrame = MaxTimedSequencesPerFrame * stageCount;
-        timer = backend.CreateDeviceTimer(TimedFrames * (stagesPerTimedFrame + 1));
-        frameStages = new int[timer is null ? 0 : TimedFrames * (stagesPerTimedFrame + 1)];
-        frameStageCounts = new int[TimedFrames];
+        units = new long[stageCount];
+        Array.Fill(units, -1L);
+        parts = new int[stageCount];
+        Array.Fill(parts, 1);
+        // every stage's part estimates up front (2 × MaxParts doubles a stage): a stage first met, or first split, in a
+        // later frame allocates nothing then
+        partHost = new double[stageCount][];
+        partDevice = new double[stageCount][];
+        for (int stage = 0; stage < stageCount; stage++) (partHost[stage], partDevice[stage]) = (new double[MaxParts], new double[MaxParts]);
+        itemsPerTimedFrame = MaxTimedSequencesPerFrame * stageCount;
+        timer = backend.CreateDeviceTimer(TimedFrames * (itemsPerTimedFrame + 1));
+        int stamps = timer is null ? 0 : TimedFrames * (itemsPerTimedFrame + 1);
+        frameStages = new int[stamps];
+        frameParts = new int[stamps];
+        frameSplits = new int[stamps];
+        frameItemCounts = new int[TimedFrames];
         frameNumbers = new long[TimedFrames];
         frameBudgets = new TimeSpan[TimedFrames];
         frameHostTimes = new TimeSpan[TimedFrames];
@@ -80,6 +124,20 @@ internal sealed class FrameBudget : IDisposable
     /// <summary>The largest measured excess over the budget so far (as <see cref="Overruns"/> measures).</summary>
     public TimeSpan MaxOverrun { get; private set; }
 
+    /// <summary>Whether splittable stages run in parts (the default); false runs every stage whole, as one op per item
+    /// (for comparisons). Takes effect at the next stage boundary.</summary>
+    public bool SplitStages { get; set; } = true;
+
+    /// <summary>The part of the current stage the next item runs (0 at a stage boundary).</summary>
+    public int NextPart => part;
+
+    /// <summary>Parts stage <paramref name="stage"/> runs as now (1: whole).</summary>
+    public int PartCount(int stage) => parts[stage];
+
+    /// <summary>How far the current sequence is: stages done plus the done share of the stage in progress (by parts),
+    /// over the stage count; 0 at a sequence boundary.</summary>
+    public double SequenceFraction(int next) => (next + (double)part / parts[next]) / stageCount;
+
     /// <summary>Forgets the overrun counts (e.g. after warm-up, whose first frames include shader compiles); estimates stay.</summary>
     public void ResetStatistics()
     {
@@ -87,8 +145,16 @@ internal sealed class FrameBudget : IDisposable
         MaxOverrun = TimeSpan.Zero;
     }
 
-    /// <summary>The current cost estimate of one stage; null before it was measured.</summary>
-    public TimeSpan? Estimate(int stage) => EstimateSeconds(stage) is double s && !double.IsNaN(s) ? TimeSpan.FromSeconds(s) : null;
+    /// <summary>Forgets the position inside a stage (the runner abandoned its sequence).</summary>
+    public void ResetPosition() => part = 0;
+
+    /// <summary>The current cost estimate of one whole stage (the sum of its parts' when split); null before it was measured.</summary>
+    public TimeSpan? Estimate(int stage) => StageSeconds(stage) is var s && !double.IsNaN(s) ? TimeSpan.FromSeconds(s) : null;
+
+    /// <summary>The estimate the scheduler plans item (<paramref name="stage"/>, <paramref name="part"/>) with under the
+    /// stage's current split; null when it has none.</summary>
+    internal TimeSpan? ItemEstimate(int stage, int part) =>
+        ItemSeconds(stage, part) is var s && !double.IsNaN(s) ? TimeSpan.FromSeconds(s) : null;
 
     /// <summary>Sum of the known estimates: roughly what one full sequence (a training step) costs.</summary>
     public TimeSpan EstimatedTotal
@@ -97,24 +163,95 @@ internal sealed class FrameBudget : IDisposable
         {
             double sum = 0;
             for (int i = 0; i < stageCount; i++)
-                if (EstimateSeconds(i) is var s && !double.IsNaN(s)) sum += s;
+                if (StageSeconds(i) is var s && !double.IsNaN(s)) sum += s;
             return TimeSpan.FromSeconds(sum);
         }
     }
 
-    double EstimateSeconds(int stage)
+    double StageSeconds(int stage)
     {
-        double host = hostCost[stage];
+        if (parts[stage] == 1) return WholeSeconds(stage);
+        double sum = 0;
+        for (int p = 0; p < parts[stage]; p++) sum += PartSeconds(stage, p);
+        return sum;
+    }
+
+    double WholeSeconds(int stage) => Combine(hostCost[stage], deviceCost[stage]);
+
+    double Combine(double host, double device)
+    {
         if (timer is null) return host;
-        double device = deviceCost[stage];
-        return double.IsNaN(device) ? double.NaN : Math.Max(host, device);
+        return double.IsNaN(device) || double.IsNaN(host) ? double.NaN : Math.Max(host, device);
+    }
+
+    /// <summary>A part's estimate; unmeasured, the mean of its stage's measured parts (NaN when none is).</summary>
+    double PartSeconds(int stage, int p)
+    {
+        double own = Combine(partHost[stage][p], partDevice[stage][p]);
+        if (!double.IsNaN(own)) return own;
+        double sum = 0;
+        int known = 0;
+        for (int q = 0; q < parts[stage]; q++)
+            if (Combine(partHost[stage][q], partDevice[stage][q]) is var e && !double.IsNaN(e))
+            {
+                sum += e;
+                known++;
+            }
+        return known == 0 ? double.NaN : sum / known;
+    }
+
+    double ItemSeconds(int stage, int p) => parts[stage] == 1 ? WholeSeconds(stage) : PartSeconds(stage, p);
+
+    /// <summary>At the start of a splittable stage: counts its units once, then splits it when its parts are too large
+    /// for the smallest budget seen (never coarser).</summary>
+    void PlanParts<TWork>(ref TWork work, int stage) where TWork : struct, IStagedWork
+    {
+        if (!SplitStages || !work.CanSplit(stage)) return;
+        if (units[stage] < 0) units[stage] = work.RunStagePart(stage, slice, 0, 0);
+        long limit = Math.Min(units[stage], MaxParts);
+        if (parts[stage] >= limit) return;
+        int wanted = parts[stage] == 1 && double.IsNaN(WholeSeconds(stage)) ? InitialParts : parts[stage];
+        double total = StageSeconds(stage), target = PartShare * smallestBudget;
+        if (!double.IsNaN(total) && total > 0 && target > 0 && total / parts[stage] > target)
+            wanted = (int)Math.Min(Math.Ceiling(total / target), int.MaxValue);
+        wanted = (int)Math.Min(wanted, limit);
+        if (wanted <= parts[stage]) return;
+        var host = partHost[stage];
+        var device = partDevice[stage];
+        // the old parts' measurements do not fit the new ones: start from each new part's share of the stage
+        double share = double.IsNaN(total) ? double.NaN : total / wanted;
+        Array.Fill(host, double.NaN);
+        Array.Fill(device, double.NaN);
+        if (!double.IsNaN(share))
+        {
+            host[0] = share;
+            if (timer is not null) device[0] = share;
+        }
+        parts[stage] = wanted;
+    }
+
+    /// <summary>Runs item (<paramref name="stage"/>, <see cref="part"/>): the whole stage, or its window of units.</summary>
+    void RunItem<TWork>(ref TWork work, int stage) where TWork : struct, IStagedWork
+    {
+        int count = parts[stage];
+        if (count == 1 && units[stage] < 0)
+        {
+            work.RunStage(stage);
+            return;
+        }
+        long total = units[stage];
+        long first = total * part / count, end = part == count - 1 ? long.MaxValue : total * (part + 1) / count;
+        long counted = work.RunStagePart(stage, slice, first, end);
+        if (counted != total)
+            throw new InvalidOperationException($"stage {stage} issued {counted} units of work where it issued {total} before: " +
+                "a stage run in parts must issue the same work every time");
     }
 
     /// <summary>
-    /// Runs stages of <paramref name="work"/> from <paramref name="next"/> on while they fit <paramref name="budget"/>
+    /// Runs items of <paramref name="work"/> from <paramref name="next"/> on while they fit <paramref name="budget"/>
     /// (see the class remarks), wrapping to stage 0 after the last. Stops at the end of a sequence when
     /// <paramref name="stopAtEnd"/>, and before stage 0 when <see cref="IStagedWork.MayStartSequence"/> says so.
-    /// Returns the number of sequences completed; <paramref name="next"/> is where the next call resumes.
+    /// Returns the number of sequences completed; <paramref name="next"/> is the stage the next call resumes in.
     /// </summary>
     public int Run<TWork>(TimeSpan budget, ref TWork work, ref int next, bool stopAtEnd) where TWork : struct, IStagedWork
     {
@@ -122,33 +259,40 @@ internal sealed class FrameBudget : IDisposable
         CollectDeviceTimes();
         frameNumber++;
         double budgetSeconds = budget.TotalSeconds, planned = 0;
-        int slot = (int)(frameNumber % TimedFrames), stages = 0, completed = 0;
-        int timestampBase = slot * (stagesPerTimedFrame + 1);
-        frameStageCounts[slot] = 0; // a frame still pending in this slot is dropped unmeasured
-        long start = Stopwatch.GetTimestamp();
+        if (budgetSeconds > 0 && budgetSeconds < smallestBudget) smallestBudget = budgetSeconds;
+        int slot = (int)(frameNumber % TimedFrames), items = 0, completed = 0;
+        int timestampBase = slot * (itemsPerTimedFrame + 1);
+        frameItemCounts[slot] = 0; // a frame still pending in this slot is dropped unmeasured
+        long start = clock();
         while (true)
         {
-            if (stages > 0)
+            if (part == 0) PlanParts(ref work, next);
+            if (items > 0)
             {
-                if (timer is not null && stages == stagesPerTimedFrame) break;
-                double estimate = EstimateSeconds(next);
-                double spent = Math.Max(Stopwatch.GetElapsedTime(start).TotalSeconds, planned);
+                if (timer is not null && items == itemsPerTimedFrame) break;
+                double estimate = ItemSeconds(next, part);
+                double spent = Math.Max(Seconds(clock() - start), planned);
                 if (double.IsNaN(estimate) || spent + estimate > budgetSeconds) break;
             }
-            if (next == 0 && !work.MayStartSequence()) break;
+            if (next == 0 && part == 0 && !work.MayStartSequence()) break;
 
             if (timer is not null)
             {
-                timer.Record(timestampBase + stages);
-                frameStages[timestampBase + stages] = next;
+                timer.Record(timestampBase + items);
+                frameStages[timestampBase + items] = next;
+                frameParts[timestampBase + items] = part;
+                frameSplits[timestampBase + items] = parts[next];
             }
-            double known = EstimateSeconds(next);
-            long stageStart = Stopwatch.GetTimestamp();
-            work.RunStage(next);
-            double host = Stopwatch.GetElapsedTime(stageStart).TotalSeconds;
-            Smooth(ref hostCost[next], host);
+            double known = ItemSeconds(next, part);
+            long itemStart = clock();
+            RunItem(ref work, next);
+            double host = Seconds(clock() - itemStart);
+            if (parts[next] == 1) Smooth(ref hostCost[next], host);
+            else Smooth(ref partHost[next][part], host);
             planned += double.IsNaN(known) ? host : known;
-            stages++;
+            items++;
+            if (++part < parts[next]) continue;
+            part = 0;
             if (++next == stageCount)
             {
                 next = 0;
@@ -157,20 +301,39 @@ internal sealed class FrameBudget : IDisposable
                 if (stopAtEnd) break;
             }
         }
-        var hostTime = Stopwatch.GetElapsedTime(start);
-        LastFrame = new FrameReport(budget, TimeSpan.FromSeconds(planned), hostTime, stages, completed);
+        var hostTime = TimeSpan.FromSeconds(Seconds(clock() - start));
+        LastFrame = new FrameReport(budget, TimeSpan.FromSeconds(planned), hostTime, items, completed);
         if (timer is null) NoteMeasured(hostTime, budget);
-        else if (stages > 0)
+        else if (items > 0)
         {
-            timer.Record(timestampBase + stages);
+            timer.Record(timestampBase + items);
             timer.Flush();
-            frameStageCounts[slot] = stages;
+            frameItemCounts[slot] = items;
             frameNumbers[slot] = frameNumber;
             frameBudgets[slot] = budget;
             frameHostTimes[slot] = hostTime;
         }
         return completed;
     }
+
+    /// <summary>Runs the rest of the sequence in progress now, without a budget or measurements (nothing at a sequence
+    /// boundary): the rest of the current stage as one window, then whole stages.</summary>
+    public void CompleteSequence<TWork>(ref TWork work, ref int next) where TWork : struct, IStagedWork
+    {
+        if (next == 0 && part == 0) return;
+        if (part > 0)
+        {
+            long first = units[next] * part / parts[next];
+            work.RunStagePart(next, slice, first, long.MaxValue);
+            part = 0;
+            next++;
+        }
+        for (; next < stageCount; next++) work.RunStage(next);
+        next = 0;
+        work.SequenceCompleted();
+    }
+
+    static double Seconds(long ticks) => ticks / (double)Stopwatch.Frequency;
 
     /// <summary>Reads every frame's device timestamps that have become available (non-blocking) into the estimates.</summary>
     void CollectDeviceTimes()
@@ -179,19 +342,25 @@ internal sealed class FrameBudget : IDisposable
         for (int k = 1; k <= TimedFrames; k++)
         {
             int slot = (int)((frameNumber + k) % TimedFrames); // oldest first
-            int count = frameStageCounts[slot];
+            int count = frameItemCounts[slot];
             if (count == 0) continue;
-            int baseIndex = slot * (stagesPerTimedFrame + 1);
+            int baseIndex = slot * (itemsPerTimedFrame + 1);
             if (!timer.TryRead(baseIndex + count, out long end)) continue;
             if (!timer.TryRead(baseIndex, out long previous)) continue;
             long first = previous;
             for (int p = 1; p <= count; p++)
             {
                 if (!timer.TryRead(baseIndex + p, out long now)) break; // earlier timestamps complete first; be safe anyway
-                Smooth(ref deviceCost[frameStages[baseIndex + p - 1]], (now - previous) * 1e-9);
+                int item = baseIndex + p - 1, stage = frameStages[item];
+                double seconds = (now - previous) * 1e-9;
+                if (frameSplits[item] == parts[stage]) // measured under the stage's current split
+                {
+                    if (parts[stage] == 1) Smooth(ref deviceCost[stage], seconds);
+                    else Smooth(ref partDevice[stage][frameParts[item]], seconds);
+                }
                 previous = now;
             }
-            frameStageCounts[slot] = 0;
+            frameItemCounts[slot] = 0;
             var deviceTime = TimeSpan.FromSeconds((end - first) * 1e-9);
             if (frameNumbers[slot] >= LastDeviceFrameNumber)
             {
@@ -212,18 +381,28 @@ internal sealed class FrameBudget : IDisposable
 
     static void Smooth(ref double estimate, double measured)
     {
-        if (double.IsNaN(estimate) || measured > estimate) estimate = measured;
+        if (double.IsNaN(estimate)) estimate = measured;
+        else if (measured > estimate) estimate = Math.Min(measured, Growth * estimate);
         else estimate += Decay * (measured - estimate);
     }
 
-    public void Dispose() => timer?.Dispose();
+    public void Dispose()
+    {
+        timer?.Dispose();
+        slice.Dispose();
+    }
 }
 
 /// <summary>A repeating sequence of stages a <see cref="FrameBudget"/> runs (a struct, so calls are direct and allocate nothing).</summary>
 internal interface IStagedWork
 {
-    /// <summary>Runs one stage.</summary>
+    /// <summary>Runs one stage whole.</summary>
     void RunStage(int stage);
+    /// <summary>Whether the stage's host code may run repeatedly, in windows (<see cref="RunStagePart"/>): it changes no
+    /// host state and issues the same work every time.</summary>
+    bool CanSplit(int stage);
+    /// <summary>Runs units [first, end) of a splittable stage under <paramref name="slice"/>; returns its unit count.</summary>
+    long RunStagePart(int stage, WorkSlice slice, long first, long end);
     /// <summary>Called before stage 0 of a new sequence: false stops the frame there (e.g. nothing to do).</summary>
     bool MayStartSequence();
     /// <summary>Called after the last stage of a sequence.</summary>

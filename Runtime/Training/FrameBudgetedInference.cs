@@ -1,3 +1,4 @@
+using NeuroPlugin.Backends;
 using NeuroPlugin.Execution;
 
 namespace NeuroPlugin.Training;
@@ -7,7 +8,8 @@ namespace NeuroPlugin.Training;
 /// <see cref="ExecutionPlan.Input"/>, and each <see cref="Advance"/> runs as many nodes (<see cref="ExecutionPlan.InferenceStages"/>,
 /// eval mode) as fit its time budget, until the pass is finished and <see cref="ExecutionPlan.Output"/> holds exactly what
 /// <c>Forward(training: false)</c> would have written (the same kernels in the same order). Cost estimates and their policy
-/// are those of <see cref="FrameBudgetedTrainer"/> (<see cref="FrameBudget"/>); the granularity is one node.
+/// are those of <see cref="FrameBudgetedTrainer"/> (<see cref="FrameBudget"/>); a node's forward runs in parts (windows of
+/// its work, <see cref="WorkSlice"/>) when it is large against the budget.
 /// Leave the plan's input alone while a pass runs. Allocates nothing per Advance after warm-up; all calls on the
 /// backend's thread. Dispose releases the timing queries only.
 /// </summary>
@@ -33,8 +35,20 @@ public sealed class FrameBudgetedInference : IDisposable
     public long CompletedPasses { get; private set; }
     /// <summary>Nodes in one pass.</summary>
     public int StageCount => Plan.InferenceStages.Count;
-    /// <summary>The node the next <see cref="Advance"/> runs first.</summary>
+    /// <summary>The node the next <see cref="Advance"/> runs first (or continues).</summary>
     public int NextStage => next;
+    /// <summary>The part of <see cref="NextStage"/> the next <see cref="Advance"/> runs first; 0 at a node boundary.</summary>
+    public int NextPart => budget.NextPart;
+    /// <summary>Parts node <paramref name="stage"/>'s forward runs as now (1: whole).</summary>
+    public int StagePartCount(int stage) => budget.PartCount(stage);
+
+    /// <summary>Whether large stages run in parts finer than an op (the default; see the class remarks). False runs each
+    /// stage whole, one op per item, as before parts existed: for comparisons. The results are the same bits either way.</summary>
+    public bool SplitStages
+    {
+        get => budget.SplitStages;
+        set => budget.SplitStages = value;
+    }
 
     /// <summary>The last <see cref="Advance"/>'s figures.</summary>
     public FrameReport LastFrame => budget.LastFrame;
@@ -65,6 +79,7 @@ public sealed class FrameBudgetedInference : IDisposable
     {
         running = false;
         next = 0;
+        budget.ResetPosition();
     }
 
     /// <summary>Runs nodes of the current pass while they fit <paramref name="budget"/> (at least one). True when the pass is
@@ -89,6 +104,8 @@ public sealed class FrameBudgetedInference : IDisposable
     readonly struct Work(FrameBudgetedInference inference) : IStagedWork
     {
         public void RunStage(int stage) => inference.Plan.RunInferenceStage(stage);
+        public bool CanSplit(int stage) => true;
+        public long RunStagePart(int stage, WorkSlice slice, long first, long end) => inference.Plan.RunInferenceStage(stage, slice, first, end);
         public bool MayStartSequence() => true;
         public void SequenceCompleted() => inference.CompletedPasses++;
     }

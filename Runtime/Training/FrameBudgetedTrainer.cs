@@ -1,3 +1,4 @@
+using NeuroPlugin.Backends;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Optimizers;
 using NeuroPlugin.Tensors;
@@ -21,7 +22,7 @@ public interface IBatchSource
 /// Training that fits a frame: <see cref="Advance"/> runs as many stages of training steps as fit a time budget (say 4 ms
 /// of a 16 ms frame) and returns; the next call resumes where it stopped. A step is the sequence
 /// <list type="number">
-/// <item>batch: <see cref="IBatchSource.FillBatch"/>;</item>
+/// <item>batch: <see cref="IBatchSource.FillBatch"/> (and, with a guard, <see cref="NonFiniteGuard.SaveStatistics"/>);</item>
 /// <item>the plan's <see cref="ExecutionPlan.TrainingStages"/>: forward of each node, loss, zeroed gradients and the
 /// loss gradient, backward of each node;</item>
 /// <item>with a <see cref="NonFiniteGuard"/>, its <see cref="NonFiniteGuard.Check"/>;</item>
@@ -31,8 +32,10 @@ public interface IBatchSource
 /// These are exactly the kernels of <c>FillBatch</c> + <see cref="ExecutionPlan.TrainStep"/>, in the same order, so the
 /// weights after n steps are bit-for-bit those of n unbudgeted steps, whatever the budgets. Which stages fit is decided by
 /// cost estimates (host wall time on the CPU backend, GPU time from timer queries read back asynchronously on GL; see
-/// <see cref="FrameBudget"/> for the policy). The granularity is one stage: a single stage that costs more than the
-/// budget still runs, alone, so the overrun is at most about one stage.
+/// <see cref="FrameBudget"/> for the policy). The granularity is finer than an op: a node's forward or backward and a
+/// parameter's update run in parts (windows of their work groups on GL; sample chunks, element blocks and op calls on the
+/// CPU; see <see cref="WorkSlice"/>), split until a part takes at most a quarter of the smallest budget seen, with the same
+/// bits as a whole run. Only the batch, the non-finite check and the optimizer's penalty stage run whole.
 /// <para>After warm-up (first step, first timings) Advance allocates nothing on the managed heap and waits for nothing.
 /// With a guard, every step-start polls it (non-blocking; see <see cref="NonFiniteGuard.Poll"/>): a report raises
 /// <see cref="NonFiniteDetected"/>, or throws <see cref="NonFiniteException"/> when nobody subscribed, after the guard
@@ -85,11 +88,22 @@ public sealed class FrameBudgetedTrainer : IDisposable
     public Optimizer Optimizer { get; }
     /// <summary>The non-finite guard polled at every step start; null when none was given.</summary>
     public NonFiniteGuard? Guard { get; }
+    /// <summary>The training monitor riding along (<see cref="Monitoring.TrainingMonitor.Attach(FrameBudgetedTrainer, Monitoring.MonitorOptions?)"/>);
+    /// null when none.</summary>
+    public Monitoring.TrainingMonitor? Monitor { get; internal set; }
 
     /// <summary>Stages in one training step (see the class remarks).</summary>
     public int StageCount => stageNames.Length;
-    /// <summary>The stage the next <see cref="Advance"/> runs first; 0 at a step boundary.</summary>
+    /// <summary>The stage the next <see cref="Advance"/> runs first (or continues); 0 at a step boundary.</summary>
     public int NextStage => next;
+    /// <summary>The part of <see cref="NextStage"/> the next <see cref="Advance"/> runs first; 0 at a stage boundary.</summary>
+    public int NextPart => budget.NextPart;
+    /// <summary>Parts stage <paramref name="stage"/> runs as now (1: whole; see the class remarks).</summary>
+    public int StagePartCount(int stage) => budget.PartCount(stage);
+    /// <summary>How much of the step in progress is done, in [0, 1): stages done plus the done share of the current one
+    /// (by parts), over <see cref="StageCount"/>. With <see cref="CompletedSteps"/> it measures progress between frames
+    /// (steps per second = the change of <c>CompletedSteps + StepFraction</c> over a second).</summary>
+    public double StepFraction => budget.SequenceFraction(next);
     /// <summary>A stage's name for reports: "batch", "forward conv1", "backward fc3", "adam update conv1.weight", ….</summary>
     public string StageName(int stage) => stageNames[stage];
     /// <summary>A stage's current cost estimate; null until measured.</summary>
@@ -100,7 +114,15 @@ public sealed class FrameBudgetedTrainer : IDisposable
     /// <summary>Training steps finished (updates issued, skipped ones included).</summary>
     public long CompletedSteps { get; private set; }
     /// <summary>True between a step's first and last stage: the weights are those of the previous step until it finishes.</summary>
-    public bool StepInProgress => next != 0;
+    public bool StepInProgress => next != 0 || budget.NextPart != 0;
+
+    /// <summary>Whether large stages run in parts finer than an op (the default; see the class remarks). False runs each
+    /// stage whole, one op per item, as before parts existed: for comparisons. The results are the same bits either way.</summary>
+    public bool SplitStages
+    {
+        get => budget.SplitStages;
+        set => budget.SplitStages = value;
+    }
 
     /// <summary>The last <see cref="Advance"/>'s figures (budget, estimate, host time, stages, steps).</summary>
     public FrameReport LastFrame => budget.LastFrame;
@@ -143,15 +165,8 @@ public sealed class FrameBudgetedTrainer : IDisposable
     public void CompleteStep()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        while (next != 0)
-        {
-            RunStage(next);
-            if (++next == stageNames.Length)
-            {
-                next = 0;
-                CompletedSteps++;
-            }
-        }
+        var work = new Work(this);
+        budget.CompleteSequence(ref work, ref next);
     }
 
     /// <summary>
@@ -172,6 +187,7 @@ public sealed class FrameBudgetedTrainer : IDisposable
         if (stage == 0)
         {
             batches.FillBatch(Plan, CompletedSteps);
+            Guard?.SaveStatistics();
             return;
         }
         stage -= 1;
@@ -187,6 +203,27 @@ public sealed class FrameBudgetedTrainer : IDisposable
             return;
         }
         Optimizer.RunStage(Plan.Network.Backend, parameters, gradients, stage - guardStages);
+    }
+
+    /// <summary>The plan's stages and the optimizer's per-parameter updates may run in parts; the batch (the source's own
+    /// code), the non-finite check and the optimizer's penalty stage (which counts the step) run whole.</summary>
+    bool CanSplit(int stage) => stage >= 1 && (stage <= planStages || stage > planStages + guardStages + 1);
+
+    long RunStagePart(int stage, WorkSlice slice, long first, long end)
+    {
+        if (stage <= planStages) return Plan.RunTrainingStage(stage - 1, slice, first, end);
+        var backend = Plan.Network.Backend;
+        slice.Start(first, end);
+        backend.Slice = slice;
+        try
+        {
+            Optimizer.RunStage(backend, parameters, gradients, stage - 1 - planStages - guardStages);
+        }
+        finally
+        {
+            backend.Slice = null;
+        }
+        return slice.Position;
     }
 
     /// <summary>At a step boundary: false when this call may start no more steps; collects the guard's report, if one has arrived.</summary>
@@ -217,11 +254,14 @@ public sealed class FrameBudgetedTrainer : IDisposable
     readonly struct Work(FrameBudgetedTrainer trainer) : IStagedWork
     {
         public void RunStage(int stage) => trainer.RunStage(stage);
+        public bool CanSplit(int stage) => trainer.CanSplit(stage);
+        public long RunStagePart(int stage, WorkSlice slice, long first, long end) => trainer.RunStagePart(stage, slice, first, end);
         public bool MayStartSequence() => trainer.MayStartStep();
         public void SequenceCompleted()
         {
             trainer.CompletedSteps++;
             trainer.stepsThisCall++;
+            trainer.Monitor?.StepCompleted();
         }
     }
 }

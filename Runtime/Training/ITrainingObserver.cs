@@ -5,7 +5,13 @@ namespace NeuroPlugin.Training;
 /// <param name="Step">Training steps taken.</param>
 /// <param name="Accuracy">Fraction of the test images classified correctly, in eval mode.</param>
 /// <param name="Images">Test images evaluated.</param>
-public readonly record struct TrainingEvaluation(int Epoch, long Step, double Accuracy, int Images);
+public readonly record struct TrainingEvaluation(int Epoch, long Step, double Accuracy, int Images)
+{
+    /// <summary>The mean cross-entropy on the test images; null when the run has no monitor (accuracy only).</summary>
+    public double? Loss { get; init; }
+    /// <summary>The monitor's whole evaluation (confusion matrix, per-class accuracy, mistakes); null without a monitor.</summary>
+    public Monitoring.EvaluationSample? Details { get; init; }
+}
 
 /// <summary>
 /// Watches a <see cref="TrainingRun"/> (<see cref="TrainingRun.AddObserver"/>): a progress view, a training monitor, a
@@ -29,4 +35,11 @@ public interface ITrainingObserver
 
     /// <summary>The test set was evaluated at an epoch's end.</summary>
     void EvaluationCompleted(TrainingRun run, TrainingEvaluation evaluation) { }
+
+    /// <summary>A monitored run's sample arrived (<see cref="TrainingOptions.Monitor"/>), a step or two after the step it
+    /// describes; it is already in the monitor file.</summary>
+    void SampleReady(TrainingRun run, Monitoring.TrainingSample sample) { }
+
+    /// <summary>The diagnostics in force changed (a finding appeared or went away), and once more when the run ends.</summary>
+    void DiagnosticsChanged(TrainingRun run, Monitoring.DiagnosticReport report) { }
 }

@@ -83,8 +83,13 @@ public sealed class NonFiniteException : Exception
 /// returns it: training goes on from the last good weights with the next batch.</para>
 /// <para>Call Poll (or <see cref="ReadNow"/>) only between steps: the rewind and the clear must come after every
 /// skipped step's update and before the next step's. Skipped steps still used their numbers of
-/// <see cref="ExecutionPlan.RandomCounter"/> (dropout masks), so the next step draws fresh ones. Not guarded: batch normalization's running statistics, which the
-/// forward pass updates before the check (a non-finite batch poisons them; keep a copy if batches can be bad).</para>
+/// <see cref="ExecutionPlan.RandomCounter"/> (dropout masks), so the next step draws fresh ones.</para>
+/// <para>The network's buffers (batch normalization's running mean and variance) are updated by the training forward pass,
+/// before any check can run, so they are guarded by a device copy of their last good values: <see cref="Check"/> copies
+/// them back once the report is latched, and otherwise keeps them as the new copy (<see cref="IBackend.RestoreOrSave"/>),
+/// so a bad step, and every later one until the report is handed over, leaves them as they were, as it leaves the
+/// weights. <see cref="SaveStatistics"/> takes the copy at a step's start (the trainer and <see cref="TrainStep"/> do),
+/// so values set between steps (a restored checkpoint) count as good.</para>
 /// </summary>
 public sealed class NonFiniteGuard : IDisposable
 {
@@ -97,6 +102,7 @@ public sealed class NonFiniteGuard : IDisposable
     readonly AsyncReadback readback;
     readonly float[] reportValues;
     readonly Tensor[] parameters, gradients;
+    readonly Tensor[] statistics, savedStatistics; // the network's buffers and their copy from the step's start
     bool disposed;
 
     /// <param name="plan">A training plan.</param>
@@ -151,6 +157,9 @@ public sealed class NonFiniteGuard : IDisposable
         report = backend.Allocate(new TensorShape(watched.Length + 1), "nonfinite.report");
         readback = new AsyncReadback(backend, watched.Length + 1, slots: 1);
         reportValues = new float[watched.Length + 1];
+        statistics = [.. plan.Network.BufferNames.Select(plan.Network.Buffer)];
+        savedStatistics = [.. statistics.Select(b => backend.Allocate(b.Shape, $"nonfinite.saved.{b.Name}"))];
+        SaveStatistics();
         optimizer.SkipFlag = report;
     }
 
@@ -167,10 +176,21 @@ public sealed class NonFiniteGuard : IDisposable
     /// <summary>The device-side report: word 0 holds the bits of the first bad step t (0 while healthy), word 1 + i flag i.</summary>
     public Tensor Report => report;
 
+    /// <summary>Queues a device copy of the network's buffers (batch norm's running statistics), to be put back by
+    /// <see cref="Check"/> if the step turns out bad. Call at a step's start, before its forward pass (the
+    /// <see cref="FrameBudgetedTrainer"/> and <see cref="TrainStep"/> do); without it the copy is the one the last good
+    /// <see cref="Check"/> kept, which misses buffers changed since outside guarded steps. Allocates nothing, reads nothing back.</summary>
+    public void SaveStatistics()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        for (int i = 0; i < statistics.Length; i++) backend.CopyRange(statistics[i], 0, savedStatistics[i], 0, statistics[i].Length);
+    }
+
     /// <summary>
     /// Queues the check of the step whose gradients were just computed, before the optimizer's update:
     /// clears the flags, flags every watched tensor holding NaN or ±∞, and latches them with
-    /// <c>t = StepCount + 1</c> (the update about to run) if nothing is latched yet. Allocates nothing, reads nothing back.
+    /// <c>t = StepCount + 1</c> (the update about to run) if nothing is latched yet; then, while the report is latched,
+    /// puts back the buffers' last good copy, and otherwise makes their values the copy. Allocates nothing, reads nothing back.
     /// </summary>
     public void Check()
     {
@@ -178,12 +198,14 @@ public sealed class NonFiniteGuard : IDisposable
         backend.Fill(flags, 0f);
         for (int i = 0; i < watched.Length; i++) backend.FlagNonFinite(watched[i], flags, i);
         backend.LatchNonFinite(flags, report, unchecked((uint)(optimizer.StepCount + 1)));
+        for (int i = 0; i < statistics.Length; i++) backend.RestoreOrSave(savedStatistics[i], statistics[i], report);
     }
 
-    /// <summary>A guarded <see cref="ExecutionPlan.TrainStep"/>: gradients, <see cref="Check"/>, the optimizer's update
-    /// (skipped on the device when the check latched).</summary>
+    /// <summary>A guarded <see cref="ExecutionPlan.TrainStep"/>: <see cref="SaveStatistics"/>, gradients, <see cref="Check"/>,
+    /// the optimizer's update (skipped on the device when the check latched).</summary>
     public void TrainStep()
     {
+        SaveStatistics();
         plan.ComputeGradients();
         Check();
         optimizer.Step(backend, parameters, gradients);
@@ -248,6 +270,7 @@ public sealed class NonFiniteGuard : IDisposable
         if (ReferenceEquals(optimizer.SkipFlag, report)) optimizer.SkipFlag = null;
         flags.Dispose();
         report.Dispose();
+        foreach (var saved in savedStatistics) saved.Dispose();
         readback.Dispose();
     }
 }

@@ -69,6 +69,9 @@ public sealed class Trainer : IDisposable
     /// already advanced: the place to save a checkpoint (<see cref="Serialization.TrainingCheckpoint"/>).</summary>
     public Action<Trainer>? StepCompleted { get; set; }
     public ExecutionPlan Plan => plan;
+    /// <summary>The training monitor riding along (<see cref="Monitoring.TrainingMonitor.Attach(Trainer, Monitoring.MonitorOptions?)"/>);
+    /// null when none: then the epoch loop does nothing more than train.</summary>
+    public Monitoring.TrainingMonitor? Monitor { get; internal set; }
     /// <summary>Batches between loss readbacks for progress reports (≥ 1).</summary>
     public int ReportEvery
     {
@@ -105,6 +108,7 @@ public sealed class Trainer : IDisposable
         int batch = firstBatch;
         Epoch = epoch;
         BatchInEpoch = batch;
+        if (Monitor is { } monitor) monitor.Epoch = epoch;
         while (!cancellation.IsCancellationRequested && loader.TryNextBatch())
         {
             plan.Input.Upload(loader.Images);
@@ -112,6 +116,7 @@ public sealed class Trainer : IDisposable
             Augmentation?.Apply(plan.Input, plan.Target, step);
             Optimizer.LearningRate = baseLearningRate * Schedule.Factor(step++, TotalSteps);
             plan.TrainStep(Optimizer);
+            Monitor?.StepCompleted();
             BatchInEpoch = ++batch;
             if (progress is not null && (batch % ReportEvery == 0 || batch == loader.BatchesPerEpoch))
             {
@@ -126,6 +131,7 @@ public sealed class Trainer : IDisposable
             }
             StepCompleted?.Invoke(this);
         }
+        Monitor?.EpochCompleted();
     }
 
     /// <summary>Releases the plan's tensors and the optimizer's state.</summary>

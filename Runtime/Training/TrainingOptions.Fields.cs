@@ -102,6 +102,12 @@ public sealed partial record TrainingOptions
             new("resume", "--resume", "Resume from", TrainingFieldKind.Path,
                 "Continue the run saved in this checkpoint exactly; give the same options as the run that wrote it")
                 { Get = o => o.Resume, Set = (o, v) => o with { Resume = (string?)v } },
+            new("monitor", "--monitor", "Monitor file", TrainingFieldKind.Path,
+                "Watch the run with the training monitor and write its samples, evaluations and diagnostics to this JSON Lines file, e.g. run.jsonl")
+                { Get = o => o.Monitor, Set = (o, v) => o with { Monitor = (string?)v } },
+            new("monitorEvery", "--monitor-every", "Monitor every (steps)", TrainingFieldKind.Integer,
+                $"Steps between the monitor's samples (default {Monitoring.MonitorOptions.DefaultEvery}); the first and the last step are always sampled")
+                { Minimum = 1, Unit = "step", Get = o => o.MonitorEvery, Set = (o, v) => o with { MonitorEvery = (int?)v } },
         ];
         return fields.Select(f => f with { Default = f.Get!(defaults) }).ToArray();
     }

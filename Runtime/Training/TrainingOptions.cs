@@ -7,7 +7,7 @@ namespace NeuroPlugin.Training;
 
 /// <summary>
 /// A training recipe: optimizer and its hyper-parameters, L1/L2 penalties, clipping, the learning-rate schedule and
-/// warm-up, augmentation, batch size, epochs, seed, data limits, image size and checkpointing. The one definition that
+/// warm-up, augmentation, batch size, epochs, seed, data limits, image size, checkpointing and the training monitor. The one definition that
 /// <c>neuro train</c> (its flags), the editor (its form and <c>POST /api/training/start</c>) and a game use:
 /// <see cref="TrainingRun"/> builds the optimizer, schedule and augmentation from it. The defaults are the record's
 /// initializers (<c>neuro train</c>'s: SGD with momentum 0.9 and cosine decay from 0.02, batch 32, 2 epochs); the
@@ -60,6 +60,12 @@ public sealed partial record TrainingOptions
     public int? CheckpointEvery { get; init; }
     /// <summary>A checkpoint to continue exactly (written with these same options); null: a fresh run.</summary>
     public string? Resume { get; init; }
+    /// <summary>A JSON Lines file the run's training monitor writes (<see cref="Monitoring.MonitorJsonlWriter"/>); null: no
+    /// monitor.</summary>
+    public string? Monitor { get; init; }
+    /// <summary>Steps between the monitor's samples (≥ 1; needs <see cref="Monitor"/> or a host's monitor); null:
+    /// <see cref="Monitoring.MonitorOptions.DefaultEvery"/>.</summary>
+    public int? MonitorEvery { get; init; }
 
     /// <summary>The optimizer's catalogue entry.</summary>
     /// <exception cref="TrainingOptionsException">An unknown optimizer.</exception>
@@ -113,6 +119,9 @@ public sealed partial record TrainingOptions
         if (CheckpointEvery is not null && Checkpoint is null)
             throw new TrainingOptionsException("checkpointEvery", naming == TrainingOptionNaming.Flag
                 ? "--checkpoint-every needs --checkpoint FILE" : "checkpointEvery needs a checkpoint file (checkpoint)");
+        if (MonitorEvery is not null && Monitor is null)
+            throw new TrainingOptionsException("monitorEvery", naming == TrainingOptionNaming.Flag
+                ? "--monitor-every needs --monitor FILE" : "monitorEvery needs a monitor file (monitor)");
     }
 
     /// <summary>"unknown optimizer 'x'; known optimizers: …" (as <c>neuro train</c> always said it, without the field's name).</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NeuroPlugin.Data;
 using NeuroPlugin.Graph;
+using NeuroPlugin.Monitoring;
 using NeuroPlugin.Serialization;
 using AugmentationPipeline = NeuroPlugin.Data.Augmentation;
 
@@ -16,7 +17,14 @@ namespace NeuroPlugin.Training;
 /// <param name="TrainSeconds">Seconds spent training (evaluations not counted).</param>
 /// <param name="Seconds">Seconds in all.</param>
 public sealed record TrainingResult(bool Stopped, long FirstStep, long Step, float LastLoss, double? TestAccuracy,
-    double TrainImagesPerSecond, double TrainSeconds, double Seconds);
+    double TrainImagesPerSecond, double TrainSeconds, double Seconds)
+{
+    /// <summary>The diagnostics in force at the end (<see cref="TrainingDiagnostics"/>): from the monitor's samples when the
+    /// run had one, else from the reported losses and accuracies.</summary>
+    public DiagnosticReport Diagnostics { get; init; } = new(0, []);
+    /// <summary>Whether the run diverged (its loss went NaN or ∞, or rose far above its start).</summary>
+    public bool Diverged => Diagnostics.Diverged;
+}
 
 /// <summary>
 /// One training run from <see cref="TrainingOptions"/>: the epoch loop that <c>neuro train</c>, the editor's server and a
@@ -25,7 +33,12 @@ public sealed record TrainingResult(bool Stopped, long FirstStep, long Step, flo
 /// when <see cref="TrainingOptions.Resume"/> names one; then <see cref="Run"/> trains epoch after epoch, reporting
 /// progress every <see cref="ReportEvery"/> steps, evaluating the test set at epoch ends, writing checkpoints every
 /// <see cref="TrainingOptions.CheckpointEvery"/> steps and after the last (and when stopped), and stopping between two
-/// steps when cancelled. <see cref="AddObserver"/> attaches views and monitors (<see cref="ITrainingObserver"/>).
+/// steps when cancelled. <see cref="AddObserver"/> attaches views (<see cref="ITrainingObserver"/>). With
+/// <see cref="TrainingOptions.Monitor"/> the run carries a <see cref="TrainingMonitor"/> (every
+/// <see cref="TrainingOptions.MonitorEvery"/> steps) whose samples, evaluations (the monitor's, at epoch ends) and
+/// diagnostics go to that JSON Lines file as they come, and to the observers. Every run is judged by
+/// <see cref="TrainingDiagnostics"/> (a run without a monitor from its reported losses and accuracies: enough to tell it
+/// diverged).
 /// Everything runs on the caller's thread (a GL backend's thread). The run owns its optimizer, plan and augmentation,
 /// not the network.
 /// </summary>
@@ -35,6 +48,8 @@ public sealed class TrainingRun : IDisposable
     readonly Action<TrainingProgress> onProgress;
     readonly int checkpointEvery;
     ITrainingObserver[] observers = [];
+    TrainingMonitor? monitor;
+    MonitorJsonlWriter? monitorFile;
     long savedStep = -1;
     TrainingProgress lastProgress;
     bool reported;
@@ -134,6 +149,16 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Whether the test set is evaluated at every epoch's end (default) or only after the last epoch.</summary>
     public bool EvaluateEveryEpoch { get; set; } = true;
 
+    /// <summary>What the run is called in its monitor file (a model's or a document's name); null for none.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The training monitor, from the start of <see cref="Run"/> when <see cref="TrainingOptions.Monitor"/> is set;
+    /// null otherwise.</summary>
+    public TrainingMonitor? Monitor => monitor;
+
+    /// <summary>The run's diagnostics (made by <see cref="Run"/>); null before.</summary>
+    public TrainingDiagnostics? Diagnostics { get; private set; }
+
     /// <summary>Attaches <paramref name="observer"/>; it is called from <see cref="Run"/> on the run's thread.</summary>
     public void AddObserver(ITrainingObserver observer)
     {
@@ -157,6 +182,8 @@ public sealed class TrainingRun : IDisposable
     /// </summary>
     public TrainingResult Run(CancellationToken cancellation = default)
     {
+        if (Options.Monitor is not null && monitor is null) StartMonitor(Options.Monitor);
+        Diagnostics = new TrainingDiagnostics(monitor?.Run);
         var clock = Stopwatch.StartNew();
         double evaluationSeconds = 0;
         double? accuracy = null;
@@ -169,15 +196,86 @@ public sealed class TrainingRun : IDisposable
             stopped = cancellation.IsCancellationRequested;
             if (stopped || Test is null || !(EvaluateEveryEpoch || epoch == Options.Epochs - 1)) continue;
             var started = clock.Elapsed;
-            accuracy = Classification.Accuracy(Network, Test);
+            var evaluation = Evaluate(epoch);
+            accuracy = evaluation.Accuracy;
             evaluationSeconds += (clock.Elapsed - started).TotalSeconds;
-            var evaluation = new TrainingEvaluation(epoch, Trainer.Step, accuracy.Value, Test.Count);
             foreach (var observer in observers) observer.EvaluationCompleted(this, evaluation);
         }
+        monitor?.Flush(); // the last step's sample
         if (stopped && Options.Checkpoint is not null && savedStep != Trainer.Step) SaveCheckpoint();
+        monitorFile?.Write(Diagnostics.Report); // the verdict, with the latest values
+        foreach (var observer in observers) observer.DiagnosticsChanged(this, Diagnostics.Report);
         double seconds = clock.Elapsed.TotalSeconds, trainSeconds = seconds - evaluationSeconds;
         return new TrainingResult(stopped, FirstStep, Trainer.Step, reported ? lastProgress.Loss : float.NaN, accuracy,
-            (Trainer.Step - FirstStep) * (double)Options.BatchSize / trainSeconds, trainSeconds, seconds);
+            (Trainer.Step - FirstStep) * (double)Options.BatchSize / trainSeconds, trainSeconds, seconds) { Diagnostics = Diagnostics.Report };
+    }
+
+    /// <summary>The test set's evaluation at an epoch's end: the monitor's (loss, confusion matrix, mistakes; its samples so
+    /// far delivered first, so the file reads in order), or the accuracy alone without one.</summary>
+    TrainingEvaluation Evaluate(int epoch)
+    {
+        if (monitor is null)
+        {
+            double accuracy = Classification.Accuracy(Network, Test!);
+            if (Diagnostics!.ObserveAccuracy(Trainer.Step, epoch, accuracy, Test!.ClassCount)) DiagnosticsChanged();
+            return new TrainingEvaluation(epoch, Trainer.Step, accuracy, Test.Count);
+        }
+        monitor.Flush();
+        var details = monitor.Evaluate(Test!); // raised through EvaluationReady: written and judged there
+        return new TrainingEvaluation(epoch, Trainer.Step, details.TestAccuracy, details.Count) { Loss = details.TestLoss, Details = details };
+    }
+
+    /// <summary>Attaches the monitor to the trainer and opens its file (appending to it when the run is resumed).</summary>
+    void StartMonitor(string path)
+    {
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder) Directory.CreateDirectory(folder);
+        monitor = TrainingMonitor.Attach(Trainer, new MonitorOptions
+        {
+            Every = Options.MonitorEvery ?? MonitorOptions.DefaultEvery, TotalSteps = TotalSteps, WaitWhenBusy = true,
+        });
+        try
+        {
+            monitorFile = new MonitorJsonlWriter(path, append: ResumedFrom is not null);
+            monitorFile.Write(Describe());
+        }
+        catch
+        {
+            monitor.Dispose();
+            monitor = null;
+            monitorFile?.Dispose();
+            monitorFile = null;
+            throw;
+        }
+        monitor.SampleReady += OnSample;
+        monitor.EvaluationReady += OnEvaluation;
+    }
+
+    /// <summary>The monitor's description of the run, with its name, start, length and options.</summary>
+    RunDescription Describe() => monitor!.Run with
+    {
+        Name = Name, StartedAt = DateTimeOffset.UtcNow, TotalSteps = TotalSteps, Options = Options.ToJson(),
+    };
+
+    void OnSample(TrainingSample sample)
+    {
+        monitorFile!.Write(sample);
+        bool changed = Diagnostics!.Observe(sample);
+        foreach (var observer in observers) observer.SampleReady(this, sample);
+        if (changed) DiagnosticsChanged();
+    }
+
+    void OnEvaluation(EvaluationSample evaluation)
+    {
+        monitorFile!.Write(evaluation);
+        if (Diagnostics!.Observe(evaluation)) DiagnosticsChanged();
+    }
+
+    /// <summary>Writes the new findings and tells the observers.</summary>
+    void DiagnosticsChanged()
+    {
+        var report = Diagnostics!.Report;
+        monitorFile?.Write(report);
+        foreach (var observer in observers) observer.DiagnosticsChanged(this, report);
     }
 
     /// <summary>The progress of the latest report, or null before the first.</summary>
@@ -187,6 +285,7 @@ public sealed class TrainingRun : IDisposable
     {
         lastProgress = progress;
         reported = true;
+        if (monitor is null && Diagnostics!.ObserveLoss(progress.Step, progress.Loss)) DiagnosticsChanged();
         foreach (var observer in observers) observer.ProgressReported(this, progress);
     }
 
@@ -214,9 +313,11 @@ public sealed class TrainingRun : IDisposable
             throw new ArgumentException($"the network's output '{graph.Output}' must be (N,{train.ClassCount}) logits for the {train.ClassCount} classes of {train.Name}, got {output}");
     }
 
-    /// <summary>Releases the plan, the optimizer's state and the augmentation's buffers (not the network).</summary>
+    /// <summary>Releases the monitor and its file, the plan, the optimizer's state and the augmentation's buffers (not the network).</summary>
     public void Dispose()
     {
+        monitor?.Dispose();
+        monitorFile?.Dispose();
         Trainer?.Dispose();
         augmentation?.Dispose();
     }

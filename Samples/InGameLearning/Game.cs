@@ -67,8 +67,13 @@ public sealed class Game
     public float Time => Frame * TimeStep;
     /// <summary>Shapes still falling, oldest first.</summary>
     public IReadOnlyList<Shape> Shapes => shapes;
-    /// <summary>Every shape that reached the player, in order.</summary>
+    /// <summary>The shapes that reached the player in the latest <see cref="Step"/>, in order (a game of any length keeps
+    /// no history: each step replaces them).</summary>
     public IReadOnlyList<Resolution> Resolutions => resolutions;
+    /// <summary>Shapes that reached the player so far.</summary>
+    public int Reactions { get; private set; }
+    /// <summary>Of those, the ones the player reacted to rightly.</summary>
+    public int CorrectReactions { get; private set; }
     /// <summary>+1 per right reaction, −1 per wrong one.</summary>
     public int Score { get; private set; }
 
@@ -89,6 +94,7 @@ public sealed class Game
     public void Step()
     {
         Frame++;
+        resolutions.Clear();
         for (int i = shapes.Count - 1; i >= 0; i--)
         {
             var shape = shapes[i];
@@ -97,6 +103,8 @@ public sealed class Game
             if (shape.Y > PlayerLine) continue;
             var resolution = new Resolution(Frame, shape.Kind, shape.Believed);
             resolutions.Add(resolution);
+            Reactions++;
+            if (resolution.Correct) CorrectReactions++;
             Score += resolution.Correct ? 1 : -1;
             shapes.RemoveAt(i);
         }

@@ -81,6 +81,12 @@ public sealed class Learner : IDisposable
     public long Steps => batches.FirstStep + trainer.CompletedSteps;
     /// <summary>The trainer (budget figures: overruns, stage estimates).</summary>
     public FrameBudgetedTrainer Trainer => trainer;
+    /// <summary>Whether training runs: the replay buffer holds a few batches' worth of frames.</summary>
+    public bool CanTrain => replay.Count >= MinimumSamples;
+
+    /// <summary>The observed frame as the network sees it (the inference plan's input, (1,1,32,32)): a live link's
+    /// feature-map probes run on it.</summary>
+    public NeuroPlugin.Tensors.Tensor ObservedInput => inference.Input;
     /// <summary>Samples in the replay buffer.</summary>
     public int ReplayCount => replay.Count;
     /// <summary>Steps the NaN guard skipped, as it reported them (normally none).</summary>
@@ -115,13 +121,13 @@ public sealed class Learner : IDisposable
 
     /// <summary>Runs training stages within <paramref name="budget"/> (the step in progress resumes next frame); returns
     /// the steps finished. Nothing happens until the replay buffer holds a few batches' worth of frames.</summary>
-    public int Train(TimeSpan budget) => replay.Count < MinimumSamples ? 0 : trainer.Advance(budget);
+    public int Train(TimeSpan budget) => CanTrain ? trainer.Advance(budget) : 0;
 
     /// <summary>Runs exactly <paramref name="steps"/> whole training steps, whatever they cost: reproducible runs (tests,
     /// benchmarks). The weights after n steps are the same as with any budgets.</summary>
     public int Train(int steps)
     {
-        if (replay.Count < MinimumSamples) return 0;
+        if (!CanTrain) return 0;
         for (int i = 0; i < steps; i++)
         {
             trainer.Advance(TimeSpan.Zero); // one stage: the step's batch (and the guard's poll)

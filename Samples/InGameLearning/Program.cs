@@ -14,14 +14,18 @@
 //   learner.Observe(eye)                 texture → input tensor (compute shader)
 //   learner.Remember(kind)               input + label → replay buffer (device copy)
 //   learner.Predict / TryTakePrediction  eval forward + async readback of 4 logits (no stall)
-//   learner.Train(budget)                budgeted training steps (NaN guard inside)
+//   learner.Train(budget)                budgeted training steps (NaN guard inside), unless paused over the live link
 //   glFinish                             "present": a headless stand-in for SwapBuffers
+//   link.EndFrame(frameTime)             with --inspect: the live link records the frame and serves probes
 //
 // Run:  dotnet run --project Samples/InGameLearning -c Release -- --frames 3600 [--no-training] [--out out/ingame]
+//       [--inspect PORT [--allow-control]]
 
 using System.Diagnostics;
 using System.Globalization;
 using NeuroPlugin.Backends.OpenGL;
+using NeuroPlugin.Monitoring;
+using NeuroPlugin.Monitoring.Live;
 using NeuroPlugin.Samples.InGameLearning;
 using NeuroPlugin.Serialization;
 
@@ -32,6 +36,8 @@ if (options is null)
     Console.Error.WriteLine(Options.Usage);
     return 2;
 }
+
+if (options.InferenceModel is not null) return InferenceRun.Run(options);
 
 try
 {
@@ -44,12 +50,29 @@ try
     using var renderer = new Renderer(device, screenSize: 128, eyeSize: 64);
     using var learner = new Learner(backend, options.Seed, learningRate: options.LearningRate);
     if (options.Resume is not null) learner.LoadCheckpoint(options.Resume);
+    learner.Trainer.SplitStages = !options.WholeStages;
     var game = new Game(options.Seed);
-
     string mode = !options.Training ? "off" : options.StepsPerFrame is int steps ? $"{steps} step(s) per frame"
-        : $"{options.TrainBudget.TotalMilliseconds:0.#} ms budget per frame";
+        : $"{options.TrainBudget.TotalMilliseconds:0.#} ms budget per frame{(options.WholeStages ? ", whole stages" : "")}";
     Console.WriteLine($"InGameLearning: {options.Frames} frames ({options.Frames * Game.TimeStep:0.0} s of game time), seed {options.Seed}, training {mode}");
     Console.WriteLine($"GL: {device.Renderer} ({device.Version})");
+
+    Directory.CreateDirectory(options.Out);
+    // Opt-in: the editor (Attach) or `neuro monitor` watches the network learn; read-only unless --allow-control.
+    string liveCheckpoint = options.Checkpoint ?? Path.Combine(options.Out, "live.ckpt.neuro");
+    using var link = options.Inspect is int port ? LiveLink.Start(learner.Trainer, new LiveLinkOptions
+    {
+        Port = port,
+        EnableControl = options.AllowControl,
+        Checkpoint = () => { learner.SaveCheckpoint(liveCheckpoint); return liveCheckpoint; },
+        Monitor = new MonitorOptions { Every = options.MonitorEvery },
+    }) : null;
+    if (link is not null)
+    {
+        link.FrameInput = learner.ObservedInput;
+        Console.WriteLine($"live link: {link.Url} ({(link.ControlEnabled ? "control enabled" : "read-only")}); attach from the editor, or record with: neuro monitor \"{link.Url}\" --out live.jsonl");
+        Console.Out.Flush(); // a tool waiting for the URL reads it now, not when the game ends
+    }
 
     const int windowCount = 10;
     var windows = Enumerable.Range(0, windowCount).Select(k => new Window(
@@ -59,19 +82,21 @@ try
     const int stripLength = 8;
     var captureFrames = Enumerable.Range(0, stripLength).Select(k => (int)((k + 0.75) * options.Frames / stripLength)).ToHashSet();
     var captures = new Dictionary<int, CapturedFrame>();
-    var screenPixels = new byte[renderer.Screen.Color.Width * renderer.Screen.Color.Height * 4];
+    // the strip's pixels are allocated before the loop, so a run of any length holds the same memory after its first frame
+    var screenPixels = captureFrames.ToDictionary(f => f, _ => new byte[renderer.Screen.Color.Width * renderer.Screen.Color.Height * 4]);
+    using var memoryLog = options.MemoryLog is null ? null : new MemoryLog(options.MemoryLog, device);
 
     var frameTimes = new double[options.Frames];
-    int resolved = 0;
+    var trainingTimes = new double[options.Frames]; // wall time of each frame's training call (ms; llvmpipe runs the work inside
+                                                    // the call), 0 before training starts
     for (int frame = 1; frame <= options.Frames; frame++)
     {
         long start = Stopwatch.GetTimestamp();
         var window = WindowOf(frame);
 
         game.Step();
-        for (; resolved < game.Resolutions.Count; resolved++)
+        foreach (var resolution in game.Resolutions)
         {
-            var resolution = game.Resolutions[resolved];
             var at = WindowOf(resolution.Frame);
             at.Reactions++;
             if (resolution.Correct) at.CorrectReactions++;
@@ -98,23 +123,27 @@ try
             if (captures.TryGetValue(prediction.Frame, out var captured)) captures[prediction.Frame] = captured with { Predicted = prediction.Predicted };
         }
 
-        if (options.Training)
+        if (options.Training && link?.TrainingPaused != true)
         {
-            long before = learner.Steps;
+            long before = learner.Steps, trainingStart = Stopwatch.GetTimestamp();
             if (options.StepsPerFrame is int fixedSteps) learner.Train(fixedSteps);
             else learner.Train(options.TrainBudget);
+            if (learner.CanTrain) trainingTimes[frame - 1] = Stopwatch.GetElapsedTime(trainingStart).TotalMilliseconds;
             window.TrainingSteps += learner.Steps - before;
         }
 
         device.GL.Finish(); // present
-        frameTimes[frame - 1] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        var frameTime = Stopwatch.GetElapsedTime(start);
+        frameTimes[frame - 1] = frameTime.TotalMilliseconds;
+        link?.EndFrame(frameTime);
 
-        // Outside the timed part: the strip's few frames are copied back (a stall, on purpose).
+        // Outside the timed part: the strip's few frames are copied back (a stall, on purpose), and memory is sampled.
         if (captures.TryGetValue(frame, out var capture))
         {
-            renderer.Screen.Color.Read(screenPixels);
-            captures[frame] = capture with { Rgba = (byte[])screenPixels.Clone() };
+            renderer.Screen.Color.Read(screenPixels[frame]);
+            captures[frame] = capture with { Rgba = screenPixels[frame] };
         }
+        if (memoryLog is not null && frame % options.MemoryEvery == 0) memoryLog.Sample(frame);
     }
     device.CheckErrors("the game loop");
 
@@ -128,14 +157,23 @@ try
     {
         var trainer = learner.Trainer;
         Console.WriteLine($"training: {learner.Steps} steps of {learner.BatchSize} ({(double)learner.Steps / options.Frames:0.00} per frame), replay buffer {learner.ReplayCount} frames");
+        Console.WriteLine($"training progress: {learner.Steps / (options.Frames * Game.TimeStep):0.00} steps per second of game time");
         if (options.StepsPerFrame is null)
-            Console.WriteLine($"training budget: one step estimated at {trainer.EstimatedStepTime.TotalMilliseconds:0.0} ms ({trainer.StageCount} stages); " +
+        {
+            int parts = Enumerable.Range(0, trainer.StageCount).Sum(trainer.StagePartCount);
+            Console.WriteLine($"training budget: one step estimated at {trainer.EstimatedStepTime.TotalMilliseconds:0.0} ms ({trainer.StageCount} stages, {parts} parts); " +
                 $"{trainer.Overruns} frames ran over the {options.TrainBudget.TotalMilliseconds:0.#} ms training budget (largest by {trainer.MaxOverrun.TotalMilliseconds:0.00} ms)");
+            Report.PrintBudgetFigures("training", trainingTimes, options.TrainBudget.TotalMilliseconds);
+            string budgetChart = Path.Combine(options.Out, "budget.png");
+            Directory.CreateDirectory(options.Out);
+            Report.SaveBudgetChart(trainingTimes, options.TrainBudget.TotalMilliseconds, "training", budgetChart,
+                $"Training time per frame, {mode} (seed {options.Seed})");
+            Console.WriteLine($"wrote {budgetChart}");
+        }
         foreach (var report in learner.NonFiniteReports) Console.WriteLine($"NaN guard: {report}");
     }
-    Console.WriteLine($"score: {game.Score} ({game.Resolutions.Count(r => r.Correct)} of {game.Resolutions.Count} reactions right)");
+    Console.WriteLine($"score: {game.Score} ({game.CorrectReactions} of {game.Reactions} reactions right)");
 
-    Directory.CreateDirectory(options.Out);
     string chart = Path.Combine(options.Out, "learning.png"), strip = Path.Combine(options.Out, "frames.png");
     Report.SaveLearningChart(windows, chart, $"In-game learning, {mode} (seed {options.Seed})");
     Report.SaveFrameStrip(captures.Values.OrderBy(c => c.Frame).ToArray(), strip);
@@ -156,21 +194,33 @@ catch (Exception e) when (e is GLUnavailableException or ModelFileException)
 
 /// <summary>The command line.</summary>
 sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, TimeSpan TrainBudget, TimeSpan FrameBudget,
-    float LearningRate, string Out, string? Checkpoint, string? Resume)
+    float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000,
+    bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null,
+    int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
                               [--frame-budget-ms MS] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
+                              [--memory-log FILE [--memory-every N]]
+                              [--whole-stages] [--inference-model M [--inference-budget-ms MS]]
           --frames N            frames to run, 60 per game second (default 3600)
           --seed S              seeds the game and the network (default 1)
           --no-training         predict only (for frame-time comparisons)
           --train-budget-ms MS  training time per frame (default 4)
           --steps-per-frame K   exactly K training steps per frame instead of a time budget (reproducible runs)
           --frame-budget-ms MS  the frame time counted as over budget (default 16.7, 60 frames/s)
+          --whole-stages        run each training stage whole (no parts finer than an op): for comparisons
+          --inference-model M   instead of the game: frame-budgeted inference of zoo model M at its reference size
+          --inference-budget-ms MS  that inference's time per frame (default 2)
           --learning-rate LR    Adam's learning rate (default 0.002)
           --out DIR             where learning.png and frames.png go (default out/ingame)
           --checkpoint FILE     save a training checkpoint at the end
           --resume FILE         continue from a checkpoint
+          --memory-log FILE     every N frames (default 1000) append a CSV row: managed memory after a full collection,
+                                bytes allocated so far, live GL objects, resident set (long-run checks)
+          --inspect PORT        open the live link on 127.0.0.1:PORT (0: a free port) and print its URL with the token
+          --allow-control       let the attached client pause/resume training, change the rate, take a checkpoint
+          --monitor-every K     with --inspect: the monitor samples every K training steps (default 10)
         """;
 
     public static Options? Parse(string[] args)
@@ -183,6 +233,12 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
             switch (args[i])
             {
                 case "--no-training": options = options with { Training = false }; continue;
+                case "--whole-stages": options = options with { WholeStages = true }; continue;
+                case "--inference-model" when value is not null: options = options with { InferenceModel = value }; break;
+                case "--inference-budget-ms" when Number(out double ms): options = options with { InferenceBudget = TimeSpan.FromMilliseconds(ms) }; break;
+                case "--allow-control": options = options with { AllowControl = true }; continue;
+                case "--inspect" when int.TryParse(value, out int port) && port is >= 0 and <= 65535: options = options with { Inspect = port }; break;
+                case "--monitor-every" when int.TryParse(value, out int every) && every >= 1: options = options with { MonitorEvery = every }; break;
                 case "--frames" when int.TryParse(value, out int frames) && frames >= 10: options = options with { Frames = frames }; break;
                 case "--seed" when int.TryParse(value, out int seed): options = options with { Seed = seed }; break;
                 case "--steps-per-frame" when int.TryParse(value, out int steps) && steps >= 1: options = options with { StepsPerFrame = steps }; break;
@@ -192,6 +248,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
                 case "--out" when value is not null: options = options with { Out = value }; break;
                 case "--checkpoint" when value is not null: options = options with { Checkpoint = value }; break;
                 case "--resume" when value is not null: options = options with { Resume = value }; break;
+                case "--memory-log" when value is not null: options = options with { MemoryLog = value }; break;
+                case "--memory-every" when int.TryParse(value, out int every) && every >= 1: options = options with { MemoryEvery = every }; break;
                 default:
                     Console.Error.WriteLine($"InGameLearning: bad argument '{args[i]}'{(value is null ? "" : $" '{value}'")}");
                     return null;

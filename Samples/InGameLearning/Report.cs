@@ -22,7 +22,8 @@ public sealed class Window(float start, float end)
 /// nearest shape was (world units), what it was and what the network said (null until the prediction came back).</summary>
 public sealed record CapturedFrame(int Frame, byte[] Rgba, int Size, float X, float Y, ShapeKind Truth, ShapeKind? Predicted);
 
-/// <summary>The run's outputs: the console table, frame-time percentiles, the learning chart and the frame strip (PNG, ScottPlot).</summary>
+/// <summary>The run's outputs: the console table, frame-time percentiles, the budget figures, the learning chart, the
+/// budget chart and the frame strip (PNG, ScottPlot).</summary>
 public static class Report
 {
     /// <summary>Prints one row per window: game time, prediction and reaction accuracy, training steps.</summary>
@@ -73,6 +74,48 @@ public static class Report
         line.LegendText = label;
         line.LineWidth = 2;
         line.MarkerSize = 4;
+    }
+
+    /// <summary>Frames at the start of the budgeted work (its first second at 60 frames/s) counted apart: warm-up, shader
+    /// compiles and first measurements.</summary>
+    public const int WarmUpFrames = 60;
+
+    /// <summary>Prints the budget figures of per-frame work times (ms; frames that ran none, before the work started, are
+    /// left out): mean, percentiles and the frames over the budget by more than 1 ms, with those of the first
+    /// <paramref name="warmUpFrames"/> frames counted apart.</summary>
+    public static void PrintBudgetFigures(string what, IReadOnlyList<double> times, double budget, int warmUpFrames = WarmUpFrames)
+    {
+        var worked = times.SkipWhile(t => t == 0).ToArray();
+        var sorted = worked.Order().ToArray();
+        int over = worked.Count(t => t > budget + 1), overInWarmUp = worked.Take(warmUpFrames).Count(t => t > budget + 1);
+        Console.WriteLine($"{what} time per frame (ms): mean {(worked.Length == 0 ? double.NaN : worked.Average()):0.00}, p50 {Percentile(sorted, 50):0.00}, p99 {Percentile(sorted, 99):0.00}, " +
+            $"p99.9 {Percentile(sorted, 99.9):0.00}, max {(sorted.Length == 0 ? double.NaN : sorted[^1]):0.00} against a {budget:0.##} ms budget");
+        Console.WriteLine($"over budget by > 1 ms: {over} of {worked.Length} frames ({(worked.Length == 0 ? 0 : 100.0 * over / worked.Length):0.00} %; " +
+            $"{overInWarmUp} of them in the first {warmUpFrames}, the warm-up)");
+    }
+
+    /// <summary>Writes per-frame work time (ms) against frame number, with the budget and the budget + 1 ms drawn across;
+    /// the y axis stops at 4× the budget (or the p99.9 if higher), and the title counts the frames above it.</summary>
+    public static void SaveBudgetChart(IReadOnlyList<double> times, double budget, string what, string path, string title)
+    {
+        var plot = new Plot();
+        double[] frames = Enumerable.Range(1, times.Count).Select(f => (double)f).ToArray();
+        var points = plot.Add.ScatterPoints(frames, times.ToArray(), Colors.C0);
+        points.MarkerSize = 2;
+        points.LegendText = $"{what} time of the frame";
+        var line = plot.Add.HorizontalLine(budget, 1.5f, Colors.DarkGreen);
+        line.LegendText = $"budget {budget:0.##} ms";
+        var margin = plot.Add.HorizontalLine(budget + 1, 1f, Colors.Red, LinePattern.Dashed);
+        margin.LegendText = "budget + 1 ms";
+        double top = Math.Max(4 * budget, Percentile(times.Order().ToArray(), 99.9) * 1.1);
+        int above = times.Count(t => t > top);
+        plot.Axes.SetLimits(0, times.Count + 1, 0, top);
+        plot.Title(above == 0 ? title : $"{title}\n({above} frames above {top:0.#} ms not shown)", size: 14);
+        plot.XLabel("frame", size: 13);
+        plot.YLabel($"{what} time (ms)", size: 13);
+        plot.Legend.IsVisible = true;
+        plot.Legend.Alignment = Alignment.UpperRight;
+        plot.SavePng(path, 900, 450);
     }
 
     /// <summary>Width and height in pixels of one panel of the strip.</summary>

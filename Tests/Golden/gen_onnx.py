@@ -181,25 +181,31 @@ def save_npy(path, value):
     np.save(path, np.ascontiguousarray(value.detach().numpy().astype(np.float32)))
 
 
+def export(name, make, shape, opset, dynamic, seed):
+    """Exports make() (random weights from seed, randomized batch norm statistics, eval mode) at opset, with an input of
+    shape and PyTorch's output: <name>.onnx, <name>.input.npy, <name>.output.npy."""
+    torch.manual_seed(100 + seed)
+    module = make()
+    generator = torch.Generator().manual_seed(200 + seed)
+    with torch.no_grad():
+        randomize_batch_norm(module, generator)
+    module.eval()
+    x = torch.randn(*shape, generator=generator)
+    with torch.no_grad():
+        y = module(x)
+    path = os.path.join(OUT, name + ".onnx")
+    torch.onnx.export(module, (x,), path, opset_version=opset, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N"}, "output": {0: "N"}} if dynamic else None,
+                      do_constant_folding=True)
+    save_npy(os.path.join(OUT, name + ".input.npy"), x)
+    save_npy(os.path.join(OUT, name + ".output.npy"), y)
+    print(f"  {name}: opset {opset}, {os.path.getsize(path)} bytes")
+
+
 def generate():
     os.makedirs(OUT, exist_ok=True)
     for index, (name, make, shape, opset, dynamic) in enumerate(CASES):
-        torch.manual_seed(100 + index)
-        module = make()
-        generator = torch.Generator().manual_seed(200 + index)
-        with torch.no_grad():
-            randomize_batch_norm(module, generator)
-        module.eval()
-        x = torch.randn(*shape, generator=generator)
-        with torch.no_grad():
-            y = module(x)
-        path = os.path.join(OUT, name + ".onnx")
-        torch.onnx.export(module, (x,), path, opset_version=opset, input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": {0: "N"}, "output": {0: "N"}} if dynamic else None,
-                          do_constant_folding=True)
-        save_npy(os.path.join(OUT, name + ".input.npy"), x)
-        save_npy(os.path.join(OUT, name + ".output.npy"), y)
-        print(f"  {name}: opset {opset}, {os.path.getsize(path)} bytes")
+        export(name, make, shape, opset, dynamic, index)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 // Open / save / export: a list of the served folder's files (GET /api/files) and a path field. Paths are
-// relative to the folder `neuro serve` was started in; the server refuses anything outside it.
+// relative to the folder `neuro serve` was started in; the server refuses anything outside it. When saving or
+// exporting, a name typed without its extension gets it ("lenet" and "lenet.onnx" save lenet.neuro); a path without a file name
+// (".neuro", "models/") is refused here, before the server would.
 
 import { useEffect, useState } from "react";
 import { api } from "./api";
@@ -31,10 +33,9 @@ export function FileDialog({ mode, initialPath, onCancel, onConfirm }: Props) {
 
   const shown = files.filter((f) => mode === "open" || (mode === "save" ? f.kind === "neuro" : f.kind === "onnx"));
   const extension = mode === "export" ? ".onnx" : ".neuro";
-  const pathError =
-    path.trim() === "" ? "enter a path" : mode !== "open" && !path.trim().toLowerCase().endsWith(extension) ? `the file name must end in ${extension}` : null;
+  const { target, problem: pathError } = targetPath(mode, path, extension);
   const confirm = () => {
-    if (!pathError) onConfirm(path.trim());
+    if (!pathError) onConfirm(target);
   };
 
   return (
@@ -69,7 +70,16 @@ export function FileDialog({ mode, initialPath, onCancel, onConfirm }: Props) {
             }}
           />
         </label>
-        {(error || (pathError && path !== "")) && <small className="field-error">{error ?? pathError}</small>}
+        {(error || (pathError && path !== "")) && (
+          <small className="field-error" data-testid="file-path-error">
+            {error ?? pathError}
+          </small>
+        )}
+        {!pathError && target !== path.trim() && (
+          <small className="muted" data-testid="file-path-target">
+            {mode === "save" ? "saves" : "writes"} {target}
+          </small>
+        )}
         <div className="row">
           <button onClick={confirm} disabled={pathError !== null} data-testid="file-dialog-ok">
             {mode === "open" ? "Open" : mode === "save" ? "Save" : "Export"}
@@ -81,4 +91,16 @@ export function FileDialog({ mode, initialPath, onCancel, onConfirm }: Props) {
       </div>
     </div>
   );
+}
+
+/** The path a save or export writes for what was typed (the extension added when missing), or why there is none. */
+function targetPath(mode: FileMode, typed: string, extension: string): { target: string; problem: string | null } {
+  const path = typed.trim();
+  if (path === "") return { target: path, problem: "enter a path" };
+  if (mode === "open") return { target: path, problem: null };
+  // the other model format's extension is replaced: a model imported from lenet.onnx saves as lenet.neuro
+  const target = path.replace(/\.(neuro|onnx)$/i, "") + extension;
+  const name = target.slice(target.lastIndexOf("/") + 1, target.length - extension.length);
+  if (name.trim() === "" || name.startsWith(".")) return { target, problem: `give the file a name before ${extension}` };
+  return { target, problem: null };
 }

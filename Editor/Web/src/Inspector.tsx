@@ -1,10 +1,11 @@
 // The side panel for the selected node: its id, attributes (a form built from the palette's schema), shape,
 // parameter and FLOP counts and error. The form checks that a field parses as its kind before sending; what
 // the value means for the network (shapes, channel counts) is the server's to judge, and its answer shows as
-// the node's error.
+// the node's error (with its one-click fix when the server offers one). An optional field left empty is unset.
+// While a run trains the network every field is read-only.
 
 import { useEffect, useMemo, useState } from "react";
-import type { AttributeSpec, AttributeValue, DocNode, LayerSpec, NetworkDocument } from "./protocol";
+import type { AttributeSpec, AttributeValue, Command, DocNode, LayerSpec, NetworkDocument } from "./protocol";
 import { formatCount, formatShape } from "./protocol";
 
 interface Props {
@@ -16,6 +17,9 @@ interface Props {
   onSetOutput(id: string): void;
   onDelete(id: string): void;
   onSelect(id: string): void;
+  onApplyFix(command: Command): void;
+  /** Why the network may not be edited now (a run is training it), or null. */
+  locked: string | null;
 }
 
 function toText(value: AttributeValue | undefined): string {
@@ -27,6 +31,7 @@ function toText(value: AttributeValue | undefined): string {
 /** Parses one field as its schema kind; returns the value or an error message naming the field. */
 export function parseAttribute(spec: AttributeSpec, text: string): { value: AttributeValue } | { error: string } {
   const trimmed = text.trim();
+  if (spec.optional && trimmed === "") return { value: null }; // unset: the server drops it
   const range = (n: number): string | null => {
     if (spec.min !== undefined && n < spec.min) return `${spec.name} must be ≥ ${spec.min}`;
     if (spec.max !== undefined && n > spec.max) return `${spec.name} must be ≤ ${spec.max}`;
@@ -65,7 +70,7 @@ export function parseAttribute(spec: AttributeSpec, text: string): { value: Attr
   }
 }
 
-export function Inspector({ doc, node, spec, onSetAttributes, onRename, onSetOutput, onDelete, onSelect }: Props) {
+export function Inspector({ doc, node, spec, onSetAttributes, onRename, onSetOutput, onDelete, onSelect, onApplyFix, locked }: Props) {
   const [drafts, setDrafts] = useState<Record<string, string>>({});
   const [newId, setNewId] = useState("");
 
@@ -135,10 +140,16 @@ export function Inspector({ doc, node, spec, onSetAttributes, onRename, onSetOut
       <h3>
         {node.type} <span className="muted">{spec?.group}</span>
       </h3>
+      {locked && (
+        <p className="muted" data-testid="inspector-locked">
+          {locked}
+        </p>
+      )}
       <label className="field">
         <span>id</span>
         <input
           value={newId}
+          disabled={locked !== null}
           data-testid="node-id-input"
           onChange={(e) => setNewId(e.target.value)}
           onKeyDown={(e) => {
@@ -160,6 +171,13 @@ export function Inspector({ doc, node, spec, onSetAttributes, onRename, onSetOut
       {node.error && (
         <div className="node-error block" data-testid="inspector-error">
           {node.error}
+          {node.fix && (
+            <div className="row">
+              <button onClick={() => onApplyFix(node.fix!.command)} disabled={locked !== null} data-testid="inspector-fix">
+                {node.fix.label}
+              </button>
+            </div>
+          )}
         </div>
       )}
       <form
@@ -169,6 +187,7 @@ export function Inspector({ doc, node, spec, onSetAttributes, onRename, onSetOut
           void apply();
         }}
       >
+        <fieldset disabled={locked !== null}>
         {parsed.map(({ spec: a, text, result }) => (
           <label className={`field${result && "error" in result ? " invalid" : ""}`} key={a.name}>
             <span title={a.inferred ? "inferred from the connected inputs" : undefined}>
@@ -190,7 +209,13 @@ export function Inspector({ doc, node, spec, onSetAttributes, onRename, onSetOut
                 ))}
               </select>
             ) : (
-              <input value={text} readOnly={a.inferred} placeholder={a.inferred ? "from the input" : undefined} data-testid={`attr-${a.name}`} onChange={(e) => setDrafts({ ...drafts, [a.name]: e.target.value })} />
+              <input
+                value={text}
+                readOnly={a.inferred}
+                placeholder={a.inferred ? "from the input" : a.optional ? "not set" : undefined}
+                data-testid={`attr-${a.name}`}
+                onChange={(e) => setDrafts({ ...drafts, [a.name]: e.target.value })}
+              />
             )}
             {result && "error" in result && (
               <small className="field-error" data-testid={`attr-error-${a.name}`}>
@@ -207,12 +232,13 @@ export function Inspector({ doc, node, spec, onSetAttributes, onRename, onSetOut
             Reset
           </button>
         </div>
+        </fieldset>
       </form>
       <div className="row">
-        <button onClick={() => onSetOutput(node.id)} disabled={doc.output === node.id} data-testid="btn-set-output">
+        <button onClick={() => onSetOutput(node.id)} disabled={doc.output === node.id || locked !== null} data-testid="btn-set-output">
           Set as output
         </button>
-        <button onClick={() => onDelete(node.id)} data-testid="btn-delete-node">
+        <button onClick={() => onDelete(node.id)} disabled={locked !== null} data-testid="btn-delete-node">
           Delete
         </button>
       </div>

@@ -1,5 +1,6 @@
 // The palette: every layer of GET /api/layers by group, and the templates of GET /api/templates. Items are
-// dragged onto the canvas (HTML drag and drop) or double-clicked to add them.
+// dragged onto the canvas (HTML drag and drop) or double-clicked to add them: a layer after the selected node, a
+// block after it, a model through the template dialog. While a run trains the network, nothing can be added.
 
 import { useMemo, useState, type ReactNode } from "react";
 import type { LayerSpec, TemplateSpec } from "./protocol";
@@ -26,9 +27,11 @@ interface Props {
   templates: TemplateSpec[];
   onAddLayer(type: string): void;
   onInsertTemplate(template: TemplateSpec): void;
+  /** Why nothing may be added now (a run is training the network), or null. */
+  locked: string | null;
 }
 
-export function Palette({ layers, templates, onAddLayer, onInsertTemplate }: Props) {
+export function Palette({ layers, templates, onAddLayer, onInsertTemplate, locked }: Props) {
   const [filter, setFilter] = useState("");
   const [closed, setClosed] = useState<Set<string>>(new Set());
 
@@ -74,15 +77,15 @@ export function Palette({ layers, templates, onAddLayer, onInsertTemplate }: Pro
           list.map((layer) => (
             <div
               key={layer.type}
-              className={`palette-item group-${layer.group}`}
-              draggable
+              className={`palette-item group-${layer.group}${locked ? " disabled" : ""}`}
+              draggable={!locked}
               data-testid={`palette-item-${layer.type}`}
-              title={`${layer.type}: drag onto the canvas or double-click to add`}
+              title={locked ?? `${layer.type}: double-click to add it after the selected node; drag it onto an edge to insert it there, or anywhere on the canvas`}
               onDragStart={(e) => {
                 e.dataTransfer.setData(layerDragType, layer.type);
                 e.dataTransfer.effectAllowed = "copy";
               }}
-              onDoubleClick={() => onAddLayer(layer.type)}
+              onDoubleClick={() => !locked && onAddLayer(layer.type)}
             >
               {layer.type}
             </div>
@@ -99,15 +102,18 @@ export function Palette({ layers, templates, onAddLayer, onInsertTemplate }: Pro
           list.map((template) => (
             <div
               key={template.id}
-              className={`palette-item template-${kind}`}
-              draggable
+              className={`palette-item template-${kind}${locked ? " disabled" : ""}`}
+              draggable={!locked}
               data-testid={`palette-template-${template.id}`}
-              title={`${template.description ?? template.label}\n${kind === "block" ? "Drop onto the node it should follow, or double-click to insert after the selected node" : "Double-click or drop to open (undo restores the previous document)"}`}
+              title={
+                locked ??
+                `${template.description ?? template.label}\n${kind === "block" ? "Drop onto the node it should follow, or double-click to insert after the selected node" : "Double-click or drop to size it for your data and open it (undo restores the previous document)"}`
+              }
               onDragStart={(e) => {
                 e.dataTransfer.setData(templateDragType, template.id);
                 e.dataTransfer.effectAllowed = "copy";
               }}
-              onDoubleClick={() => onInsertTemplate(template)}
+              onDoubleClick={() => !locked && onInsertTemplate(template)}
             >
               {template.label}
             </div>

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "react";
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from "chart.js";
 import { api } from "./api";
 import type { TrainingOptionValue, TrainingPoint, TrainingRequest, TrainingState, TrainingWeights } from "./protocol";
+import type { DiagnosticItem } from "./monitor/records";
 import { buildRequest, TrainForm, useTrainingForm } from "./TrainForm";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip);
@@ -14,8 +15,12 @@ interface Props {
   state: TrainingState;
   points: TrainingPoint[];
   error: string | null;
-  /** "dropped" when the document was replaced during the run, so its weights were not kept. */
+  /** "dropped" when the document was replaced during the run, "diverged" when the run diverged: its weights were not kept. */
   weights: TrainingWeights;
+  /** Whether the run diverged. */
+  diverged: boolean;
+  /** What the diagnostics say of the run as a whole. */
+  findings: DiagnosticItem[];
   valid: boolean;
   /** The document's revision: the form's values are read again when the document (and so maybe its file) changes. */
   documentRevision: number;
@@ -47,7 +52,7 @@ function useRunDetails(state: TrainingState, started: boolean) {
   return details;
 }
 
-export function TrainPanel({ state, points, error, weights, valid, documentRevision, onStart, onStop }: Props) {
+export function TrainPanel({ state, points, error, weights, diverged, findings, valid, documentRevision, onStart, onStop }: Props) {
   const { schema, values, setValue, loadError } = useTrainingForm(documentRevision);
   const { options, totalSteps } = useRunDetails(state, points.length > 0);
   const running = state === "running";
@@ -94,7 +99,7 @@ export function TrainPanel({ state, points, error, weights, valid, documentRevis
         <dt>Time left</dt>
         <dd data-testid="train-time-left">{secondsLeft !== null ? `about ${formatDuration(secondsLeft)}` : "—"}</dd>
         <dt>Loss</dt>
-        <dd data-testid="train-last-loss">{last ? last.loss.toFixed(4) : "—"}</dd>
+        <dd data-testid="train-last-loss">{last ? (last.loss === null ? "NaN or ∞" : last.loss.toFixed(4)) : "—"}</dd>
         <dt>Accuracy</dt>
         <dd data-testid="train-last-accuracy">{lastAccuracy !== null ? `${(lastAccuracy * 100).toFixed(1)} %` : "—"}</dd>
         <dt>Images/s</dt>
@@ -109,9 +114,26 @@ export function TrainPanel({ state, points, error, weights, valid, documentRevis
           {error}
         </div>
       )}
+      {(diverged || findings.length > 0) && (
+        <div className={`verdict ${diverged ? "error" : "warning"}`} data-testid="train-verdict" data-diverged={diverged}>
+          {diverged && !findings.some((f) => f.kind === "diverged") && <b>The run diverged.</b>}
+          {findings.map((f, i) => (
+            <div key={i} data-kind={f.kind}>
+              <b>{f.title}: </b>
+              {f.message}. <i>{f.remedy}.</i>
+            </div>
+          ))}
+        </div>
+      )}
       {weights === "dropped" && (
         <div className="node-error block" data-testid="train-weights-dropped">
           The document was replaced during the run (open, new or a model template): the trained weights were not kept.
+        </div>
+      )}
+      {weights === "diverged" && (
+        <div className="node-error block" data-testid="train-weights-diverged">
+          The run diverged: its weights were not kept; the document has the weights it had before the run. Lower the
+          learning rate and train again.
         </div>
       )}
       <TrainingChart points={points} />
@@ -150,7 +172,7 @@ function TrainingChart({ points }: { points: TrainingPoint[] }) {
   useEffect(() => {
     const c = chart.current;
     if (!c) return;
-    c.data.datasets[0].data = points.map((p) => ({ x: p.step, y: p.loss }));
+    c.data.datasets[0].data = points.flatMap((p) => (p.loss === null ? [] : [{ x: p.step, y: p.loss }]));
     c.data.datasets[1].data = points.filter((p) => p.accuracy !== null).map((p) => ({ x: p.step, y: p.accuracy as number }));
     c.update("none");
   }, [points]);

@@ -2,15 +2,23 @@
 // request with an HttpOnly cookie, and the token is also kept for this tab (sessionStorage) and sent as
 // X-Neuro-Token, so requests authenticate even where a cookie is not sent.
 
+import type { EvaluationRecord } from "./monitor/records";
 import type {
   Command,
   FileEntry,
   LayerSpec,
   NetworkDocument,
   PastedNode,
+  ProbeResult,
+  RunEntry,
   ServerMessage,
+  TestImages,
+  TemplateOptions,
+  TemplatePreview,
   TemplateSpec,
   TrainingForm,
+  SearchRequest,
+  SearchStatus,
   TrainingRequest,
   TrainingSchema,
   TrainingStatus,
@@ -33,11 +41,13 @@ function readToken(): string | null {
 
 const token = readToken();
 
-/** A 4xx/5xx answer; `message` is the server's `{ "error": … }` text, which names the node/field/file. */
+/** A 4xx/5xx answer; `message` is the server's `{ "error": … }` text, which names the node/field/file; `field` is the
+ * request field at fault when the server names one. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly field: string | null = null,
   ) {
     super(message);
   }
@@ -101,9 +111,9 @@ async function request<T>(method: string, path: string, body?: unknown, what = p
     }
   }
   if (!response.ok) {
-    const message =
-      json && typeof json === "object" && "error" in json ? String((json as { error: unknown }).error) : `${method} ${path}: HTTP ${response.status}`;
-    throw new ApiError(response.status, message);
+    const body = json && typeof json === "object" ? (json as { error?: unknown; field?: unknown }) : {};
+    const message = body.error !== undefined ? String(body.error) : `${method} ${path}: HTTP ${response.status}`;
+    throw new ApiError(response.status, message, typeof body.field === "string" ? body.field : null);
   }
   const timing: RequestTiming = { what, startedAt: started, requestMs: performance.now() - started, serverMs: serverTiming(response) };
   if (json && typeof json === "object" && "revision" in json) timing.revision = (json as NetworkDocument).revision;
@@ -120,6 +130,8 @@ export const api = {
   redo: () => request<NetworkDocument>("POST", "/api/document/redo", {}, "redo"),
   layers: () => request<LayerSpec[]>("GET", "/api/layers"),
   templates: () => request<TemplateSpec[]>("GET", "/api/templates"),
+  previewTemplate: (template: string, dataset: string | null, options?: Partial<TemplateOptions>) =>
+    request<TemplatePreview>("POST", "/api/templates/preview", { template, ...(dataset ? { dataset } : {}), ...(options ? { options } : {}) }, "preview"),
   files: () => request<FileEntry[]>("GET", "/api/files"),
   open: (path: string) => request<NetworkDocument>("POST", "/api/document/open", { path }, "open"),
   save: (path?: string) => request<NetworkDocument>("POST", "/api/document/save", path ? { path } : {}, "save"),
@@ -130,7 +142,42 @@ export const api = {
   trainingSchema: () => request<TrainingSchema>("GET", "/api/training/schema"),
   trainingForm: () => request<TrainingForm>("GET", "/api/training/form"),
   saveTrainingForm: (form: TrainingForm) => request<TrainingForm>("PUT", "/api/training/form", form, "training form"),
+  runs: () => request<RunEntry[]>("GET", "/api/runs"),
+  runFile: (path: string) => requestText(`/api/runs/file?path=${encodeURIComponent(path)}`),
+  filters: (node: string | null) => request<ProbeResult>("POST", "/api/inspect/filters", { node }, "filters"),
+  featureMaps: (node: string, source: { testImage: number } | { pixels: string }) =>
+    request<ProbeResult>("POST", "/api/inspect/featureMaps", { node, ...source }, "featureMaps"),
+  evaluate: (limit?: number) => request<EvaluationRecord>("POST", "/api/inspect/evaluate", limit ? { limit } : {}, "evaluate"),
+  testImages: (indices: number[]) => request<TestImages>("GET", `/api/inspect/images?indices=${indices.join(",")}`),
+  cell: (label: number, predicted: number, limit = 64) =>
+    request<TestImages & { count: number }>("GET", `/api/inspect/cell?label=${label}&predicted=${predicted}&limit=${limit}`),
+  search: () => request<SearchStatus>("GET", "/api/search"),
+  startSearch: (body: SearchRequest) => request<{ searchId: string }>("POST", "/api/search/start", body, "search"),
+  stopSearch: () => request<{ stopped: boolean }>("POST", "/api/search/stop", {}, "stop search"),
 };
+
+/** A text answer (a run file), with the same authentication and error handling as the JSON requests. */
+async function requestText(path: string): Promise<string> {
+  const headers: Record<string, string> = {};
+  if (token) headers["X-Neuro-Token"] = token;
+  window.__neuroPending++;
+  try {
+    const response = await fetch(path, { headers, credentials: "same-origin" });
+    const text = await response.text();
+    if (!response.ok) {
+      let message = `GET ${path}: HTTP ${response.status}`;
+      try {
+        message = String((JSON.parse(text) as { error?: unknown }).error ?? message);
+      } catch {
+        // not JSON
+      }
+      throw new ApiError(response.status, message);
+    }
+    return text;
+  } finally {
+    window.__neuroPending--;
+  }
+}
 
 /**
  * Keeps one WebSocket to /ws open (reconnecting after a drop) and hands every server message to `onMessage`.

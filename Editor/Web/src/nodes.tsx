@@ -3,28 +3,39 @@
 
 import { memo, useContext, createContext } from "react";
 import { BaseEdge, EdgeLabelRenderer, getBezierPath, Handle, Position, type EdgeProps, type NodeProps } from "@xyflow/react";
-import { formatCount, formatShape } from "./protocol";
+import { GraphOverlayContext, NodeOverlay } from "./monitor/graphOverlay";
+import { formatCount, formatShape, type Command } from "./protocol";
 import type { FrameFlowNode, GroupFlowNode, LayerFlowNode, ShapeFlowEdge } from "./view";
 
-/** Group actions the frame and group nodes call (collapse/expand, ungroup). */
+/** What the drawn nodes can ask of the editor: collapse/expand and ungroup a group, apply a node's fix. */
 export interface GroupActions {
   setCollapsed(group: string, collapsed: boolean): void;
   ungroup(group: string): void;
+  applyFix(command: Command): void;
 }
-export const GroupActionsContext = createContext<GroupActions>({ setCollapsed: () => {}, ungroup: () => {} });
+export const GroupActionsContext = createContext<GroupActions>({ setCollapsed: () => {}, ungroup: () => {}, applyFix: () => {} });
 
 function portLeft(index: number, count: number): string {
   return `${((index + 1) / (count + 1)) * 100}%`;
 }
 
 export const LayerNode = memo(function LayerNode({ data, selected }: NodeProps<LayerFlowNode>) {
+  const actions = useContext(GroupActionsContext);
+  const heat = useContext(GraphOverlayContext).heat.get(data.node.id);
   const { node, isOutput, ports } = data;
   const classes = ["layer-node", `group-${data.spec?.group ?? "other"}`];
   if (node.error) classes.push("has-error");
   if (selected) classes.push("selected");
   if (isOutput) classes.push("is-output");
   return (
-    <div className={classes.join(" ")} data-testid={`node-${node.id}`} data-type={node.type} title={node.error ?? undefined}>
+    <div
+      className={classes.join(" ")}
+      data-testid={`node-${node.id}`}
+      data-type={node.type}
+      title={node.error ?? undefined}
+      style={heat ? { background: heat } : undefined}
+      data-heat={heat ? "on" : undefined}
+    >
       {Array.from({ length: ports }, (_, i) => (
         <Handle
           key={i}
@@ -44,11 +55,17 @@ export const LayerNode = memo(function LayerNode({ data, selected }: NodeProps<L
         <span data-testid={`node-shape-${node.id}`}>{formatShape(node.outputShape)}</span>
         {node.parameters > 0 && <span className="layer-params">{formatCount(node.parameters)} p</span>}
         {isOutput && <span className="output-badge">output</span>}
+        <NodeOverlay id={node.id} />
       </div>
       {node.error && (
         <div className="node-error" data-testid={`node-error-${node.id}`}>
           {node.error}
         </div>
+      )}
+      {node.fix && (
+        <button className="nodrag small fix" data-testid={`node-fix-${node.id}`} onClick={() => actions.applyFix(node.fix!.command)}>
+          {node.fix.label}
+        </button>
       )}
       <Handle id="out" type="source" position={Position.Bottom} data-testid={`handle-out-${node.id}`} />
     </div>
@@ -118,10 +135,11 @@ export const ShapeEdge = memo(function ShapeEdge(props: EdgeProps<ShapeFlowEdge>
   const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
   return (
     <>
-      <BaseEdge path={path} markerEnd={markerEnd} className={selected ? "edge-selected" : undefined} />
+      <BaseEdge path={path} markerEnd={markerEnd} className={data?.dropTarget ? "edge-drop-target" : selected ? "edge-selected" : undefined} />
       <EdgeLabelRenderer>
         <div
-          className={`edge-label${data?.shape ? "" : " unknown"}${selected ? " selected" : ""}`}
+          className={`edge-label${data?.shape ? "" : " unknown"}${selected ? " selected" : ""}${data?.dropTarget ? " drop-target" : ""}`}
+          data-edge-id={props.id}
           style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
           data-testid={`edge-shape-${data?.docSource}-${data?.docTarget}`}
         >

@@ -1,6 +1,8 @@
 // The wire types of Documentation~/EditorProtocol.md. The server owns the document: everything here is
 // what it sends (documents, palette, training points) or what the UI sends back (commands).
 
+import type { DiagnosticsRecord, MonitorRecord } from "./monitor/records";
+
 export type Shape = number[];
 
 export interface Position {
@@ -20,8 +22,15 @@ export interface DocNode {
   group: string | null;
   outputShape: Shape | null;
   error: string | null;
+  /** A one-click repair of `error` (a command to send as it is), when the server knows one. */
+  fix: NodeFix | null;
   parameters: number;
   flops: number;
+}
+
+export interface NodeFix {
+  label: string;
+  command: Command;
 }
 
 export interface DocGroup {
@@ -44,6 +53,8 @@ export interface NetworkDocument {
   revision: number;
   name: string;
   path: string | null;
+  /** The document's file: changes when new, open or a model template replaces the document (undo may bring one back). */
+  file: number;
   dirty: boolean;
   canUndo: boolean;
   canRedo: boolean;
@@ -68,6 +79,8 @@ export interface AttributeSpec {
   length?: number;
   options?: string[];
   inferred?: boolean;
+  /** May be left unset (the Input's `features`: set it for a flat input instead of channels × height × width). */
+  optional?: boolean;
 }
 
 export interface LayerSpec {
@@ -85,6 +98,38 @@ export interface TemplateSpec {
   description?: string;
 }
 
+/** Options of a model template (POST /api/templates/preview, insertTemplate's `options`). */
+export interface TemplateOptions {
+  inputChannels: number;
+  /** The size of the images the document's Input takes. */
+  inputSize: number;
+  /** The size the model is built for; when it differs from `inputSize` a bilinear resize node goes in front. */
+  imageSize: number;
+  classes: number;
+  widthDivisor: number;
+}
+
+export interface TemplateDataset {
+  id: string;
+  label: string;
+  inputChannels: number;
+  imageSize: number;
+  classes: number;
+}
+
+export interface TemplatePreview {
+  template: string;
+  label: string;
+  dataset: string;
+  datasets: TemplateDataset[];
+  options: TemplateOptions;
+  resize: boolean;
+  smallestImageSize: number | null;
+  parameters: number;
+  flops: number;
+  outputShape: Shape;
+}
+
 export interface FileEntry {
   path: string;
   kind: "neuro" | "onnx";
@@ -95,7 +140,8 @@ export type TrainingState = "idle" | "running" | "stopped" | "finished" | "faile
 export interface TrainingPoint {
   epoch: number;
   step: number;
-  loss: number;
+  /** null when it is not finite (a diverged run's NaN or ∞). */
+  loss: number | null;
   accuracy: number | null;
   imagesPerSecond?: number;
   /** The schedule's rate of the latest step. */
@@ -106,6 +152,12 @@ export interface TrainingPoint {
 
 export interface TrainingStatus {
   runId: string | null;
+  /** The run's monitor file in the served folder (runs/….jsonl). */
+  runFile?: string | null;
+  /** Whether the run diverged (its loss went NaN or ∞, or rose far above its start). */
+  diverged?: boolean;
+  /** The latest diagnostics record of the run. */
+  diagnostics?: DiagnosticsRecord | null;
   state: TrainingState;
   points: TrainingPoint[];
   error: string | null;
@@ -167,27 +219,86 @@ export interface TrainingForm {
   values: Record<string, TrainingFormValue> | null;
 }
 
-/** What became of a finished or stopped run's weights: kept by the document it started from, or dropped because that
- * document was replaced (open, new, a model template) during the run. */
-export type TrainingWeights = "kept" | "dropped" | null;
+/** What became of a finished or stopped run's weights: kept by the document it started from, dropped because that
+ * document was replaced (open, new, a model template) during the run, or not kept because the run diverged. */
+export type TrainingWeights = "kept" | "dropped" | "diverged" | null;
 
 /** A training message: a point (with `loss`), a final state, or (on connect) the whole status with `points`, every
  * point of the run so far, which replaces the client's list. */
 export type ServerMessage =
   | { type: "document"; document: NetworkDocument }
-  | ({ type: "training"; runId: string | null; state: TrainingState; error?: string | null; points?: TrainingPoint[]; weights?: TrainingWeights; totalSteps?: number } & Partial<TrainingPoint>);
+  | ({
+      type: "training";
+      runId: string | null;
+      state: TrainingState;
+      error?: string | null;
+      points?: TrainingPoint[];
+      weights?: TrainingWeights;
+      totalSteps?: number;
+      runFile?: string | null;
+      diverged?: boolean;
+    } & Partial<TrainingPoint>)
+  /** A monitor record of a run (a sample, an evaluation, the diagnostics); `missed`: records of its kind this tab did not get. */
+  | { type: "monitor"; runId: string; missed?: number; record: MonitorRecord };
 
-/** Commands of POST /api/document/commands; every one (but copy) is one undo step on the server. */
+/** A run kept in the served folder (GET /api/runs), newest first. */
+export interface RunEntry {
+  path: string;
+  bytes: number;
+  modified: string;
+  name?: string;
+  startedAt?: string;
+  totalSteps?: number;
+  backend?: string;
+  options?: Record<string, unknown>;
+}
+
+/** Filters or feature maps (POST /api/inspect/filters, /featureMaps): `values` is base64 of float32 (count, channels, height, width). */
+export interface ProbeResult {
+  node: string;
+  kind: "filters" | "featureMaps";
+  count: number;
+  channels: number;
+  height: number;
+  width: number;
+  values: string;
+  /** Feature maps: the input image's bytes (C,H,W) and shape, its test index and label. */
+  input?: string;
+  inputShape?: [number, number, number];
+  testImage?: number;
+  label?: number;
+}
+
+/** Test images (GET /api/inspect/images, /cell): bytes (C,H,W) in base64. */
+export interface TestImages {
+  imageShape: [number, number, number];
+  classes: string[];
+  images: { index: number; label: number; predicted?: number; pixels: string }[];
+}
+
+/** Commands of POST /api/document/commands; every one (but copy) is one undo step on the server, except a moveNodes
+ * that `amends` the revision of the change it lays out. */
 export type Command =
   | { op: "new" }
-  | { op: "addNode"; type: string; attributes?: Record<string, AttributeValue>; position?: Position; id?: string; inputs?: (string | null)[] }
+  | {
+      op: "addNode";
+      type: string;
+      attributes?: Record<string, AttributeValue>;
+      position?: Position;
+      id?: string;
+      inputs?: (string | null)[];
+      /** Read this node and take its place in the chain (the nodes that read it read the new one). */
+      after?: string;
+      /** Go onto this edge: read its source and feed its target's port. */
+      insertInto?: { source: string; target: string; targetPort: number };
+    }
   | { op: "removeNodes"; ids: string[] }
   | { op: "connect"; source: string; target: string; targetPort?: number }
   | { op: "disconnect"; source: string; target: string }
   | { op: "setAttributes"; id: string; attributes: Record<string, AttributeValue> }
-  | { op: "moveNodes"; positions: Record<string, Position> }
+  | { op: "moveNodes"; positions: Record<string, Position>; amends?: number }
   | { op: "rename"; id: string; newId: string }
-  | { op: "insertTemplate"; template: string; position?: Position; after?: string; options?: Record<string, number> }
+  | { op: "insertTemplate"; template: string; position?: Position; after?: string; options?: TemplateOptions }
   | { op: "setGroupCollapsed"; group: string; collapsed: boolean }
   | { op: "ungroup"; group: string }
   | { op: "paste"; nodes: PastedNode[]; offset?: Position }
@@ -212,4 +323,48 @@ export function formatCount(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
   return n.toLocaleString("en-US");
+}
+
+/** POST /api/search/start (Documentation~/EditorProtocol.md, "Architecture search"). */
+export interface SearchRequest {
+  dataset?: "fashion-mnist" | { folder: string };
+  budgetMinutes?: number;
+  maxParameters?: number | null;
+  maxFlops?: number | null;
+  maxMilliseconds?: number | null;
+  backend?: string;
+  seed?: number;
+  candidates?: number;
+  population?: number;
+  sampleSize?: number;
+  trainImages?: number;
+  validationImages?: number;
+  epochs?: number;
+  patience?: number;
+  batchSize?: number;
+}
+
+/** One finished candidate of GET /api/search. */
+export interface SearchCandidate {
+  id: number;
+  parentId: number | null;
+  change: string;
+  status: "trained" | "overLatency";
+  accuracy: number | null;
+  latencyMs: number;
+  parameters: number;
+  flops: number;
+  epochs: number;
+  model: string | null;
+}
+
+/** GET /api/search. */
+export interface SearchStatus {
+  searchId: string | null;
+  state: "idle" | "running" | "finished" | "stopped" | "failed";
+  folder: string | null;
+  end: string | null;
+  error: string | null;
+  candidates: SearchCandidate[];
+  front: number[];
 }

@@ -42,6 +42,10 @@ export interface ShapeEdgeData extends Record<string, unknown> {
   shape: Shape | null;
   docSource: string;
   docTarget: string;
+  /** The port of `docTarget` the edge feeds. */
+  docPort: number;
+  /** Drawn highlighted: a layer dragged over it would be inserted into it. */
+  dropTarget?: boolean;
 }
 
 export type LayerFlowNode = Node<LayerNodeData, "layer">;
@@ -167,19 +171,22 @@ export function buildView(doc: NetworkDocument, specs: Map<string, LayerSpec>): 
       target,
       sourceHandle: "out",
       targetHandle,
-      data: { shape: edge.shape, docSource: edge.source, docTarget: edge.target },
+      data: { shape: edge.shape, docSource: edge.source, docTarget: edge.target, docPort: edge.targetPort },
     });
   }
   return { nodes, edges };
 }
 
-/** True when two drawn nodes overlap (a document with no layout yet, or a collapsed group over other nodes). */
+/**
+ * True when two drawn nodes overlap, or a node lies inside the frame of an expanded group it is not a member of (a
+ * document with no layout yet, a collapsed group over other nodes, a group expanded over its neighbours).
+ */
 export function needsLayout(nodes: FlowNode[]): boolean {
   const boxes = nodes
-    .filter((n) => n.type !== "frame")
     .map((n) => {
-      const size = n.type === "collapsed" ? groupSize : layerSize;
-      return { x: n.position.x, y: n.position.y, w: n.measured?.width ?? size.width, h: n.measured?.height ?? size.height };
+      const size = n.type === "frame" ? { width: n.data.width, height: n.data.height } : n.type === "collapsed" ? groupSize : layerSize;
+      const members = n.type === "frame" ? new Set(n.data.group.nodes) : null;
+      return { id: n.id, members, x: n.position.x, y: n.position.y, w: n.measured?.width ?? size.width, h: n.measured?.height ?? size.height };
     })
     .sort((a, b) => a.x - b.x);
   // Sweep along x: only boxes whose x ranges meet can overlap.
@@ -187,7 +194,9 @@ export function needsLayout(nodes: FlowNode[]): boolean {
     const a = boxes[i];
     for (let j = i + 1; j < boxes.length && boxes[j].x < a.x + a.w; j++) {
       const b = boxes[j];
-      if (b.y < a.y + a.h && a.y < b.y + b.h) return true;
+      if (!(b.y < a.y + a.h && a.y < b.y + b.h)) continue;
+      if (a.members?.has(b.id) || b.members?.has(a.id)) continue; // a frame holds its own members
+      return true;
     }
   }
   return false;

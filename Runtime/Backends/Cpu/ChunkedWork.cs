@@ -13,20 +13,24 @@ internal abstract class ChunkedWork : IParallelWork
     /// <summary>Below this many elements a run stays on the calling thread (waking a worker costs more).</summary>
     const int ParallelThreshold = 1 << 15;
 
-    int length;
+    int first, end;
 
     /// <summary>Runs <see cref="RunRange"/> over [0, <paramref name="length"/>) in chunks on up to <paramref name="threads"/> threads.</summary>
-    protected void RunChunks(int length, int threads)
+    protected void RunChunks(int length, int threads) => RunChunks(0, length, threads);
+
+    /// <summary>Runs <see cref="RunRange"/> over [<paramref name="first"/>, <paramref name="end"/>) in chunks on up to
+    /// <paramref name="threads"/> threads (a work slice's window of an element-wise op).</summary>
+    protected void RunChunks(int first, int end, int threads)
     {
-        this.length = length;
-        int chunks = (length + ChunkLength - 1) / ChunkLength;
+        (this.first, this.end) = (first, end);
+        int length = end - first, chunks = (length + ChunkLength - 1) / ChunkLength;
         CpuWorkers.Shared.Run(this, chunks, length >= ParallelThreshold ? threads : 1);
     }
 
     void IParallelWork.Run(int task, int participant)
     {
-        int start = task * ChunkLength;
-        RunRange(start, Math.Min(ChunkLength, length - start));
+        int start = first + task * ChunkLength;
+        RunRange(start, Math.Min(ChunkLength, end - start));
     }
 
     /// <summary>Computes elements [start, start + count).</summary>

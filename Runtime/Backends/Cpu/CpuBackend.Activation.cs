@@ -8,12 +8,18 @@ namespace NeuroPlugin.Backends.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void ActivationForward(ActivationKind kind, Tensor input, Tensor output, float alpha = 0.01f) =>
+    public void ActivationForward(ActivationKind kind, Tensor input, Tensor output, float alpha = 0.01f)
+    {
+        if (Skips) return;
         activationWork.Run(kind, alpha, ArrayOf(input), ArrayOf(output), null, null, input.Length, backward: false, Threads);
+    }
 
     /// <inheritdoc/>
-    public void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad, float alpha = 0.01f) =>
+    public void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad, float alpha = 0.01f)
+    {
+        if (Skips) return;
         activationWork.Run(kind, alpha, ArrayOf(input), ArrayOf(output), ArrayOf(outputGrad), ArrayOf(inputGrad), input.Length, backward: true, Threads);
+    }
 
     readonly ActivationWork activationWork = new();
 

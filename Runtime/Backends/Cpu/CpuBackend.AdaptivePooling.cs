@@ -7,6 +7,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AdaptiveAvgPool2dForward(Tensor input, Tensor output)
     {
+        if (Skips) return;
         // input (N,C,H,W), output (N,C,OH,OW); window (i,j) = rows [⌊iH/OH⌋, ⌈(i+1)H/OH⌉) × columns likewise
         Span<float> x = Data(input), y = Data(output);
         var (inShape, outShape) = (input.Shape, output.Shape);
@@ -30,6 +31,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AdaptiveAvgPool2dBackward(Tensor outputGrad, Tensor inputGrad)
     {
+        if (Skips) return;
         // in the forward pass this was y[i,j] = mean of window (i,j): each element of it gets dy[i,j] / |window|
         Span<float> dy = Data(outputGrad), dx = Data(inputGrad);
         var (inShape, outShape) = (inputGrad.Shape, outputGrad.Shape);

@@ -9,6 +9,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AugmentCropFlip(Tensor input, Tensor output, Tensor parameters, float fill)
     {
+        if (Skips) return;
         Span<float> x = Data(input), y = Data(output), p = Data(parameters);
         TensorShape from = input.Shape, to = output.Shape;
         int height = from.H, width = from.W, outHeight = to.H, outWidth = to.W;
@@ -33,6 +34,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AugmentFillRectangles(Tensor images, Tensor rectangles, float value)
     {
+        if (Skips) return;
         Span<float> x = Data(images), r = Data(rectangles);
         TensorShape shape = images.Shape;
         for (int n = 0; n < shape.N; n++)
@@ -50,6 +52,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AugmentMix(Tensor input, Tensor output, Tensor parameters)
     {
+        if (Skips) return;
         Span<float> x = Data(input), y = Data(output), p = Data(parameters);
         int rows = parameters.Shape[0], row = x.Length / rows;
         for (int n = 0; n < rows; n++)

@@ -10,6 +10,7 @@ public sealed partial class CpuBackend
     public void BatchNormForward(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
         Tensor saveMean, Tensor saveInvStd, Tensor output, bool training, float momentum, float epsilon)
     {
+        if (Skips) return;
         var w = batchNormWork;
         (w.Batch, w.Channels, w.Spatial) = BatchNormAxes.Of(input, weight);
         (w.Backward, w.Training, w.Momentum, w.Epsilon) = (false, training, momentum, epsilon);
@@ -55,6 +56,7 @@ public sealed partial class CpuBackend
     public void BatchNormBackward(Tensor input, Tensor weight, Tensor saveMean, Tensor saveInvStd, Tensor outputGrad,
         Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training)
     {
+        if (Skips) return;
         var w = batchNormWork;
         (w.Batch, w.Channels, w.Spatial) = BatchNormAxes.Of(input, weight);
         (w.Backward, w.Training) = (true, training);

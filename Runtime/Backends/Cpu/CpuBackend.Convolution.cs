@@ -60,12 +60,14 @@ public sealed partial class CpuBackend : IFusedConvolution
         {
             if (g.InChannels == 1 && g.Groups > 1)
             {
+                if (Skips) return; // a work slice's unit: the whole depthwise convolution
                 depthwiseWork.Forward(x, w, y, g, window, epilogue, FusedProducts, Threads);
                 return;
             }
             bool direct = UsesDirectConvolution && !g.IsPointwise(window);
             for (int group = 0; group < g.Groups; group++)
             {
+                if (Skips) continue; // a work slice's unit: one group over the whole batch
                 var weights = new GemmOperand(w, group * g.GroupOutputs * g.KernelLength, g.KernelLength);
                 if (direct)
                 {
@@ -116,21 +118,20 @@ public sealed partial class CpuBackend : IFusedConvolution
         var g = new ConvGeometry(input.Shape, weight.Shape, outputGrad.Shape, groups);
         float[] x = ArrayOf(input), dy = ArrayOf(outputGrad), w = ArrayOf(weight), dw = ArrayOf(weightGrad);
         float[]? dx = inputGrad is null ? null : ArrayOf(inputGrad);
-        if (biasGrad is not null)
-        {
-            Span<float> db = Data(biasGrad);
-            for (int o = 0; o < g.OutChannels; o++)
-            {
-                float sum = 0f;
-                for (int n = 0; n < g.Batch; n++) sum += TensorPrimitives.Sum(dy.AsSpan((n * g.OutChannels + o) * g.OutputPixels, g.OutputPixels));
-                db[o] += sum;
-            }
-        }
+        float[]? db = OptionalArray(biasGrad);
         try
         {
             for (int group = 0; group < groups; group++)
             {
+                if (Skips) continue; // a work slice's unit: one group over the whole batch (its weight gradient sums the batch in one pass)
                 int rowOffset = group * g.GroupOutputs, weightOffset = rowOffset * g.KernelLength;
+                if (db is not null)
+                    for (int o = rowOffset; o < rowOffset + g.GroupOutputs; o++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < g.Batch; n++) sum += TensorPrimitives.Sum(dy.AsSpan((n * g.OutChannels + o) * g.OutputPixels, g.OutputPixels));
+                        db[o] += sum;
+                    }
                 denseWeightGrad.Set(dw, weightOffset, g.KernelLength, accumulate: true, epilogue: null);
                 if (UsesDirectConvolution)
                 {

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NeuroPlugin.Backends.Cpu;
 
@@ -68,7 +69,7 @@ public sealed partial class CpuBackend
                     for (int k = 0; k < taps; k++)
                     {
                         var values = Vector256.Create(planes.AsSpan(taken[k] + v, 8));
-                        sum = fused ? Vector256.FusedMultiplyAdd(Vector256.Create(kernel[k]), values, sum) : sum + Vector256.Create(kernel[k]) * values;
+                        sum = fused ? Fma.MultiplyAdd(Vector256.Create(kernel[k]), values, sum) : sum + Vector256.Create(kernel[k]) * values;
                     }
                     sum.CopyTo(virtualRows.AsSpan(v, 8));
                 }

@@ -8,6 +8,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void DropoutForward(Tensor input, Tensor output, Tensor mask, float p, uint seed, uint stream, uint step)
     {
+        if (Skips) return;
         Span<float> x = Data(input), y = Data(output), m = Data(mask);
         if (p == 0f)
         {
@@ -32,6 +33,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void DropoutBackward(Tensor mask, Tensor outputGrad, Tensor inputGrad)
     {
+        if (Skips) return;
         // in the forward pass this was y = x·mask
         Span<float> m = Data(mask), dy = Data(outputGrad), dx = Data(inputGrad);
         for (int i = 0; i < dx.Length; i++) dx[i] += dy[i] * m[i];

@@ -15,6 +15,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void FlagNonFinite(Tensor input, Tensor flags, int index)
     {
+        if (Skips) return;
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, flags.Length);
         ReadOnlySpan<float> x = Data(input);
@@ -29,6 +30,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void LatchNonFinite(Tensor flags, Tensor report, uint step)
     {
+        if (Skips) return;
         if (report.Length != flags.Length + 1)
             throw new ShapeException($"report '{report.Name}' {report.Shape} needs 1 + {flags.Length} values for flags '{flags.Name}' {flags.Shape}");
         ReadOnlySpan<float> f = Data(flags);
@@ -36,6 +38,15 @@ public sealed partial class CpuBackend
         if (BitConverter.SingleToUInt32Bits(r[0]) != 0 || !f.ContainsAnyExcept(0f)) return;
         f.CopyTo(r[1..]);
         r[0] = BitConverter.UInt32BitsToSingle(step);
+    }
+
+    /// <inheritdoc/>
+    public void RestoreOrSave(Tensor saved, Tensor target, Tensor report)
+    {
+        if (saved.Length != target.Length)
+            throw new ShapeException($"saved '{saved.Name}' {saved.Shape} and target '{target.Name}' {target.Shape} differ in length");
+        if (BitConverter.SingleToUInt32Bits(Data(report)[0]) != 0) Data(saved).CopyTo(Data(target));
+        else Data(target).CopyTo(Data(saved));
     }
 
     /// <inheritdoc/>

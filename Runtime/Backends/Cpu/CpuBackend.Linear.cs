@@ -8,6 +8,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void LinearForward(Tensor input, Tensor weight, Tensor? bias, Tensor output)
     {
+        if (Skips) return;
         // input is (N,I), weight (O,I), bias (O), output (N,O): y = x·Wᵀ + b, one GEMM on rows of y preset to b
         int n = input.Shape.N, inFeatures = weight.Shape[1], outFeatures = weight.Shape[0];
         Span<float> b = DataOrEmpty(bias), y = Data(output);
@@ -20,6 +21,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void LinearBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad)
     {
+        if (Skips) return;
         // in the forward pass this was y[n,o] = Σ_i x[n,i]·W[o,i] + b[o]
         int n = input.Shape.N, inFeatures = weight.Shape[1], outFeatures = weight.Shape[0];
         float[] dy = ArrayOf(outputGrad);

@@ -7,6 +7,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void LocalResponseNormForward(Tensor input, Tensor output, Tensor scale, int size, float alpha, float beta, float k)
     {
+        if (Skips) return;
         // input, output, scale (N,C,H,W) or (N,C); element (n,c,p) with p the flat spatial position
         var g = new ChannelWindow(input.Shape, size);
         Span<float> x = Data(input), y = Data(output), s = Data(scale);
@@ -34,6 +35,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void LocalResponseNormBackward(Tensor input, Tensor output, Tensor scale, Tensor outputGrad, Tensor inputGrad, int size, float alpha, float beta)
     {
+        if (Skips) return;
         // In the forward pass this was y[c] = x[c]·s[c]^−β with s[c] = k + (α/size)·Σ_{c′ ∈ window(c)} x[c′]²:
         //   ∂y[c]/∂x[j] = δ_cj·s[c]^−β − β·x[c]·s[c]^(−β−1)·(2α/size)·x[j]   for j ∈ window(c),
         // and x[c]·s[c]^(−β−1) = y[c]/s[c]. Channel j lies in window(c) for c ∈ [j − After, j + Before]:

@@ -7,6 +7,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyForward(Tensor logits, Tensor target, Tensor probabilities, Tensor loss)
     {
+        if (Skips) return;
         // logits, target, probabilities are (N,K); loss is (1)
         int n = logits.Shape.N, k = logits.Shape[1];
         Span<float> z = Data(logits), t = Data(target), p = Data(probabilities);
@@ -32,6 +33,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor target, Tensor logitsGrad, float scale)
     {
+        if (Skips) return;
         // in the forward pass this was loss = −(1/N) Σ t·log softmax(z); d loss/dz = (p − t)/N
         int n = probabilities.Shape.N;
         Span<float> p = Data(probabilities), t = Data(target), dz = Data(logitsGrad);

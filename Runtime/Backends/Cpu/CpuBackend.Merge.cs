@@ -10,12 +10,14 @@ public sealed partial class CpuBackend
     public void Accumulate(Tensor source, Tensor destination, float scale)
     {
         if (destination.Length != source.Length) throw new ArgumentException($"accumulating '{source.Name}' {source.Shape} into '{destination.Name}' {destination.Shape}");
+        if (Skips) return;
         copyWork.Run(CopyWork.Mode.Accumulate, ArrayOf(source), ArrayOf(destination), source.Length, scale, Threads);
     }
 
     /// <inheritdoc/>
     public void ConcatForward(Tensor input, Tensor output, int channelOffset)
     {
+        if (Skips) return;
         // input (N,Ci,H,W) lands in output (N,C,H,W) at channels [offset, offset + Ci): per sample one contiguous block
         var (batch, block, outputBlock) = ConcatBlocks(input, output);
         Span<float> x = Data(input), y = Data(output);
@@ -27,6 +29,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void ConcatBackward(Tensor outputGrad, Tensor inputGrad, int channelOffset)
     {
+        if (Skips) return;
         var (batch, block, outputBlock) = ConcatBlocks(inputGrad, outputGrad);
         Span<float> dy = Data(outputGrad), dx = Data(inputGrad);
         int offset = channelOffset * (block / ChannelCount(inputGrad.Shape));
@@ -40,6 +43,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void ChannelMultiplyForward(Tensor input, Tensor scale, Tensor output)
     {
+        if (Skips) return;
         // x, y (N,C,H,W); s (N,C): each (n,c) plane is scaled by one number
         int planes = scale.Length, pixels = input.Length / planes;
         Span<float> x = Data(input), s = Data(scale), y = Data(output);
@@ -50,6 +54,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void ChannelMultiplyBackward(Tensor input, Tensor scale, Tensor outputGrad, Tensor? inputGrad, Tensor? scaleGrad)
     {
+        if (Skips) return;
         // in the forward pass this was y = x·s[n,c]: dx += dy·s, ds += Σ_plane dy·x
         int planes = scale.Length, pixels = input.Length / planes;
         Span<float> x = Data(input), s = Data(scale), dy = Data(outputGrad), dx = DataOrEmpty(inputGrad), ds = DataOrEmpty(scaleGrad);

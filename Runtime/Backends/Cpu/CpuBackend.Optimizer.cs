@@ -6,16 +6,19 @@ using NeuroPlugin.Tensors;
 namespace NeuroPlugin.Backends.Cpu;
 
 // Optimizer update rules, the L1/L2 penalty and gradient clipping. Each rule is one loop over the elements,
-// written in the order PyTorch's torch.optim evaluates it, so float rounding follows the same path.
+// written in the order PyTorch's torch.optim evaluates it, so float rounding follows the same path. Under a work
+// slice a rule runs only its window's element blocks (ElementRange): each element's update is independent, and every
+// element is computed by the same code whatever its chunk or block, so parts give the bits of the whole.
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
     public void SgdUpdate(Tensor parameter, Tensor gradient, Tensor? velocity, float learningRate, float momentum, float weightDecay = 0f, bool nesterov = false)
     {
-        if (UpdateBlocked) return;
+        var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
+        if (UpdateBlocked || first == end) return;
         var w = optimizerWork.Aim(OptimizerWork.Rule.Sgd, parameter, gradient, velocity, null);
         (w.LearningRate, w.Momentum, w.WeightDecay, w.Nesterov) = (learningRate, momentum, weightDecay, nesterov);
-        w.Run(Threads);
+        w.Run(first, end, Threads);
     }
 
     /// <summary>SGD on elements [start, start + count): <c>g = dw + λ·w; v = μ·v + g; g = nesterov ? g + μ·v : v; w −= lr·g</c>,
@@ -58,10 +61,11 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AdaGradUpdate(Tensor parameter, Tensor gradient, Tensor sum, float learningRate, float epsilon, float weightDecay)
     {
-        if (UpdateBlocked) return;
+        var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
+        if (UpdateBlocked || first == end) return;
         var w = optimizerWork.Aim(OptimizerWork.Rule.AdaGrad, parameter, gradient, sum, null);
         (w.LearningRate, w.Epsilon, w.WeightDecay) = (learningRate, epsilon, weightDecay);
-        w.Run(Threads);
+        w.Run(first, end, Threads);
     }
 
     static void AdaGradRange(OptimizerWork o, int start, int count)
@@ -79,10 +83,11 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void RmsPropUpdate(Tensor parameter, Tensor gradient, Tensor squareAverage, Tensor? velocity, float learningRate, float alpha, float epsilon, float momentum, float weightDecay)
     {
-        if (UpdateBlocked) return;
+        var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
+        if (UpdateBlocked || first == end) return;
         var w = optimizerWork.Aim(OptimizerWork.Rule.RmsProp, parameter, gradient, squareAverage, velocity);
         (w.LearningRate, w.Alpha, w.Epsilon, w.Momentum, w.WeightDecay) = (learningRate, alpha, epsilon, momentum, weightDecay);
-        w.Run(Threads);
+        w.Run(first, end, Threads);
     }
 
     static void RmsPropRange(OptimizerWork o, int start, int count)
@@ -104,12 +109,13 @@ public sealed partial class CpuBackend
     public void AdamUpdate(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, float learningRate,
         float beta1, float beta2, float epsilon, float weightDecay, bool decoupledWeightDecay, long step)
     {
-        if (UpdateBlocked) return;
+        var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
+        if (UpdateBlocked || first == end) return;
         var w = optimizerWork.Aim(OptimizerWork.Rule.Adam, parameter, gradient, firstMoment, secondMoment);
         (w.Correction, w.Beta1, w.Beta2, w.Epsilon) = (AdamCorrection.At(learningRate, beta1, beta2, step), beta1, beta2, epsilon);
         w.WeightDecay = decoupledWeightDecay ? 0f : weightDecay;
         w.Shrink = decoupledWeightDecay ? 1f - learningRate * weightDecay : 1f;
-        w.Run(Threads);
+        w.Run(first, end, Threads);
     }
 
     static void AdamRange(OptimizerWork o, int start, int count)
@@ -140,19 +146,19 @@ public sealed partial class CpuBackend
         public float LearningRate, Momentum, WeightDecay, Epsilon, Alpha, Beta1, Beta2, Shrink;
         public bool Nesterov;
         public AdamCorrection Correction;
-        int length;
 
         public OptimizerWork Aim(Rule rule, Tensor parameter, Tensor gradient, Tensor? state1, Tensor? state2)
         {
-            (Kind, length) = (rule, parameter.Length);
+            Kind = rule;
             (Parameter, Gradient) = (ArrayOf(parameter), ArrayOf(gradient));
             (State1, State2) = (state1 is null ? [] : ArrayOf(state1), state2 is null ? [] : ArrayOf(state2));
             return this;
         }
 
-        public void Run(int threads)
+        /// <summary>Updates elements [<paramref name="first"/>, <paramref name="end"/>).</summary>
+        public void Run(int first, int end, int threads)
         {
-            RunChunks(length, threads);
+            RunChunks(first, end, threads);
             Parameter = Gradient = State1 = State2 = [];
         }
 
@@ -171,6 +177,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void NormPenaltyForward(Tensor input, Tensor total, float l1, float l2)
     {
+        if (Skips) return;
         ReadOnlySpan<float> x = Data(input);
         // float sums, like the GL kernel's partial sums and torch's float32 reductions
         float sum = 0f;
@@ -182,6 +189,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void NormPenaltyBackward(Tensor input, Tensor inputGrad, float l1, float l2)
     {
+        if (Skips) return;
         ReadOnlySpan<float> x = Data(input);
         Span<float> dx = Data(inputGrad);
         for (int i = 0; i < x.Length; i++)
@@ -194,6 +202,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void ClipByTotalNorm(Tensor gradient, Tensor sumOfSquares, float maxNorm)
     {
+        if (Skips) return;
         float factor = MathF.Min(1f, maxNorm / (MathF.Sqrt(Data(sumOfSquares)[0]) + 1e-6f));
         Span<float> g = Data(gradient);
         TensorPrimitives.Multiply(g, factor, g);

@@ -8,20 +8,32 @@ namespace NeuroPlugin.Backends.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void MaxPool2dForward(Tensor input, Tensor output, Tensor argmax, Window2d window) =>
+    public void MaxPool2dForward(Tensor input, Tensor output, Tensor argmax, Window2d window)
+    {
+        if (Skips) return;
         poolingWork.Run(PoolingWork.Op.MaxForward, new PoolGeometry(input.Shape, output.Shape), window, ArrayOf(input), ArrayOf(output), ArrayOf(argmax), false, Threads);
+    }
 
     /// <inheritdoc/>
-    public void MaxPool2dBackward(Tensor argmax, Tensor outputGrad, Tensor inputGrad, Window2d window) =>
+    public void MaxPool2dBackward(Tensor argmax, Tensor outputGrad, Tensor inputGrad, Window2d window)
+    {
+        if (Skips) return;
         poolingWork.Run(PoolingWork.Op.MaxBackward, new PoolGeometry(inputGrad.Shape, outputGrad.Shape), window, ArrayOf(inputGrad), ArrayOf(outputGrad), ArrayOf(argmax), false, Threads);
+    }
 
     /// <inheritdoc/>
-    public void AvgPool2dForward(Tensor input, Tensor output, Window2d window, bool countIncludePad) =>
+    public void AvgPool2dForward(Tensor input, Tensor output, Window2d window, bool countIncludePad)
+    {
+        if (Skips) return;
         poolingWork.Run(PoolingWork.Op.AverageForward, new PoolGeometry(input.Shape, output.Shape), window, ArrayOf(input), ArrayOf(output), [], countIncludePad, Threads);
+    }
 
     /// <inheritdoc/>
-    public void AvgPool2dBackward(Tensor outputGrad, Tensor inputGrad, Window2d window, bool countIncludePad) =>
+    public void AvgPool2dBackward(Tensor outputGrad, Tensor inputGrad, Window2d window, bool countIncludePad)
+    {
+        if (Skips) return;
         poolingWork.Run(PoolingWork.Op.AverageBackward, new PoolGeometry(inputGrad.Shape, outputGrad.Shape), window, ArrayOf(inputGrad), ArrayOf(outputGrad), [], countIncludePad, Threads);
+    }
 
     readonly PoolingWork poolingWork = new();
 

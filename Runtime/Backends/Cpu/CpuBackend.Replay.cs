@@ -7,12 +7,16 @@ namespace NeuroPlugin.Backends.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void CopyRange(Tensor source, int sourceOffset, Tensor destination, int destinationOffset, int count) =>
+    public void CopyRange(Tensor source, int sourceOffset, Tensor destination, int destinationOffset, int count)
+    {
+        if (Skips) return;
         Data(source).Slice(sourceOffset, count).CopyTo(Data(destination).Slice(destinationOffset, count));
+    }
 
     /// <inheritdoc/>
     public void GatherRandomRows(Tensor source, int rowCount, Tensor destination, uint seed, uint stream, long step)
     {
+        if (Skips) return;
         Span<float> x = Data(source), y = Data(destination);
         int batch = destination.Shape[0], row = destination.Length / batch;
         for (int b = 0; b < batch; b++)

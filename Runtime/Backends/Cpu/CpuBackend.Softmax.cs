@@ -8,6 +8,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void SoftmaxForward(Tensor input, Tensor output)
     {
+        if (Skips) return;
         // input and output (N,K): one softmax per row
         int rows = input.Shape.N, k = input.Length / rows;
         Span<float> x = Data(input), y = Data(output);
@@ -25,6 +26,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void SoftmaxBackward(Tensor output, Tensor outputGrad, Tensor inputGrad)
     {
+        if (Skips) return;
         // In the forward pass this was y = softmax(x): ∂y_j/∂x_k = y_j(δ_jk − y_k), so
         // dx_k = Σ_j dy_j·y_j(δ_jk − y_k) = y_k·(dy_k − Σ_j dy_j·y_j).
         int rows = output.Shape.N, k = output.Length / rows;

@@ -10,6 +10,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AccumulatePerSample(Tensor source, Tensor coefficients, int column, Tensor destination)
     {
+        if (Skips) return;
         // source and destination (N,…): sample n is one contiguous block of L values, scaled by c[n, column]
         Span<float> x = Data(source), y = Data(destination), c = Data(coefficients);
         int batch = source.Shape.N, block = x.Length / batch, width = c.Length / batch;
@@ -24,6 +25,7 @@ public sealed partial class CpuBackend
     public void SwapoutForward(Tensor identity, Tensor branch, Tensor output, Tensor identityMask, Tensor branchMask,
         float identityDropProbability, float branchDropProbability, bool training, uint seed, uint stream, uint step)
     {
+        if (Skips) return;
         Span<float> x = Data(identity), f = Data(branch), y = Data(output), m1 = Data(identityMask), m2 = Data(branchMask);
         if (!training)
         {

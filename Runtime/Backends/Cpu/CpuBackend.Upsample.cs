@@ -9,6 +9,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void UpsampleBilinear2dForward(Tensor input, Tensor output, float ratioHeight, float ratioWidth)
     {
+        if (Skips) return;
         // input (N,C,H,W), output (N,C,OH,OW)
         Span<float> x = Data(input), y = Data(output);
         int H = input.Shape.H, W = input.Shape.W, OH = output.Shape.H, OW = output.Shape.W;
@@ -32,6 +33,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void UpsampleBilinear2dBackward(Tensor outputGrad, Tensor inputGrad, float ratioHeight, float ratioWidth)
     {
+        if (Skips) return;
         // in the forward pass this was y[i,j] = Σ (row weight)·(column weight)·x[h,w] over the four neighbours
         Span<float> dy = Data(outputGrad), dx = Data(inputGrad);
         int H = inputGrad.Shape.H, W = inputGrad.Shape.W, OH = outputGrad.Shape.H, OW = outputGrad.Shape.W;

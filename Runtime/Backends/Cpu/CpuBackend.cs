@@ -26,7 +26,11 @@ public sealed partial class CpuBackend : IBackend
         new(this, new CpuTensorStorage(shape.Length), shape, name, ownsStorage: true);
 
     /// <inheritdoc/>
-    public void Upload(Tensor tensor, ReadOnlySpan<float> source) => source.CopyTo(Data(tensor));
+    public void Upload(Tensor tensor, ReadOnlySpan<float> source)
+    {
+        if (Skips) return;
+        source.CopyTo(Data(tensor));
+    }
 
     /// <inheritdoc/>
     public void Download(Tensor tensor, Span<float> destination)
@@ -39,12 +43,17 @@ public sealed partial class CpuBackend : IBackend
     public long ReadbackCount { get; private set; }
 
     /// <inheritdoc/>
-    public void Fill(Tensor tensor, float value) => copyWork.Run(CopyWork.Mode.Fill, null, ArrayOf(tensor), tensor.Length, value, Threads);
+    public void Fill(Tensor tensor, float value)
+    {
+        if (Skips) return;
+        copyWork.Run(CopyWork.Mode.Fill, null, ArrayOf(tensor), tensor.Length, value, Threads);
+    }
 
     /// <inheritdoc/>
     public void Copy(Tensor source, Tensor destination)
     {
         if (destination.Length < source.Length) throw new ArgumentException($"copying '{source.Name}' {source.Shape} into the smaller '{destination.Name}' {destination.Shape}");
+        if (Skips) return;
         copyWork.Run(CopyWork.Mode.Copy, ArrayOf(source), ArrayOf(destination), source.Length, 0f, Threads);
     }
 
@@ -76,6 +85,26 @@ public sealed partial class CpuBackend : IBackend
             else if (mode == Mode.Copy) source.AsSpan(start, count).CopyTo(y);
             else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.AsSpan(start, count), value, y, y); // y += scale·x
         }
+    }
+
+    /// <summary>While set, each op call is one unit of the slice's numbering (a convolution one per sample chunk and group,
+    /// an update rule one per <see cref="ElementBlock"/> elements) and only the units inside its window run.</summary>
+    public WorkSlice? Slice { get; set; }
+
+    /// <summary>Elements per unit of an element-wise update rule under a <see cref="Slice"/>.</summary>
+    const int ElementBlock = 4096;
+
+    /// <summary>Numbers the op about to run as one unit of the <see cref="Slice"/>: true when it lies outside the window and
+    /// must do nothing.</summary>
+    bool Skips => Slice is { } slice && !slice.TakeOne();
+
+    /// <summary>The elements [First, End) of an element-wise op over <paramref name="length"/> values to run now: all of
+    /// them, or under a <see cref="Slice"/> the blocks of <see cref="ElementBlock"/> inside its window (possibly none).</summary>
+    (int First, int End) ElementRange(int length)
+    {
+        if (Slice is not { } slice) return (0, length);
+        var (from, to) = slice.Take(Math.Max(1, (length + ElementBlock - 1) / ElementBlock));
+        return ((int)Math.Min(from * ElementBlock, length), (int)Math.Min(to * ElementBlock, length));
     }
 
     /// <summary>Nothing to release: arrays belong to the garbage collector.</summary>

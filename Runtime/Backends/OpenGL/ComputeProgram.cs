@@ -19,7 +19,10 @@ public sealed class ComputeProgram : GLObject
     const long WorkPerDispatch = 1L << 26;
 
     readonly Dictionary<string, int> uniformLocations = new(StringComparer.Ordinal);
-    readonly int groupOffsetLocation;
+    readonly int groupOffsetLocation, groupOffsetYLocation;
+    readonly string source;
+    ShaderInterface? shaderInterface;
+    bool groupOffsetYSet; // groupOffsetY was left non-zero (validation mode, or a work slice's window)
 
     /// <summary>
     /// Compiles and links <paramref name="source"/> (complete GLSL, <c>#version</c> first) as a compute shader.
@@ -30,6 +33,7 @@ public sealed class ComputeProgram : GLObject
         : base(device, GLObjectKind.Program)
     {
         Name = name;
+        this.source = source;
         var gl = device.GL;
 
         uint shader = gl.CreateShader(ShaderType.ComputeShader);
@@ -62,7 +66,11 @@ public sealed class ComputeProgram : GLObject
             LocalSizeZ = size[2];
         }
         groupOffsetLocation = UniformLocation("groupOffset");
+        groupOffsetYLocation = UniformLocation("groupOffsetY");
     }
+
+    /// <summary>The storage blocks the kernel uses, their access and its in-place pairs (read on first use; validation mode).</summary>
+    internal ShaderInterface Interface => shaderInterface ??= ShaderInterface.Read(Device.GL, Handle, Name, source);
 
     /// <summary>The shader's file name (with its variant's defines when it came from <see cref="ShaderLibrary"/>).</summary>
     public string Name { get; }
@@ -95,6 +103,9 @@ public sealed class ComputeProgram : GLObject
     /// <summary>Sets an <c>ivec4</c> uniform.</summary>
     public void SetUniform(string name, int x, int y, int z, int w) => Device.GL.ProgramUniform4(Handle, LocationForSet(name), x, y, z, w);
 
+    /// <summary>Sets a <c>vec4</c> uniform.</summary>
+    public void SetUniform(string name, float x, float y, float z, float w) => Device.GL.ProgramUniform4(Handle, LocationForSet(name), x, y, z, w);
+
     int LocationForSet(string name)
     {
         Device.EnsureThread();
@@ -108,7 +119,9 @@ public sealed class ComputeProgram : GLObject
     /// <paramref name="costPerInvocation"/> (roughly the inner-loop trip count) sizes the chunks: each
     /// glDispatchCompute gets at most <c>WorkPerDispatch</c> work and at most the driver's group count limit.
     /// Ends with <c>glMemoryBarrier(SHADER_STORAGE | BUFFER_UPDATE)</c>: the next kernel, copy or readback
-    /// depends on what this one wrote.
+    /// depends on what this one wrote. In validation mode (<see cref="GLDevice.Validation"/>) the bindings are checked
+    /// first and every work group runs as a dispatch of its own, in shuffled or reversed order. While the device has a
+    /// work slice (<see cref="GLBackend.Slice"/>) only the groups in its window run (none: no dispatch, no barrier).
     /// </summary>
     public void Dispatch(int invocationsX, int groupsY, long costPerInvocation)
     {
@@ -119,17 +132,51 @@ public sealed class ComputeProgram : GLObject
             throw new ArgumentOutOfRangeException(nameof(groupsY), $"{Name}: {groupsY} work groups along y exceed the driver's {Device.MaxWorkGroupCountY}");
         var gl = Device.GL;
         long groupsX = ((long)invocationsX + LocalSizeX - 1) / LocalSizeX;
-        long work = Math.Max(1, costPerInvocation) * LocalSizeX * groupsY;
-        long chunk = Math.Clamp(WorkPerDispatch / work, 1, Device.MaxWorkGroupCountX);
+        // The groups to issue, numbered row by row (y·groupsX + x): all of them, or a work slice's window of them.
+        (long from, long to) = Device.Slice is { } slice ? slice.Take(groupsX * groupsY) : (0, groupsX * groupsY);
+        if (from == to) return;
+        long work = Math.Max(1, costPerInvocation) * LocalSizeX;
+        Device.BeforeDispatch(this);
         gl.UseProgram(Handle);
-        for (long first = 0; first < groupsX; first += chunk)
+        if (Device.Validator is { } validator)
+        {
+            validator.DispatchEachGroup(gl, Handle, groupOffsetLocation, groupOffsetYLocation, groupsX, from, to);
+            groupOffsetYSet = true;
+        }
+        else if (from == 0 && to == groupsX * groupsY)
+            DispatchRows(0, groupsX, 0, groupsY, work);
+        else
+        {
+            // a window: the rest of its first row, the whole rows in between, the start of its last row
+            long firstRow = from / groupsX, lastRow = (to - 1) / groupsX;
+            if (firstRow == lastRow) DispatchRows(from % groupsX, (to - 1) % groupsX + 1, (int)firstRow, 1, work);
+            else
+            {
+                DispatchRows(from % groupsX, groupsX, (int)firstRow, 1, work);
+                if (lastRow > firstRow + 1) DispatchRows(0, groupsX, (int)firstRow + 1, (int)(lastRow - firstRow - 1), work);
+                DispatchRows(0, (to - 1) % groupsX + 1, (int)lastRow, 1, work);
+            }
+        }
+        Device.AfterDispatch();
+        Device.MemoryBarrier(MemoryBarrierMask.ShaderStorageBarrierBit | MemoryBarrierMask.BufferUpdateBarrierBit);
+        if (Device.SynchronousCommands) Device.Finish();
+        if (Device.DebugMode) Device.CheckErrors(Name);
+    }
+
+    /// <summary>Dispatches groups [<paramref name="firstGroup"/>, <paramref name="endGroup"/>) along x of
+    /// <paramref name="rows"/> rows from <paramref name="firstRow"/> on, in glDispatchCompute calls of at most
+    /// <c>WorkPerDispatch</c> work (<paramref name="workPerGroup"/> per group and row) and the driver's group count.</summary>
+    void DispatchRows(long firstGroup, long endGroup, int firstRow, int rows, long workPerGroup)
+    {
+        var gl = Device.GL;
+        long chunk = Math.Clamp(WorkPerDispatch / (workPerGroup * rows), 1, Device.MaxWorkGroupCountX);
+        if (firstRow != 0 || groupOffsetYSet) gl.ProgramUniform1(Handle, groupOffsetYLocation, (uint)firstRow);
+        groupOffsetYSet = firstRow != 0;
+        for (long first = firstGroup; first < endGroup; first += chunk)
         {
             gl.ProgramUniform1(Handle, groupOffsetLocation, (uint)first);
-            gl.DispatchCompute((uint)Math.Min(chunk, groupsX - first), (uint)groupsY, 1);
+            gl.DispatchCompute((uint)Math.Min(chunk, endGroup - first), (uint)rows, 1);
         }
-        gl.MemoryBarrier(MemoryBarrierMask.ShaderStorageBarrierBit | MemoryBarrierMask.BufferUpdateBarrierBit);
-        if (Device.SynchronousCommands) gl.Finish();
-        if (Device.DebugMode) Device.CheckErrors(Name);
     }
 
     static ShaderCompilationException Failure(string stage, string name, string log, IReadOnlyList<string>? sourceNames)

@@ -14,11 +14,8 @@ internal static unsafe class Egl
 {
     const string Library = "libEGL.so.1";
 
-    public const int Success = 0x3000;
     public const int None = 0x3038;
     public const int True = 1;
-    public const int Vendor = 0x3053;
-    public const int Version = 0x3054;
     public const int Extensions = 0x3055;
     public const int RenderableType = 0x3040;
     public const int OpenGLBit = 0x0008;

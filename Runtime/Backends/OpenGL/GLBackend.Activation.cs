@@ -16,7 +16,7 @@ public sealed partial class GLBackend
         EnsureUsable();
         var program = ActivationProgram(activationForwardPrograms, kind, forward: true);
         Bind(Input0, input);
-        Bind(Input1, output);
+        Bind(Output0, output);
         ActivationDispatch(program, input.Length, alpha);
     }
 

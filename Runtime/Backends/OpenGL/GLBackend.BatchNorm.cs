@@ -28,13 +28,15 @@ public sealed partial class GLBackend
         {
             var stats = Program(ref batchNormStatsProgram, "batchnorm.comp", "STATS");
             var partial = Scratch(checked(slices * 2 * axes.Channels));
-            Bind(0, input);
-            Bind(3, partial);
+            Bind(Input0, input);
+            Bind(Output0, partial);
             SetBatchNormShape(stats, axes, chunk, slices);
             stats.Dispatch(slices * axes.Channels, 1, 2L * chunk);
 
             var finalize = Program(ref batchNormTrainingFinalizeProgram, "batchnorm.comp", "STATS_FINALIZE;TRAINING");
-            Bind(0, partial);
+            Bind(Input0, partial);
+            Bind(Output2, runningMean);
+            Bind(Output3, runningVar);
             SetBatchNormShape(finalize, axes, chunk, slices);
             finalize.SetUniform("momentum", momentum);
             FinalizeStatistics(finalize);
@@ -42,27 +44,27 @@ public sealed partial class GLBackend
         else
         {
             var finalize = Program(ref batchNormEvalFinalizeProgram, "batchnorm.comp", "STATS_FINALIZE;EVAL");
+            Bind(Input1, runningMean);
+            Bind(Input2, runningVar);
             SetBatchNormShape(finalize, axes, chunk, slices);
             FinalizeStatistics(finalize);
         }
 
         void FinalizeStatistics(ComputeProgram finalize)
         {
-            Bind(1, runningMean);
-            Bind(2, runningVar);
-            Bind(3, saveMean);
-            Bind(4, saveInvStd);
+            Bind(Output0, saveMean);
+            Bind(Output1, saveInvStd);
             finalize.SetUniform("epsilon", epsilon);
             finalize.Dispatch(axes.Channels, 1, 2L * slices);
         }
 
         var normalize = Program(ref batchNormNormalizeProgram, "batchnorm.comp", "NORMALIZE");
-        Bind(0, input);
-        Bind(1, saveMean);
-        Bind(2, saveInvStd);
-        Bind(5, weight);
-        Bind(6, bias);
-        Bind(3, output);
+        Bind(Input0, input);
+        Bind(Input1, saveMean);
+        Bind(Input2, saveInvStd);
+        Bind(Input3, weight);
+        Bind(Input4, bias);
+        Bind(Output0, output);
         DispatchPerElement(normalize, axes, chunk, slices);
     }
 
@@ -78,20 +80,20 @@ public sealed partial class GLBackend
         var scratchBuffer = Scratch(checked((slices * 2 + 3) * axes.Channels));
 
         var partial = Program(ref batchNormGradPartialProgram, "batchnorm.comp", "GRAD_PARTIAL");
-        Bind(0, input);
-        Bind(1, outputGrad);
-        Bind(2, saveMean);
-        Bind(5, saveInvStd);
-        Bind(3, scratchBuffer);
+        Bind(Input0, input);
+        Bind(Input1, outputGrad);
+        Bind(Input2, saveMean);
+        Bind(Input3, saveInvStd);
+        Bind(Output0, scratchBuffer);
         SetBatchNormShape(partial, axes, chunk, slices);
         partial.Dispatch(slices * axes.Channels, 1, 2L * chunk);
 
         var finalize = Program(ref batchNormGradFinalizeProgram, "batchnorm.comp", "GRAD_FINALIZE");
-        Bind(0, weight);
-        Bind(1, saveInvStd);
-        Bind(3, scratchBuffer);
-        BindOptional(4, weightGrad);
-        BindOptional(5, biasGrad);
+        Bind(Input0, weight);
+        Bind(Input1, saveInvStd);
+        Bind(Output0, scratchBuffer);
+        BindOptional(Output1, weightGrad);
+        BindOptional(Output2, biasGrad);
         SetBatchNormShape(finalize, axes, chunk, slices);
         finalize.SetUniform("hasWeightGrad", weightGrad is null ? 0 : 1);
         finalize.SetUniform("hasBiasGrad", biasGrad is null ? 0 : 1);
@@ -100,12 +102,12 @@ public sealed partial class GLBackend
 
         if (inputGrad is null) return;
         var program = Program(ref batchNormInputGradProgram, "batchnorm.comp", "INPUT_GRAD");
-        Bind(0, input);
-        Bind(1, outputGrad);
-        Bind(2, saveMean);
-        Bind(5, saveInvStd);
-        Bind(6, scratchBuffer);
-        Bind(3, inputGrad);
+        Bind(Input0, input);
+        Bind(Input1, outputGrad);
+        Bind(Input2, saveMean);
+        Bind(Input3, saveInvStd);
+        Bind(Input4, scratchBuffer);
+        Bind(Output0, inputGrad);
         DispatchPerElement(program, axes, chunk, slices);
     }
 

@@ -8,6 +8,14 @@ public sealed partial class GLBackend
     /// <summary>Largest register blocks per invocation (up to 8 channels × 16 columns of accumulators): every
     /// weight a kernel loads is used once per column, every input once per channel and tap.</summary>
     const int ConvMaxBlockChannels = 8, ConvMaxBlockColumns = 16;
+    /// <summary>Largest column block of the weight gradient: half the forward's, because each invocation keeps the input
+    /// segment of its columns in registers (<c>(BLOCK_COLUMNS − 1)·SW + (KW − 1)·DW + 1</c> floats) next to
+    /// BLOCK_CHANNELS × KW accumulators. Measured on llvmpipe at batch 32 (2026-12-05, best of 7 on a loaded machine): 8
+    /// columns 1.6 ms (LeNet conv1, OW 28, blocks of 7) and 59 ms (16→16 channels 3×3, OW 32) against 1.8 ms and 80 ms
+    /// with 16; at OW 10 (LeNet conv2) 10-column blocks were faster, 4.5 against 5.7 ms. (This limit was written as
+    /// <see cref="ConvMaxBlockChannels"/>, which has the same value, where a column limit was meant.) The block changes no result: columns past OW count
+    /// as zero and the columns are summed in order whatever the block.</summary>
+    const int ConvWeightGradMaxBlockColumns = 8;
     /// <summary>Invocations a split weight-gradient pass aims for, so a small kernel (LeNet's 150 weights)
     /// still keeps every core or shader unit busy.</summary>
     const int ConvWeightGradTargetInvocations = 4096;
@@ -67,7 +75,7 @@ public sealed partial class GLBackend
         {
             // Split the sum over the N·OH output rows into slices: pass 1 writes partial[slice, o, c, p, q],
             // pass 2 adds the slices into dW. An invocation covers one slice and one kernel row (c, p).
-            int channels = GroupBlock(y.C, groups), columns = ChooseBlock(y.W, ConvMaxBlockChannels);
+            int channels = GroupBlock(y.C, groups), columns = ChooseBlock(y.W, ConvWeightGradMaxBlockColumns);
             var program = WindowProgram("conv2d.comp", "WEIGHT_GRAD", window, channels, columns, groups);
             int rows = y.N * y.H, kernelRows = x.C / groups * window.KernelHeight;
             int slices = Math.Clamp(DivideRoundingUp(ConvWeightGradTargetInvocations, kernelRows), 1, rows);

@@ -8,9 +8,9 @@ namespace NeuroPlugin.Backends.OpenGL;
 public sealed partial class GLBackend
 {
     /// <summary>Binding of the update rules' guard word (optimizers.comp): the report's first float, or zeros.</summary>
-    const int GuardBinding = 6;
+    const int GuardBinding = Input3;
 
-    ComputeProgram? flagNonFiniteProgram, latchNonFiniteProgram;
+    ComputeProgram? flagNonFiniteProgram, latchNonFiniteProgram, restoreOrSaveProgram;
     GLBuffer? openGuard; // four zero floats, never written: the guard bound while UpdateGuard is null
 
     /// <inheritdoc/>
@@ -44,11 +44,25 @@ public sealed partial class GLBackend
         program.Dispatch(1, 1, flags.Length);
     }
 
+    /// <inheritdoc/>
+    public void RestoreOrSave(Tensor saved, Tensor target, Tensor report)
+    {
+        EnsureUsable();
+        if (saved.Length != target.Length)
+            throw new ShapeException($"saved '{saved.Name}' {saved.Shape} and target '{target.Name}' {target.Shape} differ in length");
+        var program = Program(ref restoreOrSaveProgram, "nonfinite.comp", "RESTORE");
+        Bind(Input1, report);
+        Bind(Output0, target);
+        Bind(Output1, saved);
+        program.SetUniform("count", target.Length);
+        program.Dispatch(target.Length, 1, 1);
+    }
+
     /// <summary>Binds the update rules' guard word: the <see cref="UpdateGuard"/> report, or a zero buffer.</summary>
     void BindUpdateGuard()
     {
         if (UpdateGuard is { } guard) Bind(GuardBinding, guard);
-        else Bind(GuardBinding, openGuard ??= new GLBuffer(Device, 4));
+        else Bind(GuardBinding, openGuard ??= new GLBuffer(Device, 4, "open guard"));
     }
 
     /// <inheritdoc/>

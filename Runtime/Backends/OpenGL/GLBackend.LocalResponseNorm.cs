@@ -28,7 +28,7 @@ public sealed partial class GLBackend
         Bind(Input0, input);
         Bind(Input1, output);
         Bind(Input2, scale);
-        Bind(Output1, outputGrad); // a fourth input: binding 4 is free here, as this kernel writes only dx
+        Bind(Input3, outputGrad);
         Bind(Output0, inputGrad);
         LocalResponseNormDispatch(program, input.Shape, size, alpha, beta);
     }

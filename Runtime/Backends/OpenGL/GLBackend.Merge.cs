@@ -67,7 +67,6 @@ public sealed partial class GLBackend
             Bind(Input1, scale);
             Bind(Input2, outputGrad);
             Bind(Output0, inputGrad);
-            BindOptional(Input0, null);
             program.SetUniform("count", input.Length);
             program.SetUniform("pixels", pixels);
             program.Dispatch(input.Length, 1, 1);
@@ -78,7 +77,6 @@ public sealed partial class GLBackend
             Bind(Input0, input);
             Bind(Input2, outputGrad);
             Bind(Output0, scaleGrad);
-            BindOptional(Input1, null);
             program.SetUniform("count", scale.Length);
             program.SetUniform("pixels", pixels);
             program.Dispatch(scale.Length, 1, pixels);

@@ -8,8 +8,6 @@ namespace NeuroPlugin.Backends.OpenGL;
 // reads the total norm from a device tensor.
 public sealed partial class GLBackend
 {
-    /// <summary>Binding of a rule's second state tensor (Adam's exp_avg_sq, RMSProp's momentum_buffer).</summary>
-    const int Output2 = 5;
     /// <summary>Floats summed by one invocation of the penalty's first pass, at least; more for huge tensors,
     /// so that the second pass (one invocation) adds at most <see cref="MaxPenaltySlices"/> partial sums.</summary>
     const int PenaltyChunk = 64, MaxPenaltySlices = 4096;

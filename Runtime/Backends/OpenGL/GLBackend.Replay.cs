@@ -2,33 +2,14 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.OpenGL;
 
-// In-game learning's on-device data (Data/ReplayBuffer): range copies are glCopyNamedBufferSubData, the random-row
-// gather is replay.comp (Philox from random.glsl, so the rows match CounterRandom.RowIndex on the CPU).
+// In-game learning's on-device data (Data/ReplayBuffer): range copies are CopyRange (GLBackend.Transfers.cs), the
+// random-row gather is replay.comp (Philox from random.glsl, so the rows match CounterRandom.RowIndex on the CPU).
 public sealed partial class GLBackend
 {
     ComputeProgram? gatherRandomRowsProgram;
 
     /// <summary>Values one invocation of the gather copies (replay.comp's SPAN): one Philox draw serves them all.</summary>
     const int GatherSpan = 16;
-
-    /// <summary>One <c>glCopyNamedBufferSubData</c> of <paramref name="count"/> floats (ordered after earlier kernels
-    /// by their <c>BUFFER_UPDATE</c> barrier).</summary>
-    public void CopyRange(Tensor source, int sourceOffset, Tensor destination, int destinationOffset, int count)
-    {
-        EnsureUsable();
-        CheckRange(source, sourceOffset, count);
-        CheckRange(destination, destinationOffset, count);
-        if (count == 0) return;
-        Device.GL.CopyNamedBufferSubData(BufferOf(source).Handle, BufferOf(destination).Handle,
-            (nint)sourceOffset * sizeof(float), (nint)destinationOffset * sizeof(float), (nuint)count * sizeof(float));
-        if (Device.SynchronousCommands) Device.GL.Finish();
-    }
-
-    static void CheckRange(Tensor tensor, int offset, int count)
-    {
-        if (offset < 0 || count < 0 || (long)offset + count > tensor.Length)
-            throw new ArgumentOutOfRangeException(nameof(offset), $"range [{offset}, {(long)offset + count}) is outside '{tensor.Name}' {tensor.Shape} ({tensor.Length} values)");
-    }
 
     /// <summary><c>y[b,l] = x[r_b·L + l]</c> with <c>r_b</c> drawn by Philox on the device; work group row y is batch row b,
     /// each invocation copies 16 values of it.</summary>

@@ -39,7 +39,7 @@ public sealed partial class GLBackend
         Bind(Input1, branch);
         Bind(Output0, output);
         Bind(Output1, identityMask);
-        Bind(Input2, branchMask); // a second mask output: the kernel writes it (bindings are numbers, not promises)
+        Bind(Output2, branchMask);
         int vectors = DivideRoundingUp(identity.Length, VectorWidth);
         program.SetUniform("count", vectors);
         program.SetUniform("p1", identityDropProbability);

@@ -19,12 +19,14 @@ public sealed partial class GLBackend : IBackend
 {
     /// <summary>Floats per invocation of the element-wise kernels (they use vec4).</summary>
     const int VectorWidth = 4;
-    /// <summary>Binding points, shared by every kernel: inputs at 0–2, the main output at 3, a second output at 4.</summary>
-    const int Input0 = 0, Input1 = 1, Input2 = 2, Output0 = 3, Output1 = 4;
+    /// <summary>The storage binding points by name (<see cref="StorageBinding"/>, the table the shaders use too).</summary>
+    const int Input0 = StorageBinding.Input0, Input1 = StorageBinding.Input1, Input2 = StorageBinding.Input2,
+        Input3 = StorageBinding.Input3, Input4 = StorageBinding.Input4, Output0 = StorageBinding.Output0,
+        Output1 = StorageBinding.Output1, Output2 = StorageBinding.Output2, Output3 = StorageBinding.Output3;
 
     readonly bool ownsDevice;
     GLBuffer? scratch;
-    GLBuffer? placeholder;
+    readonly GLBuffer?[] placeholders = new GLBuffer?[StorageBinding.Count]; // one per binding: never aliased
     bool disposed;
 
     /// <summary>A backend on <paramref name="device"/>; with <paramref name="ownsDevice"/> it disposes the device too.</summary>
@@ -50,10 +52,32 @@ public sealed partial class GLBackend : IBackend
 
     /// <summary>GL objects the backend holds for itself (cached programs, scratch buffers), so tests can tell
     /// them from leaked tensors: <c>Device.LiveObjectCount − InternalObjectCount</c> counts only the caller's objects.</summary>
-    public int InternalObjectCount => Shaders.CachedProgramCount + (scratch is null ? 0 : 1) + (placeholder is null ? 0 : 1) + (openGuard is null ? 0 : 1);
+    public int InternalObjectCount => Shaders.CachedProgramCount + (scratch is null ? 0 : 1) + placeholders.Count(p => p is not null)
+        + (openGuard is null ? 0 : 1) + (uploads?.ObjectCount ?? 0);
+
+    /// <summary>While set, dispatches issue only the work groups inside the slice's window (<see cref="WorkSlice"/>):
+    /// a dispatch's groups are numbered row by row, <c>y·groupsX + x</c>, and the fills still queued are run when the slice
+    /// is set (they belong to the work before it) and when it is cleared (they belong to the sliced run).</summary>
+    public WorkSlice? Slice
+    {
+        get => Device.Slice;
+        set
+        {
+            EnsureUsable(); // runs the queued fills
+            Device.Slice = value;
+        }
+    }
 
     /// <summary>The GL buffer behind a tensor of this backend (e.g. to bind it in the host's own shaders).</summary>
+    /// <remarks>Runs the fills still queued first (<see cref="Fill"/>), so what the caller does with the buffer comes after them.</remarks>
     public GLBuffer BufferOf(Tensor tensor)
+    {
+        if (pendingFillCount != 0) FlushFills();
+        return StorageOf(tensor);
+    }
+
+    /// <summary>The buffer behind a tensor, without running queued fills.</summary>
+    GLBuffer StorageOf(Tensor tensor)
     {
         if (!ReferenceEquals(tensor.Backend, this))
             throw new ArgumentException($"tensor '{tensor.Name}' lives on backend '{tensor.Backend.Name}' ({tensor.Backend.DeviceName}), not on this GL backend", nameof(tensor));
@@ -69,42 +93,8 @@ public sealed partial class GLBackend : IBackend
     {
         EnsureUsable();
         // Rounded up to whole vec4s: element-wise kernels read and write four floats at a time.
-        var buffer = new GLBuffer(Device, DivideRoundingUp(shape.Length, 4) * 4);
+        var buffer = new GLBuffer(Device, DivideRoundingUp(shape.Length, 4) * 4, name);
         return new Tensor(this, new GLTensorStorage(buffer), shape, name, ownsStorage: true);
-    }
-
-    public void Upload(Tensor tensor, ReadOnlySpan<float> source)
-    {
-        EnsureUsable();
-        CheckLength(tensor, source.Length, "upload");
-        BufferOf(tensor).Upload(source);
-    }
-
-    public void Download(Tensor tensor, Span<float> destination)
-    {
-        EnsureUsable();
-        CheckLength(tensor, destination.Length, "download");
-        BufferOf(tensor).Download(destination);
-        ReadbackCount++;
-    }
-
-    /// <inheritdoc/>
-    public long ReadbackCount { get; private set; }
-
-    public void Fill(Tensor tensor, float value)
-    {
-        EnsureUsable();
-        BufferOf(tensor).Fill(value, tensor.Length);
-    }
-
-    public void Copy(Tensor source, Tensor destination)
-    {
-        EnsureUsable();
-        CheckLength(destination, source.Length, "copy");
-        GLBuffer from = BufferOf(source), to = BufferOf(destination);
-        // Views of one buffer start at its first element, so copying a tensor onto itself changes nothing
-        // (and GL rejects overlapping copies).
-        if (!ReferenceEquals(from, to)) from.CopyTo(to, source.Length);
     }
 
     static void CheckLength(Tensor tensor, int length, string what)
@@ -118,6 +108,7 @@ public sealed partial class GLBackend : IBackend
     {
         if (disposed) ThrowDisposed();
         Device.EnsureThread();
+        if (pendingFillCount != 0) FlushFills();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -129,25 +120,39 @@ public sealed partial class GLBackend : IBackend
 
     void Bind(int binding, Tensor tensor) => Bind(binding, BufferOf(tensor));
 
-    void Bind(int binding, GLBuffer buffer) =>
-        Device.GL.BindBufferBase(BufferTargetARB.ShaderStorageBuffer, (uint)binding, buffer.Handle);
+    void Bind(int binding, GLBuffer buffer) => Device.BindStorage(binding, buffer);
 
-    /// <summary>Binds an optional tensor; a missing one gets a small placeholder buffer, because kernels
-    /// declare every binding they might read and GL wants each declared binding backed by a buffer.</summary>
+    /// <summary>Binds an optional tensor; a missing one gets a small zero placeholder buffer, because kernels
+    /// declare every binding they might read and GL wants each declared binding backed by a buffer. Each binding
+    /// has its own placeholder, so two missing tensors never alias one buffer.</summary>
     void BindOptional(int binding, Tensor? tensor)
     {
         if (tensor is not null) Bind(binding, tensor);
-        else Bind(binding, placeholder ??= new GLBuffer(Device, 4));
+        else BindPlaceholder(binding);
     }
 
+    void BindPlaceholder(int binding) => Bind(binding, placeholders[binding] ??= new GLBuffer(Device, 4, "placeholder"));
+
     /// <summary>A scratch buffer of at least <paramref name="length"/> floats for two-pass reductions. It grows
-    /// (during warm-up) and is reused by every op: each op's second pass finishes before the next op starts.</summary>
+    /// (during warm-up) and is reused by every op: each op's second pass finishes before the next op starts. While a
+    /// <see cref="Slice"/> is set the buffer is the slice's own: its two passes may run frames apart, with other work
+    /// between them. A stage's first, whole run grows it to the stage's need, so later windows never replace it.</summary>
     GLBuffer Scratch(int length)
     {
+        if (Device.Slice is { } slice)
+        {
+            var held = slice.BackendState as GLBuffer;
+            if (held is null || held.IsDisposed || held.Length < length)
+            {
+                slice.BackendState?.Dispose();
+                slice.BackendState = held = new GLBuffer(Device, Math.Max(length, 4096), "slice scratch", zeroed: false);
+            }
+            return held;
+        }
         if (scratch is null || scratch.Length < length)
         {
             scratch?.Dispose();
-            scratch = new GLBuffer(Device, Math.Max(length, 4096));
+            scratch = new GLBuffer(Device, Math.Max(length, 4096), "scratch", zeroed: false);
         }
         return scratch;
     }
@@ -224,9 +229,12 @@ public sealed partial class GLBackend : IBackend
         disposed = true;
         Shaders.Dispose();
         scratch?.Dispose();
-        placeholder?.Dispose();
+        foreach (var buffer in placeholders) buffer?.Dispose();
+        Array.Clear(placeholders);
         openGuard?.Dispose();
-        scratch = placeholder = openGuard = null;
+        uploads?.Dispose();
+        scratch = openGuard = null;
+        uploads = null;
         if (ownsDevice) Device.Dispose();
     }
 }

@@ -11,16 +11,12 @@ namespace NeuroPlugin.Backends.OpenGL;
 /// never destroys. Reports the driver strings and the limits the kernels depend on, counts live GL objects
 /// (so tests can assert nothing leaks), checks GL errors, and enforces thread affinity: a GL context is
 /// current on one thread, so every GL-touching call checks it is on <see cref="OwnerThreadId"/> and throws
-/// <see cref="InvalidOperationException"/> otherwise. GL objects whose wrappers were finalized are queued
+/// <see cref="WrongThreadException"/> otherwise. GL objects whose wrappers were finalized are queued
 /// here and deleted on the owner thread at the next call (finalizers never call GL).
 /// </summary>
 public sealed class GLDevice : IDisposable
 {
     const int NoThread = -1;
-
-    // eglInitialize/eglTerminate act on the whole display, which every headless device of a platform shares:
-    // count the users so that disposing one device does not terminate the others' display.
-    static readonly Dictionary<nint, int> displayUsers = new();
 
     readonly nint eglDisplay, eglContext;
     readonly bool ownsContext;
@@ -30,9 +26,13 @@ public sealed class GLDevice : IDisposable
     int ownerThreadId;
     int liveBuffers, livePrograms, liveQueries, liveSamplers, liveFences;
     bool debugMode, disposed;
+    GLValidator? validator;
+    BoundStorage[] boundStorage = [];
+    long dispatchGeneration; // counts dispatches: a binding belongs to the dispatch whose generation it carries
     DebugProc? debugCallback; // held so the delegate outlives the native pointer the driver keeps
 
-    GLDevice(GL gl, nint display, nint context, bool ownsContext, string origin)
+    /// <summary>Wraps a context current on this thread; <see cref="EglHeadless"/> passes the EGL display and context it made.</summary>
+    internal GLDevice(GL gl, nint display, nint context, bool ownsContext, string origin)
     {
         GL = gl;
         eglDisplay = display;
@@ -65,6 +65,9 @@ public sealed class GLDevice : IDisposable
         if (MaxWorkGroupCountX <= 0 || MaxWorkGroupInvocations <= 0 || MaxShaderStorageBufferBindings < 8)
             throw new GLUnavailableException(
                 $"OpenGL 4.3 with compute shaders is required, the driver ({Version}, {Renderer}) reports no compute work groups or fewer than 8 shader storage bindings");
+
+        boundStorage = new BoundStorage[MaxShaderStorageBufferBindings];
+        validator = GLValidationOptions.FromEnvironment() is { } options ? new GLValidator(options) : null;
 
         // Errors raised before we existed (the host's, or the limit queries on a driver that lacks one)
         // must not be blamed on the first kernel: drain them now.
@@ -104,15 +107,10 @@ public sealed class GLDevice : IDisposable
     /// <summary><c>GL_MAX_COMPUTE_SHARED_MEMORY_SIZE</c> in bytes.</summary>
     public int MaxSharedMemorySize { get; }
 
-    /// <summary>True for CPU rasterizers (llvmpipe, softpipe, SwiftShader), where shared memory and
-    /// <c>barrier()</c> are slow and register-blocked kernels win.</summary>
-    public bool IsSoftwareRenderer =>
-        Renderer.Contains("llvmpipe", StringComparison.OrdinalIgnoreCase) ||
-        Renderer.Contains("softpipe", StringComparison.OrdinalIgnoreCase) ||
-        Renderer.Contains("SwiftShader", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>True when this device created (and will destroy) its context.</summary>
     public bool OwnsContext => ownsContext;
+    /// <summary>The EGL context this device created (0 for a host's context).</summary>
+    internal nint EglContext => eglContext;
     /// <summary>The managed thread id that may call GL through this device; -1 after <see cref="ReleaseCurrent"/>.</summary>
     public int OwnerThreadId => ownerThreadId;
     /// <summary>True once disposed.</summary>
@@ -139,6 +137,79 @@ public sealed class GLDevice : IDisposable
     /// environment variable <c>NEURO_GL_SYNC=1</c>.
     /// </summary>
     public bool SynchronousCommands { get; set; } = Environment.GetEnvironmentVariable("NEURO_GL_SYNC") == "1";
+
+    /// <summary>
+    /// Validation mode (<see cref="GLValidationOptions"/>): every dispatch as single-work-group dispatches in shuffled or
+    /// reversed order, binding checks, NaN-filled new and released buffers, and hazard tracking that throws
+    /// <see cref="GLHazardException"/>. Null (off) by default; on for every new device when the environment variable
+    /// <c>NEURO_GL_VALIDATE</c> is <c>1</c>, <c>shuffled</c> or <c>reversed</c>. Setting it starts a fresh record:
+    /// buffers made before count as written and idle.
+    /// </summary>
+    public GLValidationOptions? Validation
+    {
+        get => validator?.Options;
+        set
+        {
+            EnsureThread();
+            validator = value is null ? null : new GLValidator(value);
+        }
+    }
+
+    /// <summary>Validation mode's state, or null when it is off.</summary>
+    internal GLValidator? Validator => validator;
+
+    /// <summary>The window of work groups dispatches issue (<see cref="GLBackend.Slice"/>); null: all of them.</summary>
+    internal WorkSlice? Slice { get; set; }
+
+    /// <summary>A shader storage binding as last set (<see cref="BindStorage"/>): buffer, byte range, label, and the
+    /// dispatch it was set for.</summary>
+    internal readonly record struct BoundStorage(uint Handle, long Offset, long Size, string? Label, long Generation);
+
+    /// <summary>Binds the whole of <paramref name="buffer"/> to storage binding <paramref name="binding"/> for the next dispatch.</summary>
+    internal void BindStorage(int binding, GLBufferObject buffer)
+    {
+        GL.BindBufferBase(BufferTargetARB.ShaderStorageBuffer, (uint)binding, buffer.Handle);
+        boundStorage[binding] = new BoundStorage(buffer.Handle, 0, buffer.SizeInBytes, buffer.Label, dispatchGeneration);
+    }
+
+    /// <summary>Binds bytes [offset, offset + size) of <paramref name="buffer"/> (offset a multiple of
+    /// <c>GL_SHADER_STORAGE_BUFFER_OFFSET_ALIGNMENT</c>) to storage binding <paramref name="binding"/> for the next dispatch.</summary>
+    internal void BindStorage(int binding, GLBufferObject buffer, long offset, long size)
+    {
+        GL.BindBufferRange(BufferTargetARB.ShaderStorageBuffer, (uint)binding, buffer.Handle, (nint)offset, (nuint)size);
+        boundStorage[binding] = new BoundStorage(buffer.Handle, offset, size, buffer.Label, dispatchGeneration);
+    }
+
+    /// <summary>Binds the whole of <paramref name="buffer"/> for the next dispatch, whose kernel touches only bytes
+    /// [offset, offset + size) of it (an offset uniform, not an aligned range binding): validation mode tracks that range.</summary>
+    internal void BindStorageAccessing(int binding, GLBufferObject buffer, long offset, long size)
+    {
+        GL.BindBufferBase(BufferTargetARB.ShaderStorageBuffer, (uint)binding, buffer.Handle);
+        boundStorage[binding] = new BoundStorage(buffer.Handle, offset, size, buffer.Label, dispatchGeneration);
+    }
+
+    /// <summary>Called by <see cref="ComputeProgram.Dispatch"/> before it dispatches: validation checks the bindings.</summary>
+    internal void BeforeDispatch(ComputeProgram program) => validator?.CheckBindings(program, boundStorage, dispatchGeneration);
+
+    /// <summary>Called after a dispatch: bindings set so far belonged to it.</summary>
+    internal void AfterDispatch() => dispatchGeneration++;
+
+    /// <summary><c>glMemoryBarrier</c>, recorded by validation mode.</summary>
+    internal void MemoryBarrier(MemoryBarrierMask barriers)
+    {
+        GL.MemoryBarrier(barriers);
+        validator?.Tracker.Barrier(
+            (barriers & MemoryBarrierMask.ShaderStorageBarrierBit) != 0,
+            (barriers & MemoryBarrierMask.BufferUpdateBarrierBit) != 0,
+            (barriers & MemoryBarrierMask.ClientMappedBufferBarrierBit) != 0);
+    }
+
+    /// <summary><c>glFinish</c>: every command so far has completed (validation mode records it).</summary>
+    internal void Finish()
+    {
+        GL.Finish();
+        validator?.Tracker.Finished();
+    }
 
     /// <summary>
     /// Opt-in error checking for development and tests: after every dispatch the backend calls
@@ -183,7 +254,7 @@ public sealed class GLDevice : IDisposable
     {
         try
         {
-            return CreateHeadlessCore(debug);
+            return EglHeadless.Create(debug);
         }
         catch (DllNotFoundException e)
         {
@@ -305,10 +376,11 @@ public sealed class GLDevice : IDisposable
     internal bool IsOnOwnerThread => Environment.CurrentManagedThreadId == ownerThreadId && !disposed;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    void ThrowWrongThread() => throw new InvalidOperationException(
+    void ThrowWrongThread() => throw new WrongThreadException(
         ownerThreadId == NoThread
             ? $"the OpenGL context of {this} is not current on any thread: call MakeCurrent on the thread that uses it (called from thread {Environment.CurrentManagedThreadId})"
-            : $"{this} belongs to thread {ownerThreadId} (the thread whose OpenGL context it is), but was called from thread {Environment.CurrentManagedThreadId}: a GL context is current on one thread, so every GL call must come from thread {ownerThreadId}");
+            : $"{this} belongs to thread {ownerThreadId} (the thread whose OpenGL context it is), but was called from thread {Environment.CurrentManagedThreadId}: a GL context is current on one thread, so every GL call must come from thread {ownerThreadId}",
+        ownerThreadId, Environment.CurrentManagedThreadId);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     void ThrowDisposed() => throw new ObjectDisposedException(nameof(GLDevice), $"{this} was disposed");
@@ -381,145 +453,13 @@ public sealed class GLDevice : IDisposable
         }
         disposed = true;
         if (!ownsContext) return;
-        if (ownerThreadId != NoThread) Egl.MakeCurrent(eglDisplay, 0, 0, 0);
-        Egl.DestroyContext(eglDisplay, eglContext);
-        ReleaseDisplay(eglDisplay);
+        EglHeadless.Destroy(eglDisplay, eglContext, current: ownerThreadId != NoThread);
         ownerThreadId = NoThread;
     }
 
     string? ReadString(StringName name)
     {
         unsafe { return Marshal.PtrToStringUTF8((nint)GL.GetString(name)); }
-    }
-
-    static GLDevice CreateHeadlessCore(bool debug)
-    {
-        // Client extensions (queried on EGL_NO_DISPLAY) say which platforms this EGL can open.
-        string? clientExtensions = Egl.QueryString(0, Egl.Extensions);
-        var attempts = new List<(string Name, int Platform, nint NativeDisplay)>();
-        var software = new List<nint>();
-        if (Egl.HasExtension(clientExtensions, "EGL_EXT_platform_device"))
-            foreach (nint device in Egl.QueryDevices())
-            {
-                if (Egl.HasExtension(Egl.QueryDeviceString(device, Egl.Extensions), "EGL_MESA_device_software")) software.Add(device);
-                else attempts.Add(("EGL device platform", Egl.PlatformDeviceExt, device));
-            }
-        if (Egl.HasExtension(clientExtensions, "EGL_MESA_platform_surfaceless"))
-            attempts.Add(("EGL surfaceless (Mesa)", Egl.PlatformSurfacelessMesa, 0));
-        foreach (nint device in software)
-            attempts.Add(("EGL device platform (software)", Egl.PlatformDeviceExt, device));
-
-        var failures = new List<string>();
-        if (attempts.Count == 0)
-            failures.Add($"EGL offers neither EGL_EXT_platform_device with devices nor EGL_MESA_platform_surfaceless (client extensions: {clientExtensions ?? "none"})");
-        GLUnavailableException? tooOld = null;
-        foreach (var (name, platform, nativeDisplay) in attempts)
-        {
-            try
-            {
-                if (TryCreate(name, platform, nativeDisplay, debug, out var device, out var failure)) return device!;
-                failures.Add($"{name}: {failure}");
-            }
-            catch (GLUnavailableException e)
-            {
-                tooOld ??= e;
-                failures.Add($"{name}: {e.Message}");
-            }
-        }
-        if (tooOld is not null && failures.Count == 1) throw tooOld;
-        throw new GLUnavailableException(
-            $"no headless OpenGL 4.3 context could be created through EGL ({string.Join("; ", failures)}): install the Debian packages libegl1 libegl-mesa0 libgl1-mesa-dri (Mesa's llvmpipe), or a GPU driver with EGL");
-    }
-
-    static unsafe bool TryCreate(string name, int platform, nint nativeDisplay, bool debug, out GLDevice? device, out string failure)
-    {
-        device = null;
-        nint display = Egl.GetPlatformDisplay(platform, nativeDisplay);
-        if (display == 0) { failure = $"eglGetPlatformDisplayEXT failed ({Egl.ErrorName(Egl.GetError())})"; return false; }
-        if (!AcquireDisplay(display, out failure)) return false;
-        nint context = 0;
-        bool current = false;
-        try
-        {
-            if (Egl.BindApi(Egl.OpenGLApi) == 0) { failure = $"eglBindAPI(EGL_OPENGL_API) failed ({Egl.ErrorName(Egl.GetError())})"; return false; }
-            string? extensions = Egl.QueryString(display, Egl.Extensions);
-            if (!Egl.HasExtension(extensions, "EGL_KHR_surfaceless_context"))
-            {
-                failure = "the display lacks EGL_KHR_surfaceless_context (a context without a window)";
-                return false;
-            }
-            nint config = 0; // EGL_NO_CONFIG_KHR
-            if (!Egl.HasExtension(extensions, "EGL_KHR_no_config_context"))
-            {
-                int* configAttributes = stackalloc int[] { Egl.RenderableType, Egl.OpenGLBit, Egl.None };
-                if (Egl.ChooseConfig(display, configAttributes, &config, 1, out int count) == 0 || count == 0)
-                {
-                    failure = $"no EGL config renders OpenGL ({Egl.ErrorName(Egl.GetError())})";
-                    return false;
-                }
-            }
-            // 4.5 first (direct state access is core there), 4.3 as the floor; a debug context only if asked,
-            // and without one if the driver refuses it.
-            int* attributes = stackalloc int[9];
-            foreach (int minor in new[] { 5, 3 })
-            {
-                foreach (bool debugContext in debug ? new[] { true, false } : new[] { false })
-                {
-                    attributes[0] = Egl.ContextMajorVersion; attributes[1] = 4;
-                    attributes[2] = Egl.ContextMinorVersion; attributes[3] = minor;
-                    attributes[4] = Egl.ContextOpenGLProfileMask; attributes[5] = Egl.ContextOpenGLCoreProfileBit;
-                    attributes[6] = debugContext ? Egl.ContextOpenGLDebug : Egl.None; attributes[7] = Egl.True;
-                    attributes[8] = Egl.None;
-                    context = Egl.CreateContext(display, config, 0, attributes);
-                    if (context != 0) break;
-                }
-                if (context != 0) break;
-            }
-            if (context == 0) { failure = $"eglCreateContext refused OpenGL 4.5 and 4.3 core ({Egl.ErrorName(Egl.GetError())})"; return false; }
-            if (Egl.MakeCurrent(display, 0, 0, context) == 0) { failure = $"eglMakeCurrent without a surface failed ({Egl.ErrorName(Egl.GetError())})"; return false; }
-            current = true;
-            var gl = GL.GetApi(Egl.GetProcAddress);
-            device = new GLDevice(gl, display, context, ownsContext: true, name);
-            if (debug) device.DebugMode = true;
-            failure = "";
-            return true;
-        }
-        finally
-        {
-            if (device is null)
-            {
-                if (current) Egl.MakeCurrent(display, 0, 0, 0);
-                if (context != 0) Egl.DestroyContext(display, context);
-                ReleaseDisplay(display);
-            }
-        }
-    }
-
-    static bool AcquireDisplay(nint display, out string failure)
-    {
-        lock (displayUsers)
-        {
-            displayUsers.TryGetValue(display, out int users);
-            if (users == 0 && Egl.Initialize(display, out _, out _) == 0)
-            {
-                failure = $"eglInitialize failed ({Egl.ErrorName(Egl.GetError())})";
-                return false;
-            }
-            displayUsers[display] = users + 1;
-            failure = "";
-            return true;
-        }
-    }
-
-    static void ReleaseDisplay(nint display)
-    {
-        lock (displayUsers)
-        {
-            if (!displayUsers.TryGetValue(display, out int users)) return;
-            if (users > 1) { displayUsers[display] = users - 1; return; }
-            displayUsers.Remove(display);
-            Egl.Terminate(display);
-        }
     }
 
     readonly record struct PendingDelete(GLObjectKind Kind, nint Handle);

@@ -17,6 +17,7 @@ public sealed class GLFence : IDisposable
     const ulong WaitSliceNanoseconds = 1_000_000_000;
 
     nint sync;
+    long completes; // validation mode: the command sequence number this fence completes
     bool disposed;
 
     /// <summary>An empty slot on <paramref name="device"/> (no fence until <see cref="Insert"/>).</summary>
@@ -49,6 +50,7 @@ public sealed class GLFence : IDisposable
         nint created = gl.FenceSync(SyncCondition.SyncGpuCommandsComplete, SyncBehaviorFlags.None);
         if (created == 0) throw new GLException($"glFenceSync returned no sync object on {Device.Renderer}");
         sync = created;
+        completes = Device.Validator?.Tracker.FenceInserted() ?? 0;
         Device.OnCreated(GLObjectKind.Fence);
         gl.Flush();
     }
@@ -63,7 +65,7 @@ public sealed class GLFence : IDisposable
             var status = Device.GL.ClientWaitSync(sync, 0u, 0);
             return status switch
             {
-                GLEnum.AlreadySignaled or GLEnum.ConditionSatisfied => true,
+                GLEnum.AlreadySignaled or GLEnum.ConditionSatisfied => Passed(),
                 GLEnum.TimeoutExpired => false,
                 _ => throw new GLException($"glClientWaitSync failed on {Device.Renderer} ({status})"),
             };
@@ -78,9 +80,20 @@ public sealed class GLFence : IDisposable
         while (true)
         {
             var status = Device.GL.ClientWaitSync(sync, (uint)GLEnum.SyncFlushCommandsBit, WaitSliceNanoseconds);
-            if (status is GLEnum.AlreadySignaled or GLEnum.ConditionSatisfied) return;
+            if (status is GLEnum.AlreadySignaled or GLEnum.ConditionSatisfied)
+            {
+                Passed();
+                return;
+            }
             if (status != GLEnum.TimeoutExpired) throw new GLException($"glClientWaitSync failed on {Device.Renderer} ({status})");
         }
+    }
+
+    /// <summary>The host saw the fence pass: every command before it is complete (validation mode records it).</summary>
+    bool Passed()
+    {
+        Device.Validator?.Tracker.Completed(completes);
+        return true;
     }
 
     /// <summary>Deletes the slot's fence, if any (the slot stays usable).</summary>

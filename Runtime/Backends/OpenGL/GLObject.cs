@@ -47,7 +47,14 @@ public abstract class GLObject : IDisposable
         uint name = handle;
         handle = 0;
         GC.SuppressFinalize(this);
-        if (Device.IsOnOwnerThread) Device.Delete(kind, name);
+        if (Device.IsOnOwnerThread)
+        {
+            OnDeleting(name);
+            Device.Delete(kind, name);
+        }
         else Device.EnqueueDelete(kind, name);
     }
+
+    /// <summary>Runs on the owner thread right before the object's name is deleted (validation mode poisons buffers here).</summary>
+    private protected virtual void OnDeleting(uint name) { }
 }

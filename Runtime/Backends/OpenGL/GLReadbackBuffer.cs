@@ -5,48 +5,27 @@ namespace NeuroPlugin.Backends.OpenGL;
 /// <summary>
 /// A staging buffer the host reads without a synchronous readback: immutable storage with
 /// <c>GL_MAP_READ_BIT | GL_MAP_PERSISTENT_BIT | GL_MAP_COHERENT_BIT</c>, mapped once for its whole life
-/// (<c>glMapNamedBufferRange</c>). The GPU fills it by <see cref="CopyFrom"/> (<c>glCopyNamedBufferSubData</c>); once a
-/// fence inserted after that copy is signalled (<see cref="GLFence"/>), the values are visible through
-/// <see cref="Read"/> with no further GL call. Reading before the fence signals gives stale or partial values.
+/// (<c>glMapNamedBufferRange</c>). A kernel fills it (<see cref="GLBackend.CopyToReadback"/>, followed by a
+/// <c>GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT</c> barrier); once a fence inserted after that is signalled
+/// (<see cref="GLFence"/>), the values are visible through <see cref="Read"/> with no further GL call. Reading before
+/// the fence signals gives stale or partial values (validation mode throws <see cref="GLHazardException"/>).
 /// Lifetime as every <see cref="GLObject"/>: deleting the buffer unmaps it.
 /// </summary>
-public sealed unsafe class GLReadbackBuffer : GLObject
+public sealed unsafe class GLReadbackBuffer : GLBufferObject
 {
     readonly float* mapped;
 
     /// <summary>Creates and maps a buffer of <paramref name="length"/> floats (at least 1).</summary>
-    public GLReadbackBuffer(GLDevice device, int length) : base(device, GLObjectKind.Buffer)
+    public GLReadbackBuffer(GLDevice device, int length, string label = "readback")
+        : base(device, label, checked((long)Math.Max(length, 1) * sizeof(float)))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
         Length = length;
-        nuint bytes = (nuint)checked((long)length * sizeof(float));
-        var gl = device.GL;
-        Adopt(gl.CreateBuffer());
-        const BufferStorageMask storage = BufferStorageMask.MapReadBit | BufferStorageMask.MapPersistentBit | BufferStorageMask.MapCoherentBit;
-        gl.NamedBufferStorage(Handle, bytes, null, storage);
-        mapped = (float*)gl.MapNamedBufferRange(Handle, 0, bytes,
-            MapBufferAccessMask.ReadBit | MapBufferAccessMask.PersistentBit | MapBufferAccessMask.CoherentBit);
-        if (mapped == null)
-        {
-            var error = gl.GetError();
-            Dispose();
-            throw new GLException($"glMapNamedBufferRange of a {length}-float persistent readback buffer failed on {device.Renderer} ({error})");
-        }
+        mapped = (float*)CreatePersistentlyMapped(MapBufferAccessMask.ReadBit, "readback buffer");
     }
 
     /// <summary>Capacity in floats.</summary>
     public int Length { get; }
-
-    /// <summary>Queues a device-side copy of <paramref name="count"/> floats from the start of <paramref name="source"/> to
-    /// <paramref name="offset"/> in this buffer. Does not wait.</summary>
-    public void CopyFrom(GLBuffer source, int count, int offset)
-    {
-        Device.EnsureThread();
-        ThrowIfDisposed();
-        if (count < 0 || count > source.Length || offset < 0 || (long)offset + count > Length)
-            throw new ArgumentOutOfRangeException(nameof(count), $"copying {count} floats to offset {offset} does not fit a readback buffer of {Length} (source holds {source.Length})");
-        Device.GL.CopyNamedBufferSubData(source.Handle, Handle, 0, (nint)offset * sizeof(float), (nuint)count * sizeof(float));
-    }
 
     /// <summary>The mapped floats [offset, offset + count): valid once a fence after the copy that wrote them has signalled.</summary>
     public ReadOnlySpan<float> Read(int offset, int count)
@@ -54,6 +33,7 @@ public sealed unsafe class GLReadbackBuffer : GLObject
         ThrowIfDisposed();
         if (count < 0 || offset < 0 || (long)offset + count > Length)
             throw new ArgumentOutOfRangeException(nameof(count), $"[{offset}, {(long)offset + count}) is outside a readback buffer of {Length} floats");
+        Device.Validator?.Tracker.HostRead("host read", Handle, Label, (long)offset * sizeof(float), (long)count * sizeof(float));
         return new ReadOnlySpan<float>(mapped + offset, count);
     }
 }

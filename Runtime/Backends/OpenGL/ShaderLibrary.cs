@@ -6,7 +6,8 @@ namespace NeuroPlugin.Backends.OpenGL;
 /// The compute shaders embedded in the runtime assembly (from <c>Shaders/</c>, resource names
 /// <c>Shaders/&lt;file&gt;</c>), compiled on first use and cached per (file, defines) variant.
 /// Preprocessing is textual: <c>#include "common.glsl"</c> pastes that file in place, and the variant's
-/// <c>#define</c>s are inserted right after the <c>#version</c> line. <c>#line</c> directives keep the
+/// <c>#define</c>s, then the storage binding names of <see cref="StorageBinding"/>, are inserted right after the
+/// <c>#version</c> line. <c>#line</c> directives keep the
 /// driver's error positions pointing into the right file (source-string number = index in the include list).
 /// The library owns the programs it caches and deletes them on Dispose.
 /// </summary>
@@ -99,7 +100,8 @@ public sealed class ShaderLibrary : IDisposable
             if (defines is not null && trimmed.StartsWith("#version", StringComparison.Ordinal))
             {
                 text.Append(line).Append('\n');
-                foreach (var define in defines.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                // the variant's defines, then the storage binding names (StorageBinding)
+                foreach (var define in (defines + ";" + StorageBinding.Defines).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 {
                     int equals = define.IndexOf('=');
                     text.Append("#define ")

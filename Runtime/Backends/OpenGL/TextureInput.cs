@@ -83,7 +83,7 @@ public sealed class TextureInput : IDisposable
         int last = Transform.ChannelCount - 1;
         gl.ProgramUniform3(kernel.Handle, kernel.UniformLocation("mean"), mean[0], mean[Math.Min(1, last)], mean[last]);
         gl.ProgramUniform3(kernel.Handle, kernel.UniformLocation("std"), std[0], std[Math.Min(1, last)], std[last]);
-        gl.BindBufferBase(BufferTargetARB.ShaderStorageBuffer, 3, target.Handle);
+        Backend.Device.BindStorage(StorageBinding.Output0, target);
         gl.MemoryBarrier(MemoryBarrierMask.TextureFetchBarrierBit);
         gl.BindTextureUnit((uint)TextureUnit, texture);
         gl.BindSampler((uint)TextureUnit, sampler.Handle);

@@ -15,7 +15,9 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// Layers map to: Conv2d → Conv, Linear → Gemm (transB = 1), MaxPool2d → MaxPool, AvgPool2d → AveragePool,
 /// activations → Relu/Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish, ReLU6 → Clip(0, 6), SiLU → x·Sigmoid(x),
 /// Flatten → Flatten, Add → Add/Sum, Concat → Concat, ChannelMultiply → Mul (after Unsqueeze for an (N,C) scale),
-/// Softmax → Softmax, LocalResponseNorm → LRN (odd sizes), global pooling → GlobalAveragePool/GlobalMaxPool,
+/// Elementwise/ElementwiseConstant → Add/Sub/Mul/Div/Pow/Min/Max (the constant an initializer), the element-wise
+/// functions → Neg/Abs/Reciprocal/Sqrt/Exp/Log/Erf, Softmax → Softmax,
+/// LocalResponseNorm → LRN (odd sizes), global pooling → GlobalAveragePool/GlobalMaxPool,
 /// AdaptiveAvgPool2d → GlobalAveragePool, AveragePool (where the output divides the input) or two MatMuls with
 /// constant averaging matrices (any other size), Conv2d groups → group, BatchNorm1d/2d → BatchNormalization,
 /// Dropout → Dropout, Upsample → Resize (linear, half_pixel), ChannelPad → Pad, FractalJoin → Mean (every column), and the stochastic residuals (Stochastic
@@ -30,10 +32,11 @@ public static class OnnxExporter
     public const int IrVersion = 7;
 
     /// <summary>Writes <paramref name="network"/> to <paramref name="path"/> (a temporary file renamed over the target,
-    /// so a failed export never destroys an existing file).</summary>
-    public static void Export(Network network, string path)
+    /// so a failed export never destroys an existing file), described by <paramref name="metadata"/> (null: the graph's
+    /// input alone) in <c>metadata_props</c>.</summary>
+    public static void Export(Network network, string path, ModelMetadata? metadata = null)
     {
-        var model = ToModel(network);
+        var model = ToModel(network, metadata);
         string fullPath = Path.GetFullPath(path);
         string temporary = $"{fullPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         try
@@ -53,10 +56,14 @@ public static class OnnxExporter
         }
     }
 
-    /// <summary>The ONNX model of <paramref name="network"/> (its weights downloaded from the backend).
-    /// Throws <see cref="OnnxUnsupportedException"/> for a layer ONNX (or this exporter) cannot express.</summary>
-    internal static ModelProto ToModel(Network network)
+    /// <summary>The ONNX model of <paramref name="network"/> (its weights downloaded from the backend), with
+    /// <paramref name="metadata"/>'s entries as <c>metadata_props</c> named <c>neuroplugin.input</c>, ….
+    /// Throws <see cref="OnnxUnsupportedException"/> for a layer ONNX (or this exporter) cannot express, and
+    /// <see cref="ArgumentException"/> for metadata that does not fit the graph.</summary>
+    internal static ModelProto ToModel(Network network, ModelMetadata? metadata = null)
     {
+        metadata ??= ModelMetadata.Describe(network.Graph);
+        if (metadata.Mismatch(network.Graph) is { } problem) throw new ArgumentException($"the model's metadata does not fit its graph: {problem}", nameof(metadata));
         var graph = network.Graph;
         var shapes = graph.InferShapes(1);
         var onnx = new GraphProto { Name = "neuroplugin" };
@@ -72,6 +79,7 @@ public static class OnnxExporter
             Graph = onnx,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (key, value) in metadata.Entries()) model.MetadataProps.Add(new StringStringEntryProto { Key = ModelMetadata.OnnxKeyPrefix + key, Value = value });
         return model;
     }
 
@@ -132,6 +140,20 @@ public static class OnnxExporter
                         Emit("Unsqueeze", scale, [x[1], IntConstant($"{y}.axes", 2, 3)], scale);
                     }
                     Emit("Mul", node.Name, [x[0], scale], y);
+                    break;
+                case Elementwise elementwise:
+                {
+                    string[] operands = x;
+                    if (elementwise.HasConstant)
+                    {
+                        string c = elementwise.Learnable ? Parameter(node, "constant") : Buffer(node, "constant");
+                        operands = elementwise.ConstantFirst ? [c, x[0]] : [x[0], c];
+                    }
+                    Emit(Elementwise.OnnxOp(elementwise.Op), node.Name, operands, y);
+                    break;
+                }
+                case ElementwiseFunction function:
+                    Emit(function.Op.ToString(), node.Name, [x[0]], y);
                     break;
                 case Layers.Softmax:
                     Emit("Softmax", node.Name, [x[0]], y, Int("axis", 1));

@@ -54,9 +54,33 @@ public static class OnnxImporter
     public static ImportedModel Convert(string path) =>
         Convert(ReadModel(path), Path.GetDirectoryName(Path.GetFullPath(path)), path);
 
-    /// <summary>Converts a parsed model; <paramref name="folder"/> is where its external data lives (null: none allowed).</summary>
-    internal static ImportedModel Convert(ModelProto model, string? folder, string source) =>
-        new OnnxGraphConverter(model, folder, source).Convert();
+    /// <summary>Converts a parsed model; <paramref name="folder"/> is where its external data lives (null: none allowed).
+    /// Our <c>neuroplugin.*</c> <c>metadata_props</c>, if any, become <see cref="ImportedModel.Metadata"/>.</summary>
+    internal static ImportedModel Convert(ModelProto model, string? folder, string source)
+    {
+        var imported = new OnnxGraphConverter(model, folder, source).Convert();
+        imported.Metadata = ReadMetadata(model, imported.Graph, source);
+        return imported;
+    }
+
+    /// <summary>The model's description from its <c>neuroplugin.*</c> metadata entries (<see cref="ModelMetadata.Entries"/>),
+    /// the graph's input where it has none.</summary>
+    static ModelMetadata ReadMetadata(ModelProto model, NetworkGraph graph, string source)
+    {
+        string? Entry(string key)
+        {
+            var values = model.MetadataProps.Where(p => p.Key == ModelMetadata.OnnxKeyPrefix + key).ToList();
+            return values.Count <= 1 ? values.FirstOrDefault()?.Value : throw new FormatException($"{key} is given {values.Count} times");
+        }
+        try
+        {
+            return ModelMetadata.Read(Entry, graph, inputRequired: false);
+        }
+        catch (FormatException e)
+        {
+            throw new OnnxFormatException(source, $"metadata_props {ModelMetadata.OnnxKeyPrefix}{e.Message}");
+        }
+    }
 }
 
 /// <summary>An imported graph and the values of its parameters and buffers (named <c>node.weight</c>, <c>node.running_mean</c>…).</summary>
@@ -68,6 +92,8 @@ public sealed class ImportedModel(NetworkGraph graph, IReadOnlyDictionary<string
     public IReadOnlyDictionary<string, float[]> State { get; } = state;
     /// <summary>The model's ai.onnx opset.</summary>
     public long Opset { get; } = opset;
+    /// <summary>What the file says about the model (<see cref="ModelMetadata"/>); the graph's input alone when it says nothing.</summary>
+    public ModelMetadata Metadata { get; internal set; } = ModelMetadata.Describe(graph);
 
     /// <summary>Allocates the network on <paramref name="backend"/> and uploads the imported weights.</summary>
     public Network CreateNetwork(IBackend backend)

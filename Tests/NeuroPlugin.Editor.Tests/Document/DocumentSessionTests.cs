@@ -196,4 +196,107 @@ public sealed class DocumentSessionTests
         session.Execute(Commands.Parse("""{"op":"paste","nodes":[{"id":"in2","type":"Input","inputs":[]}]}"""));
         Assert.That(session.Json().Node("in2")["inputs"]!.AsArray(), Is.Empty);
     }
+
+    /// <summary>A moveNodes of conv1 to (x, y) that amends revision <paramref name="amends"/>.</summary>
+    static string Move(long amends, int x, int y) =>
+        "{\"op\":\"moveNodes\",\"amends\":" + amends + ",\"positions\":{\"conv1\":{\"x\":" + x + ",\"y\":" + y + "}}}";
+
+    [Test]
+    public void ALayoutThatAmendsTheChangeBeforeItIsNotAnUndoStepOfItsOwn()
+    {
+        var session = new DocumentSession(new FolderGuard(folder.Path));
+        session.Run("""{"op":"insertTemplate","template":"lenet5"}""");
+        long template = session.Revision;
+        int steps = session.UndoCount;
+        session.Execute(Commands.Parse(Move(template, 500, 40)));
+        Assert.That(session.UndoCount, Is.EqualTo(steps), "the layout belongs to the template");
+        Assert.That(session.Revision, Is.EqualTo(template + 1), "clients still see a new revision");
+        Assert.That((double)session.Json().Node("conv1")["position"]!["x"]!, Is.EqualTo(500));
+        Assert.That((bool)session.Json()["dirty"]!, Is.False, "a template is not unsaved work, laid out or not");
+        session.Undo();
+        Assert.That(session.Json()["nodes"]!.AsArray().Select(n => (string)n!["id"]!), Is.EqualTo(new[] { "input" }), "one undo removes the template and its layout");
+
+        // amending a revision that is no longer the current one (or one made by undo) is an ordinary step
+        session.Redo();
+        session.Execute(Commands.Parse(Move(template, 7, 7)));
+        Assert.That(session.UndoCount, Is.EqualTo(steps + 1));
+        Assert.That(Assert.Throws<DocumentCommandException>(() => session.Execute(Commands.Parse(
+            $$"""{"op":"addNode","type":"ReLU","amends":{{session.Revision}}}""")))!.Message, Does.Contain("'amends'"));
+    }
+
+    [Test]
+    public void WhileLockedOnlyTheDrawingMayChange()
+    {
+        var session = Commands.SmallNetwork(folder.Path);
+        session.Run("""{"op":"insertTemplate","template":"residual","after":"conv1"}""");
+        session.Save("a.neuro");
+        string? reason = "a run is training this network";
+        session.StructureLock = () => reason;
+        string before = session.Snapshot().Nodes.Select(n => n.Id + string.Join(",", n.Inputs)).Aggregate((a, b) => a + ";" + b);
+        long revision = session.Revision;
+
+        foreach (string command in new[]
+        {
+            """{"op":"addNode","type":"ReLU","after":"fc"}""",
+            """{"op":"setAttributes","id":"fc","attributes":{"outFeatures":3}}""",
+            """{"op":"removeNodes","ids":["relu1"]}""",
+            """{"op":"rename","id":"fc","newId":"head"}""",
+            """{"op":"setOutput","id":"flatten"}""",
+            """{"op":"new"}""",
+            """{"op":"insertTemplate","template":"lenet5"}""",
+        })
+        {
+            var e = Assert.Throws<EditorConflictException>(() => session.Run(command), command);
+            Assert.That(e!.Message, Does.EndWith(": a run is training this network"), command);
+        }
+        Assert.Throws<EditorConflictException>(() => session.Open("a.neuro"));
+        Assert.That(session.Revision, Is.EqualTo(revision), "nothing changed");
+
+        // moving, collapsing and ungrouping change only the drawing; undoing a move is fine, undoing an edit is not
+        session.Run("""{"op":"moveNodes","positions":{"fc":{"x":900,"y":900}}}""");
+        session.Run("""{"op":"setGroupCollapsed","group":"group:residual","collapsed":false}""");
+        session.Run("""{"op":"ungroup","group":"group:residual"}""");
+        session.Run("""{"op":"layout"}""");
+        session.Undo();
+        session.Undo();
+        session.Undo();
+        session.Undo();
+        Assert.That(Assert.Throws<EditorConflictException>(session.Undo)!.Message, Does.StartWith("undo:"));
+        Assert.That(session.Snapshot().Nodes.Select(n => n.Id + string.Join(",", n.Inputs)).Aggregate((a, b) => a + ";" + b), Is.EqualTo(before));
+
+        reason = null;
+        session.Undo();
+        Assert.That(session.Json()["groups"]!.AsArray(), Is.Empty, "unlocked, undo reaches the edits again");
+    }
+
+    [Test]
+    public void NewAndTemplatesAreCleanAndEachFileHasItsOwnId()
+    {
+        var session = Commands.SmallNetwork(folder.Path);
+        long first = (long)session.Json()["file"]!;
+        Assert.That((bool)session.Json()["dirty"]!, Is.True);
+        session.Run("""{"op":"new"}""");
+        Assert.That((bool)session.Json()["dirty"]!, Is.False, "nothing to lose in a new document");
+        long second = (long)session.Json()["file"]!;
+        Assert.That(second, Is.Not.EqualTo(first));
+        session.Run("""{"op":"addNode","type":"ReLU","inputs":["input"]}""");
+        Assert.That((bool)session.Json()["dirty"]!, Is.True);
+        Assert.That((long)session.Json()["file"]!, Is.EqualTo(second), "edits keep the file");
+        session.Undo();
+        session.Undo();
+        Assert.That((long)session.Json()["file"]!, Is.EqualTo(first), "undo returns to the first file");
+    }
+
+    [TestCase(".neuro", "has no file name before .neuro")]
+    [TestCase("models/.neuro", "has no file name before .neuro")]
+    [TestCase("model.onnx", "must end in .neuro")]
+    public void SaveRefusesPathsWithoutAFileName(string path, string message)
+    {
+        var session = Commands.SmallNetwork(folder.Path);
+        var e = Assert.Throws<DocumentCommandException>(() => session.Save(path));
+        Assert.That(e!.Message, Does.Contain(message));
+        Assert.That(e.Field, Is.EqualTo("path"));
+        Assert.That(Directory.EnumerateFileSystemEntries(folder.Path, "*", SearchOption.AllDirectories), Is.Empty, "no file written");
+        Assert.That(Assert.Throws<DocumentCommandException>(() => session.Export(".onnx"))!.Message, Does.Contain("has no file name before .onnx"));
+    }
 }

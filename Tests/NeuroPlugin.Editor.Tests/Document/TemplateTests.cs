@@ -52,6 +52,32 @@ public sealed class TemplateTests
         Assert.That(session.Analysis.TotalParameters, Is.EqualTo(parameters));
     }
 
+    /// <summary>A model's groups are its blocks: a branch (ResNet's downsample, an Inception module's towers, MobileNet v2's
+    /// expansion stage) is in the group of the block it feeds, so an expanded block's frame holds all of it.</summary>
+    [TestCase("resnet18", "group:layer2.0", 9, 9)]
+    [TestCase("mobilenet_v2", "group:features.3", 9, 21)]
+    [TestCase("googlenet", "group:inception3a", 20, 15)]
+    [TestCase("se_resnet50", "group:layer1.0", 19, 17)]
+    [TestCase("densenet121", "group:features.denseblock1", 42, 8)]
+    public void TemplateGroupsAreWholeBlocks(string model, string block, int members, int groups)
+    {
+        var session = new DocumentSession(new FolderGuard(folder.Path));
+        session.Run($$"""{"op":"insertTemplate","template":"{{model}}"}""");
+        var document = session.Json();
+        TestContext.Out.WriteLine($"{model}: {string.Join(", ", document["groups"]!.AsArray().Select(g => $"{g!["id"]} ({g["nodes"]!.AsArray().Count})"))}");
+        var group = document["groups"]!.AsArray().Single(g => (string)g!["id"]! == block)!;
+        var ids = group["nodes"]!.AsArray().Select(n => (string)n!).ToList();
+        Assert.That(ids, Has.Count.EqualTo(members), string.Join(", ", ids));
+        Assert.That(document["groups"]!.AsArray(), Has.Count.EqualTo(groups));
+        // every node of the block reads only the block's own nodes or a single node before it, and only one leaves it
+        var inside = ids.ToHashSet();
+        var entries = ids.SelectMany(id => document.Node(id)["inputs"]!.AsArray().Select(i => (string)i!)).Where(i => !inside.Contains(i)).Distinct();
+        Assert.That(entries.Count(), Is.EqualTo(1), "one way in");
+        var exits = document["nodes"]!.AsArray().Where(n => !inside.Contains((string)n!["id"]!))
+            .SelectMany(n => n!["inputs"]!.AsArray().Select(i => (string?)i)).Where(i => i is not null && inside.Contains(i)).Distinct();
+        Assert.That(exits.Count(), Is.EqualTo(1), "one way out");
+    }
+
     [Test]
     public void EveryZooModelTemplateCountsWhatItsGraphDeclares()
     {

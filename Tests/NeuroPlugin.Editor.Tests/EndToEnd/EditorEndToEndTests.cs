@@ -16,57 +16,11 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// NetworkGraph.InferShapes, Network.ParameterCount, ModelFile.Load).
 /// </summary>
 [TestFixture, NonParallelizable, Category("EndToEnd")]
-public sealed partial class EditorEndToEndTests
+public sealed partial class EditorEndToEndTests : EditorBrowserFixture
 {
-    IPlaywright playwright = null!;
-    IBrowser browser = null!;
-    EditorPage editor = null!;
-
-    [OneTimeSetUp]
-    public async Task StartBrowser()
-    {
-        if (!File.Exists(EditorPage.ChromiumPath))
-            Assert.Fail($"{EditorPage.ChromiumPath} is missing: install Debian's chromium (.ci/setup does)");
-        // The server shares this process with NUnit (one blocked thread) and Playwright's transport: on a 2-core
-        // machine the pool's minimum of 2 threads would leave requests waiting for thread injection (seconds).
-        ThreadPool.GetMinThreads(out int workers, out int io);
-        ThreadPool.SetMinThreads(Math.Max(workers, 16), Math.Max(io, 16));
-        playwright = await Playwright.CreateAsync();
-        browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = EditorPage.ChromiumPath,
-            Headless = true,
-            Args = EditorPage.ChromiumArgs,
-        });
-    }
-
-    [OneTimeTearDown]
-    public async Task StopBrowser()
-    {
-        await browser.CloseAsync();
-        playwright.Dispose();
-    }
-
-    [SetUp]
-    public async Task OpenEditor() => editor = await EditorPage.OpenAsync(browser);
-
-    [TearDown]
-    public async Task CloseEditor()
-    {
-        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
-            await editor.ScreenshotAsync("failed-" + TestContext.CurrentContext.Test.MethodName, "The page when the test failed");
-        var errors = editor.PageErrors.ToArray();
-        await editor.DisposeAsync();
-        Assert.That(errors, Is.Empty, "the page logged errors");
-    }
-
     static string ShapeText(Tensors.TensorShape shape) => string.Join("×", shape.ToArray());
 
-    static long ZooParameterCount(string model)
-    {
-        using var network = Network.CreateUninitialized(ModelZoo.Build(model), new CpuBackend());
-        return network.ParameterCount;
-    }
+    static long ZooParameterCount(string model) => TestSupport.GraphCounts.Parameters(ModelZoo.Build(model));
 
     /// <summary>LeNet-5 as ModelZoo builds it: (type, id, attributes typed into the side panel).</summary>
     static readonly (string Type, string Id, (string, string)[] Attributes)[] LeNet5Layers =

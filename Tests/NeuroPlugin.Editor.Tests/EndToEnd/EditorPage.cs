@@ -40,6 +40,10 @@ public sealed class EditorPage : IAsyncDisposable
     /// <summary>Messages the page logged as errors, and uncaught exceptions (a test can assert there are none).</summary>
     public List<string> PageErrors { get; } = [];
 
+    /// <summary>HTTP statuses a test provokes on purpose (a refused template preview): the browser logs them, but they
+    /// are not page errors.</summary>
+    public HashSet<int> ExpectedRefusals { get; } = [];
+
     public static async Task<EditorPage> OpenAsync(IBrowser browser)
     {
         string folder = Path.Combine(Path.GetTempPath(), "neuro-e2e-" + Guid.NewGuid().ToString("N"));
@@ -51,8 +55,9 @@ public sealed class EditorPage : IAsyncDisposable
         page.PageError += (_, message) => editor.PageErrors.Add(message);
         page.Console += (_, message) =>
         {
-            // A 404 for /favicon.ico is the browser's own request, not the editor's.
-            if (message.Type == "error" && !message.Text.Contains("404")) editor.PageErrors.Add(message.Text);
+            // A 404 for /favicon.ico is the browser's own request, not the editor's; a test may expect refusals.
+            if (message.Type == "error" && !message.Text.Contains("404") && !editor.ExpectedRefusals.Any(s => message.Text.Contains($"status of {s} ")))
+                editor.PageErrors.Add(message.Text);
         };
         await page.GotoAsync(server.Url);
         await page.GetByTestId("app").WaitForAsync();
@@ -90,6 +95,82 @@ public sealed class EditorPage : IAsyncDisposable
         var added = (await LayerIdsAsync()).Where(id => !before.Contains(id)).ToArray();
         Assert.That(added, Has.Length.EqualTo(1), $"dragging {type} from the palette adds one node");
         return added[0];
+    }
+
+    /// <summary>Double-clicks palette entry <paramref name="type"/>; returns the new node's id (the page selects it).</summary>
+    public async Task<string> DoubleClickLayerAsync(string type)
+    {
+        var before = (await LayerIdsAsync()).ToHashSet();
+        await Page.GetByTestId($"palette-item-{type}").DblClickAsync();
+        await SettledAsync();
+        var added = (await LayerIdsAsync()).Where(id => !before.Contains(id)).ToArray();
+        Assert.That(added, Has.Length.EqualTo(1), $"double-clicking {type} in the palette adds one node");
+        await Assertions.Expect(Page.GetByTestId("node-id-input")).ToHaveValueAsync(added[0]);
+        return added[0];
+    }
+
+    /// <summary>Drags palette entry <paramref name="type"/> onto the shape label of the edge from <paramref name="source"/>
+    /// to <paramref name="target"/>; returns the new node's id.</summary>
+    public async Task<string> DropLayerOnEdgeAsync(string type, string source, string target)
+    {
+        var before = (await LayerIdsAsync()).ToHashSet();
+        await Page.GetByTestId($"palette-item-{type}").DragToAsync(Page.GetByTestId($"edge-shape-{source}-{target}"));
+        await SettledAsync();
+        var added = (await LayerIdsAsync()).Where(id => !before.Contains(id)).ToArray();
+        Assert.That(added, Has.Length.EqualTo(1), $"dropping {type} onto an edge adds one node");
+        return added[0];
+    }
+
+    /// <summary>The canvas viewport: pan (x, y) in screen pixels and zoom, as React Flow applies it.</summary>
+    public async Task<(double X, double Y, double Zoom)> ViewportAsync()
+    {
+        var values = await Page.EvaluateAsync<double[]>("""
+            () => {
+              const m = new DOMMatrixReadOnly(getComputedStyle(document.querySelector('.react-flow__viewport')).transform);
+              return [m.e, m.f, m.a];
+            }
+            """);
+        return (values[0], values[1], values[2]);
+    }
+
+    /// <summary>The bounding box on the page of the element with test id <paramref name="testId"/>.</summary>
+    public async Task<LocatorBoundingBoxResult> BoxAsync(string testId) =>
+        await Page.GetByTestId(testId).BoundingBoxAsync() ?? throw new AssertionException($"{testId} is not drawn");
+
+    /// <summary>Opens the Train tab and starts a CPU run of the document on Fashion-MNIST with plain SGD with momentum.</summary>
+    public async Task StartTrainingAsync(int batchSize, int epochs, int trainLimit)
+    {
+        await Page.GetByTestId("tab-train").ClickAsync();
+        await Page.GetByTestId("train-backend").SelectOptionAsync("cpu");
+        await Page.GetByTestId("train-batch").FillAsync(batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Page.GetByTestId("train-epochs").FillAsync(epochs.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Page.GetByTestId("train-limit").FillAsync(trainLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Page.GetByTestId("train-start").ClickAsync();
+        await Assertions.Expect(Page.GetByTestId("train-state")).ToHaveTextAsync("running");
+    }
+
+    /// <summary>Waits until the Train tab shows at least <paramref name="points"/> points.</summary>
+    public async Task WaitForTrainingPointsAsync(int points, TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (int.Parse(await Page.GetByTestId("train-point-count").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture) < points)
+        {
+            if (clock.Elapsed > timeout) throw new TimeoutException($"fewer than {points} training points after {timeout}: {await Page.GetByTestId("train-panel").InnerTextAsync()}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Waits until the run is no longer running; returns its final state.</summary>
+    public async Task<string> WaitForTrainingEndAsync(TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string state;
+        while ((state = await Page.GetByTestId("train-state").InnerTextAsync()) == "running")
+        {
+            if (clock.Elapsed > timeout) throw new TimeoutException($"the run still runs after {timeout}");
+            await Task.Delay(100);
+        }
+        return state;
     }
 
     /// <summary>Drags from <paramref name="source"/>'s output port to input port <paramref name="port"/> of <paramref name="target"/>.</summary>
@@ -143,10 +224,16 @@ public sealed class EditorPage : IAsyncDisposable
     public async Task<long> TotalParametersAsync() =>
         long.Parse((await Page.GetByTestId("total-parameters").GetAttributeAsync("data-value"))!);
 
-    /// <summary>Double-clicks a template in the palette (a model replaces the document).</summary>
-    public async Task InsertTemplateAsync(string template)
+    /// <summary>Double-clicks a model template in the palette, sizes it in its dialog for <paramref name="dataset"/>
+    /// (<c>reference</c>: as published; <c>fashion-mnist</c>) and opens it (it replaces the document).</summary>
+    public async Task InsertTemplateAsync(string template, string dataset = "reference")
     {
         await Page.GetByTestId($"palette-template-{template}").DblClickAsync();
+        await Page.GetByTestId("template-dataset").SelectOptionAsync(dataset);
+        // the summary of that dataset's preview: the fields hold its options
+        await Page.Locator($"[data-testid=template-summary][data-dataset={dataset}]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+        await Page.GetByTestId("template-insert").ClickAsync();
+        await Assertions.Expect(Page.GetByTestId("template-dialog")).ToHaveCountAsync(0, new LocatorAssertionsToHaveCountOptions { Timeout = 120_000 });
         await SettledAsync(120_000);
     }
 

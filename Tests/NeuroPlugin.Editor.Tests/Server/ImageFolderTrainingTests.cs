@@ -93,8 +93,9 @@ public sealed class ImageFolderTrainingTests
         var training = new TrainingSession(session);
         var messages = new List<JsonObject>();
         bool replace = true;
-        training.Message += bytes =>
+        training.Message += (kind, bytes) =>
         {
+            if (kind != HubMessageKind.Training) return;
             var message = JsonNode.Parse(bytes)!.AsObject();
             lock (messages) messages.Add(message);
             // the user starts a new document while the run goes on (on the training thread: before the next step)
@@ -130,7 +131,7 @@ public sealed class ImageFolderTrainingTests
         var session = ThreeClassNetwork();
         var training = new TrainingSession(session);
         byte[]? last = null;
-        training.Message += bytes => last = bytes;
+        training.Message += (kind, bytes) => { if (kind == HubMessageKind.Training) last = bytes; };
         session.Changed += () => throw new InvalidOperationException("listener fault");
         training.Start(TrainingRequest.Parse(Commands.Parse(ShortRun)));
         Assert.That(training.Wait(TimeSpan.FromSeconds(60)), Is.True);

@@ -13,7 +13,7 @@ namespace NeuroPlugin.Editor.Tests.Server;
 /// without the token, from a foreign host or origin, or to a path outside the folder is refused with the protocol's
 /// status; the token works by header, query and cookie.
 /// </summary>
-public sealed class ServerTests
+public sealed partial class ServerTests
 {
     TempFolder folder = null!;
     TempFolder outside = null!;
@@ -359,6 +359,51 @@ public sealed class ServerTests
         (_, body) = await Send(Request(HttpMethod.Get, "/api/training/form", server.Token));
         Assert.That((long)JsonNode.Parse(body)!["file"]!, Is.Not.EqualTo(file), "a new file");
         Assert.That(JsonNode.Parse(body)!["values"], Is.Null, "with the defaults");
+    }
+
+    [Test]
+    public async Task WhileARunTrainsTheNetworkEditsAre409AndMovesStillWork()
+    {
+        _ = Document.TemplateTests.FashionMnistOrIgnore();
+        await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token, new { op = "insertTemplate", template = "lenet5" }));
+        var (status, body) = await Send(Request(HttpMethod.Post, "/api/training/start", server.Token,
+            new { backend = "cpu", batchSize = 32, epochs = 3, trainLimit = 60000, testLimit = 100 }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK), body);
+
+        (status, body) = await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token, new { op = "addNode", type = "ReLU", after = "fc3" }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Conflict), body);
+        Assert.That((string)JsonNode.Parse(body)!["error"]!, Is.EqualTo("addNode: " + EditorServer.TrainingLockReason));
+        (status, body) = await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token, new { op = "new" }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Conflict), "replacing the document is refused too: " + body);
+        (status, body) = await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token,
+            new { op = "moveNodes", positions = new Dictionary<string, object> { ["fc3"] = new { x = 400, y = 900 } } }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK), body);
+
+        await Send(Request(HttpMethod.Post, "/api/training/stop", server.Token));
+        Assert.That(server.Training.Wait(TimeSpan.FromSeconds(60)), Is.True);
+        (status, body) = await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token, new { op = "addNode", type = "ReLU", after = "fc3" }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK), "unlocked once the run ended: " + body);
+    }
+
+    [Test]
+    public async Task TemplatePreviewAnswersTheOptionsAndNamesTheFieldAtFault()
+    {
+        var (status, body) = await Send(Request(HttpMethod.Post, "/api/templates/preview", server.Token, new { template = "mobilenet_v2", dataset = "fashion-mnist" }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK), body);
+        var preview = JsonNode.Parse(body)!;
+        Assert.That(preview["options"]!.ToJsonString(), Is.EqualTo("""{"inputChannels":1,"inputSize":28,"imageSize":28,"classes":10,"widthDivisor":1}"""));
+        Assert.That((string)preview["label"]!, Is.EqualTo("MobileNet v2"));
+
+        (status, body) = await Send(Request(HttpMethod.Post, "/api/templates/preview", server.Token,
+            new { template = "alexnet", options = new { inputChannels = 1, inputSize = 28, imageSize = 28, classes = 10 } }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
+        var error = JsonNode.Parse(body)!;
+        Assert.That((string)error["field"]!, Is.EqualTo("imageSize"));
+        Assert.That((string)error["error"]!, Does.Contain("at least 63×63"));
+        (status, body) = await Send(Request(HttpMethod.Post, "/api/document/commands", server.Token,
+            new { op = "insertTemplate", template = "alexnet", options = new { inputSize = 28, imageSize = 28 } }));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((string)JsonNode.Parse(body)!["field"]!, Is.EqualTo("imageSize"), "the command names the field as the preview does");
     }
 
     /// <summary>Training messages of run <paramref name="runId"/> until its final state.</summary>

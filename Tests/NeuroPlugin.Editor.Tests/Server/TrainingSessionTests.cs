@@ -35,6 +35,29 @@ public sealed class TrainingSessionTests
     }
 
     [Test]
+    public void ADivergedRun_DoesNotOverwriteTheDocumentsWeights_AndSaysSo()
+    {
+        _ = Document.TemplateTests.FashionMnistOrIgnore();
+        var session = Commands.SmallNetwork(folder.Path);
+        var training = new TrainingSession(session);
+        long revision = session.Revision;
+        training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"cpu","learningRate":1000,"batchSize":32,"epochs":1,"trainLimit":640,"testLimit":100,"monitorEvery":2}""")));
+        Assert.That(training.Wait(TimeSpan.FromSeconds(120)), Is.True);
+        var status = JsonNode.Parse(training.StatusJson())!;
+        Assert.That(((string)status["state"]!, (bool)status["diverged"]!, (string)status["weights"]!), Is.EqualTo(("finished", true, TrainingSession.WeightsDiverged)),
+            status.ToJsonString());
+        Assert.That(session.TrainingSnapshot().Weights, Is.Empty, "the document keeps the weights it had (none): not the diverged run's");
+        Assert.That(session.Revision, Is.EqualTo(revision), "the document did not change");
+
+        // the same network at a sane rate: its weights are kept
+        training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"cpu","batchSize":32,"epochs":1,"trainLimit":320,"testLimit":100}""")));
+        Assert.That(training.Wait(TimeSpan.FromSeconds(120)), Is.True);
+        Assert.That((string)JsonNode.Parse(training.StatusJson())!["weights"]!, Is.EqualTo(TrainingSession.WeightsKept));
+        Assert.That(session.TrainingSnapshot().Weights.Values.All(w => w.Values.All(float.IsFinite)), Is.True);
+        Assert.That(session.TrainingSnapshot().Weights.Keys, Does.Contain("conv1.weight"));
+    }
+
+    [Test]
     public void RefusesSettingsAndNetworksThatDoNotFit()
     {
         var session = Commands.SmallNetwork(folder.Path);

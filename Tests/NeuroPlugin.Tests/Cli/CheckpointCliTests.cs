@@ -32,11 +32,11 @@ public class CheckpointCliTests
     public void KilledRun_ResumedInAnotherProcess_EndsWithTheUninterruptedWeights()
     {
         string reference = Path.Combine(folder, "reference");
-        var straight = RunNeuro([.. Options, "--out", reference]);
+        var straight = NeuroCli.RunChild([.. Options, "--out", reference]);
         Assert.That(straight.ExitCode, Is.EqualTo(0), straight.Error);
 
         string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
-        using (var killed = StartNeuro([.. Options, "--checkpoint", checkpoint, "--checkpoint-every", "10", "--out", Path.Combine(folder, "killed")]))
+        using (var killed = NeuroCli.Start([.. Options, "--checkpoint", checkpoint, "--checkpoint-every", "10", "--out", Path.Combine(folder, "killed")]))
         {
             _ = killed.StandardOutput.ReadToEndAsync(); // keep the pipes drained
             _ = killed.StandardError.ReadToEndAsync();
@@ -52,7 +52,7 @@ public class CheckpointCliTests
         Assert.That(savedStep % 10, Is.Zero, "saved every 10 steps");
 
         string resumedFolder = Path.Combine(folder, "resumed"), report = Path.Combine(folder, "resumed.json");
-        var resumed = RunNeuro([.. Options, "--resume", checkpoint, "--checkpoint", checkpoint, "--checkpoint-every", "10", "--out", resumedFolder, "--report", report]);
+        var resumed = NeuroCli.RunChild([.. Options, "--resume", checkpoint, "--checkpoint", checkpoint, "--checkpoint-every", "10", "--out", resumedFolder, "--report", report]);
         Assert.That(resumed.ExitCode, Is.EqualTo(0), resumed.Error);
         Assert.That(resumed.Out, Does.Contain($"neuro: resumed from {checkpoint} at step {savedStep}"));
         using (var json = JsonDocument.Parse(File.ReadAllText(report)))
@@ -74,7 +74,7 @@ public class CheckpointCliTests
     {
         string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
         string[] shortRun = ["train", "--model", "lenet5", "--backend", "cpu", "--train-limit", "320", "--test-limit", "100", "--batch", "32", "--epochs", "1", "--seed", "3"];
-        var first = RunNeuro([.. shortRun, "--checkpoint", checkpoint]);
+        var first = NeuroCli.RunChild([.. shortRun, "--checkpoint", checkpoint]);
         Assert.That(first.ExitCode, Is.EqualTo(0), first.Error);
         var other = NeuroCli.Run([.. shortRun, "--optimizer", "adam", "--lr", "0.02", "--resume", checkpoint]);
         Assert.That(other.ExitCode, Is.Not.EqualTo(0));
@@ -84,27 +84,5 @@ public class CheckpointCliTests
         Assert.That(model.Error, Does.Contain("the checkpoint's network is not --model resnet_cifar's"));
         var every = NeuroCli.Run([.. shortRun, "--checkpoint-every", "5"]);
         Assert.That(every.Error, Does.Contain("--checkpoint-every needs --checkpoint FILE"));
-    }
-
-    /// <summary>Runs <c>neuro</c> in a child process to its end. Training runs go to a child process rather than
-    /// <see cref="NeuroCli"/>: Spectre's progress refresh thread was seen writing into the console of an in-process run
-    /// after that runner had closed it, which crashes the test host.</summary>
-    static (int ExitCode, string Out, string Error) RunNeuro(string[] arguments)
-    {
-        using var process = StartNeuro(arguments);
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        Assert.That(process.WaitForExit(300_000), Is.True, $"neuro {string.Join(' ', arguments)} finished");
-        return (process.ExitCode, output.Result, error.Result);
-    }
-
-    /// <summary>Starts <c>neuro</c> (the build beside the tests) as a child process with its output captured.</summary>
-    static Process StartNeuro(string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "neuro.dll"));
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment["NO_COLOR"] = "1";
-        return Process.Start(start)!;
     }
 }

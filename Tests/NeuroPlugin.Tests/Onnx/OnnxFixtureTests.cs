@@ -21,6 +21,8 @@ public sealed class OnnxFixtureTests : GLFixture
         "zoo_squeezenet1_1", "zoo_mobilenet_v2_0.25", "zoo_densenet_g8", "zoo_resnet_googlenet_blocks",
         // F.interpolate (bilinear, align_corners=False) by size and by scale factors: Resize
         "interpolations_opset11", "interpolations_opset13",
+        // functions written in elementary operations (Tests/Golden/gen_onnx_ops.py): broadcasting arithmetic
+        "elementary_arithmetic_opset11", "elementary_arithmetic_opset13", "elementary_arithmetic_opset17",
     ];
 
     [TestCaseSource(nameof(Fixtures))]

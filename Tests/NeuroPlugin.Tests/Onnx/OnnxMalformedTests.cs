@@ -239,12 +239,12 @@ public sealed class OnnxMalformedTests
     }
 
     [Test]
-    public void ConstantMulThatCannotFold()
+    public void ConstantThatDoesNotBroadcast()
     {
         var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
         b.Node("Tanh", ["x"], "t");
-        b.Node("Mul", ["t", b.Scalar("k", 2f)], "y");
-        Unsupported(b, "y", "Mul", "only right after a Conv, Gemm, MatMul or BatchNormalization");
+        b.Node("Mul", ["t", b.Weight("k", [5])], "y");
+        Assert.That(Import<OnnxFormatException>(b.Bytes()).Message, Does.Contain("cannot broadcast input 0 (1,2,4,4) with constant (5)"));
     }
 
     [TestCase("LRN", "size", 4, "only odd sizes")]

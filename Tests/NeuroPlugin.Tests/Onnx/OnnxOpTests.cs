@@ -156,6 +156,59 @@ public sealed class OnnxOpTests : GLFixture
             b.Node("Constant", [], "k", value);
             b.Node("Mul", ["n", "k"], "y");
         }),
+        // general element-wise arithmetic with broadcasting (Elementwise layers)
+        new("pow_of_a_tensor_and_of_a_constant_base", [2, 3, 4], b =>
+        {
+            b.Node("Pow", ["x", b.Scalar("three", 3f)], "cube");              // negative bases, an odd integer exponent
+            b.Node("Pow", [b.Scalar("two", 2f), "x"], "exp2");                // a constant base
+            b.Node("Add", ["cube", "exp2"], "y");
+        }),
+        new("min_max_with_constants_and_tensors", [3, 4, 4], b =>
+        {
+            b.Node("Max", ["x", b.Scalar("floor", -0.5f)], "floored");
+            b.Node("Tanh", ["x"], "t");
+            b.Node("Min", ["floored", "t"], "m");
+            b.Node("Max", [b.Weight("ceiling", [3, 1, 1]), "m"], "y");
+        }),
+        new("sub_div_of_tensors_broadcast_per_channel", [3, 4, 5], b =>
+        {
+            b.Node("ReduceMean", ["x"], "mean", Ints("axes", 2, 3), Int("keepdims", 1));
+            b.Node("Sub", ["x", "mean"], "centred");
+            b.Node("Sigmoid", ["mean"], "s");
+            b.Node("Div", ["centred", "s"], "y");
+        }),
+        new("constant_first_div_and_sub_not_after_a_producer", [2, 3, 3], b =>
+        {
+            b.Node("Mul", ["x", "x"], "square");
+            b.Node("Add", ["square", b.Scalar("one", 1f)], "d");
+            b.Node("Div", [b.Scalar("k", 2f), "d"], "q");
+            b.Node("Sub", [b.Weight("c", [3, 1]), "q"], "y");
+        }),
+        new("features_times_vector_plus_row", [6], b =>
+        {
+            b.Node("Relu", ["x"], "r");
+            b.Node("Mul", ["r", b.Weight("w", [6])], "m");
+            b.Node("Add", [b.Weight("row", [1, 6]), "m"], "y");
+        }),
+        new("math_functions_of_tensors_and_folded_constants", [2, 3, 4], b =>
+        {
+            b.Node("Abs", ["x"], "a");
+            b.Node("Sqrt", [b.Weight("two", [1], [2f])], "root2");            // folded at import
+            b.Node("Add", ["a", "root2"], "p");
+            b.Node("Log", ["p"], "l");
+            b.Node("Sqrt", ["p"], "s");
+            b.Node("Reciprocal", ["s"], "r");
+            b.Node("Neg", ["x"], "n");
+            b.Node("Exp", ["n"], "e");
+            b.Node("Erf", ["x"], "f");
+            b.Node("Sum", ["l", "r", "e", "f"], "y");
+        }),
+        new("elementwise_opset7", [2, 3, 3], b =>
+        {
+            b.Node("Tanh", ["x"], "t");
+            b.Node("Pow", ["t", b.Scalar("p", 2f)], "p2");
+            b.Node("Sub", ["x", "p2"], "y");
+        }, Opset: 7),
     ];
 
     /// <summary>The case's ONNX model: input x (N, item…), the built nodes, the last node's output.</summary>

@@ -115,6 +115,23 @@ static class OnnxRun
         return (plan.Output.ToArray(), plan.Output.Shape.ToArray());
     }
 
+    /// <summary>Trains <paramref name="network"/> on one batch with SGD (momentum 0.9) for <paramref name="steps"/> steps
+    /// and returns the loss after each.</summary>
+    public static float[] FineTune(Network network, int batch, float[] input, float[] targets, float learningRate, int steps)
+    {
+        using var plan = ExecutionPlan.ForTraining(network, batch);
+        using var optimizer = new Optimizers.Sgd(learningRate, momentum: 0.9f);
+        plan.Input.Upload(input);
+        plan.Target!.Upload(targets);
+        var curve = new float[steps];
+        for (int s = 0; s < steps; s++)
+        {
+            plan.TrainStep(optimizer);
+            curve[s] = plan.ReadLoss();
+        }
+        return curve;
+    }
+
     public static float[] RandomInput(int length, int seed)
     {
         var random = new Random(seed);

@@ -49,7 +49,7 @@ public sealed class GLDeviceTests : GLFixture
         thread.Join();
         foreach (var error in new[] { fromFill, fromCheck, fromAllocate })
         {
-            Assert.That(error, Is.TypeOf<InvalidOperationException>());
+            Assert.That(error, Is.TypeOf<WrongThreadException>(), "a typed error (an InvalidOperationException)");
             Assert.That(error!.Message, Does.Contain($"thread {Environment.CurrentManagedThreadId}"));
         }
         Assert.That(tensor.ToArray(), Is.All.Zero, "nothing ran on the wrong thread");
@@ -121,7 +121,7 @@ public sealed class GLDeviceTests : GLFixture
         var buffer = new GLBuffer(Device, 4);
         buffer.Dispose();
         buffer.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => buffer.Upload(new float[4]));
+        Assert.Throws<ObjectDisposedException>(() => buffer.Download(new float[4]));
 
         var program = Backend.Shaders.Compile("twice.comp", "#version 430\nlayout(local_size_x = 1) in;\nvoid main() { }\n");
         program.Dispose();
@@ -245,7 +245,7 @@ public sealed class GLDeviceTests : GLFixture
         const int Count = 100_000;
         using var program = Backend.Shaders.Compile("index.comp", source);
         using var output = new GLBuffer(Device, Count);
-        Device.GL.BindBufferBase(BufferTargetARB.ShaderStorageBuffer, 3, output.Handle);
+        Device.BindStorage(StorageBinding.Output0, output);
         program.SetUniform("count", Count);
         program.Dispatch(Count, 1, costPerInvocation: 1L << 20); // forces one work group per glDispatchCompute
         var values = new float[Count];

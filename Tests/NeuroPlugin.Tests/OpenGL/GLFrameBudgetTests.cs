@@ -1,3 +1,4 @@
+using NeuroPlugin.Backends.OpenGL;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
@@ -52,7 +53,8 @@ public sealed class GLFrameBudgetTests : GLFixture
     {
         using var x = Backend.Allocate(new TensorShape(5), "x");
         using var flags = Backend.Allocate(new TensorShape(2), "flags");
-        Backend.BufferOf(x).Upload([1f, 2f, 3f, 4f, 5f, float.NaN, float.PositiveInfinity, float.NaN]); // lanes 5..7 are padding
+        x.Upload([1f, 2f, 3f, 4f, 5f]);
+        WritePadding(x, float.NaN, float.PositiveInfinity, float.NaN); // lanes 5..7 are padding
         Backend.FlagNonFinite(x, flags, 0);
         x.Upload([1f, 2f, 3f, 4f, float.NegativeInfinity]);
         Backend.FlagNonFinite(x, flags, 1);

@@ -36,6 +36,8 @@ public sealed class GLOpTests : GLFixture
         yield return new(1, 5, 13, 12, 3, new Window2d(2, 3, 2, 1, 1, 3, 0, 2, 3, 2), true); // dilation 3×2, stride 2×1
         yield return new(1, 1, 3, 3, 9, Window2d.Square(5, 1, 2), true);                 // kernel larger than input
         yield return new(1, 3, 5, 4, 5, new Window2d(5, 4, 4, 3, 3, 2, 1, 2), true);      // stride < kernel, large padding
+        yield return new(2, 3, 6, 37, 4, Window2d.Square(3, 1, 1), true);                // 37 columns: several column blocks and a tail (forward ≤ 16, weight gradient ≤ 8)
+        yield return new(2, 2, 5, 41, 3, new Window2d(3, 5, 1, 2, 1, 2, 1, 2, 1, 3), false); // 41 columns, stride 2, dilation 3: 17 output columns
     }
 
     static IEnumerable<PoolCase> PoolCases()

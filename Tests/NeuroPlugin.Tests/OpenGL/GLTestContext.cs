@@ -1,4 +1,5 @@
 using NeuroPlugin.Backends.OpenGL;
+using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Tests.OpenGL;
 
@@ -28,7 +29,9 @@ static class GLTestContext
             {
                 device = GLDevice.CreateHeadless(debug: true);
                 backend = new GLBackend(device, ownsDevice: false);
-                TestContext.Progress.WriteLine($"GL tests on: {device.Describe()}");
+                TestContext.Progress.WriteLine($"GL tests on: {device.Describe()}" +
+                    (device.Validation is { } validation ? $", validation mode {validation.Order} (seed {validation.Seed})" : ""));
+                ReadbackDigest.Attach(backend);
             }
             catch (GLUnavailableException e)
             {
@@ -56,6 +59,7 @@ static class GLTestContext
     {
         if (backend is null || device is null) return;
         device.MakeCurrent();
+        ReadbackDigest.Write();
         backend.Dispose();
         int leaked = device.LiveObjectCount;
         device.Dispose();
@@ -109,4 +113,17 @@ public abstract class GLFixture
     }
 
     int CallerObjects() => Device.LiveObjectCount - Backend.InternalObjectCount;
+
+    /// <summary>Writes <paramref name="lanes"/> into the padding lanes of <paramref name="x"/> (GL tensors are whole vec4s),
+    /// from index <c>x.Length</c> on, with a kernel: uploads and fills keep padding finite, and kernels must ignore it.</summary>
+    protected void WritePadding(Tensor x, params float[] lanes)
+    {
+        var source = new System.Text.StringBuilder("#version 430\nlayout(local_size_x = 1) in;\n" +
+            "layout(std430, binding = OUTPUT0) buffer X { float x[]; };\nvoid main() {\n");
+        for (int i = 0; i < lanes.Length; i++)
+            source.Append($"  x[{x.Length + i}] = uintBitsToFloat({BitConverter.SingleToUInt32Bits(lanes[i])}u);\n");
+        using var kernel = Backend.Shaders.Compile("padding.comp", source.Append("}\n").ToString());
+        Device.BindStorage(StorageBinding.Output0, Backend.BufferOf(x));
+        kernel.Dispatch(1, 1, 1);
+    }
 }

@@ -68,6 +68,93 @@ public partial class InGameLearningSampleTests
         }
     }
 
+    /// <summary>A budgeted run reports the training budget (the over-budget line counts every training frame) and
+    /// charts it; the inference mode does the same for a zoo model spread over frames.</summary>
+    [TestCase("--train-budget-ms", "2", "training")]
+    [TestCase("--inference-model", "lenet5", "inference")]
+    public void BudgetedRunsReportTheBudget(string option, string value, string what)
+    {
+        if (Environment.GetEnvironmentVariable("NEURO_SKIP_GL") == "1") Assert.Ignore("NEURO_SKIP_GL=1");
+        string folder = Path.Combine(Path.GetTempPath(), "neuro-ingame-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            const int frames = 150;
+            var (exitCode, output, error) = Run("--frames", $"{frames}", option, value, "--out", folder);
+            Assert.That(exitCode, Is.EqualTo(0), error);
+            string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.That(lines, Has.Some.Matches($@"^{what} time per frame \(ms\): mean [\d.]+, p50 [\d.]+, p99 [\d.]+, p99\.9 [\d.]+, max [\d.]+ against a [\d.]+ ms budget$"), output);
+            var over = lines.Select(l => Regex.Match(l, @"^over budget by > 1 ms: (\d+) of (\d+) frames")).Single(m => m.Success);
+            int counted = int.Parse(over.Groups[2].Value);
+            // training starts once the replay buffer holds 64 frames; inference runs from the first frame
+            Assert.That(counted, what == "training" ? Is.InRange(frames - 70, frames - 60) : Is.EqualTo(frames), output);
+            Assert.That(int.Parse(over.Groups[1].Value), Is.LessThanOrEqualTo(counted));
+            AssertPng(Path.Combine(folder, "budget.png"), 900, 450);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// <c>--inspect 0</c> opens the live link and prints its URL with the token; <c>neuro monitor</c> records the running
+    /// game headless, in <c>--monitor</c>'s format, with samples of increasing steps; the game still prints its report.
+    /// </summary>
+    [Test, NonParallelizable]
+    public void Inspect_PrintsTheLink_AndNeuroMonitorRecordsTheRunningGame()
+    {
+        if (Environment.GetEnvironmentVariable("NEURO_SKIP_GL") == "1") Assert.Ignore("NEURO_SKIP_GL=1");
+        string folder = Path.Combine(Path.GetTempPath(), "neuro-ingame-live-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in new[] { Path.Combine(AppContext.BaseDirectory, "InGameLearning.dll"), "--frames", "3000", "--inspect", "0",
+                     "--monitor-every", "2", "--out", folder })
+            start.ArgumentList.Add(argument);
+        var stdout = new System.Collections.Concurrent.BlockingCollection<string>();
+        var output = new System.Text.StringBuilder();
+        using var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, line) =>
+        {
+            if (line.Data is null) stdout.CompleteAdding();
+            else stdout.Add(line.Data);
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        var error = process.StandardError.ReadToEndAsync();
+        try
+        {
+            string? url = null;
+            while (url is null && stdout.TryTake(out var line, TimeSpan.FromSeconds(120)))
+            {
+                output.AppendLine(line);
+                var match = Regex.Match(line, @"^live link: (http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{43}) \(read-only\)");
+                if (match.Success) url = match.Groups[1].Value;
+            }
+            Assert.That(url, Is.Not.Null, $"the URL line:\n{output}");
+
+            string file = Path.Combine(folder, "live.jsonl");
+            var (code, recorded, recordError) = TestSupport.NeuroCli.Run("monitor", url!, "--out", file, "--seconds", "6");
+            Assert.That(code, Is.EqualTo(0), () => $"{recordError}\nthe sample {(process.HasExited ? $"had exited with {process.ExitCode}: {error.Result}" : "runs")}");
+            var records = File.ReadAllLines(file).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToArray();
+            Assert.That(records[0].GetProperty("type").GetString(), Is.EqualTo("run"));
+            Assert.That(records[0].GetProperty("backend").GetString(), Is.EqualTo("gl"));
+            var steps = records.Skip(1).Where(l => l.GetProperty("type").GetString() == "train").Select(l => l.GetProperty("step").GetInt64()).ToArray();
+            Assert.That(steps, Has.Length.GreaterThanOrEqualTo(3), recorded);
+            Assert.That(steps, Is.Ordered.Ascending.And.Unique);
+
+            Assert.That(process.WaitForExit(300_000), Is.True, "the sample finishes");
+            process.WaitForExit(); // the output's end
+            Assert.That(process.ExitCode, Is.EqualTo(0), error.Result);
+            Assert.That(string.Join("\n", stdout), Does.Match(@"frame time \(ms\): p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, max [\d.]+"));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Test]
     public void BadArgumentsPrintUsage()
     {

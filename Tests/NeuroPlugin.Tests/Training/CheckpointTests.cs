@@ -161,7 +161,7 @@ public class CheckpointTests
         var metadata = header["__metadata__"]!.AsObject();
         Assert.That(metadata.Select(m => m.Value!.GetValueKind()), Is.All.EqualTo(System.Text.Json.JsonValueKind.String));
         Assert.That((string?)metadata["kind"], Is.EqualTo("checkpoint"));
-        Assert.That((string?)metadata["version"], Is.EqualTo("2"));
+        Assert.That((string?)metadata["version"], Is.EqualTo(ModelFile.FormatVersion.ToString()));
         var ranges = header.Where(h => h.Key != "__metadata__").Select(h => (h.Key, Begin: (long)h.Value!["data_offsets"]![0]!, End: (long)h.Value!["data_offsets"]![1]!)).OrderBy(r => r.Begin).ToList();
         Assert.That(ranges[0].Begin, Is.EqualTo(0));
         for (int i = 1; i < ranges.Count; i++) Assert.That(ranges[i].Begin, Is.EqualTo(ranges[i - 1].End), ranges[i].Key);

@@ -51,6 +51,7 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
     readonly List<PendingNode> nodes = [];
     readonly List<GraphInput> inputs = [];
     readonly HashSet<string> usedNames = new(StringComparer.Ordinal);
+    readonly HashSet<string> initializers = new(StringComparer.Ordinal);
 
     /// <summary>The batch size a graph input declares, where it gives a fixed one (a Reshape may name it).</summary>
     public long? DeclaredBatch { get; private set; }
@@ -65,7 +66,12 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         if (initializer.Name.Length == 0) throw new OnnxFormatException(source, "an initializer has no name");
         if (!values.TryAdd(initializer.Name, new ConstantValue(ReadTensor(initializer))))
             throw new OnnxFormatException(source, $"initializer '{initializer.Name}' is defined twice");
+        initializers.Add(initializer.Name);
     }
+
+    /// <summary>True when the ONNX value <paramref name="name"/> is an initializer of the file (where exporters put
+    /// weights), not a Constant node or a folded value.</summary>
+    public bool IsInitializer(string name) => initializers.Contains(name);
 
     /// <summary>True when the ONNX value <paramref name="name"/> already stands for something.</summary>
     public bool IsDefined(string name) => values.ContainsKey(name);

@@ -37,10 +37,10 @@ internal sealed class OnnxGraphConverter(ModelProto model, string? folder, strin
             {
                 result = ConvertNode(imported, node);
             }
-            catch (ShapeException e)
+            catch (Exception e) when (e is ShapeException or ArgumentOutOfRangeException)
             {
                 // a layer's own validation: sizes or windows it cannot represent (an empty resize, a kernel larger
-                // than its padding allows)
+                // than its padding allows), attribute values it refuses (a LeakyReLU slope of −∞)
                 throw node.Unsupported(e.Message);
             }
             node.CheckAllAttributesRead();

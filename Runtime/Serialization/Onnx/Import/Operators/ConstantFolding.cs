@@ -118,6 +118,15 @@ internal static class ConstantFolding
             (long)Apply(n.Op, p[p.Length == 1 ? 0 : i], q[q.Length == 1 ? 0 : i])).ToArray()));
     }
 
+    /// <summary>Neg, Abs, Reciprocal, Sqrt, Exp, Log or Erf of a constant, in float32 as the layer computes it.</summary>
+    public static OnnxValue Function(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(1, 1);
+        var op = ArithmeticConverters.FunctionOp(n);
+        var c = graph.FoldedInput(n, 0);
+        return new ConstantValue(OnnxConstant.OfFloats(c.Dims, c.AsFloats(Fail(n)).Select(v => Backends.Cpu.CpuBackend.UnaryValue(op, v)).ToArray()));
+    }
+
     /// <summary>A constant of the shape input 0 gives, every element attribute <c>value</c> (default a float 0).</summary>
     public static OnnxValue ConstantOfShape(ImportGraph graph, OnnxNodeReader n)
     {
@@ -182,6 +191,9 @@ internal static class ConstantFolding
         "Add" => a + b,
         "Sub" => a - b,
         "Mul" => a * b,
+        "Pow" => Math.Pow(a, b),
+        "Min" => Math.Min(a, b),
+        "Max" => Math.Max(a, b),
         _ => b == 0 ? double.NaN : a / b,
     };
 

@@ -6,20 +6,20 @@ namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>
 /// Patterns that rewrite the layer before a node instead of adding one: a per-channel scale and shift folded into the
-/// weights of a Conv, Gemm/MatMul or BatchNormalization; x·σ(x) as SiLU and x·hardsigmoid(x) as HardSwish; Relu then
+/// weights of a Conv, Gemm/MatMul or BatchNormalization (where it does not apply, the op is an Elementwise layer); x·σ(x) as SiLU and x·hardsigmoid(x) as HardSwish; Relu then
 /// Clip(max = 6) as ReLU6. Each applies only where the rewritten layer's output has no other reader.
 /// </summary>
 internal static class Fusion
 {
     /// <summary>y = x·scale + shift per channel (null: 1 and 0), folded into the Conv2d, Linear or BatchNorm that computed
-    /// x, input <paramref name="inputIndex"/> of <paramref name="n"/>, alone.</summary>
-    public static OnnxValue ScaleShift(ImportGraph graph, OnnxNodeReader n, LiveTensor x, int inputIndex, float[]? scale, float[]? shift)
+    /// x, input <paramref name="inputIndex"/> of <paramref name="n"/>, alone; null (nothing changed) where x has no such
+    /// producer.</summary>
+    public static OnnxValue? TryScaleShift(ImportGraph graph, OnnxNodeReader n, LiveTensor x, int inputIndex, float[]? scale, float[]? shift)
     {
         var p = graph.Producer(x.Tensor);
         bool foldable = p is not null && x.Shape == graph.Shape(x.Tensor) &&
                         p.Layer is Conv2d or Linear or BatchNorm && graph.Unshared(n, inputIndex, x.Tensor);
-        if (!foldable)
-            throw n.Unsupported($"{n.Op} by a constant is supported only right after a Conv, Gemm, MatMul or BatchNormalization whose output nothing else reads");
+        if (!foldable) return null;
         float[] weight = p!.State["weight"];
         int channels = graph.Shape(x.Tensor)[1];
         float[] bias = p.State.GetValueOrDefault("bias") ?? new float[channels];
@@ -40,16 +40,16 @@ internal static class Fusion
         return graph.Rewritten(x);
     }
 
-    /// <summary>A constant that broadcasts against <paramref name="shape"/> per channel (axis 1) or as a scalar, as (C) values.</summary>
-    public static float[] PerChannel(OnnxNodeReader n, OnnxConstant constant, TensorShape shape)
+    /// <summary>A constant that broadcasts against <paramref name="shape"/> per channel (axis 1) or as a scalar, as (C)
+    /// values; null for any other constant.</summary>
+    public static float[]? TryPerChannel(OnnxNodeReader n, OnnxConstant constant, TensorShape shape)
     {
         float[] values = constant.AsFloats(m => n.Unsupported(m));
         int channels = shape[1];
         if (values.Length == 1) return Enumerable.Repeat(values[0], channels).ToArray();
         int offset = shape.Rank - constant.Dims.Length; // numpy broadcasting aligns trailing axes
         bool perChannel = offset >= 0 && constant.Dims.Select((d, i) => i + offset == 1 ? d == channels : d == 1).All(ok => ok) && offset <= 1;
-        if (!perChannel) throw n.Unsupported($"constant {constant} does not broadcast per channel over {shape}");
-        return values;
+        return perChannel ? values : null;
     }
 
     /// <summary>y = x·σ(x) is SiLU and y = x·hardsigmoid(x) is HardSwish: the gate's node (a Sigmoid or HardSigmoid of x,

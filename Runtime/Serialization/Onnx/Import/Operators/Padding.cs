@@ -43,9 +43,13 @@ internal static class Padding
         return new LiveTensor(x.Tensor, shape, own);
     }
 
-    /// <summary>The kernel size: attribute <c>kernel_shape</c>, or else the weight's spatial size.</summary>
-    public static int[] KernelShape(OnnxNodeReader n, int[] fromWeight) =>
-        n.Ints("kernel_shape") is { } k ? k.Select(v => (int)v).ToArray() : fromWeight;
+    /// <summary>The kernel size: attribute <c>kernel_shape</c> (two sizes), or else the weight's spatial size.</summary>
+    public static int[] KernelShape(OnnxNodeReader n, int[] fromWeight)
+    {
+        if (n.Ints("kernel_shape") is not { } k) return fromWeight;
+        if (k.Length != 2) throw n.Unsupported($"kernel_shape [{string.Join(",", k)}]: only 2-D kernels are supported");
+        return [(int)Math.Clamp(k[0], int.MinValue, int.MaxValue), (int)Math.Clamp(k[1], int.MinValue, int.MaxValue)]; // compared with the weight's
+    }
 
     /// <summary>The window of a Conv or pool over <paramref name="x"/>: strides, dilations, pads or auto_pad, plus padding
     /// a Pad node added.</summary>

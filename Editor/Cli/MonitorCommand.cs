@@ -1,0 +1,184 @@
+using System.CommandLine;
+using System.Net.WebSockets;
+using System.Text.Json;
+using NeuroPlugin.Monitoring;
+using NeuroPlugin.Monitoring.Live;
+
+namespace NeuroPlugin.Editor.Cli;
+
+/// <summary>
+/// <c>neuro monitor URL --out FILE.jsonl [--seconds S]</c>: records a game's live link (<see cref="LiveLink"/>) headless,
+/// in the JSONL format of <c>neuro train --monitor</c>: the run line, then every training sample and evaluation as the
+/// link sends them, each line flushed as it comes. Until S seconds have passed (reconnecting if the game drops the link
+/// or restarts), or without <c>--seconds</c> until the game closes the link or Ctrl+C. A reconnect's greeting repeats
+/// recent samples: those already recorded are skipped; a different run (a restarted game) is recorded after its run line.
+/// </summary>
+internal static class MonitorCommand
+{
+    /// <summary>Largest message the recorder accepts (a sample of a large network with its histograms).</summary>
+    const int MaxMessageBytes = 64 << 20;
+    static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(500);
+
+    public static Command Create()
+    {
+        var url = new Argument<string>("url") { Description = "The live link's URL with its token, as the game printed it (http://127.0.0.1:PORT/?token=…)" };
+        var output = new Option<string>("--out") { Description = "The JSONL file to write (replaced)", Required = true };
+        var seconds = new Option<double?>("--seconds") { Description = "Record this long, reconnecting if the link drops (default: until the game closes the link)" };
+        var command = new Command("monitor", "Record a running game's live link into a JSONL file, as neuro train --monitor writes") { url, output, seconds };
+        command.SetAction(parse => Run(parse.GetValue(url)!, parse.GetValue(output)!, parse.GetValue(seconds)));
+        return command;
+    }
+
+    /// <summary>The WebSocket address of a link's URL: <c>ws://HOST:PORT/ws?token=…</c>.</summary>
+    /// <exception cref="CliErrors.UsageException">Not an http(s)/ws URL, or no token.</exception>
+    internal static Uri WebSocketAddress(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "ws"))
+            throw new CliErrors.UsageException($"'{url}' is not a live link URL (http://127.0.0.1:PORT/?token=…)");
+        string? token = uri.Query.TrimStart('?').Split('&').Select(pair => pair.Split('=', 2))
+            .Where(pair => pair.Length == 2 && pair[0] == SessionAccess.TokenQuery).Select(pair => Uri.UnescapeDataString(pair[1])).FirstOrDefault();
+        if (string.IsNullOrEmpty(token)) throw new CliErrors.UsageException($"'{url}' has no token: use the URL the game printed (…/?token=…)");
+        return new Uri($"ws://{uri.Authority}/ws?{SessionAccess.TokenQuery}={Uri.EscapeDataString(token)}");
+    }
+
+    static int Run(string url, string path, double? seconds)
+    {
+        if (seconds is <= 0 or double.NaN) throw new CliErrors.UsageException($"--seconds must be positive, got {seconds}");
+        var address = WebSocketAddress(url);
+        using var stop = new CancellationTokenSource();
+        if (seconds is double limit) stop.CancelAfter(TimeSpan.FromSeconds(limit));
+        ConsoleCancelEventHandler interrupt = (_, e) => { e.Cancel = true; stop.Cancel(); };
+        Console.CancelKeyPress += interrupt;
+        try
+        {
+            using var recorder = new Recorder(path);
+            bool connectedOnce = false;
+            Exception? lastFailure = null;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    bool closedByGame = RecordOnce(address, recorder, stop.Token).GetAwaiter().GetResult();
+                    connectedOnce = true;
+                    if (closedByGame && seconds is null) break;
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException && !stop.IsCancellationRequested)
+                {
+                    if (!connectedOnce && seconds is null)
+                        throw new IOException($"cannot reach the live link at {address.GetLeftPart(UriPartial.Authority)}: {e.Message}", e);
+                    lastFailure = e;
+                }
+                if (!stop.IsCancellationRequested) stop.Token.WaitHandle.WaitOne(RetryDelay);
+            }
+            if (!connectedOnce)
+                throw new IOException($"could not reach the live link at {address.GetLeftPart(UriPartial.Authority)} within {seconds} s" +
+                    (lastFailure is null ? "" : $": {lastFailure.Message}{(lastFailure.InnerException is { } cause ? $" ({cause.Message})" : "")}"));
+            Console.WriteLine(recorder.Summary());
+            return 0;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= interrupt;
+        }
+    }
+
+    /// <summary>One connection: records until the game closes it (true) or <paramref name="stop"/> (false).</summary>
+    static async Task<bool> RecordOnce(Uri address, Recorder recorder, CancellationToken stop)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.Proxy = null; // the link is on this machine (or the address given): never through a proxy
+        await socket.ConnectAsync(address, stop);
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                int length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length >= MaxMessageBytes) throw new InvalidDataException($"a live link message is larger than {MaxMessageBytes >> 20} MiB");
+                        Array.Resize(ref buffer, buffer.Length * 2);
+                    }
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length), stop);
+                    length += result.Count;
+                } while (!result.EndOfMessage);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    return true;
+                }
+                recorder.Take(buffer.AsSpan(0, length));
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try { await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "recording done", timeout.Token); }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
+            return false;
+        }
+    }
+
+    /// <summary>Writes the run, sample and evaluation messages to the file, once each across reconnects. The file is
+    /// replaced when the first message arrives (a link that cannot be reached leaves an earlier recording alone).</summary>
+    sealed class Recorder(string path) : IDisposable
+    {
+        MonitorJsonlWriter? writer;
+        byte[]? run;
+        long lastTrainStep = -1, lastEvaluationStep = -1, firstStep = -1, samples, evaluations, missed;
+
+        MonitorJsonlWriter File => writer ??= new MonitorJsonlWriter(path, append: false);
+
+        public void Take(ReadOnlySpan<byte> message)
+        {
+            using var document = JsonDocument.Parse(message.ToArray());
+            var root = document.RootElement;
+            switch (root.GetProperty("type").GetString())
+            {
+                case "hello":
+                    if (root.GetProperty("step").GetInt64() < lastTrainStep) run = null; // a restarted game: its run is recorded anew
+                    break;
+                case "run":
+                    if (run is not null && message.SequenceEqual(run)) return; // the same game, reconnected
+                    run = message.ToArray();
+                    (lastTrainStep, lastEvaluationStep) = (-1, -1);
+                    File.WriteLine(message);
+                    break;
+                case "train":
+                    if (!Record(root, message, ref lastTrainStep)) return;
+                    if (firstStep < 0) firstStep = lastTrainStep;
+                    samples++;
+                    break;
+                case "evaluation":
+                    if (Record(root, message, ref lastEvaluationStep)) evaluations++;
+                    break;
+                case "missed":
+                    missed += root.GetProperty("messages").GetInt64();
+                    break;
+            }
+        }
+
+        /// <summary>Writes a step's record unless its step is not past <paramref name="lastStep"/> (already recorded).</summary>
+        bool Record(JsonElement root, ReadOnlySpan<byte> message, ref long lastStep)
+        {
+            long step = root.GetProperty("step").GetInt64();
+            if (step <= lastStep) return false;
+            lastStep = step;
+            File.WriteLine(message);
+            return true;
+        }
+
+        public void Dispose() => writer?.Dispose();
+
+        public string Summary() =>
+            $"neuro monitor: recorded {samples} samples" + (samples > 0 ? $" (steps {firstStep}–{lastTrainStep})" : "") +
+            $" and {evaluations} evaluations to {path}" + (missed > 0 ? $"; {missed} messages missed (the game went faster than this recorder)" : "");
+    }
+}

@@ -1,0 +1,200 @@
+using NeuroPlugin.Data;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Models;
+using NeuroPlugin.Serialization;
+using NeuroPlugin.Tests.Training;
+using NeuroPlugin.Training;
+using static NeuroPlugin.Tests.Embedding.EmbeddingModels;
+
+namespace NeuroPlugin.Tests.Embedding;
+
+/// <summary>
+/// The online learner on the CPU device: it learns Fashion-MNIST from a few hundred examples added one by one; a run
+/// saved and resumed takes the next steps of the uninterrupted run bit for bit (weights, batch-norm statistics, warm-up,
+/// dropout); a failed save leaves the previous file whole; misuse is a typed error naming both shapes; and adding,
+/// stepping and predicting allocate nothing after warm-up. (GL: <see cref="OnlineLearnerGLTests"/>.)
+/// </summary>
+public sealed class OnlineLearnerTests
+{
+    TemporaryFolder folder = null!;
+
+    [SetUp]
+    public void CreateFolder() => folder = Folder();
+
+    [TearDown]
+    public void DeleteFolder() => folder.Dispose();
+
+    /// <summary>Grey Fashion-MNIST image <paramref name="index"/> as RGBA8 pixels (as a game's frame would be).</summary>
+    static byte[] Rgba(ImageDataset data, int index)
+    {
+        var grey = data.GetImage(index);
+        var rgba = new byte[grey.Length * 4];
+        for (int p = 0; p < grey.Length; p++) (rgba[4 * p], rgba[4 * p + 1], rgba[4 * p + 2], rgba[4 * p + 3]) = (grey[p], grey[p], grey[p], 255);
+        return rgba;
+    }
+
+    static double Accuracy(OnlineLearner learner, ImageDataset test, int count)
+    {
+        var result = learner.Model.CreatePrediction();
+        int correct = 0;
+        for (int i = 0; i < count; i++)
+        {
+            learner.Model.PredictPixels(Rgba(test, i), 28, 28, result);
+            if (result.Best().Index == test.Labels[i]) correct++;
+        }
+        return (double)correct / count;
+    }
+
+    [Test]
+    public void LearnsFashionMnistFromAFewHundredExamples()
+    {
+        var train = FashionMnist.LoadTrain();
+        var test = FashionMnist.LoadTest();
+        var graph = ModelZoo.Build("lenet5");
+        var options = new OnlineLearnerOptions
+        {
+            Training = new TrainingOptions { Optimizer = "adam", Schedule = "constant", BatchSize = 32, Seed = 1 },
+            ReplayCapacity = 512,
+            Metadata = LeNetMetadata(graph),
+        };
+        using var learner = OnlineLearner.Create(graph, NeuroDevice.Cpu, options);
+        double before = Accuracy(learner, test, 300);
+        for (int i = 0; i < 500; i++) learner.AddPixels(Rgba(train, i), 28, 28, train.Labels[i]);
+        Assert.That((learner.ExampleCount, learner.ExamplesAdded), Is.EqualTo((500, 500L)));
+        Assert.That(learner.Train(300), Is.EqualTo(300));
+        double after = Accuracy(learner, test, 300);
+        TestContext.Out.WriteLine($"test accuracy on 300 images: {before:P1} before, {after:P1} after 300 steps on 500 examples");
+        Assert.That(learner.Steps, Is.EqualTo(300));
+        Assert.That(learner.NonFiniteCount, Is.Zero);
+        Assert.That(after, Is.GreaterThan(0.65), "learned");
+        Assert.That(after, Is.GreaterThan(before + 0.3), "better than the fresh weights");
+    }
+
+    /// <summary>Batch norm, dropout, Adam and a warm-up across the save: the resumed learner (with the same examples added
+    /// again) and the uninterrupted one end with the same bits. The save comes mid-step, between budgeted frames.</summary>
+    [Test]
+    public void SaveAndResume_TakeTheSameNextStepsBitForBit()
+    {
+        var graph = FrameBudgetChecks.SmallCnn(); // conv → bn → relu → pool → dropout → fc, 1×12×12, 5 classes
+        var options = new OnlineLearnerOptions
+        {
+            Training = new TrainingOptions { Optimizer = "adam", Schedule = "constant", WarmupSteps = 8, BatchSize = 8, Seed = 4 },
+            ReplayCapacity = 48,
+        };
+        var inputs = Inputs(64 * 144, seed: 21);
+        void AddExamples(OnlineLearner learner)
+        {
+            for (int i = 0; i < 64; i++) learner.Add(inputs.AsSpan(i * 144, 144), i % 5); // 64 into 48 slots: the ring wraps
+        }
+        string checkpoint = Path.Combine(folder.Path, "game.ckpt.neuro");
+
+        using var uninterrupted = OnlineLearner.Create(graph, NeuroDevice.Cpu, options);
+        AddExamples(uninterrupted);
+        for (int frame = 0; uninterrupted.Steps < 5; frame++)
+        {
+            uninterrupted.Step(0.02);
+            Assert.That(frame, Is.LessThan(100_000));
+        }
+        uninterrupted.Save(checkpoint); // finishes the step in progress
+        long saved = uninterrupted.Steps;
+        Assert.That(saved, Is.InRange(5, 6));
+        uninterrupted.Train(6);
+
+        using var resumed = OnlineLearner.Resume(checkpoint, NeuroDevice.Cpu, options);
+        Assert.That((resumed.Steps, resumed.ExampleCount), Is.EqualTo((saved, 0)), "the step count comes back, the examples do not");
+        AddExamples(resumed);
+        resumed.Train(6);
+
+        Assert.That(resumed.Steps, Is.EqualTo(uninterrupted.Steps));
+        Assert.That(resumed.LearningRate, Is.EqualTo(uninterrupted.LearningRate), "warm-up went on from the saved step");
+        var (a, b) = (uninterrupted.Network, resumed.Network);
+        foreach (string name in a.ParameterNames.Concat(a.BufferNames))
+        {
+            var tensor = a.ParameterNames.Contains(name) ? (a.Parameter(name), b.Parameter(name)) : (a.Buffer(name), b.Buffer(name));
+            Assert.That(tensor.Item2.ToArray(), Is.EqualTo(tensor.Item1.ToArray()), $"{name} (bit for bit)");
+        }
+        Assert.That(a.Buffer("bn1.running_mean").ToArray(), Is.Not.EqualTo(new float[4]), "the statistics moved");
+
+        var wrongRecipe = options with { Training = options.Training with { BatchSize = 4 } };
+        var error = Assert.Throws<ModelFileException>(() => OnlineLearner.Resume(checkpoint, NeuroDevice.Cpu, wrongRecipe));
+        Assert.That(error!.Message, Does.Contain("game.ckpt.neuro").And.Contain("batchSize"));
+        var otherWarmup = options with { Training = options.Training with { WarmupSteps = 20 } };
+        error = Assert.Throws<ModelFileException>(() => OnlineLearner.Resume(checkpoint, NeuroDevice.Cpu, otherWarmup));
+        Assert.That(error!.Message, Does.Contain("learningRate"));
+    }
+
+    [Test]
+    public void AFailedSave_LeavesThePreviousFileWhole()
+    {
+        using var learner = OnlineLearner.Create(FrameBudgetChecks.SmallCnn(), NeuroDevice.Cpu,
+            new OnlineLearnerOptions { Training = new() { Optimizer = "adam", Schedule = "constant", BatchSize = 4 } });
+        var inputs = Inputs(8 * 144, seed: 22);
+        for (int i = 0; i < 8; i++) learner.Add(inputs.AsSpan(i * 144, 144), i % 5);
+        learner.Train(2);
+        string first = Path.Combine(folder.Path, "first.ckpt.neuro");
+        learner.Save(first);
+        // a name the file system takes, whose temporary file name ({path}.{pid}.{guid}.tmp) it refuses: the save fails
+        string target = Path.Combine(folder.Path, new string('g', 240) + ".ckpt.neuro");
+        File.Copy(first, target);
+        byte[] previous = File.ReadAllBytes(target);
+        learner.Train(2);
+        Assert.Throws(Is.InstanceOf<IOException>(), () => learner.Save(target));
+        Assert.That(File.ReadAllBytes(target), Is.EqualTo(previous), "the previous checkpoint is untouched");
+        Assert.That(TrainingCheckpoint.Read(target).Counters.Step, Is.EqualTo(2));
+        Assert.That(Directory.GetFiles(folder.Path, "*.tmp"), Is.Empty);
+    }
+
+    [Test]
+    public void Misuse_IsATypedErrorNamingBothShapes()
+    {
+        string model = SaveLeNet(folder.Path);
+        using var learner = OnlineLearner.Create(model, NeuroDevice.Cpu);
+        Assert.That(learner.Model.Labels, Is.EqualTo(FashionMnist.ClassNames), "the file's metadata");
+        var error = Assert.Throws<InputShapeException>(() => learner.Add(new float[700], 3));
+        Assert.That((error!.Expected, error.Actual), Is.EqualTo(("(1,28,28)", "(700) floats")));
+        Assert.That(error.Message, Is.EqualTo("learner input (1,28,28), one example, got (700) floats"));
+        error = Assert.Throws<InputShapeException>(() => learner.AddPixels(new byte[99], 5, 5, 3));
+        Assert.That(error!.Message, Is.EqualTo("learner input (1,28,28), one example, got 99 bytes for one 5×5 RGBA8 image of 100"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => learner.Add(new float[784], 10));
+        Assert.Throws<ArgumentOutOfRangeException>(() => learner.Add(new float[784], -1));
+        Assert.That(Assert.Throws<InvalidOperationException>(() => learner.AddTexture(1, 0))!.Message, Does.StartWith("texture input needs a GL device"));
+        Assert.That(learner.ExamplesAdded, Is.Zero, "nothing was added");
+        Assert.That(learner.Step(4), Is.Zero, "no steps before a batch of examples");
+
+        var cosine = new OnlineLearnerOptions { Training = new() { Schedule = "cosine" } };
+        Assert.That(Assert.Throws<TrainingOptionsException>(() => OnlineLearner.Create(model, NeuroDevice.Cpu, cosine))!.Message, Does.Contain("schedule"));
+        var augmented = new OnlineLearnerOptions { Training = new() { Schedule = "constant", Augment = ["flip"] } };
+        Assert.That(Assert.Throws<TrainingOptionsException>(() => OnlineLearner.Create(model, NeuroDevice.Cpu, augmented))!.Message, Does.Contain("augment"));
+        learner.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => learner.Add(new float[784], 1));
+        learner.Dispose(); // twice is fine
+    }
+
+    [Test]
+    public void AddingSteppingAndPredicting_AllocateNothingAfterWarmUp()
+    {
+        string model = SaveLeNet(folder.Path);
+        using var learner = OnlineLearner.Create(model, NeuroDevice.Cpu, new OnlineLearnerOptions
+        {
+            Training = new() { Optimizer = "adam", Schedule = "constant", BatchSize = 4, WarmupSteps = 100 },
+            ReplayCapacity = 16,
+        });
+        var input = Inputs(784, seed: 23);
+        var pixels = Pixels(40, 30, seed: 23);
+        var result = learner.Model.CreatePrediction();
+        int label = 0;
+        void Frame()
+        {
+            learner.Add(input, label);
+            learner.AddPixels(pixels, 40, 30, label);
+            label = (label + 1) % 10;
+            learner.Step(0.5);
+            learner.Model.Predict(input, result);
+        }
+        for (int i = 0; i < 4; i++) Frame(); // warm-up: the first steps, timings, the prediction's plan
+        learner.Train(2);
+        long steps = learner.Steps;
+        Assert.That(AllocatedBy(() => { for (int i = 0; i < 20; i++) Frame(); learner.Train(3); }), Is.Zero, "managed bytes allocated by 20 frames and 3 whole steps");
+        Assert.That(learner.Steps, Is.GreaterThanOrEqualTo(steps + 3), "it trained");
+    }
+}

@@ -1,0 +1,58 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+
+namespace NeuroPlugin.Tests.Monitoring.Live;
+
+/// <summary>A test's WebSocket client of a live link: receives messages as JSON documents, sends requests.</summary>
+sealed class LiveClientSession : IDisposable
+{
+    readonly ClientWebSocket socket = new();
+    readonly byte[] buffer = new byte[1 << 22];
+
+    public LiveClientSession(int port, string token)
+    {
+        socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws?token={token}"), CancellationToken.None).Wait(TimeSpan.FromSeconds(10));
+        Assert.That(socket.State, Is.EqualTo(WebSocketState.Open));
+    }
+
+    public WebSocketState State => socket.State;
+
+    /// <summary>The next message; null when the server closed.</summary>
+    public JsonElement? Next(double seconds = 20)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        int length = 0;
+        WebSocketReceiveResult result;
+        do
+        {
+            result = socket.ReceiveAsync(new ArraySegment<byte>(buffer, length, buffer.Length - length), timeout.Token).Result;
+            length += result.Count;
+        } while (!result.EndOfMessage);
+        if (result.MessageType == WebSocketMessageType.Close) return null;
+        return JsonDocument.Parse(buffer.AsMemory(0, length)).RootElement.Clone();
+    }
+
+    /// <summary>The next message of <paramref name="type"/> (others skipped); fails after <paramref name="seconds"/>.</summary>
+    public JsonElement NextOf(string type, double seconds = 20, Func<JsonElement, bool>? where = null)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < deadline)
+        {
+            var message = Next(Math.Max(0.1, (deadline - DateTime.UtcNow).TotalSeconds)) ?? throw new AssertionException($"the link closed before a '{type}' message");
+            if (message.GetProperty("type").GetString() == type && (where is null || where(message))) return message;
+        }
+        throw new AssertionException($"no '{type}' message within {seconds} s");
+    }
+
+    public void Send(string json) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None).Wait(TimeSpan.FromSeconds(10));
+
+    public void Close()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token).Wait(TimeSpan.FromSeconds(5));
+    }
+
+    public void Dispose() => socket.Dispose();
+}

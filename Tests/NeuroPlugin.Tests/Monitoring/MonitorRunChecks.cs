@@ -1,0 +1,194 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Data;
+using NeuroPlugin.Execution;
+using NeuroPlugin.Monitoring;
+using NeuroPlugin.Optimizers;
+using NeuroPlugin.Training;
+
+namespace NeuroPlugin.Tests.Monitoring;
+
+/// <summary>How the monitor rides along a run: its costs, its schedule, the frame-budgeted trainer, and that it never
+/// changes what is learned (MonitorTests: CPU; MonitorGLTests: GL).</summary>
+static class MonitorRunChecks
+{
+    const int Batch = 8;
+
+    /// <summary>A training plan of the workload with a fixed batch uploaded.</summary>
+    sealed class Run : IDisposable
+    {
+        public Run(IBackend backend, int seed = 5)
+        {
+            Workload = new MonitorWorkload(backend, seed);
+            Plan = ExecutionPlan.ForTraining(Workload.Network, Batch);
+            var loader = new DataLoader(MonitorWorkload.Dataset(Batch, seed: 7), Batch, shuffle: false);
+            loader.StartEpoch(0);
+            loader.TryNextBatch();
+            Plan.Input.Upload(loader.Images);
+            Plan.Target!.Upload(loader.Targets);
+        }
+
+        public MonitorWorkload Workload { get; }
+        public ExecutionPlan Plan { get; }
+        public Sgd Optimizer { get; } = new(0.1f, momentum: 0.9f);
+
+        public void Dispose()
+        {
+            Optimizer.Dispose();
+            Plan.Dispose();
+            Workload.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Off (no monitor): a step allocates nothing and reads nothing back. On: every step, sampled ones included, reads
+    /// nothing back synchronously (<see cref="IBackend.ReadbackCount"/> does not move: samples come through fences and a
+    /// mapped buffer), and a step that neither takes nor receives a sample allocates nothing; only the scheduled steps
+    /// take samples, and all of them arrive.
+    /// </summary>
+    public static void CostsNothingOffAndNoReadbackOn(IBackend backend)
+    {
+        using var run = new Run(backend);
+        for (int i = 0; i < 3; i++) run.Plan.TrainStep(run.Optimizer); // warm-up: shaders, optimizer state
+        long readbacks = backend.ReadbackCount;
+        for (int i = 0; i < 5; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            run.Plan.TrainStep(run.Optimizer);
+            Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "bytes allocated by a step without a monitor");
+        }
+
+        using var monitor = new TrainingMonitor(run.Plan, run.Optimizer, new MonitorOptions { Every = 5, HistogramBins = 8 });
+        int measured = 0;
+        for (long step = 1; step <= 40; step++)
+        {
+            long delivered = monitor.SamplesDelivered, before = GC.GetAllocatedBytesForCurrentThread();
+            run.Plan.TrainStep(run.Optimizer);
+            monitor.StepCompleted();
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (step > 10 && !monitor.IsScheduled(step) && monitor.SamplesDelivered == delivered)
+            {
+                Assert.That(allocated, Is.Zero, $"bytes allocated by unsampled step {step} with the monitor attached");
+                measured++;
+            }
+        }
+        Assert.That(backend.ReadbackCount, Is.EqualTo(readbacks), "synchronous readbacks during monitored steps");
+        Assert.That(measured, Is.GreaterThanOrEqualTo(10), "unsampled steps measured");
+        monitor.Flush();
+        Assert.That(monitor.SamplesTaken, Is.EqualTo(9), "steps 1, 5, 10, …, 40 sampled, no other");
+        Assert.That(monitor.SamplesDelivered, Is.EqualTo(9));
+        Assert.That(backend.ReadbackCount, Is.EqualTo(readbacks), "synchronous readbacks to collect the samples");
+    }
+
+    /// <summary>The monitor only reads: weights after training with a sample at every step equal, bit for bit, those of the
+    /// same training without a monitor.</summary>
+    public static void DoesNotChangeTraining(IBackend backend)
+    {
+        float[][] Train(bool monitored)
+        {
+            using var run = new Run(backend);
+            using var monitor = monitored ? new TrainingMonitor(run.Plan, run.Optimizer, new MonitorOptions { Every = 1 }) : null;
+            for (int i = 0; i < 6; i++)
+            {
+                run.Plan.TrainStep(run.Optimizer);
+                monitor?.StepCompleted();
+            }
+            monitor?.Flush();
+            Assert.That(monitor?.SamplesDelivered ?? 6, Is.EqualTo(6));
+            return run.Plan.Parameters.Select(p => p.ToArray()).ToArray();
+        }
+        Assert.That(Train(monitored: true), Is.EqualTo(Train(monitored: false)));
+    }
+
+    /// <summary>Sampled: the first step, every K-th, the last, and the step after a request.</summary>
+    public static void SchedulesFirstEveryKthLastAndRequested(IBackend backend)
+    {
+        using var run = new Run(backend);
+        using var monitor = new TrainingMonitor(run.Plan, run.Optimizer, new MonitorOptions { Every = 3, TotalSteps = 10 });
+        var steps = new List<long>();
+        monitor.SampleReady += sample => steps.Add(sample.Step);
+        for (int step = 1; step <= 10; step++)
+        {
+            if (step == 5) monitor.RequestSample();
+            run.Plan.TrainStep(run.Optimizer);
+            monitor.StepCompleted();
+        }
+        monitor.Flush();
+        Assert.That(steps, Is.EqualTo(new long[] { 1, 3, 5, 6, 9, 10 }));
+    }
+
+    /// <summary>With one readback slot and a sample at every step: waiting delivers them all; skipping never waits, counts
+    /// what it skipped, and still delivers the last step.</summary>
+    public static void BusySlotsWaitOrSkip(IBackend backend)
+    {
+        foreach (bool wait in new[] { true, false })
+        {
+            using var run = new Run(backend);
+            using var monitor = new TrainingMonitor(run.Plan, run.Optimizer,
+                new MonitorOptions { Every = 1, ReadbackSlots = 1, WaitWhenBusy = wait, TotalSteps = 8 });
+            for (int step = 1; step <= 8; step++)
+            {
+                run.Plan.TrainStep(run.Optimizer);
+                monitor.StepCompleted();
+            }
+            monitor.Flush();
+            Assert.That(monitor.SamplesTaken + monitor.SkippedSamples, Is.EqualTo(8), $"wait {wait}: every step taken or skipped");
+            Assert.That(monitor.SamplesDelivered, Is.EqualTo(monitor.SamplesTaken));
+            Assert.That(monitor.LastSample!.Step, Is.EqualTo(8), "the last step is always sampled");
+            if (wait) Assert.That(monitor.SkippedSamples, Is.Zero);
+        }
+    }
+
+    /// <summary>
+    /// A game's trainer: one call attaches the monitor to a <see cref="FrameBudgetedTrainer"/>, whose steps are spread over
+    /// frames of a tiny budget (one stage per frame); no frame reads back synchronously, samples arrive for the scheduled
+    /// steps, and the last one's weight norms are those of the weights the trainer leaves.
+    /// </summary>
+    public static void RidesAlongAFrameBudgetedTrainer(IBackend backend)
+    {
+        using var workload = new MonitorWorkload(backend);
+        using var plan = ExecutionPlan.ForTraining(workload.Network, Batch);
+        using var optimizer = new Adam(0.01f);
+        using var trainer = new FrameBudgetedTrainer(plan, optimizer, new MonitorWorkload.Batches(MonitorWorkload.Dataset(32, seed: 3), Batch));
+        using var monitor = TrainingMonitor.Attach(trainer, new MonitorOptions { Every = 2, TotalSteps = 6 });
+        Assert.That(trainer.Monitor, Is.SameAs(monitor));
+        long readbacks = backend.ReadbackCount;
+        int frames = 0;
+        while (trainer.CompletedSteps < 6)
+        {
+            trainer.Advance(TimeSpan.Zero);
+            monitor.Poll();
+            frames++;
+        }
+        Assert.That(backend.ReadbackCount, Is.EqualTo(readbacks), "synchronous readbacks during the frames");
+        Assert.That(frames, Is.GreaterThan(6 * plan.TrainingStages.Count), "one stage per frame");
+        monitor.Flush();
+        Assert.That(monitor.SamplesDelivered, Is.EqualTo(4), "steps 1, 2, 4, 6");
+        var last = monitor.LastSample!;
+        Assert.That(last.Step, Is.EqualTo(6));
+        foreach (var parameter in last.Parameters)
+        {
+            double norm = Math.Sqrt(workload.Network.Parameter(parameter.Name).ToArray().Sum(w => (double)w * w));
+            Assert.That(parameter.WeightNorm, Is.EqualTo(norm).Within(1e-12 * norm), parameter.Name);
+        }
+        Assert.That(last.Nodes.All(n => n.ForwardMs is >= 0), "forward times of stages spread over frames");
+    }
+
+    /// <summary>One call attaches, Dispose detaches (from the plan and the trainer), and a trainer carries one monitor at a time.</summary>
+    public static void AttachesOnceAndDetaches(IBackend backend)
+    {
+        using var workload = new MonitorWorkload(backend);
+        using var trainer = new Trainer(workload.Network, new Sgd(0.1f), Batch);
+        var monitor = TrainingMonitor.Attach(trainer);
+        Assert.That(trainer.Monitor, Is.SameAs(monitor));
+        Assert.That(trainer.Plan.StageObserver, Is.SameAs(monitor));
+        Assert.Throws<InvalidOperationException>(() => TrainingMonitor.Attach(trainer));
+        monitor.Dispose();
+        Assert.That(trainer.Monitor, Is.Null);
+        Assert.That(trainer.Plan.StageObserver, Is.Null);
+        using var second = TrainingMonitor.Attach(trainer, new MonitorOptions { Every = 7 });
+        Assert.That(trainer.Monitor, Is.SameAs(second));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new MonitorOptions { HistogramBins = 0 }.Validate())!;
+        Assert.That(error.ParamName, Is.EqualTo("HistogramBins"));
+    }
+}

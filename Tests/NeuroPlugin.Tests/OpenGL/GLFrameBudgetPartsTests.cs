@@ -1,0 +1,22 @@
+using NeuroPlugin.Tests.Training;
+
+namespace NeuroPlugin.Tests.OpenGL;
+
+/// <summary>Stages run in parts (windows of their work groups) on the GL backend: the checks of
+/// Training/FrameBudgetPartsTests, bit for bit against unbudgeted steps.</summary>
+public sealed class GLFrameBudgetPartsTests : GLFixture
+{
+    [TestCase("small", 0.0)]
+    [TestCase("small", 0.002)]
+    [TestCase("small", 3_600_000.0)]
+    [TestCase("lenet5", 0.01)]
+    [TestCase("lenet5", 1.0)]
+    [TestCase("resnet_cifar", 0.05)]
+    public void TrainingInParts_EqualsUnbudgetedSteps_BitForBit(string model, double budgetMilliseconds) =>
+        FrameBudgetPartsChecks.TrainingEqualsUnbudgeted(Backend, model, TimeSpan.FromMilliseconds(budgetMilliseconds));
+
+    [TestCase("lenet5", 0.0)]
+    [TestCase("resnet_cifar", 0.01)]
+    public void InferenceInParts_EqualsOneForward_BitForBit(string model, double budgetMilliseconds) =>
+        FrameBudgetPartsChecks.InferenceEqualsForward(Backend, model, TimeSpan.FromMilliseconds(budgetMilliseconds));
+}
