@@ -87,7 +87,7 @@ public sealed partial class CpuBackend : IBackend
         }
     }
 
-    /// <summary>While set, each op call is one unit of the slice's numbering (a convolution one per sample chunk and group,
+    /// <summary>While set, each op call is one unit of the slice's numbering (a convolution one per group,
     /// an update rule one per <see cref="ElementBlock"/> elements) and only the units inside its window run.</summary>
     public WorkSlice? Slice { get; set; }
 
