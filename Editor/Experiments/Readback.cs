@@ -69,7 +69,7 @@ internal static class ActivationSnapshot
     /// each node's output, (N,features) flattened row-major, in node order.</summary>
     public static float[][] Take(Network network, ImageDataset images, IReadOnlyList<string> nodes)
     {
-        using var plan = ExecutionPlan.ForInference(network, images.Count);
+        using var plan = ExecutionPlan.ForInference(network, images.Count, fuseLayers: false); // reads layers a fused plan skips
         var loader = new DataLoader(images, images.Count, shuffle: false);
         loader.StartEpoch(0);
         loader.TryNextBatch();

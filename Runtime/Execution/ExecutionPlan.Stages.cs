@@ -13,6 +13,9 @@ public enum PlanStageKind
     LossBackward,
     /// <summary>One node's backward: adds into its inputs' and parameters' gradients.</summary>
     Backward,
+    /// <summary>A convolution and the layers fused into it (inference plans, see <see cref="ExecutionPlan.ForInference"/>):
+    /// one op writing the output of its last node, <see cref="PlanStage.Node"/>.</summary>
+    FusedForward,
 }
 
 /// <summary>One stage of a plan's step: its kind, the node it runs (index into the plan's nodes, −1 for the loss
@@ -34,7 +37,9 @@ public sealed partial class ExecutionPlan
     /// </summary>
     public IReadOnlyList<PlanStage> TrainingStages => trainingStages;
 
-    /// <summary>The stages of <see cref="Forward(bool)"/> in eval mode: one forward per node, auxiliary-only heads left out.</summary>
+    /// <summary>The stages of <see cref="Forward(bool)"/> in eval mode: one forward per node, auxiliary-only heads left out,
+    /// and in a plan that fuses layers (<see cref="ForInference"/>) one <see cref="PlanStageKind.FusedForward"/> per
+    /// chain in place of its nodes, at its last node.</summary>
     public IReadOnlyList<PlanStage> InferenceStages => inferenceStages;
 
     /// <summary>Runs stage <paramref name="index"/> of <see cref="TrainingStages"/>. Running every stage in order is
@@ -66,9 +71,14 @@ public sealed partial class ExecutionPlan
         return total;
     }
 
-    /// <summary>Runs stage <paramref name="index"/> of <see cref="InferenceStages"/> (one node's forward in eval mode).
+    /// <summary>Runs stage <paramref name="index"/> of <see cref="InferenceStages"/> (one node's forward in eval mode, or a fused chain).
     /// Every stage in order is <c>Forward(training: false)</c>. Allocates nothing and reads nothing back.</summary>
-    public void RunInferenceStage(int index) => ForwardNode(inferenceStages[index].Node, training: false);
+    public void RunInferenceStage(int index)
+    {
+        var stage = inferenceStages[index];
+        if (stage.Kind == PlanStageKind.FusedForward) RunFused(fusedChains[stage.Node]);
+        else ForwardNode(stage.Node, training: false);
+    }
 
     /// <summary>Runs units [<paramref name="first"/>, <paramref name="end"/>) of inference stage <paramref name="index"/>
     /// under <paramref name="slice"/> and returns the stage's number of units, as
@@ -148,7 +158,10 @@ public sealed partial class ExecutionPlan
     {
         var inference = new List<PlanStage>(nodes.Length);
         for (int k = 0; k < nodes.Length; k++)
-            if (!auxiliaryOnly[k]) inference.Add(new PlanStage(PlanStageKind.Forward, k, "forward " + nodes[k].Node));
+            if (fusedChains.TryGetValue(k, out var chain))
+                inference.Add(new PlanStage(PlanStageKind.FusedForward, k, "forward " + string.Join("+", chain.Nodes.Select(n => nodes[n].Node))));
+            else if (!auxiliaryOnly[k] && !fusedAway.ContainsKey(nodes[k].Node))
+                inference.Add(new PlanStage(PlanStageKind.Forward, k, "forward " + nodes[k].Node));
         if (!IsTraining) return ([], [.. inference]);
 
         var training = new List<PlanStage>(2 * nodes.Length + 2);

@@ -38,7 +38,7 @@ public sealed partial class ExecutionPlan : IDisposable
     /// <summary>One auxiliary loss head: its logits and their gradient, softmax, loss (1) and weight.</summary>
     sealed record AuxiliaryHead(Tensor Logits, Tensor LogitsGrad, Tensor Probabilities, Tensor Loss, float Weight);
 
-    ExecutionPlan(Network network, int batch, bool training)
+    ExecutionPlan(Network network, int batch, bool training, bool fuseLayers = false)
     {
         Network = network;
         backend = network.Backend;
@@ -145,14 +145,18 @@ public sealed partial class ExecutionPlan : IDisposable
         gradientsToZero = [.. zeroList];
         parameters = [.. parameterList];
         parameterGrads = [.. parameterGradList];
+        if (fuseLayers && !training && backend is IFusedConvolution) FindFusedChains(graph);
         (trainingStages, inferenceStages) = PlanStages();
     }
 
     /// <summary>Plans <paramref name="network"/> for training at batch size <paramref name="batch"/>.</summary>
     public static ExecutionPlan ForTraining(Network network, int batch) => new(network, batch, training: true);
 
-    /// <summary>Plans <paramref name="network"/> for inference at batch size <paramref name="batch"/> (no gradients).</summary>
-    public static ExecutionPlan ForInference(Network network, int batch) => new(network, batch, training: false);
+    /// <summary>Plans <paramref name="network"/> for inference at batch size <paramref name="batch"/> (no gradients). With
+    /// <paramref name="fuseLayers"/>, on a backend that can (<see cref="IFusedConvolution"/>), a convolution and the batch norm,
+    /// residual Add and activation that only it feeds run as one stage (the same bits, faster); their intermediate outputs
+    /// are then not computed, so <see cref="Tensor"/> refuses them — plan without fusion to read them.</summary>
+    public static ExecutionPlan ForInference(Network network, int batch, bool fuseLayers = true) => new(network, batch, training: false, fuseLayers);
 
     public Network Network { get; }
     public int BatchSize { get; }
@@ -176,7 +180,9 @@ public sealed partial class ExecutionPlan : IDisposable
 
     /// <summary>Any named tensor of the plan: a graph input or a node's output.</summary>
     public Tensor Tensor(string name) =>
-        tensors.TryGetValue(name, out var tensor) ? tensor : throw new GraphException($"no tensor named '{name}' in the plan");
+        fusedAway.TryGetValue(name, out string? chain)
+            ? throw new GraphException($"'{name}' runs inside the fused stage {chain} of this inference plan and is not stored; plan with ExecutionPlan.ForInference(network, batch, fuseLayers: false) to read it")
+            : tensors.TryGetValue(name, out var tensor) ? tensor : throw new GraphException($"no tensor named '{name}' in the plan");
 
     /// <summary>Parameters and their gradients, in the same order (training plans).</summary>
     public IReadOnlyList<Tensor> Parameters => parameters;

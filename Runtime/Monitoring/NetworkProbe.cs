@@ -100,7 +100,7 @@ public sealed class NetworkProbe : IDisposable
     ExecutionPlan SinglePlan()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        return single ??= ExecutionPlan.ForInference(network, 1);
+        return single ??= ExecutionPlan.ForInference(network, 1, fuseLayers: false); // any node's output is read, which a fused plan skips
     }
 
     void RunAndQueue(ExecutionPlan plan, string node)

@@ -16,7 +16,7 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// The shared engine of the frame-budgeted runners: runs stages of a repeating sequence, or parts of them, while their
 /// estimated cost fits the frame's budget, and learns each one's cost.
 /// <para>Parts. A stage the work can repeat (<see cref="IStagedWork.CanSplit"/>: one node's forward or backward, a
-/// parameter's update) runs in windows of its units of work (<see cref="WorkSlice"/>: work groups on GL, sample chunks,
+/// parameter's update) runs in windows of its units of work (<see cref="WorkSlice"/>: work groups on GL, convolution groups,
 /// element blocks and op calls on the CPU), which give the bits of one whole run. Its units are counted by an empty
 /// window the first time it comes up; it then runs as <see cref="InitialParts"/> parts (at most one per unit), and
 /// whenever a stage starts whose parts cost more than <see cref="PartShare"/> of the smallest budget seen, it is split

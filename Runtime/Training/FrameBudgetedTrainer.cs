@@ -33,7 +33,7 @@ public interface IBatchSource
 /// weights after n steps are bit-for-bit those of n unbudgeted steps, whatever the budgets. Which stages fit is decided by
 /// cost estimates (host wall time on the CPU backend, GPU time from timer queries read back asynchronously on GL; see
 /// <see cref="FrameBudget"/> for the policy). The granularity is finer than an op: a node's forward or backward and a
-/// parameter's update run in parts (windows of their work groups on GL; sample chunks, element blocks and op calls on the
+/// parameter's update run in parts (windows of their work groups on GL; convolution groups, element blocks and op calls on the
 /// CPU; see <see cref="WorkSlice"/>), split until a part takes at most a quarter of the smallest budget seen, with the same
 /// bits as a whole run. Only the batch, the non-finite check and the optimizer's penalty stage run whole.
 /// <para>After warm-up (first step, first timings) Advance allocates nothing on the managed heap and waits for nothing.

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.Cpu;
@@ -28,28 +29,28 @@ public sealed partial class CpuBackend
         if (w.Training)
         {
             double sum = 0;
-            for (int n = 0; n < batch; n++)
-                foreach (float v in x.AsSpan((n * channels + c) * spatial, spatial)) sum += v;
+            for (int n = 0; n < batch; n++) sum += DoubleSums.Sum(x.AsSpan((n * channels + c) * spatial, spatial));
             double mean = sum / count, squares = 0;
-            for (int n = 0; n < batch; n++)
-                foreach (float v in x.AsSpan((n * channels + c) * spatial, spatial)) squares += (v - mean) * (v - mean);
+            for (int n = 0; n < batch; n++) squares += DoubleSums.SquaredDeviations(x.AsSpan((n * channels + c) * spatial, spatial), mean);
             w.Mean[c] = (float)mean;
             w.InvStd[c] = (float)(1 / Math.Sqrt(squares / count + w.Epsilon));
             w.RunningMean[c] = (1 - w.Momentum) * w.RunningMean[c] + w.Momentum * (float)mean;
             w.RunningVar[c] = (1 - w.Momentum) * w.RunningVar[c] + w.Momentum * (float)(squares / (count - 1));
         }
         else
-        {
-            w.Mean[c] = w.RunningMean[c];
-            w.InvStd[c] = (float)(1 / Math.Sqrt(w.RunningVar[c] + (double)w.Epsilon));
-        }
+            (w.Mean[c], w.InvStd[c]) = EvalStatistics(w.RunningMean[c], w.RunningVar[c], w.Epsilon);
         float shift = w.Mean[c], scale = w.InvStd[c] * w.Gamma[c], offset = w.Beta[c];
         for (int n = 0; n < batch; n++)
         {
             int start = (n * channels + c) * spatial;
-            for (int j = start; j < start + spatial; j++) w.Y[j] = (x[j] - shift) * scale + offset;
+            ConvolutionEpilogue.Normalize(x.AsSpan(start, spatial), w.Y.AsSpan(start, spatial), shift, scale, offset);
         }
     }
+
+    /// <summary>Eval mode's mean and 1/√(σ² + ε) of a channel, from its running statistics (in double, then rounded):
+    /// the one formula that <c>BatchNormForward</c> and the convolution's folded batch norm share.</summary>
+    internal static (float Mean, float InvStd) EvalStatistics(float runningMean, float runningVar, float epsilon) =>
+        (runningMean, (float)(1 / Math.Sqrt(runningVar + (double)epsilon)));
 
     /// <inheritdoc/>
     public void BatchNormBackward(Tensor input, Tensor weight, Tensor saveMean, Tensor saveInvStd, Tensor outputGrad,
@@ -75,11 +76,8 @@ public sealed partial class CpuBackend
         for (int n = 0; n < batch; n++)
         {
             int start = (n * channels + c) * spatial;
-            for (int j = start; j < start + spatial; j++)
-            {
-                sumDy += dy[j];
-                sumDyXHat += dy[j] * (double)((x[j] - mean) * invStd);
-            }
+            sumDy += DoubleSums.Sum(dy.AsSpan(start, spatial));
+            sumDyXHat += DoubleSums.ProductsWithNormalized(dy.AsSpan(start, spatial), x.AsSpan(start, spatial), mean, invStd);
         }
         if (w.BetaGrad is { } dBeta) dBeta[c] += (float)sumDy;
         if (w.GammaGrad is { } dGamma) dGamma[c] += (float)sumDyXHat;
@@ -88,9 +86,25 @@ public sealed partial class CpuBackend
         for (int n = 0; n < batch; n++)
         {
             int start = (n * channels + c) * spatial;
-            for (int j = start; j < start + spatial; j++)
-                dx[j] += scale * (dy[j] - meanDy - (x[j] - mean) * invStd * meanDyXHat);
+            BatchNormInputGrad(dx.AsSpan(start, spatial), dy.AsSpan(start, spatial), x.AsSpan(start, spatial), mean, invStd, scale, meanDy, meanDyXHat);
         }
+    }
+
+    /// <summary><c>dx += k·(dy − a − (x − μ)·invStd·b)</c>, each operation rounded in that order (no fused multiply-add),
+    /// on vectors where the processor has them: the same bits at every width.</summary>
+    static void BatchNormInputGrad(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invStd, float scale, float meanDy, float meanDyXHat)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> m = Vector512.Create(mean), s = Vector512.Create(invStd), k = Vector512.Create(scale), a = Vector512.Create(meanDy), b = Vector512.Create(meanDyXHat);
+            for (; i + 16 <= dx.Length; i += 16)
+            {
+                var xhat = (Vector512.Create(x.Slice(i, 16)) - m) * s;
+                (Vector512.Create(dx.Slice(i, 16)) + k * (Vector512.Create(dy.Slice(i, 16)) - a - xhat * b)).CopyTo(dx.Slice(i, 16));
+            }
+        }
+        for (; i < dx.Length; i++) dx[i] += scale * (dy[i] - meanDy - (x[i] - mean) * invStd * meanDyXHat);
     }
 
     static float[]? OptionalArray(Tensor? tensor) => tensor is null ? null : ArrayOf(tensor);
@@ -131,4 +145,69 @@ public sealed partial class CpuBackend
     static (float Scale, float MeanDy, float MeanDyXHat) BatchNormInputGradCoefficients(
         float gamma, float invStd, double sumDy, double sumDyXHat, int count, bool training) =>
         training ? (gamma * invStd, (float)(sumDy / count), (float)(sumDyXHat / count)) : (gamma * invStd, 0f, 0f);
+}
+
+/// <summary>Sums of float values in double, on 512-bit vectors where the processor has them (8 doubles per vector, two
+/// accumulators); the order of the additions is fixed by the length alone.</summary>
+internal static class DoubleSums
+{
+    /// <summary>Σ v.</summary>
+    public static double Sum(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        double sum = 0;
+        if (Vector512.IsHardwareAccelerated && values.Length >= 16)
+        {
+            Vector512<double> low = default, high = default;
+            for (; i + 16 <= values.Length; i += 16)
+            {
+                var (a, b) = Vector512.Widen(Vector512.Create(values.Slice(i, 16)));
+                (low, high) = (low + a, high + b);
+            }
+            sum = Vector512.Sum(low + high);
+        }
+        for (; i < values.Length; i++) sum += values[i];
+        return sum;
+    }
+
+    /// <summary>Σ (v − mean)², the deviations and squares in double.</summary>
+    public static double SquaredDeviations(ReadOnlySpan<float> values, double mean)
+    {
+        int i = 0;
+        double sum = 0;
+        if (Vector512.IsHardwareAccelerated && values.Length >= 16)
+        {
+            Vector512<double> low = default, high = default, center = Vector512.Create(mean);
+            for (; i + 16 <= values.Length; i += 16)
+            {
+                var (a, b) = Vector512.Widen(Vector512.Create(values.Slice(i, 16)));
+                (a, b) = (a - center, b - center);
+                (low, high) = (low + a * a, high + b * b);
+            }
+            sum = Vector512.Sum(low + high);
+        }
+        for (; i < values.Length; i++) sum += (values[i] - mean) * (values[i] - mean);
+        return sum;
+    }
+
+    /// <summary>Σ dy·x̂ with x̂ = (x − mean)·invStd rounded to float, the product and sum in double (batch norm's dγ).</summary>
+    public static double ProductsWithNormalized(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invStd)
+    {
+        int i = 0;
+        double sum = 0;
+        if (Vector512.IsHardwareAccelerated && dy.Length >= 16)
+        {
+            Vector512<double> low = default, high = default;
+            Vector512<float> m = Vector512.Create(mean), s = Vector512.Create(invStd);
+            for (; i + 16 <= dy.Length; i += 16)
+            {
+                var (xa, xb) = Vector512.Widen((Vector512.Create(x.Slice(i, 16)) - m) * s);
+                var (da, db) = Vector512.Widen(Vector512.Create(dy.Slice(i, 16)));
+                (low, high) = (low + da * xa, high + db * xb);
+            }
+            sum = Vector512.Sum(low + high);
+        }
+        for (; i < dy.Length; i++) sum += dy[i] * (double)((x[i] - mean) * invStd);
+        return sum;
+    }
 }

@@ -3,224 +3,258 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.Cpu;
 
-public sealed partial class CpuBackend
+public sealed partial class CpuBackend : IFusedConvolution
 {
-    // Workspaces, grown once to the largest layer and then reused: im2col columns for a chunk of samples,
-    // their gradients, and the GEMM result (or the output gradient) in (O, samples·OH·OW) order.
-    float[] columns = [];
-    float[] columnGrads = [];
-    float[] gemmResult = [];
-
-    /// <summary>Upper bound on the im2col workspace, in floats (16 MiB): samples are processed in chunks that fit.</summary>
-    const int ColumnBudget = 4 << 20;
+    readonly ConvolutionEpilogue convolutionEpilogue = new();
 
     /// <inheritdoc/>
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1)
     {
-        // input (N,C,H,W), weight (O,C/G,KH,KW), output (N,O,OH,OW).
-        // For a chunk of S samples and one group: col = im2col(x's channels of the group) is (K, S·P) with
-        // K = C/G·KH·KW and P = OH·OW, so one GEMM y' = W_g·col gives the group's (O/G, S·P) with long rows
-        // (the course's im2col, batched); then y[n,o,:] = y'[o, n·P…] + b[o].
         var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape, groups);
-        float[] x = ArrayOf(input);
-        Span<float> b = DataOrEmpty(bias), y = Data(output);
-        float[] w = ArrayOf(weight);
-        int chunk = g.ChunkSize;
-        for (int first = 0; first < g.Batch; first += chunk)
-            for (int group = 0; group < groups; group++)
-            {
-                if (Skips) continue; // a work slice's unit: one chunk of samples of one group, computed from scratch
-                int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
-                ChunkColumns(x, first, count, group, g, window);
-                Span<float> result = Workspace(ref gemmResult, g.GroupOutputs * width);
-                gemm.Multiply(g.GroupOutputs, width, g.KernelLength, new GemmOperand(w, group * g.GroupOutputs * g.KernelLength, g.KernelLength),
-                    new GemmOperand(columns, 0, width), gemmResult, 0, width, accumulate: false);
-                for (int r = 0; r < g.GroupOutputs; r++)
-                {
-                    int o = group * g.GroupOutputs + r;
-                    for (int t = 0; t < count; t++)
-                    {
-                        ReadOnlySpan<float> source = result.Slice(r * width + t * g.OutputPixels, g.OutputPixels);
-                        Span<float> target = y.Slice(((first + t) * g.OutChannels + o) * g.OutputPixels, g.OutputPixels);
-                        if (b.IsEmpty) source.CopyTo(target);
-                        else TensorPrimitives.Add(source, b[o], target);
-                    }
-                }
-            }
+        ConvolutionForward(input, weight, output, window, g, convolutionEpilogue.For(bias is null ? null : ArrayOf(bias), g.OutChannels, g.OutputPixels));
     }
+
+    /// <inheritdoc/>
+    public void Conv2dFusedForward(Tensor input, Tensor weight, Tensor? bias, FoldedBatchNorm? batchNorm, Tensor? residual,
+        ActivationKind? activation, float alpha, Tensor output, Window2d window, int groups = 1)
+    {
+        var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape, groups);
+        float[]? shift = null, scale = null, offset = null;
+        if (batchNorm is { } bn)
+        {
+            // batch norm's eval-mode coefficients, as BatchNormForward computes them
+            (shift, scale, offset) = (Workspace(ref foldedShift, g.OutChannels), Workspace(ref foldedScale, g.OutChannels), ArrayOf(bn.Bias));
+            ReadOnlySpan<float> mean = Data(bn.RunningMean), variance = Data(bn.RunningVar), gamma = Data(bn.Weight);
+            for (int o = 0; o < g.OutChannels; o++)
+            {
+                var (m, invStd) = EvalStatistics(mean[o], variance[o], bn.Epsilon);
+                (shift[o], scale[o]) = (m, invStd * gamma[o]);
+            }
+        }
+        ConvolutionForward(input, weight, output, window, g, convolutionEpilogue.For(bias is null ? null : ArrayOf(bias), shift, scale, offset,
+            residual is null ? null : ArrayOf(residual), activation, alpha, g.OutChannels, g.OutputPixels));
+    }
+
+    float[] foldedShift = [], foldedScale = [];
+
+    static float[] Workspace(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new float[length];
+        return buffer;
+    }
+
+    /// <summary>
+    /// The convolution's sum followed by <paramref name="epilogue"/>, by the fastest method that applies: a depthwise
+    /// kernel (one input channel per group), a GEMM on the input itself for 1×1 stride-1 layers without padding, and
+    /// otherwise one GEMM per group over the whole batch, <c>y'_g (O/G, N·P) = W_g (O/G, K) · col_g (K, N·P)</c> with
+    /// K = C/G·KH·KW and P = OH·OW, where col_g = im2col(x's channels of group g) is packed block by block straight from
+    /// x (<see cref="Im2ColSource"/>) and y' goes straight into y's (N,O,OH,OW) order (<see cref="ChannelMajorTarget"/>):
+    /// the course's im2col + GEMM, the same sums, without the im2col matrix.
+    /// </summary>
+    void ConvolutionForward(Tensor input, Tensor weight, Tensor output, in Window2d window, in ConvGeometry g, ConvolutionEpilogue epilogue)
+    {
+        // input (N,C,H,W), weight (O,C/G,KH,KW), output (N,O,OH,OW)
+        float[] x = ArrayOf(input), w = ArrayOf(weight), y = ArrayOf(output);
+        var active = epilogue.IsEmpty ? null : epilogue;
+        try
+        {
+            if (g.InChannels == 1 && g.Groups > 1)
+            {
+                if (Skips) return; // a work slice's unit: the whole depthwise convolution
+                depthwiseWork.Forward(x, w, y, g, window, epilogue, FusedProducts, Threads);
+                return;
+            }
+            bool direct = UsesDirectConvolution && !g.IsPointwise(window);
+            for (int group = 0; group < g.Groups; group++)
+            {
+                if (Skips) continue; // a work slice's unit: one group over the whole batch
+                var weights = new GemmOperand(w, group * g.GroupOutputs * g.KernelLength, g.KernelLength);
+                if (direct)
+                {
+                    directConvolution.Build(new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth),
+                        g.Batch, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads);
+                    directConvolution.Run(w, weights.Offset, g.GroupOutputs, new ImageBatch(y, g.OutputPlaneSize, group * g.GroupOutputs, g.OutputHeight, g.OutputWidth),
+                        accumulate: false, active, gemm.Kernel, Threads);
+                    continue;
+                }
+                if (g.IsPointwise(window))
+                {
+                    // a 1×1 stride-1 convolution is a GEMM on each input plane itself: (O/G, C/G)·(C/G, P)
+                    for (int n = 0; n < g.Batch; n++)
+                    {
+                        (epilogue.RowOffset, epilogue.SampleOffset) = (group * g.GroupOutputs, n * g.OutputPlaneSize);
+                        var plane = new GemmOperand(x, n * g.InputPlaneSize + group * g.GroupPlaneSize, g.OutputPixels);
+                        gemm.Multiply(g.GroupOutputs, g.OutputPixels, g.KernelLength, weights, plane, y,
+                            n * g.OutputPlaneSize + group * g.GroupOutputs * g.OutputPixels, g.OutputPixels, false, active);
+                    }
+                    continue;
+                }
+                gemm.Multiply(g.GroupOutputs, g.Batch * g.OutputPixels, g.KernelLength, weightSource.Set(weights),
+                    im2col.Aim(x, g, window, group, transposed: false), outputTarget.Aim(y, g.OutChannels, g.OutputPixels, group * g.GroupOutputs, active));
+            }
+        }
+        finally
+        {
+            epilogue.Clear();
+            weightSource.Clear();
+            im2col.Clear();
+            outputTarget.Clear();
+        }
+    }
+
+    // The convolution's GEMM operands, made once and aimed at each call's tensors.
+    readonly DenseSource weightSource = new();
+    readonly Im2ColSource im2col = new();
+    readonly ChannelMajorSource gradientSource = new();
+    readonly ChannelMajorTarget outputTarget = new();
+    readonly Col2ImTarget col2im = new();
 
     /// <inheritdoc/>
     public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window, int groups = 1)
     {
-        // in the forward pass this was y' = W_g·col + b with col = im2col(x_g), per chunk of samples and group;
-        // so with dy' the group's output gradient in (O/G, S·P) order: dW_g += dy'·colᵀ, db += Σ dy',
-        // dcol = W_gᵀ·dy', dx_g += col2im(dcol)
+        // in the forward pass this was y'_g = W_g·col_g + b with col_g = im2col(x_g) over the whole batch; so with
+        // dy'_g the group's output gradient seen as (O/G, N·P): dW_g += dy'_g·col_gᵀ, db += Σ dy', and
+        // dx_g += col2im(W_gᵀ·dy'_g), each GEMM reading its operands in place and col2im taking the tiles as they finish
         var g = new ConvGeometry(input.Shape, weight.Shape, outputGrad.Shape, groups);
-        float[] x = ArrayOf(input);
-        Span<float> dy = Data(outputGrad), db = DataOrEmpty(biasGrad);
+        float[] x = ArrayOf(input), dy = ArrayOf(outputGrad), w = ArrayOf(weight), dw = ArrayOf(weightGrad);
         float[]? dx = inputGrad is null ? null : ArrayOf(inputGrad);
-        float[] w = ArrayOf(weight), dw = ArrayOf(weightGrad);
-        int chunk = g.ChunkSize;
-        for (int first = 0; first < g.Batch; first += chunk)
+        float[]? db = OptionalArray(biasGrad);
+        try
+        {
             for (int group = 0; group < groups; group++)
             {
-                if (Skips) continue; // a work slice's unit: one chunk of samples of one group, computed from scratch
-                int count = Math.Min(chunk, g.Batch - first), width = count * g.OutputPixels;
-                int weightOffset = group * g.GroupOutputs * g.KernelLength;
-                ChunkColumns(x, first, count, group, g, window);
-                Span<float> dyT = Workspace(ref gemmResult, g.GroupOutputs * width);
-                for (int t = 0; t < count; t++)
-                    for (int r = 0; r < g.GroupOutputs; r++)
-                        dy.Slice(((first + t) * g.OutChannels + group * g.GroupOutputs + r) * g.OutputPixels, g.OutputPixels)
-                            .CopyTo(dyT.Slice(r * width + t * g.OutputPixels, g.OutputPixels));
-                if (!db.IsEmpty)
-                    for (int r = 0; r < g.GroupOutputs; r++)
-                        db[group * g.GroupOutputs + r] += TensorPrimitives.Sum(dyT.Slice(r * width, width));
-                // dW_g (O/G, K) += dy' (O/G, S·P) · colᵀ (S·P, K)
-                gemm.Multiply(g.GroupOutputs, g.KernelLength, width, new GemmOperand(gemmResult, 0, width),
-                    new GemmOperand(columns, 0, width, transposed: true), dw, weightOffset, g.KernelLength, accumulate: true);
+                if (Skips) continue; // a work slice's unit: one group over the whole batch (its weight gradient sums the batch in one pass)
+                int rowOffset = group * g.GroupOutputs, weightOffset = rowOffset * g.KernelLength;
+                if (db is not null)
+                    for (int o = rowOffset; o < rowOffset + g.GroupOutputs; o++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < g.Batch; n++) sum += TensorPrimitives.Sum(dy.AsSpan((n * g.OutChannels + o) * g.OutputPixels, g.OutputPixels));
+                        db[o] += sum;
+                    }
+                denseWeightGrad.Set(dw, weightOffset, g.KernelLength, accumulate: true, epilogue: null);
+                if (UsesDirectConvolution)
+                {
+                    // dW_g (O/G, K) += dY_g (O/G, N·V) · X_gᵀ (N·V, K): the input's phase planes and dy in their virtual columns
+                    var images = new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth);
+                    directConvolution.Build(images, g.Batch, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads);
+                    int columns = g.Batch * WeightGradient.ImageColumns(directConvolution);
+                    VirtualOutputGradient(dy, g, rowOffset, directConvolution);
+                    if (WeightGradient.IsSupported && g.GroupOutputs * g.KernelLength <= WeightGradient.MaxOutputs)
+                        weightGradient.Run(virtualGradient, g.GroupOutputs, directConvolution, g.Batch, dw, weightOffset, Threads);
+                    else
+                        gemm.Multiply(g.GroupOutputs, g.KernelLength, columns, weightSource.Set(new GemmOperand(virtualGradient, 0, columns)),
+                            planeSource.Aim(directConvolution), denseWeightGrad);
+                    if (dx is not null && TransposedWindow(g, window) is { } transposed)
+                    {
+                        // dx_g += conv(dy_g padded, W_g flipped and transposed): (C/G, O/G·KH·KW) weights over dy's phase planes
+                        FlippedTransposedWeights(w, g, weightOffset);
+                        directConvolution.Build(new ImageBatch(dy, g.OutputPlaneSize, rowOffset, g.OutputHeight, g.OutputWidth),
+                            g.Batch, g.GroupOutputs, g.KernelHeight, g.KernelWidth, transposed, Threads);
+                        directConvolution.Run(flippedWeights, 0, g.InChannels, images with { Data = dx }, accumulate: true, null, gemm.Kernel, Threads);
+                        continue;
+                    }
+                }
+                else
+                    // dW_g (O/G, K) += dy'_g (O/G, N·P) · col_gᵀ (N·P, K)
+                    gemm.Multiply(g.GroupOutputs, g.KernelLength, g.Batch * g.OutputPixels, gradientSource.Aim(dy, g.OutChannels, g.OutputPixels, rowOffset),
+                        im2col.Aim(x, g, window, group, transposed: true), denseWeightGrad);
                 if (dx is null) continue;
-                // dcol (K, S·P) = W_gᵀ (K, O/G) · dy' (O/G, S·P)
-                Workspace(ref columnGrads, g.KernelLength * width);
-                gemm.Multiply(g.KernelLength, width, g.GroupOutputs, new GemmOperand(w, weightOffset, g.KernelLength, transposed: true),
-                    new GemmOperand(gemmResult, 0, width), columnGrads, 0, width, accumulate: false);
-                columnWork.RunChunk(dx, columnGrads, first, count, group, g, window, backward: true, Threads);
+                // dx_g += col2im(W_gᵀ (K, O/G) · dy'_g (O/G, N·P))
+                gemm.Multiply(g.KernelLength, g.Batch * g.OutputPixels, g.GroupOutputs, weightSource.Set(new GemmOperand(w, weightOffset, g.KernelLength, transposed: true)),
+                    gradientSource.Aim(dy, g.OutChannels, g.OutputPixels, rowOffset), col2im.Aim(dx, g, window, group));
+            }
+        }
+        finally
+        {
+            weightSource.Clear();
+            gradientSource.Clear();
+            im2col.Clear();
+            col2im.Clear();
+            planeSource.Clear();
+            denseWeightGrad.Clear();
+        }
+    }
+
+    /// <summary>The direct convolution (<see cref="DirectConvolution"/>) runs in <see cref="CpuArithmetic.Fast"/> arithmetic
+    /// when the GEMM kernel in use has its fused multiply-add twin; <see cref="CpuArithmetic.Reference"/> keeps im2col + GEMM.</summary>
+    bool UsesDirectConvolution => Arithmetic == CpuArithmetic.Fast && DirectConvolution.Supports(gemm.Kernel);
+
+    readonly DirectConvolution directConvolution = new();
+    readonly PhasePlaneSource planeSource = new();
+    readonly WeightGradient weightGradient = new();
+    float[] virtualGradient = [], flippedWeights = [];
+
+    /// <summary>dy's channels [rowOffset, rowOffset + O/G) in the virtual columns of <paramref name="planes"/>' last Build,
+    /// (O/G, N·V') with V' = <see cref="WeightGradient.ImageColumns"/>: <c>dY[o, n·V' + i·Wq + j] = dy[n, rowOffset + o, i, j]</c>,
+    /// 0 in the dropped columns j ≥ OW and in the padding up to V'.</summary>
+    void VirtualOutputGradient(float[] dy, in ConvGeometry g, int rowOffset, DirectConvolution planes)
+    {
+        int columns = WeightGradient.ImageColumns(planes), stride = planes.PlaneWidth, width = g.OutputWidth;
+        if (virtualGradient.Length < g.GroupOutputs * g.Batch * columns) virtualGradient = new float[g.GroupOutputs * g.Batch * columns];
+        for (int o = 0; o < g.GroupOutputs; o++)
+            for (int n = 0; n < g.Batch; n++)
+            {
+                Span<float> target = virtualGradient.AsSpan((o * g.Batch + n) * columns, columns);
+                ReadOnlySpan<float> plane = dy.AsSpan((n * g.OutChannels + rowOffset + o) * g.OutputPixels, g.OutputPixels);
+                for (int i = 0; i < g.OutputHeight; i++)
+                {
+                    plane.Slice(i * width, width).CopyTo(target.Slice(i * stride, width));
+                    int end = i < g.OutputHeight - 1 ? (i + 1) * stride : columns;
+                    target[(i * stride + width)..end].Clear();
+                }
             }
     }
 
-    /// <summary>im2col of one group's channels of samples [first, first + count) side by side: (K, count·P),
-    /// sample t in columns t·P….</summary>
-    void ChunkColumns(float[] x, int first, int count, int group, in ConvGeometry g, in Window2d window)
-    {
-        Workspace(ref columns, g.KernelLength * count * g.OutputPixels);
-        columnWork.RunChunk(x, columns, first, count, group, g, window, backward: false, Threads);
-    }
-
-    readonly ColumnWork columnWork = new();
-
     /// <summary>
-    /// im2col (forward) or col2im (backward) of a chunk of samples, one task per sample on <see cref="CpuWorkers"/>:
-    /// sample t reads or writes only its own columns [t·P, (t+1)·P) of each row and its own image plane, so the result
-    /// does not depend on the thread count. Small chunks stay on the calling thread. Made once per backend; a run
-    /// allocates nothing.
+    /// The window of the input gradient as a convolution of the output gradient, for stride-1 layers: the same dilation,
+    /// padding <c>d·(K − 1) − pad</c> on each side (so the result is H×W). Null when the stride is above 1 or a padding
+    /// exceeds <c>d·(K − 1)</c> (the input gradient then goes through col2im).
     /// </summary>
-    sealed class ColumnWork : IParallelWork
+    static Window2d? TransposedWindow(in ConvGeometry g, in Window2d w)
     {
-        /// <summary>Below this many column values a chunk runs on the calling thread (waking workers costs more).</summary>
-        const long ParallelThreshold = 1 << 16;
-
-        float[] image = [], columnData = [];
-        int first, group, width;
-        bool backward;
-        ConvGeometry geometry;
-        Window2d window;
-
-        /// <summary>im2col (or, with <paramref name="backward"/>, col2im-add) of group <paramref name="group"/> of samples
-        /// [first, first + count), on up to <paramref name="threads"/> threads. <paramref name="image"/> is x (read) or dx
-        /// (added to), (N,C,H,W); <paramref name="columnData"/> the (K, count·P) columns, written or read.</summary>
-        public void RunChunk(float[] image, float[] columnData, int first, int count, int group, in ConvGeometry g, in Window2d window, bool backward, int threads)
-        {
-            (this.image, this.columnData, this.first, this.group, width, this.backward, geometry, this.window) =
-                (image, columnData, first, group, count * g.OutputPixels, backward, g, window);
-            bool large = (long)count * g.KernelLength * g.OutputPixels >= ParallelThreshold;
-            CpuWorkers.Shared.Run(this, count, large ? threads : 1);
-            (this.image, this.columnData) = ([], []);
-        }
-
-        void IParallelWork.Run(int t, int participant)
-        {
-            var g = geometry;
-            var plane = image.AsSpan((first + t) * g.InputPlaneSize + group * g.GroupPlaneSize, g.GroupPlaneSize);
-            var col = columnData.AsSpan(t * g.OutputPixels);
-            if (backward) Col2ImAdd(col, plane, width, g, window);
-            else Im2Col(plane, col, width, g, window);
-        }
+        int spanHeight = w.DilationHeight * (g.KernelHeight - 1), spanWidth = w.DilationWidth * (g.KernelWidth - 1);
+        if (w.StrideHeight != 1 || w.StrideWidth != 1 || g.Groups != 1) return null;
+        if (w.PadTop > spanHeight || w.PadBottom > spanHeight || w.PadLeft > spanWidth || w.PadRight > spanWidth) return null;
+        if (g.OutputHeight + 2 * spanHeight - w.PadTop - w.PadBottom - spanHeight != g.InputHeight) return null;
+        if (g.OutputWidth + 2 * spanWidth - w.PadLeft - w.PadRight - spanWidth != g.InputWidth) return null;
+        return new Window2d(g.KernelHeight, g.KernelWidth, 1, 1, spanHeight - w.PadTop, spanWidth - w.PadLeft,
+            spanHeight - w.PadBottom, spanWidth - w.PadRight, w.DilationHeight, w.DilationWidth);
     }
 
-    /// <summary>
-    /// im2col for one sample: <c>col[(c·KH + p)·KW + q, i·OW + j] = x[c, i·sh − padTop + p·dh, j·sw − padLeft + q·dw]</c>,
-    /// zero where that position falls in the padding. x is (C,H,W); col holds C·KH·KW rows of OH·OW values,
-    /// row r starting at <c>r·rowStride</c> (rows of several samples sit side by side).
-    /// </summary>
-    static void Im2Col(ReadOnlySpan<float> x, Span<float> col, int rowStride, in ConvGeometry g, in Window2d win)
+    /// <summary><c>W'[c, (o·KH + p)·KW + q] = W[o, c, KH − 1 − p, KW − 1 − q]</c> for the group's (O/G, C/G, KH, KW) weights.</summary>
+    void FlippedTransposedWeights(float[] w, in ConvGeometry g, int weightOffset)
     {
-        for (int c = 0; c < g.InChannels; c++)
-            for (int p = 0; p < g.KernelHeight; p++)
-                for (int q = 0; q < g.KernelWidth; q++)
-                {
-                    Span<float> row = col.Slice(((c * g.KernelHeight + p) * g.KernelWidth + q) * rowStride, g.OutputPixels);
-                    int offset = q * win.DilationWidth - win.PadLeft;             // iw = j·sw + offset
-                    var (first, end) = ValidColumns(offset, win.StrideWidth, g.InputWidth, g.OutputWidth);
-                    for (int i = 0; i < g.OutputHeight; i++)
-                    {
-                        int ih = i * win.StrideHeight - win.PadTop + p * win.DilationHeight;
-                        Span<float> segment = row.Slice(i * g.OutputWidth, g.OutputWidth);
-                        if ((uint)ih >= (uint)g.InputHeight) { segment.Clear(); continue; }
-                        ReadOnlySpan<float> inputRow = x.Slice((c * g.InputHeight + ih) * g.InputWidth, g.InputWidth);
-                        segment[..first].Clear();
-                        segment[end..].Clear();
-                        if (win.StrideWidth == 1)
-                            inputRow.Slice(first + offset, end - first).CopyTo(segment[first..end]);
-                        else
-                            for (int j = first; j < end; j++) segment[j] = inputRow[j * win.StrideWidth + offset];
-                    }
-                }
+        int taps = g.KernelHeight * g.KernelWidth, length = g.InChannels * g.GroupOutputs * taps;
+        if (flippedWeights.Length < length) flippedWeights = new float[length];
+        for (int o = 0; o < g.GroupOutputs; o++)
+            for (int c = 0; c < g.InChannels; c++)
+            {
+                ReadOnlySpan<float> kernel = w.AsSpan(weightOffset + (o * g.InChannels + c) * taps, taps);
+                Span<float> target = flippedWeights.AsSpan((c * g.GroupOutputs + o) * taps, taps);
+                for (int t = 0; t < taps; t++) target[t] = kernel[taps - 1 - t];
+            }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: adds every column entry back into the input position it came from.</summary>
-    static void Col2ImAdd(ReadOnlySpan<float> col, Span<float> dx, int rowStride, in ConvGeometry g, in Window2d win)
-    {
-        for (int c = 0; c < g.InChannels; c++)
-            for (int p = 0; p < g.KernelHeight; p++)
-                for (int q = 0; q < g.KernelWidth; q++)
-                {
-                    ReadOnlySpan<float> row = col.Slice(((c * g.KernelHeight + p) * g.KernelWidth + q) * rowStride, g.OutputPixels);
-                    int offset = q * win.DilationWidth - win.PadLeft;
-                    var (first, end) = ValidColumns(offset, win.StrideWidth, g.InputWidth, g.OutputWidth);
-                    for (int i = 0; i < g.OutputHeight; i++)
-                    {
-                        int ih = i * win.StrideHeight - win.PadTop + p * win.DilationHeight;
-                        if ((uint)ih >= (uint)g.InputHeight) continue;
-                        Span<float> inputRow = dx.Slice((c * g.InputHeight + ih) * g.InputWidth, g.InputWidth);
-                        ReadOnlySpan<float> segment = row.Slice(i * g.OutputWidth, g.OutputWidth);
-                        if (win.StrideWidth == 1)
-                        {
-                            Span<float> target = inputRow.Slice(first + offset, end - first);
-                            TensorPrimitives.Add(target, segment[first..end], target);
-                        }
-                        else
-                            for (int j = first; j < end; j++) inputRow[j * win.StrideWidth + offset] += segment[j];
-                    }
-                }
-    }
-
-    /// <summary>The output columns j in [first, end) whose input column <c>j·stride + offset</c> lies inside [0, width).</summary>
-    static (int First, int End) ValidColumns(int offset, int stride, int width, int outputWidth)
-    {
-        int first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-        int end = width - offset <= 0 ? 0 : Math.Min(outputWidth, (width - 1 - offset) / stride + 1);
-        return (Math.Min(first, outputWidth), Math.Max(end, Math.Min(first, outputWidth)));
-    }
-
-    static Span<float> Workspace(ref float[] buffer, int length)
-    {
-        if (buffer.Length < length) buffer = new float[length];
-        return buffer.AsSpan(0, length);
-    }
+    readonly DenseTarget denseWeightGrad = new();
 
     /// <summary>Sizes of one convolution, read from the tensors' shapes. <see cref="InChannels"/> counts the
     /// channels of one group (the im2col rows come from one group at a time).</summary>
-    readonly struct ConvGeometry(TensorShape input, TensorShape weight, TensorShape output, int groups)
+    internal readonly struct ConvGeometry(TensorShape input, TensorShape weight, TensorShape output, int groups)
     {
         public readonly int Batch = input.N, InChannels = input.C / groups, InputHeight = input.H, InputWidth = input.W;
         public readonly int OutChannels = weight.N, GroupOutputs = weight.N / groups, KernelHeight = weight.H, KernelWidth = weight.W;
-        public readonly int OutputHeight = output.H, OutputWidth = output.W;
+        public readonly int OutputHeight = output.H, OutputWidth = output.W, Groups = groups;
         public readonly int InputPlaneSize = input.C * input.H * input.W;
         public int OutputPixels => OutputHeight * OutputWidth;
+        public int InputPixels => InputHeight * InputWidth;
         public int KernelLength => InChannels * KernelHeight * KernelWidth;
         /// <summary>One group's channels of one sample: (C/G)·H·W.</summary>
         public int GroupPlaneSize => InChannels * InputHeight * InputWidth;
-        /// <summary>Samples per im2col chunk: as many as fit <see cref="ColumnBudget"/>, at least one.</summary>
-        public int ChunkSize => (int)Math.Clamp(ColumnBudget / Math.Max(1L, (long)KernelLength * OutputPixels), 1, Batch);
+        public int OutputPlaneSize => OutChannels * OutputPixels;
+
+        /// <summary>A 1×1 window with stride 1 and no padding: the input plane is its own im2col matrix.</summary>
+        public bool IsPointwise(in Window2d w) => KernelHeight == 1 && KernelWidth == 1 && w.StrideHeight == 1 && w.StrideWidth == 1
+            && w.PadTop == 0 && w.PadLeft == 0 && OutputHeight == InputHeight && OutputWidth == InputWidth;
     }
 }

@@ -9,9 +9,9 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void Accumulate(Tensor source, Tensor destination, float scale)
     {
+        if (destination.Length != source.Length) throw new ArgumentException($"accumulating '{source.Name}' {source.Shape} into '{destination.Name}' {destination.Shape}");
         if (Skips) return;
-        Span<float> y = Data(destination);
-        TensorPrimitives.MultiplyAdd(Data(source), scale, y, y); // y += scale·x
+        copyWork.Run(CopyWork.Mode.Accumulate, ArrayOf(source), ArrayOf(destination), source.Length, scale, Threads);
     }
 
     /// <inheritdoc/>

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using NeuroPlugin.Optimizers;
 using NeuroPlugin.Tensors;
@@ -6,7 +7,8 @@ namespace NeuroPlugin.Backends.Cpu;
 
 // Optimizer update rules, the L1/L2 penalty and gradient clipping. Each rule is one loop over the elements,
 // written in the order PyTorch's torch.optim evaluates it, so float rounding follows the same path. Under a work
-// slice a rule runs only its window's element blocks (ElementRange): each element's update is independent.
+// slice a rule runs only its window's element blocks (ElementRange): each element's update is independent, and every
+// element is computed by the same code whatever its chunk or block, so parts give the bits of the whole.
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
@@ -14,17 +16,45 @@ public sealed partial class CpuBackend
     {
         var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
         if (UpdateBlocked || first == end) return;
-        Span<float> w = Data(parameter), dw = Data(gradient), v = DataOrEmpty(velocity);
-        bool hasVelocity = velocity is not null;
-        for (int i = first; i < end; i++)
+        var w = optimizerWork.Aim(OptimizerWork.Rule.Sgd, parameter, gradient, velocity, null);
+        (w.LearningRate, w.Momentum, w.WeightDecay, w.Nesterov) = (learningRate, momentum, weightDecay, nesterov);
+        w.Run(first, end, Threads);
+    }
+
+    /// <summary>SGD on elements [start, start + count): <c>g = dw + λ·w; v = μ·v + g; g = nesterov ? g + μ·v : v; w −= lr·g</c>,
+    /// torch.optim.SGD's order, on vectors with the same roundings.</summary>
+    static void SgdRange(OptimizerWork o, int start, int count)
+    {
+        Span<float> w = o.Parameter.AsSpan(start, count), v = o.State1.Length == 0 ? default : o.State1.AsSpan(start, count);
+        ReadOnlySpan<float> dw = o.Gradient.AsSpan(start, count);
+        bool hasVelocity = !v.IsEmpty;
+        float lr = o.LearningRate, momentum = o.Momentum, decay = o.WeightDecay;
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            float g = dw[i] + weightDecay * w[i];
+            Vector512<float> rate = Vector512.Create(lr), mu = Vector512.Create(momentum), lambda = Vector512.Create(decay);
+            for (; i + 16 <= w.Length; i += 16)
+            {
+                var weight = Vector512.Create(w.Slice(i, 16));
+                var g = Vector512.Create(dw.Slice(i, 16)) + lambda * weight;
+                if (hasVelocity)
+                {
+                    var velocity = mu * Vector512.Create(v.Slice(i, 16)) + g;
+                    velocity.CopyTo(v.Slice(i, 16));
+                    g = o.Nesterov ? g + mu * velocity : velocity;
+                }
+                (weight - rate * g).CopyTo(w.Slice(i, 16));
+            }
+        }
+        for (; i < w.Length; i++)
+        {
+            float g = dw[i] + decay * w[i];
             if (hasVelocity)
             {
                 v[i] = momentum * v[i] + g;
-                g = nesterov ? g + momentum * v[i] : v[i];
+                g = o.Nesterov ? g + momentum * v[i] : v[i];
             }
-            w[i] -= learningRate * g;
+            w[i] -= lr * g;
         }
     }
 
@@ -33,12 +63,20 @@ public sealed partial class CpuBackend
     {
         var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
         if (UpdateBlocked || first == end) return;
-        Span<float> w = Data(parameter), dw = Data(gradient), h = Data(sum);
-        for (int i = first; i < end; i++)
+        var w = optimizerWork.Aim(OptimizerWork.Rule.AdaGrad, parameter, gradient, sum, null);
+        (w.LearningRate, w.Epsilon, w.WeightDecay) = (learningRate, epsilon, weightDecay);
+        w.Run(first, end, Threads);
+    }
+
+    static void AdaGradRange(OptimizerWork o, int start, int count)
+    {
+        Span<float> w = o.Parameter.AsSpan(start, count), h = o.State1.AsSpan(start, count);
+        ReadOnlySpan<float> dw = o.Gradient.AsSpan(start, count);
+        for (int i = 0; i < w.Length; i++)
         {
-            float g = dw[i] + weightDecay * w[i];
+            float g = dw[i] + o.WeightDecay * w[i];
             h[i] += g * g;
-            w[i] -= learningRate * (g / (MathF.Sqrt(h[i]) + epsilon));
+            w[i] -= o.LearningRate * (g / (MathF.Sqrt(h[i]) + o.Epsilon));
         }
     }
 
@@ -47,15 +85,23 @@ public sealed partial class CpuBackend
     {
         var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
         if (UpdateBlocked || first == end) return;
-        Span<float> w = Data(parameter), dw = Data(gradient), h = Data(squareAverage), v = DataOrEmpty(velocity);
-        bool hasVelocity = velocity is not null;
-        for (int i = first; i < end; i++)
+        var w = optimizerWork.Aim(OptimizerWork.Rule.RmsProp, parameter, gradient, squareAverage, velocity);
+        (w.LearningRate, w.Alpha, w.Epsilon, w.Momentum, w.WeightDecay) = (learningRate, alpha, epsilon, momentum, weightDecay);
+        w.Run(first, end, Threads);
+    }
+
+    static void RmsPropRange(OptimizerWork o, int start, int count)
+    {
+        Span<float> w = o.Parameter.AsSpan(start, count), h = o.State1.AsSpan(start, count), v = o.State2.Length == 0 ? default : o.State2.AsSpan(start, count);
+        ReadOnlySpan<float> dw = o.Gradient.AsSpan(start, count);
+        bool hasVelocity = !v.IsEmpty;
+        for (int i = 0; i < w.Length; i++)
         {
-            float g = dw[i] + weightDecay * w[i];
-            h[i] = alpha * h[i] + (1f - alpha) * (g * g);
-            float step = g / (MathF.Sqrt(h[i]) + epsilon);
-            if (hasVelocity) step = v[i] = momentum * v[i] + step;
-            w[i] -= learningRate * step;
+            float g = dw[i] + o.WeightDecay * w[i];
+            h[i] = o.Alpha * h[i] + (1f - o.Alpha) * (g * g);
+            float step = g / (MathF.Sqrt(h[i]) + o.Epsilon);
+            if (hasVelocity) step = v[i] = o.Momentum * v[i] + step;
+            w[i] -= o.LearningRate * step;
         }
     }
 
@@ -65,17 +111,66 @@ public sealed partial class CpuBackend
     {
         var (first, end) = ElementRange(parameter.Length); // numbered first, so every run numbers the same units
         if (UpdateBlocked || first == end) return;
-        Span<float> w = Data(parameter), dw = Data(gradient), m = Data(firstMoment), v = Data(secondMoment);
-        var c = AdamCorrection.At(learningRate, beta1, beta2, step);
-        float coupled = decoupledWeightDecay ? 0f : weightDecay;
-        float shrink = decoupledWeightDecay ? 1f - learningRate * weightDecay : 1f;
-        for (int i = first; i < end; i++)
+        var w = optimizerWork.Aim(OptimizerWork.Rule.Adam, parameter, gradient, firstMoment, secondMoment);
+        (w.Correction, w.Beta1, w.Beta2, w.Epsilon) = (AdamCorrection.At(learningRate, beta1, beta2, step), beta1, beta2, epsilon);
+        w.WeightDecay = decoupledWeightDecay ? 0f : weightDecay;
+        w.Shrink = decoupledWeightDecay ? 1f - learningRate * weightDecay : 1f;
+        w.Run(first, end, Threads);
+    }
+
+    static void AdamRange(OptimizerWork o, int start, int count)
+    {
+        Span<float> w = o.Parameter.AsSpan(start, count), m = o.State1.AsSpan(start, count), v = o.State2.AsSpan(start, count);
+        ReadOnlySpan<float> dw = o.Gradient.AsSpan(start, count);
+        var c = o.Correction;
+        for (int i = 0; i < w.Length; i++)
         {
-            float g = dw[i] + coupled * w[i];
-            w[i] *= shrink;
-            m[i] = beta1 * m[i] + (1f - beta1) * g;
-            v[i] = beta2 * v[i] + (1f - beta2) * (g * g);
-            w[i] -= c.StepSize * (m[i] / (MathF.Sqrt(v[i]) / c.SecondMomentScale + epsilon));
+            float g = dw[i] + o.WeightDecay * w[i];
+            w[i] *= o.Shrink;
+            m[i] = o.Beta1 * m[i] + (1f - o.Beta1) * g;
+            v[i] = o.Beta2 * v[i] + (1f - o.Beta2) * (g * g);
+            w[i] -= c.StepSize * (m[i] / (MathF.Sqrt(v[i]) / c.SecondMomentScale + o.Epsilon));
+        }
+    }
+
+    readonly OptimizerWork optimizerWork = new();
+
+    /// <summary>One update rule's call: its tensors and hyperparameters, run in chunks over the worker pool (each element
+    /// updated by the same code whatever its chunk: the result does not depend on the thread count).</summary>
+    sealed class OptimizerWork : ChunkedWork
+    {
+        public enum Rule { Sgd, AdaGrad, RmsProp, Adam }
+
+        public Rule Kind;
+        public float[] Parameter = [], Gradient = [], State1 = [], State2 = [];
+        public float LearningRate, Momentum, WeightDecay, Epsilon, Alpha, Beta1, Beta2, Shrink;
+        public bool Nesterov;
+        public AdamCorrection Correction;
+
+        public OptimizerWork Aim(Rule rule, Tensor parameter, Tensor gradient, Tensor? state1, Tensor? state2)
+        {
+            Kind = rule;
+            (Parameter, Gradient) = (ArrayOf(parameter), ArrayOf(gradient));
+            (State1, State2) = (state1 is null ? [] : ArrayOf(state1), state2 is null ? [] : ArrayOf(state2));
+            return this;
+        }
+
+        /// <summary>Updates elements [<paramref name="first"/>, <paramref name="end"/>).</summary>
+        public void Run(int first, int end, int threads)
+        {
+            RunChunks(first, end, threads);
+            Parameter = Gradient = State1 = State2 = [];
+        }
+
+        protected override void RunRange(int start, int count)
+        {
+            switch (Kind)
+            {
+                case Rule.Sgd: SgdRange(this, start, count); break;
+                case Rule.AdaGrad: AdaGradRange(this, start, count); break;
+                case Rule.RmsProp: RmsPropRange(this, start, count); break;
+                default: AdamRange(this, start, count); break;
+            }
         }
     }
 

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.Cpu;
@@ -8,84 +11,189 @@ public sealed partial class CpuBackend
     public void MaxPool2dForward(Tensor input, Tensor output, Tensor argmax, Window2d window)
     {
         if (Skips) return;
-        // input (N,C,H,W); output and argmax (N,C,OH,OW)
-        var g = new PoolGeometry(input.Shape, output.Shape);
-        Span<float> x = Data(input), y = Data(output), index = Data(argmax);
-        for (int plane = 0; plane < g.Planes; plane++)
-        {
-            ReadOnlySpan<float> xPlane = x.Slice(plane * g.InputPixels, g.InputPixels);
-            for (int i = 0; i < g.OutputHeight; i++)
-                for (int j = 0; j < g.OutputWidth; j++)
-                {
-                    float best = float.NegativeInfinity;
-                    int bestIndex = -1;
-                    for (int p = 0; p < window.KernelHeight; p++)
-                    {
-                        int ih = i * window.StrideHeight - window.PadTop + p * window.DilationHeight;
-                        if ((uint)ih >= (uint)g.InputHeight) continue;
-                        for (int q = 0; q < window.KernelWidth; q++)
-                        {
-                            int iw = j * window.StrideWidth - window.PadLeft + q * window.DilationWidth;
-                            if ((uint)iw >= (uint)g.InputWidth) continue;
-                            float v = xPlane[ih * g.InputWidth + iw];
-                            if (v > best || bestIndex < 0) { best = v; bestIndex = ih * g.InputWidth + iw; }
-                        }
-                    }
-                    int o = plane * g.OutputPixels + i * g.OutputWidth + j;
-                    y[o] = best;
-                    index[o] = bestIndex;
-                }
-        }
+        poolingWork.Run(PoolingWork.Op.MaxForward, new PoolGeometry(input.Shape, output.Shape), window, ArrayOf(input), ArrayOf(output), ArrayOf(argmax), false, Threads);
     }
 
     /// <inheritdoc/>
     public void MaxPool2dBackward(Tensor argmax, Tensor outputGrad, Tensor inputGrad, Window2d window)
     {
         if (Skips) return;
-        // in the forward pass this was y = x[argmax]: the gradient flows only to the chosen element
-        var g = new PoolGeometry(inputGrad.Shape, outputGrad.Shape);
-        Span<float> index = Data(argmax), dy = Data(outputGrad), dx = Data(inputGrad);
-        for (int plane = 0; plane < g.Planes; plane++)
-            for (int o = 0; o < g.OutputPixels; o++)
-            {
-                int k = plane * g.OutputPixels + o;
-                int position = (int)index[k];
-                if (position >= 0) dx[plane * g.InputPixels + position] += dy[k]; // −1: the window held no input element
-            }
+        poolingWork.Run(PoolingWork.Op.MaxBackward, new PoolGeometry(inputGrad.Shape, outputGrad.Shape), window, ArrayOf(inputGrad), ArrayOf(outputGrad), ArrayOf(argmax), false, Threads);
     }
 
     /// <inheritdoc/>
     public void AvgPool2dForward(Tensor input, Tensor output, Window2d window, bool countIncludePad)
     {
         if (Skips) return;
-        var g = new PoolGeometry(input.Shape, output.Shape);
-        Span<float> x = Data(input), y = Data(output);
-        for (int plane = 0; plane < g.Planes; plane++)
-            for (int i = 0; i < g.OutputHeight; i++)
-                for (int j = 0; j < g.OutputWidth; j++)
-                {
-                    float sum = 0f;
-                    foreach (int position in new WindowPositions(g, window, i, j))
-                        sum += x[plane * g.InputPixels + position];
-                    y[plane * g.OutputPixels + i * g.OutputWidth + j] = sum / AverageDivisor(g, window, i, j, countIncludePad);
-                }
+        poolingWork.Run(PoolingWork.Op.AverageForward, new PoolGeometry(input.Shape, output.Shape), window, ArrayOf(input), ArrayOf(output), [], countIncludePad, Threads);
     }
 
     /// <inheritdoc/>
     public void AvgPool2dBackward(Tensor outputGrad, Tensor inputGrad, Window2d window, bool countIncludePad)
     {
         if (Skips) return;
-        // in the forward pass this was y = Σ window / count: each element of the window receives dy / count
-        var g = new PoolGeometry(inputGrad.Shape, outputGrad.Shape);
-        Span<float> dy = Data(outputGrad), dx = Data(inputGrad);
-        for (int plane = 0; plane < g.Planes; plane++)
+        poolingWork.Run(PoolingWork.Op.AverageBackward, new PoolGeometry(inputGrad.Shape, outputGrad.Shape), window, ArrayOf(inputGrad), ArrayOf(outputGrad), [], countIncludePad, Threads);
+    }
+
+    readonly PoolingWork poolingWork = new();
+
+    /// <summary>
+    /// Pooling, one task per group of (n, c) planes: a plane's outputs read (or, backward, add into) that plane only, so
+    /// the result does not depend on the thread count. Forward and backward of both poolings side by side.
+    /// </summary>
+    sealed class PoolingWork : IParallelWork
+    {
+        public enum Op { MaxForward, MaxBackward, AverageForward, AverageBackward }
+
+        Op op;
+        PoolGeometry g;
+        Window2d window;
+        float[] image = [], pooled = [], index = [];
+        bool countIncludePad;
+        int planesPerTask;
+
+        /// <summary><paramref name="image"/> is x (forward) or dx (backward), (N,C,H,W); <paramref name="pooled"/> is y or dy,
+        /// (N,C,OH,OW); <paramref name="argmax"/> max pooling's indices.</summary>
+        public void Run(Op op, in PoolGeometry geometry, in Window2d window, float[] image, float[] pooled, float[] argmax, bool countIncludePad, int threads)
+        {
+            (this.op, g, this.window, this.image, this.pooled, index, this.countIncludePad) = (op, geometry, window, image, pooled, argmax, countIncludePad);
+            int work = Math.Max(1, g.OutputPixels * window.KernelHeight * window.KernelWidth);
+            planesPerTask = Math.Max(1, (1 << 14) / work);
+            int tasks = (g.Planes + planesPerTask - 1) / planesPerTask;
+            CpuWorkers.Shared.Run(this, tasks, (long)g.Planes * work >= 1 << 16 ? threads : 1);
+            (this.image, this.pooled, index) = ([], [], []);
+        }
+
+        void IParallelWork.Run(int task, int participant)
+        {
+            for (int plane = task * planesPerTask; plane < Math.Min(g.Planes, (task + 1) * planesPerTask); plane++)
+                switch (op)
+                {
+                    case Op.MaxForward: MaxForward(plane); break;
+                    case Op.MaxBackward: MaxBackward(plane); break;
+                    case Op.AverageForward: AverageForward(plane); break;
+                    default: AverageBackward(plane); break;
+                }
+        }
+
+        /// <summary>
+        /// <c>y = max over the window</c> (padding counts as −∞) and the flat index <c>h·W + w</c> of the first maximum in
+        /// window order (rows, then columns), −1 for a window with no input element. The columns whose whole window row lies
+        /// inside the input run 16 outputs at a time where the stride is 1 or 2 (AVX-512): the first tap is taken as is, each
+        /// later one replaces only a strictly larger value, exactly the scalar rule.
+        /// </summary>
+        void MaxForward(int plane)
+        {
+            var w = window;
+            ReadOnlySpan<float> x = image.AsSpan(plane * g.InputPixels, g.InputPixels);
+            Span<float> y = pooled.AsSpan(plane * g.OutputPixels, g.OutputPixels), argmax = index.AsSpan(plane * g.OutputPixels, g.OutputPixels);
+            var (first, end) = Im2ColSource.ValidColumns(-w.PadLeft, w.StrideWidth, g.InputWidth - (w.KernelWidth - 1) * w.DilationWidth, g.OutputWidth);
+            bool vectors = Avx512F.IsSupported && Vector512.IsHardwareAccelerated && w.StrideWidth <= 2;
+            for (int i = 0; i < g.OutputHeight; i++)
+            {
+                // the last input row the window reaches: vectors read 16·stride floats from each tap's start
+                int lastRow = Math.Min(g.InputHeight - 1, i * w.StrideHeight - w.PadTop + (w.KernelHeight - 1) * w.DilationHeight);
+                for (int j = 0; j < g.OutputWidth; j++)
+                {
+                    int lastStart = lastRow * g.InputWidth + j * w.StrideWidth - w.PadLeft + (w.KernelWidth - 1) * w.DilationWidth;
+                    if (vectors && j >= first && j + 16 <= end && lastStart + 16 * w.StrideWidth <= g.InputPixels)
+                    {
+                        MaxForward16(x, i, j, y.Slice(i * g.OutputWidth + j, 16), argmax.Slice(i * g.OutputWidth + j, 16));
+                        j += 15;
+                        continue;
+                    }
+                    float best = float.NegativeInfinity;
+                    int bestIndex = -1;
+                    for (int p = 0; p < w.KernelHeight; p++)
+                    {
+                        int ih = i * w.StrideHeight - w.PadTop + p * w.DilationHeight;
+                        if ((uint)ih >= (uint)g.InputHeight) continue;
+                        for (int q = 0; q < w.KernelWidth; q++)
+                        {
+                            int iw = j * w.StrideWidth - w.PadLeft + q * w.DilationWidth;
+                            if ((uint)iw >= (uint)g.InputWidth) continue;
+                            float v = x[ih * g.InputWidth + iw];
+                            if (v > best || bestIndex < 0) { best = v; bestIndex = ih * g.InputWidth + iw; }
+                        }
+                    }
+                    y[i * g.OutputWidth + j] = best;
+                    argmax[i * g.OutputWidth + j] = bestIndex;
+                }
+            }
+        }
+
+        /// <summary>Outputs (i, j … j + 15), every one's window row inside the input: the window's valid rows, each tap a
+        /// vector of 16 inputs (consecutive for stride 1, the even ones of 32 for stride 2).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void MaxForward16(ReadOnlySpan<float> x, int i, int j, Span<float> y, Span<float> argmax)
+        {
+            var w = window;
+            int s = w.StrideWidth;
+            var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var lanes = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * s;
+            Vector512<float> best = default, bestIndex = Vector512.Create(-1f);
+            bool any = false;
+            for (int p = 0; p < w.KernelHeight; p++)
+            {
+                int ih = i * w.StrideHeight - w.PadTop + p * w.DilationHeight;
+                if ((uint)ih >= (uint)g.InputHeight) continue;
+                for (int q = 0; q < w.KernelWidth; q++)
+                {
+                    int start = ih * g.InputWidth + j * s - w.PadLeft + q * w.DilationWidth;
+                    Vector512<float> v = s == 1 ? Vector512.Create(x.Slice(start, 16))
+                        : Avx512F.PermuteVar16x32x2(Vector512.Create(x.Slice(start, 16)), evens, Vector512.Create(x.Slice(start + 16, 16)));
+                    var position = Vector512.Create((float)start) + lanes;
+                    if (!any) (best, bestIndex, any) = (v, position, true);
+                    else
+                    {
+                        var larger = Vector512.GreaterThan(v, best);
+                        best = Vector512.ConditionalSelect(larger, v, best);
+                        bestIndex = Vector512.ConditionalSelect(larger, position, bestIndex);
+                    }
+                }
+            }
+            if (!any) best = Vector512.Create(float.NegativeInfinity);
+            best.CopyTo(y);
+            bestIndex.CopyTo(argmax);
+        }
+
+        /// <summary>In the forward pass this was y = x[argmax]: the gradient flows only to the chosen element.</summary>
+        void MaxBackward(int plane)
+        {
+            ReadOnlySpan<float> chosen = index.AsSpan(plane * g.OutputPixels, g.OutputPixels), dy = pooled.AsSpan(plane * g.OutputPixels, g.OutputPixels);
+            Span<float> dx = image.AsSpan(plane * g.InputPixels, g.InputPixels);
+            for (int o = 0; o < chosen.Length; o++)
+            {
+                int position = (int)chosen[o];
+                if (position >= 0) dx[position] += dy[o]; // −1: the window held no input element
+            }
+        }
+
+        void AverageForward(int plane)
+        {
+            ReadOnlySpan<float> x = image.AsSpan(plane * g.InputPixels, g.InputPixels);
+            Span<float> y = pooled.AsSpan(plane * g.OutputPixels, g.OutputPixels);
             for (int i = 0; i < g.OutputHeight; i++)
                 for (int j = 0; j < g.OutputWidth; j++)
                 {
-                    float share = dy[plane * g.OutputPixels + i * g.OutputWidth + j] / AverageDivisor(g, window, i, j, countIncludePad);
-                    foreach (int position in new WindowPositions(g, window, i, j))
-                        dx[plane * g.InputPixels + position] += share;
+                    float sum = 0f;
+                    foreach (int position in new WindowPositions(g, window, i, j)) sum += x[position];
+                    y[i * g.OutputWidth + j] = sum / AverageDivisor(g, window, i, j, countIncludePad);
                 }
+        }
+
+        /// <summary>In the forward pass this was y = Σ window / count: each element of the window receives dy / count.</summary>
+        void AverageBackward(int plane)
+        {
+            ReadOnlySpan<float> dy = pooled.AsSpan(plane * g.OutputPixels, g.OutputPixels);
+            Span<float> dx = image.AsSpan(plane * g.InputPixels, g.InputPixels);
+            for (int i = 0; i < g.OutputHeight; i++)
+                for (int j = 0; j < g.OutputWidth; j++)
+                {
+                    float share = dy[i * g.OutputWidth + j] / AverageDivisor(g, window, i, j, countIncludePad);
+                    foreach (int position in new WindowPositions(g, window, i, j)) dx[position] += share;
+                }
+        }
     }
 
     /// <summary>

@@ -2,14 +2,28 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.Cpu;
 
+/// <summary>How the CPU backend rounds (<see cref="CpuBackend.Arithmetic"/>). Both are deterministic: the same inputs
+/// give the same bits for any <see cref="CpuBackend.Threads"/>.</summary>
+public enum CpuArithmetic
+{
+    /// <summary>The fastest kernels: fused multiply-add where the processor has it (one rounding per step of a sum, so
+    /// closer to the exact sum than <see cref="Reference"/>), and convolutions as implicit GEMMs on phase planes
+    /// (<c>DirectConvolution</c>). Results differ from <see cref="Reference"/> by float rounding (about 1e-6
+    /// relative per layer).</summary>
+    Fast,
+    /// <summary>Every product rounded before it is added, every convolution by im2col + GEMM with sums in a fixed
+    /// order: the arithmetic of the GL backend's shaders on llvmpipe, for comparisons that need the same bits.</summary>
+    Reference,
+}
+
 public sealed partial class CpuBackend
 {
     /// <summary>The matrix multiply behind convolution and the fully connected layers, with its packing buffers.</summary>
     readonly Gemm gemm = new(CpuWorkers.Shared.MaxParticipants);
 
     /// <summary>
-    /// How many threads a convolution or fully connected layer may use: the calling thread plus workers of one small
-    /// process-wide pool (default: every logical processor, at most 8). Set 1 to keep all work on the calling thread.
+    /// How many threads an op may use: the calling thread plus workers of one small process-wide pool (default: every
+    /// logical processor, at most 8). Set 1 to keep all work on the calling thread.
     /// Results are identical for every value: the work is split into tiles of the output, each summed in a fixed order.
     /// </summary>
     public int Threads
@@ -17,6 +31,23 @@ public sealed partial class CpuBackend
         get => gemm.Threads;
         set => gemm.Threads = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "CpuBackend.Threads must be at least 1");
     }
+
+    /// <summary>How products are rounded and which convolution methods may run (default <see cref="CpuArithmetic.Fast"/>).</summary>
+    public CpuArithmetic Arithmetic
+    {
+        get => arithmetic;
+        set
+        {
+            if (value is not (CpuArithmetic.Fast or CpuArithmetic.Reference))
+                throw new ArgumentOutOfRangeException(nameof(value), value, "CpuBackend.Arithmetic must be Fast or Reference");
+            arithmetic = value;
+            gemm.Kernel = value == CpuArithmetic.Fast ? Gemm.FastestKernel : Gemm.ReferenceKernel;
+        }
+    }
+    CpuArithmetic arithmetic = CpuArithmetic.Fast;
+
+    /// <summary>Whether sums fuse each product (the GEMM kernel in use has FMA): the direct kernels follow the GEMM.</summary>
+    bool FusedProducts => gemm.Kernel is GemmKernel.Vector256Fma or GemmKernel.Vector512Fma;
 
     /// <summary>The array behind a CPU tensor (its first <c>tensor.Length</c> elements are the tensor), for kernels that
     /// hand it to worker threads.</summary>

@@ -46,17 +46,48 @@ public sealed partial class CpuBackend : IBackend
     public void Fill(Tensor tensor, float value)
     {
         if (Skips) return;
-        Data(tensor).Fill(value);
+        copyWork.Run(CopyWork.Mode.Fill, null, ArrayOf(tensor), tensor.Length, value, Threads);
     }
 
     /// <inheritdoc/>
     public void Copy(Tensor source, Tensor destination)
     {
+        if (destination.Length < source.Length) throw new ArgumentException($"copying '{source.Name}' {source.Shape} into the smaller '{destination.Name}' {destination.Shape}");
         if (Skips) return;
-        Data(source).CopyTo(Data(destination));
+        copyWork.Run(CopyWork.Mode.Copy, ArrayOf(source), ArrayOf(destination), source.Length, 0f, Threads);
     }
 
-    /// <summary>While set, each op call is one unit of the slice's numbering (a convolution one per sample chunk and group,
+    readonly CopyWork copyWork = new();
+
+    /// <summary>Fill, copy or <c>y += scale·x</c> (<see cref="Accumulate"/>) over the worker pool: the memory passes of every
+    /// step (clearing gradients, residual sums), each element computed alone.</summary>
+    sealed class CopyWork : ChunkedWork
+    {
+        public enum Mode { Fill, Copy, Accumulate }
+
+        Mode mode;
+        float[]? source;
+        float[] target = [];
+        float value;
+
+        /// <summary><paramref name="value"/>: the fill value, or the scale of an accumulation.</summary>
+        public void Run(Mode mode, float[]? source, float[] target, int length, float value, int threads)
+        {
+            (this.mode, this.source, this.target, this.value) = (mode, source, target, value);
+            RunChunks(length, threads);
+            (this.source, this.target) = (null, []);
+        }
+
+        protected override void RunRange(int start, int count)
+        {
+            Span<float> y = target.AsSpan(start, count);
+            if (mode == Mode.Fill) y.Fill(value);
+            else if (mode == Mode.Copy) source.AsSpan(start, count).CopyTo(y);
+            else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.AsSpan(start, count), value, y, y); // y += scale·x
+        }
+    }
+
+    /// <summary>While set, each op call is one unit of the slice's numbering (a convolution one per group,
     /// an update rule one per <see cref="ElementBlock"/> elements) and only the units inside its window run.</summary>
     public WorkSlice? Slice { get; set; }
 

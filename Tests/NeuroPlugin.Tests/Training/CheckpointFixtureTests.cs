@@ -7,6 +7,8 @@ namespace NeuroPlugin.Tests.Training;
 /// <c>generate_v2_checkpoints.cs.txt</c> beside them): one per built-in optimizer, with clipping, weight-decay groups and
 /// L1/L2 terms spread over them, saved after 3 of 5 steps of a tiny network on synthetic batches.
 /// <c>v2_checkpoints.json</c> holds the float32 bits of every parameter at the end of the run that wrote them.
+/// Those bits come from that code's arithmetic, every product rounded before it is added: the runs here use
+/// <see cref="CpuArithmetic.Reference"/>, which keeps it (the default, fused multiply-adds, differs in the last bit).
 /// </summary>
 public class CheckpointFixtureTests
 {
@@ -34,7 +36,7 @@ public class CheckpointFixtureTests
     {
         var saved = TrainingCheckpoint.Read(Fixture($"v2_{optimizerName}.ckpt.neuro"));
         Assert.That(saved.OptimizerType, Is.EqualTo(optimizerName));
-        var cpu = new CpuBackend();
+        var cpu = new CpuBackend { Arithmetic = CpuArithmetic.Reference };
         using var network = saved.CreateNetwork(cpu);
         using var plan = ExecutionPlan.ForTraining(network, BatchSize);
         using var optimizer = saved.CreateOptimizer(); // rebuilt from the file's description alone
@@ -59,7 +61,7 @@ public class CheckpointFixtureTests
             string x = graph.AddInput("input", new TensorShape(1, 4, 4));
             x = graph.Add("flatten", new Flatten(), x);
             graph.Add("fc", new Linear(16, 3), x);
-            using var network = Network.Create(graph, new CpuBackend(), seed: 5);
+            using var network = Network.Create(graph, new CpuBackend { Arithmetic = CpuArithmetic.Reference }, seed: 5);
             using var plan = ExecutionPlan.ForTraining(network, BatchSize);
             using var optimizer = Create(optimizerName);
             for (int step = 0; step < SavedAfter; step++) TrainStep(plan, optimizer, step);

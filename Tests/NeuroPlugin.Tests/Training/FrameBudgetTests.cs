@@ -59,9 +59,16 @@ public class FrameBudgetTests
             "loss", "loss backward",
             "backward fc1", "backward dropout", "backward flatten", "backward pool1", "backward relu1", "backward bn1", "backward conv1",
         }));
-        using var inference = ExecutionPlan.ForInference(network, 4);
-        Assert.That(inference.TrainingStages, Is.Empty);
-        Assert.That(inference.InferenceStages.Select(s => s.Node), Is.EqualTo(Enumerable.Range(0, 7)));
+        using var unfused = ExecutionPlan.ForInference(network, 4, fuseLayers: false);
+        Assert.That(unfused.TrainingStages, Is.Empty);
+        Assert.That(unfused.InferenceStages.Select(s => s.Node), Is.EqualTo(Enumerable.Range(0, 7)));
+        // fused (the default on the CPU): conv1, bn1 and relu1 run as one stage, at relu1's node, which writes its output
+        using var fused = ExecutionPlan.ForInference(network, 4);
+        Assert.That(fused.InferenceStages.Select(s => (s.Kind, s.Node, s.Name)), Is.EqualTo(new[]
+        {
+            (PlanStageKind.FusedForward, 2, "forward conv1+bn1+relu1"), (PlanStageKind.Forward, 3, "forward pool1"),
+            (PlanStageKind.Forward, 4, "forward flatten"), (PlanStageKind.Forward, 5, "forward dropout"), (PlanStageKind.Forward, 6, "forward fc1"),
+        }));
     }
 }
 

@@ -6,8 +6,8 @@ namespace NeuroPlugin.Tests.Zoo;
 /// gradient (the last parameter), and the gradients of the first parameter (the stem: the longest backward path) and a
 /// middle one.
 /// <para>Sizes: the smallest image each network accepts near 32×32 (AlexNet 63, ZFNet 53, Inception v3 299 because of
-/// its auxiliary head; the ImageNet ResNets 64, so their last stage has 2×2 planes and batch norm sees 8 values a
-/// channel instead of 2), batch 2, 5 classes, and <see cref="ModelOptions.WidthDivisor"/> to keep the suite short on
+/// its auxiliary head; the ImageNet ResNets and MobileNet v2 64, so their last stage has 2×2 planes and batch norm sees 8
+/// values a channel instead of 2), batch 2, 5 classes, and <see cref="ModelOptions.WidthDivisor"/> to keep the suite short on
 /// llvmpipe. Narrowing also keeps every buffer far under llvmpipe's 128 MiB limit: VGG-16's first classifier weight at
 /// full width is 25088×4096 floats = 392 MiB, at 1/8 width 3136×512 = 6 MiB.</para>
 /// <para>Tolerances. Both backends compute in float32 but sum in other orders, so each op differs by about 1e-6
@@ -63,7 +63,9 @@ public sealed class ZooTrainingTests : GLFixture
         Normalized("densenet121", 32, 8, 0.2, "GL 3.8e-2 | CPU 1e-6: 0.52 (120 batch norms, 1×1 planes at the end)"),
         Normalized("xception", 32, 8, 5e-2, "GL 4.8e-3 | CPU 1e-6: 5.4e-3"),
         Normalized("mobilenet_v1", 64, 8, 1e-3, "GL 3e-5 | CPU 1e-6: 2.8e-2"),
-        Normalized("mobilenet_v2", 32, 8, 5e-2, "GL 2.7e-3 | CPU 1e-6: 0.34"),
+        // at 32×32 its last planes are 1×1: batch norm over 2 values a channel leaves only rounding noise in the early
+        // gradients (CPU fused vs rounded products differed by 3.6× the gradient's norm); at 64×64 it sees 8
+        Normalized("mobilenet_v2", 64, 8, 1e-3, "GL 7.3e-5 | CPU 1e-6: 5e-5"),
         Normalized("resnet_cifar", 28, 1, 1e-3, "GL 1.7e-6 | CPU 1e-6: 7.5e-3 (Fashion-MNIST's 1×28×28, full width)", channels: 1),
     ];
 

@@ -1,0 +1,83 @@
+using System.Runtime.Intrinsics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace NeuroPlugin.Backends.Cpu;
+
+/// <summary>
+/// What follows a convolution's sum on each output element, applied while the element is still in cache:
+/// <c>y = act(((s + b[o]) − μ[o])·k[o] + β[o] + r)</c>, each part optional — the bias b, an eval-mode batch norm
+/// folded in as its per-channel shift μ (the running mean), scale k = γ/√(σ² + ε) and offset β, a residual r (a tensor of
+/// y's shape, added), an activation. Every part is the same arithmetic, rounding for rounding, as the separate op
+/// (<c>Conv2dForward</c>'s bias, <c>BatchNormForward</c> in eval mode, <c>Accumulate</c>, <c>ActivationForward</c>), so
+/// a fused convolution gives the bits of the unfused sequence. One instance per backend, reset for each call.
+/// </summary>
+internal sealed class ConvolutionEpilogue : IGemmEpilogue
+{
+    float[]? bias, shift, scale, offset, residual;
+    ActivationKind? activation;
+    float alpha;
+    int pixels, outChannels;
+
+    /// <summary>Output channel of GEMM row 0 (the group's first channel) and the y index of the sample's first element.</summary>
+    public int RowOffset, SampleOffset;
+
+    /// <summary>True when there is nothing to do after the sum (no bias, no batch norm, no residual, no activation).</summary>
+    public bool IsEmpty => bias is null && scale is null && residual is null && activation is null;
+
+    /// <summary>Only a bias (or nothing): the plain convolution.</summary>
+    public ConvolutionEpilogue For(float[]? bias, int outChannels, int pixels) =>
+        For(bias, null, null, null, null, null, 0f, outChannels, pixels);
+
+    /// <summary>Every part; <paramref name="scale"/>, <paramref name="shift"/> and <paramref name="offset"/> come together.</summary>
+    public ConvolutionEpilogue For(float[]? bias, float[]? shift, float[]? scale, float[]? offset, float[]? residual,
+        ActivationKind? activation, float alpha, int outChannels, int pixels)
+    {
+        (this.bias, this.shift, this.scale, this.offset, this.residual, this.activation, this.alpha) = (bias, shift, scale, offset, residual, activation, alpha);
+        (this.outChannels, this.pixels, RowOffset, SampleOffset) = (outChannels, pixels, 0, 0);
+        return this;
+    }
+
+    /// <summary>Drops the operands (so the backend holds no reference to a disposed tensor's array).</summary>
+    public void Clear() => bias = shift = scale = offset = residual = null;
+
+    /// <summary>The GEMM's row segment: row <paramref name="row"/> is channel RowOffset + row of the current sample,
+    /// <paramref name="column"/> its first pixel.</summary>
+    public void Apply(int row, int column, Span<float> values)
+    {
+        int channel = RowOffset + row;
+        ApplyToChannel(channel, SampleOffset + channel * pixels + column, values);
+    }
+
+    /// <summary>Output channel <paramref name="channel"/>'s values that sit at <c>y[yIndex …)</c>.</summary>
+    public void ApplyToChannel(int channel, int yIndex, Span<float> values)
+    {
+        if (bias is not null) TensorPrimitives.Add(values, bias[channel], values);
+        if (scale is not null) Normalize(values, values, shift![channel], scale[channel], offset![channel]);
+        if (residual is not null)
+        {
+            ReadOnlySpan<float> other = residual.AsSpan(yIndex, values.Length);
+            TensorPrimitives.Add(values, other, values);
+        }
+        if (activation is { } kind) ActivationMath.Forward(kind, values, values, alpha);
+    }
+
+    /// <summary>Batch norm's normalization of one channel: <c>y = (x − shift)·scale + offset</c>, three roundings, no fused
+    /// multiply-add, on vectors of any width (the same bits as the scalar formula); <paramref name="y"/> may be <paramref name="x"/>.</summary>
+    public static void Normalize(ReadOnlySpan<float> x, Span<float> y, float shift, float scale, float offset)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> s = Vector512.Create(shift), k = Vector512.Create(scale), o = Vector512.Create(offset);
+            for (; i + 16 <= x.Length; i += 16)
+                ((Vector512.Create(x.Slice(i, 16)) - s) * k + o).CopyTo(y.Slice(i, 16));
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> s = Vector256.Create(shift), k = Vector256.Create(scale), o = Vector256.Create(offset);
+            for (; i + 8 <= x.Length; i += 8)
+                ((Vector256.Create(x.Slice(i, 8)) - s) * k + o).CopyTo(y.Slice(i, 8));
+        }
+        for (; i < x.Length; i++) y[i] = (x[i] - shift) * scale + offset;
+    }
+}

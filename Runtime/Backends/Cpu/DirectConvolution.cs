@@ -1,0 +1,345 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace NeuroPlugin.Backends.Cpu;
+
+/// <summary>Where a batch of (C,H,W) images sits inside an array: sample n's channel c (counted from
+/// <see cref="ChannelOffset"/>) starts at <c>n·SampleStride + (ChannelOffset + c)·H·W</c>.</summary>
+internal readonly record struct ImageBatch(float[] Data, int SampleStride, int ChannelOffset, int Height, int Width)
+{
+    public int Plane => Height * Width;
+    public int Start(int sample, int channel) => sample * SampleStride + (ChannelOffset + channel) * Plane;
+}
+
+/// <summary>
+/// Convolution as an implicit GEMM that reads its input in place: <c>Y (M, P) = A (M, K) · X (K, P)</c> per image, where
+/// row k = (c·KH + p)·KW + q of X is the input shifted by tap (p, q) of channel c. The input is first copied, zero-padded,
+/// into <c>stride_h·stride_w</c> phase planes per channel (phase (φh, φw) holds the padded pixels whose row ≡ φh and column
+/// ≡ φw modulo the stride), each <c>Hq × Wq</c> = ⌈padded size / stride⌉. Then output pixel (i, j) is virtual column
+/// <c>v = i·Wq + j</c>, and for every tap the values of consecutive virtual columns are consecutive floats of one phase
+/// plane, at a fixed offset per k: the GEMM micro-kernel's B panel is read straight from the planes with one offset per k,
+/// and nothing is packed at all (the weights are read in place too). Virtual columns j ≥ OW of each row (Wq − OW of them: 2 for a padded 3×3
+/// stride-1 layer) are computed and dropped. This is how the forward pass and, for stride-1 layers, the input gradient
+/// (a convolution of the output gradient with the flipped, transposed kernel) run; <see cref="PhasePlaneSource"/> serves
+/// the same planes to the weight gradient's GEMM.
+/// <para>Each output element is one sum over k ascending with fused multiply-adds, whatever tile or thread computes it,
+/// so the result does not depend on the thread count. Tasks: (image, panel of MR rows), each summing all its tiles into
+/// its own row buffer and then copying the valid columns out.</para>
+/// </summary>
+internal sealed class DirectConvolution : IParallelWork
+{
+    /// <summary>Whether the kernel exists for <paramref name="kernel"/>'s tile (the FMA kernels).</summary>
+    public static bool Supports(GemmKernel kernel) => kernel is GemmKernel.Vector512Fma or GemmKernel.Vector256Fma;
+
+    // the planes of the last Build, and their geometry
+    float[] planes = [];
+    int[] offsets = [];
+    int batch, channels, strideHeight, strideWidth, planeHeight, planeWidth, sampleSize, outputHeight, outputWidth;
+
+    // the current Run
+    float[] weights = [];
+    int weightOffset;
+    readonly float[][] rowBuffers = new float[CpuWorkers.Shared.MaxParticipants][];
+    ImageBatch input, output;
+    Window2d window;
+    int rows, depth, panels, virtualColumns, virtualStride, mr, nr;
+    bool building, accumulate;
+    ConvolutionEpilogue? epilogue;
+    GemmKernel kernel;
+
+    /// <summary>Virtual columns per image: <c>(OH − 1)·Wq + OW</c>.</summary>
+    public int VirtualColumns => (outputHeight - 1) * planeWidth + outputWidth;
+    /// <summary>Distance between the starts of two images' planes in <see cref="Planes"/>.</summary>
+    public int SampleSize => sampleSize;
+    /// <summary>The phase planes of the last <see cref="Build"/>, image after image (with slack after the last).</summary>
+    public float[] Planes => planes;
+    /// <summary>For each k = (c·KH + p)·KW + q, where tap (p, q) of channel c starts in an image's planes.</summary>
+    public int[] Offsets => offsets;
+    public int PlaneWidth => planeWidth;
+    /// <summary>K = channels·KH·KW of the last Build.</summary>
+    public int Depth => depth;
+    public int OutputWidth => outputWidth;
+    public int OutputHeight => outputHeight;
+
+    /// <summary>Copies <paramref name="images"/> (<paramref name="count"/> images of <paramref name="channelCount"/>
+    /// channels) into phase planes for <paramref name="window"/> with kernel <paramref name="kernelHeight"/>×<paramref name="kernelWidth"/>,
+    /// and the offsets of its taps.</summary>
+    public void Build(in ImageBatch images, int count, int channelCount, int kernelHeight, int kernelWidth, in Window2d window, int threads)
+    {
+        var w = window;
+        (input, batch, channels, this.window) = (images, count, channelCount, w);
+        (strideHeight, strideWidth) = (w.StrideHeight, w.StrideWidth);
+        int paddedHeight = images.Height + w.PadTop + w.PadBottom, paddedWidth = images.Width + w.PadLeft + w.PadRight;
+        planeHeight = (paddedHeight + strideHeight - 1) / strideHeight;
+        planeWidth = (paddedWidth + strideWidth - 1) / strideWidth;
+        outputHeight = (paddedHeight - w.DilationHeight * (kernelHeight - 1) - 1) / strideHeight + 1;
+        outputWidth = (paddedWidth - w.DilationWidth * (kernelWidth - 1) - 1) / strideWidth + 1;
+        sampleSize = channelCount * strideHeight * strideWidth * planeHeight * planeWidth;
+        // reads run past an image's last plane by at most a tile and a row (columns that are dropped)
+        int length = count * sampleSize + 64 + planeWidth;
+        if (planes.Length < length) planes = new float[length];
+        depth = channelCount * kernelHeight * kernelWidth;
+        if (offsets.Length < depth) offsets = new int[depth];
+        for (int c = 0, k = 0; c < channelCount; c++)
+            for (int p = 0; p < kernelHeight; p++)
+                for (int q = 0; q < kernelWidth; q++, k++)
+                    offsets[k] = c * strideHeight * strideWidth * planeHeight * planeWidth + TapOffset(p, q, w, planeHeight, planeWidth);
+        // the slack is read by dropped columns only, whose products must stay finite (0·NaN would not be 0)
+        planes.AsSpan(count * sampleSize, length - count * sampleSize).Clear();
+        building = true;
+        CpuWorkers.Shared.Run(this, count * channelCount, (long)count * sampleSize >= 1 << 15 ? threads : 1);
+        building = false;
+        input = default;
+    }
+
+    /// <summary>The planes of image n, channel c.</summary>
+    void BuildChannel(int n, int c) =>
+        PhasePlanes(input.Data.AsSpan(input.Start(n, c), input.Plane), input.Height, input.Width, window, planeHeight, planeWidth,
+            planes.AsSpan(n * sampleSize + c * strideHeight * strideWidth * planeHeight * planeWidth, strideHeight * strideWidth * planeHeight * planeWidth));
+
+    /// <summary>
+    /// The zero-padded (H×W) <paramref name="plane"/> split into the window's stride phases: phase (φh, φw), at
+    /// <c>(φh·sw + φw)·Hq·Wq</c> in <paramref name="target"/>, holds the padded pixels (φh + sh·r, φw + sw·s) at r·Wq + s.
+    /// Each padded row is laid out once between the padding's zeros, then dealt to the column phases (stride 2: even and
+    /// odd lanes of 32 floats at a time, AVX-512).
+    /// </summary>
+    internal static void PhasePlanes(ReadOnlySpan<float> plane, int height, int width, in Window2d w, int planeHeight, int planeWidth, Span<float> target)
+    {
+        int strideHeight = w.StrideHeight, strideWidth = w.StrideWidth;
+        int paddedHeight = height + w.PadTop + w.PadBottom;
+        int paddedLength = strideWidth * planeWidth + 32;
+        Span<float> padded = paddedLength <= 2048 ? stackalloc float[paddedLength] : WideRow(paddedLength);
+        for (int phaseRow = 0; phaseRow < strideHeight; phaseRow++)
+            for (int rq = 0; rq < planeHeight; rq++)
+            {
+                int ih = rq * strideHeight + phaseRow - w.PadTop;
+                bool inside = (uint)ih < (uint)height && rq * strideHeight + phaseRow < paddedHeight;
+                if (inside)
+                {
+                    // the padded row: [padLeft zeros, the input row, zeros] (cut at Wq·sw)
+                    int left = Math.Min(w.PadLeft, padded.Length), count = Math.Clamp(strideWidth * planeWidth - left, 0, width);
+                    padded[..left].Clear();
+                    plane.Slice(ih * width, count).CopyTo(padded.Slice(left, count));
+                    padded[(left + count)..].Clear();
+                }
+                for (int phaseColumn = 0; phaseColumn < strideWidth; phaseColumn++)
+                {
+                    Span<float> row = target.Slice(((phaseRow * strideWidth + phaseColumn) * planeHeight + rq) * planeWidth, planeWidth);
+                    if (!inside) row.Clear();
+                    else if (strideWidth == 1) padded[..planeWidth].CopyTo(row);
+                    else Deinterleave(padded, strideWidth, phaseColumn, row);
+                }
+            }
+    }
+
+    /// <summary>A row buffer for images too wide for the stack, one per thread, grown once.</summary>
+    static Span<float> WideRow(int length)
+    {
+        if ((wideRow?.Length ?? 0) < length) wideRow = new float[length];
+        return wideRow.AsSpan(0, length);
+    }
+    [ThreadStatic] static float[]? wideRow;
+
+    /// <summary><c>row[s] = padded[s·stride + phase]</c>; <paramref name="padded"/> holds 32 floats past the last one read.</summary>
+    static void Deinterleave(ReadOnlySpan<float> padded, int stride, int phase, Span<float> row)
+    {
+        int s = 0;
+        if (stride == 2 && Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
+        {
+            var lanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) + Vector512.Create(phase);
+            for (; s + 16 <= row.Length; s += 16)
+                Avx512F.PermuteVar16x32x2(Vector512.Create(padded.Slice(2 * s, 16)), lanes, Vector512.Create(padded.Slice(2 * s + 16, 16))).CopyTo(row.Slice(s, 16));
+        }
+        for (; s < row.Length; s++) row[s] = padded[s * stride + phase];
+    }
+
+    /// <summary>Where tap (p, q) of a plane's window starts in its phase planes (see <see cref="PhasePlanes"/>).</summary>
+    internal static int TapOffset(int p, int q, in Window2d w, int planeHeight, int planeWidth)
+    {
+        int row = p * w.DilationHeight, column = q * w.DilationWidth;
+        int phase = row % w.StrideHeight * w.StrideWidth + column % w.StrideWidth;
+        return phase * planeHeight * planeWidth + row / w.StrideHeight * planeWidth + column / w.StrideWidth;
+    }
+
+    /// <summary>
+    /// <c>output[n, o] (=|+=) epilogue(Σ_k A[o, k]·X_n[k, ·])</c> for the planes of the last <see cref="Build"/>: A is
+    /// <paramref name="rowCount"/> row-major rows of K = the Build's channels·KH·KW weights from
+    /// <c>weights[weightOffset]</c>, row o written to the output's channel o (from its offset on). The output's height and
+    /// width must be the Build's output size. The kernel broadcasts the weights from their rows as they are: nothing is
+    /// packed, so a layer's weights are never copied.
+    /// </summary>
+    public void Run(float[] weights, int weightOffset, int rowCount, in ImageBatch output, bool accumulate, ConvolutionEpilogue? epilogue, GemmKernel kernel, int threads)
+    {
+        (this.weights, this.weightOffset, this.output, this.accumulate, this.epilogue, this.kernel, rows) = (weights, weightOffset, output, accumulate, epilogue, kernel, rowCount);
+        (mr, nr) = kernel == GemmKernel.Vector512Fma ? (8, 32) : (6, 16);
+        if (!Supports(kernel)) throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "the direct convolution needs an FMA kernel");
+        panels = (rowCount + mr - 1) / mr;
+        virtualColumns = VirtualColumns;
+        virtualStride = Gemm.RoundUp(virtualColumns, nr);
+        for (int p = 0; p < rowBuffers.Length; p++)
+            if ((rowBuffers[p]?.Length ?? 0) < mr * virtualStride) rowBuffers[p] = new float[mr * virtualStride];
+        long work = (long)batch * rowCount * virtualColumns * depth;
+        CpuWorkers.Shared.Run(this, batch * panels, work >= 1 << 20 ? threads : 1);
+        (this.weights, this.output, this.epilogue) = ([], default, null);
+    }
+
+    void IParallelWork.Run(int task, int participant)
+    {
+        if (building)
+        {
+            BuildChannel(task / channels, task % channels);
+            return;
+        }
+        int n = task / panels, panel = task % panels;
+        float[] buffer = rowBuffers[participant]!;
+        // the panel's rows of A; past the last row, the last row again (computed and dropped), so every read is in bounds
+        int first = panel * mr, last = Math.Min(rows, first + mr) - 1;
+        ref float a = ref weights[weightOffset + first * depth + depth - 1];
+        a = ref Unsafe.Subtract(ref a, depth - 1);
+        _ = weights[weightOffset + last * depth + depth - 1]; // the last row lies inside the array too
+        nint rowStep = depth, lastStep = (last - first) * (nint)depth;
+        ref int taps = ref offsets[0];
+        ref float image = ref planes[n * sampleSize];
+        for (int v = 0; v < virtualColumns; v += nr)
+        {
+            if (kernel == GemmKernel.Vector512Fma) Kernel512(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, depth, ref buffer[v], virtualStride);
+            else Kernel256(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, depth, ref buffer[v], virtualStride);
+        }
+        // the valid columns of each output row, then the epilogue on them
+        int outputPixels = outputHeight * outputWidth;
+        for (int r = 0; r < Math.Min(mr, rows - panel * mr); r++)
+        {
+            int channel = panel * mr + r, start = output.Start(n, channel);
+            for (int i = 0; i < outputHeight; i++)
+            {
+                ReadOnlySpan<float> source = buffer.AsSpan(r * virtualStride + i * planeWidth, outputWidth);
+                Span<float> target = output.Data.AsSpan(start + i * outputWidth, outputWidth);
+                if (accumulate) TensorPrimitives.Add(target, source, target);
+                else source.CopyTo(target);
+            }
+            epilogue?.ApplyToChannel(output.ChannelOffset + channel, start, output.Data.AsSpan(start, outputPixels));
+        }
+    }
+
+    /// <summary>8 rows × 32 virtual columns (two 512-bit vectors): <c>C[r, 0..32) = Σ_k a[r·K + k]·x[offsets[k] + 0..32)</c>,
+    /// one fused multiply-add per product, k ascending. Row r of A is <c>min(r, lastRow)·rowStep</c> floats after a (the
+    /// rows past the last one repeat it: <paramref name="lastStep"/> = lastRow·rowStep).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Kernel512(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
+    {
+        nint s1 = Math.Min(rowStep, lastStep), s2 = Math.Min(2 * rowStep, lastStep), s3 = Math.Min(3 * rowStep, lastStep), s4 = Math.Min(4 * rowStep, lastStep);
+        nint s5 = Math.Min(5 * rowStep, lastStep), s6 = Math.Min(6 * rowStep, lastStep), s7 = Math.Min(7 * rowStep, lastStep);
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int k = 0; k < depth; k++)
+        {
+            ref float b = ref Unsafe.Add(ref x, Unsafe.Add(ref offsets, k));
+            Vector512<float> b0 = Vector512.LoadUnsafe(ref b), b1 = Vector512.LoadUnsafe(ref b, 16);
+            Vector512<float> w = Vector512.Create(a);
+            c00 = Avx512F.FusedMultiplyAdd(w, b0, c00); c01 = Avx512F.FusedMultiplyAdd(w, b1, c01);
+            w = Vector512.Create(Unsafe.Add(ref a, s1));
+            c10 = Avx512F.FusedMultiplyAdd(w, b0, c10); c11 = Avx512F.FusedMultiplyAdd(w, b1, c11);
+            w = Vector512.Create(Unsafe.Add(ref a, s2));
+            c20 = Avx512F.FusedMultiplyAdd(w, b0, c20); c21 = Avx512F.FusedMultiplyAdd(w, b1, c21);
+            w = Vector512.Create(Unsafe.Add(ref a, s3));
+            c30 = Avx512F.FusedMultiplyAdd(w, b0, c30); c31 = Avx512F.FusedMultiplyAdd(w, b1, c31);
+            w = Vector512.Create(Unsafe.Add(ref a, s4));
+            c40 = Avx512F.FusedMultiplyAdd(w, b0, c40); c41 = Avx512F.FusedMultiplyAdd(w, b1, c41);
+            w = Vector512.Create(Unsafe.Add(ref a, s5));
+            c50 = Avx512F.FusedMultiplyAdd(w, b0, c50); c51 = Avx512F.FusedMultiplyAdd(w, b1, c51);
+            w = Vector512.Create(Unsafe.Add(ref a, s6));
+            c60 = Avx512F.FusedMultiplyAdd(w, b0, c60); c61 = Avx512F.FusedMultiplyAdd(w, b1, c61);
+            w = Vector512.Create(Unsafe.Add(ref a, s7));
+            c70 = Avx512F.FusedMultiplyAdd(w, b0, c70); c71 = Avx512F.FusedMultiplyAdd(w, b1, c71);
+            a = ref Unsafe.Add(ref a, 1);
+        }
+        Store(ref c, c00, c01);
+        Store(ref Unsafe.Add(ref c, ldc), c10, c11);
+        Store(ref Unsafe.Add(ref c, 2 * ldc), c20, c21);
+        Store(ref Unsafe.Add(ref c, 3 * ldc), c30, c31);
+        Store(ref Unsafe.Add(ref c, 4 * ldc), c40, c41);
+        Store(ref Unsafe.Add(ref c, 5 * ldc), c50, c51);
+        Store(ref Unsafe.Add(ref c, 6 * ldc), c60, c61);
+        Store(ref Unsafe.Add(ref c, 7 * ldc), c70, c71);
+
+        static void Store(ref float row, Vector512<float> left, Vector512<float> right)
+        {
+            left.StoreUnsafe(ref row);
+            right.StoreUnsafe(ref row, 16);
+        }
+    }
+
+    /// <summary>6 rows × 16 virtual columns (two 256-bit vectors, FMA3), as <see cref="Kernel512"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Kernel256(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
+    {
+        nint s1 = Math.Min(rowStep, lastStep), s2 = Math.Min(2 * rowStep, lastStep), s3 = Math.Min(3 * rowStep, lastStep);
+        nint s4 = Math.Min(4 * rowStep, lastStep), s5 = Math.Min(5 * rowStep, lastStep);
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int k = 0; k < depth; k++)
+        {
+            ref float b = ref Unsafe.Add(ref x, Unsafe.Add(ref offsets, k));
+            Vector256<float> b0 = Vector256.LoadUnsafe(ref b), b1 = Vector256.LoadUnsafe(ref b, 8);
+            Vector256<float> w = Vector256.Create(a);
+            c00 = Fma.MultiplyAdd(w, b0, c00); c01 = Fma.MultiplyAdd(w, b1, c01);
+            w = Vector256.Create(Unsafe.Add(ref a, s1));
+            c10 = Fma.MultiplyAdd(w, b0, c10); c11 = Fma.MultiplyAdd(w, b1, c11);
+            w = Vector256.Create(Unsafe.Add(ref a, s2));
+            c20 = Fma.MultiplyAdd(w, b0, c20); c21 = Fma.MultiplyAdd(w, b1, c21);
+            w = Vector256.Create(Unsafe.Add(ref a, s3));
+            c30 = Fma.MultiplyAdd(w, b0, c30); c31 = Fma.MultiplyAdd(w, b1, c31);
+            w = Vector256.Create(Unsafe.Add(ref a, s4));
+            c40 = Fma.MultiplyAdd(w, b0, c40); c41 = Fma.MultiplyAdd(w, b1, c41);
+            w = Vector256.Create(Unsafe.Add(ref a, s5));
+            c50 = Fma.MultiplyAdd(w, b0, c50); c51 = Fma.MultiplyAdd(w, b1, c51);
+            a = ref Unsafe.Add(ref a, 1);
+        }
+        Store(ref c, c00, c01);
+        Store(ref Unsafe.Add(ref c, ldc), c10, c11);
+        Store(ref Unsafe.Add(ref c, 2 * ldc), c20, c21);
+        Store(ref Unsafe.Add(ref c, 3 * ldc), c30, c31);
+        Store(ref Unsafe.Add(ref c, 4 * ldc), c40, c41);
+        Store(ref Unsafe.Add(ref c, 5 * ldc), c50, c51);
+
+        static void Store(ref float row, Vector256<float> left, Vector256<float> right)
+        {
+            left.StoreUnsafe(ref row);
+            right.StoreUnsafe(ref row, 8);
+        }
+    }
+}
+
+/// <summary>
+/// The phase planes of a <see cref="DirectConvolution.Build"/> as the matrix X (K × N·V'): <c>X[k, n·V' + v] =
+/// planes[n·sampleSize + offsets[k] + v]</c>, V' the virtual columns per image padded as <see cref="WeightGradient.ImageColumns"/>
+/// — op(B) = Xᵀ of the weight gradient <c>dW (O, K) += dY (O, N·V') · Xᵀ</c> where the weights are too many for
+/// <see cref="WeightGradient"/>; dY holds the output gradient in virtual columns with zeros in the dropped and padded
+/// ones (so their products add nothing).
+/// </summary>
+internal sealed class PhasePlaneSource : RowSegmentSource
+{
+    DirectConvolution? planes;
+
+    public PhasePlaneSource Aim(DirectConvolution built)
+    {
+        (planes, Transposed) = (built, true);
+        return this;
+    }
+
+    public void Clear() => planes = null;
+
+    protected override void ReadRow(int row, int column, Span<float> values)
+    {
+        var source = planes!;
+        int columns = WeightGradient.ImageColumns(source), n = column / columns, v = column % columns, offset = source.Offsets[row];
+        for (int done = 0; done < values.Length; n++, v = 0)
+        {
+            int count = Math.Min(values.Length - done, columns - v);
+            source.Planes.AsSpan(n * source.SampleSize + offset + v, count).CopyTo(values.Slice(done, count));
+            done += count;
+        }
+    }
+}

@@ -1,0 +1,242 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NeuroPlugin.Backends.Cpu;
+
+/// <summary>The micro-kernels <see cref="Gemm"/> can run, each an MR×NR tile of C kept in registers. The fastest one
+/// the processor supports is the default; <see cref="CpuArithmetic.Reference"/> picks the widest one that rounds every
+/// product. Tests run every supported one against <see cref="Gemm.Reference"/>.</summary>
+internal enum GemmKernel
+{
+    /// <summary>6×16 in plain loops: any processor. Products rounded.</summary>
+    Scalar,
+    /// <summary>6 rows × four 128-bit vectors (SSE, NEON). Products rounded.</summary>
+    Vector128,
+    /// <summary>6 rows × two 256-bit vectors (AVX). Products rounded before they are added, as the GL shaders do.</summary>
+    Vector256,
+    /// <summary>6 rows × two 256-bit vectors with fused multiply-add (AVX2 + FMA3: x64 since Haswell and Zen).</summary>
+    Vector256Fma,
+    /// <summary>8 rows × two 512-bit vectors with fused multiply-add (AVX-512F: 16 accumulators of 16 floats).</summary>
+    Vector512Fma,
+}
+
+internal sealed partial class Gemm
+{
+    /// <summary>Floats in the largest register tile (8×32), the size of the scratch tile for partial tiles.</summary>
+    const int MaxTile = 8 * 32;
+
+    /// <summary>The fastest supported kernel.</summary>
+    public static GemmKernel FastestKernel =>
+        IsSupported(GemmKernel.Vector512Fma) ? GemmKernel.Vector512Fma
+        : IsSupported(GemmKernel.Vector256Fma) ? GemmKernel.Vector256Fma
+        : ReferenceKernel;
+
+    /// <summary>The fastest supported kernel that rounds every product before adding it (the GL backend's arithmetic).</summary>
+    public static GemmKernel ReferenceKernel =>
+        IsSupported(GemmKernel.Vector256) ? GemmKernel.Vector256
+        : IsSupported(GemmKernel.Vector128) ? GemmKernel.Vector128
+        : GemmKernel.Scalar;
+
+    public static bool IsSupported(GemmKernel kernel) => kernel switch
+    {
+        GemmKernel.Vector512Fma => Avx512F.IsSupported && Vector512.IsHardwareAccelerated,
+        GemmKernel.Vector256Fma => Fma.IsSupported && Avx2.IsSupported && Vector256.IsHardwareAccelerated,
+        GemmKernel.Vector256 => Avx.IsSupported && Vector256.IsHardwareAccelerated,
+        GemmKernel.Vector128 => Vector128.IsHardwareAccelerated,
+        _ => true,
+    };
+
+    /// <summary>The kernel's register tile: MR rows by NR columns.</summary>
+    static (int Rows, int Columns) TileOf(GemmKernel kernel) => kernel == GemmKernel.Vector512Fma ? (8, 32) : (6, 16);
+
+    void RunKernel(ref float aPanel, ref float bPanel, int depth, ref float c, int ldc, bool add)
+    {
+        switch (kernel)
+        {
+            case GemmKernel.Vector512Fma: KernelVector512Fma(ref aPanel, ref bPanel, depth, ref c, ldc, add); break;
+            case GemmKernel.Vector256Fma: KernelVector256<FusedProducts>(ref aPanel, ref bPanel, depth, ref c, ldc, add); break;
+            case GemmKernel.Vector256: KernelVector256<RoundedProducts>(ref aPanel, ref bPanel, depth, ref c, ldc, add); break;
+            case GemmKernel.Vector128: KernelVector128(ref aPanel, ref bPanel, depth, ref c, ldc, add); break;
+            default: KernelScalar(ref aPanel, ref bPanel, depth, ref c, ldc, add); break;
+        }
+    }
+
+    /// <summary>How a 256-bit kernel adds a product to its sum: <c>c + a·b</c> rounded once (fused) or twice.</summary>
+    interface IMultiplyAdd
+    {
+        static abstract Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> c);
+    }
+
+    /// <summary><c>round(round(a·b) + c)</c>: the GL shaders' arithmetic on llvmpipe.</summary>
+    readonly struct RoundedProducts : IMultiplyAdd
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> c) => c + a * b;
+    }
+
+    /// <summary><c>round(a·b + c)</c> (FMA3).</summary>
+    readonly struct FusedProducts : IMultiplyAdd
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.MultiplyAdd(a, b, c);
+    }
+
+    /// <summary>
+    /// The register tile with 512-bit vectors and FMA: <c>C[r, 0..32) [+]= Σ_p a[p·8 + r]·b[p·32 + 0..32)</c> for r &lt; 8,
+    /// sixteen 16-float accumulators, one broadcast of A per row and two loads of B per step of p (16 FMAs for 10 loads,
+    /// which keeps both FMA pipes of a Zen 4/5 or Skylake-X core busy).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void KernelVector512Fma(ref float a, ref float b, int depth, ref float c, int ldc, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < depth; p++)
+        {
+            Vector512<float> b0 = Vector512.LoadUnsafe(ref b), b1 = Vector512.LoadUnsafe(ref b, 16);
+            Vector512<float> x = Vector512.Create(a);
+            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(Unsafe.Add(ref a, 1));
+            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(Unsafe.Add(ref a, 2));
+            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(Unsafe.Add(ref a, 3));
+            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(Unsafe.Add(ref a, 4));
+            c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(Unsafe.Add(ref a, 5));
+            c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(Unsafe.Add(ref a, 6));
+            c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(Unsafe.Add(ref a, 7));
+            c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
+            a = ref Unsafe.Add(ref a, 8);
+            b = ref Unsafe.Add(ref b, 32);
+        }
+        Store512(ref c, c00, c01, add);
+        Store512(ref Unsafe.Add(ref c, ldc), c10, c11, add);
+        Store512(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add);
+        Store512(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add);
+        Store512(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
+        Store512(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
+        Store512(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add);
+        Store512(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store512(ref float row, Vector512<float> left, Vector512<float> right, bool add)
+    {
+        if (add)
+        {
+            left += Vector512.LoadUnsafe(ref row);
+            right += Vector512.LoadUnsafe(ref row, 16);
+        }
+        left.StoreUnsafe(ref row);
+        right.StoreUnsafe(ref row, 16);
+    }
+
+    /// <summary>
+    /// The register tile with 256-bit vectors: <c>C[r, 0..16) [+]= Σ_p a[p·6 + r]·b[p·16 + 0..16)</c> for r &lt; 6,
+    /// twelve 8-float accumulators, one broadcast of A and two loads of B per step of p. <typeparamref name="TMultiplyAdd"/>
+    /// says whether each product is rounded before it is added (<see cref="RoundedProducts"/>, the GL shaders' arithmetic
+    /// on llvmpipe) or fused into the sum (<see cref="FusedProducts"/>); the JIT compiles one loop for each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void KernelVector256<TMultiplyAdd>(ref float a, ref float b, int depth, ref float c, int ldc, bool add)
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < depth; p++)
+        {
+            Vector256<float> b0 = Vector256.LoadUnsafe(ref b), b1 = Vector256.LoadUnsafe(ref b, 8);
+            Vector256<float> x = Vector256.Create(a);
+            c00 = TMultiplyAdd.Apply(x, b0, c00); c01 = TMultiplyAdd.Apply(x, b1, c01);
+            x = Vector256.Create(Unsafe.Add(ref a, 1));
+            c10 = TMultiplyAdd.Apply(x, b0, c10); c11 = TMultiplyAdd.Apply(x, b1, c11);
+            x = Vector256.Create(Unsafe.Add(ref a, 2));
+            c20 = TMultiplyAdd.Apply(x, b0, c20); c21 = TMultiplyAdd.Apply(x, b1, c21);
+            x = Vector256.Create(Unsafe.Add(ref a, 3));
+            c30 = TMultiplyAdd.Apply(x, b0, c30); c31 = TMultiplyAdd.Apply(x, b1, c31);
+            x = Vector256.Create(Unsafe.Add(ref a, 4));
+            c40 = TMultiplyAdd.Apply(x, b0, c40); c41 = TMultiplyAdd.Apply(x, b1, c41);
+            x = Vector256.Create(Unsafe.Add(ref a, 5));
+            c50 = TMultiplyAdd.Apply(x, b0, c50); c51 = TMultiplyAdd.Apply(x, b1, c51);
+            a = ref Unsafe.Add(ref a, 6);
+            b = ref Unsafe.Add(ref b, 16);
+        }
+        Store256(ref c, c00, c01, add);
+        Store256(ref Unsafe.Add(ref c, ldc), c10, c11, add);
+        Store256(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add);
+        Store256(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add);
+        Store256(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
+        Store256(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store256(ref float row, Vector256<float> left, Vector256<float> right, bool add)
+    {
+        if (add)
+        {
+            left += Vector256.LoadUnsafe(ref row);
+            right += Vector256.LoadUnsafe(ref row, 8);
+        }
+        left.StoreUnsafe(ref row);
+        right.StoreUnsafe(ref row, 8);
+    }
+
+    /// <summary>The 6×16 tile with 128-bit vectors (the same sums as <see cref="KernelVector256{T}"/> with rounded
+    /// products, 24 accumulators of 4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void KernelVector128(ref float a, ref float b, int depth, ref float c, int ldc, bool add)
+    {
+        Span<Vector128<float>> sums = stackalloc Vector128<float>[6 * 4];
+        sums.Clear();
+        for (int p = 0; p < depth; p++)
+        {
+            Vector128<float> b0 = Vector128.LoadUnsafe(ref b), b1 = Vector128.LoadUnsafe(ref b, 4);
+            Vector128<float> b2 = Vector128.LoadUnsafe(ref b, 8), b3 = Vector128.LoadUnsafe(ref b, 12);
+            for (int r = 0; r < 6; r++)
+            {
+                Vector128<float> x = Vector128.Create(Unsafe.Add(ref a, r));
+                sums[4 * r] += x * b0;
+                sums[4 * r + 1] += x * b1;
+                sums[4 * r + 2] += x * b2;
+                sums[4 * r + 3] += x * b3;
+            }
+            a = ref Unsafe.Add(ref a, 6);
+            b = ref Unsafe.Add(ref b, 16);
+        }
+        for (int r = 0; r < 6; r++)
+        {
+            ref float row = ref Unsafe.Add(ref c, r * ldc);
+            for (int v = 0; v < 4; v++)
+            {
+                Vector128<float> sum = sums[4 * r + v];
+                if (add) sum += Vector128.LoadUnsafe(ref row, (nuint)(4 * v));
+                sum.StoreUnsafe(ref row, (nuint)(4 * v));
+            }
+        }
+    }
+
+    /// <summary>The 6×16 tile in plain loops (any processor): <c>C[r,j] [+]= Σ_p a[p·6 + r]·b[p·16 + j]</c>.</summary>
+    static void KernelScalar(ref float a, ref float b, int depth, ref float c, int ldc, bool add)
+    {
+        Span<float> sums = stackalloc float[6 * 16];
+        sums.Clear();
+        for (int p = 0; p < depth; p++)
+            for (int r = 0; r < 6; r++)
+            {
+                float x = Unsafe.Add(ref a, p * 6 + r);
+                for (int j = 0; j < 16; j++)
+                    sums[r * 16 + j] += x * Unsafe.Add(ref b, p * 16 + j);
+            }
+        for (int r = 0; r < 6; r++)
+            for (int j = 0; j < 16; j++)
+            {
+                ref float target = ref Unsafe.Add(ref c, r * ldc + j);
+                target = add ? target + sums[r * 16 + j] : sums[r * 16 + j];
+            }
+    }
+}

@@ -1,0 +1,24 @@
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Backends;
+
+/// <summary>An eval-mode batch norm folded into the op before it: the layer's γ (<see cref="Weight"/>), β
+/// (<see cref="Bias"/>), running statistics and ε, all (C).</summary>
+public readonly record struct FoldedBatchNorm(Tensor Weight, Tensor Bias, Tensor RunningMean, Tensor RunningVar, float Epsilon);
+
+/// <summary>
+/// A backend that runs a convolution and what follows it in an inference plan as one op, so the output is written once
+/// while in cache instead of being read and written again by each following layer (ONNX Runtime's Conv + BatchNormalization
+/// + Add + activation fusion). <see cref="Execution.ExecutionPlan.ForInference"/> uses it where the backend has it.
+/// </summary>
+public interface IFusedConvolution
+{
+    /// <summary>
+    /// <c>y = act(bn(conv(x) + b) + r)</c>, each part optional: <see cref="IBackend.Conv2dForward"/>, then the eval-mode
+    /// batch norm <c>(v − running_mean)/√(running_var + ε)·γ + β</c>, then the residual <paramref name="residual"/> (y's
+    /// shape) added, then <paramref name="activation"/> with <paramref name="alpha"/> (as in
+    /// <see cref="IBackend.ActivationForward"/>). The result must be the bits of those ops run one after another.
+    /// </summary>
+    void Conv2dFusedForward(Tensor input, Tensor weight, Tensor? bias, FoldedBatchNorm? batchNorm, Tensor? residual,
+        ActivationKind? activation, float alpha, Tensor output, Window2d window, int groups = 1);
+}

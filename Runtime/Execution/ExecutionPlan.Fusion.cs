@@ -1,0 +1,85 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Execution;
+
+// Inference-time fusion: in an inference plan on a backend with IFusedConvolution, a convolution and the layers that
+// only it feeds — an eval-mode BatchNorm2d, a two-input Add (a residual), an activation, in that order, each optional —
+// run as one stage that writes the last one's output. The fused op gives the bits of the separate ops, so fusion changes
+// the speed and nothing else; the outputs of the layers inside a chain are not computed (Tensor throws for them).
+public sealed partial class ExecutionPlan
+{
+    /// <summary>A convolution (node index) and what follows it: a batch norm, an Add with its other input, an activation;
+    /// <see cref="Last"/> is the node whose output the chain writes, where its stage sits.</summary>
+    sealed record FusedChain(int Convolution, int? BatchNorm, int? Add, Tensor? Residual, int? Activation, int Last)
+    {
+        public IEnumerable<int> Nodes => new int?[] { Convolution, BatchNorm, Add, Activation }.OfType<int>();
+    }
+
+    /// <summary>The chains of an inference plan, by the index of their last node; empty when not fusing.</summary>
+    readonly Dictionary<int, FusedChain> fusedChains = [];
+    /// <summary>Nodes inside a chain whose outputs are not computed, and the chain's stage name.</summary>
+    readonly Dictionary<string, string> fusedAway = new(StringComparer.Ordinal);
+
+    /// <summary>Finds every chain (see the file's remarks) among the planned nodes.</summary>
+    void FindFusedChains(NetworkGraph graph)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int k = 0; k < nodes.Length; k++) index[nodes[k].Node] = k;
+        var consumers = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+            if (index.TryGetValue(node.Name, out int k))
+                foreach (string input in node.Inputs)
+                {
+                    if (!consumers.TryGetValue(input, out var list)) consumers[input] = list = [];
+                    list.Add(k);
+                }
+        var outputs = graph.AuxiliaryOutputs.Select(a => a.Name).Append(graph.Output).ToHashSet(StringComparer.Ordinal);
+        var claimed = new HashSet<int>();
+        // the one node that reads k's output, when nothing else does (and it is no graph output) and no chain has it yet
+        // (two branches meeting in an Add: the first chain found takes the Add, the other ends before it)
+        int SoleConsumer(int k) =>
+            !outputs.Contains(nodes[k].Node) && consumers.TryGetValue(nodes[k].Node, out var list) && list.Count == 1 && !claimed.Contains(list[0]) ? list[0] : -1;
+
+        for (int k = 0; k < nodes.Length; k++)
+        {
+            if (layers[k] is not Conv2d) continue;
+            int last = k, next = SoleConsumer(k);
+            int? batchNorm = null, add = null, activation = null;
+            Tensor? residual = null;
+            if (next >= 0 && layers[next] is BatchNorm2d)
+                (batchNorm, last, next) = (next, next, SoleConsumer(next));
+            if (next >= 0 && layers[next] is Add { InputCount: 2 } && nodes[next].Inputs[0] != nodes[next].Inputs[1])
+            {
+                var output = nodes[last].Output;
+                (add, residual, last) = (next, nodes[next].Inputs[0] == output ? nodes[next].Inputs[1] : nodes[next].Inputs[0], next);
+                next = SoleConsumer(next);
+            }
+            if (next >= 0 && layers[next] is Activation)
+                (activation, last) = (next, next);
+            if (last == k) continue;
+            var chain = new FusedChain(k, batchNorm, add, residual, activation, last);
+            fusedChains[last] = chain;
+            claimed.UnionWith(chain.Nodes);
+            string name = string.Join("+", chain.Nodes.Select(n => nodes[n].Node));
+            foreach (int n in chain.Nodes)
+                if (n != last) fusedAway[nodes[n].Node] = name;
+        }
+    }
+
+    /// <summary>Runs a chain's one op: the convolution's input and weights, the batch norm's parameters and running
+    /// statistics, the residual, the activation, into the last node's output.</summary>
+    void RunFused(FusedChain chain)
+    {
+        var convolution = (Conv2d)layers[chain.Convolution];
+        var t = nodes[chain.Convolution];
+        FoldedBatchNorm? batchNorm = null;
+        if (chain.BatchNorm is { } b)
+            batchNorm = new FoldedBatchNorm(nodes[b].Parameters[0], nodes[b].Parameters[1], nodes[b].Buffers[0], nodes[b].Buffers[1], ((BatchNorm)layers[b]).Epsilon);
+        var activation = chain.Activation is { } a ? (Activation)layers[a] : null;
+        ((IFusedConvolution)backend).Conv2dFusedForward(t.Inputs[0], t.Parameters[0], convolution.HasBias ? t.Parameters[1] : null, batchNorm,
+            chain.Residual, activation?.Kind, activation?.NegativeSlope ?? 0f, nodes[chain.Last].Output, convolution.Window, convolution.Groups);
+    }
+}

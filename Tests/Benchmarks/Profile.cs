@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Execution;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Models;
+using NeuroPlugin.Optimizers;
+
+namespace NeuroPlugin.Benchmarks;
+
+/// <summary>
+/// <c>neuro-bench profile MODEL [infer|train] [batch] [threads]</c>: where a CPU step spends its time. Runs the plan's
+/// stages one by one, each timed by the processor time of the whole process (<see cref="CpuClock"/>: every thread; on a
+/// shared machine steadier than wall time), the same kernels a step runs in the same order, and prints the stages
+/// by total time, then the totals per layer type, so that an optimisation starts from the largest measured cost.
+/// </summary>
+static class Profile
+{
+    public static int Run(string[] args)
+    {
+        string model = args.Length > 0 ? args[0] : "lenet5";
+        bool train = args.Length > 1 && args[1] == "train";
+        int batch = args.Length > 2 ? int.Parse(args[2]) : train ? 64 : 1;
+        int threads = args.Length > 3 ? int.Parse(args[3]) : Environment.ProcessorCount;
+        var graph = ModelZoo.Build(model);
+        using var backend = new CpuBackend { Threads = threads };
+        using var network = Network.Create(graph, backend, seed: 1);
+        using var plan = train ? ExecutionPlan.ForTraining(network, batch) : ExecutionPlan.ForInference(network, batch);
+        Workloads.FillInputs(plan, new Random(1));
+        var stages = train ? plan.TrainingStages : plan.InferenceStages;
+        var optimizer = new Sgd(0.01f);
+        Tensors.Tensor[] parameters = [.. plan.Parameters], gradients = [.. plan.ParameterGradients];
+        var seconds = new double[stages.Count];
+        double update = 0, wall = 0;
+        void Step(bool record)
+        {
+            long step = Stopwatch.GetTimestamp();
+            for (int s = 0; s < stages.Count; s++)
+            {
+                double start = CpuClock.Seconds;
+                if (train) plan.RunTrainingStage(s); else plan.RunInferenceStage(s);
+                if (record) seconds[s] += CpuClock.Seconds - start;
+            }
+            if (train)
+            {
+                double begin = CpuClock.Seconds;
+                optimizer.Step(backend, parameters, gradients);
+                if (record) update += CpuClock.Seconds - begin;
+            }
+            if (record) wall += Stopwatch.GetElapsedTime(step).TotalSeconds;
+        }
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < 2) Step(record: false);
+        int steps = 0;
+        clock.Restart();
+        while (clock.Elapsed.TotalSeconds < 5 || steps < 3) { Step(record: true); steps++; }
+        double total = seconds.Sum() + update;
+        Console.WriteLine($"{model} {(train ? "training" : "inference")}, batch {batch}, {threads} threads: {total / steps * 1e3:F3} ms of processor time a step " +
+            $"({wall / steps * 1e3:F3} ms wall) over {steps} steps");
+        var byStage = stages.Select((stage, s) => (Name: stage.Name, Kind: KindOf(graph, stage), Seconds: seconds[s]))
+            .Append((Name: "optimizer step", Kind: "optimizer", Seconds: update)).ToArray();
+        foreach (var (name, _, time) in byStage.OrderByDescending(s => s.Seconds).Take(25))
+            Console.WriteLine($"  {time / steps * 1e3,9:F3} ms {100 * time / total,5:F1}%  {name}");
+        Console.WriteLine("by kind:");
+        foreach (var group in byStage.GroupBy(s => s.Kind).OrderByDescending(g => g.Sum(s => s.Seconds)))
+            Console.WriteLine($"  {group.Sum(s => s.Seconds) / steps * 1e3,9:F3} ms {100 * group.Sum(s => s.Seconds) / total,5:F1}%  {group.Key}");
+        return 0;
+    }
+
+    /// <summary>"forward Conv2d", "backward BatchNorm2d", "loss" …</summary>
+    static string KindOf(NetworkGraph graph, PlanStage stage) => stage.Kind switch
+    {
+        PlanStageKind.Forward or PlanStageKind.Backward =>
+            $"{stage.Kind.ToString().ToLowerInvariant()} {graph.Nodes.First(n => stage.Name.EndsWith(" " + n.Name, StringComparison.Ordinal)).Layer.GetType().Name}",
+        _ => stage.Kind.ToString().ToLowerInvariant(),
+    };
+}

@@ -1,0 +1,17 @@
+using NeuroPlugin.Benchmarks;
+
+return (args.Length > 0 ? args[0] : "") switch
+{
+    "table" => Table.Run(args[1..]),
+    "profile" => Profile.Run(args[1..]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: neuro-bench table [repeats] [seconds]      ours vs ONNX Runtime and PyTorch, interleaved (README's table)
+               neuro-bench profile MODEL [infer|train] [batch] [threads]   where a CPU step spends its time
+        """);
+    return 2;
+}

@@ -1,0 +1,105 @@
+using NeuroPlugin.Backends;
+using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Execution;
+using NeuroPlugin.Graph;
+using NeuroPlugin.Layers;
+using NeuroPlugin.Models;
+using NeuroPlugin.Tensors;
+
+namespace NeuroPlugin.Tests.Cpu;
+
+/// <summary>
+/// Inference-time fusion on the CPU: a convolution with the batch norm, residual Add and activation that only it feeds
+/// runs as one stage, and gives exactly the bits of the unfused plan (the fused epilogue repeats each op's roundings),
+/// for zoo networks with every fusable pattern (ResNet: conv-bn-relu and conv-bn-add-relu; MobileNet v2: depthwise and
+/// pointwise conv-bn-relu6, conv-bn-add without activation) in both arithmetics, with batch-norm statistics far from
+/// their initial values so that the folded normalization does something. A fused plan has fewer stages, refuses to
+/// hand out a layer it skips, and allocates nothing per forward.
+/// </summary>
+public class InferenceFusionTests
+{
+    public static IEnumerable<TestCaseData> Networks()
+    {
+        yield return new TestCaseData("resnet_cifar", new ModelOptions(3, 16, 10, 2), 2).SetArgDisplayNames("resnet_cifar");
+        yield return new TestCaseData("resnet18", new ModelOptions(3, 64, 7, 8), 1).SetArgDisplayNames("resnet18 (1/8 width)");
+        yield return new TestCaseData("mobilenet_v2", new ModelOptions(3, 32, 5, 8), 2).SetArgDisplayNames("mobilenet_v2 (1/8 width)");
+        yield return new TestCaseData("lenet5", new ModelOptions(), 3).SetArgDisplayNames("lenet5 (conv-relu, no batch norm)");
+    }
+
+    [TestCaseSource(nameof(Networks))]
+    public void FusedPlan_GivesTheUnfusedBits(string model, ModelOptions options, int batch)
+    {
+        foreach (var arithmetic in new[] { CpuArithmetic.Fast, CpuArithmetic.Reference })
+        {
+            using var cpu = new CpuBackend { Arithmetic = arithmetic };
+            using var network = Network.Create(ModelZoo.Build(model, options), cpu, seed: 5);
+            var random = new Random(9);
+            foreach (string name in network.BufferNames)
+            {
+                // running means around ±0.5, variances in [0.2, 2.2): a normalization that moves every value
+                var buffer = network.Buffer(name);
+                var values = new float[buffer.Length];
+                for (int i = 0; i < values.Length; i++)
+                    values[i] = name.EndsWith("running_var", StringComparison.Ordinal) ? (float)(0.2 + 2 * random.NextDouble()) : (float)(random.NextDouble() - 0.5);
+                buffer.Upload(values);
+            }
+            using var fused = ExecutionPlan.ForInference(network, batch);
+            using var separate = ExecutionPlan.ForInference(network, batch, fuseLayers: false);
+            var image = new float[fused.Input.Length];
+            for (int i = 0; i < image.Length; i++) image[i] = (float)(random.NextDouble() * 2 - 1);
+            fused.Input.Upload(image);
+            separate.Input.Upload(image);
+            fused.Forward();
+            separate.Forward();
+
+            Assert.That(fused.Output.ToArray(), Is.EqualTo(separate.Output.ToArray()), $"{model} ({arithmetic}): fused logits, bit for bit");
+            Assert.That(separate.InferenceStages.All(s => s.Kind == PlanStageKind.Forward), Is.True);
+            int fusedStages = fused.InferenceStages.Count(s => s.Kind == PlanStageKind.FusedForward);
+            Assert.That(fusedStages, Is.GreaterThan(0), $"{model}: something fused");
+            Assert.That(fused.InferenceStages.Count, Is.LessThan(separate.InferenceStages.Count), $"{model}: fewer stages");
+        }
+    }
+
+    [Test]
+    public void EveryPartOfTheChain_AndTheSkippedTensors()
+    {
+        // conv (bias) → bn → add(shortcut) → leaky relu, and a conv whose output is also read elsewhere (not fused)
+        var graph = new NetworkGraph();
+        graph.AddInput("image", TensorShape.Of([3, 9, 7]));
+        graph.Add("stem", new Conv2d(3, 4, 3, padding: 1), "image");
+        graph.Add("conv", new Conv2d(4, 4, 3, padding: 1), "stem");
+        graph.Add("bn", new BatchNorm2d(4), "conv");
+        graph.Add("add", new Add(), "bn", "stem");
+        graph.Add("act", Activation.LeakyReLU(0.2f), "add");
+        graph.Add("flatten", new Flatten(), "act");
+        graph.Add("fc", new Linear(4 * 9 * 7, 3), "flatten");
+        using var cpu = new CpuBackend();
+        using var network = Network.Create(graph, cpu, seed: 2);
+        network.Buffer("bn.running_mean").Upload([0.3f, -0.2f, 0.1f, 0.5f]);
+        network.Buffer("bn.running_var").Upload([0.5f, 2f, 1.5f, 0.3f]);
+        network.Parameter("bn.weight").Upload([1.5f, 0.5f, -1f, 2f]);
+        network.Parameter("bn.bias").Upload([0.1f, 0.2f, -0.3f, 0f]);
+        using var fused = ExecutionPlan.ForInference(network, 2);
+        using var separate = ExecutionPlan.ForInference(network, 2, fuseLayers: false);
+        var image = Enumerable.Range(0, fused.Input.Length).Select(i => MathF.Sin(i * 0.37f)).ToArray();
+        fused.Input.Upload(image);
+        separate.Input.Upload(image);
+        fused.Forward();
+        separate.Forward();
+
+        Assert.That(fused.Output.ToArray(), Is.EqualTo(separate.Output.ToArray()), "logits, bit for bit");
+        Assert.That(fused.Tensor("act").ToArray(), Is.EqualTo(separate.Tensor("act").ToArray()), "the chain's output");
+        Assert.That(fused.InferenceStages.Select(s => s.Name),
+            Is.EqualTo(new[] { "forward stem", "forward conv+bn+add+act", "forward flatten", "forward fc" }), "the stem feeds two nodes: not fused");
+        foreach (string skipped in new[] { "conv", "bn", "add" })
+            Assert.That(() => fused.Tensor(skipped), Throws.TypeOf<GraphException>().With.Message.Contains("fuseLayers: false").And.Message.Contains("conv+bn+add+act"));
+        Assert.That(() => separate.Tensor("bn"), Throws.Nothing);
+
+        // warm, a fused forward allocates nothing on any thread
+        fused.Forward();
+        long workers = CpuWorkers.Shared.WorkerAllocatedBytes, before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 3; i++) fused.Forward();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0), "bytes allocated by the calling thread");
+        Assert.That(CpuWorkers.Shared.WorkerAllocatedBytes - workers, Is.EqualTo(0), "bytes allocated by the pool's threads");
+    }
+}
