@@ -80,7 +80,9 @@ function Editor() {
   const locked = gameDoc ? gameLock : training.running ? trainingLock : null;
   const overlay = useGraphOverlay(monitor.focus, monitor.metric, monitor.heatMode);
   const selected = view.nodes.filter((n) => n.selected);
-  const selectedNode = selected.length === 1 && selected[0].type === "layer" ? { id: selected[0].data.node.id, type: selected[0].data.node.type } : null;
+  // a selection the drawn nodes still hold from the other graph (the game's, or the document's) for one render is none
+  const selectedNode = selected.length === 1 && selected[0].type === "layer" && shownDoc?.nodes.some((n) => n.id === selected[0].id)
+    ? { id: selected[0].data.node.id, type: selected[0].data.node.type } : null;
   const firstConvolution = shownDoc?.nodes.find((n) => n.type === "Conv2d")?.id ?? null;
 
   // the game's network drawn: framed once

@@ -17,7 +17,7 @@ namespace NeuroPlugin.Tests.Monitoring.Live;
 [NonParallelizable]
 public sealed class EditorAttachTests
 {
-    static readonly LiveLinkOptions Quick = new() { Monitor = new MonitorOptions { Every = 2 }, SendInterval = TimeSpan.FromMilliseconds(20) };
+    static readonly LiveLinkOptions Quick = LiveGame.Quick;
 
     string folder = null!;
     EditorServer server = null!;

@@ -15,6 +15,9 @@ namespace NeuroPlugin.Tests.Monitoring.Live;
 /// </summary>
 sealed class LiveGame : IDisposable
 {
+    /// <summary>Options for tests: a sample every 2 steps, sends every 20 ms.</summary>
+    public static readonly LiveLinkOptions Quick = new() { Monitor = new MonitorOptions { Every = 2 }, SendInterval = TimeSpan.FromMilliseconds(20) };
+
     readonly Thread thread;
     readonly ManualResetEventSlim started = new();
     readonly List<(double Milliseconds, long Bytes)> endFrames = [];

@@ -12,7 +12,7 @@ namespace NeuroPlugin.Tests.Monitoring.Live;
 [NonParallelizable]
 public sealed class LiveLinkTests
 {
-    static readonly LiveLinkOptions Quick = new() { Monitor = new MonitorOptions { Every = 2 }, SendInterval = TimeSpan.FromMilliseconds(20) };
+    static readonly LiveLinkOptions Quick = LiveGame.Quick;
 
     /// <summary>Sends a raw HTTP request and returns the status code and body.</summary>
     static (int Status, string Body) Http(int port, string target, string? host = null, string? origin = null, string? tokenHeader = null)
