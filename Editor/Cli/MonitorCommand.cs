@@ -15,8 +15,6 @@ namespace NeuroPlugin.Editor.Cli;
 /// </summary>
 internal static class MonitorCommand
 {
-    /// <summary>Largest message the recorder accepts (a sample of a large network with its histograms).</summary>
-    const int MaxMessageBytes = 64 << 20;
     static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(500);
 
     public static Command Create()
@@ -89,39 +87,15 @@ internal static class MonitorCommand
     /// <summary>One connection: records until the game closes it (true) or <paramref name="stop"/> (false).</summary>
     static async Task<bool> RecordOnce(Uri address, Recorder recorder, CancellationToken stop)
     {
-        using var socket = new ClientWebSocket();
-        socket.Options.Proxy = null; // the link is on this machine (or the address given): never through a proxy
-        await socket.ConnectAsync(address, stop);
-        var buffer = new byte[64 * 1024];
+        using var socket = await LiveLinkSocket.ConnectAsync(address, stop);
         try
         {
-            while (true)
-            {
-                int length = 0;
-                ValueWebSocketReceiveResult result;
-                do
-                {
-                    if (length == buffer.Length)
-                    {
-                        if (buffer.Length >= MaxMessageBytes) throw new InvalidDataException($"a live link message is larger than {MaxMessageBytes >> 20} MiB");
-                        Array.Resize(ref buffer, buffer.Length * 2);
-                    }
-                    result = await socket.ReceiveAsync(buffer.AsMemory(length), stop);
-                    length += result.Count;
-                } while (!result.EndOfMessage);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
-                    return true;
-                }
-                recorder.Take(buffer.AsSpan(0, length));
-            }
+            while (await socket.ReceiveAsync(stop) is { } message) recorder.Take(message.Span);
+            return true;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            try { await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "recording done", timeout.Token); }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
+            await socket.CloseAsync("recording done");
             return false;
         }
     }

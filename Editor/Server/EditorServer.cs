@@ -26,7 +26,8 @@ internal sealed record EditorServerOptions(string Folder, int Port = 0, string? 
 /// <summary>
 /// <c>neuro serve</c>'s server: ASP.NET Core on 127.0.0.1 only, every request through <see cref="AccessGuard"/>,
 /// the document API over <see cref="DocumentSession"/>, training over <see cref="TrainingSession"/>, the runs kept in
-/// the folder (<see cref="RunFiles"/>), the inspector's probes and evaluations (<see cref="InspectorSession"/>), pushes
+/// the folder (<see cref="RunFiles"/>), the inspector's probes and evaluations (<see cref="InspectorSession"/>), a running
+/// game attached over its live link (<see cref="LiveSession"/>), pushes
 /// over <see cref="WebSocketHub"/>, and the built UI as static files. The protocol is Documentation~/EditorProtocol.md.
 /// </summary>
 internal sealed class EditorServer : IAsyncDisposable
@@ -44,10 +45,12 @@ internal sealed class EditorServer : IAsyncDisposable
         Training = new TrainingSession(Document);
         Inspector = new InspectorSession(Document, Training);
         Search = new SearchSession(folder, () => Training.IsRunning ? "a training run is running" : null);
+        Live = new LiveSession(folder);
         hub = new WebSocketHub(TrainingMessage);
         Document.StructureLock = () => Training.IsRunning ? TrainingLockReason : null;
         Document.Changed += () => hub.Broadcast(HubMessageKind.Document, DocumentMessage());
         Training.Message += hub.Broadcast;
+        Live.Message += hub.Broadcast;
     }
 
     /// <summary>Why the network may not change while a run trains it (<see cref="DocumentSession.StructureLock"/>).</summary>
@@ -63,6 +66,8 @@ internal sealed class EditorServer : IAsyncDisposable
     public DocumentSession Document { get; }
     public TrainingSession Training { get; }
     public InspectorSession Inspector { get; }
+    /// <summary>The game attached over its live link, if any.</summary>
+    public LiveSession Live { get; }
     /// <summary>The WebSocket clients (tests read their outboxes).</summary>
     internal WebSocketHub Hub => hub;
     public SearchSession Search { get; }
@@ -97,7 +102,7 @@ internal sealed class EditorServer : IAsyncDisposable
         app.Use(guard.InvokeAsync);
         app.Use(ReportErrors);
         app.UseWebSockets();
-        app.Map("/ws", (HttpContext context) => hub.Accept(context, () => [DocumentMessage(), TrainingMessage()]));
+        app.Map("/ws", (HttpContext context) => hub.Accept(context, () => [DocumentMessage(), TrainingMessage(), Live.StatusJson()]));
 
         app.MapGet("/api/document", () => Json(Document.ToJson()));
         app.MapPost("/api/document/commands", async Task<IResult> (HttpContext context) =>
@@ -121,6 +126,7 @@ internal sealed class EditorServer : IAsyncDisposable
         app.MapPost("/api/templates/preview", async Task<IResult> (HttpContext context) => Json(TemplatePreview.Describe(await Body(context))));
         app.MapPost("/api/training/start", async Task<IResult> (HttpContext context) =>
         {
+            if (Live.IsAttached) throw new EditorConflictException("the inspector is attached to a game: detach before training");
             var request = TrainingRequest.Parse(await Body(context));
             if (Search.IsRunning) throw new EditorConflictException("an architecture search is running: stop it before training");
             return Results.Json(new { runId = Training.Start(request) });
@@ -143,6 +149,17 @@ internal sealed class EditorServer : IAsyncDisposable
         app.MapGet("/api/inspect/images", (HttpContext context) => Json(Inspector.TestImages(context.Request.Query["indices"])));
         app.MapGet("/api/inspect/cell", (HttpContext context) => Json(Inspector.Cell(
             QueryInt(context, "label"), QueryInt(context, "predicted"), context.Request.Query.ContainsKey("limit") ? QueryInt(context, "limit") : 64)));
+        app.MapGet("/api/live", () => Json(Live.StatusJson()));
+        app.MapPost("/api/live/attach", async Task<IResult> (HttpContext context) =>
+        {
+            var body = await Body(context);
+            string url = body["url"] is JsonValue v && v.TryGetValue(out string? s) ? s : throw new DocumentCommandException("url: the game's live link URL with its token", "url");
+            if (Training.IsRunning) throw new EditorConflictException("a training run is running: stop it before attaching to a game");
+            await Live.AttachAsync(url);
+            return Json(Live.StatusJson());
+        });
+        app.MapPost("/api/live/detach", () => Results.Json(new { detached = Live.Detach() }));
+        app.MapPost("/api/live/request", async Task<IResult> (HttpContext context) => Json(await Live.RequestAsync(await Body(context))));
         app.Map("/api/{**rest}", (HttpContext context) => ErrorResponse.Write(context, StatusCodes.Status404NotFound, $"no API route {context.Request.Method} {context.Request.Path}"));
 
         if (Directory.Exists(WebRoot))
@@ -254,6 +271,7 @@ internal sealed class EditorServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Live.Dispose();
         Training.Stop();
         Search.Stop();
         Training.Wait(TimeSpan.FromSeconds(30));

@@ -389,7 +389,8 @@ internal sealed class TrainingSession(DocumentSession document) : BackgroundRun
         return buffer.WrittenSpan.ToArray();
     }
 
-    static byte[] Wrap(string id, byte[] record)
+    /// <summary>A record as the inspector's monitor message: <c>{"type":"monitor","runId":…,"record":{…}}</c>.</summary>
+    internal static byte[] Wrap(string id, byte[] record)
     {
         var head = Encoding.UTF8.GetBytes($"{{\"type\":\"monitor\",\"runId\":\"{id}\",\"record\":");
         var message = new byte[head.Length + record.Length + 1];

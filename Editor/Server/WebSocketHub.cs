@@ -5,8 +5,9 @@ using Microsoft.AspNetCore.Http;
 namespace NeuroPlugin.Editor.Server;
 
 /// <summary>The kinds of message the hub pushes (see <see cref="WebSocketHub"/> for how each is bounded): the document;
-/// training points and states; and the monitor's latest sample, evaluation and diagnostics of a run.</summary>
-internal enum HubMessageKind { Document, Training, Sample, Evaluation, Diagnostics }
+/// training points and states; the monitor's latest sample, evaluation and diagnostics of a run; and the attached game's
+/// live-link status (<see cref="LiveSession"/>).</summary>
+internal enum HubMessageKind { Document, Training, Sample, Evaluation, Diagnostics, Live }
 
 /// <summary>
 /// The connected browsers: <c>/ws</c> accepts a WebSocket (after <see cref="AccessGuard"/>), sends the current
@@ -54,7 +55,7 @@ internal sealed class WebSocketHub(Func<byte[]>? trainingStatus = null)
                     if (latest.TryGetValue(kind, out var unsent))
                     {
                         missed = unsent.Missed + 1;
-                        if (kind != HubMessageKind.Document) Missed++;
+                        if (kind is not (HubMessageKind.Document or HubMessageKind.Live)) Missed++; // a status: the latest is all there is
                     }
                     latest[kind] = (posted, message, missed);
                 }
@@ -88,7 +89,7 @@ internal sealed class WebSocketHub(Func<byte[]>? trainingStatus = null)
                 {
                     var waiting = latest[kind2];
                     latest.Remove(kind2);
-                    message = kind2 == HubMessageKind.Document ? waiting.Message : WithMissed(waiting.Message, waiting.Missed);
+                    message = kind2 is HubMessageKind.Document or HubMessageKind.Live ? waiting.Message : WithMissed(waiting.Message, waiting.Missed);
                 }
                 else if (resyncPosted == first) (resync, resyncPosted) = (true, -1);
                 else message = training.Dequeue().Message;

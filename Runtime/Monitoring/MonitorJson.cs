@@ -92,6 +92,7 @@ public static class MonitorJson
             WriteNumber(json, "saturatedFraction", node.SaturatedFraction);
             json.WriteNumber("nonFinite", node.Output.NonFinite);
             WriteNumber(json, "gradNorm", node.GradNorm);
+            if (node.Gradient is { } outputGradient) json.WriteNumber("gradNonFinite", outputGradient.NonFinite);
             WriteNumber(json, "forwardMs", node.ForwardMs);
             WriteNumber(json, "backwardMs", node.BackwardMs);
             Write(json, "histogram", node.Output.Histogram);

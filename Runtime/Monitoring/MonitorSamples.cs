@@ -50,7 +50,9 @@ public sealed record TensorSummary(long Count, double Min, double Max, double Me
             mean = StatisticsLayout.ReadDouble(words, StatisticsLayout.Sum) / finite;
             std = Math.Sqrt(StatisticsLayout.ReadDouble(words, StatisticsLayout.SquaredDeviations) / finite);
         }
-        return new TensorSummary(count, min, max, mean, std, Math.Sqrt(StatisticsLayout.ReadDouble(words, StatisticsLayout.SumOfSquares)),
+        // over the finite elements; with none (all NaN or ±∞) NaN, not the 0 an empty sum gives (a diverged gradient is not a vanished one)
+        double norm = finite > 0 || count == 0 ? Math.Sqrt(StatisticsLayout.ReadDouble(words, StatisticsLayout.SumOfSquares)) : double.NaN;
+        return new TensorSummary(count, min, max, mean, std, norm,
             StatisticsLayout.ReadCount(words, StatisticsLayout.Zeros), nans, infinities,
             StatisticsLayout.ReadCount(words, StatisticsLayout.Saturated), new Histogram(low, high, counts));
     }

@@ -7,6 +7,8 @@
 //   hooks/useFileActions   new, open, save, export                     hooks/useClipboard, useKeyboardShortcuts
 //   testHooks              the drawn revision the end-to-end tests read
 //   monitor/               the training inspector: runs (useMonitor), badges on the graph (graphOverlay), the dock
+//   hooks/useLive, LivePanel   a game attached over its live link: its network (monitor/gameGraph) replaces the document
+//                          on the canvas, read-only, while attached
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
@@ -24,8 +26,10 @@ import { useDocument } from "./hooks/useDocument";
 import { useEditing } from "./hooks/useEditing";
 import { suggestedPath, useFileActions } from "./hooks/useFileActions";
 import { useKeyboardShortcuts } from "./hooks/useKeyboardShortcuts";
+import { useLive } from "./hooks/useLive";
 import { useServer } from "./hooks/useServer";
 import { useTraining } from "./hooks/useTraining";
+import { runDocument } from "./monitor/gameGraph";
 import { GraphOverlayContext, useGraphOverlay } from "./monitor/graphOverlay";
 import { InspectorDock } from "./monitor/InspectorDock";
 import { useMonitor } from "./monitor/useMonitor";
@@ -40,6 +44,8 @@ import type { FlowNode } from "./view";
 
 /** Why the network cannot be edited while a run trains it (the server refuses such edits with the same reason). */
 const trainingLock = "Training is running: the network is locked until the run ends or you stop it. You can still move nodes and collapse groups.";
+/** Why the canvas cannot be edited while a game is attached. */
+const gameLock = "Attached to a game: its network is shown read-only. Detach (Game tab) to edit your document again; the game goes on.";
 
 export function App() {
   return (
@@ -53,21 +59,38 @@ function Editor() {
   const documentState = useDocument();
   const { doc, docRef, acceptDocument, run, command, error, setError, notice, setNotice, pendingDraw } = documentState;
   const training = useTraining(doc?.file ?? null);
-  const monitor = useMonitor(training.view.runId);
-  const { layers, templates, socketOpen } = useServer({ onDocument: acceptDocument, onTraining: training.dispatch, onMonitor: monitor.onMessage, onError: setError });
+  const live = useLive(setError);
+  const gameRunId = live.status && live.status.state !== "detached" ? live.status.runId : null;
+  const monitor = useMonitor(gameRunId ?? training.view.runId);
+  const { layers, templates, socketOpen } = useServer({
+    onDocument: acceptDocument, onTraining: training.dispatch, onMonitor: monitor.onMessage, onLive: live.onLive, onError: setError,
+  });
   const specs = useMemo(() => new Map(layers.map((l) => [l.type, l])), [layers]);
   const canvas = useRef<HTMLDivElement>(null);
-  const view = useCanvasView({ doc, specs, pendingDraw, command, canvas });
+  // an attached game's network, from its run record, in place of the document
+  const gameRun = gameRunId !== null && monitor.live?.runId === gameRunId ? monitor.live.description : null;
+  const gameDoc = useMemo(() => (gameRun && specs.size > 0 ? runDocument(gameRun, specs) : null), [gameRun, specs]);
+  const shownDoc = gameDoc ?? doc;
+  const view = useCanvasView({ doc: shownDoc, specs, pendingDraw, command, canvas });
   const renderedRevision = useRenderedRevision(docRef, view.nodes);
   const editing = useEditing(documentState, view, specs, canvas);
   const files = useFileActions(documentState);
   const clipboard = useClipboard(documentState, () => editing.docIdsOf(selectedFlowIds(view.nodesRef.current)));
   const [modelDialog, setModelDialog] = useState<TemplateSpec | null>(null);
-  const locked = training.running ? trainingLock : null;
+  const locked = gameDoc ? gameLock : training.running ? trainingLock : null;
   const overlay = useGraphOverlay(monitor.focus, monitor.metric, monitor.heatMode);
   const selected = view.nodes.filter((n) => n.selected);
-  const selectedNode = selected.length === 1 && selected[0].type === "layer" ? { id: selected[0].data.node.id, type: selected[0].data.node.type } : null;
-  const firstConvolution = doc?.nodes.find((n) => n.type === "Conv2d")?.id ?? null;
+  // a selection the drawn nodes still hold from the other graph (the game's, or the document's) for one render is none
+  const selectedNode = selected.length === 1 && selected[0].type === "layer" && shownDoc?.nodes.some((n) => n.id === selected[0].id)
+    ? { id: selected[0].data.node.id, type: selected[0].data.node.type } : null;
+  const firstConvolution = shownDoc?.nodes.find((n) => n.type === "Conv2d")?.id ?? null;
+
+  // the game's network drawn: framed once
+  useEffect(() => {
+    if (!gameDoc) return;
+    const timer = window.setTimeout(() => void view.flow.fitView({ padding: 0.12 }), 150);
+    return () => window.clearTimeout(timer);
+  }, [gameDoc, view.flow]);
 
   // The document as the server has it; laid out (an undo step of its own) only if it was never laid out.
   useEffect(() => {
@@ -133,20 +156,21 @@ function Editor() {
             onNodesChange={view.onNodesChange}
             onEdgesChange={view.onEdgesChange}
             onConnect={editing.connect}
-            onNodesMoved={editing.moveDragged}
-            onDropLayer={editing.dropLayer}
+            onNodesMoved={gameDoc ? () => {} : editing.moveDragged}
+            onDropLayer={gameDoc ? () => {} : editing.dropLayer}
             onDropTemplate={(id, point, target) => {
-              const template = templates.find((t) => t.id === id);
+              const template = gameDoc ? undefined : templates.find((t) => t.id === id);
               if (template) insertTemplate(template, point, target.node);
             }}
           />
-          <InspectorDock monitor={monitor} selectedNode={selectedNode} firstConvolution={firstConvolution} />
+          <InspectorDock monitor={monitor} selectedNode={selectedNode} firstConvolution={firstConvolution} game={gameDoc !== null} />
           </div>
           <SidePanel
-            doc={doc}
+            doc={gameDoc ?? doc}
             nodes={view.nodes}
             specs={specs}
             training={training.view}
+            live={live}
             findings={monitor.live?.diagnostics?.items.filter((d) => d.node === null) ?? []}
             locked={locked}
             command={command}

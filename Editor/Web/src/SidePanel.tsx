@@ -1,7 +1,9 @@
-// The side panel: the Inspector (the selected node, or the network's facts and errors) and the Train tab.
+// The side panel: the Inspector (the selected node, or the network's facts and errors), the Train, Search and Game tabs.
 
 import { useState } from "react";
 import type { AfterDraw } from "./hooks/useDocument";
+import type { LiveState } from "./hooks/useLive";
+import { LivePanel } from "./LivePanel";
 import { Inspector } from "./Inspector";
 import type { AttributeValue, Command, LayerSpec, NetworkDocument, TrainingRequest } from "./protocol";
 import { SearchPanel } from "./SearchPanel";
@@ -15,6 +17,7 @@ interface Props {
   nodes: FlowNode[];
   specs: Map<string, LayerSpec>;
   training: TrainingView;
+  live: LiveState;
   /** The run's findings about the run as a whole (diverged, not learning, overfitting). */
   findings: DiagnosticItem[];
   locked: string | null;
@@ -26,8 +29,8 @@ interface Props {
   onOpenFile(path: string): void;
 }
 
-export function SidePanel({ doc, nodes, specs, training, findings, locked, command, onSelect, onApplyFix, onStartTraining, onStopTraining, onOpenFile }: Props) {
-  const [panel, setPanel] = useState<"inspect" | "train" | "search">("inspect");
+export function SidePanel({ doc, nodes, specs, training, live, findings, locked, command, onSelect, onApplyFix, onStartTraining, onStopTraining, onOpenFile }: Props) {
+  const [panel, setPanel] = useState<"inspect" | "train" | "search" | "game">("inspect");
   const selected = nodes.filter((n) => n.selected);
   const inspected = selected.length === 1 && selected[0].type === "layer" ? selected[0].data.node : null;
 
@@ -43,6 +46,9 @@ export function SidePanel({ doc, nodes, specs, training, findings, locked, comma
         <button className={panel === "search" ? "active" : ""} onClick={() => setPanel("search")} data-testid="tab-search">
           Search
         </button>
+        <button className={panel === "game" ? "active" : ""} onClick={() => setPanel("game")} data-testid="tab-game">
+          Game {live.attached ? "●" : ""}
+        </button>
       </nav>
       {panel === "inspect" ? (
         <Inspector
@@ -57,6 +63,8 @@ export function SidePanel({ doc, nodes, specs, training, findings, locked, comma
           onSelect={onSelect}
           onApplyFix={onApplyFix}
         />
+      ) : panel === "game" ? (
+        <LivePanel live={live} />
       ) : panel === "search" ? (
         <SearchPanel onOpen={onOpenFile} />
       ) : (

@@ -7,6 +7,7 @@ import type {
   Command,
   FileEntry,
   LayerSpec,
+  LiveStatus,
   NetworkDocument,
   PastedNode,
   ProbeResult,
@@ -151,6 +152,11 @@ export const api = {
   testImages: (indices: number[]) => request<TestImages>("GET", `/api/inspect/images?indices=${indices.join(",")}`),
   cell: (label: number, predicted: number, limit = 64) =>
     request<TestImages & { count: number }>("GET", `/api/inspect/cell?label=${label}&predicted=${predicted}&limit=${limit}`),
+  live: () => request<LiveStatus>("GET", "/api/live"),
+  attach: (url: string) => request<LiveStatus>("POST", "/api/live/attach", { url }, "attach"),
+  detach: () => request<{ detached: boolean }>("POST", "/api/live/detach", {}, "detach"),
+  /** A probe or control request to the attached game; the answer is the game's probe or control message. */
+  liveRequest: <T>(body: { op: string; node?: string; value?: number }) => request<T>("POST", "/api/live/request", body, `live ${body.op}`),
   search: () => request<SearchStatus>("GET", "/api/search"),
   startSearch: (body: SearchRequest) => request<{ searchId: string }>("POST", "/api/search/start", body, "search"),
   stopSearch: () => request<{ stopped: boolean }>("POST", "/api/search/stop", {}, "stop search"),

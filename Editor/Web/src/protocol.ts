@@ -225,8 +225,45 @@ export type TrainingWeights = "kept" | "dropped" | "diverged" | null;
 
 /** A training message: a point (with `loss`), a final state, or (on connect) the whole status with `points`, every
  * point of the run so far, which replaces the client's list. */
+/** One frame of the attached game (GET /api/live's `frames`): its time, the training budget it ran under and used. */
+export interface LiveFrame {
+  frame: number;
+  ms: number;
+  trainingBudgetMs: number;
+  trainingMs: number;
+  steps: number;
+  paused: boolean;
+}
+
+/** The attached game's live link (GET /api/live, and the {"type":"live"} message): the link's greeting merged with its
+ * latest frames; `runId` names the game's run in the monitor messages, `runFile` its recording in the folder. */
+export interface LiveStatus {
+  type: "live";
+  state: "detached" | "connecting" | "attached" | "ended";
+  address: string;
+  runId: string | null;
+  runFile: string | null;
+  controlEnabled?: boolean;
+  /** Whether this editor holds control (the game enabled it and no other client has it). */
+  control?: boolean;
+  paused?: boolean;
+  lr?: number;
+  step?: number;
+  frame?: number;
+  firstConvolution?: string | null;
+  frames: LiveFrame[];
+  missedMessages: number;
+  missedFrames: number;
+  nonFinite: string | null;
+  error: string | null;
+}
+
+/** A probe of the attached game: the inspector's probe result, with the game frame and step it shows. */
+export type LiveProbe = ProbeResult & { frame: number; step: number };
+
 export type ServerMessage =
   | { type: "document"; document: NetworkDocument }
+  | LiveStatus
   | ({
       type: "training";
       runId: string | null;

@@ -128,6 +128,7 @@ public sealed class LiveLink : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         frame++;
+        learningRate = trainer.Optimizer.LearningRate; // the game (a schedule, its own settings) may change it too: a new client's hello says the current one
         var report = trainer.LastFrame;
         bool trained = report != lastReport; // the trainer ran this frame (a new report; its host time differs at least)
         lastReport = report;

@@ -15,11 +15,15 @@ namespace NeuroPlugin.Monitoring.Live;
 /// request passes <see cref="SessionAccess"/>'s checks in order — <c>Host</c> (421), <c>Origin</c> (403), the token in
 /// the query <c>token</c> or the header <c>X-Neuro-Token</c> (401) — then: <c>GET /ws</c> (WebSocket: the stream, see
 /// <see cref="LiveClient"/>), <c>GET /</c> or <c>/api/link</c> (the link's state as JSON), <c>GET /api/run</c> (the
-/// graph as the monitor's run record). Runs on the thread pool; the game thread never waits for it.
+/// graph as the monitor's run record). At most <see cref="MaxPendingHandshakes"/> connections wait in their handshake
+/// at once. Runs on the thread pool; the game thread never waits for it.
 /// </summary>
 internal sealed class LiveServer : IDisposable
 {
     const string WebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    /// <summary>Connections at most whose request has not yet passed the access checks (each waits up to
+    /// <see cref="HeadTimeout"/> for its head); more are closed at once, so idle or slow connections cannot pile up.</summary>
+    internal const int MaxPendingHandshakes = 8;
     static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(5);
 
     readonly LiveLink link;
@@ -31,6 +35,7 @@ internal sealed class LiveServer : IDisposable
     readonly object gate = new();
     readonly Task accepting;
     LiveClient? controller;
+    int pendingHandshakes;
 
     public LiveServer(LiveLink link, LiveLinkOptions options)
     {
@@ -70,6 +75,12 @@ internal sealed class LiveServer : IDisposable
             {
                 return;
             }
+            if (Interlocked.Increment(ref pendingHandshakes) > MaxPendingHandshakes)
+            {
+                Interlocked.Decrement(ref pendingHandshakes);
+                tcp.Dispose(); // refused: too many connections still in their handshake
+                continue;
+            }
             var connection = Task.Run(() => Serve(tcp));
             connections[connection] = 0;
             _ = connection.ContinueWith(done => connections.TryRemove(done, out _), TaskScheduler.Default);
@@ -81,6 +92,7 @@ internal sealed class LiveServer : IDisposable
         using var _ = tcp;
         tcp.NoDelay = true;
         var stream = tcp.GetStream();
+        bool pending = true;
         try
         {
             HttpHead? head;
@@ -95,6 +107,8 @@ internal sealed class LiveServer : IDisposable
                 return;
             }
             if (await Refuse(stream, head)) return;
+            Interlocked.Decrement(ref pendingHandshakes);
+            pending = false;
             switch (head.Path)
             {
                 case "/ws":
@@ -114,6 +128,9 @@ internal sealed class LiveServer : IDisposable
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or WebSocketException)
         {
             // the client went away, or the link is stopping
+        }        finally
+        {
+            if (pending) Interlocked.Decrement(ref pendingHandshakes);
         }
     }
 

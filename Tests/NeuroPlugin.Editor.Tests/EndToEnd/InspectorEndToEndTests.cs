@@ -142,6 +142,12 @@ public sealed class InspectorEndToEndTests : EditorBrowserFixture
         Assert.That(CountOf(await verdict.InnerTextAsync(), "diverged"), Is.EqualTo(1), "the run is said to diverge once: " + await verdict.InnerTextAsync());
         await Assertions.Expect(page.GetByTestId("train-weights-diverged")).ToBeVisibleAsync();
         Assert.That(await page.GetByTestId("train-last-loss").InnerTextAsync(), Is.EqualTo("NaN or ∞"));
+        // the badges (gradient norm) say NaN or ∞ where the gradients held them, not the 0 of a sum over no finite value
+        // (a layer whose gradient is truly 0, behind a ReLU whose input went NaN, still reads 0)
+        await Assertions.Expect(page.GetByTestId("node-badge-conv1")).ToHaveTextAsync("NaN or ∞");
+        var badges = await page.Locator("[data-testid^=node-badge-]").AllInnerTextsAsync();
+        Assert.That(badges.Count(b => b == "NaN or ∞"), Is.GreaterThanOrEqualTo(5), string.Join(", ", badges));
+        await Assertions.Expect(page.GetByTestId("dock-tab-curves")).ToContainTextAsync("⚠");
 
         // the document did not take the run's weights: not changed, nothing to save
         Assert.That(await page.GetByTestId("doc-name").InnerTextAsync(), Is.EqualTo("untitled"));

@@ -1,7 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Tests.Cpu;
 
 /// <summary>

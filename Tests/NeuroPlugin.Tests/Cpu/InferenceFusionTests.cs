@@ -1,11 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Models;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Tests.Cpu;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using NeuroPlugin.Monitoring;
+
 namespace NeuroPlugin.Tests.Monitoring;
 
 /// <summary>The statistics ops (<see cref="IBackend.Summarize"/>, <see cref="IBackend.CountDeadChannels"/>,
@@ -64,6 +66,11 @@ static class StatisticsChecks
         Assert.That(words[StatisticsLayout.Minimum], Is.EqualTo(float.PositiveInfinity));
         Assert.That(words[StatisticsLayout.Maximum], Is.EqualTo(float.NegativeInfinity));
         Assert.That(StatisticsLayout.ReadCount(words, StatisticsLayout.NaNs), Is.EqualTo(3u));
+        // no finite value: no norm either, not the 0 of an empty sum (a diverged gradient must not read as a vanished one)
+        var summary = TensorSummary.Read(words, values.Length, bins);
+        Assert.That(summary.NonFinite, Is.EqualTo(5));
+        Assert.That(summary.Norm, Is.NaN);
+        Assert.That(summary.Mean, Is.NaN);
     }
 
     /// <summary>(N,C,H,W) and (N,C) inputs: a channel is dead when it is ±0 in every sample; one non-zero value anywhere in

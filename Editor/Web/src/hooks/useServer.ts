@@ -1,9 +1,9 @@
 // Start-up and the live connection: the palette and templates, the current training status, and the WebSocket that
-// brings every later document, training and monitor message.
+// brings every later document, training, monitor and live-link message.
 
 import { useEffect, useState } from "react";
 import { api, connectSocket } from "../api";
-import type { LayerSpec, NetworkDocument, TemplateSpec } from "../protocol";
+import type { LayerSpec, LiveStatus, NetworkDocument, TemplateSpec } from "../protocol";
 import type { MonitorMessage } from "../monitor/useMonitor";
 import type { TrainingEvent } from "../trainingState";
 
@@ -11,10 +11,11 @@ interface Handlers {
   onDocument(document: NetworkDocument): void;
   onTraining(event: TrainingEvent): void;
   onMonitor(message: MonitorMessage): void;
+  onLive(status: LiveStatus): void;
   onError(message: string): void;
 }
 
-export function useServer({ onDocument, onTraining, onMonitor, onError }: Handlers) {
+export function useServer({ onDocument, onTraining, onMonitor, onLive, onError }: Handlers) {
   const [layers, setLayers] = useState<LayerSpec[]>([]);
   const [templates, setTemplates] = useState<TemplateSpec[]>([]);
   const [socketOpen, setSocketOpen] = useState(false);
@@ -30,8 +31,9 @@ export function useServer({ onDocument, onTraining, onMonitor, onError }: Handle
       if (message.type === "document") onDocument(message.document);
       else if (message.type === "training") onTraining({ kind: "message", message });
       else if (message.type === "monitor") onMonitor(message);
+      else if (message.type === "live") onLive(message);
     }, setSocketOpen);
-  }, [onDocument, onTraining, onMonitor, onError]);
+  }, [onDocument, onTraining, onMonitor, onLive, onError]);
 
   return { layers, templates, socketOpen };
 }

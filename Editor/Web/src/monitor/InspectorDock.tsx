@@ -15,11 +15,13 @@ interface Props {
   monitor: MonitorState;
   selectedNode: { id: string; type: string } | null;
   firstConvolution: string | null;
+  /** The shown run is an attached game's (probes go to the game; no evaluation on request). */
+  game: boolean;
 }
 
 /** The dock starts closed, a bar under the canvas (its tabs count the findings; the badges are on the graph meanwhile):
  * open, it takes 330 px from the canvas, which the user gives when they look at a view. */
-export function InspectorDock({ monitor, selectedNode, firstConvolution }: Props) {
+export function InspectorDock({ monitor, selectedNode, firstConvolution, game }: Props) {
   const [tab, setTab] = useState<Tab>("curves");
   const [open, setOpen] = useState(false);
   const run = monitor.focus;
@@ -65,8 +67,8 @@ export function InspectorDock({ monitor, selectedNode, firstConvolution }: Props
       {open && (
         <div className="dock-body">
           {tab === "curves" && <CurvesView runs={monitor.shown} />}
-          {tab === "node" && <NodeView run={run} node={selectedNode?.id ?? null} nodeType={selectedNode?.type ?? null} isFirstConvolution={selectedNode?.id === firstConvolution} />}
-          {tab === "evaluation" && <EvaluationView run={run} live={run !== null && run === monitor.live} />}
+          {tab === "node" && <NodeView run={run} node={selectedNode?.id ?? null} nodeType={selectedNode?.type ?? null} isFirstConvolution={selectedNode?.id === firstConvolution} game={game && run === monitor.live} />}
+          {tab === "evaluation" && <EvaluationView run={run} live={run !== null && run === monitor.live && !game} />}
           {tab === "runs" && <RunsView monitor={monitor} />}
         </div>
       )}

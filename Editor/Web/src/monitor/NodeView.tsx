@@ -4,7 +4,7 @@
 
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../api";
-import type { ProbeResult } from "../protocol";
+import type { LiveProbe, ProbeResult } from "../protocol";
 import { DistributionChart, HistogramStack, type StepHistogram } from "./Distributions";
 import { DatasetImage, ProbeImage, probeValues } from "./images";
 import { formatMetric, weightsByNode } from "./metrics";
@@ -76,7 +76,16 @@ async function readUpload(file: File, shape: number[]): Promise<string> {
   return toBase64(bytes);
 }
 
-export function NodeView({ run, node, nodeType, isFirstConvolution }: { run: RunData | null; node: string | null; nodeType: string | null; isFirstConvolution: boolean }) {
+interface Props {
+  run: RunData | null;
+  node: string | null;
+  nodeType: string | null;
+  isFirstConvolution: boolean;
+  /** The run is an attached game's: probes ask the game, feature maps are of its current frame. */
+  game: boolean;
+}
+
+export function NodeView({ run, node, nodeType, isFirstConvolution, game }: Props) {
   const [tensor, setTensor] = useState<Tensor>("activations");
   const [testImage, setTestImage] = useState(0);
   const [maps, setMaps] = useState<ProbeResult | null>(null);
@@ -92,12 +101,12 @@ export function NodeView({ run, node, nodeType, isFirstConvolution }: { run: Run
       if (!node) return;
       setProbeError(null);
       try {
-        setMaps(await api.featureMaps(node, source));
+        setMaps(game ? await api.liveRequest<LiveProbe>({ op: "featureMaps", node }) : await api.featureMaps(node, source));
       } catch (e) {
         setProbeError((e as Error).message);
       }
     },
-    [node],
+    [node, game],
   );
 
   useEffect(() => {
@@ -106,10 +115,10 @@ export function NodeView({ run, node, nodeType, isFirstConvolution }: { run: Run
     if (!node) return;
     void probe({ testImage });
     if (nodeType === "Conv2d")
-      api.filters(node).then(setFilters, (e: Error) => setProbeError(e.message));
+      (game ? api.liveRequest<LiveProbe>({ op: "filters", node }) : api.filters(node)).then(setFilters, (e: Error) => setProbeError(e.message));
     // the probes follow the chosen node and image, not every sample
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [node, nodeType]);
+  }, [node, nodeType, game]);
 
   if (!node) return <div className="hint">Select a node on the graph to see its statistics, distributions, feature maps and filters.</div>;
   const series = run ? histories(run, node, weight, tensor) : [];
@@ -161,28 +170,36 @@ export function NodeView({ run, node, nodeType, isFirstConvolution }: { run: Run
           <HistogramStack series={series} testId="node-histograms" />
         </section>
         <section className="grow">
-          <h4>
-            Feature maps{" "}
-            <label>
-              test image <input type="number" min={0} value={testImage} style={{ width: 60 }} onChange={(e) => setTestImage(Number(e.target.value))} data-testid="node-test-image" />
-            </label>{" "}
-            <button className="small" onClick={() => void probe({ testImage })} data-testid="node-probe">show</button>{" "}
-            <label className="small-button">
-              upload…
-              <input
-                type="file"
-                accept="image/*"
-                hidden
-                data-testid="node-upload"
-                onChange={async (e) => {
-                  const file = e.target.files?.[0];
-                  if (!file) return;
-                  if (!maps?.inputShape) return setProbeError("show a test image first: the upload is brought to the network's input size");
-                  void probe({ pixels: await readUpload(file, maps.inputShape) });
-                }}
-              />
-            </label>
-          </h4>
+          {game ? (
+            <h4>
+              Feature maps of the game's current frame{" "}
+              <button className="small" onClick={() => void probe({ testImage })} data-testid="node-probe">current frame</button>{" "}
+              {maps && "frame" in maps && <span className="hint" data-testid="node-probe-frame">frame {(maps as LiveProbe).frame}, step {(maps as LiveProbe).step}</span>}
+            </h4>
+          ) : (
+            <h4>
+              Feature maps{" "}
+              <label>
+                test image <input type="number" min={0} value={testImage} style={{ width: 60 }} onChange={(e) => setTestImage(Number(e.target.value))} data-testid="node-test-image" />
+              </label>{" "}
+              <button className="small" onClick={() => void probe({ testImage })} data-testid="node-probe">show</button>{" "}
+              <label className="small-button">
+                upload…
+                <input
+                  type="file"
+                  accept="image/*"
+                  hidden
+                  data-testid="node-upload"
+                  onChange={async (e) => {
+                    const file = e.target.files?.[0];
+                    if (!file) return;
+                    if (!maps?.inputShape) return setProbeError("show a test image first: the upload is brought to the network's input size");
+                    void probe({ pixels: await readUpload(file, maps.inputShape) });
+                  }}
+                />
+              </label>
+            </h4>
+          )}
           {probeError && <div className="node-error block">{probeError}</div>}
           {maps && (
             <div className="row top">

@@ -31,7 +31,8 @@ export function weightsByNode(description: RunRecord | null): Map<string, string
   return weights;
 }
 
-/** Every node's value of `metric` in `sample` (nodes without one are left out). */
+/** Every node's value of `metric` in `sample` (nodes without one are left out); NaN where the tensors it is computed from
+ * held NaN or ±∞ (the statistics are of the finite values only: a number there would hide the divergence). */
 export function metricValues(sample: TrainRecord, metric: BadgeMetric | "time" | "gradNorm", weights: Map<string, string>): Map<string, number> {
   const values = new Map<string, number>();
   const parameters = new Map(sample.parameters.map((p) => [p.name, p]));
@@ -41,7 +42,14 @@ export function metricValues(sample: TrainRecord, metric: BadgeMetric | "time" |
     else if (metric === "time") value = node.forwardMs === null && node.backwardMs === null ? null : (node.forwardMs ?? 0) + (node.backwardMs ?? 0);
     else if (metric === "updateRatio") value = parameters.get(weights.get(node.name) ?? "")?.updateRatio ?? null;
     else value = node.type === "ReLU" || node.type === "ReLU6" ? node.deadChannelFraction : node.saturatedFraction;
-    if (value !== null && Number.isFinite(value)) values.set(node.name, value);
+    const parameter = parameters.get(weights.get(node.name) ?? "");
+    const nonFinite =
+      metric === "gradNorm" ? (node.gradNonFinite ?? 0) > 0
+      : metric === "updateRatio" ? parameter !== undefined && parameter.nonFinite + parameter.gradNonFinite > 0
+      : metric === "deadOrSaturated" ? node.nonFinite > 0
+      : false;
+    if (nonFinite) values.set(node.name, NaN);
+    else if (value !== null && Number.isFinite(value)) values.set(node.name, value);
   }
   return values;
 }
@@ -65,7 +73,12 @@ export function scaleColour(t: number, alpha = 1): string {
   return `hsla(${hue.toFixed(0)}, 75%, 50%, ${alpha})`;
 }
 
+/** What a value that is NaN or ±∞ reads as (the Train tab's loss says the same). */
+export const notFinite = "NaN or ∞";
+const notFiniteColour = "#b00020";
+
 export function formatMetric(metric: BadgeMetric, value: number): string {
+  if (!Number.isFinite(value)) return notFinite;
   if (metric === "deadOrSaturated") return `${(100 * value).toFixed(0)} %`;
   if (metric === "time") return value >= 100 ? `${value.toFixed(0)} ms` : value >= 1 ? `${value.toFixed(1)} ms` : `${(value * 1000).toFixed(0)} µs`;
   return value === 0 ? "0" : value.toExponential(1);
@@ -74,10 +87,11 @@ export function formatMetric(metric: BadgeMetric, value: number): string {
 /** The badge of every node for `metric` in `sample`. */
 export function badges(sample: TrainRecord, metric: BadgeMetric, weights: Map<string, string>): Map<string, Badge> {
   const values = metricValues(sample, metric, weights);
-  const all = [...values.values()];
+  const all = [...values.values()].filter(Number.isFinite);
   const result = new Map<string, Badge>();
   for (const [node, value] of values) {
-    result.set(node, { value, text: formatMetric(metric, value), colour: scaleColour(position(value, all, logScaled(metric))) });
+    const colour = Number.isFinite(value) ? scaleColour(position(value, all, logScaled(metric))) : notFiniteColour;
+    result.set(node, { value, text: formatMetric(metric, value), colour });
   }
   return result;
 }
@@ -87,8 +101,8 @@ export function heat(sample: TrainRecord, mode: HeatMode, weights: Map<string, s
   const colours = new Map<string, string>();
   if (mode === "off") return colours;
   const values = metricValues(sample, mode, weights);
-  const all = [...values.values()];
-  for (const [node, value] of values) colours.set(node, scaleColour(position(value, all, true), 0.55));
+  const all = [...values.values()].filter(Number.isFinite);
+  for (const [node, value] of values) colours.set(node, Number.isFinite(value) ? scaleColour(position(value, all, true), 0.55) : notFiniteColour);
   return colours;
 }
 

@@ -54,6 +54,8 @@ export interface NodeRecord {
   saturatedFraction: number | null;
   nonFinite: number;
   gradNorm: number | null;
+  /** NaN and ±∞ in ∂L/∂output (absent in files written before it was recorded). */
+  gradNonFinite?: number;
   forwardMs: number | null;
   backwardMs: number | null;
   histogram: Histogram;

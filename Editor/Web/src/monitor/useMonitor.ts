@@ -1,4 +1,4 @@
-// The inspector's runs: the live one (the server's monitor messages, its history read from its file when the tab
+// The inspector's runs: the live one (the server's monitor messages of its training run or of the attached game, its history read from its file when the tab
 // joins late or missed messages), the earlier ones opened from the folder's runs/ (overlaid on the curves), which run
 // the graph's badges and the node and evaluation views show, and the badge metric and heat mode.
 
@@ -11,6 +11,12 @@ export interface MonitorMessage {
   runId: string;
   missed?: number;
   record: MonitorRecord;
+}
+
+/** The file of run `id` while it is the current one: a game attached over its live link (ids "live-N") or the editor's run. */
+async function runFileOf(id: string): Promise<string | null> {
+  const status = id.startsWith("live-") ? await api.live() : await api.training();
+  return status.runId === id ? (status.runFile ?? null) : null;
 }
 
 export function useMonitor(runId: string | null) {
@@ -32,9 +38,8 @@ export function useMonitor(runId: string | null) {
     if (loading.current === id) return;
     loading.current = id;
     try {
-      const status = await api.training();
-      if (status.runId !== id || !status.runFile) return;
-      const file = status.runFile;
+      const file = await runFileOf(id);
+      if (!file) return;
       const history = parseRunFile(await api.runFile(file), file, id);
       setLive((current) => (current && current.runId === id ? { ...mergeRuns(history, current), key: file, missed: 0 } : history));
       loaded.current = id;

@@ -10,9 +10,13 @@ namespace NeuroPlugin.Tests.Monitoring.Live;
 /// </summary>
 sealed class LiveGame : IDisposable
 {
+    /// <summary>Options for tests: a sample every 2 steps, sends every 20 ms.</summary>
+    public static readonly LiveLinkOptions Quick = new() { Monitor = new MonitorOptions { Every = 2 }, SendInterval = TimeSpan.FromMilliseconds(20) };
+
     readonly Thread thread;
     readonly ManualResetEventSlim started = new();
     readonly List<(double Milliseconds, long Bytes)> endFrames = [];
+    readonly System.Collections.Concurrent.ConcurrentQueue<float> rates = new();
     volatile bool stopping;
     Exception? failure;
     LiveLink? link;
@@ -30,6 +34,9 @@ sealed class LiveGame : IDisposable
     public float[]? Conv1Weights { get; private set; }
     public string? CheckpointPath { get; set; }
     public Exception? Failure => failure;
+
+    /// <summary>The game itself sets the optimizer's learning rate (as a schedule would), on its thread, next frame.</summary>
+    public void ChangeLearningRate(float rate) => rates.Enqueue(rate);
 
     /// <summary>EndFrame's time and managed bytes per frame so far (after the first <paramref name="warmUp"/> frames).</summary>
     public (double Milliseconds, long Bytes)[] EndFrames(int warmUp = 0)
@@ -54,6 +61,7 @@ sealed class LiveGame : IDisposable
             while (!stopping)
             {
                 long start = Stopwatch.GetTimestamp();
+                while (rates.TryDequeue(out float rate)) optimizer.LearningRate = rate;
                 if (!live.TrainingPaused) trainer.Advance(TimeSpan.FromMilliseconds(1));
                 while (Stopwatch.GetElapsedTime(start).TotalMilliseconds < 2) Thread.Sleep(0);
                 var frameTime = Stopwatch.GetElapsedTime(start);

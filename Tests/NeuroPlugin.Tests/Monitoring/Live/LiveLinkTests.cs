@@ -10,7 +10,7 @@ namespace NeuroPlugin.Tests.Monitoring.Live;
 [NonParallelizable]
 public sealed class LiveLinkTests
 {
-    static readonly LiveLinkOptions Quick = new() { Monitor = new MonitorOptions { Every = 2 }, SendInterval = TimeSpan.FromMilliseconds(20) };
+    static readonly LiveLinkOptions Quick = LiveGame.Quick;
 
     /// <summary>Sends a raw HTTP request and returns the status code and body.</summary>
     static (int Status, string Body) Http(int port, string target, string? host = null, string? origin = null, string? tokenHeader = null)
@@ -25,7 +25,7 @@ public sealed class LiveLinkTests
         var stream = tcp.GetStream();
         stream.Write(Encoding.ASCII.GetBytes(request.ToString()));
         using var reader = new StreamReader(stream, Encoding.ASCII);
-        string status = reader.ReadLine()!;
+        string status = reader.ReadLine() ?? throw new IOException("the link closed the connection without an answer");
         int code = int.Parse(status.Split(' ')[1]);
         if (code == 101) return (code, "");
         string? line;
@@ -198,6 +198,57 @@ public sealed class LiveLinkTests
     /// <summary>A client that connects and never reads: the game's frames stay as cheap as before (EndFrame allocates
     /// nothing and takes well under a millisecond), the link's memory stays bounded by its rings, and the client is
     /// dropped once a send has waited longer than the send timeout.</summary>
+    [Test]
+    public void Hello_ReportsTheLearningRateTheGameSetSinceTheLinkStarted()
+    {
+        using var game = new LiveGame(Quick);
+        using (var first = new LiveClientSession(game.Link.Port, game.Link.Token))
+            Assert.That(first.NextOf("hello").GetProperty("lr").GetSingle(), Is.EqualTo(0.01f));
+        game.ChangeLearningRate(0.0025f); // the game's own change, not over the link
+        game.WaitUntil(() => game.LearningRate == 0.0025f, "the game's new rate");
+        game.WaitUntil(() => game.Link.FrameCount > 0 && game.EndFrames().Length > 2, "frames after the change");
+        using var later = new LiveClientSession(game.Link.Port, game.Link.Token);
+        Assert.That(later.NextOf("hello").GetProperty("lr").GetSingle(), Is.EqualTo(0.0025f));
+    }
+
+    [Test]
+    public void PendingHandshakes_AreBounded_BeyondTheLimitClosedAtOnce()
+    {
+        using var game = new LiveGame(Quick);
+        int port = game.Link.Port;
+        var idle = new List<TcpClient>();
+        try
+        {
+            // connections that never send their request: each holds a handshake slot until its head times out
+            for (int i = 0; i < LiveServer.MaxPendingHandshakes; i++)
+            {
+                var tcp = new TcpClient();
+                tcp.Connect(IPAddress.Loopback, port);
+                idle.Add(tcp);
+            }
+            Thread.Sleep(300); // the listener has accepted them
+            using var extra = new TcpClient();
+            extra.Connect(IPAddress.Loopback, port);
+            extra.ReceiveTimeout = 3000;
+            var read = new byte[64];
+            Assert.That(extra.GetStream().Read(read), Is.EqualTo(0), "one more connection is closed without an answer");
+        }
+        finally
+        {
+            foreach (var tcp in idle) tcp.Dispose();
+        }
+        bool Answers()
+        {
+            try { return Http(port, $"/api/link?token={game.Link.Token}").Status == 200; }
+            catch (Exception e) when (e is IOException or SocketException) { return false; }
+        }
+        // the idle ones gone, a client with the token gets in again
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!Answers() && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        using var client = new LiveClientSession(port, game.Link.Token);
+        Assert.That(client.NextOf("hello").GetProperty("type").GetString(), Is.EqualTo("hello"));
+    }
+
     [Test]
     public void StalledClient_NeitherGrowsMemoryNorSlowsFrames()
     {
