@@ -7,12 +7,6 @@ namespace NeuroPlugin.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
-    const double InverseSqrt2 = 0.70710678118654752, InverseSqrt2Pi = 0.39894228040143268;
-    const float SqrtTwoOverPi = 0.7978845608f, GeluCubic = 0.044715f;
-
-    /// <summary>GELU's tanh form's argument <c>u = √(2/π)·(x + 0.044715·x³)</c>.</summary>
-    static float GeluTanhArgument(float x) => SqrtTwoOverPi * (x + GeluCubic * x * x * x);
-
     /// <inheritdoc/>
     public void ActivationForward(ActivationKind kind, Tensor input, Tensor output, float alpha = 0.01f)
     {
@@ -63,6 +57,12 @@ public sealed partial class CpuBackend
 /// </summary>
 internal static class ActivationMath
 {
+    const double InverseSqrt2 = 0.70710678118654752, InverseSqrt2Pi = 0.39894228040143268;
+    const float SqrtTwoOverPi = 0.7978845608f, GeluCubic = 0.044715f;
+
+    /// <summary>GELU's tanh form's argument <c>u = √(2/π)·(x + 0.044715·x³)</c>.</summary>
+    static float GeluTanhArgument(float x) => SqrtTwoOverPi * (x + GeluCubic * x * x * x);
+
     /// <summary><c>y = f(x)</c>; <paramref name="y"/> may be <paramref name="x"/>.</summary>
     public static void Forward(ActivationKind kind, ReadOnlySpan<float> x, Span<float> y, float alpha)
     {
@@ -93,7 +93,7 @@ internal static class ActivationMath
                 Piecewise<HardSwish>(x, y, alpha);
                 break;
             case ActivationKind.GELU:        // y = x·Φ(x) = x/2·(1 + erf(x/√2))
-                for (int i = 0; i < x.Length; i++) y[i] = (float)(0.5 * x[i] * (1.0 + Erf(x[i] * InverseSqrt2)));
+                for (int i = 0; i < x.Length; i++) y[i] = (float)(0.5 * x[i] * (1.0 + CpuBackend.Erf(x[i] * InverseSqrt2)));
                 break;
             case ActivationKind.GELUTanh:    // y = x/2·(1 + tanh u), u = √(2/π)·(x + 0.044715·x³)
                 for (int i = 0; i < x.Length; i++) y[i] = 0.5f * x[i] * (1f + MathF.Tanh(GeluTanhArgument(x[i])));
@@ -141,7 +141,7 @@ internal static class ActivationMath
             case ActivationKind.GELU:        // f′ = Φ(x) + x·φ(x)
                 for (int i = 0; i < x.Length; i++)
                 {
-                    double v = x[i], cdf = 0.5 * (1.0 + Erf(v * InverseSqrt2)), pdf = Math.Exp(-0.5 * v * v) * InverseSqrt2Pi;
+                    double v = x[i], cdf = 0.5 * (1.0 + CpuBackend.Erf(v * InverseSqrt2)), pdf = Math.Exp(-0.5 * v * v) * InverseSqrt2Pi;
                     dx[i] += (float)(dy[i] * (cdf + v * pdf));
                 }
                 break;

@@ -102,7 +102,12 @@ static class TrainEvalChecks
         using var network = Network.Create(Graph(), backend, seed: 1);
         using var plan = TrainedPlan(network, steps: 0);
         using var optimizer = new Sgd(0.01f, momentum: 0.9f);
-        for (int i = 0; i < 3; i++) plan.TrainStep(optimizer); // warm-up: shader compiles, scratch buffers
+        for (int i = 0; i < 3; i++)
+        {
+            // warm-up: shader compiles, scratch buffers, for both passes the loop below runs
+            plan.TrainStep(optimizer);
+            plan.Forward(training: false);
+        }
         long downloads = backend.ReadbackCount;
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 50; i++)
