@@ -93,8 +93,10 @@ internal static class MonitorCommand
             while (await socket.ReceiveAsync(stop) is { } message) recorder.Take(message.Span);
             return true;
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException && stop.IsCancellationRequested)
         {
+            // the stop cancels the pending receive, which ClientWebSocket reports either way: cancelled, or (having
+            // aborted the socket for it) a WebSocketException about the aborted state
             await socket.CloseAsync("recording done");
             return false;
         }

@@ -202,8 +202,9 @@ internal sealed class LiveSession(FolderGuard folder) : IDisposable
         {
             while (await link.ReceiveAsync(cancel) is { } message) Take(message.Span);
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException && cancel.IsCancellationRequested)
         {
+            // detached: the cancelled receive ends as cancelled or, the socket aborted for it, as a WebSocketException
             reason = null;
             await link.CloseAsync("the editor detached");
         }

@@ -186,7 +186,7 @@ public sealed class OnlineLearnerTests
             learner.Step(0.5);
             learner.Model.Predict(input, result);
         }
-        for (int i = 0; i < 4; i++) Frame(); // warm-up: the first steps, timings, the prediction's plan
+        for (int i = 0; i < 40; i++) Frame(); // warm-up: the first steps, the budget's estimates settling, the prediction's plan, tiering
         learner.Train(2);
         long steps = learner.Steps;
         Assert.That(AllocatedBy(() => { for (int i = 0; i < 20; i++) Frame(); learner.Train(3); }), Is.Zero, "managed bytes allocated by 20 frames and 3 whole steps");

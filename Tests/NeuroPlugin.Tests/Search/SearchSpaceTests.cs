@@ -15,6 +15,32 @@ public class SearchSpaceTests
         return Enumerable.Range(0, count).Select(_ => SearchSpace.Sample(ref random)).ToList();
     }
 
+    /// <summary>A search trains candidate after candidate on one backend, and a resumed search starts from a fresh one:
+    /// a candidate's training must not depend on what the backend ran before (workspaces, planes, packed panels reused
+    /// at other shapes), or a killed and resumed search diverges from an uninterrupted one.</summary>
+    [Test]
+    public void TrainingACandidate_GivesTheSameBits_WhateverTheBackendRanBefore()
+    {
+        static float[][] Train(CpuBackend backend, SearchGenome genome)
+        {
+            using var network = Network.Create(SearchSpace.Build(genome, Mnist), backend, seed: 1);
+            using var plan = ExecutionPlan.ForTraining(network, 8);
+            var random = new Random(5);
+            plan.Input.Upload(Enumerable.Range(0, plan.Input.Length).Select(_ => (float)random.NextDouble()).ToArray());
+            plan.Target!.Upload(Enumerable.Range(0, plan.Target.Length).Select(i => i % 10 == i / 10 % 10 ? 1f : 0f).ToArray());
+            using var optimizer = new Sgd(0.05f, momentum: 0.9f);
+            for (int i = 0; i < 3; i++) plan.TrainStep(optimizer);
+            return network.ParameterNames.Select(name => network.Parameter(name).ToArray()).ToArray();
+        }
+        using var shared = new CpuBackend();
+        foreach (var genome in Draw(6, seed: 3))
+        {
+            var afterOthers = Train(shared, genome);
+            using var fresh = new CpuBackend();
+            Assert.That(afterOthers, Is.EqualTo(Train(fresh, genome)), genome.ToString());
+        }
+    }
+
     [Test]
     public void SampledArchitectures_Build_WithTenLogits_AndCountedParametersEqualTheNetworks()
     {
