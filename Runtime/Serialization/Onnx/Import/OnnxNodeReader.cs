@@ -30,10 +30,17 @@ internal sealed class OnnxNodeReader
     public string Name { get; }
 
     /// <summary>An unsupported op, attribute value or pattern in this node.</summary>
-    public OnnxUnsupportedException Unsupported(string problem) => new(source, Name, Op, Opset, problem);
+    public OnnxUnsupportedException Unsupported(string problem) => new(source, Name, Op, Opset, Shortened(problem));
 
     /// <summary>A malformed node (wrong input count, shapes that contradict each other).</summary>
-    public OnnxFormatException Malformed(string problem) => new(source, $"node '{Name}' ({Op}, opset {Opset}): {problem}");
+    public OnnxFormatException Malformed(string problem) => new(source, $"node '{Name}' ({Op}, opset {Opset}): {Shortened(problem)}");
+
+    /// <summary>A problem's text cut to <see cref="MaxProblemLength"/> characters: messages quote a node's values, which a
+    /// hostile file can make millions long.</summary>
+    static string Shortened(string problem) =>
+        problem.Length <= MaxProblemLength ? problem : $"{problem[..MaxProblemLength]}… ({problem.Length:N0} characters in all)";
+
+    const int MaxProblemLength = 1000;
 
     AttributeProto? Find(string name, AttributeType type)
     {

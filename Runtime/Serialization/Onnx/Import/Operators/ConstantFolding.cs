@@ -79,9 +79,31 @@ internal static class ConstantFolding
         if (n.Opset >= 14) n.Int("allowzero", 0);
         var c = graph.FoldedInput(n, 0);
         long[] target = graph.FoldedInput(n, 1).AsInts(Fail(n));
-        long known = target.Where(d => d > 0).Aggregate(1L, (p, d) => p * d);
-        long[] dims = target.Select((d, i) => d == 0 ? c.Dims[i] : d == -1 ? (known == 0 ? 0 : c.Length / known) : d).ToArray();
-        if (dims.Aggregate(1L, (p, d) => p * d) != c.Length) throw n.Malformed($"cannot reshape {c} to [{string.Join(",", target)}]");
+        var dims = new long[target.Length];
+        int inferred = -1;
+        for (int i = 0; i < target.Length; i++)
+        {
+            long d = target[i];
+            dims[i] = d switch
+            {
+                0 when i < c.Dims.Length => c.Dims[i], // 0 copies the input's size on that axis
+                -1 when inferred < 0 => 1,             // at most one −1, inferred below
+                > 0 => d,
+                _ => throw n.Malformed($"shape entry {d} at {i} is not valid for a reshape of {c}"),
+            };
+            if (d == -1) inferred = i;
+        }
+        long known = 1; // the product of the given sizes (the −1 counted as 1)
+        try
+        {
+            foreach (long d in dims) known = checked(known * d);
+        }
+        catch (OverflowException)
+        {
+            throw n.Malformed($"cannot reshape {c} to [{string.Join(",", target)}]");
+        }
+        if (inferred >= 0) dims[inferred] = known > 0 && c.Length % known == 0 ? c.Length / known : known == 0 && c.Length == 0 ? 0 : -1;
+        if (dims.Any(d => d < 0) || dims.Aggregate(1L, (p, d) => p * d) != c.Length) throw n.Malformed($"cannot reshape {c} to [{string.Join(",", target)}]");
         return new ConstantValue(c.WithDims(dims));
     }
 
@@ -127,12 +149,18 @@ internal static class ConstantFolding
         return new ConstantValue(OnnxConstant.OfFloats(c.Dims, c.AsFloats(Fail(n)).Select(v => Backends.Cpu.CpuBackend.UnaryValue(op, v)).ToArray()));
     }
 
+    /// <summary>The most elements a fold may make from nothing (ConstantOfShape): exporters' shape arithmetic needs a few;
+    /// a file's real weights are initializers, whose size its own bytes bound. (2²⁰: 8 MiB as integers, where the
+    /// tensor-data limit, 2²⁸, would let a 5 KiB file ask for 2 GiB.)</summary>
+    const long MaxMadeElements = 1L << 20;
+
     /// <summary>A constant of the shape input 0 gives, every element attribute <c>value</c> (default a float 0).</summary>
     public static OnnxValue ConstantOfShape(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
         long[] dims = graph.FoldedInput(n, 0).AsInts(Fail(n));
-        if (dims.Any(d => d < 0) || dims.Aggregate(1.0, (p, d) => p * d) > OnnxTensorData.MaxElements) throw n.Unsupported($"ConstantOfShape [{string.Join(",", dims)}] is not supported");
+        if (dims.Any(d => d < 0) || dims.Aggregate(1.0, (p, d) => p * d) > MaxMadeElements)
+            throw n.Unsupported($"ConstantOfShape [{string.Join(",", dims)}] is not supported (at most {MaxMadeElements:N0} elements)");
         var value = n.Tensor("value") is { } t ? graph.ReadTensor(t) : OnnxConstant.OfFloats([1], [0f]);
         if (value.Length != 1) throw n.Malformed("attribute 'value' must hold one element");
         return new ConstantValue(Pick(value, dims, _ => 0));
