@@ -6,7 +6,24 @@ namespace NeuroPlugin.Layers;
 /// <summary>The palette group a layer type is listed under in the editor.</summary>
 public enum LayerGroup
 {
-    Convolution, Linear, Shape, Pooling, Activation, Normalization, Regularization, Merge, Loss,
+    /// <summary>Convolutions over (N,C,H,W) (Conv2d).</summary>
+    Convolution,
+    /// <summary>Fully connected layers over (N,features): Linear.</summary>
+    Linear,
+    /// <summary>Layers that only move or select values (Flatten, Reshape, Permute, Slice, padding, upsampling).</summary>
+    Shape,
+    /// <summary>Spatial reductions over windows or whole planes (max/average pooling, global and adaptive pooling).</summary>
+    Pooling,
+    /// <summary>Element-wise nonlinearities (ReLU, GELU, PReLU…).</summary>
+    Activation,
+    /// <summary>Layers that rescale by statistics (BatchNorm2d, LocalResponseNorm).</summary>
+    Normalization,
+    /// <summary>Layers that act only in training (Dropout, drop-path and other stochastic layers).</summary>
+    Regularization,
+    /// <summary>Layers that combine several inputs (Add, Concat, FractalJoin).</summary>
+    Merge,
+    /// <summary>Output layers tied to the loss (Softmax, which training folds into cross-entropy).</summary>
+    Loss,
 }
 
 /// <summary>
@@ -46,6 +63,7 @@ public sealed class LayerDescriptor
 
     /// <summary>The type name written in files and shown in the editor (<c>Conv2d</c>, <c>BatchNorm2d</c>).</summary>
     public string Type { get; }
+    /// <summary>The editor palette's group that lists this type.</summary>
     public LayerGroup Group { get; }
     /// <summary>One line for the editor's palette: what the layer computes.</summary>
     public string Description { get; }
@@ -136,5 +154,6 @@ public sealed class LayerDescriptor
         return attributes;
     }
 
+    /// <summary>The <see cref="Type"/> name.</summary>
     public override string ToString() => Type;
 }
