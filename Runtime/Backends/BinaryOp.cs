@@ -69,7 +69,7 @@ public readonly struct Broadcast
         return (Axis(0), Axis(1), Axis(2), Axis(3));
     }
 
-    /// <summary>A per-channel operand of <paramref name="length"/> values (<paramref name="operand"/>: one value, or one per
+    /// <summary>A per-channel <paramref name="operand"/> (one value, or one per
     /// channel) viewed against <paramref name="input"/> (N,C,…): (C,1,…,1) with an axis of 1 for every axis after C, or (1)
     /// for a single value. PReLU's slope, PyTorch's (C) weight on (N,C,H,W).</summary>
     public static TensorShape ChannelAligned(TensorShape operand, TensorShape input)
