@@ -273,8 +273,8 @@ public sealed partial class ExecutionPlan : IDisposable
         return tensor;
     }
 
-    /// <summary>Frees the tensors this plan allocated (activations, gradients, workspaces); the network's parameters and
-    /// buffers are the network's and stay.</summary>
+    /// <summary>Frees every tensor this plan allocated (inputs, outputs, gradients, workspaces, target, loss); the parameters
+    /// and buffers belong to the network and stay.</summary>
     public void Dispose()
     {
         foreach (var tensor in owned) tensor.Dispose();

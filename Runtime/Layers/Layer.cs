@@ -41,7 +41,8 @@ public abstract class Layer
     public virtual bool OutputIsViewOfInput => false;
 
     /// <summary>Fills <see cref="NodeTensors.Output"/> (and the workspace) from the inputs, parameters and buffers; a
-    /// training forward also updates the buffers (batch norm's running statistics). Allocates nothing.</summary>
+    /// training forward also updates the buffers (batch norm's running statistics). Allocates no tensors: the plan
+    /// allocated them all.</summary>
     public abstract void Forward(IBackend backend, NodeTensors tensors);
 
     /// <summary>From dL/doutput (<see cref="NodeTensors.Gradient"/>) and what forward saved, adds (+=, never overwrites)

@@ -10,17 +10,19 @@ public enum LayerGroup
     Convolution,
     /// <summary>Fully connected layers over (N,features): Linear.</summary>
     Linear,
-    /// <summary>Layers that only move or select values (Flatten, Reshape, Permute, Slice, padding, upsampling).</summary>
+    /// <summary>Layers that change the shape: they move, select or pad values (Flatten, Reshape, Permute, Slice, IndexSelect,
+    /// ChannelPad) or resample them (Upsample).</summary>
     Shape,
     /// <summary>Spatial reductions over windows or whole planes (max/average pooling, global and adaptive pooling).</summary>
     Pooling,
-    /// <summary>Element-wise nonlinearities (ReLU, GELU, PReLU…).</summary>
+    /// <summary>Element-wise functions: activations (ReLU, GELU, PReLU…) and math functions (Exp, Sqrt…).</summary>
     Activation,
     /// <summary>Layers that rescale by statistics (BatchNorm2d, LocalResponseNorm).</summary>
     Normalization,
-    /// <summary>Layers that act only in training (Dropout, drop-path and other stochastic layers).</summary>
+    /// <summary>Random layers that regularize training (Dropout, StochasticDepth, ShakeShake, ShakeDrop, Swapout); in eval they
+    /// apply their expectation, or nothing.</summary>
     Regularization,
-    /// <summary>Layers that combine several inputs (Add, Concat, FractalJoin).</summary>
+    /// <summary>Layers that combine several inputs (Add, Concat, Elementwise, FractalJoin).</summary>
     Merge,
     /// <summary>Output layers tied to the loss (Softmax, which training folds into cross-entropy).</summary>
     Loss,

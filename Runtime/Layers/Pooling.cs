@@ -17,7 +17,8 @@ public abstract class Pool2d : Layer
         Window = window;
     }
 
-    /// <summary>Kernel KH×KW, stride and zero padding of the pooling windows; <c>OH = ⌊(H + padTop + padBottom − KH)/strideHeight⌋ + 1</c>, OW likewise.</summary>
+    /// <summary>Kernel KH×KW, stride s, padding and dilation d of the pooling windows (PyTorch's <c>kernel_size</c>, <c>stride</c>,
+    /// <c>padding</c>, <c>dilation</c>): <c>OH = ⌊(H + padTop + padBottom − d·(KH − 1) − 1)/s⌋ + 1</c>, OW likewise.</summary>
     public Window2d Window { get; }
 
     /// <summary>The window a new pooling node starts with: 2×2, stride 2 (halves H and W).</summary>

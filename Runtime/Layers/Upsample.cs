@@ -41,7 +41,7 @@ public sealed class Upsample : Layer
     public (int Height, int Width)? Size { get; }
     /// <summary>The scale factors, or null when <see cref="Size"/> is set.</summary>
     public (float Height, float Width)? ScaleFactor { get; }
-    /// <summary>PyTorch's <c>mode</c>: always <see cref="Bilinear"/> (align_corners=False), written to files so a later mode can be told apart.</summary>
+    /// <summary>PyTorch's <c>mode</c>: always <see cref="Bilinear"/> (align_corners=False) (the only mode implemented); written to model files as the <c>mode</c> attribute.</summary>
     public string Mode => Bilinear;
 
     internal static LayerDescriptor Definition { get; } = Describe();
