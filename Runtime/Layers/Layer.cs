@@ -57,7 +57,7 @@ public abstract class Layer
     /// <summary>Multiply–accumulate count of the forward pass for one item, for reports.</summary>
     public virtual long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => 0;
 
-    /// <summary>The type and its attributes as JSON, e.g. <c>Conv2d {"in_channels":3,…}</c>, for messages and the debugger.</summary>
+    /// <summary>The type and its attributes as JSON, e.g. <c>Conv2d {"inChannels":3,…}</c>, for messages and the debugger.</summary>
     public override string ToString() => $"{Type} {Attributes().ToJsonString()}";
 }
 
@@ -97,7 +97,7 @@ public sealed class NodeTensors
     /// <summary>The network's learnable parameters of this node, in <see cref="Layer.Parameters"/> order (shared by every plan).</summary>
     public Tensor[] Parameters { get; }
     /// <summary>dL/dparameter per parameter, same shapes as <see cref="Parameters"/>; backward adds into them; the plan
-    /// zeroes them once per backward pass. Null in inference plans.</summary>
+    /// zeroes them once per backward pass. Every entry is null in inference plans.</summary>
     public Tensor?[] ParameterGrads { get; }
     /// <summary>Scratch tensors of the shapes <see cref="Layer.WorkspaceShapes"/> returned: forward fills, backward reads.</summary>
     public Tensor[] Workspace { get; }
