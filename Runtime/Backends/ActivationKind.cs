@@ -39,6 +39,8 @@ public enum ActivationKind
     HardSigmoid,
     /// <summary>Piecewise-quadratic Swish: <c>y = x·relu6(x + 3) / 6</c> (MobileNetV3's activation).</summary>
     HardSwish,
+    /// <summary>Gaussian error linear unit: <c>y = x·Φ(x) = x·(1 + erf(x/√2))/2</c> (PyTorch's <c>GELU()</c>, approximate='none').</summary>
     GELU,
+    /// <summary>GELU's tanh approximation: <c>y = x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))/2</c> (PyTorch's <c>GELU(approximate='tanh')</c>).</summary>
     GELUTanh,
 }

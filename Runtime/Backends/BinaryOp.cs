@@ -3,28 +3,25 @@ using NeuroPlugin.Tensors;
 namespace NeuroPlugin.Backends;
 
 /// <summary>Element-wise binary ops with NumPy broadcasting, <c>y = a ∘ b</c>, and their partial derivatives as PyTorch
-/// takes them (at ties and singular points the side or value PyTorch picks is given after "at"):
-/// <list type="bullet">
-/// <item>Add: <c>y = a + b</c>; <c>∂y/∂a = 1</c>, <c>∂y/∂b = 1</c>.</item>
-/// <item>Sub: <c>y = a − b</c>; <c>∂y/∂a = 1</c>, <c>∂y/∂b = −1</c>.</item>
-/// <item>Mul: <c>y = a·b</c>; <c>∂y/∂a = b</c>, <c>∂y/∂b = a</c>.</item>
-/// <item>Div: <c>y = a / b</c>; <c>∂y/∂a = 1/b</c>, <c>∂y/∂b = −a/b²</c>.</item>
-/// <item>Pow: <c>y = aᵇ</c> (a negative base needs an integer exponent, else NaN); <c>∂y/∂a = b·aᵇ⁻¹</c> (at b = 0: 0),
-///   <c>∂y/∂b = y·ln a</c> (at a = 0 with b ≥ 0: 0).</item>
-/// <item>Minimum: <c>y = min(a, b)</c>; the smaller operand gets the whole gradient (at a tie each gets half).</item>
-/// <item>Maximum: <c>y = max(a, b)</c>; the larger operand gets the whole gradient (at a tie each gets half).</item>
-/// <item>PReLU: <c>y = a if a &gt; 0 else b·a</c> (b the slope); <c>∂y/∂a = 1 if a &gt; 0 else b</c>,
-///   <c>∂y/∂b = 0 if a &gt; 0 else a</c> (at a = 0: the slope's side).</item>
-/// </list></summary>
+/// takes them (at ties and singular points the side or value PyTorch picks is given after "at").
+/// Each member gives its formula and derivatives.</summary>
 public enum BinaryOp
 {
+    /// <summary><c>y = a + b</c>; <c>∂y/∂a = 1</c>, <c>∂y/∂b = 1</c>.</summary>
     Add,
+    /// <summary><c>y = a − b</c>; <c>∂y/∂a = 1</c>, <c>∂y/∂b = −1</c>.</summary>
     Sub,
+    /// <summary><c>y = a·b</c>; <c>∂y/∂a = b</c>, <c>∂y/∂b = a</c>.</summary>
     Mul,
+    /// <summary><c>y = a / b</c>; <c>∂y/∂a = 1/b</c>, <c>∂y/∂b = −a/b²</c>.</summary>
     Div,
+    /// <summary><c>y = aᵇ</c> (a negative base needs an integer exponent, else NaN); <c>∂y/∂a = b·aᵇ⁻¹</c> (at b = 0: 0), <c>∂y/∂b = y·ln a</c> (at a = 0 with b ≥ 0: 0).</summary>
     Pow,
+    /// <summary><c>y = min(a, b)</c>; the smaller operand gets the whole gradient (at a tie each gets half).</summary>
     Minimum,
+    /// <summary><c>y = max(a, b)</c>; the larger operand gets the whole gradient (at a tie each gets half).</summary>
     Maximum,
+    /// <summary><c>y = a if a &gt; 0 else b·a</c> (b the slope); <c>∂y/∂a = 1 if a &gt; 0 else b</c>, <c>∂y/∂b = 0 if a &gt; 0 else a</c> (at a = 0: the slope's side).</summary>
     PReLU,
 }
 
@@ -72,7 +69,7 @@ public readonly struct Broadcast
         return (Axis(0), Axis(1), Axis(2), Axis(3));
     }
 
-    /// <summary>A per-channel operand of <paramref name="length"/> values (<paramref name="operand"/>: one value, or one per
+    /// <summary>A per-channel <paramref name="operand"/> (one value, or one per
     /// channel) viewed against <paramref name="input"/> (N,C,…): (C,1,…,1) with an axis of 1 for every axis after C, or (1)
     /// for a single value. PReLU's slope, PyTorch's (C) weight on (N,C,H,W).</summary>
     public static TensorShape ChannelAligned(TensorShape operand, TensorShape input)

@@ -22,7 +22,8 @@ public partial interface IBackend : IDisposable
     /// <summary>The device, for reports: the GL renderer string, or the CPU's description.</summary>
     string DeviceName { get; }
 
-    /// <summary>Allocates a zero-filled tensor.</summary>
+    /// <summary>Allocates a zero-filled tensor of <paramref name="shape"/> on this backend's device, owned by the caller
+    /// (dispose it once); <paramref name="name"/> appears in messages and debuggers.</summary>
     Tensor Allocate(TensorShape shape, string name);
     /// <summary>Copies <paramref name="source"/> (exactly <c>tensor.Length</c> values) into the tensor.</summary>
     void Upload(Tensor tensor, ReadOnlySpan<float> source);

@@ -158,8 +158,12 @@ public sealed partial class ExecutionPlan : IDisposable
     /// are then not computed, so <see cref="Tensor"/> refuses them — plan without fusion to read them.</summary>
     public static ExecutionPlan ForInference(Network network, int batch, bool fuseLayers = true) => new(network, batch, training: false, fuseLayers);
 
+    /// <summary>The network planned: its graph, backend, and the parameters and buffers this plan shares with it.</summary>
     public Network Network { get; }
+    /// <summary>N, the batch axis of every tensor the plan allocated; a batch of another size needs another plan.</summary>
     public int BatchSize { get; }
+    /// <summary>True for a <see cref="ForTraining"/> plan (gradients, target and loss allocated, random layers active);
+    /// false for <see cref="ForInference"/>.</summary>
     public bool IsTraining { get; }
 
     /// <summary>The first graph input, (N, item shape): upload a batch here.</summary>
@@ -186,6 +190,8 @@ public sealed partial class ExecutionPlan : IDisposable
 
     /// <summary>Parameters and their gradients, in the same order (training plans).</summary>
     public IReadOnlyList<Tensor> Parameters => parameters;
+    /// <summary>dL/dparameter for each of <see cref="Parameters"/>, same order and shapes; backward adds into them
+    /// (zeroed once at the start of each backward pass). Empty in inference plans.</summary>
     public IReadOnlyList<Tensor> ParameterGradients => parameterGrads;
 
     /// <summary>Seed of the random layers' numbers (dropout masks); defaults to the network's seed.</summary>
@@ -267,6 +273,8 @@ public sealed partial class ExecutionPlan : IDisposable
         return tensor;
     }
 
+    /// <summary>Frees every tensor this plan allocated (inputs, outputs, gradients, workspaces, target, loss); the parameters
+    /// and buffers belong to the network and stay.</summary>
     public void Dispose()
     {
         foreach (var tensor in owned) tensor.Dispose();

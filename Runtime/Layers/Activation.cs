@@ -23,9 +23,11 @@ public sealed class Activation : Layer
         NegativeSlope = negativeSlope;
     }
 
+    /// <summary>Which function this layer applies; it also names the layer type (<c>ReLU</c>, <c>GELUTanh</c>…).</summary>
     public ActivationKind Kind { get; }
     /// <summary>LeakyReLU's α, PyTorch's <c>negative_slope</c> (passed to the backend as the activation's alpha).</summary>
     public float NegativeSlope { get; }
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => byKind[(int)Kind];
 
     /// <summary>One descriptor per kind, in the palette's order; the type name is the kind's name.</summary>
@@ -80,10 +82,13 @@ public sealed class Activation : Layer
     /// <summary><c>y = x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³)))</c> (PyTorch's <c>GELU(approximate='tanh')</c>).</summary>
     public static Activation GELUTanh() => new(ActivationKind.GELUTanh);
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs) => inputs[0];
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) => backend.ActivationForward(Kind, t.Inputs[0], t.Output, NegativeSlope);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is { } dx) backend.ActivationBackward(Kind, t.Inputs[0], t.Output, t.Gradient, dx, NegativeSlope);
@@ -97,12 +102,17 @@ public sealed class Flatten : Layer
         new LayerDescriptorBuilder<Flatten>("Flatten", LayerGroup.Shape, "(N,C,H,W) → (N,C·H·W), for a Linear after convolutions")
             .Build(_ => new Flatten(), new OnnxMapping([new OnnxForm("Flatten")], ["Flatten", "Reshape"]));
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
+    /// <inheritdoc/>
     public override bool OutputIsViewOfInput => true;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs) =>
         new(inputs[0].N, inputs[0].ItemLength);
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) { }   // the output is a view of the input
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t) { }  // and its gradient a view of the input's gradient
 }

@@ -13,6 +13,7 @@ namespace NeuroPlugin.Layers;
 /// </summary>
 public sealed class AdaptiveAvgPool2d : Layer
 {
+    /// <summary>Pools any (N,C,H,W) to (N,C,<paramref name="outputHeight"/>,<paramref name="outputWidth"/>); both at least 1.</summary>
     public AdaptiveAvgPool2d(int outputHeight, int outputWidth)
     {
         if (outputHeight < 1) throw new ArgumentOutOfRangeException(nameof(outputHeight), outputHeight, "AdaptiveAvgPool2d: outputHeight must be positive");
@@ -21,7 +22,9 @@ public sealed class AdaptiveAvgPool2d : Layer
         OutputWidth = outputWidth;
     }
 
+    /// <summary>OH, the output's height (PyTorch's <c>output_size[0]</c>), whatever the input's H.</summary>
     public int OutputHeight { get; }
+    /// <summary>OW, the output's width (PyTorch's <c>output_size[1]</c>), whatever the input's W.</summary>
     public int OutputWidth { get; }
 
     internal static LayerDescriptor Definition { get; } = Describe();
@@ -45,8 +48,10 @@ public sealed class AdaptiveAvgPool2d : Layer
         }, onnx);
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -55,8 +60,10 @@ public sealed class AdaptiveAvgPool2d : Layer
         return new TensorShape(x.N, x.C, OutputHeight, OutputWidth);
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) => backend.AdaptiveAvgPool2dForward(t.Inputs[0], t.Output);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is { } dx) backend.AdaptiveAvgPool2dBackward(t.Gradient, dx);

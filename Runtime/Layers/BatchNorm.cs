@@ -44,7 +44,9 @@ public abstract class BatchNorm : Layer
     /// <summary>Weight m of the batch statistics in the running averages.</summary>
     public float Momentum { get; }
 
+    /// <inheritdoc/>
     public override IReadOnlyList<ParameterSpec> Parameters { get; }
+    /// <inheritdoc/>
     public override IReadOnlyList<BufferSpec> Buffers { get; }
 
     /// <summary>The descriptor of batch norm type <paramref name="type"/>, created by <paramref name="create"/>(numFeatures, eps, momentum).</summary>
@@ -70,6 +72,7 @@ public abstract class BatchNorm : Layer
     public override IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) =>
         [new TensorShape(NumFeatures), new TensorShape(NumFeatures)];
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t)
     {
         var x = t.Inputs[0];
@@ -80,6 +83,7 @@ public abstract class BatchNorm : Layer
             t.Workspace[0], t.Workspace[1], t.Output, t.Training, Momentum, Epsilon);
     }
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t) =>
         backend.BatchNormBackward(t.Inputs[0], t.Parameters[0], t.Workspace[0], t.Workspace[1], t.Gradient,
             t.InputGrads[0], t.ParameterGrads[0], t.ParameterGrads[1], t.Training);
@@ -93,8 +97,10 @@ public sealed class BatchNorm1d(int numFeatures, float eps = BatchNorm.DefaultEp
     internal static LayerDescriptor Definition { get; } =
         Describe("BatchNorm1d", "(N,C) features", (c, eps, momentum) => new BatchNorm1d(c, eps, momentum), [new TensorShape(4)]);
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -112,8 +118,10 @@ public sealed class BatchNorm2d(int numFeatures, float eps = BatchNorm.DefaultEp
     internal static LayerDescriptor Definition { get; } =
         Describe("BatchNorm2d", "(N,C,H,W) images", (c, eps, momentum) => new BatchNorm2d(c, eps, momentum));
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];

@@ -18,6 +18,7 @@ public sealed class ChannelPad : Layer
         OutChannels = outChannels;
     }
 
+    /// <summary>C′, the channel count after padding (≥ the input's C): channels C…C′−1 of the output are zero.</summary>
     public int OutChannels { get; }
 
     internal static LayerDescriptor Definition { get; } = Describe();
@@ -29,8 +30,10 @@ public sealed class ChannelPad : Layer
         return d.Build(a => new ChannelPad(outChannels.Read(a)), OnnxMapping.Same("Pad"));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -41,12 +44,14 @@ public sealed class ChannelPad : Layer
         return new TensorShape(x.N, OutChannels, x.H, x.W);
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t)
     {
         backend.Fill(t.Output, 0f);
         backend.ConcatForward(t.Inputs[0], t.Output, 0);
     }
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is { } dx) backend.ConcatBackward(t.Gradient, dx, 0);

@@ -17,6 +17,9 @@ namespace NeuroPlugin.Layers;
 /// </summary>
 public sealed class Conv2d : Layer
 {
+    /// <summary>A convolution from <paramref name="inChannels"/> to <paramref name="outChannels"/> channels (both divisible by
+    /// <paramref name="groups"/>) with <paramref name="window"/>'s kernel, stride, padding and dilation; <paramref name="bias"/>
+    /// adds the (OutChannels) bias. Throws <see cref="ShapeException"/> or <see cref="ArgumentOutOfRangeException"/> on a bad size.</summary>
     public Conv2d(int inChannels, int outChannels, Window2d window, bool bias = true, Initializer? weightInit = null, Initializer? biasInit = null, int groups = 1)
     {
         if (inChannels < 1 || outChannels < 1)
@@ -46,11 +49,15 @@ public sealed class Conv2d : Layer
         Initializer? weightInit = null, Initializer? biasInit = null, int groups = 1)
         : this(inChannels, outChannels, Window2d.Square(kernelSize, stride, padding), bias, weightInit, biasInit, groups) { }
 
+    /// <summary>C, the input's channel count (PyTorch's <c>in_channels</c>).</summary>
     public int InChannels { get; }
+    /// <summary>The output's channel count, one filter each (PyTorch's <c>out_channels</c>).</summary>
     public int OutChannels { get; }
+    /// <summary>Kernel size KH×KW, stride s, zero padding on each side, and dilation d (PyTorch's <c>kernel_size</c>, <c>stride</c>, <c>padding</c>, <c>dilation</c>).</summary>
     public Window2d Window { get; }
     /// <summary>Channel groups G: 1 for an ordinary convolution, InChannels for a depthwise one.</summary>
     public int Groups { get; }
+    /// <summary>Whether the layer has the (OutChannels) bias b (PyTorch's <c>bias=True</c>); without it <c>y</c> has no <c>b[o]</c> term.</summary>
     public bool HasBias { get; }
     /// <summary>How the weight starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
     public Initializer WeightInit { get; }
@@ -74,9 +81,12 @@ public sealed class Conv2d : Layer
             OnnxMapping.Same("Conv"));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
+    /// <inheritdoc/>
     public override IReadOnlyList<ParameterSpec> Parameters { get; }
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -87,12 +97,15 @@ public sealed class Conv2d : Layer
         return new TensorShape(x.N, OutChannels, Window.OutputHeight(x.H, node), Window.OutputWidth(x.W, node));
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) =>
         backend.Conv2dForward(t.Inputs[0], t.Parameters[0], HasBias ? t.Parameters[1] : null, t.Output, Window, Groups);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t) =>
         backend.Conv2dBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, HasBias ? t.ParameterGrads[1] : null, Window, Groups);
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) =>
         (long)output.ItemLength * (InChannels / Groups) * Window.KernelHeight * Window.KernelWidth;
 }

@@ -32,17 +32,21 @@ public sealed class Dropout : Layer
         return d.Build(a => new Dropout(p.Read(a)), OnnxMapping.Same("Dropout"));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs) => inputs[0];
 
     /// <summary>The mask, shaped as the output.</summary>
     public override IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) => [output];
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) =>
         // eval mode is p = 0: the identity, with a mask of ones so backward stays correct in either mode
         backend.DropoutForward(t.Inputs[0], t.Output, t.Workspace[0], t.Training ? P : 0f, t.Seed, t.Stream, t.RandomCounter);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is { } dx) backend.DropoutBackward(t.Workspace[0], t.Gradient, dx);

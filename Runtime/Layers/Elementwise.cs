@@ -43,6 +43,7 @@ public sealed class Elementwise : Layer
         Value = value;
     }
 
+    /// <summary>The op ∘ of <c>y = a ∘ b</c> (or <c>x ∘ c</c>); <see cref="BinaryOp"/> gives its formula and derivatives.</summary>
     public BinaryOp Op { get; }
     /// <summary>True for the one-input form (<c>ElementwiseConstant</c>).</summary>
     public bool HasConstant { get; }
@@ -55,7 +56,9 @@ public sealed class Elementwise : Layer
     /// <summary>The value every element of the constant starts at in a new network.</summary>
     public float Value { get; }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definitions[HasConstant ? 1 : 0];
+    /// <inheritdoc/>
     public override int InputCount => HasConstant ? 1 : 2;
 
     /// <summary>The two forms' descriptors: <c>Elementwise</c> (two inputs) and <c>ElementwiseConstant</c> (one).</summary>
@@ -114,12 +117,15 @@ public sealed class Elementwise : Layer
     static BinaryOp CheckOp(BinaryOp op) =>
         Enum.IsDefined(op) ? op : throw new ArgumentOutOfRangeException(nameof(op), op, "unknown element-wise op");
 
+    /// <inheritdoc/>
     public override IReadOnlyList<ParameterSpec> Parameters =>
         HasConstant && Learnable ? [new ParameterSpec("constant", ConstantShape, new Initializer.Constant(Value), 1, 1)] : [];
 
+    /// <inheritdoc/>
     public override IReadOnlyList<BufferSpec> Buffers =>
         HasConstant && !Learnable ? [new BufferSpec("constant", ConstantShape, Value)] : [];
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -136,12 +142,14 @@ public sealed class Elementwise : Layer
         return y;
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t)
     {
         var (a, b) = Operands(t);
         backend.BinaryForward(Op, a, b, t.Output);
     }
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         var (a, b) = Operands(t);
@@ -158,5 +166,6 @@ public sealed class Elementwise : Layer
         return ConstantFirst ? (c, t.Inputs[0]) : (t.Inputs[0], c);
     }
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => output.ItemLength;
 }

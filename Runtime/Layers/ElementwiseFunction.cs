@@ -9,13 +9,16 @@ namespace NeuroPlugin.Layers;
 /// number) the result is NaN, as in PyTorch.</summary>
 public sealed class ElementwiseFunction : Layer
 {
+    /// <summary>Applies <paramref name="op"/> element-wise; an undefined value throws <see cref="ArgumentOutOfRangeException"/>.</summary>
     public ElementwiseFunction(UnaryOp op)
     {
         if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), op, "unknown element-wise function");
         Op = op;
     }
 
+    /// <summary>The function f of <c>y = f(x)</c>; it also names the layer type and its ONNX op.</summary>
     public UnaryOp Op { get; }
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definitions[(int)Op];
 
     /// <summary>One descriptor per function, in <see cref="UnaryOp"/> order; the type name is the function's name.</summary>
@@ -34,10 +37,13 @@ public sealed class ElementwiseFunction : Layer
         new LayerDescriptorBuilder<ElementwiseFunction>(op.ToString(), LayerGroup.Activation, $"element-wise {formula}, any shape")
             .Build(_ => new ElementwiseFunction(op), OnnxMapping.Same(op.ToString()));
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs) => inputs[0];
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) => backend.UnaryForward(Op, t.Inputs[0], t.Output);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is { } dx) backend.UnaryBackward(Op, t.Inputs[0], t.Output, t.Gradient, dx);

@@ -50,9 +50,13 @@ public sealed class FractalJoin : Layer
 
     readonly int[] columns;
 
+    /// <summary>The fractal column of each input, in input order (0 = the shallowest); a global step keeps the inputs whose column was drawn.</summary>
     public IReadOnlyList<int> Columns => columns;
+    /// <summary>C, the fractal's column count; global steps draw a column uniformly from [0, C).</summary>
     public int ColumnCount { get; }
+    /// <summary>p, the chance that a local step drops one input of one sample, in [0, 1) (the paper's 0.15).</summary>
     public float LocalDropProbability { get; }
+    /// <summary>The chance that a training step is global (one column for the whole network), in [0, 1] (the paper's 0.5).</summary>
     public float GlobalFraction { get; }
 
     internal static LayerDescriptor Definition { get; } = Describe();
@@ -69,9 +73,12 @@ public sealed class FractalJoin : Layer
             OnnxMapping.Same("Mean"));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
+    /// <inheritdoc/>
     public override int InputCount => Columns.Count;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         for (int i = 1; i < inputs.Length; i++)
@@ -125,6 +132,7 @@ public sealed class FractalJoin : Layer
     /// <summary>Whether input i can have a non-zero coefficient for some sample at this step (global steps skip the rest).</summary>
     bool MayContribute(int i, NodeTensors t) => GlobalColumn(t.Training, t.Seed, t.RandomCounter) is not { } column || Contributes(i, column);
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t)
     {
         var coefficients = t.Workspace[0];
@@ -138,6 +146,7 @@ public sealed class FractalJoin : Layer
             if (MayContribute(i, t)) backend.AccumulatePerSample(t.Inputs[i], coefficients, i, t.Output);
     }
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         // in the forward pass this was y[n] = Σᵢ c[n,i]·xᵢ[n] with c[n,i] = [i∈Kₙ]/|Kₙ| (the workspace), so dxᵢ[n] += c[n,i]·dy[n]
@@ -145,5 +154,6 @@ public sealed class FractalJoin : Layer
             if (t.InputGrads[i] is { } dx && MayContribute(i, t)) backend.AccumulatePerSample(t.Gradient, t.Workspace[0], i, dx);
     }
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)output.ItemLength * inputs.Length;
 }

@@ -11,6 +11,7 @@ namespace NeuroPlugin.Layers;
 /// </summary>
 public abstract class GlobalPool2d : Layer
 {
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -22,6 +23,7 @@ public abstract class GlobalPool2d : Layer
     /// <summary>The window covering a whole H×W plane of <paramref name="input"/>.</summary>
     protected static Window2d PlaneWindow(TensorShape input) => new(input.H, input.W, input.H, input.W);
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => inputs[0].ItemLength;
 
     /// <summary>The descriptor of a global pooling type: no attributes, one ONNX op both ways.</summary>
@@ -37,11 +39,14 @@ public sealed class GlobalAvgPool2d : GlobalPool2d
     internal static LayerDescriptor Definition { get; } = Describe<GlobalAvgPool2d>("GlobalAvgPool2d", "mean",
         new OnnxMapping([new OnnxForm("GlobalAveragePool")], ["GlobalAveragePool", "ReduceMean"]));
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) =>
         backend.AvgPool2dForward(t.Inputs[0], t.Output, PlaneWindow(t.Inputs[0].Shape), countIncludePad: true);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is { } dx) backend.AvgPool2dBackward(t.Gradient, dx, PlaneWindow(dx.Shape), countIncludePad: true);
@@ -54,13 +59,17 @@ public sealed class GlobalMaxPool2d : GlobalPool2d
 {
     internal static LayerDescriptor Definition { get; } = Describe<GlobalMaxPool2d>("GlobalMaxPool2d", "maximum", OnnxMapping.Same("GlobalMaxPool"));
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) => [output];
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) =>
         backend.MaxPool2dForward(t.Inputs[0], t.Output, t.Workspace[0], PlaneWindow(t.Inputs[0].Shape));
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is { } dx) backend.MaxPool2dBackward(t.Workspace[0], t.Gradient, dx, PlaneWindow(dx.Shape));

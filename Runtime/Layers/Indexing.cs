@@ -14,12 +14,14 @@ public abstract class StridedCopyLayer : Layer
     /// <summary>Copy <paramref name="part"/> from the input (shape <paramref name="input"/>) into the output.</summary>
     protected abstract StridedMap Map(TensorShape input, TensorShape output, int part);
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t)
     {
         for (int part = 0, parts = PartCount; part < parts; part++)
             backend.StridedCopy(Map(t.Inputs[0].Shape, t.Output.Shape, part), t.Inputs[0], t.Output, accumulate: false);
     }
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is not { } dx) return;
@@ -64,8 +66,10 @@ public sealed class Permute : StridedCopyLayer
         return d.Build(a => new Permute(dims.Read(a)), OnnxMapping.Same("Transpose"));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -94,6 +98,8 @@ public sealed class Permute : StridedCopyLayer
 /// </summary>
 public sealed class Slice : StridedCopyLayer
 {
+    /// <summary>Slices axis <c>dims[k]</c> as <c>starts[k]:ends[k]:steps[k]</c>; the four arrays have one entry per sliced axis.
+    /// Throws <see cref="ArgumentException"/> when their lengths differ, an axis is the batch axis or repeats, or a step is 0.</summary>
     public Slice(int[] dims, int[] starts, int[] ends, int[] steps)
     {
         if (dims.Length is < 1 or >= TensorShape.MaxRank || starts.Length != dims.Length || ends.Length != dims.Length || steps.Length != dims.Length)
@@ -104,9 +110,13 @@ public sealed class Slice : StridedCopyLayer
         Dims = [.. dims]; Starts = [.. starts]; Ends = [.. ends]; Steps = [.. steps];
     }
 
+    /// <summary>The sliced axes, distinct, each ≥ 1 (axis 0 is the batch); the other axes are kept whole.</summary>
     public IReadOnlyList<int> Dims { get; }
+    /// <summary>First index taken on each sliced axis (negative: from the end), before clamping.</summary>
     public IReadOnlyList<int> Starts { get; }
+    /// <summary>Index at which each sliced axis stops, exclusive (negative: from the end), before clamping.</summary>
     public IReadOnlyList<int> Ends { get; }
+    /// <summary>Stride of each sliced axis, never 0; negative walks the axis backwards.</summary>
     public IReadOnlyList<int> Steps { get; }
 
     internal static LayerDescriptor Definition { get; } = Describe();
@@ -127,6 +137,7 @@ public sealed class Slice : StridedCopyLayer
         return d.Build(a => new Slice(dims.Read(a), starts.Read(a), ends.Read(a), steps.Read(a)), onnx);
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
     /// <summary>The first index and the number of elements of <c>start:end:step</c> on an axis of <paramref name="size"/>
@@ -146,6 +157,7 @@ public sealed class Slice : StridedCopyLayer
         return ((int)start, (int)Math.Max(0, (start - end + (-step) - 1) / -step));
     }
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -185,6 +197,8 @@ public sealed class Slice : StridedCopyLayer
 /// </summary>
 public sealed class IndexSelect : StridedCopyLayer
 {
+    /// <summary>Selects <paramref name="index"/> (at least one, each ≥ 0, may repeat) along axis <paramref name="dim"/> ≥ 1;
+    /// an index past the axis' size is refused when the shape is known (<see cref="InferOutputShape"/>).</summary>
     public IndexSelect(int dim, params int[] index)
     {
         if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, "index_select along the batch axis is not supported (dim ≥ 1)");
@@ -195,7 +209,9 @@ public sealed class IndexSelect : StridedCopyLayer
         evenStep = step != 0 && index.Select((v, j) => v - index[0] - j * step).All(r => r == 0) ? step : 0;
     }
 
+    /// <summary>The axis indexed, ≥ 1 (the batch axis cannot be); its size becomes the index count.</summary>
     public int Dim { get; }
+    /// <summary>The positions read along <see cref="Dim"/>, in output order: output slab j is input slab <c>index[j]</c>.</summary>
     public IReadOnlyList<int> Index { get; }
     /// <summary>The constant difference between consecutive indices, or 0 where they do not step evenly (or repeat).</summary>
     readonly int evenStep;
@@ -210,8 +226,10 @@ public sealed class IndexSelect : StridedCopyLayer
         return d.Build(a => new IndexSelect(dim.Read(a), index.Read(a)), OnnxMapping.Same("Gather"));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];

@@ -40,10 +40,14 @@ public abstract class Layer
     /// forward, and the output's gradient is the input's gradient, so backward has nothing to do.</summary>
     public virtual bool OutputIsViewOfInput => false;
 
-    /// <summary>Computes the output from the inputs (and parameters).</summary>
+    /// <summary>Fills <see cref="NodeTensors.Output"/> (and the workspace) from the inputs, parameters and buffers; a
+    /// training forward also updates the buffers (batch norm's running statistics). Allocates no tensors: the plan
+    /// allocated them all.</summary>
     public abstract void Forward(IBackend backend, NodeTensors tensors);
 
-    /// <summary>Adds the gradients of the inputs (where not null) and of the parameters, from the output's gradient.</summary>
+    /// <summary>From dL/doutput (<see cref="NodeTensors.Gradient"/>) and what forward saved, adds (+=, never overwrites)
+    /// dL/dinput into each non-null <see cref="NodeTensors.InputGrads"/> entry and dL/dparameter into
+    /// <see cref="NodeTensors.ParameterGrads"/>.</summary>
     public abstract void Backward(IBackend backend, NodeTensors tensors);
 
     /// <summary>The attributes that define this layer, for model files and the editor (JSON values, in the order and with
@@ -53,6 +57,7 @@ public abstract class Layer
     /// <summary>Multiply–accumulate count of the forward pass for one item, for reports.</summary>
     public virtual long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => 0;
 
+    /// <summary>The type and its attributes as JSON, e.g. <c>Conv2d {"inChannels":3,…}</c>, for messages and the debugger.</summary>
     public override string ToString() => $"{Type} {Attributes().ToJsonString()}";
 }
 
@@ -69,6 +74,8 @@ public sealed record BufferSpec(string Name, TensorShape Shape, float InitialVal
 /// </summary>
 public sealed class NodeTensors
 {
+    /// <summary>Wraps the tensors the plan allocated for <paramref name="node"/>; each array is in its layer's order
+    /// (inputs as wired, parameters as <see cref="Layer.Parameters"/>, workspace as <see cref="Layer.WorkspaceShapes"/>).</summary>
     public NodeTensors(string node, Tensor[] inputs, Tensor?[] inputGrads, Tensor output, Tensor? outputGrad,
         Tensor[] parameters, Tensor?[] parameterGrads, Tensor[] workspace)
     {
@@ -76,13 +83,23 @@ public sealed class NodeTensors
         Parameters = parameters; ParameterGrads = parameterGrads; Workspace = workspace;
     }
 
+    /// <summary>The node's name in the graph, the start of every message about it.</summary>
     public string Node { get; }
+    /// <summary>The input tensors with the batch axis, e.g. (N,C,H,W), in the order the node's inputs are wired.</summary>
     public Tensor[] Inputs { get; }
+    /// <summary>dL/dinput per input, same shapes as <see cref="Inputs"/>; backward adds into them. An entry is null
+    /// where no gradient is needed (inference plans, a network input).</summary>
     public Tensor?[] InputGrads { get; }
+    /// <summary>The output tensor, of the shape <see cref="Layer.InferOutputShape"/> returned (with the batch axis).</summary>
     public Tensor Output { get; }
+    /// <summary>dL/doutput, same shape as <see cref="Output"/>; null in inference plans (see <see cref="Gradient"/>).</summary>
     public Tensor? OutputGrad { get; }
+    /// <summary>The network's learnable parameters of this node, in <see cref="Layer.Parameters"/> order (shared by every plan).</summary>
     public Tensor[] Parameters { get; }
+    /// <summary>dL/dparameter per parameter, same shapes as <see cref="Parameters"/>; backward adds into them; the plan
+    /// zeroes them once per backward pass. Every entry is null in inference plans.</summary>
     public Tensor?[] ParameterGrads { get; }
+    /// <summary>Scratch tensors of the shapes <see cref="Layer.WorkspaceShapes"/> returned: forward fills, backward reads.</summary>
     public Tensor[] Workspace { get; }
     /// <summary>The network's buffers of this node, in <see cref="Layer.Buffers"/> order (shared by every plan).</summary>
     public Tensor[] Buffers { get; init; } = [];

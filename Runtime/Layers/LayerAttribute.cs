@@ -69,6 +69,7 @@ public abstract class LayerAttribute
 
     /// <summary>The key in the attribute JSON (PyTorch's argument name in .NET casing: <c>outChannels</c>).</summary>
     public string Name { get; }
+    /// <summary>The value's kind (integer, number, boolean, string, initializer, or an array), checked by <see cref="LayerDescriptor.Create(JsonObject)"/>.</summary>
     public AttributeKind Kind { get; }
     /// <summary>Arrays: the element count, or 0 for a variable count of at least <see cref="MinLength"/>.</summary>
     public int Length { get; init; }

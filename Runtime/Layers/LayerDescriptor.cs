@@ -6,7 +6,26 @@ namespace NeuroPlugin.Layers;
 /// <summary>The palette group a layer type is listed under in the editor.</summary>
 public enum LayerGroup
 {
-    Convolution, Linear, Shape, Pooling, Activation, Normalization, Regularization, Merge, Loss,
+    /// <summary>Convolutions over (N,C,H,W) (Conv2d).</summary>
+    Convolution,
+    /// <summary>Fully connected layers over (N,features): Linear.</summary>
+    Linear,
+    /// <summary>Layers that change the shape: they move, select or pad values (Flatten, Reshape, Permute, Slice, IndexSelect,
+    /// ChannelPad) or resample them (Upsample).</summary>
+    Shape,
+    /// <summary>Spatial reductions over windows or whole planes (max/average pooling, global and adaptive pooling).</summary>
+    Pooling,
+    /// <summary>Element-wise functions: activations (ReLU, GELU, PReLU…) and math functions (Exp, Sqrt…).</summary>
+    Activation,
+    /// <summary>Layers that rescale by statistics (BatchNorm2d, LocalResponseNorm).</summary>
+    Normalization,
+    /// <summary>Random layers that regularize training (Dropout, StochasticDepth, ShakeShake, ShakeDrop, Swapout); in eval they
+    /// apply their expectation, or nothing.</summary>
+    Regularization,
+    /// <summary>Layers that combine several inputs (Add, Concat, Elementwise, FractalJoin).</summary>
+    Merge,
+    /// <summary>Output layers tied to the loss (Softmax, which training folds into cross-entropy).</summary>
+    Loss,
 }
 
 /// <summary>
@@ -46,6 +65,7 @@ public sealed class LayerDescriptor
 
     /// <summary>The type name written in files and shown in the editor (<c>Conv2d</c>, <c>BatchNorm2d</c>).</summary>
     public string Type { get; }
+    /// <summary>The editor palette's group that lists this type.</summary>
     public LayerGroup Group { get; }
     /// <summary>One line for the editor's palette: what the layer computes.</summary>
     public string Description { get; }
@@ -136,5 +156,6 @@ public sealed class LayerDescriptor
         return attributes;
     }
 
+    /// <summary>The <see cref="Type"/> name.</summary>
     public override string ToString() => Type;
 }

@@ -12,6 +12,8 @@ namespace NeuroPlugin.Layers;
 /// </summary>
 public sealed class Linear : Layer
 {
+    /// <summary>A fully connected layer from <paramref name="inFeatures"/> to <paramref name="outFeatures"/> (both ≥ 1, else
+    /// <see cref="ShapeException"/>); <paramref name="bias"/> adds the (OutFeatures) bias.</summary>
     public Linear(int inFeatures, int outFeatures, bool bias = true, Initializer? weightInit = null, Initializer? biasInit = null)
     {
         if (inFeatures < 1 || outFeatures < 1)
@@ -29,8 +31,11 @@ public sealed class Linear : Layer
         Parameters = parameters;
     }
 
+    /// <summary>The input's feature count (PyTorch's <c>in_features</c>): x is (N,InFeatures).</summary>
     public int InFeatures { get; }
+    /// <summary>The output's feature count (PyTorch's <c>out_features</c>): y is (N,OutFeatures).</summary>
     public int OutFeatures { get; }
+    /// <summary>Whether the layer has the (OutFeatures) bias b (PyTorch's <c>bias=True</c>).</summary>
     public bool HasBias { get; }
     /// <summary>How the weight starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
     public Initializer WeightInit { get; }
@@ -51,9 +56,12 @@ public sealed class Linear : Layer
             new OnnxMapping([new OnnxForm("Gemm")], ["Gemm", "MatMul"]), exampleInputs: [new TensorShape(8)]);
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
+    /// <inheritdoc/>
     public override IReadOnlyList<ParameterSpec> Parameters { get; }
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -64,11 +72,14 @@ public sealed class Linear : Layer
         return new TensorShape(x.N, OutFeatures);
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) =>
         backend.LinearForward(t.Inputs[0], t.Parameters[0], HasBias ? t.Parameters[1] : null, t.Output);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t) =>
         backend.LinearBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, HasBias ? t.ParameterGrads[1] : null);
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)InFeatures * OutFeatures;
 }

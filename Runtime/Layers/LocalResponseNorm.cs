@@ -48,8 +48,10 @@ public sealed class LocalResponseNorm : Layer
         return d.Build(a => new LocalResponseNorm(size.Read(a), alpha.Read(a), beta.Read(a), k.Read(a)), OnnxMapping.Same("LRN"));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -58,16 +60,20 @@ public sealed class LocalResponseNorm : Layer
         return x;
     }
 
+    /// <inheritdoc/>
     public override IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) => [output];
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) =>
         backend.LocalResponseNormForward(t.Inputs[0], t.Output, t.Workspace[0], Size, Alpha, Beta, K);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is { } dx)
             backend.LocalResponseNormBackward(t.Inputs[0], t.Output, t.Workspace[0], t.Gradient, dx, Size, Alpha, Beta);
     }
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)output.ItemLength * Size;
 }

@@ -10,6 +10,7 @@ namespace NeuroPlugin.Layers;
 /// </summary>
 public sealed class Add : Layer
 {
+    /// <summary>A sum of <paramref name="inputCount"/> ≥ 2 inputs.</summary>
     public Add(int inputCount = 2)
     {
         if (inputCount < 2) throw new ArgumentOutOfRangeException(nameof(inputCount), inputCount, "Add needs at least 2 inputs");
@@ -27,9 +28,12 @@ public sealed class Add : Layer
         return d.Build(a => new Add(inputCount.Read(a)), onnx);
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
+    /// <inheritdoc/>
     public override int InputCount { get; }
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         for (int i = 1; i < inputs.Length; i++)
@@ -38,18 +42,21 @@ public sealed class Add : Layer
         return inputs[0];
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t)
     {
         backend.Copy(t.Inputs[0], t.Output);
         for (int i = 1; i < t.Inputs.Length; i++) backend.Accumulate(t.Inputs[i], t.Output, 1f);
     }
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         foreach (var dx in t.InputGrads)
             if (dx is not null) backend.Accumulate(t.Gradient, dx, 1f);
     }
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)output.ItemLength * (inputs.Length - 1);
 }
 
@@ -60,6 +67,7 @@ public sealed class Add : Layer
 /// </summary>
 public sealed class Concat : Layer
 {
+    /// <summary>Concatenates <paramref name="inputCount"/> ≥ 2 inputs along axis <paramref name="dim"/> ≥ 1 (1: the channels).</summary>
     public Concat(int inputCount = 2, int dim = 1)
     {
         if (inputCount < 2) throw new ArgumentOutOfRangeException(nameof(inputCount), inputCount, "Concat needs at least 2 inputs");
@@ -79,7 +87,9 @@ public sealed class Concat : Layer
         return d.Build(a => new Concat(inputCount.Read(a), dim.Read(a)), onnx);
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
+    /// <inheritdoc/>
     public override int InputCount { get; }
     /// <summary>The axis the inputs are joined along (1: channels).</summary>
     public int Dim { get; }
@@ -88,6 +98,7 @@ public sealed class Concat : Layer
     /// other axis or rank is a strided copy per input.</summary>
     static bool AlongChannels(int dim, TensorShape x) => dim == 1 && x.Rank is 2 or 4;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var first = inputs[0];
@@ -109,6 +120,7 @@ public sealed class Concat : Layer
         return TensorShape.Of(dims);
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t)
     {
         int offset = 0;
@@ -120,6 +132,7 @@ public sealed class Concat : Layer
         }
     }
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         int offset = 0;
@@ -167,8 +180,10 @@ public sealed class ChannelMultiply : Layer
         return d.Build(_ => new ChannelMultiply(), onnx, exampleInputs: [image, new TensorShape(image[0], 1, 1)]);
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var (x, s) = (inputs[0], inputs[1]);
@@ -185,10 +200,13 @@ public sealed class ChannelMultiply : Layer
         return x;
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) => backend.ChannelMultiplyForward(t.Inputs[0], t.Inputs[1], t.Output);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t) =>
         backend.ChannelMultiplyBackward(t.Inputs[0], t.Inputs[1], t.Gradient, t.InputGrads[0], t.InputGrads[1]);
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => output.ItemLength;
 }

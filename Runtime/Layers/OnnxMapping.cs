@@ -30,6 +30,7 @@ public sealed class OnnxMapping(IReadOnlyList<OnnxForm> export, IReadOnlyList<st
 /// </summary>
 public sealed class OnnxForm(params string[] ops)
 {
+    /// <summary>The distinct ONNX op types (<c>Conv</c>, <c>Resize</c>…) of the nodes written for this form.</summary>
     public IReadOnlyList<string> Ops { get; } = ops;
     /// <summary>Attributes that replace the defaults for this form, or null.</summary>
     public JsonObject? Attributes { get; init; }
@@ -39,5 +40,6 @@ public sealed class OnnxForm(params string[] ops)
     /// AdaptiveAvgPool2d to 1×1 is a GlobalAveragePool, read as GlobalAvgPool2d); null: this layer's own type.</summary>
     public string? ImportsAs { get; init; }
 
+    /// <summary>The ops, then the attributes when the form has its own, e.g. <c>Resize with {"size":[4,4]}</c>.</summary>
     public override string ToString() => string.Join(", ", Ops) + (Attributes is null ? "" : $" with {Attributes.ToJsonString()}");
 }

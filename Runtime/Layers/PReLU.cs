@@ -46,9 +46,12 @@ public sealed class PReLU : Layer
         ], ["PRelu"]));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
+    /// <inheritdoc/>
     public override IReadOnlyList<ParameterSpec> Parameters { get; }
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -59,13 +62,16 @@ public sealed class PReLU : Layer
         return x;
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) => backend.PReLUForward(t.Inputs[0], t.Parameters[0], t.Output);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         Tensor? dx = t.InputGrads[0], dw = t.ParameterGrads[0];
         if (dx is not null || dw is not null) backend.PReLUBackward(t.Inputs[0], t.Parameters[0], t.Output, t.Gradient, dx, dw);
     }
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => output.ItemLength;
 }

@@ -31,9 +31,12 @@ public sealed class Reshape : Layer
         return d.Build(a => new Reshape(shape.Read(a)), new OnnxMapping([new OnnxForm("Reshape")], ["Reshape", "Squeeze", "Unsqueeze", "Flatten"]));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
+    /// <inheritdoc/>
     public override bool OutputIsViewOfInput => true;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -46,6 +49,8 @@ public sealed class Reshape : Layer
         return TensorShape.Of(dims);
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) { }   // the output is a view of the input
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t) { }  // and its gradient a view of the input's gradient
 }

@@ -16,8 +16,10 @@ public sealed class Softmax : Layer
         new LayerDescriptorBuilder<Softmax>("Softmax", LayerGroup.Loss, "turns (N,K) logits into probabilities (training applies it with the loss already)")
             .Build(_ => new Softmax(), OnnxMapping.Same("Softmax"), exampleInputs: [new TensorShape(10)]);
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -26,8 +28,10 @@ public sealed class Softmax : Layer
         return x;
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) => backend.SoftmaxForward(t.Inputs[0], t.Output);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is { } dx) backend.SoftmaxBackward(t.Output, t.Gradient, dx);

@@ -26,6 +26,7 @@ public abstract class PerSampleResidual : Layer
     /// the eval (expected) values; c₂, c′₂ are ignored with one branch.</summary>
     public abstract (float Forward1, float Forward2, float Backward1, float Backward2) Coefficients(bool training, float u0, float u1, float u2, float u3);
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         for (int i = 0; i < inputs.Length - 1; i++)
@@ -56,6 +57,7 @@ public abstract class PerSampleResidual : Layer
         }
     }
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t)
     {
         var coefficients = t.Workspace[0];
@@ -72,6 +74,7 @@ public abstract class PerSampleResidual : Layer
         for (int j = 0; j < BranchCount; j++) backend.AccumulatePerSample(t.Inputs[j], coefficients, j, t.Output);
     }
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         // in the forward pass this was y = x + Σⱼ cⱼ[n]·Fⱼ; the backward coefficients c′ⱼ sit in columns 2 + j
@@ -80,6 +83,7 @@ public abstract class PerSampleResidual : Layer
             if (t.InputGrads[j] is { } dF) backend.AccumulatePerSample(t.Gradient, t.Workspace[0], 2 + j, dF);
     }
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)output.ItemLength * BranchCount;
 
     /// <summary>Throws unless <paramref name="value"/> lies in [0, 1) (NaN fails too).</summary>
@@ -110,8 +114,10 @@ public sealed class StochasticDepth : PerSampleResidual
         return d.Build(a => new StochasticDepth(p.Read(a)), OnnxMapping.ExportOnly("Mul", "Add"));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override (float Forward1, float Forward2, float Backward1, float Backward2) Coefficients(bool training, float u0, float u1, float u2, float u3)
     {
         float b = training ? (u0 >= P ? 1f : 0f) : 1f - P;
@@ -131,8 +137,10 @@ public sealed class ShakeShake : PerSampleResidual
             "inputs (F₁(x), F₂(x), x): y = x + α·F₁ + (1 − α)·F₂, α random per sample in training and another β backward", inputs: 3)
             .Build(_ => new ShakeShake(), OnnxMapping.ExportOnly("Mul", "Sum"));
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override (float Forward1, float Forward2, float Backward1, float Backward2) Coefficients(bool training, float u0, float u1, float u2, float u3)
     {
         float alpha = training ? u0 : 0.5f, beta = training ? u1 : 0.5f;
@@ -166,10 +174,15 @@ public sealed class ShakeDrop : PerSampleResidual
         (AlphaLow, AlphaHigh, BetaLow, BetaHigh) = (alphaLow, alphaHigh, betaLow, betaHigh);
     }
 
+    /// <summary>p, the probability that b = 0 and the branch is scaled by α (forward) and β (backward), in [0, 1).</summary>
     public float P { get; }
+    /// <summary>αₗ, lower end of the forward scale α ~ U(αₗ, αₕ) (default −1).</summary>
     public float AlphaLow { get; }
+    /// <summary>αₕ, upper end of α's range, ≥ αₗ (default 1).</summary>
     public float AlphaHigh { get; }
+    /// <summary>βₗ, lower end of the backward scale β ~ U(βₗ, βₕ) (default 0).</summary>
     public float BetaLow { get; }
+    /// <summary>βₕ, upper end of β's range, ≥ βₗ (default 1).</summary>
     public float BetaHigh { get; }
 
     internal static LayerDescriptor Definition { get; } = Describe();
@@ -187,8 +200,10 @@ public sealed class ShakeDrop : PerSampleResidual
             OnnxMapping.ExportOnly("Mul", "Add"));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override (float Forward1, float Forward2, float Backward1, float Backward2) Coefficients(bool training, float u0, float u1, float u2, float u3)
     {
         if (!training)
@@ -221,7 +236,9 @@ public sealed class Swapout : Layer
         BranchDropProbability = PerSampleResidual.Probability(branchDropProbability, nameof(branchDropProbability), "Swapout");
     }
 
+    /// <summary>p₁, the probability that a unit drops the identity x (θ₁ = 0) in training, in [0, 1); eval scales x by 1 − p₁.</summary>
     public float IdentityDropProbability { get; }
+    /// <summary>p₂, the probability that a unit drops the branch F(x) (θ₂ = 0) in training, in [0, 1); eval scales F(x) by 1 − p₂.</summary>
     public float BranchDropProbability { get; }
 
     internal static LayerDescriptor Definition { get; } = Describe();
@@ -235,8 +252,10 @@ public sealed class Swapout : Layer
         return d.Build(a => new Swapout(identityDropProbability.Read(a), branchDropProbability.Read(a)), OnnxMapping.ExportOnly("Mul", "Add"));
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs) =>
         inputs[0] == inputs[1] ? inputs[1]
             : throw new ShapeException($"{node}: Swapout needs the branch and the identity of one shape, the branch is {inputs[0]} and the identity is {inputs[1]}");
@@ -244,10 +263,12 @@ public sealed class Swapout : Layer
     /// <summary>The masks θ₁ (identity) and θ₂ (branch), shaped as the output.</summary>
     public override IReadOnlyList<TensorShape> WorkspaceShapes(ReadOnlySpan<TensorShape> inputs, TensorShape output) => [output, output];
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) =>
         backend.SwapoutForward(t.Inputs[1], t.Inputs[0], t.Output, t.Workspace[0], t.Workspace[1],
             IdentityDropProbability, BranchDropProbability, t.Training, t.Seed, t.Stream, t.RandomCounter);
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         // in the forward pass this was y = θ₁⊙x + θ₂⊙F: each input's gradient is dy through its mask, as in dropout
@@ -255,5 +276,6 @@ public sealed class Swapout : Layer
         if (t.InputGrads[0] is { } dF) backend.DropoutBackward(t.Workspace[1], t.Gradient, dF);
     }
 
+    /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => 2L * output.ItemLength;
 }

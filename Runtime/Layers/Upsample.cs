@@ -41,6 +41,7 @@ public sealed class Upsample : Layer
     public (int Height, int Width)? Size { get; }
     /// <summary>The scale factors, or null when <see cref="Size"/> is set.</summary>
     public (float Height, float Width)? ScaleFactor { get; }
+    /// <summary>PyTorch's <c>mode</c>: always <see cref="Bilinear"/> (align_corners=False) (the only mode implemented); written to model files as the <c>mode</c> attribute.</summary>
     public string Mode => Bilinear;
 
     internal static LayerDescriptor Definition { get; } = Describe();
@@ -67,8 +68,10 @@ public sealed class Upsample : Layer
         }, onnx);
     }
 
+    /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
 
+    /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
         var x = inputs[0];
@@ -85,12 +88,14 @@ public sealed class Upsample : Layer
         ? ((float)(1.0 / s.Height), (float)(1.0 / s.Width))
         : ((float)input.H / output.H, (float)input.W / output.W);
 
+    /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t)
     {
         var (rh, rw) = Ratios(t.Inputs[0].Shape, t.Output.Shape);
         backend.UpsampleBilinear2dForward(t.Inputs[0], t.Output, rh, rw);
     }
 
+    /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
         if (t.InputGrads[0] is not { } dx) return;

@@ -8,7 +8,7 @@ namespace NeuroPlugin.Layers;
 /// <see cref="LayerDescriptorBuilder{TLayer}.Window"/>).</summary>
 internal sealed class WindowAttributes(LayerAttribute<int[]> kernelSize, LayerAttribute<int[]> stride, LayerAttribute<int[]> padding, LayerAttribute<int[]> dilation)
 {
-    /// <summary>The window in <paramref name="attributes"/>; <see cref="ShapeException"/> when a field is out of range.</summary>
+    /// <summary>The window in <paramref name="attributes"/>; <see cref="Tensors.ShapeException"/> when a field is out of range.</summary>
     public Window2d Read(JsonObject attributes)
     {
         int[] k = kernelSize.Read(attributes), s = stride.Read(attributes), p = padding.Read(attributes), d = dilation.Read(attributes);

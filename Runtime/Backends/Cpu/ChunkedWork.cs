@@ -3,7 +3,7 @@ namespace NeuroPlugin.Backends.Cpu;
 /// <summary>
 /// Element-wise work over indices [0, length), split into fixed chunks of <see cref="ChunkLength"/> elements that run on
 /// <see cref="CpuWorkers"/>. Each index is computed by the same code whatever chunk or thread it falls in, so the result
-/// does not depend on the thread count. A subclass holds its operands in fields (set before <see cref="RunChunks"/>,
+/// does not depend on the thread count. A subclass holds its operands in fields (set before <see cref="RunChunks(int, int, int)"/>,
 /// cleared after), made once per backend: a run allocates nothing.
 /// </summary>
 internal abstract class ChunkedWork : IParallelWork

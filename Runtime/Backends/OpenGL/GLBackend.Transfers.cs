@@ -143,8 +143,8 @@ public sealed partial class GLBackend
     }
 
     /// <summary>
-    /// Device → mapped staging for <see cref="Execution.AsyncReadback"/>: a kernel copies <paramref name="count"/> floats of
-    /// <paramref name="source"/> to <paramref name="offset"/> in <paramref name="destination"/>, then
+    /// Device → mapped staging for <see cref="Execution.AsyncReadback"/>: a kernel copies all of <paramref name="source"/> (its
+    /// <c>Length</c> floats) to <paramref name="offset"/> in <paramref name="destination"/>, then
     /// <c>glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT)</c> makes them visible to the host once a fence inserted
     /// after this call has passed. Does not wait.
     /// </summary>

@@ -43,7 +43,9 @@ public sealed partial class GLBackend : IBackend
     /// <exception cref="GLUnavailableException">No OpenGL 4.3 context could be created.</exception>
     public static GLBackend CreateHeadless(bool debug = false) => new(GLDevice.CreateHeadless(debug), ownsDevice: true);
 
+    /// <inheritdoc/>
     public string Name => "gl";
+    /// <inheritdoc/>
     public string DeviceName => Device.Renderer;
     /// <summary>The context the kernels run on.</summary>
     public GLDevice Device { get; }
@@ -89,6 +91,7 @@ public sealed partial class GLBackend : IBackend
     [MethodImpl(MethodImplOptions.NoInlining)]
     static void ThrowDisposedTensor(Tensor tensor) => throw new ObjectDisposedException(tensor.Name, $"tensor '{tensor.Name}' {tensor.Shape} was disposed");
 
+    /// <inheritdoc/>
     public Tensor Allocate(TensorShape shape, string name)
     {
         EnsureUsable();
