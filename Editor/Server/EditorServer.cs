@@ -218,11 +218,7 @@ internal sealed class EditorServer : IAsyncDisposable
     static async Task<JsonObject> Body(HttpContext context)
     {
         if (context.Request.ContentLength == 0) return [];
-        // StrictJson.Parse on the whole body (Kestrel bounds its size): a repeated key is a 400 naming it, with the same
-        // check whichever Runtime build is loaded (its Options field exists only in the net9.0+ builds)
-        using var text = new MemoryStream();
-        await context.Request.Body.CopyToAsync(text);
-        var node = Serialization.StrictJson.Parse(text.GetBuffer().AsSpan(0, (int)text.Length));
+        var node = await JsonNode.ParseAsync(context.Request.Body, documentOptions: Serialization.StrictJson.Options); // a repeated key is a 400 naming it
         return node as JsonObject ?? (node is null ? [] : throw new DocumentCommandException("the request body must be a JSON object"));
     }
 

@@ -15,7 +15,10 @@ public sealed partial class EditorEndToEndTests
         await page.GetByTestId("tab-train").ClickAsync();
 
         // the runtime's optimizers, from the server; the rate follows the optimizer until the user types one
-        Assert.That(await page.GetByTestId("train-optimizer").Locator("option").AllInnerTextsAsync(), Is.EqualTo(OptimizerCatalog.Names));
+        // (the form is built from the server's schema, which the tab fetches: wait for it before reading the options)
+        var optimizers = page.GetByTestId("train-optimizer").Locator("option");
+        await Assertions.Expect(optimizers).ToHaveCountAsync(OptimizerCatalog.Names.Count);
+        Assert.That(await optimizers.AllInnerTextsAsync(), Is.EqualTo(OptimizerCatalog.Names));
         await Assertions.Expect(page.GetByTestId("train-lr")).ToHaveValueAsync("0.02");
         await Assertions.Expect(page.GetByTestId("train-momentum")).ToHaveValueAsync("0.9");
         await page.GetByTestId("train-optimizer").SelectOptionAsync("adam");

@@ -19,12 +19,16 @@ public sealed class EditorAttachTests
     static readonly LiveLinkOptions Quick = LiveGame.Quick;
 
     string folder = null!;
-    EditorServer server = null!;
+    EditorServer server = null!; // null when the test was ignored before the editor started
     HttpClient http = null!;
 
     [SetUp]
     public async Task StartEditor()
     {
+        // The editor is a net10.0 tool built against the net10.0 Runtime; the CI pass that swaps in the net8.0 Runtime
+        // (what engines load) is not a configuration the editor runs in (it reads StrictJson.Options, net9.0+ only).
+        if (Environment.GetEnvironmentVariable("NEURO_RUNTIME_FRAMEWORK") == "net8.0")
+            Assert.Ignore("the editor runs on net10.0 only; its attach is tested in the net10.0 pass");
         folder = Path.Combine(Path.GetTempPath(), "neuro-attach-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
         server = await EditorServer.StartAsync(new EditorServerOptions(folder));
@@ -35,6 +39,7 @@ public sealed class EditorAttachTests
     [TearDown]
     public async Task StopEditor()
     {
+        if (server is null) return; // ignored before it started
         http.Dispose();
         await server.DisposeAsync();
         Directory.Delete(folder, recursive: true);
