@@ -141,8 +141,14 @@ internal sealed class EditorServer : IAsyncDisposable
         app.MapPut("/api/training/form", async Task<IResult> (HttpContext context) => { Training.SetForm(await Body(context)); return Json(Training.FormJson()); });
         app.MapGet("/api/runs", () => Json(Encoding.UTF8.GetBytes(RunFiles.List(Folder).ToJsonString())));
         app.MapGet("/api/runs/file", (HttpContext context) =>
-            Results.Stream(RunFiles.Open(Folder, context.Request.Query["path"].ToString() is { Length: > 0 } path ? path : throw new DocumentCommandException("path: name a run file (?path=runs/….jsonl)", "path")),
-                "application/x-ndjson"));
+        {
+            using var stream = RunFiles.Open(Folder, context.Request.Query["path"].ToString() is { Length: > 0 } path ? path : throw new DocumentCommandException("path: name a run file (?path=runs/….jsonl)", "path"));
+            // the bytes the file holds now: streamed, a run still appending to it outgrew the Content-Length taken at the
+            // start (the browser's ERR_CONTENT_LENGTH_MISMATCH); RunFiles.MaxBytes bounds the copy
+            var bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+            return Results.Bytes(bytes, "application/x-ndjson");
+        });
         app.MapPost("/api/inspect/filters", async Task<IResult> (HttpContext context) => Json(await Inspector.FiltersAsync(await Body(context))));
         app.MapPost("/api/inspect/featureMaps", async Task<IResult> (HttpContext context) => Json(await Inspector.FeatureMapsAsync(await Body(context))));
         app.MapPost("/api/inspect/evaluate", async Task<IResult> (HttpContext context) => Json(await Inspector.EvaluateAsync(await Body(context))));
