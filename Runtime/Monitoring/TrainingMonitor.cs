@@ -24,7 +24,9 @@ namespace NeuroPlugin.Monitoring;
 /// <para>Costs. Detached (the default), nothing: the hooks are null tests. Attached, a step that is not sampled and
 /// receives no sample allocates nothing and issues no device work; a sampled step adds the statistics kernels (two
 /// passes over each parameter, gradient, activation and activation gradient), a few copies and timer queries; the
-/// <see cref="TrainingSample"/> objects are built when the numbers arrive. Memory: one more copy of the parameters when
+/// <see cref="TrainingSample"/> objects are built when the numbers arrive. On a <see cref="FrameBudgetedTrainer"/> the
+/// statistics kernels (and the copy of the weights before the update) are the trainer's own stages, run in parts within the
+/// frames' budgets like the training's, so a sampled step makes no frame longer. Memory: one more copy of the parameters when
 /// <see cref="MonitorOptions.TrackUpdates"/>, and the statistics staging (a few words per tensor per slot).</para>
 /// All calls on the backend's thread; events are raised on it too.
 /// </summary>
@@ -44,6 +46,7 @@ public sealed class TrainingMonitor : IDisposable, IPlanStageObserver
     int samplingSlot = -1;                  // ring slot of the step being sampled, −1 when the current step is not
     long samplingStep;
     bool sampleRequested, disposed;
+    bool trainerRecords;                    // a FrameBudgetedTrainer runs RememberWeights and RecordStatistics as its stages
     long lastSampleStep;
     double lastSampleSeconds = double.NaN;
     Action? detach;
@@ -114,9 +117,14 @@ public sealed class TrainingMonitor : IDisposable, IPlanStageObserver
         ArgumentNullException.ThrowIfNull(trainer);
         if (trainer.Monitor is not null) throw new InvalidOperationException("the trainer already carries a monitor");
         if (trainer.StepInProgress) throw new InvalidOperationException("attach the monitor at a step boundary (CompleteStep first)");
-        var monitor = new TrainingMonitor(trainer.Plan, trainer.Optimizer, options, trainer.CompletedSteps);
+        var monitor = new TrainingMonitor(trainer.Plan, trainer.Optimizer, options, trainer.CompletedSteps) { trainerRecords = true };
         trainer.Monitor = monitor;
-        monitor.detach = () => { if (trainer.Monitor == monitor) trainer.Monitor = null; };
+        monitor.detach = () =>
+        {
+            if (trainer.Monitor != monitor) return;
+            trainer.CompleteStep(); // the step in progress may be sampled: its statistics stage needs this monitor
+            trainer.Monitor = null;
+        };
         return monitor;
     }
 
@@ -203,8 +211,18 @@ public sealed class TrainingMonitor : IDisposable, IPlanStageObserver
         sampleRequested = false;
         samplingSlot = (head + count) % slots;
         samplingStep = step;
-        layout.RememberWeights();
+        if (!trainerRecords) layout.RememberWeights();
     }
+
+    /// <summary>Whether the step in progress is sampled (decided at its first stage).</summary>
+    internal bool SamplesCurrentStep => samplingSlot >= 0;
+
+    /// <summary>A sampled step's weights before its update (a frame-budgeted trainer's stage; see <see cref="MonitorOptions.TrackUpdates"/>).</summary>
+    internal void RememberWeights() => layout.RememberWeights();
+
+    /// <summary>A sampled step's statistics kernels, after its update (a frame-budgeted trainer's last stage, which may run
+    /// it in windows of a <see cref="Backends.WorkSlice"/>).</summary>
+    internal void RecordStatistics() => layout.Record(statistics);
 
     /// <summary>
     /// Call after each optimizer step (the trainers do): counts the step and, when it was sampled, queues its statistics on
@@ -217,7 +235,7 @@ public sealed class TrainingMonitor : IDisposable, IPlanStageObserver
         if (samplingSlot >= 0 && samplingStep == CompletedSteps)
         {
             int slot = samplingSlot;
-            layout.Record(statistics);
+            if (!trainerRecords) layout.Record(statistics);
             readback.Request(statistics);
             clock.Flush();
             double now = wallClock.Elapsed.TotalSeconds;
@@ -321,9 +339,9 @@ public sealed class TrainingMonitor : IDisposable, IPlanStageObserver
     public void Dispose()
     {
         if (disposed) return;
+        detach?.Invoke(); // first: a frame-budgeted trainer finishes its step in progress with this monitor
         disposed = true;
         if (ReferenceEquals(Plan.StageObserver, this)) Plan.StageObserver = null;
-        detach?.Invoke();
         probe?.Dispose();
         clock.Dispose();
         readback.Dispose();

@@ -266,6 +266,11 @@ internal sealed class FrameBudget : IDisposable
         long start = clock();
         while (true)
         {
+            if (part == 0 && next != 0 && work.Skips(next))
+            {
+                if (EndStage(ref work, ref next, ref completed) && stopAtEnd) break;
+                continue;
+            }
             if (part == 0) PlanParts(ref work, next);
             if (items > 0)
             {
@@ -292,14 +297,7 @@ internal sealed class FrameBudget : IDisposable
             planned += double.IsNaN(known) ? host : known;
             items++;
             if (++part < parts[next]) continue;
-            part = 0;
-            if (++next == stageCount)
-            {
-                next = 0;
-                completed++;
-                work.SequenceCompleted();
-                if (stopAtEnd) break;
-            }
+            if (EndStage(ref work, ref next, ref completed) && stopAtEnd) break;
         }
         var hostTime = TimeSpan.FromSeconds(Seconds(clock() - start));
         LastFrame = new FrameReport(budget, TimeSpan.FromSeconds(planned), hostTime, items, completed);
@@ -316,8 +314,31 @@ internal sealed class FrameBudget : IDisposable
         return completed;
     }
 
+    /// <summary>Moves past stage <paramref name="next"/>; true when that ended the sequence (counted in
+    /// <paramref name="completed"/>, announced by <see cref="IStagedWork.SequenceCompleted"/>).</summary>
+    bool EndStage<TWork>(ref TWork work, ref int next, ref int completed) where TWork : struct, IStagedWork
+    {
+        part = 0;
+        if (++next < stageCount) return false;
+        next = 0;
+        completed++;
+        work.SequenceCompleted();
+        return true;
+    }
+
+    /// <summary>Forgets what was learned of <paramref name="stage"/> (its unit count, split and estimates): its work
+    /// changed (the trainer's monitor stages when another monitor attaches). At a sequence boundary.</summary>
+    public void Forget(int stage)
+    {
+        units[stage] = -1;
+        parts[stage] = 1;
+        hostCost[stage] = deviceCost[stage] = double.NaN;
+        Array.Fill(partHost[stage], double.NaN);
+        Array.Fill(partDevice[stage], double.NaN);
+    }
+
     /// <summary>Runs the rest of the sequence in progress now, without a budget or measurements (nothing at a sequence
-    /// boundary): the rest of the current stage as one window, then whole stages.</summary>
+    /// boundary): the rest of the current stage as one window, then whole stages (those the work skips passed over).</summary>
     public void CompleteSequence<TWork>(ref TWork work, ref int next) where TWork : struct, IStagedWork
     {
         if (next == 0 && part == 0) return;
@@ -328,7 +349,8 @@ internal sealed class FrameBudget : IDisposable
             part = 0;
             next++;
         }
-        for (; next < stageCount; next++) work.RunStage(next);
+        for (; next < stageCount; next++)
+            if (!work.Skips(next)) work.RunStage(next);
         next = 0;
         work.SequenceCompleted();
     }
@@ -403,6 +425,9 @@ internal interface IStagedWork
     bool CanSplit(int stage);
     /// <summary>Runs units [first, end) of a splittable stage under <paramref name="slice"/>; returns its unit count.</summary>
     long RunStagePart(int stage, WorkSlice slice, long first, long end);
+    /// <summary>Whether stage <paramref name="stage"/> (never 0) has nothing to do in this sequence, at its start: it is
+    /// passed over, neither run nor timed (the trainer's monitor stages on a step the monitor does not sample).</summary>
+    bool Skips(int stage);
     /// <summary>Called before stage 0 of a new sequence: false stops the frame there (e.g. nothing to do).</summary>
     bool MayStartSequence();
     /// <summary>Called after the last stage of a sequence.</summary>

@@ -106,6 +106,7 @@ public sealed class FrameBudgetedInference : IDisposable
     {
         public void RunStage(int stage) => inference.Plan.RunInferenceStage(stage);
         public bool CanSplit(int stage) => true;
+        public bool Skips(int stage) => false;
         public long RunStagePart(int stage, WorkSlice slice, long first, long end) => inference.Plan.RunInferenceStage(stage, slice, first, end);
         public bool MayStartSequence() => true;
         public void SequenceCompleted() => inference.CompletedPasses++;

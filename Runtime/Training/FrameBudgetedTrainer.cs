@@ -26,11 +26,15 @@ public interface IBatchSource
 /// <item>the plan's <see cref="ExecutionPlan.TrainingStages"/>: forward of each node, loss, zeroed gradients and the
 /// loss gradient, backward of each node;</item>
 /// <item>with a <see cref="NonFiniteGuard"/>, its <see cref="NonFiniteGuard.Check"/>;</item>
+/// <item>with a <see cref="Monitor"/> sampling the step and tracking updates, the weights before the update;</item>
 /// <item>the optimizer's stages (<see cref="Optimizer.RunStage"/>): penalty and clipping (which need every gradient),
-/// then one update per parameter.</item>
+/// then one update per parameter;</item>
+/// <item>with a <see cref="Monitor"/> sampling the step, its statistics kernels (in parts, like the plan's stages), so a
+/// sampled step costs the frames no more than their budget.</item>
 /// </list>
 /// These are exactly the kernels of <c>FillBatch</c> + <see cref="ExecutionPlan.TrainStep"/>, in the same order, so the
-/// weights after n steps are bit-for-bit those of n unbudgeted steps, whatever the budgets. Which stages fit is decided by
+/// weights after n steps are bit-for-bit those of n unbudgeted steps, whatever the budgets. The monitor's stages are passed
+/// over on the steps it does not sample (neither run nor timed). Which stages fit is decided by
 /// cost estimates (host wall time on the CPU backend, GPU time from timer queries read back asynchronously on GL; see
 /// <see cref="FrameBudget"/> for the policy). The granularity is finer than an op: a node's forward or backward and a
 /// parameter's update run in parts (windows of their work groups on GL; convolution groups, element blocks and op calls on the
@@ -47,9 +51,12 @@ public sealed class FrameBudgetedTrainer : IDisposable
 {
     readonly IBatchSource batches;
     readonly Tensor[] parameters, gradients;
-    readonly int planStages, guardStages, optimizerStages;
-    readonly string[] stageNames;
-    readonly FrameBudget budget;
+    // stage numbers: 0 batch, [1, guardStage) the plan's, then the guard's check (when there is a guard), the monitor's
+    // weights before the update (while a monitor is attached), the optimizer's penalty, one update per parameter, and the
+    // monitor's statistics (while attached); a stage a layout lacks is −1
+    int guardStage, weightsStage, penaltyStage, statisticsStage;
+    string[] stageNames;
+    FrameBudget budget;
     int next, stepsThisCall, stepsLimit;
     bool disposed;
 
@@ -71,17 +78,24 @@ public sealed class FrameBudgetedTrainer : IDisposable
         this.batches = batches;
         parameters = [.. plan.Parameters];
         gradients = [.. plan.ParameterGradients];
-        planStages = plan.TrainingStages.Count;
-        guardStages = guard is null ? 0 : 1;
-        optimizerStages = Optimizer.StageCount(parameters.Length);
+        (stageNames, budget) = LayOutStages(monitored: false);
+    }
 
+    /// <summary>Numbers the stages of a step, with or without the monitor's two, and makes the scheduler for them.</summary>
+    (string[] Names, FrameBudget Budget) LayOutStages(bool monitored)
+    {
         var names = new List<string> { "batch" };
-        foreach (var stage in plan.TrainingStages) names.Add(stage.Name);
-        if (guard is not null) names.Add("non-finite check");
-        names.Add($"{optimizer.Name} penalty and clipping");
-        foreach (var parameter in parameters) names.Add($"{optimizer.Name} update {parameter.Name}");
-        stageNames = [.. names];
-        budget = new FrameBudget(plan.Network.Backend, stageNames.Length);
+        foreach (var stage in Plan.TrainingStages) names.Add(stage.Name);
+        guardStage = names.Count;
+        if (Guard is not null) names.Add("non-finite check");
+        weightsStage = monitored ? names.Count : -1;
+        if (monitored) names.Add("monitor weights before the update");
+        penaltyStage = names.Count;
+        names.Add($"{Optimizer.Name} penalty and clipping");
+        foreach (var parameter in parameters) names.Add($"{Optimizer.Name} update {parameter.Name}");
+        statisticsStage = monitored ? names.Count : -1;
+        if (monitored) names.Add("monitor statistics");
+        return ([.. names], new FrameBudget(Plan.Network.Backend, names.Count));
     }
 
     /// <summary>The training plan whose stages are spread over frames.</summary>
@@ -91,8 +105,23 @@ public sealed class FrameBudgetedTrainer : IDisposable
     /// <summary>The non-finite guard polled at every step start; null when none was given.</summary>
     public NonFiniteGuard? Guard { get; }
     /// <summary>The training monitor riding along (<see cref="Monitoring.TrainingMonitor.Attach(FrameBudgetedTrainer, Monitoring.MonitorOptions?)"/>);
-    /// null when none.</summary>
-    public Monitoring.TrainingMonitor? Monitor { get; internal set; }
+    /// null when none. Its sampled steps' statistics run as this trainer's last stage, within the budgets.</summary>
+    public Monitoring.TrainingMonitor? Monitor
+    {
+        get => monitor;
+        internal set
+        {
+            if (StepInProgress) throw new InvalidOperationException("a monitor attaches and detaches at a step boundary (CompleteStep first)");
+            monitor = value;
+            // the step gains or loses the monitor's stages: a new scheduler learns their costs (and the others' again)
+            bool split = budget.SplitStages;
+            budget.Dispose();
+            (stageNames, budget) = LayOutStages(monitored: value is not null);
+            budget.SplitStages = split;
+        }
+    }
+
+    Monitoring.TrainingMonitor? monitor;
 
     /// <summary>Stages in one training step (see the class remarks).</summary>
     public int StageCount => stageNames.Length;
@@ -192,34 +221,33 @@ public sealed class FrameBudgetedTrainer : IDisposable
             Guard?.SaveStatistics();
             return;
         }
-        stage -= 1;
-        if (stage < planStages)
-        {
-            Plan.RunTrainingStage(stage);
-            return;
-        }
-        stage -= planStages;
-        if (stage < guardStages)
-        {
-            Guard!.Check();
-            return;
-        }
-        Optimizer.RunStage(Plan.Network.Backend, parameters, gradients, stage - guardStages);
+        if (stage < guardStage) Plan.RunTrainingStage(stage - 1);
+        else if (stage == weightsStage) monitor!.RememberWeights();
+        else if (stage == statisticsStage) monitor!.RecordStatistics();
+        else if (stage < penaltyStage) Guard!.Check();
+        else Optimizer.RunStage(Plan.Network.Backend, parameters, gradients, stage - penaltyStage);
     }
 
-    /// <summary>The plan's stages and the optimizer's per-parameter updates may run in parts; the batch (the source's own
-    /// code), the non-finite check and the optimizer's penalty stage (which counts the step) run whole.</summary>
-    bool CanSplit(int stage) => stage >= 1 && (stage <= planStages || stage > planStages + guardStages + 1);
+    /// <summary>The plan's stages, the optimizer's per-parameter updates and the monitor's statistics may run in parts; the
+    /// batch (the source's own code), the non-finite check, the monitor's weights and the optimizer's penalty stage (which
+    /// counts the step) run whole.</summary>
+    bool CanSplit(int stage) => (stage >= 1 && stage < guardStage) || stage > penaltyStage;
+
+    /// <summary>The monitor's stages when it does not sample this step (the weights' stage also when it does not track updates).</summary>
+    bool Skips(int stage) =>
+        (stage == weightsStage && !(monitor!.SamplesCurrentStep && monitor.Options.TrackUpdates)) ||
+        (stage == statisticsStage && !monitor!.SamplesCurrentStep);
 
     long RunStagePart(int stage, WorkSlice slice, long first, long end)
     {
-        if (stage <= planStages) return Plan.RunTrainingStage(stage - 1, slice, first, end);
+        if (stage < guardStage) return Plan.RunTrainingStage(stage - 1, slice, first, end);
         var backend = Plan.Network.Backend;
         slice.Start(first, end);
         backend.Slice = slice;
         try
         {
-            Optimizer.RunStage(backend, parameters, gradients, stage - 1 - planStages - guardStages);
+            if (stage == statisticsStage) monitor!.RecordStatistics();
+            else Optimizer.RunStage(backend, parameters, gradients, stage - penaltyStage);
         }
         finally
         {
@@ -257,6 +285,7 @@ public sealed class FrameBudgetedTrainer : IDisposable
     {
         public void RunStage(int stage) => trainer.RunStage(stage);
         public bool CanSplit(int stage) => trainer.CanSplit(stage);
+        public bool Skips(int stage) => trainer.Skips(stage);
         public long RunStagePart(int stage, WorkSlice slice, long first, long end) => trainer.RunStagePart(stage, slice, first, end);
         public bool MayStartSequence() => trainer.MayStartStep();
         public void SequenceCompleted()

@@ -168,6 +168,76 @@ static class MonitorRunChecks
         Assert.That(last.Nodes.All(n => n.ForwardMs is >= 0), "forward times of stages spread over frames");
     }
 
+    /// <summary>
+    /// On a frame-budgeted trainer the sampled steps' statistics are the trainer's own stages: under a budget of nothing
+    /// (one item per frame) they run in several parts, one per frame, and every sample holds the same numbers, bit for
+    /// bit, as when every stage runs whole; the steps the monitor does not sample pass over its stages.
+    /// </summary>
+    public static void StatisticsRunInPartsWithinTheBudget(IBackend backend)
+    {
+        var whole = BudgetedSamples(backend, split: false, out _, out int wholeFrames);
+        var parts = BudgetedSamples(backend, split: true, out int statisticsParts, out int partFrames);
+        Assert.That(statisticsParts, Is.GreaterThan(1), "the statistics stage runs in parts");
+        Assert.That(partFrames, Is.GreaterThan(wholeFrames), "parts spread over more frames");
+        Assert.That(parts.Select(s => s.Step), Is.EqualTo(new long[] { 1, 2, 4, 5 }), "sampled steps");
+        Assert.That(whole.Select(s => s.Step), Is.EqualTo(new long[] { 1, 2, 4, 5 }), "sampled steps");
+        for (int i = 0; i < whole.Count; i++)
+            Assert.That(Numbers(parts[i]), Is.EqualTo(Numbers(whole[i])), $"step {whole[i].Step}'s statistics");
+    }
+
+    static List<TrainingSample> BudgetedSamples(IBackend backend, bool split, out int statisticsParts, out int frames)
+    {
+        using var workload = new MonitorWorkload(backend);
+        using var plan = ExecutionPlan.ForTraining(workload.Network, Batch);
+        using var optimizer = new Adam(0.01f);
+        using var trainer = new FrameBudgetedTrainer(plan, optimizer, new MonitorWorkload.Batches(MonitorWorkload.Dataset(32, seed: 3), Batch))
+        {
+            SplitStages = split,
+        };
+        var samples = new List<TrainingSample>();
+        using (var monitor = TrainingMonitor.Attach(trainer, new MonitorOptions { Every = 2, TotalSteps = 5, HistogramBins = 8, WaitWhenBusy = true }))
+        {
+            monitor.SampleReady += samples.Add;
+            frames = 0;
+            while (trainer.CompletedSteps < 5)
+            {
+                trainer.Advance(TimeSpan.Zero);
+                frames++;
+            }
+            monitor.Flush();
+            Assert.That(trainer.StageName(trainer.StageCount - 1), Is.EqualTo("monitor statistics"));
+            statisticsParts = trainer.StagePartCount(trainer.StageCount - 1);
+        }
+        Assert.That(trainer.StageName(trainer.StageCount - 1), Does.Not.StartWith("monitor"), "detached: the monitor's stages are gone");
+        return samples;
+    }
+
+    /// <summary>Every number of a sample that the device computed (not its timings).</summary>
+    static List<double> Numbers(TrainingSample sample)
+    {
+        var numbers = new List<double> { sample.Loss, sample.BatchAccuracy };
+        void Add(TensorSummary? summary)
+        {
+            if (summary is null) return;
+            numbers.AddRange([summary.Count, summary.Min, summary.Max, summary.Mean, summary.Std, summary.Norm, summary.Zeros,
+                summary.NaNs, summary.Infinities, summary.Saturated, summary.Histogram.Min, summary.Histogram.Max]);
+            numbers.AddRange(summary.Histogram.Counts.Select(c => (double)c));
+        }
+        foreach (var parameter in sample.Parameters)
+        {
+            Add(parameter.Weight);
+            Add(parameter.Gradient);
+            Add(parameter.Update);
+        }
+        foreach (var node in sample.Nodes)
+        {
+            Add(node.Output);
+            numbers.Add(node.DeadChannels);
+            Add(node.Gradient);
+        }
+        return numbers;
+    }
+
     /// <summary>One call attaches, Dispose detaches (from the plan and the trainer), and a trainer carries one monitor at a time.</summary>
     public static void AttachesOnceAndDetaches(IBackend backend)
     {

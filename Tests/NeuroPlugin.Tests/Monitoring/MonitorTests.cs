@@ -24,6 +24,9 @@ public sealed class MonitorTests
     public void FrameBudgetedTrainer_CarriesTheMonitor() => MonitorRunChecks.RidesAlongAFrameBudgetedTrainer(backend);
 
     [Test]
+    public void FrameBudgetedTrainer_RunsStatisticsInParts() => MonitorRunChecks.StatisticsRunInPartsWithinTheBudget(backend);
+
+    [Test]
     public void Attach_OnceAndDetaches() => MonitorRunChecks.AttachesOnceAndDetaches(backend);
 
     [Test]
@@ -57,6 +60,9 @@ public sealed class MonitorGLTests : GLFixture
 
     [Test]
     public void FrameBudgetedTrainer_CarriesTheMonitor() => MonitorRunChecks.RidesAlongAFrameBudgetedTrainer(Backend);
+
+    [Test]
+    public void FrameBudgetedTrainer_RunsStatisticsInParts() => MonitorRunChecks.StatisticsRunInPartsWithinTheBudget(Backend);
 
     [Test]
     public void Attach_OnceAndDetaches() => MonitorRunChecks.AttachesOnceAndDetaches(Backend);

@@ -72,6 +72,39 @@ public class FrameBudgetPartsTests
         Assert.That(work.LateStarts, Is.Empty, "items started although their estimate did not fit, after the slow unit");
     }
 
+    [Test]
+    public void FakeClock_SkippedStagesNeitherRunNorCount()
+    {
+        // the last stage (a monitor's statistics) has work only in every third sequence; the others pass over it
+        var clock = new FakeWork.Clock();
+        var work = new FakeWork(clock, [40, 200, 1, 120], unitCost: TimeSpan.FromMicroseconds(10));
+        var asked = new HashSet<int>();
+        work.Skip = (stage, sequence) =>
+        {
+            if (stage != 3) return false;
+            asked.Add(sequence); // may be asked again when a frame ends before the stage: the answer is the same
+            return sequence % 3 != 0;
+        };
+        using var budget = new FrameBudget(backend, work.StageCount, () => clock.Ticks);
+        var frameBudget = TimeSpan.FromMilliseconds(1);
+        int next = 0;
+        work.Budget = budget;
+        var runner = new FakeRunner(work);
+        for (int frame = 0; frame < 600; frame++)
+        {
+            work.StartFrame(frameBudget);
+            budget.Run(frameBudget, ref runner, ref next, stopAtEnd: false);
+            work.EndFrame();
+        }
+        Assert.That(work.Sequences, Is.GreaterThan(20), "sequences completed");
+        Assert.That(asked, Has.Count.InRange(work.Sequences, work.Sequences + 1), "asked in every sequence, at the stage's start");
+        int kept = asked.Count(sequence => sequence % 3 == 0);
+        Assert.That(work.UnitsRun[3], Is.InRange(120L * (kept - 1), 120L * kept), "units of the skipped stage: only in the kept sequences");
+        Assert.That(budget.PartCount(3), Is.GreaterThan(1), "the kept runs are split as usual");
+        Assert.That(work.LateStarts, Is.Empty, "items started although their estimate did not fit");
+        Assert.That(work.OverBudgetFramesAfter(frames: 200), Is.Zero, "frames over the budget once measured");
+    }
+
     /// <summary>A scripted sequence of splittable stages: stage s has a number of units, each costing
     /// <c>unitCost</c> on the fake clock (one unit may be made slower). Records, for every item that was not the first of
     /// its frame, whether the time spent before it plus its estimate exceeded the budget.</summary>
@@ -79,6 +112,7 @@ public class FrameBudgetPartsTests
     {
         public void RunStage(int stage) => work.RunStagePart(stage, 0, long.MaxValue);
         public bool CanSplit(int stage) => true;
+        public bool Skips(int stage) => work.Skip?.Invoke(stage, work.Sequences) ?? false;
         public long RunStagePart(int stage, WorkSlice slice, long first, long end) => work.RunStagePart(stage, first, end);
         public bool MayStartSequence() => true;
         public void SequenceCompleted() => work.Sequences++;
@@ -103,6 +137,9 @@ public class FrameBudgetPartsTests
         public int ItemsAfterFirst { get; private set; }
         public List<string> LateStarts { get; } = [];
         public (int Stage, long Unit, TimeSpan Cost)? SlowUnit { get; set; }
+        /// <summary>Whether a stage is passed over in a sequence (stage, sequences completed before it).</summary>
+        public Func<int, int, bool>? Skip { get; set; }
+        public long[] UnitsRun { get; } = new long[units.Length];
 
         public void StartFrame(TimeSpan budget)
         {
@@ -126,6 +163,7 @@ public class FrameBudgetPartsTests
                 if (estimate is null || spent + estimate.Value.TotalSeconds > frameBudget.TotalSeconds + 1e-12)
                     LateStarts.Add($"stage {stage} part {Budget.NextPart}: spent {spent * 1e3:F3} ms + estimate {estimate?.TotalMilliseconds:F3} ms");
             }
+            UnitsRun[stage] += Math.Max(0, Math.Min(end, units[stage]) - first);
             for (long u = first; u < Math.Min(end, units[stage]); u++)
                 clock.Advance(SlowUnit is { } slow && slow.Stage == stage && slow.Unit == u ? slow.Cost : unitCost);
             return units[stage];
