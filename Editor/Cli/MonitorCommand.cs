@@ -108,7 +108,7 @@ internal static class MonitorCommand
     {
         MonitorJsonlWriter? writer;
         byte[]? run;
-        long lastTrainStep = -1, lastEvaluationStep = -1, firstStep = -1, samples, evaluations, missed;
+        long lastTrainStep = -1, lastEvaluationStep = -1, lastDiagnosticsStep = -1, firstStep = -1, samples, evaluations, missed;
 
         MonitorJsonlWriter File => writer ??= new MonitorJsonlWriter(path, append: false);
 
@@ -124,7 +124,7 @@ internal static class MonitorCommand
                 case "run":
                     if (run is not null && message.SequenceEqual(run)) return; // the same game, reconnected
                     run = message.ToArray();
-                    (lastTrainStep, lastEvaluationStep) = (-1, -1);
+                    (lastTrainStep, lastEvaluationStep, lastDiagnosticsStep) = (-1, -1, -1);
                     File.WriteLine(message);
                     break;
                 case "train":
@@ -134,6 +134,9 @@ internal static class MonitorCommand
                     break;
                 case "evaluation":
                     if (Record(root, message, ref lastEvaluationStep)) evaluations++;
+                    break;
+                case "diagnostics":
+                    Record(root, message, ref lastDiagnosticsStep); // the findings in force, as `neuro train --monitor` writes them
                     break;
                 case "missed":
                     missed += root.GetProperty("messages").GetInt64();

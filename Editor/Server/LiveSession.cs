@@ -13,7 +13,7 @@ namespace NeuroPlugin.Editor.Server;
 /// The editor attached to a running game (<c>POST /api/live/attach</c>): the editor's server connects to the game's live
 /// link as a client (<see cref="LiveLinkSocket"/>: a program, so no cross-origin socket from the page, whose server keeps
 /// its own Host, Origin and token checks) and relays to the browsers through the <see cref="WebSocketHub"/>. The game's
-/// run record, training samples and evaluations go out as the training inspector's monitor messages (run id
+/// run record, training samples, evaluations and diagnostics go out as the training inspector's monitor messages (run id
 /// <see cref="RunId"/>) and are recorded to <c>runs/…-live-N.jsonl</c> in the folder, so a tab that joins late reads the
 /// history from that file and the session opens later like any run; everything else the link says (its greeting, frame
 /// timings, control state, NaN-guard reports, what was missed) becomes one <c>{"type":"live"}</c> status message (the
@@ -262,14 +262,15 @@ internal sealed class LiveSession(FolderGuard folder) : IDisposable
                 Message?.Invoke(HubMessageKind.Sample, TrainingSession.Wrap(id, message.ToArray()));
                 Publish();
                 break;
-            case "train" or "evaluation":
+            case "train" or "evaluation" or "diagnostics":
                 string? current;
                 lock (gate)
                 {
                     current = runId;
                     recording?.WriteLine(message);
                 }
-                if (current is not null) Message?.Invoke(type == "train" ? HubMessageKind.Sample : HubMessageKind.Evaluation, TrainingSession.Wrap(current, message.ToArray()));
+                var kind = type switch { "train" => HubMessageKind.Sample, "evaluation" => HubMessageKind.Evaluation, _ => HubMessageKind.Diagnostics };
+                if (current is not null) Message?.Invoke(kind, TrainingSession.Wrap(current, message.ToArray()));
                 break;
             case "frames":
                 lock (gate)

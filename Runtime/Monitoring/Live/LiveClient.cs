@@ -88,28 +88,29 @@ internal sealed class LiveClient
         long frameCursor = link.Frames.Written;                                            // frames from now on
         try
         {
-            await SendJson(json => LiveMessages.WriteHello(json, link, MayControl), stop);
-            await SendJson(json => MonitorJson.Write(json, link.Run), stop);
+            await SendJson(json => LiveMessages.WriteHello(json, link, MayControl));
+            await SendJson(json => MonitorJson.Write(json, link.Run));
             while (true)
             {
                 await wake.WaitAsync(server.Options.SendInterval, stop);
-                while (replies.TryDequeue(out var reply)) await SendJson(json => LiveMessages.Write(json, reply), stop);
+                while (replies.TryDequeue(out var reply)) await SendJson(json => LiveMessages.Write(json, reply));
                 int messageCount = link.Messages.Read(ref messageCursor, messages, out long skippedMessages);
                 int frameCount = link.Frames.Read(ref frameCursor, frames, out long skippedFrames);
                 if (skippedMessages + skippedFrames > 0)
                 {
                     missedMessages += skippedMessages;
                     missedFrames += skippedFrames;
-                    await SendJson(json => LiveMessages.WriteMissed(json, skippedMessages, skippedFrames, missedMessages, missedFrames), stop);
+                    await SendJson(json => LiveMessages.WriteMissed(json, skippedMessages, skippedFrames, missedMessages, missedFrames));
                 }
                 for (int i = 0; i < messageCount; i++)
                 {
+                    stop.ThrowIfCancellationRequested();
                     var message = messages[i];
                     messages[i] = null!; // the feed keeps what it keeps; this client holds nothing longer
                     if (message is ControlEvent control && control.Requester == this) continue; // it had it as a reply
-                    await SendJson(json => LiveMessages.Write(json, message), stop);
+                    await SendJson(json => LiveMessages.Write(json, message));
                 }
-                if (frameCount > 0) await SendJson(json => LiveMessages.WriteFrames(json, frames.AsSpan(0, frameCount)), stop);
+                if (frameCount > 0) await SendJson(json => LiveMessages.WriteFrames(json, frames.AsSpan(0, frameCount)));
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -123,20 +124,21 @@ internal sealed class LiveClient
         }
     }
 
-    /// <summary>Serializes one message into the reused buffer and sends it within the send timeout.</summary>
-    async Task SendJson(Action<Utf8JsonWriter> write, CancellationToken stop)
+    /// <summary>Serializes one message into the reused buffer and sends it within the send timeout. A send is never cancelled
+    /// for stopping (cancelling a WebSocket send aborts the connection: a client closing normally while a sample was on its
+    /// way would see its close handshake broken); the stop is noticed between messages.</summary>
+    async Task SendJson(Action<Utf8JsonWriter> write)
     {
         buffer.Clear();
         json.Reset(buffer);
         write(json);
         json.Flush();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        timeout.CancelAfter(server.Options.SendTimeout);
+        using var timeout = new CancellationTokenSource(server.Options.SendTimeout);
         try
         {
             await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
         }
-        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
             throw new TimeoutException($"a live link client read nothing for {server.Options.SendTimeout.TotalSeconds:0.#} s");
         }

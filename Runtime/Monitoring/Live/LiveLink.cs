@@ -36,6 +36,7 @@ public sealed class LiveLink : IDisposable
     readonly ConcurrentQueue<LinkRequest> requests = new();
     readonly Queue<(long Id, long Frame, long Step, LiveClient Client)> probesInFlight = new();
     readonly Func<string>? checkpoint;
+    readonly TrainingDiagnostics diagnostics;
     NetworkProbe? probe;
     FrameReport lastReport;
     NonFiniteReport? lastNonFinite;
@@ -53,6 +54,7 @@ public sealed class LiveLink : IDisposable
         Messages = new BoundedFeed<object>(options.MessageCapacity);
         ownsMonitor = trainer.Monitor is null;
         Monitor = trainer.Monitor ?? TrainingMonitor.Attach(trainer, options.Monitor);
+        diagnostics = new TrainingDiagnostics(Monitor.Run);
         learningRate = trainer.Optimizer.LearningRate;
         lastReport = trainer.LastFrame;
         lastNonFinite = trainer.LastNonFinite;
@@ -88,6 +90,12 @@ public sealed class LiveLink : IDisposable
 
     /// <summary>The monitor whose samples the link publishes.</summary>
     public TrainingMonitor Monitor { get; }
+
+    /// <summary>The findings in force on the game's training, judged from the samples and evaluations the link publishes by
+    /// the rules the CLI and the editor use (<see cref="TrainingDiagnostics"/>): dead ReLUs, vanishing gradients, a
+    /// diverged run…; empty until the first sample. Clients receive it as a <c>diagnostics</c> record whenever it changes,
+    /// and with every sample while it holds findings (a client that attaches late hears it at the next sample).</summary>
+    public DiagnosticReport Diagnostics => diagnostics.Report;
 
     /// <summary>The port listened on (the real one when 0 was asked).</summary>
     public int Port => server.Port;
@@ -219,8 +227,17 @@ public sealed class LiveLink : IDisposable
         return probe;
     }
 
-    void Publish(TrainingSample sample) => Messages.Add(sample);
-    void Publish(EvaluationSample evaluation) => Messages.Add(evaluation);
+    void Publish(TrainingSample sample)
+    {
+        Messages.Add(sample);
+        if (diagnostics.Observe(sample) || diagnostics.Report.Items.Count > 0) Messages.Add(diagnostics.Report);
+    }
+
+    void Publish(EvaluationSample evaluation)
+    {
+        Messages.Add(evaluation);
+        if (diagnostics.Observe(evaluation)) Messages.Add(diagnostics.Report);
+    }
 
     void Detach()
     {

@@ -44,6 +44,7 @@ internal static class LiveMessages
         {
             case TrainingSample sample: MonitorJson.Write(json, sample); break;
             case EvaluationSample evaluation: MonitorJson.Write(json, evaluation); break;
+            case DiagnosticReport diagnostics: MonitorJson.Write(json, diagnostics); break;
             case RunDescription run: MonitorJson.Write(json, run); break;
             case ProbeResult probe: Write(json, probe); break;
             case NonFiniteReport report: Write(json, report); break;

@@ -95,6 +95,13 @@ public sealed class EditorAttachTests
         game.WaitUntil(() => game.LearningRate == 0.004f, "the game's optimizer took the rate");
         browser.NextOf("live", where: m => m.GetProperty("lr").GetSingle() == 0.004f);
 
+        // the game's diagnostics (a rate far too high now) reach the page as the run's monitor messages, as a run's do
+        Assert.That((await Post("/api/live/request", new { op = "lr", value = 10 })).Status, Is.EqualTo(HttpStatusCode.OK));
+        string[] rateTooHigh = ["updateTooLarge", "diverged", "nonFinite"];
+        browser.NextOf("monitor", seconds: 60, where: m => m.GetProperty("runId").GetString() == runId
+            && m.GetProperty("record").GetProperty("type").GetString() == "diagnostics"
+            && m.GetProperty("record").GetProperty("items").EnumerateArray().Any(i => rateTooHigh.Contains(i.GetProperty("kind").GetString())));
+
         // attached twice: refused
         Assert.That((await Post("/api/live/attach", new { url = game.Link.Url })).Status, Is.EqualTo(HttpStatusCode.Conflict));
 
@@ -108,6 +115,7 @@ public sealed class EditorAttachTests
         var lines = File.ReadAllLines(Path.Combine(folder, runFile)).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
         Assert.That(lines[0].GetProperty("type").GetString(), Is.EqualTo("run"));
         Assert.That(lines.Count(l => l.GetProperty("type").GetString() == "train"), Is.GreaterThanOrEqualTo(3));
+        Assert.That(lines.Any(l => l.GetProperty("type").GetString() == "diagnostics"), "the recording holds the diagnostics");
         var runs = JsonDocument.Parse(await http.GetStringAsync("/api/runs")).RootElement;
         Assert.That(runs.EnumerateArray().Select(r => r.GetProperty("path").GetString()), Has.Member(runFile));
 

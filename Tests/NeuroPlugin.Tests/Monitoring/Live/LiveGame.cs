@@ -56,6 +56,7 @@ sealed class LiveGame : IDisposable
             options = options with { Checkpoint = options.EnableControl ? () => CheckpointPath ?? throw new IOException("no checkpoint path") : null };
             using var live = LiveLink.Start(trainer, options);
             live.FrameInput = plan.Input;
+            LearningRate = optimizer.LearningRate;
             link = live;
             started.Set();
             while (!stopping)

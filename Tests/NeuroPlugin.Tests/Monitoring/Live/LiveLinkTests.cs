@@ -116,6 +116,27 @@ public sealed class LiveLinkTests
         Assert.That(client.NextOf("error").GetProperty("error").GetString(), Is.Not.Empty);
     }
 
+    /// <summary>Findings of a run gone wrong: a rate far too high shows as updates too large for the weights, or soon as a
+    /// diverged loss or non-finite values.</summary>
+    static readonly string[] RateTooHigh = ["updateTooLarge", "diverged", "nonFinite"];
+
+    [Test]
+    public void Diagnostics_JudgedInTheGame_ReachTheClient()
+    {
+        using var game = new LiveGame(Quick);
+        using var client = new LiveClientSession(game.Link.Port, game.Link.Token);
+        client.NextOf("train");
+        Assert.That(game.Link.Diagnostics.Items.Select(d => d.KindName), Has.None.AnyOf(RateTooHigh), "Adam at 0.01 on this workload");
+        game.ChangeLearningRate(10f); // the game's own schedule goes wrong: Adam's updates (≈ the rate) dwarf the weights
+        var report = client.NextOf("diagnostics", seconds: 60, where: m => m.GetProperty("items").EnumerateArray()
+            .Any(item => RateTooHigh.Contains(item.GetProperty("kind").GetString())));
+        var item = report.GetProperty("items").EnumerateArray().First(i => RateTooHigh.Contains(i.GetProperty("kind").GetString()));
+        Assert.That(item.GetProperty("message").GetString(), Is.Not.Empty);
+        Assert.That(item.GetProperty("remedy").GetString(), Is.Not.Empty);
+        Assert.That(report.GetProperty("step").GetInt64(), Is.GreaterThan(0));
+        game.WaitUntil(() => game.Link.Diagnostics.Items.Any(d => RateTooHigh.Contains(d.KindName)), "the link's own report holds the finding");
+    }
+
     [Test]
     public void Control_RefusedWhenTheGameDidNotEnableIt()
     {
