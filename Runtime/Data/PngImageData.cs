@@ -35,12 +35,22 @@ internal static class PngImageData
             ? Adam7.Sum(p => ScanlineBytes(Count(width, p.X, p.DX), channels * bitDepth) * Count(height, p.Y, p.DY))
             : height * ScanlineBytes(width, channels * bitDepth);
 
+        // the image data is the one run of consecutive IDAT chunks (the PNG specification, 5.6): the decoder reads that run
+        // and stops at the next chunk, so IDAT chunks after another chunk would be counted here but never decoded
+        // (ImageSharp then loops forever on the interlaced image the first run leaves short: found by fuzzing)
         var compressed = new MemoryStream();
+        bool seenData = false;
+        string? after = null;                     // the chunk that ended the run of IDAT chunks
         for (int position = signature; position + 12 <= png.Length;)
         {
             uint length = BinaryPrimitives.ReadUInt32BigEndian(png[position..]);
             if (length > png.Length - position - 12) break; // the decoder reports a chunk that overruns the file
-            if (BinaryPrimitives.ReadUInt32BigEndian(png[(position + 4)..]) == 0x49444154) compressed.Write(png.Slice(position + 8, (int)length)); // "IDAT"
+            bool data = BinaryPrimitives.ReadUInt32BigEndian(png[(position + 4)..]) == 0x49444154; // "IDAT"
+            if (data && after is not null)
+                return $"PNG image data split: an IDAT chunk follows the '{after}' chunk that ended the image data (IDAT chunks must be consecutive)";
+            if (data) compressed.Write(png.Slice(position + 8, (int)length));
+            else if (seenData && after is null) after = ChunkName(png.Slice(position + 4, 4));
+            seenData |= data;
             position += 12 + (int)length;
         }
         compressed.Position = 0;
@@ -59,6 +69,14 @@ internal static class PngImageData
         return inflated < needed
             ? $"truncated PNG: {width}×{height}{(interlaced ? " interlaced" : "")} at {channels * bitDepth} bits per pixel needs {needed} bytes of image data, the IDAT chunks hold {inflated}"
             : null;
+    }
+
+    /// <summary>A chunk type as text, its bytes outside printable ASCII escaped (a hostile file's names go into messages).</summary>
+    static string ChunkName(ReadOnlySpan<byte> type)
+    {
+        var name = new System.Text.StringBuilder(4);
+        foreach (byte b in type) name.Append(b is >= 0x20 and < 0x7f ? (char)b : $"\\x{b:X2}");
+        return name.ToString();
     }
 
     /// <summary>Pixels of a pass along one axis: those at <paramref name="first"/>, <paramref name="first"/> + step, … below <paramref name="size"/>.</summary>
