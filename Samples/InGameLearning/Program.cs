@@ -72,6 +72,9 @@ try
         link.FrameInput = learner.ObservedInput;
         Console.WriteLine($"live link: {link.Url} ({(link.ControlEnabled ? "control enabled" : "read-only")}); attach from the editor, or record with: neuro monitor \"{link.Url}\" --out live.jsonl");
         Console.Out.Flush(); // a tool waiting for the URL reads it now, not when the game ends
+        var waiting = Stopwatch.StartNew();
+        while (link.Clients == 0 && waiting.Elapsed.TotalSeconds < options.WaitForClient) Thread.Sleep(10);
+        if (options.WaitForClient > 0) Console.WriteLine(link.Clients > 0 ? "live link: a client is attached, the game starts" : $"live link: no client after {options.WaitForClient:0.#} s, the game starts");
     }
 
     const int windowCount = 10;
@@ -196,7 +199,7 @@ catch (Exception e) when (e is GLUnavailableException or ModelFileException)
 sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, TimeSpan TrainBudget, TimeSpan FrameBudget,
     float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000,
     bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null,
-    int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10)
+    int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
@@ -221,6 +224,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --inspect PORT        open the live link on 127.0.0.1:PORT (0: a free port) and print its URL with the token
           --allow-control       let the attached client pause/resume training, change the rate, take a checkpoint
           --monitor-every K     with --inspect: the monitor samples every K training steps (default 10)
+          --wait-for-client S   with --inspect: play the first frame only once a client is attached (at most S seconds),
+                                so a recording starts with the game and the client's own start-up is not in its frames
         """;
 
     public static Options? Parse(string[] args)
@@ -239,6 +244,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
                 case "--allow-control": options = options with { AllowControl = true }; continue;
                 case "--inspect" when int.TryParse(value, out int port) && port is >= 0 and <= 65535: options = options with { Inspect = port }; break;
                 case "--monitor-every" when int.TryParse(value, out int every) && every >= 1: options = options with { MonitorEvery = every }; break;
+                case "--wait-for-client" when Number(out double seconds): options = options with { WaitForClient = seconds }; break;
                 case "--frames" when int.TryParse(value, out int frames) && frames >= 10: options = options with { Frames = frames }; break;
                 case "--seed" when int.TryParse(value, out int seed): options = options with { Seed = seed }; break;
                 case "--steps-per-frame" when int.TryParse(value, out int steps) && steps >= 1: options = options with { StepsPerFrame = steps }; break;

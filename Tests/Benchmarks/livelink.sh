@@ -19,7 +19,8 @@ for round in $(seq 1 "$rounds"); do
   echo "round $round, no link:             $(percentiles "$work/off.txt")"
   $sample --frames "$frames" --inspect 0 --out "$work/idle" > "$work/idle.txt"
   echo "round $round, link, no client:     $(percentiles "$work/idle.txt")"
-  $sample --frames "$frames" --inspect 0 --out "$work/attached" > "$work/attached.txt" &
+  # the game holds its first frame until the recorder is attached: the recorder's own start-up is not in the game's frames
+  $sample --frames "$frames" --inspect 0 --wait-for-client 60 --out "$work/attached" > "$work/attached.txt" &
   game=$!
   url=""
   while [ -z "$url" ]; do sleep 0.1; url=$(grep -o 'http://127.0.0.1:[0-9]*/?token=[A-Za-z0-9_-]*' "$work/attached.txt" | head -n 1 || true); done
