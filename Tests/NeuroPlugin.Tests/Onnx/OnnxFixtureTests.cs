@@ -22,6 +22,10 @@ public sealed class OnnxFixtureTests : GLFixture
         "general_activations_opset11", "general_activations_opset17",
         // ordinary shape code (split, chunk, flip, strided slices, indexing, cat, reshape, transpose, permute)
         "shape_ops_opset11", "shape_ops_opset13", "shape_ops_opset17",
+        // a layer norm and GELU's tanh form spelled out, softmax and log_softmax over other axes, sum/amax/amin/mean over axes
+        "reductions_opset11", "reductions_opset13", "reductions_opset17",
+        // self-attention (q·kᵀ, softmax, ·v), a Linear on (N,T,K) and learnable matrices on either side: MatMul
+        "matmuls_opset11", "matmuls_opset13", "matmuls_opset17",
     ];
 
     [TestCaseSource(nameof(Fixtures))]
