@@ -24,22 +24,19 @@ public sealed partial class GLBackend
     {
         EnsureUsable();
         var g = new MatMulGeometry(a.Shape, b.Shape);
+        // each gradient element reads the other operand and dy over the free index of every batch that read it
         if (aGrad is not null)
-        {
-            var program = Program(ref matMulGradientAProgram, "matmul.comp", "GRADIENT_A");
-            Bind(Input0, b);
-            Bind(Input1, outputGrad);
-            Bind(Output0, aGrad);
-            MatMulDispatch(program, g, aGrad.Length, (long)g.P * g.Y0 * g.Y1);
-        }
+            MatMulGradient(Program(ref matMulGradientAProgram, "matmul.comp", "GRADIENT_A"), g, b, outputGrad, aGrad, g.P);
         if (bGrad is not null)
-        {
-            var program = Program(ref matMulGradientBProgram, "matmul.comp", "GRADIENT_B");
-            Bind(Input0, a);
-            Bind(Input1, outputGrad);
-            Bind(Output0, bGrad);
-            MatMulDispatch(program, g, bGrad.Length, (long)g.M * g.Y0 * g.Y1);
-        }
+            MatMulGradient(Program(ref matMulGradientBProgram, "matmul.comp", "GRADIENT_B"), g, a, outputGrad, bGrad, g.M);
+    }
+
+    void MatMulGradient(ComputeProgram program, in MatMulGeometry g, Tensor other, Tensor outputGrad, Tensor gradient, int freeSize)
+    {
+        Bind(Input0, other);
+        Bind(Input1, outputGrad);
+        Bind(Output0, gradient);
+        MatMulDispatch(program, g, gradient.Length, (long)freeSize * g.Y0 * g.Y1);
     }
 
     static void MatMulDispatch(ComputeProgram program, in MatMulGeometry g, int count, long costPerInvocation)

@@ -9,33 +9,31 @@ namespace NeuroPlugin.Tests.Onnx;
 /// errors for the products that would mix the batch.</summary>
 public sealed class OnnxMatMulTests : GLFixture
 {
-    static OnnxOpTests.Case Case(string name, int[] item, Action<OnnxBuilder> build, int opset = 13) => new(name, item, build, opset);
-
     public static readonly OnnxOpTests.Case[] Cases =
     [
-        Case("matmul_of_two_tensors_rank3", [3, 4], b =>
+        new("matmul_of_two_tensors_rank3", [3, 4], b =>
         {
             b.Node("Transpose", ["x"], "t", Ints("perm", 0, 2, 1));
             b.Node("MatMul", ["x", "t"], "y");
         }),
-        Case("matmul_of_two_tensors_broadcast_rank4_opset11", [2, 3, 4], b =>
+        new("matmul_of_two_tensors_broadcast_rank4_opset11", [2, 3, 4], b =>
         {
             b.Node("ReduceMean", ["x"], "m", Ints("axes", 1));
             b.Node("Transpose", ["m"], "t", Ints("perm", 0, 1, 3, 2));
             b.Node("MatMul", ["x", "t"], "y");
-        }, opset: 11),
-        Case("matmul_by_a_constant_on_the_right_rank4", [2, 3, 4], b => b.Node("MatMul", ["x", b.Weight("W", [4, 5])], "y")),
-        Case("matmul_by_a_constant_on_the_left_rank3", [4, 5], b =>
+        }, Opset: 11),
+        new("matmul_by_a_constant_on_the_right_rank4", [2, 3, 4], b => b.Node("MatMul", ["x", b.Weight("W", [4, 5])], "y")),
+        new("matmul_by_a_constant_on_the_left_rank3", [4, 5], b =>
         {
             b.Node("MatMul", [b.Weight("W", [3, 4]), "x"], "m");
             b.Node("Relu", ["m"], "y");
         }),
-        Case("matmul_by_batched_constant_on_the_left_opset17", [2, 3, 4], b => b.Node("MatMul", [b.Weight("W", [2, 5, 3]), "x"], "y"), opset: 17),
-        Case("matmul_by_a_constant_with_leading_ones", [3, 4], b => b.Node("MatMul", ["x", b.Weight("W", [1, 4, 2])], "y")),
-        Case("gemm_transB1_scalar_C_alpha_beta", [4], b =>
+        new("matmul_by_batched_constant_on_the_left_opset17", [2, 3, 4], b => b.Node("MatMul", [b.Weight("W", [2, 5, 3]), "x"], "y"), Opset: 17),
+        new("matmul_by_a_constant_with_leading_ones", [3, 4], b => b.Node("MatMul", ["x", b.Weight("W", [1, 4, 2])], "y")),
+        new("gemm_transB1_scalar_C_alpha_beta", [4], b =>
             b.Node("Gemm", ["x", b.Weight("B", [5, 4]), b.Scalar("C", 0.25f)], "y", Int("transB", 1), Float("alpha", 0.7f), Float("beta", -1.5f))),
-        Case("gemm_transB0_vector_C_opset11", [5], b =>
-            b.Node("Gemm", ["x", b.Weight("B", [5, 3]), b.Weight("C", [3])], "y", Float("beta", 0.5f)), opset: 11),
+        new("gemm_transB0_vector_C_opset11", [5], b =>
+            b.Node("Gemm", ["x", b.Weight("B", [5, 3]), b.Weight("C", [3])], "y", Float("beta", 0.5f)), Opset: 11),
     ];
 
     [TestCaseSource(nameof(Cases))]

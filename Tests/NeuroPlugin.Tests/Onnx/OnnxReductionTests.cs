@@ -9,8 +9,6 @@ namespace NeuroPlugin.Tests.Onnx;
 /// backwards Slice, and the typed errors for what the batch axis forbids.</summary>
 public sealed class OnnxReductionTests : GLFixture
 {
-    static OnnxOpTests.Case Case(string name, int[] item, Action<OnnxBuilder> build, int opset = 13) => new(name, item, build, opset);
-
     /// <summary>Layer norm over the last axis written out as PyTorch writes (x − mean)/√(var + ε)·γ + β.</summary>
     static void LayerNorm(OnnxBuilder b, int features)
     {
@@ -27,51 +25,51 @@ public sealed class OnnxReductionTests : GLFixture
 
     public static readonly OnnxOpTests.Case[] Cases =
     [
-        Case("layer_norm_spelled_out_opset11", [4, 6], b => LayerNorm(b, 6), opset: 11),
-        Case("layer_norm_spelled_out_opset17", [5, 2, 7], b => LayerNorm(b, 7), opset: 17),
-        Case("reduce_sum_axes_attribute_opset11", [3, 4, 5], b =>
+        new("layer_norm_spelled_out_opset11", [4, 6], b => LayerNorm(b, 6), Opset: 11),
+        new("layer_norm_spelled_out_opset17", [5, 2, 7], b => LayerNorm(b, 7), Opset: 17),
+        new("reduce_sum_axes_attribute_opset11", [3, 4, 5], b =>
         {
             b.Node("ReduceSum", ["x"], "s", Ints("axes", 2));
             b.Node("Sub", ["x", "s"], "d");
             b.Node("Relu", ["d"], "y");
-        }, opset: 11),
-        Case("reduce_sum_axes_input_dropped_opset13", [3, 4, 5], b =>
+        }, Opset: 11),
+        new("reduce_sum_axes_input_dropped_opset13", [3, 4, 5], b =>
         {
             b.Node("ReduceSum", ["x", b.IntTensor("axes", 1, -1)], "s", Int("keepdims", 0));
             b.Node("Tanh", ["s"], "y");
         }),
-        Case("reduce_sum_no_axes_is_a_noop_opset13", [3, 4], b =>
+        new("reduce_sum_no_axes_is_a_noop_opset13", [3, 4], b =>
         {
             b.Node("ReduceSum", ["x"], "s", Int("noop_with_empty_axes", 1));
             b.Node("Relu", ["s"], "y");
         }),
-        Case("reduce_max_then_min_dropped_opset13", [2, 3, 4], b =>
+        new("reduce_max_then_min_dropped_opset13", [2, 3, 4], b =>
         {
             b.Node("ReduceMax", ["x"], "m", Ints("axes", 1));
             b.Node("Sub", ["x", "m"], "d");
             b.Node("ReduceMin", ["d"], "n", Ints("axes", 2, 3), Int("keepdims", 0));
             b.Node("Sigmoid", ["n"], "y");
         }),
-        Case("reduce_mean_channels_and_width_opset17", [3, 4, 5], b =>
+        new("reduce_mean_channels_and_width_opset17", [3, 4, 5], b =>
         {
             b.Node("ReduceMean", ["x"], "m", Ints("axes", -1, 1), Int("keepdims", 1));
             b.Node("Mul", ["x", "m"], "y");
-        }, opset: 17),
-        Case("softmax_channels_opset13", [3, 4, 5], b => b.Node("Softmax", ["x"], "y", Int("axis", 1))),
-        Case("softmax_coerced_to_2d_opset11", [3, 4, 5], b =>
+        }, Opset: 17),
+        new("softmax_channels_opset13", [3, 4, 5], b => b.Node("Softmax", ["x"], "y", Int("axis", 1))),
+        new("softmax_coerced_to_2d_opset11", [3, 4, 5], b =>
         {
             b.Node("Softmax", ["x"], "s", Int("axis", 2));
             b.Node("Mul", ["s", b.Scalar("k", 20f)], "y");
-        }, opset: 11),
-        Case("log_softmax_default_axis_opset13", [3, 4], b => b.Node("LogSoftmax", ["x"], "y")),
-        Case("log_softmax_coerced_default_axis_opset11", [3, 4], b =>
+        }, Opset: 11),
+        new("log_softmax_default_axis_opset13", [3, 4], b => b.Node("LogSoftmax", ["x"], "y")),
+        new("log_softmax_coerced_default_axis_opset11", [3, 4], b =>
         {
             b.Node("LogSoftmax", ["x"], "l");
             b.Node("Relu", ["x"], "r");
             b.Node("Add", ["l", "r"], "y");
-        }, opset: 11),
+        }, Opset: 11),
         // a constant sliced backwards from a start below the axis (ONNX clamps it up to 0) and above it, folded at import
-        Case("folded_slice_of_a_constant_backwards", [1, 3], b =>
+        new("folded_slice_of_a_constant_backwards", [1, 3], b =>
         {
             b.Node("Slice", [b.Weight("c", [3, 5]), b.IntTensor("starts", -10, 100), b.IntTensor("ends", long.MinValue, -100),
                 b.IntTensor("axes", 0, 1), b.IntTensor("steps", -1, -2)], "s");

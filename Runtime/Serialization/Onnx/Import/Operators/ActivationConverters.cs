@@ -65,15 +65,13 @@ internal static class ActivationConverters
     {
         n.ExpectInputs(1, 1);
         var x = graph.LiveInput(n, 0);
-        long given = n.Int("axis", n.Opset < 13 ? 1 : -1);
-        long axis = given < 0 ? given + x.Shape.Rank : given;
-        if (axis < 0 || axis >= x.Shape.Rank) throw n.Malformed($"axis {given} is outside the {x.Shape.Rank} axes of {x.Shape}");
+        int axis = n.Axis(n.Int("axis", n.Opset < 13 ? 1 : -1), x.Shape.Rank, x.Shape);
         if (axis == 0) throw n.Unsupported($"{n.Op} over the batch axis of {x.Shape}");
         if (n.Opset >= 13 || axis == x.Shape.Rank - 1)
-            return graph.AddLayer(n, null, new Layers.Softmax((int)axis, logarithm), [x]);
+            return graph.AddLayer(n, null, new Layers.Softmax(axis, logarithm), [x]);
         // coerced to 2-D at axis: the axes from it on are one row, the last axis of a view of the same elements
         var dims = x.Shape.ToArray();
-        int[] rows = [.. dims[..(int)axis], dims[(int)axis..].Aggregate(1, (p, d) => p * d)];
+        int[] rows = [.. dims[..axis], dims[axis..].Aggregate(1, (p, d) => p * d)];
         var merged = graph.AddLayer(n, null, new Layers.Softmax(rows.Length - 1, logarithm), [x with { Shape = TensorShape.Of(rows) }]);
         return merged with { Shape = x.Shape };
     }

@@ -190,8 +190,7 @@ internal static class ConstantFolding
         long[] begin = new long[rank], step = Enumerable.Repeat(1L, rank).ToArray(), dims = (long[])c.Dims.Clone();
         for (int k = 0; k < axes.Length; k++)
         {
-            long axis = axes[k] < 0 ? axes[k] + rank : axes[k];
-            if (axis < 0 || axis >= rank) throw n.Malformed($"axis {axes[k]} is outside rank {rank}");
+            int axis = n.Axis(axes[k], rank, c);
             var (first, count) = Layers.Slice.Range((int)c.Dims[axis], starts[k], ends[k], steps[k]);
             begin[axis] = first;
             step[axis] = steps[k];

@@ -34,7 +34,7 @@ internal static class ReductionConverters
             throw n.Unsupported($"{n.Op} without axes reduces every axis of {x.Shape}, the batch axis too");
         }
         if (axesInput) n.Int("noop_with_empty_axes", 0);
-        int[] axes = [.. given.Select(a => a < 0 ? a + rank : a).Select(a => a >= 0 && a < rank ? (int)a : throw n.Malformed($"axes [{string.Join(",", given)}] are outside the {rank} axes of {x.Shape}")).Order()];
+        int[] axes = [.. given.Select(a => n.Axis(a, rank, x.Shape)).Order()];
         if (axes.Distinct().Count() != axes.Length) throw n.Malformed($"axes [{string.Join(",", given)}] name an axis twice");
         if (axes[0] == 0) throw n.Unsupported($"{n.Op} over the batch axis of {x.Shape} (axes [{string.Join(",", given)}])");
         if (op == ReduceOp.Mean && rank == 4 && axes is [2, 3])
