@@ -51,6 +51,18 @@ public sealed class OnnxMatMulTests : GLFixture
         Assert.That(products, Is.EquivalentTo(new[] { "x·W (4,4)", "a·b", "a·b", "x·W (4,5)", "W·x (3,6)" }));
     }
 
+    /// <summary>torchvision's ConvNeXt (Tests/Golden/gen_torchvision.py; compared with PyTorch and ONNX Runtime in
+    /// <see cref="OnnxFixtureTests"/>): each block's two Linears run on (N,H,W,C) as MatMuls by their weights, and its five
+    /// layer norms, spelled out at opset 13, take their mean and variance over the channels-last axis.</summary>
+    [Test]
+    public void ConvNeXt_ImportsChannelsLastLinearsAsMatMulsAndLayerNormsAsReductions()
+    {
+        var layers = OnnxImporter.Convert(OnnxRun.FixturePath("zoo_convnext_tiny_opset13.onnx")).Graph.Nodes.Select(n => n.Layer).ToArray();
+        Assert.That(layers.OfType<MatMul>().Where(m => m.HasConstant && !m.ConstantFirst).Select(m => m.ConstantShape.ToString()),
+            Is.EquivalentTo(new[] { "(8,32)", "(32,8)", "(16,64)", "(64,16)" }));
+        Assert.That(layers.OfType<Reduce>().Select(r => $"{r.Op} [{string.Join(",", r.Dims)}]"), Is.EquivalentTo(Enumerable.Repeat("Mean [3]", 10)));
+    }
+
     [Test]
     public void MatMuls_FineTuneOnCpuAndGL() =>
         // the query matrix is read by both products of the attention: its gradient gathers from both
