@@ -124,12 +124,16 @@ public partial interface IBackend : IDisposable
 
     // ── activations: softmax, local response normalization ──
 
-    /// <summary>Softmax over axis 1, numerically stable: <c>y[n,k] = e^(x[n,k] − m_n) / Σ_j e^(x[n,j] − m_n)</c>,
-    /// <c>m_n = max_j x[n,j]</c>. input and output (N,K) (any shape is read as N rows of Length/N).</summary>
-    void SoftmaxForward(Tensor input, Tensor output);
-    /// <summary>In the forward pass this was <c>y = softmax(x)</c> per row; adds
-    /// <c>dx[n,k] += y[n,k]·(dy[n,k] − Σ_j dy[n,j]·y[n,j])</c>. output, outputGrad and inputGrad (N,K).</summary>
-    void SoftmaxBackward(Tensor output, Tensor outputGrad, Tensor inputGrad);
+    /// <summary>Softmax over <paramref name="axis"/> of any shape, numerically stable. The tensor is read as (outer, K, inner)
+    /// with K = shape[axis] (outer the product of the sizes before it, inner of those after):
+    /// <c>y[o,k,i] = e^(x[o,k,i] − m) / Σ_j e^(x[o,j,i] − m)</c>, <c>m = max_j x[o,j,i]</c>; with <paramref name="logarithm"/>
+    /// its logarithm, <c>y[o,k,i] = x[o,k,i] − m − log Σ_j e^(x[o,j,i] − m)</c> (PyTorch's <c>log_softmax</c>). Axis 1 of (N,K)
+    /// is the classifier's softmax. input and output have one shape.</summary>
+    void SoftmaxForward(Tensor input, Tensor output, int axis = 1, bool logarithm = false);
+    /// <summary>In the forward pass this was <c>y = softmax(x)</c> over <paramref name="axis"/> (read as (outer, K, inner)); adds
+    /// <c>dx[o,k,i] += y[o,k,i]·(dy[o,k,i] − Σ_j dy[o,j,i]·y[o,j,i])</c>, or for the <paramref name="logarithm"/>
+    /// <c>dx[o,k,i] += dy[o,k,i] − e^(y[o,k,i])·Σ_j dy[o,j,i]</c>. output, outputGrad and inputGrad have one shape.</summary>
+    void SoftmaxBackward(Tensor output, Tensor outputGrad, Tensor inputGrad, int axis = 1, bool logarithm = false);
 
     /// <summary>Local response normalization across channels (AlexNet; PyTorch's <c>LocalResponseNorm</c>):
     /// <c>s[n,c] = k + (α/size)·Σ_{c′=c−⌊size/2⌋}^{c+⌊(size−1)/2⌋} x[n,c′]²</c> (channels outside [0,C) count as 0),

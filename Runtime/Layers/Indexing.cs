@@ -141,9 +141,14 @@ public sealed class Slice : StridedCopyLayer
     public override LayerDescriptor Descriptor => Definition;
 
     /// <summary>The first index and the number of elements of <c>start:end:step</c> on an axis of <paramref name="size"/>
-    /// (ONNX Slice's clamping; the count is 0 for an empty range).</summary>
+    /// (ONNX Slice's clamping: after a negative start or end has the size added, a positive step clamps both to [0, size], a
+    /// negative one start to [0, size − 1] and end to [−1, size − 1]; the count is 0 for an empty range). This is NumPy's
+    /// <c>a[start:end:step]</c> except that ONNX clamps a negative step's start below the axis up to 0, where NumPy's slice
+    /// is empty. Any int64 bounds and step are safe (a step longer than the axis takes one element).</summary>
     public static (int First, int Count) Range(int size, long start, long end, long step)
     {
+        if (size <= 0 || step == 0) return (0, 0);
+        step = Math.Clamp(step, -(long)size - 1, (long)size + 1); // a longer step takes the same single element
         if (start < 0) start += size;
         if (end < 0) end += size;
         if (step > 0)

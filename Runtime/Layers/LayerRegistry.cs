@@ -13,6 +13,7 @@ public static class LayerRegistry
     [
         Conv2d.Definition,
         Linear.Definition,
+        .. MatMul.Definitions,
         Flatten.Definition,
         Reshape.Definition,
         Permute.Definition,
@@ -25,6 +26,7 @@ public static class LayerRegistry
         Upsample.Definition,
         GlobalAvgPool2d.Definition,
         GlobalMaxPool2d.Definition,
+        .. Reduce.Definitions,
         .. Activation.Definitions,
         PReLU.Definition,
         BatchNorm2d.Definition,
@@ -41,7 +43,7 @@ public static class LayerRegistry
         .. Elementwise.Definitions,
         .. ElementwiseFunction.Definitions,
         FractalJoin.Definition,
-        Softmax.Definition,
+        .. Softmax.Definitions,
     ];
 
     static readonly Dictionary<string, LayerDescriptor> byType = all.ToDictionary(d => d.Type, StringComparer.Ordinal);

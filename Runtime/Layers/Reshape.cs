@@ -28,7 +28,14 @@ public sealed class Reshape : Layer
     {
         var d = new LayerDescriptorBuilder<Reshape>("Reshape", LayerGroup.Shape, "(N,…) → (N, shape…): the same elements seen with another item shape (a view)");
         var shape = d.VariableInts("shape", l => [.. l.Shape], 1, [16, 16], AttributeBounds.AtLeast(1));
-        return d.Build(a => new Reshape(shape.Read(a)), new OnnxMapping([new OnnxForm("Reshape")], ["Reshape", "Squeeze", "Unsqueeze", "Flatten"]));
+        var onnx = new OnnxMapping(
+        [
+            new OnnxForm("Reshape"),
+            // a reshape that only removes or adds axes of size 1
+            new OnnxForm("Squeeze") { Attributes = new() { ["shape"] = new System.Text.Json.Nodes.JsonArray(4, 5) }, Inputs = [new TensorShape(4, 1, 5)] },
+            new OnnxForm("Unsqueeze") { Attributes = new() { ["shape"] = new System.Text.Json.Nodes.JsonArray(4, 1, 5) }, Inputs = [new TensorShape(4, 5)] },
+        ], ["Reshape", "Squeeze", "Unsqueeze", "Flatten"]);
+        return d.Build(a => new Reshape(shape.Read(a)), onnx);
     }
 
     /// <inheritdoc/>

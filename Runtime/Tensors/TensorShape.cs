@@ -82,6 +82,18 @@ public readonly struct TensorShape : IEquatable<TensorShape>
     /// <summary>Elements per batch item: <c>Length / N</c>.</summary>
     public int ItemLength => Length / d0;
 
+    /// <summary>The shape read as (outer, size, inner) around <paramref name="axis"/>: outer is the product of the sizes
+    /// before the axis, size its own, inner the product of those after; element (o, k, i) sits at <c>(o·size + k)·inner + i</c>.
+    /// How softmax over any axis walks a tensor.</summary>
+    public (int Outer, int Size, int Inner) AroundAxis(int axis)
+    {
+        if ((uint)axis >= (uint)Rank) throw new ShapeException($"axis {axis} is outside the {Rank} axes of {this}");
+        int outer = 1, inner = 1;
+        for (int k = 0; k < axis; k++) outer *= this[k];
+        for (int k = axis + 1; k < Rank; k++) inner *= this[k];
+        return (outer, this[axis], inner);
+    }
+
     /// <summary>This shape with axis 0 replaced by <paramref name="batch"/>.</summary>
     public TensorShape WithBatch(int batch) => Rank switch
     {

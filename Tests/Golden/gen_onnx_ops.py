@@ -1,5 +1,5 @@
-"""ONNX fixtures for the general operators: functions written out in elementary operations and code built of the
-shape ops as PyTorch exports them, at opsets 11, 13 and 17 (writes Tests/NeuroPlugin.Tests/Onnx/Fixtures/<name>.onnx, .input.npy, .output.npy through
+"""ONNX fixtures for the general operators: functions written out in elementary operations, code built of the
+shape ops, reductions and softmax over any axis, and matrix products as PyTorch exports them, at opsets 11, 13 and 17 (writes Tests/NeuroPlugin.Tests/Onnx/Fixtures/<name>.onnx, .input.npy, .output.npy through
 gen_onnx.export)."""
 import sys
 
@@ -82,6 +82,56 @@ class ShapeOps(nn.Module):
         return self.fc(torch.cat([g.flatten(1), f.flatten(1)], dim=1))
 
 
+class Reductions(nn.Module):
+    """Reductions and softmax over any axis as ordinary code writes them: a layer norm over the width spelled out (mean,
+    centred square mean, sqrt, div, a learnable scale and shift: ReduceMean/Sub/Pow/Add/Sqrt/Div/Mul/Add), GELU's tanh form
+    written out (Pow/Mul/Add/Tanh), softmax over the channels (opset 11: Transpose, Softmax, Transpose), log_softmax over
+    the width, a sum over the width (ReduceSum: axes an attribute before opset 13, an input from it), amax over height and
+    width, amin over the height and a mean, to (N,4) logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.gamma = nn.Parameter(torch.rand(5) + 0.5)
+        self.beta = nn.Parameter(torch.randn(5) * 0.1)
+        self.fc = nn.Linear(28, 4)
+
+    def forward(self, x):
+        h = self.conv(x)                                               # (N,4,6,5)
+        m = h.mean(-1, keepdim=True)
+        v = ((h - m) ** 2).mean(-1, keepdim=True)
+        h = (h - m) / torch.sqrt(v + 1e-5) * self.gamma + self.beta    # layer norm over the width
+        g = 0.5 * h * (1.0 + torch.tanh(0.7978845608 * (h + 0.044715 * torch.pow(h, 3))))
+        p = torch.softmax(g, dim=1)                                    # over the channels
+        q = torch.log_softmax(g, dim=3)                                # over the width
+        s = (p * q).sum(dim=3)                                         # (N,4,6)
+        a = g.amax(dim=(2, 3))                                         # (N,4)
+        b = g.amin(dim=2).mean(-1)                                     # (N,4)
+        return self.fc(torch.cat([s.flatten(1), a - b], dim=1))
+
+
+class MatMuls(nn.Module):
+    """torch.matmul as ordinary code writes it: self-attention over the pixels (q = h·W_q by a learnable matrix, q·hᵀ of two
+    tensors with hᵀ a transpose, softmax over the last axis, ·h), a Linear on (N,T,K) (MatMul by Wᵀ, Add), a learnable
+    matrix from the left (W·x), to (N,4) logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.query = nn.Parameter(torch.randn(4, 4) * 0.5)
+        self.proj = nn.Linear(4, 5)
+        self.left = nn.Parameter(torch.randn(3, 6) * 0.5)
+        self.fc = nn.Linear(15, 4)
+
+    def forward(self, x):
+        h = self.conv(x).flatten(2).transpose(1, 2)                    # (N,30,4)
+        q = h @ self.query                                             # (N,30,4)
+        attention = torch.softmax(q @ h.transpose(1, 2) / 2.0, dim=-1) # (N,30,30)
+        p = self.proj(attention @ h)                                   # (N,30,5)
+        w = self.left @ p[:, :6]                                       # (N,3,5)
+        return self.fc(w.flatten(1))
+
+
 CASES = [
     ("elementary_arithmetic_opset11", ElementaryArithmetic, (2, 3, 6, 5), 11, True),
     ("elementary_arithmetic_opset13", ElementaryArithmetic, (2, 3, 6, 5), 13, True),
@@ -91,6 +141,12 @@ CASES = [
     ("shape_ops_opset11", ShapeOps, (2, 3, 6, 5), 11, True),
     ("shape_ops_opset13", ShapeOps, (2, 3, 6, 5), 13, True),
     ("shape_ops_opset17", ShapeOps, (2, 3, 6, 5), 17, False),
+    ("reductions_opset11", Reductions, (2, 3, 6, 5), 11, True),
+    ("reductions_opset13", Reductions, (2, 3, 6, 5), 13, True),
+    ("reductions_opset17", Reductions, (2, 3, 6, 5), 17, False),
+    ("matmuls_opset11", MatMuls, (2, 3, 6, 5), 11, True),
+    ("matmuls_opset13", MatMuls, (2, 3, 6, 5), 13, True),
+    ("matmuls_opset17", MatMuls, (2, 3, 6, 5), 17, False),
 ]
 
 

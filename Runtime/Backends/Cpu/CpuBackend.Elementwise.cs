@@ -23,6 +23,7 @@ public sealed partial class CpuBackend
     /// <summary><c>y = a ∘ b</c> with b read as <paramref name="bShape"/> (its own shape, or a view of the same length).</summary>
     void BinaryForward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output)
     {
+        if (Skips) return; // a work slice's unit: the whole op
         // y (the broadcast shape) walks a and b by their broadcast strides (0 on the axes where they are repeated)
         var g = Broadcast.Of(a.Shape, bShape, output.Shape);
         Span<float> x1 = Data(a), x2 = Data(b), y = Data(output);
@@ -40,6 +41,7 @@ public sealed partial class CpuBackend
 
     void BinaryBackward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad)
     {
+        if (Skips) return; // a work slice's unit: both operands' gradients
         if (aGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, aGrad, ofA: true);
         if (bGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, bGrad, ofA: false);
     }

@@ -8,6 +8,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void UnaryForward(UnaryOp op, Tensor input, Tensor output)
     {
+        if (Skips) return;
         Span<float> x = Data(input), y = Data(output);
         for (int i = 0; i < x.Length; i++) y[i] = UnaryValue(op, x[i]);
     }
@@ -15,6 +16,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void UnaryBackward(UnaryOp op, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad)
     {
+        if (Skips) return;
         // In the forward pass this was y = f(x): dx += f′·dy, f′ from x or the saved y (see UnaryOp).
         Span<float> x = Data(input), y = Data(output), dy = Data(outputGrad), dx = Data(inputGrad);
         for (int i = 0; i < x.Length; i++) dx[i] += dy[i] * UnaryDerivative(op, x[i], y[i]);

@@ -45,6 +45,7 @@ public sealed partial class CpuBackend
     {
         if (saved.Length != target.Length)
             throw new ShapeException($"saved '{saved.Name}' {saved.Shape} and target '{target.Name}' {target.Shape} differ in length");
+        if (Skips) return;
         if (BitConverter.SingleToUInt32Bits(Data(report)[0]) != 0) Data(saved).CopyTo(Data(target));
         else Data(target).CopyTo(Data(saved));
     }

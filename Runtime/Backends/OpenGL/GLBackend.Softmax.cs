@@ -2,37 +2,42 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.OpenGL;
 
-// Softmax over axis 1 of (N,K) (softmax.comp): one invocation per row, forward and backward.
+// Softmax and log-softmax over any axis (softmax.comp): one invocation per row, forward and backward.
 public sealed partial class GLBackend
 {
-    ComputeProgram? softmaxForwardProgram, softmaxBackwardProgram;
+    ComputeProgram? softmaxForwardProgram, softmaxBackwardProgram, logSoftmaxForwardProgram, logSoftmaxBackwardProgram;
 
-    /// <summary><c>y[n,k] = e^(x[n,k] − max) / Σ_j e^(x[n,j] − max)</c>: input and output (N,K).</summary>
-    public void SoftmaxForward(Tensor input, Tensor output)
+    /// <summary><c>y[o,k,i] = e^(x[o,k,i] − m) / Σ_j e^(x[o,j,i] − m)</c> over <paramref name="axis"/> (or its logarithm).</summary>
+    public void SoftmaxForward(Tensor input, Tensor output, int axis = 1, bool logarithm = false)
     {
         EnsureUsable();
-        var program = Program(ref softmaxForwardProgram, "softmax.comp", "FORWARD");
+        var program = logarithm
+            ? Program(ref logSoftmaxForwardProgram, "softmax.comp", "FORWARD;LOGARITHM")
+            : Program(ref softmaxForwardProgram, "softmax.comp", "FORWARD");
         Bind(Input0, input);
         Bind(Output0, output);
-        SoftmaxDispatch(program, input);
+        SoftmaxDispatch(program, input.Shape, axis);
     }
 
-    /// <summary>Adds <c>dx += y⊙(dy − Σ_k dy⊙y)</c> per row.</summary>
-    public void SoftmaxBackward(Tensor output, Tensor outputGrad, Tensor inputGrad)
+    /// <summary>Adds <c>dx += y⊙(dy − Σ_k dy⊙y)</c> per row (for the logarithm <c>dx += dy − e^y·Σ_k dy</c>).</summary>
+    public void SoftmaxBackward(Tensor output, Tensor outputGrad, Tensor inputGrad, int axis = 1, bool logarithm = false)
     {
         EnsureUsable();
-        var program = Program(ref softmaxBackwardProgram, "softmax.comp", "BACKWARD");
+        var program = logarithm
+            ? Program(ref logSoftmaxBackwardProgram, "softmax.comp", "BACKWARD;LOGARITHM")
+            : Program(ref softmaxBackwardProgram, "softmax.comp", "BACKWARD");
         Bind(Input0, output);
         Bind(Input1, outputGrad);
         Bind(Output0, inputGrad);
-        SoftmaxDispatch(program, output);
+        SoftmaxDispatch(program, output.Shape, axis);
     }
 
-    static void SoftmaxDispatch(ComputeProgram program, Tensor rowsByClasses)
+    static void SoftmaxDispatch(ComputeProgram program, TensorShape shape, int axis)
     {
-        int rows = rowsByClasses.Shape.N, classes = rowsByClasses.Length / rows;
-        program.SetUniform("rows", rows);
+        var (outer, classes, inner) = shape.AroundAxis(axis);
+        program.SetUniform("rows", outer * inner);
         program.SetUniform("classes", classes);
-        program.Dispatch(rows, 1, 3L * classes);
+        program.SetUniform("inner", inner);
+        program.Dispatch(outer * inner, 1, 3L * classes);
     }
 }

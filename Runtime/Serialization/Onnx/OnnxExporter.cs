@@ -12,14 +12,15 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// Dropout) as an ONNX model, ai.onnx opset <see cref="Opset"/>, that ONNX Runtime runs with the same results.
 /// Values are named after our nodes and initializers after our parameters (<c>conv1.weight</c>), so importing the
 /// file again gives the same state-dict names. The batch axis of inputs and outputs is the symbol <c>N</c>.
-/// Layers map to: Conv2d → Conv, Linear → Gemm (transB = 1), MaxPool2d → MaxPool, AvgPool2d → AveragePool,
+/// Layers map to: Conv2d → Conv, Linear → Gemm (transB = 1), MatMul/MatMulConstant → MatMul (the constant an initializer),
+/// ReduceSum/ReduceMean/ReduceMax/ReduceMin → the ONNX op of that name (ReduceSum's axes an input), MaxPool2d → MaxPool, AvgPool2d → AveragePool,
 /// activations → Relu/Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish, ReLU6 → Clip(0, 6), SiLU → x·Sigmoid(x), GELU → its
 /// erf formula and GELUTanh → its tanh formula in Mul/Add/Div/Erf/Tanh,
-/// Flatten → Flatten, Reshape → Reshape, Permute → Transpose, Slice → Slice, IndexSelect → Gather, Add → Add/Sum,
+/// Flatten → Flatten, Reshape → Reshape (Squeeze/Unsqueeze where it only removes or adds axes of size 1), Permute → Transpose, Slice → Slice, IndexSelect → Gather, Add → Add/Sum,
 /// Concat → Concat, ChannelMultiply → Mul (after Unsqueeze for an (N,C) scale),
 /// Elementwise/ElementwiseConstant → Add/Sub/Mul/Div/Pow/Min/Max/PRelu (the constant an initializer), PReLU → PRelu (the
 /// slope (C,1,…,1)), the element-wise
-/// functions → Neg/Abs/Reciprocal/Sqrt/Exp/Log/Erf, Softmax → Softmax,
+/// functions → Neg/Abs/Reciprocal/Sqrt/Exp/Log/Erf, Softmax → Softmax, LogSoftmax → LogSoftmax,
 /// LocalResponseNorm → LRN (odd sizes), global pooling → GlobalAveragePool/GlobalMaxPool,
 /// AdaptiveAvgPool2d → GlobalAveragePool, AveragePool (where the output divides the input) or two MatMuls with
 /// constant averaging matrices (any other size), Conv2d groups → group, BatchNorm1d/2d → BatchNormalization,
@@ -114,6 +115,13 @@ public static partial class OnnxExporter
                 case Linear linear:
                     Emit("Gemm", node.Name, [x[0], Parameter(node, "weight"), .. linear.HasBias ? [Parameter(node, "bias")] : Array.Empty<string>()], y, Int("transB", 1));
                     break;
+                case MatMul matMul:
+                {
+                    string[] operands = x;
+                    if (matMul.HasConstant) operands = matMul.ConstantFirst ? [Parameter(node, "weight"), x[0]] : [x[0], Parameter(node, "weight")];
+                    Emit("MatMul", node.Name, operands, y);
+                    break;
+                }
                 case MaxPool2d pool:
                     Emit("MaxPool", node.Name, [x[0]], y, [Ints("kernel_shape", pool.Window.KernelHeight, pool.Window.KernelWidth), .. WindowAttributes(pool.Window, dilations: true)]);
                     break;
@@ -135,7 +143,7 @@ public static partial class OnnxExporter
                     Emit("Concat", node.Name, x, y, Int("axis", concat.Dim));
                     break;
                 case Reshape or Permute or Slice or IndexSelect:
-                    WriteShapeOp(node, x[0], y);
+                    WriteShapeOp(node, inputShapes[0], x[0], y);
                     break;
                 case ChannelMultiply:
                     string scale = x[1];
@@ -170,8 +178,11 @@ public static partial class OnnxExporter
                 case ElementwiseFunction function:
                     Emit(function.Op.ToString(), node.Name, [x[0]], y);
                     break;
-                case Layers.Softmax:
-                    Emit("Softmax", node.Name, [x[0]], y, Int("axis", 1));
+                case Reduce reduce:
+                    WriteReduce(node, reduce, x[0], y);
+                    break;
+                case Layers.Softmax softmax:
+                    Emit(softmax.Type, node.Name, [x[0]], y, Int("axis", softmax.Dim));
                     break;
                 case Layers.LocalResponseNorm lrn:
                     if (lrn.Size % 2 == 0) throw Unsupported(node, $"size {lrn.Size}: ONNX's LRN centres even windows one channel later than PyTorch (only odd sizes export)");

@@ -51,6 +51,45 @@ public class CpuElementwiseTests
             dy => cpu.BinaryBackward(op, a, b, y, dy, da, db));
     }
 
+    /// <summary>Each element-wise op is one unit of a work slice: outside the window it leaves its output as it was, inside it
+    /// runs (the CPU backend's ops all honour <see cref="IBackend.Slice"/>, so a stage run in parts is bit-identical).</summary>
+    [Test]
+    public void WorkSlice_IssuesEachOpOnlyInsideItsWindow()
+    {
+        var shape = new TensorShape(2, 3);
+        using Tensor a = cpu.Allocate(shape, "a"), b = cpu.Allocate(shape, "b"), y = cpu.Allocate(shape, "y"), dy = cpu.Allocate(shape, "dy");
+        using Tensor da = cpu.Allocate(shape, "da"), db = cpu.Allocate(shape, "db"), f = cpu.Allocate(shape, "f"), df = cpu.Allocate(shape, "df");
+        a.Upload([1, 2, 3, 4, 5, 6]);
+        b.Upload([6, 5, 4, 3, 2, 1]);
+        dy.Upload([1, 1, 1, 1, 1, 1]);
+        void RunAll()
+        {
+            cpu.BinaryForward(BinaryOp.Mul, a, b, y);
+            cpu.BinaryBackward(BinaryOp.Mul, a, b, y, dy, da, db);
+            cpu.UnaryForward(UnaryOp.Neg, a, f);
+            cpu.UnaryBackward(UnaryOp.Neg, a, f, dy, df);
+        }
+        using var slice = new WorkSlice();
+        cpu.Slice = slice;
+        try
+        {
+            slice.Start(4, long.MaxValue); // all four ops lie before the window
+            RunAll();
+            Assert.That(slice.Position, Is.EqualTo(4), "one unit per op");
+            foreach (var t in new[] { y, da, db, f, df }) Assert.That(t.ToArray(), Is.All.EqualTo(0f), $"{t.Name} untouched outside the window");
+            slice.Start(1, 3);             // the backward of Mul and the forward of Neg
+            RunAll();
+            Assert.That(y.ToArray(), Is.All.EqualTo(0f), "Mul forward stays outside");
+            Assert.That(da.ToArray(), Is.EqualTo(new float[] { 6, 5, 4, 3, 2, 1 }), "Mul backward adds dy·b once");
+            Assert.That(f.ToArray(), Is.EqualTo(new float[] { -1, -2, -3, -4, -5, -6 }));
+            Assert.That(df.ToArray(), Is.All.EqualTo(0f), "Neg backward stays outside");
+        }
+        finally
+        {
+            cpu.Slice = null;
+        }
+    }
+
     [Test]
     public void Broadcast_AlignsTrailingAxes()
     {

@@ -48,6 +48,46 @@ public sealed class OnnxExportTests : GLFixture
         return g;
     }
 
+    /// <summary>The layers of the general ONNX operators: the shape layers (Permute, Slice backwards, IndexSelect with a
+    /// repeat, Reshape, a squeeze and an unsqueeze, Concat along axis 2), element-wise arithmetic of two tensors and the math functions, the four
+    /// reductions (kept and dropped axes), softmax over a middle axis and log-softmax over the channels, to 4 logits.</summary>
+    internal static NetworkGraph GeneralOps()
+    {
+        var g = new NetworkGraph();
+        string x = g.AddInput("image", new TensorShape(3, 6, 6));
+        string conv = g.Add("conv", new Conv2d(3, 4, kernelSize: 3, padding: 1), x);                        // (N,4,6,6)
+        string permuted = g.Add("permute", new Permute(0, 2, 3, 1), conv);                                   // (N,6,6,4)
+        string sliced = g.Add("slice", new Slice([1], [-1], [-100], [-2]), permuted);                        // (N,3,6,4)
+        string selected = g.Add("index_select", new IndexSelect(3, 2, 0, 2), sliced);                        // (N,3,6,3)
+        string rows = g.Add("reshape", new Reshape(3, 18), selected);                                        // (N,3,18)
+        string mean = g.Add("mean", new Reduce(ReduceOp.Mean, [2]), rows);                                  // (N,3,1)
+        string centred = g.Add("centred", new Elementwise(BinaryOp.Sub), rows, mean);
+        string magnitude = g.Add("abs", new ElementwiseFunction(UnaryOp.Abs), centred);
+        string root = g.Add("sqrt", new ElementwiseFunction(UnaryOp.Sqrt), magnitude);
+        string largest = g.Add("max", new Reduce(ReduceOp.Max, [1]), root);                                 // (N,1,18)
+        string smaller = g.Add("minimum", new Elementwise(BinaryOp.Minimum), root, largest);
+        string squared = g.Add("pow", new Elementwise(BinaryOp.Pow, new TensorShape(1), value: 2f), smaller);
+        string least = g.Add("min", new Reduce(ReduceOp.Min, [2], keepDims: false), centred);               // (N,3)
+        string column = g.Add("unsqueeze", new Reshape(3, 1), least);                                       // (N,3,1)
+        string weighted = g.Add("weighted", new Elementwise(BinaryOp.Mul), centred, column);
+        string joined = g.Add("concat", new Concat(2, dim: 2), squared, weighted);                           // (N,3,36)
+        string probabilities = g.Add("softmax", new Softmax(2), joined);
+        string logProbabilities = g.Add("log_softmax", new Softmax(1, logarithm: true), joined);
+        string product = g.Add("product", new Elementwise(BinaryOp.Mul), probabilities, logProbabilities);
+        string negated = g.Add("neg", new ElementwiseFunction(UnaryOp.Neg), product);
+        string entropy = g.Add("sum", new Reduce(ReduceOp.Sum, [2], keepDims: false), negated);             // (N,3)
+        string exp = g.Add("exp", new ElementwiseFunction(UnaryOp.Exp), least);
+        string reciprocal = g.Add("reciprocal", new ElementwiseFunction(UnaryOp.Reciprocal), exp);
+        string log = g.Add("log", new ElementwiseFunction(UnaryOp.Log), exp);
+        string ratio = g.Add("div", new Elementwise(BinaryOp.Div), reciprocal, exp);
+        string total = g.Add("total", new Elementwise(BinaryOp.Maximum), entropy, ratio);
+        string shifted = g.Add("shifted", new Elementwise(BinaryOp.Add), total, log);
+        string meanRow = g.Add("squeeze", new Reshape(3), mean);                                            // (N,3)
+        string centredRow = g.Add("centred_row", new Elementwise(BinaryOp.Sub), shifted, meanRow);
+        g.Add("fc", new Linear(3, 4), centredRow);
+        return g;
+    }
+
     /// <summary>A convolution followed by <paramref name="upsample"/> (node <c>resize</c>) on 2×4×6 images.</summary>
     internal static NetworkGraph UpsampleNetwork(Upsample upsample)
     {
@@ -70,10 +110,11 @@ public sealed class OnnxExportTests : GLFixture
     }
 
     [TestCase("every_layer")]
+    [TestCase("general_ops")]
     [TestCase("lenet5")]
     public void ExportedModel_RunsInOnnxRuntimeWithOurResults_AndImportsBack(string which)
     {
-        var graph = which == "lenet5" ? ModelZoo.Build("lenet5") : EveryLayer();
+        var graph = which switch { "lenet5" => ModelZoo.Build("lenet5"), "general_ops" => GeneralOps(), _ => EveryLayer() };
         using var cpu = new CpuBackend();
         using var network = Network.Create(graph, cpu, seed: 5);
         RandomizeBuffers(network, 6);

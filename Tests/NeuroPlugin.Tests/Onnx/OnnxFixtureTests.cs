@@ -14,6 +14,9 @@ public sealed class OnnxFixtureTests : GLFixture
         "hard_activations_opset9", "residual_se_opset13", "residual_se_opset7",
         // torchvision's own networks and blocks, random weights, reduced width and classes (files stay small)
         "zoo_squeezenet1_1", "zoo_mobilenet_v2_0.25", "zoo_densenet_g8", "zoo_resnet_googlenet_blocks",
+        // more torchvision families from their own classes at reduced width and depth (Tests/Golden/gen_torchvision.py):
+        // ConvNeXt (layer norms spelled out around permutes, Linear on (N,H,W,C)), MobileNetV3, EfficientNet, RegNet
+        "zoo_convnext_tiny_opset13", "zoo_mobilenet_v3_small_0.25", "zoo_efficientnet_b0_0.25", "zoo_regnet_x_g8",
         // F.interpolate (bilinear, align_corners=False) by size and by scale factors: Resize
         "interpolations_opset11", "interpolations_opset13",
         // functions written in elementary operations (Tests/Golden/gen_onnx_ops.py): broadcasting arithmetic
@@ -22,6 +25,10 @@ public sealed class OnnxFixtureTests : GLFixture
         "general_activations_opset11", "general_activations_opset17",
         // ordinary shape code (split, chunk, flip, strided slices, indexing, cat, reshape, transpose, permute)
         "shape_ops_opset11", "shape_ops_opset13", "shape_ops_opset17",
+        // a layer norm and GELU's tanh form spelled out, softmax and log_softmax over other axes, sum/amax/amin/mean over axes
+        "reductions_opset11", "reductions_opset13", "reductions_opset17",
+        // self-attention (q·kᵀ, softmax, ·v), a Linear on (N,T,K) and learnable matrices on either side: MatMul
+        "matmuls_opset11", "matmuls_opset13", "matmuls_opset17",
     ];
 
     [TestCaseSource(nameof(Fixtures))]

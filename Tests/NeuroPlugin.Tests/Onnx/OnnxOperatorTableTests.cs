@@ -7,9 +7,10 @@ namespace NeuroPlugin.Tests.Onnx;
 /// <summary>
 /// The table of ONNX ops × backends in <c>Documentation~/OnnxOperators.md</c>: the importer's ops and how each imports
 /// (layer, folded) from its dispatch table <see cref="OnnxOperators"/>, and the rest from what the tests really
-/// exercise: the ops in the models of <see cref="OnnxOpTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
+/// exercise: the ops in the models of <see cref="OnnxOpTests"/>, <see cref="OnnxShapeOpsTests"/>, <see cref="OnnxReductionTests"/>,
+/// <see cref="OnnxMatMulTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
 /// on the CPU and GL backends against ONNX Runtime) and the ops our exporter writes for every zoo model and
-/// <see cref="OnnxExportTests"/>' every-layer and Upsample networks (each run in ONNX Runtime against our output).
+/// <see cref="OnnxExportTests"/>' every-layer, general-ops and Upsample networks (each run in ONNX Runtime against our output).
 /// The test fails when the committed table is out of date; <c>NEURO_UPDATE_DOCS=1</c> rewrites it.
 /// </summary>
 public sealed class OnnxOperatorTableTests
@@ -39,7 +40,7 @@ public sealed class OnnxOperatorTableTests
     static Coverage Imported()
     {
         var coverage = new Coverage();
-        foreach (var c in OnnxOpTests.Cases)
+        foreach (var c in OnnxOpTests.Cases.Concat(OnnxShapeOpsTests.Cases).Concat(OnnxReductionTests.Cases).Concat(OnnxMatMulTests.Cases))
             coverage.Add(OnnxImporter.Parse(OnnxOpTests.ModelBytes(c), c.Name), c.Name);
         foreach (string name in OnnxFixtureTests.Fixtures)
             coverage.Add(OnnxImporter.Parse(File.ReadAllBytes(OnnxRun.FixturePath(name + ".onnx")), name), name);
@@ -57,6 +58,8 @@ public sealed class OnnxOperatorTableTests
         }
         using var everyLayer = Network.Create(OnnxExportTests.EveryLayer(), cpu, seed: 1);
         coverage.Add(OnnxExporter.ToModel(everyLayer), "every_layer");
+        using var generalOps = Network.Create(OnnxExportTests.GeneralOps(), cpu, seed: 1);
+        coverage.Add(OnnxExporter.ToModel(generalOps), "general_ops");
         foreach (var upsample in new[] { new Upsample(7, 5), Upsample.WithScaleFactor(1.5f, 2.25f) })
         {
             using var resize = Network.Create(OnnxExportTests.UpsampleNetwork(upsample), cpu, seed: 1);
@@ -98,9 +101,10 @@ public sealed class OnnxOperatorTableTests
         text.AppendLine("  import time when every input is a constant (shape arithmetic, constants). An op outside this table is an error naming");
         text.AppendLine("  the node, op and opset, never skipped. Opsets 7–17 are accepted.");
         text.AppendLine("- **CPU / GL**: ✓ = imported and run on that backend in a test, compared with ONNX Runtime (and PyTorch for the");
-        text.AppendLine("  exported fixtures) within 1e-4 relative (OnnxOpTests, OnnxFixtureTests).");
-        text.AppendLine("- **Export**: ✓ = written by `neuro export` / `OnnxExporter` for some zoo model, the every-layer test network or the");
-        text.AppendLine("  Upsample networks, and");
+        text.AppendLine("  exported fixtures) within 1e-4 relative (OnnxOpTests, OnnxShapeOpsTests, OnnxReductionTests,");
+        text.AppendLine("  OnnxMatMulTests, OnnxFixtureTests).");
+        text.AppendLine("- **Export**: ✓ = written by `neuro export` / `OnnxExporter` for some zoo model, the every-layer and general-ops");
+        text.AppendLine("  test networks or the Upsample networks, and");
         text.AppendLine("  run in ONNX Runtime against our output (OnnxZooExportTests, OnnxExportTests).");
         text.AppendLine("- **Opsets tested**: the opsets of the test models that contain the op; **Models**: how many test models contain it.");
         text.AppendLine();

@@ -163,6 +163,16 @@ static class OnnxRun
         return Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
     }
 
+    /// <summary>Importing <paramref name="b"/>'s model (as <c>bad.onnx</c>) is an <see cref="OnnxUnsupportedException"/> naming
+    /// <paramref name="node"/> and <paramref name="op"/>, whose message contains <paramref name="expected"/>.</summary>
+    public static void AssertUnsupported(OnnxBuilder b, string node, string op, string expected)
+    {
+        using var cpu = new CpuBackend();
+        var e = Assert.Throws<OnnxUnsupportedException>(() => Import(b.Bytes(), cpu, "bad.onnx").Dispose())!;
+        Assert.That((e.Node, e.Op), Is.EqualTo((node, op)));
+        Assert.That(e.Message, Does.StartWith("bad.onnx: ").And.Contain(expected));
+    }
+
     /// <summary>Imports <paramref name="model"/> on <paramref name="backend"/> from memory.</summary>
     public static Network Import(byte[] model, IBackend backend, string name = "test.onnx") =>
         OnnxImporter.Convert(OnnxImporter.Parse(model, name), null, name).CreateNetwork(backend);

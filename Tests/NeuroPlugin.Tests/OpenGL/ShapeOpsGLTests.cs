@@ -111,6 +111,13 @@ public sealed class ShapeOpsGLTests : GLFixture
     [TestCase(5, -2, 100, 1, 3, 2)]
     [TestCase(5, 1, 100, 2, 1, 2)]
     [TestCase(5, 3, 1, 1, 3, 0)]
+    [TestCase(5, -10, long.MinValue, -1, 0, 1)]             // ONNX clamps a negative step's start up to 0 (NumPy: empty)
+    [TestCase(5, 100, -100, -2, 4, 3)]                      // 4, 2, 0
+    [TestCase(5, long.MaxValue, long.MinValue, -1, 4, 5)]   // ONNX's "whole axis reversed"
+    [TestCase(5, -1, -1, -1, 4, 0)]
+    [TestCase(5, 0, 5, long.MaxValue, 0, 1)]                // a step longer than the axis takes one element
+    [TestCase(5, 4, -100, long.MinValue, 4, 1)]
+    [TestCase(0, 0, 5, 1, 0, 0)]                            // an empty axis (a folded constant's)
     public void SliceRange_ClampsAsOnnx(int size, long start, long end, long step, int first, int count) =>
         Assert.That(Slice.Range(size, start, end, step), Is.EqualTo((first, count)));
 }

@@ -41,6 +41,16 @@ public sealed class GoldenFile
 
     public bool Contains(string key) => tensors.ContainsKey(key);
 
+    /// <summary>The layer the attributes describe where a generator writes them as a model file does: <c>type</c> and the
+    /// layer's own attributes (Tests/Golden/gen_reductions.py, gen_matmul.py).</summary>
+    public NeuroPlugin.Layers.Layer Layer()
+    {
+        var attributes = System.Text.Json.Nodes.JsonNode.Parse(Attributes.GetRawText())!.AsObject();
+        string type = (string)attributes["type"]!;
+        attributes.Remove("type");
+        return NeuroPlugin.Layers.LayerRegistry.Create(type, attributes);
+    }
+
     /// <summary>A tensor on <paramref name="backend"/> holding <paramref name="key"/>'s shape and values (the caller disposes it).</summary>
     public NeuroPlugin.Tensors.Tensor Upload(NeuroPlugin.Backends.IBackend backend, string key)
     {

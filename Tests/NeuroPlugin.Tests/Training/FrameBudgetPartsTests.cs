@@ -22,11 +22,14 @@ public class FrameBudgetPartsTests
     [TestCase("lenet5", 1.0)]
     [TestCase("resnet_cifar", 0.0)]
     [TestCase("resnet_cifar", 0.05)]
+    [TestCase("general_ops", 0.0)]
+    [TestCase("general_ops", 0.002)]
     public void TrainingInParts_EqualsUnbudgetedSteps_BitForBit(string model, double budgetMilliseconds) =>
         FrameBudgetPartsChecks.TrainingEqualsUnbudgeted(backend, model, TimeSpan.FromMilliseconds(budgetMilliseconds));
 
     [TestCase("lenet5", 0.0)]
     [TestCase("resnet_cifar", 0.01)]
+    [TestCase("general_ops", 0.0)]
     public void InferenceInParts_EqualsOneForward_BitForBit(string model, double budgetMilliseconds) =>
         FrameBudgetPartsChecks.InferenceEqualsForward(backend, model, TimeSpan.FromMilliseconds(budgetMilliseconds));
 
@@ -176,15 +179,34 @@ public static class FrameBudgetPartsChecks
 {
     const int Steps = 3;
 
-    /// <summary>The models: "small" (conv, batch norm, dropout, linear), LeNet-5, and a quarter-width ResNet-20 (batch
-    /// norm, residual sums), each with its batch size.</summary>
+    /// <summary>The models: "small" (conv, batch norm, dropout, linear), LeNet-5, a quarter-width ResNet-20 (batch
+    /// norm, residual sums) and "general_ops" (the general ONNX operators' layers), each with its batch size.</summary>
     static (NetworkGraph Graph, int Batch) Model(string name) => name switch
     {
         "small" => (FrameBudgetChecks.SmallCnn(), 4),
         "lenet5" => (ModelZoo.Build("lenet5", new ModelOptions(1, 32, 10)), 8),
         "resnet_cifar" => (ModelZoo.Build("resnet_cifar", new ModelOptions(3, 16, 10, WidthDivisor: 4)), 2),
+        "general_ops" => (GeneralOps(), 3),
         _ => throw new ArgumentException(name),
     };
+
+    /// <summary>A convolution, then element-wise arithmetic with a learnable constant and with a broadcast tensor, a math
+    /// function, reductions and a log-softmax over channels, to 10 logits: the layers of the general ONNX operators.</summary>
+    static NetworkGraph GeneralOps()
+    {
+        var graph = new NetworkGraph();
+        string x = graph.AddInput("input", new TensorShape(3, 6, 6));
+        x = graph.Add("conv", new Conv2d(3, 4, kernelSize: 3, padding: 1), x);
+        string scaled = graph.Add("scale", new Elementwise(BinaryOp.Mul, new TensorShape(4, 1, 1), learnable: true, value: 0.5f), x);
+        string mean = graph.Add("row_mean", new Reduce(ReduceOp.Mean, [3]), scaled);
+        string centred = graph.Add("centred", new Elementwise(BinaryOp.Sub), scaled, mean);
+        string erf = graph.Add("erf", new ElementwiseFunction(UnaryOp.Erf), centred);
+        string log = graph.Add("log_softmax", new Softmax(1, logarithm: true), erf);
+        string max = graph.Add("column_max", new Reduce(ReduceOp.Max, [2], keepDims: false), log);
+        string flat = graph.Add("flatten", new Flatten(), max);
+        graph.Add("fc", new Linear(24, 10), flat);
+        return graph;
+    }
 
     /// <summary>Adam with clipping and an L1 penalty: every optimizer stage does something.</summary>
     static Optimizer CreateOptimizer() => new Adam(0.01f, weightDecay: 1e-3f)

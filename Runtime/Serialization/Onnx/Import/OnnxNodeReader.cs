@@ -93,6 +93,15 @@ internal sealed class OnnxNodeReader
     /// <summary>The name of input <paramref name="index"/> (a weight's initializer name), or null when it is omitted.</summary>
     public string? InputName(int index) => HasInput(index) ? Proto.Input[index] : null;
 
+    /// <summary>An ONNX axis of a tensor of <paramref name="rank"/> axes (a negative one counts from the end) as 0…rank−1;
+    /// outside them the node is malformed, and the message names <paramref name="tensor"/> (its shape).</summary>
+    public int Axis(long axis, int rank, object tensor)
+    {
+        long a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank) throw Malformed($"axis {axis} is outside the {rank} axes of {tensor}");
+        return (int)a;
+    }
+
     /// <summary>Checks the input count against the op's signature.</summary>
     public void ExpectInputs(int min, int max)
     {

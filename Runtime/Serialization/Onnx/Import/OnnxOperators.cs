@@ -57,6 +57,7 @@ internal static class OnnxOperators
         new("Clip",               ActivationConverters.Clip,                   null),
         new("PRelu",              GeneralActivationConverters.PRelu,           null),
         new("Softmax",            ActivationConverters.Softmax,                null),
+        new("LogSoftmax",         ActivationConverters.LogSoftmax,             null),
 
         new("BatchNormalization", NormalizationConverters.BatchNormalization,  null),
         new("LRN",                NormalizationConverters.LocalResponseNorm,   null),
@@ -66,7 +67,10 @@ internal static class OnnxOperators
         new("AveragePool",        PoolingConverters.AveragePool,               null),
         new("GlobalAveragePool",  PoolingConverters.GlobalAveragePool,         null),
         new("GlobalMaxPool",      PoolingConverters.GlobalMaxPool,             null),
-        new("ReduceMean",         PoolingConverters.ReduceMean,                null),
+        new("ReduceMean",         ReductionConverters.ReduceMean,              null),
+        new("ReduceSum",          ReductionConverters.ReduceSum,               null),
+        new("ReduceMax",          ReductionConverters.ReduceMax,               null),
+        new("ReduceMin",          ReductionConverters.ReduceMin,               null),
         new("Pad",                Padding.Pad,                                 null),
         new("Resize",             ResizeConverter.Resize,                      null),
 

@@ -1,9 +1,10 @@
 using NeuroPlugin.Layers;
+using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>Relu, Sigmoid, Tanh, LeakyRelu, HardSwish, HardSigmoid (PyTorch's), Clip (as ReLU6 or ReLU) → an
-/// <see cref="Activation"/>; Softmax over the classes of (N,K) → <see cref="Layers.Softmax"/>. The element-wise ones run
+/// <see cref="Activation"/>; Softmax and LogSoftmax over any axis after the batch → <see cref="Layers.Softmax"/>. The element-wise ones run
 /// on the tensor under a view, and their result keeps the input's view.</summary>
 internal static class ActivationConverters
 {
@@ -53,17 +54,26 @@ internal static class ActivationConverters
         return GeneralActivationConverters.Clamp(graph, n, graph.LiveInput(n, 0), min, max);
     }
 
-    /// <summary>Softmax over the classes of (N,K) (axis 1, which is also the last).</summary>
-    public static OnnxValue Softmax(ImportGraph graph, OnnxNodeReader n)
+    public static OnnxValue Softmax(ImportGraph graph, OnnxNodeReader n) => AnySoftmax(graph, n, logarithm: false);
+
+    public static OnnxValue LogSoftmax(ImportGraph graph, OnnxNodeReader n) => AnySoftmax(graph, n, logarithm: true);
+
+    /// <summary>Softmax or LogSoftmax over <c>axis</c> (after the batch axis). From opset 13 over that one axis (default the
+    /// last); before it over the input coerced to 2-D at <c>axis</c> (default 1): every axis from <c>axis</c> on is one row,
+    /// which is the softmax over the last axis of a view that merges them (free), seen back in the input's shape.</summary>
+    static OnnxValue AnySoftmax(ImportGraph graph, OnnxNodeReader n, bool logarithm)
     {
         n.ExpectInputs(1, 1);
         var x = graph.LiveInput(n, 0);
-        long defaultAxis = n.Opset < 13 ? 1 : -1;
-        long axis = n.Int("axis", defaultAxis);
-        if (axis < 0) axis += x.Shape.Rank;
-        if (x.Shape.Rank != 2 || axis != 1)
-            throw n.Unsupported($"Softmax over axis {n.Int("axis", defaultAxis)} of {x.Shape} is not supported (only over the classes of (N,K))");
-        return graph.AddLayer(n, null, new Layers.Softmax(), [x]);
+        int axis = n.Axis(n.Int("axis", n.Opset < 13 ? 1 : -1), x.Shape.Rank, x.Shape);
+        if (axis == 0) throw n.Unsupported($"{n.Op} over the batch axis of {x.Shape}");
+        if (n.Opset >= 13 || axis == x.Shape.Rank - 1)
+            return graph.AddLayer(n, null, new Layers.Softmax(axis, logarithm), [x]);
+        // coerced to 2-D at axis: the axes from it on are one row, the last axis of a view of the same elements
+        var dims = x.Shape.ToArray();
+        int[] rows = [.. dims[..axis], dims[axis..].Aggregate(1, (p, d) => p * d)];
+        var merged = graph.AddLayer(n, null, new Layers.Softmax(rows.Length - 1, logarithm), [x with { Shape = TensorShape.Of(rows) }]);
+        return merged with { Shape = x.Shape };
     }
 
     /// <summary>An element-wise activation of input 0: it runs on the underlying tensor and the result keeps the input's view.</summary>

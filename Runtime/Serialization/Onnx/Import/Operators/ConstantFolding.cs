@@ -179,8 +179,9 @@ internal static class ConstantFolding
         return new ConstantValue(Pick(c, dims, index => index.Select((i, axis) => i * sourceStrides[perm[axis]]).Sum()));
     }
 
-    /// <summary>ONNX's Slice: per axis, start/end clamped to the axis, any non-zero step; starts, ends, axes and steps are
-    /// attributes before opset 10 and inputs from it.</summary>
+    /// <summary>ONNX's Slice: per axis, start/end clamped to the axis as the Slice layer clamps them
+    /// (<see cref="Layers.Slice.Range"/>), any non-zero step; starts, ends, axes and steps are attributes before opset 10 and
+    /// inputs from it.</summary>
     public static OnnxValue Slice(ImportGraph graph, OnnxNodeReader n)
     {
         var (starts, ends, axes, steps) = IndexingConverters.SliceArguments(graph, n);
@@ -189,15 +190,11 @@ internal static class ConstantFolding
         long[] begin = new long[rank], step = Enumerable.Repeat(1L, rank).ToArray(), dims = (long[])c.Dims.Clone();
         for (int k = 0; k < axes.Length; k++)
         {
-            long axis = axes[k] < 0 ? axes[k] + rank : axes[k];
-            if (axis < 0 || axis >= rank) throw n.Malformed($"axis {axes[k]} is outside rank {rank}");
-            long size = c.Dims[axis];
-            long Clamp(long v, long low, long high) => Math.Clamp(v < 0 ? v + size : v, low, high);
-            long first = steps[k] > 0 ? Clamp(starts[k], 0, size) : Clamp(starts[k], -1, size - 1);
-            long last = steps[k] > 0 ? Clamp(ends[k], 0, size) : Clamp(ends[k], -1, size - 1);
+            int axis = n.Axis(axes[k], rank, c);
+            var (first, count) = Layers.Slice.Range((int)c.Dims[axis], starts[k], ends[k], steps[k]);
             begin[axis] = first;
             step[axis] = steps[k];
-            dims[axis] = Math.Max(0, (last - first + steps[k] + (steps[k] > 0 ? -1 : 1)) / steps[k]);
+            dims[axis] = count;
         }
         long[] strides = Strides(c.Dims);
         return new ConstantValue(Pick(c, dims, index => index.Select((i, axis) => (begin[axis] + i * step[axis]) * strides[axis]).Sum()));

@@ -50,7 +50,7 @@ internal static class IndexingConverters
         var (first, last, step) = (new List<int>(), new List<int>(), new List<int>());
         for (int k = 0; k < axes.Length; k++)
         {
-            int axis = Axis(n, axes[k], x.Shape);
+            int axis = n.Axis(axes[k], x.Shape.Rank, x.Shape);
             if (axis == 0)
             {
                 // whatever the batch size: from the first item (0, or clamped up to it) to the end (clamped down to it)
@@ -76,7 +76,7 @@ internal static class IndexingConverters
     {
         n.ExpectInputs(1, n.Opset >= 13 ? 2 : 1);
         var x = graph.LiveInput(n, 0);
-        int axis = Axis(n, n.Int("axis", 0), x.Shape);
+        int axis = n.Axis(n.Int("axis", 0), x.Shape.Rank, x.Shape);
         if (axis == 0) throw n.Unsupported("Split of the batch axis");
         int outputs = n.Proto.Output.Count, size = x.Shape[axis];
         long[]? sizes = n.Opset >= 13
@@ -106,7 +106,7 @@ internal static class IndexingConverters
     {
         n.ExpectInputs(2, 2);
         var x = graph.LiveInput(n, 0);
-        int axis = Axis(n, n.Int("axis", 0), x.Shape);
+        int axis = n.Axis(n.Int("axis", 0), x.Shape.Rank, x.Shape);
         if (axis == 0) throw n.Unsupported("Gather along the batch axis");
         var indices = graph.Constant(n, 1, "the indices");
         long[] values = indices.AsInts(m => n.Unsupported($"the indices: {m}"));
@@ -120,14 +120,6 @@ internal static class IndexingConverters
         if (dims.Count is < 2 or > TensorShape.MaxRank)
             throw n.Unsupported($"Gather of {x.Shape} with indices of shape [{string.Join(",", indices.Dims)}] gives rank {dims.Count} (supported: 2 to {TensorShape.MaxRank})");
         return selected with { Shape = TensorShape.Of([.. dims.Select(d => (int)d)]) };
-    }
-
-    /// <summary>An ONNX axis (negative counts from the end) of <paramref name="shape"/>, checked.</summary>
-    static int Axis(OnnxNodeReader n, long axis, TensorShape shape)
-    {
-        long a = axis < 0 ? axis + shape.Rank : axis;
-        if (a < 0 || a >= shape.Rank) throw n.Malformed($"axis {axis} is outside the {shape.Rank} axes of {shape}");
-        return (int)a;
     }
 
     /// <summary>A slice bound in int range: ONNX writes ±2⁶³−1 for "to the end", which clamping treats the same.</summary>

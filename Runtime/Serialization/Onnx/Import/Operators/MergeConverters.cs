@@ -27,7 +27,7 @@ internal static class MergeConverters
         var parts = LiveInputs(graph, n);
         long axis = n.Int("axis", n.Opset < 4 ? 1 : long.MinValue);
         if (axis == long.MinValue) throw n.Malformed("attribute 'axis' is required");
-        if (axis < 0) axis += parts[0].Shape.Rank;
+        axis = n.Axis(axis, parts[0].Shape.Rank, parts[0].Shape);
         if (axis == 0) throw n.Unsupported("Concat along the batch axis is not supported");
         return parts.Length == 1 ? parts[0] : graph.AddLayer(n, null, new Layers.Concat(parts.Length, (int)axis), parts);
     }

@@ -4,8 +4,8 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Serialization.Onnx;
 
-/// <summary>MaxPool, AveragePool (with the padding of a Pad node before it), GlobalAveragePool, GlobalMaxPool, and
-/// ReduceMean over H and W (a global average pooling) → our pooling layers.</summary>
+/// <summary>MaxPool, AveragePool (with the padding of a Pad node before it), GlobalAveragePool, GlobalMaxPool → our
+/// pooling layers (ReduceMean over H and W is one too: <see cref="ReductionConverters"/>).</summary>
 internal static class PoolingConverters
 {
     public static OnnxValue MaxPool(ImportGraph graph, OnnxNodeReader n) => Pool(graph, n, average: false);
@@ -22,19 +22,6 @@ internal static class PoolingConverters
     {
         n.ExpectInputs(1, 1);
         return graph.AddLayer(n, null, new GlobalMaxPool2d(), [graph.LiveInput(n, 0)]);
-    }
-
-    /// <summary>The mean over H and W of (N,C,H,W): a global average pooling, (N,C,1,1) or, without keepdims, (N,C).</summary>
-    public static OnnxValue ReduceMean(ImportGraph graph, OnnxNodeReader n)
-    {
-        n.ExpectInputs(1, 1);
-        var x = graph.LiveInput(n, 0);
-        long[] axes = (n.Ints("axes") ?? []).Select(a => a < 0 ? a + x.Shape.Rank : a).Order().ToArray();
-        bool keep = n.Int("keepdims", 1) != 0;
-        if (x.Shape.Rank != 4 || !axes.SequenceEqual([2L, 3L]))
-            throw n.Unsupported($"ReduceMean over axes [{string.Join(",", axes)}] of {x.Shape} is not supported (only over H and W of (N,C,H,W))");
-        var pooled = graph.AddLayer(n, null, new GlobalAvgPool2d(), [graph.Materialize(n, x, "input")]);
-        return keep ? pooled : pooled with { Shape = new TensorShape(1, x.Shape.C) };
     }
 
     static OnnxValue Pool(ImportGraph graph, OnnxNodeReader n, bool average)
