@@ -19,14 +19,20 @@ public static class ResNetCifar
     /// <summary>A CIFAR ResNet of depth 6·<paramref name="blocksPerStage"/> + 2.</summary>
     public static NetworkGraph Build(ModelOptions options, int blocksPerStage)
     {
-        if (blocksPerStage < 1) throw new ArgumentOutOfRangeException(nameof(blocksPerStage), blocksPerStage, "ResNetCifar: blocksPerStage must be positive");
-        var g = new ZooGraph(options);
-        string x = g.ConvBnAct("conv1", "bn1", "relu", g.Input, g.Width(16), 3, padding: 1);
+        var (g, x) = Stem(options, blocksPerStage, nameof(ResNetCifar));
         for (int stage = 0; stage < 3; stage++)
             for (int b = 0; b < blocksPerStage; b++)
                 x = Block(g, $"layer{stage + 1}.{b}", x, g.Width(16 << stage), b == 0 && stage > 0 ? 2 : 1);
         x = g.GlobalAveragePool("avgpool", x);
         return g.Finish(g.Linear("fc", x, options.Classes));
+    }
+
+    /// <summary>The graph and its stem, conv 3×3 (16) → BN → ReLU, after checking the depth (RoR's too: the same network).</summary>
+    internal static (ZooGraph Graph, string Stem) Stem(ModelOptions options, int blocksPerStage, string model)
+    {
+        if (blocksPerStage < 1) throw new ArgumentOutOfRangeException(nameof(blocksPerStage), blocksPerStage, $"{model}: blocksPerStage must be positive");
+        var g = new ZooGraph(options);
+        return (g, g.ConvBnAct("conv1", "bn1", "relu", g.Input, g.Width(16), 3, padding: 1));
     }
 
     /// <summary>conv 3×3 → BN → ReLU → conv 3×3 → BN, plus the option-A shortcut and any <paramref name="extraShortcuts"/>
@@ -115,9 +121,7 @@ public static class Ror
     /// <summary>RoR-3 on a CIFAR ResNet of depth 6·<paramref name="blocksPerStage"/> + 2.</summary>
     public static NetworkGraph Build(ModelOptions options, int blocksPerStage)
     {
-        if (blocksPerStage < 1) throw new ArgumentOutOfRangeException(nameof(blocksPerStage), blocksPerStage, "Ror: blocksPerStage must be positive");
-        var g = new ZooGraph(options);
-        string stem = g.ConvBnAct("conv1", "bn1", "relu", g.Input, g.Width(16), 3, padding: 1);
+        var (g, stem) = ResNetCifar.Stem(options, blocksPerStage, nameof(Ror));
         string x = stem;
         for (int stage = 0; stage < 3; stage++)
         {

@@ -13,40 +13,28 @@ namespace NeuroPlugin.Models;
 public static class SqueezeNet
 {
     /// <summary>SqueezeNet 1.0 (7×7/2 stem, 96 channels) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 1,248,424 parameters, as torchvision's <c>squeezenet1_0</c>.</summary>
-    public static NetworkGraph Build10(ModelOptions options)
-    {
-        var g = new ZooGraph(options);
-        string x = g.Relu("features.1", g.Conv("features.0", g.Input, g.Width(96), 7, stride: 2));
-        x = g.MaxPool("features.2", x, 3, 2, ceilMode: true);
-        x = Fire(g, "features.3", x, 16, 64);
-        x = Fire(g, "features.4", x, 16, 64);
-        x = Fire(g, "features.5", x, 32, 128);
-        x = g.MaxPool("features.6", x, 3, 2, ceilMode: true);
-        x = Fire(g, "features.7", x, 32, 128);
-        x = Fire(g, "features.8", x, 48, 192);
-        x = Fire(g, "features.9", x, 48, 192);
-        x = Fire(g, "features.10", x, 64, 256);
-        x = g.MaxPool("features.11", x, 3, 2, ceilMode: true);
-        x = Fire(g, "features.12", x, 64, 256);
-        return Head(g, x);
-    }
+    public static NetworkGraph Build10(ModelOptions options) => Build(options, stemChannels: 96, stemKernel: 7, poolsBeforeFire: [3, 7]);
 
     /// <summary>SqueezeNet 1.1 (3×3/2 stem, 64 channels) for <paramref name="options"/>; at <see cref="ModelOptions.ImageNet"/> 1,235,496 parameters, as torchvision's <c>squeezenet1_1</c>.</summary>
-    public static NetworkGraph Build11(ModelOptions options)
+    public static NetworkGraph Build11(ModelOptions options) => Build(options, stemChannels: 64, stemKernel: 3, poolsBeforeFire: [2, 4]);
+
+    /// <summary>Both versions: the stem (conv/2 → ReLU → max pool 3×3/2), eight Fire modules squeezing to 16, 16, 32, 32, 48,
+    /// 48, 64, 64 channels (expanding to 4× that), a 3×3/2 max pool before each Fire module in
+    /// <paramref name="poolsBeforeFire"/> (counted from 0), and the head. Nodes are numbered <c>features.K</c> in order, as
+    /// torchvision's <c>features</c> sequence numbers them (the ReLUs inside the stem and the Fire modules share their
+    /// convolution's number).</summary>
+    static NetworkGraph Build(ModelOptions options, int stemChannels, int stemKernel, int[] poolsBeforeFire)
     {
         var g = new ZooGraph(options);
-        string x = g.Relu("features.1", g.Conv("features.0", g.Input, g.Width(64), 3, stride: 2));
+        string x = g.Relu("features.1", g.Conv("features.0", g.Input, g.Width(stemChannels), stemKernel, stride: 2));
         x = g.MaxPool("features.2", x, 3, 2, ceilMode: true);
-        x = Fire(g, "features.3", x, 16, 64);
-        x = Fire(g, "features.4", x, 16, 64);
-        x = g.MaxPool("features.5", x, 3, 2, ceilMode: true);
-        x = Fire(g, "features.6", x, 32, 128);
-        x = Fire(g, "features.7", x, 32, 128);
-        x = g.MaxPool("features.8", x, 3, 2, ceilMode: true);
-        x = Fire(g, "features.9", x, 48, 192);
-        x = Fire(g, "features.10", x, 48, 192);
-        x = Fire(g, "features.11", x, 64, 256);
-        x = Fire(g, "features.12", x, 64, 256);
+        int index = 3;
+        for (int fire = 0; fire < 8; fire++)
+        {
+            if (poolsBeforeFire.Contains(fire)) x = g.MaxPool($"features.{index++}", x, 3, 2, ceilMode: true);
+            int squeeze = 16 * (fire / 2 + 1);
+            x = Fire(g, $"features.{index++}", x, squeeze, 4 * squeeze);
+        }
         return Head(g, x);
     }
 

@@ -12,10 +12,7 @@ public sealed partial class GLBackend
     public void AdaptiveAvgPool2dForward(Tensor input, Tensor output)
     {
         EnsureUsable();
-        var program = Program(ref adaptiveAvgPoolForwardProgram, "adaptive_pool2d.comp", "FORWARD");
-        Bind(Input0, input);
-        Bind(Output0, output);
-        SetShapes(program, input.Shape, output.Shape);
+        var program = WindowForward(Program(ref adaptiveAvgPoolForwardProgram, "adaptive_pool2d.comp", "FORWARD"), input, output);
         // cost per invocation: one window, at most ⌈H/OH⌉+1 by ⌈W/OW⌉+1 taps
         long taps = (long)(input.Shape.H / output.Shape.H + 2) * (input.Shape.W / output.Shape.W + 2);
         program.Dispatch(output.Length, 1, taps);
@@ -25,10 +22,7 @@ public sealed partial class GLBackend
     public void AdaptiveAvgPool2dBackward(Tensor outputGrad, Tensor inputGrad)
     {
         EnsureUsable();
-        var program = Program(ref adaptiveAvgPoolBackwardProgram, "adaptive_pool2d.comp", "BACKWARD");
-        Bind(Input1, outputGrad);
-        Bind(Output0, inputGrad);
-        SetShapes(program, inputGrad.Shape, outputGrad.Shape);
+        var program = WindowBackward(Program(ref adaptiveAvgPoolBackwardProgram, "adaptive_pool2d.comp", "BACKWARD"), outputGrad, inputGrad);
         long candidates = (long)(outputGrad.Shape.H / inputGrad.Shape.H + 3) * (outputGrad.Shape.W / inputGrad.Shape.W + 3);
         program.Dispatch(inputGrad.Length, 1, candidates);
     }

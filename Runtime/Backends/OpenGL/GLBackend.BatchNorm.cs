@@ -24,47 +24,26 @@ public sealed partial class GLBackend
         EnsureUsable();
         var axes = BatchNormAxes.Of(input, weight);
         var (chunk, slices) = BatchNormChunks(axes);
+        ComputeProgram finalize;
         if (training)
         {
-            var stats = Program(ref batchNormStatsProgram, "batchnorm.comp", "STATS");
             var partial = Scratch(checked(slices * 2 * axes.Channels));
-            Bind(Input0, input);
+            var stats = Bound(Program(ref batchNormStatsProgram, "batchnorm.comp", "STATS"), [input], []);
             Bind(Output0, partial);
-            SetBatchNormShape(stats, axes, chunk, slices);
-            stats.Dispatch(slices * axes.Channels, 1, 2L * chunk);
+            DispatchPerChunk(stats, axes, chunk, slices);
 
-            var finalize = Program(ref batchNormTrainingFinalizeProgram, "batchnorm.comp", "STATS_FINALIZE;TRAINING");
+            finalize = Bound(Program(ref batchNormTrainingFinalizeProgram, "batchnorm.comp", "STATS_FINALIZE;TRAINING"),
+                [], [null, null, runningMean, runningVar]);
             Bind(Input0, partial);
-            Bind(Output2, runningMean);
-            Bind(Output3, runningVar);
-            SetBatchNormShape(finalize, axes, chunk, slices);
             finalize.SetUniform("momentum", momentum);
-            FinalizeStatistics(finalize);
         }
         else
-        {
-            var finalize = Program(ref batchNormEvalFinalizeProgram, "batchnorm.comp", "STATS_FINALIZE;EVAL");
-            Bind(Input1, runningMean);
-            Bind(Input2, runningVar);
-            SetBatchNormShape(finalize, axes, chunk, slices);
-            FinalizeStatistics(finalize);
-        }
+            finalize = Bound(Program(ref batchNormEvalFinalizeProgram, "batchnorm.comp", "STATS_FINALIZE;EVAL"), [null, runningMean, runningVar], []);
+        Bound(finalize, [], [saveMean, saveInvStd]);
+        finalize.SetUniform("epsilon", epsilon);
+        DispatchPerChannel(finalize, axes, chunk, slices);
 
-        void FinalizeStatistics(ComputeProgram finalize)
-        {
-            Bind(Output0, saveMean);
-            Bind(Output1, saveInvStd);
-            finalize.SetUniform("epsilon", epsilon);
-            finalize.Dispatch(axes.Channels, 1, 2L * slices);
-        }
-
-        var normalize = Program(ref batchNormNormalizeProgram, "batchnorm.comp", "NORMALIZE");
-        Bind(Input0, input);
-        Bind(Input1, saveMean);
-        Bind(Input2, saveInvStd);
-        Bind(Input3, weight);
-        Bind(Input4, bias);
-        Bind(Output0, output);
+        var normalize = Bound(Program(ref batchNormNormalizeProgram, "batchnorm.comp", "NORMALIZE"), [input, saveMean, saveInvStd, weight, bias], [output]);
         DispatchPerElement(normalize, axes, chunk, slices);
     }
 
@@ -79,35 +58,22 @@ public sealed partial class GLBackend
         // scratch: [slices][2][C] partial sums, then dx's three coefficients per channel
         var scratchBuffer = Scratch(checked((slices * 2 + 3) * axes.Channels));
 
-        var partial = Program(ref batchNormGradPartialProgram, "batchnorm.comp", "GRAD_PARTIAL");
-        Bind(Input0, input);
-        Bind(Input1, outputGrad);
-        Bind(Input2, saveMean);
-        Bind(Input3, saveInvStd);
+        var partial = Bound(Program(ref batchNormGradPartialProgram, "batchnorm.comp", "GRAD_PARTIAL"), [input, outputGrad, saveMean, saveInvStd], []);
         Bind(Output0, scratchBuffer);
-        SetBatchNormShape(partial, axes, chunk, slices);
-        partial.Dispatch(slices * axes.Channels, 1, 2L * chunk);
+        DispatchPerChunk(partial, axes, chunk, slices);
 
-        var finalize = Program(ref batchNormGradFinalizeProgram, "batchnorm.comp", "GRAD_FINALIZE");
-        Bind(Input0, weight);
-        Bind(Input1, saveInvStd);
+        var finalize = Bound(Program(ref batchNormGradFinalizeProgram, "batchnorm.comp", "GRAD_FINALIZE"), [weight, saveInvStd], []);
         Bind(Output0, scratchBuffer);
         BindOptional(Output1, weightGrad);
         BindOptional(Output2, biasGrad);
-        SetBatchNormShape(finalize, axes, chunk, slices);
         finalize.SetUniform("hasWeightGrad", weightGrad is null ? 0 : 1);
         finalize.SetUniform("hasBiasGrad", biasGrad is null ? 0 : 1);
         finalize.SetUniform("training", training ? 1 : 0);
-        finalize.Dispatch(axes.Channels, 1, 2L * slices);
+        DispatchPerChannel(finalize, axes, chunk, slices);
 
         if (inputGrad is null) return;
-        var program = Program(ref batchNormInputGradProgram, "batchnorm.comp", "INPUT_GRAD");
-        Bind(Input0, input);
-        Bind(Input1, outputGrad);
-        Bind(Input2, saveMean);
-        Bind(Input3, saveInvStd);
+        var program = Bound(Program(ref batchNormInputGradProgram, "batchnorm.comp", "INPUT_GRAD"), [input, outputGrad, saveMean, saveInvStd], [inputGrad]);
         Bind(Input4, scratchBuffer);
-        Bind(Output0, inputGrad);
         DispatchPerElement(program, axes, chunk, slices);
     }
 
@@ -119,6 +85,20 @@ public sealed partial class GLBackend
         int slices = Math.Clamp(DivideRoundingUp(BatchNormTargetInvocations, axes.Channels), 1, DivideRoundingUp(count, BatchNormMinChunk));
         int chunk = DivideRoundingUp(count, slices);
         return (chunk, DivideRoundingUp(count, chunk));
+    }
+
+    /// <summary>Runs a first pass (STATS, GRAD_PARTIAL): one invocation per (slice, channel), each summing its chunk.</summary>
+    static void DispatchPerChunk(ComputeProgram program, BatchNormAxes axes, int chunk, int slices)
+    {
+        SetBatchNormShape(program, axes, chunk, slices);
+        program.Dispatch(slices * axes.Channels, 1, 2L * chunk);
+    }
+
+    /// <summary>Runs a second pass (STATS_FINALIZE, GRAD_FINALIZE): one invocation per channel, folding its slices in order.</summary>
+    static void DispatchPerChannel(ComputeProgram program, BatchNormAxes axes, int chunk, int slices)
+    {
+        SetBatchNormShape(program, axes, chunk, slices);
+        program.Dispatch(axes.Channels, 1, 2L * slices);
     }
 
     /// <summary>Runs an element-wise variant (NORMALIZE, INPUT_GRAD) over the whole (N,C,S) tensor, a vec4 per invocation.</summary>

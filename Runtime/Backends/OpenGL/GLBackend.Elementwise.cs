@@ -5,9 +5,10 @@ namespace NeuroPlugin.Backends.OpenGL;
 // Element-wise binary ops with NumPy broadcasting (elementwise.comp), one variant per op and direction.
 public sealed partial class GLBackend
 {
-    static readonly int BinaryOpCount = Enum.GetValues<BinaryOp>().Length;
     // per op: forward, gradient of a, gradient of b
-    readonly ComputeProgram?[] binaryPrograms = new ComputeProgram?[BinaryOpCount * 3];
+    readonly ComputeProgram?[] binaryForwardPrograms = new ComputeProgram?[Enum.GetValues<BinaryOp>().Length];
+    readonly ComputeProgram?[] binaryGradientAPrograms = new ComputeProgram?[Enum.GetValues<BinaryOp>().Length];
+    readonly ComputeProgram?[] binaryGradientBPrograms = new ComputeProgram?[Enum.GetValues<BinaryOp>().Length];
 
     /// <summary><c>y = a ∘ b</c> with broadcasting: one invocation per output element.</summary>
     public void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output) => BinaryForward(op, a, b, b.Shape, output);
@@ -29,8 +30,8 @@ public sealed partial class GLBackend
     void BinaryForward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output)
     {
         EnsureUsable();
-        var program = BinaryProgram(op, 0, "FORWARD");
-        BindBinary(program, a, b, bShape, output, forward: true);
+        var program = Bound(BinaryProgram(binaryForwardPrograms, op, "FORWARD"), [a, b], [output]);
+        SetBroadcast(program, a.Shape, bShape, output.Shape);
         program.SetUniform("count", output.Length);
         program.Dispatch(output.Length, 1, 1);
     }
@@ -38,16 +39,14 @@ public sealed partial class GLBackend
     void BinaryBackward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad)
     {
         EnsureUsable();
-        if (aGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, aGrad, a.Shape, 1, "GRADIENT_A");
-        if (bGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, bGrad, bShape, 2, "GRADIENT_B");
+        if (aGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, aGrad, a.Shape, binaryGradientAPrograms, "GRADIENT_A");
+        if (bGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, bGrad, bShape, binaryGradientBPrograms, "GRADIENT_B");
     }
 
-    void BinaryGradient(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor operandGrad, TensorShape operand, int variant, string define)
+    void BinaryGradient(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor operandGrad, TensorShape operand, ComputeProgram?[] cache, string pass)
     {
-        var program = BinaryProgram(op, variant, define);
-        BindBinary(program, a, b, bShape, output, forward: false);
-        Bind(Input3, outputGrad);
-        Bind(Output0, operandGrad);
+        var program = Bound(BinaryProgram(cache, op, pass), [a, b, output, outputGrad], [operandGrad]);
+        SetBroadcast(program, a.Shape, bShape, output.Shape);
         var r = Broadcast.Repeats(operand, output.Shape);
         program.SetUniform("count", operandGrad.Length);
         program.SetUniform("operandDims", Broadcast.Padded(operand, 0), Broadcast.Padded(operand, 1), Broadcast.Padded(operand, 2), Broadcast.Padded(operand, 3));
@@ -55,25 +54,16 @@ public sealed partial class GLBackend
         program.Dispatch(operandGrad.Length, 1, (long)r.D0 * r.D1 * r.D2 * r.D3);
     }
 
-    /// <summary>Binds a, b and y (y as the output in the forward variant, as an input in the gradients) and sets the
-    /// broadcast geometry.</summary>
-    void BindBinary(ComputeProgram program, Tensor a, Tensor b, TensorShape bShape, Tensor output, bool forward)
+    /// <summary>Sets the broadcast geometry of a and b (as <paramref name="bShape"/>) against y, which every variant reads.</summary>
+    static void SetBroadcast(ComputeProgram program, TensorShape aShape, TensorShape bShape, TensorShape outputShape)
     {
-        var g = Broadcast.Of(a.Shape, bShape, output.Shape);
-        Bind(Input0, a);
-        Bind(Input1, b);
-        if (forward) Bind(Output0, output);
-        else Bind(Input2, output);
+        var g = Broadcast.Of(aShape, bShape, outputShape);
         program.SetUniform("outputDims", g.OutputDims.D0, g.OutputDims.D1, g.OutputDims.D2, g.OutputDims.D3);
         program.SetUniform("stridesA", g.StridesA.D0, g.StridesA.D1, g.StridesA.D2, g.StridesA.D3);
         program.SetUniform("stridesB", g.StridesB.D0, g.StridesB.D1, g.StridesB.D2, g.StridesB.D3);
     }
 
-    ComputeProgram BinaryProgram(BinaryOp op, int variant, string define)
-    {
-        int index = (int)op;
-        if ((uint)index >= (uint)BinaryOpCount) throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op");
-        // the op's variant is its name in upper case (ADD, SUB, …, MAXIMUM, PRELU)
-        return binaryPrograms[index * 3 + variant] ??= Shaders.Get("elementwise.comp", define + ";" + op.ToString().ToUpperInvariant());
-    }
+    // the op's variant is its name in upper case (ADD, SUB, …, MAXIMUM, PRELU)
+    ComputeProgram BinaryProgram(ComputeProgram?[] cache, BinaryOp op, string pass) =>
+        OpProgram(cache, op, (int)op, "elementwise.comp", pass, nameof(op), "unknown binary op");
 }

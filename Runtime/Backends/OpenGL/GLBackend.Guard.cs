@@ -22,9 +22,7 @@ public sealed partial class GLBackend
         EnsureUsable();
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, flags.Length);
-        var program = Program(ref flagNonFiniteProgram, "nonfinite.comp", "FLAG");
-        Bind(Input0, input);
-        Bind(Output0, flags);
+        var program = Bound(Program(ref flagNonFiniteProgram, "nonfinite.comp", "FLAG"), [input], [flags]);
         program.SetUniform("index", index);
         program.SetUniform("floatCount", input.Length);
         DispatchVectors(program, input.Length);
@@ -36,9 +34,7 @@ public sealed partial class GLBackend
         EnsureUsable();
         if (report.Length != flags.Length + 1)
             throw new ShapeException($"report '{report.Name}' {report.Shape} needs 1 + {flags.Length} values for flags '{flags.Name}' {flags.Shape}");
-        var program = Program(ref latchNonFiniteProgram, "nonfinite.comp", "LATCH");
-        Bind(Input0, flags);
-        Bind(Output0, report);
+        var program = Bound(Program(ref latchNonFiniteProgram, "nonfinite.comp", "LATCH"), [flags], [report]);
         program.SetUniform("count", flags.Length);
         Device.GL.ProgramUniform1(program.Handle, program.UniformLocation("step"), step);
         program.Dispatch(1, 1, flags.Length);
@@ -50,12 +46,7 @@ public sealed partial class GLBackend
         EnsureUsable();
         if (saved.Length != target.Length)
             throw new ShapeException($"saved '{saved.Name}' {saved.Shape} and target '{target.Name}' {target.Shape} differ in length");
-        var program = Program(ref restoreOrSaveProgram, "nonfinite.comp", "RESTORE");
-        Bind(Input1, report);
-        Bind(Output0, target);
-        Bind(Output1, saved);
-        program.SetUniform("count", target.Length);
-        program.Dispatch(target.Length, 1, 1);
+        DispatchElements(Bound(Program(ref restoreOrSaveProgram, "nonfinite.comp", "RESTORE"), [null, report], [target, saved]), target.Length);
     }
 
     /// <summary>Binds the update rules' guard word: the <see cref="UpdateGuard"/> report, or a zero buffer.</summary>

@@ -11,27 +11,15 @@ public sealed partial class GLBackend
     /// <summary><c>s = k + (α/size)·Σ_window x²</c>, <c>y = x·s^−β</c>: input, output, scale (N,C,H,W) or (N,C).</summary>
     public void LocalResponseNormForward(Tensor input, Tensor output, Tensor scale, int size, float alpha, float beta, float k)
     {
-        EnsureUsable();
-        var program = Program(ref localResponseNormForwardProgram, "local_response_norm.comp", "FORWARD");
-        Bind(Input0, input);
-        Bind(Output0, output);
-        Bind(Output1, scale);
+        var program = Kernel(ref localResponseNormForwardProgram, "local_response_norm.comp", "FORWARD", [input], [output, scale]);
         program.SetUniform("k", k);
         LocalResponseNormDispatch(program, input.Shape, size, alpha, beta);
     }
 
     /// <summary>Adds <c>dx += dy·s^−β − (2αβ/size)·x·Σ_{windows holding x} dy·y/s</c>.</summary>
-    public void LocalResponseNormBackward(Tensor input, Tensor output, Tensor scale, Tensor outputGrad, Tensor inputGrad, int size, float alpha, float beta)
-    {
-        EnsureUsable();
-        var program = Program(ref localResponseNormBackwardProgram, "local_response_norm.comp", "BACKWARD");
-        Bind(Input0, input);
-        Bind(Input1, output);
-        Bind(Input2, scale);
-        Bind(Input3, outputGrad);
-        Bind(Output0, inputGrad);
-        LocalResponseNormDispatch(program, input.Shape, size, alpha, beta);
-    }
+    public void LocalResponseNormBackward(Tensor input, Tensor output, Tensor scale, Tensor outputGrad, Tensor inputGrad, int size, float alpha, float beta) =>
+        LocalResponseNormDispatch(Kernel(ref localResponseNormBackwardProgram, "local_response_norm.comp", "BACKWARD", [input, output, scale, outputGrad], [inputGrad]),
+            input.Shape, size, alpha, beta);
 
     static void LocalResponseNormDispatch(ComputeProgram program, TensorShape shape, int size, float alpha, float beta)
     {

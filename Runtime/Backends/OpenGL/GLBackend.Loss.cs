@@ -12,13 +12,9 @@ public sealed partial class GLBackend
     /// logits and target (N,K), probabilities (N,K), loss (1).</summary>
     public void SoftmaxCrossEntropyForward(Tensor logits, Tensor target, Tensor probabilities, Tensor loss)
     {
-        EnsureUsable();
-        var program = Program(ref softmaxCrossEntropyForwardProgram, "softmax_cross_entropy.comp", "FORWARD");
+        var program = Kernel(ref softmaxCrossEntropyForwardProgram, "softmax_cross_entropy.comp", "FORWARD", [logits, target], [probabilities]);
         int rows = logits.Shape.N, classes = logits.Length / rows;
         var rowLoss = Scratch(rows);
-        Bind(Input0, logits);
-        Bind(Input1, target);
-        Bind(Output0, probabilities);
         Bind(Output1, rowLoss);
         program.SetUniform("rows", rows);
         program.SetUniform("classes", classes);
@@ -29,14 +25,8 @@ public sealed partial class GLBackend
     /// <summary>Adds <c>dz += scale·(p − t)/N</c>.</summary>
     public void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor target, Tensor logitsGrad, float scale)
     {
-        EnsureUsable();
-        var program = Program(ref softmaxCrossEntropyBackwardProgram, "softmax_cross_entropy.comp", "BACKWARD");
-        Bind(Input0, probabilities);
-        Bind(Input1, target);
-        Bind(Output0, logitsGrad);
-        int vectors = DivideRoundingUp(probabilities.Length, VectorWidth);
-        program.SetUniform("count", vectors);
+        var program = Kernel(ref softmaxCrossEntropyBackwardProgram, "softmax_cross_entropy.comp", "BACKWARD", [probabilities, target], [logitsGrad]);
         program.SetUniform("factor", scale / probabilities.Shape.N);
-        program.Dispatch(vectors, 1, 1);
+        DispatchVectors(program, probabilities.Length);
     }
 }

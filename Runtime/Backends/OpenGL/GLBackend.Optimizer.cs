@@ -34,9 +34,7 @@ public sealed partial class GLBackend
     /// <inheritdoc/>
     public void AdaGradUpdate(Tensor parameter, Tensor gradient, Tensor sum, float learningRate, float epsilon, float weightDecay)
     {
-        EnsureUsable();
-        var program = Program(ref adaGradProgram, "optimizers.comp", "ADAGRAD");
-        Bind(Output1, sum);
+        var program = Kernel(ref adaGradProgram, "optimizers.comp", "ADAGRAD", [], [null, sum]);
         program.SetUniform("epsilon", epsilon);
         DispatchUpdate(program, parameter, gradient, learningRate, weightDecay);
     }
@@ -63,11 +61,8 @@ public sealed partial class GLBackend
     public void AdamUpdate(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, float learningRate,
         float beta1, float beta2, float epsilon, float weightDecay, bool decoupledWeightDecay, long step)
     {
-        EnsureUsable();
-        var program = Program(ref adamProgram, "optimizers.comp", "ADAM");
+        var program = Kernel(ref adamProgram, "optimizers.comp", "ADAM", [], [null, firstMoment, secondMoment]);
         var correction = AdamCorrection.At(learningRate, beta1, beta2, step);
-        Bind(Output1, firstMoment);
-        Bind(Output2, secondMoment);
         program.SetUniform("beta1", beta1);
         program.SetUniform("beta2", beta2);
         program.SetUniform("epsilon", epsilon);
@@ -88,24 +83,14 @@ public sealed partial class GLBackend
         DispatchVectors(program, parameter.Length);
     }
 
-    /// <summary>Runs an element-wise kernel over <paramref name="length"/> floats, one invocation per vec4 (uniform <c>count</c>).</summary>
-    static void DispatchVectors(ComputeProgram program, int length)
-    {
-        int vectors = DivideRoundingUp(length, VectorWidth);
-        program.SetUniform("count", vectors);
-        program.Dispatch(vectors, 1, 1);
-    }
-
     /// <inheritdoc/>
     public void NormPenaltyForward(Tensor input, Tensor total, float l1, float l2)
     {
-        EnsureUsable();
-        var program = Program(ref normPenaltyForwardProgram, "norm_penalty.comp", "FORWARD");
+        var program = Kernel(ref normPenaltyForwardProgram, "norm_penalty.comp", "FORWARD", [input], []);
         int length = input.Length;
         int chunk = Math.Max(PenaltyChunk, DivideRoundingUp(length, MaxPenaltySlices));
         int slices = DivideRoundingUp(length, chunk);
         var partial = Scratch(slices);
-        Bind(Input0, input);
         Bind(Output1, partial);
         program.SetUniform("elementCount", length);
         program.SetUniform("chunk", chunk);
@@ -119,10 +104,7 @@ public sealed partial class GLBackend
     /// <inheritdoc/>
     public void NormPenaltyBackward(Tensor input, Tensor inputGrad, float l1, float l2)
     {
-        EnsureUsable();
-        var program = Program(ref normPenaltyBackwardProgram, "norm_penalty.comp", "BACKWARD");
-        Bind(Input0, input);
-        Bind(Output0, inputGrad);
+        var program = Kernel(ref normPenaltyBackwardProgram, "norm_penalty.comp", "BACKWARD", [input], [inputGrad]);
         program.SetUniform("l1", l1);
         program.SetUniform("l2", l2);
         DispatchVectors(program, input.Length);
@@ -131,10 +113,7 @@ public sealed partial class GLBackend
     /// <inheritdoc/>
     public void ClipByTotalNorm(Tensor gradient, Tensor sumOfSquares, float maxNorm)
     {
-        EnsureUsable();
-        var program = Program(ref clipProgram, "norm_penalty.comp", "CLIP");
-        Bind(Input0, sumOfSquares);
-        Bind(Output0, gradient);
+        var program = Kernel(ref clipProgram, "norm_penalty.comp", "CLIP", [sumOfSquares], [gradient]);
         program.SetUniform("maxNorm", maxNorm);
         DispatchVectors(program, gradient.Length);
     }

@@ -11,11 +11,9 @@ public sealed partial class GLBackend
     public void MaxPool2dForward(Tensor input, Tensor output, Tensor argmax, Window2d window)
     {
         EnsureUsable();
-        var program = WindowProgram("pool2d.comp", "MAX_FORWARD", window);
-        Bind(Input0, input);
-        Bind(Output0, output);
+        var program = WindowForward(WindowProgram("pool2d.comp", "MAX_FORWARD", window), input, output);
         Bind(Output1, argmax);
-        PoolDispatch(program, input.Shape, output.Shape, window, output.Length);
+        PoolDispatch(program, window, output.Length);
     }
 
     /// <summary>In the forward pass this was <c>y = x[argmax]</c>; adds <c>dy</c> into <c>dx[argmax]</c>.</summary>
@@ -31,11 +29,9 @@ public sealed partial class GLBackend
     public void AvgPool2dForward(Tensor input, Tensor output, Window2d window, bool countIncludePad)
     {
         EnsureUsable();
-        var program = WindowProgram("pool2d.comp", "AVG_FORWARD", window);
-        Bind(Input0, input);
-        Bind(Output0, output);
+        var program = WindowForward(WindowProgram("pool2d.comp", "AVG_FORWARD", window), input, output);
         program.SetUniform("countIncludePad", countIncludePad ? 1 : 0);
-        PoolDispatch(program, input.Shape, output.Shape, window, output.Length);
+        PoolDispatch(program, window, output.Length);
     }
 
     /// <summary>Adds <c>dy / count</c> into every input element of each window.</summary>
@@ -50,11 +46,9 @@ public sealed partial class GLBackend
     void PoolBackward(string gatherVariant, string disjointVariant, Tensor outputGrad, Tensor inputGrad, Window2d window, bool countIncludePad)
     {
         bool disjoint = WindowsAreDisjoint(window);
-        var program = WindowProgram("pool2d.comp", disjoint ? disjointVariant : gatherVariant, window);
-        Bind(Input1, outputGrad);
-        Bind(Output0, inputGrad);
+        var program = WindowBackward(WindowProgram("pool2d.comp", disjoint ? disjointVariant : gatherVariant, window), outputGrad, inputGrad);
         program.SetUniform("countIncludePad", countIncludePad ? 1 : 0);
-        PoolDispatch(program, inputGrad.Shape, outputGrad.Shape, window, disjoint ? outputGrad.Length : inputGrad.Length);
+        PoolDispatch(program, window, disjoint ? outputGrad.Length : inputGrad.Length);
     }
 
     /// <summary>True when no two windows share an input element (stride ≥ the dilated kernel extent on both
@@ -63,9 +57,6 @@ public sealed partial class GLBackend
         window.StrideHeight >= (window.KernelHeight - 1) * window.DilationHeight + 1 &&
         window.StrideWidth >= (window.KernelWidth - 1) * window.DilationWidth + 1;
 
-    static void PoolDispatch(ComputeProgram program, TensorShape input, TensorShape output, Window2d window, int invocations)
-    {
-        SetShapes(program, input, output);
+    static void PoolDispatch(ComputeProgram program, Window2d window, int invocations) =>
         program.Dispatch(invocations, 1, (long)window.KernelHeight * window.KernelWidth);
-    }
 }

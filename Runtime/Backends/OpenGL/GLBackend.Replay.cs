@@ -15,11 +15,8 @@ public sealed partial class GLBackend
     /// each invocation copies 16 values of it.</summary>
     public void GatherRandomRows(Tensor source, int rowCount, Tensor destination, uint seed, uint stream, long step)
     {
-        EnsureUsable();
-        var program = Program(ref gatherRandomRowsProgram, "replay.comp", "GATHER_RANDOM_ROWS");
+        var program = Kernel(ref gatherRandomRowsProgram, "replay.comp", "GATHER_RANDOM_ROWS", [source], [destination]);
         int batch = destination.Shape[0], row = destination.Length / batch;
-        Bind(Input0, source);
-        Bind(Output0, destination);
         program.SetUniform("row", row);
         program.SetUniform("rowCount", rowCount);
         Device.GL.ProgramUniform4(program.Handle, program.UniformLocation("key"), seed, stream, (uint)step, (uint)((ulong)step >> 32));

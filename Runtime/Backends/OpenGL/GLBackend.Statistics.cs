@@ -28,8 +28,7 @@ public sealed partial class GLBackend
         var partial = Scratch(slices * Math.Max(RangeWords, 2 + bins));
         var (spread, spreadFinal) = SpreadPrograms(bins);
 
-        var range = Program(ref rangeProgram, "statistics.comp", "RANGE");
-        Bind(Input0, input);
+        var range = Bound(Program(ref rangeProgram, "statistics.comp", "RANGE"), [input], []);
         Bind(Output1, partial);
         range.SetUniform("elementCount", length);
         range.SetUniform("slices", slices);
@@ -39,23 +38,21 @@ public sealed partial class GLBackend
         range.SetUniform("high", saturationHigh);
         range.Dispatch(slices, 1, DivideRoundingUp(length, slices));
 
-        var rangeFinal = Program(ref rangeFinalProgram, "statistics.comp", "RANGE_FINAL");
+        var rangeFinal = Bound(Program(ref rangeFinalProgram, "statistics.comp", "RANGE_FINAL"), [], [statistics]);
         Bind(Input0, partial);
-        Bind(Output0, statistics);
         rangeFinal.SetUniform("slices", slices);
         rangeFinal.SetUniform("offset", offset);
         rangeFinal.Dispatch(1, 1, slices);
 
-        Bind(Input0, input);
-        Bind(Input1, statistics);
+        Bound(spread, [input, statistics], []);
         Bind(Output1, partial);
         spread.SetUniform("elementCount", length);
         spread.SetUniform("slices", slices);
         spread.SetUniform("offset", offset);
         spread.Dispatch(slices, 1, DivideRoundingUp(length, slices));
 
+        Bound(spreadFinal, [], [statistics]);
         Bind(Input0, partial);
-        Bind(Output0, statistics);
         spreadFinal.SetUniform("slices", slices);
         spreadFinal.SetUniform("offset", offset);
         spreadFinal.Dispatch(1 + bins, 1, slices);
@@ -80,16 +77,14 @@ public sealed partial class GLBackend
         int planeLength = input.Length / planes;
         var partial = Scratch(planes);
 
-        var dead = Program(ref deadProgram, "statistics.comp", "DEAD");
-        Bind(Input0, input);
+        var dead = Bound(Program(ref deadProgram, "statistics.comp", "DEAD"), [input], []);
         Bind(Output1, partial);
         dead.SetUniform("planes", planes);
         dead.SetUniform("planeLength", planeLength);
         dead.Dispatch(planes, 1, planeLength);
 
-        var deadFinal = Program(ref deadFinalProgram, "statistics.comp", "DEAD_FINAL");
+        var deadFinal = Bound(Program(ref deadFinalProgram, "statistics.comp", "DEAD_FINAL"), [], [statistics]);
         Bind(Input0, partial);
-        Bind(Output0, statistics);
         deadFinal.SetUniform("batch", batch);
         deadFinal.SetUniform("channels", channels);
         deadFinal.SetUniform("offset", offset);
@@ -101,10 +96,7 @@ public sealed partial class GLBackend
     {
         EnsureUsable();
         StatisticsLayout.CheckClassifyShapes(logits, target, results);
-        var program = Program(ref classifyProgram, "statistics.comp", "CLASSIFY");
-        Bind(Input0, logits);
-        Bind(Input1, target);
-        Bind(Output0, results);
+        var program = Bound(Program(ref classifyProgram, "statistics.comp", "CLASSIFY"), [logits, target], [results]);
         program.SetUniform("rows", logits.Shape[0]);
         program.SetUniform("classes", logits.Shape[1]);
         program.Dispatch(logits.Shape[0], 1, 3L * logits.Shape[1]);

@@ -15,17 +15,13 @@ public sealed partial class GLBackend
     {
         EnsureUsable();
         CheckLength(destination, source.Length, "per-sample accumulate");
-        var program = Program(ref accumulatePerSampleProgram, "stochastic.comp", "ACCUMULATE_PER_SAMPLE");
-        Bind(Input0, source);
-        Bind(Input1, coefficients);
-        Bind(Output0, destination);
-        int batch = source.Shape.N, vectors = DivideRoundingUp(source.Length, VectorWidth);
-        program.SetUniform("count", vectors);
+        var program = Kernel(ref accumulatePerSampleProgram, "stochastic.comp", "ACCUMULATE_PER_SAMPLE", [source, coefficients], [destination]);
+        int batch = source.Shape.N;
         program.SetUniform("block", source.Length / batch);
         program.SetUniform("batch", batch);
         program.SetUniform("width", coefficients.Length / batch);
         program.SetUniform("column", column);
-        program.Dispatch(vectors, 1, 1);
+        DispatchVectors(program, source.Length);
     }
 
     /// <summary><c>y = θ₁⊙x + θ₂⊙F</c>, masks drawn by Philox4x32-10 as <see cref="IBackend.SwapoutForward"/> states,
@@ -33,20 +29,11 @@ public sealed partial class GLBackend
     public void SwapoutForward(Tensor identity, Tensor branch, Tensor output, Tensor identityMask, Tensor branchMask,
         float identityDropProbability, float branchDropProbability, bool training, uint seed, uint stream, uint step)
     {
-        EnsureUsable();
-        var program = Program(ref swapoutForwardProgram, "stochastic.comp", "SWAPOUT_FORWARD");
-        Bind(Input0, identity);
-        Bind(Input1, branch);
-        Bind(Output0, output);
-        Bind(Output1, identityMask);
-        Bind(Output2, branchMask);
-        int vectors = DivideRoundingUp(identity.Length, VectorWidth);
-        program.SetUniform("count", vectors);
+        var program = Kernel(ref swapoutForwardProgram, "stochastic.comp", "SWAPOUT_FORWARD", [identity, branch], [output, identityMask, branchMask]);
         program.SetUniform("p1", identityDropProbability);
         program.SetUniform("p2", branchDropProbability);
         program.SetUniform("training", training ? 1 : 0);
-        // GLSL's uint(int) keeps the bit pattern, so the 32-bit words travel as ints
-        program.SetUniform("key", unchecked((int)seed), unchecked((int)stream), unchecked((int)step), 0);
-        program.Dispatch(vectors, 1, 80); // cost: two Philox calls of ten rounds per invocation
+        SetRandomKey(program, seed, stream, step);
+        DispatchVectors(program, identity.Length, cost: 80); // two Philox calls of ten rounds per invocation
     }
 }

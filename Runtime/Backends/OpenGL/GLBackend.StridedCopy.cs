@@ -11,19 +11,15 @@ public sealed partial class GLBackend
     /// one element; the map writes each destination element at most once, so no two invocations write the same one.</summary>
     public void StridedCopy(StridedMap map, Tensor source, Tensor destination, bool accumulate)
     {
-        EnsureUsable();
         var program = accumulate
-            ? stridedAccumulateProgram ??= Shaders.Get("strided_copy.comp", "ACCUMULATE")
-            : stridedCopyProgram ??= Shaders.Get("strided_copy.comp", "COPY");
-        Bind(Input0, source);
-        Bind(Output0, destination);
+            ? Kernel(ref stridedAccumulateProgram, "strided_copy.comp", "ACCUMULATE", [source], [destination])
+            : Kernel(ref stridedCopyProgram, "strided_copy.comp", "COPY", [source], [destination]);
         var (e, s, d) = (map.Extent, map.SourceStrides, map.DestinationStrides);
         program.SetUniform("extent", e.D0, e.D1, e.D2, e.D3);
         program.SetUniform("sourceStrides", s.D0, s.D1, s.D2, s.D3);
         program.SetUniform("destinationStrides", d.D0, d.D1, d.D2, d.D3);
         program.SetUniform("sourceOffset", map.SourceOffset);
         program.SetUniform("destinationOffset", map.DestinationOffset);
-        program.SetUniform("count", map.Count);
-        program.Dispatch(map.Count, 1, 1);
+        DispatchElements(program, map.Count);
     }
 }

@@ -12,10 +12,7 @@ public sealed partial class GLBackend
     public void UpsampleBilinear2dForward(Tensor input, Tensor output, float ratioHeight, float ratioWidth)
     {
         EnsureUsable();
-        var program = Program(ref upsampleBilinearForwardProgram, "upsample.comp", "FORWARD");
-        Bind(Input0, input);
-        Bind(Output0, output);
-        SetShapes(program, input.Shape, output.Shape);
+        var program = WindowForward(Program(ref upsampleBilinearForwardProgram, "upsample.comp", "FORWARD"), input, output);
         program.SetUniform("ratioHeight", ratioHeight);
         program.SetUniform("ratioWidth", ratioWidth);
         program.Dispatch(output.Length, 1, 8);
@@ -25,10 +22,7 @@ public sealed partial class GLBackend
     public void UpsampleBilinear2dBackward(Tensor outputGrad, Tensor inputGrad, float ratioHeight, float ratioWidth)
     {
         EnsureUsable();
-        var program = Program(ref upsampleBilinearBackwardProgram, "upsample.comp", "BACKWARD");
-        Bind(Input1, outputGrad);
-        Bind(Output0, inputGrad);
-        SetShapes(program, inputGrad.Shape, outputGrad.Shape);
+        var program = WindowBackward(Program(ref upsampleBilinearBackwardProgram, "upsample.comp", "BACKWARD"), outputGrad, inputGrad);
         program.SetUniform("ratioHeight", ratioHeight);
         program.SetUniform("ratioWidth", ratioWidth);
         // candidates per input element: about 2/ratio + 3 outputs along each axis

@@ -121,6 +121,32 @@ public sealed partial class GLBackend : IBackend
     ComputeProgram Program(ref ComputeProgram? field, string fileName, string defines) =>
         field ??= Shaders.Get(fileName, defines);
 
+    /// <summary>The binding points of a kernel's inputs and outputs in declaration order (<see cref="Bound"/>).</summary>
+    static readonly int[] InputBindings = [Input0, Input1, Input2, Input3, Input4], OutputBindings = [Output0, Output1, Output2, Output3];
+
+    /// <summary>
+    /// Starts a kernel call: checks that the backend is usable, takes the cached variant (compiled into
+    /// <paramref name="field"/> on first use) and binds its tensors (<see cref="Bound"/>). Every op's kernel call reads
+    /// as one line: which variant, what it reads, what it writes; the op then sets its uniforms and dispatches.
+    /// </summary>
+    ComputeProgram Kernel(ref ComputeProgram? field, string fileName, string defines, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
+    {
+        EnsureUsable();
+        return Bound(Program(ref field, fileName, defines), inputs, outputs);
+    }
+
+    /// <summary>Binds <paramref name="inputs"/> to Input0, Input1, … and <paramref name="outputs"/> to Output0, Output1, …
+    /// in order, as the shader names them; a null entry is a binding the variant does not declare, left as it is.
+    /// Returns <paramref name="program"/>. (The lists are stack spans: a call allocates nothing.)</summary>
+    ComputeProgram Bound(ComputeProgram program, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
+    {
+        for (int i = 0; i < inputs.Length; i++)
+            if (inputs[i] is { } tensor) Bind(InputBindings[i], tensor);
+        for (int i = 0; i < outputs.Length; i++)
+            if (outputs[i] is { } tensor) Bind(OutputBindings[i], tensor);
+        return program;
+    }
+
     void Bind(int binding, Tensor tensor) => Bind(binding, BufferOf(tensor));
 
     void Bind(int binding, GLBuffer buffer) => Device.BindStorage(binding, buffer);
@@ -206,6 +232,54 @@ public sealed partial class GLBackend : IBackend
     {
         program.SetUniform("inputShape", input.N, input.C, input.H, input.W);
         program.SetUniform("outputShape", output.N, output.C, output.H, output.W);
+    }
+
+    /// <summary>The forward pass of a window2d.glsl kernel (pooling, adaptive pooling, resizing): x (N,C,H,W) at Input0,
+    /// y (N,C′,OH,OW) at Output0, and their shapes.</summary>
+    ComputeProgram WindowForward(ComputeProgram program, Tensor input, Tensor output)
+    {
+        SetShapes(program, input.Shape, output.Shape);
+        return Bound(program, [input], [output]);
+    }
+
+    /// <summary>The backward twin of <see cref="WindowForward"/>: dy (N,C′,OH,OW) at Input1 (Input0 keeps the forward's
+    /// input slot, which a variant binds itself when it reads it), dx (N,C,H,W) at Output0, and their shapes.</summary>
+    ComputeProgram WindowBackward(ComputeProgram program, Tensor outputGrad, Tensor inputGrad)
+    {
+        SetShapes(program, inputGrad.Shape, outputGrad.Shape);
+        return Bound(program, [null, outputGrad], [inputGrad]);
+    }
+
+    /// <summary>Runs an element-wise kernel over <paramref name="length"/> floats, one invocation per vec4 (uniform
+    /// <c>count</c>), each costing <paramref name="cost"/> units of work.</summary>
+    static void DispatchVectors(ComputeProgram program, int length, long cost = 1)
+    {
+        int vectors = DivideRoundingUp(length, VectorWidth);
+        program.SetUniform("count", vectors);
+        program.Dispatch(vectors, 1, cost);
+    }
+
+    /// <summary>Runs a kernel with one invocation per element, <paramref name="count"/> of them (uniform <c>count</c>), each
+    /// costing <paramref name="cost"/> units of work.</summary>
+    static void DispatchElements(ComputeProgram program, int count, long cost = 1)
+    {
+        program.SetUniform("count", count);
+        program.Dispatch(count, 1, cost);
+    }
+
+    /// <summary>Sets random.glsl's Philox key <c>(seed, stream, step, 0)</c>, the counter-based generator the CPU backend's
+    /// CounterRandom shares.</summary>
+    static void SetRandomKey(ComputeProgram program, uint seed, uint stream, uint step) =>
+        // GLSL's uint(int) keeps the bit pattern, so the 32-bit words travel as ints
+        program.SetUniform("key", unchecked((int)seed), unchecked((int)stream), unchecked((int)step), 0);
+
+    /// <summary>The cached variant of a kernel file with one variant per value of an op enum (RELU, SQRT, PRELU…) and
+    /// pass: <c>cache[index] ??= Shaders.Get(file, pass;NAME)</c>, the name in upper case built on the first call only.
+    /// An index past the cache throws <see cref="ArgumentOutOfRangeException"/> for <paramref name="paramName"/>.</summary>
+    ComputeProgram OpProgram<TOp>(ComputeProgram?[] cache, TOp op, int index, string fileName, string pass, string paramName, string unknown) where TOp : struct, Enum
+    {
+        if ((uint)index >= (uint)cache.Length) throw new ArgumentOutOfRangeException(paramName, op, unknown);
+        return cache[index] ??= Shaders.Get(fileName, pass + ";" + op.ToString().ToUpperInvariant());
     }
 
     /// <summary>A register-block size in [1, <paramref name="max"/>] for <paramref name="extent"/> outputs that

@@ -90,21 +90,16 @@ public enum GLHazard
 /// Validation mode (<see cref="GLValidationOptions"/>) found an ordering fault: the message names the kernel or
 /// transfer, the buffer (the tensor's name where it holds one) and the hazard, and what happened before.
 /// </summary>
-public sealed class GLHazardException : Exception
+/// <param name="hazard">What went wrong.</param>
+/// <param name="operation">The kernel or transfer name.</param>
+/// <param name="buffer">The buffer's or its tensor's name.</param>
+/// <param name="message">The history.</param>
+public sealed class GLHazardException(GLHazard hazard, string operation, string buffer, string message) : Exception(message)
 {
-    /// <summary>A <paramref name="hazard"/> found at <paramref name="operation"/> (kernel or transfer name) on
-    /// <paramref name="buffer"/> (the buffer's or its tensor's name); <paramref name="message"/> tells the history.</summary>
-    public GLHazardException(GLHazard hazard, string operation, string buffer, string message) : base(message)
-    {
-        Hazard = hazard;
-        Operation = operation;
-        Buffer = buffer;
-    }
-
     /// <summary>What went wrong.</summary>
-    public GLHazard Hazard { get; }
+    public GLHazard Hazard { get; } = hazard;
     /// <summary>The kernel (shader and variant) or transfer that found it, e.g. <c>conv2d.comp [FORWARD;…]</c> or <c>upload</c>.</summary>
-    public string Operation { get; }
+    public string Operation { get; } = operation;
     /// <summary>The buffer concerned: its label (the tensor's name for tensor storage).</summary>
-    public string Buffer { get; }
+    public string Buffer { get; } = buffer;
 }

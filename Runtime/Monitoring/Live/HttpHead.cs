@@ -8,23 +8,15 @@ namespace NeuroPlugin.Monitoring.Live;
 /// <see cref="MaxBytes"/> bytes (no body: the link answers GET only). Header names compare case-insensitively; a
 /// repeated header keeps its first value.
 /// </summary>
-internal sealed class HttpHead
+internal sealed class HttpHead(string method, string path, IReadOnlyDictionary<string, string> query, IReadOnlyDictionary<string, string> headers)
 {
     public const int MaxBytes = 8192;
 
-    HttpHead(string method, string path, IReadOnlyDictionary<string, string> query, IReadOnlyDictionary<string, string> headers)
-    {
-        Method = method;
-        Path = path;
-        Query = query;
-        Headers = headers;
-    }
-
-    public string Method { get; }
+    public string Method { get; } = method;
     /// <summary>The target's path, without the query.</summary>
-    public string Path { get; }
-    public IReadOnlyDictionary<string, string> Query { get; }
-    public IReadOnlyDictionary<string, string> Headers { get; }
+    public string Path { get; } = path;
+    public IReadOnlyDictionary<string, string> Query { get; } = query;
+    public IReadOnlyDictionary<string, string> Headers { get; } = headers;
 
     public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
 
