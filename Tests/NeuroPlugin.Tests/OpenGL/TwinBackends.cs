@@ -16,6 +16,9 @@ sealed class TwinBackends : IDisposable
 {
     public const double Tolerance = 1e-4;
 
+    /// <summary>A test case's seed from its parameters (the same case, the same data).</summary>
+    public static int Seed(params object[] parts) => string.Join(",", parts).Aggregate(17, (h, ch) => h * 31 + ch);
+
     readonly List<Twin> twins = new();
     readonly Random random;
 
