@@ -13,7 +13,7 @@ namespace NeuroPlugin.Tests.Embedding;
 /// </summary>
 public sealed class NeuroModelTests
 {
-    TemporaryFolder folder = null!;
+    TempFolder folder = null!;
     string path = null!;
 
     [SetUp]
@@ -310,9 +310,7 @@ public sealed class NeuroModelTests
             one.Top(top);
             _ = two.Best(1);
         }
-        Frame(); // warm-up: plans of batch 1 and 2, staging, the readback slots
-        Frame();
-        Assert.That(AllocatedBy(() => { for (int i = 0; i < 20; i++) Frame(); }), Is.Zero, "managed bytes allocated by 20 frames of predictions");
+        AllocationAssert.SteadyStateAllocatesNothing(_ => Frame(), 20, "managed bytes allocated by 20 frames of predictions");
     }
 
     /// <summary>A stream that cannot seek (a network or archive stream).</summary>
