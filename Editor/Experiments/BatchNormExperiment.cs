@@ -1,7 +1,3 @@
-using System.Globalization;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Init;
-using NeuroPlugin.Optimizers;
 using ScottPlot;
 
 namespace NeuroPlugin.Editor.Experiments;
@@ -13,11 +9,9 @@ namespace NeuroPlugin.Editor.Experiments;
 /// SGD at several learning rates, for a sigmoid network (Xavier init: the network whose gradients vanish) and a ReLU
 /// network (PyTorch's default init), and compares the accuracy curves and how many sigmoid outputs end up saturated.
 /// </summary>
-internal sealed class BatchNormExperiment : Experiment
+internal sealed class BatchNormExperiment() : Experiment("batch-norm",
+    "deep sigmoid and ReLU perceptrons with and without batch normalization at several learning rates: accuracy curves and saturation")
 {
-    public override string Name => "batch-norm";
-    public override string Summary => "deep sigmoid and ReLU perceptrons with and without batch normalization at several learning rates: accuracy curves and saturation";
-
     const int Depth = 5;
     /// <summary>Test accuracy BN may lose against plain training and still count as "as good" (noise of a short run).</summary>
     const double Tolerance = 0.01;
@@ -36,16 +30,13 @@ internal sealed class BatchNormExperiment : Experiment
         public double Accuracy => Curve.FinalTestAccuracy;
     }
 
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override MarkdownReport Measure(ExperimentContext context, ExperimentResult result)
     {
         int width = context.Size(100, 32);
         var options = new TrainingOptions(BatchSize: 64, Steps: context.Size(500, 30), RecordEvery: context.Size(25, 10));
-        var train = context.TrainSubset(context.Size(20000, 640));
-        var test = context.TestSubset(context.Size(2000, 300));
-        var trainEvaluation = train.Take(Math.Min(train.Count, 2000));
+        var (train, test, trainEvaluation) = context.Subsets(context.Size(20000, 640), context.Size(2000, 300), 2000);
         var probeImages = test.Take(context.Size(1000, 200));
         var nodes = Enumerable.Range(1, Depth).Select(Perceptron.ActivationName).ToArray();
-        var result = new ExperimentResult(Name);
 
         var outcomes = new List<Outcome>();
         foreach (var activation in Activations)
@@ -96,9 +87,8 @@ internal sealed class BatchNormExperiment : Experiment
             $"after training, {Format.Percent(plainSaturated)} of the sigmoid network's hidden outputs are within {Near} of 0 or 1 without BN and " +
             $"{Format.Percent(normalizedSaturated)} with BN (mean over the rates and layers; agreement needs BN's share to be no larger)."));
 
-        string chart = DrawChart(context, outcomes, options);
-        result.Files.Add(chart);
-        var report = new MarkdownReport()
+        string chart = DrawChart(context, result, outcomes, options);
+        return new MarkdownReport()
             .Heading("Batch normalization")
             .Paragraph($"Perceptrons with {Depth} hidden layers of {width} units — sigmoid (Xavier-normal weights, zero biases) and ReLU (PyTorch's default " +
                 "initialization) — with and without BatchNorm1d between each hidden Linear and its activation, trained with plain SGD on " +
@@ -111,13 +101,10 @@ internal sealed class BatchNormExperiment : Experiment
                 plain.Zip(normalized, (p, b) => (IReadOnlyList<string>)
                     [p.Activation.ToString(), p.LearningRate.ToString(CultureInfo.InvariantCulture), Format.Percent(p.Accuracy), Format.Percent(b.Accuracy),
                      Format.Number(p.Curve.FinalTrainLoss), Format.Number(b.Curve.FinalTrainLoss),
-                     double.IsNaN(p.SaturatedShare) ? "–" : Format.Percent(p.SaturatedShare), double.IsNaN(b.SaturatedShare) ? "–" : Format.Percent(b.SaturatedShare)]))
-            .Conclusions(result.Conclusions);
-        result.Files.Add(report.Save(context.OutputPath($"{Name}.md")));
-        return result;
+                     double.IsNaN(p.SaturatedShare) ? "–" : Format.Percent(p.SaturatedShare), double.IsNaN(b.SaturatedShare) ? "–" : Format.Percent(b.SaturatedShare)]));
     }
 
-    string DrawChart(ExperimentContext context, List<Outcome> outcomes, TrainingOptions options)
+    string DrawChart(ExperimentContext context, ExperimentResult result, List<Outcome> outcomes, TrainingOptions options)
     {
         int columns = LearningRates.Length + 1;
         var (figure, panels) = Charts.Grid(Activations.Length, columns);
@@ -145,6 +132,6 @@ internal sealed class BatchNormExperiment : Experiment
             summary.Axes.SetLimitsY(0, 1);
             Charts.Legend(summary, Alignment.UpperLeft);
         }
-        return Charts.Save(figure, context.OutputPath($"{Name}.png"), 1900, 950);
+        return SaveChart(context, result, figure, 1900, 950);
     }
 }

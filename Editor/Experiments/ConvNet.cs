@@ -1,5 +1,3 @@
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
 using NeuroPlugin.Layers;
 using NeuroPlugin.Tensors;
 

@@ -9,24 +9,19 @@ namespace NeuroPlugin.Editor.Experiments;
 /// Trains plain and residual versions of the CIFAR-style network (<see cref="ConvNet.Staged"/>) at three depths with the
 /// same recipe, data and steps, and compares their training losses.
 /// </summary>
-internal sealed class DepthExperiment : Experiment
+internal sealed class DepthExperiment() : Experiment("depth",
+    "plain against residual networks at three depths: training loss and accuracy (the degradation problem)")
 {
-    public override string Name => "depth";
-    public override string Summary => "plain against residual networks at three depths: training loss and accuracy (the degradation problem)";
-
     /// <summary>Blocks per stage of the three depths: 6n + 2 weighted layers.</summary>
     static readonly int[] BlocksPerStage = [1, 2, 3];
     /// <summary>Relative training-loss difference that counts as "higher" or "lower".</summary>
     const double Margin = 0.05;
 
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override MarkdownReport Measure(ExperimentContext context, ExperimentResult result)
     {
         const int width = 8;
         var options = new TrainingOptions(BatchSize: 64, Steps: context.Size(400, 30), RecordEvery: context.Size(50, 30));
-        var train = context.TrainSubset(context.Size(12000, 640));
-        var test = context.TestSubset(context.Size(1000, 300));
-        var trainEvaluation = train.Take(context.Size(1000, 320));
-        var result = new ExperimentResult(Name);
+        var (train, test, trainEvaluation) = context.Subsets(context.Size(12000, 640), context.Size(1000, 300), context.Size(1000, 320));
 
         var plain = new List<TrainedModel>();
         var residual = new List<TrainedModel>();
@@ -59,9 +54,8 @@ internal sealed class DepthExperiment : Experiment
             $"test accuracy {Format.Percent(residualDeep.TestAccuracy)} against {Format.Percent(plainDeep.TestAccuracy)} " +
             $"(agreement needs the residual loss ≥ {Margin * 100:0} % lower)."));
 
-        string chart = DrawChart(context, plain, residual);
-        result.Files.Add(chart);
-        var report = new MarkdownReport()
+        string chart = DrawChart(context, result, plain, residual);
+        return new MarkdownReport()
             .Heading("Depth: plain against residual networks")
             .Paragraph($"Networks of 6n + 2 weighted layers for n = {string.Join(", ", BlocksPerStage)}: stem conv 3×3 ({width}) → BN → ReLU → 2×2 max pool, " +
                 $"three stages of n two-convolution blocks at {width}, {2 * width}, {4 * width} channels (the first block of stages 2 and 3 halves the map), " +
@@ -70,13 +64,10 @@ internal sealed class DepthExperiment : Experiment
                 $"from the same seed, SGD (momentum {ModelComparison.Momentum}, ε = {ModelComparison.LearningRate}), batch {options.BatchSize}, {options.Steps} steps on " +
                 $"{train.Count:N0} training images. Training loss and accuracy on {trainEvaluation.Count:N0} training images (eval mode), test accuracy on {test.Count:N0}.")
             .Image("training loss by depth, plain and residual", chart)
-            .Table(["network", .. ModelComparison.Columns], plain.Concat(residual).Select(ModelComparison.Row))
-            .Conclusions(result.Conclusions);
-        result.Files.Add(report.Save(context.OutputPath($"{Name}.md")));
-        return result;
+            .Table(["network", .. ModelComparison.Columns], plain.Concat(residual).Select(ModelComparison.Row));
     }
 
-    string DrawChart(ExperimentContext context, List<TrainedModel> plain, List<TrainedModel> residual)
+    string DrawChart(ExperimentContext context, ExperimentResult result, List<TrainedModel> plain, List<TrainedModel> residual)
     {
         var (figure, panels) = Charts.Grid(1, 3);
         var byDepth = Charts.Label(panels[0], "Final training loss by depth", "weighted layers", "training loss (cross-entropy)");
@@ -91,6 +82,6 @@ internal sealed class DepthExperiment : Experiment
             ModelComparison.Curves(curves, models, c => c.TrainLoss);
             Charts.Legend(curves, Alignment.UpperRight);
         }
-        return Charts.Save(figure, context.OutputPath($"{Name}.png"), 1800, 550);
+        return SaveChart(context, result, figure, 1800, 550);
     }
 }

@@ -9,25 +9,20 @@ namespace NeuroPlugin.Editor.Experiments;
 /// <c>1/C_out + 1/k²</c> of it. Trains the same stack with standard and with depthwise-separable 3×3 convolutions and
 /// compares accuracy, FLOPs, parameters and the batch-1 latency measured on the backend.
 /// </summary>
-internal sealed class EfficientBlocksExperiment : Experiment
+internal sealed class EfficientBlocksExperiment() : Experiment("efficient-blocks",
+    "standard against depthwise-separable convolutions: accuracy, FLOPs, parameters and measured batch-1 latency")
 {
-    public override string Name => "efficient-blocks";
-    public override string Summary => "standard against depthwise-separable convolutions: accuracy, FLOPs, parameters and measured batch-1 latency";
-
     /// <summary>Factor by which the separable network must cut FLOPs and parameters to count as "far cheaper".</summary>
     const double CostFactor = 3;
     /// <summary>Test accuracy (fraction) the separable network may lose and still count as "close".</summary>
     const double AccuracyTolerance = 0.02;
 
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override MarkdownReport Measure(ExperimentContext context, ExperimentResult result)
     {
         const int width = 16;
         (int, int)[] layers = [(2 * width, 1), (2 * width, 2), (4 * width, 1), (4 * width, 2), (8 * width, 1)];
         var options = new TrainingOptions(BatchSize: 64, Steps: context.Size(500, 30), RecordEvery: context.Size(50, 30));
-        var train = context.TrainSubset(context.Size(12000, 640));
-        var test = context.TestSubset(context.Size(2000, 300));
-        var trainEvaluation = train.Take(context.Size(1000, 320));
-        var result = new ExperimentResult(Name);
+        var (train, test, trainEvaluation) = context.Subsets(context.Size(12000, 640), context.Size(2000, 300), context.Size(1000, 320));
 
         var models = new[] { false, true }.Select(separable =>
         {
@@ -63,9 +58,8 @@ internal sealed class EfficientBlocksExperiment : Experiment
             "(agreement needs it lower at all" +
             (speedup < flopRatio ? "; the speed-up is smaller than the FLOP ratio: a depthwise convolution does little work per value it reads)." : ").")));
 
-        string chart = DrawChart(context, models);
-        result.Files.Add(chart);
-        var report = new MarkdownReport()
+        string chart = DrawChart(context, result, models);
+        return new MarkdownReport()
             .Heading("Efficient blocks: standard against depthwise-separable convolution")
             .Paragraph($"The same stack with standard and with depthwise-separable 3×3 convolutions: stem conv 3×3 ({width}) → BN → ReLU → 2×2 max pool, " +
                 $"then {string.Join(", ", layers.Select(l => $"{l.Item1}{(l.Item2 == 2 ? "/2" : "")}"))} channels (/2: stride 2), each a conv 3×3 → BN → ReLU, or " +
@@ -75,13 +69,10 @@ internal sealed class EfficientBlocksExperiment : Experiment
                 $"{context.Backend.Name} ({context.Backend.DeviceName}).")
             .Image("accuracy, FLOPs, parameters and latency", chart)
             .Table(["convolution", .. ModelComparison.Columns, "batch-1 latency"],
-                models.Select(m => (IReadOnlyList<string>)[.. ModelComparison.Row(m), Format.Milliseconds(m.Cost.LatencyMilliseconds)]))
-            .Conclusions(result.Conclusions);
-        result.Files.Add(report.Save(context.OutputPath($"{Name}.md")));
-        return result;
+                models.Select(m => (IReadOnlyList<string>)[.. ModelComparison.Row(m), Format.Milliseconds(m.Cost.LatencyMilliseconds)]));
     }
 
-    string DrawChart(ExperimentContext context, IReadOnlyList<TrainedModel> models)
+    string DrawChart(ExperimentContext context, ExperimentResult result, IReadOnlyList<TrainedModel> models)
     {
         var (figure, panels) = Charts.Grid(1, 4);
         var curves = Charts.Label(panels[0], "Test accuracy during training", "training step", "test accuracy");
@@ -91,6 +82,6 @@ internal sealed class EfficientBlocksExperiment : Experiment
         ModelComparison.Bars(Charts.Label(panels[2], "Parameters", "", "parameters"), models, m => m.Cost.Parameters, Format.Number);
         ModelComparison.Bars(Charts.Label(panels[3], $"Batch-1 latency on {context.Backend.Name}", "", "milliseconds"), models, m => m.Cost.LatencyMilliseconds,
             Format.Milliseconds);
-        return Charts.Save(figure, context.OutputPath($"{Name}.png"), 2000, 550);
+        return SaveChart(context, result, figure, 2000, 550);
     }
 }

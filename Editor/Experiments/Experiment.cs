@@ -1,5 +1,4 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Data;
+using ScottPlot;
 
 namespace NeuroPlugin.Editor.Experiments;
 
@@ -9,16 +8,36 @@ namespace NeuroPlugin.Editor.Experiments;
 /// into <see cref="ExperimentContext.OutputFolder"/>. Full runs take at most about two minutes on the CPU
 /// backend; <see cref="ExperimentContext.Quick"/> runs a much smaller version (seconds) for the tests.
 /// </summary>
-internal abstract class Experiment
+internal abstract class Experiment(string name, string summary)
 {
     /// <summary>The command-line name (<c>vanishing-gradients</c>); also the stem of the output files.</summary>
-    public abstract string Name { get; }
+    public string Name { get; } = name;
 
     /// <summary>One line: what the experiment compares and what it shows.</summary>
-    public abstract string Summary { get; }
+    public string Summary { get; } = summary;
 
-    /// <summary>Runs the experiment and writes its files.</summary>
-    public abstract ExperimentResult Run(ExperimentContext context);
+    /// <summary>Runs the experiment and writes its files: the charts <see cref="Measure"/> draws, then the report it
+    /// returns, ended by the conclusions, as <c>{Name}.md</c>.</summary>
+    public ExperimentResult Run(ExperimentContext context)
+    {
+        var result = new ExperimentResult(Name);
+        var report = Measure(context, result);
+        result.Files.Add(report.Conclusions(result.Conclusions).Save(context.OutputPath($"{Name}.md")));
+        return result;
+    }
+
+    /// <summary>Trains and measures: records the metrics and conclusions in <paramref name="result"/>, writes the charts
+    /// (<see cref="SaveChart"/>) and returns the report's text up to its conclusions.</summary>
+    protected abstract MarkdownReport Measure(ExperimentContext context, ExperimentResult result);
+
+    /// <summary>Saves <paramref name="figure"/> as <c>{Name}{suffix}.png</c> of the given size, lists it in <paramref name="result"/>'s
+    /// files and returns its path.</summary>
+    protected string SaveChart(ExperimentContext context, ExperimentResult result, Multiplot figure, int width, int height, string suffix = "")
+    {
+        string path = Charts.Save(figure, context.OutputPath($"{Name}{suffix}.png"), width, height);
+        result.Files.Add(path);
+        return path;
+    }
 }
 
 /// <summary>The experiments <c>neuro experiment</c> knows, by name, in the course's order.</summary>
@@ -65,6 +84,15 @@ internal sealed class ExperimentContext(IBackend backend, string outputFolder, i
 
     /// <summary>The first <paramref name="count"/> Fashion-MNIST test images.</summary>
     public ImageDataset TestSubset(int count) => (test ??= FashionMnist.LoadTest(dataFolder)).Take(count);
+
+    /// <summary>The first <paramref name="train"/> training images, the first <paramref name="test"/> test images, and the first
+    /// <paramref name="trainEvaluation"/> of those training images (all of them where there are fewer), on which an experiment
+    /// measures the training loss and accuracy.</summary>
+    public (ImageDataset Train, ImageDataset Test, ImageDataset TrainEvaluation) Subsets(int train, int test, int trainEvaluation)
+    {
+        var trainSubset = TrainSubset(train);
+        return (trainSubset, TestSubset(test), trainSubset.Take(Math.Min(trainSubset.Count, trainEvaluation)));
+    }
 
     /// <summary><paramref name="full"/> for a full run, <paramref name="quick"/> with <c>--quick</c>.</summary>
     public int Size(int full, int quick) => Quick ? quick : full;

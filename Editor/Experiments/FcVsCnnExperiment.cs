@@ -1,4 +1,3 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Search;
 using ScottPlot;
 
@@ -10,21 +9,16 @@ namespace NeuroPlugin.Editor.Experiments;
 /// and a two-hidden-layer perceptron whose width is solved for the CNN's parameter count, with the same recipe, data
 /// and steps, and compares test accuracy, parameters, FLOPs and measured batch-1 latency.
 /// </summary>
-internal sealed class FcVsCnnExperiment : Experiment
+internal sealed class FcVsCnnExperiment() : Experiment("fc-vs-cnn",
+    "a fully connected network against a CNN of about the same parameter count: accuracy, parameters, FLOPs, latency")
 {
-    public override string Name => "fc-vs-cnn";
-    public override string Summary => "a fully connected network against a CNN of about the same parameter count: accuracy, parameters, FLOPs, latency";
-
     /// <summary>Test accuracy lead (fraction) that counts as "better".</summary>
     const double AccuracyLead = 0.01;
 
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override MarkdownReport Measure(ExperimentContext context, ExperimentResult result)
     {
         var options = new TrainingOptions(BatchSize: 64, Steps: context.Size(600, 40), RecordEvery: context.Size(50, 20));
-        var train = context.TrainSubset(context.Size(12000, 1280));
-        var test = context.TestSubset(context.Size(2000, 300));
-        var trainEvaluation = train.Take(context.Size(1000, 320));
-        var result = new ExperimentResult(Name);
+        var (train, test, trainEvaluation) = context.Subsets(context.Size(12000, 1280), context.Size(2000, 300), context.Size(1000, 320));
 
         var cnnGraph = ConvNet.Stack(16, [(32, 2), (64, 1)], separable: false);
         long cnnParameters = ArchitectureCost.Count(cnnGraph).Parameters;
@@ -49,9 +43,8 @@ internal sealed class FcVsCnnExperiment : Experiment
             $"{Format.Times((double)cnn.Cost.Flops / fc.Cost.Flops)} the FLOPs per image, batch-1 latency {Format.Milliseconds(cnn.Cost.LatencyMilliseconds)} " +
             $"against {Format.Milliseconds(fc.Cost.LatencyMilliseconds)} on {context.Backend.Name}."));
 
-        string chart = DrawChart(context, models);
-        result.Files.Add(chart);
-        var report = new MarkdownReport()
+        string chart = DrawChart(context, result, models);
+        return new MarkdownReport()
             .Heading("Fully connected against convolutional")
             .Paragraph($"A CNN (stem conv 3×3 (16) → BN → ReLU → 2×2 max pool, conv 3×3/2 (32) and conv 3×3 (64) each with BN and ReLU, global " +
                 $"average pool → fc) and a ReLU perceptron with two hidden layers of {width} units (the width whose parameter count is closest to " +
@@ -60,10 +53,7 @@ internal sealed class FcVsCnnExperiment : Experiment
                 $"and {test.Count:N0} test images. Latency: median of batch-1 inferences (upload, forward, download) on {context.Backend.Name}.")
             .Image("accuracy curves, test accuracy, FLOPs and latency", chart)
             .Table(["network", .. ModelComparison.Columns, "batch-1 latency"],
-                models.Select(m => (IReadOnlyList<string>)[.. ModelComparison.Row(m), Format.Milliseconds(m.Cost.LatencyMilliseconds)]))
-            .Conclusions(result.Conclusions);
-        result.Files.Add(report.Save(context.OutputPath($"{Name}.md")));
-        return result;
+                models.Select(m => (IReadOnlyList<string>)[.. ModelComparison.Row(m), Format.Milliseconds(m.Cost.LatencyMilliseconds)]));
     }
 
     /// <summary>The hidden width H of a 784-H-H-10 perceptron whose parameter count <c>784H + H + H² + H + 10H + 10</c> is closest to <paramref name="parameters"/>.</summary>
@@ -76,7 +66,7 @@ internal sealed class FcVsCnnExperiment : Experiment
         return best;
     }
 
-    string DrawChart(ExperimentContext context, IReadOnlyList<TrainedModel> models)
+    string DrawChart(ExperimentContext context, ExperimentResult result, IReadOnlyList<TrainedModel> models)
     {
         var (figure, panels) = Charts.Grid(1, 3);
         var curves = Charts.Label(panels[0], "Test accuracy during training", "training step", "test accuracy");
@@ -87,6 +77,6 @@ internal sealed class FcVsCnnExperiment : Experiment
             v => Format.Number(Math.Pow(10, v)));
         ModelComparison.Bars(Charts.Label(panels[2], $"Batch-1 latency on {context.Backend.Name}", "", "milliseconds"), models, m => m.Cost.LatencyMilliseconds,
             Format.Milliseconds);
-        return Charts.Save(figure, context.OutputPath($"{Name}.png"), 1700, 550);
+        return SaveChart(context, result, figure, 1700, 550);
     }
 }

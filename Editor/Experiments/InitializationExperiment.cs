@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Init;
-using NeuroPlugin.Optimizers;
 using ScottPlot;
 
 namespace NeuroPlugin.Editor.Experiments;
@@ -12,11 +9,9 @@ namespace NeuroPlugin.Editor.Experiments;
 /// and 1 with std 1, at 0.5 with std 0.01); a short training run shows which start learns, and zero weights show the
 /// symmetry failure: every unit of a layer gets the same update, so the units stay identical.
 /// </summary>
-internal sealed class InitializationExperiment : Experiment
+internal sealed class InitializationExperiment() : Experiment("initialization",
+    "std 1 vs std 0.01 vs Xavier (sigmoid) / He (ReLU) vs zeros: activation histograms per layer, accuracy, symmetry of zero init")
 {
-    public override string Name => "initialization";
-    public override string Summary => "std 1 vs std 0.01 vs Xavier (sigmoid) / He (ReLU) vs zeros: activation histograms per layer, accuracy, symmetry of zero init";
-
     const int Depth = 5;
     /// <summary>Sigmoid outputs within this distance of 0 or 1 count as saturated, within it of 0.5 as "at 0.5".</summary>
     const float Near = 0.05f;
@@ -58,17 +53,14 @@ internal sealed class InitializationExperiment : Experiment
         new("zeros", ActivationKind.ReLU, Initializer.Zeros, "relu.zeros"),
     ];
 
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override MarkdownReport Measure(ExperimentContext context, ExperimentResult result)
     {
         int width = context.Size(100, 50);
         var options = new TrainingOptions(BatchSize: 64, Steps: context.Size(1000, 30), RecordEvery: context.Size(50, 10));
         const float learningRate = 0.05f, momentum = 0.9f;
-        var train = context.TrainSubset(context.Size(30000, 640));
-        var test = context.TestSubset(context.Size(2000, 300));
+        var (train, test, trainEvaluation) = context.Subsets(context.Size(30000, 640), context.Size(2000, 300), 2000);
         var probeImages = test.Take(context.Size(1000, 200));
-        var trainEvaluation = train.Take(Math.Min(train.Count, 2000));
         var nodes = Enumerable.Range(1, Depth).Select(Perceptron.ActivationName).ToArray();
-        var result = new ExperimentResult(Name);
 
         var outcomes = new List<Outcome>();
         foreach (var configuration in Configurations)
@@ -98,13 +90,10 @@ internal sealed class InitializationExperiment : Experiment
         }
 
         AddConclusions(result, outcomes, options);
-        var sigmoidChart = DrawHistograms(context, outcomes.Where(o => o.Configuration.Activation == ActivationKind.Sigmoid).ToList(), "sigmoid");
-        var reluChart = DrawHistograms(context, outcomes.Where(o => o.Configuration.Activation == ActivationKind.ReLU).ToList(), "relu");
-        var accuracyChart = DrawAccuracy(context, outcomes);
-        result.Files.AddRange([sigmoidChart, reluChart, accuracyChart]);
-        result.Files.Add(WriteReport(context, outcomes, width, options, learningRate, momentum, train.Count, test.Count, probeImages.Count,
-            [sigmoidChart, reluChart, accuracyChart], result));
-        return result;
+        var sigmoidChart = DrawHistograms(context, result, outcomes.Where(o => o.Configuration.Activation == ActivationKind.Sigmoid).ToList(), "sigmoid");
+        var reluChart = DrawHistograms(context, result, outcomes.Where(o => o.Configuration.Activation == ActivationKind.ReLU).ToList(), "relu");
+        var accuracyChart = DrawAccuracy(context, result, outcomes);
+        return Report(outcomes, width, options, learningRate, momentum, train.Count, test.Count, probeImages.Count, [sigmoidChart, reluChart, accuracyChart]);
     }
 
     static Outcome Find(List<Outcome> outcomes, string key) => outcomes.Single(o => o.Configuration.Key == key);
@@ -151,7 +140,7 @@ internal sealed class InitializationExperiment : Experiment
         }
     }
 
-    string DrawHistograms(ExperimentContext context, List<Outcome> rows, string activation)
+    string DrawHistograms(ExperimentContext context, ExperimentResult result, List<Outcome> rows, string activation)
     {
         var (figure, panels) = Charts.Grid(rows.Count, Depth);
         bool sigmoid = activation == "sigmoid";
@@ -182,7 +171,7 @@ internal sealed class InitializationExperiment : Experiment
                 Note(panel, note, Alignment.UpperRight);
             }
         }
-        return Charts.Save(figure, context.OutputPath($"{Name}-{activation}.png"), 1800, 250 * rows.Count + 60);
+        return SaveChart(context, result, figure, 1800, 250 * rows.Count + 60, $"-{activation}");
     }
 
     /// <summary>A boxed note inside a panel (the numbers behind a histogram).</summary>
@@ -203,7 +192,7 @@ internal sealed class InitializationExperiment : Experiment
         return sorted[Math.Min(sorted.Length - 1, (int)(fraction * sorted.Length))];
     }
 
-    string DrawAccuracy(ExperimentContext context, List<Outcome> outcomes)
+    string DrawAccuracy(ExperimentContext context, ExperimentResult result, List<Outcome> outcomes)
     {
         var (figure, panels) = Charts.Grid(1, 2);
         foreach (var (panel, activation) in new[] { (panels[0], ActivationKind.Sigmoid), (panels[1], ActivationKind.ReLU) })
@@ -215,14 +204,14 @@ internal sealed class InitializationExperiment : Experiment
             panel.Axes.SetLimitsY(0, 1);
             Charts.Legend(panel, Alignment.UpperLeft); // failed runs sit at 10 %, where a lower legend would hide them
         }
-        return Charts.Save(figure, context.OutputPath($"{Name}-accuracy.png"), 1400, 550);
+        return SaveChart(context, result, figure, 1400, 550, "-accuracy");
     }
 
-    string WriteReport(ExperimentContext context, List<Outcome> outcomes, int width, TrainingOptions options, float learningRate, float momentum,
-        int trainCount, int testCount, int probeCount, string[] charts, ExperimentResult result)
+    static MarkdownReport Report(List<Outcome> outcomes, int width, TrainingOptions options, float learningRate, float momentum,
+        int trainCount, int testCount, int probeCount, string[] charts)
     {
         var layers = Enumerable.Range(1, Depth).Select(l => $"layer {l}").ToArray();
-        var report = new MarkdownReport()
+        return new MarkdownReport()
             .Heading("Weight initialization")
             .Paragraph($"A perceptron with {Depth} hidden layers of {width} units and zero biases; the weights start from N(0, 1), N(0, 0.01²), " +
                 "Xavier-normal (std √(2/(fan_in + fan_out)), for sigmoid) or He-normal (std √(2/fan_in), for ReLU), or all zeros. The histograms are the " +
@@ -243,8 +232,6 @@ internal sealed class InitializationExperiment : Experiment
             .Table(["activation", "initialization", "test accuracy", "training loss", "largest difference between two units of a layer"],
                 outcomes.Select(o => (IReadOnlyList<string>)
                     [o.Configuration.Activation.ToString(), o.Configuration.Label, Format.Percent(o.Curve.FinalTestAccuracy),
-                     Format.Number(o.Curve.FinalTrainLoss), Format.Number(o.Spread.Max())]))
-            .Conclusions(result.Conclusions);
-        return report.Save(context.OutputPath($"{Name}.md"));
+                     Format.Number(o.Curve.FinalTrainLoss), Format.Number(o.Spread.Max())]));
     }
 }

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Optimizers;
 using NeuroPlugin.Search;
 using ScottPlot;
 

@@ -1,7 +1,3 @@
-using System.Globalization;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Init;
-using NeuroPlugin.Optimizers;
 using ScottPlot;
 
 namespace NeuroPlugin.Editor.Experiments;
@@ -12,11 +8,9 @@ namespace NeuroPlugin.Editor.Experiments;
 /// the rate per parameter, so they lower the loss faster than plain SGD; AdaGrad's rate only shrinks, so its
 /// progress slows, which RMSProp's moving average avoids.
 /// </summary>
-internal sealed class OptimizersExperiment : Experiment
+internal sealed class OptimizersExperiment() : Experiment("optimizers",
+    "SGD, Momentum, AdaGrad, RMSProp and Adam on the same network and data: training-loss and accuracy curves")
 {
-    public override string Name => "optimizers";
-    public override string Summary => "SGD, Momentum, AdaGrad, RMSProp and Adam on the same network and data: training-loss and accuracy curves";
-
     sealed record Rule(string Label, float LearningRate, Func<Optimizer> Create);
 
     /// <summary>The course's code's default rates (RMSProp's lowered to PyTorch's usual 0.001 for the deeper network).</summary>
@@ -29,14 +23,11 @@ internal sealed class OptimizersExperiment : Experiment
         new("Adam (β₁ = 0.9, β₂ = 0.999)", 0.001f, () => new Adam(0.001f)),
     ];
 
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override MarkdownReport Measure(ExperimentContext context, ExperimentResult result)
     {
         int width = context.Size(100, 32), depth = 4;
         var options = new TrainingOptions(BatchSize: 64, Steps: context.Size(1500, 40), RecordEvery: context.Size(25, 10));
-        var train = context.TrainSubset(context.Size(30000, 640));
-        var test = context.TestSubset(context.Size(2000, 300));
-        var trainEvaluation = train.Take(Math.Min(train.Count, 2000));
-        var result = new ExperimentResult(Name);
+        var (train, test, trainEvaluation) = context.Subsets(context.Size(30000, 640), context.Size(2000, 300), 2000);
         var spec = new Perceptron(Enumerable.Repeat(width, depth).ToArray(), ActivationKind.ReLU)
         {
             WeightInit = Initializer.KaimingNormal(),
@@ -74,9 +65,8 @@ internal sealed class OptimizersExperiment : Experiment
             $"in the second half of training AdaGrad lowered its loss by {Format.Percent(SecondHalfGain(adaGrad))} and RMSProp by " +
             $"{Format.Percent(SecondHalfGain(rmsProp))} (relative; agreement needs AdaGrad's to be smaller)."));
 
-        string chart = DrawChart(context, curves, options);
-        result.Files.Add(chart);
-        var report = new MarkdownReport()
+        string chart = DrawChart(context, result, curves, options);
+        return new MarkdownReport()
             .Heading("Optimizers")
             .Paragraph($"A ReLU perceptron with {depth} hidden layers of {width} units (He-normal weights, zero biases), the same initial weights and the same " +
                 $"batch order for every rule, trained on {train.Count:N0} training images, batch {options.BatchSize}, for {options.Steps} steps. The training " +
@@ -85,15 +75,12 @@ internal sealed class OptimizersExperiment : Experiment
             .Table(["optimizer", "learning rate ε", $"training loss at step {options.Steps / 2}", $"training loss at step {options.Steps}", "test accuracy"],
                 curves.Select(c => (IReadOnlyList<string>)
                     [c.Rule.Label, c.Rule.LearningRate.ToString(CultureInfo.InvariantCulture), Format.Number(c.Curve.TrainLoss[c.Curve.TrainLoss.Count / 2]),
-                     Format.Number(c.Curve.FinalTrainLoss), Format.Percent(c.Curve.FinalTestAccuracy)]))
-            .Conclusions(result.Conclusions);
-        result.Files.Add(report.Save(context.OutputPath($"{Name}.md")));
-        return result;
+                     Format.Number(c.Curve.FinalTrainLoss), Format.Percent(c.Curve.FinalTestAccuracy)]));
     }
 
     static string ShortName(Rule rule) => rule.Label.Split(' ')[0];
 
-    string DrawChart(ExperimentContext context, List<(Rule Rule, TrainingCurve Curve)> curves, TrainingOptions options)
+    string DrawChart(ExperimentContext context, ExperimentResult result, List<(Rule Rule, TrainingCurve Curve)> curves, TrainingOptions options)
     {
         var (figure, panels) = Charts.Grid(1, 2);
         var loss = Charts.Label(panels[0], "Training loss", "training step", "cross-entropy (log scale)");
@@ -109,6 +96,6 @@ internal sealed class OptimizersExperiment : Experiment
         Charts.Legend(loss, Alignment.UpperRight);
         accuracy.Axes.SetLimitsY(0, 1);
         Charts.Legend(accuracy, Alignment.LowerRight);
-        return Charts.Save(figure, context.OutputPath($"{Name}.png"), 1500, 600);
+        return SaveChart(context, result, figure, 1500, 600);
     }
 }

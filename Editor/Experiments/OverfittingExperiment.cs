@@ -1,8 +1,3 @@
-using System.Globalization;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Init;
-using NeuroPlugin.Optimizers;
 using ScottPlot;
 
 namespace NeuroPlugin.Editor.Experiments;
@@ -13,11 +8,9 @@ namespace NeuroPlugin.Editor.Experiments;
 /// exactly zero) and dropout. Trains the same perceptron on a few hundred images with none, L2, L1 and dropout, and
 /// measures the train/test gap and the share of near-zero weights.
 /// </summary>
-internal sealed class OverfittingExperiment : Experiment
+internal sealed class OverfittingExperiment() : Experiment("overfitting",
+    "a few hundred training images; none vs L2 vs L1 vs dropout: train/test accuracy gap and the share of near-zero weights")
 {
-    public override string Name => "overfitting";
-    public override string Summary => "a few hundred training images; none vs L2 vs L1 vs dropout: train/test accuracy gap and the share of near-zero weights";
-
     /// <summary>A weight counts as "near zero" below this magnitude (He init puts about 2 % of fc1's weights there).</summary>
     const float NearZero = 1e-3f;
     /// <summary>The gap (fraction) that counts as overfitting.</summary>
@@ -44,14 +37,13 @@ internal sealed class OverfittingExperiment : Experiment
         public double NearZeroShare => Readback.Fraction(Weights, w => Math.Abs(w) < NearZero);
     }
 
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override MarkdownReport Measure(ExperimentContext context, ExperimentResult result)
     {
         int width = context.Size(100, 50), depth = 5;
         const float learningRate = 0.1f;
         var options = new TrainingOptions(BatchSize: 50, Steps: context.Size(1500, 150), RecordEvery: context.Size(50, 25));
         var train = context.TrainSubset(context.Size(300, 200));
         var test = context.TestSubset(context.Size(2000, 500));
-        var result = new ExperimentResult(Name);
 
         var outcomes = new List<Outcome>();
         foreach (var setting in Settings)
@@ -93,9 +85,8 @@ internal sealed class OverfittingExperiment : Experiment
             $"share of weights with |w| < {NearZero.ToString(CultureInfo.InvariantCulture)}: L1 {Format.Percent(l1.NearZeroShare)}, L2 {Format.Percent(l2.NearZeroShare)}, " +
             $"none {Format.Percent(none.NearZeroShare)} (agreement needs L1's ≥ {SparsityFactor:0}× both others)."));
 
-        string chart = DrawChart(context, outcomes, options);
-        result.Files.Add(chart);
-        var report = new MarkdownReport()
+        string chart = DrawChart(context, result, outcomes, options);
+        return new MarkdownReport()
             .Heading("Overfitting and regularization")
             .Paragraph($"A ReLU perceptron with {depth} hidden layers of {width} units (He-normal weights, zero biases) trained on only {train.Count} " +
                 $"Fashion-MNIST training images with plain SGD (ε = {learningRate}), batch {options.BatchSize}, for {options.Steps} steps " +
@@ -105,17 +96,14 @@ internal sealed class OverfittingExperiment : Experiment
             .Table(["regularization", "training accuracy", "test accuracy", "gap", $"weights with |w| < {NearZero.ToString(CultureInfo.InvariantCulture)}", "mean |w|"],
                 outcomes.Select(o => (IReadOnlyList<string>)
                     [o.Setting.Label, Format.Percent(o.Curve.FinalTrainAccuracy), Format.Percent(o.Curve.FinalTestAccuracy), Format.Percent(o.Gap),
-                     Format.Percent(o.NearZeroShare), Format.Number(o.Weights.Average(w => Math.Abs(w)))]))
-            .Conclusions(result.Conclusions);
-        result.Files.Add(report.Save(context.OutputPath($"{Name}.md")));
-        return result;
+                     Format.Percent(o.NearZeroShare), Format.Number(o.Weights.Average(w => Math.Abs(w)))]));
     }
 
     /// <summary>Every weight matrix's values, concatenated (the parameters L1 and L2 act on).</summary>
     static float[] Weights(Network network, Perceptron spec) =>
         spec.WeightNames().SelectMany(name => network.Parameter(name).ToArray()).ToArray();
 
-    string DrawChart(ExperimentContext context, List<Outcome> outcomes, TrainingOptions options)
+    string DrawChart(ExperimentContext context, ExperimentResult result, List<Outcome> outcomes, TrainingOptions options)
     {
         var none = outcomes[0];
         var (figure, panels) = Charts.Grid(2, 2);
@@ -153,6 +141,6 @@ internal sealed class OverfittingExperiment : Experiment
         }
         Charts.LogY(histogram);
         Charts.Legend(histogram, Alignment.UpperRight, 10);
-        return Charts.Save(figure, context.OutputPath($"{Name}.png"), 1500, 1100);
+        return SaveChart(context, result, figure, 1500, 1100);
     }
 }

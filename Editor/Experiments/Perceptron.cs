@@ -1,7 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Init;
 using NeuroPlugin.Layers;
 using NeuroPlugin.Tensors;
 

@@ -1,6 +1,4 @@
-using NeuroPlugin.Data;
 using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
 
 namespace NeuroPlugin.Editor.Experiments;
 

@@ -1,5 +1,3 @@
-using NeuroPlugin.Data;
-using NeuroPlugin.Graph;
 using ScottPlot;
 
 namespace NeuroPlugin.Editor.Experiments;
@@ -12,11 +10,9 @@ namespace NeuroPlugin.Editor.Experiments;
 /// per-sample weights, forward and backward independently). The augmentations are the runtime's own (<c>neuro train
 /// --augment</c>'s defaults, <see cref="Augmentation.Parse"/>), the joins its layers (<c>StochasticDepth</c>, <c>ShakeShake</c>).
 /// </summary>
-internal sealed class RegularizersExperiment : Experiment
+internal sealed class RegularizersExperiment() : Experiment("regularizers",
+    "a small ResNet with none, Cutout, Random Erasing, mixup, Stochastic Depth and Shake-Shake under the same budget: test accuracy and train/test gap")
 {
-    public override string Name => "regularizers";
-    public override string Summary => "a small ResNet with none, Cutout, Random Erasing, mixup, Stochastic Depth and Shake-Shake under the same budget: test accuracy and train/test gap";
-
     /// <summary>How much (fraction) a regularizer must shrink the train/test gap to count as "narrows it".</summary>
     const double Narrower = 0.01;
     const float DropProbability = 0.5f;
@@ -35,14 +31,13 @@ internal sealed class RegularizersExperiment : Experiment
         new("Shake-Shake", "shake_shake", "", BlockJoin.ShakeShake),
     ];
 
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override MarkdownReport Measure(ExperimentContext context, ExperimentResult result)
     {
         const int width = 8;
         // a small training set trained for many epochs, so that the unregularized network overfits and a regularizer has a gap to close
         var options = new TrainingOptions(BatchSize: 64, Steps: context.Size(600, 30), RecordEvery: context.Size(50, 30));
         var train = context.TrainSubset(context.Size(3000, 640));
         var test = context.TestSubset(context.Size(2000, 300));
-        var result = new ExperimentResult(Name);
 
         var models = new List<TrainedModel>();
         foreach (var setting in Settings)
@@ -69,9 +64,8 @@ internal sealed class RegularizersExperiment : Experiment
                 $"test accuracy {Format.Percent(model.TestAccuracy)} against {Format.Percent(none.TestAccuracy)} (training accuracy " +
                 $"{Format.Percent(model.TrainAccuracy)} against {Format.Percent(none.TrainAccuracy)}; agreement needs it higher)."));
 
-        string chart = DrawChart(context, models);
-        result.Files.Add(chart);
-        var report = new MarkdownReport()
+        string chart = DrawChart(context, result, models);
+        return new MarkdownReport()
             .Heading("Regularizers of the lineage")
             .Paragraph($"A residual network of 8 weighted layers (stem conv 3×3 ({width}) → BN → ReLU → 2×2 max pool, three residual blocks at {width}, " +
                 $"{2 * width}, {4 * width} channels, global average pool → fc; Shake-Shake's blocks have two branches, so twice the block parameters) " +
@@ -83,13 +77,10 @@ internal sealed class RegularizersExperiment : Experiment
                 $"{test.Count:N0} test images.")
             .Image("accuracy curves, test accuracy and gap per regularizer", chart)
             .Table(["regularizer", .. ModelComparison.Columns, "gap"],
-                models.Select(m => (IReadOnlyList<string>)[.. ModelComparison.Row(m), Format.Percent(m.Gap)]))
-            .Conclusions(result.Conclusions);
-        result.Files.Add(report.Save(context.OutputPath($"{Name}.md")));
-        return result;
+                models.Select(m => (IReadOnlyList<string>)[.. ModelComparison.Row(m), Format.Percent(m.Gap)]));
     }
 
-    string DrawChart(ExperimentContext context, List<TrainedModel> models)
+    string DrawChart(ExperimentContext context, ExperimentResult result, List<TrainedModel> models)
     {
         var (figure, panels) = Charts.Grid(1, 3);
         var curves = Charts.Label(panels[0], "Test accuracy during training", "training step", "test accuracy");
@@ -97,6 +88,6 @@ internal sealed class RegularizersExperiment : Experiment
         Charts.Legend(curves, Alignment.LowerRight, 10);
         ModelComparison.Bars(Charts.Label(panels[1], "Final test accuracy", "", "test accuracy"), models, m => m.TestAccuracy, Format.Percent);
         ModelComparison.Bars(Charts.Label(panels[2], "Train/test accuracy gap at the end", "", "training − test accuracy"), models, m => m.Gap, Format.Percent);
-        return Charts.Save(figure, context.OutputPath($"{Name}.png"), 2000, 600);
+        return SaveChart(context, result, figure, 2000, 600);
     }
 }

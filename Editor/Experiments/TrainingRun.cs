@@ -1,7 +1,4 @@
-using NeuroPlugin.Data;
 using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Optimizers;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Experiments;

@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Init;
-using NeuroPlugin.Optimizers;
 using ScottPlot;
 
 namespace NeuroPlugin.Editor.Experiments;
@@ -12,11 +9,9 @@ namespace NeuroPlugin.Editor.Experiments;
 /// layers, the same Xavier-normal initialization, the same SGD) once with sigmoid and once with ReLU, and reads the
 /// per-layer weight-gradient norms <c>‖∂E/∂W_l‖</c> back every few steps.
 /// </summary>
-internal sealed class VanishingGradientsExperiment : Experiment
+internal sealed class VanishingGradientsExperiment() : Experiment("vanishing-gradients",
+    "a 6-hidden-layer perceptron with sigmoid vs ReLU: per-layer gradient norms over training, and accuracy")
 {
-    public override string Name => "vanishing-gradients";
-    public override string Summary => "a 6-hidden-layer perceptron with sigmoid vs ReLU: per-layer gradient norms over training, and accuracy";
-
     /// <summary>Thresholds of the conclusions: "much smaller" means at least this factor.</summary>
     const double MuchSmaller = 10;
     /// <summary>Test-accuracy lead (fraction) that counts as "learns faster".</summary>
@@ -24,15 +19,12 @@ internal sealed class VanishingGradientsExperiment : Experiment
 
     static readonly ActivationKind[] Activations = [ActivationKind.Sigmoid, ActivationKind.ReLU];
 
-    public override ExperimentResult Run(ExperimentContext context)
+    protected override MarkdownReport Measure(ExperimentContext context, ExperimentResult result)
     {
         int width = context.Size(64, 32), depth = 6;
         var options = new TrainingOptions(BatchSize: 64, Steps: context.Size(2000, 40), RecordEvery: context.Size(50, 10));
         const float learningRate = 0.1f;
-        var train = context.TrainSubset(context.Size(30000, 640));
-        var test = context.TestSubset(context.Size(2000, 300));
-        var trainEvaluation = train.Take(Math.Min(train.Count, 2000));
-        var result = new ExperimentResult(Name);
+        var (train, test, trainEvaluation) = context.Subsets(context.Size(30000, 640), context.Size(2000, 300), 2000);
 
         var hidden = Enumerable.Repeat(width, depth).ToArray();
         string[] layers = [.. new Perceptron(hidden, ActivationKind.ReLU).WeightNames()];
@@ -76,10 +68,8 @@ internal sealed class VanishingGradientsExperiment : Experiment
             $"after {options.Steps} steps the test accuracy is {Format.Percent(sigmoid.Curve.FinalTestAccuracy)} with sigmoid and " +
             $"{Format.Percent(relu.Curve.FinalTestAccuracy)} with ReLU (agreement needs ReLU ahead by ≥ {AccuracyLead * 100:0} points)."));
 
-        string chart = DrawChart(context, runs, layers, options);
-        result.Files.Add(chart);
-        result.Files.Add(WriteReport(context, runs, layers, width, options, learningRate, train.Count, test.Count, chart, result));
-        return result;
+        string chart = DrawChart(context, result, runs, layers, options);
+        return Report(runs, layers, width, options, learningRate, train.Count, test.Count, chart);
     }
 
     sealed record ActivationRun(string Label, TrainingCurve Curve, List<double>[] Norms)
@@ -88,7 +78,7 @@ internal sealed class VanishingGradientsExperiment : Experiment
         public double MeanNorm(int layer) => Norms[layer].Average();
     }
 
-    string DrawChart(ExperimentContext context, List<ActivationRun> runs, string[] layers, TrainingOptions options)
+    string DrawChart(ExperimentContext context, ExperimentResult result, List<ActivationRun> runs, string[] layers, TrainingOptions options)
     {
         var (figure, panels) = Charts.Grid(2, 2);
         var layerAxis = Enumerable.Range(1, layers.Length).Select(l => (double)l).ToArray();
@@ -122,13 +112,12 @@ internal sealed class VanishingGradientsExperiment : Experiment
         }
         accuracy.Axes.SetLimitsY(0, 1);
         Charts.Legend(accuracy, Alignment.MiddleRight); // between the curves: sigmoid's may stay at 10 %, ReLU's near the top
-        return Charts.Save(figure, context.OutputPath($"{Name}.png"), 1500, 1100);
+        return SaveChart(context, result, figure, 1500, 1100);
     }
 
-    string WriteReport(ExperimentContext context, List<ActivationRun> runs, string[] layers, int width, TrainingOptions options, float learningRate,
-        int trainCount, int testCount, string chart, ExperimentResult result)
-    {
-        var report = new MarkdownReport()
+    static MarkdownReport Report(List<ActivationRun> runs, string[] layers, int width, TrainingOptions options, float learningRate,
+        int trainCount, int testCount, string chart) =>
+        new MarkdownReport()
             .Heading("Vanishing gradients: sigmoid vs ReLU")
             .Paragraph($"A perceptron with six hidden layers of {width} units, Xavier-normal weights and zero biases (the same " +
                 $"initialization for both activations, so only the activation differs), trained with plain SGD (ε = {learningRate}) on " +
@@ -140,8 +129,5 @@ internal sealed class VanishingGradientsExperiment : Experiment
                 [name, Format.Number(runs[0].MeanNorm(l)), Format.Number(runs[1].MeanNorm(l)), Format.Times(runs[1].MeanNorm(l) / runs[0].MeanNorm(l))]))
             .Heading("Accuracy", 2)
             .Table(["activation", "test accuracy", "training accuracy", "training loss"], runs.Select(r => (IReadOnlyList<string>)
-                [r.Label, Format.Percent(r.Curve.FinalTestAccuracy), Format.Percent(r.Curve.FinalTrainAccuracy), Format.Number(r.Curve.FinalTrainLoss)]))
-            .Conclusions(result.Conclusions);
-        return report.Save(context.OutputPath($"{Name}.md"));
-    }
+                [r.Label, Format.Percent(r.Curve.FinalTestAccuracy), Format.Percent(r.Curve.FinalTrainAccuracy), Format.Number(r.Curve.FinalTrainLoss)]));
 }

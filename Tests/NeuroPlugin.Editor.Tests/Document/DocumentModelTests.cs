@@ -1,17 +1,12 @@
 namespace NeuroPlugin.Editor.Tests.Document;
 
 /// <summary>The server-side document: shapes, counts and errors from the runtime's layers; undo/redo; copy/paste.</summary>
-public sealed class DocumentModelTests
+public sealed class DocumentModelTests : TempFolderFixture
 {
-    TempFolder folder = null!;
-
-    [SetUp] public void CreateFolder() => folder = new TempFolder();
-    [TearDown] public void DeleteFolder() => folder.Dispose();
-
     [Test]
     public void ShapesParametersAndFlopsFollowTheLayersFormulas()
     {
-        var document = Commands.SmallNetwork(folder.Path).Json();
+        var document = Commands.SmallNetwork(Folder.Path).Json();
         // conv 5×5 without padding: 28 − 5 + 1 = 24; pooling 2×2/2: 12; flatten 6·12·12 = 864
         Assert.That(document.Node("input").Shape(), Is.EqualTo(new[] { 1, 1, 28, 28 }));
         Assert.That(document.Node("conv1").Shape(), Is.EqualTo(new[] { 1, 6, 24, 24 }));
@@ -35,7 +30,7 @@ public sealed class DocumentModelTests
     [Test]
     public void ErrorsNameTheNodeAndLeaveTheRestAnalysed()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Run("""{"op":"setAttributes","id":"conv1","attributes":{"kernelSize":[40,40]}}""");
         var document = session.Json();
         string error = (string)document.Node("conv1")["error"]!;
@@ -62,7 +57,7 @@ public sealed class DocumentModelTests
     [Test]
     public void RefusedCommandsChangeNothingAndNameTheProblem()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         long revision = session.Revision;
         var e = Assert.Throws<DocumentCommandException>(() => session.Run("""{"op":"connect","source":"fc","target":"conv1","targetPort":0}"""));
         Assert.That(e!.Message, Does.Contain("cycle"));
@@ -77,7 +72,7 @@ public sealed class DocumentModelTests
     [Test]
     public void UndoAndRedoRestoreEveryStep()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         var states = new List<string> { Strip(session) };
         session.Run("""{"op":"addNode","type":"Conv2d","id":"conv1","inputs":["input"]}""");
         states.Add(Strip(session));
@@ -120,7 +115,7 @@ public sealed class DocumentModelTests
     [Test]
     public void PasteRemapsIdsAndInternalConnections()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         var clipboard = session.Copy(["conv1", "relu1"]);
         session.Execute(new JsonObject { ["op"] = "paste", ["nodes"] = clipboard["nodes"]!.DeepClone() });
         var document = session.Json();
@@ -139,7 +134,7 @@ public sealed class DocumentModelTests
     [Test]
     public void UpsampleTakesEitherAScaleFactorOrASize()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Run("""{"op":"addNode","type":"Upsample","id":"up","inputs":["pool1"]}""");
         Assert.That(session.Json().Node("up").Shape(), Is.EqualTo(new[] { 1, 6, 24, 24 }), "default scale factor 2");
         session.Run("""{"op":"setAttributes","id":"up","attributes":{"size":[10,15],"scaleFactor":null}}""");

@@ -4,18 +4,13 @@ namespace NeuroPlugin.Editor.Tests.Document;
 
 /// <summary>The session around the document: which file (path, name, weights) it belongs to through new, open, model
 /// templates and undo; refused commands; the undo history's limits.</summary>
-public sealed class DocumentSessionTests
+public sealed class DocumentSessionTests : TempFolderFixture
 {
-    TempFolder folder = null!;
-
-    [SetUp] public void CreateFolder() => folder = new TempFolder();
-    [TearDown] public void DeleteFolder() => folder.Dispose();
-
     /// <summary>A session that opened <c>a.neuro</c> (the small network, saved with its initial weights).</summary>
     DocumentSession OpenedSmallNetwork()
     {
-        Commands.SmallNetwork(folder.Path).Save("a.neuro");
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        Commands.SmallNetwork(Folder.Path).Save("a.neuro");
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Open("a.neuro");
         return session;
     }
@@ -47,11 +42,11 @@ public sealed class DocumentSessionTests
     [Test]
     public void UndoingAnOpenReturnsToThePreviousFileAndItsWeights()
     {
-        var first = Commands.SmallNetwork(folder.Path);
+        var first = Commands.SmallNetwork(Folder.Path);
         first.Save("a.neuro");
         first.Run("""{"op":"insertTemplate","template":"lenet5"}""");
         first.Save("b.neuro");
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Open("a.neuro");
         session.Open("b.neuro");
         Assert.That((string?)session.Json()["path"], Is.EqualTo("b.neuro"));
@@ -60,7 +55,7 @@ public sealed class DocumentSessionTests
         Assert.That((string?)document["path"], Is.EqualTo("a.neuro"), "undoing an open restores the path too");
         Assert.That(document.Node("fc"), Is.Not.Null);
         using var cpu = new CpuBackend();
-        using (var a = ModelFile.Load(folder.Combine("a.neuro"), cpu))
+        using (var a = ModelFile.Load(Folder.Combine("a.neuro"), cpu))
             Assert.That(session.File.Weights["fc.weight"].Values, Is.EqualTo(a.Parameter("fc.weight").ToArray()), "and a.neuro's weights, not b.neuro's");
         session.Redo();
         Assert.That((string?)session.Json()["path"], Is.EqualTo("b.neuro"));
@@ -112,7 +107,7 @@ public sealed class DocumentSessionTests
     [Test]
     public void AnAnalysisThatFailsChangesNothing()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path),
+        var session = new DocumentSession(new FolderGuard(Folder.Path),
             d => d.Contains("boom") ? throw new InvalidOperationException("analysis fault") : new DocumentAnalysis(d));
         session.Run("""{"op":"addNode","type":"ReLU","id":"relu","inputs":["input"]}""");
         string before = session.Json().ToJsonString();
@@ -128,7 +123,7 @@ public sealed class DocumentSessionTests
     [Test]
     public void TensorsOverTheRuntimesSizeAreANodeErrorNotAFault()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         // fc.weight would be 4 194 304 × 864 = 3.6·10⁹ values, over int.MaxValue
         session.Run("""{"op":"setAttributes","id":"fc","attributes":{"outFeatures":4194304}}""");
         var document = session.Json();
@@ -142,7 +137,7 @@ public sealed class DocumentSessionTests
     [Test]
     public void ConnectRefusesNegativePortsAndFullNodesNamingThem()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Run("""{"op":"addNode","type":"Add","id":"sum","inputs":["relu1","relu1"]}""");
         long revision = session.Revision;
         var e = Assert.Throws<DocumentCommandException>(() => session.Run("""{"op":"connect","source":"conv1","target":"sum","targetPort":-1}"""));
@@ -162,7 +157,7 @@ public sealed class DocumentSessionTests
     [Test]
     public void UndoHistoryIsCappedBySize()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path)) { UndoBytesLimit = 200_000 };
+        var session = new DocumentSession(new FolderGuard(Folder.Path)) { UndoBytesLimit = 200_000 };
         for (int i = 0; i < 60; i++)
             session.Run($$$"""{"op":"addNode","type":"Conv2d","id":"conv{{{i}}}","inputs":["input"],"attributes":{"outChannels":{{{i + 1}}}}}""");
         Assert.That(session.UndoBytes, Is.LessThanOrEqualTo(200_000));
@@ -177,7 +172,7 @@ public sealed class DocumentSessionTests
     [Test]
     public void GeneratedIdsCountUpAndPasteRefusesInputsWithInputs()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run("""{"op":"addNode","type":"Conv2d"}""");
         session.Run("""{"op":"addNode","type":"Conv2d"}""");
         session.Run("""{"op":"addNode","type":"Conv2d"}""");
@@ -197,7 +192,7 @@ public sealed class DocumentSessionTests
     [Test]
     public void ALayoutThatAmendsTheChangeBeforeItIsNotAnUndoStepOfItsOwn()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run("""{"op":"insertTemplate","template":"lenet5"}""");
         long template = session.Revision;
         int steps = session.UndoCount;
@@ -220,7 +215,7 @@ public sealed class DocumentSessionTests
     [Test]
     public void WhileLockedOnlyTheDrawingMayChange()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Run("""{"op":"insertTemplate","template":"residual","after":"conv1"}""");
         session.Save("a.neuro");
         string? reason = "a run is training this network";
@@ -265,7 +260,7 @@ public sealed class DocumentSessionTests
     [Test]
     public void NewAndTemplatesAreCleanAndEachFileHasItsOwnId()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         long first = (long)session.Json()["file"]!;
         Assert.That((bool)session.Json()["dirty"]!, Is.True);
         session.Run("""{"op":"new"}""");
@@ -285,11 +280,11 @@ public sealed class DocumentSessionTests
     [TestCase("model.onnx", "must end in .neuro")]
     public void SaveRefusesPathsWithoutAFileName(string path, string message)
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         var e = Assert.Throws<DocumentCommandException>(() => session.Save(path));
         Assert.That(e!.Message, Does.Contain(message));
         Assert.That(e.Field, Is.EqualTo("path"));
-        Assert.That(Directory.EnumerateFileSystemEntries(folder.Path, "*", SearchOption.AllDirectories), Is.Empty, "no file written");
+        Assert.That(Directory.EnumerateFileSystemEntries(Folder.Path, "*", SearchOption.AllDirectories), Is.Empty, "no file written");
         Assert.That(Assert.Throws<DocumentCommandException>(() => session.Export(".onnx"))!.Message, Does.Contain("has no file name before .onnx"));
     }
 }

@@ -2,13 +2,8 @@ namespace NeuroPlugin.Editor.Tests.Document;
 
 /// <summary>Adding a layer into the network rather than beside it: after a node (the palette's double-click), onto an
 /// edge (a drop), and the one-click Flatten a Linear after a global pool offers.</summary>
-public sealed class InsertionTests
+public sealed class InsertionTests : TempFolderFixture
 {
-    TempFolder folder = null!;
-
-    [SetUp] public void CreateFolder() => folder = new TempFolder();
-    [TearDown] public void DeleteFolder() => folder.Dispose();
-
     static string?[] Inputs(JsonObject document, string id) => document.Node(id)["inputs"]!.AsArray().Select(i => (string?)i).ToArray();
 
     static (double X, double Y) Position(JsonObject document, string id) =>
@@ -17,7 +12,7 @@ public sealed class InsertionTests
     [Test]
     public void AfterANodeGoesIntoTheChainAndMakesRoomBelow()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Run("""{"op":"layout"}""");
         var before = session.Json();
         session.Run("""{"op":"addNode","type":"BatchNorm2d","after":"conv1"}""");
@@ -45,7 +40,7 @@ public sealed class InsertionTests
     [Test]
     public void OntoAnEdgeGoesBetweenItsEnds()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Run("""{"op":"addNode","type":"Add","id":"sum","inputs":["relu1","conv1"]}""");
         // the edge conv1 → sum:1 only; relu1 still reads conv1
         session.Run("""{"op":"addNode","type":"ReLU","id":"side","insertInto":{"source":"conv1","target":"sum","targetPort":1}}""");
@@ -66,7 +61,7 @@ public sealed class InsertionTests
     [Test]
     public void ALayerInsertedInsideABlockJoinsItsGroup()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run("""{"op":"addNode","type":"Conv2d","id":"stem","inputs":["input"],"attributes":{"outChannels":16}}""");
         session.Run("""{"op":"insertTemplate","template":"residual","after":"stem"}""");
         session.Run("""{"op":"addNode","type":"Dropout","id":"inside","after":"residual.conv1"}""");
@@ -82,7 +77,7 @@ public sealed class InsertionTests
     [Test]
     public void ALinearAfterAGlobalPoolOffersAFlattenThatFixesIt()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run("""{"op":"addNode","type":"Conv2d","id":"conv","inputs":["input"],"attributes":{"outChannels":8}}""");
         session.Run("""{"op":"addNode","type":"GlobalAvgPool2d","id":"pool","inputs":["conv"]}""");
         session.Run("""{"op":"addNode","type":"Linear","id":"fc","inputs":["pool"],"attributes":{"outFeatures":10}}""");
@@ -106,7 +101,7 @@ public sealed class InsertionTests
     [Test]
     public void ABlockMakesRoomForTheNodesAfterIt()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run("""{"op":"addNode","type":"Conv2d","id":"stem","inputs":["input"],"position":{"x":0,"y":100},"attributes":{"outChannels":16}}""");
         session.Run("""{"op":"addNode","type":"GlobalAvgPool2d","id":"pool","inputs":["stem"],"position":{"x":0,"y":200}}""");
         session.Run("""{"op":"insertTemplate","template":"residual","after":"stem"}""");

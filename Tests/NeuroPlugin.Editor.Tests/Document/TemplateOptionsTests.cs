@@ -6,18 +6,13 @@ namespace NeuroPlugin.Editor.Tests.Document;
 
 /// <summary>Model templates sized for the data (channels, image size, classes), with the CLI's resize node in front
 /// when the model needs larger images; errors name the field.</summary>
-public sealed class TemplateOptionsTests
+public sealed class TemplateOptionsTests : TempFolderFixture
 {
-    TempFolder folder = null!;
-
-    [SetUp] public void CreateFolder() => folder = new TempFolder();
-    [TearDown] public void DeleteFolder() => folder.Dispose();
-
     [TestCase("resnet18")]
     [TestCase("mobilenet_v2")]
     public void AZooModelSizedForFashionMnistIsValidWithoutAResize(string model)
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run($$$"""{"op":"insertTemplate","template":"{{{model}}}","options":{"inputChannels":1,"inputSize":28,"classes":10}}""");
         var analysis = session.Analysis;
         Assert.That(analysis.IsValid, Is.True, string.Join("; ", analysis.Errors.Select(e => e.Message)));
@@ -30,7 +25,7 @@ public sealed class TemplateOptionsTests
     [Test]
     public void AModelThatNeedsLargerImagesNamesImageSizeAndTakesAResize()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         var e = Assert.Throws<DocumentCommandException>(() =>
             session.Run("""{"op":"insertTemplate","template":"alexnet","options":{"inputChannels":1,"inputSize":28,"classes":10}}"""));
         Assert.That(e!.Field, Is.EqualTo("imageSize"));
@@ -56,7 +51,7 @@ public sealed class TemplateOptionsTests
     [TestCase("""{"inputSize":5000}""", "inputSize", "inputSize must be 1 to 4096")]
     public void BadOptionsNameTheirField(string options, string field, string message)
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         long revision = session.Revision;
         var e = Assert.Throws<DocumentCommandException>(() => session.Run($$"""{"op":"insertTemplate","template":"resnet18","options":{{options}}}"""));
         Assert.That(e!.Field, Is.EqualTo(field));
@@ -81,7 +76,7 @@ public sealed class TemplateOptionsTests
         Assert.That(preview["datasets"]!.AsArray().Select(d => (string)d!["id"]!), Is.EqualTo(new[] { "reference", "fashion-mnist" }));
 
         // what the dialog then sends is accepted as it stands
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Execute(new JsonObject { ["op"] = "insertTemplate", ["template"] = "alexnet", ["options"] = options.DeepClone() });
         Assert.That(session.Analysis.IsValid, Is.True);
         Assert.That(session.Analysis.TotalParameters, Is.EqualTo((long)preview["parameters"]!));

@@ -6,17 +6,12 @@ using NeuroPlugin.Training;
 namespace NeuroPlugin.Editor.Tests.Document;
 
 /// <summary>Templates come from the zoo's own builders; documents save to files the runtime loads and trains.</summary>
-public sealed class TemplateTests
+public sealed class TemplateTests : TempFolderFixture
 {
-    TempFolder folder = null!;
-
-    [SetUp] public void CreateFolder() => folder = new TempFolder();
-    [TearDown] public void DeleteFolder() => folder.Dispose();
-
     [Test]
     public void ResNet18TemplateHasTheZooNetworksParameterCount()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run("""{"op":"insertTemplate","template":"resnet18"}""");
         var document = session.Json();
         using var cpu = new CpuBackend();
@@ -39,7 +34,7 @@ public sealed class TemplateTests
     [TestCase("googlenet", 13_004_888)] // torchvision googlenet(aux_logits=True)
     public void SharedBlockTemplatesKeepThePublishedCounts(string model, long parameters)
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run($$"""{"op":"insertTemplate","template":"{{model}}"}""");
         Assert.That(session.Analysis.TotalParameters, Is.EqualTo(parameters));
     }
@@ -53,7 +48,7 @@ public sealed class TemplateTests
     [TestCase("densenet121", "group:features.denseblock1", 42, 8)]
     public void TemplateGroupsAreWholeBlocks(string model, string block, int members, int groups)
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run($$"""{"op":"insertTemplate","template":"{{model}}"}""");
         var document = session.Json();
         TestContext.Out.WriteLine($"{model}: {string.Join(", ", document["groups"]!.AsArray().Select(g => $"{g!["id"]} ({g["nodes"]!.AsArray().Count})"))}");
@@ -75,7 +70,7 @@ public sealed class TemplateTests
     {
         foreach (string name in ModelZoo.Names)
         {
-            var session = new DocumentSession(new FolderGuard(folder.Path));
+            var session = new DocumentSession(new FolderGuard(Folder.Path));
             session.Run($$"""{"op":"insertTemplate","template":"{{name}}"}""");
             var graph = ModelZoo.Build(name);
             long expected = graph.Nodes.Sum(n => n.Layer.Parameters.Sum(p => (long)p.Shape.Length));
@@ -90,7 +85,7 @@ public sealed class TemplateTests
     [Test]
     public void ResidualBlockInsertsAfterANodeAsACollapsedGroup()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run("""{"op":"addNode","type":"Conv2d","id":"stem","inputs":["input"],"attributes":{"outChannels":16}}""");
         session.Run("""{"op":"addNode","type":"GlobalAvgPool2d","id":"pool","inputs":["stem"]}""");
         long before = session.Analysis.TotalParameters;
@@ -122,7 +117,7 @@ public sealed class TemplateTests
     [TestCase("inverted-residual", 16, 16)]
     public void EveryBlockTemplateBuildsOnAFeatureMap(string block, int channels, int outChannels)
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run($$$"""{"op":"addNode","type":"Conv2d","id":"stem","inputs":["input"],"attributes":{"outChannels":{{{channels}}}}}""");
         session.Run($$"""{"op":"insertTemplate","template":"{{block}}","after":"stem"}""");
         var analysis = session.Analysis;
@@ -133,7 +128,7 @@ public sealed class TemplateTests
     [Test]
     public void BlockTemplatesNeedAnAnchor()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         var e = Assert.Throws<DocumentCommandException>(() => session.Run("""{"op":"insertTemplate","template":"residual"}"""));
         Assert.That(e!.Message, Does.Contain("needs 'after'"));
     }
@@ -141,10 +136,10 @@ public sealed class TemplateTests
     [Test]
     public void SavedDocumentLoadsInTheRuntimeAndTrains()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Run("""{"op":"setOutput","id":"fc"}""");
         session.Save("models/small.neuro");
-        string path = Path.Combine(folder.Path, "models", "small.neuro");
+        string path = Path.Combine(Folder.Path, "models", "small.neuro");
         Assert.That((string)session.Json()["path"]!, Is.EqualTo("models/small.neuro"));
         Assert.That((bool)session.Json()["dirty"]!, Is.False);
 
@@ -162,7 +157,7 @@ public sealed class TemplateTests
         Assert.That(losses[^1], Is.LessThan(losses[0] * 0.7f), string.Join(", ", losses));
 
         // and opens again as the same document
-        var reopened = new DocumentSession(new FolderGuard(folder.Path));
+        var reopened = new DocumentSession(new FolderGuard(Folder.Path));
         reopened.Open("models/small.neuro");
         var document = reopened.Json();
         Assert.That(document.Node("conv1").Shape(), Is.EqualTo(new[] { 1, 6, 24, 24 }));
@@ -173,7 +168,7 @@ public sealed class TemplateTests
     [Test]
     public void TheSameBlockInsertedTwiceGetsItsOwnGroupAndIds()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run("""{"op":"addNode","type":"Conv2d","id":"stem","inputs":["input"],"attributes":{"outChannels":16}}""");
         session.Run("""{"op":"insertTemplate","template":"residual","after":"stem"}""");
         session.Run("""{"op":"insertTemplate","template":"residual","after":"residual.relu","position":{"x":500,"y":700}}""");
@@ -194,34 +189,34 @@ public sealed class TemplateTests
     [Test]
     public void SavingKeepsTheLoadedWeights()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Save("a.neuro");
         using var cpu = new CpuBackend();
         float[] first;
-        using (var a = ModelFile.Load(folder.Combine("a.neuro"), cpu)) first = a.Parameter("fc.weight").ToArray();
-        var reopened = new DocumentSession(new FolderGuard(folder.Path));
+        using (var a = ModelFile.Load(Folder.Combine("a.neuro"), cpu)) first = a.Parameter("fc.weight").ToArray();
+        var reopened = new DocumentSession(new FolderGuard(Folder.Path));
         reopened.Open("a.neuro");
         reopened.Run("""{"op":"moveNodes","positions":{"fc":{"x":5,"y":5}}}""");
         reopened.Save("b.neuro");
-        using var b = ModelFile.Load(folder.Combine("b.neuro"), cpu);
+        using var b = ModelFile.Load(Folder.Combine("b.neuro"), cpu);
         Assert.That(b.Parameter("fc.weight").ToArray(), Is.EqualTo(first));
     }
 
     [Test]
     public void OnnxExportOpensAgainWithTheSameNetworkAndWeights()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Save("small.neuro");
         Assert.That(session.Export("exports/small.onnx"), Is.EqualTo("exports/small.onnx"));
-        var reopened = new DocumentSession(new FolderGuard(folder.Path));
+        var reopened = new DocumentSession(new FolderGuard(Folder.Path));
         reopened.Open("exports/small.onnx");
         Assert.That(reopened.Analysis.IsValid, Is.True, string.Join("; ", reopened.Analysis.Errors.Select(e => e.Message)));
         Assert.That(reopened.Analysis.TotalParameters, Is.EqualTo(156 + 8650));
         Assert.That(reopened.Analysis[reopened.Analysis.Output!].OutputShape!.Value.ToArray(), Is.EqualTo(new[] { 1, 10 }));
         reopened.Save("from-onnx.neuro");
         using var cpu = new CpuBackend();
-        using var original = ModelFile.Load(folder.Combine("small.neuro"), cpu);
-        using var roundTrip = ModelFile.Load(folder.Combine("from-onnx.neuro"), cpu);
+        using var original = ModelFile.Load(Folder.Combine("small.neuro"), cpu);
+        using var roundTrip = ModelFile.Load(Folder.Combine("from-onnx.neuro"), cpu);
         // the importer names parameters after the ONNX initializers, which the exporter named after the state dict
         float[] expected = original.Parameter("conv1.weight").ToArray();
         string name = roundTrip.ParameterNames.Single(n => roundTrip.Parameter(n).Length == expected.Length);
@@ -240,7 +235,7 @@ public sealed class TemplateTests
     [Test]
     public void DenseNet121AnalysisAndSerializationTimes()
     {
-        var session = new DocumentSession(new FolderGuard(folder.Path));
+        var session = new DocumentSession(new FolderGuard(Folder.Path));
         session.Run("""{"op":"insertTemplate","template":"densenet121"}""");
         var document = session.Snapshot();
         // warm once (JIT), then measure the median of five

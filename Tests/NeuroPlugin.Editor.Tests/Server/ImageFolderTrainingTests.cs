@@ -4,27 +4,22 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace NeuroPlugin.Editor.Tests.Server;
 
 /// <summary>Editor training runs on an image folder (<c>"dataset": { "folder": "rel/path" }</c>) inside the served folder.</summary>
-public sealed class ImageFolderTrainingTests
+public sealed class ImageFolderTrainingTests : TempFolderFixture
 {
-    TempFolder folder = null!;
-
-    [SetUp] public void CreateFolder() => folder = new TempFolder();
-    [TearDown] public void DeleteFolder() => folder.Dispose();
-
     /// <summary><c>pics/&lt;class&gt;/i.png</c>: 3 classes × 5 grey 28×28 images (solid, vertical stripes, horizontal stripes).</summary>
     void WriteImages()
     {
         string[] classes = ["solid", "vertical", "horizontal"];
         for (int k = 0; k < 3; k++)
         {
-            Directory.CreateDirectory(folder.Combine("pics", classes[k]));
+            Directory.CreateDirectory(Folder.Combine("pics", classes[k]));
             for (int i = 0; i < 5; i++)
             {
                 using var image = new Image<L8>(28, 28);
                 for (int y = 0; y < 28; y++)
                     for (int x = 0; x < 28; x++)
                         image[x, y] = new L8((byte)(k switch { 0 => 60 + 30 * i, 1 => x % 4 < 2 ? 0 : 255, _ => y % 4 < 2 ? 20 * i : 255 }));
-                image.SaveAsPng(folder.Combine("pics", classes[k], $"{i}.png"));
+                image.SaveAsPng(Folder.Combine("pics", classes[k], $"{i}.png"));
             }
         }
     }
@@ -33,7 +28,7 @@ public sealed class ImageFolderTrainingTests
     public void CpuRunTrainsOnAFolderOfPngs()
     {
         WriteImages();
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Run("""{"op":"setAttributes","id":"fc","attributes":{"outFeatures":3}}""");
         var training = new TrainingSession(session);
         long revision = session.Revision;
@@ -57,7 +52,7 @@ public sealed class ImageFolderTrainingTests
     public void RefusesFoldersOutsideTheServedFolderAndMismatchedNetworks()
     {
         WriteImages();
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         var training = new TrainingSession(session);
 
         Assert.Throws<PathOutsideFolderException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"dataset":{"folder":"../elsewhere"}}"""))));
@@ -74,7 +69,7 @@ public sealed class ImageFolderTrainingTests
     /// <summary>The small network with 3 outputs, for <see cref="WriteImages"/>'s classes.</summary>
     DocumentSession ThreeClassNetwork()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         session.Run("""{"op":"setAttributes","id":"fc","attributes":{"outFeatures":3}}""");
         return session;
     }
@@ -146,24 +141,24 @@ public sealed class ImageFolderTrainingTests
         WriteImages();
         using var outside = new TempFolder();
         Directory.CreateDirectory(Path.Combine(outside.Path, "secret"));
-        File.Copy(folder.Combine("pics", "solid", "0.png"), Path.Combine(outside.Path, "secret", "0.png"));
-        File.Copy(folder.Combine("pics", "solid", "0.png"), Path.Combine(outside.Path, "leak.png"));
+        File.Copy(Folder.Combine("pics", "solid", "0.png"), Path.Combine(outside.Path, "secret", "0.png"));
+        File.Copy(Folder.Combine("pics", "solid", "0.png"), Path.Combine(outside.Path, "leak.png"));
         var session = ThreeClassNetwork();
         var training = new TrainingSession(session);
 
-        File.CreateSymbolicLink(folder.Combine("pics", "solid", "9.png"), Path.Combine(outside.Path, "leak.png"));
+        File.CreateSymbolicLink(Folder.Combine("pics", "solid", "9.png"), Path.Combine(outside.Path, "leak.png"));
         var e = Assert.Throws<PathOutsideFolderException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(ShortRun))));
         Assert.That(e!.Message, Does.Contain("'pics/solid/9.png' resolves outside the served folder"));
-        File.Delete(folder.Combine("pics", "solid", "9.png"));
+        File.Delete(Folder.Combine("pics", "solid", "9.png"));
 
-        Directory.CreateSymbolicLink(folder.Combine("pics", "secret"), Path.Combine(outside.Path, "secret"));
+        Directory.CreateSymbolicLink(Folder.Combine("pics", "secret"), Path.Combine(outside.Path, "secret"));
         e = Assert.Throws<PathOutsideFolderException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(ShortRun))));
         Assert.That(e!.Message, Does.Contain("'pics/secret'"));
         Assert.That(JsonNode.Parse(training.StatusJson())!["state"]!.GetValue<string>(), Is.EqualTo("idle"), "no run started");
 
         // links that stay inside are followed as before
-        Directory.Delete(folder.Combine("pics", "secret"));
-        File.CreateSymbolicLink(folder.Combine("pics", "solid", "9.png"), folder.Combine("pics", "solid", "0.png"));
+        Directory.Delete(Folder.Combine("pics", "secret"));
+        File.CreateSymbolicLink(Folder.Combine("pics", "solid", "9.png"), Folder.Combine("pics", "solid", "0.png"));
         training.Start(TrainingRequest.Parse(Commands.Parse(ShortRun)));
         Assert.That(training.Wait(TimeSpan.FromSeconds(60)), Is.True);
         Assert.That((string)JsonNode.Parse(training.StatusJson())!["state"]!, Is.EqualTo("finished"));

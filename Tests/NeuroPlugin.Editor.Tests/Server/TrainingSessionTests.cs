@@ -3,18 +3,13 @@ using NeuroPlugin.Training;
 namespace NeuroPlugin.Editor.Tests.Server;
 
 /// <summary>Training runs of the editor without HTTP: the GL backend on the run's own thread, refused settings, weights kept.</summary>
-public sealed class TrainingSessionTests
+public sealed class TrainingSessionTests : TempFolderFixture
 {
-    TempFolder folder = null!;
-
-    [SetUp] public void CreateFolder() => folder = new TempFolder();
-    [TearDown] public void DeleteFolder() => folder.Dispose();
-
     [Test]
     public void GLRunTrainsOnItsOwnThreadAndLeavesItsWeightsWithTheDocument()
     {
         _ = Document.TemplateTests.FashionMnistOrIgnore();
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         var training = new TrainingSession(session);
         long revision = session.Revision;
         training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"gl","batchSize":32,"epochs":1,"trainLimit":320,"testLimit":100}""")));
@@ -34,7 +29,7 @@ public sealed class TrainingSessionTests
     public void ADivergedRun_DoesNotOverwriteTheDocumentsWeights_AndSaysSo()
     {
         _ = Document.TemplateTests.FashionMnistOrIgnore();
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         var training = new TrainingSession(session);
         long revision = session.Revision;
         training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"cpu","learningRate":1000,"batchSize":32,"epochs":1,"trainLimit":640,"testLimit":100,"monitorEvery":2}""")));
@@ -56,7 +51,7 @@ public sealed class TrainingSessionTests
     [Test]
     public void RefusesSettingsAndNetworksThatDoNotFit()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         var training = new TrainingSession(session);
         var e = Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"tpu"}"""))));
         Assert.That(e!.Message, Does.Contain("unknown backend 'tpu'"));
@@ -77,7 +72,7 @@ public sealed class TrainingSessionTests
     [TestCase("""{"weightDecay":-0.1}""", "weightDecay must be a number")]
     public void SettingsErrorsNameTheRequestFields(string request, string message)
     {
-        var training = new TrainingSession(Commands.SmallNetwork(folder.Path));
+        var training = new TrainingSession(Commands.SmallNetwork(Folder.Path));
         var e = Assert.Throws<TrainingOptionsException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(request))));
         Assert.That(e!.Message, Does.StartWith(message));
         Assert.That(e.Message, Does.Not.Contain("--"), "no CLI flags in the editor's messages");
@@ -91,7 +86,7 @@ public sealed class TrainingSessionTests
     [TestCase("""{"lr":0.1}""", "unknown field 'lr'; training options: epochs, batchSize")]
     public void EveryOptionOfNeuroTrain_IsTaken_AndItsErrorsNameTheRequestField(string request, string message)
     {
-        var training = new TrainingSession(Commands.SmallNetwork(folder.Path));
+        var training = new TrainingSession(Commands.SmallNetwork(Folder.Path));
         var e = Assert.Throws<TrainingOptionsException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(request))));
         Assert.That(e!.Message, Does.StartWith(message));
     }
@@ -102,7 +97,7 @@ public sealed class TrainingSessionTests
         Assert.That(Assert.Throws<DocumentCommandException>(() => TrainingRequest.Parse(Commands.Parse("""{"imageSize":63}""")))!.Message,
             Is.EqualTo("imageSize is not an editor training option (the network's input decides the image size)"));
         Assert.That(TrainingRequest.FormFields.Select(f => f.Name), Does.Not.Contain("resume").And.Contain("checkpoint"));
-        var training = new TrainingSession(Commands.SmallNetwork(folder.Path));
+        var training = new TrainingSession(Commands.SmallNetwork(Folder.Path));
         Assert.That(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"checkpoint":"../outside.ckpt.neuro"}"""))),
             Throws.TypeOf<PathOutsideFolderException>());
     }
@@ -111,7 +106,7 @@ public sealed class TrainingSessionTests
     public void AdamRun_UsesAdamsDefaultRate_ReportsItAndItsStepsAndWritesItsCheckpointInTheFolder()
     {
         _ = Document.TemplateTests.FashionMnistOrIgnore();
-        var training = new TrainingSession(Commands.SmallNetwork(folder.Path));
+        var training = new TrainingSession(Commands.SmallNetwork(Folder.Path));
         training.Start(TrainingRequest.Parse(Commands.Parse("""
             {"backend":"cpu","optimizer":"adam","schedule":"step","gamma":0.5,"augment":["cutout"],"batchSize":32,"epochs":2,
              "trainLimit":64,"testLimit":50,"checkpoint":"runs/adam.ckpt.neuro","checkpointEvery":1}
@@ -126,19 +121,19 @@ public sealed class TrainingSessionTests
         Assert.That(points.Select(p => ((long)p!["step"]!, (float)p["learningRate"]!)),
             Is.EqualTo(new[] { (2L, 0.001f), (2L, 0.001f), (4L, 0.0005f), (4L, 0.0005f) }), "the step schedule halves Adam's rate after epoch 1");
         Assert.That(points.Select(p => (double)p!["secondsLeft"]!), Is.All.GreaterThanOrEqualTo(0));
-        var checkpoint = NeuroPlugin.Serialization.TrainingCheckpoint.Read(folder.Combine("runs", "adam.ckpt.neuro"));
+        var checkpoint = NeuroPlugin.Serialization.TrainingCheckpoint.Read(Folder.Combine("runs", "adam.ckpt.neuro"));
         Assert.That((checkpoint.OptimizerType, checkpoint.Counters.Step), Is.EqualTo(("adam", 4L)));
     }
 
     [Test]
     public void FormValues_StayWithTheirFile_ThroughUndoSaveAndOpen()
     {
-        var session = Commands.SmallNetwork(folder.Path);
+        var session = Commands.SmallNetwork(Folder.Path);
         var (file, values) = session.TrainingForm();
         Assert.That(values, Is.Null);
         session.SetTrainingForm(file, Commands.Parse("""{"optimizer":"adamw","learningRate":"0.003"}"""));
         session.Save("designed.neuro");
-        Assert.That(NeuroPlugin.Serialization.ModelFile.ReadTrainingOptions(folder.Combine("designed.neuro"))!.ToJsonString(),
+        Assert.That(NeuroPlugin.Serialization.ModelFile.ReadTrainingOptions(Folder.Combine("designed.neuro"))!.ToJsonString(),
             Is.EqualTo("""{"optimizer":"adamw","learningRate":"0.003"}"""));
 
         session.Run("""{"op":"new"}""");

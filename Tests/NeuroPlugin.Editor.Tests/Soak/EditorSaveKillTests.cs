@@ -30,7 +30,7 @@ public sealed class EditorSaveKillTests
         Parallel.For(0, chains, new ParallelOptions { MaxDegreeOfParallelism = chains }, chain =>
         {
             int rounds = (Kills + chains - 1 - chain) / chains; // the kills split over the chains
-            using var folder = new TestSupport.TempFolder("neuro-editor-kill");
+            using var folder = new TempFolder("neuro-editor-kill");
             try
             {
                 RunChain(folder.Path, chain, rounds, moments).GetAwaiter().GetResult();

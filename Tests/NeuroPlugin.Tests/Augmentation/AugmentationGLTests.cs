@@ -64,12 +64,6 @@ public sealed class AugmentationGLTests : GLFixture
         var images = twins.Random(new TensorShape(32, 1, 28, 28), "images");
         var targets = twins.Random(new TensorShape(32, 10), "targets");
         using var augmentation = Pipeline(28, "crop", "flip", "cutout", "erasing", "mixup");
-        for (int step = 0; step < 3; step++) augmentation.Apply(images.Gl, targets.Gl, step);
-        long readbacks = Backend.ReadbackCount;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int step = 3; step < 13; step++) augmentation.Apply(images.Gl, targets.Gl, step);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.That(allocated, Is.Zero, "managed bytes allocated by 10 steps");
-        Assert.That(Backend.ReadbackCount, Is.EqualTo(readbacks), "no readback");
+        AllocationAssert.SteadyStateAllocatesNothing(step => augmentation.Apply(images.Gl, targets.Gl, step), 10, "managed bytes allocated by 10 steps", Backend);
     }
 }

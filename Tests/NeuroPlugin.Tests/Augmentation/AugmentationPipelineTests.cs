@@ -224,10 +224,7 @@ public class AugmentationPipelineTests
         using var images = Images(32);
         using var targets = OneHot(32, 10);
         using var augmentation = Everything(1);
-        for (int step = 0; step < 3; step++) augmentation.Apply(images, targets, step);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int step = 3; step < 23; step++) augmentation.Apply(images, targets, step);
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "managed bytes allocated by 20 steps");
+        AllocationAssert.SteadyStateAllocatesNothing(step => augmentation.Apply(images, targets, step), 20, "managed bytes allocated by 20 steps");
     }
 
     static IEnumerable<TestCaseData> InvalidArguments()

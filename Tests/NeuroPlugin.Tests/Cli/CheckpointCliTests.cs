@@ -7,7 +7,7 @@ namespace NeuroPlugin.Tests.Cli;
 /// and resumed from its last checkpoint in another process ends with the same bits as an uninterrupted run.
 /// </summary>
 [NonParallelizable]
-public class CheckpointCliTests
+public class CheckpointCliTests : TempFolderFixture
 {
     // 100 steps of LeNet-5 with Adam, a cosine schedule, flips and Cutout on the CPU (evaluated on 200 test images)
     static readonly string[] Options =
@@ -15,23 +15,15 @@ public class CheckpointCliTests
          "--seed", "3", "--optimizer", "adam", "--augment", "flip,cutout"];
     const int TotalSteps = 100;
 
-    string folder = "";
-
-    [SetUp]
-    public void CreateFolder() => Directory.CreateDirectory(folder = Path.Combine(Path.GetTempPath(), "neuro-ckpt-cli-" + Guid.NewGuid().ToString("N")));
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
-
     [Test]
     public void KilledRun_ResumedInAnotherProcess_EndsWithTheUninterruptedWeights()
     {
-        string reference = Path.Combine(folder, "reference");
+        string reference = Folder.Combine("reference");
         var straight = NeuroCli.RunChild([.. Options, "--out", reference]);
         Assert.That(straight.ExitCode, Is.EqualTo(0), straight.Error);
 
-        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
-        using (var killed = NeuroCli.Start([.. Options, "--checkpoint", checkpoint, "--checkpoint-every", "10", "--out", Path.Combine(folder, "killed")]))
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
+        using (var killed = NeuroCli.Start([.. Options, "--checkpoint", checkpoint, "--checkpoint-every", "10", "--out", Folder.Combine("killed")]))
         {
             _ = killed.StandardOutput.ReadToEndAsync(); // keep the pipes drained
             _ = killed.StandardError.ReadToEndAsync();
@@ -41,12 +33,12 @@ public class CheckpointCliTests
             killed.Kill(entireProcessTree: true);
             Assert.That(killed.WaitForExit(30_000), Is.True);
         }
-        Assert.That(File.Exists(Path.Combine(folder, "killed", "model.neuro")), Is.False, "the killed run never finished");
+        Assert.That(File.Exists(Folder.Combine("killed", "model.neuro")), Is.False, "the killed run never finished");
         long savedStep = TrainingCheckpoint.Read(checkpoint).Counters.Step;
         Assert.That(savedStep, Is.GreaterThan(0).And.LessThan(TotalSteps), "killed mid-run");
         Assert.That(savedStep % 10, Is.Zero, "saved every 10 steps");
 
-        string resumedFolder = Path.Combine(folder, "resumed"), report = Path.Combine(folder, "resumed.json");
+        string resumedFolder = Folder.Combine("resumed"), report = Folder.Combine("resumed.json");
         var resumed = NeuroCli.RunChild([.. Options, "--resume", checkpoint, "--checkpoint", checkpoint, "--checkpoint-every", "10", "--out", resumedFolder, "--report", report]);
         Assert.That(resumed.ExitCode, Is.EqualTo(0), resumed.Error);
         Assert.That(resumed.Out, Does.Contain($"neuro: resumed from {checkpoint} at step {savedStep}"));
@@ -67,7 +59,7 @@ public class CheckpointCliTests
     [Test]
     public void Resume_WithOtherOptions_IsAOneLineErrorNamingTheField()
     {
-        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
         string[] shortRun = ["train", "--model", "lenet5", "--backend", "cpu", "--train-limit", "320", "--test-limit", "100", "--batch", "32", "--epochs", "1", "--seed", "3"];
         var first = NeuroCli.RunChild([.. shortRun, "--checkpoint", checkpoint]);
         Assert.That(first.ExitCode, Is.EqualTo(0), first.Error);

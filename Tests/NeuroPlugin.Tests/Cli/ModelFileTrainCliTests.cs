@@ -2,22 +2,14 @@ namespace NeuroPlugin.Tests.Cli;
 
 /// <summary><c>neuro train --model FILE.neuro</c>: a saved architecture trained from scratch, its weights ignored.</summary>
 [NonParallelizable] // redirects the process-wide Console
-public class ModelFileTrainCliTests
+public class ModelFileTrainCliTests : TempFolderFixture
 {
     static readonly string[] Quick = ["--backend", "cpu", "--test-limit", "100", "--epochs", "1", "--seed", "1"];
-
-    string folder = "";
-
-    [SetUp]
-    public void CreateFolder() => Directory.CreateDirectory(folder = Path.Combine(Path.GetTempPath(), "neuro-model-file-" + Guid.NewGuid().ToString("N")));
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
 
     /// <summary>Saves the zoo's <paramref name="model"/> with weights of seed 7 (not the run's seed 1) as <paramref name="name"/>.</summary>
     string Save(string name, NetworkGraph graph)
     {
-        string path = Path.Combine(folder, name);
+        string path = Folder.Combine(name);
         using var network = Network.Create(graph, new CpuBackend(), seed: 7);
         ModelFile.Save(network, path);
         return path;
@@ -27,16 +19,16 @@ public class ModelFileTrainCliTests
     public void SavedArchitecture_TrainsFromScratch_AsTheZooModelDoes()
     {
         string file = Save("designed.neuro", ModelZoo.Build("lenet5"));
-        var fromFile = NeuroCli.Run(["train", "--model", file, .. Quick, "--train-limit", "320", "--out", Path.Combine(folder, "a")]);
+        var fromFile = NeuroCli.Run(["train", "--model", file, .. Quick, "--train-limit", "320", "--out", Folder.Combine("a")]);
         Assert.That(fromFile.ExitCode, Is.EqualTo(0), fromFile.Error);
         Assert.That(fromFile.Out, Does.Contain($"neuro: training {file} (61,706 parameters)"));
-        var fromZoo = NeuroCli.Run(["train", "--model", "lenet5", .. Quick, "--train-limit", "320", "--out", Path.Combine(folder, "b")]);
+        var fromZoo = NeuroCli.Run(["train", "--model", "lenet5", .. Quick, "--train-limit", "320", "--out", Folder.Combine("b")]);
         Assert.That(fromZoo.ExitCode, Is.EqualTo(0), fromZoo.Error);
         // the same graph initialized with the run's seed: the file's seed-7 weights played no part
         // (the files differ only in their provenance: the model's name and the date)
         using var cpu = new CpuBackend();
-        using var a = ModelFile.Load(Path.Combine(folder, "a", "model.neuro"), cpu);
-        using var b = ModelFile.Load(Path.Combine(folder, "b", "model.neuro"), cpu);
+        using var a = ModelFile.Load(Folder.Combine("a", "model.neuro"), cpu);
+        using var b = ModelFile.Load(Folder.Combine("b", "model.neuro"), cpu);
         Assert.That(GraphJson.Write(a.Graph).ToJsonString(), Is.EqualTo(GraphJson.Write(b.Graph).ToJsonString()));
         Assert.That(a.ParameterNames, Is.EqualTo(b.ParameterNames));
         foreach (string name in a.ParameterNames)
@@ -47,9 +39,9 @@ public class ModelFileTrainCliTests
     public void LargerInput_GetsFashionMnistResizedOnTheDevice()
     {
         string file = Save("lenet32.neuro", ModelZoo.Build("lenet5", new ModelOptions(1, 32, 10)));
-        var run = NeuroCli.Run(["train", "--model", file, .. Quick, "--train-limit", "64", "--out", folder]);
+        var run = NeuroCli.Run(["train", "--model", file, .. Quick, "--train-limit", "64", "--out", Folder.Path]);
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
-        var trained = ModelFile.ReadGraph(Path.Combine(folder, "model.neuro"));
+        var trained = ModelFile.ReadGraph(Folder.Combine("model.neuro"));
         Assert.That(trained.Nodes[0].Name, Is.EqualTo(InputResize.NodeName), "a resize node in front, as --image-size puts one");
         Assert.That(trained.Inputs[0].ItemShape, Is.EqualTo(new Tensors.TensorShape(1, 28, 28)));
     }
@@ -70,7 +62,7 @@ public class ModelFileTrainCliTests
         (code, _, error) = NeuroCli.Run(["train", "--model", lenet, "--image-size", "63", .. Quick]);
         Assert.That(error.Trim(), Is.EqualTo($"neuro: --image-size 63: the input of {lenet} is 28×28; leave --image-size out"));
 
-        (code, _, error) = NeuroCli.Run(["train", "--model", Path.Combine(folder, "missing.neuro"), .. Quick]);
+        (code, _, error) = NeuroCli.Run(["train", "--model", Folder.Combine("missing.neuro"), .. Quick]);
         Assert.That(code, Is.EqualTo(1));
         Assert.That(error, Does.Contain("missing.neuro"));
     }

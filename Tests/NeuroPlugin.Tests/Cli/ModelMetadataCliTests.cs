@@ -10,20 +10,8 @@ namespace NeuroPlugin.Tests.Cli;
 /// through ONNX.
 /// </summary>
 [NonParallelizable] // redirects the process-wide Console
-public sealed class ModelMetadataCliTests
+public sealed class ModelMetadataCliTests : TempFolderFixture
 {
-    string folder = "";
-
-    [SetUp]
-    public void CreateFolder()
-    {
-        folder = Path.Combine(Path.GetTempPath(), $"neuro-cli-metadata-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(folder);
-    }
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
-
     static string Succeeds((int ExitCode, string Out, string Error) result)
     {
         Assert.That(result.ExitCode, Is.Zero, result.Error);
@@ -33,8 +21,8 @@ public sealed class ModelMetadataCliTests
     [Test]
     public void Train_WritesTheWholeDescription_AndInspectShowsIt()
     {
-        string trained = Succeeds(NeuroCli.Run("train", "--backend", "cpu", "--epochs", "1", "--train-limit", "640", "--test-limit", "200", "--seed", "4", "--out", folder));
-        string model = Path.Combine(folder, "model.neuro");
+        string trained = Succeeds(NeuroCli.Run("train", "--backend", "cpu", "--epochs", "1", "--train-limit", "640", "--test-limit", "200", "--seed", "4", "--out", Folder.Path));
+        string model = Folder.Combine("model.neuro");
         var metadata = ModelFile.ReadMetadata(model);
         Assert.That(metadata.Input.ToString(), Is.EqualTo("NCHW (1,28,28) luma"));
         Assert.That(metadata.Normalization, Is.EqualTo(new InputNormalization([FashionMnist.PixelMean], [FashionMnist.PixelStd])));
@@ -60,7 +48,7 @@ public sealed class ModelMetadataCliTests
     [Test]
     public void Import_AddsLabelsNormalizationAndColours_ToAPyTorchExport()
     {
-        string neuro = Path.Combine(folder, "lenet.neuro"), labels = Path.Combine(folder, "labels.txt");
+        string neuro = Folder.Combine("lenet.neuro"), labels = Folder.Combine("labels.txt");
         File.WriteAllLines(labels, FashionMnist.ClassNames);
         Assert.That(ModelFile.ReadMetadata(ImportPlain(neuro)).Labels, Is.Null, "PyTorch's export says nothing");
         string output = Succeeds(NeuroCli.Run("import", OnnxRun.FixturePath("lenet5.onnx"), "-o", neuro, "--labels-file", labels, "--mean", "0.5", "--std", "0.25", "--scale", "1"));
@@ -85,7 +73,7 @@ public sealed class ModelMetadataCliTests
     [Test]
     public void Import_DescribesAVersion2ModelFile()
     {
-        string old = Path.Combine(AppContext.BaseDirectory, "Fixtures", "ModelFile", "v2_rgb.neuro"), described = Path.Combine(folder, "rgb.neuro");
+        string old = Path.Combine(AppContext.BaseDirectory, "Fixtures", "ModelFile", "v2_rgb.neuro"), described = Folder.Combine("rgb.neuro");
         Succeeds(NeuroCli.Run("import", old, "-o", described, "--colors", "bgr", "--labels", "red,green,blue",
             "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"));
         var metadata = ModelFile.ReadMetadata(described);
@@ -101,7 +89,7 @@ public sealed class ModelMetadataCliTests
     [TestCase("--colors", "hsv", "--colors: colors must be luma, rgb or bgr, got 'hsv'")]
     public void Import_OptionsThatDoNotFit_AreOneLineErrorsNamingTheOption(string option, string value, string expected)
     {
-        string neuro = Path.Combine(folder, "lenet.neuro");
+        string neuro = Folder.Combine("lenet.neuro");
         var result = NeuroCli.Run("import", OnnxRun.FixturePath("lenet5.onnx"), "-o", neuro, option, value);
         Assert.That(result.ExitCode, Is.Not.Zero);
         Assert.That(result.Error.Trim(), Does.StartWith("neuro: ").And.Contain(expected));
@@ -111,18 +99,18 @@ public sealed class ModelMetadataCliTests
     [Test]
     public void Import_NormalizationOfTheWrongCount_NamesTheOptions()
     {
-        var result = NeuroCli.Run("import", OnnxRun.FixturePath("lenet5.onnx"), "-o", Path.Combine(folder, "x.neuro"), "--mean", "0.5,0.5,0.5", "--std", "0.2,0.2,0.2");
+        var result = NeuroCli.Run("import", OnnxRun.FixturePath("lenet5.onnx"), "-o", Folder.Combine("x.neuro"), "--mean", "0.5,0.5,0.5", "--std", "0.2,0.2,0.2");
         Assert.That(result.Error, Does.Contain("--mean/--std: 3 values for the 1 channels of input NCHW (1,28,28) luma"));
-        result = NeuroCli.Run("import", OnnxRun.FixturePath("lenet5.onnx"), "-o", Path.Combine(folder, "x.neuro"), "--mean", "0.5", "--std", "zero");
+        result = NeuroCli.Run("import", OnnxRun.FixturePath("lenet5.onnx"), "-o", Folder.Combine("x.neuro"), "--mean", "0.5", "--std", "zero");
         Assert.That(result.Error, Does.Contain("--std: 'zero' is not a number"));
-        result = NeuroCli.Run("import", OnnxRun.FixturePath("lenet5.onnx"), "-o", Path.Combine(folder, "x.neuro"), "--mean", "0.5", "--std", "0");
+        result = NeuroCli.Run("import", OnnxRun.FixturePath("lenet5.onnx"), "-o", Folder.Combine("x.neuro"), "--mean", "0.5", "--std", "0");
         Assert.That(result.Error, Does.Contain("--mean/--std/--scale: std[0] must be finite and > 0, got 0"));
     }
 
     [Test]
     public void ExportAndImport_CarryTheDescriptionThroughOnnx()
     {
-        string neuro = Path.Combine(folder, "lenet.neuro"), onnx = Path.Combine(folder, "lenet.onnx"), back = Path.Combine(folder, "back.neuro");
+        string neuro = Folder.Combine("lenet.neuro"), onnx = Folder.Combine("lenet.onnx"), back = Folder.Combine("back.neuro");
         Succeeds(NeuroCli.Run("import", OnnxRun.FixturePath("lenet5.onnx"), "-o", neuro, "--labels", string.Join(",", FashionMnist.ClassNames), "--mean", "0.286", "--std", "0.353"));
         Succeeds(NeuroCli.Run("export", neuro, "-o", onnx));
         Succeeds(NeuroCli.Run("import", onnx, "-o", back));

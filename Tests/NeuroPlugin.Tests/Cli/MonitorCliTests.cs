@@ -3,25 +3,17 @@ namespace NeuroPlugin.Tests.Cli;
 /// <summary><c>neuro train --monitor FILE.jsonl --monitor-every K</c>: the run as a file, checked against the model it
 /// saved; a killed run's file; and the diagnostics the command prints (a run at a rate of 1000 is said to diverge).</summary>
 [NonParallelizable] // redirects the process-wide Console
-public class MonitorCliTests
+public class MonitorCliTests : TempFolderFixture
 {
-    string folder = "";
-
-    [SetUp]
-    public void CreateFolder() => Directory.CreateDirectory(folder = Path.Combine(Path.GetTempPath(), "neuro-monitor-cli-" + Guid.NewGuid().ToString("N")));
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
-
     static JsonElement[] Records(string path) =>
         File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
 
     [Test]
     public void MonitorFile_LastSampleWeightNormsEqualTheSavedModel_EvaluationsAtEpochEnds()
     {
-        string file = Path.Combine(folder, "runs", "lenet.jsonl");
+        string file = Folder.Combine("runs", "lenet.jsonl");
         var (code, output, error) = NeuroCli.Run("train", "--model", "lenet5", "--backend", "cpu", "--epochs", "2", "--train-limit", "320",
-            "--test-limit", "100", "--monitor", file, "--monitor-every", "4", "--out", folder);
+            "--test-limit", "100", "--monitor", file, "--monitor-every", "4", "--out", Folder.Path);
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(output, Does.Contain($"neuro: monitor file {file} (6 samples)"));
 
@@ -39,7 +31,7 @@ public class MonitorCliTests
             Assert.That(evaluation.GetProperty("confusion").EnumerateArray().Sum(row => row.EnumerateArray().Sum(c => c.GetInt64())), Is.EqualTo(100));
         Assert.That(records[^1].GetProperty("type").GetString(), Is.EqualTo("diagnostics"), "the verdict closes the file");
 
-        using var model = ModelFile.Load(Path.Combine(folder, "model.neuro"), new CpuBackend());
+        using var model = ModelFile.Load(Folder.Combine("model.neuro"), new CpuBackend());
         var last = train[^1];
         Assert.That(last.GetProperty("step").GetInt64(), Is.EqualTo(20));
         var parameters = last.GetProperty("parameters").EnumerateArray().ToArray();
@@ -63,12 +55,12 @@ public class MonitorCliTests
     [Test]
     public void RateOf1000_IsSaidToDiverge()
     {
-        string report = Path.Combine(folder, "report.json");
+        string report = Folder.Combine("report.json");
         var (code, output, error) = NeuroCli.Run("train", "--model", "lenet5", "--backend", "cpu", "--epochs", "1", "--train-limit", "1600",
-            "--test-limit", "200", "--lr", "1000", "--report", report, "--out", folder);
+            "--test-limit", "200", "--lr", "1000", "--report", report, "--out", Folder.Path);
         Assert.That(code, Is.EqualTo(0), "a run that diverged still ran: " + error);
-        Assert.That(File.Exists(Path.Combine(folder, "model.neuro")), Is.False, "a diverged run's NaN weights are not saved");
-        Assert.That(error, Does.Contain($"neuro: not saved to {Path.Combine(folder, "model.neuro")}: the run diverged"));
+        Assert.That(File.Exists(Folder.Combine("model.neuro")), Is.False, "a diverged run's NaN weights are not saved");
+        Assert.That(error, Does.Contain($"neuro: not saved to {Folder.Combine("model.neuro")}: the run diverged"));
         Assert.That(output, Does.Contain("final loss NaN"));
         Assert.That(error, Does.Contain("neuro: error: the run diverged: the loss became NaN at step 50").And.Contain("Lower the learning rate"));
         Assert.That(error, Does.Contain("not learning: test accuracy"));
@@ -85,7 +77,7 @@ public class MonitorCliTests
     [Test]
     public void KilledRun_LeavesAReadableFile()
     {
-        string file = Path.Combine(folder, "killed.jsonl");
+        string file = Folder.Combine("killed.jsonl");
         string neuro = Path.Combine(AppContext.BaseDirectory, "neuro.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string arg in new[] { neuro, "train", "--model", "lenet5", "--backend", "cpu", "--epochs", "3", "--monitor", file, "--monitor-every", "1" })

@@ -9,31 +9,23 @@ namespace NeuroPlugin.Tests.Cli;
 /// an uninterrupted run of the same seed.
 /// </summary>
 [NonParallelizable]
-public class SearchCliTests
+public class SearchCliTests : TempFolderFixture
 {
     static readonly string[] Tiny =
         ["search", "--budget", "10", "--candidates", "6", "--population", "3", "--sample-size", "2", "--train-images", "384", "--validation-images", "128",
          "--epochs", "2", "--seed", "11", "--backend", "cpu", "--max-flops", "845648"];
 
-    string folder = "";
-
-    [SetUp]
-    public void CreateFolder() => Directory.CreateDirectory(folder = Path.Combine(Path.GetTempPath(), "neuro-search-cli-" + Guid.NewGuid().ToString("N")));
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
-
     [Test]
     public void TinySearch_KilledAndRunAgain_EndsWithTheFrontOfAnUninterruptedRun()
     {
-        string straightFolder = Path.Combine(folder, "straight");
+        string straightFolder = Folder.Combine("straight");
         var straight = NeuroCli.RunChild([.. Tiny, "--out", straightFolder]);
         Assert.That(straight.ExitCode, Is.EqualTo(0), straight.Error);
         var (_, expected) = SearchState.Read(Path.Combine(straightFolder, SearchState.FileName));
         Assert.That(expected, Has.Count.EqualTo(6));
         CheckOutput(straightFolder, expected);
 
-        string killedFolder = Path.Combine(folder, "killed"), state = Path.Combine(killedFolder, SearchState.FileName);
+        string killedFolder = Folder.Combine("killed"), state = Path.Combine(killedFolder, SearchState.FileName);
         using (var killed = NeuroCli.Start([.. Tiny, "--out", killedFolder]))
         {
             _ = killed.StandardOutput.ReadToEndAsync();
@@ -64,12 +56,12 @@ public class SearchCliTests
     [Test]
     public void BadArguments_AreOneLineErrors()
     {
-        var backend = NeuroCli.Run([.. With("--backend", "auto"), "--out", folder]);
+        var backend = NeuroCli.Run([.. With("--backend", "auto"), "--out", Folder.Path]);
         Assert.That(backend.ExitCode, Is.EqualTo(1));
         Assert.That(backend.Error, Does.Contain("--backend must be cpu or gl"));
-        var images = NeuroCli.Run([.. With("--train-images", "59000", "--validation-images", "2000"), "--out", folder]);
+        var images = NeuroCli.Run([.. With("--train-images", "59000", "--validation-images", "2000"), "--out", Folder.Path]);
         Assert.That(images.Error.Trim(), Does.StartWith("neuro: --train-images 59000 and --validation-images 2000 need 61000 images"));
-        var impossible = NeuroCli.Run([.. Tiny, "--out", folder, "--max-params", "50"]);
+        var impossible = NeuroCli.Run([.. Tiny, "--out", Folder.Path, "--max-params", "50"]);
         Assert.That(impossible.ExitCode, Is.EqualTo(1));
         Assert.That(impossible.Error, Does.Contain("at most 50 parameters"));
     }

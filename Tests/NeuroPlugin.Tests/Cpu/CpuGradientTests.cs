@@ -25,9 +25,9 @@ public class CpuGradientTests
     {
         var check = new GradientCheck(new Random(height * 31 + width));
         int outChannels = 3;
-        var x = Random(check, new TensorShape(batch, inChannels, height, width), "x");
-        var w = Random(check, new TensorShape(outChannels, inChannels, window.KernelHeight, window.KernelWidth), "weight");
-        var b = Random(check, new TensorShape(outChannels), "bias");
+        var x = check.RandomTensor(cpu, new TensorShape(batch, inChannels, height, width), "x");
+        var w = check.RandomTensor(cpu, new TensorShape(outChannels, inChannels, window.KernelHeight, window.KernelWidth), "weight");
+        var b = check.RandomTensor(cpu, new TensorShape(outChannels), "bias");
         var y = cpu.Allocate(new TensorShape(batch, outChannels, window.OutputHeight(height, "conv"), window.OutputWidth(width, "conv")), "y");
         var dx = cpu.Allocate(x.Shape, "dx");
         var dw = cpu.Allocate(w.Shape, "dw");
@@ -58,7 +58,7 @@ public class CpuGradientTests
         foreach (bool countIncludePad in new[] { true, false })
         {
             var check = new GradientCheck(new Random(height * 13 + width));
-            var x = Random(check, new TensorShape(batch, channels, height, width), "x");
+            var x = check.RandomTensor(cpu, new TensorShape(batch, channels, height, width), "x");
             var y = cpu.Allocate(new TensorShape(batch, channels, window.OutputHeight(height, "pool"), window.OutputWidth(width, "pool")), "y");
             var dx = cpu.Allocate(x.Shape, "dx");
             check.Run($"AvgPool2d {window} countIncludePad={countIncludePad}", [x], y,
@@ -73,9 +73,9 @@ public class CpuGradientTests
     public void Linear(int batch, int inFeatures, int outFeatures)
     {
         var check = new GradientCheck(new Random(inFeatures));
-        var x = Random(check, new TensorShape(batch, inFeatures), "x");
-        var w = Random(check, new TensorShape(outFeatures, inFeatures), "weight");
-        var b = Random(check, new TensorShape(outFeatures), "bias");
+        var x = check.RandomTensor(cpu, new TensorShape(batch, inFeatures), "x");
+        var w = check.RandomTensor(cpu, new TensorShape(outFeatures, inFeatures), "weight");
+        var b = check.RandomTensor(cpu, new TensorShape(outFeatures), "bias");
         var y = cpu.Allocate(new TensorShape(batch, outFeatures), "y");
         var dx = cpu.Allocate(x.Shape, "dx");
         var dw = cpu.Allocate(w.Shape, "dw");
@@ -115,7 +115,7 @@ public class CpuGradientTests
     {
         var random = new Random(batch + classes);
         var check = new GradientCheck(random) { Epsilon = 1e-2 };
-        var z = Random(check, new TensorShape(batch, classes), "logits", scale: 4);
+        var z = check.RandomTensor(cpu, new TensorShape(batch, classes), "logits", scale: 4);
         var t = cpu.Allocate(z.Shape, "target");
         var targets = new float[z.Length];
         for (int n = 0; n < batch; n++)
@@ -191,12 +191,5 @@ public class CpuGradientTests
         cpu.SgdUpdate(w, g, v, 0.1f, 0.9f);
         Assert.That(v.ToArray()[0], Is.EqualTo(1.9f).Within(1e-6));
         Assert.That(w.ToArray()[0], Is.EqualTo(-0.29f).Within(1e-6));
-    }
-
-    Tensor Random(GradientCheck check, TensorShape shape, string name, double scale = 1)
-    {
-        var tensor = cpu.Allocate(shape, name);
-        tensor.Upload(check.RandomValues(shape.Length, scale));
-        return tensor;
     }
 }

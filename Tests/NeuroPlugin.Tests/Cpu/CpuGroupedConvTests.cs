@@ -12,9 +12,9 @@ public class CpuGroupedConvTests
     {
         var check = new GradientCheck(new Random(inChannels * 13 + groups));
         var window = Window2d.Square(kernel, stride, padding);
-        var x = Random(check, new TensorShape(batch, inChannels, height, width), "x");
-        var w = Random(check, new TensorShape(outChannels, inChannels / groups, kernel, kernel), "weight");
-        var b = Random(check, new TensorShape(outChannels), "bias");
+        var x = check.RandomTensor(cpu, new TensorShape(batch, inChannels, height, width), "x");
+        var w = check.RandomTensor(cpu, new TensorShape(outChannels, inChannels / groups, kernel, kernel), "weight");
+        var b = check.RandomTensor(cpu, new TensorShape(outChannels), "bias");
         var y = cpu.Allocate(new TensorShape(batch, outChannels, window.OutputHeight(height, "conv"), window.OutputWidth(width, "conv")), "y");
         var dx = cpu.Allocate(x.Shape, "dx");
         var dw = cpu.Allocate(w.Shape, "dw");
@@ -30,12 +30,5 @@ public class CpuGroupedConvTests
             Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("groups").And.Message.Contains("in 6, out 4"));
         var depthwise = new NeuroPlugin.Layers.Conv2d(8, 8, 3, groups: 8);
         Assert.That(depthwise.Parameters[0].Shape, Is.EqualTo(new TensorShape(8, 1, 3, 3)));
-    }
-
-    Tensor Random(GradientCheck check, TensorShape shape, string name)
-    {
-        var tensor = cpu.Allocate(shape, name);
-        tensor.Upload(check.RandomValues(shape.Length, 1));
-        return tensor;
     }
 }

@@ -6,13 +6,6 @@ public class CpuMergeTests
 {
     readonly CpuBackend cpu = new();
 
-    Tensor Random(GradientCheck check, TensorShape shape, string name)
-    {
-        var tensor = cpu.Allocate(shape, name);
-        tensor.Upload(check.RandomValues(shape.Length, 1));
-        return tensor;
-    }
-
     [Test]
     public void Accumulate_AddsScaledSource()
     {
@@ -29,8 +22,8 @@ public class CpuMergeTests
     public void Concat_GradientsAndLayout(int batch, int channels, int height, int width)
     {
         var check = new GradientCheck(new Random(channels));
-        var a = Random(check, new TensorShape(batch, channels, height, width), "a");
-        var b = Random(check, new TensorShape(batch, 1, height, width), "b");
+        var a = check.RandomTensor(cpu, new TensorShape(batch, channels, height, width), "a");
+        var b = check.RandomTensor(cpu, new TensorShape(batch, 1, height, width), "b");
         var y = cpu.Allocate(new TensorShape(batch, channels + 1, height, width), "y");
         var da = cpu.Allocate(a.Shape, "da");
         var db = cpu.Allocate(b.Shape, "db");
@@ -48,8 +41,8 @@ public class CpuMergeTests
     public void ChannelMultiply_Gradients(int batch, int channels, int height, int width)
     {
         var check = new GradientCheck(new Random(channels * 7));
-        var x = Random(check, new TensorShape(batch, channels, height, width), "x");
-        var s = Random(check, new TensorShape(batch, channels), "s");
+        var x = check.RandomTensor(cpu, new TensorShape(batch, channels, height, width), "x");
+        var s = check.RandomTensor(cpu, new TensorShape(batch, channels), "s");
         var y = cpu.Allocate(x.Shape, "y");
         var dx = cpu.Allocate(x.Shape, "dx");
         var ds = cpu.Allocate(s.Shape, "ds");

@@ -128,13 +128,7 @@ public class GemmTests
         var b = Operand(random, 600, 3000, true, out _);
         float[] c = new float[64 * 3000];
         var gemm = new Gemm(threads: CpuWorkers.Shared.MaxParticipants);
-        for (int i = 0; i < 3; i++) gemm.Multiply(64, 3000, 600, a, b, c, 0, 3000, accumulate: true);
-
-        long workers = CpuWorkers.Shared.WorkerAllocatedBytes;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) gemm.Multiply(64, 3000, 600, a, b, c, 0, 3000, accumulate: true);
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0), "bytes allocated by the calling thread");
-        Assert.That(CpuWorkers.Shared.WorkerAllocatedBytes - workers, Is.EqualTo(0), "bytes allocated by the pool's threads");
+        AllocationAssert.SteadyStateAllocatesNothing(_ => gemm.Multiply(64, 3000, 600, a, b, c, 0, 3000, accumulate: true), 5, "bytes allocated by 5 products");
     }
 
     [Test]

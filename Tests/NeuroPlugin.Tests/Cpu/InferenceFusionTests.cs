@@ -88,10 +88,6 @@ public class InferenceFusionTests
         Assert.That(() => separate.Tensor("bn"), Throws.Nothing);
 
         // warm, a fused forward allocates nothing on any thread
-        fused.Forward();
-        long workers = CpuWorkers.Shared.WorkerAllocatedBytes, before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++) fused.Forward();
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0), "bytes allocated by the calling thread");
-        Assert.That(CpuWorkers.Shared.WorkerAllocatedBytes - workers, Is.EqualTo(0), "bytes allocated by the pool's threads");
+        AllocationAssert.SteadyStateAllocatesNothing(_ => fused.Forward(), 3, "bytes allocated by 3 fused forwards");
     }
 }

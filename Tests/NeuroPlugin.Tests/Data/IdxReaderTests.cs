@@ -112,9 +112,8 @@ public class IdxReaderTests
         string path = files.Write("huge.idx", content, gzip);
         IdxReader.ReadImages(files.Write("warm-up.idx", IdxTestFiles.Images(1, 1, 1), gzip)); // JIT and GZip set-up outside the measurement
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        var error = Assert.Throws<DatasetException>(() => IdxReader.ReadImages(path))!;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        DatasetException error = null!;
+        long allocated = AllocationAssert.AllocatedBy(() => error = Assert.Throws<DatasetException>(() => IdxReader.ReadImages(path))!);
 
         Assert.That(error.Message, Does.Contain(path).And.Contain($"sizes {count} × {height} × {width}").And.Contain("more than the limit of 100000000 elements"));
         Assert.That(allocated, Is.LessThan(1 << 20), "bytes allocated while rejecting the file");
@@ -137,9 +136,8 @@ public class IdxReaderTests
         string path = files.Write("liar.idx", content);
         IdxReader.ReadImages(files.Write("warm-up.idx", IdxTestFiles.Images(1, 1, 1)));
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        var error = Assert.Throws<DatasetException>(() => IdxReader.ReadImages(path))!;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        DatasetException error = null!;
+        long allocated = AllocationAssert.AllocatedBy(() => error = Assert.Throws<DatasetException>(() => IdxReader.ReadImages(path))!);
 
         Assert.That(error.Message, Does.Contain("truncated: header declares 50000 images of 1000×1 (50000000 bytes) but the file ends after 1000 bytes"));
         Assert.That(allocated, Is.LessThan(1 << 20));

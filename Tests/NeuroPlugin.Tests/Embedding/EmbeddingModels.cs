@@ -65,14 +65,7 @@ static class EmbeddingModels
     }
 
     /// <summary>A temporary folder deleted by the returned handle.</summary>
-    public static TemporaryFolder Folder() => new();
-
-    public sealed class TemporaryFolder : IDisposable
-    {
-        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "neuro-embed-" + Guid.NewGuid().ToString("N"));
-        public TemporaryFolder() => Directory.CreateDirectory(Path);
-        public void Dispose() => Directory.Delete(Path, recursive: true);
-    }
+    public static TempFolder Folder() => new("neuro-embed");
 
     /// <summary>The exception <paramref name="action"/> throws, or null.</summary>
     public static Exception? Catch(Action action)
@@ -104,13 +97,5 @@ static class EmbeddingModels
         int from = source.LastIndexOf(begin, StringComparison.Ordinal) + begin.Length + 1, to = source.LastIndexOf(end, StringComparison.Ordinal);
         string region = string.Join("\n", source[from..to].Split('\n').Select(line => line.Length >= 8 ? line[8..] : line.TrimStart()));
         Assert.That(block, Is.EqualTo("using NeuroPlugin;\n\n" + region));
-    }
-
-    /// <summary>Managed bytes allocated by <paramref name="action"/> on this thread and on the CPU backend's workers.</summary>
-    public static long AllocatedBy(Action action)
-    {
-        long thread = GC.GetAllocatedBytesForCurrentThread(), workers = CpuWorkers.Shared.WorkerAllocatedBytes;
-        action();
-        return GC.GetAllocatedBytesForCurrentThread() - thread + (CpuWorkers.Shared.WorkerAllocatedBytes - workers);
     }
 }

@@ -13,7 +13,7 @@ namespace NeuroPlugin.Tests.Embedding;
 [NonParallelizable]
 public sealed class FootprintTests
 {
-    TemporaryFolder folder = null!;
+    TempFolder folder = null!;
     string model = null!;
 
     [OneTimeSetUp]

@@ -10,16 +10,8 @@ namespace NeuroPlugin.Tests.Embedding;
 /// against the graph on both sides (errors name the file and the field), carried through ONNX <c>metadata_props</c>, and
 /// described from the graph for files of format 1 and 2 (committed fixtures written by that code).
 /// </summary>
-public sealed class ModelMetadataTests
+public sealed class ModelMetadataTests : TempFolderFixture
 {
-    TemporaryFolder folder = null!;
-
-    [SetUp]
-    public void CreateFolder() => folder = Folder();
-
-    [TearDown]
-    public void DeleteFolder() => folder.Dispose();
-
     /// <summary>The repository's root: the folder above this source file's that holds package.json.</summary>
     internal static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string source = "")
     {
@@ -39,7 +31,7 @@ public sealed class ModelMetadataTests
     [Test]
     public void EveryPart_IsWrittenAndReadBackFieldForField()
     {
-        string path = SaveLeNet(folder.Path, metadata: LeNetMetadata(ModelZoo.Build("lenet5")) with { Provenance = Provenance });
+        string path = SaveLeNet(Folder.Path, metadata: LeNetMetadata(ModelZoo.Build("lenet5")) with { Provenance = Provenance });
         var read = ModelFile.ReadMetadata(path);
         Assert.That(read.Input.ItemShape, Is.EqualTo(new TensorShape(1, 28, 28)));
         Assert.That((read.Input.Layout, read.Input.Colors, read.Input.IsImage), Is.EqualTo(("NCHW", (ChannelOrder?)ChannelOrder.Grayscale, true)));
@@ -62,7 +54,7 @@ public sealed class ModelMetadataTests
     {
         using var cpu = new CpuBackend();
         using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 1);
-        string path = Path.Combine(folder.Path, "plain.neuro");
+        string path = Path.Combine(Folder.Path, "plain.neuro");
         ModelFile.Save(network, path);
         var read = ModelFile.ReadMetadata(path);
         Assert.That(read.Input.ToString(), Is.EqualTo("NCHW (1,28,28) luma"));
@@ -90,7 +82,7 @@ public sealed class ModelMetadataTests
         Assert.That(metadata.Entries().Single().Value, Is.EqualTo(json));
         using var cpu = new CpuBackend();
         using var network = Network.Create(graph, cpu, seed: 1);
-        string path = Path.Combine(folder.Path, "layout.neuro");
+        string path = Path.Combine(Folder.Path, "layout.neuro");
         ModelFile.Save(network, path, metadata);
         Assert.That(ModelFile.ReadMetadata(path).Input, Is.EqualTo(metadata.Input));
     }
@@ -109,7 +101,7 @@ public sealed class ModelMetadataTests
     {
         using var cpu = new CpuBackend();
         using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 1);
-        string path = Path.Combine(folder.Path, "misfit.neuro");
+        string path = Path.Combine(Folder.Path, "misfit.neuro");
         var error = Assert.Throws<ArgumentException>(() => ModelFile.Save(network, path, metadata));
         Assert.That(error!.Message, Does.Contain(problem));
         Assert.That(File.Exists(path), Is.False);
@@ -142,7 +134,7 @@ public sealed class ModelMetadataTests
     [TestCaseSource(nameof(CorruptMetadata))]
     public void CorruptMetadata_RaisesModelFileExceptionNamingFileAndField(Action<JsonObject> edit, string problem)
     {
-        string path = SaveLeNet(folder.Path);
+        string path = SaveLeNet(Folder.Path);
         SafetensorsBytes.EditHeader(path, header => edit(header["__metadata__"]!.AsObject()));
         var error = Assert.Throws<ModelFileException>(() => ModelFile.Load(path, new CpuBackend()));
         Assert.That(error!.Message, Does.StartWith(path + ": ").And.Contain(problem));

@@ -13,7 +13,7 @@ namespace NeuroPlugin.Tests.Embedding;
 /// </summary>
 public sealed class NeuroModelGLTests : GLFixture
 {
-    TemporaryFolder folder = null!;
+    TempFolder folder = null!;
     string path = null!;
 
     [OneTimeSetUp]
@@ -128,12 +128,10 @@ public sealed class NeuroModelGLTests : GLFixture
         model.Predict(inputs, synchronous);
         _ = model.StartTexture(texture.Name, slots[0]);
         _ = model.StartTexture(texture.Name, slots[1]);
-        for (int frame = 0; frame < 4; frame++) Frame(frame); // warm-up: kernels, readback slots
+        AllocationAssert.SteadyStateAllocatesNothing(Frame, 20, "managed bytes allocated by 20 frames of texture predictions", Backend);
+        AllocationAssert.WarmUp(_ => model.Predict(inputs, synchronous));
         long downloads = Backend.ReadbackCount;
-        long allocated = AllocatedBy(() => { for (int frame = 0; frame < 20; frame++) Frame(frame); });
-        Assert.That(allocated, Is.Zero, "managed bytes allocated by 20 frames of texture predictions");
-        Assert.That(Backend.ReadbackCount, Is.EqualTo(downloads), "started predictions never download synchronously");
-        Assert.That(AllocatedBy(() => { for (int i = 0; i < 5; i++) model.Predict(inputs, synchronous); }), Is.Zero, "synchronous floats");
+        Assert.That(AllocationAssert.AllocatedBy(() => { for (int i = 0; i < 5; i++) model.Predict(inputs, synchronous); }), Is.Zero, "synchronous floats");
         Assert.That(Backend.ReadbackCount, Is.EqualTo(downloads + 5), "a synchronous prediction downloads once");
         while (model.InFlight > 0) model.Poll();
     }

@@ -11,20 +11,12 @@ namespace NeuroPlugin.Tests.Embedding;
 /// single items, top-k is ordered and labelled, starts complete, every misuse is a typed error naming both shapes, and
 /// nothing is allocated per prediction after warm-up.
 /// </summary>
-public sealed class NeuroModelTests
+public sealed class NeuroModelTests : TempFolderFixture
 {
-    TemporaryFolder folder = null!;
     string path = null!;
 
     [SetUp]
-    public void CreateModel()
-    {
-        folder = Folder();
-        path = SaveLeNet(folder.Path);
-    }
-
-    [TearDown]
-    public void DeleteModel() => folder.Dispose();
+    public void SaveModel() => path = SaveLeNet(Folder.Path);
 
     [Test]
     public void Floats_GiveThePlansOutputsAndTheirSoftmax()
@@ -145,7 +137,7 @@ public sealed class NeuroModelTests
         model.PredictPixels(decodedPixels, 40, 30, expected);
         Assert.That(fromJpeg.Outputs().ToArray(), Is.EqualTo(expected.Outputs().ToArray()));
 
-        string file = Path.Combine(folder.Path, "picture.png");
+        string file = Path.Combine(Folder.Path, "picture.png");
         File.WriteAllBytes(file, png.ToArray());
         Assert.That(model.PredictImage(file).Outputs().ToArray(), Is.EqualTo(fromPng.Outputs().ToArray()));
 
@@ -199,7 +191,7 @@ public sealed class NeuroModelTests
         using (var pipe = new NonSeekable(bytes))
             Assert.That(Run(NeuroModel.Load(pipe, NeuroDevice.Cpu)), Is.EqualTo(expected), "stream that cannot seek");
 
-        string onnx = Path.Combine(folder.Path, "lenet5.onnx");
+        string onnx = Path.Combine(Folder.Path, "lenet5.onnx");
         using (var cpu = new CpuBackend())
         using (var network = ModelFile.Load(path, cpu, out var metadata))
             OnnxExporter.Export(network, onnx, metadata);
@@ -256,7 +248,7 @@ public sealed class NeuroModelTests
     [Test]
     public void ImagesForAModelThatDoesNotSayItsNormalization_SayHowToAddIt()
     {
-        string plain = Path.Combine(folder.Path, "plain.neuro");
+        string plain = Path.Combine(Folder.Path, "plain.neuro");
         using (var cpu = new CpuBackend())
         using (var network = ModelFile.Load(path, cpu))
             ModelFile.Save(network, plain); // described by the graph alone
@@ -310,9 +302,7 @@ public sealed class NeuroModelTests
             one.Top(top);
             _ = two.Best(1);
         }
-        Frame(); // warm-up: plans of batch 1 and 2, staging, the readback slots
-        Frame();
-        Assert.That(AllocatedBy(() => { for (int i = 0; i < 20; i++) Frame(); }), Is.Zero, "managed bytes allocated by 20 frames of predictions");
+        AllocationAssert.SteadyStateAllocatesNothing(_ => Frame(), 20, "managed bytes allocated by 20 frames of predictions");
     }
 
     /// <summary>A stream that cannot seek (a network or archive stream).</summary>

@@ -9,16 +9,8 @@ namespace NeuroPlugin.Tests.Embedding;
 /// dropout); a failed save leaves the previous file whole; misuse is a typed error naming both shapes; and adding,
 /// stepping and predicting allocate nothing after warm-up. (GL: <see cref="OnlineLearnerGLTests"/>.)
 /// </summary>
-public sealed class OnlineLearnerTests
+public sealed class OnlineLearnerTests : TempFolderFixture
 {
-    TemporaryFolder folder = null!;
-
-    [SetUp]
-    public void CreateFolder() => folder = Folder();
-
-    [TearDown]
-    public void DeleteFolder() => folder.Dispose();
-
     /// <summary>Grey Fashion-MNIST image <paramref name="index"/> as RGBA8 pixels (as a game's frame would be).</summary>
     static byte[] Rgba(ImageDataset data, int index)
     {
@@ -81,7 +73,7 @@ public sealed class OnlineLearnerTests
         {
             for (int i = 0; i < 64; i++) learner.Add(inputs.AsSpan(i * 144, 144), i % 5); // 64 into 48 slots: the ring wraps
         }
-        string checkpoint = Path.Combine(folder.Path, "game.ckpt.neuro");
+        string checkpoint = Path.Combine(Folder.Path, "game.ckpt.neuro");
 
         using var uninterrupted = OnlineLearner.Create(graph, NeuroDevice.Cpu, options);
         AddExamples(uninterrupted);
@@ -126,23 +118,23 @@ public sealed class OnlineLearnerTests
         var inputs = Inputs(8 * 144, seed: 22);
         for (int i = 0; i < 8; i++) learner.Add(inputs.AsSpan(i * 144, 144), i % 5);
         learner.Train(2);
-        string first = Path.Combine(folder.Path, "first.ckpt.neuro");
+        string first = Path.Combine(Folder.Path, "first.ckpt.neuro");
         learner.Save(first);
         // a name the file system takes, whose temporary file name ({path}.{pid}.{guid}.tmp) it refuses: the save fails
-        string target = Path.Combine(folder.Path, new string('g', 240) + ".ckpt.neuro");
+        string target = Path.Combine(Folder.Path, new string('g', 240) + ".ckpt.neuro");
         File.Copy(first, target);
         byte[] previous = File.ReadAllBytes(target);
         learner.Train(2);
         Assert.Throws(Is.InstanceOf<IOException>(), () => learner.Save(target));
         Assert.That(File.ReadAllBytes(target), Is.EqualTo(previous), "the previous checkpoint is untouched");
         Assert.That(TrainingCheckpoint.Read(target).Counters.Step, Is.EqualTo(2));
-        Assert.That(Directory.GetFiles(folder.Path, "*.tmp"), Is.Empty);
+        Assert.That(Directory.GetFiles(Folder.Path, "*.tmp"), Is.Empty);
     }
 
     [Test]
     public void Misuse_IsATypedErrorNamingBothShapes()
     {
-        string model = SaveLeNet(folder.Path);
+        string model = SaveLeNet(Folder.Path);
         using var learner = OnlineLearner.Create(model, NeuroDevice.Cpu);
         Assert.That(learner.Model.Labels, Is.EqualTo(FashionMnist.ClassNames), "the file's metadata");
         var error = Assert.Throws<InputShapeException>(() => learner.Add(new float[700], 3));
@@ -168,7 +160,7 @@ public sealed class OnlineLearnerTests
     [Test]
     public void AddingSteppingAndPredicting_AllocateNothingAfterWarmUp()
     {
-        string model = SaveLeNet(folder.Path);
+        string model = SaveLeNet(Folder.Path);
         using var learner = OnlineLearner.Create(model, NeuroDevice.Cpu, new OnlineLearnerOptions
         {
             Training = new() { Optimizer = "adam", Schedule = "constant", BatchSize = 4, WarmupSteps = 100 },
@@ -186,10 +178,10 @@ public sealed class OnlineLearnerTests
             learner.Step(0.5);
             learner.Model.Predict(input, result);
         }
-        for (int i = 0; i < 40; i++) Frame(); // warm-up: the first steps, the budget's estimates settling, the prediction's plan, tiering
+        AllocationAssert.WarmUp(_ => Frame()); // also the first steps and the budget's estimates settling
         learner.Train(2);
         long steps = learner.Steps;
-        Assert.That(AllocatedBy(() => { for (int i = 0; i < 20; i++) Frame(); learner.Train(3); }), Is.Zero, "managed bytes allocated by 20 frames and 3 whole steps");
+        Assert.That(AllocationAssert.AllocatedBy(() => { for (int i = 0; i < 20; i++) Frame(); learner.Train(3); }), Is.Zero, "managed bytes allocated by 20 frames and 3 whole steps");
         Assert.That(learner.Steps, Is.GreaterThanOrEqualTo(steps + 3), "it trained");
     }
 }

@@ -139,15 +139,11 @@ public sealed class ReplayBufferTests
         using var frames = Frames(backend, new TensorShape(2, 2), 1, 2);
         using var inputs = backend.Allocate(new TensorShape(4, 2), "inputs");
         using var targets = backend.Allocate(new TensorShape(4, 3), "targets");
-        buffer.Append(frames, 0, 1);
-        buffer.SampleInto(inputs, targets, 0, 0);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++)
+        AllocationAssert.SteadyStateAllocatesNothing(i =>
         {
             buffer.Append(frames, i % 2, i % 3);
             buffer.SampleInto(inputs, targets, 0, i);
-        }
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "allocation per append/sample");
+        }, 20, "allocation per append/sample");
         buffer.Clear();
         Assert.That((buffer.Count, buffer.NextSlot), Is.EqualTo((0, 0)));
         Assert.That(buffer.Samples.ToArray(), Is.All.Zero);

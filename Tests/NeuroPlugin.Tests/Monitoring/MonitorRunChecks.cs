@@ -43,23 +43,19 @@ static class MonitorRunChecks
     public static void CostsNothingOffAndNoReadbackOn(IBackend backend)
     {
         using var run = new Run(backend);
-        for (int i = 0; i < 3; i++) run.Plan.TrainStep(run.Optimizer); // warm-up: shaders, optimizer state
+        AllocationAssert.SteadyStateAllocatesNothing(_ => run.Plan.TrainStep(run.Optimizer), 5, "bytes allocated by 5 steps without a monitor", backend);
         long readbacks = backend.ReadbackCount;
-        for (int i = 0; i < 5; i++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            run.Plan.TrainStep(run.Optimizer);
-            Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "bytes allocated by a step without a monitor");
-        }
 
         using var monitor = new TrainingMonitor(run.Plan, run.Optimizer, new MonitorOptions { Every = 5, HistogramBins = 8 });
         int measured = 0;
         for (long step = 1; step <= 40; step++)
         {
-            long delivered = monitor.SamplesDelivered, before = GC.GetAllocatedBytesForCurrentThread();
-            run.Plan.TrainStep(run.Optimizer);
-            monitor.StepCompleted();
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long delivered = monitor.SamplesDelivered;
+            long allocated = AllocationAssert.AllocatedBy(() =>
+            {
+                run.Plan.TrainStep(run.Optimizer);
+                monitor.StepCompleted();
+            });
             if (step > 10 && !monitor.IsScheduled(step) && monitor.SamplesDelivered == delivered)
             {
                 Assert.That(allocated, Is.Zero, $"bytes allocated by unsampled step {step} with the monitor attached");

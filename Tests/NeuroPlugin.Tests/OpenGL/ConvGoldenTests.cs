@@ -4,10 +4,7 @@ namespace NeuroPlugin.Tests.OpenGL;
 /// and grouped GL against the CPU on more shapes.</summary>
 public sealed class ConvGoldenTests : GLFixture
 {
-    [TestCase("conv_plain")]
-    [TestCase("conv_grouped")]
-    [TestCase("conv_depthwise")]
-    [TestCase("conv_depthwise_multiplier")]
+    [TestCaseSource(typeof(GoldenFile), nameof(GoldenFile.Named), new object[] { "conv_*" })]
     public void MatchesPyTorch(string name)
     {
         var golden = GoldenFile.Load(name);

@@ -8,19 +8,13 @@ public sealed class GLPerformanceTests : GLFixture
     {
         using var lenet = new LeNetWorkload(Backend, batch: 8, seed: 1);
         var lossValue = new float[1];
-        for (int i = 0; i < 3; i++) lenet.TrainStep(0.01f); // compiles kernels, sizes the scratch buffer
-        lenet.Loss.Download(lossValue);
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++)
+        AllocationAssert.SteadyStateAllocatesNothing(_ =>
         {
             lenet.TrainStep(0.01f);
             Backend.Copy(lenet.Input, lenet.Input);
             lenet.Loss.Download(lossValue);
             Device.CheckErrors("allocation test");
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.That(allocated, Is.Zero, "managed bytes allocated by 20 LeNet training steps (forward, backward, SGD, fills, readback)");
+        }, 20, "managed bytes allocated by 20 LeNet training steps (forward, backward, SGD, fills, readback)");
     }
 
     [Test]

@@ -16,6 +16,9 @@ sealed class TwinBackends : IDisposable
 {
     public const double Tolerance = 1e-4;
 
+    /// <summary>A test case's seed from its parameters (the same case, the same data).</summary>
+    public static int Seed(params object[] parts) => string.Join(",", parts).Aggregate(17, (h, ch) => h * 31 + ch);
+
     readonly List<Twin> twins = new();
     readonly Random random;
 
@@ -51,6 +54,24 @@ sealed class TwinBackends : IDisposable
     {
         op(Cpu);
         op(Gl);
+    }
+
+    /// <summary>
+    /// Runs a one-input op forward and backward on both backends from the same data and asserts that the output y and
+    /// the input gradient dx agree: x and dy random, y starting as random garbage (forward must overwrite it), dx as
+    /// random values (backward must add to them).
+    /// </summary>
+    public void AssertForwardBackwardSame(TensorShape input, TensorShape output, Action<IBackend, Tensor, Tensor> forward,
+        Action<IBackend, Tensor, Tensor> backward)
+    {
+        var x = Random(input, "x");
+        var dy = Random(output, "dy");
+        var y = Random(output, "y");
+        var dx = Random(input, "dx");
+        Run(b => forward(b, x[b], y[b]));
+        Run(b => backward(b, dy[b], dx[b]));
+        AssertSame(y, "y");
+        AssertSame(dx, "dx");
     }
 
     /// <summary>Asserts the GL tensor equals the CPU tensor within <see cref="Tolerance"/>.</summary>

@@ -12,15 +12,9 @@ public sealed class UpsampleGLTests : GLFixture
     public void MatchesCpu(int n, int c, int h, int w, int oh, int ow)
     {
         using var twins = new TwinBackends(Backend, h * 31 + oh);
-        var x = twins.Random(new TensorShape(n, c, h, w), "x");
-        var dy = twins.Random(new TensorShape(n, c, oh, ow), "dy");
-        var y = twins.Random(dy.Cpu.Shape, "y");
-        var dx = twins.Random(x.Cpu.Shape, "dx"); // random: backward must add
         float rh = (float)h / oh, rw = (float)w / ow;
-        twins.Run(b => b.UpsampleBilinear2dForward(x[b], y[b], rh, rw));
-        twins.Run(b => b.UpsampleBilinear2dBackward(dy[b], dx[b], rh, rw));
-        TwinBackends.AssertSame(y, "y");
-        TwinBackends.AssertSame(dx, "dx");
+        twins.AssertForwardBackwardSame(new TensorShape(n, c, h, w), new TensorShape(n, c, oh, ow),
+            (b, x, y) => b.UpsampleBilinear2dForward(x, y, rh, rw), (b, dy, dx) => b.UpsampleBilinear2dBackward(dy, dx, rh, rw));
     }
 
     [TestCaseSource(typeof(UpsampleChecks), nameof(UpsampleChecks.GoldenFiles))]

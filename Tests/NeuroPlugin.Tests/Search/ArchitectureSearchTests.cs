@@ -6,7 +6,7 @@ namespace NeuroPlugin.Tests.Search;
 /// respected, the evolution's rules followed, every trained candidate's file holding the weights its accuracy was measured
 /// with and its provenance, and the state file refusing another search's settings.</summary>
 [NonParallelizable]
-public class ArchitectureSearchTests
+public class ArchitectureSearchTests : TempFolderFixture
 {
     static readonly Lazy<(ImageDataset Train, ImageDataset Validation)> Data = new(() =>
     {
@@ -20,14 +20,6 @@ public class ArchitectureSearchTests
         MaxFlops = 845_648, // LeNet-5's
     };
 
-    string folder = "";
-
-    [SetUp]
-    public void CreateFolder() => Directory.CreateDirectory(folder = Path.Combine(Path.GetTempPath(), "neuro-search-" + Guid.NewGuid().ToString("N")));
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
-
     static SearchResult Search(string folder, SearchSettings settings, int candidates)
     {
         using var cpu = new CpuBackend();
@@ -38,13 +30,13 @@ public class ArchitectureSearchTests
     [Test]
     public void Search_IsReproducible_FollowsTheEvolutionsRules_AndSavesWhatItMeasured()
     {
-        var first = Search(Path.Combine(folder, "a"), Tiny, candidates: 5);
-        var second = Search(Path.Combine(folder, "b"), Tiny, candidates: 5);
+        var first = Search(Folder.Combine("a"), Tiny, candidates: 5);
+        var second = Search(Folder.Combine("b"), Tiny, candidates: 5);
         Assert.That(first.End, Is.EqualTo(SearchEnd.Candidates));
         Assert.That(first.Candidates, Has.Count.EqualTo(5));
         Assert.That(second.Candidates.Select(Deterministic), Is.EqualTo(first.Candidates.Select(Deterministic)), "the same seed gives the same candidates");
 
-        var other = Search(Path.Combine(folder, "c"), Tiny with { Seed = 6 }, candidates: 2);
+        var other = Search(Folder.Combine("c"), Tiny with { Seed = 6 }, candidates: 2);
         Assert.That(other.Candidates.Select(c => c.Genome), Is.Not.EqualTo(first.Candidates.Take(2).Select(c => c.Genome)), "another seed, other architectures");
 
         for (int i = 0; i < first.Candidates.Count; i++)
@@ -64,7 +56,7 @@ public class ArchitectureSearchTests
         Assert.That(first.Front.Select(c => c.Id), Is.EqualTo(ParetoFront.Of(first.Candidates).Select(c => c.Id)));
 
         using var cpu = new CpuBackend();
-        string searchFolder = Path.Combine(folder, "a");
+        string searchFolder = Folder.Combine("a");
         foreach (var c in first.Candidates)
         {
             string path = Path.Combine(searchFolder, c.Model!);
@@ -82,8 +74,8 @@ public class ArchitectureSearchTests
     [Test]
     public void Search_ContinuesFromItsStateFile_ToTheCandidatesOfAnUninterruptedRun()
     {
-        var straight = Search(Path.Combine(folder, "straight"), Tiny, candidates: 4);
-        string resumedFolder = Path.Combine(folder, "resumed");
+        var straight = Search(Folder.Combine("straight"), Tiny, candidates: 4);
+        string resumedFolder = Folder.Combine("resumed");
         Search(resumedFolder, Tiny, candidates: 2);
         var resumed = Search(resumedFolder, Tiny, candidates: 4);
         Assert.That(resumed.Resumed, Is.EqualTo(2));
@@ -94,9 +86,9 @@ public class ArchitectureSearchTests
     [Test]
     public void Resume_WithOtherSettings_NamesTheSetting()
     {
-        Search(folder, Tiny, candidates: 1);
+        Search(Folder.Path, Tiny, candidates: 1);
         using var cpu = new CpuBackend();
-        var e = Assert.Throws<SearchException>(() => new ArchitectureSearch(Tiny with { Population = 4 }, Data.Value.Train, Data.Value.Validation, cpu, folder));
+        var e = Assert.Throws<SearchException>(() => new ArchitectureSearch(Tiny with { Population = 4 }, Data.Value.Train, Data.Value.Validation, cpu, Folder.Path));
         Assert.That(e!.Field, Is.EqualTo("population"));
         Assert.That(e.Message, Does.Contain(SearchState.FileName).And.Contain("population 3, this one 4"));
     }
@@ -104,16 +96,16 @@ public class ArchitectureSearchTests
     [Test]
     public void ImpossibleConstraint_IsASearchErrorNamingIt_AndACorruptStateFileNamesTheFile()
     {
-        var e = Assert.Throws<SearchException>(() => Search(folder, Tiny with { MaxFlops = 1000 }, candidates: 1));
+        var e = Assert.Throws<SearchException>(() => Search(Folder.Path, Tiny with { MaxFlops = 1000 }, candidates: 1));
         Assert.That(e!.Field, Is.EqualTo("maxFlops"));
         Assert.That(e.Message, Does.Contain("at most 1,000 FLOPs"));
 
-        File.WriteAllText(Path.Combine(folder, SearchState.FileName), "{\"format\":\"neuro-search\",\"version\":1,\"settings\":{},\"candidates\":[{\"id\":3}]}");
+        File.WriteAllText(Folder.Combine(SearchState.FileName), "{\"format\":\"neuro-search\",\"version\":1,\"settings\":{},\"candidates\":[{\"id\":3}]}");
         using var cpu = new CpuBackend();
-        var corrupt = Assert.Throws<SearchException>(() => new ArchitectureSearch(Tiny, Data.Value.Train, Data.Value.Validation, cpu, folder));
+        var corrupt = Assert.Throws<SearchException>(() => new ArchitectureSearch(Tiny, Data.Value.Train, Data.Value.Validation, cpu, Folder.Path));
         Assert.That(corrupt!.Message, Does.Contain(SearchState.FileName).And.Contain("not a search state file"));
 
-        var invalid = Assert.Throws<SearchException>(() => new ArchitectureSearch(Tiny with { SampleSize = 9 }, Data.Value.Train, Data.Value.Validation, cpu, folder));
+        var invalid = Assert.Throws<SearchException>(() => new ArchitectureSearch(Tiny with { SampleSize = 9 }, Data.Value.Train, Data.Value.Validation, cpu, Folder.Path));
         Assert.That(invalid!.Field, Is.EqualTo("sampleSize"));
     }
 

@@ -13,7 +13,7 @@ namespace NeuroPlugin.Tests.Soak;
 /// the longer run in README uses 200).
 /// </summary>
 [NonParallelizable]
-public sealed class KillTrainingTests
+public sealed class KillTrainingTests : TempFolderFixture
 {
     // LeNet-5 with Adam on the CPU: 256 images in batches of 32 for 2 epochs (16 steps, a checkpoint after each),
     // evaluated on 1000 test images, long enough to be killed in
@@ -28,22 +28,14 @@ public sealed class KillTrainingTests
     /// <summary>How a run's kill is triggered (see the class summary).</summary>
     enum Trigger { RandomTime, SaveStarts, CheckpointWritten, LastCheckpointWritten, ModelSaved }
 
-    string folder = "";
-
-    [SetUp]
-    public void CreateFolder() => Directory.CreateDirectory(folder = Path.Combine(Path.GetTempPath(), "neuro-kill-" + Guid.NewGuid().ToString("N")));
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
-
     [Test]
     public void KilledAnywhere_EveryResumeEndsWithTheUninterruptedWeights()
     {
         var clock = Stopwatch.StartNew();
         var reference = Run("reference", null, 0, TimeSpan.Zero);
         Assert.That(reference.Problem, Is.Null, reference.Problem);
-        var referenceWeights = Weights(Path.Combine(folder, "reference", "out", "model.neuro"));
-        double referenceAccuracy = Accuracy(Path.Combine(folder, "reference", "report.json"));
+        var referenceWeights = Weights(Folder.Combine("reference", "out", "model.neuro"));
+        double referenceAccuracy = Accuracy(Folder.Combine("reference", "report.json"));
         var duration = reference.Duration;
 
         var moments = new ConcurrentBag<string>();
@@ -70,11 +62,11 @@ public sealed class KillTrainingTests
     [Test]
     public void ASave_RemovesTemporaryFilesOfSavesWhoseProcessIsGone()
     {
-        string target = Path.Combine(folder, "model.neuro");
+        string target = Folder.Combine("model.neuro");
         using var gone = Process.Start(new ProcessStartInfo("true"))!;
         gone.WaitForExit();
         string abandoned = $"{target}.{gone.Id}.{Guid.NewGuid():N}.tmp", live = $"{target}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        string other = Path.Combine(folder, $"other.neuro.{gone.Id}.{Guid.NewGuid():N}.tmp"), unrelated = $"{target}.backup.tmp";
+        string other = Folder.Combine($"other.neuro.{gone.Id}.{Guid.NewGuid():N}.tmp"), unrelated = $"{target}.backup.tmp";
         foreach (string file in new[] { abandoned, live, other, unrelated }) File.WriteAllBytes(file, [1, 2, 3]);
 
         using var cpu = new CpuBackend();
@@ -95,7 +87,7 @@ public sealed class KillTrainingTests
     /// then names the moment it died from what it left, and checks that its checkpoint, if any, is a valid one.</summary>
     Outcome Run(string name, Trigger? trigger, int step, TimeSpan delay)
     {
-        string slot = Path.Combine(folder, name), checkpoint = Path.Combine(slot, "run.ckpt.neuro"), output = Path.Combine(slot, "out");
+        string slot = Folder.Combine(name), checkpoint = Path.Combine(slot, "run.ckpt.neuro"), output = Path.Combine(slot, "out");
         Directory.CreateDirectory(slot);
         using var watcher = new FileSystemWatcher(slot) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.FileName };
         int saves = 0, written = 0;
@@ -160,7 +152,7 @@ public sealed class KillTrainingTests
     /// options and files; the problem with the result, or null.</summary>
     string? Resume(string name, Dictionary<string, int[]> expected, double expectedAccuracy)
     {
-        string slot = Path.Combine(folder, name), checkpoint = Path.Combine(slot, "run.ckpt.neuro"), report = Path.Combine(slot, "report.json");
+        string slot = Folder.Combine(name), checkpoint = Path.Combine(slot, "run.ckpt.neuro"), report = Path.Combine(slot, "report.json");
         long? step = File.Exists(checkpoint) ? TrainingCheckpoint.Read(checkpoint).Counters.Step : null;
         File.Delete(report);
         var (exitCode, output, error) = NeuroProcess.Run(

@@ -56,17 +56,11 @@ static class StochasticChecks
         using var network = Network.Create(ResidualGraph(layer), backend, seed: 1);
         using var plan = TrainingPlan(network, 5);
         using var optimizer = new Sgd(0.01f, momentum: 0.9f);
-        for (int i = 0; i < 3; i++) plan.TrainStep(optimizer); // warm-up: shader compiles, pooled buffers
-        long downloads = backend.ReadbackCount;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 30; i++)
+        AllocationAssert.SteadyStateAllocatesNothing(_ =>
         {
             plan.TrainStep(optimizer);
             plan.Forward(training: false);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.That(allocated, Is.EqualTo(0), $"{layer.Type}: managed bytes allocated by 30 training steps and eval forwards");
-        Assert.That(backend.ReadbackCount, Is.EqualTo(downloads), $"{layer.Type}: downloads during the steps");
+        }, 30, $"{layer.Type}: managed bytes allocated by 30 training steps and eval forwards", backend);
         Assert.That(float.IsFinite(plan.ReadLoss()), Is.True);
     }
 }

@@ -24,10 +24,23 @@ public sealed class GoldenFile
     public string Name { get; }
     public JsonElement Attributes { get; }
 
+    static string Folder => Path.Combine(AppContext.BaseDirectory, "Golden");
+
+    /// <summary>The names of the golden files that match <paramref name="pattern"/> (a file-name pattern such as
+    /// <c>conv_*</c>), in ordinal order: a check's test cases, so that a file the generator adds is tested without a
+    /// hand-written list. No match is an error, so that a check never passes by running no case.</summary>
+    public static string[] Named(string pattern)
+    {
+        string[] names = Directory.Exists(Folder)
+            ? [.. Directory.EnumerateFiles(Folder, pattern + ".json").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal)]
+            : [];
+        return names.Length > 0 ? names : throw new FileNotFoundException($"no golden file {pattern}.json in {Folder} (regenerate with /usr/bin/python3 Tests/Golden/generate.py)");
+    }
+
     /// <summary>Loads Golden/<paramref name="name"/>.json from the test output folder.</summary>
     public static GoldenFile Load(string name)
     {
-        string path = Path.Combine(AppContext.BaseDirectory, "Golden", name + ".json");
+        string path = Path.Combine(Folder, name + ".json");
         Assert.That(File.Exists(path), Is.True, $"golden file {path} (regenerate with /usr/bin/python3 Tests/Golden/generate.py)");
         using var document = JsonDocument.Parse(File.ReadAllBytes(path));
         return new GoldenFile(name, document.RootElement);

@@ -58,6 +58,14 @@ public sealed class GradientCheck(Random random)
         return sum;
     }
 
+    /// <summary>A tensor on <paramref name="backend"/> holding <see cref="RandomValues"/> (the caller disposes it).</summary>
+    public Tensor RandomTensor(IBackend backend, TensorShape shape, string name, double scale = 1)
+    {
+        var tensor = backend.Allocate(shape, name);
+        tensor.Upload(RandomValues(shape.Length, scale));
+        return tensor;
+    }
+
     public float[] RandomValues(int length, double scale)
     {
         var values = new float[length];

@@ -5,14 +5,7 @@ static class BatchNormChecks
 {
     /// <summary>Golden cases: 1d and 2d, default and other ε/momentum, N = 1 with H·W &gt; 1, odd channel counts,
     /// inputs with a large mean offset.</summary>
-    public static readonly string[] GoldenFiles =
-    [
-        "batchnorm1d_n6_c5",
-        "batchnorm1d_n3_c4_eps_momentum",
-        "batchnorm2d_n2_c3_h2_w3",
-        "batchnorm2d_n1_c5_h3_w2",
-        "batchnorm2d_n3_c2_h2_w2_eps_momentum",
-    ];
+    public static readonly string[] GoldenFiles = GoldenFile.Named("batchnorm*");
 
     /// <summary>One training step then one eval pass on <paramref name="backend"/>, compared with PyTorch's
     /// outputs, gradients and running statistics (1e-4 relative).</summary>

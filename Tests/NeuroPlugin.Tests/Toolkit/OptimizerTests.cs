@@ -123,17 +123,9 @@ public sealed class OptimizerTrainingTests : GLFixture
         using var optimizer = make();
         optimizer.ClipGradientNorm = 1f;
         optimizer.Regularizer = Regularizer.Create(1e-5f, 1e-4f);
-        // warm-up: state, shader compiles, workspaces, and enough calls for the JIT's tier-up of the hot methods
-        // (a method promoted during the measured steps was seen to allocate a few KB once)
-        for (int i = 0; i < 40; i++) plan.TrainStep(optimizer);
-        float lossBefore = plan.ReadLoss();
-
-        long downloads = backend.ReadbackCount;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) plan.TrainStep(optimizer);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.That(allocated, Is.EqualTo(0), $"{optimizer.Name}: managed bytes allocated by 10 training steps");
-        Assert.That(backend.ReadbackCount, Is.EqualTo(downloads), "downloads during 10 training steps");
+        float lossBefore = float.NaN;
+        AllocationAssert.SteadyStateAllocatesNothing(_ => plan.TrainStep(optimizer), 10, $"{optimizer.Name}: managed bytes allocated by 10 training steps",
+            backend, afterWarmUp: () => lossBefore = plan.ReadLoss());
         float penalty = optimizer.Regularizer.ReadPenalty();
         Assert.That(penalty, Is.GreaterThan(0f).And.LessThan(1f), "L1 + L2 penalty of LeNet-5's weights");
         Assert.That(optimizer.ReadGradientNorm(), Is.GreaterThan(0f));

@@ -5,9 +5,7 @@ namespace NeuroPlugin.Tests.Toolkit;
 /// file gives x, the slope w, y, a random dy, and the gradients dx and dw.</summary>
 public sealed class PReLUGoldenTests : GLFixture
 {
-    [TestCase("prelu_shared")]
-    [TestCase("prelu_channels")]
-    [TestCase("prelu_channels_rank2")]
+    [TestCaseSource(typeof(GoldenFile), nameof(GoldenFile.Named), new object[] { "prelu_*" })]
     public void BothBackends_MatchPyTorch(string file)
     {
         var golden = GoldenFile.Load(file);

@@ -102,22 +102,11 @@ static class TrainEvalChecks
         using var network = Network.Create(Graph(), backend, seed: 1);
         using var plan = TrainedPlan(network, steps: 0);
         using var optimizer = new Sgd(0.01f, momentum: 0.9f);
-        for (int i = 0; i < 3; i++)
-        {
-            // warm-up: shader compiles, scratch buffers, for both passes the loop below runs
-            plan.TrainStep(optimizer);
-            plan.Forward(training: false);
-        }
-        long downloads = backend.ReadbackCount;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 50; i++)
+        AllocationAssert.SteadyStateAllocatesNothing(_ =>
         {
             plan.TrainStep(optimizer);
             plan.Forward(training: false);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.That(allocated, Is.EqualTo(0), "managed bytes allocated by 50 training steps and eval forwards");
-        Assert.That(backend.ReadbackCount, Is.EqualTo(downloads), "downloads during the steps");
+        }, 50, "managed bytes allocated by 50 training steps and eval forwards", backend);
         Assert.That(float.IsFinite(plan.ReadLoss()), Is.True);
     }
 }

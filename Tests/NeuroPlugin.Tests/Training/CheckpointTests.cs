@@ -4,16 +4,8 @@ using System.Text.Json.Nodes;
 namespace NeuroPlugin.Tests.Training;
 
 /// <summary>Training checkpoints on the CPU: exact resume, the file's layout, and its validation.</summary>
-public class CheckpointTests
+public class CheckpointTests : TempFolderFixture
 {
-    string folder = "";
-
-    [SetUp]
-    public void CreateFolder() => Directory.CreateDirectory(folder = Path.Combine(Path.GetTempPath(), "neuro-ckpt-" + Guid.NewGuid().ToString("N")));
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
-
     [TestCase("momentum")]
     [TestCase("adam")]
     [TestCase("nesterov")]
@@ -23,7 +15,7 @@ public class CheckpointTests
     public void ResumedRun_IsBitIdenticalToTheStraightRun(string optimizer)
     {
         var cpu = new CpuBackend();
-        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
         var straight = CheckpointRuns.Straight(cpu, optimizer, checkpoint);
         var saved = TrainingCheckpoint.Read(checkpoint);
         Assert.That((saved.Counters.Step, saved.Counters.Epoch, saved.Counters.BatchInEpoch), Is.EqualTo((17L, 1, 5)), "saved mid-epoch 2");
@@ -37,7 +29,7 @@ public class CheckpointTests
     {
         // the experiment is sensitive: with the plan's dropout counter or the augmentation step not restored, it differs
         var cpu = new CpuBackend();
-        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
         var straight = CheckpointRuns.Straight(cpu, "adam", checkpoint);
         var dropoutReset = CheckpointRuns.Resumed(cpu, checkpoint, t => t.Plan.RandomCounter = 0);
         Assert.That(CheckpointRuns.Bits(dropoutReset.Tensors["fc.weight"]), Is.Not.EqualTo(CheckpointRuns.Bits(straight.Tensors["fc.weight"])), "dropout masks");
@@ -50,7 +42,7 @@ public class CheckpointTests
     {
         // a loop that owns its network and optimizer (in-game training): RestoreWeights + RestoreOptimizer + counters
         var cpu = new CpuBackend();
-        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
         var straight = CheckpointRuns.Straight(cpu, "momentum", checkpoint);
         var saved = TrainingCheckpoint.Read(checkpoint);
         var loader = CheckpointRuns.Loader();
@@ -72,7 +64,7 @@ public class CheckpointTests
         // saved before any step, the file holds no optimizer state; restoring it into an optimizer that has trained must
         // give back the zeros a fresh run starts from, or the resumed run is not the run that was saved
         var cpu = new CpuBackend();
-        string checkpoint = Path.Combine(folder, "start.ckpt.neuro");
+        string checkpoint = Folder.Combine("start.ckpt.neuro");
         float[] straight;
         using (var fresh = Network.Create(CheckpointRuns.Graph(), cpu, CheckpointRuns.Seed))
         using (var trainer = new Trainer(fresh, CheckpointRuns.CreateOptimizer("momentum"), CheckpointRuns.Batch, CheckpointRuns.Schedule, 12))
@@ -101,7 +93,7 @@ public class CheckpointTests
     {
         // in-game learning: no Trainer, no DataLoader; the loop uploads its own batches and calls TrainStep
         var cpu = new CpuBackend();
-        string checkpoint = Path.Combine(folder, "loop.ckpt.neuro");
+        string checkpoint = Folder.Combine("loop.ckpt.neuro");
         var data = NeuroPlugin.Data.FashionMnist.LoadTrain().Take(64);
         var loader = new NeuroPlugin.Data.DataLoader(data, 16, shuffle: false, dropLast: true);
         void Steps(NeuroPlugin.Execution.ExecutionPlan plan, Optimizer optimizer, long from, long to)
@@ -141,7 +133,7 @@ public class CheckpointTests
     public void Checkpoint_LoadsAsAPlainModel_AndIsAPlainSafetensorsFile()
     {
         var cpu = new CpuBackend();
-        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
         var straight = CheckpointRuns.Straight(cpu, "adam", checkpoint);
         var saved = TrainingCheckpoint.Read(checkpoint);
         using var model = ModelFile.Load(checkpoint, cpu);
@@ -177,7 +169,7 @@ public class CheckpointTests
     public void Save_IsAtomic_AndLeavesNoTemporaryFile()
     {
         var cpu = new CpuBackend();
-        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
         using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
         using var trainer = new Trainer(network, new Adam(0.001f), CheckpointRuns.Batch);
         TrainingCheckpoint.Save(trainer, checkpoint);
@@ -185,7 +177,7 @@ public class CheckpointTests
         network.Parameter("fc.bias").Dispose(); // the save fails while downloading
         Assert.That(() => TrainingCheckpoint.Save(trainer, checkpoint), Throws.InstanceOf<ObjectDisposedException>());
         Assert.That(File.ReadAllBytes(checkpoint), Is.EqualTo(before), "the old checkpoint is intact");
-        Assert.That(Directory.GetFiles(folder), Has.Length.EqualTo(1), "no temporary file left behind");
+        Assert.That(Directory.GetFiles(Folder.Path), Has.Length.EqualTo(1), "no temporary file left behind");
         var saved = TrainingCheckpoint.Read(checkpoint);
         Assert.That(saved.HasOptimizerState, Is.False, "no state before the first step");
         Assert.That(saved.Counters.Step, Is.Zero);
@@ -221,7 +213,7 @@ public class CheckpointTests
     public void CorruptCheckpoint_RaisesModelFileExceptionNamingFileAndField(Action<JsonObject, JsonObject, Dictionary<string, byte[]>> edit, string problem)
     {
         var cpu = new CpuBackend();
-        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
         CheckpointRuns.Straight(cpu, "adam", checkpoint);
         Assert.That(() => TrainingCheckpoint.Read(checkpoint), Throws.Nothing, "test setup: the unedited file reads");
         SafetensorsBytes.Edit(checkpoint, edit);
@@ -233,7 +225,7 @@ public class CheckpointTests
     public void RestoreIntoAMismatchedTrainer_NamesTheField()
     {
         var cpu = new CpuBackend();
-        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
         CheckpointRuns.Straight(cpu, "adam", checkpoint);
         var saved = TrainingCheckpoint.Read(checkpoint);
         using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
@@ -258,7 +250,7 @@ public class CheckpointTests
     {
         var cpu = new CpuBackend();
         using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
-        string path = Path.Combine(folder, "model.neuro");
+        string path = Folder.Combine("model.neuro");
         ModelFile.Save(network, path);
         var error = Assert.Throws<ModelFileException>(() => TrainingCheckpoint.Read(path));
         Assert.That(error!.Message, Does.StartWith(path).And.Contain("__metadata__.kind is \"model\""));

@@ -3,29 +3,21 @@ using System.Text.Json.Nodes;
 
 namespace NeuroPlugin.Tests.Training;
 
-public class ModelFileTests
+public class ModelFileTests : TempFolderFixture
 {
-    string folder = "";
-
-    [SetUp]
-    public void CreateFolder() => Directory.CreateDirectory(folder = Path.Combine(Path.GetTempPath(), "neuro-model-" + Guid.NewGuid().ToString("N")));
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
-
     [Test]
     public void SaveThenLoad_RoundTripsGraphAndWeights()
     {
         var cpu = new CpuBackend();
         using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 7);
-        string path = Path.Combine(folder, "lenet.neuro");
+        string path = Folder.Combine("lenet.neuro");
         ModelFile.Save(network, path);
         using var loaded = ModelFile.Load(path, cpu);
         Assert.That(loaded.ParameterNames, Is.EqualTo(network.ParameterNames));
         foreach (string name in network.ParameterNames)
             Assert.That(loaded.Parameter(name).ToArray(), Is.EqualTo(network.Parameter(name).ToArray()), name);
         Assert.That(loaded.Graph.Nodes.Select(n => n.Layer.ToString()), Is.EqualTo(network.Graph.Nodes.Select(n => n.Layer.ToString())));
-        Assert.That(Directory.GetFiles(folder), Has.Length.EqualTo(1), "no temporary file left behind");
+        Assert.That(Directory.GetFiles(Folder.Path), Has.Length.EqualTo(1), "no temporary file left behind");
     }
 
     [Test]
@@ -33,13 +25,13 @@ public class ModelFileTests
     {
         var cpu = new CpuBackend();
         using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 7);
-        string path = Path.Combine(folder, "lenet.neuro");
+        string path = Folder.Combine("lenet.neuro");
         ModelFile.Save(network, path);
         byte[] before = File.ReadAllBytes(path);
         network.Parameter("fc3.bias").Dispose(); // the save fails while downloading the weights
         Assert.That(() => ModelFile.Save(network, path), Throws.InstanceOf<ObjectDisposedException>());
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before));
-        Assert.That(Directory.GetFiles(folder), Has.Length.EqualTo(1), "the temporary file is removed");
+        Assert.That(Directory.GetFiles(Folder.Path), Has.Length.EqualTo(1), "the temporary file is removed");
     }
 
     [TestCase("fc3.bias", "used twice")]
@@ -48,14 +40,14 @@ public class ModelFileTests
     {
         var cpu = new CpuBackend();
         using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 7);
-        string path = Path.Combine(folder, "lenet.neuro");
+        string path = Folder.Combine("lenet.neuro");
         ModelFile.Save(network, path);
         byte[] before = File.ReadAllBytes(path);
         var bias = network.Parameter("fc3.bias");
         var error = Assert.Throws<ArgumentException>(() => SafeTensorsContainer.Write(path, new JsonObject(), [("fc3.bias", bias), (clash, bias)]));
         Assert.That(error!.Message, Does.Contain(path).And.Contain($"'{clash}' is {problem}"));
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before));
-        Assert.That(Directory.GetFiles(folder), Has.Length.EqualTo(1), "no temporary file");
+        Assert.That(Directory.GetFiles(Folder.Path), Has.Length.EqualTo(1), "no temporary file");
     }
 
     static IEnumerable<TestCaseData> CorruptFiles()
@@ -78,7 +70,7 @@ public class ModelFileTests
     {
         var cpu = new CpuBackend();
         using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 7);
-        string path = Path.Combine(folder, "bad.neuro");
+        string path = Folder.Combine("bad.neuro");
         ModelFile.Save(network, path);
         File.WriteAllBytes(path, corrupt(File.ReadAllBytes(path)));
         var error = Assert.Throws<ModelFileException>(() => ModelFile.Load(path, cpu));

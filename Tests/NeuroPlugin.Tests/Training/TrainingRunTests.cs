@@ -6,7 +6,7 @@ namespace NeuroPlugin.Tests.Training;
 /// the checkpoint it wrote when stopped to the uninterrupted run's bits; its steps allocate nothing and read nothing back.
 /// </summary>
 [NonParallelizable]
-public class TrainingRunTests
+public class TrainingRunTests : TempFolderFixture
 {
     // CheckpointRuns' small CNN (batch norm, dropout), 200 images in batches of 16: 12 steps per epoch
     static readonly TrainingOptions Recipe = new()
@@ -16,14 +16,6 @@ public class TrainingRunTests
     };
 
     static readonly Lazy<(ImageDataset Train, ImageDataset Test)> Data = new(() => (FashionMnist.LoadTrain().Take(CheckpointRuns.Images), FashionMnist.LoadTest().Take(100)));
-
-    string folder = "";
-
-    [SetUp]
-    public void CreateFolder() => Directory.CreateDirectory(folder = Path.Combine(Path.GetTempPath(), "neuro-run-" + Guid.NewGuid().ToString("N")));
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
 
     /// <summary>Records what a run tells its observers; cancels after step <see cref="CancelAfter"/> when set.</summary>
     sealed class Recorder : ITrainingObserver
@@ -97,7 +89,7 @@ public class TrainingRunTests
             straight = Weights(network);
         }
 
-        string checkpoint = Path.Combine(folder, "stopped", "run.ckpt.neuro");
+        string checkpoint = Folder.Combine("stopped", "run.ckpt.neuro");
         var options = Recipe with { Checkpoint = checkpoint, CheckpointEvery = 100 };
         var recorder = new Recorder { CancelAfter = 7 };
         using (var network = Network.Create(CheckpointRuns.Graph(), cpu, CheckpointRuns.Seed))
@@ -127,7 +119,7 @@ public class TrainingRunTests
     {
         var cpu = new CpuBackend();
         var (train, test) = Data.Value;
-        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
         using (var network = Network.Create(CheckpointRuns.Graph(), cpu, 1))
         using (var run = new TrainingRun(network, train, test, Recipe with { Epochs = 1, Checkpoint = checkpoint }))
             run.Run();

@@ -8,13 +8,6 @@ public class ZooLayerTests
 {
     readonly CpuBackend cpu = new();
 
-    Tensor Random(GradientCheck check, TensorShape shape, string name)
-    {
-        var tensor = cpu.Allocate(shape, name);
-        tensor.Upload(check.RandomValues(shape.Length, 1));
-        return tensor;
-    }
-
     /// <summary>Runs <paramref name="layer"/> as a one-node step on the CPU: its forward and backward over the given tensors.</summary>
     static NodeTensors Node(Tensor[] inputs, Tensor?[] grads, Tensor output, Tensor? outputGrad, bool training = false, uint step = 0) =>
         new("node", inputs, grads, output, outputGrad, [], [], []) { Training = training, Seed = 5, RandomCounter = step, Stream = 3 };
@@ -28,7 +21,7 @@ public class ZooLayerTests
     {
         var check = new GradientCheck(new Random(h * 31 + oh));
         var layer = new AdaptiveAvgPool2d(oh, ow);
-        var x = Random(check, new TensorShape(n, c, h, w), "x");
+        var x = check.RandomTensor(cpu, new TensorShape(n, c, h, w), "x");
         var y = cpu.Allocate(layer.InferOutputShape("pool", [x.Shape]), "y");
         var dx = cpu.Allocate(x.Shape, "dx");
         check.Run("AdaptiveAvgPool2d", [x], y, () => layer.Forward(cpu, Node([x], [dx], y, null)), [dx],
@@ -39,7 +32,7 @@ public class ZooLayerTests
     public void AdaptiveAvgPool2d_DivisibleSizeIsPlainAveragePooling()
     {
         var check = new GradientCheck(new Random(2));
-        var x = Random(check, new TensorShape(2, 3, 8, 6), "x");
+        var x = check.RandomTensor(cpu, new TensorShape(2, 3, 8, 6), "x");
         using Tensor adaptive = cpu.Allocate(new TensorShape(2, 3, 4, 2), "a"), plain = cpu.Allocate(new TensorShape(2, 3, 4, 2), "p");
         cpu.AdaptiveAvgPool2dForward(x, adaptive);
         cpu.AvgPool2dForward(x, plain, new Window2d(2, 3, 2, 3), countIncludePad: true);
@@ -60,7 +53,7 @@ public class ZooLayerTests
     {
         var check = new GradientCheck(new Random(4));
         var layer = new ChannelPad(5);
-        var x = Random(check, new TensorShape(2, 3, 2, 3), "x");
+        var x = check.RandomTensor(cpu, new TensorShape(2, 3, 2, 3), "x");
         var y = cpu.Allocate(layer.InferOutputShape("pad", [x.Shape]), "y");
         var dx = cpu.Allocate(x.Shape, "dx");
         check.Run("ChannelPad", [x], y, () => layer.Forward(cpu, Node([x], [dx], y, null)), [dx],
@@ -86,7 +79,7 @@ public class ZooLayerTests
         var check = new GradientCheck(new Random((int)step + 10));
         var layer = new FractalJoin([0, 1, 2], 3, localDropProbability: 0.5f);
         var shape = new TensorShape(4, 2, 3, 2);
-        Tensor[] xs = [Random(check, shape, "x0"), Random(check, shape, "x1"), Random(check, shape, "x2")];
+        Tensor[] xs = [check.RandomTensor(cpu, shape, "x0"), check.RandomTensor(cpu, shape, "x1"), check.RandomTensor(cpu, shape, "x2")];
         Tensor[] dxs = [cpu.Allocate(shape, "dx0"), cpu.Allocate(shape, "dx1"), cpu.Allocate(shape, "dx2")];
         var y = cpu.Allocate(shape, "y");
         Tensor[] workspace = [cpu.Allocate(layer.WorkspaceShapes([shape, shape, shape], shape)[0], "coefficients")];

@@ -1,0 +1,37 @@
+namespace NeuroPlugin.Tests.TestSupport;
+
+/// <summary>A fresh folder under the system temp folder, deleted on dispose. Shared with NeuroPlugin.Editor.Tests (linked).</summary>
+public sealed class TempFolder : IDisposable
+{
+    public TempFolder(string prefix = "neuro-test") => Directory.CreateDirectory(Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}"));
+
+    public string Path { get; }
+
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); }
+        catch (IOException) { }
+    }
+}
+
+/// <summary>A fixture whose every test gets its own <see cref="TempFolder"/> (named after the fixture), created before the
+/// test and deleted after it.</summary>
+public abstract class TempFolderFixture
+{
+    TempFolder? folder;
+
+    /// <summary>The running test's folder.</summary>
+    protected TempFolder Folder => folder ?? throw new InvalidOperationException("the temp folder exists only while a test runs");
+
+    [SetUp]
+    public void CreateTempFolder() => folder = new TempFolder("neuro-" + GetType().Name);
+
+    [TearDown]
+    public void DeleteTempFolder()
+    {
+        folder?.Dispose();
+        folder = null;
+    }
+}
