@@ -22,6 +22,8 @@ public sealed class OnnxFixtureTests : GLFixture
         "general_activations_opset11", "general_activations_opset17",
         // ordinary shape code (split, chunk, flip, strided slices, indexing, cat, reshape, transpose, permute)
         "shape_ops_opset11", "shape_ops_opset13", "shape_ops_opset17",
+        // GroupNorm, InstanceNorm2d, ConvTranspose2d and LayerNorm (Tests/Golden/gen_onnx_norms.py)
+        "norms_transposed_opset11", "norms_transposed_opset13", "norms_transposed_opset17", "layer_norms_opset17",
     ];
 
     [TestCaseSource(nameof(Fixtures))]

@@ -9,7 +9,7 @@ namespace NeuroPlugin.Tests.Onnx;
 /// (layer, folded) from its dispatch table <see cref="OnnxOperators"/>, and the rest from what the tests really
 /// exercise: the ops in the models of <see cref="OnnxOpTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
 /// on the CPU and GL backends against ONNX Runtime) and the ops our exporter writes for every zoo model and
-/// <see cref="OnnxExportTests"/>' every-layer and Upsample networks (each run in ONNX Runtime against our output).
+/// <see cref="OnnxExportTests"/>' every-layer and Upsample networks and <see cref="OnnxNormalizationTests"/>' network (each run in ONNX Runtime against our output).
 /// The test fails when the committed table is out of date; <c>NEURO_UPDATE_DOCS=1</c> rewrites it.
 /// </summary>
 public sealed class OnnxOperatorTableTests
@@ -57,6 +57,8 @@ public sealed class OnnxOperatorTableTests
         }
         using var everyLayer = Network.Create(OnnxExportTests.EveryLayer(), cpu, seed: 1);
         coverage.Add(OnnxExporter.ToModel(everyLayer), "every_layer");
+        using var norms = Network.Create(OnnxNormalizationTests.EveryLayer(), cpu, seed: 1);
+        coverage.Add(OnnxExporter.ToModel(norms), "norms_and_transposed");
         foreach (var upsample in new[] { new Upsample(7, 5), Upsample.WithScaleFactor(1.5f, 2.25f) })
         {
             using var resize = Network.Create(OnnxExportTests.UpsampleNetwork(upsample), cpu, seed: 1);

@@ -27,6 +27,7 @@ internal static class OnnxOperators
     [
         // op                     layer, view or rewrite (tensor inputs)       fold (every input a constant)
         new("Conv",               ConvolutionConverters.Conv,                  null),
+        new("ConvTranspose",      ConvolutionConverters.ConvTranspose,         null),
         new("Gemm",               LinearConverters.Gemm,                       null),
         new("MatMul",             LinearConverters.MatMul,                     null),
 
@@ -59,6 +60,8 @@ internal static class OnnxOperators
         new("Softmax",            ActivationConverters.Softmax,                null),
 
         new("BatchNormalization", NormalizationConverters.BatchNormalization,  null),
+        new("LayerNormalization", NormalizationConverters.LayerNormalization,  null),
+        new("InstanceNormalization", NormalizationConverters.InstanceNormalization, null),
         new("LRN",                NormalizationConverters.LocalResponseNorm,   null),
         new("Dropout",            NormalizationConverters.Dropout,             null),
 
