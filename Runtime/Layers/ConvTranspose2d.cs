@@ -17,60 +17,28 @@ namespace NeuroPlugin.Layers;
 /// Default initialization is PyTorch's: <c>U(−1/√fanIn, 1/√fanIn)</c> with fanIn = OutChannels/G·KH·KW (PyTorch computes it
 /// from the weight's second axis).
 /// </summary>
-public sealed class ConvTranspose2d : Layer
+public sealed class ConvTranspose2d : WindowedConvolution
 {
     /// <summary>A transposed convolution from <paramref name="inChannels"/> to <paramref name="outChannels"/> channels (both
     /// divisible by <paramref name="groups"/>) with <paramref name="window"/>'s kernel, stride, padding and dilation, and
     /// <paramref name="outputPadding"/> (rows, columns) extra output size, each in [0, stride).</summary>
     public ConvTranspose2d(int inChannels, int outChannels, Window2d window, (int Height, int Width) outputPadding = default, bool bias = true,
         Initializer? weightInit = null, Initializer? biasInit = null, int groups = 1)
+        : base("ConvTranspose2d", inChannels, outChannels, window, bias, weightInit, biasInit, groups,
+            (i, o) => new TensorShape(i, Math.Max(o / Math.Max(groups, 1), 1), window.KernelHeight, window.KernelWidth),
+            Conv2d.FanOf(outChannels, groups, window), Conv2d.FanOf(inChannels, groups, window))
     {
-        if (inChannels < 1 || outChannels < 1)
-            throw new ShapeException($"ConvTranspose2d needs positive channel counts, got in {inChannels}, out {outChannels}");
-        if (groups < 1 || inChannels % groups != 0 || outChannels % groups != 0)
-            throw new ArgumentOutOfRangeException(nameof(groups), groups, $"ConvTranspose2d groups must divide both channel counts (in {inChannels}, out {outChannels})");
-        window.Validate("ConvTranspose2d");
         if (outputPadding.Height < 0 || outputPadding.Height >= window.StrideHeight || outputPadding.Width < 0 || outputPadding.Width >= window.StrideWidth)
             throw new ArgumentOutOfRangeException(nameof(outputPadding), outputPadding,
                 $"ConvTranspose2d: outputPadding must be at least 0 and below the stride {window.StrideHeight}×{window.StrideWidth}");
-        InChannels = inChannels;
-        OutChannels = outChannels;
-        Window = window;
         OutputPaddingHeight = outputPadding.Height;
         OutputPaddingWidth = outputPadding.Width;
-        Groups = groups;
-        HasBias = bias;
-        WeightInit = weightInit ?? Initializer.PyTorchDefault;
-        BiasInit = biasInit ?? Initializer.PyTorchDefault;
-        int fanIn = outChannels / groups * window.KernelHeight * window.KernelWidth;
-        int fanOut = inChannels / groups * window.KernelHeight * window.KernelWidth;
-        var parameters = new List<ParameterSpec>
-        {
-            new("weight", new TensorShape(inChannels, outChannels / groups, window.KernelHeight, window.KernelWidth), WeightInit, fanIn, fanOut),
-        };
-        if (bias) parameters.Add(new("bias", new TensorShape(outChannels), BiasInit, fanIn, fanOut));
-        Parameters = parameters;
     }
 
-    /// <summary>C, the input's channel count (PyTorch's <c>in_channels</c>).</summary>
-    public int InChannels { get; }
-    /// <summary>The output's channel count (PyTorch's <c>out_channels</c>).</summary>
-    public int OutChannels { get; }
-    /// <summary>Kernel size, stride, padding (removed from the output's borders) and dilation (PyTorch's <c>kernel_size</c>,
-    /// <c>stride</c>, <c>padding</c>, <c>dilation</c>; padding here may differ per side, as ONNX's pads).</summary>
-    public Window2d Window { get; }
     /// <summary>Extra output rows at the bottom, below the stride (PyTorch's <c>output_padding[0]</c>).</summary>
     public int OutputPaddingHeight { get; }
     /// <summary>Extra output columns at the right, below the stride (PyTorch's <c>output_padding[1]</c>).</summary>
     public int OutputPaddingWidth { get; }
-    /// <summary>Channel groups G (PyTorch's <c>groups</c>).</summary>
-    public int Groups { get; }
-    /// <summary>Whether the layer adds the (OutChannels) bias (PyTorch's <c>bias=True</c>).</summary>
-    public bool HasBias { get; }
-    /// <summary>How the weight starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
-    public Initializer WeightInit { get; }
-    /// <summary>How the bias starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
-    public Initializer BiasInit { get; }
 
     internal static LayerDescriptor Definition { get; } = Describe();
 
@@ -78,26 +46,18 @@ public sealed class ConvTranspose2d : Layer
     {
         var d = new LayerDescriptorBuilder<ConvTranspose2d>("ConvTranspose2d", LayerGroup.Convolution,
             "2-D transposed convolution of (N,C,H,W) images: each pixel spreads a learned kernel over a larger output (upsampling, decoders)");
-        var inChannels = d.Int("inChannels", l => l.InChannels, inferred: InferredFrom.InputChannels);
-        var outChannels = d.Int("outChannels", l => l.OutChannels, 16, AttributeBounds.AtLeast(1));
-        var bias = d.Bool("bias", l => l.HasBias, true);
-        var groups = d.Int("groups", l => l.Groups, 1, AttributeBounds.AtLeast(1));
-        var weightInit = d.Initializer("weightInit", l => l.WeightInit);
-        var biasInit = d.Initializer("biasInit", l => l.BiasInit);
-        var window = d.Window(l => l.Window, Window2d.Square(2, stride: 2));
+        var attributes = new ConvolutionAttributes<ConvTranspose2d>(d, Window2d.Square(2, stride: 2), groupsOptional: false);
         var outputPadding = d.Ints("outputPadding", l => [l.OutputPaddingHeight, l.OutputPaddingWidth], 2, [0, 0], AttributeBounds.AtLeast(0));
         return d.Build(a =>
         {
+            var c = attributes.Read(a);
             int[] padding = outputPadding.Read(a);
-            return new ConvTranspose2d(inChannels.Read(a), outChannels.Read(a), window.Read(a), (padding[0], padding[1]), bias.Read(a),
-                weightInit.Read(a), biasInit.Read(a), groups.Read(a));
+            return new ConvTranspose2d(c.InChannels, c.OutChannels, c.Window, (padding[0], padding[1]), c.Bias, c.WeightInit, c.BiasInit, c.Groups);
         }, OnnxMapping.Same("ConvTranspose"));
     }
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
-    /// <inheritdoc/>
-    public override IReadOnlyList<ParameterSpec> Parameters { get; }
 
     /// <summary>The output size along one axis: <c>(in − 1)·s − before − after + d·(k − 1) + 1 + extra</c>, refused below 1.</summary>
     static int OutputSize(string node, string axis, int input, int kernel, int stride, int before, int after, int dilation, int extra)

@@ -44,10 +44,7 @@ public sealed partial class GLBackend
         {
             var rowSums = Scratch(checked(4 * axes.Rows));
             var rowGrad = Program(ref rowNormRowGradProgram, "rownorm.comp", "ROW_GRAD");
-            Bind(Input0, input);
-            Bind(Input1, outputGrad);
-            Bind(Input2, saveMean);
-            Bind(Input3, saveInvStd);
+            BindGradientInputs();
             BindOptional(Input4, weight);
             Bind(Output0, rowSums);
             SetRowNormShape(rowGrad, axes, weight is not null, false);
@@ -65,10 +62,7 @@ public sealed partial class GLBackend
         if (axes.AffineCount > 0 && (weightGrad is not null || biasGrad is not null))
         {
             var program = Program(ref rowNormAffineGradProgram, "rownorm.comp", "AFFINE_GRAD");
-            Bind(Input0, input);
-            Bind(Input1, outputGrad);
-            Bind(Input2, saveMean);
-            Bind(Input3, saveInvStd);
+            BindGradientInputs();
             BindOptional(Output0, weightGrad);
             BindOptional(Output1, biasGrad);
             SetRowNormShape(program, axes, weight is not null, false);
@@ -77,6 +71,15 @@ public sealed partial class GLBackend
             program.SetUniform("hasWeightGrad", weightGrad is null ? 0 : 1);
             program.SetUniform("hasBiasGrad", biasGrad is null ? 0 : 1);
             program.Dispatch(axes.AffineCount, 1, 2L * blocks * axes.AffineStride);
+        }
+
+        // ROW_GRAD and AFFINE_GRAD read x, dy and the row statistics at the same bindings
+        void BindGradientInputs()
+        {
+            Bind(Input0, input);
+            Bind(Input1, outputGrad);
+            Bind(Input2, saveMean);
+            Bind(Input3, saveInvStd);
         }
     }
 

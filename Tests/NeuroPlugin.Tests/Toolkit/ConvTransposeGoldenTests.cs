@@ -66,40 +66,13 @@ public sealed class ConvTransposeGoldenTests : GLFixture
 
     [TestCaseSource(nameof(Cases))]
     public void FiniteDifferences_OnTheCpu(ConvTranspose2d layer, TensorShape shape)
-    {
-        using var cpu = new CpuBackend();
-        var check = new GradientCheck(new Random(shape.Length));
-        var outputShape = layer.InferOutputShape("layer", [shape]);
-        using var x = Random(cpu, check, shape, "x");
-        using var y = cpu.Allocate(outputShape, "y");
-        using var dx = cpu.Allocate(shape, "dx");
-        Tensor[] parameters = [.. layer.Parameters.Select(p => Random(cpu, check, p.Shape, p.Name))];
-        Tensor[] grads = [.. parameters.Select(p => cpu.Allocate(p.Shape, "d" + p.Name))];
-        using var run = new LayerPass(layer, cpu, x, dx, y, parameters, grads);
-        check.Run(layer.ToString(), [x, .. parameters], y, run.Forward, [dx, .. grads], run.Backward);
-        foreach (var t in parameters.Concat(grads)) t.Dispose();
-    }
+        => LayerPass.CheckGradients(layer, shape, new GradientCheck(new Random(shape.Length)), 1, 1);
 
     [TestCaseSource(nameof(Cases))]
     public void GL_MatchesCpu(ConvTranspose2d layer, TensorShape shape)
     {
         using var twins = new TwinBackends(Backend, shape.Length * 11 + layer.Groups);
-        var outputShape = layer.InferOutputShape("layer", [shape]);
-        var x = twins.Random(shape, "x");
-        var y = twins.Random(outputShape, "y", 100); // overwritten
-        var dy = twins.Random(outputShape, "dy");
-        var dx = twins.Random(shape, "dx");          // added into
-        Twin[] parameters = [.. layer.Parameters.Select(p => twins.Random(p.Shape, p.Name))];
-        Twin[] grads = [.. layer.Parameters.Select(p => twins.Random(p.Shape, "d" + p.Name))];
-        twins.Run(be =>
-        {
-            using var run = new LayerPass(layer, be, x[be], dx[be], y[be], [.. parameters.Select(p => p[be])], [.. grads.Select(g => g[be])]);
-            run.Forward();
-            run.Backward(dy[be]);
-        });
-        TwinBackends.AssertSame(y, "ConvTranspose2d y");
-        TwinBackends.AssertSame(dx, "ConvTranspose2d dx");
-        foreach (var g in grads) TwinBackends.AssertSame(g, $"ConvTranspose2d {g.Cpu.Name}");
+        LayerPass.CompareBackends(twins, layer, shape, 1, 1);
     }
 
     [Test]
@@ -115,12 +88,5 @@ public sealed class ConvTransposeGoldenTests : GLFixture
         Assert.That(() => new ConvTranspose2d(4, 6, Window2d.Square(3), groups: 4), Throws.TypeOf<ArgumentOutOfRangeException>());
         Assert.That(() => new ConvTranspose2d(2, 2, Window2d.Square(1, 1, 1)).InferOutputShape("t", [new TensorShape(1, 2, 1, 1)]),
             Throws.TypeOf<ShapeException>().With.Message.Contains("would be -1"));
-    }
-
-    static Tensor Random(IBackend backend, GradientCheck check, TensorShape shape, string name)
-    {
-        var tensor = backend.Allocate(shape, name);
-        tensor.Upload(check.RandomValues(shape.Length, 1));
-        return tensor;
     }
 }

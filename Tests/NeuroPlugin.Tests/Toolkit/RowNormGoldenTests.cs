@@ -71,42 +71,15 @@ public sealed class RowNormGoldenTests : GLFixture
 
     [TestCaseSource(nameof(Layers))]
     public void FiniteDifferences_OnTheCpu(RowNorm layer, TensorShape shape)
-    {
-        using var cpu = new CpuBackend();
-        var check = new GradientCheck(new Random(shape.Length));
-        using var x = Random(cpu, check, shape, "x", 2);
-        using var y = cpu.Allocate(shape, "y");
-        using var dx = cpu.Allocate(shape, "dx");
-        Tensor[] parameters = [.. layer.Parameters.Select(p => Random(cpu, check, p.Shape, p.Name, 1))];
-        Tensor[] grads = [.. parameters.Select(p => cpu.Allocate(p.Shape, "d" + p.Name))];
-        using var run = new LayerPass(layer, cpu, x, dx, y, parameters, grads);
-        check.Run(layer.ToString(), [x, .. parameters], y, run.Forward, [dx, .. grads], run.Backward);
-        foreach (var t in parameters.Concat(grads)) t.Dispose();
-    }
+        => LayerPass.CheckGradients(layer, shape, new GradientCheck(new Random(shape.Length)), 2, 1);
 
     [TestCaseSource(nameof(Layers))]
     public void GL_MatchesCpu(RowNorm layer, TensorShape shape)
     {
         using var twins = new TwinBackends(Backend, shape.Length * 7 + layer.Parameters.Count);
-        var x = twins.Random(shape, "x", 3);
-        var y = twins.Random(shape, "y", 100); // overwritten
-        var dy = twins.Random(shape, "dy");
-        var dx = twins.Random(shape, "dx");    // added into
-        Twin[] parameters = [.. layer.Parameters.Select(p => twins.Random(p.Shape, p.Name, 2))];
-        Twin[] grads = [.. layer.Parameters.Select(p => twins.Random(p.Shape, "d" + p.Name))];
-        twins.Run(be =>
-        {
-            using var run = new LayerPass(layer, be, x[be], dx[be], y[be], [.. parameters.Select(p => p[be])], [.. grads.Select(g => g[be])]);
-            run.Forward();
-            run.Backward(dy[be]);
-        });
-        TwinBackends.AssertSame(y, $"{layer.Type} y");
-        TwinBackends.AssertSame(dx, $"{layer.Type} dx");
-        foreach (var g in grads) TwinBackends.AssertSame(g, $"{layer.Type} {g.Cpu.Name}");
+        LayerPass.CompareBackends(twins, layer, shape, 3, 2);
     }
 
-    /// <summary>A training step through every row normalization and a transposed convolution allocates no managed memory and
-    /// reads nothing back, on both backends (after a warm-up that compiles and sizes the scratch buffers).</summary>
     [Test]
     public void TrainingSteps_AllocateNothingAndReadNothingBack()
     {
@@ -165,12 +138,5 @@ public sealed class RowNormGoldenTests : GLFixture
         Assert.That(() => new InstanceNorm2d(3, eps: 0f), Throws.TypeOf<ArgumentOutOfRangeException>());
         Assert.That(new GroupNorm(2, 6).WorkspaceShapes([new TensorShape(5, 6, 3, 3)], new TensorShape(5, 6, 3, 3)),
             Is.EqualTo(new[] { new TensorShape(10), new TensorShape(10) }), "one mean and inverse deviation per (item, group)");
-    }
-
-    static Tensor Random(IBackend backend, GradientCheck check, TensorShape shape, string name, double scale)
-    {
-        var tensor = backend.Allocate(shape, name);
-        tensor.Upload(check.RandomValues(shape.Length, scale));
-        return tensor;
     }
 }
