@@ -2,7 +2,8 @@
 // conv2d.comp: 2-D convolution (cross-correlation, as PyTorch), forward and backward side by side.
 //   x (N,C,H,W), w (O,C,KH,KW), b (O), y (N,O,OH,OW)
 //   y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·SH − PT + p·DH, j·SW − PL + q·DW]·w[o,c,p,q]   (zero outside x)
-// Variants: FORWARD, INPUT_GRAD, WEIGHT_GRAD (+ reduce.comp), BIAS_GRAD (+ reduce.comp).
+// Variants: FORWARD, INPUT_GRAD (with TRANSPOSED: ConvTranspose2d's forward pass), WEIGHT_GRAD (+ reduce.comp),
+// BIAS_GRAD (+ reduce.comp; also AddChannelSums).
 // Grouped convolution (GROUPS > 1; depthwise when GROUPS = C): w is (O, C/GROUPS, KH, KW) and output
 // channel o of group g = o / (O/GROUPS) reads only input channels g·C/GROUPS … (g+1)·C/GROUPS − 1.
 // GLBackend.Conv2d.cs picks channel blocks that never straddle two groups, so one invocation works in
@@ -87,7 +88,14 @@ void main()
 #elif defined(INPUT_GRAD)
 layout(std430, binding = INPUT0) readonly buffer OutputGradBuffer { float dy[]; };
 layout(std430, binding = INPUT1) readonly buffer WeightBuffer { float w[]; };
+#if defined(TRANSPOSED)
+// A transposed convolution's forward pass is this sum: dy is its input, dx its output, overwritten with sum + b[c].
+layout(std430, binding = INPUT2) readonly buffer BiasBuffer { float b[]; };
+layout(std430, binding = OUTPUT0) writeonly buffer InputGradBuffer { float dx[]; };
+uniform int hasBias;
+#else
 layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
+#endif
 
 // In the forward pass x[n,c,iy,ix] met w[o,c,p,q] in every output (i,j) with i·SH − PT + p·DH = iy and
 // j·SW − PL + q·DW = ix, so dx[n,c,iy,ix] += Σ_{o,p,q} dy[n,o,i,j]·w[o,c,p,q] over those outputs
@@ -166,7 +174,11 @@ void main()
         for (int m = 0; m < BLOCK_COLUMNS && ix0 + m < W; m++)
         {
             int at = ((n * C + c0 + k) * H + iy) * W + ix0 + m;
+#if defined(TRANSPOSED)
+            dx[at] = acc[k][m] + (hasBias != 0 ? b[c0 + k] : 0.0);
+#else
             dx[at] += acc[k][m];
+#endif
         }
 }
 

@@ -6,7 +6,7 @@ using NeuroPlugin.Serialization.Onnx;
 namespace NeuroPlugin.Editor.Cli;
 
 /// <summary><c>neuro export MODEL.neuro -o MODEL.onnx</c>: writes a model file as ONNX (opset
-/// <see cref="OnnxExporter.Opset"/>, inference form) that ONNX Runtime runs with the same results; the model's
+/// <see cref="OnnxExporter.OpsetFor"/>, inference form) that ONNX Runtime runs with the same results; the model's
 /// description (input, normalization, labels, provenance) goes into <c>metadata_props</c>.</summary>
 internal static class ExportCommand
 {
@@ -24,7 +24,7 @@ internal static class ExportCommand
         using var cpu = new CpuBackend();
         using var network = ModelFile.Load(model, cpu, out var metadata);
         OnnxExporter.Export(network, output, metadata);
-        Console.WriteLine($"{model} → {output}: ONNX opset {OnnxExporter.Opset}, {network.Graph.Nodes.Count} layers");
+        Console.WriteLine($"{model} → {output}: ONNX opset {OnnxExporter.OpsetFor(network.Graph)}, {network.Graph.Nodes.Count} layers");
         return 0;
     }
 }

@@ -49,8 +49,9 @@ public partial interface IBackend : IDisposable
     /// the input, where <c>g = o / (O/G)</c> is the output channel's group (G = <paramref name="groups"/>: 1 is an
     /// ordinary convolution, C a depthwise one). input (N,C,H,W), weight (O,C/G,KH,KW), bias (O) or null, output (N,O,OH,OW).</summary>
     void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1);
-    /// <summary>Adds the gradients of <see cref="Conv2dForward"/>: dx (N,C,H,W), dW (O,C/G,KH,KW), db (O).</summary>
-    void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window, int groups = 1);
+    /// <summary>Adds the gradients of <see cref="Conv2dForward"/>: dx (N,C,H,W), dW (O,C/G,KH,KW), db (O); any may be null
+    /// (without dW the input is not read, only its shape).</summary>
+    void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, Window2d window, int groups = 1);
 
     /// <summary>Max pooling: <c>y = max over the window</c>, padding counts as −∞.
     /// input (N,C,H,W), output and argmax (N,C,OH,OW). <paramref name="argmax"/> receives, as a float,

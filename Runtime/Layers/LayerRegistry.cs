@@ -12,6 +12,7 @@ public static class LayerRegistry
     static readonly LayerDescriptor[] all =
     [
         Conv2d.Definition,
+        ConvTranspose2d.Definition,
         Linear.Definition,
         .. MatMul.Definitions,
         Flatten.Definition,
@@ -31,6 +32,9 @@ public static class LayerRegistry
         PReLU.Definition,
         BatchNorm2d.Definition,
         BatchNorm1d.Definition,
+        LayerNorm.Definition,
+        GroupNorm.Definition,
+        InstanceNorm2d.Definition,
         LocalResponseNorm.Definition,
         Dropout.Definition,
         StochasticDepth.Definition,

@@ -110,41 +110,45 @@ public sealed partial class CpuBackend : IFusedConvolution
     readonly Col2ImTarget col2im = new();
 
     /// <inheritdoc/>
-    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window, int groups = 1)
+    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, Window2d window, int groups = 1) =>
+        ConvolutionBackward(input, weight, outputGrad, inputGrad, weightGrad, biasGrad, window, groups, sliced: true);
+
+    /// <summary><see cref="Conv2dBackward"/>; <paramref name="sliced"/>: each group is a unit of a work slice (false when
+    /// the caller is one unit itself: <see cref="ConvTranspose2dForward"/>).</summary>
+    void ConvolutionBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad,
+        in Window2d window, int groups, bool sliced)
     {
         // in the forward pass this was y'_g = W_g·col_g + b with col_g = im2col(x_g) over the whole batch; so with
         // dy'_g the group's output gradient seen as (O/G, N·P): dW_g += dy'_g·col_gᵀ, db += Σ dy', and
         // dx_g += col2im(W_gᵀ·dy'_g), each GEMM reading its operands in place and col2im taking the tiles as they finish
         var g = new ConvGeometry(input.Shape, weight.Shape, outputGrad.Shape, groups);
-        float[] x = ArrayOf(input), dy = ArrayOf(outputGrad), w = ArrayOf(weight), dw = ArrayOf(weightGrad);
-        float[]? dx = inputGrad is null ? null : ArrayOf(inputGrad);
+        float[] x = ArrayOf(input), dy = ArrayOf(outputGrad), w = ArrayOf(weight);
+        float[]? dx = inputGrad is null ? null : ArrayOf(inputGrad), dw = OptionalArray(weightGrad);
         float[]? db = OptionalArray(biasGrad);
         try
         {
             for (int group = 0; group < groups; group++)
             {
-                if (Skips) continue; // a work slice's unit: one group over the whole batch (its weight gradient sums the batch in one pass)
+                if (sliced && Skips) continue; // a work slice's unit: one group over the whole batch (its weight gradient sums the batch in one pass)
                 int rowOffset = group * g.GroupOutputs, weightOffset = rowOffset * g.KernelLength;
                 if (db is not null)
-                    for (int o = rowOffset; o < rowOffset + g.GroupOutputs; o++)
-                    {
-                        float sum = 0f;
-                        for (int n = 0; n < g.Batch; n++) sum += TensorPrimitives.Sum(dy.AsSpan((n * g.OutChannels + o) * g.OutputPixels, g.OutputPixels));
-                        db[o] += sum;
-                    }
-                denseWeightGrad.Set(dw, weightOffset, g.KernelLength, accumulate: true, epilogue: null);
+                    for (int o = rowOffset; o < rowOffset + g.GroupOutputs; o++) db[o] += ChannelSum(dy, g.Batch, g.OutChannels, g.OutputPixels, o);
+                if (dw is not null) denseWeightGrad.Set(dw, weightOffset, g.KernelLength, accumulate: true, epilogue: null);
                 if (UsesDirectConvolution)
                 {
-                    // dW_g (O/G, K) += dY_g (O/G, N·V) · X_gᵀ (N·V, K): the input's phase planes and dy in their virtual columns
                     var images = new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth);
-                    directConvolution.Build(images, g.Batch, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads);
-                    int columns = g.Batch * WeightGradient.ImageColumns(directConvolution);
-                    VirtualOutputGradient(dy, g, rowOffset, directConvolution);
-                    if (WeightGradient.IsSupported && g.GroupOutputs * g.KernelLength <= WeightGradient.MaxOutputs)
-                        weightGradient.Run(virtualGradient, g.GroupOutputs, directConvolution, g.Batch, dw, weightOffset, Threads);
-                    else
-                        gemm.Multiply(g.GroupOutputs, g.KernelLength, columns, weightSource.Set(new GemmOperand(virtualGradient, 0, columns)),
-                            planeSource.Aim(directConvolution), denseWeightGrad);
+                    if (dw is not null)
+                    {
+                        // dW_g (O/G, K) += dY_g (O/G, N·V) · X_gᵀ (N·V, K): the input's phase planes and dy in their virtual columns
+                        directConvolution.Build(images, g.Batch, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads);
+                        int columns = g.Batch * WeightGradient.ImageColumns(directConvolution);
+                        VirtualOutputGradient(dy, g, rowOffset, directConvolution);
+                        if (WeightGradient.IsSupported && g.GroupOutputs * g.KernelLength <= WeightGradient.MaxOutputs)
+                            weightGradient.Run(virtualGradient, g.GroupOutputs, directConvolution, g.Batch, dw, weightOffset, Threads);
+                        else
+                            gemm.Multiply(g.GroupOutputs, g.KernelLength, columns, weightSource.Set(new GemmOperand(virtualGradient, 0, columns)),
+                                planeSource.Aim(directConvolution), denseWeightGrad);
+                    }
                     if (dx is not null && TransposedWindow(g, window) is { } transposed)
                     {
                         // dx_g += conv(dy_g padded, W_g flipped and transposed): (C/G, O/G·KH·KW) weights over dy's phase planes
@@ -155,7 +159,7 @@ public sealed partial class CpuBackend : IFusedConvolution
                         continue;
                     }
                 }
-                else
+                else if (dw is not null)
                     // dW_g (O/G, K) += dy'_g (O/G, N·P) · col_gᵀ (N·P, K)
                     gemm.Multiply(g.GroupOutputs, g.KernelLength, g.Batch * g.OutputPixels, gradientSource.Aim(dy, g.OutChannels, g.OutputPixels, rowOffset),
                         im2col.Aim(x, g, window, group, transposed: true), denseWeightGrad);

@@ -54,24 +54,15 @@ public sealed partial class GLBackend
 
     /// <summary>Adds the gradients of <see cref="Conv2dForward"/>: dx (N,C,H,W) by gathering over the outputs each
     /// input element reached, dW (O,C,KH,KW) and db (O) by two-pass reductions over N·OH·OW.</summary>
-    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad, Window2d window, int groups = 1)
+    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, Window2d window, int groups = 1)
     {
         EnsureUsable();
         var x = input.Shape; var y = outputGrad.Shape;
         int kernelArea = window.KernelHeight * window.KernelWidth;
 
-        if (inputGrad is not null)
-        {
-            int channels = GroupBlock(x.C, groups), columns = ChooseBlock(x.W, ConvMaxBlockColumns);
-            var program = WindowProgram("conv2d.comp", "INPUT_GRAD", window, channels, columns, groups);
-            Bind(Input0, outputGrad);
-            Bind(Input1, weight);
-            Bind(Output0, inputGrad);
-            SetShapes(program, x, y);
-            program.Dispatch(x.N * x.H * DivideRoundingUp(x.W, columns), DivideRoundingUp(x.C, channels),
-                (long)(y.C / groups) * kernelArea * channels * columns);
-        }
+        if (inputGrad is not null) ConvolutionInputGrad(outputGrad, weight, inputGrad, window, groups, transposed: false, bias: null);
 
+        if (weightGrad is not null)
         {
             // Split the sum over the N·OH output rows into slices: pass 1 writes partial[slice, o, c, p, q],
             // pass 2 adds the slices into dW. An invocation covers one slice and one kernel row (c, p).
@@ -93,16 +84,52 @@ public sealed partial class GLBackend
             ReduceSlices(partial, slices, weightCount, BufferOf(weightGrad), accumulate: true);
         }
 
-        if (biasGrad is not null)
+        if (biasGrad is not null) AddChannelSums(outputGrad, biasGrad);
+    }
+
+    /// <summary>The convolution's input gradient by gathering: dx (N,C,H,W) += Σ over the outputs each input element reached of
+    /// dy·w, one invocation per input row, column block and channel block. <paramref name="transposed"/>: the same sum is a
+    /// transposed convolution's output, which it overwrites with the sum plus <paramref name="bias"/> (conv2d.comp's
+    /// INPUT_GRAD with TRANSPOSED).</summary>
+    void ConvolutionInputGrad(Tensor outputGrad, Tensor weight, Tensor inputGrad, Window2d window, int groups, bool transposed, Tensor? bias)
+    {
+        var x = inputGrad.Shape; var y = outputGrad.Shape;
+        int channels = GroupBlock(x.C, groups), columns = ChooseBlock(x.W, ConvMaxBlockColumns);
+        var program = WindowProgram("conv2d.comp", transposed ? "INPUT_GRAD;TRANSPOSED" : "INPUT_GRAD", window, channels, columns, groups);
+        Bind(Input0, outputGrad);
+        Bind(Input1, weight);
+        Bind(Output0, inputGrad);
+        if (transposed)
         {
-            // Pass 1: partial[n, o] = Σ_{i,j} dy[n,o,i,j]; pass 2 adds the N partials into db.
-            var program = Program(ref convBiasGradProgram, "conv2d.comp", "BIAS_GRAD");
-            var partial = Scratch(y.N * y.C);
-            Bind(Input1, outputGrad);
-            Bind(Output0, partial);
-            SetShapes(program, x, y);
-            program.Dispatch(y.N * y.C, 1, (long)y.H * y.W);
-            ReduceSlices(partial, y.N, y.C, BufferOf(biasGrad), accumulate: true);
+            BindOptional(Input2, bias);
+            program.SetUniform("hasBias", bias is null ? 0 : 1);
         }
+        SetShapes(program, x, y);
+        program.Dispatch(x.N * x.H * DivideRoundingUp(x.W, columns), DivideRoundingUp(x.C, channels),
+            (long)(y.C / groups) * window.KernelHeight * window.KernelWidth * channels * columns);
+    }
+
+    /// <summary>The transposed convolution is the input gradient of the convolution from O to C channels whose input is
+    /// our output: one INPUT_GRAD;TRANSPOSED dispatch that writes every output element once (no clear needed).</summary>
+    public void ConvTranspose2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1)
+    {
+        EnsureUsable();
+        ConvolutionInputGrad(input, weight, output, window, groups, transposed: true, bias);
+    }
+
+    /// <summary><c>sums[c] += Σ_{n,h,w} x[n,c,h,w]</c> in two passes: partial[n, c] = Σ_{h,w} x[n,c,h,w] (conv2d.comp's
+    /// BIAS_GRAD, one invocation per (n, c)), then reduce.comp adds the N partials into the sums.</summary>
+    public void AddChannelSums(Tensor input, Tensor sums)
+    {
+        EnsureUsable();
+        var x = input.Shape;
+        int planes = x.N * x.C, plane = input.Length / planes;
+        var program = Program(ref convBiasGradProgram, "conv2d.comp", "BIAS_GRAD");
+        var partial = Scratch(planes);
+        Bind(Input1, input);
+        Bind(Output0, partial);
+        program.SetUniform("outputShape", x.N, x.C, plane, 1);
+        program.Dispatch(planes, 1, plane);
+        ReduceSlices(partial, x.N, x.C, BufferOf(sums), accumulate: true);
     }
 }

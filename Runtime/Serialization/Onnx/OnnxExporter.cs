@@ -24,16 +24,24 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// LocalResponseNorm → LRN (odd sizes), global pooling → GlobalAveragePool/GlobalMaxPool,
 /// AdaptiveAvgPool2d → GlobalAveragePool, AveragePool (where the output divides the input) or two MatMuls with
 /// constant averaging matrices (any other size), Conv2d groups → group, BatchNorm1d/2d → BatchNormalization,
+/// ConvTranspose2d → ConvTranspose, LayerNorm → LayerNormalization (the model then in opset 17), InstanceNorm2d →
+/// InstanceNormalization, GroupNorm → Reshape, InstanceNormalization, Reshape, Mul, Add (PyTorch's spelling),
 /// Dropout → Dropout, Upsample → Resize (linear, half_pixel), ChannelPad → Pad, FractalJoin → Mean (every column), and the stochastic residuals (Stochastic
 /// Depth, Shake-Shake, ShakeDrop, Swapout) → Mul/Add/Sum with their expected coefficients. Every zoo model exports
 /// (OnnxZooExportTests).
 /// </summary>
 public static partial class OnnxExporter
 {
-    /// <summary>The ai.onnx opset written (14: the first with HardSwish; ONNX Runtime supports it everywhere).</summary>
+    /// <summary>The ai.onnx opset written for most models (14: the first with HardSwish; ONNX Runtime supports it everywhere).</summary>
     public const int Opset = 14;
     /// <summary>The IR version matching <see cref="Opset"/> (ONNX 1.9).</summary>
     public const int IrVersion = 7;
+    /// <summary>The opset written for a model with a <see cref="LayerNorm"/>: 17, the first with LayerNormalization.</summary>
+    public const int LayerNormalizationOpset = 17;
+
+    /// <summary>The opset a model of <paramref name="graph"/> is written in: <see cref="LayerNormalizationOpset"/> where it has a
+    /// <see cref="LayerNorm"/>, else <see cref="Opset"/> (the ops written for 14 mean the same at 17).</summary>
+    public static int OpsetFor(NetworkGraph graph) => graph.Nodes.Any(n => n.Layer is LayerNorm) ? LayerNormalizationOpset : Opset;
 
     /// <summary>Writes <paramref name="network"/> to <paramref name="path"/> (a temporary file renamed over the target,
     /// so a failed export never destroys an existing file), described by <paramref name="metadata"/> (null: the graph's
@@ -75,14 +83,15 @@ public static partial class OnnxExporter
         var writer = new NodeWriter(onnx, network);
         foreach (var node in graph.Nodes) writer.Write(node, node.Inputs.Select(i => shapes[i]).ToArray());
         onnx.Output.Add(ValueInfo(graph.Output, shapes[graph.Output]));
+        int opset = OpsetFor(graph);
         var model = new ModelProto
         {
-            IrVersion = IrVersion,
+            IrVersion = opset >= LayerNormalizationOpset ? 8 : IrVersion, // ONNX 1.12's IR version for opset 17
             ProducerName = "NeuroPlugin",
             ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "",
             Graph = onnx,
         };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
         foreach (var (key, value) in metadata.Entries()) model.MetadataProps.Add(new StringStringEntryProto { Key = ModelMetadata.OnnxKeyPrefix + key, Value = value });
         return model;
     }
@@ -111,6 +120,13 @@ public static partial class OnnxExporter
                 case Conv2d conv:
                     Emit("Conv", node.Name, [x[0], Parameter(node, "weight"), .. conv.HasBias ? [Parameter(node, "bias")] : Array.Empty<string>()], y,
                         [Ints("kernel_shape", conv.Window.KernelHeight, conv.Window.KernelWidth), .. WindowAttributes(conv.Window, dilations: true), Int("group", conv.Groups)]);
+                    break;
+                case ConvTranspose2d transposed:
+                    Emit("ConvTranspose", node.Name, [x[0], Parameter(node, "weight"), .. transposed.HasBias ? [Parameter(node, "bias")] : Array.Empty<string>()], y,
+                        [Ints("kernel_shape", transposed.Window.KernelHeight, transposed.Window.KernelWidth), .. WindowAttributes(transposed.Window, dilations: true),
+                         Int("group", transposed.Groups),
+                         .. transposed.OutputPaddingHeight != 0 || transposed.OutputPaddingWidth != 0
+                             ? [Ints("output_padding", transposed.OutputPaddingHeight, transposed.OutputPaddingWidth)] : Array.Empty<AttributeProto>()]);
                     break;
                 case Linear linear:
                     Emit("Gemm", node.Name, [x[0], Parameter(node, "weight"), .. linear.HasBias ? [Parameter(node, "bias")] : Array.Empty<string>()], y, Int("transB", 1));
@@ -202,6 +218,9 @@ public static partial class OnnxExporter
                         [x[0], Parameter(node, "weight"), Parameter(node, "bias"), Buffer(node, "running_mean"), Buffer(node, "running_var")], y,
                         Float("epsilon", bn.Epsilon), Float("momentum", 1f - bn.Momentum)); // ONNX's momentum weighs the old value
                     break;
+                case LayerNorm or GroupNorm or InstanceNorm2d:
+                    WriteRowNorm(node, (RowNorm)node.Layer, inputShapes[0], x[0], y);
+                    break;
                 case Layers.Dropout dropout:
                     Emit("Dropout", node.Name, [x[0], FloatConstant($"{y}.ratio", dropout.P)], y);
                     break;
@@ -269,6 +288,61 @@ public static partial class OnnxExporter
                     break;
                 default: throw Unsupported(node, $"activation {activation.Kind} has no ONNX export");
             }
+        }
+
+        /// <summary>LayerNorm → LayerNormalization (opset 17) over the last k axes; InstanceNorm2d → InstanceNormalization; GroupNorm
+        /// as PyTorch writes it: Reshape to (N,G,−1), InstanceNormalization with scale 1 and B 0, Reshape back, then Mul and Add by
+        /// the weight and bias (C,1,…) where it is affine. A layer without γ, β gets constants 1 and 0 where ONNX needs them.</summary>
+        void WriteRowNorm(Node node, RowNorm norm, TensorShape input, string x, string y)
+        {
+            switch (norm)
+            {
+                case LayerNorm layerNorm:
+                {
+                    long[] dims = [.. layerNorm.NormalizedShape.Select(d => (long)d)];
+                    int length = layerNorm.NormalizedShape.Aggregate(1, (a, b) => a * b);
+                    string scale = norm.IsAffine ? Parameter(node, "weight") : FloatsConstant($"{y}.scale", dims, Enumerable.Repeat(1f, length).ToArray());
+                    string shift = norm.IsAffine ? Parameter(node, "bias") : FloatsConstant($"{y}.shift", dims, new float[length]);
+                    Emit("LayerNormalization", node.Name, [x, scale, shift], y, Int("axis", -dims.Length), Float("epsilon", norm.Epsilon));
+                    break;
+                }
+                case InstanceNorm2d instance:
+                {
+                    string scale = norm.IsAffine ? Parameter(node, "weight") : FloatsConstant($"{y}.scale", [instance.NumFeatures], Enumerable.Repeat(1f, instance.NumFeatures).ToArray());
+                    string shift = norm.IsAffine ? Parameter(node, "bias") : FloatsConstant($"{y}.shift", [instance.NumFeatures], new float[instance.NumFeatures]);
+                    Emit("InstanceNormalization", node.Name, [x, scale, shift], y, Float("epsilon", norm.Epsilon));
+                    break;
+                }
+                case GroupNorm group:
+                {
+                    int groups = group.NumGroups;
+                    string grouped = $"{y}.grouped", normalized = $"{y}.normalized", restored = norm.IsAffine ? $"{y}.restored" : y, scaled = $"{y}.scaled";
+                    Emit("Reshape", grouped, [x, IntConstant($"{y}.group_shape", 0, groups, -1)], grouped);
+                    // named in PyTorch's scope form, which the importer reads back as the GroupNorm's node name
+                    Emit("InstanceNormalization", $"/{node.Name.Replace('.', '/')}/InstanceNormalization", [grouped, FloatsConstant($"{y}.ones", [groups], Enumerable.Repeat(1f, groups).ToArray()),
+                        FloatsConstant($"{y}.zeros", [groups], new float[groups])], normalized, Float("epsilon", norm.Epsilon));
+                    Emit("Reshape", restored, [normalized, IntConstant($"{y}.shape", [0, .. input.ToArray()[1..].Select(d => (long)d)])], restored);
+                    if (!norm.IsAffine) break;
+                    long[] perChannel = [.. Backends.Broadcast.ChannelAligned(new TensorShape(group.NumChannels), input).ToArray().Select(d => (long)d)];
+                    Emit("Mul", scaled, [restored, Reshaped(node, "weight", perChannel)], scaled);
+                    Emit("Add", node.Name, [scaled, Reshaped(node, "bias", perChannel)], y);
+                    break;
+                }
+            }
+        }
+
+        /// <summary>The parameter <paramref name="name"/> of <paramref name="node"/> as an initializer of shape <paramref name="dims"/>.</summary>
+        string Reshaped(Node node, string name, long[] dims)
+        {
+            string full = $"{node.Name}.{name}";
+            onnx.Initializer.Add(OnnxTensorData.FromFloats(full, dims, network.Parameter(full).ToArray()));
+            return full;
+        }
+
+        string FloatsConstant(string name, long[] dims, float[] values)
+        {
+            onnx.Initializer.Add(OnnxTensorData.FromFloats(name, dims, values));
+            return name;
         }
 
         /// <summary><c>y = Σᵢ wᵢ·xᵢ</c>: a Mul by a scalar constant for each weight other than 1, then Add or Sum.</summary>

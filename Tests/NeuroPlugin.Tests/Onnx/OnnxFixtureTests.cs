@@ -29,6 +29,8 @@ public sealed class OnnxFixtureTests : GLFixture
         "reductions_opset11", "reductions_opset13", "reductions_opset17",
         // self-attention (q·kᵀ, softmax, ·v), a Linear on (N,T,K) and learnable matrices on either side: MatMul
         "matmuls_opset11", "matmuls_opset13", "matmuls_opset17",
+        // GroupNorm, InstanceNorm2d, ConvTranspose2d and LayerNorm (Tests/Golden/gen_onnx_norms.py)
+        "norms_transposed_opset11", "norms_transposed_opset13", "norms_transposed_opset17", "layer_norms_opset17",
     ];
 
     [TestCaseSource(nameof(Fixtures))]

@@ -10,7 +10,7 @@ namespace NeuroPlugin.Tests.Onnx;
 /// exercise: the ops in the models of <see cref="OnnxOpTests"/>, <see cref="OnnxShapeOpsTests"/>, <see cref="OnnxReductionTests"/>,
 /// <see cref="OnnxMatMulTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
 /// on the CPU and GL backends against ONNX Runtime) and the ops our exporter writes for every zoo model and
-/// <see cref="OnnxExportTests"/>' every-layer, general-ops and Upsample networks (each run in ONNX Runtime against our output).
+/// <see cref="OnnxExportTests"/>' every-layer, general-ops and Upsample networks and <see cref="OnnxNormalizationTests"/>' network (each run in ONNX Runtime against our output).
 /// The test fails when the committed table is out of date; <c>NEURO_UPDATE_DOCS=1</c> rewrites it.
 /// </summary>
 public sealed class OnnxOperatorTableTests
@@ -60,6 +60,8 @@ public sealed class OnnxOperatorTableTests
         coverage.Add(OnnxExporter.ToModel(everyLayer), "every_layer");
         using var generalOps = Network.Create(OnnxExportTests.GeneralOps(), cpu, seed: 1);
         coverage.Add(OnnxExporter.ToModel(generalOps), "general_ops");
+        using var norms = Network.Create(OnnxNormalizationTests.EveryLayer(), cpu, seed: 1);
+        coverage.Add(OnnxExporter.ToModel(norms), "norms_and_transposed");
         foreach (var upsample in new[] { new Upsample(7, 5), Upsample.WithScaleFactor(1.5f, 2.25f) })
         {
             using var resize = Network.Create(OnnxExportTests.UpsampleNetwork(upsample), cpu, seed: 1);

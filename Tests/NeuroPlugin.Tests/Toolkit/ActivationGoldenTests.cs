@@ -69,19 +69,11 @@ static class LayerRun
         using var y = backend.Allocate(outputShape, "y");
         using var dy = backend.Allocate(outputShape, "dy");
         using var dx = backend.Allocate(inputShape, "dx");
-        var workspace = layer.WorkspaceShapes([inputShape], outputShape).Select(s => backend.Allocate(s, "workspace")).ToArray();
-        try
-        {
-            x.Upload(input);
-            dy.Upload(outputGrad);
-            var node = new NodeTensors("test", [x], [dx], y, dy, [], [], workspace);
-            layer.Forward(backend, node);
-            layer.Backward(backend, node);
-            return (y.ToArray(), dx.ToArray());
-        }
-        finally
-        {
-            foreach (var tensor in workspace) tensor.Dispose();
-        }
+        x.Upload(input);
+        dy.Upload(outputGrad);
+        using var pass = new LayerPass(layer, backend, x, dx, y, [], []);
+        pass.Forward();
+        pass.Backward(dy);
+        return (y.ToArray(), dx.ToArray());
     }
 }

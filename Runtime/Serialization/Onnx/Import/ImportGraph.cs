@@ -180,6 +180,12 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         return input;
     }
 
+    /// <summary>Input <paramref name="index"/> of <paramref name="n"/>, <paramref name="x"/>, seen with another ONNX shape. Where
+    /// this node is that value's only reader the old value is dead, so it no longer counts as a name of the tensor: a later
+    /// node may still rewrite the tensor's producer (PyTorch's GroupNorm reshapes the normalization back before its Mul).</summary>
+    public LiveTensor View(OnnxNodeReader n, int index, LiveTensor x, TensorShape shape) =>
+        (onnxUses.GetValueOrDefault(n.Proto.Input[index]) == 1 ? Rewritten(x) : x) with { Shape = shape };
+
     /// <summary>The values of a constant tensor in the file (a Constant's value, ConstantOfShape's fill).</summary>
     public OnnxConstant ReadTensor(TensorProto tensor) => OnnxTensorData.Read(tensor, folder, source);
 

@@ -27,6 +27,7 @@ internal static class OnnxOperators
     [
         // op                     layer, view or rewrite (tensor inputs)       fold (every input a constant)
         new("Conv",               ConvolutionConverters.Conv,                  null),
+        new("ConvTranspose",      ConvolutionConverters.ConvTranspose,         null),
         new("Gemm",               LinearConverters.Gemm,                       null),
         new("MatMul",             LinearConverters.MatMul,                     null),
 
@@ -60,6 +61,8 @@ internal static class OnnxOperators
         new("LogSoftmax",         ActivationConverters.LogSoftmax,             null),
 
         new("BatchNormalization", NormalizationConverters.BatchNormalization,  null),
+        new("LayerNormalization", NormalizationConverters.LayerNormalization,  null),
+        new("InstanceNormalization", NormalizationConverters.InstanceNormalization, null),
         new("LRN",                NormalizationConverters.LocalResponseNorm,   null),
         new("Dropout",            NormalizationConverters.Dropout,             null),
 

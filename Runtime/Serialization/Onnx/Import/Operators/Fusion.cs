@@ -6,19 +6,21 @@ namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>
 /// Patterns that rewrite the layer before a node instead of adding one: a per-channel scale and shift folded into the
-/// weights of a Conv, Gemm/MatMul or BatchNormalization (where it does not apply, the op is an Elementwise layer); x·σ(x) as SiLU and x·hardsigmoid(x) as HardSwish; Relu then
+/// weights of a Conv, Gemm/MatMul, BatchNormalization or an affine group or instance norm (PyTorch's GroupNorm export) (where it does not apply, the op is an Elementwise layer); x·σ(x) as SiLU and x·hardsigmoid(x) as HardSwish; Relu then
 /// Clip(max = 6) as ReLU6. Each applies only where the rewritten layer's output has no other reader.
 /// </summary>
 internal static class Fusion
 {
-    /// <summary>y = x·scale + shift per channel (null: 1 and 0), folded into the Conv2d, Linear or BatchNorm that computed
+    /// <summary>y = x·scale + shift per channel (null: 1 and 0), folded into the Conv2d, Linear, BatchNorm, GroupNorm or
+    /// InstanceNorm2d (affine) that computed
     /// x, input <paramref name="inputIndex"/> of <paramref name="n"/>, alone; null (nothing changed) where x has no such
     /// producer.</summary>
     public static OnnxValue? TryScaleShift(ImportGraph graph, OnnxNodeReader n, LiveTensor x, int inputIndex, float[]? scale, float[]? shift)
     {
         var p = graph.Producer(x.Tensor);
         bool foldable = p is not null && x.Shape == graph.Shape(x.Tensor) &&
-                        p.Layer is Conv2d or Linear or BatchNorm && graph.Unshared(n, inputIndex, x.Tensor);
+                        p.Layer is Conv2d or Linear or BatchNorm or GroupNorm { IsAffine: true } or InstanceNorm2d { IsAffine: true } &&
+                        graph.Unshared(n, inputIndex, x.Tensor);
         if (!foldable) return null;
         float[] weight = p!.State["weight"];
         int channels = graph.Shape(x.Tensor)[1];

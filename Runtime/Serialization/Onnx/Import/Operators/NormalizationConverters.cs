@@ -3,7 +3,9 @@ using NeuroPlugin.Layers;
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>BatchNormalization (inference form, with its running statistics) → <see cref="BatchNorm2d"/> or
-/// <see cref="BatchNorm1d"/>; LRN (odd sizes) → <see cref="Layers.LocalResponseNorm"/>; Dropout (inference form) →
+/// <see cref="BatchNorm1d"/>; LayerNormalization (opset 17) → <see cref="LayerNorm"/>; InstanceNormalization →
+/// <see cref="InstanceNorm2d"/>, or <see cref="GroupNorm"/> where its input is PyTorch's GroupNorm reshape (N,C,…) → (N,G,−1)
+/// (or has one spatial axis); LRN (odd sizes) → <see cref="Layers.LocalResponseNorm"/>; Dropout (inference form) →
 /// <see cref="Layers.Dropout"/>, which trains on.</summary>
 internal static class NormalizationConverters
 {
@@ -25,6 +27,79 @@ internal static class NormalizationConverters
         Layer layer = x.Shape.Rank == 4 ? new BatchNorm2d(channels, epsilon, ours) : new BatchNorm1d(channels, epsilon, ours);
         return graph.AddLayer(n, n.InputName(1), layer, [graph.Materialize(n, x, "input")],
             ("weight", gamma), ("bias", beta), ("running_mean", mean), ("running_var", variance));
+    }
+
+    /// <summary>LayerNormalization: the axes from <c>axis</c> on (after the batch axis) normalized together, Scale and B of
+    /// their shape (or one value). stash_type is read: the statistics are computed in at least float precision.</summary>
+    public static OnnxValue LayerNormalization(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(2, 3);
+        var x = graph.LiveInput(n, 0);
+        long axis = n.Int("axis", -1), first = axis < 0 ? axis + x.Shape.Rank : axis;
+        float epsilon = n.Float("epsilon", 1e-5f);
+        n.Int("stash_type", 1);
+        if (first < 1 || first >= x.Shape.Rank) throw n.Unsupported($"axis {axis} of input {x.Shape}: only axes after the batch axis can be normalized");
+        if (!(epsilon > 0f)) throw n.Unsupported($"attribute 'epsilon' = {epsilon} is not supported (must be positive)");
+        int[] normalized = x.Shape.ToArray()[(int)first..];
+        float[] scale = AffineValues(graph, n, 1, "Scale", normalized);
+        float[] bias = n.HasInput(2) ? AffineValues(graph, n, 2, "B", normalized) : new float[scale.Length];
+        return graph.AddLayer(n, n.InputName(1), new LayerNorm(normalized, epsilon), [x], ("weight", scale), ("bias", bias));
+    }
+
+    /// <summary>A LayerNormalization constant as one value per normalized element: of the normalized shape (leading 1s
+    /// allowed) or a single value repeated.</summary>
+    static float[] AffineValues(ImportGraph graph, OnnxNodeReader n, int index, string what, int[] normalized)
+    {
+        var constant = graph.Constant(n, index, what);
+        float[] values = constant.AsFloats(m => n.Unsupported($"{what}: {m}"));
+        int length = normalized.Aggregate(1, (a, b) => a * b);
+        if (values.Length == 1) return Enumerable.Repeat(values[0], length).ToArray();
+        long[] dims = constant.Dims.SkipWhile((d, i) => d == 1 && constant.Dims.Length - i > normalized.Length).ToArray();
+        if (!dims.SequenceEqual(normalized.Select(d => (long)d)))
+            throw n.Unsupported($"{what} {constant} must have the normalized shape [{string.Join(",", normalized)}] or one value");
+        return (float[])values.Clone();
+    }
+
+    /// <summary>InstanceNormalization: each channel of each item normalized over its positions, scale and B per channel. PyTorch
+    /// writes GroupNorm as this op over its input reshaped to (N,G,−1): where the input is such a view of an (N,C,…) tensor
+    /// (C a multiple of G) the node is a <see cref="GroupNorm"/> of that tensor (each channel takes its group's scale and B;
+    /// a Mul and Add per channel after the reshape back fold into it), seen again as (N,G,−1).</summary>
+    public static OnnxValue InstanceNormalization(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(3, 3);
+        var x = graph.LiveInput(n, 0);
+        float epsilon = n.Float("epsilon", 1e-5f);
+        if (x.Shape.Rank < 3) throw n.Unsupported($"input {x.Shape}: InstanceNormalization needs (N,C,…) with a spatial axis");
+        if (!(epsilon > 0f)) throw n.Unsupported($"attribute 'epsilon' = {epsilon} is not supported (must be positive)");
+        int channels = x.Shape[1];
+        float[] scale = graph.Constant(n, 1, "scale").ToVector(n, channels, "scale"), shift = graph.Constant(n, 2, "B").ToVector(n, channels, "B");
+        var actual = graph.Shape(x.Tensor);
+        if (x.Shape.Rank == 3 && actual != x.Shape && actual.Rank >= 2 && actual.Length == x.Shape.Length && actual[1] % channels == 0)
+        {
+            int perGroup = actual[1] / channels;
+            float[] weight = new float[actual[1]], bias = new float[actual[1]];
+            for (int c = 0; c < actual[1]; c++) (weight[c], bias[c]) = (scale[c / perGroup], shift[c / perGroup]);
+            var grouped = graph.AddLayer(n, ModuleWeight(n.Name), new GroupNorm(channels, actual[1], epsilon), [x.Tensor], ("weight", weight), ("bias", bias));
+            return grouped with { Shape = x.Shape };
+        }
+        if (x.Shape.Rank == 3)
+            return graph.AddLayer(n, null, new GroupNorm(channels, channels, epsilon), [x], ("weight", scale), ("bias", shift));
+        // PyTorch's InstanceNorm2d without affine (its default) writes constants 1 and 0; with affine, its parameters (x.weight)
+        bool affine = scale.Any(v => v != 1f) || shift.Any(v => v != 0f) || n.Proto.Input[1].EndsWith(".weight", StringComparison.Ordinal);
+        var layer = new InstanceNorm2d(channels, epsilon, affine);
+        return affine
+            ? graph.AddLayer(n, n.InputName(1), layer, [x], ("weight", scale), ("bias", shift))
+            : graph.AddLayer(n, null, layer, [x]);
+    }
+
+    /// <summary>The weight name of the module a node named by PyTorch's scopes belongs to (<c>/layer1/gn/InstanceNormalization</c>
+    /// → <c>layer1.gn.weight</c>), so the GroupNorm that the node becomes keeps the module's state-dict names; null for a name
+    /// without a scope (the node's own name is used).</summary>
+    static string? ModuleWeight(string name)
+    {
+        int last = name.LastIndexOf('/');
+        if (!name.StartsWith('/') || last <= 0) return null;
+        return name[1..last].Replace('/', '.') + ".weight";
     }
 
     public static OnnxValue LocalResponseNorm(ImportGraph graph, OnnxNodeReader n)

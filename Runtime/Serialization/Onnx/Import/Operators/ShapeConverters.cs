@@ -53,7 +53,7 @@ internal static class ShapeConverters
         if (inferred >= 0) dims[inferred] = known > 0 && x.Shape.Length % known == 0 ? x.Shape.Length / known : throw n.Malformed($"cannot reshape {x.Shape} to [{string.Join(",", target)}]");
         var shape = TensorShape.Of(dims.Select(d => (int)d).ToArray());
         if (shape.Length != x.Shape.Length || shape.N != 1) throw n.Unsupported($"reshape of {x.Shape} to [{string.Join(",", target)}] does not keep the batch axis");
-        return x with { Shape = shape };
+        return graph.View(n, 0, x, shape);
     }
 
     public static OnnxValue Squeeze(ImportGraph graph, OnnxNodeReader n) => Squeezed(graph, n, squeeze: true);
