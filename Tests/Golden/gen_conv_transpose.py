@@ -26,11 +26,11 @@ def case(name, g, n, c, h, w, o, kernel, stride=1, padding=0, output_padding=0, 
 
 def generate():
     g = golden.seeded(31)
-    case("conv_transpose_plain", g, 2, 3, 5, 4, 4, 3)
-    case("conv_transpose_stride2", g, 2, 4, 4, 5, 3, 3, stride=2, padding=1, output_padding=1)
-    case("conv_transpose_k2s2", g, 1, 2, 3, 3, 5, 2, stride=2, bias=False)
-    case("conv_transpose_grouped_dilated", g, 2, 4, 4, 4, 6, 3, stride=(2, 1), padding=(1, 2), groups=2, dilation=(1, 2))
-    case("conv_transpose_depthwise", g, 1, 3, 5, 5, 3, (3, 2), stride=3, padding=(0, 1), output_padding=(2, 1), groups=3)
+    case("convtranspose_plain", g, 2, 3, 5, 4, 4, 3)
+    case("convtranspose_stride2", g, 2, 4, 4, 5, 3, 3, stride=2, padding=1, output_padding=1)
+    case("convtranspose_k2s2", g, 1, 2, 3, 3, 5, 2, stride=2, bias=False)
+    case("convtranspose_grouped_dilated", g, 2, 4, 4, 4, 6, 3, stride=(2, 1), padding=(1, 2), groups=2, dilation=(1, 2))
+    case("convtranspose_depthwise", g, 1, 3, 5, 5, 3, (3, 2), stride=3, padding=(0, 1), output_padding=(2, 1), groups=3)
 
 
 if __name__ == "__main__":

@@ -19,11 +19,7 @@ public sealed class ConvTransposeGoldenTests : GLFixture
         return new ConvTranspose2d(w[0], w[1] * groups, window, Pair(a.GetProperty("outputPadding")), a.GetProperty("bias").GetBoolean(), groups: groups);
     }
 
-    [TestCase("conv_transpose_plain")]
-    [TestCase("conv_transpose_stride2")]
-    [TestCase("conv_transpose_k2s2")]
-    [TestCase("conv_transpose_grouped_dilated")]
-    [TestCase("conv_transpose_depthwise")]
+    [TestCaseSource(typeof(GoldenFile), nameof(GoldenFile.Named), new object[] { "convtranspose_*" })]
     public void BothBackends_MatchPyTorch(string file)
     {
         var golden = GoldenFile.Load(file);
