@@ -58,7 +58,7 @@ static class Profile
             $"({wall / steps * 1e3:F3} ms wall) over {steps} steps");
         var byStage = stages.Select((stage, s) => (Name: stage.Name, Kind: KindOf(graph, stage), Seconds: seconds[s]))
             .Append((Name: "optimizer step", Kind: "optimizer", Seconds: update)).ToArray();
-        foreach (var (name, _, time) in byStage.OrderByDescending(s => s.Seconds).Take(25))
+        foreach (var (name, _, time) in byStage.OrderByDescending(s => s.Seconds).Take(Environment.GetEnvironmentVariable("NEURO_PROFILE_ALL") is null ? 25 : int.MaxValue))
             Console.WriteLine($"  {time / steps * 1e3,9:F3} ms {100 * time / total,5:F1}%  {name}");
         Console.WriteLine("by kind:");
         foreach (var group in byStage.GroupBy(s => s.Kind).OrderByDescending(g => g.Sum(s => s.Seconds)))
