@@ -62,40 +62,50 @@ public sealed partial class CpuBackend
             planes.AsSpan(phaseSize, 8 + planeWidth).Clear(); // read by dropped columns only; kept finite (the array may be longer, from a larger layer)
             ReadOnlySpan<float> kernel = w.AsSpan(o * taps, taps);
             ReadOnlySpan<int> taken = offsets.AsSpan(0, taps);
-            if (Vector256.IsHardwareAccelerated)
+            int outputStart = (n * g.OutChannels + o) * g.OutputPixels, width = g.OutputWidth;
+            // blocks of output rows (about BlockColumns virtual columns): each block's sums, copy and epilogue stay in L1
+            int blockRows = Math.Clamp(BlockColumns / planeWidth, 1, g.OutputHeight);
+            for (int firstRow = 0; firstRow < g.OutputHeight; firstRow += blockRows)
             {
-                if (fused) Taps<Gemm.FusedProducts>(planes, taken, kernel, virtualColumns, virtualRows);
-                else Taps<Gemm.RoundedProducts>(planes, taken, kernel, virtualColumns, virtualRows);
-            }
-            else
-                for (int v = 0; v < virtualColumns; v++)
+                int rows = Math.Min(blockRows, g.OutputHeight - firstRow), start = firstRow * planeWidth, columns = (rows - 1) * planeWidth + width;
+                if (Vector256.IsHardwareAccelerated)
                 {
-                    float sum = 0f;
-                    for (int k = 0; k < taps; k++) sum = fused ? MathF.FusedMultiplyAdd(kernel[k], planes[taken[k] + v], sum) : sum + kernel[k] * planes[taken[k] + v];
-                    virtualRows[v] = sum;
+                    if (fused) Taps<Gemm.FusedProducts>(planes, start, taken, kernel, columns, virtualRows);
+                    else Taps<Gemm.RoundedProducts>(planes, start, taken, kernel, columns, virtualRows);
                 }
-            int outputStart = (n * g.OutChannels + o) * g.OutputPixels;
-            Span<float> output = y.AsSpan(outputStart, g.OutputPixels);
-            for (int i = 0; i < g.OutputHeight; i++)
-                virtualRows.AsSpan(i * planeWidth, g.OutputWidth).CopyTo(output.Slice(i * g.OutputWidth, g.OutputWidth));
-            epilogue?.ApplyToChannel(o, outputStart, output);
+                else
+                    for (int v = 0; v < columns; v++)
+                    {
+                        float sum = 0f;
+                        for (int k = 0; k < taps; k++)
+                            sum = fused ? MathF.FusedMultiplyAdd(kernel[k], planes[start + taken[k] + v], sum) : sum + kernel[k] * planes[start + taken[k] + v];
+                        virtualRows[v] = sum;
+                    }
+                Span<float> output = y.AsSpan(outputStart + firstRow * width, rows * width);
+                for (int i = 0; i < rows; i++)
+                    virtualRows.AsSpan(i * planeWidth, width).CopyTo(output.Slice(i * width, width));
+                epilogue?.ApplyToChannel(o, outputStart + firstRow * width, output);
+            }
         }
 
+        /// <summary>Virtual columns summed at once at most (whole output rows, at least one).</summary>
+        const int BlockColumns = 512;
+
         /// <summary>
-        /// <c>sums[v] = Σ_k kernel[k]·planes[offsets[k] + v]</c> for v in [0, <paramref name="columns"/> rounded up to 8),
+        /// <c>sums[v] = Σ_k kernel[k]·planes[start + offsets[k] + v]</c> for v in [0, <paramref name="columns"/> rounded up to 8),
         /// starting from 0, k ascending, each step rounded as <typeparamref name="TMultiplyAdd"/> says. A 3×3 window keeps
         /// its nine weights and offsets in registers and sums 32 columns (four independent vectors) at a time; the planes
         /// hold at least 8 readable floats past the last virtual column of every tap.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        static void Taps<TMultiplyAdd>(float[] planes, ReadOnlySpan<int> offsets, ReadOnlySpan<float> kernel, int columns, float[] sums)
+        static void Taps<TMultiplyAdd>(float[] planes, int start, ReadOnlySpan<int> offsets, ReadOnlySpan<float> kernel, int columns, float[] sums)
             where TMultiplyAdd : struct, Gemm.IMultiplyAdd
         {
             int taps = offsets.Length, v = 0, farthest = 0;
             foreach (int offset in offsets) farthest = Math.Max(farthest, offset);
-            if (planes.Length < farthest + Gemm.RoundUp(columns, 8) || sums.Length < Gemm.RoundUp(columns, 8))
+            if (start < 0 || planes.Length < start + farthest + Gemm.RoundUp(columns, 8) || sums.Length < Gemm.RoundUp(columns, 8))
                 throw new ArgumentException("the depthwise planes or sums are too short");
-            ref float x = ref MemoryMarshal.GetArrayDataReference(planes);
+            ref float x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(planes), start);
             ref float y = ref MemoryMarshal.GetArrayDataReference(sums);
             if (taps == 9)
             {
