@@ -10,7 +10,7 @@ return (args.Length > 0 ? args[0] : "") switch
 static int Usage()
 {
     Console.Error.WriteLine("""
-        usage: neuro-bench table [repeats] [seconds]      ours vs ONNX Runtime and PyTorch, interleaved (README's table)
+        usage: neuro-bench table [repeats] [seconds] [model]   ours vs ONNX Runtime and PyTorch, interleaved (README's table)
                neuro-bench profile MODEL [infer|train] [batch] [threads]   where a CPU step spends its time
         """);
     return 2;

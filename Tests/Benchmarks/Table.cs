@@ -3,16 +3,16 @@ using System.Globalization;
 namespace NeuroPlugin.Benchmarks;
 
 /// <summary>
-/// <c>neuro-bench table [repeats] [seconds]</c>: the targets in one table — batch-1 inference of LeNet-5,
+/// <c>neuro-bench table [repeats] [seconds] [model]</c>: the targets in one table — batch-1 inference of LeNet-5,
 /// ResNet-18 and MobileNet v2 (224×224) against ONNX Runtime, and batch-64 training of LeNet-5 and ResNet-20 against
 /// PyTorch — with PyTorch's inference for reference. Each framework runs at its best thread count (1 and 2 are both
 /// measured; the faster counts). The machine is shared, so the frameworks are measured interleaved (the order rotates
 /// from one repeat to the next), each figure is the median iteration of a timed stretch, a ratio is taken inside one
-/// repeat, and the table gives the range of each over the repeats.
+/// repeat, and the table gives the range of each over the repeats. A model name keeps only its rows.
 /// </summary>
 static class Table
 {
-    static readonly (string Model, bool Training, int Batch)[] Rows =
+    static readonly (string Model, bool Training, int Batch)[] AllRows =
     [
         ("lenet5", false, 1), ("resnet18", false, 1), ("mobilenet_v2", false, 1),
         ("lenet5", true, 64), ("resnet_cifar", true, 64),
@@ -24,18 +24,19 @@ static class Table
     {
         int repeats = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 3;
         double seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.5;
+        var rows = args.Length > 2 ? AllRows.Where(r => r.Model == args[2]).ToArray() : AllRows;
         using var ours = new OursRunner();
         using var onnx = new OnnxRuntimePeer();
         using var torch = new PyTorchPeer();
         IRunner[] runners = [ours, onnx, torch];
         // results[row][runner][repeat]: the best median over thread counts, and the thread count that gave it
-        var results = Rows.Select(_ => runners.Select(_ => new List<(double Seconds, int Threads)>()).ToArray()).ToArray();
+        var results = rows.Select(_ => runners.Select(_ => new List<(double Seconds, int Threads)>()).ToArray()).ToArray();
         for (int repeat = 0; repeat < repeats; repeat++)
-            for (int row = 0; row < Rows.Length; row++)
+            for (int row = 0; row < rows.Length; row++)
                 for (int turn = 0; turn < runners.Length; turn++)
                 {
                     int r = (turn + repeat + row) % runners.Length;
-                    var (model, training, batch) = Rows[row];
+                    var (model, training, batch) = rows[row];
                     if (!runners[r].Supports(new Workload(model, training, batch, 1))) continue;
                     var best = ThreadCounts.Select(t => (runners[r].Measure(new Workload(model, training, batch, t), seconds).Median, t)).MinBy(m => m.Median);
                     results[row][r].Add(best);
@@ -44,9 +45,9 @@ static class Table
 
         Console.WriteLine($"| work | {ours.Name} | {onnx.Name} | {torch.Name} | ours vs peer (range over {repeats} repeats) |");
         Console.WriteLine("| --- | --- | --- | --- | --- |");
-        for (int row = 0; row < Rows.Length; row++)
+        for (int row = 0; row < rows.Length; row++)
         {
-            var (model, training, batch) = Rows[row];
+            var (model, training, batch) = rows[row];
             int peer = training ? 2 : 1;
             var ratios = Enumerable.Range(0, repeats).Select(i => training
                 ? results[row][peer][i].Seconds / results[row][0][i].Seconds     // images/s ours ÷ images/s peer

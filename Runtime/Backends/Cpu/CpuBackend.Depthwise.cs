@@ -1,5 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace NeuroPlugin.Backends.Cpu;
 
@@ -58,32 +59,96 @@ public sealed partial class CpuBackend
             float[] planes = phases[participant], virtualRows = sums[participant];
             DirectConvolution.PhasePlanes(x.AsSpan(n * g.InputPlaneSize + c * g.InputPixels, g.InputPixels), g.InputHeight, g.InputWidth, window,
                 planeHeight, planeWidth, planes.AsSpan(0, phaseSize));
-            planes.AsSpan(phaseSize).Clear(); // read by dropped columns only; kept finite
+            planes.AsSpan(phaseSize, 8 + planeWidth).Clear(); // read by dropped columns only; kept finite (the array may be longer, from a larger layer)
             ReadOnlySpan<float> kernel = w.AsSpan(o * taps, taps);
             ReadOnlySpan<int> taken = offsets.AsSpan(0, taps);
-            int v = 0;
-            if (Vector256.IsHardwareAccelerated)
-                for (; v < virtualColumns; v += 8)
-                {
-                    Vector256<float> sum = Vector256<float>.Zero;
-                    for (int k = 0; k < taps; k++)
-                    {
-                        var values = Vector256.Create(planes.AsSpan(taken[k] + v, 8));
-                        sum = fused ? Fma.MultiplyAdd(Vector256.Create(kernel[k]), values, sum) : sum + Vector256.Create(kernel[k]) * values;
-                    }
-                    sum.CopyTo(virtualRows.AsSpan(v, 8));
-                }
-            for (; v < virtualColumns; v++)
+            int outputStart = (n * g.OutChannels + o) * g.OutputPixels, width = g.OutputWidth;
+            // blocks of output rows (about BlockColumns virtual columns): each block's sums, copy and epilogue stay in L1
+            int blockRows = Math.Clamp(BlockColumns / planeWidth, 1, g.OutputHeight);
+            for (int firstRow = 0; firstRow < g.OutputHeight; firstRow += blockRows)
             {
-                float sum = 0f;
-                for (int k = 0; k < taps; k++) sum = fused ? MathF.FusedMultiplyAdd(kernel[k], planes[taken[k] + v], sum) : sum + kernel[k] * planes[taken[k] + v];
-                virtualRows[v] = sum;
+                int rows = Math.Min(blockRows, g.OutputHeight - firstRow), start = firstRow * planeWidth, columns = (rows - 1) * planeWidth + width;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    if (fused) Taps<Gemm.FusedProducts>(planes, start, taken, kernel, columns, virtualRows);
+                    else Taps<Gemm.RoundedProducts>(planes, start, taken, kernel, columns, virtualRows);
+                }
+                else
+                    for (int v = 0; v < columns; v++)
+                    {
+                        float sum = 0f;
+                        for (int k = 0; k < taps; k++)
+                            sum = fused ? MathF.FusedMultiplyAdd(kernel[k], planes[start + taken[k] + v], sum) : sum + kernel[k] * planes[start + taken[k] + v];
+                        virtualRows[v] = sum;
+                    }
+                Span<float> output = y.AsSpan(outputStart + firstRow * width, rows * width);
+                for (int i = 0; i < rows; i++)
+                    virtualRows.AsSpan(i * planeWidth, width).CopyTo(output.Slice(i * width, width));
+                epilogue?.ApplyToChannel(o, outputStart + firstRow * width, output);
             }
-            int outputStart = (n * g.OutChannels + o) * g.OutputPixels;
-            Span<float> output = y.AsSpan(outputStart, g.OutputPixels);
-            for (int i = 0; i < g.OutputHeight; i++)
-                virtualRows.AsSpan(i * planeWidth, g.OutputWidth).CopyTo(output.Slice(i * g.OutputWidth, g.OutputWidth));
-            epilogue?.ApplyToChannel(o, outputStart, output);
+        }
+
+        /// <summary>Virtual columns summed at once at most (whole output rows, at least one).</summary>
+        const int BlockColumns = 512;
+
+        /// <summary>
+        /// <c>sums[v] = Σ_k kernel[k]·planes[start + offsets[k] + v]</c> for v in [0, <paramref name="columns"/> rounded up to 8),
+        /// starting from 0, k ascending, each step rounded as <typeparamref name="TMultiplyAdd"/> says. A 3×3 window keeps
+        /// its nine weights and offsets in registers and sums 32 columns (four independent vectors) at a time; the planes
+        /// hold at least 8 readable floats past the last virtual column of every tap.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        static void Taps<TMultiplyAdd>(float[] planes, int start, ReadOnlySpan<int> offsets, ReadOnlySpan<float> kernel, int columns, float[] sums)
+            where TMultiplyAdd : struct, Gemm.IMultiplyAdd
+        {
+            int taps = offsets.Length, v = 0, farthest = 0;
+            foreach (int offset in offsets) farthest = Math.Max(farthest, offset);
+            if (start < 0 || planes.Length < start + farthest + Gemm.RoundUp(columns, 8) || sums.Length < Gemm.RoundUp(columns, 8))
+                throw new ArgumentException("the depthwise planes or sums are too short");
+            ref float x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(planes), start);
+            ref float y = ref MemoryMarshal.GetArrayDataReference(sums);
+            if (taps == 9)
+            {
+                nint o0 = offsets[0], o1 = offsets[1], o2 = offsets[2], o3 = offsets[3], o4 = offsets[4], o5 = offsets[5], o6 = offsets[6], o7 = offsets[7], o8 = offsets[8];
+                Vector256<float> w0 = Vector256.Create(kernel[0]), w1 = Vector256.Create(kernel[1]), w2 = Vector256.Create(kernel[2]);
+                Vector256<float> w3 = Vector256.Create(kernel[3]), w4 = Vector256.Create(kernel[4]), w5 = Vector256.Create(kernel[5]);
+                Vector256<float> w6 = Vector256.Create(kernel[6]), w7 = Vector256.Create(kernel[7]), w8 = Vector256.Create(kernel[8]);
+                for (; v + 32 <= columns; v += 32)
+                {
+                    ref float at = ref Unsafe.Add(ref x, v);
+                    Vector256<float> s0 = Vector256<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+                    Step(ref Unsafe.Add(ref at, o0), w0, ref s0, ref s1, ref s2, ref s3);
+                    Step(ref Unsafe.Add(ref at, o1), w1, ref s0, ref s1, ref s2, ref s3);
+                    Step(ref Unsafe.Add(ref at, o2), w2, ref s0, ref s1, ref s2, ref s3);
+                    Step(ref Unsafe.Add(ref at, o3), w3, ref s0, ref s1, ref s2, ref s3);
+                    Step(ref Unsafe.Add(ref at, o4), w4, ref s0, ref s1, ref s2, ref s3);
+                    Step(ref Unsafe.Add(ref at, o5), w5, ref s0, ref s1, ref s2, ref s3);
+                    Step(ref Unsafe.Add(ref at, o6), w6, ref s0, ref s1, ref s2, ref s3);
+                    Step(ref Unsafe.Add(ref at, o7), w7, ref s0, ref s1, ref s2, ref s3);
+                    Step(ref Unsafe.Add(ref at, o8), w8, ref s0, ref s1, ref s2, ref s3);
+                    ref float target = ref Unsafe.Add(ref y, v);
+                    s0.StoreUnsafe(ref target);
+                    s1.StoreUnsafe(ref target, 8);
+                    s2.StoreUnsafe(ref target, 16);
+                    s3.StoreUnsafe(ref target, 24);
+                }
+            }
+            for (; v < columns; v += 8)
+            {
+                Vector256<float> sum = Vector256<float>.Zero;
+                for (int k = 0; k < taps; k++)
+                    sum = TMultiplyAdd.Apply(Vector256.Create(kernel[k]), Vector256.LoadUnsafe(ref x, (nuint)(offsets[k] + v)), sum);
+                sum.StoreUnsafe(ref y, (nuint)v);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static void Step(ref float values, Vector256<float> weight, ref Vector256<float> s0, ref Vector256<float> s1, ref Vector256<float> s2, ref Vector256<float> s3)
+            {
+                s0 = TMultiplyAdd.Apply(weight, Vector256.LoadUnsafe(ref values), s0);
+                s1 = TMultiplyAdd.Apply(weight, Vector256.LoadUnsafe(ref values, 8), s1);
+                s2 = TMultiplyAdd.Apply(weight, Vector256.LoadUnsafe(ref values, 16), s2);
+                s3 = TMultiplyAdd.Apply(weight, Vector256.LoadUnsafe(ref values, 24), s3);
+            }
         }
     }
 }

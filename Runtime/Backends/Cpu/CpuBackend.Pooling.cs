@@ -51,6 +51,9 @@ public sealed partial class CpuBackend
         float[] image = [], pooled = [], index = [];
         bool countIncludePad;
         int planesPerTask;
+        /// <summary>Planes of at most this many pixels are copied before max pooling (see MaxForward).</summary>
+        const int SmallPlane = 4096;
+        readonly float[]?[] planeCopies = new float[CpuWorkers.Shared.MaxParticipants][];
 
         /// <summary><paramref name="image"/> is x (forward) or dx (backward), (N,C,H,W); <paramref name="pooled"/> is y or dy,
         /// (N,C,OH,OW); <paramref name="argmax"/> max pooling's indices.</summary>
@@ -60,6 +63,8 @@ public sealed partial class CpuBackend
             int work = Math.Max(1, g.OutputPixels * window.KernelHeight * window.KernelWidth);
             planesPerTask = Math.Max(1, (1 << 14) / work);
             int tasks = (g.Planes + planesPerTask - 1) / planesPerTask;
+            if (op == Op.MaxForward && g.InputPixels <= SmallPlane)
+                for (int p = 0; p < planeCopies.Length; p++) planeCopies[p] ??= new float[SmallPlane + 32];
             CpuWorkers.Shared.Run(this, tasks, (long)g.Planes * work >= 1 << 16 ? threads : 1);
             (this.image, this.pooled, index) = ([], [], []);
         }
@@ -69,7 +74,7 @@ public sealed partial class CpuBackend
             for (int plane = task * planesPerTask; plane < Math.Min(g.Planes, (task + 1) * planesPerTask); plane++)
                 switch (op)
                 {
-                    case Op.MaxForward: MaxForward(plane); break;
+                    case Op.MaxForward: MaxForward(plane, participant); break;
                     case Op.MaxBackward: MaxBackward(plane); break;
                     case Op.AverageForward: AverageForward(plane); break;
                     default: AverageBackward(plane); break;
@@ -82,13 +87,24 @@ public sealed partial class CpuBackend
         /// inside the input run 16 outputs at a time where the stride is 1 or 2 (AVX-512): the first tap is taken as is, each
         /// later one replaces only a strictly larger value, exactly the scalar rule.
         /// </summary>
-        void MaxForward(int plane)
+        void MaxForward(int plane, int participant)
         {
             var w = window;
             ReadOnlySpan<float> x = image.AsSpan(plane * g.InputPixels, g.InputPixels);
             Span<float> y = pooled.AsSpan(plane * g.OutputPixels, g.OutputPixels), argmax = index.AsSpan(plane * g.OutputPixels, g.OutputPixels);
             var (first, end) = Im2ColSource.ValidColumns(-w.PadLeft, w.StrideWidth, g.InputWidth - (w.KernelWidth - 1) * w.DilationWidth, g.OutputWidth);
             bool vectors = Avx512F.IsSupported && Vector512.IsHardwareAccelerated && w.StrideWidth <= 2;
+            // a small plane is copied in front of 32 floats of slack, so that vectors may read past its end and rows
+            // narrower than 16 outputs run as vectors too (lanes past the row's valid columns are computed and dropped)
+            int readable = g.InputPixels;
+            if (vectors && g.InputPixels <= SmallPlane)
+            {
+                float[] copy = planeCopies[participant]!;
+                x.CopyTo(copy);
+                x = copy;
+                readable = copy.Length;
+            }
+            Span<float> partial = stackalloc float[32];
             for (int i = 0; i < g.OutputHeight; i++)
             {
                 // the last input row the window reaches: vectors read 16·stride floats from each tap's start
@@ -96,10 +112,18 @@ public sealed partial class CpuBackend
                 for (int j = 0; j < g.OutputWidth; j++)
                 {
                     int lastStart = lastRow * g.InputWidth + j * w.StrideWidth - w.PadLeft + (w.KernelWidth - 1) * w.DilationWidth;
-                    if (vectors && j >= first && j + 16 <= end && lastStart + 16 * w.StrideWidth <= g.InputPixels)
+                    int count = Math.Min(16, end - j);
+                    if (vectors && j >= first && count > 0 && lastStart + 16 * w.StrideWidth <= readable)
                     {
-                        MaxForward16(x, i, j, y.Slice(i * g.OutputWidth + j, 16), argmax.Slice(i * g.OutputWidth + j, 16));
-                        j += 15;
+                        int at = i * g.OutputWidth + j;
+                        if (count == 16) MaxForward16(x, i, j, y.Slice(at, 16), argmax.Slice(at, 16));
+                        else
+                        {
+                            MaxForward16(x, i, j, partial[..16], partial[16..]);
+                            partial[..count].CopyTo(y.Slice(at, count));
+                            partial.Slice(16, count).CopyTo(argmax.Slice(at, count));
+                        }
+                        j += count - 1;
                         continue;
                     }
                     float best = float.NegativeInfinity;

@@ -25,11 +25,16 @@ internal readonly record struct ImageBatch(float[] Data, int SampleStride, int C
 /// (a convolution of the output gradient with the flipped, transposed kernel) run; <see cref="PhasePlaneSource"/> serves
 /// the same planes to the weight gradient's GEMM.
 /// <para>Each output element is one sum over k ascending with fused multiply-adds, whatever tile or thread computes it,
-/// so the result does not depend on the thread count. Tasks: (image, panel of MR rows), each summing all its tiles into
-/// its own row buffer and then copying the valid columns out.</para>
+/// so the result does not depend on the thread count. Tasks: (image, block of output rows, panel of MR rows), the panels
+/// of a block one after another (they read the same input columns), each summing its tiles into its own row buffer and
+/// then copying the valid columns out and applying the epilogue while they are in cache.</para>
 /// </summary>
 internal sealed class DirectConvolution : IParallelWork
 {
+    /// <summary>Virtual columns a task sums at most (a block of whole output rows, at least one row): its rows of the
+    /// output stay in cache from the kernel through the epilogue.</summary>
+    const int BlockColumns = 512;
+
     /// <summary>Whether the kernel exists for <paramref name="kernel"/>'s tile (the FMA kernels).</summary>
     public static bool Supports(GemmKernel kernel) => kernel is GemmKernel.Vector512Fma or GemmKernel.Vector256Fma;
 
@@ -44,7 +49,7 @@ internal sealed class DirectConvolution : IParallelWork
     readonly float[][] rowBuffers = new float[CpuWorkers.Shared.MaxParticipants][];
     ImageBatch input, output;
     Window2d window;
-    int rows, depth, panels, virtualColumns, virtualStride, mr, nr;
+    int rows, depth, panels, blocks, blockRows, virtualStride, mr, nr;
     bool building, accumulate;
     ConvolutionEpilogue? epilogue;
     GemmKernel kernel;
@@ -109,6 +114,30 @@ internal sealed class DirectConvolution : IParallelWork
     {
         int strideHeight = w.StrideHeight, strideWidth = w.StrideWidth;
         int paddedHeight = height + w.PadTop + w.PadBottom;
+        if (strideHeight == 1 && strideWidth == 1)
+        {
+            // one phase: the padded plane itself, each row written once in place
+            if (planeWidth == width && planeHeight == height && w.PadTop == 0 && w.PadLeft == 0)
+            {
+                plane[..(height * width)].CopyTo(target);
+                return;
+            }
+            for (int rq = 0; rq < planeHeight; rq++)
+            {
+                Span<float> row = target.Slice(rq * planeWidth, planeWidth);
+                int ih = rq - w.PadTop;
+                if ((uint)ih >= (uint)height || rq >= paddedHeight)
+                {
+                    row.Clear();
+                    continue;
+                }
+                int left = Math.Min(w.PadLeft, planeWidth), count = Math.Clamp(planeWidth - left, 0, width);
+                row[..left].Clear();
+                plane.Slice(ih * width, count).CopyTo(row.Slice(left, count));
+                row[(left + count)..].Clear();
+            }
+            return;
+        }
         int paddedLength = strideWidth * planeWidth + 32;
         Span<float> padded = paddedLength <= 2048 ? stackalloc float[paddedLength] : WideRow(paddedLength);
         for (int phaseRow = 0; phaseRow < strideHeight; phaseRow++)
@@ -176,12 +205,15 @@ internal sealed class DirectConvolution : IParallelWork
         (mr, nr) = kernel == GemmKernel.Vector512Fma ? (8, 32) : (6, 16);
         if (!Supports(kernel)) throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "the direct convolution needs an FMA kernel");
         panels = (rowCount + mr - 1) / mr;
-        virtualColumns = VirtualColumns;
-        virtualStride = Gemm.RoundUp(virtualColumns, nr);
+        // output rows per block: about BlockColumns virtual columns (at least one row), so a task's row buffer and the
+        // input columns it reads stay in cache while the panels of one block follow each other
+        blockRows = Math.Clamp(BlockColumns / planeWidth, 1, outputHeight);
+        blocks = (outputHeight + blockRows - 1) / blockRows;
+        virtualStride = Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, nr);
         for (int p = 0; p < rowBuffers.Length; p++)
             if ((rowBuffers[p]?.Length ?? 0) < mr * virtualStride) rowBuffers[p] = new float[mr * virtualStride];
-        long work = (long)batch * rowCount * virtualColumns * depth;
-        CpuWorkers.Shared.Run(this, batch * panels, work >= 1 << 20 ? threads : 1);
+        long work = (long)batch * rowCount * VirtualColumns * depth;
+        CpuWorkers.Shared.Run(this, batch * blocks * panels, work >= 1 << 20 ? threads : 1);
         (this.weights, this.output, this.epilogue) = ([], default, null);
     }
 
@@ -192,7 +224,9 @@ internal sealed class DirectConvolution : IParallelWork
             BuildChannel(task / channels, task % channels);
             return;
         }
-        int n = task / panels, panel = task % panels;
+        int panel = task % panels, block = task / panels % blocks, n = task / panels / blocks;
+        int firstRow = block * blockRows, rowsHere = Math.Min(blockRows, outputHeight - firstRow);
+        int columnStart = firstRow * planeWidth, columns = (rowsHere - 1) * planeWidth + outputWidth;
         float[] buffer = rowBuffers[participant]!;
         // the panel's rows of A; past the last row, the last row again (computed and dropped), so every read is in bounds
         int first = panel * mr, last = Math.Min(rows, first + mr) - 1;
@@ -201,21 +235,23 @@ internal sealed class DirectConvolution : IParallelWork
         _ = weights[weightOffset + last * depth + depth - 1]; // the last row lies inside the array too
         nint rowStep = depth, lastStep = (last - first) * (nint)depth;
         ref int taps = ref offsets[0];
-        ref float image = ref planes[n * sampleSize];
-        for (int v = 0; v < virtualColumns; v += nr)
+        ref float image = ref planes[n * sampleSize + columnStart];
+        for (int v = 0; v < columns; v += nr)
         {
             if (kernel == GemmKernel.Vector512Fma) Kernel512(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, depth, ref buffer[v], virtualStride);
             else Kernel256(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, depth, ref buffer[v], virtualStride);
         }
         // the valid columns of each output row, then the epilogue on them
-        int outputPixels = outputHeight * outputWidth;
+        int outputPixels = rowsHere * outputWidth;
         for (int r = 0; r < Math.Min(mr, rows - panel * mr); r++)
         {
-            int channel = panel * mr + r, start = output.Start(n, channel);
-            for (int i = 0; i < outputHeight; i++)
+            int channel = panel * mr + r, start = output.Start(n, channel) + firstRow * outputWidth;
+            // rows without dropped columns (a 1×1 window without padding) are one run
+            int runs = planeWidth == outputWidth ? 1 : rowsHere, length = planeWidth == outputWidth ? outputPixels : outputWidth;
+            for (int i = 0; i < runs; i++)
             {
-                ReadOnlySpan<float> source = buffer.AsSpan(r * virtualStride + i * planeWidth, outputWidth);
-                Span<float> target = output.Data.AsSpan(start + i * outputWidth, outputWidth);
+                ReadOnlySpan<float> source = buffer.AsSpan(r * virtualStride + i * planeWidth, length);
+                Span<float> target = output.Data.AsSpan(start + i * outputWidth, length);
                 if (accumulate) TensorPrimitives.Add(target, source, target);
                 else source.CopyTo(target);
             }

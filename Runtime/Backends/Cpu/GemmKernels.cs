@@ -63,20 +63,20 @@ internal sealed partial class Gemm
     }
 
     /// <summary>How a 256-bit kernel adds a product to its sum: <c>c + a·b</c> rounded once (fused) or twice.</summary>
-    interface IMultiplyAdd
+    internal interface IMultiplyAdd
     {
         static abstract Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> c);
     }
 
     /// <summary><c>round(round(a·b) + c)</c>: the GL shaders' arithmetic on llvmpipe.</summary>
-    readonly struct RoundedProducts : IMultiplyAdd
+    internal readonly struct RoundedProducts : IMultiplyAdd
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> c) => c + a * b;
     }
 
     /// <summary><c>round(a·b + c)</c> (FMA3).</summary>
-    readonly struct FusedProducts : IMultiplyAdd
+    internal readonly struct FusedProducts : IMultiplyAdd
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.MultiplyAdd(a, b, c);
