@@ -6,11 +6,11 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 namespace NeuroPlugin.Backends.Cpu;
 
 /// <summary>Where a batch of (C,H,W) images sits inside an array: sample n's channel c (counted from
-/// <see cref="ChannelOffset"/>) starts at <c>n·SampleStride + (ChannelOffset + c)·H·W</c>.</summary>
-internal readonly record struct ImageBatch(float[] Data, int SampleStride, int ChannelOffset, int Height, int Width)
+/// <see cref="FirstSample"/> and <see cref="ChannelOffset"/>) starts at <c>(FirstSample + n)·SampleStride + (ChannelOffset + c)·H·W</c>.</summary>
+internal readonly record struct ImageBatch(float[] Data, int SampleStride, int ChannelOffset, int Height, int Width, int FirstSample = 0)
 {
     public int Plane => Height * Width;
-    public int Start(int sample, int channel) => sample * SampleStride + (ChannelOffset + channel) * Plane;
+    public int Start(int sample, int channel) => (FirstSample + sample) * SampleStride + (ChannelOffset + channel) * Plane;
 }
 
 /// <summary>

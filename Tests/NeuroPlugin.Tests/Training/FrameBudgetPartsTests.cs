@@ -6,6 +6,8 @@ namespace NeuroPlugin.Tests.Training;
 /// and the scheduler's fit rule under a fake clock.</summary>
 public class FrameBudgetPartsTests
 {
+    static int[] Bits(float[] values) => FrameBudgetPartsChecks.Bits(values);
+
     CpuBackend backend = null!;
 
     [SetUp]
@@ -25,10 +27,91 @@ public class FrameBudgetPartsTests
     public void TrainingInParts_EqualsUnbudgetedSteps_BitForBit(string model, double budgetMilliseconds) =>
         FrameBudgetPartsChecks.TrainingEqualsUnbudgeted(backend, model, TimeSpan.FromMilliseconds(budgetMilliseconds));
 
+    [TestCase("convmix", 0.0)]
+    [TestCase("convmix", 0.003)]
+    [TestCase("convmix", 0.05)]
+    [TestCase("convmix", 3_600_000.0)]
+    public void ConvolutionsInParts_EqualUnbudgetedSteps_BitForBit(string model, double budgetMilliseconds)
+    {
+        // every method of the CPU convolution (strided, depthwise, grouped, pointwise) with batch norm and dropout in the model
+        foreach (var arithmetic in new[] { CpuArithmetic.Fast, CpuArithmetic.Reference })
+        {
+            backend.Arithmetic = arithmetic;
+            FrameBudgetPartsChecks.TrainingEqualsUnbudgeted(backend, model, TimeSpan.FromMilliseconds(budgetMilliseconds));
+        }
+    }
+
     [TestCase("lenet5", 0.0)]
     [TestCase("resnet_cifar", 0.01)]
+    [TestCase("convmix", 0.0)]
     public void InferenceInParts_EqualsOneForward_BitForBit(string model, double budgetMilliseconds) =>
         FrameBudgetPartsChecks.InferenceEqualsForward(backend, model, TimeSpan.FromMilliseconds(budgetMilliseconds));
+
+    [TestCase(CpuArithmetic.Fast)]
+    [TestCase(CpuArithmetic.Reference)]
+    public void TrainingStagesInRandomWindows_EqualComputeGradients_BitForBit(CpuArithmetic arithmetic)
+    {
+        // the plan's stages run in random windows of their units (tiny to whole, empty ones between) against one
+        // ComputeGradients: outputs, loss, every gradient and the running statistics bit for bit; and the CPU
+        // convolutions' stages have several units at batch 4 (the regression: one unit per group)
+        backend.Arithmetic = arithmetic;
+        var graph = FrameBudgetPartsChecks.ConvMix();
+        using var expectedNetwork = Network.Create(graph, backend, seed: 7);
+        using var expected = ExecutionPlan.ForTraining(expectedNetwork, 4);
+        using var network = Network.Create(graph, backend, seed: 7);
+        using var plan = ExecutionPlan.ForTraining(network, 4);
+        var random = new Random(12);
+        float[] images = Enumerable.Range(0, plan.Input.Length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        float[] targets = new float[plan.Target!.Length];
+        for (int n = 0; n < 4; n++) targets[n * 5 + n % 5] = 1f;
+        foreach (var target in new[] { expected, plan })
+        {
+            target.Input.Upload(images);
+            target.Target!.Upload(targets);
+        }
+        expected.ComputeGradients();
+
+        var slice = new WorkSlice();
+        var unitsOf = new Dictionary<string, long>();
+        for (int stage = 0; stage < plan.TrainingStages.Count; stage++)
+        {
+            long units = plan.RunTrainingStage(stage, slice, 0, 0);
+            unitsOf[plan.TrainingStages[stage].Name] = units;
+            for (long at = 0; at < units;)
+            {
+                long end = random.Next(4) == 0 ? at : Math.Min(units, at + 1 + random.Next((int)Math.Max(1, units / 2)));
+                Assert.That(plan.RunTrainingStage(stage, slice, at, end == units ? long.MaxValue : end), Is.EqualTo(units));
+                at = end;
+            }
+            if (units == 0) plan.RunTrainingStage(stage, slice, 0, long.MaxValue);
+        }
+        foreach (var (name, units) in unitsOf)
+            if (name.Contains(" conv")) Assert.That(units, Is.GreaterThan(1), $"{name}: units of work at batch 4");
+        Assert.That(Bits(plan.Output.ToArray()), Is.EqualTo(Bits(expected.Output.ToArray())), "logits");
+        Assert.That(Bits(plan.Loss!.ToArray()), Is.EqualTo(Bits(expected.Loss!.ToArray())), "loss");
+        for (int p = 0; p < plan.Parameters.Count; p++)
+            Assert.That(Bits(plan.ParameterGradients[p].ToArray()), Is.EqualTo(Bits(expected.ParameterGradients[p].ToArray())),
+                $"gradient of {plan.Parameters[p].Name} ({string.Join(", ", unitsOf.Select(u => $"{u.Key}: {u.Value}"))})");
+        foreach (string name in expectedNetwork.BufferNames)
+            Assert.That(Bits(network.Buffer(name).ToArray()), Is.EqualTo(Bits(expectedNetwork.Buffer(name).ToArray())), $"buffer {name}");
+    }
+
+    [Test]
+    public void ResNet18Inference_ConvolutionStagesSplit_AndGiveTheBits()
+    {
+        // ResNet-18 at 1×3×224×224: at batch 1 every convolution stage still splits (tiles of output channels), and a
+        // pass spread over 2 ms frames gives the output of one forward bit for bit
+        using var network = Network.Create(ModelZoo.Build("resnet18"), backend, seed: 3);
+        using var plan = ExecutionPlan.ForInference(network, 1);
+        var slice = new WorkSlice();
+        for (int stage = 0; stage < plan.InferenceStages.Count; stage++)
+        {
+            var planStage = plan.InferenceStages[stage];
+            if (!planStage.Name.Contains("conv")) continue;
+            Assert.That(plan.RunInferenceStage(stage, slice, 0, 0), Is.GreaterThanOrEqualTo(8), $"{planStage.Name}: units at batch 1");
+        }
+        FrameBudgetPartsChecks.InferenceEqualsForward(backend, "resnet18", plan, TimeSpan.FromMilliseconds(2), expectSplit: true);
+    }
 
     [Test]
     public void UpdateRules_RunInElementBlocks_LikeOneCall()
@@ -145,8 +228,29 @@ public static class FrameBudgetPartsChecks
         "small" => (FrameBudgetChecks.SmallCnn(), 4),
         "lenet5" => (ModelZoo.Build("lenet5", new ModelOptions(1, 32, 10)), 8),
         "resnet_cifar" => (ModelZoo.Build("resnet_cifar", new ModelOptions(3, 16, 10, WidthDivisor: 4)), 2),
+        "convmix" => (ConvMix(), 4),
         _ => throw new ArgumentException(name),
     };
+
+    /// <summary>Every kind of convolution — strided and padded, depthwise with multiplier 2, grouped, pointwise — with batch
+    /// norm, ReLU and dropout, on (3,12,12) inputs, 5 classes.</summary>
+    public static NetworkGraph ConvMix()
+    {
+        var graph = new NetworkGraph();
+        string x = graph.AddInput("input", new TensorShape(3, 12, 12));
+        x = graph.Add("conv1", new Conv2d(3, 12, kernelSize: 3, stride: 2, padding: 1), x);
+        x = graph.Add("bn1", new BatchNorm2d(12), x);
+        x = graph.Add("relu1", Activation.ReLU(), x);
+        x = graph.Add("conv2_depthwise", new Conv2d(12, 24, kernelSize: 3, padding: 1, groups: 12), x);
+        x = graph.Add("bn2", new BatchNorm2d(24), x);
+        x = graph.Add("relu2", Activation.ReLU(), x);
+        x = graph.Add("conv3_grouped", new Conv2d(24, 18, kernelSize: 3, padding: 1, groups: 2), x);
+        x = graph.Add("conv4_pointwise", new Conv2d(18, 20, kernelSize: 1), x);
+        x = graph.Add("flatten", new Flatten(), x);
+        x = graph.Add("dropout", new Dropout(0.25f), x);
+        graph.Add("fc", new Linear(20 * 6 * 6, 5), x);
+        return graph;
+    }
 
     /// <summary>Adam with clipping and an L1 penalty: every optimizer stage does something.</summary>
     static Optimizer CreateOptimizer() => new Adam(0.01f, weightDecay: 1e-3f)
@@ -230,6 +334,14 @@ public static class FrameBudgetPartsChecks
         var (graph, batch) = Model(model);
         using var network = Network.Create(graph, backend, seed: 7);
         using var plan = ExecutionPlan.ForInference(network, batch);
+        // on GL a node's forward is many work groups; on the CPU a convolution is units of (sample, channel tile)
+        InferenceEqualsForward(backend, model, plan, budget, expectSplit: budget < TimeSpan.FromMilliseconds(1));
+    }
+
+    /// <summary><see cref="InferenceEqualsForward(IBackend, string, TimeSpan)"/> for a given plan of model <paramref name="model"/>; with
+    /// <paramref name="expectSplit"/> some node's forward must have run in parts.</summary>
+    public static void InferenceEqualsForward(IBackend backend, string model, ExecutionPlan plan, TimeSpan budget, bool expectSplit)
+    {
         var random = new Random(5);
         plan.Input.Upload(Enumerable.Range(0, plan.Input.Length).Select(_ => (float)random.NextDouble()).ToArray());
         plan.Forward();
@@ -245,9 +357,7 @@ public static class FrameBudgetPartsChecks
             Assert.That(Bits(plan.Output.ToArray()), Is.EqualTo(Bits(expected)), $"{model} output, pass {pass + 1}, {frames} frames (bit for bit)");
         }
         int mostParts = Enumerable.Range(0, inference.StageCount).Max(inference.StagePartCount);
-        // on GL a node's forward is many work groups; on the CPU it is one op call unless the node does several
-        if (budget < TimeSpan.FromMilliseconds(1) && (backend is not CpuBackend || model == "resnet_cifar"))
-            Assert.That(mostParts, Is.GreaterThan(1), "some node's forward ran in parts");
+        if (expectSplit) Assert.That(mostParts, Is.GreaterThan(1), "some node's forward ran in parts");
     }
 
     static void AssertSameBits(Network expected, Network actual, string what)
@@ -258,5 +368,5 @@ public static class FrameBudgetPartsChecks
             Assert.That(Bits(actual.Buffer(name).ToArray()), Is.EqualTo(Bits(expected.Buffer(name).ToArray())), $"{what}: buffer {name}");
     }
 
-    static int[] Bits(float[] values) => MemoryMarshal.Cast<float, int>(values).ToArray();
+    internal static int[] Bits(float[] values) => MemoryMarshal.Cast<float, int>(values).ToArray();
 }
