@@ -130,12 +130,16 @@ public class FrameBudgetPartsTests
         int next = 0;
         work.Budget = budget;
         var runner = new FakeRunner(work);
-        for (int frame = 0; frame < 400; frame++)
+        void RunFrames(int frames, TimeSpan each)
         {
-            work.StartFrame(frameBudget);
-            budget.Run(frameBudget, ref runner, ref next, stopAtEnd: false);
-            work.EndFrame();
+            for (int frame = 0; frame < frames; frame++)
+            {
+                work.StartFrame(each);
+                budget.Run(each, ref runner, ref next, stopAtEnd: false);
+                work.EndFrame();
+            }
         }
+        RunFrames(400, frameBudget);
         Assert.That(work.Sequences, Is.GreaterThan(10), "sequences completed: training progresses");
         Assert.That(budget.PartCount(1), Is.GreaterThan(1), "the 2 ms stage is split");
         Assert.That(budget.PartCount(2), Is.EqualTo(1), "a stage of one unit runs whole");
@@ -143,15 +147,31 @@ public class FrameBudgetPartsTests
         Assert.That(work.ItemsAfterFirst, Is.GreaterThan(100), "frames run several items");
         // once every part is measured (the costs are exact and constant), no frame runs over its budget
         Assert.That(work.OverBudgetFramesAfter(frames: 100), Is.Zero, "frames over the budget after the first 100");
+        // parts of a stage that fit together run as one call (one run of the stage's host code), and frames are filled
+        // up to the grain of a part: a part is at most an eighth of the budget (1.25 ms of work per 10 ms split finer)
+        Assert.That(work.RepeatedStageCalls, Is.Empty, "a frame ran the same stage in two consecutive calls");
+        double largestPart = Enumerable.Range(0, work.StageCount)
+            .SelectMany(s => Enumerable.Range(0, budget.PartCount(s)).Select(p => budget.ItemEstimate(s, p)!.Value.TotalSeconds)).Max();
+        // parts are whole units: 200 units in 16 parts are 12 or 13 of them, 0.13 ms
+        Assert.That(largestPart, Is.LessThanOrEqualTo(1.05 * FrameBudget.PartShare * frameBudget.TotalSeconds), "parts split to about an eighth of the budget");
+        Assert.That(work.ShortFramesAfter(frames: 100, largestPart), Is.Empty, "frames that stopped although their next part fitted");
+        Assert.That(work.UtilisationAfter(frames: 100), Is.GreaterThan(1 - FrameBudget.PartShare), "share of the budget used");
+        int partsPerSequence = Enumerable.Range(0, work.StageCount).Sum(budget.PartCount);
 
-        // a unit that turns slow: its part is re-measured at once (fast attack) and the following frames plan with it
+        // a larger budget: the same parts, more of them per call
+        long callsBefore = work.Calls;
+        int sequencesBefore = work.Sequences;
+        RunFrames(100, TimeSpan.FromMilliseconds(4));
+        Assert.That(Enumerable.Range(0, work.StageCount).Sum(budget.PartCount), Is.EqualTo(partsPerSequence), "never split coarser");
+        Assert.That((double)(work.Calls - callsBefore) / (work.Sequences - sequencesBefore), Is.LessThan(work.StageCount + 2),
+            "calls per sequence at 4 ms: about one per stage");
+        Assert.That(work.LateStarts, Is.Empty, "items started although their estimate did not fit, at 4 ms");
+        Assert.That(work.OverBudgetFramesAfter(frames: 400), Is.Zero, "frames over the 4 ms budget");
+
+        // a unit that turns slow: its part is planned with the new cost from its second slow run on (one alone is taken
+        // for a lost time slice), and no item starts unless its estimate fits
         work.SlowUnit = (1, 0, TimeSpan.FromMicroseconds(600));
-        for (int frame = 0; frame < 200; frame++)
-        {
-            work.StartFrame(frameBudget);
-            budget.Run(frameBudget, ref runner, ref next, stopAtEnd: false);
-            work.EndFrame();
-        }
+        RunFrames(200, frameBudget);
         Assert.That(work.LateStarts, Is.Empty, "items started although their estimate did not fit, after the slow unit");
     }
 
@@ -176,38 +196,71 @@ public class FrameBudgetPartsTests
         }
 
         readonly List<double> frameTimes = [];
+        readonly List<double?> nextPartCosts = []; // per frame: the estimate of the part after the frame's last item
         long frameStart;
-        int itemsThisFrame;
+        int itemsThisFrame, lastStage = -1;
+        bool lastEstimated;
         TimeSpan frameBudget;
 
         public FrameBudget? Budget { get; set; }
         public int StageCount => units.Length;
         public int Sequences { get; set; }
         public int ItemsAfterFirst { get; private set; }
+        public long Calls { get; private set; }
         public List<string> LateStarts { get; } = [];
+        public List<string> RepeatedStageCalls { get; } = [];
         public (int Stage, long Unit, TimeSpan Cost)? SlowUnit { get; set; }
 
         public void StartFrame(TimeSpan budget)
         {
             frameStart = clock.Ticks;
             itemsThisFrame = 0;
+            lastStage = -1;
             frameBudget = budget;
         }
 
-        public void EndFrame() => frameTimes.Add((clock.Ticks - frameStart) / (double)Stopwatch.Frequency);
+        public void EndFrame()
+        {
+            frameTimes.Add((clock.Ticks - frameStart) / (double)Stopwatch.Frequency);
+            int next = Budget!.NextPart;
+            nextPartCosts.Add(Budget.ItemEstimate(NextStage, next)?.TotalSeconds);
+        }
+
+        /// <summary>The stage the next frame starts in (the stage after the last item, or the same one mid-stage).</summary>
+        int NextStage => Budget!.NextPart > 0 ? lastStage : (lastStage + 1) % units.Length;
 
         public int OverBudgetFramesAfter(int frames) => frameTimes.Skip(frames).Count(t => t > frameBudget.TotalSeconds + 1e-12);
+
+        /// <summary>Frames (after the first <paramref name="frames"/>) that ended more than a part's cost before the budget
+        /// although the part that came next would have fitted.</summary>
+        public List<string> ShortFramesAfter(int frames, double largestPart) =>
+            [.. frameTimes.Select((t, i) => (t, i, next: nextPartCosts[i])).Skip(frames)
+                .Where(f => f.next is double cost && f.t + cost <= frameBudget.TotalSeconds - 1e-12)
+                .Select(f => $"frame {f.i}: {f.t * 1e3:F3} ms used, next part {f.next * 1e3:F3} ms")];
+
+        public double UtilisationAfter(int frames) => frameTimes.Skip(frames).Average() / frameBudget.TotalSeconds;
 
         public long RunStagePart(int stage, long first, long end)
         {
             if (end == 0) return units[stage]; // counting
+            var item = Budget!.RunningItem;
+            if (item.Stage != stage) LateStarts.Add($"stage {stage} ran while the budget said stage {item.Stage}");
+            Calls++;
+            // (an unmeasured part runs alone; what follows it in the frame is a new call)
+            if (stage == lastStage && lastEstimated) RepeatedStageCalls.Add($"stage {stage} twice in a row (parts from {item.FirstPart})");
+            (lastStage, lastEstimated) = (stage, !double.IsNaN(item.Estimate));
+            // the item's estimate is the sum of its parts' (each part planned as ItemEstimate says)
+            double parts = 0;
+            for (int p = item.FirstPart; p < item.EndPart; p++) parts += Budget.ItemEstimate(stage, p)?.TotalSeconds ?? double.NaN;
+            // (ItemEstimate is a TimeSpan: each part rounded to a tick of 0.1 µs)
+            if (!double.IsNaN(item.Estimate) && Math.Abs(parts - item.Estimate) > 1e-7 * (item.EndPart - item.FirstPart) + 1e-12)
+                LateStarts.Add($"stage {stage} parts [{item.FirstPart}, {item.EndPart}): estimate {item.Estimate} is not the sum of its parts' {parts}");
             if (itemsThisFrame++ > 0)
             {
                 ItemsAfterFirst++;
-                var estimate = Budget!.ItemEstimate(stage, Budget.NextPart);
                 double spent = (clock.Ticks - frameStart) / (double)Stopwatch.Frequency;
-                if (estimate is null || spent + estimate.Value.TotalSeconds > frameBudget.TotalSeconds + 1e-12)
-                    LateStarts.Add($"stage {stage} part {Budget.NextPart}: spent {spent * 1e3:F3} ms + estimate {estimate?.TotalMilliseconds:F3} ms");
+                if (double.IsNaN(item.Estimate) || spent + item.Estimate > frameBudget.TotalSeconds + 1e-12)
+                    LateStarts.Add($"stage {stage} parts [{item.FirstPart}, {item.EndPart}): spent {spent * 1e3:F3} ms + estimate {item.Estimate * 1e3:F3} ms");
             }
             for (long u = first; u < Math.Min(end, units[stage]); u++)
                 clock.Advance(SlowUnit is { } slow && slow.Stage == stage && slow.Unit == u ? slow.Cost : unitCost);
