@@ -30,17 +30,8 @@ public class ConvolutionSliceTests
         foreach (var arithmetic in new[] { CpuArithmetic.Fast, CpuArithmetic.Reference })
         {
             using var cpu = new CpuBackend { Arithmetic = arithmetic, Threads = 2 };
-            var random = new Random(c.GetHashCode());
             var w = c.Window;
-            int oh = w.OutputHeight(c.Height, "conv"), ow = w.OutputWidth(c.Width, "conv");
-            var x = Upload(cpu, random, new TensorShape(c.Batch, c.InChannels, c.Height, c.Width), "x");
-            var weight = Upload(cpu, random, new TensorShape(c.OutChannels, c.InChannels / c.Groups, w.KernelHeight, w.KernelWidth), "w");
-            var bias = Upload(cpu, random, new TensorShape(c.OutChannels), "b");
-            var dy = Upload(cpu, random, new TensorShape(c.Batch, c.OutChannels, oh, ow), "dy");
-            var y = cpu.Allocate(dy.Shape, "y");
-            var dx = Upload(cpu, random, x.Shape, "dx");
-            var dw = Upload(cpu, random, weight.Shape, "dw");
-            var db = Upload(cpu, random, bias.Shape, "db");
+            var (x, weight, bias, dy, y, dx, dw, db) = ConvolutionKernelTests.SeededTensors(cpu, c);
             float[] dx0 = dx.ToArray(), dw0 = dw.ToArray(), db0 = db.ToArray();
             string what = $"{c} ({arithmetic})";
 
@@ -113,15 +104,15 @@ public class ConvolutionSliceTests
         using var cpu = new CpuBackend { Threads = 2 };
         var random = new Random(9);
         var window = Window2d.Square(3, 1, 1);
-        var x = Upload(cpu, random, new TensorShape(3, 12, 10, 10), "x");
-        var weight = Upload(cpu, random, new TensorShape(20, 12, 3, 3), "w");
-        var bias = Upload(cpu, random, new TensorShape(20), "b");
-        var residual = Upload(cpu, random, new TensorShape(3, 20, 10, 10), "r");
-        var mean = Upload(cpu, random, new TensorShape(20), "mean");
+        var x = ConvolutionKernelTests.Upload(cpu, random, new TensorShape(3, 12, 10, 10), "x");
+        var weight = ConvolutionKernelTests.Upload(cpu, random, new TensorShape(20, 12, 3, 3), "w");
+        var bias = ConvolutionKernelTests.Upload(cpu, random, new TensorShape(20), "b");
+        var residual = ConvolutionKernelTests.Upload(cpu, random, new TensorShape(3, 20, 10, 10), "r");
+        var mean = ConvolutionKernelTests.Upload(cpu, random, new TensorShape(20), "mean");
         var variance = cpu.Allocate(new TensorShape(20), "var");
         variance.Upload(Enumerable.Range(0, 20).Select(i => 0.5f + i / 10f).ToArray());
-        var gamma = Upload(cpu, random, new TensorShape(20), "gamma");
-        var beta = Upload(cpu, random, new TensorShape(20), "beta");
+        var gamma = ConvolutionKernelTests.Upload(cpu, random, new TensorShape(20), "gamma");
+        var beta = ConvolutionKernelTests.Upload(cpu, random, new TensorShape(20), "beta");
         var y = cpu.Allocate(residual.Shape, "y");
         var batchNorm = new FoldedBatchNorm(gamma, beta, mean, variance, 1e-5f);
         void Forward() => cpu.Conv2dFusedForward(x, weight, bias, batchNorm, residual, ActivationKind.ReLU, 0f, y, window);
@@ -179,13 +170,6 @@ public class ConvolutionSliceTests
             finally { cpu.Slice = null; }
             Assert.That(slice.Position, Is.EqualTo(units), "every run numbers the same units");
         }
-    }
-
-    static Tensor Upload(CpuBackend cpu, Random random, TensorShape shape, string name)
-    {
-        var tensor = cpu.Allocate(shape, name);
-        tensor.Upload(Enumerable.Range(0, shape.Length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray());
-        return tensor;
     }
 
     static int[] Bits(Tensor tensor) => Bits(tensor.ToArray());
