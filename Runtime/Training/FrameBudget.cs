@@ -36,8 +36,9 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// still pending when its slot comes round again is dropped unmeasured. A part not measured yet counts as the mean of its
 /// stage's measured parts; an item with no estimate at all (the first run of a stage; on GL, until timestamps come back)
 /// runs only as the first item of a frame, and as one part.</para>
-/// <para>Policy. A frame starts the next item only while <c>spent + estimate(item) ≤ budget</c>, where spent is the
-/// host time so far on the CPU and, on GL (where the device runs behind the host), the larger of that and the summed
+/// <para>Policy. A frame starts the next item only while <c>spent + estimate(item) ≤ budget</c> (on GL less the
+/// learned cost of the frame's closing timestamp and flush), where spent is the host time of the call so far (reading
+/// the timestamps that came back included) on the CPU and, on GL (where the device runs behind the host), the larger of that and the summed
 /// estimates of the items issued; the item is the longest window of the stage's next parts whose estimate fits. A frame
 /// always runs at least one part, so the work always progresses; the largest overrun is therefore about one part (or one
 /// unsplittable stage) plus estimation error.</para>
@@ -73,6 +74,8 @@ internal sealed class FrameBudget : IDisposable
     readonly int[] parts;                    // per stage: parts it runs as (1: whole)
     readonly double[][] partHost, partDevice;   // per split stage, MaxParts each: smoothed seconds per part
     readonly bool[] hostOutlier, deviceOutlier; // per stage: the last measurement was an outlier, not taken
+    double closingCost = double.NaN;         // GL: host seconds of a frame's closing timestamp and flush
+    bool closingOutlier;
     readonly double[] resplitScratch = new double[MaxParts];
     readonly WorkSlice slice = new();
     readonly IDeviceTimer? timer;
@@ -287,14 +290,17 @@ internal sealed class FrameBudget : IDisposable
     public int Run<TWork>(TimeSpan budget, ref TWork work, ref int next, bool stopAtEnd) where TWork : struct, IStagedWork
     {
         if (budget < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(budget), budget, "a frame budget cannot be negative");
+        // the whole call counts against the budget: reading the timestamps that came back, the items, and (GL) the frame's
+        // closing timestamp and flush, whose cost is set aside from the start
+        long start = clock();
         CollectDeviceTimes();
         frameNumber++;
         double budgetSeconds = budget.TotalSeconds, planned = 0;
         if (budgetSeconds > 0 && budgetSeconds < smallestBudget) smallestBudget = budgetSeconds;
+        budgetSeconds -= double.IsNaN(closingCost) ? 0 : closingCost;
         int slot = (int)(frameNumber % TimedFrames), items = 0, completed = 0;
         int timestampBase = slot * (itemsPerTimedFrame + 1);
         frameItemCounts[slot] = 0; // a frame still pending in this slot is dropped unmeasured
-        long start = clock();
         while (true)
         {
             if (part == 0) PlanParts(ref work, next);
@@ -343,13 +349,18 @@ internal sealed class FrameBudget : IDisposable
                 if (stopAtEnd) break;
             }
         }
+        if (timer is not null && items > 0)
+        {
+            long closing = clock();
+            timer.Record(timestampBase + items);
+            timer.Flush();
+            Smooth(ref closingCost, Seconds(clock() - closing), ref closingOutlier);
+        }
         var hostTime = TimeSpan.FromSeconds(Seconds(clock() - start));
         LastFrame = new FrameReport(budget, TimeSpan.FromSeconds(planned), hostTime, items, completed);
         if (timer is null) NoteMeasured(hostTime, budget);
         else if (items > 0)
         {
-            timer.Record(timestampBase + items);
-            timer.Flush();
             frameItemCounts[slot] = items;
             frameNumbers[slot] = frameNumber;
             frameBudgets[slot] = budget;
