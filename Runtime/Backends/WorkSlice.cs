@@ -8,7 +8,8 @@ namespace NeuroPlugin.Backends;
 /// issues only those in <c>[First, End)</c>. Units are the backend's own independent pieces: on GL the work groups of each
 /// dispatch (which validation mode already proves independent: each group is run alone, in shuffled order) and every
 /// transfer kernel; on the CPU one per op call, finer where an op is a sequence of independent pieces (a convolution's
-/// groups, an update rule's element blocks). Running windows <c>[0, a)</c>, <c>[a, b)</c>, …, <c>[z, ∞)</c> one
+/// outputs and input gradient by sample and channel tile, its weight gradient by output-channel tile, an update rule's
+/// element blocks). Running windows <c>[0, a)</c>, <c>[a, b)</c>, …, <c>[z, ∞)</c> one
 /// after another therefore issues every kernel of the stage once, in its order: the same results bit for bit, provided
 /// the host code issues the same units on every run (it reads no device results and changes no host state).</para>
 /// <para>A slice also owns the backend memory that a stage's multi-pass ops keep between their passes (GL's reduction

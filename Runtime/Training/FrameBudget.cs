@@ -5,35 +5,43 @@ namespace NeuroPlugin.Training;
 
 /// <summary>One <c>Advance</c> call of a frame-budgeted runner (<see cref="FrameBudgetedTrainer"/>, <see cref="FrameBudgetedInference"/>).</summary>
 /// <param name="Budget">The time the caller allowed.</param>
-/// <param name="EstimatedTime">The summed cost estimates of the stages that ran (what the runner planned with).</param>
+/// <param name="EstimatedTime">The summed cost estimates of the items that ran (what the runner planned with).</param>
 /// <param name="HostTime">Wall-clock time the call took on the calling thread (on the CPU backend, the work itself; on GL,
 /// issuing the commands).</param>
-/// <param name="Stages">Items run: whole stages, or parts of stages split finer than an op (<see cref="FrameBudget"/>).</param>
+/// <param name="Stages">Items run: whole stages, or windows of consecutive parts of one stage split finer than an op
+/// (<see cref="FrameBudget"/>); each is one run of the stage's host code.</param>
 /// <param name="StepsCompleted">Training steps (or inference passes) finished in this call.</param>
 public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTime, TimeSpan HostTime, int Stages, int StepsCompleted);
 
 /// <summary>
-/// The shared engine of the frame-budgeted runners: runs stages of a repeating sequence, or parts of them, while their
-/// estimated cost fits the frame's budget, and learns each one's cost.
+/// The shared engine of the frame-budgeted runners: runs stages of a repeating sequence, or windows of their parts, while
+/// their estimated cost fits the frame's budget, and learns each part's cost.
 /// <para>Parts. A stage the work can repeat (<see cref="IStagedWork.CanSplit"/>: one node's forward or backward, a
-/// parameter's update) runs in windows of its units of work (<see cref="WorkSlice"/>: work groups on GL, convolution groups,
-/// element blocks and op calls on the CPU), which give the bits of one whole run. Its units are counted by an empty
-/// window the first time it comes up; it then runs as <see cref="InitialParts"/> parts (at most one per unit), and
-/// whenever a stage starts whose parts cost more than <see cref="PartShare"/> of the smallest budget seen, it is split
-/// finer (up to <see cref="MaxParts"/>; never coarser again). Stages the work cannot repeat (the batch, the non-finite
-/// check, the optimizer's penalty stage) run whole.</para>
-/// <para>Estimates. Each stage, or each part of a split stage, has a cost estimate: the larger of its host time and, on
-/// a backend with a device timer (GL), its device time between two timestamps, each smoothed with a fast-attack,
-/// slow-decay filter: a measurement above the estimate replaces it, up to twice the estimate, one below moves it a
-/// quarter of the way down. Device
-/// timestamps are read back a few frames later, only once the GL says they are available (never a stall); a ring of
-/// <see cref="TimedFrames"/> frames of timestamps is kept, and a frame whose timestamps are still pending when its slot
-/// comes round again is dropped unmeasured. A part not measured yet counts as the mean of its stage's measured parts;
-/// an item with no estimate at all (the first run of a stage; on GL, until timestamps come back) runs only as the first
-/// item of a frame.</para>
-/// <para>Policy. A frame starts the next item only while <c>max(host time so far, estimates so far) + estimate(next) ≤
-/// budget</c>, and always runs at least one item, so the work always progresses; the largest overrun is therefore about
-/// one part (or one unsplittable stage) plus estimation error.</para>
+/// parameter's update) can run in windows of its units of work (<see cref="WorkSlice"/>: work groups on GL; on the CPU
+/// (sample, channel tile) blocks and output-channel tiles of a convolution, element blocks and op calls), which give the
+/// bits of one whole run. Its units are counted by an empty window the first time it comes up; it is then cut into
+/// <see cref="InitialParts"/> parts of equal unit counts (at most one per unit), and whenever a stage starts whose parts
+/// cost more than <see cref="PartShare"/> of the smallest budget seen, into as many more as that takes (up to
+/// <see cref="MaxParts"/>; never coarser again). A part is the scheduler's grain, not a call: an item is a window of
+/// consecutive parts of one stage, as many as fit, issued by one run of the stage's host code. Stages the work cannot
+/// repeat (the batch, the non-finite check, the optimizer's penalty stage) run whole.</para>
+/// <para>Estimates. Each whole stage, or each part of a split stage, has a cost estimate: on the CPU its host time, on a
+/// backend with a device timer (GL) the larger of its host time and its device time between two timestamps, each smoothed
+/// with a fast-attack, slow-decay filter: a measurement above the estimate replaces it, up to twice the estimate, one
+/// below moves it a quarter of the way down; a measurement over <see cref="Outlier"/> times its estimate is taken only
+/// when the stage's next one is high too (one alone is most likely a time slice lost to another process). An item's
+/// measurement moves the sum of its parts' estimates, each part keeping its share (the cost is learned per unit of work:
+/// when a stage is cut finer, each new part starts from the estimates of the units it covers). Device timestamps are read back a few frames later, only once the GL says they are available
+/// (never a stall); a ring of <see cref="TimedFrames"/> frames of timestamps is kept, and a frame whose timestamps are
+/// still pending when its slot comes round again is dropped unmeasured. A part not measured yet counts as the mean of its
+/// stage's measured parts; an item with no estimate at all (the first run of a stage; on GL, until timestamps come back)
+/// runs only as the first item of a frame, and as one part.</para>
+/// <para>Policy. A frame starts the next item only while <c>spent + estimate(item) ≤ budget</c> (on GL less the
+/// learned cost of the frame's closing timestamp and flush), where spent is the host time of the call so far (reading
+/// the timestamps that came back included) on the CPU and, on GL (where the device runs behind the host), the larger of that and the summed
+/// estimates of the items issued; the item is the longest window of the stage's next parts whose estimate fits. A frame
+/// always runs at least one part, so the work always progresses; the largest overrun is therefore about one part (or one
+/// unsplittable stage) plus estimation error.</para>
 /// </summary>
 internal sealed class FrameBudget : IDisposable
 {
@@ -46,28 +54,38 @@ internal sealed class FrameBudget : IDisposable
     internal const int InitialParts = 4;
     /// <summary>Most parts one stage is split into.</summary>
     internal const int MaxParts = 256;
-    /// <summary>A stage is split finer while a part costs more than this share of the smallest budget seen.</summary>
-    internal const double PartShare = 0.25;
+    /// <summary>A stage is split finer while a part costs more than this share of the smallest budget seen: the grain of
+    /// the frame's end (a part that does not fit what is left is not started). Windows of parts run as one call, so fine
+    /// parts cost no more host work than coarse ones.</summary>
+    internal const double PartShare = 0.125;
     const double Decay = 0.25;
     /// <summary>The most one measurement raises an estimate by: a real rise is followed within a few runs, while one
     /// time slice lost to another process (hundreds of times an item's cost on a loaded machine) does not leave the item
     /// planned at that cost for dozens of runs.</summary>
     const double Growth = 2;
+    /// <summary>A measurement more than this many times its estimate raises it only when the stage's next measurement
+    /// is high too: one such is most likely a time slice lost to another process, which would otherwise raise every
+    /// part of a window at once.</summary>
+    const double Outlier = 1.5;
 
     readonly int stageCount, itemsPerTimedFrame;
     readonly double[] hostCost, deviceCost;   // smoothed seconds per whole stage; NaN: not measured yet
     readonly long[] units;                   // per stage: units of work; −1: not counted yet (or not splittable)
     readonly int[] parts;                    // per stage: parts it runs as (1: whole)
     readonly double[][] partHost, partDevice;   // per split stage, MaxParts each: smoothed seconds per part
+    readonly bool[] hostOutlier, deviceOutlier; // per stage: the last measurement was an outlier, not taken
+    double closingCost = double.NaN;         // GL: host seconds of a frame's closing timestamp and flush
+    bool closingOutlier;
+    readonly double[] resplitScratch = new double[MaxParts];
     readonly WorkSlice slice = new();
     readonly IDeviceTimer? timer;
-    readonly int[] frameStages, frameParts, frameSplits; // [frame slot × (itemsPerTimedFrame + 1)]: the item starting at each timestamp
+    readonly int[] frameStages, frameParts, frameCounts, frameSplits; // [frame slot × (itemsPerTimedFrame + 1)]: the item starting at each timestamp
     readonly int[] frameItemCounts;          // items timed per frame slot; 0: nothing pending
     readonly long[] frameNumbers;
     readonly TimeSpan[] frameBudgets, frameHostTimes;
     readonly Func<long> clock;
     long frameNumber;
-    int part;                                // the part of stage `next` the next item runs
+    int part;                                // the part of stage `next` the next item starts at
     double smallestBudget = double.PositiveInfinity;
 
     public FrameBudget(IBackend backend, int stageCount) : this(backend, stageCount, Stopwatch.GetTimestamp) { }
@@ -88,6 +106,8 @@ internal sealed class FrameBudget : IDisposable
         Array.Fill(units, -1L);
         parts = new int[stageCount];
         Array.Fill(parts, 1);
+        hostOutlier = new bool[stageCount];
+        deviceOutlier = new bool[stageCount];
         // every stage's part estimates up front (2 × MaxParts doubles a stage): a stage first met, or first split, in a
         // later frame allocates nothing then
         partHost = new double[stageCount][];
@@ -98,6 +118,7 @@ internal sealed class FrameBudget : IDisposable
         int stamps = timer is null ? 0 : TimedFrames * (itemsPerTimedFrame + 1);
         frameStages = new int[stamps];
         frameParts = new int[stamps];
+        frameCounts = new int[stamps];
         frameSplits = new int[stamps];
         frameItemCounts = new int[TimedFrames];
         frameNumbers = new long[TimedFrames];
@@ -128,11 +149,15 @@ internal sealed class FrameBudget : IDisposable
     /// (for comparisons). Takes effect at the next stage boundary.</summary>
     public bool SplitStages { get; set; } = true;
 
-    /// <summary>The part of the current stage the next item runs (0 at a stage boundary).</summary>
+    /// <summary>The part of the current stage the next item starts at (0 at a stage boundary).</summary>
     public int NextPart => part;
 
     /// <summary>Parts stage <paramref name="stage"/> runs as now (1: whole).</summary>
     public int PartCount(int stage) => parts[stage];
+
+    /// <summary>The item running now (for tests: read from inside the work): its stage, parts [FirstPart, EndPart) and the
+    /// estimate it was started with (NaN: none).</summary>
+    internal (int Stage, int FirstPart, int EndPart, double Estimate) RunningItem { get; private set; }
 
     /// <summary>How far the current sequence is: stages done plus the done share of the stage in progress (by parts),
     /// over the stage count; 0 at a sequence boundary.</summary>
@@ -151,8 +176,8 @@ internal sealed class FrameBudget : IDisposable
     /// <summary>The current cost estimate of one whole stage (the sum of its parts' when split); null before it was measured.</summary>
     public TimeSpan? Estimate(int stage) => StageSeconds(stage) is var s && !double.IsNaN(s) ? TimeSpan.FromSeconds(s) : null;
 
-    /// <summary>The estimate the scheduler plans item (<paramref name="stage"/>, <paramref name="part"/>) with under the
-    /// stage's current split; null when it has none.</summary>
+    /// <summary>The estimate the scheduler plans part <paramref name="part"/> of <paramref name="stage"/> with under the
+    /// stage's current split (the whole stage when it is not split); null when it has none.</summary>
     internal TimeSpan? ItemEstimate(int stage, int part) =>
         ItemSeconds(stage, part) is var s && !double.IsNaN(s) ? TimeSpan.FromSeconds(s) : null;
 
@@ -185,16 +210,19 @@ internal sealed class FrameBudget : IDisposable
     }
 
     /// <summary>A part's estimate; unmeasured, the mean of its stage's measured parts (NaN when none is).</summary>
-    double PartSeconds(int stage, int p)
+    double PartSeconds(int stage, int p) => Combine(Known(partHost[stage], parts[stage], p), Known(partDevice[stage], parts[stage], p));
+
+    /// <summary><paramref name="estimates"/>[p], or when that is not measured yet (or p is −1) the mean of the measured ones
+    /// among the first <paramref name="count"/> (NaN when none is).</summary>
+    static double Known(double[] estimates, int count, int p)
     {
-        double own = Combine(partHost[stage][p], partDevice[stage][p]);
-        if (!double.IsNaN(own)) return own;
+        if (p >= 0 && !double.IsNaN(estimates[p])) return estimates[p];
         double sum = 0;
         int known = 0;
-        for (int q = 0; q < parts[stage]; q++)
-            if (Combine(partHost[stage][q], partDevice[stage][q]) is var e && !double.IsNaN(e))
+        for (int q = 0; q < count; q++)
+            if (!double.IsNaN(estimates[q]))
             {
-                sum += e;
+                sum += estimates[q];
                 known++;
             }
         return known == 0 ? double.NaN : sum / known;
@@ -216,35 +244,41 @@ internal sealed class FrameBudget : IDisposable
             wanted = (int)Math.Min(Math.Ceiling(total / target), int.MaxValue);
         wanted = (int)Math.Min(wanted, limit);
         if (wanted <= parts[stage]) return;
-        var host = partHost[stage];
-        var device = partDevice[stage];
-        // the old parts' measurements do not fit the new ones: start from each new part's share of the stage
-        double share = double.IsNaN(total) ? double.NaN : total / wanted;
-        Array.Fill(host, double.NaN);
-        Array.Fill(device, double.NaN);
-        if (!double.IsNaN(share))
+        if (parts[stage] == 1)
         {
-            host[0] = share;
-            if (timer is not null) device[0] = share;
+            // the whole stage's measurements become its first parts', spread evenly over the units
+            partHost[stage][0] = hostCost[stage];
+            partDevice[stage][0] = deviceCost[stage];
         }
+        Resplit(stage, partHost[stage], wanted);
+        Resplit(stage, partDevice[stage], wanted);
         parts[stage] = wanted;
     }
 
-    /// <summary>Runs item (<paramref name="stage"/>, <see cref="part"/>): the whole stage, or its window of units.</summary>
-    void RunItem<TWork>(ref TWork work, int stage) where TWork : struct, IStagedWork
+    /// <summary>Turns the estimates of the stage's current parts into those of <paramref name="wanted"/> parts: each new
+    /// part gets the cost of the units it covers, at the cost per unit of the old part(s) they lay in (unmeasured old parts
+    /// count as their stage's mean; NaN when none was measured).</summary>
+    void Resplit(int stage, double[] estimates, int wanted)
     {
-        int count = parts[stage];
-        if (count == 1 && units[stage] < 0)
-        {
-            work.RunStage(stage);
-            return;
-        }
+        int old = parts[stage];
         long total = units[stage];
-        long first = total * part / count, end = part == count - 1 ? long.MaxValue : total * (part + 1) / count;
-        long counted = work.RunStagePart(stage, slice, first, end);
-        if (counted != total)
-            throw new InvalidOperationException($"stage {stage} issued {counted} units of work where it issued {total} before: " +
-                "a stage run in parts must issue the same work every time");
+        var previous = resplitScratch;
+        for (int q = 0; q < old; q++) previous[q] = Known(estimates, old, q);
+        Array.Fill(estimates, double.NaN);
+        for (int p = 0; p < wanted; p++)
+        {
+            long first = total * p / wanted, end = total * (p + 1) / wanted;
+            double sum = 0;
+            // the old parts overlapping [first, end): q from the one holding `first` on
+            for (int q = (int)(first * old / total); q < old; q++)
+            {
+                long oldFirst = total * q / old, oldEnd = total * (q + 1) / old;
+                if (oldFirst >= end) break;
+                long overlap = Math.Min(end, oldEnd) - Math.Max(first, oldFirst);
+                if (overlap > 0) sum += previous[q] * overlap / (oldEnd - oldFirst);
+            }
+            estimates[p] = sum;
+        }
     }
 
     /// <summary>
@@ -256,14 +290,17 @@ internal sealed class FrameBudget : IDisposable
     public int Run<TWork>(TimeSpan budget, ref TWork work, ref int next, bool stopAtEnd) where TWork : struct, IStagedWork
     {
         if (budget < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(budget), budget, "a frame budget cannot be negative");
+        // the whole call counts against the budget: reading the timestamps that came back, the items, and (GL) the frame's
+        // closing timestamp and flush, whose cost is set aside from the start
+        long start = clock();
         CollectDeviceTimes();
         frameNumber++;
         double budgetSeconds = budget.TotalSeconds, planned = 0;
         if (budgetSeconds > 0 && budgetSeconds < smallestBudget) smallestBudget = budgetSeconds;
+        budgetSeconds -= double.IsNaN(closingCost) ? 0 : closingCost;
         int slot = (int)(frameNumber % TimedFrames), items = 0, completed = 0;
         int timestampBase = slot * (itemsPerTimedFrame + 1);
         frameItemCounts[slot] = 0; // a frame still pending in this slot is dropped unmeasured
-        long start = clock();
         while (true)
         {
             if (part == 0 && next != 0 && work.Skips(next))
@@ -272,40 +309,56 @@ internal sealed class FrameBudget : IDisposable
                 continue;
             }
             if (part == 0) PlanParts(ref work, next);
+            // on the CPU the clock is the truth; on GL the device may run behind the host, so the estimates count too
+            double elapsed = Seconds(clock() - start), spent = timer is null ? elapsed : Math.Max(elapsed, planned);
+            double estimate = ItemSeconds(next, part);
             if (items > 0)
             {
                 if (timer is not null && items == itemsPerTimedFrame) break;
-                double estimate = ItemSeconds(next, part);
-                double spent = Math.Max(Seconds(clock() - start), planned);
                 if (double.IsNaN(estimate) || spent + estimate > budgetSeconds) break;
             }
             if (next == 0 && part == 0 && !work.MayStartSequence()) break;
 
+            // the item: the longest window of the stage's next parts that fits (at least one part)
+            int end = part + 1, count = parts[next];
+            if (!double.IsNaN(estimate))
+                for (; end < count; end++)
+                {
+                    double more = PartSeconds(next, end);
+                    if (double.IsNaN(more) || spent + estimate + more > budgetSeconds) break;
+                    estimate += more;
+                }
             if (timer is not null)
             {
                 timer.Record(timestampBase + items);
                 frameStages[timestampBase + items] = next;
                 frameParts[timestampBase + items] = part;
-                frameSplits[timestampBase + items] = parts[next];
+                frameCounts[timestampBase + items] = end - part;
+                frameSplits[timestampBase + items] = count;
             }
-            double known = ItemSeconds(next, part);
+            RunningItem = (next, part, end, estimate);
             long itemStart = clock();
-            RunItem(ref work, next);
+            RunItem(ref work, next, end);
             double host = Seconds(clock() - itemStart);
-            if (parts[next] == 1) Smooth(ref hostCost[next], host);
-            else Smooth(ref partHost[next][part], host);
-            planned += double.IsNaN(known) ? host : known;
+            if (count == 1) Smooth(ref hostCost[next], host, ref hostOutlier[next]);
+            else Attribute(partHost[next], count, part, end, host, ref hostOutlier[next]);
+            planned += double.IsNaN(estimate) ? host : estimate;
             items++;
-            if (++part < parts[next]) continue;
+            if ((part = end) < count) continue;
             if (EndStage(ref work, ref next, ref completed) && stopAtEnd) break;
+        }
+        if (timer is not null && items > 0)
+        {
+            long closing = clock();
+            timer.Record(timestampBase + items);
+            timer.Flush();
+            Smooth(ref closingCost, Seconds(clock() - closing), ref closingOutlier);
         }
         var hostTime = TimeSpan.FromSeconds(Seconds(clock() - start));
         LastFrame = new FrameReport(budget, TimeSpan.FromSeconds(planned), hostTime, items, completed);
         if (timer is null) NoteMeasured(hostTime, budget);
         else if (items > 0)
         {
-            timer.Record(timestampBase + items);
-            timer.Flush();
             frameItemCounts[slot] = items;
             frameNumbers[slot] = frameNumber;
             frameBudgets[slot] = budget;
@@ -326,15 +379,59 @@ internal sealed class FrameBudget : IDisposable
         return true;
     }
 
-    /// <summary>Forgets what was learned of <paramref name="stage"/> (its unit count, split and estimates): its work
-    /// changed (the trainer's monitor stages when another monitor attaches). At a sequence boundary.</summary>
-    public void Forget(int stage)
+    /// <summary>Runs the item of stage <paramref name="stage"/> from part <see cref="part"/> to <paramref name="end"/>: the
+    /// whole stage, or the window of units those parts cover, in one run of the stage's host code.</summary>
+    void RunItem<TWork>(ref TWork work, int stage, int end) where TWork : struct, IStagedWork
     {
-        units[stage] = -1;
-        parts[stage] = 1;
-        hostCost[stage] = deviceCost[stage] = double.NaN;
-        Array.Fill(partHost[stage], double.NaN);
-        Array.Fill(partDevice[stage], double.NaN);
+        int count = parts[stage];
+        if (count == 1 && units[stage] < 0)
+        {
+            work.RunStage(stage);
+            return;
+        }
+        long total = units[stage];
+        long first = total * part / count, last = end == count ? long.MaxValue : total * end / count;
+        long counted = work.RunStagePart(stage, slice, first, last);
+        if (counted != total)
+            throw new InvalidOperationException($"stage {stage} issued {counted} units of work where it issued {total} before: " +
+                "a stage run in parts must issue the same work every time");
+    }
+
+    /// <summary>Takes the measurement of parts [<paramref name="first"/>, <paramref name="end"/>) into their estimates: it
+    /// moves their sum as <see cref="Smooth"/> moves one estimate, each part keeping its share of the sum (the cost is
+    /// learned per unit of work, its profile over the stage from the windows that cut it differently); unmeasured parts
+    /// get their share of the measurement (evenly while no part of the stage is measured).</summary>
+    static void Attribute(double[] estimates, int count, int first, int end, double measured, ref bool outlier)
+    {
+        double mean = Known(estimates, count, -1), sum = 0;
+        for (int p = first; p < end; p++) sum += double.IsNaN(estimates[p]) ? mean : estimates[p];
+        if (!(sum > 0))
+        {
+            for (int p = first; p < end; p++) estimates[p] = measured / (end - first);
+            return;
+        }
+        double ratio = measured / sum, factor = Factor(ratio, ref outlier);
+        for (int p = first; p < end; p++)
+            estimates[p] = double.IsNaN(estimates[p]) ? mean * ratio : estimates[p] * factor;
+    }
+
+    /// <summary>What an estimate is multiplied by for a measurement <paramref name="ratio"/> times it: above it, the
+    /// ratio up to <see cref="Growth"/> (fast attack) — but a first ratio above <see cref="Outlier"/> is only noted in
+    /// <paramref name="outlier"/>, and taken when the next is high too; below it, a quarter of the way down (slow decay).</summary>
+    static double Factor(double ratio, ref bool outlier)
+    {
+        if (ratio <= 1)
+        {
+            outlier = false;
+            return 1 + Decay * (ratio - 1);
+        }
+        if (ratio > Outlier && !outlier)
+        {
+            outlier = true;
+            return 1;
+        }
+        outlier = false;
+        return Math.Min(ratio, Growth);
     }
 
     /// <summary>Runs the rest of the sequence in progress now, without a budget or measurements (nothing at a sequence
@@ -377,8 +474,8 @@ internal sealed class FrameBudget : IDisposable
                 double seconds = (now - previous) * 1e-9;
                 if (frameSplits[item] == parts[stage]) // measured under the stage's current split
                 {
-                    if (parts[stage] == 1) Smooth(ref deviceCost[stage], seconds);
-                    else Smooth(ref partDevice[stage][frameParts[item]], seconds);
+                    if (parts[stage] == 1) Smooth(ref deviceCost[stage], seconds, ref deviceOutlier[stage]);
+                    else Attribute(partDevice[stage], parts[stage], frameParts[item], frameParts[item] + frameCounts[item], seconds, ref deviceOutlier[stage]);
                 }
                 previous = now;
             }
@@ -401,11 +498,11 @@ internal sealed class FrameBudget : IDisposable
         if (measured - budget > MaxOverrun) MaxOverrun = measured - budget;
     }
 
-    static void Smooth(ref double estimate, double measured)
+    /// <summary>Takes a measurement into an estimate: the first sets it, later ones move it by <see cref="Factor"/>.</summary>
+    static void Smooth(ref double estimate, double measured, ref bool outlier)
     {
-        if (double.IsNaN(estimate)) estimate = measured;
-        else if (measured > estimate) estimate = Math.Min(measured, Growth * estimate);
-        else estimate += Decay * (measured - estimate);
+        if (double.IsNaN(estimate) || !(estimate > 0)) estimate = measured;
+        else estimate *= Factor(measured / estimate, ref outlier);
     }
 
     public void Dispose()

@@ -37,9 +37,10 @@ public interface IBatchSource
 /// over on the steps it does not sample (neither run nor timed). Which stages fit is decided by
 /// cost estimates (host wall time on the CPU backend, GPU time from timer queries read back asynchronously on GL; see
 /// <see cref="FrameBudget"/> for the policy). The granularity is finer than an op: a node's forward or backward and a
-/// parameter's update run in parts (windows of their work groups on GL; convolution groups, element blocks and op calls on the
-/// CPU; see <see cref="WorkSlice"/>), split until a part takes at most a quarter of the smallest budget seen, with the same
-/// bits as a whole run. Only the batch, the non-finite check and the optimizer's penalty stage run whole.
+/// parameter's update run in parts (windows of their work groups on GL; on the CPU a convolution's (sample, channel tile)
+/// blocks and output-channel tiles, element blocks and op calls; see <see cref="WorkSlice"/>), split until a part takes at
+/// most an eighth of the smallest budget seen, with the same bits as a whole run; the parts of a stage that fit a frame
+/// together run as one call. Only the batch, the non-finite check and the optimizer's penalty stage run whole.
 /// <para>After warm-up (first step, first timings) Advance allocates nothing on the managed heap and waits for nothing.
 /// With a guard, every step-start polls it (non-blocking; see <see cref="NonFiniteGuard.Poll"/>): a report raises
 /// <see cref="NonFiniteDetected"/>, or throws <see cref="NonFiniteException"/> when nobody subscribed, after the guard

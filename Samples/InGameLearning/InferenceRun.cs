@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using NeuroPlugin.Backends;
+using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Backends.OpenGL;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
@@ -12,14 +14,16 @@ namespace NeuroPlugin.Samples.InGameLearning;
 /// milliseconds) spread over frames by <see cref="FrameBudgetedInference"/> at <c>--inference-budget-ms</c> each (default
 /// 2). Every frame advances the pass in progress (the next pass begins as soon as one finishes) and then "presents"
 /// (<c>glFinish</c>); the run prints the per-frame inference time figures, the passes per second and the frame-time
-/// percentiles, and writes <c>budget.png</c>. No game is rendered: the frame is the inference alone.
+/// percentiles, and writes <c>budget.png</c>. No game is rendered: the frame is the inference alone. With <c>--cpu</c> the
+/// model runs on the CPU backend (its convolutions split by sample and channel tile).
 /// </summary>
 internal static class InferenceRun
 {
     public static int Run(Options options)
     {
         var budget = options.InferenceBudget ?? TimeSpan.FromMilliseconds(2);
-        using var backend = GLBackend.CreateHeadless();
+        using IBackend backend = options.Cpu ? new CpuBackend() : GLBackend.CreateHeadless();
+        var gl = backend as GLBackend;
         var graph = ModelZoo.Build(options.InferenceModel!);
         using var network = Network.Create(graph, backend, options.Seed);
         using var plan = ExecutionPlan.ForInference(network, 1);
@@ -28,7 +32,7 @@ internal static class InferenceRun
         using var inference = new FrameBudgetedInference(plan) { SplitStages = !options.WholeStages };
         string mode = $"{budget.TotalMilliseconds:0.#} ms per frame{(options.WholeStages ? ", whole stages" : "")}";
         Console.WriteLine($"InGameLearning, budgeted inference: {options.InferenceModel} {plan.Input.Shape}, {options.Frames} frames, {mode}");
-        Console.WriteLine($"GL: {backend.Device.Renderer} ({backend.Device.Version})");
+        Console.WriteLine(gl is null ? backend.DeviceName : $"GL: {gl.Device.Renderer} ({gl.Device.Version})");
 
         var frameTimes = new double[options.Frames];
         var inferenceTimes = new double[options.Frames];
@@ -41,11 +45,11 @@ internal static class InferenceRun
             inference.Advance(budget);
             inferenceTimes[frame - 1] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             if (firstPassFrames == 0 && inference.CompletedPasses == 1) firstPassFrames = frame;
-            backend.Device.GL.Finish(); // present
+            gl?.Device.GL.Finish(); // present
             frameTimes[frame - 1] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        backend.Device.CheckErrors("the inference loop");
+        gl?.Device.CheckErrors("the inference loop");
 
         Array.Sort(frameTimes);
         Console.WriteLine($"frame time (ms): p50 {Report.Percentile(frameTimes, 50):0.00}, p95 {Report.Percentile(frameTimes, 95):0.00}, p99 {Report.Percentile(frameTimes, 99):0.00}, max {frameTimes[^1]:0.00}");

@@ -92,6 +92,7 @@ try
     var frameTimes = new double[options.Frames];
     var trainingTimes = new double[options.Frames]; // wall time of each frame's training call (ms; llvmpipe runs the work inside
                                                     // the call), 0 before training starts
+    long trainingCalls = 0;                         // items the budgeted trainer ran (each one run of a stage's host code)
     for (int frame = 1; frame <= options.Frames; frame++)
     {
         long start = Stopwatch.GetTimestamp();
@@ -131,7 +132,11 @@ try
             long before = learner.Steps, trainingStart = Stopwatch.GetTimestamp();
             if (options.StepsPerFrame is int fixedSteps) learner.Train(fixedSteps);
             else learner.Train(options.TrainBudget);
-            if (learner.CanTrain) trainingTimes[frame - 1] = Stopwatch.GetElapsedTime(trainingStart).TotalMilliseconds;
+            if (learner.CanTrain)
+            {
+                trainingTimes[frame - 1] = Stopwatch.GetElapsedTime(trainingStart).TotalMilliseconds;
+                trainingCalls += learner.Trainer.LastFrame.Stages;
+            }
             window.TrainingSteps += learner.Steps - before;
         }
 
@@ -167,6 +172,7 @@ try
             Console.WriteLine($"training budget: one step estimated at {trainer.EstimatedStepTime.TotalMilliseconds:0.0} ms ({trainer.StageCount} stages, {parts} parts); " +
                 $"{trainer.Overruns} frames ran over the {options.TrainBudget.TotalMilliseconds:0.#} ms training budget (largest by {trainer.MaxOverrun.TotalMilliseconds:0.00} ms)");
             Report.PrintBudgetFigures("training", trainingTimes, options.TrainBudget.TotalMilliseconds);
+            Report.PrintThroughput(trainingTimes, options.TrainBudget.TotalMilliseconds, learner.Steps, trainer.EstimatedStepTime.TotalMilliseconds, trainingCalls);
             string budgetChart = Path.Combine(options.Out, "budget.png");
             Directory.CreateDirectory(options.Out);
             Report.SaveBudgetChart(trainingTimes, options.TrainBudget.TotalMilliseconds, "training", budgetChart,
@@ -199,13 +205,13 @@ catch (Exception e) when (e is GLUnavailableException or ModelFileException)
 sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, TimeSpan TrainBudget, TimeSpan FrameBudget,
     float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000,
     bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null,
-    int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0)
+    int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0, bool Cpu = false)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
                               [--frame-budget-ms MS] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
                               [--memory-log FILE [--memory-every N]]
-                              [--whole-stages] [--inference-model M [--inference-budget-ms MS]]
+                              [--whole-stages] [--inference-model M [--inference-budget-ms MS] [--cpu]]
           --frames N            frames to run, 60 per game second (default 3600)
           --seed S              seeds the game and the network (default 1)
           --no-training         predict only (for frame-time comparisons)
@@ -215,6 +221,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --whole-stages        run each training stage whole (no parts finer than an op): for comparisons
           --inference-model M   instead of the game: frame-budgeted inference of zoo model M at its reference size
           --inference-budget-ms MS  that inference's time per frame (default 2)
+          --cpu                 that inference on the CPU backend instead of GL
           --learning-rate LR    Adam's learning rate (default 0.002)
           --out DIR             where learning.png and frames.png go (default out/ingame)
           --checkpoint FILE     save a training checkpoint at the end
@@ -239,6 +246,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
             {
                 case "--no-training": options = options with { Training = false }; continue;
                 case "--whole-stages": options = options with { WholeStages = true }; continue;
+                case "--cpu": options = options with { Cpu = true }; continue;
                 case "--inference-model" when value is not null: options = options with { InferenceModel = value }; break;
                 case "--inference-budget-ms" when Number(out double ms): options = options with { InferenceBudget = TimeSpan.FromMilliseconds(ms) }; break;
                 case "--allow-control": options = options with { AllowControl = true }; continue;

@@ -94,6 +94,21 @@ public static class Report
             $"{overInWarmUp} of them in the first {warmUpFrames}, the warm-up)");
     }
 
+    /// <summary>
+    /// How well the training budget was used, in figures that hold on a loaded machine: the share of the frames' budget
+    /// spent in the training call, the steps per second of that time (the work's own speed, overheads included), the
+    /// utilisation <c>steps × estimated step time / (frames × budget)</c>, and the items (runs of a stage's host code)
+    /// per step. <paramref name="times"/> are the frames' training times (ms), 0 before training started.
+    /// </summary>
+    public static void PrintThroughput(IReadOnlyList<double> times, double budget, long steps, double estimatedStep, long calls)
+    {
+        var worked = times.SkipWhile(t => t == 0).ToArray();
+        double spent = worked.Sum(), allowed = worked.Length * budget;
+        Console.WriteLine($"training throughput: {steps} steps in {worked.Length} frames; time spent {100 * spent / allowed:0.0} % of frames × budget; " +
+            $"{steps / (spent / 1000):0.00} steps per second of training time; utilisation {100 * steps * estimatedStep / allowed:0.0} % " +
+            $"(steps × estimated step time / frames × budget); {(steps == 0 ? 0 : (double)calls / steps):0.0} calls per step");
+    }
+
     /// <summary>Writes per-frame work time (ms) against frame number, with the budget and the budget + 1 ms drawn across;
     /// the y axis stops at 4× the budget (or the p99.9 if higher), and the title counts the frames above it.</summary>
     public static void SaveBudgetChart(IReadOnlyList<double> times, double budget, string what, string path, string title)

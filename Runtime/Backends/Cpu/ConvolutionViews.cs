@@ -5,7 +5,8 @@ namespace NeuroPlugin.Backends.Cpu;
 
 /// <summary>
 /// A matrix V (R × N·P) that a convolution's GEMMs read one row segment at a time, as op = V or op = Vᵀ: columns are
-/// (sample n, output pixel) pairs, <c>j = n·P + i·OW + jj</c>. <see cref="ReadRow"/> says where a row's values come
+/// (sample n, output pixel) pairs, <c>j = n·P + i·OW + jj</c>, n counted from the view's first sample (a work slice's
+/// samples, 0 for the whole batch). <see cref="ReadRow"/> says where a row's values come
 /// from; this class packs them into the micro-kernel's panels, through a per-participant row buffer (the panels of
 /// one B block take a row at a time; A panels and transposed B panels are transposed from a block of rows).
 /// </summary>
@@ -80,11 +81,12 @@ internal sealed class Im2ColSource : RowSegmentSource
     float[] x = [];
     CpuBackend.ConvGeometry g;
     Window2d window;
-    int group;
+    int group, firstSample;
 
-    public Im2ColSource Aim(float[] input, in CpuBackend.ConvGeometry geometry, in Window2d window, int group, bool transposed)
+    /// <summary>Columns from sample <paramref name="firstSample"/> on.</summary>
+    public Im2ColSource Aim(float[] input, in CpuBackend.ConvGeometry geometry, in Window2d window, int group, bool transposed, int firstSample = 0)
     {
-        (x, g, this.window, this.group, Transposed) = (input, geometry, window, group, transposed);
+        (x, g, this.window, this.group, Transposed, this.firstSample) = (input, geometry, window, group, transposed, firstSample);
         return this;
     }
 
@@ -104,7 +106,7 @@ internal sealed class Im2ColSource : RowSegmentSource
         int c = row / (g.KernelHeight * g.KernelWidth), p = row / g.KernelWidth % g.KernelHeight, q = row % g.KernelWidth;
         int offset = q * w.DilationWidth - w.PadLeft;                  // iw = jj·sw + offset
         var (first, end) = Im2ColSource.ValidColumns(offset, w.StrideWidth, g.InputWidth, g.OutputWidth);
-        int n = column / g.OutputPixels, pixel = column % g.OutputPixels, i = pixel / g.OutputWidth, jj = pixel % g.OutputWidth;
+        int n = firstSample + column / g.OutputPixels, pixel = column % g.OutputPixels, i = pixel / g.OutputWidth, jj = pixel % g.OutputWidth;
         for (int done = 0; done < values.Length;)
         {
             int count = Math.Min(values.Length - done, g.OutputWidth - jj);
@@ -137,11 +139,12 @@ internal sealed class Im2ColSource : RowSegmentSource
 internal sealed class ChannelMajorSource : RowSegmentSource
 {
     float[] data = [];
-    int channels, pixels, rowOffset;
+    int channels, pixels, rowOffset, firstSample;
 
-    public ChannelMajorSource Aim(float[] data, int channels, int pixels, int rowOffset)
+    /// <summary>Columns from sample <paramref name="firstSample"/> on.</summary>
+    public ChannelMajorSource Aim(float[] data, int channels, int pixels, int rowOffset, int firstSample = 0)
     {
-        (this.data, this.channels, this.pixels, this.rowOffset, Transposed) = (data, channels, pixels, rowOffset, false);
+        (this.data, this.channels, this.pixels, this.rowOffset, this.firstSample, Transposed) = (data, channels, pixels, rowOffset, firstSample, false);
         return this;
     }
 
@@ -149,7 +152,7 @@ internal sealed class ChannelMajorSource : RowSegmentSource
 
     protected override void ReadRow(int row, int column, Span<float> values)
     {
-        int n = column / pixels, t = column % pixels;
+        int n = firstSample + column / pixels, t = column % pixels;
         for (int done = 0; done < values.Length; n++, t = 0)
         {
             int count = Math.Min(values.Length - done, pixels - t);
@@ -166,12 +169,13 @@ internal sealed class ChannelMajorSource : RowSegmentSource
 internal sealed class ChannelMajorTarget : GemmTarget
 {
     float[] data = [];
-    int channels, pixels, rowOffset;
+    int channels, pixels, rowOffset, firstSample;
     ConvolutionEpilogue? epilogue;
 
-    public ChannelMajorTarget Aim(float[] data, int channels, int pixels, int rowOffset, ConvolutionEpilogue? epilogue)
+    /// <summary>Columns from sample <paramref name="firstSample"/> on.</summary>
+    public ChannelMajorTarget Aim(float[] data, int channels, int pixels, int rowOffset, ConvolutionEpilogue? epilogue, int firstSample = 0)
     {
-        (this.data, this.channels, this.pixels, this.rowOffset, this.epilogue) = (data, channels, pixels, rowOffset, epilogue);
+        (this.data, this.channels, this.pixels, this.rowOffset, this.epilogue, this.firstSample) = (data, channels, pixels, rowOffset, epilogue, firstSample);
         return this;
     }
 
@@ -181,7 +185,7 @@ internal sealed class ChannelMajorTarget : GemmTarget
     {
         for (int r = 0; r < rows; r++)
         {
-            int channel = rowOffset + i0 + r, n = j0 / pixels, t = j0 % pixels;
+            int channel = rowOffset + i0 + r, n = firstSample + j0 / pixels, t = j0 % pixels;
             for (int done = 0; done < columns; n++, t = 0)
             {
                 int count = Math.Min(columns - done, pixels - t), index = (n * channels + channel) * pixels + t;
@@ -204,11 +208,12 @@ internal sealed class Col2ImTarget : GemmTarget
     float[] dx = [];
     CpuBackend.ConvGeometry g;
     Window2d window;
-    int group;
+    int group, firstSample;
 
-    public Col2ImTarget Aim(float[] inputGrad, in CpuBackend.ConvGeometry geometry, in Window2d window, int group)
+    /// <summary>Columns from sample <paramref name="firstSample"/> on.</summary>
+    public Col2ImTarget Aim(float[] inputGrad, in CpuBackend.ConvGeometry geometry, in Window2d window, int group, int firstSample = 0)
     {
-        (dx, g, this.window, this.group) = (inputGrad, geometry, window, group);
+        (dx, g, this.window, this.group, this.firstSample) = (inputGrad, geometry, window, group, firstSample);
         return this;
     }
 
@@ -225,7 +230,7 @@ internal sealed class Col2ImTarget : GemmTarget
             int k = i0 + r, c = k / (g.KernelHeight * g.KernelWidth), p = k / g.KernelWidth % g.KernelHeight, q = k % g.KernelWidth;
             int offset = q * w.DilationWidth - w.PadLeft;
             var (first, end) = Im2ColSource.ValidColumns(offset, w.StrideWidth, g.InputWidth, g.OutputWidth);
-            int n = j0 / g.OutputPixels, pixel = j0 % g.OutputPixels, i = pixel / g.OutputWidth, jj = pixel % g.OutputWidth;
+            int n = firstSample + j0 / g.OutputPixels, pixel = j0 % g.OutputPixels, i = pixel / g.OutputWidth, jj = pixel % g.OutputWidth;
             for (int done = 0; done < columns;)
             {
                 int count = Math.Min(columns - done, g.OutputWidth - jj);

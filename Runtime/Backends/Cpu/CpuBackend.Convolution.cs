@@ -51,6 +51,9 @@ public sealed partial class CpuBackend : IFusedConvolution
     /// K = C/G·KH·KW and P = OH·OW, where col_g = im2col(x's channels of group g) is packed block by block straight from
     /// x (<see cref="Im2ColSource"/>) and y' goes straight into y's (N,O,OH,OW) order (<see cref="ChannelMajorTarget"/>):
     /// the course's im2col + GEMM, the same sums, without the im2col matrix.
+    /// <para>Under a <see cref="Slice"/> the units are, group by group, (sample, tile of <see cref="ChannelTile"/> output
+    /// channels) (<see cref="ChannelTileBlocks"/>; the depthwise kernel numbers all channels at once): each unit computes
+    /// its outputs whole, in the same order as the unsliced op, so any windows give its bits.</para>
     /// </summary>
     void ConvolutionForward(Tensor input, Tensor weight, Tensor output, in Window2d window, in ConvGeometry g, ConvolutionEpilogue epilogue)
     {
@@ -61,37 +64,44 @@ public sealed partial class CpuBackend : IFusedConvolution
         {
             if (g.InChannels == 1 && g.Groups > 1)
             {
-                if (Skips) return; // a work slice's unit: the whole depthwise convolution
-                depthwiseWork.Forward(x, w, y, g, window, epilogue, FusedProducts, Threads);
+                var (from, to) = Units((long)g.Batch * ChannelTiles(g.OutChannels));
+                var depthwise = new ChannelTileBlocks(from, to, g.OutChannels);
+                while (depthwise.Next(out var block))
+                    depthwiseWork.Forward(x, w, y, g, window, epilogue, FusedProducts, Threads, block);
                 return;
             }
             bool direct = UsesDirectConvolution && (!g.IsPointwise(window) || PointwiseIsDirect(g));
             for (int group = 0; group < g.Groups; group++)
             {
-                if (Skips) continue; // a work slice's unit: one group over the whole batch
-                var weights = new GemmOperand(w, group * g.GroupOutputs * g.KernelLength, g.KernelLength);
-                if (direct)
+                int rowOffset = group * g.GroupOutputs;
+                var weights = new GemmOperand(w, rowOffset * g.KernelLength, g.KernelLength);
+                var (from, to) = Units((long)g.Batch * ChannelTiles(g.GroupOutputs));
+                var blocks = new ChannelTileBlocks(from, to, g.GroupOutputs);
+                while (blocks.Next(out var block))
                 {
-                    directConvolution.Build(new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth),
-                        g.Batch, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads);
-                    directConvolution.Run(w, weights.Offset, g.GroupOutputs, new ImageBatch(y, g.OutputPlaneSize, group * g.GroupOutputs, g.OutputHeight, g.OutputWidth),
-                        accumulate: false, active, gemm.Kernel, Threads);
-                    continue;
-                }
-                if (g.IsPointwise(window))
-                {
-                    // a 1×1 stride-1 convolution is a GEMM on each input plane itself: (O/G, C/G)·(C/G, P)
-                    for (int n = 0; n < g.Batch; n++)
+                    // samples [block.FirstSample, block.EndSample) × the group's output channels [block.FirstChannel, block.EndChannel)
+                    int channel = rowOffset + block.FirstChannel;
+                    if (direct)
                     {
-                        (epilogue.RowOffset, epilogue.SampleOffset) = (group * g.GroupOutputs, n * g.OutputPlaneSize);
-                        var plane = new GemmOperand(x, n * g.InputPlaneSize + group * g.GroupPlaneSize, g.OutputPixels);
-                        gemm.Multiply(g.GroupOutputs, g.OutputPixels, g.KernelLength, weights, plane, y,
-                            n * g.OutputPlaneSize + group * g.GroupOutputs * g.OutputPixels, g.OutputPixels, false, active);
+                        directConvolution.Build(new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth, block.FirstSample),
+                            block.Samples, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads);
+                        directConvolution.Run(w, channel * g.KernelLength, block.Channels,
+                            new ImageBatch(y, g.OutputPlaneSize, channel, g.OutputHeight, g.OutputWidth, block.FirstSample), accumulate: false, active, gemm.Kernel, Threads);
                     }
-                    continue;
+                    else if (g.IsPointwise(window))
+                        // a 1×1 stride-1 convolution is a GEMM on each input plane itself: (O/G, C/G)·(C/G, P)
+                        for (int n = block.FirstSample; n < block.EndSample; n++)
+                        {
+                            (epilogue.RowOffset, epilogue.SampleOffset) = (rowOffset, n * g.OutputPlaneSize);
+                            var plane = new GemmOperand(x, n * g.InputPlaneSize + group * g.GroupPlaneSize, g.OutputPixels);
+                            gemm.Multiply(g.GroupOutputs, g.OutputPixels, g.KernelLength, weights, plane, y,
+                                n * g.OutputPlaneSize + rowOffset * g.OutputPixels, g.OutputPixels, false, active, block.FirstChannel, block.EndChannel);
+                        }
+                    else
+                        gemm.Multiply(g.GroupOutputs, block.Samples * g.OutputPixels, g.KernelLength, weightSource.Set(weights),
+                            im2col.Aim(x, g, window, group, transposed: false, block.FirstSample),
+                            outputTarget.Aim(y, g.OutChannels, g.OutputPixels, rowOffset, active, block.FirstSample), block.FirstChannel, block.EndChannel);
                 }
-                gemm.Multiply(g.GroupOutputs, g.Batch * g.OutputPixels, g.KernelLength, weightSource.Set(weights),
-                    im2col.Aim(x, g, window, group, transposed: false), outputTarget.Aim(y, g.OutChannels, g.OutputPixels, group * g.GroupOutputs, active));
             }
         }
         finally
@@ -111,11 +121,15 @@ public sealed partial class CpuBackend : IFusedConvolution
     readonly Col2ImTarget col2im = new();
 
     /// <inheritdoc/>
+    /// <remarks>Under a <see cref="Slice"/> the units are, group by group, the weight and bias gradients by tiles of
+    /// <see cref="ChannelTile"/> output channels (each tile summing the whole batch, as the unsliced op does), then the
+    /// input gradient by (sample, tile of input channels); every unit computes its outputs whole, in the unsliced op's
+    /// order, so any windows give its bits.</remarks>
     public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, Window2d window, int groups = 1) =>
         ConvolutionBackward(input, weight, outputGrad, inputGrad, weightGrad, biasGrad, window, groups, sliced: true);
 
-    /// <summary><see cref="Conv2dBackward"/>; <paramref name="sliced"/>: each group is a unit of a work slice (false when
-    /// the caller is one unit itself: <see cref="ConvTranspose2dForward"/>).</summary>
+    /// <summary><see cref="Conv2dBackward"/>; <paramref name="sliced"/>: its units are a work slice's (false when the caller
+    /// is one unit itself, <see cref="ConvTranspose2dForward"/>: then it runs whole whatever the slice).</summary>
     void ConvolutionBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad,
         in Window2d window, int groups, bool sliced)
     {
@@ -130,44 +144,15 @@ public sealed partial class CpuBackend : IFusedConvolution
         {
             for (int group = 0; group < groups; group++)
             {
-                if (sliced && Skips) continue; // a work slice's unit: one group over the whole batch (its weight gradient sums the batch in one pass)
-                int rowOffset = group * g.GroupOutputs, weightOffset = rowOffset * g.KernelLength;
-                if (db is not null)
-                    for (int o = rowOffset; o < rowOffset + g.GroupOutputs; o++) db[o] += ChannelSum(dy, g.Batch, g.OutChannels, g.OutputPixels, o);
-                if (dw is not null) denseWeightGrad.Set(dw, weightOffset, g.KernelLength, accumulate: true, epilogue: null);
-                if (UsesDirectConvolution)
-                {
-                    var images = new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth);
-                    if (dw is not null)
-                    {
-                        // dW_g (O/G, K) += dY_g (O/G, N·V) · X_gᵀ (N·V, K): the input's phase planes and dy in their virtual columns
-                        directConvolution.Build(images, g.Batch, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads);
-                        int columns = g.Batch * WeightGradient.ImageColumns(directConvolution);
-                        VirtualOutputGradient(dy, g, rowOffset, directConvolution);
-                        if (WeightGradient.IsSupported && g.GroupOutputs * g.KernelLength <= WeightGradient.MaxOutputs)
-                            weightGradient.Run(virtualGradient, g.GroupOutputs, directConvolution, g.Batch, dw, weightOffset, Threads);
-                        else
-                            gemm.Multiply(g.GroupOutputs, g.KernelLength, columns, weightSource.Set(new GemmOperand(virtualGradient, 0, columns)),
-                                planeSource.Aim(directConvolution), denseWeightGrad);
-                    }
-                    if (dx is not null && TransposedWindow(g, window) is { } transposed)
-                    {
-                        // dx_g += conv(dy_g padded, W_g flipped and transposed): (C/G, O/G·KH·KW) weights over dy's phase planes
-                        FlippedTransposedWeights(w, g, weightOffset);
-                        directConvolution.Build(new ImageBatch(dy, g.OutputPlaneSize, rowOffset, g.OutputHeight, g.OutputWidth),
-                            g.Batch, g.GroupOutputs, g.KernelHeight, g.KernelWidth, transposed, Threads);
-                        directConvolution.Run(flippedWeights, 0, g.InChannels, images with { Data = dx }, accumulate: true, null, gemm.Kernel, Threads);
-                        continue;
-                    }
-                }
-                else if (dw is not null)
-                    // dW_g (O/G, K) += dy'_g (O/G, N·P) · col_gᵀ (N·P, K)
-                    gemm.Multiply(g.GroupOutputs, g.KernelLength, g.Batch * g.OutputPixels, gradientSource.Aim(dy, g.OutChannels, g.OutputPixels, rowOffset),
-                        im2col.Aim(x, g, window, group, transposed: true), denseWeightGrad);
+                var (from, to) = sliced ? Units(ChannelTiles(g.GroupOutputs)) : (0, ChannelTiles(g.GroupOutputs));
+                if (from < to)
+                    WeightGradientRows(x, dy, dw, db, g, window, group, (int)from * ChannelTile, (int)Math.Min(g.GroupOutputs, to * ChannelTile));
                 if (dx is null) continue;
-                // dx_g += col2im(W_gᵀ (K, O/G) · dy'_g (O/G, N·P))
-                gemm.Multiply(g.KernelLength, g.Batch * g.OutputPixels, g.GroupOutputs, weightSource.Set(new GemmOperand(w, weightOffset, g.KernelLength, transposed: true)),
-                    gradientSource.Aim(dy, g.OutChannels, g.OutputPixels, rowOffset), col2im.Aim(dx, g, window, group));
+                long inputUnits = (long)g.Batch * ChannelTiles(g.InChannels);
+                (from, to) = sliced ? Units(inputUnits) : (0, inputUnits);
+                var blocks = new ChannelTileBlocks(from, to, g.InChannels);
+                bool flipped = false;
+                while (blocks.Next(out var block)) InputGradientBlock(w, dy, dx, g, window, group, block, ref flipped);
             }
         }
         finally
@@ -191,6 +176,59 @@ public sealed partial class CpuBackend : IFusedConvolution
     /// </summary>
     static bool PointwiseIsDirect(in ConvGeometry g) => g.OutputPixels <= 256 || g.InChannels >= 256;
 
+    /// <summary>Rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) of group <paramref name="group"/>'s weight
+    /// gradient, <c>dW_g += dy'_g·col_gᵀ</c>, and the same channels' bias gradient, each summed over the whole batch.</summary>
+    void WeightGradientRows(float[] x, float[] dy, float[]? dw, float[]? db, in ConvGeometry g, in Window2d window, int group, int firstRow, int endRow)
+    {
+        int rowOffset = group * g.GroupOutputs, weightOffset = rowOffset * g.KernelLength;
+        if (db is not null)
+            for (int o = rowOffset + firstRow; o < rowOffset + endRow; o++) db[o] += ChannelSum(dy, g.Batch, g.OutChannels, g.OutputPixels, o);
+        if (dw is null) return;
+        denseWeightGrad.Set(dw, weightOffset, g.KernelLength, accumulate: true, epilogue: null);
+        if (UsesDirectConvolution)
+        {
+            // dW_g (O/G, K) += dY_g (O/G, N·V) · X_gᵀ (N·V, K): the input's phase planes and dy in their virtual columns
+            directConvolution.Build(new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth),
+                g.Batch, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads);
+            int columns = g.Batch * WeightGradient.ImageColumns(directConvolution);
+            VirtualOutputGradient(dy, g, rowOffset + firstRow, endRow - firstRow, directConvolution);
+            if (WeightGradient.IsSupported && g.GroupOutputs * g.KernelLength <= WeightGradient.MaxOutputs)
+                weightGradient.Run(virtualGradient, endRow - firstRow, directConvolution, g.Batch, dw, weightOffset + firstRow * g.KernelLength, Threads);
+            else
+                // the virtual gradient holds the rows from firstRow on: row r of the group's product sits at (r − firstRow)·columns
+                gemm.Multiply(g.GroupOutputs, g.KernelLength, columns, weightSource.Set(new GemmOperand(virtualGradient, -firstRow * columns, columns)),
+                    planeSource.Aim(directConvolution), denseWeightGrad, firstRow, endRow);
+        }
+        else
+            // dW_g (O/G, K) += dy'_g (O/G, N·P) · col_gᵀ (N·P, K)
+            gemm.Multiply(g.GroupOutputs, g.KernelLength, g.Batch * g.OutputPixels, gradientSource.Aim(dy, g.OutChannels, g.OutputPixels, rowOffset),
+                im2col.Aim(x, g, window, group, transposed: true), denseWeightGrad, firstRow, endRow);
+    }
+
+    /// <summary>The input gradient of <paramref name="block"/>'s samples and group <paramref name="group"/>'s input channels:
+    /// <c>dx_g += col2im(W_gᵀ·dy'_g)</c>, or for stride-1 layers on the direct path a convolution of dy with the flipped,
+    /// transposed kernel (made once per call: <paramref name="flipped"/>).</summary>
+    void InputGradientBlock(float[] w, float[] dy, float[] dx, in ConvGeometry g, in Window2d window, int group, in ChannelTileBlocks.Block block, ref bool flipped)
+    {
+        int rowOffset = group * g.GroupOutputs, weightOffset = rowOffset * g.KernelLength, taps = g.KernelHeight * g.KernelWidth;
+        if (UsesDirectConvolution && TransposedWindow(g, window) is { } transposed)
+        {
+            // dx_g += conv(dy_g padded, W_g flipped and transposed): (C/G, O/G·KH·KW) weights over dy's phase planes
+            if (!flipped) FlippedTransposedWeights(w, g, weightOffset);
+            flipped = true;
+            directConvolution.Build(new ImageBatch(dy, g.OutputPlaneSize, rowOffset, g.OutputHeight, g.OutputWidth, block.FirstSample),
+                block.Samples, g.GroupOutputs, g.KernelHeight, g.KernelWidth, transposed, Threads);
+            directConvolution.Run(flippedWeights, block.FirstChannel * g.GroupOutputs * taps, block.Channels,
+                new ImageBatch(dx, g.InputPlaneSize, group * g.InChannels + block.FirstChannel, g.InputHeight, g.InputWidth, block.FirstSample),
+                accumulate: true, null, gemm.Kernel, Threads);
+            return;
+        }
+        // dx_g += col2im(W_gᵀ (K, O/G) · dy'_g (O/G, N·P)), rows k = (c·KH + p)·KW + q of the block's channels c
+        gemm.Multiply(g.KernelLength, block.Samples * g.OutputPixels, g.GroupOutputs, weightSource.Set(new GemmOperand(w, weightOffset, g.KernelLength, transposed: true)),
+            gradientSource.Aim(dy, g.OutChannels, g.OutputPixels, rowOffset, block.FirstSample), col2im.Aim(dx, g, window, group, block.FirstSample),
+            block.FirstChannel * taps, block.EndChannel * taps);
+    }
+
     /// <summary>The direct convolution (<see cref="DirectConvolution"/>) runs in <see cref="CpuArithmetic.Fast"/> arithmetic
     /// when the GEMM kernel in use has its fused multiply-add twin; <see cref="CpuArithmetic.Reference"/> keeps im2col + GEMM.</summary>
     bool UsesDirectConvolution => Arithmetic == CpuArithmetic.Fast && DirectConvolution.Supports(gemm.Kernel);
@@ -200,14 +238,14 @@ public sealed partial class CpuBackend : IFusedConvolution
     readonly WeightGradient weightGradient = new();
     float[] virtualGradient = [], flippedWeights = [];
 
-    /// <summary>dy's channels [rowOffset, rowOffset + O/G) in the virtual columns of <paramref name="planes"/>' last Build,
-    /// (O/G, N·V') with V' = <see cref="WeightGradient.ImageColumns"/>: <c>dY[o, n·V' + i·Wq + j] = dy[n, rowOffset + o, i, j]</c>,
+    /// <summary>dy's channels [rowOffset, rowOffset + rows) in the virtual columns of <paramref name="planes"/>' last Build,
+    /// (rows, N·V') with V' = <see cref="WeightGradient.ImageColumns"/>: <c>dY[o, n·V' + i·Wq + j] = dy[n, rowOffset + o, i, j]</c>,
     /// 0 in the dropped columns j ≥ OW and in the padding up to V'.</summary>
-    void VirtualOutputGradient(float[] dy, in ConvGeometry g, int rowOffset, DirectConvolution planes)
+    void VirtualOutputGradient(float[] dy, in ConvGeometry g, int rowOffset, int rows, DirectConvolution planes)
     {
         int columns = WeightGradient.ImageColumns(planes), stride = planes.PlaneWidth, width = g.OutputWidth;
-        if (virtualGradient.Length < g.GroupOutputs * g.Batch * columns) virtualGradient = new float[g.GroupOutputs * g.Batch * columns];
-        for (int o = 0; o < g.GroupOutputs; o++)
+        if (virtualGradient.Length < rows * g.Batch * columns) virtualGradient = new float[g.GroupOutputs * g.Batch * columns];
+        for (int o = 0; o < rows; o++)
             for (int n = 0; n < g.Batch; n++)
             {
                 Span<float> target = virtualGradient.AsSpan((o * g.Batch + n) * columns, columns);
@@ -253,6 +291,13 @@ public sealed partial class CpuBackend : IFusedConvolution
 
     readonly DenseTarget denseWeightGrad = new();
 
+    /// <summary>Channels per unit of a convolution's work under a <see cref="Slice"/> (see <see cref="ChannelTileBlocks"/>):
+    /// the rows of the AVX-512 register tile, so windows of whole tiles waste no rows of it.</summary>
+    internal const int ChannelTile = 8;
+
+    /// <summary>Tiles of <see cref="ChannelTile"/> channels that cover <paramref name="channels"/>.</summary>
+    internal static int ChannelTiles(int channels) => (channels + ChannelTile - 1) / ChannelTile;
+
     /// <summary>Sizes of one convolution, read from the tensors' shapes. <see cref="InChannels"/> counts the
     /// channels of one group (the im2col rows come from one group at a time).</summary>
     internal readonly struct ConvGeometry(TensorShape input, TensorShape weight, TensorShape output, int groups)
@@ -271,5 +316,45 @@ public sealed partial class CpuBackend : IFusedConvolution
         /// <summary>A 1×1 window with stride 1 and no padding: the input plane is its own im2col matrix.</summary>
         public bool IsPointwise(in Window2d w) => KernelHeight == 1 && KernelWidth == 1 && w.StrideHeight == 1 && w.StrideWidth == 1
             && w.PadTop == 0 && w.PadLeft == 0 && OutputHeight == InputHeight && OutputWidth == InputWidth;
+    }
+}
+
+/// <summary>
+/// A convolution's work as units (sample n, tile t of <see cref="CpuBackend.ChannelTile"/> channels), numbered
+/// <c>n·tiles + t</c>, and a work slice's window [from, to) of them cut into at most three rectangles of samples ×
+/// channels: the rest of the first sample's tiles, the whole samples, the first tiles of the last sample. Unsliced, the
+/// window is everything: one rectangle, the whole op.
+/// </summary>
+internal struct ChannelTileBlocks(long from, long to, int channels)
+{
+    /// <summary>Samples [FirstSample, EndSample) × channels [FirstChannel, EndChannel).</summary>
+    public readonly record struct Block(int FirstSample, int EndSample, int FirstChannel, int EndChannel)
+    {
+        public int Samples => EndSample - FirstSample;
+        public int Channels => EndChannel - FirstChannel;
+    }
+
+    readonly int tiles = CpuBackend.ChannelTiles(channels);
+    long next = from;
+
+    /// <summary>The next rectangle of the window; false when none is left.</summary>
+    public bool Next(out Block block)
+    {
+        block = default;
+        if (next >= to) return false;
+        int sample = (int)(next / tiles), tile = (int)(next % tiles);
+        if (tile == 0 && to - next >= tiles)
+        {
+            // whole samples
+            int samples = (int)((to - next) / tiles);
+            block = new Block(sample, sample + samples, 0, channels);
+            next += (long)samples * tiles;
+            return true;
+        }
+        // part of one sample's tiles
+        int endTile = (int)Math.Min(tiles, to - (long)sample * tiles);
+        block = new Block(sample, sample + 1, tile * CpuBackend.ChannelTile, Math.Min(channels, endTile * CpuBackend.ChannelTile));
+        next = (long)sample * tiles + endTile;
+        return true;
     }
 }

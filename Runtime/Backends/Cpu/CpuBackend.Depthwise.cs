@@ -16,7 +16,8 @@ public sealed partial class CpuBackend
     /// outputs (virtual columns <c>i·Wq + j</c>, the few j ≥ OW dropped) is 8 consecutive floats: each output vector
     /// (256 bits, also on AVX-512 machines: Zen 4 runs a 512-bit FMA as two halves) is Σ_taps W·(one load). Taps run in the GEMM's k order (p, then q) with the GEMM's rounding (fused or not), products
     /// with the padding's zeros included, so the sums are the GEMM's bit for bit. One task per (sample, channel) plane,
-    /// so the result does not depend on the thread count.
+    /// so the result does not depend on the thread count, nor on which block of samples × channels a call computes (a work
+    /// slice's, <see cref="ChannelTileBlocks"/>).
     /// </summary>
     sealed class DepthwiseWork : IParallelWork
     {
@@ -24,15 +25,18 @@ public sealed partial class CpuBackend
         ConvGeometry g;
         Window2d window;
         ConvolutionEpilogue? epilogue;
+        ChannelTileBlocks.Block block;
         bool fused;
         int planeHeight, planeWidth, phaseSize, virtualColumns, virtualStride;
         int[] offsets = [];
         /// <summary>Per participant: the plane's phases (with slack for the dropped columns' reads) and the virtual rows.</summary>
         readonly float[][] phases = new float[CpuWorkers.Shared.MaxParticipants][], sums = new float[CpuWorkers.Shared.MaxParticipants][];
 
-        public void Forward(float[] x, float[] w, float[] y, in ConvGeometry g, in Window2d window, ConvolutionEpilogue epilogue, bool fused, int threads)
+        /// <summary>The outputs of <paramref name="block"/>'s samples and output channels.</summary>
+        public void Forward(float[] x, float[] w, float[] y, in ConvGeometry g, in Window2d window, ConvolutionEpilogue epilogue, bool fused, int threads,
+            in ChannelTileBlocks.Block block)
         {
-            (this.x, this.w, this.y, this.g, this.window, this.epilogue, this.fused) = (x, w, y, g, window, epilogue.IsEmpty ? null : epilogue, fused);
+            (this.x, this.w, this.y, this.g, this.window, this.epilogue, this.fused, this.block) = (x, w, y, g, window, epilogue.IsEmpty ? null : epilogue, fused, block);
             planeHeight = (g.InputHeight + window.PadTop + window.PadBottom + window.StrideHeight - 1) / window.StrideHeight;
             planeWidth = (g.InputWidth + window.PadLeft + window.PadRight + window.StrideWidth - 1) / window.StrideWidth;
             phaseSize = window.StrideHeight * window.StrideWidth * planeHeight * planeWidth;
@@ -48,14 +52,15 @@ public sealed partial class CpuBackend
                 if ((phases[p]?.Length ?? 0) < phaseSize + 8 + planeWidth) phases[p] = new float[phaseSize + 8 + planeWidth];
                 if ((sums[p]?.Length ?? 0) < virtualStride) sums[p] = new float[virtualStride];
             }
-            bool large = (long)g.Batch * g.OutChannels * g.OutputPixels * taps >= 1 << 15;
-            CpuWorkers.Shared.Run(this, g.Batch * g.OutChannels, large ? threads : 1);
+            bool large = (long)block.Samples * block.Channels * g.OutputPixels * taps >= 1 << 15;
+            CpuWorkers.Shared.Run(this, block.Samples * block.Channels, large ? threads : 1);
             (this.x, this.w, this.y, this.epilogue) = ([], [], [], null);
         }
 
         void IParallelWork.Run(int task, int participant)
         {
-            int n = task / g.OutChannels, o = task % g.OutChannels, c = o / g.GroupOutputs, taps = g.KernelHeight * g.KernelWidth;
+            int n = block.FirstSample + task / block.Channels, o = block.FirstChannel + task % block.Channels;
+            int c = o / g.GroupOutputs, taps = g.KernelHeight * g.KernelWidth;
             float[] planes = phases[participant], virtualRows = sums[participant];
             DirectConvolution.PhasePlanes(x.AsSpan(n * g.InputPlaneSize + c * g.InputPixels, g.InputPixels), g.InputHeight, g.InputWidth, window,
                 planeHeight, planeWidth, planes.AsSpan(0, phaseSize));

@@ -11,23 +11,7 @@ public sealed partial class CpuBackend
     {
         if (Skips) return;
         // input (N,C,H,W), output (N,C,OH,OW)
-        Span<float> x = Data(input), y = Data(output);
-        int H = input.Shape.H, W = input.Shape.W, OH = output.Shape.H, OW = output.Shape.W;
-        for (int plane = 0; plane < input.Shape.N * input.Shape.C; plane++)
-        {
-            var source = x.Slice(plane * H * W, H * W);
-            for (int i = 0; i < OH; i++)
-            {
-                var (h0, h1, lh) = BilinearSource(i, ratioHeight, H);
-                for (int j = 0; j < OW; j++)
-                {
-                    var (w0, w1, lw) = BilinearSource(j, ratioWidth, W);
-                    float top = (1f - lw) * source[h0 * W + w0] + lw * source[h0 * W + w1];
-                    float bottom = (1f - lw) * source[h1 * W + w0] + lw * source[h1 * W + w1];
-                    y[(plane * OH + i) * OW + j] = (1f - lh) * top + lh * bottom;
-                }
-            }
-        }
+        BilinearNeighbours<GatherNeighbours>(Data(input), input.Shape, Data(output), output.Shape, ratioHeight, ratioWidth);
     }
 
     /// <inheritdoc/>
@@ -35,22 +19,57 @@ public sealed partial class CpuBackend
     {
         if (Skips) return;
         // in the forward pass this was y[i,j] = Σ (row weight)·(column weight)·x[h,w] over the four neighbours
-        Span<float> dy = Data(outputGrad), dx = Data(inputGrad);
-        int H = inputGrad.Shape.H, W = inputGrad.Shape.W, OH = outputGrad.Shape.H, OW = outputGrad.Shape.W;
-        for (int plane = 0; plane < inputGrad.Shape.N * inputGrad.Shape.C; plane++)
+        BilinearNeighbours<ScatterToNeighbours>(Data(inputGrad), inputGrad.Shape, Data(outputGrad), outputGrad.Shape, ratioHeight, ratioWidth);
+    }
+
+    /// <summary>What one pass does between an output element and its four neighbours in the input plane.</summary>
+    interface INeighbourPass
+    {
+        /// <summary><paramref name="plane"/> is the input plane (width <paramref name="width"/>), the neighbours rows h0, h1
+        /// (weights 1 − lh, lh) × columns w0, w1 (1 − lw, lw), <paramref name="value"/> the output element (y forward, dy backward).</summary>
+        static abstract void Apply(Span<float> plane, int width, int h0, int h1, float lh, int w0, int w1, float lw, ref float value);
+    }
+
+    /// <summary>Forward: <c>y = (1 − lh)·top + lh·bottom</c>, each row <c>(1 − lw)·x[·, w0] + lw·x[·, w1]</c>.</summary>
+    readonly struct GatherNeighbours : INeighbourPass
+    {
+        public static void Apply(Span<float> plane, int width, int h0, int h1, float lh, int w0, int w1, float lw, ref float value)
         {
-            var target = dx.Slice(plane * H * W, H * W);
+            float top = (1f - lw) * plane[h0 * width + w0] + lw * plane[h0 * width + w1];
+            float bottom = (1f - lw) * plane[h1 * width + w0] + lw * plane[h1 * width + w1];
+            value = (1f - lh) * top + lh * bottom;
+        }
+    }
+
+    /// <summary>Backward: each neighbour <c>+= (row weight)·(column weight)·dy</c>.</summary>
+    readonly struct ScatterToNeighbours : INeighbourPass
+    {
+        public static void Apply(Span<float> plane, int width, int h0, int h1, float lh, int w0, int w1, float lw, ref float value)
+        {
+            float g = value;
+            plane[h0 * width + w0] += (1f - lh) * (1f - lw) * g;
+            plane[h0 * width + w1] += (1f - lh) * lw * g;
+            plane[h1 * width + w0] += lh * (1f - lw) * g;
+            plane[h1 * width + w1] += lh * lw * g;
+        }
+    }
+
+    /// <summary>Every output element (plane, i, j) of a bilinear resize from <paramref name="inShape"/> to
+    /// <paramref name="outShape"/>, with its neighbours (<see cref="BilinearSource"/>), handed to <typeparamref name="TPass"/>.</summary>
+    static void BilinearNeighbours<TPass>(Span<float> input, TensorShape inShape, Span<float> output, TensorShape outShape, float ratioHeight, float ratioWidth)
+        where TPass : struct, INeighbourPass
+    {
+        int H = inShape.H, W = inShape.W, OH = outShape.H, OW = outShape.W;
+        for (int plane = 0; plane < inShape.N * inShape.C; plane++)
+        {
+            Span<float> source = input.Slice(plane * H * W, H * W);
             for (int i = 0; i < OH; i++)
             {
                 var (h0, h1, lh) = BilinearSource(i, ratioHeight, H);
                 for (int j = 0; j < OW; j++)
                 {
                     var (w0, w1, lw) = BilinearSource(j, ratioWidth, W);
-                    float g = dy[(plane * OH + i) * OW + j];
-                    target[h0 * W + w0] += (1f - lh) * (1f - lw) * g;
-                    target[h0 * W + w1] += (1f - lh) * lw * g;
-                    target[h1 * W + w0] += lh * (1f - lw) * g;
-                    target[h1 * W + w1] += lh * lw * g;
+                    TPass.Apply(source, W, h0, h1, lh, w0, w1, lw, ref output[(plane * OH + i) * OW + j]);
                 }
             }
         }

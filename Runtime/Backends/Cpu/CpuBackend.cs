@@ -87,8 +87,10 @@ public sealed partial class CpuBackend : IBackend
         }
     }
 
-    /// <summary>While set, each op call is one unit of the slice's numbering (a convolution one per group,
-    /// an update rule one per <see cref="ElementBlock"/> elements) and only the units inside its window run.</summary>
+    /// <summary>While set, each op call is one unit of the slice's numbering, or several where the op is a sequence of
+    /// independent pieces (a convolution: per group, its outputs by sample and tile of <see cref="ChannelTile"/> channels
+    /// and its weight gradient by tiles of output channels; an update rule: one per <see cref="ElementBlock"/> elements),
+    /// and only the units inside its window run.</summary>
     public WorkSlice? Slice { get; set; }
 
     /// <summary>Elements per unit of an element-wise update rule under a <see cref="Slice"/>.</summary>
@@ -97,6 +99,10 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>Numbers the op about to run as one unit of the <see cref="Slice"/>: true when it lies outside the window and
     /// must do nothing.</summary>
     bool Skips => Slice is { } slice && !slice.TakeOne();
+
+    /// <summary>Numbers the <paramref name="count"/> units of the op about to run: those to run now, [From, To) — all of
+    /// them, or under a <see cref="Slice"/> those inside its window (possibly none).</summary>
+    (long From, long To) Units(long count) => Slice is { } slice ? slice.Take(count) : (0, count);
 
     /// <summary>The elements [First, End) of an element-wise op over <paramref name="length"/> values to run now: all of
     /// them, or under a <see cref="Slice"/> the blocks of <see cref="ElementBlock"/> inside its window (possibly none).</summary>

@@ -6,11 +6,11 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 namespace NeuroPlugin.Backends.Cpu;
 
 /// <summary>Where a batch of (C,H,W) images sits inside an array: sample n's channel c (counted from
-/// <see cref="ChannelOffset"/>) starts at <c>n·SampleStride + (ChannelOffset + c)·H·W</c>.</summary>
-internal readonly record struct ImageBatch(float[] Data, int SampleStride, int ChannelOffset, int Height, int Width)
+/// <see cref="FirstSample"/> and <see cref="ChannelOffset"/>) starts at <c>(FirstSample + n)·SampleStride + (ChannelOffset + c)·H·W</c>.</summary>
+internal readonly record struct ImageBatch(float[] Data, int SampleStride, int ChannelOffset, int Height, int Width, int FirstSample = 0)
 {
     public int Plane => Height * Width;
-    public int Start(int sample, int channel) => sample * SampleStride + (ChannelOffset + channel) * Plane;
+    public int Start(int sample, int channel) => (FirstSample + sample) * SampleStride + (ChannelOffset + channel) * Plane;
 }
 
 /// <summary>
@@ -259,6 +259,8 @@ internal sealed class DirectConvolution : IParallelWork
         }
     }
 
+    // one unrolled kernel per vector width, like Gemm's register tiles (see the note there: merged, they lose their registers)
+
     /// <summary>8 rows × 32 virtual columns (two 512-bit vectors): <c>C[r, 0..32) = Σ_k a[r·K + k]·x[offsets[k] + 0..32)</c>,
     /// one fused multiply-add per product, k ascending. Row r of A is <c>min(r, lastRow)·rowStep</c> floats after a (the
     /// rows past the last one repeat it: <paramref name="lastStep"/> = lastRow·rowStep).</summary>
@@ -291,20 +293,14 @@ internal sealed class DirectConvolution : IParallelWork
             c70 = Avx512F.FusedMultiplyAdd(w, b0, c70); c71 = Avx512F.FusedMultiplyAdd(w, b1, c71);
             a = ref Unsafe.Add(ref a, 1);
         }
-        Store(ref c, c00, c01);
-        Store(ref Unsafe.Add(ref c, ldc), c10, c11);
-        Store(ref Unsafe.Add(ref c, 2 * ldc), c20, c21);
-        Store(ref Unsafe.Add(ref c, 3 * ldc), c30, c31);
-        Store(ref Unsafe.Add(ref c, 4 * ldc), c40, c41);
-        Store(ref Unsafe.Add(ref c, 5 * ldc), c50, c51);
-        Store(ref Unsafe.Add(ref c, 6 * ldc), c60, c61);
-        Store(ref Unsafe.Add(ref c, 7 * ldc), c70, c71);
-
-        static void Store(ref float row, Vector512<float> left, Vector512<float> right)
-        {
-            left.StoreUnsafe(ref row);
-            right.StoreUnsafe(ref row, 16);
-        }
+        Gemm.Store512(ref c, c00, c01, add: false);
+        Gemm.Store512(ref Unsafe.Add(ref c, ldc), c10, c11, add: false);
+        Gemm.Store512(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add: false);
+        Gemm.Store512(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add: false);
+        Gemm.Store512(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add: false);
+        Gemm.Store512(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add: false);
+        Gemm.Store512(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add: false);
+        Gemm.Store512(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add: false);
     }
 
     /// <summary>6 rows × 16 virtual columns (two 256-bit vectors, FMA3), as <see cref="Kernel512"/>.</summary>
@@ -333,18 +329,12 @@ internal sealed class DirectConvolution : IParallelWork
             c50 = Fma.MultiplyAdd(w, b0, c50); c51 = Fma.MultiplyAdd(w, b1, c51);
             a = ref Unsafe.Add(ref a, 1);
         }
-        Store(ref c, c00, c01);
-        Store(ref Unsafe.Add(ref c, ldc), c10, c11);
-        Store(ref Unsafe.Add(ref c, 2 * ldc), c20, c21);
-        Store(ref Unsafe.Add(ref c, 3 * ldc), c30, c31);
-        Store(ref Unsafe.Add(ref c, 4 * ldc), c40, c41);
-        Store(ref Unsafe.Add(ref c, 5 * ldc), c50, c51);
-
-        static void Store(ref float row, Vector256<float> left, Vector256<float> right)
-        {
-            left.StoreUnsafe(ref row);
-            right.StoreUnsafe(ref row, 8);
-        }
+        Gemm.Store256(ref c, c00, c01, add: false);
+        Gemm.Store256(ref Unsafe.Add(ref c, ldc), c10, c11, add: false);
+        Gemm.Store256(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add: false);
+        Gemm.Store256(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add: false);
+        Gemm.Store256(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add: false);
+        Gemm.Store256(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add: false);
     }
 }
 

@@ -119,14 +119,17 @@ internal sealed partial class Gemm : IParallelWork
     /// <c>C = [C +] op(A)·op(B)</c> (see <see cref="Reference"/>) with op(A) (M×K), op(B) (K×N), and C (M×N) at
     /// <c>c[cOffset + i·ldc + j]</c>, then <paramref name="epilogue"/> on every element (row segments of C, each once,
     /// after its whole sum). With K = 0 this sets C to zero (or leaves it, when accumulating) before the epilogue.
+    /// Only C's rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) are computed (all by default), each exactly
+    /// as the whole product computes it (see <see cref="Multiply(int, int, int, GemmSource, GemmSource, GemmTarget, int, int)"/>).
     /// </summary>
     public void Multiply(int m, int n, int k, in GemmOperand a, in GemmOperand b, float[] c, int cOffset, int ldc, bool accumulate,
-        IGemmEpilogue? epilogue = null)
+        IGemmEpilogue? epilogue = null, int firstRow = 0, int endRow = int.MaxValue)
     {
-        if (m <= 0 || n <= 0) return;
+        endRow = Math.Min(endRow, m);
+        if (firstRow >= endRow || n <= 0) return;
         if (k <= 0 || (m == 1 && b.Transposed))
         {
-            for (int i = 0; i < m; i++)
+            for (int i = firstRow; i < endRow; i++)
             {
                 Span<float> row = c.AsSpan(cOffset + i * ldc, n);
                 if (k <= 0) { if (!accumulate) row.Clear(); }
@@ -136,32 +139,44 @@ internal sealed partial class Gemm : IParallelWork
             return;
         }
         denseC.Set(c, cOffset, ldc, accumulate, epilogue);
-        Multiply(m, n, k, denseA.Set(a), denseB.Set(b), denseC);
+        Multiply(m, n, k, denseA.Set(a), denseB.Set(b), denseC, firstRow, endRow);
         denseA.Clear();
         denseB.Clear();
         denseC.Clear();
     }
 
-    // The multiply being run: set by Multiply, read by every participant's tasks.
-    int m, n, k, tileRows, tileColumns, rowTiles, columnTiles, partCount;
+    // The multiply being run: set by Multiply, read by every participant's tasks. Rows [rowBegin, rowEnd) of C are
+    // computed, rowCount of them.
+    int n, k, rowBegin, rowEnd, rowCount, tileRows, tileColumns, rowTiles, columnTiles, partCount;
     GemmSource? a, b;
     GemmTarget? c;
 
     /// <summary><c>C [+]= op(A)·op(B)</c> for operands that pack themselves and a target that takes the finished tiles.</summary>
-    public void Multiply(int m, int n, int k, GemmSource a, GemmSource b, GemmTarget c)
+    public void Multiply(int m, int n, int k, GemmSource a, GemmSource b, GemmTarget c) => Multiply(m, n, k, a, b, c, 0, m);
+
+    /// <summary>
+    /// Rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) of <c>C [+]= op(A)·op(B)</c> (M×N) only — a work
+    /// slice's share of a product: the sources are asked for those rows of op(A), the target gets those rows of C. Each
+    /// element is summed exactly as the whole product sums it (the order of a sum never depends on its tile, and whether
+    /// k is cut into parts is decided by the whole product's M, N and K), so windows of rows that cover C are the whole
+    /// product bit for bit.
+    /// </summary>
+    public void Multiply(int m, int n, int k, GemmSource a, GemmSource b, GemmTarget c, int firstRow, int endRow)
     {
         if (m <= 0 || n <= 0 || k <= 0) throw new ArgumentOutOfRangeException(nameof(k), "a packed product needs M, N and K above 0");
-        (this.m, this.n, this.k, this.a, this.b, this.c) = (m, n, k, a, b, c);
-        int threads = (long)m * n * k < ParallelThreshold ? 1 : Math.Clamp(Threads, 1, CpuWorkers.Shared.MaxParticipants);
-        tileRows = Math.Min(BlockRows, RoundUp(m, panelRows));
-        rowTiles = (m + tileRows - 1) / tileRows;
+        if (firstRow < 0 || endRow > m || firstRow >= endRow) throw new ArgumentOutOfRangeException(nameof(firstRow), $"rows [{firstRow}, {endRow}) of a product of {m} rows");
+        (this.n, this.k, this.a, this.b, this.c) = (n, k, a, b, c);
+        (rowBegin, rowEnd, rowCount) = (firstRow, endRow, endRow - firstRow);
+        int threads = (long)rowCount * n * k < ParallelThreshold ? 1 : Math.Clamp(Threads, 1, CpuWorkers.Shared.MaxParticipants);
+        tileRows = Math.Min(BlockRows, RoundUp(rowCount, panelRows));
+        rowTiles = (rowCount + tileRows - 1) / tileRows;
         partCount = c is DenseTarget && (long)m * n <= SplitMaxOutputs && k >= 2 * SplitDepth ? (k + SplitDepth - 1) / SplitDepth : 1;
         if (partCount > 1)
         {
-            // a small C and a long k: the parts of k are the tasks, each summing all of C into its own buffer
-            if (parts.Length < partCount * m * n) parts = new float[partCount * m * n];
+            // a small C and a long k: the parts of k are the tasks, each summing all of C's rows into its own buffer
+            if (parts.Length < partCount * rowCount * n) parts = new float[partCount * rowCount * n];
             CpuWorkers.Shared.Run(this, partCount, threads);
-            ((DenseTarget)c).AddParts(parts, partCount, m, n);
+            ((DenseTarget)c).AddParts(parts, partCount, rowBegin, rowCount, n);
         }
         else if (c.OwnsColumns)
         {
@@ -212,11 +227,12 @@ internal sealed partial class Gemm : IParallelWork
         float[] tile = scratch[participant]!;
         if (partCount > 1)
         {
-            // part `task` of k: all of C, into its own (M×N) buffer
+            // part `task` of k: all of C's rows, into its own (rows × N) buffer
             int begin = task * SplitDepth, end = Math.Min(k, begin + SplitDepth);
-            for (int i0 = 0; i0 < m; i0 += tileRows)
+            for (int i0 = rowBegin; i0 < rowEnd; i0 += tileRows)
                 for (int j0 = 0; j0 < n; j0 += BlockColumns)
-                    SumTile(i0, Math.Min(tileRows, m - i0), j0, Math.Min(BlockColumns, n - j0), begin, end, parts, task * m * n + i0 * n + j0, n, false, participant);
+                    SumTile(i0, Math.Min(tileRows, rowEnd - i0), j0, Math.Min(BlockColumns, n - j0), begin, end, parts,
+                        (task * rowCount + i0 - rowBegin) * n + j0, n, false, participant);
             return;
         }
         var target = c!;
@@ -226,17 +242,17 @@ internal sealed partial class Gemm : IParallelWork
             for (int j0 = first; j0 < last; j0 += ScratchColumns)
             {
                 int columns = Math.Min(ScratchColumns, last - j0);
-                for (int i0 = 0; i0 < m; i0 += tileRows)
+                for (int i0 = rowBegin; i0 < rowEnd; i0 += tileRows)
                 {
-                    int rows = Math.Min(tileRows, m - i0);
+                    int rows = Math.Min(tileRows, rowEnd - i0);
                     SumTile(i0, rows, j0, columns, 0, k, tile, 0, columns, false, participant);
                     target.Take(i0, rows, j0, columns, tile, columns);
                 }
             }
             return;
         }
-        int rowStart = task / columnTiles * tileRows, columnStart = task % columnTiles * tileColumns;
-        int tileHeight = Math.Min(tileRows, m - rowStart), tileWidth = Math.Min(tileColumns, n - columnStart);
+        int rowStart = rowBegin + task / columnTiles * tileRows, columnStart = task % columnTiles * tileColumns;
+        int tileHeight = Math.Min(tileRows, rowEnd - rowStart), tileWidth = Math.Min(tileColumns, n - columnStart);
         if (target is DenseTarget dense)
         {
             SumTile(rowStart, tileHeight, columnStart, tileWidth, 0, k, dense.Data, dense.Offset + rowStart * dense.Stride + columnStart, dense.Stride, dense.Accumulate, participant);

@@ -82,6 +82,10 @@ internal sealed partial class Gemm
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.MultiplyAdd(a, b, c);
     }
 
+    // The register tiles stay one unrolled method per vector width (here and in DirectConvolution): each keeps its 12–16
+    // accumulators in named locals, which the JIT holds in registers; a loop over an array of vectors or a generic width
+    // (no ISimdVector in .NET 8) spills them to memory and loses most of the speed.
+
     /// <summary>
     /// The register tile with 512-bit vectors and FMA: <c>C[r, 0..32) [+]= Σ_p a[p·8 + r]·b[p·32 + 0..32)</c> for r &lt; 8,
     /// sixteen 16-float accumulators, one broadcast of A per row and two loads of B per step of p (16 FMAs for 10 loads,
@@ -124,8 +128,10 @@ internal sealed partial class Gemm
         Store512(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add);
     }
 
+    /// <summary>Stores a register tile's row of two vectors, added to what is there with <paramref name="add"/> (also the
+    /// direct convolution's kernels' store).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store512(ref float row, Vector512<float> left, Vector512<float> right, bool add)
+    internal static void Store512(ref float row, Vector512<float> left, Vector512<float> right, bool add)
     {
         if (add)
         {
@@ -174,8 +180,9 @@ internal sealed partial class Gemm
         Store256(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
     }
 
+    /// <summary>The 256-bit <see cref="Store512"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store256(ref float row, Vector256<float> left, Vector256<float> right, bool add)
+    internal static void Store256(ref float row, Vector256<float> left, Vector256<float> right, bool add)
     {
         if (add)
         {

@@ -204,19 +204,20 @@ internal sealed class DenseTarget : GemmTarget
         for (int r = 0; r < rows; r++) epilogue.Apply(i0 + r, j0, Data.AsSpan(Offset + (i0 + r) * Stride + j0, columns));
     }
 
-    /// <summary>C [+]= the sum of the k-parts, added in order (part 0 first), then the epilogue.</summary>
-    public void AddParts(float[] parts, int count, int m, int n)
+    /// <summary>C's rows [firstRow, firstRow + rows) [+]= the sum of the k-parts, added in order (part 0 first), then the
+    /// epilogue; part p holds those rows at <c>parts[(p·rows + i)·n …]</c>.</summary>
+    public void AddParts(float[] parts, int count, int firstRow, int rows, int n)
     {
-        for (int i = 0; i < m; i++)
+        for (int i = 0; i < rows; i++)
         {
-            Span<float> row = Data.AsSpan(Offset + i * Stride, n);
+            Span<float> row = Data.AsSpan(Offset + (firstRow + i) * Stride, n);
             for (int part = 0; part < count; part++)
             {
-                ReadOnlySpan<float> values = parts.AsSpan(part * m * n + i * n, n);
+                ReadOnlySpan<float> values = parts.AsSpan((part * rows + i) * n, n);
                 if (part == 0 && !Accumulate) values.CopyTo(row);
                 else TensorPrimitives.Add(row, values, row);
             }
-            epilogue?.Apply(i, 0, row);
+            epilogue?.Apply(firstRow + i, 0, row);
         }
     }
 

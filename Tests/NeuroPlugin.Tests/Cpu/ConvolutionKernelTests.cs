@@ -45,18 +45,8 @@ public class ConvolutionKernelTests
         foreach (var arithmetic in new[] { CpuArithmetic.Fast, CpuArithmetic.Reference })
         {
             using var cpu = new CpuBackend { Arithmetic = arithmetic, Threads = 2 };
-            var random = new Random(c.GetHashCode());
             var w = c.Window;
-            int oh = w.OutputHeight(c.Height, "conv"), ow = w.OutputWidth(c.Width, "conv");
-            var x = Upload(cpu, random, new TensorShape(c.Batch, c.InChannels, c.Height, c.Width), "x");
-            var weight = Upload(cpu, random, new TensorShape(c.OutChannels, c.InChannels / c.Groups, w.KernelHeight, w.KernelWidth), "w");
-            var bias = Upload(cpu, random, new TensorShape(c.OutChannels), "b");
-            var dy = Upload(cpu, random, new TensorShape(c.Batch, c.OutChannels, oh, ow), "dy");
-            var y = cpu.Allocate(dy.Shape, "y");
-            // gradients start non-zero: backward must add into them
-            var dx = Upload(cpu, random, x.Shape, "dx");
-            var dw = Upload(cpu, random, weight.Shape, "dw");
-            var db = Upload(cpu, random, bias.Shape, "db");
+            var (x, weight, bias, dy, y, dx, dw, db) = SeededTensors(cpu, c);
             float[] dx0 = dx.ToArray(), dw0 = dw.ToArray(), db0 = db.ToArray();
 
             cpu.Conv2dForward(x, weight, bias, y, w, c.Groups);
@@ -149,7 +139,23 @@ public class ConvolutionKernelTests
         return new Exact(y, ym, kernelTerms, dx, dxm, og * kh * kw + 1, dw, dwm, c.Batch * oh * ow + 1, db, dbm, c.Batch * oh * ow + 1);
     }
 
-    static Tensor Upload(IBackend backend, Random random, TensorShape shape, string name)
+    /// <summary>A convolution's tensors for geometry <paramref name="c"/>, seeded by it: x, W, b and dy in [−1, 1), y
+    /// allocated, and dx, dW, db non-zero too (backward must add into them).</summary>
+    internal sealed record ConvolutionTensors(Tensor X, Tensor Weight, Tensor Bias, Tensor Dy, Tensor Y, Tensor Dx, Tensor Dw, Tensor Db);
+
+    internal static ConvolutionTensors SeededTensors(CpuBackend cpu, Geometry c)
+    {
+        var random = new Random(c.GetHashCode());
+        var w = c.Window;
+        var x = Upload(cpu, random, new TensorShape(c.Batch, c.InChannels, c.Height, c.Width), "x");
+        var weight = Upload(cpu, random, new TensorShape(c.OutChannels, c.InChannels / c.Groups, w.KernelHeight, w.KernelWidth), "w");
+        var bias = Upload(cpu, random, new TensorShape(c.OutChannels), "b");
+        var dy = Upload(cpu, random, new TensorShape(c.Batch, c.OutChannels, w.OutputHeight(c.Height, "conv"), w.OutputWidth(c.Width, "conv")), "dy");
+        var y = cpu.Allocate(dy.Shape, "y");
+        return new(x, weight, bias, dy, y, Upload(cpu, random, x.Shape, "dx"), Upload(cpu, random, weight.Shape, "dw"), Upload(cpu, random, bias.Shape, "db"));
+    }
+
+    internal static Tensor Upload(IBackend backend, Random random, TensorShape shape, string name)
     {
         var tensor = backend.Allocate(shape, name);
         var values = new float[tensor.Length];

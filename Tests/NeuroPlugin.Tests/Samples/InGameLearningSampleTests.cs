@@ -87,6 +87,9 @@ public partial class InGameLearningSampleTests
             // training starts once the replay buffer holds 64 frames; inference runs from the first frame
             Assert.That(counted, what == "training" ? Is.InRange(frames - 70, frames - 60) : Is.EqualTo(frames), output);
             Assert.That(int.Parse(over.Groups[1].Value), Is.LessThanOrEqualTo(counted));
+            if (what == "training")
+                Assert.That(lines, Has.Some.Matches(@"^training throughput: \d+ steps in \d+ frames; time spent [\d.]+ % of frames × budget; " +
+                    @"[\d.]+ steps per second of training time; utilisation [\d.]+ % \(steps × estimated step time / frames × budget\); [\d.]+ calls per step$"), output);
             AssertPng(Path.Combine(folder, "budget.png"), 900, 450);
         }
         finally
