@@ -44,9 +44,11 @@ static class ImageMutations
 
     static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    sealed record Chunk(string Type, byte[] Data, uint? Length = null, bool BadCrc = false);
+    /// <summary>A PNG chunk: its type, data, and for a mutation a wrong declared length or a wrong CRC.</summary>
+    internal sealed record Chunk(string Type, byte[] Data, uint? Length = null, bool BadCrc = false);
 
-    static List<Chunk>? PngChunks(byte[] input)
+    /// <summary>A PNG file's chunks; null when it is not a sequence of whole chunks after the signature.</summary>
+    internal static List<Chunk>? PngChunks(byte[] input)
     {
         if (input.Length < 8 || !input.AsSpan(0, 8).SequenceEqual(PngSignature)) return null;
         var chunks = new List<Chunk>();
@@ -61,7 +63,9 @@ static class ImageMutations
         return position == input.Length ? chunks : null;
     }
 
-    static byte[] PngFile(IEnumerable<Chunk> chunks, Random random)
+    /// <summary>A PNG file of <paramref name="chunks"/> with their CRCs (each also wrong one time in fifty with
+    /// <paramref name="random"/>; never without).</summary>
+    internal static byte[] PngFile(IEnumerable<Chunk> chunks, Random? random = null)
     {
         var output = new MemoryStream();
         output.Write(PngSignature);
@@ -73,7 +77,7 @@ static class ImageMutations
             byte[] typeAndData = [.. Encoding.Latin1.GetBytes(chunk.Type), .. chunk.Data];
             output.Write(typeAndData);
             uint crc = Crc32(typeAndData);
-            BinaryPrimitives.WriteUInt32BigEndian(word, chunk.BadCrc || random.Next(50) == 0 ? ~crc : crc);
+            BinaryPrimitives.WriteUInt32BigEndian(word, chunk.BadCrc || random?.Next(50) == 0 ? ~crc : crc);
             output.Write(word);
         }
         return output.ToArray();
