@@ -202,10 +202,17 @@ def export(name, make, shape, opset, dynamic, seed):
     print(f"  {name}: opset {opset}, {os.path.getsize(path)} bytes")
 
 
-def generate():
+def export_cases(cases, first_seed, only=None):
+    """Exports every case (name, make, shape, opset, dynamic) whose name starts with only (all when None), the i-th
+    with seed first_seed + i: each generator script gives its cases their own seed range."""
     os.makedirs(OUT, exist_ok=True)
-    for index, (name, make, shape, opset, dynamic) in enumerate(CASES):
-        export(name, make, shape, opset, dynamic, index)
+    for index, (name, make, shape, opset, dynamic) in enumerate(cases):
+        if only is None or name.startswith(only):
+            export(name, make, shape, opset, dynamic, first_seed + index)
+
+
+def generate():
+    export_cases(CASES, 0)
 
 
 if __name__ == "__main__":

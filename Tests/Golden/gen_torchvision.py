@@ -43,9 +43,7 @@ CASES = [
 
 
 def generate(only=None):
-    for index, (name, make, shape, opset, dynamic) in enumerate(CASES):
-        if only is None or name.startswith(only):
-            gen_onnx.export(name, make, shape, opset, dynamic, 400 + index)
+    gen_onnx.export_cases(CASES, 400, only)
 
 
 if __name__ == "__main__":
