@@ -20,7 +20,10 @@ public sealed class TrainingDiagnostics
 
     readonly Dictionary<string, int> nodeOrder = new(StringComparer.Ordinal);
     readonly HashSet<string> weightMatrices = new(StringComparer.Ordinal);
-    readonly List<(long Step, double Loss)> losses = [];
+    const int RecentLosses = 3;
+    readonly double[] recentLosses = new double[RecentLosses]; // a ring of the latest losses after the first: memory stays
+    long lossesAfterFirst;                                      // fixed however long a game trains
+    (long Step, double Loss)? firstLoss;
     readonly Dictionary<int, (double Sum, int Count)> trainAccuracy = [];
     readonly List<(int Epoch, long Step, double Accuracy, int Classes)> evaluations = [];
     Dictionary<string, int> streaks = new(StringComparer.Ordinal);
@@ -99,7 +102,8 @@ public sealed class TrainingDiagnostics
     bool AddLoss(long step, double loss)
     {
         if (!double.IsFinite(loss) && firstNonFiniteLoss is null) firstNonFiniteLoss = (step, loss);
-        losses.Add((step, loss));
+        if (firstLoss is null) firstLoss = (step, loss);
+        else recentLosses[lossesAfterFirst++ % RecentLosses] = loss;
         return Publish(step);
     }
 
@@ -210,13 +214,14 @@ public sealed class TrainingDiagnostics
                 remedy, bad.Loss, double.NaN));
             return;
         }
-        if (losses.Count < 2) return;
-        double first = losses[0].Loss;
-        var recent = losses.Skip(Math.Max(1, losses.Count - 3)).Select(l => l.Loss).ToArray();
-        double mean = recent.Average();
+        if (firstLoss is not { } origin || lossesAfterFirst == 0) return;
+        double first = origin.Loss;
+        int recent = (int)Math.Min(lossesAfterFirst, RecentLosses);
+        double mean = 0;
+        for (int i = 0; i < recent; i++) mean += recentLosses[i] / recent;
         if (first > 0 && mean > Thresholds.DivergedLossFactor * first)
             items.Add(new Diagnostic(DiagnosticKind.Diverged, DiagnosticSeverity.Error, null, step,
-                $"the loss rose to {mean.ToString("G4", Invariant)} (mean of the last {recent.Length}), more than {Thresholds.DivergedLossFactor.ToString("0.#", Invariant)}× its first value {first.ToString("G4", Invariant)} at step {losses[0].Step:N0}",
+                $"the loss rose to {mean.ToString("G4", Invariant)} (mean of the last {recent}), more than {Thresholds.DivergedLossFactor.ToString("0.#", Invariant)}× its first value {first.ToString("G4", Invariant)} at step {origin.Step:N0}",
                 remedy, mean, Thresholds.DivergedLossFactor * first));
     }
 

@@ -35,13 +35,22 @@ sealed class LiveClientSession : IDisposable
     public JsonElement NextOf(string type, double seconds = 20, Func<JsonElement, bool>? where = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var seen = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        JsonElement? lastOfType = null;
         while (DateTime.UtcNow < deadline)
         {
             var message = Next(Math.Max(0.1, (deadline - DateTime.UtcNow).TotalSeconds)) ?? throw new AssertionException($"the link closed before a '{type}' message");
-            if (message.GetProperty("type").GetString() == type && (where is null || where(message))) return message;
+            string received = message.GetProperty("type").GetString() ?? "";
+            if (received == type && (where is null || where(message))) return message;
+            seen[received] = seen.GetValueOrDefault(received) + 1;
+            if (received == type) lastOfType = message;
         }
-        throw new AssertionException($"no '{type}' message within {seconds} s");
+        // what came instead, so that a failure says whether the link was silent, behind, or sent other values
+        throw new AssertionException($"no '{type}' message within {seconds} s; received {string.Join(", ", seen.Select(s => $"{s.Key} ×{s.Value}"))}" +
+            (lastOfType is { } last ? $"; the last '{type}' not matching: {Truncate(last.GetRawText(), 600)}" : ""));
     }
+
+    static string Truncate(string text, int length) => text.Length <= length ? text : text[..length] + "…";
 
     public void Send(string json) =>
         socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None).Wait(TimeSpan.FromSeconds(10));
