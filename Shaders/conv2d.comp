@@ -4,6 +4,10 @@
 //   y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·SH − PT + p·DH, j·SW − PL + q·DW]·w[o,c,p,q]   (zero outside x)
 // Variants: FORWARD, INPUT_GRAD (with TRANSPOSED: ConvTranspose2d's forward pass), WEIGHT_GRAD (+ reduce.comp),
 // BIAS_GRAD (+ reduce.comp; also AddChannelSums).
+// FORWARD's fused epilogue (inference plans, IFusedConvolution): y = act(bn(conv(x) + b) + r), each part optional —
+// FUSED_BATCH_NORM: eval-mode batch norm (v − mean)·(1/√(var + ε)·γ) + β, as batchnorm.comp's EVAL and NORMALIZE
+// compute it; FUSED_RESIDUAL=<binding>: + r (y's shape, as merge.comp's Add); one of activation.glsl's variants (RELU…,
+// with ACTIVATION). Each part repeats the separate kernel's arithmetic, so the fused output has the unfused bits.
 // Grouped convolution (GROUPS > 1; depthwise when GROUPS = C): w is (O, C/GROUPS, KH, KW) and output
 // channel o of group g = o / (O/GROUPS) reads only input channels g·C/GROUPS … (g+1)·C/GROUPS − 1.
 // GLBackend.Conv2d.cs picks channel blocks that never straddle two groups, so one invocation works in
@@ -25,6 +29,20 @@ layout(std430, binding = INPUT1) readonly buffer WeightBuffer { float w[]; };
 layout(std430, binding = INPUT2) readonly buffer BiasBuffer { float b[]; };
 layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 uniform int hasBias;
+#if defined(FUSED_BATCH_NORM)
+// Every binding point is taken when a batch norm joins: its running statistics sit at two output points, read only.
+layout(std430, binding = INPUT3) readonly buffer GammaBuffer { float gamma[]; };
+layout(std430, binding = INPUT4) readonly buffer BetaBuffer { float beta[]; };
+layout(std430, binding = OUTPUT1) readonly buffer RunningMeanBuffer { float runningMean[]; };
+layout(std430, binding = OUTPUT2) readonly buffer RunningVarBuffer { float runningVar[]; };
+uniform float epsilon;
+#endif
+#if defined(FUSED_RESIDUAL)
+layout(std430, binding = FUSED_RESIDUAL) readonly buffer ResidualBuffer { float residual[]; };
+#endif
+#if defined(ACTIVATION)
+#include "activation.glsl"
+#endif
 
 // The input columns one row of taps touches for BLOCK_COLUMNS neighbouring outputs.
 #define SEGMENT ((BLOCK_COLUMNS - 1) * SW + (KW - 1) * DW + 1)
@@ -81,8 +99,27 @@ void main()
         }
     }
     for (int k = 0; k < BLOCK_CHANNELS && o0 + k < O; k++)
+    {
+#if defined(FUSED_BATCH_NORM)
+        int o = o0 + k;
+        float mean = runningMean[o], scale = (1.0 / sqrt(runningVar[o] + epsilon)) * gamma[o], shift = beta[o];
+#endif
         for (int m = 0; m < BLOCK_COLUMNS && j0 + m < OW; m++)
-            y[((n * O + o0 + k) * OH + i) * OW + j0 + m] = acc[k][m];
+        {
+            int at = ((n * O + o0 + k) * OH + i) * OW + j0 + m;
+            float v = acc[k][m];
+#if defined(FUSED_BATCH_NORM)
+            v = (v - mean) * scale + shift;
+#endif
+#if defined(FUSED_RESIDUAL)
+            v = v + residual[at];
+#endif
+#if defined(ACTIVATION)
+            v = activate(vec4(v)).x;
+#endif
+            y[at] = v;
+        }
+    }
 }
 
 #elif defined(INPUT_GRAD)

@@ -1,4 +1,4 @@
-// erf.glsl: the error function on vec4s, for elementwise_function.comp (Erf) and activation.comp (GELU).
+// erf.glsl: the error function on vec4s, for elementwise_function.comp (Erf) and activation.glsl (GELU).
 // erf from its Maclaurin series below |x| = 1 (13 terms, no cancellation there), and Abramowitz and Stegun 7.1.26
 // (absolute error ≤ 1.5e-7, erf ≥ 0.84) above
 vec4 erf4(vec4 v)

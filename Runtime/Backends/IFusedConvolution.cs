@@ -21,4 +21,9 @@ public interface IFusedConvolution
     /// </summary>
     void Conv2dFusedForward(Tensor input, Tensor weight, Tensor? bias, FoldedBatchNorm? batchNorm, Tensor? residual,
         ActivationKind? activation, float alpha, Tensor output, Window2d window, int groups = 1);
+
+    /// <summary>Whether one <see cref="Conv2dFusedForward"/> takes a chain with these parts (a GL kernel's storage
+    /// bindings run out for a bias, a batch norm and a residual together); the plan ends a chain before the Add where not.
+    /// Every combination by default.</summary>
+    bool CanFuse(bool bias, bool batchNorm, bool residual) => true;
 }

@@ -2,8 +2,9 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.OpenGL;
 
-// 2-D convolution (conv2d.comp): direct convolution, register-blocked, forward and the three gradients.
-public sealed partial class GLBackend
+// 2-D convolution (conv2d.comp): direct convolution, register-blocked, forward (alone or with a fused epilogue) and the
+// three gradients.
+public sealed partial class GLBackend : IFusedConvolution
 {
     /// <summary>Largest register blocks per invocation (up to 8 channels × 16 columns of accumulators): every
     /// weight a kernel loads is used once per column, every input once per channel and tap.</summary>
@@ -36,18 +37,79 @@ public sealed partial class GLBackend
 
     /// <summary><c>y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·s − pad + p·d, j·s − pad + q·d]·W[o,c,p,q]</c>:
     /// input (N,C,H,W), weight (O,C,KH,KW), bias (O) or null, output (N,O,OH,OW).</summary>
-    public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1)
+    public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1) =>
+        ConvolutionForward("FORWARD", input, weight, bias, output, window, groups);
+
+    /// <summary>
+    /// <c>y = act(bn(conv(x) + b) + r)</c> in one dispatch: conv2d.comp's forward with the epilogue compiled in
+    /// (FUSED_BATCH_NORM, FUSED_RESIDUAL, ACTIVATION), each part repeating its own kernel's arithmetic, so the output has
+    /// the bits of <see cref="Conv2dForward"/>, <see cref="BatchNormForward"/> (eval), the Add and
+    /// <see cref="ActivationForward"/> run one after another. Shapes as <see cref="Conv2dForward"/>; the residual has the
+    /// output's shape.
+    /// </summary>
+    /// <exception cref="ArgumentException">A bias, a batch norm and a residual together (see <see cref="CanFuse"/>).</exception>
+    public void Conv2dFusedForward(Tensor input, Tensor weight, Tensor? bias, FoldedBatchNorm? batchNorm, Tensor? residual,
+        ActivationKind? activation, float alpha, Tensor output, Window2d window, int groups = 1)
+    {
+        if (!CanFuse(bias is not null, batchNorm is not null, residual is not null))
+            throw new ArgumentException("a GL kernel has 8 storage bindings: a convolution with a bias, a batch norm and a residual needs 9; end the fused chain before the Add", nameof(residual));
+        if (residual is not null && residual.Shape != output.Shape)
+            throw new ArgumentException($"the residual {residual.Shape} must have the output's shape {output.Shape}", nameof(residual));
+        // the residual takes a binding point the variant leaves free: Output1 without a batch norm, else the bias's
+        int residualBinding = batchNorm is null ? Output1 : Input2;
+        var program = ConvolutionForward(FusedVariant(batchNorm is not null, residual is null ? -1 : residualBinding, activation),
+            input, weight, bias, output, window, groups, dispatch: false);
+        if (batchNorm is { } bn)
+        {
+            Bind(Input3, bn.Weight);
+            Bind(Input4, bn.Bias);
+            Bind(Output1, bn.RunningMean);
+            Bind(Output2, bn.RunningVar);
+            program.SetUniform("epsilon", bn.Epsilon);
+        }
+        if (residual is not null) Bind(residualBinding, residual);
+        if (activation is not null) program.SetUniform("alpha", alpha);
+        DispatchConvolutionForward(program, input.Shape, output.Shape, window, groups);
+    }
+
+    /// <summary>Whether <see cref="Conv2dFusedForward"/> takes these parts in one kernel: all but a bias, a batch norm and
+    /// a residual together (nine buffers; OpenGL 4.3 promises 8 storage bindings).</summary>
+    public bool CanFuse(bool bias, bool batchNorm, bool residual) => !(bias && batchNorm && residual);
+
+    readonly Dictionary<(bool BatchNorm, int ResidualBinding, ActivationKind? Activation), string> fusedVariants = [];
+
+    /// <summary>The define list of a fused forward variant, made once per combination (a call allocates nothing after).</summary>
+    string FusedVariant(bool batchNorm, int residualBinding, ActivationKind? activation)
+    {
+        var key = (batchNorm, residualBinding, activation);
+        if (!fusedVariants.TryGetValue(key, out string? variant))
+            fusedVariants[key] = variant = "FORWARD" + (batchNorm ? ";FUSED_BATCH_NORM" : "") +
+                (residualBinding >= 0 ? $";FUSED_RESIDUAL={residualBinding}" : "") +
+                (activation is { } kind ? ";ACTIVATION;" + kind.ToString().ToUpperInvariant() : "");
+        return variant;
+    }
+
+    /// <summary>Binds conv2d.comp's forward (<paramref name="variant"/>: FORWARD or a fused one) and dispatches it unless the
+    /// caller binds more first.</summary>
+    ComputeProgram ConvolutionForward(string variant, Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups,
+        bool dispatch = true)
     {
         EnsureUsable();
         var x = input.Shape; var y = output.Shape;
-        int channels = GroupBlock(y.C, groups), columns = ChooseBlock(y.W, ConvMaxBlockColumns);
-        var program = WindowProgram("conv2d.comp", "FORWARD", window, channels, columns, groups);
+        var program = WindowProgram("conv2d.comp", variant, window, GroupBlock(y.C, groups), ChooseBlock(y.W, ConvMaxBlockColumns), groups);
         Bind(Input0, input);
         Bind(Input1, weight);
         BindOptional(Input2, bias);
         Bind(Output0, output);
         SetShapes(program, x, y);
         program.SetUniform("hasBias", bias is null ? 0 : 1);
+        if (dispatch) DispatchConvolutionForward(program, x, y, window, groups);
+        return program;
+    }
+
+    static void DispatchConvolutionForward(ComputeProgram program, TensorShape x, TensorShape y, Window2d window, int groups)
+    {
+        int channels = GroupBlock(y.C, groups), columns = ChooseBlock(y.W, ConvMaxBlockColumns);
         program.Dispatch(y.N * y.H * DivideRoundingUp(y.W, columns), DivideRoundingUp(y.C, channels),
             (long)(x.C / groups) * window.KernelHeight * window.KernelWidth * channels * columns);
     }

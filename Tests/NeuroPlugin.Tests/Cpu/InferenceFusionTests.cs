@@ -6,7 +6,7 @@ namespace NeuroPlugin.Tests.Cpu;
 /// for zoo networks with every fusable pattern (ResNet: conv-bn-relu and conv-bn-add-relu; MobileNet v2: depthwise and
 /// pointwise conv-bn-relu6, conv-bn-add without activation) in both arithmetics, with batch-norm statistics far from
 /// their initial values so that the folded normalization does something. A fused plan has fewer stages, refuses to
-/// hand out a layer it skips, and allocates nothing per forward.
+/// hand out a layer it skips, and allocates nothing per forward. The GL backend's twin: InferenceFusionGLTests.
 /// </summary>
 public class InferenceFusionTests
 {
@@ -24,49 +24,63 @@ public class InferenceFusionTests
         foreach (var arithmetic in new[] { CpuArithmetic.Fast, CpuArithmetic.Reference })
         {
             using var cpu = new CpuBackend { Arithmetic = arithmetic };
-            using var network = Network.Create(ModelZoo.Build(model, options), cpu, seed: 5);
-            var random = new Random(9);
-            foreach (string name in network.BufferNames)
-            {
-                // running means around ±0.5, variances in [0.2, 2.2): a normalization that moves every value
-                var buffer = network.Buffer(name);
-                var values = new float[buffer.Length];
-                for (int i = 0; i < values.Length; i++)
-                    values[i] = name.EndsWith("running_var", StringComparison.Ordinal) ? (float)(0.2 + 2 * random.NextDouble()) : (float)(random.NextDouble() - 0.5);
-                buffer.Upload(values);
-            }
-            using var fused = ExecutionPlan.ForInference(network, batch);
-            using var separate = ExecutionPlan.ForInference(network, batch, fuseLayers: false);
-            var image = new float[fused.Input.Length];
-            for (int i = 0; i < image.Length; i++) image[i] = (float)(random.NextDouble() * 2 - 1);
-            fused.Input.Upload(image);
-            separate.Input.Upload(image);
-            fused.Forward();
-            separate.Forward();
-
-            Assert.That(fused.Output.ToArray(), Is.EqualTo(separate.Output.ToArray()), $"{model} ({arithmetic}): fused logits, bit for bit");
-            Assert.That(separate.InferenceStages.All(s => s.Kind == PlanStageKind.Forward), Is.True);
-            int fusedStages = fused.InferenceStages.Count(s => s.Kind == PlanStageKind.FusedForward);
-            Assert.That(fusedStages, Is.GreaterThan(0), $"{model}: something fused");
-            Assert.That(fused.InferenceStages.Count, Is.LessThan(separate.InferenceStages.Count), $"{model}: fewer stages");
+            CheckFusedBits(cpu, model, options, batch, $"{model} ({arithmetic})");
         }
     }
 
     [Test]
     public void EveryPartOfTheChain_AndTheSkippedTensors()
     {
-        // conv (bias) → bn → add(shortcut) → leaky relu, and a conv whose output is also read elsewhere (not fused)
+        using var cpu = new CpuBackend();
+        CheckEveryPart(cpu, convolutionBias: true, ["forward stem", "forward conv+bn+add+act", "forward flatten", "forward fc"]);
+    }
+
+    /// <summary>A zoo network's fused and unfused inference plans on <paramref name="backend"/>: the same logits bit for bit,
+    /// something fused, fewer stages.</summary>
+    internal static void CheckFusedBits(IBackend backend, string model, ModelOptions options, int batch, string label)
+    {
+        using var network = Network.Create(ModelZoo.Build(model, options), backend, seed: 5);
+        var random = new Random(9);
+        foreach (string name in network.BufferNames)
+        {
+            // running means around ±0.5, variances in [0.2, 2.2): a normalization that moves every value
+            var buffer = network.Buffer(name);
+            var values = new float[buffer.Length];
+            for (int i = 0; i < values.Length; i++)
+                values[i] = name.EndsWith("running_var", StringComparison.Ordinal) ? (float)(0.2 + 2 * random.NextDouble()) : (float)(random.NextDouble() - 0.5);
+            buffer.Upload(values);
+        }
+        using var fused = ExecutionPlan.ForInference(network, batch);
+        using var separate = ExecutionPlan.ForInference(network, batch, fuseLayers: false);
+        var image = new float[fused.Input.Length];
+        for (int i = 0; i < image.Length; i++) image[i] = (float)(random.NextDouble() * 2 - 1);
+        fused.Input.Upload(image);
+        separate.Input.Upload(image);
+        fused.Forward();
+        separate.Forward();
+
+        Assert.That(fused.Output.ToArray(), Is.EqualTo(separate.Output.ToArray()), $"{label}: fused logits, bit for bit");
+        Assert.That(separate.InferenceStages.All(s => s.Kind == PlanStageKind.Forward), Is.True);
+        int fusedStages = fused.InferenceStages.Count(s => s.Kind == PlanStageKind.FusedForward);
+        Assert.That(fusedStages, Is.GreaterThan(0), $"{label}: something fused");
+        Assert.That(fused.InferenceStages.Count, Is.LessThan(separate.InferenceStages.Count), $"{label}: fewer stages");
+    }
+
+    /// <summary>conv (with or without a bias) → bn → add(shortcut) → leaky relu, and a conv whose output is also read
+    /// elsewhere (not fused): the chain's bits, the stages <paramref name="stages"/>, the skipped tensors refused, and a
+    /// warm fused forward allocates nothing.</summary>
+    internal static void CheckEveryPart(IBackend backend, bool convolutionBias, string[] stages)
+    {
         var graph = new NetworkGraph();
         graph.AddInput("image", TensorShape.Of([3, 9, 7]));
         graph.Add("stem", new Conv2d(3, 4, 3, padding: 1), "image");
-        graph.Add("conv", new Conv2d(4, 4, 3, padding: 1), "stem");
+        graph.Add("conv", new Conv2d(4, 4, 3, padding: 1, bias: convolutionBias), "stem");
         graph.Add("bn", new BatchNorm2d(4), "conv");
         graph.Add("add", new Add(), "bn", "stem");
         graph.Add("act", Activation.LeakyReLU(0.2f), "add");
         graph.Add("flatten", new Flatten(), "act");
         graph.Add("fc", new Linear(4 * 9 * 7, 3), "flatten");
-        using var cpu = new CpuBackend();
-        using var network = Network.Create(graph, cpu, seed: 2);
+        using var network = Network.Create(graph, backend, seed: 2);
         network.Buffer("bn.running_mean").Upload([0.3f, -0.2f, 0.1f, 0.5f]);
         network.Buffer("bn.running_var").Upload([0.5f, 2f, 1.5f, 0.3f]);
         network.Parameter("bn.weight").Upload([1.5f, 0.5f, -1f, 2f]);
@@ -81,10 +95,10 @@ public class InferenceFusionTests
 
         Assert.That(fused.Output.ToArray(), Is.EqualTo(separate.Output.ToArray()), "logits, bit for bit");
         Assert.That(fused.Tensor("act").ToArray(), Is.EqualTo(separate.Tensor("act").ToArray()), "the chain's output");
-        Assert.That(fused.InferenceStages.Select(s => s.Name),
-            Is.EqualTo(new[] { "forward stem", "forward conv+bn+add+act", "forward flatten", "forward fc" }), "the stem feeds two nodes: not fused");
-        foreach (string skipped in new[] { "conv", "bn", "add" })
-            Assert.That(() => fused.Tensor(skipped), Throws.TypeOf<GraphException>().With.Message.Contains("fuseLayers: false").And.Message.Contains("conv+bn+add+act"));
+        Assert.That(fused.InferenceStages.Select(s => s.Name), Is.EqualTo(stages), "the stem feeds two nodes: not fused");
+        string chain = stages[1]["forward ".Length..];
+        foreach (string skipped in chain.Split('+').SkipLast(1))
+            Assert.That(() => fused.Tensor(skipped), Throws.TypeOf<GraphException>().With.Message.Contains("fuseLayers: false").And.Message.Contains(chain));
         Assert.That(() => separate.Tensor("bn"), Throws.Nothing);
 
         // warm, a fused forward allocates nothing on any thread
