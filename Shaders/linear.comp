@@ -8,7 +8,12 @@
 //             dW (O,I) += dyᵀ (O,N) · x (N,I)
 // Register blocking instead of shared memory (barrier() is slow on llvmpipe): an invocation computes a
 // TILE×TILE block of C. Its rows come from the work group row (groupRow()), so the A reads are uniform over the group.
+// Variant ACTIVATION (with one of activation.glsl's RELU…; forward only, inference plans' fusion): C = act(A·B + bias),
+// the activation applied to each finished value as activation.comp would apply it.
 #include "common.glsl"
+#if defined(ACTIVATION)
+#include "activation.glsl"
+#endif
 
 #define TILE 4
 
@@ -50,6 +55,10 @@ void main()
             int at = (m0 + r) * N + n0 + s;
             float value = acc[r][s];
             if (hasBias != 0) value += bias[n0 + s];
+#if defined(ACTIVATION)
+            c[at] = activate(vec4(value)).x;
+#else
             c[at] = accumulate != 0 ? c[at] + value : value;
+#endif
         }
 }

@@ -5,17 +5,18 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Execution;
 
-// Inference-time fusion: in an inference plan on a backend with IFusedConvolution, a convolution and the layers that
+// Inference-time fusion: in an inference plan on a backend with IFusedForward, a convolution and the layers that
 // only it feeds — an eval-mode BatchNorm2d, a two-input Add (a residual), an activation, in that order, each optional —
-// run as one stage that writes the last one's output. The fused op gives the bits of the separate ops, so fusion changes
+// run as one stage that writes the last one's output; so do a Linear and the activation that only it feeds. The fused op gives the bits of the separate ops, so fusion changes
 // the speed and nothing else; the outputs of the layers inside a chain are not computed (Tensor throws for them).
 public sealed partial class ExecutionPlan
 {
-    /// <summary>A convolution (node index) and what follows it: a batch norm, an Add with its other input, an activation;
-    /// <see cref="Last"/> is the node whose output the chain writes, where its stage sits.</summary>
-    sealed record FusedChain(int Convolution, int? BatchNorm, int? Add, Tensor? Residual, int? Activation, int Last)
+    /// <summary>A convolution or linear layer (node index) and what follows it: a batch norm, an Add with its other input
+    /// (convolutions only), an activation; <see cref="Last"/> is the node whose output the chain writes, where its stage
+    /// sits.</summary>
+    sealed record FusedChain(int Producer, int? BatchNorm, int? Add, Tensor? Residual, int? Activation, int Last)
     {
-        public IEnumerable<int> Nodes => new int?[] { Convolution, BatchNorm, Add, Activation }.OfType<int>();
+        public IEnumerable<int> Nodes => new int?[] { Producer, BatchNorm, Add, Activation }.OfType<int>();
     }
 
     /// <summary>The chains of an inference plan, by the index of their last node; empty when not fusing.</summary>
@@ -38,6 +39,7 @@ public sealed partial class ExecutionPlan
                 }
         var outputs = graph.AuxiliaryOutputs.Select(a => a.Name).Append(graph.Output).ToHashSet(StringComparer.Ordinal);
         var claimed = new HashSet<int>();
+        var fusing = (IFusedForward)backend;
         // the one node that reads k's output, when nothing else does (and it is no graph output) and no chain has it yet
         // (two branches meeting in an Add: the first chain found takes the Add, the other ends before it)
         int SoleConsumer(int k) =>
@@ -45,13 +47,14 @@ public sealed partial class ExecutionPlan
 
         for (int k = 0; k < nodes.Length; k++)
         {
-            if (layers[k] is not Conv2d) continue;
+            if (layers[k] is not (Conv2d or Linear)) continue;
             int last = k, next = SoleConsumer(k);
             int? batchNorm = null, add = null, activation = null;
             Tensor? residual = null;
+            if (layers[k] is Linear)
+                next = next >= 0 && layers[next] is Activation ? next : -1; // a linear layer takes an activation only
             if (next >= 0 && layers[next] is BatchNorm2d)
                 (batchNorm, last, next) = (next, next, SoleConsumer(next));
-            var fusing = (IFusedConvolution)backend;
             if (next >= 0 && layers[next] is Add { InputCount: 2 } && nodes[next].Inputs[0] != nodes[next].Inputs[1] &&
                 fusing.CanFuse(((Conv2d)layers[k]).HasBias, batchNorm is not null, residual: true))
             {
@@ -71,17 +74,24 @@ public sealed partial class ExecutionPlan
         }
     }
 
-    /// <summary>Runs a chain's one op: the convolution's input and weights, the batch norm's parameters and running
-    /// statistics, the residual, the activation, into the last node's output.</summary>
+    /// <summary>Runs a chain's one op: the convolution's or linear layer's input and weights, the batch norm's parameters
+    /// and running statistics, the residual, the activation, into the last node's output.</summary>
     void RunFused(FusedChain chain)
     {
-        var convolution = (Conv2d)layers[chain.Convolution];
-        var t = nodes[chain.Convolution];
+        var fusing = (IFusedForward)backend;
+        var t = nodes[chain.Producer];
+        var activation = chain.Activation is { } a ? (Activation)layers[a] : null;
+        if (layers[chain.Producer] is Linear linear)
+        {
+            fusing.LinearFusedForward(t.Inputs[0], t.Parameters[0], linear.HasBias ? t.Parameters[1] : null, activation!.Kind,
+                activation.NegativeSlope, nodes[chain.Last].Output);
+            return;
+        }
+        var convolution = (Conv2d)layers[chain.Producer];
         FoldedBatchNorm? batchNorm = null;
         if (chain.BatchNorm is { } b)
             batchNorm = new FoldedBatchNorm(nodes[b].Parameters[0], nodes[b].Parameters[1], nodes[b].Buffers[0], nodes[b].Buffers[1], ((BatchNorm)layers[b]).Epsilon);
-        var activation = chain.Activation is { } a ? (Activation)layers[a] : null;
-        ((IFusedConvolution)backend).Conv2dFusedForward(t.Inputs[0], t.Parameters[0], convolution.HasBias ? t.Parameters[1] : null, batchNorm,
+        fusing.Conv2dFusedForward(t.Inputs[0], t.Parameters[0], convolution.HasBias ? t.Parameters[1] : null, batchNorm,
             chain.Residual, activation?.Kind, activation?.NegativeSlope ?? 0f, nodes[chain.Last].Output, convolution.Window, convolution.Groups);
     }
 }

@@ -145,7 +145,7 @@ public sealed partial class ExecutionPlan : IDisposable
         gradientsToZero = [.. zeroList];
         parameters = [.. parameterList];
         parameterGrads = [.. parameterGradList];
-        if (fuseLayers && !training && backend is IFusedConvolution) FindFusedChains(graph);
+        if (fuseLayers && !training && backend is IFusedForward) FindFusedChains(graph);
         (trainingStages, inferenceStages) = PlanStages();
     }
 
@@ -153,7 +153,7 @@ public sealed partial class ExecutionPlan : IDisposable
     public static ExecutionPlan ForTraining(Network network, int batch) => new(network, batch, training: true);
 
     /// <summary>Plans <paramref name="network"/> for inference at batch size <paramref name="batch"/> (no gradients). With
-    /// <paramref name="fuseLayers"/>, on a backend that can (<see cref="IFusedConvolution"/>), a convolution and the batch norm,
+    /// <paramref name="fuseLayers"/>, on a backend that can (<see cref="IFusedForward"/>), a convolution and the batch norm,
     /// residual Add and activation that only it feeds run as one stage (the same bits, faster); their intermediate outputs
     /// are then not computed, so <see cref="Tensor"/> refuses them — plan without fusion to read them.</summary>
     public static ExecutionPlan ForInference(Network network, int batch, bool fuseLayers = true) => new(network, batch, training: false, fuseLayers);

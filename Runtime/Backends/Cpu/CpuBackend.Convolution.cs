@@ -3,7 +3,7 @@ using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.Cpu;
 
-public sealed partial class CpuBackend : IFusedConvolution
+public sealed partial class CpuBackend : IFusedForward
 {
     readonly ConvolutionEpilogue convolutionEpilogue = new();
 

@@ -19,6 +19,14 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
+    public void LinearFusedForward(Tensor input, Tensor weight, Tensor? bias, ActivationKind activation, float alpha, Tensor output)
+    {
+        // the activation runs in place over the GEMM's output, most of it still in cache: the two ops' bits
+        LinearForward(input, weight, bias, output);
+        ActivationForward(activation, output, output, alpha);
+    }
+
+    /// <inheritdoc/>
     public void LinearBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad)
     {
         if (Skips) return;

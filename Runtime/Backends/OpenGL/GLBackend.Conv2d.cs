@@ -4,7 +4,7 @@ namespace NeuroPlugin.Backends.OpenGL;
 
 // 2-D convolution (conv2d.comp): direct convolution, register-blocked, forward (alone or with a fused epilogue) and the
 // three gradients.
-public sealed partial class GLBackend : IFusedConvolution
+public sealed partial class GLBackend : IFusedForward
 {
     /// <summary>Largest register blocks per invocation (up to 8 channels × 16 columns of accumulators): every
     /// weight a kernel loads is used once per column, every input once per channel and tap.</summary>

@@ -16,6 +16,20 @@ public sealed partial class GLBackend
         Gemm(input, inFeatures, 1, weight, 1, inFeatures, bias, output, batch, outFeatures, inFeatures, accumulate: false);
     }
 
+    /// <summary><c>y = act(x·Wᵀ + b)</c> in one dispatch: linear.comp with activation.glsl's formula applied to each
+    /// finished value, the bits of <see cref="LinearForward"/> then <see cref="ActivationForward"/>. Shapes as
+    /// <see cref="LinearForward"/>.</summary>
+    public void LinearFusedForward(Tensor input, Tensor weight, Tensor? bias, ActivationKind activation, float alpha, Tensor output)
+    {
+        EnsureUsable();
+        int batch = input.Shape.N, inFeatures = input.Length / batch, outFeatures = weight.Shape.N;
+        var program = OpProgram(gemmActivationPrograms, activation, (int)activation, "linear.comp", "ACTIVATION", nameof(activation), "unknown activation");
+        program.SetUniform("alpha", alpha);
+        Gemm(input, inFeatures, 1, weight, 1, inFeatures, bias, output, batch, outFeatures, inFeatures, accumulate: false, program);
+    }
+
+    readonly ComputeProgram?[] gemmActivationPrograms = new ComputeProgram?[Enum.GetValues<ActivationKind>().Length];
+
     /// <summary>In the forward pass this was <c>y = x·Wᵀ + b</c>. Adds <c>dx += dy·W</c> (N,I),
     /// <c>dW += dyᵀ·x</c> (O,I), <c>db += Σ_n dy</c> (O).</summary>
     public void LinearBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor weightGrad, Tensor? biasGrad)
@@ -34,11 +48,12 @@ public sealed partial class GLBackend
     /// <c>C[m,n] (+)= Σ_k A[m,k]·B[k,n] (+ bias[n])</c> for C (M,N) row-major, where
     /// <c>A[m,k] = a[m·aRowStride + k·aColumnStride]</c> and <c>B[k,n] = b[k·bRowStride + n·bColumnStride]</c>.
     /// </summary>
+    /// <paramref name="program"/>: linear.comp's plain variant unless given (a fused forward's).
     void Gemm(Tensor a, int aRowStride, int aColumnStride, Tensor b, int bRowStride, int bColumnStride,
-        Tensor? bias, Tensor c, int m, int n, int k, bool accumulate)
+        Tensor? bias, Tensor c, int m, int n, int k, bool accumulate, ComputeProgram? program = null)
     {
         const int Tile = 4; // linear.comp's TILE: each invocation computes a 4×4 block of C
-        var program = Program(ref gemmProgram, "linear.comp", "");
+        program ??= Program(ref gemmProgram, "linear.comp", "");
         Bind(Input0, a);
         Bind(Input1, b);
         BindOptional(Input2, bias);

@@ -32,7 +32,7 @@ public class InferenceFusionTests
     public void EveryPartOfTheChain_AndTheSkippedTensors()
     {
         using var cpu = new CpuBackend();
-        CheckEveryPart(cpu, convolutionBias: true, ["forward stem", "forward conv+bn+add+act", "forward flatten", "forward fc"]);
+        CheckEveryPart(cpu, convolutionBias: true, ["forward stem", "forward conv+bn+add+act", "forward flatten", "forward fc+gelu", "forward head"]);
     }
 
     /// <summary>A zoo network's fused and unfused inference plans on <paramref name="backend"/>: the same logits bit for bit,
@@ -66,9 +66,9 @@ public class InferenceFusionTests
         Assert.That(fused.InferenceStages.Count, Is.LessThan(separate.InferenceStages.Count), $"{label}: fewer stages");
     }
 
-    /// <summary>conv (with or without a bias) → bn → add(shortcut) → leaky relu, and a conv whose output is also read
-    /// elsewhere (not fused): the chain's bits, the stages <paramref name="stages"/>, the skipped tensors refused, and a
-    /// warm fused forward allocates nothing.</summary>
+    /// <summary>conv (with or without a bias) → bn → add(shortcut) → leaky relu, a conv whose output is also read elsewhere
+    /// (not fused), and linear → GELU: the chains' bits, the stages <paramref name="stages"/>, the skipped tensors refused,
+    /// and a warm fused forward allocates nothing.</summary>
     internal static void CheckEveryPart(IBackend backend, bool convolutionBias, string[] stages)
     {
         var graph = new NetworkGraph();
@@ -79,7 +79,9 @@ public class InferenceFusionTests
         graph.Add("add", new Add(), "bn", "stem");
         graph.Add("act", Activation.LeakyReLU(0.2f), "add");
         graph.Add("flatten", new Flatten(), "act");
-        graph.Add("fc", new Linear(4 * 9 * 7, 3), "flatten");
+        graph.Add("fc", new Linear(4 * 9 * 7, 6), "flatten");
+        graph.Add("gelu", new Activation(ActivationKind.GELU), "fc");
+        graph.Add("head", new Linear(6, 3), "gelu");
         using var network = Network.Create(graph, backend, seed: 2);
         network.Buffer("bn.running_mean").Upload([0.3f, -0.2f, 0.1f, 0.5f]);
         network.Buffer("bn.running_var").Upload([0.5f, 2f, 1.5f, 0.3f]);
@@ -95,6 +97,8 @@ public class InferenceFusionTests
 
         Assert.That(fused.Output.ToArray(), Is.EqualTo(separate.Output.ToArray()), "logits, bit for bit");
         Assert.That(fused.Tensor("act").ToArray(), Is.EqualTo(separate.Tensor("act").ToArray()), "the chain's output");
+        Assert.That(fused.Tensor("gelu").ToArray(), Is.EqualTo(separate.Tensor("gelu").ToArray()), "the linear chain's output");
+        Assert.That(() => fused.Tensor("fc"), Throws.TypeOf<GraphException>().With.Message.Contains("fc+gelu"));
         Assert.That(fused.InferenceStages.Select(s => s.Name), Is.EqualTo(stages), "the stem feeds two nodes: not fused");
         string chain = stages[1]["forward ".Length..];
         foreach (string skipped in chain.Split('+').SkipLast(1))

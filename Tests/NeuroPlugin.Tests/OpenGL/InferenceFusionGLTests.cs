@@ -3,8 +3,8 @@ using NeuroPlugin.Tests.Cpu;
 namespace NeuroPlugin.Tests.OpenGL;
 
 /// <summary>
-/// Inference-time fusion on GL: conv2d.comp's fused epilogue (batch norm, residual, activation) gives exactly the bits
-/// of the separate kernels, for the zoo networks of <see cref="InferenceFusionTests"/>. A chain with a bias, a batch
+/// Inference-time fusion on GL: conv2d.comp's fused epilogue (batch norm, residual, activation) and linear.comp's
+/// ACTIVATION variant give exactly the bits of the separate kernels, for the zoo networks of <see cref="InferenceFusionTests"/>. A chain with a bias, a batch
 /// norm and a residual needs nine buffers: there the chain ends before the Add (eight storage bindings).
 /// </summary>
 public sealed class InferenceFusionGLTests : GLFixture
@@ -15,11 +15,11 @@ public sealed class InferenceFusionGLTests : GLFixture
 
     [Test]
     public void ConvolutionWithoutBias_FusesTheWholeChain() =>
-        InferenceFusionTests.CheckEveryPart(Backend, convolutionBias: false, ["forward stem", "forward conv+bn+add+act", "forward flatten", "forward fc"]);
+        InferenceFusionTests.CheckEveryPart(Backend, convolutionBias: false, ["forward stem", "forward conv+bn+add+act", "forward flatten", "forward fc+gelu", "forward head"]);
 
     [Test]
     public void ConvolutionWithBias_EndsTheChainBeforeTheAdd() =>
-        InferenceFusionTests.CheckEveryPart(Backend, convolutionBias: true, ["forward stem", "forward conv+bn", "forward add", "forward act", "forward flatten", "forward fc"]);
+        InferenceFusionTests.CheckEveryPart(Backend, convolutionBias: true, ["forward stem", "forward conv+bn", "forward add", "forward act", "forward flatten", "forward fc+gelu", "forward head"]);
 
     [Test]
     public void AllThreeWithABias_RefusedByTheKernel()

@@ -7,11 +7,12 @@ namespace NeuroPlugin.Backends;
 public readonly record struct FoldedBatchNorm(Tensor Weight, Tensor Bias, Tensor RunningMean, Tensor RunningVar, float Epsilon);
 
 /// <summary>
-/// A backend that runs a convolution and what follows it in an inference plan as one op, so the output is written once
-/// while in cache instead of being read and written again by each following layer (ONNX Runtime's Conv + BatchNormalization
-/// + Add + activation fusion). <see cref="Execution.ExecutionPlan.ForInference"/> uses it where the backend has it.
+/// A backend that runs a convolution or a linear layer and what follows it in an inference plan as one op, so the output
+/// is written once while in cache (on GL: in one dispatch) instead of being read and written again by each following layer
+/// (ONNX Runtime's Conv + BatchNormalization + Add + activation and Gemm + activation fusions).
+/// <see cref="Execution.ExecutionPlan.ForInference"/> uses it where the backend has it.
 /// </summary>
-public interface IFusedConvolution
+public interface IFusedForward
 {
     /// <summary>
     /// <c>y = act(bn(conv(x) + b) + r)</c>, each part optional: <see cref="IBackend.Conv2dForward"/>, then the eval-mode
@@ -26,4 +27,9 @@ public interface IFusedConvolution
     /// bindings run out for a bias, a batch norm and a residual together); the plan ends a chain before the Add where not.
     /// Every combination by default.</summary>
     bool CanFuse(bool bias, bool batchNorm, bool residual) => true;
+
+    /// <summary><c>y = act(x·Wᵀ + b)</c>: <see cref="IBackend.LinearForward"/>, then <paramref name="activation"/> with
+    /// <paramref name="alpha"/> (as in <see cref="IBackend.ActivationForward"/>); x (N,I), W (O,I), b (O) or null, y (N,O).
+    /// The result must be the bits of the two ops run one after the other.</summary>
+    void LinearFusedForward(Tensor input, Tensor weight, Tensor? bias, ActivationKind activation, float alpha, Tensor output);
 }
