@@ -1,4 +1,3 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Execution;
 
 namespace NeuroPlugin.Training;

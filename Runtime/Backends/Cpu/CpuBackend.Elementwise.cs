@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // Element-wise binary ops with NumPy broadcasting (BinaryOp), forward and backward.

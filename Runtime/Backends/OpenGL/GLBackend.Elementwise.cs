@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Element-wise binary ops with NumPy broadcasting (elementwise.comp), one variant per op and direction.

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Row normalization (rownorm.comp): one invocation per row for the statistics and the row sums of backward, element-wise

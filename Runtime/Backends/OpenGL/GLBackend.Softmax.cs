@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Softmax and log-softmax over any axis (softmax.comp): one invocation per row, forward and backward.

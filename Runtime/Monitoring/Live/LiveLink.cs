@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Monitoring.Live;
