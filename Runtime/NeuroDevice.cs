@@ -1,4 +1,3 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Backends.OpenGL;
 using Silk.NET.OpenGL;

@@ -1,11 +1,9 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Backends.OpenGL;
 using NeuroPlugin.Data;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin;
 

@@ -1,4 +1,3 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Backends.OpenGL;
 using NeuroPlugin.Data;
 using NeuroPlugin.Execution;
@@ -6,7 +5,6 @@ using NeuroPlugin.Graph;
 using NeuroPlugin.Optimizers;
 using NeuroPlugin.Serialization;
 using NeuroPlugin.Serialization.Onnx;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin;

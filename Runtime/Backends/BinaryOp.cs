@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends;
 
 /// <summary>Element-wise binary ops with NumPy broadcasting, <c>y = a ∘ b</c>, and their partial derivatives as PyTorch

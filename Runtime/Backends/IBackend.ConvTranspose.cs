@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends;
 
 // Transposed convolution: the input gradient of a convolution, run forward.

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends;
 
 // ── data movement of the shape ops: transpose, slice, concatenate along any axis, index select ──

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends;
 
 // ── batched matrix products with NumPy broadcasting of the batch axes (ONNX MatMul) ──

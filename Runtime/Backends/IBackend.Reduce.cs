@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends;
 
 // ── reductions over any set of axes: ReduceSum, ReduceMean, ReduceMax, ReduceMin ──

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends;
 
 // Row normalization: the statistics of layer, group and instance normalization, one row of contiguous values at a time.

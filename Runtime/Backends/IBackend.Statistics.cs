@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends;
 
 // ── the training monitor's statistics (Monitoring/TrainingMonitor) ──

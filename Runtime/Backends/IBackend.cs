@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends;
 
 /// <summary>
@@ -105,18 +103,21 @@ public partial interface IBackend : IDisposable
     // ── element-wise arithmetic: binary ops with broadcasting, math functions ──
 
     /// <summary><c>y = a ∘ b</c> element-wise with NumPy broadcasting (<see cref="Broadcast"/>): a, b of rank ≤ 4 whose
-    /// aligned sizes are equal or 1, y their broadcast shape (see <see cref="BinaryOp"/> for the ops).</summary>
-    void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output);
-    /// <summary>In the forward pass this was <c>y = a ∘ b</c>, broadcast: adds <c>da += Σ dy·∂y/∂a</c> and
-    /// <c>db += Σ dy·∂y/∂b</c>, each summed over the output elements that read the operand's element (either may be null).</summary>
-    void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad);
+    /// aligned sizes are equal or 1, y their broadcast shape (see <see cref="BinaryOp"/> for the ops). b is read as
+    /// <paramref name="bShape"/>: its own shape, or another of the same length, such as PReLU's slopes (C) read as
+    /// (C,1,…,1) (<see cref="Broadcast.ChannelAligned"/>), with no view allocated.</summary>
+    void BinaryForward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output);
+    /// <summary>In the forward pass this was <c>y = a ∘ b</c>, broadcast, b read as <paramref name="bShape"/>: adds
+    /// <c>da += Σ dy·∂y/∂a</c> and <c>db += Σ dy·∂y/∂b</c>, each summed over the output elements that read the operand's
+    /// element (either may be null).</summary>
+    void BinaryBackward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad);
 
-    /// <summary>PReLU, <c>y = x if x &gt; 0 else w·x</c>: input (N,C,…), weight (1) shared or (C) one slope per channel
-    /// (axis 1), output as the input (<see cref="BinaryOp.PReLU"/> with the weight broadcast per channel).</summary>
-    void PReLUForward(Tensor input, Tensor weight, Tensor output);
-    /// <summary>In the forward pass this was <c>y = x if x &gt; 0 else w·x</c>: adds <c>dx += dy</c> where x &gt; 0, else
-    /// <c>w·dy</c>, and <c>dw += Σ x·dy</c> over the elements where x ≤ 0 (of its channel); either gradient may be null.</summary>
-    void PReLUBackward(Tensor input, Tensor weight, Tensor output, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad);
+    /// <summary><c>y = a ∘ b</c> with b read as its own shape (<see cref="BinaryForward(BinaryOp, Tensor, Tensor, TensorShape, Tensor)"/>).</summary>
+    void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output) => BinaryForward(op, a, b, b.Shape, output);
+    /// <summary>The gradients of <c>y = a ∘ b</c> with b read as its own shape
+    /// (<see cref="BinaryBackward(BinaryOp, Tensor, Tensor, TensorShape, Tensor, Tensor, Tensor?, Tensor?)"/>).</summary>
+    void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad) =>
+        BinaryBackward(op, a, b, b.Shape, output, outputGrad, aGrad, bGrad);
 
     /// <summary><c>y = f(x)</c> element-wise, any shape (see <see cref="UnaryOp"/> for the functions).</summary>
     void UnaryForward(UnaryOp op, Tensor input, Tensor output);

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends;
 
 /// <summary>Reductions over a set of axes, <c>y[o] = ⊕_{i ∈ R(o)} x[i]</c> where R(o) is the set of input elements that

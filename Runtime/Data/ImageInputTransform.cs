@@ -1,5 +1,4 @@
 using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Data;
 

@@ -1,6 +1,4 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Data;
 

@@ -1,7 +1,5 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Execution;
 

@@ -1,7 +1,4 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Execution;
 

@@ -1,5 +1,3 @@
-using NeuroPlugin.Backends;
-
 namespace NeuroPlugin.Execution;
 
 /// <summary>What one stage of a plan's step does (<see cref="ExecutionPlan.TrainingStages"/>, <see cref="ExecutionPlan.InferenceStages"/>).</summary>

@@ -1,8 +1,5 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Execution;
 

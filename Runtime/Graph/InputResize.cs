@@ -1,6 +1,3 @@
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Graph;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using NeuroPlugin.Backends;
 
 namespace NeuroPlugin.Init;
 

@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Layers;
 

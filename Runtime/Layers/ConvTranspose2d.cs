@@ -1,6 +1,4 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Init;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Layers;
 

@@ -1,6 +1,4 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Init;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Layers;
 
@@ -10,59 +8,48 @@ namespace NeuroPlugin.Layers;
 /// <list type="bullet">
 /// <item><c>Elementwise</c>: a and b are two inputs of one rank, (N,…) each; every other axis has equal sizes or size 1
 ///   in one of them, and the batch axis is not broadcast. <c>Elementwise(sub)</c> of (N,C,H,W) and (N,C,1,1) is (N,C,H,W).</item>
-/// <item><c>ElementwiseConstant</c>: one input x (N,…) and a constant c of shape <see cref="ConstantShape"/> (no batch
-///   axis, or a leading 1), <c>y = x ∘ c</c>, or <c>c ∘ x</c> when <see cref="ConstantFirst"/>. The constant is a learnable
+/// <item><c>ElementwiseConstant</c>: one input x (N,…) and a constant c of shape <see cref="TwoOperandLayer.ConstantShape"/> (no batch
+///   axis, or a leading 1), <c>y = x ∘ c</c>, or <c>c ∘ x</c> when <see cref="TwoOperandLayer.ConstantFirst"/>. The constant is a learnable
 ///   parameter named <c>constant</c> when <see cref="Learnable"/> (a layer norm's weight written out as a Mul), else a
 ///   buffer of that name (an epsilon, an exponent), saved with the model either way; a new layer starts it at
 ///   <see cref="Value"/>.</item>
 /// </list>
 /// Backward sums the gradient over the broadcast axes of each operand.
 /// </summary>
-public sealed class Elementwise : Layer
+public sealed class Elementwise : TwoOperandLayer
 {
     /// <summary>The op names of files and the editor, in <see cref="BinaryOp"/> order.</summary>
     static readonly string[] opNames = [.. Enum.GetValues<BinaryOp>().Select(op => op.ToString().ToLowerInvariant())];
 
     /// <summary>The two-input form: <c>y = a ∘ b</c>.</summary>
-    public Elementwise(BinaryOp op)
-    {
-        Op = CheckOp(op);
-        HasConstant = false;
-    }
+    public Elementwise(BinaryOp op) => Op = CheckOp(op);
 
     /// <summary>The one-input form: <c>y = x ∘ c</c> (<c>c ∘ x</c> if <paramref name="constantFirst"/>), c of shape
     /// <paramref name="constantShape"/>, learnable if <paramref name="learnable"/>, starting at <paramref name="value"/>.</summary>
     public Elementwise(BinaryOp op, TensorShape constantShape, bool constantFirst = false, bool learnable = false, float value = 1f)
+        : base(constantShape, constantFirst)
     {
         Op = CheckOp(op);
         if (!float.IsFinite(value)) throw new ArgumentOutOfRangeException(nameof(value), value, "the constant's initial value must be finite");
-        HasConstant = true;
-        ConstantShape = constantShape;
-        ConstantFirst = constantFirst;
         Learnable = learnable;
         Value = value;
     }
 
     /// <summary>The op ∘ of <c>y = a ∘ b</c> (or <c>x ∘ c</c>); <see cref="BinaryOp"/> gives its formula and derivatives.</summary>
     public BinaryOp Op { get; }
-    /// <summary>True for the one-input form (<c>ElementwiseConstant</c>).</summary>
-    public bool HasConstant { get; }
-    /// <summary>The constant operand's shape (one-input form).</summary>
-    public TensorShape ConstantShape { get; }
-    /// <summary>The constant is the left operand: <c>y = c ∘ x</c>.</summary>
-    public bool ConstantFirst { get; }
     /// <summary>The constant is a parameter the optimizer trains, rather than a buffer.</summary>
     public bool Learnable { get; }
     /// <summary>The value every element of the constant starts at in a new network.</summary>
     public float Value { get; }
 
-    /// <inheritdoc/>
-    public override LayerDescriptor Descriptor => Definitions[HasConstant ? 1 : 0];
-    /// <inheritdoc/>
-    public override int InputCount => HasConstant ? 1 : 2;
-
     /// <summary>The two forms' descriptors: <c>Elementwise</c> (two inputs) and <c>ElementwiseConstant</c> (one).</summary>
     internal static IReadOnlyList<LayerDescriptor> Definitions { get; } = [DescribeBinary(), DescribeConstant()];
+
+    private protected override IReadOnlyList<LayerDescriptor> Forms => Definitions;
+
+    /// <summary>The constant: the parameter when <see cref="Learnable"/>, else the buffer (no gradient).</summary>
+    private protected override (Tensor Value, Tensor? Gradient) Constant(NodeTensors t) =>
+        Learnable ? (t.Parameters[0], t.ParameterGrads[0]) : (t.Buffers[0], null);
 
     static LayerDescriptor DescribeBinary()
     {
@@ -153,17 +140,8 @@ public sealed class Elementwise : Layer
     public override void Backward(IBackend backend, NodeTensors t)
     {
         var (a, b) = Operands(t);
-        Tensor? dx = t.InputGrads[0], dc = HasConstant ? (Learnable ? t.ParameterGrads[0] : null) : t.InputGrads[1];
-        var (da, db) = ConstantFirst ? (dc, dx) : (dx, dc);
+        var (da, db) = OperandGradients(t);
         if (da is not null || db is not null) backend.BinaryBackward(Op, a, b, t.Output, t.Gradient, da, db);
-    }
-
-    /// <summary>(a, b) of <c>y = a ∘ b</c>: the inputs, or the input and the constant in their order.</summary>
-    (Tensor A, Tensor B) Operands(NodeTensors t)
-    {
-        if (!HasConstant) return (t.Inputs[0], t.Inputs[1]);
-        var c = Learnable ? t.Parameters[0] : t.Buffers[0];
-        return ConstantFirst ? (c, t.Inputs[0]) : (t.Inputs[0], c);
     }
 
     /// <inheritdoc/>

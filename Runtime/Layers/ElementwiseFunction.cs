@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Layers;
 
 /// <summary>An element-wise math function <c>y = f(x)</c>, any shape in, the same shape out (<see cref="UnaryOp"/>: Neg,

@@ -1,6 +1,4 @@
 using System.Buffers;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Layers;
 

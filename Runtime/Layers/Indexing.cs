@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Layers;
 
 /// <summary>A layer whose output is its input's elements moved by strided copies (<see cref="StridedMap"/>): forward

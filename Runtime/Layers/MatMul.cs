@@ -1,6 +1,4 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Init;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Layers;
 
@@ -10,43 +8,34 @@ namespace NeuroPlugin.Layers;
 /// <list type="bullet">
 /// <item><c>MatMul</c>: a and b are two inputs of one rank ≥ 3, (N,…,M,K) and (N,…,K,P) (attention's <c>q·kᵀ</c>); the batch
 ///   axis N is each item's own, the axes between may broadcast. y is (N,…,M,P).</item>
-/// <item><c>MatMulConstant</c>: one input x and a learnable constant W of shape <see cref="ConstantShape"/> (2 or 3 axes, no
-///   batch axis), <c>y = x·W</c> or, when <see cref="ConstantFirst"/>, <c>y = W·x</c>. x·W with x (N,…,M,K) and W (…,K,P) is
+/// <item><c>MatMulConstant</c>: one input x and a learnable constant W of shape <see cref="TwoOperandLayer.ConstantShape"/> (2 or 3 axes, no
+///   batch axis), <c>y = x·W</c> or, when <see cref="TwoOperandLayer.ConstantFirst"/>, <c>y = W·x</c>. x·W with x (N,…,M,K) and W (…,K,P) is
 ///   (N,…,M,P) (x of rank 2, (N,K), is the rows of one matrix); W·x with W (…,M,K) and x (N,…,K,P), x of rank ≥ 3, is
 ///   (N,…,M,P). W is a parameter named <c>weight</c> (PyTorch's default start, U(−1/√K, 1/√K)).</item>
 /// </list>
 /// Backward: <c>da += dy·bᵀ</c>, <c>db += aᵀ·dy</c>, each summed over the batches its operand was repeated in.
 /// </summary>
-public sealed class MatMul : Layer
+public sealed class MatMul : TwoOperandLayer
 {
     /// <summary>The two-input form: <c>y = a·b</c>.</summary>
-    public MatMul() => HasConstant = false;
+    public MatMul() { }
 
     /// <summary>The one-input form: <c>y = x·W</c> (<c>W·x</c> if <paramref name="constantFirst"/>), W a learnable constant of
     /// <paramref name="constantShape"/> (2 or 3 axes, sizes ≥ 1).</summary>
     public MatMul(TensorShape constantShape, bool constantFirst = false)
+        : base(constantShape.Rank is < 2 or >= TensorShape.MaxRank
+            ? throw new ArgumentOutOfRangeException(nameof(constantShape), constantShape, "a matrix product's constant has 2 or 3 axes (matrices, with one batch axis at most)")
+            : constantShape, constantFirst)
     {
-        if (constantShape.Rank is < 2 or >= TensorShape.MaxRank)
-            throw new ArgumentOutOfRangeException(nameof(constantShape), constantShape, "a matrix product's constant has 2 or 3 axes (matrices, with one batch axis at most)");
-        HasConstant = true;
-        ConstantShape = constantShape;
-        ConstantFirst = constantFirst;
     }
-
-    /// <summary>True for the one-input form (<c>MatMulConstant</c>).</summary>
-    public bool HasConstant { get; }
-    /// <summary>The constant's shape (…, rows, columns) in the one-input form.</summary>
-    public TensorShape ConstantShape { get; }
-    /// <summary>The constant is the left operand: <c>y = W·x</c>.</summary>
-    public bool ConstantFirst { get; }
-
-    /// <inheritdoc/>
-    public override LayerDescriptor Descriptor => Definitions[HasConstant ? 1 : 0];
-    /// <inheritdoc/>
-    public override int InputCount => HasConstant ? 1 : 2;
 
     /// <summary>The two forms' descriptors: <c>MatMul</c> (two inputs) and <c>MatMulConstant</c> (one).</summary>
     internal static IReadOnlyList<LayerDescriptor> Definitions { get; } = [DescribeBinary(), DescribeConstant()];
+
+    private protected override IReadOnlyList<LayerDescriptor> Forms => Definitions;
+
+    /// <summary>The constant W (…, rows, columns): the parameter <c>weight</c>.</summary>
+    private protected override (Tensor Value, Tensor? Gradient) Constant(NodeTensors t) => (t.Parameters[0], t.ParameterGrads[0]);
 
     static LayerDescriptor DescribeBinary() =>
         new LayerDescriptorBuilder<MatMul>("MatMul", LayerGroup.Linear, "y = a·b over the last two axes, batch axes broadcast (torch.matmul of two tensors)", inputs: 2)
@@ -130,16 +119,8 @@ public sealed class MatMul : Layer
     public override void Backward(IBackend backend, NodeTensors t)
     {
         var (a, b) = Operands(t);
-        Tensor? dx = t.InputGrads[0], dw = HasConstant ? t.ParameterGrads[0] : t.InputGrads[1];
-        var (da, db) = ConstantFirst ? (dw, dx) : (dx, dw);
+        var (da, db) = OperandGradients(t);
         if (da is not null || db is not null) backend.MatMulBackward(a, b, t.Gradient, da, db);
-    }
-
-    /// <summary>(a, b) of <c>y = a·b</c>: the inputs, or the input and the weight in their order.</summary>
-    (Tensor A, Tensor B) Operands(NodeTensors t)
-    {
-        if (!HasConstant) return (t.Inputs[0], t.Inputs[1]);
-        return ConstantFirst ? (t.Parameters[0], t.Inputs[0]) : (t.Inputs[0], t.Parameters[0]);
     }
 
     /// <inheritdoc/>

@@ -1,6 +1,4 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Init;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Layers;
 
@@ -62,14 +60,24 @@ public sealed class PReLU : Layer
         return x;
     }
 
+    // The kernel is the broadcasting BinaryOp.PReLU with the slopes (1) or (C) read as (C,1,…,1), so the slope's gradient
+    // is the broadcast gather (a sum over N and the spatial axes).
+
     /// <inheritdoc/>
-    public override void Forward(IBackend backend, NodeTensors t) => backend.PReLUForward(t.Inputs[0], t.Parameters[0], t.Output);
+    public override void Forward(IBackend backend, NodeTensors t)
+    {
+        Tensor x = t.Inputs[0], w = t.Parameters[0];
+        backend.BinaryForward(BinaryOp.PReLU, x, w, Broadcast.ChannelAligned(w.Shape, x.Shape), t.Output);
+    }
 
     /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
+        // in the forward pass this was y = x if x > 0 else w·x
+        Tensor x = t.Inputs[0], w = t.Parameters[0];
         Tensor? dx = t.InputGrads[0], dw = t.ParameterGrads[0];
-        if (dx is not null || dw is not null) backend.PReLUBackward(t.Inputs[0], t.Parameters[0], t.Output, t.Gradient, dx, dw);
+        if (dx is not null || dw is not null)
+            backend.BinaryBackward(BinaryOp.PReLU, x, w, Broadcast.ChannelAligned(w.Shape, x.Shape), t.Output, t.Gradient, dx, dw);
     }
 
     /// <inheritdoc/>

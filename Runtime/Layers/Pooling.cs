@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Layers;
 
 /// <summary>Shape inference shared by the pooling layers: (N,C,H,W) → (N,C,OH,OW), channels unchanged.</summary>

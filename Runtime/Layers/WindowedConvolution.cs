@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends;
 using NeuroPlugin.Init;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Layers;
 

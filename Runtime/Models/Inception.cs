@@ -1,6 +1,4 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
 
 namespace NeuroPlugin.Models;
 

@@ -1,5 +1,4 @@
 using NeuroPlugin.Graph;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Models;
 

@@ -1,5 +1,4 @@
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
 
 namespace NeuroPlugin.Models;
 

@@ -1,8 +1,6 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Data;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Monitoring;
 

@@ -1,4 +1,3 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Data;
 
 namespace NeuroPlugin.Monitoring;

@@ -1,5 +1,3 @@
-using NeuroPlugin.Backends;
-
 namespace NeuroPlugin.Monitoring;
 
 // The monitor's data model: immutable records built on the host from the statistics the device computed. They hold no

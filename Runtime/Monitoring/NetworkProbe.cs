@@ -1,7 +1,5 @@
 using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Monitoring;
 

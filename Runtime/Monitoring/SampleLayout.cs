@@ -1,7 +1,4 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Execution;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Monitoring;
 

@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Layers;
-
 namespace NeuroPlugin.Monitoring;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using NeuroPlugin.Backends;
 
 namespace NeuroPlugin.Monitoring;
 

@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using NeuroPlugin.Backends;
 using NeuroPlugin.Data;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Monitoring;

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Optimizers;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Search;
 

@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using NeuroPlugin.Backends;
 using NeuroPlugin.Data;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Search;

@@ -1,6 +1,5 @@
 using NeuroPlugin.Data;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
 using NeuroPlugin.Models;
 
 namespace NeuroPlugin.Search;

@@ -1,9 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Serialization;
 

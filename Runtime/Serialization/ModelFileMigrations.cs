@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Serialization;
 

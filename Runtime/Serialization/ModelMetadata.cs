@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using NeuroPlugin.Data;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Serialization;
 

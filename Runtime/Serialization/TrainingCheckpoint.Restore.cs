@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using NeuroPlugin.Backends;
 using NeuroPlugin.Data;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Training;
 using AugmentationPipeline = NeuroPlugin.Data.Augmentation;
 

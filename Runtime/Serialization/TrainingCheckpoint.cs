@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using NeuroPlugin.Data;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Training;
 using AugmentationPipeline = NeuroPlugin.Data.Augmentation;
 

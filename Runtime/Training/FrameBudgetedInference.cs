@@ -1,4 +1,3 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Execution;
 
 namespace NeuroPlugin.Training;
@@ -13,18 +12,16 @@ namespace NeuroPlugin.Training;
 /// Leave the plan's input alone while a pass runs. Allocates nothing per Advance after warm-up; all calls on the
 /// backend's thread. Dispose releases the timing queries only.
 /// </summary>
-public sealed class FrameBudgetedInference : IDisposable
+public sealed class FrameBudgetedInference : FrameBudgetedStages
 {
-    readonly FrameBudget budget;
-    int next;
-    bool running, disposed;
+    bool running;
 
     /// <param name="plan">Any plan (an inference plan, or a training plan evaluated in eval mode).</param>
     public FrameBudgetedInference(ExecutionPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
         Plan = plan;
-        budget = new FrameBudget(plan.Network.Backend, plan.InferenceStages.Count);
+        Budget = new FrameBudget(plan.Network.Backend, plan.InferenceStages.Count);
     }
 
     /// <summary>The plan whose inference stages are spread over frames; its input is read at <see cref="Begin"/>.</summary>
@@ -36,40 +33,14 @@ public sealed class FrameBudgetedInference : IDisposable
     public long CompletedPasses { get; private set; }
     /// <summary>Nodes in one pass.</summary>
     public int StageCount => Plan.InferenceStages.Count;
-    /// <summary>The node the next <see cref="Advance"/> runs first (or continues).</summary>
-    public int NextStage => next;
-    /// <summary>The part of <see cref="NextStage"/> the next <see cref="Advance"/> runs first; 0 at a node boundary.</summary>
-    public int NextPart => budget.NextPart;
-    /// <summary>Parts node <paramref name="stage"/>'s forward runs as now (1: whole).</summary>
-    public int StagePartCount(int stage) => budget.PartCount(stage);
-
-    /// <summary>Whether large stages run in parts finer than an op (the default; see the class remarks). False runs each
-    /// stage whole, one op per item, as before parts existed: for comparisons. The results are the same bits either way.</summary>
-    public bool SplitStages
-    {
-        get => budget.SplitStages;
-        set => budget.SplitStages = value;
-    }
-
-    /// <summary>The last <see cref="Advance"/>'s figures.</summary>
-    public FrameReport LastFrame => budget.LastFrame;
-    /// <summary>GPU time of the latest frame whose timer queries came back; null on the CPU backend.</summary>
-    public TimeSpan? LastDeviceFrameTime => budget.LastDeviceFrameTime;
-    /// <summary>Frames that took longer than their budget.</summary>
-    public long Overruns => budget.Overruns;
-    /// <summary>The largest measured excess over a frame's budget so far.</summary>
-    public TimeSpan MaxOverrun => budget.MaxOverrun;
-    /// <summary>Sets <see cref="Overruns"/> and <see cref="MaxOverrun"/> back to zero (after warm-up: the first frames
-    /// compile shaders and allocate state); the cost estimates are kept.</summary>
-    public void ResetStatistics() => budget.ResetStatistics();
     /// <summary>The summed estimates: what one whole pass costs, as far as measured.</summary>
-    public TimeSpan EstimatedPassTime => budget.EstimatedTotal;
+    public TimeSpan EstimatedPassTime => Budget.EstimatedTotal;
 
     /// <summary>Starts a pass over the batch now in <see cref="ExecutionPlan.Input"/>.</summary>
     /// <exception cref="InvalidOperationException">A pass is still running (finish it or <see cref="Cancel"/> it).</exception>
     public void Begin()
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
+        ThrowIfDisposed();
         if (running) throw new InvalidOperationException($"an inference pass is still running (node {next} of {StageCount}): Advance until it finishes, or Cancel it");
         running = true;
         next = 0;
@@ -80,26 +51,18 @@ public sealed class FrameBudgetedInference : IDisposable
     {
         running = false;
         next = 0;
-        budget.ResetPosition();
+        Budget.ResetPosition();
     }
 
     /// <summary>Runs nodes of the current pass while they fit <paramref name="budget"/> (at least one). True when the pass is
     /// finished (the output is ready) or none is running.</summary>
     public bool Advance(TimeSpan budget)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
+        ThrowIfDisposed();
         if (!running) return true;
         var work = new Work(this);
-        if (this.budget.Run(budget, ref work, ref next, stopAtEnd: true) > 0) running = false;
+        if (Budget.Run(budget, ref work, ref next, stopAtEnd: true) > 0) running = false;
         return !running;
-    }
-
-    /// <summary>Releases the timer queries. Safe to call twice.</summary>
-    public void Dispose()
-    {
-        if (disposed) return;
-        disposed = true;
-        budget.Dispose();
     }
 
     readonly struct Work(FrameBudgetedInference inference) : IStagedWork

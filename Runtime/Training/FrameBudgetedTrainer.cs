@@ -1,7 +1,5 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Training;
 
@@ -48,7 +46,7 @@ public interface IBatchSource
 /// <para>All calls on the thread that owns the backend (the GL context's thread). The plan, optimizer, batches and guard
 /// stay the caller's; Dispose releases only the timing queries.</para>
 /// </summary>
-public sealed class FrameBudgetedTrainer : IDisposable
+public sealed class FrameBudgetedTrainer : FrameBudgetedStages
 {
     readonly IBatchSource batches;
     readonly Tensor[] parameters, gradients;
@@ -57,9 +55,7 @@ public sealed class FrameBudgetedTrainer : IDisposable
     // monitor's statistics (while attached); a stage a layout lacks is −1
     int guardStage, weightsStage, penaltyStage, statisticsStage;
     string[] stageNames;
-    FrameBudget budget;
-    int next, stepsThisCall, stepsLimit;
-    bool disposed;
+    int stepsThisCall, stepsLimit;
 
     /// <param name="plan">A training plan; its <see cref="ExecutionPlan.Input"/>/<see cref="ExecutionPlan.Target"/> are filled by <paramref name="batches"/>.</param>
     /// <param name="optimizer">Updates the plan's parameters.</param>
@@ -79,7 +75,7 @@ public sealed class FrameBudgetedTrainer : IDisposable
         this.batches = batches;
         parameters = [.. plan.Parameters];
         gradients = [.. plan.ParameterGradients];
-        (stageNames, budget) = LayOutStages(monitored: false);
+        (stageNames, Budget) = LayOutStages(monitored: false);
     }
 
     /// <summary>Numbers the stages of a step, with or without the monitor's two, and makes the scheduler for them.</summary>
@@ -115,10 +111,10 @@ public sealed class FrameBudgetedTrainer : IDisposable
             if (StepInProgress) throw new InvalidOperationException("a monitor attaches and detaches at a step boundary (CompleteStep first)");
             monitor = value;
             // the step gains or loses the monitor's stages: a new scheduler learns their costs (and the others' again)
-            bool split = budget.SplitStages;
-            budget.Dispose();
-            (stageNames, budget) = LayOutStages(monitored: value is not null);
-            budget.SplitStages = split;
+            bool split = Budget.SplitStages;
+            Budget.Dispose();
+            (stageNames, Budget) = LayOutStages(monitored: value is not null);
+            Budget.SplitStages = split;
         }
     }
 
@@ -126,47 +122,21 @@ public sealed class FrameBudgetedTrainer : IDisposable
 
     /// <summary>Stages in one training step (see the class remarks).</summary>
     public int StageCount => stageNames.Length;
-    /// <summary>The stage the next <see cref="Advance"/> runs first (or continues); 0 at a step boundary.</summary>
-    public int NextStage => next;
-    /// <summary>The part of <see cref="NextStage"/> the next <see cref="Advance"/> runs first; 0 at a stage boundary.</summary>
-    public int NextPart => budget.NextPart;
-    /// <summary>Parts stage <paramref name="stage"/> runs as now (1: whole; see the class remarks).</summary>
-    public int StagePartCount(int stage) => budget.PartCount(stage);
     /// <summary>How much of the step in progress is done, in [0, 1): stages done plus the done share of the current one
     /// (by parts), over <see cref="StageCount"/>. With <see cref="CompletedSteps"/> it measures progress between frames
     /// (steps per second = the change of <c>CompletedSteps + StepFraction</c> over a second).</summary>
-    public double StepFraction => budget.SequenceFraction(next);
+    public double StepFraction => Budget.SequenceFraction(next);
     /// <summary>A stage's name for reports: "batch", "forward conv1", "backward fc3", "adam update conv1.weight", ….</summary>
     public string StageName(int stage) => stageNames[stage];
     /// <summary>A stage's current cost estimate; null until measured.</summary>
-    public TimeSpan? StageEstimate(int stage) => budget.Estimate(stage);
+    public TimeSpan? StageEstimate(int stage) => Budget.Estimate(stage);
     /// <summary>The summed estimates: what one whole step costs, as far as measured.</summary>
-    public TimeSpan EstimatedStepTime => budget.EstimatedTotal;
+    public TimeSpan EstimatedStepTime => Budget.EstimatedTotal;
 
     /// <summary>Training steps finished (updates issued, skipped ones included).</summary>
     public long CompletedSteps { get; private set; }
     /// <summary>True between a step's first and last stage: the weights are those of the previous step until it finishes.</summary>
-    public bool StepInProgress => next != 0 || budget.NextPart != 0;
-
-    /// <summary>Whether large stages run in parts finer than an op (the default; see the class remarks). False runs each
-    /// stage whole, one op per item, as before parts existed: for comparisons. The results are the same bits either way.</summary>
-    public bool SplitStages
-    {
-        get => budget.SplitStages;
-        set => budget.SplitStages = value;
-    }
-
-    /// <summary>The last <see cref="Advance"/>'s figures (budget, estimate, host time, stages, steps).</summary>
-    public FrameReport LastFrame => budget.LastFrame;
-    /// <summary>GPU time of the latest frame whose timer queries came back (a few frames late); null on the CPU backend.</summary>
-    public TimeSpan? LastDeviceFrameTime => budget.LastDeviceFrameTime;
-    /// <summary>Frames that took longer than their budget (see <see cref="FrameBudget.Overruns"/>).</summary>
-    public long Overruns => budget.Overruns;
-    /// <summary>The largest measured excess over a frame's budget so far.</summary>
-    public TimeSpan MaxOverrun => budget.MaxOverrun;
-    /// <summary>Sets <see cref="Overruns"/> and <see cref="MaxOverrun"/> back to zero (after warm-up: the first frames
-    /// compile shaders and allocate state); the cost estimates are kept.</summary>
-    public void ResetStatistics() => budget.ResetStatistics();
+    public bool StepInProgress => next != 0 || Budget.NextPart != 0;
 
     /// <summary>Raised at a step start when the guard reports NaN or ±∞ (the optimizer is already rewound; training goes on).
     /// Without a subscriber, <see cref="Advance"/> throws <see cref="NonFiniteException"/> instead.</summary>
@@ -184,21 +154,21 @@ public sealed class FrameBudgetedTrainer : IDisposable
     /// <exception cref="NonFiniteException">The guard reported a non-finite step and <see cref="NonFiniteDetected"/> has no subscriber.</exception>
     public int Advance(TimeSpan budget, int maxSteps = int.MaxValue)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
+        ThrowIfDisposed();
         ArgumentOutOfRangeException.ThrowIfNegative(maxSteps);
         stepsLimit = maxSteps;
         stepsThisCall = 0;
         var work = new Work(this);
-        return this.budget.Run(budget, ref work, ref next, stopAtEnd: false);
+        return Budget.Run(budget, ref work, ref next, stopAtEnd: false);
     }
 
     /// <summary>Runs the rest of the step in progress now, without a budget (before saving or reading the weights); does
     /// nothing at a step boundary.</summary>
     public void CompleteStep()
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
+        ThrowIfDisposed();
         var work = new Work(this);
-        budget.CompleteSequence(ref work, ref next);
+        Budget.CompleteSequence(ref work, ref next);
     }
 
     /// <summary>
@@ -271,14 +241,6 @@ public sealed class FrameBudgetedTrainer : IDisposable
         var handler = NonFiniteDetected;
         if (handler is null) throw new NonFiniteException(report);
         handler(report);
-    }
-
-    /// <summary>Releases the timer queries (not the plan, optimizer, batches or guard). Safe to call twice.</summary>
-    public void Dispose()
-    {
-        if (disposed) return;
-        disposed = true;
-        budget.Dispose();
     }
 
     /// <summary>The step's stages as <see cref="FrameBudget"/> runs them.</summary>

@@ -1,7 +1,5 @@
-using NeuroPlugin.Backends;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Training;
 

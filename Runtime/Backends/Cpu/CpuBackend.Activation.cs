@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using NeuroPlugin.Tensors;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NeuroPlugin.Backends.Cpu;

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 public sealed partial class CpuBackend

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // Augmentation's pixel work: shifted/mirrored copies, rectangle fills, mixing with a partner sample. Forward

@@ -1,5 +1,4 @@
 using System.Runtime.Intrinsics;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.Cpu;
 

@@ -1,5 +1,4 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.Cpu;
 

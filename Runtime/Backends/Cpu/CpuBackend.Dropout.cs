@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // Inverted dropout with counter-based random numbers (CounterRandom), forward and backward side by side.

@@ -1,27 +1,10 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // Element-wise binary ops with NumPy broadcasting (BinaryOp), forward and backward.
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output) => BinaryForward(op, a, b, b.Shape, output);
-
-    /// <inheritdoc/>
-    public void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad) =>
-        BinaryBackward(op, a, b, b.Shape, output, outputGrad, aGrad, bGrad);
-
-    /// <inheritdoc/>
-    public void PReLUForward(Tensor input, Tensor weight, Tensor output) =>
-        BinaryForward(BinaryOp.PReLU, input, weight, Broadcast.ChannelAligned(weight.Shape, input.Shape), output);
-
-    /// <inheritdoc/>
-    public void PReLUBackward(Tensor input, Tensor weight, Tensor output, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad) =>
-        BinaryBackward(BinaryOp.PReLU, input, weight, Broadcast.ChannelAligned(weight.Shape, input.Shape), output, outputGrad, inputGrad, weightGrad);
-
-    /// <summary><c>y = a ∘ b</c> with b read as <paramref name="bShape"/> (its own shape, or a view of the same length).</summary>
-    void BinaryForward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output)
+    public void BinaryForward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output)
     {
         if (Skips) return; // a work slice's unit: the whole op
         // y (the broadcast shape) walks a and b by their broadcast strides (0 on the axes where they are repeated)
@@ -39,7 +22,8 @@ public sealed partial class CpuBackend
                 }
     }
 
-    void BinaryBackward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad)
+    /// <inheritdoc/>
+    public void BinaryBackward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad)
     {
         if (Skips) return; // a work slice's unit: both operands' gradients
         if (aGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, aGrad, ofA: true);

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // The non-finite guard: the same logic as nonfinite.comp, and the update rules' skip (read by each rule in

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // Batched matrix products with broadcast batch axes (ONNX MatMul), forward and backward: plain loops, each sum over its

@@ -1,7 +1,6 @@
 using System.Runtime.Intrinsics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.Cpu;
 

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // Reductions over any set of axes (ReduceOp), forward and backward: one pass per output element over the input elements

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // In-game learning's on-device data (Data/ReplayBuffer): range copies into the buffer's ring, and the gather of

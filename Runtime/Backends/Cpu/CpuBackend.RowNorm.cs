@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // Row normalization (layer, group and instance norm): statistics per row of contiguous values, forward and backward side by side.

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // Softmax and log-softmax over any axis, forward and backward: each (outer, inner) pair is one row of K elements,

@@ -1,4 +1,3 @@
-using NeuroPlugin.Tensors;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NeuroPlugin.Backends.Cpu;

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // Data movement of the shape ops (StridedMap): transpose, slice, concatenation along any axis, index select.

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 /// <summary>How the CPU backend rounds (<see cref="CpuBackend.Arithmetic"/>). Both are deterministic: the same inputs

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.Cpu;
 
 // Bilinear resizing (PyTorch's upsample_bilinear2d, align_corners=False): forward gathers four neighbours per output

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.Cpu;
 

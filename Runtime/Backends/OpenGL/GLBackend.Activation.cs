@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Element-wise activations (activation.comp), one variant per function and direction, one invocation per vec4.

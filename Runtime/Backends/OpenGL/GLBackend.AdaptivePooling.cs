@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Adaptive average pooling (adaptive_pool2d.comp): forward one invocation per output element, backward one per

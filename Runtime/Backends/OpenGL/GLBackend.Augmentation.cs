@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Augmentation's pixel work (augmentation.comp): shifted/mirrored copies, rectangle fills, mixing with a partner

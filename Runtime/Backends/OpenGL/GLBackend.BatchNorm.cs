@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Batch normalization (batchnorm.comp): per-channel sums over N·H·W as two passes through the scratch buffer

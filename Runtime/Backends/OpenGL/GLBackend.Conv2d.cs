@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // 2-D convolution (conv2d.comp): direct convolution, register-blocked, forward (alone or with a fused epilogue) and the

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Inverted dropout (dropout.comp + random.glsl): the mask comes from the same counter-based generator as the

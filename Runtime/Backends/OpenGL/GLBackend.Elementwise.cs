@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Element-wise binary ops with NumPy broadcasting (elementwise.comp), one variant per op and direction.
@@ -10,24 +8,8 @@ public sealed partial class GLBackend
     readonly ComputeProgram?[] binaryGradientAPrograms = new ComputeProgram?[Enum.GetValues<BinaryOp>().Length];
     readonly ComputeProgram?[] binaryGradientBPrograms = new ComputeProgram?[Enum.GetValues<BinaryOp>().Length];
 
-    /// <summary><c>y = a ∘ b</c> with broadcasting: one invocation per output element.</summary>
-    public void BinaryForward(BinaryOp op, Tensor a, Tensor b, Tensor output) => BinaryForward(op, a, b, b.Shape, output);
-
-    /// <summary>Adds <c>da += Σ dy·∂y/∂a</c> and <c>db += Σ dy·∂y/∂b</c>: one invocation per operand element, which
-    /// gathers over the output elements that read it (no atomics).</summary>
-    public void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad) =>
-        BinaryBackward(op, a, b, b.Shape, output, outputGrad, aGrad, bGrad);
-
-    /// <summary><c>y = x if x &gt; 0 else w·x</c>, the slope w (one, or one per channel) on axis 1 of x.</summary>
-    public void PReLUForward(Tensor input, Tensor weight, Tensor output) =>
-        BinaryForward(BinaryOp.PReLU, input, weight, Broadcast.ChannelAligned(weight.Shape, input.Shape), output);
-
-    /// <summary>Adds <c>dx += dy</c> where x &gt; 0, else <c>w·dy</c>, and <c>dw += Σ x·dy</c> over the elements where x ≤ 0.</summary>
-    public void PReLUBackward(Tensor input, Tensor weight, Tensor output, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad) =>
-        BinaryBackward(BinaryOp.PReLU, input, weight, Broadcast.ChannelAligned(weight.Shape, input.Shape), output, outputGrad, inputGrad, weightGrad);
-
     /// <summary><c>y = a ∘ b</c>, b read as <paramref name="bShape"/>: one invocation per output element.</summary>
-    void BinaryForward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output)
+    public void BinaryForward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output)
     {
         EnsureUsable();
         var program = Bound(BinaryProgram(binaryForwardPrograms, op, "FORWARD"), [a, b], [output]);
@@ -36,7 +18,9 @@ public sealed partial class GLBackend
         program.Dispatch(output.Length, 1, 1);
     }
 
-    void BinaryBackward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad)
+    /// <summary>Adds <c>da += Σ dy·∂y/∂a</c> and <c>db += Σ dy·∂y/∂b</c>: one invocation per operand element, which
+    /// gathers over the output elements that read it (no atomics).</summary>
+    public void BinaryBackward(BinaryOp op, Tensor a, Tensor b, TensorShape bShape, Tensor output, Tensor outputGrad, Tensor? aGrad, Tensor? bGrad)
     {
         EnsureUsable();
         if (aGrad is not null) BinaryGradient(op, a, b, bShape, output, outputGrad, aGrad, a.Shape, binaryGradientAPrograms, "GRADIENT_A");

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Element-wise math functions (elementwise_function.comp), one variant per function and direction: the same passes

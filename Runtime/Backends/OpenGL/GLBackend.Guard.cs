@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // The non-finite guard's kernels (nonfinite.comp), the update rules' device-side skip, and GPU timestamps for

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Fully connected layer (linear.comp): the forward pass and both backward products are one strided GEMM.

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Softmax cross-entropy, fused (softmax_cross_entropy.comp): one invocation per row, then the row losses

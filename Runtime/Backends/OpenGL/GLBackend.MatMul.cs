@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Batched matrix products with broadcast batch axes (matmul.comp): one invocation per element written.

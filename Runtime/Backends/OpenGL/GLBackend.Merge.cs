@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Merging branches (merge.comp): residual sums, channel concatenation, channel-wise scaling.

@@ -1,5 +1,4 @@
 using NeuroPlugin.Optimizers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Backends.OpenGL;
 

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Max and average pooling (pool2d.comp): one invocation per output element forward; backward one per

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Reductions over any set of axes (reduce_axes.comp): one invocation per output element, forward and backward.

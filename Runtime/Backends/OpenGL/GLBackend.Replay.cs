@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // In-game learning's on-device data (Data/ReplayBuffer): range copies are CopyRange (GLBackend.Transfers.cs), the

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Row normalization (rownorm.comp): one invocation per row for the statistics and the row sums of backward, element-wise
@@ -13,21 +11,14 @@ public sealed partial class GLBackend
     {
         EnsureUsable();
         var axes = RowNormAxes.Of(input, saveMean, weight, bias, affineStride);
-        var stats = Program(ref rowNormStatsProgram, "rownorm.comp", "STATS");
-        Bind(Input0, input);
-        Bind(Output0, saveMean);
-        Bind(Output1, saveInvStd);
+        var stats = Bound(Program(ref rowNormStatsProgram, "rownorm.comp", "STATS"), [input], [saveMean, saveInvStd]);
         SetRowNormShape(stats, axes, weight is not null, bias is not null);
         stats.SetUniform("epsilon", epsilon);
         stats.Dispatch(axes.Rows, 1, 3L * axes.RowLength);
 
-        var normalize = Program(ref rowNormNormalizeProgram, "rownorm.comp", "NORMALIZE");
-        Bind(Input0, input);
-        Bind(Input1, saveMean);
-        Bind(Input2, saveInvStd);
+        var normalize = Bound(Program(ref rowNormNormalizeProgram, "rownorm.comp", "NORMALIZE"), [input, saveMean, saveInvStd], [output]);
         BindOptional(Input3, weight);
         BindOptional(Input4, bias);
-        Bind(Output0, output);
         SetRowNormShape(normalize, axes, weight is not null, bias is not null);
         DispatchRowNormElements(normalize, axes);
     }
@@ -43,26 +34,22 @@ public sealed partial class GLBackend
         if (inputGrad is not null)
         {
             var rowSums = Scratch(checked(4 * axes.Rows));
-            var rowGrad = Program(ref rowNormRowGradProgram, "rownorm.comp", "ROW_GRAD");
-            BindGradientInputs();
+            // ROW_GRAD and AFFINE_GRAD read x, dy and the row statistics at the same bindings
+            var rowGrad = Bound(Program(ref rowNormRowGradProgram, "rownorm.comp", "ROW_GRAD"), [input, outputGrad, saveMean, saveInvStd], []);
             BindOptional(Input4, weight);
             Bind(Output0, rowSums);
             SetRowNormShape(rowGrad, axes, weight is not null, false);
             rowGrad.Dispatch(axes.Rows, 1, 4L * axes.RowLength);
 
-            var program = Program(ref rowNormInputGradProgram, "rownorm.comp", "INPUT_GRAD");
-            Bind(Input0, input);
-            Bind(Input1, outputGrad);
+            var program = Bound(Program(ref rowNormInputGradProgram, "rownorm.comp", "INPUT_GRAD"), [input, outputGrad], [inputGrad]);
             BindOptional(Input2, weight);
             Bind(Input3, rowSums);
-            Bind(Output0, inputGrad);
             SetRowNormShape(program, axes, weight is not null, false);
             DispatchRowNormElements(program, axes);
         }
         if (axes.AffineCount > 0 && (weightGrad is not null || biasGrad is not null))
         {
-            var program = Program(ref rowNormAffineGradProgram, "rownorm.comp", "AFFINE_GRAD");
-            BindGradientInputs();
+            var program = Bound(Program(ref rowNormAffineGradProgram, "rownorm.comp", "AFFINE_GRAD"), [input, outputGrad, saveMean, saveInvStd], []);
             BindOptional(Output0, weightGrad);
             BindOptional(Output1, biasGrad);
             SetRowNormShape(program, axes, weight is not null, false);
@@ -71,15 +58,6 @@ public sealed partial class GLBackend
             program.SetUniform("hasWeightGrad", weightGrad is null ? 0 : 1);
             program.SetUniform("hasBiasGrad", biasGrad is null ? 0 : 1);
             program.Dispatch(axes.AffineCount, 1, 2L * blocks * axes.AffineStride);
-        }
-
-        // ROW_GRAD and AFFINE_GRAD read x, dy and the row statistics at the same bindings
-        void BindGradientInputs()
-        {
-            Bind(Input0, input);
-            Bind(Input1, outputGrad);
-            Bind(Input2, saveMean);
-            Bind(Input3, saveInvStd);
         }
     }
 

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Softmax and log-softmax over any axis (softmax.comp): one invocation per row, forward and backward.
@@ -10,25 +8,18 @@ public sealed partial class GLBackend
     /// <summary><c>y[o,k,i] = e^(x[o,k,i] − m) / Σ_j e^(x[o,j,i] − m)</c> over <paramref name="axis"/> (or its logarithm).</summary>
     public void SoftmaxForward(Tensor input, Tensor output, int axis = 1, bool logarithm = false)
     {
-        EnsureUsable();
         var program = logarithm
-            ? Program(ref logSoftmaxForwardProgram, "softmax.comp", "FORWARD;LOGARITHM")
-            : Program(ref softmaxForwardProgram, "softmax.comp", "FORWARD");
-        Bind(Input0, input);
-        Bind(Output0, output);
+            ? Kernel(ref logSoftmaxForwardProgram, "softmax.comp", "FORWARD;LOGARITHM", [input], [output])
+            : Kernel(ref softmaxForwardProgram, "softmax.comp", "FORWARD", [input], [output]);
         SoftmaxDispatch(program, input.Shape, axis);
     }
 
     /// <summary>Adds <c>dx += y⊙(dy − Σ_k dy⊙y)</c> per row (for the logarithm <c>dx += dy − e^y·Σ_k dy</c>).</summary>
     public void SoftmaxBackward(Tensor output, Tensor outputGrad, Tensor inputGrad, int axis = 1, bool logarithm = false)
     {
-        EnsureUsable();
         var program = logarithm
-            ? Program(ref logSoftmaxBackwardProgram, "softmax.comp", "BACKWARD;LOGARITHM")
-            : Program(ref softmaxBackwardProgram, "softmax.comp", "BACKWARD");
-        Bind(Input0, output);
-        Bind(Input1, outputGrad);
-        Bind(Output0, inputGrad);
+            ? Kernel(ref logSoftmaxBackwardProgram, "softmax.comp", "BACKWARD;LOGARITHM", [output, outputGrad], [inputGrad])
+            : Kernel(ref softmaxBackwardProgram, "softmax.comp", "BACKWARD", [output, outputGrad], [inputGrad]);
         SoftmaxDispatch(program, output.Shape, axis);
     }
 

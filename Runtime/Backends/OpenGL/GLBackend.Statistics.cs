@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // The training monitor's statistics (statistics.comp): split reductions through the shared scratch buffer, no shared

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Stochastic regularizers (stochastic.comp + random.glsl): per-sample scaled residuals (Stochastic Depth, Shake-Shake,

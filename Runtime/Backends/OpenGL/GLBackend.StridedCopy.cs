@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Data movement of the shape ops (strided_copy.comp): one invocation per element of the map's extent.

@@ -1,4 +1,3 @@
-using NeuroPlugin.Tensors;
 using Silk.NET.OpenGL;
 
 namespace NeuroPlugin.Backends.OpenGL;

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 // Bilinear resizing (upsample.comp): forward one invocation per output element, backward one per input element

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using NeuroPlugin.Tensors;
 using Silk.NET.OpenGL;
 
 namespace NeuroPlugin.Backends.OpenGL;

@@ -21,7 +21,11 @@ internal sealed class GLHazardTracker
 {
     enum AccessKind : byte { KernelRead, KernelWrite, TransferRead, TransferWrite, HostWrite }
 
-    readonly record struct Access(AccessKind Kind, long Offset, long End, long Sequence, int ShaderEpoch, int UpdateEpoch, int ClientEpoch, string By);
+    readonly record struct Access(AccessKind Kind, long Offset, long End, long Sequence, int ShaderEpoch, int UpdateEpoch, int ClientEpoch, string By)
+    {
+        /// <summary>Whether this access's bytes [Offset, End) meet [offset, end).</summary>
+        public bool Overlaps(long offset, long end) => Offset < end && End > offset;
+    }
 
     sealed class BufferState(string label, bool tracked, bool written)
     {
@@ -57,7 +61,7 @@ internal sealed class GLHazardTracker
         foreach (var a in state.Accesses)
         {
             // one dispatch's own bindings are not ordered against each other (aliasing is the binding check's business)
-            if (a.End <= offset || a.Offset >= end || a.Sequence == sequence) continue;
+            if (!a.Overlaps(offset, end) || a.Sequence == sequence) continue;
             if (read && a.Kind == AccessKind.KernelWrite && a.ShaderEpoch == shaderEpoch)
                 Throw(GLHazard.ReadAfterWriteWithoutBarrier, kernel, state, $"kernel {kernel} reads buffer '{state.Label}' that kernel {a.By} wrote, with no GL_SHADER_STORAGE_BARRIER_BIT barrier between them");
             if (write && a.Kind is (AccessKind.KernelRead or AccessKind.KernelWrite) && a.ShaderEpoch == shaderEpoch)
@@ -67,11 +71,7 @@ internal sealed class GLHazardTracker
                 Throw(GLHazard.KernelAfterPendingTransfer, kernel, state, $"kernel {kernel} {(write ? "writes" : "reads")} buffer '{state.Label}' after the {a.By} (command {a.Sequence}) that {(a.Kind == AccessKind.TransferWrite ? "wrote" : "read")} it, and no fence was waited for in between (completed through command {completed}): barrier bits do not order transfers with kernels");
         }
         if (read) Record(state, AccessKind.KernelRead, offset, end, kernel);
-        if (write)
-        {
-            Record(state, AccessKind.KernelWrite, offset, end, kernel);
-            state.Written = true;
-        }
+        if (write) Record(state, AccessKind.KernelWrite, offset, end, kernel);
     }
 
     /// <summary>A transfer (upload, clear, copy or readback copy) reads and/or writes a range (after <see cref="BeginCommand"/>).
@@ -84,7 +84,7 @@ internal sealed class GLHazardTracker
             Throw(GLHazard.UninitializedRead, what, state, $"{what} reads buffer '{state.Label}', which nothing wrote since it was created");
         foreach (var a in state.Accesses)
         {
-            if (a.End <= offset || a.Offset >= end) continue;
+            if (!a.Overlaps(offset, end)) continue;
             if (read && a.Kind == AccessKind.KernelWrite && a.UpdateEpoch == updateEpoch)
                 Throw(GLHazard.TransferReadWithoutBarrier, what, state, $"{what} reads buffer '{state.Label}' that kernel {a.By} wrote, with no GL_BUFFER_UPDATE_BARRIER_BIT barrier since");
             if (write && a.Kind != AccessKind.HostWrite && a.Sequence > completed)
@@ -92,11 +92,7 @@ internal sealed class GLHazardTracker
         }
         if (synchronous) return;
         if (read) Record(state, AccessKind.TransferRead, offset, end, what);
-        if (write)
-        {
-            Record(state, AccessKind.TransferWrite, offset, end, what);
-            state.Written = true;
-        }
+        if (write) Record(state, AccessKind.TransferWrite, offset, end, what);
     }
 
     /// <summary>The host writes mapped memory [offset, offset + size) of a staging buffer.</summary>
@@ -106,12 +102,11 @@ internal sealed class GLHazardTracker
         long end = offset + size;
         foreach (var a in state.Accesses)
         {
-            if (a.End <= offset || a.Offset >= end || a.Kind == AccessKind.HostWrite) continue;
+            if (!a.Overlaps(offset, end) || a.Kind == AccessKind.HostWrite) continue;
             if (a.Sequence > completed)
                 Throw(GLHazard.HostWriteWhileInUse, what, state, $"{what} writes mapped memory of '{state.Label}' [{offset}, {end}) bytes that {Describe(a)} (command {a.Sequence}) may still read: its fence has not passed (completed through command {completed})");
         }
         Record(state, AccessKind.HostWrite, offset, end, what);
-        state.Written = true;
     }
 
     /// <summary>The host reads mapped memory [offset, offset + size) of a readback buffer.</summary>
@@ -121,7 +116,7 @@ internal sealed class GLHazardTracker
         long end = offset + size;
         foreach (var a in state.Accesses)
         {
-            if (a.End <= offset || a.Offset >= end || a.Kind is not (AccessKind.KernelWrite or AccessKind.TransferWrite)) continue;
+            if (!a.Overlaps(offset, end) || a.Kind is not (AccessKind.KernelWrite or AccessKind.TransferWrite)) continue;
             if (a.Sequence > completed)
                 Throw(GLHazard.HostReadBeforeFence, what, state, $"{what} reads mapped memory of '{state.Label}' that {Describe(a)} (command {a.Sequence}) writes, before a fence after it passed (completed through command {completed})");
             if (a.Kind == AccessKind.KernelWrite && a.ClientEpoch == clientEpoch)
@@ -164,8 +159,10 @@ internal sealed class GLHazardTracker
         return state;
     }
 
+    /// <summary>Keeps the access (in place of the last one of its kind on the same range); a write marks the buffer written.</summary>
     void Record(BufferState state, AccessKind kind, long offset, long end, string by)
     {
+        if (kind is not (AccessKind.KernelRead or AccessKind.TransferRead)) state.Written = true;
         var access = new Access(kind, offset, end, sequence, shaderEpoch, updateEpoch, clientEpoch, by);
         var accesses = state.Accesses;
         for (int i = 0; i < accesses.Count; i++)

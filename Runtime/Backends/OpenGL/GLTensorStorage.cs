@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends.OpenGL;
 
 /// <summary>Tensor storage on the GL backend: one <see cref="GLBuffer"/> (shader storage buffer) of floats,

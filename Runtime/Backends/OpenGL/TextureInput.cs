@@ -1,5 +1,4 @@
 using NeuroPlugin.Data;
-using NeuroPlugin.Tensors;
 using Silk.NET.OpenGL;
 
 namespace NeuroPlugin.Backends.OpenGL;

@@ -1,5 +1,3 @@
-using NeuroPlugin.Backends;
-
 namespace NeuroPlugin.Data;
 
 /// <summary>

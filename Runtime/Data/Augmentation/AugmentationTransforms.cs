@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Data;
 
 /// <summary>

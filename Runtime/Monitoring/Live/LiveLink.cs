@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Tensors;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Monitoring.Live;
@@ -128,7 +127,7 @@ public sealed class LiveLink : IDisposable
 
     /// <summary>
     /// Call once per frame on the game thread, after the present, with the frame's time: records the frame timing and the
-    /// training budget's use (from <see cref="FrameBudgetedTrainer.LastFrame"/> when the trainer ran this frame), publishes
+    /// training budget's use (from the trainer's <see cref="FrameBudgetedStages.LastFrame"/> when the trainer ran this frame), publishes
     /// a NaN-guard report the trainer received, delivers the monitor's arrived samples, and serves queued probes and
     /// control requests (at most one probe a frame). Allocates nothing unless a request is served.
     /// </summary>

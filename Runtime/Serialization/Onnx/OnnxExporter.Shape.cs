@@ -1,6 +1,4 @@
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Serialization.Onnx;
 

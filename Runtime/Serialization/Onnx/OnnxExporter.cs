@@ -1,9 +1,6 @@
 using System.Text;
 using Google.Protobuf;
-using NeuroPlugin.Backends;
 using NeuroPlugin.Graph;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Serialization.Onnx;
 

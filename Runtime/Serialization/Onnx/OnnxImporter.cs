@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using NeuroPlugin.Backends;
 using NeuroPlugin.Graph;
 
 namespace NeuroPlugin.Serialization.Onnx;

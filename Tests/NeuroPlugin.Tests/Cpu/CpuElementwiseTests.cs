@@ -47,8 +47,8 @@ public class CpuElementwiseTests
         using Tensor da = cpu.Allocate(sa, "da"), db = cpu.Allocate(sb, "db");
         a.Upload(OperandValues(op, true, sa.Length, random));
         b.Upload(OperandValues(op, false, sb.Length, random));
-        check.Run(op.ToString(), [a, b], y, () => cpu.BinaryForward(op, a, b, y), [da, db],
-            dy => cpu.BinaryBackward(op, a, b, y, dy, da, db));
+        check.Run(op.ToString(), [a, b], y, () => cpu.BinaryForward(op, a, b, b.Shape, y), [da, db],
+            dy => cpu.BinaryBackward(op, a, b, b.Shape, y, dy, da, db));
     }
 
     /// <summary>Each element-wise op is one unit of a work slice: outside the window it leaves its output as it was, inside it
@@ -64,8 +64,8 @@ public class CpuElementwiseTests
         dy.Upload([1, 1, 1, 1, 1, 1]);
         void RunAll()
         {
-            cpu.BinaryForward(BinaryOp.Mul, a, b, y);
-            cpu.BinaryBackward(BinaryOp.Mul, a, b, y, dy, da, db);
+            cpu.BinaryForward(BinaryOp.Mul, a, b, b.Shape, y);
+            cpu.BinaryBackward(BinaryOp.Mul, a, b, b.Shape, y, dy, da, db);
             cpu.UnaryForward(UnaryOp.Neg, a, f);
             cpu.UnaryBackward(UnaryOp.Neg, a, f, dy, df);
         }
@@ -110,7 +110,7 @@ public class CpuElementwiseTests
         using Tensor a = cpu.Allocate(new TensorShape(7), "a"), b = cpu.Allocate(new TensorShape(7), "b"), y = cpu.Allocate(new TensorShape(7), "y");
         a.Upload(bases);
         b.Upload(exponents);
-        cpu.BinaryForward(BinaryOp.Pow, a, b, y);
+        cpu.BinaryForward(BinaryOp.Pow, a, b, b.Shape, y);
         Assert.That(y.ToArray(), Is.EqualTo(new[] { -8f, float.NaN, 1f, float.PositiveInfinity, 0f, 2f, 64f }));
     }
 
@@ -122,7 +122,7 @@ public class CpuElementwiseTests
         a.Upload([1f, 2f, 3f]);
         b.Upload([1f, 1f, 4f]);
         dy.Upload([2f, 2f, 2f]);
-        cpu.BinaryBackward(BinaryOp.Minimum, a, b, y, dy, da, db);
+        cpu.BinaryBackward(BinaryOp.Minimum, a, b, b.Shape, y, dy, da, db);
         Assert.That(da.ToArray(), Is.EqualTo(new[] { 1f, 0f, 2f }));
         Assert.That(db.ToArray(), Is.EqualTo(new[] { 1f, 2f, 0f }));
     }

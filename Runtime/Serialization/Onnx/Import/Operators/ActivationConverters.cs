@@ -1,6 +1,3 @@
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>Relu, Sigmoid, Tanh, LeakyRelu, HardSwish, HardSigmoid (PyTorch's), Clip (as ReLU6 or ReLU) → an

@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Layers;
-
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>Conv → <see cref="Conv2d"/>: 2-D, any groups, strides, dilations, pads or auto_pad, and the padding of a Pad

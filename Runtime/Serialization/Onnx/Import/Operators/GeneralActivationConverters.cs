@@ -1,7 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>Gemm and MatMul of (N,K) by a constant matrix → <see cref="Linear"/> (weight (out, in), PyTorch's layout); any

@@ -1,5 +1,3 @@
-using NeuroPlugin.Layers;
-
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>The ops that join branches: Sum → <see cref="Layers.Add"/>, Mean → a <see cref="FractalJoin"/> that never

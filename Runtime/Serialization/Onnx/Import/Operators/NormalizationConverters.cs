@@ -1,5 +1,3 @@
-using NeuroPlugin.Layers;
-
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>BatchNormalization (inference form, with its running statistics) → <see cref="BatchNorm2d"/> or

@@ -1,7 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Layers;
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>MaxPool, AveragePool (with the padding of a Pad node before it), GlobalAveragePool, GlobalMaxPool → our

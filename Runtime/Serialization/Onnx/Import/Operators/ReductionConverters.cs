@@ -1,6 +1,3 @@
-using NeuroPlugin.Backends;
-using NeuroPlugin.Layers;
-
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>ReduceSum, ReduceMean, ReduceMax and ReduceMin over any axes after the batch → <see cref="Layers.Reduce"/>; the mean

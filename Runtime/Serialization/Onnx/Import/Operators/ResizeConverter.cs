@@ -1,5 +1,3 @@
-using NeuroPlugin.Layers;
-
 namespace NeuroPlugin.Serialization.Onnx;
 
 /// <summary>

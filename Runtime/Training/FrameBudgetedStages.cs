@@ -1,0 +1,57 @@
+namespace NeuroPlugin.Training;
+
+/// <summary>
+/// Work spread over frames as a sequence of stages, what <see cref="FrameBudgetedTrainer"/> (training steps) and
+/// <see cref="FrameBudgetedInference"/> (forward passes) share: each <c>Advance</c> runs the stages whose estimated cost
+/// fits its time budget, a large stage in parts, by one scheduler (<see cref="FrameBudget"/>) whose position and figures
+/// are read here. All calls on the backend's thread; Dispose releases the timing queries only.
+/// </summary>
+public abstract class FrameBudgetedStages : IDisposable
+{
+    bool disposed;
+
+    private protected FrameBudgetedStages() { }
+
+    /// <summary>The scheduler; the subclass's constructor sets it, and replaces it when the stages change.</summary>
+    private protected FrameBudget Budget { get; set; } = null!;
+
+    /// <summary>The stage the next <c>Advance</c> runs first (or continues).</summary>
+    private protected int next;
+
+    /// <summary>The stage the next <c>Advance</c> runs first (or continues); 0 at the start of a step or pass.</summary>
+    public int NextStage => next;
+    /// <summary>The part of <see cref="NextStage"/> the next <c>Advance</c> runs first; 0 at a stage boundary.</summary>
+    public int NextPart => Budget.NextPart;
+    /// <summary>Parts stage <paramref name="stage"/> runs as now (1: whole).</summary>
+    public int StagePartCount(int stage) => Budget.PartCount(stage);
+
+    /// <summary>Whether large stages run in parts finer than an op (the default; see <see cref="FrameBudget"/>). False runs each
+    /// stage whole, one op per item, as before parts existed: for comparisons. The results are the same bits either way.</summary>
+    public bool SplitStages
+    {
+        get => Budget.SplitStages;
+        set => Budget.SplitStages = value;
+    }
+
+    /// <summary>The last <c>Advance</c>'s figures (budget, estimate, host time, stages, steps).</summary>
+    public FrameReport LastFrame => Budget.LastFrame;
+    /// <summary>GPU time of the latest frame whose timer queries came back (a few frames late); null on the CPU backend.</summary>
+    public TimeSpan? LastDeviceFrameTime => Budget.LastDeviceFrameTime;
+    /// <summary>Frames that took longer than their budget (see <see cref="FrameBudget.Overruns"/>).</summary>
+    public long Overruns => Budget.Overruns;
+    /// <summary>The largest measured excess over a frame's budget so far.</summary>
+    public TimeSpan MaxOverrun => Budget.MaxOverrun;
+    /// <summary>Sets <see cref="Overruns"/> and <see cref="MaxOverrun"/> back to zero (after warm-up: the first frames
+    /// compile shaders and allocate state); the cost estimates are kept.</summary>
+    public void ResetStatistics() => Budget.ResetStatistics();
+
+    private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
+
+    /// <summary>Releases the timer queries (nothing else: not the plan, optimizer, batches or guard). Safe to call twice.</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        Budget.Dispose();
+    }
+}
