@@ -1,4 +1,4 @@
-namespace NeuroPlugin.Tests.Toolkit;
+namespace NeuroPlugin.Tests.Ops;
 
 /// <summary>Batch normalization on the CPU reference: finite differences, PyTorch golden files, the layer's
 /// validation, buffers in the network, the execution plan and the model file.</summary>
