@@ -87,7 +87,6 @@ internal sealed class BatchNormExperiment() : Experiment("batch-norm",
             $"after training, {Format.Percent(plainSaturated)} of the sigmoid network's hidden outputs are within {Near} of 0 or 1 without BN and " +
             $"{Format.Percent(normalizedSaturated)} with BN (mean over the rates and layers; agreement needs BN's share to be no larger)."));
 
-        string chart = DrawChart(context, result, outcomes, options);
         return new MarkdownReport()
             .Heading("Batch normalization")
             .Paragraph($"Perceptrons with {Depth} hidden layers of {width} units — sigmoid (Xavier-normal weights, zero biases) and ReLU (PyTorch's default " +
@@ -95,7 +94,7 @@ internal sealed class BatchNormExperiment() : Experiment("batch-norm",
                 $"{train.Count:N0} training images, batch {options.BatchSize}, for {options.Steps} steps at each learning rate; accuracy on {test.Count:N0} " +
                 "test images (eval mode: BN uses its running statistics). Saturated outputs: the share of the sigmoid network's hidden outputs within " +
                 $"{Near} of 0 or 1 after training, on {probeImages.Count:N0} test images.")
-            .Image("accuracy with and without batch normalization", chart)
+            .Image("accuracy with and without batch normalization", DrawChart(context, result, outcomes, options))
             .Table(["activation", "learning rate ε", "test accuracy without BN", "test accuracy with BN", "training loss without BN", "training loss with BN",
                     "saturated outputs without BN", "saturated outputs with BN"],
                 plain.Zip(normalized, (p, b) => (IReadOnlyList<string>)

@@ -54,7 +54,6 @@ internal sealed class DepthExperiment() : Experiment("depth",
             $"test accuracy {Format.Percent(residualDeep.TestAccuracy)} against {Format.Percent(plainDeep.TestAccuracy)} " +
             $"(agreement needs the residual loss ≥ {Margin * 100:0} % lower)."));
 
-        string chart = DrawChart(context, result, plain, residual);
         return new MarkdownReport()
             .Heading("Depth: plain against residual networks")
             .Paragraph($"Networks of 6n + 2 weighted layers for n = {string.Join(", ", BlocksPerStage)}: stem conv 3×3 ({width}) → BN → ReLU → 2×2 max pool, " +
@@ -63,8 +62,8 @@ internal sealed class DepthExperiment() : Experiment("depth",
                 "subsampled and zero-padded where the shape changes) before the last ReLU. Everything else is equal: PyTorch's default initialization " +
                 $"from the same seed, SGD (momentum {ModelComparison.Momentum}, ε = {ModelComparison.LearningRate}), batch {options.BatchSize}, {options.Steps} steps on " +
                 $"{train.Count:N0} training images. Training loss and accuracy on {trainEvaluation.Count:N0} training images (eval mode), test accuracy on {test.Count:N0}.")
-            .Image("training loss by depth, plain and residual", chart)
-            .Table(["network", .. ModelComparison.Columns], plain.Concat(residual).Select(ModelComparison.Row));
+            .Image("training loss by depth, plain and residual", DrawChart(context, result, plain, residual))
+            .ComparisonTable("network", plain.Concat(residual));
     }
 
     string DrawChart(ExperimentContext context, ExperimentResult result, List<TrainedModel> plain, List<TrainedModel> residual)

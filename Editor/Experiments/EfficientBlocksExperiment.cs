@@ -58,7 +58,6 @@ internal sealed class EfficientBlocksExperiment() : Experiment("efficient-blocks
             "(agreement needs it lower at all" +
             (speedup < flopRatio ? "; the speed-up is smaller than the FLOP ratio: a depthwise convolution does little work per value it reads)." : ").")));
 
-        string chart = DrawChart(context, result, models);
         return new MarkdownReport()
             .Heading("Efficient blocks: standard against depthwise-separable convolution")
             .Paragraph($"The same stack with standard and with depthwise-separable 3×3 convolutions: stem conv 3×3 ({width}) → BN → ReLU → 2×2 max pool, " +
@@ -67,9 +66,8 @@ internal sealed class EfficientBlocksExperiment() : Experiment("efficient-blocks
                 $"SGD (momentum {ModelComparison.Momentum}, ε = {ModelComparison.LearningRate}), batch {options.BatchSize}, {options.Steps} steps on {train.Count:N0} training " +
                 $"images; test accuracy on {test.Count:N0} images. Latency: median of batch-1 inferences (upload, forward, download) on " +
                 $"{context.Backend.Name} ({context.Backend.DeviceName}).")
-            .Image("accuracy, FLOPs, parameters and latency", chart)
-            .Table(["convolution", .. ModelComparison.Columns, "batch-1 latency"],
-                models.Select(m => (IReadOnlyList<string>)[.. ModelComparison.Row(m), Format.Milliseconds(m.Cost.LatencyMilliseconds)]));
+            .Image("accuracy, FLOPs, parameters and latency", DrawChart(context, result, models))
+            .ComparisonTable("convolution", models, ModelComparison.Latency);
     }
 
     string DrawChart(ExperimentContext context, ExperimentResult result, IReadOnlyList<TrainedModel> models)

@@ -43,7 +43,6 @@ internal sealed class FcVsCnnExperiment() : Experiment("fc-vs-cnn",
             $"{Format.Times((double)cnn.Cost.Flops / fc.Cost.Flops)} the FLOPs per image, batch-1 latency {Format.Milliseconds(cnn.Cost.LatencyMilliseconds)} " +
             $"against {Format.Milliseconds(fc.Cost.LatencyMilliseconds)} on {context.Backend.Name}."));
 
-        string chart = DrawChart(context, result, models);
         return new MarkdownReport()
             .Heading("Fully connected against convolutional")
             .Paragraph($"A CNN (stem conv 3×3 (16) → BN → ReLU → 2×2 max pool, conv 3×3/2 (32) and conv 3×3 (64) each with BN and ReLU, global " +
@@ -51,9 +50,8 @@ internal sealed class FcVsCnnExperiment() : Experiment("fc-vs-cnn",
                 $"the CNN's), both with PyTorch's default initialization, trained with SGD (momentum {ModelComparison.Momentum}, ε = {ModelComparison.LearningRate}) on " +
                 $"{train.Count:N0} training images, batch {options.BatchSize}, for {options.Steps} steps; accuracy on {trainEvaluation.Count:N0} training " +
                 $"and {test.Count:N0} test images. Latency: median of batch-1 inferences (upload, forward, download) on {context.Backend.Name}.")
-            .Image("accuracy curves, test accuracy, FLOPs and latency", chart)
-            .Table(["network", .. ModelComparison.Columns, "batch-1 latency"],
-                models.Select(m => (IReadOnlyList<string>)[.. ModelComparison.Row(m), Format.Milliseconds(m.Cost.LatencyMilliseconds)]));
+            .Image("accuracy curves, test accuracy, FLOPs and latency", DrawChart(context, result, models))
+            .ComparisonTable("network", models, ModelComparison.Latency);
     }
 
     /// <summary>The hidden width H of a 784-H-H-10 perceptron whose parameter count <c>784H + H + H² + H + 10H + 10</c> is closest to <paramref name="parameters"/>.</summary>

@@ -73,6 +73,17 @@ internal static class ModelComparison
         [model.Label, model.Cost.Parameters.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), Format.Number(model.Cost.Flops),
          Format.Number(model.TrainLoss), Format.Percent(model.TrainAccuracy), Format.Percent(model.TestAccuracy)];
 
+    /// <summary>The measured batch-1 latency as an extra column of <see cref="ComparisonTable"/>.</summary>
+    public static readonly (string Header, Func<TrainedModel, string> Cell) Latency =
+        ("batch-1 latency", m => Format.Milliseconds(m.Cost.LatencyMilliseconds));
+
+    /// <summary>Appends the comparison table: a row per model, its label under <paramref name="labelHeader"/>, then
+    /// <see cref="Columns"/> and the <paramref name="extra"/> columns.</summary>
+    public static MarkdownReport ComparisonTable(this MarkdownReport report, string labelHeader, IEnumerable<TrainedModel> models,
+        params (string Header, Func<TrainedModel, string> Cell)[] extra) =>
+        report.Table([labelHeader, .. Columns, .. extra.Select(e => e.Header)],
+            models.Select(m => (IReadOnlyList<string>)[.. Row(m), .. extra.Select(e => e.Cell(m))]));
+
     /// <summary>One line per model of <paramref name="series"/> (a curve's list) against the training step; colours by position.</summary>
     public static void Curves(Plot plot, IReadOnlyList<TrainedModel> models, Func<TrainingCurve, IReadOnlyList<double>> series, Func<int, bool>? dashed = null)
     {

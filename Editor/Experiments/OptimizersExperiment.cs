@@ -65,13 +65,12 @@ internal sealed class OptimizersExperiment() : Experiment("optimizers",
             $"in the second half of training AdaGrad lowered its loss by {Format.Percent(SecondHalfGain(adaGrad))} and RMSProp by " +
             $"{Format.Percent(SecondHalfGain(rmsProp))} (relative; agreement needs AdaGrad's to be smaller)."));
 
-        string chart = DrawChart(context, result, curves, options);
         return new MarkdownReport()
             .Heading("Optimizers")
             .Paragraph($"A ReLU perceptron with {depth} hidden layers of {width} units (He-normal weights, zero biases), the same initial weights and the same " +
                 $"batch order for every rule, trained on {train.Count:N0} training images, batch {options.BatchSize}, for {options.Steps} steps. The training " +
                 $"loss is the mean cross-entropy on {trainEvaluation.Count:N0} training images, measured every {options.RecordEvery} steps; accuracy is on {test.Count:N0} test images.")
-            .Image("loss and accuracy curves per optimizer", chart)
+            .Image("loss and accuracy curves per optimizer", DrawChart(context, result, curves, options))
             .Table(["optimizer", "learning rate ε", $"training loss at step {options.Steps / 2}", $"training loss at step {options.Steps}", "test accuracy"],
                 curves.Select(c => (IReadOnlyList<string>)
                     [c.Rule.Label, c.Rule.LearningRate.ToString(CultureInfo.InvariantCulture), Format.Number(c.Curve.TrainLoss[c.Curve.TrainLoss.Count / 2]),

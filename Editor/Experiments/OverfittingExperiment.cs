@@ -85,14 +85,13 @@ internal sealed class OverfittingExperiment() : Experiment("overfitting",
             $"share of weights with |w| < {NearZero.ToString(CultureInfo.InvariantCulture)}: L1 {Format.Percent(l1.NearZeroShare)}, L2 {Format.Percent(l2.NearZeroShare)}, " +
             $"none {Format.Percent(none.NearZeroShare)} (agreement needs L1's ≥ {SparsityFactor:0}× both others)."));
 
-        string chart = DrawChart(context, result, outcomes, options);
         return new MarkdownReport()
             .Heading("Overfitting and regularization")
             .Paragraph($"A ReLU perceptron with {depth} hidden layers of {width} units (He-normal weights, zero biases) trained on only {train.Count} " +
                 $"Fashion-MNIST training images with plain SGD (ε = {learningRate}), batch {options.BatchSize}, for {options.Steps} steps " +
                 $"({options.Steps * options.BatchSize / train.Count} epochs); accuracy in eval mode on the {train.Count} training images and on {test.Count:N0} test images. " +
                 "L1 and L2 penalize the weight matrices (not the biases) and are added to the gradients by the optimizer's regularizer; dropout follows every hidden activation.")
-            .Image("train/test accuracy, gap and weight distributions", chart)
+            .Image("train/test accuracy, gap and weight distributions", DrawChart(context, result, outcomes, options))
             .Table(["regularization", "training accuracy", "test accuracy", "gap", $"weights with |w| < {NearZero.ToString(CultureInfo.InvariantCulture)}", "mean |w|"],
                 outcomes.Select(o => (IReadOnlyList<string>)
                     [o.Setting.Label, Format.Percent(o.Curve.FinalTrainAccuracy), Format.Percent(o.Curve.FinalTestAccuracy), Format.Percent(o.Gap),

@@ -64,7 +64,6 @@ internal sealed class RegularizersExperiment() : Experiment("regularizers",
                 $"test accuracy {Format.Percent(model.TestAccuracy)} against {Format.Percent(none.TestAccuracy)} (training accuracy " +
                 $"{Format.Percent(model.TrainAccuracy)} against {Format.Percent(none.TrainAccuracy)}; agreement needs it higher)."));
 
-        string chart = DrawChart(context, result, models);
         return new MarkdownReport()
             .Heading("Regularizers of the lineage")
             .Paragraph($"A residual network of 8 weighted layers (stem conv 3×3 ({width}) → BN → ReLU → 2×2 max pool, three residual blocks at {width}, " +
@@ -75,9 +74,8 @@ internal sealed class RegularizersExperiment() : Experiment("regularizers",
                 $"of itself, labels too, by λ ~ Beta(0.2, 0.2); Stochastic Depth drops the l-th of the L = {3 * BlocksPerStage} residual branches with probability " +
                 $"(l/L)·{DropProbability}. Accuracies in eval mode on the unaugmented training images and on " +
                 $"{test.Count:N0} test images.")
-            .Image("accuracy curves, test accuracy and gap per regularizer", chart)
-            .Table(["regularizer", .. ModelComparison.Columns, "gap"],
-                models.Select(m => (IReadOnlyList<string>)[.. ModelComparison.Row(m), Format.Percent(m.Gap)]));
+            .Image("accuracy curves, test accuracy and gap per regularizer", DrawChart(context, result, models))
+            .ComparisonTable("regularizer", models, ("gap", m => Format.Percent(m.Gap)));
     }
 
     string DrawChart(ExperimentContext context, ExperimentResult result, List<TrainedModel> models)

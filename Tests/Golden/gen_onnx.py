@@ -7,6 +7,7 @@ C order, NCHW). The C# tests import each model, run it on both backends and comp
 Each case covers ops and attribute combinations as PyTorch's exporter writes them at one opset.
 """
 import os
+import sys
 import numpy as np
 import torch
 import torch.nn as nn
@@ -211,10 +212,12 @@ def export_cases(cases, first_seed, only=None):
             export(name, make, shape, opset, dynamic, first_seed + index)
 
 
-def generate():
-    export_cases(CASES, 0)
+def main(cases, first_seed):
+    """A generator script's entry point: exports its cases (seeds from first_seed) on one thread; the optional first
+    argument keeps only the cases whose name starts with it."""
+    torch.set_num_threads(1)
+    export_cases(cases, first_seed, sys.argv[1] if len(sys.argv) > 1 else None)
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(1)
-    generate()
+    main(CASES, 0)

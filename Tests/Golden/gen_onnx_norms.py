@@ -4,8 +4,6 @@ GroupNorm (Reshape, InstanceNormalization with ones and zeros, Reshape back, Mul
 affine (InstanceNormalization), ConvTranspose2d (stride, padding, output_padding, groups, no bias) in a small
 encoder-decoder at opsets 11, 13 and 17, and LayerNorm (LayerNormalization, opset 17) over (H,W), over (C,H,W) and over
 features. Inputs (N,3,6,5), outputs (N,4) logits, so the fine-tuning tests can train them."""
-import sys
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -68,10 +66,5 @@ CASES = [
 ]
 
 
-def generate(only=None):
-    gen_onnx.export_cases(CASES, 400, only)
-
-
 if __name__ == "__main__":
-    torch.set_num_threads(1)
-    generate(sys.argv[1] if len(sys.argv) > 1 else None)
+    gen_onnx.main(CASES, 400)

@@ -1,10 +1,6 @@
 """ONNX fixtures of torchvision classification families not covered by gen_onnx.py, built from torchvision's own classes
 at reduced width and depth (random weights, 10 classes) so each file stays well under 1 MiB; written through
 gen_onnx.export (<name>.onnx, .input.npy, .output.npy in Tests/NeuroPlugin.Tests/Onnx/Fixtures)."""
-import sys
-
-import torch
-
 import gen_onnx
 
 
@@ -34,18 +30,15 @@ def regnet():
     return RegNet(BlockParams.from_init_params(depth=4, w_0=8, w_a=8.0, w_m=2.0, group_width=8), stem_width=8, num_classes=10)
 
 
-CASES = [
-    ("zoo_convnext_tiny_opset13", convnext, (2, 3, 32, 32), 13, True),
-    ("zoo_mobilenet_v3_small_0.25", mobilenet_v3_small, (2, 3, 48, 48), 13, True),
-    ("zoo_efficientnet_b0_0.25", efficientnet, (2, 3, 48, 48), 13, True),
-    ("zoo_regnet_x_g8", regnet, (2, 3, 32, 32), 13, True),
+FAMILIES = [
+    ("zoo_convnext_tiny_opset13", convnext, (2, 3, 32, 32)),
+    ("zoo_mobilenet_v3_small_0.25", mobilenet_v3_small, (2, 3, 48, 48)),
+    ("zoo_efficientnet_b0_0.25", efficientnet, (2, 3, 48, 48)),
+    ("zoo_regnet_x_g8", regnet, (2, 3, 32, 32)),
 ]
-
-
-def generate(only=None):
-    gen_onnx.export_cases(CASES, 400, only)
+# every family at opset 13 with a dynamic batch axis
+CASES = [(name, make, shape, 13, True) for name, make, shape in FAMILIES]
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(1)
-    generate(sys.argv[1] if len(sys.argv) > 1 else None)
+    gen_onnx.main(CASES, 400)

@@ -1,5 +1,3 @@
-using Microsoft.Playwright;
-
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
 
 /// <summary>
@@ -7,7 +5,7 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// a layer dropped onto an edge goes into it, a Linear after a global pool is fixed with one click, and the Input's
 /// side panel shows no error for its unset field.
 /// </summary>
-[TestFixture, NonParallelizable, Category("EndToEnd")]
+[Category("EndToEnd")]
 public sealed class AddingLayersEndToEndTests : EditorBrowserFixture
 {
     /// <summary>True when the boxes of two drawn nodes overlap on the page.</summary>

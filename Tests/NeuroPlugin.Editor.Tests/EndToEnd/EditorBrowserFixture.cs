@@ -1,5 +1,3 @@
-using Microsoft.Playwright;
-
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
 
 /// <summary>
@@ -7,6 +5,7 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// editor (<see cref="EditorPage"/>: its own server and folder) that fails the test when the page logged errors and
 /// leaves a screenshot when the test failed.
 /// </summary>
+[NonParallelizable]
 public abstract class EditorBrowserFixture
 {
     IPlaywright playwright = null!;

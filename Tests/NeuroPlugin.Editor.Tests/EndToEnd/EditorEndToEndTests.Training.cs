@@ -1,4 +1,3 @@
-using Microsoft.Playwright;
 using NeuroPlugin.Optimizers;
 
 namespace NeuroPlugin.Editor.Tests.EndToEnd;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Playwright;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Models;
 using NeuroPlugin.Optimizers;
@@ -11,7 +10,7 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// Every figure the page shows is checked against the runtime computed here independently (ModelZoo graphs,
 /// NetworkGraph.InferShapes, Network.ParameterCount, ModelFile.Load).
 /// </summary>
-[TestFixture, NonParallelizable, Category("EndToEnd")]
+[Category("EndToEnd")]
 public sealed partial class EditorEndToEndTests : EditorBrowserFixture
 {
     static string ShapeText(Tensors.TensorShape shape) => string.Join("×", shape.ToArray());

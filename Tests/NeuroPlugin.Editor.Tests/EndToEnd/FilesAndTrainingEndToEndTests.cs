@@ -1,5 +1,3 @@
-using Microsoft.Playwright;
-
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
 
 /// <summary>
@@ -7,7 +5,7 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// throws away unsaved work and clears the last run's numbers, an imported ONNX model saves under its .neuro name,
 /// a nameless path is refused, and an export says what it wrote.
 /// </summary>
-[TestFixture, NonParallelizable, Category("EndToEnd")]
+[Category("EndToEnd")]
 public sealed class FilesAndTrainingEndToEndTests : EditorBrowserFixture
 {
     [Test]

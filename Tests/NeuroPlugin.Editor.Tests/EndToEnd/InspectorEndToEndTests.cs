@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Playwright;
 using NeuroPlugin.Init;
 using NeuroPlugin.Layers;
 using NeuroPlugin.Tensors;
@@ -13,7 +12,6 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// vanishing-gradient diagnostic on its first layers while the same network with ReLU and He initialization does not.
 /// Small runs (hundreds of images) keep the CI time low.
 /// </summary>
-[NonParallelizable]
 public sealed class InspectorEndToEndTests : EditorBrowserFixture
 {
     /// <summary>Starts a monitored CPU run of the document with SGD and momentum; waits until it has ended.</summary>

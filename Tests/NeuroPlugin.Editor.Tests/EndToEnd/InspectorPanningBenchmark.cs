@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Playwright;
 
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
 
@@ -11,7 +10,7 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// longest frame, and how many monitor samples arrived while panning. Writes the same line to
 /// <c>NEURO_BENCH_REPORT</c> when set.
 /// </summary>
-[Explicit("a benchmark: Tests/Benchmarks/inspector_fps.sh"), NonParallelizable]
+[Explicit("a benchmark: Tests/Benchmarks/inspector_fps.sh")]
 public sealed class InspectorPanningBenchmark : EditorBrowserFixture
 {
     [Test]

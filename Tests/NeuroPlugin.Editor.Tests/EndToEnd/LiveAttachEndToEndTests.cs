@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Microsoft.Playwright;
 
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
 
@@ -13,7 +12,6 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// leaves the game running, attaching again works, the game's end shows as the link ended; the game ends with its frame-time p99 within its frame budget (on a
 /// host loaded beyond its cores, where a frame time is not a measurement, the test ends inconclusive with the figures).
 /// </summary>
-[NonParallelizable]
 public sealed partial class LiveAttachEndToEndTests : EditorBrowserFixture
 {
     [GeneratedRegex(@"^live link: (http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{43}) ")]

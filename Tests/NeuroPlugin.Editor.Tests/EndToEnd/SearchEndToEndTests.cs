@@ -1,10 +1,8 @@
-using Microsoft.Playwright;
-
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
 
 /// <summary>The Search tab: a tiny search started from the form grows the Pareto chart live, and a click on a front
 /// point opens that candidate's model in the designer.</summary>
-[TestFixture, NonParallelizable, Category("EndToEnd")]
+[Category("EndToEnd")]
 public sealed class SearchEndToEndTests : EditorBrowserFixture
 {
     [Test]

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Playwright;
 using NeuroPlugin.Models;
 using NeuroPlugin.Tensors;
 
@@ -10,7 +9,7 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// images gets), opened as one undo step, laid out and fitted so their text is readable, with expanded blocks that hold
 /// their branches; a ResNet-18 sized this way trains from the editor.
 /// </summary>
-[TestFixture, NonParallelizable, Category("EndToEnd")]
+[Category("EndToEnd")]
 public sealed class TemplatesEndToEndTests : EditorBrowserFixture
 {
     [Test]

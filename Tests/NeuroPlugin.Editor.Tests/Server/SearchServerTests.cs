@@ -5,34 +5,14 @@ namespace NeuroPlugin.Editor.Tests.Server;
 
 /// <summary>The architecture search over HTTP: guarded like every route, settings errors name the field, one job at a
 /// time (search or training), candidates polled as they finish, and a candidate's model opens in the designer.</summary>
-public sealed class SearchServerTests
+public sealed class SearchServerTests : ServerFixture
 {
-    TempFolder folder = null!;
-    EditorServer server = null!;
-    HttpClient client = null!;
-
     /// <summary>The tiny search of the CLI test: a population of 3, 384 training and 128 validation images, 1 epoch.</summary>
     internal static readonly object Tiny = new
     {
         dataset = "fashion-mnist", budgetMinutes = 10, candidates = 3, population = 3, sampleSize = 2, trainImages = 384, validationImages = 128,
         epochs = 1, batchSize = 32, backend = "cpu", seed = 3,
     };
-
-    [SetUp]
-    public async Task StartServer()
-    {
-        folder = new TempFolder();
-        server = await EditorServer.StartAsync(new EditorServerOptions(folder.Path, 0, folder.Path));
-        client = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = server.BaseAddress };
-    }
-
-    [TearDown]
-    public async Task StopServer()
-    {
-        client.Dispose();
-        await server.DisposeAsync();
-        folder.Dispose();
-    }
 
     async Task<(HttpStatusCode Status, JsonNode? Body)> Send(HttpMethod method, string path, object? body = null, string? token = "", Action<HttpRequestMessage>? change = null)
     {

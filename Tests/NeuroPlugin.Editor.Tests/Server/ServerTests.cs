@@ -9,31 +9,23 @@ namespace NeuroPlugin.Editor.Tests.Server;
 /// without the token, from a foreign host or origin, or to a path outside the folder is refused with the protocol's
 /// status; the token works by header, query and cookie.
 /// </summary>
-public sealed partial class ServerTests
+public sealed partial class ServerTests : ServerFixture
 {
-    TempFolder folder = null!;
     TempFolder outside = null!;
     TempFolder webRoot = null!;
-    EditorServer server = null!;
-    HttpClient client = null!;
 
-    [SetUp]
-    public async Task StartServer()
+    /// <summary>A web root of its own with a stand-in page, and a folder outside the served one.</summary>
+    protected override string CreateWebRoot()
     {
-        folder = new TempFolder();
         outside = new TempFolder();
         webRoot = new TempFolder();
         File.WriteAllText(webRoot.Combine("index.html"), "<!doctype html><title>NeuroPlugin editor</title>");
-        server = await EditorServer.StartAsync(new EditorServerOptions(folder.Path, 0, webRoot.Path));
-        client = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = server.BaseAddress };
+        return webRoot.Path;
     }
 
     [TearDown]
-    public async Task StopServer()
+    public void DeleteFolders()
     {
-        client.Dispose();
-        await server.DisposeAsync();
-        folder.Dispose();
         outside.Dispose();
         webRoot.Dispose();
     }

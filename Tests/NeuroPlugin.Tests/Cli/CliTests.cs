@@ -54,18 +54,11 @@ public class CliTests
     [Test]
     public void CorruptDataset()
     {
-        string folder = Path.Combine(Path.GetTempPath(), "neuro-cli-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        try
-        {
-            foreach (string name in new[] { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz" })
-                File.WriteAllBytes(Path.Combine(folder, name), [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]); // a gzip header, then garbage
-            AssertOneLineError(["train", "--backend", "cpu", "--data-dir", folder], "train-images-idx3-ubyte.gz");
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        using var temp = new TempFolder("neuro-cli");
+        string folder = temp.Path;
+        foreach (string name in new[] { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz" })
+            File.WriteAllBytes(Path.Combine(folder, name), [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]); // a gzip header, then garbage
+        AssertOneLineError(["train", "--backend", "cpu", "--data-dir", folder], "train-images-idx3-ubyte.gz");
     }
 
     [Test]

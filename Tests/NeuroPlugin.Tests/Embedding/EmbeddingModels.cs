@@ -82,9 +82,9 @@ static class EmbeddingModels
     }
 
     /// <summary>Asserts that README's first <c>csharp</c> block after <paramref name="heading"/> has at most 20 lines and is
-    /// <c>using NeuroPlugin;</c>, a blank line, and the lines of <paramref name="sourceFile"/> between the last
-    /// <paramref name="begin"/> and <paramref name="end"/> markers, unindented by 8 spaces.</summary>
-    public static void AssertReadmeBlockIs(string heading, string sourceFile, string begin, string end)
+    /// <c>using NeuroPlugin;</c>, a blank line, and the lines of <paramref name="sourceFile"/> (the calling test's file)
+    /// between the last <paramref name="begin"/> and <paramref name="end"/> markers, unindented by 8 spaces.</summary>
+    public static void AssertReadmeBlockIs(string heading, string begin, string end, [System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
     {
         string readme = File.ReadAllText(Path.Combine(ModelMetadataTests.RepositoryRoot(), "README.md"));
         int section = readme.IndexOf(heading, StringComparison.Ordinal);

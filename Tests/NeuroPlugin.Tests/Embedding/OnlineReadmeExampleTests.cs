@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using NeuroPlugin;
 using NeuroPlugin.Tests.InGame;
 using Silk.NET.OpenGL;
@@ -17,9 +16,7 @@ public sealed class OnlineReadmeExampleTests : GLFixture
     const string Begin = "        // README online: begin", End = "        // README online: end";
 
     [Test]
-    public void TheReadmeBlock_IsTheCodeThisTestRuns() => AssertReadmeBlockIs("### Learning while the game runs", ThisFile(), Begin, End);
-
-    static string ThisFile([CallerFilePath] string path = "") => path;
+    public void TheReadmeBlock_IsTheCodeThisTestRuns() => AssertReadmeBlockIs("### Learning while the game runs", Begin, End);
 
     [Test]
     public void TheReadmeExample_LearnsFromFramesAndSaves()

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using NeuroPlugin;
 using NeuroPlugin.Tests.InGame;
 using SixLabors.ImageSharp;
@@ -19,9 +18,7 @@ public sealed class ReadmeExampleTests : GLFixture
     const string Begin = "        // README: begin", End = "        // README: end";
 
     [Test]
-    public void TheReadmeBlock_IsTheCodeThisTestRuns() => AssertReadmeBlockIs("## Embed in your game", ThisFile(), Begin, End);
-
-    static string ThisFile([CallerFilePath] string path = "") => path;
+    public void TheReadmeBlock_IsTheCodeThisTestRuns() => AssertReadmeBlockIs("## Embed in your game", Begin, End);
 
     [Test]
     public void TheReadmeExample_ShowsTheFramesLabels()

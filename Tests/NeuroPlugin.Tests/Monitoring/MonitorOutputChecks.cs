@@ -15,74 +15,67 @@ static class MonitorOutputChecks
     /// </summary>
     public static void JsonlRunMatchesTheSavedModel(IBackend backend)
     {
-        string folder = Path.Combine(Path.GetTempPath(), "neuro-monitor-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        try
+        using var temp = new TempFolder("neuro-monitor");
+        string folder = temp.Path;
+        using var workload = new MonitorWorkload(backend);
+        var test = MonitorWorkload.Dataset(21, seed: 9);
+        using var trainer = new Trainer(workload.Network, new Sgd(0.2f), Batch, totalSteps: 10);
+        using var monitor = TrainingMonitor.Attach(trainer, new MonitorOptions { Every = 3, TestSet = test, EvaluationBatchSize = 5 });
+        var writer = new MonitorJsonlWriter(Path.Combine(folder, "run.jsonl"));
+        writer.Attach(monitor);
+        var loader = new DataLoader(MonitorWorkload.Dataset(40, seed: 1), Batch, seed: 2, dropLast: true);
+        trainer.TrainEpoch(loader, 0);
+        trainer.TrainEpoch(loader, 1);
+        monitor.Flush();
+
+        string[] lines;
+        using (var reader = new StreamReader(new FileStream(writer.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)))
+            lines = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var records = lines.Select(line => JsonDocument.Parse(line).RootElement).ToArray();
+        Assert.That(records[0].GetProperty("type").GetString(), Is.EqualTo("run"));
+        Assert.That(records[0].GetProperty("parameters").GetArrayLength(), Is.EqualTo(workload.Network.ParameterNames.Count));
+        var train = records.Where(r => r.GetProperty("type").GetString() == "train").ToArray();
+        var evaluations = records.Where(r => r.GetProperty("type").GetString() == "evaluation").ToArray();
+        Assert.That(train.Select(r => r.GetProperty("step").GetInt64()), Is.EqualTo(new long[] { 1, 3, 6, 9, 10 }));
+        Assert.That(evaluations.Select(r => r.GetProperty("epoch").GetInt32()), Is.EqualTo(new[] { 0, 1 }));
+        Assert.That(writer.Lines, Is.EqualTo(lines.Length));
+
+        foreach (var record in train)
         {
-            using var workload = new MonitorWorkload(backend);
-            var test = MonitorWorkload.Dataset(21, seed: 9);
-            using var trainer = new Trainer(workload.Network, new Sgd(0.2f), Batch, totalSteps: 10);
-            using var monitor = TrainingMonitor.Attach(trainer, new MonitorOptions { Every = 3, TestSet = test, EvaluationBatchSize = 5 });
-            var writer = new MonitorJsonlWriter(Path.Combine(folder, "run.jsonl"));
-            writer.Attach(monitor);
-            var loader = new DataLoader(MonitorWorkload.Dataset(40, seed: 1), Batch, seed: 2, dropLast: true);
-            trainer.TrainEpoch(loader, 0);
-            trainer.TrainEpoch(loader, 1);
-            monitor.Flush();
-
-            string[] lines;
-            using (var reader = new StreamReader(new FileStream(writer.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)))
-                lines = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            var records = lines.Select(line => JsonDocument.Parse(line).RootElement).ToArray();
-            Assert.That(records[0].GetProperty("type").GetString(), Is.EqualTo("run"));
-            Assert.That(records[0].GetProperty("parameters").GetArrayLength(), Is.EqualTo(workload.Network.ParameterNames.Count));
-            var train = records.Where(r => r.GetProperty("type").GetString() == "train").ToArray();
-            var evaluations = records.Where(r => r.GetProperty("type").GetString() == "evaluation").ToArray();
-            Assert.That(train.Select(r => r.GetProperty("step").GetInt64()), Is.EqualTo(new long[] { 1, 3, 6, 9, 10 }));
-            Assert.That(evaluations.Select(r => r.GetProperty("epoch").GetInt32()), Is.EqualTo(new[] { 0, 1 }));
-            Assert.That(writer.Lines, Is.EqualTo(lines.Length));
-
-            foreach (var record in train)
+            foreach (string field in new[] { "step", "epoch", "loss", "lr", "imagesPerSecond", "batchAccuracy", "parameters", "nodes" })
+                Assert.That(record.TryGetProperty(field, out _), Is.True, $"train line field '{field}'");
+            foreach (var parameter in record.GetProperty("parameters").EnumerateArray())
             {
-                foreach (string field in new[] { "step", "epoch", "loss", "lr", "imagesPerSecond", "batchAccuracy", "parameters", "nodes" })
-                    Assert.That(record.TryGetProperty(field, out _), Is.True, $"train line field '{field}'");
-                foreach (var parameter in record.GetProperty("parameters").EnumerateArray())
-                {
-                    foreach (string field in new[] { "name", "weightNorm", "gradNorm", "updateNorm", "updateRatio", "zeros", "nonFinite", "histogram" })
-                        Assert.That(parameter.TryGetProperty(field, out _), Is.True, $"parameter field '{field}'");
-                    var histogram = parameter.GetProperty("histogram");
-                    Assert.That(histogram.GetProperty("counts").GetArrayLength(), Is.EqualTo(MonitorOptions.DefaultHistogramBins));
-                    Assert.That(histogram.GetProperty("min").GetDouble(), Is.LessThanOrEqualTo(histogram.GetProperty("max").GetDouble()));
-                }
-                foreach (var node in record.GetProperty("nodes").EnumerateArray())
-                    foreach (string field in new[] { "name", "mean", "std", "zeroFraction", "saturatedFraction", "gradNorm", "forwardMs", "backwardMs" })
-                        Assert.That(node.TryGetProperty(field, out _), Is.True, $"node field '{field}'");
+                foreach (string field in new[] { "name", "weightNorm", "gradNorm", "updateNorm", "updateRatio", "zeros", "nonFinite", "histogram" })
+                    Assert.That(parameter.TryGetProperty(field, out _), Is.True, $"parameter field '{field}'");
+                var histogram = parameter.GetProperty("histogram");
+                Assert.That(histogram.GetProperty("counts").GetArrayLength(), Is.EqualTo(MonitorOptions.DefaultHistogramBins));
+                Assert.That(histogram.GetProperty("min").GetDouble(), Is.LessThanOrEqualTo(histogram.GetProperty("max").GetDouble()));
             }
-            foreach (var evaluation in evaluations)
-            {
-                var confusion = evaluation.GetProperty("confusion");
-                Assert.That(confusion.GetArrayLength(), Is.EqualTo(MonitorWorkload.Classes), "one row per true class");
-                Assert.That(confusion.EnumerateArray().Sum(row => row.EnumerateArray().Sum(c => c.GetInt64())), Is.EqualTo(test.Count));
-                Assert.That(evaluation.GetProperty("testAccuracy").GetDouble(), Is.InRange(0, 1));
-                Assert.That(evaluation.GetProperty("testLoss").GetDouble(), Is.GreaterThan(0));
-            }
-
-            string model = Path.Combine(folder, "model.neuro");
-            ModelFile.Save(workload.Network, model);
-            using var cpu = new CpuBackend();
-            using var saved = ModelFile.Load(model, cpu);
-            foreach (var parameter in train[^1].GetProperty("parameters").EnumerateArray())
-            {
-                string name = parameter.GetProperty("name").GetString()!;
-                double norm = Math.Sqrt(saved.Parameter(name).ToArray().Sum(w => (double)w * w));
-                Assert.That(parameter.GetProperty("weightNorm").GetDouble(), Is.EqualTo(norm).Within(1e-12 * norm), $"{name}: the last sample's norm against the model file");
-            }
-            writer.Dispose();
+            foreach (var node in record.GetProperty("nodes").EnumerateArray())
+                foreach (string field in new[] { "name", "mean", "std", "zeroFraction", "saturatedFraction", "gradNorm", "forwardMs", "backwardMs" })
+                    Assert.That(node.TryGetProperty(field, out _), Is.True, $"node field '{field}'");
         }
-        finally
+        foreach (var evaluation in evaluations)
         {
-            Directory.Delete(folder, recursive: true);
+            var confusion = evaluation.GetProperty("confusion");
+            Assert.That(confusion.GetArrayLength(), Is.EqualTo(MonitorWorkload.Classes), "one row per true class");
+            Assert.That(confusion.EnumerateArray().Sum(row => row.EnumerateArray().Sum(c => c.GetInt64())), Is.EqualTo(test.Count));
+            Assert.That(evaluation.GetProperty("testAccuracy").GetDouble(), Is.InRange(0, 1));
+            Assert.That(evaluation.GetProperty("testLoss").GetDouble(), Is.GreaterThan(0));
         }
+
+        string model = Path.Combine(folder, "model.neuro");
+        ModelFile.Save(workload.Network, model);
+        using var cpu = new CpuBackend();
+        using var saved = ModelFile.Load(model, cpu);
+        foreach (var parameter in train[^1].GetProperty("parameters").EnumerateArray())
+        {
+            string name = parameter.GetProperty("name").GetString()!;
+            double norm = Math.Sqrt(saved.Parameter(name).ToArray().Sum(w => (double)w * w));
+            Assert.That(parameter.GetProperty("weightNorm").GetDouble(), Is.EqualTo(norm).Within(1e-12 * norm), $"{name}: the last sample's norm against the model file");
+        }
+        writer.Dispose();
     }
 
     /// <summary>

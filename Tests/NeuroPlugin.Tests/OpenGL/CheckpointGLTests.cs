@@ -10,19 +10,12 @@ public sealed class CheckpointGLTests : GLFixture
     [TestCase("adam")]
     public void ResumedRun_IsBitIdenticalToTheStraightRun(string optimizer)
     {
-        string folder = Path.Combine(Path.GetTempPath(), "neuro-ckpt-gl-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        try
-        {
-            string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
-            var straight = CheckpointRuns.Straight(Backend, optimizer, checkpoint);
-            Assert.That(TrainingCheckpoint.Read(checkpoint).Counters.BatchInEpoch, Is.EqualTo(5), "saved mid-epoch");
-            var resumed = CheckpointRuns.Resumed(Backend, checkpoint);
-            CheckpointRuns.AssertIdentical(straight, resumed);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        using var temp = new TempFolder("neuro-ckpt-gl");
+        string folder = temp.Path;
+        string checkpoint = Path.Combine(folder, "run.ckpt.neuro");
+        var straight = CheckpointRuns.Straight(Backend, optimizer, checkpoint);
+        Assert.That(TrainingCheckpoint.Read(checkpoint).Counters.BatchInEpoch, Is.EqualTo(5), "saved mid-epoch");
+        var resumed = CheckpointRuns.Resumed(Backend, checkpoint);
+        CheckpointRuns.AssertIdentical(straight, resumed);
     }
 }

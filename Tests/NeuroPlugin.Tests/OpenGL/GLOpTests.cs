@@ -8,33 +8,9 @@ namespace NeuroPlugin.Tests.OpenGL;
 /// </summary>
 public sealed class GLOpTests : GLFixture
 {
-    public sealed record ConvCase(int N, int C, int H, int W, int O, Window2d Window, bool Bias)
-    {
-        public override string ToString() => $"x({N},{C},{H},{W}) O={O} {Window}{(Bias ? "" : ", no bias")}";
-    }
-
     public sealed record PoolCase(int N, int C, int H, int W, Window2d Window)
     {
         public override string ToString() => $"x({N},{C},{H},{W}) {Window}";
-    }
-
-    static IEnumerable<ConvCase> ConvCases()
-    {
-        yield return new(1, 1, 5, 5, 1, Window2d.Square(3), true);
-        yield return new(7, 3, 9, 7, 5, Window2d.Square(3, 1, 1), true);                 // same padding, odd sizes
-        yield return new(7, 1, 12, 12, 6, Window2d.Square(5, 1, 2), true);               // LeNet conv1-like
-        yield return new(2, 6, 14, 14, 16, Window2d.Square(5), true);                    // LeNet conv2-like
-        yield return new(1, 5, 7, 9, 7, Window2d.Square(1), false);                      // 1×1
-        yield return new(7, 3, 8, 6, 4, Window2d.Square(1, 2), true);                    // 1×1 stride 2
-        yield return new(1, 3, 13, 11, 4, Window2d.Square(3, 2, 1), true);               // stride 2, padding 1
-        yield return new(7, 2, 11, 10, 3, Window2d.Square(4, 3, 2), false);              // stride 3, even kernel
-        yield return new(1, 3, 10, 9, 5, new Window2d(3, 2, 1, 2, 1, 0, 2, 1), true);     // asymmetric everything
-        yield return new(7, 1, 12, 11, 2, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), true); // dilation 2
-        yield return new(1, 5, 13, 12, 3, new Window2d(2, 3, 2, 1, 1, 3, 0, 2, 3, 2), true); // dilation 3×2, stride 2×1
-        yield return new(1, 1, 3, 3, 9, Window2d.Square(5, 1, 2), true);                 // kernel larger than input
-        yield return new(1, 3, 5, 4, 5, new Window2d(5, 4, 4, 3, 3, 2, 1, 2), true);      // stride < kernel, large padding
-        yield return new(2, 3, 6, 37, 4, Window2d.Square(3, 1, 1), true);                // 37 columns: several column blocks and a tail (forward ≤ 16, weight gradient ≤ 8)
-        yield return new(2, 2, 5, 41, 3, new Window2d(3, 5, 1, 2, 1, 2, 1, 2, 1, 3), false); // 41 columns, stride 2, dilation 3: 17 output columns
     }
 
     static IEnumerable<PoolCase> PoolCases()
@@ -49,50 +25,12 @@ public sealed class GLOpTests : GLFixture
         yield return new(1, 1, 5, 5, Window2d.Square(5, 5, 2));                          // window larger than the input half
     }
 
-    static int Seed(object testCase) => testCase.ToString()!.Aggregate(17, (h, ch) => h * 31 + ch);
-
-    [TestCaseSource(nameof(ConvCases))]
-    public void Conv2dForwardAndBackwardMatchCpu(ConvCase c)
-    {
-        var window = c.Window;
-        int oh = window.OutputHeight(c.H, "conv"), ow = window.OutputWidth(c.W, "conv");
-        using var twins = new TwinBackends(Backend, Seed(c));
-        var x = twins.Random(new TensorShape(c.N, c.C, c.H, c.W), "x");
-        var w = twins.Random(new TensorShape(c.O, c.C, window.KernelHeight, window.KernelWidth), "w");
-        var b = c.Bias ? twins.Random(new TensorShape(c.O), "b") : null;
-        var y = twins.Random(new TensorShape(c.N, c.O, oh, ow), "y", 100);
-        twins.Run(be => be.Conv2dForward(x[be], w[be], b?[be], y[be], window));
-        TwinBackends.AssertSame(y, "conv2d forward y");
-
-        var dy = twins.Random(y.Cpu.Shape, "dy");
-        var dx = twins.Random(x.Cpu.Shape, "dx");
-        var dw = twins.Random(w.Cpu.Shape, "dw");
-        var db = c.Bias ? twins.Random(new TensorShape(c.O), "db") : null;
-        twins.Run(be => be.Conv2dBackward(x[be], w[be], dy[be], dx[be], dw[be], db?[be], window));
-        TwinBackends.AssertSame(dx, "conv2d backward dx");
-        TwinBackends.AssertSame(dw, "conv2d backward dW");
-        if (db is not null) TwinBackends.AssertSame(db, "conv2d backward db");
-    }
-
-    [Test]
-    public void Conv2dBackwardSkipsNullInputGradient()
-    {
-        var window = Window2d.Square(3, 1, 1);
-        using var twins = new TwinBackends(Backend, 5);
-        var x = twins.Random(new TensorShape(2, 3, 6, 5), "x");
-        var w = twins.Random(new TensorShape(4, 3, 3, 3), "w");
-        var dy = twins.Random(new TensorShape(2, 4, 6, 5), "dy");
-        var dw = twins.Random(w.Cpu.Shape, "dw");
-        twins.Run(be => be.Conv2dBackward(x[be], w[be], dy[be], null, dw[be], null, window));
-        TwinBackends.AssertSame(dw, "conv2d backward dW without dx and db");
-    }
-
     [TestCaseSource(nameof(PoolCases))]
     public void MaxPool2dForwardAndBackwardMatchCpu(PoolCase c)
     {
         var window = c.Window;
         var outputShape = new TensorShape(c.N, c.C, window.OutputHeight(c.H, "pool"), window.OutputWidth(c.W, "pool"));
-        using var twins = new TwinBackends(Backend, Seed(c));
+        using var twins = new TwinBackends(Backend, TwinBackends.Seed(c));
         var x = twins.Random(new TensorShape(c.N, c.C, c.H, c.W), "x");
         var y = twins.Random(outputShape, "y", 100);
         var argmax = twins.Random(outputShape, "argmax", 100);
@@ -129,7 +67,7 @@ public sealed class GLOpTests : GLFixture
         {
             var window = c.Window;
             var outputShape = new TensorShape(c.N, c.C, window.OutputHeight(c.H, "pool"), window.OutputWidth(c.W, "pool"));
-            using var twins = new TwinBackends(Backend, Seed(c));
+            using var twins = new TwinBackends(Backend, TwinBackends.Seed(c));
             var x = twins.Random(new TensorShape(c.N, c.C, c.H, c.W), "x");
             var y = twins.Random(outputShape, "y", 100);
             twins.Run(be => be.AvgPool2dForward(x[be], y[be], window, countIncludePad));
@@ -181,25 +119,6 @@ public sealed class GLOpTests : GLFixture
         var y = twins.Random(new TensorShape(3, 7), "y");
         twins.Run(be => be.LinearForward(x[be], w[be], null, y[be]));
         TwinBackends.AssertSame(y, "linear forward on (N,C,H,W) input");
-    }
-
-    [Test]
-    public void ActivationsMatchCpu([Values] ActivationKind kind, [Values(1, 1000, 4099)] int length)
-    {
-        using var twins = new TwinBackends(Backend, length + (int)kind);
-        var values = new float[length];
-        var random = new Random(length);
-        for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 8 - 4);
-        if (length > 4) { values[0] = 60; values[1] = -60; values[2] = 0; values[3] = 1e-6f; }
-        var x = twins.FromValues(new TensorShape(length), "x", values);
-        var y = twins.Random(x.Cpu.Shape, "y", 100);
-        twins.Run(be => be.ActivationForward(kind, x[be], y[be]));
-        TwinBackends.AssertSame(y, $"{kind} forward");
-
-        var dy = twins.Random(x.Cpu.Shape, "dy");
-        var dx = twins.Random(x.Cpu.Shape, "dx");
-        twins.Run(be => be.ActivationBackward(kind, x[be], y[be], dy[be], dx[be]));
-        TwinBackends.AssertSame(dx, $"{kind} backward");
     }
 
     [TestCase(1, 1, false)]

@@ -18,52 +18,45 @@ public partial class InGameLearningSampleTests
     [Test]
     public void NetworkLearnsWhileTheGamePlays()
     {
-        if (Environment.GetEnvironmentVariable("NEURO_SKIP_GL") == "1") Assert.Ignore("NEURO_SKIP_GL=1");
-        string folder = Path.Combine(Path.GetTempPath(), "neuro-ingame-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        try
-        {
-            string checkpoint = Path.Combine(folder, "game.ckpt.neuro");
-            var (exitCode, output, error) = Run("--frames", $"{Frames}", "--steps-per-frame", "1", "--seed", "1",
-                "--out", folder, "--checkpoint", checkpoint);
-            Assert.That(exitCode, Is.EqualTo(0), error);
-            string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            Assert.That(lines, Has.Some.StartsWith("GL: "));
+        if (GLTestContext.SkipRequested) Assert.Ignore("NEURO_SKIP_GL=1");
+        using var temp = new TempFolder("neuro-ingame");
+        string folder = temp.Path;
+        string checkpoint = Path.Combine(folder, "game.ckpt.neuro");
+        var (exitCode, output, error) = Run("--frames", $"{Frames}", "--steps-per-frame", "1", "--seed", "1",
+            "--out", folder, "--checkpoint", checkpoint);
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.That(lines, Has.Some.StartsWith("GL: "));
 
-            // Ten windows of game time, each with the share of predictions that named the nearest shape right.
-            var rows = lines.Select(l => TableRow().Match(l)).Where(m => m.Success).ToArray();
-            Assert.That(rows, Has.Length.EqualTo(10), output);
-            double Accuracy(Match row) => double.Parse(row.Groups[3].Value, CultureInfo.InvariantCulture);
-            Assert.That(double.Parse(rows[^1].Groups[2].Value, CultureInfo.InvariantCulture), Is.EqualTo(Frames / 60.0).Within(0.05));
-            Assert.That(rows.Sum(r => int.Parse(r.Groups[5].Value)), Is.GreaterThan(Frames * 9 / 10), "most frames got a prediction back");
-            double first = (Accuracy(rows[0]) + Accuracy(rows[1])) / 2, last = (Accuracy(rows[^2]) + Accuracy(rows[^1])) / 2;
-            Assert.That(last, Is.GreaterThan(first + 20), $"learning shows over game time:\n{output}");
-            Assert.That(last, Is.GreaterThan(60), $"well above chance (25 %) by the end:\n{output}");
+        // Ten windows of game time, each with the share of predictions that named the nearest shape right.
+        var rows = lines.Select(l => TableRow().Match(l)).Where(m => m.Success).ToArray();
+        Assert.That(rows, Has.Length.EqualTo(10), output);
+        double Accuracy(Match row) => double.Parse(row.Groups[3].Value, CultureInfo.InvariantCulture);
+        Assert.That(double.Parse(rows[^1].Groups[2].Value, CultureInfo.InvariantCulture), Is.EqualTo(Frames / 60.0).Within(0.05));
+        Assert.That(rows.Sum(r => int.Parse(r.Groups[5].Value)), Is.GreaterThan(Frames * 9 / 10), "most frames got a prediction back");
+        double first = (Accuracy(rows[0]) + Accuracy(rows[1])) / 2, last = (Accuracy(rows[^2]) + Accuracy(rows[^1])) / 2;
+        Assert.That(last, Is.GreaterThan(first + 20), $"learning shows over game time:\n{output}");
+        Assert.That(last, Is.GreaterThan(60), $"well above chance (25 %) by the end:\n{output}");
 
-            Assert.That(lines, Has.Some.Matches(@"^frame time \(ms\): p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, max [\d.]+$"));
-            Assert.That(lines, Has.Some.Matches($@"^frames over the 16\.7 ms frame budget: \d+ of {Frames} "));
-            var steps = lines.Select(l => Regex.Match(l, @"^training: (\d+) steps of 16")).Single(m => m.Success);
+        Assert.That(lines, Has.Some.Matches(@"^frame time \(ms\): p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, max [\d.]+$"));
+        Assert.That(lines, Has.Some.Matches($@"^frames over the 16\.7 ms frame budget: \d+ of {Frames} "));
+        var steps = lines.Select(l => Regex.Match(l, @"^training: (\d+) steps of 16")).Single(m => m.Success);
 
-            AssertPng(Path.Combine(folder, "learning.png"), 800, 450);
-            AssertPng(Path.Combine(folder, "frames.png"), 8 * 240, 300);
+        AssertPng(Path.Combine(folder, "learning.png"), 800, 450);
+        AssertPng(Path.Combine(folder, "frames.png"), 8 * 240, 300);
 
-            var saved = TrainingCheckpoint.Read(checkpoint);
-            Assert.That(saved.Counters.Step, Is.EqualTo(long.Parse(steps.Groups[1].Value)));
-            Assert.That(saved.OptimizerType, Is.EqualTo("adam"));
-            Assert.That(saved.HasOptimizerState, Is.True);
+        var saved = TrainingCheckpoint.Read(checkpoint);
+        Assert.That(saved.Counters.Step, Is.EqualTo(long.Parse(steps.Groups[1].Value)));
+        Assert.That(saved.OptimizerType, Is.EqualTo("adam"));
+        Assert.That(saved.HasOptimizerState, Is.True);
 
-            // A new game that resumes from the checkpoint, without training, sees as well as the first run ended.
-            var resumed = Run("--frames", "300", "--no-training", "--resume", checkpoint, "--out", Path.Combine(folder, "resumed"));
-            Assert.That(resumed.ExitCode, Is.EqualTo(0), resumed.Error);
-            var resumedRows = resumed.Output.Split('\n').Select(l => TableRow().Match(l.Trim())).Where(m => m.Success).ToArray();
-            Assert.That(resumedRows, Has.Length.EqualTo(10), resumed.Output);
-            double resumedAccuracy = 100.0 * resumedRows.Sum(r => int.Parse(r.Groups[4].Value)) / resumedRows.Sum(r => int.Parse(r.Groups[5].Value));
-            Assert.That(resumedAccuracy, Is.GreaterThan(first + 20), $"the checkpoint holds the learned weights:\n{resumed.Output}");
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        // A new game that resumes from the checkpoint, without training, sees as well as the first run ended.
+        var resumed = Run("--frames", "300", "--no-training", "--resume", checkpoint, "--out", Path.Combine(folder, "resumed"));
+        Assert.That(resumed.ExitCode, Is.EqualTo(0), resumed.Error);
+        var resumedRows = resumed.Output.Split('\n').Select(l => TableRow().Match(l.Trim())).Where(m => m.Success).ToArray();
+        Assert.That(resumedRows, Has.Length.EqualTo(10), resumed.Output);
+        double resumedAccuracy = 100.0 * resumedRows.Sum(r => int.Parse(r.Groups[4].Value)) / resumedRows.Sum(r => int.Parse(r.Groups[5].Value));
+        Assert.That(resumedAccuracy, Is.GreaterThan(first + 20), $"the checkpoint holds the learned weights:\n{resumed.Output}");
     }
 
     /// <summary>A budgeted run reports the training budget (the over-budget line counts every training frame) and
@@ -72,30 +65,23 @@ public partial class InGameLearningSampleTests
     [TestCase("--inference-model", "lenet5", "inference")]
     public void BudgetedRunsReportTheBudget(string option, string value, string what)
     {
-        if (Environment.GetEnvironmentVariable("NEURO_SKIP_GL") == "1") Assert.Ignore("NEURO_SKIP_GL=1");
-        string folder = Path.Combine(Path.GetTempPath(), "neuro-ingame-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        try
-        {
-            const int frames = 150;
-            var (exitCode, output, error) = Run("--frames", $"{frames}", option, value, "--out", folder);
-            Assert.That(exitCode, Is.EqualTo(0), error);
-            string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            Assert.That(lines, Has.Some.Matches($@"^{what} time per frame \(ms\): mean [\d.]+, p50 [\d.]+, p99 [\d.]+, p99\.9 [\d.]+, max [\d.]+ against a [\d.]+ ms budget$"), output);
-            var over = lines.Select(l => Regex.Match(l, @"^over budget by > 1 ms: (\d+) of (\d+) frames")).Single(m => m.Success);
-            int counted = int.Parse(over.Groups[2].Value);
-            // training starts once the replay buffer holds 64 frames; inference runs from the first frame
-            Assert.That(counted, what == "training" ? Is.InRange(frames - 70, frames - 60) : Is.EqualTo(frames), output);
-            Assert.That(int.Parse(over.Groups[1].Value), Is.LessThanOrEqualTo(counted));
-            if (what == "training")
-                Assert.That(lines, Has.Some.Matches(@"^training throughput: \d+ steps in \d+ frames; time spent [\d.]+ % of frames × budget; " +
-                    @"[\d.]+ steps per second of training time; utilisation [\d.]+ % \(steps × estimated step time / frames × budget\); [\d.]+ calls per step$"), output);
-            AssertPng(Path.Combine(folder, "budget.png"), 900, 450);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        if (GLTestContext.SkipRequested) Assert.Ignore("NEURO_SKIP_GL=1");
+        using var temp = new TempFolder("neuro-ingame");
+        string folder = temp.Path;
+        const int frames = 150;
+        var (exitCode, output, error) = Run("--frames", $"{frames}", option, value, "--out", folder);
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.That(lines, Has.Some.Matches($@"^{what} time per frame \(ms\): mean [\d.]+, p50 [\d.]+, p99 [\d.]+, p99\.9 [\d.]+, max [\d.]+ against a [\d.]+ ms budget$"), output);
+        var over = lines.Select(l => Regex.Match(l, @"^over budget by > 1 ms: (\d+) of (\d+) frames")).Single(m => m.Success);
+        int counted = int.Parse(over.Groups[2].Value);
+        // training starts once the replay buffer holds 64 frames; inference runs from the first frame
+        Assert.That(counted, what == "training" ? Is.InRange(frames - 70, frames - 60) : Is.EqualTo(frames), output);
+        Assert.That(int.Parse(over.Groups[1].Value), Is.LessThanOrEqualTo(counted));
+        if (what == "training")
+            Assert.That(lines, Has.Some.Matches(@"^training throughput: \d+ steps in \d+ frames; time spent [\d.]+ % of frames × budget; " +
+                @"[\d.]+ steps per second of training time; utilisation [\d.]+ % \(steps × estimated step time / frames × budget\); [\d.]+ calls per step$"), output);
+        AssertPng(Path.Combine(folder, "budget.png"), 900, 450);
     }
 
     /// <summary>
@@ -105,9 +91,9 @@ public partial class InGameLearningSampleTests
     [Test, NonParallelizable]
     public void Inspect_PrintsTheLink_AndNeuroMonitorRecordsTheRunningGame()
     {
-        if (Environment.GetEnvironmentVariable("NEURO_SKIP_GL") == "1") Assert.Ignore("NEURO_SKIP_GL=1");
-        string folder = Path.Combine(Path.GetTempPath(), "neuro-ingame-live-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
+        if (GLTestContext.SkipRequested) Assert.Ignore("NEURO_SKIP_GL=1");
+        using var temp = new TempFolder("neuro-ingame-live");
+        string folder = temp.Path;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string argument in new[] { Path.Combine(AppContext.BaseDirectory, "InGameLearning.dll"), "--frames", "3000", "--inspect", "0",
                      "--monitor-every", "2", "--out", folder })
@@ -152,7 +138,6 @@ public partial class InGameLearningSampleTests
         finally
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
-            Directory.Delete(folder, recursive: true);
         }
     }
 

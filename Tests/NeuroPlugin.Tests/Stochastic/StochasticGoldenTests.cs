@@ -27,13 +27,6 @@ static class StochasticGolden
 
     static uint Word(GoldenFile golden, string name) => golden.Attributes.GetProperty(name).GetUInt32();
 
-    static Tensor Load(IBackend backend, GoldenFile golden, string key)
-    {
-        var tensor = backend.Allocate(TensorShape.Of(golden.Shape(key)), key);
-        tensor.Upload(golden.Data(key));
-        return tensor;
-    }
-
     /// <summary>Stochastic Depth, Shake-Shake, ShakeDrop or Swapout: one training forward and backward at the file's
     /// (seed, stream, step) and one in eval, against PyTorch's y and input gradients.</summary>
     public static void CheckResidual(IBackend backend, string name)
@@ -41,9 +34,9 @@ static class StochasticGolden
         var golden = GoldenFile.Load(name);
         var (type, keys) = Residuals[name];
         var layer = LayerRegistry.Create(type, Attributes(golden));
-        Tensor[] inputs = [.. keys.Select(k => Load(backend, golden, k))];
+        Tensor[] inputs = [.. keys.Select(k => golden.Upload(backend, k))];
         Tensor[] grads = [.. inputs.Select(x => backend.Allocate(x.Shape, "d" + x.Name))];
-        using Tensor dy = Load(backend, golden, "dy"), y = backend.Allocate(dy.Shape, "y");
+        using Tensor dy = golden.Upload(backend, "dy"), y = backend.Allocate(dy.Shape, "y");
         var shapes = inputs.Select(x => x.Shape).ToArray();
         Tensor[] workspace = [.. layer.WorkspaceShapes(shapes, y.Shape).Select((s, i) => backend.Allocate(s, $"workspace{i}"))];
         foreach (string mode in new[] { "train", "eval" })
@@ -69,9 +62,9 @@ static class StochasticGolden
         var golden = GoldenFile.Load(name);
         var layer = (FractalJoin)LayerRegistry.Create("FractalJoin", Attributes(golden));
         int count = layer.InputCount;
-        Tensor[] xs = [.. Enumerable.Range(0, count).Select(i => Load(backend, golden, $"x{i}"))];
+        Tensor[] xs = [.. Enumerable.Range(0, count).Select(i => golden.Upload(backend, $"x{i}"))];
         Tensor[] dxs = [.. xs.Select(x => backend.Allocate(x.Shape, "d" + x.Name))];
-        using Tensor dy = Load(backend, golden, "dy"), y = backend.Allocate(dy.Shape, "y");
+        using Tensor dy = golden.Upload(backend, "dy"), y = backend.Allocate(dy.Shape, "y");
         using Tensor table = backend.Allocate(layer.WorkspaceShapes([.. xs.Select(x => x.Shape)], y.Shape)[0], "coefficients");
         var steps = golden.Attributes.GetProperty("steps").EnumerateArray().Select(s => s.GetUInt32().ToString()).Append("eval").ToArray();
         Assert.That(steps, Has.Length.GreaterThanOrEqualTo(7), $"{name}: the file covers local and global steps");

@@ -16,8 +16,6 @@ namespace NeuroPlugin.Tests.Monitoring.Live;
 [NonParallelizable]
 public sealed class EditorAttachTests
 {
-    static readonly LiveLinkOptions Quick = LiveGame.Quick;
-
     string folder = null!;
     EditorServer server = null!; // null when the test was ignored before the editor started
     HttpClient http = null!;
@@ -54,7 +52,7 @@ public sealed class EditorAttachTests
     [Test]
     public async Task Attach_RelaysTheGame_ProbesAndControl_DetachLeavesItRunning_ReattachWorks()
     {
-        using var game = new LiveGame(Quick with { EnableControl = true });
+        using var game = new LiveGame(LiveGame.Quick with { EnableControl = true });
         using var browser = new LiveClientSession(server.Port, server.Token); // the editor's own socket, as the page opens it
 
         var attached = await Post("/api/live/attach", new { url = game.Link.Url });
@@ -130,7 +128,7 @@ public sealed class EditorAttachTests
     [Test]
     public async Task Attach_ReadOnlyGame_RefusesControl_WrongTokenIsA400NamingTheLink()
     {
-        using var game = new LiveGame(Quick);
+        using var game = new LiveGame(LiveGame.Quick);
         var wrong = await Post("/api/live/attach", new { url = $"http://127.0.0.1:{game.Link.Port}/?token=not-the-token-of-this-game" });
         Assert.That(wrong.Status, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(wrong.Body.GetProperty("error").GetString(), Does.Contain($"127.0.0.1:{game.Link.Port}"));

@@ -10,8 +10,6 @@ namespace NeuroPlugin.Tests.Monitoring.Live;
 [NonParallelizable]
 public sealed class LiveLinkTests
 {
-    static readonly LiveLinkOptions Quick = LiveGame.Quick;
-
     /// <summary>Sends a raw HTTP request and returns the status code and body.</summary>
     static (int Status, string Body) Http(int port, string target, string? host = null, string? origin = null, string? tokenHeader = null)
     {
@@ -36,7 +34,7 @@ public sealed class LiveLinkTests
     [Test]
     public void Refuses_NoToken_WrongToken_ForeignHost_ForeignOrigin()
     {
-        using var game = new LiveGame(Quick);
+        using var game = new LiveGame(LiveGame.Quick);
         int port = game.Link.Port;
         string token = game.Link.Token;
         Assert.That(game.Link.Url, Is.EqualTo($"http://127.0.0.1:{port}/?token={token}"));
@@ -70,7 +68,7 @@ public sealed class LiveLinkTests
     [Test]
     public void Streams_TheRunSamplesFramesAndProbes()
     {
-        using var game = new LiveGame(Quick);
+        using var game = new LiveGame(LiveGame.Quick);
         using var client = new LiveClientSession(game.Link.Port, game.Link.Token);
         var hello = client.Next()!.Value;
         Assert.That(hello.GetProperty("type").GetString(), Is.EqualTo("hello"));
@@ -123,7 +121,7 @@ public sealed class LiveLinkTests
     [Test]
     public void Diagnostics_JudgedInTheGame_ReachTheClient()
     {
-        using var game = new LiveGame(Quick);
+        using var game = new LiveGame(LiveGame.Quick);
         using var client = new LiveClientSession(game.Link.Port, game.Link.Token);
         client.NextOf("train");
         Assert.That(game.Link.Diagnostics.Items.Select(d => d.KindName), Has.None.AnyOf(RateTooHigh), "Adam at 0.01 on this workload");
@@ -145,7 +143,7 @@ public sealed class LiveLinkTests
     [Test]
     public void Control_RefusedWhenTheGameDidNotEnableIt()
     {
-        using var game = new LiveGame(Quick);
+        using var game = new LiveGame(LiveGame.Quick);
         using var client = new LiveClientSession(game.Link.Port, game.Link.Token);
         Assert.That(client.NextOf("hello").GetProperty("control").GetBoolean(), Is.False);
         foreach (string request in new[] { """{"op":"pause","id":1}""", """{"op":"lr","value":0.5,"id":2}""", """{"op":"checkpoint","id":3}""", """{"op":"resume","id":4}""" })
@@ -161,7 +159,7 @@ public sealed class LiveLinkTests
     [Test]
     public void Control_FirstClientSteers_SecondIsReadOnly()
     {
-        using var game = new LiveGame(Quick with { EnableControl = true });
+        using var game = new LiveGame(LiveGame.Quick with { EnableControl = true });
         game.CheckpointPath = "game.ckpt.neuro";
         using var first = new LiveClientSession(game.Link.Port, game.Link.Token);
         Assert.That(first.NextOf("hello").GetProperty("control").GetBoolean(), Is.True);
@@ -206,7 +204,7 @@ public sealed class LiveLinkTests
     [Test]
     public void Reconnect_GetsTheStateAgain_AndControlPassesOn()
     {
-        using var game = new LiveGame(Quick with { EnableControl = true });
+        using var game = new LiveGame(LiveGame.Quick with { EnableControl = true });
         long firstStep;
         using (var client = new LiveClientSession(game.Link.Port, game.Link.Token))
         {
@@ -227,7 +225,7 @@ public sealed class LiveLinkTests
     [Test]
     public void Hello_ReportsTheLearningRateTheGameSetSinceTheLinkStarted()
     {
-        using var game = new LiveGame(Quick);
+        using var game = new LiveGame(LiveGame.Quick);
         using (var first = new LiveClientSession(game.Link.Port, game.Link.Token))
             Assert.That(first.NextOf("hello").GetProperty("lr").GetSingle(), Is.EqualTo(0.01f));
         game.ChangeLearningRate(0.0025f); // the game's own change, not over the link
@@ -240,7 +238,7 @@ public sealed class LiveLinkTests
     [Test]
     public void PendingHandshakes_AreBounded_BeyondTheLimitClosedAtOnce()
     {
-        using var game = new LiveGame(Quick);
+        using var game = new LiveGame(LiveGame.Quick);
         int port = game.Link.Port;
         var idle = new List<TcpClient>();
         try
@@ -278,7 +276,7 @@ public sealed class LiveLinkTests
     [Test]
     public void StalledClient_NeitherGrowsMemoryNorSlowsFrames()
     {
-        using var game = new LiveGame(Quick with { Monitor = new MonitorOptions { Every = 1 }, SendTimeout = TimeSpan.FromSeconds(2), MessageCapacity = 16 });
+        using var game = new LiveGame(LiveGame.Quick with { Monitor = new MonitorOptions { Every = 1 }, SendTimeout = TimeSpan.FromSeconds(2), MessageCapacity = 16 });
         using var stalled = new TcpClient { ReceiveBufferSize = 1024 };
         stalled.Connect(IPAddress.Loopback, game.Link.Port);
         stalled.GetStream().Write(Encoding.ASCII.GetBytes($"GET /ws?token={game.Link.Token} HTTP/1.1\r\nHost: 127.0.0.1:{game.Link.Port}\r\n" +
@@ -307,7 +305,7 @@ public sealed class LiveLinkTests
     public void AnotherAddress_WarnsAndStillChecksTheHost()
     {
         var warnings = new List<string>();
-        using var game = new LiveGame(Quick with { Address = IPAddress.Any, Warning = warnings.Add });
+        using var game = new LiveGame(LiveGame.Quick with { Address = IPAddress.Any, Warning = warnings.Add });
         Assert.That(warnings, Has.Count.EqualTo(1));
         Assert.That(warnings[0], Does.Contain("0.0.0.0").And.Contain("other machines"));
         Assert.That(Http(game.Link.Port, $"/api/link?token={game.Link.Token}").Status, Is.EqualTo(200));

@@ -1,11 +1,11 @@
-namespace NeuroPlugin.Tests.Toolkit;
+namespace NeuroPlugin.Tests.Ops;
 
 /// <summary>
 /// The activations' GL kernels against the CPU reference on seeded random data (1e-4 relative): exactly at their
-/// kinks and with other LeakyReLU slopes; and a network of every layer the activation family added (softmax, local
-/// response normalization and the global pools have their own tests in Ops/). Outputs start as garbage (must be
-/// overwritten), gradients as random values (backward must add). (GLOpTests.ActivationsMatchCpu covers every kind
-/// on random inputs.)
+/// kinks, with other LeakyReLU slopes, and every kind on random inputs; and a network of every layer the activation
+/// family added (softmax, local response normalization and the global pools have their own tests in Ops/). Outputs
+/// start as garbage (must be overwritten), gradients as random values (backward must add). (CPU finite differences:
+/// <see cref="ActivationTests"/>; PyTorch: Toolkit/ActivationGoldenTests.)
 /// </summary>
 public sealed class ActivationGLTests : GLFixture
 {
@@ -29,7 +29,7 @@ public sealed class ActivationGLTests : GLFixture
     public void NetworkOfEveryNewLayerHasTheSameGradientsOnBothBackends()
     {
         // through the execution plan: workspaces (LRN's scale, the global max pool's argmax), views, fan-in
-        var graph = ActivationLayerTests.ToolkitNetwork();
+        var graph = Toolkit.ActivationLayerTests.ToolkitNetwork();
         var cpu = new CpuBackend();
         using var cpuNetwork = Network.Create(graph, cpu, seed: 5);
         using var glNetwork = Network.Create(graph, Backend, seed: 5);
@@ -49,5 +49,24 @@ public sealed class ActivationGLTests : GLFixture
         for (int i = 0; i < cpuPlan.Parameters.Count; i++)
             TestSupport.TensorAssert.AreClose(cpuPlan.ParameterGradients[i].ToArray(), glPlan.ParameterGradients[i].ToArray(),
                 TwinBackends.Tolerance, $"gradient of {cpuNetwork.ParameterNames[i]}");
+    }
+
+    [Test]
+    public void ActivationsMatchCpu([Values] ActivationKind kind, [Values(1, 1000, 4099)] int length)
+    {
+        using var twins = new TwinBackends(Backend, length + (int)kind);
+        var values = new float[length];
+        var random = new Random(length);
+        for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 8 - 4);
+        if (length > 4) { values[0] = 60; values[1] = -60; values[2] = 0; values[3] = 1e-6f; }
+        var x = twins.FromValues(new TensorShape(length), "x", values);
+        var y = twins.Random(x.Cpu.Shape, "y", 100);
+        twins.Run(be => be.ActivationForward(kind, x[be], y[be]));
+        TwinBackends.AssertSame(y, $"{kind} forward");
+
+        var dy = twins.Random(x.Cpu.Shape, "dy");
+        var dx = twins.Random(x.Cpu.Shape, "dx");
+        twins.Run(be => be.ActivationBackward(kind, x[be], y[be], dy[be], dx[be]));
+        TwinBackends.AssertSame(dx, $"{kind} backward");
     }
 }

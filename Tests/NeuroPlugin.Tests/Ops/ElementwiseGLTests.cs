@@ -1,15 +1,13 @@
-using NeuroPlugin.Tests.Cpu;
-
-namespace NeuroPlugin.Tests.OpenGL;
+namespace NeuroPlugin.Tests.Ops;
 
 /// <summary>Element-wise arithmetic on GL against the CPU reference (every broadcasting op over the shape pairs of
-/// <see cref="CpuElementwiseTests"/>, every math function), and both backends against PyTorch
+/// <see cref="ElementwiseTests"/>, every math function), and both backends against PyTorch
 /// (Tests/Golden/gen_elementwise.py).</summary>
 public sealed class ElementwiseGLTests : GLFixture
 {
     static IEnumerable<TestCaseData> Cases() =>
         from op in Enum.GetValues<BinaryOp>()
-        from pair in CpuElementwiseTests.ShapePairs
+        from pair in ElementwiseTests.ShapePairs
         select new TestCaseData(op, pair[0], pair[1]).SetArgDisplayNames(op.ToString(), $"({string.Join(",", pair[0])})", $"({string.Join(",", pair[1])})");
 
     [TestCaseSource(nameof(Cases))]
@@ -18,8 +16,8 @@ public sealed class ElementwiseGLTests : GLFixture
         using var twins = new TwinBackends(Backend, (int)op * 7 + shapeB.Length);
         var random = new Random((int)op);
         TensorShape sa = TensorShape.Of(shapeA), sb = TensorShape.Of(shapeB), sy = Broadcast.Shape(sa, sb)!.Value;
-        var a = twins.FromValues(sa, "a", CpuElementwiseTests.OperandValues(op, true, sa.Length, random));
-        var b = twins.FromValues(sb, "b", CpuElementwiseTests.OperandValues(op, false, sb.Length, random));
+        var a = twins.FromValues(sa, "a", ElementwiseTests.OperandValues(op, true, sa.Length, random));
+        var b = twins.FromValues(sb, "b", ElementwiseTests.OperandValues(op, false, sb.Length, random));
         var y = twins.Random(sy, "y");
         twins.Run(be => be.BinaryForward(op, a[be], b[be], y[be]));
         TwinBackends.AssertSame(y, $"{op} forward");
@@ -74,7 +72,7 @@ public sealed class ElementwiseGLTests : GLFixture
     {
         using var twins = new TwinBackends(Backend, (int)op + length);
         var shape = new TensorShape(length);
-        var x = twins.FromValues(shape, "x", CpuElementwiseTests.FunctionInputs(op, length, new Random((int)op)));
+        var x = twins.FromValues(shape, "x", ElementwiseTests.FunctionInputs(op, length, new Random((int)op)));
         var y = twins.Random(shape, "y");
         twins.Run(be => be.UnaryForward(op, x[be], y[be]));
         TwinBackends.AssertSame(y, $"{op} forward");

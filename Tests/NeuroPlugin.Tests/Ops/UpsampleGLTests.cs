@@ -1,4 +1,4 @@
-namespace NeuroPlugin.Tests.Resize;
+namespace NeuroPlugin.Tests.Ops;
 
 /// <summary>The bilinear resize on GL: equal to the CPU reference on random shapes (enlarging, shrinking, Fashion-MNIST
 /// to the zoo's sizes) and to PyTorch's golden files.</summary>

@@ -1,4 +1,4 @@
-namespace NeuroPlugin.Tests.Toolkit;
+namespace NeuroPlugin.Tests.Ops;
 
 /// <summary>Batch-norm checks shared by the CPU and GL fixtures: PyTorch golden files (Tests/Golden/gen_normalization.py).</summary>
 static class BatchNormChecks

@@ -1,4 +1,4 @@
-namespace NeuroPlugin.Tests.Resize;
+namespace NeuroPlugin.Tests.Ops;
 
 /// <summary>Shared pieces of the bilinear-resize tests: the golden files (<c>Tests/Golden/gen_upsample.py</c>, PyTorch's
 /// <c>F.interpolate(mode='bilinear', align_corners=False)</c>) and one forward + backward of the layer on a backend.</summary>

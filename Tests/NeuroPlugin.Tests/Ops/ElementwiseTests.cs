@@ -1,9 +1,9 @@
-namespace NeuroPlugin.Tests.Cpu;
+namespace NeuroPlugin.Tests.Ops;
 
 /// <summary>Element-wise arithmetic on the CPU: the broadcasting ops (<see cref="BinaryOp"/>, layer <see cref="Elementwise"/>)
 /// and the math functions (<see cref="UnaryOp"/>, layer <see cref="ElementwiseFunction"/>): finite differences for every op
 /// (over broadcast shape pairs), the broadcast rule, special values, erf against tabulated values, and shape errors.</summary>
-public class CpuElementwiseTests
+public class ElementwiseTests
 {
     readonly CpuBackend cpu = new();
 

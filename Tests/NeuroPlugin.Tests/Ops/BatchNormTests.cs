@@ -1,4 +1,4 @@
-namespace NeuroPlugin.Tests.Toolkit;
+namespace NeuroPlugin.Tests.Ops;
 
 /// <summary>Batch normalization on the CPU reference: finite differences, PyTorch golden files, the layer's
 /// validation, buffers in the network, the execution plan and the model file.</summary>
@@ -180,45 +180,38 @@ public class BatchNormTests
     [Test]
     public void ModelFileRoundTripsBuffers()
     {
-        string folder = Path.Combine(Path.GetTempPath(), "neuro-bn-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        try
+        using var temp = new TempFolder("neuro-bn");
+        string folder = temp.Path;
+        using var network = Network.Create(SmallGraph(), cpu, seed: 3);
+        using (var plan = ExecutionPlan.ForTraining(network, 4))
         {
-            using var network = Network.Create(SmallGraph(), cpu, seed: 3);
-            using (var plan = ExecutionPlan.ForTraining(network, 4))
-            {
-                plan.Input.Upload(new GradientCheck(new Random(8)).RandomValues(plan.Input.Length, 1));
-                plan.Target!.Upload([1, 0, 0, 1, 1, 0, 0, 1]);
-                using var optimizer = new Sgd(0.1f);
-                for (int i = 0; i < 3; i++) plan.TrainStep(optimizer); // buffers away from their initial values
-            }
-            string path = Path.Combine(folder, "bn.neuro");
-            ModelFile.Save(network, path);
-            using var loaded = ModelFile.Load(path, cpu);
-            Assert.That(loaded.BufferNames, Is.EqualTo(network.BufferNames));
-            foreach (string name in network.BufferNames)
-            {
-                Assert.That(loaded.Buffer(name).ToArray(), Is.EqualTo(network.Buffer(name).ToArray()), name);
-                Assert.That(loaded.Buffer(name).ToArray(), Is.Not.EqualTo(name.EndsWith("var") ? new[] { 1f, 1f, 1f } : new[] { 0f, 0f, 0f }), $"{name} was trained");
-            }
-            foreach (string name in network.ParameterNames)
-                Assert.That(loaded.Parameter(name).ToArray(), Is.EqualTo(network.Parameter(name).ToArray()), name);
-            Assert.That(loaded.Graph.Nodes.Select(n => n.Layer.ToString()), Is.EqualTo(network.Graph.Nodes.Select(n => n.Layer.ToString())));
+            plan.Input.Upload(new GradientCheck(new Random(8)).RandomValues(plan.Input.Length, 1));
+            plan.Target!.Upload([1, 0, 0, 1, 1, 0, 0, 1]);
+            using var optimizer = new Sgd(0.1f);
+            for (int i = 0; i < 3; i++) plan.TrainStep(optimizer); // buffers away from their initial values
+        }
+        string path = Path.Combine(folder, "bn.neuro");
+        ModelFile.Save(network, path);
+        using var loaded = ModelFile.Load(path, cpu);
+        Assert.That(loaded.BufferNames, Is.EqualTo(network.BufferNames));
+        foreach (string name in network.BufferNames)
+        {
+            Assert.That(loaded.Buffer(name).ToArray(), Is.EqualTo(network.Buffer(name).ToArray()), name);
+            Assert.That(loaded.Buffer(name).ToArray(), Is.Not.EqualTo(name.EndsWith("var") ? new[] { 1f, 1f, 1f } : new[] { 0f, 0f, 0f }), $"{name} was trained");
+        }
+        foreach (string name in network.ParameterNames)
+            Assert.That(loaded.Parameter(name).ToArray(), Is.EqualTo(network.Parameter(name).ToArray()), name);
+        Assert.That(loaded.Graph.Nodes.Select(n => n.Layer.ToString()), Is.EqualTo(network.Graph.Nodes.Select(n => n.Layer.ToString())));
 
-            // a file whose buffer has another name is rejected, naming the tensor
-            byte[] bytes = File.ReadAllBytes(path);
-            string renamed = Path.Combine(folder, "renamed.neuro");
-            File.WriteAllBytes(renamed, Replace(bytes, "\"bn1.running_var\"", "\"bn1.running_vax\""));
-            Assert.That(() => ModelFile.Load(renamed, cpu), Throws.TypeOf<ModelFileException>().With.Message.Contains("'bn1.running_vax' is not a parameter or buffer"));
-            // and one whose buffer has the wrong shape (running_var is last: its shape [3] follows its name)
-            string reshaped = Path.Combine(folder, "reshaped.neuro");
-            File.WriteAllBytes(reshaped, Replace(bytes, "\"bn1.running_var\":{\"dtype\":\"F32\",\"shape\":[3]", "\"bn1.running_var\":{\"dtype\":\"F32\",\"shape\":[4]"));
-            Assert.That(() => ModelFile.Load(reshaped, cpu), Throws.TypeOf<ModelFileException>().With.Message.Contains("bn1.running_var.shape must be (3)"));
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        // a file whose buffer has another name is rejected, naming the tensor
+        byte[] bytes = File.ReadAllBytes(path);
+        string renamed = Path.Combine(folder, "renamed.neuro");
+        File.WriteAllBytes(renamed, Replace(bytes, "\"bn1.running_var\"", "\"bn1.running_vax\""));
+        Assert.That(() => ModelFile.Load(renamed, cpu), Throws.TypeOf<ModelFileException>().With.Message.Contains("'bn1.running_vax' is not a parameter or buffer"));
+        // and one whose buffer has the wrong shape (running_var is last: its shape [3] follows its name)
+        string reshaped = Path.Combine(folder, "reshaped.neuro");
+        File.WriteAllBytes(reshaped, Replace(bytes, "\"bn1.running_var\":{\"dtype\":\"F32\",\"shape\":[3]", "\"bn1.running_var\":{\"dtype\":\"F32\",\"shape\":[4]"));
+        Assert.That(() => ModelFile.Load(reshaped, cpu), Throws.TypeOf<ModelFileException>().With.Message.Contains("bn1.running_var.shape must be (3)"));
     }
 
     static byte[] Replace(byte[] file, string from, string to)

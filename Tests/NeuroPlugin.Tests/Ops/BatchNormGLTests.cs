@@ -1,4 +1,4 @@
-namespace NeuroPlugin.Tests.Toolkit;
+namespace NeuroPlugin.Tests.Ops;
 
 /// <summary>Batch normalization on the GL backend: PyTorch golden files, and GL == CPU (1e-4) on randomized
 /// shapes, from one value per chunk to many chunks per channel, in training and eval mode.</summary>

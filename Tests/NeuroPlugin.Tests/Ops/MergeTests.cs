@@ -1,8 +1,8 @@
-namespace NeuroPlugin.Tests.Cpu;
+namespace NeuroPlugin.Tests.Ops;
 
 /// <summary>Finite-difference checks of the merge ops (Add, Concat, ChannelMultiply) and of a residual
 /// graph, where one tensor fans out to two consumers and their gradients must be summed.</summary>
-public class CpuMergeTests
+public class MergeTests
 {
     readonly CpuBackend cpu = new();
 
