@@ -1,5 +1,3 @@
-using NeuroPlugin.Tensors;
-
 namespace NeuroPlugin.Backends;
 
 /// <summary>An eval-mode batch norm folded into the op before it: the layer's γ (<see cref="Weight"/>), β
