@@ -1,6 +1,7 @@
 """ONNX fixtures of torchvision classification families not covered by gen_onnx.py, built from torchvision's own classes
 at reduced width and depth (random weights, 10 classes) so each file stays well under 1 MiB; written through
 gen_onnx.export (<name>.onnx, .input.npy, .output.npy in Tests/NeuroPlugin.Tests/Onnx/Fixtures)."""
+import os
 import sys
 
 import torch
@@ -34,16 +35,59 @@ def regnet():
     return RegNet(BlockParams.from_init_params(depth=4, w_0=8, w_a=8.0, w_m=2.0, group_width=8), stem_width=8, num_classes=10)
 
 
+def shufflenet_v2():
+    """ShuffleNetV2 with shufflenet_v2_x0_5's depth (4, 8, 4 units) at a third of its stage widths and a 64-channel conv5:
+    channel shuffle (Reshape to (N,2,C/2,H,W), Transpose(0,2,1,3,4), Reshape back), chunk (Slice), depthwise 3×3. The
+    convolutions start from He's normal (fan in): from PyTorch's default start the input's effect on the logits fades over
+    the 50 convolutions to 1e-5 of them, and the fixture would not test much of the network."""
+    import torch.nn as nn
+    from torchvision.models.shufflenetv2 import ShuffleNetV2
+    model = ShuffleNetV2([4, 8, 4], [8, 16, 32, 64, 64], num_classes=10)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+    return model
+
+
 CASES = [
     ("zoo_convnext_tiny_opset13", convnext, (2, 3, 32, 32), 13, True),
     ("zoo_mobilenet_v3_small_0.25", mobilenet_v3_small, (2, 3, 48, 48), 13, True),
     ("zoo_efficientnet_b0_0.25", efficientnet, (2, 3, 48, 48), 13, True),
     ("zoo_regnet_x_g8", regnet, (2, 3, 32, 32), 13, True),
+    ("zoo_shufflenet_v2_opset11", shufflenet_v2, (2, 3, 32, 32), 11, True),
+    ("zoo_shufflenet_v2_opset17", shufflenet_v2, (2, 3, 32, 32), 17, False),
 ]
 
 
+def write_gradient(name, module, x):
+    """<name>.conv1_grad.npy: PyTorch's gradient of the mean cross-entropy (label of item i: i mod 10) with respect to
+    the first convolution's weight, with each batch norm folded into the convolution before it as the exporter folds it
+    (eval mode), so it is the gradient of the weight the imported model trains; and <name>.loss.npy, that loss. The first
+    convolution's gradient comes back through every layer, ShuffleNet's channel shuffles included."""
+    import copy
+    import numpy as np
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    fused = copy.deepcopy(module).eval()
+    for sequence in fused.modules():
+        if isinstance(sequence, nn.Sequential):
+            for i in range(len(sequence) - 1):
+                if isinstance(sequence[i], nn.Conv2d) and isinstance(sequence[i + 1], nn.BatchNorm2d):
+                    sequence[i] = fuse_conv_bn_eval(sequence[i], sequence[i + 1])
+                    sequence[i + 1] = nn.Identity()
+    labels = torch.arange(x.shape[0]) % 10
+    loss = F.cross_entropy(fused(x), labels)
+    loss.backward()
+    first = next(m for m in fused.modules() if isinstance(m, nn.Conv2d))
+    gen_onnx.save_npy(os.path.join(gen_onnx.OUT, name + ".conv1_grad.npy"), first.weight.grad)
+    gen_onnx.save_npy(os.path.join(gen_onnx.OUT, name + ".loss.npy"), loss.reshape(1))
+
+
 def generate(only=None):
-    gen_onnx.export_cases(CASES, 400, only)
+    exported = gen_onnx.export_cases(CASES, 400, only)
+    if "zoo_shufflenet_v2_opset17" in exported:
+        write_gradient("zoo_shufflenet_v2_opset17", *exported["zoo_shufflenet_v2_opset17"])
 
 
 if __name__ == "__main__":

@@ -12,17 +12,49 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// </summary>
 internal static class IndexingConverters
 {
+    /// <summary>Transpose → <see cref="Permute"/>. A tensor seen with more axes than ours have (a <see cref="HighRankView"/>)
+    /// is permuted as the fewest axes that describe the same move (<see cref="MergedAxes"/>): ShuffleNet's channel shuffle,
+    /// (N,g,C/g,H,W) by (0,2,1,3,4), is a Permute(0,2,1,3) of (N,g,C/g,H·W).</summary>
     public static OnnxValue Transpose(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
-        var x = graph.LiveInput(n, 0);
-        int rank = x.Shape.Rank;
+        var (x, dims) = graph.AnyRankInput(n, 0);
+        int rank = dims.Length;
         long[] perm = n.Ints("perm") ?? [.. Enumerable.Range(0, rank).Reverse().Select(i => (long)i)];
         if (perm.Length != rank || perm.Order().Where((p, i) => p != i).Any())
-            throw n.Malformed($"perm [{string.Join(",", perm)}] is not a permutation of the {rank} axes of {x.Shape}");
+            throw n.Malformed($"perm [{string.Join(",", perm)}] is not a permutation of the {rank} axes of [{string.Join(",", dims)}]");
         if (perm[0] != 0) throw n.Unsupported($"perm [{string.Join(",", perm)}] moves the batch axis");
-        if (perm.Select((p, i) => p == i).All(same => same)) return x;
-        return graph.AddLayer(n, null, new Permute([.. perm.Select(p => (int)p)]), [x]);
+        if (perm.Select((p, i) => p == i).All(same => same)) return graph.Input(n, 0);
+        if (rank <= TensorShape.MaxRank) return graph.AddLayer(n, null, new Permute([.. perm.Select(p => (int)p)]), [x]);
+        int[] order = [.. perm.Select(p => (int)p)];
+        var (merged, moves) = MergedAxes(dims, order);
+        if (merged.Length > TensorShape.MaxRank)
+            throw n.Unsupported($"perm [{string.Join(",", perm)}] of [{string.Join(",", dims)}] needs {merged.Length} axes after merging the axes that move together; our tensors have at most {TensorShape.MaxRank}");
+        int[] output = [.. order.Select(p => dims[p])];
+        if (moves.Select((p, i) => p == i).All(same => same)) return graph.View(n, 0, x, output); // only axes of size 1 moved
+        var permuted = graph.AddLayer(n, null, new Permute(moves), [x with { Shape = TensorShape.Of(merged) }]);
+        return ImportGraph.Seen(permuted, output);
+    }
+
+    /// <summary>The permutation <paramref name="order"/> of axes <paramref name="dims"/> (output axis k is input axis
+    /// <c>order[k]</c>, the batch axis first and alone) as the same move of fewer axes: axes of size 1 may go anywhere and
+    /// are left out, and input axes that stay next to each other in the output move as one, their sizes multiplied.
+    /// Returns the merged input sizes and the permutation of them.</summary>
+    public static (int[] Merged, int[] Moves) MergedAxes(int[] dims, int[] order)
+    {
+        int[] kept = [.. order.Where(p => p == 0 || dims[p] != 1)];
+        int[] inputOrder = [.. kept.Order()];
+        var groups = new List<List<int>>();
+        foreach (int p in kept)
+        {
+            var last = groups.Count > 0 ? groups[^1] : null;
+            if (last is not null && last[^1] != 0 && Array.IndexOf(inputOrder, p) == Array.IndexOf(inputOrder, last[^1]) + 1) last.Add(p);
+            else groups.Add([p]);
+        }
+        var byInput = groups.OrderBy(g => g[0]).ToList();
+        int[] merged = [.. byInput.Select(g => g.Aggregate(1, (size, axis) => size * dims[axis]))];
+        int[] moves = [.. groups.Select(g => byInput.IndexOf(g))];
+        return (merged, moves);
     }
 
     /// <summary>The starts, ends, axes and steps of a Slice: attributes before opset 10, constant inputs from it (axes
