@@ -37,16 +37,38 @@ def regnet():
 
 def shufflenet_v2():
     """ShuffleNetV2 with shufflenet_v2_x0_5's depth (4, 8, 4 units) at a third of its stage widths and a 64-channel conv5:
-    channel shuffle (Reshape to (N,2,C/2,H,W), Transpose(0,2,1,3,4), Reshape back), chunk (Slice), depthwise 3×3. The
-    convolutions start from He's normal (fan in): from PyTorch's default start the input's effect on the logits fades over
-    the 50 convolutions to 1e-5 of them, and the fixture would not test much of the network."""
-    import torch.nn as nn
+    channel shuffle (Reshape to (N,2,C/2,H,W), Transpose(0,2,1,3,4), Reshape back), chunk (Slice), depthwise 3×3."""
     from torchvision.models.shufflenetv2 import ShuffleNetV2
-    model = ShuffleNetV2([4, 8, 4], [8, 16, 32, 64, 64], num_classes=10)
+    return he_initialized(ShuffleNetV2([4, 8, 4], [8, 16, 32, 64, 64], num_classes=10))
+
+
+def he_initialized(model):
+    """model with its convolutions started from He's normal (fan in). From PyTorch's default start (and from the fan-out
+    start some families use) the input's effect on the logits of a deep network fades to 1e-5 of them, and a fixture
+    would test little beyond the biases."""
+    import torch.nn as nn
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
     return model
+
+
+def mnasnet():
+    """MNASNet at depth multiplier 0.1 (its stem and 1280-channel head stay): inverted residuals with 3×3 and 5×5
+    depthwise convolutions, batch norm momentum and eps of its own."""
+    import torchvision
+    return he_initialized(torchvision.models.MNASNet(alpha=0.1, num_classes=10))
+
+
+def efficientnet_v2():
+    """EfficientNetV2's blocks at a few channels: Fused-MBConv (one 3×3 expansion convolution, with and without the 1×1
+    projection) then MBConv with squeeze-excitation, SiLU, batch norm eps 1e-3, a 64-channel head."""
+    from functools import partial
+
+    import torch.nn as nn
+    from torchvision.models.efficientnet import EfficientNet, FusedMBConvConfig, MBConvConfig
+    setting = [FusedMBConvConfig(1, 3, 1, 8, 8, 1), FusedMBConvConfig(4, 3, 2, 8, 16, 2), MBConvConfig(4, 3, 2, 16, 24, 2)]
+    return he_initialized(EfficientNet(setting, dropout=0.2, last_channel=64, num_classes=10, norm_layer=partial(nn.BatchNorm2d, eps=1e-3)))
 
 
 CASES = [
@@ -56,6 +78,8 @@ CASES = [
     ("zoo_regnet_x_g8", regnet, (2, 3, 32, 32), 13, True),
     ("zoo_shufflenet_v2_opset11", shufflenet_v2, (2, 3, 32, 32), 11, True),
     ("zoo_shufflenet_v2_opset17", shufflenet_v2, (2, 3, 32, 32), 17, False),
+    ("zoo_mnasnet_0.1", mnasnet, (2, 3, 48, 48), 13, True),
+    ("zoo_efficientnet_v2_tiny_opset17", efficientnet_v2, (2, 3, 32, 32), 17, True),
 ]
 
 

@@ -19,6 +19,8 @@ public sealed class OnnxFixtureTests : GLFixture
         "zoo_convnext_tiny_opset13", "zoo_mobilenet_v3_small_0.25", "zoo_efficientnet_b0_0.25", "zoo_regnet_x_g8",
         // ShuffleNetV2: channel shuffles through (N,2,C/2,H,W) views (see OnnxHighRankTests), at opsets 11 and 17
         "zoo_shufflenet_v2_opset11", "zoo_shufflenet_v2_opset17",
+        // MNASNet (depth multiplier 0.1) and EfficientNetV2's Fused-MBConv and MBConv blocks at a few channels
+        "zoo_mnasnet_0.1", "zoo_efficientnet_v2_tiny_opset17",
         // F.interpolate (bilinear, align_corners=False) by size and by scale factors: Resize
         "interpolations_opset11", "interpolations_opset13",
         // functions written in elementary operations (Tests/Golden/gen_onnx_ops.py): broadcasting arithmetic
