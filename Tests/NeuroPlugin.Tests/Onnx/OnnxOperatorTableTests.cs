@@ -113,7 +113,8 @@ public sealed class OnnxOperatorTableTests
         text.AppendLine("Our tensors are (N,…) with the batch axis first and at most 4 axes; what an op would need beyond that is an error");
         text.AppendLine("naming the node. A Reshape, Unsqueeze or Transpose may give a view of up to 8 axes (ShuffleNet's (N,g,C/g,H,W)) that");
         text.AppendLine("Reshape, Transpose, Flatten, (Un)Squeeze, Shape and Identity read; a Transpose of it permutes the fewest axes that");
-        text.AppendLine("describe its move (axes that move together merged, axes of size 1 left out), which must be 4 or fewer. MatMul takes");
+        text.AppendLine("describe its move (axes that move together merged, axes of size 1 left out), in block swaps of at most 4 axes each");
+        text.AppendLine("where more remain. Any other op reading a view of more than 4 axes is refused. MatMul takes");
         text.AppendLine("a constant matrix or vector on either side (NumPy's rules) or two tensors of one rank ≥ 3; Gemm takes the tensor as A");
         text.AppendLine("(transA = 0) and constants B (either transB) and C; products of constants fold in every transpose. A product that");
         text.AppendLine("would sum over or move the batch axis (Gemm's transA = 1 on a tensor, a tensor as Gemm's B, W·x of an (N,K) x) is");

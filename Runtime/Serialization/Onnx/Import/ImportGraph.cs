@@ -22,8 +22,8 @@ internal sealed record LiveTensor(string Tensor, TensorShape Shape, int[]? Pads 
 /// <summary>A tensor of our graph, <paramref name="Tensor"/>, seen with an ONNX shape of more axes than ours have
 /// (<paramref name="Dims"/>, batch 1 first; at most <see cref="ImportGraph.MaxViewRank"/>), such as the (N,g,C/g,H,W) of
 /// ShuffleNet's channel shuffle: the same elements in the same row-major order. Only the ops that re-view or permute read
-/// it (Reshape, Transpose where the axes that move together merge to at most <see cref="TensorShape.MaxRank"/>, Flatten,
-/// Squeeze, Unsqueeze, Shape, Identity); any other op's input of this kind is an <see cref="OnnxUnsupportedException"/>.</summary>
+/// it (Reshape, Transpose as Permutes of at most <see cref="TensorShape.MaxRank"/> axes, Flatten, Squeeze, Unsqueeze, Shape,
+/// Identity); any other op's input of this kind is an <see cref="OnnxUnsupportedException"/>.</summary>
 internal sealed record HighRankView(LiveTensor Tensor, int[] Dims) : OnnxValue;
 
 /// <summary>x·P_Wᵀ, the first half of an adaptive average pooling written as two MatMuls (see

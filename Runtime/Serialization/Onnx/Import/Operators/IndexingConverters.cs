@@ -14,7 +14,9 @@ internal static class IndexingConverters
 {
     /// <summary>Transpose → <see cref="Permute"/>. A tensor seen with more axes than ours have (a <see cref="HighRankView"/>)
     /// is permuted as the fewest axes that describe the same move (<see cref="MergedAxes"/>): ShuffleNet's channel shuffle,
-    /// (N,g,C/g,H,W) by (0,2,1,3,4), is a Permute(0,2,1,3) of (N,g,C/g,H·W).</summary>
+    /// (N,g,C/g,H,W) by (0,2,1,3,4), is a Permute(0,2,1,3) of (N,g,C/g,H·W). Where more than 4 axes remain (MaxViT's
+    /// window partition), the groups are put in order one at a time, each step a Permute of (N, placed, skipped, wanted…)
+    /// to (N, placed, wanted…, skipped): at most one copy per group.</summary>
     public static OnnxValue Transpose(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
@@ -28,12 +30,27 @@ internal static class IndexingConverters
         if (rank <= TensorShape.MaxRank) return graph.AddLayer(n, null, new Permute([.. perm.Select(p => (int)p)]), [x]);
         int[] order = [.. perm.Select(p => (int)p)];
         var (merged, moves) = MergedAxes(dims, order);
-        if (merged.Length > TensorShape.MaxRank)
-            throw n.Unsupported($"perm [{string.Join(",", perm)}] of [{string.Join(",", dims)}] needs {merged.Length} axes after merging the axes that move together; our tensors have at most {TensorShape.MaxRank}");
         int[] output = [.. order.Select(p => dims[p])];
         if (moves.Select((p, i) => p == i).All(same => same)) return graph.View(n, 0, x, output); // only axes of size 1 moved
-        var permuted = graph.AddLayer(n, null, new Permute(moves), [x with { Shape = TensorShape.Of(merged) }]);
-        return ImportGraph.Seen(permuted, output);
+        if (merged.Length <= TensorShape.MaxRank)
+            return ImportGraph.Seen(graph.AddLayer(n, null, new Permute(moves), [x with { Shape = TensorShape.Of(merged) }]), output);
+        // more groups than our axes: one block swap at a time, each a Permute of at most 4 axes
+        var current = Enumerable.Range(0, merged.Length).ToList(); // the groups in the order they are stored now
+        var tensor = x;
+        for (int position = 1; position < merged.Length - 1; position++)
+        {
+            int at = current.IndexOf(moves[position]);
+            if (at == position) continue;
+            // (N, placed, skipped, wanted…) → (N, placed, wanted…, skipped): the wanted group comes to its position
+            int Size(int from, int to) => current.GetRange(from, to - from).Aggregate(1, (size, g) => size * merged[g]);
+            int placed = Size(1, position), skipped = Size(position, at), rest = Size(at, current.Count);
+            var (view, swap) = position == 1
+                ? (TensorShape.Of([1, skipped, rest]), new Permute(0, 2, 1))
+                : (TensorShape.Of([1, placed, skipped, rest]), new Permute(0, 1, 3, 2));
+            tensor = graph.AddLayer(n, null, swap, [tensor with { Shape = view }]);
+            current = [.. current.Take(position), .. current.Skip(at), .. current.Skip(position).Take(at - position)];
+        }
+        return ImportGraph.Seen(tensor, output);
     }
 
     /// <summary>The permutation <paramref name="order"/> of axes <paramref name="dims"/> (output axis k is input axis
