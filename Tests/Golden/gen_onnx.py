@@ -184,7 +184,7 @@ def save_npy(path, value):
 
 def export(name, make, shape, opset, dynamic, seed):
     """Exports make() (random weights from seed, randomized batch norm statistics, eval mode) at opset, with an input of
-    shape and PyTorch's output: <name>.onnx, <name>.input.npy, <name>.output.npy."""
+    shape and PyTorch's output: <name>.onnx, <name>.input.npy, <name>.output.npy. Returns the module and the input."""
     torch.manual_seed(100 + seed)
     module = make()
     generator = torch.Generator().manual_seed(200 + seed)
@@ -201,22 +201,26 @@ def export(name, make, shape, opset, dynamic, seed):
     save_npy(os.path.join(OUT, name + ".input.npy"), x)
     save_npy(os.path.join(OUT, name + ".output.npy"), y)
     print(f"  {name}: opset {opset}, {os.path.getsize(path)} bytes")
+    return module, x
 
 
 def export_cases(cases, first_seed, only=None):
     """Exports every case (name, make, shape, opset, dynamic) whose name starts with only (all when None), the i-th
-    with seed first_seed + i: each generator script gives its cases their own seed range."""
+    with seed first_seed + i: each generator script gives its cases their own seed range. Returns {name: (module, input)}
+    of the cases exported."""
     os.makedirs(OUT, exist_ok=True)
+    exported = {}
     for index, (name, make, shape, opset, dynamic) in enumerate(cases):
         if only is None or name.startswith(only):
-            export(name, make, shape, opset, dynamic, first_seed + index)
+            exported[name] = export(name, make, shape, opset, dynamic, first_seed + index)
+    return exported
 
 
 def main(cases, first_seed):
     """A generator script's entry point: exports its cases (seeds from first_seed) on one thread; the optional first
-    argument keeps only the cases whose name starts with it."""
+    argument keeps only the cases whose name starts with it. Returns export_cases' dictionary of what was exported."""
     torch.set_num_threads(1)
-    export_cases(cases, first_seed, sys.argv[1] if len(sys.argv) > 1 else None)
+    return export_cases(cases, first_seed, sys.argv[1] if len(sys.argv) > 1 else None)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 Tests/NeuroPlugin.Tests/Onnx/Fixtures/<name>.onnx, .input.npy, .output.npy through gen_onnx.export):
 GroupNorm (Reshape, InstanceNormalization with ones and zeros, Reshape back, Mul, Add), InstanceNorm2d with and without
 affine (InstanceNormalization), ConvTranspose2d (stride, padding, output_padding, groups, no bias) in a small
-encoder-decoder at opsets 11, 13 and 17, and LayerNorm (LayerNormalization, opset 17) over (H,W), over (C,H,W) and over
-features. Inputs (N,3,6,5), outputs (N,4) logits, so the fine-tuning tests can train them."""
+encoder-decoder at opsets 11, 13 and 17, and LayerNorm over (H,W), over (C,H,W) and over features (LayerNormalization at
+opset 17, spelled out in ReduceMean/Sub/Pow/Add/Sqrt/Div/Mul/Add at opsets 11 and 13). Inputs (N,3,6,5), outputs (N,4) logits, so the fine-tuning tests can train them."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -63,6 +63,9 @@ CASES = [
     ("norms_transposed_opset13", NormsAndTransposed, (2, 3, 6, 5), 13, True),
     ("norms_transposed_opset17", NormsAndTransposed, (2, 3, 6, 5), 17, False),
     ("layer_norms_opset17", LayerNorms, (2, 3, 6, 5), 17, True),
+    # below opset 17 the exporter spells LayerNorm out: ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add
+    ("layer_norms_opset11", LayerNorms, (2, 3, 6, 5), 11, True),
+    ("layer_norms_opset13", LayerNorms, (2, 3, 6, 5), 13, False),
 ]
 
 

@@ -1,6 +1,7 @@
 """ONNX fixtures for the general operators: functions written out in elementary operations, code built of the
-shape ops, reductions and softmax over any axis, and matrix products as PyTorch exports them, at opsets 11, 13 and 17 (writes Tests/NeuroPlugin.Tests/Onnx/Fixtures/<name>.onnx, .input.npy, .output.npy through
-gen_onnx.export)."""
+shape ops, reductions and softmax over any axis, matrix products and a small vision transformer as PyTorch exports
+them, at opsets 11, 13 and 17 (writes Tests/NeuroPlugin.Tests/Onnx/Fixtures/<name>.onnx, .input.npy, .output.npy
+through gen_onnx.export)."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -130,6 +131,40 @@ class MatMuls(nn.Module):
         return self.fc(w.flatten(1))
 
 
+class VisionTransformerBlock(nn.Module):
+    """A ViT as ordinary code writes it, at a few channels: patch embedding (a 4×4 convolution of stride 4, flatten(2),
+    transpose(1, 2)), a learnable position embedding, one pre-norm encoder block (LayerNorm, multi-head self-attention with
+    2 heads from one qkv Linear, chunk, reshape to (N,T,heads,d) and transpose, q·kᵀ/√d, softmax, ·v, heads merged back,
+    projection, residual; LayerNorm, GELU MLP, residual), a final LayerNorm, the mean over the tokens and a Linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, stride=4)
+        self.position = nn.Parameter(torch.randn(1, 16, 8) * 0.1)
+        self.ln1 = nn.LayerNorm(8)
+        self.qkv = nn.Linear(8, 24)
+        self.proj = nn.Linear(8, 8)
+        self.ln2 = nn.LayerNorm(8)
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 8)
+        self.ln = nn.LayerNorm(8)
+        self.head = nn.Linear(8, 10)
+        for norm in (self.ln1, self.ln2, self.ln):
+            with torch.no_grad():
+                norm.weight.copy_(torch.rand(8) + 0.5)
+                norm.bias.copy_(torch.randn(8) * 0.2)
+
+    def forward(self, x):
+        h = self.patch(x).flatten(2).transpose(1, 2) + self.position   # (N,16,8) tokens
+        n, t, e = h.shape
+        q, k, v = self.qkv(self.ln1(h)).chunk(3, dim=-1)
+        q, k, v = (z.reshape(n, t, 2, e // 2).transpose(1, 2) for z in (q, k, v))  # (N,2,16,4)
+        attention = torch.softmax(q @ k.transpose(-2, -1) / 2.0, dim=-1)
+        h = h + self.proj((attention @ v).transpose(1, 2).reshape(n, t, e))
+        h = h + self.fc2(F.gelu(self.fc1(self.ln2(h))))
+        return self.head(self.ln(h).mean(1))
+
+
 MODULES = [
     ("elementary_arithmetic", ElementaryArithmetic, (11, 13, 17)),
     ("general_activations", GeneralActivations, (11, 17)),
@@ -137,8 +172,12 @@ MODULES = [
     ("reductions", Reductions, (11, 13, 17)),
     ("matmuls", MatMuls, (11, 13, 17)),
 ]
-# every module on an input (2,3,6,5), at each of its opsets; opset 17's exports keep a fixed batch axis
-CASES = [(f"{name}_opset{opset}", module, (2, 3, 6, 5), opset, opset != 17) for name, module, opsets in MODULES for opset in opsets]
+# every module on an input (2,3,6,5), at each of its opsets; opset 17's exports keep a fixed batch axis; the vision
+# transformer on (2,3,16,16) (16 patches of 4×4)
+CASES = [(f"{name}_opset{opset}", module, (2, 3, 6, 5), opset, opset != 17) for name, module, opsets in MODULES for opset in opsets] + [
+    ("vit_block_opset13", VisionTransformerBlock, (2, 3, 16, 16), 13, True),
+    ("vit_block_opset17", VisionTransformerBlock, (2, 3, 16, 16), 17, False),
+]
 
 
 if __name__ == "__main__":

@@ -17,6 +17,10 @@ public sealed class OnnxFixtureTests : GLFixture
         // more torchvision families from their own classes at reduced width and depth (Tests/Golden/gen_torchvision.py):
         // ConvNeXt (layer norms spelled out around permutes, Linear on (N,H,W,C)), MobileNetV3, EfficientNet, RegNet
         "zoo_convnext_tiny_opset13", "zoo_mobilenet_v3_small_0.25", "zoo_efficientnet_b0_0.25", "zoo_regnet_x_g8",
+        // ShuffleNetV2: channel shuffles through (N,2,C/2,H,W) views (see OnnxHighRankTests), at opsets 11 and 17
+        "zoo_shufflenet_v2_opset11", "zoo_shufflenet_v2_opset17",
+        // MNASNet (depth multiplier 0.1) and EfficientNetV2's Fused-MBConv and MBConv blocks at a few channels
+        "zoo_mnasnet_0.1", "zoo_efficientnet_v2_tiny_opset17",
         // F.interpolate (bilinear, align_corners=False) by size and by scale factors: Resize
         "interpolations_opset11", "interpolations_opset13",
         // functions written in elementary operations (Tests/Golden/gen_onnx_ops.py): broadcasting arithmetic
@@ -29,8 +33,12 @@ public sealed class OnnxFixtureTests : GLFixture
         "reductions_opset11", "reductions_opset13", "reductions_opset17",
         // self-attention (q·kᵀ, softmax, ·v), a Linear on (N,T,K) and learnable matrices on either side: MatMul
         "matmuls_opset11", "matmuls_opset13", "matmuls_opset17",
+        // a small vision transformer: patch embedding, LayerNorm, 2-head self-attention from MatMul/Softmax, GELU MLP
+        "vit_block_opset13", "vit_block_opset17",
         // GroupNorm, InstanceNorm2d, ConvTranspose2d and LayerNorm (Tests/Golden/gen_onnx_norms.py)
         "norms_transposed_opset11", "norms_transposed_opset13", "norms_transposed_opset17", "layer_norms_opset17",
+        // the same LayerNorms as the exporter spells them out below opset 17 (ReduceMean, Sub, Pow, Add, Sqrt, Div, Mul, Add)
+        "layer_norms_opset11", "layer_norms_opset13",
     ];
 
     [TestCaseSource(nameof(Fixtures))]

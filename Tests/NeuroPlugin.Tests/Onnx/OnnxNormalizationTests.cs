@@ -193,6 +193,20 @@ public sealed class OnnxNormalizationTests : GLFixture
         OnnxRun.FineTunesAlikeOnBothBackends("norms_transposed_opset13.onnx", Backend, seed: 9, learningRate: 0.1f,
             network => network.Graph.Nodes.Single(n => n.Layer is GroupNorm).Name + ".weight", "the GroupNorm weight");
 
+    /// <summary>Below opset 17 the exporter spells LayerNorm out; the fixture (compared with PyTorch and ONNX Runtime in
+    /// <see cref="OnnxFixtureTests"/>) imports as mean and variance reductions and element-wise layers, and trains through
+    /// them: the convolution before the first norm changes alike on both backends.</summary>
+    [TestCase("layer_norms_opset11")]
+    [TestCase("layer_norms_opset13")]
+    public void PyTorchLayerNormSpelledOut_ImportsAsReductionsAndFineTunes(string name)
+    {
+        var layers = OnnxImporter.Convert(OnnxRun.FixturePath(name + ".onnx")).Graph.Nodes.Select(n => n.Layer).ToArray();
+        Assert.That(layers.OfType<Reduce>().Select(r => $"{r.Op} [{string.Join(",", r.Dims)}]"),
+            Is.EquivalentTo(new[] { "Mean [1,2,3]", "Mean [1,2,3]", "Mean [1]", "Mean [1]" }), "mean and variance of the norms over (C,H,W) and over features");
+        Assert.That(layers.OfType<GlobalAvgPool2d>().Count(), Is.EqualTo(2), "mean and variance of the norm over (H,W): global average pooling");
+        OnnxRun.FineTunesAlikeOnBothBackends(name + ".onnx", Backend, seed: 11, learningRate: 0.05f, _ => "conv.weight", "the convolution before the norms");
+    }
+
     [Test]
     public void LayerNorms_FineTuneOnCpuAndGL() =>
         OnnxRun.FineTunesAlikeOnBothBackends("layer_norms_opset17.onnx", Backend, seed: 10, learningRate: 0.05f, _ => "ln_chw.weight", "the LayerNorm weight");

@@ -8,7 +8,7 @@ namespace NeuroPlugin.Tests.Onnx;
 /// The table of ONNX ops × backends in <c>Documentation~/OnnxOperators.md</c>: the importer's ops and how each imports
 /// (layer, folded) from its dispatch table <see cref="OnnxOperators"/>, and the rest from what the tests really
 /// exercise: the ops in the models of <see cref="OnnxOpTests"/>, <see cref="OnnxShapeOpsTests"/>, <see cref="OnnxReductionTests"/>,
-/// <see cref="OnnxMatMulTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
+/// <see cref="OnnxMatMulTests"/>, <see cref="OnnxHighRankTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
 /// on the CPU and GL backends against ONNX Runtime) and the ops our exporter writes for every zoo model and
 /// <see cref="OnnxExportTests"/>' every-layer, general-ops and Upsample networks and <see cref="OnnxNormalizationTests"/>' network (each run in ONNX Runtime against our output).
 /// The test fails when the committed table is out of date; <c>NEURO_UPDATE_DOCS=1</c> rewrites it.
@@ -40,7 +40,7 @@ public sealed class OnnxOperatorTableTests
     static Coverage Imported()
     {
         var coverage = new Coverage();
-        foreach (var c in OnnxOpTests.Cases.Concat(OnnxShapeOpsTests.Cases).Concat(OnnxReductionTests.Cases).Concat(OnnxMatMulTests.Cases))
+        foreach (var c in OnnxOpTests.Cases.Concat(OnnxShapeOpsTests.Cases).Concat(OnnxReductionTests.Cases).Concat(OnnxMatMulTests.Cases).Concat(OnnxHighRankTests.Cases))
             coverage.Add(OnnxImporter.Parse(OnnxOpTests.ModelBytes(c), c.Name), c.Name);
         foreach (string name in OnnxFixtureTests.Fixtures)
             coverage.Add(OnnxImporter.Parse(File.ReadAllBytes(OnnxRun.FixturePath(name + ".onnx")), name), name);
@@ -104,11 +104,21 @@ public sealed class OnnxOperatorTableTests
         text.AppendLine("  the node, op and opset, never skipped. Opsets 7–17 are accepted.");
         text.AppendLine("- **CPU / GL**: ✓ = imported and run on that backend in a test, compared with ONNX Runtime (and PyTorch for the");
         text.AppendLine("  exported fixtures) within 1e-4 relative (OnnxOpTests, OnnxShapeOpsTests, OnnxReductionTests,");
-        text.AppendLine("  OnnxMatMulTests, OnnxFixtureTests).");
+        text.AppendLine("  OnnxMatMulTests, OnnxHighRankTests, OnnxFixtureTests).");
         text.AppendLine("- **Export**: ✓ = written by `neuro export` / `OnnxExporter` for some zoo model, the every-layer and general-ops");
         text.AppendLine("  test networks or the Upsample networks, and");
         text.AppendLine("  run in ONNX Runtime against our output (OnnxZooExportTests, OnnxExportTests).");
         text.AppendLine("- **Opsets tested**: the opsets of the test models that contain the op; **Models**: how many test models contain it.");
+        text.AppendLine();
+        text.AppendLine("Our tensors are (N,…) with the batch axis first and at most 4 axes; what an op would need beyond that is an error");
+        text.AppendLine("naming the node. A Reshape, Unsqueeze or Transpose may give a view of up to 8 axes (ShuffleNet's (N,g,C/g,H,W)) that");
+        text.AppendLine("Reshape, Transpose, Flatten, (Un)Squeeze, Shape and Identity read; a Transpose of it permutes the fewest axes that");
+        text.AppendLine("describe its move (axes that move together merged, axes of size 1 left out), in block swaps of at most 4 axes each");
+        text.AppendLine("where more remain. Any other op reading a view of more than 4 axes is refused. MatMul takes");
+        text.AppendLine("a constant matrix or vector on either side (NumPy's rules) or two tensors of one rank ≥ 3; Gemm takes the tensor as A");
+        text.AppendLine("(transA = 0) and constants B (either transB) and C; products of constants fold in every transpose. A product that");
+        text.AppendLine("would sum over or move the batch axis (Gemm's transA = 1 on a tensor, a tensor as Gemm's B, W·x of an (N,K) x) is");
+        text.AppendLine("refused.");
         text.AppendLine();
         text.AppendLine("| ONNX op | Import | CPU | GL | Export | Opsets tested | Models |");
         text.AppendLine("|---|---|---|---|---|---|---|");

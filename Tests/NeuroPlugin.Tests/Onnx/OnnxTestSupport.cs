@@ -130,15 +130,17 @@ static class OnnxRun
         return curve;
     }
 
-    /// <summary>Fine-tunes the fixture <paramref name="file"/> (input (batch,3,6,5), 4 logits) on the CPU and on
-    /// <paramref name="gl"/> from the same start: the loss falls by more than 0.1 on each, the parameter that
-    /// <paramref name="parameter"/> names changes, and both backends agree on the loss curve and that parameter.</summary>
-    public static void FineTunesAlikeOnBothBackends(string file, IBackend gl, int seed, float learningRate, Func<Network, string> parameter, string what)
+    /// <summary>Fine-tunes the fixture <paramref name="file"/> (input (batch, <paramref name="item"/>), default (3,6,5), and
+    /// <paramref name="classes"/> logits) on the CPU and on <paramref name="gl"/> from the same start: the loss falls by more
+    /// than 0.1 on each, the parameter that <paramref name="parameter"/> names changes, and both backends agree on the loss
+    /// curve and that parameter.</summary>
+    public static void FineTunesAlikeOnBothBackends(string file, IBackend gl, int seed, float learningRate, Func<Network, string> parameter, string what,
+                                                    int[]? item = null, int classes = 4)
     {
         const int batch = 4, steps = 12;
-        float[] images = RandomInput(batch * 3 * 6 * 5, seed);
-        var targets = new float[batch * 4];
-        for (int i = 0; i < batch; i++) targets[i * 4 + i % 4] = 1f;
+        float[] images = RandomInput(batch * (item ?? [3, 6, 5]).Aggregate(1, (p, d) => p * d), seed);
+        var targets = new float[batch * classes];
+        for (int i = 0; i < batch; i++) targets[i * classes + i % classes] = 1f;
         var losses = new List<float[]>();
         var trained = new List<float[]>();
         using var cpu = new CpuBackend();

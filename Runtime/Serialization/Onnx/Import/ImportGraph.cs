@@ -17,6 +17,13 @@ internal sealed record ConstantValue(OnnxConstant Constant) : OnnxValue;
 /// Conv or AveragePool.</summary>
 internal sealed record LiveTensor(string Tensor, TensorShape Shape, int[]? Pads = null) : OnnxValue;
 
+/// <summary>A tensor of our graph, <paramref name="Tensor"/>, seen with an ONNX shape of more axes than ours have
+/// (<paramref name="Dims"/>, batch 1 first; at most <see cref="ImportGraph.MaxViewRank"/>), such as the (N,g,C/g,H,W) of
+/// ShuffleNet's channel shuffle: the same elements in the same row-major order. Only the ops that re-view or permute read
+/// it (Reshape, Transpose as Permutes of at most <see cref="TensorShape.MaxRank"/> axes, Flatten, Squeeze, Unsqueeze, Shape,
+/// Identity); any other op's input of this kind is an <see cref="OnnxUnsupportedException"/>.</summary>
+internal sealed record HighRankView(LiveTensor Tensor, int[] Dims) : OnnxValue;
+
 /// <summary>x·P_Wᵀ, the first half of an adaptive average pooling written as two MatMuls (see
 /// <see cref="AdaptivePoolingMatrix"/>), waiting for the second, P_H·(x·P_Wᵀ), to become one layer.</summary>
 internal sealed record PooledColumns(LiveTensor Input, int OutputWidth) : OnnxValue;
@@ -50,6 +57,10 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
     readonly List<GraphInput> inputs = [];
     readonly HashSet<string> usedNames = new(StringComparer.Ordinal);
     readonly HashSet<string> initializers = new(StringComparer.Ordinal);
+
+    /// <summary>The most axes an ONNX view of a tensor of ours may have (<see cref="HighRankView"/>): more than enough for
+    /// the 5 of a channel shuffle, and a bound on what a file can make the importer walk.</summary>
+    public const int MaxViewRank = 8;
 
     /// <summary>The batch size a graph input declares, where it gives a fixed one (a Reshape may name it).</summary>
     public long? DeclaredBatch { get; private set; }
@@ -125,7 +136,11 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
             if (name.Length == 0) continue; // an optional output left out
             if (values.ContainsKey(name)) throw node.Malformed($"output '{name}' is already defined (every value is assigned once)");
             values[name] = results[i];
-            if (results[i] is LiveTensor live) tensorAliases[live.Tensor] = tensorAliases.GetValueOrDefault(live.Tensor) + 1;
+            if (results[i] is LiveTensor or HighRankView)
+            {
+                string tensor = results[i] is HighRankView wide ? wide.Tensor.Tensor : ((LiveTensor)results[i]).Tensor;
+                tensorAliases[tensor] = tensorAliases.GetValueOrDefault(tensor) + 1;
+            }
         }
     }
 
@@ -157,10 +172,26 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         var value = Input(n, index);
         if (value is PooledColumns)
             throw n.Unsupported($"input {index} is x·P, a MatMul by an adaptive-pooling matrix, which is supported only as the input of the MatMul P_H·(x·P) that completes the pooling");
+        if (value is HighRankView wide)
+            throw n.Unsupported($"input {index} has {wide.Dims.Length} axes [{string.Join(",", wide.Dims)}] (at batch 1); tensors of more than {TensorShape.MaxRank} axes are supported only through Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Shape and Identity");
         if (value is not LiveTensor live) throw n.Unsupported($"input {index} is a constant; this op needs a tensor computed from the graph input");
         if (live.Pads is not null && !allowPads) throw PadNotFolded(n);
         return live;
     }
+
+    /// <summary>Input <paramref name="index"/> for the ops that only re-view or permute it: a tensor of ours and its ONNX
+    /// sizes (batch 1 first), of any rank up to <see cref="MaxViewRank"/> (a <see cref="HighRankView"/>'s too).</summary>
+    public (LiveTensor Tensor, int[] Dims) AnyRankInput(OnnxNodeReader n, int index)
+    {
+        if (Input(n, index) is HighRankView wide) return (wide.Tensor, wide.Dims);
+        var x = LiveInput(n, index);
+        return (x, x.Shape.ToArray());
+    }
+
+    /// <summary><paramref name="x"/> seen with the ONNX sizes <paramref name="dims"/> (batch 1 first, as many elements): a
+    /// <see cref="LiveTensor"/> of that shape up to <see cref="TensorShape.MaxRank"/> axes, else a <see cref="HighRankView"/>.</summary>
+    public static OnnxValue Seen(LiveTensor x, int[] dims) =>
+        dims.Length <= TensorShape.MaxRank ? x with { Shape = TensorShape.Of(dims) } : new HighRankView(x, dims);
 
     static OnnxUnsupportedException PadNotFolded(OnnxNodeReader n) =>
         n.Unsupported("its input comes from a Pad node, which is only supported right before a Conv or AveragePool");
@@ -183,6 +214,11 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
     /// node may still rewrite the tensor's producer (PyTorch's GroupNorm reshapes the normalization back before its Mul).</summary>
     public LiveTensor View(OnnxNodeReader n, int index, LiveTensor x, TensorShape shape) =>
         (onnxUses.GetValueOrDefault(n.Proto.Input[index]) == 1 ? Rewritten(x) : x) with { Shape = shape };
+
+    /// <summary><see cref="View(OnnxNodeReader, int, LiveTensor, TensorShape)"/> with sizes of any rank up to
+    /// <see cref="MaxViewRank"/> (see <see cref="Seen"/>).</summary>
+    public OnnxValue View(OnnxNodeReader n, int index, LiveTensor x, int[] dims) =>
+        Seen(onnxUses.GetValueOrDefault(n.Proto.Input[index]) == 1 ? Rewritten(x) : x, dims);
 
     /// <summary>The values of a constant tensor in the file (a Constant's value, ConstantOfShape's fill).</summary>
     public OnnxConstant ReadTensor(TensorProto tensor) => OnnxTensorData.Read(tensor, folder, source);
@@ -230,6 +266,9 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
             throw n is null ? new OnnxUnsupportedException(source, "(graph)", "Pad", opset, "the graph output comes from a Pad node") : PadNotFolded(n);
         if (value.Shape == actual) return value.Tensor;
         if (value.Shape.Rank == 2 && actual.Rank == 2) return value.Tensor;
+        if (value.Shape.Rank < 2)
+            throw n?.Unsupported($"{role} (N) has the batch axis only (one value per item, as x·v by a vector gives); our tensors have an item axis: an Unsqueeze or Reshape to (N,1) gives it one")
+                ?? new OnnxUnsupportedException(source, "(graph)", "output", opset, "the output (N) has the batch axis only (one value per item); our outputs have an item axis: end the graph with an Unsqueeze or Reshape to (N,1)");
         if (value.Shape.Rank < 2 || value.Shape.N != 1 || value.Shape.Length != actual.Length)
             throw n?.Unsupported($"{role} {value.Shape} is a view of {actual} that moves the batch axis")
                 ?? new OnnxUnsupportedException(source, "(graph)", "output", opset, $"the output {value.Shape} is a view of {actual} that moves the batch axis");
@@ -265,6 +304,8 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
     {
         if (!values.TryGetValue(outputName, out var outputValue))
             throw new OnnxFormatException(source, $"graph output '{outputName}' is not produced by any node");
+        if (outputValue is HighRankView wide)
+            throw new OnnxUnsupportedException(source, outputName, "output", opset, $"the graph output has {wide.Dims.Length} axes; outputs have at most {TensorShape.MaxRank}");
         if (outputValue is not LiveTensor live || !producers.ContainsKey(live.Tensor))
             throw new OnnxUnsupportedException(source, outputName, "output", opset, "the graph output must be computed by at least one node from the input");
         string output = Materialize(null, live, "output");

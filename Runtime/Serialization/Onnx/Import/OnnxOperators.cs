@@ -28,8 +28,8 @@ internal static class OnnxOperators
         // op                     layer, view or rewrite (tensor inputs)       fold (every input a constant)
         new("Conv",               ConvolutionConverters.Conv,                  null),
         new("ConvTranspose",      ConvolutionConverters.ConvTranspose,         null),
-        new("Gemm",               LinearConverters.Gemm,                       null),
-        new("MatMul",             LinearConverters.MatMul,                     null),
+        new("Gemm",               LinearConverters.Gemm,                       LinearConverters.FoldGemm),
+        new("MatMul",             LinearConverters.MatMul,                     LinearConverters.FoldMatMul),
 
         new("Add",                ArithmeticConverters.Arithmetic,             ConstantFolding.Arithmetic),
         new("Sub",                ArithmeticConverters.Arithmetic,             ConstantFolding.Arithmetic),

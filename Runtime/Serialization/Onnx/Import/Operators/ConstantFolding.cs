@@ -200,7 +200,8 @@ internal static class ConstantFolding
         return new ConstantValue(Pick(c, dims, index => index.Select((i, axis) => (begin[axis] + i * step[axis]) * strides[axis]).Sum()));
     }
 
-    static Func<string, Exception> Fail(OnnxNodeReader n) => m => n.Unsupported(m);
+    /// <summary>A problem with a constant's values, as an <see cref="OnnxUnsupportedException"/> naming <paramref name="n"/>.</summary>
+    internal static Func<string, Exception> Fail(OnnxNodeReader n) => m => n.Unsupported(m);
 
     static double Apply(string op, double a, double b) => op switch
     {

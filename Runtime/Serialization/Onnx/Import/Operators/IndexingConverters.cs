@@ -9,17 +9,66 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// </summary>
 internal static class IndexingConverters
 {
+    /// <summary>Transpose → <see cref="Permute"/>. A tensor seen with more axes than ours have (a <see cref="HighRankView"/>)
+    /// is permuted as the fewest axes that describe the same move (<see cref="MergedAxes"/>): ShuffleNet's channel shuffle,
+    /// (N,g,C/g,H,W) by (0,2,1,3,4), is a Permute(0,2,1,3) of (N,g,C/g,H·W). Where more than 4 axes remain (MaxViT's
+    /// window partition), the groups are put in order one at a time, each step a Permute of (N, placed, skipped, wanted…)
+    /// to (N, placed, wanted…, skipped): at most one copy per group.</summary>
     public static OnnxValue Transpose(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
-        var x = graph.LiveInput(n, 0);
-        int rank = x.Shape.Rank;
+        var (x, dims) = graph.AnyRankInput(n, 0);
+        int rank = dims.Length;
         long[] perm = n.Ints("perm") ?? [.. Enumerable.Range(0, rank).Reverse().Select(i => (long)i)];
         if (perm.Length != rank || perm.Order().Where((p, i) => p != i).Any())
-            throw n.Malformed($"perm [{string.Join(",", perm)}] is not a permutation of the {rank} axes of {x.Shape}");
+            throw n.Malformed($"perm [{string.Join(",", perm)}] is not a permutation of the {rank} axes of [{string.Join(",", dims)}]");
         if (perm[0] != 0) throw n.Unsupported($"perm [{string.Join(",", perm)}] moves the batch axis");
-        if (perm.Select((p, i) => p == i).All(same => same)) return x;
-        return graph.AddLayer(n, null, new Permute([.. perm.Select(p => (int)p)]), [x]);
+        if (perm.Select((p, i) => p == i).All(same => same)) return graph.Input(n, 0);
+        if (rank <= TensorShape.MaxRank) return graph.AddLayer(n, null, new Permute([.. perm.Select(p => (int)p)]), [x]);
+        int[] order = [.. perm.Select(p => (int)p)];
+        var (merged, moves) = MergedAxes(dims, order);
+        int[] output = [.. order.Select(p => dims[p])];
+        if (moves.Select((p, i) => p == i).All(same => same)) return graph.View(n, 0, x, output); // only axes of size 1 moved
+        if (merged.Length <= TensorShape.MaxRank)
+            return ImportGraph.Seen(graph.AddLayer(n, null, new Permute(moves), [x with { Shape = TensorShape.Of(merged) }]), output);
+        // more groups than our axes: one block swap at a time, each a Permute of at most 4 axes
+        var current = Enumerable.Range(0, merged.Length).ToList(); // the groups in the order they are stored now
+        var tensor = x;
+        for (int position = 1; position < merged.Length - 1; position++)
+        {
+            int at = current.IndexOf(moves[position]);
+            if (at == position) continue;
+            // (N, placed, skipped, wanted…) → (N, placed, wanted…, skipped): the wanted group comes to its position
+            int Size(int from, int to) => current.GetRange(from, to - from).Aggregate(1, (size, g) => size * merged[g]);
+            int placed = Size(1, position), skipped = Size(position, at), rest = Size(at, current.Count);
+            var (view, swap) = position == 1
+                ? (TensorShape.Of([1, skipped, rest]), new Permute(0, 2, 1))
+                : (TensorShape.Of([1, placed, skipped, rest]), new Permute(0, 1, 3, 2));
+            tensor = graph.AddLayer(n, null, swap, [tensor with { Shape = view }]);
+            current = [.. current.Take(position), .. current.Skip(at), .. current.Skip(position).Take(at - position)];
+        }
+        return ImportGraph.Seen(tensor, output);
+    }
+
+    /// <summary>The permutation <paramref name="order"/> of axes <paramref name="dims"/> (output axis k is input axis
+    /// <c>order[k]</c>, the batch axis first and alone) as the same move of fewer axes: axes of size 1 may go anywhere and
+    /// are left out, and input axes that stay next to each other in the output move as one, their sizes multiplied.
+    /// Returns the merged input sizes and the permutation of them.</summary>
+    public static (int[] Merged, int[] Moves) MergedAxes(int[] dims, int[] order)
+    {
+        int[] kept = [.. order.Where(p => p == 0 || dims[p] != 1)];
+        int[] inputOrder = [.. kept.Order()];
+        var groups = new List<List<int>>();
+        foreach (int p in kept)
+        {
+            var last = groups.Count > 0 ? groups[^1] : null;
+            if (last is not null && last[^1] != 0 && Array.IndexOf(inputOrder, p) == Array.IndexOf(inputOrder, last[^1]) + 1) last.Add(p);
+            else groups.Add([p]);
+        }
+        var byInput = groups.OrderBy(g => g[0]).ToList();
+        int[] merged = [.. byInput.Select(g => g.Aggregate(1, (size, axis) => size * dims[axis]))];
+        int[] moves = [.. groups.Select(g => byInput.IndexOf(g))];
+        return (merged, moves);
     }
 
     /// <summary>The starts, ends, axes and steps of a Slice: attributes before opset 10, constant inputs from it (axes

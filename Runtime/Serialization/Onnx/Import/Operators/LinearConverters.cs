@@ -1,15 +1,21 @@
 namespace NeuroPlugin.Serialization.Onnx;
 
-/// <summary>Gemm and MatMul of (N,K) by a constant matrix → <see cref="Linear"/> (weight (out, in), PyTorch's layout); any
+/// <summary>Gemm and MatMul of (N,K) by a constant matrix or vector → <see cref="Linear"/> (weight (out, in), PyTorch's layout); any
 /// other MatMul → <see cref="Layers.MatMul"/> (two tensors of one rank ≥ 3, or a tensor and a constant on either side, batch
-/// axes broadcast); a MatMul pair by adaptive-pooling matrices, as our exporter writes it, → <see cref="AdaptiveAvgPool2d"/>.
-/// Gemm's transA = 1 would contract over the batch axis of its (N,K) input A, and is refused.</summary>
+/// axes broadcast, a 1-D constant promoted to a matrix and the added axis removed by a view, NumPy's rules); a MatMul pair by
+/// adaptive-pooling matrices, as our exporter writes it, → <see cref="AdaptiveAvgPool2d"/>. Gemm and MatMul of constants fold
+/// (<see cref="ConstantFolding"/>), every transpose. What cannot be a layer of ours is refused by name: Gemm's transA = 1 on
+/// a tensor (it would contract over the batch axis of A), a Gemm whose B is the tensor (op(A)·B sums over B's batch axis, or
+/// op(A)·Bᵀ puts it in the columns), and a MatMul that would multiply across the batch axis.</summary>
 internal static class LinearConverters
 {
-    /// <summary>y = α·A·op(B) + β·C with A (N,K) a tensor, B and C constants (transB = 1 is PyTorch's layout).</summary>
+    /// <summary>y = α·A·op(B) + β·C with A (N,K) a tensor, B and C constants (transB = 1 is PyTorch's layout); see
+    /// <see cref="FoldGemm"/> for constants.</summary>
     public static OnnxValue Gemm(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 3);
+        if (graph.Input(n, 0) is ConstantValue && graph.Input(n, 1) is LiveTensor or HighRankView)
+            throw n.Unsupported($"B is a tensor whose first axis is the batch: op(A)·B would sum over it (transB = 0) and op(A)·Bᵀ would make it the columns (transB = 1)");
         var a = graph.LiveInput(n, 0);
         n.Require("transA", 0, "A is the (N,K) input: transposed, its batch axis would be summed over");
         bool transB = n.Int("transB", 0) != 0;
@@ -44,23 +50,29 @@ internal static class LinearConverters
         }
         if (graph.Input(n, 0) is ConstantValue { Constant: var left })
         {
-            // W·x: the constant's matrices multiply each item's from the left
+            // W·x: the constant's matrices multiply each item's from the left; a vector v (K) is the matrix (1,K), and
+            // the product's added axis (…,1,P) is removed
             var input = graph.LiveInput(n, 1);
             var weightShape = Matrices(n, left, input.Shape, "A");
             if (input.Shape.Rank < 3) throw n.Unsupported($"W·x with a constant W {left} and x {input.Shape} would multiply across the batch axis (x needs rank ≥ 3)");
-            return graph.AddLayer(n, n.InputName(0), new Layers.MatMul(weightShape, constantFirst: true), [input], ("weight", left.Floats));
+            var product = graph.AddLayer(n, n.InputName(0), new Layers.MatMul(weightShape, constantFirst: true), [input], ("weight", left.Floats));
+            return left.Dims.Length == 1 ? product with { Shape = WithoutAxis(product.Shape, product.Shape.Rank - 2) } : product;
         }
         var a = graph.LiveInput(n, 0);
         if (graph.Input(n, 1) is ConstantValue { Constant: var right })
         {
-            if (right.IsFloat && right.Dims.Length == 2 && a.Shape.Rank == 2)
+            if (a.Shape.Rank < 2) throw n.Unsupported($"x {a.Shape} has only the batch axis, which x·W would sum over");
+            if (right.IsFloat && right.Dims.Length is 1 or 2 && a.Shape.Rank == 2)
             {
-                // x·W of (N,K) by (K,out): a Linear layer (PyTorch's (out, K) weight)
-                int inFeatures = (int)right.Dims[0], outFeatures = (int)right.Dims[1];
-                return graph.AddLayer(n, n.InputName(1), new Linear(inFeatures, outFeatures, bias: false), [graph.Materialize(n, a, "input")],
+                // x·W of (N,K) by (K,out): a Linear layer (PyTorch's (out, K) weight); by a vector v (K): (N,1) seen as (N)
+                int inFeatures = (int)right.Dims[0], outFeatures = right.Dims.Length == 1 ? 1 : (int)right.Dims[1];
+                var linear = graph.AddLayer(n, n.InputName(1), new Linear(inFeatures, outFeatures, bias: false), [graph.Materialize(n, a, "input")],
                     ("weight", Transpose(right.Floats!, inFeatures, outFeatures)));
+                return right.Dims.Length == 1 ? linear with { Shape = TensorShape.Of([1]) } : linear;
             }
-            return graph.AddLayer(n, n.InputName(1), new Layers.MatMul(Matrices(n, right, a.Shape, "B"), constantFirst: false), [a], ("weight", right.Floats));
+            // x·v with a vector v (K) is x·V with V (K,1), the added last axis removed
+            var product = graph.AddLayer(n, n.InputName(1), new Layers.MatMul(Matrices(n, right, a.Shape, "B"), constantFirst: false), [a], ("weight", right.Floats));
+            return right.Dims.Length == 1 ? product with { Shape = WithoutAxis(product.Shape, product.Shape.Rank - 1) } : product;
         }
         var b = graph.LiveInput(n, 1);
         if (a.Shape.Rank < 3 || b.Shape.Rank != a.Shape.Rank)
@@ -68,16 +80,116 @@ internal static class LinearConverters
         return graph.AddLayer(n, null, new Layers.MatMul(), [a, b]);
     }
 
-    /// <summary>A constant operand of MatMul as the layer's weight shape: float, 2 or 3 axes after leading 1s are dropped
-    /// (a 1-D vector, which ONNX promotes and squeezes, is not supported).</summary>
+    /// <summary>The most multiply-adds a fold of constants may take (2²⁸, a fraction of a second): a file's constants are
+    /// bounded by its bytes, but a product of two of them is not.</summary>
+    const long MaxFoldedProducts = 1L << 28;
+
+    /// <summary>Gemm of constants, every transpose: α·op(A)·op(B) + β·C, C broadcast to (M,P) (NumPy's rules, one way).</summary>
+    public static OnnxValue FoldGemm(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(2, 3);
+        var (a, b) = (graph.FoldedInput(n, 0), graph.FoldedInput(n, 1));
+        bool transA = n.Int("transA", 0) != 0, transB = n.Int("transB", 0) != 0;
+        float alpha = n.Float("alpha", 1f), beta = n.Float("beta", 1f);
+        if (a.Dims.Length != 2 || b.Dims.Length != 2) throw n.Malformed($"A {a} and B {b} must be matrices");
+        long m = a.Dims[transA ? 1 : 0], k = a.Dims[transA ? 0 : 1], p = b.Dims[transB ? 0 : 1];
+        if (b.Dims[transB ? 1 : 0] != k) throw n.Malformed($"op(A) of {a} has {k} columns and op(B) of {b} {b.Dims[transB ? 1 : 0]} rows");
+        CheckWork(n, m * p, k);
+        var product = new float[m * p];
+        // element (i,l) of op(A) is a[i·rowStride + l·columnStride]: A's own strides, swapped when transposed
+        MatrixProduct(a.AsFloats(ConstantFolding.Fail(n)), 0, transA ? 1 : k, transA ? m : 1, b.AsFloats(ConstantFolding.Fail(n)), 0, transB ? 1 : p, transB ? k : 1, product, 0, m, k, p);
+        float[] c = n.HasInput(2) ? graph.FoldedInput(n, 2).AsFloats(ConstantFolding.Fail(n)) : [];
+        long[] cDims = n.HasInput(2) ? graph.FoldedInput(n, 2).Dims : [];
+        if (cDims.Length > 2 || (cDims.Length == 2 && cDims[0] is var rows && rows != 1 && rows != m) || (cDims.Length >= 1 && cDims[^1] is var columns && columns != 1 && columns != p))
+            throw n.Malformed($"C [{string.Join(",", cDims)}] does not broadcast to ({m},{p})");
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < p; j++)
+            {
+                long row = cDims.Length == 2 && cDims[0] != 1 ? i : 0, column = cDims.Length >= 1 && cDims[^1] != 1 ? j : 0;
+                float shift = c.Length == 0 ? 0f : beta * c[row * (cDims.Length >= 1 ? cDims[^1] : 1) + column];
+                product[i * p + j] = alpha * product[i * p + j] + shift;
+            }
+        return new ConstantValue(OnnxConstant.OfFloats([m, p], product));
+    }
+
+    /// <summary>MatMul of constants with NumPy's rules: the last two axes are matrices, the axes before them broadcast, and a
+    /// vector is promoted (to a row on the left, a column on the right) with the added axis removed from the result.</summary>
+    public static OnnxValue FoldMatMul(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(2, 2);
+        var (a, b) = (graph.FoldedInput(n, 0), graph.FoldedInput(n, 1));
+        if (a.Dims.Length == 0 || b.Dims.Length == 0) throw n.Malformed($"MatMul of a scalar ({a} by {b})");
+        long[] left = a.Dims.Length == 1 ? [1, a.Dims[0]] : a.Dims, right = b.Dims.Length == 1 ? [b.Dims[0], 1] : b.Dims;
+        long m = left[^2], k = left[^1], p = right[^1];
+        if (right[^2] != k) throw n.Malformed($"{a} by {b}: {k} columns against {right[^2]} rows");
+        int batchRank = Math.Max(left.Length, right.Length) - 2;
+        long Size(long[] dims, int axis) => axis - (batchRank - (dims.Length - 2)) is var own && own >= 0 ? dims[own] : 1;
+        var batch = new long[batchRank];
+        for (int axis = 0; axis < batchRank; axis++)
+        {
+            long sizeLeft = Size(left, axis), sizeRight = Size(right, axis);
+            if (sizeLeft != sizeRight && sizeLeft != 1 && sizeRight != 1) throw n.Malformed($"the batch axes of {a} and {b} do not broadcast");
+            batch[axis] = Math.Max(sizeLeft, sizeRight);
+        }
+        long batches = batch.Aggregate(1L, (q, d) => q * d);
+        CheckWork(n, batches * m * p, k);
+        float[] x = a.AsFloats(ConstantFolding.Fail(n)), y = b.AsFloats(ConstantFolding.Fail(n)), product = new float[batches * m * p];
+        for (long flat = 0; flat < batches; flat++)
+        {
+            long rest = flat, leftMatrix = 0, rightMatrix = 0, leftStride = 1, rightStride = 1;
+            for (int axis = batchRank - 1; axis >= 0; axis--)
+            {
+                long index = rest % batch[axis];
+                rest /= batch[axis];
+                long sizeLeft = Size(left, axis), sizeRight = Size(right, axis);
+                leftMatrix += (sizeLeft == 1 ? 0 : index) * leftStride;
+                rightMatrix += (sizeRight == 1 ? 0 : index) * rightStride;
+                leftStride *= sizeLeft;
+                rightStride *= sizeRight;
+            }
+            MatrixProduct(x, leftMatrix * m * k, k, 1, y, rightMatrix * k * p, p, 1, product, flat * m * p, m, k, p);
+        }
+        long[] dims = [.. batch, .. a.Dims.Length == 1 ? [] : new[] { m }, .. b.Dims.Length == 1 ? [] : new[] { p }];
+        return new ConstantValue(OnnxConstant.OfFloats(dims, product));
+    }
+
+    /// <summary>Refuses a fold of <paramref name="outputs"/> elements, each a sum of <paramref name="k"/> products, past the
+    /// bounds: at most 2²² elements (16 MiB) and <see cref="MaxFoldedProducts"/> multiply-adds.</summary>
+    static void CheckWork(OnnxNodeReader n, long outputs, long k)
+    {
+        if (outputs > 1L << 22 || (double)outputs * Math.Max(k, 1) > MaxFoldedProducts)
+            throw n.Unsupported($"folding this product of constants makes {outputs:N0} elements of {k:N0} multiply-adds each (at most {1L << 22:N0} elements and {MaxFoldedProducts:N0} multiply-adds)");
+    }
+
+    /// <summary>product[offset + i·p + j] = Σ_l a[aOffset + i·aRow + l·aColumn] · b[bOffset + l·bRow + j·bColumn] for an
+    /// (m,k) by (k,p) product whose operands are read through strides (a transpose is swapped strides); in double, rounded once.</summary>
+    static void MatrixProduct(float[] a, long aOffset, long aRow, long aColumn, float[] b, long bOffset, long bRow, long bColumn,
+                              float[] product, long offset, long m, long k, long p)
+    {
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < p; j++)
+            {
+                double sum = 0;
+                for (long l = 0; l < k; l++) sum += (double)a[aOffset + i * aRow + l * aColumn] * b[bOffset + l * bRow + j * bColumn];
+                product[offset + i * p + j] = (float)sum;
+            }
+    }
+
+    /// <summary>A constant operand of MatMul as the layer's weight shape: float, 2 or 3 axes after leading 1s are dropped;
+    /// a vector (K) is promoted as NumPy does, to the matrix (1,K) on the left (<paramref name="operand"/> A) and (K,1) on the
+    /// right (B).</summary>
     static TensorShape Matrices(OnnxNodeReader n, OnnxConstant c, TensorShape x, string operand)
     {
         if (!c.IsFloat) throw n.Unsupported($"the constant {operand} {c} is not float");
-        long[] dims = [.. c.Dims.SkipWhile((d, i) => d == 1 && c.Dims.Length - i > 2)];
+        long[] promoted = c.Dims.Length != 1 ? c.Dims : operand == "A" ? [1, c.Dims[0]] : [c.Dims[0], 1];
+        long[] dims = [.. promoted.SkipWhile((d, i) => d == 1 && promoted.Length - i > 2)];
         if (dims.Length is < 2 or > 3 || dims.Any(d => d is < 1 or > int.MaxValue))
             throw n.Unsupported($"MatMul by the constant {operand} {c} with {x}: a constant operand has 2 or 3 axes (matrices, one batch axis at most)");
         return TensorShape.Of([.. dims.Select(d => (int)d)]);
     }
+
+    /// <summary><paramref name="shape"/> without axis <paramref name="axis"/> (of size 1: the axis a vector operand added).</summary>
+    static TensorShape WithoutAxis(TensorShape shape, int axis) => TensorShape.Of([.. shape.ToArray().Where((_, i) => i != axis)]);
 
     /// <summary>The transpose of a row-major (rows, columns) matrix.</summary>
     static float[] Transpose(float[] matrix, int rows, int columns)

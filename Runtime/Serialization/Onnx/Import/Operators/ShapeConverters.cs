@@ -3,17 +3,18 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// <summary>
 /// Ops that only change how a tensor of our graph is seen: Flatten, Reshape and (Un)Squeeze with constant shapes keep
 /// the tensor and change its ONNX shape (a layer that needs the view materialized gets a Flatten or a Reshape, both free); Identity and Cast to
-/// float32 pass it through; Shape gives a constant whose batch entry is symbolic. The batch axis never moves. The shape
-/// arithmetic here also serves <see cref="ConstantFolding"/>.
+/// float32 pass it through; Shape gives a constant whose batch entry is symbolic. The batch axis never moves. A view may
+/// have more axes than our tensors (up to <see cref="ImportGraph.MaxViewRank"/>, a <see cref="HighRankView"/>) as long as
+/// only these ops and Transpose read it. The shape arithmetic here also serves <see cref="ConstantFolding"/>.
 /// </summary>
 internal static class ShapeConverters
 {
     public static OnnxValue Flatten(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
-        var x = graph.LiveInput(n, 0);
+        var (x, dims) = graph.AnyRankInput(n, 0);
         long axis = n.Int("axis", 1);
-        if (axis < 0) axis += x.Shape.Rank;
+        if (axis < 0) axis += dims.Length;
         // axis 0 of a graph whose batch is fixed at 1 is axis 1; any other axis merges the batch axis with others
         if (axis == 0 && graph.DeclaredBatch == 1) axis = 1;
         if (axis != 1) throw n.Unsupported($"attribute 'axis' = {n.Int("axis", 1)} is not supported (only 1, or 0 at a fixed batch of 1: keep the batch axis)");
@@ -25,10 +26,10 @@ internal static class ShapeConverters
     public static OnnxValue Reshape(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 2);
-        var x = graph.LiveInput(n, 0);
+        var (x, from) = graph.AnyRankInput(n, 0);
         if (n.Opset >= 14) n.Require("allowzero", 0, "0 copies the input's size");
         long[] target = graph.Constant(n, 1, "the shape").AsInts(m => n.Unsupported($"the shape: {m}"));
-        if (target.Length is < 1 or > TensorShape.MaxRank) throw n.Unsupported($"reshape to rank {target.Length} is not supported");
+        if (target.Length is < 1 or > ImportGraph.MaxViewRank) throw n.Unsupported($"reshape to rank {target.Length} is not supported (1 to {ImportGraph.MaxViewRank})");
         var dims = new long[target.Length];
         int inferred = -1;
         for (int i = 0; i < target.Length; i++)
@@ -37,7 +38,7 @@ internal static class ShapeConverters
             dims[i] = d switch
             {
                 OnnxConstant.Batch => 1,
-                0 when i < x.Shape.Rank => x.Shape[i],
+                0 when i < from.Length => from[i],
                 -1 when inferred < 0 => -1,
                 > 0 => d,
                 _ => throw n.Malformed($"shape entry {d} at {i} is not valid"),
@@ -47,11 +48,12 @@ internal static class ShapeConverters
         bool batchKept = target[0] == OnnxConstant.Batch || target[0] == 0 || (graph.DeclaredBatch is long b && target[0] == b) || inferred == 0;
         if (!batchKept) throw n.Unsupported($"reshape to [{string.Join(",", target)}] changes the batch axis");
         dims[0] = inferred == 0 ? -1 : 1;
-        long known = dims.Where(d => d > 0).Aggregate(1L, (p, d) => p * d);
-        if (inferred >= 0) dims[inferred] = known > 0 && x.Shape.Length % known == 0 ? x.Shape.Length / known : throw n.Malformed($"cannot reshape {x.Shape} to [{string.Join(",", target)}]");
-        var shape = TensorShape.Of(dims.Select(d => (int)d).ToArray());
-        if (shape.Length != x.Shape.Length || shape.N != 1) throw n.Unsupported($"reshape of {x.Shape} to [{string.Join(",", target)}] does not keep the batch axis");
-        return graph.View(n, 0, x, shape);
+        // in double: up to 8 file-given sizes can overflow a long, and a product past 2⁵³ is far from any tensor's length
+        double known = dims.Where(d => d > 0).Aggregate(1.0, (p, d) => p * d);
+        if (inferred >= 0) dims[inferred] = known <= x.Shape.Length && x.Shape.Length % (long)known == 0 ? x.Shape.Length / (long)known : throw n.Malformed($"cannot reshape [{string.Join(",", from)}] to [{string.Join(",", target)}]");
+        if (dims.Any(d => d is < 1 or > int.MaxValue) || dims.Aggregate(1.0, (p, d) => p * d) != x.Shape.Length || dims[0] != 1)
+            throw n.Unsupported($"reshape of [{string.Join(",", from)}] to [{string.Join(",", target)}] does not keep the batch axis");
+        return graph.View(n, 0, x, dims.Select(d => (int)d).ToArray());
     }
 
     public static OnnxValue Squeeze(ImportGraph graph, OnnxNodeReader n) => Squeezed(graph, n, squeeze: true);
@@ -61,7 +63,7 @@ internal static class ShapeConverters
     public static OnnxValue Identity(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
-        return graph.LiveInput(n, 0, allowPads: true);
+        return graph.Input(n, 0) is HighRankView wide ? wide : graph.LiveInput(n, 0, allowPads: true);
     }
 
     public static OnnxValue Cast(ImportGraph graph, OnnxNodeReader n)
@@ -75,7 +77,8 @@ internal static class ShapeConverters
     public static OnnxValue Shape(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
-        return ShapeOf(n, graph.LiveInput(n, 0, allowPads: true).Shape.ToArray(), batchSymbolic: true);
+        int[] dims = graph.Input(n, 0) is HighRankView wide ? wide.Dims : graph.LiveInput(n, 0, allowPads: true).Shape.ToArray();
+        return ShapeOf(n, dims, batchSymbolic: true);
     }
 
     /// <summary>The constant <paramref name="dims"/> (the first one symbolic if <paramref name="batchSymbolic"/>), sliced by
@@ -118,13 +121,13 @@ internal static class ShapeConverters
     static OnnxValue Squeezed(ImportGraph graph, OnnxNodeReader n, bool squeeze)
     {
         n.ExpectInputs(1, 2);
-        var x = graph.LiveInput(n, 0);
+        var (x, from) = graph.AnyRankInput(n, 0);
         long[] axes = Axes(graph, n);
-        var dims = x.Shape.ToArray().Select(d => (long)d).ToList();
+        var dims = from.Select(d => (long)d).ToList();
         var result = squeeze ? SqueezeDims(n, dims, axes) : UnsqueezeDims(n, dims, axes);
         int rank = squeeze ? dims.Count : result.Count; // the rank the axes refer to
-        if (result.Count is < 2 or > TensorShape.MaxRank || axes.Length == 0 || axes.Any(a => (a < 0 ? a + rank : a) == 0))
-            throw n.Unsupported($"{n.Op} over axes [{string.Join(",", axes)}] of {x.Shape} would change the batch axis or the rank limit");
-        return x with { Shape = TensorShape.Of(result.Select(d => (int)d).ToArray()) };
+        if (result.Count is < 2 or > ImportGraph.MaxViewRank || axes.Length == 0 || axes.Any(a => (a < 0 ? a + rank : a) == 0))
+            throw n.Unsupported($"{n.Op} over axes [{string.Join(",", axes)}] of [{string.Join(",", from)}] would change the batch axis or the rank limit");
+        return ImportGraph.Seen(x, [.. result.Select(d => (int)d)]);
     }
 }
