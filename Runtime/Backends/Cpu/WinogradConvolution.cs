@@ -71,6 +71,18 @@ internal sealed class WinogradConvolution : IParallelWork
     public void Forward(float[] x, float[] w, float[] y, in CpuBackend.ConvGeometry g, in Window2d window, ConvolutionEpilogue? epilogue,
         GemmKernel kernel, int threads, in ChannelTileBlocks.Block block)
     {
+        // a few samples at a time, so V stays within MaxTransformed floats at any batch size (every sample is computed alone)
+        int chunk = (int)Math.Clamp(MaxTransformed / (16L * g.InChannels * TileRows(g) * (TileColumns(g) + 1)), 1, block.Samples);
+        for (int first = block.FirstSample; first < block.EndSample; first += chunk)
+            ForwardSamples(x, w, y, g, window, epilogue, kernel, threads, block with { FirstSample = first, EndSample = Math.Min(block.EndSample, first + chunk) });
+    }
+
+    /// <summary>Floats of V made at once at most (16 MiB), unless one sample needs more.</summary>
+    const long MaxTransformed = 1 << 22;
+
+    void ForwardSamples(float[] x, float[] w, float[] y, in CpuBackend.ConvGeometry g, in Window2d window, ConvolutionEpilogue? epilogue,
+        GemmKernel kernel, int threads, in ChannelTileBlocks.Block block)
+    {
         if (!DirectConvolution.Supports(kernel)) throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "Winograd's convolution needs an FMA kernel");
         int channels = g.InChannels, outChannels = g.OutChannels;
         (tileRows, tileColumns) = (TileRows(g), TileColumns(g));

@@ -72,6 +72,27 @@ public class WinogradConvolutionTests
     }
 
     [Test]
+    public void LargeBatch_RunInChunks_GivesEachSampleItsOwnBits()
+    {
+        // 28 samples of 64 channels on 24×24 need more than one chunk of V (26 samples fit): samples 0 and 27 alone must
+        // give the bits they have in the batch
+        var c = new ConvolutionKernelTests.Geometry(28, 64, 64, 24, 24, Window2d.Square(3, 1, 1));
+        using var cpu = new CpuBackend { Threads = 2 };
+        var (x, weight, bias, _, y, _, _, _) = ConvolutionKernelTests.SeededTensors(cpu, c);
+        cpu.Conv2dForward(x, weight, bias, y, c.Window);
+        float[] inputs = x.ToArray(), outputs = y.ToArray();
+        int inputSize = 64 * 24 * 24, outputSize = 64 * 24 * 24;
+        var one = cpu.Allocate(new TensorShape(1, 64, 24, 24), "x1");
+        var result = cpu.Allocate(new TensorShape(1, 64, 24, 24), "y1");
+        foreach (int n in new[] { 0, 27 })
+        {
+            one.Upload(inputs.AsSpan(n * inputSize, inputSize).ToArray());
+            cpu.Conv2dForward(one, weight, bias, result, c.Window);
+            Assert.That(result.ToArray(), Is.EqualTo(outputs.AsSpan(n * outputSize, outputSize).ToArray()), $"sample {n}");
+        }
+    }
+
+    [Test]
     public void Forward_AllocatesNothingOnceWarm()
     {
         var c = Geometries().First();
