@@ -5,6 +5,7 @@ namespace NeuroPlugin.Backends.Cpu;
 public sealed partial class CpuBackend : IFusedForward
 {
     readonly ConvolutionEpilogue convolutionEpilogue = new();
+    readonly WinogradConvolution winograd = new();
 
     /// <inheritdoc/>
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1)
@@ -44,7 +45,8 @@ public sealed partial class CpuBackend : IFusedForward
 
     /// <summary>
     /// The convolution's sum followed by <paramref name="epilogue"/>, by the fastest method that applies: a depthwise
-    /// kernel (one input channel per group), the direct convolution (<see cref="UsesDirectConvolution"/>; for 1×1 stride-1
+    /// kernel (one input channel per group), Winograd's F(2×2, 3×3) for 3×3 stride-1 layers in <see cref="CpuArithmetic.Fast"/>
+    /// arithmetic (<see cref="WinogradConvolution.Applies"/>), the direct convolution (<see cref="UsesDirectConvolution"/>; for 1×1 stride-1
     /// layers without padding where <see cref="PointwiseIsDirect"/>), a GEMM on the input itself for other such layers, and
     /// otherwise one GEMM per group over the whole batch, <c>y'_g (O/G, N·P) = W_g (O/G, K) · col_g (K, N·P)</c> with
     /// K = C/G·KH·KW and P = OH·OW, where col_g = im2col(x's channels of group g) is packed block by block straight from
@@ -67,6 +69,14 @@ public sealed partial class CpuBackend : IFusedForward
                 var depthwise = new ChannelTileBlocks(from, to, g.OutChannels);
                 while (depthwise.Next(out var block))
                     depthwiseWork.Forward(x, w, y, g, window, epilogue, FusedProducts, Threads, block);
+                return;
+            }
+            if (UsesDirectConvolution && WinogradConvolution.Applies(g, window))
+            {
+                var (from, to) = Units((long)g.Batch * ChannelTiles(g.OutChannels));
+                var tiles = new ChannelTileBlocks(from, to, g.OutChannels);
+                while (tiles.Next(out var block))
+                    winograd.Forward(x, w, y, g, window, active, gemm.Kernel, Threads, block);
                 return;
             }
             bool direct = UsesDirectConvolution && (!g.IsPointwise(window) || PointwiseIsDirect(g));

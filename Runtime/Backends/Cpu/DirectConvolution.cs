@@ -153,6 +153,12 @@ internal sealed class DirectConvolution : IParallelWork
                     plane.Slice(ih * width, count).CopyTo(padded.Slice(left, count));
                     padded[(left + count)..].Clear();
                 }
+                if (inside && strideWidth == 2)
+                {
+                    int first = (phaseRow * strideWidth * planeHeight + rq) * planeWidth;
+                    DeinterleavePair(padded, target.Slice(first, planeWidth), target.Slice(first + planeHeight * planeWidth, planeWidth));
+                    continue;
+                }
                 for (int phaseColumn = 0; phaseColumn < strideWidth; phaseColumn++)
                 {
                     Span<float> row = target.Slice(((phaseRow * strideWidth + phaseColumn) * planeHeight + rq) * planeWidth, planeWidth);
@@ -182,6 +188,29 @@ internal sealed class DirectConvolution : IParallelWork
                 Avx512F.PermuteVar16x32x2(Vector512.Create(padded.Slice(2 * s, 16)), lanes, Vector512.Create(padded.Slice(2 * s + 16, 16))).CopyTo(row.Slice(s, 16));
         }
         for (; s < row.Length; s++) row[s] = padded[s * stride + phase];
+    }
+
+    /// <summary><c>even[s] = padded[2s]</c> and <c>odd[s] = padded[2s + 1]</c> (stride 2's two column phases in one pass:
+    /// each pair of loads serves both; the last 16 values overlap the vector before, so no scalar tail);
+    /// <paramref name="padded"/> holds 32 floats past the last one read.</summary>
+    static void DeinterleavePair(ReadOnlySpan<float> padded, Span<float> even, Span<float> odd)
+    {
+        int length = even.Length, s = 0;
+        if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated && length >= 16)
+        {
+            var evenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var oddLanes = evenLanes + Vector512<int>.One;
+            while (true)
+            {
+                s = Math.Min(s, length - 16);
+                Vector512<float> low = Vector512.Create(padded.Slice(2 * s, 16)), high = Vector512.Create(padded.Slice(2 * s + 16, 16));
+                Avx512F.PermuteVar16x32x2(low, evenLanes, high).CopyTo(even.Slice(s, 16));
+                Avx512F.PermuteVar16x32x2(low, oddLanes, high).CopyTo(odd.Slice(s, 16));
+                if (s + 16 >= length) return;
+                s += 16;
+            }
+        }
+        for (; s < length; s++) (even[s], odd[s]) = (padded[2 * s], padded[2 * s + 1]);
     }
 
     /// <summary>Where tap (p, q) of a plane's window starts in its phase planes (see <see cref="PhasePlanes"/>).</summary>
@@ -265,7 +294,7 @@ internal sealed class DirectConvolution : IParallelWork
     /// one fused multiply-add per product, k ascending. Row r of A is <c>min(r, lastRow)·rowStep</c> floats after a (the
     /// rows past the last one repeat it: <paramref name="lastStep"/> = lastRow·rowStep).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel512(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
+    internal static void Kernel512(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
     {
         nint s1 = Math.Min(rowStep, lastStep), s2 = Math.Min(2 * rowStep, lastStep), s3 = Math.Min(3 * rowStep, lastStep), s4 = Math.Min(4 * rowStep, lastStep);
         nint s5 = Math.Min(5 * rowStep, lastStep), s6 = Math.Min(6 * rowStep, lastStep), s7 = Math.Min(7 * rowStep, lastStep);
@@ -305,7 +334,7 @@ internal sealed class DirectConvolution : IParallelWork
 
     /// <summary>6 rows × 16 virtual columns (two 256-bit vectors, FMA3), as <see cref="Kernel512"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel256(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
+    internal static void Kernel256(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
     {
         nint s1 = Math.Min(rowStep, lastStep), s2 = Math.Min(2 * rowStep, lastStep), s3 = Math.Min(3 * rowStep, lastStep);
         nint s4 = Math.Min(4 * rowStep, lastStep), s5 = Math.Min(5 * rowStep, lastStep);

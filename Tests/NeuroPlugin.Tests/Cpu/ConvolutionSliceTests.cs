@@ -9,7 +9,7 @@ namespace NeuroPlugin.Tests.Cpu;
 /// and the input gradient, tiles of output channels for the weight gradient — and any windows that cover the units
 /// once, in order, must give the bits of one unsliced call: one unit at a time, random windows, everything at once,
 /// with empty windows between. Every method of <see cref="ConvolutionKernelTests"/>' geometries is run (direct kernels,
-/// im2col + GEMM, depthwise, pointwise) in both arithmetics, plus the weight gradient's GEMM with its depth cut into
+/// im2col + GEMM, depthwise, pointwise, Winograd's) in both arithmetics, plus the weight gradient's GEMM with its depth cut into
 /// parts and the direct path's GEMM fallback for many weights.
 /// </summary>
 public class ConvolutionSliceTests
@@ -22,6 +22,7 @@ public class ConvolutionSliceTests
         new(2, 128, 72, 6, 6, Window2d.Square(3, 1, 1)),               // O·K = 82 944 > WeightGradient.MaxOutputs: its GEMM fallback
         new(3, 16, 32, 8, 8, Window2d.Square(3, 2, 1), Groups: 16),    // depthwise, multiplier 2, batch 3
         new(2, 24, 40, 7, 7, Window2d.Square(1)),                      // pointwise with several channel tiles
+        new(2, 64, 72, 24, 23, Window2d.Square(3, 1, 1)),              // Winograd's F(2×2, 3×3) (Fast), a short last channel tile
     ];
 
     [TestCaseSource(nameof(Geometries))]

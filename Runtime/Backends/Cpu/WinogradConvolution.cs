@@ -1,0 +1,291 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace NeuroPlugin.Backends.Cpu;
+
+/// <summary>
+/// A 3×3 stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin &amp; Gray, "Fast algorithms for
+/// convolutional neural networks", 2016): each 2×2 tile of an output plane is <c>Aᵀ[Σ_c (G g_{o,c} Gᵀ) ⊙ (Bᵀ d_c B)]A</c>,
+/// d_c the 4×4 input patch of channel c under the tile, so the 36 multiplications of a tile and channel pair become 16,
+/// and the sum over channels is 16 matrix products, one per position ξ of the 4×4 transformed tile:
+/// <c>M_ξ (O × T) = U_ξ (O × C) · V_ξ (C × T)</c>, T the tiles. With
+/// <c>Bᵀ = [[1,0,−1,0],[0,1,1,0],[0,−1,1,0],[0,1,0,−1]]</c>, <c>G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]]</c> and
+/// <c>Aᵀ = [[1,1,1,0],[0,1,−1,−1]]</c>.
+/// <para>The input is split, zero-padded, into its four 2×2 phases (<see cref="DirectConvolution.PhasePlanes"/>,
+/// <c>(OH/2 + 1) × (OW/2 + 1)</c> each), where the patch rows and columns of consecutive tiles are consecutive floats:
+/// V is made by vector operations over a whole plane of tiles. A row of tiles holds one more tile than the output (the
+/// planes' width), computed and dropped. The products run on the direct convolution's register tile, a block of tile
+/// rows and a panel of output channels at a time, and are transformed into y while they are in L1: M is never stored
+/// whole, and nothing is packed. The weights' transform U is kept per weight array and made again when the weights'
+/// bits change (compared with a copy at every call). It gains only on large planes of many channels (see
+/// <see cref="Applies"/>): 8–20 % of processor time per layer on ResNet-18's 56×56 and 28×28 layers (2026-12-06, a
+/// loaded machine), nothing on 14×14, and it was slower on 8×8 planes and on 16–32 channels.</para>
+/// <para>Not the direct sum's rounding: the transforms add and subtract inputs (and weights) before they are multiplied,
+/// so results differ from the direct convolution by float rounding (a few units in the last place of the inputs'
+/// magnitude, relative to the output). Only <see cref="CpuArithmetic.Fast"/> uses it. Deterministic: every element is
+/// computed in the same order whatever the thread count or the block of samples × channels computed.</para>
+/// </summary>
+internal sealed class WinogradConvolution : IParallelWork
+{
+    /// <summary>Whether a convolution is one this computes, and one where it gains (measured on ResNet-18 and ResNet-20): a
+    /// 3×3 window, stride and dilation 1, one group, at least 64 input and output channels (with fewer, the register
+    /// tile's sums are too short), at least 128 tiles a sample (an output of about 22×22: smaller planes leave the
+    /// register tile's columns idle) and at least as many tiles as input channels (with fewer, reading U, 16/9 of the
+    /// weights, costs more than the multiplications save).</summary>
+    public static bool Applies(in CpuBackend.ConvGeometry g, in Window2d w) =>
+        g.KernelHeight == 3 && g.KernelWidth == 3 && w.StrideHeight == 1 && w.StrideWidth == 1 && w.DilationHeight == 1 && w.DilationWidth == 1
+        && g.Groups == 1 && g.InChannels >= 64 && g.OutChannels >= 64
+        && TileRows(g) * (TileColumns(g) + 1) >= 128 && (long)g.Batch * TileRows(g) * (TileColumns(g) + 1) >= g.InChannels;
+
+    static int TileRows(in CpuBackend.ConvGeometry g) => (g.OutputHeight + 1) / 2;
+    static int TileColumns(in CpuBackend.ConvGeometry g) => (g.OutputWidth + 1) / 2;
+
+    /// <summary>A weight array's transform, and the weights it was made from.</summary>
+    sealed class Transformed
+    {
+        public float[] Weights = [], U = [];
+    }
+    readonly ConditionalWeakTable<float[], Transformed> transforms = new();
+
+    float[] x = [], y = [], u = [], v = [];
+    int[] offsets = [];
+    CpuBackend.ConvGeometry g;
+    Window2d padded;
+    ConvolutionEpilogue? epilogue;
+    ChannelTileBlocks.Block block;
+    GemmKernel kernel;
+    bool output;
+    int tileRows, tileColumns, planeWidth, tilesPerSample, tiles, blockTileRows, tileBlocks, panels, mr, ldc;
+    /// <summary>Per participant: the input's phases and the rows of its transform, or the products of a block of tiles.</summary>
+    readonly float[][] scratch = new float[CpuWorkers.Shared.MaxParticipants][];
+
+    /// <summary>
+    /// <paramref name="block"/>'s outputs of the convolution of x (N,C,H,W) with w (O,C,3,3) into y (N,O,OH,OW), then
+    /// <paramref name="epilogue"/> on each output row. First V for the block's samples (16 × C × T, tiles one after
+    /// another, parallel over (sample, channel)); then tasks (sample, block of tile rows, panel of MR output channels),
+    /// each running the direct convolution's register tile (<see cref="DirectConvolution.Kernel512"/>, weights and V read in
+    /// place, nothing packed) for the 16 positions into a buffer in L1 and transforming it straight into y.
+    /// </summary>
+    public void Forward(float[] x, float[] w, float[] y, in CpuBackend.ConvGeometry g, in Window2d window, ConvolutionEpilogue? epilogue,
+        GemmKernel kernel, int threads, in ChannelTileBlocks.Block block)
+    {
+        // a few samples at a time, so V stays within MaxTransformed floats at any batch size (every sample is computed alone)
+        int chunk = (int)Math.Clamp(MaxTransformed / (16L * g.InChannels * TileRows(g) * (TileColumns(g) + 1)), 1, block.Samples);
+        for (int first = block.FirstSample; first < block.EndSample; first += chunk)
+            ForwardSamples(x, w, y, g, window, epilogue, kernel, threads, block with { FirstSample = first, EndSample = Math.Min(block.EndSample, first + chunk) });
+    }
+
+    /// <summary>Floats of V made at once at most (16 MiB), unless one sample needs more.</summary>
+    const long MaxTransformed = 1 << 22;
+
+    void ForwardSamples(float[] x, float[] w, float[] y, in CpuBackend.ConvGeometry g, in Window2d window, ConvolutionEpilogue? epilogue,
+        GemmKernel kernel, int threads, in ChannelTileBlocks.Block block)
+    {
+        if (!DirectConvolution.Supports(kernel)) throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "Winograd's convolution needs an FMA kernel");
+        int channels = g.InChannels, outChannels = g.OutChannels;
+        (tileRows, tileColumns) = (TileRows(g), TileColumns(g));
+        planeWidth = tileColumns + 1;
+        tilesPerSample = tileRows * planeWidth;
+        tiles = block.Samples * tilesPerSample;
+        // the padded input covers every tile's 4×4 patch: 2·tiles + 2 rows and columns
+        padded = window with
+        {
+            StrideHeight = 2, StrideWidth = 2,
+            PadBottom = 2 * tileRows + 2 - g.InputHeight - window.PadTop,
+            PadRight = 2 * tileColumns + 2 - g.InputWidth - window.PadLeft,
+        };
+        (this.x, this.y, this.g, this.epilogue, this.block, this.kernel) = (x, y, g, epilogue, block, kernel);
+        int nr;
+        (mr, nr) = kernel == GemmKernel.Vector512Fma ? (8, 32) : (6, 16);
+        blockTileRows = Math.Clamp(BlockColumns / planeWidth, 1, tileRows);
+        tileBlocks = (tileRows + blockTileRows - 1) / blockTileRows;
+        panels = (block.Channels + mr - 1) / mr;
+        ldc = Gemm.RoundUp(blockTileRows * planeWidth, nr);
+        u = WeightTransform(w, outChannels, channels);
+        // V, and slack for the register tile's columns past the last tile (read, dropped)
+        Grow(ref v, 16 * channels * tiles + nr);
+        if (offsets.Length < channels) offsets = new int[channels];
+        for (int c = 0; c < channels; c++) offsets[c] = c * tiles;
+        int phaseLength = 4 * (tileRows + 1) * planeWidth + 16, rowLength = tilesPerSample + 16;
+        for (int p = 0; p < scratch.Length; p++) Grow(ref scratch[p], Math.Max(phaseLength + 8 * rowLength, (16 * mr + 4) * ldc));
+        bool large = (long)tiles * channels * outChannels * 16 >= 1 << 20;
+        output = false;
+        CpuWorkers.Shared.Run(this, block.Samples * channels, large ? threads : 1);
+        output = true;
+        CpuWorkers.Shared.Run(this, block.Samples * tileBlocks * panels, large ? threads : 1);
+        (this.x, this.y, this.u, this.epilogue) = ([], [], [], null);
+    }
+
+    /// <summary>Virtual tiles (whole rows of tiles, at least one) a task's register tiles cover.</summary>
+    const int BlockColumns = 64;
+
+    static void Grow(ref float[] buffer, int length)
+    {
+        if ((buffer?.Length ?? 0) < length) buffer = new float[length];
+    }
+
+    /// <summary>U (16 × O × C): <c>U_ξ[o, c] = (G g_{o,c} Gᵀ)[ξ / 4, ξ % 4]</c>, cached per weight array while its bits stay.</summary>
+    float[] WeightTransform(float[] w, int outChannels, int channels)
+    {
+        int length = outChannels * channels * 9;
+        var weights = w.AsSpan(0, length);
+        if (transforms.TryGetValue(w, out var known) && known.Weights.Length == length && known.U.Length == 16 * outChannels * channels
+            && MemoryMarshal.Cast<float, int>(weights).SequenceEqual(MemoryMarshal.Cast<float, int>(known.Weights.AsSpan())))
+            return known.U;
+        if (known is null || known.Weights.Length != length)
+        {
+            transforms.AddOrUpdate(w, known = new Transformed());
+            (known.Weights, known.U) = (new float[length], new float[16 * outChannels * channels]);
+        }
+        weights.CopyTo(known.Weights);
+        float[] u = known.U;
+        int stride = outChannels * channels;
+        Span<float> a = stackalloc float[12];
+        for (int o = 0; o < outChannels; o++)
+            for (int c = 0; c < channels; c++)
+            {
+                ReadOnlySpan<float> k = weights.Slice((o * channels + c) * 9, 9);
+                // G·g (4×3), row by row
+                for (int q = 0; q < 3; q++)
+                {
+                    float g0 = k[q], g1 = k[3 + q], g2 = k[6 + q];
+                    (a[q], a[3 + q], a[6 + q], a[9 + q]) = (g0, 0.5f * (g0 + g1 + g2), 0.5f * (g0 - g1 + g2), g2);
+                }
+                // (G·g)·Gᵀ (4×4)
+                for (int i = 0; i < 4; i++)
+                {
+                    float a0 = a[3 * i], a1 = a[3 * i + 1], a2 = a[3 * i + 2];
+                    int at = o * channels + c + 4 * i * stride;
+                    u[at] = a0;
+                    u[at + stride] = 0.5f * (a0 + a1 + a2);
+                    u[at + 2 * stride] = 0.5f * (a0 - a1 + a2);
+                    u[at + 3 * stride] = a2;
+                }
+            }
+        return u;
+    }
+
+    void IParallelWork.Run(int task, int participant)
+    {
+        if (output) Products(task / panels / tileBlocks, task / panels % tileBlocks, task % panels, scratch[participant]);
+        else InputTransform(task / g.InChannels, task % g.InChannels, scratch[participant]);
+    }
+
+    /// <summary>V_ξ[c, tiles of sample n]: <c>Bᵀ d B</c> of every tile's patch, over the plane of tiles at once.</summary>
+    void InputTransform(int n, int c, float[] work)
+    {
+        int planeHeight = tileRows + 1, phaseSize = planeHeight * planeWidth, length = tilesPerSample + 1;
+        var phases = work.AsSpan(0, 4 * phaseSize + 16);
+        DirectConvolution.PhasePlanes(x.AsSpan((block.FirstSample + n) * g.InputPlaneSize + c * g.InputPixels, g.InputPixels),
+            g.InputHeight, g.InputWidth, padded, planeHeight, planeWidth, phases[..(4 * phaseSize)]);
+        phases[(4 * phaseSize)..].Clear(); // read by the dropped last tile only
+        int rowLength = tilesPerSample + 16, eStart = 4 * phaseSize + 16;
+        // e_i = rows of Bᵀ·d for the even (φ = 0) and odd (φ = 1) columns: phase (row parity, column parity) at (2·r + φ)·size
+        for (int phase = 0; phase < 2; phase++)
+        {
+            ReadOnlySpan<float> even = phases.Slice(phase * phaseSize, length), odd = phases.Slice((2 + phase) * phaseSize, length);
+            ReadOnlySpan<float> evenNext = phases.Slice(phase * phaseSize + planeWidth, length), oddNext = phases.Slice((2 + phase) * phaseSize + planeWidth, length);
+            Span<float> e0 = E(work, eStart, rowLength, 0, phase, length), e1 = E(work, eStart, rowLength, 1, phase, length);
+            Span<float> e2 = E(work, eStart, rowLength, 2, phase, length), e3 = E(work, eStart, rowLength, 3, phase, length);
+            TensorPrimitives.Subtract(even, evenNext, e0);  // d0 − d2
+            TensorPrimitives.Add(odd, evenNext, e1);        // d1 + d2
+            TensorPrimitives.Subtract(evenNext, odd, e2);   // d2 − d1
+            TensorPrimitives.Subtract(odd, oddNext, e3);    // d1 − d3
+        }
+        int count = tilesPerSample, channels = g.InChannels;
+        for (int i = 0; i < 4; i++)
+        {
+            ReadOnlySpan<float> ev = E(work, eStart, rowLength, i, 0, length), od = E(work, eStart, rowLength, i, 1, length);
+            Span<float> V(int j) => v.AsSpan(((4 * i + j) * channels + c) * tiles + n * tilesPerSample, count);
+            TensorPrimitives.Subtract(ev[..count], ev.Slice(1, count), V(0));  // column 0 − column 2
+            TensorPrimitives.Add(od[..count], ev.Slice(1, count), V(1));       // column 1 + column 2
+            TensorPrimitives.Subtract(ev.Slice(1, count), od[..count], V(2));  // column 2 − column 1
+            TensorPrimitives.Subtract(od[..count], od.Slice(1, count), V(3));  // column 1 − column 3
+        }
+    }
+
+    static Span<float> E(float[] work, int start, int rowLength, int i, int phase, int length) =>
+        work.AsSpan(start + (2 * i + phase) * rowLength, length);
+
+    /// <summary>
+    /// Sample n's tile rows of <paramref name="tileBlock"/> for output channels of <paramref name="panel"/>:
+    /// <c>M_ξ = U_ξ · V_ξ</c> for the 16 positions (MR rows × the block's tiles each, in <paramref name="work"/>), then
+    /// <c>Aᵀ M A</c> of every tile into y, then the epilogue on the block's output rows.
+    /// </summary>
+    void Products(int n, int tileBlock, int panel, float[] work)
+    {
+        int channels = g.InChannels, outChannels = g.OutChannels;
+        int firstTileRow = tileBlock * blockTileRows, rowsHere = Math.Min(blockTileRows, tileRows - firstTileRow);
+        int columns = rowsHere * planeWidth, first = block.FirstChannel + panel * mr, count = Math.Min(mr, block.EndChannel - first);
+        ref int taps = ref offsets[0];
+        for (int xi = 0; xi < 16; xi++)
+        {
+            // rows past the last one repeat it (computed, dropped)
+            int uStart = (xi * outChannels + first) * channels;
+            _ = u[uStart + (count - 1) * channels + channels - 1];
+            ref float a = ref u[uStart];
+            ref float image = ref v[xi * channels * tiles + n * tilesPerSample + firstTileRow * planeWidth];
+            ref float target = ref work[xi * mr * ldc];
+            nint rowStep = channels, lastStep = (count - 1) * (nint)channels;
+            for (int column = 0; column < columns; column += kernel == GemmKernel.Vector512Fma ? 32 : 16)
+            {
+                if (kernel == GemmKernel.Vector512Fma)
+                    DirectConvolution.Kernel512(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, column), ref taps, channels, ref Unsafe.Add(ref target, column), ldc);
+                else
+                    DirectConvolution.Kernel256(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, column), ref taps, channels, ref Unsafe.Add(ref target, column), ldc);
+            }
+        }
+        int height = g.OutputHeight, width = g.OutputWidth, firstRow = 2 * firstTileRow, endRow = Math.Min(height, 2 * (firstTileRow + rowsHere));
+        Span<float> transformed = work.AsSpan(16 * mr * ldc, 4 * ldc);
+        for (int r = 0; r < count; r++)
+        {
+            OutputTransform(work, r, columns, transformed);
+            int o = first + r, start = ((block.FirstSample + n) * outChannels + o) * g.OutputPixels;
+            Span<float> plane = y.AsSpan(start, g.OutputPixels);
+            for (int row = firstRow; row < endRow; row++)
+            {
+                int at = (row / 2 - firstTileRow) * planeWidth, parity = row % 2;
+                ReadOnlySpan<float> even = transformed.Slice(2 * parity * ldc + at, tileColumns), odd = transformed.Slice((2 * parity + 1) * ldc + at, tileColumns);
+                Span<float> line = plane.Slice(row * width, width);
+                int column = 0;
+                for (int tj = 0; column + 1 < width; tj++, column += 2) (line[column], line[column + 1]) = (even[tj], odd[tj]);
+                if (column < width) line[column] = even[column / 2];
+            }
+            int from = firstRow * width;
+            epilogue?.ApplyToChannel(o, start + from, plane[from..(endRow * width)]);
+        }
+    }
+
+    /// <summary>Row r of the 16 products of a block (<c>work[(ξ·MR + r)·ldc + t]</c>) to <c>Y_{a,b}[t] = (Aᵀ M A)[a, b]</c>
+    /// at <c>transformed[(2a + b)·ldc + t]</c>, 8 tiles at a time.</summary>
+    void OutputTransform(float[] work, int r, int columns, Span<float> transformed)
+    {
+        ref float m = ref work[r * ldc];
+        nint step = mr * ldc;
+        ref float y0 = ref transformed[0];
+        for (int t = 0; t < columns; t += 8)
+        {
+            ref float at = ref Unsafe.Add(ref m, t);
+            Vector256<float> m0 = Vector256.LoadUnsafe(ref at), m1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, step)),
+                m2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 2 * step)), m3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 3 * step)),
+                m4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 4 * step)), m5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 5 * step)),
+                m6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 6 * step)), m7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 7 * step)),
+                m8 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 8 * step)), m9 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 9 * step)),
+                m10 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 10 * step)), m11 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 11 * step)),
+                m12 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 12 * step)), m13 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 13 * step)),
+                m14 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 14 * step)), m15 = Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 15 * step));
+            // (Aᵀ M) row 0 (a·) and row 1 (b·), columns 0–3
+            Vector256<float> a0 = m0 + m4 + m8, b0 = m4 - m8 - m12;
+            Vector256<float> a1 = m1 + m5 + m9, b1 = m5 - m9 - m13;
+            Vector256<float> a2 = m2 + m6 + m10, b2 = m6 - m10 - m14;
+            Vector256<float> a3 = m3 + m7 + m11, b3 = m7 - m11 - m15;
+            ref float target = ref Unsafe.Add(ref y0, t);
+            (a0 + a1 + a2).StoreUnsafe(ref target);
+            (a1 - a2 - a3).StoreUnsafe(ref target, (nuint)ldc);
+            (b0 + b1 + b2).StoreUnsafe(ref target, (nuint)(2 * ldc));
+            (b1 - b2 - b3).StoreUnsafe(ref target, (nuint)(3 * ldc));
+        }
+    }
+}
