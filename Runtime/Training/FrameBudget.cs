@@ -24,7 +24,7 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// cost more than <see cref="PartShare"/> of the smallest budget seen, into as many more as that takes (up to
 /// <see cref="MaxParts"/>; never coarser again). A part is the scheduler's grain, not a call: an item is a window of
 /// consecutive parts of one stage, as many as fit, issued by one run of the stage's host code. Stages the work cannot
-/// repeat (the batch, the non-finite check, the optimizer's penalty stage) run whole.</para>
+/// repeat (the batch, the optimizer's penalty stage) run whole.</para>
 /// <para>Estimates. Each whole stage, or each part of a split stage, has a cost estimate: on the CPU its host time, on a
 /// backend with a device timer (GL) the larger of its host time and its device time between two timestamps, each smoothed
 /// with a fast-attack, slow-decay filter: a measurement above the estimate replaces it, up to twice the estimate, one
