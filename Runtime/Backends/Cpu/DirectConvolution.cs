@@ -25,7 +25,8 @@ internal readonly record struct ImageBatch(float[] Data, int SampleStride, int C
 /// (a convolution of the output gradient with the flipped, transposed kernel) run; <see cref="PhasePlaneSource"/> serves
 /// the same planes to the weight gradient's GEMM.
 /// <para>Each output element is one sum over k ascending with fused multiply-adds, whatever tile or thread computes it,
-/// so the result does not depend on the thread count. Tasks: (image, block of output rows, panel of MR rows), the panels
+/// so the result does not depend on the thread count. Tasks: (image, block of output rows, panel of MR rows; blocks
+/// are made shorter when there would be fewer than two tasks a thread, as for one image and one tile of channels), the panels
 /// of a block one after another (they read the same input columns), each summing its tiles into its own row buffer and
 /// then copying the valid columns out and applying the epilogue while they are in cache.</para>
 /// </summary>
@@ -34,6 +35,8 @@ internal sealed class DirectConvolution : IParallelWork
     /// <summary>Virtual columns a task sums at most (a block of whole output rows, at least one row): its rows of the
     /// output stay in cache from the kernel through the epilogue.</summary>
     const int BlockColumns = 512;
+    /// <summary>Products (images × rows × virtual columns × K) from which a run is shared among threads.</summary>
+    const long ParallelWork = 1 << 20;
 
     /// <summary>Whether the kernel exists for <paramref name="kernel"/>'s tile (the FMA kernels).</summary>
     public static bool Supports(GemmKernel kernel) => kernel is GemmKernel.Vector512Fma or GemmKernel.Vector256Fma;
@@ -209,11 +212,20 @@ internal sealed class DirectConvolution : IParallelWork
         // input columns it reads stay in cache while the panels of one block follow each other
         blockRows = Math.Clamp(BlockColumns / planeWidth, 1, outputHeight);
         blocks = (outputHeight + blockRows - 1) / blockRows;
+        long work = (long)batch * rowCount * VirtualColumns * depth;
+        int participants = work >= ParallelWork ? Math.Min(threads, CpuWorkers.Shared.MaxParticipants) : 1;
+        if (participants > 1 && (long)batch * panels * blocks < 2 * participants)
+        {
+            // too few tasks to keep every thread busy (a work slice's window of one image and one tile of channels, a
+            // small late layer): shorter blocks, at least two tasks a thread where the output has the rows for them
+            int wantedBlocks = (2 * participants + batch * panels - 1) / (batch * panels);
+            blockRows = Math.Max(1, (outputHeight + wantedBlocks - 1) / wantedBlocks);
+            blocks = (outputHeight + blockRows - 1) / blockRows;
+        }
         virtualStride = Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, nr);
         for (int p = 0; p < rowBuffers.Length; p++)
             if ((rowBuffers[p]?.Length ?? 0) < mr * virtualStride) rowBuffers[p] = new float[mr * virtualStride];
-        long work = (long)batch * rowCount * VirtualColumns * depth;
-        CpuWorkers.Shared.Run(this, batch * blocks * panels, work >= 1 << 20 ? threads : 1);
+        CpuWorkers.Shared.Run(this, batch * blocks * panels, participants);
         (this.weights, this.output, this.epilogue) = ([], default, null);
     }
 
