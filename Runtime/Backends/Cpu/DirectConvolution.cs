@@ -73,8 +73,9 @@ internal sealed class DirectConvolution : IParallelWork
 
     /// <summary>Copies <paramref name="images"/> (<paramref name="count"/> images of <paramref name="channelCount"/>
     /// channels) into phase planes for <paramref name="window"/> with kernel <paramref name="kernelHeight"/>×<paramref name="kernelWidth"/>,
-    /// and the offsets of its taps.</summary>
-    public void Build(in ImageBatch images, int count, int channelCount, int kernelHeight, int kernelWidth, in Window2d window, int threads)
+    /// and the offsets of its taps. The planes are sized for at least <paramref name="capacity"/> images (a work slice's
+    /// window of a batch passes the batch: a later window of more images then finds them large enough).</summary>
+    public void Build(in ImageBatch images, int count, int channelCount, int kernelHeight, int kernelWidth, in Window2d window, int threads, int capacity = 0)
     {
         var w = window;
         (input, batch, channels, this.window) = (images, count, channelCount, w);
@@ -87,7 +88,7 @@ internal sealed class DirectConvolution : IParallelWork
         sampleSize = channelCount * strideHeight * strideWidth * planeHeight * planeWidth;
         // reads run past an image's last plane by at most a tile and a row (columns that are dropped)
         int length = count * sampleSize + 64 + planeWidth;
-        if (planes.Length < length) planes = new float[length];
+        if (planes.Length < length) planes = new float[Math.Max(count, capacity) * sampleSize + 64 + planeWidth];
         depth = channelCount * kernelHeight * kernelWidth;
         if (offsets.Length < depth) offsets = new int[depth];
         for (int c = 0, k = 0; c < channelCount; c++)
@@ -212,6 +213,9 @@ internal sealed class DirectConvolution : IParallelWork
         // input columns it reads stay in cache while the panels of one block follow each other
         blockRows = Math.Clamp(BlockColumns / planeWidth, 1, outputHeight);
         blocks = (outputHeight + blockRows - 1) / blockRows;
+        // the row buffers hold a block of this size whatever the run cuts, so that a layer's buffers are grown once (by
+        // its first run), not by a later run with more tasks
+        int bufferLength = mr * Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, nr);
         long work = (long)batch * rowCount * VirtualColumns * depth;
         int participants = work >= ParallelWork ? Math.Min(threads, CpuWorkers.Shared.MaxParticipants) : 1;
         if (participants > 1 && (long)batch * panels * blocks < 2 * participants)
@@ -224,7 +228,7 @@ internal sealed class DirectConvolution : IParallelWork
         }
         virtualStride = Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, nr);
         for (int p = 0; p < rowBuffers.Length; p++)
-            if ((rowBuffers[p]?.Length ?? 0) < mr * virtualStride) rowBuffers[p] = new float[mr * virtualStride];
+            if ((rowBuffers[p]?.Length ?? 0) < bufferLength) rowBuffers[p] = new float[bufferLength];
         CpuWorkers.Shared.Run(this, batch * blocks * panels, participants);
         (this.weights, this.output, this.epilogue) = ([], default, null);
     }
