@@ -179,6 +179,37 @@ public class FrameBudgetPartsTests
     }
 
     [Test]
+    public void FakeClock_LearnsTheCostOfACall()
+    {
+        // every run of a stage's host code costs 100 µs besides its units (10 µs each): a window of one part costs far more
+        // than its share of a larger window. The scheduler learns the call cost apart from the parts' work, so windows of
+        // any size are planned at their cost: none starts unless it fits, frames do not overrun, and they are filled.
+        var clock = new FakeWork.Clock();
+        var call = TimeSpan.FromMicroseconds(100);
+        var work = new FakeWork(clock, [40, 200, 1, 120], unitCost: TimeSpan.FromMicroseconds(10)) { CallCost = call };
+        using var budget = new FrameBudget(backend, work.StageCount, () => clock.Ticks);
+        var frameBudget = TimeSpan.FromMilliseconds(1);
+        int next = 0;
+        work.Budget = budget;
+        var runner = new FakeRunner(work);
+        for (int frame = 0; frame < 600; frame++)
+        {
+            work.StartFrame(frameBudget);
+            budget.Run(frameBudget, ref runner, ref next, stopAtEnd: false);
+            work.EndFrame();
+        }
+        Assert.That(work.Sequences, Is.GreaterThan(10), "sequences completed");
+        Assert.That(budget.PartCount(1), Is.GreaterThan(1), "the 2 ms stage is split");
+        // the parts' units differ by one (200 units in 16 parts: 12 or 13), so the line through the measurements places
+        // the call within a unit's cost
+        foreach (int stage in new[] { 1, 3 })
+            Assert.That(budget.CallEstimate(stage).TotalMicroseconds, Is.EqualTo(call.TotalMicroseconds).Within(10), $"stage {stage}'s call cost");
+        Assert.That(work.LateStarts, Is.Empty, "items started although their estimate did not fit the rest of the frame");
+        Assert.That(work.OverBudgetFramesAfter(frames: 300, tolerance: 0.02 * frameBudget.TotalSeconds), Is.Zero, "frames over the budget by more than 2 %");
+        Assert.That(work.UtilisationAfter(frames: 300), Is.GreaterThan(0.75), "share of the budget used");
+    }
+
+    [Test]
     public void FakeClock_SkippedStagesNeitherRunNorCount()
     {
         // the last stage (a monitor's statistics) has work only in every third sequence; the others pass over it
@@ -247,6 +278,8 @@ public class FrameBudgetPartsTests
         public List<string> LateStarts { get; } = [];
         public List<string> RepeatedStageCalls { get; } = [];
         public (int Stage, long Unit, TimeSpan Cost)? SlowUnit { get; set; }
+        /// <summary>What every run of a stage's host code costs besides its units (set-up, dispatch).</summary>
+        public TimeSpan CallCost { get; set; }
         /// <summary>Whether a stage is passed over in a sequence (stage, sequences completed before it).</summary>
         public Func<int, int, bool>? Skip { get; set; }
         public long[] UnitsRun { get; } = new long[units.Length];
@@ -269,7 +302,7 @@ public class FrameBudgetPartsTests
         /// <summary>The stage the next frame starts in (the stage after the last item, or the same one mid-stage).</summary>
         int NextStage => Budget!.NextPart > 0 ? lastStage : (lastStage + 1) % units.Length;
 
-        public int OverBudgetFramesAfter(int frames) => frameTimes.Skip(frames).Count(t => t > frameBudget.TotalSeconds + 1e-12);
+        public int OverBudgetFramesAfter(int frames, double tolerance = 1e-12) => frameTimes.Skip(frames).Count(t => t > frameBudget.TotalSeconds + tolerance);
 
         /// <summary>Frames (after the first <paramref name="frames"/>) that ended more than a part's cost before the budget
         /// although the part that came next would have fitted.</summary>
@@ -290,8 +323,9 @@ public class FrameBudgetPartsTests
             if (stage == lastStage && lastEstimated) RepeatedStageCalls.Add($"stage {stage} twice in a row (parts from {item.FirstPart})");
             (lastStage, lastEstimated) = (stage, !double.IsNaN(item.Estimate));
             // the item's estimate is the sum of its parts' (each part planned as ItemEstimate says)
-            double parts = 0;
-            for (int p = item.FirstPart; p < item.EndPart; p++) parts += Budget.ItemEstimate(stage, p)?.TotalSeconds ?? double.NaN;
+            // (an item is its first part as an item, the stage's call cost included, plus each further part's work)
+            double parts = Budget.ItemEstimate(stage, item.FirstPart)?.TotalSeconds ?? double.NaN;
+            for (int p = item.FirstPart + 1; p < item.EndPart; p++) parts += Budget.PartEstimate(stage, p)?.TotalSeconds ?? double.NaN;
             // (ItemEstimate is a TimeSpan: each part rounded to a tick of 0.1 µs)
             if (!double.IsNaN(item.Estimate) && Math.Abs(parts - item.Estimate) > 1e-7 * (item.EndPart - item.FirstPart) + 1e-12)
                 LateStarts.Add($"stage {stage} parts [{item.FirstPart}, {item.EndPart}): estimate {item.Estimate} is not the sum of its parts' {parts}");
@@ -303,6 +337,7 @@ public class FrameBudgetPartsTests
                     LateStarts.Add($"stage {stage} parts [{item.FirstPart}, {item.EndPart}): spent {spent * 1e3:F3} ms + estimate {item.Estimate * 1e3:F3} ms");
             }
             UnitsRun[stage] += Math.Max(0, Math.Min(end, units[stage]) - first);
+            clock.Advance(CallCost);
             for (long u = first; u < Math.Min(end, units[stage]); u++)
                 clock.Advance(SlowUnit is { } slow && slow.Stage == stage && slow.Unit == u ? slow.Cost : unitCost);
             return units[stage];
