@@ -23,14 +23,18 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// cost more than <see cref="PartShare"/> of the smallest budget seen, into as many more as that takes (up to
 /// <see cref="MaxParts"/>; never coarser again). A part is the scheduler's grain, not a call: an item is a window of
 /// consecutive parts of one stage, as many as fit, issued by one run of the stage's host code. Stages the work cannot
-/// repeat (the batch, the non-finite check, the optimizer's penalty stage) run whole.</para>
+/// repeat (the batch, the optimizer's penalty stage) run whole.</para>
 /// <para>Estimates. Each whole stage, or each part of a split stage, has a cost estimate: on the CPU its host time, on a
 /// backend with a device timer (GL) the larger of its host time and its device time between two timestamps, each smoothed
 /// with a fast-attack, slow-decay filter: a measurement above the estimate replaces it, up to twice the estimate, one
 /// below moves it a quarter of the way down; a measurement over <see cref="Outlier"/> times its estimate is taken only
 /// when the stage's next one is high too (one alone is most likely a time slice lost to another process). An item's
 /// measurement moves the sum of its parts' estimates, each part keeping its share (the cost is learned per unit of work:
-/// when a stage is cut finer, each new part starts from the estimates of the units it covers). Device timestamps are read back a few frames later, only once the GL says they are available
+/// when a stage is cut finer, each new part starts from the estimates of the units it covers). A split stage also has a
+/// call cost, the fixed cost of one run of its host code whatever its window (the intercept of a line through its items'
+/// measurements against the share of its units each covered, <c>CallCost</c>): an item is planned at the call cost plus its
+/// parts', and its parts learn what the call cost leaves of its measurement, so a window of one part is not planned at a
+/// mere share of a call and a window of many is not planned at many calls. Device timestamps are read back a few frames later, only once the GL says they are available
 /// (never a stall); a ring of <see cref="TimedFrames"/> frames of timestamps is kept, and a frame whose timestamps are
 /// still pending when its slot comes round again is dropped unmeasured. A part not measured yet counts as the mean of its
 /// stage's measured parts; an item with no estimate at all (the first run of a stage; on GL, until timestamps come back)
@@ -66,6 +70,10 @@ internal sealed class FrameBudget : IDisposable
     /// is high too: one such is most likely a time slice lost to another process, which would otherwise raise every
     /// part of a window at once.</summary>
     const double Outlier = 1.5;
+    /// <summary>Seconds a sum of estimates may exceed the budget by and still fit: the rounding of sums taken in different
+    /// orders (a window's parts added one by one, the next frame's clock after them), so that a part a window left out
+    /// for a rounding error is not started alone in the same frame.</summary>
+    const double Rounding = 1e-12;
 
     readonly int stageCount, itemsPerTimedFrame;
     readonly double[] hostCost, deviceCost;   // smoothed seconds per whole stage; NaN: not measured yet
@@ -73,6 +81,7 @@ internal sealed class FrameBudget : IDisposable
     readonly int[] parts;                    // per stage: parts it runs as (1: whole)
     readonly double[][] partHost, partDevice;   // per split stage, MaxParts each: smoothed seconds per part
     readonly bool[] hostOutlier, deviceOutlier; // per stage: the last measurement was an outlier, not taken
+    readonly CallCost[] callHost, callDevice;   // per split stage: the fixed cost of one run of its host code
     double closingCost = double.NaN;         // GL: host seconds of a frame's closing timestamp and flush
     bool closingOutlier;
     readonly double[] resplitScratch = new double[MaxParts];
@@ -107,6 +116,8 @@ internal sealed class FrameBudget : IDisposable
         Array.Fill(parts, 1);
         hostOutlier = new bool[stageCount];
         deviceOutlier = new bool[stageCount];
+        callHost = new CallCost[stageCount];
+        callDevice = new CallCost[stageCount];
         // every stage's part estimates up front (2 × MaxParts doubles a stage): a stage first met, or first split, in a
         // later frame allocates nothing then
         partHost = new double[stageCount][];
@@ -173,12 +184,20 @@ internal sealed class FrameBudget : IDisposable
     public void ResetPosition() => part = 0;
 
     /// <summary>The current cost estimate of one whole stage (the sum of its parts' when split); null before it was measured.</summary>
-    public TimeSpan? Estimate(int stage) => StageSeconds(stage) is var s && !double.IsNaN(s) ? TimeSpan.FromSeconds(s) : null;
+    public TimeSpan? Estimate(int stage) => StageSeconds(stage) is var s && !double.IsNaN(s) ? TimeSpan.FromSeconds(s + (parts[stage] > 1 ? CallSeconds(stage) : 0)) : null;
 
     /// <summary>The estimate the scheduler plans part <paramref name="part"/> of <paramref name="stage"/> with under the
     /// stage's current split (the whole stage when it is not split); null when it has none.</summary>
     internal TimeSpan? ItemEstimate(int stage, int part) =>
         ItemSeconds(stage, part) is var s && !double.IsNaN(s) ? TimeSpan.FromSeconds(s) : null;
+
+    /// <summary>What part <paramref name="part"/> of a split stage adds to a window that already holds a part (its work
+    /// without the call cost); null when it has no estimate.</summary>
+    internal TimeSpan? PartEstimate(int stage, int part) =>
+        PartSeconds(stage, part) is var s && !double.IsNaN(s) ? TimeSpan.FromSeconds(s) : null;
+
+    /// <summary>The learned fixed cost of one call of split stage <paramref name="stage"/> (0 until learned).</summary>
+    internal TimeSpan CallEstimate(int stage) => TimeSpan.FromSeconds(CallSeconds(stage));
 
     /// <summary>Sum of the known estimates: roughly what one full sequence (a training step) costs.</summary>
     public TimeSpan EstimatedTotal
@@ -187,7 +206,7 @@ internal sealed class FrameBudget : IDisposable
         {
             double sum = 0;
             for (int i = 0; i < stageCount; i++)
-                if (StageSeconds(i) is var s && !double.IsNaN(s)) sum += s;
+                if (StageSeconds(i) is var s && !double.IsNaN(s)) sum += s + (parts[i] > 1 ? CallSeconds(i) : 0);
             return TimeSpan.FromSeconds(sum);
         }
     }
@@ -227,7 +246,12 @@ internal sealed class FrameBudget : IDisposable
         return known == 0 ? double.NaN : sum / known;
     }
 
-    double ItemSeconds(int stage, int p) => parts[stage] == 1 ? WholeSeconds(stage) : PartSeconds(stage, p);
+    /// <summary>The estimate of an item that starts at part <paramref name="p"/>: the whole stage, or the stage's call cost
+    /// plus the part (each further part of the window adds its <see cref="PartSeconds"/>).</summary>
+    double ItemSeconds(int stage, int p) => parts[stage] == 1 ? WholeSeconds(stage) : CallSeconds(stage) + PartSeconds(stage, p);
+
+    /// <summary>The learned fixed cost of one run of a split stage's host code, whatever its window (0 until learned).</summary>
+    double CallSeconds(int stage) => timer is null ? callHost[stage].Seconds : Math.Max(callHost[stage].Seconds, callDevice[stage].Seconds);
 
     /// <summary>At the start of a splittable stage: counts its units once, then splits it when its parts are too large
     /// for the smallest budget seen (never coarser).</summary>
@@ -314,7 +338,7 @@ internal sealed class FrameBudget : IDisposable
             if (items > 0)
             {
                 if (timer is not null && items == itemsPerTimedFrame) break;
-                if (double.IsNaN(estimate) || spent + estimate > budgetSeconds) break;
+                if (double.IsNaN(estimate) || spent + estimate > budgetSeconds + Rounding) break;
             }
             if (next == 0 && part == 0 && !work.MayStartSequence()) break;
 
@@ -324,7 +348,7 @@ internal sealed class FrameBudget : IDisposable
                 for (; end < count; end++)
                 {
                     double more = PartSeconds(next, end);
-                    if (double.IsNaN(more) || spent + estimate + more > budgetSeconds) break;
+                    if (double.IsNaN(more) || spent + estimate + more > budgetSeconds + Rounding) break;
                     estimate += more;
                 }
             if (timer is not null)
@@ -340,7 +364,7 @@ internal sealed class FrameBudget : IDisposable
             RunItem(ref work, next, end);
             double host = Seconds(clock() - itemStart);
             if (count == 1) Smooth(ref hostCost[next], host, ref hostOutlier[next]);
-            else Attribute(partHost[next], count, part, end, host, ref hostOutlier[next]);
+            else Measured(partHost[next], ref callHost[next], units[next], count, part, end, host, ref hostOutlier[next]);
             planned += double.IsNaN(estimate) ? host : estimate;
             items++;
             if ((part = end) < count) continue;
@@ -394,6 +418,58 @@ internal sealed class FrameBudget : IDisposable
         if (counted != total)
             throw new InvalidOperationException($"stage {stage} issued {counted} units of work where it issued {total} before: " +
                 "a stage run in parts must issue the same work every time");
+    }
+
+    /// <summary>Takes the measurement of an item of a split stage, parts [<paramref name="first"/>, <paramref name="end"/>)
+    /// of <paramref name="count"/> over <paramref name="total"/> units, into the stage's call cost and its parts' estimates:
+    /// the call cost learns from the measurements against the share of the stage's units each covered
+    /// (<see cref="CallCost"/>; an outlier is left out), and the parts take what is left (<see cref="Attribute"/>).</summary>
+    static void Measured(double[] estimates, ref CallCost call, long total, int count, int first, int end, double measured, ref bool outlier)
+    {
+        double mean = Known(estimates, count, -1), work = 0;
+        for (int p = first; p < end; p++) work += double.IsNaN(estimates[p]) ? mean : estimates[p];
+        // the units the window covered, as RunItem cuts them
+        double share = (total * end / count - total * first / count) / (double)total;
+        if (double.IsNaN(work) || measured <= Outlier * (call.Seconds + work)) call.Add(share, measured);
+        // the work is what the call cost leaves, but never under a tenth of the measurement (a call cost learned too high
+        // must not drive the parts' estimates to nothing)
+        Attribute(estimates, count, first, end, Math.Max(measured - call.Seconds, 0.1 * measured), ref outlier);
+    }
+
+    /// <summary>
+    /// The fixed cost of one run of a split stage's host code (binding, dispatch set-up and, on llvmpipe, waking its
+    /// threads), whatever the window: the intercept of a least-squares line through the recent measurements m against the
+    /// share f of the stage's units each item covered, <c>m ≈ call + f·stage</c>, with older measurements weighing less (by
+    /// <see cref="Forget"/> each). Without it the parts of a window share its call's cost: a window of many parts is then
+    /// planned too high (its frame left part empty) and a window of one part too low (its frame overruns). The intercept
+    /// is learned only once the items' shares differ enough to place a line, and kept within [0, ¾ of the smallest
+    /// recent measurement].
+    /// </summary>
+    struct CallCost
+    {
+        const double Forget = 0.95;
+        double weight, sumF, sumM, sumFF, sumFM, smallest;
+
+        /// <summary>The learned call cost in seconds (0 until learned).</summary>
+        public double Seconds { get; private set; }
+
+        public void Add(double f, double m)
+        {
+            if (!(m >= 0) || double.IsInfinity(m)) return;
+            weight = Forget * weight + 1;
+            sumF = Forget * sumF + f;
+            sumM = Forget * sumM + m;
+            sumFF = Forget * sumFF + f * f;
+            sumFM = Forget * sumFM + f * m;
+            // the smallest recent measurement, drifting up slowly when larger ones follow
+            smallest = weight <= 1 || m < smallest ? m : smallest + 0.05 * (m - smallest);
+            double meanF = sumF / weight, meanM = sumM / weight;
+            double variance = sumFF / weight - meanF * meanF, covariance = sumFM / weight - meanF * meanM;
+            if (weight < 4 || variance <= 0.01 * meanF * meanF) return; // shares too alike to place a line
+            double slope = covariance / variance;
+            if (!(slope > 0)) return;
+            Seconds = Math.Clamp(meanM - slope * meanF, 0, 0.75 * smallest);
+        }
     }
 
     /// <summary>Takes the measurement of parts [<paramref name="first"/>, <paramref name="end"/>) into their estimates: it
@@ -474,7 +550,7 @@ internal sealed class FrameBudget : IDisposable
                 if (frameSplits[item] == parts[stage]) // measured under the stage's current split
                 {
                     if (parts[stage] == 1) Smooth(ref deviceCost[stage], seconds, ref deviceOutlier[stage]);
-                    else Attribute(partDevice[stage], parts[stage], frameParts[item], frameParts[item] + frameCounts[item], seconds, ref deviceOutlier[stage]);
+                    else Measured(partDevice[stage], ref callDevice[stage], units[stage], parts[stage], frameParts[item], frameParts[item] + frameCounts[item], seconds, ref deviceOutlier[stage]);
                 }
                 previous = now;
             }

@@ -38,7 +38,7 @@ public interface IBatchSource
 /// parameter's update run in parts (windows of their work groups on GL; on the CPU a convolution's (sample, channel tile)
 /// blocks and output-channel tiles, element blocks and op calls; see <see cref="WorkSlice"/>), split until a part takes at
 /// most an eighth of the smallest budget seen, with the same bits as a whole run; the parts of a stage that fit a frame
-/// together run as one call. Only the batch, the non-finite check and the optimizer's penalty stage run whole.
+/// together run as one call. The non-finite check runs in parts too (its flag kernels); only the batch and the optimizer's penalty stage run whole.
 /// <para>After warm-up (first step, first timings) Advance allocates nothing on the managed heap and waits for nothing.
 /// With a guard, every step-start polls it (non-blocking; see <see cref="NonFiniteGuard.Poll"/>): a report raises
 /// <see cref="NonFiniteDetected"/>, or throws <see cref="NonFiniteException"/> when nobody subscribed, after the guard
@@ -199,10 +199,12 @@ public sealed class FrameBudgetedTrainer : FrameBudgetedStages
         else Optimizer.RunStage(Plan.Network.Backend, parameters, gradients, stage - penaltyStage);
     }
 
-    /// <summary>The plan's stages, the optimizer's per-parameter updates and the monitor's statistics may run in parts; the
-    /// batch (the source's own code), the non-finite check, the monitor's weights and the optimizer's penalty stage (which
-    /// counts the step) run whole.</summary>
-    bool CanSplit(int stage) => (stage >= 1 && stage < guardStage) || stage > penaltyStage;
+    /// <summary>The plan's stages, the non-finite check, the optimizer's per-parameter updates and the monitor's statistics
+    /// may run in parts; the batch (the source's own code), the monitor's weights and the optimizer's penalty stage (which
+    /// counts the step) run whole. The check's host code issues the same kernels every time (its step number is the
+    /// optimizer's count, which only the penalty stage after it moves): a flag pass over dozens of tensors, one dispatch
+    /// or op call each, that on llvmpipe costs about as much as a small budget.</summary>
+    bool CanSplit(int stage) => (stage >= 1 && stage < guardStage) || (stage == guardStage && Guard is not null) || stage > penaltyStage;
 
     /// <summary>The monitor's stages when it does not sample this step (the weights' stage also when it does not track updates).</summary>
     bool Skips(int stage) =>
@@ -218,6 +220,7 @@ public sealed class FrameBudgetedTrainer : FrameBudgetedStages
         try
         {
             if (stage == statisticsStage) monitor!.RecordStatistics();
+            else if (stage == guardStage) Guard!.Check();
             else Optimizer.RunStage(backend, parameters, gradients, stage - penaltyStage);
         }
         finally

@@ -9,9 +9,9 @@ public sealed partial class CpuBackend
     public void BatchNormForward(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
         Tensor saveMean, Tensor saveInvStd, Tensor output, bool training, float momentum, float epsilon)
     {
-        if (Skips) return;
         var w = batchNormWork;
         (w.Batch, w.Channels, w.Spatial) = BatchNormAxes.Of(input, weight);
+        if (!w.TakeChannels(this)) return;
         (w.Backward, w.Training, w.Momentum, w.Epsilon) = (false, training, momentum, epsilon);
         (w.X, w.Y, w.Gamma, w.Beta) = (ArrayOf(input), ArrayOf(output), ArrayOf(weight), ArrayOf(bias));
         (w.Mean, w.InvStd, w.RunningMean, w.RunningVar) = (ArrayOf(saveMean), ArrayOf(saveInvStd), ArrayOf(runningMean), ArrayOf(runningVar));
@@ -55,9 +55,9 @@ public sealed partial class CpuBackend
     public void BatchNormBackward(Tensor input, Tensor weight, Tensor saveMean, Tensor saveInvStd, Tensor outputGrad,
         Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training)
     {
-        if (Skips) return;
         var w = batchNormWork;
         (w.Batch, w.Channels, w.Spatial) = BatchNormAxes.Of(input, weight);
+        if (!w.TakeChannels(this)) return;
         (w.Backward, w.Training) = (true, training);
         (w.X, w.Dy, w.Gamma, w.Mean, w.InvStd) = (ArrayOf(input), ArrayOf(outputGrad), ArrayOf(weight), ArrayOf(saveMean), ArrayOf(saveInvStd));
         (w.Dx, w.GammaGrad, w.BetaGrad) = (OptionalArray(inputGrad), OptionalArray(weightGrad), OptionalArray(biasGrad));
@@ -111,7 +111,8 @@ public sealed partial class CpuBackend
     readonly BatchNormWork batchNormWork = new();
 
     /// <summary>One batch-norm call's operands; its tasks are the channels, which touch disjoint values (and their own
-    /// statistics), so the result does not depend on the thread count. Made once per backend: a call allocates nothing.</summary>
+    /// statistics), so the result does not depend on the thread count; under a work slice its units are tiles of
+    /// <see cref="ChannelTile"/> channels. Made once per backend: a call allocates nothing.</summary>
     sealed class BatchNormWork : IParallelWork
     {
         /// <summary>Below this many values (N·C·S) a call runs on the calling thread.</summary>
@@ -123,16 +124,29 @@ public sealed partial class CpuBackend
         public float[] X = [], Y = [], Dy = [], Gamma = [], Beta = [], Mean = [], InvStd = [], RunningMean = [], RunningVar = [];
         public float[]? Dx, GammaGrad, BetaGrad;
 
+        /// <summary>The channels [FirstChannel, EndChannel) to run now: all, or under a work slice those of its window,
+        /// numbered in tiles of <see cref="ChannelTile"/> (a channel's statistics and values are computed whole by the same
+        /// code whatever tile it is in, so any windows give the op's bits); false when there are none.</summary>
+        public bool TakeChannels(CpuBackend backend)
+        {
+            var (from, to) = backend.Units(ChannelTiles(Channels));
+            (FirstChannel, EndChannel) = ((int)Math.Min(from * ChannelTile, Channels), (int)Math.Min(to * ChannelTile, Channels));
+            return FirstChannel < EndChannel;
+        }
+
+        public int FirstChannel, EndChannel;
+
         public void RunChannels(int threads)
         {
-            bool large = (long)Batch * Channels * Spatial >= ParallelThreshold;
-            CpuWorkers.Shared.Run(this, Channels, large ? threads : 1);
+            bool large = (long)Batch * (EndChannel - FirstChannel) * Spatial >= ParallelThreshold;
+            CpuWorkers.Shared.Run(this, EndChannel - FirstChannel, large ? threads : 1);
             X = Y = Dy = Gamma = Beta = Mean = InvStd = RunningMean = RunningVar = [];
             Dx = GammaGrad = BetaGrad = null;
         }
 
-        void IParallelWork.Run(int c, int participant)
+        void IParallelWork.Run(int task, int participant)
         {
+            int c = FirstChannel + task;
             if (Backward) BatchNormBackwardChannel(this, c);
             else BatchNormForwardChannel(this, c);
         }

@@ -93,7 +93,7 @@ public sealed partial class CpuBackend : IFusedForward
                     if (direct)
                     {
                         directConvolution.Build(new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth, block.FirstSample),
-                            block.Samples, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads);
+                            block.Samples, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads, capacity: g.Batch);
                         directConvolution.Run(w, channel * g.KernelLength, block.Channels,
                             new ImageBatch(y, g.OutputPlaneSize, channel, g.OutputHeight, g.OutputWidth, block.FirstSample), accumulate: false, active, gemm.Kernel, Threads);
                     }
@@ -226,7 +226,7 @@ public sealed partial class CpuBackend : IFusedForward
             if (!flipped) FlippedTransposedWeights(w, g, weightOffset);
             flipped = true;
             directConvolution.Build(new ImageBatch(dy, g.OutputPlaneSize, rowOffset, g.OutputHeight, g.OutputWidth, block.FirstSample),
-                block.Samples, g.GroupOutputs, g.KernelHeight, g.KernelWidth, transposed, Threads);
+                block.Samples, g.GroupOutputs, g.KernelHeight, g.KernelWidth, transposed, Threads, capacity: g.Batch);
             directConvolution.Run(flippedWeights, block.FirstChannel * g.GroupOutputs * taps, block.Channels,
                 new ImageBatch(dx, g.InputPlaneSize, group * g.InChannels + block.FirstChannel, g.InputHeight, g.InputWidth, block.FirstSample),
                 accumulate: true, null, gemm.Kernel, Threads);

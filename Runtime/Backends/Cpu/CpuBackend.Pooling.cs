@@ -9,32 +9,45 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void MaxPool2dForward(Tensor input, Tensor output, Tensor argmax, Window2d window)
     {
-        if (Skips) return;
-        poolingWork.Run(PoolingWork.Op.MaxForward, new PoolGeometry(input.Shape, output.Shape), window, ArrayOf(input), ArrayOf(output), ArrayOf(argmax), false, Threads);
+        var g = new PoolGeometry(input.Shape, output.Shape);
+        var (first, end) = PlaneUnits(g.Planes);
+        if (first < end) poolingWork.Run(PoolingWork.Op.MaxForward, g, first, end, window, ArrayOf(input), ArrayOf(output), ArrayOf(argmax), false, Threads);
     }
 
     /// <inheritdoc/>
     public void MaxPool2dBackward(Tensor argmax, Tensor outputGrad, Tensor inputGrad, Window2d window)
     {
-        if (Skips) return;
-        poolingWork.Run(PoolingWork.Op.MaxBackward, new PoolGeometry(inputGrad.Shape, outputGrad.Shape), window, ArrayOf(inputGrad), ArrayOf(outputGrad), ArrayOf(argmax), false, Threads);
+        var g = new PoolGeometry(inputGrad.Shape, outputGrad.Shape);
+        var (first, end) = PlaneUnits(g.Planes);
+        if (first < end) poolingWork.Run(PoolingWork.Op.MaxBackward, g, first, end, window, ArrayOf(inputGrad), ArrayOf(outputGrad), ArrayOf(argmax), false, Threads);
     }
 
     /// <inheritdoc/>
     public void AvgPool2dForward(Tensor input, Tensor output, Window2d window, bool countIncludePad)
     {
-        if (Skips) return;
-        poolingWork.Run(PoolingWork.Op.AverageForward, new PoolGeometry(input.Shape, output.Shape), window, ArrayOf(input), ArrayOf(output), [], countIncludePad, Threads);
+        var g = new PoolGeometry(input.Shape, output.Shape);
+        var (first, end) = PlaneUnits(g.Planes);
+        if (first < end) poolingWork.Run(PoolingWork.Op.AverageForward, g, first, end, window, ArrayOf(input), ArrayOf(output), [], countIncludePad, Threads);
     }
 
     /// <inheritdoc/>
     public void AvgPool2dBackward(Tensor outputGrad, Tensor inputGrad, Window2d window, bool countIncludePad)
     {
-        if (Skips) return;
-        poolingWork.Run(PoolingWork.Op.AverageBackward, new PoolGeometry(inputGrad.Shape, outputGrad.Shape), window, ArrayOf(inputGrad), ArrayOf(outputGrad), [], countIncludePad, Threads);
+        var g = new PoolGeometry(inputGrad.Shape, outputGrad.Shape);
+        var (first, end) = PlaneUnits(g.Planes);
+        if (first < end) poolingWork.Run(PoolingWork.Op.AverageBackward, g, first, end, window, ArrayOf(inputGrad), ArrayOf(outputGrad), [], countIncludePad, Threads);
     }
 
     readonly PoolingWork poolingWork = new();
+
+    /// <summary>The planes [First, End) of an op over <paramref name="planes"/> (n, c) planes to run now: all of them, or
+    /// under a <see cref="Slice"/> those of its window, numbered in blocks of <see cref="ChannelTile"/> consecutive planes
+    /// (each plane is computed by the same code whatever block it falls in, so any windows give the op's bits).</summary>
+    (int First, int End) PlaneUnits(int planes)
+    {
+        var (from, to) = Units(ChannelTiles(planes));
+        return ((int)Math.Min(from * ChannelTile, planes), (int)Math.Min(to * ChannelTile, planes));
+    }
 
     /// <summary>
     /// Pooling, one task per group of (n, c) planes: a plane's outputs read (or, backward, add into) that plane only, so
@@ -49,28 +62,29 @@ public sealed partial class CpuBackend
         Window2d window;
         float[] image = [], pooled = [], index = [];
         bool countIncludePad;
-        int planesPerTask;
+        int planesPerTask, firstPlane, endPlane;
         /// <summary>Planes of at most this many pixels are copied before max pooling (see MaxForward).</summary>
         const int SmallPlane = 4096;
         readonly float[]?[] planeCopies = new float[CpuWorkers.Shared.MaxParticipants][];
 
         /// <summary><paramref name="image"/> is x (forward) or dx (backward), (N,C,H,W); <paramref name="pooled"/> is y or dy,
         /// (N,C,OH,OW); <paramref name="argmax"/> max pooling's indices.</summary>
-        public void Run(Op op, in PoolGeometry geometry, in Window2d window, float[] image, float[] pooled, float[] argmax, bool countIncludePad, int threads)
+        public void Run(Op op, in PoolGeometry geometry, int firstPlane, int endPlane, in Window2d window, float[] image, float[] pooled, float[] argmax, bool countIncludePad, int threads)
         {
             (this.op, g, this.window, this.image, this.pooled, index, this.countIncludePad) = (op, geometry, window, image, pooled, argmax, countIncludePad);
-            int work = Math.Max(1, g.OutputPixels * window.KernelHeight * window.KernelWidth);
+            (this.firstPlane, this.endPlane) = (firstPlane, endPlane);
+            int work = Math.Max(1, g.OutputPixels * window.KernelHeight * window.KernelWidth), planes = endPlane - firstPlane;
             planesPerTask = Math.Max(1, (1 << 14) / work);
-            int tasks = (g.Planes + planesPerTask - 1) / planesPerTask;
+            int tasks = (planes + planesPerTask - 1) / planesPerTask;
             if (op == Op.MaxForward && g.InputPixels <= SmallPlane)
                 for (int p = 0; p < planeCopies.Length; p++) planeCopies[p] ??= new float[SmallPlane + 32];
-            CpuWorkers.Shared.Run(this, tasks, (long)g.Planes * work >= 1 << 16 ? threads : 1);
+            CpuWorkers.Shared.Run(this, tasks, (long)planes * work >= 1 << 16 ? threads : 1);
             (this.image, this.pooled, index) = ([], [], []);
         }
 
         void IParallelWork.Run(int task, int participant)
         {
-            for (int plane = task * planesPerTask; plane < Math.Min(g.Planes, (task + 1) * planesPerTask); plane++)
+            for (int plane = firstPlane + task * planesPerTask; plane < Math.Min(endPlane, firstPlane + (task + 1) * planesPerTask); plane++)
                 switch (op)
                 {
                     case Op.MaxForward: MaxForward(plane, participant); break;

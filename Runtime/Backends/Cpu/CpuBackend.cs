@@ -88,7 +88,8 @@ public sealed partial class CpuBackend : IBackend
 
     /// <summary>While set, each op call is one unit of the slice's numbering, or several where the op is a sequence of
     /// independent pieces (a convolution: per group, its outputs by sample and tile of <see cref="ChannelTile"/> channels
-    /// and its weight gradient by tiles of output channels; an update rule: one per <see cref="ElementBlock"/> elements),
+    /// and its weight gradient by tiles of output channels; batch norm: tiles of channels; pooling: blocks of
+    /// <see cref="ChannelTile"/> (sample, channel) planes; an update rule: one per <see cref="ElementBlock"/> elements),
     /// and only the units inside its window run.</summary>
     public WorkSlice? Slice { get; set; }
 

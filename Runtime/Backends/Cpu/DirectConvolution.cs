@@ -25,7 +25,8 @@ internal readonly record struct ImageBatch(float[] Data, int SampleStride, int C
 /// (a convolution of the output gradient with the flipped, transposed kernel) run; <see cref="PhasePlaneSource"/> serves
 /// the same planes to the weight gradient's GEMM.
 /// <para>Each output element is one sum over k ascending with fused multiply-adds, whatever tile or thread computes it,
-/// so the result does not depend on the thread count. Tasks: (image, block of output rows, panel of MR rows), the panels
+/// so the result does not depend on the thread count. Tasks: (image, block of output rows, panel of MR rows; blocks
+/// are made shorter when there would be fewer than two tasks a thread, as for one image and one tile of channels), the panels
 /// of a block one after another (they read the same input columns), each summing its tiles into its own row buffer and
 /// then copying the valid columns out and applying the epilogue while they are in cache.</para>
 /// </summary>
@@ -34,6 +35,8 @@ internal sealed class DirectConvolution : IParallelWork
     /// <summary>Virtual columns a task sums at most (a block of whole output rows, at least one row): its rows of the
     /// output stay in cache from the kernel through the epilogue.</summary>
     const int BlockColumns = 512;
+    /// <summary>Products (images × rows × virtual columns × K) from which a run is shared among threads.</summary>
+    const long ParallelWork = 1 << 20;
 
     /// <summary>Whether the kernel exists for <paramref name="kernel"/>'s tile (the FMA kernels).</summary>
     public static bool Supports(GemmKernel kernel) => kernel is GemmKernel.Vector512Fma or GemmKernel.Vector256Fma;
@@ -70,8 +73,9 @@ internal sealed class DirectConvolution : IParallelWork
 
     /// <summary>Copies <paramref name="images"/> (<paramref name="count"/> images of <paramref name="channelCount"/>
     /// channels) into phase planes for <paramref name="window"/> with kernel <paramref name="kernelHeight"/>×<paramref name="kernelWidth"/>,
-    /// and the offsets of its taps.</summary>
-    public void Build(in ImageBatch images, int count, int channelCount, int kernelHeight, int kernelWidth, in Window2d window, int threads)
+    /// and the offsets of its taps. The planes are sized for at least <paramref name="capacity"/> images (a work slice's
+    /// window of a batch passes the batch: a later window of more images then finds them large enough).</summary>
+    public void Build(in ImageBatch images, int count, int channelCount, int kernelHeight, int kernelWidth, in Window2d window, int threads, int capacity = 0)
     {
         var w = window;
         (input, batch, channels, this.window) = (images, count, channelCount, w);
@@ -84,7 +88,7 @@ internal sealed class DirectConvolution : IParallelWork
         sampleSize = channelCount * strideHeight * strideWidth * planeHeight * planeWidth;
         // reads run past an image's last plane by at most a tile and a row (columns that are dropped)
         int length = count * sampleSize + 64 + planeWidth;
-        if (planes.Length < length) planes = new float[length];
+        if (planes.Length < length) planes = new float[Math.Max(count, capacity) * sampleSize + 64 + planeWidth];
         depth = channelCount * kernelHeight * kernelWidth;
         if (offsets.Length < depth) offsets = new int[depth];
         for (int c = 0, k = 0; c < channelCount; c++)
@@ -238,11 +242,23 @@ internal sealed class DirectConvolution : IParallelWork
         // input columns it reads stay in cache while the panels of one block follow each other
         blockRows = Math.Clamp(BlockColumns / planeWidth, 1, outputHeight);
         blocks = (outputHeight + blockRows - 1) / blockRows;
+        // the row buffers hold a block of this size whatever the run cuts, so that a layer's buffers are grown once (by
+        // its first run), not by a later run with more tasks
+        int bufferLength = mr * Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, nr);
+        long work = (long)batch * rowCount * VirtualColumns * depth;
+        int participants = work >= ParallelWork ? Math.Min(threads, CpuWorkers.Shared.MaxParticipants) : 1;
+        if (participants > 1 && (long)batch * panels * blocks < 2 * participants)
+        {
+            // too few tasks to keep every thread busy (a work slice's window of one image and one tile of channels, a
+            // small late layer): shorter blocks, at least two tasks a thread where the output has the rows for them
+            int wantedBlocks = (2 * participants + batch * panels - 1) / (batch * panels);
+            blockRows = Math.Max(1, (outputHeight + wantedBlocks - 1) / wantedBlocks);
+            blocks = (outputHeight + blockRows - 1) / blockRows;
+        }
         virtualStride = Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, nr);
         for (int p = 0; p < rowBuffers.Length; p++)
-            if ((rowBuffers[p]?.Length ?? 0) < mr * virtualStride) rowBuffers[p] = new float[mr * virtualStride];
-        long work = (long)batch * rowCount * VirtualColumns * depth;
-        CpuWorkers.Shared.Run(this, batch * blocks * panels, work >= 1 << 20 ? threads : 1);
+            if ((rowBuffers[p]?.Length ?? 0) < bufferLength) rowBuffers[p] = new float[bufferLength];
+        CpuWorkers.Shared.Run(this, batch * blocks * panels, participants);
         (this.weights, this.output, this.epilogue) = ([], default, null);
     }
 

@@ -126,23 +126,10 @@ public class FrameBudgetPartsTests
     [Test]
     public void FakeClock_NoPartStartsWhenItsEstimateDoesNotFit()
     {
-        var clock = new FakeWork.Clock();
-        var work = new FakeWork(clock, [40, 200, 1, 120], unitCost: TimeSpan.FromMicroseconds(10));
-        using var budget = new FrameBudget(backend, work.StageCount, () => clock.Ticks);
+        var work = Scripted();
+        using var budget = work.Budget!;
         var frameBudget = TimeSpan.FromMilliseconds(1);
-        int next = 0;
-        work.Budget = budget;
-        var runner = new FakeRunner(work);
-        void RunFrames(int frames, TimeSpan each)
-        {
-            for (int frame = 0; frame < frames; frame++)
-            {
-                work.StartFrame(each);
-                budget.Run(each, ref runner, ref next, stopAtEnd: false);
-                work.EndFrame();
-            }
-        }
-        RunFrames(400, frameBudget);
+        work.RunFrames(400, frameBudget);
         Assert.That(work.Sequences, Is.GreaterThan(10), "sequences completed: training progresses");
         Assert.That(budget.PartCount(1), Is.GreaterThan(1), "the 2 ms stage is split");
         Assert.That(budget.PartCount(2), Is.EqualTo(1), "a stage of one unit runs whole");
@@ -164,7 +151,7 @@ public class FrameBudgetPartsTests
         // a larger budget: the same parts, more of them per call
         long callsBefore = work.Calls;
         int sequencesBefore = work.Sequences;
-        RunFrames(100, TimeSpan.FromMilliseconds(4));
+        work.RunFrames(100, TimeSpan.FromMilliseconds(4));
         Assert.That(Enumerable.Range(0, work.StageCount).Sum(budget.PartCount), Is.EqualTo(partsPerSequence), "never split coarser");
         Assert.That((double)(work.Calls - callsBefore) / (work.Sequences - sequencesBefore), Is.LessThan(work.StageCount + 2),
             "calls per sequence at 4 ms: about one per stage");
@@ -174,16 +161,38 @@ public class FrameBudgetPartsTests
         // a unit that turns slow: its part is planned with the new cost from its second slow run on (one alone is taken
         // for a lost time slice), and no item starts unless its estimate fits
         work.SlowUnit = (1, 0, TimeSpan.FromMicroseconds(600));
-        RunFrames(200, frameBudget);
+        work.RunFrames(200, frameBudget);
         Assert.That(work.LateStarts, Is.Empty, "items started although their estimate did not fit, after the slow unit");
+    }
+
+    [Test]
+    public void FakeClock_LearnsTheCostOfACall()
+    {
+        // every run of a stage's host code costs 100 µs besides its units (10 µs each): a window of one part costs far more
+        // than its share of a larger window. The scheduler learns the call cost apart from the parts' work, so windows of
+        // any size are planned at their cost: none starts unless it fits, frames do not overrun, and they are filled.
+        var call = TimeSpan.FromMicroseconds(100);
+        var work = Scripted(call);
+        using var budget = work.Budget!;
+        var frameBudget = TimeSpan.FromMilliseconds(1);
+        work.RunFrames(600, frameBudget);
+        Assert.That(work.Sequences, Is.GreaterThan(10), "sequences completed");
+        Assert.That(budget.PartCount(1), Is.GreaterThan(1), "the 2 ms stage is split");
+        // the parts' units differ by one (200 units in 16 parts: 12 or 13), so the line through the measurements places
+        // the call within a unit's cost
+        foreach (int stage in new[] { 1, 3 })
+            Assert.That(budget.CallEstimate(stage).TotalMicroseconds, Is.EqualTo(call.TotalMicroseconds).Within(10), $"stage {stage}'s call cost");
+        Assert.That(work.LateStarts, Is.Empty, "items started although their estimate did not fit the rest of the frame");
+        Assert.That(work.OverBudgetFramesAfter(frames: 300, tolerance: 0.02 * frameBudget.TotalSeconds), Is.Zero, "frames over the budget by more than 2 %");
+        Assert.That(work.UtilisationAfter(frames: 300), Is.GreaterThan(0.75), "share of the budget used");
     }
 
     [Test]
     public void FakeClock_SkippedStagesNeitherRunNorCount()
     {
         // the last stage (a monitor's statistics) has work only in every third sequence; the others pass over it
-        var clock = new FakeWork.Clock();
-        var work = new FakeWork(clock, [40, 200, 1, 120], unitCost: TimeSpan.FromMicroseconds(10));
+        var work = Scripted();
+        using var budget = work.Budget!;
         var asked = new HashSet<int>();
         work.Skip = (stage, sequence) =>
         {
@@ -191,17 +200,8 @@ public class FrameBudgetPartsTests
             asked.Add(sequence); // may be asked again when a frame ends before the stage: the answer is the same
             return sequence % 3 != 0;
         };
-        using var budget = new FrameBudget(backend, work.StageCount, () => clock.Ticks);
         var frameBudget = TimeSpan.FromMilliseconds(1);
-        int next = 0;
-        work.Budget = budget;
-        var runner = new FakeRunner(work);
-        for (int frame = 0; frame < 600; frame++)
-        {
-            work.StartFrame(frameBudget);
-            budget.Run(frameBudget, ref runner, ref next, stopAtEnd: false);
-            work.EndFrame();
-        }
+        work.RunFrames(600, frameBudget);
         Assert.That(work.Sequences, Is.GreaterThan(20), "sequences completed");
         Assert.That(asked, Has.Count.InRange(work.Sequences, work.Sequences + 1), "asked in every sequence, at the stage's start");
         int kept = asked.Count(sequence => sequence % 3 == 0);
@@ -209,6 +209,16 @@ public class FrameBudgetPartsTests
         Assert.That(budget.PartCount(3), Is.GreaterThan(1), "the kept runs are split as usual");
         Assert.That(work.LateStarts, Is.Empty, "items started although their estimate did not fit");
         Assert.That(work.OverBudgetFramesAfter(frames: 200), Is.Zero, "frames over the budget once measured");
+    }
+
+    /// <summary>Stages of 40, 200, 1 and 120 units of 10 µs each (and <paramref name="call"/> a run of a stage's host code)
+    /// under a scheduler on a fake clock (<see cref="FakeWork.Budget"/>, the caller's to dispose).</summary>
+    FakeWork Scripted(TimeSpan call = default)
+    {
+        var clock = new FakeWork.Clock();
+        var work = new FakeWork(clock, [40, 200, 1, 120], unitCost: TimeSpan.FromMicroseconds(10)) { CallCost = call };
+        work.Budget = new FrameBudget(backend, work.StageCount, () => clock.Ticks);
+        return work;
     }
 
     /// <summary>A scripted sequence of splittable stages: stage s has a number of units, each costing
@@ -247,9 +257,25 @@ public class FrameBudgetPartsTests
         public List<string> LateStarts { get; } = [];
         public List<string> RepeatedStageCalls { get; } = [];
         public (int Stage, long Unit, TimeSpan Cost)? SlowUnit { get; set; }
+        /// <summary>What every run of a stage's host code costs besides its units (set-up, dispatch).</summary>
+        public TimeSpan CallCost { get; set; }
         /// <summary>Whether a stage is passed over in a sequence (stage, sequences completed before it).</summary>
         public Func<int, int, bool>? Skip { get; set; }
         public long[] UnitsRun { get; } = new long[units.Length];
+
+        int next;
+
+        /// <summary>Runs <paramref name="frames"/> frames of <paramref name="each"/> through <see cref="Budget"/>.</summary>
+        public void RunFrames(int frames, TimeSpan each)
+        {
+            var runner = new FakeRunner(this);
+            for (int frame = 0; frame < frames; frame++)
+            {
+                StartFrame(each);
+                Budget!.Run(each, ref runner, ref next, stopAtEnd: false);
+                EndFrame();
+            }
+        }
 
         public void StartFrame(TimeSpan budget)
         {
@@ -269,7 +295,7 @@ public class FrameBudgetPartsTests
         /// <summary>The stage the next frame starts in (the stage after the last item, or the same one mid-stage).</summary>
         int NextStage => Budget!.NextPart > 0 ? lastStage : (lastStage + 1) % units.Length;
 
-        public int OverBudgetFramesAfter(int frames) => frameTimes.Skip(frames).Count(t => t > frameBudget.TotalSeconds + 1e-12);
+        public int OverBudgetFramesAfter(int frames, double tolerance = 1e-12) => frameTimes.Skip(frames).Count(t => t > frameBudget.TotalSeconds + tolerance);
 
         /// <summary>Frames (after the first <paramref name="frames"/>) that ended more than a part's cost before the budget
         /// although the part that came next would have fitted.</summary>
@@ -290,8 +316,9 @@ public class FrameBudgetPartsTests
             if (stage == lastStage && lastEstimated) RepeatedStageCalls.Add($"stage {stage} twice in a row (parts from {item.FirstPart})");
             (lastStage, lastEstimated) = (stage, !double.IsNaN(item.Estimate));
             // the item's estimate is the sum of its parts' (each part planned as ItemEstimate says)
-            double parts = 0;
-            for (int p = item.FirstPart; p < item.EndPart; p++) parts += Budget.ItemEstimate(stage, p)?.TotalSeconds ?? double.NaN;
+            // (an item is its first part as an item, the stage's call cost included, plus each further part's work)
+            double parts = Budget.ItemEstimate(stage, item.FirstPart)?.TotalSeconds ?? double.NaN;
+            for (int p = item.FirstPart + 1; p < item.EndPart; p++) parts += Budget.PartEstimate(stage, p)?.TotalSeconds ?? double.NaN;
             // (ItemEstimate is a TimeSpan: each part rounded to a tick of 0.1 µs)
             if (!double.IsNaN(item.Estimate) && Math.Abs(parts - item.Estimate) > 1e-7 * (item.EndPart - item.FirstPart) + 1e-12)
                 LateStarts.Add($"stage {stage} parts [{item.FirstPart}, {item.EndPart}): estimate {item.Estimate} is not the sum of its parts' {parts}");
@@ -303,6 +330,7 @@ public class FrameBudgetPartsTests
                     LateStarts.Add($"stage {stage} parts [{item.FirstPart}, {item.EndPart}): spent {spent * 1e3:F3} ms + estimate {item.Estimate * 1e3:F3} ms");
             }
             UnitsRun[stage] += Math.Max(0, Math.Min(end, units[stage]) - first);
+            clock.Advance(CallCost);
             for (long u = first; u < Math.Min(end, units[stage]); u++)
                 clock.Advance(SlowUnit is { } slow && slow.Stage == stage && slow.Unit == u ? slow.Cost : unitCost);
             return units[stage];

@@ -18,6 +18,9 @@ public class FrameBudgetTests
         FrameBudgetChecks.BudgetedEqualsUnbudgeted(backend, TimeSpan.FromMilliseconds(budgetMilliseconds));
 
     [Test]
+    public void GuardedTrainingInParts_EqualsUnbudgetedSteps_BitForBit() => FrameBudgetChecks.GuardedPartsEqualUnbudgeted(backend);
+
+    [Test]
     public void BudgetedInference_EqualsOneShotForward() => FrameBudgetChecks.InferenceEqualsOneShot(backend);
 
     [Test]
@@ -234,6 +237,28 @@ public static class FrameBudgetChecks
         }
         Assert.That(optimizer.StepCount, Is.EqualTo(steps));
         AssertSameWeights(expected, network, $"after {steps} steps in {frames} frames of {budget.TotalMilliseconds} ms");
+    }
+
+    /// <summary>Guarded budgeted steps at a budget far below any stage: every splittable stage, the non-finite check
+    /// included, runs in parts (one or a few per frame), and the weights and batch norm's buffers are the bits of plain
+    /// unguarded steps (a healthy step's check changes nothing).</summary>
+    public static void GuardedPartsEqualUnbudgeted(IBackend backend)
+    {
+        const int steps = 4;
+        var batches = new CycledBatches(seed: 13);
+        using var expected = Reference(backend, steps, _ => true, batches);
+        using var run = new GuardedRun(backend, batches);
+        var trainer = run.Trainer!;
+        int check = Enumerable.Range(0, trainer.StageCount).Single(s => trainer.StageName(s) == "non-finite check"), frames = 0;
+        while (trainer.CompletedSteps < steps)
+        {
+            trainer.Advance(TimeSpan.FromMilliseconds(0.02), maxSteps: (int)(steps - trainer.CompletedSteps));
+            Assert.That(++frames, Is.LessThan(20_000), "the trainer makes progress");
+        }
+        Assert.That(trainer.StagePartCount(check), Is.GreaterThan(1), "the non-finite check runs in parts");
+        Assert.That(trainer.LastNonFinite, Is.Null);
+        Assert.That(run.Optimizer.StepCount, Is.EqualTo(steps));
+        AssertSameWeights(expected, run.Network, $"after {steps} guarded steps in {frames} frames of 0.02 ms");
     }
 
     public static void InferenceEqualsOneShot(IBackend backend)
