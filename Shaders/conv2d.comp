@@ -26,9 +26,16 @@
 #if defined(FORWARD)
 layout(std430, binding = INPUT0) readonly buffer InputBuffer { float x[]; };
 layout(std430, binding = INPUT1) readonly buffer WeightBuffer { float w[]; };
+#if defined(FUSED_BATCH_NORM) && defined(FUSED_RESIDUAL)
+// no bias (GLBackend.CanFuse): its binding point carries the residual, and no bias block is declared, so the variant
+// declares 8 storage blocks (OpenGL 4.3's minimum per shader counts declared blocks, not binding points)
+#define BIAS(o) 0.0
+#else
 layout(std430, binding = INPUT2) readonly buffer BiasBuffer { float b[]; };
-layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 uniform int hasBias;
+#define BIAS(o) (hasBias != 0 ? b[o] : 0.0)
+#endif
+layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 #if defined(FUSED_BATCH_NORM)
 // Every binding point is taken when a batch norm joins: its running statistics sit at two output points, read only.
 layout(std430, binding = INPUT3) readonly buffer GammaBuffer { float gamma[]; };
@@ -70,7 +77,7 @@ void main()
     {
         int o = min(o0 + k, O - 1);
         weightBase[k] = o * groupChannels * KH * KW;
-        float start = hasBias != 0 ? b[o] : 0.0;
+        float start = BIAS(o);
         for (int m = 0; m < BLOCK_COLUMNS; m++) acc[k][m] = start;
     }
     int firstColumn = j0 * SW - PL;

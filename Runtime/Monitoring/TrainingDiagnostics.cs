@@ -217,8 +217,9 @@ public sealed class TrainingDiagnostics
         if (firstLoss is not { } origin || lossesAfterFirst == 0) return;
         double first = origin.Loss;
         int recent = (int)Math.Min(lossesAfterFirst, RecentLosses);
-        double mean = 0;
-        for (int i = 0; i < recent; i++) mean += recentLosses[i] / recent;
+        double sum = 0; // oldest to newest, as the values came
+        for (long i = lossesAfterFirst - recent; i < lossesAfterFirst; i++) sum += recentLosses[i % RecentLosses];
+        double mean = sum / recent;
         if (first > 0 && mean > Thresholds.DivergedLossFactor * first)
             items.Add(new Diagnostic(DiagnosticKind.Diverged, DiagnosticSeverity.Error, null, step,
                 $"the loss rose to {mean.ToString("G4", Invariant)} (mean of the last {recent}), more than {Thresholds.DivergedLossFactor.ToString("0.#", Invariant)}× its first value {first.ToString("G4", Invariant)} at step {origin.Step:N0}",

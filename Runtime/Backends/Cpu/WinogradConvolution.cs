@@ -32,12 +32,13 @@ internal sealed class WinogradConvolution : IParallelWork
     /// <summary>Whether a convolution is one this computes, and one where it gains (measured on ResNet-18 and ResNet-20): a
     /// 3×3 window, stride and dilation 1, one group, at least 64 input and output channels (with fewer, the register
     /// tile's sums are too short), at least 128 tiles a sample (an output of about 22×22: smaller planes leave the
-    /// register tile's columns idle) and at least as many tiles as input channels (with fewer, reading U, 16/9 of the
-    /// weights, costs more than the multiplications save).</summary>
+    /// register tile's columns idle) and at least as many tiles a sample as input channels (with fewer, reading U, 16/9 of
+    /// the weights, costs more than the multiplications save). Judged per sample, so that a sample's bits do not depend on
+    /// the batch it is in.</summary>
     public static bool Applies(in CpuBackend.ConvGeometry g, in Window2d w) =>
         g.KernelHeight == 3 && g.KernelWidth == 3 && w.StrideHeight == 1 && w.StrideWidth == 1 && w.DilationHeight == 1 && w.DilationWidth == 1
         && g.Groups == 1 && g.InChannels >= 64 && g.OutChannels >= 64
-        && TileRows(g) * (TileColumns(g) + 1) >= 128 && (long)g.Batch * TileRows(g) * (TileColumns(g) + 1) >= g.InChannels;
+        && TileRows(g) * (TileColumns(g) + 1) >= Math.Max(128, g.InChannels);
 
     static int TileRows(in CpuBackend.ConvGeometry g) => (g.OutputHeight + 1) / 2;
     static int TileColumns(in CpuBackend.ConvGeometry g) => (g.OutputWidth + 1) / 2;
