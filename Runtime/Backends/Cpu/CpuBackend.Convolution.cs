@@ -44,9 +44,18 @@ public sealed partial class CpuBackend : IFusedForward
     }
 
     /// <summary>
+    /// Whether 3×3 stride-1 convolutions with many channels on large planes use Winograd's F(2×2, 3×3) in
+    /// <see cref="CpuArithmetic.Fast"/> arithmetic (<c>WinogradConvolution</c>; other bits than the direct sum). Off by
+    /// default: on whole passes it saves a few percent of ResNet-18's batch-1 latency, but under a frame budget every part
+    /// (one sample's tile of 8 output channels) redoes the input and weight transforms of the whole layer, which cut the
+    /// passes of budgeted ResNet-18 inference (2 ms) from 38–59 to 24–29 per 1,000 frames (2026-12-06, quiet machine).
+    /// </summary>
+    public bool UseWinograd { get; set; }
+
+    /// <summary>
     /// The convolution's sum followed by <paramref name="epilogue"/>, by the fastest method that applies: a depthwise
     /// kernel (one input channel per group), Winograd's F(2×2, 3×3) for 3×3 stride-1 layers in <see cref="CpuArithmetic.Fast"/>
-    /// arithmetic (<see cref="WinogradConvolution.Applies"/>), the direct convolution (<see cref="UsesDirectConvolution"/>; for 1×1 stride-1
+    /// arithmetic when <see cref="UseWinograd"/> (<c>WinogradConvolution.Applies</c>), the direct convolution (<see cref="UsesDirectConvolution"/>; for 1×1 stride-1
     /// layers without padding where <see cref="PointwiseIsDirect"/>), a GEMM on the input itself for other such layers, and
     /// otherwise one GEMM per group over the whole batch, <c>y'_g (O/G, N·P) = W_g (O/G, K) · col_g (K, N·P)</c> with
     /// K = C/G·KH·KW and P = OH·OW, where col_g = im2col(x's channels of group g) is packed block by block straight from
@@ -71,7 +80,7 @@ public sealed partial class CpuBackend : IFusedForward
                     depthwiseWork.Forward(x, w, y, g, window, epilogue, FusedProducts, Threads, block);
                 return;
             }
-            if (UsesDirectConvolution && WinogradConvolution.Applies(g, window))
+            if (UseWinograd && UsesDirectConvolution && WinogradConvolution.Applies(g, window))
             {
                 var (from, to) = Units((long)g.Batch * ChannelTiles(g.OutChannels));
                 var tiles = new ChannelTileBlocks(from, to, g.OutChannels);

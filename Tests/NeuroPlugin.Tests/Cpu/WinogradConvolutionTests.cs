@@ -32,7 +32,7 @@ public class WinogradConvolutionTests
     public void Forward_IsWithinItsErrorBoundOfTheDefinition(ConvolutionKernelTests.Geometry c)
     {
         Assert.That(WinogradConvolution.Applies(GeometryOf(c), c.Window), Is.True, $"{c}: the test must reach Winograd's convolution");
-        using var cpu = new CpuBackend { Threads = 2 };
+        using var cpu = new CpuBackend { Threads = 2, UseWinograd = true };
         var (x, weight, _, _, y, _, _, _) = ConvolutionKernelTests.SeededTensors(cpu, c);
         cpu.Conv2dForward(x, weight, null, y, c.Window);
         AssertWithinBound(c, x.ToArray(), weight.ToArray(), y.ToArray(), c.ToString());
@@ -42,7 +42,7 @@ public class WinogradConvolutionTests
     public void NewWeights_AreTransformedAgain()
     {
         var c = Geometries().First();
-        using var cpu = new CpuBackend { Threads = 2 };
+        using var cpu = new CpuBackend { Threads = 2, UseWinograd = true };
         var (x, weight, _, _, y, _, _, _) = ConvolutionKernelTests.SeededTensors(cpu, c);
         cpu.Conv2dForward(x, weight, null, y, c.Window);
         // one weight changed in place (an optimizer's step): the cached transform must not be used
@@ -61,7 +61,7 @@ public class WinogradConvolutionTests
             float[]? first = null;
             foreach (int threads in new[] { 1, 2, 3 })
             {
-                using var cpu = new CpuBackend { Threads = threads };
+                using var cpu = new CpuBackend { Threads = threads, UseWinograd = true };
                 var (x, weight, bias, _, y, _, _, _) = ConvolutionKernelTests.SeededTensors(cpu, c);
                 cpu.Conv2dForward(x, weight, bias, y, c.Window);
                 float[] all = y.ToArray();
@@ -77,7 +77,7 @@ public class WinogradConvolutionTests
         // 28 samples of 64 channels on 24×24 need more than one chunk of V (26 samples fit): samples 0 and 27 alone must
         // give the bits they have in the batch
         var c = new ConvolutionKernelTests.Geometry(28, 64, 64, 24, 24, Window2d.Square(3, 1, 1));
-        using var cpu = new CpuBackend { Threads = 2 };
+        using var cpu = new CpuBackend { Threads = 2, UseWinograd = true };
         var (x, weight, bias, _, y, _, _, _) = ConvolutionKernelTests.SeededTensors(cpu, c);
         cpu.Conv2dForward(x, weight, bias, y, c.Window);
         float[] inputs = x.ToArray(), outputs = y.ToArray();
@@ -96,7 +96,7 @@ public class WinogradConvolutionTests
     public void Forward_AllocatesNothingOnceWarm()
     {
         var c = Geometries().First();
-        using var cpu = new CpuBackend { Threads = 2 };
+        using var cpu = new CpuBackend { Threads = 2, UseWinograd = true };
         var (x, weight, bias, _, y, _, _, _) = ConvolutionKernelTests.SeededTensors(cpu, c);
         AllocationAssert.SteadyStateAllocatesNothing(_ => cpu.Conv2dForward(x, weight, bias, y, c.Window), 20, "Winograd's convolution");
     }
