@@ -49,18 +49,22 @@ static class StochasticChecks
         return plan;
     }
 
-    /// <summary>Training steps and eval forwards of the residual net around <paramref name="layer"/> allocate no managed
-    /// memory and read nothing back.</summary>
+    /// <summary>Training steps and eval forwards of the residual net around <paramref name="layer"/> compute a finite loss
+    /// and, warm, allocate no managed memory and read nothing back.</summary>
     public static void AssertStepsAllocateNothing(IBackend backend, Layer layer)
     {
         using var network = Network.Create(ResidualGraph(layer), backend, seed: 1);
         using var plan = TrainingPlan(network, 5);
         using var optimizer = new Sgd(0.01f, momentum: 0.9f);
+        // The loss is checked after a fixed number of steps: the allocation check's warm-up lasts a second, so how many
+        // steps it takes depends on the machine, and on this one batch ShakeDrop's random scaling of the residual drives
+        // the weights away after about 750 steps (on both backends: the CPU's loss reached 1e28, GL's NaN at step 932).
+        for (int step = 0; step < 20; step++) plan.TrainStep(optimizer);
+        Assert.That(float.IsFinite(plan.ReadLoss()), Is.True, $"{layer.Type}: the loss after 20 steps");
         AllocationAssert.SteadyStateAllocatesNothing(_ =>
         {
             plan.TrainStep(optimizer);
             plan.Forward(training: false);
         }, 30, $"{layer.Type}: managed bytes allocated by 30 training steps and eval forwards", backend);
-        Assert.That(float.IsFinite(plan.ReadLoss()), Is.True);
     }
 }
