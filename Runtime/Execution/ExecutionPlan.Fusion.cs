@@ -52,8 +52,8 @@ public sealed partial class ExecutionPlan
                 next = next >= 0 && layers[next] is Activation ? next : -1; // a linear layer takes an activation only
             if (next >= 0 && layers[next] is BatchNorm2d)
                 (batchNorm, last, next) = (next, next, SoleConsumer(next));
-            if (next >= 0 && layers[next] is Add { InputCount: 2 } && nodes[next].Inputs[0] != nodes[next].Inputs[1] &&
-                fusing.CanFuse(((Conv2d)layers[k]).HasBias, batchNorm is not null, residual: true))
+            if (next >= 0 && layers[k] is Conv2d convolution && layers[next] is Add { InputCount: 2 } &&
+                nodes[next].Inputs[0] != nodes[next].Inputs[1] && fusing.CanFuse(convolution.HasBias, batchNorm is not null, residual: true))
             {
                 var output = nodes[last].Output;
                 (add, residual, last) = (next, nodes[next].Inputs[0] == output ? nodes[next].Inputs[1] : nodes[next].Inputs[0], next);

@@ -36,7 +36,8 @@ public sealed partial class GLBackend : IFusedForward
     /// <summary><c>y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·s − pad + p·d, j·s − pad + q·d]·W[o,c,p,q]</c>:
     /// input (N,C,H,W), weight (O,C,KH,KW), bias (O) or null, output (N,O,OH,OW).</summary>
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1) =>
-        ConvolutionForward("FORWARD", input, weight, bias, output, window, groups);
+        DispatchConvolutionForward(BindConvolutionForward("FORWARD", input, weight, bias, output, window, groups),
+            input.Shape, output.Shape, window, groups);
 
     /// <summary>
     /// <c>y = act(bn(conv(x) + b) + r)</c> in one dispatch: conv2d.comp's forward with the epilogue compiled in
@@ -55,8 +56,8 @@ public sealed partial class GLBackend : IFusedForward
             throw new ArgumentException($"the residual {residual.Shape} must have the output's shape {output.Shape}", nameof(residual));
         // the residual takes a binding point the variant leaves free: Output1 without a batch norm, else the bias's
         int residualBinding = batchNorm is null ? Output1 : Input2;
-        var program = ConvolutionForward(FusedVariant(batchNorm is not null, residual is null ? -1 : residualBinding, activation),
-            input, weight, bias, output, window, groups, dispatch: false);
+        var program = BindConvolutionForward(FusedVariant(batchNorm is not null, residual is null ? -1 : residualBinding, activation),
+            input, weight, bias, output, window, groups);
         if (batchNorm is { } bn)
         {
             Bind(Input3, bn.Weight);
@@ -87,10 +88,9 @@ public sealed partial class GLBackend : IFusedForward
         return variant;
     }
 
-    /// <summary>Binds conv2d.comp's forward (<paramref name="variant"/>: FORWARD or a fused one) and dispatches it unless the
-    /// caller binds more first.</summary>
-    ComputeProgram ConvolutionForward(string variant, Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups,
-        bool dispatch = true)
+    /// <summary>Binds conv2d.comp's forward (<paramref name="variant"/>: FORWARD or a fused one): input, weights, bias,
+    /// output, shapes; a fused variant binds its own tensors after this.</summary>
+    ComputeProgram BindConvolutionForward(string variant, Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups)
     {
         EnsureUsable();
         var x = input.Shape; var y = output.Shape;
@@ -101,7 +101,6 @@ public sealed partial class GLBackend : IFusedForward
         Bind(Output0, output);
         SetShapes(program, x, y);
         program.SetUniform("hasBias", bias is null ? 0 : 1);
-        if (dispatch) DispatchConvolutionForward(program, x, y, window, groups);
         return program;
     }
 
