@@ -41,8 +41,8 @@ internal sealed class LiveClient
     /// <summary>Whether this client may pause, resume, change the rate and checkpoint.</summary>
     public bool MayControl { get; }
 
-    /// <summary>Queues an answer for this client only (a refused request, a probe's values, a control request carried out);
-    /// beyond a few waiting, answers are dropped.</summary>
+    /// <summary>Queues a message for this client only, sent before the feed's next items: an answer (a refused request, a
+    /// probe's values) or a control event. Beyond a few waiting (a client that reads nothing, soon dropped) they are dropped.</summary>
     public void Reply(object message)
     {
         if (replies.Count >= MaxReplies) return;
@@ -107,7 +107,6 @@ internal sealed class LiveClient
                     stop.ThrowIfCancellationRequested();
                     var message = messages[i];
                     messages[i] = null!; // the feed keeps what it keeps; this client holds nothing longer
-                    if (message is ControlEvent control && control.Requester == this) continue; // it had it as a reply
                     await SendJson(json => LiveMessages.Write(json, message));
                 }
                 if (frameCount > 0) await SendJson(json => LiveMessages.WriteFrames(json, frames.AsSpan(0, frameCount)));

@@ -184,16 +184,16 @@ public sealed class LiveLink : IDisposable
                     break;
                 case LinkRequest.Pause or LinkRequest.Resume:
                     paused = request.Op == LinkRequest.Pause;
-                    Controlled(new ControlEvent(request.Id, request.Op, paused, trainer.Optimizer.LearningRate, null, request.Client));
+                    Controlled(new ControlEvent(request.Id, request.Op, paused, trainer.Optimizer.LearningRate, null));
                     break;
                 case LinkRequest.LearningRateOp:
                     trainer.Optimizer.LearningRate = (float)request.Value;
                     learningRate = trainer.Optimizer.LearningRate;
-                    Controlled(new ControlEvent(request.Id, request.Op, paused, learningRate, null, request.Client));
+                    Controlled(new ControlEvent(request.Id, request.Op, paused, learningRate, null));
                     break;
                 case LinkRequest.Checkpoint:
                     var save = checkpoint ?? throw new InvalidOperationException("the game takes no checkpoints over the link (LiveLinkOptions.Checkpoint is not set)");
-                    Controlled(new ControlEvent(request.Id, request.Op, paused, trainer.Optimizer.LearningRate, save(), request.Client));
+                    Controlled(new ControlEvent(request.Id, request.Op, paused, trainer.Optimizer.LearningRate, save()));
                     break;
             }
         }
@@ -203,13 +203,9 @@ public sealed class LiveLink : IDisposable
         }
     }
 
-    /// <summary>A control request carried out: the client that asked is answered directly, every client hears it from the
-    /// feed (the asker skips it there).</summary>
-    void Controlled(ControlEvent done)
-    {
-        done.Requester!.Reply(done);
-        Messages.Add(done);
-    }
+    /// <summary>A control request carried out: every client hears it on its own reply queue, not from the shared feed, so
+    /// a client that fell behind the feed still learns that training paused or the rate changed.</summary>
+    void Controlled(ControlEvent done) => server.ReplyToAll(done);
 
     NetworkProbe Probe()
     {

@@ -21,9 +21,9 @@ internal sealed record LinkRequest(long Id, string Op, string? Node, double Valu
 /// <summary>A probe's images, with the request that asked and the frame and step they show.</summary>
 internal sealed record ProbeResult(long Id, long Frame, long Step, ProbeImages Images);
 
-/// <summary>A control request carried out: the state after it (and a checkpoint's path). The client that asked,
-/// <see cref="Requester"/> (not written) gets it as a reply, which a slow client cannot miss; the others from the feed.</summary>
-internal sealed record ControlEvent(long Id, string Op, bool Paused, float LearningRate, string? Path, LiveClient? Requester = null);
+/// <summary>A control request carried out: the state after it (and a checkpoint's path). Every client gets it as a reply,
+/// which a client behind the shared feed cannot miss.</summary>
+internal sealed record ControlEvent(long Id, string Op, bool Paused, float LearningRate, string? Path);
 
 /// <summary>A request refused, to the client that made it.</summary>
 internal sealed record LinkReply(long Id, string Error);

@@ -187,6 +187,12 @@ internal sealed class LiveServer : IDisposable
         }
     }
 
+    /// <summary>Queues <paramref name="message"/> for every client connected now (see <see cref="LiveClient.Reply"/>).</summary>
+    public void ReplyToAll(object message)
+    {
+        foreach (var client in clients.Keys) client.Reply(message);
+    }
+
     /// <summary>A new client, the controller when control is enabled and nobody holds it; null when the link is full.</summary>
     LiveClient? Register(NetworkStream stream)
     {

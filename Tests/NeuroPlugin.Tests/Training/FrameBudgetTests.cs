@@ -306,15 +306,16 @@ public static class FrameBudgetChecks
             if (!inference.IsRunning) inference.Begin();
             inference.Advance(TimeSpan.Zero);
         }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        long stepsBefore = trainer.CompletedSteps;
-        while (trainer.CompletedSteps < stepsBefore + 20)
+        long allocated = AllocationAssert.AllocatedBy(() =>
         {
-            trainer.Advance(trainer.CompletedSteps % 2 == 0 ? TimeSpan.Zero : small);
-            if (!inference.IsRunning) inference.Begin();
-            inference.Advance(TimeSpan.Zero);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long stepsBefore = trainer.CompletedSteps;
+            while (trainer.CompletedSteps < stepsBefore + 20)
+            {
+                trainer.Advance(trainer.CompletedSteps % 2 == 0 ? TimeSpan.Zero : small);
+                if (!inference.IsRunning) inference.Begin();
+                inference.Advance(TimeSpan.Zero);
+            }
+        });
         Assert.That(allocated, Is.EqualTo(0), "managed bytes allocated by 20 budgeted steps and inference passes (guarded)");
         Assert.That(trainer.LastNonFinite, Is.Null);
     }

@@ -199,6 +199,36 @@ public sealed class LiveLinkTests
         Assert.That(second.NextOf("control", where: m => m.GetProperty("id").GetInt64() == 7).GetProperty("paused").GetBoolean(), Is.False);
     }
 
+    /// <summary>A read-only client whose sender waits between feed reads falls behind the shared feed and misses
+    /// samples, but never a control event: training paused and resumed reaches it anyway.</summary>
+    [Test]
+    public void Control_ReachesAClientBehindTheFeed()
+    {
+        // a feed of 8 messages read every 5 s (a reply wakes the sender sooner): the samples of a few steps overflow it
+        using var game = new LiveGame(LiveGame.Quick with { EnableControl = true, MessageCapacity = 8, SendInterval = TimeSpan.FromSeconds(5) });
+        using var first = new LiveClientSession(game.Link.Port, game.Link.Token);
+        Assert.That(first.NextOf("hello").GetProperty("control").GetBoolean(), Is.True);
+        using var second = new LiveClientSession(game.Link.Port, game.Link.Token);
+        Assert.That(second.NextOf("hello").GetProperty("control").GetBoolean(), Is.False);
+        first.Send("""{"op":"pause","id":1}""");
+        Assert.That(first.NextOf("control", where: m => m.GetProperty("id").GetInt64() == 1).GetProperty("paused").GetBoolean(), Is.True);
+        first.Send("""{"op":"resume","id":2}""");
+        Assert.That(first.NextOf("control", where: m => m.GetProperty("id").GetInt64() == 2).GetProperty("paused").GetBoolean(), Is.False);
+
+        var controls = new List<(long Id, bool Paused)>();
+        bool missed = false;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(missed && controls.Count == 2) && DateTime.UtcNow < deadline)
+        {
+            var message = second.Next() ?? throw new AssertionException("the link closed");
+            string type = message.GetProperty("type").GetString()!;
+            missed |= type == "missed";
+            if (type == "control") controls.Add((message.GetProperty("id").GetInt64(), message.GetProperty("paused").GetBoolean()));
+        }
+        Assert.That(missed, "the second client fell behind the feed");
+        Assert.That(controls, Is.EqualTo(new[] { (1L, true), (2L, false) }));
+    }
+
     static float[] MemoryMarshalFloats(byte[] bytes) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
 
     [Test]
