@@ -39,12 +39,14 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// still pending when its slot comes round again is dropped unmeasured. A part not measured yet counts as the mean of its
 /// stage's measured parts; an item with no estimate at all (the first run of a stage; on GL, until timestamps come back)
 /// runs only as the first item of a frame, and as one part.</para>
-/// <para>Policy. A frame starts the next item only while <c>spent + estimate(item) ≤ budget</c> (on GL less the
-/// learned cost of the frame's closing timestamp and flush), where spent is the host time of the call so far (reading
+/// <para>Policy. A frame starts the next item only while <c>spent + estimate(item) ≤ budget − margin</c> (on GL also less
+/// the learned cost of the frame's closing timestamp and flush), where the margin (<see cref="Margin"/>) is what the
+/// estimates missed by in the latest frames (their 99th percentile, learned from the clock or the device timer, at most
+/// half the budget), and spent is the host time of the call so far (reading
 /// the timestamps that came back included) on the CPU and, on GL (where the device runs behind the host), the larger of that and the summed
 /// estimates of the items issued; the item is the longest window of the stage's next parts whose estimate fits. A frame
 /// always runs at least one part, so the work always progresses; the largest overrun is therefore about one part (or one
-/// unsplittable stage) plus estimation error.</para>
+/// unsplittable stage) plus the estimation error beyond the margin.</para>
 /// </summary>
 internal sealed class FrameBudget : IDisposable
 {
@@ -74,6 +76,11 @@ internal sealed class FrameBudget : IDisposable
     /// orders (a window's parts added one by one, the next frame's clock after them), so that a part a window left out
     /// for a rounding error is not started alone in the same frame.</summary>
     const double Rounding = 1e-12;
+    /// <summary>Frames whose surprise (measured time less planned time) the margin is learned from.</summary>
+    internal const int SurpriseWindow = 256;
+    /// <summary>The largest share of a budget the margin takes: under a load that makes surprises bigger than this, the
+    /// work still progresses and the frames run over.</summary>
+    internal const double MaxMarginShare = 0.5;
 
     readonly int stageCount, itemsPerTimedFrame;
     readonly double[] hostCost, deviceCost;   // smoothed seconds per whole stage; NaN: not measured yet
@@ -91,6 +98,9 @@ internal sealed class FrameBudget : IDisposable
     readonly int[] frameItemCounts;          // items timed per frame slot; 0: nothing pending
     readonly long[] frameNumbers;
     readonly TimeSpan[] frameBudgets, frameHostTimes;
+    readonly double[] framePlanned;          // per frame slot: the summed estimates of the items it ran (seconds)
+    readonly double[] surprises = new double[SurpriseWindow]; // the latest frames' measured less planned seconds (a ring)
+    int surpriseCount, surpriseNext;
     readonly Func<long> clock;
     long frameNumber;
     int part;                                // the part of stage `next` the next item starts at
@@ -134,6 +144,7 @@ internal sealed class FrameBudget : IDisposable
         frameNumbers = new long[TimedFrames];
         frameBudgets = new TimeSpan[TimedFrames];
         frameHostTimes = new TimeSpan[TimedFrames];
+        framePlanned = new double[TimedFrames];
     }
 
     /// <summary>Whether device time is measured (GL) in addition to host time.</summary>
@@ -172,6 +183,26 @@ internal sealed class FrameBudget : IDisposable
     /// <summary>How far the current sequence is: stages done plus the done share of the stage in progress (by parts),
     /// over the stage count; 0 at a sequence boundary.</summary>
     public double SequenceFraction(int next) => (next + (double)part / parts[next]) / stageCount;
+
+    /// <summary>The time set aside from each budget for what the estimates miss: the third largest surprise (a frame's
+    /// measured time less the estimates it planned with) of the last <see cref="SurpriseWindow"/> measured frames, their
+    /// 99th percentile, so that about one frame in a hundred runs past its budget, and by little (a frame uses at most
+    /// <see cref="MaxMarginShare"/> of its budget as margin). Zero until frames are measured.</summary>
+    public TimeSpan Margin => TimeSpan.FromSeconds(MarginSeconds());
+
+    double MarginSeconds()
+    {
+        // the three largest of the ring, in descending order (a few comparisons per frame, no sort)
+        double first = 0, second = 0, third = 0;
+        for (int i = 0; i < surpriseCount; i++)
+        {
+            double s = surprises[i];
+            if (s > first) (first, second, third) = (s, first, second);
+            else if (s > second) (second, third) = (s, second);
+            else if (s > third) third = s;
+        }
+        return third;
+    }
 
     /// <summary>Forgets the overrun counts (e.g. after warm-up, whose first frames include shader compiles); estimates stay.</summary>
     public void ResetStatistics()
@@ -321,6 +352,7 @@ internal sealed class FrameBudget : IDisposable
         double budgetSeconds = budget.TotalSeconds, planned = 0;
         if (budgetSeconds > 0 && budgetSeconds < smallestBudget) smallestBudget = budgetSeconds;
         budgetSeconds -= double.IsNaN(closingCost) ? 0 : closingCost;
+        budgetSeconds -= Math.Min(MarginSeconds(), MaxMarginShare * budgetSeconds);
         int slot = (int)(frameNumber % TimedFrames), items = 0, completed = 0;
         int timestampBase = slot * (itemsPerTimedFrame + 1);
         frameItemCounts[slot] = 0; // a frame still pending in this slot is dropped unmeasured
@@ -379,13 +411,14 @@ internal sealed class FrameBudget : IDisposable
         }
         var hostTime = TimeSpan.FromSeconds(Seconds(clock() - start));
         LastFrame = new FrameReport(budget, TimeSpan.FromSeconds(planned), hostTime, items, completed);
-        if (timer is null) NoteMeasured(hostTime, budget);
+        if (timer is null) NoteMeasured(hostTime, budget, planned);
         else if (items > 0)
         {
             frameItemCounts[slot] = items;
             frameNumbers[slot] = frameNumber;
             frameBudgets[slot] = budget;
             frameHostTimes[slot] = hostTime;
+            framePlanned[slot] = planned;
         }
         return completed;
     }
@@ -561,13 +594,17 @@ internal sealed class FrameBudget : IDisposable
                 LastDeviceFrameTime = deviceTime;
                 LastDeviceFrameNumber = frameNumbers[slot];
             }
-            NoteMeasured(deviceTime > frameHostTimes[slot] ? deviceTime : frameHostTimes[slot], frameBudgets[slot]);
+            NoteMeasured(deviceTime > frameHostTimes[slot] ? deviceTime : frameHostTimes[slot], frameBudgets[slot], framePlanned[slot]);
         }
     }
 
-    /// <summary>Counts an overrun when a frame's measured time exceeded its budget.</summary>
-    void NoteMeasured(TimeSpan measured, TimeSpan budget)
+    /// <summary>Counts an overrun when a frame's measured time exceeded its budget, and keeps the frame's surprise (its
+    /// measured time less <paramref name="planned"/>, the estimates it planned with) for the margin.</summary>
+    void NoteMeasured(TimeSpan measured, TimeSpan budget, double planned)
     {
+        surprises[surpriseNext] = measured.TotalSeconds - planned;
+        surpriseNext = (surpriseNext + 1) % SurpriseWindow;
+        surpriseCount = Math.Min(surpriseCount + 1, SurpriseWindow);
         if (measured <= budget) return;
         Overruns++;
         if (measured - budget > MaxOverrun) MaxOverrun = measured - budget;

@@ -28,6 +28,7 @@ using NeuroPlugin.Monitoring;
 using NeuroPlugin.Monitoring.Live;
 using NeuroPlugin.Samples.InGameLearning;
 using NeuroPlugin.Serialization;
+using NeuroPlugin.Training;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture; // the table and figures read the same everywhere
 var options = Options.Parse(args);
@@ -93,6 +94,7 @@ try
     var trainingTimes = new double[options.Frames]; // wall time of each frame's training call (ms; llvmpipe runs the work inside
                                                     // the call), 0 before training starts
     long trainingCalls = 0;                         // items the budgeted trainer ran (each one run of a stage's host code)
+    var frameReports = options.FrameLog is null ? null : new FrameReport[options.Frames]; // --frame-log: the trainer's report per frame
     for (int frame = 1; frame <= options.Frames; frame++)
     {
         long start = Stopwatch.GetTimestamp();
@@ -136,6 +138,7 @@ try
             {
                 trainingTimes[frame - 1] = Stopwatch.GetElapsedTime(trainingStart).TotalMilliseconds;
                 trainingCalls += learner.Trainer.LastFrame.Stages;
+                if (frameReports is not null) frameReports[frame - 1] = learner.Trainer.LastFrame;
             }
             window.TrainingSteps += learner.Steps - before;
         }
@@ -156,6 +159,7 @@ try
     device.CheckErrors("the game loop");
 
     Report.PrintTable(windows);
+    var frameTimesInOrder = (double[])frameTimes.Clone();
     Array.Sort(frameTimes);
     double budgetMs = options.FrameBudget.TotalMilliseconds;
     int over = frameTimes.Count(t => t > budgetMs);
@@ -173,6 +177,11 @@ try
                 $"{trainer.Overruns} frames ran over the {options.TrainBudget.TotalMilliseconds:0.#} ms training budget (largest by {trainer.MaxOverrun.TotalMilliseconds:0.00} ms)");
             Report.PrintBudgetFigures("training", trainingTimes, options.TrainBudget.TotalMilliseconds);
             Report.PrintThroughput(trainingTimes, options.TrainBudget.TotalMilliseconds, learner.Steps, trainer.EstimatedStepTime.TotalMilliseconds, trainingCalls);
+            if (options.FrameLog is not null)
+            {
+                Report.SaveFrameLog(options.FrameLog, frameTimesInOrder, trainingTimes, frameReports!);
+                Console.WriteLine($"wrote {options.FrameLog}");
+            }
             string budgetChart = Path.Combine(options.Out, "budget.png");
             Directory.CreateDirectory(options.Out);
             Report.SaveBudgetChart(trainingTimes, options.TrainBudget.TotalMilliseconds, "training", budgetChart,
@@ -205,12 +214,12 @@ catch (Exception e) when (e is GLUnavailableException or ModelFileException)
 sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, TimeSpan TrainBudget, TimeSpan FrameBudget,
     float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000,
     bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null,
-    int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0, bool Cpu = false)
+    int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0, bool Cpu = false, string? FrameLog = null)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
                               [--frame-budget-ms MS] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
-                              [--memory-log FILE [--memory-every N]]
+                              [--memory-log FILE [--memory-every N]] [--frame-log FILE]
                               [--whole-stages] [--inference-model M [--inference-budget-ms MS] [--cpu]]
           --frames N            frames to run, 60 per game second (default 3600)
           --seed S              seeds the game and the network (default 1)
@@ -228,6 +237,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --resume FILE         continue from a checkpoint
           --memory-log FILE     every N frames (default 1000) append a CSV row: managed memory after a full collection,
                                 bytes allocated so far, live GL objects, resident set (long-run checks)
+          --frame-log FILE      write a CSV row per frame: frame time, training time, and the budgeted trainer's report
+                                (estimated and host time of the items it ran, items, steps finished)
           --inspect PORT        open the live link on 127.0.0.1:PORT (0: a free port) and print its URL with the token
           --allow-control       let the attached client pause/resume training, change the rate, take a checkpoint
           --monitor-every K     with --inspect: the monitor samples every K training steps (default 10)
@@ -263,6 +274,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
                 case "--checkpoint" when value is not null: options = options with { Checkpoint = value }; break;
                 case "--resume" when value is not null: options = options with { Resume = value }; break;
                 case "--memory-log" when value is not null: options = options with { MemoryLog = value }; break;
+                case "--frame-log" when value is not null: options = options with { FrameLog = value }; break;
                 case "--memory-every" when int.TryParse(value, out int every) && every >= 1: options = options with { MemoryEvery = every }; break;
                 default:
                     Console.Error.WriteLine($"InGameLearning: bad argument '{args[i]}'{(value is null ? "" : $" '{value}'")}");

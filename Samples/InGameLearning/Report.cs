@@ -1,3 +1,4 @@
+using NeuroPlugin.Training;
 using ScottPlot;
 
 namespace NeuroPlugin.Samples.InGameLearning;
@@ -92,6 +93,21 @@ public static class Report
             $"p99.9 {Percentile(sorted, 99.9):0.00}, max {(sorted.Length == 0 ? double.NaN : sorted[^1]):0.00} against a {budget:0.##} ms budget");
         Console.WriteLine($"over budget by > 1 ms: {over} of {worked.Length} frames ({(worked.Length == 0 ? 0 : 100.0 * over / worked.Length):0.00} %; " +
             $"{overInWarmUp} of them in the first {warmUpFrames}, the warm-up)");
+    }
+
+    /// <summary>Writes one CSV row per frame: its time and its training call's (ms), and the budgeted trainer's report for
+    /// it (the summed estimates and the host time of the items it ran, the items, the steps it finished). A frame over
+    /// the budget reads as planned over it (estimate above the budget) or run over it (host time above the estimate).</summary>
+    public static void SaveFrameLog(string path, IReadOnlyList<double> frameTimes, IReadOnlyList<double> trainingTimes, IReadOnlyList<FrameReport> reports)
+    {
+        using var writer = new StreamWriter(path);
+        writer.WriteLine("frame,frame_ms,training_ms,budget_ms,estimated_ms,host_ms,items,steps");
+        for (int i = 0; i < frameTimes.Count; i++)
+        {
+            var r = reports[i];
+            writer.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{i + 1},{frameTimes[i]:0.###},{trainingTimes[i]:0.###},{r.Budget.TotalMilliseconds:0.###},{r.EstimatedTime.TotalMilliseconds:0.###},{r.HostTime.TotalMilliseconds:0.###},{r.Stages},{r.StepsCompleted}"));
+        }
     }
 
     /// <summary>
