@@ -102,6 +102,40 @@ internal static class MonitorCommand
         }
     }
 
+    /// <summary>A message's type and the numbers written before its first object or array (the link writes <c>type</c>
+    /// first, then <c>step</c> and the other scalars): what the recorder needs, read without parsing a sample's
+    /// statistics.</summary>
+    readonly struct MessageHead
+    {
+        readonly Dictionary<string, long> numbers;
+
+        MessageHead(string? type, Dictionary<string, long> numbers) => (Type, this.numbers) = (type, numbers);
+
+        public string? Type { get; }
+
+        /// <summary>The integer <paramref name="name"/>.</summary>
+        /// <exception cref="InvalidDataException">The message has no such integer before its first object or array.</exception>
+        public long Number(string name) => numbers.TryGetValue(name, out long value) ? value
+            : throw new InvalidDataException($"a live link '{Type}' message without the integer '{name}'");
+
+        public static MessageHead Read(ReadOnlySpan<byte> message)
+        {
+            var reader = new Utf8JsonReader(message);
+            string? type = null;
+            var numbers = new Dictionary<string, long>(StringComparer.Ordinal);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw new InvalidDataException("a live link message that is not a JSON object");
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string name = reader.GetString()!;
+                reader.Read();
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) break; // the statistics follow
+                if (name == "type" && reader.TokenType == JsonTokenType.String) type = reader.GetString();
+                else if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long value)) numbers[name] = value;
+            }
+            return new MessageHead(type, numbers);
+        }
+    }
+
     /// <summary>Writes the run, sample and evaluation messages to the file, once each across reconnects. The file is
     /// replaced when the first message arrives (a link that cannot be reached leaves an earlier recording alone).</summary>
     sealed class Recorder(string path) : IDisposable
@@ -114,12 +148,11 @@ internal static class MonitorCommand
 
         public void Take(ReadOnlySpan<byte> message)
         {
-            using var document = JsonDocument.Parse(message.ToArray());
-            var root = document.RootElement;
-            switch (root.GetProperty("type").GetString())
+            var head = MessageHead.Read(message);
+            switch (head.Type)
             {
                 case "hello":
-                    if (root.GetProperty("step").GetInt64() < lastTrainStep) run = null; // a restarted game: its run is recorded anew
+                    if (head.Number("step") < lastTrainStep) run = null; // a restarted game: its run is recorded anew
                     break;
                 case "run":
                     if (run is not null && message.SequenceEqual(run)) return; // the same game, reconnected
@@ -128,26 +161,25 @@ internal static class MonitorCommand
                     File.WriteLine(message);
                     break;
                 case "train":
-                    if (!Record(root, message, ref lastTrainStep)) return;
+                    if (!Record(head.Number("step"), message, ref lastTrainStep)) return;
                     if (firstStep < 0) firstStep = lastTrainStep;
                     samples++;
                     break;
                 case "evaluation":
-                    if (Record(root, message, ref lastEvaluationStep)) evaluations++;
+                    if (Record(head.Number("step"), message, ref lastEvaluationStep)) evaluations++;
                     break;
                 case "diagnostics":
-                    Record(root, message, ref lastDiagnosticsStep); // the findings in force, as `neuro train --monitor` writes them
+                    Record(head.Number("step"), message, ref lastDiagnosticsStep); // the findings in force, as `neuro train --monitor` writes them
                     break;
                 case "missed":
-                    missed += root.GetProperty("messages").GetInt64();
+                    missed += head.Number("messages");
                     break;
             }
         }
 
         /// <summary>Writes a step's record unless its step is not past <paramref name="lastStep"/> (already recorded).</summary>
-        bool Record(JsonElement root, ReadOnlySpan<byte> message, ref long lastStep)
+        bool Record(long step, ReadOnlySpan<byte> message, ref long lastStep)
         {
-            long step = root.GetProperty("step").GetInt64();
             if (step <= lastStep) return false;
             lastStep = step;
             File.WriteLine(message);
