@@ -4,7 +4,9 @@ using static NeuroPlugin.Tests.Onnx.OnnxBuilder;
 namespace NeuroPlugin.Tests.Onnx;
 
 /// <summary>ONNX views of more axes than our tensors have (up to 8; ours have 4): Reshape, Transpose, Flatten, Squeeze,
-/// Unsqueeze and Shape read them, and a Transpose permutes the fewest axes that describe its move (axes that move together
+/// Unsqueeze and Shape read them, element-wise ops, Softmax and Einsum on views with their axes merged where the operands
+/// broadcast alike (torchvision's MaxViT, Tests/Golden/gen_torchvision_attention.py, imports and fine-tunes alike on both
+/// backends), and a Transpose permutes the fewest axes that describe its move (axes that move together
 /// merged, axes of size 1 left out), so ShuffleNet's channel shuffle, (N,g,C/g,H,W) by (0,2,1,3,4), is a Permute(0,2,1,3)
 /// of (N,g,C/g,H·W), and a move of more groups than our axes is made of block swaps. Hand-made graphs against ONNX Runtime on both backends; torchvision's ShuffleNetV2
 /// (Tests/Golden/gen_torchvision.py; compared with PyTorch and ONNX Runtime in <see cref="OnnxFixtureTests"/>) imports with

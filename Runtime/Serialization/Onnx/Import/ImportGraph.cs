@@ -19,9 +19,10 @@ internal sealed record LiveTensor(string Tensor, TensorShape Shape, int[]? Pads 
 
 /// <summary>A tensor of our graph, <paramref name="Tensor"/>, seen with an ONNX shape of more axes than ours have
 /// (<paramref name="Dims"/>, batch 1 first; at most <see cref="ImportGraph.MaxViewRank"/>), such as the (N,g,C/g,H,W) of
-/// ShuffleNet's channel shuffle: the same elements in the same row-major order. Only the ops that re-view or permute read
-/// it (Reshape, Transpose as Permutes of at most <see cref="TensorShape.MaxRank"/> axes, Flatten, Squeeze, Unsqueeze, Shape,
-/// Identity); any other op's input of this kind is an <see cref="OnnxUnsupportedException"/>.</summary>
+/// ShuffleNet's channel shuffle: the same elements in the same row-major order. The ops that re-view or permute read it
+/// (Reshape, Transpose as Permutes of at most <see cref="TensorShape.MaxRank"/> axes, Flatten, Squeeze, Unsqueeze, Shape,
+/// Identity), and so do element-wise ops, Softmax and Einsum, on views with axes merged (<see cref="BroadcastAxes"/>); any
+/// other op's input of this kind is an <see cref="OnnxUnsupportedException"/>.</summary>
 internal sealed record HighRankView(LiveTensor Tensor, int[] Dims) : OnnxValue;
 
 /// <summary>x·P_Wᵀ, the first half of an adaptive average pooling written as two MatMuls (see
@@ -176,7 +177,7 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         if (value is PooledColumns)
             throw n.Unsupported($"input {index} is x·P, a MatMul by an adaptive-pooling matrix, which is supported only as the input of the MatMul P_H·(x·P) that completes the pooling");
         if (value is HighRankView wide)
-            throw n.Unsupported($"input {index} has {wide.Dims.Length} axes [{string.Join(",", wide.Dims)}] (at batch 1); tensors of more than {TensorShape.MaxRank} axes are supported only through Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Shape and Identity");
+            throw n.Unsupported($"input {index} has {wide.Dims.Length} axes [{string.Join(",", wide.Dims)}] (at batch 1); tensors of more than {TensorShape.MaxRank} axes are supported only through Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Shape, Identity, element-wise ops, Softmax and Einsum");
         if (value is not LiveTensor live) throw n.Unsupported($"input {index} is a constant; this op needs a tensor computed from the graph input");
         if (live.Pads is not null && !allowPads) throw PadNotFolded(n);
         return live;
