@@ -70,6 +70,53 @@ def efficientnet_v2():
     return he_initialized(EfficientNet(setting, dropout=0.2, last_channel=64, num_classes=10, norm_layer=partial(nn.BatchNorm2d, eps=1e-3)))
 
 
+def resnet_narrowed(groups, width_per_group):
+    """torchvision's ResNet class with Bottleneck blocks, one per stage, narrowed: its 64-channel stem and its stages of
+    64, 128, 256 and 512 planes replaced by 8 and 4, 8, 16, 32 planes (the class fixes those widths; its own _make_layer
+    builds the narrow stages, so the blocks, strides and projection shortcuts are the class's)."""
+    import torch.nn as nn
+    from torchvision.models.resnet import Bottleneck, ResNet
+    model = ResNet(Bottleneck, [1, 1, 1, 1], groups=groups, width_per_group=width_per_group, num_classes=10)
+    model.conv1, model.bn1, model.inplanes = nn.Conv2d(3, 8, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(8), 8
+    model.layer1 = model._make_layer(Bottleneck, 4, 1)
+    model.layer2 = model._make_layer(Bottleneck, 8, 1, stride=2)
+    model.layer3 = model._make_layer(Bottleneck, 16, 1, stride=2)
+    model.layer4 = model._make_layer(Bottleneck, 32, 1, stride=2)
+    model.fc = nn.Linear(32 * Bottleneck.expansion, 10)
+    return he_initialized(model)
+
+
+def resnext():
+    """ResNeXt's blocks (resnext50_32x4d: 32 groups of width 4 per 64 planes) at 4 groups of width 16 per 64 planes,
+    narrowed as resnet_narrowed says: grouped 3×3 convolutions in every bottleneck."""
+    return resnet_narrowed(groups=4, width_per_group=16)
+
+
+def wide_resnet():
+    """Wide ResNet's blocks (wide_resnet50_2: bottleneck width twice the planes, width_per_group 128), narrowed as
+    resnet_narrowed says."""
+    return resnet_narrowed(groups=1, width_per_group=128)
+
+
+def inception_v3():
+    """torchvision's Inception3 (no auxiliary classifier, no input transform) with every BasicConv2d at 1/16 of its
+    channels (the class's widths, 32…2048, are multiples of 16; the 3 input channels stay), through the class's
+    inception_blocks hook, and a Linear(128, 10) head: the stem, InceptionA–E with their 1×7/7×1 factorized and split
+    branches, average-pool branches, stride-2 reductions, on a 75×75 image (the class's smallest)."""
+    import torch.nn as nn
+    from torchvision.models.inception import (BasicConv2d, Inception3, InceptionA, InceptionAux, InceptionB, InceptionC,
+                                              InceptionD, InceptionE)
+
+    def narrow(in_channels, out_channels, **kwargs):
+        return BasicConv2d(in_channels if in_channels == 3 else in_channels // 16, out_channels // 16, **kwargs)
+
+    blocks = [narrow] + [lambda *args, block=b, **kwargs: block(*args, conv_block=narrow, **kwargs)
+                         for b in (InceptionA, InceptionB, InceptionC, InceptionD, InceptionE, InceptionAux)]
+    model = Inception3(num_classes=10, aux_logits=False, transform_input=False, inception_blocks=blocks, init_weights=False)
+    model.fc = nn.Linear(2048 // 16, 10)
+    return he_initialized(model)
+
+
 CASES = [
     ("zoo_convnext_tiny_opset13", convnext, (2, 3, 32, 32), 13, True),
     ("zoo_mobilenet_v3_small_0.25", mobilenet_v3_small, (2, 3, 48, 48), 13, True),
@@ -79,6 +126,15 @@ CASES = [
     ("zoo_shufflenet_v2_opset17", shufflenet_v2, (2, 3, 32, 32), 17, False),
     ("zoo_mnasnet_0.1", mnasnet, (2, 3, 48, 48), 13, True),
     ("zoo_efficientnet_v2_tiny_opset17", efficientnet_v2, (2, 3, 32, 32), 17, True),
+]
+
+
+# own seeds from 600 (CASES start at 400, as gen_onnx_norms.py's do)
+CNN_CASES = [
+    ("zoo_resnext_g4_opset11", resnext, (2, 3, 32, 32), 11, True),
+    ("zoo_resnext_g4_opset17", resnext, (2, 3, 32, 32), 17, True),
+    ("zoo_wide_resnet_opset13", wide_resnet, (2, 3, 32, 32), 13, True),
+    ("zoo_inception_v3_opset11", inception_v3, (1, 3, 75, 75), 11, True),  # one item: the 75×75 input is most of the size
 ]
 
 
@@ -109,5 +165,6 @@ def write_gradient(name, module, x):
 
 if __name__ == "__main__":
     exported = gen_onnx.main(CASES, 400)
+    gen_onnx.main(CNN_CASES, 600)
     if "zoo_shufflenet_v2_opset17" in exported:
         write_gradient("zoo_shufflenet_v2_opset17", *exported["zoo_shufflenet_v2_opset17"])

@@ -21,6 +21,12 @@ public sealed class OnnxFixtureTests : GLFixture
         "zoo_shufflenet_v2_opset11", "zoo_shufflenet_v2_opset17",
         // MNASNet (depth multiplier 0.1) and EfficientNetV2's Fused-MBConv and MBConv blocks at a few channels
         "zoo_mnasnet_0.1", "zoo_efficientnet_v2_tiny_opset17",
+        // MaxViT at a few channels (Tests/Golden/gen_torchvision_attention.py): MBConv, block and grid attention on 5- and
+        // 6-axis window views, Einsum, relative position bias
+        "zoo_maxvit_tiny_opset12", "zoo_maxvit_tiny_opset17",
+        // ResNeXt (grouped bottlenecks), Wide ResNet and Inception v3 from torchvision's classes at narrowed widths
+        // (Tests/Golden/gen_torchvision.py)
+        "zoo_resnext_g4_opset11", "zoo_resnext_g4_opset17", "zoo_wide_resnet_opset13", "zoo_inception_v3_opset11",
         // F.interpolate (bilinear, align_corners=False) by size and by scale factors: Resize
         "interpolations_opset11", "interpolations_opset13",
         // functions written in elementary operations (Tests/Golden/gen_onnx_ops.py): broadcasting arithmetic

@@ -4,7 +4,9 @@ using static NeuroPlugin.Tests.Onnx.OnnxBuilder;
 namespace NeuroPlugin.Tests.Onnx;
 
 /// <summary>ONNX views of more axes than our tensors have (up to 8; ours have 4): Reshape, Transpose, Flatten, Squeeze,
-/// Unsqueeze and Shape read them, and a Transpose permutes the fewest axes that describe its move (axes that move together
+/// Unsqueeze and Shape read them, element-wise ops, Softmax and Einsum on views with their axes merged where the operands
+/// broadcast alike (torchvision's MaxViT, Tests/Golden/gen_torchvision_attention.py, imports and fine-tunes alike on both
+/// backends), and a Transpose permutes the fewest axes that describe its move (axes that move together
 /// merged, axes of size 1 left out), so ShuffleNet's channel shuffle, (N,g,C/g,H,W) by (0,2,1,3,4), is a Permute(0,2,1,3)
 /// of (N,g,C/g,H·W), and a move of more groups than our axes is made of block swaps. Hand-made graphs against ONNX Runtime on both backends; torchvision's ShuffleNetV2
 /// (Tests/Golden/gen_torchvision.py; compared with PyTorch and ONNX Runtime in <see cref="OnnxFixtureTests"/>) imports with
@@ -76,6 +78,49 @@ public sealed class OnnxHighRankTests : GLFixture
             b.Node("Flatten", ["t"], "f");
             b.Node("Gemm", ["f", b.Weight("w", [5, 24]), b.Weight("b", [5])], "y", Int("transB", 1));
         }, Opset: 9),
+        // MaxViT's attention on (N,G,heads,I,D) windows: a scale, q·kᵀ and weights·v as Einsum, a per-head bias broadcast
+        // over the windows and the batch, a softmax over the last axis
+        new("attention_einsum_rank5_opset12", [6, 4, 5], b =>
+        {
+            b.Node("Reshape", ["x", b.IntTensor("heads", 0, 2, 3, 4, 5)], "q");
+            b.Node("Mul", ["q", b.Scalar("scale", 0.5f)], "scaled");
+            b.Node("Einsum", ["scaled", "q"], "scores", Text("equation", "bghid,bghjd->bghij"));
+            b.Node("Add", ["scores", b.Weight("bias", [3, 4, 4])], "biased");
+            b.Node("Softmax", ["biased"], "weights", Int("axis", -1));
+            b.Node("Einsum", ["weights", "q"], "context", Text("equation", "B G H I J, B G H J D -> B G H I D"));
+            b.Node("Reshape", ["context", b.IntTensor("back", 0, 6, 4, 5)], "y");
+        }, Opset: 12),
+        new("attention_einsum_rank5_opset17", [6, 4, 5], b =>
+        {
+            b.Node("Reshape", ["x", b.IntTensor("heads", 0, 2, 3, 4, 5)], "q");
+            b.Node("Einsum", ["q", "q"], "scores", Text("equation", "bghid,bghjd->bghij"));
+            b.Node("Softmax", ["scores"], "weights", Int("axis", 3));
+            b.Node("Einsum", ["weights", "q"], "context", Text("equation", "bghij,bghjd->bghid"));
+            b.Node("Reshape", ["context", b.IntTensor("back", 0, 6, 4, 5)], "y");
+        }, Opset: 17),
+        // either input transposed, and the output's rows taken from the second input
+        new("einsum_rank3_transposes", [4, 3], b =>
+        {
+            b.Node("Einsum", ["x", "x"], "gram", Text("equation", "bij,bik->bjk"));
+            b.Node("Einsum", ["x", "gram"], "y", Text("equation", "bij,bkj->bki"));
+        }),
+        // element-wise ops on a 5-axis view: functions, two views, constants broadcast along some of its axes
+        new("elementwise_on_rank5_views", [6, 4], b =>
+        {
+            b.Node("Reshape", ["x", b.IntTensor("wide", 0, 2, 3, 2, 2)], "w");
+            b.Node("Erf", ["w"], "e");
+            b.Node("Add", ["w", "e"], "s");
+            b.Node("Mul", ["s", b.Weight("gate", [3, 2, 1])], "g");
+            b.Node("Sub", [b.Scalar("one", 1f), "g"], "d");
+            b.Node("Tanh", ["d"], "t");
+            b.Node("Reshape", ["t", b.IntTensor("back", 0, 6, 4)], "y");
+        }),
+        new("softmax_rank5_opset11_rows_from_axis", [6, 4], b =>
+        {
+            b.Node("Reshape", ["x", b.IntTensor("wide", 0, 2, 3, 2, 2)], "w");
+            b.Node("Softmax", ["w"], "s", Int("axis", 2));
+            b.Node("Reshape", ["s", b.IntTensor("back", 0, 6, 4)], "y");
+        }, Opset: 11),
         new("shape_of_a_rank5_view_in_the_reshape_back", [4, 2, 3], b =>
         {
             b.Node("Reshape", ["x", b.IntTensor("wide", 0, 2, 2, 2, 3)], "r");
@@ -151,13 +196,46 @@ public sealed class OnnxHighRankTests : GLFixture
         OnnxRun.FineTunesAlikeOnBothBackends("zoo_shufflenet_v2_opset11.onnx", Backend, seed: 15, learningRate: 0.005f,
             network => network.Graph.Nodes.First(n => n.Layer is Conv2d).Name + ".weight", "the first convolution (before every shuffle)", item: [3, 32, 32], classes: 10);
 
+    [TestCase("zoo_maxvit_tiny_opset12")]
+    [TestCase("zoo_maxvit_tiny_opset17")]
+    public void MaxViT_ImportsItsAttentionAsMatMulsOfMergedWindowsAndHeads(string name)
+    {
+        var layers = OnnxImporter.Convert(OnnxRun.FixturePath(name + ".onnx")).Graph.Nodes.Select(n => n.Layer).ToArray();
+        var products = layers.OfType<MatMul>().Where(m => !m.HasConstant).ToArray();
+        Assert.That(products, Has.Length.EqualTo(2 * 2 * 2), "q·kᵀ and weights·v in the block and grid attention of 2 stages");
+        Assert.That(layers.OfType<Softmax>().Select(s => s.Dim), Has.All.EqualTo(2), "(N,G·heads,I,J): rows over J");
+    }
+
+    [Test]
+    public void MaxViT_FineTunesOnCpuAndGL() =>
+        OnnxRun.FineTunesAlikeOnBothBackends("zoo_maxvit_tiny_opset17.onnx", Backend, seed: 16, learningRate: 0.01f,
+            network => network.Graph.Nodes.First(n => n.Layer is Conv2d).Name + ".weight", "the stem convolution (before every attention)", item: [3, 32, 32], classes: 10);
+
     [Test]
     public void WhatStaysOutOfReach_IsATypedErrorNamingTheNode()
     {
         var b = new OnnxBuilder().Input("x", 6, 3, 4);
         b.Node("Reshape", ["x", b.IntTensor("grouped", 0, 2, 3, 3, 4)], "g");
-        b.Node("Relu", ["g"], "r");
-        OnnxRun.AssertUnsupported(b.Output("r"), "r", "Relu", "input 0 has 5 axes [1,2,3,3,4]");
+        b.Node("Concat", ["g", "g"], "c", Int("axis", 1));
+        OnnxRun.AssertUnsupported(b.Output("c"), "c", "Concat", "input 0 has 5 axes [1,2,3,3,4]");
+
+        // (1,2,3,2,2) times (3,1,2): broadcast, read, broadcast, read: four groups of axes after the batch
+        b = new OnnxBuilder().Input("x", 6, 4);
+        b.Node("Reshape", ["x", b.IntTensor("wide", 0, 2, 3, 2, 2)], "w");
+        b.Node("Mul", ["w", b.Weight("gate", [3, 1, 2])], "m");
+        OnnxRun.AssertUnsupported(b.Output("m"), "m", "Mul", "broadcast differently along more than 3 groups of axes");
+
+        b = new OnnxBuilder(opset: 12).Input("x", 4, 3);
+        b.Node("Einsum", ["x", "x"], "e", Text("equation", "...ij,...kj->...ik"));
+        OnnxRun.AssertUnsupported(b.Output("e"), "e", "Einsum", "has an ellipsis");
+
+        b = new OnnxBuilder(opset: 12).Input("x", 4, 3);
+        b.Node("Einsum", ["x", "x"], "e", Text("equation", "bij,bkl->bik"));
+        OnnxRun.AssertUnsupported(b.Output("e"), "e", "Einsum", "sums a letter over one input only");
+
+        b = new OnnxBuilder(opset: 12).Input("x", 4, 3);
+        b.Node("Einsum", ["x", b.Weight("w", [1, 3, 2])], "e", Text("equation", "bij,bjk->bik"));
+        OnnxRun.AssertUnsupported(b.Output("e"), "e", "Einsum", "input 1 is a constant");
 
         b = new OnnxBuilder().Input("x", 6, 3, 4);
         b.Node("Reshape", ["x", b.IntTensor("grouped", 0, 2, 3, 3, 4)], "g");

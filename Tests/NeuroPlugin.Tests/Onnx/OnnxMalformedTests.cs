@@ -193,8 +193,12 @@ public sealed class OnnxMalformedTests
     public void UnsupportedOp()
     {
         var b = new OnnxBuilder().Input("x", 2, 4, 4).Output("y");
+        b.Node("Hardmax", ["x"], "y");
+        Unsupported(b, "y", "Hardmax", "op 'Hardmax' is not supported");
+
+        b = new OnnxBuilder(opset: 12).Input("x", 2, 4, 4).Output("y");
         b.Node("Einsum", ["x"], "y", OnnxBuilder.Text("equation", "nchw->nchw"));
-        Unsupported(b, "y", "Einsum", "op 'Einsum' is not supported");
+        Unsupported(b, "y", "Einsum", "has 1 inputs");
     }
 
     /// <summary>Resize is bilinear with PyTorch's align_corners=False coordinates, spatial only; every other form is

@@ -108,6 +108,27 @@ public sealed class OnnxShapeOpsTests : GLFixture
             b.Node("Gather", ["x", "i"], "g", Int("axis", 1));
             b.Node("Relu", ["g"], "y");
         }, Opset: 11),
+        // the bookkeeping ops folded at import (Range, Mod, Equal, Not, Where, Expand): a mask made from constants, and
+        // PyTorch's expand(-1) arithmetic on a shape that holds the batch size (the batch is never −1)
+        new("folded_mask_and_shape_bookkeeping", [6, 4], b =>
+        {
+            foreach (var (name, value) in new[] { ("start", 0L), ("limit", 4L), ("delta", 1L) })
+                b.Graph.Initializer.Add(OnnxTensorData.FromInts(name, [], [value]));
+            b.Node("Range", ["start", "limit", "delta"], "r");
+            b.Node("Mod", ["r", b.IntTensor("three", 3)], "m");
+            b.Node("Equal", ["m", b.IntTensor("zero", 0)], "eq");
+            b.Node("Not", ["eq"], "ne");
+            b.Node("Where", ["ne", b.Weight("on", [4]), b.Weight("off", [1])], "sel");
+            b.Node("Expand", ["sel", b.IntTensor("rows", 6, 1)], "mask");
+            b.Node("Mod", [b.Weight("wave", [6, 1]), b.Scalar("period", 0.3f)], "fm", Int("fmod", 1));
+            b.Node("Add", ["x", "mask"], "a");
+            b.Node("Shape", ["a"], "shape");
+            b.Node("Equal", ["shape", b.IntTensor("minus", -1, -1, -1)], "unset");
+            b.Node("Where", ["unset", b.IntTensor("ones", 1, 1, 1), "shape"], "target");
+            b.Node("Reshape", ["a", "target"], "same");
+            b.Node("Relu", ["same"], "h");
+            b.Node("Add", ["h", "fm"], "y");
+        }),
         new("flatten_after_transpose", [2, 3, 4], b =>
         {
             b.Node("Transpose", ["x"], "t", Ints("perm", 0, 2, 3, 1));
@@ -166,5 +187,32 @@ public sealed class OnnxShapeOpsTests : GLFixture
         b = new OnnxBuilder().Input("x", 3, 4, 5);
         b.Node("Flatten", ["x"], "f", Int("axis", 2));
         OnnxRun.AssertUnsupported(b.Output("f"), "f", "Flatten", "'axis' = 2");
+    }
+
+    [Test]
+    public void BookkeepingOpsOnTensorsOrOnTheBatchSize_AreTypedErrorsNamingTheNode()
+    {
+        var b = new OnnxBuilder().Input("x", 3, 4);
+        b.Node("Equal", ["x", b.Scalar("zero", 0f)], "e");
+        OnnxRun.AssertUnsupported(b.Output("e"), "e", "Equal", "Equal is supported only on constants");
+
+        b = new OnnxBuilder().Input("x", 3, 4);
+        b.Node("Shape", ["x"], "s");
+        b.Node("Mod", ["s", b.IntTensor("two", 2)], "m");
+        b.Node("Reshape", ["x", "m"], "r");
+        OnnxRun.AssertUnsupported(b.Output("r"), "m", "Mod", "Mod of the batch size depends on the batch size");
+
+        b = new OnnxBuilder().Input("x", 3, 4);
+        b.Node("Shape", ["x"], "s");
+        b.Node("Equal", ["s", b.IntTensor("two", 2, 2, 2)], "e");
+        b.Node("Where", ["e", "s", "s"], "w");
+        b.Node("Reshape", ["x", "w"], "r");
+        OnnxRun.AssertUnsupported(b.Output("r"), "e", "Equal", "comparing the batch size with 2");
+
+        b = new OnnxBuilder().Input("x", 3, 4);
+        b.Node("Shape", ["x"], "s");
+        b.Node("Expand", [b.Weight("token", [1, 1, 4]), "s"], "t");
+        b.Node("Concat", ["t", "x"], "c", Int("axis", 1));
+        OnnxRun.AssertUnsupported(b.Output("c"), "t", "Expand", "a shape holding the batch size");
     }
 }

@@ -19,9 +19,10 @@ internal sealed record LiveTensor(string Tensor, TensorShape Shape, int[]? Pads 
 
 /// <summary>A tensor of our graph, <paramref name="Tensor"/>, seen with an ONNX shape of more axes than ours have
 /// (<paramref name="Dims"/>, batch 1 first; at most <see cref="ImportGraph.MaxViewRank"/>), such as the (N,g,C/g,H,W) of
-/// ShuffleNet's channel shuffle: the same elements in the same row-major order. Only the ops that re-view or permute read
-/// it (Reshape, Transpose as Permutes of at most <see cref="TensorShape.MaxRank"/> axes, Flatten, Squeeze, Unsqueeze, Shape,
-/// Identity); any other op's input of this kind is an <see cref="OnnxUnsupportedException"/>.</summary>
+/// ShuffleNet's channel shuffle: the same elements in the same row-major order. The ops that re-view or permute read it
+/// (Reshape, Transpose as Permutes of at most <see cref="TensorShape.MaxRank"/> axes, Flatten, Squeeze, Unsqueeze, Shape,
+/// Identity), and so do element-wise ops, Softmax and Einsum, on views with axes merged (<see cref="BroadcastAxes"/>); any
+/// other op's input of this kind is an <see cref="OnnxUnsupportedException"/>.</summary>
 internal sealed record HighRankView(LiveTensor Tensor, int[] Dims) : OnnxValue;
 
 /// <summary>x·P_Wᵀ, the first half of an adaptive average pooling written as two MatMuls (see
@@ -167,13 +168,16 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
 
     /// <summary>Input <paramref name="index"/> as a tensor of our graph. Padding a Pad node added is allowed only where
     /// the converter folds it (<paramref name="allowPads"/>: Conv, AveragePool).</summary>
-    public LiveTensor LiveInput(OnnxNodeReader n, int index, bool allowPads = false)
+    public LiveTensor LiveInput(OnnxNodeReader n, int index, bool allowPads = false) => AsLive(n, index, Input(n, index), allowPads);
+
+    /// <summary><paramref name="value"/>, which stands for input <paramref name="index"/> of <paramref name="n"/> (itself or
+    /// a merged view of it), as a tensor of our graph: see <see cref="LiveInput"/>.</summary>
+    public LiveTensor AsLive(OnnxNodeReader n, int index, OnnxValue value, bool allowPads = false)
     {
-        var value = Input(n, index);
         if (value is PooledColumns)
             throw n.Unsupported($"input {index} is x·P, a MatMul by an adaptive-pooling matrix, which is supported only as the input of the MatMul P_H·(x·P) that completes the pooling");
         if (value is HighRankView wide)
-            throw n.Unsupported($"input {index} has {wide.Dims.Length} axes [{string.Join(",", wide.Dims)}] (at batch 1); tensors of more than {TensorShape.MaxRank} axes are supported only through Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Shape and Identity");
+            throw n.Unsupported($"input {index} has {wide.Dims.Length} axes [{string.Join(",", wide.Dims)}] (at batch 1); tensors of more than {TensorShape.MaxRank} axes are supported only through Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Shape, Identity, element-wise ops, Softmax and Einsum");
         if (value is not LiveTensor live) throw n.Unsupported($"input {index} is a constant; this op needs a tensor computed from the graph input");
         if (live.Pads is not null && !allowPads) throw PadNotFolded(n);
         return live;
@@ -187,6 +191,15 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         var x = LiveInput(n, index);
         return (x, x.Shape.ToArray());
     }
+
+    /// <summary>The ONNX sizes (batch 1 first) of a tensor value of any rank: a <see cref="HighRankView"/>'s or a
+    /// <see cref="LiveTensor"/>'s; null for any other value.</summary>
+    public static int[]? Dims(OnnxValue value) => value switch
+    {
+        HighRankView wide => wide.Dims,
+        LiveTensor live => live.Shape.ToArray(),
+        _ => null,
+    };
 
     /// <summary><paramref name="x"/> seen with the ONNX sizes <paramref name="dims"/> (batch 1 first, as many elements): a
     /// <see cref="LiveTensor"/> of that shape up to <see cref="TensorShape.MaxRank"/> axes, else a <see cref="HighRankView"/>.</summary>
@@ -230,6 +243,19 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
 
     /// <summary>The node of our graph that computes <paramref name="tensor"/> (null for a graph input).</summary>
     public PendingNode? Producer(string tensor) => producers.GetValueOrDefault(tensor);
+
+    /// <summary>An element-wise <paramref name="layer"/> of input 0 of <paramref name="n"/>: it runs on the tensor under
+    /// the input's view (of any rank, a <see cref="HighRankView"/>'s too), and its result keeps that view.</summary>
+    public OnnxValue ElementwiseOf(OnnxNodeReader n, Layer layer)
+    {
+        if (Input(n, 0) is HighRankView wide)
+        {
+            if (wide.Tensor.Pads is not null) throw PadNotFolded(n);
+            return wide with { Tensor = AddLayer(n, null, layer, [wide.Tensor.Tensor]) };
+        }
+        var x = LiveInput(n, 0);
+        return AddLayer(n, null, layer, [x.Tensor]) with { Shape = x.Shape };
+    }
 
     /// <summary>Appends a layer over <paramref name="operands"/> (live values, materialized here, or tensor names)
     /// and returns its output. The node is named after its weight initializer (<c>conv1.weight</c> → <c>conv1</c>,

@@ -30,6 +30,7 @@ internal static class OnnxOperators
         new("ConvTranspose",      ConvolutionConverters.ConvTranspose,         null),
         new("Gemm",               LinearConverters.Gemm,                       LinearConverters.FoldGemm),
         new("MatMul",             LinearConverters.MatMul,                     LinearConverters.FoldMatMul),
+        new("Einsum",             EinsumConverter.Einsum,                      null),
 
         new("Add",                ArithmeticConverters.Arithmetic,             ConstantFolding.Arithmetic),
         new("Sub",                ArithmeticConverters.Arithmetic,             ConstantFolding.Arithmetic),
@@ -87,6 +88,12 @@ internal static class OnnxOperators
 
         new("Constant",           null,                                        ConstantFolding.Constant),
         new("ConstantOfShape",    null,                                        ConstantFolding.ConstantOfShape),
+        new("Expand",             null,                                        ConstantLogic.Expand),
+        new("Equal",              null,                                        ConstantLogic.Equal),
+        new("Not",                null,                                        ConstantLogic.Not),
+        new("Where",              null,                                        ConstantLogic.Where),
+        new("Mod",                null,                                        ConstantLogic.Mod),
+        new("Range",              null,                                        ConstantLogic.Range),
         new("Gather",             IndexingConverters.Gather,                   ConstantFolding.Gather),
         new("Transpose",          IndexingConverters.Transpose,                ConstantFolding.Transpose),
         new("Slice",              IndexingConverters.Slice,                    ConstantFolding.Slice),

@@ -61,6 +61,7 @@ internal static class ActivationConverters
     static OnnxValue AnySoftmax(ImportGraph graph, OnnxNodeReader n, bool logarithm)
     {
         n.ExpectInputs(1, 1);
+        if (graph.Input(n, 0) is HighRankView wide) return HighRankSoftmax(graph, n, wide, logarithm);
         var x = graph.LiveInput(n, 0);
         int axis = n.Axis(n.Int("axis", n.Opset < 13 ? 1 : -1), x.Shape.Rank, x.Shape);
         if (axis == 0) throw n.Unsupported($"{n.Op} over the batch axis of {x.Shape}");
@@ -73,11 +74,25 @@ internal static class ActivationConverters
         return merged with { Shape = x.Shape };
     }
 
+    /// <summary>Softmax or LogSoftmax of a tensor seen with more axes than ours have (MaxViT's (N,G,heads,I,J) attention
+    /// scores): the axes before the softmax axis merged into one and those after it into another, so the rows are the same
+    /// (from opset 13 over the one axis; before it the axes from <c>axis</c> on form a row, as in <see cref="AnySoftmax"/>).</summary>
+    static OnnxValue HighRankSoftmax(ImportGraph graph, OnnxNodeReader n, HighRankView wide, bool logarithm)
+    {
+        int[] dims = wide.Dims;
+        int axis = n.Axis(n.Int("axis", n.Opset < 13 ? 1 : -1), dims.Length, $"[{string.Join(",", dims)}]");
+        if (axis == 0) throw n.Unsupported($"{n.Op} over the batch axis of [{string.Join(",", dims)}]");
+        int Product(int[] part) => part.Aggregate(1, (p, d) => p * d);
+        int after = n.Opset >= 13 ? Product(dims[(axis + 1)..]) : 1, size = n.Opset >= 13 ? dims[axis] : Product(dims[axis..]);
+        int[] merged = after == 1 ? [1, Product(dims[1..axis]), size] : [1, Product(dims[1..axis]), size, after];
+        var result = graph.AddLayer(n, null, new Layers.Softmax(2, logarithm), [wide.Tensor with { Shape = TensorShape.Of(merged) }]);
+        return ImportGraph.Seen(result, dims);
+    }
+
     /// <summary>An element-wise activation of input 0: it runs on the underlying tensor and the result keeps the input's view.</summary>
     static OnnxValue Activate(ImportGraph graph, OnnxNodeReader n, Activation activation, int maxInputs = 1)
     {
         n.ExpectInputs(1, maxInputs);
-        var x = graph.LiveInput(n, 0);
-        return graph.AddLayer(n, null, activation, [x.Tensor]) with { Shape = x.Shape };
+        return graph.ElementwiseOf(n, activation);
     }
 }

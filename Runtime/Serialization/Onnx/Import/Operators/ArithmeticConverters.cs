@@ -9,7 +9,8 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// MatMul or BatchNormalization fold into its weights (<see cref="Fusion.TryScaleShift"/>). Anything else is an
 /// <see cref="Elementwise"/> layer: of two tensors, or of a tensor and the constant, which is learnable when it is an
 /// initializer of more than one element (a weight, as PyTorch exports parameters) and a fixed buffer otherwise (an
-/// epsilon, an exponent, a Constant node). All-constant operands fold (<see cref="ConstantFolding.Arithmetic"/>).
+/// epsilon, an exponent, a Constant node). All-constant operands fold (<see cref="ConstantFolding.Arithmetic"/>). An operand
+/// seen with more axes than ours have runs on views whose axes are merged where the operands broadcast alike.
 /// </summary>
 internal static class ArithmeticConverters
 {
@@ -17,18 +18,50 @@ internal static class ArithmeticConverters
     public static OnnxValue Arithmetic(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 2);
-        var op = Op(n);
-        bool constantFirst = graph.Input(n, 0) is ConstantValue;
-        if (!constantFirst && graph.Input(n, 1) is not ConstantValue)
+        OnnxValue first = graph.Input(n, 0), second = graph.Input(n, 1);
+        return first is HighRankView || second is HighRankView ? OnMergedAxes(graph, n, first, second) : Combine(graph, n, first, second);
+    }
+
+    /// <summary>Arithmetic where an operand is seen with more axes than our tensors have (MaxViT's attention scores plus
+    /// a bias, times a scale): the operands' axes merged where they broadcast alike (<see cref="BroadcastAxes"/>), the op
+    /// on those views, its result seen with the output's axes.</summary>
+    static OnnxValue OnMergedAxes(ImportGraph graph, OnnxNodeReader n, OnnxValue first, OnnxValue second)
+    {
+        int[] Dims(OnnxValue v, int index) => ImportGraph.Dims(v) ?? (v is ConstantValue c ? [.. c.Constant.Dims.Select(d => (int)d)] : graph.AsLive(n, index, v).Shape.ToArray());
+        int[] a = Dims(first, 0), b = Dims(second, 1);
+        string Text(int[] dims) => $"[{string.Join(",", dims)}]";
+        int[] output = [.. ConstantFolding.BroadcastDims(n, [.. a.Select(d => (long)d)], [.. b.Select(d => (long)d)]).Select(d => (int)d)];
+        foreach (var (value, dims) in new[] { (first, a), (second, b) })
+            if (value is not ConstantValue && dims.Length != output.Length)
+                throw n.Unsupported($"{n.Op} of {Text(a)} and {Text(b)}: the tensor {Text(dims)} has fewer axes than the result {Text(output)}, so its batch axis would move");
+        var merged = BroadcastAxes.Merge(output, [BroadcastAxes.Aligned(a, output.Length), BroadcastAxes.Aligned(b, output.Length)])
+            ?? throw n.Unsupported($"{n.Op} of {Text(a)} and {Text(b)}: the operands broadcast differently along more than {TensorShape.MaxRank - 1} groups of axes");
+        OnnxValue Merged(OnnxValue value, int[] dims) => value switch
         {
-            LiveTensor a = graph.LiveInput(n, 0), b = graph.LiveInput(n, 1);
+            ConstantValue c => new ConstantValue(c.Constant.WithDims([.. dims.Select(d => (long)d)])),
+            HighRankView wide => wide.Tensor with { Shape = TensorShape.Of(dims) },
+            _ => ((LiveTensor)value) with { Shape = TensorShape.Of(dims) },
+        };
+        var result = (LiveTensor)Combine(graph, n, Merged(first, merged.Operands[0]), Merged(second, merged.Operands[1]));
+        return ImportGraph.Seen(result, output);
+    }
+
+    /// <summary>The op of <paramref name="first"/> and <paramref name="second"/> (inputs 0 and 1 of <paramref name="n"/>,
+    /// or views of them), at least one a tensor of our graph.</summary>
+    static OnnxValue Combine(ImportGraph graph, OnnxNodeReader n, OnnxValue first, OnnxValue second)
+    {
+        var op = Op(n);
+        bool constantFirst = first is ConstantValue;
+        if (!constantFirst && second is not ConstantValue)
+        {
+            LiveTensor a = graph.AsLive(n, 0, first), b = graph.AsLive(n, 1, second);
             if (op == BinaryOp.Add && a.Shape == b.Shape) return graph.AddLayer(n, null, new Layers.Add(), [a, b]);
             if (op == BinaryOp.Mul && Multiply(graph, n, a, b) is { } pattern) return pattern;
             return graph.AddLayer(n, null, new Elementwise(op), [a, b]);
         }
         int liveIndex = constantFirst ? 1 : 0;
-        var live = graph.LiveInput(n, liveIndex);
-        var constant = graph.Constant(n, 1 - liveIndex, "the other operand");
+        var live = graph.AsLive(n, liveIndex, constantFirst ? second : first);
+        var constant = ((ConstantValue)(constantFirst ? first : second)).Constant;
         if (op is BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div && FoldIntoProducer(graph, n, op, live, constant, constantFirst) is { } folded)
             return folded;
         return WithConstant(graph, n, op, live, constant, constantFirst);
@@ -38,7 +71,7 @@ internal static class ArithmeticConverters
     public static OnnxValue Function(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
-        return graph.AddLayer(n, null, new ElementwiseFunction(FunctionOp(n)), [graph.LiveInput(n, 0)]);
+        return graph.ElementwiseOf(n, new ElementwiseFunction(FunctionOp(n)));
     }
 
     /// <summary>The <see cref="UnaryOp"/> an ONNX op computes (its name is the op's).</summary>

@@ -120,24 +120,53 @@ internal static class ConstantFolding
             : OnnxConstant.OfInts(dims, parts.SelectMany(p => p.AsInts(Fail(n))).ToArray()));
     }
 
-    /// <summary>Add, Sub, Mul or Div of constants of equal shapes, or of one and a scalar.</summary>
+    /// <summary>Add, Sub, Mul, Div, Pow, Min or Max of constants, NumPy broadcasting (floats if either is float).</summary>
     public static OnnxValue Arithmetic(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 2);
-        var (a, b) = (graph.FoldedInput(n, 0), graph.FoldedInput(n, 1));
-        if (a.Length != b.Length && a.Length != 1 && b.Length != 1) throw n.Unsupported($"{n.Op} of constants {a} and {b} (only equal shapes or a scalar)");
-        var larger = a.Length >= b.Length ? a : b;
-        int length = Math.Max(a.Length, b.Length);
+        var (a, b, dims) = Broadcast(n, graph.FoldedInput(n, 0), graph.FoldedInput(n, 1));
         if (a.IsFloat || b.IsFloat)
         {
             float[] x = a.AsFloats(Fail(n)), y = b.AsFloats(Fail(n));
-            return new ConstantValue(OnnxConstant.OfFloats(larger.Dims, Enumerable.Range(0, length).Select(i =>
-                (float)Apply(n.Op, x[x.Length == 1 ? 0 : i], y[y.Length == 1 ? 0 : i])).ToArray()));
+            return new ConstantValue(OnnxConstant.OfFloats(dims, [.. x.Select((v, i) => (float)Apply(n.Op, v, y[i]))]));
         }
         long[] p = a.Ints!, q = b.Ints!;
         if (p.Contains(OnnxConstant.Batch) || q.Contains(OnnxConstant.Batch)) throw n.Unsupported("arithmetic on the batch size is not supported");
-        return new ConstantValue(OnnxConstant.OfInts(larger.Dims, Enumerable.Range(0, length).Select(i =>
-            (long)Apply(n.Op, p[p.Length == 1 ? 0 : i], q[q.Length == 1 ? 0 : i])).ToArray()));
+        return new ConstantValue(OnnxConstant.OfInts(dims, [.. p.Select((v, i) => (long)Apply(n.Op, v, q[i]))]));
+    }
+
+    /// <summary>The operands expanded to their NumPy broadcast shape (aligned at the last axis; on each axis the sizes are
+    /// equal or one is 1), and that shape. Shapes that do not broadcast are a malformed node.</summary>
+    internal static (OnnxConstant A, OnnxConstant B, long[] Dims) Broadcast(OnnxNodeReader n, OnnxConstant a, OnnxConstant b)
+    {
+        long[] dims = BroadcastDims(n, a.Dims, b.Dims);
+        return (Expanded(n, a, dims), Expanded(n, b, dims), dims);
+    }
+
+    /// <summary>The NumPy broadcast of the shapes <paramref name="a"/> and <paramref name="b"/>.</summary>
+    internal static long[] BroadcastDims(OnnxNodeReader n, long[] a, long[] b)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        var dims = new long[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            long x = i - (rank - a.Length) >= 0 ? a[i - (rank - a.Length)] : 1, y = i - (rank - b.Length) >= 0 ? b[i - (rank - b.Length)] : 1;
+            if (x != y && x != 1 && y != 1) throw n.Malformed($"[{string.Join(",", a)}] and [{string.Join(",", b)}] do not broadcast");
+            dims[i] = x == 1 ? y : x;
+        }
+        return dims;
+    }
+
+    /// <summary><paramref name="c"/> broadcast to <paramref name="dims"/> (its axes aligned at the last; each of its sizes
+    /// equal to the target's or 1), at most <see cref="MaxMadeElements"/> elements.</summary>
+    internal static OnnxConstant Expanded(OnnxNodeReader n, OnnxConstant c, long[] dims)
+    {
+        if (c.Dims.SequenceEqual(dims)) return c;
+        if (dims.Aggregate(1.0, (p, d) => p * d) > MaxMadeElements)
+            throw n.Unsupported($"broadcasting {c} to [{string.Join(",", dims)}] is not supported (at most {MaxMadeElements:N0} elements)");
+        int offset = dims.Length - c.Dims.Length;
+        long[] strides = Strides(c.Dims);
+        return Pick(c, dims, index => Enumerable.Range(0, c.Dims.Length).Sum(axis => c.Dims[axis] == 1 ? 0 : index[axis + offset] * strides[axis]));
     }
 
     /// <summary>Neg, Abs, Reciprocal, Sqrt, Exp, Log or Erf of a constant, in float32 as the layer computes it.</summary>
@@ -152,7 +181,7 @@ internal static class ConstantFolding
     /// <summary>The most elements a fold may make from nothing (ConstantOfShape): exporters' shape arithmetic needs a few;
     /// a file's real weights are initializers, whose size its own bytes bound. (2²⁰: 8 MiB as integers, where the
     /// tensor-data limit, 2²⁸, would let a 5 KiB file ask for 2 GiB.)</summary>
-    const long MaxMadeElements = 1L << 20;
+    internal const long MaxMadeElements = 1L << 20;
 
     /// <summary>A constant of the shape input 0 gives, every element attribute <c>value</c> (default a float 0).</summary>
     public static OnnxValue ConstantOfShape(ImportGraph graph, OnnxNodeReader n)
@@ -215,7 +244,7 @@ internal static class ConstantFolding
     };
 
     /// <summary>Row-major strides of <paramref name="dims"/>.</summary>
-    static long[] Strides(long[] dims)
+    internal static long[] Strides(long[] dims)
     {
         var strides = new long[dims.Length];
         long stride = 1;
@@ -229,7 +258,7 @@ internal static class ConstantFolding
 
     /// <summary>A constant of shape <paramref name="dims"/> whose element at each multi-index is <paramref name="c"/>'s
     /// element at <paramref name="sourceIndex"/>(multi-index) (the common core of Transpose, Slice and ConstantOfShape).</summary>
-    static OnnxConstant Pick(OnnxConstant c, long[] dims, Func<long[], long> sourceIndex)
+    internal static OnnxConstant Pick(OnnxConstant c, long[] dims, Func<long[], long> sourceIndex)
     {
         long count = dims.Aggregate(1L, (p, d) => p * d);
         var index = new long[dims.Length];

@@ -36,7 +36,8 @@ internal static class Padding
         if (pads.All(p => p == 0)) return x;
         int[] own = [(int)pads[2], (int)pads[3], (int)pads[6], (int)pads[7]]; // top, left, bottom, right
         var shape = new TensorShape(1, x.Shape.C, x.Shape.H + own[0] + own[2], x.Shape.W + own[1] + own[3]);
-        return new LiveTensor(x.Tensor, shape, own);
+        // the padding waits on a tensor of the unpadded shape: a view (MaxViT's windows put back) is materialized first
+        return new LiveTensor(graph.Materialize(n, x, "input"), shape, own);
     }
 
     /// <summary>The kernel size: attribute <c>kernel_shape</c> (two sizes), or else the weight's spatial size.</summary>
