@@ -12,6 +12,7 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// vanishing-gradient diagnostic on its first layers while the same network with ReLU and He initialization does not.
 /// Small runs (hundreds of images) keep the CI time low.
 /// </summary>
+[Category("EndToEnd")]
 public sealed class InspectorEndToEndTests : EditorBrowserFixture
 {
     /// <summary>Starts a monitored CPU run of the document with SGD and momentum; waits until it has ended.</summary>

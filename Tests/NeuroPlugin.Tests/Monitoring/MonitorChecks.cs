@@ -18,9 +18,9 @@ static class MonitorChecks
     /// histogram; per node the output's (with saturated counts for sigmoid and tanh and the dead channel of relu2) and its
     /// gradient's; loss, batch accuracy, learning rate. Steps 1, 4, 8, 12 (every 4, the first and the last) are sampled.
     /// </summary>
-    public static void SamplesMatchHostStatistics(IBackend backend)
+    public static void SamplesMatchHostStatistics(IBackend backend, ActivationKind saturating = ActivationKind.Sigmoid)
     {
-        using var workload = new MonitorWorkload(backend);
+        using var workload = new MonitorWorkload(backend, saturating: saturating);
         var train = MonitorWorkload.Dataset(48, seed: 1);
         using var trainer = new Trainer(workload.Network, new Sgd(0.5f, momentum: 0.9f), Batch,
             LearningRateSchedule.Step(4, 0.5f), totalSteps: 12);

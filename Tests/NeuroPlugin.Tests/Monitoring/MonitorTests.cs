@@ -9,6 +9,9 @@ public sealed class MonitorTests
     public void Samples_MatchHostStatistics() => MonitorChecks.SamplesMatchHostStatistics(backend);
 
     [Test]
+    public void Samples_MatchHostStatistics_HardSigmoidSaturation() => MonitorChecks.SamplesMatchHostStatistics(backend, ActivationKind.HardSigmoid);
+
+    [Test]
     public void CostsNothingOff_NoReadbackOn() => MonitorRunChecks.CostsNothingOffAndNoReadbackOn(backend);
 
     [Test]
@@ -45,6 +48,9 @@ public sealed class MonitorGLTests : GLFixture
 {
     [Test]
     public void Samples_MatchHostStatistics() => MonitorChecks.SamplesMatchHostStatistics(Backend);
+
+    [Test]
+    public void Samples_MatchHostStatistics_HardSigmoidSaturation() => MonitorChecks.SamplesMatchHostStatistics(Backend, ActivationKind.HardSigmoid);
 
     [Test]
     public void CostsNothingOff_NoReadbackOn() => MonitorRunChecks.CostsNothingOffAndNoReadbackOn(Backend);

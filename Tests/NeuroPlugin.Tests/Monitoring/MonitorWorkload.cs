@@ -9,9 +9,11 @@ sealed class MonitorWorkload : IDisposable
 {
     public const int Classes = 3, Size = 8;
 
-    public MonitorWorkload(IBackend backend, int seed = 5)
+    /// <param name="saturating">sigmoid1's activation: Sigmoid, or HardSigmoid (the other activation whose saturation
+    /// the monitor counts on the [0, 1] range).</param>
+    public MonitorWorkload(IBackend backend, int seed = 5, ActivationKind saturating = ActivationKind.Sigmoid)
     {
-        var graph = Graph();
+        var graph = Graph(saturating);
         Network = Network.Create(graph, backend, seed);
         Scale(Network.Parameter("conv1.weight"), 6f);
         var bias = Network.Parameter("conv2.bias").ToArray();
@@ -21,12 +23,12 @@ sealed class MonitorWorkload : IDisposable
 
     public Network Network { get; }
 
-    public static NetworkGraph Graph()
+    public static NetworkGraph Graph(ActivationKind saturating = ActivationKind.Sigmoid)
     {
         var graph = new NetworkGraph();
         string x = graph.AddInput("input", new TensorShape(1, Size, Size));
         x = graph.Add("conv1", new Conv2d(1, 4, kernelSize: 3, padding: 1), x);
-        x = graph.Add("sigmoid1", Activation.Sigmoid(), x);
+        x = graph.Add("sigmoid1", new Activation(saturating), x);
         x = graph.Add("pool1", new MaxPool2d(2), x);
         x = graph.Add("conv2", new Conv2d(4, 6, kernelSize: 3, padding: 1), x);
         x = graph.Add("relu2", Activation.ReLU(), x);

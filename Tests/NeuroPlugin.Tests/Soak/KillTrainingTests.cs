@@ -9,8 +9,8 @@ namespace NeuroPlugin.Tests.Soak;
 /// <c>--resume</c> (or restarted, when it died before its first checkpoint). After every kill the checkpoint on disk is
 /// a complete, valid one; every resume exits 0 with a valid <c>--report</c>, ends with the weights of the uninterrupted
 /// run bit for bit (and so its test accuracy), and leaves no temporary file behind: the next save removed those of the
-/// killed save. Children run two or more at a time. <c>NEURO_KILL_RUNS</c> sets the number of kills (default 36, of which at least 30 must land before the run ends;
-/// the longer run in README uses 200).
+/// killed save. Children run two or more at a time. <c>NEURO_KILL_RUNS</c> sets the number of kills (default 36, of which
+/// at least 30 must land before the run ends; set it higher for a longer run).
 /// </summary>
 [NonParallelizable]
 public sealed class KillTrainingTests : TempFolderFixture
