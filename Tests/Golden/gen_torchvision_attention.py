@@ -52,7 +52,11 @@ CASES = [
 
 # Not exported yet: vit() and swin() import only once a view may carry the batch axis elsewhere than first
 # (nn.MultiheadAttention works on (L,N·heads,d) views, Swin's attention permutes (N·windows,L,3,heads,d) to put the 3 first)
-# and a constant may be expanded to the batch (ViT's class token). Their cases will be
+# and a constant may be expanded to the batch (ViT's class token, '/Expand', then a Concat with the patches: a layer that
+# repeats a learnable constant per item). Both also need shape constants that are known multiples of the batch size
+# (ViT's N·heads and L·N, Swin's N·windows at 'attn/Mul_1'), kept apart from the file's integers (PyTorch's reversed
+# slices end at -2^63+1, next to the batch symbol's -2^63), and Swin's shifted-window mask needs ScatterND folded on
+# constants. Their cases will be
 #   ("zoo_vit_tiny_opset11", vit, (2, 3, 32, 32), 11, True), ("zoo_vit_tiny_opset17", vit, (2, 3, 32, 32), 17, True),
 #   ("zoo_swin_tiny_opset11", swin, (2, 3, 32, 32), 11, True), ("zoo_swin_tiny_opset17", swin, (2, 3, 32, 32), 17, True)
 # with their own seeds (from 510).
