@@ -39,21 +39,11 @@ public class InferenceFusionTests
     /// something fused, fewer stages.</summary>
     internal static void CheckFusedBits(IBackend backend, string model, ModelOptions options, int batch, string label)
     {
-        using var network = Network.Create(ModelZoo.Build(model, options), backend, seed: 5);
         var random = new Random(9);
-        foreach (string name in network.BufferNames)
-        {
-            // running means around ±0.5, variances in [0.2, 2.2): a normalization that moves every value
-            var buffer = network.Buffer(name);
-            var values = new float[buffer.Length];
-            for (int i = 0; i < values.Length; i++)
-                values[i] = name.EndsWith("running_var", StringComparison.Ordinal) ? (float)(0.2 + 2 * random.NextDouble()) : (float)(random.NextDouble() - 0.5);
-            buffer.Upload(values);
-        }
+        using var network = NetworkWithStatistics(backend, model, options, random);
         using var fused = ExecutionPlan.ForInference(network, batch);
         using var separate = ExecutionPlan.ForInference(network, batch, fuseLayers: false);
-        var image = new float[fused.Input.Length];
-        for (int i = 0; i < image.Length; i++) image[i] = (float)(random.NextDouble() * 2 - 1);
+        var image = RandomImages(fused.Input.Length, random);
         fused.Input.Upload(image);
         separate.Input.Upload(image);
         fused.Forward();
@@ -64,6 +54,30 @@ public class InferenceFusionTests
         int fusedStages = fused.InferenceStages.Count(s => s.Kind == PlanStageKind.FusedForward);
         Assert.That(fusedStages, Is.GreaterThan(0), $"{label}: something fused");
         Assert.That(fused.InferenceStages.Count, Is.LessThan(separate.InferenceStages.Count), $"{label}: fewer stages");
+    }
+
+    /// <summary>A zoo network (seed 5) whose batch-norm running statistics are drawn from <paramref name="random"/>: means
+    /// around ±0.5, variances in [0.2, 2.2), a normalization that moves every value.</summary>
+    internal static Network NetworkWithStatistics(IBackend backend, string model, ModelOptions options, Random random)
+    {
+        var network = Network.Create(ModelZoo.Build(model, options), backend, seed: 5);
+        foreach (string name in network.BufferNames)
+        {
+            var buffer = network.Buffer(name);
+            var values = new float[buffer.Length];
+            for (int i = 0; i < values.Length; i++)
+                values[i] = name.EndsWith("running_var", StringComparison.Ordinal) ? (float)(0.2 + 2 * random.NextDouble()) : (float)(random.NextDouble() - 0.5);
+            buffer.Upload(values);
+        }
+        return network;
+    }
+
+    /// <summary><paramref name="length"/> values uniform in [−1, 1).</summary>
+    internal static float[] RandomImages(int length, Random random)
+    {
+        var image = new float[length];
+        for (int i = 0; i < image.Length; i++) image[i] = (float)(random.NextDouble() * 2 - 1);
+        return image;
     }
 
     /// <summary>conv (with or without a bias) → bn → add(shortcut) → leaky relu, a conv whose output is also read elsewhere

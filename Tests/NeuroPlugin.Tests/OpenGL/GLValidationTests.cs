@@ -3,7 +3,8 @@ namespace NeuroPlugin.Tests.OpenGL;
 /// <summary>
 /// Validation mode (<see cref="GLValidationOptions"/>) on real training: short LeNet-5 and ResNet-20 runs, through the
 /// same path as <c>neuro train</c> (uploads, gradient zeroing, augmentation, optimizer), must raise no
-/// <see cref="GLHazardException"/> and give bit-identical weights to normal mode, with work groups shuffled and reversed.
+/// <see cref="GLHazardException"/> and give bit-identical weights to normal mode, with work groups shuffled and reversed;
+/// and so must fused inference plans.
 /// The longer runs and the whole GL suite in validation mode are Tests/Gpu/validate.sh.
 /// </summary>
 public sealed class GLValidationTrainingTests : GLFixture
@@ -28,6 +29,39 @@ public sealed class GLValidationTrainingTests : GLFixture
         var normal = Train("resnet_cifar", resnet, batch: 4, Steps(2), validation: null, cutout: true);
         var validated = Train("resnet_cifar", resnet, batch: 4, Steps(2), validation: options, cutout: true);
         AssertBitIdentical(normal, validated);
+    }
+
+    /// <summary>Fused inference (conv2d.comp's batch-norm, residual and activation epilogue; linear.comp's activation) in
+    /// validation mode: no hazard, and the logits of normal mode bit for bit.</summary>
+    [TestCaseSource(nameof(Orders))]
+    public void FusedInference_RaisesNoHazard_AndMatchesNormalModeBitForBit(GLValidationOptions options)
+    {
+        foreach (var (model, modelOptions, batch) in new[] { ("resnet_cifar", new ModelOptions(3, 16, 10, 2), 2), ("mobilenet_v2", new ModelOptions(3, 32, 5, 8), 2) })
+        {
+            var normal = Infer(model, modelOptions, batch, validation: null);
+            var validated = Infer(model, modelOptions, batch, validation: options);
+            AssertBitIdentical(normal, validated);
+        }
+    }
+
+    Dictionary<string, float[]> Infer(string model, ModelOptions options, int batch, GLValidationOptions? validation)
+    {
+        var before = Device.Validation;
+        Device.Validation = validation ?? before;
+        try
+        {
+            var random = new Random(9);
+            using var network = NeuroPlugin.Tests.Cpu.InferenceFusionTests.NetworkWithStatistics(Backend, model, options, random);
+            using var plan = ExecutionPlan.ForInference(network, batch);
+            Assert.That(plan.InferenceStages.Any(s => s.Kind == PlanStageKind.FusedForward), $"{model}: fused stages");
+            plan.Input.Upload(NeuroPlugin.Tests.Cpu.InferenceFusionTests.RandomImages(plan.Input.Length, random));
+            plan.Forward();
+            return new Dictionary<string, float[]> { [$"{model} logits"] = plan.Output.ToArray() };
+        }
+        finally
+        {
+            Device.Validation = before;
+        }
     }
 
     /// <summary>Trains <paramref name="steps"/> steps of SGD with momentum on real Fashion-MNIST and returns every
