@@ -6,6 +6,21 @@ namespace NeuroPlugin.Tests.Training;
 /// <summary>Training checkpoints on the CPU: exact resume, the file's layout, and its validation.</summary>
 public class CheckpointTests : TempFolderFixture
 {
+    CpuBackend cpu = null!;
+
+    [SetUp]
+    public void CreateBackend() => cpu = new CpuBackend();
+
+    [TearDown]
+    public void DisposeBackend() => cpu.Dispose();
+
+    /// <summary>The straight run with <paramref name="optimizer"/>, checkpointed to <c>run.ckpt.neuro</c> in the test's folder.</summary>
+    (CheckpointRuns.Outcome Run, string Checkpoint) Straight(string optimizer)
+    {
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
+        return (CheckpointRuns.Straight(cpu, optimizer, checkpoint), checkpoint);
+    }
+
     [TestCase("momentum")]
     [TestCase("adam")]
     [TestCase("nesterov")]
@@ -14,9 +29,7 @@ public class CheckpointTests : TempFolderFixture
     [TestCase("adagrad")]
     public void ResumedRun_IsBitIdenticalToTheStraightRun(string optimizer)
     {
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        var straight = CheckpointRuns.Straight(cpu, optimizer, checkpoint);
+        var (straight, checkpoint) = Straight(optimizer);
         var saved = TrainingCheckpoint.Read(checkpoint);
         Assert.That((saved.Counters.Step, saved.Counters.Epoch, saved.Counters.BatchInEpoch), Is.EqualTo((17L, 1, 5)), "saved mid-epoch 2");
         var resumed = CheckpointRuns.Resumed(cpu, checkpoint);
@@ -28,9 +41,7 @@ public class CheckpointTests : TempFolderFixture
     public void ResumedRun_DependsOnTheRestoredRandomCounters()
     {
         // the experiment is sensitive: with the plan's dropout counter or the augmentation step not restored, it differs
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        var straight = CheckpointRuns.Straight(cpu, "adam", checkpoint);
+        var (straight, checkpoint) = Straight("adam");
         var dropoutReset = CheckpointRuns.Resumed(cpu, checkpoint, t => t.Plan.RandomCounter = 0);
         Assert.That(CheckpointRuns.Bits(dropoutReset.Tensors["fc.weight"]), Is.Not.EqualTo(CheckpointRuns.Bits(straight.Tensors["fc.weight"])), "dropout masks");
         var stepReset = CheckpointRuns.Resumed(cpu, checkpoint, t => t.ResumeAt(0, t.Epoch, t.BatchInEpoch));
@@ -41,9 +52,7 @@ public class CheckpointTests : TempFolderFixture
     public void RestoreIntoExistingObjects_ContinuesLikeTheStraightRun()
     {
         // a loop that owns its network and optimizer (in-game training): RestoreWeights + RestoreOptimizer + counters
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        var straight = CheckpointRuns.Straight(cpu, "momentum", checkpoint);
+        var (straight, checkpoint) = Straight("momentum");
         var saved = TrainingCheckpoint.Read(checkpoint);
         var loader = CheckpointRuns.Loader();
         using var augmentation = CheckpointRuns.CreateAugmentation();
@@ -63,7 +72,6 @@ public class CheckpointTests : TempFolderFixture
     {
         // saved before any step, the file holds no optimizer state; restoring it into an optimizer that has trained must
         // give back the zeros a fresh run starts from, or the resumed run is not the run that was saved
-        var cpu = new CpuBackend();
         string checkpoint = Folder.Combine("start.ckpt.neuro");
         float[] straight;
         using (var fresh = Network.Create(CheckpointRuns.Graph(), cpu, CheckpointRuns.Seed))
@@ -92,7 +100,6 @@ public class CheckpointTests : TempFolderFixture
     public void LoopDrivingThePlanItself_SavesAndRestoresExactly()
     {
         // in-game learning: no Trainer, no DataLoader; the loop uploads its own batches and calls TrainStep
-        var cpu = new CpuBackend();
         string checkpoint = Folder.Combine("loop.ckpt.neuro");
         var data = NeuroPlugin.Data.FashionMnist.LoadTrain().Take(64);
         var loader = new NeuroPlugin.Data.DataLoader(data, 16, shuffle: false, dropLast: true);
@@ -132,9 +139,7 @@ public class CheckpointTests : TempFolderFixture
     [Test]
     public void Checkpoint_LoadsAsAPlainModel_AndIsAPlainSafetensorsFile()
     {
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        var straight = CheckpointRuns.Straight(cpu, "adam", checkpoint);
+        var (straight, checkpoint) = Straight("adam");
         var saved = TrainingCheckpoint.Read(checkpoint);
         using var model = ModelFile.Load(checkpoint, cpu);
         using var restored = saved.CreateNetwork(cpu);
@@ -168,7 +173,6 @@ public class CheckpointTests : TempFolderFixture
     [Test]
     public void Save_IsAtomic_AndLeavesNoTemporaryFile()
     {
-        var cpu = new CpuBackend();
         string checkpoint = Folder.Combine("run.ckpt.neuro");
         using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
         using var trainer = new Trainer(network, new Adam(0.001f), CheckpointRuns.Batch);
@@ -212,9 +216,7 @@ public class CheckpointTests : TempFolderFixture
     [TestCaseSource(nameof(CorruptCheckpoints))]
     public void CorruptCheckpoint_RaisesModelFileExceptionNamingFileAndField(Action<JsonObject, JsonObject, Dictionary<string, byte[]>> edit, string problem)
     {
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        CheckpointRuns.Straight(cpu, "adam", checkpoint);
+        string checkpoint = Straight("adam").Checkpoint;
         Assert.That(() => TrainingCheckpoint.Read(checkpoint), Throws.Nothing, "test setup: the unedited file reads");
         SafetensorsBytes.Edit(checkpoint, edit);
         var error = Assert.Throws<ModelFileException>(() => TrainingCheckpoint.Read(checkpoint));
@@ -224,9 +226,7 @@ public class CheckpointTests : TempFolderFixture
     [Test]
     public void RestoreIntoAMismatchedTrainer_NamesTheField()
     {
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        CheckpointRuns.Straight(cpu, "adam", checkpoint);
+        string checkpoint = Straight("adam").Checkpoint;
         var saved = TrainingCheckpoint.Read(checkpoint);
         using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
         using var augmentation = CheckpointRuns.CreateAugmentation();
@@ -248,7 +248,6 @@ public class CheckpointTests : TempFolderFixture
     [Test]
     public void ModelFile_IsNotACheckpoint()
     {
-        var cpu = new CpuBackend();
         using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
         string path = Folder.Combine("model.neuro");
         ModelFile.Save(network, path);
