@@ -4,21 +4,13 @@ using System.Text.Json.Nodes;
 namespace NeuroPlugin.Tests.Training;
 
 /// <summary>Training checkpoints on the CPU: exact resume, the file's layout, and its validation.</summary>
-public class CheckpointTests : TempFolderFixture
+public class CheckpointTests : CpuTempFolderFixture
 {
-    CpuBackend cpu = null!;
-
-    [SetUp]
-    public void CreateBackend() => cpu = new CpuBackend();
-
-    [TearDown]
-    public void DisposeBackend() => cpu.Dispose();
-
     /// <summary>The straight run with <paramref name="optimizer"/>, checkpointed to <c>run.ckpt.neuro</c> in the test's folder.</summary>
     (CheckpointRuns.Outcome Run, string Checkpoint) Straight(string optimizer)
     {
         string checkpoint = Folder.Combine("run.ckpt.neuro");
-        return (CheckpointRuns.Straight(cpu, optimizer, checkpoint), checkpoint);
+        return (CheckpointRuns.Straight(Cpu, optimizer, checkpoint), checkpoint);
     }
 
     [TestCase("momentum")]
@@ -32,7 +24,7 @@ public class CheckpointTests : TempFolderFixture
         var (straight, checkpoint) = Straight(optimizer);
         var saved = TrainingCheckpoint.Read(checkpoint);
         Assert.That((saved.Counters.Step, saved.Counters.Epoch, saved.Counters.BatchInEpoch), Is.EqualTo((17L, 1, 5)), "saved mid-epoch 2");
-        var resumed = CheckpointRuns.Resumed(cpu, checkpoint);
+        var resumed = CheckpointRuns.Resumed(Cpu, checkpoint);
         CheckpointRuns.AssertIdentical(straight, resumed);
         Assert.That(straight.Step, Is.EqualTo(36), "the rest crossed into epoch 3");
     }
@@ -42,9 +34,9 @@ public class CheckpointTests : TempFolderFixture
     {
         // the experiment is sensitive: with the plan's dropout counter or the augmentation step not restored, it differs
         var (straight, checkpoint) = Straight("adam");
-        var dropoutReset = CheckpointRuns.Resumed(cpu, checkpoint, t => t.Plan.RandomCounter = 0);
+        var dropoutReset = CheckpointRuns.Resumed(Cpu, checkpoint, t => t.Plan.RandomCounter = 0);
         Assert.That(CheckpointRuns.Bits(dropoutReset.Tensors["fc.weight"]), Is.Not.EqualTo(CheckpointRuns.Bits(straight.Tensors["fc.weight"])), "dropout masks");
-        var stepReset = CheckpointRuns.Resumed(cpu, checkpoint, t => t.ResumeAt(0, t.Epoch, t.BatchInEpoch));
+        var stepReset = CheckpointRuns.Resumed(Cpu, checkpoint, t => t.ResumeAt(0, t.Epoch, t.BatchInEpoch));
         Assert.That(CheckpointRuns.Bits(stepReset.Tensors["fc.weight"]), Is.Not.EqualTo(CheckpointRuns.Bits(straight.Tensors["fc.weight"])), "schedule and augmentation step");
     }
 
@@ -56,7 +48,7 @@ public class CheckpointTests : TempFolderFixture
         var saved = TrainingCheckpoint.Read(checkpoint);
         var loader = CheckpointRuns.Loader();
         using var augmentation = CheckpointRuns.CreateAugmentation();
-        using var network = Network.Create(CheckpointRuns.Graph(), cpu, seed: 99); // other weights: overwritten
+        using var network = Network.Create(CheckpointRuns.Graph(), Cpu, seed: 99); // other weights: overwritten
         using var trainer = new Trainer(network, CheckpointRuns.CreateOptimizer("momentum"), CheckpointRuns.Batch, CheckpointRuns.Schedule,
             saved.Counters.TotalSteps) { Augmentation = augmentation };
         saved.Restore(trainer);
@@ -74,7 +66,7 @@ public class CheckpointTests : TempFolderFixture
         // give back the zeros a fresh run starts from, or the resumed run is not the run that was saved
         string checkpoint = Folder.Combine("start.ckpt.neuro");
         float[] straight;
-        using (var fresh = Network.Create(CheckpointRuns.Graph(), cpu, CheckpointRuns.Seed))
+        using (var fresh = Network.Create(CheckpointRuns.Graph(), Cpu, CheckpointRuns.Seed))
         using (var trainer = new Trainer(fresh, CheckpointRuns.CreateOptimizer("momentum"), CheckpointRuns.Batch, CheckpointRuns.Schedule, 12))
         {
             TrainingCheckpoint.Save(trainer, checkpoint, CheckpointRuns.Loader());
@@ -84,7 +76,7 @@ public class CheckpointTests : TempFolderFixture
         var saved = TrainingCheckpoint.Read(checkpoint);
         Assert.That(saved.HasOptimizerState, Is.False);
 
-        using var network = Network.Create(CheckpointRuns.Graph(), cpu, seed: 99);
+        using var network = Network.Create(CheckpointRuns.Graph(), Cpu, seed: 99);
         using var reused = new Trainer(network, CheckpointRuns.CreateOptimizer("momentum"), CheckpointRuns.Batch, CheckpointRuns.Schedule, 12);
         reused.TrainEpoch(CheckpointRuns.Loader(), 0); // momentum buffers now hold values
         saved.Restore(reused);
@@ -115,7 +107,7 @@ public class CheckpointTests : TempFolderFixture
             }
         }
         float[] expected;
-        using (var network = Network.Create(CheckpointRuns.Graph(), cpu, 3))
+        using (var network = Network.Create(CheckpointRuns.Graph(), Cpu, 3))
         using (var plan = NeuroPlugin.Execution.ExecutionPlan.ForTraining(network, 16))
         using (var optimizer = new RmsProp(0.001f, momentum: 0.9f))
         {
@@ -125,7 +117,7 @@ public class CheckpointTests : TempFolderFixture
             expected = network.Parameter("fc.weight").ToArray();
         }
         var saved = TrainingCheckpoint.Read(checkpoint);
-        using (var network = Network.Create(CheckpointRuns.Graph(), cpu, 8))
+        using (var network = Network.Create(CheckpointRuns.Graph(), Cpu, 8))
         using (var plan = NeuroPlugin.Execution.ExecutionPlan.ForTraining(network, 16))
         using (var optimizer = new RmsProp(0.001f, momentum: 0.9f))
         {
@@ -141,8 +133,8 @@ public class CheckpointTests : TempFolderFixture
     {
         var (straight, checkpoint) = Straight("adam");
         var saved = TrainingCheckpoint.Read(checkpoint);
-        using var model = ModelFile.Load(checkpoint, cpu);
-        using var restored = saved.CreateNetwork(cpu);
+        using var model = ModelFile.Load(checkpoint, Cpu);
+        using var restored = saved.CreateNetwork(Cpu);
         foreach (string name in model.ParameterNames)
             Assert.That(CheckpointRuns.Bits(model.Parameter(name).ToArray()), Is.EqualTo(CheckpointRuns.Bits(restored.Parameter(name).ToArray())), name);
 
@@ -174,7 +166,7 @@ public class CheckpointTests : TempFolderFixture
     public void Save_IsAtomic_AndLeavesNoTemporaryFile()
     {
         string checkpoint = Folder.Combine("run.ckpt.neuro");
-        using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
+        using var network = Network.Create(CheckpointRuns.Graph(), Cpu, 1);
         using var trainer = new Trainer(network, new Adam(0.001f), CheckpointRuns.Batch);
         TrainingCheckpoint.Save(trainer, checkpoint);
         byte[] before = File.ReadAllBytes(checkpoint);
@@ -228,7 +220,7 @@ public class CheckpointTests : TempFolderFixture
     {
         string checkpoint = Straight("adam").Checkpoint;
         var saved = TrainingCheckpoint.Read(checkpoint);
-        using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
+        using var network = Network.Create(CheckpointRuns.Graph(), Cpu, 1);
         using var augmentation = CheckpointRuns.CreateAugmentation();
         void Expect(Optimizer optimizer, string problem, NeuroPlugin.Data.Augmentation? withAugmentation, LearningRateSchedule? schedule = null)
         {
@@ -248,7 +240,7 @@ public class CheckpointTests : TempFolderFixture
     [Test]
     public void ModelFile_IsNotACheckpoint()
     {
-        using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
+        using var network = Network.Create(CheckpointRuns.Graph(), Cpu, 1);
         string path = Folder.Combine("model.neuro");
         ModelFile.Save(network, path);
         var error = Assert.Throws<ModelFileException>(() => TrainingCheckpoint.Read(path));
