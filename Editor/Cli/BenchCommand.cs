@@ -45,28 +45,17 @@ internal static class BenchCommand
         var random = new Random(1);
 
         using var training = ExecutionPlan.ForTraining(network, batch);
-        training.Input.Upload(RandomValues(random, training.Input.Length));
-        var targets = new float[training.Target!.Length];
-        int classes = training.Target.Shape[1];
-        for (int n = 0; n < batch; n++) targets[n * classes + random.Next(classes)] = 1f;
-        training.Target.Upload(targets);
+        TrainingThroughput.FillSyntheticBatch(training, random);
         var optimizer = new Sgd(0.01f);
-        // warm up until the JIT has tiered up and every shader is compiled: at least 30 steps and 2 seconds
-        var warmUp = Stopwatch.StartNew();
-        for (int i = 0; i < 30 || warmUp.Elapsed.TotalSeconds < 2; i++) training.TrainStep(optimizer);
-        training.ReadLoss();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++) training.TrainStep(optimizer);
-        training.ReadLoss();
-        double trainImagesPerSecond = (double)steps * batch / clock.Elapsed.TotalSeconds;
+        double trainImagesPerSecond = TrainingThroughput.ImagesPerSecond(training, optimizer, steps);
         var monitorCost = monitorEvery > 0 ? MeasureMonitor(training, optimizer, batch, steps, monitorEvery, rounds) : null;
 
         using var inference = ExecutionPlan.ForInference(network, 1);
-        float[] image = RandomValues(random, inference.Input.Length), logits = new float[inference.Output.Length];
+        float[] image = TrainingThroughput.RandomValues(random, inference.Input.Length), logits = new float[inference.Output.Length];
         int runs = Math.Max(50, steps * 2);
-        warmUp.Restart();
+        var warmUp = Stopwatch.StartNew();
         for (int i = 0; i < 100 || warmUp.Elapsed.TotalSeconds < 1; i++) Infer(inference, image, logits);
-        clock.Restart();
+        var clock = Stopwatch.StartNew();
         for (int i = 0; i < runs; i++) Infer(inference, image, logits);
         double inferenceMicroseconds = clock.Elapsed.TotalMicroseconds / runs;
 
@@ -154,13 +143,6 @@ internal static class BenchCommand
         plan.Input.Upload(image);
         plan.Forward();
         plan.Output.Download(logits);
-    }
-
-    static float[] RandomValues(Random random, int length)
-    {
-        var values = new float[length];
-        for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
-        return values;
     }
 }
 

@@ -19,8 +19,6 @@ internal sealed class BatchNormExperiment() : Experiment("batch-norm",
     const double AccuracyLead = 0.05;
     /// <summary>Final test accuracy from which a learning rate counts as one that trains.</summary>
     const double Trains = 0.5;
-    /// <summary>Sigmoid outputs within this distance of 0 or 1 count as saturated.</summary>
-    const float Near = 0.05f;
     static readonly float[] LearningRates = [0.01f, 0.1f, 1f];
     static readonly ActivationKind[] Activations = [ActivationKind.Sigmoid, ActivationKind.ReLU];
 
@@ -53,7 +51,7 @@ internal sealed class BatchNormExperiment() : Experiment("batch-norm",
                     using var optimizer = new Sgd(learningRate);
                     var curve = TrainingRun.Train(network, optimizer, train, test, options, context.Seed, trainEvaluation: trainEvaluation);
                     double saturated = activation != ActivationKind.Sigmoid ? double.NaN
-                        : ActivationSnapshot.Take(network, probeImages, nodes).Average(a => Readback.Fraction(a, y => y < Near || y > 1 - Near));
+                        : ActivationSnapshot.Take(network, probeImages, nodes).Average(a => Readback.Fraction(a, Readback.Saturated));
                     var outcome = new Outcome(activation, batchNorm, learningRate, curve, saturated);
                     outcomes.Add(outcome);
                     context.Log.WriteLine($"  {outcome.Label}: test accuracy {Format.Percent(outcome.Accuracy)}" +
@@ -84,7 +82,7 @@ internal sealed class BatchNormExperiment() : Experiment("batch-norm",
         result.Conclusions.Add(new Conclusion(
             "batch normalization keeps the hidden layers' distributions away from the extremes.",
             normalizedSaturated <= plainSaturated,
-            $"after training, {Format.Percent(plainSaturated)} of the sigmoid network's hidden outputs are within {Near} of 0 or 1 without BN and " +
+            $"after training, {Format.Percent(plainSaturated)} of the sigmoid network's hidden outputs are within {Readback.SaturationMargin} of 0 or 1 without BN and " +
             $"{Format.Percent(normalizedSaturated)} with BN (mean over the rates and layers; agreement needs BN's share to be no larger)."));
 
         return new MarkdownReport()
@@ -93,7 +91,7 @@ internal sealed class BatchNormExperiment() : Experiment("batch-norm",
                 "initialization) — with and without BatchNorm1d between each hidden Linear and its activation, trained with plain SGD on " +
                 $"{train.Count:N0} training images, batch {options.BatchSize}, for {options.Steps} steps at each learning rate; accuracy on {test.Count:N0} " +
                 "test images (eval mode: BN uses its running statistics). Saturated outputs: the share of the sigmoid network's hidden outputs within " +
-                $"{Near} of 0 or 1 after training, on {probeImages.Count:N0} test images.")
+                $"{Readback.SaturationMargin} of 0 or 1 after training, on {probeImages.Count:N0} test images.")
             .Image("accuracy with and without batch normalization", DrawChart(context, result, outcomes, options))
             .Table(["activation", "learning rate ε", "test accuracy without BN", "test accuracy with BN", "training loss without BN", "training loss with BN",
                     "saturated outputs without BN", "saturated outputs with BN"],

@@ -13,8 +13,9 @@ internal sealed class InitializationExperiment() : Experiment("initialization",
     "std 1 vs std 0.01 vs Xavier (sigmoid) / He (ReLU) vs zeros: activation histograms per layer, accuracy, symmetry of zero init")
 {
     const int Depth = 5;
-    /// <summary>Sigmoid outputs within this distance of 0 or 1 count as saturated, within it of 0.5 as "at 0.5".</summary>
-    const float Near = 0.05f;
+    /// <summary>Sigmoid outputs within this distance of 0.5 count as "at 0.5": the margin within which they count as
+    /// saturated near 0 or 1 (<see cref="Readback.Saturated"/>).</summary>
+    const float Near = Readback.SaturationMargin;
     /// <summary>Share of outputs that counts as "piled up".</summary>
     const double Majority = 0.5;
     /// <summary>ReLU activations' std from the first to the last hidden layer: "kept" within this factor, "vanishing"/"exploding" beyond its square.</summary>
@@ -38,7 +39,6 @@ internal sealed class InitializationExperiment() : Experiment("initialization",
         public bool Symmetric => Spread.All(s => s <= Identical);
     }
 
-    static bool Saturated(float y) => y < Near || y > 1 - Near;
     static bool AtHalf(float y) => Math.Abs(y - 0.5f) < Near;
 
     static readonly Configuration[] Configurations =
@@ -84,7 +84,7 @@ internal sealed class InitializationExperiment() : Experiment("initialization",
             for (int l = 0; l < Depth; l++) result.Metrics[$"{configuration.Key}.act{l + 1}.std"] = outcome.Std(l);
             if (configuration.Activation == ActivationKind.Sigmoid)
             {
-                result.Metrics[$"{configuration.Key}.saturated_share"] = outcome.MeanShare(Saturated);
+                result.Metrics[$"{configuration.Key}.saturated_share"] = outcome.MeanShare(Readback.Saturated);
                 result.Metrics[$"{configuration.Key}.half_share"] = outcome.MeanShare(AtHalf);
             }
         }
@@ -101,8 +101,8 @@ internal sealed class InitializationExperiment() : Experiment("initialization",
     void AddConclusions(ExperimentResult result, List<Outcome> outcomes, TrainingOptions options)
     {
         var (std1, small, xavier, sigmoidZeros) = (Find(outcomes, "sigmoid.std1"), Find(outcomes, "sigmoid.std0.01"), Find(outcomes, "sigmoid.xavier"), Find(outcomes, "sigmoid.zeros"));
-        double std1Saturated = std1.MeanShare(Saturated), smallHalf = small.MeanShare(AtHalf);
-        double xavierSaturated = xavier.MeanShare(Saturated), xavierHalf = xavier.MeanShare(AtHalf);
+        double std1Saturated = std1.MeanShare(Readback.Saturated), smallHalf = small.MeanShare(AtHalf);
+        double xavierSaturated = xavier.MeanShare(Readback.Saturated), xavierHalf = xavier.MeanShare(AtHalf);
         result.Conclusions.Add(new Conclusion(
             "with sigmoid, std 1 piles the outputs up at 0 and 1 and std 0.01 piles them up at 0.5, while Xavier spreads them.",
             std1Saturated >= Majority && smallHalf >= Majority && xavierSaturated < Majority && xavierHalf < Majority,
@@ -166,7 +166,7 @@ internal sealed class InitializationExperiment() : Experiment("initialization",
                 panel.Axes.SetLimitsX(0, max);
                 panel.Axes.Title.Label.FontSize = 13;
                 string note = sigmoid
-                    ? $"at 0/1: {Format.Percent(outcome.Share(l, Saturated))}\nat 0.5: {Format.Percent(outcome.Share(l, AtHalf))}"
+                    ? $"at 0/1: {Format.Percent(outcome.Share(l, Readback.Saturated))}\nat 0.5: {Format.Percent(outcome.Share(l, AtHalf))}"
                     : $"std {Format.Number(outcome.Std(l))}\nzeros: {Format.Percent(outcome.Share(l, v => v == 0))}";
                 Note(panel, note, Alignment.UpperRight);
             }
@@ -223,7 +223,7 @@ internal sealed class InitializationExperiment() : Experiment("initialization",
             .Heading("Sigmoid outputs at initialization", 2)
             .Table(["initialization", $"share within {Near} of 0 or 1", $"share within {Near} of 0.5", .. layers.Select(l => $"std, {l}")],
                 outcomes.Where(o => o.Configuration.Activation == ActivationKind.Sigmoid).Select(o => (IReadOnlyList<string>)
-                    [o.Configuration.Label, Format.Percent(o.MeanShare(Saturated)), Format.Percent(o.MeanShare(AtHalf)), .. Enumerable.Range(0, Depth).Select(l => Format.Number(o.Std(l)))]))
+                    [o.Configuration.Label, Format.Percent(o.MeanShare(Readback.Saturated)), Format.Percent(o.MeanShare(AtHalf)), .. Enumerable.Range(0, Depth).Select(l => Format.Number(o.Std(l)))]))
             .Heading("ReLU outputs at initialization", 2)
             .Table(["initialization", "share of zeros", .. layers.Select(l => $"std, {l}")],
                 outcomes.Where(o => o.Configuration.Activation == ActivationKind.ReLU).Select(o => (IReadOnlyList<string>)

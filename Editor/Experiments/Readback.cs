@@ -8,6 +8,12 @@ namespace NeuroPlugin.Editor.Experiments;
 /// </summary>
 internal static class Readback
 {
+    /// <summary>Sigmoid outputs within this distance of 0 or 1 count as saturated (the course's outputs "at the extremes").</summary>
+    public const float SaturationMargin = 0.05f;
+
+    /// <summary>Whether the sigmoid output <paramref name="y"/> is saturated: within <see cref="SaturationMargin"/> of 0 or 1.</summary>
+    public static bool Saturated(float y) => y < SaturationMargin || y > 1 - SaturationMargin;
+
     /// <summary>The Frobenius norm <c>‖∂E/∂w‖ = √(Σ g²)</c> of the gradient of parameter <paramref name="parameter"/>
     /// (e.g. <c>fc1.weight</c>) from the plan's last step.</summary>
     public static double GradientNorm(ExecutionPlan plan, string parameter)

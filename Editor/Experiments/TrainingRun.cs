@@ -89,46 +89,15 @@ internal static class TrainingRun
 }
 
 /// <summary>
-/// Loss and accuracy of a network on a dataset in eval mode, through one inference plan reused for every call.
-/// The cross-entropy is computed on the host from the downloaded logits, <c>−log softmax(z)[label]</c>.
+/// Loss and accuracy of a network on a dataset in eval mode (<see cref="Classification.Evaluate"/>), through one
+/// inference plan reused for every call.
 /// </summary>
 internal sealed class Evaluator(Network network, int batchSize = 500) : IDisposable
 {
     readonly ExecutionPlan plan = ExecutionPlan.ForInference(network, batchSize);
-    readonly float[] logits = new float[batchSize * network.Graph.InferShapes(1)[network.Graph.Output].Length];
 
     /// <summary>Mean cross-entropy and the fraction classified correctly (argmax).</summary>
-    public (double Loss, double Accuracy) Evaluate(ImageDataset dataset)
-    {
-        var loader = new DataLoader(dataset, batchSize, shuffle: false);
-        int classes = logits.Length / batchSize;
-        double lossSum = 0;
-        long correct = 0;
-        loader.StartEpoch(0);
-        while (loader.TryNextBatch())
-        {
-            plan.Input.Upload(loader.Images);
-            plan.Forward();
-            plan.Output.Download(logits);
-            for (int n = 0; n < loader.Count; n++)
-            {
-                var row = logits.AsSpan(n * classes, classes);
-                if (Classification.ArgMax(row) == loader.Labels[n]) correct++;
-                lossSum += CrossEntropy(row, loader.Labels[n]);
-            }
-        }
-        return (lossSum / dataset.Count, (double)correct / dataset.Count);
-    }
-
-    /// <summary><c>log Σ exp(z) − z[label]</c>, shifted by max z so that exp cannot overflow.</summary>
-    static double CrossEntropy(ReadOnlySpan<float> z, int label)
-    {
-        double max = double.NegativeInfinity;
-        foreach (float v in z) max = Math.Max(max, v);
-        double sum = 0;
-        foreach (float v in z) sum += Math.Exp(v - max);
-        return max + Math.Log(sum) - z[label];
-    }
+    public (double Loss, double Accuracy) Evaluate(ImageDataset dataset) => Classification.Evaluate(plan, dataset);
 
     public void Dispose() => plan.Dispose();
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NeuroPlugin.Backends.Cpu;
@@ -177,14 +176,7 @@ internal sealed class InspectorSession(DocumentSession document, TrainingSession
 
     static void WriteImages(Utf8JsonWriter json, ProbeImages images, Action? more)
     {
-        json.WriteString("node", images.Node);
-        json.WriteString("kind", images.Kind);
-        json.WriteNumber("count", images.Count);
-        json.WriteNumber("channels", images.Channels);
-        json.WriteNumber("height", images.Height);
-        json.WriteNumber("width", images.Width);
-        // float32, little-endian (every platform .NET runs the editor on)
-        json.WriteBase64String("values", MemoryMarshal.AsBytes(images.Values.AsSpan()));
+        MonitorJson.WriteMembers(json, images);
         more?.Invoke();
     }
 

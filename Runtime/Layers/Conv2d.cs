@@ -53,21 +53,17 @@ public sealed class Conv2d : WindowedConvolution
     /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
-        var x = inputs[0];
-        if (x.Rank != 4)
-            throw new ShapeException($"{node}: Conv2d takes (N,{InChannels},H,W), got {x}");
-        if (x.C != InChannels)
-            throw new ShapeException($"{node}: input {x} needs {InChannels} channels, got {x.C}");
+        var x = CheckedInput(node, inputs);
         return new TensorShape(x.N, OutChannels, Window.OutputHeight(x.H, node), Window.OutputWidth(x.W, node));
     }
 
     /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) =>
-        backend.Conv2dForward(t.Inputs[0], t.Parameters[0], HasBias ? t.Parameters[1] : null, t.Output, Window, Groups);
+        backend.Conv2dForward(t.Inputs[0], t.Parameters[0], Bias(t), t.Output, Window, Groups);
 
     /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t) =>
-        backend.Conv2dBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, HasBias ? t.ParameterGrads[1] : null, Window, Groups);
+        backend.Conv2dBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, BiasGradient(t), Window, Groups);
 
     /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) =>

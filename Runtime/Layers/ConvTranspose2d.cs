@@ -69,11 +69,7 @@ public sealed class ConvTranspose2d : WindowedConvolution
     /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
     {
-        var x = inputs[0];
-        if (x.Rank != 4)
-            throw new ShapeException($"{node}: ConvTranspose2d takes (N,{InChannels},H,W), got {x}");
-        if (x.C != InChannels)
-            throw new ShapeException($"{node}: input {x} needs {InChannels} channels, got {x.C}");
+        var x = CheckedInput(node, inputs);
         var w = Window;
         return new TensorShape(x.N, OutChannels,
             OutputSize(node, "height", x.H, w.KernelHeight, w.StrideHeight, w.PadTop, w.PadBottom, w.DilationHeight, OutputPaddingHeight),
@@ -85,7 +81,7 @@ public sealed class ConvTranspose2d : WindowedConvolution
 
     /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) =>
-        backend.ConvTranspose2dForward(t.Inputs[0], t.Parameters[0], HasBias ? t.Parameters[1] : null, t.Output, Window, Groups);
+        backend.ConvTranspose2dForward(t.Inputs[0], t.Parameters[0], Bias(t), t.Output, Window, Groups);
 
     /// <summary>In the forward pass this was y = convᵀ(x; W) + b, the input gradient of the convolution from OutChannels to
     /// InChannels with the same weight and window; so dx += conv(dy; W), dW += that convolution's weight gradient with input

@@ -8,37 +8,26 @@ namespace NeuroPlugin.Layers;
 /// <c>U(−1/√InFeatures, 1/√InFeatures)</c> for weight and bias; <c>weightInit</c> and <c>biasInit</c> choose others
 /// (e.g. <see cref="Initializer.For"/>), kept in the attributes by name.
 /// </summary>
-public sealed class Linear : Layer
+public sealed class Linear : WeightedLayer
 {
     /// <summary>A fully connected layer from <paramref name="inFeatures"/> to <paramref name="outFeatures"/> (both ≥ 1, else
     /// <see cref="ShapeException"/>); <paramref name="bias"/> adds the (OutFeatures) bias.</summary>
     public Linear(int inFeatures, int outFeatures, bool bias = true, Initializer? weightInit = null, Initializer? biasInit = null)
+        : base(WeightShape(inFeatures, outFeatures), outFeatures, bias, weightInit, biasInit, inFeatures, outFeatures)
     {
-        if (inFeatures < 1 || outFeatures < 1)
-            throw new ShapeException($"Linear needs positive feature counts, got in {inFeatures}, out {outFeatures}");
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        HasBias = bias;
-        WeightInit = weightInit ?? Initializer.PyTorchDefault;
-        BiasInit = biasInit ?? Initializer.PyTorchDefault;
-        var parameters = new List<ParameterSpec>
-        {
-            new("weight", new TensorShape(outFeatures, inFeatures), WeightInit, inFeatures, outFeatures),
-        };
-        if (bias) parameters.Add(new("bias", new TensorShape(outFeatures), BiasInit, inFeatures, outFeatures));
-        Parameters = parameters;
     }
+
+    /// <summary>(OutFeatures,InFeatures), once both are checked.</summary>
+    static TensorShape WeightShape(int inFeatures, int outFeatures) => inFeatures >= 1 && outFeatures >= 1
+        ? new TensorShape(outFeatures, inFeatures)
+        : throw new ShapeException($"Linear needs positive feature counts, got in {inFeatures}, out {outFeatures}");
 
     /// <summary>The input's feature count (PyTorch's <c>in_features</c>): x is (N,InFeatures).</summary>
     public int InFeatures { get; }
     /// <summary>The output's feature count (PyTorch's <c>out_features</c>): y is (N,OutFeatures).</summary>
     public int OutFeatures { get; }
-    /// <summary>Whether the layer has the (OutFeatures) bias b (PyTorch's <c>bias=True</c>).</summary>
-    public bool HasBias { get; }
-    /// <summary>How the weight starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
-    public Initializer WeightInit { get; }
-    /// <summary>How the bias starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
-    public Initializer BiasInit { get; }
 
     internal static LayerDescriptor Definition { get; } = Describe();
 
@@ -56,8 +45,6 @@ public sealed class Linear : Layer
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
-    /// <inheritdoc/>
-    public override IReadOnlyList<ParameterSpec> Parameters { get; }
 
     /// <inheritdoc/>
     public override TensorShape InferOutputShape(string node, ReadOnlySpan<TensorShape> inputs)
@@ -72,11 +59,11 @@ public sealed class Linear : Layer
 
     /// <inheritdoc/>
     public override void Forward(IBackend backend, NodeTensors t) =>
-        backend.LinearForward(t.Inputs[0], t.Parameters[0], HasBias ? t.Parameters[1] : null, t.Output);
+        backend.LinearForward(t.Inputs[0], t.Parameters[0], Bias(t), t.Output);
 
     /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t) =>
-        backend.LinearBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, HasBias ? t.ParameterGrads[1] : null);
+        backend.LinearBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, BiasGradient(t));
 
     /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)InFeatures * OutFeatures;

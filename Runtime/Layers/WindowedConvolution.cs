@@ -9,29 +9,30 @@ namespace NeuroPlugin.Layers;
 /// initializers, and the same attributes in files and the editor (inChannels, outChannels, bias, groups, weightInit,
 /// biasInit, the window).
 /// </summary>
-public abstract class WindowedConvolution : Layer
+public abstract class WindowedConvolution : WeightedLayer
 {
     /// <summary>Checks the sizes (messages name <paramref name="type"/>) and declares <c>weight</c> of
     /// <paramref name="weightShape"/> and, with <paramref name="bias"/>, <c>bias</c> (OutChannels), both initialized with
     /// <paramref name="fanIn"/>.</summary>
     private protected WindowedConvolution(string type, int inChannels, int outChannels, Window2d window, bool bias, Initializer? weightInit,
         Initializer? biasInit, int groups, Func<int, int, TensorShape> weightShape, int fanIn, int fanOut)
+        : base(CheckedWeightShape(type, inChannels, outChannels, window, groups, weightShape), outChannels, bias, weightInit, biasInit, fanIn, fanOut)
+    {
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        Window = window;
+        Groups = groups;
+    }
+
+    static TensorShape CheckedWeightShape(string type, int inChannels, int outChannels, Window2d window, int groups,
+        Func<int, int, TensorShape> weightShape)
     {
         if (inChannels < 1 || outChannels < 1)
             throw new ShapeException($"{type} needs positive channel counts, got in {inChannels}, out {outChannels}");
         if (groups < 1 || inChannels % groups != 0 || outChannels % groups != 0)
             throw new ArgumentOutOfRangeException(nameof(groups), groups, $"{type} groups must divide both channel counts (in {inChannels}, out {outChannels})");
         window.Validate(type);
-        InChannels = inChannels;
-        OutChannels = outChannels;
-        Window = window;
-        Groups = groups;
-        HasBias = bias;
-        WeightInit = weightInit ?? Initializer.PyTorchDefault;
-        BiasInit = biasInit ?? Initializer.PyTorchDefault;
-        var parameters = new List<ParameterSpec> { new("weight", weightShape(inChannels, outChannels), WeightInit, fanIn, fanOut) };
-        if (bias) parameters.Add(new("bias", new TensorShape(outChannels), BiasInit, fanIn, fanOut));
-        Parameters = parameters;
+        return weightShape(inChannels, outChannels);
     }
 
     /// <summary>C, the input's channel count (PyTorch's <c>in_channels</c>).</summary>
@@ -43,15 +44,17 @@ public abstract class WindowedConvolution : Layer
     public Window2d Window { get; }
     /// <summary>Channel groups G: 1 for an ordinary convolution, InChannels for a depthwise one (PyTorch's <c>groups</c>).</summary>
     public int Groups { get; }
-    /// <summary>Whether the layer adds the (OutChannels) bias b (PyTorch's <c>bias=True</c>).</summary>
-    public bool HasBias { get; }
-    /// <summary>How the weight starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
-    public Initializer WeightInit { get; }
-    /// <summary>How the bias starts (<see cref="Initializer.PyTorchDefault"/> unless given).</summary>
-    public Initializer BiasInit { get; }
 
-    /// <inheritdoc/>
-    public override IReadOnlyList<ParameterSpec> Parameters { get; }
+    /// <summary>The input (N,InChannels,H,W) of <paramref name="inputs"/>, checked; messages start with <paramref name="node"/>.</summary>
+    private protected TensorShape CheckedInput(string node, ReadOnlySpan<TensorShape> inputs)
+    {
+        var x = inputs[0];
+        if (x.Rank != 4)
+            throw new ShapeException($"{node}: {Type} takes (N,{InChannels},H,W), got {x}");
+        if (x.C != InChannels)
+            throw new ShapeException($"{node}: input {x} needs {InChannels} channels, got {x.C}");
+        return x;
+    }
 
     /// <summary>The attributes both layers declare, in file order, read back together.</summary>
     private protected sealed class ConvolutionAttributes<TLayer>(LayerDescriptorBuilder<TLayer> d, Window2d defaultWindow, bool groupsOptional)

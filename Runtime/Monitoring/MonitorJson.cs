@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace NeuroPlugin.Monitoring;
@@ -14,8 +15,7 @@ public static class MonitorJson
     /// <summary>Writes the run's description.</summary>
     public static void Write(Utf8JsonWriter json, RunDescription run)
     {
-        json.WriteStartObject();
-        json.WriteString("type", "run");
+        StartObject(json, "run");
         json.WriteString("backend", run.Backend);
         json.WriteString("device", run.Device);
         json.WriteNumber("batchSize", run.BatchSize);
@@ -138,8 +138,7 @@ public static class MonitorJson
     /// "step","items":[{"kind","title","severity","node","parameter","message","remedy","value","threshold"}]}</c>.</summary>
     public static void Write(Utf8JsonWriter json, DiagnosticReport report)
     {
-        json.WriteStartObject();
-        json.WriteString("type", "diagnostics");
+        StartObject(json, "diagnostics");
         json.WriteNumber("step", report.Step);
         WriteObjects(json, "items", report.Items, static (json, item) =>
         {
@@ -157,11 +156,32 @@ public static class MonitorJson
         json.WriteEndObject();
     }
 
-    /// <summary>Opens a step's record: its type, the step and the epoch.</summary>
-    static void StartRecord(Utf8JsonWriter json, string type, long step, int epoch)
+    /// <summary>Writes a probe's images as members of the object <paramref name="json"/> is in (the live link's
+    /// <c>probe</c> message and the editor's inspector answers): <c>"node","kind","count","channels","height","width"</c>
+    /// and <c>"values"</c>, the (count, channels, height, width) values as float32, little-endian, base64.</summary>
+    public static void WriteMembers(Utf8JsonWriter json, ProbeImages images)
+    {
+        json.WriteString("node", images.Node);
+        json.WriteString("kind", images.Kind);
+        json.WriteNumber("count", images.Count);
+        json.WriteNumber("channels", images.Channels);
+        json.WriteNumber("height", images.Height);
+        json.WriteNumber("width", images.Width);
+        // float32, little-endian (every platform .NET runs on)
+        json.WriteBase64String("values", MemoryMarshal.AsBytes(images.Values.AsSpan()));
+    }
+
+    /// <summary>Opens a record or a live link message: the object and its <c>"type"</c>.</summary>
+    internal static void StartObject(Utf8JsonWriter json, string type)
     {
         json.WriteStartObject();
         json.WriteString("type", type);
+    }
+
+    /// <summary>Opens a step's record: its type, the step and the epoch.</summary>
+    static void StartRecord(Utf8JsonWriter json, string type, long step, int epoch)
+    {
+        StartObject(json, type);
         json.WriteNumber("step", step);
         json.WriteNumber("epoch", epoch);
     }
@@ -178,7 +198,7 @@ public static class MonitorJson
     }
 
     /// <summary>An array property of objects, one per item, each filled by <paramref name="write"/>.</summary>
-    static void WriteObjects<T>(Utf8JsonWriter json, string name, IEnumerable<T> items, Action<Utf8JsonWriter, T> write)
+    internal static void WriteObjects<T>(Utf8JsonWriter json, string name, IEnumerable<T> items, Action<Utf8JsonWriter, T> write)
     {
         json.WriteStartArray(name);
         foreach (var item in items)
@@ -197,7 +217,8 @@ public static class MonitorJson
         json.WriteEndArray();
     }
 
-    static void WriteNumber(Utf8JsonWriter json, string name, double? value)
+    /// <summary>A number property; <c>null</c> where the value is not finite (or missing).</summary>
+    internal static void WriteNumber(Utf8JsonWriter json, string name, double? value)
     {
         json.WritePropertyName(name);
         WriteNumberValue(json, value);

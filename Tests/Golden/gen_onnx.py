@@ -13,25 +13,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Interop"))
+from pytorch_lenet5 import LeNet5  # noqa: E402  (after the path)
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "NeuroPlugin.Tests", "Onnx", "Fixtures")
-
-
-class LeNet5(nn.Module):
-    """The zoo's LeNet-5 (Runtime/Models/LeNet5.cs); view(N, -1) makes the exporter emit Shape/Gather/Unsqueeze/Concat/Reshape."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.fc1 = nn.Linear(400, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = x.view(x.size(0), -1)
-        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
 
 
 class ConvPoolActivations(nn.Module):

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using NeuroPlugin.Training;
 
@@ -57,8 +56,7 @@ internal static class LiveMessages
     /// <summary>The first message to each client: what it may do and the training's state.</summary>
     public static void WriteHello(Utf8JsonWriter json, LiveLink link, bool mayControl)
     {
-        json.WriteStartObject();
-        json.WriteString("type", "hello");
+        MonitorJson.StartObject(json, "hello");
         json.WriteNumber("protocol", Protocol);
         json.WriteBoolean("controlEnabled", link.ControlEnabled);
         json.WriteBoolean("control", mayControl);
@@ -73,8 +71,7 @@ internal static class LiveMessages
     /// <summary>A batch of frame timings; <c>trainingDeviceMs</c> is null while unknown.</summary>
     public static void WriteFrames(Utf8JsonWriter json, ReadOnlySpan<FrameTiming> frames)
     {
-        json.WriteStartObject();
-        json.WriteString("type", "frames");
+        MonitorJson.StartObject(json, "frames");
         json.WriteStartArray("frames");
         foreach (var frame in frames)
         {
@@ -83,8 +80,7 @@ internal static class LiveMessages
             json.WriteNumber("ms", frame.FrameMs);
             json.WriteNumber("trainingBudgetMs", frame.TrainingBudgetMs);
             json.WriteNumber("trainingMs", frame.TrainingMs);
-            if (double.IsFinite(frame.TrainingDeviceMs)) json.WriteNumber("trainingDeviceMs", frame.TrainingDeviceMs);
-            else json.WriteNull("trainingDeviceMs");
+            MonitorJson.WriteNumber(json, "trainingDeviceMs", frame.TrainingDeviceMs);
             json.WriteNumber("stages", frame.Stages);
             json.WriteNumber("steps", frame.StepsCompleted);
             json.WriteNumber("step", frame.Step);
@@ -98,8 +94,7 @@ internal static class LiveMessages
     /// <summary>What a slow client skipped since its last such message, and in all.</summary>
     public static void WriteMissed(Utf8JsonWriter json, long messages, long frames, long totalMessages, long totalFrames)
     {
-        json.WriteStartObject();
-        json.WriteString("type", "missed");
+        MonitorJson.StartObject(json, "missed");
         json.WriteNumber("messages", messages);
         json.WriteNumber("frames", frames);
         json.WriteNumber("totalMessages", totalMessages);
@@ -110,47 +105,33 @@ internal static class LiveMessages
     /// <summary>A probe: (count, channels, height, width) float32 values, little-endian, base64.</summary>
     static void Write(Utf8JsonWriter json, ProbeResult probe)
     {
-        var images = probe.Images;
-        json.WriteStartObject();
-        json.WriteString("type", "probe");
+        MonitorJson.StartObject(json, "probe");
         json.WriteNumber("id", probe.Id);
-        json.WriteString("kind", images.Kind);
-        json.WriteString("node", images.Node);
         json.WriteNumber("frame", probe.Frame);
         json.WriteNumber("step", probe.Step);
-        json.WriteNumber("count", images.Count);
-        json.WriteNumber("channels", images.Channels);
-        json.WriteNumber("height", images.Height);
-        json.WriteNumber("width", images.Width);
-        json.WriteBase64String("values", MemoryMarshal.AsBytes(images.Values.AsSpan()));
+        MonitorJson.WriteMembers(json, probe.Images);
         json.WriteEndObject();
     }
 
     static void Write(Utf8JsonWriter json, NonFiniteReport report)
     {
-        json.WriteStartObject();
-        json.WriteString("type", "nonFinite");
+        MonitorJson.StartObject(json, "nonFinite");
         json.WriteNumber("step", report.Step);
         json.WriteNumber("skippedUpdates", report.SkippedUpdates);
         json.WriteString("layer", report.Layer);
-        json.WriteStartArray("tensors");
-        foreach (var tensor in report.Tensors)
+        MonitorJson.WriteObjects(json, "tensors", report.Tensors, static (json, tensor) =>
         {
-            json.WriteStartObject();
             json.WriteString("name", tensor.Name);
             json.WriteString("kind", tensor.Kind.ToString());
             json.WriteString("layer", tensor.Layer);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
+        });
         json.WriteString("message", report.ToString());
         json.WriteEndObject();
     }
 
     static void Write(Utf8JsonWriter json, ControlEvent control)
     {
-        json.WriteStartObject();
-        json.WriteString("type", "control");
+        MonitorJson.StartObject(json, "control");
         json.WriteNumber("id", control.Id);
         json.WriteString("op", control.Op);
         json.WriteBoolean("paused", control.Paused);
@@ -161,8 +142,7 @@ internal static class LiveMessages
 
     static void Write(Utf8JsonWriter json, LinkReply reply)
     {
-        json.WriteStartObject();
-        json.WriteString("type", "error");
+        MonitorJson.StartObject(json, "error");
         json.WriteNumber("id", reply.Id);
         json.WriteString("error", reply.Error);
         json.WriteEndObject();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using NeuroPlugin.Backends;
 using NeuroPlugin.Backends.Cpu;
@@ -9,8 +8,7 @@ using NeuroPlugin.Optimizers;
 
 namespace NeuroPlugin.GpuCheck;
 
-/// <summary>Training throughput as <c>neuro bench</c> measures it: synthetic batch, at least 30 steps and 2 s of warm-up,
-/// then <c>--steps</c> timed steps closed by a loss readback (so queued GPU work is counted).</summary>
+/// <summary>Training throughput as <c>neuro bench</c> measures it (<see cref="TrainingThroughput"/>), <c>--steps</c> timed steps.</summary>
 static class BenchmarkRun
 {
     public static JsonObject Run(CommandOptions options)
@@ -20,21 +18,8 @@ static class BenchmarkRun
         using IBackend backend = backendName == "cpu" ? new CpuBackend() : TrainingRun.CreateGL(sync: false, validation: null);
         using var network = Network.Create(ModelZoo.Build(model), backend, seed: 1);
         using var plan = ExecutionPlan.ForTraining(network, batch);
-        var random = new Random(1);
-        var input = new float[plan.Input.Length];
-        for (int i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
-        plan.Input.Upload(input);
-        var targets = new float[plan.Target!.Length];
-        int classes = plan.Target.Shape[1];
-        for (int n = 0; n < batch; n++) targets[n * classes + random.Next(classes)] = 1f;
-        plan.Target.Upload(targets);
-        var optimizer = new Sgd(0.01f);
-        var warmUp = Stopwatch.StartNew();
-        for (int i = 0; i < 30 || warmUp.Elapsed.TotalSeconds < 2; i++) plan.TrainStep(optimizer);
-        plan.ReadLoss();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++) plan.TrainStep(optimizer);
-        plan.ReadLoss();
+        TrainingThroughput.FillSyntheticBatch(plan, new Random(1));
+        double imagesPerSecond = TrainingThroughput.ImagesPerSecond(plan, new Sgd(0.01f), steps);
         return new JsonObject
         {
             ["model"] = model,
@@ -42,7 +27,7 @@ static class BenchmarkRun
             ["device"] = backend.DeviceName,
             ["batch"] = batch,
             ["steps"] = steps,
-            ["trainImagesPerSecond"] = Math.Round(steps * batch / clock.Elapsed.TotalSeconds),
+            ["trainImagesPerSecond"] = Math.Round(imagesPerSecond),
         };
     }
 }

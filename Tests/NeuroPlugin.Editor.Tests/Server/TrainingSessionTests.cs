@@ -5,14 +5,23 @@ namespace NeuroPlugin.Editor.Tests.Server;
 /// <summary>Training runs of the editor without HTTP: the GL backend on the run's own thread, refused settings, weights kept.</summary>
 public sealed class TrainingSessionTests : TempFolderFixture
 {
+    /// <summary>The small test network's document in the test's folder, and a training session of it.</summary>
+    (DocumentSession Session, TrainingSession Training) SmallNetwork()
+    {
+        var session = Commands.SmallNetwork(Folder.Path);
+        return (session, new TrainingSession(session));
+    }
+
+    /// <summary>Starts <paramref name="training"/> with the JSON training request <paramref name="request"/>.</summary>
+    static void Start(TrainingSession training, string request) => training.Start(TrainingRequest.Parse(Commands.Parse(request)));
+
     [Test]
     public void GLRunTrainsOnItsOwnThreadAndLeavesItsWeightsWithTheDocument()
     {
         _ = Document.TemplateTests.FashionMnistOrIgnore();
-        var session = Commands.SmallNetwork(Folder.Path);
-        var training = new TrainingSession(session);
+        var (session, training) = SmallNetwork();
         long revision = session.Revision;
-        training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"gl","batchSize":32,"epochs":1,"trainLimit":320,"testLimit":100}""")));
+        Start(training, """{"backend":"gl","batchSize":32,"epochs":1,"trainLimit":320,"testLimit":100}""");
         Assert.That(training.Wait(TimeSpan.FromSeconds(120)), Is.True);
         var status = JsonNode.Parse(training.StatusJson())!;
         if ((string)status["state"]! == "failed" && ((string?)status["error"] ?? "").Contains("GL", StringComparison.Ordinal))
@@ -29,10 +38,9 @@ public sealed class TrainingSessionTests : TempFolderFixture
     public void ADivergedRun_DoesNotOverwriteTheDocumentsWeights_AndSaysSo()
     {
         _ = Document.TemplateTests.FashionMnistOrIgnore();
-        var session = Commands.SmallNetwork(Folder.Path);
-        var training = new TrainingSession(session);
+        var (session, training) = SmallNetwork();
         long revision = session.Revision;
-        training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"cpu","learningRate":1000,"batchSize":32,"epochs":1,"trainLimit":640,"testLimit":100,"monitorEvery":2}""")));
+        Start(training, """{"backend":"cpu","learningRate":1000,"batchSize":32,"epochs":1,"trainLimit":640,"testLimit":100,"monitorEvery":2}""");
         Assert.That(training.Wait(TimeSpan.FromSeconds(120)), Is.True);
         var status = JsonNode.Parse(training.StatusJson())!;
         Assert.That(((string)status["state"]!, (bool)status["diverged"]!, (string)status["weights"]!), Is.EqualTo(("finished", true, TrainingSession.WeightsDiverged)),
@@ -41,7 +49,7 @@ public sealed class TrainingSessionTests : TempFolderFixture
         Assert.That(session.Revision, Is.EqualTo(revision), "the document did not change");
 
         // the same network at a sane rate: its weights are kept
-        training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"cpu","batchSize":32,"epochs":1,"trainLimit":320,"testLimit":100}""")));
+        Start(training, """{"backend":"cpu","batchSize":32,"epochs":1,"trainLimit":320,"testLimit":100}""");
         Assert.That(training.Wait(TimeSpan.FromSeconds(120)), Is.True);
         Assert.That((string)JsonNode.Parse(training.StatusJson())!["weights"]!, Is.EqualTo(TrainingSession.WeightsKept));
         Assert.That(session.TrainingSnapshot().Weights.Values.All(w => w.Values.All(float.IsFinite)), Is.True);
@@ -51,11 +59,10 @@ public sealed class TrainingSessionTests : TempFolderFixture
     [Test]
     public void RefusesSettingsAndNetworksThatDoNotFit()
     {
-        var session = Commands.SmallNetwork(Folder.Path);
-        var training = new TrainingSession(session);
-        var e = Assert.Throws<DocumentCommandException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"backend":"tpu"}"""))));
+        var (session, training) = SmallNetwork();
+        var e = Assert.Throws<DocumentCommandException>(() => Start(training, """{"backend":"tpu"}"""));
         Assert.That(e!.Message, Does.Contain("unknown backend 'tpu'"));
-        Assert.That(Assert.Throws<TrainingOptionsException>(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"optimizer":"lbfgs"}"""))))!.Message,
+        Assert.That(Assert.Throws<TrainingOptionsException>(() => Start(training, """{"optimizer":"lbfgs"}"""))!.Message,
             Does.Contain("unknown optimizer 'lbfgs'"));
         Assert.That(Assert.Throws<DocumentCommandException>(() => TrainingRequest.Parse(Commands.Parse("""{"dataset":{"path":"images"}}""")))!.Message,
             Does.Contain("an image-folder dataset is { \"folder\""));
@@ -72,8 +79,8 @@ public sealed class TrainingSessionTests : TempFolderFixture
     [TestCase("""{"weightDecay":-0.1}""", "weightDecay must be a number")]
     public void SettingsErrorsNameTheRequestFields(string request, string message)
     {
-        var training = new TrainingSession(Commands.SmallNetwork(Folder.Path));
-        var e = Assert.Throws<TrainingOptionsException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(request))));
+        var training = SmallNetwork().Training;
+        var e = Assert.Throws<TrainingOptionsException>(() => Start(training, request));
         Assert.That(e!.Message, Does.StartWith(message));
         Assert.That(e.Message, Does.Not.Contain("--"), "no CLI flags in the editor's messages");
     }
@@ -86,8 +93,8 @@ public sealed class TrainingSessionTests : TempFolderFixture
     [TestCase("""{"lr":0.1}""", "unknown field 'lr'; training options: epochs, batchSize")]
     public void EveryOptionOfNeuroTrain_IsTaken_AndItsErrorsNameTheRequestField(string request, string message)
     {
-        var training = new TrainingSession(Commands.SmallNetwork(Folder.Path));
-        var e = Assert.Throws<TrainingOptionsException>(() => training.Start(TrainingRequest.Parse(Commands.Parse(request))));
+        var training = SmallNetwork().Training;
+        var e = Assert.Throws<TrainingOptionsException>(() => Start(training, request));
         Assert.That(e!.Message, Does.StartWith(message));
     }
 
@@ -97,8 +104,8 @@ public sealed class TrainingSessionTests : TempFolderFixture
         Assert.That(Assert.Throws<DocumentCommandException>(() => TrainingRequest.Parse(Commands.Parse("""{"imageSize":63}""")))!.Message,
             Is.EqualTo("imageSize is not an editor training option (the network's input decides the image size)"));
         Assert.That(TrainingRequest.FormFields.Select(f => f.Name), Does.Not.Contain("resume").And.Contain("checkpoint"));
-        var training = new TrainingSession(Commands.SmallNetwork(Folder.Path));
-        Assert.That(() => training.Start(TrainingRequest.Parse(Commands.Parse("""{"checkpoint":"../outside.ckpt.neuro"}"""))),
+        var training = SmallNetwork().Training;
+        Assert.That(() => Start(training, """{"checkpoint":"../outside.ckpt.neuro"}"""),
             Throws.TypeOf<PathOutsideFolderException>());
     }
 
@@ -106,11 +113,11 @@ public sealed class TrainingSessionTests : TempFolderFixture
     public void AdamRun_UsesAdamsDefaultRate_ReportsItAndItsStepsAndWritesItsCheckpointInTheFolder()
     {
         _ = Document.TemplateTests.FashionMnistOrIgnore();
-        var training = new TrainingSession(Commands.SmallNetwork(Folder.Path));
-        training.Start(TrainingRequest.Parse(Commands.Parse("""
+        var training = SmallNetwork().Training;
+        Start(training, """
             {"backend":"cpu","optimizer":"adam","schedule":"step","gamma":0.5,"augment":["cutout"],"batchSize":32,"epochs":2,
              "trainLimit":64,"testLimit":50,"checkpoint":"runs/adam.ckpt.neuro","checkpointEvery":1}
-            """)));
+            """);
         var started = JsonNode.Parse(training.StatusJson())!;
         Assert.That((float)started["options"]!["learningRate"]!, Is.EqualTo(0.001f), "the optimizer's default, reported as the run starts");
         Assert.That(training.Wait(TimeSpan.FromSeconds(60)), Is.True);

@@ -16,24 +16,17 @@ public class ImageSizeCliTests
     [Test]
     public void AlexNetAt63_TrainsAndReports()
     {
-        string folder = Path.Combine(Path.GetTempPath(), "neuro-image-size-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            string report = Path.Combine(folder, "report.json");
-            var (code, output, error) = NeuroCli.Run("train", "--model", "alexnet", "--image-size", "63", "--train-limit", "64", "--test-limit", "100",
-                "--epochs", "1", "--batch", "32", "--backend", "cpu", "--report", report);
-            Assert.That(code, Is.EqualTo(0), error);
-            Assert.That(output, Does.Contain("training alexnet").And.Contain("test accuracy").And.Contain("(100 images)"));
-            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
-            Assert.That(json.RootElement.GetProperty("model").GetString(), Is.EqualTo("alexnet"));
-            Assert.That(json.RootElement.GetProperty("trainImages").GetInt32(), Is.EqualTo(64));
-            Assert.That(json.RootElement.GetProperty("testAccuracy").GetDouble(), Is.InRange(0.0, 1.0));
-            Assert.That(float.IsFinite(json.RootElement.GetProperty("finalLoss").GetSingle()), Is.True, "two steps gave a finite loss");
-        }
-        finally
-        {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        }
+        using var files = new TempFolder("neuro-image-size");
+        string report = files.Combine("report.json");
+        var (code, output, error) = NeuroCli.Run("train", "--model", "alexnet", "--image-size", "63", "--train-limit", "64", "--test-limit", "100",
+            "--epochs", "1", "--batch", "32", "--backend", "cpu", "--report", report);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("training alexnet").And.Contain("test accuracy").And.Contain("(100 images)"));
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
+        Assert.That(json.RootElement.GetProperty("model").GetString(), Is.EqualTo("alexnet"));
+        Assert.That(json.RootElement.GetProperty("trainImages").GetInt32(), Is.EqualTo(64));
+        Assert.That(json.RootElement.GetProperty("testAccuracy").GetDouble(), Is.InRange(0.0, 1.0));
+        Assert.That(float.IsFinite(json.RootElement.GetProperty("finalLoss").GetSingle()), Is.True, "two steps gave a finite loss");
     }
 
     /// <summary>The saved model keeps the resize: it takes Fashion-MNIST's 1×28×28 and resizes to the model's size first
@@ -41,24 +34,17 @@ public class ImageSizeCliTests
     [Test]
     public void SavedModelKeepsTheResize()
     {
-        string folder = Path.Combine(Path.GetTempPath(), "neuro-image-size-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var (code, _, error) = NeuroCli.Run("train", "--model", "lenet5", "--image-size", "36", "--train-limit", "64", "--test-limit", "100",
-                "--epochs", "1", "--batch", "32", "--backend", "cpu", "--out", folder);
-            Assert.That(code, Is.EqualTo(0), error);
-            using var cpu = new CpuBackend();
-            using var network = ModelFile.Load(Path.Combine(folder, "model.neuro"), cpu);
-            Assert.That(network.Graph.Inputs.Single().ItemShape, Is.EqualTo(new TensorShape(1, 28, 28)));
-            var resize = network.Graph.Nodes[0];
-            Assert.That(resize.Name, Is.EqualTo(InputResize.NodeName));
-            Assert.That(resize.Layer, Is.TypeOf<Upsample>().With.Property(nameof(Upsample.Size)).EqualTo((36, 36)));
-            Assert.That(network.Graph.InferShapes(1)[InputResize.NodeName], Is.EqualTo(new TensorShape(1, 1, 36, 36)));
-        }
-        finally
-        {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        }
+        using var files = new TempFolder("neuro-image-size");
+        var (code, _, error) = NeuroCli.Run("train", "--model", "lenet5", "--image-size", "36", "--train-limit", "64", "--test-limit", "100",
+            "--epochs", "1", "--batch", "32", "--backend", "cpu", "--out", files.Path);
+        Assert.That(code, Is.EqualTo(0), error);
+        using var cpu = new CpuBackend();
+        using var network = ModelFile.Load(files.Combine("model.neuro"), cpu);
+        Assert.That(network.Graph.Inputs.Single().ItemShape, Is.EqualTo(new TensorShape(1, 28, 28)));
+        var resize = network.Graph.Nodes[0];
+        Assert.That(resize.Name, Is.EqualTo(InputResize.NodeName));
+        Assert.That(resize.Layer, Is.TypeOf<Upsample>().With.Property(nameof(Upsample.Size)).EqualTo((36, 36)));
+        Assert.That(network.Graph.InferShapes(1)[InputResize.NodeName], Is.EqualTo(new TensorShape(1, 1, 36, 36)));
     }
 
     [TestCase("alexnet", "40", "alexnet needs images of at least 63×63, got 40×40")]

@@ -67,6 +67,20 @@ static class EmbeddingModels
     /// <summary>A temporary folder deleted by the returned handle.</summary>
     public static TempFolder Folder() => new("neuro-embed");
 
+    /// <summary>A LeNet-5 model file (<see cref="SaveLeNet"/>) in a folder of its own that goes with it: a fixture's model,
+    /// made in its one-time set-up and disposed in its one-time tear-down.</summary>
+    public sealed class SavedLeNet : IDisposable
+    {
+        readonly TempFolder folder = Folder();
+
+        public SavedLeNet(int seed) => Path = SaveLeNet(folder.Path, seed);
+
+        /// <summary>The model file.</summary>
+        public string Path { get; }
+
+        public void Dispose() => folder.Dispose();
+    }
+
     /// <summary>The exception <paramref name="action"/> throws, or null.</summary>
     public static Exception? Catch(Action action)
     {

@@ -13,18 +13,13 @@ namespace NeuroPlugin.Tests.Embedding;
 [NonParallelizable]
 public sealed class FootprintTests
 {
-    TempFolder folder = null!;
-    string model = null!;
+    SavedLeNet lenet = null!;
 
     [OneTimeSetUp]
-    public void CreateModel()
-    {
-        folder = Folder();
-        model = SaveLeNet(folder.Path, seed: 9);
-    }
+    public void CreateModel() => lenet = new SavedLeNet(seed: 9);
 
     [OneTimeTearDown]
-    public void DeleteModel() => folder.Dispose();
+    public void DeleteModel() => lenet.Dispose();
 
     const string ImageSharp = "SixLabors.ImageSharp", Protobuf = "Google.Protobuf", Runtime = "NeuroPlugin.Runtime";
 
@@ -32,7 +27,7 @@ public sealed class FootprintTests
     [TestCase(nameof(FootprintProbe.Pixels))]
     public void InferenceWithoutImagesOrOnnx_LoadsNeitherImageSharpNorProtobuf(string probe)
     {
-        var loaded = LoadedBy(probe, model);
+        var loaded = LoadedBy(probe, lenet.Path);
         Assert.That(loaded, Does.Contain(Runtime).And.Contain("Silk.NET.OpenGL"), "the probe ran the Runtime in its own context");
         Assert.That(loaded, Does.Not.Contain(ImageSharp).And.Not.Contain(Protobuf));
     }
@@ -40,8 +35,8 @@ public sealed class FootprintTests
     [Test]
     public void DecodingAPng_LoadsImageSharp_AndAnOnnxModel_Protobuf()
     {
-        Assert.That(LoadedBy(nameof(FootprintProbe.Png), model), Does.Contain(ImageSharp).And.Not.Contain(Protobuf));
-        Assert.That(LoadedBy(nameof(FootprintProbe.Onnx), model), Does.Contain(Protobuf));
+        Assert.That(LoadedBy(nameof(FootprintProbe.Png), lenet.Path), Does.Contain(ImageSharp).And.Not.Contain(Protobuf));
+        Assert.That(LoadedBy(nameof(FootprintProbe.Onnx), lenet.Path), Does.Contain(Protobuf));
     }
 
     /// <summary>The assembly names loaded into a fresh context by running <paramref name="probe"/>(<paramref name="path"/>).</summary>

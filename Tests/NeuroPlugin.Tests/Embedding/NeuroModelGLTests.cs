@@ -13,24 +13,19 @@ namespace NeuroPlugin.Tests.Embedding;
 /// </summary>
 public sealed class NeuroModelGLTests : GLFixture
 {
-    TempFolder folder = null!;
-    string path = null!;
+    SavedLeNet lenet = null!;
 
     [OneTimeSetUp]
-    public void CreateModel()
-    {
-        folder = Folder();
-        path = SaveLeNet(folder.Path, seed: 6);
-    }
+    public void CreateModel() => lenet = new SavedLeNet(seed: 6);
 
     [OneTimeTearDown]
-    public void DeleteModel() => folder.Dispose();
+    public void DeleteModel() => lenet.Dispose();
 
     [Test]
     public void FloatsPixelsAndBatches_EqualTheCpuDevice()
     {
-        using var gl = NeuroModel.Load(path, NeuroDevice.Of(Device));
-        using var cpu = NeuroModel.Load(path, NeuroDevice.Cpu);
+        using var gl = NeuroModel.Load(lenet.Path, NeuroDevice.Of(Device));
+        using var cpu = NeuroModel.Load(lenet.Path, NeuroDevice.Cpu);
         Assert.That(gl.DeviceName, Does.StartWith("gl ("));
         var inputs = Inputs(3 * 784, seed: 11);
         var pixels = Pixels(50, 40, seed: 11);
@@ -51,8 +46,8 @@ public sealed class NeuroModelGLTests : GLFixture
     [Test]
     public void Texture_EqualsItsPixelsThroughTheCpuPath()
     {
-        using var gl = NeuroModel.Load(path, NeuroDevice.Of(Backend));
-        using var cpu = NeuroModel.Load(path, NeuroDevice.Cpu);
+        using var gl = NeuroModel.Load(lenet.Path, NeuroDevice.Of(Backend));
+        using var cpu = NeuroModel.Load(lenet.Path, NeuroDevice.Cpu);
         var pixels = Pixels(64, 48, seed: 12);
         var expected = cpu.PredictPixels(pixels, 64, 48, RowOrder.TopDown);
 
@@ -81,7 +76,7 @@ public sealed class NeuroModelGLTests : GLFixture
     [Test]
     public void Start_CompletesAtALaterPoll_WithTheSynchronousValues()
     {
-        using var model = NeuroModel.Load(path, NeuroDevice.Of(Backend));
+        using var model = NeuroModel.Load(lenet.Path, NeuroDevice.Of(Backend));
         var inputs = Inputs(2 * 784, seed: 13);
         var first = model.CreatePrediction();
         var second = model.CreatePrediction();
@@ -110,7 +105,7 @@ public sealed class NeuroModelGLTests : GLFixture
     [Test]
     public void StartedTextures_AllocateNothingAndReadBackNothingSynchronously()
     {
-        using var model = NeuroModel.Load(path, NeuroDevice.Of(Backend));
+        using var model = NeuroModel.Load(lenet.Path, NeuroDevice.Of(Backend));
         using var texture = new TestTexture(Device.GL, SizedInternalFormat.Rgba8, 32, 32);
         texture.Upload(Pixels(32, 32, seed: 14));
         var inputs = Inputs(784, seed: 14);
@@ -139,7 +134,7 @@ public sealed class NeuroModelGLTests : GLFixture
     [Test]
     public void CallsFromAnotherThread_AreWrongThreadErrors()
     {
-        using var model = NeuroModel.Load(path, NeuroDevice.Of(Backend));
+        using var model = NeuroModel.Load(lenet.Path, NeuroDevice.Of(Backend));
         var result = model.CreatePrediction();
         var inputs = Inputs(784, seed: 15);
         var errors = new List<Exception?>();
@@ -168,7 +163,7 @@ public sealed class NeuroModelGLTests : GLFixture
         var game = GLDevice.CreateHeadless(); // the game's window context, current on this thread
         try
         {
-            using var model = NeuroModel.Load(path, NeuroDevice.CurrentContext(game.GL));
+            using var model = NeuroModel.Load(lenet.Path, NeuroDevice.CurrentContext(game.GL));
             var result = model.CreatePrediction();
             model.Predict(inputs, result);
             var expected = result.Outputs().ToArray();
@@ -198,7 +193,7 @@ public sealed class NeuroModelGLTests : GLFixture
     public void ASharedDeviceThatWasDisposed_IsAContextLostError()
     {
         var game = GLDevice.CreateHeadless();
-        using var model = NeuroModel.Load(path, NeuroDevice.Of(game));
+        using var model = NeuroModel.Load(lenet.Path, NeuroDevice.Of(game));
         var result = model.CreatePrediction();
         model.Predict(Inputs(784, seed: 17), result);
         game.Dispose();
@@ -210,11 +205,11 @@ public sealed class NeuroModelGLTests : GLFixture
     public void HeadlessAndAutomaticDevices_MakeTheirOwnContext()
     {
         var inputs = Inputs(784, seed: 18);
-        using var cpu = NeuroModel.Load(path, NeuroDevice.Cpu);
+        using var cpu = NeuroModel.Load(lenet.Path, NeuroDevice.Cpu);
         var expected = cpu.Predict(inputs).Outputs().ToArray();
         foreach (var device in new[] { NeuroDevice.HeadlessGL, NeuroDevice.Auto })
         {
-            using var model = NeuroModel.Load(path, device);
+            using var model = NeuroModel.Load(lenet.Path, device);
             Assert.That(model.DeviceName, Does.StartWith("gl ("), device.ToString());
             TensorAssert.AreClose(expected, model.Predict(inputs).Outputs(), TwinBackends.Tolerance, device.ToString());
         }

@@ -11,41 +11,25 @@ namespace NeuroPlugin.Tests.Embedding;
 /// on the GL test context standing in for the game's, with Fashion-MNIST images as textures as the game's frames.
 /// </summary>
 [NonParallelizable] // sets the current directory: the example loads "model.neuro" and saves "game.ckpt.neuro"
-public sealed class OnlineReadmeExampleTests : GLFixture
+public sealed class OnlineReadmeExampleTests() : ReadmeExampleFixture("### Learning while the game runs", "README online")
 {
-    const string Begin = "        // README online: begin", End = "        // README online: end";
-
-    [Test]
-    public void TheReadmeBlock_IsTheCodeThisTestRuns() => AssertReadmeBlockIs("### Learning while the game runs", Begin, End);
-
     [Test]
     public void TheReadmeExample_LearnsFromFramesAndSaves()
     {
-        using var files = Folder();
-        File.Copy(SaveLeNet(files.Path, seed: 9), Path.Combine(files.Path, "model.neuro"));
+        using var files = ModelFolder(seed: 9);
         var train = FashionMnist.LoadTrain();
         var frames = new List<(TestTexture Texture, int Label)>();
         for (int i = 0; i < 24; i++)
         {
-            var grey = train.GetImage(i);
-            var bottomUp = new byte[28 * 28 * 4];
-            for (int y = 0; y < 28; y++)
-                for (int x = 0; x < 28; x++)
-                {
-                    byte v = grey[y * 28 + x];
-                    int p = ((27 - y) * 28 + x) * 4;
-                    (bottomUp[p], bottomUp[p + 1], bottomUp[p + 2], bottomUp[p + 3]) = (v, v, v, 255);
-                }
             var texture = new TestTexture(Device.GL, SizedInternalFormat.Rgba8, 28, 28);
-            texture.Upload(bottomUp); // as the game rendered it
+            texture.Upload(BottomUpRgba(train.GetImage(i))); // as the game rendered it
             frames.Add((texture, train.Labels[i]));
         }
 
         GL gl = Device.GL; // the game's context, current on this thread
         var shown = new List<ClassScore>();
         void Show(ClassScore best) => shown.Add(best);
-        string directory = Environment.CurrentDirectory;
-        Environment.CurrentDirectory = files.Path;
+        using var inFiles = CurrentDirectory(files.Path);
         try
         {
         // README online: begin
@@ -84,7 +68,6 @@ public sealed class OnlineReadmeExampleTests : GLFixture
         }
         finally
         {
-            Environment.CurrentDirectory = directory;
             foreach (var (texture, _) in frames) texture.Dispose();
         }
     }

@@ -13,35 +13,24 @@ namespace NeuroPlugin.Tests.Embedding;
 /// the GL test context standing in for the game's, with a texture as the game's frame.
 /// </summary>
 [NonParallelizable] // sets the current directory: the example loads "model.neuro" and "photo.png"
-public sealed class ReadmeExampleTests : GLFixture
+public sealed class ReadmeExampleTests() : ReadmeExampleFixture("## Embed in your game", "README")
 {
-    const string Begin = "        // README: begin", End = "        // README: end";
-
-    [Test]
-    public void TheReadmeBlock_IsTheCodeThisTestRuns() => AssertReadmeBlockIs("## Embed in your game", Begin, End);
-
     [Test]
     public void TheReadmeExample_ShowsTheFramesLabels()
     {
-        using var files = Folder();
-        File.Copy(SaveLeNet(files.Path, seed: 8), Path.Combine(files.Path, "model.neuro"));
+        using var files = ModelFolder(seed: 8);
         var test = FashionMnist.LoadTest();
         var rgba = new byte[28 * 28 * 4];
         var grey = test.GetImage(0);
         for (int p = 0; p < 784; p++) (rgba[4 * p], rgba[4 * p + 1], rgba[4 * p + 2], rgba[4 * p + 3]) = (grey[p], grey[p], grey[p], 255);
         using (var image = Image.LoadPixelData<Rgba32>(rgba, 28, 28)) image.SaveAsPng(Path.Combine(files.Path, "photo.png"));
         using var frame = new TestTexture(Device.GL, SizedInternalFormat.Rgba8, 28, 28);
-        var bottomUp = new byte[rgba.Length];
-        for (int y = 0; y < 28; y++) rgba.AsSpan(y * 28 * 4, 28 * 4).CopyTo(bottomUp.AsSpan((27 - y) * 28 * 4));
-        frame.Upload(bottomUp); // as the game rendered it
+        frame.Upload(BottomUpRgba(grey)); // as the game rendered it
 
         GL gl = Device.GL; // the game's context, current on this thread
         var shown = new List<string>();
         void Show(string text) => shown.Add(text);
-        string directory = Environment.CurrentDirectory;
-        Environment.CurrentDirectory = files.Path;
-        try
-        {
+        using var inFiles = CurrentDirectory(files.Path);
         // README: begin
         // Once, on the render thread, with the game's GL context current (or NeuroDevice.Cpu / NeuroDevice.Auto):
         using var model = NeuroModel.Load("model.neuro", NeuroDevice.CurrentContext(gl));
@@ -59,16 +48,11 @@ public sealed class ReadmeExampleTests : GLFixture
         // Or at once, from a PNG or JPEG (or pixels, floats, several at a time):
         ClassScore best = model.PredictImage("photo.png").Best();
         // README: end
-            for (int i = 0; i < 1000 && shown.Count < 3; i++) Update(frame.Name);
-            Assert.That(shown, Has.Count.EqualTo(3), "three results shown within 1000 frames");
-            Assert.That(shown.Distinct().Count(), Is.EqualTo(1), "the same frame, the same labels");
-            Assert.That(shown[0], Does.StartWith($"{best.Label} "), "the texture and the PNG agree on the best class");
-            Assert.That(shown[0], Does.Match(@"^\S.* \d+\.\d %, \S.* \d+\.\d %, \S.* \d+\.\d %$"));
-            Assert.That(FashionMnist.ClassNames, Does.Contain(best.Label));
-        }
-        finally
-        {
-            Environment.CurrentDirectory = directory;
-        }
+        for (int i = 0; i < 1000 && shown.Count < 3; i++) Update(frame.Name);
+        Assert.That(shown, Has.Count.EqualTo(3), "three results shown within 1000 frames");
+        Assert.That(shown.Distinct().Count(), Is.EqualTo(1), "the same frame, the same labels");
+        Assert.That(shown[0], Does.StartWith($"{best.Label} "), "the texture and the PNG agree on the best class");
+        Assert.That(shown[0], Does.Match(@"^\S.* \d+\.\d %, \S.* \d+\.\d %, \S.* \d+\.\d %$"));
+        Assert.That(FashionMnist.ClassNames, Does.Contain(best.Label));
     }
 }

@@ -1,34 +1,9 @@
 namespace NeuroPlugin.Tests.Monitoring;
 
-/// <summary>The statistics ops on the CPU reference backend, against host loops (<see cref="StatisticsChecks"/>).</summary>
-public sealed class StatisticsTests
-{
-    readonly CpuBackend backend = new();
-
-    [TestCase(1, 1)]
-    [TestCase(5, 30)]
-    [TestCase(1000, 30)]
-    [TestCase(300_001, 64)]
-    public void Summary_MatchesHost(int length, int bins) => StatisticsChecks.SummaryMatchesHost(backend, length, bins);
-
-    [Test]
-    public void ConstantTensor_FillsTheMiddleBin() => StatisticsChecks.ConstantTensorFillsTheMiddleBin(backend);
-
-    [Test]
-    public void NonFiniteTensor_HasNoRange() => StatisticsChecks.NonFiniteTensorHasNoRange(backend);
-
-    [Test]
-    public void DeadChannels_MatchHost() => StatisticsChecks.DeadChannelsMatchHost(backend);
-
-    [Test]
-    public void ClassifyRows_MatchesHost() => StatisticsChecks.ClassifyRowsMatchesHost(backend);
-
-    [Test]
-    public void BadArguments_AreRefused() => StatisticsChecks.BadArgumentsAreRefused(backend);
-}
-
-/// <summary>The statistics ops on the GL backend (statistics.comp), against the same host loops.</summary>
-public sealed class StatisticsGLTests : GLFixture
+/// <summary>The statistics ops on each backend (statistics.comp on GL), against host loops (<see cref="StatisticsChecks"/>).</summary>
+[TestFixture(BackendUnderTest.Cpu)]
+[TestFixture(BackendUnderTest.GL)]
+public sealed class StatisticsTests(BackendUnderTest kind) : BackendFixture(kind)
 {
     [TestCase(1, 1)]
     [TestCase(5, 30)]
@@ -50,7 +25,11 @@ public sealed class StatisticsGLTests : GLFixture
 
     [Test]
     public void BadArguments_AreRefused() => StatisticsChecks.BadArgumentsAreRefused(Backend);
+}
 
+/// <summary>The statistics kernel's handling of GL's vec4 storage.</summary>
+public sealed class StatisticsGLTests : GLFixture
+{
     /// <summary>GL tensors are whole vec4s: the padding lanes after the last value must not be summarized.</summary>
     [Test]
     public void Summary_IgnoresThePaddingLanes()

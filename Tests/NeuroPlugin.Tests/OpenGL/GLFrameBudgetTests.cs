@@ -2,46 +2,10 @@ using NeuroPlugin.Tests.Training;
 
 namespace NeuroPlugin.Tests.OpenGL;
 
-/// <summary>Frame-budgeted training and inference and the non-finite guard on the GL backend: the same checks as the CPU
-/// fixture (Training/FrameBudgetTests), plus the GPU timing that only GL has.</summary>
+/// <summary>What only the GL backend has in frame-budgeted training and the non-finite guard: the flag kernel's vec4 padding and
+/// the GPU timing (the checks both backends share are in Training/FrameBudgetTests).</summary>
 public sealed class GLFrameBudgetTests : GLFixture
 {
-    [TestCase(0.0)]
-    [TestCase(0.05)]
-    [TestCase(3_600_000.0)]
-    public void Budgeted_EqualsUnbudgetedTrainStep_BitForBit(double budgetMilliseconds) =>
-        FrameBudgetChecks.BudgetedEqualsUnbudgeted(Backend, TimeSpan.FromMilliseconds(budgetMilliseconds));
-
-    [Test]
-    public void GuardedTrainingInParts_EqualsUnbudgetedSteps_BitForBit() => FrameBudgetChecks.GuardedPartsEqualUnbudgeted(Backend);
-
-    [Test]
-    public void BudgetedInference_EqualsOneShotForward() => FrameBudgetChecks.InferenceEqualsOneShot(Backend);
-
-    [Test]
-    public void BudgetedAdvance_AllocatesNothing() => FrameBudgetChecks.AdvanceAllocatesNothing(Backend);
-
-    [Test]
-    public void Budget_SpreadsCostlyStepsAndReportsOverruns() => FrameBudgetChecks.ReportOverrun(Backend, TimeSpan.FromMilliseconds(4));
-
-    [Test]
-    public void NonFiniteGradient_SkipsTheUpdateAndNamesTheLayer() => FrameBudgetChecks.NonFiniteGradientNamesLayer(Backend);
-
-    [Test]
-    public void NonFiniteActivation_NamesTheLayerThatOverflowed() => FrameBudgetChecks.NonFiniteActivationNamesLayer(Backend);
-
-    [Test]
-    public void NonFiniteInput_KeepsLastGoodWeightsAndAdamContinuesAsIfSkipped() => FrameBudgetChecks.NonFiniteInputSkipsStep(Backend);
-
-    [Test]
-    public void NonFiniteInBudgetedTraining_IsReportedAndTrainingContinues() => FrameBudgetChecks.BudgetedTrainingRecoversFromNonFinite(Backend);
-
-    [Test]
-    public void HugeLearningRate_StopsAtTheLastFiniteWeights() => FrameBudgetChecks.HugeLearningRateKeepsLastFiniteWeights(Backend);
-
-    [Test]
-    public void NonFiniteWithoutHandler_ThrowsNonFiniteException() => FrameBudgetChecks.UnhandledNonFiniteThrows(Backend);
-
     /// <summary>Tensors are stored in whole vec4s; the flag kernel reads vec4s but must judge only the tensor's own
     /// values, whatever the padding lanes hold.</summary>
     [Test]
@@ -56,9 +20,6 @@ public sealed class GLFrameBudgetTests : GLFixture
         Backend.FlagNonFinite(x, flags, 1);
         Assert.That(flags.ToArray(), Is.EqualTo(new[] { 0f, 1f }));
     }
-
-    [Test]
-    public void Settle_FinishesTheStepAndCollectsTheGuardsReport() => FrameBudgetChecks.SettleBeforeSaving(Backend);
 
     [Test]
     public void BudgetTimings_ComeBackFromTimerQueriesWithoutReadingTensorsBack()

@@ -74,42 +74,72 @@ public sealed class GLTestSetUp
     public void DisposeSharedDevice() => GLTestContext.Shutdown();
 }
 
+/// <summary>The backend a <see cref="BackendFixture"/> runs its tests on.</summary>
+public enum BackendUnderTest { Cpu, GL }
+
 /// <summary>
-/// Base of the GL fixtures: every test gets the shared backend current on its thread; after each test the
-/// GL error state must be clean and every GL object the test made must be gone (live objects minus the
-/// backend's own cached programs and scratch buffers return to the baseline).
+/// Base of the fixtures that run their tests on a backend given as the fixture's argument: a fixture marked
+/// <c>[TestFixture(BackendUnderTest.Cpu)]</c> and <c>[TestFixture(BackendUnderTest.GL)]</c> runs the same checks on both.
+/// On the CPU every test gets a <see cref="CpuBackend"/> of its own. On GL every test gets the shared backend current on
+/// its thread; after each test the GL error state must be clean and every GL object the test made must be gone (live
+/// objects minus the backend's own cached programs and scratch buffers return to the baseline).
 /// </summary>
 [SingleThreaded, NonParallelizable]
-public abstract class GLFixture
+public abstract class BackendFixture(BackendUnderTest kind)
 {
     int baseline;
 
-    protected GLBackend Backend { get; private set; } = null!;
-    protected GLDevice Device => Backend.Device;
+    /// <summary>The running test's backend.</summary>
+    protected IBackend Backend { get; private set; } = null!;
 
     [OneTimeSetUp]
-    public void AcquireDevice() => Backend = GLTestContext.Acquire();
+    public void AcquireDevice()
+    {
+        if (kind == BackendUnderTest.GL) Backend = GLTestContext.Acquire();
+    }
 
     [OneTimeTearDown]
-    public void ReleaseDevice() => GLTestContext.Release();
+    public void ReleaseDevice()
+    {
+        if (kind == BackendUnderTest.GL) GLTestContext.Release();
+    }
 
     [SetUp]
     public void RecordBaseline()
     {
-        Backend = GLTestContext.Acquire(); // restores the context if a test made another one current
-        baseline = CallerObjects();
+        if (kind == BackendUnderTest.Cpu)
+        {
+            Backend = new CpuBackend();
+            return;
+        }
+        var gl = GLTestContext.Acquire(); // restores the context if a test made another one current
+        Backend = gl;
+        baseline = CallerObjects(gl);
     }
 
     [TearDown]
     public void CheckCleanState()
     {
+        if (Backend is CpuBackend cpu)
+        {
+            cpu.Dispose();
+            return;
+        }
         if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Skipped) return;
-        Backend = GLTestContext.Acquire();
-        Device.CheckErrors("test " + TestContext.CurrentContext.Test.Name);
-        Assert.That(CallerObjects(), Is.EqualTo(baseline), "GL objects leaked by the test (buffers + programs, excluding the backend's cache)");
+        var gl = GLTestContext.Acquire();
+        Backend = gl;
+        gl.Device.CheckErrors("test " + TestContext.CurrentContext.Test.Name);
+        Assert.That(CallerObjects(gl), Is.EqualTo(baseline), "GL objects leaked by the test (buffers + programs, excluding the backend's cache)");
     }
 
-    int CallerObjects() => Device.LiveObjectCount - Backend.InternalObjectCount;
+    static int CallerObjects(GLBackend gl) => gl.Device.LiveObjectCount - gl.InternalObjectCount;
+}
+
+/// <summary>Base of the GL fixtures: a <see cref="BackendFixture"/> on the shared GL backend, seen as a <see cref="GLBackend"/>.</summary>
+public abstract class GLFixture() : BackendFixture(BackendUnderTest.GL)
+{
+    protected new GLBackend Backend => (GLBackend)base.Backend;
+    protected GLDevice Device => Backend.Device;
 
     /// <summary>Writes <paramref name="lanes"/> into the padding lanes of <paramref name="x"/> (GL tensors are whole vec4s),
     /// from index <c>x.Length</c> on, with a kernel: uploads and fills keep padding finite, and kernels must ignore it.</summary>

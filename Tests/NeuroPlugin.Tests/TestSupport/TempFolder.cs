@@ -35,3 +35,23 @@ public abstract class TempFolderFixture
         folder = null;
     }
 }
+
+/// <summary>A <see cref="TempFolderFixture"/> whose every test also gets a CPU backend of its own, created before the test
+/// and disposed after it.</summary>
+public abstract class CpuTempFolderFixture : TempFolderFixture
+{
+    NeuroPlugin.Backends.Cpu.CpuBackend? cpu;
+
+    /// <summary>The running test's CPU backend.</summary>
+    protected NeuroPlugin.Backends.Cpu.CpuBackend Cpu => cpu ?? throw new InvalidOperationException("the backend exists only while a test runs");
+
+    [SetUp]
+    public void CreateCpuBackend() => cpu = new NeuroPlugin.Backends.Cpu.CpuBackend();
+
+    [TearDown]
+    public void DisposeCpuBackend()
+    {
+        cpu?.Dispose();
+        cpu = null;
+    }
+}

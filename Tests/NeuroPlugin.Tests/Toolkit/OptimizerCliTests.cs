@@ -39,32 +39,25 @@ public class OptimizerCliTests
     [Test]
     public void AdamWithEveryOptionWritesTheSettingsToTheReport()
     {
-        string folder = Path.Combine(Path.GetTempPath(), "neuro-optimizer-cli-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            string report = Path.Combine(folder, "report.json");
-            var (code, output, error) = NeuroCli.Run("train", "--backend", "cpu", "--epochs", "1", "--train-limit", "256", "--batch", "32",
-                "--optimizer", "adamw", "--weight-decay", "0.05", "--l1", "1e-5", "--l2", "1e-4", "--clip-norm", "2",
-                "--schedule", "step", "--gamma", "0.5", "--step-size", "1", "--warmup-steps", "3", "--report", report);
-            Assert.That(code, Is.EqualTo(0), error);
-            Assert.That(output, Does.Contain("test accuracy"));
-            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
-            var root = json.RootElement;
-            Assert.That(root.GetProperty("optimizer").GetString(), Is.EqualTo("adamw"));
-            Assert.That(root.GetProperty("learningRate").GetSingle(), Is.EqualTo(0.001f), "Adam's default rate");
-            Assert.That(root.GetProperty("weightDecay").GetSingle(), Is.EqualTo(0.05f));
-            Assert.That(root.GetProperty("l1").GetSingle(), Is.EqualTo(1e-5f));
-            Assert.That(root.GetProperty("l2").GetSingle(), Is.EqualTo(1e-4f));
-            Assert.That(root.GetProperty("clipNorm").GetSingle(), Is.EqualTo(2f));
-            Assert.That(root.GetProperty("schedule").GetString(), Is.EqualTo("warmup+step"));
-            Assert.That(root.GetProperty("gamma").GetSingle(), Is.EqualTo(0.5f));
-            Assert.That(root.GetProperty("stepSize").GetInt32(), Is.EqualTo(1));
-            Assert.That(root.GetProperty("warmupSteps").GetInt32(), Is.EqualTo(3));
-            Assert.That(float.IsFinite(root.GetProperty("finalLoss").GetSingle()), Is.True, "the objective (data loss + penalty) is finite");
-        }
-        finally
-        {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        }
+        using var files = new TempFolder("neuro-optimizer-cli");
+        string report = files.Combine("report.json");
+        var (code, output, error) = NeuroCli.Run("train", "--backend", "cpu", "--epochs", "1", "--train-limit", "256", "--batch", "32",
+            "--optimizer", "adamw", "--weight-decay", "0.05", "--l1", "1e-5", "--l2", "1e-4", "--clip-norm", "2",
+            "--schedule", "step", "--gamma", "0.5", "--step-size", "1", "--warmup-steps", "3", "--report", report);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("test accuracy"));
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
+        var root = json.RootElement;
+        Assert.That(root.GetProperty("optimizer").GetString(), Is.EqualTo("adamw"));
+        Assert.That(root.GetProperty("learningRate").GetSingle(), Is.EqualTo(0.001f), "Adam's default rate");
+        Assert.That(root.GetProperty("weightDecay").GetSingle(), Is.EqualTo(0.05f));
+        Assert.That(root.GetProperty("l1").GetSingle(), Is.EqualTo(1e-5f));
+        Assert.That(root.GetProperty("l2").GetSingle(), Is.EqualTo(1e-4f));
+        Assert.That(root.GetProperty("clipNorm").GetSingle(), Is.EqualTo(2f));
+        Assert.That(root.GetProperty("schedule").GetString(), Is.EqualTo("warmup+step"));
+        Assert.That(root.GetProperty("gamma").GetSingle(), Is.EqualTo(0.5f));
+        Assert.That(root.GetProperty("stepSize").GetInt32(), Is.EqualTo(1));
+        Assert.That(root.GetProperty("warmupSteps").GetInt32(), Is.EqualTo(3));
+        Assert.That(float.IsFinite(root.GetProperty("finalLoss").GetSingle()), Is.True, "the objective (data loss + penalty) is finite");
     }
 }

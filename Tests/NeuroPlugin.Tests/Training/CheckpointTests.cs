@@ -4,8 +4,15 @@ using System.Text.Json.Nodes;
 namespace NeuroPlugin.Tests.Training;
 
 /// <summary>Training checkpoints on the CPU: exact resume, the file's layout, and its validation.</summary>
-public class CheckpointTests : TempFolderFixture
+public class CheckpointTests : CpuTempFolderFixture
 {
+    /// <summary>The straight run with <paramref name="optimizer"/>, checkpointed to <c>run.ckpt.neuro</c> in the test's folder.</summary>
+    (CheckpointRuns.Outcome Run, string Checkpoint) Straight(string optimizer)
+    {
+        string checkpoint = Folder.Combine("run.ckpt.neuro");
+        return (CheckpointRuns.Straight(Cpu, optimizer, checkpoint), checkpoint);
+    }
+
     [TestCase("momentum")]
     [TestCase("adam")]
     [TestCase("nesterov")]
@@ -14,12 +21,10 @@ public class CheckpointTests : TempFolderFixture
     [TestCase("adagrad")]
     public void ResumedRun_IsBitIdenticalToTheStraightRun(string optimizer)
     {
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        var straight = CheckpointRuns.Straight(cpu, optimizer, checkpoint);
+        var (straight, checkpoint) = Straight(optimizer);
         var saved = TrainingCheckpoint.Read(checkpoint);
         Assert.That((saved.Counters.Step, saved.Counters.Epoch, saved.Counters.BatchInEpoch), Is.EqualTo((17L, 1, 5)), "saved mid-epoch 2");
-        var resumed = CheckpointRuns.Resumed(cpu, checkpoint);
+        var resumed = CheckpointRuns.Resumed(Cpu, checkpoint);
         CheckpointRuns.AssertIdentical(straight, resumed);
         Assert.That(straight.Step, Is.EqualTo(36), "the rest crossed into epoch 3");
     }
@@ -28,12 +33,10 @@ public class CheckpointTests : TempFolderFixture
     public void ResumedRun_DependsOnTheRestoredRandomCounters()
     {
         // the experiment is sensitive: with the plan's dropout counter or the augmentation step not restored, it differs
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        var straight = CheckpointRuns.Straight(cpu, "adam", checkpoint);
-        var dropoutReset = CheckpointRuns.Resumed(cpu, checkpoint, t => t.Plan.RandomCounter = 0);
+        var (straight, checkpoint) = Straight("adam");
+        var dropoutReset = CheckpointRuns.Resumed(Cpu, checkpoint, t => t.Plan.RandomCounter = 0);
         Assert.That(CheckpointRuns.Bits(dropoutReset.Tensors["fc.weight"]), Is.Not.EqualTo(CheckpointRuns.Bits(straight.Tensors["fc.weight"])), "dropout masks");
-        var stepReset = CheckpointRuns.Resumed(cpu, checkpoint, t => t.ResumeAt(0, t.Epoch, t.BatchInEpoch));
+        var stepReset = CheckpointRuns.Resumed(Cpu, checkpoint, t => t.ResumeAt(0, t.Epoch, t.BatchInEpoch));
         Assert.That(CheckpointRuns.Bits(stepReset.Tensors["fc.weight"]), Is.Not.EqualTo(CheckpointRuns.Bits(straight.Tensors["fc.weight"])), "schedule and augmentation step");
     }
 
@@ -41,13 +44,11 @@ public class CheckpointTests : TempFolderFixture
     public void RestoreIntoExistingObjects_ContinuesLikeTheStraightRun()
     {
         // a loop that owns its network and optimizer (in-game training): RestoreWeights + RestoreOptimizer + counters
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        var straight = CheckpointRuns.Straight(cpu, "momentum", checkpoint);
+        var (straight, checkpoint) = Straight("momentum");
         var saved = TrainingCheckpoint.Read(checkpoint);
         var loader = CheckpointRuns.Loader();
         using var augmentation = CheckpointRuns.CreateAugmentation();
-        using var network = Network.Create(CheckpointRuns.Graph(), cpu, seed: 99); // other weights: overwritten
+        using var network = Network.Create(CheckpointRuns.Graph(), Cpu, seed: 99); // other weights: overwritten
         using var trainer = new Trainer(network, CheckpointRuns.CreateOptimizer("momentum"), CheckpointRuns.Batch, CheckpointRuns.Schedule,
             saved.Counters.TotalSteps) { Augmentation = augmentation };
         saved.Restore(trainer);
@@ -63,10 +64,9 @@ public class CheckpointTests : TempFolderFixture
     {
         // saved before any step, the file holds no optimizer state; restoring it into an optimizer that has trained must
         // give back the zeros a fresh run starts from, or the resumed run is not the run that was saved
-        var cpu = new CpuBackend();
         string checkpoint = Folder.Combine("start.ckpt.neuro");
         float[] straight;
-        using (var fresh = Network.Create(CheckpointRuns.Graph(), cpu, CheckpointRuns.Seed))
+        using (var fresh = Network.Create(CheckpointRuns.Graph(), Cpu, CheckpointRuns.Seed))
         using (var trainer = new Trainer(fresh, CheckpointRuns.CreateOptimizer("momentum"), CheckpointRuns.Batch, CheckpointRuns.Schedule, 12))
         {
             TrainingCheckpoint.Save(trainer, checkpoint, CheckpointRuns.Loader());
@@ -76,7 +76,7 @@ public class CheckpointTests : TempFolderFixture
         var saved = TrainingCheckpoint.Read(checkpoint);
         Assert.That(saved.HasOptimizerState, Is.False);
 
-        using var network = Network.Create(CheckpointRuns.Graph(), cpu, seed: 99);
+        using var network = Network.Create(CheckpointRuns.Graph(), Cpu, seed: 99);
         using var reused = new Trainer(network, CheckpointRuns.CreateOptimizer("momentum"), CheckpointRuns.Batch, CheckpointRuns.Schedule, 12);
         reused.TrainEpoch(CheckpointRuns.Loader(), 0); // momentum buffers now hold values
         saved.Restore(reused);
@@ -92,7 +92,6 @@ public class CheckpointTests : TempFolderFixture
     public void LoopDrivingThePlanItself_SavesAndRestoresExactly()
     {
         // in-game learning: no Trainer, no DataLoader; the loop uploads its own batches and calls TrainStep
-        var cpu = new CpuBackend();
         string checkpoint = Folder.Combine("loop.ckpt.neuro");
         var data = NeuroPlugin.Data.FashionMnist.LoadTrain().Take(64);
         var loader = new NeuroPlugin.Data.DataLoader(data, 16, shuffle: false, dropLast: true);
@@ -108,7 +107,7 @@ public class CheckpointTests : TempFolderFixture
             }
         }
         float[] expected;
-        using (var network = Network.Create(CheckpointRuns.Graph(), cpu, 3))
+        using (var network = Network.Create(CheckpointRuns.Graph(), Cpu, 3))
         using (var plan = NeuroPlugin.Execution.ExecutionPlan.ForTraining(network, 16))
         using (var optimizer = new RmsProp(0.001f, momentum: 0.9f))
         {
@@ -118,7 +117,7 @@ public class CheckpointTests : TempFolderFixture
             expected = network.Parameter("fc.weight").ToArray();
         }
         var saved = TrainingCheckpoint.Read(checkpoint);
-        using (var network = Network.Create(CheckpointRuns.Graph(), cpu, 8))
+        using (var network = Network.Create(CheckpointRuns.Graph(), Cpu, 8))
         using (var plan = NeuroPlugin.Execution.ExecutionPlan.ForTraining(network, 16))
         using (var optimizer = new RmsProp(0.001f, momentum: 0.9f))
         {
@@ -132,12 +131,10 @@ public class CheckpointTests : TempFolderFixture
     [Test]
     public void Checkpoint_LoadsAsAPlainModel_AndIsAPlainSafetensorsFile()
     {
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        var straight = CheckpointRuns.Straight(cpu, "adam", checkpoint);
+        var (straight, checkpoint) = Straight("adam");
         var saved = TrainingCheckpoint.Read(checkpoint);
-        using var model = ModelFile.Load(checkpoint, cpu);
-        using var restored = saved.CreateNetwork(cpu);
+        using var model = ModelFile.Load(checkpoint, Cpu);
+        using var restored = saved.CreateNetwork(Cpu);
         foreach (string name in model.ParameterNames)
             Assert.That(CheckpointRuns.Bits(model.Parameter(name).ToArray()), Is.EqualTo(CheckpointRuns.Bits(restored.Parameter(name).ToArray())), name);
 
@@ -168,9 +165,8 @@ public class CheckpointTests : TempFolderFixture
     [Test]
     public void Save_IsAtomic_AndLeavesNoTemporaryFile()
     {
-        var cpu = new CpuBackend();
         string checkpoint = Folder.Combine("run.ckpt.neuro");
-        using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
+        using var network = Network.Create(CheckpointRuns.Graph(), Cpu, 1);
         using var trainer = new Trainer(network, new Adam(0.001f), CheckpointRuns.Batch);
         TrainingCheckpoint.Save(trainer, checkpoint);
         byte[] before = File.ReadAllBytes(checkpoint);
@@ -212,9 +208,7 @@ public class CheckpointTests : TempFolderFixture
     [TestCaseSource(nameof(CorruptCheckpoints))]
     public void CorruptCheckpoint_RaisesModelFileExceptionNamingFileAndField(Action<JsonObject, JsonObject, Dictionary<string, byte[]>> edit, string problem)
     {
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        CheckpointRuns.Straight(cpu, "adam", checkpoint);
+        string checkpoint = Straight("adam").Checkpoint;
         Assert.That(() => TrainingCheckpoint.Read(checkpoint), Throws.Nothing, "test setup: the unedited file reads");
         SafetensorsBytes.Edit(checkpoint, edit);
         var error = Assert.Throws<ModelFileException>(() => TrainingCheckpoint.Read(checkpoint));
@@ -224,11 +218,9 @@ public class CheckpointTests : TempFolderFixture
     [Test]
     public void RestoreIntoAMismatchedTrainer_NamesTheField()
     {
-        var cpu = new CpuBackend();
-        string checkpoint = Folder.Combine("run.ckpt.neuro");
-        CheckpointRuns.Straight(cpu, "adam", checkpoint);
+        string checkpoint = Straight("adam").Checkpoint;
         var saved = TrainingCheckpoint.Read(checkpoint);
-        using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
+        using var network = Network.Create(CheckpointRuns.Graph(), Cpu, 1);
         using var augmentation = CheckpointRuns.CreateAugmentation();
         void Expect(Optimizer optimizer, string problem, NeuroPlugin.Data.Augmentation? withAugmentation, LearningRateSchedule? schedule = null)
         {
@@ -248,8 +240,7 @@ public class CheckpointTests : TempFolderFixture
     [Test]
     public void ModelFile_IsNotACheckpoint()
     {
-        var cpu = new CpuBackend();
-        using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
+        using var network = Network.Create(CheckpointRuns.Graph(), Cpu, 1);
         string path = Folder.Combine("model.neuro");
         ModelFile.Save(network, path);
         var error = Assert.Throws<ModelFileException>(() => TrainingCheckpoint.Read(path));

@@ -1,58 +1,58 @@
 namespace NeuroPlugin.Tests.Training;
 
-/// <summary>Frame-budgeted training and inference, and the non-finite guard, on the CPU backend (GL twins in OpenGL/).</summary>
-public class FrameBudgetTests
+/// <summary>Frame-budgeted training and inference, and the non-finite guard, on each backend (the GL backend's own timing
+/// checks in OpenGL/GLFrameBudgetTests).</summary>
+[TestFixture(BackendUnderTest.Cpu)]
+[TestFixture(BackendUnderTest.GL)]
+public class FrameBudgetTests(BackendUnderTest kind) : BackendFixture(kind)
 {
-    CpuBackend backend = null!;
-
-    [SetUp]
-    public void CreateBackend() => backend = new CpuBackend();
-
-    [TearDown]
-    public void DisposeBackend() => backend.Dispose();
-
     [TestCase(0.0)]        // one stage per frame: a step spread over ~25 frames
     [TestCase(0.05)]       // a few stages per frame
     [TestCase(3_600_000.0)] // everything fits: several steps per frame
     public void Budgeted_EqualsUnbudgetedTrainStep_BitForBit(double budgetMilliseconds) =>
-        FrameBudgetChecks.BudgetedEqualsUnbudgeted(backend, TimeSpan.FromMilliseconds(budgetMilliseconds));
+        FrameBudgetChecks.BudgetedEqualsUnbudgeted(Backend, TimeSpan.FromMilliseconds(budgetMilliseconds));
 
     [Test]
-    public void GuardedTrainingInParts_EqualsUnbudgetedSteps_BitForBit() => FrameBudgetChecks.GuardedPartsEqualUnbudgeted(backend);
+    public void GuardedTrainingInParts_EqualsUnbudgetedSteps_BitForBit() => FrameBudgetChecks.GuardedPartsEqualUnbudgeted(Backend);
 
     [Test]
-    public void BudgetedInference_EqualsOneShotForward() => FrameBudgetChecks.InferenceEqualsOneShot(backend);
+    public void BudgetedInference_EqualsOneShotForward() => FrameBudgetChecks.InferenceEqualsOneShot(Backend);
 
     [Test]
-    public void BudgetedAdvance_AllocatesNothing() => FrameBudgetChecks.AdvanceAllocatesNothing(backend);
+    public void BudgetedAdvance_AllocatesNothing() => FrameBudgetChecks.AdvanceAllocatesNothing(Backend);
 
     [Test]
-    public void Budget_SpreadsCostlyStepsAndReportsOverruns() => FrameBudgetChecks.ReportOverrun(backend, TimeSpan.FromMilliseconds(4));
+    public void Budget_SpreadsCostlyStepsAndReportsOverruns() => FrameBudgetChecks.ReportOverrun(Backend, TimeSpan.FromMilliseconds(4));
 
     [Test]
-    public void NonFiniteGradient_SkipsTheUpdateAndNamesTheLayer() => FrameBudgetChecks.NonFiniteGradientNamesLayer(backend);
+    public void NonFiniteGradient_SkipsTheUpdateAndNamesTheLayer() => FrameBudgetChecks.NonFiniteGradientNamesLayer(Backend);
 
     [Test]
-    public void NonFiniteActivation_NamesTheLayerThatOverflowed() => FrameBudgetChecks.NonFiniteActivationNamesLayer(backend);
+    public void NonFiniteActivation_NamesTheLayerThatOverflowed() => FrameBudgetChecks.NonFiniteActivationNamesLayer(Backend);
 
     [Test]
-    public void NonFiniteInput_KeepsLastGoodWeightsAndAdamContinuesAsIfSkipped() => FrameBudgetChecks.NonFiniteInputSkipsStep(backend);
+    public void NonFiniteInput_KeepsLastGoodWeightsAndAdamContinuesAsIfSkipped() => FrameBudgetChecks.NonFiniteInputSkipsStep(Backend);
 
     [Test]
-    public void NonFiniteInBudgetedTraining_IsReportedAndTrainingContinues() => FrameBudgetChecks.BudgetedTrainingRecoversFromNonFinite(backend);
+    public void NonFiniteInBudgetedTraining_IsReportedAndTrainingContinues() => FrameBudgetChecks.BudgetedTrainingRecoversFromNonFinite(Backend);
 
     [Test]
-    public void HugeLearningRate_StopsAtTheLastFiniteWeights() => FrameBudgetChecks.HugeLearningRateKeepsLastFiniteWeights(backend);
+    public void HugeLearningRate_StopsAtTheLastFiniteWeights() => FrameBudgetChecks.HugeLearningRateKeepsLastFiniteWeights(Backend);
 
     [Test]
-    public void NonFiniteWithoutHandler_ThrowsNonFiniteException() => FrameBudgetChecks.UnhandledNonFiniteThrows(backend);
+    public void NonFiniteWithoutHandler_ThrowsNonFiniteException() => FrameBudgetChecks.UnhandledNonFiniteThrows(Backend);
 
     [Test]
-    public void Settle_FinishesTheStepAndCollectsTheGuardsReport() => FrameBudgetChecks.SettleBeforeSaving(backend);
+    public void Settle_FinishesTheStepAndCollectsTheGuardsReport() => FrameBudgetChecks.SettleBeforeSaving(Backend);
+}
 
+/// <summary>The stages a plan splits a step into, on the CPU backend.</summary>
+public class PlanStagesTests
+{
     [Test]
     public void PlanStages_ListEveryNodeInOrder()
     {
+        using var backend = new CpuBackend();
         using var network = Network.Create(FrameBudgetChecks.SmallCnn(), backend, seed: 3);
         using var plan = ExecutionPlan.ForTraining(network, 4);
         string[] names = plan.TrainingStages.Select(s => s.Name).ToArray();

@@ -3,16 +3,18 @@ using System.Text.Json.Nodes;
 
 namespace NeuroPlugin.Tests.Training;
 
-public class ModelFileTests : TempFolderFixture
+public class ModelFileTests : CpuTempFolderFixture
 {
+    /// <summary>LeNet-5 with seed 7's weights on the test's CPU backend.</summary>
+    Network LeNet() => Network.Create(ModelZoo.Build("lenet5"), Cpu, seed: 7);
+
     [Test]
     public void SaveThenLoad_RoundTripsGraphAndWeights()
     {
-        var cpu = new CpuBackend();
-        using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 7);
+        using var network = LeNet();
         string path = Folder.Combine("lenet.neuro");
         ModelFile.Save(network, path);
-        using var loaded = ModelFile.Load(path, cpu);
+        using var loaded = ModelFile.Load(path, Cpu);
         Assert.That(loaded.ParameterNames, Is.EqualTo(network.ParameterNames));
         foreach (string name in network.ParameterNames)
             Assert.That(loaded.Parameter(name).ToArray(), Is.EqualTo(network.Parameter(name).ToArray()), name);
@@ -23,8 +25,7 @@ public class ModelFileTests : TempFolderFixture
     [Test]
     public void FailedSave_KeepsThePreviousFile()
     {
-        var cpu = new CpuBackend();
-        using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 7);
+        using var network = LeNet();
         string path = Folder.Combine("lenet.neuro");
         ModelFile.Save(network, path);
         byte[] before = File.ReadAllBytes(path);
@@ -38,8 +39,7 @@ public class ModelFileTests : TempFolderFixture
     [TestCase("__metadata__", "reserved")]
     public void SaveWithAClashingTensorName_FailsAndKeepsThePreviousFile(string clash, string problem)
     {
-        var cpu = new CpuBackend();
-        using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 7);
+        using var network = LeNet();
         string path = Folder.Combine("lenet.neuro");
         ModelFile.Save(network, path);
         byte[] before = File.ReadAllBytes(path);
@@ -68,12 +68,11 @@ public class ModelFileTests : TempFolderFixture
     [TestCaseSource(nameof(CorruptFiles))]
     public void CorruptFile_RaisesModelFileExceptionNamingFileAndField(Func<byte[], byte[]> corrupt, string problem)
     {
-        var cpu = new CpuBackend();
-        using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 7);
+        using var network = LeNet();
         string path = Folder.Combine("bad.neuro");
         ModelFile.Save(network, path);
         File.WriteAllBytes(path, corrupt(File.ReadAllBytes(path)));
-        var error = Assert.Throws<ModelFileException>(() => ModelFile.Load(path, cpu));
+        var error = Assert.Throws<ModelFileException>(() => ModelFile.Load(path, Cpu));
         Assert.That(error!.Message, Does.StartWith(path).And.Contain(problem));
     }
 
