@@ -23,7 +23,7 @@ static class MonitorGoldenChecks
     /// Tests/Golden/monitor_graphs/&lt;golden&gt;.json, which <see cref="GraphsForTheGenerator"/> writes.</summary>
     public static readonly Dictionary<string, Func<NetworkGraph>> Networks = new(StringComparer.Ordinal)
     {
-        ["monitor_sgd_step"] = MonitorWorkload.Graph,
+        ["monitor_sgd_step"] = () => MonitorWorkload.Graph(),
         ["monitor_sgd_step_lenet5"] = () => ModelZoo.Build("lenet5"),
         // Fashion-MNIST-sized, a quarter of the published width (4, 8, 16 channels) to keep the golden small
         ["monitor_sgd_step_resnet20"] = () => ModelZoo.Build("resnet_cifar", new ModelOptions(1, 28, 10, WidthDivisor: 4)),
