@@ -58,6 +58,11 @@ public sealed partial class ExecutionPlan : IDisposable
                 if (node.Layer.Parameters.Count > 0 || node.Inputs.Any(needsGradient.Contains))
                     needsGradient.Add(node.Name);
 
+        // Parameter gradients are one group (IBackend.AllocateGroup), in the order of the parameters: zeroed as one range
+        // and read by the optimizer's one update of every parameter.
+        var allParameterGrads = training ? AllocateParameterGradients(network) : [];
+        int nextParameterGrad = 0;
+
         var auxiliaryOnlyNodes = AuxiliaryOnlyNodes(graph);
         var nodeList = new List<NodeTensors>(graph.Nodes.Count);
         var layerList = new List<Layer>(graph.Nodes.Count);
@@ -95,9 +100,8 @@ public sealed partial class ExecutionPlan : IDisposable
             if (training)
                 for (int p = 0; p < parameterTensors.Length; p++)
                 {
-                    var grad = Own(backend.Allocate(parameterTensors[p].Shape, parameterTensors[p].Name + ".grad"));
+                    var grad = Own(allParameterGrads[nextParameterGrad++]);
                     parameterGradTensors[p] = grad;
-                    zeroList.Add(grad);
                     parameterList.Add(parameterTensors[p]);
                     parameterGradList.Add(grad);
                 }
@@ -139,11 +143,19 @@ public sealed partial class ExecutionPlan : IDisposable
             }).ToArray();
         }
         Seed = network.Seed;
+        zeroList.AddRange(parameterGradList); // after the node outputs' gradients: neighbours in one group, one fill
         gradientsToZero = [.. zeroList];
         parameters = [.. parameterList];
         parameterGrads = [.. parameterGradList];
         if (fuseLayers && !training && backend is IFusedForward) FindFusedChains(graph);
         (trainingStages, inferenceStages) = PlanStages();
+    }
+
+    /// <summary>The gradients of every node's parameters, in node order (the order the constructor takes them in), as one group.</summary>
+    static Tensor[] AllocateParameterGradients(Network network)
+    {
+        var parameters = network.Graph.Nodes.SelectMany(node => node.Layer.Parameters.Select(p => network.Parameter($"{node.Name}.{p.Name}"))).ToArray();
+        return network.Backend.AllocateGroup(parameters.Select(p => p.Shape).ToArray(), parameters.Select(p => p.Name + ".grad").ToArray(), "parameter gradients");
     }
 
     /// <summary>Plans <paramref name="network"/> for training at batch size <paramref name="batch"/>.</summary>
