@@ -58,10 +58,13 @@ public sealed partial class ExecutionPlan : IDisposable
                 if (node.Layer.Parameters.Count > 0 || node.Inputs.Any(needsGradient.Contains))
                     needsGradient.Add(node.Name);
 
-        // Parameter gradients are one group (IBackend.AllocateGroup), in the order of the parameters: zeroed as one range
-        // and read by the optimizer's one update of every parameter.
+        // Gradients come in two groups (IBackend.AllocateGroup), so that each is zeroed as one range: the node outputs'
+        // (in node order) and the parameters' (in parameter order), which the optimizer updates in one kernel.
+        var outputGradNodes = graph.Nodes.Where(node => needsGradient.Contains(node.Name) && !node.Layer.OutputIsViewOfInput).ToArray();
+        var outputGrads = backend.AllocateGroup(outputGradNodes.Select(node => shapes[node.Name]).ToArray(),
+            outputGradNodes.Select(node => node.Name + ".grad").ToArray(), "output gradients");
         var allParameterGrads = training ? AllocateParameterGradients(network) : [];
-        int nextParameterGrad = 0;
+        int nextOutputGrad = 0, nextParameterGrad = 0;
 
         var auxiliaryOnlyNodes = AuxiliaryOnlyNodes(graph);
         var nodeList = new List<NodeTensors>(graph.Nodes.Count);
@@ -90,7 +93,7 @@ public sealed partial class ExecutionPlan : IDisposable
             {
                 output = Own(backend.Allocate(outputShape, node.Name));
                 if (needsGradient.Contains(node.Name))
-                    zeroList.Add(outputGrad = Own(backend.Allocate(outputShape, node.Name + ".grad")));
+                    zeroList.Add(outputGrad = Own(outputGrads[nextOutputGrad++]));
             }
             tensors[node.Name] = output;
             if (outputGrad is not null) gradients[node.Name] = outputGrad;
