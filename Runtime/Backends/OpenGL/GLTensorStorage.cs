@@ -24,8 +24,8 @@ public sealed class GLTensorStorage : TensorStorage
         Length = length;
     }
 
-    /// <summary>Ranges of one new buffer of <paramref name="totalLength"/> floats, one per (offset, length) pair in floats;
-    /// the buffer is deleted when the last of them is disposed.</summary>
+    /// <summary>Ranges of <paramref name="buffer"/>, a new one, one per pair of <paramref name="offsets"/> and
+    /// <paramref name="lengths"/> (in floats); the buffer is deleted when the last of them is disposed.</summary>
     internal static GLTensorStorage[] Ranges(GLBuffer buffer, ReadOnlySpan<int> offsets, ReadOnlySpan<int> lengths)
     {
         var shared = new SharedBuffer(buffer, offsets.Length);
