@@ -13,6 +13,13 @@
 // Operations are written in the order torch.optim evaluates them, so rounding follows the same path.
 // Every rule first reads the guard word (binding INPUT3: a non-finite report, IBackend.UpdateGuard, or zeros) and
 // leaves w and its state untouched when it is set, so a bad step is skipped on the device without a readback.
+//
+// With MULTI_TENSOR, one dispatch updates every parameter of a step (a multi-tensor apply, GLBackend.UpdateParameters):
+// w, g and each state are each one buffer holding all parameters' ranges (IBackend.AllocateGroup), and a table has one
+// row per parameter — its first vec4 in the dispatch's flat index space, where its w, g and states start in their
+// buffers (in vec4s) and its λ. An invocation finds its row by binary search and runs the same update on that
+// parameter's vec4. AdamW's shrink 1 − lr·λ is then computed here, `precise` (no fused multiply-add), as the host
+// computes it for one parameter, so both paths give the same bits.
 #include "common.glsl"
 
 layout(std430, binding = INPUT3) readonly buffer GuardBuffer { uint guardWord[]; };
@@ -31,7 +38,14 @@ uniform int nesterov;
 #endif
 uniform int count; // vec4s
 uniform float learningRate;
+#if defined(MULTI_TENSOR)
+// Whole numbers stored as floats (exact below 2²⁴, which GLBackend checks): uploads are float copies.
+struct Segment { float first, parameter, gradient, state0, state1, weightDecay; };
+layout(std430, binding = INPUT1) readonly buffer SegmentBuffer { Segment segments[]; };
+uniform int segmentCount;
+#else
 uniform float weightDecay;
+#endif
 #if defined(MOMENTUM)
 uniform float momentum;
 #endif
@@ -44,43 +58,81 @@ uniform float alpha;
 #if defined(ADAM)
 uniform float beta1;
 uniform float beta2;
-uniform float shrink;
 uniform float stepSize;
 uniform float secondMomentScale;
+#if defined(MULTI_TENSOR)
+uniform int decoupled; // AdamW: λ shrinks w instead of joining g
+#else
+uniform float shrink;
 #endif
+#endif
+
+// The update of one vec4: w[wi] with gradient dw[gi] and state at si0 (first state) and si1 (second state), decay λ
+// (coupled; 0 for AdamW) and, for Adam, the weights' shrink factor.
+#if defined(ADAM)
+void update(int wi, int gi, int si0, int si1, float weightDecay, float shrink)
+#else
+void update(int wi, int gi, int si0, int si1, float weightDecay)
+#endif
+{
+    vec4 weight = w[wi];
+    vec4 g = dw[gi] + weightDecay * weight;
+#if defined(SGD)
+#if defined(MOMENTUM)
+    vec4 v = momentum * velocity[si0] + g;
+    velocity[si0] = v;
+    g = nesterov != 0 ? g + momentum * v : v;
+#endif
+    w[wi] = weight - learningRate * g;
+#elif defined(ADAGRAD)
+    vec4 h = state0[si0] + g * g;
+    state0[si0] = h;
+    w[wi] = weight - learningRate * (g / (sqrt(h) + epsilon));
+#elif defined(RMSPROP)
+    vec4 h = alpha * state0[si0] + (1.0 - alpha) * (g * g);
+    state0[si0] = h;
+    vec4 scaled = g / (sqrt(h) + epsilon);
+#if defined(MOMENTUM)
+    scaled = momentum * state1[si1] + scaled;
+    state1[si1] = scaled;
+#endif
+    w[wi] = weight - learningRate * scaled;
+#elif defined(ADAM)
+    weight *= shrink;
+    vec4 m = beta1 * state0[si0] + (1.0 - beta1) * g;
+    vec4 v = beta2 * state1[si1] + (1.0 - beta2) * (g * g);
+    state0[si0] = m;
+    state1[si1] = v;
+    w[wi] = weight - stepSize * (m / (sqrt(v) / secondMomentScale + epsilon));
+#endif
+}
 
 void main()
 {
     int i = flatIndex();
     if (i >= count || guardWord[0] != 0u) return;
-    vec4 weight = w[i];
-    vec4 g = dw[i] + weightDecay * weight;
-#if defined(SGD)
-#if defined(MOMENTUM)
-    vec4 v = momentum * velocity[i] + g;
-    velocity[i] = v;
-    g = nesterov != 0 ? g + momentum * v : v;
+#if defined(MULTI_TENSOR)
+    // the last row whose first vec4 is ≤ i (rows are in order of their first vec4, the first row's is 0)
+    int low = 0, high = segmentCount - 1;
+    while (low < high)
+    {
+        int middle = (low + high + 1) / 2;
+        if (int(segments[middle].first) <= i) low = middle;
+        else high = middle - 1;
+    }
+    Segment s = segments[low];
+    int k = i - int(s.first);
+#if defined(ADAM)
+    precise float shrink = decoupled != 0 ? 1.0 - learningRate * s.weightDecay : 1.0;
+    update(int(s.parameter) + k, int(s.gradient) + k, int(s.state0) + k, int(s.state1) + k, decoupled != 0 ? 0.0 : s.weightDecay, shrink);
+#else
+    update(int(s.parameter) + k, int(s.gradient) + k, int(s.state0) + k, int(s.state1) + k, s.weightDecay);
 #endif
-    w[i] = weight - learningRate * g;
-#elif defined(ADAGRAD)
-    vec4 h = state0[i] + g * g;
-    state0[i] = h;
-    w[i] = weight - learningRate * (g / (sqrt(h) + epsilon));
-#elif defined(RMSPROP)
-    vec4 h = alpha * state0[i] + (1.0 - alpha) * (g * g);
-    state0[i] = h;
-    vec4 update = g / (sqrt(h) + epsilon);
-#if defined(MOMENTUM)
-    update = momentum * state1[i] + update;
-    state1[i] = update;
+#else
+#if defined(ADAM)
+    update(i, i, i, i, weightDecay, shrink);
+#else
+    update(i, i, i, i, weightDecay);
 #endif
-    w[i] = weight - learningRate * update;
-#elif defined(ADAM)
-    weight *= shrink;
-    vec4 m = beta1 * state0[i] + (1.0 - beta1) * g;
-    vec4 v = beta2 * state1[i] + (1.0 - beta2) * (g * g);
-    state0[i] = m;
-    state1[i] = v;
-    w[i] = weight - stepSize * (m / (sqrt(v) / secondMomentScale + epsilon));
 #endif
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using NeuroPlugin.Backends.OpenGL;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
@@ -48,6 +49,11 @@ internal static class BenchCommand
         TrainingThroughput.FillSyntheticBatch(training, random);
         var optimizer = new Sgd(0.01f);
         double trainImagesPerSecond = TrainingThroughput.ImagesPerSecond(training, optimizer, steps);
+        // dispatches per step, counted over a few more steps after the timed ones
+        const int countedSteps = 10;
+        long dispatches = Dispatches(backend);
+        for (int i = 0; i < countedSteps; i++) training.TrainStep(optimizer);
+        double? dispatchesPerStep = backend is GLBackend ? (double)(Dispatches(backend) - dispatches) / countedSteps : null;
         var monitorCost = monitorEvery > 0 ? MeasureMonitor(training, optimizer, batch, steps, monitorEvery, rounds) : null;
 
         using var inference = ExecutionPlan.ForInference(network, 1);
@@ -55,17 +61,22 @@ internal static class BenchCommand
         int runs = Math.Max(50, steps * 2);
         var warmUp = Stopwatch.StartNew();
         for (int i = 0; i < 100 || warmUp.Elapsed.TotalSeconds < 1; i++) Infer(inference, image, logits);
+        dispatches = Dispatches(backend);
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < runs; i++) Infer(inference, image, logits);
         double inferenceMicroseconds = clock.Elapsed.TotalMicroseconds / runs;
+        double? dispatchesPerInference = backend is GLBackend ? (double)(Dispatches(backend) - dispatches) / runs : null;
 
         var result = new BenchReport(modelName, backend.Name, backend.DeviceName, batch, steps, trainImagesPerSecond, inferenceMicroseconds,
-            $"{Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}", monitorCost);
+            $"{Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}", monitorCost,
+            dispatchesPerStep, dispatchesPerInference);
         if (json)
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase }));
         else
         {
             Console.WriteLine($"{modelName} on {backend.Name} ({backend.DeviceName}): training {trainImagesPerSecond:N0} images/s (batch {batch}), inference {inferenceMicroseconds:N1} µs/image (batch 1)");
+            if (dispatchesPerStep is double perStep)
+                Console.WriteLine($"kernel dispatches: {perStep:N1} per training step, {dispatchesPerInference:N1} per inference");
             if (monitorCost is not null)
                 Console.WriteLine($"monitor every {monitorCost.Every} step(s): a step takes {monitorCost.StepMilliseconds:N1} ms, {monitorCost.SampledStepMilliseconds:N1} ms with a sample " +
                     $"(fastest of {rounds}): {monitorCost.SlowdownPercent:+0.0;-0.0} % slower; alternated rounds: {monitorCost.MonitoredImagesPerSecond:N0} images/s against " +
@@ -138,6 +149,9 @@ internal static class BenchCommand
             (double)rounds * steps * batch / off, (double)rounds * steps * batch / on, 100 * (on / off - 1), samples);
     }
 
+    /// <summary>Kernel dispatches so far on a GL backend (<see cref="GLDevice.DispatchCount"/>); 0 elsewhere.</summary>
+    static long Dispatches(IBackend backend) => backend is GLBackend gl ? gl.Device.DispatchCount : 0;
+
     static void Infer(ExecutionPlan plan, float[] image, float[] logits)
     {
         plan.Input.Upload(image);
@@ -148,7 +162,8 @@ internal static class BenchCommand
 
 /// <summary>The result of <c>neuro bench</c>.</summary>
 internal sealed record BenchReport(string Model, string Backend, string Device, int Batch, int Steps,
-    double TrainImagesPerSecond, double InferenceMicrosecondsPerImage, string Machine, MonitorCost? Monitor = null);
+    double TrainImagesPerSecond, double InferenceMicrosecondsPerImage, string Machine, MonitorCost? Monitor = null,
+    double? DispatchesPerStep = null, double? DispatchesPerInference = null);
 
 /// <summary>The training monitor's cost at one interval (<c>neuro bench --monitor-every K</c>): the fastest step without and
 /// with a sample and the slow-down at K they give (<c>100·(sampled − plain)/(K·plain)</c> %); and the direct measurement,

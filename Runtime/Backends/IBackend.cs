@@ -1,3 +1,5 @@
+using NeuroPlugin.Optimizers;
+
 namespace NeuroPlugin.Backends;
 
 /// <summary>
@@ -23,6 +25,12 @@ public partial interface IBackend : IDisposable
     /// <summary>Allocates a zero-filled tensor of <paramref name="shape"/> on this backend's device, owned by the caller
     /// (dispose it once); <paramref name="name"/> appears in messages and debuggers.</summary>
     Tensor Allocate(TensorShape shape, string name);
+    /// <summary>Allocates zero-filled tensors of <paramref name="shapes"/> (named <paramref name="names"/>) that the backend may
+    /// place side by side in one block of device memory named <paramref name="groupName"/>, so that one kernel can reach all
+    /// of them: parameters, their gradients and the optimizer's state are allocated this way, and
+    /// <see cref="UpdateParameters"/> then updates them all in one dispatch. Each tensor is the caller's and is disposed on
+    /// its own, as <see cref="Allocate"/>'s are; the block goes with the last of them.</summary>
+    Tensor[] AllocateGroup(IReadOnlyList<TensorShape> shapes, IReadOnlyList<string> names, string groupName);
     /// <summary>Copies <paramref name="source"/> (exactly <c>tensor.Length</c> values) into the tensor.</summary>
     void Upload(Tensor tensor, ReadOnlySpan<float> source);
     /// <summary>Copies the tensor into <paramref name="destination"/>; waits for pending work.</summary>
@@ -197,6 +205,15 @@ public partial interface IBackend : IDisposable
     /// from t (in double, as PyTorch does), so the device needs no step counter.</summary>
     void AdamUpdate(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, float learningRate,
         float beta1, float beta2, float epsilon, float weightDecay, bool decoupledWeightDecay, long step);
+
+    /// <summary>One step of <paramref name="rule"/> on every parameter, a multi-tensor apply: for each i,
+    /// <c>parameters[i]</c> with <c>gradients[i]</c>, its <see cref="UpdateRule.StateCount"/> state tensors
+    /// <c>state[i]</c> and its weight decay <c>weightDecays[i]</c>, exactly as <see cref="UpdateRule.Apply"/> would update
+    /// it (the same arithmetic, the same bits). On GL, when the parameters, the gradients and each kind of state are each
+    /// ranges of one buffer (<see cref="AllocateGroup"/>), it is one dispatch over all of them with a table of the ranges;
+    /// otherwise, and on the CPU, one update per parameter. Honours <see cref="UpdateGuard"/>.</summary>
+    void UpdateParameters(in UpdateRule rule, ReadOnlySpan<Tensor> parameters, ReadOnlySpan<Tensor> gradients, ReadOnlySpan<Tensor[]> state,
+        ReadOnlySpan<float> weightDecays);
 
     /// <summary>The course's weight penalty <c>(1/p)·λ·‖w‖ₚᵖ</c> for p = 1 and 2, added into a one-element total:
     /// <c>total[0] += λ₁·Σ|x| + (λ₂/2)·Σx²</c>. input any shape, total (1). With λ₁ = 0, λ₂ = 2 it adds <c>Σx²</c>

@@ -58,6 +58,14 @@ public sealed partial class ExecutionPlan : IDisposable
                 if (node.Layer.Parameters.Count > 0 || node.Inputs.Any(needsGradient.Contains))
                     needsGradient.Add(node.Name);
 
+        // Gradients come in two groups (IBackend.AllocateGroup), so that each is zeroed as one range: the node outputs'
+        // (in node order) and the parameters' (in parameter order), which the optimizer updates in one kernel.
+        var outputGradNodes = graph.Nodes.Where(node => needsGradient.Contains(node.Name) && !node.Layer.OutputIsViewOfInput).ToArray();
+        var outputGrads = backend.AllocateGroup(outputGradNodes.Select(node => shapes[node.Name]).ToArray(),
+            outputGradNodes.Select(node => node.Name + ".grad").ToArray(), "output gradients");
+        var allParameterGrads = training ? AllocateParameterGradients(network) : [];
+        int nextOutputGrad = 0, nextParameterGrad = 0;
+
         var auxiliaryOnlyNodes = AuxiliaryOnlyNodes(graph);
         var nodeList = new List<NodeTensors>(graph.Nodes.Count);
         var layerList = new List<Layer>(graph.Nodes.Count);
@@ -85,7 +93,7 @@ public sealed partial class ExecutionPlan : IDisposable
             {
                 output = Own(backend.Allocate(outputShape, node.Name));
                 if (needsGradient.Contains(node.Name))
-                    zeroList.Add(outputGrad = Own(backend.Allocate(outputShape, node.Name + ".grad")));
+                    zeroList.Add(outputGrad = Own(outputGrads[nextOutputGrad++]));
             }
             tensors[node.Name] = output;
             if (outputGrad is not null) gradients[node.Name] = outputGrad;
@@ -95,9 +103,8 @@ public sealed partial class ExecutionPlan : IDisposable
             if (training)
                 for (int p = 0; p < parameterTensors.Length; p++)
                 {
-                    var grad = Own(backend.Allocate(parameterTensors[p].Shape, parameterTensors[p].Name + ".grad"));
+                    var grad = Own(allParameterGrads[nextParameterGrad++]);
                     parameterGradTensors[p] = grad;
-                    zeroList.Add(grad);
                     parameterList.Add(parameterTensors[p]);
                     parameterGradList.Add(grad);
                 }
@@ -139,11 +146,19 @@ public sealed partial class ExecutionPlan : IDisposable
             }).ToArray();
         }
         Seed = network.Seed;
+        zeroList.AddRange(parameterGradList); // after the node outputs' gradients: neighbours in one group, one fill
         gradientsToZero = [.. zeroList];
         parameters = [.. parameterList];
         parameterGrads = [.. parameterGradList];
         if (fuseLayers && !training && backend is IFusedForward) FindFusedChains(graph);
         (trainingStages, inferenceStages) = PlanStages();
+    }
+
+    /// <summary>The gradients of every node's parameters, in node order (the order the constructor takes them in), as one group.</summary>
+    static Tensor[] AllocateParameterGradients(Network network)
+    {
+        var parameters = network.Graph.Nodes.SelectMany(node => node.Layer.Parameters.Select(p => network.Parameter($"{node.Name}.{p.Name}"))).ToArray();
+        return network.Backend.AllocateGroup(parameters.Select(p => p.Shape).ToArray(), parameters.Select(p => p.Name + ".grad").ToArray(), "parameter gradients");
     }
 
     /// <summary>Plans <paramref name="network"/> for training at batch size <paramref name="batch"/>.</summary>

@@ -19,13 +19,14 @@ public sealed class Network : IDisposable
         Graph = graph;
         Backend = backend;
         graph.InferShapes(1); // validates the graph once, before anything is allocated
-        foreach (var node in graph.Nodes)
-            foreach (var spec in node.Layer.Parameters)
-            {
-                string name = $"{node.Name}.{spec.Name}";
-                parameters[name] = backend.Allocate(spec.Shape, name);
-                parameterOrder.Add(name);
-            }
+        // One group (IBackend.AllocateGroup), so that the optimizer can update every parameter in one kernel.
+        var specs = graph.Nodes.SelectMany(node => node.Layer.Parameters.Select(spec => (Name: $"{node.Name}.{spec.Name}", spec.Shape))).ToArray();
+        var tensors = backend.AllocateGroup(specs.Select(s => s.Shape).ToArray(), specs.Select(s => s.Name).ToArray(), "parameters");
+        for (int i = 0; i < specs.Length; i++)
+        {
+            parameters[specs[i].Name] = tensors[i];
+            parameterOrder.Add(specs[i].Name);
+        }
         foreach (var node in graph.Nodes)
             foreach (var spec in node.Layer.Buffers)
             {

@@ -29,8 +29,7 @@ public sealed class AdaGrad : Optimizer
     protected override IReadOnlyList<string> StateNames => Keys;
 
     /// <inheritdoc/>
-    protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
-        backend.AdaGradUpdate(parameter, gradient, state[0], LearningRate, Epsilon, weightDecay);
+    protected override UpdateRule Rule => new(UpdateRuleKind.AdaGrad, LearningRate, Epsilon: Epsilon);
 
     /// <summary>Adds <c>epsilon</c> (θ).</summary>
     protected override void DescribeRule(JsonObject description) => description["epsilon"] = Epsilon;

@@ -44,8 +44,8 @@ public class Adam : Optimizer
     protected override IReadOnlyList<string> StateNames => Keys;
 
     /// <inheritdoc/>
-    protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
-        backend.AdamUpdate(parameter, gradient, state[0], state[1], LearningRate, Beta1, Beta2, Epsilon, weightDecay, decoupled, StepCount);
+    protected override UpdateRule Rule =>
+        new(UpdateRuleKind.Adam, LearningRate, Epsilon: Epsilon, Beta1: Beta1, Beta2: Beta2, DecoupledWeightDecay: decoupled, Step: StepCount);
 
     /// <summary>Adds <c>beta1</c>, <c>beta2</c> and <c>epsilon</c>; AdamW's decoupling is its type.</summary>
     protected override void DescribeRule(JsonObject description)

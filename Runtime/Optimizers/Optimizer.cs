@@ -6,8 +6,10 @@ namespace NeuroPlugin.Optimizers;
 /// <list type="number">
 /// <item>the <see cref="Regularizer"/>'s L1/L2 penalty is added to the gradients (and its value to <see cref="Regularizer.Penalty"/>);</item>
 /// <item>the gradients are clipped to a total norm of <see cref="ClipGradientNorm"/> (<c>torch.nn.utils.clip_grad_norm_</c>);</item>
-/// <item>the update rule of the subclass runs on each parameter, with weight decay λ = <see cref="WeightDecay"/>
-///   for the parameters in <see cref="WeightDecayParameters"/> and 0 for the others.</item>
+/// <item>the update rule of the subclass (<see cref="Rule"/>) runs on every parameter, with weight decay λ = <see cref="WeightDecay"/>
+///   for the parameters in <see cref="WeightDecayParameters"/> and 0 for the others: one <see cref="IBackend.UpdateParameters"/>
+///   call for all of them (on GL one dispatch, since the state is allocated as one group per state key, as the plan
+///   allocates the gradients and the network the parameters).</item>
 /// </list>
 /// Step is called with the same arrays every time, so the optimizer allocates its state (momentum buffers,
 /// Adam's moments, each the parameter's shape, starting at zero) on the first call and reuses it: later
@@ -107,10 +109,13 @@ public abstract partial class Optimizer : IDisposable
         }
         var names = StateNames;
         var tensors = new Tensor[parameters.Count][];
-        for (int i = 0; i < parameters.Count; i++)
+        for (int i = 0; i < parameters.Count; i++) tensors[i] = new Tensor[names.Count];
+        var shapes = parameters.Select(p => p.Shape).ToArray();
+        for (int k = 0; k < names.Count; k++)
         {
-            tensors[i] = new Tensor[names.Count];
-            for (int k = 0; k < names.Count; k++) tensors[i][k] = backend.Allocate(parameters[i].Shape, $"{parameters[i].Name}.{names[k]}");
+            // one group per state key, so that the update reaches every parameter's state in one kernel
+            var group = backend.AllocateGroup(shapes, parameters.Select(p => $"{p.Name}.{names[k]}").ToArray(), $"{Name}.{names[k]}");
+            for (int i = 0; i < parameters.Count; i++) tensors[i][k] = group[i];
         }
         state = tensors;
         stateParameterNames = parameters.Select(p => p.Name).ToArray();
@@ -123,8 +128,8 @@ public abstract partial class Optimizer : IDisposable
     /// </summary>
     public void Step(IBackend backend, Tensor[] parameters, Tensor[] gradients)
     {
-        int stages = StageCount(parameters.Length);
-        for (int stage = 0; stage < stages; stage++) RunStage(backend, parameters, gradients, stage);
+        RunStage(backend, parameters, gradients, 0);
+        Update(backend, parameters, gradients, 0, parameters.Length);
     }
 
     /// <summary>The stages of one <see cref="Step"/> over <paramref name="parameterCount"/> parameters, for callers that
@@ -133,7 +138,8 @@ public abstract partial class Optimizer : IDisposable
     public static int StageCount(int parameterCount) => 1 + parameterCount;
 
     /// <summary>Runs stage <paramref name="stage"/> of <see cref="Step"/> (see <see cref="StageCount"/>). Running every
-    /// stage in order is exactly <see cref="Step"/>: the same kernels in the same order, so the same bits.</summary>
+    /// stage in order is exactly <see cref="Step"/>: the same arithmetic on every element (Step updates all parameters in
+    /// one <see cref="IBackend.UpdateParameters"/> call, the stages one each), so the same bits.</summary>
     public void RunStage(IBackend backend, Tensor[] parameters, Tensor[] gradients, int stage)
     {
         if (stage == 0)
@@ -148,21 +154,35 @@ public abstract partial class Optimizer : IDisposable
         }
         if (state is null || (uint)(stage - 1) >= (uint)state.Length)
             throw new ArgumentOutOfRangeException(nameof(stage), stage, $"{Name}: stage 0 comes first, then 1..{parameters.Length} (one per parameter)");
-        int i = stage - 1;
+        Update(backend, parameters, gradients, stage - 1, 1);
+    }
+
+    /// <summary>Runs the rule on parameters [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>),
+    /// behind <see cref="SkipFlag"/> when the non-finite guard set one.</summary>
+    void Update(IBackend backend, Tensor[] parameters, Tensor[] gradients, int first, int count)
+    {
         if (SkipFlag is null)
         {
-            Update(backend, parameters[i], gradients[i], state[i], weightDecays![i]);
+            UpdateUnguarded(backend, parameters, gradients, first, count);
             return;
         }
         backend.UpdateGuard = SkipFlag;
         try
         {
-            Update(backend, parameters[i], gradients[i], state[i], weightDecays![i]);
+            UpdateUnguarded(backend, parameters, gradients, first, count);
         }
         finally
         {
             backend.UpdateGuard = null;
         }
+    }
+
+    void UpdateUnguarded(IBackend backend, Tensor[] parameters, Tensor[] gradients, int first, int count)
+    {
+        var rule = Rule;
+        if (count == 1) rule.Apply(backend, parameters[first], gradients[first], state![first], weightDecays![first]);
+        else backend.UpdateParameters(rule, parameters.AsSpan(first, count), gradients.AsSpan(first, count), state.AsSpan(first, count),
+            weightDecays.AsSpan(first, count));
     }
 
     /// <summary>A report of <see cref="Training.NonFiniteGuard"/> (set by it): while its first word is set on the device,
@@ -178,8 +198,9 @@ public abstract partial class Optimizer : IDisposable
         StepCount = stepCount;
     }
 
-    /// <summary>The rule on one parameter; <paramref name="state"/> holds the tensors named by <see cref="StateNames"/>.</summary>
-    protected abstract void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay);
+    /// <summary>The rule and its hyper-parameters for this step (read after <see cref="StepCount"/> has advanced); its state
+    /// tensors are the ones <see cref="StateNames"/> names, in that order.</summary>
+    protected abstract UpdateRule Rule { get; }
 
     /// <summary>The total gradient norm <c>√(Σ‖g‖²)</c> of the last step, before clipping (what <c>clip_grad_norm_</c>
     /// returns). Reads one value back from the device.</summary>

@@ -39,8 +39,7 @@ public sealed class RmsProp : Optimizer
     protected override IReadOnlyList<string> StateNames => Momentum > 0f ? MomentumState : Keys;
 
     /// <inheritdoc/>
-    protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
-        backend.RmsPropUpdate(parameter, gradient, state[0], state.Length > 1 ? state[1] : null, LearningRate, Alpha, Epsilon, Momentum, weightDecay);
+    protected override UpdateRule Rule => new(UpdateRuleKind.RmsProp, LearningRate, Momentum, Alpha: Alpha, Epsilon: Epsilon);
 
     /// <summary>Adds <c>alpha</c>, <c>epsilon</c> and <c>momentum</c>.</summary>
     protected override void DescribeRule(JsonObject description)

@@ -39,8 +39,7 @@ public sealed class Sgd : Optimizer
     protected override IReadOnlyList<string> StateNames => Momentum > 0f ? MomentumState : NoState;
 
     /// <inheritdoc/>
-    protected override void Update(IBackend backend, Tensor parameter, Tensor gradient, Tensor[] state, float weightDecay) =>
-        backend.SgdUpdate(parameter, gradient, state.Length > 0 ? state[0] : null, LearningRate, Momentum, weightDecay, Nesterov);
+    protected override UpdateRule Rule => new(UpdateRuleKind.Sgd, LearningRate, Momentum, Nesterov);
 
     /// <summary>Adds <c>momentum</c> and <c>nesterov</c>.</summary>
     protected override void DescribeRule(JsonObject description)

@@ -105,6 +105,10 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
+    public void UpdateParameters(in UpdateRule rule, ReadOnlySpan<Tensor> parameters, ReadOnlySpan<Tensor> gradients, ReadOnlySpan<Tensor[]> state,
+        ReadOnlySpan<float> weightDecays) => rule.ApplyEach(this, parameters, gradients, state, weightDecays);
+
+    /// <inheritdoc/>
     public void AdamUpdate(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, float learningRate,
         float beta1, float beta2, float epsilon, float weightDecay, bool decoupledWeightDecay, long step)
     {

@@ -25,6 +25,16 @@ public sealed partial class CpuBackend : IBackend
         new(this, new CpuTensorStorage(shape.Length), shape, name, ownsStorage: true);
 
     /// <inheritdoc/>
+    /// <remarks>On the CPU every tensor gets its own array: the update rules loop over the tensors anyway.</remarks>
+    public Tensor[] AllocateGroup(IReadOnlyList<TensorShape> shapes, IReadOnlyList<string> names, string groupName)
+    {
+        if (names.Count != shapes.Count) throw new ArgumentException($"{shapes.Count} shapes but {names.Count} names", nameof(names));
+        var tensors = new Tensor[shapes.Count];
+        for (int i = 0; i < tensors.Length; i++) tensors[i] = Allocate(shapes[i], names[i]);
+        return tensors;
+    }
+
+    /// <inheritdoc/>
     public void Upload(Tensor tensor, ReadOnlySpan<float> source)
     {
         if (Skips) return;

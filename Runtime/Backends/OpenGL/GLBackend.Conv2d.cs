@@ -140,7 +140,7 @@ public sealed partial class GLBackend : IFusedForward
             program.SetUniform("rowsPerSlice", rowsPerSlice);
             program.Dispatch(slices * kernelRows, DivideRoundingUp(y.C, channels),
                 (long)rowsPerSlice * y.W * channels * window.KernelWidth);
-            ReduceSlices(partial, slices, weightCount, BufferOf(weightGrad), accumulate: true);
+            ReduceSlices(partial, slices, weightCount, RangeOf(weightGrad), accumulate: true);
         }
 
         if (biasGrad is not null) AddChannelSums(outputGrad, biasGrad);
@@ -189,6 +189,6 @@ public sealed partial class GLBackend : IFusedForward
         Bind(Output0, partial);
         program.SetUniform("outputShape", x.N, x.C, plane, 1);
         program.Dispatch(planes, 1, plane);
-        ReduceSlices(partial, x.N, x.C, BufferOf(sums), accumulate: true);
+        ReduceSlices(partial, x.N, x.C, RangeOf(sums), accumulate: true);
     }
 }

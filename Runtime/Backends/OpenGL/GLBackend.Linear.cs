@@ -39,7 +39,7 @@ public sealed partial class GLBackend
         // dW (O,I) += dyᵀ (O,N) · x (N,I): A[o,n] = dy[n,o] (row stride 1, column stride O)
         Gemm(outputGrad, 1, outFeatures, input, inFeatures, 1, null, weightGrad, outFeatures, inFeatures, batch, accumulate: true);
         if (biasGrad is not null) // db[o] += Σ_n dy[n,o]: dy is already N slices of O partial sums
-            ReduceSlices(BufferOf(outputGrad), batch, outFeatures, BufferOf(biasGrad), accumulate: true);
+            ReduceSlices(RangeOf(outputGrad), batch, outFeatures, RangeOf(biasGrad), accumulate: true);
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ public sealed partial class GLBackend
         program.SetUniform("rows", rows);
         program.SetUniform("classes", classes);
         program.Dispatch(rows, 1, classes);
-        ReduceSlices(rowLoss, rows, 1, BufferOf(loss), accumulate: false);
+        ReduceSlices(rowLoss, rows, 1, RangeOf(loss), accumulate: false);
     }
 
     /// <summary>Adds <c>dz += scale·(p − t)/N</c>.</summary>

@@ -13,7 +13,7 @@ public sealed partial class GLBackend
 
     ComputeProgram? fillProgram, copyVectorsProgram, copyProgram;
     GLUploadRing? uploads;
-    readonly GLBuffer?[] pendingFills = new GLBuffer?[FillsPerDispatch];
+    readonly StorageRange[] pendingFills = new StorageRange[FillsPerDispatch];
     readonly float[] pendingFillValues = new float[FillsPerDispatch];
     int pendingFillCount;
 
@@ -24,7 +24,7 @@ public sealed partial class GLBackend
     {
         EnsureUsable();
         CheckLength(tensor, source.Length, "upload");
-        var destination = BufferOf(tensor);
+        var destination = RangeOf(tensor);
         var ring = uploads ??= new GLUploadRing(Device);
         var program = Program(ref copyVectorsProgram, "transfer.comp", "COPY_VECTORS");
         for (int done = 0; done < source.Length; done += GLUploadRing.ChunkFloats)
@@ -48,7 +48,8 @@ public sealed partial class GLBackend
     {
         EnsureUsable();
         CheckLength(tensor, destination.Length, "download");
-        BufferOf(tensor).Download(destination);
+        var range = RangeOf(tensor);
+        range.Buffer.Download(range.Offset, destination);
         ReadbackCount++;
         Downloaded?.Invoke(tensor, destination);
     }
@@ -67,22 +68,43 @@ public sealed partial class GLBackend
     /// Every element (and the padding to a whole vec4) set to <paramref name="value"/> by a kernel. Fills are queued and
     /// run four to a dispatch (a step zeroes dozens of gradients, and on llvmpipe each dispatch costs tens of µs), before
     /// any other work of this backend and before <see cref="BufferOf"/> hands a buffer out, so they keep their place in
-    /// the order of commands. A tensor filled twice in a row keeps the later value.
+    /// the order of commands. A tensor filled twice in a row keeps the later value. Fills of neighbouring tensors of one
+    /// <see cref="AllocateGroup"/> with the same value join into one range (the zero gaps between them are filled too),
+    /// so a step's parameter gradients are zeroed as one range.
     /// </summary>
     public void Fill(Tensor tensor, float value)
     {
         if (disposed) ThrowDisposed();
         Device.EnsureThread();
-        var buffer = StorageOf(tensor);
+        var range = new StorageRange(StorageOf(tensor));
         for (int k = 0; k < pendingFillCount; k++)
-            if (ReferenceEquals(pendingFills[k], buffer))
+            if (pendingFills[k] == range)
             {
                 pendingFillValues[k] = value;
                 return;
             }
-        if (pendingFillCount == FillsPerDispatch) FlushFills();
-        pendingFills[pendingFillCount] = buffer;
+        if (pendingFillCount > 0 && JoinsLastFill(range, value)) return;
+        // Ranges of one dispatch must not overlap (their invocations run in no order), nor may there be more than four.
+        bool overlaps = false;
+        for (int k = 0; k < pendingFillCount; k++) overlaps |= pendingFills[k].Overlaps(range);
+        if (overlaps || pendingFillCount == FillsPerDispatch) FlushFills();
+        pendingFills[pendingFillCount] = range;
         pendingFillValues[pendingFillCount++] = value;
+    }
+
+    /// <summary>Extends the last queued fill over <paramref name="range"/> when it has the same value and starts where that
+    /// fill ends, or within the alignment gap after it (a gap belongs to no tensor: filling it changes nothing anyone reads).</summary>
+    bool JoinsLastFill(StorageRange range, float value)
+    {
+        int last = pendingFillCount - 1;
+        var queued = pendingFills[last];
+        int gap = Math.Max(VectorWidth, Device.StorageOffsetAlignment / sizeof(float));
+        if (!ReferenceEquals(queued.Buffer, range.Buffer) || pendingFillValues[last].CompareTo(value) != 0
+            || range.Offset < queued.End || range.Offset >= queued.End + gap) return false;
+        for (int k = 0; k < last; k++)
+            if (pendingFills[k].Overlaps(range)) return false;
+        pendingFills[last] = queued with { Length = range.End - queued.Offset };
+        return true;
     }
 
     /// <summary>Runs the queued fills as one dispatch (a disposed tensor's fill is dropped).</summary>
@@ -95,14 +117,14 @@ public sealed partial class GLBackend
         int most = 0;
         for (int k = 0; k < FillsPerDispatch; k++)
         {
-            var buffer = k < count ? pendingFills[k] : null;
-            pendingFills[k] = null;
+            var range = k < count ? pendingFills[k] : default;
+            pendingFills[k] = default;
             int binding = FillBindings[k];
-            if (buffer is null || buffer.IsDisposed) BindPlaceholder(binding);
+            if (range.Buffer is null || range.Buffer.IsDisposed) BindPlaceholder(binding);
             else
             {
-                Bind(binding, buffer);
-                vectors[k] = buffer.Length / VectorWidth;
+                Bind(binding, range);
+                vectors[k] = range.Length / VectorWidth;
                 most = Math.Max(most, vectors[k]);
             }
         }
@@ -117,9 +139,9 @@ public sealed partial class GLBackend
     {
         EnsureUsable();
         CheckLength(destination, source.Length, "copy");
-        GLBuffer from = BufferOf(source), to = BufferOf(destination);
-        // Views of one buffer start at its first element, so copying a tensor onto itself changes nothing.
-        if (ReferenceEquals(from, to)) return;
+        StorageRange from = RangeOf(source), to = RangeOf(destination);
+        // Views of one storage start at its first element, so copying a tensor onto itself changes nothing.
+        if (from == to) return;
         var program = Program(ref copyVectorsProgram, "transfer.comp", "COPY_VECTORS");
         Bind(Input0, from);
         Bind(Output0, to);
@@ -138,7 +160,8 @@ public sealed partial class GLBackend
         CheckRange(source, sourceOffset, count);
         CheckRange(destination, destinationOffset, count);
         if (count == 0) return;
-        CopyFloats(BufferOf(source), sourceOffset, BufferOf(destination), destinationOffset, count);
+        StorageRange from = RangeOf(source), to = RangeOf(destination);
+        CopyFloats(from.Buffer, from.Offset + sourceOffset, to.Buffer, to.Offset + destinationOffset, count);
     }
 
     /// <summary>
@@ -153,7 +176,8 @@ public sealed partial class GLBackend
         ArgumentNullException.ThrowIfNull(destination);
         if (offset < 0 || (long)offset + source.Length > destination.Length)
             throw new ArgumentOutOfRangeException(nameof(offset), $"'{source.Name}' ({source.Length} values) at offset {offset} does not fit a readback buffer of {destination.Length} floats");
-        CopyFloats(BufferOf(source), 0, destination, offset, source.Length);
+        var from = RangeOf(source);
+        CopyFloats(from.Buffer, from.Offset, destination, offset, source.Length);
         Device.MemoryBarrier(MemoryBarrierMask.ClientMappedBufferBarrierBit);
     }
 

@@ -54,7 +54,7 @@ public sealed partial class GLBackend : IBackend
     /// <summary>GL objects the backend holds for itself (cached programs, scratch buffers), so tests can tell
     /// them from leaked tensors: <c>Device.LiveObjectCount − InternalObjectCount</c> counts only the caller's objects.</summary>
     public int InternalObjectCount => Shaders.CachedProgramCount + (scratch is null ? 0 : 1) + placeholders.Count(p => p is not null)
-        + (openGuard is null ? 0 : 1) + (uploads?.ObjectCount ?? 0);
+        + (openGuard is null ? 0 : 1) + (uploads?.ObjectCount ?? 0) + (segmentTable is null ? 0 : 1);
 
     /// <summary>While set, dispatches issue only the work groups inside the slice's window (<see cref="WorkSlice"/>):
     /// a dispatch's groups are numbered row by row, <c>y·groupsX + x</c>, and the fills still queued are run when the slice
@@ -69,22 +69,41 @@ public sealed partial class GLBackend : IBackend
         }
     }
 
-    /// <summary>The GL buffer behind a tensor of this backend (e.g. to bind it in the host's own shaders).</summary>
+    /// <summary>The GL buffer behind a tensor of this backend (e.g. to bind it in the host's own shaders). The values start
+    /// at <see cref="OffsetOf"/>: 0, except for the tensors of <see cref="AllocateGroup"/>, which share one buffer.</summary>
     /// <remarks>Runs the fills still queued first (<see cref="Fill"/>), so what the caller does with the buffer comes after them.</remarks>
-    public GLBuffer BufferOf(Tensor tensor)
+    public GLBuffer BufferOf(Tensor tensor) => RangeOf(tensor).Buffer;
+
+    /// <summary>Where the tensor's values start in <see cref="BufferOf"/>'s buffer, in floats (a multiple of
+    /// <see cref="GLDevice.StorageOffsetAlignment"/> bytes); 0 unless the tensor is one of <see cref="AllocateGroup"/>'s.</summary>
+    public int OffsetOf(Tensor tensor) => StorageOf(tensor).Offset;
+
+    /// <summary>The buffer range behind a tensor, after the queued fills (<see cref="BufferOf"/>).</summary>
+    StorageRange RangeOf(Tensor tensor)
     {
         if (pendingFillCount != 0) FlushFills();
-        return StorageOf(tensor);
+        return new StorageRange(StorageOf(tensor));
     }
 
-    /// <summary>The buffer behind a tensor, without running queued fills.</summary>
-    GLBuffer StorageOf(Tensor tensor)
+    /// <summary>The storage behind a tensor, without running queued fills.</summary>
+    GLTensorStorage StorageOf(Tensor tensor)
     {
         if (!ReferenceEquals(tensor.Backend, this))
             throw new ArgumentException($"tensor '{tensor.Name}' lives on backend '{tensor.Backend.Name}' ({tensor.Backend.DeviceName}), not on this GL backend", nameof(tensor));
-        var buffer = ((GLTensorStorage)tensor.Storage).Buffer;
-        if (buffer.IsDisposed) ThrowDisposedTensor(tensor);
-        return buffer;
+        var storage = (GLTensorStorage)tensor.Storage;
+        if (storage.IsDisposed) ThrowDisposedTensor(tensor);
+        return storage;
+    }
+
+    /// <summary>Floats [<see cref="Offset"/>, <see cref="Offset"/> + <see cref="Length"/>) of a buffer: a tensor's storage,
+    /// or a whole scratch buffer. Kernels see a range from their index 0 on (<see cref="Bind(int, StorageRange)"/>).</summary>
+    readonly record struct StorageRange(GLBuffer Buffer, int Offset, int Length)
+    {
+        public StorageRange(GLTensorStorage storage) : this(storage.Buffer, storage.Offset, storage.Length) { }
+        public static implicit operator StorageRange(GLBuffer buffer) => new(buffer, 0, buffer.Length);
+        public int End => Offset + Length;
+        public bool IsWholeBuffer => Offset == 0 && Length == Buffer.Length;
+        public bool Overlaps(StorageRange other) => ReferenceEquals(Buffer, other.Buffer) && Offset < other.End && other.Offset < End;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -97,6 +116,37 @@ public sealed partial class GLBackend : IBackend
         // Rounded up to whole vec4s: element-wise kernels read and write four floats at a time.
         var buffer = new GLBuffer(Device, DivideRoundingUp(shape.Length, 4) * 4, name);
         return new Tensor(this, new GLTensorStorage(buffer), shape, name, ownsStorage: true);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>On GL the tensors are ranges of one buffer, each starting at a multiple of
+    /// <see cref="GLDevice.StorageOffsetAlignment"/> bytes and rounded up to whole vec4s (the gaps stay zero); where that
+    /// buffer would exceed the driver's largest shader storage block, each tensor gets its own buffer.</remarks>
+    public Tensor[] AllocateGroup(IReadOnlyList<TensorShape> shapes, IReadOnlyList<string> names, string groupName)
+    {
+        EnsureUsable();
+        if (names.Count != shapes.Count) throw new ArgumentException($"{shapes.Count} shapes but {names.Count} names", nameof(names));
+        int alignment = Math.Max(VectorWidth, Device.StorageOffsetAlignment / sizeof(float)); // floats
+        var offsets = new int[shapes.Count];
+        var lengths = new int[shapes.Count];
+        long total = 0;
+        for (int i = 0; i < shapes.Count; i++)
+        {
+            total = (total + alignment - 1) / alignment * alignment;
+            offsets[i] = (int)Math.Min(total, int.MaxValue);
+            lengths[i] = DivideRoundingUp(shapes[i].Length, VectorWidth) * VectorWidth;
+            total += lengths[i];
+        }
+        var tensors = new Tensor[shapes.Count];
+        if (shapes.Count == 0) return tensors;
+        if (total * sizeof(float) > Device.MaxShaderStorageBlockSize)
+        {
+            for (int i = 0; i < tensors.Length; i++) tensors[i] = Allocate(shapes[i], names[i]);
+            return tensors;
+        }
+        var storages = GLTensorStorage.Ranges(new GLBuffer(Device, (int)total, groupName), offsets, lengths);
+        for (int i = 0; i < tensors.Length; i++) tensors[i] = new Tensor(this, storages[i], shapes[i], names[i], ownsStorage: true);
+        return tensors;
     }
 
     static void CheckLength(Tensor tensor, int length, string what)
@@ -146,9 +196,20 @@ public sealed partial class GLBackend : IBackend
         return program;
     }
 
-    void Bind(int binding, Tensor tensor) => Bind(binding, BufferOf(tensor));
+    void Bind(int binding, Tensor tensor) => Bind(binding, RangeOf(tensor));
+
+    /// <summary>Binds a tensor's storage for a kernel of this device that is not the backend's own (TextureInput).</summary>
+    internal void BindTensor(int binding, Tensor tensor) => Bind(binding, tensor);
 
     void Bind(int binding, GLBuffer buffer) => Device.BindStorage(binding, buffer);
+
+    /// <summary>Binds a range: the whole buffer when it is one (glBindBufferBase), else glBindBufferRange, so the kernel
+    /// indexes the range from 0 either way.</summary>
+    void Bind(int binding, StorageRange range)
+    {
+        if (range.IsWholeBuffer) Device.BindStorage(binding, range.Buffer);
+        else Device.BindStorage(binding, range.Buffer, (long)range.Offset * sizeof(float), (long)range.Length * sizeof(float));
+    }
 
     /// <summary>Binds an optional tensor; a missing one gets a small zero placeholder buffer, because kernels
     /// declare every binding they might read and GL wants each declared binding backed by a buffer. Each binding
@@ -191,7 +252,7 @@ public sealed partial class GLBackend : IBackend
     /// <c>destination[i] (+)= Σ_{s &lt; slices} source[s·count + i]</c> for <c>i &lt; count</c>, summing in slice order
     /// (reduce.comp): the second pass of every split reduction.
     /// </summary>
-    void ReduceSlices(GLBuffer source, int slices, int count, GLBuffer destination, bool accumulate)
+    void ReduceSlices(StorageRange source, int slices, int count, StorageRange destination, bool accumulate)
     {
         var program = Program(ref reduceProgram, "reduce.comp", "");
         Bind(Input0, source);
@@ -309,6 +370,8 @@ public sealed partial class GLBackend : IBackend
         Array.Clear(placeholders);
         openGuard?.Dispose();
         uploads?.Dispose();
+        segmentTable?.Dispose();
+        segmentTable = null;
         scratch = openGuard = null;
         uploads = null;
         if (ownsDevice) Device.Dispose();

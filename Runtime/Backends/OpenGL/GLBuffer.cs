@@ -46,22 +46,26 @@ public sealed class GLBuffer : GLBufferObject
     public int Length { get; }
 
     /// <summary>Copies the first <c>destination.Length</c> floats to the host; waits for the GPU.</summary>
-    public void Download(Span<float> destination)
+    public void Download(Span<float> destination) => Download(0, destination);
+
+    /// <summary>Copies <c>destination.Length</c> floats from float <paramref name="offset"/> on to the host; waits for the GPU.</summary>
+    public void Download(int offset, Span<float> destination)
     {
         Device.EnsureThread();
-        CheckRange(destination.Length);
+        CheckRange(offset, destination.Length);
+        long start = (long)offset * sizeof(float), bytes = (long)destination.Length * sizeof(float);
         if (Device.Validator is { } validator)
         {
             validator.Tracker.BeginCommand();
-            validator.Tracker.Transfer("download", Handle, Label, 0, (long)destination.Length * sizeof(float), read: true, write: false, synchronous: true);
+            validator.Tracker.Transfer("download", Handle, Label, start, bytes, read: true, write: false, synchronous: true);
         }
-        Device.GL.GetNamedBufferSubData(Handle, 0, destination);
+        Device.GL.GetNamedBufferSubData(Handle, (nint)start, destination);
     }
 
-    void CheckRange(int count)
+    void CheckRange(int offset, int count)
     {
         ThrowIfDisposed();
-        if ((uint)count > (uint)Length)
-            throw new ArgumentOutOfRangeException(nameof(count), $"{count} floats do not fit a buffer of {Length}");
+        if (offset < 0 || count < 0 || (long)offset + count > Length)
+            throw new ArgumentOutOfRangeException(nameof(count), $"floats [{offset}, {(long)offset + count}) do not fit a buffer of {Length}");
     }
 }

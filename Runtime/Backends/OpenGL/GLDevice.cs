@@ -54,6 +54,7 @@ public sealed class GLDevice : IDisposable
 
         MaxShaderStorageBlockSize = gl.GetInteger64(GLEnum.MaxShaderStorageBlockSize);
         MaxShaderStorageBufferBindings = gl.GetInteger(GLEnum.MaxShaderStorageBufferBindings);
+        StorageOffsetAlignment = Math.Max(1, gl.GetInteger(GLEnum.ShaderStorageBufferOffsetAlignment));
         MaxWorkGroupCountX = gl.GetInteger(GLEnum.MaxComputeWorkGroupCount, 0);
         MaxWorkGroupCountY = gl.GetInteger(GLEnum.MaxComputeWorkGroupCount, 1);
         MaxWorkGroupCountZ = gl.GetInteger(GLEnum.MaxComputeWorkGroupCount, 2);
@@ -95,6 +96,13 @@ public sealed class GLDevice : IDisposable
     public long MaxShaderStorageBlockSize { get; }
     /// <summary><c>GL_MAX_SHADER_STORAGE_BUFFER_BINDINGS</c>.</summary>
     public int MaxShaderStorageBufferBindings { get; }
+    /// <summary><c>GL_SHADER_STORAGE_BUFFER_OFFSET_ALIGNMENT</c> in bytes: a range bound to a storage binding starts at a
+    /// multiple of it (the tensors of <see cref="GLBackend.AllocateGroup"/> do).</summary>
+    public int StorageOffsetAlignment { get; }
+
+    /// <summary>Kernel dispatches issued so far (each <see cref="ComputeProgram.Dispatch"/> that ran work counts once,
+    /// however many <c>glDispatchCompute</c> calls it took): what a step costs on a driver with a fixed price per dispatch.</summary>
+    public long DispatchCount => dispatchGeneration;
     /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_COUNT</c> along x: the most work groups one dispatch may launch (at least 65535).</summary>
     public int MaxWorkGroupCountX { get; }
     /// <summary><c>GL_MAX_COMPUTE_WORK_GROUP_COUNT</c> along y (at least 65535).</summary>
@@ -287,7 +295,7 @@ public sealed class GLDevice : IDisposable
     /// <summary>A one-line summary of the context and its limits, for logs and reports.</summary>
     public string Describe() =>
         $"OpenGL {Version} on {Renderer} ({Vendor}), GLSL {ShadingLanguageVersion}, {Origin}; " +
-        $"max SSBO block {MaxShaderStorageBlockSize / (1024 * 1024)} MiB, {MaxShaderStorageBufferBindings} SSBO bindings, " +
+        $"max SSBO block {MaxShaderStorageBlockSize / (1024 * 1024)} MiB, {MaxShaderStorageBufferBindings} SSBO bindings (offsets aligned to {StorageOffsetAlignment} bytes), " +
         $"work groups ≤ ({MaxWorkGroupCountX},{MaxWorkGroupCountY},{MaxWorkGroupCountZ}) of ≤ ({MaxWorkGroupSizeX},{MaxWorkGroupSizeY},{MaxWorkGroupSizeZ}), " +
         $"{MaxWorkGroupInvocations} invocations per group, shared memory {MaxSharedMemorySize / 1024} KiB";
 

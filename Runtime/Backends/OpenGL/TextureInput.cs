@@ -66,7 +66,6 @@ public sealed class TextureInput : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         Transform.CheckDestination(destination, batchIndex);
-        var target = Backend.BufferOf(destination);
         var description = Check(Backend.Device, texture);
         var gl = Backend.Device.GL;
         var kernel = program ??= Backend.Shaders.Get("texture_input.comp", Transform.Resize == ResizeMode.Bilinear ? "BILINEAR" : "AREA");
@@ -82,7 +81,7 @@ public sealed class TextureInput : IDisposable
         int last = Transform.ChannelCount - 1;
         gl.ProgramUniform3(kernel.Handle, kernel.UniformLocation("mean"), mean[0], mean[Math.Min(1, last)], mean[last]);
         gl.ProgramUniform3(kernel.Handle, kernel.UniformLocation("std"), std[0], std[Math.Min(1, last)], std[last]);
-        Backend.Device.BindStorage(StorageBinding.Output0, target);
+        Backend.BindTensor(StorageBinding.Output0, destination);
         gl.MemoryBarrier(MemoryBarrierMask.TextureFetchBarrierBit);
         gl.BindTextureUnit((uint)TextureUnit, texture);
         gl.BindSampler((uint)TextureUnit, sampler.Handle);
