@@ -41,8 +41,8 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// runs only as the first item of a frame, and as one part.</para>
 /// <para>Policy. A frame starts the next item only while <c>spent + estimate(item) ≤ budget − margin</c> (on GL also less
 /// the learned cost of the frame's closing timestamp and flush), where the margin (<see cref="Margin"/>) is what the
-/// estimates missed by in the latest frames (their 99th percentile, learned from the clock or the device timer, at most
-/// half the budget), and spent is the host time of the call so far (reading
+/// estimates missed by in the latest frames (by default their 90th percentile, <see cref="MarginPercentile"/>, learned from
+/// the clock or the device timer, at most half the budget), and spent is the host time of the call so far (reading
 /// the timestamps that came back included) on the CPU and, on GL (where the device runs behind the host), the larger of that and the summed
 /// estimates of the items issued; the item is the longest window of the stage's next parts whose estimate fits. A frame
 /// always runs at least one part, so the work always progresses; the largest overrun is therefore about one part (or one
@@ -81,6 +81,8 @@ internal sealed class FrameBudget : IDisposable
     /// <summary>The largest share of a budget the margin takes: under a load that makes surprises bigger than this, the
     /// work still progresses and the frames run over.</summary>
     internal const double MaxMarginShare = 0.5;
+    /// <summary>The default <see cref="MarginPercentile"/>.</summary>
+    public const double DefaultMarginPercentile = 90;
 
     readonly int stageCount, itemsPerTimedFrame;
     readonly double[] hostCost, deviceCost;   // smoothed seconds per whole stage; NaN: not measured yet
@@ -100,6 +102,8 @@ internal sealed class FrameBudget : IDisposable
     readonly TimeSpan[] frameBudgets, frameHostTimes;
     readonly double[] framePlanned;          // per frame slot: the summed estimates of the items it ran (seconds)
     readonly double[] surprises = new double[SurpriseWindow]; // the latest frames' measured less planned seconds (a ring)
+    readonly double[] sortedSurprises = new double[SurpriseWindow];
+    double marginPercentile = DefaultMarginPercentile;
     int surpriseCount, surpriseNext;
     readonly Func<long> clock;
     long frameNumber;
@@ -184,24 +188,34 @@ internal sealed class FrameBudget : IDisposable
     /// over the stage count; 0 at a sequence boundary.</summary>
     public double SequenceFraction(int next) => (next + (double)part / parts[next]) / stageCount;
 
-    /// <summary>The time set aside from each budget for what the estimates miss: the third largest surprise (a frame's
-    /// measured time less the estimates it planned with) of the last <see cref="SurpriseWindow"/> measured frames, their
-    /// 99th percentile, so that about one frame in a hundred runs past its budget, and by little (a frame uses at most
-    /// <see cref="MaxMarginShare"/> of its budget as margin). Zero until frames are measured.</summary>
+    /// <summary>The time set aside from each budget for what the estimates miss: the <see cref="MarginPercentile"/>-th
+    /// percentile of the surprises (a frame's measured time less the estimates it planned with) of the last
+    /// <see cref="SurpriseWindow"/> measured frames, at most <see cref="MaxMarginShare"/> of the budget. Zero until frames
+    /// are measured, and when the percentile is 0.</summary>
     public TimeSpan Margin => TimeSpan.FromSeconds(MarginSeconds());
+
+    /// <summary>Which percentile of the latest frames' surprises is set aside (0 to 100; 0: no margin). The default, 90,
+    /// absorbs the usual misses of the estimates at a small cost in work per frame; 99 also plans around the rare long
+    /// misses (a time slice lost to another process), at the cost of much of the budget on a busy machine.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Outside [0, 100].</exception>
+    public double MarginPercentile
+    {
+        get => marginPercentile;
+        set
+        {
+            if (!(value is >= 0 and <= 100)) throw new ArgumentOutOfRangeException(nameof(MarginPercentile), value, "a percentile is between 0 and 100");
+            marginPercentile = value;
+        }
+    }
 
     double MarginSeconds()
     {
-        // the three largest of the ring, in descending order (a few comparisons per frame, no sort)
-        double first = 0, second = 0, third = 0;
-        for (int i = 0; i < surpriseCount; i++)
-        {
-            double s = surprises[i];
-            if (s > first) (first, second, third) = (s, first, second);
-            else if (s > second) (second, third) = (s, second);
-            else if (s > third) third = s;
-        }
-        return third;
+        if (surpriseCount == 0 || marginPercentile == 0) return 0;
+        // a sorted copy of the ring (256 values at most: a few microseconds a frame, no allocation)
+        Array.Copy(surprises, sortedSurprises, surpriseCount);
+        Array.Sort(sortedSurprises, 0, surpriseCount);
+        int rank = (int)Math.Ceiling(marginPercentile / 100 * surpriseCount) - 1;
+        return Math.Max(0, sortedSurprises[Math.Clamp(rank, 0, surpriseCount - 1)]);
     }
 
     /// <summary>Forgets the overrun counts (e.g. after warm-up, whose first frames include shader compiles); estimates stay.</summary>

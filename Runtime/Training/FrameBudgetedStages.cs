@@ -33,6 +33,22 @@ public abstract class FrameBudgetedStages : IDisposable
         set => Budget.SplitStages = value;
     }
 
+    /// <summary>The default <see cref="MarginPercentile"/>.</summary>
+    public const double DefaultMarginPercentile = FrameBudget.DefaultMarginPercentile;
+
+    /// <summary>Which percentile of what the cost estimates missed by in the latest frames is set aside from each budget
+    /// (0 to 100, default 90; 0: none): higher keeps more frames within their budget and does less work per frame. See
+    /// <see cref="Margin"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Outside [0, 100].</exception>
+    public double MarginPercentile
+    {
+        get => Budget.MarginPercentile;
+        set => Budget.MarginPercentile = value;
+    }
+
+    /// <summary>The time now set aside from each budget for what the estimates miss (see <see cref="MarginPercentile"/>).</summary>
+    public TimeSpan Margin => Budget.Margin;
+
     /// <summary>The last <c>Advance</c>'s figures (budget, estimate, host time, stages, steps).</summary>
     public FrameReport LastFrame => Budget.LastFrame;
     /// <summary>GPU time of the latest frame whose timer queries came back (a few frames late); null on the CPU backend.</summary>

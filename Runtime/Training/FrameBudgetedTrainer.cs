@@ -111,10 +111,10 @@ public sealed class FrameBudgetedTrainer : FrameBudgetedStages
             if (StepInProgress) throw new InvalidOperationException("a monitor attaches and detaches at a step boundary (CompleteStep first)");
             monitor = value;
             // the step gains or loses the monitor's stages: a new scheduler learns their costs (and the others' again)
-            bool split = Budget.SplitStages;
+            (bool split, double percentile) = (Budget.SplitStages, Budget.MarginPercentile);
             Budget.Dispose();
             (stageNames, Budget) = LayOutStages(monitored: value is not null);
-            Budget.SplitStages = split;
+            (Budget.SplitStages, Budget.MarginPercentile) = (split, percentile);
         }
     }
 

@@ -52,6 +52,7 @@ try
     using var learner = new Learner(backend, options.Seed, learningRate: options.LearningRate);
     if (options.Resume is not null) learner.LoadCheckpoint(options.Resume);
     learner.Trainer.SplitStages = !options.WholeStages;
+    learner.Trainer.MarginPercentile = options.MarginPercentile;
     var game = new Game(options.Seed);
     string mode = !options.Training ? "off" : options.StepsPerFrame is int steps ? $"{steps} step(s) per frame"
         : $"{options.TrainBudget.TotalMilliseconds:0.#} ms budget per frame{(options.WholeStages ? ", whole stages" : "")}";
@@ -214,13 +215,14 @@ catch (Exception e) when (e is GLUnavailableException or ModelFileException)
 sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, TimeSpan TrainBudget, TimeSpan FrameBudget,
     float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000,
     bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null,
-    int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0, bool Cpu = false, string? FrameLog = null)
+    int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0, bool Cpu = false, string? FrameLog = null,
+    double MarginPercentile = FrameBudgetedStages.DefaultMarginPercentile)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
                               [--frame-budget-ms MS] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
                               [--memory-log FILE [--memory-every N]] [--frame-log FILE]
-                              [--whole-stages] [--inference-model M [--inference-budget-ms MS] [--cpu]]
+                              [--whole-stages] [--margin-percentile P] [--inference-model M [--inference-budget-ms MS] [--cpu]]
           --frames N            frames to run, 60 per game second (default 3600)
           --seed S              seeds the game and the network (default 1)
           --no-training         predict only (for frame-time comparisons)
@@ -228,6 +230,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --steps-per-frame K   exactly K training steps per frame instead of a time budget (reproducible runs)
           --frame-budget-ms MS  the frame time counted as over budget (default 16.7, 60 frames/s)
           --whole-stages        run each training stage whole (no parts finer than an op): for comparisons
+          --margin-percentile P which percentile of the cost estimates' misses is set aside from each budget (0-100,
+                                default 90; 0: none, 99: also the rare long misses)
           --inference-model M   instead of the game: frame-budgeted inference of zoo model M at its reference size
           --inference-budget-ms MS  that inference's time per frame (default 2)
           --cpu                 that inference on the CPU backend instead of GL
@@ -275,6 +279,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
                 case "--resume" when value is not null: options = options with { Resume = value }; break;
                 case "--memory-log" when value is not null: options = options with { MemoryLog = value }; break;
                 case "--frame-log" when value is not null: options = options with { FrameLog = value }; break;
+                case "--margin-percentile" when Number(out double percentile) && percentile <= 100: options = options with { MarginPercentile = percentile }; break;
                 case "--memory-every" when int.TryParse(value, out int every) && every >= 1: options = options with { MemoryEvery = every }; break;
                 default:
                     Console.Error.WriteLine($"InGameLearning: bad argument '{args[i]}'{(value is null ? "" : $" '{value}'")}");

@@ -195,11 +195,27 @@ public class FrameBudgetPartsTests
         var work = Scripted();
         work.LostSlices = (1.0 / 40, TimeSpan.FromMilliseconds(0.25), new Random(7));
         using var budget = work.Budget!;
+        budget.MarginPercentile = 99;
         var frameBudget = TimeSpan.FromMilliseconds(1);
         work.RunFrames(1200, frameBudget);
         Assert.That(budget.Margin.TotalMilliseconds, Is.EqualTo(0.25).Within(0.03), "the margin: what the estimates missed");
         Assert.That(work.OverBudgetFramesAfter(frames: 300, tolerance: 0.05 * frameBudget.TotalSeconds), Is.LessThanOrEqualTo(3), "frames over the budget by more than 5 %");
         Assert.That(work.UtilisationAfter(frames: 300), Is.GreaterThan(0.5), "share of the budget used");
+    }
+
+    [Test]
+    public void FakeClock_MarginPercentileZero_SetsNothingAside()
+    {
+        var work = Scripted();
+        work.LostSlices = (1.0 / 40, TimeSpan.FromMilliseconds(0.25), new Random(7));
+        using var budget = work.Budget!;
+        budget.MarginPercentile = 0;
+        var frameBudget = TimeSpan.FromMilliseconds(1);
+        work.RunFrames(1200, frameBudget);
+        Assert.That(budget.Margin, Is.EqualTo(TimeSpan.Zero));
+        Assert.That(work.OverBudgetFramesAfter(frames: 300, tolerance: 0.05 * frameBudget.TotalSeconds), Is.GreaterThan(3), "the lost slices put frames over");
+        Assert.That(() => budget.MarginPercentile = 101, Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("between 0 and 100"));
+        Assert.That(() => budget.MarginPercentile = double.NaN, Throws.TypeOf<ArgumentOutOfRangeException>());
     }
 
     [Test]
