@@ -181,6 +181,7 @@ internal sealed class DirectConvolution : IParallelWork
     internal static void CopyRows(ReadOnlySpan<float> source, int sourceStride, Span<float> target, int targetStride, int width, int rows)
     {
         if (rows <= 0 || width <= 0) return;
+        if (sourceStride == width && targetStride == width) (width, rows) = (rows * width, 1); // contiguous: one long row
         if (source.Length < (rows - 1) * (long)sourceStride + width || target.Length < (rows - 1) * (long)targetStride + width)
             throw new ArgumentException($"{rows} rows of {width} floats do not fit the spans ({source.Length} and {target.Length} floats)");
         ref float from = ref MemoryMarshal.GetReference(source);
@@ -196,6 +197,11 @@ internal sealed class DirectConvolution : IParallelWork
             {
                 for (int s = 0; s < width - 8; s += 8) Vector256.LoadUnsafe(ref from, (nuint)s).StoreUnsafe(ref to, (nuint)s);
                 Vector256.LoadUnsafe(ref from, (nuint)(width - 8)).StoreUnsafe(ref to, (nuint)(width - 8));
+            }
+            else if (Vector128.IsHardwareAccelerated && width >= 4)
+            {
+                for (int s = 0; s < width - 4; s += 4) Vector128.LoadUnsafe(ref from, (nuint)s).StoreUnsafe(ref to, (nuint)s);
+                Vector128.LoadUnsafe(ref from, (nuint)(width - 4)).StoreUnsafe(ref to, (nuint)(width - 4));
             }
             else
                 for (int s = 0; s < width; s++) Unsafe.Add(ref to, s) = Unsafe.Add(ref from, s);
