@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NeuroPlugin.Backends.Cpu;
@@ -52,32 +51,16 @@ internal sealed class ConvolutionEpilogue : IGemmEpilogue
     public void ApplyToChannel(int channel, int yIndex, Span<float> values)
     {
         if (bias is not null) TensorPrimitives.Add(values, bias[channel], values);
-        if (scale is not null) Normalize(values, values, shift![channel], scale[channel], offset![channel]);
+        // batch norm straight into a piecewise-linear activation: one pass over the values, the same bits as two
+        if (scale is not null && residual is null && activation is { } direct &&
+            ActivationMath.NormalizeThenForward(direct, values, shift![channel], scale[channel], offset![channel], alpha))
+            return;
+        if (scale is not null) ActivationMath.Normalize(values, values, shift![channel], scale[channel], offset![channel]);
         if (residual is not null)
         {
             ReadOnlySpan<float> other = residual.AsSpan(yIndex, values.Length);
             TensorPrimitives.Add(values, other, values);
         }
         if (activation is { } kind) ActivationMath.Forward(kind, values, values, alpha);
-    }
-
-    /// <summary>Batch norm's normalization of one channel: <c>y = (x − shift)·scale + offset</c>, three roundings, no fused
-    /// multiply-add, on vectors of any width (the same bits as the scalar formula); <paramref name="y"/> may be <paramref name="x"/>.</summary>
-    public static void Normalize(ReadOnlySpan<float> x, Span<float> y, float shift, float scale, float offset)
-    {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<float> s = Vector512.Create(shift), k = Vector512.Create(scale), o = Vector512.Create(offset);
-            for (; i + 16 <= x.Length; i += 16)
-                ((Vector512.Create(x.Slice(i, 16)) - s) * k + o).CopyTo(y.Slice(i, 16));
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<float> s = Vector256.Create(shift), k = Vector256.Create(scale), o = Vector256.Create(offset);
-            for (; i + 8 <= x.Length; i += 8)
-                ((Vector256.Create(x.Slice(i, 8)) - s) * k + o).CopyTo(y.Slice(i, 8));
-        }
-        for (; i < x.Length; i++) y[i] = (x[i] - shift) * scale + offset;
     }
 }

@@ -52,7 +52,8 @@ public sealed partial class CpuBackend
 /// definition that <c>ActivationForward</c>/<c>ActivationBackward</c> and the convolution's fused epilogue share, so a fused
 /// activation gives the same bits as a separate one. The piecewise functions run on 512/256-bit vectors with exactly the
 /// scalar formula's operations (comparisons, min/max, one rounding per operation, no fused multiply-add), so every width
-/// gives the same bits; NaN passes through as in the scalar code.
+/// gives the same bits; NaN passes through as in the scalar code. Batch norm's eval-mode normalization lives here too,
+/// alone or followed by a piecewise activation in the same pass (a fused convolution's epilogue).
 /// </summary>
 internal static class ActivationMath
 {
@@ -176,6 +177,58 @@ internal static class ActivationMath
                 Vector256.ConditionalSelect(mask, target + Vector256.Create(dy.Slice(i, 8)), target).CopyTo(dx.Slice(i, 8));
             }
         for (; i < x.Length; i++) if (x[i] > 0f) dx[i] += dy[i];
+    }
+
+    /// <summary>
+    /// Batch norm's normalization then f in one pass: <c>values[i] = f((values[i] − shift)·scale + offset)</c>, the
+    /// normalization rounded as <see cref="Normalize"/> rounds it and f as <see cref="Forward"/> computes it, so the bits
+    /// are those of the two passes. A fused convolution's epilogue (conv → batch norm → ReLU6 in MobileNet v2) then
+    /// reads and writes each output once instead of twice. Only the piecewise-linear activations (ReLU6, LeakyReLU,
+    /// HardSigmoid, HardSwish); false, with nothing done, for the others.
+    /// </summary>
+    public static bool NormalizeThenForward(ActivationKind kind, Span<float> values, float shift, float scale, float offset, float alpha)
+    {
+        switch (kind)
+        {
+            case ActivationKind.ReLU6: NormalizeThen<ReLU6>(values, values, shift, scale, offset, alpha); return true;
+            case ActivationKind.LeakyReLU: NormalizeThen<LeakyReLU>(values, values, shift, scale, offset, alpha); return true;
+            case ActivationKind.HardSigmoid: NormalizeThen<HardSigmoid>(values, values, shift, scale, offset, alpha); return true;
+            case ActivationKind.HardSwish: NormalizeThen<HardSwish>(values, values, shift, scale, offset, alpha); return true;
+            default: return false;
+        }
+    }
+
+    /// <summary>Batch norm's normalization of one channel: <c>y = (x − shift)·scale + offset</c>, three roundings, no fused
+    /// multiply-add, on vectors of any width (the same bits as the scalar formula); <paramref name="y"/> may be <paramref name="x"/>.</summary>
+    public static void Normalize(ReadOnlySpan<float> x, Span<float> y, float shift, float scale, float offset) =>
+        NormalizeThen<Identity>(x, y, shift, scale, offset, 0f);
+
+    /// <summary><c>y = f((x − shift)·scale + offset)</c>, vectors of any width, then scalars.</summary>
+    static void NormalizeThen<TFunction>(ReadOnlySpan<float> x, Span<float> y, float shift, float scale, float offset, float alpha)
+        where TFunction : struct, IPiecewise
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> s = Vector512.Create(shift), k = Vector512.Create(scale), o = Vector512.Create(offset);
+            for (; i + 16 <= x.Length; i += 16)
+                TFunction.Apply((Vector512.Create(x.Slice(i, 16)) - s) * k + o, alpha).CopyTo(y.Slice(i, 16));
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> s = Vector256.Create(shift), k = Vector256.Create(scale), o = Vector256.Create(offset);
+            for (; i + 8 <= x.Length; i += 8)
+                TFunction.Apply((Vector256.Create(x.Slice(i, 8)) - s) * k + o, alpha).CopyTo(y.Slice(i, 8));
+        }
+        for (; i < x.Length; i++) y[i] = TFunction.Apply((x[i] - shift) * scale + offset, alpha);
+    }
+
+    /// <summary>f(x) = x: <see cref="NormalizeThen{TFunction}"/> as the normalization alone.</summary>
+    readonly struct Identity : IPiecewise
+    {
+        public static float Apply(float x, float alpha) => x;
+        public static Vector512<float> Apply(Vector512<float> x, float alpha) => x;
+        public static Vector256<float> Apply(Vector256<float> x, float alpha) => x;
     }
 
     /// <summary>A piecewise-linear function written once for scalars and for vectors of any width.</summary>

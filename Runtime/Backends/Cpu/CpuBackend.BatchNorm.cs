@@ -42,7 +42,7 @@ public sealed partial class CpuBackend
         for (int n = 0; n < batch; n++)
         {
             int start = (n * channels + c) * spatial;
-            ConvolutionEpilogue.Normalize(x.AsSpan(start, spatial), w.Y.AsSpan(start, spatial), shift, scale, offset);
+            ActivationMath.Normalize(x.AsSpan(start, spatial), w.Y.AsSpan(start, spatial), shift, scale, offset);
         }
     }
 

@@ -87,8 +87,7 @@ public sealed partial class CpuBackend
                         virtualRows[v] = sum;
                     }
                 Span<float> output = y.AsSpan(outputStart + firstRow * width, rows * width);
-                for (int i = 0; i < rows; i++)
-                    virtualRows.AsSpan(i * planeWidth, width).CopyTo(output.Slice(i * width, width));
+                DirectConvolution.CopyRows(virtualRows, planeWidth, output, width, width, rows);
                 epilogue?.ApplyToChannel(o, outputStart + firstRow * width, output);
             }
         }
@@ -99,7 +98,7 @@ public sealed partial class CpuBackend
         /// <summary>
         /// <c>sums[v] = Σ_k kernel[k]·planes[start + offsets[k] + v]</c> for v in [0, <paramref name="columns"/> rounded up to 8),
         /// starting from 0, k ascending, each step rounded as <typeparamref name="TMultiplyAdd"/> says. A 3×3 window keeps
-        /// its nine weights and offsets in registers and sums 32 columns (four independent vectors) at a time; the planes
+        /// its nine weights and offsets in registers and sums 32 columns (four independent vectors) at a time, then 8; the planes
         /// hold at least 8 readable floats past the last virtual column of every tap.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -136,6 +135,21 @@ public sealed partial class CpuBackend
                     s1.StoreUnsafe(ref target, 8);
                     s2.StoreUnsafe(ref target, 16);
                     s3.StoreUnsafe(ref target, 24);
+                }
+                // the rest 8 columns at a time with the same registers (up to 3 vectors: a row's tail in every block)
+                for (; v < columns; v += 8)
+                {
+                    ref float at = ref Unsafe.Add(ref x, v);
+                    Vector256<float> sum = TMultiplyAdd.Apply(w0, Vector256.LoadUnsafe(ref Unsafe.Add(ref at, o0)), Vector256<float>.Zero);
+                    sum = TMultiplyAdd.Apply(w1, Vector256.LoadUnsafe(ref Unsafe.Add(ref at, o1)), sum);
+                    sum = TMultiplyAdd.Apply(w2, Vector256.LoadUnsafe(ref Unsafe.Add(ref at, o2)), sum);
+                    sum = TMultiplyAdd.Apply(w3, Vector256.LoadUnsafe(ref Unsafe.Add(ref at, o3)), sum);
+                    sum = TMultiplyAdd.Apply(w4, Vector256.LoadUnsafe(ref Unsafe.Add(ref at, o4)), sum);
+                    sum = TMultiplyAdd.Apply(w5, Vector256.LoadUnsafe(ref Unsafe.Add(ref at, o5)), sum);
+                    sum = TMultiplyAdd.Apply(w6, Vector256.LoadUnsafe(ref Unsafe.Add(ref at, o6)), sum);
+                    sum = TMultiplyAdd.Apply(w7, Vector256.LoadUnsafe(ref Unsafe.Add(ref at, o7)), sum);
+                    sum = TMultiplyAdd.Apply(w8, Vector256.LoadUnsafe(ref Unsafe.Add(ref at, o8)), sum);
+                    sum.StoreUnsafe(ref y, (nuint)v);
                 }
             }
             for (; v < columns; v += 8)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -126,37 +127,34 @@ internal sealed class DirectConvolution : IParallelWork
                 plane[..(height * width)].CopyTo(target);
                 return;
             }
-            for (int rq = 0; rq < planeHeight; rq++)
+            // rows [first, end) of the plane hold input rows, the others are padding
+            int first = Math.Min(w.PadTop, planeHeight), end = Math.Clamp(Math.Min(paddedHeight, height + w.PadTop), first, planeHeight);
+            target[..(first * planeWidth)].Clear();
+            target[(end * planeWidth)..(planeHeight * planeWidth)].Clear();
+            int left = Math.Min(w.PadLeft, planeWidth), count = Math.Clamp(planeWidth - left, 0, width), right = planeWidth - left - count;
+            if (end == first) return;
+            // a feature map's rows are short (7 to a few hundred floats): their pads are written in place and the rows
+            // copied by CopyRows' inline vectors, not by three calls per row
+            for (int rq = first; rq < end; rq++)
             {
-                Span<float> row = target.Slice(rq * planeWidth, planeWidth);
-                int ih = rq - w.PadTop;
-                if ((uint)ih >= (uint)height || rq >= paddedHeight)
-                {
-                    row.Clear();
-                    continue;
-                }
-                int left = Math.Min(w.PadLeft, planeWidth), count = Math.Clamp(planeWidth - left, 0, width);
-                row[..left].Clear();
-                plane.Slice(ih * width, count).CopyTo(row.Slice(left, count));
-                row[(left + count)..].Clear();
+                for (int s = 0; s < left; s++) target[rq * planeWidth + s] = 0f;
+                for (int s = planeWidth - right; s < planeWidth; s++) target[rq * planeWidth + s] = 0f;
             }
+            CopyRows(plane[((first - w.PadTop) * width)..], width, target[(first * planeWidth + left)..], planeWidth, count, end - first);
             return;
         }
         int paddedLength = strideWidth * planeWidth + 32;
         Span<float> padded = paddedLength <= 2048 ? stackalloc float[paddedLength] : WideRow(paddedLength);
+        // the padded row: [padLeft zeros, the input row, zeros] (cut at Wq·sw); its zeros sit in the same places for
+        // every row, so they are written once and each row only copies its values in between
+        int zerosLeft = Math.Min(w.PadLeft, padded.Length), values = Math.Clamp(strideWidth * planeWidth - zerosLeft, 0, width);
+        padded.Clear();
         for (int phaseRow = 0; phaseRow < strideHeight; phaseRow++)
             for (int rq = 0; rq < planeHeight; rq++)
             {
                 int ih = rq * strideHeight + phaseRow - w.PadTop;
                 bool inside = (uint)ih < (uint)height && rq * strideHeight + phaseRow < paddedHeight;
-                if (inside)
-                {
-                    // the padded row: [padLeft zeros, the input row, zeros] (cut at Wq·sw)
-                    int left = Math.Min(w.PadLeft, padded.Length), count = Math.Clamp(strideWidth * planeWidth - left, 0, width);
-                    padded[..left].Clear();
-                    plane.Slice(ih * width, count).CopyTo(padded.Slice(left, count));
-                    padded[(left + count)..].Clear();
-                }
+                if (inside) CopyRows(plane.Slice(ih * width, values), 0, padded[zerosLeft..], 0, values, 1);
                 if (inside && strideWidth == 2)
                 {
                     int first = (phaseRow * strideWidth * planeHeight + rq) * planeWidth;
@@ -171,6 +169,43 @@ internal sealed class DirectConvolution : IParallelWork
                     else Deinterleave(padded, strideWidth, phaseColumn, row);
                 }
             }
+    }
+
+    /// <summary>
+    /// <c>target[r·targetStride + s] = source[r·sourceStride + s]</c> for r &lt; <paramref name="rows"/>, s &lt;
+    /// <paramref name="width"/>: a block of rows moved between two row strides (a plane into its padded phase plane, a
+    /// kernel's virtual rows into output rows). Rows of a feature map are short (7 to a few hundred floats), so each row
+    /// is moved with inline vectors, the last one overlapping the one before, rather than by a call per row; the spans
+    /// must not overlap.
+    /// </summary>
+    internal static void CopyRows(ReadOnlySpan<float> source, int sourceStride, Span<float> target, int targetStride, int width, int rows)
+    {
+        if (rows <= 0 || width <= 0) return;
+        if (sourceStride == width && targetStride == width) (width, rows) = (rows * width, 1); // contiguous: one long row
+        if (source.Length < (rows - 1) * (long)sourceStride + width || target.Length < (rows - 1) * (long)targetStride + width)
+            throw new ArgumentException($"{rows} rows of {width} floats do not fit the spans ({source.Length} and {target.Length} floats)");
+        ref float from = ref MemoryMarshal.GetReference(source);
+        ref float to = ref MemoryMarshal.GetReference(target);
+        for (int r = 0; r < rows; r++, from = ref Unsafe.Add(ref from, sourceStride), to = ref Unsafe.Add(ref to, targetStride))
+        {
+            if (Vector512.IsHardwareAccelerated && width >= 16)
+            {
+                for (int s = 0; s < width - 16; s += 16) Vector512.LoadUnsafe(ref from, (nuint)s).StoreUnsafe(ref to, (nuint)s);
+                Vector512.LoadUnsafe(ref from, (nuint)(width - 16)).StoreUnsafe(ref to, (nuint)(width - 16));
+            }
+            else if (Vector256.IsHardwareAccelerated && width >= 8)
+            {
+                for (int s = 0; s < width - 8; s += 8) Vector256.LoadUnsafe(ref from, (nuint)s).StoreUnsafe(ref to, (nuint)s);
+                Vector256.LoadUnsafe(ref from, (nuint)(width - 8)).StoreUnsafe(ref to, (nuint)(width - 8));
+            }
+            else if (Vector128.IsHardwareAccelerated && width >= 4)
+            {
+                for (int s = 0; s < width - 4; s += 4) Vector128.LoadUnsafe(ref from, (nuint)s).StoreUnsafe(ref to, (nuint)s);
+                Vector128.LoadUnsafe(ref from, (nuint)(width - 4)).StoreUnsafe(ref to, (nuint)(width - 4));
+            }
+            else
+                for (int s = 0; s < width; s++) Unsafe.Add(ref to, s) = Unsafe.Add(ref from, s);
+        }
     }
 
     /// <summary>A row buffer for images too wide for the stack, one per thread, grown once.</summary>
@@ -291,14 +326,17 @@ internal sealed class DirectConvolution : IParallelWork
         for (int r = 0; r < Math.Min(mr, rows - panel * mr); r++)
         {
             int channel = panel * mr + r, start = output.Start(n, channel) + firstRow * outputWidth;
-            // rows without dropped columns (a 1×1 window without padding) are one run
-            int runs = planeWidth == outputWidth ? 1 : rowsHere, length = planeWidth == outputWidth ? outputPixels : outputWidth;
-            for (int i = 0; i < runs; i++)
+            if (!accumulate)
+                CopyRows(buffer.AsSpan(r * virtualStride), planeWidth, output.Data.AsSpan(start, outputPixels), outputWidth, outputWidth, rowsHere);
+            else
             {
-                ReadOnlySpan<float> source = buffer.AsSpan(r * virtualStride + i * planeWidth, length);
-                Span<float> target = output.Data.AsSpan(start + i * outputWidth, length);
-                if (accumulate) TensorPrimitives.Add(target, source, target);
-                else source.CopyTo(target);
+                // rows without dropped columns (a 1×1 window without padding) are one run
+                int runs = planeWidth == outputWidth ? 1 : rowsHere, length = planeWidth == outputWidth ? outputPixels : outputWidth;
+                for (int i = 0; i < runs; i++)
+                {
+                    Span<float> target = output.Data.AsSpan(start + i * outputWidth, length);
+                    TensorPrimitives.Add(target, buffer.AsSpan(r * virtualStride + i * planeWidth, length), target);
+                }
             }
             epilogue?.ApplyToChannel(output.ChannelOffset + channel, start, output.Data.AsSpan(start, outputPixels));
         }

@@ -35,6 +35,42 @@ public class InferenceFusionTests
         CheckEveryPart(cpu, convolutionBias: true, ["forward stem", "forward conv+bn+add+act", "forward flatten", "forward fc+gelu", "forward head"]);
     }
 
+    /// <summary>conv → bn → a piecewise-linear activation, no residual: the fused epilogue normalizes and activates in one
+    /// pass (<c>ActivationMath.NormalizeThenForward</c>), on planes whose rows leave vector tails, and must still give
+    /// the separate ops' bits, in both arithmetics.</summary>
+    [TestCase(ActivationKind.ReLU6)]
+    [TestCase(ActivationKind.LeakyReLU)]
+    [TestCase(ActivationKind.HardSigmoid)]
+    [TestCase(ActivationKind.HardSwish)]
+    public void BatchNormThenActivation_InOnePass_GivesTheUnfusedBits(ActivationKind kind)
+    {
+        foreach (var arithmetic in new[] { CpuArithmetic.Fast, CpuArithmetic.Reference })
+        {
+            using var cpu = new CpuBackend { Arithmetic = arithmetic };
+            var graph = new NetworkGraph();
+            graph.AddInput("image", TensorShape.Of([3, 9, 7]));
+            graph.Add("conv", new Conv2d(3, 5, 3, padding: 1), "image");
+            graph.Add("bn", new BatchNorm2d(5), "conv");
+            graph.Add("act", new Activation(kind, negativeSlope: 0.1f), "bn");
+            using var network = Network.Create(graph, cpu, seed: 3);
+            // statistics far from the initial ones, so that many values land on each piece of the activation
+            network.Buffer("bn.running_mean").Upload([0.3f, -0.2f, 0.1f, 0.5f, -0.4f]);
+            network.Buffer("bn.running_var").Upload([0.05f, 2f, 0.1f, 0.3f, 0.02f]);
+            network.Parameter("bn.weight").Upload([4f, 0.5f, -3f, 2f, 6f]);
+            network.Parameter("bn.bias").Upload([0.1f, 3.2f, -0.3f, 0f, 2.5f]);
+            using var fused = ExecutionPlan.ForInference(network, 2);
+            using var separate = ExecutionPlan.ForInference(network, 2, fuseLayers: false);
+            var image = Enumerable.Range(0, fused.Input.Length).Select(i => 3f * MathF.Sin(i * 0.37f)).ToArray();
+            fused.Input.Upload(image);
+            separate.Input.Upload(image);
+            fused.Forward();
+            separate.Forward();
+
+            Assert.That(fused.InferenceStages.Select(s => s.Name), Is.EqualTo(new[] { "forward conv+bn+act" }), $"{kind} ({arithmetic}): one stage");
+            Assert.That(fused.Output.ToArray(), Is.EqualTo(separate.Output.ToArray()), $"{kind} ({arithmetic}): bit for bit");
+        }
+    }
+
     /// <summary>A zoo network's fused and unfused inference plans on <paramref name="backend"/>: the same logits bit for bit,
     /// something fused, fewer stages.</summary>
     internal static void CheckFusedBits(IBackend backend, string model, ModelOptions options, int batch, string label)
