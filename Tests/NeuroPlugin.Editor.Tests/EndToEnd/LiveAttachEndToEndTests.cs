@@ -98,9 +98,11 @@ public sealed partial class LiveAttachEndToEndTests : EditorBrowserFixture
 
             // curves advance while frames run: more samples, a later step on the badges
             await page.GetByTestId("dock-tab-curves").ClickAsync();
-            long firstStep = (await BadgeStepAsync())!.Value;
+            // the count before the step: a sample arriving between the two reads then raises the count already read past
+            // (read the other way round, it would raise the step read and leave the count to compare equal)
             int Samples(string text) => int.Parse(Regex.Match(text, @"^(\d+) samples").Groups[1].Value, CultureInfo.InvariantCulture);
             int firstSamples = Samples(await page.GetByTestId("dock-run").TextContentAsync() ?? "");
+            long firstStep = (await BadgeStepAsync())!.Value;
             await page.WaitForFunctionAsync($"() => Number(document.querySelector('[data-testid^=\"node-badge-\"]').dataset.step) > {firstStep}", null, new() { Timeout = 60_000 });
             Assert.That(Samples(await page.GetByTestId("dock-run").TextContentAsync() ?? ""), Is.GreaterThan(firstSamples));
 
