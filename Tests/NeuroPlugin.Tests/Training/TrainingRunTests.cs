@@ -152,11 +152,11 @@ public class TrainingRunTests : TempFolderFixture
     {
         using var cpu = new CpuBackend();
         using var network = Network.Create(CheckpointRuns.Graph(), cpu, 1);
-        // the whole training set, 3,750 steps of 16: the probe stops the run long before the epoch's end (whose step
-        // reports the loss)
+        // epochs of the whole training set (3,750 steps of 16) until the probe stops the run: a fast machine runs an
+        // epoch of this small network in under the warm-up's second
         using var stop = new CancellationTokenSource();
         var probe = new StepProbe(cpu, stop, measured: 40);
-        using var run = new TrainingRun(network, FashionMnist.LoadTrain(), null, Recipe with { Epochs = 1 }) { ReportEvery = 1000 };
+        using var run = new TrainingRun(network, FashionMnist.LoadTrain(), null, Recipe with { Epochs = 1000 }) { ReportEvery = 1000 };
         run.AddObserver(probe);
         Assert.That(run.Run(stop.Token).Stopped, Is.True, "the probe stopped the run");
         Assert.That(probe.Measured, Is.EqualTo(40), "steps measured after the warm-up");
@@ -171,22 +171,28 @@ public class TrainingRunTests : TempFolderFixture
     /// <summary>After <see cref="AllocationAssert"/>'s warm-up (<see cref="AllocationAssert.WarmUpCalls"/> steps and
     /// <see cref="AllocationAssert.WarmUpTime"/>: the JIT's tiering is timed, and a fast machine ran 70 steps in 95 ms and
     /// saw a step allocate 1,648 bytes once), measures each of the next <paramref name="measured"/> steps from the previous
-    /// step's observer call to its own, then stops the run.</summary>
+    /// step's observer call to its own, then stops the run. An epoch's first step (the trainer starts its clock) and last
+    /// (it reports the loss) start the measurement again.</summary>
     sealed class StepProbe(CpuBackend cpu, CancellationTokenSource stop, int measured) : ITrainingObserver
     {
         readonly Stopwatch clock = Stopwatch.StartNew();
         AllocationWindow open;
         long readbacks;
         int warmUpSteps;
-        bool measuring;
+        bool measuring, restart;
 
         public AllocationWindow[] Windows { get; } = new AllocationWindow[measured];
         public long[] Readbacks { get; } = new long[measured];
         public int Measured { get; private set; }
 
+        public void EpochStarted(TrainingRun run, int epoch, int firstBatch) => restart = true;
+
         public void StepCompleted(TrainingRun run)
         {
-            if (measuring)
+            if (!measuring) measuring = ++warmUpSteps >= AllocationAssert.WarmUpCalls && clock.Elapsed >= AllocationAssert.WarmUpTime;
+            else if (restart || run.Trainer.BatchInEpoch == run.Loader.BatchesPerEpoch)
+                Measured = 0; // an epoch's first or last step: measure again from the next one
+            else
             {
                 Windows[Measured] = open.Stop();
                 Readbacks[Measured] = cpu.ReadbackCount - readbacks;
@@ -196,7 +202,7 @@ public class TrainingRunTests : TempFolderFixture
                     return;
                 }
             }
-            else measuring = ++warmUpSteps >= AllocationAssert.WarmUpCalls && clock.Elapsed >= AllocationAssert.WarmUpTime;
+            restart = false;
             if (!measuring) return;
             readbacks = cpu.ReadbackCount;
             open = AllocationWindow.Start();

@@ -30,12 +30,17 @@ export function useMonitor(runId: string | null) {
   const [heatMode, setHeatMode] = useState<HeatMode>("off");
   const [error, setError] = useState<string | null>(null);
   const loading = useRef<string | null>(null);
+  /** A read asked for while one was under way: it may have read the file before what was missed was written. */
+  const again = useRef<string | null>(null);
   /** The run whose file has been read (its description and history are in `live`). */
   const loaded = useRef<string | null>(null);
 
   /** Reads the live run's file (everything so far) and merges what the stream brought meanwhile. */
-  const loadHistory = useCallback(async (id: string) => {
-    if (loading.current === id) return;
+  const loadHistory = useCallback(async function load(id: string): Promise<void> {
+    if (loading.current === id) {
+      again.current = id; // read again once this read is done
+      return;
+    }
     loading.current = id;
     try {
       const file = await runFileOf(id);
@@ -47,6 +52,10 @@ export function useMonitor(runId: string | null) {
       setError((e as Error).message);
     } finally {
       loading.current = null;
+      if (again.current === id) {
+        again.current = null;
+        void load(id);
+      }
     }
   }, []);
 
