@@ -54,7 +54,7 @@ internal static class BenchCommand
         long dispatches = Dispatches(backend);
         for (int i = 0; i < countedSteps; i++) training.TrainStep(optimizer);
         double? dispatchesPerStep = backend is GLBackend ? (double)(Dispatches(backend) - dispatches) / countedSteps : null;
-        var monitorCost = monitorEvery > 0 ? MeasureMonitor(training, optimizer, batch, steps, monitorEvery, rounds) : null;
+        var monitorCost = monitorEvery > 0 ? MeasureMonitor(backend, training, optimizer, batch, steps, monitorEvery, rounds) : null;
 
         using var inference = ExecutionPlan.ForInference(network, 1);
         float[] image = TrainingThroughput.RandomValues(random, inference.Input.Length), logits = new float[inference.Output.Length];
@@ -80,7 +80,8 @@ internal static class BenchCommand
             if (monitorCost is not null)
                 Console.WriteLine($"monitor every {monitorCost.Every} step(s): a step takes {monitorCost.StepMilliseconds:N1} ms, {monitorCost.SampledStepMilliseconds:N1} ms with a sample " +
                     $"(fastest of {rounds}): {monitorCost.SlowdownPercent:+0.0;-0.0} % slower; alternated rounds: {monitorCost.MonitoredImagesPerSecond:N0} images/s against " +
-                    $"{monitorCost.UnmonitoredImagesPerSecond:N0} without ({monitorCost.RoundsSlowdownPercent:+0.0;-0.0} %), {monitorCost.Samples} samples");
+                    $"{monitorCost.UnmonitoredImagesPerSecond:N0} without ({monitorCost.RoundsSlowdownPercent:+0.0;-0.0} %), {monitorCost.Samples} samples; " +
+                    $"between samples: {monitorCost.BytesBetweenSamples} bytes allocated and {monitorCost.ExtraDispatchesBetweenSamples} extra dispatches in {monitorCost.StepsBetweenSamples} steps");
         }
         return 0;
     }
@@ -92,7 +93,7 @@ internal static class BenchCommand
     /// <c>slow-down(K) = (sampled − plain) / (K · plain)</c> (steps between samples cost nothing extra: no device work,
     /// no allocation, as the tests check).
     /// </summary>
-    static MonitorCost MeasureMonitor(ExecutionPlan training, Optimizer optimizer, int batch, int steps, int every, int rounds)
+    static MonitorCost MeasureMonitor(IBackend backend, ExecutionPlan training, Optimizer optimizer, int batch, int steps, int every, int rounds)
     {
         // warm-up of the statistics kernels and the readback path: a few steps sampled every time
         using (var warm = new TrainingMonitor(training, optimizer, new MonitorOptions { Every = 1 }))
@@ -129,8 +130,16 @@ internal static class BenchCommand
         }
 
         double plain = double.PositiveInfinity, sampled = double.PositiveInfinity;
+        StepWork without, between;
         using (var single = new TrainingMonitor(training, optimizer, new MonitorOptions { Every = int.MaxValue, WaitWhenBusy = true }, completed))
         {
+            // what a step between samples costs: the same steps without a monitor and with one that does not sample
+            without = CountStepWork(backend, steps, () => training.TrainStep(optimizer));
+            between = CountStepWork(backend, steps, () =>
+            {
+                training.TrainStep(optimizer);
+                single.StepCompleted();
+            });
             for (int i = 0; i < 2 * rounds; i++)
             {
                 bool sample = i % 2 == 1;
@@ -146,8 +155,20 @@ internal static class BenchCommand
             }
         }
         return new MonitorCost(every, rounds, 1e3 * plain, 1e3 * sampled, 100 * (sampled - plain) / (every * plain),
-            (double)rounds * steps * batch / off, (double)rounds * steps * batch / on, 100 * (on / off - 1), samples);
+            (double)rounds * steps * batch / off, (double)rounds * steps * batch / on, 100 * (on / off - 1), samples,
+            between.Bytes, between.Dispatches - without.Dispatches, steps);
     }
+
+    /// <summary>Managed bytes this thread allocated and kernel dispatches issued (GL) over <paramref name="steps"/> runs of
+    /// <paramref name="step"/>.</summary>
+    static StepWork CountStepWork(IBackend backend, int steps, Action step)
+    {
+        long dispatches = Dispatches(backend), bytes = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < steps; i++) step();
+        return new StepWork(GC.GetAllocatedBytesForCurrentThread() - bytes, Dispatches(backend) - dispatches);
+    }
+
+    readonly record struct StepWork(long Bytes, long Dispatches);
 
     /// <summary>Kernel dispatches so far on a GL backend (<see cref="GLDevice.DispatchCount"/>); 0 elsewhere.</summary>
     static long Dispatches(IBackend backend) => backend is GLBackend gl ? gl.Device.DispatchCount : 0;
@@ -167,6 +188,9 @@ internal sealed record BenchReport(string Model, string Backend, string Device, 
 
 /// <summary>The training monitor's cost at one interval (<c>neuro bench --monitor-every K</c>): the fastest step without and
 /// with a sample and the slow-down at K they give (<c>100·(sampled − plain)/(K·plain)</c> %); and the direct measurement,
-/// throughput over alternated rounds without and with the monitor (<c>100·(time with / time without − 1)</c> %).</summary>
+/// throughput over alternated rounds without and with the monitor (<c>100·(time with / time without − 1)</c> %). Between
+/// samples: the managed bytes <paramref name="StepsBetweenSamples"/> steps allocated with a monitor attached that did not
+/// sample, and the kernel dispatches they issued beyond the same steps without a monitor (GL; 0 on the CPU).</summary>
 internal sealed record MonitorCost(int Every, int Rounds, double StepMilliseconds, double SampledStepMilliseconds, double SlowdownPercent,
-    double UnmonitoredImagesPerSecond, double MonitoredImagesPerSecond, double RoundsSlowdownPercent, long Samples);
+    double UnmonitoredImagesPerSecond, double MonitoredImagesPerSecond, double RoundsSlowdownPercent, long Samples,
+    long BytesBetweenSamples, long ExtraDispatchesBetweenSamples, int StepsBetweenSamples);

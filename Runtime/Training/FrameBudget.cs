@@ -48,7 +48,7 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// always runs at least one part, so the work always progresses; the largest overrun is therefore about one part (or one
 /// unsplittable stage) plus the estimation error beyond the margin.</para>
 /// </summary>
-internal sealed class FrameBudget : IDisposable
+internal sealed partial class FrameBudget : IDisposable
 {
     /// <summary>Frames of device timestamps in flight (results usually arrive one to three frames later).</summary>
     internal const int TimedFrames = 6;
@@ -76,13 +76,11 @@ internal sealed class FrameBudget : IDisposable
     /// orders (a window's parts added one by one, the next frame's clock after them), so that a part a window left out
     /// for a rounding error is not started alone in the same frame.</summary>
     const double Rounding = 1e-12;
-    /// <summary>Frames whose surprise (measured time less planned time) the margin is learned from.</summary>
-    internal const int SurpriseWindow = 256;
     /// <summary>The largest share of a budget the margin takes: under a load that makes surprises bigger than this, the
     /// work still progresses and the frames run over.</summary>
     internal const double MaxMarginShare = 0.5;
     /// <summary>The default <see cref="MarginPercentile"/>.</summary>
-    public const double DefaultMarginPercentile = 90;
+    public const double DefaultMarginPercentile = FrameMargin.DefaultPercentile;
 
     readonly int stageCount, itemsPerTimedFrame;
     readonly double[] hostCost, deviceCost;   // smoothed seconds per whole stage; NaN: not measured yet
@@ -101,10 +99,7 @@ internal sealed class FrameBudget : IDisposable
     readonly long[] frameNumbers;
     readonly TimeSpan[] frameBudgets, frameHostTimes;
     readonly double[] framePlanned;          // per frame slot: the summed estimates of the items it ran (seconds)
-    readonly double[] surprises = new double[SurpriseWindow]; // the latest frames' measured less planned seconds (a ring)
-    readonly double[] sortedSurprises = new double[SurpriseWindow];
-    double marginPercentile = DefaultMarginPercentile;
-    int surpriseCount, surpriseNext;
+    readonly FrameMargin margin = new();
     readonly Func<long> clock;
     long frameNumber;
     int part;                                // the part of stage `next` the next item starts at
@@ -190,9 +185,9 @@ internal sealed class FrameBudget : IDisposable
 
     /// <summary>The time set aside from each budget for what the estimates miss: the <see cref="MarginPercentile"/>-th
     /// percentile of the surprises (a frame's measured time less the estimates it planned with) of the last
-    /// <see cref="SurpriseWindow"/> measured frames, at most <see cref="MaxMarginShare"/> of the budget. Zero until frames
+    /// <see cref="FrameMargin.Window"/> measured frames, at most <see cref="MaxMarginShare"/> of the budget. Zero until frames
     /// are measured, and when the percentile is 0.</summary>
-    public TimeSpan Margin => TimeSpan.FromSeconds(MarginSeconds());
+    public TimeSpan Margin => TimeSpan.FromSeconds(margin.Seconds);
 
     /// <summary>Which percentile of the latest frames' surprises is set aside (0 to 100; 0: no margin). The default, 90,
     /// absorbs the usual misses of the estimates at a small cost in work per frame; 99 also plans around the rare long
@@ -200,22 +195,8 @@ internal sealed class FrameBudget : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">Outside [0, 100].</exception>
     public double MarginPercentile
     {
-        get => marginPercentile;
-        set
-        {
-            if (!(value is >= 0 and <= 100)) throw new ArgumentOutOfRangeException(nameof(MarginPercentile), value, "a percentile is between 0 and 100");
-            marginPercentile = value;
-        }
-    }
-
-    double MarginSeconds()
-    {
-        if (surpriseCount == 0 || marginPercentile == 0) return 0;
-        // a sorted copy of the ring (256 values at most: a few microseconds a frame, no allocation)
-        Array.Copy(surprises, sortedSurprises, surpriseCount);
-        Array.Sort(sortedSurprises, 0, surpriseCount);
-        int rank = (int)Math.Ceiling(marginPercentile / 100 * surpriseCount) - 1;
-        return Math.Max(0, sortedSurprises[Math.Clamp(rank, 0, surpriseCount - 1)]);
+        get => margin.Percentile;
+        set => margin.Percentile = value;
     }
 
     /// <summary>Forgets the overrun counts (e.g. after warm-up, whose first frames include shader compiles); estimates stay.</summary>
@@ -256,99 +237,6 @@ internal sealed class FrameBudget : IDisposable
         }
     }
 
-    double StageSeconds(int stage)
-    {
-        if (parts[stage] == 1) return WholeSeconds(stage);
-        double sum = 0;
-        for (int p = 0; p < parts[stage]; p++) sum += PartSeconds(stage, p);
-        return sum;
-    }
-
-    double WholeSeconds(int stage) => Combine(hostCost[stage], deviceCost[stage]);
-
-    double Combine(double host, double device)
-    {
-        if (timer is null) return host;
-        return double.IsNaN(device) || double.IsNaN(host) ? double.NaN : Math.Max(host, device);
-    }
-
-    /// <summary>A part's estimate; unmeasured, the mean of its stage's measured parts (NaN when none is).</summary>
-    double PartSeconds(int stage, int p) => Combine(Known(partHost[stage], parts[stage], p), Known(partDevice[stage], parts[stage], p));
-
-    /// <summary><paramref name="estimates"/>[p], or when that is not measured yet (or p is −1) the mean of the measured ones
-    /// among the first <paramref name="count"/> (NaN when none is).</summary>
-    static double Known(double[] estimates, int count, int p)
-    {
-        if (p >= 0 && !double.IsNaN(estimates[p])) return estimates[p];
-        double sum = 0;
-        int known = 0;
-        for (int q = 0; q < count; q++)
-            if (!double.IsNaN(estimates[q]))
-            {
-                sum += estimates[q];
-                known++;
-            }
-        return known == 0 ? double.NaN : sum / known;
-    }
-
-    /// <summary>The estimate of an item that starts at part <paramref name="p"/>: the whole stage, or the stage's call cost
-    /// plus the part (each further part of the window adds its <see cref="PartSeconds"/>).</summary>
-    double ItemSeconds(int stage, int p) => parts[stage] == 1 ? WholeSeconds(stage) : CallSeconds(stage) + PartSeconds(stage, p);
-
-    /// <summary>The learned fixed cost of one run of a split stage's host code, whatever its window (0 until learned).</summary>
-    double CallSeconds(int stage) => timer is null ? callHost[stage].Seconds : Math.Max(callHost[stage].Seconds, callDevice[stage].Seconds);
-
-    /// <summary>At the start of a splittable stage: counts its units once, then splits it when its parts are too large
-    /// for the smallest budget seen (never coarser).</summary>
-    void PlanParts<TWork>(ref TWork work, int stage) where TWork : struct, IStagedWork
-    {
-        if (!SplitStages || !work.CanSplit(stage)) return;
-        if (units[stage] < 0) units[stage] = work.RunStagePart(stage, slice, 0, 0);
-        long limit = Math.Min(units[stage], MaxParts);
-        if (parts[stage] >= limit) return;
-        int wanted = parts[stage] == 1 && double.IsNaN(WholeSeconds(stage)) ? InitialParts : parts[stage];
-        double total = StageSeconds(stage), target = PartShare * smallestBudget;
-        if (!double.IsNaN(total) && total > 0 && target > 0 && total / parts[stage] > target)
-            wanted = (int)Math.Min(Math.Ceiling(total / target), int.MaxValue);
-        wanted = (int)Math.Min(wanted, limit);
-        if (wanted <= parts[stage]) return;
-        if (parts[stage] == 1)
-        {
-            // the whole stage's measurements become its first parts', spread evenly over the units
-            partHost[stage][0] = hostCost[stage];
-            partDevice[stage][0] = deviceCost[stage];
-        }
-        Resplit(stage, partHost[stage], wanted);
-        Resplit(stage, partDevice[stage], wanted);
-        parts[stage] = wanted;
-    }
-
-    /// <summary>Turns the estimates of the stage's current parts into those of <paramref name="wanted"/> parts: each new
-    /// part gets the cost of the units it covers, at the cost per unit of the old part(s) they lay in (unmeasured old parts
-    /// count as their stage's mean; NaN when none was measured).</summary>
-    void Resplit(int stage, double[] estimates, int wanted)
-    {
-        int old = parts[stage];
-        long total = units[stage];
-        var previous = resplitScratch;
-        for (int q = 0; q < old; q++) previous[q] = Known(estimates, old, q);
-        Array.Fill(estimates, double.NaN);
-        for (int p = 0; p < wanted; p++)
-        {
-            long first = total * p / wanted, end = total * (p + 1) / wanted;
-            double sum = 0;
-            // the old parts overlapping [first, end): q from the one holding `first` on
-            for (int q = (int)(first * old / total); q < old; q++)
-            {
-                long oldFirst = total * q / old, oldEnd = total * (q + 1) / old;
-                if (oldFirst >= end) break;
-                long overlap = Math.Min(end, oldEnd) - Math.Max(first, oldFirst);
-                if (overlap > 0) sum += previous[q] * overlap / (oldEnd - oldFirst);
-            }
-            estimates[p] = sum;
-        }
-    }
-
     /// <summary>
     /// Runs items of <paramref name="work"/> from <paramref name="next"/> on while they fit <paramref name="budget"/>
     /// (see the class remarks), wrapping to stage 0 after the last. Stops at the end of a sequence when
@@ -366,7 +254,7 @@ internal sealed class FrameBudget : IDisposable
         double budgetSeconds = budget.TotalSeconds, planned = 0;
         if (budgetSeconds > 0 && budgetSeconds < smallestBudget) smallestBudget = budgetSeconds;
         budgetSeconds -= double.IsNaN(closingCost) ? 0 : closingCost;
-        budgetSeconds -= Math.Min(MarginSeconds(), MaxMarginShare * budgetSeconds);
+        budgetSeconds -= Math.Min(margin.Seconds, MaxMarginShare * budgetSeconds);
         int slot = (int)(frameNumber % TimedFrames), items = 0, completed = 0;
         int timestampBase = slot * (itemsPerTimedFrame + 1);
         frameItemCounts[slot] = 0; // a frame still pending in this slot is dropped unmeasured
@@ -467,95 +355,6 @@ internal sealed class FrameBudget : IDisposable
                 "a stage run in parts must issue the same work every time");
     }
 
-    /// <summary>Takes the measurement of an item of a split stage, parts [<paramref name="first"/>, <paramref name="end"/>)
-    /// of <paramref name="count"/> over <paramref name="total"/> units, into the stage's call cost and its parts' estimates:
-    /// the call cost learns from the measurements against the share of the stage's units each covered
-    /// (<see cref="CallCost"/>; an outlier is left out), and the parts take what is left (<see cref="Attribute"/>).</summary>
-    static void Measured(double[] estimates, ref CallCost call, long total, int count, int first, int end, double measured, ref bool outlier)
-    {
-        double mean = Known(estimates, count, -1), work = 0;
-        for (int p = first; p < end; p++) work += double.IsNaN(estimates[p]) ? mean : estimates[p];
-        // the units the window covered, as RunItem cuts them
-        double share = (total * end / count - total * first / count) / (double)total;
-        if (double.IsNaN(work) || measured <= Outlier * (call.Seconds + work)) call.Add(share, measured);
-        // the work is what the call cost leaves, but never under a tenth of the measurement (a call cost learned too high
-        // must not drive the parts' estimates to nothing)
-        Attribute(estimates, count, first, end, Math.Max(measured - call.Seconds, 0.1 * measured), ref outlier);
-    }
-
-    /// <summary>
-    /// The fixed cost of one run of a split stage's host code (binding, dispatch set-up and, on llvmpipe, waking its
-    /// threads), whatever the window: the intercept of a least-squares line through the recent measurements m against the
-    /// share f of the stage's units each item covered, <c>m ≈ call + f·stage</c>, with older measurements weighing less (by
-    /// <see cref="Forget"/> each). Without it the parts of a window share its call's cost: a window of many parts is then
-    /// planned too high (its frame left part empty) and a window of one part too low (its frame overruns). The intercept
-    /// is learned only once the items' shares differ enough to place a line, and kept within [0, ¾ of the smallest
-    /// recent measurement].
-    /// </summary>
-    struct CallCost
-    {
-        const double Forget = 0.95;
-        double weight, sumF, sumM, sumFF, sumFM, smallest;
-
-        /// <summary>The learned call cost in seconds (0 until learned).</summary>
-        public double Seconds { get; private set; }
-
-        public void Add(double f, double m)
-        {
-            if (!(m >= 0) || double.IsInfinity(m)) return;
-            weight = Forget * weight + 1;
-            sumF = Forget * sumF + f;
-            sumM = Forget * sumM + m;
-            sumFF = Forget * sumFF + f * f;
-            sumFM = Forget * sumFM + f * m;
-            // the smallest recent measurement, drifting up slowly when larger ones follow
-            smallest = weight <= 1 || m < smallest ? m : smallest + 0.05 * (m - smallest);
-            double meanF = sumF / weight, meanM = sumM / weight;
-            double variance = sumFF / weight - meanF * meanF, covariance = sumFM / weight - meanF * meanM;
-            if (weight < 4 || variance <= 0.01 * meanF * meanF) return; // shares too alike to place a line
-            double slope = covariance / variance;
-            if (!(slope > 0)) return;
-            Seconds = Math.Clamp(meanM - slope * meanF, 0, 0.75 * smallest);
-        }
-    }
-
-    /// <summary>Takes the measurement of parts [<paramref name="first"/>, <paramref name="end"/>) into their estimates: it
-    /// moves their sum as <see cref="Smooth"/> moves one estimate, each part keeping its share of the sum (the cost is
-    /// learned per unit of work, its profile over the stage from the windows that cut it differently); unmeasured parts
-    /// get their share of the measurement (evenly while no part of the stage is measured).</summary>
-    static void Attribute(double[] estimates, int count, int first, int end, double measured, ref bool outlier)
-    {
-        double mean = Known(estimates, count, -1), sum = 0;
-        for (int p = first; p < end; p++) sum += double.IsNaN(estimates[p]) ? mean : estimates[p];
-        if (!(sum > 0))
-        {
-            for (int p = first; p < end; p++) estimates[p] = measured / (end - first);
-            return;
-        }
-        double ratio = measured / sum, factor = Factor(ratio, ref outlier);
-        for (int p = first; p < end; p++)
-            estimates[p] = double.IsNaN(estimates[p]) ? mean * ratio : estimates[p] * factor;
-    }
-
-    /// <summary>What an estimate is multiplied by for a measurement <paramref name="ratio"/> times it: above it, the
-    /// ratio up to <see cref="Growth"/> (fast attack) — but a first ratio above <see cref="Outlier"/> is only noted in
-    /// <paramref name="outlier"/>, and taken when the next is high too; below it, a quarter of the way down (slow decay).</summary>
-    static double Factor(double ratio, ref bool outlier)
-    {
-        if (ratio <= 1)
-        {
-            outlier = false;
-            return 1 + Decay * (ratio - 1);
-        }
-        if (ratio > Outlier && !outlier)
-        {
-            outlier = true;
-            return 1;
-        }
-        outlier = false;
-        return Math.Min(ratio, Growth);
-    }
-
     /// <summary>Runs the rest of the sequence in progress now, without a budget or measurements (nothing at a sequence
     /// boundary): the rest of the current stage as one window, then whole stages (those the work skips passed over).</summary>
     public void CompleteSequence<TWork>(ref TWork work, ref int next) where TWork : struct, IStagedWork
@@ -616,19 +415,10 @@ internal sealed class FrameBudget : IDisposable
     /// measured time less <paramref name="planned"/>, the estimates it planned with) for the margin.</summary>
     void NoteMeasured(TimeSpan measured, TimeSpan budget, double planned)
     {
-        surprises[surpriseNext] = measured.TotalSeconds - planned;
-        surpriseNext = (surpriseNext + 1) % SurpriseWindow;
-        surpriseCount = Math.Min(surpriseCount + 1, SurpriseWindow);
+        margin.Note(measured.TotalSeconds - planned);
         if (measured <= budget) return;
         Overruns++;
         if (measured - budget > MaxOverrun) MaxOverrun = measured - budget;
-    }
-
-    /// <summary>Takes a measurement into an estimate: the first sets it, later ones move it by <see cref="Factor"/>.</summary>
-    static void Smooth(ref double estimate, double measured, ref bool outlier)
-    {
-        if (double.IsNaN(estimate) || !(estimate > 0)) estimate = measured;
-        else estimate *= Factor(measured / estimate, ref outlier);
     }
 
     public void Dispose()

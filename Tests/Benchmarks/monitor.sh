@@ -2,7 +2,8 @@
 # The training monitor's cost (Documentation~/Monitoring.md), LeNet-5 and ResNet-20 (resnet_cifar) on the CPU and GL
 # backends, with `neuro bench --monitor-every 1`: the fastest step without and with a sample gives one sample's cost, so
 # the slow-down at every step and at the default interval (50; steps between samples cost nothing extra); the alternated
-# rounds give the direct figure at every step. LeNet-5 is also measured directly at the default interval.
+# rounds give the direct figure at every step. LeNet-5 is also measured directly at the default interval. The last column
+# is the cost of the steps between samples: managed bytes allocated, and kernel dispatches beyond a step without a monitor.
 #   bash Tests/Benchmarks/monitor.sh [lenet-rounds] [resnet-rounds]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,8 +18,8 @@ for backend in cpu gl; do
 done
 /usr/bin/python3 - "$results" <<'PY'
 import json, sys
-print("| model | backend | batch | step | step with a sample | every step | every 50 (from the sample's cost) | alternated rounds (measured) |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| model | backend | batch | step | step with a sample | every step | every 50 (from the sample's cost) | alternated rounds (measured) | steps between samples: bytes, extra dispatches |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for line in open(sys.argv[1]):
     if not line.strip(): continue
     r = json.loads(line); m = r["monitor"]

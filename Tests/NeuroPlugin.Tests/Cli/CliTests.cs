@@ -88,6 +88,28 @@ public class CliTests
         }
     }
 
+    [TestCase("cpu")]
+    [TestCase("gl")]
+    public void Bench_MonitorEvery_ReportsTheMonitorsCostAndTheStepsBetweenSamples(string backend)
+    {
+        var (code, output, error) = NeuroCli.Run("bench", "--model", "lenet5", "--backend", backend, "--batch", "4", "--steps", "4",
+            "--monitor-every", "2", "--rounds", "2", "--json");
+        Assert.That(code, Is.EqualTo(0), error);
+        using var json = System.Text.Json.JsonDocument.Parse(output);
+        var monitor = json.RootElement.GetProperty("monitor");
+        Assert.That(monitor.GetProperty("every").GetInt32(), Is.EqualTo(2));
+        Assert.That(monitor.GetProperty("rounds").GetInt32(), Is.EqualTo(2));
+        // two rounds of four steps sampled every second step
+        Assert.That(monitor.GetProperty("samples").GetInt64(), Is.EqualTo(4));
+        Assert.That(monitor.GetProperty("stepMilliseconds").GetDouble(), Is.GreaterThan(0));
+        Assert.That(monitor.GetProperty("sampledStepMilliseconds").GetDouble(), Is.GreaterThan(0));
+        Assert.That(monitor.GetProperty("stepsBetweenSamples").GetInt32(), Is.EqualTo(4));
+        // counted on GL: a step between samples issues exactly the kernels of a step without a monitor
+        Assert.That(monitor.GetProperty("extraDispatchesBetweenSamples").GetInt64(), Is.Zero);
+        // the bytes are a measurement (the allocation tests assert zero); here only that they are reported
+        Assert.That(monitor.TryGetProperty("bytesBetweenSamples", out _), Is.True);
+    }
+
     /// <summary>Runs neuro in a child process whose EGL loader finds no driver (GLVND reads its vendor list
     /// from __EGL_VENDOR_LIBRARY_FILENAMES), as on a machine without Mesa or a GPU driver.</summary>
     static (int ExitCode, string Out, string Error) RunWithoutGL(params string[] args)
