@@ -8,7 +8,7 @@
 #   3. longer LeNet-5 and ResNet-20 runs in validation mode (GLValidationTrainingTests with NEURO_GL_VALIDATE_STEPS=25),
 #      bit-identical to normal mode.
 # Allocation and timing tests, which validation mode's bookkeeping would fail by design, and the Acceptance and
-# Convergence runs (minutes each in normal mode) are left out of the validated runs. Takes about an hour on 2 cores.
+# Convergence runs (minutes each in normal mode) are left out of the validated runs. Takes about 10 minutes on 2 cores.
 # Usage: bash Tests/Gpu/validate.sh   (builds first; exit status 0 when everything holds)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
