@@ -23,7 +23,9 @@ run() { # run NAME [VAR=VALUE…]: the GL tests with a digest into $work/NAME.ts
   local name=$1; shift
   echo "== GL tests, $name"
   env "$@" NEURO_GL_DIGEST="$work/$name.tsv" dotnet test Tests/NeuroPlugin.Tests -c Release --no-build --filter "$filter" \
-    --logger "console;verbosity=minimal" 2>&1 | grep -E "^(Passed!|Failed!|  Failed )|GLHazardException" || true
+    --logger "console;verbosity=minimal" 2>&1 | grep -E "^(Passed!|Failed!|  Failed )|GLHazardException"
+  # dotnet test's own status: a test that fails before its first readback leaves no digest line to compare
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "   tests failed"; status=1; }
   [ -s "$work/$name.tsv" ] || { echo "   no digest written: the run failed"; status=1; }
 }
 
