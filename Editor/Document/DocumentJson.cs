@@ -31,9 +31,7 @@ internal static class DocumentJson
                 w.WriteString("type", node.Type);
                 w.WritePropertyName("attributes");
                 node.Attributes.WriteTo(w);
-                w.WriteStartArray("inputs");
-                foreach (string? input in node.Inputs) w.WriteStringValue(input);
-                w.WriteEndArray();
+                WriteStrings(w, "inputs", node.Inputs);
                 w.WriteStartObject("position");
                 w.WriteNumber("x", node.X);
                 w.WriteNumber("y", node.Y);
@@ -59,9 +57,7 @@ internal static class DocumentJson
                 w.WriteString("label", group.Label);
                 w.WriteString("template", group.Template);
                 w.WriteBoolean("collapsed", group.Collapsed);
-                w.WriteStartArray("nodes");
-                foreach (var node in members[group.Id]) w.WriteStringValue(node.Id);
-                w.WriteEndArray();
+                WriteStrings(w, "nodes", members[group.Id].Select(n => n.Id));
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -109,6 +105,13 @@ internal static class DocumentJson
             w.WriteEndObject();
         }
         return stream.ToArray();
+    }
+
+    static void WriteStrings(Utf8JsonWriter w, string property, IEnumerable<string?> values)
+    {
+        w.WriteStartArray(property);
+        foreach (string? value in values) w.WriteStringValue(value);
+        w.WriteEndArray();
     }
 
     static void WriteShape(Utf8JsonWriter w, string property, TensorShape? shape)

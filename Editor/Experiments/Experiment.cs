@@ -85,6 +85,9 @@ internal sealed class ExperimentContext(IBackend backend, string outputFolder, i
     /// <summary>The first <paramref name="count"/> Fashion-MNIST test images.</summary>
     public ImageDataset TestSubset(int count) => (test ??= FashionMnist.LoadTest(dataFolder)).Take(count);
 
+    /// <summary>The first <paramref name="train"/> training images and the first <paramref name="test"/> test images.</summary>
+    public (ImageDataset Train, ImageDataset Test) Subsets(int train, int test) => (TrainSubset(train), TestSubset(test));
+
     /// <summary>The first <paramref name="train"/> training images, the first <paramref name="test"/> test images, and the first
     /// <paramref name="trainEvaluation"/> of those training images (all of them where there are fewer), on which an experiment
     /// measures the training loss and accuracy.</summary>

@@ -42,8 +42,7 @@ internal sealed class OverfittingExperiment() : Experiment("overfitting",
         int width = context.Size(100, 50), depth = 5;
         const float learningRate = 0.1f;
         var options = new TrainingOptions(BatchSize: 50, Steps: context.Size(1500, 150), RecordEvery: context.Size(50, 25));
-        var train = context.TrainSubset(context.Size(300, 200));
-        var test = context.TestSubset(context.Size(2000, 500));
+        var (train, test) = context.Subsets(context.Size(300, 200), context.Size(2000, 500));
 
         var outcomes = new List<Outcome>();
         foreach (var setting in Settings)

@@ -36,8 +36,7 @@ internal sealed class RegularizersExperiment() : Experiment("regularizers",
         const int width = 8;
         // a small training set trained for many epochs, so that the unregularized network overfits and a regularizer has a gap to close
         var options = new TrainingOptions(BatchSize: 64, Steps: context.Size(600, 30), RecordEvery: context.Size(50, 30));
-        var train = context.TrainSubset(context.Size(3000, 640));
-        var test = context.TestSubset(context.Size(2000, 300));
+        var (train, test) = context.Subsets(context.Size(3000, 640), context.Size(2000, 300));
 
         var models = new List<TrainedModel>();
         foreach (var setting in Settings)

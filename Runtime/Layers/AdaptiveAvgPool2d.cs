@@ -25,26 +25,23 @@ public sealed class AdaptiveAvgPool2d : Layer
     /// <summary>OW, the output's width (PyTorch's <c>output_size[1]</c>), whatever the input's W.</summary>
     public int OutputWidth { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<AdaptiveAvgPool2d>("AdaptiveAvgPool2d", LayerGroup.Pooling,
-            "average pooling of any (N,C,H,W) to a fixed (N,C,OH,OW), e.g. before a classifier");
-        var outputSize = d.Ints("outputSize", l => [l.OutputHeight, l.OutputWidth], 2, [1, 1], AttributeBounds.AtLeast(1));
-        // ONNX has no adaptive pooling: the exporter writes the pooling the output size allows (see OnnxExporter)
-        var onnx = new OnnxMapping(
-        [
-            new OnnxForm("GlobalAveragePool") { ImportsAs = "GlobalAvgPool2d" },
-            new OnnxForm("AveragePool") { Attributes = new() { ["outputSize"] = new JsonArray(2, 2) }, ImportsAs = "AvgPool2d" },
-            new OnnxForm("MatMul") { Attributes = new() { ["outputSize"] = new JsonArray(3, 3) } },
-        ], ["MatMul"]);
-        return d.Build(a =>
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<AdaptiveAvgPool2d>("AdaptiveAvgPool2d", LayerGroup.Pooling,
+        "average pooling of any (N,C,H,W) to a fixed (N,C,OH,OW), e.g. before a classifier", d =>
         {
-            int[] size = outputSize.Read(a);
-            return new AdaptiveAvgPool2d(size[0], size[1]);
-        }, onnx);
-    }
+            var outputSize = d.Ints("outputSize", l => [l.OutputHeight, l.OutputWidth], 2, [1, 1], AttributeBounds.AtLeast(1));
+            // ONNX has no adaptive pooling: the exporter writes the pooling the output size allows (see OnnxExporter)
+            var onnx = new OnnxMapping(
+            [
+                new OnnxForm("GlobalAveragePool") { ImportsAs = "GlobalAvgPool2d" },
+                new OnnxForm("AveragePool") { Attributes = new() { ["outputSize"] = new JsonArray(2, 2) }, ImportsAs = "AvgPool2d" },
+                new OnnxForm("MatMul") { Attributes = new() { ["outputSize"] = new JsonArray(3, 3) } },
+            ], ["MatMul"]);
+            return d.Build(a =>
+            {
+                int[] size = outputSize.Read(a);
+                return new AdaptiveAvgPool2d(size[0], size[1]);
+            }, onnx);
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

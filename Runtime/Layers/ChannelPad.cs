@@ -18,14 +18,13 @@ public sealed class ChannelPad : Layer
     /// <summary>C′, the channel count after padding (≥ the input's C): channels C…C′−1 of the output are zero.</summary>
     public int OutChannels { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<ChannelPad>("ChannelPad", LayerGroup.Shape,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<ChannelPad>("ChannelPad", LayerGroup.Shape, "appends zero channels up to outChannels (the option-A shortcut of CIFAR ResNets)");
-        var outChannels = d.Int("outChannels", l => l.OutChannels, 16, AttributeBounds.AtLeast(1));
-        return d.Build(a => new ChannelPad(outChannels.Read(a)), OnnxMapping.Same("Pad"));
-    }
+        "appends zero channels up to outChannels (the option-A shortcut of CIFAR ResNets)", d =>
+        {
+            var outChannels = d.Int("outChannels", l => l.OutChannels, 16, AttributeBounds.AtLeast(1));
+            return d.Build(a => new ChannelPad(outChannels.Read(a)), OnnxMapping.Same("Pad"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

@@ -33,19 +33,16 @@ public sealed class Conv2d : WindowedConvolution
     /// <summary>Channels per group times the kernel area (the fan of a weight whose per-group channels are <paramref name="channels"/>/G).</summary>
     internal static int FanOf(int channels, int groups, Window2d window) => channels / Math.Max(groups, 1) * window.KernelHeight * window.KernelWidth;
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<Conv2d>("Conv2d", LayerGroup.Convolution,
-            "2-D convolution of (N,C,H,W) images: learned kernels slide over the input (grouped or depthwise with groups > 1)");
-        var attributes = new ConvolutionAttributes<Conv2d>(d, Window2d.Square(3, stride: 1, padding: 1), groupsOptional: true); // files before groups: 1
-        return d.Build(a =>
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<Conv2d>("Conv2d", LayerGroup.Convolution,
+        "2-D convolution of (N,C,H,W) images: learned kernels slide over the input (grouped or depthwise with groups > 1)", d =>
         {
-            var c = attributes.Read(a);
-            return new Conv2d(c.InChannels, c.OutChannels, c.Window, c.Bias, c.WeightInit, c.BiasInit, c.Groups);
-        }, OnnxMapping.Same("Conv"));
-    }
+            var attributes = new ConvolutionAttributes<Conv2d>(d, Window2d.Square(3, stride: 1, padding: 1), groupsOptional: true); // files before groups: 1
+            return d.Build(a =>
+            {
+                var c = attributes.Read(a);
+                return new Conv2d(c.InChannels, c.OutChannels, c.Window, c.Bias, c.WeightInit, c.BiasInit, c.Groups);
+            }, OnnxMapping.Same("Conv"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

@@ -38,21 +38,18 @@ public sealed class ConvTranspose2d : WindowedConvolution
     /// <summary>Extra output columns at the right, below the stride (PyTorch's <c>output_padding[1]</c>).</summary>
     public int OutputPaddingWidth { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<ConvTranspose2d>("ConvTranspose2d", LayerGroup.Convolution,
-            "2-D transposed convolution of (N,C,H,W) images: each pixel spreads a learned kernel over a larger output (upsampling, decoders)");
-        var attributes = new ConvolutionAttributes<ConvTranspose2d>(d, Window2d.Square(2, stride: 2), groupsOptional: false);
-        var outputPadding = d.Ints("outputPadding", l => [l.OutputPaddingHeight, l.OutputPaddingWidth], 2, [0, 0], AttributeBounds.AtLeast(0));
-        return d.Build(a =>
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<ConvTranspose2d>("ConvTranspose2d", LayerGroup.Convolution,
+        "2-D transposed convolution of (N,C,H,W) images: each pixel spreads a learned kernel over a larger output (upsampling, decoders)", d =>
         {
-            var c = attributes.Read(a);
-            int[] padding = outputPadding.Read(a);
-            return new ConvTranspose2d(c.InChannels, c.OutChannels, c.Window, (padding[0], padding[1]), c.Bias, c.WeightInit, c.BiasInit, c.Groups);
-        }, OnnxMapping.Same("ConvTranspose"));
-    }
+            var attributes = new ConvolutionAttributes<ConvTranspose2d>(d, Window2d.Square(2, stride: 2), groupsOptional: false);
+            var outputPadding = d.Ints("outputPadding", l => [l.OutputPaddingHeight, l.OutputPaddingWidth], 2, [0, 0], AttributeBounds.AtLeast(0));
+            return d.Build(a =>
+            {
+                var c = attributes.Read(a);
+                int[] padding = outputPadding.Read(a);
+                return new ConvTranspose2d(c.InChannels, c.OutChannels, c.Window, (padding[0], padding[1]), c.Bias, c.WeightInit, c.BiasInit, c.Groups);
+            }, OnnxMapping.Same("ConvTranspose"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

@@ -20,14 +20,13 @@ public sealed class Dropout : Layer
     /// <summary>Probability of dropping an element.</summary>
     public float P { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<Dropout>("Dropout", LayerGroup.Regularization,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<Dropout>("Dropout", LayerGroup.Regularization, "in training, zeroes each element with probability p and scales the rest by 1/(1 − p)");
-        var p = d.Float("p", l => l.P, 0.5f, AttributeBounds.Probability);
-        return d.Build(a => new Dropout(p.Read(a)), OnnxMapping.Same("Dropout"));
-    }
+        "in training, zeroes each element with probability p and scales the rest by 1/(1 − p)", d =>
+        {
+            var p = d.Float("p", l => l.P, 0.5f, AttributeBounds.Probability);
+            return d.Build(a => new Dropout(p.Read(a)), OnnxMapping.Same("Dropout"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

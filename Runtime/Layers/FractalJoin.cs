@@ -57,19 +57,16 @@ public sealed class FractalJoin : Layer
     /// <summary>The chance that a training step is global (one column for the whole network), in [0, 1] (the paper's 0.5).</summary>
     public float GlobalFraction { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<FractalJoin>("FractalJoin", LayerGroup.Merge,
-            "FractalNet's join: the mean of the inputs that survive drop-path (input i from fractal column columns[i])", LayerDescriptor.AnyInputCount);
-        var columns = d.VariableInts("columns", l => l.columns, 2, [0, 1], AttributeBounds.AtLeast(0));
-        var columnCount = d.Int("columnCount", l => l.ColumnCount, 2, AttributeBounds.AtLeast(1));
-        var localDropProbability = d.Float("localDropProbability", l => l.LocalDropProbability, 0.15f, AttributeBounds.Probability);
-        var globalFraction = d.Float("globalFraction", l => l.GlobalFraction, 0.5f, AttributeBounds.Between(0, 1));
-        return d.Build(a => new FractalJoin(columns.Read(a), columnCount.Read(a), localDropProbability.Read(a), globalFraction.Read(a)),
-            OnnxMapping.Same("Mean"));
-    }
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<FractalJoin>("FractalJoin", LayerGroup.Merge,
+        "FractalNet's join: the mean of the inputs that survive drop-path (input i from fractal column columns[i])", LayerDescriptor.AnyInputCount, d =>
+        {
+            var columns = d.VariableInts("columns", l => l.columns, 2, [0, 1], AttributeBounds.AtLeast(0));
+            var columnCount = d.Int("columnCount", l => l.ColumnCount, 2, AttributeBounds.AtLeast(1));
+            var localDropProbability = d.Float("localDropProbability", l => l.LocalDropProbability, 0.15f, AttributeBounds.Probability);
+            var globalFraction = d.Float("globalFraction", l => l.GlobalFraction, 0.5f, AttributeBounds.Between(0, 1));
+            return d.Build(a => new FractalJoin(columns.Read(a), columnCount.Read(a), localDropProbability.Read(a), globalFraction.Read(a)),
+                OnnxMapping.Same("Mean"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

@@ -54,14 +54,13 @@ public sealed class Permute : StridedCopyLayer
     /// <summary>Output axis k is input axis <c>Dims[k]</c>.</summary>
     public IReadOnlyList<int> Dims { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<Permute>("Permute", LayerGroup.Shape,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<Permute>("Permute", LayerGroup.Shape, "reorders the axes after the batch axis, x.permute(0, …) (moves data)");
-        var dims = d.VariableInts("dims", l => [.. l.Dims], 2, [0, 2, 3, 1], AttributeBounds.AtLeast(0));
-        return d.Build(a => new Permute(dims.Read(a)), OnnxMapping.Same("Transpose"));
-    }
+        "reorders the axes after the batch axis, x.permute(0, …) (moves data)", d =>
+        {
+            var dims = d.VariableInts("dims", l => [.. l.Dims], 2, [0, 2, 3, 1], AttributeBounds.AtLeast(0));
+            return d.Build(a => new Permute(dims.Read(a)), OnnxMapping.Same("Transpose"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
@@ -116,23 +115,22 @@ public sealed class Slice : StridedCopyLayer
     /// <summary>Stride of each sliced axis, never 0; negative walks the axis backwards.</summary>
     public IReadOnlyList<int> Steps { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<Slice>("Slice", LayerGroup.Shape,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<Slice>("Slice", LayerGroup.Shape, "x[…, start:end:step, …] on some axes (negative indices count from the end; moves data)");
-        var dims = d.VariableInts("dims", l => [.. l.Dims], 1, [2], AttributeBounds.AtLeast(1));
-        var starts = d.VariableInts("starts", l => [.. l.Starts], 1, [1]);
-        var ends = d.VariableInts("ends", l => [.. l.Ends], 1, [-1]);
-        var steps = d.VariableInts("steps", l => [.. l.Steps], 1, [1]);
-        var onnx = new OnnxMapping(
-        [
-            new OnnxForm("Slice"),
-            new OnnxForm("Slice") { Attributes = new() { ["dims"] = new System.Text.Json.Nodes.JsonArray(3, 1), ["starts"] = new System.Text.Json.Nodes.JsonArray(-1, 0),
-                ["ends"] = new System.Text.Json.Nodes.JsonArray(-100, 3), ["steps"] = new System.Text.Json.Nodes.JsonArray(-2, 2) } },
-        ], ["Slice", "Split", "Gather"]);
-        return d.Build(a => new Slice(dims.Read(a), starts.Read(a), ends.Read(a), steps.Read(a)), onnx);
-    }
+        "x[…, start:end:step, …] on some axes (negative indices count from the end; moves data)", d =>
+        {
+            var dims = d.VariableInts("dims", l => [.. l.Dims], 1, [2], AttributeBounds.AtLeast(1));
+            var starts = d.VariableInts("starts", l => [.. l.Starts], 1, [1]);
+            var ends = d.VariableInts("ends", l => [.. l.Ends], 1, [-1]);
+            var steps = d.VariableInts("steps", l => [.. l.Steps], 1, [1]);
+            var onnx = new OnnxMapping(
+            [
+                new OnnxForm("Slice"),
+                new OnnxForm("Slice") { Attributes = new() { ["dims"] = new System.Text.Json.Nodes.JsonArray(3, 1), ["starts"] = new System.Text.Json.Nodes.JsonArray(-1, 0),
+                    ["ends"] = new System.Text.Json.Nodes.JsonArray(-100, 3), ["steps"] = new System.Text.Json.Nodes.JsonArray(-2, 2) } },
+            ], ["Slice", "Split", "Gather"]);
+            return d.Build(a => new Slice(dims.Read(a), starts.Read(a), ends.Read(a), steps.Read(a)), onnx);
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
@@ -218,15 +216,14 @@ public sealed class IndexSelect : StridedCopyLayer
     /// <summary>The constant difference between consecutive indices, or 0 where they do not step evenly (or repeat).</summary>
     readonly int evenStep;
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<IndexSelect>("IndexSelect", LayerGroup.Shape,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<IndexSelect>("IndexSelect", LayerGroup.Shape, "y = x.index_select(dim, index) with constant indices (moves data)");
-        var dim = d.Int("dim", l => l.Dim, 1, AttributeBounds.AtLeast(1));
-        var index = d.VariableInts("index", l => [.. l.Index], 1, [2, 0, 2], AttributeBounds.AtLeast(0));
-        return d.Build(a => new IndexSelect(dim.Read(a), index.Read(a)), OnnxMapping.Same("Gather"));
-    }
+        "y = x.index_select(dim, index) with constant indices (moves data)", d =>
+        {
+            var dim = d.Int("dim", l => l.Dim, 1, AttributeBounds.AtLeast(1));
+            var index = d.VariableInts("index", l => [.. l.Index], 1, [2, 0, 2], AttributeBounds.AtLeast(0));
+            return d.Build(a => new IndexSelect(dim.Read(a), index.Read(a)), OnnxMapping.Same("Gather"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

@@ -4,6 +4,31 @@ using NeuroPlugin.Init;
 namespace NeuroPlugin.Layers;
 
 /// <summary>
+/// A layer's descriptor in one declaration, its attributes added inside <c>declare</c>:
+/// <code>
+/// internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe&lt;Dropout&gt;("Dropout", LayerGroup.Regularization, "…", d =>
+/// {
+///     var p = d.Float("p", l => l.P, 0.5f, AttributeBounds.Probability);
+///     return d.Build(a => new Dropout(p.Read(a)), OnnxMapping.Same("Dropout"));
+/// });
+/// </code>
+/// </summary>
+internal static class LayerDescriptorBuilder
+{
+    /// <summary>The descriptor of a one-input layer type: <paramref name="declare"/> adds the attributes to a new builder and
+    /// returns its <see cref="LayerDescriptorBuilder{TLayer}.Build"/>.</summary>
+    public static LayerDescriptor Describe<TLayer>(string type, LayerGroup group, string description,
+        Func<LayerDescriptorBuilder<TLayer>, LayerDescriptor> declare) where TLayer : Layer =>
+        declare(new LayerDescriptorBuilder<TLayer>(type, group, description));
+
+    /// <summary>As <see cref="Describe{TLayer}(string, LayerGroup, string, Func{LayerDescriptorBuilder{TLayer}, LayerDescriptor})"/>
+    /// for a layer type of <paramref name="inputs"/> inputs (<see cref="LayerDescriptor.AnyInputCount"/>: any number ≥ 2).</summary>
+    public static LayerDescriptor Describe<TLayer>(string type, LayerGroup group, string description, int inputs,
+        Func<LayerDescriptorBuilder<TLayer>, LayerDescriptor> declare) where TLayer : Layer =>
+        declare(new LayerDescriptorBuilder<TLayer>(type, group, description, inputs));
+}
+
+/// <summary>
 /// Declares a <see cref="LayerDescriptor"/> for layer class <typeparamref name="TLayer"/>: each method adds one attribute
 /// (in the order <see cref="Layer.Attributes"/> writes them) with the getter that reads it off a layer, and returns it so
 /// the factory given to <see cref="Build"/> reads it by the same object:

@@ -29,19 +29,18 @@ public sealed class Linear : WeightedLayer
     /// <summary>The output's feature count (PyTorch's <c>out_features</c>): y is (N,OutFeatures).</summary>
     public int OutFeatures { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<Linear>("Linear", LayerGroup.Linear,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<Linear>("Linear", LayerGroup.Linear, "fully connected layer y = x·Wᵀ + b on (N,features)");
-        var inFeatures = d.Int("inFeatures", l => l.InFeatures, inferred: InferredFrom.InputFeatures);
-        var outFeatures = d.Int("outFeatures", l => l.OutFeatures, 10, AttributeBounds.AtLeast(1));
-        var bias = d.Bool("bias", l => l.HasBias, true);
-        var weightInit = d.Initializer("weightInit", l => l.WeightInit);
-        var biasInit = d.Initializer("biasInit", l => l.BiasInit);
-        return d.Build(a => new Linear(inFeatures.Read(a), outFeatures.Read(a), bias.Read(a), weightInit.Read(a), biasInit.Read(a)),
-            new OnnxMapping([new OnnxForm("Gemm")], ["Gemm", "MatMul"]), exampleInputs: [new TensorShape(8)]);
-    }
+        "fully connected layer y = x·Wᵀ + b on (N,features)", d =>
+        {
+            var inFeatures = d.Int("inFeatures", l => l.InFeatures, inferred: InferredFrom.InputFeatures);
+            var outFeatures = d.Int("outFeatures", l => l.OutFeatures, 10, AttributeBounds.AtLeast(1));
+            var bias = d.Bool("bias", l => l.HasBias, true);
+            var weightInit = d.Initializer("weightInit", l => l.WeightInit);
+            var biasInit = d.Initializer("biasInit", l => l.BiasInit);
+            return d.Build(a => new Linear(inFeatures.Read(a), outFeatures.Read(a), bias.Read(a), weightInit.Read(a), biasInit.Read(a)),
+                new OnnxMapping([new OnnxForm("Gemm")], ["Gemm", "MatMul"]), exampleInputs: [new TensorShape(8)]);
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

@@ -32,18 +32,15 @@ public sealed class LocalResponseNorm : Layer
     /// <summary>Additive constant of the denominator, k.</summary>
     public float K { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<LocalResponseNorm>("LocalResponseNorm", LayerGroup.Normalization,
-            "divides each value by (k + α/size·Σ squares of its size neighbouring channels)^β (AlexNet)");
-        var size = d.Int("size", l => l.Size, 5, AttributeBounds.AtLeast(1));
-        var alpha = d.Float("alpha", l => l.Alpha, 1e-4f, AttributeBounds.AtLeast(0));
-        var beta = d.Float("beta", l => l.Beta, 0.75f, AttributeBounds.AtLeast(0));
-        var k = d.Float("k", l => l.K, 1f, AttributeBounds.Above(0));
-        return d.Build(a => new LocalResponseNorm(size.Read(a), alpha.Read(a), beta.Read(a), k.Read(a)), OnnxMapping.Same("LRN"));
-    }
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<LocalResponseNorm>("LocalResponseNorm", LayerGroup.Normalization,
+        "divides each value by (k + α/size·Σ squares of its size neighbouring channels)^β (AlexNet)", d =>
+        {
+            var size = d.Int("size", l => l.Size, 5, AttributeBounds.AtLeast(1));
+            var alpha = d.Float("alpha", l => l.Alpha, 1e-4f, AttributeBounds.AtLeast(0));
+            var beta = d.Float("beta", l => l.Beta, 0.75f, AttributeBounds.AtLeast(0));
+            var k = d.Float("k", l => l.K, 1f, AttributeBounds.Above(0));
+            return d.Build(a => new LocalResponseNorm(size.Read(a), alpha.Read(a), beta.Read(a), k.Read(a)), OnnxMapping.Same("LRN"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

@@ -14,16 +14,15 @@ public sealed class Add : Layer
         InputCount = inputCount;
     }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<Add>("Add", LayerGroup.Merge,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<Add>("Add", LayerGroup.Merge, "element-wise sum of inputs of one shape (a residual shortcut)", LayerDescriptor.AnyInputCount);
-        var inputCount = d.Int("inputCount", l => l.InputCount, inferred: InferredFrom.InputCount);
-        var image = LayerDescriptor.ExampleImage;
-        var onnx = new OnnxMapping([new OnnxForm("Add"), new OnnxForm("Sum") { Inputs = [image, image, image] }], ["Add", "Sum"]);
-        return d.Build(a => new Add(inputCount.Read(a)), onnx);
-    }
+        "element-wise sum of inputs of one shape (a residual shortcut)", LayerDescriptor.AnyInputCount, d =>
+        {
+            var inputCount = d.Int("inputCount", l => l.InputCount, inferred: InferredFrom.InputCount);
+            var image = LayerDescriptor.ExampleImage;
+            var onnx = new OnnxMapping([new OnnxForm("Add"), new OnnxForm("Sum") { Inputs = [image, image, image] }], ["Add", "Sum"]);
+            return d.Build(a => new Add(inputCount.Read(a)), onnx);
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
@@ -73,16 +72,15 @@ public sealed class Concat : Layer
         Dim = dim;
     }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<Concat>("Concat", LayerGroup.Merge,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<Concat>("Concat", LayerGroup.Merge, "joins inputs along an axis, the channels by default (Inception, DenseNet)", LayerDescriptor.AnyInputCount);
-        var inputCount = d.Int("inputCount", l => l.InputCount, inferred: InferredFrom.InputCount);
-        var dim = d.Int("dim", l => l.Dim, 1, AttributeBounds.AtLeast(1));
-        var onnx = new OnnxMapping([new OnnxForm("Concat"), new OnnxForm("Concat") { Attributes = new() { ["dim"] = 3 } }], ["Concat"]);
-        return d.Build(a => new Concat(inputCount.Read(a), dim.Read(a)), onnx);
-    }
+        "joins inputs along an axis, the channels by default (Inception, DenseNet)", LayerDescriptor.AnyInputCount, d =>
+        {
+            var inputCount = d.Int("inputCount", l => l.InputCount, inferred: InferredFrom.InputCount);
+            var dim = d.Int("dim", l => l.Dim, 1, AttributeBounds.AtLeast(1));
+            var onnx = new OnnxMapping([new OnnxForm("Concat"), new OnnxForm("Concat") { Attributes = new() { ["dim"] = 3 } }], ["Concat"]);
+            return d.Build(a => new Concat(inputCount.Read(a), dim.Read(a)), onnx);
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
@@ -162,20 +160,17 @@ public sealed class Concat : Layer
 /// </summary>
 public sealed class ChannelMultiply : Layer
 {
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<ChannelMultiply>("ChannelMultiply", LayerGroup.Merge,
-            "scales each channel of input 0 (N,C,H,W) by input 1 (N,C) or (N,C,1,1) (squeeze-and-excitation)", inputs: 2);
-        var image = LayerDescriptor.ExampleImage;
-        var onnx = new OnnxMapping(
-        [
-            new OnnxForm("Mul"),
-            new OnnxForm("Unsqueeze", "Mul") { Inputs = [image, new TensorShape(image[0])] }, // ONNX broadcasts trailing axes
-        ], ["Mul"]);
-        return d.Build(_ => new ChannelMultiply(), onnx, exampleInputs: [image, new TensorShape(image[0], 1, 1)]);
-    }
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<ChannelMultiply>("ChannelMultiply", LayerGroup.Merge,
+        "scales each channel of input 0 (N,C,H,W) by input 1 (N,C) or (N,C,1,1) (squeeze-and-excitation)", inputs: 2, d =>
+        {
+            var image = LayerDescriptor.ExampleImage;
+            var onnx = new OnnxMapping(
+            [
+                new OnnxForm("Mul"),
+                new OnnxForm("Unsqueeze", "Mul") { Inputs = [image, new TensorShape(image[0])] }, // ONNX broadcasts trailing axes
+            ], ["Mul"]);
+            return d.Build(_ => new ChannelMultiply(), onnx, exampleInputs: [image, new TensorShape(image[0], 1, 1)]);
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

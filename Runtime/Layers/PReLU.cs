@@ -29,20 +29,17 @@ public sealed class PReLU : Layer
     /// <summary>The value every slope starts at in a new network.</summary>
     public float Init { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<PReLU>("PReLU", LayerGroup.Activation,
-            "y = x for x > 0, else a·x with a learnable slope a (one, or one per channel), any shape (N,C,…)");
-        var numParameters = d.Int("numParameters", l => l.NumParameters, 1, AttributeBounds.AtLeast(1));
-        var init = d.Float("init", l => l.Init, DefaultInit);
-        return d.Build(a => new PReLU(numParameters.Read(a), init.Read(a)), new OnnxMapping(
-        [
-            new OnnxForm("PRelu"),
-            new OnnxForm("PRelu") { Attributes = new() { ["numParameters"] = LayerDescriptor.ExampleImage[0] } },
-        ], ["PRelu"]));
-    }
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<PReLU>("PReLU", LayerGroup.Activation,
+        "y = x for x > 0, else a·x with a learnable slope a (one, or one per channel), any shape (N,C,…)", d =>
+        {
+            var numParameters = d.Int("numParameters", l => l.NumParameters, 1, AttributeBounds.AtLeast(1));
+            var init = d.Float("init", l => l.Init, DefaultInit);
+            return d.Build(a => new PReLU(numParameters.Read(a), init.Read(a)), new OnnxMapping(
+            [
+                new OnnxForm("PRelu"),
+                new OnnxForm("PRelu") { Attributes = new() { ["numParameters"] = LayerDescriptor.ExampleImage[0] } },
+            ], ["PRelu"]));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

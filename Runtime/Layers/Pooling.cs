@@ -43,14 +43,13 @@ public sealed class MaxPool2d(Window2d window) : Pool2d(window)
     public MaxPool2d(int kernelSize, int? stride = null, int padding = 0)
         : this(Window2d.Square(kernelSize, stride ?? kernelSize, padding)) { }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<MaxPool2d>("MaxPool2d", LayerGroup.Pooling,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<MaxPool2d>("MaxPool2d", LayerGroup.Pooling, "the maximum of each window of (N,C,H,W), per channel");
-        var window = d.Window(l => l.Window, DefaultWindow);
-        return d.Build(a => new MaxPool2d(window.Read(a)), OnnxMapping.Same("MaxPool"));
-    }
+        "the maximum of each window of (N,C,H,W), per channel", d =>
+        {
+            var window = d.Window(l => l.Window, DefaultWindow);
+            return d.Build(a => new MaxPool2d(window.Read(a)), OnnxMapping.Same("MaxPool"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
@@ -81,15 +80,14 @@ public sealed class AvgPool2d(Window2d window, bool countIncludePad = true) : Po
     /// number of its elements inside the input.</summary>
     public bool CountIncludePad { get; } = countIncludePad;
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<AvgPool2d>("AvgPool2d", LayerGroup.Pooling,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<AvgPool2d>("AvgPool2d", LayerGroup.Pooling, "the mean of each window of (N,C,H,W), per channel");
-        var window = d.Window(l => l.Window, DefaultWindow);
-        var countIncludePad = d.Bool("countIncludePad", l => l.CountIncludePad, true);
-        return d.Build(a => new AvgPool2d(window.Read(a), countIncludePad.Read(a)), OnnxMapping.Same("AveragePool"));
-    }
+        "the mean of each window of (N,C,H,W), per channel", d =>
+        {
+            var window = d.Window(l => l.Window, DefaultWindow);
+            var countIncludePad = d.Bool("countIncludePad", l => l.CountIncludePad, true);
+            return d.Build(a => new AvgPool2d(window.Read(a), countIncludePad.Read(a)), OnnxMapping.Same("AveragePool"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

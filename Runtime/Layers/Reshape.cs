@@ -19,21 +19,20 @@ public sealed class Reshape : Layer
     /// <summary>The item shape (without the batch axis).</summary>
     public IReadOnlyList<int> Shape { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<Reshape>("Reshape", LayerGroup.Shape,
 
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<Reshape>("Reshape", LayerGroup.Shape, "(N,…) → (N, shape…): the same elements seen with another item shape (a view)");
-        var shape = d.VariableInts("shape", l => [.. l.Shape], 1, [16, 16], AttributeBounds.AtLeast(1));
-        var onnx = new OnnxMapping(
-        [
-            new OnnxForm("Reshape"),
-            // a reshape that only removes or adds axes of size 1
-            new OnnxForm("Squeeze") { Attributes = new() { ["shape"] = new System.Text.Json.Nodes.JsonArray(4, 5) }, Inputs = [new TensorShape(4, 1, 5)] },
-            new OnnxForm("Unsqueeze") { Attributes = new() { ["shape"] = new System.Text.Json.Nodes.JsonArray(4, 1, 5) }, Inputs = [new TensorShape(4, 5)] },
-        ], ["Reshape", "Squeeze", "Unsqueeze", "Flatten"]);
-        return d.Build(a => new Reshape(shape.Read(a)), onnx);
-    }
+        "(N,…) → (N, shape…): the same elements seen with another item shape (a view)", d =>
+        {
+            var shape = d.VariableInts("shape", l => [.. l.Shape], 1, [16, 16], AttributeBounds.AtLeast(1));
+            var onnx = new OnnxMapping(
+            [
+                new OnnxForm("Reshape"),
+                // a reshape that only removes or adds axes of size 1
+                new OnnxForm("Squeeze") { Attributes = new() { ["shape"] = new System.Text.Json.Nodes.JsonArray(4, 5) }, Inputs = [new TensorShape(4, 1, 5)] },
+                new OnnxForm("Unsqueeze") { Attributes = new() { ["shape"] = new System.Text.Json.Nodes.JsonArray(4, 1, 5) }, Inputs = [new TensorShape(4, 5)] },
+            ], ["Reshape", "Squeeze", "Unsqueeze", "Flatten"]);
+            return d.Build(a => new Reshape(shape.Read(a)), onnx);
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

@@ -103,17 +103,14 @@ public sealed class LayerNorm : RowNorm
     /// <summary>The sizes of the normalized trailing axes (PyTorch's <c>normalized_shape</c>).</summary>
     public int[] NormalizedShape { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<LayerNorm>("LayerNorm", LayerGroup.Normalization,
-            "normalizes each item over its last axes (normalizedShape), then scales and shifts each element (learned γ, β)");
-        var shape = d.VariableInts("normalizedShape", l => l.NormalizedShape, 1, [16], AttributeBounds.AtLeast(1));
-        var eps = d.Float("eps", l => l.Epsilon, DefaultEpsilon, AttributeBounds.Above(0));
-        var affine = d.Bool("elementwiseAffine", l => l.IsAffine, true);
-        return d.Build(a => new LayerNorm(shape.Read(a), eps.Read(a), affine.Read(a)), OnnxMapping.Same("LayerNormalization"), [new TensorShape(16)]);
-    }
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<LayerNorm>("LayerNorm", LayerGroup.Normalization,
+        "normalizes each item over its last axes (normalizedShape), then scales and shifts each element (learned γ, β)", d =>
+        {
+            var shape = d.VariableInts("normalizedShape", l => l.NormalizedShape, 1, [16], AttributeBounds.AtLeast(1));
+            var eps = d.Float("eps", l => l.Epsilon, DefaultEpsilon, AttributeBounds.Above(0));
+            var affine = d.Bool("elementwiseAffine", l => l.IsAffine, true);
+            return d.Build(a => new LayerNorm(shape.Read(a), eps.Read(a), affine.Read(a)), OnnxMapping.Same("LayerNormalization"), [new TensorShape(16)]);
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
@@ -160,19 +157,16 @@ public sealed class GroupNorm : RowNorm
     /// <summary>C, the input's channel count (PyTorch's <c>num_channels</c>).</summary>
     public int NumChannels { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<GroupNorm>("GroupNorm", LayerGroup.Normalization,
-            "normalizes each item's groups of channels on their own, then scales and shifts each channel (learned γ, β)");
-        var groups = d.Int("numGroups", l => l.NumGroups, 1, AttributeBounds.AtLeast(1));
-        var channels = d.Int("numChannels", l => l.NumChannels, inferred: InferredFrom.InputChannels);
-        var eps = d.Float("eps", l => l.Epsilon, DefaultEpsilon, AttributeBounds.Above(0));
-        var affine = d.Bool("affine", l => l.IsAffine, true);
-        return d.Build(a => new GroupNorm(groups.Read(a), channels.Read(a), eps.Read(a), affine.Read(a)),
-            new OnnxMapping([new OnnxForm("Reshape", "InstanceNormalization", "Mul", "Add")], ["InstanceNormalization", "Reshape", "Mul", "Add"]));
-    }
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<GroupNorm>("GroupNorm", LayerGroup.Normalization,
+        "normalizes each item's groups of channels on their own, then scales and shifts each channel (learned γ, β)", d =>
+        {
+            var groups = d.Int("numGroups", l => l.NumGroups, 1, AttributeBounds.AtLeast(1));
+            var channels = d.Int("numChannels", l => l.NumChannels, inferred: InferredFrom.InputChannels);
+            var eps = d.Float("eps", l => l.Epsilon, DefaultEpsilon, AttributeBounds.Above(0));
+            var affine = d.Bool("affine", l => l.IsAffine, true);
+            return d.Build(a => new GroupNorm(groups.Read(a), channels.Read(a), eps.Read(a), affine.Read(a)),
+                new OnnxMapping([new OnnxForm("Reshape", "InstanceNormalization", "Mul", "Add")], ["InstanceNormalization", "Reshape", "Mul", "Add"]));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
@@ -206,17 +200,14 @@ public sealed class InstanceNorm2d : RowNorm
     /// <summary>C, the input's channel count (PyTorch's <c>num_features</c>).</summary>
     public int NumFeatures { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<InstanceNorm2d>("InstanceNorm2d", LayerGroup.Normalization,
-            "normalizes each channel of each (N,C,H,W) image on its own (style transfer, small batches); optional learned γ, β");
-        var features = d.Int("numFeatures", l => l.NumFeatures, inferred: InferredFrom.InputChannels);
-        var eps = d.Float("eps", l => l.Epsilon, DefaultEpsilon, AttributeBounds.Above(0));
-        var affine = d.Bool("affine", l => l.IsAffine, false);
-        return d.Build(a => new InstanceNorm2d(features.Read(a), eps.Read(a), affine.Read(a)), OnnxMapping.Same("InstanceNormalization"));
-    }
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<InstanceNorm2d>("InstanceNorm2d", LayerGroup.Normalization,
+        "normalizes each channel of each (N,C,H,W) image on its own (style transfer, small batches); optional learned γ, β", d =>
+        {
+            var features = d.Int("numFeatures", l => l.NumFeatures, inferred: InferredFrom.InputChannels);
+            var eps = d.Float("eps", l => l.Epsilon, DefaultEpsilon, AttributeBounds.Above(0));
+            var affine = d.Bool("affine", l => l.IsAffine, false);
+            return d.Build(a => new InstanceNorm2d(features.Read(a), eps.Read(a), affine.Read(a)), OnnxMapping.Same("InstanceNormalization"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

@@ -102,15 +102,12 @@ public sealed class StochasticDepth : PerSampleResidual
     /// <summary>Probability of dropping the branch.</summary>
     public float P { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<StochasticDepth>("StochasticDepth", LayerGroup.Regularization,
-            "inputs (F(x), x): y = x + F(x), the branch dropped for a whole sample with probability p in training", inputs: 2);
-        var p = d.Float("p", l => l.P, 0.5f, AttributeBounds.Probability);
-        return d.Build(a => new StochasticDepth(p.Read(a)), OnnxMapping.ExportOnly("Mul", "Add"));
-    }
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<StochasticDepth>("StochasticDepth", LayerGroup.Regularization,
+        "inputs (F(x), x): y = x + F(x), the branch dropped for a whole sample with probability p in training", inputs: 2, d =>
+        {
+            var p = d.Float("p", l => l.P, 0.5f, AttributeBounds.Probability);
+            return d.Build(a => new StochasticDepth(p.Read(a)), OnnxMapping.ExportOnly("Mul", "Add"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
@@ -183,20 +180,17 @@ public sealed class ShakeDrop : PerSampleResidual
     /// <summary>βₕ, upper end of β's range, ≥ βₗ (default 1).</summary>
     public float BetaHigh { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<ShakeDrop>("ShakeDrop", LayerGroup.Regularization,
-            "inputs (F(x), x): y = x + F(x), the branch scaled by a random α in [alphaLow, alphaHigh] with probability p in training", inputs: 2);
-        var p = d.Float("p", l => l.P, 0.5f, AttributeBounds.Probability);
-        var alphaLow = d.Float("alphaLow", l => l.AlphaLow, -1f);
-        var alphaHigh = d.Float("alphaHigh", l => l.AlphaHigh, 1f);
-        var betaLow = d.Float("betaLow", l => l.BetaLow, 0f);
-        var betaHigh = d.Float("betaHigh", l => l.BetaHigh, 1f);
-        return d.Build(a => new ShakeDrop(p.Read(a), alphaLow.Read(a), alphaHigh.Read(a), betaLow.Read(a), betaHigh.Read(a)),
-            OnnxMapping.ExportOnly("Mul", "Add"));
-    }
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<ShakeDrop>("ShakeDrop", LayerGroup.Regularization,
+        "inputs (F(x), x): y = x + F(x), the branch scaled by a random α in [alphaLow, alphaHigh] with probability p in training", inputs: 2, d =>
+        {
+            var p = d.Float("p", l => l.P, 0.5f, AttributeBounds.Probability);
+            var alphaLow = d.Float("alphaLow", l => l.AlphaLow, -1f);
+            var alphaHigh = d.Float("alphaHigh", l => l.AlphaHigh, 1f);
+            var betaLow = d.Float("betaLow", l => l.BetaLow, 0f);
+            var betaHigh = d.Float("betaHigh", l => l.BetaHigh, 1f);
+            return d.Build(a => new ShakeDrop(p.Read(a), alphaLow.Read(a), alphaHigh.Read(a), betaLow.Read(a), betaHigh.Read(a)),
+                OnnxMapping.ExportOnly("Mul", "Add"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;
@@ -239,16 +233,13 @@ public sealed class Swapout : Layer
     /// <summary>p₂, the probability that a unit drops the branch F(x) (θ₂ = 0) in training, in [0, 1); eval scales F(x) by 1 − p₂.</summary>
     public float BranchDropProbability { get; }
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<Swapout>("Swapout", LayerGroup.Regularization,
-            "inputs (F(x), x): each unit keeps x with probability 1 − p₁ and F(x) with 1 − p₂ in training", inputs: 2);
-        var identityDropProbability = d.Float("identityDropProbability", l => l.IdentityDropProbability, 0.5f, AttributeBounds.Probability);
-        var branchDropProbability = d.Float("branchDropProbability", l => l.BranchDropProbability, 0.5f, AttributeBounds.Probability);
-        return d.Build(a => new Swapout(identityDropProbability.Read(a), branchDropProbability.Read(a)), OnnxMapping.ExportOnly("Mul", "Add"));
-    }
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<Swapout>("Swapout", LayerGroup.Regularization,
+        "inputs (F(x), x): each unit keeps x with probability 1 − p₁ and F(x) with 1 − p₂ in training", inputs: 2, d =>
+        {
+            var identityDropProbability = d.Float("identityDropProbability", l => l.IdentityDropProbability, 0.5f, AttributeBounds.Probability);
+            var branchDropProbability = d.Float("branchDropProbability", l => l.BranchDropProbability, 0.5f, AttributeBounds.Probability);
+            return d.Build(a => new Swapout(identityDropProbability.Read(a), branchDropProbability.Read(a)), OnnxMapping.ExportOnly("Mul", "Add"));
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

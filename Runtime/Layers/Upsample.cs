@@ -42,29 +42,26 @@ public sealed class Upsample : Layer
     /// <summary>PyTorch's <c>mode</c>: always <see cref="Bilinear"/> (align_corners=False) (the only mode implemented); written to model files as the <c>mode</c> attribute.</summary>
     public string Mode => Bilinear;
 
-    internal static LayerDescriptor Definition { get; } = Describe();
-
-    static LayerDescriptor Describe()
-    {
-        var d = new LayerDescriptorBuilder<Upsample>("Upsample", LayerGroup.Shape,
-            "bilinear resizing of (N,C,H,W) to a fixed size or by a scale factor (PyTorch's align_corners=False)");
-        var mode = d.String("mode", l => l.Mode, Bilinear);
-        var size = d.Ints("size", l => l.Size is { } s ? [s.Height, s.Width] : null, 2, null, AttributeBounds.AtLeast(1));
-        var scaleFactor = d.Floats("scaleFactor", l => l.ScaleFactor is { } f ? [f.Height, f.Width] : null, 2, [2f, 2f], AttributeBounds.Above(0));
-        d.OneOf(size, scaleFactor);
-        var onnx = new OnnxMapping(
-        [
-            new OnnxForm("Resize"),
-            // the batch axis is symbolic in ONNX: the sizes input is the input's (N, C) from Shape, then (OH, OW)
-            new OnnxForm("Shape", "Slice", "Concat", "Resize") { Attributes = new() { ["size"] = new JsonArray(16, 12) } },
-        ], ["Resize"]);
-        return d.Build(a =>
+    internal static LayerDescriptor Definition { get; } = LayerDescriptorBuilder.Describe<Upsample>("Upsample", LayerGroup.Shape,
+        "bilinear resizing of (N,C,H,W) to a fixed size or by a scale factor (PyTorch's align_corners=False)", d =>
         {
-            if (size.IsGiven(a) && size.Read(a) is [int height, int width]) return new Upsample(height, width);
-            float[] factor = scaleFactor.Read(a);
-            return WithScaleFactor(factor[0], factor[1]);
-        }, onnx);
-    }
+            var mode = d.String("mode", l => l.Mode, Bilinear);
+            var size = d.Ints("size", l => l.Size is { } s ? [s.Height, s.Width] : null, 2, null, AttributeBounds.AtLeast(1));
+            var scaleFactor = d.Floats("scaleFactor", l => l.ScaleFactor is { } f ? [f.Height, f.Width] : null, 2, [2f, 2f], AttributeBounds.Above(0));
+            d.OneOf(size, scaleFactor);
+            var onnx = new OnnxMapping(
+            [
+                new OnnxForm("Resize"),
+                // the batch axis is symbolic in ONNX: the sizes input is the input's (N, C) from Shape, then (OH, OW)
+                new OnnxForm("Shape", "Slice", "Concat", "Resize") { Attributes = new() { ["size"] = new JsonArray(16, 12) } },
+            ], ["Resize"]);
+            return d.Build(a =>
+            {
+                if (size.IsGiven(a) && size.Read(a) is [int height, int width]) return new Upsample(height, width);
+                float[] factor = scaleFactor.Read(a);
+                return WithScaleFactor(factor[0], factor[1]);
+            }, onnx);
+        });
 
     /// <inheritdoc/>
     public override LayerDescriptor Descriptor => Definition;

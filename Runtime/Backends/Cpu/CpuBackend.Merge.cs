@@ -18,9 +18,8 @@ public sealed partial class CpuBackend
     {
         if (Skips) return;
         // input (N,Ci,H,W) lands in output (N,C,H,W) at channels [offset, offset + Ci): per sample one contiguous block
-        var (batch, block, outputBlock) = ConcatBlocks(input, output);
+        var (batch, block, outputBlock, offset) = ConcatBlocks(input, output, channelOffset);
         Span<float> x = Data(input), y = Data(output);
-        int offset = channelOffset * (block / ChannelCount(input.Shape));
         for (int n = 0; n < batch; n++)
             x.Slice(n * block, block).CopyTo(y.Slice(n * outputBlock + offset, block));
     }
@@ -29,9 +28,8 @@ public sealed partial class CpuBackend
     public void ConcatBackward(Tensor outputGrad, Tensor inputGrad, int channelOffset)
     {
         if (Skips) return;
-        var (batch, block, outputBlock) = ConcatBlocks(inputGrad, outputGrad);
+        var (batch, block, outputBlock, offset) = ConcatBlocks(inputGrad, outputGrad, channelOffset);
         Span<float> dy = Data(outputGrad), dx = Data(inputGrad);
-        int offset = channelOffset * (block / ChannelCount(inputGrad.Shape));
         for (int n = 0; n < batch; n++)
         {
             Span<float> target = dx.Slice(n * block, block);
@@ -72,7 +70,11 @@ public sealed partial class CpuBackend
     /// <summary>Axis 1 of a (N,C) or (N,C,H,W) shape.</summary>
     internal static int ChannelCount(TensorShape shape) => shape[1];
 
-    /// <summary>Per-sample sizes of a concatenation: the part's block (Ci·H·W) and the output's (C·H·W).</summary>
-    static (int Batch, int Block, int OutputBlock) ConcatBlocks(Tensor part, Tensor whole) =>
-        (part.Shape.N, part.Shape.ItemLength, whole.Shape.ItemLength);
+    /// <summary>Per-sample sizes of a concatenation: the part's block (Ci·H·W), the output's (C·H·W), and where the part
+    /// starts in the output's block (channel <paramref name="channelOffset"/> times H·W).</summary>
+    static (int Batch, int Block, int OutputBlock, int Offset) ConcatBlocks(Tensor part, Tensor whole, int channelOffset)
+    {
+        int block = part.Shape.ItemLength;
+        return (part.Shape.N, block, whole.Shape.ItemLength, channelOffset * (block / ChannelCount(part.Shape)));
+    }
 }
