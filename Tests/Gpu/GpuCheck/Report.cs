@@ -14,6 +14,8 @@ namespace NeuroPlugin.GpuCheck;
 static class Report
 {
     const double Tolerance = 0.005;
+    /// <summary>The seeds run.sh trains (1–3): every one must have run.</summary>
+    const int Seeds = 3;
 
     public static int Run(CommandOptions options)
     {
