@@ -135,14 +135,18 @@ public sealed class EditorPage : IAsyncDisposable
     public async Task<LocatorBoundingBoxResult> BoxAsync(string testId) =>
         await Page.GetByTestId(testId).BoundingBoxAsync() ?? throw new AssertionException($"{testId} is not drawn");
 
-    /// <summary>Opens the Train tab and starts a CPU run of the document on Fashion-MNIST with plain SGD with momentum.</summary>
-    public async Task StartTrainingAsync(int batchSize, int epochs, int trainLimit)
+    /// <summary>Opens the Train tab and starts a CPU run of the document on Fashion-MNIST with plain SGD with momentum;
+    /// <paramref name="testLimit"/> and <paramref name="monitorEvery"/> are left at the form's values where null.</summary>
+    public async Task StartTrainingAsync(int batchSize, int epochs, int trainLimit, int? testLimit = null, int? monitorEvery = null)
     {
+        static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await Page.GetByTestId("tab-train").ClickAsync();
         await Page.GetByTestId("train-backend").SelectOptionAsync("cpu");
-        await Page.GetByTestId("train-batch").FillAsync(batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await Page.GetByTestId("train-epochs").FillAsync(epochs.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await Page.GetByTestId("train-limit").FillAsync(trainLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Page.GetByTestId("train-batch").FillAsync(Text(batchSize));
+        await Page.GetByTestId("train-epochs").FillAsync(Text(epochs));
+        await Page.GetByTestId("train-limit").FillAsync(Text(trainLimit));
+        if (testLimit is { } test) await Page.GetByTestId("train-testLimit").FillAsync(Text(test));
+        if (monitorEvery is { } every) await Page.GetByTestId("train-monitorEvery").FillAsync(Text(every));
         await Page.GetByTestId("train-start").ClickAsync();
         await Assertions.Expect(Page.GetByTestId("train-state")).ToHaveTextAsync("running");
     }

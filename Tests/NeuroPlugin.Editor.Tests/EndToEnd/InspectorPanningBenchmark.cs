@@ -16,23 +16,14 @@ public sealed class InspectorPanningBenchmark : EditorBrowserFixture
     [Test]
     public async Task PanningWhileResNet20TrainsWithTheMonitor()
     {
-        var page = editor.Page;
         await editor.InsertTemplateAsync("resnet_cifar", "fashion-mnist");
         var idle = await PanAsync(TimeSpan.FromSeconds(6));
 
-        await page.GetByTestId("tab-train").ClickAsync();
-        await page.GetByTestId("train-backend").SelectOptionAsync("cpu");
-        await page.GetByTestId("train-batch").FillAsync("64");
-        await page.GetByTestId("train-epochs").FillAsync("1");
-        await page.GetByTestId("train-limit").FillAsync("60000");
-        await page.GetByTestId("train-testLimit").FillAsync("200");
-        await page.GetByTestId("train-monitorEvery").FillAsync("10");
-        await page.GetByTestId("train-start").ClickAsync();
-        await Assertions.Expect(page.GetByTestId("train-state")).ToHaveTextAsync("running");
+        await editor.StartTrainingAsync(batchSize: 64, epochs: 1, trainLimit: 60000, testLimit: 200, monitorEvery: 10);
         // samples are flowing: the badges carry a step
-        await page.Locator("[data-testid^=node-badge-][data-step]").First.WaitForAsync(new LocatorWaitForOptions { Timeout = 180_000 });
+        await editor.Page.Locator("[data-testid^=node-badge-][data-step]").First.WaitForAsync(new LocatorWaitForOptions { Timeout = 180_000 });
         var training = await PanAsync(TimeSpan.FromSeconds(12));
-        await page.GetByTestId("train-stop").ClickAsync();
+        await editor.Page.GetByTestId("train-stop").ClickAsync();
         await editor.WaitForTrainingEndAsync(TimeSpan.FromMinutes(2));
 
         string report = $"inspector panning, ResNet-20 (1×28×28, batch 64) on the CPU with the monitor every 10 steps: idle {idle}; training {training}";

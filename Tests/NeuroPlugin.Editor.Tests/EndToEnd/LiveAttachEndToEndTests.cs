@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using NeuroPlugin.Tests.Soak;
 
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
 
@@ -57,29 +58,14 @@ public sealed partial class LiveAttachEndToEndTests : EditorBrowserFixture
     {
         string output = Path.Combine(Path.GetTempPath(), "neuro-live-e2e-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(output);
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { Path.Combine(AppContext.BaseDirectory, "InGameLearning.dll"), "--frames", "4000", "--inspect", "0", "--monitor-every", "2", "--out", output })
-            start.ArgumentList.Add(argument);
         var lines = new BlockingCollection<string>();
-        using var game = new Process { StartInfo = start };
-        game.OutputDataReceived += (_, line) =>
-        {
-            if (line.Data is null) lines.CompleteAdding();
-            else lines.Add(line.Data);
-        };
-        game.Start();
-        game.BeginOutputReadLine();
-        var errors = game.StandardError.ReadToEndAsync();
-        var seen = new List<string>();
+        using var game = new NeuroProcess(["--frames", "4000", "--inspect", "0", "--monitor-every", "2", "--out", output], lines.Add, program: "InGameLearning.dll");
         try
         {
             string? url = null;
             while (url is null && lines.TryTake(out var line, TimeSpan.FromSeconds(120)))
-            {
-                seen.Add(line);
                 if (LinkLine().Match(line) is { Success: true } match) url = match.Groups[1].Value;
-            }
-            Assert.That(url, Is.Not.Null, () => $"the game's link line:\n{string.Join("\n", seen)}");
+            Assert.That(url, Is.Not.Null, () => $"the game's link line:\n{game.Output}");
 
             var page = editor.Page;
             await AttachAsync(url!);
@@ -126,15 +112,14 @@ public sealed partial class LiveAttachEndToEndTests : EditorBrowserFixture
             await page.WaitForFunctionAsync("() => document.querySelector('[data-testid^=\"node-badge-\"]') !== null", null, new() { Timeout = 60_000 });
 
             // the game finishes while attached: its link closes, the editor says so
-            Assert.That(game.WaitForExit(400_000), Is.True, "the game finishes");
-            game.WaitForExit();
+            Assert.That(game.WaitForExit(TimeSpan.FromSeconds(400)), Is.True, "the game finishes");
             await Assertions.Expect(page.GetByTestId("live-state")).ToHaveAttributeAsync("data-state", "ended", new() { Timeout = 20_000 });
             await Assertions.Expect(page.GetByTestId("live-error")).ToContainTextAsync("the game closed its live link");
 
             // the game's own report: every frame run, p99 within the frame budget
-            seen.AddRange(lines);
-            string report = string.Join("\n", seen);
-            Assert.That(game.ExitCode, Is.EqualTo(0), errors.Result);
+            string report = game.Output;
+            string[] seen = report.Split(Environment.NewLine);
+            Assert.That(game.ExitCode, Is.EqualTo(0), game.Error);
             var times = seen.Select(l => FrameTimes().Match(l)).Single(m => m.Success);
             var budget = seen.Select(l => FrameBudget().Match(l)).Single(m => m.Success);
             double p99 = double.Parse(times.Groups[3].Value, CultureInfo.InvariantCulture), budgetMs = double.Parse(budget.Groups[1].Value, CultureInfo.InvariantCulture);
@@ -148,7 +133,7 @@ public sealed partial class LiveAttachEndToEndTests : EditorBrowserFixture
         }
         finally
         {
-            if (!game.HasExited) game.Kill(entireProcessTree: true);
+            game.Kill();
             Directory.Delete(output, recursive: true);
         }
     }

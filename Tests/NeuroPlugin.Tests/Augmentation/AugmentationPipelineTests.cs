@@ -30,15 +30,22 @@ public class AugmentationPipelineTests
 
     static float Pixel(float[] x, int c, int n, int channel, int h, int w) => x[((n * c + channel) * Size + h) * Size + w];
 
+    /// <summary>One step of <paramref name="transform"/> (seeded) on a batch of <see cref="Images"/>: the batch before and
+    /// after, and the parameters the transform drew for it.</summary>
+    (float[] Before, float[] After, float[] Parameters) ApplyOnce(AugmentationTransform transform, int seed, int step, int n, int c)
+    {
+        using var images = Images(n, c);
+        float[] before = images.ToArray();
+        using var augmentation = new Augmentation(seed, transform);
+        augmentation.Apply(images, null, step);
+        return (before, images.ToArray(), augmentation.LastParameters(0));
+    }
+
     [Test]
     public void RandomCropMovesEachSampleByItsDrawnOffset()
     {
         const int N = 64, C = 2, Padding = 3;
-        using var images = Images(N, C);
-        float[] before = images.ToArray();
-        using var augmentation = new Augmentation(5, new RandomCrop(Size, Padding, fill: -1f));
-        augmentation.Apply(images, null, step: 0);
-        float[] after = images.ToArray(), p = augmentation.LastParameters(0);
+        var (before, after, p) = ApplyOnce(new RandomCrop(Size, Padding, fill: -1f), seed: 5, step: 0, N, C);
         var shifts = new HashSet<(int, int)>();
         for (int n = 0; n < N; n++)
         {
@@ -63,11 +70,7 @@ public class AugmentationPipelineTests
     public void FlipMirrorsAtRateP(float p)
     {
         const int N = 4000, C = 1;
-        using var images = Images(N, C);
-        float[] before = images.ToArray();
-        using var augmentation = new Augmentation(9, new RandomHorizontalFlip(p));
-        augmentation.Apply(images, null, step: 3);
-        float[] after = images.ToArray(), parameters = augmentation.LastParameters(0);
+        var (before, after, parameters) = ApplyOnce(new RandomHorizontalFlip(p), seed: 9, step: 3, N, C);
         int flipped = 0;
         for (int n = 0; n < N; n++)
         {
@@ -84,11 +87,7 @@ public class AugmentationPipelineTests
     public void CutoutZeroesExactlyItsClippedSquare()
     {
         const int N = 200, C = 2, Side = 4;
-        using var images = Images(N, C);
-        float[] before = images.ToArray();
-        using var augmentation = new Augmentation(1, new Cutout(Side));
-        augmentation.Apply(images, null, step: 0);
-        float[] after = images.ToArray(), r = augmentation.LastParameters(0);
+        var (before, after, r) = ApplyOnce(new Cutout(Side), seed: 1, step: 0, N, C);
         int clipped = 0;
         for (int n = 0; n < N; n++)
         {
@@ -114,11 +113,7 @@ public class AugmentationPipelineTests
     public void ErasingFillsItsRectangleAtRateP(float p)
     {
         const int N = 3000, C = 1;
-        using var images = Images(N, C);
-        float[] before = images.ToArray();
-        using var augmentation = new Augmentation(2, new RandomErasing(p, 0.1f, 0.3f, 0.5f, 2f, value: -3f));
-        augmentation.Apply(images, null, step: 11);
-        float[] after = images.ToArray(), r = augmentation.LastParameters(0);
+        var (before, after, r) = ApplyOnce(new RandomErasing(p, 0.1f, 0.3f, 0.5f, 2f, value: -3f), seed: 2, step: 11, N, C);
         int erased = 0;
         for (int n = 0; n < N; n++)
         {

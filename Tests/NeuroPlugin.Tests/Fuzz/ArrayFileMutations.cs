@@ -15,17 +15,14 @@ static class ArrayFileMutations
     [
         new("npy version", NpyVersion),
         new("npy header length", NpyHeaderLength),
-        new("npy header dict", NpyHeader),
-        new("npy header dict", NpyHeader),
-        new("npy header dict", NpyHeader),
+        .. new Mutation("npy header dict", NpyHeader).Weighted(3),
         new("npy data length", NpyDataLength),
     ];
 
     public static readonly IReadOnlyList<Mutation> Idx =
     [
         new("idx magic", (input, random) => InsideGzip(input, random, IdxMagic)),
-        new("idx size", (input, random) => InsideGzip(input, random, IdxSize)),
-        new("idx size", (input, random) => InsideGzip(input, random, IdxSize)),
+        .. new Mutation("idx size", (input, random) => InsideGzip(input, random, IdxSize)).Weighted(2),
         new("idx payload length", (input, random) => InsideGzip(input, random, IdxPayloadLength)),
         new("gzip stream", GzipStream),
         new("gzip member appended", GzipMember),

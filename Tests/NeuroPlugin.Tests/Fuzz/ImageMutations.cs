@@ -19,19 +19,16 @@ static class ImageMutations
 {
     public static readonly IReadOnlyList<Mutation> Png =
     [
-        new("png IHDR field", PngHeader),
-        new("png IHDR field", PngHeader),
+        .. new Mutation("png IHDR field", PngHeader).Weighted(2),
         new("png chunk length", PngChunkLength),
         new("png chunk order", PngChunkOrder),
         new("png chunk added", PngChunkAdded),
-        new("png scanlines", PngScanlines),
-        new("png scanlines", PngScanlines),
+        .. new Mutation("png scanlines", PngScanlines).Weighted(2),
     ];
 
     public static readonly IReadOnlyList<Mutation> Jpeg =
     [
-        new("jpeg frame header", JpegFrame),
-        new("jpeg frame header", JpegFrame),
+        .. new Mutation("jpeg frame header", JpegFrame).Weighted(2),
         new("jpeg table", JpegTable),
         new("jpeg scan header", JpegScan),
         new("jpeg segment order", JpegSegmentOrder),

@@ -4,7 +4,12 @@ namespace NeuroPlugin.Tests.Fuzz;
 
 /// <summary>One way to change a file: returns the changed bytes, or null when it does not apply to this input (a
 /// PNG mutation on bytes that no longer parse as chunks). Mutations never change their input array.</summary>
-sealed record Mutation(string Name, Func<byte[], Random, byte[]?> Apply);
+sealed record Mutation(string Name, Func<byte[], Random, byte[]?> Apply)
+{
+    /// <summary>This mutation <paramref name="times"/> times, for a format's list: drawn that many times as often as an
+    /// entry listed once.</summary>
+    public IEnumerable<Mutation> Weighted(int times) => Enumerable.Repeat(this, times);
+}
 
 /// <summary>
 /// A seeded structure-aware mutator: an input is a seed file changed by one to four stacked mutations, each drawn from

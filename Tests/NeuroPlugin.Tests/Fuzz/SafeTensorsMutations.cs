@@ -15,9 +15,7 @@ static partial class SafeTensorsMutations
     public static readonly IReadOnlyList<Mutation> All =
     [
         new("header length", HeaderLength),
-        new("JSON value", (input, random) => EditHeader(input, random, MutateSomeValue)),
-        new("JSON value", (input, random) => EditHeader(input, random, MutateSomeValue)),
-        new("JSON value", (input, random) => EditHeader(input, random, MutateSomeValue)),
+        .. new Mutation("JSON value", (input, random) => EditHeader(input, random, MutateSomeValue)).Weighted(3),
         new("tensor offsets", (input, random) => EditHeader(input, random, MutateOffsets)),
         new("tensor dtype or shape", (input, random) => EditHeader(input, random, MutateTensorEntry)),
         new("duplicate key", DuplicateKey),

@@ -19,35 +19,26 @@ public class GraphTests
         Assert.That(network.ParameterNames, Is.EqualTo(new[] { "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias" }));
     }
 
-    [Test]
-    public void WrongChannelCount_NamesNodeAndBothShapes()
+    /// <summary>The message of the error that shape inference gives for an input and one layer.</summary>
+    static string ShapeError(TensorShape input, string name, Layer layer, int batch)
     {
         var graph = new NetworkGraph();
-        string x = graph.AddInput("input", new TensorShape(6, 14, 14));
-        graph.Add("conv2", new Conv2d(16, 32, 3), x);
-        var error = Assert.Throws<GraphException>(() => graph.InferShapes(2));
-        Assert.That(error!.Message, Is.EqualTo("conv2: input (2,6,14,14) needs 16 channels, got 6"));
+        graph.Add(name, layer, graph.AddInput("input", input));
+        return Assert.Throws<GraphException>(() => graph.InferShapes(batch))!.Message;
     }
 
     [Test]
-    public void WindowLargerThanInput_NamesNode()
-    {
-        var graph = new NetworkGraph();
-        string x = graph.AddInput("input", new TensorShape(1, 3, 3));
-        graph.Add("conv", new Conv2d(1, 1, 5), x);
-        var error = Assert.Throws<GraphException>(() => graph.InferShapes(1));
-        Assert.That(error!.Message, Does.StartWith("conv: height 3"));
-    }
+    public void WrongChannelCount_NamesNodeAndBothShapes() =>
+        Assert.That(ShapeError(new TensorShape(6, 14, 14), "conv2", new Conv2d(16, 32, 3), batch: 2),
+            Is.EqualTo("conv2: input (2,6,14,14) needs 16 channels, got 6"));
 
     [Test]
-    public void LinearAfterConvWithoutFlatten_IsExplained()
-    {
-        var graph = new NetworkGraph();
-        string x = graph.AddInput("input", new TensorShape(1, 4, 4));
-        graph.Add("fc", new Linear(16, 2), x);
-        var error = Assert.Throws<GraphException>(() => graph.InferShapes(3));
-        Assert.That(error!.Message, Does.Contain("fc: Linear takes (N,16), got (3,1,4,4)"));
-    }
+    public void WindowLargerThanInput_NamesNode() =>
+        Assert.That(ShapeError(new TensorShape(1, 3, 3), "conv", new Conv2d(1, 1, 5), batch: 1), Does.StartWith("conv: height 3"));
+
+    [Test]
+    public void LinearAfterConvWithoutFlatten_IsExplained() =>
+        Assert.That(ShapeError(new TensorShape(1, 4, 4), "fc", new Linear(16, 2), batch: 3), Does.Contain("fc: Linear takes (N,16), got (3,1,4,4)"));
 
     [Test]
     public void UnknownInputAndDuplicateNames_AreRejected()

@@ -2,7 +2,7 @@ using NeuroPlugin.Monitoring;
 
 namespace NeuroPlugin.Tests.Monitoring;
 
-/// <summary>The training monitor on any backend (MonitorTests: CPU; MonitorGLTests: GL on llvmpipe).</summary>
+/// <summary>The training monitor on any backend (MonitorTests, on the CPU and GL on llvmpipe).</summary>
 static class MonitorChecks
 {
     const int Batch = 8, Bins = 16;

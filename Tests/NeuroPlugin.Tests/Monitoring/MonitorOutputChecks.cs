@@ -2,7 +2,7 @@ using NeuroPlugin.Monitoring;
 
 namespace NeuroPlugin.Tests.Monitoring;
 
-/// <summary>What the monitor gives out: the JSONL run file, evaluations and probes (MonitorTests: CPU; MonitorGLTests: GL).</summary>
+/// <summary>What the monitor gives out: the JSONL run file, evaluations and probes (MonitorTests, on the CPU and GL).</summary>
 static class MonitorOutputChecks
 {
     const int Batch = 8;

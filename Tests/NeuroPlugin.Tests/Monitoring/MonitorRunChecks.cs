@@ -3,7 +3,7 @@ using NeuroPlugin.Monitoring;
 namespace NeuroPlugin.Tests.Monitoring;
 
 /// <summary>How the monitor rides along a run: its costs, its schedule, the frame-budgeted trainer, and that it never
-/// changes what is learned (MonitorTests: CPU; MonitorGLTests: GL).</summary>
+/// changes what is learned (MonitorTests, on the CPU and GL).</summary>
 static class MonitorRunChecks
 {
     const int Batch = 8;

@@ -1,50 +1,10 @@
 namespace NeuroPlugin.Tests.Monitoring;
 
-/// <summary>The training monitor on the CPU reference backend (<see cref="MonitorChecks"/>).</summary>
-public sealed class MonitorTests
-{
-    readonly CpuBackend backend = new();
-
-    [Test]
-    public void Samples_MatchHostStatistics() => MonitorChecks.SamplesMatchHostStatistics(backend);
-
-    [Test]
-    public void Samples_MatchHostStatistics_HardSigmoidSaturation() => MonitorChecks.SamplesMatchHostStatistics(backend, ActivationKind.HardSigmoid);
-
-    [Test]
-    public void CostsNothingOff_NoReadbackOn() => MonitorRunChecks.CostsNothingOffAndNoReadbackOn(backend);
-
-    [Test]
-    public void Monitor_DoesNotChangeTraining() => MonitorRunChecks.DoesNotChangeTraining(backend);
-
-    [Test]
-    public void Schedule_FirstEveryKthLastAndRequested() => MonitorRunChecks.SchedulesFirstEveryKthLastAndRequested(backend);
-
-    [Test]
-    public void BusySlots_WaitOrSkip() => MonitorRunChecks.BusySlotsWaitOrSkip(backend);
-
-    [Test]
-    public void FrameBudgetedTrainer_CarriesTheMonitor() => MonitorRunChecks.RidesAlongAFrameBudgetedTrainer(backend);
-
-    [Test]
-    public void FrameBudgetedTrainer_RunsStatisticsInParts() => MonitorRunChecks.StatisticsRunInPartsWithinTheBudget(backend);
-
-    [Test]
-    public void Attach_OnceAndDetaches() => MonitorRunChecks.AttachesOnceAndDetaches(backend);
-
-    [Test]
-    public void JsonlRun_MatchesTheSavedModel() => MonitorOutputChecks.JsonlRunMatchesTheSavedModel(backend);
-
-    [Test]
-    public void Evaluation_MatchesHost() => MonitorOutputChecks.EvaluationMatchesHost(backend);
-
-    [Test]
-    public void Probes_ShowFiltersAndFeatureMaps() => MonitorOutputChecks.ProbesShowFiltersAndFeatureMaps(backend);
-}
-
-/// <summary>The training monitor on the GL backend (llvmpipe here): the same checks, device statistics from statistics.comp
-/// and node times from timer queries.</summary>
-public sealed class MonitorGLTests : GLFixture
+/// <summary>The training monitor on each backend (<see cref="MonitorChecks"/>): the CPU reference, and GL (llvmpipe here)
+/// with device statistics from statistics.comp and node times from timer queries.</summary>
+[TestFixture(BackendUnderTest.Cpu)]
+[TestFixture(BackendUnderTest.GL)]
+public sealed class MonitorTests(BackendUnderTest kind) : BackendFixture(kind)
 {
     [Test]
     public void Samples_MatchHostStatistics() => MonitorChecks.SamplesMatchHostStatistics(Backend);

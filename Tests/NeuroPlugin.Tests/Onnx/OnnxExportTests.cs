@@ -164,19 +164,13 @@ public sealed class OnnxExportTests : GLFixture
     {
         using var cpu = new CpuBackend();
         using var network = Network.Create(ModelZoo.Build("lenet5"), cpu, seed: 1);
-        string path = Path.Combine(Path.GetTempPath(), $"neuro-export-{Guid.NewGuid():N}.onnx");
-        try
-        {
-            OnnxExporter.Export(network, path);
-            var model = OnnxImporter.ReadModel(path);
-            Assert.That(model.OpsetImport.Single().Version, Is.EqualTo(OnnxExporter.Opset));
-            Assert.That(model.Graph!.Initializer.Select(t => t.Name), Does.Contain("conv1.weight"));
-            Assert.That(Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(path) + "*.tmp"), Is.Empty, "no temporary file left");
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var folder = new TempFolder("neuro-export");
+        string path = folder.Combine("lenet5.onnx");
+        OnnxExporter.Export(network, path);
+        var model = OnnxImporter.ReadModel(path);
+        Assert.That(model.OpsetImport.Single().Version, Is.EqualTo(OnnxExporter.Opset));
+        Assert.That(model.Graph!.Initializer.Select(t => t.Name), Does.Contain("conv1.weight"));
+        Assert.That(Directory.GetFiles(folder.Path), Is.EqualTo(new[] { path }), "no temporary file left beside the model");
     }
 
     [Test]

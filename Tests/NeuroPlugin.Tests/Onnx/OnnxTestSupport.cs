@@ -175,6 +175,16 @@ static class OnnxRun
         Assert.That(e.Message, Does.StartWith("bad.onnx: ").And.Contain(expected));
     }
 
+    /// <summary>A model of input <c>x</c> (items of shape <paramref name="input"/>) and the one node <paramref name="node"/> adds,
+    /// whose first output is the graph's: importing it is unsupported, naming that node and its op
+    /// (<see cref="AssertUnsupported"/>).</summary>
+    public static void AssertNodeUnsupported(long[] input, Func<OnnxBuilder, NodeProto> node, string expected, int opset = 13)
+    {
+        var b = new OnnxBuilder(opset).Input("x", input);
+        var added = node(b);
+        AssertUnsupported(b.Output(added.Output[0]), added.Name, added.OpType, expected);
+    }
+
     /// <summary>Imports <paramref name="model"/> on <paramref name="backend"/> from memory.</summary>
     public static Network Import(byte[] model, IBackend backend, string name = "test.onnx") =>
         OnnxImporter.Convert(OnnxImporter.Parse(model, name), null, name).CreateNetwork(backend);

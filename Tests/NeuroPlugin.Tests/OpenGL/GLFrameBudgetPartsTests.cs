@@ -6,12 +6,14 @@ namespace NeuroPlugin.Tests.OpenGL;
 /// Training/FrameBudgetPartsTests, bit for bit against unbudgeted steps.</summary>
 public sealed class GLFrameBudgetPartsTests : GLFixture
 {
-    [TestCase("small", 0.0)]
-    [TestCase("small", 0.002)]
-    [TestCase("small", 3_600_000.0)]
-    [TestCase("lenet5", 0.01)]
-    [TestCase("lenet5", 1.0)]
-    [TestCase("resnet_cifar", 0.05)]
+    static IEnumerable<TestCaseData> TrainingBudgets() =>
+    [
+        .. FrameBudgetPartsChecks.Budgets("small", 0.0, 0.002, 3_600_000.0),
+        .. FrameBudgetPartsChecks.Budgets("lenet5", 0.01, 1.0),
+        .. FrameBudgetPartsChecks.Budgets("resnet_cifar", 0.05),
+    ];
+
+    [TestCaseSource(nameof(TrainingBudgets))]
     public void TrainingInParts_EqualsUnbudgetedSteps_BitForBit(string model, double budgetMilliseconds) =>
         FrameBudgetPartsChecks.TrainingEqualsUnbudgeted(Backend, model, TimeSpan.FromMilliseconds(budgetMilliseconds));
 

@@ -9,11 +9,18 @@ public sealed class GLHazardTrackerTests
 
     static GLHazardException Fault(Action action) => Assert.Throws<GLHazardException>(() => action())!;
 
-    static GLHazardTracker WithKernelReading(uint buffer)
+    /// <summary>A tracker that knows one buffer, its first command begun.</summary>
+    static GLHazardTracker Tracking(uint buffer, string name, bool initialized)
     {
         var tracker = new GLHazardTracker();
-        tracker.Created(buffer, "input", initialized: true);
+        tracker.Created(buffer, name, initialized);
         tracker.BeginCommand();
+        return tracker;
+    }
+
+    static GLHazardTracker WithKernelReading(uint buffer)
+    {
+        var tracker = Tracking(buffer, "input", initialized: true);
         tracker.Kernel("conv2d.comp [FORWARD]", buffer, "input", 0, Bytes, read: true, write: false);
         tracker.Barrier(shaderStorage: true, bufferUpdate: true, clientMapped: false);
         return tracker;
@@ -39,9 +46,7 @@ public sealed class GLHazardTrackerTests
     [Test]
     public void KernelReadingAnUnfencedUpload_IsReported()
     {
-        var tracker = new GLHazardTracker();
-        tracker.Created(Input, "target", initialized: true);
-        tracker.BeginCommand();
+        var tracker = Tracking(Input, "target", initialized: true);
         tracker.Transfer("upload", Input, "target", 0, Bytes, read: false, write: true);
         tracker.BeginCommand();
         var fault = Fault(() => tracker.Kernel("softmax_cross_entropy.comp", Input, "target", 0, Bytes, read: true, write: false));
@@ -53,9 +58,7 @@ public sealed class GLHazardTrackerTests
     public void ClearThenUploadWithoutAFence_IsReported()
     {
         // the reordering seen on NVIDIA's driver: a large upload overtook a queued clear of the same buffer
-        var tracker = new GLHazardTracker();
-        tracker.Created(Input, "replay", initialized: true);
-        tracker.BeginCommand();
+        var tracker = Tracking(Input, "replay", initialized: true);
         tracker.Transfer("clear", Input, "replay", 0, Bytes, read: false, write: true);
         tracker.BeginCommand();
         Assert.That(Fault(() => tracker.Transfer("upload", Input, "replay", 0, Bytes, read: false, write: true)).Hazard,
@@ -65,9 +68,7 @@ public sealed class GLHazardTrackerTests
     [Test]
     public void KernelAfterKernel_NeedsAShaderStorageBarrier()
     {
-        var tracker = new GLHazardTracker();
-        tracker.Created(Input, "conv1", initialized: true);
-        tracker.BeginCommand();
+        var tracker = Tracking(Input, "conv1", initialized: true);
         tracker.Kernel("conv", Input, "conv1", 0, Bytes, read: false, write: true);
         tracker.BeginCommand();
         Assert.That(Fault(() => tracker.Kernel("relu", Input, "conv1", 0, Bytes, read: true, write: false)).Hazard,
@@ -99,9 +100,7 @@ public sealed class GLHazardTrackerTests
     [Test]
     public void HostReadsOfReadbackStaging_NeedTheClientMappedBarrierAndThePassedFence()
     {
-        var tracker = new GLHazardTracker();
-        tracker.Created(Staging, "readback", initialized: false);
-        tracker.BeginCommand();
+        var tracker = Tracking(Staging, "readback", initialized: false);
         tracker.Kernel("transfer.comp [COPY]", Staging, "readback", 0, Bytes, read: false, write: true);
         tracker.Barrier(shaderStorage: true, bufferUpdate: true, clientMapped: false);
         long fence = tracker.FenceInserted();
@@ -115,9 +114,7 @@ public sealed class GLHazardTrackerTests
     [Test]
     public void ReadingABufferNothingWrote_IsReported()
     {
-        var tracker = new GLHazardTracker();
-        tracker.Created(Input, "scratch", initialized: false);
-        tracker.BeginCommand();
+        var tracker = Tracking(Input, "scratch", initialized: false);
         var fault = Fault(() => tracker.Kernel("reduce.comp", Input, "scratch", 0, Bytes, read: true, write: false));
         Assert.That((fault.Hazard, fault.Buffer), Is.EqualTo((GLHazard.UninitializedRead, "scratch")));
     }

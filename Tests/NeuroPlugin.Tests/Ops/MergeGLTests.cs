@@ -80,54 +80,51 @@ public sealed class MergeGLTests : GLFixture
         TensorAssert.AreClose(golden.Data(key), actual.ToArray(), 1e-5, $"{golden.Name}.{key} on {backend.Name}");
 
     [Test]
-    public void Add()
+    public void Add_MatchesPyTorch() => AssertMatchesPyTorch("merge_add", ["a", "b", "dy"], ["y", "da"], (backend, t) =>
     {
-        var golden = GoldenFile.Load("merge_add");
-        foreach (var backend in Backends())
-        {
-            using Tensor a = golden.Upload(backend, "a"), b = golden.Upload(backend, "b"), dy = golden.Upload(backend, "dy");
-            using Tensor y = backend.Allocate(a.Shape, "y"), da = backend.Allocate(a.Shape, "da");
-            backend.Copy(a, y);
-            backend.Accumulate(b, y, 1f);
-            backend.Accumulate(dy, da, 1f);
-            AssertMatches(golden, "y", y, backend);
-            AssertMatches(golden, "da", da, backend);
-        }
-    }
+        backend.Copy(t["a"], t["y"]);
+        backend.Accumulate(t["b"], t["y"], 1f);
+        backend.Accumulate(t["dy"], t["da"], 1f);
+    });
 
     [Test]
-    public void Concat()
+    public void Concat_MatchesPyTorch() => AssertMatchesPyTorch("merge_concat", ["a", "c", "dy"], ["y", "da", "dc"], (backend, t) =>
     {
-        var golden = GoldenFile.Load("merge_concat");
-        foreach (var backend in Backends())
-        {
-            using Tensor a = golden.Upload(backend, "a"), c = golden.Upload(backend, "c"), dy = golden.Upload(backend, "dy");
-            using Tensor y = backend.Allocate(TensorShape.Of(golden.Shape("y")), "y");
-            using Tensor da = backend.Allocate(a.Shape, "da"), dc = backend.Allocate(c.Shape, "dc");
-            backend.ConcatForward(a, y, 0);
-            backend.ConcatForward(c, y, a.Shape.C);
-            backend.ConcatBackward(dy, da, 0);
-            backend.ConcatBackward(dy, dc, a.Shape.C);
-            AssertMatches(golden, "y", y, backend);
-            AssertMatches(golden, "da", da, backend);
-            AssertMatches(golden, "dc", dc, backend);
-        }
-    }
+        int split = t["a"].Shape.C;
+        backend.ConcatForward(t["a"], t["y"], 0);
+        backend.ConcatForward(t["c"], t["y"], split);
+        backend.ConcatBackward(t["dy"], t["da"], 0);
+        backend.ConcatBackward(t["dy"], t["dc"], split);
+    });
 
+    // ds sums 20 products: float32 summation order differs from PyTorch's by a few ulps of the sum (within the 1e-5)
     [Test]
-    public void ChannelMultiply()
+    public void ChannelMultiply_MatchesPyTorch() => AssertMatchesPyTorch("merge_channel_multiply", ["x", "s", "dy"], ["y", "dx", "ds"], (backend, t) =>
     {
-        var golden = GoldenFile.Load("merge_channel_multiply");
-        foreach (var backend in Backends())
+        backend.ChannelMultiplyForward(t["x"], t["s"], t["y"]);
+        backend.ChannelMultiplyBackward(t["x"], t["s"], t["dy"], t["dx"], t["ds"]);
+    });
+
+    /// <summary>Runs <paramref name="op"/> on the CPU and on GL with golden file <paramref name="name"/>'s tensors: the
+    /// inputs uploaded, the outputs allocated (zero-filled) in the golden shapes; every output must equal PyTorch's.</summary>
+    void AssertMatchesPyTorch(string name, string[] inputs, string[] outputs, Action<IBackend, IReadOnlyDictionary<string, Tensor>> op)
+    {
+        var golden = GoldenFile.Load(name);
+        using var cpu = new CpuBackend();
+        foreach (var backend in new IBackend[] { cpu, Backend })
         {
-            using Tensor x = golden.Upload(backend, "x"), s = golden.Upload(backend, "s"), dy = golden.Upload(backend, "dy");
-            using Tensor y = backend.Allocate(x.Shape, "y"), dx = backend.Allocate(x.Shape, "dx"), ds = backend.Allocate(s.Shape, "ds");
-            backend.ChannelMultiplyForward(x, s, y);
-            backend.ChannelMultiplyBackward(x, s, dy, dx, ds);
-            AssertMatches(golden, "y", y, backend);
-            AssertMatches(golden, "dx", dx, backend);
-            // ds sums 20 products: float32 summation order differs from PyTorch's by a few ulps of the sum
-            TensorAssert.AreClose(golden.Data("ds"), ds.ToArray(), 1e-5, $"merge_channel_multiply.ds on {backend.Name}");
+            var tensors = inputs.ToDictionary(key => key, key => golden.Upload(backend, key));
+            foreach (string key in outputs) tensors[key] = backend.Allocate(TensorShape.Of(golden.Shape(key)), key);
+            try
+            {
+                op(backend, tensors);
+                foreach (string key in outputs)
+                    TensorAssert.AreClose(golden.Data(key), tensors[key].ToArray(), 1e-5, $"{name}.{key} on {backend.Name}");
+            }
+            finally
+            {
+                foreach (var tensor in tensors.Values) tensor.Dispose();
+            }
         }
     }
 }

@@ -121,18 +121,12 @@ public class MergeTests
             plan.ComputeGradients();
             Assert.That(plan.ReadLoss(), Is.LessThan(first * 0.5f), "the loss on a fixed batch falls");
         }
-        string path = Path.Combine(Path.GetTempPath(), $"branchy-{Guid.NewGuid():N}.neuro");
-        try
-        {
-            NeuroPlugin.Serialization.ModelFile.Save(network, path);
-            using var loaded = NeuroPlugin.Serialization.ModelFile.Load(path, cpu);
-            Assert.That(loaded.Graph.Nodes.Select(n => (n.Name, n.Layer.Type, string.Join(",", n.Inputs))),
-                Is.EqualTo(network.Graph.Nodes.Select(n => (n.Name, n.Layer.Type, string.Join(",", n.Inputs)))));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var folder = new TempFolder("branchy");
+        string path = folder.Combine("branchy.neuro");
+        NeuroPlugin.Serialization.ModelFile.Save(network, path);
+        using var loaded = NeuroPlugin.Serialization.ModelFile.Load(path, cpu);
+        Assert.That(loaded.Graph.Nodes.Select(n => (n.Name, n.Layer.Type, string.Join(",", n.Inputs))),
+            Is.EqualTo(network.Graph.Nodes.Select(n => (n.Name, n.Layer.Type, string.Join(",", n.Inputs)))));
     }
 
     [Test]

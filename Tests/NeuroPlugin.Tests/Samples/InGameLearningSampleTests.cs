@@ -94,51 +94,29 @@ public partial class InGameLearningSampleTests
         if (GLTestContext.SkipRequested) Assert.Ignore("NEURO_SKIP_GL=1");
         using var temp = new TempFolder("neuro-ingame-live");
         string folder = temp.Path;
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { Path.Combine(AppContext.BaseDirectory, "InGameLearning.dll"), "--frames", "3000", "--inspect", "0",
-                     "--monitor-every", "2", "--out", folder })
-            start.ArgumentList.Add(argument);
-        var stdout = new System.Collections.Concurrent.BlockingCollection<string>();
-        var output = new System.Text.StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, line) =>
+        var lines = new System.Collections.Concurrent.BlockingCollection<string>();
+        using var game = new Soak.NeuroProcess(["--frames", "3000", "--inspect", "0", "--monitor-every", "2", "--out", folder], lines.Add, program: "InGameLearning.dll");
+        string? url = null;
+        while (url is null && lines.TryTake(out var line, TimeSpan.FromSeconds(120)))
         {
-            if (line.Data is null) stdout.CompleteAdding();
-            else stdout.Add(line.Data);
-        };
-        process.Start();
-        process.BeginOutputReadLine();
-        var error = process.StandardError.ReadToEndAsync();
-        try
-        {
-            string? url = null;
-            while (url is null && stdout.TryTake(out var line, TimeSpan.FromSeconds(120)))
-            {
-                output.AppendLine(line);
-                var match = Regex.Match(line, @"^live link: (http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{43}) \(read-only\)");
-                if (match.Success) url = match.Groups[1].Value;
-            }
-            Assert.That(url, Is.Not.Null, $"the URL line:\n{output}");
-
-            string file = Path.Combine(folder, "live.jsonl");
-            var (code, recorded, recordError) = TestSupport.NeuroCli.Run("monitor", url!, "--out", file, "--seconds", "6");
-            Assert.That(code, Is.EqualTo(0), () => $"{recordError}\nthe sample {(process.HasExited ? $"had exited with {process.ExitCode}: {error.Result}" : "runs")}");
-            var records = File.ReadAllLines(file).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToArray();
-            Assert.That(records[0].GetProperty("type").GetString(), Is.EqualTo("run"));
-            Assert.That(records[0].GetProperty("backend").GetString(), Is.EqualTo("gl"));
-            var steps = records.Skip(1).Where(l => l.GetProperty("type").GetString() == "train").Select(l => l.GetProperty("step").GetInt64()).ToArray();
-            Assert.That(steps, Has.Length.GreaterThanOrEqualTo(3), recorded);
-            Assert.That(steps, Is.Ordered.Ascending.And.Unique);
-
-            Assert.That(process.WaitForExit(300_000), Is.True, "the sample finishes");
-            process.WaitForExit(); // the output's end
-            Assert.That(process.ExitCode, Is.EqualTo(0), error.Result);
-            Assert.That(string.Join("\n", stdout), Does.Match(@"frame time \(ms\): p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, max [\d.]+"));
+            var match = Regex.Match(line, @"^live link: (http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{43}) \(read-only\)");
+            if (match.Success) url = match.Groups[1].Value;
         }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-        }
+        Assert.That(url, Is.Not.Null, $"the URL line:\n{game.Output}");
+
+        string file = Path.Combine(folder, "live.jsonl");
+        var (code, recorded, recordError) = TestSupport.NeuroCli.Run("monitor", url!, "--out", file, "--seconds", "6");
+        Assert.That(code, Is.EqualTo(0), () => $"{recordError}\nthe sample {(game.HasExited ? $"had exited with {game.ExitCode}: {game.Error}" : "runs")}");
+        var records = File.ReadAllLines(file).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.That(records[0].GetProperty("type").GetString(), Is.EqualTo("run"));
+        Assert.That(records[0].GetProperty("backend").GetString(), Is.EqualTo("gl"));
+        var steps = records.Skip(1).Where(l => l.GetProperty("type").GetString() == "train").Select(l => l.GetProperty("step").GetInt64()).ToArray();
+        Assert.That(steps, Has.Length.GreaterThanOrEqualTo(3), recorded);
+        Assert.That(steps, Is.Ordered.Ascending.And.Unique);
+
+        Assert.That(game.WaitForExit(TimeSpan.FromMinutes(5)), Is.True, "the sample finishes");
+        Assert.That(game.ExitCode, Is.EqualTo(0), game.Error);
+        Assert.That(game.Output, Does.Match(@"frame time \(ms\): p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, max [\d.]+"));
     }
 
     [Test]

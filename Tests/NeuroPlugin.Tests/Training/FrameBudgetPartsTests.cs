@@ -16,30 +16,26 @@ public class FrameBudgetPartsTests
     [TearDown]
     public void DisposeBackend() => backend.Dispose();
 
-    [TestCase("small", 0.0)]
-    [TestCase("small", 0.002)]
-    [TestCase("small", 3_600_000.0)]
-    [TestCase("lenet5", 0.0)]
-    [TestCase("lenet5", 0.01)]
-    [TestCase("lenet5", 1.0)]
-    [TestCase("resnet_cifar", 0.0)]
-    [TestCase("resnet_cifar", 0.05)]
-    [TestCase("general_ops", 0.0)]
-    [TestCase("general_ops", 0.002)]
+    static IEnumerable<TestCaseData> TrainingBudgets() =>
+    [
+        .. FrameBudgetPartsChecks.Budgets("small", 0.0, 0.002, 3_600_000.0),
+        .. FrameBudgetPartsChecks.Budgets("lenet5", 0.0, 0.01, 1.0),
+        .. FrameBudgetPartsChecks.Budgets("resnet_cifar", 0.0, 0.05),
+        .. FrameBudgetPartsChecks.Budgets("general_ops", 0.0, 0.002),
+    ];
+
+    [TestCaseSource(nameof(TrainingBudgets))]
     public void TrainingInParts_EqualsUnbudgetedSteps_BitForBit(string model, double budgetMilliseconds) =>
         FrameBudgetPartsChecks.TrainingEqualsUnbudgeted(backend, model, TimeSpan.FromMilliseconds(budgetMilliseconds));
 
-    [TestCase("convmix", 0.0)]
-    [TestCase("convmix", 0.003)]
-    [TestCase("convmix", 0.05)]
-    [TestCase("convmix", 3_600_000.0)]
-    public void ConvolutionsInParts_EqualUnbudgetedSteps_BitForBit(string model, double budgetMilliseconds)
+    [Test]
+    public void ConvolutionsInParts_EqualUnbudgetedSteps_BitForBit([Values(0.0, 0.003, 0.05, 3_600_000.0)] double budgetMilliseconds)
     {
         // every method of the CPU convolution (strided, depthwise, grouped, pointwise) with batch norm and dropout in the model
         foreach (var arithmetic in new[] { CpuArithmetic.Fast, CpuArithmetic.Reference })
         {
             backend.Arithmetic = arithmetic;
-            FrameBudgetPartsChecks.TrainingEqualsUnbudgeted(backend, model, TimeSpan.FromMilliseconds(budgetMilliseconds));
+            FrameBudgetPartsChecks.TrainingEqualsUnbudgeted(backend, "convmix", TimeSpan.FromMilliseconds(budgetMilliseconds));
         }
     }
 
@@ -380,6 +376,10 @@ public class FrameBudgetPartsTests
 public static class FrameBudgetPartsChecks
 {
     const int Steps = 3;
+
+    /// <summary>Test cases (model, budget in milliseconds): <paramref name="model"/> with each of the budgets.</summary>
+    public static IEnumerable<TestCaseData> Budgets(string model, params double[] milliseconds) =>
+        milliseconds.Select(budget => new TestCaseData(model, budget));
 
     /// <summary>The models: "small" (conv, batch norm, dropout, linear), LeNet-5, a quarter-width ResNet-20 (batch
     /// norm, residual sums) and "general_ops" (the general ONNX operators' layers), each with its batch size.</summary>
