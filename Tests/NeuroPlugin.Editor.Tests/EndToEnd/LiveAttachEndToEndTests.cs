@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using NeuroPlugin.Tests.Samples;
 using NeuroPlugin.Tests.Soak;
 
 namespace NeuroPlugin.Editor.Tests.EndToEnd;
@@ -13,17 +14,8 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// leaves the game running, attaching again works, the game's end shows as the link ended; the game ends with its frame-time p99 within its frame budget (on a
 /// host loaded beyond its cores, where a frame time is not a measurement, the test ends inconclusive with the figures).
 /// </summary>
-public sealed partial class LiveAttachEndToEndTests : EditorBrowserFixture
+public sealed class LiveAttachEndToEndTests : EditorBrowserFixture
 {
-    [GeneratedRegex(@"^live link: (http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{43}) ")]
-    private static partial Regex LinkLine();
-
-    [GeneratedRegex(@"^frame time \(ms\): p50 ([\d.]+), p95 ([\d.]+), p99 ([\d.]+), max ([\d.]+)$")]
-    private static partial Regex FrameTimes();
-
-    [GeneratedRegex(@"^frames over the ([\d.]+) ms frame budget: (\d+) of (\d+)")]
-    private static partial Regex FrameBudget();
-
     /// <summary>The host's load average over the last minute (Linux), 0 where unknown.</summary>
     static double HostLoad() =>
         File.Exists("/proc/loadavg") && double.TryParse(File.ReadAllText("/proc/loadavg").Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double load) ? load : 0;
@@ -64,7 +56,7 @@ public sealed partial class LiveAttachEndToEndTests : EditorBrowserFixture
         {
             string? url = null;
             while (url is null && lines.TryTake(out var line, TimeSpan.FromSeconds(120)))
-                if (LinkLine().Match(line) is { Success: true } match) url = match.Groups[1].Value;
+                url = InGameLearningReport.LinkUrl(line);
             Assert.That(url, Is.Not.Null, () => $"the game's link line:\n{game.Output}");
 
             var page = editor.Page;
@@ -120,10 +112,9 @@ public sealed partial class LiveAttachEndToEndTests : EditorBrowserFixture
             string report = game.Output;
             string[] seen = report.Split(Environment.NewLine);
             Assert.That(game.ExitCode, Is.EqualTo(0), game.Error);
-            var times = seen.Select(l => FrameTimes().Match(l)).Single(m => m.Success);
-            var budget = seen.Select(l => FrameBudget().Match(l)).Single(m => m.Success);
-            double p99 = double.Parse(times.Groups[3].Value, CultureInfo.InvariantCulture), budgetMs = double.Parse(budget.Groups[1].Value, CultureInfo.InvariantCulture);
-            Assert.That(budget.Groups[3].Value, Is.EqualTo("4000"), report);
+            double p99 = InGameLearningReport.FrameTimes(seen).P99;
+            var (budgetMs, _, frames) = InGameLearningReport.OverBudget(seen);
+            Assert.That(frames, Is.EqualTo(4000), report);
             // A frame time measures the machine as much as the game: on a host running more threads than it has cores (the
             // shared CI machine) the p99 says nothing about the game or the link, and the test cannot decide.
             double load = HostLoad();

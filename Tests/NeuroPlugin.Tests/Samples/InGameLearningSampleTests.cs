@@ -38,8 +38,10 @@ public partial class InGameLearningSampleTests
         Assert.That(last, Is.GreaterThan(first + 20), $"learning shows over game time:\n{output}");
         Assert.That(last, Is.GreaterThan(60), $"well above chance (25 %) by the end:\n{output}");
 
-        Assert.That(lines, Has.Some.Matches(@"^frame time \(ms\): p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, max [\d.]+$"));
-        Assert.That(lines, Has.Some.Matches($@"^frames over the 16\.7 ms frame budget: \d+ of {Frames} "));
+        var times = InGameLearningReport.FrameTimes(lines);
+        Assert.That(new[] { times.P50, times.P95, times.P99, times.Max }, Is.Ordered.And.All.GreaterThan(0), "frame-time percentiles");
+        var (budgetMs, _, frames) = InGameLearningReport.OverBudget(lines);
+        Assert.That((budgetMs, frames), Is.EqualTo((16.7, Frames)), "frames over the budget, of all frames");
         var steps = lines.Select(l => Regex.Match(l, @"^training: (\d+) steps of 16")).Single(m => m.Success);
 
         AssertPng(Path.Combine(folder, "learning.png"), 800, 450);
@@ -99,13 +101,13 @@ public partial class InGameLearningSampleTests
         string? url = null;
         while (url is null && lines.TryTake(out var line, TimeSpan.FromSeconds(120)))
         {
-            var match = Regex.Match(line, @"^live link: (http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{43}) \(read-only\)");
-            if (match.Success) url = match.Groups[1].Value;
+            if (InGameLearningReport.LinkUrl(line) is { } link && line.Contains("(read-only)")) url = link;
         }
         Assert.That(url, Is.Not.Null, $"the URL line:\n{game.Output}");
 
         string file = Path.Combine(folder, "live.jsonl");
-        var (code, recorded, recordError) = TestSupport.NeuroCli.Run("monitor", url!, "--out", file, "--seconds", "6");
+        // 15 s of the game: on a loaded machine (CI runs tests side by side) a sample every 2 steps comes every few seconds
+        var (code, recorded, recordError) = TestSupport.NeuroCli.Run("monitor", url!, "--out", file, "--seconds", "15");
         Assert.That(code, Is.EqualTo(0), () => $"{recordError}\nthe sample {(game.HasExited ? $"had exited with {game.ExitCode}: {game.Error}" : "runs")}");
         var records = File.ReadAllLines(file).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToArray();
         Assert.That(records[0].GetProperty("type").GetString(), Is.EqualTo("run"));
