@@ -16,8 +16,9 @@
 # Prepare here (a machine with the .NET SDK), from the repository root; it builds nothing on the GPU machine:
 #   bash Tests/Gpu/run.sh --prepare          (.gpu/ is in .gitignore)
 # This publishes Tests/Gpu/GpuCheck self-contained for linux-x64 (framework trimmed) into .gpu/gpucheck.tar.gz (about
-# 13 MiB) and copies the four Fashion-MNIST files into .gpu/fashion-mnist (30 MiB): with the working tree (8 MiB) and
-# .gl, under the 64 MiB a device call carries. The GL loader packages go in .gl as /work/.library/device/README.md says:
+# 13 MiB) and copies the four Fashion-MNIST files into .gpu/fashion-mnist (30 MiB): with the working tree (16 MiB at
+# d151aac) and .gl (under 1 MiB), about 59 MiB, under the 64 MiB a device call carries. It also removes .gpu/out, where a
+# local run writes its results, so that they do not travel with .gpu. The GL loader packages go in .gl as /work/.library/device/README.md says:
 #   echo /.gl/ >>.git/info/exclude; mkdir -p .gl /tmp/amd64/partial; o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'; apt-get $o update; (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 #
 # The exact device call for the lead (one call, about 7.5 minutes of device time, leaving room for one rerun):
@@ -34,6 +35,7 @@ prepare() {
   set -e
   local publish
   publish="$(mktemp -d)/gpucheck"
+  rm -rf "$gpu/out"
   mkdir -p "$gpu/fashion-mnist"
   # the lock file of a RID-specific restore goes to a temporary place: the project's own lock file stays as CI reads it
   dotnet publish "$root/Tests/Gpu/GpuCheck/GpuCheck.csproj" -c Release -r linux-x64 --self-contained \
