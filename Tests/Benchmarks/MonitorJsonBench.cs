@@ -13,18 +13,21 @@ using NeuroPlugin.Training;
 namespace NeuroPlugin.Benchmarks;
 
 /// <summary>
-/// <c>neuro-bench monitor-json [repeats] [FILE]</c>: what one training sample costs to serialize, as a live link's sender and
+/// <c>neuro-bench monitor-json [repeats] [FILE] [--warm-up]</c>: what one training sample costs to serialize, as a live link's sender and
 /// the JSONL writer do it (<see cref="MonitorJson.Write(Utf8JsonWriter, TrainingSample)"/> into a reused buffer). The
 /// sample is a real one: <c>Samples/InGameLearning</c>'s network (the zoo's LeNet-5 for 1×32×32 images, 4 classes,
 /// batch 16, Adam) after a few CPU steps with the monitor sampling every step. Prints the record's size, the first
 /// serialization in this process (just-in-time compilation included, as a game's first sample pays it), then the
 /// thread's processor time per sample (median and fastest of rounds: steady under load) and the bytes it allocated;
-/// with FILE, writes the record there (one line, as in a <c>--monitor</c> file).
+/// with FILE, writes the record there (one line, as in a <c>--monitor</c> file); with <c>--warm-up</c>, calls
+/// <see cref="MonitorJson.WarmUp"/> first and times it and the first serialization after it.
 /// </summary>
 static class MonitorJsonBench
 {
     public static int Run(string[] args)
     {
+        bool warm = args.Contains("--warm-up");
+        args = [.. args.Where(arg => arg != "--warm-up")];
         int repeats = args.Length > 0 ? int.Parse(args[0]) : 2000;
         var sample = TakeSample();
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
@@ -38,6 +41,9 @@ static class MonitorJsonBench
         }
 
         long first = Stopwatch.GetTimestamp();
+        if (warm) MonitorJson.WarmUp();
+        double warmUpMs = Stopwatch.GetElapsedTime(first).TotalMilliseconds;
+        first = Stopwatch.GetTimestamp();
         Serialize();
         double firstMs = Stopwatch.GetElapsedTime(first).TotalMilliseconds;
         int bytes = buffer.WrittenCount;
@@ -58,7 +64,8 @@ static class MonitorJsonBench
         Array.Sort(perSample);
         Console.WriteLine($"monitor-json: InGameLearning's LeNet-5 sample ({sample.Parameters.Count} parameters, {sample.Nodes.Count} nodes, " +
             $"{sample.Parameters[0].Weight.Histogram.Counts.Count} histogram bins): {bytes:N0} bytes of JSON");
-        Console.WriteLine($"  first serialization in the process (JIT included): {firstMs:0.00} ms");
+        Console.WriteLine(warm ? $"  MonitorJson.WarmUp(): {warmUpMs:0.00} ms; then the first serialization: {firstMs:0.00} ms"
+            : $"  first serialization in the process (JIT included): {firstMs:0.00} ms");
         Console.WriteLine($"  per sample, thread processor time over {rounds} rounds of {repeats}: median {perSample[rounds / 2]:0.0} µs, " +
             $"fastest {perSample[0]:0.0} µs; allocated {(double)allocated / (rounds * repeats):0} bytes per sample");
         return 0;
