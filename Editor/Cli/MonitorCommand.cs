@@ -102,38 +102,57 @@ internal static class MonitorCommand
         }
     }
 
-    /// <summary>A message's type and the numbers written before its first object or array (the link writes <c>type</c>
-    /// first, then <c>step</c> and the other scalars): what the recorder needs, read without parsing a sample's
-    /// statistics.</summary>
+    /// <summary>The kinds of live link message the recorder tells apart.</summary>
+    enum MessageKind { Other, Hello, Run, Train, Evaluation, Diagnostics, Missed }
+
+    /// <summary>A message's kind and the integers <c>step</c> and <c>messages</c> when written before its first object or
+    /// array (the link writes <c>type</c> first, then <c>step</c> and the other scalars): what the recorder needs, read
+    /// without parsing a sample's statistics and without allocating.</summary>
     readonly struct MessageHead
     {
-        readonly Dictionary<string, long> numbers;
+        readonly long? step, messages;
 
-        MessageHead(string? type, Dictionary<string, long> numbers) => (Type, this.numbers) = (type, numbers);
+        MessageHead(MessageKind kind, long? step, long? messages) => (Kind, this.step, this.messages) = (kind, step, messages);
 
-        public string? Type { get; }
+        public MessageKind Kind { get; }
 
-        /// <summary>The integer <paramref name="name"/>.</summary>
-        /// <exception cref="InvalidDataException">The message has no such integer before its first object or array.</exception>
-        public long Number(string name) => numbers.TryGetValue(name, out long value) ? value
-            : throw new InvalidDataException($"a live link '{Type}' message without the integer '{name}'");
+        /// <exception cref="InvalidDataException">The message has no integer <c>step</c> before its first object or array.</exception>
+        public long Step => step ?? throw Missing("step");
+
+        /// <exception cref="InvalidDataException">The message has no integer <c>messages</c> before its first object or array.</exception>
+        public long Messages => messages ?? throw Missing("messages");
+
+        InvalidDataException Missing(string name) => new($"a live link '{Kind.ToString().ToLowerInvariant()}' message without the integer '{name}'");
 
         public static MessageHead Read(ReadOnlySpan<byte> message)
         {
             var reader = new Utf8JsonReader(message);
-            string? type = null;
-            var numbers = new Dictionary<string, long>(StringComparer.Ordinal);
+            var kind = MessageKind.Other;
+            long? step = null, messages = null;
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw new InvalidDataException("a live link message that is not a JSON object");
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                string name = reader.GetString()!;
+                bool isType = reader.ValueTextEquals("type"u8), isStep = reader.ValueTextEquals("step"u8), isMessages = reader.ValueTextEquals("messages"u8);
                 reader.Read();
                 if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) break; // the statistics follow
-                if (name == "type" && reader.TokenType == JsonTokenType.String) type = reader.GetString();
-                else if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long value)) numbers[name] = value;
+                if (isType && reader.TokenType == JsonTokenType.String) kind = KindOf(ref reader);
+                else if ((isStep || isMessages) && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long value))
+                {
+                    if (isStep) step = value;
+                    else messages = value;
+                }
             }
-            return new MessageHead(type, numbers);
+            return new MessageHead(kind, step, messages);
         }
+
+        static MessageKind KindOf(ref Utf8JsonReader reader) =>
+            reader.ValueTextEquals("train"u8) ? MessageKind.Train
+            : reader.ValueTextEquals("evaluation"u8) ? MessageKind.Evaluation
+            : reader.ValueTextEquals("diagnostics"u8) ? MessageKind.Diagnostics
+            : reader.ValueTextEquals("missed"u8) ? MessageKind.Missed
+            : reader.ValueTextEquals("hello"u8) ? MessageKind.Hello
+            : reader.ValueTextEquals("run"u8) ? MessageKind.Run
+            : MessageKind.Other;
     }
 
     /// <summary>Writes the run, sample and evaluation messages to the file, once each across reconnects. The file is
@@ -149,30 +168,30 @@ internal static class MonitorCommand
         public void Take(ReadOnlySpan<byte> message)
         {
             var head = MessageHead.Read(message);
-            switch (head.Type)
+            switch (head.Kind)
             {
-                case "hello":
-                    if (head.Number("step") < lastTrainStep) run = null; // a restarted game: its run is recorded anew
+                case MessageKind.Hello:
+                    if (head.Step < lastTrainStep) run = null; // a restarted game: its run is recorded anew
                     break;
-                case "run":
+                case MessageKind.Run:
                     if (run is not null && message.SequenceEqual(run)) return; // the same game, reconnected
                     run = message.ToArray();
                     (lastTrainStep, lastEvaluationStep, lastDiagnosticsStep) = (-1, -1, -1);
                     File.WriteLine(message);
                     break;
-                case "train":
-                    if (!Record(head.Number("step"), message, ref lastTrainStep)) return;
+                case MessageKind.Train:
+                    if (!Record(head.Step, message, ref lastTrainStep)) return;
                     if (firstStep < 0) firstStep = lastTrainStep;
                     samples++;
                     break;
-                case "evaluation":
-                    if (Record(head.Number("step"), message, ref lastEvaluationStep)) evaluations++;
+                case MessageKind.Evaluation:
+                    if (Record(head.Step, message, ref lastEvaluationStep)) evaluations++;
                     break;
-                case "diagnostics":
-                    Record(head.Number("step"), message, ref lastDiagnosticsStep); // the findings in force, as `neuro train --monitor` writes them
+                case MessageKind.Diagnostics:
+                    Record(head.Step, message, ref lastDiagnosticsStep); // the findings in force, as `neuro train --monitor` writes them
                     break;
-                case "missed":
-                    missed += head.Number("messages");
+                case MessageKind.Missed:
+                    missed += head.Messages;
                     break;
             }
         }

@@ -4,6 +4,7 @@ return (args.Length > 0 ? args[0] : "") switch
 {
     "table" => Table.Run(args[1..]),
     "profile" => Profile.Run(args[1..]),
+    "monitor-json" => MonitorJsonBench.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -12,6 +13,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage: neuro-bench table [repeats] [seconds] [model]   ours vs ONNX Runtime and PyTorch, interleaved (README's table)
                neuro-bench profile MODEL [infer|train] [batch] [threads]   where a CPU step spends its time
+               neuro-bench monitor-json [repeats] [FILE] [--warm-up]   one monitor sample's serialization: µs and bytes allocated
         """);
     return 2;
 }

@@ -17,12 +17,13 @@ internal sealed class BoundedFeed<T>(int capacity)
     /// <summary>Items published so far (the next item's number).</summary>
     public long Written { get { lock (gate) return written; } }
 
-    public void Add(in T item)
+    /// <summary>Publishes <paramref name="item"/>; returns its number.</summary>
+    public long Add(in T item)
     {
         lock (gate)
         {
             items[written % items.Length] = item;
-            written++;
+            return written++;
         }
     }
 

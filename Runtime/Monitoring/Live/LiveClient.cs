@@ -28,6 +28,7 @@ internal sealed class LiveClient
     readonly ArrayBufferWriter<byte> buffer = new(16 * 1024);
     readonly Utf8JsonWriter json;
     long missedMessages, missedFrames;
+    long diagnosticsSent = -1; // the feed number of the latest findings this client was sent
 
     public LiveClient(WebSocket socket, LiveLink link, LiveServer server, bool mayControl)
     {
@@ -89,7 +90,9 @@ internal sealed class LiveClient
         try
         {
             await SendJson(json => LiveMessages.WriteHello(json, link, MayControl));
-            await SendJson(json => MonitorJson.Write(json, link.Run));
+            buffer.Clear();
+            buffer.Write(link.RunRecord); // serialized once, when the link started
+            await SendBuffer();
             while (true)
             {
                 await wake.WaitAsync(server.Options.SendInterval, stop);
@@ -102,12 +105,17 @@ internal sealed class LiveClient
                     missedFrames += skippedFrames;
                     await SendJson(json => LiveMessages.WriteMissed(json, skippedMessages, skippedFrames, missedMessages, missedFrames));
                 }
+                long first = messageCursor - messageCount;
+                if (FindingsNotInFeed(first) is { } findings) await SendJson(json => LiveMessages.Write(json, findings));
                 for (int i = 0; i < messageCount; i++)
                 {
                     stop.ThrowIfCancellationRequested();
                     var message = messages[i];
                     messages[i] = null!; // the feed keeps what it keeps; this client holds nothing longer
-                    await SendJson(json => LiveMessages.Write(json, message));
+                    if (message is DiagnosticReport) diagnosticsSent = first + i;
+                    buffer.Clear();
+                    link.Serialized.CopyTo(first + i, message, buffer); // serialized once for every client
+                    await SendBuffer();
                 }
                 if (frameCount > 0) await SendJson(json => LiveMessages.WriteFrames(json, frames.AsSpan(0, frameCount)));
             }
@@ -123,6 +131,20 @@ internal sealed class LiveClient
         }
     }
 
+    /// <summary>The findings in force (<see cref="LiveLink.Diagnostics"/>, with the latest sample's values) when this
+    /// client will not read them from the feed: the latest <c>diagnostics</c> message is older than the feed items it
+    /// reads next (<paramref name="first"/> on: it attached after it, or skipped it when it fell behind) and newer than
+    /// what it was sent. Null when it has them, or when none hold for a client that was never sent any.</summary>
+    DiagnosticReport? FindingsNotInFeed(long first)
+    {
+        long published = link.DiagnosticsPublishedAt;
+        if (published < 0 || published >= first || published <= diagnosticsSent) return null;
+        var report = link.Diagnostics;
+        if (diagnosticsSent < 0 && report.Items.Count == 0) return null;
+        diagnosticsSent = published;
+        return report;
+    }
+
     /// <summary>Serializes one message into the reused buffer and sends it within the send timeout. A send is never cancelled
     /// for stopping (cancelling a WebSocket send aborts the connection: a client closing normally while a sample was on its
     /// way would see its close handshake broken); the stop is noticed between messages.</summary>
@@ -132,6 +154,12 @@ internal sealed class LiveClient
         json.Reset(buffer);
         write(json);
         json.Flush();
+        await SendBuffer();
+    }
+
+    /// <summary>Sends the buffer's message within the send timeout.</summary>
+    async Task SendBuffer()
+    {
         using var timeout = new CancellationTokenSource(server.Options.SendTimeout);
         try
         {

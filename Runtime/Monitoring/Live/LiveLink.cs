@@ -28,6 +28,8 @@ public sealed class LiveLink : IDisposable
 {
     /// <summary>Requests waiting for the game thread at most (more are refused as busy).</summary>
     internal const int MaxPendingRequests = 8;
+    /// <summary>Feed messages kept serialized for the clients at most (a client further behind serializes again).</summary>
+    const int SerializedSlots = 8;
 
     readonly FrameBudgetedTrainer trainer;
     readonly bool ownsMonitor;
@@ -37,6 +39,7 @@ public sealed class LiveLink : IDisposable
     readonly Func<string>? checkpoint;
     readonly TrainingDiagnostics diagnostics;
     NetworkProbe? probe;
+    long diagnosticsPublishedAt = -1;
     FrameReport lastReport;
     NonFiniteReport? lastNonFinite;
     long frame;
@@ -51,9 +54,14 @@ public sealed class LiveLink : IDisposable
         ControlEnabled = options.EnableControl;
         Frames = new BoundedFeed<FrameTiming>(options.FrameCapacity);
         Messages = new BoundedFeed<object>(options.MessageCapacity);
+        Serialized = new SerializedMessages(Math.Min(options.MessageCapacity, SerializedSlots));
         ownsMonitor = trainer.Monitor is null;
         Monitor = trainer.Monitor ?? TrainingMonitor.Attach(trainer, options.Monitor);
         diagnostics = new TrainingDiagnostics(Monitor.Run);
+        RunRecord = LiveMessages.Serialize(Monitor.Run);
+        // the samples' writer compiled now, off the game thread, rather than when the first client's first sample is
+        // sent (about 13 ms of a core, taken from the game's frames on a small machine)
+        _ = Task.Run(MonitorJson.WarmUp);
         learningRate = trainer.Optimizer.LearningRate;
         lastReport = trainer.LastFrame;
         lastNonFinite = trainer.LastNonFinite;
@@ -92,8 +100,9 @@ public sealed class LiveLink : IDisposable
 
     /// <summary>The findings in force on the game's training, judged from the samples and evaluations the link publishes by
     /// the rules the CLI and the editor use (<see cref="TrainingDiagnostics"/>): dead ReLUs, vanishing gradients, a
-    /// diverged run…; empty until the first sample. Clients receive it as a <c>diagnostics</c> record whenever it changes,
-    /// and with every sample while it holds findings (a client that attaches late hears it at the next sample).</summary>
+    /// diverged run…; empty until the first sample. Clients receive it as a <c>diagnostics</c> record whenever it changes
+    /// (not with every sample: the feed's capacity is the samples'); a client that attaches while findings hold, or
+    /// that fell behind the feed past the latest change, receives the findings in force before the feed's next items.</summary>
     public DiagnosticReport Diagnostics => diagnostics.Report;
 
     /// <summary>The port listened on (the real one when 0 was asked).</summary>
@@ -120,10 +129,18 @@ public sealed class LiveLink : IDisposable
 
     internal BoundedFeed<FrameTiming> Frames { get; }
     internal BoundedFeed<object> Messages { get; }
+    /// <summary>The feed's latest messages as JSON, shared by the clients.</summary>
+    internal SerializedMessages Serialized { get; }
+    /// <summary>The <c>run</c> record (the graph), serialized when the link started: every client's second message and
+    /// <c>GET /api/run</c>.</summary>
+    internal byte[] RunRecord { get; }
     internal RunDescription Run => Monitor.Run;
     internal float LearningRate => learningRate;
     internal long Step => Monitor.CompletedSteps;
     internal int PendingRequests => requests.Count;
+    /// <summary>The number on <see cref="Messages"/> of the latest <c>diagnostics</c> message (the findings changed then);
+    /// −1 before the first.</summary>
+    internal long DiagnosticsPublishedAt => Volatile.Read(ref diagnosticsPublishedAt);
 
     /// <summary>
     /// Call once per frame on the game thread, after the present, with the frame's time: records the frame timing and the
@@ -225,14 +242,17 @@ public sealed class LiveLink : IDisposable
     void Publish(TrainingSample sample)
     {
         Messages.Add(sample);
-        if (diagnostics.Observe(sample) || diagnostics.Report.Items.Count > 0) Messages.Add(diagnostics.Report);
+        if (diagnostics.Observe(sample)) PublishDiagnostics();
     }
 
     void Publish(EvaluationSample evaluation)
     {
         Messages.Add(evaluation);
-        if (diagnostics.Observe(evaluation)) Messages.Add(diagnostics.Report);
+        if (diagnostics.Observe(evaluation)) PublishDiagnostics();
     }
+
+    /// <summary>The findings changed: on the feed, and where, for the clients that will not read them there.</summary>
+    void PublishDiagnostics() => Volatile.Write(ref diagnosticsPublishedAt, Messages.Add(diagnostics.Report));
 
     void Detach()
     {

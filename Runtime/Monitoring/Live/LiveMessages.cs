@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using NeuroPlugin.Training;
 
@@ -36,6 +37,14 @@ internal static class LiveMessages
 {
     public const int Protocol = 1;
 
+    /// <summary>The run record as UTF-8 JSON, once (it does not change while the link runs).</summary>
+    public static byte[] Serialize(RunDescription run)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4 * 1024);
+        using (var json = new Utf8JsonWriter(buffer)) MonitorJson.Write(json, run);
+        return buffer.WrittenSpan.ToArray();
+    }
+
     /// <summary>Writes any message the feed or a client's replies hold.</summary>
     public static void Write(Utf8JsonWriter json, object message)
     {
@@ -56,35 +65,35 @@ internal static class LiveMessages
     /// <summary>The first message to each client: what it may do and the training's state.</summary>
     public static void WriteHello(Utf8JsonWriter json, LiveLink link, bool mayControl)
     {
-        MonitorJson.StartObject(json, "hello");
-        json.WriteNumber("protocol", Protocol);
-        json.WriteBoolean("controlEnabled", link.ControlEnabled);
-        json.WriteBoolean("control", mayControl);
-        json.WriteBoolean("paused", link.TrainingPaused);
-        json.WriteNumber("lr", link.LearningRate);
-        json.WriteNumber("step", link.Step);
-        json.WriteNumber("frame", link.FrameCount);
-        json.WriteString("firstConvolution", link.Run.Nodes.FirstOrDefault(node => node.Type == "Conv2d")?.Name);
+        MonitorJson.StartObject(json, "hello"u8);
+        json.WriteNumber("protocol"u8, Protocol);
+        json.WriteBoolean("controlEnabled"u8, link.ControlEnabled);
+        json.WriteBoolean("control"u8, mayControl);
+        json.WriteBoolean("paused"u8, link.TrainingPaused);
+        json.WriteNumber("lr"u8, link.LearningRate);
+        json.WriteNumber("step"u8, link.Step);
+        json.WriteNumber("frame"u8, link.FrameCount);
+        json.WriteString("firstConvolution"u8, link.Run.Nodes.FirstOrDefault(node => node.Type == "Conv2d")?.Name);
         json.WriteEndObject();
     }
 
     /// <summary>A batch of frame timings; <c>trainingDeviceMs</c> is null while unknown.</summary>
     public static void WriteFrames(Utf8JsonWriter json, ReadOnlySpan<FrameTiming> frames)
     {
-        MonitorJson.StartObject(json, "frames");
-        json.WriteStartArray("frames");
+        MonitorJson.StartObject(json, "frames"u8);
+        json.WriteStartArray("frames"u8);
         foreach (var frame in frames)
         {
             json.WriteStartObject();
-            json.WriteNumber("frame", frame.Frame);
-            json.WriteNumber("ms", frame.FrameMs);
-            json.WriteNumber("trainingBudgetMs", frame.TrainingBudgetMs);
-            json.WriteNumber("trainingMs", frame.TrainingMs);
-            MonitorJson.WriteNumber(json, "trainingDeviceMs", frame.TrainingDeviceMs);
-            json.WriteNumber("stages", frame.Stages);
-            json.WriteNumber("steps", frame.StepsCompleted);
-            json.WriteNumber("step", frame.Step);
-            json.WriteBoolean("paused", frame.Paused);
+            json.WriteNumber("frame"u8, frame.Frame);
+            json.WriteNumber("ms"u8, frame.FrameMs);
+            json.WriteNumber("trainingBudgetMs"u8, frame.TrainingBudgetMs);
+            json.WriteNumber("trainingMs"u8, frame.TrainingMs);
+            MonitorJson.WriteNumber(json, "trainingDeviceMs"u8, frame.TrainingDeviceMs);
+            json.WriteNumber("stages"u8, frame.Stages);
+            json.WriteNumber("steps"u8, frame.StepsCompleted);
+            json.WriteNumber("step"u8, frame.Step);
+            json.WriteBoolean("paused"u8, frame.Paused);
             json.WriteEndObject();
         }
         json.WriteEndArray();
@@ -94,57 +103,57 @@ internal static class LiveMessages
     /// <summary>What a slow client skipped since its last such message, and in all.</summary>
     public static void WriteMissed(Utf8JsonWriter json, long messages, long frames, long totalMessages, long totalFrames)
     {
-        MonitorJson.StartObject(json, "missed");
-        json.WriteNumber("messages", messages);
-        json.WriteNumber("frames", frames);
-        json.WriteNumber("totalMessages", totalMessages);
-        json.WriteNumber("totalFrames", totalFrames);
+        MonitorJson.StartObject(json, "missed"u8);
+        json.WriteNumber("messages"u8, messages);
+        json.WriteNumber("frames"u8, frames);
+        json.WriteNumber("totalMessages"u8, totalMessages);
+        json.WriteNumber("totalFrames"u8, totalFrames);
         json.WriteEndObject();
     }
 
     /// <summary>A probe: (count, channels, height, width) float32 values, little-endian, base64.</summary>
     static void Write(Utf8JsonWriter json, ProbeResult probe)
     {
-        MonitorJson.StartObject(json, "probe");
-        json.WriteNumber("id", probe.Id);
-        json.WriteNumber("frame", probe.Frame);
-        json.WriteNumber("step", probe.Step);
+        MonitorJson.StartObject(json, "probe"u8);
+        json.WriteNumber("id"u8, probe.Id);
+        json.WriteNumber("frame"u8, probe.Frame);
+        json.WriteNumber("step"u8, probe.Step);
         MonitorJson.WriteMembers(json, probe.Images);
         json.WriteEndObject();
     }
 
     static void Write(Utf8JsonWriter json, NonFiniteReport report)
     {
-        MonitorJson.StartObject(json, "nonFinite");
-        json.WriteNumber("step", report.Step);
-        json.WriteNumber("skippedUpdates", report.SkippedUpdates);
-        json.WriteString("layer", report.Layer);
-        MonitorJson.WriteObjects(json, "tensors", report.Tensors, static (json, tensor) =>
+        MonitorJson.StartObject(json, "nonFinite"u8);
+        json.WriteNumber("step"u8, report.Step);
+        json.WriteNumber("skippedUpdates"u8, report.SkippedUpdates);
+        json.WriteString("layer"u8, report.Layer);
+        MonitorJson.WriteObjects(json, "tensors"u8, report.Tensors, static (json, tensor) =>
         {
-            json.WriteString("name", tensor.Name);
-            json.WriteString("kind", tensor.Kind.ToString());
-            json.WriteString("layer", tensor.Layer);
+            json.WriteString("name"u8, tensor.Name);
+            json.WriteString("kind"u8, tensor.Kind.ToString());
+            json.WriteString("layer"u8, tensor.Layer);
         });
-        json.WriteString("message", report.ToString());
+        json.WriteString("message"u8, report.ToString());
         json.WriteEndObject();
     }
 
     static void Write(Utf8JsonWriter json, ControlEvent control)
     {
-        MonitorJson.StartObject(json, "control");
-        json.WriteNumber("id", control.Id);
-        json.WriteString("op", control.Op);
-        json.WriteBoolean("paused", control.Paused);
-        json.WriteNumber("lr", control.LearningRate);
-        if (control.Path is not null) json.WriteString("path", control.Path);
+        MonitorJson.StartObject(json, "control"u8);
+        json.WriteNumber("id"u8, control.Id);
+        json.WriteString("op"u8, control.Op);
+        json.WriteBoolean("paused"u8, control.Paused);
+        json.WriteNumber("lr"u8, control.LearningRate);
+        if (control.Path is not null) json.WriteString("path"u8, control.Path);
         json.WriteEndObject();
     }
 
     static void Write(Utf8JsonWriter json, LinkReply reply)
     {
-        MonitorJson.StartObject(json, "error");
-        json.WriteNumber("id", reply.Id);
-        json.WriteString("error", reply.Error);
+        MonitorJson.StartObject(json, "error"u8);
+        json.WriteNumber("id"u8, reply.Id);
+        json.WriteString("error"u8, reply.Error);
         json.WriteEndObject();
     }
 }

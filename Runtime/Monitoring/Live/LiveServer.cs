@@ -118,7 +118,7 @@ internal sealed class LiveServer : IDisposable
                     await Respond(stream, 200, "OK", null, LinkState);
                     break;
                 case "/api/run":
-                    await Respond(stream, 200, "OK", null, json => MonitorJson.Write(json, link.Run));
+                    await Respond(stream, 200, "OK", null, json => json.WriteRawValue(link.RunRecord, skipInputValidation: true));
                     break;
                 default:
                     await Respond(stream, 404, "Not Found", $"no live link route {head.Path} (routes: /ws, /api/link, /api/run)");

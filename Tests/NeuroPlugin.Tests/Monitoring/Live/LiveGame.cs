@@ -33,6 +33,8 @@ sealed class LiveGame : IDisposable
     public float LearningRate { get; private set; }
     public float[]? Conv1Weights { get; private set; }
     public string? CheckpointPath { get; set; }
+    /// <summary>Whether the game trains (false: frames go on without <c>trainer.Advance</c>, so the feed stays still).</summary>
+    public bool Training { get; set; } = true;
     public Exception? Failure => failure;
 
     /// <summary>The game itself sets the optimizer's learning rate (as a schedule would), on its thread, next frame.</summary>
@@ -63,7 +65,7 @@ sealed class LiveGame : IDisposable
             {
                 long start = Stopwatch.GetTimestamp();
                 while (rates.TryDequeue(out float rate)) optimizer.LearningRate = rate;
-                if (!live.TrainingPaused) trainer.Advance(TimeSpan.FromMilliseconds(1));
+                if (!live.TrainingPaused && Training) trainer.Advance(TimeSpan.FromMilliseconds(1));
                 while (Stopwatch.GetElapsedTime(start).TotalMilliseconds < 2) Thread.Sleep(0);
                 var frameTime = Stopwatch.GetElapsedTime(start);
                 long bytes = GC.GetAllocatedBytesForCurrentThread(), at = Stopwatch.GetTimestamp();

@@ -140,6 +140,44 @@ public sealed class LiveLinkTests
         game.WaitUntil(() => game.Link.Diagnostics.Step >= step, "the link's own report is at least as recent as the message");
     }
 
+    /// <summary>The findings go out when they change, not with every sample; a client that attaches after their message
+    /// left the feed (4 messages kept here) is sent the findings in force, with the latest sample's values, right after
+    /// the run record.</summary>
+    [Test]
+    public void Diagnostics_AClientAttachingAfterTheirMessageLeftTheFeed_HearsTheFindingsInForce()
+    {
+        using var game = new LiveGame(LiveGame.Quick with { MessageCapacity = 4 });
+        game.ChangeLearningRate(1e37f);
+        game.WaitUntil(() => game.Link.Diagnostics.Items.Any(d => RateTooHigh.Contains(d.KindName)), "the findings of a rate far too high", seconds: 60);
+        // samples push the findings' message out of the feed; then the game stops training, so nothing new is published
+        for (int attempt = 0; ; attempt++)
+        {
+            game.Training = true;
+            long latest = game.Link.DiagnosticsPublishedAt;
+            game.WaitUntil(() => game.Link.Messages.Written > latest + 4, "samples after the findings", seconds: 60);
+            game.Training = false;
+            game.WaitUntil(() => game.Link.Monitor.PendingSamples == 0, "the last samples delivered");
+            long written = game.Link.Messages.Written;
+            Thread.Sleep(100);
+            if (game.Link.Messages.Written == written && game.Link.DiagnosticsPublishedAt < written - 4) break;
+            Assert.That(attempt, Is.LessThan(5), "the findings kept changing");
+        }
+        var inForce = game.Link.Diagnostics;
+        Assert.That(inForce.Items.Select(d => d.KindName), Has.Some.AnyOf(RateTooHigh));
+
+        using var client = new LiveClientSession(game.Link.Port, game.Link.Token);
+        Assert.That(client.Next()!.Value.GetProperty("type").GetString(), Is.EqualTo("hello"));
+        Assert.That(client.Next()!.Value.GetProperty("type").GetString(), Is.EqualTo("run"));
+        var findings = client.Next()!.Value;
+        Assert.That(findings.GetProperty("type").GetString(), Is.EqualTo("diagnostics"), "the findings in force, before the feed's samples");
+        Assert.That(findings.GetProperty("step").GetInt64(), Is.EqualTo(inForce.Step));
+        Assert.That(findings.GetProperty("items").EnumerateArray().Select(item => item.GetProperty("kind").GetString()),
+            Is.EqualTo(inForce.Items.Select(d => d.KindName)));
+        // then the feed's four messages (samples, NaN-guard reports), without the findings again: unchanged since
+        var kept = Enumerable.Range(0, 4).Select(_ => client.Next()!.Value.GetProperty("type").GetString()).ToArray();
+        Assert.That(kept, Has.None.EqualTo("diagnostics").And.Some.EqualTo("train"));
+    }
+
     [Test]
     public void Control_RefusedWhenTheGameDidNotEnableIt()
     {
