@@ -2,6 +2,8 @@
 image size (random weights, 10 classes) so each file stays a few hundred KB at most; written through gen_onnx.export
 (<name>.onnx, .input.npy, .output.npy in Tests/NeuroPlugin.Tests/Onnx/Fixtures), seeds from 500 (gen_onnx.py uses 0–12,
 gen_onnx_ops.py 300–, gen_onnx_norms.py and gen_torchvision.py 400–)."""
+import os
+
 import gen_onnx
 from gen_torchvision import he_initialized
 
@@ -50,17 +52,39 @@ CASES = [
     ("zoo_maxvit_tiny_opset17", maxvit, (2, 3, 32, 32), 17, True),
 ]
 
-# Not exported yet: vit() and swin() import only once a view may carry the batch axis elsewhere than first
-# (nn.MultiheadAttention works on (L,N·heads,d) views, Swin's attention permutes (N·windows,L,3,heads,d) to put the 3 first)
-# and a constant may be expanded to the batch (ViT's class token, '/Expand', then a Concat with the patches: a layer that
-# repeats a learnable constant per item). Both also need shape constants that are known multiples of the batch size
-# (ViT's N·heads and L·N, Swin's N·windows at 'attn/Mul_1'), kept apart from the file's integers (PyTorch's reversed
-# slices end at -2^63+1, next to the batch symbol's -2^63), and Swin's shifted-window mask needs ScatterND folded on
-# constants. Their cases will be
-#   ("zoo_vit_tiny_opset11", vit, (2, 3, 32, 32), 11, True), ("zoo_vit_tiny_opset17", vit, (2, 3, 32, 32), 17, True),
+# own seeds from 510. ViT: nn.MultiheadAttention transposes (N,L,E) to (L,N,E) and works on (L,N·heads,d) and
+# (N·heads,L,d) views, whose sizes the exporter computes as N·heads and L·N; the class token is expanded to the batch
+# (Expand, a BatchExpand layer) and concatenated with the patches. Three items, so the batch axis is not mistaken for
+# another.
+VIT_CASES = [
+    ("zoo_vit_tiny_opset14", vit, (3, 3, 32, 32), 14, True),  # layer norms spelled out (ReduceMean, Sub, Pow, …)
+    ("zoo_vit_tiny_opset17", vit, (3, 3, 32, 32), 17, True),
+]
+
+# Not exported yet: swin() needs Swin's attention permuted as (N·windows,L,3,heads,d) with the 3 first, and its
+# shifted-window mask needs ScatterND folded on constants. Its cases will be
 #   ("zoo_swin_tiny_opset11", swin, (2, 3, 32, 32), 11, True), ("zoo_swin_tiny_opset17", swin, (2, 3, 32, 32), 17, True)
-# with their own seeds (from 510).
+# with their own seeds (from 520).
+
+
+def write_vit_gradients(name, module, x):
+    """<name>.class_token_grad.npy and <name>.conv_proj_grad.npy: PyTorch's gradients of the mean cross-entropy (label of
+    item i: i mod 10) with respect to the class token (expanded over the batch, so its gradient sums the items') and the
+    patch embedding's weight (back through every attention block); <name>.loss.npy, that loss."""
+    import torch
+    import torch.nn.functional as F
+    module.eval()
+    module.zero_grad()
+    labels = torch.arange(x.shape[0]) % 10
+    loss = F.cross_entropy(module(x), labels)
+    loss.backward()
+    gen_onnx.save_npy(os.path.join(gen_onnx.OUT, name + ".class_token_grad.npy"), module.class_token.grad)
+    gen_onnx.save_npy(os.path.join(gen_onnx.OUT, name + ".conv_proj_grad.npy"), module.conv_proj.weight.grad)
+    gen_onnx.save_npy(os.path.join(gen_onnx.OUT, name + ".loss.npy"), loss.reshape(1))
 
 
 if __name__ == "__main__":
     gen_onnx.main(CASES, 500)
+    exported = gen_onnx.main(VIT_CASES, 510)
+    if "zoo_vit_tiny_opset17" in exported:
+        write_vit_gradients("zoo_vit_tiny_opset17", *exported["zoo_vit_tiny_opset17"])

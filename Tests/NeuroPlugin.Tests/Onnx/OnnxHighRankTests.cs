@@ -167,29 +167,9 @@ public sealed class OnnxHighRankTests : GLFixture
     /// as the exporter folds them; Tests/Golden/gen_torchvision.py) against ours on both backends: it comes back through all
     /// 16 channel shuffles (Permute's backward) and chunks.</summary>
     [Test]
-    public void ShuffleNetV2_FirstConvolutionGradient_MatchesPyTorch()
-    {
-        const string name = "zoo_shufflenet_v2_opset17";
-        var (inputShape, input) = Npy.Read(OnnxRun.FixturePath(name + ".input.npy"));
-        var (_, expected) = Npy.Read(OnnxRun.FixturePath(name + ".conv1_grad.npy"));
-        var (_, loss) = Npy.Read(OnnxRun.FixturePath(name + ".loss.npy"));
-        int batch = inputShape[0];
-        var targets = new float[batch * 10];
-        for (int i = 0; i < batch; i++) targets[i * 10 + i % 10] = 1f;
-        using var cpu = new CpuBackend();
-        foreach (IBackend backend in new IBackend[] { cpu, Backend })
-        {
-            using var network = OnnxImporter.Import(OnnxRun.FixturePath(name + ".onnx"), backend);
-            var first = network.Parameter(network.Graph.Nodes.First(n => n.Layer is Conv2d).Name + ".weight");
-            using var plan = ExecutionPlan.ForTraining(network, batch);
-            plan.Input.Upload(input);
-            plan.Target!.Upload(targets);
-            plan.ComputeGradients();
-            Assert.That(plan.ReadLoss(), Is.EqualTo(loss[0]).Within(1e-4 * loss[0]), $"loss on {backend.Name}");
-            int index = plan.Parameters.ToList().IndexOf(first);
-            TensorAssert.AreClose(expected, plan.ParameterGradients[index].ToArray(), 1e-3, $"first convolution's gradient on {backend.Name} vs PyTorch");
-        }
-    }
+    public void ShuffleNetV2_FirstConvolutionGradient_MatchesPyTorch() =>
+        OnnxRun.GradientsMatchPyTorch("zoo_shufflenet_v2_opset17", Backend, classes: 10,
+            (network => network.Graph.Nodes.First(n => n.Layer is Conv2d).Name + ".weight", "conv1_grad", "first convolution's gradient"));
 
     [Test]
     public void ShuffleNetV2_FineTunesOnCpuAndGL() =>

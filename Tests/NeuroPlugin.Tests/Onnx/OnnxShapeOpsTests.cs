@@ -164,9 +164,11 @@ public sealed class OnnxShapeOpsTests : GLFixture
     [Test]
     public void BatchAxisMoves_AreTypedErrorsNamingTheNode()
     {
+        // a Transpose that moves the batch axis is a view (OnnxAttentionViewTests); an op that cannot read it names itself
         var b = new OnnxBuilder().Input("x", 3, 4);
         b.Node("Transpose", ["x"], "t");
-        OnnxRun.AssertUnsupported(b.Output("t"), "t", "Transpose", "moves the batch axis");
+        b.Node("Concat", ["t", "t"], "c", Int("axis", 0));
+        OnnxRun.AssertUnsupported(b.Output("c"), "c", "Concat", "input 0 is seen as [4,3,N]");
 
         b = new OnnxBuilder().Input("x", 3, 4);
         b.Node("Gather", ["x", b.IntTensor("i", 0)], "g", Int("axis", 0));
@@ -209,10 +211,11 @@ public sealed class OnnxShapeOpsTests : GLFixture
         b.Node("Reshape", ["x", "w"], "r");
         OnnxRun.AssertUnsupported(b.Output("r"), "e", "Equal", "comparing the batch size with 2");
 
+        // a weight expanded to the batch is a BatchExpand layer (OnnxAttentionViewTests), but not one repeated inside each item
         b = new OnnxBuilder().Input("x", 3, 4);
         b.Node("Shape", ["x"], "s");
         b.Node("Expand", [b.Weight("token", [1, 1, 4]), "s"], "t");
         b.Node("Concat", ["t", "x"], "c", Int("axis", 1));
-        OnnxRun.AssertUnsupported(b.Output("c"), "t", "Expand", "a shape holding the batch size");
+        OnnxRun.AssertUnsupported(b.Output("c"), "t", "Expand", "Expand of the weight [1,1,4] to [N,3,4] repeats it inside each item");
     }
 }

@@ -159,6 +159,35 @@ static class OnnxRun
         TensorAssert.AreClose(trained[0], trained[1], 1e-3, $"{what} after fine-tuning, GL vs CPU");
     }
 
+    /// <summary>PyTorch's loss (<c>&lt;name&gt;.loss.npy</c>) and parameter gradients (<c>&lt;name&gt;.&lt;file&gt;.npy</c>, one per entry of
+    /// <paramref name="gradients"/>: the parameter a function of the imported network names) against ours on the CPU and on
+    /// <paramref name="gl"/>, for the fixture's input and the mean cross-entropy with the label of item i being i mod
+    /// <paramref name="classes"/>: the loss within 1e-4, each gradient within 1e-3 relative.</summary>
+    public static void GradientsMatchPyTorch(string name, IBackend gl, int classes, params (Func<Network, string> Parameter, string File, string What)[] gradients)
+    {
+        var (inputShape, input) = Npy.Read(FixturePath(name + ".input.npy"));
+        var (_, loss) = Npy.Read(FixturePath(name + ".loss.npy"));
+        int batch = inputShape[0];
+        var targets = new float[batch * classes];
+        for (int i = 0; i < batch; i++) targets[i * classes + i % classes] = 1f;
+        using var cpu = new CpuBackend();
+        foreach (IBackend backend in new IBackend[] { cpu, gl })
+        {
+            using var network = OnnxImporter.Import(FixturePath(name + ".onnx"), backend);
+            using var plan = ExecutionPlan.ForTraining(network, batch);
+            plan.Input.Upload(input);
+            plan.Target!.Upload(targets);
+            plan.ComputeGradients();
+            Assert.That(plan.ReadLoss(), Is.EqualTo(loss[0]).Within(1e-4 * loss[0]), $"loss on {backend.Name}");
+            foreach (var (parameter, file, what) in gradients)
+            {
+                var (_, expected) = Npy.Read(FixturePath($"{name}.{file}.npy"));
+                int index = plan.Parameters.ToList().IndexOf(network.Parameter(parameter(network)));
+                TensorAssert.AreClose(expected, plan.ParameterGradients[index].ToArray(), 1e-3, $"{what} on {backend.Name} vs PyTorch");
+            }
+        }
+    }
+
     public static float[] RandomInput(int length, int seed)
     {
         var random = new Random(seed);

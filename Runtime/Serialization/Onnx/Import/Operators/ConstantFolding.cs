@@ -4,7 +4,8 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// The ops computed at import time when every input is a constant: Constant nodes, and the shape arithmetic exporters
 /// write around Flatten, Reshape, Pad and Resize (Shape, Gather, (Un)Squeeze, Reshape, Concat, Slice, Transpose,
 /// ConstantOfShape, Cast, Identity, element-wise Add/Sub/Mul/Div). Integer constants may hold the symbolic batch size
-/// (<see cref="OnnxConstant.Batch"/>), which passes through Gather, Concat and Slice but not through arithmetic.
+/// (<see cref="OnnxConstant.Batch"/>) and its multiples, which pass through Gather, Concat and Slice, and through Mul and Div
+/// only where the result is again a multiple of the batch size.
 /// </summary>
 internal static class ConstantFolding
 {
@@ -17,8 +18,8 @@ internal static class ConstantFolding
         {
             if (n.Has("value_float")) return new ConstantValue(OnnxConstant.OfFloats([], [n.Float("value_float", 0)]));
             if (n.Floats("value_floats") is { } floats) return new ConstantValue(OnnxConstant.OfFloats([floats.Length], floats));
-            if (n.Has("value_int")) return new ConstantValue(OnnxConstant.OfInts([], [n.Int("value_int", 0)]));
-            if (n.Ints("value_ints") is { } ints) return new ConstantValue(OnnxConstant.OfInts([ints.Length], ints));
+            if (n.Has("value_int")) return new ConstantValue(OnnxConstant.FromFile([], [n.Int("value_int", 0)]));
+            if (n.Ints("value_ints") is { } ints) return new ConstantValue(OnnxConstant.FromFile([ints.Length], ints));
         }
         throw n.Unsupported(n.Proto.Attribute.Count > 0 ? $"attribute '{n.Proto.Attribute[0].Name}' is not supported" : "the value is missing");
     }
@@ -131,8 +132,27 @@ internal static class ConstantFolding
             return new ConstantValue(OnnxConstant.OfFloats(dims, [.. x.Select((v, i) => (float)Apply(n.Op, v, y[i]))]));
         }
         long[] p = a.Ints!, q = b.Ints!;
-        if (p.Contains(OnnxConstant.Batch) || q.Contains(OnnxConstant.Batch)) throw n.Unsupported("arithmetic on the batch size is not supported");
-        return new ConstantValue(OnnxConstant.OfInts(dims, [.. p.Select((v, i) => (long)Apply(n.Op, v, q[i]))]));
+        return new ConstantValue(OnnxConstant.OfInts(dims, [.. p.Select((v, i) => OnnxConstant.IsBatchMultiple(v) || OnnxConstant.IsBatchMultiple(q[i])
+            ? BatchArithmetic(n, v, q[i]) : (long)Apply(n.Op, v, q[i]))]));
+    }
+
+    /// <summary>An op of integers of which one or both are batch multiples (<see cref="OnnxConstant.BatchTimes"/>): k·N times
+    /// a positive m is (k·m)·N, and k·N divided by a divisor m of k is (k/m)·N (MultiheadAttention's N·heads and L·N, and
+    /// back); anything else would depend on the batch size and is refused by name.</summary>
+    static long BatchArithmetic(OnnxNodeReader n, long a, long b)
+    {
+        bool symbolA = OnnxConstant.IsBatchMultiple(a), symbolB = OnnxConstant.IsBatchMultiple(b);
+        long k = OnnxConstant.Multiplier(symbolA ? a : b), m = symbolA ? b : a;
+        try
+        {
+            if (n.Op == "Mul" && symbolA != symbolB && m >= 1) return OnnxConstant.BatchTimes(checked(k * m));
+            if (n.Op == "Div" && symbolA && !symbolB && m >= 1 && k % m == 0) return OnnxConstant.BatchTimes(k / m);
+        }
+        catch (Exception e) when (e is OverflowException or ArgumentOutOfRangeException)
+        {
+            // a multiple past 2⁶² falls through to the refusal
+        }
+        throw n.Unsupported($"{n.Op} of {OnnxConstant.Text(a)} and {OnnxConstant.Text(b)} depends on the batch size (supported: kN·m, kN/m for m dividing k)");
     }
 
     /// <summary>The operands expanded to their NumPy broadcast shape (aligned at the last axis; on each axis the sizes are

@@ -4,9 +4,10 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// Comparison, selection and index arithmetic on constants, folded at import time: the shape bookkeeping exporters write
 /// around Expand, Reshape and masks (PyTorch's <c>expand</c> writes Shape/ConstantOfShape/Equal/Where; Swin's window
 /// arithmetic Mod and Range). Booleans are integer constants 0 and 1. Equal, Where and Mod broadcast (NumPy's rules). The
-/// symbolic batch size (<see cref="OnnxConstant.Batch"/>) equals itself and no size below 1, passes through Where, and is
-/// refused by name where a result would depend on its value (Mod, Range, Equal with a positive size). None of these ops is
-/// a layer: on a tensor computed from the graph input they are an <see cref="OnnxUnsupportedException"/> naming the node.
+/// symbolic batch size (<see cref="OnnxConstant.Batch"/>) and its multiples equal themselves and no size below 1, pass through
+/// Where, and are refused by name where a result would depend on the batch size (Mod, Range, Equal with a positive size).
+/// Expand of a constant to a shape that starts with the batch size is a <see cref="BatchExpand"/> layer; none of the other
+/// ops is a layer: on a tensor computed from the graph input they are an <see cref="OnnxUnsupportedException"/> naming the node.
 /// </summary>
 internal static class ConstantLogic
 {
@@ -28,10 +29,13 @@ internal static class ConstantLogic
     /// (at least 1: unequal to any size below 1, unknown against a positive one).</summary>
     static bool Same(OnnxNodeReader n, long a, long b)
     {
-        bool batchA = a == OnnxConstant.Batch, batchB = b == OnnxConstant.Batch;
-        if (batchA == batchB) return a == b;
+        bool batchA = OnnxConstant.IsBatchMultiple(a), batchB = OnnxConstant.IsBatchMultiple(b);
+        if (!batchA && !batchB) return a == b;
+        if (batchA && batchB && a == b) return true;
         long other = batchA ? b : a;
-        return other < 1 ? false : throw n.Unsupported($"comparing the batch size with {other} depends on the batch size");
+        return !(batchA && batchB) && other < 1 ? false
+            : throw n.Unsupported($"comparing {Named(a)} with {Named(b)} depends on the batch size");
+        static string Named(long v) => v == OnnxConstant.Batch ? "the batch size" : OnnxConstant.Text(v);
     }
 
     /// <summary>Not of a boolean constant.</summary>
@@ -74,7 +78,7 @@ internal static class ConstantLogic
             return new ConstantValue(OnnxConstant.OfFloats(dims, [.. x.Select((v, i) => v % y[i])]));
         }
         long[] p = a.Ints!, q = b.Ints!;
-        if (p.Contains(OnnxConstant.Batch) || q.Contains(OnnxConstant.Batch)) throw n.Unsupported("Mod of the batch size depends on the batch size");
+        if (p.Any(OnnxConstant.IsBatchMultiple) || q.Any(OnnxConstant.IsBatchMultiple)) throw n.Unsupported("Mod of the batch size depends on the batch size");
         if (q.Contains(0)) throw n.Unsupported("integer Mod by 0");
         return new ConstantValue(OnnxConstant.OfInts(dims, [.. p.Select((v, i) => fmod ? v % q[i] : ((v % q[i]) + q[i]) % q[i])]));
     }
@@ -95,16 +99,32 @@ internal static class ConstantLogic
             : OnnxConstant.OfInts(dims, [.. Enumerable.Range(0, (int)count).Select(i => (long)from + i * (long)step)]));
     }
 
-    /// <summary>Expand of a constant to the broadcast of its shape and the given one. A shape holding the batch size
-    /// would make a tensor of the batch from a constant, which is refused.</summary>
+    /// <summary>Expand of a constant to the broadcast of its shape and the given one. A shape whose first entry is the batch
+    /// size N repeats the constant per item (PyTorch's <c>parameter.expand(N, …)</c>, ViT's class token): a
+    /// <see cref="BatchExpand"/> layer, learnable where the constant is an initializer of the file (a weight), which it
+    /// must then fill each item with as it is (a weight repeated inside an item would train as many copies).</summary>
     public static OnnxValue Expand(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 2);
         var c = graph.FoldedInput(n, 0);
         long[] shape = graph.FoldedInput(n, 1).AsInts(ConstantFolding.Fail(n));
-        if (shape.Contains(OnnxConstant.Batch))
-            throw n.Unsupported($"Expand of the constant {c} to a shape holding the batch size (a constant repeated per item) is not supported");
-        if (shape.Any(d => d < 0)) throw n.Malformed($"shape [{string.Join(",", shape)}] has a negative size");
-        return new ConstantValue(ConstantFolding.Expanded(n, c, ConstantFolding.BroadcastDims(n, c.Dims, shape)));
+        string text = $"[{string.Join(",", shape.Select(OnnxConstant.Text))}]";
+        bool perItem = shape.Length > 0 && shape[0] == OnnxConstant.Batch;
+        if (shape.Skip(perItem ? 1 : 0).Any(OnnxConstant.IsBatchMultiple))
+            throw n.Unsupported($"Expand of the constant {c} to {text}: only the first axis may be the batch size (a constant repeated per item)");
+        if (shape.Any(d => d < 0 && !OnnxConstant.IsBatchMultiple(d))) throw n.Malformed($"shape {text} has a negative size");
+        if (!perItem) return new ConstantValue(ConstantFolding.Expanded(n, c, ConstantFolding.BroadcastDims(n, c.Dims, shape)));
+        long[] dims = ConstantFolding.BroadcastDims(n, c.Dims, [1, .. shape[1..]]);
+        if (c.Dims.Length == dims.Length && c.Dims[0] != 1)
+            throw n.Unsupported($"Expand of the constant {c} to {text}: its first axis would be the batch axis");
+        long[] item = dims[1..];
+        if (item.Length == 0) throw n.Unsupported($"Expand of the constant {c} to {text} gives one value per item; our tensors have an item axis");
+        var values = ConstantFolding.Expanded(n, c.WithDims([.. BroadcastAxes.Aligned([.. c.Dims.Select(d => (int)d)], dims.Length).Select(d => (long)d)]), dims);
+        string name = n.Proto.Input[0];
+        bool learnable = graph.IsInitializer(name);
+        if (learnable && values.Length != c.Length)
+            throw n.Unsupported($"Expand of the weight {c} to {text} repeats it inside each item; only a repeat over the batch is a layer (BatchExpand)");
+        var layer = new BatchExpand(TensorShape.Of([.. item.Select(d => (int)d)]), learnable);
+        return graph.AddLayer(n, learnable ? $"{name}.weight" : null, layer, [graph.BatchSource], ("constant", [.. values.AsFloats(ConstantFolding.Fail(n))]));
     }
 }
