@@ -50,11 +50,29 @@ public sealed class OnnxFixtureTests : GLFixture
         "layer_norms_opset11", "layer_norms_opset13",
     ];
 
+    /// <summary>Models whose input is too large to keep as a file, made by the test from a formula instead
+    /// (<see cref="OnnxRun.PatternInput"/>, the generator's gen_onnx.pattern_input), of shape <see cref="PatternShape"/>:
+    /// torchvision's AlexNet and VGG-11 at reduced widths (Tests/Golden/gen_torchvision.py), whose adaptive pooling exports
+    /// only where its output (6×6, 7×7) divides its input, so they need 224×224 images.</summary>
+    public static readonly string[] PatternFixtures = ["zoo_alexnet_narrow_opset13", "zoo_vgg11_narrow_opset17"];
+
+    /// <summary>The input shape of <see cref="PatternFixtures"/>: two 224×224 RGB images.</summary>
+    static readonly int[] PatternShape = [2, 3, 224, 224];
+
     [TestCaseSource(nameof(Fixtures))]
     public void ImportedModel_MatchesPyTorchAndOnnxRuntime(string name)
     {
-        string path = OnnxRun.FixturePath(name + ".onnx");
         var (inputShape, input) = Npy.Read(OnnxRun.FixturePath(name + ".input.npy"));
+        MatchesPyTorchAndOnnxRuntime(name, inputShape, input);
+    }
+
+    [TestCaseSource(nameof(PatternFixtures))]
+    public void ImportedModelOnAPatternInput_MatchesPyTorchAndOnnxRuntime(string name) =>
+        MatchesPyTorchAndOnnxRuntime(name, PatternShape, OnnxRun.PatternInput(PatternShape.Aggregate(1, (p, d) => p * d)));
+
+    void MatchesPyTorchAndOnnxRuntime(string name, int[] inputShape, float[] input)
+    {
+        string path = OnnxRun.FixturePath(name + ".onnx");
         var (outputShape, expected) = Npy.Read(OnnxRun.FixturePath(name + ".output.npy"));
         var (ort, ortShape) = OnnxRun.Ort(File.ReadAllBytes(path), input, inputShape);
         Assert.That(ortShape, Is.EqualTo(outputShape), "ONNX Runtime's output shape");

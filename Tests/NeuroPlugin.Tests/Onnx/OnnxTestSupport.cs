@@ -188,6 +188,11 @@ static class OnnxRun
         }
     }
 
+    /// <summary>The input Tests/Golden/gen_onnx.py's pattern_input makes: element i is ((i·40503 + 12345) mod 65536) / 32768 − 1,
+    /// exact in float32.</summary>
+    public static float[] PatternInput(int length) =>
+        [.. Enumerable.Range(0, length).Select(i => (float)((i * 40503L + 12345) % 65536 / 32768.0 - 1.0))];
+
     public static float[] RandomInput(int length, int seed)
     {
         var random = new Random(seed);
