@@ -8,7 +8,8 @@ namespace NeuroPlugin.Tests.Onnx;
 /// L·N), and a learnable constant expanded to the batch (<see cref="BatchExpand"/>, ViT's class token). torchvision's
 /// VisionTransformer at a few channels (Tests/Golden/gen_torchvision_attention.py, three items; compared with PyTorch and ONNX
 /// Runtime in <see cref="OnnxFixtureTests"/>) imports with its attention as batched MatMuls, its gradients match PyTorch's
-/// on both backends, and it fine-tunes alike on both; what stays out of reach is a typed error naming the node.</summary>
+/// on both backends, and it fine-tunes alike on both; so do torchvision's Swin's window views (its q, k and v gathered from a
+/// (3,nW·N,heads,L,d) view); what stays out of reach is a typed error naming the node.</summary>
 public sealed class OnnxAttentionViewTests : GLFixture
 {
     [TestCase("zoo_vit_tiny_opset14")]
@@ -63,6 +64,26 @@ public sealed class OnnxAttentionViewTests : GLFixture
         }
         Assert.That(batched[..10], Is.Not.EqualTo(batched[10..20]), "the items' logits differ");
     }
+
+    /// <summary>torchvision's Swin (Tests/Golden/gen_torchvision_attention.py): its window attention as products of (N, nW·heads,
+    /// L, ·) tensors (4 windows in the first stage's two blocks, one in the second's), the shifted block's mask a constant.</summary>
+    [Test]
+    public void Swin_ImportsItsWindowAttentionAsMatMulsOverWindowsAndHeads()
+    {
+        var model = OnnxImporter.Convert(OnnxRun.FixturePath("zoo_swin_tiny_opset17.onnx"));
+        var shapes = model.Graph.InferShapes(3);
+        var products = model.Graph.Nodes.Where(n => n.Layer is MatMul { HasConstant: false }).Select(n => shapes[n.Name].ToArray()).ToArray();
+        Assert.That(products, Is.EqualTo(new[]
+        {
+            new[] { 3, 4 * 2, 16, 16 }, [3, 4 * 2, 16, 8], [3, 4 * 2, 16, 16], [3, 4 * 2, 16, 8], [3, 4, 16, 16], [3, 4, 16, 8],
+        }), "q·kᵀ and weights·v of 4×4 windows (16 positions): 4 windows of 2 heads of 8, then 1 window of 4 heads of 8");
+        Assert.That(model.Graph.Nodes.Count(n => n.Layer is Softmax), Is.EqualTo(3));
+    }
+
+    [Test]
+    public void Swin_FineTunesOnCpuAndGL() =>
+        OnnxRun.FineTunesAlikeOnBothBackends("zoo_swin_tiny_opset17.onnx", Backend, seed: 18, learningRate: 0.01f,
+            _ => "features.0.0.weight", "the patch embedding", item: [3, 32, 32], classes: 10);
 
     /// <summary>A hand-made (L,N,E) attention view's round trip (Transpose, Reshape to (L,N·2,E/2), heads first, MatMul by a
     /// constant, Softmax, back) against ONNX Runtime on both backends, at batch 3.</summary>

@@ -27,6 +27,9 @@ public sealed class OnnxFixtureTests : GLFixture
         // ViT (three items): MultiheadAttention on (L,N,E), (L,N·heads,d) and (N·heads,L,d) views, the class token expanded
         // to the batch (see OnnxAttentionViewTests); layer norms spelled out at opset 14
         "zoo_vit_tiny_opset14", "zoo_vit_tiny_opset17",
+        // Swin (three items): windows as (nW·N,L,C) views, q, k and v gathered from a (3,nW·N,heads,L,d) view, the shifted
+        // windows' mask folded from ScatterND, patch merging
+        "zoo_swin_tiny_opset17",
         // ResNeXt (grouped bottlenecks), Wide ResNet and Inception v3 from torchvision's classes at narrowed widths
         // (Tests/Golden/gen_torchvision.py)
         "zoo_resnext_g4_opset11", "zoo_resnext_g4_opset17", "zoo_wide_resnet_opset13", "zoo_inception_v3_opset11",

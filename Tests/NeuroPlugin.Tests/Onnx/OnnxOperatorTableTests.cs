@@ -127,11 +127,12 @@ public sealed class OnnxOperatorTableTests
         text.AppendLine("A Transpose that moves the batch axis, and a Reshape that merges it with other axes (shape entries k·N, such as");
         text.AppendLine("MultiheadAttention's (L,N,E), (L,N·heads,d) and (N·heads,L,d)), move no data: the result is a view that records");
         text.AppendLine("where each axis is stored. Reshape, Transpose, Shape (k·N entries), Identity, element-wise ops with a constant,");
-        text.AppendLine("MatMul by a constant and Gemm (row by row, the rows in stored order), Slice of one stored axis and Softmax over the");
-        text.AppendLine("last axis read such a view; a MatMul of two views whose first axis holds the batch runs on our (N,k,…) tensors, a");
-        text.AppendLine("Permute putting their axes in order where needed; any other op on such a view is an error naming the node.");
+        text.AppendLine("Dropout, MatMul by a constant and Gemm (row by row, the rows in stored order), Slice and Gather of one stored axis");
+        text.AppendLine("and Softmax over the last axis read such a view; a MatMul of two views whose first axis holds the batch runs on our");
+        text.AppendLine("(N,k·…,M,K) tensors, a Permute putting their axes in order where needed (ViT's and Swin's attention); any other op");
+        text.AppendLine("on such a view is an error naming the node.");
         text.AppendLine();
-        text.AppendLine("Expand, Equal, Not, Where, Mod and Range are shape and mask bookkeeping: folded on constants only (NumPy");
+        text.AppendLine("Expand, Equal, Not, Where, Mod, Range and ScatterND are shape and mask bookkeeping: folded on constants only (NumPy");
         text.AppendLine("broadcasting). The symbolic batch size in a shape (and its multiples k·N) equals itself and no size below 1, passes");
         text.AppendLine("through Where, and through Mul and Div where the result is again k·N; where a result would depend on its value");
         text.AppendLine("(Add of it, Mod or Range of it, Equal with a positive size), and on any tensor computed from the input, these ops");

@@ -36,6 +36,14 @@ internal sealed record PermutedView(LiveTensor Tensor, int[] Physical, int[][] A
     /// batch axis is alone and first; otherwise itself.</summary>
     public OnnxValue Simplified()
     {
+        // the batch axis merged with stored axes of size 1 only is the batch axis alone
+        if (Axes.Any(axis => axis.Length > 1 && axis.Contains(0) && axis.All(a => a == 0 || Physical[a] == 1)))
+        {
+            int[] ones = [.. Axes.First(axis => axis.Contains(0)).Where(a => a != 0)];
+            int Renumbered(int a) => a - ones.Count(one => one < a);
+            return new PermutedView(Tensor, [.. Physical.Where((_, a) => !ones.Contains(a))],
+                [.. Axes.Select(axis => axis.Where(a => !ones.Contains(a)).Select(Renumbered).ToArray())]).Simplified();
+        }
         bool inOrder = Order.Select((a, i) => a == i).All(same => same);
         return inOrder && Axes[0] is [0] && Axes.Length <= ImportGraph.MaxViewRank ? ImportGraph.Seen(Tensor, Dims) : this;
     }

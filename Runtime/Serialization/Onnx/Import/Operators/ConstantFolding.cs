@@ -42,6 +42,8 @@ internal static class ConstantFolding
         {
             (int)TensorDataType.Float or (int)TensorDataType.Double => new ConstantValue(OnnxConstant.OfFloats(c.Dims, c.AsFloats(Fail(n)))),
             (int)TensorDataType.Int64 or (int)TensorDataType.Int32 => new ConstantValue(OnnxConstant.OfInts(c.Dims, c.AsInts(Fail(n)))),
+            // true where non-zero (a mask's comparison as booleans, Swin's)
+            (int)TensorDataType.Bool => new ConstantValue(OnnxConstant.OfInts(c.Dims, [.. c.AsFloats(Fail(n)).Select(v => v != 0f ? 1L : 0L)])),
             _ => throw n.Unsupported($"Cast to type {to} is not supported"),
         };
     }
@@ -108,17 +110,32 @@ internal static class ConstantFolding
         return new ConstantValue(c.WithDims(dims));
     }
 
-    /// <summary>Concat of 1-D constants (shapes); the result is integer unless every part is float.</summary>
+    /// <summary>Concat of constants along <c>axis</c> (shapes, 1-D; Swin's window masks, 2-D); the result is integer unless
+    /// every part is float.</summary>
     public static OnnxValue Concat(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, int.MaxValue);
         var parts = Enumerable.Range(0, n.InputCount).Select(i => graph.FoldedInput(n, i)).ToArray();
-        n.Int("axis", 0);
-        if (parts.Any(p => p.Dims.Length != 1)) throw n.Unsupported("Concat of constants is supported for 1-D constants");
-        long[] dims = [parts.Sum(p => p.Length)];
-        return new ConstantValue(parts.All(p => p.IsFloat)
-            ? OnnxConstant.OfFloats(dims, parts.SelectMany(p => p.Floats!).ToArray())
-            : OnnxConstant.OfInts(dims, parts.SelectMany(p => p.AsInts(Fail(n))).ToArray()));
+        int rank = parts[0].Dims.Length;
+        if (rank == 0) throw n.Malformed("Concat of scalars");
+        int axis = n.Axis(n.Int("axis", 0), rank, parts[0]);
+        if (parts.Any(p => p.Dims.Length != rank || p.Dims.Where((d, i) => i != axis && d != parts[0].Dims[i]).Any()))
+            throw n.Malformed($"parts {string.Join(", ", parts.Select(p => p.ToString()))} differ outside axis {axis}");
+        bool floats = parts.All(p => p.IsFloat);
+        // each part's rows (the elements before the axis) in turn: row r of the result is row r of every part, joined
+        long rows = parts[0].Dims[..axis].Aggregate(1L, (p, d) => p * d);
+        long[] dims = [.. parts[0].Dims];
+        dims[axis] = parts.Sum(p => p.Dims[axis]);
+        var floatValues = new List<float>();
+        var intValues = new List<long>();
+        for (long r = 0; r < rows; r++)
+            foreach (var part in parts)
+            {
+                int block = (int)(part.Length / Math.Max(rows, 1));
+                if (floats) floatValues.AddRange(part.Floats!.AsSpan((int)(r * block), block).ToArray());
+                else intValues.AddRange(part.AsInts(Fail(n)).AsSpan((int)(r * block), block).ToArray());
+            }
+        return new ConstantValue(floats ? OnnxConstant.OfFloats(dims, [.. floatValues]) : OnnxConstant.OfInts(dims, [.. intValues]));
     }
 
     /// <summary>Add, Sub, Mul, Div, Pow, Min or Max of constants, NumPy broadcasting (floats if either is float).</summary>

@@ -83,6 +83,57 @@ internal static class ConstantLogic
         return new ConstantValue(OnnxConstant.OfInts(dims, [.. p.Select((v, i) => fmod ? v % q[i] : ((v % q[i]) + q[i]) % q[i])]));
     }
 
+    /// <summary>ScatterND of constants (Swin's shifted-window mask, written region by region): a copy of data in which each
+    /// index tuple (the last axis of indices, q ≤ rank entries) names a slice, replaced by the matching slice of updates
+    /// (reduction none, the default) or combined with it (add, mul; opset 16 on). The batch size is refused in what an add or
+    /// mul combines.</summary>
+    public static OnnxValue ScatterND(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(3, 3);
+        OnnxConstant data = graph.FoldedInput(n, 0), indexTuples = graph.FoldedInput(n, 1), updates = graph.FoldedInput(n, 2);
+        string reduction = n.Opset >= 16 ? n.String("reduction", "none") : "none";
+        if (reduction is not ("none" or "add" or "mul")) throw n.Unsupported($"reduction '{reduction}' is not supported (none, add, mul)");
+        long[] index = indexTuples.AsInts(ConstantFolding.Fail(n));
+        int rank = data.Dims.Length, q = indexTuples.Dims.Length == 0 ? 0 : (int)indexTuples.Dims[^1];
+        if (q < 1 || q > rank) throw n.Malformed($"indices {indexTuples} must end in an axis of 1 to {rank} entries (the rank of data {data})");
+        long[] expected = [.. indexTuples.Dims[..^1], .. data.Dims[q..]];
+        if (!updates.Dims.SequenceEqual(expected)) throw n.Malformed($"updates {updates} must have the shape [{string.Join(",", expected)}]");
+        if (data.IsFloat != updates.IsFloat) throw n.Malformed($"data {data} and updates {updates} have different element types");
+        long[] strides = ConstantFolding.Strides(data.Dims);
+        int slice = (int)data.Dims[q..].Aggregate(1L, (p, d) => p * d), tuples = index.Length / q;
+        T[] Scatter<T>(T[] values, T[] replacements, Func<T, T, T> combine)
+        {
+            var result = (T[])values.Clone();
+            for (int t = 0; t < tuples; t++)
+            {
+                long offset = 0;
+                for (int j = 0; j < q; j++)
+                {
+                    long i = index[t * q + j], size = data.Dims[j];
+                    if (i < -size || i >= size) throw n.Malformed($"index {i} is outside axis {j} of data {data}");
+                    offset += (i < 0 ? i + size : i) * strides[j];
+                }
+                for (int e = 0; e < slice; e++) result[offset + e] = combine(result[offset + e], replacements[t * slice + e]);
+            }
+            return result;
+        }
+        if (data.IsFloat)
+            return new ConstantValue(OnnxConstant.OfFloats(data.Dims, Scatter(data.Floats!, updates.Floats!, reduction switch
+            {
+                "add" => (a, b) => a + b,
+                "mul" => (a, b) => a * b,
+                _ => (_, b) => b,
+            })));
+        if (reduction != "none" && (data.Ints!.Any(OnnxConstant.IsBatchMultiple) || updates.Ints!.Any(OnnxConstant.IsBatchMultiple)))
+            throw n.Unsupported($"ScatterND with reduction '{reduction}' of the batch size depends on the batch size");
+        return new ConstantValue(OnnxConstant.OfInts(data.Dims, Scatter(data.Ints!, updates.Ints!, reduction switch
+        {
+            "add" => (a, b) => a + b,
+            "mul" => (a, b) => a * b,
+            _ => (_, b) => b,
+        })));
+    }
+
     /// <summary>Range(start, limit, delta): start, start + delta, … up to limit (exclusive), of scalars.</summary>
     public static OnnxValue Range(ImportGraph graph, OnnxNodeReader n)
     {

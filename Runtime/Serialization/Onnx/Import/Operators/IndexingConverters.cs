@@ -197,6 +197,7 @@ internal static class IndexingConverters
     public static OnnxValue Gather(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 2);
+        if (graph.Input(n, 0) is PermutedView view) return GatherOfView(graph, n, view);
         var x = graph.LiveInput(n, 0);
         int axis = n.Axis(n.Int("axis", 0), x.Shape.Rank, x.Shape);
         if (axis == 0) throw n.Unsupported("Gather along the batch axis");
@@ -212,6 +213,33 @@ internal static class IndexingConverters
         if (dims.Count is < 2 or > TensorShape.MaxRank)
             throw n.Unsupported($"Gather of {x.Shape} with indices of shape [{string.Join(",", indices.Dims)}] gives rank {dims.Count} (supported: 2 to {TensorShape.MaxRank})");
         return selected with { Shape = TensorShape.Of([.. dims.Select(d => (int)d)]) };
+    }
+
+    /// <summary>Gather of a <see cref="PermutedView"/> along an ONNX axis that is one stored axis other than the batch's, with a
+    /// constant scalar or vector index (Swin's q, k and v picked from the (3,k·N,heads,L,d) view): an <see cref="IndexSelect"/>
+    /// of that stored axis; a scalar index drops the axis.</summary>
+    static OnnxValue GatherOfView(ImportGraph graph, OnnxNodeReader n, PermutedView view)
+    {
+        int[] dims = view.Dims;
+        int axis = n.Axis(n.Int("axis", 0), dims.Length, view.Text);
+        var indices = graph.Constant(n, 1, "the indices");
+        if (indices.Dims.Length > 1) throw n.Unsupported($"Gather of {view.Text} with indices of shape {indices} (a transposed view takes a scalar or a vector)");
+        int[] stored = view.Axes[axis];
+        if (stored.Length != 1 || stored[0] == 0)
+            throw n.Unsupported($"Gather along axis {axis} of {view.Text}, which {(stored.Contains(0) ? "holds the batch axis" : $"merges {stored.Length} stored axes")}");
+        int a = stored[0], size = dims[axis];
+        long[] values = indices.AsInts(m => n.Unsupported($"the indices: {m}"));
+        if (values.Length == 0 || values.Any(i => i < -size || i >= size))
+            throw n.Malformed($"indices [{string.Join(",", values)}] are outside axis {axis} of {view.Text} (size {size})");
+        int[] physical = [.. view.Physical];
+        int before = physical[1..a].Aggregate(1, (p, d) => p * d), after = physical[(a + 1)..].Aggregate(1, (p, d) => p * d);
+        var selected = graph.AddLayer(n, null, new IndexSelect(2, [.. values.Select(i => (int)(i < 0 ? i + size : i))]),
+            [view.Tensor with { Shape = TensorShape.Of([1, before, size, after]) }]);
+        physical[a] = values.Length;
+        if (indices.Dims.Length == 1) return new PermutedView(selected, physical, view.Axes).Simplified();
+        // a scalar index: the stored axis (now of size 1) and the ONNX axis go
+        int[] Renumbered(int[] group) => [.. group.Select(b => b > a ? b - 1 : b)];
+        return new PermutedView(selected, [.. physical.Where((_, i) => i != a)], [.. view.Axes.Where((_, i) => i != axis).Select(Renumbered)]).Simplified();
     }
 
     /// <summary>A slice bound in int range: ONNX writes ±2⁶³−1 for "to the end", which clamping treats the same.</summary>

@@ -79,10 +79,11 @@ internal static class LinearConverters
         }
         if (graph.Input(n, 0) is ConstantValue || graph.Input(n, 1) is ConstantValue)
             throw n.Unsupported("MatMul of a constant and a transposed view is supported only as view·W (the constant on the right)");
-        LiveTensor a = ViewLayouts.Batched(graph, n, 0), b = ViewLayouts.Batched(graph, n, 1);
-        if (a.Shape.Rank != b.Shape.Rank || a.Shape[1] != b.Shape[1])
-            throw n.Unsupported($"MatMul of the views {((PermutedView)graph.Input(n, 0)).Text} and {((PermutedView)graph.Input(n, 1)).Text}: their batch axes must merge the same k·N");
-        return ViewLayouts.BatchedResult(graph.AddLayer(n, null, new Layers.MatMul(), [a, b]));
+        var (a, leading) = ViewLayouts.Batched(graph, n, 0);
+        var (b, other) = ViewLayouts.Batched(graph, n, 1);
+        if (!leading.SequenceEqual(other))
+            throw n.Unsupported($"MatMul of the views {((PermutedView)graph.Input(n, 0)).Text} and {((PermutedView)graph.Input(n, 1)).Text}: the axes before their matrices must be equal (no broadcasting)");
+        return ViewLayouts.BatchedResult(graph.AddLayer(n, null, new Layers.MatMul(), [a, b]), leading);
     }
 
     /// <summary>x·W with a constant matrix W (K, out); or one half of P_H·x·P_Wᵀ (adaptive average pooling).</summary>

@@ -58,6 +58,8 @@ internal static class ShapeConverters
         // in double: up to 8 file-given sizes can overflow a long, and a product past 2⁵³ is far from any tensor's length
         double known = dims.Where(d => d > 0).Aggregate(1.0, (p, d) => p * d);
         if (inferred >= 0) dims[inferred] = known <= x.Shape.Length && x.Shape.Length % (long)known == 0 ? x.Shape.Length / (long)known : throw n.Malformed($"cannot reshape [{string.Join(",", from)}] to [{string.Join(",", target)}]");
+        // a −1 first that takes more than the batch merges it with other axes (Swin's windows, (N,nW,…) to (nW·N,…))
+        if (inferred == 0 && dims[0] > 1) return ReshapeView(n, PermutedView.Of(x, from), target);
         if (dims.Any(d => d is < 1 or > int.MaxValue) || dims.Aggregate(1.0, (p, d) => p * d) != x.Shape.Length || dims[0] != 1)
             throw n.Unsupported($"reshape of [{string.Join(",", from)}] to [{string.Join(",", target)}] does not keep the batch axis");
         return graph.View(n, 0, x, dims.Select(d => (int)d).ToArray());

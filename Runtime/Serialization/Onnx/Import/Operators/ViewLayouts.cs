@@ -43,26 +43,32 @@ internal static class ViewLayouts
         return (rows, Back);
     }
 
-    /// <summary>Input <paramref name="index"/>, a <see cref="PermutedView"/> whose first ONNX axis holds the batch axis, as
-    /// a tensor of ours for a product of tensors: its stored axes in order (<see cref="InOrder"/>), the first ONNX axis k·N
-    /// as (N,k); with its k.</summary>
-    public static LiveTensor Batched(ImportGraph graph, OnnxNodeReader n, int index)
+    /// <summary>Input <paramref name="index"/>, a <see cref="PermutedView"/> (or a tensor in storage order) of at least 3 ONNX
+    /// axes whose first holds the batch axis, as a tensor of ours for a product of tensors: its stored axes in order (<see cref="InOrder"/>), the first ONNX
+    /// axis k·N as (N,k) and the axes before the matrices merged, (N, k·…, M, K) (Swin's (k·N,heads,L,d) is (N,k·heads,L,d)).
+    /// Also the sizes the merged axis stands for, (k, …).</summary>
+    public static (LiveTensor Tensor, int[] Leading) Batched(ImportGraph graph, OnnxNodeReader n, int index)
     {
-        var view = graph.Input(n, index) as PermutedView
-            ?? throw n.Unsupported($"MatMul of a transposed view with the tensor {DimsText(graph.Input(n, index))}: both or neither must be views");
-        if (!view.Axes[0].Contains(0)) throw n.Unsupported($"input {index} {view.Text}: the first axis of a MatMul operand must hold the batch axis");
+        var view = graph.Input(n, index) as PermutedView;
+        if (view is null)
+        {
+            var (x, stored) = graph.AnyRankInput(n, index); // the other operand's batch axis alone: a view in storage order
+            view = PermutedView.Of(x, stored);
+        }
+        if (!view.Axes[0].Contains(0) || view.Axes.Length < 3)
+            throw n.Unsupported($"input {index} {view.Text}: a MatMul operand seen through a transposed view needs 3 or more axes, the first holding the batch axis");
         var ordered = InOrder(graph, n, index, view);
-        int[] dims = [1, ordered.Axes[0].Skip(1).Aggregate(1, (p, a) => p * ordered.Physical[a]), .. ordered.Dims[1..]];
-        if (dims.Length > TensorShape.MaxRank)
-            throw n.Unsupported($"input {index} {view.Text} is ({string.Join(",", dims)}) as our tensor: more than {TensorShape.MaxRank} axes");
-        return ordered.Tensor with { Shape = TensorShape.Of(dims) };
+        int[] dims = ordered.Dims;
+        int[] leading = [ordered.Axes[0].Skip(1).Aggregate(1, (p, a) => p * ordered.Physical[a]), .. dims[1..^2]];
+        return (ordered.Tensor with { Shape = TensorShape.Of([1, leading.Aggregate(1, (p, d) => p * d), dims[^2], dims[^1]]) }, leading);
     }
 
-    /// <summary>The product of a view's batched form (N,k,M,P) seen as the ONNX (k·N,M,P).</summary>
-    public static OnnxValue BatchedResult(LiveTensor product)
+    /// <summary>The product (N, k·…, M, P) of two <see cref="Batched"/> operands seen as the ONNX (k·N, …, M, P).</summary>
+    public static OnnxValue BatchedResult(LiveTensor product, int[] leading)
     {
-        int[] dims = product.Shape.ToArray();
-        return new PermutedView(product, dims, [[0, 1], .. Enumerable.Range(2, dims.Length - 2).Select(a => new[] { a })]).Simplified();
+        int[] matrices = product.Shape.ToArray()[2..];
+        int[] physical = [1, .. leading, .. matrices];
+        return new PermutedView(product, physical, [[0, 1], .. Enumerable.Range(2, physical.Length - 2).Select(a => new[] { a })]).Simplified();
     }
 
     /// <summary>The constant <paramref name="c"/>, broadcast against the ONNX axes of <paramref name="view"/>, laid out along
@@ -99,11 +105,4 @@ internal static class ViewLayouts
         });
     }
 
-    /// <summary>Sizes for messages: an ONNX value's (of any kind) or a constant's.</summary>
-    static string DimsText(OnnxValue value) => value switch
-    {
-        PermutedView view => view.Text,
-        ConstantValue c => c.Constant.ToString(),
-        _ => $"[{string.Join(",", ImportGraph.Dims(value) ?? [])}]",
-    };
 }
