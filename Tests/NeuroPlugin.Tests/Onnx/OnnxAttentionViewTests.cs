@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using NeuroPlugin.Serialization.Onnx;
 using static NeuroPlugin.Tests.Onnx.OnnxBuilder;
 
@@ -84,6 +85,21 @@ public sealed class OnnxAttentionViewTests : GLFixture
     public void Swin_FineTunesOnCpuAndGL() =>
         OnnxRun.FineTunesAlikeOnBothBackends("zoo_swin_tiny_opset17.onnx", Backend, seed: 18, learningRate: 0.01f,
             _ => "features.0.0.weight", "the patch embedding", item: [3, 32, 32], classes: 10);
+
+    /// <summary>The imported ViT and Swin written back to ONNX (BatchExpand as Expand, the views as the Permutes, Reshapes and
+    /// batched MatMuls they became) run in ONNX Runtime with PyTorch's output.</summary>
+    [TestCase("zoo_vit_tiny_opset17")]
+    [TestCase("zoo_swin_tiny_opset17")]
+    public void ImportedAttentionModels_ExportBack_AndRunInOnnxRuntimeAsInPyTorch(string name)
+    {
+        var (inputShape, input) = Npy.Read(OnnxRun.FixturePath(name + ".input.npy"));
+        var (outputShape, expected) = Npy.Read(OnnxRun.FixturePath(name + ".output.npy"));
+        using var cpu = new CpuBackend();
+        using var network = OnnxImporter.Import(OnnxRun.FixturePath(name + ".onnx"), cpu);
+        var (ort, shape) = OnnxRun.Ort(OnnxExporter.ToModel(network).ToByteArray(), input, inputShape);
+        Assert.That(shape, Is.EqualTo(outputShape));
+        TensorAssert.AreClose(expected, ort, 1e-4, $"{name} exported back, in ONNX Runtime, vs PyTorch");
+    }
 
     /// <summary>A hand-made (L,N,E) attention view's round trip (Transpose, Reshape to (L,N·2,E/2), heads first, MatMul by a
     /// constant, Softmax, back) against ONNX Runtime on both backends, at batch 3.</summary>
