@@ -69,10 +69,10 @@ SWIN_CASES = [
 ]
 
 
-def write_vit_gradients(name, module, x):
-    """<name>.class_token_grad.npy and <name>.conv_proj_grad.npy: PyTorch's gradients of the mean cross-entropy (label of
-    item i: i mod 10) with respect to the class token (expanded over the batch, so its gradient sums the items') and the
-    patch embedding's weight (back through every attention block); <name>.loss.npy, that loss."""
+def write_gradients(name, module, x, parameters):
+    """<name>.<key>_grad.npy for each key of parameters (a function of the module giving the parameter): PyTorch's gradient
+    of the mean cross-entropy (label of item i: i mod 10) with respect to it; <name>.loss.npy, that loss. ViT's class token
+    is expanded over the batch, so its gradient sums the items'; the patch embeddings' come back through every block."""
     import torch
     import torch.nn.functional as F
     module.eval()
@@ -80,14 +80,17 @@ def write_vit_gradients(name, module, x):
     labels = torch.arange(x.shape[0]) % 10
     loss = F.cross_entropy(module(x), labels)
     loss.backward()
-    gen_onnx.save_npy(os.path.join(gen_onnx.OUT, name + ".class_token_grad.npy"), module.class_token.grad)
-    gen_onnx.save_npy(os.path.join(gen_onnx.OUT, name + ".conv_proj_grad.npy"), module.conv_proj.weight.grad)
+    for key, parameter in parameters.items():
+        gen_onnx.save_npy(os.path.join(gen_onnx.OUT, f"{name}.{key}_grad.npy"), parameter(module).grad)
     gen_onnx.save_npy(os.path.join(gen_onnx.OUT, name + ".loss.npy"), loss.reshape(1))
 
 
 if __name__ == "__main__":
     gen_onnx.main(CASES, 500)
-    gen_onnx.main(SWIN_CASES, 520)
+    exported = gen_onnx.main(SWIN_CASES, 520)
+    if "zoo_swin_tiny_opset17" in exported:
+        write_gradients("zoo_swin_tiny_opset17", *exported["zoo_swin_tiny_opset17"], {"patch_embedding": lambda m: m.features[0][0].weight})
     exported = gen_onnx.main(VIT_CASES, 510)
     if "zoo_vit_tiny_opset17" in exported:
-        write_vit_gradients("zoo_vit_tiny_opset17", *exported["zoo_vit_tiny_opset17"])
+        write_gradients("zoo_vit_tiny_opset17", *exported["zoo_vit_tiny_opset17"],
+                        {"class_token": lambda m: m.class_token, "conv_proj": lambda m: m.conv_proj.weight})

@@ -81,6 +81,13 @@ public sealed class OnnxAttentionViewTests : GLFixture
         Assert.That(model.Graph.Nodes.Count(n => n.Layer is Softmax), Is.EqualTo(3));
     }
 
+    /// <summary>PyTorch's gradient of the mean cross-entropy with respect to Swin's patch embedding, back through the
+    /// windows, the shifted windows and their mask, the patch merging, against ours on both backends.</summary>
+    [Test]
+    public void Swin_PatchEmbeddingGradient_MatchesPyTorch() =>
+        OnnxRun.GradientsMatchPyTorch("zoo_swin_tiny_opset17", Backend, classes: 10,
+            (_ => "features.0.0.weight", "patch_embedding_grad", "patch embedding's gradient"));
+
     [Test]
     public void Swin_FineTunesOnCpuAndGL() =>
         OnnxRun.FineTunesAlikeOnBothBackends("zoo_swin_tiny_opset17.onnx", Backend, seed: 18, learningRate: 0.01f,
