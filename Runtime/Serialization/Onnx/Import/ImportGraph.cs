@@ -83,8 +83,16 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
     }
 
     /// <summary>True when the ONNX value <paramref name="name"/> is an initializer of the file (where exporters put
-    /// weights), not a Constant node or a folded value.</summary>
+    /// weights) or an Identity of one, not a Constant node or a folded value.</summary>
     public bool IsInitializer(string name) => initializers.Contains(name);
+
+    /// <summary>Makes <paramref name="name"/>, the Identity of <paramref name="source"/>, an initializer where that is one:
+    /// PyTorch's exporter writes a weight equal to another (zero biases, unit norm weights of several layers) as an Identity
+    /// of the first, and each copy is a weight of its own layer.</summary>
+    public void AliasInitializer(string name, string source)
+    {
+        if (initializers.Contains(source)) initializers.Add(name);
+    }
 
     /// <summary>True when the ONNX value <paramref name="name"/> already stands for something.</summary>
     public bool IsDefined(string name) => values.ContainsKey(name);

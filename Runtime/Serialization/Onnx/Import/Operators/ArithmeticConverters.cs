@@ -8,7 +8,7 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// squeeze-and-excitation); of a tensor and a constant broadcast per channel, Add/Sub/Mul/Div right after a Conv, Gemm,
 /// MatMul or BatchNormalization fold into its weights (<see cref="Fusion.TryScaleShift"/>). Anything else is an
 /// <see cref="Elementwise"/> layer: of two tensors, or of a tensor and the constant, which is learnable when it is an
-/// initializer of more than one element (a weight, as PyTorch exports parameters) and a fixed buffer otherwise (an
+/// initializer (or an Identity of one) of more than one element (a weight, as PyTorch exports parameters) and a fixed buffer otherwise (an
 /// epsilon, an exponent, a Constant node). All-constant operands fold (<see cref="ConstantFolding.Arithmetic"/>). An operand
 /// seen with more axes than ours have runs on views whose axes are merged where the operands broadcast alike.
 /// </summary>

@@ -27,6 +27,7 @@ internal static class ConstantFolding
     public static OnnxValue Identity(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
+        graph.AliasInitializer(n.Proto.Output[0], n.Proto.Input[0]);
         return graph.Input(n, 0);
     }
 
