@@ -22,6 +22,8 @@ public sealed class OnnxAttentionViewTests : GLFixture
         var token = layers.OfType<BatchExpand>().Single();
         Assert.That((token.Shape, token.Learnable), Is.EqualTo((new TensorShape(1, 32), true)), "the class token (1,1,32) repeated per item");
         Assert.That(model.State["class_token.constant"], Has.Length.EqualTo(32));
+        Assert.That(model.Graph.Nodes.Sum(n => n.Layer.Parameters.Sum(p => p.Shape.Length)), Is.EqualTo(24_234),
+            "PyTorch's learnable parameters, those the exporter wrote as Identities of an equal one (zero biases) included");
         var shapes = model.Graph.InferShapes(3);
         var products = model.Graph.Nodes.Where(n => n.Layer is MatMul { HasConstant: false }).ToArray();
         Assert.That(products, Has.Length.EqualTo(2 * 2), "q·kᵀ and weights·v in 2 layers");
