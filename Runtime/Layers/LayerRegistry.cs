@@ -20,6 +20,7 @@ public static class LayerRegistry
         Permute.Definition,
         Slice.Definition,
         IndexSelect.Definition,
+        BatchExpand.Definition,
         ChannelPad.Definition,
         MaxPool2d.Definition,
         AvgPool2d.Definition,

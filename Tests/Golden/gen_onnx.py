@@ -133,22 +133,23 @@ def densenet():
     return torchvision.models.DenseNet(growth_rate=8, block_config=(2, 3), num_init_features=16, bn_size=2, num_classes=10)
 
 
+def at_opsets(name, module, shape, opsets):
+    """One case per opset of `opsets` (opset → dynamic batch axis, in the order given), named NAME_opsetN."""
+    return [(f"{name}_opset{opset}", module, shape, opset, dynamic) for opset, dynamic in opsets.items()]
+
+
 CASES = [
     # name, module, input shape, opset, dynamic batch axis
     ("lenet5", LeNet5, (2, 1, 28, 28), 13, True),
-    ("conv_pool_activations_opset11", ConvPoolActivations, (2, 2, 9, 8), 11, True),
-    ("conv_pool_activations_opset17", ConvPoolActivations, (2, 2, 9, 8), 17, True),
-    ("hard_activations_opset14", HardActivations, (3, 3, 5, 5), 14, True),
-    ("hard_activations_opset9", HardActivations, (3, 3, 5, 5), 9, False),
-    ("residual_se_opset13", ResidualSqueezeExcite, (2, 3, 6, 6), 13, True),
-    ("residual_se_opset7", ResidualSqueezeExcite, (2, 3, 6, 6), 7, False),
+    *at_opsets("conv_pool_activations", ConvPoolActivations, (2, 2, 9, 8), {11: True, 17: True}),
+    *at_opsets("hard_activations", HardActivations, (3, 3, 5, 5), {14: True, 9: False}),
+    *at_opsets("residual_se", ResidualSqueezeExcite, (2, 3, 6, 6), {13: True, 7: False}),
     # zoo networks exported from torchvision itself, random weights, at reduced width/classes so the files stay small
     ("zoo_squeezenet1_1", squeezenet1_1, (2, 3, 64, 64), 13, True),
     ("zoo_mobilenet_v2_0.25", mobilenet_v2, (2, 3, 48, 48), 13, True),
     ("zoo_densenet_g8", densenet, (2, 3, 32, 32), 13, True),
     ("zoo_resnet_googlenet_blocks", TorchvisionBlocks, (2, 3, 32, 32), 11, True),
-    ("interpolations_opset11", Interpolations, (2, 2, 5, 6), 11, True),
-    ("interpolations_opset13", Interpolations, (2, 2, 5, 6), 13, False),
+    *at_opsets("interpolations", Interpolations, (2, 2, 5, 6), {11: True, 13: False}),
 ]
 
 
@@ -167,37 +168,47 @@ def save_npy(path, value):
     np.save(path, np.ascontiguousarray(value.detach().numpy().astype(np.float32)))
 
 
-def export(name, make, shape, opset, dynamic, seed):
+def pattern_input(shape):
+    """The input a test makes itself (OnnxRun.PatternInput), for an image too large to keep as a file: element i in row-major
+    order is ((i·40503 + 12345) mod 65536) / 32768 − 1, exact in float32."""
+    count = int(np.prod(shape))
+    values = ((np.arange(count, dtype=np.int64) * 40503 + 12345) % 65536).astype(np.float64) / 32768.0 - 1.0
+    return torch.from_numpy(values.astype(np.float32).reshape(shape))
+
+
+def export(name, make, shape, opset, dynamic, seed, pattern=False):
     """Exports make() (random weights from seed, randomized batch norm statistics, eval mode) at opset, with an input of
-    shape and PyTorch's output: <name>.onnx, <name>.input.npy, <name>.output.npy. Returns the module and the input."""
+    shape and PyTorch's output: <name>.onnx, <name>.input.npy, <name>.output.npy; with pattern, the input is
+    pattern_input(shape) and no .input.npy is written. Returns the module and the input."""
     torch.manual_seed(100 + seed)
     module = make()
     generator = torch.Generator().manual_seed(200 + seed)
     with torch.no_grad():
         randomize_batch_norm(module, generator)
     module.eval()
-    x = torch.randn(*shape, generator=generator)
+    x = pattern_input(shape) if pattern else torch.randn(*shape, generator=generator)
     with torch.no_grad():
         y = module(x)
     path = os.path.join(OUT, name + ".onnx")
     torch.onnx.export(module, (x,), path, opset_version=opset, input_names=["input"], output_names=["output"],
                       dynamic_axes={"input": {0: "N"}, "output": {0: "N"}} if dynamic else None,
                       do_constant_folding=True)
-    save_npy(os.path.join(OUT, name + ".input.npy"), x)
+    if not pattern:
+        save_npy(os.path.join(OUT, name + ".input.npy"), x)
     save_npy(os.path.join(OUT, name + ".output.npy"), y)
     print(f"  {name}: opset {opset}, {os.path.getsize(path)} bytes")
     return module, x
 
 
 def export_cases(cases, first_seed, only=None):
-    """Exports every case (name, make, shape, opset, dynamic) whose name starts with only (all when None), the i-th
-    with seed first_seed + i: each generator script gives its cases their own seed range. Returns {name: (module, input)}
-    of the cases exported."""
+    """Exports every case (name, make, shape, opset, dynamic[, pattern]) whose name starts with only (all when None), the
+    i-th with seed first_seed + i: each generator script gives its cases their own seed range. Returns {name: (module,
+    input)} of the cases exported."""
     os.makedirs(OUT, exist_ok=True)
     exported = {}
-    for index, (name, make, shape, opset, dynamic) in enumerate(cases):
+    for index, (name, make, shape, opset, dynamic, *pattern) in enumerate(cases):
         if only is None or name.startswith(only):
-            exported[name] = export(name, make, shape, opset, dynamic, first_seed + index)
+            exported[name] = export(name, make, shape, opset, dynamic, first_seed + index, *pattern)
     return exported
 
 

@@ -59,13 +59,9 @@ class LayerNorms(nn.Module):
 
 
 CASES = [
-    ("norms_transposed_opset11", NormsAndTransposed, (2, 3, 6, 5), 11, True),
-    ("norms_transposed_opset13", NormsAndTransposed, (2, 3, 6, 5), 13, True),
-    ("norms_transposed_opset17", NormsAndTransposed, (2, 3, 6, 5), 17, False),
-    ("layer_norms_opset17", LayerNorms, (2, 3, 6, 5), 17, True),
+    *gen_onnx.at_opsets("norms_transposed", NormsAndTransposed, (2, 3, 6, 5), {11: True, 13: True, 17: False}),
     # below opset 17 the exporter spells LayerNorm out: ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add
-    ("layer_norms_opset11", LayerNorms, (2, 3, 6, 5), 11, True),
-    ("layer_norms_opset13", LayerNorms, (2, 3, 6, 5), 13, False),
+    *gen_onnx.at_opsets("layer_norms", LayerNorms, (2, 3, 6, 5), {17: True, 11: True, 13: False}),
 ]
 
 

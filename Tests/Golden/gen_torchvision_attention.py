@@ -2,6 +2,8 @@
 image size (random weights, 10 classes) so each file stays a few hundred KB at most; written through gen_onnx.export
 (<name>.onnx, .input.npy, .output.npy in Tests/NeuroPlugin.Tests/Onnx/Fixtures), seeds from 500 (gen_onnx.py uses 0–12,
 gen_onnx_ops.py 300–, gen_onnx_norms.py and gen_torchvision.py 400–)."""
+import os
+
 import gen_onnx
 from gen_torchvision import he_initialized
 
@@ -27,11 +29,12 @@ def vit():
 
 
 def swin():
-    """swin_t's SwinTransformer with embedding width 16 (96), depths [2, 2] ([2, 2, 6, 2]), heads [2, 4] ([3, 6, 12, 24])
-    and 4×4 windows (7×7) on a 32×32 image: patch embedding, shifted windows (roll, attention mask), relative position
-    bias, patch merging."""
+    """swin_t's SwinTransformer with embedding width 16 (96), depths [2, 1] ([2, 2, 6, 2]), heads [2, 4] ([3, 6, 12, 24])
+    and 4×4 windows (7×7) on a 32×32 image: patch embedding, windows and shifted windows (roll, the attention mask the
+    exporter computes with ScatterND), relative position bias, patch merging, one window per image in the second stage
+    (whose blocks the class never shifts there: a second one would only add to the file)."""
     from torchvision.models.swin_transformer import SwinTransformer
-    return fan_in_initialized(SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2], num_heads=[2, 4], window_size=[4, 4],
+    return fan_in_initialized(SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 1], num_heads=[2, 4], window_size=[4, 4],
                                               stochastic_depth_prob=0.0, num_classes=10))
 
 
@@ -50,17 +53,44 @@ CASES = [
     ("zoo_maxvit_tiny_opset17", maxvit, (2, 3, 32, 32), 17, True),
 ]
 
-# Not exported yet: vit() and swin() import only once a view may carry the batch axis elsewhere than first
-# (nn.MultiheadAttention works on (L,N·heads,d) views, Swin's attention permutes (N·windows,L,3,heads,d) to put the 3 first)
-# and a constant may be expanded to the batch (ViT's class token, '/Expand', then a Concat with the patches: a layer that
-# repeats a learnable constant per item). Both also need shape constants that are known multiples of the batch size
-# (ViT's N·heads and L·N, Swin's N·windows at 'attn/Mul_1'), kept apart from the file's integers (PyTorch's reversed
-# slices end at -2^63+1, next to the batch symbol's -2^63), and Swin's shifted-window mask needs ScatterND folded on
-# constants. Their cases will be
-#   ("zoo_vit_tiny_opset11", vit, (2, 3, 32, 32), 11, True), ("zoo_vit_tiny_opset17", vit, (2, 3, 32, 32), 17, True),
-#   ("zoo_swin_tiny_opset11", swin, (2, 3, 32, 32), 11, True), ("zoo_swin_tiny_opset17", swin, (2, 3, 32, 32), 17, True)
-# with their own seeds (from 510).
+# own seeds from 510. ViT: nn.MultiheadAttention transposes (N,L,E) to (L,N,E) and works on (L,N·heads,d) and
+# (N·heads,L,d) views, whose sizes the exporter computes as N·heads and L·N; the class token is expanded to the batch
+# (Expand, a BatchExpand layer) and concatenated with the patches. Three items, so the batch axis is not mistaken for
+# another.
+VIT_CASES = [
+    ("zoo_vit_tiny_opset14", vit, (3, 3, 32, 32), 14, True),  # layer norms spelled out (ReduceMean, Sub, Pow, …)
+    ("zoo_vit_tiny_opset17", vit, (3, 3, 32, 32), 17, True),
+]
+
+# own seeds from 520. Swin: windows as (nW·N,L,C) views, its attention's (3,nW·N,heads,L,d) view with q, k and v picked by
+# Gather, the attention mask of the shifted windows folded from ScatterND
+SWIN_CASES = [
+    ("zoo_swin_tiny_opset17", swin, (3, 3, 32, 32), 17, True),
+]
+
+
+def write_gradients(name, module, x, parameters):
+    """<name>.<key>_grad.npy for each key of parameters (a function of the module giving the parameter): PyTorch's gradient
+    of the mean cross-entropy (label of item i: i mod 10) with respect to it; <name>.loss.npy, that loss. ViT's class token
+    is expanded over the batch, so its gradient sums the items'; the patch embeddings' come back through every block."""
+    import torch
+    import torch.nn.functional as F
+    module.eval()
+    module.zero_grad()
+    labels = torch.arange(x.shape[0]) % 10
+    loss = F.cross_entropy(module(x), labels)
+    loss.backward()
+    for key, parameter in parameters.items():
+        gen_onnx.save_npy(os.path.join(gen_onnx.OUT, f"{name}.{key}_grad.npy"), parameter(module).grad)
+    gen_onnx.save_npy(os.path.join(gen_onnx.OUT, name + ".loss.npy"), loss.reshape(1))
 
 
 if __name__ == "__main__":
     gen_onnx.main(CASES, 500)
+    exported = gen_onnx.main(SWIN_CASES, 520)
+    if "zoo_swin_tiny_opset17" in exported:
+        write_gradients("zoo_swin_tiny_opset17", *exported["zoo_swin_tiny_opset17"], {"patch_embedding": lambda m: m.features[0][0].weight})
+    exported = gen_onnx.main(VIT_CASES, 510)
+    if "zoo_vit_tiny_opset17" in exported:
+        write_gradients("zoo_vit_tiny_opset17", *exported["zoo_vit_tiny_opset17"],
+                        {"class_token": lambda m: m.class_token, "conv_proj": lambda m: m.conv_proj.weight})

@@ -14,7 +14,7 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// activations → Relu/Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish, ReLU6 → Clip(0, 6), SiLU → x·Sigmoid(x), GELU → its
 /// erf formula and GELUTanh → its tanh formula in Mul/Add/Div/Erf/Tanh,
 /// Flatten → Flatten, Reshape → Reshape (Squeeze/Unsqueeze where it only removes or adds axes of size 1), Permute → Transpose, Slice → Slice, IndexSelect → Gather, Add → Add/Sum,
-/// Concat → Concat, ChannelMultiply → Mul (after Unsqueeze for an (N,C) scale),
+/// Concat → Concat, BatchExpand → Expand (its size from Shape, Slice, Concat), ChannelMultiply → Mul (after Unsqueeze for an (N,C) scale),
 /// Elementwise/ElementwiseConstant → Add/Sub/Mul/Div/Pow/Min/Max/PRelu (the constant an initializer), PReLU → PRelu (the
 /// slope (C,1,…,1)), the element-wise
 /// functions → Neg/Abs/Reciprocal/Sqrt/Exp/Log/Erf, Softmax → Softmax, LogSoftmax → LogSoftmax,
@@ -158,6 +158,17 @@ public static partial class OnnxExporter
                 case Reshape or Permute or Slice or IndexSelect:
                     WriteShapeOp(node, inputShapes[0], x[0], y);
                     break;
+                case BatchExpand expand:
+                {
+                    // Expand(c, [N, shape…]): the batch size read from the input, the constant an initializer (broadcast from
+                    // its last axes)
+                    string c = expand.Learnable ? Parameter(node, "constant") : Buffer(node, "constant");
+                    Emit("Shape", $"{y}.input_shape", [x[0]], $"{y}.input_shape");
+                    Emit("Slice", $"{y}.batch", [$"{y}.input_shape", IntConstant($"{y}.starts", 0), IntConstant($"{y}.ends", 1)], $"{y}.batch");
+                    Emit("Concat", $"{y}.size", [$"{y}.batch", IntConstant($"{y}.item", Longs([.. expand.Shape.ToArray()]))], $"{y}.size", Int("axis", 0));
+                    Emit("Expand", node.Name, [c, $"{y}.size"], y);
+                    break;
+                }
                 case ChannelMultiply:
                     string scale = x[1];
                     if (inputShapes[1].Rank == 2)

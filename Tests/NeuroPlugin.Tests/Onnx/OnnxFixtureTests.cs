@@ -24,6 +24,12 @@ public sealed class OnnxFixtureTests : GLFixture
         // MaxViT at a few channels (Tests/Golden/gen_torchvision_attention.py): MBConv, block and grid attention on 5- and
         // 6-axis window views, Einsum, relative position bias
         "zoo_maxvit_tiny_opset12", "zoo_maxvit_tiny_opset17",
+        // ViT (three items): MultiheadAttention on (L,N,E), (L,N·heads,d) and (N·heads,L,d) views, the class token expanded
+        // to the batch (see OnnxAttentionViewTests); layer norms spelled out at opset 14
+        "zoo_vit_tiny_opset14", "zoo_vit_tiny_opset17",
+        // Swin (three items): windows as (nW·N,L,C) views, q, k and v gathered from a (3,nW·N,heads,L,d) view, the shifted
+        // windows' mask folded from ScatterND, patch merging
+        "zoo_swin_tiny_opset17",
         // ResNeXt (grouped bottlenecks), Wide ResNet and Inception v3 from torchvision's classes at narrowed widths
         // (Tests/Golden/gen_torchvision.py)
         "zoo_resnext_g4_opset11", "zoo_resnext_g4_opset17", "zoo_wide_resnet_opset13", "zoo_inception_v3_opset11",
@@ -47,11 +53,29 @@ public sealed class OnnxFixtureTests : GLFixture
         "layer_norms_opset11", "layer_norms_opset13",
     ];
 
+    /// <summary>Models whose input is too large to keep as a file, made by the test from a formula instead
+    /// (<see cref="OnnxRun.PatternInput"/>, the generator's gen_onnx.pattern_input), of shape <see cref="PatternShape"/>:
+    /// torchvision's AlexNet and VGG-11 at reduced widths (Tests/Golden/gen_torchvision.py), whose adaptive pooling exports
+    /// only where its output (6×6, 7×7) divides its input, so they need 224×224 images.</summary>
+    public static readonly string[] PatternFixtures = ["zoo_alexnet_narrow_opset13", "zoo_vgg11_narrow_opset17"];
+
+    /// <summary>The input shape of <see cref="PatternFixtures"/>: two 224×224 RGB images.</summary>
+    static readonly int[] PatternShape = [2, 3, 224, 224];
+
     [TestCaseSource(nameof(Fixtures))]
     public void ImportedModel_MatchesPyTorchAndOnnxRuntime(string name)
     {
-        string path = OnnxRun.FixturePath(name + ".onnx");
         var (inputShape, input) = Npy.Read(OnnxRun.FixturePath(name + ".input.npy"));
+        MatchesPyTorchAndOnnxRuntime(name, inputShape, input);
+    }
+
+    [TestCaseSource(nameof(PatternFixtures))]
+    public void ImportedModelOnAPatternInput_MatchesPyTorchAndOnnxRuntime(string name) =>
+        MatchesPyTorchAndOnnxRuntime(name, PatternShape, OnnxRun.PatternInput(PatternShape.Aggregate(1, (p, d) => p * d)));
+
+    void MatchesPyTorchAndOnnxRuntime(string name, int[] inputShape, float[] input)
+    {
+        string path = OnnxRun.FixturePath(name + ".onnx");
         var (outputShape, expected) = Npy.Read(OnnxRun.FixturePath(name + ".output.npy"));
         var (ort, ortShape) = OnnxRun.Ort(File.ReadAllBytes(path), input, inputShape);
         Assert.That(ortShape, Is.EqualTo(outputShape), "ONNX Runtime's output shape");

@@ -12,8 +12,7 @@ public sealed class OnnxGeneralActivationTests : GLFixture
     [TestCase("general_activations_opset17")]
     public void GeneralActivations_ImportAsPReLUAndElementwiseLayers(string name)
     {
-        var model = OnnxImporter.Convert(OnnxRun.FixturePath(name + ".onnx"));
-        var layers = model.Graph.Nodes.Select(n => n.Layer).ToArray();
+        var (model, layers) = OnnxRun.ConvertFixture(name + ".onnx");
         // nn.PReLU(4) as a per-channel PReLU with PyTorch's slopes, nn.PReLU() as a shared one
         Assert.That(layers.OfType<PReLU>().Select(p => p.NumParameters), Is.EquivalentTo(new[] { 4, 1 }));
         var perChannel = model.Graph.Nodes.Single(n => n.Layer is PReLU { NumParameters: 4 });

@@ -155,7 +155,7 @@ public sealed class OnnxHighRankTests : GLFixture
     [TestCase("zoo_shufflenet_v2_opset17")]
     public void ShuffleNetV2_ImportsEachChannelShuffleAsOnePermute(string name)
     {
-        var layers = OnnxImporter.Convert(OnnxRun.FixturePath(name + ".onnx")).Graph.Nodes.Select(n => n.Layer).ToArray();
+        var layers = OnnxRun.ConvertFixture(name + ".onnx").Layers;
         var permutes = layers.OfType<Permute>().Select(p => p.Dims.ToArray()).ToArray();
         Assert.That(permutes, Has.Length.EqualTo(4 + 8 + 4), "one shuffle per unit of the three stages");
         Assert.That(permutes[..12], Has.All.EqualTo(new[] { 0, 2, 1, 3 }), "stages 2 and 3: (N,2,C/2,H·W)");
@@ -167,29 +167,9 @@ public sealed class OnnxHighRankTests : GLFixture
     /// as the exporter folds them; Tests/Golden/gen_torchvision.py) against ours on both backends: it comes back through all
     /// 16 channel shuffles (Permute's backward) and chunks.</summary>
     [Test]
-    public void ShuffleNetV2_FirstConvolutionGradient_MatchesPyTorch()
-    {
-        const string name = "zoo_shufflenet_v2_opset17";
-        var (inputShape, input) = Npy.Read(OnnxRun.FixturePath(name + ".input.npy"));
-        var (_, expected) = Npy.Read(OnnxRun.FixturePath(name + ".conv1_grad.npy"));
-        var (_, loss) = Npy.Read(OnnxRun.FixturePath(name + ".loss.npy"));
-        int batch = inputShape[0];
-        var targets = new float[batch * 10];
-        for (int i = 0; i < batch; i++) targets[i * 10 + i % 10] = 1f;
-        using var cpu = new CpuBackend();
-        foreach (IBackend backend in new IBackend[] { cpu, Backend })
-        {
-            using var network = OnnxImporter.Import(OnnxRun.FixturePath(name + ".onnx"), backend);
-            var first = network.Parameter(network.Graph.Nodes.First(n => n.Layer is Conv2d).Name + ".weight");
-            using var plan = ExecutionPlan.ForTraining(network, batch);
-            plan.Input.Upload(input);
-            plan.Target!.Upload(targets);
-            plan.ComputeGradients();
-            Assert.That(plan.ReadLoss(), Is.EqualTo(loss[0]).Within(1e-4 * loss[0]), $"loss on {backend.Name}");
-            int index = plan.Parameters.ToList().IndexOf(first);
-            TensorAssert.AreClose(expected, plan.ParameterGradients[index].ToArray(), 1e-3, $"first convolution's gradient on {backend.Name} vs PyTorch");
-        }
-    }
+    public void ShuffleNetV2_FirstConvolutionGradient_MatchesPyTorch() =>
+        OnnxRun.GradientsMatchPyTorch("zoo_shufflenet_v2_opset17", Backend, classes: 10,
+            (network => network.Graph.Nodes.First(n => n.Layer is Conv2d).Name + ".weight", "conv1_grad", "first convolution's gradient"));
 
     [Test]
     public void ShuffleNetV2_FineTunesOnCpuAndGL() =>
@@ -200,7 +180,7 @@ public sealed class OnnxHighRankTests : GLFixture
     [TestCase("zoo_maxvit_tiny_opset17")]
     public void MaxViT_ImportsItsAttentionAsMatMulsOfMergedWindowsAndHeads(string name)
     {
-        var layers = OnnxImporter.Convert(OnnxRun.FixturePath(name + ".onnx")).Graph.Nodes.Select(n => n.Layer).ToArray();
+        var layers = OnnxRun.ConvertFixture(name + ".onnx").Layers;
         var products = layers.OfType<MatMul>().Where(m => !m.HasConstant).ToArray();
         Assert.That(products, Has.Length.EqualTo(2 * 2 * 2), "q·kᵀ and weights·v in the block and grid attention of 2 stages");
         Assert.That(layers.OfType<Softmax>().Select(s => s.Dim), Has.All.EqualTo(2), "(N,G·heads,I,J): rows over J");

@@ -98,7 +98,7 @@ public sealed class OnnxMatMulTests : GLFixture
     [Test]
     public void ConvNeXt_ImportsChannelsLastLinearsAsMatMulsAndLayerNormsAsReductions()
     {
-        var layers = OnnxImporter.Convert(OnnxRun.FixturePath("zoo_convnext_tiny_opset13.onnx")).Graph.Nodes.Select(n => n.Layer).ToArray();
+        var layers = OnnxRun.ConvertFixture("zoo_convnext_tiny_opset13.onnx").Layers;
         Assert.That(layers.OfType<MatMul>().Where(m => m.HasConstant && !m.ConstantFirst).Select(m => m.ConstantShape.ToString()),
             Is.EquivalentTo(new[] { "(8,32)", "(32,8)", "(16,64)", "(64,16)" }));
         Assert.That(layers.OfType<Reduce>().Select(r => $"{r.Op} [{string.Join(",", r.Dims)}]"), Is.EquivalentTo(Enumerable.Repeat("Mean [3]", 10)));

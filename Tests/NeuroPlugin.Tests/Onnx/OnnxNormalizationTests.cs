@@ -14,8 +14,7 @@ public sealed class OnnxNormalizationTests : GLFixture
     [TestCase("norms_transposed_opset17")]
     public void PyTorchGroupNormInstanceNormAndConvTranspose_ImportAsTheirLayers(string name)
     {
-        var model = OnnxImporter.Convert(OnnxRun.FixturePath(name + ".onnx"));
-        var layers = model.Graph.Nodes.Select(n => n.Layer).ToArray();
+        var (model, layers) = OnnxRun.ConvertFixture(name + ".onnx");
         Assert.That(layers.Select(l => l.Type), Is.EqualTo(new[]
         {
             "Conv2d", "GroupNorm", "ReLU", "ConvTranspose2d", "InstanceNorm2d", "ReLU", "ConvTranspose2d", "InstanceNorm2d", "ReLU", "Conv2d", "GlobalAvgPool2d", "Flatten",
@@ -200,7 +199,7 @@ public sealed class OnnxNormalizationTests : GLFixture
     [TestCase("layer_norms_opset13")]
     public void PyTorchLayerNormSpelledOut_ImportsAsReductionsAndFineTunes(string name)
     {
-        var layers = OnnxImporter.Convert(OnnxRun.FixturePath(name + ".onnx")).Graph.Nodes.Select(n => n.Layer).ToArray();
+        var layers = OnnxRun.ConvertFixture(name + ".onnx").Layers;
         Assert.That(layers.OfType<Reduce>().Select(r => $"{r.Op} [{string.Join(",", r.Dims)}]"),
             Is.EquivalentTo(new[] { "Mean [1,2,3]", "Mean [1,2,3]", "Mean [1]", "Mean [1]" }), "mean and variance of the norms over (C,H,W) and over features");
         Assert.That(layers.OfType<GlobalAvgPool2d>().Count(), Is.EqualTo(2), "mean and variance of the norm over (H,W): global average pooling");

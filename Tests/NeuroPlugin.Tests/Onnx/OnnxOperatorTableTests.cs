@@ -42,7 +42,7 @@ public sealed class OnnxOperatorTableTests
         var coverage = new Coverage();
         foreach (var c in OnnxOpTests.Cases.Concat(OnnxShapeOpsTests.Cases).Concat(OnnxReductionTests.Cases).Concat(OnnxMatMulTests.Cases).Concat(OnnxHighRankTests.Cases))
             coverage.Add(OnnxImporter.Parse(OnnxOpTests.ModelBytes(c), c.Name), c.Name);
-        foreach (string name in OnnxFixtureTests.Fixtures)
+        foreach (string name in OnnxFixtureTests.Fixtures.Concat(OnnxFixtureTests.PatternFixtures))
             coverage.Add(OnnxImporter.Parse(File.ReadAllBytes(OnnxRun.FixturePath(name + ".onnx")), name), name);
         return coverage;
     }
@@ -124,10 +124,20 @@ public sealed class OnnxOperatorTableTests
         text.AppendLine("letters first in both inputs and the output, one contracted letter, either input's last two letters in either");
         text.AppendLine("order); any other equation is refused by name.");
         text.AppendLine();
-        text.AppendLine("Expand, Equal, Not, Where, Mod and Range are shape and mask bookkeeping: folded on constants only (NumPy");
-        text.AppendLine("broadcasting). The symbolic batch size in a shape equals itself and no size below 1 and passes through Where;");
-        text.AppendLine("where a result would depend on its value (Mod or Range of it, Equal with a positive size, Expand of a constant to");
-        text.AppendLine("the batch), and on any tensor computed from the input, these ops are an error naming the node.");
+        text.AppendLine("A Transpose that moves the batch axis, and a Reshape that merges it with other axes (shape entries k·N, such as");
+        text.AppendLine("MultiheadAttention's (L,N,E), (L,N·heads,d) and (N·heads,L,d)), move no data: the result is a view that records");
+        text.AppendLine("where each axis is stored. Reshape, Transpose, Shape (k·N entries), Identity, element-wise ops with a constant,");
+        text.AppendLine("Dropout, MatMul by a constant and Gemm (row by row, the rows in stored order), Slice and Gather of one stored axis");
+        text.AppendLine("and Softmax over the last axis read such a view; a MatMul of two views whose first axis holds the batch runs on our");
+        text.AppendLine("(N,k·…,M,K) tensors, a Permute putting their axes in order where needed (ViT's and Swin's attention); any other op");
+        text.AppendLine("on such a view is an error naming the node.");
+        text.AppendLine();
+        text.AppendLine("Expand, Equal, Not, Where, Mod, Range and ScatterND are shape and mask bookkeeping: folded on constants only (NumPy");
+        text.AppendLine("broadcasting). The symbolic batch size in a shape (and its multiples k·N) equals itself and no size below 1, passes");
+        text.AppendLine("through Where, and through Mul and Div where the result is again k·N; where a result would depend on its value");
+        text.AppendLine("(Add of it, Mod or Range of it, Equal with a positive size), and on any tensor computed from the input, these ops");
+        text.AppendLine("are an error naming the node. Expand of a constant to a shape that starts with the batch size repeats it per item:");
+        text.AppendLine("a BatchExpand layer (ViT's class token), learnable where the constant is a weight of the file.");
         text.AppendLine();
         text.AppendLine("| ONNX op | Import | CPU | GL | Export | Opsets tested | Models |");
         text.AppendLine("|---|---|---|---|---|---|---|");

@@ -112,7 +112,7 @@ public sealed class OnnxReductionTests : GLFixture
     [TestCaseSource(nameof(Fixtures))]
     public void PyTorchReductions_ImportAsReduceAndSoftmaxLayers(string name)
     {
-        var layers = OnnxImporter.Convert(OnnxRun.FixturePath(name + ".onnx")).Graph.Nodes.Select(n => n.Layer).ToArray();
+        var layers = OnnxRun.ConvertFixture(name + ".onnx").Layers;
         var reductions = layers.OfType<Reduce>().Select(r => $"{r.Op} [{string.Join(",", r.Dims)}] {(r.KeepDims ? "kept" : "dropped")}");
         Assert.That(reductions, Is.EquivalentTo(new[]
         {

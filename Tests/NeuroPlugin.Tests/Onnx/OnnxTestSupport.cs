@@ -93,6 +93,13 @@ static class OnnxRun
 {
     public static string FixturePath(string name) => Path.Combine(AppContext.BaseDirectory, "Onnx", "Fixtures", name);
 
+    /// <summary>Fixture <paramref name="file"/> converted, and the layers of its graph's nodes in order.</summary>
+    public static (ImportedModel Model, Layer[] Layers) ConvertFixture(string file)
+    {
+        var model = OnnxImporter.Convert(FixturePath(file));
+        return (model, model.Graph.Nodes.Select(n => n.Layer).ToArray());
+    }
+
     /// <summary>ONNX Runtime's output for <paramref name="input"/> of shape <paramref name="dims"/> (first input, first output).</summary>
     public static (float[] Values, int[] Shape) Ort(byte[] model, float[] input, int[] dims)
     {
@@ -158,6 +165,40 @@ static class OnnxRun
         TensorAssert.AreClose(losses[0], losses[1], 1e-3, "loss curve, GL vs CPU");
         TensorAssert.AreClose(trained[0], trained[1], 1e-3, $"{what} after fine-tuning, GL vs CPU");
     }
+
+    /// <summary>PyTorch's loss (<c>&lt;name&gt;.loss.npy</c>) and parameter gradients (<c>&lt;name&gt;.&lt;file&gt;.npy</c>, one per entry of
+    /// <paramref name="gradients"/>: the parameter a function of the imported network names) against ours on the CPU and on
+    /// <paramref name="gl"/>, for the fixture's input and the mean cross-entropy with the label of item i being i mod
+    /// <paramref name="classes"/>: the loss within 1e-4, each gradient within 1e-3 relative.</summary>
+    public static void GradientsMatchPyTorch(string name, IBackend gl, int classes, params (Func<Network, string> Parameter, string File, string What)[] gradients)
+    {
+        var (inputShape, input) = Npy.Read(FixturePath(name + ".input.npy"));
+        var (_, loss) = Npy.Read(FixturePath(name + ".loss.npy"));
+        int batch = inputShape[0];
+        var targets = new float[batch * classes];
+        for (int i = 0; i < batch; i++) targets[i * classes + i % classes] = 1f;
+        using var cpu = new CpuBackend();
+        foreach (IBackend backend in new IBackend[] { cpu, gl })
+        {
+            using var network = OnnxImporter.Import(FixturePath(name + ".onnx"), backend);
+            using var plan = ExecutionPlan.ForTraining(network, batch);
+            plan.Input.Upload(input);
+            plan.Target!.Upload(targets);
+            plan.ComputeGradients();
+            Assert.That(plan.ReadLoss(), Is.EqualTo(loss[0]).Within(1e-4 * loss[0]), $"loss on {backend.Name}");
+            foreach (var (parameter, file, what) in gradients)
+            {
+                var (_, expected) = Npy.Read(FixturePath($"{name}.{file}.npy"));
+                int index = plan.Parameters.ToList().IndexOf(network.Parameter(parameter(network)));
+                TensorAssert.AreClose(expected, plan.ParameterGradients[index].ToArray(), 1e-3, $"{what} on {backend.Name} vs PyTorch");
+            }
+        }
+    }
+
+    /// <summary>The input Tests/Golden/gen_onnx.py's pattern_input makes: element i is ((i·40503 + 12345) mod 65536) / 32768 − 1,
+    /// exact in float32.</summary>
+    public static float[] PatternInput(int length) =>
+        [.. Enumerable.Range(0, length).Select(i => (float)((i * 40503L + 12345) % 65536 / 32768.0 - 1.0))];
 
     public static float[] RandomInput(int length, int seed)
     {

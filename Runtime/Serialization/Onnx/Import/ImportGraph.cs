@@ -67,6 +67,9 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
     public long? DeclaredBatch { get; private set; }
     /// <summary>True once a graph input (a runtime tensor, not an initializer) has been added.</summary>
     public bool HasInputs => inputs.Count > 0;
+    /// <summary>The first graph input: the tensor a layer that makes values per item (<see cref="BatchExpand"/>) reads its
+    /// batch size from.</summary>
+    public LiveTensor BatchSource => new(inputs[0].Name, shapes[inputs[0].Name]);
 
     // ── ONNX values ──
 
@@ -80,8 +83,16 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
     }
 
     /// <summary>True when the ONNX value <paramref name="name"/> is an initializer of the file (where exporters put
-    /// weights), not a Constant node or a folded value.</summary>
+    /// weights) or an Identity of one, not a Constant node or a folded value.</summary>
     public bool IsInitializer(string name) => initializers.Contains(name);
+
+    /// <summary>Makes <paramref name="name"/>, the Identity of <paramref name="source"/>, an initializer where that is one:
+    /// PyTorch's exporter writes a weight equal to another (zero biases, unit norm weights of several layers) as an Identity
+    /// of the first, and each copy is a weight of its own layer.</summary>
+    public void AliasInitializer(string name, string source)
+    {
+        if (initializers.Contains(source)) initializers.Add(name);
+    }
 
     /// <summary>True when the ONNX value <paramref name="name"/> already stands for something.</summary>
     public bool IsDefined(string name) => values.ContainsKey(name);
@@ -137,9 +148,9 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
             if (name.Length == 0) continue; // an optional output left out
             if (values.ContainsKey(name)) throw node.Malformed($"output '{name}' is already defined (every value is assigned once)");
             values[name] = results[i];
-            if (results[i] is LiveTensor or HighRankView)
+            if (results[i] is LiveTensor or HighRankView or PermutedView)
             {
-                string tensor = results[i] is HighRankView wide ? wide.Tensor.Tensor : ((LiveTensor)results[i]).Tensor;
+                string tensor = results[i] switch { HighRankView wide => wide.Tensor.Tensor, PermutedView view => view.Tensor.Tensor, _ => ((LiveTensor)results[i]).Tensor };
                 tensorAliases[tensor] = tensorAliases.GetValueOrDefault(tensor) + 1;
             }
         }
@@ -176,6 +187,8 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
     {
         if (value is PooledColumns)
             throw n.Unsupported($"input {index} is x·P, a MatMul by an adaptive-pooling matrix, which is supported only as the input of the MatMul P_H·(x·P) that completes the pooling");
+        if (value is PermutedView view)
+            throw n.Unsupported($"input {index} is seen as {view.Text} (at batch 1), its axes not in the order our tensor stores them (a transposed view); such views are supported only through Reshape, Transpose, Shape, Identity, element-wise ops, Dropout, MatMul, Gemm, Slice and Gather of one axis and Softmax over the last axis");
         if (value is HighRankView wide)
             throw n.Unsupported($"input {index} has {wide.Dims.Length} axes [{string.Join(",", wide.Dims)}] (at batch 1); tensors of more than {TensorShape.MaxRank} axes are supported only through Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Shape, Identity, element-wise ops, Softmax and Einsum");
         if (value is not LiveTensor live) throw n.Unsupported($"input {index} is a constant; this op needs a tensor computed from the graph input");
@@ -253,6 +266,7 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
             if (wide.Tensor.Pads is not null) throw PadNotFolded(n);
             return wide with { Tensor = AddLayer(n, null, layer, [wide.Tensor.Tensor]) };
         }
+        if (Input(n, 0) is PermutedView view) return view with { Tensor = AddLayer(n, null, layer, [view.Tensor.Tensor]) };
         var x = LiveInput(n, 0);
         return AddLayer(n, null, layer, [x.Tensor]) with { Shape = x.Shape };
     }
@@ -332,6 +346,8 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
             throw new OnnxFormatException(source, $"graph output '{outputName}' is not produced by any node");
         if (outputValue is HighRankView wide)
             throw new OnnxUnsupportedException(source, outputName, "output", opset, $"the graph output has {wide.Dims.Length} axes; outputs have at most {TensorShape.MaxRank}");
+        if (outputValue is PermutedView view)
+            throw new OnnxUnsupportedException(source, outputName, "output", opset, $"the graph output {view.Text} does not have the batch axis alone and first");
         if (outputValue is not LiveTensor live || !producers.ContainsKey(live.Tensor))
             throw new OnnxUnsupportedException(source, outputName, "output", opset, "the graph output must be computed by at least one node from the input");
         string output = Materialize(null, live, "output");

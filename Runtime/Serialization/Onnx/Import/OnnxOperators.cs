@@ -94,6 +94,7 @@ internal static class OnnxOperators
         new("Where",              null,                                        ConstantLogic.Where),
         new("Mod",                null,                                        ConstantLogic.Mod),
         new("Range",              null,                                        ConstantLogic.Range),
+        new("ScatterND",          null,                                        ConstantLogic.ScatterND),
         new("Gather",             IndexingConverters.Gather,                   ConstantFolding.Gather),
         new("Transpose",          IndexingConverters.Transpose,                ConstantFolding.Transpose),
         new("Slice",              IndexingConverters.Slice,                    ConstantFolding.Slice),

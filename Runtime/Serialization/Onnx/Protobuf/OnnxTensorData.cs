@@ -75,7 +75,7 @@ internal static class OnnxTensorData
                         TensorDataType.Int8 => (sbyte)raw[i],
                         _ => raw[i],
                     };
-                return OnnxConstant.OfInts(dims, values);
+                return OnnxConstant.FromFile(dims, values);
             }
         }
     }
@@ -95,8 +95,8 @@ internal static class OnnxTensorData
         {
             TensorDataType.Float => OnnxConstant.OfFloats(dims, [.. tensor.FloatData]),
             TensorDataType.Double => OnnxConstant.OfFloats(dims, tensor.DoubleData.Select(d => (float)d).ToArray()),
-            TensorDataType.Int64 => OnnxConstant.OfInts(dims, [.. tensor.Int64Data]),
-            _ => OnnxConstant.OfInts(dims, tensor.Int32Data.Select(v => (long)v).ToArray()),
+            TensorDataType.Int64 => OnnxConstant.FromFile(dims, [.. tensor.Int64Data]),
+            _ => OnnxConstant.FromFile(dims, tensor.Int32Data.Select(v => (long)v).ToArray()),
         };
     }
 

@@ -62,6 +62,7 @@ internal static class ActivationConverters
     {
         n.ExpectInputs(1, 1);
         if (graph.Input(n, 0) is HighRankView wide) return HighRankSoftmax(graph, n, wide, logarithm);
+        if (graph.Input(n, 0) is PermutedView view) return SoftmaxOfView(graph, n, view, logarithm);
         var x = graph.LiveInput(n, 0);
         int axis = n.Axis(n.Int("axis", n.Opset < 13 ? 1 : -1), x.Shape.Rank, x.Shape);
         if (axis == 0) throw n.Unsupported($"{n.Op} over the batch axis of {x.Shape}");
@@ -87,6 +88,21 @@ internal static class ActivationConverters
         int[] merged = after == 1 ? [1, Product(dims[1..axis]), size] : [1, Product(dims[1..axis]), size, after];
         var result = graph.AddLayer(n, null, new Layers.Softmax(2, logarithm), [wide.Tensor with { Shape = TensorShape.Of(merged) }]);
         return ImportGraph.Seen(result, dims);
+    }
+
+    /// <summary>Softmax or LogSoftmax over the last axis of a <see cref="PermutedView"/> (attention weights of (k·N,L,L)),
+    /// which must be stored last: the rows as they are stored, the view kept. (Before opset 13 the row is every axis from
+    /// <c>axis</c> on, the same when it is the last.)</summary>
+    static OnnxValue SoftmaxOfView(ImportGraph graph, OnnxNodeReader n, PermutedView view, bool logarithm)
+    {
+        int rank = view.Axes.Length, stored = view.Physical.Length;
+        int axis = n.Axis(n.Int("axis", n.Opset < 13 ? 1 : -1), rank, view.Text);
+        int[] last = view.Axes[^1];
+        if (axis != rank - 1 || last.Contains(0) || !last.SequenceEqual(Enumerable.Range(stored - last.Length, last.Length)))
+            throw n.Unsupported($"{n.Op} over axis {axis} of {view.Text} (a transposed view): supported over the last axis where it is stored last");
+        int size = last.Aggregate(1, (p, a) => p * view.Physical[a]), rows = view.Physical[1..(stored - last.Length)].Aggregate(1, (p, d) => p * d);
+        var result = graph.AddLayer(n, null, new Layers.Softmax(2, logarithm), [view.Tensor with { Shape = new TensorShape(1, rows, size) }]);
+        return view with { Tensor = result };
     }
 
     /// <summary>An element-wise activation of input 0: it runs on the underlying tensor and the result keeps the input's view.</summary>

@@ -8,7 +8,7 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// squeeze-and-excitation); of a tensor and a constant broadcast per channel, Add/Sub/Mul/Div right after a Conv, Gemm,
 /// MatMul or BatchNormalization fold into its weights (<see cref="Fusion.TryScaleShift"/>). Anything else is an
 /// <see cref="Elementwise"/> layer: of two tensors, or of a tensor and the constant, which is learnable when it is an
-/// initializer of more than one element (a weight, as PyTorch exports parameters) and a fixed buffer otherwise (an
+/// initializer (or an Identity of one) of more than one element (a weight, as PyTorch exports parameters) and a fixed buffer otherwise (an
 /// epsilon, an exponent, a Constant node). All-constant operands fold (<see cref="ConstantFolding.Arithmetic"/>). An operand
 /// seen with more axes than ours have runs on views whose axes are merged where the operands broadcast alike.
 /// </summary>
@@ -19,7 +19,27 @@ internal static class ArithmeticConverters
     {
         n.ExpectInputs(2, 2);
         OnnxValue first = graph.Input(n, 0), second = graph.Input(n, 1);
+        if (first is PermutedView || second is PermutedView) return OnView(graph, n, first, second);
         return first is HighRankView || second is HighRankView ? OnMergedAxes(graph, n, first, second) : Combine(graph, n, first, second);
+    }
+
+    /// <summary>Arithmetic of a <see cref="PermutedView"/> and a constant (MultiheadAttention's bias, its 1/√d scale): the op
+    /// on the tensor as it is stored, the constant laid out along the same axes (<see cref="ViewLayouts.Laid"/>) and both
+    /// seen with their axes merged where they broadcast alike; the result keeps the view.</summary>
+    static OnnxValue OnView(ImportGraph graph, OnnxNodeReader n, OnnxValue first, OnnxValue second)
+    {
+        bool constantFirst = first is ConstantValue;
+        if ((constantFirst ? second : first) is not PermutedView view || (constantFirst ? first : second) is not ConstantValue { Constant: var c })
+            throw n.Unsupported($"{n.Op} of a transposed view with another tensor is supported only with a constant");
+        var laid = ViewLayouts.Laid(view, c)
+            ?? throw n.Unsupported($"{n.Op} of {view.Text} and the constant {c}: the constant must broadcast to the view and be 1 along the axis that holds the batch");
+        int[] physical = view.Physical, constantDims = [.. laid.Dims.Select(d => (int)d)];
+        var merged = BroadcastAxes.Merge(physical, [physical, constantDims])
+            ?? throw n.Unsupported($"{n.Op} of {view.Text} and the constant {c}: they broadcast differently along more than {TensorShape.MaxRank - 1} groups of stored axes");
+        OnnxValue tensor = view.Tensor with { Shape = TensorShape.Of(merged.Output) };
+        OnnxValue constant = new ConstantValue(laid.WithDims([.. merged.Operands[1].Select(d => (long)d)]));
+        var result = (LiveTensor)Combine(graph, n, constantFirst ? constant : tensor, constantFirst ? tensor : constant);
+        return view with { Tensor = result };
     }
 
     /// <summary>Arithmetic where an operand is seen with more axes than our tensors have (MaxViT's attention scores plus

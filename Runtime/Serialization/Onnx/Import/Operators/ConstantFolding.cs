@@ -4,7 +4,8 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// The ops computed at import time when every input is a constant: Constant nodes, and the shape arithmetic exporters
 /// write around Flatten, Reshape, Pad and Resize (Shape, Gather, (Un)Squeeze, Reshape, Concat, Slice, Transpose,
 /// ConstantOfShape, Cast, Identity, element-wise Add/Sub/Mul/Div). Integer constants may hold the symbolic batch size
-/// (<see cref="OnnxConstant.Batch"/>), which passes through Gather, Concat and Slice but not through arithmetic.
+/// (<see cref="OnnxConstant.Batch"/>) and its multiples, which pass through Gather, Concat and Slice, and through Mul and Div
+/// only where the result is again a multiple of the batch size.
 /// </summary>
 internal static class ConstantFolding
 {
@@ -17,8 +18,8 @@ internal static class ConstantFolding
         {
             if (n.Has("value_float")) return new ConstantValue(OnnxConstant.OfFloats([], [n.Float("value_float", 0)]));
             if (n.Floats("value_floats") is { } floats) return new ConstantValue(OnnxConstant.OfFloats([floats.Length], floats));
-            if (n.Has("value_int")) return new ConstantValue(OnnxConstant.OfInts([], [n.Int("value_int", 0)]));
-            if (n.Ints("value_ints") is { } ints) return new ConstantValue(OnnxConstant.OfInts([ints.Length], ints));
+            if (n.Has("value_int")) return new ConstantValue(OnnxConstant.FromFile([], [n.Int("value_int", 0)]));
+            if (n.Ints("value_ints") is { } ints) return new ConstantValue(OnnxConstant.FromFile([ints.Length], ints));
         }
         throw n.Unsupported(n.Proto.Attribute.Count > 0 ? $"attribute '{n.Proto.Attribute[0].Name}' is not supported" : "the value is missing");
     }
@@ -26,6 +27,7 @@ internal static class ConstantFolding
     public static OnnxValue Identity(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
+        graph.AliasInitializer(n.Proto.Output[0], n.Proto.Input[0]);
         return graph.Input(n, 0);
     }
 
@@ -41,6 +43,8 @@ internal static class ConstantFolding
         {
             (int)TensorDataType.Float or (int)TensorDataType.Double => new ConstantValue(OnnxConstant.OfFloats(c.Dims, c.AsFloats(Fail(n)))),
             (int)TensorDataType.Int64 or (int)TensorDataType.Int32 => new ConstantValue(OnnxConstant.OfInts(c.Dims, c.AsInts(Fail(n)))),
+            // true where non-zero (a mask's comparison as booleans, Swin's)
+            (int)TensorDataType.Bool => new ConstantValue(OnnxConstant.OfInts(c.Dims, [.. c.AsFloats(Fail(n)).Select(v => v != 0f ? 1L : 0L)])),
             _ => throw n.Unsupported($"Cast to type {to} is not supported"),
         };
     }
@@ -107,17 +111,32 @@ internal static class ConstantFolding
         return new ConstantValue(c.WithDims(dims));
     }
 
-    /// <summary>Concat of 1-D constants (shapes); the result is integer unless every part is float.</summary>
+    /// <summary>Concat of constants along <c>axis</c> (shapes, 1-D; Swin's window masks, 2-D); the result is integer unless
+    /// every part is float.</summary>
     public static OnnxValue Concat(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, int.MaxValue);
         var parts = Enumerable.Range(0, n.InputCount).Select(i => graph.FoldedInput(n, i)).ToArray();
-        n.Int("axis", 0);
-        if (parts.Any(p => p.Dims.Length != 1)) throw n.Unsupported("Concat of constants is supported for 1-D constants");
-        long[] dims = [parts.Sum(p => p.Length)];
-        return new ConstantValue(parts.All(p => p.IsFloat)
-            ? OnnxConstant.OfFloats(dims, parts.SelectMany(p => p.Floats!).ToArray())
-            : OnnxConstant.OfInts(dims, parts.SelectMany(p => p.AsInts(Fail(n))).ToArray()));
+        int rank = parts[0].Dims.Length;
+        if (rank == 0) throw n.Malformed("Concat of scalars");
+        int axis = n.Axis(n.Int("axis", 0), rank, parts[0]);
+        if (parts.Any(p => p.Dims.Length != rank || p.Dims.Where((d, i) => i != axis && d != parts[0].Dims[i]).Any()))
+            throw n.Malformed($"parts {string.Join(", ", parts.Select(p => p.ToString()))} differ outside axis {axis}");
+        bool floats = parts.All(p => p.IsFloat);
+        // each part's rows (the elements before the axis) in turn: row r of the result is row r of every part, joined
+        long rows = parts[0].Dims[..axis].Aggregate(1L, (p, d) => p * d);
+        long[] dims = [.. parts[0].Dims];
+        dims[axis] = parts.Sum(p => p.Dims[axis]);
+        var floatValues = new List<float>();
+        var intValues = new List<long>();
+        for (long r = 0; r < rows; r++)
+            foreach (var part in parts)
+            {
+                int block = (int)(part.Length / Math.Max(rows, 1));
+                if (floats) floatValues.AddRange(part.Floats!.AsSpan((int)(r * block), block).ToArray());
+                else intValues.AddRange(part.AsInts(Fail(n)).AsSpan((int)(r * block), block).ToArray());
+            }
+        return new ConstantValue(floats ? OnnxConstant.OfFloats(dims, [.. floatValues]) : OnnxConstant.OfInts(dims, [.. intValues]));
     }
 
     /// <summary>Add, Sub, Mul, Div, Pow, Min or Max of constants, NumPy broadcasting (floats if either is float).</summary>
@@ -131,8 +150,27 @@ internal static class ConstantFolding
             return new ConstantValue(OnnxConstant.OfFloats(dims, [.. x.Select((v, i) => (float)Apply(n.Op, v, y[i]))]));
         }
         long[] p = a.Ints!, q = b.Ints!;
-        if (p.Contains(OnnxConstant.Batch) || q.Contains(OnnxConstant.Batch)) throw n.Unsupported("arithmetic on the batch size is not supported");
-        return new ConstantValue(OnnxConstant.OfInts(dims, [.. p.Select((v, i) => (long)Apply(n.Op, v, q[i]))]));
+        return new ConstantValue(OnnxConstant.OfInts(dims, [.. p.Select((v, i) => OnnxConstant.IsBatchMultiple(v) || OnnxConstant.IsBatchMultiple(q[i])
+            ? BatchArithmetic(n, v, q[i]) : (long)Apply(n.Op, v, q[i]))]));
+    }
+
+    /// <summary>An op of integers of which one or both are batch multiples (<see cref="OnnxConstant.BatchTimes"/>): k·N times
+    /// a positive m is (k·m)·N, and k·N divided by a divisor m of k is (k/m)·N (MultiheadAttention's N·heads and L·N, and
+    /// back); anything else would depend on the batch size and is refused by name.</summary>
+    static long BatchArithmetic(OnnxNodeReader n, long a, long b)
+    {
+        bool symbolA = OnnxConstant.IsBatchMultiple(a), symbolB = OnnxConstant.IsBatchMultiple(b);
+        long k = OnnxConstant.Multiplier(symbolA ? a : b), m = symbolA ? b : a;
+        try
+        {
+            if (n.Op == "Mul" && symbolA != symbolB && m >= 1) return OnnxConstant.BatchTimes(checked(k * m));
+            if (n.Op == "Div" && symbolA && !symbolB && m >= 1 && k % m == 0) return OnnxConstant.BatchTimes(k / m);
+        }
+        catch (Exception e) when (e is OverflowException or ArgumentOutOfRangeException)
+        {
+            // a multiple past 2⁶² falls through to the refusal
+        }
+        throw n.Unsupported($"{n.Op} of {OnnxConstant.Text(a)} and {OnnxConstant.Text(b)} depends on the batch size (supported: kN·m, kN/m for m dividing k)");
     }
 
     /// <summary>The operands expanded to their NumPy broadcast shape (aligned at the last axis; on each axis the sizes are

@@ -4,7 +4,8 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// The shape ops that move data, over tensors of our graph (their all-constant forms fold in <see cref="ConstantFolding"/>):
 /// Transpose → <see cref="Permute"/>, Slice and Split → <see cref="Layers.Slice"/> (one per output of a Split), Gather with a
 /// constant index → <see cref="IndexSelect"/> (a scalar index drops the axis, an index of several axes adds them, as views).
-/// Axes count ONNX's (0 = batch). The batch axis never moves, is never sliced short and is never gathered from: those are
+/// Axes count ONNX's (0 = batch). The batch axis never moves in storage: a Transpose that moves it gives a
+/// <see cref="PermutedView"/> (no data moves). It is never sliced short and never gathered from: those are
 /// <see cref="OnnxUnsupportedException"/>s naming the node. An op that changes nothing passes its input through.
 /// </summary>
 internal static class IndexingConverters
@@ -13,22 +14,34 @@ internal static class IndexingConverters
     /// is permuted as the fewest axes that describe the same move (<see cref="MergedAxes"/>): ShuffleNet's channel shuffle,
     /// (N,g,C/g,H,W) by (0,2,1,3,4), is a Permute(0,2,1,3) of (N,g,C/g,H·W). Where more than 4 axes remain (MaxViT's
     /// window partition), the groups are put in order one at a time, each step a Permute of (N, placed, skipped, wanted…)
-    /// to (N, placed, wanted…, skipped): at most one copy per group.</summary>
+    /// to (N, placed, wanted…, skipped): at most one copy per group.
+    /// A perm that moves the batch axis, or any perm of a <see cref="PermutedView"/>, moves no data: the result is a view
+    /// that records where each axis lies, and data moves where a layer needs it.</summary>
     public static OnnxValue Transpose(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
-        var (x, dims) = graph.AnyRankInput(n, 0);
+        var view = graph.Input(n, 0) as PermutedView;
+        var (x, dims) = view is null ? graph.AnyRankInput(n, 0) : (view.Tensor, view.Dims);
         int rank = dims.Length;
         long[] perm = n.Ints("perm") ?? [.. Enumerable.Range(0, rank).Reverse().Select(i => (long)i)];
         if (perm.Length != rank || perm.Order().Where((p, i) => p != i).Any())
-            throw n.Malformed($"perm [{string.Join(",", perm)}] is not a permutation of the {rank} axes of [{string.Join(",", dims)}]");
-        if (perm[0] != 0) throw n.Unsupported($"perm [{string.Join(",", perm)}] moves the batch axis");
-        if (perm.Select((p, i) => p == i).All(same => same)) return graph.Input(n, 0);
-        if (rank <= TensorShape.MaxRank) return graph.AddLayer(n, null, new Permute([.. perm.Select(p => (int)p)]), [x]);
+            throw n.Malformed($"perm [{string.Join(",", perm)}] is not a permutation of the {rank} axes of {view?.Text ?? $"[{string.Join(",", dims)}]"}");
         int[] order = [.. perm.Select(p => (int)p)];
+        if (view is not null || order[0] != 0) return (view ?? PermutedView.Of(x, dims)).Transposed(order).Simplified();
+        if (order.Select((p, i) => p == i).All(same => same)) return graph.Input(n, 0);
+        return Permuted(graph, n, 0, x, dims, order);
+    }
+
+    /// <summary>The tensor <paramref name="x"/> (input <paramref name="index"/> of <paramref name="n"/>, or a view of it) seen
+    /// with sizes <paramref name="dims"/>, its axes permuted by <paramref name="order"/> (batch first, not moved) by Permute
+    /// layers, seen with the permuted sizes.</summary>
+    internal static OnnxValue Permuted(ImportGraph graph, OnnxNodeReader n, int index, LiveTensor x, int[] dims, int[] order)
+    {
+        int rank = dims.Length;
+        if (rank <= TensorShape.MaxRank) return graph.AddLayer(n, null, new Permute(order), [x with { Shape = TensorShape.Of(dims) }]);
         var (merged, moves) = MergedAxes(dims, order);
         int[] output = [.. order.Select(p => dims[p])];
-        if (moves.Select((p, i) => p == i).All(same => same)) return graph.View(n, 0, x, output); // only axes of size 1 moved
+        if (moves.Select((p, i) => p == i).All(same => same)) return graph.View(n, index, x, output); // only axes of size 1 moved
         if (merged.Length <= TensorShape.MaxRank)
             return ImportGraph.Seen(graph.AddLayer(n, null, new Permute(moves), [x with { Shape = TensorShape.Of(merged) }]), output);
         // more groups than our axes: one block swap at a time, each a Permute of at most 4 axes
@@ -91,6 +104,7 @@ internal static class IndexingConverters
     public static OnnxValue Slice(ImportGraph graph, OnnxNodeReader n)
     {
         var (starts, ends, axes, steps) = SliceArguments(graph, n);
+        if (graph.Input(n, 0) is PermutedView view) return SliceOfView(graph, n, view, starts, ends, axes, steps);
         var x = graph.LiveInput(n, 0);
         var dims = new List<int>();
         var (first, last, step) = (new List<int>(), new List<int>(), new List<int>());
@@ -114,6 +128,38 @@ internal static class IndexingConverters
             step.Add(Clamp(steps[k]));
         }
         return dims.Count == 0 ? x : graph.AddLayer(n, null, new Layers.Slice([.. dims], [.. first], [.. last], [.. step]), [x]);
+    }
+
+    /// <summary>Slice of a <see cref="PermutedView"/>: each sliced ONNX axis must be one stored axis other than the batch's
+    /// (MultiheadAttention's q, k and v cut from the last axis of (L,N,3E)); it is sliced in place, the view kept.</summary>
+    static OnnxValue SliceOfView(ImportGraph graph, OnnxNodeReader n, PermutedView view, long[] starts, long[] ends, long[] axes, long[] steps)
+    {
+        int[] dims = view.Dims, physical = [.. view.Physical];
+        var tensor = view.Tensor;
+        var sliced = new HashSet<int>();
+        for (int k = 0; k < axes.Length; k++)
+        {
+            int axis = n.Axis(axes[k], dims.Length, view.Text);
+            int[] stored = view.Axes[axis];
+            bool whole = steps[k] == 1 && starts[k] is 0 or <= int.MinValue && ends[k] >= int.MaxValue;
+            if (stored.Contains(0))
+            {
+                if (whole) continue;
+                throw n.Unsupported($"slice {starts[k]}:{ends[k]}:{steps[k]} of axis {axis} of {view.Text}, which holds the batch axis");
+            }
+            var (from, count) = Layers.Slice.Range(dims[axis], starts[k], ends[k], steps[k]);
+            if (count == 0) throw n.Unsupported($"slice {starts[k]}:{ends[k]}:{steps[k]} of axis {axis} of {view.Text} is empty");
+            if (steps[k] == 1 && from == 0 && count == dims[axis]) continue;
+            if (!sliced.Add(axis)) throw n.Malformed($"axis {axes[k]} is sliced twice");
+            if (stored.Length != 1)
+                throw n.Unsupported($"slice of axis {axis} of {view.Text}, which merges {stored.Length} stored axes of a transposed view");
+            int a = stored[0];
+            int before = physical[1..a].Aggregate(1, (p, d) => p * d), after = physical[(a + 1)..].Aggregate(1, (p, d) => p * d);
+            tensor = graph.AddLayer(n, null, new Layers.Slice([2], [Clamp(starts[k])], [Clamp(ends[k])], [Clamp(steps[k])]),
+                [tensor with { Shape = TensorShape.Of([1, before, physical[a], after]) }]);
+            physical[a] = count;
+        }
+        return new PermutedView(tensor, physical, view.Axes).Simplified();
     }
 
     /// <summary>Split along <c>axis</c> into the given sizes (attribute <c>split</c> before opset 13, an optional constant
@@ -151,6 +197,7 @@ internal static class IndexingConverters
     public static OnnxValue Gather(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 2);
+        if (graph.Input(n, 0) is PermutedView view) return GatherOfView(graph, n, view);
         var x = graph.LiveInput(n, 0);
         int axis = n.Axis(n.Int("axis", 0), x.Shape.Rank, x.Shape);
         if (axis == 0) throw n.Unsupported("Gather along the batch axis");
@@ -166,6 +213,33 @@ internal static class IndexingConverters
         if (dims.Count is < 2 or > TensorShape.MaxRank)
             throw n.Unsupported($"Gather of {x.Shape} with indices of shape [{string.Join(",", indices.Dims)}] gives rank {dims.Count} (supported: 2 to {TensorShape.MaxRank})");
         return selected with { Shape = TensorShape.Of([.. dims.Select(d => (int)d)]) };
+    }
+
+    /// <summary>Gather of a <see cref="PermutedView"/> along an ONNX axis that is one stored axis other than the batch's, with a
+    /// constant scalar or vector index (Swin's q, k and v picked from the (3,k·N,heads,L,d) view): an <see cref="IndexSelect"/>
+    /// of that stored axis; a scalar index drops the axis.</summary>
+    static OnnxValue GatherOfView(ImportGraph graph, OnnxNodeReader n, PermutedView view)
+    {
+        int[] dims = view.Dims;
+        int axis = n.Axis(n.Int("axis", 0), dims.Length, view.Text);
+        var indices = graph.Constant(n, 1, "the indices");
+        if (indices.Dims.Length > 1) throw n.Unsupported($"Gather of {view.Text} with indices of shape {indices} (a transposed view takes a scalar or a vector)");
+        int[] stored = view.Axes[axis];
+        if (stored.Length != 1 || stored[0] == 0)
+            throw n.Unsupported($"Gather along axis {axis} of {view.Text}, which {(stored.Contains(0) ? "holds the batch axis" : $"merges {stored.Length} stored axes")}");
+        int a = stored[0], size = dims[axis];
+        long[] values = indices.AsInts(m => n.Unsupported($"the indices: {m}"));
+        if (values.Length == 0 || values.Any(i => i < -size || i >= size))
+            throw n.Malformed($"indices [{string.Join(",", values)}] are outside axis {axis} of {view.Text} (size {size})");
+        int[] physical = [.. view.Physical];
+        int before = physical[1..a].Aggregate(1, (p, d) => p * d), after = physical[(a + 1)..].Aggregate(1, (p, d) => p * d);
+        var selected = graph.AddLayer(n, null, new IndexSelect(2, [.. values.Select(i => (int)(i < 0 ? i + size : i))]),
+            [view.Tensor with { Shape = TensorShape.Of([1, before, size, after]) }]);
+        physical[a] = values.Length;
+        if (indices.Dims.Length == 1) return new PermutedView(selected, physical, view.Axes).Simplified();
+        // a scalar index: the stored axis (now of size 1) and the ONNX axis go
+        int[] Renumbered(int[] group) => [.. group.Select(b => b > a ? b - 1 : b)];
+        return new PermutedView(selected, [.. physical.Where((_, i) => i != a)], [.. view.Axes.Where((_, i) => i != axis).Select(Renumbered)]).Simplified();
     }
 
     /// <summary>A slice bound in int range: ONNX writes ±2⁶³−1 for "to the end", which clamping treats the same.</summary>

@@ -14,9 +14,18 @@ internal static class LinearConverters
     public static OnnxValue Gemm(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 3);
-        if (graph.Input(n, 0) is ConstantValue && graph.Input(n, 1) is LiveTensor or HighRankView)
+        if (graph.Input(n, 0) is PermutedView view) return GemmOfView(graph, n, view);
+        if (graph.Input(n, 0) is ConstantValue && graph.Input(n, 1) is LiveTensor or HighRankView or PermutedView)
             throw n.Unsupported($"B is a tensor whose first axis is the batch: op(A)·B would sum over it (transB = 0) and op(A)·Bᵀ would make it the columns (transB = 1)");
         var a = graph.LiveInput(n, 0);
+        var (inFeatures, outFeatures, weight, bias) = GemmConstants(graph, n);
+        return graph.AddLayer(n, n.InputName(1), new Linear(inFeatures, outFeatures, bias is not null), [graph.Materialize(n, a, "input")], ("weight", weight), ("bias", bias));
+    }
+
+    /// <summary>Gemm's constants for a tensor A (transA = 0): op(B) as PyTorch's (out, in) weight times α, and β·C as a vector of
+    /// out values (null without C).</summary>
+    static (int In, int Out, float[] Weight, float[]? Bias) GemmConstants(ImportGraph graph, OnnxNodeReader n)
+    {
         n.Require("transA", 0, "A is the (N,K) input: transposed, its batch axis would be summed over");
         bool transB = n.Int("transB", 0) != 0;
         float alpha = n.Float("alpha", 1f), beta = n.Float("beta", 1f);
@@ -31,13 +40,57 @@ internal static class LinearConverters
             bias = graph.Constant(n, 2, "C").ToVector(n, outFeatures, "C");
             for (int i = 0; i < bias.Length; i++) bias[i] *= beta;
         }
-        return graph.AddLayer(n, n.InputName(1), new Linear(inFeatures, outFeatures, bias is not null), [graph.Materialize(n, a, "input")], ("weight", weight), ("bias", bias));
+        return (inFeatures, outFeatures, weight, bias);
+    }
+
+    /// <summary>Gemm of a <see cref="PermutedView"/> A (MultiheadAttention's out_proj on (L·N,E)): the rows of A, in the order
+    /// they are stored, times op(B) as a <see cref="Layers.MatMul"/> by the constant (K,out), plus C as an
+    /// <see cref="Elementwise"/> add (learnable where C is an initializer); the result keeps A's order of rows.</summary>
+    static OnnxValue GemmOfView(ImportGraph graph, OnnxNodeReader n, PermutedView view)
+    {
+        var (inFeatures, outFeatures, weight, bias) = GemmConstants(graph, n);
+        if (view.Dims.Length != 2) throw n.Malformed($"A {view.Text} must be a matrix");
+        var (rows, back) = ViewLayouts.Rows(graph, n, 0, view);
+        if (rows.Shape[2] != inFeatures) throw n.Malformed($"A {view.Text} has {rows.Shape[2]} columns and op(B) {inFeatures} rows");
+        // the (out, in) weight as the right operand (in, out) of x·W
+        var product = graph.AddLayer(n, n.InputName(1), new Layers.MatMul(new TensorShape(inFeatures, outFeatures), constantFirst: false), [rows],
+            ("weight", Transpose(weight, outFeatures, inFeatures)));
+        if (bias is not null)
+        {
+            bool learnable = graph.IsInitializer(n.Proto.Input[2]) && bias.Length > 1;
+            product = graph.AddLayer(n, null, new Elementwise(BinaryOp.Add, new TensorShape(outFeatures), constantFirst: false, learnable, bias[0]), [product], ("constant", bias));
+        }
+        return back(product, outFeatures);
+    }
+
+    /// <summary>MatMul where an operand is a <see cref="PermutedView"/>: by a constant matrix W (K,out) on the right, row-wise
+    /// (<see cref="ViewLayouts.Rows"/>); of two views whose first ONNX axis holds the batch, as our (N,k,…) tensors
+    /// (<see cref="ViewLayouts.Batched"/>), the product seen as (k·N,…) again.</summary>
+    static OnnxValue MatMulOfView(ImportGraph graph, OnnxNodeReader n)
+    {
+        if (graph.Input(n, 0) is PermutedView view && graph.Input(n, 1) is ConstantValue { Constant: var right })
+        {
+            if (!right.IsFloat || right.Dims.Length != 2)
+                throw n.Unsupported($"MatMul of {view.Text} by the constant {right}: supported by a float matrix (K,out)");
+            var (rows, back) = ViewLayouts.Rows(graph, n, 0, view);
+            if (rows.Shape[2] != right.Dims[0]) throw n.Malformed($"{view.Text} by {right}: {rows.Shape[2]} columns against {right.Dims[0]} rows");
+            var product = graph.AddLayer(n, n.InputName(1), new Layers.MatMul(new TensorShape((int)right.Dims[0], (int)right.Dims[1]), constantFirst: false), [rows], ("weight", right.Floats));
+            return back(product, (int)right.Dims[1]);
+        }
+        if (graph.Input(n, 0) is ConstantValue || graph.Input(n, 1) is ConstantValue)
+            throw n.Unsupported("MatMul of a constant and a transposed view is supported only as view·W (the constant on the right)");
+        var (a, leading) = ViewLayouts.Batched(graph, n, 0);
+        var (b, other) = ViewLayouts.Batched(graph, n, 1);
+        if (!leading.SequenceEqual(other))
+            throw n.Unsupported($"MatMul of the views {((PermutedView)graph.Input(n, 0)).Text} and {((PermutedView)graph.Input(n, 1)).Text}: the axes before their matrices must be equal (no broadcasting)");
+        return ViewLayouts.BatchedResult(graph.AddLayer(n, null, new Layers.MatMul(), [a, b]), leading);
     }
 
     /// <summary>x·W with a constant matrix W (K, out); or one half of P_H·x·P_Wᵀ (adaptive average pooling).</summary>
     public static OnnxValue MatMul(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 2);
+        if (graph.Input(n, 0) is PermutedView || graph.Input(n, 1) is PermutedView) return MatMulOfView(graph, n);
         // adaptive average pooling with unequal bins, as our exporter writes it: (x·P_Wᵀ) then P_H·(…)
         if (graph.Input(n, 0) is LiveTensor { Shape.Rank: 4, Pads: null } x && graph.Input(n, 1) is ConstantValue { Constant: { IsFloat: true, Dims: [var w, var ow] } columns } &&
             w == x.Shape.W && AdaptivePoolingMatrix.Matches(columns.Floats!, x.Shape.W, (int)ow, transpose: true))

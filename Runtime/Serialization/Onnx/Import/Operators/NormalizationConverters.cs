@@ -118,11 +118,11 @@ internal static class NormalizationConverters
         }
     }
 
-    /// <summary>Dropout with its ratio (an attribute before opset 12, a constant input from it); training_mode must be off.</summary>
+    /// <summary>Dropout with its ratio (an attribute before opset 12, a constant input from it), on a tensor seen through any view;
+    /// training_mode must be off, or the ratio a constant 0 (nothing dropped: the input passes through).</summary>
     public static OnnxValue Dropout(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 3);
-        var x = graph.LiveInput(n, 0);
         float ratio;
         if (n.Opset < 12)
         {
@@ -133,9 +133,13 @@ internal static class NormalizationConverters
             n.Int("seed", 0); // the mask is drawn from our own counter-based random numbers
             ratio = n.HasInput(1) ? graph.Constant(n, 1, "ratio").Scalar(n) : 0.5f;
             if (n.HasInput(2) && graph.Constant(n, 2, "training_mode").Scalar(n) != 0f)
+            {
+                // torchvision's Swin calls F.dropout(x, p) in every mode: with p = 0 that drops nothing
+                if (n.HasInput(1) && ratio == 0f) return graph.Input(n, 0);
                 throw n.Unsupported("training_mode = true is not supported (imported models are in inference form)");
+            }
         }
         if (!(ratio >= 0f && ratio < 1f)) throw n.Unsupported($"ratio {ratio} is not supported (must be in [0, 1))");
-        return graph.AddLayer(n, null, new Layers.Dropout(ratio), [x]);
+        return graph.ElementwiseOf(n, new Layers.Dropout(ratio)); // element-wise: a view of any kind keeps its view
     }
 }

@@ -3,7 +3,8 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// <summary>
 /// Ops that only change how a tensor of our graph is seen: Flatten, Reshape and (Un)Squeeze with constant shapes keep
 /// the tensor and change its ONNX shape (a layer that needs the view materialized gets a Flatten or a Reshape, both free); Identity and Cast to
-/// float32 pass it through; Shape gives a constant whose batch entry is symbolic. The batch axis never moves. A view may
+/// float32 pass it through; Shape gives a constant whose batch entry is symbolic. The batch axis never moves in storage; a
+/// Reshape of a <see cref="PermutedView"/>, or one that merges the batch axis with others (k·N), regroups the view. A view may
 /// have more axes than our tensors (up to <see cref="ImportGraph.MaxViewRank"/>, a <see cref="HighRankView"/>) as long as
 /// only these ops and Transpose read it. The shape arithmetic here also serves <see cref="ConstantFolding"/>.
 /// </summary>
@@ -26,9 +27,15 @@ internal static class ShapeConverters
     public static OnnxValue Reshape(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 2);
-        var (x, from) = graph.AnyRankInput(n, 0);
         if (n.Opset >= 14) n.Require("allowzero", 0, "0 copies the input's size");
         long[] target = graph.Constant(n, 1, "the shape").AsInts(m => n.Unsupported($"the shape: {m}"));
+        if (graph.Input(n, 0) is PermutedView view) return ReshapeView(n, view, target);
+        if (target.Where((d, i) => OnnxConstant.IsBatchMultiple(d) && (i > 0 || d != OnnxConstant.Batch)).Any())
+        {
+            var (tensor, stored) = graph.AnyRankInput(n, 0);
+            return ReshapeView(n, PermutedView.Of(tensor, stored), target);
+        }
+        var (x, from) = graph.AnyRankInput(n, 0);
         if (target.Length is < 1 or > ImportGraph.MaxViewRank) throw n.Unsupported($"reshape to rank {target.Length} is not supported (1 to {ImportGraph.MaxViewRank})");
         var dims = new long[target.Length];
         int inferred = -1;
@@ -51,9 +58,52 @@ internal static class ShapeConverters
         // in double: up to 8 file-given sizes can overflow a long, and a product past 2⁵³ is far from any tensor's length
         double known = dims.Where(d => d > 0).Aggregate(1.0, (p, d) => p * d);
         if (inferred >= 0) dims[inferred] = known <= x.Shape.Length && x.Shape.Length % (long)known == 0 ? x.Shape.Length / (long)known : throw n.Malformed($"cannot reshape [{string.Join(",", from)}] to [{string.Join(",", target)}]");
+        // a −1 first that takes more than the batch merges it with other axes (Swin's windows, (N,nW,…) to (nW·N,…))
+        if (inferred == 0 && dims[0] > 1) return ReshapeView(n, PermutedView.Of(x, from), target);
         if (dims.Any(d => d is < 1 or > int.MaxValue) || dims.Aggregate(1.0, (p, d) => p * d) != x.Shape.Length || dims[0] != 1)
             throw n.Unsupported($"reshape of [{string.Join(",", from)}] to [{string.Join(",", target)}] does not keep the batch axis");
         return graph.View(n, 0, x, dims.Select(d => (int)d).ToArray());
+    }
+
+    /// <summary>Reshape of a <see cref="PermutedView"/>, or to a shape that merges the batch axis with others (k·N): the
+    /// entries resolved (0 copies the input's, −1 takes what is left, k·N where the input's batch axis goes), then the
+    /// stored axes regrouped (<see cref="PermutedView.Reshaped"/>); no data moves.</summary>
+    static OnnxValue ReshapeView(OnnxNodeReader n, PermutedView view, long[] target)
+    {
+        long[] symbols = view.Symbols;
+        string text = $"[{string.Join(",", target.Select(OnnxConstant.Text))}]";
+        long total = view.Physical.Aggregate(1L, (p, d) => p * d);
+        if (target.Length is < 1 or > ImportGraph.MaxViewRank) throw n.Unsupported($"reshape to rank {target.Length} is not supported (1 to {ImportGraph.MaxViewRank})");
+        var entries = new long[target.Length];
+        int inferred = -1;
+        for (int i = 0; i < target.Length; i++)
+        {
+            long d = target[i];
+            entries[i] = d switch
+            {
+                0 when i < symbols.Length => symbols[i],
+                -1 when inferred < 0 => 1,
+                _ when OnnxConstant.IsBatchMultiple(d) && OnnxConstant.Multiplier(d) <= total => d,
+                > 0 when d <= total => d,
+                _ => throw n.Malformed($"shape entry {OnnxConstant.Text(d)} at {i} is not valid for a reshape of {view.Text}"),
+            };
+            if (d == -1) inferred = i;
+        }
+        long known = 1;
+        foreach (long e in entries)
+        {
+            known *= OnnxConstant.IsBatchMultiple(e) ? OnnxConstant.Multiplier(e) : e;
+            if (known > total) throw n.Malformed($"cannot reshape {view.Text} to {text}");
+        }
+        if (inferred >= 0)
+        {
+            if (total % known != 0) throw n.Malformed($"cannot reshape {view.Text} to {text}");
+            long rest = total / known;
+            entries[inferred] = entries.Any(OnnxConstant.IsBatchMultiple) ? rest : OnnxConstant.BatchTimes(rest);
+        }
+        var reshaped = view.Reshaped(entries)
+            ?? throw n.Unsupported($"reshape of {view.Text} to {text} would split the batch axis or move it into another entry (at batch 1 our tensor stores [{string.Join(",", view.Physical)}])");
+        return reshaped.Simplified();
     }
 
     public static OnnxValue Squeeze(ImportGraph graph, OnnxNodeReader n) => Squeezed(graph, n, squeeze: true);
@@ -63,7 +113,7 @@ internal static class ShapeConverters
     public static OnnxValue Identity(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
-        return graph.Input(n, 0) is HighRankView wide ? wide : graph.LiveInput(n, 0, allowPads: true);
+        return graph.Input(n, 0) is HighRankView or PermutedView ? graph.Input(n, 0) : graph.LiveInput(n, 0, allowPads: true);
     }
 
     public static OnnxValue Cast(ImportGraph graph, OnnxNodeReader n)
@@ -73,20 +123,25 @@ internal static class ShapeConverters
         return graph.LiveInput(n, 0);
     }
 
-    /// <summary>The shape of a runtime tensor, its batch entry the symbol <see cref="OnnxConstant.Batch"/>.</summary>
+    /// <summary>The shape of a runtime tensor, its batch entry the symbol <see cref="OnnxConstant.Batch"/> (of a
+    /// <see cref="PermutedView"/>, the entry that holds the batch axis is k·N).</summary>
     public static OnnxValue Shape(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
+        if (graph.Input(n, 0) is PermutedView view) return ShapeOf(n, view.Symbols);
         int[] dims = graph.Input(n, 0) is HighRankView wide ? wide.Dims : graph.LiveInput(n, 0, allowPads: true).Shape.ToArray();
         return ShapeOf(n, dims, batchSymbolic: true);
     }
 
     /// <summary>The constant <paramref name="dims"/> (the first one symbolic if <paramref name="batchSymbolic"/>), sliced by
     /// the attributes <c>start</c> and <c>end</c> (opset 15).</summary>
-    public static OnnxValue ShapeOf(OnnxNodeReader n, int[] dims, bool batchSymbolic)
+    public static OnnxValue ShapeOf(OnnxNodeReader n, int[] dims, bool batchSymbolic) =>
+        ShapeOf(n, [.. dims.Select((d, i) => i == 0 && batchSymbolic ? OnnxConstant.Batch : d)]);
+
+    /// <summary>The constant <paramref name="values"/> sliced by the attributes <c>start</c> and <c>end</c> (opset 15).</summary>
+    static OnnxValue ShapeOf(OnnxNodeReader n, long[] values)
     {
         n.ExpectInputs(1, 1);
-        var values = dims.Select((d, i) => i == 0 && batchSymbolic ? OnnxConstant.Batch : d).ToArray();
         long start = n.Opset >= 15 ? n.Int("start", 0) : 0, end = n.Opset >= 15 ? n.Int("end", values.Length) : values.Length;
         int Clamp(long v) => (int)Math.Clamp(v < 0 ? v + values.Length : v, 0, values.Length);
         var slice = values[Clamp(start)..Math.Max(Clamp(start), Clamp(end))];
