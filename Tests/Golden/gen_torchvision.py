@@ -117,6 +117,26 @@ def inception_v3():
     return he_initialized(model)
 
 
+def googlenet():
+    """torchvision's GoogLeNet (no auxiliary classifiers, no input transform) with every BasicConv2d at 1/8 of its channels
+    (the class's widths, 64…384, are multiples of 8; the 3 input channels stay), through the class's blocks hook, and a
+    Linear(128, 10) head: the 7×7 stem, max pools with ceil_mode, Inception modules with their 1×1, 3×3 (the class's
+    "5×5" branch is a 3×3), and pool-projection branches, on a 64×64 image."""
+    import torch.nn as nn
+    from torchvision.models.googlenet import BasicConv2d, GoogLeNet, Inception, InceptionAux
+
+    def narrow(in_channels, out_channels, **kwargs):
+        return BasicConv2d(in_channels if in_channels == 3 else in_channels // 8, out_channels // 8, **kwargs)
+
+    def inception(*args, **kwargs):
+        return Inception(*args, conv_block=narrow, **kwargs)
+
+    model = GoogLeNet(num_classes=10, aux_logits=False, transform_input=False, init_weights=False,
+                      blocks=[narrow, inception, InceptionAux])
+    model.fc = nn.Linear(1024 // 8, 10)
+    return he_initialized(model)
+
+
 def alexnet():
     """torchvision's AlexNet with its layers narrowed (convolutions of 64, 192, 384, 256, 256 channels to 8, 16, 16, 16, 16,
     the 4096-wide classifier to 32), the class's own structure otherwise: 11×11 stride-4 stem, max pools, adaptive average
@@ -165,6 +185,7 @@ CNN_CASES = [
     *gen_onnx.at_opsets("zoo_resnext_g4", resnext, (2, 3, 32, 32), {11: True, 17: True}),
     ("zoo_wide_resnet_opset13", wide_resnet, (2, 3, 32, 32), 13, True),
     ("zoo_inception_v3_opset11", inception_v3, (1, 3, 75, 75), 11, True),  # one item: the 75×75 input is most of the size
+    ("zoo_googlenet_opset13", googlenet, (1, 3, 64, 64), 13, True),  # one item, as Inception v3's
 ]
 
 # own seeds from 620. Their adaptive pooling exports only where its output divides its input: 224×224 images (6×6 and 7×7

@@ -30,9 +30,10 @@ public sealed class OnnxFixtureTests : GLFixture
         // Swin (three items): windows as (nW·N,L,C) views, q, k and v gathered from a (3,nW·N,heads,L,d) view, the shifted
         // windows' mask folded from ScatterND, patch merging
         "zoo_swin_tiny_opset17",
-        // ResNeXt (grouped bottlenecks), Wide ResNet and Inception v3 from torchvision's classes at narrowed widths
-        // (Tests/Golden/gen_torchvision.py)
+        // ResNeXt (grouped bottlenecks), Wide ResNet, Inception v3 and GoogLeNet (max pools with ceil_mode) from torchvision's
+        // classes at narrowed widths (Tests/Golden/gen_torchvision.py)
         "zoo_resnext_g4_opset11", "zoo_resnext_g4_opset17", "zoo_wide_resnet_opset13", "zoo_inception_v3_opset11",
+        "zoo_googlenet_opset13",
         // F.interpolate (bilinear, align_corners=False) by size and by scale factors: Resize
         "interpolations_opset11", "interpolations_opset13",
         // functions written in elementary operations (Tests/Golden/gen_onnx_ops.py): broadcasting arithmetic

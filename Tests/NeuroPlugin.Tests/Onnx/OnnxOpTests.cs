@@ -119,6 +119,12 @@ public sealed class OnnxOpTests : GLFixture
         }),
         new("max_pool_ceil_mode_without_partial_windows", [2, 7, 7], b =>
             b.Node("MaxPool", ["x"], "y", Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Int("ceil_mode", 1))),
+        // 6 → ⌈(6 − 3)/2⌉ + 1 = 3 rows and columns: the last window holds two rows (and columns) of the input
+        new("max_pool_ceil_mode_with_partial_windows", [2, 6, 6], b =>
+            b.Node("MaxPool", ["x"], "y", Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Int("ceil_mode", 1))),
+        // 5 with padding 1 → ⌈(5 + 2 − 2)/2⌉ + 1 = 4, but the 4th window would start in the bottom padding: 3, as floor
+        new("max_pool_ceil_mode_last_window_in_the_padding", [2, 5, 5], b =>
+            b.Node("MaxPool", ["x"], "y", Ints("kernel_shape", 2, 2), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1), Int("ceil_mode", 1))),
         new("max_pool_padding_and_average_count_include_pad", [2, 6, 5], b =>
         {
             b.Node("MaxPool", ["x"], "m", Ints("kernel_shape", 2, 3), Ints("pads", 1, 1, 1, 1), Ints("strides", 1, 2));

@@ -39,12 +39,38 @@ internal static class PoolingConverters
             countIncludePad = true;
         }
         var input = graph.Unpadded(n, x);
-        CheckCeilMode(n, window, graph.Shape(input));
+        if (average) CheckCeilMode(n, window, graph.Shape(input));
+        else window = MaxPoolCeilMode(n, window, graph.Shape(input));
         Layer layer = average ? new AvgPool2d(window, countIncludePad) : new MaxPool2d(window);
         return graph.AddLayer(n, null, layer, [input]);
     }
 
-    /// <summary>ceil_mode = 1 is accepted only where it gives the same output size as floor (no partial windows).</summary>
+    /// <summary>MaxPool's ceil_mode = 1 (torchvision's GoogLeNet): the output size rounded up instead of down, as extra
+    /// bottom/right padding, which max pooling counts as −∞, so a partial window is the maximum of its in-bounds taps. As in
+    /// PyTorch and ONNX Runtime, a last window that would start past the input and its top/left padding is not added.</summary>
+    static Window2d MaxPoolCeilMode(OnnxNodeReader n, Window2d window, TensorShape input)
+    {
+        if (n.Opset < 10 || n.Int("ceil_mode", 0) == 0) return window;
+        return window with
+        {
+            PadBottom = window.PadBottom + CeilPadding(input.H, window.KernelHeight, window.StrideHeight, window.PadTop, window.PadBottom),
+            PadRight = window.PadRight + CeilPadding(input.W, window.KernelWidth, window.StrideWidth, window.PadLeft, window.PadRight),
+        };
+    }
+
+    /// <summary>The padding after an axis of <paramref name="size"/> that makes floor's output size ceil's:
+    /// <c>out = ⌈(size + before + after − k)/s⌉ + 1</c>, less the last window when it would start at or past
+    /// <c>size + before</c>.</summary>
+    static int CeilPadding(int size, int kernel, int stride, int before, int after)
+    {
+        long span = (long)size + before + after - kernel; // in long: the pads come from the file
+        if (span < 0 || span % stride == 0) return 0;
+        long outputs = span / stride + 2;
+        return (outputs - 1) * stride >= (long)size + before ? 0 : (int)(stride - span % stride);
+    }
+
+    /// <summary>AveragePool's ceil_mode = 1 is accepted only where it gives the same output size as floor (no partial
+    /// windows, whose divisor ONNX and PyTorch define differently).</summary>
     static void CheckCeilMode(OnnxNodeReader n, Window2d window, TensorShape input)
     {
         if (n.Opset < 10 || n.Int("ceil_mode", 0) == 0) return;
