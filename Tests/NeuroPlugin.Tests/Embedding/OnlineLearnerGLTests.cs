@@ -8,6 +8,10 @@ namespace NeuroPlugin.Tests.Embedding;
 /// learned from on the device, giving the weights the same examples give on the CPU.</summary>
 public sealed class OnlineLearnerGLTests : GLFixture
 {
+    [Test]
+    public void NonFiniteExamples_AreSkippedSteps_ThatLeaveWeightsAndStatisticsAlone() =>
+        OnlineLearnerTests.AssertNonFiniteStepsAreSkipped(NeuroDevice.Of(Backend));
+
     static OnlineLearnerOptions SmallBatches => new() { Training = new() { Optimizer = "adam", Schedule = "constant", BatchSize = 4, Seed = 2 } };
 
     [Test]
