@@ -165,6 +165,31 @@ class VisionTransformerBlock(nn.Module):
         return self.head(self.ln(h).mean(1))
 
 
+class ElementaryNorms(nn.Module):
+    """Normalizations written out in elementary operations: a group norm (two groups of two channels) through a reshape to
+    (N,G,−1), ReduceMean, Sub, Pow, Sqrt and Div and back, with a learnable per-channel scale and shift; and a local
+    normalization by the average of the squares around each pixel, x / √(avg_pool(x², 3×3, stride 1, padding 1) + ε);
+    a global mean to (N,4) logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.gamma = nn.Parameter(torch.rand(4, 1, 1) + 0.5)
+        self.beta = nn.Parameter(torch.randn(4, 1, 1) * 0.1)
+        self.conv2 = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x):
+        h = self.conv(x)
+        n, c, height, width = h.shape
+        g = h.reshape(n, 2, -1)
+        m = g.mean(-1, keepdim=True)
+        v = ((g - m) ** 2).mean(-1, keepdim=True)
+        h = ((g - m) / torch.sqrt(v + 1e-5)).reshape(n, c, height, width) * self.gamma + self.beta
+        a = self.conv2(torch.relu(h))
+        a = a / torch.sqrt(F.avg_pool2d(a * a, 3, 1, 1) + 1e-3)
+        return a.mean((2, 3))
+
+
 MODULES = [
     ("elementary_arithmetic", ElementaryArithmetic, (11, 13, 17)),
     ("general_activations", GeneralActivations, (11, 17)),
@@ -178,6 +203,8 @@ CASES = [(f"{name}_opset{opset}", module, (2, 3, 6, 5), opset, opset != 17) for 
     ("vit_block_opset13", VisionTransformerBlock, (2, 3, 16, 16), 13, True),
     ("vit_block_opset17", VisionTransformerBlock, (2, 3, 16, 16), 17, False),
 ]
+# after the others, so their seeds stay
+CASES += [(f"elementary_norms_opset{opset}", ElementaryNorms, (2, 3, 6, 5), opset, opset != 17) for opset in (11, 13, 17)]
 
 
 if __name__ == "__main__":

@@ -45,4 +45,11 @@ public sealed class OnnxElementwiseTests : GLFixture
     public void ElementaryArithmetic_FineTunesOnCpuAndGL() =>
         OnnxRun.FineTunesAlikeOnBothBackends("elementary_arithmetic_opset17.onnx", Backend, seed: 5, learningRate: 0.5f,
             network => network.Graph.Nodes.Single(n => n.Layer is Elementwise { Learnable: true, Op: BinaryOp.Mul }).Name + ".constant", "the learnable scale");
+
+    [TestCase("elementary_norms_opset11")]
+    [TestCase("elementary_norms_opset17")]
+    public void ElementaryNorms_FineTuneOnCpuAndGL(string name) =>
+        // the group norm's learnable scale sits before the pooled normalization: its gradient comes back through both
+        OnnxRun.FineTunesAlikeOnBothBackends(name + ".onnx", Backend, seed: 6, learningRate: 0.5f,
+            network => network.Graph.Nodes.Single(n => n.Layer is Elementwise { Learnable: true, Op: BinaryOp.Mul }).Name + ".constant", "the group norm's scale");
 }

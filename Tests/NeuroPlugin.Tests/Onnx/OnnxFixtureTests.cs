@@ -38,6 +38,8 @@ public sealed class OnnxFixtureTests : GLFixture
         "interpolations_opset11", "interpolations_opset13",
         // functions written in elementary operations (Tests/Golden/gen_onnx_ops.py): broadcasting arithmetic
         "elementary_arithmetic_opset11", "elementary_arithmetic_opset13", "elementary_arithmetic_opset17",
+        // a group norm (reshape to (N,G,−1), mean, pow, sqrt, div) and a normalization by average-pooled squares, spelled out
+        "elementary_norms_opset11", "elementary_norms_opset13", "elementary_norms_opset17",
         // PReLU, GELU (both forms), general clamps and hard activations (Tests/Golden/gen_onnx_ops.py)
         "general_activations_opset11", "general_activations_opset17",
         // ordinary shape code (split, chunk, flip, strided slices, indexing, cat, reshape, transpose, permute)
