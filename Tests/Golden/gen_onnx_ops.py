@@ -9,12 +9,9 @@ import torch.nn.functional as F
 import gen_onnx
 
 
-class ElementaryArithmetic(nn.Module):
-    """Broadcasting Add/Sub/Mul/Div/Pow/Min/Max of tensors and constants: an instance norm spelled with ReduceMean, Sub,
-    Pow, Add and Div (a learnable per-channel scale and shift after it), GELU's tanh and exact (Erf) forms, a constant
-    divided by a tensor (Reciprocal), Neg, Abs, Exp, Log and Sqrt,
-    the element-wise maximum and minimum of two branches, and
-    a global mean to (N,4) logits."""
+class ConvolutionsAndScale(nn.Module):
+    """The parameters of the elementary-operation modules: a 3→4 convolution, a learnable per-channel scale and shift
+    for the normalization written out after it, and a 1×1 convolution."""
 
     def __init__(self):
         super().__init__()
@@ -22,6 +19,14 @@ class ElementaryArithmetic(nn.Module):
         self.gamma = nn.Parameter(torch.rand(4, 1, 1) + 0.5)
         self.beta = nn.Parameter(torch.randn(4, 1, 1) * 0.1)
         self.conv2 = nn.Conv2d(4, 4, 1)
+
+
+class ElementaryArithmetic(ConvolutionsAndScale):
+    """Broadcasting Add/Sub/Mul/Div/Pow/Min/Max of tensors and constants: an instance norm spelled with ReduceMean, Sub,
+    Pow, Add and Div (a learnable per-channel scale and shift after it), GELU's tanh and exact (Erf) forms, a constant
+    divided by a tensor (Reciprocal), Neg, Abs, Exp, Log and Sqrt,
+    the element-wise maximum and minimum of two branches, and
+    a global mean to (N,4) logits."""
 
     def forward(self, x):
         h = self.conv(x)
@@ -165,18 +170,11 @@ class VisionTransformerBlock(nn.Module):
         return self.head(self.ln(h).mean(1))
 
 
-class ElementaryNorms(nn.Module):
+class ElementaryNorms(ConvolutionsAndScale):
     """Normalizations written out in elementary operations: a group norm (two groups of two channels) through a reshape to
     (N,G,−1), ReduceMean, Sub, Pow, Sqrt and Div and back, with a learnable per-channel scale and shift; and a local
     normalization by the average of the squares around each pixel, x / √(avg_pool(x², 3×3, stride 1, padding 1) + ε);
     a global mean to (N,4) logits."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3, padding=1)
-        self.gamma = nn.Parameter(torch.rand(4, 1, 1) + 0.5)
-        self.beta = nn.Parameter(torch.randn(4, 1, 1) * 0.1)
-        self.conv2 = nn.Conv2d(4, 4, 1)
 
     def forward(self, x):
         h = self.conv(x)
