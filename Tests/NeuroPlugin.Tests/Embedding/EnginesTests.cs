@@ -6,19 +6,22 @@ using System.Xml.Linq;
 namespace NeuroPlugin.Tests.Embedding;
 
 /// <summary>
-/// The builds the engines load: CI runs this test assembly a second time with the net8.0 NeuroPlugin.Runtime.dll in place
-/// of the net10.0 one (<c>NEURO_RUNTIME_FRAMEWORK=net8.0</c>, see <c>.ci/test</c>), and this checks that the swap took;
-/// <c>package.json</c> states exactly the frameworks the Runtime project builds, and no Unity version.
+/// The builds the engines load: these tests are compiled twice, into NeuroPlugin.Tests (net10.0, against the net10.0
+/// Runtime) and into NeuroPlugin.Runtime.Net8Tests (net8.0, against the net8.0 Runtime, self-contained so it runs on a
+/// real .NET 8 runtime; see <c>.ci/test</c>), and this checks that each assembly tests the Runtime build of its own
+/// framework on that framework's runtime; <c>package.json</c> states exactly the frameworks the Runtime project builds,
+/// and no Unity version.
 /// </summary>
 public sealed class EnginesTests
 {
     [Test]
-    public void TheRuntimeUnderTest_IsTheBuildCiAskedFor()
+    public void TheRuntimeUnderTest_IsTheBuildOfTheTestsFramework_OnItsRuntime()
     {
         string framework = typeof(NeuroModel).Assembly.GetCustomAttribute<TargetFrameworkAttribute>()!.FrameworkName;
+        string tests = typeof(EnginesTests).Assembly.GetCustomAttribute<TargetFrameworkAttribute>()!.FrameworkName;
         TestContext.Progress.WriteLine($"NeuroPlugin.Runtime under test: {framework} on .NET {Environment.Version}");
-        string expected = Environment.GetEnvironmentVariable("NEURO_RUNTIME_FRAMEWORK") ?? "net10.0";
-        Assert.That(framework, Is.EqualTo($".NETCoreApp,Version=v{expected["net".Length..]}"));
+        Assert.That(framework, Is.EqualTo(tests));
+        Assert.That(Environment.Version.Major, Is.EqualTo(new FrameworkName(tests).Version.Major), "the runtime the tests run on");
     }
 
     [Test]

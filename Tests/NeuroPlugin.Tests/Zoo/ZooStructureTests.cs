@@ -31,7 +31,7 @@ public class ZooStructureTests
         var lines = graph.Nodes
             .SelectMany(n => n.Layer.Parameters.Select(p => $"{n.Name}.{p.Name} {string.Join(",", p.Shape.ToArray())}"))
             .Order(StringComparer.Ordinal);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", lines))));
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", lines)))).ToLowerInvariant();
     }
 
     [TestCaseSource(nameof(TorchvisionModels))]
