@@ -5,6 +5,7 @@ return (args.Length > 0 ? args[0] : "") switch
     "table" => Table.Run(args[1..]),
     "profile" => Profile.Run(args[1..]),
     "monitor-json" => MonitorJsonBench.Run(args[1..]),
+    "jitter" => Jitter.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -14,6 +15,7 @@ static int Usage()
         usage: neuro-bench table [repeats] [seconds] [model]   ours vs ONNX Runtime and PyTorch, interleaved (README's table)
                neuro-bench profile MODEL [infer|train] [batch] [threads]   where a CPU step spends its time
                neuro-bench monitor-json [repeats] [FILE] [--warm-up]   one monitor sample's serialization: µs and bytes allocated
+               neuro-bench jitter [frames] [ms] [gl|cpu]   the same work every frame: how often the machine makes it > 1 ms late
         """);
     return 2;
 }
