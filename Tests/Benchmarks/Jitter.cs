@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using NeuroPlugin.Backends;
 using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Backends.OpenGL;
 using NeuroPlugin.Execution;
@@ -24,7 +23,7 @@ static class Jitter
         int frames = args.Length > 0 ? int.Parse(args[0]) : 3000;
         double targetMs = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 4;
         bool gl = args.Length <= 2 || args[2] == "gl";
-        using IBackend backend = gl ? GLBackend.CreateHeadless() : new CpuBackend();
+        using Backends.IBackend backend = gl ? GLBackend.CreateHeadless() : new CpuBackend();
         var graph = ModelZoo.Build("lenet5", new ModelOptions(InputChannels: 1, ImageSize: 32, Classes: 4));
         using var network = Network.Create(graph, backend, seed: 1);
         using var plan = ExecutionPlan.ForInference(network, 16);
