@@ -50,6 +50,8 @@ public sealed class OnnxFixtureTests : GLFixture
         "matmuls_opset11", "matmuls_opset13", "matmuls_opset17",
         // a small vision transformer: patch embedding, LayerNorm, 2-head self-attention from MatMul/Softmax, GELU MLP
         "vit_block_opset13", "vit_block_opset17",
+        // sequence-first (L,N,E) code: LayerNorm, Concat, reductions and a layer norm written out on views of a moved batch axis
+        "sequence_first_opset13", "sequence_first_opset17",
         // GroupNorm, InstanceNorm2d, ConvTranspose2d and LayerNorm (Tests/Golden/gen_onnx_norms.py)
         "norms_transposed_opset11", "norms_transposed_opset13", "norms_transposed_opset17", "layer_norms_opset17",
         // the same LayerNorms as the exporter spells them out below opset 17 (ReduceMean, Sub, Pow, Add, Sqrt, Div, Mul, Add)
