@@ -98,42 +98,44 @@ def wide_resnet():
     return resnet_narrowed(groups=1, width_per_group=128)
 
 
-def inception_v3():
-    """torchvision's Inception3 (no auxiliary classifier, no input transform) with every BasicConv2d at 1/16 of its
-    channels (the class's widths, 32…2048, are multiples of 16; the 3 input channels stay), through the class's
-    inception_blocks hook, and a Linear(128, 10) head: the stem, InceptionA–E with their 1×7/7×1 factorized and split
-    branches, average-pool branches, stride-2 reductions, on a 75×75 image (the class's smallest)."""
+def inception_v3(divisor=16):
+    """torchvision's Inception3 (no auxiliary classifier, no input transform) with every BasicConv2d at 1/divisor of its
+    channels (the class's widths, 32…2048, are multiples of 16; at 1/32 each module's branches still add up to the next
+    module's input; the 3 input channels stay), through the class's inception_blocks hook, and a Linear(2048/divisor, 10)
+    head: the stem, InceptionA–E with their 1×7/7×1 factorized and split branches, average-pool branches, stride-2
+    reductions, on a 75×75 image (the class's smallest)."""
     import torch.nn as nn
     from torchvision.models.inception import (BasicConv2d, Inception3, InceptionA, InceptionAux, InceptionB, InceptionC,
                                               InceptionD, InceptionE)
 
     def narrow(in_channels, out_channels, **kwargs):
-        return BasicConv2d(in_channels if in_channels == 3 else in_channels // 16, out_channels // 16, **kwargs)
+        return BasicConv2d(in_channels if in_channels == 3 else in_channels // divisor, out_channels // divisor, **kwargs)
 
     blocks = [narrow] + [lambda *args, block=b, **kwargs: block(*args, conv_block=narrow, **kwargs)
                          for b in (InceptionA, InceptionB, InceptionC, InceptionD, InceptionE, InceptionAux)]
     model = Inception3(num_classes=10, aux_logits=False, transform_input=False, inception_blocks=blocks, init_weights=False)
-    model.fc = nn.Linear(2048 // 16, 10)
+    model.fc = nn.Linear(2048 // divisor, 10)
     return he_initialized(model)
 
 
-def googlenet():
-    """torchvision's GoogLeNet (no auxiliary classifiers, no input transform) with every BasicConv2d at 1/8 of its channels
-    (the class's widths, 64…384, are multiples of 8; the 3 input channels stay), through the class's blocks hook, and a
-    Linear(128, 10) head: the 7×7 stem, max pools with ceil_mode, Inception modules with their 1×1, 3×3 (the class's
-    "5×5" branch is a 3×3), and pool-projection branches, on a 64×64 image."""
+def googlenet(divisor=8):
+    """torchvision's GoogLeNet (no auxiliary classifiers, no input transform) with every BasicConv2d at 1/divisor of its
+    channels (the class's widths, 64…384, are multiples of 8; at 1/16 each module's branches still add up to the next
+    module's input; the 3 input channels stay), through the class's blocks hook, and a Linear(1024/divisor, 10) head: the
+    7×7 stem, max pools with ceil_mode, Inception modules with their 1×1, 3×3 (the class's "5×5" branch is a 3×3), and
+    pool-projection branches, on a 64×64 image."""
     import torch.nn as nn
     from torchvision.models.googlenet import BasicConv2d, GoogLeNet, Inception, InceptionAux
 
     def narrow(in_channels, out_channels, **kwargs):
-        return BasicConv2d(in_channels if in_channels == 3 else in_channels // 8, out_channels // 8, **kwargs)
+        return BasicConv2d(in_channels if in_channels == 3 else in_channels // divisor, out_channels // divisor, **kwargs)
 
     def inception(*args, **kwargs):
         return Inception(*args, conv_block=narrow, **kwargs)
 
     model = GoogLeNet(num_classes=10, aux_logits=False, transform_input=False, init_weights=False,
                       blocks=[narrow, inception, InceptionAux])
-    model.fc = nn.Linear(1024 // 8, 10)
+    model.fc = nn.Linear(1024 // divisor, 10)
     return he_initialized(model)
 
 
@@ -280,6 +282,12 @@ OPSET_CASES = [
     *gen_onnx.at_opsets("zoo_wide_resnet", wide_resnet, (2, 3, 32, 32), {16: True}, pattern=True),
 ]
 
+# own seeds from 740: GoogLeNet and Inception v3 at half their first opset's widths (one item each, pattern inputs)
+NARROWER_OPSET_CASES = [
+    ("zoo_googlenet_narrow_opset16", lambda: googlenet(divisor=16), (1, 3, 64, 64), 16, True, True),
+    ("zoo_inception_v3_narrow_opset17", lambda: inception_v3(divisor=32), (1, 3, 75, 75), 17, True, True),
+]
+
 # own seeds from 720, on 224×224 pattern inputs, as FULL_SIZE_CASES
 FULL_SIZE_OPSET_CASES = [
     ("zoo_alexnet_narrow_opset11", alexnet, (2, 3, 224, 224), 11, True, True),
@@ -318,5 +326,6 @@ if __name__ == "__main__":
     gen_onnx.main(FULL_SIZE_CASES, 620)
     gen_onnx.main(OPSET_CASES, 700)
     gen_onnx.main(FULL_SIZE_OPSET_CASES, 720)
+    gen_onnx.main(NARROWER_OPSET_CASES, 740)
     if "zoo_shufflenet_v2_opset17" in exported:
         write_gradient("zoo_shufflenet_v2_opset17", *exported["zoo_shufflenet_v2_opset17"])
