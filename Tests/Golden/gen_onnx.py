@@ -133,9 +133,10 @@ def densenet():
     return torchvision.models.DenseNet(growth_rate=8, block_config=(2, 3), num_init_features=16, bn_size=2, num_classes=10)
 
 
-def at_opsets(name, module, shape, opsets):
-    """One case per opset of `opsets` (opset → dynamic batch axis, in the order given), named NAME_opsetN."""
-    return [(f"{name}_opset{opset}", module, shape, opset, dynamic) for opset, dynamic in opsets.items()]
+def at_opsets(name, module, shape, opsets, pattern=False):
+    """One case per opset of `opsets` (opset → dynamic batch axis, in the order given), named NAME_opsetN; with pattern,
+    on pattern_input(shape) (export's pattern)."""
+    return [(f"{name}_opset{opset}", module, shape, opset, dynamic, *([True] if pattern else [])) for opset, dynamic in opsets.items()]
 
 
 CASES = [

@@ -188,6 +188,33 @@ class ElementaryNorms(ConvolutionsAndScale):
         return a.mean((2, 3))
 
 
+class SequenceFirst(nn.Module):
+    """Sequence-first code, as nn.MultiheadAttention and nn.TransformerEncoderLayer take it by default (batch_first=False):
+    (L,N,E) tensors, whose batch axis is second. The patches of a 2×2 convolution of stride 2 as (9,N,8) by
+    flatten(2).permute(2, 0, 1); a LayerNorm over E (LayerNormalization at opset 17, spelled out below); a Linear; the
+    LayerNorm's output and the Linear's ReLU joined along E (Concat); a layer norm over E written out (mean, centred squares,
+    sqrt, div: reductions and arithmetic of two views); the mean, the max and the sum over the sequence (ReduceMean,
+    ReduceMax, ReduceSum over L) to (N,16), and a Linear head to (N,4) logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 2, stride=2)
+        self.ln = nn.LayerNorm(8)
+        self.fc = nn.Linear(8, 8)
+        self.head = nn.Linear(16, 4)
+        with torch.no_grad():
+            self.ln.weight.copy_(torch.rand(8) + 0.5)
+            self.ln.bias.copy_(torch.randn(8) * 0.2)
+
+    def forward(self, x):
+        h = self.patch(x).flatten(2).permute(2, 0, 1)                # (L,N,E) = (9,N,8)
+        h = self.ln(h)
+        h = torch.cat([h, torch.relu(self.fc(h))], dim=2)            # (9,N,16)
+        m = h - h.mean(-1, keepdim=True)
+        h = m / torch.sqrt((m * m).mean(-1, keepdim=True) + 1e-5)
+        return self.head(h.mean(0) + h.amax(0) - 0.1 * h.sum(0))     # (N,16) → (N,4)
+
+
 MODULES = [
     ("elementary_arithmetic", ElementaryArithmetic, (11, 13, 17)),
     ("general_activations", GeneralActivations, (11, 17)),
@@ -204,6 +231,13 @@ CASES = [(f"{name}_opset{opset}", module, (2, 3, 6, 5), opset, opset != 17) for 
 # after the others, so their seeds stay
 CASES += [(f"elementary_norms_opset{opset}", ElementaryNorms, (2, 3, 6, 5), opset, opset != 17) for opset in (11, 13, 17)]
 
+# own seeds from 320: views that move the batch axis read by reductions, LayerNorm, Concat and arithmetic of two views
+SEQUENCE_FIRST_CASES = gen_onnx.at_opsets("sequence_first", SequenceFirst, (3, 3, 6, 6), {13: True, 17: True})
+
 
 if __name__ == "__main__":
     gen_onnx.main(CASES, 300)
+    exported = gen_onnx.main(SEQUENCE_FIRST_CASES, 320)
+    if "sequence_first_opset17" in exported:
+        from gen_torchvision_attention import write_gradients
+        write_gradients("sequence_first_opset17", *exported["sequence_first_opset17"], {"patch": lambda m: m.patch.weight})

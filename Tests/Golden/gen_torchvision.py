@@ -98,42 +98,44 @@ def wide_resnet():
     return resnet_narrowed(groups=1, width_per_group=128)
 
 
-def inception_v3():
-    """torchvision's Inception3 (no auxiliary classifier, no input transform) with every BasicConv2d at 1/16 of its
-    channels (the class's widths, 32…2048, are multiples of 16; the 3 input channels stay), through the class's
-    inception_blocks hook, and a Linear(128, 10) head: the stem, InceptionA–E with their 1×7/7×1 factorized and split
-    branches, average-pool branches, stride-2 reductions, on a 75×75 image (the class's smallest)."""
+def inception_v3(divisor=16):
+    """torchvision's Inception3 (no auxiliary classifier, no input transform) with every BasicConv2d at 1/divisor of its
+    channels (the class's widths, 32…2048, are multiples of 16; at 1/32 each module's branches still add up to the next
+    module's input; the 3 input channels stay), through the class's inception_blocks hook, and a Linear(2048/divisor, 10)
+    head: the stem, InceptionA–E with their 1×7/7×1 factorized and split branches, average-pool branches, stride-2
+    reductions, on a 75×75 image (the class's smallest)."""
     import torch.nn as nn
     from torchvision.models.inception import (BasicConv2d, Inception3, InceptionA, InceptionAux, InceptionB, InceptionC,
                                               InceptionD, InceptionE)
 
     def narrow(in_channels, out_channels, **kwargs):
-        return BasicConv2d(in_channels if in_channels == 3 else in_channels // 16, out_channels // 16, **kwargs)
+        return BasicConv2d(in_channels if in_channels == 3 else in_channels // divisor, out_channels // divisor, **kwargs)
 
     blocks = [narrow] + [lambda *args, block=b, **kwargs: block(*args, conv_block=narrow, **kwargs)
                          for b in (InceptionA, InceptionB, InceptionC, InceptionD, InceptionE, InceptionAux)]
     model = Inception3(num_classes=10, aux_logits=False, transform_input=False, inception_blocks=blocks, init_weights=False)
-    model.fc = nn.Linear(2048 // 16, 10)
+    model.fc = nn.Linear(2048 // divisor, 10)
     return he_initialized(model)
 
 
-def googlenet():
-    """torchvision's GoogLeNet (no auxiliary classifiers, no input transform) with every BasicConv2d at 1/8 of its channels
-    (the class's widths, 64…384, are multiples of 8; the 3 input channels stay), through the class's blocks hook, and a
-    Linear(128, 10) head: the 7×7 stem, max pools with ceil_mode, Inception modules with their 1×1, 3×3 (the class's
-    "5×5" branch is a 3×3), and pool-projection branches, on a 64×64 image."""
+def googlenet(divisor=8):
+    """torchvision's GoogLeNet (no auxiliary classifiers, no input transform) with every BasicConv2d at 1/divisor of its
+    channels (the class's widths, 64…384, are multiples of 8; at 1/16 each module's branches still add up to the next
+    module's input; the 3 input channels stay), through the class's blocks hook, and a Linear(1024/divisor, 10) head: the
+    7×7 stem, max pools with ceil_mode, Inception modules with their 1×1, 3×3 (the class's "5×5" branch is a 3×3), and
+    pool-projection branches, on a 64×64 image."""
     import torch.nn as nn
     from torchvision.models.googlenet import BasicConv2d, GoogLeNet, Inception, InceptionAux
 
     def narrow(in_channels, out_channels, **kwargs):
-        return BasicConv2d(in_channels if in_channels == 3 else in_channels // 8, out_channels // 8, **kwargs)
+        return BasicConv2d(in_channels if in_channels == 3 else in_channels // divisor, out_channels // divisor, **kwargs)
 
     def inception(*args, **kwargs):
         return Inception(*args, conv_block=narrow, **kwargs)
 
     model = GoogLeNet(num_classes=10, aux_logits=False, transform_input=False, init_weights=False,
                       blocks=[narrow, inception, InceptionAux])
-    model.fc = nn.Linear(1024 // 8, 10)
+    model.fc = nn.Linear(1024 // divisor, 10)
     return he_initialized(model)
 
 
@@ -169,6 +171,72 @@ def vgg11():
     return he_initialized(model)
 
 
+
+def with_head(model, convolution, classifier, width):
+    """model with its last 1×1 convolution (model's module path `convolution`, a Conv2d, or a Conv2dNormActivation whose
+    first module is one, with the batch norm after it) narrowed to `width` channels and its classifier Linear (path
+    `classifier`) reading them: the families' 1024- and 1280-channel heads are most of their files at reduced width."""
+    import torch.nn as nn
+    parent_path, _, name = convolution.rpartition(".")
+    block = model.get_submodule(convolution)
+    conv = block if isinstance(block, nn.Conv2d) else block[0]
+    narrowed = nn.Conv2d(conv.in_channels, width, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None)
+    if isinstance(block, nn.Conv2d):
+        setattr(model.get_submodule(parent_path), name, narrowed)
+        following = model.get_submodule(parent_path)[int(name) + 1]  # MNASNet: Conv2d, BatchNorm2d, ReLU in one Sequential
+        model.get_submodule(parent_path)[int(name) + 1] = type(following)(width, momentum=following.momentum, eps=following.eps)
+    else:
+        block[0] = narrowed
+        block[1] = type(block[1])(width, momentum=block[1].momentum, eps=block[1].eps)
+    parent_path, _, name = classifier.rpartition(".")
+    setattr(model.get_submodule(parent_path), name, nn.Linear(width, getattr(model.get_submodule(classifier), "out_features")))
+    return he_initialized(model)
+
+
+def squeezenet_narrow():
+    """torchvision's SqueezeNet 1.1 with its stem convolution and every Fire module at 1/8 of the class's widths (64…512 to
+    8…64; squeeze planes 16…64 to 2…8) and the classifier's 1×1 convolution reading 64 channels: Fire's concatenated 1×1
+    and 3×3 expansions, max pools with ceil_mode, the convolutional classifier and adaptive average pooling."""
+    import torch.nn as nn
+    import torchvision
+    from torchvision.models.squeezenet import Fire
+    model = torchvision.models.squeezenet1_1(num_classes=10)
+    for i, m in enumerate(model.features):
+        if isinstance(m, nn.Conv2d):
+            model.features[i] = nn.Conv2d(3, m.out_channels // 8, m.kernel_size, m.stride)
+        elif isinstance(m, Fire):
+            model.features[i] = Fire(m.inplanes // 8, m.squeeze.out_channels // 8, m.expand1x1.out_channels // 8, m.expand3x3.out_channels // 8)
+    model.classifier[1] = nn.Conv2d(512 // 8, 10, 1)
+    return he_initialized(model)
+
+
+def mobilenet_v2_narrow():
+    """MobileNetV2 at width 0.1 (channels 8…32, expansion 6) with a 64-channel head instead of 1280: inverted residuals,
+    ReLU6 (Clip), depthwise 3×3 convolutions."""
+    import torchvision
+    return with_head(torchvision.models.mobilenet_v2(num_classes=10, width_mult=0.1), "features.18", "classifier.1", 64)
+
+
+def mobilenet_v3_small_narrow():
+    """MobileNetV3-Small at width 0.1 with a 32-wide classifier: hardswish, squeeze-excitation with hardsigmoid."""
+    from torchvision.models.mobilenetv3 import MobileNetV3, _mobilenet_v3_conf
+    setting, _ = _mobilenet_v3_conf("mobilenet_v3_small", width_mult=0.1)
+    return he_initialized(MobileNetV3(setting, last_channel=32, num_classes=10))
+
+
+def efficientnet_narrow():
+    """EfficientNet-B0's blocks at width 0.1 and depth 0.25: MBConv with SiLU and squeeze-excitation."""
+    from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
+    setting, last_channel = _efficientnet_conf("efficientnet_b0", width_mult=0.1, depth_mult=0.25)
+    return he_initialized(EfficientNet(setting, dropout=0.2, num_classes=10, last_channel=last_channel))
+
+
+def mnasnet_narrow():
+    """MNASNet at depth multiplier 0.1 with a 64-channel head instead of 1280 (as mnasnet says otherwise)."""
+    import torchvision
+    return with_head(torchvision.models.MNASNet(alpha=0.1, num_classes=10), "layers.14", "classifier.1", 64)
+
+
 CASES = [
     ("zoo_convnext_tiny_opset13", convnext, (2, 3, 32, 32), 13, True),
     ("zoo_mobilenet_v3_small_0.25", mobilenet_v3_small, (2, 3, 48, 48), 13, True),
@@ -193,6 +261,37 @@ CNN_CASES = [
 FULL_SIZE_CASES = [
     ("zoo_alexnet_narrow_opset13", alexnet, (2, 3, 224, 224), 13, True, True),
     ("zoo_vgg11_narrow_opset17", vgg11, (2, 3, 224, 224), 17, True, True),
+]
+
+
+# own seeds from 700: the families at further opsets, so that every opset from 11 to 17 is exported by several families and
+# each family at two opsets or more (the list in OnnxFixtureTests.OpsetCoverage). The families whose files at their first
+# opset are largest (SqueezeNet, MobileNetV2 and V3, EfficientNet, MNASNet) come again narrowed, on 32×32 images. Their
+# inputs are gen_onnx.pattern_input (OnnxRun.PatternInput in the tests), so no .input.npy is kept
+OPSET_CASES = [
+    ("zoo_squeezenet_narrow_opset15", squeezenet_narrow, (2, 3, 32, 32), 15, True, True),
+    ("zoo_mobilenet_v2_narrow_opset16", mobilenet_v2_narrow, (2, 3, 32, 32), 16, True, True),
+    ("zoo_mobilenet_v3_small_narrow_opset15", mobilenet_v3_small_narrow, (2, 3, 32, 32), 15, False, True),
+    ("zoo_efficientnet_b0_narrow_opset16", efficientnet_narrow, (2, 3, 32, 32), 16, True, True),
+    ("zoo_mnasnet_narrow_opset12", mnasnet_narrow, (2, 3, 32, 32), 12, True, True),
+    *gen_onnx.at_opsets("zoo_densenet_g8", gen_onnx.densenet, (2, 3, 32, 32), {16: True}, pattern=True),
+    *gen_onnx.at_opsets("zoo_resnet_googlenet_blocks", gen_onnx.TorchvisionBlocks, (2, 3, 32, 32), {15: False}, pattern=True),
+    *gen_onnx.at_opsets("zoo_convnext_tiny", convnext, (2, 3, 32, 32), {17: True, 15: True}, pattern=True),
+    *gen_onnx.at_opsets("zoo_regnet_x_g8", regnet, (2, 3, 32, 32), {12: True, 16: False}, pattern=True),
+    *gen_onnx.at_opsets("zoo_efficientnet_v2_tiny", efficientnet_v2, (2, 3, 32, 32), {14: True}, pattern=True),
+    *gen_onnx.at_opsets("zoo_wide_resnet", wide_resnet, (2, 3, 32, 32), {16: True}, pattern=True),
+]
+
+# own seeds from 740: GoogLeNet and Inception v3 at half their first opset's widths (one item each, pattern inputs)
+NARROWER_OPSET_CASES = [
+    ("zoo_googlenet_narrow_opset16", lambda: googlenet(divisor=16), (1, 3, 64, 64), 16, True, True),
+    ("zoo_inception_v3_narrow_opset17", lambda: inception_v3(divisor=32), (1, 3, 75, 75), 17, True, True),
+]
+
+# own seeds from 720, on 224×224 pattern inputs, as FULL_SIZE_CASES
+FULL_SIZE_OPSET_CASES = [
+    ("zoo_alexnet_narrow_opset11", alexnet, (2, 3, 224, 224), 11, True, True),
+    ("zoo_vgg11_narrow_opset14", vgg11, (2, 3, 224, 224), 14, True, True),
 ]
 
 
@@ -225,5 +324,8 @@ if __name__ == "__main__":
     exported = gen_onnx.main(CASES, 400)
     gen_onnx.main(CNN_CASES, 600)
     gen_onnx.main(FULL_SIZE_CASES, 620)
+    gen_onnx.main(OPSET_CASES, 700)
+    gen_onnx.main(FULL_SIZE_OPSET_CASES, 720)
+    gen_onnx.main(NARROWER_OPSET_CASES, 740)
     if "zoo_shufflenet_v2_opset17" in exported:
         write_gradient("zoo_shufflenet_v2_opset17", *exported["zoo_shufflenet_v2_opset17"])

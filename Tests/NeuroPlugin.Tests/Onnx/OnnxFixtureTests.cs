@@ -50,20 +50,81 @@ public sealed class OnnxFixtureTests : GLFixture
         "matmuls_opset11", "matmuls_opset13", "matmuls_opset17",
         // a small vision transformer: patch embedding, LayerNorm, 2-head self-attention from MatMul/Softmax, GELU MLP
         "vit_block_opset13", "vit_block_opset17",
+        // sequence-first (L,N,E) code: LayerNorm, Concat, reductions and a layer norm written out on views of a moved batch axis
+        "sequence_first_opset13", "sequence_first_opset17",
         // GroupNorm, InstanceNorm2d, ConvTranspose2d and LayerNorm (Tests/Golden/gen_onnx_norms.py)
         "norms_transposed_opset11", "norms_transposed_opset13", "norms_transposed_opset17", "layer_norms_opset17",
         // the same LayerNorms as the exporter spells them out below opset 17 (ReduceMean, Sub, Pow, Add, Sqrt, Div, Mul, Add)
         "layer_norms_opset11", "layer_norms_opset13",
     ];
 
-    /// <summary>Models whose input is too large to keep as a file, made by the test from a formula instead
-    /// (<see cref="OnnxRun.PatternInput"/>, the generator's gen_onnx.pattern_input), of shape <see cref="PatternShape"/>:
-    /// torchvision's AlexNet and VGG-11 at reduced widths (Tests/Golden/gen_torchvision.py), whose adaptive pooling exports
-    /// only where its output (6×6, 7×7) divides its input, so they need 224×224 images.</summary>
-    public static readonly string[] PatternFixtures = ["zoo_alexnet_narrow_opset13", "zoo_vgg11_narrow_opset17"];
+    /// <summary>Models whose input the test makes from a formula instead of a file (<see cref="OnnxRun.PatternInput"/>, the
+    /// generator's gen_onnx.pattern_input), with the input's shape: torchvision's AlexNet and VGG-11 at reduced widths
+    /// (Tests/Golden/gen_torchvision.py), whose adaptive pooling exports only where its output (6×6, 7×7) divides its input,
+    /// so they need 224×224 images; and the families at further opsets (gen_torchvision.py's OPSET_CASES,
+    /// gen_torchvision_attention.py's), which keep no input file so the opsets cost only their models.</summary>
+    public static readonly (string Name, int[] Shape)[] PatternInputs =
+    [
+        ("zoo_alexnet_narrow_opset13", [2, 3, 224, 224]), ("zoo_vgg11_narrow_opset17", [2, 3, 224, 224]),
+        ("zoo_alexnet_narrow_opset11", [2, 3, 224, 224]), ("zoo_vgg11_narrow_opset14", [2, 3, 224, 224]),
+        // SqueezeNet, MobileNetV2 and V3, EfficientNet-B0 and MNASNet narrowed further than at their first opset (heads
+        // of 64 or 32 channels instead of 1024–1280), Conv-BN-activation networks at opsets 12, 15 and 16
+        ("zoo_squeezenet_narrow_opset15", [2, 3, 32, 32]), ("zoo_mobilenet_v2_narrow_opset16", [2, 3, 32, 32]),
+        ("zoo_mobilenet_v3_small_narrow_opset15", [2, 3, 32, 32]), ("zoo_efficientnet_b0_narrow_opset16", [2, 3, 32, 32]),
+        ("zoo_mnasnet_narrow_opset12", [2, 3, 32, 32]),
+        ("zoo_densenet_g8_opset16", [2, 3, 32, 32]), ("zoo_resnet_googlenet_blocks_opset15", [2, 3, 32, 32]),
+        // ConvNeXt's LayerNorm2d as LayerNormalization (17) and spelled out (15); RegNet; EfficientNetV2; Wide ResNet
+        ("zoo_convnext_tiny_opset17", [2, 3, 32, 32]), ("zoo_convnext_tiny_opset15", [2, 3, 32, 32]),
+        ("zoo_regnet_x_g8_opset12", [2, 3, 32, 32]), ("zoo_regnet_x_g8_opset16", [2, 3, 32, 32]),
+        ("zoo_efficientnet_v2_tiny_opset14", [2, 3, 32, 32]), ("zoo_wide_resnet_opset16", [2, 3, 32, 32]),
+        // Swin at opset 16: its layer norms spelled out on the windows' tensors
+        ("zoo_swin_tiny_opset16", [3, 3, 32, 32]),
+        // GoogLeNet and Inception v3 at half their first opset's widths, one item each
+        ("zoo_googlenet_narrow_opset16", [1, 3, 64, 64]), ("zoo_inception_v3_narrow_opset17", [1, 3, 75, 75]),
+    ];
 
-    /// <summary>The input shape of <see cref="PatternFixtures"/>: two 224×224 RGB images.</summary>
-    static readonly int[] PatternShape = [2, 3, 224, 224];
+    /// <summary>The names of <see cref="PatternInputs"/>.</summary>
+    public static IEnumerable<string> PatternFixtures => PatternInputs.Select(p => p.Name);
+
+    static IEnumerable<TestCaseData> PatternCases() => PatternInputs.Select(p => new TestCaseData(p.Name, p.Shape).SetArgDisplayNames(p.Name));
+
+    /// <summary>Each torchvision classification family's fixtures (at reduced sizes; a family may come at another width at a
+    /// further opset). Every family is exported at two opsets or more, and every opset from 11 to 17 by several families.</summary>
+    static readonly (string Family, string[] Fixtures)[] Families =
+    [
+        ("SqueezeNet", ["zoo_squeezenet1_1", "zoo_squeezenet_narrow_opset15"]),
+        ("MobileNetV2", ["zoo_mobilenet_v2_0.25", "zoo_mobilenet_v2_narrow_opset16"]),
+        ("MobileNetV3", ["zoo_mobilenet_v3_small_0.25", "zoo_mobilenet_v3_small_narrow_opset15"]),
+        ("EfficientNet", ["zoo_efficientnet_b0_0.25", "zoo_efficientnet_b0_narrow_opset16"]),
+        ("EfficientNetV2", ["zoo_efficientnet_v2_tiny_opset17", "zoo_efficientnet_v2_tiny_opset14"]),
+        ("MNASNet", ["zoo_mnasnet_0.1", "zoo_mnasnet_narrow_opset12"]),
+        ("DenseNet", ["zoo_densenet_g8", "zoo_densenet_g8_opset16"]),
+        ("ResNet and GoogLeNet blocks", ["zoo_resnet_googlenet_blocks", "zoo_resnet_googlenet_blocks_opset15"]),
+        ("ResNeXt", ["zoo_resnext_g4_opset11", "zoo_resnext_g4_opset17"]),
+        ("Wide ResNet", ["zoo_wide_resnet_opset13", "zoo_wide_resnet_opset16"]),
+        ("ConvNeXt", ["zoo_convnext_tiny_opset13", "zoo_convnext_tiny_opset15", "zoo_convnext_tiny_opset17"]),
+        ("RegNet", ["zoo_regnet_x_g8", "zoo_regnet_x_g8_opset12", "zoo_regnet_x_g8_opset16"]),
+        ("ShuffleNetV2", ["zoo_shufflenet_v2_opset11", "zoo_shufflenet_v2_opset17"]),
+        ("AlexNet", ["zoo_alexnet_narrow_opset13", "zoo_alexnet_narrow_opset11"]),
+        ("VGG", ["zoo_vgg11_narrow_opset17", "zoo_vgg11_narrow_opset14"]),
+        ("MaxViT", ["zoo_maxvit_tiny_opset12", "zoo_maxvit_tiny_opset17"]),
+        ("ViT", ["zoo_vit_tiny_opset14", "zoo_vit_tiny_opset17"]),
+        ("Swin", ["zoo_swin_tiny_opset17", "zoo_swin_tiny_opset16"]),
+        ("Inception v3", ["zoo_inception_v3_opset11", "zoo_inception_v3_narrow_opset17"]),
+        ("GoogLeNet", ["zoo_googlenet_opset13", "zoo_googlenet_narrow_opset16"]),
+    ];
+
+    [Test]
+    public void EveryOpsetFrom11To17_IsExportedBySeveralFamilies_AndFamiliesAtTwoOpsets()
+    {
+        long OpsetOf(string fixture) =>
+            OnnxImporter.Parse(File.ReadAllBytes(OnnxRun.FixturePath(fixture + ".onnx")), fixture).OpsetImport.Single(o => o.Domain is "" or "ai.onnx").Version;
+        var opsets = Families.ToDictionary(f => f.Family, f => f.Fixtures.Select(OpsetOf).ToHashSet());
+        Assert.That(Families.SelectMany(f => f.Fixtures), Is.SubsetOf(Fixtures.Concat(PatternFixtures)), "every family's fixture is run against PyTorch and ONNX Runtime");
+        Assert.That(opsets.Where(f => f.Value.Count < 2).Select(f => f.Key), Is.Empty, "families at one opset");
+        for (long opset = 11; opset <= 17; opset++)
+            Assert.That(opsets.Count(f => f.Value.Contains(opset)), Is.GreaterThanOrEqualTo(3), $"families exported at opset {opset}");
+    }
 
     [TestCaseSource(nameof(Fixtures))]
     public void ImportedModel_MatchesPyTorchAndOnnxRuntime(string name)
@@ -72,9 +133,20 @@ public sealed class OnnxFixtureTests : GLFixture
         MatchesPyTorchAndOnnxRuntime(name, inputShape, input);
     }
 
-    [TestCaseSource(nameof(PatternFixtures))]
-    public void ImportedModelOnAPatternInput_MatchesPyTorchAndOnnxRuntime(string name) =>
-        MatchesPyTorchAndOnnxRuntime(name, PatternShape, OnnxRun.PatternInput(PatternShape.Aggregate(1, (p, d) => p * d)));
+    [TestCaseSource(nameof(PatternCases))]
+    public void ImportedModelOnAPatternInput_MatchesPyTorchAndOnnxRuntime(string name, int[] shape) =>
+        MatchesPyTorchAndOnnxRuntime(name, shape, OnnxRun.PatternInput(shape.Aggregate(1, (p, d) => p * d)));
+
+    /// <summary>The families at their further opsets fine-tune alike on the CPU and GL (the loss falls, the first
+    /// convolution's weight trains): ops the exporter writes only at these opsets train as well as run.</summary>
+    [TestCase("zoo_squeezenet_narrow_opset15")]
+    [TestCase("zoo_mobilenet_v3_small_narrow_opset15")]
+    [TestCase("zoo_efficientnet_b0_narrow_opset16")]
+    [TestCase("zoo_convnext_tiny_opset15")]
+    [TestCase("zoo_regnet_x_g8_opset12")]
+    public void FamilyAtAFurtherOpset_FineTunesOnCpuAndGL(string name) =>
+        OnnxRun.FineTunesAlikeOnBothBackends(name + ".onnx", Backend, seed: 19, learningRate: 0.01f, network => network.ParameterNames[0],
+            "the first parameter", item: [3, 32, 32], classes: 10);
 
     void MatchesPyTorchAndOnnxRuntime(string name, int[] inputShape, float[] input)
     {

@@ -8,7 +8,7 @@ namespace NeuroPlugin.Tests.Onnx;
 /// The table of ONNX ops × backends in <c>Documentation~/OnnxOperators.md</c>: the importer's ops and how each imports
 /// (layer, folded) from its dispatch table <see cref="OnnxOperators"/>, and the rest from what the tests really
 /// exercise: the ops in the models of <see cref="OnnxOpTests"/>, <see cref="OnnxShapeOpsTests"/>, <see cref="OnnxReductionTests"/>,
-/// <see cref="OnnxMatMulTests"/>, <see cref="OnnxHighRankTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
+/// <see cref="OnnxMatMulTests"/>, <see cref="OnnxHighRankTests"/>, <see cref="OnnxAttentionViewTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
 /// on the CPU and GL backends against ONNX Runtime) and the ops our exporter writes for every zoo model and
 /// <see cref="OnnxExportTests"/>' every-layer, general-ops and Upsample networks and <see cref="OnnxNormalizationTests"/>' network (each run in ONNX Runtime against our output).
 /// The test fails when the committed table is out of date; <c>NEURO_UPDATE_DOCS=1</c> rewrites it.
@@ -40,7 +40,7 @@ public sealed class OnnxOperatorTableTests
     static Coverage Imported()
     {
         var coverage = new Coverage();
-        foreach (var c in OnnxOpTests.Cases.Concat(OnnxShapeOpsTests.Cases).Concat(OnnxReductionTests.Cases).Concat(OnnxMatMulTests.Cases).Concat(OnnxHighRankTests.Cases))
+        foreach (var c in OnnxOpTests.Cases.Concat(OnnxShapeOpsTests.Cases).Concat(OnnxReductionTests.Cases).Concat(OnnxMatMulTests.Cases).Concat(OnnxHighRankTests.Cases).Concat(OnnxAttentionViewTests.BatchViewOpCases))
             coverage.Add(OnnxImporter.Parse(OnnxOpTests.ModelBytes(c), c.Name), c.Name);
         foreach (string name in OnnxFixtureTests.Fixtures.Concat(OnnxFixtureTests.PatternFixtures))
             coverage.Add(OnnxImporter.Parse(File.ReadAllBytes(OnnxRun.FixturePath(name + ".onnx")), name), name);
@@ -129,8 +129,11 @@ public sealed class OnnxOperatorTableTests
         text.AppendLine("where each axis is stored. Reshape, Transpose, Shape (k·N entries), Identity, element-wise ops with a constant,");
         text.AppendLine("Dropout, MatMul by a constant and Gemm (row by row, the rows in stored order), Slice and Gather of one stored axis");
         text.AppendLine("and Softmax over the last axis read such a view; a MatMul of two views whose first axis holds the batch runs on our");
-        text.AppendLine("(N,k·…,M,K) tensors, a Permute putting their axes in order where needed (ViT's and Swin's attention); any other op");
-        text.AppendLine("on such a view is an error naming the node.");
+        text.AppendLine("(N,k·…,M,K) tensors, a Permute putting their axes in order where needed (ViT's and Swin's attention). Reductions");
+        text.AppendLine("over axes that do not hold the batch run on the stored tensor, as do element-wise ops of two views stored alike and");
+        text.AppendLine("a Concat of such views along one stored axis; LayerNormalization runs on the rows of its normalized axes (a Permute");
+        text.AppendLine("only where they are not stored last, in order): sequence-first (L,N,E) code. Any other op on such a view (Pad");
+        text.AppendLine("included) is an error naming the node.");
         text.AppendLine();
         text.AppendLine("Expand, Equal, Not, Where, Mod, Range and ScatterND are shape and mask bookkeeping: folded on constants only (NumPy");
         text.AppendLine("broadcasting). The symbolic batch size in a shape (and its multiples k·N) equals itself and no size below 1, passes");

@@ -183,8 +183,13 @@ public sealed class OnnxShapeOpsTests : GLFixture
         OnnxRun.AssertNodeUnsupported([3, 4], b =>
         {
             b.Node("Transpose", ["x"], "t");
-            return b.Node("Concat", ["t", "t"], "c", Int("axis", 0));
-        }, "input 0 is seen as [4,3,N]");
+            return b.Node("Concat", ["t", "t"], "c", Int("axis", 2));
+        }, "Concat of [4,3,N] along axis 2: the axis holds the batch axis");
+        OnnxRun.AssertNodeUnsupported([3, 4, 2], b =>
+        {
+            b.Node("Transpose", ["x"], "t");
+            return b.Node("MaxPool", ["t"], "p", Ints("kernel_shape", 2, 2));
+        }, "input 0 is seen as [2,4,3,N]");
         OnnxRun.AssertNodeUnsupported([3, 4], b => b.Node("Gather", ["x", b.IntTensor("i", 0)], "g", Int("axis", 0)), "batch axis");
         OnnxRun.AssertNodeUnsupported([3, 4], b => b.Node("Slice", ["x", b.IntTensor("s", 1), b.IntTensor("e", 2)], "s"), "batch axis");
         OnnxRun.AssertNodeUnsupported([4, 4], b =>

@@ -188,7 +188,7 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         if (value is PooledColumns)
             throw n.Unsupported($"input {index} is x·P, a MatMul by an adaptive-pooling matrix, which is supported only as the input of the MatMul P_H·(x·P) that completes the pooling");
         if (value is PermutedView view)
-            throw n.Unsupported($"input {index} is seen as {view.Text} (at batch 1), its axes not in the order our tensor stores them (a transposed view); such views are supported only through Reshape, Transpose, Shape, Identity, element-wise ops, Dropout, MatMul, Gemm, Slice and Gather of one axis and Softmax over the last axis");
+            throw n.Unsupported($"input {index} is seen as {view.Text} (at batch 1), its axes not in the order our tensor stores them (a transposed view); such views are supported only through Reshape, Transpose, Shape, Identity, element-wise ops, Dropout, MatMul, Gemm, Slice and Gather of one axis, Softmax over the last axis, reductions, LayerNormalization and Concat");
         if (value is HighRankView wide)
             throw n.Unsupported($"input {index} has {wide.Dims.Length} axes [{string.Join(",", wide.Dims)}] (at batch 1); tensors of more than {TensorShape.MaxRank} axes are supported only through Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Shape, Identity, element-wise ops, Softmax and Einsum");
         if (value is not LiveTensor live) throw n.Unsupported($"input {index} is a constant; this op needs a tensor computed from the graph input");

@@ -48,6 +48,21 @@ internal sealed record PermutedView(LiveTensor Tensor, int[] Physical, int[][] A
         return inOrder && Axes[0] is [0] && Axes.Length <= ImportGraph.MaxViewRank ? ImportGraph.Seen(Tensor, Dims) : this;
     }
 
+    /// <summary>True when <paramref name="other"/> records its ONNX axes over stored axes as this view does (their sizes may
+    /// differ), so the two tensors can be combined as they are stored.</summary>
+    public bool SameAxes(PermutedView other) =>
+        Physical.Length == other.Physical.Length && Axes.Length == other.Axes.Length && Axes.Zip(other.Axes).All(pair => pair.First.SequenceEqual(pair.Second));
+
+    /// <summary>This view without the ONNX axes <paramref name="dropped"/>, whose stored axes are all of size 1 (a reduction's
+    /// without keepdims).</summary>
+    public PermutedView Without(int[] dropped)
+    {
+        int[] gone = [.. dropped.SelectMany(axis => Axes[axis])];
+        int Renumbered(int a) => a - gone.Count(g => g < a);
+        return new PermutedView(Tensor, [.. Physical.Where((_, a) => !gone.Contains(a))],
+            [.. Axes.Where((_, axis) => !dropped.Contains(axis)).Select(axis => axis.Select(Renumbered).ToArray())]);
+    }
+
     /// <summary>ONNX's Transpose: output axis i is input axis <paramref name="perm"/>[i].</summary>
     public PermutedView Transposed(int[] perm) => this with { Axes = [.. perm.Select(p => Axes[p])] };
 

@@ -28,9 +28,10 @@ internal static class ArithmeticConverters
     /// seen with their axes merged where they broadcast alike; the result keeps the view.</summary>
     static OnnxValue OnView(ImportGraph graph, OnnxNodeReader n, OnnxValue first, OnnxValue second)
     {
+        if (first is PermutedView a && second is PermutedView b) return OfTwoViews(graph, n, a, b);
         bool constantFirst = first is ConstantValue;
         if ((constantFirst ? second : first) is not PermutedView view || (constantFirst ? first : second) is not ConstantValue { Constant: var c })
-            throw n.Unsupported($"{n.Op} of a transposed view with another tensor is supported only with a constant");
+            throw n.Unsupported($"{n.Op} of a transposed view with another tensor is supported only with a constant or a view stored alike");
         var laid = ViewLayouts.Laid(view, c)
             ?? throw n.Unsupported($"{n.Op} of {view.Text} and the constant {c}: the constant must broadcast to the view and be 1 along the axis that holds the batch");
         int[] physical = view.Physical, constantDims = [.. laid.Dims.Select(d => (int)d)];
@@ -40,6 +41,24 @@ internal static class ArithmeticConverters
         OnnxValue constant = new ConstantValue(laid.WithDims([.. merged.Operands[1].Select(d => (long)d)]));
         var result = (LiveTensor)Combine(graph, n, constantFirst ? constant : tensor, constantFirst ? tensor : constant);
         return view with { Tensor = result };
+    }
+
+    /// <summary>Arithmetic of two <see cref="PermutedView"/>s (a view and its mean over an axis, x − mean(x) of a layer norm
+    /// spelled out on a sequence-first tensor): the op on the tensors as they are stored, broadcast where one has size 1;
+    /// where their axes are stored differently, both first in one layout (<see cref="ViewLayouts.Canonical"/>). The result
+    /// keeps the view.</summary>
+    static OnnxValue OfTwoViews(ImportGraph graph, OnnxNodeReader n, PermutedView a, PermutedView b)
+    {
+        bool Compatible(PermutedView x, PermutedView y) =>
+            x.SameAxes(y) && x.Physical.Zip(y.Physical).All(p => p.First == p.Second || p.First == 1 || p.Second == 1);
+        if (!Compatible(a, b)) (a, b) = (ViewLayouts.Canonical(graph, n, 0, a), ViewLayouts.Canonical(graph, n, 1, b));
+        if (!Compatible(a, b))
+            throw n.Unsupported($"{n.Op} of the views {a.Text} and {b.Text}: they do not broadcast, or merge different stored sizes with the batch axis");
+        int[] physical = [.. a.Physical.Zip(b.Physical, Math.Max)];
+        var merged = BroadcastAxes.Merge(physical, [a.Physical, b.Physical])
+            ?? throw n.Unsupported($"{n.Op} of {a.Text} and {b.Text}: they broadcast differently along more than {TensorShape.MaxRank - 1} groups of stored axes");
+        var result = (LiveTensor)Combine(graph, n, a.Tensor with { Shape = TensorShape.Of(merged.Operands[0]) }, b.Tensor with { Shape = TensorShape.Of(merged.Operands[1]) });
+        return new PermutedView(result, physical, a.Axes).Simplified();
     }
 
     /// <summary>Arithmetic where an operand is seen with more axes than our tensors have (MaxViT's attention scores plus

@@ -32,6 +32,7 @@ internal static class NormalizationConverters
     public static OnnxValue LayerNormalization(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 3);
+        if (graph.Input(n, 0) is PermutedView view) return LayerNormalizationOfView(graph, n, view);
         var x = graph.LiveInput(n, 0);
         long axis = n.Int("axis", -1), first = axis < 0 ? axis + x.Shape.Rank : axis;
         float epsilon = n.Float("epsilon", 1e-5f);
@@ -42,6 +43,27 @@ internal static class NormalizationConverters
         float[] scale = AffineValues(graph, n, 1, "Scale", normalized);
         float[] bias = n.HasInput(2) ? AffineValues(graph, n, 2, "B", normalized) : new float[scale.Length];
         return graph.AddLayer(n, n.InputName(1), new LayerNorm(normalized, epsilon), [x], ("weight", scale), ("bias", bias));
+    }
+
+    /// <summary>LayerNormalization of a <see cref="PermutedView"/> (nn.LayerNorm on a sequence-first (L,N,E) tensor): a
+    /// <see cref="LayerNorm"/> of its rows (<see cref="ViewLayouts.Rows"/>: the normalized axes last, in their order, a
+    /// Permute only where they are not stored so), the result seen with the view's axes. The normalized axes must not hold
+    /// the batch.</summary>
+    static OnnxValue LayerNormalizationOfView(ImportGraph graph, OnnxNodeReader n, PermutedView view)
+    {
+        int rank = view.Axes.Length;
+        long axis = n.Int("axis", -1), first = axis < 0 ? axis + rank : axis;
+        float epsilon = n.Float("epsilon", 1e-5f);
+        n.Int("stash_type", 1);
+        if (first < 0 || first >= rank || Enumerable.Range((int)first, rank - (int)first).Any(a => view.Axes[a].Contains(0)))
+            throw n.Unsupported($"axis {axis} of input {view.Text}: only axes that do not hold the batch axis can be normalized");
+        if (!(epsilon > 0f)) throw n.Unsupported($"attribute 'epsilon' = {epsilon} is not supported (must be positive)");
+        int[] normalized = view.Dims[(int)first..];
+        float[] scale = AffineValues(graph, n, 1, "Scale", normalized);
+        float[] bias = n.HasInput(2) ? AffineValues(graph, n, 2, "B", normalized) : new float[scale.Length];
+        var (rows, back) = ViewLayouts.Rows(graph, n, 0, view, trailing: rank - (int)first);
+        var result = graph.AddLayer(n, n.InputName(1), new LayerNorm([rows.Shape[2]], epsilon), [rows], ("weight", scale), ("bias", bias));
+        return back(result, rows.Shape[2]);
     }
 
     /// <summary>A LayerNormalization constant as one value per normalized element: of the normalized shape (leading 1s

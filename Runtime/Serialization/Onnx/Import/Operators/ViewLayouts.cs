@@ -24,20 +24,53 @@ internal static class ViewLayouts
         return new PermutedView(tensor, [.. order.Select(a => view.Physical[a])], [.. view.Axes.Select(axis => axis.Select(_ => next++).ToArray())]);
     }
 
-    /// <summary>The rows of <paramref name="view"/> for a row-wise op: a tensor (N,R,K), K the last ONNX axis, R every other
-    /// axis but the batch; and how the op's result (N,R,K') is seen again with the view's ONNX axes (the last of size K').</summary>
-    public static (LiveTensor Rows, Func<LiveTensor, int, OnnxValue> Back) Rows(ImportGraph graph, OnnxNodeReader n, int index, PermutedView view)
+    /// <summary><paramref name="view"/> (input <paramref name="index"/> of <paramref name="n"/>) stored in a layout that depends
+    /// only on its ONNX sizes and on which stored sizes its batch-holding axis merges before and after the batch: the batch
+    /// first, then the ONNX axes in order, each one stored axis (the batch-holding one: the part before the batch, then the
+    /// part after it). Two views of one ONNX shape so laid out are stored alike (<see cref="PermutedView.SameAxes"/>); a
+    /// Permute only where the view is not stored in that order already.</summary>
+    public static PermutedView Canonical(ImportGraph graph, OnnxNodeReader n, int index, PermutedView view)
     {
-        int[] features = view.Axes[^1];
-        if (features.Contains(0)) throw n.Unsupported($"input {index} {view.Text}: its last axis holds the batch axis, which a row-wise op would mix");
+        int[] rest = [.. view.Order.Where(a => a != 0)];
+        var ordered = InOrder(graph, n, index, new PermutedView(view.Tensor, view.Physical, [[0, .. rest]]));
+        var physical = new List<int> { 1 };
+        var axes = new List<int[]>();
+        foreach (int[] axis in view.Axes)
+        {
+            int batch = Array.IndexOf(axis, 0);
+            var parts = batch < 0 ? [axis] : new[] { axis[..batch], axis[(batch + 1)..] };
+            var entry = new List<int>();
+            foreach (var (part, i) in parts.Select((part, i) => (part, i)))
+            {
+                if (batch >= 0 && i == 1) entry.Add(0);
+                if (part.Length == 0) continue;
+                entry.Add(physical.Count);
+                physical.Add(part.Aggregate(1, (p, a) => p * view.Physical[a]));
+            }
+            axes.Add([.. entry]);
+        }
+        return new PermutedView(ordered.Tensor, [.. physical], [.. axes]);
+    }
+
+    /// <summary>The rows of <paramref name="view"/> for a row-wise op: a tensor (N,R,K), K the last <paramref name="trailing"/>
+    /// ONNX axes (in their order), R every other axis but the batch; and how the op's result (N,R,K') is seen again with the
+    /// view's ONNX axes: those of the view where K' = K, else (one trailing axis) the last of size K'.</summary>
+    public static (LiveTensor Rows, Func<LiveTensor, int, OnnxValue> Back) Rows(ImportGraph graph, OnnxNodeReader n, int index, PermutedView view, int trailing = 1)
+    {
+        int[] features = [.. view.Axes[^trailing..].SelectMany(axis => axis)];
+        if (features.Contains(0)) throw n.Unsupported($"input {index} {view.Text}: its last {(trailing == 1 ? "axis holds" : $"{trailing} axes hold")} the batch axis, which a row-wise op would mix");
         int[] rowAxes = [.. view.Order.Where(a => a != 0 && !features.Contains(a))];
         var ordered = InOrder(graph, n, index, new PermutedView(view.Tensor, view.Physical, [[0, .. rowAxes], features]));
         int Product(IEnumerable<int> axes) => axes.Aggregate(1, (p, a) => p * view.Physical[a]);
         var rows = ordered.Tensor with { Shape = new TensorShape(1, Product(rowAxes), Product(features)) };
+        int[] placed = [0, .. rowAxes, .. features]; // the stored axes of the rows tensor, outer first
+        int Place(int a) => Array.IndexOf(placed, a);
         OnnxValue Back(LiveTensor result, int outputFeatures)
         {
+            if (outputFeatures == Product(features))
+                return new PermutedView(result, [.. placed.Select(a => view.Physical[a])], [.. view.Axes.Select(axis => axis.Select(Place).ToArray())]).Simplified();
+            if (trailing != 1) throw new InvalidOperationException("only a row-wise op over one trailing axis changes its size");
             int[] physical = [1, .. rowAxes.Select(a => view.Physical[a]), outputFeatures];
-            int Place(int a) => a == 0 ? 0 : 1 + Array.IndexOf(rowAxes, a);
             return new PermutedView(result, physical, [.. view.Axes[..^1].Select(axis => axis.Select(Place).ToArray()), [physical.Length - 1]]).Simplified();
         }
         return (rows, Back);
