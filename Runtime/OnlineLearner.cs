@@ -43,6 +43,8 @@ public sealed record OnlineLearnerOptions
 /// learner.Model.StartTexture(frameTexture, result);
 /// learner.Save("game.ckpt.neuro");          // weights, optimizer state, counters; later OnlineLearner.Resume(…)
 /// </code>
+/// A frame that is both learned from and predicted is converted once: <see cref="Observe"/> it, then
+/// <see cref="AddObservation"/> and <c>Model.Start(learner.Observation, result)</c>.
 /// It wires the runtime's pieces together: a <see cref="ReplayBuffer"/> (appending and sampling on the device), a
 /// <see cref="FrameBudgetedTrainer"/> with a <see cref="NonFiniteGuard"/> (a step whose loss or gradients are not finite
 /// leaves weights, optimizer state and batch-norm statistics as they were, and is reported through
