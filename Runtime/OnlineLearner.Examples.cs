@@ -59,7 +59,7 @@ public sealed partial class OnlineLearner
         replay.Append(example, 0, label);
     }
 
-    /// <summary>The latest input the learner saw, as the network sees it: a (1,C,H,W) tensor on the device (one item of
+    /// <summary>The latest input the learner saw, as the network sees it: a (1, item shape) tensor on the device (one item of
     /// the model's input, after its preprocessing) that <see cref="Observe"/>, <see cref="AddTexture"/>, <see cref="Add"/>
     /// and <see cref="AddPixels"/> fill. Predict from it with <c>Model.Start(learner.Observation, result)</c> (the frame
     /// converted once, for the prediction and the example alike), or give it to a live link as its frame input for
