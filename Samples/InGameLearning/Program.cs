@@ -264,7 +264,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --learning-rate LR    Adam's learning rate (default 0.002)
           --out DIR             where learning.png and frames.png go (default out/ingame)
           --checkpoint FILE     save a training checkpoint at the end
-          --resume FILE         continue from a checkpoint
+          --resume FILE         continue from a checkpoint (trained at the same --learning-rate)
           --memory-log FILE     every N frames (default 1000) append a CSV row: managed memory after a full collection,
                                 bytes allocated so far, live GL objects, resident set (long-run checks)
           --frame-log FILE      write a CSV row per frame: frame time, training time, and the budgeted trainer's report
