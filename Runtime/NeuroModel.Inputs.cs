@@ -45,6 +45,43 @@ public sealed partial class NeuroModel
         return lane;
     }
 
+    // ---- tensors: input values already on the model's device (an OnlineLearner's Observation, a game's own kernels) ----
+
+    /// <summary>Predicts the N items of <paramref name="input"/>, an (N, item shape) tensor on the model's own backend that
+    /// holds the network's input values (already normalized), into <paramref name="result"/>: a copy on the device into
+    /// the plan's input, nothing crosses the bus on the way in.</summary>
+    /// <exception cref="InputShapeException">The tensor is not (N, item shape) with 1 ≤ N ≤ the result's capacity.</exception>
+    /// <exception cref="ArgumentException">The tensor lives on another backend.</exception>
+    public void Predict(Tensor input, Prediction result)
+    {
+        EnsureUsable();
+        Finish(FillTensor(input, result), result);
+    }
+
+    /// <summary>The non-blocking <see cref="Predict(Tensor, Prediction)"/> (see <see cref="Start(ReadOnlySpan{float}, Prediction)"/>):
+    /// the copy, the network and the copy of its outputs are queued; the tensor may be overwritten as soon as this returns.</summary>
+    public ValueTask Start(Tensor input, Prediction result)
+    {
+        EnsureUsable();
+        return Launch(FillTensor(input, result), result);
+    }
+
+    Lane FillTensor(Tensor input, Prediction result)
+    {
+        CheckResult(result);
+        ArgumentNullException.ThrowIfNull(input);
+        if (!ReferenceEquals(input.Backend, Backend))
+            throw new ArgumentException($"tensor '{input.Name}' is on {input.Backend.Name} ({input.Backend.DeviceName}), this model on {DeviceName}: an input tensor must be on the model's own backend", nameof(input));
+        var shape = input.Shape;
+        var item = Input.ItemShape;
+        bool fits = shape.Rank == item.Rank + 1 && shape[0] >= 1 && shape[0] <= result.Capacity;
+        for (int axis = 0; fits && axis < item.Rank; axis++) fits = shape[axis + 1] == item[axis];
+        if (!fits) throw InputMismatch(result.Capacity, $"tensor '{input.Name}' {shape}");
+        var lane = LaneFor(shape[0]);
+        Backend.Copy(input, lane.Plan.Input);
+        return lane;
+    }
+
     // ---- pixels: 8-bit RGBA, any size, through the model's preprocessing on the CPU ----
 
     /// <summary>Predicts N images of <paramref name="width"/>×<paramref name="height"/> RGBA8 pixels (4 bytes per pixel,

@@ -31,8 +31,9 @@ public sealed record NeuroModelOptions
 /// <list type="bullet">
 /// <item>Load from a path, stream or bytes: a <c>.neuro</c> model file or an ONNX model, onto a <see cref="NeuroDevice"/>.
 /// The file's <see cref="ModelMetadata"/> (input colours and size, normalization, labels) is applied to images.</item>
-/// <item>Inputs: floats (already the network's input values, N items back to back), RGBA8 pixels, PNG/JPEG images, or
-/// GL textures (GPU only, read by a compute shader with no readback).</item>
+/// <item>Inputs: floats (already the network's input values, N items back to back), RGBA8 pixels, PNG/JPEG images,
+/// GL textures (GPU only, read by a compute shader with no readback), or a tensor already on the model's device (such as
+/// an <see cref="OnlineLearner.Observation"/>).</item>
 /// <item>Synchronous (<c>Predict…</c>: the result is there when the call returns; on a GPU that waits for it) or
 /// non-blocking (<c>Start…</c>: queues the work and a copy of the outputs, returns at once; the result arrives when the GPU is
 /// done, seen by <see cref="Prediction.IsReady"/>, <see cref="Poll"/> or by awaiting the returned task — never a stall).</item>

@@ -20,6 +20,7 @@ public sealed partial class OnlineLearner
         CheckLabel(label);
         if (input.Length != Model.InputLength) throw ExampleMismatch($"({input.Length}) floats");
         example.Upload(input);
+        observed = true;
         replay.Append(example, 0, label);
     }
 
@@ -40,24 +41,70 @@ public sealed partial class OnlineLearner
         var shape = Model.Input.ItemShape;
         transform.CopyToTensor(rgba, width, height, rows, exampleValues, shape[1], shape[2]);
         example.Upload(exampleValues);
+        observed = true;
         replay.Append(example, 0, label);
     }
 
     /// <summary>Adds a GL texture (<c>GL_TEXTURE_2D</c>, RGBA8/16F/32F, rows bottom-up as GL renders unless told
     /// <see cref="RowOrder.TopDown"/>) of class <paramref name="label"/>: read, resized and normalized by a compute shader
-    /// straight into the replay buffer's input, nothing crosses the bus.</summary>
+    /// straight into the replay buffer's input, nothing crosses the bus. The same as <see cref="Observe"/> then
+    /// <see cref="AddObservation"/>.</summary>
     /// <exception cref="InvalidOperationException">The learner does not run on a GL device.</exception>
     /// <exception cref="ArgumentException">The texture is not one the reader takes (names it and the field).</exception>
     public void AddTexture(uint texture, int label, RowOrder rows = RowOrder.BottomUp)
     {
         EnsureUsable();
         CheckLabel(label);
+        ConvertTexture(texture, rows);
+        replay.Append(example, 0, label);
+    }
+
+    /// <summary>The latest input the learner saw, as the network sees it: a (1, item shape) tensor on the device (one item of
+    /// the model's input, after its preprocessing) that <see cref="Observe"/>, <see cref="AddTexture"/>, <see cref="Add"/>
+    /// and <see cref="AddPixels"/> fill. Predict from it with <c>Model.Start(learner.Observation, result)</c> (the frame
+    /// converted once, for the prediction and the example alike), or give it to a live link as its frame input for
+    /// feature-map probes. Owned by the learner; it stays the same tensor until the learner is disposed.</summary>
+    public Tensor Observation
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return example;
+        }
+    }
+
+    /// <summary>Converts a GL texture (as <see cref="AddTexture"/> takes it) into <see cref="Observation"/> by the model's
+    /// preprocessing on the GPU, without adding it: the frame as the network sees it, to predict from and probe, and to add
+    /// with <see cref="AddObservation"/> once its label is known. Allocates nothing after the first call.</summary>
+    /// <exception cref="InvalidOperationException">The learner does not run on a GL device.</exception>
+    /// <exception cref="ArgumentException">The texture is not one the reader takes (names it and the field).</exception>
+    public void Observe(uint texture, RowOrder rows = RowOrder.BottomUp)
+    {
+        EnsureUsable();
+        ConvertTexture(texture, rows);
+    }
+
+    /// <summary>Adds <see cref="Observation"/> (the latest texture observed, or example added) as an example of class
+    /// <paramref name="label"/>: a copy on the device into the replay buffer, no second conversion.</summary>
+    /// <exception cref="InvalidOperationException">Nothing was observed or added yet.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The label is not one of the model's classes.</exception>
+    public void AddObservation(int label)
+    {
+        EnsureUsable();
+        CheckLabel(label);
+        if (!observed) throw new InvalidOperationException("the learner has observed nothing yet: call Observe (or add an example) before AddObservation");
+        replay.Append(example, 0, label);
+    }
+
+    /// <summary>The texture into <see cref="example"/> through the model's preprocessing, by <see cref="TextureInput"/>.</summary>
+    void ConvertTexture(uint texture, RowOrder rows)
+    {
         if (Backend is not GLBackend gl)
             throw new InvalidOperationException($"texture input needs a GL device; this learner runs on {Model.DeviceName}: create it with NeuroDevice.CurrentContext(gl)");
         var transform = Model.ImagePreprocessing ?? throw Model.CannotTakeImages($"texture {texture}");
         textures ??= new TextureInput(gl, transform);
         textures.CopyToTensor(texture, example, 0, rows);
-        replay.Append(example, 0, label);
+        observed = true;
     }
 
     void CheckLabel(int label)
@@ -92,6 +139,7 @@ public sealed partial class OnlineLearner
         ArgumentNullException.ThrowIfNull(path);
         EnsureUsable();
         trainer.Settle();
+        AdoptRateSetOutside();
         var counters = new TrainingCounters(Steps, Epoch: 0, BatchInEpoch: 0, BatchSize, TotalSteps: 0, baseLearningRate, optimizer.LearningRate,
             schedule.Name, plan.Seed, plan.RandomCounter, optimizer.StepCount);
         TrainingCheckpoint.Save(path, Network, optimizer, counters, metadata: Model.Metadata);

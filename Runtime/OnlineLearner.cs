@@ -43,6 +43,8 @@ public sealed record OnlineLearnerOptions
 /// learner.Model.StartTexture(frameTexture, result);
 /// learner.Save("game.ckpt.neuro");          // weights, optimizer state, counters; later OnlineLearner.Resume(…)
 /// </code>
+/// A frame that is both learned from and predicted is converted once: <see cref="Observe"/> it, then
+/// <see cref="AddObservation"/> and <c>Model.Start(learner.Observation, result)</c>.
 /// It wires the runtime's pieces together: a <see cref="ReplayBuffer"/> (appending and sampling on the device), a
 /// <see cref="FrameBudgetedTrainer"/> with a <see cref="NonFiniteGuard"/> (a step whose loss or gradients are not finite
 /// leaves weights, optimizer state and batch-norm statistics as they were, and is reported through
@@ -66,12 +68,13 @@ public sealed partial class OnlineLearner : IDisposable
     readonly FrameBudgetedTrainer trainer;
     readonly ReplayBuffer replay;
     readonly ReplayBatches batches;
-    readonly Tensor example;        // (1, item shape): one example on its way into the replay buffer
+    readonly Tensor example;        // (1, item shape): the latest input observed or added (Observation)
     readonly float[] exampleValues; // host staging of one preprocessed image
-    readonly float baseLearningRate;
     readonly LearningRateSchedule schedule;
+    float baseLearningRate;         // the rate after warm-up
+    float appliedRate;              // the rate the learner last gave the optimizer: another value was set from outside
     TextureInput? textures;
-    bool disposed;
+    bool observed, disposed;
 
     OnlineLearner(Network network, IBackend backend, bool ownsBackend, ModelMetadata metadata, OnlineLearnerOptions options, TrainingCheckpoint? checkpoint)
     {
@@ -102,6 +105,7 @@ public sealed partial class OnlineLearner : IDisposable
             trainer.NonFiniteDetected += Deliver;
             example = backend.Allocate(TensorShape.Of([1, .. Model.Input.ItemShape.ToArray()]), "online.example");
             exampleValues = new float[Model.InputLength];
+            appliedRate = optimizer.LearningRate;
         }
         catch
         {
@@ -143,13 +147,17 @@ public sealed partial class OnlineLearner : IDisposable
     /// <summary>A learner that continues from a checkpoint written by <see cref="Save"/>: weights and batch-norm statistics,
     /// optimizer state, the step count (so replay draws and warm-up go on where they stopped) and the dropout counter.
     /// The options must be those the checkpoint was written with (optimizer, its hyper-parameters, batch size, warm-up).
-    /// The replay buffer starts empty.</summary>
-    /// <exception cref="ModelFileException">Not such a checkpoint, or one written with other options (names the file and the field).</exception>
+    /// The replay buffer starts empty. <see cref="OnlineLearnerOptions.Metadata"/>, when given, replaces the checkpoint's
+    /// (so a checkpoint written without labels or normalization resumes as a described model).</summary>
+    /// <exception cref="ModelFileException">Not such a checkpoint, one written with other options, or one of a network that
+    /// <see cref="OnlineLearnerOptions.Metadata"/> does not describe (names the file and the field).</exception>
     public static OnlineLearner Resume(string checkpointPath, NeuroDevice? device = null, OnlineLearnerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(checkpointPath);
         var checkpoint = TrainingCheckpoint.Read(checkpointPath);
         var metadata = ModelFile.ReadMetadata(checkpointPath);
+        if (options?.Metadata?.Mismatch(checkpoint.Graph) is { } problem)
+            throw new ModelFileException(checkpointPath, $"graph: the checkpoint's network does not fit the learner's OnlineLearnerOptions.Metadata ({problem})");
         return Open(device, options, backend => (checkpoint.CreateNetwork(backend), metadata, checkpoint));
     }
 
@@ -209,8 +217,32 @@ public sealed partial class OnlineLearner : IDisposable
     public long ExamplesAdded => replay.AppendCount;
     /// <summary>The trainer (frame figures: overruns, stage estimates, the step's stages).</summary>
     public FrameBudgetedTrainer Trainer => trainer;
-    /// <summary>The learning rate of the latest step (the warm-up's, or the base rate).</summary>
-    public float LearningRate => optimizer.LearningRate;
+    /// <summary>The learning rate of the latest step (the warm-up's, or the base rate). Setting it (or setting
+    /// <c>Trainer.Optimizer.LearningRate</c>, as a live link's control does) changes the base rate: the step in progress
+    /// updates with the new rate, later steps with it times the warm-up's factor while the warm-up lasts, and
+    /// <see cref="Save"/> records it (resume with it in <see cref="TrainingOptions.LearningRate"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not a finite number &gt; 0.</exception>
+    public float LearningRate
+    {
+        get => optimizer.LearningRate;
+        set
+        {
+            EnsureUsable();
+            if (!(value > 0) || !float.IsFinite(value))
+                throw new ArgumentOutOfRangeException(nameof(value), value, "the learning rate must be a finite number > 0");
+            optimizer.LearningRate = value;
+            AdoptRateSetOutside();
+        }
+    }
+
+    /// <summary>A rate set on the optimizer since the learner last set one (<see cref="LearningRate"/>, a live link's
+    /// control) becomes the base rate.</summary>
+    void AdoptRateSetOutside()
+    {
+        if (optimizer.LearningRate == appliedRate) return;
+        baseLearningRate = appliedRate = optimizer.LearningRate;
+    }
+
     /// <summary>Steps the NaN guard reported (each report may cover several skipped updates).</summary>
     public int NonFiniteCount { get; private set; }
     /// <summary>The guard's latest report; null while none.</summary>
@@ -276,7 +308,8 @@ public sealed partial class OnlineLearner : IDisposable
         public void FillBatch(ExecutionPlan plan, long step)
         {
             long t = FirstStep + step;
-            learner.optimizer.LearningRate = learner.baseLearningRate * learner.schedule.Factor(t, 0);
+            learner.AdoptRateSetOutside();
+            learner.optimizer.LearningRate = learner.appliedRate = learner.baseLearningRate * learner.schedule.Factor(t, 0);
             learner.replay.SampleInto(plan.Input, plan.Target!, plan.Seed, t);
         }
     }

@@ -8,22 +8,27 @@
 // example: it goes into a replay buffer on the GPU, and training steps on minibatches from it run in the frame's
 // leftover time. Predictions, and so the player's reactions, get better as the game goes on.
 //
-// Per frame (see README.md for the integration points in the order a game uses them):
-//   game.Step()                          host logic: move, resolve shapes that reached the player, spawn
-//   renderer.DrawScreen / DrawEye        rasterize into two framebuffer textures
-//   learner.Observe(eye)                 texture → input tensor (compute shader)
-//   learner.Remember(kind)               input + label → replay buffer (device copy)
-//   learner.Predict / TryTakePrediction  eval forward + async readback of 4 logits (no stall)
-//   learner.Train(budget)                budgeted training steps (NaN guard inside), unless paused over the live link
-//   glFinish                             "present": a headless stand-in for SwapBuffers
-//   link.EndFrame(frameTime)             with --inspect: the live link records the frame and serves probes
+// The network side is the game-facing API (namespace NeuroPlugin): an OnlineLearner on the game's GL device, whose
+// Model predicts with the current weights. Per frame (see README.md for the integration points in the order a game
+// uses them):
+//   game.Step()                           host logic: move, resolve shapes that reached the player, spawn
+//   renderer.DrawScreen / DrawEye         rasterize into two framebuffer textures
+//   learner.Observe(eye)                  texture → the network's input, learner.Observation (compute shader, once)
+//   learner.AddObservation(kind)          that input + label → replay buffer (device copy)
+//   predictions.TryStart / TryTake        learner.Model.Start(learner.Observation, …), read back a frame or so later
+//                                         without a stall (a frame is skipped when every result is still in flight)
+//   learner.Step(budget)                  budgeted training (NaN guard inside), unless paused over the live link
+//   glFinish                              "present": a headless stand-in for SwapBuffers
+//   link.EndFrame(frameTime)              with --inspect: the live link records the frame and serves probes
 //
 // Run:  dotnet run --project Samples/InGameLearning -c Release -- --frames 3600 [--no-training] [--out out/ingame]
 //       [--inspect PORT [--allow-control]]
 
 using System.Diagnostics;
 using System.Globalization;
+using NeuroPlugin;
 using NeuroPlugin.Backends.OpenGL;
+using NeuroPlugin.Models;
 using NeuroPlugin.Monitoring;
 using NeuroPlugin.Monitoring.Live;
 using NeuroPlugin.Samples.InGameLearning;
@@ -45,12 +50,14 @@ try
     // The game's side: its engine created a GL context and made it current on the render thread. Headless here.
     using var context = GLDevice.CreateHeadless();
     // The runtime wraps that context (it never destroys it); rendering and learning share it, so textures go to
-    // tensors without leaving the GPU.
+    // tensors without leaving the GPU. (NeuroDevice.CurrentContext(gl) would wrap it too; the renderer and the memory log
+    // use this wrapper, so the learner shares it.)
     using var device = GLDevice.FromCurrentContext(context.GL);
-    using var backend = new GLBackend(device, ownsDevice: false);
     using var renderer = new Renderer(device, screenSize: 128, eyeSize: 64);
-    using var learner = new Learner(backend, options.Seed, learningRate: options.LearningRate);
-    if (options.Resume is not null) learner.LoadCheckpoint(options.Resume);
+    using var learner = OpenLearner(options, NeuroDevice.Of(device));
+    var predictions = new ShapePredictions(learner.Model);
+    var nonFiniteReports = new List<string>();
+    learner.NonFiniteDetected += report => nonFiniteReports.Add(report.ToString()); // never, normally
     learner.Trainer.SplitStages = !options.WholeStages;
     learner.Trainer.MarginPercentile = options.MarginPercentile;
     var game = new Game(options.Seed);
@@ -66,12 +73,12 @@ try
     {
         Port = port,
         EnableControl = options.AllowControl,
-        Checkpoint = () => { learner.SaveCheckpoint(liveCheckpoint); return liveCheckpoint; },
+        Checkpoint = () => { learner.Save(liveCheckpoint); return liveCheckpoint; },
         Monitor = new MonitorOptions { Every = options.MonitorEvery },
     }) : null;
     if (link is not null)
     {
-        link.FrameInput = learner.ObservedInput;
+        link.FrameInput = learner.Observation; // the frame as the network sees it: probes run on it
         Console.WriteLine($"live link: {link.Url} ({(link.ControlEnabled ? "control enabled" : "read-only")}); attach from the editor, or record with: neuro monitor \"{link.Url}\" --out live.jsonl");
         Console.Out.Flush(); // a tool waiting for the URL reads it now, not when the game ends
         var waiting = Stopwatch.StartNew();
@@ -114,13 +121,13 @@ try
         if (nearest is not null)
         {
             renderer.DrawEye(game, nearest);
-            learner.Observe(renderer.Eye.Color);
-            if (options.Training) learner.Remember(nearest.Kind);
-            if (learner.Predict(frame, nearest) && captureFrames.Contains(frame))
+            learner.Observe(renderer.Eye.Color.Handle); // rendered bottom-up, as GL does
+            if (options.Training) learner.AddObservation((int)nearest.Kind);
+            if (predictions.TryStart(learner.Observation, frame, nearest) && captureFrames.Contains(frame))
                 captures[frame] = new CapturedFrame(frame, [], renderer.Screen.Color.Width, nearest.X, nearest.Y, nearest.Kind, null);
         }
 
-        while (learner.TryTakePrediction(out var prediction))
+        while (predictions.TryTake(out var prediction))
         {
             var at = WindowOf(prediction.Frame);
             at.Predictions++;
@@ -134,8 +141,8 @@ try
         {
             long before = learner.Steps, trainingStart = Stopwatch.GetTimestamp();
             if (options.StepsPerFrame is int fixedSteps) learner.Train(fixedSteps);
-            else learner.Train(options.TrainBudget);
-            if (learner.CanTrain)
+            else learner.Step(options.TrainBudget);
+            if (learner.ExampleCount >= learner.MinimumExamples) // training has started
             {
                 trainingTimes[frame - 1] = Stopwatch.GetElapsedTime(trainingStart).TotalMilliseconds;
                 trainingCalls += learner.Trainer.LastFrame.Stages;
@@ -169,7 +176,7 @@ try
     if (options.Training)
     {
         var trainer = learner.Trainer;
-        Console.WriteLine($"training: {learner.Steps} steps of {learner.BatchSize} ({(double)learner.Steps / options.Frames:0.00} per frame), replay buffer {learner.ReplayCount} frames");
+        Console.WriteLine($"training: {learner.Steps} steps of {learner.BatchSize} ({(double)learner.Steps / options.Frames:0.00} per frame), replay buffer {learner.ExampleCount} frames");
         Console.WriteLine($"training progress: {learner.Steps / (options.Frames * Game.TimeStep):0.00} steps per second of game time");
         if (options.StepsPerFrame is null)
         {
@@ -189,7 +196,7 @@ try
                 $"Training time per frame, {mode} (seed {options.Seed})");
             Console.WriteLine($"wrote {budgetChart}");
         }
-        foreach (var report in learner.NonFiniteReports) Console.WriteLine($"NaN guard: {report}");
+        foreach (string report in nonFiniteReports) Console.WriteLine($"NaN guard: {report}");
     }
     Console.WriteLine($"score: {game.Score} ({game.CorrectReactions} of {game.Reactions} reactions right)");
 
@@ -200,7 +207,7 @@ try
     Console.WriteLine($"wrote {strip}");
     if (options.Checkpoint is not null)
     {
-        learner.SaveCheckpoint(options.Checkpoint);
+        learner.Save(options.Checkpoint);
         Console.WriteLine($"wrote {options.Checkpoint}");
     }
     return 0;
@@ -209,6 +216,25 @@ catch (Exception e) when (e is GLUnavailableException or ModelFileException)
 {
     Console.Error.WriteLine($"InGameLearning: {e.Message}");
     return 1;
+}
+
+/// <summary>The game's network through the game-facing API: LeNet-5 for the 32×32 grey look-ahead view and the four kinds,
+/// Adam at <c>--learning-rate</c>, batches of 16 drawn from a replay buffer of 2048 frames once it holds 64; fresh weights
+/// from the seed, or those of <c>--resume</c>'s checkpoint (with its optimizer state and step count).</summary>
+static OnlineLearner OpenLearner(Options options, NeuroDevice device)
+{
+    var graph = ModelZoo.Build("lenet5", new ModelOptions(InputChannels: 1, ImageSize: 32, Classes: Enum.GetValues<ShapeKind>().Length));
+    var learnerOptions = new OnlineLearnerOptions
+    {
+        Training = new TrainingOptions { Optimizer = "adam", LearningRate = options.LearningRate, Schedule = "constant", BatchSize = 16, Seed = options.Seed },
+        ReplayCapacity = 2048,
+        MinimumExamples = 64,
+        // pixels in [0,1] → luma → (v − 0.5)/0.5 in [−1,1], the 64×64 view area-averaged to 32×32; the kinds' names as labels.
+        // Given here, so a checkpoint written before checkpoints carried them resumes too.
+        Metadata = ModelMetadata.Describe(graph) with { Normalization = new InputNormalization([0.5f], [0.5f]), Labels = Enum.GetNames<ShapeKind>() },
+        Model = new NeuroModelOptions { MaxInFlight = ShapePredictions.Slots },
+    };
+    return options.Resume is null ? OnlineLearner.Create(graph, device, learnerOptions) : OnlineLearner.Resume(options.Resume, device, learnerOptions);
 }
 
 /// <summary>The command line.</summary>
@@ -238,7 +264,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --learning-rate LR    Adam's learning rate (default 0.002)
           --out DIR             where learning.png and frames.png go (default out/ingame)
           --checkpoint FILE     save a training checkpoint at the end
-          --resume FILE         continue from a checkpoint
+          --resume FILE         continue from a checkpoint (trained at the same --learning-rate)
           --memory-log FILE     every N frames (default 1000) append a CSV row: managed memory after a full collection,
                                 bytes allocated so far, live GL objects, resident set (long-run checks)
           --frame-log FILE      write a CSV row per frame: frame time, training time, and the budgeted trainer's report

@@ -230,6 +230,45 @@ public sealed class NeuroModelTests : TempFolderFixture
         Assert.That(result.Count, Is.Zero, "nothing ran");
     }
 
+    /// <summary>Input values already on the model's device (an online learner's observation, a game's own kernels): the
+    /// same bits as the same values given as floats, one item or a batch, synchronous or started; a tensor of another
+    /// shape or on another backend is refused before anything runs.</summary>
+    [Test]
+    public void Tensors_PredictAsTheirValues_AndMisfitsAreTypedErrors()
+    {
+        using var model = NeuroModel.Load(path, NeuroDevice.Cpu);
+        var input = Inputs(2 * 784, seed: 11);
+        using var pair = model.Backend.Allocate(new TensorShape(2, 1, 28, 28), "frames");
+        pair.Upload(input);
+        var fromTensor = model.CreatePrediction(capacity: 2);
+        var fromFloats = model.CreatePrediction(capacity: 2);
+        model.Predict(pair, fromTensor);
+        model.Predict(input, fromFloats);
+        Assert.That(fromTensor.Count, Is.EqualTo(2));
+        for (int item = 0; item < 2; item++)
+            Assert.That(fromTensor.Outputs(item).ToArray(), Is.EqualTo(fromFloats.Outputs(item).ToArray()), $"item {item}: the same bits");
+
+        using var one = model.Backend.Allocate(new TensorShape(1, 1, 28, 28), "frame");
+        one.Upload(input.AsSpan(784, 784));
+        var started = model.CreatePrediction();
+        var task = model.Start(one, started);
+        Assert.That(task.IsCompletedSuccessfully, Is.True, "the CPU has the values at once");
+        var oneFromFloats = model.CreatePrediction();
+        model.Predict(input.AsSpan(784, 784), oneFromFloats); // a batch of one, as the tensor's (a batch's rows may round otherwise)
+        Assert.That(started.Outputs().ToArray(), Is.EqualTo(oneFromFloats.Outputs().ToArray()));
+
+        using var narrow = model.Backend.Allocate(new TensorShape(1, 1, 28, 27), "narrow");
+        var error = Assert.Throws<InputShapeException>(() => model.Predict(narrow, fromTensor));
+        Assert.That((error!.Expected, error.Actual), Is.EqualTo(("(N,1,28,28) with 1 ≤ N ≤ 2", "tensor 'narrow' (1,1,28,27)")));
+        Assert.Throws<InputShapeException>(() => model.Predict(pair, started), "more items than the result holds");
+        using var flat = model.Backend.Allocate(new TensorShape(1, 784), "flat");
+        Assert.Throws<InputShapeException>(() => model.Predict(flat, started), "the item's shape, not only its length");
+        using var elsewhere = new CpuBackend();
+        using var foreign = elsewhere.Allocate(new TensorShape(1, 1, 28, 28), "foreign");
+        Assert.That(Assert.Throws<ArgumentException>(() => model.Predict(foreign, started))!.Message, Does.Contain("'foreign'").And.Contain("the model's own backend"));
+        Assert.That(started.Version, Is.EqualTo(1), "nothing ran");
+    }
+
     [Test]
     public void ImagesForAModelWithoutImageInput_AreATypedError()
     {
@@ -291,9 +330,13 @@ public sealed class NeuroModelTests : TempFolderFixture
         var one = model.CreatePrediction();
         var two = model.CreatePrediction(2);
         var top = new ClassScore[3];
+        using var frame = model.Backend.Allocate(new TensorShape(1, 1, 28, 28), "frame");
+        frame.Upload(input.AsSpan(0, 784));
         void Frame()
         {
             model.Predict(input.AsSpan(0, 784), one);
+            model.Predict(frame, one);
+            _ = model.Start(frame, one);
             model.Predict(input, two);
             model.PredictPixels(pixels, 64, 48, one);
             _ = model.Start(input.AsSpan(784), one);

@@ -68,4 +68,68 @@ public sealed class OnlineLearnerGLTests : GLFixture
             TestSupport.TensorAssert.AreClose(cpu.Network.Parameter(name).ToArray(), gl.Network.Parameter(name).ToArray(), 1e-3, name);
         Assert.That(gl.NonFiniteCount, Is.Zero);
     }
+
+    /// <summary>A frame observed once serves both: added from the observation it trains as the texture added directly does
+    /// (the same bits), and predicted from it gives what the texture predicted directly gives (the same bits).</summary>
+    [Test]
+    public void ObservedTextures_TrainAndPredictAsTheTexturesThemselves()
+    {
+        using var folder = Folder();
+        string model = SaveLeNet(folder.Path);
+        using var observing = OnlineLearner.Create(model, NeuroDevice.Of(Backend), SmallBatches);
+        using var direct = OnlineLearner.Create(model, NeuroDevice.Of(Backend), SmallBatches);
+        var fromObservation = observing.Model.CreatePrediction();
+        var fromTexture = direct.Model.CreatePrediction();
+        for (int i = 0; i < 6; i++)
+        {
+            using var texture = new TestTexture(Device.GL, SizedInternalFormat.Rgba8, 40, 36);
+            texture.Upload(Pixels(40, 36, seed: 40 + i));
+            observing.Observe(texture.Name);
+            observing.AddObservation(i % 10);
+            direct.AddTexture(texture.Name, i % 10);
+            observing.Model.Predict(observing.Observation, fromObservation);
+            direct.Model.PredictTexture(texture.Name, fromTexture);
+            Assert.That(fromObservation.Outputs().ToArray(), Is.EqualTo(fromTexture.Outputs().ToArray()), $"frame {i}");
+        }
+        Assert.That((observing.Train(2), direct.Train(2)), Is.EqualTo((2, 2)));
+        foreach (string name in direct.Network.ParameterNames)
+            Assert.That(observing.Network.Parameter(name).ToArray(), Is.EqualTo(direct.Network.Parameter(name).ToArray()), $"{name} (bit for bit)");
+    }
+
+    /// <summary>A game's frame through the learner (Samples/InGameLearning's loop): observe the texture, add it, start a
+    /// prediction from the observation when a result is free, poll, step within a budget. After warm-up it allocates
+    /// nothing and reads nothing back synchronously.</summary>
+    [Test]
+    public void ObservingAddingStartingAndStepping_AllocateNothingAndReadBackNothingSynchronously()
+    {
+        using var folder = Folder();
+        using var learner = OnlineLearner.Create(SaveLeNet(folder.Path), NeuroDevice.Of(Backend), SmallBatches with
+        {
+            ReplayCapacity = 32,
+            Model = new NeuroModelOptions { MaxInFlight = 2 },
+        });
+        using var texture = new TestTexture(Device.GL, SizedInternalFormat.Rgba8, 32, 32);
+        texture.Upload(Pixels(32, 32, seed: 41));
+        var results = new[] { learner.Model.CreatePrediction(), learner.Model.CreatePrediction() };
+        var top = new ClassScore[3];
+        int started = 0;
+        void Frame(int frame)
+        {
+            learner.Observe(texture.Name);
+            learner.AddObservation(frame % 10);
+            var result = results[frame % 2];
+            if (!result.IsPending)
+            {
+                _ = learner.Model.Start(learner.Observation, result);
+                started++;
+            }
+            learner.Model.Poll();
+            if (results[(frame + 1) % 2].IsReady) results[(frame + 1) % 2].Top(top);
+            learner.Step(0.5);
+        }
+        AllocationAssert.SteadyStateAllocatesNothing(Frame, 20, "managed bytes allocated by 20 frames of observing, adding, predicting and stepping", Backend);
+        Assert.That(learner.Steps, Is.GreaterThan(0), "it trained");
+        Assert.That(started, Is.GreaterThan(20), "it predicted");
+        while (learner.Model.InFlight > 0) learner.Model.Poll();
+    }
 }

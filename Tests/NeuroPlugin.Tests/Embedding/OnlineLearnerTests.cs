@@ -163,6 +163,122 @@ public sealed class OnlineLearnerTests : TempFolderFixture
         Assert.That(error!.Message, Does.Contain("learningRate"));
     }
 
+    /// <summary>The observation is the latest input as the network sees it: added again as an example it trains as the same
+    /// example added as values (the same bits), and predicted from it gives what the values give.</summary>
+    [Test]
+    public void Observation_IsTheLatestInput_AddedAndPredictedAsItsValues()
+    {
+        string model = SaveLeNet(Folder.Path);
+        var options = new OnlineLearnerOptions { Training = new() { Optimizer = "adam", Schedule = "constant", BatchSize = 4, Seed = 3 } };
+        using var learner = OnlineLearner.Create(model, NeuroDevice.Cpu, options);
+        using var twin = OnlineLearner.Create(model, NeuroDevice.Cpu, options);
+        Assert.That(Assert.Throws<InvalidOperationException>(() => learner.AddObservation(1))!.Message, Does.Contain("observed nothing"));
+        var inputs = Inputs(3 * 784, seed: 31);
+        for (int i = 0; i < 3; i++)
+        {
+            var input = inputs.AsSpan(i * 784, 784);
+            learner.Add(input, i);
+            Assert.That(learner.Observation.ToArray(), Is.EqualTo(input.ToArray()), "the values as they were added");
+            learner.AddObservation(9 - i);
+            twin.Add(input, i);
+            twin.Add(input, 9 - i);
+        }
+        Assert.That(learner.Observation.Shape, Is.EqualTo(new TensorShape(1, 1, 28, 28)));
+        Assert.That(learner.ExamplesAdded, Is.EqualTo(6));
+        Assert.Throws<ArgumentOutOfRangeException>(() => learner.AddObservation(10));
+
+        var fromObservation = learner.Model.CreatePrediction();
+        var fromValues = learner.Model.CreatePrediction();
+        learner.Model.Predict(learner.Observation, fromObservation);
+        learner.Model.Predict(inputs.AsSpan(2 * 784), fromValues);
+        Assert.That(fromObservation.Outputs().ToArray(), Is.EqualTo(fromValues.Outputs().ToArray()));
+
+        Assert.That((learner.Train(3), twin.Train(3)), Is.EqualTo((3, 3)));
+        foreach (string name in learner.Network.ParameterNames)
+            Assert.That(learner.Network.Parameter(name).ToArray(), Is.EqualTo(twin.Network.Parameter(name).ToArray()), $"{name} (bit for bit)");
+    }
+
+    /// <summary>A rate set between steps, by the game or on the trainer's optimizer as a live link's control does, is the
+    /// base rate from then on (the warm-up's factor still applies while it lasts) and is what a checkpoint records.</summary>
+    [Test]
+    public void ALearningRateSetBetweenSteps_IsTheBaseRateFromThenOn()
+    {
+        var options = new OnlineLearnerOptions
+        {
+            Training = new TrainingOptions { Optimizer = "adam", LearningRate = 0.001f, Schedule = "constant", WarmupSteps = 4, BatchSize = 4, Seed = 3 },
+            ReplayCapacity = 16,
+        };
+        var warmup = LearningRateSchedule.Constant.WithWarmup(4);
+        var inputs = Inputs(8 * 144, seed: 32);
+        void AddExamples(OnlineLearner learner)
+        {
+            for (int i = 0; i < 8; i++) learner.Add(inputs.AsSpan(i * 144, 144), i % 5);
+        }
+        using var learner = OnlineLearner.Create(FrameBudgetChecks.SmallCnn(), NeuroDevice.Cpu, options);
+        AddExamples(learner);
+        learner.Train(1);
+        Assert.That(learner.LearningRate, Is.EqualTo(0.001f * warmup.Factor(0, 0)));
+        learner.LearningRate = 0.004f;
+        Assert.That(learner.LearningRate, Is.EqualTo(0.004f), "at once");
+        learner.Train(1);
+        Assert.That(learner.LearningRate, Is.EqualTo(0.004f * warmup.Factor(1, 0)), "the new base rate, warmed up");
+        learner.Trainer.Optimizer.LearningRate = 0.01f; // as a live link's control does
+        learner.Train(4);
+        Assert.That(learner.LearningRate, Is.EqualTo(0.01f), "kept after the warm-up, not reset to the options' rate");
+        Assert.Throws<ArgumentOutOfRangeException>(() => learner.LearningRate = 0);
+        Assert.Throws<ArgumentOutOfRangeException>(() => learner.LearningRate = float.NaN);
+
+        string checkpoint = Path.Combine(Folder.Path, "rate.ckpt.neuro");
+        learner.Save(checkpoint);
+        var counters = TrainingCheckpoint.Read(checkpoint).Counters;
+        Assert.That((counters.BaseLearningRate, counters.LearningRate, counters.Step), Is.EqualTo((0.01f, 0.01f, 6L)));
+        var error = Assert.Throws<ModelFileException>(() => OnlineLearner.Resume(checkpoint, NeuroDevice.Cpu, options));
+        Assert.That(error!.Message, Does.Contain("rate.ckpt.neuro").And.Contain("baseLearningRate"));
+        using var resumed = OnlineLearner.Resume(checkpoint, NeuroDevice.Cpu, options with { Training = options.Training with { LearningRate = 0.01f } });
+        AddExamples(resumed);
+        resumed.Train(1);
+        Assert.That((resumed.Steps, resumed.LearningRate), Is.EqualTo((7L, 0.01f)));
+    }
+
+    /// <summary>A checkpoint saved without the model's description (labels, normalization), as Samples/InGameLearning wrote
+    /// them before it used the learner: resumed with the options' description, it takes pixels again; without one it says
+    /// what is missing; with a description of another network it is a typed error naming the file and the field.</summary>
+    [Test]
+    public void ACheckpointWithoutADescription_ResumesWithTheOptionsDescription()
+    {
+        var graph = ModelZoo.Build("lenet5");
+        string path = Path.Combine(Folder.Path, "undescribed.ckpt.neuro");
+        float[] weights;
+        using (var cpu = new CpuBackend())
+        using (var network = Network.Create(graph, cpu, 7))
+        using (var plan = ExecutionPlan.ForTraining(network, 16))
+        using (var adam = new Adam(0.002f))
+        {
+            plan.Input.Upload(Inputs(16 * 784, seed: 33));
+            plan.Target!.Upload(Enumerable.Range(0, 16 * 10).Select(i => i % 10 == i / 10 % 10 ? 1f : 0f).ToArray());
+            plan.TrainStep(adam);
+            TrainingCheckpoint.Save(path, network, adam, TrainingCounters.Of(plan, adam, step: 1));
+            weights = network.Parameter("conv1.weight").ToArray();
+        }
+        var options = new OnlineLearnerOptions
+        {
+            Training = new() { Optimizer = "adam", LearningRate = 0.002f, Schedule = "constant", BatchSize = 16 },
+            Metadata = LeNetMetadata(graph),
+        };
+        using (var resumed = OnlineLearner.Resume(path, NeuroDevice.Cpu, options))
+        {
+            Assert.That((resumed.Steps, resumed.Model.Labels), Is.EqualTo((1L, FashionMnist.ClassNames)));
+            Assert.That(resumed.Network.Parameter("conv1.weight").ToArray(), Is.EqualTo(weights));
+            resumed.AddPixels(Pixels(28, 28, seed: 33), 28, 28, 3);
+            Assert.That(resumed.ExamplesAdded, Is.EqualTo(1));
+        }
+        using (var bare = OnlineLearner.Resume(path, NeuroDevice.Cpu, options with { Metadata = null }))
+            Assert.That(Assert.Throws<InvalidOperationException>(() => bare.AddPixels(Pixels(28, 28, seed: 33), 28, 28, 3))!.Message, Does.Contain("normalized"));
+        var other = options with { Metadata = ModelMetadata.Describe(FrameBudgetChecks.SmallCnn()) };
+        var error = Assert.Throws<ModelFileException>(() => OnlineLearner.Resume(path, NeuroDevice.Cpu, other));
+        Assert.That(error!.Message, Does.StartWith(path + ": graph:").And.Contain("input"));
+    }
+
     [Test]
     public void AFailedSave_LeavesThePreviousFileWhole()
     {

@@ -61,6 +61,38 @@ public partial class InGameLearningSampleTests
         Assert.That(resumedAccuracy, Is.GreaterThan(first + 20), $"the checkpoint holds the learned weights:\n{resumed.Output}");
     }
 
+    /// <summary>Checkpoints as the sample wrote them before it used <c>OnlineLearner</c> (weights, Adam's state and counters,
+    /// without labels or normalization) still resume; one written with another batch size is refused with the file and the
+    /// field named, and the game does not start.</summary>
+    [Test]
+    public void CheckpointsWithoutADescription_Resume_AndOtherRecipesAreRefusedByName()
+    {
+        if (GLTestContext.SkipRequested) Assert.Ignore("NEURO_SKIP_GL=1");
+        using var temp = new TempFolder("neuro-ingame-old");
+        string Write(string name, int batchSize)
+        {
+            string path = Path.Combine(temp.Path, name);
+            using var cpu = new CpuBackend();
+            using var network = Network.Create(ModelZoo.Build("lenet5", new ModelOptions(InputChannels: 1, ImageSize: 32, Classes: 4)), cpu, seed: 3);
+            using var plan = ExecutionPlan.ForTraining(network, batchSize);
+            using var adam = new Adam(2e-3f);
+            TrainingCheckpoint.Save(path, network, adam, TrainingCounters.Of(plan, adam, step: 40));
+            return path;
+        }
+        string old = Write("old.ckpt.neuro", batchSize: 16);
+        var resumed = Run("--frames", "60", "--steps-per-frame", "1", "--resume", old, "--out", Path.Combine(temp.Path, "resumed"),
+            "--checkpoint", Path.Combine(temp.Path, "again.ckpt.neuro"));
+        Assert.That(resumed.ExitCode, Is.EqualTo(0), resumed.Error);
+        var again = TrainingCheckpoint.Read(Path.Combine(temp.Path, "again.ckpt.neuro"));
+        Assert.That(again.Counters.Step, Is.EqualTo(40), "no steps before the replay buffer holds 64 frames; the count goes on from the file's");
+        Assert.That(ModelFile.ReadMetadata(Path.Combine(temp.Path, "again.ckpt.neuro")).Labels, Is.EqualTo(new[] { "Circle", "Square", "Triangle", "Cross" }));
+
+        string other = Write("batch8.ckpt.neuro", batchSize: 8);
+        var refused = Run("--frames", "60", "--resume", other, "--out", Path.Combine(temp.Path, "refused"));
+        Assert.That(refused.ExitCode, Is.EqualTo(1), refused.Output);
+        Assert.That(refused.Error, Does.StartWith($"InGameLearning: {other}: ").And.Contain("batchSize"));
+    }
+
     /// <summary>A budgeted run reports the training budget (the over-budget line counts every training frame) and
     /// charts it; the inference mode does the same for a zoo model spread over frames.</summary>
     [TestCase("--train-budget-ms", "2", "training")]
