@@ -180,13 +180,15 @@ void main()
     for (int m = 0; m < BLOCK_COLUMNS; m++)
         for (int q = 0; q < KW; q++) column[m * KW + q] = OUTPUT_COLUMN_FOR(ix0 + m, q);
 #endif
+#if SH == 1
+    // Row stride 1: tap row p meets output row i = iy + PT − p·DH, and the p whose i lies in [0, OH) are one range, so
+    // the tap loop visits only those (tap rows that met the padding cost nothing)
+    int past = iy + PT - OH;                                   // p must exceed past / DH
+    int pFirst = past >= 0 ? past / DH + 1 : 0, pEnd = min(KH, (iy + PT) / DH + 1);
+#endif
     for (int o = group * groupOutputs; o < (group + 1) * groupOutputs; o++)
     {
 #if SH == 1
-        // Row stride 1: tap row p meets output row i = iy + PT − p·DH, and the rows in [0, OH) are one range of p, so
-        // the loop visits only those (the padded border's rows cost nothing)
-        int past = iy + PT - OH;                               // p must exceed past / DH
-        int pFirst = past >= 0 ? past / DH + 1 : 0, pEnd = min(KH, (iy + PT) / DH + 1);
         for (int p = pFirst; p < pEnd; p++)
         {
             int i = iy + PT - p * DH;
