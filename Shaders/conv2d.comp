@@ -145,15 +145,19 @@ layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
 // j·SW − PL + q·DW = ix, so dx[n,c,iy,ix] += Σ_{o,p,q} dy[n,o,i,j]·w[o,c,p,q] over those outputs
 // (a gather: one writer per element).
 // One invocation: input row (n, iy), columns ix0 … ix0+BLOCK_COLUMNS−1, input channels c0 … c0+BLOCK_CHANNELS−1.
+// Neighbouring invocations are the images of the batch (n varies fastest), so the invocations that run as one SIMD
+// vector (8 on llvmpipe with AVX2, a warp on a GPU) share the row and the column block: their tap rows and loop trip
+// counts are equal, and none runs masked through another's taps.
 void main()
 {
-    int C = inputShape.y, H = inputShape.z, W = inputShape.w;
+    int N = inputShape.x, C = inputShape.y, H = inputShape.z, W = inputShape.w;
     int O = outputShape.y, OH = outputShape.z, OW = outputShape.w;
     int columnBlocks = (W + BLOCK_COLUMNS - 1) / BLOCK_COLUMNS;
     int index = flatIndex();
-    if (index >= inputShape.x * H * columnBlocks) return;
-    int ix0 = (index % columnBlocks) * BLOCK_COLUMNS;
-    int iy = (index / columnBlocks) % H, n = index / (columnBlocks * H);
+    if (index >= N * H * columnBlocks) return;
+    int n = index % N, block = index / N;
+    int ix0 = (block % columnBlocks) * BLOCK_COLUMNS;
+    int iy = block / columnBlocks;
     int c0 = groupRow() * BLOCK_CHANNELS;
     int groupChannels = C / GROUPS, groupOutputs = O / GROUPS;
     int group = c0 / groupChannels;                            // this block's group
@@ -176,12 +180,24 @@ void main()
     for (int m = 0; m < BLOCK_COLUMNS; m++)
         for (int q = 0; q < KW; q++) column[m * KW + q] = OUTPUT_COLUMN_FOR(ix0 + m, q);
 #endif
+#if SH == 1
+    // Row stride 1: tap row p meets output row i = iy + PT − p·DH, and the p whose i lies in [0, OH) are one range, so
+    // the tap loop visits only those (tap rows that met the padding cost nothing)
+    int past = iy + PT - OH;                                   // p must exceed past / DH
+    int pFirst = past >= 0 ? past / DH + 1 : 0, pEnd = min(KH, (iy + PT) / DH + 1);
+#endif
     for (int o = group * groupOutputs; o < (group + 1) * groupOutputs; o++)
     {
+#if SH == 1
+        for (int p = pFirst; p < pEnd; p++)
+        {
+            int i = iy + PT - p * DH;
+#else
         for (int p = 0; p < KH; p++)
         {
             int i = OUTPUT_ROW_FOR(iy, p);
             if (i < 0) continue;
+#endif
             int gradRow = ((n * O + o) * OH + i) * OW;
             int tapRow = o * groupChannels * KH * KW + p * KW;
 #if SW == 1

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using NeuroPlugin.Backends;
 using NeuroPlugin.Backends.Cpu;
+using NeuroPlugin.Backends.OpenGL;
 using NeuroPlugin.Execution;
 using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
@@ -8,10 +10,13 @@ using NeuroPlugin.Optimizers;
 namespace NeuroPlugin.Benchmarks;
 
 /// <summary>
-/// <c>neuro-bench profile MODEL [infer|train] [batch] [threads]</c>: where a CPU step spends its time. Runs the plan's
-/// stages one by one, each timed by the processor time of the whole process (<see cref="CpuClock"/>: every thread; on a
-/// shared machine steadier than wall time), the same kernels a step runs in the same order, and prints the stages
-/// by total time, then the totals per layer type, so that an optimisation starts from the largest measured cost.
+/// <c>neuro-bench profile MODEL [infer|train] [batch] [threads|gl]</c>: where a step spends its time, on the CPU backend
+/// (with that many threads) or on GL (<c>gl</c>: a headless context, llvmpipe where there is no GPU). Runs the plan's
+/// stages one by one, each timed by the processor time of the whole process (<see cref="CpuClock"/>: every thread, the
+/// driver's too; on a shared machine steadier than wall time), the same kernels a step runs in the same order, and prints
+/// the stages by total time, then the totals per layer type, so that an optimisation starts from the largest measured
+/// cost. On GL every dispatch is waited for (<see cref="GLDevice.SynchronousCommands"/>), so a stage's time is its own
+/// work on any driver; the waits themselves cost a little.
 /// </summary>
 static class Profile
 {
@@ -20,9 +25,10 @@ static class Profile
         string model = args.Length > 0 ? args[0] : "lenet5";
         bool train = args.Length > 1 && args[1] == "train";
         int batch = args.Length > 2 ? int.Parse(args[2]) : train ? 64 : 1;
-        int threads = args.Length > 3 ? int.Parse(args[3]) : Environment.ProcessorCount;
+        bool gl = args.Length > 3 && args[3] == "gl";
+        int threads = args.Length > 3 && !gl ? int.Parse(args[3]) : Environment.ProcessorCount;
         var graph = ModelZoo.Build(model);
-        using var backend = new CpuBackend { Threads = threads };
+        using IBackend backend = gl ? SynchronousGL() : new CpuBackend { Threads = threads };
         using var network = Network.Create(graph, backend, seed: 1);
         using var plan = train ? ExecutionPlan.ForTraining(network, batch) : ExecutionPlan.ForInference(network, batch);
         Workloads.FillInputs(plan, new Random(1));
@@ -58,7 +64,7 @@ static class Profile
         clock.Restart();
         while (clock.Elapsed.TotalSeconds < 5 || steps < 3) { Step(record: true); steps++; }
         double total = seconds.Sum() + update;
-        Console.WriteLine($"{model} {(train ? "training" : "inference")}, batch {batch}, {threads} threads: {total / steps * 1e3:F3} ms of processor time a step " +
+        Console.WriteLine($"{model} {(train ? "training" : "inference")}, batch {batch}, {(gl ? backend.DeviceName : $"{threads} threads")}: {total / steps * 1e3:F3} ms of processor time a step " +
             $"({wall / steps * 1e3:F3} ms wall) over {steps} steps; the sum of each stage's fastest: {fastest.Where(f => f < double.MaxValue).Sum() * 1e3:F3} ms");
         var byStage = stages.Select((stage, s) => (Name: stage.Name, Kind: KindOf(graph, stage), Seconds: seconds[s], Fastest: fastest[s]))
             .Append((Name: "optimizer step", Kind: "optimizer", Seconds: update, Fastest: train ? fastest[^1] : 0)).ToArray();
@@ -69,6 +75,13 @@ static class Profile
         foreach (var group in byStage.GroupBy(s => s.Kind).OrderByDescending(g => g.Sum(s => s.Seconds)))
             Console.WriteLine($"  {group.Sum(s => s.Seconds) / steps * 1e3,9:F3} ms {100 * group.Sum(s => s.Seconds) / total,5:F1}%  {group.Key}");
         return 0;
+    }
+
+    static GLBackend SynchronousGL()
+    {
+        var backend = GLBackend.CreateHeadless();
+        backend.Device.SynchronousCommands = true;
+        return backend;
     }
 
     /// <summary>"forward Conv2d", "backward BatchNorm2d", "loss" …</summary>

@@ -13,7 +13,7 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: neuro-bench table [repeats] [seconds] [model]   ours vs ONNX Runtime and PyTorch, interleaved (README's table)
-               neuro-bench profile MODEL [infer|train] [batch] [threads]   where a CPU step spends its time
+               neuro-bench profile MODEL [infer|train] [batch] [threads|gl]   where a step spends its time (CPU or GL)
                neuro-bench monitor-json [repeats] [FILE] [--warm-up]   one monitor sample's serialization: µs and bytes allocated
                neuro-bench jitter [frames] [ms] [gl|cpu]   the same work every frame: how often the machine makes it > 1 ms late
         """);

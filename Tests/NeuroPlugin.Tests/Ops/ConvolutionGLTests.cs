@@ -28,6 +28,8 @@ public sealed class ConvolutionGLTests : GLFixture
         yield return new(1, 3, 5, 4, 5, new Window2d(5, 4, 4, 3, 3, 2, 1, 2), true);      // stride < kernel, large padding
         yield return new(2, 3, 6, 37, 4, Window2d.Square(3, 1, 1), true);                // 37 columns: several column blocks and a tail (forward ≤ 16, weight gradient ≤ 8)
         yield return new(2, 2, 5, 41, 3, new Window2d(3, 5, 1, 2, 1, 2, 1, 2, 1, 3), false); // 41 columns, stride 2, dilation 3: 17 output columns
+        yield return new(9, 2, 7, 6, 3, new Window2d(3, 2, 1, 1, 0, 0, 0, 0, 3, 1), true); // batch 9 (a SIMD vector spans two rows), one output row: input rows 1, 2, 4, 5 meet no tap
+        yield return new(5, 3, 6, 5, 2, new Window2d(4, 3, 1, 1, 5, 1, 4, 1, 2, 1), false); // padding beyond the dilated kernel: border rows with taps on both sides missing
     }
 
     [TestCaseSource(nameof(ConvCases))]
