@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace NeuroPlugin.Backends.Cpu;
@@ -13,7 +14,10 @@ internal interface IParallelWork
 /// <summary>
 /// A tiny persistent thread pool for the CPU backend's kernels: <see cref="MaxParticipants"/> − 1 background threads
 /// that sleep until <see cref="Run"/> hands them a job. The calling thread works too and returns when every task is
-/// done. Nothing is allocated per job (the job is an object the caller keeps, tasks are claimed by an interlocked
+/// done. The ops of a pass follow each other within microseconds, while waking a sleeping thread (and the caller's
+/// wake-up at the end of a job) can cost tens of microseconds on a virtual machine, as much as a small layer: so a
+/// worker watches for the next job for <see cref="SpinBeforeSleep"/> before it sleeps, and the caller waits as long for
+/// the helpers' last tasks before it sleeps. Nothing is allocated per job (the job is an object the caller keeps, tasks are claimed by an interlocked
 /// counter), unlike <c>Parallel.For</c>. One job at a time: a call that finds the pool busy (another backend on another
 /// thread) runs its tasks alone on its own thread, which gives the same result.
 /// </summary>
@@ -24,9 +28,13 @@ internal sealed class CpuWorkers
 
     readonly object gate = new(), finishedGate = new();
     IParallelWork? job;
-    int taskCount, nextTask, working, helpers, generation, busy;
+    int taskCount, taskChunk, nextTask, working, helpers, generation, busy;
     ExceptionDispatchInfo? failure;
     long workerAllocatedBytes;
+
+    /// <summary>How long a worker watches for the next job, and the caller for the helpers to finish, before sleeping:
+    /// longer than the gap between two ops of a pass, short enough that an idle pool gives its processors back at once.</summary>
+    static readonly long SpinBeforeSleep = Stopwatch.Frequency / 4000; // 250 µs
 
     /// <summary>The calling thread plus the pool's threads.</summary>
     public int MaxParticipants { get; }
@@ -59,6 +67,9 @@ internal sealed class CpuWorkers
         {
             job = work;
             taskCount = count;
+            // tasks are claimed a few at a time: a depthwise layer's task (one small plane) takes less time than the
+            // counter's cache line takes to move between two cores; about 8 claims a participant keep the loads even
+            taskChunk = Math.Max(1, count / (8 * (extra + 1)));
             nextTask = 0;
             working = extra + 1;
             failure = null;
@@ -71,8 +82,7 @@ internal sealed class CpuWorkers
             RunTasks(0);
             // every helper that was called joins and leaves this job before it ends, so none can arrive late
             // and take a task of the next one
-            var spin = new SpinWait();
-            while (Volatile.Read(ref working) > 0 && !spin.NextSpinWillYield) spin.SpinOnce();
+            SpinWhile(ref working, 0, equal: false);
             lock (finishedGate)
                 while (Volatile.Read(ref working) > 0) Monitor.Wait(finishedGate);
             job = null;
@@ -89,6 +99,7 @@ internal sealed class CpuWorkers
         int seen = 0;
         while (true)
         {
+            SpinWhile(ref generation, seen, equal: true);
             lock (gate)
             {
                 // participant p joins a job only when the job asked for at least p helpers
@@ -99,16 +110,26 @@ internal sealed class CpuWorkers
         }
     }
 
+    /// <summary>Spins (pause instructions, no yield) while <paramref name="field"/> equals <paramref name="value"/> (or,
+    /// with <paramref name="equal"/> false, differs from it), for <see cref="SpinBeforeSleep"/> at most; the locked wait
+    /// after it decides.</summary>
+    static void SpinWhile(ref int field, int value, bool equal)
+    {
+        long deadline = Stopwatch.GetTimestamp() + SpinBeforeSleep;
+        while ((Volatile.Read(ref field) == value) == equal && Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(8);
+    }
+
     void RunTasks(int participant)
     {
         IParallelWork? work = Volatile.Read(ref job);
         long allocatedBefore = participant == 0 ? 0 : GC.GetAllocatedBytesForCurrentThread();
-        int task;
-        while ((task = Interlocked.Increment(ref nextTask) - 1) < taskCount)
-        {
-            try { work!.Run(task, participant); }
-            catch (Exception exception) { Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(exception), null); }
-        }
+        int first, chunk = taskChunk;
+        while ((first = Interlocked.Add(ref nextTask, chunk) - chunk) < taskCount)
+            for (int task = first; task < Math.Min(first + chunk, taskCount); task++)
+            {
+                try { work!.Run(task, participant); }
+                catch (Exception exception) { Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(exception), null); }
+            }
         // counted before this participant leaves, so the caller sees it when Run returns
         if (participant != 0) Interlocked.Add(ref workerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
         // no task is left to claim and this participant's are done: the last one out ends the job

@@ -27,8 +27,9 @@ internal readonly record struct ImageBatch(float[] Data, int SampleStride, int C
 /// the same planes to the weight gradient's GEMM.
 /// <para>Each output element is one sum over k ascending with fused multiply-adds, whatever tile or thread computes it,
 /// so the result does not depend on the thread count. Tasks: (image, block of output rows, panel of MR rows; blocks
-/// are made shorter when there would be fewer than two tasks a thread, as for one image and one tile of channels), the panels
-/// of a block one after another (they read the same input columns), each summing its tiles into its own row buffer and
+/// are made shorter when there would be fewer than two tasks a thread, as for one image and one tile of channels; for one
+/// image of at least 16 output rows a thread, a task is a whole block of at most a quarter of a thread's rows with all its
+/// panels, so each thread keeps its own block's input in its L2), the panels of a block one after another (they read the same input columns), each summing its tiles into its own row buffer and
 /// then copying the valid columns out and applying the epilogue while they are in cache.</para>
 /// </summary>
 internal sealed class DirectConvolution : IParallelWork
@@ -53,7 +54,7 @@ internal sealed class DirectConvolution : IParallelWork
     readonly float[][] rowBuffers = new float[CpuWorkers.Shared.MaxParticipants][];
     ImageBatch input, output;
     Window2d window;
-    int rows, depth, panels, blocks, blockRows, virtualStride, mr, nr;
+    int rows, depth, panels, panelsPerTask, blocks, blockRows, virtualStride, mr, nr;
     bool building, accumulate;
     ConvolutionEpilogue? epilogue;
     GemmKernel kernel;
@@ -290,10 +291,20 @@ internal sealed class DirectConvolution : IParallelWork
             blockRows = Math.Max(1, (outputHeight + wantedBlocks - 1) / wantedBlocks);
             blocks = (outputHeight + blockRows - 1) / blockRows;
         }
+        panelsPerTask = 1;
+        if (participants > 1 && batch == 1 && outputHeight >= 16 * participants && panels > 1)
+        {
+            // one image with rows enough for four blocks a thread (batch-1 inference of a large plane): a task is a whole
+            // block, all its panels, so each thread reads its own block's input columns from its own L2 for every panel
+            // instead of both threads streaming the same block
+            blockRows = Math.Min(blockRows, (outputHeight + 4 * participants - 1) / (4 * participants));
+            blocks = (outputHeight + blockRows - 1) / blockRows;
+            panelsPerTask = panels;
+        }
         virtualStride = Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, nr);
         for (int p = 0; p < rowBuffers.Length; p++)
             if ((rowBuffers[p]?.Length ?? 0) < bufferLength) rowBuffers[p] = new float[bufferLength];
-        CpuWorkers.Shared.Run(this, batch * blocks * panels, participants);
+        CpuWorkers.Shared.Run(this, batch * blocks * panels / panelsPerTask, participants);
         (this.weights, this.output, this.epilogue) = ([], default, null);
     }
 
@@ -304,6 +315,12 @@ internal sealed class DirectConvolution : IParallelWork
             BuildChannel(task / channels, task % channels);
             return;
         }
+        for (int p = 0; p < panelsPerTask; p++) RunPanel(task * panelsPerTask + p, participant);
+    }
+
+    /// <summary>Panel task % panels of block task / panels % blocks of image task / panels / blocks.</summary>
+    void RunPanel(int task, int participant)
+    {
         int panel = task % panels, block = task / panels % blocks, n = task / panels / blocks;
         int firstRow = block * blockRows, rowsHere = Math.Min(blockRows, outputHeight - firstRow);
         int columnStart = firstRow * planeWidth, columns = (rowsHere - 1) * planeWidth + outputWidth;
