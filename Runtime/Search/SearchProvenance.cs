@@ -26,7 +26,7 @@ public sealed record SearchProvenance(int SearchSeed, string Dataset, int Candid
     {
         var metadata = ModelFile.Metadata(network, ModelFile.ModelKind);
         metadata[ModelFile.TrainingOptionsKey] = recipe.ToJson().ToJsonString();
-        metadata[Key] = JsonSerializer.Serialize(provenance, SearchState.Json);
+        metadata[Key] = JsonSerializer.Serialize(provenance, SearchState.Records.SearchProvenance);
         SafeTensorsContainer.Write(path, metadata, [.. ModelFile.StateTensors(network)]);
     }
 
@@ -39,7 +39,7 @@ public sealed record SearchProvenance(int SearchSeed, string Dataset, int Candid
         if (SafeTensorsContainer.Text(file.Metadata, Key) is not string text) return null;
         try
         {
-            return StrictJson.Parse(text).Deserialize<SearchProvenance>(SearchState.Json)
+            return StrictJson.Parse(text).Deserialize(SearchState.Records.SearchProvenance)
                 ?? throw new JsonException("null");
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)

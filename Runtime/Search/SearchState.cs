@@ -100,6 +100,10 @@ public static class SearchState
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <summary>The search's records with <see cref="Json"/>'s options, by serialization code generated at compile time
+    /// (not reflection): a game's trimmed build keeps what they need, and the trimmer has nothing to warn about.</summary>
+    internal static readonly SearchJson Records = new(new JsonSerializerOptions(Json));
+
     /// <summary>Writes <paramref name="settings"/> and <paramref name="candidates"/> to <paramref name="path"/> (temporary file, then rename).</summary>
     public static void Write(string path, SearchSettings settings, IReadOnlyList<SearchCandidate> candidates)
     {
@@ -107,8 +111,8 @@ public static class SearchState
         {
             ["format"] = Format,
             ["version"] = Version,
-            ["settings"] = JsonSerializer.SerializeToNode(settings, Json),
-            ["candidates"] = JsonSerializer.SerializeToNode(candidates, Json),
+            ["settings"] = JsonSerializer.SerializeToNode(settings, Records.SearchSettings),
+            ["candidates"] = JsonSerializer.SerializeToNode(candidates, Records.IReadOnlyListSearchCandidate),
         };
         string temporary = path + ".tmp";
         File.WriteAllText(temporary, state.ToJsonString(Json));
@@ -123,8 +127,8 @@ public static class SearchState
             var root = StrictJson.Parse(File.ReadAllText(path)) as JsonObject ?? throw new JsonException("not a JSON object");
             if (root["format"]?.GetValue<string>() != Format) throw new JsonException($"format is not \"{Format}\"");
             if (root["version"]?.GetValue<int>() != Version) throw new JsonException($"version is not {Version}");
-            var settings = root["settings"].Deserialize<SearchSettings>(Json) ?? throw new JsonException("settings missing");
-            var candidates = root["candidates"].Deserialize<List<SearchCandidate>>(Json) ?? throw new JsonException("candidates missing");
+            var settings = root["settings"].Deserialize(Records.SearchSettings) ?? throw new JsonException("settings missing");
+            var candidates = root["candidates"].Deserialize(Records.ListSearchCandidate) ?? throw new JsonException("candidates missing");
             for (int i = 0; i < candidates.Count; i++)
             {
                 var c = candidates[i];
@@ -144,14 +148,21 @@ public static class SearchState
     /// <paramref name="saved"/> (a resumed search must be the same search).</summary>
     public static void CheckSame(string path, SearchSettings saved, SearchSettings resumed)
     {
-        var a = JsonSerializer.SerializeToNode(saved, Json)!.AsObject();
-        var b = JsonSerializer.SerializeToNode(resumed, Json)!.AsObject();
+        var a = JsonSerializer.SerializeToNode(saved, Records.SearchSettings)!.AsObject();
+        var b = JsonSerializer.SerializeToNode(resumed, Records.SearchSettings)!.AsObject();
         foreach (var (name, value) in a)
             if (!JsonNode.DeepEquals(value, b[name]))
                 throw new SearchException(name, $"{path}: the search there has {name} {value?.ToJsonString() ?? "null"}, this one {b[name]?.ToJsonString() ?? "null"}; " +
                     "resume with the same settings or use another folder");
     }
 }
+
+/// <summary>The search's records (settings, candidates, a model's provenance) for System.Text.Json's source generator.</summary>
+[JsonSerializable(typeof(SearchSettings))]
+[JsonSerializable(typeof(IReadOnlyList<SearchCandidate>))]
+[JsonSerializable(typeof(List<SearchCandidate>))]
+[JsonSerializable(typeof(SearchProvenance))]
+internal sealed partial class SearchJson : JsonSerializerContext;
 
 /// <summary>A search that cannot run as asked: a setting out of range, a constraint nothing meets, a state file of another
 /// search. <see cref="Field"/> names the setting.</summary>
