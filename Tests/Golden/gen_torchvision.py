@@ -70,20 +70,30 @@ def efficientnet_v2():
     return he_initialized(EfficientNet(setting, dropout=0.2, last_channel=64, num_classes=10, norm_layer=partial(nn.BatchNorm2d, eps=1e-3)))
 
 
-def resnet_narrowed(groups, width_per_group):
-    """torchvision's ResNet class with Bottleneck blocks, one per stage, narrowed: its 64-channel stem and its stages of
-    64, 128, 256 and 512 planes replaced by 8 and 4, 8, 16, 32 planes (the class fixes those widths; its own _make_layer
-    builds the narrow stages, so the blocks, strides and projection shortcuts are the class's)."""
+def resnet_narrowed(groups=1, width_per_group=64, block=None, layers=(1, 1, 1, 1), stem=8, planes=(4, 8, 16, 32)):
+    """torchvision's ResNet class narrowed: its 64-channel stem and its stages of 64, 128, 256 and 512 planes replaced by
+    `stem` and `planes` (the class fixes those widths; its own _make_layer builds the narrow stages of `layers` blocks, so
+    the blocks, strides and projection shortcuts are the class's, and its own forward runs them). By default Bottleneck
+    blocks, one per stage, with a stem of 8 and 4, 8, 16, 32 planes."""
     import torch.nn as nn
     from torchvision.models.resnet import Bottleneck, ResNet
-    model = ResNet(Bottleneck, [1, 1, 1, 1], groups=groups, width_per_group=width_per_group, num_classes=10)
-    model.conv1, model.bn1, model.inplanes = nn.Conv2d(3, 8, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(8), 8
-    model.layer1 = model._make_layer(Bottleneck, 4, 1)
-    model.layer2 = model._make_layer(Bottleneck, 8, 1, stride=2)
-    model.layer3 = model._make_layer(Bottleneck, 16, 1, stride=2)
-    model.layer4 = model._make_layer(Bottleneck, 32, 1, stride=2)
-    model.fc = nn.Linear(32 * Bottleneck.expansion, 10)
+    block = block or Bottleneck
+    model = ResNet(block, list(layers), groups=groups, width_per_group=width_per_group, num_classes=10)
+    model.conv1, model.bn1, model.inplanes = nn.Conv2d(3, stem, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(stem), stem
+    model.layer1 = model._make_layer(block, planes[0], layers[0])
+    model.layer2 = model._make_layer(block, planes[1], layers[1], stride=2)
+    model.layer3 = model._make_layer(block, planes[2], layers[2], stride=2)
+    model.layer4 = model._make_layer(block, planes[3], layers[3], stride=2)
+    model.fc = nn.Linear(planes[3] * block.expansion, 10)
     return he_initialized(model)
+
+
+def resnet18():
+    """ResNet-18 (torchvision's BasicBlock, two per stage) at 1/16 of its widths: a stem of 4 channels and stages of 4, 8,
+    16, 32 planes, narrowed as resnet_narrowed says; as in resnet18, layer1 keeps identity shortcuts and layers 2–4 open
+    with a stride-2 block and a 1×1 projection shortcut."""
+    from torchvision.models.resnet import BasicBlock
+    return resnet_narrowed(block=BasicBlock, layers=(2, 2, 2, 2), stem=4, planes=(4, 8, 16, 32))
 
 
 def resnext():
@@ -288,6 +298,11 @@ NARROWER_OPSET_CASES = [
     ("zoo_inception_v3_narrow_opset17", lambda: inception_v3(divisor=32), (1, 3, 75, 75), 17, True, True),
 ]
 
+# own seeds from 760: a whole ResNet-18 at 1/16 width (BasicBlock), on 32×32 pattern inputs
+RESNET_CASES = [
+    *gen_onnx.at_opsets("zoo_resnet18_narrow", resnet18, (2, 3, 32, 32), {11: True, 15: True}, pattern=True),
+]
+
 # own seeds from 720, on 224×224 pattern inputs, as FULL_SIZE_CASES
 FULL_SIZE_OPSET_CASES = [
     ("zoo_alexnet_narrow_opset11", alexnet, (2, 3, 224, 224), 11, True, True),
@@ -327,5 +342,6 @@ if __name__ == "__main__":
     gen_onnx.main(OPSET_CASES, 700)
     gen_onnx.main(FULL_SIZE_OPSET_CASES, 720)
     gen_onnx.main(NARROWER_OPSET_CASES, 740)
+    gen_onnx.main(RESNET_CASES, 760)
     if "zoo_shufflenet_v2_opset17" in exported:
         write_gradient("zoo_shufflenet_v2_opset17", *exported["zoo_shufflenet_v2_opset17"])

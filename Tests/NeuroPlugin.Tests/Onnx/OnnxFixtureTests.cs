@@ -81,6 +81,8 @@ public sealed class OnnxFixtureTests : GLFixture
         ("zoo_swin_tiny_opset16", [3, 3, 32, 32]),
         // GoogLeNet and Inception v3 at half their first opset's widths, one item each
         ("zoo_googlenet_narrow_opset16", [1, 3, 64, 64]), ("zoo_inception_v3_narrow_opset17", [1, 3, 75, 75]),
+        // a whole ResNet-18 (BasicBlock, two per stage) at 1/16 width
+        ("zoo_resnet18_narrow_opset11", [2, 3, 32, 32]), ("zoo_resnet18_narrow_opset15", [2, 3, 32, 32]),
     ];
 
     /// <summary>The names of <see cref="PatternInputs"/>.</summary>
@@ -100,6 +102,7 @@ public sealed class OnnxFixtureTests : GLFixture
         ("MNASNet", ["zoo_mnasnet_0.1", "zoo_mnasnet_narrow_opset12"]),
         ("DenseNet", ["zoo_densenet_g8", "zoo_densenet_g8_opset16"]),
         ("ResNet and GoogLeNet blocks", ["zoo_resnet_googlenet_blocks", "zoo_resnet_googlenet_blocks_opset15"]),
+        ("ResNet", ["zoo_resnet18_narrow_opset11", "zoo_resnet18_narrow_opset15"]),
         ("ResNeXt", ["zoo_resnext_g4_opset11", "zoo_resnext_g4_opset17"]),
         ("Wide ResNet", ["zoo_wide_resnet_opset13", "zoo_wide_resnet_opset16"]),
         ("ConvNeXt", ["zoo_convnext_tiny_opset13", "zoo_convnext_tiny_opset15", "zoo_convnext_tiny_opset17"]),
@@ -144,6 +147,7 @@ public sealed class OnnxFixtureTests : GLFixture
     [TestCase("zoo_efficientnet_b0_narrow_opset16")]
     [TestCase("zoo_convnext_tiny_opset15")]
     [TestCase("zoo_regnet_x_g8_opset12")]
+    [TestCase("zoo_resnet18_narrow_opset15")]
     public void FamilyAtAFurtherOpset_FineTunesOnCpuAndGL(string name) =>
         OnnxRun.FineTunesAlikeOnBothBackends(name + ".onnx", Backend, seed: 19, learningRate: 0.01f, network => network.ParameterNames[0],
             "the first parameter", item: [3, 32, 32], classes: 10);

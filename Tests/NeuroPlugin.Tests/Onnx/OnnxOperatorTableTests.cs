@@ -8,7 +8,7 @@ namespace NeuroPlugin.Tests.Onnx;
 /// The table of ONNX ops × backends in <c>Documentation~/OnnxOperators.md</c>: the importer's ops and how each imports
 /// (layer, folded) from its dispatch table <see cref="OnnxOperators"/>, and the rest from what the tests really
 /// exercise: the ops in the models of <see cref="OnnxOpTests"/>, <see cref="OnnxShapeOpsTests"/>, <see cref="OnnxReductionTests"/>,
-/// <see cref="OnnxMatMulTests"/>, <see cref="OnnxHighRankTests"/>, <see cref="OnnxAttentionViewTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
+/// <see cref="OnnxMatMulTests"/>, <see cref="OnnxGemmTests"/>, <see cref="OnnxHighRankTests"/>, <see cref="OnnxAttentionViewTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
 /// on the CPU and GL backends against ONNX Runtime) and the ops our exporter writes for every zoo model and
 /// <see cref="OnnxExportTests"/>' every-layer, general-ops and Upsample networks and <see cref="OnnxNormalizationTests"/>' network (each run in ONNX Runtime against our output).
 /// The test fails when the committed table is out of date; <c>NEURO_UPDATE_DOCS=1</c> rewrites it.
@@ -40,7 +40,7 @@ public sealed class OnnxOperatorTableTests
     static Coverage Imported()
     {
         var coverage = new Coverage();
-        foreach (var c in OnnxOpTests.Cases.Concat(OnnxShapeOpsTests.Cases).Concat(OnnxReductionTests.Cases).Concat(OnnxMatMulTests.Cases).Concat(OnnxHighRankTests.Cases).Concat(OnnxAttentionViewTests.BatchViewOpCases))
+        foreach (var c in OnnxOpTests.Cases.Concat(OnnxShapeOpsTests.Cases).Concat(OnnxReductionTests.Cases).Concat(OnnxMatMulTests.Cases).Concat(OnnxGemmTests.EveryTranspose).Concat(OnnxGemmTests.Cases).Concat(OnnxHighRankTests.Cases).Concat(OnnxAttentionViewTests.BatchViewOpCases))
             coverage.Add(OnnxImporter.Parse(OnnxOpTests.ModelBytes(c), c.Name), c.Name);
         foreach (string name in OnnxFixtureTests.Fixtures.Concat(OnnxFixtureTests.PatternFixtures))
             coverage.Add(OnnxImporter.Parse(File.ReadAllBytes(OnnxRun.FixturePath(name + ".onnx")), name), name);
@@ -104,7 +104,7 @@ public sealed class OnnxOperatorTableTests
         text.AppendLine("  the node, op and opset, never skipped. Opsets 7–17 are accepted.");
         text.AppendLine("- **CPU / GL**: ✓ = imported and run on that backend in a test, compared with ONNX Runtime (and PyTorch for the");
         text.AppendLine("  exported fixtures) within 1e-4 relative (OnnxOpTests, OnnxShapeOpsTests, OnnxReductionTests,");
-        text.AppendLine("  OnnxMatMulTests, OnnxHighRankTests, OnnxFixtureTests).");
+        text.AppendLine("  OnnxMatMulTests, OnnxGemmTests, OnnxHighRankTests, OnnxFixtureTests).");
         text.AppendLine("- **Export**: ✓ = written by `neuro export` / `OnnxExporter` for some zoo model, the every-layer and general-ops");
         text.AppendLine("  test networks or the Upsample networks, and");
         text.AppendLine("  run in ONNX Runtime against our output (OnnxZooExportTests, OnnxExportTests).");
@@ -117,9 +117,11 @@ public sealed class OnnxOperatorTableTests
         text.AppendLine("where more remain. Element-wise ops (arithmetic, functions, activations) and Softmax read such a view too, on a");
         text.AppendLine("view whose axes are merged where every operand broadcasts alike (MaxViT's (N,G,heads,I,J) scores plus a per-head");
         text.AppendLine("bias); where more than 4 groups remain, and for any other op, a view of more than 4 axes is refused. MatMul takes");
-        text.AppendLine("a constant matrix or vector on either side (NumPy's rules) or two tensors of one rank ≥ 3; Gemm takes the tensor as A");
-        text.AppendLine("(transA = 0) and constants B (either transB) and C; products of constants fold in every transpose. A product that");
-        text.AppendLine("would sum over or move the batch axis (Gemm's transA = 1 on a tensor, a tensor as Gemm's B, W·x of an (N,K) x) is");
+        text.AppendLine("a constant matrix or vector on either side (NumPy's rules) or two tensors of one rank ≥ 3; Gemm takes a tensor and a");
+        text.AppendLine("constant as A and B in every transpose (a transposed tensor is a view; a tensor B gives the (M,N) result as a view");
+        text.AppendLine("with the batch in its columns, α·op(A)·op(B) + β·C = (α·op(B)ᵀ·op(A)ᵀ + β·Cᵀ)ᵀ) and a constant C that does not");
+        text.AppendLine("vary along the batch; products of constants fold in every transpose. A product that would sum over or pair the");
+        text.AppendLine("batch axis (a Gemm of two tensors, or whose tensor operand sums over its batch axis, W·x of an (N,K) x) is");
         text.AppendLine("refused. Einsum takes two tensors in the form of a batched matrix product (MaxViT's \"bghid,bghjd->bghij\": batch");
         text.AppendLine("letters first in both inputs and the output, one contracted letter, either input's last two letters in either");
         text.AppendLine("order); any other equation is refused by name.");

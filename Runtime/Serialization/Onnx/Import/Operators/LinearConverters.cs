@@ -4,56 +4,96 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// other MatMul → <see cref="Layers.MatMul"/> (two tensors of one rank ≥ 3, or a tensor and a constant on either side, batch
 /// axes broadcast, a 1-D constant promoted to a matrix and the added axis removed by a view, NumPy's rules); a MatMul pair by
 /// adaptive-pooling matrices, as our exporter writes it, → <see cref="AdaptiveAvgPool2d"/>. Gemm and MatMul of constants fold
-/// (<see cref="ConstantFolding"/>), every transpose. What cannot be a layer of ours is refused by name: Gemm's transA = 1 on
-/// a tensor (it would contract over the batch axis of A), a Gemm whose B is the tensor (op(A)·B sums over B's batch axis, or
-/// op(A)·Bᵀ puts it in the columns), and a MatMul that would multiply across the batch axis.</summary>
+/// (<see cref="ConstantFolding"/>), every transpose. Gemm of a tensor and a constant, every transpose: a transposed tensor
+/// operand is a transposed view (<see cref="PermutedView"/>), and a constant A is moved to the right,
+/// α·op(A)·op(B) + β·C = (α·op(B)ᵀ·op(A)ᵀ + β·Cᵀ)ᵀ. What cannot be a layer of ours is refused by name: a Gemm of two
+/// tensors (the product pairs one item with another), a tensor operand whose batch axis the product would sum over, a C
+/// that varies along the batch axis, and a MatMul that would multiply across the batch axis.</summary>
 internal static class LinearConverters
 {
-    /// <summary>y = α·A·op(B) + β·C with A (N,K) a tensor, B and C constants (transB = 1 is PyTorch's layout); see
-    /// <see cref="FoldGemm"/> for constants.</summary>
+    /// <summary>y = α·op(A)·op(B) + β·C with one of A and B a tensor, the other and C constants. A tensor A (op(A) of (N,K),
+    /// transB = 1 is PyTorch's layout) is <see cref="ProductByConstant"/> of op(A); a tensor B is
+    /// (α·op(B)ᵀ·op(A)ᵀ + β·Cᵀ)ᵀ, the same product of op(B)ᵀ (rows N) by the constant op(A)ᵀ, seen transposed: (M,N), the
+    /// batch in its columns (a Transpose or another Gemm with transA = 1 takes it back). See <see cref="FoldGemm"/> for
+    /// constants.</summary>
     public static OnnxValue Gemm(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(2, 3);
-        if (graph.Input(n, 0) is PermutedView view) return GemmOfView(graph, n, view);
-        if (graph.Input(n, 0) is ConstantValue && graph.Input(n, 1) is LiveTensor or HighRankView or PermutedView)
-            throw n.Unsupported($"B is a tensor whose first axis is the batch: op(A)·B would sum over it (transB = 0) and op(A)·Bᵀ would make it the columns (transB = 1)");
-        var a = graph.LiveInput(n, 0);
-        var (inFeatures, outFeatures, weight, bias) = GemmConstants(graph, n);
-        return graph.AddLayer(n, n.InputName(1), new Linear(inFeatures, outFeatures, bias is not null), [graph.Materialize(n, a, "input")], ("weight", weight), ("bias", bias));
+        bool transA = n.Int("transA", 0) != 0, transB = n.Int("transB", 0) != 0;
+        if (graph.Input(n, 1) is ConstantValue)
+            return ProductByConstant(graph, n, 0, transA ? Transposed(graph, n, 0, graph.Input(n, 0)) : graph.Input(n, 0), transB, resultTransposed: false);
+        if (graph.Input(n, 0) is not ConstantValue)
+            throw n.Unsupported("A and B are both tensors whose first axis is the batch: op(A)·op(B) would pair each item of one with every item of the other");
+        // op(B)ᵀ is B itself where transB = 1; op(A)ᵀ is A's transpose where transA = 0, the right operand with "transB" set
+        var rows = transB ? graph.Input(n, 1) : Transposed(graph, n, 1, graph.Input(n, 1));
+        return Transposed(graph, n, 1, ProductByConstant(graph, n, 1, rows, weightTransposed: !transA, resultTransposed: true));
     }
 
-    /// <summary>Gemm's constants for a tensor A (transA = 0): op(B) as PyTorch's (out, in) weight times α, and β·C as a vector of
-    /// out values (null without C).</summary>
-    static (int In, int Out, float[] Weight, float[]? Bias) GemmConstants(ImportGraph graph, OnnxNodeReader n)
+    /// <summary>The 2-D tensor or view <paramref name="value"/> (input <paramref name="index"/> of <paramref name="n"/>, or a
+    /// product of it) with its two axes swapped: a view that moves no data.</summary>
+    static OnnxValue Transposed(ImportGraph graph, OnnxNodeReader n, int index, OnnxValue value)
     {
-        n.Require("transA", 0, "A is the (N,K) input: transposed, its batch axis would be summed over");
-        bool transB = n.Int("transB", 0) != 0;
-        float alpha = n.Float("alpha", 1f), beta = n.Float("beta", 1f);
-        var b = graph.Constant(n, 1, "B");
-        if (b.Dims.Length != 2 || !b.IsFloat) throw n.Unsupported($"B {b} must be a constant float matrix");
-        int outFeatures = (int)(transB ? b.Dims[0] : b.Dims[1]), inFeatures = (int)(transB ? b.Dims[1] : b.Dims[0]);
-        float[] weight = transB ? (float[])b.Floats!.Clone() : Transpose(b.Floats!, inFeatures, outFeatures);
-        for (int i = 0; i < weight.Length; i++) weight[i] *= alpha;
-        float[]? bias = null;
-        if (n.HasInput(2))
+        if (value is not PermutedView view)
         {
-            bias = graph.Constant(n, 2, "C").ToVector(n, outFeatures, "C");
-            for (int i = 0; i < bias.Length; i++) bias[i] *= beta;
+            var x = graph.AsLive(n, index, value);
+            view = PermutedView.Of(x, x.Shape.ToArray());
         }
+        if (view.Dims.Length != 2) throw n.Malformed($"input {index} {view.Text} must be a matrix");
+        return view.Transposed([1, 0]).Simplified();
+    }
+
+    /// <summary>α·x·op(W) + β·C for the tensor operand x (rows the batch, or a view whose rows hold it; input
+    /// <paramref name="index"/> or its transpose) and the other input, W, constant: op(W) is W where
+    /// <paramref name="weightTransposed"/> is false, else Wᵀ. A tensor (N,K) → <see cref="Linear"/>; a view →
+    /// <see cref="GemmOfView"/>. Where <paramref name="resultTransposed"/>, the product computed is the transpose of the
+    /// node's (M,N) result, so C is taken transposed.</summary>
+    static OnnxValue ProductByConstant(ImportGraph graph, OnnxNodeReader n, int index, OnnxValue x, bool weightTransposed, bool resultTransposed)
+    {
+        var (inFeatures, outFeatures, weight, bias) = GemmConstants(graph, n, 1 - index, weightTransposed, resultTransposed);
+        if (x is PermutedView view) return GemmOfView(graph, n, index, view, inFeatures, outFeatures, weight, bias);
+        // the Linear layer checks its input's features against the weight's
+        return graph.AddLayer(n, n.InputName(1 - index), new Linear(inFeatures, outFeatures, bias is not null), [graph.Materialize(n, graph.AsLive(n, index, x), "input")],
+            ("weight", weight), ("bias", bias));
+    }
+
+    /// <summary>Gemm's constants for a tensor operand: input <paramref name="weightIndex"/>, W (transposed where
+    /// <paramref name="weightTransposed"/>), as PyTorch's (out, in) weight times α, and β·C as a vector of out values (null
+    /// without C). C broadcasts to the result (rows, out), or to its transpose (out, rows) where
+    /// <paramref name="resultTransposed"/>: it may vary along out only, the rows holding the batch.</summary>
+    static (int In, int Out, float[] Weight, float[]? Bias) GemmConstants(ImportGraph graph, OnnxNodeReader n, int weightIndex, bool weightTransposed, bool resultTransposed)
+    {
+        float alpha = n.Float("alpha", 1f), beta = n.Float("beta", 1f);
+        string name = weightIndex == 1 ? "B" : "A";
+        var b = graph.Constant(n, weightIndex, name);
+        if (b.Dims.Length != 2 || !b.IsFloat) throw n.Unsupported($"{name} {b} must be a constant float matrix");
+        int outFeatures = (int)(weightTransposed ? b.Dims[0] : b.Dims[1]), inFeatures = (int)(weightTransposed ? b.Dims[1] : b.Dims[0]);
+        float[] weight = weightTransposed ? (float[])b.Floats!.Clone() : Transpose(b.Floats!, inFeatures, outFeatures);
+        for (int i = 0; i < weight.Length; i++) weight[i] *= alpha;
+        if (!n.HasInput(2)) return (inFeatures, outFeatures, weight, null);
+        var c = graph.Constant(n, 2, "C");
+        // C as a matrix of the node's result (NumPy's rules, one way), then the sizes along the batch and along out
+        long[] matrix = c.Dims.Length switch { 0 => [1, 1], 1 => [1, c.Dims[0]], 2 => c.Dims, _ => throw n.Malformed($"C {c} has more than 2 axes") };
+        long alongBatch = matrix[resultTransposed ? 1 : 0], alongOut = matrix[resultTransposed ? 0 : 1];
+        if (alongBatch != 1)
+            throw n.Unsupported($"C {c} varies along the {(resultTransposed ? "columns" : "rows")} of the result, which hold the batch axis");
+        if (alongOut != 1 && alongOut != outFeatures)
+            throw n.Malformed($"C {c} does not broadcast to the {outFeatures} {(resultTransposed ? "rows" : "columns")} of the result");
+        float[] bias = c.ToVector(n, outFeatures, "C");
+        for (int i = 0; i < bias.Length; i++) bias[i] *= beta;
         return (inFeatures, outFeatures, weight, bias);
     }
 
-    /// <summary>Gemm of a <see cref="PermutedView"/> A (MultiheadAttention's out_proj on (L·N,E)): the rows of A, in the order
-    /// they are stored, times op(B) as a <see cref="Layers.MatMul"/> by the constant (K,out), plus C as an
-    /// <see cref="Elementwise"/> add (learnable where C is an initializer); the result keeps A's order of rows.</summary>
-    static OnnxValue GemmOfView(ImportGraph graph, OnnxNodeReader n, PermutedView view)
+    /// <summary>Gemm of a <see cref="PermutedView"/> x (MultiheadAttention's out_proj on (L·N,E)) by the (out, in)
+    /// <paramref name="weight"/>: the rows of x, in the order they are stored, times the weight as a
+    /// <see cref="Layers.MatMul"/> by the constant (in,out), plus the bias as an <see cref="Elementwise"/> add (learnable where
+    /// C is an initializer); the result keeps x's order of rows.</summary>
+    static OnnxValue GemmOfView(ImportGraph graph, OnnxNodeReader n, int index, PermutedView view, int inFeatures, int outFeatures, float[] weight, float[]? bias)
     {
-        var (inFeatures, outFeatures, weight, bias) = GemmConstants(graph, n);
-        if (view.Dims.Length != 2) throw n.Malformed($"A {view.Text} must be a matrix");
-        var (rows, back) = ViewLayouts.Rows(graph, n, 0, view);
-        if (rows.Shape[2] != inFeatures) throw n.Malformed($"A {view.Text} has {rows.Shape[2]} columns and op(B) {inFeatures} rows");
+        if (view.Dims.Length != 2) throw n.Malformed($"input {index} {view.Text} must be a matrix");
+        var (rows, back) = ViewLayouts.Rows(graph, n, index, view);
+        if (rows.Shape[2] != inFeatures) throw n.Malformed($"input {index} {view.Text} gives {rows.Shape[2]} columns and the constant's op {inFeatures} rows");
         // the (out, in) weight as the right operand (in, out) of x·W
-        var product = graph.AddLayer(n, n.InputName(1), new Layers.MatMul(new TensorShape(inFeatures, outFeatures), constantFirst: false), [rows],
+        var product = graph.AddLayer(n, n.InputName(1 - index), new Layers.MatMul(new TensorShape(inFeatures, outFeatures), constantFirst: false), [rows],
             ("weight", Transpose(weight, outFeatures, inFeatures)));
         if (bias is not null)
         {
