@@ -39,10 +39,9 @@ uniform int nesterov;
 uniform int count; // vec4s
 uniform float learningRate;
 #if defined(MULTI_TENSOR)
-// Whole numbers stored as floats (exact below 2²⁴, which GLBackend checks): uploads are float copies.
-struct Segment { float first, parameter, gradient, state0, state1, weightDecay; };
-layout(std430, binding = INPUT1) readonly buffer SegmentBuffer { Segment segments[]; };
-uniform int segmentCount;
+// a row per parameter: first vec4, where w, g, the first and the second state start (vec4s), λ
+#define SEGMENT_COLUMNS 6
+#include "segments.glsl"
 #else
 uniform float weightDecay;
 #endif
@@ -112,21 +111,16 @@ void main()
     int i = flatIndex();
     if (i >= count || guardWord[0] != 0u) return;
 #if defined(MULTI_TENSOR)
-    // the last row whose first vec4 is ≤ i (rows are in order of their first vec4, the first row's is 0)
-    int low = 0, high = segmentCount - 1;
-    while (low < high)
-    {
-        int middle = (low + high + 1) / 2;
-        if (int(segments[middle].first) <= i) low = middle;
-        else high = middle - 1;
-    }
-    Segment s = segments[low];
-    int k = i - int(s.first);
+    int row = segmentOf(i, 0);
+    int k = i - int(segmentValue(row, 0));
+    int wi = int(segmentValue(row, 1)) + k, gi = int(segmentValue(row, 2)) + k;
+    int si0 = int(segmentValue(row, 3)) + k, si1 = int(segmentValue(row, 4)) + k;
+    float weightDecay = segmentValue(row, 5);
 #if defined(ADAM)
-    precise float shrink = decoupled != 0 ? 1.0 - learningRate * s.weightDecay : 1.0;
-    update(int(s.parameter) + k, int(s.gradient) + k, int(s.state0) + k, int(s.state1) + k, decoupled != 0 ? 0.0 : s.weightDecay, shrink);
+    precise float shrink = decoupled != 0 ? 1.0 - learningRate * weightDecay : 1.0;
+    update(wi, gi, si0, si1, decoupled != 0 ? 0.0 : weightDecay, shrink);
 #else
-    update(int(s.parameter) + k, int(s.gradient) + k, int(s.state0) + k, int(s.state1) + k, s.weightDecay);
+    update(wi, gi, si0, si1, weightDecay);
 #endif
 #else
 #if defined(ADAM)

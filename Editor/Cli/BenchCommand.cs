@@ -6,6 +6,7 @@ using NeuroPlugin.Graph;
 using NeuroPlugin.Models;
 using NeuroPlugin.Monitoring;
 using NeuroPlugin.Optimizers;
+using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Editor.Cli;
 
@@ -28,18 +29,28 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var monitorEvery = new Option<int>("--monitor-every") { Description = "Also measure the training monitor's slow-down when it samples every K steps (0: off)" };
         var rounds = new Option<int>("--rounds") { Description = "Alternated rounds without and with the monitor (--monitor-every)", DefaultValueFactory = _ => 5 };
+        // the penalties and clipping the step runs, as neuro train takes them (--l1, --l2, --clip-norm)
+        var penalties = TrainingOptions.Fields.Where(f => f.Name is "l1" or "l2" or "clipNorm").Select(TrainCommand.CreateOption).ToArray();
         var command = new Command("bench", "Measure training throughput and batch-1 inference latency") { model, backend, batch, steps, json, monitorEvery, rounds };
-        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(backend)!, parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(json),
-            parse.GetValue(monitorEvery), parse.GetValue(rounds)));
+        foreach (var (option, _, _) in penalties) command.Add(option);
+        command.SetAction(parse =>
+        {
+            var options = new TrainingOptions();
+            foreach (var (_, field, read) in penalties)
+                if (read(parse) is { } value) options = options.With(field, value);
+            return Run(parse.GetValue(model)!, parse.GetValue(backend)!, parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(json),
+                parse.GetValue(monitorEvery), parse.GetValue(rounds), options);
+        });
         return command;
     }
 
-    static int Run(string modelName, string backendName, int batch, int steps, bool json, int monitorEvery, int rounds)
+    static int Run(string modelName, string backendName, int batch, int steps, bool json, int monitorEvery, int rounds, TrainingOptions penalties)
     {
         if (batch < 1) throw new CliErrors.UsageException($"--batch must be at least 1, got {batch}");
         if (steps < 1) throw new CliErrors.UsageException($"--steps must be at least 1, got {steps}");
         if (monitorEvery < 0) throw new CliErrors.UsageException($"--monitor-every must be 0 (off) or at least 1, got {monitorEvery}");
         if (rounds < 1) throw new CliErrors.UsageException($"--rounds must be at least 1, got {rounds}");
+        penalties.Validate(TrainingOptionNaming.Flag);
         var graph = ModelZoo.Build(modelName);
         using var backend = BackendSelection.Create(backendName);
         using var network = Network.Create(graph, backend, seed: 1);
@@ -48,6 +59,7 @@ internal static class BenchCommand
         using var training = ExecutionPlan.ForTraining(network, batch);
         TrainingThroughput.FillSyntheticBatch(training, random);
         var optimizer = new Sgd(0.01f);
+        penalties.ApplyPenalties(optimizer);
         double trainImagesPerSecond = TrainingThroughput.ImagesPerSecond(training, optimizer, steps);
         // dispatches per step, counted over a few more steps after the timed ones
         const int countedSteps = 10;

@@ -48,7 +48,7 @@ internal static class TrainCommand
     }
 
     /// <summary>The flag of one training option: its kind's type, description and default from the field.</summary>
-    static (Option Option, TrainingField Field, Func<ParseResult, object?> Read) CreateOption(TrainingField field) => field.Kind switch
+    internal static (Option Option, TrainingField Field, Func<ParseResult, object?> Read) CreateOption(TrainingField field) => field.Kind switch
     {
         TrainingFieldKind.Integer => Flag<int?>(field, v => v),
         TrainingFieldKind.Number => Flag<float?>(field, v => v),

@@ -228,6 +228,20 @@ public partial interface IBackend : IDisposable
     /// gradient (<see cref="NormPenaltyForward"/> with λ₂ = 2). gradient any shape, sumOfSquares (1).</summary>
     void ClipByTotalNorm(Tensor gradient, Tensor sumOfSquares, float maxNorm);
 
+    /// <summary>The L1/L2 penalty of many tensors, a multi-tensor apply: for each i, <see cref="NormPenaltyForward"/> and
+    /// <see cref="NormPenaltyBackward"/> of <c>inputs[i]</c> (any shape) with <c>l1[i]</c>, <c>l2[i]</c>, so
+    /// <c>total[0] += Σ_i λ₁ᵢ·Σ|xᵢ| + (λ₂ᵢ/2)·Σxᵢ²</c> (total (1)) and <c>inputGrads[i] += λ₁ᵢ·sign(xᵢ) + λ₂ᵢ·xᵢ</c>. On GL,
+    /// when the inputs and the gradients are each ranges of one buffer (<see cref="AllocateGroup"/>), it is three dispatches
+    /// for all of them (the sum's two passes and the gradient); otherwise, and on the CPU, those calls per tensor
+    /// (<see cref="MultiTensor.AddNormPenaltiesEach"/>). The total may differ from the per-tensor sum in rounding only.</summary>
+    void AddNormPenalties(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> inputGrads, Tensor total, ReadOnlySpan<float> l1, ReadOnlySpan<float> l2);
+
+    /// <summary>PyTorch's <c>clip_grad_norm_</c> over every gradient: <c>sumOfSquares[0] = Σ_i ‖gᵢ‖²</c> (overwritten; (1)),
+    /// then <c>gᵢ ← gᵢ·min(1, maxNorm / (√s + 10⁻⁶))</c> for each (<see cref="ClipByTotalNorm"/>). On GL, when the gradients are
+    /// ranges of one buffer, three dispatches for all of them (the sum's two passes, the second writing s, and the scaling); otherwise, and on
+    /// the CPU, per tensor (<see cref="MultiTensor.ClipGradientsByTotalNormEach"/>).</summary>
+    void ClipGradientsByTotalNorm(ReadOnlySpan<Tensor> gradients, Tensor sumOfSquares, float maxNorm);
+
     // ── zoo ──
 
     /// <summary>Adaptive average pooling (PyTorch's <c>AdaptiveAvgPool2d</c>): input (N,C,H,W), output (N,C,OH,OW);

@@ -6,6 +6,8 @@ namespace NeuroPlugin.Optimizers;
 /// <list type="number">
 /// <item>the <see cref="Regularizer"/>'s L1/L2 penalty is added to the gradients (and its value to <see cref="Regularizer.Penalty"/>);</item>
 /// <item>the gradients are clipped to a total norm of <see cref="ClipGradientNorm"/> (<c>torch.nn.utils.clip_grad_norm_</c>);</item>
+/// <item>(both as one multi-tensor call for all parameters: <see cref="IBackend.AddNormPenalties"/>,
+///   <see cref="IBackend.ClipGradientsByTotalNorm"/>, a fixed few dispatches on GL;)</item>
 /// <item>the update rule of the subclass (<see cref="Rule"/>) runs on every parameter, with weight decay λ = <see cref="WeightDecay"/>
 ///   for the parameters in <see cref="WeightDecayParameters"/> and 0 for the others: one <see cref="IBackend.UpdateParameters"/>
 ///   call for all of them (on GL one dispatch, since the state is allocated as one group per state key, as the plan
@@ -231,9 +233,7 @@ public abstract partial class Optimizer : IDisposable
     void ClipGradients(IBackend backend, Tensor[] gradients, float maxNorm)
     {
         var total = gradientNormSquared ??= backend.Allocate(new TensorShape(1), "gradient_norm_squared");
-        backend.Fill(total, 0f);
-        for (int i = 0; i < gradients.Length; i++) backend.NormPenaltyForward(gradients[i], total, 0f, 2f); // Σg²
-        for (int i = 0; i < gradients.Length; i++) backend.ClipByTotalNorm(gradients[i], total, maxNorm);
+        backend.ClipGradientsByTotalNorm(gradients, total, maxNorm);
     }
 
     void ThrowChangedParameters(IBackend backend, int count) =>

@@ -38,8 +38,11 @@ public sealed class RegularizationTerm
 /// </summary>
 public sealed class Regularizer : IDisposable
 {
-    float[]? l1;   // per parameter: the summed λ₁ and λ₂ of the terms that hold it, resolved on the first step
-    float[]? l2;
+    // The penalized parameters (those with λ₁ or λ₂ ≠ 0), resolved on the first step: their indices in Step's arrays,
+    // their summed λ₁ and λ₂ over the terms that hold them, and arrays their tensors are gathered into each step.
+    int[] penalized = [];
+    float[] l1 = [], l2 = [];
+    Tensor[] penalizedParameters = [], penalizedGradients = [];
 
     /// <summary>A regularizer applying every one of <paramref name="terms"/>; where groups overlap, a parameter's λ₁ and λ₂ are the sums over its terms.</summary>
     public Regularizer(params RegularizationTerm[] terms)
@@ -81,28 +84,29 @@ public sealed class Regularizer : IDisposable
     internal void Apply(IBackend backend, Tensor[] parameters, Tensor[] gradients)
     {
         if (Penalty is null) Prepare(backend, parameters);
-        Tensor penalty = Penalty!;
-        float[] lasso = l1!, ridge = l2!;
-        backend.Fill(penalty, 0f);
-        for (int i = 0; i < parameters.Length; i++)
-        {
-            if (lasso[i] == 0f && ridge[i] == 0f) continue;
-            backend.NormPenaltyForward(parameters[i], penalty, lasso[i], ridge[i]);
-            backend.NormPenaltyBackward(parameters[i], gradients[i], lasso[i], ridge[i]);
-        }
+        backend.Fill(Penalty!, 0f);
+        if (penalized.Length == 0) return;
+        for (int j = 0; j < penalized.Length; j++)
+            (penalizedParameters[j], penalizedGradients[j]) = (parameters[penalized[j]], gradients[penalized[j]]);
+        backend.AddNormPenalties(penalizedParameters, penalizedGradients, Penalty!, l1, l2);
     }
 
     void Prepare(IBackend backend, Tensor[] parameters)
     {
-        l1 = new float[parameters.Length];
-        l2 = new float[parameters.Length];
+        var lasso = new float[parameters.Length];
+        var ridge = new float[parameters.Length];
         for (int i = 0; i < parameters.Length; i++)
             foreach (var term in Terms)
                 if (term.Parameters.Contains(parameters[i]))
                 {
-                    l1[i] += term.L1;
-                    l2[i] += term.L2;
+                    lasso[i] += term.L1;
+                    ridge[i] += term.L2;
                 }
+        penalized = Enumerable.Range(0, parameters.Length).Where(i => lasso[i] != 0f || ridge[i] != 0f).ToArray();
+        l1 = penalized.Select(i => lasso[i]).ToArray();
+        l2 = penalized.Select(i => ridge[i]).ToArray();
+        penalizedParameters = new Tensor[penalized.Length];
+        penalizedGradients = new Tensor[penalized.Length];
         Penalty = backend.Allocate(new TensorShape(1), "penalty");
     }
 

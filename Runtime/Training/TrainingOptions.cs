@@ -135,9 +135,16 @@ public sealed partial record TrainingOptions
     {
         var resolved = WithOptimizerDefaults();
         var optimizer = OptimizerKind.Create(resolved.LearningRate!.Value, resolved.Momentum!.Value, resolved.WeightDecay!.Value);
+        ApplyPenalties(optimizer);
+        return optimizer;
+    }
+
+    /// <summary>Sets <paramref name="optimizer"/>'s clipping to <see cref="ClipNorm"/> and, when <see cref="L1"/> or
+    /// <see cref="L2"/> is positive, its <see cref="Optimizer.Regularizer"/> to L1/L2 on the weight matrices and kernels.</summary>
+    public void ApplyPenalties(Optimizer optimizer)
+    {
         optimizer.ClipGradientNorm = ClipNorm;
         if (L1 > 0 || L2 > 0) optimizer.Regularizer = Regularizer.Create(L1, L2, ParameterGroup.Weights);
-        return optimizer;
     }
 
     /// <summary>The schedule over the steps of epochs of <paramref name="stepsPerEpoch"/> steps (γ and the step size

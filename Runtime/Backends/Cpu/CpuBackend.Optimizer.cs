@@ -203,6 +203,14 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
+    public void AddNormPenalties(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> inputGrads, Tensor total, ReadOnlySpan<float> l1, ReadOnlySpan<float> l2) =>
+        MultiTensor.AddNormPenaltiesEach(this, inputs, inputGrads, total, l1, l2);
+
+    /// <inheritdoc/>
+    public void ClipGradientsByTotalNorm(ReadOnlySpan<Tensor> gradients, Tensor sumOfSquares, float maxNorm) =>
+        MultiTensor.ClipGradientsByTotalNormEach(this, gradients, sumOfSquares, maxNorm);
+
+    /// <inheritdoc/>
     public void ClipByTotalNorm(Tensor gradient, Tensor sumOfSquares, float maxNorm)
     {
         if (Skips) return;

@@ -12,6 +12,13 @@ public sealed partial class GLBackend
     const int PenaltyChunk = 64, MaxPenaltySlices = 4096;
 
     ComputeProgram? normPenaltyForwardProgram, normPenaltyBackwardProgram, clipProgram;
+    ComputeProgram? multiTensorPenaltySumProgram, multiTensorPenaltyGradientProgram, multiTensorClipProgram;
+
+    /// <summary>The tables of the multi-tensor penalty and clipping (norm_penalty.comp), one row per tensor: its first slice of
+    /// the sum's first pass, its first vec4 of the element-wise pass, where x and g start (vec4s), its length (floats), λ₁, λ₂.
+    /// Clipping's x and g are both the gradient, with λ₁ = 0 and λ₂ = 2, so its sum is Σg².</summary>
+    readonly GLSegmentTable penaltyTable = new("penalty segments", 7), clipTable = new("clip segments", 7);
+    float[] clipL1 = [], clipL2 = []; // 0 and 2 per gradient, grown when a call has more gradients
 
     /// <summary>optimizers.comp's rule variants, in <see cref="UpdateVariant"/>'s order; each also with MULTI_TENSOR.</summary>
     static readonly string[] UpdateVariants = ["SGD", "SGD;MOMENTUM", "ADAGRAD", "RMSPROP", "RMSPROP;MOMENTUM", "ADAM"];
@@ -19,15 +26,10 @@ public sealed partial class GLBackend
     readonly ComputeProgram?[] updatePrograms = new ComputeProgram?[UpdateVariants.Length];
     readonly ComputeProgram?[] multiTensorUpdatePrograms = new ComputeProgram?[UpdateVariants.Length];
 
-    /// <summary>Columns of a row of the multi-tensor table (optimizers.comp's Segment): first vec4 of the dispatch, where w,
-    /// g, the first and the second state start (vec4s), λ.</summary>
-    const int SegmentColumns = 6;
-    /// <summary>Whole numbers in the table are floats, exact below 2²⁴.</summary>
-    const int MaxTableValue = 1 << 24;
-    Tensor? segmentTable;                         // the table of the last multi-tensor update
-    Tensor?[] segmentTensors = [];                 // what it was made for: per parameter w, g, state 0, state 1 (or null)
-    float[] segmentDecays = [];
-    int segmentVectors;                           // vec4s the table covers
+    /// <summary>The multi-tensor update's table (optimizers.comp): per parameter its first vec4 of the dispatch, where w, g,
+    /// the first and the second state start (vec4s), λ.</summary>
+    readonly GLSegmentTable updateTable = new("update segments", 6);
+    int segmentVectors;                           // vec4s the update table covers
 
     /// <summary>The index of a rule's variant: its kind, and whether it keeps a velocity (SGD's v, RMSProp's momentum buffer).</summary>
     static int UpdateVariant(UpdateRuleKind kind, bool velocity) => kind switch
@@ -87,15 +89,15 @@ public sealed partial class GLBackend
             rule.ApplyEach(this, parameters, gradients, state, weightDecays);
             return;
         }
-        var table = SegmentTable(parameters, gradients, state, states, weightDecays);
+        var table = UpdateTable(parameters, gradients, state, states, weightDecays);
         int variant = UpdateVariant(rule.Kind, rule.Momentum > 0f);
         var program = Program(ref multiTensorUpdatePrograms[variant], "optimizers.comp", MultiTensorUpdateVariants[variant]);
+        Bind(Input1, table); // first: binding a tensor runs the queued fills, whose kernel has bindings of its own
         // the whole buffers: the kernel touches each parameter's range and nothing between them
         Bind(Input0, StorageOf(gradients[0]).Buffer);
         Bind(Output0, StorageOf(parameters[0]).Buffer);
         if (states > 0) Bind(Output1, StorageOf(state[0][0]).Buffer);
         if (states > 1) Bind(Output2, StorageOf(state[0][1]).Buffer);
-        Bind(Input1, table);
         BindUpdateGuard();
         SetRuleUniforms(program, rule);
         program.SetUniform("segmentCount", parameters.Length);
@@ -149,53 +151,36 @@ public sealed partial class GLBackend
                 common = storage.Buffer;
             }
             // a buffer in two roles would be written through two bindings
-            if (common!.Length >= MaxTableValue || buffers[..role].Contains(common.Handle)) return false;
+            if (common!.Length >= GLSegmentTable.MaxValue || buffers[..role].Contains(common.Handle)) return false;
             buffers[role] = common.Handle;
         }
         return true;
     }
 
-    /// <summary>The table of ranges for these tensors and decays: the last one made when they are the same (no allocation, no
-    /// upload), otherwise a new one, uploaded (made once per optimizer in a training run).</summary>
-    Tensor SegmentTable(ReadOnlySpan<Tensor> parameters, ReadOnlySpan<Tensor> gradients, ReadOnlySpan<Tensor[]> state, int states,
+    /// <summary>The update table's rows for these tensors and decays (uploaded when they changed: once per optimizer in a
+    /// training run).</summary>
+    Tensor UpdateTable(ReadOnlySpan<Tensor> parameters, ReadOnlySpan<Tensor> gradients, ReadOnlySpan<Tensor[]> state, int states,
         ReadOnlySpan<float> weightDecays)
     {
-        int n = parameters.Length;
-        if (segmentTable is not null && !segmentTable.IsDisposed && SameSegments(parameters, gradients, state, states, weightDecays)) return segmentTable;
-        var rows = new float[n * SegmentColumns];
-        var tensors = new Tensor?[n * 4];
+        var rows = updateTable.Begin(parameters.Length);
+        var tensors = updateTable.Tensors(4 * parameters.Length);
         int first = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < parameters.Length; i++)
         {
-            var row = rows.AsSpan(i * SegmentColumns, SegmentColumns);
+            (tensors[4 * i], tensors[4 * i + 1]) = (parameters[i], gradients[i]);
+            tensors[4 * i + 2] = states > 0 ? state[i][0] : null;
+            tensors[4 * i + 3] = states > 1 ? state[i][1] : null;
+            var row = rows.Slice(i * updateTable.Columns, updateTable.Columns);
             row[0] = first;
             row[1] = StorageOf(parameters[i]).Offset / VectorWidth;
             row[2] = StorageOf(gradients[i]).Offset / VectorWidth;
             row[3] = states > 0 ? StorageOf(state[i][0]).Offset / VectorWidth : 0;
             row[4] = states > 1 ? StorageOf(state[i][1]).Offset / VectorWidth : 0;
             row[5] = weightDecays[i];
-            (tensors[4 * i], tensors[4 * i + 1]) = (parameters[i], gradients[i]);
-            tensors[4 * i + 2] = states > 0 ? state[i][0] : null;
-            tensors[4 * i + 3] = states > 1 ? state[i][1] : null;
             first += DivideRoundingUp(parameters[i].Length, VectorWidth);
         }
-        segmentTable?.Dispose();
-        segmentTable = Allocate(new TensorShape(rows.Length), "update segments");
-        segmentTable.Upload(rows);
-        (segmentTensors, segmentDecays, segmentVectors) = (tensors, weightDecays.ToArray(), first);
-        return segmentTable;
-    }
-
-    bool SameSegments(ReadOnlySpan<Tensor> parameters, ReadOnlySpan<Tensor> gradients, ReadOnlySpan<Tensor[]> state, int states, ReadOnlySpan<float> weightDecays)
-    {
-        int n = parameters.Length;
-        if (segmentTensors.Length != 4 * n || !weightDecays.SequenceEqual(segmentDecays)) return false;
-        for (int i = 0; i < n; i++)
-            if (!ReferenceEquals(segmentTensors[4 * i], parameters[i]) || !ReferenceEquals(segmentTensors[4 * i + 1], gradients[i])
-                || !ReferenceEquals(segmentTensors[4 * i + 2], states > 0 ? state[i][0] : null)
-                || !ReferenceEquals(segmentTensors[4 * i + 3], states > 1 ? state[i][1] : null))
-                return false;
-        return true;
+        segmentVectors = first;
+        return updateTable.Commit(this);
     }
 
     /// <inheritdoc/>
@@ -231,5 +216,118 @@ public sealed partial class GLBackend
         var program = Kernel(ref clipProgram, "norm_penalty.comp", "CLIP", [sumOfSquares], [gradient]);
         program.SetUniform("maxNorm", maxNorm);
         DispatchVectors(program, gradient.Length);
+    }
+
+    /// <inheritdoc/>
+    public void AddNormPenalties(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> inputGrads, Tensor total, ReadOnlySpan<float> l1, ReadOnlySpan<float> l2)
+    {
+        EnsureUsable();
+        if (inputs.Length < 2 || OneBuffer(inputs) is not { } x || OneBuffer(inputGrads) is not { } dx || ReferenceEquals(x, dx))
+        {
+            MultiTensor.AddNormPenaltiesEach(this, inputs, inputGrads, total, l1, l2);
+            return;
+        }
+        var segments = PenaltySegments(penaltyTable, inputs, inputGrads, l1, l2);
+        MultiTensorPenaltySum(x, segments, inputs.Length, total, accumulate: true);
+        DispatchSegmentVectors(Program(ref multiTensorPenaltyGradientProgram, "norm_penalty.comp", "BACKWARD;MULTI_TENSOR"), segments,
+            inputs.Length, x, dx);
+    }
+
+    /// <inheritdoc/>
+    public void ClipGradientsByTotalNorm(ReadOnlySpan<Tensor> gradients, Tensor sumOfSquares, float maxNorm)
+    {
+        EnsureUsable();
+        if (gradients.Length < 2 || OneBuffer(gradients) is not { } g)
+        {
+            MultiTensor.ClipGradientsByTotalNormEach(this, gradients, sumOfSquares, maxNorm);
+            return;
+        }
+        if (clipL1.Length < gradients.Length)
+        {
+            clipL1 = new float[gradients.Length];
+            clipL2 = new float[gradients.Length];
+            Array.Fill(clipL2, 2f); // (λ₂/2)·Σg² = Σg²
+        }
+        var segments = PenaltySegments(clipTable, gradients, gradients, clipL1.AsSpan(0, gradients.Length), clipL2.AsSpan(0, gradients.Length));
+        MultiTensorPenaltySum(g, segments, gradients.Length, sumOfSquares, accumulate: false);
+        var program = Program(ref multiTensorClipProgram, "norm_penalty.comp", "CLIP;MULTI_TENSOR");
+        program.SetUniform("maxNorm", maxNorm);
+        DispatchSegmentVectors(program, segments, gradients.Length, RangeOf(sumOfSquares), g);
+    }
+
+    /// <summary>The element-wise pass of a multi-tensor penalty or clipping: the table, <paramref name="input"/> at Input0,
+    /// the gradients' buffer at Output0, one invocation per vec4 of the table's tensors.</summary>
+    void DispatchSegmentVectors(ComputeProgram program, in PenaltyRanges segments, int segmentCount, StorageRange input, GLBuffer gradients)
+    {
+        Bind(Input1, segments.Table);
+        Bind(Input0, input);
+        Bind(Output0, gradients);
+        program.SetUniform("segmentCount", segmentCount);
+        program.SetUniform("count", segments.Vectors);
+        program.Dispatch(segments.Vectors, 1, 1);
+    }
+
+    /// <summary>Where a multi-tensor penalty's passes find their tensors: the table, and the sizes of both passes.</summary>
+    readonly record struct PenaltyRanges(Tensor Table, int Slices, int Chunk, int Vectors);
+
+    /// <summary>Writes <paramref name="table"/>'s rows for x = <paramref name="inputs"/>, g = <paramref name="inputGrads"/> and
+    /// their λs. The sum's slices are <c>chunk</c> floats of one tensor, chunk the same for all (at least
+    /// <see cref="PenaltyChunk"/>, more when the tensors hold over <see cref="MaxPenaltySlices"/> chunks).</summary>
+    PenaltyRanges PenaltySegments(GLSegmentTable table, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> inputGrads,
+        ReadOnlySpan<float> l1, ReadOnlySpan<float> l2)
+    {
+        long elements = 0;
+        foreach (var input in inputs) elements += input.Length;
+        int chunk = (int)Math.Max(PenaltyChunk, (elements + MaxPenaltySlices - 1) / MaxPenaltySlices);
+        var rows = table.Begin(inputs.Length);
+        var tensors = table.Tensors(2 * inputs.Length);
+        int slices = 0, vectors = 0;
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            (tensors[2 * i], tensors[2 * i + 1]) = (inputs[i], inputGrads[i]);
+            var row = rows.Slice(i * table.Columns, table.Columns);
+            int length = inputs[i].Length;
+            row[0] = slices;
+            row[1] = vectors;
+            row[2] = StorageOf(inputs[i]).Offset / VectorWidth;
+            row[3] = StorageOf(inputGrads[i]).Offset / VectorWidth;
+            row[4] = length;
+            row[5] = l1[i];
+            row[6] = l2[i];
+            slices += DivideRoundingUp(length, chunk);
+            vectors += DivideRoundingUp(length, VectorWidth);
+        }
+        return new PenaltyRanges(table.Commit(this), slices, chunk, vectors);
+    }
+
+    /// <summary>total[0] += (or, without <paramref name="accumulate"/>, =) Σ over the table's tensors of λ₁·Σ|x| + (λ₂/2)·Σx²:
+    /// one invocation per slice, then the slices' sums added in order (reduce.comp).</summary>
+    void MultiTensorPenaltySum(GLBuffer x, in PenaltyRanges segments, int segmentCount, Tensor total, bool accumulate)
+    {
+        var program = Program(ref multiTensorPenaltySumProgram, "norm_penalty.comp", "FORWARD;MULTI_TENSOR");
+        Bind(Input1, segments.Table); // first: binding a tensor runs the queued fills, whose kernel has bindings of its own
+        var destination = RangeOf(total);
+        var partial = Scratch(segments.Slices);
+        Bind(Input0, x);
+        Bind(Output1, partial);
+        program.SetUniform("segmentCount", segmentCount);
+        program.SetUniform("chunk", segments.Chunk);
+        program.SetUniform("slices", segments.Slices);
+        program.Dispatch(segments.Slices, 1, segments.Chunk);
+        ReduceSlices(partial, segments.Slices, 1, destination, accumulate);
+    }
+
+    /// <summary>The buffer every one of <paramref name="tensors"/> is a range of (<see cref="AllocateGroup"/>), short enough for
+    /// a segment table's offsets; null when they are not all ranges of one such buffer.</summary>
+    GLBuffer? OneBuffer(ReadOnlySpan<Tensor> tensors)
+    {
+        GLBuffer? common = null;
+        foreach (var tensor in tensors)
+        {
+            var storage = StorageOf(tensor);
+            if (!storage.IsShared || (common is not null && !ReferenceEquals(storage.Buffer, common))) return null;
+            common = storage.Buffer;
+        }
+        return common is not null && common.Length < GLSegmentTable.MaxValue ? common : null;
     }
 }

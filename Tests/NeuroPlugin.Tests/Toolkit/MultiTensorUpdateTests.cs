@@ -138,9 +138,17 @@ public sealed class MultiTensorUpdateTests : GLFixture
     }
 
     [TestCaseSource(nameof(Optimizers))]
-    public void OptimizerStepIsOneDispatchAndMatchesCpu(Func<Optimizer> create)
+    public void OptimizerStepIsOneDispatchAndMatchesCpu(Func<Optimizer> create) =>
+        StepOnBothBackends(Backend, create, 11, (step, dispatches, gl, _) =>
+            // the first step also uploads the table of ranges (one copy kernel)
+            Assert.That(dispatches, Is.EqualTo(step == 0 ? 2 : 1), $"{gl.Name} step {step + 1}: one dispatch (state allocated as groups)"));
+
+    /// <summary>Four steps of <paramref name="create"/>'s optimizer on the CPU and on <paramref name="gl"/>, over parameters
+    /// (6,1,5,5), (6), (10,7), (10) and a new gradient each step (seeded by <paramref name="seed"/>), grouped as a network and a
+    /// plan group them. After each step <paramref name="afterStep"/> gets the step (from 0), the GL step's dispatches and the
+    /// GL and CPU optimizers; at the end the parameters, the gradients (as the step left them) and the state must match.</summary>
+    internal static void StepOnBothBackends(GLBackend gl, Func<Optimizer> create, int seed, Action<int, long, Optimizer, Optimizer> afterStep)
     {
-        // parameters (6,1,5,5), (6), (10,7), (10) and a gradient each step, grouped as a network and a plan group them
         TensorShape[] shapes = [new(6, 1, 5, 5), new(6), new(10, 7), new(10)];
         string[] names = ["conv.weight", "conv.bias", "fc.weight", "fc.bias"];
         using var cpu = new CpuBackend();
@@ -148,11 +156,11 @@ public sealed class MultiTensorUpdateTests : GLFixture
         using var glOptimizer = create();
         var cpuParameters = cpu.AllocateGroup(shapes, names, "parameters");
         var cpuGradients = cpu.AllocateGroup(shapes, names.Select(n => n + ".grad").ToArray(), "gradients");
-        var glParameters = Backend.AllocateGroup(shapes, names, "parameters");
-        var glGradients = Backend.AllocateGroup(shapes, names.Select(n => n + ".grad").ToArray(), "gradients");
+        var glParameters = gl.AllocateGroup(shapes, names, "parameters");
+        var glGradients = gl.AllocateGroup(shapes, names.Select(n => n + ".grad").ToArray(), "gradients");
         try
         {
-            var random = new Random(11);
+            var random = new Random(seed);
             float[] Values(TensorShape shape) => Enumerable.Range(0, shape.Length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
             for (int i = 0; i < shapes.Length; i++)
             {
@@ -169,14 +177,14 @@ public sealed class MultiTensorUpdateTests : GLFixture
                     glGradients[i].Upload(values);
                 }
                 cpuOptimizer.Step(cpu, cpuParameters, cpuGradients);
-                long before = Device.DispatchCount;
-                glOptimizer.Step(Backend, glParameters, glGradients);
-                // the first step also uploads the table of ranges (one copy kernel)
-                Assert.That(Device.DispatchCount - before, Is.EqualTo(step == 0 ? 2 : 1), $"{glOptimizer.Name} step {step + 1}: one dispatch (state allocated as groups)");
+                long before = gl.Device.DispatchCount;
+                glOptimizer.Step(gl, glParameters, glGradients);
+                afterStep(step, gl.Device.DispatchCount - before, glOptimizer, cpuOptimizer);
             }
             for (int i = 0; i < shapes.Length; i++)
             {
                 TensorAssert.AreClose(cpuParameters[i].ToArray(), glParameters[i].ToArray(), TwinBackends.Tolerance, $"{glOptimizer.Name}: {names[i]}");
+                TensorAssert.AreClose(cpuGradients[i].ToArray(), glGradients[i].ToArray(), TwinBackends.Tolerance, $"{glOptimizer.Name}: {names[i]}.grad");
                 foreach (string key in glOptimizer.StateKeys)
                     TensorAssert.AreClose(cpuOptimizer.State(i, key).ToArray(), glOptimizer.State(i, key).ToArray(), TwinBackends.Tolerance,
                         $"{glOptimizer.Name}: {names[i]}.{key}");

@@ -1,0 +1,30 @@
+namespace NeuroPlugin.Backends;
+
+/// <summary>
+/// The per-tensor form of <see cref="IBackend"/>'s multi-tensor penalty and clipping: the CPU's implementation (the
+/// readable reference) and GL's for tensors that are not ranges of one buffer. (The update rules' is
+/// <see cref="Optimizers.UpdateRule.ApplyEach"/>.)
+/// </summary>
+static class MultiTensor
+{
+    /// <summary><see cref="IBackend.AddNormPenalties"/> one tensor at a time: the penalty of <c>inputs[i]</c> into
+    /// <paramref name="total"/>, its gradient into <c>inputGrads[i]</c>.</summary>
+    internal static void AddNormPenaltiesEach(IBackend backend, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> inputGrads, Tensor total,
+        ReadOnlySpan<float> l1, ReadOnlySpan<float> l2)
+    {
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            backend.NormPenaltyForward(inputs[i], total, l1[i], l2[i]);
+            backend.NormPenaltyBackward(inputs[i], inputGrads[i], l1[i], l2[i]);
+        }
+    }
+
+    /// <summary><see cref="IBackend.ClipGradientsByTotalNorm"/> one tensor at a time: s = Σ‖g‖² over every gradient (the
+    /// penalty's sum with λ₂ = 2), then each gradient scaled by what s gives.</summary>
+    internal static void ClipGradientsByTotalNormEach(IBackend backend, ReadOnlySpan<Tensor> gradients, Tensor sumOfSquares, float maxNorm)
+    {
+        backend.Fill(sumOfSquares, 0f);
+        foreach (var gradient in gradients) backend.NormPenaltyForward(gradient, sumOfSquares, 0f, 2f);
+        foreach (var gradient in gradients) backend.ClipByTotalNorm(gradient, sumOfSquares, maxNorm);
+    }
+}
