@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build Tests/NeuroPlugin.Tests -c Release -nologo -clp:ErrorsOnly -p:NeuroSkipWebBuild=true || exit 2
 work="$(mktemp -d)"
-gl='FullyQualifiedName~NeuroPlugin.Tests.OpenGL|FullyQualifiedName~GLTests|FullyQualifiedName~GoldenTests|FullyQualifiedName~NeuroPlugin.Tests.InGame|FullyQualifiedName~OptimizerOpTests|FullyQualifiedName~OptimizerTests|FullyQualifiedName~NeuroPlugin.Tests.Onnx.OnnxExportTests|FullyQualifiedName~NeuroPlugin.Tests.Onnx.OnnxFixtureTests|FullyQualifiedName~NeuroPlugin.Tests.Onnx.OnnxOpTests|FullyQualifiedName~ZooTrainingTests'
+gl='FullyQualifiedName~NeuroPlugin.Tests.OpenGL|FullyQualifiedName~GLTests|FullyQualifiedName~GoldenTests|FullyQualifiedName~NeuroPlugin.Tests.InGame|FullyQualifiedName~OptimizerOpTests|FullyQualifiedName~OptimizerTests|FullyQualifiedName~NeuroPlugin.Tests.Onnx.OnnxExportTests|FullyQualifiedName~NeuroPlugin.Tests.Onnx.OnnxFixtureTests|FullyQualifiedName~NeuroPlugin.Tests.Onnx.OnnxOpTests|FullyQualifiedName~ZooTrainingTests|FullyQualifiedName~MultiTensor'
 filter="($gl)&TestCategory!=Acceptance&TestCategory!=Convergence&FullyQualifiedName!~Allocat&FullyQualifiedName!~Performance&FullyQualifiedName!~LeNetOpTimings"
 status=0
 
