@@ -7,7 +7,7 @@ using NeuroPlugin.Serialization;
 namespace NeuroPlugin.Editor.Cli;
 
 /// <summary><c>neuro import MODEL.onnx|MODEL.neuro -o MODEL.neuro [--labels a,b,c | --labels-file FILE] [--mean … --std … [--scale S]] [--colors …]</c>:
-/// converts an ONNX model (PyTorch's exporter, opsets 7–17) to a model file, or rewrites a model file, adding to what the
+/// converts an ONNX model (PyTorch's exporter, opsets 7–21) to a model file, or rewrites a model file, adding to what the
 /// model says about itself (<see cref="ModelMetadata"/>) the class labels, the input normalization and the colour order
 /// it lacks (the given options replace what the source says; the rest is kept). Unsupported ops and malformed files end
 /// with one line naming the node, op and opset; options that do not fit the model, with one line naming the option.</summary>

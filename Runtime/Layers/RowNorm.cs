@@ -165,7 +165,7 @@ public sealed class GroupNorm : RowNorm
             var eps = d.Float("eps", l => l.Epsilon, DefaultEpsilon, AttributeBounds.Above(0));
             var affine = d.Bool("affine", l => l.IsAffine, true);
             return d.Build(a => new GroupNorm(groups.Read(a), channels.Read(a), eps.Read(a), affine.Read(a)),
-                new OnnxMapping([new OnnxForm("Reshape", "InstanceNormalization", "Mul", "Add")], ["InstanceNormalization", "Reshape", "Mul", "Add"]));
+                new OnnxMapping([new OnnxForm("Reshape", "InstanceNormalization", "Mul", "Add")], ["InstanceNormalization", "Reshape", "Mul", "Add", "GroupNormalization"]));
         });
 
     /// <inheritdoc/>

@@ -12,8 +12,10 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// </summary>
 public static class OnnxImporter
 {
-    /// <summary>The ai.onnx opsets accepted.</summary>
-    public const int MinOpset = 7, MaxOpset = 17;
+    /// <summary>The ai.onnx opsets accepted. For every supported op, what changed up to <see cref="MaxOpset"/> is read
+    /// (Reduce*'s and Pad's axes inputs and Split's num_outputs at 18, AveragePool's dilations and Cast's saturate at 19,
+    /// GroupNormalization's per-channel scale at 21) or refused by name.</summary>
+    public const int MinOpset = 7, MaxOpset = 21;
     /// <summary>Largest <c>.onnx</c> file read (weights beyond that belong in external data files).</summary>
     public const long MaxFileBytes = int.MaxValue - 64;
     /// <summary>Deepest message nesting accepted (ONNX models nest 5 deep; subgraphs a few more).</summary>

@@ -166,6 +166,10 @@ static class FuzzTargets
         var seeds = new[] { "conv_pool_activations_opset11", "conv_pool_activations_opset17", "hard_activations_opset9", "hard_activations_opset14",
                 "interpolations_opset11", "interpolations_opset13", "residual_se_opset7", "residual_se_opset13", "zoo_resnet_googlenet_blocks", "zoo_densenet_g8" }
             .Select(name => File.ReadAllBytes(Path.Combine(fixtures, name + ".onnx"))).ToList();
+        // opsets 18–21: GroupNormalization's two forms, Gelu, Split's num_outputs and Pad's axes input
+        string[] recent = ["group_normalization_per_group_opset18", "group_normalization_per_channel_opset21", "gelu_tanh_opset20",
+            "split_num_outputs_uneven_opset18", "pad_axes_input_then_conv_opset18"];
+        seeds.AddRange(Onnx.OnnxOpset18To21Tests.Cases.Where(c => recent.Contains(c.Name)).Select(Onnx.OnnxOpTests.ModelBytes));
         foreach (var graph in new[] { CheckpointRuns.Graph(), Branching() })
         {
             using var network = Network.Create(graph, cpu, seed: 1);

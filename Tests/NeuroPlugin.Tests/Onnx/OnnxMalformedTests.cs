@@ -147,8 +147,8 @@ public sealed class OnnxMalformedTests
     }
 
     [TestCase(6)]
-    [TestCase(18)]
-    public void OpsetOutsideSevenToSeventeen(int opset)
+    [TestCase(22)]
+    public void OpsetOutsideSevenToTwentyOne(int opset)
     {
         var e = Import<OnnxUnsupportedException>(Small(opset).Bytes());
         Assert.That(e.Opset, Is.EqualTo(opset));

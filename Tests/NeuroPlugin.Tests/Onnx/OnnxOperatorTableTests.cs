@@ -7,7 +7,7 @@ namespace NeuroPlugin.Tests.Onnx;
 /// <summary>
 /// The table of ONNX ops × backends in <c>Documentation~/OnnxOperators.md</c>: the importer's ops and how each imports
 /// (layer, folded) from its dispatch table <see cref="OnnxOperators"/>, and the rest from what the tests really
-/// exercise: the ops in the models of <see cref="OnnxOpTests"/>, <see cref="OnnxShapeOpsTests"/>, <see cref="OnnxReductionTests"/>,
+/// exercise: the ops in the models of <see cref="OnnxOpTests"/>, <see cref="OnnxShapeOpsTests"/>, <see cref="OnnxReductionTests"/>, <see cref="OnnxOpset18To21Tests"/>,
 /// <see cref="OnnxMatMulTests"/>, <see cref="OnnxGemmTests"/>, <see cref="OnnxHighRankTests"/>, <see cref="OnnxAttentionViewTests"/> and <see cref="OnnxFixtureTests"/> (each imported and run
 /// on the CPU and GL backends against ONNX Runtime) and the ops our exporter writes for every zoo model and
 /// <see cref="OnnxExportTests"/>' every-layer, general-ops and Upsample networks and <see cref="OnnxNormalizationTests"/>' network (each run in ONNX Runtime against our output).
@@ -40,7 +40,7 @@ public sealed class OnnxOperatorTableTests
     static Coverage Imported()
     {
         var coverage = new Coverage();
-        foreach (var c in OnnxOpTests.Cases.Concat(OnnxShapeOpsTests.Cases).Concat(OnnxReductionTests.Cases).Concat(OnnxMatMulTests.Cases).Concat(OnnxGemmTests.EveryTranspose).Concat(OnnxGemmTests.Cases).Concat(OnnxHighRankTests.Cases).Concat(OnnxAttentionViewTests.BatchViewOpCases))
+        foreach (var c in OnnxOpTests.Cases.Concat(OnnxShapeOpsTests.Cases).Concat(OnnxReductionTests.Cases).Concat(OnnxMatMulTests.Cases).Concat(OnnxGemmTests.EveryTranspose).Concat(OnnxGemmTests.Cases).Concat(OnnxHighRankTests.Cases).Concat(OnnxAttentionViewTests.BatchViewOpCases).Concat(OnnxOpset18To21Tests.Cases))
             coverage.Add(OnnxImporter.Parse(OnnxOpTests.ModelBytes(c), c.Name), c.Name);
         foreach (string name in OnnxFixtureTests.Fixtures.Concat(OnnxFixtureTests.PatternFixtures))
             coverage.Add(OnnxImporter.Parse(File.ReadAllBytes(OnnxRun.FixturePath(name + ".onnx")), name), name);
@@ -101,10 +101,10 @@ public sealed class OnnxOperatorTableTests
         text.AppendLine();
         text.AppendLine("- **Import**: `layer` = becomes a layer of our graph (or a view of a tensor) that the backends run; `folded` = computed at");
         text.AppendLine("  import time when every input is a constant (shape arithmetic, constants). An op outside this table is an error naming");
-        text.AppendLine("  the node, op and opset, never skipped. Opsets 7–17 are accepted.");
+        text.AppendLine($"  the node, op and opset, never skipped. Opsets {OnnxImporter.MinOpset}–{OnnxImporter.MaxOpset} are accepted.");
         text.AppendLine("- **CPU / GL**: ✓ = imported and run on that backend in a test, compared with ONNX Runtime (and PyTorch for the");
         text.AppendLine("  exported fixtures) within 1e-4 relative (OnnxOpTests, OnnxShapeOpsTests, OnnxReductionTests,");
-        text.AppendLine("  OnnxMatMulTests, OnnxGemmTests, OnnxHighRankTests, OnnxFixtureTests).");
+        text.AppendLine("  OnnxMatMulTests, OnnxGemmTests, OnnxHighRankTests, OnnxOpset18To21Tests, OnnxFixtureTests).");
         text.AppendLine("- **Export**: ✓ = written by `neuro export` / `OnnxExporter` for some zoo model, the every-layer and general-ops");
         text.AppendLine("  test networks or the Upsample networks, and");
         text.AppendLine("  run in ONNX Runtime against our output (OnnxZooExportTests, OnnxExportTests).");

@@ -80,8 +80,11 @@ public sealed class OnnxBuilder
 
     internal ModelProto Model(int? opsetOverride = null)
     {
-        var model = new ModelProto { IrVersion = 7, ProducerName = "tests", Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Version = opsetOverride ?? opset });
+        int version = opsetOverride ?? opset;
+        // ONNX's IR version for the opset from 18 on (ONNX 1.13: 8, 1.14/1.15: 9, 1.16: 10); 7 below it, as before
+        long irVersion = version switch { >= 21 => 10, >= 19 => 9, >= 18 => 8, _ => 7 };
+        var model = new ModelProto { IrVersion = irVersion, ProducerName = "tests", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Version = version });
         return model;
     }
 

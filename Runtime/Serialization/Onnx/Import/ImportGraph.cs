@@ -113,8 +113,17 @@ internal sealed class ImportGraph(string source, string? folder, long opset)
         for (int i = 1; i < dims.Count; i++)
             item[i - 1] = dims[i].DimValue is long d && d > 0 && d <= int.MaxValue
                 ? (int)d : throw new OnnxUnsupportedException(source, input.Name, "input", opset, $"axis {i} has no fixed positive size ('{dims[i].DimParam}'); only the batch axis may be symbolic");
+        TensorShape shape;
+        try
+        {
+            shape = TensorShape.Of(item);
+        }
+        catch (ShapeException e)
+        {
+            // axes that each fit but together hold more elements than a tensor can
+            throw new OnnxUnsupportedException(source, input.Name, "input", opset, e.Message);
+        }
         string name = UniqueName(input.Name);
-        var shape = TensorShape.Of(item);
         inputs.Add(new GraphInput(name, shape));
         shapes[name] = shape.PrependBatch(1);
         tensorAliases[name] = 1;

@@ -60,10 +60,12 @@ internal static class OnnxOperators
         new("PRelu",              GeneralActivationConverters.PRelu,           null),
         new("Softmax",            ActivationConverters.Softmax,                null),
         new("LogSoftmax",         ActivationConverters.LogSoftmax,             null),
+        new("Gelu",               ActivationConverters.Gelu,                   null),
 
         new("BatchNormalization", NormalizationConverters.BatchNormalization,  null),
         new("LayerNormalization", NormalizationConverters.LayerNormalization,  null),
         new("InstanceNormalization", NormalizationConverters.InstanceNormalization, null),
+        new("GroupNormalization", NormalizationConverters.GroupNormalization,  null),
         new("LRN",                NormalizationConverters.LocalResponseNorm,   null),
         new("Dropout",            NormalizationConverters.Dropout,             null),
 

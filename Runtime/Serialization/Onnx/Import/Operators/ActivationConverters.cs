@@ -1,6 +1,6 @@
 namespace NeuroPlugin.Serialization.Onnx;
 
-/// <summary>Relu, Sigmoid, Tanh, LeakyRelu, HardSwish, HardSigmoid (PyTorch's), Clip (as ReLU6 or ReLU) → an
+/// <summary>Relu, Sigmoid, Tanh, LeakyRelu, HardSwish, HardSigmoid (PyTorch's), Clip (as ReLU6 or ReLU), Gelu (opset 20) → an
 /// <see cref="Activation"/>; Softmax and LogSoftmax over any axis after the batch → <see cref="Layers.Softmax"/>. The element-wise ones run
 /// on the tensor under a view, and their result keeps the input's view.</summary>
 internal static class ActivationConverters
@@ -14,6 +14,15 @@ internal static class ActivationConverters
     public static OnnxValue LeakyRelu(ImportGraph graph, OnnxNodeReader n) => Activate(graph, n, Activation.LeakyReLU(n.Float("alpha", 0.01f)));
 
     public static OnnxValue HardSwish(ImportGraph graph, OnnxNodeReader n) => Activate(graph, n, Activation.HardSwish());
+
+    /// <summary>Gelu (opset 20): <c>approximate = none</c> is the exact x·Φ(x) (<see cref="Activation.GELU"/>), <c>tanh</c>
+    /// its tanh approximation (<see cref="Activation.GELUTanh"/>); any other value is refused by name.</summary>
+    public static OnnxValue Gelu(ImportGraph graph, OnnxNodeReader n) => n.String("approximate", "none") switch
+    {
+        "none" => Activate(graph, n, Activation.GELU()),
+        "tanh" => Activate(graph, n, Activation.GELUTanh()),
+        var other => throw n.Unsupported($"attribute 'approximate' = '{other}' is not supported (none or tanh)"),
+    };
 
     /// <summary>max(0, min(1, α·x + β)): PyTorch's α = 1/6, β = ½ is the HardSigmoid activation, any other α and β
     /// element-wise arithmetic (<see cref="GeneralActivationConverters.HardSigmoid"/>).</summary>

@@ -37,6 +37,7 @@ internal static class ConstantFolding
     public static OnnxValue Cast(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
+        ShapeConverters.ReadSaturate(n);
         long to = n.Int("to", 0);
         var c = graph.FoldedInput(n, 0);
         return to switch

@@ -163,7 +163,8 @@ internal static class IndexingConverters
     }
 
     /// <summary>Split along <c>axis</c> into the given sizes (attribute <c>split</c> before opset 13, an optional constant
-    /// input from it) or into equal parts: one <see cref="Layers.Slice"/> per output.</summary>
+    /// input from it), into equal parts, or from opset 18 into <c>num_outputs</c> parts of ⌈size/num_outputs⌉ (the last one
+    /// smaller): one <see cref="Layers.Slice"/> per output.</summary>
     public static OnnxValue Split(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, n.Opset >= 13 ? 2 : 1);
@@ -174,6 +175,16 @@ internal static class IndexingConverters
         long[]? sizes = n.Opset >= 13
             ? (n.HasInput(1) ? graph.Constant(n, 1, "split").AsInts(m => n.Unsupported($"split: {m}")) : null)
             : n.Ints("split");
+        long parts = n.Opset >= 18 ? n.Int("num_outputs", 0) : 0;
+        if (parts != 0)
+        {
+            if (sizes is not null) throw n.Malformed("both the split input and attribute 'num_outputs' are given");
+            if (parts != outputs) throw n.Malformed($"attribute 'num_outputs' = {parts} but the node has {outputs} outputs");
+            long chunk = (size + parts - 1) / parts;
+            if (chunk * (parts - 1) >= size)
+                throw n.Unsupported($"num_outputs = {parts} of axis {axis} of {x.Shape} leaves an empty last output");
+            sizes = [.. Enumerable.Repeat(chunk, (int)parts - 1), size - chunk * (parts - 1)];
+        }
         if (sizes is null)
         {
             if (outputs < 1 || size % outputs != 0) throw n.Malformed($"axis {axis} of {x.Shape} does not split into {outputs} equal parts");
@@ -181,15 +192,15 @@ internal static class IndexingConverters
         }
         if (sizes.Length != outputs || sizes.Any(s => s < 1) || sizes.Sum() != size)
             throw n.Malformed($"split sizes [{string.Join(",", sizes)}] do not cut axis {axis} of {x.Shape} into {outputs} outputs");
-        var parts = new OnnxValue[outputs];
+        var results = new OnnxValue[outputs];
         int start = 0;
         for (int i = 0; i < outputs; i++)
         {
             int end = start + (int)sizes[i];
-            parts[i] = outputs == 1 ? x : graph.AddLayer(n, null, new Layers.Slice([axis], [start], [end], [1]), [x]);
+            results[i] = outputs == 1 ? x : graph.AddLayer(n, null, new Layers.Slice([axis], [start], [end], [1]), [x]);
             start = end;
         }
-        return new OnnxOutputs(parts);
+        return new OnnxOutputs(results);
     }
 
     /// <summary>Gather along <c>axis</c> with constant indices (negative ones count from the end): an

@@ -3,7 +3,8 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// <summary>BatchNormalization (inference form, with its running statistics) → <see cref="BatchNorm2d"/> or
 /// <see cref="BatchNorm1d"/>; LayerNormalization (opset 17) → <see cref="LayerNorm"/>; InstanceNormalization →
 /// <see cref="InstanceNorm2d"/>, or <see cref="GroupNorm"/> where its input is PyTorch's GroupNorm reshape (N,C,…) → (N,G,−1)
-/// (or has one spatial axis); LRN (odd sizes) → <see cref="Layers.LocalResponseNorm"/>; Dropout (inference form) →
+/// (or has one spatial axis); GroupNormalization (opset 18: scale and bias per group; 21: per channel) → <see cref="GroupNorm"/>;
+/// LRN (odd sizes) → <see cref="Layers.LocalResponseNorm"/>; Dropout (inference form) →
 /// <see cref="Layers.Dropout"/>, which trains on.</summary>
 internal static class NormalizationConverters
 {
@@ -96,9 +97,7 @@ internal static class NormalizationConverters
         var actual = graph.Shape(x.Tensor);
         if (x.Shape.Rank == 3 && actual != x.Shape && actual.Rank >= 2 && actual.Length == x.Shape.Length && actual[1] % channels == 0)
         {
-            int perGroup = actual[1] / channels;
-            float[] weight = new float[actual[1]], bias = new float[actual[1]];
-            for (int c = 0; c < actual[1]; c++) (weight[c], bias[c]) = (scale[c / perGroup], shift[c / perGroup]);
+            float[] weight = PerChannel(scale, actual[1]), bias = PerChannel(shift, actual[1]);
             var grouped = graph.AddLayer(n, ModuleWeight(n.Name), new GroupNorm(channels, actual[1], epsilon), [x.Tensor], ("weight", weight), ("bias", bias));
             return grouped with { Shape = x.Shape };
         }
@@ -110,6 +109,38 @@ internal static class NormalizationConverters
         return affine
             ? graph.AddLayer(n, n.InputName(1), layer, [x], ("weight", scale), ("bias", shift))
             : graph.AddLayer(n, null, layer, [x]);
+    }
+
+    /// <summary>GroupNormalization (opset 18 and 21): the C channels of (N,C,…) in <c>num_groups</c> groups, each group of each
+    /// item normalized over its channels and positions with <c>epsilon</c>, then scaled and shifted. Opset 18's scale and
+    /// bias hold one value per group (each channel takes its group's), opset 21's one per channel: both are a
+    /// <see cref="GroupNorm"/> with a γ and β per channel. stash_type (21) is read: the statistics are computed in float.</summary>
+    public static OnnxValue GroupNormalization(ImportGraph graph, OnnxNodeReader n)
+    {
+        n.ExpectInputs(3, 3);
+        var x = graph.LiveInput(n, 0);
+        long groups = n.Int("num_groups", 0);
+        float epsilon = n.Float("epsilon", 1e-5f);
+        if (n.Opset >= 21) n.Int("stash_type", 1);
+        if (x.Shape.Rank < 2) throw n.Unsupported($"input {x.Shape} has no channel axis");
+        int channels = x.Shape[1];
+        if (groups < 1 || groups > channels || channels % groups != 0)
+            throw n.Malformed($"attribute 'num_groups' = {groups} must divide the {channels} channels of {x.Shape}");
+        if (!(epsilon > 0f)) throw n.Unsupported($"attribute 'epsilon' = {epsilon} is not supported (must be positive)");
+        int affine = n.Opset >= 21 ? channels : (int)groups;
+        float[] scale = graph.Constant(n, 1, "scale").ToVector(n, affine, "scale"), bias = graph.Constant(n, 2, "bias").ToVector(n, affine, "bias");
+        return graph.AddLayer(n, n.InputName(1), new GroupNorm((int)groups, channels, epsilon), [x],
+            ("weight", PerChannel(scale, channels)), ("bias", PerChannel(bias, channels)));
+    }
+
+    /// <summary>Values of consecutive groups of channels (one per group, or one per channel) as one value per channel: channel c
+    /// of <paramref name="channels"/> takes value c·|values|/channels.</summary>
+    static float[] PerChannel(float[] values, int channels)
+    {
+        int perGroup = channels / values.Length;
+        var result = new float[channels];
+        for (int c = 0; c < channels; c++) result[c] = values[c / perGroup];
+        return result;
     }
 
     /// <summary>The weight name of the module a node named by PyTorch's scopes belongs to (<c>/layer1/gn/InstanceNormalization</c>

@@ -7,11 +7,12 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// </summary>
 internal static class Padding
 {
-    /// <summary>Zero padding: attribute <c>pads</c> before opset 11, inputs (pads, constant_value) from it.</summary>
+    /// <summary>Zero padding: attribute <c>pads</c> before opset 11, inputs (pads, constant_value) from it, and from opset 18
+    /// an optional constant input <c>axes</c> naming the axes the pads are for (the others unpadded).</summary>
     public static OnnxValue Pad(ImportGraph graph, OnnxNodeReader n)
     {
         if (n.Opset < 11) n.ExpectInputs(1, 1);
-        else n.ExpectInputs(2, 3);
+        else n.ExpectInputs(2, n.Opset >= 18 ? 4 : 3);
         var x = graph.LiveInput(n, 0);
         if (n.String("mode", "constant") != "constant") throw n.Unsupported($"mode '{n.String("mode", "constant")}' is not supported (only constant zeros)");
         long[] pads;
@@ -25,6 +26,7 @@ internal static class Padding
         {
             pads = graph.Constant(n, 1, "pads").AsInts(m => n.Unsupported($"pads: {m}"));
             value = n.HasInput(2) ? graph.Constant(n, 2, "constant_value").Scalar(n) : 0f;
+            if (n.HasInput(3)) pads = PadsOfAxes(graph, n, x.Shape, pads);
         }
         if (value != 0f) throw n.Unsupported($"padding with {value} is not supported (only zeros)");
         if (x.Shape.Rank != 4 || pads.Length != 8) throw n.Unsupported($"pads [{string.Join(",", pads)}] of {x.Shape}: only padding of (N,C,H,W) is supported");
@@ -38,6 +40,24 @@ internal static class Padding
         var shape = new TensorShape(1, x.Shape.C, x.Shape.H + own[0] + own[2], x.Shape.W + own[1] + own[3]);
         // the padding waits on a tensor of the unpadded shape: a view (MaxViT's windows put back) is materialized first
         return new LiveTensor(graph.Materialize(n, x, "input"), shape, own);
+    }
+
+    /// <summary>Opset 18's pads for the axes of the constant input <c>axes</c> (begins, then ends, in its order) as pads of
+    /// every axis of <paramref name="shape"/>, 0 for the axes it does not name.</summary>
+    static long[] PadsOfAxes(ImportGraph graph, OnnxNodeReader n, TensorShape shape, long[] pads)
+    {
+        long[] axes = graph.Constant(n, 3, "axes").AsInts(m => n.Unsupported($"axes: {m}"));
+        if (pads.Length != 2 * axes.Length)
+            throw n.Malformed($"pads [{string.Join(",", pads)}] need 2 values for each of the axes [{string.Join(",", axes)}]");
+        var full = new long[2 * shape.Rank];
+        var seen = new HashSet<int>();
+        for (int i = 0; i < axes.Length; i++)
+        {
+            int axis = n.Axis(axes[i], shape.Rank, shape);
+            if (!seen.Add(axis)) throw n.Malformed($"axes [{string.Join(",", axes)}] name axis {axis} twice");
+            (full[axis], full[axis + shape.Rank]) = (pads[i], pads[i + axes.Length]);
+        }
+        return full;
     }
 
     /// <summary>The kernel size: attribute <c>kernel_shape</c> (two sizes), or else the weight's spatial size.</summary>

@@ -28,7 +28,7 @@ internal static class PoolingConverters
         if (kernel.Length != 2) throw n.Unsupported($"kernel_shape [{string.Join(",", kernel)}]: only 2-D pooling is supported");
         if (!average) n.Require("storage_order", 0, "row-major indices only");
         bool countIncludePad = average && n.Int("count_include_pad", 0) != 0;
-        var window = Padding.Window(graph, n, x, [(int)kernel[0], (int)kernel[1]], dilations: !average && n.Opset >= 10);
+        var window = Padding.Window(graph, n, x, [(int)kernel[0], (int)kernel[1]], dilations: n.Opset >= (average ? 19 : 10));
         if (window.DilationHeight != 1 || window.DilationWidth != 1) throw n.Unsupported("dilated pooling is not supported");
         if (x.Pads is not null && average)
         {

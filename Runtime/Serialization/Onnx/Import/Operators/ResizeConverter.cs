@@ -19,6 +19,13 @@ internal static class ResizeConverter
         n.String("nearest_mode", "round_prefer_floor"); // nearest only
         n.Float("extrapolation_value", 0f);            // tf_crop_and_resize only
         n.Require("exclude_outside", 0, "samples outside the image are clamped to the edge, as PyTorch does");
+        string policy = "stretch";
+        if (n.Opset >= 18)
+        {
+            // opset 18's axes attribute is left unread: any axes list is refused by name
+            n.Require("antialias", 0, "the bilinear Upsample does not low-pass filter when it shrinks");
+            policy = n.String("keep_aspect_ratio_policy", "stretch");
+        }
         if (mode != "linear") throw n.Unsupported($"mode '{mode}' is not supported (only 'linear': bilinear)");
         if (coordinates is not ("half_pixel" or "pytorch_half_pixel"))
             throw n.Unsupported($"coordinate_transformation_mode '{coordinates}' is not supported (only half_pixel and pytorch_half_pixel: PyTorch's align_corners=False)");
@@ -29,6 +36,8 @@ internal static class ResizeConverter
         if (sizes is { Length: > 0 })
         {
             long[] size = sizes.Ints ?? throw n.Malformed($"sizes {sizes} must be int64");
+            if (policy != "stretch")
+                throw n.Unsupported($"attribute 'keep_aspect_ratio_policy' = '{policy}' is not supported (only 'stretch': the sizes as given)");
             if (size.Length != 4 || (size[0] != x.Shape.N && size[0] != OnnxConstant.Batch) || size[1] != x.Shape.C)
                 throw n.Unsupported($"sizes [{string.Join(",", size.Select(v => v == OnnxConstant.Batch ? "N" : v.ToString()))}] must keep the input's (N, C) = (N, {x.Shape.C}) and give (OH, OW)");
             if (size[2] < 1 || size[3] < 1 || size[2] > int.MaxValue || size[3] > int.MaxValue) throw n.Malformed($"sizes give an empty or oversized {size[2]}×{size[3]} image");

@@ -116,9 +116,16 @@ internal static class ShapeConverters
         return graph.Input(n, 0) is HighRankView or PermutedView ? graph.Input(n, 0) : graph.LiveInput(n, 0, allowPads: true);
     }
 
+    /// <summary>Reads Cast's <c>saturate</c> (opset 19), which only concerns the float8 types, refused as targets.</summary>
+    public static void ReadSaturate(OnnxNodeReader n)
+    {
+        if (n.Opset >= 19) n.Int("saturate", 1);
+    }
+
     public static OnnxValue Cast(ImportGraph graph, OnnxNodeReader n)
     {
         n.ExpectInputs(1, 1);
+        ReadSaturate(n);
         if (n.Int("to", 0) != (int)TensorDataType.Float) throw n.Unsupported("Cast of a runtime tensor to a type other than float32");
         return graph.LiveInput(n, 0);
     }
