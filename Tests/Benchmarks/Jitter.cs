@@ -37,8 +37,9 @@ static class Jitter
             return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
 
-        // calibration: the median of 50 single passes (after 50 of warm-up) sets the passes per frame
-        for (int i = 0; i < 50; i++) RunFrame(1);
+        // calibration: the median of 50 single passes sets the passes per frame, after 3 s of passes (the tiered JIT's
+        // optimized code, the driver's compiled shaders)
+        for (long warm = Stopwatch.GetTimestamp(); Stopwatch.GetElapsedTime(warm).TotalSeconds < 3;) RunFrame(1);
         var single = Enumerable.Range(0, 50).Select(_ => RunFrame(1)).Order().ToArray();
         int perFrame = Math.Max(1, (int)Math.Round(targetMs / single[single.Length / 2]));
 
