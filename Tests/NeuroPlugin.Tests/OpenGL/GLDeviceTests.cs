@@ -230,7 +230,7 @@ public sealed class GLDeviceTests : GLFixture
         Assert.That(lines[2], Is.EqualTo("#define SECOND 2"));
         Assert.That(text, Does.Contain("uniform uint groupOffset;"));
         Assert.That(lines.Where(line => line.TrimStart().StartsWith("#include")), Is.Empty);
-        Assert.That(names, Is.EqualTo(new[] { "optimizers.comp", "common.glsl" }));
+        Assert.That(names, Is.EqualTo(new[] { "optimizers.comp", "common.glsl", "segments.glsl" }));
     }
 
     [Test]
