@@ -1,10 +1,3 @@
-using System.Diagnostics;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-
 namespace NeuroPlugin.Benchmarks;
 
 /// <summary>
@@ -23,7 +16,7 @@ static class Jitter
         int frames = args.Length > 0 ? int.Parse(args[0]) : 3000;
         double targetMs = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 4;
         bool gl = args.Length <= 2 || args[2] == "gl";
-        using Backends.IBackend backend = gl ? GLBackend.CreateHeadless() : new CpuBackend();
+        using IBackend backend = gl ? GLBackend.CreateHeadless() : new CpuBackend();
         var graph = ModelZoo.Build("lenet5", new ModelOptions(InputChannels: 1, ImageSize: 32, Classes: 4));
         using var network = Network.Create(graph, backend, seed: 1);
         using var plan = ExecutionPlan.ForInference(network, 16);

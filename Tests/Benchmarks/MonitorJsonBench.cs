@@ -1,13 +1,7 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Text.Json;
-using NeuroPlugin.Backends.Cpu;
 using NeuroPlugin.Data;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
 using NeuroPlugin.Monitoring;
-using NeuroPlugin.Optimizers;
 using NeuroPlugin.Training;
 
 namespace NeuroPlugin.Benchmarks;

@@ -1,7 +1,4 @@
 using Microsoft.ML.OnnxRuntime;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
 using NeuroPlugin.Serialization.Onnx;
 
 namespace NeuroPlugin.Benchmarks;

@@ -1,8 +1,3 @@
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
 using NeuroPlugin.Tensors;
 
 namespace NeuroPlugin.Benchmarks;

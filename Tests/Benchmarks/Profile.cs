@@ -1,12 +1,3 @@
-using System.Diagnostics;
-using NeuroPlugin.Backends;
-using NeuroPlugin.Backends.Cpu;
-using NeuroPlugin.Backends.OpenGL;
-using NeuroPlugin.Execution;
-using NeuroPlugin.Graph;
-using NeuroPlugin.Models;
-using NeuroPlugin.Optimizers;
-
 namespace NeuroPlugin.Benchmarks;
 
 /// <summary>

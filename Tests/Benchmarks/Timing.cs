@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace NeuroPlugin.Benchmarks;
 
 /// <summary>The seconds of each timed iteration of one measurement. The median is the figure reported: on a shared

@@ -1,5 +1,3 @@
-using NeuroPlugin.Execution;
-
 namespace NeuroPlugin.Benchmarks;
 
 /// <summary>Synthetic inputs shared by every measurement: uniform values in [−1, 1) and one-hot targets.</summary>
