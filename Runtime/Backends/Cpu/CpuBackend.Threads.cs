@@ -30,6 +30,20 @@ public sealed partial class CpuBackend
         set => gemm.Threads = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "CpuBackend.Threads must be at least 1");
     }
 
+    /// <summary>
+    /// How long the pool's threads, after a job, keep watching for the next one before they sleep (process-wide, for
+    /// every CPU backend; default 250 µs, at most 10 ms). Waking a sleeping thread costs tens of microseconds, as much
+    /// as a small layer, so the spin makes a pass of many small ops faster; but it holds a processor after each job.
+    /// On a machine with few cores where the render thread (or a software GL driver) needs that processor between
+    /// inference passes, set it lower, or <see cref="TimeSpan.Zero"/> to sleep at once. Results are the same for any value.
+    /// </summary>
+    public static TimeSpan WorkerSpin
+    {
+        get => CpuWorkers.SpinBeforeSleep;
+        set => CpuWorkers.SpinBeforeSleep = value >= TimeSpan.Zero && value <= TimeSpan.FromMilliseconds(10) ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "CpuBackend.WorkerSpin must be between 0 and 10 ms");
+    }
+
     /// <summary>How products are rounded and which convolution methods may run (default <see cref="CpuArithmetic.Fast"/>).</summary>
     public CpuArithmetic Arithmetic
     {

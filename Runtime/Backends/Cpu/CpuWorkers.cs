@@ -32,9 +32,17 @@ internal sealed class CpuWorkers
     ExceptionDispatchInfo? failure;
     long workerAllocatedBytes;
 
-    /// <summary>How long a worker watches for the next job, and the caller for the helpers to finish, before sleeping:
-    /// longer than the gap between two ops of a pass, short enough that an idle pool gives its processors back at once.</summary>
-    static readonly long SpinBeforeSleep = Stopwatch.Frequency / 4000; // 250 µs
+    /// <summary><see cref="SpinBeforeSleep"/> in <see cref="Stopwatch"/> ticks, read at the start of each wait.</summary>
+    static long spinBeforeSleep = Stopwatch.Frequency / 4000; // 250 µs
+
+    /// <summary>How long a worker watches for the next job, and the caller for the helpers to finish, before sleeping
+    /// (<see cref="CpuBackend.WorkerSpin"/>). The default, 250 µs, is longer than the gap between two ops of a pass and
+    /// short enough that an idle pool gives its processors back at once.</summary>
+    public static TimeSpan SpinBeforeSleep
+    {
+        get => TimeSpan.FromSeconds((double)Volatile.Read(ref spinBeforeSleep) / Stopwatch.Frequency);
+        set => Volatile.Write(ref spinBeforeSleep, (long)(value.TotalSeconds * Stopwatch.Frequency));
+    }
 
     /// <summary>The calling thread plus the pool's threads.</summary>
     public int MaxParticipants { get; }
@@ -115,7 +123,7 @@ internal sealed class CpuWorkers
     /// after it decides.</summary>
     static void SpinWhile(ref int field, int value, bool equal)
     {
-        long deadline = Stopwatch.GetTimestamp() + SpinBeforeSleep;
+        long deadline = Stopwatch.GetTimestamp() + Volatile.Read(ref spinBeforeSleep);
         while ((Volatile.Read(ref field) == value) == equal && Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(8);
     }
 

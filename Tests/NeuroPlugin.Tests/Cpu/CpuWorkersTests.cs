@@ -54,4 +54,24 @@ public class CpuWorkersTests
         foreach (var thread in threads) thread.Join();
         Assert.That(failures, Is.Empty);
     }
+
+    [Test]
+    public void WorkerSpin_Zero_RunsEveryTaskOnce_AndOutOfRangeIsRefused()
+    {
+        TimeSpan before = CpuBackend.WorkerSpin;
+        Assert.That(before, Is.EqualTo(TimeSpan.FromMicroseconds(250)).Within(TimeSpan.FromMicroseconds(1)));
+        try
+        {
+            CpuBackend.WorkerSpin = TimeSpan.Zero;
+            Assert.That(CpuBackend.WorkerSpin, Is.EqualTo(TimeSpan.Zero));
+            int most = CpuWorkers.Shared.MaxParticipants;
+            for (int job = 0; job < 500; job++) RunAndCheck(1 + job % 23, 1 + job % (most + 1));
+        }
+        finally { CpuBackend.WorkerSpin = before; }
+
+        var tooLong = Assert.Throws<ArgumentOutOfRangeException>(() => CpuBackend.WorkerSpin = TimeSpan.FromMilliseconds(11));
+        Assert.That(tooLong!.Message, Does.Contain("CpuBackend.WorkerSpin"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CpuBackend.WorkerSpin = TimeSpan.FromTicks(-1));
+        Assert.That(CpuBackend.WorkerSpin, Is.EqualTo(before));
+    }
 }
