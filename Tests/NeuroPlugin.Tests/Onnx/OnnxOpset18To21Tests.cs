@@ -5,7 +5,7 @@ namespace NeuroPlugin.Tests.Onnx;
 
 /// <summary>What opsets 18–21 changed in the supported ops, from hand-made graphs against ONNX Runtime on both backends:
 /// GroupNormalization 18 (scale and bias per group) and 21 (per channel), Gelu 20 (exact and tanh), ReduceMean/ReduceMax
-/// with their axes as an input (18), Split's num_outputs (18), Pad's axes input (18), AveragePool's dilations (19) and
+/// with their axes as an input (18), Split's num_outputs (18), Pad's axes input (18), Resize's axes attribute (18), AveragePool's dilations (19) and
 /// Cast's saturate (19); the layers they import as; and the typed errors for what these opsets add that is not
 /// supported.</summary>
 public sealed class OnnxOpset18To21Tests : GLFixture
@@ -63,6 +63,11 @@ public sealed class OnnxOpset18To21Tests : GLFixture
             b.Node("Pad", ["x", b.IntTensor("pads", 1, 0, 2, 1), "", b.IntTensor("axes", -2, 3)], "p");
             b.Node("Conv", ["p", b.Weight("conv.weight", [3, 2, 3, 3])], "y");
         }, Opset: 18),
+        new("resize_scales_of_axes_opset18", [2, 4, 5], b =>
+            b.Node("Resize", ["x", "", b.Weight("scales", [2], [2f, 1.5f])], "y", Text("mode", "linear"), Ints("axes", 2, 3)), Opset: 18),
+        new("resize_sizes_of_negative_axes_in_reverse_opset18", [2, 4, 5], b =>
+            b.Node("Resize", ["x", "", "", b.IntTensor("sizes", 7, 6)], "y", Text("mode", "linear"), Ints("axes", -1, -2),
+                Text("coordinate_transformation_mode", "pytorch_half_pixel")), Opset: 18),
         new("average_pool_unit_dilations_and_cast_opset19", [2, 6, 6], b =>
         {
             b.Node("AveragePool", ["x"], "p", Ints("kernel_shape", 2, 2), Ints("strides", 2, 2), Ints("dilations", 1, 1));
@@ -120,8 +125,8 @@ public sealed class OnnxOpset18To21Tests : GLFixture
             "dilated pooling", opset: 19);
         OnnxRun.AssertNodeUnsupported([2, 4, 4], b => b.Node("Resize", ["x", "", b.Weight("scales", [4], [1f, 1f, 0.5f, 0.5f])], "y",
             Text("mode", "linear"), Int("antialias", 1)), "attribute 'antialias' = 1", opset: 18);
-        OnnxRun.AssertNodeUnsupported([2, 4, 4], b => b.Node("Resize", ["x", "", b.Weight("scales", [4], [1f, 1f, 2f, 2f])], "y",
-            Text("mode", "linear"), Ints("axes", 0, 1, 2, 3)), "attribute 'axes' is not supported", opset: 18);
+        OnnxRun.AssertNodeUnsupported([2, 4, 4], b => b.Node("Resize", ["x", "", b.Weight("scales", [2], [2f, 2f])], "y",
+            Text("mode", "linear"), Ints("axes", 1, 3)), "scales [1,2,1,2] must be (1, 1, s_h, s_w)", opset: 18);
         OnnxRun.AssertNodeUnsupported([2, 4, 4], b => b.Node("Resize", ["x", "", "", b.IntTensor("sizes", 1, 2, 8, 6)], "y",
             Text("mode", "linear"), Text("keep_aspect_ratio_policy", "not_larger")), "keep_aspect_ratio_policy", opset: 18);
         OnnxRun.AssertNodeUnsupported([2, 4, 4], b => b.Node("Resize", ["x", "", b.Weight("scales", [4], [1f, 1f, 2f, 2f])], "y",
@@ -145,6 +150,12 @@ public sealed class OnnxOpset18To21Tests : GLFixture
             (b => b.Node("Split", ["x", b.IntTensor("split", 3, 3)], "y", Int("axis", 1), Int("num_outputs", 2)).AddOutputs("z"), 18, "both the split input and attribute 'num_outputs'"),
             (b => b.Node("Split", ["x"], "y", Int("axis", 1), Int("num_outputs", 3)).AddOutputs("z"), 18, "'num_outputs' = 3 but the node has 2 outputs"),
             (b => b.Node("Pad", ["x", b.IntTensor("pads", 1, 1, 1), "", b.IntTensor("axes", 3)], "y"), 18, "need 2 values for each of the axes"),
+            (b => b.Node("Resize", ["x", "", b.Weight("scales", [3], [1f, 2f, 2f])], "y", Text("mode", "linear"), Ints("axes", 2, 3)), 18,
+                "scales [1,2,2] need one value for each of the axes [2,3]"),
+            (b => b.Node("Resize", ["x", "", "", b.IntTensor("sizes", 8, 8)], "y", Text("mode", "linear"), Ints("axes", 2, -2)), 18,
+                "axes [2,-2] name axis 2 twice"),
+            (b => b.Node("Resize", ["x", "", "", b.IntTensor("sizes", 8, 8)], "y", Text("mode", "linear"), Ints("axes", 2, 4)), 18,
+                "axis 4 is outside the 4 axes"),
         })
         {
             var b = new OnnxBuilder(opset).Input("x", 6, 4, 4);

@@ -5,7 +5,9 @@ namespace NeuroPlugin.Serialization.Onnx;
 /// <c>(i + ½)/scale − ½</c> — <c>half_pixel</c>, or <c>pytorch_half_pixel</c> (PyTorch's exporter for
 /// <c>align_corners=False</c>, equal to it except for a 1-pixel output, which is refused). The output size comes
 /// from constant <c>sizes</c> (input 3: N and C as the input's, the batch may be symbolic) or constant <c>scales</c>
-/// (input 2, or 1 in opset 10, whose asymmetric coordinates are refused) with N and C unscaled.
+/// (input 2, or 1 in opset 10, whose asymmetric coordinates are refused) with N and C unscaled. From opset 18 the
+/// attribute <c>axes</c> may name the axes that <c>scales</c> or <c>sizes</c> give (e.g. <c>[2, 3]</c> or <c>[-2, -1]</c>);
+/// the axes it leaves out keep their size.
 /// </summary>
 internal static class ResizeConverter
 {
@@ -20,11 +22,12 @@ internal static class ResizeConverter
         n.Float("extrapolation_value", 0f);            // tf_crop_and_resize only
         n.Require("exclude_outside", 0, "samples outside the image are clamped to the edge, as PyTorch does");
         string policy = "stretch";
+        long[]? axes = null;
         if (n.Opset >= 18)
         {
-            // opset 18's axes attribute is left unread: any axes list is refused by name
             n.Require("antialias", 0, "the bilinear Upsample does not low-pass filter when it shrinks");
             policy = n.String("keep_aspect_ratio_policy", "stretch");
+            axes = n.Ints("axes");
         }
         if (mode != "linear") throw n.Unsupported($"mode '{mode}' is not supported (only 'linear': bilinear)");
         if (coordinates is not ("half_pixel" or "pytorch_half_pixel"))
@@ -35,7 +38,7 @@ internal static class ResizeConverter
         var sizes = n.HasInput(3) ? graph.Constant(n, 3, "sizes") : null;
         if (sizes is { Length: > 0 })
         {
-            long[] size = sizes.Ints ?? throw n.Malformed($"sizes {sizes} must be int64");
+            long[] size = OnAllAxes(n, axes, sizes.Ints ?? throw n.Malformed($"sizes {sizes} must be int64"), "sizes", x.Shape, axis => x.Shape[axis]);
             if (policy != "stretch")
                 throw n.Unsupported($"attribute 'keep_aspect_ratio_policy' = '{policy}' is not supported (only 'stretch': the sizes as given)");
             if (size.Length != 4 || (size[0] != x.Shape.N && size[0] != OnnxConstant.Batch) || size[1] != x.Shape.C)
@@ -47,7 +50,7 @@ internal static class ResizeConverter
         {
             int scalesInput = n.Opset >= 11 ? 2 : 1;
             if (!n.HasInput(scalesInput)) throw n.Malformed("neither scales nor sizes is given");
-            float[] scale = graph.Constant(n, scalesInput, "scales").AsFloats(n.Unsupported);
+            float[] scale = OnAllAxes(n, axes, graph.Constant(n, scalesInput, "scales").AsFloats(n.Unsupported), "scales", x.Shape, _ => 1f);
             if (scale.Length != 4 || scale[0] != 1f || scale[1] != 1f)
                 throw n.Unsupported($"scales [{string.Join(",", scale)}] must be (1, 1, s_h, s_w): N and C are not resized");
             if (!(scale[2] > 0f && scale[3] > 0f && float.IsFinite(scale[2]) && float.IsFinite(scale[3])))
@@ -58,5 +61,25 @@ internal static class ResizeConverter
         if (coordinates == "pytorch_half_pixel" && (output.H == 1 || output.W == 1))
             throw n.Unsupported($"pytorch_half_pixel to a 1-pixel side ({output}) samples pixel 0, which the bilinear Upsample does not");
         return graph.AddLayer(n, null, layer, [x]);
+    }
+
+    /// <summary>The <paramref name="what"/> values given for the axes of opset 18's attribute <c>axes</c>, spread over
+    /// every axis of <paramref name="shape"/>, with <paramref name="unlisted"/>'s value on the axes the list leaves out;
+    /// without the attribute, the values as given (one per axis).</summary>
+    static T[] OnAllAxes<T>(OnnxNodeReader n, long[]? axes, T[] values, string what, TensorShape shape, Func<int, T> unlisted)
+    {
+        if (axes == null) return values;
+        if (values.Length != axes.Length)
+            throw n.Malformed($"{what} [{string.Join(",", values)}] need one value for each of the axes [{string.Join(",", axes)}]");
+        var all = new T[shape.Rank];
+        var listed = new bool[shape.Rank];
+        for (int axis = 0; axis < all.Length; axis++) all[axis] = unlisted(axis);
+        for (int i = 0; i < axes.Length; i++)
+        {
+            int axis = n.Axis(axes[i], shape.Rank, shape);
+            if (listed[axis]) throw n.Malformed($"axes [{string.Join(",", axes)}] name axis {axis} twice");
+            (all[axis], listed[axis]) = (values[i], true);
+        }
+        return all;
     }
 }
