@@ -75,8 +75,8 @@ public sealed partial class CpuBackend
         for (int n = 0; n < batch; n++)
         {
             int start = (n * channels + c) * spatial;
-            sumDy += DoubleSums.Sum(dy.AsSpan(start, spatial));
-            sumDyXHat += DoubleSums.ProductsWithNormalized(dy.AsSpan(start, spatial), x.AsSpan(start, spatial), mean, invStd);
+            var (sum, products) = DoubleSums.SumAndProductsWithNormalized(dy.AsSpan(start, spatial), x.AsSpan(start, spatial), mean, invStd);
+            (sumDy, sumDyXHat) = (sumDy + sum, sumDyXHat + products);
         }
         if (w.BetaGrad is { } dBeta) dBeta[c] += (float)sumDy;
         if (w.GammaGrad is { } dGamma) dGamma[c] += (float)sumDyXHat;
@@ -203,24 +203,26 @@ internal static class DoubleSums
         return sum;
     }
 
-    /// <summary>Σ dy·x̂ with x̂ = (x − mean)·invStd rounded to float, the product and sum in double (batch norm's dγ).</summary>
-    public static double ProductsWithNormalized(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invStd)
+    /// <summary>Σ dy and Σ dy·x̂ with x̂ = (x − mean)·invStd rounded to float, the product and the sums in double (batch norm's
+    /// dβ and dγ) in one pass over dy; each sum in the order of <see cref="Sum"/>.</summary>
+    public static (double Sum, double Products) SumAndProductsWithNormalized(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invStd)
     {
         int i = 0;
-        double sum = 0;
+        double sum = 0, products = 0;
         if (Vector512.IsHardwareAccelerated && dy.Length >= 16)
         {
-            Vector512<double> low = default, high = default;
+            Vector512<double> low = default, high = default, sumLow = default, sumHigh = default;
             Vector512<float> m = Vector512.Create(mean), s = Vector512.Create(invStd);
             for (; i + 16 <= dy.Length; i += 16)
             {
                 var (xa, xb) = Vector512.Widen((Vector512.Create(x.Slice(i, 16)) - m) * s);
                 var (da, db) = Vector512.Widen(Vector512.Create(dy.Slice(i, 16)));
+                (sumLow, sumHigh) = (sumLow + da, sumHigh + db);
                 (low, high) = (low + da * xa, high + db * xb);
             }
-            sum = Vector512.Sum(low + high);
+            (sum, products) = (Vector512.Sum(sumLow + sumHigh), Vector512.Sum(low + high));
         }
-        for (; i < dy.Length; i++) sum += dy[i] * (double)((x[i] - mean) * invStd);
-        return sum;
+        for (; i < dy.Length; i++) (sum, products) = (sum + dy[i], products + dy[i] * (double)((x[i] - mean) * invStd));
+        return (sum, products);
     }
 }

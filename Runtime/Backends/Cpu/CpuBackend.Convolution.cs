@@ -258,23 +258,44 @@ public sealed partial class CpuBackend : IFusedForward
 
     /// <summary>dy's channels [rowOffset, rowOffset + rows) in the virtual columns of <paramref name="planes"/>' last Build,
     /// (rows, N·V') with V' = <see cref="WeightGradient.ImageColumns"/>: <c>dY[o, n·V' + i·Wq + j] = dy[n, rowOffset + o, i, j]</c>,
-    /// 0 in the dropped columns j ≥ OW and in the padding up to V'.</summary>
+    /// 0 in the dropped columns j ≥ OW and in the padding up to V'. A task per row o (a copy: any split gives the same bits).</summary>
     void VirtualOutputGradient(float[] dy, in ConvGeometry g, int rowOffset, int rows, DirectConvolution planes)
     {
-        int columns = WeightGradient.ImageColumns(planes), stride = planes.PlaneWidth, width = g.OutputWidth;
+        int columns = WeightGradient.ImageColumns(planes);
         if (virtualGradient.Length < rows * g.Batch * columns) virtualGradient = new float[g.GroupOutputs * g.Batch * columns];
-        for (int o = 0; o < rows; o++)
-            for (int n = 0; n < g.Batch; n++)
+        virtualGradientWork.Run(dy, virtualGradient, g, rowOffset, rows, columns, planes.PlaneWidth, Threads);
+    }
+
+    readonly VirtualGradientWork virtualGradientWork = new();
+
+    /// <summary>The tasks of <see cref="VirtualOutputGradient"/>: row o of dY from channel rowOffset + o of every image.</summary>
+    sealed class VirtualGradientWork : IParallelWork
+    {
+        float[] dy = [], target = [];
+        int batch, channels, height, width, rowOffset, columns, stride;
+
+        public void Run(float[] outputGradient, float[] virtualGradient, in ConvGeometry g, int firstRow, int rows, int imageColumns, int planeWidth, int threads)
+        {
+            (dy, target, batch, channels, height, width) = (outputGradient, virtualGradient, g.Batch, g.OutChannels, g.OutputHeight, g.OutputWidth);
+            (rowOffset, columns, stride) = (firstRow, imageColumns, planeWidth);
+            CpuWorkers.Shared.Run(this, rows, (long)rows * batch * columns >= 1 << 15 ? threads : 1);
+            (dy, target) = ([], []);
+        }
+
+        void IParallelWork.Run(int o, int participant)
+        {
+            for (int n = 0; n < batch; n++)
             {
-                Span<float> target = virtualGradient.AsSpan((o * g.Batch + n) * columns, columns);
-                ReadOnlySpan<float> plane = dy.AsSpan((n * g.OutChannels + rowOffset + o) * g.OutputPixels, g.OutputPixels);
-                for (int i = 0; i < g.OutputHeight; i++)
+                Span<float> row = target.AsSpan((o * batch + n) * columns, columns);
+                ReadOnlySpan<float> plane = dy.AsSpan(((n * channels + rowOffset + o) * height) * width, height * width);
+                for (int i = 0; i < height; i++)
                 {
-                    plane.Slice(i * width, width).CopyTo(target.Slice(i * stride, width));
-                    int end = i < g.OutputHeight - 1 ? (i + 1) * stride : columns;
-                    target[(i * stride + width)..end].Clear();
+                    plane.Slice(i * width, width).CopyTo(row.Slice(i * stride, width));
+                    int end = i < height - 1 ? (i + 1) * stride : columns;
+                    row[(i * stride + width)..end].Clear();
                 }
             }
+        }
     }
 
     /// <summary>

@@ -14,7 +14,9 @@ namespace NeuroPlugin.Backends.Cpu;
 /// Each image's columns are padded to a multiple of 16 (<see cref="ImageColumns"/>, zeros in dY), so no loop has a tail.
 /// <para>The sum is cut into parts of whole images, about <see cref="PartLength"/> columns each — a number fixed by the
 /// sizes, not by the thread count — summed separately (lanes, then the horizontal sum) and added to dW in part order, so
-/// the result does not depend on <see cref="CpuBackend.Threads"/>. AVX-512 only; elsewhere the weight gradient goes
+/// the result does not depend on <see cref="CpuBackend.Threads"/>. A task is one part's sums for a group of
+/// <see cref="RowGroup"/> rows (rows are independent sums, so how they are grouped changes no bits); a block's 24
+/// accumulators stay in registers across all the part's images. AVX-512 only; elsewhere the weight gradient goes
 /// through <see cref="Gemm"/>.</para>
 /// </summary>
 internal sealed class WeightGradient : IParallelWork
@@ -23,13 +25,16 @@ internal sealed class WeightGradient : IParallelWork
     public const int PartLength = 2048;
     /// <summary>Largest O·K this runs for (the parts' sums are O·K floats each).</summary>
     public const int MaxOutputs = 1 << 16;
+    /// <summary>Rows of dW per task: small layers with few parts (8×8 planes: 3 parts of 64 images) still make enough
+    /// tasks for every thread, and a task's rows of dY for one part (128 KiB) stay in L2 while its taps sweep them.</summary>
+    public const int RowGroup = 16;
     const int BlockRows = 4, BlockTaps = 6;
 
     public static bool IsSupported => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
 
     float[] gradient = [], parts = [];
     DirectConvolution? planes;
-    int rows, taps, images, imageColumns, imagesPerPart, partCount;
+    int rows, taps, images, imageColumns, imagesPerPart, partCount, rowGroups;
 
     /// <summary>Columns of one image in dY: the virtual columns rounded up to 16, the extra ones 0 like the dropped ones.</summary>
     public static int ImageColumns(DirectConvolution built) => Gemm.RoundUp(built.VirtualColumns, 16);
@@ -43,7 +48,8 @@ internal sealed class WeightGradient : IParallelWork
         imagesPerPart = Math.Max(1, PartLength / imageColumns);
         partCount = (images + imagesPerPart - 1) / imagesPerPart;
         if (parts.Length < partCount * rows * taps) parts = new float[partCount * rows * taps];
-        CpuWorkers.Shared.Run(this, partCount, (long)rows * taps * images * imageColumns >= 1 << 20 ? threads : 1);
+        rowGroups = (rows + RowGroup - 1) / RowGroup;
+        CpuWorkers.Shared.Run(this, partCount * rowGroups, (long)rows * taps * images * imageColumns >= 1 << 20 ? threads : 1);
         for (int o = 0; o < rows; o++)
         {
             Span<float> target = dw.AsSpan(dwOffset + o * taps, taps);
@@ -52,16 +58,18 @@ internal sealed class WeightGradient : IParallelWork
         (gradient, planes) = ([], null);
     }
 
-    void IParallelWork.Run(int part, int participant)
+    void IParallelWork.Run(int task, int participant)
     {
         var source = planes!;
+        int part = task / rowGroups, firstRow = task % rowGroups * RowGroup, endRow = Math.Min(rows, firstRow + RowGroup);
         int first = part * imagesPerPart, count = Math.Min(images, first + imagesPerPart) - first;
         Span<float> sums = parts.AsSpan(part * rows * taps, rows * taps);
+        Span<Vector512<float>> accumulators = stackalloc Vector512<float>[BlockRows * BlockTaps];
         for (int k0 = 0; k0 < taps; k0 += BlockTaps)
-            for (int o0 = 0; o0 < rows; o0 += BlockRows)
+            for (int o0 = firstRow; o0 < endRow; o0 += BlockRows)
             {
-                int height = Math.Min(BlockRows, rows - o0), width = Math.Min(BlockTaps, taps - k0);
-                Block(source, first, count, o0, height - 1, k0, width - 1, sums, taps);
+                int height = Math.Min(BlockRows, endRow - o0), width = Math.Min(BlockTaps, taps - k0);
+                Block(source, first, count, o0, height - 1, k0, width - 1, accumulators, sums, taps);
             }
     }
 
@@ -70,7 +78,8 @@ internal sealed class WeightGradient : IParallelWork
     /// for r ≤ <paramref name="lastRow"/> and t ≤ <paramref name="lastTap"/>; rows and taps past those repeat the last
     /// (summed and dropped), so every read is in bounds.
     /// </summary>
-    void Block(DirectConvolution source, int first, int count, int o0, int lastRow, int k0, int lastTap, Span<float> sums, int stride)
+    void Block(DirectConvolution source, int first, int count, int o0, int lastRow, int k0, int lastTap, Span<Vector512<float>> accumulators,
+        Span<float> sums, int stride)
     {
         int[] offsets = source.Offsets;
         nint rowStride = (nint)images * imageColumns;
@@ -78,48 +87,54 @@ internal sealed class WeightGradient : IParallelWork
         nint t3 = offsets[k0 + Math.Min(3, lastTap)] - offsets[k0], t4 = offsets[k0 + Math.Min(4, lastTap)] - offsets[k0];
         nint t5 = offsets[k0 + Math.Min(5, lastTap)] - offsets[k0];
         nint r1 = Math.Min(1, lastRow) * rowStride, r2 = Math.Min(2, lastRow) * rowStride, r3 = Math.Min(3, lastRow) * rowStride;
-        Span<Vector512<float>> accumulators = stackalloc Vector512<float>[BlockRows * BlockTaps];
-        accumulators.Clear();
-        for (int n = first; n < first + count; n++)
-        {
-            // image n: its dY columns and its X rows (the taps' offsets into its planes), each imageColumns long; indexing
-            // the last element of the first and last rows checks that all lie inside the arrays
-            _ = source.Planes[n * source.SampleSize + offsets[k0] + Math.Max(Math.Max(t1, t2), Math.Max(Math.Max(t3, t4), t5)) + imageColumns - 1];
-            _ = gradient[o0 * rowStride + r3 + (nint)n * imageColumns + imageColumns - 1];
-            ref float x = ref source.Planes[n * source.SampleSize + offsets[k0]];
-            ref float d = ref gradient[o0 * rowStride + (nint)n * imageColumns];
-            Dot4x6(ref d, r1, r2, r3, ref x, t1, t2, t3, t4, t5, (nuint)imageColumns, ref accumulators[0]);
-        }
+        // the images' dY columns follow each other in a row; their X rows (the taps' offsets into each image's planes)
+        // are SampleSize apart. Indexing the last element read of the first and last images checks that all lie inside
+        // the arrays (offsets only grow with the image).
+        int last = first + count - 1;
+        nint farthest = Math.Max(Math.Max(t1, t2), Math.Max(Math.Max(t3, t4), t5)) + imageColumns - 1;
+        _ = source.Planes[(nint)last * source.SampleSize + offsets[k0] + farthest];
+        _ = gradient[o0 * rowStride + r3 + (nint)last * imageColumns + imageColumns - 1];
+        ref float x = ref source.Planes[first * source.SampleSize + offsets[k0]];
+        ref float d = ref gradient[o0 * rowStride + (nint)first * imageColumns];
+        Dot4x6(ref d, r1, r2, r3, ref x, t1, t2, t3, t4, t5, (nuint)imageColumns, count, source.SampleSize, ref accumulators[0]);
         for (int r = 0; r <= lastRow; r++)
             for (int t = 0; t <= lastTap; t++) sums[(o0 + r) * stride + k0 + t] = Vector512.Sum(accumulators[r * BlockTaps + t]);
     }
 
-    /// <summary><c>acc[r·6 + t] += Σ_i d[rᵢ + i]·x[tₜ + i]</c> for i &lt; <paramref name="count"/> (a multiple of 16), 16 lanes at a
-    /// time: rows of d at offsets 0, r1, r2, r3 and rows of x at 0, t1 … t5, 24 accumulators kept in registers.</summary>
+    /// <summary><c>acc[r·6 + t] = Σ_n Σ_i d[rᵣ + n·C + i]·x[tₜ + n·S + i]</c> for <paramref name="imageCount"/> images n and
+    /// i &lt; C = <paramref name="columns"/> (a multiple of 16), 16 lanes at a time: rows of d at offsets 0, r1, r2, r3 (an image's
+    /// columns follow the previous one's), rows of x at 0, t1 … t5 from each image's start S = <paramref name="imageStride"/>
+    /// apart; the 24 accumulators stay in registers for all the images.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Dot4x6(ref float d, nint r1, nint r2, nint r3, ref float x, nint t1, nint t2, nint t3, nint t4, nint t5, nuint count, ref Vector512<float> acc)
+    static void Dot4x6(ref float d, nint r1, nint r2, nint r3, ref float x, nint t1, nint t2, nint t3, nint t4, nint t5, nuint columns,
+        int imageCount, int imageStride, ref Vector512<float> acc)
     {
-        Vector512<float> a00 = acc, a01 = Unsafe.Add(ref acc, 1), a02 = Unsafe.Add(ref acc, 2), a03 = Unsafe.Add(ref acc, 3), a04 = Unsafe.Add(ref acc, 4), a05 = Unsafe.Add(ref acc, 5);
-        Vector512<float> a10 = Unsafe.Add(ref acc, 6), a11 = Unsafe.Add(ref acc, 7), a12 = Unsafe.Add(ref acc, 8), a13 = Unsafe.Add(ref acc, 9), a14 = Unsafe.Add(ref acc, 10), a15 = Unsafe.Add(ref acc, 11);
-        Vector512<float> a20 = Unsafe.Add(ref acc, 12), a21 = Unsafe.Add(ref acc, 13), a22 = Unsafe.Add(ref acc, 14), a23 = Unsafe.Add(ref acc, 15), a24 = Unsafe.Add(ref acc, 16), a25 = Unsafe.Add(ref acc, 17);
-        Vector512<float> a30 = Unsafe.Add(ref acc, 18), a31 = Unsafe.Add(ref acc, 19), a32 = Unsafe.Add(ref acc, 20), a33 = Unsafe.Add(ref acc, 21), a34 = Unsafe.Add(ref acc, 22), a35 = Unsafe.Add(ref acc, 23);
-        ref float d1 = ref Unsafe.Add(ref d, r1), d2 = ref Unsafe.Add(ref d, r2), d3 = ref Unsafe.Add(ref d, r3);
-        ref float x1 = ref Unsafe.Add(ref x, t1), x2 = ref Unsafe.Add(ref x, t2), x3 = ref Unsafe.Add(ref x, t3), x4 = ref Unsafe.Add(ref x, t4), x5 = ref Unsafe.Add(ref x, t5);
-        for (nuint i = 0; i < count; i += 16)
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default, a05 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a24 = default, a25 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default, a34 = default, a35 = default;
+        for (int n = 0; n < imageCount; n++)
         {
-            Vector512<float> y0 = Vector512.LoadUnsafe(ref d, i), y1 = Vector512.LoadUnsafe(ref d1, i), y2 = Vector512.LoadUnsafe(ref d2, i), y3 = Vector512.LoadUnsafe(ref d3, i);
-            Vector512<float> p = Vector512.LoadUnsafe(ref x, i);
-            a00 = Avx512F.FusedMultiplyAdd(y0, p, a00); a10 = Avx512F.FusedMultiplyAdd(y1, p, a10); a20 = Avx512F.FusedMultiplyAdd(y2, p, a20); a30 = Avx512F.FusedMultiplyAdd(y3, p, a30);
-            p = Vector512.LoadUnsafe(ref x1, i);
-            a01 = Avx512F.FusedMultiplyAdd(y0, p, a01); a11 = Avx512F.FusedMultiplyAdd(y1, p, a11); a21 = Avx512F.FusedMultiplyAdd(y2, p, a21); a31 = Avx512F.FusedMultiplyAdd(y3, p, a31);
-            p = Vector512.LoadUnsafe(ref x2, i);
-            a02 = Avx512F.FusedMultiplyAdd(y0, p, a02); a12 = Avx512F.FusedMultiplyAdd(y1, p, a12); a22 = Avx512F.FusedMultiplyAdd(y2, p, a22); a32 = Avx512F.FusedMultiplyAdd(y3, p, a32);
-            p = Vector512.LoadUnsafe(ref x3, i);
-            a03 = Avx512F.FusedMultiplyAdd(y0, p, a03); a13 = Avx512F.FusedMultiplyAdd(y1, p, a13); a23 = Avx512F.FusedMultiplyAdd(y2, p, a23); a33 = Avx512F.FusedMultiplyAdd(y3, p, a33);
-            p = Vector512.LoadUnsafe(ref x4, i);
-            a04 = Avx512F.FusedMultiplyAdd(y0, p, a04); a14 = Avx512F.FusedMultiplyAdd(y1, p, a14); a24 = Avx512F.FusedMultiplyAdd(y2, p, a24); a34 = Avx512F.FusedMultiplyAdd(y3, p, a34);
-            p = Vector512.LoadUnsafe(ref x5, i);
-            a05 = Avx512F.FusedMultiplyAdd(y0, p, a05); a15 = Avx512F.FusedMultiplyAdd(y1, p, a15); a25 = Avx512F.FusedMultiplyAdd(y2, p, a25); a35 = Avx512F.FusedMultiplyAdd(y3, p, a35);
+            ref float d1 = ref Unsafe.Add(ref d, r1), d2 = ref Unsafe.Add(ref d, r2), d3 = ref Unsafe.Add(ref d, r3);
+            ref float x1 = ref Unsafe.Add(ref x, t1), x2 = ref Unsafe.Add(ref x, t2), x3 = ref Unsafe.Add(ref x, t3), x4 = ref Unsafe.Add(ref x, t4), x5 = ref Unsafe.Add(ref x, t5);
+            for (nuint i = 0; i < columns; i += 16)
+            {
+                Vector512<float> y0 = Vector512.LoadUnsafe(ref d, i), y1 = Vector512.LoadUnsafe(ref d1, i), y2 = Vector512.LoadUnsafe(ref d2, i), y3 = Vector512.LoadUnsafe(ref d3, i);
+                Vector512<float> p = Vector512.LoadUnsafe(ref x, i);
+                a00 = Avx512F.FusedMultiplyAdd(y0, p, a00); a10 = Avx512F.FusedMultiplyAdd(y1, p, a10); a20 = Avx512F.FusedMultiplyAdd(y2, p, a20); a30 = Avx512F.FusedMultiplyAdd(y3, p, a30);
+                p = Vector512.LoadUnsafe(ref x1, i);
+                a01 = Avx512F.FusedMultiplyAdd(y0, p, a01); a11 = Avx512F.FusedMultiplyAdd(y1, p, a11); a21 = Avx512F.FusedMultiplyAdd(y2, p, a21); a31 = Avx512F.FusedMultiplyAdd(y3, p, a31);
+                p = Vector512.LoadUnsafe(ref x2, i);
+                a02 = Avx512F.FusedMultiplyAdd(y0, p, a02); a12 = Avx512F.FusedMultiplyAdd(y1, p, a12); a22 = Avx512F.FusedMultiplyAdd(y2, p, a22); a32 = Avx512F.FusedMultiplyAdd(y3, p, a32);
+                p = Vector512.LoadUnsafe(ref x3, i);
+                a03 = Avx512F.FusedMultiplyAdd(y0, p, a03); a13 = Avx512F.FusedMultiplyAdd(y1, p, a13); a23 = Avx512F.FusedMultiplyAdd(y2, p, a23); a33 = Avx512F.FusedMultiplyAdd(y3, p, a33);
+                p = Vector512.LoadUnsafe(ref x4, i);
+                a04 = Avx512F.FusedMultiplyAdd(y0, p, a04); a14 = Avx512F.FusedMultiplyAdd(y1, p, a14); a24 = Avx512F.FusedMultiplyAdd(y2, p, a24); a34 = Avx512F.FusedMultiplyAdd(y3, p, a34);
+                p = Vector512.LoadUnsafe(ref x5, i);
+                a05 = Avx512F.FusedMultiplyAdd(y0, p, a05); a15 = Avx512F.FusedMultiplyAdd(y1, p, a15); a25 = Avx512F.FusedMultiplyAdd(y2, p, a25); a35 = Avx512F.FusedMultiplyAdd(y3, p, a35);
+            }
+            d = ref Unsafe.Add(ref d, columns);
+            x = ref Unsafe.Add(ref x, imageStride);
         }
         (acc, Unsafe.Add(ref acc, 1), Unsafe.Add(ref acc, 2), Unsafe.Add(ref acc, 3), Unsafe.Add(ref acc, 4), Unsafe.Add(ref acc, 5)) = (a00, a01, a02, a03, a04, a05);
         (Unsafe.Add(ref acc, 6), Unsafe.Add(ref acc, 7), Unsafe.Add(ref acc, 8), Unsafe.Add(ref acc, 9), Unsafe.Add(ref acc, 10), Unsafe.Add(ref acc, 11)) = (a10, a11, a12, a13, a14, a15);

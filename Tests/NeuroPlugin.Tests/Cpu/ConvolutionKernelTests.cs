@@ -39,6 +39,7 @@ public class ConvolutionKernelTests
         new(1, 70, 20, 6, 6, Window2d.Square(3, 1, 1)),                          // K = 630 > one depth block of 256
         new(1, 16, 20, 40, 36, Window2d.Square(3, 1, 1)),                        // one large image: a task per block, all its panels (the last partial)
         new(1, 8, 14, 70, 66, Window2d.Square(3, 2, 1)),                         // the same at stride 2
+        new(30, 12, 40, 8, 8, Window2d.Square(3, 1, 1)),                         // weight gradient: 2 parts of images × 3 groups of rows (the last partial)
     ];
 
     [TestCaseSource(nameof(Geometries))]
