@@ -7,7 +7,9 @@ namespace NeuroPlugin.Benchmarks;
 /// driver's too; on a shared machine steadier than wall time), the same kernels a step runs in the same order, and prints
 /// the stages by total time, then the totals per layer type, so that an optimisation starts from the largest measured
 /// cost. On GL every dispatch is waited for (<see cref="GLDevice.SynchronousCommands"/>), so a stage's time is its own
-/// work on any driver; the waits themselves cost a little.
+/// work on any driver; the waits themselves cost a little. With <c>NEURO_PROFILE_WALL=1</c> each stage is timed by wall
+/// time instead: with several threads the process's processor time of the other threads is only brought up to date at
+/// the scheduler's ticks, so a stage of a few hundred microseconds is misread (and their spinning between jobs counts).
 /// </summary>
 static class Profile
 {
@@ -29,22 +31,24 @@ static class Profile
         var seconds = new double[stages.Count];
         // each stage's fastest step too: on a shared machine the minimum is the steadiest figure
         var fastest = Enumerable.Repeat(double.MaxValue, stages.Count + 1).ToArray();
+        bool wallStages = Environment.GetEnvironmentVariable("NEURO_PROFILE_WALL") == "1";
+        double Now() => wallStages ? Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency : CpuClock.Seconds;
         double update = 0, wall = 0;
         void Step(bool record)
         {
             long step = Stopwatch.GetTimestamp();
             for (int s = 0; s < stages.Count; s++)
             {
-                double start = CpuClock.Seconds;
+                double start = Now();
                 if (train) plan.RunTrainingStage(s); else plan.RunInferenceStage(s);
-                double spent = CpuClock.Seconds - start;
+                double spent = Now() - start;
                 if (record) (seconds[s], fastest[s]) = (seconds[s] + spent, Math.Min(fastest[s], spent));
             }
             if (train)
             {
-                double begin = CpuClock.Seconds;
+                double begin = Now();
                 optimizer.Step(backend, parameters, gradients);
-                double spent = CpuClock.Seconds - begin;
+                double spent = Now() - begin;
                 if (record) (update, fastest[^1]) = (update + spent, Math.Min(fastest[^1], spent));
             }
             if (record) wall += Stopwatch.GetElapsedTime(step).TotalSeconds;
@@ -55,7 +59,7 @@ static class Profile
         clock.Restart();
         while (clock.Elapsed.TotalSeconds < 5 || steps < 3) { Step(record: true); steps++; }
         double total = seconds.Sum() + update;
-        Console.WriteLine($"{model} {(train ? "training" : "inference")}, batch {batch}, {(gl ? backend.DeviceName : $"{threads} threads")}: {total / steps * 1e3:F3} ms of processor time a step " +
+        Console.WriteLine($"{model} {(train ? "training" : "inference")}, batch {batch}, {(gl ? backend.DeviceName : $"{threads} threads")}: {total / steps * 1e3:F3} ms of {(wallStages ? "wall" : "processor")} time a step " +
             $"({wall / steps * 1e3:F3} ms wall) over {steps} steps; the sum of each stage's fastest: {fastest.Where(f => f < double.MaxValue).Sum() * 1e3:F3} ms");
         var byStage = stages.Select((stage, s) => (Name: stage.Name, Kind: KindOf(graph, stage), Seconds: seconds[s], Fastest: fastest[s]))
             .Append((Name: "optimizer step", Kind: "optimizer", Seconds: update, Fastest: train ? fastest[^1] : 0)).ToArray();

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -46,7 +47,8 @@ internal sealed class DirectConvolution : IParallelWork
     // the planes of the last Build, and their geometry
     float[] planes = [];
     int[] offsets = [];
-    int batch, channels, strideHeight, strideWidth, planeHeight, planeWidth, sampleSize, outputHeight, outputWidth;
+    int batch, channels, strideHeight, strideWidth, planeHeight, planeWidth, channelSize, sampleSize, outputHeight, outputWidth;
+    UsedPhases used;
 
     // the current Run
     float[] weights = [];
@@ -87,7 +89,10 @@ internal sealed class DirectConvolution : IParallelWork
         planeWidth = (paddedWidth + strideWidth - 1) / strideWidth;
         outputHeight = (paddedHeight - w.DilationHeight * (kernelHeight - 1) - 1) / strideHeight + 1;
         outputWidth = (paddedWidth - w.DilationWidth * (kernelWidth - 1) - 1) / strideWidth + 1;
-        sampleSize = channelCount * strideHeight * strideWidth * planeHeight * planeWidth;
+        // only the phases some tap reads (a 1×1 stride-2 window reads one of four)
+        used = UsedPhases.Of(kernelHeight, kernelWidth, w);
+        channelSize = used.Count(strideHeight, strideWidth) * planeHeight * planeWidth;
+        sampleSize = channelCount * channelSize;
         // reads run past an image's last plane by at most a tile and a row (columns that are dropped)
         int length = count * sampleSize + 64 + planeWidth;
         if (planes.Length < length) planes = new float[Math.Max(count, capacity) * sampleSize + 64 + planeWidth];
@@ -96,7 +101,7 @@ internal sealed class DirectConvolution : IParallelWork
         for (int c = 0, k = 0; c < channelCount; c++)
             for (int p = 0; p < kernelHeight; p++)
                 for (int q = 0; q < kernelWidth; q++, k++)
-                    offsets[k] = c * strideHeight * strideWidth * planeHeight * planeWidth + TapOffset(p, q, w, planeHeight, planeWidth);
+                    offsets[k] = c * channelSize + TapOffset(p, q, w, planeHeight, planeWidth, used);
         // the slack is read by dropped columns only, whose products must stay finite (0·NaN would not be 0)
         planes.AsSpan(count * sampleSize, length - count * sampleSize).Clear();
         building = true;
@@ -108,15 +113,17 @@ internal sealed class DirectConvolution : IParallelWork
     /// <summary>The planes of image n, channel c.</summary>
     void BuildChannel(int n, int c) =>
         PhasePlanes(input.Data.AsSpan(input.Start(n, c), input.Plane), input.Height, input.Width, window, planeHeight, planeWidth,
-            planes.AsSpan(n * sampleSize + c * strideHeight * strideWidth * planeHeight * planeWidth, strideHeight * strideWidth * planeHeight * planeWidth));
+            planes.AsSpan(n * sampleSize + c * channelSize, channelSize), used);
 
     /// <summary>
     /// The zero-padded (H×W) <paramref name="plane"/> split into the window's stride phases: phase (φh, φw), at
     /// <c>(φh·sw + φw)·Hq·Wq</c> in <paramref name="target"/>, holds the padded pixels (φh + sh·r, φw + sw·s) at r·Wq + s.
     /// Each padded row is laid out once between the padding's zeros, then dealt to the column phases (stride 2: even and
-    /// odd lanes of 32 floats at a time, AVX-512).
+    /// odd lanes of 32 floats at a time, AVX-512). With <paramref name="used"/> only those phases are made, one after
+    /// another in the same order (phase (φh, φw) at <c>used.Slot(φh, φw, sw)·Hq·Wq</c>).
     /// </summary>
-    internal static void PhasePlanes(ReadOnlySpan<float> plane, int height, int width, in Window2d w, int planeHeight, int planeWidth, Span<float> target)
+    internal static void PhasePlanes(ReadOnlySpan<float> plane, int height, int width, in Window2d w, int planeHeight, int planeWidth, Span<float> target,
+        UsedPhases used = default)
     {
         int strideHeight = w.StrideHeight, strideWidth = w.StrideWidth;
         int paddedHeight = height + w.PadTop + w.PadBottom;
@@ -150,26 +157,31 @@ internal sealed class DirectConvolution : IParallelWork
         // every row, so they are written once and each row only copies its values in between
         int zerosLeft = Math.Min(w.PadLeft, padded.Length), values = Math.Clamp(strideWidth * planeWidth - zerosLeft, 0, width);
         padded.Clear();
+        bool bothColumns = strideWidth == 2 && used.Columns == 0;
         for (int phaseRow = 0; phaseRow < strideHeight; phaseRow++)
+        {
+            if (!UsedPhases.Has(used.Rows, phaseRow)) continue;
             for (int rq = 0; rq < planeHeight; rq++)
             {
                 int ih = rq * strideHeight + phaseRow - w.PadTop;
                 bool inside = (uint)ih < (uint)height && rq * strideHeight + phaseRow < paddedHeight;
                 if (inside) CopyRows(plane.Slice(ih * width, values), 0, padded[zerosLeft..], 0, values, 1);
-                if (inside && strideWidth == 2)
+                if (inside && bothColumns)
                 {
-                    int first = (phaseRow * strideWidth * planeHeight + rq) * planeWidth;
+                    int first = (used.Slot(phaseRow, 0, strideWidth) * planeHeight + rq) * planeWidth;
                     DeinterleavePair(padded, target.Slice(first, planeWidth), target.Slice(first + planeHeight * planeWidth, planeWidth));
                     continue;
                 }
                 for (int phaseColumn = 0; phaseColumn < strideWidth; phaseColumn++)
                 {
-                    Span<float> row = target.Slice(((phaseRow * strideWidth + phaseColumn) * planeHeight + rq) * planeWidth, planeWidth);
+                    if (!UsedPhases.Has(used.Columns, phaseColumn)) continue;
+                    Span<float> row = target.Slice((used.Slot(phaseRow, phaseColumn, strideWidth) * planeHeight + rq) * planeWidth, planeWidth);
                     if (!inside) row.Clear();
                     else if (strideWidth == 1) padded[..planeWidth].CopyTo(row);
                     else Deinterleave(padded, strideWidth, phaseColumn, row);
                 }
             }
+        }
     }
 
     /// <summary>
@@ -253,11 +265,12 @@ internal sealed class DirectConvolution : IParallelWork
         for (; s < length; s++) (even[s], odd[s]) = (padded[2 * s], padded[2 * s + 1]);
     }
 
-    /// <summary>Where tap (p, q) of a plane's window starts in its phase planes (see <see cref="PhasePlanes"/>).</summary>
-    internal static int TapOffset(int p, int q, in Window2d w, int planeHeight, int planeWidth)
+    /// <summary>Where tap (p, q) of a plane's window starts in its phase planes (see <see cref="PhasePlanes"/>; those of
+    /// <paramref name="used"/> phases only where given).</summary>
+    internal static int TapOffset(int p, int q, in Window2d w, int planeHeight, int planeWidth, UsedPhases used = default)
     {
         int row = p * w.DilationHeight, column = q * w.DilationWidth;
-        int phase = row % w.StrideHeight * w.StrideWidth + column % w.StrideWidth;
+        int phase = used.Slot(row % w.StrideHeight, column % w.StrideWidth, w.StrideWidth);
         return phase * planeHeight * planeWidth + row / w.StrideHeight * planeWidth + column / w.StrideWidth;
     }
 
@@ -468,4 +481,38 @@ internal sealed class PhasePlaneSource : RowSegmentSource
             done += count;
         }
     }
+}
+
+/// <summary>
+/// Which stride phases of a window its taps read, per axis: bit φ of <see cref="Rows"/> is set when some tap row
+/// <c>p·dilation ≡ φ (mod stride)</c>, likewise <see cref="Columns"/>; 0 stands for every phase of that axis (the default,
+/// and strides above 64). A tap row p·d lands in phase p·d mod s, so a window smaller than its stride (1×1 stride 2,
+/// ResNet's downsampling shortcut) reads one phase of each axis: its phase planes are a quarter of all of them.
+/// </summary>
+internal readonly record struct UsedPhases(ulong Rows, ulong Columns)
+{
+    /// <summary>The phases that a <paramref name="kernelHeight"/>×<paramref name="kernelWidth"/> window <paramref name="w"/> reads.</summary>
+    public static UsedPhases Of(int kernelHeight, int kernelWidth, in Window2d w) =>
+        new(Axis(kernelHeight, w.DilationHeight, w.StrideHeight), Axis(kernelWidth, w.DilationWidth, w.StrideWidth));
+
+    static ulong Axis(int kernel, int dilation, int stride)
+    {
+        if (stride > 64) return 0;
+        ulong mask = 0;
+        for (int p = 0; p < Math.Min(kernel, stride); p++) mask |= 1UL << (int)((long)p * dilation % stride);
+        return mask == (stride == 64 ? ulong.MaxValue : (1UL << stride) - 1) ? 0 : mask;
+    }
+
+    /// <summary>Whether phase <paramref name="phase"/> of an axis with mask <paramref name="mask"/> is read.</summary>
+    public static bool Has(ulong mask, int phase) => mask == 0 || (mask >> phase & 1) != 0;
+
+    /// <summary>The number of read phases: row phases × column phases of strides <paramref name="strideHeight"/>, <paramref name="strideWidth"/>.</summary>
+    public int Count(int strideHeight, int strideWidth) =>
+        (Rows == 0 ? strideHeight : BitOperations.PopCount(Rows)) * (Columns == 0 ? strideWidth : BitOperations.PopCount(Columns));
+
+    /// <summary>The place of read phase (<paramref name="phaseRow"/>, <paramref name="phaseColumn"/>) among the read ones, row-major.</summary>
+    public int Slot(int phaseRow, int phaseColumn, int strideWidth) =>
+        Rank(Rows, phaseRow) * (Columns == 0 ? strideWidth : BitOperations.PopCount(Columns)) + Rank(Columns, phaseColumn);
+
+    static int Rank(ulong mask, int phase) => mask == 0 ? phase : BitOperations.PopCount(mask & ((1UL << phase) - 1));
 }

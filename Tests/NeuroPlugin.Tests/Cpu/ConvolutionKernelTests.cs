@@ -40,6 +40,11 @@ public class ConvolutionKernelTests
         new(1, 16, 20, 40, 36, Window2d.Square(3, 1, 1)),                        // one large image: a task per block, all its panels (the last partial)
         new(1, 8, 14, 70, 66, Window2d.Square(3, 2, 1)),                         // the same at stride 2
         new(30, 12, 40, 8, 8, Window2d.Square(3, 1, 1)),                         // weight gradient: 2 parts of images × 3 groups of rows (the last partial)
+        new(1, 8, 12, 14, 14, Window2d.Square(1, 2)),                           // 1×1 stride 2 (ResNet's shortcut): one phase of four
+        new(2, 5, 9, 13, 11, Window2d.Square(1, 2)),                             // the same, odd sizes, batch 2
+        new(1, 3, 5, 13, 14, new Window2d(2, 2, 3, 3)),                          // 2×2 stride 3: two phases of three per axis
+        new(1, 4, 6, 12, 12, new Window2d(2, 2, 2, 2, 1, 1, 1, 1, 2, 2)),        // dilation 2 stride 2: one phase, padded
+        new(1, 3, 4, 11, 12, new Window2d(1, 3, 2, 2, 0, 1, 1, 1)),              // 1×3 stride 2: one row phase, both column phases
     ];
 
     [TestCaseSource(nameof(Geometries))]
