@@ -31,3 +31,34 @@ public interface IFusedForward
     /// The result must be the bits of the two ops run one after the other.</summary>
     void LinearFusedForward(Tensor input, Tensor weight, Tensor? bias, ActivationKind activation, float alpha, Tensor output);
 }
+
+/// <summary>One convolution of a fused pair (<see cref="IFusedPairForward"/>) and what its chain folds in: the weights
+/// (O, C/G, KH, KW), bias (O) or null, an eval-mode batch norm, a residual of its output's shape, an activation with
+/// <see cref="Alpha"/>, its window and group count — the arguments of <see cref="IFusedForward.Conv2dFusedForward"/>
+/// other than the input and the output.</summary>
+public readonly record struct FusedConvolution(Tensor Weight, Tensor? Bias, FoldedBatchNorm? BatchNorm, Tensor? Residual,
+    ActivationKind? Activation, float Alpha, Window2d Window, int Groups);
+
+/// <summary>
+/// A backend that runs two fused convolutions, the second reading only the first's output, as one op: a pointwise
+/// (1×1, stride 1, unpadded, ungrouped) convolution's chain followed by a depthwise convolution's chain (one input channel
+/// per group, any kernel, stride, padding, dilation and channel multiplier), as in an inverted residual block (MobileNet
+/// v2's expansion and depthwise layers). The backend may compute the intermediate tensor a band of rows at a time, so it
+/// stays in cache instead of being written whole and read back. <see cref="Execution.ExecutionPlan.ForInference"/> uses it
+/// where the backend has it.
+/// </summary>
+public interface IFusedPairForward
+{
+    /// <summary>Whether <see cref="Conv2dPairFusedForward"/> takes a first convolution of <paramref name="firstWeight"/>'s
+    /// shape, window and groups on an input of <paramref name="input"/>'s shape, followed by the second one.</summary>
+    bool CanFusePair(TensorShape input, TensorShape firstWeight, Window2d firstWindow, int firstGroups,
+        TensorShape secondWeight, Window2d secondWindow, int secondGroups);
+
+    /// <summary>
+    /// <c>output = second(first(input))</c>, each a <see cref="IFusedForward.Conv2dFusedForward"/> with its
+    /// <see cref="FusedConvolution"/>'s parts: input (N,C,H,W), <paramref name="intermediate"/> first's output (N,E,H,W),
+    /// <paramref name="output"/> (N,O,OH,OW). The result must be the bits of the two fused ops run one after the other;
+    /// <paramref name="intermediate"/> is scratch storage of first's output shape whose contents are unspecified afterwards.
+    /// </summary>
+    void Conv2dPairFusedForward(Tensor input, in FusedConvolution first, Tensor intermediate, in FusedConvolution second, Tensor output);
+}

@@ -6,6 +6,9 @@ namespace NeuroPlugin.Execution;
 // only it feeds — an eval-mode BatchNorm2d, a two-input Add (a residual), an activation, in that order, each optional —
 // run as one stage that writes the last one's output; so do a Linear and the activation that only it feeds. The fused op gives the bits of the separate ops, so fusion changes
 // the speed and nothing else; the outputs of the layers inside a chain are not computed (Tensor throws for them).
+// On a backend with IFusedPairForward, a chain whose convolution is pointwise and whose output only a depthwise
+// convolution's chain reads joins that chain as one stage (its Before): the backend may then hold the intermediate
+// tensor a band of rows at a time (inverted residual blocks: expansion, depthwise).
 public sealed partial class ExecutionPlan
 {
     /// <summary>A convolution or linear layer (node index) and what follows it: a batch norm, an Add with its other input
@@ -13,7 +16,10 @@ public sealed partial class ExecutionPlan
     /// sits.</summary>
     sealed record FusedChain(int Producer, int? BatchNorm, int? Add, Tensor? Residual, int? Activation, int Last)
     {
-        public IEnumerable<int> Nodes => new int?[] { Producer, BatchNorm, Add, Activation }.OfType<int>();
+        /// <summary>The chain that runs first in the same op and whose output only this one reads (a fused pair), or null.</summary>
+        public FusedChain? Before { get; init; }
+
+        public IEnumerable<int> Nodes => (Before?.Nodes ?? []).Concat(new int?[] { Producer, BatchNorm, Add, Activation }.OfType<int>());
     }
 
     /// <summary>The chains of an inference plan, by the index of their last node; empty when not fusing.</summary>
@@ -69,6 +75,45 @@ public sealed partial class ExecutionPlan
             foreach (int n in chain.Nodes)
                 if (n != last) fusedAway[nodes[n].Node] = name;
         }
+        if (backend is IFusedPairForward pairs) PairFusedChains(pairs, consumers, outputs);
+    }
+
+    /// <summary>Joins each chain whose output only another chain's convolution reads to that chain, where the backend
+    /// takes the two convolutions as one op (<see cref="IFusedPairForward.CanFusePair"/>).</summary>
+    void PairFusedChains(IFusedPairForward pairs, Dictionary<string, List<int>> consumers, HashSet<string> outputs)
+    {
+        var byProducer = fusedChains.Values.Where(c => layers[c.Producer] is Conv2d).ToDictionary(c => c.Producer);
+        foreach (var first in fusedChains.Values.ToArray())
+        {
+            string output = nodes[first.Last].Node;
+            if (layers[first.Producer] is not Conv2d a || outputs.Contains(output) || !consumers.TryGetValue(output, out var readers) ||
+                readers.Count != 1 || !byProducer.TryGetValue(readers[0], out var second) || second.Before is not null || first.Before is not null)
+                continue;
+            var b = (Conv2d)layers[second.Producer];
+            if (!pairs.CanFusePair(nodes[first.Producer].Inputs[0].Shape, nodes[first.Producer].Parameters[0].Shape, a.Window, a.Groups,
+                    nodes[second.Producer].Parameters[0].Shape, b.Window, b.Groups))
+                continue;
+            var pair = second with { Before = first };
+            fusedChains.Remove(first.Last);
+            fusedChains[second.Last] = pair;
+            byProducer[second.Producer] = pair;
+            string name = string.Join("+", pair.Nodes.Select(n => nodes[n].Node));
+            foreach (int n in pair.Nodes)
+                if (n != pair.Last) fusedAway[nodes[n].Node] = name;
+        }
+    }
+
+    /// <summary>A chain's convolution and what it folds in, as <see cref="IFusedPairForward"/> takes them.</summary>
+    FusedConvolution Describe(FusedChain chain)
+    {
+        var t = nodes[chain.Producer];
+        var convolution = (Conv2d)layers[chain.Producer];
+        var activation = chain.Activation is { } a ? (Activation)layers[a] : null;
+        FoldedBatchNorm? batchNorm = null;
+        if (chain.BatchNorm is { } b)
+            batchNorm = new FoldedBatchNorm(nodes[b].Parameters[0], nodes[b].Parameters[1], nodes[b].Buffers[0], nodes[b].Buffers[1], ((BatchNorm)layers[b]).Epsilon);
+        return new FusedConvolution(t.Parameters[0], convolution.HasBias ? t.Parameters[1] : null, batchNorm, chain.Residual,
+            activation?.Kind, activation?.NegativeSlope ?? 0f, convolution.Window, convolution.Groups);
     }
 
     /// <summary>Runs a chain's one op: the convolution's or linear layer's input and weights, the batch norm's parameters
@@ -84,11 +129,13 @@ public sealed partial class ExecutionPlan
                 activation.NegativeSlope, nodes[chain.Last].Output);
             return;
         }
-        var convolution = (Conv2d)layers[chain.Producer];
-        FoldedBatchNorm? batchNorm = null;
-        if (chain.BatchNorm is { } b)
-            batchNorm = new FoldedBatchNorm(nodes[b].Parameters[0], nodes[b].Parameters[1], nodes[b].Buffers[0], nodes[b].Buffers[1], ((BatchNorm)layers[b]).Epsilon);
-        fusing.Conv2dFusedForward(t.Inputs[0], t.Parameters[0], convolution.HasBias ? t.Parameters[1] : null, batchNorm,
-            chain.Residual, activation?.Kind, activation?.NegativeSlope ?? 0f, nodes[chain.Last].Output, convolution.Window, convolution.Groups);
+        if (chain.Before is { } before)
+        {
+            ((IFusedPairForward)backend).Conv2dPairFusedForward(nodes[before.Producer].Inputs[0], Describe(before), nodes[before.Last].Output,
+                Describe(chain), nodes[chain.Last].Output);
+            return;
+        }
+        var c = Describe(chain);
+        fusing.Conv2dFusedForward(t.Inputs[0], c.Weight, c.Bias, c.BatchNorm, c.Residual, c.Activation, c.Alpha, nodes[chain.Last].Output, c.Window, c.Groups);
     }
 }

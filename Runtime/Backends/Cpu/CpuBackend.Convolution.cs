@@ -19,20 +19,29 @@ public sealed partial class CpuBackend : IFusedForward
         ActivationKind? activation, float alpha, Tensor output, Window2d window, int groups = 1)
     {
         var g = new ConvGeometry(input.Shape, weight.Shape, output.Shape, groups);
-        float[]? shift = null, scale = null, offset = null;
+        ConvolutionForward(input, weight, output, window, g,
+            FusedEpilogue(convolutionEpilogue, ref foldedShift, ref foldedScale, bias, batchNorm, residual, activation, alpha, g));
+    }
+
+    /// <summary><paramref name="epilogue"/> set for a fused convolution of geometry <paramref name="g"/>: its bias, the
+    /// batch norm's eval-mode coefficients (as BatchNormForward computes them, into <paramref name="shift"/> and
+    /// <paramref name="scale"/>), the residual and the activation.</summary>
+    ConvolutionEpilogue FusedEpilogue(ConvolutionEpilogue epilogue, ref float[] shift, ref float[] scale, Tensor? bias, FoldedBatchNorm? batchNorm,
+        Tensor? residual, ActivationKind? activation, float alpha, in ConvGeometry g)
+    {
+        float[]? shifts = null, scales = null, offset = null;
         if (batchNorm is { } bn)
         {
-            // batch norm's eval-mode coefficients, as BatchNormForward computes them
-            (shift, scale, offset) = (Workspace(ref foldedShift, g.OutChannels), Workspace(ref foldedScale, g.OutChannels), ArrayOf(bn.Bias));
+            (shifts, scales, offset) = (Workspace(ref shift, g.OutChannels), Workspace(ref scale, g.OutChannels), ArrayOf(bn.Bias));
             ReadOnlySpan<float> mean = Data(bn.RunningMean), variance = Data(bn.RunningVar), gamma = Data(bn.Weight);
             for (int o = 0; o < g.OutChannels; o++)
             {
                 var (m, invStd) = EvalStatistics(mean[o], variance[o], bn.Epsilon);
-                (shift[o], scale[o]) = (m, invStd * gamma[o]);
+                (shifts[o], scales[o]) = (m, invStd * gamma[o]);
             }
         }
-        ConvolutionForward(input, weight, output, window, g, convolutionEpilogue.For(bias is null ? null : ArrayOf(bias), shift, scale, offset,
-            residual is null ? null : ArrayOf(residual), activation, alpha, g.OutChannels, g.OutputPixels));
+        return epilogue.For(bias is null ? null : ArrayOf(bias), shifts, scales, offset, residual is null ? null : ArrayOf(residual),
+            activation, alpha, g.OutChannels, g.OutputPixels);
     }
 
     float[] foldedShift = [], foldedScale = [];

@@ -27,16 +27,38 @@ public sealed partial class CpuBackend
         ConvolutionEpilogue? epilogue;
         ChannelTileBlocks.Block block;
         bool fused;
-        int planeHeight, planeWidth, phaseSize, virtualColumns, virtualStride;
+        int planeHeight, planeWidth, phaseSize, virtualColumns, virtualStride, outputStart, outputPlaneStride;
         int[] offsets = [];
         /// <summary>Per participant: the plane's phases (with slack for the dropped columns' reads) and the virtual rows.</summary>
         readonly float[][] phases = new float[CpuWorkers.Shared.MaxParticipants][], sums = new float[CpuWorkers.Shared.MaxParticipants][];
 
-        /// <summary>The outputs of <paramref name="block"/>'s samples and output channels.</summary>
+        /// <summary>The outputs of <paramref name="block"/>'s samples and output channels. Output plane (n, o) starts at
+        /// <c>y[outputStart + (n·O + o)·outputPlaneStride]</c> (by default 0 and OH·OW: y is (N,O,OH,OW); a band of rows of a
+        /// larger output passes its first row's index and the whole plane's size) and holds OH rows of OW.</summary>
         public void Forward(float[] x, float[] w, float[] y, in ConvGeometry g, in Window2d window, ConvolutionEpilogue epilogue, bool fused, int threads,
-            in ChannelTileBlocks.Block block)
+            in ChannelTileBlocks.Block block, int outputStart = 0, int outputPlaneStride = -1)
+        {
+            Aim(x, w, y, g, window, epilogue, fused, block, outputStart, outputPlaneStride);
+            bool large = (long)block.Samples * block.Channels * g.OutputPixels * g.KernelHeight * g.KernelWidth >= 1 << 15;
+            CpuWorkers.Shared.Run(this, block.Samples * block.Channels, large ? threads : 1);
+            Release();
+        }
+
+        /// <summary><see cref="Forward"/> on the calling thread alone, with participant <paramref name="participant"/>'s
+        /// buffers: for a task of a parallel run (each participant its own instance).</summary>
+        public void ForwardAlone(float[] x, float[] w, float[] y, in ConvGeometry g, in Window2d window, ConvolutionEpilogue epilogue, bool fused,
+            in ChannelTileBlocks.Block block, int outputStart, int outputPlaneStride, int participant)
+        {
+            Aim(x, w, y, g, window, epilogue, fused, block, outputStart, outputPlaneStride);
+            for (int task = 0; task < block.Samples * block.Channels; task++) ((IParallelWork)this).Run(task, participant);
+            Release();
+        }
+
+        void Aim(float[] x, float[] w, float[] y, in ConvGeometry g, in Window2d window, ConvolutionEpilogue epilogue, bool fused,
+            in ChannelTileBlocks.Block block, int outputStart, int outputPlaneStride)
         {
             (this.x, this.w, this.y, this.g, this.window, this.epilogue, this.fused, this.block) = (x, w, y, g, window, epilogue.IsEmpty ? null : epilogue, fused, block);
+            (this.outputStart, this.outputPlaneStride) = (outputStart, outputPlaneStride < 0 ? g.OutputPixels : outputPlaneStride);
             planeHeight = (g.InputHeight + window.PadTop + window.PadBottom + window.StrideHeight - 1) / window.StrideHeight;
             planeWidth = (g.InputWidth + window.PadLeft + window.PadRight + window.StrideWidth - 1) / window.StrideWidth;
             phaseSize = window.StrideHeight * window.StrideWidth * planeHeight * planeWidth;
@@ -52,10 +74,9 @@ public sealed partial class CpuBackend
                 if ((phases[p]?.Length ?? 0) < phaseSize + 8 + planeWidth) phases[p] = new float[phaseSize + 8 + planeWidth];
                 if ((sums[p]?.Length ?? 0) < virtualStride) sums[p] = new float[virtualStride];
             }
-            bool large = (long)block.Samples * block.Channels * g.OutputPixels * taps >= 1 << 15;
-            CpuWorkers.Shared.Run(this, block.Samples * block.Channels, large ? threads : 1);
-            (this.x, this.w, this.y, this.epilogue) = ([], [], [], null);
         }
+
+        void Release() => (x, w, y, epilogue) = ([], [], [], null);
 
         void IParallelWork.Run(int task, int participant)
         {
@@ -67,7 +88,7 @@ public sealed partial class CpuBackend
             planes.AsSpan(phaseSize, 8 + planeWidth).Clear(); // read by dropped columns only; kept finite (the array may be longer, from a larger layer)
             ReadOnlySpan<float> kernel = w.AsSpan(o * taps, taps);
             ReadOnlySpan<int> taken = offsets.AsSpan(0, taps);
-            int outputStart = (n * g.OutChannels + o) * g.OutputPixels, width = g.OutputWidth;
+            int planeStart = outputStart + (n * g.OutChannels + o) * outputPlaneStride, width = g.OutputWidth;
             // blocks of output rows (about BlockColumns virtual columns): each block's sums, copy and epilogue stay in L1
             int blockRows = Math.Clamp(BlockColumns / planeWidth, 1, g.OutputHeight);
             for (int firstRow = 0; firstRow < g.OutputHeight; firstRow += blockRows)
@@ -86,9 +107,9 @@ public sealed partial class CpuBackend
                             sum = fused ? MathF.FusedMultiplyAdd(kernel[k], planes[start + taken[k] + v], sum) : sum + kernel[k] * planes[start + taken[k] + v];
                         virtualRows[v] = sum;
                     }
-                Span<float> output = y.AsSpan(outputStart + firstRow * width, rows * width);
+                Span<float> output = y.AsSpan(planeStart + firstRow * width, rows * width);
                 DirectConvolution.CopyRows(virtualRows, planeWidth, output, width, width, rows);
-                epilogue?.ApplyToChannel(o, outputStart + firstRow * width, output);
+                epilogue?.ApplyToChannel(o, planeStart + firstRow * width, output);
             }
         }
 

@@ -231,7 +231,7 @@ internal sealed partial class Gemm : IParallelWork
             int begin = task * SplitDepth, end = Math.Min(k, begin + SplitDepth);
             for (int i0 = rowBegin; i0 < rowEnd; i0 += tileRows)
                 for (int j0 = 0; j0 < n; j0 += BlockColumns)
-                    SumTile(i0, Math.Min(tileRows, rowEnd - i0), j0, Math.Min(BlockColumns, n - j0), begin, end, parts,
+                    SumTile(a!, b!, i0, Math.Min(tileRows, rowEnd - i0), j0, Math.Min(BlockColumns, n - j0), begin, end, parts,
                         (task * rowCount + i0 - rowBegin) * n + j0, n, false, participant);
             return;
         }
@@ -245,7 +245,7 @@ internal sealed partial class Gemm : IParallelWork
                 for (int i0 = rowBegin; i0 < rowEnd; i0 += tileRows)
                 {
                     int rows = Math.Min(tileRows, rowEnd - i0);
-                    SumTile(i0, rows, j0, columns, 0, k, tile, 0, columns, false, participant);
+                    SumTile(a!, b!, i0, rows, j0, columns, 0, k, tile, 0, columns, false, participant);
                     target.Take(i0, rows, j0, columns, tile, columns);
                 }
             }
@@ -255,12 +255,12 @@ internal sealed partial class Gemm : IParallelWork
         int tileHeight = Math.Min(tileRows, rowEnd - rowStart), tileWidth = Math.Min(tileColumns, n - columnStart);
         if (target is DenseTarget dense)
         {
-            SumTile(rowStart, tileHeight, columnStart, tileWidth, 0, k, dense.Data, dense.Offset + rowStart * dense.Stride + columnStart, dense.Stride, dense.Accumulate, participant);
+            SumTile(a!, b!, rowStart, tileHeight, columnStart, tileWidth, 0, k, dense.Data, dense.Offset + rowStart * dense.Stride + columnStart, dense.Stride, dense.Accumulate, participant);
             dense.Finish(rowStart, tileHeight, columnStart, tileWidth);
         }
         else
         {
-            SumTile(rowStart, tileHeight, columnStart, tileWidth, 0, k, tile, 0, tileWidth, false, participant);
+            SumTile(a!, b!, rowStart, tileHeight, columnStart, tileWidth, 0, k, tile, 0, tileWidth, false, participant);
             target.Take(rowStart, tileHeight, columnStart, tileWidth, tile, tileWidth);
         }
     }
@@ -270,7 +270,7 @@ internal sealed partial class Gemm : IParallelWork
     /// <c>output[offset + r·stride + j]</c>: set by the first block (added to what is there with <paramref name="accumulate"/>),
     /// then added to.
     /// </summary>
-    void SumTile(int i0, int rows, int j0, int columns, int kBegin, int kEnd, float[] output, int offset, int stride, bool accumulate, int participant)
+    void SumTile(GemmSource a, GemmSource b, int i0, int rows, int j0, int columns, int kBegin, int kEnd, float[] output, int offset, int stride, bool accumulate, int participant)
     {
         int mr = panelRows, nr = panelColumns;
         // full-size blocks, made by the Threads setter for every participant it allows
@@ -280,8 +280,8 @@ internal sealed partial class Gemm : IParallelWork
         {
             int depth = Math.Min(BlockDepth, kEnd - p0);
             bool add = accumulate || p0 > kBegin;
-            b!.PackColumns(p0, depth, j0, columns, packB, nr, participant);
-            a!.PackRows(i0, rows, p0, depth, packA, mr, participant);
+            b.PackColumns(p0, depth, j0, columns, packB, nr, participant);
+            a.PackRows(i0, rows, p0, depth, packA, mr, participant);
             for (int jr = 0; jr < columns; jr += nr)
             {
                 ref float bPanel = ref packB[jr * depth];
@@ -308,6 +308,21 @@ internal sealed partial class Gemm : IParallelWork
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// <c>C = op(A)·op(B)</c> (M×N at <c>c[offset + i·ldc + j]</c>) on the calling thread alone, with participant
+    /// <paramref name="participant"/>'s packing buffers: for a task of a parallel run that computes a product of its own
+    /// (each participant its own sources). No epilogue. Every element is summed as <see cref="Multiply(int, int, int, GemmSource, GemmSource, GemmTarget, int, int)"/>
+    /// sums it where k is not cut into parts, which k below 2·<see cref="SplitDepth"/> guarantees (required).
+    /// </summary>
+    public void MultiplyAlone(int m, int n, int k, GemmSource a, GemmSource b, float[] c, int offset, int ldc, int participant)
+    {
+        if (m <= 0 || n <= 0 || k <= 0 || k >= 2 * SplitDepth) throw new ArgumentOutOfRangeException(nameof(k), $"a product alone needs M, N above 0 and K in [1, {2 * SplitDepth})");
+        int height = Math.Min(BlockRows, RoundUp(m, panelRows));
+        for (int i0 = 0; i0 < m; i0 += height)
+            for (int j0 = 0; j0 < n; j0 += BlockColumns)
+                SumTile(a, b, i0, Math.Min(height, m - i0), j0, Math.Min(BlockColumns, n - j0), 0, k, c, offset + i0 * ldc + j0, ldc, false, participant);
     }
 
     internal static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
