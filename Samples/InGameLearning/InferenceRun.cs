@@ -22,6 +22,7 @@ internal static class InferenceRun
     public static int Run(Options options)
     {
         var budget = options.InferenceBudget ?? TimeSpan.FromMilliseconds(2);
+        if (options.WorkerSpin is { } spin) CpuBackend.WorkerSpin = spin;
         using IBackend backend = options.Cpu ? new CpuBackend() : GLBackend.CreateHeadless();
         var gl = backend as GLBackend;
         var graph = ModelZoo.Build(options.InferenceModel!);

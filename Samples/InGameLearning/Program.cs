@@ -242,13 +242,13 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
     float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000,
     bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null,
     int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0, bool Cpu = false, string? FrameLog = null,
-    double MarginPercentile = FrameBudgetedStages.DefaultMarginPercentile)
+    double MarginPercentile = FrameBudgetedStages.DefaultMarginPercentile, TimeSpan? WorkerSpin = null)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
                               [--frame-budget-ms MS] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
                               [--memory-log FILE [--memory-every N]] [--frame-log FILE]
-                              [--whole-stages] [--margin-percentile P] [--inference-model M [--inference-budget-ms MS] [--cpu]]
+                              [--whole-stages] [--margin-percentile P] [--inference-model M [--inference-budget-ms MS] [--cpu [--worker-spin-us US]]]
           --frames N            frames to run, 60 per game second (default 3600)
           --seed S              seeds the game and the network (default 1)
           --no-training         predict only (for frame-time comparisons)
@@ -261,6 +261,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --inference-model M   instead of the game: frame-budgeted inference of zoo model M at its reference size
           --inference-budget-ms MS  that inference's time per frame (default 2)
           --cpu                 that inference on the CPU backend instead of GL
+          --worker-spin-us US   how long the CPU backend's threads watch for the next job before they sleep
+                                (CpuBackend.WorkerSpin; default 250, 0 sleeps at once, at most 10000)
           --learning-rate LR    Adam's learning rate (default 0.002)
           --out DIR             where learning.png and frames.png go (default out/ingame)
           --checkpoint FILE     save a training checkpoint at the end
@@ -290,6 +292,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
                 case "--cpu": options = options with { Cpu = true }; continue;
                 case "--inference-model" when value is not null: options = options with { InferenceModel = value }; break;
                 case "--inference-budget-ms" when Number(out double ms): options = options with { InferenceBudget = TimeSpan.FromMilliseconds(ms) }; break;
+                case "--worker-spin-us" when Number(out double us) && us <= 10_000: options = options with { WorkerSpin = TimeSpan.FromMicroseconds(us) }; break;
                 case "--allow-control": options = options with { AllowControl = true }; continue;
                 case "--inspect" when int.TryParse(value, out int port) && port is >= 0 and <= 65535: options = options with { Inspect = port }; break;
                 case "--monitor-every" when int.TryParse(value, out int every) && every >= 1: options = options with { MonitorEvery = every }; break;
