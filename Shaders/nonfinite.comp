@@ -2,6 +2,10 @@
 // nonfinite.comp: the non-finite guard (Training/NonFiniteGuard). Variants:
 //   FLAG   flags[index] = 1 when any x[i] (i < floatCount) is NaN or ±∞, one invocation per vec4. Several invocations may write the
 //          same 1.0 at once; every writer stores the same value, so the race is benign and no atomics are needed.
+//          With MULTI_TENSOR (GLBackend.FlagNonFiniteTensors), one dispatch flags many tensors that are ranges of one buffer
+//          (IBackend.AllocateGroup): x is the whole buffer and a table (segments.glsl) has a row per tensor: its first vec4 of
+//          the dispatch, where it starts in x (vec4s), its length (floats) and its flag index. An invocation finds its row
+//          and judges its vec4 as the per-tensor variant does, so the gaps between the tensors are never read.
 //   LATCH  one invocation: when the report is clear (bits of report[0] = 0) and some flags[i] ≠ 0, copies the flags
 //          to report[1 + i] and stores the step t as the raw bits of report[0]. Later steps find report[0] set and
 //          leave the first bad step's flags alone.
@@ -9,20 +13,34 @@
 //          a bad step's forward pass leaves batch norm's running statistics as they were; a good one's become the saved copy.
 // Non-finite is tested on the exponent bits (all ones), which no compiler may fold away as fast-math can isnan().
 #include "common.glsl"
+#if defined(MULTI_TENSOR)
+#define SEGMENT_COLUMNS 4
+#include "segments.glsl"
+#endif
 
 #if defined(FLAG)
 layout(std430, binding = INPUT0) readonly buffer InputBuffer { uvec4 x[]; };
 layout(std430, binding = OUTPUT0) buffer FlagBuffer { float flags[]; };
 uniform int count;  // vec4s
+#if !defined(MULTI_TENSOR)
 uniform int floatCount; // floats: the last vec4's padding lanes are not the tensor's and are not checked
 uniform int index;
+#endif
 
 void main()
 {
     int i = flatIndex();
     if (i >= count) return;
+#if defined(MULTI_TENSOR)
+    int row = segmentOf(i, 0);
+    int local = i - int(segmentValue(row, 0)); // the vec4 within its tensor
+    int floatCount = int(segmentValue(row, 2)), index = int(segmentValue(row, 3));
+    uvec4 exponent = x[int(segmentValue(row, 1)) + local] & uvec4(0x7F800000u);
+#else
+    int local = i;
     uvec4 exponent = x[i] & uvec4(0x7F800000u);
-    uvec4 inside = uvec4(lessThan(ivec4(4 * i) + ivec4(0, 1, 2, 3), ivec4(floatCount)));
+#endif
+    uvec4 inside = uvec4(lessThan(ivec4(4 * local) + ivec4(0, 1, 2, 3), ivec4(floatCount)));
     if (any(notEqual(uvec4(equal(exponent, uvec4(0x7F800000u))) * inside, uvec4(0u)))) flags[index] = 1.0;
 }
 #elif defined(LATCH)

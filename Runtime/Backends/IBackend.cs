@@ -302,6 +302,14 @@ public partial interface IBackend : IDisposable
     /// exponent bits, so fast-math cannot fold it away); otherwise leaves it unchanged. input any shape, flags (M).</summary>
     void FlagNonFinite(Tensor input, Tensor flags, int index);
 
+    /// <summary>Many <see cref="FlagNonFinite"/>s, a multi-tensor apply: for each i, <c>flags[indices[i]] = 1</c> when any
+    /// element of <c>inputs[i]</c> (any shape) is NaN or ±∞, otherwise that flag is left unchanged — exactly the flags
+    /// of those calls. inputs and indices of equal length, each index in [0, M), flags (M). On GL, each run of neighbours in
+    /// <paramref name="inputs"/> that are ranges of one buffer (<see cref="AllocateGroup"/>: the parameters, the gradients)
+    /// is one dispatch; other tensors, and on the CPU every tensor, take the per-tensor call
+    /// (<see cref="MultiTensor.FlagNonFiniteEach"/>).</summary>
+    void FlagNonFiniteTensors(ReadOnlySpan<Tensor> inputs, Tensor flags, ReadOnlySpan<int> indices);
+
     /// <summary>Latches the first non-finite step: if the bits of <c>report[0]</c> are 0 and some <c>flags[i] ≠ 0</c>
     /// (i &lt; M), writes <c>report[1 + i] = flags[i]</c> for every i and then <c>report[0] = bits(step)</c>; otherwise
     /// changes nothing. flags (M), report (1 + M), step ≥ 1.</summary>

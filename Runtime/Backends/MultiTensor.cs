@@ -1,7 +1,7 @@
 namespace NeuroPlugin.Backends;
 
 /// <summary>
-/// The per-tensor form of <see cref="IBackend"/>'s multi-tensor penalty and clipping: the CPU's implementation (the
+/// The per-tensor form of <see cref="IBackend"/>'s multi-tensor penalty, clipping and non-finite flags: the CPU's implementation (the
 /// readable reference) and GL's for tensors that are not ranges of one buffer. (The update rules' is
 /// <see cref="Optimizers.UpdateRule.ApplyEach"/>.)
 /// </summary>
@@ -16,6 +16,25 @@ static class MultiTensor
         {
             backend.NormPenaltyForward(inputs[i], total, l1[i], l2[i]);
             backend.NormPenaltyBackward(inputs[i], inputGrads[i], l1[i], l2[i]);
+        }
+    }
+
+    /// <summary><see cref="IBackend.FlagNonFiniteTensors"/> one tensor at a time: <c>inputs[i]</c> sets flag <c>indices[i]</c>.</summary>
+    internal static void FlagNonFiniteEach(IBackend backend, ReadOnlySpan<Tensor> inputs, Tensor flags, ReadOnlySpan<int> indices)
+    {
+        CheckFlagIndices(inputs, flags, indices);
+        for (int i = 0; i < inputs.Length; i++) backend.FlagNonFinite(inputs[i], flags, indices[i]);
+    }
+
+    /// <summary>Throws unless there is one flag index per tensor, each in [0, flags.Length).</summary>
+    internal static void CheckFlagIndices(ReadOnlySpan<Tensor> inputs, Tensor flags, ReadOnlySpan<int> indices)
+    {
+        if (indices.Length != inputs.Length)
+            throw new ArgumentException($"{inputs.Length} tensors but {indices.Length} flag indices", nameof(indices));
+        foreach (int index in indices)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(index, nameof(indices));
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, flags.Length, nameof(indices));
         }
     }
 

@@ -99,6 +99,7 @@ public sealed class NonFiniteGuard : IDisposable
     readonly Optimizer optimizer;
     readonly IBackend backend;
     readonly Tensor[] watched;
+    readonly int[] flagIndices; // watched[i] sets flag i
     readonly NonFiniteTensor[] descriptions;
     readonly Tensor flags, report;
     readonly AsyncReadback readback;
@@ -154,6 +155,7 @@ public sealed class NonFiniteGuard : IDisposable
         }
         watched = [.. tensors];
         descriptions = [.. names];
+        flagIndices = [.. Enumerable.Range(0, watched.Length)];
 
         flags = backend.Allocate(new TensorShape(watched.Length), "nonfinite.flags");
         report = backend.Allocate(new TensorShape(watched.Length + 1), "nonfinite.report");
@@ -190,7 +192,8 @@ public sealed class NonFiniteGuard : IDisposable
 
     /// <summary>
     /// Queues the check of the step whose gradients were just computed, before the optimizer's update:
-    /// clears the flags, flags every watched tensor holding NaN or ±∞, and latches them with
+    /// clears the flags, flags every watched tensor holding NaN or ±∞ (<see cref="IBackend.FlagNonFiniteTensors"/>: on GL
+    /// one dispatch for all parameters and one for all gradients, since each group shares a buffer), and latches them with
     /// <c>t = StepCount + 1</c> (the update about to run) if nothing is latched yet; then, while the report is latched,
     /// puts back the buffers' last good copy, and otherwise makes their values the copy. Allocates nothing, reads nothing back.
     /// </summary>
@@ -198,7 +201,7 @@ public sealed class NonFiniteGuard : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         backend.Fill(flags, 0f);
-        for (int i = 0; i < watched.Length; i++) backend.FlagNonFinite(watched[i], flags, i);
+        backend.FlagNonFiniteTensors(watched, flags, flagIndices);
         backend.LatchNonFinite(flags, report, unchecked((uint)(optimizer.StepCount + 1)));
         for (int i = 0; i < statistics.Length; i++) backend.RestoreOrSave(savedStatistics[i], statistics[i], report);
     }

@@ -26,6 +26,10 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
+    public void FlagNonFiniteTensors(ReadOnlySpan<Tensor> inputs, Tensor flags, ReadOnlySpan<int> indices) =>
+        MultiTensor.FlagNonFiniteEach(this, inputs, flags, indices);
+
+    /// <inheritdoc/>
     public void LatchNonFinite(Tensor flags, Tensor report, uint step)
     {
         if (Skips) return;

@@ -8,7 +8,12 @@ public sealed partial class GLBackend
     /// <summary>Binding of the update rules' guard word (optimizers.comp): the report's first float, or zeros.</summary>
     const int GuardBinding = Input3;
 
-    ComputeProgram? flagNonFiniteProgram, latchNonFiniteProgram, restoreOrSaveProgram;
+    ComputeProgram? flagNonFiniteProgram, multiTensorFlagProgram, latchNonFiniteProgram, restoreOrSaveProgram;
+
+    /// <summary>The tables of <see cref="FlagNonFiniteTensors"/>'s one-buffer runs, the k-th run of a call in the k-th
+    /// (nonfinite.comp FLAG;MULTI_TENSOR): per tensor its first vec4 of the dispatch, where it starts in the buffer (vec4s),
+    /// its length (floats) and its flag index. Grown when a call has more runs; a steady guard uploads nothing.</summary>
+    GLSegmentTable[] flagTables = [];
     GLBuffer? openGuard; // four zero floats, never written: the guard bound while UpdateGuard is null
 
     /// <inheritdoc/>
@@ -24,6 +29,68 @@ public sealed partial class GLBackend
         program.SetUniform("index", index);
         program.SetUniform("floatCount", input.Length);
         DispatchVectors(program, input.Length);
+    }
+
+    /// <inheritdoc/>
+    public void FlagNonFiniteTensors(ReadOnlySpan<Tensor> inputs, Tensor flags, ReadOnlySpan<int> indices)
+    {
+        EnsureUsable();
+        MultiTensor.CheckFlagIndices(inputs, flags, indices);
+        int runs = 0;
+        for (int start = 0, end; start < inputs.Length; start = end)
+        {
+            end = start + 1;
+            var buffer = OneBuffer(inputs.Slice(start, 1));
+            while (buffer is not null && end < inputs.Length && StorageOf(inputs[end]) is { IsShared: true } next && ReferenceEquals(next.Buffer, buffer)) end++;
+            if (end - start < 2) FlagNonFinite(inputs[start], flags, indices[start]);
+            else FlagRun(runs++, inputs[start..end], buffer!, flags, indices[start..end]);
+        }
+    }
+
+    /// <summary>One dispatch flags every tensor of a run, all ranges of <paramref name="buffer"/>: invocation i reads one
+    /// vec4 of the tensor whose table row it falls in (segments.glsl) and judges the lanes inside that tensor's length.</summary>
+    void FlagRun(int run, ReadOnlySpan<Tensor> inputs, GLBuffer buffer, Tensor flags, ReadOnlySpan<int> indices)
+    {
+        if (flagTables.Length <= run)
+        {
+            int grown = flagTables.Length;
+            Array.Resize(ref flagTables, run + 1);
+            for (int k = grown; k <= run; k++) flagTables[k] = new GLSegmentTable($"non-finite segments {k}", 4);
+        }
+        var table = flagTables[run];
+        var rows = table.Begin(inputs.Length);
+        var tensors = table.Tensors(inputs.Length);
+        int vectors = 0;
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            tensors[i] = inputs[i];
+            var row = rows.Slice(i * table.Columns, table.Columns);
+            row[0] = vectors;
+            row[1] = StorageOf(inputs[i]).Offset / VectorWidth;
+            row[2] = inputs[i].Length;
+            row[3] = indices[i];
+            vectors += DivideRoundingUp(inputs[i].Length, VectorWidth);
+        }
+        // The table is a cache, uploaded when the tensors change: outside a frame budget's slice, so that its upload is no
+        // unit of the check's stage and every run of the stage issues the same units (a counting run issues none of them).
+        var slice = Device.Slice;
+        Device.Slice = null;
+        Tensor segments;
+        try
+        {
+            segments = table.Commit(this);
+        }
+        finally
+        {
+            Device.Slice = slice;
+        }
+        var program = Program(ref multiTensorFlagProgram, "nonfinite.comp", "FLAG;MULTI_TENSOR");
+        Bind(Input1, segments); // first: binding a tensor runs the queued fills, whose kernel has bindings of its own
+        Bind(Input0, buffer);
+        Bind(Output0, flags);
+        program.SetUniform("segmentCount", inputs.Length);
+        program.SetUniform("count", vectors);
+        program.Dispatch(vectors, 1, 1);
     }
 
     /// <inheritdoc/>

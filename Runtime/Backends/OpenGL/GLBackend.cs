@@ -54,7 +54,8 @@ public sealed partial class GLBackend : IBackend
     /// <summary>GL objects the backend holds for itself (cached programs, scratch buffers), so tests can tell
     /// them from leaked tensors: <c>Device.LiveObjectCount − InternalObjectCount</c> counts only the caller's objects.</summary>
     public int InternalObjectCount => Shaders.CachedProgramCount + (scratch is null ? 0 : 1) + placeholders.Count(p => p is not null)
-        + (openGuard is null ? 0 : 1) + (uploads?.ObjectCount ?? 0) + (updateTable.Exists ? 1 : 0) + (penaltyTable.Exists ? 1 : 0) + (clipTable.Exists ? 1 : 0);
+        + (openGuard is null ? 0 : 1) + (uploads?.ObjectCount ?? 0) + (updateTable.Exists ? 1 : 0) + (penaltyTable.Exists ? 1 : 0) + (clipTable.Exists ? 1 : 0)
+        + flagTables.Count(t => t.Exists);
 
     /// <summary>While set, dispatches issue only the work groups inside the slice's window (<see cref="WorkSlice"/>):
     /// a dispatch's groups are numbered row by row, <c>y·groupsX + x</c>, and the fills still queued are run when the slice
@@ -373,6 +374,7 @@ public sealed partial class GLBackend : IBackend
         updateTable.Dispose();
         penaltyTable.Dispose();
         clipTable.Dispose();
+        foreach (var table in flagTables) table.Dispose();
         scratch = openGuard = null;
         uploads = null;
         if (ownsDevice) Device.Dispose();

@@ -21,6 +21,70 @@ public sealed class GLFrameBudgetTests : GLFixture
         Assert.That(flags.ToArray(), Is.EqualTo(new[] { 0f, 1f }));
     }
 
+    /// <summary>FlagNonFiniteTensors over a group's tensors reads whole vec4s of the shared buffer, but judges only each
+    /// tensor's own lanes; a run of neighbours in one buffer is one dispatch, other tensors one each.</summary>
+    [Test]
+    public void FlagNonFiniteTensors_OneDispatchPerRunOfGroupedTensors_IgnoringTheirPadding()
+    {
+        var (group, lone, inputs, indices) = FrameBudgetChecks.FlagTensors(Backend);
+        using var flags = Backend.Allocate(new TensorShape(7), "flags");
+        try
+        {
+            foreach (var tensor in inputs)
+            {
+                tensor.Upload(Enumerable.Repeat(1f, tensor.Length).ToArray());
+                if (tensor.Length % 4 != 0) WritePadding(tensor, [.. Enumerable.Repeat(float.NaN, 4 - tensor.Length % 4)]);
+            }
+            Backend.Fill(flags, 0f);
+            Backend.FlagNonFiniteTensors(inputs, flags, indices); // the first call uploads the runs' tables
+            Assert.That(flags.ToArray(), Is.EqualTo(new float[7]), "NaN in the padding lanes only");
+            long before = Device.DispatchCount;
+            Backend.FlagNonFiniteTensors(inputs, flags, indices);
+            Assert.That(Device.DispatchCount - before, Is.EqualTo(3), "g0..g3 in one dispatch, then the lone tensor and g4 one each");
+            Assert.That(flags.ToArray(), Is.EqualTo(new float[7]));
+        }
+        finally
+        {
+            foreach (var tensor in group) tensor.Dispose();
+            lone.Dispose();
+        }
+    }
+
+    /// <summary>The guard's check of a LeNet-5 step: the flags' fill, one dispatch for the loss, one for all ten gradients
+    /// (a group), the latch; watching the forward pass adds the input, one dispatch for all parameters and one per node.
+    /// Per tensor it was one dispatch for each parameter and each gradient. Prints the check's and the step's counts.</summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void GuardCheckOfLeNet5_FlagsAllGradientsInOneDispatch(bool watchForward)
+    {
+        using var network = Network.Create(ModelZoo.Build("lenet5"), Backend, seed: 1);
+        using var plan = ExecutionPlan.ForTraining(network, 32);
+        using var optimizer = new Sgd(0.01f);
+        using var guard = new NonFiniteGuard(plan, optimizer, watchForward);
+        new ZeroBatches().FillBatch(plan, 0);
+        guard.TrainStep(); // uploads the tables
+        long before = Device.DispatchCount;
+        guard.Check();
+        long check = Device.DispatchCount - before;
+        int parameters = plan.Parameters.Count, nodes = network.Graph.Nodes.Count;
+        Assert.That(parameters, Is.EqualTo(10), "test setup: LeNet-5's weights and biases");
+        long expected = 1 + (watchForward ? 1 + 1 + nodes : 0) + 1 + 1 + 1 + network.BufferNames.Count;
+        long perTensor = 1 + guard.Watched.Count + 1 + network.BufferNames.Count; // the fill, one FlagNonFinite each, the latch
+        Assert.That(perTensor - expected, Is.EqualTo((watchForward ? 2 : 1) * (parameters - 1)), "test setup: the watched tensors");
+        Assert.That(check, Is.EqualTo(expected), $"per tensor it was {perTensor}");
+
+        before = Device.DispatchCount;
+        guard.TrainStep();
+        long guarded = Device.DispatchCount - before;
+        before = Device.DispatchCount;
+        plan.TrainStep(optimizer);
+        long plain = Device.DispatchCount - before;
+        Assert.That(guarded - plain, Is.EqualTo(check + network.BufferNames.Count), "a guarded step adds the statistics' copies and the check");
+        TestContext.Out.WriteLine($"LeNet-5 batch 32, watchForward {watchForward}: the check {check} dispatches (per tensor {perTensor}), " +
+            $"a guarded step {guarded} (per tensor {guarded - check + perTensor}), unguarded {plain}");
+        Assert.That(guard.ReadNow(), Is.Null, "finite steps");
+    }
+
     [Test]
     public void BudgetTimings_ComeBackFromTimerQueriesWithoutReadingTensorsBack()
     {

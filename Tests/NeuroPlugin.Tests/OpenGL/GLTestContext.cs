@@ -142,13 +142,14 @@ public abstract class GLFixture() : BackendFixture(BackendUnderTest.GL)
     protected GLDevice Device => Backend.Device;
 
     /// <summary>Writes <paramref name="lanes"/> into the padding lanes of <paramref name="x"/> (GL tensors are whole vec4s),
-    /// from index <c>x.Length</c> on, with a kernel: uploads and fills keep padding finite, and kernels must ignore it.</summary>
+    /// from index <c>x.Length</c> on (in its buffer, from its offset on), with a kernel: uploads and fills keep padding finite,
+    /// and kernels must ignore it.</summary>
     protected void WritePadding(Tensor x, params float[] lanes)
     {
         var source = new System.Text.StringBuilder("#version 430\nlayout(local_size_x = 1) in;\n" +
             "layout(std430, binding = OUTPUT0) buffer X { float x[]; };\nvoid main() {\n");
         for (int i = 0; i < lanes.Length; i++)
-            source.Append($"  x[{x.Length + i}] = uintBitsToFloat({BitConverter.SingleToUInt32Bits(lanes[i])}u);\n");
+            source.Append($"  x[{Backend.OffsetOf(x) + x.Length + i}] = uintBitsToFloat({BitConverter.SingleToUInt32Bits(lanes[i])}u);\n");
         using var kernel = Backend.Shaders.Compile("padding.comp", source.Append("}\n").ToString());
         Device.BindStorage(StorageBinding.Output0, Backend.BufferOf(x));
         kernel.Dispatch(1, 1, 1);

@@ -44,6 +44,12 @@ public class FrameBudgetTests(BackendUnderTest kind) : BackendFixture(kind)
 
     [Test]
     public void Settle_FinishesTheStepAndCollectsTheGuardsReport() => FrameBudgetChecks.SettleBeforeSaving(Backend);
+
+    [Test]
+    public void NonFiniteInOneGradientAmongMany_ReportsExactlyThatGradient() => FrameBudgetChecks.OneBadGradientAmongMany(Backend);
+
+    [Test]
+    public void FlagNonFiniteTensors_SetsExactlyTheFlagOfTheBadTensor() => FrameBudgetChecks.FlagsOfManyTensors(Backend);
 }
 
 /// <summary>The stages a plan splits a step into, on the CPU backend.</summary>
@@ -570,6 +576,113 @@ public static class FrameBudgetChecks
         Assert.That(thrown.Message, Does.Contain("layer 'input'"));
         Assert.That(Weights(network), Is.EqualTo(initial), "no update was applied");
         Assert.That(optimizer.StepCount, Is.Zero);
+    }
+
+    /// <summary>NaN or +∞ planted at the first or the last element of the first, a middle or the last parameter's gradient
+    /// (on GL the gradients are ranges of one buffer, flagged in one dispatch): each guarded step's report names exactly
+    /// that gradient, and the next step, whose gradients are computed afresh, goes on.</summary>
+    public static void OneBadGradientAmongMany(IBackend backend)
+    {
+        var batches = new CycledBatches(seed: 81);
+        using var run = new GuardedRun(backend);
+        var (plan, optimizer, guard) = (run.Plan, run.Optimizer, run.Guard);
+        var parameters = plan.Parameters.ToArray();
+        var gradients = plan.ParameterGradients.ToArray();
+        Assert.That(gradients, Has.Length.GreaterThanOrEqualTo(3), "test setup: several gradients");
+        int step = 0;
+        foreach (int k in new[] { 0, gradients.Length / 2, gradients.Length - 1 })
+            foreach (bool last in new[] { false, true })
+            {
+                batches.FillBatch(plan, step++);
+                plan.ComputeGradients();
+                var values = gradients[k].ToArray();
+                values[last ? values.Length - 1 : 0] = last ? float.PositiveInfinity : float.NaN;
+                gradients[k].Upload(values);
+                guard.Check();
+                optimizer.Step(backend, parameters, gradients);
+                string name = parameters[k].Name;
+                Assert.That(guard.ReadNow()?.Tensors, Is.EqualTo(new[] { new NonFiniteTensor(name, NonFiniteTensorKind.Gradient, name[..name.LastIndexOf('.')]) }),
+                    $"{(last ? "+∞ at the last" : "NaN at the first")} element of {name}'s gradient ({values.Length} values)");
+                batches.FillBatch(plan, step++);
+                guard.TrainStep();
+                Assert.That(guard.ReadNow(), Is.Null, "the next, finite step");
+            }
+    }
+
+    /// <summary>The lengths of <see cref="FlagsOfManyTensors"/>' grouped tensors: whole and partial last vec4s.</summary>
+    public static readonly int[] FlagGroupLengths = [6, 4, 9, 3, 7];
+
+    /// <summary><see cref="FlagsOfManyTensors"/>' tensors: a group (ranges of one buffer on GL) and one tensor of its own,
+    /// listed as group 0..3, the lone tensor, group 4 (on GL a run of four, a lone tensor, a run of one), and their flag
+    /// indices, a permutation with flag 6 set by none.</summary>
+    public static (Tensor[] Group, Tensor Lone, Tensor[] Inputs, int[] Indices) FlagTensors(IBackend backend)
+    {
+        var group = backend.AllocateGroup(FlagGroupLengths.Select(n => new TensorShape(n)).ToArray(),
+            FlagGroupLengths.Select((_, i) => $"g{i}").ToArray(), "flagged group");
+        var lone = backend.Allocate(new TensorShape(5), "lone");
+        return (group, lone, [group[0], group[1], group[2], group[3], lone, group[4]], [4, 0, 5, 2, 1, 3]);
+    }
+
+    /// <summary>IBackend.FlagNonFiniteTensors against its definition: NaN, +∞ or −∞ planted at the first, a middle and the
+    /// last element (the last vec4's last own lane) of each tensor in turn sets exactly that tensor's flag; finite extremes
+    /// (±float.MaxValue, subnormals, −0) set none; two bad tensors set both; flags nobody sets are left as they were.</summary>
+    public static void FlagsOfManyTensors(IBackend backend)
+    {
+        var (group, lone, inputs, indices) = FlagTensors(backend);
+        using var flags = backend.Allocate(new TensorShape(7), "flags");
+        try
+        {
+            var random = new Random(5);
+            float[][] clean = inputs.Select(t => Enumerable.Range(0, t.Length).Select(i => (i % 4) switch
+            {
+                0 => float.MaxValue,
+                1 => -float.Epsilon,
+                2 => -0f,
+                _ => (float)random.NextDouble() * 2f - 1f,
+            }).ToArray()).ToArray();
+            float[] Flags(params (int Tensor, int Element, float Value)[] plants)
+            {
+                for (int t = 0; t < inputs.Length; t++)
+                {
+                    var values = (float[])clean[t].Clone();
+                    foreach (var (tensor, element, value) in plants)
+                        if (tensor == t) values[element] = value;
+                    inputs[t].Upload(values);
+                }
+                backend.Fill(flags, 0f);
+                backend.FlagNonFiniteTensors(inputs, flags, indices);
+                return flags.ToArray();
+            }
+            float[] Expected(params int[] tensors)
+            {
+                var expected = new float[7];
+                foreach (int t in tensors) expected[indices[t]] = 1f;
+                return expected;
+            }
+
+            Assert.That(Flags(), Is.EqualTo(new float[7]), "finite values, the largest and the subnormals included");
+            float[] bad = [float.NaN, float.PositiveInfinity, float.NegativeInfinity];
+            int plant = 0;
+            for (int t = 0; t < inputs.Length; t++)
+                foreach (int element in new[] { 0, inputs[t].Length / 2, inputs[t].Length - 1 })
+                {
+                    float value = bad[plant++ % bad.Length];
+                    Assert.That(Flags((t, element, value)), Is.EqualTo(Expected(t)), $"{value} at {inputs[t].Name}[{element}] of {inputs[t].Length}");
+                }
+            Assert.That(Flags((0, 1, float.NaN), (5, 6, float.PositiveInfinity)), Is.EqualTo(Expected(0, 5)), "the first and the last tensor");
+
+            for (int t = 0; t < inputs.Length; t++) inputs[t].Upload(t == 2 ? Enumerable.Repeat(float.NaN, inputs[t].Length).ToArray() : clean[t]);
+            flags.Upload([0f, 0f, 0f, 0f, 0f, 0f, 1f]);
+            backend.FlagNonFiniteTensors(inputs, flags, indices);
+            Assert.That(flags.ToArray(), Is.EqualTo(new[] { 0f, 0f, 0f, 0f, 0f, 1f, 1f }), "a set flag stays set; others are left alone");
+            Assert.Throws<ArgumentException>(() => backend.FlagNonFiniteTensors(inputs, flags, indices.AsSpan(1)));
+            Assert.Throws<ArgumentOutOfRangeException>(() => backend.FlagNonFiniteTensors(inputs, flags, [0, 1, 2, 3, 4, 7]));
+        }
+        finally
+        {
+            foreach (var tensor in group) tensor.Dispose();
+            lone.Dispose();
+        }
     }
 
     /// <summary>A run is savable only between whole steps with no guard report outstanding. Right after a poisoned step
