@@ -16,7 +16,8 @@ namespace NeuroPlugin.Editor.Cli;
 /// latency (upload one image, forward, download the logits), on synthetic data. With <c>--monitor-every K</c> it also
 /// measures the training monitor's cost: rounds of <c>--steps</c> steps without and with a monitor sampling every K steps,
 /// alternated (so drift on a busy machine hits both alike), each ended by a loss readback (and the monitor's last
-/// samples), compared by their total times.
+/// samples), compared by their total times. With <c>--guard</c> every training step is a <see cref="NonFiniteGuard"/>'s guarded
+/// step (watching the forward pass too, its report polled after each step, as <see cref="FrameBudgetedTrainer"/> does).
 /// </summary>
 internal static class BenchCommand
 {
@@ -29,9 +30,10 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var monitorEvery = new Option<int>("--monitor-every") { Description = "Also measure the training monitor's slow-down when it samples every K steps (0: off)" };
         var rounds = new Option<int>("--rounds") { Description = "Alternated rounds without and with the monitor (--monitor-every)", DefaultValueFactory = _ => 5 };
+        var guard = new Option<bool>("--guard") { Description = "Train with the non-finite guard (NonFiniteGuard: checks every step, skips bad updates)" };
         // the penalties and clipping the step runs, as neuro train takes them (--l1, --l2, --clip-norm)
         var penalties = TrainingOptions.Fields.Where(f => f.Name is "l1" or "l2" or "clipNorm").Select(TrainCommand.CreateOption).ToArray();
-        var command = new Command("bench", "Measure training throughput and batch-1 inference latency") { model, backend, batch, steps, json, monitorEvery, rounds };
+        var command = new Command("bench", "Measure training throughput and batch-1 inference latency") { model, backend, batch, steps, json, monitorEvery, rounds, guard };
         foreach (var (option, _, _) in penalties) command.Add(option);
         command.SetAction(parse =>
         {
@@ -39,17 +41,19 @@ internal static class BenchCommand
             foreach (var (_, field, read) in penalties)
                 if (read(parse) is { } value) options = options.With(field, value);
             return Run(parse.GetValue(model)!, parse.GetValue(backend)!, parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(json),
-                parse.GetValue(monitorEvery), parse.GetValue(rounds), options);
+                parse.GetValue(monitorEvery), parse.GetValue(rounds), parse.GetValue(guard), options);
         });
         return command;
     }
 
-    static int Run(string modelName, string backendName, int batch, int steps, bool json, int monitorEvery, int rounds, TrainingOptions penalties)
+    static int Run(string modelName, string backendName, int batch, int steps, bool json, int monitorEvery, int rounds, bool guarded,
+        TrainingOptions penalties)
     {
         if (batch < 1) throw new CliErrors.UsageException($"--batch must be at least 1, got {batch}");
         if (steps < 1) throw new CliErrors.UsageException($"--steps must be at least 1, got {steps}");
         if (monitorEvery < 0) throw new CliErrors.UsageException($"--monitor-every must be 0 (off) or at least 1, got {monitorEvery}");
         if (rounds < 1) throw new CliErrors.UsageException($"--rounds must be at least 1, got {rounds}");
+        if (guarded && monitorEvery > 0) throw new CliErrors.UsageException("--guard and --monitor-every measure different things; give one of them");
         penalties.Validate(TrainingOptionNaming.Flag);
         var graph = ModelZoo.Build(modelName);
         using var backend = BackendSelection.Create(backendName);
@@ -60,11 +64,17 @@ internal static class BenchCommand
         TrainingThroughput.FillSyntheticBatch(training, random);
         var optimizer = new Sgd(0.01f);
         penalties.ApplyPenalties(optimizer);
-        double trainImagesPerSecond = TrainingThroughput.ImagesPerSecond(training, optimizer, steps);
+        using var guard = guarded ? new NonFiniteGuard(training, optimizer) : null;
+        Action step = guard is null ? () => training.TrainStep(optimizer) : () =>
+        {
+            guard.TrainStep();
+            if (guard.Poll() is { } report) throw new InvalidOperationException($"synthetic data gave a non-finite step: {report}");
+        };
+        double trainImagesPerSecond = TrainingThroughput.ImagesPerSecond(training, step, steps);
         // dispatches per step, counted over a few more steps after the timed ones
         const int countedSteps = 10;
         long dispatches = Dispatches(backend);
-        for (int i = 0; i < countedSteps; i++) training.TrainStep(optimizer);
+        for (int i = 0; i < countedSteps; i++) step();
         double? dispatchesPerStep = backend is GLBackend ? (double)(Dispatches(backend) - dispatches) / countedSteps : null;
         var monitorCost = monitorEvery > 0 ? MeasureMonitor(backend, training, optimizer, batch, steps, monitorEvery, rounds) : null;
 
@@ -81,14 +91,15 @@ internal static class BenchCommand
 
         var result = new BenchReport(modelName, backend.Name, backend.DeviceName, batch, steps, trainImagesPerSecond, inferenceMicroseconds,
             $"{Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}", monitorCost,
-            dispatchesPerStep, dispatchesPerInference);
+            dispatchesPerStep, dispatchesPerInference, guarded);
         if (json)
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase }));
         else
         {
-            Console.WriteLine($"{modelName} on {backend.Name} ({backend.DeviceName}): training {trainImagesPerSecond:N0} images/s (batch {batch}), inference {inferenceMicroseconds:N1} µs/image (batch 1)");
+            string trained = guarded ? "guarded training" : "training";
+            Console.WriteLine($"{modelName} on {backend.Name} ({backend.DeviceName}): {trained} {trainImagesPerSecond:N0} images/s (batch {batch}), inference {inferenceMicroseconds:N1} µs/image (batch 1)");
             if (dispatchesPerStep is double perStep)
-                Console.WriteLine($"kernel dispatches: {perStep:N1} per training step, {dispatchesPerInference:N1} per inference");
+                Console.WriteLine($"kernel dispatches: {perStep:N1} per {trained} step, {dispatchesPerInference:N1} per inference");
             if (monitorCost is not null)
                 Console.WriteLine($"monitor every {monitorCost.Every} step(s): a step takes {monitorCost.StepMilliseconds:N1} ms, {monitorCost.SampledStepMilliseconds:N1} ms with a sample " +
                     $"(fastest of {rounds}): {monitorCost.SlowdownPercent:+0.0;-0.0} % slower; alternated rounds: {monitorCost.MonitoredImagesPerSecond:N0} images/s against " +
@@ -196,7 +207,7 @@ internal static class BenchCommand
 /// <summary>The result of <c>neuro bench</c>.</summary>
 internal sealed record BenchReport(string Model, string Backend, string Device, int Batch, int Steps,
     double TrainImagesPerSecond, double InferenceMicrosecondsPerImage, string Machine, MonitorCost? Monitor = null,
-    double? DispatchesPerStep = null, double? DispatchesPerInference = null);
+    double? DispatchesPerStep = null, double? DispatchesPerInference = null, bool Guarded = false);
 
 /// <summary>The training monitor's cost at one interval (<c>neuro bench --monitor-every K</c>): the fastest step without and
 /// with a sample and the slow-down at K they give (<c>100·(sampled − plain)/(K·plain)</c> %); and the direct measurement,

@@ -306,8 +306,8 @@ public partial interface IBackend : IDisposable
     /// element of <c>inputs[i]</c> (any shape) is NaN or ±∞, otherwise that flag is left unchanged — exactly the flags
     /// of those calls. inputs and indices of equal length, each index in [0, M), flags (M). On GL, each run of neighbours in
     /// <paramref name="inputs"/> that are ranges of one buffer (<see cref="AllocateGroup"/>: the parameters, the gradients)
-    /// is one dispatch; other tensors, and on the CPU every tensor, take the per-tensor call
-    /// (<see cref="MultiTensor.FlagNonFiniteEach"/>).</summary>
+    /// is one dispatch, and the other tensors (the node outputs, each a buffer of its own) are one dispatch per seven; on
+    /// the CPU every tensor takes the per-tensor call (<see cref="MultiTensor.FlagNonFiniteEach"/>).</summary>
     void FlagNonFiniteTensors(ReadOnlySpan<Tensor> inputs, Tensor flags, ReadOnlySpan<int> indices);
 
     /// <summary>Latches the first non-finite step: if the bits of <c>report[0]</c> are 0 and some <c>flags[i] ≠ 0</c>

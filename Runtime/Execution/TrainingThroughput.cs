@@ -32,13 +32,19 @@ public static class TrainingThroughput
 
     /// <summary>Warms <paramref name="plan"/> up (at least 30 steps and 2 seconds), then times <paramref name="steps"/>
     /// steps with <paramref name="optimizer"/> up to a loss readback: training images per second (steps·N / seconds).</summary>
-    public static double ImagesPerSecond(ExecutionPlan plan, Optimizer optimizer, int steps)
+    public static double ImagesPerSecond(ExecutionPlan plan, Optimizer optimizer, int steps) =>
+        ImagesPerSecond(plan, () => plan.TrainStep(optimizer), steps);
+
+    /// <summary>As <see cref="ImagesPerSecond(ExecutionPlan, Optimizer, int)"/> with a step of the caller's (a guarded step,
+    /// say) that trains <paramref name="plan"/>.</summary>
+    public static double ImagesPerSecond(ExecutionPlan plan, Action step, int steps)
     {
+        ArgumentNullException.ThrowIfNull(step);
         var warmUp = Stopwatch.StartNew();
-        for (int i = 0; i < 30 || warmUp.Elapsed.TotalSeconds < 2; i++) plan.TrainStep(optimizer);
+        for (int i = 0; i < 30 || warmUp.Elapsed.TotalSeconds < 2; i++) step();
         plan.ReadLoss();
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++) plan.TrainStep(optimizer);
+        for (int i = 0; i < steps; i++) step();
         plan.ReadLoss();
         return (double)steps * plan.BatchSize / clock.Elapsed.TotalSeconds;
     }

@@ -8,7 +8,13 @@ public sealed partial class GLBackend
     /// <summary>Binding of the update rules' guard word (optimizers.comp): the report's first float, or zeros.</summary>
     const int GuardBinding = Input3;
 
-    ComputeProgram? flagNonFiniteProgram, multiTensorFlagProgram, latchNonFiniteProgram, restoreOrSaveProgram;
+    ComputeProgram? flagNonFiniteProgram, multiTensorFlagProgram, multiBufferFlagProgram, latchNonFiniteProgram, restoreOrSaveProgram;
+
+    /// <summary>The bindings of nonfinite.comp FLAG;MULTI_BUFFER's tensors, in its order (every binding but the flags').</summary>
+    static readonly int[] FlagBufferBindings = [Input0, Input1, Input2, Output1, Output2, Input3, Input4];
+    static readonly string[] FlagBufferRows = [.. Enumerable.Range(0, FlagBufferBindings.Length).Select(k => $"tensors[{k}]")];
+    /// <summary>The tensors (by position in the call) waiting for <see cref="FlagBuffers"/>.</summary>
+    readonly int[] pendingFlags = new int[FlagBufferBindings.Length];
 
     /// <summary>The tables of <see cref="FlagNonFiniteTensors"/>'s one-buffer runs, the k-th run of a call in the k-th
     /// (nonfinite.comp FLAG;MULTI_TENSOR): per tensor its first vec4 of the dispatch, where it starts in the buffer (vec4s),
@@ -36,15 +42,50 @@ public sealed partial class GLBackend
     {
         EnsureUsable();
         MultiTensor.CheckFlagIndices(inputs, flags, indices);
-        int runs = 0;
+        int runs = 0, pending = 0;
         for (int start = 0, end; start < inputs.Length; start = end)
         {
             end = start + 1;
             var buffer = OneBuffer(inputs.Slice(start, 1));
             while (buffer is not null && end < inputs.Length && StorageOf(inputs[end]) is { IsShared: true } next && ReferenceEquals(next.Buffer, buffer)) end++;
-            if (end - start < 2) FlagNonFinite(inputs[start], flags, indices[start]);
-            else FlagRun(runs++, inputs[start..end], buffer!, flags, indices[start..end]);
+            if (end - start >= 2) FlagRun(runs++, inputs[start..end], buffer!, flags, indices[start..end]);
+            else
+            {
+                pendingFlags[pending++] = start;
+                if (pending == pendingFlags.Length)
+                {
+                    FlagBuffers(pending, inputs, flags, indices);
+                    pending = 0;
+                }
+            }
         }
+        if (pending == 1) FlagNonFinite(inputs[pendingFlags[0]], flags, indices[pendingFlags[0]]);
+        else FlagBuffers(pending, inputs, flags, indices);
+    }
+
+    /// <summary>One dispatch flags the <paramref name="count"/> tensors of <see cref="pendingFlags"/>, each bound on its own
+    /// (nonfinite.comp FLAG;MULTI_BUFFER; the bindings it leaves free get placeholders).</summary>
+    void FlagBuffers(int count, ReadOnlySpan<Tensor> inputs, Tensor flags, ReadOnlySpan<int> indices)
+    {
+        if (count == 0) return;
+        var program = Program(ref multiBufferFlagProgram, "nonfinite.comp", "FLAG;MULTI_BUFFER");
+        int vectors = 0;
+        for (int k = 0; k < FlagBufferBindings.Length; k++)
+        {
+            if (k >= count)
+            {
+                BindPlaceholder(FlagBufferBindings[k]);
+                continue;
+            }
+            var tensor = inputs[pendingFlags[k]];
+            Bind(FlagBufferBindings[k], tensor);
+            program.SetUniform(FlagBufferRows[k], vectors, tensor.Length, indices[pendingFlags[k]], 0);
+            vectors += DivideRoundingUp(tensor.Length, VectorWidth);
+        }
+        Bind(Output0, flags);
+        program.SetUniform("tensorCount", count);
+        program.SetUniform("count", vectors);
+        program.Dispatch(vectors, 1, 1);
     }
 
     /// <summary>One dispatch flags every tensor of a run, all ranges of <paramref name="buffer"/>: invocation i reads one

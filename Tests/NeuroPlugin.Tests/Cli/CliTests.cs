@@ -110,6 +110,31 @@ public class CliTests
         Assert.That(monitor.TryGetProperty("bytesBetweenSamples", out _), Is.True);
     }
 
+    /// <summary><c>--guard</c> trains through the non-finite guard: on GL a LeNet-5 step then issues seven dispatches more than
+    /// a plain step: the check's six (the flags' fill, the parameters, the gradients, the input, node outputs and loss as two
+    /// dispatches of up to seven tensors, the latch) and the report's copy out, since on llvmpipe, which finishes every
+    /// dispatch inside the call, each step's poll finds the last copy's fence passed and requests the next; on the CPU it
+    /// counts none.</summary>
+    [TestCase("cpu")]
+    [TestCase("gl")]
+    public void Bench_Guard_TrainsGuardedSteps(string backend)
+    {
+        double? DispatchesPerStep(params string[] extra)
+        {
+            var (code, output, error) = NeuroCli.Run(["bench", "--model", "lenet5", "--backend", backend, "--batch", "4", "--steps", "4", "--json", .. extra]);
+            Assert.That(code, Is.EqualTo(0), error);
+            using var json = System.Text.Json.JsonDocument.Parse(output);
+            Assert.That(json.RootElement.GetProperty("guarded").GetBoolean(), Is.EqualTo(extra.Length > 0));
+            Assert.That(json.RootElement.GetProperty("trainImagesPerSecond").GetDouble(), Is.GreaterThan(0));
+            var dispatches = json.RootElement.GetProperty("dispatchesPerStep");
+            return dispatches.ValueKind == System.Text.Json.JsonValueKind.Null ? null : dispatches.GetDouble();
+        }
+        double? plain = DispatchesPerStep(), guarded = DispatchesPerStep("--guard");
+        if (backend == "cpu") Assert.That(guarded, Is.Null);
+        else Assert.That(guarded - plain, Is.EqualTo(6 + 1));
+        AssertOneLineError(["bench", "--guard", "--monitor-every", "2"], "--guard and --monitor-every");
+    }
+
     /// <summary>Runs neuro in a child process whose EGL loader finds no driver (GLVND reads its vendor list
     /// from __EGL_VENDOR_LIBRARY_FILENAMES), as on a machine without Mesa or a GPU driver.</summary>
     static (int ExitCode, string Out, string Error) RunWithoutGL(params string[] args)

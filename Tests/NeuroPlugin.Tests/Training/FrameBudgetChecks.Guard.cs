@@ -238,16 +238,19 @@ public static partial class FrameBudgetChecks
 
     /// <summary>The lengths of <see cref="FlagsOfManyTensors"/>' grouped tensors: whole and partial last vec4s.</summary>
     public static readonly int[] FlagGroupLengths = [6, 4, 9, 3, 7];
+    /// <summary>The lengths of <see cref="FlagsOfManyTensors"/>' tensors of their own: more than one GL dispatch holds.</summary>
+    public static readonly int[] FlagLoneLengths = [5, 1, 8, 13, 2, 31, 4, 3];
 
-    /// <summary><see cref="FlagsOfManyTensors"/>' tensors: a group (ranges of one buffer on GL) and one tensor of its own,
-    /// listed as group 0..3, the lone tensor, group 4 (on GL a run of four, a lone tensor, a run of one), and their flag
-    /// indices, a permutation with flag 6 set by none.</summary>
-    public static (Tensor[] Group, Tensor Lone, Tensor[] Inputs, int[] Indices) FlagTensors(IBackend backend)
+    /// <summary><see cref="FlagsOfManyTensors"/>' tensors: a group (ranges of one buffer on GL) and eight tensors of their own,
+    /// listed as group 0..3, lone 0..6, group 4, lone 7 (on GL a run of four, then seven tensors each bound on its own, then a
+    /// run of one and a lone tensor), and their flag indices, a permutation of 0..12 (flag 13 is set by none).</summary>
+    public static (Tensor[] Group, Tensor[] Lone, Tensor[] Inputs, int[] Indices) FlagTensors(IBackend backend)
     {
         var group = backend.AllocateGroup(FlagGroupLengths.Select(n => new TensorShape(n)).ToArray(),
             FlagGroupLengths.Select((_, i) => $"g{i}").ToArray(), "flagged group");
-        var lone = backend.Allocate(new TensorShape(5), "lone");
-        return (group, lone, [group[0], group[1], group[2], group[3], lone, group[4]], [4, 0, 5, 2, 1, 3]);
+        var lone = FlagLoneLengths.Select((n, i) => backend.Allocate(new TensorShape(n), $"lone{i}")).ToArray();
+        Tensor[] inputs = [.. group[..4], .. lone[..7], group[4], lone[7]];
+        return (group, lone, inputs, [4, 0, 12, 2, 7, 1, 9, 11, 3, 6, 10, 5, 8]);
     }
 
     /// <summary>IBackend.FlagNonFiniteTensors against its definition: NaN, +∞ or −∞ planted at the first, a middle and the
@@ -256,7 +259,8 @@ public static partial class FrameBudgetChecks
     public static void FlagsOfManyTensors(IBackend backend)
     {
         var (group, lone, inputs, indices) = FlagTensors(backend);
-        using var flags = backend.Allocate(new TensorShape(7), "flags");
+        int flagCount = inputs.Length + 1;
+        using var flags = backend.Allocate(new TensorShape(flagCount), "flags");
         try
         {
             var random = new Random(5);
@@ -282,12 +286,12 @@ public static partial class FrameBudgetChecks
             }
             float[] Expected(params int[] tensors)
             {
-                var expected = new float[7];
+                var expected = new float[flagCount];
                 foreach (int t in tensors) expected[indices[t]] = 1f;
                 return expected;
             }
 
-            Assert.That(Flags(), Is.EqualTo(new float[7]), "finite values, the largest and the subnormals included");
+            Assert.That(Flags(), Is.EqualTo(new float[flagCount]), "finite values, the largest and the subnormals included");
             float[] bad = [float.NaN, float.PositiveInfinity, float.NegativeInfinity];
             int plant = 0;
             for (int t = 0; t < inputs.Length; t++)
@@ -296,19 +300,27 @@ public static partial class FrameBudgetChecks
                     float value = bad[plant++ % bad.Length];
                     Assert.That(Flags((t, element, value)), Is.EqualTo(Expected(t)), $"{value} at {inputs[t].Name}[{element}] of {inputs[t].Length}");
                 }
-            Assert.That(Flags((0, 1, float.NaN), (5, 6, float.PositiveInfinity)), Is.EqualTo(Expected(0, 5)), "the first and the last tensor");
+            int last = inputs.Length - 1;
+            Assert.That(Flags((0, 1, float.NaN), (last, 2, float.PositiveInfinity)), Is.EqualTo(Expected(0, last)), "the first and the last tensor");
+            Assert.That(Flags((4, 0, float.NaN), (10, 2, float.NaN), (11, 6, float.NegativeInfinity)), Is.EqualTo(Expected(4, 10, 11)),
+                "the first and last of the seven lone tensors (one GL dispatch) and the group's last");
 
             for (int t = 0; t < inputs.Length; t++) inputs[t].Upload(t == 2 ? Enumerable.Repeat(float.NaN, inputs[t].Length).ToArray() : clean[t]);
-            flags.Upload([0f, 0f, 0f, 0f, 0f, 0f, 1f]);
+            var preset = new float[flagCount];
+            preset[^1] = 1f;
+            flags.Upload(preset);
             backend.FlagNonFiniteTensors(inputs, flags, indices);
-            Assert.That(flags.ToArray(), Is.EqualTo(new[] { 0f, 0f, 0f, 0f, 0f, 1f, 1f }), "a set flag stays set; others are left alone");
+            var expected = Expected(2);
+            expected[^1] = 1f;
+            Assert.That(flags.ToArray(), Is.EqualTo(expected), "a set flag stays set; others are left alone");
             Assert.Throws<ArgumentException>(() => backend.FlagNonFiniteTensors(inputs, flags, indices.AsSpan(1)));
-            Assert.Throws<ArgumentOutOfRangeException>(() => backend.FlagNonFiniteTensors(inputs, flags, [0, 1, 2, 3, 4, 7]));
+            int[] outOfRange = [.. indices];
+            outOfRange[3] = flagCount;
+            Assert.Throws<ArgumentOutOfRangeException>(() => backend.FlagNonFiniteTensors(inputs, flags, outOfRange));
         }
         finally
         {
-            foreach (var tensor in group) tensor.Dispose();
-            lone.Dispose();
+            foreach (var tensor in group.Concat(lone)) tensor.Dispose();
         }
     }
 }
