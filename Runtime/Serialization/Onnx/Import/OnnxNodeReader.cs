@@ -102,6 +102,19 @@ internal sealed class OnnxNodeReader
         return (int)a;
     }
 
+    /// <summary>Opset 18's <c>axes</c> list (of Pad, Resize…) for <paramref name="shape"/>: each axis as 0…rank−1
+    /// (<see cref="Axis"/>); an axis named twice makes the node malformed.</summary>
+    public int[] DistinctAxes(long[] axes, TensorShape shape)
+    {
+        var result = new int[axes.Length];
+        for (int i = 0; i < axes.Length; i++)
+        {
+            result[i] = Axis(axes[i], shape.Rank, shape);
+            if (Array.IndexOf(result, result[i], 0, i) >= 0) throw Malformed($"axes [{string.Join(",", axes)}] name axis {result[i]} twice");
+        }
+        return result;
+    }
+
     /// <summary>Checks the input count against the op's signature.</summary>
     public void ExpectInputs(int min, int max)
     {

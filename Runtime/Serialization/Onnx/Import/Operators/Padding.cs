@@ -50,13 +50,8 @@ internal static class Padding
         if (pads.Length != 2 * axes.Length)
             throw n.Malformed($"pads [{string.Join(",", pads)}] need 2 values for each of the axes [{string.Join(",", axes)}]");
         var full = new long[2 * shape.Rank];
-        var seen = new HashSet<int>();
-        for (int i = 0; i < axes.Length; i++)
-        {
-            int axis = n.Axis(axes[i], shape.Rank, shape);
-            if (!seen.Add(axis)) throw n.Malformed($"axes [{string.Join(",", axes)}] name axis {axis} twice");
-            (full[axis], full[axis + shape.Rank]) = (pads[i], pads[i + axes.Length]);
-        }
+        int[] listed = n.DistinctAxes(axes, shape);
+        for (int i = 0; i < listed.Length; i++) (full[listed[i]], full[listed[i] + shape.Rank]) = (pads[i], pads[i + axes.Length]);
         return full;
     }
 

@@ -72,14 +72,9 @@ internal static class ResizeConverter
         if (values.Length != axes.Length)
             throw n.Malformed($"{what} [{string.Join(",", values)}] need one value for each of the axes [{string.Join(",", axes)}]");
         var all = new T[shape.Rank];
-        var listed = new bool[shape.Rank];
         for (int axis = 0; axis < all.Length; axis++) all[axis] = unlisted(axis);
-        for (int i = 0; i < axes.Length; i++)
-        {
-            int axis = n.Axis(axes[i], shape.Rank, shape);
-            if (listed[axis]) throw n.Malformed($"axes [{string.Join(",", axes)}] name axis {axis} twice");
-            (all[axis], listed[axis]) = (values[i], true);
-        }
+        int[] listed = n.DistinctAxes(axes, shape);
+        for (int i = 0; i < listed.Length; i++) all[listed[i]] = values[i];
         return all;
     }
 }
