@@ -15,10 +15,11 @@ public sealed partial class CpuBackend
     /// im2col would make a (KH·KW, P) matrix per channel for a GEMM with one row; here the input plane is copied once into
     /// its zero-padded stride phases (<see cref="DirectConvolution.PhasePlanes"/>), where every tap of 8 consecutive
     /// outputs (virtual columns <c>i·Wq + j</c>, the few j ≥ OW dropped) is 8 consecutive floats: each output vector
-    /// (256 bits, also on AVX-512 machines: Zen 4 runs a 512-bit FMA as two halves) is Σ_taps W·(one load). Taps run in the GEMM's k order (p, then q) with the GEMM's rounding (fused or not), products
+    /// (512 bits with fused multiply-adds on AVX-512, <see cref="Taps512"/>; 256 bits otherwise) is Σ_taps W·(one load). Taps run in the GEMM's k order (p, then q) with the GEMM's rounding (fused or not), products
     /// with the padding's zeros included, so the sums are the GEMM's bit for bit. One task per (sample, channel) plane,
     /// so the result does not depend on the thread count, nor on which block of samples × channels a call computes (a work
-    /// slice's, <see cref="ChannelTileBlocks"/>).
+    /// slice's, <see cref="ChannelTileBlocks"/>). The valid columns then go to the output, through the epilogue in the same
+    /// pass where it is a batch norm and a piecewise-linear activation (<see cref="ConvolutionEpilogue.CopyRowsAndApply"/>).
     /// </summary>
     sealed class DepthwiseWork : IParallelWork
     {
