@@ -47,6 +47,17 @@ internal sealed class ConvolutionEpilogue : IGemmEpilogue
         ApplyToChannel(channel, SampleOffset + channel * pixels + column, values);
     }
 
+    /// <summary>
+    /// Output channel <paramref name="channel"/>'s rows moved out of a kernel's virtual rows and finished in one pass:
+    /// <c>target[r·width + s] = epilogue(source[r·sourceStride + s])</c> for r &lt; <paramref name="rows"/>, s &lt;
+    /// <paramref name="width"/>, the bits of <see cref="DirectConvolution.CopyRows"/> then <see cref="ApplyToChannel"/>.
+    /// Only for a batch norm alone or followed by a piecewise-linear activation (MobileNet's layers); false, with nothing
+    /// done, otherwise (then the caller copies and applies).
+    /// </summary>
+    public bool CopyRowsAndApply(int channel, ReadOnlySpan<float> source, int sourceStride, Span<float> target, int width, int rows) =>
+        scale is not null && bias is null && residual is null &&
+        ActivationMath.NormalizeRowsThenForward(activation, source, sourceStride, target, width, rows, shift![channel], scale[channel], offset![channel], alpha);
+
     /// <summary>Output channel <paramref name="channel"/>'s values that sit at <c>y[yIndex …)</c>.</summary>
     public void ApplyToChannel(int channel, int yIndex, Span<float> values)
     {

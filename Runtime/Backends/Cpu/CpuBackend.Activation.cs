@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
@@ -198,29 +199,81 @@ internal static class ActivationMath
         }
     }
 
+    /// <summary>
+    /// <see cref="NormalizeThenForward"/> while moving rows: <c>y[r·width + s] = f((x[r·xStride + s] − shift)·scale + offset)</c>
+    /// for r &lt; <paramref name="rows"/>, s &lt; <paramref name="width"/> (f the identity where <paramref name="kind"/> is
+    /// null), the same bits as <see cref="DirectConvolution.CopyRows"/> followed by the in-place pass. A convolution's
+    /// virtual rows go to the output and through its batch norm and activation in one pass instead of two. False, with
+    /// nothing done, for other activations and for rows of fewer than 8 floats between gaps (the copy's vectors are
+    /// narrower there).
+    /// </summary>
+    public static bool NormalizeRowsThenForward(ActivationKind? kind, ReadOnlySpan<float> x, int xStride, Span<float> y, int width, int rows,
+        float shift, float scale, float offset, float alpha)
+    {
+        if (rows <= 0 || width <= 0) return true;
+        if (xStride == width) (width, rows) = (rows * width, 1); // contiguous: one long row
+        if (width < 8 && rows > 1) return false;
+        if (x.Length < (rows - 1) * (long)xStride + width || y.Length < (long)rows * width)
+            throw new ArgumentException($"{rows} rows of {width} floats do not fit the spans ({x.Length} and {y.Length} floats)");
+        switch (kind)
+        {
+            case null: NormalizeThen<Identity>(x, xStride, y, width, rows, shift, scale, offset, alpha); return true;
+            case ActivationKind.ReLU6: NormalizeThen<ReLU6>(x, xStride, y, width, rows, shift, scale, offset, alpha); return true;
+            case ActivationKind.LeakyReLU: NormalizeThen<LeakyReLU>(x, xStride, y, width, rows, shift, scale, offset, alpha); return true;
+            case ActivationKind.HardSigmoid: NormalizeThen<HardSigmoid>(x, xStride, y, width, rows, shift, scale, offset, alpha); return true;
+            case ActivationKind.HardSwish: NormalizeThen<HardSwish>(x, xStride, y, width, rows, shift, scale, offset, alpha); return true;
+            default: return false;
+        }
+    }
+
     /// <summary>Batch norm's normalization of one channel: <c>y = (x − shift)·scale + offset</c>, three roundings, no fused
     /// multiply-add, on vectors of any width (the same bits as the scalar formula); <paramref name="y"/> may be <paramref name="x"/>.</summary>
     public static void Normalize(ReadOnlySpan<float> x, Span<float> y, float shift, float scale, float offset) =>
         NormalizeThen<Identity>(x, y, shift, scale, offset, 0f);
 
-    /// <summary><c>y = f((x − shift)·scale + offset)</c>, vectors of any width, then scalars.</summary>
+    /// <summary><c>y = f((x − shift)·scale + offset)</c>; <paramref name="y"/> is <paramref name="x"/> or does not overlap it.</summary>
     static void NormalizeThen<TFunction>(ReadOnlySpan<float> x, Span<float> y, float shift, float scale, float offset, float alpha)
         where TFunction : struct, IPiecewise
     {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (y.Length < x.Length) throw new ArgumentException($"{y.Length} outputs for {x.Length} inputs", nameof(y));
+        NormalizeThen<TFunction>(x, x.Length, y, x.Length, x.Length == 0 ? 0 : 1, shift, scale, offset, alpha);
+    }
+
+    /// <summary>
+    /// <c>y[r·width + s] = f((x[r·xStride + s] − shift)·scale + offset)</c>, each row in vectors of any width, then scalars;
+    /// the caller has checked that the rows fit, and y is x (one row) or does not overlap it. A convolution's epilogue
+    /// calls this once per channel and block of rows (7 to a few thousand values a row), so the vectors are read and
+    /// written through refs (no per-vector span checks), and a row's tail is one more vector, its last values, computed
+    /// before the loop may overwrite them and stored after it.
+    /// </summary>
+    static void NormalizeThen<TFunction>(ReadOnlySpan<float> x, int xStride, Span<float> y, int width, int rows, float shift, float scale, float offset, float alpha)
+        where TFunction : struct, IPiecewise
+    {
+        ref float from = ref MemoryMarshal.GetReference(x);
+        ref float to = ref MemoryMarshal.GetReference(y);
+        for (int r = 0; r < rows; r++, from = ref Unsafe.Add(ref from, xStride), to = ref Unsafe.Add(ref to, width))
         {
-            Vector512<float> s = Vector512.Create(shift), k = Vector512.Create(scale), o = Vector512.Create(offset);
-            for (; i + 16 <= x.Length; i += 16)
-                TFunction.Apply((Vector512.Create(x.Slice(i, 16)) - s) * k + o, alpha).CopyTo(y.Slice(i, 16));
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated && width >= 16)
+            {
+                Vector512<float> s = Vector512.Create(shift), k = Vector512.Create(scale), o = Vector512.Create(offset);
+                var last = TFunction.Apply((Vector512.LoadUnsafe(ref from, (nuint)(width - 16)) - s) * k + o, alpha);
+                for (; i + 16 <= width; i += 16)
+                    TFunction.Apply((Vector512.LoadUnsafe(ref from, (nuint)i) - s) * k + o, alpha).StoreUnsafe(ref to, (nuint)i);
+                last.StoreUnsafe(ref to, (nuint)(width - 16));
+                continue;
+            }
+            if (Vector256.IsHardwareAccelerated && width >= 8)
+            {
+                Vector256<float> s = Vector256.Create(shift), k = Vector256.Create(scale), o = Vector256.Create(offset);
+                var last = TFunction.Apply((Vector256.LoadUnsafe(ref from, (nuint)(width - 8)) - s) * k + o, alpha);
+                for (; i + 8 <= width; i += 8)
+                    TFunction.Apply((Vector256.LoadUnsafe(ref from, (nuint)i) - s) * k + o, alpha).StoreUnsafe(ref to, (nuint)i);
+                last.StoreUnsafe(ref to, (nuint)(width - 8));
+                continue;
+            }
+            for (; i < width; i++) Unsafe.Add(ref to, i) = TFunction.Apply((Unsafe.Add(ref from, i) - shift) * scale + offset, alpha);
         }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<float> s = Vector256.Create(shift), k = Vector256.Create(scale), o = Vector256.Create(offset);
-            for (; i + 8 <= x.Length; i += 8)
-                TFunction.Apply((Vector256.Create(x.Slice(i, 8)) - s) * k + o, alpha).CopyTo(y.Slice(i, 8));
-        }
-        for (; i < x.Length; i++) y[i] = TFunction.Apply((x[i] - shift) * scale + offset, alpha);
     }
 
     /// <summary>f(x) = x: <see cref="NormalizeThen{TFunction}"/> as the normalization alone.</summary>

@@ -158,6 +158,11 @@ internal sealed class DirectConvolution : IParallelWork
         int zerosLeft = Math.Min(w.PadLeft, padded.Length), values = Math.Clamp(strideWidth * planeWidth - zerosLeft, 0, width);
         padded.Clear();
         bool bothColumns = strideWidth == 2 && used.Columns == 0;
+        // the two column phases are dealt through refs (a few hundred short rows a plane: no per-row span checks), so the
+        // phase rows must all lie inside the target
+        if (target.Length < used.Count(strideHeight, strideWidth) * planeHeight * planeWidth)
+            throw new ArgumentException($"{target.Length} floats cannot hold the phase planes ({planeHeight}×{planeWidth} each)", nameof(target));
+        ref float phases = ref MemoryMarshal.GetReference(target);
         for (int phaseRow = 0; phaseRow < strideHeight; phaseRow++)
         {
             if (!UsedPhases.Has(used.Rows, phaseRow)) continue;
@@ -169,7 +174,7 @@ internal sealed class DirectConvolution : IParallelWork
                 if (inside && bothColumns)
                 {
                     int first = (used.Slot(phaseRow, 0, strideWidth) * planeHeight + rq) * planeWidth;
-                    DeinterleavePair(padded, target.Slice(first, planeWidth), target.Slice(first + planeHeight * planeWidth, planeWidth));
+                    DeinterleavePair(ref MemoryMarshal.GetReference(padded), ref Unsafe.Add(ref phases, first), ref Unsafe.Add(ref phases, first + planeHeight * planeWidth), planeWidth);
                     continue;
                 }
                 for (int phaseColumn = 0; phaseColumn < strideWidth; phaseColumn++)
@@ -242,27 +247,40 @@ internal sealed class DirectConvolution : IParallelWork
         for (; s < row.Length; s++) row[s] = padded[s * stride + phase];
     }
 
-    /// <summary><c>even[s] = padded[2s]</c> and <c>odd[s] = padded[2s + 1]</c> (stride 2's two column phases in one pass:
-    /// each pair of loads serves both; the last 16 values overlap the vector before, so no scalar tail);
-    /// <paramref name="padded"/> holds 32 floats past the last one read.</summary>
-    static void DeinterleavePair(ReadOnlySpan<float> padded, Span<float> even, Span<float> odd)
+    /// <summary><c>even[s] = padded[2s]</c> and <c>odd[s] = padded[2s + 1]</c> for s &lt; <paramref name="length"/> (stride 2's
+    /// two column phases in one pass: each pair of loads serves both; the last 16 values overlap the vector before, so no
+    /// scalar tail; rows of 8–15 floats store two overlapping halves). The caller guarantees <c>2·length + 32</c> readable
+    /// floats at <paramref name="padded"/> and <paramref name="length"/> writable ones at <paramref name="even"/> and
+    /// <paramref name="odd"/>.</summary>
+    static void DeinterleavePair(ref float padded, ref float even, ref float odd, int length)
     {
-        int length = even.Length, s = 0;
-        if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated && length >= 16)
+        int s = 0;
+        if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated && length >= 8)
         {
             var evenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
             var oddLanes = evenLanes + Vector512<int>.One;
+            if (length < 16)
+            {
+                // the first 8 of each phase, then the last 8 (overlapping): lanes from 2·(length − 8) on
+                Vector512<float> low = Vector512.LoadUnsafe(ref padded), high = Vector512.LoadUnsafe(ref padded, 16);
+                var shift = Vector512.Create(2 * (length - 8));
+                Avx512F.PermuteVar16x32x2(low, evenLanes, high).GetLower().StoreUnsafe(ref even);
+                Avx512F.PermuteVar16x32x2(low, oddLanes, high).GetLower().StoreUnsafe(ref odd);
+                Avx512F.PermuteVar16x32x2(low, evenLanes + shift, high).GetLower().StoreUnsafe(ref even, (nuint)(length - 8));
+                Avx512F.PermuteVar16x32x2(low, oddLanes + shift, high).GetLower().StoreUnsafe(ref odd, (nuint)(length - 8));
+                return;
+            }
             while (true)
             {
                 s = Math.Min(s, length - 16);
-                Vector512<float> low = Vector512.Create(padded.Slice(2 * s, 16)), high = Vector512.Create(padded.Slice(2 * s + 16, 16));
-                Avx512F.PermuteVar16x32x2(low, evenLanes, high).CopyTo(even.Slice(s, 16));
-                Avx512F.PermuteVar16x32x2(low, oddLanes, high).CopyTo(odd.Slice(s, 16));
+                Vector512<float> low = Vector512.LoadUnsafe(ref padded, (nuint)(2 * s)), high = Vector512.LoadUnsafe(ref padded, (nuint)(2 * s + 16));
+                Avx512F.PermuteVar16x32x2(low, evenLanes, high).StoreUnsafe(ref even, (nuint)s);
+                Avx512F.PermuteVar16x32x2(low, oddLanes, high).StoreUnsafe(ref odd, (nuint)s);
                 if (s + 16 >= length) return;
                 s += 16;
             }
         }
-        for (; s < length; s++) (even[s], odd[s]) = (padded[2 * s], padded[2 * s + 1]);
+        for (; s < length; s++) (Unsafe.Add(ref even, s), Unsafe.Add(ref odd, s)) = (Unsafe.Add(ref padded, 2 * s), Unsafe.Add(ref padded, 2 * s + 1));
     }
 
     /// <summary>Where tap (p, q) of a plane's window starts in its phase planes (see <see cref="PhasePlanes"/>; those of
@@ -357,7 +375,12 @@ internal sealed class DirectConvolution : IParallelWork
         {
             int channel = panel * mr + r, start = output.Start(n, channel) + firstRow * outputWidth;
             if (!accumulate)
+            {
+                // the rows and their epilogue in one pass where it can (a batch norm and ReLU6), else one after the other
+                if (epilogue?.CopyRowsAndApply(output.ChannelOffset + channel, buffer.AsSpan(r * virtualStride), planeWidth,
+                    output.Data.AsSpan(start, outputPixels), outputWidth, rowsHere) == true) continue;
                 CopyRows(buffer.AsSpan(r * virtualStride), planeWidth, output.Data.AsSpan(start, outputPixels), outputWidth, outputWidth, rowsHere);
+            }
             else
             {
                 // rows without dropped columns (a 1×1 window without padding) are one run

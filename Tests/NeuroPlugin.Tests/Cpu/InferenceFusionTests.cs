@@ -35,23 +35,32 @@ public class InferenceFusionTests
         CheckEveryPart(cpu, convolutionBias: true, ["forward stem", "forward conv+bn+add+act", "forward flatten", "forward fc+gelu", "forward head"]);
     }
 
-    /// <summary>conv → bn → a piecewise-linear activation, no residual: the fused epilogue normalizes and activates in one
-    /// pass (<c>ActivationMath.NormalizeThenForward</c>), on planes whose rows leave vector tails, and must still give
-    /// the separate ops' bits, in both arithmetics.</summary>
-    [TestCase(ActivationKind.ReLU6)]
-    [TestCase(ActivationKind.LeakyReLU)]
-    [TestCase(ActivationKind.HardSigmoid)]
-    [TestCase(ActivationKind.HardSwish)]
-    public void BatchNormThenActivation_InOnePass_GivesTheUnfusedBits(ActivationKind kind)
+    /// <summary>conv → bn → a piecewise-linear activation (or none), no residual: the fused epilogue normalizes and
+    /// activates in one pass (<c>ActivationMath.NormalizeThenForward</c>), or while it moves the kernel's virtual rows to
+    /// the output (<c>NormalizeRowsThenForward</c>: rows of 8–15 and of 16+ floats between the dropped columns, a 1×1
+    /// layer's contiguous plane, a depthwise layer's rows; convolutions without a bias, as MobileNet's, take that path),
+    /// on planes whose rows leave vector tails, and must still give the separate ops' bits, in both arithmetics.</summary>
+    [TestCase(ActivationKind.ReLU6, 9, 7, 3, 1, true)]
+    [TestCase(ActivationKind.LeakyReLU, 9, 7, 3, 1, true)]
+    [TestCase(ActivationKind.HardSigmoid, 9, 7, 3, 1, true)]
+    [TestCase(ActivationKind.HardSwish, 9, 7, 3, 1, true)]
+    [TestCase(ActivationKind.ReLU6, 5, 11, 3, 1, false)]    // rows of 11 floats between gaps: 256-bit vectors, the last one overlapping
+    [TestCase(ActivationKind.HardSwish, 4, 21, 3, 1, false)] // rows of 21: a 512-bit vector and an overlapping one
+    [TestCase(ActivationKind.ReLU6, 6, 13, 1, 1, false)]    // 1×1: one contiguous run of 78 values
+    [TestCase(ActivationKind.ReLU6, 7, 19, 3, 5, false)]    // depthwise (5 groups): its virtual rows to the output
+    [TestCase(ActivationKind.LeakyReLU, 9, 9, 3, 5, false)]  // depthwise, rows of 9
+    [TestCase(null, 5, 17, 3, 1, false)]                     // the batch norm alone (a projection layer)
+    public void BatchNormThenActivation_InOnePass_GivesTheUnfusedBits(ActivationKind? kind, int height, int width, int kernel, int groups, bool bias)
     {
         foreach (var arithmetic in new[] { CpuArithmetic.Fast, CpuArithmetic.Reference })
         {
             using var cpu = new CpuBackend { Arithmetic = arithmetic };
             var graph = new NetworkGraph();
-            graph.AddInput("image", TensorShape.Of([3, 9, 7]));
-            graph.Add("conv", new Conv2d(3, 5, 3, padding: 1), "image");
+            int inChannels = groups == 1 ? 3 : 5;
+            graph.AddInput("image", TensorShape.Of([inChannels, height, width]));
+            graph.Add("conv", new Conv2d(inChannels, 5, Window2d.Square(kernel, 1, kernel / 2), bias, groups: groups), "image");
             graph.Add("bn", new BatchNorm2d(5), "conv");
-            graph.Add("act", new Activation(kind, negativeSlope: 0.1f), "bn");
+            if (kind is { } activation) graph.Add("act", new Activation(activation, negativeSlope: 0.1f), "bn");
             using var network = Network.Create(graph, cpu, seed: 3);
             // statistics far from the initial ones, so that many values land on each piece of the activation
             network.Buffer("bn.running_mean").Upload([0.3f, -0.2f, 0.1f, 0.5f, -0.4f]);
@@ -66,7 +75,8 @@ public class InferenceFusionTests
             fused.Forward();
             separate.Forward();
 
-            Assert.That(fused.InferenceStages.Select(s => s.Name), Is.EqualTo(new[] { "forward conv+bn+act" }), $"{kind} ({arithmetic}): one stage");
+            string stage = kind is null ? "forward conv+bn" : "forward conv+bn+act";
+            Assert.That(fused.InferenceStages.Select(s => s.Name), Is.EqualTo(new[] { stage }), $"{kind} ({arithmetic}): one stage");
             Assert.That(fused.Output.ToArray(), Is.EqualTo(separate.Output.ToArray()), $"{kind} ({arithmetic}): bit for bit");
         }
     }
