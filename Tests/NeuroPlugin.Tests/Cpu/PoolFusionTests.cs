@@ -35,6 +35,20 @@ public class PoolFusionTests
         CheckPoolFusion(cpu, c, $"{c} (CPU)");
     }
 
+    /// <summary>A NaN in the image (<see cref="NaNCase"/>): the fused pool keeps a NaN that is its window's first tap and
+    /// skips one that comes later, as the unfused pool does.</summary>
+    [Test]
+    public void NaNInTheConvolution_PoolsAsUnfused()
+    {
+        using var cpu = new CpuBackend();
+        CheckPoolFusion(cpu, NaNCase, "NaN (CPU)", nanPixel: NaNPixel);
+    }
+
+    /// <summary>3 channels 9×7, a 3×3 convolution (padding 1) and a 2×2 pool: a NaN at pixel (4, 4) of channel 0 makes the
+    /// convolution's outputs (3…5, 3…5) NaN, the last tap of the window at (2, 2) and the first of those at (4, 4).</summary>
+    internal static PoolCase NaNCase => new("NaN at (4, 4)", 3, 9, 7, 4, Window2d.Square(3, 1, 1), 1, true, false, false, null, Window2d.Square(2, 2));
+    internal const int NaNPixel = 4 * 7 + 4;
+
     [Test]
     public void PoolReadByAnotherNode_IsNotFused()
     {
@@ -53,7 +67,8 @@ public class PoolFusionTests
 
     /// <summary>Plans <paramref name="c"/>'s network on <paramref name="backend"/> with and without fusion: the same output
     /// bits, the pool inside one fused stage (after the stem, when there is one), and the tensors inside it refused.</summary>
-    internal static void CheckPoolFusion(IBackend backend, PoolCase c, string label)
+    /// <paramref name="nanPixel"/>: an index of the first image set to NaN (then the output must hold NaNs and numbers).
+    internal static void CheckPoolFusion(IBackend backend, PoolCase c, string label, int nanPixel = -1)
     {
         var graph = new NetworkGraph();
         graph.AddInput("image", TensorShape.Of([c.Channels, c.Height, c.Width]));
@@ -77,6 +92,7 @@ public class PoolFusionTests
         using var fused = ExecutionPlan.ForInference(network, batch);
         using var separate = ExecutionPlan.ForInference(network, batch, fuseLayers: false);
         var image = InferenceFusionTests.RandomImages(fused.Input.Length, random);
+        if (nanPixel >= 0) image[nanPixel] = float.NaN;
         fused.Input.Upload(image);
         separate.Input.Upload(image);
         fused.Forward();
@@ -87,6 +103,8 @@ public class PoolFusionTests
         for (int i = 0; i < expected.Length; i++)
             Assert.That(BitConverter.SingleToInt32Bits(actual[i]), Is.EqualTo(BitConverter.SingleToInt32Bits(expected[i])),
                 $"{label}: output {i} of {fused.Output.Shape}: fused {actual[i]:R}, unfused {expected[i]:R}");
+        if (nanPixel >= 0)
+            Assert.That(actual.Count(float.IsNaN), Is.InRange(1, actual.Length - 1), $"{label}: some windows NaN, others not");
         var stages = fused.InferenceStages.Select(s => s.Name).ToArray();
         Assert.That(stages, Is.EqualTo(c.Residual ? new[] { "forward stem", $"forward {chain}+pool" } : [$"forward {chain}+pool"]), label);
         Assert.That(() => fused.Tensor(last), Throws.TypeOf<GraphException>().With.Message.Contains($"{chain}+pool"), label);

@@ -13,6 +13,10 @@ public sealed class PoolFusionGLTests : GLFixture
     public void FusedPool_GivesTheUnfusedBits(PoolFusionTests.PoolCase c) => PoolFusionTests.CheckPoolFusion(Backend, c, $"{c} (GL)");
 
     [Test]
+    public void NaNInTheConvolution_PoolsAsUnfused() =>
+        PoolFusionTests.CheckPoolFusion(Backend, PoolFusionTests.NaNCase, "NaN (GL)", nanPixel: PoolFusionTests.NaNPixel);
+
+    [Test]
     public void PoolWiderThanTheRegisterBlock_IsRefused()
     {
         var output = new TensorShape(1, 4, 40, 40);
