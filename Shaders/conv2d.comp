@@ -8,6 +8,7 @@
 // FUSED_BATCH_NORM: eval-mode batch norm (v − mean)·(1/√(var + ε)·γ) + β, as batchnorm.comp's EVAL and NORMALIZE
 // compute it; FUSED_RESIDUAL=<binding>: + r (y's shape, as merge.comp's Add); one of activation.glsl's variants (RELU…,
 // with ACTIVATION). Each part repeats the separate kernel's arithmetic, so the fused output has the unfused bits.
+// FUSED_MAX_POOL (below) then max-pools that output before writing it.
 // Grouped convolution (GROUPS > 1; depthwise when GROUPS = C): w is (O, C/GROUPS, KH, KW) and output
 // channel o of group g = o / (O/GROUPS) reads only input channels g·C/GROUPS … (g+1)·C/GROUPS − 1.
 // GLBackend.Conv2d.cs picks channel blocks that never straddle two groups, so one invocation works in
@@ -51,34 +52,37 @@ layout(std430, binding = FUSED_RESIDUAL) readonly buffer ResidualBuffer { float 
 #include "activation.glsl"
 #endif
 
-// The input columns one row of taps touches for BLOCK_COLUMNS neighbouring outputs.
-#define SEGMENT ((BLOCK_COLUMNS - 1) * SW + (KW - 1) * DW + 1)
+#if defined(FUSED_MAX_POOL)
+// FUSED_MAX_POOL (inference plans, IFusedPoolForward): y is the max pooling of the fused convolution's output, whose
+// (OH, OW) is convolutionSize; the pool's geometry is PKH, PKW, PSH, PSW, PPT, PPL, PDH, PDW (as window2d.glsl's
+// for the convolution). BLOCK_COLUMNS counts pooled columns; their windows span CONV_COLUMNS convolution columns.
+uniform ivec2 convolutionSize;
+#define CONV_COLUMNS ((BLOCK_COLUMNS - 1) * PSW + (PKW - 1) * PDW + 1)
+#else
+#define CONV_COLUMNS BLOCK_COLUMNS
+#endif
 
-// One invocation: output row (n, i), columns j0 … j0+BLOCK_COLUMNS−1, output channels o0 … o0+BLOCK_CHANNELS−1
-// (the channel block is the work group's y). Per input row of taps it loads the row segment once and
-// uses each value for every (column, tap, channel) it meets.
-void main()
+// The input columns one row of taps touches for CONV_COLUMNS neighbouring outputs.
+#define SEGMENT ((CONV_COLUMNS - 1) * SW + (KW - 1) * DW + 1)
+
+// The block convolveRow computes: acc[k][m] = b[o0+k] + Σ_{c,p,q} x·w at output (n, o0+k, i, j0+m).
+float acc[BLOCK_CHANNELS][CONV_COLUMNS];
+
+// Output row (n, i), columns j0 … j0+CONV_COLUMNS−1, channels o0 … o0+BLOCK_CHANNELS−1 into acc. Per input row of taps it
+// loads the row segment once and uses each value for every (column, tap, channel) it meets. Channels past O (last
+// block) read channel O−1 (in bounds); columns past OW, or before 0, read clamped input columns: neither is written.
+void convolveRow(int n, int i, int j0, int o0)
 {
-    int C = inputShape.y, H = inputShape.z, W = inputShape.w;
-    int O = outputShape.y, OH = outputShape.z, OW = outputShape.w;
-    int columnBlocks = (OW + BLOCK_COLUMNS - 1) / BLOCK_COLUMNS;
-    int index = flatIndex();
-    if (index >= outputShape.x * OH * columnBlocks) return;
-    int j0 = (index % columnBlocks) * BLOCK_COLUMNS;
-    int i = (index / columnBlocks) % OH, n = index / (columnBlocks * OH);
-    int o0 = groupRow() * BLOCK_CHANNELS;
+    int C = inputShape.y, H = inputShape.z, W = inputShape.w, O = outputShape.y;
     int groupChannels = C / GROUPS;                            // input channels per group
     int firstChannel = (o0 / (O / GROUPS)) * groupChannels;    // this block's group
-
-    // Channels past O (last block) read channel O−1 (in bounds) and are not written.
     int weightBase[BLOCK_CHANNELS];
-    float acc[BLOCK_CHANNELS][BLOCK_COLUMNS];
     for (int k = 0; k < BLOCK_CHANNELS; k++)
     {
         int o = min(o0 + k, O - 1);
         weightBase[k] = o * groupChannels * KH * KW;
         float start = BIAS(o);
-        for (int m = 0; m < BLOCK_COLUMNS; m++) acc[k][m] = start;
+        for (int m = 0; m < CONV_COLUMNS; m++) acc[k][m] = start;
     }
     int firstColumn = j0 * SW - PL;
     for (int c = 0; c < groupChannels; c++)
@@ -100,34 +104,110 @@ void main()
                 for (int q = 0; q < KW; q++)
                 {
                     float wk = w[weightBase[k] + tapRow + q];
-                    for (int m = 0; m < BLOCK_COLUMNS; m++)
+                    for (int m = 0; m < CONV_COLUMNS; m++)
                         acc[k][m] = fma(wk, segment[m * SW + q * DW], acc[k][m]);
                 }
         }
     }
+}
+
+// Channel o's folded batch norm (mean, scale, shift), as batchnorm.comp's EVAL computes it (zeros without one).
+vec3 batchNormOf(int o)
+{
+#if defined(FUSED_BATCH_NORM)
+    return vec3(runningMean[o], (1.0 / sqrt(runningVar[o] + epsilon)) * gamma[o], beta[o]);
+#else
+    return vec3(0.0);
+#endif
+}
+
+// The fused epilogue of the convolution's output v at flat index `at` (N,O,OH,OW) of channel o (batchNormOf(o) in bn).
+float finish(float v, vec3 bn, int at)
+{
+#if defined(FUSED_BATCH_NORM)
+    v = (v - bn.x) * bn.y + bn.z;
+#endif
+#if defined(FUSED_RESIDUAL)
+    v = v + residual[at];
+#endif
+#if defined(ACTIVATION)
+    v = activate(vec4(v)).x;
+#endif
+    return v;
+}
+
+#if !defined(FUSED_MAX_POOL)
+// One invocation: output row (n, i), columns j0 … j0+BLOCK_COLUMNS−1, output channels o0 … o0+BLOCK_CHANNELS−1
+// (the channel block is the work group's y).
+void main()
+{
+    int O = outputShape.y, OH = outputShape.z, OW = outputShape.w;
+    int columnBlocks = (OW + BLOCK_COLUMNS - 1) / BLOCK_COLUMNS;
+    int index = flatIndex();
+    if (index >= outputShape.x * OH * columnBlocks) return;
+    int j0 = (index % columnBlocks) * BLOCK_COLUMNS;
+    int i = (index / columnBlocks) % OH, n = index / (columnBlocks * OH);
+    int o0 = groupRow() * BLOCK_CHANNELS;
+    convolveRow(n, i, j0, o0);
     for (int k = 0; k < BLOCK_CHANNELS && o0 + k < O; k++)
     {
-#if defined(FUSED_BATCH_NORM)
-        int o = o0 + k;
-        float mean = runningMean[o], scale = (1.0 / sqrt(runningVar[o] + epsilon)) * gamma[o], shift = beta[o];
-#endif
+        vec3 bn = batchNormOf(o0 + k);
         for (int m = 0; m < BLOCK_COLUMNS && j0 + m < OW; m++)
         {
             int at = ((n * O + o0 + k) * OH + i) * OW + j0 + m;
-            float v = acc[k][m];
-#if defined(FUSED_BATCH_NORM)
-            v = (v - mean) * scale + shift;
-#endif
-#if defined(FUSED_RESIDUAL)
-            v = v + residual[at];
-#endif
-#if defined(ACTIVATION)
-            v = activate(vec4(v)).x;
-#endif
-            y[at] = v;
+            y[at] = finish(acc[k][m], bn, at);
         }
     }
 }
+#else
+// One invocation: pooled row (n, i), pooled columns j0 … j0+BLOCK_COLUMNS−1, channels o0 … o0+BLOCK_CHANNELS−1. For each
+// pool tap row in the convolution's output it computes that row's CONV_COLUMNS columns (convolveRow) and its epilogue,
+// and takes the maximum over the in-bounds taps in row-major window order as pool2d.comp's MAX_FORWARD does (padding
+// is −∞; the first in-bounds tap is taken whatever its value, then only a greater one): the unfused bits. Windows that
+// overlap (stride < extent) compute the rows and columns they share again.
+void main()
+{
+    int O = outputShape.y, POH = outputShape.z, POW = outputShape.w, OH = convolutionSize.x, OW = convolutionSize.y;
+    int columnBlocks = (POW + BLOCK_COLUMNS - 1) / BLOCK_COLUMNS;
+    int index = flatIndex();
+    if (index >= outputShape.x * POH * columnBlocks) return;
+    int j0 = (index % columnBlocks) * BLOCK_COLUMNS;
+    int i = (index / columnBlocks) % POH, n = index / (columnBlocks * POH);
+    int o0 = groupRow() * BLOCK_CHANNELS;
+    int convolutionColumn = j0 * PSW - PPL;                    // the convolution column of acc[k][0]
+
+    vec3 bn[BLOCK_CHANNELS];
+    float best[BLOCK_CHANNELS][BLOCK_COLUMNS];
+    bool seen[BLOCK_COLUMNS];                                  // a tap of the window was taken (the same for every channel)
+    for (int k = 0; k < BLOCK_CHANNELS; k++)
+    {
+        bn[k] = batchNormOf(min(o0 + k, O - 1));
+        for (int m = 0; m < BLOCK_COLUMNS; m++) best[k][m] = negativeInfinity;
+    }
+    for (int m = 0; m < BLOCK_COLUMNS; m++) seen[m] = false;
+    for (int p = 0; p < PKH; p++)
+    {
+        int row = i * PSH - PPT + p * PDH;
+        if (row < 0 || row >= OH) continue;
+        convolveRow(n, row, convolutionColumn, o0);
+        for (int m = 0; m < BLOCK_COLUMNS; m++)
+            for (int q = 0; q < PKW; q++)
+            {
+                int s = m * PSW + q * PDW, column = convolutionColumn + s;
+                if (column < 0 || column >= OW) continue;
+                for (int k = 0; k < BLOCK_CHANNELS; k++)
+                {
+                    float v = finish(acc[k][s], bn[k], ((n * O + min(o0 + k, O - 1)) * OH + row) * OW + column);
+                    if (!seen[m] || v > best[k][m]) best[k][m] = v;
+                }
+                seen[m] = true;
+            }
+    }
+    for (int k = 0; k < BLOCK_CHANNELS && o0 + k < O; k++)
+        for (int m = 0; m < BLOCK_COLUMNS && j0 + m < POW; m++)
+            y[((n * O + o0 + k) * POH + i) * POW + j0 + m] = best[k][m];
+}
+#endif
 
 #elif defined(INPUT_GRAD)
 layout(std430, binding = INPUT0) readonly buffer OutputGradBuffer { float dy[]; };

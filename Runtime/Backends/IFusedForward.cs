@@ -62,3 +62,26 @@ public interface IFusedPairForward
     /// </summary>
     void Conv2dPairFusedForward(Tensor input, in FusedConvolution first, Tensor intermediate, in FusedConvolution second, Tensor output);
 }
+
+/// <summary>
+/// A backend that runs a fused convolution (<see cref="IFusedForward.Conv2dFusedForward"/>'s chain) and the max pooling
+/// that alone reads its output as one op, so the convolution's output is never written out whole (on GL: one dispatch
+/// instead of two; LeNet-5's conv → relu → pool). <see cref="Execution.ExecutionPlan.ForInference"/> uses it where the
+/// backend has it and <see cref="CanFusePool"/> takes the pair.
+/// </summary>
+public interface IFusedPoolForward
+{
+    /// <summary>Whether <see cref="Conv2dMaxPoolFusedForward"/> takes a max pooling <paramref name="pool"/> of a
+    /// convolution's output (N,O,OH,OW) <paramref name="convolutionOutput"/>.</summary>
+    bool CanFusePool(TensorShape convolutionOutput, Window2d pool);
+
+    /// <summary>
+    /// <c>output = maxpool(conv(input))</c>: <see cref="IFusedForward.Conv2dFusedForward"/> with
+    /// <paramref name="convolution"/>'s parts, then <see cref="IBackend.MaxPool2dForward"/> with <paramref name="pool"/>
+    /// (padding is −∞, the first maximum in row-major window order); input (N,C,H,W), output (N,O,POH,POW). The result must
+    /// be the bits of the two ops run one after the other. <paramref name="intermediate"/> (the convolution's output
+    /// shape, (N,O,OH,OW)) and <paramref name="argmax"/> (the output's shape) are scratch storage whose contents are
+    /// unspecified afterwards: the argmax is not an output here (inference).
+    /// </summary>
+    void Conv2dMaxPoolFusedForward(Tensor input, in FusedConvolution convolution, Tensor intermediate, Window2d pool, Tensor argmax, Tensor output);
+}

@@ -9,17 +9,26 @@ namespace NeuroPlugin.Execution;
 // On a backend with IFusedPairForward, a chain whose convolution is pointwise and whose output only a depthwise
 // convolution's chain reads joins that chain as one stage (its Before): the backend may then hold the intermediate
 // tensor a band of rows at a time (inverted residual blocks: expansion, depthwise).
+// On a backend with IFusedPoolForward, a MaxPool2d that alone reads a convolution chain's output (or the convolution's,
+// where nothing else follows it) joins the chain as its last node (its Pool), where the backend takes that pooling:
+// conv → relu → pool as one op (LeNet-5), the convolution's output never written out whole.
 public sealed partial class ExecutionPlan
 {
     /// <summary>A convolution or linear layer (node index) and what follows it: a batch norm, an Add with its other input
-    /// (convolutions only), an activation; <see cref="Last"/> is the node whose output the chain writes, where its stage
-    /// sits.</summary>
+    /// (convolutions only), an activation, a max pooling (convolutions only); <see cref="Last"/> is the node whose output
+    /// the chain writes, where its stage sits.</summary>
     sealed record FusedChain(int Producer, int? BatchNorm, int? Add, Tensor? Residual, int? Activation, int Last)
     {
         /// <summary>The chain that runs first in the same op and whose output only this one reads (a fused pair), or null.</summary>
         public FusedChain? Before { get; init; }
 
-        public IEnumerable<int> Nodes => (Before?.Nodes ?? []).Concat(new int?[] { Producer, BatchNorm, Add, Activation }.OfType<int>());
+        /// <summary>The MaxPool2d that alone reads the chain's convolution part and ends the chain (then <see cref="Last"/>), or null.</summary>
+        public int? Pool { get; init; }
+
+        /// <summary>The node whose output the convolution part writes: <see cref="Last"/>, or the node before the pool.</summary>
+        public int BeforePool => Activation ?? Add ?? BatchNorm ?? Producer;
+
+        public IEnumerable<int> Nodes => (Before?.Nodes ?? []).Concat(new int?[] { Producer, BatchNorm, Add, Activation, Pool }.OfType<int>());
     }
 
     /// <summary>The chains of an inference plan, by the index of their last node; empty when not fusing.</summary>
@@ -66,9 +75,13 @@ public sealed partial class ExecutionPlan
                 next = SoleConsumer(next);
             }
             if (next >= 0 && layers[next] is Activation)
-                (activation, last) = (next, next);
+                (activation, last, next) = (next, next, SoleConsumer(next));
+            int? pool = null;
+            if (next >= 0 && layers[k] is Conv2d && layers[next] is MaxPool2d maxPool && backend is IFusedPoolForward pooling &&
+                pooling.CanFusePool(nodes[last].Output.Shape, maxPool.Window))
+                (pool, last) = (next, next);
             if (last == k) continue;
-            var chain = new FusedChain(k, batchNorm, add, residual, activation, last);
+            var chain = new FusedChain(k, batchNorm, add, residual, activation, last) { Pool = pool };
             fusedChains[last] = chain;
             claimed.UnionWith(chain.Nodes);
             string name = string.Join("+", chain.Nodes.Select(n => nodes[n].Node));
@@ -87,7 +100,8 @@ public sealed partial class ExecutionPlan
         {
             string output = nodes[first.Last].Node;
             if (layers[first.Producer] is not Conv2d a || outputs.Contains(output) || !consumers.TryGetValue(output, out var readers) ||
-                readers.Count != 1 || !byProducer.TryGetValue(readers[0], out var second) || second.Before is not null || first.Before is not null)
+                readers.Count != 1 || !byProducer.TryGetValue(readers[0], out var second) || second.Before is not null || first.Before is not null ||
+                first.Pool is not null || second.Pool is not null) // a pair op pools nothing
                 continue;
             var b = (Conv2d)layers[second.Producer];
             if (!pairs.CanFusePair(nodes[first.Producer].Inputs[0].Shape, nodes[first.Producer].Parameters[0].Shape, a.Window, a.Groups,
@@ -136,6 +150,12 @@ public sealed partial class ExecutionPlan
             return;
         }
         var c = Describe(chain);
+        if (chain.Pool is { } pool)
+        {
+            ((IFusedPoolForward)backend).Conv2dMaxPoolFusedForward(t.Inputs[0], c, nodes[chain.BeforePool].Output, ((MaxPool2d)layers[pool]).Window,
+                nodes[pool].Workspace[0], nodes[pool].Output);
+            return;
+        }
         fusing.Conv2dFusedForward(t.Inputs[0], c.Weight, c.Bias, c.BatchNorm, c.Residual, c.Activation, c.Alpha, nodes[chain.Last].Output, c.Window, c.Groups);
     }
 }

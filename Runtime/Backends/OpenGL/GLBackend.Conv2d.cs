@@ -2,7 +2,7 @@ namespace NeuroPlugin.Backends.OpenGL;
 
 // 2-D convolution (conv2d.comp): direct convolution, register-blocked, forward (alone or with a fused epilogue) and the
 // three gradients.
-public sealed partial class GLBackend : IFusedForward
+public sealed partial class GLBackend : IFusedForward, IFusedPoolForward
 {
     /// <summary>Largest register blocks per invocation (up to 8 channels × 16 columns of accumulators): every
     /// weight a kernel loads is used once per column, every input once per channel and tap.</summary>
@@ -36,8 +36,8 @@ public sealed partial class GLBackend : IFusedForward
     /// <summary><c>y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·s − pad + p·d, j·s − pad + q·d]·W[o,c,p,q]</c>:
     /// input (N,C,H,W), weight (O,C,KH,KW), bias (O) or null, output (N,O,OH,OW).</summary>
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1) =>
-        DispatchConvolutionForward(BindConvolutionForward("FORWARD", input, weight, bias, output, window, groups),
-            input.Shape, output.Shape, window, groups);
+        DispatchConvolutionForward(BindConvolutionForward("FORWARD", input, weight, bias, output, window,
+            GroupBlock(output.Shape.C, groups), ChooseBlock(output.Shape.W, ConvMaxBlockColumns), groups), input.Shape, output.Shape, window, groups);
 
     /// <summary>
     /// <c>y = act(bn(conv(x) + b) + r)</c> in one dispatch: conv2d.comp's forward with the epilogue compiled in
@@ -48,17 +48,52 @@ public sealed partial class GLBackend : IFusedForward
     /// </summary>
     /// <exception cref="ArgumentException">A bias, a batch norm and a residual together (see <see cref="CanFuse"/>).</exception>
     public void Conv2dFusedForward(Tensor input, Tensor weight, Tensor? bias, FoldedBatchNorm? batchNorm, Tensor? residual,
-        ActivationKind? activation, float alpha, Tensor output, Window2d window, int groups = 1)
+        ActivationKind? activation, float alpha, Tensor output, Window2d window, int groups = 1) =>
+        FusedConvolutionForward(input, new FusedConvolution(weight, bias, batchNorm, residual, activation, alpha, window, groups), output.Shape, null, output);
+
+    /// <summary>Whether <see cref="Conv2dMaxPoolFusedForward"/> takes the pooling: one pooled column's window spans at
+    /// most <see cref="ConvMaxBlockColumns"/> convolution columns (the register block the kernel holds).</summary>
+    public bool CanFusePool(TensorShape convolutionOutput, Window2d pool) => PoolSpan(pool, 1) <= ConvMaxBlockColumns;
+
+    /// <summary>
+    /// <c>y = maxpool(act(bn(conv(x) + b) + r))</c> in one dispatch: conv2d.comp's fused forward with FUSED_MAX_POOL, where
+    /// each invocation computes the convolution rows and columns its pooled block's windows cover (overlapping windows
+    /// compute theirs again) and takes their maximum as pool2d.comp's MAX_FORWARD does: the bits of
+    /// <see cref="Conv2dFusedForward"/> then <see cref="MaxPool2dForward"/>, without writing the convolution's output.
+    /// Input (N,C,H,W), <paramref name="intermediate"/> the convolution's output shape (N,O,OH,OW) (not written), output
+    /// (N,O,POH,POW); no argmax is written.
+    /// </summary>
+    public void Conv2dMaxPoolFusedForward(Tensor input, in FusedConvolution convolution, Tensor intermediate, Window2d pool, Tensor argmax, Tensor output)
     {
-        if (!CanFuse(bias is not null, batchNorm is not null, residual is not null))
-            throw new ArgumentException("a GL kernel has 8 storage bindings: a convolution with a bias, a batch norm and a residual needs 9; end the fused chain before the Add", nameof(residual));
-        if (residual is not null && residual.Shape != output.Shape)
-            throw new ArgumentException($"the residual {residual.Shape} must have the output's shape {output.Shape}", nameof(residual));
+        if (!CanFusePool(intermediate.Shape, pool))
+            throw new ArgumentException($"a pooling window {pool} spans more than {ConvMaxBlockColumns} convolution columns", nameof(pool));
+        FusedConvolutionForward(input, convolution, intermediate.Shape, pool, output);
+    }
+
+    /// <summary>The convolution columns that <paramref name="columns"/> neighbouring pooled columns' windows cover.</summary>
+    static int PoolSpan(Window2d pool, int columns) => (columns - 1) * pool.StrideWidth + (pool.KernelWidth - 1) * pool.DilationWidth + 1;
+
+    /// <summary>The pooled columns an invocation of FUSED_MAX_POOL computes: as many as keep <see cref="PoolSpan"/> within
+    /// <see cref="ConvMaxBlockColumns"/>, the fewest idle in the last block (<see cref="ChooseBlock"/>).</summary>
+    static int PooledColumnBlock(Window2d pool, int pooledWidth) =>
+        ChooseBlock(pooledWidth, (ConvMaxBlockColumns - PoolSpan(pool, 1)) / pool.StrideWidth + 1);
+
+    /// <summary>conv2d.comp's fused forward into <paramref name="output"/>: the convolution's output (shape
+    /// <paramref name="convolutionOutput"/>) itself, or its max pooling by <paramref name="pool"/>.</summary>
+    void FusedConvolutionForward(Tensor input, in FusedConvolution c, TensorShape convolutionOutput, Window2d? pool, Tensor output)
+    {
+        if (!CanFuse(c.Bias is not null, c.BatchNorm is not null, c.Residual is not null))
+            throw new ArgumentException("a GL kernel has 8 storage bindings: a convolution with a bias, a batch norm and a residual needs 9; end the fused chain before the Add", "residual");
+        if (c.Residual is not null && c.Residual.Shape != convolutionOutput)
+            throw new ArgumentException($"the residual {c.Residual.Shape} must have the convolution output's shape {convolutionOutput}", "residual");
         // the residual takes a binding point the variant leaves free: Output1 without a batch norm, else the bias's
-        int residualBinding = batchNorm is null ? Output1 : Input2;
-        var program = BindConvolutionForward(FusedVariant(batchNorm is not null, residual is null ? -1 : residualBinding, activation),
-            input, weight, bias, output, window, groups);
-        if (batchNorm is { } bn)
+        int residualBinding = c.BatchNorm is null ? Output1 : Input2;
+        var y = output.Shape;
+        int channels = GroupBlock(y.C, c.Groups);
+        int columns = pool is { } p ? PooledColumnBlock(p, y.W) : ChooseBlock(y.W, ConvMaxBlockColumns);
+        var program = BindConvolutionForward(FusedVariant(c.BatchNorm is not null, c.Residual is null ? -1 : residualBinding, c.Activation, pool),
+            input, c.Weight, c.Bias, output, c.Window, channels, columns, c.Groups);
+        if (c.BatchNorm is { } bn)
         {
             Bind(Input3, bn.Weight);
             Bind(Input4, bn.Bias);
@@ -66,40 +101,51 @@ public sealed partial class GLBackend : IFusedForward
             Bind(Output2, bn.RunningVar);
             program.SetUniform("epsilon", bn.Epsilon);
         }
-        if (residual is not null) Bind(residualBinding, residual);
-        if (activation is not null) program.SetUniform("alpha", alpha);
-        DispatchConvolutionForward(program, input.Shape, output.Shape, window, groups);
+        if (c.Residual is not null) Bind(residualBinding, c.Residual);
+        if (c.Activation is not null) program.SetUniform("alpha", c.Alpha);
+        // an invocation: one output row of `columns` columns (pooled: the PKH convolution rows of its windows)
+        long rowCost = (long)(input.Shape.C / c.Groups) * c.Window.KernelHeight * c.Window.KernelWidth * channels;
+        if (pool is { } window)
+        {
+            program.SetUniform("convolutionSize", convolutionOutput.H, convolutionOutput.W);
+            rowCost *= PoolSpan(window, columns) * window.KernelHeight;
+        }
+        else rowCost *= columns;
+        program.Dispatch(y.N * y.H * DivideRoundingUp(y.W, columns), DivideRoundingUp(y.C, channels), rowCost);
     }
 
     /// <summary>Whether <see cref="Conv2dFusedForward"/> takes these parts in one kernel: all but a bias, a batch norm and
     /// a residual together (nine buffers; OpenGL 4.3 promises 8 storage bindings).</summary>
     public bool CanFuse(bool bias, bool batchNorm, bool residual) => !(bias && batchNorm && residual);
 
-    readonly Dictionary<(bool BatchNorm, int ResidualBinding, ActivationKind? Activation), string> fusedVariants = [];
+    readonly Dictionary<(bool BatchNorm, int ResidualBinding, ActivationKind? Activation, Window2d? Pool), string> fusedVariants = [];
 
     /// <summary>The define list of a fused forward variant, made once per combination (a call allocates nothing after).</summary>
-    string FusedVariant(bool batchNorm, int residualBinding, ActivationKind? activation)
+    string FusedVariant(bool batchNorm, int residualBinding, ActivationKind? activation, Window2d? pool)
     {
-        var key = (batchNorm, residualBinding, activation);
+        var key = (batchNorm, residualBinding, activation, pool);
         if (!fusedVariants.TryGetValue(key, out string? variant))
             fusedVariants[key] = variant = "FORWARD" + (batchNorm ? ";FUSED_BATCH_NORM" : "") +
                 (residualBinding >= 0 ? $";FUSED_RESIDUAL={residualBinding}" : "") +
-                (activation is { } kind ? ";ACTIVATION;" + kind.ToString().ToUpperInvariant() : "");
+                (activation is { } kind ? ";ACTIVATION;" + kind.ToString().ToUpperInvariant() : "") +
+                (pool is { } p ? $";FUSED_MAX_POOL;PKH={p.KernelHeight};PKW={p.KernelWidth};PSH={p.StrideHeight};PSW={p.StrideWidth};" +
+                    $"PPT={p.PadTop};PPL={p.PadLeft};PDH={p.DilationHeight};PDW={p.DilationWidth}" : "");
         return variant;
     }
 
-    /// <summary>Binds conv2d.comp's forward (<paramref name="variant"/>: FORWARD or a fused one): input, weights, bias,
-    /// output, shapes; a fused variant binds its own tensors after this.</summary>
-    ComputeProgram BindConvolutionForward(string variant, Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups)
+    /// <summary>Binds conv2d.comp's forward (<paramref name="variant"/>: FORWARD or a fused one) with its register block
+    /// (<paramref name="channels"/> × <paramref name="columns"/>): input, weights, bias, output, shapes; a fused variant
+    /// binds its own tensors after this.</summary>
+    ComputeProgram BindConvolutionForward(string variant, Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window,
+        int channels, int columns, int groups)
     {
         EnsureUsable();
-        var x = input.Shape; var y = output.Shape;
-        var program = WindowProgram("conv2d.comp", variant, window, GroupBlock(y.C, groups), ChooseBlock(y.W, ConvMaxBlockColumns), groups);
+        var program = WindowProgram("conv2d.comp", variant, window, channels, columns, groups);
         Bind(Input0, input);
         Bind(Input1, weight);
         BindOptional(Input2, bias);
         Bind(Output0, output);
-        SetShapes(program, x, y);
+        SetShapes(program, input.Shape, output.Shape);
         program.SetUniform("hasBias", bias is null ? 0 : 1);
         return program;
     }

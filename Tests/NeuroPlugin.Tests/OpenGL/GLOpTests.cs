@@ -86,6 +86,8 @@ public sealed class GLOpTests : GLFixture
     [TestCase(64, 400, 120, true)]
     [TestCase(7, 84, 10, true)]
     [TestCase(5, 3, 33, false)]
+    [TestCase(1, 400, 120, true)] // LeNet-5's fc1 at batch 1: vec4 loads, one row a block
+    [TestCase(3, 8, 5, false)]
     public void LinearForwardAndBackwardMatchCpu(int n, int inFeatures, int outFeatures, bool hasBias)
     {
         using var twins = new TwinBackends(Backend, n * 1000 + inFeatures * 10 + outFeatures);
@@ -108,6 +110,49 @@ public sealed class GLOpTests : GLFixture
         // A first layer needs no dx.
         twins.Run(be => be.LinearBackward(x[be], w[be], dy[be], null, dw[be], null));
         TwinBackends.AssertSame(dw, "linear backward dW, second accumulation without dx");
+    }
+
+    /// <summary>linear.comp's VECTOR_K variant (in_features a multiple of 4) sums k = 0, 1, 2, … as the scalar loop
+    /// does: the same product with a zero feature appended (401 features: the scalar loop, one more exact
+    /// <c>fma(0, 0, sum)</c>) gives the same bits, with 1 row a block (batch 1–3) and 4 (batch 5).</summary>
+    [TestCase(1, true)]
+    [TestCase(3, false)]
+    [TestCase(5, true)]
+    public void LinearForward_VectorLoadsGiveTheScalarLoopsBits(int n, bool relu)
+    {
+        const int inFeatures = 400, outFeatures = 120;
+        using var twins = new TwinBackends(Backend, TwinBackends.Seed(n, relu));
+        var x = twins.Random(new TensorShape(n, inFeatures), "x");
+        var w = twins.Random(new TensorShape(outFeatures, inFeatures), "w");
+        var b = twins.Random(new TensorShape(outFeatures), "b");
+        float[] xValues = x.Cpu.ToArray(), wValues = w.Cpu.ToArray();
+        var xPadded = twins.FromValues(new TensorShape(n, inFeatures + 1), "x padded", Padded(xValues, n, inFeatures));
+        var wPadded = twins.FromValues(new TensorShape(outFeatures, inFeatures + 1), "w padded", Padded(wValues, outFeatures, inFeatures));
+        var y = twins.Random(new TensorShape(n, outFeatures), "y", 100);
+        var yScalar = twins.Random(new TensorShape(n, outFeatures), "y scalar", 100);
+        if (relu)
+        {
+            Backend.LinearFusedForward(x.Gl, w.Gl, b.Gl, ActivationKind.ReLU, 0f, y.Gl);
+            Backend.LinearFusedForward(xPadded.Gl, wPadded.Gl, b.Gl, ActivationKind.ReLU, 0f, yScalar.Gl);
+        }
+        else
+        {
+            Backend.LinearForward(x.Gl, w.Gl, b.Gl, y.Gl);
+            Backend.LinearForward(xPadded.Gl, wPadded.Gl, b.Gl, yScalar.Gl);
+        }
+        float[] vector = y.Gl.ToArray(), scalar = yScalar.Gl.ToArray();
+        for (int i = 0; i < vector.Length; i++)
+            Assert.That(BitConverter.SingleToInt32Bits(vector[i]), Is.EqualTo(BitConverter.SingleToInt32Bits(scalar[i])),
+                $"y[{i / outFeatures},{i % outFeatures}]: {vector[i]:R} with vec4 loads, {scalar[i]:R} with the scalar loop");
+        twins.Run(be => be.LinearForward(x[be], w[be], b[be], y[be]));
+        TwinBackends.AssertSame(y, "linear forward y against the CPU");
+
+        static float[] Padded(float[] values, int rows, int columns)
+        {
+            var padded = new float[rows * (columns + 1)];
+            for (int r = 0; r < rows; r++) Array.Copy(values, r * columns, padded, r * (columns + 1), columns);
+            return padded;
+        }
     }
 
     [Test]

@@ -31,12 +31,13 @@ public sealed class GLValidationTrainingTests : GLFixture
         AssertBitIdentical(normal, validated);
     }
 
-    /// <summary>Fused inference (conv2d.comp's batch-norm, residual and activation epilogue; linear.comp's activation) in
-    /// validation mode: no hazard, and the logits of normal mode bit for bit.</summary>
+    /// <summary>Fused inference (conv2d.comp's batch-norm, residual and activation epilogue and its max pooling;
+    /// linear.comp's activation, with vec4 loads and one row a block at batch 1) in validation mode: no hazard, and the
+    /// logits of normal mode bit for bit.</summary>
     [TestCaseSource(nameof(Orders))]
     public void FusedInference_RaisesNoHazard_AndMatchesNormalModeBitForBit(GLValidationOptions options)
     {
-        foreach (var (model, modelOptions, batch) in new[] { ("resnet_cifar", new ModelOptions(3, 16, 10, 2), 2), ("mobilenet_v2", new ModelOptions(3, 32, 5, 8), 2) })
+        foreach (var (model, modelOptions, batch) in new[] { ("resnet_cifar", new ModelOptions(3, 16, 10, 2), 2), ("mobilenet_v2", new ModelOptions(3, 32, 5, 8), 2), ("lenet5", new ModelOptions(), 1) })
         {
             var normal = Infer(model, modelOptions, batch, validation: null);
             var validated = Infer(model, modelOptions, batch, validation: options);

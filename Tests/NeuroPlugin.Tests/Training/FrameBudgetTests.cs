@@ -71,11 +71,11 @@ public class PlanStagesTests
         using var unfused = ExecutionPlan.ForInference(network, 4, fuseLayers: false);
         Assert.That(unfused.TrainingStages, Is.Empty);
         Assert.That(unfused.InferenceStages.Select(s => s.Node), Is.EqualTo(Enumerable.Range(0, 7)));
-        // fused (the default on the CPU): conv1, bn1 and relu1 run as one stage, at relu1's node, which writes its output
+        // fused (the default on the CPU): conv1, bn1, relu1 and pool1 run as one stage, at pool1's node, which writes its output
         using var fused = ExecutionPlan.ForInference(network, 4);
         Assert.That(fused.InferenceStages.Select(s => (s.Kind, s.Node, s.Name)), Is.EqualTo(new[]
         {
-            (PlanStageKind.FusedForward, 2, "forward conv1+bn1+relu1"), (PlanStageKind.Forward, 3, "forward pool1"),
+            (PlanStageKind.FusedForward, 3, "forward conv1+bn1+relu1+pool1"),
             (PlanStageKind.Forward, 4, "forward flatten"), (PlanStageKind.Forward, 5, "forward dropout"), (PlanStageKind.Forward, 6, "forward fc1"),
         }));
     }
