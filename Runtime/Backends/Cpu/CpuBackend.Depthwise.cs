@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace NeuroPlugin.Backends.Cpu;
 
@@ -15,7 +14,8 @@ public sealed partial class CpuBackend
     /// im2col would make a (KH·KW, P) matrix per channel for a GEMM with one row; here the input plane is copied once into
     /// its zero-padded stride phases (<see cref="DirectConvolution.PhasePlanes"/>), where every tap of 8 consecutive
     /// outputs (virtual columns <c>i·Wq + j</c>, the few j ≥ OW dropped) is 8 consecutive floats: each output vector
-    /// (512 bits with fused multiply-adds on AVX-512, <see cref="Taps512"/>; 256 bits otherwise) is Σ_taps W·(one load). Taps run in the GEMM's k order (p, then q) with the GEMM's rounding (fused or not), products
+    /// (256 bits, also on AVX-512: a 512-bit version measured only 3–5 % faster on these layers alone, bound by moving
+    /// the planes rather than by the products) is Σ_taps W·(one load). Taps run in the GEMM's k order (p, then q) with the GEMM's rounding (fused or not), products
     /// with the padding's zeros included, so the sums are the GEMM's bit for bit. One task per (sample, channel) plane,
     /// so the result does not depend on the thread count, nor on which block of samples × channels a call computes (a work
     /// slice's, <see cref="ChannelTileBlocks"/>). The valid columns then go to the output, through the epilogue in the same
@@ -65,15 +65,15 @@ public sealed partial class CpuBackend
             planeWidth = (g.InputWidth + window.PadLeft + window.PadRight + window.StrideWidth - 1) / window.StrideWidth;
             phaseSize = window.StrideHeight * window.StrideWidth * planeHeight * planeWidth;
             virtualColumns = (g.OutputHeight - 1) * planeWidth + g.OutputWidth;
-            virtualStride = Gemm.RoundUp(virtualColumns, Lanes);
+            virtualStride = Gemm.RoundUp(virtualColumns, 8);
             int taps = g.KernelHeight * g.KernelWidth;
             if (offsets.Length < taps) offsets = new int[taps];
             for (int p = 0, k = 0; p < g.KernelHeight; p++)
                 for (int q = 0; q < g.KernelWidth; q++, k++) offsets[k] = DirectConvolution.TapOffset(p, q, window, planeHeight, planeWidth);
             for (int p = 0; p < phases.Length; p++)
             {
-                // the last vector of a tap reads up to Lanes − 1 dropped columns past the virtual ones
-                if ((phases[p]?.Length ?? 0) < phaseSize + Lanes + planeWidth) phases[p] = new float[phaseSize + Lanes + planeWidth];
+                // the last vector of a tap reads up to 7 dropped columns past the virtual ones
+                if ((phases[p]?.Length ?? 0) < phaseSize + 8 + planeWidth) phases[p] = new float[phaseSize + 8 + planeWidth];
                 if ((sums[p]?.Length ?? 0) < virtualStride) sums[p] = new float[virtualStride];
             }
         }
@@ -87,7 +87,7 @@ public sealed partial class CpuBackend
             float[] planes = phases[participant], virtualRows = sums[participant];
             DirectConvolution.PhasePlanes(x.AsSpan(n * g.InputPlaneSize + c * g.InputPixels, g.InputPixels), g.InputHeight, g.InputWidth, window,
                 planeHeight, planeWidth, planes.AsSpan(0, phaseSize));
-            planes.AsSpan(phaseSize, Lanes + planeWidth).Clear(); // read by dropped columns only; kept finite (the array may be longer, from a larger layer)
+            planes.AsSpan(phaseSize, 8 + planeWidth).Clear(); // read by dropped columns only; kept finite (the array may be longer, from a larger layer)
             ReadOnlySpan<float> kernel = w.AsSpan(o * taps, taps);
             ReadOnlySpan<int> taken = offsets.AsSpan(0, taps);
             int planeStart = outputStart + (n * g.OutChannels + o) * outputPlaneStride, width = g.OutputWidth;
@@ -96,9 +96,7 @@ public sealed partial class CpuBackend
             for (int firstRow = 0; firstRow < g.OutputHeight; firstRow += blockRows)
             {
                 int rows = Math.Min(blockRows, g.OutputHeight - firstRow), start = firstRow * planeWidth, columns = (rows - 1) * planeWidth + width;
-                if (fused && Wide)
-                    Taps512(planes, start, taken, kernel, columns, virtualRows);
-                else if (Vector256.IsHardwareAccelerated)
+                if (Vector256.IsHardwareAccelerated)
                 {
                     if (fused) Taps<Gemm.FusedProducts>(planes, start, taken, kernel, columns, virtualRows);
                     else Taps<Gemm.RoundedProducts>(planes, start, taken, kernel, columns, virtualRows);
@@ -120,14 +118,6 @@ public sealed partial class CpuBackend
 
         /// <summary>Virtual columns summed at once at most (whole output rows, at least one).</summary>
         const int BlockColumns = 512;
-
-        /// <summary>Whether fused sums run 16 columns to a vector (<see cref="Taps512"/>): AVX-512, whose 512-bit FMAs Zen 5
-        /// executes whole (Zen 4 as two halves, no slower than two 256-bit ones).</summary>
-        static bool Wide => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
-
-        /// <summary>Columns of the widest vector a sum may use: the virtual rows are rounded up to it, and the planes hold
-        /// that many readable floats past the last virtual column of every tap.</summary>
-        static int Lanes => Wide ? 16 : 8;
 
         /// <summary>
         /// <c>sums[v] = Σ_k kernel[k]·planes[start + offsets[k] + v]</c> for v in [0, <paramref name="columns"/> rounded up to 8),
@@ -201,80 +191,6 @@ public sealed partial class CpuBackend
                 s1 = TMultiplyAdd.Apply(weight, Vector256.LoadUnsafe(ref values, 8), s1);
                 s2 = TMultiplyAdd.Apply(weight, Vector256.LoadUnsafe(ref values, 16), s2);
                 s3 = TMultiplyAdd.Apply(weight, Vector256.LoadUnsafe(ref values, 24), s3);
-            }
-        }
-
-        /// <summary>
-        /// <see cref="Taps{TMultiplyAdd}"/> with fused multiply-adds on 512-bit vectors: the same chain per column
-        /// (<c>sums[v] = Σ_k kernel[k]·planes[start + offsets[k] + v]</c>, k ascending, one rounding per step), 16 columns a
-        /// vector, for v in [0, <paramref name="columns"/> rounded up to 16). A 3×3 window sums 64 columns (four
-        /// independent vectors) at a time, then 16.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        static void Taps512(float[] planes, int start, ReadOnlySpan<int> offsets, ReadOnlySpan<float> kernel, int columns, float[] sums)
-        {
-            int taps = offsets.Length, v = 0, farthest = 0;
-            foreach (int offset in offsets) farthest = Math.Max(farthest, offset);
-            if (start < 0 || planes.Length < start + farthest + Gemm.RoundUp(columns, 16) || sums.Length < Gemm.RoundUp(columns, 16))
-                throw new ArgumentException("the depthwise planes or sums are too short");
-            ref float x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(planes), start);
-            ref float y = ref MemoryMarshal.GetArrayDataReference(sums);
-            if (taps == 9)
-            {
-                nint o0 = offsets[0], o1 = offsets[1], o2 = offsets[2], o3 = offsets[3], o4 = offsets[4], o5 = offsets[5], o6 = offsets[6], o7 = offsets[7], o8 = offsets[8];
-                Vector512<float> w0 = Vector512.Create(kernel[0]), w1 = Vector512.Create(kernel[1]), w2 = Vector512.Create(kernel[2]);
-                Vector512<float> w3 = Vector512.Create(kernel[3]), w4 = Vector512.Create(kernel[4]), w5 = Vector512.Create(kernel[5]);
-                Vector512<float> w6 = Vector512.Create(kernel[6]), w7 = Vector512.Create(kernel[7]), w8 = Vector512.Create(kernel[8]);
-                for (; v + 64 <= columns; v += 64)
-                {
-                    ref float at = ref Unsafe.Add(ref x, v);
-                    Vector512<float> s0 = Vector512<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
-                    Step(ref Unsafe.Add(ref at, o0), w0, ref s0, ref s1, ref s2, ref s3);
-                    Step(ref Unsafe.Add(ref at, o1), w1, ref s0, ref s1, ref s2, ref s3);
-                    Step(ref Unsafe.Add(ref at, o2), w2, ref s0, ref s1, ref s2, ref s3);
-                    Step(ref Unsafe.Add(ref at, o3), w3, ref s0, ref s1, ref s2, ref s3);
-                    Step(ref Unsafe.Add(ref at, o4), w4, ref s0, ref s1, ref s2, ref s3);
-                    Step(ref Unsafe.Add(ref at, o5), w5, ref s0, ref s1, ref s2, ref s3);
-                    Step(ref Unsafe.Add(ref at, o6), w6, ref s0, ref s1, ref s2, ref s3);
-                    Step(ref Unsafe.Add(ref at, o7), w7, ref s0, ref s1, ref s2, ref s3);
-                    Step(ref Unsafe.Add(ref at, o8), w8, ref s0, ref s1, ref s2, ref s3);
-                    ref float target = ref Unsafe.Add(ref y, v);
-                    s0.StoreUnsafe(ref target);
-                    s1.StoreUnsafe(ref target, 16);
-                    s2.StoreUnsafe(ref target, 32);
-                    s3.StoreUnsafe(ref target, 48);
-                }
-                // the rest 16 columns at a time with the same registers (up to 3 vectors)
-                for (; v < columns; v += 16)
-                {
-                    ref float at = ref Unsafe.Add(ref x, v);
-                    Vector512<float> sum = Avx512F.FusedMultiplyAdd(w0, Vector512.LoadUnsafe(ref Unsafe.Add(ref at, o0)), Vector512<float>.Zero);
-                    sum = Avx512F.FusedMultiplyAdd(w1, Vector512.LoadUnsafe(ref Unsafe.Add(ref at, o1)), sum);
-                    sum = Avx512F.FusedMultiplyAdd(w2, Vector512.LoadUnsafe(ref Unsafe.Add(ref at, o2)), sum);
-                    sum = Avx512F.FusedMultiplyAdd(w3, Vector512.LoadUnsafe(ref Unsafe.Add(ref at, o3)), sum);
-                    sum = Avx512F.FusedMultiplyAdd(w4, Vector512.LoadUnsafe(ref Unsafe.Add(ref at, o4)), sum);
-                    sum = Avx512F.FusedMultiplyAdd(w5, Vector512.LoadUnsafe(ref Unsafe.Add(ref at, o5)), sum);
-                    sum = Avx512F.FusedMultiplyAdd(w6, Vector512.LoadUnsafe(ref Unsafe.Add(ref at, o6)), sum);
-                    sum = Avx512F.FusedMultiplyAdd(w7, Vector512.LoadUnsafe(ref Unsafe.Add(ref at, o7)), sum);
-                    sum = Avx512F.FusedMultiplyAdd(w8, Vector512.LoadUnsafe(ref Unsafe.Add(ref at, o8)), sum);
-                    sum.StoreUnsafe(ref y, (nuint)v);
-                }
-            }
-            for (; v < columns; v += 16)
-            {
-                Vector512<float> sum = Vector512<float>.Zero;
-                for (int k = 0; k < taps; k++)
-                    sum = Avx512F.FusedMultiplyAdd(Vector512.Create(kernel[k]), Vector512.LoadUnsafe(ref x, (nuint)(offsets[k] + v)), sum);
-                sum.StoreUnsafe(ref y, (nuint)v);
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            static void Step(ref float values, Vector512<float> weight, ref Vector512<float> s0, ref Vector512<float> s1, ref Vector512<float> s2, ref Vector512<float> s3)
-            {
-                s0 = Avx512F.FusedMultiplyAdd(weight, Vector512.LoadUnsafe(ref values), s0);
-                s1 = Avx512F.FusedMultiplyAdd(weight, Vector512.LoadUnsafe(ref values, 16), s1);
-                s2 = Avx512F.FusedMultiplyAdd(weight, Vector512.LoadUnsafe(ref values, 32), s2);
-                s3 = Avx512F.FusedMultiplyAdd(weight, Vector512.LoadUnsafe(ref values, 48), s3);
             }
         }
     }
