@@ -124,9 +124,9 @@ public sealed class NodeTensors
     /// can set it (<see cref="Layer.CanSetInputGradients"/>): it writes <c>dx = 0 + …</c> and the plan does not zero dx
     /// (a fork's later contributors add as usual). Set by the execution plan once, when it is built; empty (every input
     /// added into) elsewhere.</summary>
-    public bool[] SetsInputGrad { get; internal set; } = [];
+    public IReadOnlyList<bool> SetsInputGrad { get; internal set; } = [];
 
     /// <summary>Whether backward adds into input <paramref name="input"/>'s gradient (the backend ops' <c>accumulate</c>)
     /// rather than setting it (<see cref="SetsInputGrad"/>).</summary>
-    public bool AddsToInputGrad(int input) => input >= SetsInputGrad.Length || !SetsInputGrad[input];
+    public bool AddsToInputGrad(int input) => input >= SetsInputGrad.Count || !SetsInputGrad[input];
 }

@@ -148,7 +148,8 @@ public sealed partial class GLBackend : IFusedForward
     }
 
     /// <summary>The convolution's input gradient by gathering: dx (N,C,H,W) += Σ over the outputs each input element reached of
-    /// dy·w, one invocation per input row, column block and channel block. <paramref name="transposed"/>: the same sum is a
+    /// dy·w (or, with <paramref name="accumulate"/> false, dx = 0 + that sum without reading dx), one invocation per input
+    /// row, column block and channel block. <paramref name="transposed"/>: the same sum is a
     /// transposed convolution's output, which it overwrites with the sum plus <paramref name="bias"/> (conv2d.comp's
     /// INPUT_GRAD with TRANSPOSED).</summary>
     void ConvolutionInputGrad(Tensor outputGrad, Tensor weight, Tensor inputGrad, Window2d window, int groups, bool transposed, Tensor? bias,
