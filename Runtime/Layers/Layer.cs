@@ -45,7 +45,8 @@ public abstract class Layer
 
     /// <summary>From dL/doutput (<see cref="NodeTensors.Gradient"/>) and what forward saved, adds (+=, never overwrites)
     /// dL/dinput into each non-null <see cref="NodeTensors.InputGrads"/> entry and dL/dparameter into
-    /// <see cref="NodeTensors.ParameterGrads"/>.</summary>
+    /// <see cref="NodeTensors.ParameterGrads"/>; a layer that <see cref="CanSetInputGradients"/> sets (<c>0 + …</c>) the
+    /// input gradients <see cref="NodeTensors.SetsInputGrad"/> flags instead.</summary>
     public abstract void Backward(IBackend backend, NodeTensors tensors);
 
     /// <summary>True when <see cref="Backward"/> honours <see cref="NodeTensors.SetsInputGrad"/>: for each input it flags,
@@ -91,8 +92,8 @@ public sealed class NodeTensors
     public string Node { get; }
     /// <summary>The input tensors with the batch axis, e.g. (N,C,H,W), in the order the node's inputs are wired.</summary>
     public Tensor[] Inputs { get; }
-    /// <summary>dL/dinput per input, same shapes as <see cref="Inputs"/>; backward adds into them. An entry is null
-    /// where no gradient is needed (inference plans, a network input).</summary>
+    /// <summary>dL/dinput per input, same shapes as <see cref="Inputs"/>; backward adds into them (or sets those
+    /// <see cref="SetsInputGrad"/> flags). An entry is null where no gradient is needed (inference plans, a network input).</summary>
     public Tensor?[] InputGrads { get; }
     /// <summary>The output tensor, of the shape <see cref="Layer.InferOutputShape"/> returned (with the batch axis).</summary>
     public Tensor Output { get; }
