@@ -37,6 +37,7 @@ layout(std430, binding = INPUT0) readonly buffer InputBuffer { vec4 x[]; };
 layout(std430, binding = INPUT1) readonly buffer OutputBuffer { vec4 y[]; };
 layout(std430, binding = INPUT2) readonly buffer OutputGradBuffer { vec4 dy[]; };
 layout(std430, binding = OUTPUT0) buffer InputGradBuffer { vec4 dx[]; };
+uniform int accumulate; // 0: dx = 0 + f′·dy, set without reading dx (its first contributor in a step)
 
 // In the forward pass this was y = f(x): dx += f′·dy.
 void main()
@@ -69,6 +70,6 @@ void main()
 #else
 #error "activation.comp: no activation variant defined"
 #endif
-    dx[i] += slope * dy[i];
+    dx[i] = (accumulate != 0 ? dx[i] : vec4(0.0)) + slope * dy[i];
 }
 #endif

@@ -184,6 +184,7 @@ layout(std430, binding = INPUT3) readonly buffer SaveInvStdBuffer { float saveIn
 layout(std430, binding = INPUT4) readonly buffer ScratchBuffer { float scratch[]; };
 layout(std430, binding = OUTPUT0) buffer InputGradBuffer { vec4 dx[]; };
 uniform int count; // vec4s
+uniform int accumulate; // 0: dx = 0 + …, set without reading dx (its first contributor in a step)
 
 // In the forward pass this was y = gamma*xhat + beta: dx += k*(dy - a - xhat*b).
 void main()
@@ -198,6 +199,6 @@ void main()
         float xHat = (v[lane] - saveMean[c]) * saveInvStd[c];
         result[lane] = scratch[coefficients + c] * (g[lane] - scratch[coefficients + C + c] - xHat * scratch[coefficients + 2 * C + c]);
     }
-    dx[i] += result;
+    dx[i] = (accumulate != 0 ? dx[i] : vec4(0.0)) + result;
 }
 #endif

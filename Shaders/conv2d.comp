@@ -219,6 +219,7 @@ layout(std430, binding = OUTPUT0) writeonly buffer InputGradBuffer { float dx[];
 uniform int hasBias;
 #else
 layout(std430, binding = OUTPUT0) buffer InputGradBuffer { float dx[]; };
+uniform int accumulate; // 0: dx = 0 + sum, set without reading dx (its first contributor in a step)
 #endif
 
 // In the forward pass x[n,c,iy,ix] met w[o,c,p,q] in every output (i,j) with i·SH − PT + p·DH = iy and
@@ -317,7 +318,7 @@ void main()
 #if defined(TRANSPOSED)
             dx[at] = acc[k][m] + (hasBias != 0 ? b[c0 + k] : 0.0);
 #else
-            dx[at] += acc[k][m];
+            dx[at] = (accumulate != 0 ? dx[at] : 0.0) + acc[k][m];
 #endif
         }
 }

@@ -1,7 +1,8 @@
 #version 430
 // merge.comp: joining branches of a graph, forward and backward side by side.
 // Variants:
-//   ACCUMULATE                  y += scale·x, element-wise on vec4 (residual sums; Add's backward)
+//   ACCUMULATE                  y += scale·x, element-wise on vec4 (residual sums; Add's backward); with accumulate = 0,
+//                               y = 0 + scale·x without reading y
 //   CONCAT_FORWARD              y[n, offset + r] = x[n, r]          one invocation per input element
 //   CONCAT_BACKWARD             dx[n, r] += dy[n, offset + r]       (r runs over one sample's Ci·H·W block)
 //   CHANNEL_MULTIPLY_FORWARD    y[n,c,h,w] = x[n,c,h,w]·s[n,c]      one invocation per element
@@ -18,12 +19,13 @@ layout(std430, binding = OUTPUT0) buffer DestinationBuffer { vec4 y[]; };
 // x and y may be one tensor (y += scale·y): each invocation reads and writes only its own vec4
 #pragma neuro_in_place(OUTPUT0, INPUT0)
 uniform float scale;
+uniform int accumulate;
 
 void main()
 {
     int i = flatIndex();
     if (i >= count) return;
-    y[i] += scale * x[i];
+    y[i] = (accumulate != 0 ? y[i] : vec4(0.0)) + scale * x[i];
 }
 
 #elif defined(CONCAT_FORWARD) || defined(CONCAT_BACKWARD)

@@ -10,7 +10,9 @@ namespace NeuroPlugin.Backends;
 /// <item>Shapes were validated once, when the graph was built; ops trust them.</item>
 /// <item>Backward methods <b>add</b> into gradient tensors (<c>+=</c>), so a tensor that fans out
 ///   collects every consumer's contribution; the execution plan zeroes gradients once per step.
-///   A null gradient argument means "not needed" and is skipped.</item>
+///   A null gradient argument means "not needed" and is skipped. The ops that take <c>accumulate</c> can instead set
+///   their input gradient, <c>dx = 0 + …</c>, for its first contributor: the bits of zeroing it and adding, without the
+///   zeroing or a read of dx (see <see cref="Layers.NodeTensors.SetsInputGrad"/>).</item>
 /// <item>Nothing is read back to the host except by <see cref="Download"/>.</item>
 /// </list>
 /// Methods must be called on the thread that owns the backend (the GL context's thread for GL).
@@ -56,8 +58,10 @@ public partial interface IBackend : IDisposable
     /// ordinary convolution, C a depthwise one). input (N,C,H,W), weight (O,C/G,KH,KW), bias (O) or null, output (N,O,OH,OW).</summary>
     void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1);
     /// <summary>Adds the gradients of <see cref="Conv2dForward"/>: dx (N,C,H,W), dW (O,C/G,KH,KW), db (O); any may be null
-    /// (without dW the input is not read, only its shape).</summary>
-    void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, Window2d window, int groups = 1);
+    /// (without dW the input is not read, only its shape). With <paramref name="accumulate"/> false, dx is set instead,
+    /// <c>dx = 0 + …</c> (every element, the bits of zeroing dx first; dW and db are still added into).</summary>
+    void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, Window2d window, int groups = 1,
+        bool accumulate = true);
 
     /// <summary>Max pooling: <c>y = max over the window</c>, padding counts as −∞.
     /// input (N,C,H,W), output and argmax (N,C,OH,OW). <paramref name="argmax"/> receives, as a float,
@@ -77,8 +81,10 @@ public partial interface IBackend : IDisposable
     /// the other kinds ignore it.</summary>
     void ActivationForward(ActivationKind kind, Tensor input, Tensor output, float alpha = 0.01f);
     /// <summary>Adds <c>dx += f′(x)·dy</c>, with f′ written from the input or the saved output (see <see cref="ActivationKind"/>);
-    /// <paramref name="alpha"/> as in <see cref="ActivationForward"/>.</summary>
-    void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad, float alpha = 0.01f);
+    /// <paramref name="alpha"/> as in <see cref="ActivationForward"/>. With <paramref name="accumulate"/> false, sets
+    /// <c>dx = 0 + f′(x)·dy</c> instead (every element, the bits of zeroing dx first).</summary>
+    void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad, float alpha = 0.01f,
+        bool accumulate = true);
 
     /// <summary>Softmax cross-entropy, fused and numerically stable:
     /// <c>p = softmax(z)</c> per row (computed as <c>e^(z − max z)</c>),
@@ -92,8 +98,9 @@ public partial interface IBackend : IDisposable
     // ── merging branches: residual Add, Concat along channels, channel-wise Multiply ──
 
     /// <summary>Element-wise <c>destination += scale·source</c> (same length). Residual sums and every
-    /// gradient that passes through unchanged (Add's backward) are this op.</summary>
-    void Accumulate(Tensor source, Tensor destination, float scale);
+    /// gradient that passes through unchanged (Add's backward) are this op. With <paramref name="accumulate"/> false,
+    /// <c>destination = 0 + scale·source</c> (the bits of zeroing it first, without reading it).</summary>
+    void Accumulate(Tensor source, Tensor destination, float scale, bool accumulate = true);
 
     /// <summary>Concatenation along channels, one input at a time: copies <paramref name="input"/>
     /// (N,Cᵢ,H,W) into channels [offset, offset + Cᵢ) of <paramref name="output"/> (N,C,H,W).
@@ -167,9 +174,10 @@ public partial interface IBackend : IDisposable
         Tensor saveMean, Tensor saveInvStd, Tensor output, bool training, float momentum, float epsilon);
     /// <summary>In the forward pass this was <c>y = γ·x̂ + β</c>, <c>x̂ = (x − saveMean)·saveInvStd</c>. Adds
     /// <c>dβ += Σ dy</c>, <c>dγ += Σ dy·x̂</c> (sums over N,H,W) and, in training (where μ and σ depend on x),
-    /// <c>dx += γ·saveInvStd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)</c>; in eval (a fixed affine map) <c>dx += γ·saveInvStd·dy</c>.</summary>
+    /// <c>dx += γ·saveInvStd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)</c>; in eval (a fixed affine map) <c>dx += γ·saveInvStd·dy</c>.
+    /// With <paramref name="accumulate"/> false, dx is set to <c>0 + …</c> instead (the bits of zeroing it first).</summary>
     void BatchNormBackward(Tensor input, Tensor weight, Tensor saveMean, Tensor saveInvStd, Tensor outputGrad,
-        Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training);
+        Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training, bool accumulate = true);
 
     /// <summary>Inverted dropout: <c>mask[i] = u_i ≥ p ? 1/(1−p) : 0</c>, <c>y = x·mask</c>, where
     /// <c>u_i = CounterRandom.Uniform(seed, stream, step, i)</c>, identical on every backend. p = 0 gives

@@ -7,7 +7,8 @@ public enum PlanStageKind
     Forward,
     /// <summary>The softmax cross-entropy of the output (and of each auxiliary head) into <see cref="ExecutionPlan.Loss"/>.</summary>
     Loss,
-    /// <summary>Every gradient set to 0, then the loss's gradient <c>dlogits = (p − t)/N</c> (per head, weighted).</summary>
+    /// <summary>Every gradient that no backward sets (see <see cref="NodeTensors.SetsInputGrad"/>) set to 0, the parameters'
+    /// included, then the loss's gradient <c>dlogits = (p − t)/N</c> (per head, weighted).</summary>
     LossBackward,
     /// <summary>One node's backward: adds into its inputs' and parameters' gradients.</summary>
     Backward,

@@ -24,7 +24,7 @@ public sealed partial class ExecutionPlan : IDisposable
     readonly NodeTensors[] nodes;             // per planned node: its inputs, output, gradients, parameters, workspace
     readonly Layer[] layers;
     readonly List<Tensor> owned = [];           // every tensor this plan allocated (views excluded)
-    readonly Tensor[] gradientsToZero;          // owning gradient tensors, cleared once per step
+    readonly Tensor[] gradientsToZero;          // owning gradient tensors no backward sets, cleared once per step
     readonly Tensor[] parameters, parameterGrads;
     readonly Dictionary<string, Tensor> tensors = new(StringComparer.Ordinal);
     readonly float[] lossReadback = new float[1];
@@ -35,7 +35,7 @@ public sealed partial class ExecutionPlan : IDisposable
     /// <summary>One auxiliary loss head: its logits and their gradient, softmax, loss (1) and weight.</summary>
     sealed record AuxiliaryHead(Tensor Logits, Tensor LogitsGrad, Tensor Probabilities, Tensor Loss, float Weight);
 
-    ExecutionPlan(Network network, int batch, bool training, bool fuseLayers = false)
+    ExecutionPlan(Network network, int batch, bool training, bool fuseLayers = false, bool setGradients = true)
     {
         Network = network;
         backend = network.Backend;
@@ -44,7 +44,7 @@ public sealed partial class ExecutionPlan : IDisposable
         var graph = network.Graph;
         var shapes = graph.InferShapes(batch);
         var gradients = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        var zeroList = new List<Tensor>();
+        var outputGradList = new List<(string Node, Tensor Gradient)>();
         var parameterList = new List<Tensor>();
         var parameterGradList = new List<Tensor>();
 
@@ -93,7 +93,7 @@ public sealed partial class ExecutionPlan : IDisposable
             {
                 output = Own(backend.Allocate(outputShape, node.Name));
                 if (needsGradient.Contains(node.Name))
-                    zeroList.Add(outputGrad = Own(outputGrads[nextOutputGrad++]));
+                    outputGradList.Add((node.Name, outputGrad = Own(outputGrads[nextOutputGrad++])));
             }
             tensors[node.Name] = output;
             if (outputGrad is not null) gradients[node.Name] = outputGrad;
@@ -146,8 +146,9 @@ public sealed partial class ExecutionPlan : IDisposable
             }).ToArray();
         }
         Seed = network.Seed;
-        zeroList.AddRange(parameterGradList); // after the node outputs' gradients: neighbours in one group, one fill
-        gradientsToZero = [.. zeroList];
+        var zeroedOutputGrads = !training ? [] : setGradients ? PlanGradientWrites(graph, outputGradList) : outputGradList;
+        ZeroedOutputGradients = [.. zeroedOutputGrads.Select(gradient => gradient.Node)];
+        gradientsToZero = [.. zeroedOutputGrads.Select(gradient => gradient.Gradient), .. parameterGradList];
         parameters = [.. parameterList];
         parameterGrads = [.. parameterGradList];
         if (fuseLayers && !training && backend is IFusedForward) FindFusedChains(graph);
@@ -163,6 +164,10 @@ public sealed partial class ExecutionPlan : IDisposable
 
     /// <summary>Plans <paramref name="network"/> for training at batch size <paramref name="batch"/>.</summary>
     public static ExecutionPlan ForTraining(Network network, int batch) => new(network, batch, training: true);
+
+    /// <summary>A training plan whose step zeroes every gradient and whose every backward adds into it (no first writer sets
+    /// one, see <see cref="NodeTensors.SetsInputGrad"/>): the reference the tests hold <see cref="ForTraining"/> to, bit for bit.</summary>
+    internal static ExecutionPlan ForTrainingZeroingEveryGradient(Network network, int batch) => new(network, batch, training: true, setGradients: false);
 
     /// <summary>Plans <paramref name="network"/> for inference at batch size <paramref name="batch"/> (no gradients). With
     /// <paramref name="fuseLayers"/>, on a backend that can (<see cref="IFusedForward"/>), a convolution and the batch norm,
@@ -240,9 +245,9 @@ public sealed partial class ExecutionPlan : IDisposable
     }
 
     /// <summary>
-    /// Forward in training mode, the loss, and every gradient: zeroed once, then accumulated node by node
-    /// in reverse topological order (so a tensor that fans out has every consumer's share before its
-    /// producer's backward runs). Parameters are not changed.
+    /// Forward in training mode, the loss, and every gradient: accumulated node by node in reverse topological order
+    /// (so a tensor that fans out has every consumer's share before its producer's backward runs), each set by its first
+    /// writer or zeroed once before (see <see cref="NodeTensors.SetsInputGrad"/>). Parameters are not changed.
     /// </summary>
     public void ComputeGradients()
     {

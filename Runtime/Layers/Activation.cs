@@ -89,8 +89,11 @@ public sealed class Activation : Layer
     /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
-        if (t.InputGrads[0] is { } dx) backend.ActivationBackward(Kind, t.Inputs[0], t.Output, t.Gradient, dx, NegativeSlope);
+        if (t.InputGrads[0] is { } dx) backend.ActivationBackward(Kind, t.Inputs[0], t.Output, t.Gradient, dx, NegativeSlope, t.AddsToInputGrad(0));
     }
+
+    /// <inheritdoc/>
+    public override bool CanSetInputGradients => true;
 }
 
 /// <summary>Flattens (N,C,H,W) to (N,C·H·W). A view: no data moves forward or backward.</summary>

@@ -84,7 +84,10 @@ public abstract class BatchNorm : Layer
     /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t) =>
         backend.BatchNormBackward(t.Inputs[0], t.Parameters[0], t.Workspace[0], t.Workspace[1], t.Gradient,
-            t.InputGrads[0], t.ParameterGrads[0], t.ParameterGrads[1], t.Training);
+            t.InputGrads[0], t.ParameterGrads[0], t.ParameterGrads[1], t.Training, t.AddsToInputGrad(0));
+
+    /// <inheritdoc/>
+    public override bool CanSetInputGradients => true;
 }
 
 /// <summary>Batch normalization after a Linear: input and output (N,C) (or (N,C,L), statistics over N and L).

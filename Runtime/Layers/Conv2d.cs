@@ -60,7 +60,11 @@ public sealed class Conv2d : WindowedConvolution
 
     /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t) =>
-        backend.Conv2dBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, BiasGradient(t), Window, Groups);
+        backend.Conv2dBackward(t.Inputs[0], t.Parameters[0], t.Gradient, t.InputGrads[0], t.ParameterGrads[0]!, BiasGradient(t), Window, Groups,
+            t.AddsToInputGrad(0));
+
+    /// <inheritdoc/>
+    public override bool CanSetInputGradients => true;
 
     /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) =>

@@ -45,8 +45,15 @@ public abstract class Layer
 
     /// <summary>From dL/doutput (<see cref="NodeTensors.Gradient"/>) and what forward saved, adds (+=, never overwrites)
     /// dL/dinput into each non-null <see cref="NodeTensors.InputGrads"/> entry and dL/dparameter into
-    /// <see cref="NodeTensors.ParameterGrads"/>.</summary>
+    /// <see cref="NodeTensors.ParameterGrads"/>; a layer that <see cref="CanSetInputGradients"/> sets (<c>0 + …</c>) the
+    /// input gradients <see cref="NodeTensors.SetsInputGrad"/> flags instead.</summary>
     public abstract void Backward(IBackend backend, NodeTensors tensors);
+
+    /// <summary>True when <see cref="Backward"/> honours <see cref="NodeTensors.SetsInputGrad"/>: for each input it flags,
+    /// backward writes every element of that input's gradient once, as <c>0 + its contribution</c> (the backend ops'
+    /// <c>accumulate: false</c>), without reading it: the bits of adding into a zeroed gradient. A plan then skips zeroing
+    /// the gradients such a layer is the first to write in a step; those of other layers stay zeroed and added into.</summary>
+    public virtual bool CanSetInputGradients => false;
 
     /// <summary>The attributes that define this layer, for model files and the editor (JSON values, in the order and with
     /// the names of <see cref="LayerDescriptor.Attributes"/>); <see cref="LayerDescriptor.Create(JsonObject)"/> reads them back.</summary>
@@ -85,8 +92,8 @@ public sealed class NodeTensors
     public string Node { get; }
     /// <summary>The input tensors with the batch axis, e.g. (N,C,H,W), in the order the node's inputs are wired.</summary>
     public Tensor[] Inputs { get; }
-    /// <summary>dL/dinput per input, same shapes as <see cref="Inputs"/>; backward adds into them. An entry is null
-    /// where no gradient is needed (inference plans, a network input).</summary>
+    /// <summary>dL/dinput per input, same shapes as <see cref="Inputs"/>; backward adds into them (or sets those
+    /// <see cref="SetsInputGrad"/> flags). An entry is null where no gradient is needed (inference plans, a network input).</summary>
     public Tensor?[] InputGrads { get; }
     /// <summary>The output tensor, of the shape <see cref="Layer.InferOutputShape"/> returned (with the batch axis).</summary>
     public Tensor Output { get; }
@@ -113,4 +120,14 @@ public sealed class NodeTensors
 
     /// <summary>The output gradient; backward is only called when it exists.</summary>
     public Tensor Gradient => OutputGrad ?? throw new InvalidOperationException($"{Node}: backward in a plan without gradients");
+
+    /// <summary>Per input: true where this node's backward is the step's first writer of that input's gradient, whose layer
+    /// can set it (<see cref="Layer.CanSetInputGradients"/>): it writes <c>dx = 0 + …</c> and the plan does not zero dx
+    /// (a fork's later contributors add as usual). Set by the execution plan once, when it is built; empty (every input
+    /// added into) elsewhere.</summary>
+    public IReadOnlyList<bool> SetsInputGrad { get; internal set; } = [];
+
+    /// <summary>Whether backward adds into input <paramref name="input"/>'s gradient (the backend ops' <c>accumulate</c>)
+    /// rather than setting it (<see cref="SetsInputGrad"/>).</summary>
+    public bool AddsToInputGrad(int input) => input >= SetsInputGrad.Count || !SetsInputGrad[input];
 }

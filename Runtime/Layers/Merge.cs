@@ -48,9 +48,12 @@ public sealed class Add : Layer
     /// <inheritdoc/>
     public override void Backward(IBackend backend, NodeTensors t)
     {
-        foreach (var dx in t.InputGrads)
-            if (dx is not null) backend.Accumulate(t.Gradient, dx, 1f);
+        for (int i = 0; i < t.InputGrads.Length; i++)
+            if (t.InputGrads[i] is { } dx) backend.Accumulate(t.Gradient, dx, 1f, t.AddsToInputGrad(i));
     }
+
+    /// <inheritdoc/>
+    public override bool CanSetInputGradients => true;
 
     /// <inheritdoc/>
     public override long MultiplyAccumulates(ReadOnlySpan<TensorShape> inputs, TensorShape output) => (long)output.ItemLength * (inputs.Length - 1);

@@ -53,19 +53,20 @@ public sealed partial class CpuBackend
 
     /// <inheritdoc/>
     public void BatchNormBackward(Tensor input, Tensor weight, Tensor saveMean, Tensor saveInvStd, Tensor outputGrad,
-        Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training)
+        Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training, bool accumulate = true)
     {
         var w = batchNormWork;
         (w.Batch, w.Channels, w.Spatial) = BatchNormAxes.Of(input, weight);
         if (!w.TakeChannels(this)) return;
-        (w.Backward, w.Training) = (true, training);
+        (w.Backward, w.Training, w.Accumulate) = (true, training, accumulate);
         (w.X, w.Dy, w.Gamma, w.Mean, w.InvStd) = (ArrayOf(input), ArrayOf(outputGrad), ArrayOf(weight), ArrayOf(saveMean), ArrayOf(saveInvStd));
         (w.Dx, w.GammaGrad, w.BetaGrad) = (OptionalArray(inputGrad), OptionalArray(weightGrad), OptionalArray(biasGrad));
         w.RunChannels(Threads);
     }
 
     /// <summary>Channel c of the backward pass. In the forward pass this was y = γ·x̂ + β, x̂ = (x − μ)·invStd, with μ
-    /// and invStd saved per channel: dβ += Σdy, dγ += Σdy·x̂ (in double), dx += k·(dy − a − x̂·b).</summary>
+    /// and invStd saved per channel: dβ += Σdy, dγ += Σdy·x̂ (in double), dx += k·(dy − a − x̂·b) (or, to set dx, the
+    /// same added to its plane zeroed just before, while the plane is in cache: the bits of a dx zeroed at the step's start).</summary>
     static void BatchNormBackwardChannel(BatchNormWork w, int c)
     {
         int batch = w.Batch, channels = w.Channels, spatial = w.Spatial, count = batch * spatial;
@@ -85,6 +86,7 @@ public sealed partial class CpuBackend
         for (int n = 0; n < batch; n++)
         {
             int start = (n * channels + c) * spatial;
+            if (!w.Accumulate) dx.AsSpan(start, spatial).Clear();
             BatchNormInputGrad(dx.AsSpan(start, spatial), dy.AsSpan(start, spatial), x.AsSpan(start, spatial), mean, invStd, scale, meanDy, meanDyXHat);
         }
     }
@@ -119,7 +121,7 @@ public sealed partial class CpuBackend
         const long ParallelThreshold = 1 << 15;
 
         public int Batch, Channels, Spatial;
-        public bool Backward, Training;
+        public bool Backward, Training, Accumulate;
         public float Momentum, Epsilon;
         public float[] X = [], Y = [], Dy = [], Gamma = [], Beta = [], Mean = [], InvStd = [], RunningMean = [], RunningVar = [];
         public float[]? Dx, GammaGrad, BetaGrad;

@@ -152,13 +152,15 @@ public sealed partial class CpuBackend : IFusedForward
     /// <see cref="ChannelTile"/> output channels (each tile summing the whole batch, as the unsliced op does), then the
     /// input gradient by (sample, tile of input channels); every unit computes its outputs whole, in the unsliced op's
     /// order, so any windows give its bits.</remarks>
-    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, Window2d window, int groups = 1) =>
-        ConvolutionBackward(input, weight, outputGrad, inputGrad, weightGrad, biasGrad, window, groups, sliced: true);
+    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, Window2d window, int groups = 1,
+        bool accumulate = true) =>
+        ConvolutionBackward(input, weight, outputGrad, inputGrad, weightGrad, biasGrad, window, groups, sliced: true, accumulate);
 
     /// <summary><see cref="Conv2dBackward"/>; <paramref name="sliced"/>: its units are a work slice's (false when the caller
-    /// is one unit itself, <see cref="ConvTranspose2dForward"/>: then it runs whole whatever the slice).</summary>
+    /// is one unit itself, <see cref="ConvTranspose2dForward"/>: then it runs whole whatever the slice); <paramref name="accumulate"/>
+    /// false sets dx (<c>0 + …</c>) rather than adding into it.</summary>
     void ConvolutionBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad,
-        in Window2d window, int groups, bool sliced)
+        in Window2d window, int groups, bool sliced, bool accumulate = true)
     {
         // in the forward pass this was y'_g = W_g·col_g + b with col_g = im2col(x_g) over the whole batch; so with
         // dy'_g the group's output gradient seen as (O/G, N·P): dW_g += dy'_g·col_gᵀ, db += Σ dy', and
@@ -179,7 +181,7 @@ public sealed partial class CpuBackend : IFusedForward
                 (from, to) = sliced ? Units(inputUnits) : (0, inputUnits);
                 var blocks = new ChannelTileBlocks(from, to, g.InChannels);
                 bool flipped = false;
-                while (blocks.Next(out var block)) InputGradientBlock(w, dy, dx, g, window, group, block, ref flipped);
+                while (blocks.Next(out var block)) InputGradientBlock(w, dy, dx, g, window, group, block, accumulate, ref flipped);
             }
         }
         finally
@@ -235,7 +237,8 @@ public sealed partial class CpuBackend : IFusedForward
     /// <summary>The input gradient of <paramref name="block"/>'s samples and group <paramref name="group"/>'s input channels:
     /// <c>dx_g += col2im(W_gᵀ·dy'_g)</c>, or for stride-1 layers on the direct path a convolution of dy with the flipped,
     /// transposed kernel (made once per call: <paramref name="flipped"/>).</summary>
-    void InputGradientBlock(float[] w, float[] dy, float[] dx, in ConvGeometry g, in Window2d window, int group, in ChannelTileBlocks.Block block, ref bool flipped)
+    void InputGradientBlock(float[] w, float[] dy, float[] dx, in ConvGeometry g, in Window2d window, int group, in ChannelTileBlocks.Block block,
+        bool accumulate, ref bool flipped)
     {
         int rowOffset = group * g.GroupOutputs, weightOffset = rowOffset * g.KernelLength, taps = g.KernelHeight * g.KernelWidth;
         if (UsesDirectConvolution && TransposedWindow(g, window) is { } transposed)
@@ -247,9 +250,16 @@ public sealed partial class CpuBackend : IFusedForward
                 block.Samples, g.GroupOutputs, g.KernelHeight, g.KernelWidth, transposed, Threads, capacity: g.Batch);
             directConvolution.Run(flippedWeights, block.FirstChannel * g.GroupOutputs * taps, block.Channels,
                 new ImageBatch(dx, g.InputPlaneSize, group * g.InChannels + block.FirstChannel, g.InputHeight, g.InputWidth, block.FirstSample),
-                accumulate: true, null, gemm.Kernel, Threads);
+                accumulate, null, gemm.Kernel, Threads);
+            // stored without accumulate, the sums are already 0 + sum: they start at +0 and fused multiply-adds never
+            // round to −0 from there, so the stored bits are those of adding them to a zeroed dx
             return;
         }
+        // col2im adds tiles that overlap (and skips the inputs no window reached): to set dx, zero the block's planes first
+        if (!accumulate)
+            for (int n = block.FirstSample; n < block.FirstSample + block.Samples; n++)
+                dx.AsSpan(n * g.InputPlaneSize + (group * g.InChannels + block.FirstChannel) * g.InputHeight * g.InputWidth,
+                    block.Channels * g.InputHeight * g.InputWidth).Clear();
         // dx_g += col2im(W_gᵀ (K, O/G) · dy'_g (O/G, N·P)), rows k = (c·KH + p)·KW + q of the block's channels c
         gemm.Multiply(g.KernelLength, block.Samples * g.OutputPixels, g.GroupOutputs, weightSource.Set(new GemmOperand(w, weightOffset, g.KernelLength, transposed: true)),
             gradientSource.Aim(dy, g.OutChannels, g.OutputPixels, rowOffset, block.FirstSample), col2im.Aim(dx, g, window, group, block.FirstSample),

@@ -6,11 +6,11 @@ namespace NeuroPlugin.Backends.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void Accumulate(Tensor source, Tensor destination, float scale)
+    public void Accumulate(Tensor source, Tensor destination, float scale, bool accumulate = true)
     {
         if (destination.Length != source.Length) throw new ArgumentException($"accumulating '{source.Name}' {source.Shape} into '{destination.Name}' {destination.Shape}");
         if (Skips) return;
-        copyWork.Run(CopyWork.Mode.Accumulate, ArrayOf(source), ArrayOf(destination), source.Length, scale, Threads);
+        copyWork.Run(accumulate ? CopyWork.Mode.Accumulate : CopyWork.Mode.Assign, ArrayOf(source), ArrayOf(destination), source.Length, scale, Threads);
     }
 
     /// <inheritdoc/>

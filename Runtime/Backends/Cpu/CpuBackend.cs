@@ -72,7 +72,9 @@ public sealed partial class CpuBackend : IBackend
     /// step (clearing gradients, residual sums), each element computed alone.</summary>
     sealed class CopyWork : ChunkedWork
     {
-        public enum Mode { Fill, Copy, Accumulate }
+        /// <summary>Accumulate: y += scale·x. Assign: y = 0 + scale·x, the same code on a chunk of y zeroed just before
+        /// (in cache), so the bits of accumulating into a zeroed y.</summary>
+        public enum Mode { Fill, Copy, Accumulate, Assign }
 
         Mode mode;
         float[]? source;
@@ -92,7 +94,11 @@ public sealed partial class CpuBackend : IBackend
             Span<float> y = target.AsSpan(start, count);
             if (mode == Mode.Fill) y.Fill(value);
             else if (mode == Mode.Copy) source.AsSpan(start, count).CopyTo(y);
-            else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.AsSpan(start, count), value, y, y); // y += scale·x
+            else
+            {
+                if (mode == Mode.Assign) y.Clear();
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.AsSpan(start, count), value, y, y); // y += scale·x
+            }
         }
     }
 

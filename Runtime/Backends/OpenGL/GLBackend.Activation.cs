@@ -17,11 +17,13 @@ public sealed partial class GLBackend
     }
 
     /// <summary>Adds <c>dx += f′·dy</c>, f′ from the saved output (sigmoid, tanh) or the input (the others).</summary>
-    public void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad, float alpha = 0.01f)
+    public void ActivationBackward(ActivationKind kind, Tensor input, Tensor output, Tensor outputGrad, Tensor inputGrad, float alpha = 0.01f,
+        bool accumulate = true)
     {
         EnsureUsable();
         var program = Bound(ActivationProgram(activationBackwardPrograms, kind, "BACKWARD"), [input, output, outputGrad], [inputGrad]);
         program.SetUniform("alpha", alpha);
+        program.SetUniform("accumulate", accumulate ? 1 : 0);
         DispatchVectors(program, input.Length);
     }
 

@@ -48,7 +48,7 @@ public sealed partial class GLBackend
     /// <summary>In the forward pass this was <c>y = γ·x̂ + β</c>. Adds <c>dβ += Σ dy</c>, <c>dγ += Σ dy·x̂</c> and
     /// <c>dx += γ·invStd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)</c> in training, <c>dx += γ·invStd·dy</c> in eval.</summary>
     public void BatchNormBackward(Tensor input, Tensor weight, Tensor saveMean, Tensor saveInvStd, Tensor outputGrad,
-        Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training)
+        Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training, bool accumulate = true)
     {
         EnsureUsable();
         var axes = BatchNormAxes.Of(input, weight);
@@ -72,6 +72,7 @@ public sealed partial class GLBackend
         if (inputGrad is null) return;
         var program = Bound(Program(ref batchNormInputGradProgram, "batchnorm.comp", "INPUT_GRAD"), [input, outputGrad, saveMean, saveInvStd], [inputGrad]);
         Bind(Input4, scratchBuffer);
+        program.SetUniform("accumulate", accumulate ? 1 : 0);
         DispatchPerElement(program, axes, chunk, slices);
     }
 

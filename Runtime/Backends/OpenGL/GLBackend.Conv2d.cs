@@ -159,13 +159,14 @@ public sealed partial class GLBackend : IFusedForward, IFusedPoolForward
 
     /// <summary>Adds the gradients of <see cref="Conv2dForward"/>: dx (N,C,H,W) by gathering over the outputs each
     /// input element reached, dW (O,C,KH,KW) and db (O) by two-pass reductions over N·OH·OW.</summary>
-    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, Window2d window, int groups = 1)
+    public void Conv2dBackward(Tensor input, Tensor weight, Tensor outputGrad, Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, Window2d window, int groups = 1,
+        bool accumulate = true)
     {
         EnsureUsable();
         var x = input.Shape; var y = outputGrad.Shape;
         int kernelArea = window.KernelHeight * window.KernelWidth;
 
-        if (inputGrad is not null) ConvolutionInputGrad(outputGrad, weight, inputGrad, window, groups, transposed: false, bias: null);
+        if (inputGrad is not null) ConvolutionInputGrad(outputGrad, weight, inputGrad, window, groups, transposed: false, bias: null, accumulate);
 
         if (weightGrad is not null)
         {
@@ -193,10 +194,12 @@ public sealed partial class GLBackend : IFusedForward, IFusedPoolForward
     }
 
     /// <summary>The convolution's input gradient by gathering: dx (N,C,H,W) += Σ over the outputs each input element reached of
-    /// dy·w, one invocation per input row, column block and channel block. <paramref name="transposed"/>: the same sum is a
+    /// dy·w (or, with <paramref name="accumulate"/> false, dx = 0 + that sum without reading dx), one invocation per input
+    /// row, column block and channel block. <paramref name="transposed"/>: the same sum is a
     /// transposed convolution's output, which it overwrites with the sum plus <paramref name="bias"/> (conv2d.comp's
     /// INPUT_GRAD with TRANSPOSED).</summary>
-    void ConvolutionInputGrad(Tensor outputGrad, Tensor weight, Tensor inputGrad, Window2d window, int groups, bool transposed, Tensor? bias)
+    void ConvolutionInputGrad(Tensor outputGrad, Tensor weight, Tensor inputGrad, Window2d window, int groups, bool transposed, Tensor? bias,
+        bool accumulate = true)
     {
         var x = inputGrad.Shape; var y = outputGrad.Shape;
         int channels = GroupBlock(x.C, groups), columns = ChooseBlock(x.W, ConvMaxBlockColumns);
@@ -209,6 +212,7 @@ public sealed partial class GLBackend : IFusedForward, IFusedPoolForward
             BindOptional(Input2, bias);
             program.SetUniform("hasBias", bias is null ? 0 : 1);
         }
+        else program.SetUniform("accumulate", accumulate ? 1 : 0);
         SetShapes(program, x, y);
         program.Dispatch(x.N * x.H * DivideRoundingUp(x.W, columns), DivideRoundingUp(x.C, channels),
             (long)(y.C / groups) * window.KernelHeight * window.KernelWidth * channels * columns);

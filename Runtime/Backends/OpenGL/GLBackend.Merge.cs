@@ -7,12 +7,13 @@ public sealed partial class GLBackend
     ComputeProgram? channelMultiplyForwardProgram, channelMultiplyInputGradProgram, channelMultiplyScaleGradProgram;
 
     /// <summary><c>destination += scale·source</c>, element-wise.</summary>
-    public void Accumulate(Tensor source, Tensor destination, float scale)
+    public void Accumulate(Tensor source, Tensor destination, float scale, bool accumulate = true)
     {
         EnsureUsable();
         CheckLength(destination, source.Length, "accumulate");
         var program = Kernel(ref accumulateProgram, "merge.comp", "ACCUMULATE", [source], [destination]);
         program.SetUniform("scale", scale);
+        program.SetUniform("accumulate", accumulate ? 1 : 0);
         DispatchVectors(program, source.Length);
     }
 
