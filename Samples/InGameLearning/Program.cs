@@ -163,6 +163,7 @@ try
             captures[frame] = capture with { Rgba = screenPixels[frame] };
         }
         if (memoryLog is not null && frame % options.MemoryEvery == 0) memoryLog.Sample(frame);
+        if (options.Realtime) WaitForNextFrame(start, options.FrameBudget);
     }
     device.CheckErrors("the game loop");
 
@@ -218,6 +219,15 @@ catch (Exception e) when (e is GLUnavailableException or ModelFileException)
     return 1;
 }
 
+/// <summary>With <c>--realtime</c>: sleeps until <paramref name="period"/> after the frame's <paramref name="start"/> (a
+/// timestamp), as a game blocked on vsync does, so the machine's other work (an attached editor, a browser) runs in the
+/// frame's idle time rather than inside the next frame. A late frame waits for nothing: the next one starts at once.</summary>
+static void WaitForNextFrame(long start, TimeSpan period)
+{
+    var left = period - Stopwatch.GetElapsedTime(start);
+    if (left > TimeSpan.Zero) Thread.Sleep(left);
+}
+
 /// <summary>The game's network through the game-facing API: LeNet-5 for the 32×32 grey look-ahead view and the four kinds,
 /// Adam at <c>--learning-rate</c>, batches of 16 drawn from a replay buffer of 2048 frames once it holds 64; fresh weights
 /// from the seed, or those of <c>--resume</c>'s checkpoint (with its optimizer state and step count).</summary>
@@ -242,11 +252,11 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
     float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000,
     bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null,
     int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0, bool Cpu = false, string? FrameLog = null,
-    double MarginPercentile = FrameBudgetedStages.DefaultMarginPercentile, TimeSpan? WorkerSpin = null)
+    double MarginPercentile = FrameBudgetedStages.DefaultMarginPercentile, TimeSpan? WorkerSpin = null, bool Realtime = false)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
-                              [--frame-budget-ms MS] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
+                              [--frame-budget-ms MS] [--realtime] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
                               [--memory-log FILE [--memory-every N]] [--frame-log FILE]
                               [--whole-stages] [--margin-percentile P] [--inference-model M [--inference-budget-ms MS] [--cpu [--worker-spin-us US]]]
           --frames N            frames to run, 60 per game second (default 3600)
@@ -255,6 +265,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --train-budget-ms MS  training time per frame (default 4)
           --steps-per-frame K   exactly K training steps per frame instead of a time budget (reproducible runs)
           --frame-budget-ms MS  the frame time counted as over budget (default 16.7, 60 frames/s)
+          --realtime            start a frame only once the previous one's frame budget has passed, as a game waiting
+                                for vsync does (otherwise frames run back to back, as fast as the machine allows)
           --whole-stages        run each training stage whole (no parts finer than an op): for comparisons
           --margin-percentile P which percentile of the cost estimates' misses is set aside from each budget (0-100,
                                 default 90; 0: none, 99: also the rare long misses)
@@ -288,6 +300,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
             switch (args[i])
             {
                 case "--no-training": options = options with { Training = false }; continue;
+                case "--realtime": options = options with { Realtime = true }; continue;
                 case "--whole-stages": options = options with { WholeStages = true }; continue;
                 case "--cpu": options = options with { Cpu = true }; continue;
                 case "--inference-model" when value is not null: options = options with { InferenceModel = value }; break;

@@ -14,12 +14,15 @@ public sealed class NeuroProcess : IDisposable
     /// <param name="arguments">The command line after the program.</param>
     /// <param name="onOutputLine">Called with each line the program writes to its output, as it comes.</param>
     /// <param name="program">The assembly beside the tests to run (<c>neuro.dll</c>, <c>InGameLearning.dll</c>).</param>
-    public NeuroProcess(IEnumerable<string> arguments, Action<string>? onOutputLine = null, string program = "neuro.dll")
+    /// <param name="environment">Variables set for the process besides this one's.</param>
+    public NeuroProcess(IEnumerable<string> arguments, Action<string>? onOutputLine = null, string program = "neuro.dll",
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program));
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
         start.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         process = new Process { StartInfo = start };
         process.OutputDataReceived += (_, e) =>
         {
