@@ -1,6 +1,4 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace NeuroPlugin.Backends.Cpu;
 
@@ -40,6 +38,20 @@ public sealed partial class CpuBackend
 
     readonly PoolingWork poolingWork = new();
 
+    /// <summary>Max pooling's outputs a vector: <see cref="MaxPoolLanes.FastestCount"/> unless set. Tests set a narrower
+    /// width (8, or 0: scalar only) to check that path on a processor that has a wider one.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A width this processor cannot run.</exception>
+    internal int MaxPoolLaneCount
+    {
+        get => poolingWork.LaneCount;
+        set
+        {
+            bool runs = value == 0 || value == MaxPoolLanes.Lanes256.Count && MaxPoolLanes.FastestCount >= value || value == MaxPoolLanes.FastestCount;
+            if (!runs) throw new ArgumentOutOfRangeException(nameof(value), value, $"max pooling runs 0, 8 (AVX2) or 16 (AVX-512F) outputs a vector; this processor at most {MaxPoolLanes.FastestCount}");
+            poolingWork.LaneCount = value;
+        }
+    }
+
     /// <summary>The planes [First, End) of an op over <paramref name="planes"/> (n, c) planes to run now: all of them, or
     /// under a <see cref="Slice"/> those of its window, numbered in blocks of <see cref="ChannelTile"/> consecutive planes
     /// (each plane is computed by the same code whatever block it falls in, so any windows give the op's bits).</summary>
@@ -65,6 +77,9 @@ public sealed partial class CpuBackend
         int planesPerTask, firstPlane, endPlane;
         /// <summary>Planes of at most this many pixels are copied before max pooling (see MaxForward).</summary>
         const int SmallPlane = 4096;
+
+        /// <summary>Max pooling's outputs a vector (<see cref="MaxPoolLaneCount"/>).</summary>
+        public int LaneCount { get; set; } = MaxPoolLanes.FastestCount;
         readonly float[]?[] planeCopies = new float[CpuWorkers.Shared.MaxParticipants][];
 
         /// <summary><paramref name="image"/> is x (forward) or dx (backward), (N,C,H,W); <paramref name="pooled"/> is y or dy,
@@ -97,8 +112,9 @@ public sealed partial class CpuBackend
         /// <summary>
         /// <c>y = max over the window</c> (padding counts as −∞) and the flat index <c>h·W + w</c> of the first maximum in
         /// window order (rows, then columns), −1 for a window with no input element. The columns whose whole window row lies
-        /// inside the input run 16 outputs at a time where the stride is 1 or 2 (AVX-512): the first tap is taken as is, each
-        /// later one replaces only a strictly larger value, exactly the scalar rule.
+        /// inside the input run <see cref="LaneCount"/> outputs at a time where the stride is 1 or 2
+        /// (<see cref="MaxPoolLanes.Run{TLanes, TVector}"/>: the first tap is taken as is, each later one replaces only a
+        /// strictly larger value, exactly the scalar rule).
         /// </summary>
         void MaxForward(int plane, int participant)
         {
@@ -106,9 +122,10 @@ public sealed partial class CpuBackend
             ReadOnlySpan<float> x = image.AsSpan(plane * g.InputPixels, g.InputPixels);
             Span<float> y = pooled.AsSpan(plane * g.OutputPixels, g.OutputPixels), argmax = index.AsSpan(plane * g.OutputPixels, g.OutputPixels);
             var (first, end) = Im2ColSource.ValidColumns(-w.PadLeft, w.StrideWidth, g.InputWidth - (w.KernelWidth - 1) * w.DilationWidth, g.OutputWidth);
-            bool vectors = Avx512F.IsSupported && Vector512.IsHardwareAccelerated && w.StrideWidth <= 2;
+            int lanes = LaneCount;
+            bool vectors = lanes > 0 && w.StrideWidth <= 2;
             // a small plane is copied in front of 32 floats of slack, so that vectors may read past its end and rows
-            // narrower than 16 outputs run as vectors too (lanes past the row's valid columns are computed and dropped)
+            // narrower than a vector of outputs run as vectors too (lanes past the row's valid columns are computed and dropped)
             int readable = g.InputPixels;
             if (vectors && g.InputPixels <= SmallPlane)
             {
@@ -120,21 +137,25 @@ public sealed partial class CpuBackend
             Span<float> partial = stackalloc float[32];
             for (int i = 0; i < g.OutputHeight; i++)
             {
-                // the last input row the window reaches: vectors read 16·stride floats from each tap's start
+                // the last input row the window reaches: vectors read lanes·stride floats from each tap's start
                 int lastRow = Math.Min(g.InputHeight - 1, i * w.StrideHeight - w.PadTop + (w.KernelHeight - 1) * w.DilationHeight);
                 for (int j = 0; j < g.OutputWidth; j++)
                 {
                     int lastStart = lastRow * g.InputWidth + j * w.StrideWidth - w.PadLeft + (w.KernelWidth - 1) * w.DilationWidth;
-                    int count = Math.Min(16, end - j);
-                    if (vectors && j >= first && count > 0 && lastStart + 16 * w.StrideWidth <= readable)
+                    int count = Math.Min(lanes, end - j);
+                    if (vectors && j >= first && count > 0 && lastStart + lanes * w.StrideWidth <= readable)
                     {
                         int at = i * g.OutputWidth + j;
-                        if (count == 16) MaxForward16(x, i, j, y.Slice(at, 16), argmax.Slice(at, 16));
+                        bool whole = count == lanes;
+                        Span<float> values = whole ? y.Slice(at, lanes) : partial[..lanes], indices = whole ? argmax.Slice(at, lanes) : partial[16..(16 + lanes)];
+                        if (lanes == MaxPoolLanes.Lanes512.Count)
+                            MaxPoolLanes.Run<MaxPoolLanes.Lanes512, Vector512<float>>(x, g.InputHeight, g.InputWidth, w, i, j, values, indices);
                         else
+                            MaxPoolLanes.Run<MaxPoolLanes.Lanes256, Vector256<float>>(x, g.InputHeight, g.InputWidth, w, i, j, values, indices);
+                        if (!whole)
                         {
-                            MaxForward16(x, i, j, partial[..16], partial[16..]);
-                            partial[..count].CopyTo(y.Slice(at, count));
-                            partial.Slice(16, count).CopyTo(argmax.Slice(at, count));
+                            values[..count].CopyTo(y.Slice(at, count));
+                            indices[..count].CopyTo(argmax.Slice(at, count));
                         }
                         j += count - 1;
                         continue;
@@ -157,41 +178,6 @@ public sealed partial class CpuBackend
                     argmax[i * g.OutputWidth + j] = bestIndex;
                 }
             }
-        }
-
-        /// <summary>Outputs (i, j … j + 15), every one's window row inside the input: the window's valid rows, each tap a
-        /// vector of 16 inputs (consecutive for stride 1, the even ones of 32 for stride 2).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void MaxForward16(ReadOnlySpan<float> x, int i, int j, Span<float> y, Span<float> argmax)
-        {
-            var w = window;
-            int s = w.StrideWidth;
-            var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-            var lanes = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * s;
-            Vector512<float> best = default, bestIndex = Vector512.Create(-1f);
-            bool any = false;
-            for (int p = 0; p < w.KernelHeight; p++)
-            {
-                int ih = i * w.StrideHeight - w.PadTop + p * w.DilationHeight;
-                if ((uint)ih >= (uint)g.InputHeight) continue;
-                for (int q = 0; q < w.KernelWidth; q++)
-                {
-                    int start = ih * g.InputWidth + j * s - w.PadLeft + q * w.DilationWidth;
-                    Vector512<float> v = s == 1 ? Vector512.Create(x.Slice(start, 16))
-                        : Avx512F.PermuteVar16x32x2(Vector512.Create(x.Slice(start, 16)), evens, Vector512.Create(x.Slice(start + 16, 16)));
-                    var position = Vector512.Create((float)start) + lanes;
-                    if (!any) (best, bestIndex, any) = (v, position, true);
-                    else
-                    {
-                        var larger = Vector512.GreaterThan(v, best);
-                        best = Vector512.ConditionalSelect(larger, v, best);
-                        bestIndex = Vector512.ConditionalSelect(larger, position, bestIndex);
-                    }
-                }
-            }
-            if (!any) best = Vector512.Create(float.NegativeInfinity);
-            best.CopyTo(y);
-            bestIndex.CopyTo(argmax);
         }
 
         /// <summary>In the forward pass this was y = x[argmax]: the gradient flows only to the chosen element.</summary>

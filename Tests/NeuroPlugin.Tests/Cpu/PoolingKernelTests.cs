@@ -1,7 +1,8 @@
 namespace NeuroPlugin.Tests.Cpu;
 
 /// <summary>
-/// Max pooling's vectorized interior (16 outputs at a time for strides 1 and 2) and scalar borders against the rule written
+/// Max pooling's vectorized interior (16 or 8 outputs at a time for strides 1 and 2: every width this processor runs, and
+/// the scalar loop alone) and scalar borders against the rule written
 /// out here: the maximum over the in-bounds window, the first maximum in window order (rows, then columns) for the index,
 /// −∞ and index −1 for a window with no input element, NaN never replacing a value once one is taken (the scalar
 /// comparison's behaviour). Inputs full of ties (values drawn from 4 levels), NaN and −∞ check the selection rule; widths
@@ -38,22 +39,33 @@ public class PoolingKernelTests
         for (int i = 0; i < dy.Length; i++) dy[i] = (float)random.NextDouble();
         var (expectedY, expectedIndex) = Rule(c, x, oh, ow);
 
+        foreach (int lanes in new[] { 0, 8, 16 }.Where(lanes => lanes <= MaxPoolLanes.FastestCount))
         foreach (int threads in new[] { 1, 2, 3 })
         {
-            using var cpu = new CpuBackend { Threads = threads };
+            using var cpu = new CpuBackend { Threads = threads, MaxPoolLaneCount = lanes };
             var input = Upload(cpu, new TensorShape(c.Planes, 1, c.Height, c.Width), x);
             var (y, argmax) = (cpu.Allocate(new TensorShape(c.Planes, 1, oh, ow), "y"), cpu.Allocate(new TensorShape(c.Planes, 1, oh, ow), "argmax"));
             cpu.MaxPool2dForward(input, y, argmax, w);
-            Assert.That(y.ToArray(), Is.EqualTo(expectedY), $"{c}, {threads} threads: y");
-            Assert.That(argmax.ToArray(), Is.EqualTo(expectedIndex), $"{c}, {threads} threads: argmax");
+            Assert.That(y.ToArray(), Is.EqualTo(expectedY), $"{c}, {lanes} lanes, {threads} threads: y");
+            Assert.That(argmax.ToArray(), Is.EqualTo(expectedIndex), $"{c}, {lanes} lanes, {threads} threads: argmax");
 
             var dx = Upload(cpu, input.Shape, Enumerable.Repeat(0.5f, x.Length).ToArray());
             cpu.MaxPool2dBackward(argmax, Upload(cpu, y.Shape, dy), dx, w);
             var expectedDx = Enumerable.Repeat(0.5f, x.Length).ToArray();
             for (int o = 0; o < dy.Length; o++)
                 if (expectedIndex[o] >= 0) expectedDx[o / (oh * ow) * c.Height * c.Width + (int)expectedIndex[o]] += dy[o];
-            Assert.That(dx.ToArray(), Is.EqualTo(expectedDx), $"{c}, {threads} threads: dx");
+            Assert.That(dx.ToArray(), Is.EqualTo(expectedDx), $"{c}, {lanes} lanes, {threads} threads: dx");
         }
+    }
+
+    [Test]
+    public void MaxPoolLaneCount_RefusesAWidthThisProcessorCannotRun()
+    {
+        using var cpu = new CpuBackend();
+        Assert.That(cpu.MaxPoolLaneCount, Is.EqualTo(MaxPoolLanes.FastestCount));
+        Assert.That(() => cpu.MaxPoolLaneCount = 4, Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("0, 8 (AVX2) or 16 (AVX-512F)"));
+        if (MaxPoolLanes.FastestCount < 16)
+            Assert.That(() => cpu.MaxPoolLaneCount = 16, Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains($"at most {MaxPoolLanes.FastestCount}"));
     }
 
     /// <summary>The rule, one output at a time.</summary>
