@@ -276,6 +276,34 @@ public sealed partial class OnlineLearner : IDisposable
         return replay.Count < MinimumExamples ? 0 : trainer.Advance(budget);
     }
 
+    /// <summary>
+    /// Readies training for the game's frames, on its loading screen (this is not the learning rate's warm-up): runs a
+    /// few steps of this network on a scratch copy, batches of blank examples drawn from a scratch replay buffer, so the
+    /// first frames that train compile nothing (the JIT's methods, the GL programs) and plan with measured costs (see
+    /// <see cref="FrameBudgetedTrainer.WarmUp"/>). The learner's weights, optimizer, replay buffer and step count stay as
+    /// they were. Takes a few steps' time. Call before the first <see cref="Step(double)"/>, with no monitor attached
+    /// (later, a step in progress is finished first).
+    /// </summary>
+    /// <param name="budgetMilliseconds">The training budget the frames will give <see cref="Step(double)"/>.</param>
+    public void WarmUp(double budgetMilliseconds)
+    {
+        if (!double.IsFinite(budgetMilliseconds) || budgetMilliseconds <= 0)
+            throw new ArgumentOutOfRangeException(nameof(budgetMilliseconds), budgetMilliseconds, "the frame's training budget must be a finite number of milliseconds > 0");
+        EnsureUsable();
+        using var scratch = new ReplayBuffer(Backend, BatchSize, Model.Input.ItemShape, Model.ClassCount, name: "warm-up replay");
+        using var blank = Backend.Allocate(example.Shape, "warm-up example");
+        Backend.Fill(blank, 0f);
+        for (int i = 0; i < BatchSize; i++) scratch.Append(blank, 0, i % Model.ClassCount);
+        trainer.CompleteStep(); // a step a frame budget left half done: a warm-up starts between steps
+        trainer.WarmUp(TimeSpan.FromTicks((long)(budgetMilliseconds * TimeSpan.TicksPerMillisecond)), new ScratchBatches(scratch));
+    }
+
+    /// <summary>A warm-up's batches: drawn from its scratch replay buffer as the learner's are from its own.</summary>
+    sealed class ScratchBatches(ReplayBuffer replay) : IBatchSource
+    {
+        public void FillBatch(ExecutionPlan plan, long step) => replay.SampleInto(plan.Input, plan.Target!, plan.Seed, step);
+    }
+
     /// <summary>Runs exactly <paramref name="steps"/> whole training steps now, whatever they cost (loading screens,
     /// tests); the weights after n steps are those of any budgets. Returns the steps run (0 while the buffer holds
     /// fewer than <see cref="MinimumExamples"/>).</summary>

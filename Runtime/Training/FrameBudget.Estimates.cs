@@ -69,6 +69,8 @@ internal sealed partial class FrameBudget
         Resplit(stage, partHost[stage], wanted);
         Resplit(stage, partDevice[stage], wanted);
         parts[stage] = wanted;
+        Array.Clear(hostOutlier[stage]); // the parts' numbers now mean other units
+        Array.Clear(deviceOutlier[stage]);
     }
 
     /// <summary>Turns the estimates of the stage's current parts into those of <paramref name="wanted"/> parts: each new

@@ -28,7 +28,9 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// backend with a device timer (GL) the larger of its host time and its device time between two timestamps, each smoothed
 /// with a fast-attack, slow-decay filter: a measurement above the estimate replaces it, up to twice the estimate, one
 /// below moves it a quarter of the way down; a measurement over <see cref="Outlier"/> times its estimate is taken only
-/// when the stage's next one is high too (one alone is most likely a time slice lost to another process). An item's
+/// when the next measurement of an item that starts at the same part of the stage is high too (one alone is most likely
+/// a time slice lost to another process; a part that costs more every time, as a stage's first part can on GL, is
+/// learned at its second run). An item's
 /// measurement moves the sum of its parts' estimates, each part keeping its share (the cost is learned per unit of work:
 /// when a stage is cut finer, each new part starts from the estimates of the units it covers). A split stage also has a
 /// call cost, the fixed cost of one run of its host code whatever its window (the intercept of a line through its items'
@@ -68,8 +70,8 @@ internal sealed partial class FrameBudget : IDisposable
     /// time slice lost to another process (hundreds of times an item's cost on a loaded machine) does not leave the item
     /// planned at that cost for dozens of runs.</summary>
     const double Growth = 2;
-    /// <summary>A measurement more than this many times its estimate raises it only when the stage's next measurement
-    /// is high too: one such is most likely a time slice lost to another process, which would otherwise raise every
+    /// <summary>A measurement more than this many times its estimate raises it only when the next measurement of an
+    /// item starting at the same part is high too: one such is most likely a time slice lost to another process, which would otherwise raise every
     /// part of a window at once.</summary>
     const double Outlier = 1.5;
     /// <summary>Seconds a sum of estimates may exceed the budget by and still fit: the rounding of sums taken in different
@@ -87,7 +89,8 @@ internal sealed partial class FrameBudget : IDisposable
     readonly long[] units;                   // per stage: units of work; −1: not counted yet (or not splittable)
     readonly int[] parts;                    // per stage: parts it runs as (1: whole)
     readonly double[][] partHost, partDevice;   // per split stage, MaxParts each: smoothed seconds per part
-    readonly bool[] hostOutlier, deviceOutlier; // per stage: the last measurement was an outlier, not taken
+    readonly bool[][] hostOutlier, deviceOutlier; // per stage, per first part of an item (MaxParts each; a whole stage: [0]):
+                                                // the last measurement of an item starting there was an outlier, not taken
     readonly CallCost[] callHost, callDevice;   // per split stage: the fixed cost of one run of its host code
     double closingCost = double.NaN;         // GL: host seconds of a frame's closing timestamp and flush
     bool closingOutlier;
@@ -123,15 +126,19 @@ internal sealed partial class FrameBudget : IDisposable
         Array.Fill(units, -1L);
         parts = new int[stageCount];
         Array.Fill(parts, 1);
-        hostOutlier = new bool[stageCount];
-        deviceOutlier = new bool[stageCount];
+        hostOutlier = new bool[stageCount][];
+        deviceOutlier = new bool[stageCount][];
         callHost = new CallCost[stageCount];
         callDevice = new CallCost[stageCount];
         // every stage's part estimates up front (2 × MaxParts doubles a stage): a stage first met, or first split, in a
         // later frame allocates nothing then
         partHost = new double[stageCount][];
         partDevice = new double[stageCount][];
-        for (int stage = 0; stage < stageCount; stage++) (partHost[stage], partDevice[stage]) = (new double[MaxParts], new double[MaxParts]);
+        for (int stage = 0; stage < stageCount; stage++)
+        {
+            (partHost[stage], partDevice[stage]) = (new double[MaxParts], new double[MaxParts]);
+            (hostOutlier[stage], deviceOutlier[stage]) = (new bool[MaxParts], new bool[MaxParts]);
+        }
         itemsPerTimedFrame = MaxTimedSequencesPerFrame * stageCount;
         timer = backend.CreateDeviceTimer(TimedFrames * (itemsPerTimedFrame + 1));
         int stamps = timer is null ? 0 : TimedFrames * (itemsPerTimedFrame + 1);
@@ -204,6 +211,29 @@ internal sealed partial class FrameBudget : IDisposable
     {
         Overruns = 0;
         MaxOverrun = TimeSpan.Zero;
+    }
+
+    /// <summary>Runs <paramref name="count"/> whole sequences of <paramref name="work"/> from a sequence boundary, at
+    /// <paramref name="budget"/> per call, call after call (a warm-up: see <see cref="FrameBudgetedStages"/>).</summary>
+    internal void RunSequences<TWork>(TimeSpan budget, ref TWork work, ref int next, int count) where TWork : struct, IStagedWork
+    {
+        for (int done = 0; done < count;) done += Run(budget, ref work, ref next, stopAtEnd: true);
+    }
+
+    /// <summary>Waits, polling, until the timestamps of every frame still timed have come back and are taken into the
+    /// estimates, or <paramref name="timeout"/> has passed (a frame then stays pending, as usual): for a loading screen,
+    /// after a warm-up. Nothing to wait for without a device timer.</summary>
+    internal void AwaitDeviceTimes(TimeSpan timeout)
+    {
+        if (timer is null) return;
+        timer.Flush();
+        long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            CollectDeviceTimes();
+            if (Array.TrueForAll(frameItemCounts, count => count == 0) || Stopwatch.GetTimestamp() > deadline) return;
+            Thread.Sleep(1);
+        }
     }
 
     /// <summary>Forgets the position inside a stage (the runner abandoned its sequence).</summary>
@@ -297,8 +327,8 @@ internal sealed partial class FrameBudget : IDisposable
             long itemStart = clock();
             RunItem(ref work, next, end);
             double host = Seconds(clock() - itemStart);
-            if (count == 1) Smooth(ref hostCost[next], host, ref hostOutlier[next]);
-            else Measured(partHost[next], ref callHost[next], units[next], count, part, end, host, ref hostOutlier[next]);
+            if (count == 1) Smooth(ref hostCost[next], host, ref hostOutlier[next][0]);
+            else Measured(partHost[next], ref callHost[next], units[next], count, part, end, host, ref hostOutlier[next][part]);
             planned += double.IsNaN(estimate) ? host : estimate;
             items++;
             if ((part = end) < count) continue;
@@ -395,8 +425,8 @@ internal sealed partial class FrameBudget : IDisposable
                 double seconds = (now - previous) * 1e-9;
                 if (frameSplits[item] == parts[stage]) // measured under the stage's current split
                 {
-                    if (parts[stage] == 1) Smooth(ref deviceCost[stage], seconds, ref deviceOutlier[stage]);
-                    else Measured(partDevice[stage], ref callDevice[stage], units[stage], parts[stage], frameParts[item], frameParts[item] + frameCounts[item], seconds, ref deviceOutlier[stage]);
+                    if (parts[stage] == 1) Smooth(ref deviceCost[stage], seconds, ref deviceOutlier[stage][0]);
+                    else Measured(partDevice[stage], ref callDevice[stage], units[stage], parts[stage], frameParts[item], frameParts[item] + frameCounts[item], seconds, ref deviceOutlier[stage][frameParts[item]]);
                 }
                 previous = now;
             }

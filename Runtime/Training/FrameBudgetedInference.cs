@@ -46,6 +46,25 @@ public sealed class FrameBudgetedInference : FrameBudgetedStages
         next = 0;
     }
 
+    /// <summary>
+    /// Readies the passes for the frames ahead, on a loading screen: runs 1 + <paramref name="measuredPasses"/> passes over
+    /// the plan's current input, call after call. The first compiles what a pass's first run compiles (the JIT's methods,
+    /// the GL programs, the driver's code for each dispatch) and its measurements are dropped; the others are scheduled at
+    /// <paramref name="budget"/> per call, so the first budgeted pass plans with every node's cost and split. The plan's
+    /// output is then that of the last pass (eval mode changes nothing else); <see cref="CompletedPasses"/> does not
+    /// count them, and the overrun counts are reset. Call while no pass is running.
+    /// </summary>
+    /// <param name="budget">The per-frame budget the game will give <see cref="Advance"/> (its smallest, if it varies).</param>
+    /// <param name="measuredPasses">Passes measured after the compiling one (at least 1).</param>
+    /// <exception cref="InvalidOperationException">A pass is running.</exception>
+    public void WarmUp(TimeSpan budget, int measuredPasses = 2)
+    {
+        CheckWarmUp(budget, measuredPasses, "Passes");
+        if (running) throw new InvalidOperationException($"a warm-up runs between passes, and one is running (node {next} of {StageCount}): Advance until it finishes, or Cancel it");
+        var work = new Work(this, counted: false);
+        WarmUp(budget, measuredPasses, ref work, ref next, Plan.Network.Backend, StageCount);
+    }
+
     /// <summary>Abandons the running pass (the output is then incomplete).</summary>
     public void Cancel()
     {
@@ -65,13 +84,17 @@ public sealed class FrameBudgetedInference : FrameBudgetedStages
         return !running;
     }
 
-    readonly struct Work(FrameBudgetedInference inference) : IStagedWork
+    /// <summary>The pass's nodes as <see cref="FrameBudget"/> runs them; a warm-up's passes are not <paramref name="counted"/>.</summary>
+    readonly struct Work(FrameBudgetedInference inference, bool counted = true) : IStagedWork
     {
         public void RunStage(int stage) => inference.Plan.RunInferenceStage(stage);
         public bool CanSplit(int stage) => true;
         public bool Skips(int stage) => false;
         public long RunStagePart(int stage, WorkSlice slice, long first, long end) => inference.Plan.RunInferenceStage(stage, slice, first, end);
         public bool MayStartSequence() => true;
-        public void SequenceCompleted() => inference.CompletedPasses++;
+        public void SequenceCompleted()
+        {
+            if (counted) inference.CompletedPasses++;
+        }
     }
 }

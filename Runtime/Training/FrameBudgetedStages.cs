@@ -61,6 +61,36 @@ public abstract class FrameBudgetedStages : IDisposable
     /// compile shaders and allocate state); the cost estimates are kept.</summary>
     public void ResetStatistics() => Budget.ResetStatistics();
 
+    /// <summary>How long a warm-up waits at its end for the device's last timestamps (GL).</summary>
+    static readonly TimeSpan DeviceTimesTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The warm-up both runners share, from a sequence boundary: one sequence of <paramref name="work"/> through a scheduler
+    /// of its own (its first runs compile the JIT's methods, the GL programs and the driver's code, and cost many times
+    /// their later runs, so what it measures is dropped with it), then <paramref name="measured"/> sequences through
+    /// <see cref="Budget"/>, which learns their costs and splits for <paramref name="budget"/>; then the device's last
+    /// timestamps are awaited, and the overrun counts of these calls forgotten.
+    /// </summary>
+    private protected void WarmUp<TWork>(TimeSpan budget, int measured, ref TWork work, ref int position, IBackend backend, int stageCount)
+        where TWork : struct, IStagedWork
+    {
+        using (var compiling = new FrameBudget(backend, stageCount) { SplitStages = Budget.SplitStages })
+            compiling.RunSequences(budget, ref work, ref position, 1);
+        Budget.RunSequences(budget, ref work, ref position, measured);
+        Budget.AwaitDeviceTimes(DeviceTimesTimeout);
+        Budget.ResetStatistics();
+    }
+
+    /// <summary>The checks of a warm-up's arguments and state.</summary>
+    private protected void CheckWarmUp(TimeSpan budget, int measured, string sequences)
+    {
+        ThrowIfDisposed();
+        if (budget <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(budget), budget, "a warm-up's frame budget must be positive: the budget the frames will have");
+        ArgumentOutOfRangeException.ThrowIfLessThan(measured, 1, $"measured{sequences}");
+        if (next != 0 || Budget.NextPart != 0)
+            throw new InvalidOperationException($"a warm-up starts between {sequences.ToLowerInvariant()}, and stage {next} is in progress: finish it first");
+    }
+
     private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
 
     /// <summary>Releases the timer queries (nothing else: not the plan, optimizer, batches or guard). Safe to call twice.</summary>

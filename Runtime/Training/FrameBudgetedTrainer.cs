@@ -1,4 +1,5 @@
 using NeuroPlugin.Execution;
+using NeuroPlugin.Graph;
 using NeuroPlugin.Optimizers;
 
 namespace NeuroPlugin.Training;
@@ -182,6 +183,50 @@ public sealed class FrameBudgetedTrainer : FrameBudgetedStages
     {
         CompleteStep();
         if (Guard?.ReadNow() is { } report) Deliver(report);
+    }
+
+    /// <summary>
+    /// Readies training for the frames ahead, on a loading screen: runs a few training steps of this trainer's network on
+    /// a scratch copy — the same graph and batch size with fresh weights, a new optimizer of the same rule and
+    /// hyper-parameters, a new guard when this trainer has one — on the same backend, and then disposes the copy. The
+    /// first step compiles what a step's first run compiles (the JIT's methods, the GL programs, the driver's code for
+    /// each dispatch), which otherwise lands in the first frames that train as items 5–20× their cost; the other
+    /// <paramref name="measuredSteps"/> are scheduled at <paramref name="budget"/> per call by this trainer's own
+    /// scheduler, so it knows every stage's cost and split from its first frame on instead of running one item a frame
+    /// while it learns them. This trainer's network, optimizer, guard, step count and batches are not touched (results
+    /// stay the bits of unbudgeted steps); its overrun counts are reset. Takes a few steps' time and, while it runs,
+    /// a second copy of the plan's memory. Call between steps, with no monitor attached (attach it afterwards).
+    /// </summary>
+    /// <param name="budget">The per-frame budget the game will give <see cref="Advance"/> (its smallest, if it varies).</param>
+    /// <param name="batches">Fills the scratch plan's batches (a replay buffer of blank examples, say, so its code
+    /// compiles too); null fills them with zeros.</param>
+    /// <param name="measuredSteps">Steps measured after the compiling one (at least 1).</param>
+    /// <exception cref="InvalidOperationException">A step is in progress, or a monitor is attached.</exception>
+    /// <exception cref="NotSupportedException">The optimizer is not a built-in rule, so it cannot be copied.</exception>
+    public void WarmUp(TimeSpan budget, IBatchSource? batches = null, int measuredSteps = 2)
+    {
+        CheckWarmUp(budget, measuredSteps, "Steps");
+        if (monitor is not null) throw new InvalidOperationException("warm up before attaching a monitor: its stages are not in the scratch copy's steps");
+        var backend = Plan.Network.Backend;
+        using var network = Network.Create(Plan.Network.Graph, backend, Plan.Network.Seed);
+        using var plan = ExecutionPlan.ForTraining(network, Plan.BatchSize);
+        plan.Seed = Plan.Seed;
+        using var optimizer = Optimizer.FromDescription(Optimizer.DescribeHyperParameters(), Optimizer.LearningRate, "optimizer.")
+            ?? throw new NotSupportedException($"warm-up trains a copy of the optimizer, and '{Optimizer.Name}' is not a built-in rule it can copy");
+        using var guard = Guard is null ? null : new NonFiniteGuard(plan, optimizer, Guard.WatchesForward);
+        using var scratch = new FrameBudgetedTrainer(plan, optimizer, batches ?? new ZeroBatches(), guard) { stepsLimit = int.MaxValue };
+        var work = new Work(scratch);
+        WarmUp(budget, measuredSteps, ref work, ref scratch.next, backend, StageCount);
+    }
+
+    /// <summary>Zero inputs and targets: a warm-up's batches when the caller gives none.</summary>
+    sealed class ZeroBatches : IBatchSource
+    {
+        public void FillBatch(ExecutionPlan plan, long step)
+        {
+            plan.Input.Backend.Fill(plan.Input, 0f);
+            plan.Target!.Backend.Fill(plan.Target, 0f);
+        }
     }
 
     void RunStage(int stage)

@@ -122,6 +122,7 @@ public sealed class NonFiniteGuard : IDisposable
         if (optimizer.SkipFlag is not null) throw new InvalidOperationException($"{optimizer.Name}: the optimizer already has a non-finite guard");
         this.plan = plan;
         this.optimizer = optimizer;
+        WatchesForward = watchForward;
         backend = plan.Network.Backend;
         parameters = [.. plan.Parameters];
         gradients = [.. plan.ParameterGradients];
@@ -173,6 +174,9 @@ public sealed class NonFiniteGuard : IDisposable
         int dot = parameterName.LastIndexOf('.');
         return dot > 0 ? parameterName[..dot] : parameterName;
     }
+
+    /// <summary>Whether the forward pass is watched too (the constructor's <c>watchForward</c>).</summary>
+    public bool WatchesForward { get; }
 
     /// <summary>The watched tensors, in flag order (data-flow order, see <see cref="NonFiniteReport.Tensors"/>).</summary>
     public IReadOnlyList<NonFiniteTensor> Watched => descriptions;

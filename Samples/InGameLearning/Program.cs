@@ -65,6 +65,15 @@ try
         : $"{options.TrainBudget.TotalMilliseconds:0.#} ms budget per frame{(options.WholeStages ? ", whole stages" : "")}";
     Console.WriteLine($"InGameLearning: {options.Frames} frames ({options.Frames * Game.TimeStep:0.0} s of game time), seed {options.Seed}, training {mode}");
     Console.WriteLine($"GL: {device.Renderer} ({device.Version})");
+    if (options.Training && options.StepsPerFrame is null && options.WarmUp)
+    {
+        // the loading screen: the step's code is compiled and its stages measured on a scratch copy, not in the first
+        // frames that train (the learner's weights, optimizer and counters stay as they are)
+        long warmUpStart = Stopwatch.GetTimestamp();
+        learner.WarmUp(options.TrainBudget.TotalMilliseconds);
+        Console.WriteLine($"warm-up (loading): {Stopwatch.GetElapsedTime(warmUpStart).TotalMilliseconds:0} ms; one step estimated at " +
+            $"{learner.Trainer.EstimatedStepTime.TotalMilliseconds:0.0} ms");
+    }
 
     Directory.CreateDirectory(options.Out);
     // Opt-in: the editor (Attach) or `neuro monitor` watches the network learn; read-only unless --allow-control.
@@ -252,13 +261,14 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
     float LearningRate, string Out, string? Checkpoint, string? Resume, string? MemoryLog = null, int MemoryEvery = 1000,
     bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null,
     int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0, bool Cpu = false, string? FrameLog = null,
-    double MarginPercentile = FrameBudgetedStages.DefaultMarginPercentile, TimeSpan? WorkerSpin = null, bool Realtime = false)
+    double MarginPercentile = FrameBudgetedStages.DefaultMarginPercentile, TimeSpan? WorkerSpin = null, bool Realtime = false,
+    bool WarmUp = true)
 {
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
                               [--frame-budget-ms MS] [--realtime] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
                               [--memory-log FILE [--memory-every N]] [--frame-log FILE]
-                              [--whole-stages] [--margin-percentile P] [--inference-model M [--inference-budget-ms MS] [--cpu [--worker-spin-us US]]]
+                              [--whole-stages] [--margin-percentile P] [--no-warm-up] [--inference-model M [--inference-budget-ms MS] [--cpu [--worker-spin-us US]]]
           --frames N            frames to run, 60 per game second (default 3600)
           --seed S              seeds the game and the network (default 1)
           --no-training         predict only (for frame-time comparisons)
@@ -270,6 +280,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --whole-stages        run each training stage whole (no parts finer than an op): for comparisons
           --margin-percentile P which percentile of the cost estimates' misses is set aside from each budget (0-100,
                                 default 90; 0: none, 99: also the rare long misses)
+          --no-warm-up          skip the loading screen's warm-up (OnlineLearner.WarmUp: a few steps on a scratch copy that
+                                compile the step's code and measure its stages), so the first training frames do both
           --inference-model M   instead of the game: frame-budgeted inference of zoo model M at its reference size
           --inference-budget-ms MS  that inference's time per frame (default 2)
           --cpu                 that inference on the CPU backend instead of GL
@@ -302,6 +314,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
                 case "--no-training": options = options with { Training = false }; continue;
                 case "--realtime": options = options with { Realtime = true }; continue;
                 case "--whole-stages": options = options with { WholeStages = true }; continue;
+                case "--no-warm-up": options = options with { WarmUp = false }; continue;
                 case "--cpu": options = options with { Cpu = true }; continue;
                 case "--inference-model" when value is not null: options = options with { InferenceModel = value }; break;
                 case "--inference-budget-ms" when Number(out double ms): options = options with { InferenceBudget = TimeSpan.FromMilliseconds(ms) }; break;

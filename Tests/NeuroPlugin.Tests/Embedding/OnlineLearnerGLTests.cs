@@ -12,6 +12,10 @@ public sealed class OnlineLearnerGLTests : GLFixture
     public void NonFiniteExamples_AreSkippedSteps_ThatLeaveWeightsAndStatisticsAlone() =>
         OnlineLearnerTests.AssertNonFiniteStepsAreSkipped(NeuroDevice.Of(Backend));
 
+    [Test]
+    public void WarmUp_ChangesNothingTheGameSees_AndTheFirstFramePlansWithMeasuredCosts() =>
+        OnlineLearnerTests.AssertWarmUpChangesNothing(NeuroDevice.Of(Backend));
+
     static OnlineLearnerOptions SmallBatches => new() { Training = new() { Optimizer = "adam", Schedule = "constant", BatchSize = 4, Seed = 2 } };
 
     [Test]

@@ -110,6 +110,46 @@ public sealed class OnlineLearnerTests : TempFolderFixture
         Assert.That(State("fc1.weight"), Is.Not.EqualTo(fresh["fc1.weight"]), "and move the weights");
     }
 
+    [Test]
+    public void WarmUp_ChangesNothingTheGameSees_AndTheFirstFramePlansWithMeasuredCosts() => AssertWarmUpChangesNothing(NeuroDevice.Cpu);
+
+    /// <summary>Two learners made alike, one warmed up at 1 ms before any example: it still has no steps and no examples,
+    /// every stage of its trainer has an estimate, and after the same examples, budgeted frames and then whole steps up
+    /// to 20 both hold the same weights and statistics bit for bit. (Also run on GL by <see cref="OnlineLearnerGLTests"/>.)</summary>
+    internal static void AssertWarmUpChangesNothing(NeuroDevice device)
+    {
+        var options = new OnlineLearnerOptions
+        {
+            Training = new TrainingOptions { Optimizer = "adam", Schedule = "constant", WarmupSteps = 2, BatchSize = 8, Seed = 6 },
+            ReplayCapacity = 16,
+        };
+        using var warmed = OnlineLearner.Create(FrameBudgetChecks.SmallCnn(), device, options);
+        using var plain = OnlineLearner.Create(FrameBudgetChecks.SmallCnn(), device, options);
+        warmed.WarmUp(1.0);
+        Assert.That((warmed.Steps, warmed.ExampleCount, warmed.Trainer.StepInProgress), Is.EqualTo((0L, 0, false)));
+        var trainer = warmed.Trainer;
+        for (int stage = 0; stage < trainer.StageCount; stage++)
+            Assert.That(trainer.StageEstimate(stage), Is.Not.Null, $"stage {trainer.StageName(stage)} has an estimate");
+
+        var inputs = Inputs(16 * 144, seed: 41);
+        foreach (var learner in new[] { warmed, plain })
+        {
+            for (int i = 0; i < 16; i++) learner.Add(inputs.AsSpan(i * 144, 144), i % 5);
+            for (int frame = 0; learner.Steps < 4; frame++)
+            {
+                learner.Step(1.0);
+                Assert.That(frame, Is.LessThan(10_000), "training progresses");
+            }
+            Assert.That(learner.Steps, Is.LessThan(20), "test setup: frames of 1 ms run fewer steps");
+            learner.Train(20 - (int)learner.Steps); // a step in progress counts as the first
+        }
+        Assert.That((warmed.Steps, plain.Steps), Is.EqualTo((20L, 20L)));
+        foreach (string name in plain.Network.ParameterNames)
+            Assert.That(warmed.Network.Parameter(name).ToArray(), Is.EqualTo(plain.Network.Parameter(name).ToArray()), $"{name} (bit for bit)");
+        foreach (string name in plain.Network.BufferNames)
+            Assert.That(warmed.Network.Buffer(name).ToArray(), Is.EqualTo(plain.Network.Buffer(name).ToArray()), $"{name} (bit for bit)");
+    }
+
     /// <summary>Batch norm, dropout, Adam and a warm-up across the save: the resumed learner (with the same examples added
     /// again) and the uninterrupted one end with the same bits. The save comes mid-step, between budgeted frames.</summary>
     [Test]

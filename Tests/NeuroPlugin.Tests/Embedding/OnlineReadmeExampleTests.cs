@@ -36,6 +36,7 @@ public sealed class OnlineReadmeExampleTests() : ReadmeExampleFixture("### Learn
         // Once, on the render thread: a model to go on training (OnlineLearner.Resume("game.ckpt.neuro", …) continues a game)
         using var learner = OnlineLearner.Create("model.neuro", NeuroDevice.CurrentContext(gl));
         var guess = learner.Model.CreatePrediction();
+        learner.WarmUp(4); // on the loading screen: a step compiled and measured on a scratch copy, not in the first frames
 
         // Every frame: what the player saw and what it turned out to be, 4 ms of training, a guess from the current weights
         void Update(uint frameTexture, int whatItWas)

@@ -155,10 +155,12 @@ public class FrameBudgetPartsTests
         Assert.That(work.OverBudgetFramesAfter(frames: 400), Is.Zero, "frames over the 4 ms budget");
 
         // a unit that turns slow: its part is planned with the new cost from its second slow run on (one alone is taken
-        // for a lost time slice), and no item starts unless its estimate fits
+        // for a lost time slice, even though the items after it in the stage cost what they did), and no item starts
+        // unless its estimate fits
         work.SlowUnit = (1, 0, TimeSpan.FromMicroseconds(600));
         work.RunFrames(200, frameBudget);
         Assert.That(work.LateStarts, Is.Empty, "items started although their estimate did not fit, after the slow unit");
+        Assert.That(budget.ItemEstimate(1, 0)!.Value.TotalMicroseconds, Is.GreaterThan(600), "the slow part's estimate");
     }
 
     [Test]

@@ -19,6 +19,15 @@ public class FrameBudgetTests(BackendUnderTest kind) : BackendFixture(kind)
     public void BudgetedInference_EqualsOneShotForward() => FrameBudgetChecks.InferenceEqualsOneShot(Backend);
 
     [Test]
+    public void WarmUp_TouchesNothingAndLearnsEveryCost() => FrameBudgetChecks.WarmUpTouchesNothingAndLearnsEveryCost(Backend);
+
+    [Test]
+    public void InferenceWarmUp_LearnsEveryCost() => FrameBudgetChecks.InferenceWarmUpLearnsEveryCost(Backend);
+
+    [Test]
+    public void WarmUp_RefusesWhatItCannotDo() => FrameBudgetChecks.WarmUpRefusesWhatItCannotDo(Backend);
+
+    [Test]
     public void BudgetedAdvance_AllocatesNothing() => FrameBudgetChecks.AdvanceAllocatesNothing(Backend);
 
     [Test]
@@ -272,10 +281,7 @@ public static partial class FrameBudgetChecks
         using var network = Network.Create(SmallCnn(), backend, seed: 3);
         using var plan = ExecutionPlan.ForInference(network, Batch);
         var batches = new CycledBatches(seed: 12);
-        plan.Input.Upload(batches.Images(0));
-        plan.Forward();
-        float[] expected = plan.Output.ToArray();
-
+        float[] expected = OneShotForward(plan, batches.Images(0));
         using var inference = new FrameBudgetedInference(plan);
         foreach (var budget in new[] { TimeSpan.Zero, TimeSpan.FromMilliseconds(0.05), TimeSpan.FromHours(1) })
         {
@@ -292,6 +298,14 @@ public static partial class FrameBudgetChecks
         }
         Assert.That(inference.CompletedPasses, Is.EqualTo(3));
         Assert.That(inference.Advance(TimeSpan.Zero), Is.True, "no pass running: nothing to do");
+    }
+
+    /// <summary>The plan's output for <paramref name="images"/> from one whole eval-mode forward pass.</summary>
+    static float[] OneShotForward(ExecutionPlan plan, float[] images)
+    {
+        plan.Input.Upload(images);
+        plan.Forward();
+        return plan.Output.ToArray();
     }
 
     public static void AdvanceAllocatesNothing(IBackend backend)
