@@ -10,14 +10,17 @@ namespace NeuroPlugin.Backends.Cpu;
 /// (N·V virtual columns): <c>dW[o, k] += Σ_v dY[o, v]·X[k, v]</c>, with dY the output gradient in virtual columns
 /// (zeros in the dropped ones) and X's rows read in place from a <see cref="DirectConvolution"/>'s phase planes. Each dW
 /// element is a dot product of two long rows, so instead of packing both for a GEMM whose C is tiny, blocks of 4 rows of
-/// dY and 6 rows of X are multiplied in registers (24 accumulators of 16 lanes, 10 loads per 24 fused multiply-adds).
+/// dY and 6 rows of X are multiplied in registers (24 accumulators of 16 lanes, 10 loads per 24 fused multiply-adds); with
+/// AVX2, which has 16 vector registers, not 32, blocks of 3 rows and 4 taps (12 accumulators of 8 lanes, 7 loads per 12).
 /// Each image's columns are padded to a multiple of 16 (<see cref="ImageColumns"/>, zeros in dY), so no loop has a tail.
 /// <para>The sum is cut into parts of whole images, about <see cref="PartLength"/> columns each — a number fixed by the
 /// sizes, not by the thread count — summed separately (lanes, then the horizontal sum) and added to dW in part order, so
 /// the result does not depend on <see cref="CpuBackend.Threads"/>. A task is one part's sums for a group of
 /// <see cref="RowGroup"/> rows (rows are independent sums, so how they are grouped changes no bits); a block's 24
-/// accumulators stay in registers across all the part's images. AVX-512 only; elsewhere the weight gradient goes
-/// through <see cref="Gemm"/>.</para>
+/// accumulators stay in registers across all the part's images. AVX-512 or AVX2 with FMA (the two widths sum in different
+/// orders, so their bits differ; on one processor they are fixed); elsewhere the weight gradient goes through
+/// <see cref="Gemm"/>. (AVX-512 only until the AVX2 blocks: on a processor without it, the GEMM's packing and kernel
+/// took 18 % of a ResNet-20 training step.)</para>
 /// </summary>
 internal sealed class WeightGradient : IParallelWork
 {
@@ -28,9 +31,11 @@ internal sealed class WeightGradient : IParallelWork
     /// <summary>Rows of dW per task: small layers with few parts (8×8 planes: 3 parts of 64 images) still make enough
     /// tasks for every thread, and a task's rows of dY for one part (128 KiB) stay in L2 while its taps sweep them.</summary>
     public const int RowGroup = 16;
-    const int BlockRows = 4, BlockTaps = 6;
+    /// <summary>Whether the blocks are AVX-512's 4 × 6 (else AVX2's 3 × 4).</summary>
+    static readonly bool Wide = Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
+    static readonly int BlockRows = Wide ? 4 : 3, BlockTaps = Wide ? 6 : 4;
 
-    public static bool IsSupported => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
+    public static bool IsSupported => Wide || (Fma.IsSupported && Vector256.IsHardwareAccelerated);
 
     float[] gradient = [], parts = [];
     DirectConvolution? planes;
@@ -64,12 +69,12 @@ internal sealed class WeightGradient : IParallelWork
         int part = task / rowGroups, firstRow = task % rowGroups * RowGroup, endRow = Math.Min(rows, firstRow + RowGroup);
         int first = part * imagesPerPart, count = Math.Min(images, first + imagesPerPart) - first;
         Span<float> sums = parts.AsSpan(part * rows * taps, rows * taps);
-        Span<Vector512<float>> accumulators = stackalloc Vector512<float>[BlockRows * BlockTaps];
+        Span<float> blockSums = stackalloc float[BlockRows * BlockTaps];
         for (int k0 = 0; k0 < taps; k0 += BlockTaps)
             for (int o0 = firstRow; o0 < endRow; o0 += BlockRows)
             {
                 int height = Math.Min(BlockRows, endRow - o0), width = Math.Min(BlockTaps, taps - k0);
-                Block(source, first, count, o0, height - 1, k0, width - 1, accumulators, sums, taps);
+                Block(source, first, count, o0, height - 1, k0, width - 1, blockSums, sums, taps);
             }
     }
 
@@ -78,7 +83,7 @@ internal sealed class WeightGradient : IParallelWork
     /// for r ≤ <paramref name="lastRow"/> and t ≤ <paramref name="lastTap"/>; rows and taps past those repeat the last
     /// (summed and dropped), so every read is in bounds.
     /// </summary>
-    void Block(DirectConvolution source, int first, int count, int o0, int lastRow, int k0, int lastTap, Span<Vector512<float>> accumulators,
+    void Block(DirectConvolution source, int first, int count, int o0, int lastRow, int k0, int lastTap, Span<float> blockSums,
         Span<float> sums, int stride)
     {
         int[] offsets = source.Offsets;
@@ -96,18 +101,20 @@ internal sealed class WeightGradient : IParallelWork
         _ = gradient[o0 * rowStride + r3 + (nint)last * imageColumns + imageColumns - 1];
         ref float x = ref source.Planes[first * source.SampleSize + offsets[k0]];
         ref float d = ref gradient[o0 * rowStride + (nint)first * imageColumns];
-        Dot4x6(ref d, r1, r2, r3, ref x, t1, t2, t3, t4, t5, (nuint)imageColumns, count, source.SampleSize, ref accumulators[0]);
+        if (Wide) Dot4x6(ref d, r1, r2, r3, ref x, t1, t2, t3, t4, t5, (nuint)imageColumns, count, source.SampleSize, blockSums);
+        else Dot3x4(ref d, r1, r2, ref x, t1, t2, t3, (nuint)imageColumns, count, source.SampleSize, blockSums);
         for (int r = 0; r <= lastRow; r++)
-            for (int t = 0; t <= lastTap; t++) sums[(o0 + r) * stride + k0 + t] = Vector512.Sum(accumulators[r * BlockTaps + t]);
+            for (int t = 0; t <= lastTap; t++) sums[(o0 + r) * stride + k0 + t] = blockSums[r * BlockTaps + t];
     }
 
     /// <summary><c>acc[r·6 + t] = Σ_n Σ_i d[rᵣ + n·C + i]·x[tₜ + n·S + i]</c> for <paramref name="imageCount"/> images n and
     /// i &lt; C = <paramref name="columns"/> (a multiple of 16), 16 lanes at a time: rows of d at offsets 0, r1, r2, r3 (an image's
     /// columns follow the previous one's), rows of x at 0, t1 … t5 from each image's start S = <paramref name="imageStride"/>
-    /// apart; the 24 accumulators stay in registers for all the images.</summary>
+    /// apart; the 24 accumulators stay in registers for all the images, and their lane sums go to
+    /// <paramref name="sums"/>[r·6 + t].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Dot4x6(ref float d, nint r1, nint r2, nint r3, ref float x, nint t1, nint t2, nint t3, nint t4, nint t5, nuint columns,
-        int imageCount, int imageStride, ref Vector512<float> acc)
+        int imageCount, int imageStride, Span<float> sums)
     {
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default, a05 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
@@ -136,9 +143,42 @@ internal sealed class WeightGradient : IParallelWork
             d = ref Unsafe.Add(ref d, columns);
             x = ref Unsafe.Add(ref x, imageStride);
         }
-        (acc, Unsafe.Add(ref acc, 1), Unsafe.Add(ref acc, 2), Unsafe.Add(ref acc, 3), Unsafe.Add(ref acc, 4), Unsafe.Add(ref acc, 5)) = (a00, a01, a02, a03, a04, a05);
-        (Unsafe.Add(ref acc, 6), Unsafe.Add(ref acc, 7), Unsafe.Add(ref acc, 8), Unsafe.Add(ref acc, 9), Unsafe.Add(ref acc, 10), Unsafe.Add(ref acc, 11)) = (a10, a11, a12, a13, a14, a15);
-        (Unsafe.Add(ref acc, 12), Unsafe.Add(ref acc, 13), Unsafe.Add(ref acc, 14), Unsafe.Add(ref acc, 15), Unsafe.Add(ref acc, 16), Unsafe.Add(ref acc, 17)) = (a20, a21, a22, a23, a24, a25);
-        (Unsafe.Add(ref acc, 18), Unsafe.Add(ref acc, 19), Unsafe.Add(ref acc, 20), Unsafe.Add(ref acc, 21), Unsafe.Add(ref acc, 22), Unsafe.Add(ref acc, 23)) = (a30, a31, a32, a33, a34, a35);
+        (sums[0], sums[1], sums[2], sums[3], sums[4], sums[5]) = (Vector512.Sum(a00), Vector512.Sum(a01), Vector512.Sum(a02), Vector512.Sum(a03), Vector512.Sum(a04), Vector512.Sum(a05));
+        (sums[6], sums[7], sums[8], sums[9], sums[10], sums[11]) = (Vector512.Sum(a10), Vector512.Sum(a11), Vector512.Sum(a12), Vector512.Sum(a13), Vector512.Sum(a14), Vector512.Sum(a15));
+        (sums[12], sums[13], sums[14], sums[15], sums[16], sums[17]) = (Vector512.Sum(a20), Vector512.Sum(a21), Vector512.Sum(a22), Vector512.Sum(a23), Vector512.Sum(a24), Vector512.Sum(a25));
+        (sums[18], sums[19], sums[20], sums[21], sums[22], sums[23]) = (Vector512.Sum(a30), Vector512.Sum(a31), Vector512.Sum(a32), Vector512.Sum(a33), Vector512.Sum(a34), Vector512.Sum(a35));
+    }
+
+    /// <summary><see cref="Dot4x6"/>'s sums with AVX2's 16 registers: rows of d at 0, r1, r2 and rows of x at 0, t1, t2, t3,
+    /// 8 lanes at a time; the 12 accumulators' lane sums go to <paramref name="sums"/>[r·4 + t].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Dot3x4(ref float d, nint r1, nint r2, ref float x, nint t1, nint t2, nint t3, nuint columns, int imageCount, int imageStride,
+        Span<float> sums)
+    {
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        for (int n = 0; n < imageCount; n++)
+        {
+            ref float d1 = ref Unsafe.Add(ref d, r1), d2 = ref Unsafe.Add(ref d, r2);
+            ref float x1 = ref Unsafe.Add(ref x, t1), x2 = ref Unsafe.Add(ref x, t2), x3 = ref Unsafe.Add(ref x, t3);
+            for (nuint i = 0; i < columns; i += 8)
+            {
+                Vector256<float> y0 = Vector256.LoadUnsafe(ref d, i), y1 = Vector256.LoadUnsafe(ref d1, i), y2 = Vector256.LoadUnsafe(ref d2, i);
+                Vector256<float> p = Vector256.LoadUnsafe(ref x, i);
+                a00 = Fma.MultiplyAdd(y0, p, a00); a10 = Fma.MultiplyAdd(y1, p, a10); a20 = Fma.MultiplyAdd(y2, p, a20);
+                p = Vector256.LoadUnsafe(ref x1, i);
+                a01 = Fma.MultiplyAdd(y0, p, a01); a11 = Fma.MultiplyAdd(y1, p, a11); a21 = Fma.MultiplyAdd(y2, p, a21);
+                p = Vector256.LoadUnsafe(ref x2, i);
+                a02 = Fma.MultiplyAdd(y0, p, a02); a12 = Fma.MultiplyAdd(y1, p, a12); a22 = Fma.MultiplyAdd(y2, p, a22);
+                p = Vector256.LoadUnsafe(ref x3, i);
+                a03 = Fma.MultiplyAdd(y0, p, a03); a13 = Fma.MultiplyAdd(y1, p, a13); a23 = Fma.MultiplyAdd(y2, p, a23);
+            }
+            d = ref Unsafe.Add(ref d, columns);
+            x = ref Unsafe.Add(ref x, imageStride);
+        }
+        (sums[0], sums[1], sums[2], sums[3]) = (Vector256.Sum(a00), Vector256.Sum(a01), Vector256.Sum(a02), Vector256.Sum(a03));
+        (sums[4], sums[5], sums[6], sums[7]) = (Vector256.Sum(a10), Vector256.Sum(a11), Vector256.Sum(a12), Vector256.Sum(a13));
+        (sums[8], sums[9], sums[10], sums[11]) = (Vector256.Sum(a20), Vector256.Sum(a21), Vector256.Sum(a22), Vector256.Sum(a23));
     }
 }

@@ -175,10 +175,20 @@ public sealed class EditorPage : IAsyncDisposable
         return state;
     }
 
-    /// <summary>Drags from <paramref name="source"/>'s output port to input port <paramref name="port"/> of <paramref name="target"/>.</summary>
+    /// <summary>Drags from <paramref name="source"/>'s output port to input port <paramref name="port"/> of <paramref name="target"/>.
+    /// The minimap (pannable, so it takes the pointer) sits over the canvas's bottom-right corner, where a layout may put a
+    /// port; a user would pan first, and the drag here lets the pointer through the minimap while it lasts.</summary>
     public async Task ConnectAsync(string source, string target, int port = 0)
     {
-        await Page.GetByTestId($"handle-out-{source}").DragToAsync(Page.GetByTestId($"handle-in-{target}-{port}"));
+        var through = await Page.AddStyleTagAsync(new() { Content = ".react-flow__minimap, .react-flow__minimap * { pointer-events: none !important; }" });
+        try
+        {
+            await Page.GetByTestId($"handle-out-{source}").DragToAsync(Page.GetByTestId($"handle-in-{target}-{port}"));
+        }
+        finally
+        {
+            await through.EvaluateAsync("style => style.remove()");
+        }
         await SettledAsync();
     }
 
