@@ -15,7 +15,8 @@ namespace NeuroPlugin.Samples.InGameLearning;
 /// 2). Every frame advances the pass in progress (the next pass begins as soon as one finishes) and then "presents"
 /// (<c>glFinish</c>); the run prints the per-frame inference time figures, the passes per second and the frame-time
 /// percentiles, and writes <c>budget.png</c>. No game is rendered: the frame is the inference alone. With <c>--cpu</c> the
-/// model runs on the CPU backend (its convolutions split by sample and channel tile).
+/// model runs on the CPU backend (its convolutions split by sample and channel tile). Unless <c>--no-warm-up</c>, the
+/// passes are warmed up first (<see cref="FrameBudgetedInference.WarmUp"/>), as a game would on its loading screen.
 /// </summary>
 internal static class InferenceRun
 {
@@ -34,6 +35,14 @@ internal static class InferenceRun
         string mode = $"{budget.TotalMilliseconds:0.#} ms per frame{(options.WholeStages ? ", whole stages" : "")}";
         Console.WriteLine($"InGameLearning, budgeted inference: {options.InferenceModel} {plan.Input.Shape}, {options.Frames} frames, {mode}");
         Console.WriteLine(gl is null ? backend.DeviceName : $"GL: {gl.Device.Renderer} ({gl.Device.Version})");
+        if (options.WarmUp)
+        {
+            // the loading screen: a pass compiles the kernels, two more teach the scheduler every node's cost at this budget
+            long warmUpStart = Stopwatch.GetTimestamp();
+            inference.WarmUp(budget);
+            Console.WriteLine($"warm-up (loading): {Stopwatch.GetElapsedTime(warmUpStart).TotalMilliseconds:0} ms; one pass estimated at " +
+                $"{inference.EstimatedPassTime.TotalMilliseconds:0.0} ms");
+        }
 
         var frameTimes = new double[options.Frames];
         var inferenceTimes = new double[options.Frames];
