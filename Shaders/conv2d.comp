@@ -36,7 +36,11 @@ layout(std430, binding = INPUT2) readonly buffer BiasBuffer { float b[]; };
 uniform int hasBias;
 #define BIAS(o) (hasBias != 0 ? b[o] : 0.0)
 #endif
+#if defined(RESUME_SUMS)
+layout(std430, binding = OUTPUT0) buffer OutputBuffer { float y[]; };
+#else
 layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
+#endif
 #if defined(FUSED_BATCH_NORM)
 // Every binding point is taken when a batch norm joins: its running statistics sit at two output points, read only.
 layout(std430, binding = INPUT3) readonly buffer GammaBuffer { float gamma[]; };
@@ -68,24 +72,29 @@ uniform ivec2 convolutionSize;
 // The block convolveRow computes: acc[k][m] = b[o0+k] + Σ_{c,p,q} x·w at output (n, o0+k, i, j0+m).
 float acc[BLOCK_CHANNELS][CONV_COLUMNS];
 
-// Output row (n, i), columns j0 … j0+CONV_COLUMNS−1, channels o0 … o0+BLOCK_CHANNELS−1 into acc. Per input row of taps it
-// loads the row segment once and uses each value for every (column, tap, channel) it meets. Channels past O (last
-// block) read channel O−1 (in bounds); columns past OW, or before 0, read clamped input columns: neither is written.
-void convolveRow(int n, int i, int j0, int o0)
+// Starts acc at the block's biases (channels past O: channel O−1's).
+void startSums(int o0)
+{
+    for (int k = 0; k < BLOCK_CHANNELS; k++)
+    {
+        float start = BIAS(min(o0 + k, outputShape.y - 1));
+        for (int m = 0; m < CONV_COLUMNS; m++) acc[k][m] = start;
+    }
+}
+
+// Adds input channels [c0, c1) of the block's group (the sum over c in order) to acc, for output row (n, i), columns
+// j0 … j0+CONV_COLUMNS−1, channels o0 … o0+BLOCK_CHANNELS−1. Per input row of taps it loads the row segment once and
+// uses each value for every (column, tap, channel) it meets. Channels past O (last block) read channel O−1 (in bounds);
+// columns past OW, or before 0, read clamped input columns: neither is written.
+void addChannels(int n, int i, int j0, int o0, int c0, int c1)
 {
     int C = inputShape.y, H = inputShape.z, W = inputShape.w, O = outputShape.y;
     int groupChannels = C / GROUPS;                            // input channels per group
     int firstChannel = (o0 / (O / GROUPS)) * groupChannels;    // this block's group
     int weightBase[BLOCK_CHANNELS];
-    for (int k = 0; k < BLOCK_CHANNELS; k++)
-    {
-        int o = min(o0 + k, O - 1);
-        weightBase[k] = o * groupChannels * KH * KW;
-        float start = BIAS(o);
-        for (int m = 0; m < CONV_COLUMNS; m++) acc[k][m] = start;
-    }
+    for (int k = 0; k < BLOCK_CHANNELS; k++) weightBase[k] = min(o0 + k, O - 1) * groupChannels * KH * KW;
     int firstColumn = j0 * SW - PL;
-    for (int c = 0; c < groupChannels; c++)
+    for (int c = c0; c < c1; c++)
     {
         for (int p = 0; p < KH; p++)
         {
@@ -109,6 +118,13 @@ void convolveRow(int n, int i, int j0, int o0)
                 }
         }
     }
+}
+
+// The whole sum of output row (n, i)'s block into acc.
+void convolveRow(int n, int i, int j0, int o0)
+{
+    startSums(o0);
+    addChannels(n, i, j0, o0, 0, inputShape.y / GROUPS);
 }
 
 // Channel o's folded batch norm (mean, scale, shift), as batchnorm.comp's EVAL computes it (zeros without one).
@@ -137,10 +153,20 @@ float finish(float v, vec3 bn, int at)
 }
 
 #if !defined(FUSED_MAX_POOL)
+// A work slice may run the sum over a group's input channels in ranges, one dispatch each (GLBackend's
+// ForwardChannelRanges), so that a convolution with many channels still comes in pieces small enough for a frame: the
+// range is channelRange (c0, c1). RESUME_SUMS: acc starts from the raw sums y holds (the ranges before), not the bias.
+// PARTIAL_SUMS: acc is written raw, without the epilogue (ranges follow). The sums meet the same additions in the same
+// order whatever the ranges, so the output has the bits of one dispatch.
+#if defined(RESUME_SUMS) || defined(PARTIAL_SUMS)
+uniform ivec2 channelRange;
+#endif
+
 // One invocation: output row (n, i), columns j0 … j0+BLOCK_COLUMNS−1, output channels o0 … o0+BLOCK_CHANNELS−1
 // (the channel block is the work group's y).
 void main()
 {
+    if (laneSkipped()) return; // a work slice's piece of the group (common.glsl)
     int O = outputShape.y, OH = outputShape.z, OW = outputShape.w;
     int columnBlocks = (OW + BLOCK_COLUMNS - 1) / BLOCK_COLUMNS;
     int index = flatIndex();
@@ -148,14 +174,29 @@ void main()
     int j0 = (index % columnBlocks) * BLOCK_COLUMNS;
     int i = (index / columnBlocks) % OH, n = index / (columnBlocks * OH);
     int o0 = groupRow() * BLOCK_CHANNELS;
-    convolveRow(n, i, j0, o0);
+#if defined(RESUME_SUMS)
+    for (int k = 0; k < BLOCK_CHANNELS && o0 + k < O; k++)
+        for (int m = 0; m < BLOCK_COLUMNS && j0 + m < OW; m++)
+            acc[k][m] = y[((n * O + o0 + k) * OH + i) * OW + j0 + m];
+#else
+    startSums(o0);
+#endif
+#if defined(RESUME_SUMS) || defined(PARTIAL_SUMS)
+    addChannels(n, i, j0, o0, channelRange.x, channelRange.y);
+#else
+    addChannels(n, i, j0, o0, 0, inputShape.y / GROUPS);
+#endif
     for (int k = 0; k < BLOCK_CHANNELS && o0 + k < O; k++)
     {
         vec3 bn = batchNormOf(o0 + k);
         for (int m = 0; m < BLOCK_COLUMNS && j0 + m < OW; m++)
         {
             int at = ((n * O + o0 + k) * OH + i) * OW + j0 + m;
+#if defined(PARTIAL_SUMS)
+            y[at] = acc[k][m];
+#else
             y[at] = finish(acc[k][m], bn, at);
+#endif
         }
     }
 }
@@ -167,6 +208,7 @@ void main()
 // overlap (stride < extent) compute the rows and columns they share again.
 void main()
 {
+    if (laneSkipped()) return; // a work slice's piece of the group (common.glsl)
     int O = outputShape.y, POH = outputShape.z, POW = outputShape.w, OH = convolutionSize.x, OW = convolutionSize.y;
     int columnBlocks = (POW + BLOCK_COLUMNS - 1) / BLOCK_COLUMNS;
     int index = flatIndex();
@@ -231,6 +273,7 @@ uniform int accumulate; // 0: dx = 0 + sum, set without reading dx (its first co
 // counts are equal, and none runs masked through another's taps.
 void main()
 {
+    if (laneSkipped()) return; // a work slice's piece of the group (common.glsl)
     int N = inputShape.x, C = inputShape.y, H = inputShape.z, W = inputShape.w;
     int O = outputShape.y, OH = outputShape.z, OW = outputShape.w;
     int columnBlocks = (W + BLOCK_COLUMNS - 1) / BLOCK_COLUMNS;
@@ -339,6 +382,7 @@ uniform int rowsPerSlice; // output rows (n, i) summed by one slice
 #define SEGMENT ((BLOCK_COLUMNS - 1) * SW + (KW - 1) * DW + 1)
 void main()
 {
+    if (laneSkipped()) return; // a work slice's piece of the group (common.glsl)
     int C = inputShape.y, H = inputShape.z, W = inputShape.w;
     int O = outputShape.y, OH = outputShape.z, OW = outputShape.w;
     int groupChannels = C / GROUPS;
@@ -404,6 +448,7 @@ layout(std430, binding = OUTPUT0) writeonly buffer PartialBuffer { float partial
 // (n, o)); reduce.comp adds the N partials into db.
 void main()
 {
+    if (laneSkipped()) return; // a work slice's piece of the group (common.glsl)
     int index = flatIndex();
     if (index >= outputShape.x * outputShape.y) return;
     int plane = outputShape.z * outputShape.w;

@@ -42,6 +42,7 @@ uniform int accumulate; // 1: C += A·B (gradients); 0: C = A·B + bias (forward
 
 void main()
 {
+    if (laneSkipped()) return; // a work slice's piece of the group (common.glsl)
     int M = size.x, N = size.y, K = size.z;
     int n0 = flatIndex() * TILE;
     if (n0 >= N) return;

@@ -22,6 +22,7 @@ layout(std430, binding = OUTPUT0) writeonly buffer OutputBuffer { float y[]; };
 
 void main()
 {
+    if (laneSkipped()) return; // a work slice's piece of the group (common.glsl)
     int e = flatIndex();
     if (e >= count) return;
     int M = sizes.x, K = sizes.y, P = sizes.z;
@@ -42,6 +43,7 @@ layout(std430, binding = OUTPUT0) buffer OperandGradBuffer { float grad[]; };
 // i that read its batch j, then over the free index.
 void main()
 {
+    if (laneSkipped()) return; // a work slice's piece of the group (common.glsl)
     int e = flatIndex();
     if (e >= count) return;
     int M = sizes.x, K = sizes.y, P = sizes.z;

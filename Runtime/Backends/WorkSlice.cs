@@ -6,8 +6,9 @@ namespace NeuroPlugin.Backends;
 /// unsplit run (<see cref="IBackend.Slice"/>, <see cref="Execution.ExecutionPlan.RunTrainingStage(int, WorkSlice, long, long)"/>).
 /// <para>The stage's host code runs whole each time; the backend numbers the units it would issue, in issue order, and
 /// issues only those in <c>[First, End)</c>. Units are the backend's own independent pieces: on GL the work groups of each
-/// dispatch (which validation mode already proves independent: each group is run alone, in shuffled order) and every
-/// transfer kernel; on the CPU one per op call, finer where an op is a sequence of independent pieces (a convolution's
+/// dispatch (which validation mode already proves independent: each group is run alone, in shuffled order), pieces of a
+/// costly group for kernels whose lanes share nothing (<see cref="OpenGL.ComputeProgram.PiecesPerGroup"/>), a
+/// convolution forward's ranges of input channels, and every transfer kernel; on the CPU one per op call, finer where an op is a sequence of independent pieces (a convolution's
 /// outputs and input gradient by sample and channel tile, its weight gradient by output-channel tile, an update rule's
 /// element blocks). Running windows <c>[0, a)</c>, <c>[a, b)</c>, …, <c>[z, ∞)</c> one
 /// after another therefore issues every kernel of the stage once, in its order: the same results bit for bit, provided

@@ -69,8 +69,11 @@ internal sealed partial class FrameBudget
         Resplit(stage, partHost[stage], wanted);
         Resplit(stage, partDevice[stage], wanted);
         parts[stage] = wanted;
-        Array.Clear(hostOutlier[stage]); // the parts' numbers now mean other units
-        Array.Clear(deviceOutlier[stage]);
+        // the parts' numbers now mean other units, and their estimates are shares of coarser windows' (which on a
+        // backend that runs a window's units side by side cost less per unit than one part alone): a part's first
+        // measurement counts even when high, as the second of an outlier pair would
+        Array.Fill(hostOutlier[stage], true);
+        Array.Fill(deviceOutlier[stage], true);
     }
 
     /// <summary>Turns the estimates of the stage's current parts into those of <paramref name="wanted"/> parts: each new
@@ -103,7 +106,7 @@ internal sealed partial class FrameBudget
     /// of <paramref name="count"/> over <paramref name="total"/> units, into the stage's call cost and its parts' estimates:
     /// the call cost learns from the measurements against the share of the stage's units each covered
     /// (<see cref="CallCost"/>; an outlier is left out), and the parts take what is left (<see cref="Attribute"/>).</summary>
-    static void Measured(double[] estimates, ref CallCost call, long total, int count, int first, int end, double measured, ref bool outlier)
+    static void Measured(double[] estimates, ref CallCost call, long total, int count, int first, int end, double measured, bool[] outliers)
     {
         double mean = Known(estimates, count, -1), work = 0;
         for (int p = first; p < end; p++) work += double.IsNaN(estimates[p]) ? mean : estimates[p];
@@ -112,7 +115,7 @@ internal sealed partial class FrameBudget
         if (double.IsNaN(work) || measured <= Outlier * (call.Seconds + work)) call.Add(share, measured);
         // the work is what the call cost leaves, but never under a tenth of the measurement (a call cost learned too high
         // must not drive the parts' estimates to nothing)
-        Attribute(estimates, count, first, end, Math.Max(measured - call.Seconds, 0.1 * measured), ref outlier);
+        Attribute(estimates, count, first, end, Math.Max(measured - call.Seconds, 0.1 * measured), outliers);
     }
 
     /// <summary>
@@ -155,7 +158,7 @@ internal sealed partial class FrameBudget
     /// moves their sum as <see cref="Smooth"/> moves one estimate, each part keeping its share of the sum (the cost is
     /// learned per unit of work, its profile over the stage from the windows that cut it differently); unmeasured parts
     /// get their share of the measurement (evenly while no part of the stage is measured).</summary>
-    static void Attribute(double[] estimates, int count, int first, int end, double measured, ref bool outlier)
+    static void Attribute(double[] estimates, int count, int first, int end, double measured, bool[] outliers)
     {
         double mean = Known(estimates, count, -1), sum = 0;
         for (int p = first; p < end; p++) sum += double.IsNaN(estimates[p]) ? mean : estimates[p];
@@ -164,14 +167,19 @@ internal sealed partial class FrameBudget
             for (int p = first; p < end; p++) estimates[p] = measured / (end - first);
             return;
         }
+        // a high measurement counts when one of the window's parts was high at its last run too (a slow region of the stage
+        // is learned at its second run however the windows fall; one lost time slice is not)
+        bool outlier = Array.IndexOf(outliers, true, first, end - first) >= 0;
         double ratio = measured / sum, factor = Factor(ratio, ref outlier);
+        Array.Fill(outliers, outlier, first, end - first);
         for (int p = first; p < end; p++)
             estimates[p] = double.IsNaN(estimates[p]) ? mean * ratio : estimates[p] * factor;
     }
 
     /// <summary>What an estimate is multiplied by for a measurement <paramref name="ratio"/> times it: above it, the
     /// ratio up to <see cref="Growth"/> (fast attack) — but a first ratio above <see cref="Outlier"/> is only noted in
-    /// <paramref name="outlier"/>, and taken when the next is high too; below it, a quarter of the way down (slow decay).</summary>
+    /// <paramref name="outlier"/>, and taken when the next is high too (and so are the high ones right after it); below it,
+    /// a quarter of the way down (slow decay).</summary>
     static double Factor(double ratio, ref bool outlier)
     {
         if (ratio <= 1)
@@ -184,7 +192,9 @@ internal sealed partial class FrameBudget
             outlier = true;
             return 1;
         }
-        outlier = false;
+        // a high measurement after a high one is a real rise: the flag stays, so the rise's next high measurement (the
+        // estimate grows by at most Growth a run) counts at once too
+        outlier = ratio > Outlier;
         return Math.Min(ratio, Growth);
     }
 

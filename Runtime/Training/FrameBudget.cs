@@ -16,7 +16,8 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// The shared engine of the frame-budgeted runners: runs stages of a repeating sequence, or windows of their parts, while
 /// their estimated cost fits the frame's budget, and learns each part's cost.
 /// <para>Parts. A stage the work can repeat (<see cref="IStagedWork.CanSplit"/>: one node's forward or backward, a
-/// parameter's update) can run in windows of its units of work (<see cref="WorkSlice"/>: work groups on GL; on the CPU
+/// parameter's update) can run in windows of its units of work (<see cref="WorkSlice"/>: work groups, or pieces of costly
+/// ones, on GL; on the CPU
 /// (sample, channel tile) blocks and output-channel tiles of a convolution, element blocks and op calls), which give the
 /// bits of one whole run. Its units are counted by an empty window the first time it comes up; it is then cut into
 /// <see cref="InitialParts"/> parts of equal unit counts (at most one per unit), and whenever a stage starts whose parts
@@ -28,9 +29,9 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// backend with a device timer (GL) the larger of its host time and its device time between two timestamps, each smoothed
 /// with a fast-attack, slow-decay filter: a measurement above the estimate replaces it, up to twice the estimate, one
 /// below moves it a quarter of the way down; a measurement over <see cref="Outlier"/> times its estimate is taken only
-/// when the next measurement of an item that starts at the same part of the stage is high too (one alone is most likely
-/// a time slice lost to another process; a part that costs more every time, as a stage's first part can on GL, is
-/// learned at its second run). An item's
+/// when one of the item's parts was high at its last run too (one alone is most likely a time slice lost to another
+/// process; a part or a region of a stage that costs more every time, as a stage's first part can on GL, is learned at
+/// its second run, however the windows fall). An item's
 /// measurement moves the sum of its parts' estimates, each part keeping its share (the cost is learned per unit of work:
 /// when a stage is cut finer, each new part starts from the estimates of the units it covers). A split stage also has a
 /// call cost, the fixed cost of one run of its host code whatever its window (the intercept of a line through its items'
@@ -70,9 +71,9 @@ internal sealed partial class FrameBudget : IDisposable
     /// time slice lost to another process (hundreds of times an item's cost on a loaded machine) does not leave the item
     /// planned at that cost for dozens of runs.</summary>
     const double Growth = 2;
-    /// <summary>A measurement more than this many times its estimate raises it only when the next measurement of an
-    /// item starting at the same part is high too: one such is most likely a time slice lost to another process, which would otherwise raise every
-    /// part of a window at once.</summary>
+    /// <summary>A measurement more than this many times its estimate raises it only when one of the item's parts was
+    /// high at its last run too: one such is most likely a time slice lost to another process, which would otherwise
+    /// raise every part of a window at once.</summary>
     const double Outlier = 1.5;
     /// <summary>Seconds a sum of estimates may exceed the budget by and still fit: the rounding of sums taken in different
     /// orders (a window's parts added one by one, the next frame's clock after them), so that a part a window left out
@@ -89,8 +90,8 @@ internal sealed partial class FrameBudget : IDisposable
     readonly long[] units;                   // per stage: units of work; −1: not counted yet (or not splittable)
     readonly int[] parts;                    // per stage: parts it runs as (1: whole)
     readonly double[][] partHost, partDevice;   // per split stage, MaxParts each: smoothed seconds per part
-    readonly bool[][] hostOutlier, deviceOutlier; // per stage, per first part of an item (MaxParts each; a whole stage: [0]):
-                                                // the last measurement of an item starting there was an outlier, not taken
+    readonly bool[][] hostOutlier, deviceOutlier; // per stage, per part (MaxParts each; a whole stage: [0]): the last
+                                                // measurement of an item holding it was an outlier, not taken
     readonly CallCost[] callHost, callDevice;   // per split stage: the fixed cost of one run of its host code
     double closingCost = double.NaN;         // GL: host seconds of a frame's closing timestamp and flush
     bool closingOutlier;
@@ -328,7 +329,7 @@ internal sealed partial class FrameBudget : IDisposable
             RunItem(ref work, next, end);
             double host = Seconds(clock() - itemStart);
             if (count == 1) Smooth(ref hostCost[next], host, ref hostOutlier[next][0]);
-            else Measured(partHost[next], ref callHost[next], units[next], count, part, end, host, ref hostOutlier[next][part]);
+            else Measured(partHost[next], ref callHost[next], units[next], count, part, end, host, hostOutlier[next]);
             planned += double.IsNaN(estimate) ? host : estimate;
             items++;
             if ((part = end) < count) continue;
@@ -426,7 +427,7 @@ internal sealed partial class FrameBudget : IDisposable
                 if (frameSplits[item] == parts[stage]) // measured under the stage's current split
                 {
                     if (parts[stage] == 1) Smooth(ref deviceCost[stage], seconds, ref deviceOutlier[stage][0]);
-                    else Measured(partDevice[stage], ref callDevice[stage], units[stage], parts[stage], frameParts[item], frameParts[item] + frameCounts[item], seconds, ref deviceOutlier[stage][frameParts[item]]);
+                    else Measured(partDevice[stage], ref callDevice[stage], units[stage], parts[stage], frameParts[item], frameParts[item] + frameCounts[item], seconds, deviceOutlier[stage]);
                 }
                 previous = now;
             }

@@ -46,6 +46,7 @@ internal static class InferenceRun
 
         var frameTimes = new double[options.Frames];
         var inferenceTimes = new double[options.Frames];
+        var frameReports = options.FrameLog is null ? null : new FrameReport[options.Frames]; // --frame-log: the runner's report per frame
         int firstPassFrames = 0;
         var clock = Stopwatch.StartNew();
         for (int frame = 1; frame <= options.Frames; frame++)
@@ -54,6 +55,7 @@ internal static class InferenceRun
             if (!inference.IsRunning) inference.Begin();
             inference.Advance(budget);
             inferenceTimes[frame - 1] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            if (frameReports is not null) frameReports[frame - 1] = inference.LastFrame;
             if (firstPassFrames == 0 && inference.CompletedPasses == 1) firstPassFrames = frame;
             gl?.Device.GL.Finish(); // present
             frameTimes[frame - 1] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -61,6 +63,11 @@ internal static class InferenceRun
         double seconds = clock.Elapsed.TotalSeconds;
         gl?.Device.CheckErrors("the inference loop");
 
+        if (options.FrameLog is not null)
+        {
+            Report.SaveFrameLog(options.FrameLog, frameTimes, inferenceTimes, frameReports!);
+            Console.WriteLine($"wrote {options.FrameLog}");
+        }
         Array.Sort(frameTimes);
         Console.WriteLine($"frame time (ms): p50 {Report.Percentile(frameTimes, 50):0.00}, p95 {Report.Percentile(frameTimes, 95):0.00}, p99 {Report.Percentile(frameTimes, 99):0.00}, max {frameTimes[^1]:0.00}");
         int parts = Enumerable.Range(0, inference.StageCount).Sum(inference.StagePartCount);

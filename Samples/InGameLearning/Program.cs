@@ -294,7 +294,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --memory-log FILE     every N frames (default 1000) append a CSV row: managed memory after a full collection,
                                 bytes allocated so far, live GL objects, resident set (long-run checks)
           --frame-log FILE      write a CSV row per frame: frame time, training time, and the budgeted trainer's report
-                                (estimated and host time of the items it ran, items, steps finished)
+                                (estimated and host time of the items it ran, items, steps finished); with
+                                --inference-model the same for the budgeted inference (passes in the steps column)
           --inspect PORT        open the live link on 127.0.0.1:PORT (0: a free port) and print its URL with the token
           --allow-control       let the attached client pause/resume training, change the rate, take a checkpoint
           --monitor-every K     with --inspect: the monitor samples every K training steps (default 10)

@@ -17,9 +17,16 @@ public sealed class ComputeProgram : GLObject
     /// <summary>Invocations × per-invocation cost allowed in one glDispatchCompute: about 30–60 ms on llvmpipe,
     /// far under a millisecond on a GPU, well below any watchdog.</summary>
     const long WorkPerDispatch = 1L << 26;
+    /// <summary>The most pieces a work group of a kernel that opts in (<c>laneSkipped()</c>) is cut into for a work slice:
+    /// on llvmpipe a piece of a 64-lane group is then one 8-lane vector of its loop, an eighth of the group's time.</summary>
+    internal const int LanePieces = 8;
+    /// <summary>The least work (invocations × cost per invocation) a piece of a group is cut to: a group cheaper than
+    /// twice this stays whole (each piece is a dispatch of its own, which on llvmpipe costs tens of microseconds, more
+    /// than a cheap group's work). On llvmpipe this much work takes about a tenth of a millisecond.</summary>
+    internal const long PieceWork = 1 << 17;
 
     readonly Dictionary<string, int> uniformLocations = new(StringComparer.Ordinal);
-    readonly int groupOffsetLocation, groupOffsetYLocation;
+    readonly int groupOffsetLocation, groupOffsetYLocation, laneFirstLocation, laneCountLocation;
     readonly string source;
     ShaderInterface? shaderInterface;
     bool groupOffsetYSet; // groupOffsetY was left non-zero (validation mode, or a work slice's window)
@@ -67,6 +74,9 @@ public sealed class ComputeProgram : GLObject
         }
         groupOffsetLocation = UniformLocation("groupOffset");
         groupOffsetYLocation = UniformLocation("groupOffsetY");
+        laneFirstLocation = UniformLocation("laneFirst");
+        laneCountLocation = UniformLocation("laneCount");
+        SplitsGroups = laneCountLocation >= 0 && LocalSizeX % LanePieces == 0;
     }
 
     /// <summary>The storage blocks the kernel uses, their access and its in-place pairs (read on first use; validation mode).</summary>
@@ -76,6 +86,20 @@ public sealed class ComputeProgram : GLObject
     public string Name { get; }
     /// <summary>The work group size along x, declared by <c>layout(local_size_x = …)</c>.</summary>
     public int LocalSizeX { get; }
+    /// <summary>Whether a work slice (<see cref="GLBackend.Slice"/>) may run pieces of its groups: the kernel returns first
+    /// thing when <c>laneSkipped()</c> (common.glsl), and its group size is a multiple of <see cref="LanePieces"/>.</summary>
+    public bool SplitsGroups { get; }
+
+    /// <summary>The units of work one group of a dispatch with <paramref name="costPerInvocation"/> is to a work slice: for a
+    /// kernel that <see cref="SplitsGroups"/>, as many pieces (1, 2, 4 or 8) as keep each at least
+    /// <see cref="PieceWork"/>; else 1.</summary>
+    public int PiecesPerGroup(long costPerInvocation)
+    {
+        long work = Math.Max(1, costPerInvocation) * LocalSizeX;
+        int pieces = 1;
+        while (SplitsGroups && pieces < LanePieces && work / (2 * pieces) >= PieceWork) pieces *= 2;
+        return pieces;
+    }
     /// <summary>The work group size along y, <c>local_size_y</c> (1 when the shader does not declare it).</summary>
     public int LocalSizeY { get; }
     /// <summary>The work group size along z, <c>local_size_z</c> (1 when the shader does not declare it).</summary>
@@ -123,7 +147,9 @@ public sealed class ComputeProgram : GLObject
     /// Ends with <c>glMemoryBarrier(SHADER_STORAGE | BUFFER_UPDATE)</c>: the next kernel, copy or readback
     /// depends on what this one wrote. In validation mode (<see cref="GLDevice.Validation"/>) the bindings are checked
     /// first and every work group runs as a dispatch of its own, in shuffled or reversed order. While the device has a
-    /// work slice (<see cref="GLBackend.Slice"/>) only the groups in its window run (none: no dispatch, no barrier).
+    /// work slice (<see cref="GLBackend.Slice"/>) only the units in its window run (none: no dispatch, no barrier): whole
+    /// groups, or for a kernel that <see cref="SplitsGroups"/> pieces of a group (<see cref="PiecesPerGroup"/>), each piece's group then
+    /// dispatched alone with only the piece's lanes running.
     /// </summary>
     public void Dispatch(int invocationsX, int groupsY, long costPerInvocation)
     {
@@ -132,37 +158,89 @@ public sealed class ComputeProgram : GLObject
         if (invocationsX <= 0 || groupsY <= 0) return;
         if (groupsY > Device.MaxWorkGroupCountY)
             throw new ArgumentOutOfRangeException(nameof(groupsY), $"{Name}: {groupsY} work groups along y exceed the driver's {Device.MaxWorkGroupCountY}");
-        var gl = Device.GL;
-        long groupsX = ((long)invocationsX + LocalSizeX - 1) / LocalSizeX;
-        // The groups to issue, numbered row by row (y·groupsX + x): all of them, or a work slice's window of them.
-        (long from, long to) = Device.Slice is { } slice ? slice.Take(groupsX * groupsY) : (0, groupsX * groupsY);
+        int pieces = PiecesPerGroup(costPerInvocation), lanes = LocalSizeX / pieces;
+        var grid = new Grid(((long)invocationsX + LocalSizeX - 1) / LocalSizeX, groupsY, pieces,
+            ((long)invocationsX + lanes - 1) / lanes, Math.Max(1, costPerInvocation) * LocalSizeX);
+        // The units to issue, numbered row by row: a row's pieces that hold invocations (its groups, for a kernel that
+        // runs whole groups only); all of them, or a work slice's window of them.
+        (long from, long to) = Device.Slice is { } slice ? slice.Take(grid.UnitsPerRow * groupsY) : (0, grid.UnitsPerRow * groupsY);
         if (from == to) return;
-        long work = Math.Max(1, costPerInvocation) * LocalSizeX;
         Device.BeforeDispatch(this);
-        gl.UseProgram(Handle);
-        if (Device.Validator is { } validator)
-        {
-            validator.DispatchEachGroup(gl, Handle, groupOffsetLocation, groupOffsetYLocation, groupsX, from, to);
-            groupOffsetYSet = true;
-        }
-        else if (from == 0 && to == groupsX * groupsY)
-            DispatchRows(0, groupsX, 0, groupsY, work);
+        Device.GL.UseProgram(Handle);
+        long firstRow = from / grid.UnitsPerRow, lastRow = (to - 1) / grid.UnitsPerRow;
+        if (from % grid.UnitsPerRow == 0 && to % grid.UnitsPerRow == 0) DispatchWholeRows(grid, firstRow, lastRow + 1);
+        else if (firstRow == lastRow) DispatchRowUnits(grid, firstRow, from % grid.UnitsPerRow, (to - 1) % grid.UnitsPerRow + 1);
         else
         {
-            // a window: the rest of its first row, the whole rows in between, the start of its last row
-            long firstRow = from / groupsX, lastRow = (to - 1) / groupsX;
-            if (firstRow == lastRow) DispatchRows(from % groupsX, (to - 1) % groupsX + 1, (int)firstRow, 1, work);
-            else
-            {
-                DispatchRows(from % groupsX, groupsX, (int)firstRow, 1, work);
-                if (lastRow > firstRow + 1) DispatchRows(0, groupsX, (int)firstRow + 1, (int)(lastRow - firstRow - 1), work);
-                DispatchRows(0, (to - 1) % groupsX + 1, (int)lastRow, 1, work);
-            }
+            // the rest of the window's first row, the whole rows in between, the start of its last row
+            DispatchRowUnits(grid, firstRow, from % grid.UnitsPerRow, grid.UnitsPerRow);
+            if (lastRow > firstRow + 1) DispatchWholeRows(grid, firstRow + 1, lastRow);
+            DispatchRowUnits(grid, lastRow, 0, (to - 1) % grid.UnitsPerRow + 1);
         }
         Device.AfterDispatch();
         Device.MemoryBarrier(MemoryBarrierMask.ShaderStorageBarrierBit | MemoryBarrierMask.BufferUpdateBarrierBit);
         if (Device.SynchronousCommands) Device.Finish();
         if (Device.DebugMode) Device.CheckErrors(Name);
+    }
+
+    /// <summary>A dispatch's grid: <see cref="GroupsX"/> × <see cref="Rows"/> groups of <see cref="Pieces"/> pieces each,
+    /// <see cref="UnitsPerRow"/> units of work in a row (its pieces that hold invocations), <see cref="WorkPerGroup"/> for
+    /// the watchdog's chunks.</summary>
+    readonly record struct Grid(long GroupsX, int Rows, int Pieces, long UnitsPerRow, long WorkPerGroup);
+
+    /// <summary>Dispatches rows [<paramref name="first"/>, <paramref name="end"/>) whole: each group alone in validation mode.</summary>
+    void DispatchWholeRows(Grid grid, long first, long end) => DispatchGroups(grid, first, 0, grid.GroupsX, (int)(end - first));
+
+    /// <summary>Dispatches units [<paramref name="first"/>, <paramref name="end"/>) of row <paramref name="row"/>: pieces of
+    /// the groups at the ends, whole groups between (a window that reaches the row's end takes its last group whole).</summary>
+    void DispatchRowUnits(Grid grid, long row, long first, long end)
+    {
+        long pieces = grid.Pieces;
+        if (end == grid.UnitsPerRow) end = grid.GroupsX * pieces; // the last group's pieces past the invocations run nothing
+        long firstWhole = (first + pieces - 1) / pieces, endWhole = end / pieces;
+        if (firstWhole > endWhole)
+        {
+            DispatchPiece(grid, row, first / pieces, (int)(first % pieces), (int)(end - first));
+            return;
+        }
+        if (first % pieces != 0) DispatchPiece(grid, row, first / pieces, (int)(first % pieces), (int)(pieces - first % pieces));
+        if (firstWhole < endWhole) DispatchGroups(grid, row, firstWhole, endWhole, 1);
+        if (end % pieces != 0) DispatchPiece(grid, row, endWhole, 0, (int)(end % pieces));
+    }
+
+    /// <summary>Dispatches groups [<paramref name="firstGroup"/>, <paramref name="endGroup"/>) of <paramref name="rows"/>
+    /// rows from <paramref name="firstRow"/> on whole: each alone, in the validator's order, in validation mode.</summary>
+    void DispatchGroups(Grid grid, long firstRow, long firstGroup, long endGroup, int rows)
+    {
+        if (Device.Validator is not { } validator)
+        {
+            DispatchRows(firstGroup, endGroup, (int)firstRow, rows, grid.WorkPerGroup);
+            return;
+        }
+        if (firstGroup == 0 && endGroup == grid.GroupsX) // whole rows: their groups in one shuffled order
+            validator.DispatchEachGroup(Device.GL, Handle, groupOffsetLocation, groupOffsetYLocation, grid.GroupsX,
+                firstRow * grid.GroupsX, (firstRow + rows) * grid.GroupsX);
+        else
+            for (long row = firstRow; row < firstRow + rows; row++)
+                validator.DispatchEachGroup(Device.GL, Handle, groupOffsetLocation, groupOffsetYLocation, grid.GroupsX,
+                    row * grid.GroupsX + firstGroup, row * grid.GroupsX + endGroup);
+        groupOffsetYSet = true;
+    }
+
+    /// <summary>Dispatches <paramref name="count"/> pieces of group <paramref name="group"/> of row <paramref name="row"/>
+    /// from piece <paramref name="firstPiece"/> on: the group alone, with only those pieces' lanes running
+    /// (<c>laneSkipped</c>).</summary>
+    void DispatchPiece(Grid grid, long row, long group, int firstPiece, int count)
+    {
+        var gl = Device.GL;
+        int lanes = LocalSizeX / grid.Pieces;
+        gl.ProgramUniform1(Handle, groupOffsetLocation, (uint)group);
+        gl.ProgramUniform1(Handle, groupOffsetYLocation, (uint)row);
+        groupOffsetYSet = row != 0;
+        gl.ProgramUniform1(Handle, laneFirstLocation, (uint)(firstPiece * lanes));
+        gl.ProgramUniform1(Handle, laneCountLocation, (uint)(count * lanes));
+        gl.DispatchCompute(1, 1, 1);
+        gl.ProgramUniform1(Handle, laneCountLocation, 0u); // whole groups again
     }
 
     /// <summary>Dispatches groups [<paramref name="firstGroup"/>, <paramref name="endGroup"/>) along x of

@@ -36,8 +36,7 @@ public sealed partial class GLBackend : IFusedForward, IFusedPoolForward
     /// <summary><c>y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·s − pad + p·d, j·s − pad + q·d]·W[o,c,p,q]</c>:
     /// input (N,C,H,W), weight (O,C,KH,KW), bias (O) or null, output (N,O,OH,OW).</summary>
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Window2d window, int groups = 1) =>
-        DispatchConvolutionForward(BindConvolutionForward("FORWARD", input, weight, bias, output, window,
-            GroupBlock(output.Shape.C, groups), ChooseBlock(output.Shape.W, ConvMaxBlockColumns), groups), input.Shape, output.Shape, window, groups);
+        FusedConvolutionForward(input, new FusedConvolution(weight, bias, null, null, null, 0, window, groups), output.Shape, null, output);
 
     /// <summary>
     /// <c>y = act(bn(conv(x) + b) + r)</c> in one dispatch: conv2d.comp's forward with the epilogue compiled in
@@ -78,8 +77,23 @@ public sealed partial class GLBackend : IFusedForward, IFusedPoolForward
     static int PooledColumnBlock(Window2d pool, int pooledWidth) =>
         ChooseBlock(pooledWidth, (ConvMaxBlockColumns - PoolSpan(pool, 1)) / pool.StrideWidth + 1);
 
+    /// <summary>Multiply-adds per invocation that one dispatch of a forward under a work slice aims at: above it the sum
+    /// over input channels runs in ranges (<see cref="ForwardChannelRanges"/>). On llvmpipe a piece of a group (8 lanes) of
+    /// this much work takes a tenth to a third of a millisecond, so a frame budget of a millisecond or two holds even for a
+    /// 3×3 convolution of 512 channels, whose whole invocation is 8× this.</summary>
+    const long ForwardRangeWork = 1 << 15;
+
+    /// <summary>The ranges of a group's <paramref name="groupChannels"/> input channels the unpooled forward sums in, one
+    /// dispatch each, under a work slice (<see cref="Slice"/>): enough to bring an invocation's work
+    /// (<paramref name="rowCost"/>) to <see cref="ForwardRangeWork"/>; 1 without a slice (one dispatch, as always).</summary>
+    int ForwardChannelRanges(int groupChannels, long rowCost) =>
+        Device.Slice is null ? 1 : (int)Math.Clamp((rowCost + ForwardRangeWork - 1) / ForwardRangeWork, 1, groupChannels);
+
     /// <summary>conv2d.comp's fused forward into <paramref name="output"/>: the convolution's output (shape
-    /// <paramref name="convolutionOutput"/>) itself, or its max pooling by <paramref name="pool"/>.</summary>
+    /// <paramref name="convolutionOutput"/>) itself, or its max pooling by <paramref name="pool"/>. Under a work slice an
+    /// unpooled forward with much work per invocation sums its input channels in ranges, one dispatch each (the first
+    /// writes raw sums, the next ones resume from them, the last applies the epilogue: the bits of one dispatch), so its
+    /// units of work stay small enough for a frame.</summary>
     void FusedConvolutionForward(Tensor input, in FusedConvolution c, TensorShape convolutionOutput, Window2d? pool, Tensor output)
     {
         if (!CanFuse(c.Bias is not null, c.BatchNorm is not null, c.Residual is not null))
@@ -89,43 +103,46 @@ public sealed partial class GLBackend : IFusedForward, IFusedPoolForward
         // the residual takes a binding point the variant leaves free: Output1 without a batch norm, else the bias's
         int residualBinding = c.BatchNorm is null ? Output1 : Input2;
         var y = output.Shape;
-        int channels = GroupBlock(y.C, c.Groups);
+        int channels = GroupBlock(y.C, c.Groups), groupChannels = input.Shape.C / c.Groups;
         int columns = pool is { } p ? PooledColumnBlock(p, y.W) : ChooseBlock(y.W, ConvMaxBlockColumns);
-        var program = BindConvolutionForward(FusedVariant(c.BatchNorm is not null, c.Residual is null ? -1 : residualBinding, c.Activation, pool),
-            input, c.Weight, c.Bias, output, c.Window, channels, columns, c.Groups);
-        if (c.BatchNorm is { } bn)
-        {
-            Bind(Input3, bn.Weight);
-            Bind(Input4, bn.Bias);
-            Bind(Output1, bn.RunningMean);
-            Bind(Output2, bn.RunningVar);
-            program.SetUniform("epsilon", bn.Epsilon);
-        }
-        if (c.Residual is not null) Bind(residualBinding, c.Residual);
-        if (c.Activation is not null) program.SetUniform("alpha", c.Alpha);
         // an invocation: one output row of `columns` columns (pooled: the PKH convolution rows of its windows)
-        long rowCost = (long)(input.Shape.C / c.Groups) * c.Window.KernelHeight * c.Window.KernelWidth * channels;
-        if (pool is { } window)
+        long rowCost = (long)groupChannels * c.Window.KernelHeight * c.Window.KernelWidth * channels *
+            (pool is { } window ? PoolSpan(window, columns) * window.KernelHeight : columns);
+        int ranges = pool is null ? ForwardChannelRanges(groupChannels, rowCost) : 1;
+        for (int range = 0; range < ranges; range++)
         {
-            program.SetUniform("convolutionSize", convolutionOutput.H, convolutionOutput.W);
-            rowCost *= PoolSpan(window, columns) * window.KernelHeight;
+            var program = BindConvolutionForward(FusedVariant(c.BatchNorm is not null, c.Residual is null ? -1 : residualBinding, c.Activation, pool,
+                    resume: range > 0, partial: range < ranges - 1),
+                input, c.Weight, c.Bias, output, c.Window, channels, columns, c.Groups);
+            if (c.BatchNorm is { } bn)
+            {
+                Bind(Input3, bn.Weight);
+                Bind(Input4, bn.Bias);
+                Bind(Output1, bn.RunningMean);
+                Bind(Output2, bn.RunningVar);
+                program.SetUniform("epsilon", bn.Epsilon);
+            }
+            if (c.Residual is not null) Bind(residualBinding, c.Residual);
+            if (c.Activation is not null) program.SetUniform("alpha", c.Alpha);
+            if (pool is not null) program.SetUniform("convolutionSize", convolutionOutput.H, convolutionOutput.W);
+            if (ranges > 1) program.SetUniform("channelRange", groupChannels * range / ranges, groupChannels * (range + 1) / ranges);
+            program.Dispatch(y.N * y.H * DivideRoundingUp(y.W, columns), DivideRoundingUp(y.C, channels), rowCost / ranges);
         }
-        else rowCost *= columns;
-        program.Dispatch(y.N * y.H * DivideRoundingUp(y.W, columns), DivideRoundingUp(y.C, channels), rowCost);
     }
 
     /// <summary>Whether <see cref="Conv2dFusedForward"/> takes these parts in one kernel: all but a bias, a batch norm and
     /// a residual together (nine buffers; OpenGL 4.3 promises 8 storage bindings).</summary>
     public bool CanFuse(bool bias, bool batchNorm, bool residual) => !(bias && batchNorm && residual);
 
-    readonly Dictionary<(bool BatchNorm, int ResidualBinding, ActivationKind? Activation, Window2d? Pool), string> fusedVariants = [];
+    readonly Dictionary<(bool BatchNorm, int ResidualBinding, ActivationKind? Activation, Window2d? Pool, bool Resume, bool Partial), string> fusedVariants = [];
 
-    /// <summary>The define list of a fused forward variant, made once per combination (a call allocates nothing after).</summary>
-    string FusedVariant(bool batchNorm, int residualBinding, ActivationKind? activation, Window2d? pool)
+    /// <summary>The define list of a forward variant (FORWARD, with its fused parts, and for a range of the input channels
+    /// RESUME_SUMS and/or PARTIAL_SUMS), made once per combination (a call allocates nothing after).</summary>
+    string FusedVariant(bool batchNorm, int residualBinding, ActivationKind? activation, Window2d? pool, bool resume = false, bool partial = false)
     {
-        var key = (batchNorm, residualBinding, activation, pool);
+        var key = (batchNorm, residualBinding, activation, pool, resume, partial);
         if (!fusedVariants.TryGetValue(key, out string? variant))
-            fusedVariants[key] = variant = "FORWARD" + (batchNorm ? ";FUSED_BATCH_NORM" : "") +
+            fusedVariants[key] = variant = "FORWARD" + (resume ? ";RESUME_SUMS" : "") + (partial ? ";PARTIAL_SUMS" : "") + (batchNorm ? ";FUSED_BATCH_NORM" : "") +
                 (residualBinding >= 0 ? $";FUSED_RESIDUAL={residualBinding}" : "") +
                 (activation is { } kind ? ";ACTIVATION;" + kind.ToString().ToUpperInvariant() : "") +
                 (pool is { } p ? $";FUSED_MAX_POOL;PKH={p.KernelHeight};PKW={p.KernelWidth};PSH={p.StrideHeight};PSW={p.StrideWidth};" +
@@ -148,13 +165,6 @@ public sealed partial class GLBackend : IFusedForward, IFusedPoolForward
         SetShapes(program, input.Shape, output.Shape);
         program.SetUniform("hasBias", bias is null ? 0 : 1);
         return program;
-    }
-
-    static void DispatchConvolutionForward(ComputeProgram program, TensorShape x, TensorShape y, Window2d window, int groups)
-    {
-        int channels = GroupBlock(y.C, groups), columns = ChooseBlock(y.W, ConvMaxBlockColumns);
-        program.Dispatch(y.N * y.H * DivideRoundingUp(y.W, columns), DivideRoundingUp(y.C, channels),
-            (long)(x.C / groups) * window.KernelHeight * window.KernelWidth * channels * columns);
     }
 
     /// <summary>Adds the gradients of <see cref="Conv2dForward"/>: dx (N,C,H,W) by gathering over the outputs each

@@ -130,8 +130,8 @@ public class ConvolutionSliceTests
     }
 
     /// <summary>The windows to try over <paramref name="units"/> units: one unit each, random sizes (with an empty window
-    /// now and then), everything at once (an open end), and halves.</summary>
-    static IEnumerable<(string Scheme, (long First, long End)[] Windows)> Slicings(long units, Random random)
+    /// now and then), everything at once (an open end), and halves (also GL's, <c>GLWorkSliceTests</c>).</summary>
+    internal static IEnumerable<(string Scheme, (long First, long End)[] Windows)> Slicings(long units, Random random)
     {
         yield return ("one unit per window", [.. Enumerable.Range(0, (int)units).Select(u => ((long)u, (long)u + 1))]);
         for (int round = 0; round < 3; round++)

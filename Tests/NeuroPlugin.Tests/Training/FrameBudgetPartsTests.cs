@@ -164,6 +164,29 @@ public class FrameBudgetPartsTests
     }
 
     [Test]
+    public void FakeClock_ASlowRegionOfAStage_IsLearnedAtItsSecondRun_HoweverTheWindowsFall()
+    {
+        // the first half of stage 1's units turns three times slower (a convolution's rows that now meet more work): each
+        // measurement there is far above its estimate, as a lost time slice would be, and the windows of the next sequence
+        // start at other parts; a high measurement counts when one of its parts was high at its last run, so the region is
+        // planned at its new cost from its second run on
+        var work = Scripted();
+        using var budget = work.Budget!;
+        var frameBudget = TimeSpan.FromMilliseconds(1);
+        work.RunFrames(400, frameBudget);
+        budget.SplitStages = false; // the parts stay as they are (the slow parts would be split finer otherwise)
+        int parts = budget.PartCount(1), sequences = work.Sequences;
+        // the parts wholly inside units [0, 100) (part p holds units [200p/parts, 200(p+1)/parts))
+        int slowParts = Enumerable.Range(0, parts).Count(p => 200L * (p + 1) / parts <= 100);
+        double[] before = [.. Enumerable.Range(0, slowParts).Select(p => budget.PartEstimate(1, p)!.Value.TotalSeconds)];
+        work.SlowRegion = (1, 0, 100, TimeSpan.FromMicroseconds(30));
+        while (work.Sequences < sequences + 3) work.RunFrames(1, frameBudget);
+        double[] growth = [.. Enumerable.Range(0, slowParts).Select(p => budget.PartEstimate(1, p)!.Value.TotalSeconds / before[p])];
+        Assert.That(slowParts, Is.GreaterThanOrEqualTo(4), "parts wholly in the slow region");
+        Assert.That(growth, Is.All.GreaterThan(2.5), "the slow parts' estimates against their old ones after three runs (at most twofold a run)");
+    }
+
+    [Test]
     public void FakeClock_LearnsTheCostOfACall()
     {
         // every run of a stage's host code costs 100 µs besides its units (10 µs each): a window of one part costs far more
@@ -289,6 +312,8 @@ public class FrameBudgetPartsTests
         public List<string> LateStarts { get; } = [];
         public List<string> RepeatedStageCalls { get; } = [];
         public (int Stage, long Unit, TimeSpan Cost)? SlowUnit { get; set; }
+        /// <summary>Units [First, End) of a stage that each cost <c>Cost</c>.</summary>
+        public (int Stage, long First, long End, TimeSpan Cost)? SlowRegion { get; set; }
         /// <summary>What every run of a stage's host code costs besides its units (set-up, dispatch).</summary>
         public TimeSpan CallCost { get; set; }
         /// <summary>Time slices lost to other processes: each item loses <c>Cost</c> with probability <c>Chance</c> (seeded).
@@ -368,7 +393,8 @@ public class FrameBudgetPartsTests
             clock.Advance(CallCost);
             if (LostSlices is { } lost && lost.Random.NextDouble() < lost.Chance) clock.Advance(lost.Cost);
             for (long u = first; u < Math.Min(end, units[stage]); u++)
-                clock.Advance(SlowUnit is { } slow && slow.Stage == stage && slow.Unit == u ? slow.Cost : unitCost);
+                clock.Advance(SlowUnit is { } slow && slow.Stage == stage && slow.Unit == u ? slow.Cost
+                    : SlowRegion is { } region && region.Stage == stage && u >= region.First && u < region.End ? region.Cost : unitCost);
             return units[stage];
         }
     }
