@@ -64,7 +64,7 @@ public sealed partial class GLBackend
         program.SetUniform("hasBias", bias is null ? 0 : 1);
         program.SetUniform("accumulate", accumulate ? 1 : 0);
         int rows = (variant & SingleRow) != 0 ? 1 : Tile;
-        program.Dispatch(DivideRoundingUp(n, Tile), DivideRoundingUp(m, rows), (long)k * Tile);
+        program.Dispatch(DivideRoundingUp(n, Tile), DivideRoundingUp(m, rows), (long)k * Tile * rows); // multiply-adds an invocation
     }
 
     const int VectorK = 2, SingleRow = 1; // GemmVariant's bits

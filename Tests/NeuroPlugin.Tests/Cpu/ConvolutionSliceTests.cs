@@ -75,13 +75,13 @@ public class ConvolutionSliceTests
                 Assert.That(backwardUnits, Is.GreaterThan(1), $"{what}: a batch's backward splits");
             }
 
-            foreach (var (scheme, windows) in Slicings(forwardUnits, new Random(1)))
+            foreach (var (scheme, windows) in WorkSlicings.Of(forwardUnits, new Random(1)))
             {
                 ResetForward();
                 RunWindows(cpu, Forward, windows, forwardUnits);
                 Assert.That(Bits(y), Is.EqualTo(expectedY), $"{what}: y in {scheme}");
             }
-            foreach (var (scheme, windows) in Slicings(backwardUnits, new Random(2)))
+            foreach (var (scheme, windows) in WorkSlicings.Of(backwardUnits, new Random(2)))
             {
                 ResetBackward();
                 RunWindows(cpu, Backward, windows, backwardUnits);
@@ -89,7 +89,7 @@ public class ConvolutionSliceTests
                 Assert.That(Bits(dw), Is.EqualTo(expectedDw), $"{what}: dW in {scheme}");
                 Assert.That(Bits(db), Is.EqualTo(expectedDb), $"{what}: db in {scheme}");
             }
-            foreach (var (scheme, windows) in Slicings(weightUnits, new Random(3)))
+            foreach (var (scheme, windows) in WorkSlicings.Of(weightUnits, new Random(3)))
             {
                 ResetBackward();
                 RunWindows(cpu, WeightsOnly, windows, weightUnits);
@@ -121,33 +121,12 @@ public class ConvolutionSliceTests
         int[] expected = Bits(y);
         long units = CountUnits(cpu, Forward);
         Assert.That(units, Is.EqualTo(3 * 3), "3 samples × 3 tiles of 8 of 20 channels");
-        foreach (var (scheme, windows) in Slicings(units, new Random(4)))
+        foreach (var (scheme, windows) in WorkSlicings.Of(units, new Random(4)))
         {
             y.Upload(new float[y.Length]);
             RunWindows(cpu, Forward, windows, units);
             Assert.That(Bits(y), Is.EqualTo(expected), $"fused forward in {scheme}");
         }
-    }
-
-    /// <summary>The windows to try over <paramref name="units"/> units: one unit each, random sizes (with an empty window
-    /// now and then), everything at once (an open end), and halves (also GL's, <c>GLWorkSliceTests</c>).</summary>
-    internal static IEnumerable<(string Scheme, (long First, long End)[] Windows)> Slicings(long units, Random random)
-    {
-        yield return ("one unit per window", [.. Enumerable.Range(0, (int)units).Select(u => ((long)u, (long)u + 1))]);
-        for (int round = 0; round < 3; round++)
-        {
-            var windows = new List<(long, long)>();
-            for (long at = 0; at < units;)
-            {
-                if (random.Next(5) == 0) windows.Add((at, at));
-                long end = Math.Min(units, at + 1 + random.Next((int)Math.Max(1, units / 3)));
-                windows.Add((at, end));
-                at = end;
-            }
-            yield return ($"random windows {string.Join(",", windows)}", [.. windows]);
-        }
-        yield return ("one open window", [(0, long.MaxValue)]);
-        yield return ("halves", [(0, units / 2), (units / 2, long.MaxValue)]);
     }
 
     static long CountUnits(CpuBackend cpu, Action op)

@@ -1,5 +1,3 @@
-using NeuroPlugin.Tests.Cpu;
-
 namespace NeuroPlugin.Tests.OpenGL;
 
 /// <summary>
@@ -7,7 +5,7 @@ namespace NeuroPlugin.Tests.OpenGL;
 /// row, whole work groups for a kernel that runs only whole groups, and for one that opts in with <c>laneSkipped()</c>
 /// (common.glsl) and does enough work per group, the pieces of a group (up to <see cref="ComputeProgram.LanePieces"/>) that
 /// hold invocations. Any windows that cover the units once, in order, must run every invocation exactly once (the CPU's
-/// <see cref="ConvolutionSliceTests.Slicings"/>: one unit at a time, random windows with empty ones between, one open
+/// <see cref="WorkSlicings"/>: one unit at a time, random windows with empty ones between, one open
 /// window, halves), also in validation mode (groups one at a time, shuffled).
 /// </summary>
 public sealed class GLWorkSliceTests : GLFixture
@@ -41,7 +39,7 @@ public sealed class GLWorkSliceTests : GLFixture
 
         int runs = 0;
         foreach (bool validated in new[] { false, true })
-            foreach (var (name, windows) in ConvolutionSliceTests.Slicings(units, new Random(width * 31 + rows)))
+            foreach (var (name, windows) in WorkSlicings.Of(units, new Random(width * 31 + rows)))
             {
                 var before = Device.Validation;
                 Device.Validation = validated ? new GLValidationOptions(WorkGroupOrder.Shuffled, Seed: 3) : null;
@@ -94,10 +92,11 @@ public sealed class GLWorkSliceTests : GLFixture
 
     /// <summary>A forward with many input channels, under a slice, sums them in ranges of its own dispatches (raw sums
     /// written, resumed, the epilogue last): every windowing gives the bits of the unsliced kernel, fused or not.</summary>
-    [TestCase(false, false)]
-    [TestCase(true, false)]
-    [TestCase(true, true)]
-    public void AForwardInChannelRanges_GivesTheBitsOfOneDispatch(bool batchNorm, bool residual)
+    [TestCase(false, false, 1, 16)]  // 4 ranges of 64 channels × 2 channel blocks × 2 pieces of a row of 12 invocations
+    [TestCase(true, false, 1, 16)]
+    [TestCase(true, true, 1, 16)]
+    [TestCase(false, false, 2, 8)]   // 2 groups of 128 channels: 2 ranges of 64 of a group's channels
+    public void AForwardInChannelRanges_GivesTheBitsOfOneDispatch(bool batchNorm, bool residual, int groups, long expectedUnits)
     {
         var window = Window2d.Square(3, 1, 1);
         var random = new Random(7);
@@ -108,7 +107,7 @@ public sealed class GLWorkSliceTests : GLFixture
             return t;
         }
         using var x = Seeded(new TensorShape(2, 256, 6, 6), "x");
-        using var weight = Seeded(new TensorShape(16, 256, 3, 3), "weight", -0.05f, 0.05f);
+        using var weight = Seeded(new TensorShape(16, 256 / groups, 3, 3), "weight", -0.05f, 0.05f);
         using var bias = Seeded(new TensorShape(16), "bias");
         using var gamma = Seeded(new TensorShape(16), "gamma");
         using var beta = Seeded(new TensorShape(16), "beta");
@@ -119,7 +118,7 @@ public sealed class GLWorkSliceTests : GLFixture
         FoldedBatchNorm? folded = batchNorm ? new FoldedBatchNorm(gamma, beta, mean, variance, 1e-5f) : null;
         void Forward()
         {
-            if (!batchNorm) Backend.Conv2dForward(x, weight, bias, y, window);
+            if (!batchNorm) Backend.Conv2dForward(x, weight, bias, y, window, groups);
             else Backend.Conv2dFusedForward(x, weight, residual ? null : bias, folded, residual ? skip : null, ActivationKind.ReLU, 0f, y, window);
         }
 
@@ -131,10 +130,10 @@ public sealed class GLWorkSliceTests : GLFixture
         try { Forward(); }
         finally { Backend.Slice = null; }
         long units = slice.Position;
-        Assert.That(units, Is.EqualTo(16),
-            "the sum over 256 channels (8·6·256·9 multiply-adds an invocation) runs in 4 ranges, each over 2 channel blocks " +
-            "of 12 invocations: 2 pieces of 8 lanes each");
-        foreach (var (name, windows) in ConvolutionSliceTests.Slicings(units, new Random(11)))
+        Assert.That(units, Is.EqualTo(expectedUnits),
+            "the sum over a group's channels (8·6·9 multiply-adds a channel an invocation) runs in ranges of 2¹⁵ or fewer, " +
+            "each over 2 channel blocks of 12 invocations (2 pieces of 8 lanes each)");
+        foreach (var (name, windows) in WorkSlicings.Of(units, new Random(11)))
         {
             y.Upload(Enumerable.Repeat(float.NaN, y.Length).ToArray()); // an output a window missed stays NaN
             foreach (var (first, end) in windows)
