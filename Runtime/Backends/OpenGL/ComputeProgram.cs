@@ -76,7 +76,7 @@ public sealed class ComputeProgram : GLObject
         groupOffsetYLocation = UniformLocation("groupOffsetY");
         laneFirstLocation = UniformLocation("laneFirst");
         laneCountLocation = UniformLocation("laneCount");
-        SplitsGroups = laneCountLocation >= 0 && LocalSizeX % LanePieces == 0;
+        SplitsGroups = laneCountLocation >= 0 && LocalSizeX % LanePieces == 0 && LocalSizeY == 1 && LocalSizeZ == 1;
     }
 
     /// <summary>The storage blocks the kernel uses, their access and its in-place pairs (read on first use; validation mode).</summary>
@@ -86,8 +86,14 @@ public sealed class ComputeProgram : GLObject
     public string Name { get; }
     /// <summary>The work group size along x, declared by <c>layout(local_size_x = …)</c>.</summary>
     public int LocalSizeX { get; }
+    /// <summary>The work group size along y, <c>local_size_y</c> (1 when the shader does not declare it).</summary>
+    public int LocalSizeY { get; }
+    /// <summary>The work group size along z, <c>local_size_z</c> (1 when the shader does not declare it).</summary>
+    public int LocalSizeZ { get; }
+
     /// <summary>Whether a work slice (<see cref="GLBackend.Slice"/>) may run pieces of its groups: the kernel returns first
-    /// thing when <c>laneSkipped()</c> (common.glsl), and its group size is a multiple of <see cref="LanePieces"/>.</summary>
+    /// thing when <c>laneSkipped()</c> (common.glsl), and its groups are one row of a multiple of <see cref="LanePieces"/>
+    /// lanes.</summary>
     public bool SplitsGroups { get; }
 
     /// <summary>The units of work one group of a dispatch with <paramref name="costPerInvocation"/> is to a work slice: for a
@@ -100,10 +106,6 @@ public sealed class ComputeProgram : GLObject
         while (SplitsGroups && pieces < LanePieces && work / (2 * pieces) >= PieceWork) pieces *= 2;
         return pieces;
     }
-    /// <summary>The work group size along y, <c>local_size_y</c> (1 when the shader does not declare it).</summary>
-    public int LocalSizeY { get; }
-    /// <summary>The work group size along z, <c>local_size_z</c> (1 when the shader does not declare it).</summary>
-    public int LocalSizeZ { get; }
 
     /// <summary>The location of uniform <paramref name="name"/> (-1 when the compiler removed it, which GL then
     /// ignores), looked up once.</summary>
@@ -159,7 +161,7 @@ public sealed class ComputeProgram : GLObject
         if (groupsY > Device.MaxWorkGroupCountY)
             throw new ArgumentOutOfRangeException(nameof(groupsY), $"{Name}: {groupsY} work groups along y exceed the driver's {Device.MaxWorkGroupCountY}");
         int pieces = PiecesPerGroup(costPerInvocation), lanes = LocalSizeX / pieces;
-        var grid = new Grid(((long)invocationsX + LocalSizeX - 1) / LocalSizeX, groupsY, pieces,
+        var grid = new Grid(((long)invocationsX + LocalSizeX - 1) / LocalSizeX, pieces,
             ((long)invocationsX + lanes - 1) / lanes, Math.Max(1, costPerInvocation) * LocalSizeX);
         // The units to issue, numbered row by row: a row's pieces that hold invocations (its groups, for a kernel that
         // runs whole groups only); all of them, or a work slice's window of them.
@@ -183,10 +185,10 @@ public sealed class ComputeProgram : GLObject
         if (Device.DebugMode) Device.CheckErrors(Name);
     }
 
-    /// <summary>A dispatch's grid: <see cref="GroupsX"/> × <see cref="Rows"/> groups of <see cref="Pieces"/> pieces each,
+    /// <summary>A dispatch's grid: rows of <see cref="GroupsX"/> groups of <see cref="Pieces"/> pieces each,
     /// <see cref="UnitsPerRow"/> units of work in a row (its pieces that hold invocations), <see cref="WorkPerGroup"/> for
     /// the watchdog's chunks.</summary>
-    readonly record struct Grid(long GroupsX, int Rows, int Pieces, long UnitsPerRow, long WorkPerGroup);
+    readonly record struct Grid(long GroupsX, int Pieces, long UnitsPerRow, long WorkPerGroup);
 
     /// <summary>Dispatches rows [<paramref name="first"/>, <paramref name="end"/>) whole: each group alone in validation mode.</summary>
     void DispatchWholeRows(Grid grid, long first, long end) => DispatchGroups(grid, first, 0, grid.GroupsX, (int)(end - first));
