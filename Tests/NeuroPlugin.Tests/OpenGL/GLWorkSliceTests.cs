@@ -17,12 +17,12 @@ public sealed class GLWorkSliceTests : GLFixture
         "void main() {\n" + (pieces ? "    if (laneSkipped()) return;\n" : "") +
         "    int i = flatIndex();\n    if (i < width) o[base + groupRow() * width + i] += 1.0;\n}\n";
 
-    // cost: the work an invocation declares; a group of 64 invocations is cut into pieces of at least PieceWork (2^17)
-    [TestCase(100, 3, true, 1 << 14, 8)]   // 8 pieces: 13 a row, the last of 4 invocations
-    [TestCase(7, 5, true, 1 << 14, 8)]     // one piece a row: a convolution's 7-wide output row
-    [TestCase(64, 2, true, 1 << 14, 8)]    // whole groups of whole pieces
-    [TestCase(130, 2, true, 1 << 14, 8)]   // three groups a row, the last holding 2 invocations
-    [TestCase(100, 3, true, 1 << 12, 2)]   // a cheaper group: 2 pieces of 32 lanes
+    // cost: the work an invocation declares; a group of 64 invocations is cut into pieces of at least PieceWork (2^19)
+    [TestCase(100, 3, true, 1 << 16, 8)]   // 8 pieces: 13 a row, the last of 4 invocations
+    [TestCase(7, 5, true, 1 << 16, 8)]     // one piece a row: a convolution's 7-wide output row
+    [TestCase(64, 2, true, 1 << 16, 8)]    // whole groups of whole pieces
+    [TestCase(130, 2, true, 1 << 16, 8)]   // three groups a row, the last holding 2 invocations
+    [TestCase(100, 3, true, 1 << 14, 2)]   // a cheaper group: 2 pieces of 32 lanes
     [TestCase(100, 3, true, 1, 1)]         // a cheap group stays whole
     [TestCase(100, 3, false, 1 << 14, 1)]  // a kernel without laneSkipped(): whole groups only, 2 a row
     [TestCase(130, 2, false, 1 << 14, 1)]
@@ -92,10 +92,10 @@ public sealed class GLWorkSliceTests : GLFixture
 
     /// <summary>A forward with many input channels, under a slice, sums them in ranges of its own dispatches (raw sums
     /// written, resumed, the epilogue last): every windowing gives the bits of the unsliced kernel, fused or not.</summary>
-    [TestCase(false, false, 1, 16)]  // 4 ranges of 64 channels × 2 channel blocks × 2 pieces of a row of 12 invocations
-    [TestCase(true, false, 1, 16)]
-    [TestCase(true, true, 1, 16)]
-    [TestCase(false, false, 2, 8)]   // 2 groups of 128 channels: 2 ranges of 64 of a group's channels
+    [TestCase(false, false, 1, 8)]   // 4 ranges of 64 channels × 2 channel blocks × 1 piece (half a group) of a row of 12 invocations
+    [TestCase(true, false, 1, 8)]
+    [TestCase(true, true, 1, 8)]
+    [TestCase(false, false, 2, 4)]   // 2 groups of 128 channels: 2 ranges of 64 of a group's channels
     public void AForwardInChannelRanges_GivesTheBitsOfOneDispatch(bool batchNorm, bool residual, int groups, long expectedUnits)
     {
         var window = Window2d.Square(3, 1, 1);
@@ -132,7 +132,7 @@ public sealed class GLWorkSliceTests : GLFixture
         long units = slice.Position;
         Assert.That(units, Is.EqualTo(expectedUnits),
             "the sum over a group's channels (8·6·9 multiply-adds a channel an invocation) runs in ranges of 2¹⁵ or fewer, " +
-            "each over 2 channel blocks of 12 invocations (2 pieces of 8 lanes each)");
+            "each over 2 channel blocks of 12 invocations (one piece of 32 lanes each)");
         foreach (var (name, windows) in WorkSlicings.Of(units, new Random(11)))
         {
             y.Upload(Enumerable.Repeat(float.NaN, y.Length).ToArray()); // an output a window missed stays NaN
