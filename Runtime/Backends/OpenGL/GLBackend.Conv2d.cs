@@ -78,9 +78,9 @@ public sealed partial class GLBackend : IFusedForward, IFusedPoolForward
         ChooseBlock(pooledWidth, (ConvMaxBlockColumns - PoolSpan(pool, 1)) / pool.StrideWidth + 1);
 
     /// <summary>Multiply-adds per invocation that one dispatch of a forward under a work slice aims at: above it the sum
-    /// over input channels runs in ranges (<see cref="ForwardChannelRanges"/>). On llvmpipe a piece of a group (8 lanes) of
-    /// this much work takes a tenth to a third of a millisecond, so a frame budget of a millisecond or two holds even for a
-    /// 3×3 convolution of 512 channels, whose whole invocation is 8× this.</summary>
+    /// over input channels runs in ranges (<see cref="ForwardChannelRanges"/>), so that a unit of work (a group, or a piece
+    /// of one: <see cref="ComputeProgram.PiecesPerGroup"/>) of a 3×3 convolution over 512 channels, whose whole invocation is
+    /// 8× this, still fits a frame budget of a millisecond or two on llvmpipe.</summary>
     const long ForwardRangeWork = 1 << 15;
 
     /// <summary>The ranges of a group's <paramref name="groupChannels"/> input channels the unpooled forward sums in, one
