@@ -27,18 +27,19 @@ int flatIndex()
     return int((groupOffset + gl_WorkGroupID.x) * uint(LOCAL_SIZE_X) + gl_LocalInvocationID.x);
 }
 
-// A work slice may run a piece of a work group (ComputeProgram.Dispatch, when the kernel uses laneSkipped): only
-// lanes [laneFirst, laneFirst + laneCount) of the group run; laneCount 0 (the default) runs them all. A kernel
-// whose lanes are independent (no shared memory, no barrier) opts in by returning first thing when laneSkipped()
-// is true, so that its heavy groups (a convolution's register blocks: milliseconds a group on llvmpipe) can be
-// spread over frames a piece at a time and still give the bits of a whole dispatch.
+// A work slice may run pieces of work groups (ComputeProgram.Dispatch, when the kernel uses laneSkipped): in one
+// dispatch the lanes before laneFirst of its first group and the lanes from laneEnd on of its last group skip (laneEnd
+// 0: the last group runs whole; both 0, the default, run every lane), so a window of pieces that starts and ends inside
+// groups is one dispatch. A kernel whose lanes are independent (no shared memory, no barrier) opts in by returning
+// first thing when laneSkipped() is true, so that its heavy groups (a convolution's register blocks: milliseconds a
+// group on llvmpipe) can be spread over frames a piece at a time and still give the bits of a whole dispatch.
 uniform uint laneFirst;
-uniform uint laneCount;
+uniform uint laneEnd;
 
 bool laneSkipped()
 {
-    // unsigned wrap-around: lanes before laneFirst become large
-    return laneCount != 0u && gl_LocalInvocationID.x - laneFirst >= laneCount;
+    return gl_WorkGroupID.x == 0u && gl_LocalInvocationID.x < laneFirst
+        || laneEnd != 0u && gl_WorkGroupID.x + 1u == gl_NumWorkGroups.x && gl_LocalInvocationID.x >= laneEnd;
 }
 
 // Plain float32 −∞ (max pooling's padding value).

@@ -55,7 +55,9 @@ internal sealed partial class FrameBudget
         long limit = Math.Min(units[stage], MaxParts);
         if (parts[stage] >= limit) return;
         int wanted = parts[stage] == 1 && double.IsNaN(WholeSeconds(stage)) ? InitialParts : parts[stage];
+        // (a frame's last item is at most LastItemLimit, which takes parts of at most half that)
         double total = StageSeconds(stage), target = PartShare * smallestBudget;
+        if (lastItemSeconds > 0) target = Math.Min(target, 0.5 * lastItemSeconds);
         if (!double.IsNaN(total) && total > 0 && target > 0 && total / parts[stage] > target)
             wanted = (int)Math.Min(Math.Ceiling(total / target), int.MaxValue);
         wanted = (int)Math.Min(wanted, limit);

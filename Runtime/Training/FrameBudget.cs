@@ -47,9 +47,11 @@ public readonly record struct FrameReport(TimeSpan Budget, TimeSpan EstimatedTim
 /// estimates missed by in the latest frames (by default their 90th percentile, <see cref="MarginPercentile"/>, learned from
 /// the clock or the device timer, at most half the budget), and spent is the host time of the call so far (reading
 /// the timestamps that came back included) on the CPU and, on GL (where the device runs behind the host), the larger of that and the summed
-/// estimates of the items issued; the item is the longest window of the stage's next parts whose estimate fits. A frame
-/// always runs at least one part, so the work always progresses; the largest overrun is therefore about one part (or one
-/// unsplittable stage) plus the estimation error beyond the margin.</para>
+/// estimates of the items issued; the item is the longest window of the stage's next parts whose estimate fits, and
+/// which does not reach into the frame's last <see cref="LastItemLimit"/> unless it is no longer than that (so the frame's
+/// last item is short, and starts only once the clock has confirmed the ones before it). A frame always runs at least one
+/// part, so the work always progresses; the largest overrun is therefore about one part (or one unsplittable stage) plus
+/// the estimation error beyond the margin, and time lost mid-item overruns by about the length of the item it hit.</para>
 /// </summary>
 internal sealed partial class FrameBudget : IDisposable
 {
@@ -62,8 +64,9 @@ internal sealed partial class FrameBudget : IDisposable
     internal const int InitialParts = 4;
     /// <summary>Most parts one stage is split into.</summary>
     internal const int MaxParts = 256;
-    /// <summary>A stage is split finer while a part costs more than this share of the smallest budget seen: the grain of
-    /// the frame's end (a part that does not fit what is left is not started). Windows of parts run as one call, so fine
+    /// <summary>A stage is split finer while a part costs more than this share of the smallest budget seen (or more than
+    /// half the <see cref="LastItemLimit"/>, for budgets over 4 ms): the grain of the frame's end (a part that does not fit
+    /// what is left is not started). Windows of parts run as one call, so fine
     /// parts cost no more host work than coarse ones.</summary>
     internal const double PartShare = 0.125;
     const double Decay = 0.25;
@@ -84,6 +87,8 @@ internal sealed partial class FrameBudget : IDisposable
     internal const double MaxMarginShare = 0.5;
     /// <summary>The default <see cref="MarginPercentile"/>.</summary>
     public const double DefaultMarginPercentile = FrameMargin.DefaultPercentile;
+    /// <summary>The default <see cref="LastItemLimit"/>.</summary>
+    public static readonly TimeSpan DefaultLastItemLimit = TimeSpan.FromMilliseconds(1);
 
     readonly int stageCount, itemsPerTimedFrame;
     readonly double[] hostCost, deviceCost;   // smoothed seconds per whole stage; NaN: not measured yet
@@ -106,6 +111,8 @@ internal sealed partial class FrameBudget : IDisposable
     readonly FrameMargin margin = new();
     readonly Func<long> clock;
     long frameNumber;
+    TimeSpan lastItemLimit = DefaultLastItemLimit;
+    double lastItemSeconds = DefaultLastItemLimit.TotalSeconds;
     int part;                                // the part of stage `next` the next item starts at
     double smallestBudget = double.PositiveInfinity;
 
@@ -205,6 +212,24 @@ internal sealed partial class FrameBudget : IDisposable
     {
         get => margin.Percentile;
         set => margin.Percentile = value;
+    }
+
+    /// <summary>The longest a frame's last item is planned at (default 1 ms; zero: no limit): a window of parts that would
+    /// reach into the last <c>LastItemLimit</c> of the frame's budget stops where that begins, unless the whole window is no
+    /// longer than the limit; the rest of the budget then goes to the next item. So the frame's last item starts only after
+    /// the clock has confirmed what the ones before it took, and an item that loses time to another process (a lost time
+    /// slice makes an item take several times its estimate) puts the frame over by about its own length, not the frame's.
+    /// It costs a call more in frames whose window would have run to their end (on llvmpipe each call wakes the driver's
+    /// threads: tens of microseconds a dispatch).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan LastItemLimit
+    {
+        get => lastItemLimit;
+        set
+        {
+            if (value < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(LastItemLimit), value, "a frame's last item's limit cannot be negative");
+            (lastItemLimit, lastItemSeconds) = (value, value.TotalSeconds);
+        }
     }
 
     /// <summary>Forgets the overrun counts (e.g. after warm-up, whose first frames include shader compiles); estimates stay.</summary>
@@ -307,14 +332,16 @@ internal sealed partial class FrameBudget : IDisposable
             }
             if (next == 0 && part == 0 && !work.MayStartSequence()) break;
 
-            // the item: the longest window of the stage's next parts that fits (at least one part)
+            // the item: the longest window of the stage's next parts that fits (at least one part), and that does not reach
+            // into the frame's last LastItemLimit unless it is no longer than that
             int end = part + 1, count = parts[next];
             if (!double.IsNaN(estimate))
                 for (; end < count; end++)
                 {
-                    double more = PartSeconds(next, end);
-                    if (double.IsNaN(more) || spent + estimate + more > budgetSeconds + Rounding) break;
-                    estimate += more;
+                    double more = PartSeconds(next, end), window = estimate + more;
+                    if (double.IsNaN(more) || spent + window > budgetSeconds + Rounding) break;
+                    if (spent + window > budgetSeconds - lastItemSeconds + Rounding && window > lastItemSeconds) break;
+                    estimate = window;
                 }
             if (timer is not null)
             {

@@ -46,6 +46,20 @@ public abstract class FrameBudgetedStages : IDisposable
         set => Budget.MarginPercentile = value;
     }
 
+    /// <summary>The default <see cref="LastItemLimit"/>: 1 ms.</summary>
+    public static readonly TimeSpan DefaultLastItemLimit = FrameBudget.DefaultLastItemLimit;
+
+    /// <summary>The longest a frame's last item is planned at (default 1 ms; zero: no limit): the work that would fill a
+    /// frame's end runs as a short item of its own, started once the clock has confirmed what the items before it took, so
+    /// time lost to another process mid-item puts a frame over by about that item's length at most. A smaller limit keeps
+    /// more frames within their budget at the cost of a call more per frame. See <see cref="FrameBudget.LastItemLimit"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan LastItemLimit
+    {
+        get => Budget.LastItemLimit;
+        set => Budget.LastItemLimit = value;
+    }
+
     /// <summary>The time now set aside from each budget for what the estimates miss (see <see cref="MarginPercentile"/>).</summary>
     public TimeSpan Margin => Budget.Margin;
 

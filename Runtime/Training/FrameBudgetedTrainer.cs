@@ -112,10 +112,10 @@ public sealed class FrameBudgetedTrainer : FrameBudgetedStages
             if (StepInProgress) throw new InvalidOperationException("a monitor attaches and detaches at a step boundary (CompleteStep first)");
             monitor = value;
             // the step gains or loses the monitor's stages: a new scheduler learns their costs (and the others' again)
-            (bool split, double percentile) = (Budget.SplitStages, Budget.MarginPercentile);
+            (bool split, double percentile, TimeSpan lastItem) = (Budget.SplitStages, Budget.MarginPercentile, Budget.LastItemLimit);
             Budget.Dispose();
             (stageNames, Budget) = LayOutStages(monitored: value is not null);
-            (Budget.SplitStages, Budget.MarginPercentile) = (split, percentile);
+            (Budget.SplitStages, Budget.MarginPercentile, Budget.LastItemLimit) = (split, percentile, lastItem);
         }
     }
 

@@ -31,7 +31,8 @@ internal static class InferenceRun
         using var plan = ExecutionPlan.ForInference(network, 1);
         var random = new Random(options.Seed);
         plan.Input.Upload(Enumerable.Range(0, plan.Input.Length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray());
-        using var inference = new FrameBudgetedInference(plan) { SplitStages = !options.WholeStages, MarginPercentile = options.MarginPercentile };
+        using var inference = new FrameBudgetedInference(plan) { SplitStages = !options.WholeStages, MarginPercentile = options.MarginPercentile,
+            LastItemLimit = options.LastItemLimit };
         string mode = $"{budget.TotalMilliseconds:0.#} ms per frame{(options.WholeStages ? ", whole stages" : "")}";
         Console.WriteLine($"InGameLearning, budgeted inference: {options.InferenceModel} {plan.Input.Shape}, {options.Frames} frames, {mode}");
         Console.WriteLine(gl is null ? backend.DeviceName : $"GL: {gl.Device.Renderer} ({gl.Device.Version})");

@@ -60,6 +60,7 @@ try
     learner.NonFiniteDetected += report => nonFiniteReports.Add(report.ToString()); // never, normally
     learner.Trainer.SplitStages = !options.WholeStages;
     learner.Trainer.MarginPercentile = options.MarginPercentile;
+    learner.Trainer.LastItemLimit = options.LastItemLimit;
     var game = new Game(options.Seed);
     string mode = !options.Training ? "off" : options.StepsPerFrame is int steps ? $"{steps} step(s) per frame"
         : $"{options.TrainBudget.TotalMilliseconds:0.#} ms budget per frame{(options.WholeStages ? ", whole stages" : "")}";
@@ -262,13 +263,15 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
     bool WholeStages = false, string? InferenceModel = null, TimeSpan? InferenceBudget = null,
     int? Inspect = null, bool AllowControl = false, int MonitorEvery = 10, double WaitForClient = 0, bool Cpu = false, string? FrameLog = null,
     double MarginPercentile = FrameBudgetedStages.DefaultMarginPercentile, TimeSpan? WorkerSpin = null, bool Realtime = false,
-    bool WarmUp = true)
+    bool WarmUp = true, TimeSpan? LastItem = null)
 {
+    public TimeSpan LastItemLimit => LastItem ?? FrameBudgetedStages.DefaultLastItemLimit;
+
     public const string Usage = """
         usage: InGameLearning [--frames N] [--seed S] [--no-training] [--train-budget-ms MS | --steps-per-frame K]
                               [--frame-budget-ms MS] [--realtime] [--learning-rate LR] [--out DIR] [--checkpoint FILE] [--resume FILE]
                               [--memory-log FILE [--memory-every N]] [--frame-log FILE]
-                              [--whole-stages] [--margin-percentile P] [--no-warm-up] [--inference-model M [--inference-budget-ms MS] [--cpu [--worker-spin-us US]]]
+                              [--whole-stages] [--margin-percentile P] [--last-item-ms MS] [--no-warm-up] [--inference-model M [--inference-budget-ms MS] [--cpu [--worker-spin-us US]]]
           --frames N            frames to run, 60 per game second (default 3600)
           --seed S              seeds the game and the network (default 1)
           --no-training         predict only (for frame-time comparisons)
@@ -280,6 +283,8 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
           --whole-stages        run each training stage whole (no parts finer than an op): for comparisons
           --margin-percentile P which percentile of the cost estimates' misses is set aside from each budget (0-100,
                                 default 90; 0: none, 99: also the rare long misses)
+          --last-item-ms MS     the longest a frame's last item is planned at (default 1; 0: no limit), so time lost
+                                mid-item costs a frame about that much at most
           --no-warm-up          skip the loading screen's warm-up (OnlineLearner.WarmUp: a few steps on a scratch copy that
                                 compile the step's code and measure its stages), so the first training frames do both
           --inference-model M   instead of the game: frame-budgeted inference of zoo model M at its reference size
@@ -335,6 +340,7 @@ sealed record Options(int Frames, int Seed, bool Training, int? StepsPerFrame, T
                 case "--resume" when value is not null: options = options with { Resume = value }; break;
                 case "--memory-log" when value is not null: options = options with { MemoryLog = value }; break;
                 case "--frame-log" when value is not null: options = options with { FrameLog = value }; break;
+                case "--last-item-ms" when Number(out double ms): options = options with { LastItem = TimeSpan.FromMilliseconds(ms) }; break;
                 case "--margin-percentile" when Number(out double percentile) && percentile <= 100: options = options with { MarginPercentile = percentile }; break;
                 case "--memory-every" when int.TryParse(value, out int every) && every >= 1: options = options with { MemoryEvery = every }; break;
                 default:

@@ -21,14 +21,16 @@ public sealed class ComputeProgram : GLObject
     /// on llvmpipe a piece of a 64-lane group is then one 8-lane vector of its loop, an eighth of the group's time.</summary>
     internal const int LanePieces = 8;
     /// <summary>The least work (invocations × cost per invocation) a piece of a group is cut to: a group cheaper than
-    /// twice this stays whole (each piece is a dispatch of its own, which on llvmpipe costs tens of microseconds, more
-    /// than a cheap group's work). On llvmpipe this much work takes a few tenths of a millisecond. With 2¹⁷ the live-link
-    /// game (LeNet-sized convolutions, a monitor attached) had 12 % of its frames over its 4 ms budget by more than 1 ms,
-    /// against 2–3 % without pieces; with 2¹⁹ it is back there, and ResNet-18 at 2 ms keeps about 1 %.</summary>
+    /// twice this stays whole. On llvmpipe this much work takes a few tenths of a millisecond. It was set when a window's
+    /// end pieces were dispatches of their own (tens of microseconds each on llvmpipe, more than a cheap group's work):
+    /// with 2¹⁷ the live-link game (LeNet-sized convolutions, a monitor attached) then had 12 % of its frames over its
+    /// 4 ms budget by more than 1 ms, against 2–3 % without pieces; with 2¹⁹ it was back there, and ResNet-18 at 2 ms
+    /// keeps 0.1–0.4 %. A window's part of a row is one dispatch now (<see cref="DispatchSegment"/>); 2¹⁷ was not tried
+    /// again.</summary>
     internal const long PieceWork = 1 << 19;
 
     readonly Dictionary<string, int> uniformLocations = new(StringComparer.Ordinal);
-    readonly int groupOffsetLocation, groupOffsetYLocation, laneFirstLocation, laneCountLocation;
+    readonly int groupOffsetLocation, groupOffsetYLocation, laneFirstLocation, laneEndLocation;
     readonly string source;
     ShaderInterface? shaderInterface;
     bool groupOffsetYSet; // groupOffsetY was left non-zero (validation mode, or a work slice's window)
@@ -77,8 +79,8 @@ public sealed class ComputeProgram : GLObject
         groupOffsetLocation = UniformLocation("groupOffset");
         groupOffsetYLocation = UniformLocation("groupOffsetY");
         laneFirstLocation = UniformLocation("laneFirst");
-        laneCountLocation = UniformLocation("laneCount");
-        SplitsGroups = laneCountLocation >= 0 && LocalSizeX % LanePieces == 0 && LocalSizeY == 1 && LocalSizeZ == 1;
+        laneEndLocation = UniformLocation("laneEnd");
+        SplitsGroups = laneEndLocation >= 0 && LocalSizeX % LanePieces == 0 && LocalSizeY == 1 && LocalSizeZ == 1;
     }
 
     /// <summary>The storage blocks the kernel uses, their access and its in-place pairs (read on first use; validation mode).</summary>
@@ -152,8 +154,8 @@ public sealed class ComputeProgram : GLObject
     /// depends on what this one wrote. In validation mode (<see cref="GLDevice.Validation"/>) the bindings are checked
     /// first and every work group runs as a dispatch of its own, in shuffled or reversed order. While the device has a
     /// work slice (<see cref="GLBackend.Slice"/>) only the units in its window run (none: no dispatch, no barrier): whole
-    /// groups, or for a kernel that <see cref="SplitsGroups"/> pieces of a group (<see cref="PiecesPerGroup"/>), each piece's group then
-    /// dispatched alone with only the piece's lanes running.
+    /// groups, or for a kernel that <see cref="SplitsGroups"/> pieces of a group (<see cref="PiecesPerGroup"/>): the window's part
+    /// of a row is one dispatch whose end groups run only the window's lanes (<c>laneFirst</c>, <c>laneEnd</c>).
     /// </summary>
     public void Dispatch(int invocationsX, int groupsY, long costPerInvocation)
     {
@@ -195,21 +197,45 @@ public sealed class ComputeProgram : GLObject
     /// <summary>Dispatches rows [<paramref name="first"/>, <paramref name="end"/>) whole: each group alone in validation mode.</summary>
     void DispatchWholeRows(Grid grid, long first, long end) => DispatchGroups(grid, first, 0, grid.GroupsX, (int)(end - first));
 
-    /// <summary>Dispatches units [<paramref name="first"/>, <paramref name="end"/>) of row <paramref name="row"/>: pieces of
-    /// the groups at the ends, whole groups between (a window that reaches the row's end takes its last group whole).</summary>
+    /// <summary>Dispatches units [<paramref name="first"/>, <paramref name="end"/>) of row <paramref name="row"/>: its groups
+    /// in one dispatch, the lanes of the end groups' pieces outside the window skipping (a window that reaches the row's end
+    /// takes its last group whole); in validation mode each group alone.</summary>
     void DispatchRowUnits(Grid grid, long row, long first, long end)
     {
         long pieces = grid.Pieces;
         if (end == grid.UnitsPerRow) end = grid.GroupsX * pieces; // the last group's pieces past the invocations run nothing
-        long firstWhole = (first + pieces - 1) / pieces, endWhole = end / pieces;
-        if (firstWhole > endWhole)
+        int lanes = LocalSizeX / grid.Pieces;
+        long firstGroup = first / pieces, endGroup = (end + pieces - 1) / pieces;
+        uint headFirst = (uint)(first % pieces * lanes), tailEnd = (uint)(end % pieces * lanes);
+        if (Device.Validator is null || endGroup - firstGroup == 1)
         {
-            DispatchPiece(grid, row, first / pieces, (int)(first % pieces), (int)(end - first));
+            DispatchSegment(grid, row, firstGroup, endGroup, headFirst, tailEnd);
             return;
         }
-        if (first % pieces != 0) DispatchPiece(grid, row, first / pieces, (int)(first % pieces), (int)(pieces - first % pieces));
-        if (firstWhole < endWhole) DispatchGroups(grid, row, firstWhole, endWhole, 1);
-        if (end % pieces != 0) DispatchPiece(grid, row, endWhole, 0, (int)(end % pieces));
+        if (headFirst != 0) DispatchSegment(grid, row, firstGroup, ++firstGroup, headFirst, 0);
+        if (tailEnd != 0) DispatchSegment(grid, row, --endGroup, endGroup + 1, 0, tailEnd);
+        if (firstGroup < endGroup) DispatchGroups(grid, row, firstGroup, endGroup, 1);
+    }
+
+    /// <summary>Dispatches groups [<paramref name="firstGroup"/>, <paramref name="endGroup"/>) of row <paramref name="row"/>
+    /// (in <c>WorkPerDispatch</c> chunks), the first group's lanes before <paramref name="headFirst"/> and the last group's
+    /// from <paramref name="tailEnd"/> on skipping (0: none), then lets every lane run again.</summary>
+    void DispatchSegment(Grid grid, long row, long firstGroup, long endGroup, uint headFirst, uint tailEnd)
+    {
+        var gl = Device.GL;
+        long chunk = Math.Clamp(WorkPerDispatch / grid.WorkPerGroup, 1, Device.MaxWorkGroupCountX);
+        gl.ProgramUniform1(Handle, groupOffsetYLocation, (uint)row);
+        groupOffsetYSet = row != 0;
+        for (long first = firstGroup; first < endGroup; first += chunk)
+        {
+            long end = Math.Min(first + chunk, endGroup);
+            gl.ProgramUniform1(Handle, laneFirstLocation, first == firstGroup ? headFirst : 0u);
+            gl.ProgramUniform1(Handle, laneEndLocation, end == endGroup ? tailEnd : 0u);
+            gl.ProgramUniform1(Handle, groupOffsetLocation, (uint)first);
+            gl.DispatchCompute((uint)(end - first), 1, 1);
+        }
+        gl.ProgramUniform1(Handle, laneFirstLocation, 0u);
+        gl.ProgramUniform1(Handle, laneEndLocation, 0u);
     }
 
     /// <summary>Dispatches groups [<paramref name="firstGroup"/>, <paramref name="endGroup"/>) of <paramref name="rows"/>
@@ -229,22 +255,6 @@ public sealed class ComputeProgram : GLObject
                 validator.DispatchEachGroup(Device.GL, Handle, groupOffsetLocation, groupOffsetYLocation, grid.GroupsX,
                     row * grid.GroupsX + firstGroup, row * grid.GroupsX + endGroup);
         groupOffsetYSet = true;
-    }
-
-    /// <summary>Dispatches <paramref name="count"/> pieces of group <paramref name="group"/> of row <paramref name="row"/>
-    /// from piece <paramref name="firstPiece"/> on: the group alone, with only those pieces' lanes running
-    /// (<c>laneSkipped</c>).</summary>
-    void DispatchPiece(Grid grid, long row, long group, int firstPiece, int count)
-    {
-        var gl = Device.GL;
-        int lanes = LocalSizeX / grid.Pieces;
-        gl.ProgramUniform1(Handle, groupOffsetLocation, (uint)group);
-        gl.ProgramUniform1(Handle, groupOffsetYLocation, (uint)row);
-        groupOffsetYSet = row != 0;
-        gl.ProgramUniform1(Handle, laneFirstLocation, (uint)(firstPiece * lanes));
-        gl.ProgramUniform1(Handle, laneCountLocation, (uint)(count * lanes));
-        gl.DispatchCompute(1, 1, 1);
-        gl.ProgramUniform1(Handle, laneCountLocation, 0u); // whole groups again
     }
 
     /// <summary>Dispatches groups [<paramref name="firstGroup"/>, <paramref name="endGroup"/>) along x of

@@ -10,7 +10,8 @@ namespace NeuroPlugin.Tests.Soak;
 /// a complete, valid one; every resume exits 0 with a valid <c>--report</c>, ends with the weights of the uninterrupted
 /// run bit for bit (and so its test accuracy), and leaves no temporary file behind: the next save removed those of the
 /// killed save. Children run two or more at a time. <c>NEURO_KILL_RUNS</c> sets the number of kills (default 36, of which
-/// at least 30 must land before the run ends; set it higher for a longer run).
+/// at least 30 must land before the run ends — more are run, up to twice as many, until they do; set it higher for a
+/// longer run).
 /// </summary>
 [NonParallelizable]
 public sealed class KillTrainingTests : TempFolderFixture
@@ -41,22 +42,33 @@ public sealed class KillTrainingTests : TempFolderFixture
         var moments = new ConcurrentBag<string>();
         var problems = new ConcurrentBag<string>();
         var triggers = Enum.GetValues<Trigger>();
-        Parallel.For(0, Kills, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount) }, i =>
+        int started = 0;
+        void KillRuns(int count)
         {
-            var random = new Random(1000 + i);
-            var killed = Run($"kill-{i}", triggers[i % triggers.Length], random.Next(1, TotalSteps + 1), duration * random.NextDouble() * 1.2);
-            moments.Add(killed.Moment);
-            string? problem = killed.Problem ?? Resume($"kill-{i}", referenceWeights, referenceAccuracy);
-            if (problem is not null) problems.Add($"kill-{i} ({killed.Moment}): {problem}");
-        });
+            Parallel.For(started, started + count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount) }, i =>
+            {
+                var random = new Random(1000 + i);
+                var killed = Run($"kill-{i}", triggers[i % triggers.Length], random.Next(1, TotalSteps + 1), duration * random.NextDouble() * 1.2);
+                moments.Add(killed.Moment);
+                string? problem = killed.Problem ?? Resume($"kill-{i}", referenceWeights, referenceAccuracy);
+                if (problem is not null) problems.Add($"kill-{i} ({killed.Moment}): {problem}");
+            });
+            started += count;
+        }
+        int Landed() => moments.Count(m => m != "finished before the kill");
+        KillRuns(Kills);
+        // a kill timed or triggered near the end finds the run finished more often on a loaded machine (the reference run
+        // that timed it was quicker): more kills, up to twice as many, until enough landed
+        int wanted = Math.Min(30, Kills);
+        while (Landed() < wanted && started < 2 * Kills) KillRuns(Math.Min(wanted - Landed(), 2 * Kills - started));
 
         var counts = moments.GroupBy(m => m).ToDictionary(g => g.Key, g => g.Count());
         string table = string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key}: {c.Value}"));
-        TestContext.Progress.WriteLine($"{Kills} kills in {clock.Elapsed.TotalSeconds:F0} s (an uninterrupted run {duration.TotalSeconds:F1} s): {table}");
+        TestContext.Progress.WriteLine($"{started} kills in {clock.Elapsed.TotalSeconds:F0} s (an uninterrupted run {duration.TotalSeconds:F1} s): {table}");
         Assert.That(problems, Is.Empty, table);
         foreach (string moment in new[] { "during a step", "during a checkpoint save", "during evaluation", "after the last step" })
             Assert.That(counts.GetValueOrDefault(moment), Is.GreaterThan(0), $"some kills landed {moment}: {table}");
-        Assert.That(moments.Count(m => m != "finished before the kill"), Is.GreaterThanOrEqualTo(Math.Min(30, Kills)), table);
+        Assert.That(Landed(), Is.GreaterThanOrEqualTo(wanted), table);
     }
 
     [Test]

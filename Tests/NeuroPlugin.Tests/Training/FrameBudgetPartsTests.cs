@@ -4,7 +4,7 @@ namespace NeuroPlugin.Tests.Training;
 
 /// <summary>Stages run in parts finer than an op (work slices) on the CPU backend (GL twin: OpenGL/GLFrameBudgetPartsTests),
 /// and the scheduler's fit rule under a fake clock.</summary>
-public class FrameBudgetPartsTests
+public partial class FrameBudgetPartsTests
 {
     static int[] Bits(float[] values) => FrameBudgetPartsChecks.Bits(values);
 
@@ -144,7 +144,9 @@ public class FrameBudgetPartsTests
         Assert.That(work.UtilisationAfter(frames: 100), Is.GreaterThan(1 - FrameBudget.PartShare), "share of the budget used");
         int partsPerSequence = Enumerable.Range(0, work.StageCount).Sum(budget.PartCount);
 
-        // a larger budget: the same parts, more of them per call
+        // a larger budget: the same parts, more of them per call (without the last-item limit, which cuts a frame's end
+        // into an item of its own: FakeClock_AFramesLastItemIsShort_AndStartsOnlyWhenItFits)
+        budget.LastItemLimit = TimeSpan.Zero;
         long callsBefore = work.Calls;
         int sequencesBefore = work.Sequences;
         work.RunFrames(100, TimeSpan.FromMilliseconds(4));
@@ -322,6 +324,8 @@ public class FrameBudgetPartsTests
         /// <summary>Whether a stage is passed over in a sequence (stage, sequences completed before it).</summary>
         public Func<int, int, bool>? Skip { get; set; }
         public long[] UnitsRun { get; } = new long[units.Length];
+        /// <summary>Every item run: its frame (frames run so far), the time spent in the frame before it, its estimate.</summary>
+        public List<(int Frame, double Spent, double Estimate)> Items { get; } = [];
 
         int next;
 
@@ -382,6 +386,7 @@ public class FrameBudgetPartsTests
             // (ItemEstimate is a TimeSpan: each part rounded to a tick of 0.1 µs)
             if (!double.IsNaN(item.Estimate) && Math.Abs(parts - item.Estimate) > 1e-7 * (item.EndPart - item.FirstPart) + 1e-12)
                 LateStarts.Add($"stage {stage} parts [{item.FirstPart}, {item.EndPart}): estimate {item.Estimate} is not the sum of its parts' {parts}");
+            Items.Add((frameTimes.Count, (clock.Ticks - frameStart) / (double)Stopwatch.Frequency, item.Estimate));
             if (itemsThisFrame++ > 0)
             {
                 ItemsAfterFirst++;
