@@ -25,8 +25,9 @@ public sealed class ComputeProgram : GLObject
     /// end pieces were dispatches of their own (tens of microseconds each on llvmpipe, more than a cheap group's work):
     /// with 2¹⁷ the live-link game (LeNet-sized convolutions, a monitor attached) then had 12 % of its frames over its
     /// 4 ms budget by more than 1 ms, against 2–3 % without pieces; with 2¹⁹ it was back there, and ResNet-18 at 2 ms
-    /// keeps 0.1–0.4 %. A window's part of a row is one dispatch now (<see cref="DispatchSegment"/>); 2¹⁷ was not tried
-    /// again.</summary>
+    /// keeps 0.1–0.4 %. With a window's part of a row one dispatch (<see cref="DispatchSegment"/>), 2¹⁷ passes the live-link
+    /// test again, but ResNet-18 at 2 ms then had the same 0.1 % of frames over by more than 1 ms with a pass estimated at
+    /// 1.76–1.79 s against 1.34–1.45 s (more, smaller dispatches), so 2¹⁹ stays.</summary>
     internal const long PieceWork = 1 << 19;
 
     readonly Dictionary<string, int> uniformLocations = new(StringComparer.Ordinal);
