@@ -27,7 +27,8 @@ internal readonly record struct ImageBatch(float[] Data, int SampleStride, int C
 /// (a convolution of the output gradient with the flipped, transposed kernel) run; <see cref="PhasePlaneSource"/> serves
 /// the same planes to the weight gradient's GEMM.
 /// <para>Each output element is one sum over k ascending with fused multiply-adds, whatever tile or thread computes it,
-/// so the result does not depend on the thread count. Tasks: (image, block of output rows, panel of MR rows; blocks
+/// so the result does not depend on the thread count or the register tile (MR × NR: AVX-512's 8 × 32, AVX2's 6 × 16 or
+/// 4 × 24, see <see cref="NarrowTile"/>). Tasks: (image, block of output rows, panel of MR rows; blocks
 /// are made shorter when there would be fewer than two tasks a thread, as for one image and one tile of channels; for one
 /// image of at least 16 output rows a thread, a task is a whole block of at most a quarter of a thread's rows with all its
 /// panels, so each thread keeps its own block's input in its L2), the panels of a block one after another (they read the same input columns), each summing its tiles into its own row buffer and
@@ -299,19 +300,26 @@ internal sealed class DirectConvolution : IParallelWork
     /// width must be the Build's output size. The kernel broadcasts the weights from their rows as they are: nothing is
     /// packed, so a layer's weights are never copied.
     /// </summary>
-    public void Run(float[] weights, int weightOffset, int rowCount, in ImageBatch output, bool accumulate, ConvolutionEpilogue? epilogue, GemmKernel kernel, int threads)
+    /// <para><paramref name="tile"/> forces AVX2's register tile (tests: both tiles give the same bits); by default the
+    /// one of <see cref="NarrowTile"/>.</para>
+    public void Run(float[] weights, int weightOffset, int rowCount, in ImageBatch output, bool accumulate, ConvolutionEpilogue? epilogue, GemmKernel kernel, int threads,
+        (int Rows, int Columns)? tile = null)
     {
         (this.weights, this.weightOffset, this.output, this.accumulate, this.epilogue, this.kernel, rows) = (weights, weightOffset, output, accumulate, epilogue, kernel, rowCount);
-        (mr, nr) = kernel == GemmKernel.Vector512Fma ? (8, 32) : (6, 16);
         if (!Supports(kernel)) throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "the direct convolution needs an FMA kernel");
-        panels = (rowCount + mr - 1) / mr;
         // output rows per block: about BlockColumns virtual columns (at least one row), so a task's row buffer and the
         // input columns it reads stay in cache while the panels of one block follow each other
         blockRows = Math.Clamp(BlockColumns / planeWidth, 1, outputHeight);
         blocks = (outputHeight + blockRows - 1) / blockRows;
-        // the row buffers hold a block of this size whatever the run cuts, so that a layer's buffers are grown once (by
-        // its first run), not by a later run with more tasks
-        int bufferLength = mr * Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, nr);
+        (mr, nr) = kernel == GemmKernel.Vector512Fma ? (8, 32) : tile ?? NarrowTile(rowCount, blockRows);
+        if ((mr, nr) is not ((8, 32) or (6, 16) or (4, 24)) || (mr == 8) != (kernel == GemmKernel.Vector512Fma))
+            throw new ArgumentOutOfRangeException(nameof(tile), tile, $"{kernel} has no {mr}×{nr} register tile");
+        panels = (rowCount + mr - 1) / mr;
+        // the row buffers hold a block of this size whatever the run cuts or whichever tile it takes, so that a layer's
+        // buffers are grown once (by its first run), not by a later run with more tasks
+        int blockColumns = (blockRows - 1) * planeWidth + outputWidth;
+        int bufferLength = kernel == GemmKernel.Vector512Fma ? 8 * Gemm.RoundUp(blockColumns, 32)
+            : Math.Max(6 * Gemm.RoundUp(blockColumns, 16), 4 * Gemm.RoundUp(blockColumns, 24));
         long work = (long)batch * rowCount * VirtualColumns * depth;
         int participants = work >= ParallelWork ? Math.Min(threads, CpuWorkers.Shared.MaxParticipants) : 1;
         if (participants > 1 && (long)batch * panels * blocks < 2 * participants)
@@ -367,6 +375,7 @@ internal sealed class DirectConvolution : IParallelWork
         for (int v = 0; v < columns; v += nr)
         {
             if (kernel == GemmKernel.Vector512Fma) Kernel512(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, depth, ref buffer[v], virtualStride);
+            else if (nr == 24) Kernel4x24(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, depth, ref buffer[v], virtualStride);
             else Kernel256(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, depth, ref buffer[v], virtualStride);
         }
         // the valid columns of each output row, then the epilogue on them
@@ -439,6 +448,26 @@ internal sealed class DirectConvolution : IParallelWork
         Gemm.Store512(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add: false);
     }
 
+    /// <summary>
+    /// AVX2's register tile for a run of <paramref name="rowCount"/> rows (output channels) in blocks of
+    /// <paramref name="blockRows"/> output rows: 6 rows × 16 virtual columns or 4 × 24, whichever computes fewer products
+    /// that are dropped (a last panel's rows past the run's, a block's columns past its last). Both are 12 accumulators
+    /// with 9 or 8 loads per 12 fused multiply-adds and run about as fast per product, so the waste decides: 16 or 32
+    /// channels are whole panels of 4 but 18 or 36 rows in panels of 6 (ResNet-20's first two stages, 11 % of their
+    /// products dropped), while an 8×8 plane's 78 columns are 80 in tiles of 16 but 96 in tiles of 24.
+    /// </summary>
+    internal (int Rows, int Columns) NarrowTile(int rowCount, int blockRows)
+    {
+        int fullBlocks = outputHeight / blockRows, lastRows = outputHeight % blockRows;
+        long Work(int tileRows, int tileColumns)
+        {
+            long columns = fullBlocks * (long)Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, tileColumns);
+            if (lastRows > 0) columns += Gemm.RoundUp((lastRows - 1) * planeWidth + outputWidth, tileColumns);
+            return Gemm.RoundUp(rowCount, tileRows) * columns;
+        }
+        return Work(4, 24) < Work(6, 16) ? (4, 24) : (6, 16);
+    }
+
     /// <summary>6 rows × 16 virtual columns (two 256-bit vectors, FMA3), as <see cref="Kernel512"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel256(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
@@ -471,6 +500,42 @@ internal sealed class DirectConvolution : IParallelWork
         Gemm.Store256(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add: false);
         Gemm.Store256(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add: false);
         Gemm.Store256(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add: false);
+    }
+
+    /// <summary>4 rows × 24 virtual columns (three 256-bit vectors, FMA3), as <see cref="Kernel512"/>: the same sums, in the
+    /// same order, as <see cref="Kernel256"/>'s tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel4x24(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
+    {
+        nint s1 = Math.Min(rowStep, lastStep), s2 = Math.Min(2 * rowStep, lastStep), s3 = Math.Min(3 * rowStep, lastStep);
+        Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
+        Vector256<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        for (int k = 0; k < depth; k++)
+        {
+            ref float b = ref Unsafe.Add(ref x, Unsafe.Add(ref offsets, k));
+            Vector256<float> b0 = Vector256.LoadUnsafe(ref b), b1 = Vector256.LoadUnsafe(ref b, 8), b2 = Vector256.LoadUnsafe(ref b, 16);
+            Vector256<float> w = Vector256.Create(a);
+            c00 = Fma.MultiplyAdd(w, b0, c00); c01 = Fma.MultiplyAdd(w, b1, c01); c02 = Fma.MultiplyAdd(w, b2, c02);
+            w = Vector256.Create(Unsafe.Add(ref a, s1));
+            c10 = Fma.MultiplyAdd(w, b0, c10); c11 = Fma.MultiplyAdd(w, b1, c11); c12 = Fma.MultiplyAdd(w, b2, c12);
+            w = Vector256.Create(Unsafe.Add(ref a, s2));
+            c20 = Fma.MultiplyAdd(w, b0, c20); c21 = Fma.MultiplyAdd(w, b1, c21); c22 = Fma.MultiplyAdd(w, b2, c22);
+            w = Vector256.Create(Unsafe.Add(ref a, s3));
+            c30 = Fma.MultiplyAdd(w, b0, c30); c31 = Fma.MultiplyAdd(w, b1, c31); c32 = Fma.MultiplyAdd(w, b2, c32);
+            a = ref Unsafe.Add(ref a, 1);
+        }
+        Store3(ref c, c00, c01, c02);
+        Store3(ref Unsafe.Add(ref c, ldc), c10, c11, c12);
+        Store3(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, c22);
+        Store3(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, c32);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store3(ref float row, Vector256<float> left, Vector256<float> middle, Vector256<float> right)
+    {
+        left.StoreUnsafe(ref row);
+        middle.StoreUnsafe(ref row, 8);
+        right.StoreUnsafe(ref row, 16);
     }
 }
 

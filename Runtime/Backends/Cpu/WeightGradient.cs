@@ -11,7 +11,9 @@ namespace NeuroPlugin.Backends.Cpu;
 /// (zeros in the dropped ones) and X's rows read in place from a <see cref="DirectConvolution"/>'s phase planes. Each dW
 /// element is a dot product of two long rows, so instead of packing both for a GEMM whose C is tiny, blocks of 4 rows of
 /// dY and 6 rows of X are multiplied in registers (24 accumulators of 16 lanes, 10 loads per 24 fused multiply-adds); with
-/// AVX2, which has 16 vector registers, not 32, blocks of 3 rows and 4 taps (12 accumulators of 8 lanes, 7 loads per 12).
+/// AVX2, which has 16 vector registers, not 32, blocks of 4 rows and 3 taps (12 accumulators of 8 lanes, 7 loads per 12:
+/// a task's 16 rows are four whole blocks and a 3×3 kernel's taps whole blocks of 3, where blocks of 3 rows computed 18
+/// rows, 2 of them dropped).
 /// Each image's columns are padded to a multiple of 16 (<see cref="ImageColumns"/>, zeros in dY), so no loop has a tail.
 /// <para>The sum is cut into parts of whole images, about <see cref="PartLength"/> columns each — a number fixed by the
 /// sizes, not by the thread count — summed separately (lanes, then the horizontal sum) and added to dW in part order, so
@@ -31,9 +33,10 @@ internal sealed class WeightGradient : IParallelWork
     /// <summary>Rows of dW per task: small layers with few parts (8×8 planes: 3 parts of 64 images) still make enough
     /// tasks for every thread, and a task's rows of dY for one part (128 KiB) stay in L2 while its taps sweep them.</summary>
     public const int RowGroup = 16;
-    /// <summary>Whether the blocks are AVX-512's 4 × 6 (else AVX2's 3 × 4).</summary>
+    /// <summary>Whether the blocks are AVX-512's 4 × 6 (else AVX2's 4 × 3).</summary>
     static readonly bool Wide = Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
-    static readonly int BlockRows = Wide ? 4 : 3, BlockTaps = Wide ? 6 : 4;
+    const int BlockRows = 4;
+    static readonly int BlockTaps = Wide ? 6 : 3;
 
     public static bool IsSupported => Wide || (Fma.IsSupported && Vector256.IsHardwareAccelerated);
 
@@ -102,7 +105,7 @@ internal sealed class WeightGradient : IParallelWork
         ref float x = ref source.Planes[first * source.SampleSize + offsets[k0]];
         ref float d = ref gradient[o0 * rowStride + (nint)first * imageColumns];
         if (Wide) Dot4x6(ref d, r1, r2, r3, ref x, t1, t2, t3, t4, t5, (nuint)imageColumns, count, source.SampleSize, blockSums);
-        else Dot3x4(ref d, r1, r2, ref x, t1, t2, t3, (nuint)imageColumns, count, source.SampleSize, blockSums);
+        else Dot4x3(ref d, r1, r2, r3, ref x, t1, t2, (nuint)imageColumns, count, source.SampleSize, blockSums);
         for (int r = 0; r <= lastRow; r++)
             for (int t = 0; t <= lastTap; t++) sums[(o0 + r) * stride + k0 + t] = blockSums[r * BlockTaps + t];
     }
@@ -149,36 +152,36 @@ internal sealed class WeightGradient : IParallelWork
         (sums[18], sums[19], sums[20], sums[21], sums[22], sums[23]) = (Vector512.Sum(a30), Vector512.Sum(a31), Vector512.Sum(a32), Vector512.Sum(a33), Vector512.Sum(a34), Vector512.Sum(a35));
     }
 
-    /// <summary><see cref="Dot4x6"/>'s sums with AVX2's 16 registers: rows of d at 0, r1, r2 and rows of x at 0, t1, t2, t3,
-    /// 8 lanes at a time; the 12 accumulators' lane sums go to <paramref name="sums"/>[r·4 + t].</summary>
+    /// <summary><see cref="Dot4x6"/>'s sums with AVX2's 16 registers: rows of d at 0, r1, r2, r3 and rows of x at 0, t1, t2,
+    /// 8 lanes at a time; the 12 accumulators' lane sums go to <paramref name="sums"/>[r·3 + t].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Dot3x4(ref float d, nint r1, nint r2, ref float x, nint t1, nint t2, nint t3, nuint columns, int imageCount, int imageStride,
+    static void Dot4x3(ref float d, nint r1, nint r2, nint r3, ref float x, nint t1, nint t2, nuint columns, int imageCount, int imageStride,
         Span<float> sums)
     {
-        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
-        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
-        Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
         for (int n = 0; n < imageCount; n++)
         {
-            ref float d1 = ref Unsafe.Add(ref d, r1), d2 = ref Unsafe.Add(ref d, r2);
-            ref float x1 = ref Unsafe.Add(ref x, t1), x2 = ref Unsafe.Add(ref x, t2), x3 = ref Unsafe.Add(ref x, t3);
+            ref float d1 = ref Unsafe.Add(ref d, r1), d2 = ref Unsafe.Add(ref d, r2), d3 = ref Unsafe.Add(ref d, r3);
+            ref float x1 = ref Unsafe.Add(ref x, t1), x2 = ref Unsafe.Add(ref x, t2);
             for (nuint i = 0; i < columns; i += 8)
             {
-                Vector256<float> y0 = Vector256.LoadUnsafe(ref d, i), y1 = Vector256.LoadUnsafe(ref d1, i), y2 = Vector256.LoadUnsafe(ref d2, i);
-                Vector256<float> p = Vector256.LoadUnsafe(ref x, i);
-                a00 = Fma.MultiplyAdd(y0, p, a00); a10 = Fma.MultiplyAdd(y1, p, a10); a20 = Fma.MultiplyAdd(y2, p, a20);
-                p = Vector256.LoadUnsafe(ref x1, i);
-                a01 = Fma.MultiplyAdd(y0, p, a01); a11 = Fma.MultiplyAdd(y1, p, a11); a21 = Fma.MultiplyAdd(y2, p, a21);
-                p = Vector256.LoadUnsafe(ref x2, i);
-                a02 = Fma.MultiplyAdd(y0, p, a02); a12 = Fma.MultiplyAdd(y1, p, a12); a22 = Fma.MultiplyAdd(y2, p, a22);
-                p = Vector256.LoadUnsafe(ref x3, i);
-                a03 = Fma.MultiplyAdd(y0, p, a03); a13 = Fma.MultiplyAdd(y1, p, a13); a23 = Fma.MultiplyAdd(y2, p, a23);
+                Vector256<float> p0 = Vector256.LoadUnsafe(ref x, i), p1 = Vector256.LoadUnsafe(ref x1, i), p2 = Vector256.LoadUnsafe(ref x2, i);
+                Vector256<float> y = Vector256.LoadUnsafe(ref d, i);
+                a00 = Fma.MultiplyAdd(y, p0, a00); a01 = Fma.MultiplyAdd(y, p1, a01); a02 = Fma.MultiplyAdd(y, p2, a02);
+                y = Vector256.LoadUnsafe(ref d1, i);
+                a10 = Fma.MultiplyAdd(y, p0, a10); a11 = Fma.MultiplyAdd(y, p1, a11); a12 = Fma.MultiplyAdd(y, p2, a12);
+                y = Vector256.LoadUnsafe(ref d2, i);
+                a20 = Fma.MultiplyAdd(y, p0, a20); a21 = Fma.MultiplyAdd(y, p1, a21); a22 = Fma.MultiplyAdd(y, p2, a22);
+                y = Vector256.LoadUnsafe(ref d3, i);
+                a30 = Fma.MultiplyAdd(y, p0, a30); a31 = Fma.MultiplyAdd(y, p1, a31); a32 = Fma.MultiplyAdd(y, p2, a32);
             }
             d = ref Unsafe.Add(ref d, columns);
             x = ref Unsafe.Add(ref x, imageStride);
         }
-        (sums[0], sums[1], sums[2], sums[3]) = (Vector256.Sum(a00), Vector256.Sum(a01), Vector256.Sum(a02), Vector256.Sum(a03));
-        (sums[4], sums[5], sums[6], sums[7]) = (Vector256.Sum(a10), Vector256.Sum(a11), Vector256.Sum(a12), Vector256.Sum(a13));
-        (sums[8], sums[9], sums[10], sums[11]) = (Vector256.Sum(a20), Vector256.Sum(a21), Vector256.Sum(a22), Vector256.Sum(a23));
+        (sums[0], sums[1], sums[2]) = (Vector256.Sum(a00), Vector256.Sum(a01), Vector256.Sum(a02));
+        (sums[3], sums[4], sums[5]) = (Vector256.Sum(a10), Vector256.Sum(a11), Vector256.Sum(a12));
+        (sums[6], sums[7], sums[8]) = (Vector256.Sum(a20), Vector256.Sum(a21), Vector256.Sum(a22));
+        (sums[9], sums[10], sums[11]) = (Vector256.Sum(a30), Vector256.Sum(a31), Vector256.Sum(a32));
     }
 }
