@@ -41,6 +41,14 @@ internal sealed class DirectConvolution : IParallelWork
     const int BlockColumns = 512;
     /// <summary>Products (images × rows × virtual columns × K) from which a run is shared among threads.</summary>
     const long ParallelWork = 1 << 20;
+    /// <summary>The most bytes of a block's input columns (K rows of its virtual columns) that every panel reads whole:
+    /// beyond it K is summed in blocks, each read by all the panels of a task from L2 (half of a Zen 3 core's). On this
+    /// project's AVX2 machine (one thread, ResNet-18's 3×3 layers alone) blocks of K took the 56×56 and 28×28 layers from
+    /// 38 to 43–44 GMAC/s and the 14×14 ones from 37 to 40; the 7×7 ones, 4 tiles a block, lost 10 % (their weights are
+    /// the larger stream, and short pieces of it are read from L3 without the prefetcher's help).</summary>
+    const int DepthBlockBytes = 256 << 10;
+    /// <summary>Virtual columns a block needs (8 tiles of 16) for K to be summed in blocks.</summary>
+    const int MinDepthBlockedColumns = 128;
 
     /// <summary>Whether the kernel exists for <paramref name="kernel"/>'s tile (the FMA kernels).</summary>
     public static bool Supports(GemmKernel kernel) => kernel is GemmKernel.Vector512Fma or GemmKernel.Vector256Fma;
@@ -57,7 +65,7 @@ internal sealed class DirectConvolution : IParallelWork
     readonly float[][] rowBuffers = new float[CpuWorkers.Shared.MaxParticipants][];
     ImageBatch input, output;
     Window2d window;
-    int rows, depth, panels, panelsPerTask, blocks, blockRows, virtualStride, mr, nr;
+    int rows, depth, depthBlock, panels, panelsPerTask, panelGroups, blocks, blockRows, virtualStride, mr, nr;
     bool building, accumulate;
     ConvolutionEpilogue? epilogue;
     GemmKernel kernel;
@@ -73,6 +81,8 @@ internal sealed class DirectConvolution : IParallelWork
     public int PlaneWidth => planeWidth;
     /// <summary>K = channels·KH·KW of the last Build.</summary>
     public int Depth => depth;
+    /// <summary>The k each block of K holds in the last Run (<see cref="Depth"/> where K is summed in one pass).</summary>
+    internal int DepthBlock => depthBlock;
     public int OutputWidth => outputWidth;
     public int OutputHeight => outputHeight;
 
@@ -341,9 +351,23 @@ internal sealed class DirectConvolution : IParallelWork
             panelsPerTask = panels;
         }
         virtualStride = Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, nr);
+        // a block's input columns for all of K (K rows of virtualStride floats, read by every panel) larger than
+        // DepthBlockBytes, over tiles enough to reuse a panel's weights: K in blocks, each read by all the panels of a task
+        // while it is in L2, a task a group of panels (all of them, or enough groups for two tasks a thread)
+        long inputBytes = (long)depth * virtualStride * sizeof(float);
+        depthBlock = depth;
+        if (inputBytes > DepthBlockBytes && virtualStride >= MinDepthBlockedColumns && panels > 1)
+        {
+            long depthBlocks = (inputBytes + DepthBlockBytes - 1) / DepthBlockBytes;
+            depthBlock = (int)((depth + depthBlocks - 1) / depthBlocks);
+            int groups = Math.Clamp((2 * participants + batch * blocks - 1) / (batch * blocks), 1, panels);
+            panelsPerTask = (panels + groups - 1) / groups;
+            bufferLength = Math.Max(bufferLength, panelsPerTask * mr * virtualStride);
+        }
+        panelGroups = (panels + panelsPerTask - 1) / panelsPerTask;
         for (int p = 0; p < rowBuffers.Length; p++)
             if ((rowBuffers[p]?.Length ?? 0) < bufferLength) rowBuffers[p] = new float[bufferLength];
-        CpuWorkers.Shared.Run(this, batch * blocks * panels / panelsPerTask, participants);
+        CpuWorkers.Shared.Run(this, batch * blocks * panelGroups, participants);
         (this.weights, this.output, this.epilogue) = ([], default, null);
     }
 
@@ -354,41 +378,79 @@ internal sealed class DirectConvolution : IParallelWork
             BuildChannel(task / channels, task % channels);
             return;
         }
-        for (int p = 0; p < panelsPerTask; p++) RunPanel(task * panelsPerTask + p, participant);
+        // panels [firstPanel, endPanel) of block task / groups % blocks of image task / groups / blocks
+        int group = task % panelGroups, block = task / panelGroups % blocks, n = task / panelGroups / blocks;
+        int firstPanel = group * panelsPerTask, endPanel = Math.Min(panels, firstPanel + panelsPerTask);
+        float[] buffer = rowBuffers[participant]!;
+        if (depthBlock == depth)
+            // each panel whole, its rows emitted while they are in cache
+            for (int panel = firstPanel; panel < endPanel; panel++)
+            {
+                SumTiles(n, block, panel, 0, depth, buffer, 0);
+                Emit(n, block, panel, buffer, 0);
+            }
+        else
+        {
+            // K in blocks: every panel of the task sums a block of K (continuing its sums from the last block's) before
+            // the next block of the input is read; each panel's rows have their own place in the buffer
+            for (int k0 = 0; k0 < depth; k0 += depthBlock)
+                for (int panel = firstPanel; panel < endPanel; panel++)
+                    SumTiles(n, block, panel, k0, Math.Min(depthBlock, depth - k0), buffer, (panel - firstPanel) * mr);
+            for (int panel = firstPanel; panel < endPanel; panel++) Emit(n, block, panel, buffer, (panel - firstPanel) * mr);
+        }
     }
 
-    /// <summary>Panel task % panels of block task / panels % blocks of image task / panels / blocks.</summary>
-    void RunPanel(int task, int participant)
+    /// <summary>Rows [0, OH) of the output in <see cref="blocks"/> of <see cref="blockRows"/>: block <paramref name="block"/>'s first row and row count.</summary>
+    (int FirstRow, int Rows) BlockOf(int block)
     {
-        int panel = task % panels, block = task / panels % blocks, n = task / panels / blocks;
-        int firstRow = block * blockRows, rowsHere = Math.Min(blockRows, outputHeight - firstRow);
-        int columnStart = firstRow * planeWidth, columns = (rowsHere - 1) * planeWidth + outputWidth;
-        float[] buffer = rowBuffers[participant]!;
+        int firstRow = block * blockRows;
+        return (firstRow, Math.Min(blockRows, outputHeight - firstRow));
+    }
+
+    /// <summary>The sums over k in [<paramref name="k0"/>, k0 + <paramref name="count"/>) of panel <paramref name="panel"/>'s
+    /// rows, for block <paramref name="block"/>'s virtual columns of image <paramref name="n"/>, into buffer rows from
+    /// <paramref name="bufferRow"/> on: from zero at k0 = 0, else continuing the sums there (the same chain of fused
+    /// multiply-adds as one pass over all of K).</summary>
+    void SumTiles(int n, int block, int panel, int k0, int count, float[] buffer, int bufferRow)
+    {
+        var (firstRow, rowsHere) = BlockOf(block);
+        int columns = (rowsHere - 1) * planeWidth + outputWidth;
         // the panel's rows of A; past the last row, the last row again (computed and dropped), so every read is in bounds
         int first = panel * mr, last = Math.Min(rows, first + mr) - 1;
-        ref float a = ref weights[weightOffset + first * depth + depth - 1];
-        a = ref Unsafe.Subtract(ref a, depth - 1);
-        _ = weights[weightOffset + last * depth + depth - 1]; // the last row lies inside the array too
+        ref float a = ref weights[weightOffset + first * depth + k0 + count - 1];
+        a = ref Unsafe.Subtract(ref a, count - 1);
+        _ = weights[weightOffset + last * depth + k0 + count - 1]; // the last row lies inside the array too
         nint rowStep = depth, lastStep = (last - first) * (nint)depth;
-        ref int taps = ref offsets[0];
-        ref float image = ref planes[n * sampleSize + columnStart];
+        ref int taps = ref offsets[k0];
+        _ = offsets[k0 + count - 1];
+        ref float image = ref planes[n * sampleSize + firstRow * planeWidth];
+        ref float sums = ref buffer[bufferRow * virtualStride];
+        _ = buffer[(bufferRow + mr) * virtualStride - 1];
+        bool resume = k0 > 0;
         for (int v = 0; v < columns; v += nr)
         {
-            if (kernel == GemmKernel.Vector512Fma) Kernel512(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, depth, ref buffer[v], virtualStride);
-            else if (nr == 24) Kernel4x24(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, depth, ref buffer[v], virtualStride);
-            else Kernel256(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, depth, ref buffer[v], virtualStride);
+            if (kernel == GemmKernel.Vector512Fma) Kernel512(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, count, ref Unsafe.Add(ref sums, v), virtualStride, resume);
+            else if (nr == 24) Kernel4x24(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, count, ref Unsafe.Add(ref sums, v), virtualStride, resume);
+            else Kernel256(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, count, ref Unsafe.Add(ref sums, v), virtualStride, resume);
         }
-        // the valid columns of each output row, then the epilogue on them
+    }
+
+    /// <summary>The valid columns of panel <paramref name="panel"/>'s rows (buffer rows from <paramref name="bufferRow"/> on)
+    /// written to the output (or added to it), then the epilogue on them.</summary>
+    void Emit(int n, int block, int panel, float[] buffer, int bufferRow)
+    {
+        var (firstRow, rowsHere) = BlockOf(block);
         int outputPixels = rowsHere * outputWidth;
         for (int r = 0; r < Math.Min(mr, rows - panel * mr); r++)
         {
             int channel = panel * mr + r, start = output.Start(n, channel) + firstRow * outputWidth;
+            var row = buffer.AsSpan((bufferRow + r) * virtualStride);
             if (!accumulate)
             {
                 // the rows and their epilogue in one pass where it can (a batch norm and ReLU6), else one after the other
-                if (epilogue?.CopyRowsAndApply(output.ChannelOffset + channel, buffer.AsSpan(r * virtualStride), planeWidth,
+                if (epilogue?.CopyRowsAndApply(output.ChannelOffset + channel, row, planeWidth,
                     output.Data.AsSpan(start, outputPixels), outputWidth, rowsHere) == true) continue;
-                CopyRows(buffer.AsSpan(r * virtualStride), planeWidth, output.Data.AsSpan(start, outputPixels), outputWidth, outputWidth, rowsHere);
+                CopyRows(row, planeWidth, output.Data.AsSpan(start, outputPixels), outputWidth, outputWidth, rowsHere);
             }
             else
             {
@@ -397,7 +459,7 @@ internal sealed class DirectConvolution : IParallelWork
                 for (int i = 0; i < runs; i++)
                 {
                     Span<float> target = output.Data.AsSpan(start + i * outputWidth, length);
-                    TensorPrimitives.Add(target, buffer.AsSpan(r * virtualStride + i * planeWidth, length), target);
+                    TensorPrimitives.Add(target, row.Slice(i * planeWidth, length), target);
                 }
             }
             epilogue?.ApplyToChannel(output.ChannelOffset + channel, start, output.Data.AsSpan(start, outputPixels));
@@ -407,15 +469,27 @@ internal sealed class DirectConvolution : IParallelWork
     // one unrolled kernel per vector width, like Gemm's register tiles (see the note there: merged, they lose their registers)
 
     /// <summary>8 rows × 32 virtual columns (two 512-bit vectors): <c>C[r, 0..32) = Σ_k a[r·K + k]·x[offsets[k] + 0..32)</c>,
-    /// one fused multiply-add per product, k ascending. Row r of A is <c>min(r, lastRow)·rowStep</c> floats after a (the
+    /// one fused multiply-add per product, k ascending, from zero or, with <paramref name="resume"/>, from what C holds (a
+    /// sum over the earlier blocks of K, so that blocks of K chain the same multiply-adds as one pass). Row r of A is <c>min(r, lastRow)·rowStep</c> floats after a (the
     /// rows past the last one repeat it: <paramref name="lastStep"/> = lastRow·rowStep).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel512(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
+    internal static void Kernel512(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc, bool resume = false)
     {
         nint s1 = Math.Min(rowStep, lastStep), s2 = Math.Min(2 * rowStep, lastStep), s3 = Math.Min(3 * rowStep, lastStep), s4 = Math.Min(4 * rowStep, lastStep);
         nint s5 = Math.Min(5 * rowStep, lastStep), s6 = Math.Min(6 * rowStep, lastStep), s7 = Math.Min(7 * rowStep, lastStep);
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        if (resume)
+        {
+            (c00, c01) = (Vector512.LoadUnsafe(ref c), Vector512.LoadUnsafe(ref c, 16));
+            (c10, c11) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, ldc), 16));
+            (c20, c21) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc), 16));
+            (c30, c31) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc), 16));
+            (c40, c41) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 4 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 4 * ldc), 16));
+            (c50, c51) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 5 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 5 * ldc), 16));
+            (c60, c61) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 6 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 6 * ldc), 16));
+            (c70, c71) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 7 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 7 * ldc), 16));
+        }
         for (int k = 0; k < depth; k++)
         {
             ref float b = ref Unsafe.Add(ref x, Unsafe.Add(ref offsets, k));
@@ -470,12 +544,21 @@ internal sealed class DirectConvolution : IParallelWork
 
     /// <summary>6 rows × 16 virtual columns (two 256-bit vectors, FMA3), as <see cref="Kernel512"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel256(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
+    internal static void Kernel256(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc, bool resume = false)
     {
         nint s1 = Math.Min(rowStep, lastStep), s2 = Math.Min(2 * rowStep, lastStep), s3 = Math.Min(3 * rowStep, lastStep);
         nint s4 = Math.Min(4 * rowStep, lastStep), s5 = Math.Min(5 * rowStep, lastStep);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (resume)
+        {
+            (c00, c01) = (Vector256.LoadUnsafe(ref c), Vector256.LoadUnsafe(ref c, 8));
+            (c10, c11) = (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, ldc)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, ldc), 8));
+            (c20, c21) = (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc), 8));
+            (c30, c31) = (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc), 8));
+            (c40, c41) = (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 4 * ldc)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 4 * ldc), 8));
+            (c50, c51) = (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 5 * ldc)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 5 * ldc), 8));
+        }
         for (int k = 0; k < depth; k++)
         {
             ref float b = ref Unsafe.Add(ref x, Unsafe.Add(ref offsets, k));
@@ -505,11 +588,21 @@ internal sealed class DirectConvolution : IParallelWork
     /// <summary>4 rows × 24 virtual columns (three 256-bit vectors, FMA3), as <see cref="Kernel512"/>: the same sums, in the
     /// same order, as <see cref="Kernel256"/>'s tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel4x24(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc)
+    internal static void Kernel4x24(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc, bool resume)
     {
         nint s1 = Math.Min(rowStep, lastStep), s2 = Math.Min(2 * rowStep, lastStep), s3 = Math.Min(3 * rowStep, lastStep);
         Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
         Vector256<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        if (resume)
+        {
+            (c00, c01, c02) = (Vector256.LoadUnsafe(ref c), Vector256.LoadUnsafe(ref c, 8), Vector256.LoadUnsafe(ref c, 16));
+            ref float row = ref Unsafe.Add(ref c, ldc);
+            (c10, c11, c12) = (Vector256.LoadUnsafe(ref row), Vector256.LoadUnsafe(ref row, 8), Vector256.LoadUnsafe(ref row, 16));
+            row = ref Unsafe.Add(ref c, 2 * ldc);
+            (c20, c21, c22) = (Vector256.LoadUnsafe(ref row), Vector256.LoadUnsafe(ref row, 8), Vector256.LoadUnsafe(ref row, 16));
+            row = ref Unsafe.Add(ref c, 3 * ldc);
+            (c30, c31, c32) = (Vector256.LoadUnsafe(ref row), Vector256.LoadUnsafe(ref row, 8), Vector256.LoadUnsafe(ref row, 16));
+        }
         for (int k = 0; k < depth; k++)
         {
             ref float b = ref Unsafe.Add(ref x, Unsafe.Add(ref offsets, k));

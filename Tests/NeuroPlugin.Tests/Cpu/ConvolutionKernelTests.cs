@@ -37,6 +37,7 @@ public class ConvolutionKernelTests
         new(1, 4, 6, 5, 5, new Window2d(1, 1, 1, 1, 0, 0, 1, 1)),                // 1×1 with padding after (not pointwise)
         new(1, 2, 3, 4, 4, Window2d.Square(2, 2)),                               // 2×2 stride 2, no padding
         new(1, 70, 20, 6, 6, Window2d.Square(3, 1, 1)),                          // K = 630 > one depth block of 256
+        new(2, 40, 14, 24, 24, Window2d.Square(3, 1, 1)),                        // direct: K = 360 over 19 rows a block, summed in blocks of K
         new(1, 16, 20, 40, 36, Window2d.Square(3, 1, 1)),                        // one large image: a task per block, all its panels (the last partial)
         new(1, 8, 14, 70, 66, Window2d.Square(3, 2, 1)),                         // the same at stride 2
         new(30, 12, 40, 8, 8, Window2d.Square(3, 1, 1)),                         // weight gradient: 2 parts of images × 3 groups of rows (the last partial)

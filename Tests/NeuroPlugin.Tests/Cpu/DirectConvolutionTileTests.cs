@@ -4,7 +4,8 @@ namespace NeuroPlugin.Tests.Cpu;
 /// The direct convolution's register tiles (<see cref="DirectConvolution"/>: AVX2's 6 × 16 and 4 × 24, AVX-512's 8 × 32).
 /// Each output element is one chain of fused multiply-adds over k ascending from zero, whichever tile computes it, so every
 /// tile must give the bits of a scalar chain of <see cref="MathF.FusedMultiplyAdd"/> over the zero-padded input (written
-/// here from the definition, without phase planes). And the tile the run picks by default is the one that drops fewer products.
+/// here from the definition, without phase planes), also where K is summed in blocks (each block continuing the sums of
+/// the one before). And the tile the run picks by default is the one that drops fewer products.
 /// </summary>
 public class DirectConvolutionTileTests
 {
@@ -23,6 +24,8 @@ public class DirectConvolutionTileTests
         new(1, 16, 32, 17, Window2d.Square(3, 2, 1)),   // stride 2, odd plane
         new(2, 5, 10, 11, Window2d.Square(5, 1, 2)),    // 5×5 taps
         new(1, 3, 8, 40, Window2d.Square(1)),           // 1×1, rows of a block longer than a tile
+        new(1, 64, 20, 16, Window2d.Square(3, 1, 1)),   // K = 576 over 288 columns (663 KiB): K in 3 blocks
+        new(2, 40, 27, 24, Window2d.Square(3, 1, 1)),   // K = 360 over a block of 19 rows: K in blocks, partial panels
     ];
 
     static IEnumerable<(GemmKernel Kernel, (int Rows, int Columns) Tile)> SupportedTiles()
@@ -56,6 +59,8 @@ public class DirectConvolutionTileTests
             for (int i = 0; i < output.Length; i++)
                 if (BitConverter.SingleToInt32Bits(output[i]) != BitConverter.SingleToInt32Bits(expected[i]))
                     Assert.Fail($"{c}, {kernel} {tile.Rows}×{tile.Columns}: y[{i}] = {output[i]:R}, the fused chain gives {expected[i]:R}");
+            bool deep = (long)convolution.Depth * Gemm.RoundUp(convolution.VirtualColumns, tile.Columns) * sizeof(float) > 512 << 10;
+            if (deep) Assert.That(convolution.DepthBlock, Is.LessThan(convolution.Depth), $"{c}, {tile.Rows}×{tile.Columns}: K in blocks");
         }
     }
 
