@@ -481,14 +481,8 @@ internal sealed class DirectConvolution : IParallelWork
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         if (resume)
         {
-            (c00, c01) = (Vector512.LoadUnsafe(ref c), Vector512.LoadUnsafe(ref c, 16));
-            (c10, c11) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, ldc), 16));
-            (c20, c21) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc), 16));
-            (c30, c31) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc), 16));
-            (c40, c41) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 4 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 4 * ldc), 16));
-            (c50, c51) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 5 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 5 * ldc), 16));
-            (c60, c61) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 6 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 6 * ldc), 16));
-            (c70, c71) = (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 7 * ldc)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, 7 * ldc), 16));
+            ((c00, c01), (c10, c11), (c20, c21), (c30, c31)) = (Row512(ref c, 0), Row512(ref c, ldc), Row512(ref c, 2 * ldc), Row512(ref c, 3 * ldc));
+            ((c40, c41), (c50, c51), (c60, c61), (c70, c71)) = (Row512(ref c, 4 * ldc), Row512(ref c, 5 * ldc), Row512(ref c, 6 * ldc), Row512(ref c, 7 * ldc));
         }
         for (int k = 0; k < depth; k++)
         {
@@ -552,12 +546,8 @@ internal sealed class DirectConvolution : IParallelWork
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         if (resume)
         {
-            (c00, c01) = (Vector256.LoadUnsafe(ref c), Vector256.LoadUnsafe(ref c, 8));
-            (c10, c11) = (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, ldc)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, ldc), 8));
-            (c20, c21) = (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc), 8));
-            (c30, c31) = (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc), 8));
-            (c40, c41) = (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 4 * ldc)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 4 * ldc), 8));
-            (c50, c51) = (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 5 * ldc)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 5 * ldc), 8));
+            ((c00, c01), (c10, c11), (c20, c21)) = (Row256(ref c, 0), Row256(ref c, ldc), Row256(ref c, 2 * ldc));
+            ((c30, c31), (c40, c41), (c50, c51)) = (Row256(ref c, 3 * ldc), Row256(ref c, 4 * ldc), Row256(ref c, 5 * ldc));
         }
         for (int k = 0; k < depth; k++)
         {
@@ -595,13 +585,8 @@ internal sealed class DirectConvolution : IParallelWork
         Vector256<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
         if (resume)
         {
-            (c00, c01, c02) = (Vector256.LoadUnsafe(ref c), Vector256.LoadUnsafe(ref c, 8), Vector256.LoadUnsafe(ref c, 16));
-            ref float row = ref Unsafe.Add(ref c, ldc);
-            (c10, c11, c12) = (Vector256.LoadUnsafe(ref row), Vector256.LoadUnsafe(ref row, 8), Vector256.LoadUnsafe(ref row, 16));
-            row = ref Unsafe.Add(ref c, 2 * ldc);
-            (c20, c21, c22) = (Vector256.LoadUnsafe(ref row), Vector256.LoadUnsafe(ref row, 8), Vector256.LoadUnsafe(ref row, 16));
-            row = ref Unsafe.Add(ref c, 3 * ldc);
-            (c30, c31, c32) = (Vector256.LoadUnsafe(ref row), Vector256.LoadUnsafe(ref row, 8), Vector256.LoadUnsafe(ref row, 16));
+            ((c00, c01, c02), (c10, c11, c12)) = (Row3(ref c, 0), Row3(ref c, ldc));
+            ((c20, c21, c22), (c30, c31, c32)) = (Row3(ref c, 2 * ldc), Row3(ref c, 3 * ldc));
         }
         for (int k = 0; k < depth; k++)
         {
@@ -622,6 +607,19 @@ internal sealed class DirectConvolution : IParallelWork
         Store3(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, c22);
         Store3(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, c32);
     }
+
+    // a resumed tile's row of sums, read back into its accumulators
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector512<float>, Vector512<float>) Row512(ref float c, nint offset) =>
+        (Vector512.LoadUnsafe(ref Unsafe.Add(ref c, offset)), Vector512.LoadUnsafe(ref Unsafe.Add(ref c, offset), 16));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<float>, Vector256<float>) Row256(ref float c, nint offset) =>
+        (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, offset)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, offset), 8));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<float>, Vector256<float>, Vector256<float>) Row3(ref float c, nint offset) =>
+        (Vector256.LoadUnsafe(ref Unsafe.Add(ref c, offset)), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, offset), 8), Vector256.LoadUnsafe(ref Unsafe.Add(ref c, offset), 16));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store3(ref float row, Vector256<float> left, Vector256<float> middle, Vector256<float> right)
