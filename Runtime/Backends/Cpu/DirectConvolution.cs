@@ -255,12 +255,19 @@ internal sealed class DirectConvolution : IParallelWork
             for (; s + 16 <= row.Length; s += 16)
                 Avx512F.PermuteVar16x32x2(Vector512.Create(padded.Slice(2 * s, 16)), lanes, Vector512.Create(padded.Slice(2 * s + 16, 16))).CopyTo(row.Slice(s, 16));
         }
+        else if (stride == 2 && Avx2.IsSupported)
+            for (; s + 8 <= row.Length; s += 8)
+            {
+                var (even, odd) = Halves256(Vector256.Create(padded.Slice(2 * s, 8)), Vector256.Create(padded.Slice(2 * s + 8, 8)));
+                (phase == 0 ? even : odd).CopyTo(row.Slice(s, 8));
+            }
         for (; s < row.Length; s++) row[s] = padded[s * stride + phase];
     }
 
     /// <summary><c>even[s] = padded[2s]</c> and <c>odd[s] = padded[2s + 1]</c> for s &lt; <paramref name="length"/> (stride 2's
     /// two column phases in one pass: each pair of loads serves both; the last 16 values overlap the vector before, so no
-    /// scalar tail; rows of 8–15 floats store two overlapping halves). The caller guarantees <c>2·length + 32</c> readable
+    /// scalar tail; rows of 8–15 floats store two overlapping halves; with AVX2 only, 8 values a step, the last 8
+    /// overlapping likewise). The caller guarantees <c>2·length + 32</c> readable
     /// floats at <paramref name="padded"/> and <paramref name="length"/> writable ones at <paramref name="even"/> and
     /// <paramref name="odd"/>.</summary>
     static void DeinterleavePair(ref float padded, ref float even, ref float odd, int length)
@@ -291,7 +298,27 @@ internal sealed class DirectConvolution : IParallelWork
                 s += 16;
             }
         }
+        if (Avx2.IsSupported && length >= 8)
+            while (true)
+            {
+                // the last 8 of each phase overlap the vector before, as above
+                s = Math.Min(s, length - 8);
+                var (evenLanes, oddLanes) = Halves256(Vector256.LoadUnsafe(ref padded, (nuint)(2 * s)), Vector256.LoadUnsafe(ref padded, (nuint)(2 * s + 8)));
+                evenLanes.StoreUnsafe(ref even, (nuint)s);
+                oddLanes.StoreUnsafe(ref odd, (nuint)s);
+                if (s + 8 >= length) return;
+                s += 8;
+            }
         for (; s < length; s++) (Unsafe.Add(ref even, s), Unsafe.Add(ref odd, s)) = (Unsafe.Add(ref padded, 2 * s), Unsafe.Add(ref padded, 2 * s + 1));
+    }
+
+    /// <summary>The even and the odd lanes of 16 consecutive floats (<paramref name="low"/> then <paramref name="high"/>):
+    /// a shuffle per 128-bit half gives (0 2 8 10 | 4 6 12 14), and a swap of the middle 64-bit quarters puts them in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<float> Even, Vector256<float> Odd) Halves256(Vector256<float> low, Vector256<float> high)
+    {
+        Vector256<float> even = Avx.Shuffle(low, high, 0b10_00_10_00), odd = Avx.Shuffle(low, high, 0b11_01_11_01);
+        return (Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle(), Avx2.Permute4x64(odd.AsDouble(), 0b11_01_10_00).AsSingle());
     }
 
     /// <summary>Where tap (p, q) of a plane's window starts in its phase planes (see <see cref="PhasePlanes"/>; those of
