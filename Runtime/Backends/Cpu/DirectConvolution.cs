@@ -70,7 +70,10 @@ internal sealed partial class DirectConvolution : IParallelWork
     GemmKernel kernel;
 
     /// <summary>Virtual columns per image: <c>(OH − 1)·Wq + OW</c>.</summary>
-    public int VirtualColumns => (outputHeight - 1) * planeWidth + outputWidth;
+    public int VirtualColumns => ColumnsOf(outputHeight);
+
+    /// <summary>Virtual columns of <paramref name="outputRows"/> consecutive output rows: <c>(rows − 1)·Wq + OW</c>.</summary>
+    int ColumnsOf(int outputRows) => (outputRows - 1) * planeWidth + outputWidth;
     /// <summary>Distance between the starts of two images' planes in <see cref="Planes"/>.</summary>
     public int SampleSize => sampleSize;
     /// <summary>The phase planes of the last <see cref="Build"/>, image after image (with slack after the last).</summary>
@@ -149,7 +152,7 @@ internal sealed partial class DirectConvolution : IParallelWork
         panels = (rowCount + mr - 1) / mr;
         // the row buffers hold a block of this size whatever the run cuts or whichever tile it takes, so that a layer's
         // buffers are grown once (by its first run), not by a later run with more tasks
-        int blockColumns = (blockRows - 1) * planeWidth + outputWidth;
+        int blockColumns = ColumnsOf(blockRows);
         int bufferLength = kernel == GemmKernel.Vector512Fma ? 8 * Gemm.RoundUp(blockColumns, 32)
             : Math.Max(6 * Gemm.RoundUp(blockColumns, 16), 4 * Gemm.RoundUp(blockColumns, 24));
         long work = (long)batch * rowCount * VirtualColumns * depth;
@@ -172,7 +175,7 @@ internal sealed partial class DirectConvolution : IParallelWork
             blocks = (outputHeight + blockRows - 1) / blockRows;
             panelsPerTask = panels;
         }
-        virtualStride = Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, nr);
+        virtualStride = Gemm.RoundUp(ColumnsOf(blockRows), nr);
         // a block's input columns for all of K (K rows of virtualStride floats, read by every panel) larger than
         // DepthBlockBytes, over tiles enough to reuse a panel's weights: K in blocks, each read by all the panels of a task
         // while it is in L2, a task a group of panels (all of them, or enough groups for two tasks a thread)
@@ -236,7 +239,7 @@ internal sealed partial class DirectConvolution : IParallelWork
     void SumTiles(int n, int block, int panel, int k0, int count, float[] buffer, int bufferRow)
     {
         var (firstRow, rowsHere) = BlockOf(block);
-        int columns = (rowsHere - 1) * planeWidth + outputWidth;
+        int columns = ColumnsOf(rowsHere);
         // the panel's rows of A; past the last row, the last row again (computed and dropped), so every read is in bounds
         int first = panel * mr, last = Math.Min(rows, first + mr) - 1;
         ref float a = ref weights[weightOffset + first * depth + k0 + count - 1];
@@ -351,8 +354,8 @@ internal sealed partial class DirectConvolution : IParallelWork
         int fullBlocks = outputHeight / blockRows, lastRows = outputHeight % blockRows;
         long Work(int tileRows, int tileColumns)
         {
-            long columns = fullBlocks * (long)Gemm.RoundUp((blockRows - 1) * planeWidth + outputWidth, tileColumns);
-            if (lastRows > 0) columns += Gemm.RoundUp((lastRows - 1) * planeWidth + outputWidth, tileColumns);
+            long columns = fullBlocks * (long)Gemm.RoundUp(ColumnsOf(blockRows), tileColumns);
+            if (lastRows > 0) columns += Gemm.RoundUp(ColumnsOf(lastRows), tileColumns);
             return Gemm.RoundUp(rowCount, tileRows) * columns;
         }
         return Work(4, 24) < Work(6, 16) ? (4, 24) : (6, 16);
