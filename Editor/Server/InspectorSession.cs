@@ -26,8 +26,6 @@ internal sealed class InspectorSession(DocumentSession document, TrainingSession
     /// <summary>How long a request waits for the training thread (a step, or an epoch's evaluation) before it fails.</summary>
     static readonly TimeSpan TrainingWait = TimeSpan.FromMinutes(2);
 
-    readonly object gate = new();
-    ImageDataset? fashionMnistTest;
 
     /// <summary><c>POST /api/inspect/filters {"node"}</c>: the convolution's weight (O, C/G, KH, KW) as O images.</summary>
     public async Task<byte[]> FiltersAsync(JsonObject body)
@@ -161,16 +159,13 @@ internal sealed class InspectorSession(DocumentSession document, TrainingSession
         if (graph is null || graph.Inputs.Count == 0) return null;
         var item = graph.Inputs[0].ItemShape;
         if (item.Rank != 3 || item[0] != 1 || item[1] != FashionMnist.ImageSize || item[2] != FashionMnist.ImageSize) return null;
-        lock (gate)
+        try
         {
-            try
-            {
-                return fashionMnistTest ??= FashionMnist.LoadTest();
-            }
-            catch (Exception e) when (e is IOException or DatasetException)
-            {
-                return null;
-            }
+            return training.FashionMnistSets.Test;
+        }
+        catch (Exception e) when (e is IOException or DatasetException)
+        {
+            return null;
         }
     }
 

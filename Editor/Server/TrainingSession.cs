@@ -98,6 +98,9 @@ internal sealed record TrainingRequest(string Backend, TrainingOptions Options)
 /// </summary>
 internal sealed class TrainingSession(DocumentSession document) : BackgroundRun
 {
+    /// <summary>Fashion-MNIST, read by the first run that trains on it and shared by the later ones and the inspector.</summary>
+    public FashionMnistCache FashionMnistSets { get; } = new();
+
     /// <summary>Steps between reported points.</summary>
     public const int ReportEvery = 10;
 
@@ -298,8 +301,8 @@ internal sealed class TrainingSession(DocumentSession document) : BackgroundRun
             ImageDataset train, test;
             if (folder is null)
             {
-                train = FashionMnist.LoadTrain();
-                test = FashionMnist.LoadTest();
+                train = FashionMnistSets.Train;
+                test = FashionMnistSets.Test;
             }
             else
             {
