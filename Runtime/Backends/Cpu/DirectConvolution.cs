@@ -256,6 +256,8 @@ internal sealed partial class DirectConvolution : IParallelWork
         {
             if (kernel == GemmKernel.Vector512Fma) Kernel512(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, count, ref Unsafe.Add(ref sums, v), virtualStride, resume);
             else if (nr == 24) Kernel4x24(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, count, ref Unsafe.Add(ref sums, v), virtualStride, resume);
+            // the last 8 columns or fewer (a 7×7 image's 49th, a 14×14 image's last 4): half a tile, half its products
+            else if (columns - v <= 8) Kernel6x8(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, count, ref Unsafe.Add(ref sums, v), virtualStride, resume);
             else Kernel256(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, v), ref taps, count, ref Unsafe.Add(ref sums, v), virtualStride, resume);
         }
     }
@@ -398,6 +400,38 @@ internal sealed partial class DirectConvolution : IParallelWork
         Gemm.Store256(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add: false);
         Gemm.Store256(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add: false);
         Gemm.Store256(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add: false);
+    }
+
+    /// <summary>6 rows × 8 virtual columns (one 256-bit vector, FMA3): <see cref="Kernel256"/>'s left half, the same sums
+    /// in the same order, for a run's last 8 columns or fewer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel6x8(ref float a, nint rowStep, nint lastStep, ref float x, ref int offsets, int depth, ref float c, int ldc, bool resume)
+    {
+        nint s1 = Math.Min(rowStep, lastStep), s2 = Math.Min(2 * rowStep, lastStep), s3 = Math.Min(3 * rowStep, lastStep);
+        nint s4 = Math.Min(4 * rowStep, lastStep), s5 = Math.Min(5 * rowStep, lastStep);
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        if (resume)
+        {
+            (c0, c1, c2) = (Vector256.LoadUnsafe(ref c), Vector256.LoadUnsafe(ref c, (nuint)ldc), Vector256.LoadUnsafe(ref c, (nuint)(2 * ldc)));
+            (c3, c4, c5) = (Vector256.LoadUnsafe(ref c, (nuint)(3 * ldc)), Vector256.LoadUnsafe(ref c, (nuint)(4 * ldc)), Vector256.LoadUnsafe(ref c, (nuint)(5 * ldc)));
+        }
+        for (int k = 0; k < depth; k++)
+        {
+            Vector256<float> b = Vector256.LoadUnsafe(ref Unsafe.Add(ref x, Unsafe.Add(ref offsets, k)));
+            c0 = Fma.MultiplyAdd(Vector256.Create(a), b, c0);
+            c1 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref a, s1)), b, c1);
+            c2 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref a, s2)), b, c2);
+            c3 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref a, s3)), b, c3);
+            c4 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref a, s4)), b, c4);
+            c5 = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref a, s5)), b, c5);
+            a = ref Unsafe.Add(ref a, 1);
+        }
+        c0.StoreUnsafe(ref c);
+        c1.StoreUnsafe(ref c, (nuint)ldc);
+        c2.StoreUnsafe(ref c, (nuint)(2 * ldc));
+        c3.StoreUnsafe(ref c, (nuint)(3 * ldc));
+        c4.StoreUnsafe(ref c, (nuint)(4 * ldc));
+        c5.StoreUnsafe(ref c, (nuint)(5 * ldc));
     }
 
     /// <summary>4 rows × 24 virtual columns (three 256-bit vectors, FMA3), as <see cref="Kernel512"/>: the same sums, in the

@@ -1,7 +1,8 @@
 namespace NeuroPlugin.Tests.Cpu;
 
 /// <summary>
-/// The direct convolution's register tiles (<see cref="DirectConvolution"/>: AVX2's 6 × 16 and 4 × 24, AVX-512's 8 × 32).
+/// The direct convolution's register tiles (<see cref="DirectConvolution"/>: AVX2's 6 × 16, with a 6 × 8 tile for a run's
+/// last 8 columns or fewer, and 4 × 24; AVX-512's 8 × 32).
 /// Each output element is one chain of fused multiply-adds over k ascending from zero, whichever tile computes it, so every
 /// tile must give the bits of a scalar chain of <see cref="MathF.FusedMultiplyAdd"/> over the zero-padded input (written
 /// here from the definition, without phase planes), also where K is summed in blocks (each block continuing the sums of
@@ -26,6 +27,8 @@ public class DirectConvolutionTileTests
         new(1, 3, 8, 40, Window2d.Square(1)),           // 1×1, rows of a block longer than a tile
         new(1, 64, 20, 16, Window2d.Square(3, 1, 1)),   // K = 576 over 288 columns (663 KiB): K in 3 blocks
         new(2, 40, 27, 24, Window2d.Square(3, 1, 1)),   // K = 360 over a block of 19 rows: K in blocks, partial panels
+        new(1, 320, 20, 7, Window2d.Square(1)),         // MobileNet v2's 7×7 pointwise: 49 columns, the last in 6 × 16's tail of 8
+        new(2, 512, 14, 15, Window2d.Square(1)),        // 225 columns (a tail of 1) with K in blocks
     ];
 
     static IEnumerable<(GemmKernel Kernel, (int Rows, int Columns) Tile)> SupportedTiles()
