@@ -115,17 +115,19 @@ internal sealed class DenseSource : GemmSource
             {
                 ref float target = ref packed[jr * depth];
                 _ = packed[jr * depth + depth * nr - 1]; // the whole panel lies inside the array
-                bool vectors = Vector512.IsHardwareAccelerated && nr % 16 == 0;
+                bool wide = Vector512.IsHardwareAccelerated && nr % 16 == 0, narrow = !wide && Vector256.IsHardwareAccelerated && nr % 8 == 0;
                 for (int p = 0; p < depth; p++)
                 {
                     // a full row of the panel, 64 or 128 bytes (indexing the last element checks that the row lies inside
-                    // the array): inline 512-bit moves, since a copy of a size the JIT does not know is a Memmove call,
-                    // which measured 4–5 % of MobileNet v2's batch-1 pass (the pointwise GEMMs pack every input row)
+                    // the array): inline 512- or 256-bit moves, since a copy of a size the JIT does not know is a Memmove
+                    // call, which measured 4–5 % of MobileNet v2's batch-1 pass (the pointwise GEMMs pack every input row)
                     ref float last = ref b.Data[b.Offset + (p0 + p) * b.Stride + j0 + jr + nr - 1];
                     ref float first = ref Unsafe.Subtract(ref last, nr - 1);
                     ref float row = ref Unsafe.Add(ref target, p * nr);
-                    if (vectors)
+                    if (wide)
                         for (int j = 0; j < nr; j += 16) Vector512.LoadUnsafe(ref first, (nuint)j).StoreUnsafe(ref row, (nuint)j);
+                    else if (narrow)
+                        for (int j = 0; j < nr; j += 8) Vector256.LoadUnsafe(ref first, (nuint)j).StoreUnsafe(ref row, (nuint)j);
                     else
                         Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref row), ref Unsafe.As<float, byte>(ref first), (uint)(nr * sizeof(float)));
                 }
