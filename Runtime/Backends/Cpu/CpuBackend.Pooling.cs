@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NeuroPlugin.Backends.Cpu;
 
@@ -25,7 +26,10 @@ public sealed partial class CpuBackend
     {
         var g = new PoolGeometry(input.Shape, output.Shape);
         var (first, end) = PlaneUnits(g.Planes);
-        if (first < end) poolingWork.Run(PoolingWork.Op.AverageForward, g, first, end, window, ArrayOf(input), ArrayOf(output), [], countIncludePad, Threads);
+        if (first >= end) return;
+        poolingWork.WholePlaneSums = Arithmetic == CpuArithmetic.Fast && g.OutputPixels == 1 && window.KernelHeight == g.InputHeight && window.KernelWidth == g.InputWidth
+            && window is { PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0, DilationHeight: 1, DilationWidth: 1 };
+        poolingWork.Run(PoolingWork.Op.AverageForward, g, first, end, window, ArrayOf(input), ArrayOf(output), [], countIncludePad, Threads);
     }
 
     /// <inheritdoc/>
@@ -80,6 +84,12 @@ public sealed partial class CpuBackend
 
         /// <summary>Max pooling's outputs a vector (<see cref="MaxPoolLaneCount"/>).</summary>
         public int LaneCount { get; set; } = MaxPoolLanes.FastestCount;
+
+        /// <summary>Average pooling whose one window is the whole plane (a global average pool) sums the plane as vectors
+        /// (<see cref="TensorPrimitives.Sum(ReadOnlySpan{float})"/>), in place of one add after another through the
+        /// window's positions: MobileNet v2's 1280 planes of 7×7 took 0.16–0.2 ms that way. Only under
+        /// <see cref="CpuArithmetic.Fast"/>, whose sums need not keep the GL shaders' order.</summary>
+        public bool WholePlaneSums { get; set; }
         readonly float[]?[] planeCopies = new float[CpuWorkers.Shared.MaxParticipants][];
 
         /// <summary><paramref name="image"/> is x (forward) or dx (backward), (N,C,H,W); <paramref name="pooled"/> is y or dy,
@@ -196,6 +206,11 @@ public sealed partial class CpuBackend
         {
             ReadOnlySpan<float> x = image.AsSpan(plane * g.InputPixels, g.InputPixels);
             Span<float> y = pooled.AsSpan(plane * g.OutputPixels, g.OutputPixels);
+            if (WholePlaneSums)
+            {
+                y[0] = TensorPrimitives.Sum(x) / g.InputPixels;
+                return;
+            }
             for (int i = 0; i < g.OutputHeight; i++)
                 for (int j = 0; j < g.OutputWidth; j++)
                 {
