@@ -131,7 +131,8 @@ public sealed record DiagnosticThresholds
     public double ExplodingRatio { get; init; } = 20;
     /// <summary>Weight layers a network needs before vanishing or exploding gradients are judged. Default 3.</summary>
     public int MinimumDepth { get; init; } = 3;
-    /// <summary>The run diverged when the mean of its last three losses exceeds this multiple of its first loss. Default 3.</summary>
+    /// <summary>The run diverged when the mean of its last three losses exceeds this multiple of the mean of its first three.
+    /// Default 3.</summary>
     public double DivergedLossFactor { get; init; } = 3;
     /// <summary>Test accuracy at or below this multiple of chance (1/K) after an epoch: the network is not learning. Default 1.5.</summary>
     public double ChanceFactor { get; init; } = 1.5;

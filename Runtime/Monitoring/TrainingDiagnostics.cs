@@ -20,10 +20,12 @@ public sealed class TrainingDiagnostics
 
     readonly Dictionary<string, int> nodeOrder = new(StringComparer.Ordinal);
     readonly HashSet<string> weightMatrices = new(StringComparer.Ordinal);
+    /// <summary>Losses averaged at the start and at the end of the loss rule: a mean of three against a mean of three, so
+    /// that neither one lucky batch at the start nor one bad batch late makes a run "diverged".</summary>
     const int RecentLosses = 3;
-    readonly double[] recentLosses = new double[RecentLosses]; // a ring of the latest losses after the first: memory stays
-    long lossesAfterFirst;                                      // fixed however long a game trains
-    (long Step, double Loss)? firstLoss;
+    readonly double[] recentLosses = new double[RecentLosses]; // a ring of the latest losses after the starting ones: memory
+    long lossesAfterStart;                                      // stays fixed however long a game trains
+    (long FirstStep, long LastStep, double Sum, int Count) start; // the first RecentLosses losses
     readonly Dictionary<int, (double Sum, int Count)> trainAccuracy = [];
     readonly List<(int Epoch, long Step, double Accuracy, int Classes)> evaluations = [];
     Dictionary<string, int> streaks = new(StringComparer.Ordinal);
@@ -102,8 +104,8 @@ public sealed class TrainingDiagnostics
     bool AddLoss(long step, double loss)
     {
         if (!double.IsFinite(loss) && firstNonFiniteLoss is null) firstNonFiniteLoss = (step, loss);
-        if (firstLoss is null) firstLoss = (step, loss);
-        else recentLosses[lossesAfterFirst++ % RecentLosses] = loss;
+        if (start.Count < RecentLosses) start = (start.Count == 0 ? step : start.FirstStep, step, start.Sum + loss, start.Count + 1);
+        else recentLosses[lossesAfterStart++ % RecentLosses] = loss;
         return Publish(step);
     }
 
@@ -214,15 +216,17 @@ public sealed class TrainingDiagnostics
                 remedy, bad.Loss, double.NaN));
             return;
         }
-        if (firstLoss is not { } origin || lossesAfterFirst == 0) return;
-        double first = origin.Loss;
-        int recent = (int)Math.Min(lossesAfterFirst, RecentLosses);
+        // the starting level: the mean of the first losses, which for a run resumed from trained weights includes the
+        // rise of the optimizer's first steps (a fresh Adam moves every weight by about the rate), not one lucky batch
+        if (start.Count < RecentLosses || lossesAfterStart == 0) return;
+        double first = start.Sum / start.Count;
+        int recent = (int)Math.Min(lossesAfterStart, RecentLosses);
         double sum = 0; // oldest to newest, as the values came
-        for (long i = lossesAfterFirst - recent; i < lossesAfterFirst; i++) sum += recentLosses[i % RecentLosses];
+        for (long i = lossesAfterStart - recent; i < lossesAfterStart; i++) sum += recentLosses[i % RecentLosses];
         double mean = sum / recent;
         if (first > 0 && mean > Thresholds.DivergedLossFactor * first)
             items.Add(new Diagnostic(DiagnosticKind.Diverged, DiagnosticSeverity.Error, null, step,
-                $"the loss rose to {mean.ToString("G4", Invariant)} (mean of the last {recent}), more than {Thresholds.DivergedLossFactor.ToString("0.#", Invariant)}× its first value {first.ToString("G4", Invariant)} at step {origin.Step:N0}",
+                $"the loss rose to {mean.ToString("G4", Invariant)} (mean of the last {recent}), more than {Thresholds.DivergedLossFactor.ToString("0.#", Invariant)}× its starting level {first.ToString("G4", Invariant)} (mean of the first {start.Count}, steps {start.FirstStep:N0}–{start.LastStep:N0})",
                 remedy, mean, Thresholds.DivergedLossFactor * first));
     }
 
