@@ -26,7 +26,6 @@ internal sealed class InspectorSession(DocumentSession document, TrainingSession
     /// <summary>How long a request waits for the training thread (a step, or an epoch's evaluation) before it fails.</summary>
     static readonly TimeSpan TrainingWait = TimeSpan.FromMinutes(2);
 
-
     /// <summary><c>POST /api/inspect/filters {"node"}</c>: the convolution's weight (O, C/G, KH, KW) as O images.</summary>
     public async Task<byte[]> FiltersAsync(JsonObject body)
     {
