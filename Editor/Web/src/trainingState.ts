@@ -38,6 +38,8 @@ export function trainingReducer(view: TrainingView, event: TrainingEvent): Train
     case "message":
       return onMessage(view, event.message);
     case "started":
+      // the run's own messages can come before the answer to its start (a short run may even have ended): keep them
+      if (event.runId !== null && view.runId === event.runId) return view;
       return { ...noTraining, runId: event.runId, state: "running", hiddenRunId: view.hiddenRunId };
     case "requestFailed":
       return { ...view, error: event.error };
