@@ -69,6 +69,7 @@ export function SidePanel({ doc, nodes, specs, training, live, findings, locked,
         <SearchPanel onOpen={onOpenFile} />
       ) : (
         <TrainPanel
+          runId={training.runId}
           state={training.state}
           points={training.points}
           error={training.error}

@@ -12,6 +12,8 @@ import { buildRequest, TrainForm, useTrainingForm } from "./TrainForm";
 Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip);
 
 interface Props {
+  /** The run the panel shows (null before the first); the state's element carries it, so a script can tell runs apart. */
+  runId: string | null;
   state: TrainingState;
   points: TrainingPoint[];
   error: string | null;
@@ -52,7 +54,7 @@ function useRunDetails(state: TrainingState, started: boolean) {
   return details;
 }
 
-export function TrainPanel({ state, points, error, weights, diverged, findings, valid, documentRevision, onStart, onStop }: Props) {
+export function TrainPanel({ runId, state, points, error, weights, diverged, findings, valid, documentRevision, onStart, onStop }: Props) {
   const { schema, values, setValue, loadError } = useTrainingForm(documentRevision);
   const { options, totalSteps } = useRunDetails(state, points.length > 0);
   const running = state === "running";
@@ -89,7 +91,9 @@ export function TrainPanel({ state, points, error, weights, diverged, findings, 
       </div>
       <dl className="facts">
         <dt>State</dt>
-        <dd data-testid="train-state">{state}</dd>
+        <dd data-testid="train-state" data-run-id={runId ?? undefined}>
+          {state}
+        </dd>
         <dt>Points</dt>
         <dd data-testid="train-point-count">{points.length}</dd>
         <dt>Step</dt>

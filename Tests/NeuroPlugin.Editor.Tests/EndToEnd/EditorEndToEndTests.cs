@@ -183,7 +183,7 @@ public sealed partial class EditorEndToEndTests : EditorBrowserFixture
         await page.GetByTestId("train-batch").FillAsync("32");
         await page.GetByTestId("train-epochs").FillAsync("1");
         await page.GetByTestId("train-limit").FillAsync("1280");
-        await page.GetByTestId("train-start").ClickAsync();
+        await editor.ClickStartAsync();
 
         // The point count grows while the run goes (WebSocket messages), and the run finishes.
         var counts = new List<int>();
@@ -228,7 +228,7 @@ public sealed partial class EditorEndToEndTests : EditorBrowserFixture
         await page.GetByTestId("train-batch").FillAsync("32");
         await page.GetByTestId("train-epochs").FillAsync("1");
         await page.GetByTestId("train-limit").FillAsync("2560");
-        await page.GetByTestId("train-start").ClickAsync();
+        await editor.ClickStartAsync();
 
         var clock = Stopwatch.StartNew();
         while (int.Parse(await page.GetByTestId("train-point-count").InnerTextAsync(), CultureInfo.InvariantCulture) < 1)

@@ -147,8 +147,26 @@ public sealed class EditorPage : IAsyncDisposable
         await Page.GetByTestId("train-limit").FillAsync(Text(trainLimit));
         if (testLimit is { } test) await Page.GetByTestId("train-testLimit").FillAsync(Text(test));
         if (monitorEvery is { } every) await Page.GetByTestId("train-monitorEvery").FillAsync(Text(every));
-        await Page.GetByTestId("train-start").ClickAsync();
+        await ClickStartAsync();
         await Assertions.Expect(Page.GetByTestId("train-state")).ToHaveTextAsync("running");
+    }
+
+    /// <summary>Clicks Start on the Train tab and waits until the panel shows the new run (its id differs from the run shown
+    /// before); returns that id. A short run may already have finished by then, so this waits for the id, not for "running".</summary>
+    public async Task<string> ClickStartAsync()
+    {
+        var state = Page.GetByTestId("train-state");
+        string? before = await state.GetAttributeAsync("data-run-id");
+        await Page.GetByTestId("train-start").ClickAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            string? shown = await state.GetAttributeAsync("data-run-id");
+            if (!string.IsNullOrEmpty(shown) && shown != before) return shown;
+            if (clock.Elapsed > TimeSpan.FromSeconds(30))
+                throw new TimeoutException($"no new run shown 30 s after Start (run before: {before ?? "none"}): {await Page.GetByTestId("train-panel").InnerTextAsync()}");
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>Waits until the Train tab shows at least <paramref name="points"/> points.</summary>

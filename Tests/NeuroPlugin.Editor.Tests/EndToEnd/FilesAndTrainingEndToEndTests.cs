@@ -3,7 +3,8 @@ namespace NeuroPlugin.Editor.Tests.EndToEnd;
 /// <summary>
 /// The document around a training run and its files: the network is locked while a run trains it, New asks before it
 /// throws away unsaved work and clears the last run's numbers, an imported ONNX model saves under its .neuro name,
-/// a nameless path is refused, and an export says what it wrote.
+/// a nameless path is refused, and an export says what it wrote; a run that ends before the answer to Start arrives
+/// still shows as finished.
 /// </summary>
 [Category("EndToEnd")]
 public sealed class FilesAndTrainingEndToEndTests : EditorBrowserFixture
@@ -102,5 +103,48 @@ public sealed class FilesAndTrainingEndToEndTests : EditorBrowserFixture
         Assert.That(File.Exists(Path.Combine(editor.Folder, "models", "copy.neuro")), Is.True);
         Assert.That(Directory.EnumerateFiles(editor.Folder, ".*", SearchOption.AllDirectories), Is.Empty, "no hidden, nameless file");
         await editor.ScreenshotAsync("saved-after-import", "An imported ONNX model saved as .neuro, with the confirmation");
+    }
+
+    /// <summary>
+    /// A short run can send its last WebSocket message before the page handles the answer to its POST /api/training/start
+    /// (a busy browser, a slow network). The route here holds that answer until the page shows the run finished: the
+    /// late answer must not set the view back to "running", where nothing would ever end it.
+    /// </summary>
+    [Test]
+    public async Task AnswerToStartArrivingAfterTheRunEnded_LeavesTheRunFinished()
+    {
+        _ = Document.TemplateTests.FashionMnistOrIgnore();
+        var page = editor.Page;
+        await editor.InsertTemplateAsync("lenet5");
+        var held = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync("**/api/training/start", async route =>
+        {
+            var answer = await route.FetchAsync();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            string state;
+            while ((state = await page.GetByTestId("train-state").InnerTextAsync()) != "finished" && clock.Elapsed < TimeSpan.FromMinutes(2))
+                await Task.Delay(50);
+            held.TrySetResult(state);
+            await route.FulfillAsync(new() { Response = answer });
+        });
+
+        await page.GetByTestId("tab-train").ClickAsync();
+        await page.GetByTestId("train-backend").SelectOptionAsync("cpu");
+        await page.GetByTestId("train-batch").FillAsync("32");
+        await page.GetByTestId("train-epochs").FillAsync("1");
+        await page.GetByTestId("train-limit").FillAsync("320");
+        var answering = page.WaitForResponseAsync("**/api/training/start", new() { Timeout = 180_000 });
+        await page.GetByTestId("train-start").ClickAsync();
+        Assert.That(await held.Task.WaitAsync(TimeSpan.FromMinutes(3)), Is.EqualTo("finished"), "the run's own messages ended it while the answer was held");
+        string runId = (string)JsonNode.Parse(await (await answering).TextAsync())!["runId"]!;
+
+        // the answer has been handled once the page is idle again; the view still shows that run, finished
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await Task.Delay(500);
+        Assert.That(await page.GetByTestId("train-state").InnerTextAsync(), Is.EqualTo("finished"));
+        Assert.That(await page.GetByTestId("train-state").GetAttributeAsync("data-run-id"), Is.EqualTo(runId));
+        Assert.That(await page.GetByTestId("train-point-count").InnerTextAsync(), Is.Not.EqualTo("0"), "the run's points are kept");
+        await Assertions.Expect(page.GetByTestId("train-start")).ToBeEnabledAsync();
+        await page.UnrouteAllAsync();
     }
 }
