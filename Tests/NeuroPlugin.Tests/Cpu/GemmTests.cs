@@ -89,6 +89,41 @@ public class GemmTests
     }
 
     [Test]
+    public void OneRowTimesTransposedB_SplitAcrossThreads_IsTheSameForEveryThreadCount_AndAllocatesNothing()
+    {
+        // a classifier at batch 1 (MobileNet v2's 1280 → 1000): one row of A against B's columns stored as rows, large
+        // enough (N·K ≥ 2^20) that its outputs are cut among the threads
+        const int n = 1000, k = 1280, cOffset = 3;
+        var random = new Random(13);
+        var a = Operand(random, 1, k, false, out _);
+        var b = Operand(random, k, n, true, out _);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            float[] start = RandomArray(random, cOffset + n + 2), expected = (float[])start.Clone();
+            Gemm.Reference(1, n, k, a, b, expected.AsSpan(cOffset), n, accumulate);
+            float[]? first = null;
+            foreach (int threads in new[] { 1, 2, 3, 8 })
+            {
+                float[] c = (float[])start.Clone();
+                new Gemm(threads).Multiply(1, n, k, a, b, c, cOffset, n, accumulate);
+                if (first is null) first = c;
+                else Assert.That(c, Is.EqualTo(first), $"{threads} threads, accumulate={accumulate}: bitwise the same as 1 thread");
+            }
+            Assert.That(first![..cOffset].Concat(first[(cOffset + n)..]), Is.EqualTo(start[..cOffset].Concat(start[(cOffset + n)..])), "nothing outside the row is written");
+            for (int j = 0; j < n; j++)
+            {
+                double magnitude = accumulate ? Math.Abs(start[cOffset + j]) : 0;
+                for (int p = 0; p < k; p++) magnitude += Math.Abs(a[0, p] * b[p, j]);
+                double gamma = (k + 1) * Math.Pow(2, -24) / (1 - (k + 1) * Math.Pow(2, -24));
+                Assert.That(first[cOffset + j], Is.EqualTo(expected[cOffset + j]).Within(2 * gamma * magnitude + 1e-30), $"C[0,{j}], accumulate={accumulate}");
+            }
+        }
+        float[] row = new float[cOffset + n + 2];
+        var gemm = new Gemm(threads: CpuWorkers.Shared.MaxParticipants);
+        AllocationAssert.SteadyStateAllocatesNothing(_ => gemm.Multiply(1, n, k, a, b, row, cOffset, n, accumulate: true), 5, "bytes allocated by 5 products of one row");
+    }
+
+    [Test]
     public void ConvolutionAndBatchNorm_AreTheSameForEveryThreadCount()
     {
         // a ResNet stage-1 layer: big enough that every GEMM, im2col/col2im and batch-norm channel loop is split across threads
