@@ -73,7 +73,9 @@ internal sealed partial class FrameBudget
         parts[stage] = wanted;
         // the parts' numbers now mean other units, and their estimates are shares of coarser windows' (which on a
         // backend that runs a window's units side by side cost less per unit than one part alone): a part's first
-        // measurement counts even when high, as the second of an outlier pair would
+        // measurement counts even when high, as the second of an outlier pair would (a time slice lost then can cut the
+        // stage finer for good; clearing the flags instead gave llvmpipe more parts and more frames over, since a real
+        // rise is then taken a run late: Samples/InGameLearning/README.md, "Evening of 2026-12-07")
         Array.Fill(hostOutlier[stage], true);
         Array.Fill(deviceOutlier[stage], true);
     }
