@@ -36,6 +36,42 @@ public class MergeTests
             Assert.That(yValues.AsSpan(((n * (channels + 1)) + channels) * plane, plane).ToArray(), Is.EqualTo(bValues.AsSpan(n * plane, plane).ToArray()));
     }
 
+    [Test]
+    public void Concat_InChunksAcrossSamples_PlacesAndAddsEveryElement()
+    {
+        // large enough (2^15 elements and more) to run in chunks on the pool's threads, with samples (4,551 and 3,034
+        // floats) that do not divide a chunk, so chunks start and end inside samples
+        var random = new Random(3);
+        const int batch = 5, plane = 37 * 41;
+        var a = Random(cpu, random, new TensorShape(batch, 3, 37, 41), "a");
+        var b = Random(cpu, random, new TensorShape(batch, 2, 37, 41), "b");
+        var y = cpu.Allocate(new TensorShape(batch, 5, 37, 41), "y");
+        cpu.ConcatForward(a, y, 0);
+        cpu.ConcatForward(b, y, 3);
+        float[] av = a.ToArray(), bv = b.ToArray(), yv = y.ToArray();
+        for (int n = 0; n < batch; n++)
+        {
+            Assert.That(yv.AsSpan(n * 5 * plane, 3 * plane).ToArray(), Is.EqualTo(av.AsSpan(n * 3 * plane, 3 * plane).ToArray()), $"sample {n}: a's channels");
+            Assert.That(yv.AsSpan((n * 5 + 3) * plane, 2 * plane).ToArray(), Is.EqualTo(bv.AsSpan(n * 2 * plane, 2 * plane).ToArray()), $"sample {n}: b's channels");
+        }
+        // backward adds the whole's gradient at the part's channels into the part's gradient
+        var dy = Random(cpu, random, y.Shape, "dy");
+        var db = Random(cpu, random, b.Shape, "db");
+        float[] dyv = dy.ToArray(), before = db.ToArray();
+        cpu.ConcatBackward(dy, db, 3);
+        float[] expected = new float[before.Length];
+        for (int n = 0; n < batch; n++)
+            for (int i = 0; i < 2 * plane; i++) expected[n * 2 * plane + i] = before[n * 2 * plane + i] + dyv[(n * 5 + 3) * plane + i];
+        Assert.That(db.ToArray(), Is.EqualTo(expected));
+    }
+
+    static Tensor Random(IBackend backend, Random random, TensorShape shape, string name)
+    {
+        var tensor = backend.Allocate(shape, name);
+        tensor.Upload([.. Enumerable.Range(0, shape.Length).Select(_ => (float)(random.NextDouble() * 2 - 1))]);
+        return tensor;
+    }
+
     [TestCase(1, 3, 4, 5)]
     [TestCase(7, 5, 3, 1)]
     public void ChannelMultiply_Gradients(int batch, int channels, int height, int width)
