@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NeuroPlugin.Backends.Cpu;
@@ -194,6 +196,49 @@ internal sealed class ChannelMajorTarget : GemmTarget
                 epilogue?.ApplyToChannel(channel, index, target);
                 done += count;
             }
+        }
+    }
+}
+
+/// <summary>
+/// C (P × O') of one sample stored transposed into a tensor in (N, O, H, W) order: row i is output pixel i, column j
+/// output channel <c>channel + j</c> — a pointwise convolution computed with the pixels as the GEMM's rows and the channels
+/// on the micro-kernel's vector lanes (<see cref="CpuBackend"/>'s small planes, whose few pixels would leave lanes
+/// empty). Full 8×8 blocks of a tile are transposed in registers; then each channel's finished segment goes through the
+/// <see cref="ConvolutionEpilogue"/> while it is in cache.
+/// </summary>
+internal sealed class PixelMajorTarget : GemmTarget
+{
+    float[] data = [];
+    int start, pixels, channel;
+    ConvolutionEpilogue? epilogue;
+
+    /// <summary>Channel <paramref name="channel"/> (C's column 0) of the sample whose channel 0 starts at
+    /// <c>data[start]</c>, planes of <paramref name="pixels"/>.</summary>
+    public PixelMajorTarget Aim(float[] data, int start, int pixels, int channel, ConvolutionEpilogue? epilogue)
+    {
+        (this.data, this.start, this.pixels, this.channel, this.epilogue) = (data, start, pixels, channel, epilogue);
+        return this;
+    }
+
+    public void Clear() => (data, epilogue) = ([], null);
+
+    public override void Take(int i0, int rows, int j0, int columns, float[] tile, int stride)
+    {
+        int first = start + (channel + j0) * pixels + i0;
+        // every value read and written lies inside the arrays (the blocks below index by reference)
+        _ = data.AsSpan(first, (columns - 1) * pixels + rows);
+        _ = tile.AsSpan(0, (rows - 1) * stride + columns);
+        int blockedRows = Avx.IsSupported ? rows & ~7 : 0, blockedColumns = Avx.IsSupported ? columns & ~7 : 0;
+        ref float source = ref MemoryMarshal.GetArrayDataReference(tile), target = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(data), first);
+        for (int j = 0; j < blockedColumns; j += 8)
+            for (int r = 0; r < blockedRows; r += 8)
+                DenseSource.Transpose8x8(ref Unsafe.Add(ref source, r * stride + j), stride, ref Unsafe.Add(ref target, j * pixels + r), pixels);
+        for (int j = 0; j < columns; j++)
+        {
+            Span<float> values = data.AsSpan(first + j * pixels, rows);
+            for (int r = j < blockedColumns ? blockedRows : 0; r < rows; r++) values[r] = tile[r * stride + j];
+            epilogue?.ApplyToChannel(channel + j0 + j, first + j * pixels, values);
         }
     }
 }

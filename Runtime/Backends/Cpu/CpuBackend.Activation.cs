@@ -232,6 +232,70 @@ internal static class ActivationMath
         }
     }
 
+    /// <summary>
+    /// A convolution's epilogue on values stored channels-last, while moving them: for each of <paramref name="pixels"/>
+    /// pixels t and channel c &lt; <paramref name="channels"/>, <c>y[t·yStride + c] = f(((x[t·xStride + c] + bias[c]) −
+    /// shift[c])·scale[c] + offset[c])</c>, the bias and the normalization each skipped when its span is empty, f the
+    /// identity where <paramref name="kind"/> is null. Element by element the arithmetic of the per-channel passes
+    /// (<c>TensorPrimitives.Add</c>, <see cref="Normalize"/>, <see cref="Forward"/>), so the bits are theirs; vectors of 8
+    /// channels, their coefficients loaded once for all the pixels. Only the piecewise-linear activations; false, with
+    /// nothing done, for the others.
+    /// </summary>
+    public static bool ChannelsThenForward(ActivationKind? kind, ReadOnlySpan<float> x, int xStride, Span<float> y, int yStride, int pixels, int channels,
+        ReadOnlySpan<float> bias, ReadOnlySpan<float> shift, ReadOnlySpan<float> scale, ReadOnlySpan<float> offset, float alpha)
+    {
+        if (pixels <= 0 || channels <= 0) return IsPiecewise(kind);
+        if (x.Length < (pixels - 1) * (long)xStride + channels || y.Length < (pixels - 1) * (long)yStride + channels ||
+            (!bias.IsEmpty && bias.Length < channels) || (!scale.IsEmpty && (shift.Length < channels || scale.Length < channels || offset.Length < channels)))
+            throw new ArgumentException($"{pixels} pixels of {channels} channels do not fit the spans");
+        switch (kind)
+        {
+            case null: ChannelsThen<Identity>(x, xStride, y, yStride, pixels, channels, bias, shift, scale, offset, alpha); return true;
+            case ActivationKind.ReLU6: ChannelsThen<ReLU6>(x, xStride, y, yStride, pixels, channels, bias, shift, scale, offset, alpha); return true;
+            case ActivationKind.LeakyReLU: ChannelsThen<LeakyReLU>(x, xStride, y, yStride, pixels, channels, bias, shift, scale, offset, alpha); return true;
+            case ActivationKind.HardSigmoid: ChannelsThen<HardSigmoid>(x, xStride, y, yStride, pixels, channels, bias, shift, scale, offset, alpha); return true;
+            case ActivationKind.HardSwish: ChannelsThen<HardSwish>(x, xStride, y, yStride, pixels, channels, bias, shift, scale, offset, alpha); return true;
+            default: return false;
+        }
+    }
+
+    /// <summary>Whether <see cref="ChannelsThenForward"/> computes <paramref name="kind"/>.</summary>
+    public static bool IsPiecewise(ActivationKind? kind) =>
+        kind is null or ActivationKind.ReLU6 or ActivationKind.LeakyReLU or ActivationKind.HardSigmoid or ActivationKind.HardSwish;
+
+    /// <summary><see cref="ChannelsThenForward"/> for one f; the caller has checked that the spans hold the values.</summary>
+    static void ChannelsThen<TFunction>(ReadOnlySpan<float> x, int xStride, Span<float> y, int yStride, int pixels, int channels,
+        ReadOnlySpan<float> bias, ReadOnlySpan<float> shift, ReadOnlySpan<float> scale, ReadOnlySpan<float> offset, float alpha)
+        where TFunction : struct, IPiecewise
+    {
+        bool biased = !bias.IsEmpty, normalized = !scale.IsEmpty;
+        ref float from = ref MemoryMarshal.GetReference(x);
+        ref float to = ref MemoryMarshal.GetReference(y);
+        int c = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; c + 8 <= channels; c += 8)
+            {
+                Vector256<float> b = biased ? Vector256.Create(bias.Slice(c, 8)) : default;
+                Vector256<float> s = normalized ? Vector256.Create(shift.Slice(c, 8)) : default, k = normalized ? Vector256.Create(scale.Slice(c, 8)) : default;
+                Vector256<float> o = normalized ? Vector256.Create(offset.Slice(c, 8)) : default;
+                for (int t = 0; t < pixels; t++)
+                {
+                    var v = Vector256.LoadUnsafe(ref from, (nuint)(t * xStride + c));
+                    if (biased) v += b;
+                    if (normalized) v = (v - s) * k + o;
+                    TFunction.Apply(v, alpha).StoreUnsafe(ref to, (nuint)(t * yStride + c));
+                }
+            }
+        for (; c < channels; c++)
+            for (int t = 0; t < pixels; t++)
+            {
+                float v = Unsafe.Add(ref from, t * xStride + c);
+                if (biased) v += bias[c];
+                if (normalized) v = (v - shift[c]) * scale[c] + offset[c];
+                Unsafe.Add(ref to, t * yStride + c) = TFunction.Apply(v, alpha);
+            }
+    }
+
     /// <summary>Batch norm's normalization of one channel: <c>y = (x − shift)·scale + offset</c>, three roundings, no fused
     /// multiply-add, on vectors of any width (the same bits as the scalar formula); <paramref name="y"/> may be <paramref name="x"/>.</summary>
     public static void Normalize(ReadOnlySpan<float> x, Span<float> y, float shift, float scale, float offset) =>

@@ -19,7 +19,8 @@ public sealed partial class CpuBackend : IFusedPairForward
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Where the first convolution is a GEMM on its input planes (see <see cref="ConvolutionForward"/>), the second a
+    /// Strided pairs and pairs on small planes run channels-last where <see cref="RunsChannelsLast"/> (see
+    /// <see cref="ChannelsLastPair"/>). Otherwise, where the first convolution is a GEMM on its input planes (see <see cref="ConvolutionForward"/>), the second a
     /// depthwise one, and the intermediate tensor of one sample is larger than 2·<see cref="BandBytes"/>, the second's output
     /// rows are cut into bands of R rows: for each (sample, band) the rows of the intermediate that the band reads,
     /// <c>[i0·sh − padTop, (i1 − 1)·sh − padTop + dh·(KH − 1)]</c> clipped to the image (a band shares its halo rows with
@@ -37,7 +38,14 @@ public sealed partial class CpuBackend : IFusedPairForward
         var a = new ConvGeometry(input.Shape, first.Weight.Shape, intermediate.Shape, first.Groups);
         var b = new ConvGeometry(intermediate.Shape, second.Weight.Shape, output.Shape, second.Groups);
         var window = second.Window;
-        int span = window.DilationHeight * (b.KernelHeight - 1), rows = BandRows(a, b, window, span);
+        if (RunsChannelsLast(a, first.Window, b, window, FusedEpilogue(convolutionEpilogue, ref foldedShift, ref foldedScale, first.Bias, first.BatchNorm,
+            first.Residual, first.Activation, first.Alpha, a)))
+        {
+            PairChannelsLast(input, first, output, second, a, b);
+            return;
+        }
+        convolutionEpilogue.Clear();
+        int span = window.DilationHeight * (b.KernelHeight - 1), rows = BandRows(a, b, window, span, a.OutChannels);
         if (!InBands(a, first.Window, b, window, span) || rows >= b.OutputHeight)
         {
             Conv2dFusedForward(input, first.Weight, first.Bias, first.BatchNorm, first.Residual, first.Activation, first.Alpha, intermediate, first.Window, first.Groups);
@@ -58,6 +66,26 @@ public sealed partial class CpuBackend : IFusedPairForward
         {
             expansion.Clear();
             depthwise.Clear();
+        }
+    }
+
+    /// <summary>The pair channels-last (<see cref="ChannelsLastPair"/>), with the first epilogue already set in
+    /// <see cref="convolutionEpilogue"/>.</summary>
+    void PairChannelsLast(Tensor input, in FusedConvolution first, Tensor output, in FusedConvolution second, in ConvGeometry a, in ConvGeometry b)
+    {
+        var expansion = convolutionEpilogue;
+        try
+        {
+            var (from, to) = Units(channelsLastPair.Plan(this, a, b, second.Window));
+            if (from >= to) return;
+            var depthwise = FusedEpilogue(secondEpilogue, ref secondShift, ref secondScale, second.Bias, second.BatchNorm, second.Residual, second.Activation, second.Alpha, b);
+            float[] taps = TapMajor(ArrayOf(second.Weight), b.OutChannels, b.KernelHeight * b.KernelWidth);
+            channelsLastPair.Run(this, ArrayOf(input), ArrayOf(first.Weight), taps, ArrayOf(output), a, b, second.Window, expansion, depthwise, from, to);
+        }
+        finally
+        {
+            expansion.Clear();
+            secondEpilogue.Clear();
         }
     }
 
@@ -139,13 +167,14 @@ public sealed partial class CpuBackend : IFusedPairForward
         a.Groups == 1 && a.IsPointwise(first) && !(UsesDirectConvolution && PointwiseIsDirect(a)) && a.KernelLength < 2 * Gemm.SplitDepth &&
         b.InChannels == 1 && b.Groups > 1 && second.PadTop <= span && second.PadBottom <= span;
 
-    /// <summary>Output rows of the second convolution per band: as many as keep the intermediate rows they read within
+    /// <summary>Output rows of the second convolution per band: as many as keep the intermediate rows they read (of
+    /// <paramref name="channels"/> channels: all, or a channels-last block) within
     /// <see cref="BandBytes"/> (at least one), evened out over a multiple of <see cref="Threads"/> bands; all of them
     /// (no bands) when one sample's intermediate tensor is at most 2·<see cref="BandBytes"/> (it stays in L2 anyway: on
     /// MobileNet v2's 28×28 layers bands measured no faster).</summary>
-    int BandRows(in ConvGeometry a, in ConvGeometry b, in Window2d second, int span)
+    int BandRows(in ConvGeometry a, in ConvGeometry b, in Window2d second, int span, int channels)
     {
-        long rowBytes = 4L * a.OutChannels * a.OutputWidth;
+        long rowBytes = 4L * channels * a.OutputWidth;
         if (rowBytes * a.OutputHeight <= 2L * BandBytes) return b.OutputHeight;
         int inputRows = (int)Math.Min(BandBytes / Math.Max(rowBytes, 1), int.MaxValue);
         int rows = Math.Max(1, (inputRows - span - 1) / second.StrideHeight + 1);

@@ -350,5 +350,22 @@ internal sealed partial class Gemm : IParallelWork
                 SumTile(a, b, i0, Math.Min(height, m - i0), j0, Math.Min(BlockColumns, n - j0), 0, k, c, offset + i0 * ldc + j0, ldc, false, participant);
     }
 
+    /// <summary><see cref="MultiplyAlone(int, int, int, GemmSource, GemmSource, float[], int, int, int)"/> into a target
+    /// that takes C's finished tiles (of at most <see cref="BlockRows"/> × <see cref="ScratchColumns"/>), summed in the
+    /// participant's scratch tile: the same sums.</summary>
+    public void MultiplyAlone(int m, int n, int k, GemmSource a, GemmSource b, GemmTarget c, int participant)
+    {
+        if (m <= 0 || n <= 0 || k <= 0 || k >= 2 * SplitDepth) throw new ArgumentOutOfRangeException(nameof(k), $"a product alone needs M, N above 0 and K in [1, {2 * SplitDepth})");
+        int height = Math.Min(BlockRows, RoundUp(m, panelRows));
+        float[] tile = scratch[participant]!;
+        for (int i0 = 0; i0 < m; i0 += height)
+            for (int j0 = 0; j0 < n; j0 += ScratchColumns)
+            {
+                int rows = Math.Min(height, m - i0), columns = Math.Min(ScratchColumns, n - j0);
+                SumTile(a, b, i0, rows, j0, columns, 0, k, tile, 0, columns, false, participant);
+                c.Take(i0, rows, j0, columns, tile, columns);
+            }
+    }
+
     internal static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 }

@@ -79,7 +79,30 @@ internal sealed class DenseSource : GemmSource
     public override void PackRows(int i0, int rows, int p0, int depth, float[] packed, int mr, int participant)
     {
         var a = operand;
-        for (int ir = 0; ir < rows; ir += mr)
+        int full = 0;
+        if (a.Transposed && mr >= 4 && rows >= mr && Vector128.IsHardwareAccelerated)
+        {
+            // the full panels of a transposed A (a pointwise layer's input planes, read pixel-major): p outermost, so each
+            // source row is read once, front to back, across all the panels (panel by panel, each p's few values would
+            // come from another cache line), and each p's mr values move in 128-bit steps (the last one overlapping when
+            // mr is not a multiple of 4)
+            full = rows / mr * mr;
+            ref float origin = ref a.Data[a.Offset + (p0 + depth - 1) * a.Stride + i0 + full - 1]; // checks the last value read
+            origin = ref Unsafe.Subtract(ref origin, (depth - 1) * a.Stride + full - 1);
+            ref float panels = ref packed[full * depth - 1]; // checks the last value written
+            panels = ref Unsafe.Subtract(ref panels, full * depth - 1);
+            for (int p = 0; p < depth; p++)
+            {
+                ref float source = ref Unsafe.Add(ref origin, p * a.Stride);
+                for (int ir = 0; ir < full; ir += mr)
+                {
+                    ref float row = ref Unsafe.Add(ref panels, ir * depth + p * mr);
+                    for (int r = 0; r < mr - 4; r += 4) Vector128.LoadUnsafe(ref source, (nuint)(ir + r)).StoreUnsafe(ref row, (nuint)r);
+                    Vector128.LoadUnsafe(ref source, (nuint)(ir + mr - 4)).StoreUnsafe(ref row, (nuint)(mr - 4));
+                }
+            }
+        }
+        for (int ir = full; ir < rows; ir += mr)
         {
             Span<float> panel = packed.AsSpan(ir * depth, mr * depth);
             int height = Math.Min(mr, rows - ir);
@@ -170,7 +193,7 @@ internal sealed class DenseSource : GemmSource
     /// <summary><c>target[m·targetStride + k] = source[k·sourceStride + m]</c> for k, m &lt; 8: eight rows of eight floats
     /// loaded, transposed with unpack/shuffle/permute (AVX), stored as eight rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose8x8(ref float source, int sourceStride, ref float target, int targetStride)
+    internal static void Transpose8x8(ref float source, int sourceStride, ref float target, int targetStride)
     {
         Vector256<float> r0 = Vector256.LoadUnsafe(ref source), r1 = Vector256.LoadUnsafe(ref source, (nuint)sourceStride);
         Vector256<float> r2 = Vector256.LoadUnsafe(ref source, (nuint)(2 * sourceStride)), r3 = Vector256.LoadUnsafe(ref source, (nuint)(3 * sourceStride));

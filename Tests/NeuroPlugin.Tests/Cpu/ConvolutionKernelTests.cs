@@ -33,7 +33,9 @@ public class ConvolutionKernelTests
         new(2, 8, 8, 7, 7, Window2d.Square(3, 1, 1), Groups: 8),                 // depthwise
         new(1, 6, 12, 10, 9, Window2d.Square(3, 2, 1), Groups: 6),               // depthwise, multiplier 2, stride 2
         new(2, 6, 4, 8, 8, Window2d.Square(3, 1, 1), Groups: 2),                 // grouped
-        new(3, 10, 12, 5, 6, Window2d.Square(1)),                                // pointwise
+        new(3, 10, 12, 5, 6, Window2d.Square(1)),                                // pointwise (a small plane: pixels as the GEMM's rows)
+        new(2, 40, 20, 14, 14, Window2d.Square(1)),                              // the same on 196 pixels: two row tiles, partial 8×8 blocks
+        new(1, 24, 36, 7, 7, Window2d.Square(1), Groups: 2),                     // grouped pointwise on a 7×7 plane
         new(1, 4, 6, 5, 5, new Window2d(1, 1, 1, 1, 0, 0, 1, 1)),                // 1×1 with padding after (not pointwise)
         new(1, 2, 3, 4, 4, Window2d.Square(2, 2)),                               // 2×2 stride 2, no padding
         new(1, 70, 20, 6, 6, Window2d.Square(3, 1, 1)),                          // K = 630 > one depth block of 256

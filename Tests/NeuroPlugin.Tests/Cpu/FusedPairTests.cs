@@ -1,12 +1,15 @@
+using System.Runtime.Intrinsics.X86;
+
 namespace NeuroPlugin.Tests.Cpu;
 
 /// <summary>
 /// A pointwise convolution's chain and the depthwise convolution's chain that alone reads it run as one stage on the CPU
-/// (<see cref="IFusedPairForward"/>), the intermediate tensor computed a band of rows at a time: the logits must be the
-/// unfused plan's bit for bit for strides 1 and 2, odd sizes, kernels 3 and 5, dilation, asymmetric padding, a channel
-/// multiplier, residuals in either chain, planes above 256 pixels (smaller ones take the direct kernel, not banded), bands that do not divide the height (down to one output row a band), 1 and 2
-/// threads, both arithmetics, the stage run whole or band by band (a frame budget's windows), and a warm pass allocates
-/// nothing.
+/// (<see cref="IFusedPairForward"/>), the intermediate tensor computed a band of rows at a time (in the fast arithmetic,
+/// without a residual in the first chain or a channel multiplier, channels-last and by blocks of channels): the logits
+/// must be the unfused plan's bit for bit for strides 1 and 2, odd sizes, kernels 3 and 5, dilation, asymmetric padding,
+/// a channel multiplier, residuals in either chain, channel counts below, at and past a vector of 8 and two channel blocks,
+/// bands that do not divide the height (down to one output row a band), 1 and 2 threads, both arithmetics, the stage
+/// run whole or unit by unit (a frame budget's windows), and a warm pass allocates nothing.
 /// </summary>
 public class FusedPairTests
 {
@@ -18,6 +21,11 @@ public class FusedPairTests
         yield return new TestCaseData(2, 33, 10, 5, 1, new Window2d(5, 5, 2, 1, 2, 2, 2, 2), false).SetArgDisplayNames("5x5 stride (2,1), 33x10");
         yield return new TestCaseData(3, 20, 17, 4, 1, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), false).SetArgDisplayNames("3x3 dilation 2, 20x17");
         yield return new TestCaseData(6, 19, 15, 6, 1, new Window2d(3, 3, 1, 1, 1, 1, 1, 1), true).SetArgDisplayNames("3x3 stride 1, residuals in both chains, 19x15");
+        // channels-last (fast arithmetic): whole vectors of 8 channels and a tail, two channel blocks, other windows
+        yield return new TestCaseData(4, 17, 11, 20, 1, new Window2d(3, 3, 1, 1, 1, 1, 1, 1), false).SetArgDisplayNames("3x3 stride 1, 20 channels, 17x11");
+        yield return new TestCaseData(3, 14, 14, 72, 1, new Window2d(3, 3, 2, 2, 1, 1, 1, 1), false).SetArgDisplayNames("3x3 stride 2, 72 channels (two blocks), 14x14");
+        yield return new TestCaseData(5, 13, 9, 16, 1, new Window2d(5, 5, 2, 1, 2, 2, 2, 2), false).SetArgDisplayNames("5x5 stride (2,1), 16 channels, 13x9");
+        yield return new TestCaseData(3, 12, 12, 24, 1, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), false).SetArgDisplayNames("3x3 dilation 2, 24 channels, 12x12");
     }
 
     [TestCaseSource(nameof(Shapes))]
@@ -39,8 +47,13 @@ public class FusedPairTests
                 int stage = fused.InferenceStages.ToList().FindIndex(s => s.Name.Contains("pw+", StringComparison.Ordinal));
                 Assert.That(fused.InferenceStages[stage].Name, Is.EqualTo(residuals ? "forward pw+pwbn+pwadd+pwact+dw+dwbn+dwadd+dwact" : "forward pw+pwbn+pwact+dw+dwbn+dwact"));
 
-                // a band of one intermediate row (so one output row, or the halo alone at stride 1) up to the whole plane
-                int rowBytes = 4 * expanded * width;
+                // a band of one intermediate row (so one output row, or the halo alone at stride 1) up to the whole plane; a
+                // channels-last pair (fast arithmetic, no residual in the first chain, one output a channel, strided or on at
+                // most 256 pixels) counts the rows of a block of at most 64 channels, and its units are (sample, band, block)
+                bool channelsLast = arithmetic == CpuArithmetic.Fast && Fma.IsSupported && !residuals && multiplier == 1 &&
+                    (window.StrideHeight > 1 || window.StrideWidth > 1 || height * width <= 256);
+                int blocks = channelsLast ? (expanded + 63) / 64 : 1, blockWidth = (expanded + blocks - 1) / blocks;
+                int rowBytes = 4 * blockWidth * width;
                 foreach (int bandRows in new[] { 1, 2, 3, 4, 5, height })
                 {
                     string label = $"{arithmetic}, {threads} thread(s), bands of {bandRows} intermediate rows";
@@ -62,7 +75,8 @@ public class FusedPairTests
                         bands = (outputHeight + rows - 1) / rows;
                     }
                     if (bands > 1 && height > 2 * bandRows) // (an intermediate within two bands' bytes is not cut)
-                        Assert.That(units, Is.EqualTo(2 * bands), $"{label}: (sample, band) units");
+                        Assert.That(units, Is.EqualTo(2 * bands * blocks), $"{label}: (sample, band, channel block) units");
+                    else if (channelsLast) Assert.That(units, Is.EqualTo(2 * blocks), $"{label}: (sample, channel block) units");
                     fused.Output.Upload(new float[fused.Output.Length]);
                     for (int i = 0; i < stage; i++) fused.RunInferenceStage(i);
                     for (long unit = 0; unit < units; unit++) fused.RunInferenceStage(stage, slice, unit, unit + 1);
