@@ -271,21 +271,29 @@ internal static class ActivationMath
         bool biased = !bias.IsEmpty, normalized = !scale.IsEmpty;
         ref float from = ref MemoryMarshal.GetReference(x);
         ref float to = ref MemoryMarshal.GetReference(y);
-        int c = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; c + 8 <= channels; c += 8)
-            {
-                Vector256<float> b = biased ? Vector256.Create(bias.Slice(c, 8)) : default;
-                Vector256<float> s = normalized ? Vector256.Create(shift.Slice(c, 8)) : default, k = normalized ? Vector256.Create(scale.Slice(c, 8)) : default;
-                Vector256<float> o = normalized ? Vector256.Create(offset.Slice(c, 8)) : default;
-                for (int t = 0; t < pixels; t++)
+        int c = Vector256.IsHardwareAccelerated ? channels / 8 * 8 : 0;
+        // pixel by pixel, each pixel's channels front to back (its values are stored as one run; the coefficients come
+        // from L1): channel vector by channel vector over all the pixels, the stores would go to a part of a line each
+        ref float b0 = ref MemoryMarshal.GetReference(bias), s0 = ref MemoryMarshal.GetReference(shift);
+        ref float k0 = ref MemoryMarshal.GetReference(scale), o0 = ref MemoryMarshal.GetReference(offset);
+        for (int t = 0; t < pixels && c > 0; t++)
+        {
+            ref float source = ref Unsafe.Add(ref from, t * xStride), target = ref Unsafe.Add(ref to, t * yStride);
+            if (normalized && !biased)
+                // a convolution's batch norm (no bias): the common case, without the tests in the loop
+                for (int v = 0; v < c; v += 8)
+                    TFunction.Apply((Vector256.LoadUnsafe(ref source, (nuint)v) - Vector256.LoadUnsafe(ref s0, (nuint)v)) * Vector256.LoadUnsafe(ref k0, (nuint)v)
+                        + Vector256.LoadUnsafe(ref o0, (nuint)v), alpha).StoreUnsafe(ref target, (nuint)v);
+            else
+                for (int v = 0; v < c; v += 8)
                 {
-                    var v = Vector256.LoadUnsafe(ref from, (nuint)(t * xStride + c));
-                    if (biased) v += b;
-                    if (normalized) v = (v - s) * k + o;
-                    TFunction.Apply(v, alpha).StoreUnsafe(ref to, (nuint)(t * yStride + c));
+                    var value = Vector256.LoadUnsafe(ref source, (nuint)v);
+                    if (biased) value += Vector256.LoadUnsafe(ref b0, (nuint)v);
+                    if (normalized)
+                        value = (value - Vector256.LoadUnsafe(ref s0, (nuint)v)) * Vector256.LoadUnsafe(ref k0, (nuint)v) + Vector256.LoadUnsafe(ref o0, (nuint)v);
+                    TFunction.Apply(value, alpha).StoreUnsafe(ref target, (nuint)v);
                 }
-            }
+        }
         for (; c < channels; c++)
             for (int t = 0; t < pixels; t++)
             {

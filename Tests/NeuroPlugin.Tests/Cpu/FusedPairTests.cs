@@ -15,27 +15,27 @@ public class FusedPairTests
 {
     public static IEnumerable<TestCaseData> Shapes()
     {
-        yield return new TestCaseData(4, 23, 19, 6, 1, new Window2d(3, 3, 1, 1, 1, 1, 1, 1), false).SetArgDisplayNames("3x3 stride 1, 23x19");
-        yield return new TestCaseData(3, 25, 17, 8, 1, new Window2d(3, 3, 2, 2, 1, 1, 1, 1), false).SetArgDisplayNames("3x3 stride 2, 25x17");
-        yield return new TestCaseData(5, 24, 20, 7, 2, new Window2d(3, 3, 2, 2, 0, 0, 1, 1), false).SetArgDisplayNames("3x3 stride 2 padded (0,1), 24x20, multiplier 2");
-        yield return new TestCaseData(2, 33, 10, 5, 1, new Window2d(5, 5, 2, 1, 2, 2, 2, 2), false).SetArgDisplayNames("5x5 stride (2,1), 33x10");
-        yield return new TestCaseData(3, 20, 17, 4, 1, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), false).SetArgDisplayNames("3x3 dilation 2, 20x17");
-        yield return new TestCaseData(6, 19, 15, 6, 1, new Window2d(3, 3, 1, 1, 1, 1, 1, 1), true).SetArgDisplayNames("3x3 stride 1, residuals in both chains, 19x15");
+        yield return new TestCaseData(4, 23, 19, 6, 1, new Window2d(3, 3, 1, 1, 1, 1, 1, 1), false, true).SetArgDisplayNames("3x3 stride 1, 23x19");
+        yield return new TestCaseData(3, 25, 17, 8, 1, new Window2d(3, 3, 2, 2, 1, 1, 1, 1), false, true).SetArgDisplayNames("3x3 stride 2, 25x17");
+        yield return new TestCaseData(5, 24, 20, 7, 2, new Window2d(3, 3, 2, 2, 0, 0, 1, 1), false, true).SetArgDisplayNames("3x3 stride 2 padded (0,1), 24x20, multiplier 2");
+        yield return new TestCaseData(2, 33, 10, 5, 1, new Window2d(5, 5, 2, 1, 2, 2, 2, 2), false, true).SetArgDisplayNames("5x5 stride (2,1), 33x10");
+        yield return new TestCaseData(3, 20, 17, 4, 1, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), false, true).SetArgDisplayNames("3x3 dilation 2, 20x17");
+        yield return new TestCaseData(6, 19, 15, 6, 1, new Window2d(3, 3, 1, 1, 1, 1, 1, 1), true, true).SetArgDisplayNames("3x3 stride 1, residuals in both chains, 19x15");
         // channels-last (fast arithmetic): whole vectors of 8 channels and a tail, two channel blocks, other windows
-        yield return new TestCaseData(4, 17, 11, 20, 1, new Window2d(3, 3, 1, 1, 1, 1, 1, 1), false).SetArgDisplayNames("3x3 stride 1, 20 channels, 17x11");
-        yield return new TestCaseData(3, 14, 14, 72, 1, new Window2d(3, 3, 2, 2, 1, 1, 1, 1), false).SetArgDisplayNames("3x3 stride 2, 72 channels (two blocks), 14x14");
-        yield return new TestCaseData(5, 13, 9, 16, 1, new Window2d(5, 5, 2, 1, 2, 2, 2, 2), false).SetArgDisplayNames("5x5 stride (2,1), 16 channels, 13x9");
-        yield return new TestCaseData(3, 12, 12, 24, 1, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), false).SetArgDisplayNames("3x3 dilation 2, 24 channels, 12x12");
+        yield return new TestCaseData(4, 17, 11, 20, 1, new Window2d(3, 3, 1, 1, 1, 1, 1, 1), false, false).SetArgDisplayNames("3x3 stride 1, 20 channels, no expansion bias, 17x11");
+        yield return new TestCaseData(3, 14, 14, 72, 1, new Window2d(3, 3, 2, 2, 1, 1, 1, 1), false, false).SetArgDisplayNames("3x3 stride 2, 72 channels, no expansion bias (two blocks), 14x14");
+        yield return new TestCaseData(5, 13, 9, 16, 1, new Window2d(5, 5, 2, 1, 2, 2, 2, 2), false, true).SetArgDisplayNames("5x5 stride (2,1), 16 channels, 13x9");
+        yield return new TestCaseData(3, 12, 12, 24, 1, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), false, true).SetArgDisplayNames("3x3 dilation 2, 24 channels, 12x12");
     }
 
     [TestCaseSource(nameof(Shapes))]
-    public void Bands_GiveTheUnfusedBits(int channels, int height, int width, int expanded, int multiplier, Window2d window, bool residuals)
+    public void Bands_GiveTheUnfusedBits(int channels, int height, int width, int expanded, int multiplier, Window2d window, bool residuals, bool expansionBias)
     {
         foreach (var arithmetic in new[] { CpuArithmetic.Fast, CpuArithmetic.Reference })
             foreach (int threads in new[] { 1, 2 })
             {
                 using var cpu = new CpuBackend { Arithmetic = arithmetic, Threads = threads };
-                using var network = Network.Create(PairGraph(channels, height, width, expanded, multiplier, window, residuals), cpu, seed: 4);
+                using var network = Network.Create(PairGraph(channels, height, width, expanded, multiplier, window, residuals, expansionBias), cpu, seed: 4);
                 SetStatistics(network, new Random(11));
                 using var separate = ExecutionPlan.ForInference(network, 2, fuseLayers: false);
                 using var fused = ExecutionPlan.ForInference(network, 2);
@@ -119,13 +119,13 @@ public class FusedPairTests
 
     static int OutputWidth(int width, Window2d w) => (width + w.PadLeft + w.PadRight - w.DilationWidth * (w.KernelWidth - 1) - 1) / w.StrideWidth + 1;
 
-    /// <summary>image (C,H,W) → 1×1 conv to E → bn [→ add image] → ReLU6 → depthwise conv (E·multiplier outputs,
+    /// <summary>image (C,H,W) → 1×1 conv to E (with a bias, or not as in MobileNet v2) → bn [→ add image] → ReLU6 → depthwise conv (E·multiplier outputs,
     /// <paramref name="window"/>) → bn [→ add image] → ReLU6 (the residuals need E = C and an output of the image's shape).</summary>
-    static NetworkGraph PairGraph(int channels, int height, int width, int expanded, int multiplier, Window2d window, bool residuals)
+    static NetworkGraph PairGraph(int channels, int height, int width, int expanded, int multiplier, Window2d window, bool residuals, bool expansionBias = true)
     {
         var graph = new NetworkGraph();
         graph.AddInput("image", TensorShape.Of([channels, height, width]));
-        graph.Add("pw", new Conv2d(channels, expanded, 1), "image");
+        graph.Add("pw", new Conv2d(channels, expanded, 1, bias: expansionBias), "image");
         graph.Add("pwbn", new BatchNorm2d(expanded), "pw");
         string last = "pwbn";
         if (residuals) graph.Add(last = "pwadd", new Add(), "pwbn", "image");
