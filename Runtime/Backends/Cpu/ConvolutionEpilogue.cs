@@ -58,14 +58,14 @@ internal sealed class ConvolutionEpilogue : IGemmEpilogue
         scale is not null && bias is null && residual is null &&
         ActivationMath.NormalizeRowsThenForward(activation, source, sourceStride, target, width, rows, shift![channel], scale[channel], offset![channel], alpha);
 
-    /// <summary>Whether <see cref="ApplyToPixel"/> can finish values stored channels-last: no residual (a tensor in
-    /// (N,C,H,W) order), and no activation or a piecewise-linear one.</summary>
-    public bool AppliesChannelsLast => residual is null && ActivationMath.IsPiecewise(activation);
+    /// <summary>Whether <see cref="CopyPixelsAndApply"/> can finish a fused convolution's values stored channels-last: no
+    /// residual (a tensor in (N,C,H,W) order), and no activation or a piecewise-linear one.</summary>
+    public static bool AppliesChannelsLast(Tensors.Tensor? residual, ActivationKind? activation) => residual is null && ActivationMath.IsPiecewise(activation);
 
     /// <summary>Values stored channels-last moved and finished in one pass: channels [<paramref name="firstChannel"/>, +
     /// <paramref name="channels"/>) of <paramref name="pixels"/> pixels, pixel t's at <c>source[t·sourceStride …]</c>, into
     /// <c>target[t·targetStride …]</c>, each finished as <see cref="ApplyToChannel"/> finishes its channel (the same bits);
-    /// only where <see cref="AppliesChannelsLast"/>.</summary>
+    /// only where <see cref="AppliesChannelsLast"/> (otherwise it throws).</summary>
     public void CopyPixelsAndApply(int firstChannel, int channels, ReadOnlySpan<float> source, int sourceStride, Span<float> target, int targetStride, int pixels)
     {
         bool done = residual is null && ActivationMath.ChannelsThenForward(activation, source, sourceStride, target, targetStride, pixels, channels,

@@ -38,13 +38,11 @@ public sealed partial class CpuBackend : IFusedPairForward
         var a = new ConvGeometry(input.Shape, first.Weight.Shape, intermediate.Shape, first.Groups);
         var b = new ConvGeometry(intermediate.Shape, second.Weight.Shape, output.Shape, second.Groups);
         var window = second.Window;
-        if (RunsChannelsLast(a, first.Window, b, window, FusedEpilogue(convolutionEpilogue, ref foldedShift, ref foldedScale, first.Bias, first.BatchNorm,
-            first.Residual, first.Activation, first.Alpha, a)))
+        if (RunsChannelsLast(a, first, b, second))
         {
             PairChannelsLast(input, first, output, second, a, b);
             return;
         }
-        convolutionEpilogue.Clear();
         int span = window.DilationHeight * (b.KernelHeight - 1), rows = BandRows(a, b, window, span, a.OutChannels);
         if (!InBands(a, first.Window, b, window, span) || rows >= b.OutputHeight)
         {
@@ -69,15 +67,14 @@ public sealed partial class CpuBackend : IFusedPairForward
         }
     }
 
-    /// <summary>The pair channels-last (<see cref="ChannelsLastPair"/>), with the first epilogue already set in
-    /// <see cref="convolutionEpilogue"/>.</summary>
+    /// <summary>The pair channels-last (<see cref="ChannelsLastPair"/>).</summary>
     void PairChannelsLast(Tensor input, in FusedConvolution first, Tensor output, in FusedConvolution second, in ConvGeometry a, in ConvGeometry b)
     {
-        var expansion = convolutionEpilogue;
+        var (from, to) = Units(channelsLastPair.Plan(this, a, b, second.Window));
+        if (from >= to) return;
+        var expansion = FusedEpilogue(convolutionEpilogue, ref foldedShift, ref foldedScale, first.Bias, first.BatchNorm, first.Residual, first.Activation, first.Alpha, a);
         try
         {
-            var (from, to) = Units(channelsLastPair.Plan(this, a, b, second.Window));
-            if (from >= to) return;
             var depthwise = FusedEpilogue(secondEpilogue, ref secondShift, ref secondScale, second.Bias, second.BatchNorm, second.Residual, second.Activation, second.Alpha, b);
             float[] taps = TapMajor(ArrayOf(second.Weight), b.OutChannels, b.KernelHeight * b.KernelWidth);
             channelsLastPair.Run(this, ArrayOf(input), ArrayOf(first.Weight), taps, ArrayOf(output), a, b, second.Window, expansion, depthwise, from, to);

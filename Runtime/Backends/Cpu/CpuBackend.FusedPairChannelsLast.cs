@@ -23,8 +23,9 @@ public sealed partial class CpuBackend
     /// 14×14, stride 1 from 0.38 to 0.33 ms at 7×7 and stayed even at 14×14; at stride 1 on 28×28 and 56×56 planes it lost
     /// 15–17 % (the plane kernel needs no phase planes there, and the transposes and the second epilogue's own pass cost
     /// more than the lanes gained).</summary>
-    bool RunsChannelsLast(in ConvGeometry a, in Window2d first, in ConvGeometry b, in Window2d second, ConvolutionEpilogue expansion) =>
-        UsesDirectConvolution && (second.StrideHeight > 1 || second.StrideWidth > 1 || a.OutputPixels <= 256) && a.Groups == 1 && a.IsPointwise(first) && a.KernelLength <= Gemm.BlockDepth && expansion.AppliesChannelsLast &&
+    bool RunsChannelsLast(in ConvGeometry a, in FusedConvolution first, in ConvGeometry b, in FusedConvolution second) =>
+        UsesDirectConvolution && (second.Window.StrideHeight > 1 || second.Window.StrideWidth > 1 || a.OutputPixels <= 256) &&
+        a.Groups == 1 && a.IsPointwise(first.Window) && a.KernelLength <= Gemm.BlockDepth && ConvolutionEpilogue.AppliesChannelsLast(first.Residual, first.Activation) &&
         b.InChannels == 1 && b.Groups == a.OutChannels && b.OutChannels == b.Groups;
 
     /// <summary>
@@ -142,6 +143,9 @@ public sealed partial class CpuBackend
             }
         }
 
+        /// <summary>Outputs of a row the depthwise kernel sums at once, all channel vectors (their input rows stay in L1).</summary>
+        const int ColumnBlock = 16;
+
         /// <summary>
         /// <c>sums[(i·OW + j)·width + c] = Σ_{p,q} taps[(p·KW + q)·E + e0 + c] · buffer[((i·sh + p·dh)·Wp + j·sw + q·dw)·width + c]</c>
         /// for the band's <paramref name="outputRows"/> rows, taps ascending from 0, each step rounded as
@@ -149,8 +153,6 @@ public sealed partial class CpuBackend
         /// <see cref="ColumnBlock"/> outputs of a row; a 3×3 window keeps its nine weight vectors in registers and sums four
         /// pixels of a row at once.
         /// </summary>
-        const int ColumnBlock = 16;
-
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Depthwise<TMultiplyAdd>(float[] buffer, float[] sums, int outputRows, int width, int e0) where TMultiplyAdd : struct, Gemm.IMultiplyAdd
         {
