@@ -178,7 +178,7 @@ public sealed partial class CpuBackend
                     {
                         ref float row = ref Unsafe.Add(ref input, i * sh * rowLength + c);
                         ref float target = ref Unsafe.Add(ref output, i * outputWidth * width + c);
-                        if (tapCount != 9)
+                        if (kh != 3 || kw != 3)
                         {
                             for (int column = j0; column < j1; column++)
                             {

@@ -26,6 +26,7 @@ public class FusedPairTests
         yield return new TestCaseData(3, 14, 14, 72, 1, new Window2d(3, 3, 2, 2, 1, 1, 1, 1), false, false).SetArgDisplayNames("3x3 stride 2, 72 channels, no expansion bias (two blocks), 14x14");
         yield return new TestCaseData(5, 13, 9, 16, 1, new Window2d(5, 5, 2, 1, 2, 2, 2, 2), false, true).SetArgDisplayNames("5x5 stride (2,1), 16 channels, 13x9");
         yield return new TestCaseData(3, 12, 12, 24, 1, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), false, true).SetArgDisplayNames("3x3 dilation 2, 24 channels, 12x12");
+        yield return new TestCaseData(3, 9, 12, 16, 1, new Window2d(1, 9, 1, 2, 0, 4, 0, 4), false, true).SetArgDisplayNames("1x9 stride (1,2), nine taps in one row, 16 channels, 9x12");
         yield return new TestCaseData(2, 11, 10, 16, 1, new Window2d(3, 3, 2, 2, 3, 3, 3, 3), false, true).SetArgDisplayNames("3x3 stride 2 padded 3 (rows of padding only), 16 channels, 11x10");
     }
 
