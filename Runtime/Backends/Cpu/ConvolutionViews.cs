@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NeuroPlugin.Backends.Cpu;
@@ -226,20 +224,9 @@ internal sealed class PixelMajorTarget : GemmTarget
     public override void Take(int i0, int rows, int j0, int columns, float[] tile, int stride)
     {
         int first = start + (channel + j0) * pixels + i0;
-        // every value read and written lies inside the arrays (the blocks below index by reference)
-        _ = data.AsSpan(first, (columns - 1) * pixels + rows);
-        _ = tile.AsSpan(0, (rows - 1) * stride + columns);
-        int blockedRows = Avx.IsSupported ? rows & ~7 : 0, blockedColumns = Avx.IsSupported ? columns & ~7 : 0;
-        ref float source = ref MemoryMarshal.GetArrayDataReference(tile), target = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(data), first);
-        for (int j = 0; j < blockedColumns; j += 8)
-            for (int r = 0; r < blockedRows; r += 8)
-                DenseSource.Transpose8x8(ref Unsafe.Add(ref source, r * stride + j), stride, ref Unsafe.Add(ref target, j * pixels + r), pixels);
-        for (int j = 0; j < columns; j++)
-        {
-            Span<float> values = data.AsSpan(first + j * pixels, rows);
-            for (int r = j < blockedColumns ? blockedRows : 0; r < rows; r++) values[r] = tile[r * stride + j];
-            epilogue?.ApplyToChannel(channel + j0 + j, first + j * pixels, values);
-        }
+        DenseSource.Transpose(tile, 0, stride, rows, columns, data, first, pixels);
+        if (epilogue is not null)
+            for (int j = 0; j < columns; j++) epilogue.ApplyToChannel(channel + j0 + j, first + j * pixels, data.AsSpan(first + j * pixels, rows));
     }
 }
 

@@ -76,8 +76,7 @@ public sealed partial class CpuBackend : IFusedPairForward
         try
         {
             var depthwise = FusedEpilogue(secondEpilogue, ref secondShift, ref secondScale, second.Bias, second.BatchNorm, second.Residual, second.Activation, second.Alpha, b);
-            float[] taps = TapMajor(ArrayOf(second.Weight), b.OutChannels, b.KernelHeight * b.KernelWidth);
-            channelsLastPair.Run(this, ArrayOf(input), ArrayOf(first.Weight), taps, ArrayOf(output), a, b, second.Window, expansion, depthwise, from, to);
+            channelsLastPair.Run(this, ArrayOf(input), ArrayOf(first.Weight), ArrayOf(second.Weight), ArrayOf(output), a, b, second.Window, expansion, depthwise, from, to);
         }
         finally
         {

@@ -1,14 +1,12 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace NeuroPlugin.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
     readonly ChannelsLastPair channelsLastPair = new();
-    float[] depthwiseTaps = [];
 
     /// <summary>Channels of the intermediate tensor one unit of a channels-last pair computes at most: a multiple of the
     /// GEMM's widest B panel, few enough that a band of them stays in L2 with many rows.</summary>
@@ -44,14 +42,17 @@ public sealed partial class CpuBackend
     sealed class ChannelsLastPair : IParallelWork
     {
         CpuBackend backend = null!;
-        float[] x = [], w1 = [], taps = [], y = [];
+        float[] x = [], w1 = [], w2 = [], y = [];
         ConvGeometry a, b;
         Window2d window;
         int rows, bands, blocks, blockWidth, paddedWidth;
         long first;
         bool fused;
         ConvolutionEpilogue? expansion, depthwise;
-        readonly float[][] padded = new float[CpuWorkers.Shared.MaxParticipants][], sums = new float[CpuWorkers.Shared.MaxParticipants][];
+        /// <summary>Per participant: the band's padded intermediate, the depthwise sums, and the block's depthwise weights
+        /// tap-major (<c>taps[t·width + c]</c>, so a tap's weights for 8 channels are one vector).</summary>
+        readonly float[][] padded = new float[CpuWorkers.Shared.MaxParticipants][], sums = new float[CpuWorkers.Shared.MaxParticipants][],
+            blockTaps = new float[CpuWorkers.Shared.MaxParticipants][];
         readonly DenseSource[] inputs = new DenseSource[CpuWorkers.Shared.MaxParticipants], weights = new DenseSource[CpuWorkers.Shared.MaxParticipants];
         readonly PaddedRowsTarget[] targets = new PaddedRowsTarget[CpuWorkers.Shared.MaxParticipants];
 
@@ -70,12 +71,11 @@ public sealed partial class CpuBackend
             return (long)a.Batch * bands * blocks;
         }
 
-        /// <summary>Units [<paramref name="from"/>, <paramref name="to"/>) of the last <see cref="Plan"/>; <paramref name="taps"/>
-        /// holds the depthwise weights tap-major, <c>taps[t·E + e]</c>.</summary>
-        public void Run(CpuBackend backend, float[] x, float[] w1, float[] taps, float[] y, in ConvGeometry a, in ConvGeometry b, in Window2d window,
+        /// <summary>Units [<paramref name="from"/>, <paramref name="to"/>) of the last <see cref="Plan"/>.</summary>
+        public void Run(CpuBackend backend, float[] x, float[] w1, float[] w2, float[] y, in ConvGeometry a, in ConvGeometry b, in Window2d window,
             ConvolutionEpilogue expansion, ConvolutionEpilogue depthwise, long from, long to)
         {
-            (this.backend, this.x, this.w1, this.taps, this.y, this.a, this.b, this.window) = (backend, x, w1, taps, y, a, b, window);
+            (this.backend, this.x, this.w1, this.w2, this.y, this.a, this.b, this.window) = (backend, x, w1, w2, y, a, b, window);
             (first, fused, this.expansion, this.depthwise) = (from, backend.FusedProducts, expansion.IsEmpty ? null : expansion, depthwise.IsEmpty ? null : depthwise);
             paddedWidth = a.OutputWidth + window.PadLeft + window.PadRight;
             int inputRows = (rows - 1) * window.StrideHeight + window.DilationHeight * (b.KernelHeight - 1) + 1;
@@ -84,6 +84,7 @@ public sealed partial class CpuBackend
             {
                 if ((padded[p]?.Length ?? 0) < bufferLength) padded[p] = new float[bufferLength];
                 if ((sums[p]?.Length ?? 0) < sumLength) sums[p] = new float[sumLength];
+                if ((blockTaps[p]?.Length ?? 0) < b.KernelHeight * b.KernelWidth * blockWidth) blockTaps[p] = new float[b.KernelHeight * b.KernelWidth * blockWidth];
             }
             try
             {
@@ -91,7 +92,7 @@ public sealed partial class CpuBackend
             }
             finally
             {
-                (this.x, this.w1, this.taps, this.y, this.expansion, this.depthwise) = ([], [], [], [], null, null);
+                (this.x, this.w1, this.w2, this.y, this.expansion, this.depthwise) = ([], [], [], [], null, null);
             }
         }
 
@@ -126,17 +127,21 @@ public sealed partial class CpuBackend
                 weight.Clear();
                 target.Clear();
             }
-            float[] outputs = sums[participant];
+            // the block's depthwise weights (channels e0 …, KH·KW taps each) tap-major
+            float[] outputs = sums[participant], taps = blockTaps[participant];
+            int tapCount = b.KernelHeight * b.KernelWidth;
+            for (int c = 0; c < width; c++)
+                for (int t = 0; t < tapCount; t++) taps[t * width + c] = w2[(e0 + c) * tapCount + t];
             int outputWidth = b.OutputWidth, pixels = (i1 - i0) * outputWidth;
-            if (fused) Depthwise<Gemm.FusedProducts>(padded[participant], outputs, i1 - i0, width, e0);
-            else Depthwise<Gemm.RoundedProducts>(padded[participant], outputs, i1 - i0, width, e0);
+            if (fused) Depthwise<Gemm.FusedProducts>(padded[participant], taps, outputs, i1 - i0, width);
+            else Depthwise<Gemm.RoundedProducts>(padded[participant], taps, outputs, i1 - i0, width);
             // into y's planes (channel e0 + c's rows [i0, i1) are pixels contiguous values), 8 channels at a time, each then
             // through its epilogue while its values are in L1
             int start = n * b.OutputPlaneSize + e0 * b.OutputPixels + i0 * outputWidth;
             for (int c0 = 0; c0 < width; c0 += 8)
             {
                 int count = Math.Min(8, width - c0);
-                ToPlanes(outputs, width, c0, count, pixels, y, start, b.OutputPixels);
+                DenseSource.Transpose(outputs, c0, width, pixels, count, y, start + c0 * b.OutputPixels, b.OutputPixels);
                 if (depthwise is null) continue;
                 for (int c = c0; c < c0 + count; c++)
                     depthwise.ApplyToChannel(e0 + c, start + c * b.OutputPixels, y.AsSpan(start + c * b.OutputPixels, pixels));
@@ -147,25 +152,25 @@ public sealed partial class CpuBackend
         const int ColumnBlock = 16;
 
         /// <summary>
-        /// <c>sums[(i·OW + j)·width + c] = Σ_{p,q} taps[(p·KW + q)·E + e0 + c] · buffer[((i·sh + p·dh)·Wp + j·sw + q·dw)·width + c]</c>
+        /// <c>sums[(i·OW + j)·width + c] = Σ_{p,q} taps[(p·KW + q)·width + c] · buffer[((i·sh + p·dh)·Wp + j·sw + q·dw)·width + c]</c>
         /// for the band's <paramref name="outputRows"/> rows, taps ascending from 0, each step rounded as
         /// <typeparamref name="TMultiplyAdd"/> says (the depthwise kernel's order). Vectors of 8 channels, by blocks of
         /// <see cref="ColumnBlock"/> outputs of a row; a 3×3 window keeps its nine weight vectors in registers and sums four
         /// pixels of a row at once.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void Depthwise<TMultiplyAdd>(float[] buffer, float[] sums, int outputRows, int width, int e0) where TMultiplyAdd : struct, Gemm.IMultiplyAdd
+        void Depthwise<TMultiplyAdd>(float[] buffer, float[] taps, float[] sums, int outputRows, int width) where TMultiplyAdd : struct, Gemm.IMultiplyAdd
         {
-            int kh = b.KernelHeight, kw = b.KernelWidth, tapCount = kh * kw, channels = a.OutChannels, outputWidth = b.OutputWidth;
+            int kh = b.KernelHeight, kw = b.KernelWidth, tapCount = kh * kw, outputWidth = b.OutputWidth;
             int sh = window.StrideHeight, sw = window.StrideWidth, dh = window.DilationHeight, dw = window.DilationWidth;
             int rowLength = paddedWidth * width, vectors = Vector256.IsHardwareAccelerated ? width / 8 * 8 : 0;
             // every read lies inside the buffer, every write inside the sums, every weight inside the taps
             _ = buffer[((outputRows - 1) * sh + (kh - 1) * dh) * rowLength + ((outputWidth - 1) * sw + (kw - 1) * dw) * width + width - 1];
             _ = sums[outputRows * outputWidth * width - 1];
-            _ = taps[(tapCount - 1) * channels + e0 + width - 1];
+            _ = taps[tapCount * width - 1];
             ref float input = ref MemoryMarshal.GetArrayDataReference(buffer);
             ref float output = ref MemoryMarshal.GetArrayDataReference(sums);
-            ref float weight = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(taps), e0);
+            ref float weight = ref MemoryMarshal.GetArrayDataReference(taps);
             nint step = sw * width; // from a pixel's first tap to the next pixel's
             nint q1 = dw * width, q2 = 2 * q1, p1 = dh * rowLength, p2 = 2 * p1;
             // a block of a row's outputs at a time, all its channel vectors: the input rows it reads stay in L1 while the
@@ -186,17 +191,17 @@ public sealed partial class CpuBackend
                                 var sum = Vector256<float>.Zero;
                                 for (int p = 0, t = 0; p < kh; p++)
                                     for (int q = 0; q < kw; q++, t++)
-                                        sum = TMultiplyAdd.Apply(Vector256.LoadUnsafe(ref weight, (nuint)(t * channels + c)),
+                                        sum = TMultiplyAdd.Apply(Vector256.LoadUnsafe(ref weight, (nuint)(t * width + c)),
                                             Vector256.LoadUnsafe(ref Unsafe.Add(ref at, p * dh * rowLength + q * dw * width)), sum);
                                 sum.StoreUnsafe(ref Unsafe.Add(ref target, column * width));
                             }
                             continue;
                         }
-                        Vector256<float> w0 = Vector256.LoadUnsafe(ref weight, (nuint)c), w1 = Vector256.LoadUnsafe(ref weight, (nuint)(channels + c));
-                        Vector256<float> w2 = Vector256.LoadUnsafe(ref weight, (nuint)(2 * channels + c)), w3 = Vector256.LoadUnsafe(ref weight, (nuint)(3 * channels + c));
-                        Vector256<float> w4 = Vector256.LoadUnsafe(ref weight, (nuint)(4 * channels + c)), w5 = Vector256.LoadUnsafe(ref weight, (nuint)(5 * channels + c));
-                        Vector256<float> w6 = Vector256.LoadUnsafe(ref weight, (nuint)(6 * channels + c)), w7 = Vector256.LoadUnsafe(ref weight, (nuint)(7 * channels + c));
-                        Vector256<float> w8 = Vector256.LoadUnsafe(ref weight, (nuint)(8 * channels + c));
+                        Vector256<float> w0 = Vector256.LoadUnsafe(ref weight, (nuint)c), w1 = Vector256.LoadUnsafe(ref weight, (nuint)(width + c));
+                        Vector256<float> w2 = Vector256.LoadUnsafe(ref weight, (nuint)(2 * width + c)), w3 = Vector256.LoadUnsafe(ref weight, (nuint)(3 * width + c));
+                        Vector256<float> w4 = Vector256.LoadUnsafe(ref weight, (nuint)(4 * width + c)), w5 = Vector256.LoadUnsafe(ref weight, (nuint)(5 * width + c));
+                        Vector256<float> w6 = Vector256.LoadUnsafe(ref weight, (nuint)(6 * width + c)), w7 = Vector256.LoadUnsafe(ref weight, (nuint)(7 * width + c));
+                        Vector256<float> w8 = Vector256.LoadUnsafe(ref weight, (nuint)(8 * width + c));
                         int j = j0;
                         for (; j + 4 <= j1; j += 4)
                         {
@@ -243,7 +248,7 @@ public sealed partial class CpuBackend
                         for (int p = 0, t = 0; p < kh; p++)
                             for (int q = 0; q < kw; q++, t++)
                             {
-                                float product = taps[t * channels + e0 + c], value = buffer[at + p * dh * rowLength + q * dw * width];
+                                float product = taps[t * width + c], value = buffer[at + p * dh * rowLength + q * dw * width];
                                 sum = fused ? MathF.FusedMultiplyAdd(product, value, sum) : sum + product * value;
                             }
                         sums[(i * outputWidth + j) * width + c] = sum;
@@ -259,23 +264,6 @@ public sealed partial class CpuBackend
                 s2 = TMultiplyAdd.Apply(weight, Vector256.LoadUnsafe(ref Unsafe.Add(ref first, 2 * step)), s2);
                 s3 = TMultiplyAdd.Apply(weight, Vector256.LoadUnsafe(ref Unsafe.Add(ref first, 3 * step)), s3);
             }
-        }
-
-        /// <summary><c>y[start + c·planeStride + t] = sums[t·width + c]</c> for t &lt; <paramref name="pixels"/> and the
-        /// <paramref name="count"/> (at most 8) channels from <paramref name="first"/>: 8×8 blocks transposed in registers
-        /// where all 8 channels are there, the rest value by value.</summary>
-        static void ToPlanes(float[] sums, int width, int first, int count, int pixels, float[] y, int start, int planeStride)
-        {
-            _ = sums[(pixels - 1) * width + first + count - 1];
-            _ = y[start + (first + count - 1) * planeStride + pixels - 1];
-            int blocked = Avx.IsSupported && count == 8 ? pixels & ~7 : 0;
-            ref float source = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(sums), first);
-            ref float target = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(y), start + first * planeStride);
-            for (int t = 0; t < blocked; t += 8)
-                DenseSource.Transpose8x8(ref Unsafe.Add(ref source, t * width), width, ref Unsafe.Add(ref target, t), planeStride);
-            for (int c = first; c < first + count; c++)
-                for (int t = blocked; t < pixels; t++)
-                    y[start + c * planeStride + t] = sums[t * width + c];
         }
     }
 
@@ -313,14 +301,5 @@ public sealed partial class CpuBackend
                 r += count;
             }
         }
-    }
-
-    /// <summary>The depthwise weights (E, 1, KH, KW) tap-major, <c>taps[t·E + e]</c>, into <see cref="depthwiseTaps"/>.</summary>
-    float[] TapMajor(float[] weights, int channels, int tapCount)
-    {
-        float[] taps = Workspace(ref depthwiseTaps, channels * tapCount);
-        for (int e = 0; e < channels; e++)
-            for (int t = 0; t < tapCount; t++) taps[t * channels + e] = weights[e * tapCount + t];
-        return taps;
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -188,6 +189,26 @@ internal sealed class DenseSource : GemmSource
             ReadOnlySpan<float> row = source.AsSpan(start + j * stride, depth);
             for (int p = blocked; p < row.Length; p++) Unsafe.Add(ref target, p * nr + j) = row[p];
         }
+    }
+
+    /// <summary><c>target[targetStart + c·targetStride + r] = source[sourceStart + r·sourceStride + c]</c> for r &lt;
+    /// <paramref name="rows"/>, c &lt; <paramref name="columns"/>: full 8×8 blocks transposed in registers (AVX), the rest
+    /// value by value (a pixel-major result moved into (N,C,H,W) planes).</summary>
+    internal static void Transpose(float[] source, int sourceStart, int sourceStride, int rows, int columns, float[] target, int targetStart, int targetStride)
+    {
+        if (rows <= 0 || columns <= 0) return;
+        // every value read and written lies inside the arrays (the blocks below index by reference)
+        _ = source.AsSpan(sourceStart, (rows - 1) * sourceStride + columns);
+        _ = target.AsSpan(targetStart, (columns - 1) * targetStride + rows);
+        int blockedRows = Avx.IsSupported ? rows & ~7 : 0, blockedColumns = Avx.IsSupported ? columns & ~7 : 0;
+        ref float from = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(source), sourceStart);
+        ref float to = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(target), targetStart);
+        for (int c = 0; c < blockedColumns; c += 8)
+            for (int r = 0; r < blockedRows; r += 8)
+                Transpose8x8(ref Unsafe.Add(ref from, r * sourceStride + c), sourceStride, ref Unsafe.Add(ref to, c * targetStride + r), targetStride);
+        for (int c = 0; c < columns; c++)
+            for (int r = c < blockedColumns ? blockedRows : 0; r < rows; r++)
+                target[targetStart + c * targetStride + r] = source[sourceStart + r * sourceStride + c];
     }
 
     /// <summary><c>target[m·targetStride + k] = source[k·sourceStride + m]</c> for k, m &lt; 8: eight rows of eight floats
