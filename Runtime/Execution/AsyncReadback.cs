@@ -87,7 +87,7 @@ public sealed class AsyncReadback : IDisposable
         else
         {
             var destination = host.AsSpan(slot * Length, Length);
-            if (Backend is CpuBackend) CpuBackend.Data(source).CopyTo(destination);
+            if (Backend is CpuBackend) CpuBackend.ReadOnlyData(source).CopyTo(destination);
             else Backend.Download(source, destination);
         }
         requestIds[slot] = nextRequestId;

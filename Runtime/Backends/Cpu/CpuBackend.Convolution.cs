@@ -77,7 +77,8 @@ public sealed partial class CpuBackend : IFusedForward
     void ConvolutionForward(Tensor input, Tensor weight, Tensor output, in Window2d window, in ConvGeometry g, ConvolutionEpilogue epilogue)
     {
         // input (N,C,H,W), weight (O,C/G,KH,KW), output (N,O,OH,OW)
-        float[] x = ArrayOf(input), w = ArrayOf(weight), y = ArrayOf(output);
+        // the weights are only read: their version stays, so their packed panels stay valid (PackedWeights)
+        float[] x = ArrayOf(input), w = ReadOnlyArrayOf(weight), y = ArrayOf(output);
         var active = epilogue.IsEmpty ? null : epilogue;
         try
         {
@@ -99,6 +100,7 @@ public sealed partial class CpuBackend : IFusedForward
             }
             bool pointwise = g.IsPointwise(window), pixelMajor = UsesDirectConvolution && pointwise && PointwiseIsPixelMajor(g);
             bool direct = UsesDirectConvolution && !pixelMajor && (!pointwise || PointwiseIsDirect(g));
+            var packed = pixelMajor ? PackedWeights.Find(weight, g.OutChannels, g.KernelLength, gemm.PanelColumns, g.GroupOutputs, Threads) : default;
             for (int group = 0; group < g.Groups; group++)
             {
                 int rowOffset = group * g.GroupOutputs;
@@ -122,7 +124,7 @@ public sealed partial class CpuBackend : IFusedForward
                         for (int n = block.FirstSample; n < block.EndSample; n++)
                             gemm.Multiply(g.OutputPixels, block.Channels, g.KernelLength,
                                 pixelSource.Set(new GemmOperand(x, n * g.InputPlaneSize + group * g.GroupPlaneSize, g.OutputPixels, transposed: true)),
-                                weightSource.Set(new GemmOperand(w, channel * g.KernelLength, g.KernelLength, transposed: true)),
+                                weightSource.Set(new GemmOperand(w, channel * g.KernelLength, g.KernelLength, transposed: true), packed),
                                 pixelTarget.Aim(y, n * g.OutputPlaneSize, g.OutputPixels, channel, active));
                     else if (pointwise)
                         // a 1×1 stride-1 convolution is a GEMM on each input plane itself: (O/G, C/G)·(C/G, P)
@@ -158,6 +160,8 @@ public sealed partial class CpuBackend : IFusedForward
     readonly ChannelMajorTarget outputTarget = new();
     readonly DenseSource pixelSource = new();
     readonly PixelMajorTarget pixelTarget = new();
+    /// <summary>The weights of the layers whose GEMM reads them as op(B), packed once per change of the weights.</summary>
+    internal PackedWeights PackedWeights { get; } = new();
     readonly Col2ImTarget col2im = new();
 
     /// <inheritdoc/>

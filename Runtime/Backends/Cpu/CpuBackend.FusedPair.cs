@@ -57,7 +57,7 @@ public sealed partial class CpuBackend : IFusedPairForward
         var depthwise = FusedEpilogue(secondEpilogue, ref secondShift, ref secondScale, second.Bias, second.BatchNorm, second.Residual, second.Activation, second.Alpha, b);
         try
         {
-            pairBands.Run(this, ArrayOf(input), ArrayOf(first.Weight), ArrayOf(second.Weight), ArrayOf(output), a, b, window, rows, bands,
+            pairBands.Run(this, ArrayOf(input), ReadOnlyArrayOf(first.Weight), ReadOnlyArrayOf(second.Weight), ArrayOf(output), a, b, window, rows, bands,
                 expansion, depthwise, from, to);
         }
         finally
@@ -76,7 +76,9 @@ public sealed partial class CpuBackend : IFusedPairForward
         try
         {
             var depthwise = FusedEpilogue(secondEpilogue, ref secondShift, ref secondScale, second.Bias, second.BatchNorm, second.Residual, second.Activation, second.Alpha, b);
-            channelsLastPair.Run(this, ArrayOf(input), ArrayOf(first.Weight), ArrayOf(second.Weight), ArrayOf(output), a, b, second.Window, expansion, depthwise, from, to);
+            var packed = PackedWeights.Find(first.Weight, a.OutChannels, a.KernelLength, gemm.PanelColumns, channelsLastPair.BlockWidth, Threads);
+            channelsLastPair.Run(this, ArrayOf(input), ReadOnlyArrayOf(first.Weight), packed, ReadOnlyArrayOf(second.Weight), ArrayOf(output), a, b, second.Window,
+                expansion, depthwise, from, to);
         }
         finally
         {

@@ -49,6 +49,7 @@ public sealed partial class CpuBackend
         long first;
         bool fused;
         ConvolutionEpilogue? expansion, depthwise;
+        PackedPanels packedWeights;
         /// <summary>Per participant: the band's padded intermediate, the depthwise sums, and the block's depthwise weights
         /// tap-major (<c>taps[t·width + c]</c>, so a tap's weights for 8 channels are one vector).</summary>
         readonly float[][] padded = new float[CpuWorkers.Shared.MaxParticipants][], sums = new float[CpuWorkers.Shared.MaxParticipants][],
@@ -61,6 +62,9 @@ public sealed partial class CpuBackend
             for (int p = 0; p < inputs.Length; p++) (inputs[p], weights[p], targets[p]) = (new DenseSource(), new DenseSource(), new PaddedRowsTarget());
         }
 
+        /// <summary>Channels of the last <see cref="Plan"/>'s blocks (the last block may have fewer).</summary>
+        public int BlockWidth => blockWidth;
+
         /// <summary>The units' count for these shapes: samples × bands × channel blocks.</summary>
         public long Plan(CpuBackend backend, in ConvGeometry a, in ConvGeometry b, in Window2d window)
         {
@@ -72,10 +76,12 @@ public sealed partial class CpuBackend
         }
 
         /// <summary>Units [<paramref name="from"/>, <paramref name="to"/>) of the last <see cref="Plan"/>.</summary>
-        public void Run(CpuBackend backend, float[] x, float[] w1, float[] w2, float[] y, in ConvGeometry a, in ConvGeometry b, in Window2d window,
-            ConvolutionEpilogue expansion, ConvolutionEpilogue depthwise, long from, long to)
+        /// <remarks><paramref name="packed"/>: the expansion's weights packed for blocks of <see cref="BlockWidth"/>
+        /// channels, or default to pack them in each unit.</remarks>
+        public void Run(CpuBackend backend, float[] x, float[] w1, in PackedPanels packed, float[] w2, float[] y, in ConvGeometry a, in ConvGeometry b,
+            in Window2d window, ConvolutionEpilogue expansion, ConvolutionEpilogue depthwise, long from, long to)
         {
-            (this.backend, this.x, this.w1, this.w2, this.y, this.a, this.b, this.window) = (backend, x, w1, w2, y, a, b, window);
+            (this.backend, this.x, this.w1, packedWeights, this.w2, this.y, this.a, this.b, this.window) = (backend, x, w1, packed, w2, y, a, b, window);
             (first, fused, this.expansion, this.depthwise) = (from, backend.FusedProducts, expansion.IsEmpty ? null : expansion, depthwise.IsEmpty ? null : depthwise);
             paddedWidth = a.OutputWidth + window.PadLeft + window.PadRight;
             int inputRows = (rows - 1) * window.StrideHeight + window.DilationHeight * (b.KernelHeight - 1) + 1;
@@ -92,7 +98,7 @@ public sealed partial class CpuBackend
             }
             finally
             {
-                (this.x, this.w1, this.w2, this.y, this.expansion, this.depthwise) = ([], [], [], [], null, null);
+                (this.x, this.w1, this.w2, this.y, this.expansion, this.depthwise, packedWeights) = ([], [], [], [], null, null, default);
             }
         }
 
@@ -120,7 +126,7 @@ public sealed partial class CpuBackend
             {
                 // the expansion: (pixels, C)·(C, block), both operands read in place, each pixel's channels finished as stored
                 var input = inputs[participant].Set(new GemmOperand(x, n * a.InputPlaneSize + firstRow * imageWidth, a.InputPixels, transposed: true));
-                var weight = weights[participant].Set(new GemmOperand(w1, e0 * a.KernelLength, a.KernelLength, transposed: true));
+                var weight = weights[participant].Set(new GemmOperand(w1, e0 * a.KernelLength, a.KernelLength, transposed: true), packedWeights);
                 var target = targets[participant].Aim(padded[participant], (firstRow - top) * rowLength + window.PadLeft * width, imageWidth, rowLength, width, e0, expansion);
                 backend.gemm.MultiplyAlone((endRow - firstRow) * imageWidth, width, a.KernelLength, input, weight, target, participant);
                 input.Clear();

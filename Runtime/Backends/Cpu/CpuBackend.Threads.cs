@@ -65,7 +65,12 @@ public sealed partial class CpuBackend
     /// hand it to worker threads.</summary>
     internal static float[] ArrayOf(Tensor tensor)
     {
-        Data(tensor); // validates the backend and that the tensor is alive
-        return ((CpuTensorStorage)tensor.Storage).Data;
+        var storage = StorageOf(tensor);
+        storage.Touch();
+        return storage.Data;
     }
+
+    /// <summary><see cref="ArrayOf"/> for an op that only reads the tensor (a convolution's weights in its forward pass):
+    /// the version stays, so packed copies of the values stay valid. Never write through it.</summary>
+    internal static float[] ReadOnlyArrayOf(Tensor tensor) => StorageOf(tensor).Data;
 }

@@ -44,7 +44,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc/>
     public void Download(Tensor tensor, Span<float> destination)
     {
-        Data(tensor).CopyTo(destination);
+        ReadOnlyData(tensor).CopyTo(destination);
         ReadbackCount++;
     }
 
@@ -132,14 +132,27 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>Nothing to release: arrays belong to the garbage collector.</summary>
     public void Dispose() { }
 
-    /// <summary>The elements of a CPU tensor (exactly <c>tensor.Length</c> of them).</summary>
+    /// <summary>The elements of a CPU tensor (exactly <c>tensor.Length</c> of them), to read or write: the storage's
+    /// <see cref="CpuTensorStorage.Version"/> moves on, so what was derived from the values before (packed weights) is
+    /// made again.</summary>
     internal static Span<float> Data(Tensor tensor)
+    {
+        var storage = StorageOf(tensor);
+        storage.Touch();
+        return storage.Data.AsSpan(0, tensor.Length);
+    }
+
+    /// <summary><see cref="Data"/> for reading only: the version stays.</summary>
+    internal static ReadOnlySpan<float> ReadOnlyData(Tensor tensor) => StorageOf(tensor).Data.AsSpan(0, tensor.Length);
+
+    /// <summary>A CPU tensor's storage, checked to be on this backend and alive.</summary>
+    static CpuTensorStorage StorageOf(Tensor tensor)
     {
         if (tensor.Storage is not CpuTensorStorage storage)
             throw new ArgumentException($"tensor '{tensor.Name}' lives on the {tensor.Backend.Name} backend, not on the CPU");
         if (storage.IsDisposed)
             throw new ObjectDisposedException(tensor.Name);
-        return storage.Data.AsSpan(0, tensor.Length);
+        return storage;
     }
 
     static Span<float> DataOrEmpty(Tensor? tensor) => tensor is null ? Span<float>.Empty : Data(tensor);
@@ -163,10 +176,18 @@ public sealed partial class CpuBackend : IBackend
     }
 }
 
-/// <summary>CPU tensor storage: a float array.</summary>
+/// <summary>CPU tensor storage: a float array, and a version that every access that may write moves on.</summary>
 internal sealed class CpuTensorStorage : TensorStorage
 {
     float[]? data;
+    long version;
+
+    /// <summary>Moves on whenever the values may have changed (<see cref="CpuBackend.Data"/>, which every op that
+    /// writes a tensor goes through); equal versions mean equal values.</summary>
+    public long Version => Interlocked.Read(ref version);
+
+    /// <summary>Marks the values as possibly changed (atomic: worker threads may reach a tensor at once).</summary>
+    public void Touch() => Interlocked.Increment(ref version);
 
     public CpuTensorStorage(int length) => data = new float[length];
 

@@ -70,6 +70,9 @@ internal sealed partial class Gemm : IParallelWork
     GemmKernel kernel;
     int panelRows, panelColumns;
 
+    /// <summary>The kernel's register tile width NR: op(B)'s panels are this many columns wide.</summary>
+    public int PanelColumns => panelColumns;
+
     /// <summary>How many threads one multiply may use (the caller plus pool workers), at least 1. Setting it makes the
     /// buffers of that many participants (about 1.3 MB each) if they do not exist yet.</summary>
     public int Threads
@@ -305,11 +308,14 @@ internal sealed partial class Gemm : IParallelWork
         {
             int depth = Math.Min(BlockDepth, kEnd - p0);
             bool add = accumulate || p0 > kBegin;
-            b.PackColumns(p0, depth, j0, columns, packB, nr, participant);
+            // op(B)'s panels as the source keeps them (packed weights), else packed now
+            float[]? packed = b.PackedColumns(p0, depth, j0, nr, out int bStart);
+            if (packed is null) b.PackColumns(p0, depth, j0, columns, packB, nr, participant);
+            float[] bPanels = packed ?? packB;
             a.PackRows(i0, rows, p0, depth, packA, mr, participant);
             for (int jr = 0; jr < columns; jr += nr)
             {
-                ref float bPanel = ref packB[jr * depth];
+                ref float bPanel = ref bPanels[bStart + jr * depth];
                 int width = Math.Min(nr, columns - jr);
                 for (int ir = 0; ir < rows; ir += mr)
                 {

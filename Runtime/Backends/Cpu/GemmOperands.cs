@@ -45,6 +45,15 @@ internal abstract class GemmSource
     /// <summary>As op(B): depths [p0, p0 + depth) × columns [j0, j0 + columns) into panels of <paramref name="nr"/>
     /// columns: panel q holds <c>op(B)[p0 + p, j0 + nr·q + j]</c> at <c>q·nr·depth + p·nr + j</c>, zero past the last column.</summary>
     public abstract void PackColumns(int p0, int depth, int j0, int columns, float[] packed, int nr, int participant);
+
+    /// <summary>As op(B), where the source keeps its panels packed already (<see cref="PackedWeights"/>): the array that
+    /// holds what <see cref="PackColumns"/> would pack for depths [p0, p0 + depth) and columns from j0 on, and where in it
+    /// they start; null where the source must pack them.</summary>
+    public virtual float[]? PackedColumns(int p0, int depth, int j0, int nr, out int start)
+    {
+        start = 0;
+        return null;
+    }
 }
 
 /// <summary>
@@ -64,18 +73,33 @@ internal abstract class GemmTarget
     public abstract void Take(int i0, int rows, int j0, int columns, float[] tile, int stride);
 }
 
-/// <summary>A plain row-major matrix (<see cref="GemmOperand"/>) as a <see cref="GemmSource"/>.</summary>
+/// <summary>A plain row-major matrix (<see cref="GemmOperand"/>) as a <see cref="GemmSource"/>; as op(B) = Wᵀ of a weight
+/// matrix it may come with W's packed panels, which it then serves instead of packing.</summary>
 internal sealed class DenseSource : GemmSource
 {
     GemmOperand operand;
+    PackedPanels packedWeights;
+    int firstPackedRow;
 
-    public DenseSource Set(in GemmOperand value)
+    /// <summary>Aims at <paramref name="value"/>; with <paramref name="packed"/> (the panels of the whole W whose rows
+    /// from some row on the transposed operand reads), op(B)'s panels come from there.</summary>
+    public DenseSource Set(in GemmOperand value, in PackedPanels packed = default)
     {
         operand = value;
+        bool fits = packed.Panels is not null && value.Transposed && value.Stride == packed.Depth && value.Offset % packed.Depth == 0;
+        (packedWeights, firstPackedRow) = fits ? (packed, value.Offset / packed.Depth) : (default, 0);
         return this;
     }
 
-    public void Clear() => operand = default;
+    public void Clear() => (operand, packedWeights) = (default, default);
+
+    public override float[]? PackedColumns(int p0, int depth, int j0, int nr, out int start)
+    {
+        start = packedWeights.PanelColumns == nr ? packedWeights.Start(p0, depth, firstPackedRow + j0) : -1;
+        if (start >= 0) return packedWeights.Panels;
+        start = 0;
+        return null;
+    }
 
     public override void PackRows(int i0, int rows, int p0, int depth, float[] packed, int mr, int participant)
     {
