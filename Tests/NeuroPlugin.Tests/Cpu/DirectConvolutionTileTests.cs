@@ -2,7 +2,7 @@ namespace NeuroPlugin.Tests.Cpu;
 
 /// <summary>
 /// The direct convolution's register tiles (<see cref="DirectConvolution"/>: AVX2's 6 × 16, with a 6 × 8 tile for a run's
-/// last 8 columns or fewer, and 4 × 24; AVX-512's 8 × 32).
+/// last 8 columns or fewer, and 4 × 24; AVX-512's 8 × 32, with an 8 × 16 tile for a run's last 16 columns or fewer).
 /// Each output element is one chain of fused multiply-adds over k ascending from zero, whichever tile computes it, so every
 /// tile must give the bits of a scalar chain of <see cref="MathF.FusedMultiplyAdd"/> over the zero-padded input (written
 /// here from the definition, without phase planes), also where K is summed in blocks (each block continuing the sums of
