@@ -52,6 +52,28 @@ public sealed partial class CpuBackend
     internal static (float Mean, float InvStd) EvalStatistics(float runningMean, float runningVar, float epsilon) =>
         (runningMean, (float)(1 / Math.Sqrt(runningVar + (double)epsilon)));
 
+    /// <summary>A folded batch norm's coefficients for every channel: <c>shift = μ</c>, <c>scale = γ·invStd</c> with
+    /// invStd from <see cref="EvalStatistics"/>, 8 channels at a time (widened to double, square root and division, each
+    /// correctly rounded at any width, then narrowed: <see cref="EvalStatistics"/>' bits). A network's channels all pass
+    /// here on every inference (MobileNet v2: 17 K), where one square root and division at a time took 1.8 % of a pass.</summary>
+    internal static void EvalCoefficients(ReadOnlySpan<float> mean, ReadOnlySpan<float> variance, ReadOnlySpan<float> gamma, float epsilon,
+        Span<float> shifts, Span<float> scales)
+    {
+        mean[..scales.Length].CopyTo(shifts);
+        int c = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var eps = Vector256.Create((double)epsilon);
+            for (; c + 8 <= scales.Length; c += 8)
+            {
+                var (lower, upper) = Vector256.Widen(Vector256.Create(variance.Slice(c, 8)));
+                var invStd = Vector256.Narrow(Vector256<double>.One / Vector256.Sqrt(lower + eps), Vector256<double>.One / Vector256.Sqrt(upper + eps));
+                (invStd * Vector256.Create(gamma.Slice(c, 8))).CopyTo(scales.Slice(c, 8));
+            }
+        }
+        for (; c < scales.Length; c++) scales[c] = EvalStatistics(mean[c], variance[c], epsilon).InvStd * gamma[c];
+    }
+
     /// <inheritdoc/>
     public void BatchNormBackward(Tensor input, Tensor weight, Tensor saveMean, Tensor saveInvStd, Tensor outputGrad,
         Tensor? inputGrad, Tensor? weightGrad, Tensor? biasGrad, bool training, bool accumulate = true)

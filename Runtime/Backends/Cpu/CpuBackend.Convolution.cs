@@ -33,12 +33,7 @@ public sealed partial class CpuBackend : IFusedForward
         if (batchNorm is { } bn)
         {
             (shifts, scales, offset) = (Workspace(ref shift, g.OutChannels), Workspace(ref scale, g.OutChannels), ArrayOf(bn.Bias));
-            ReadOnlySpan<float> mean = Data(bn.RunningMean), variance = Data(bn.RunningVar), gamma = Data(bn.Weight);
-            for (int o = 0; o < g.OutChannels; o++)
-            {
-                var (m, invStd) = EvalStatistics(mean[o], variance[o], bn.Epsilon);
-                (shifts[o], scales[o]) = (m, invStd * gamma[o]);
-            }
+            EvalCoefficients(Data(bn.RunningMean), Data(bn.RunningVar), Data(bn.Weight), bn.Epsilon, shifts.AsSpan(0, g.OutChannels), scales.AsSpan(0, g.OutChannels));
         }
         return epilogue.For(bias is null ? null : ArrayOf(bias), shifts, scales, offset, residual is null ? null : ArrayOf(residual),
             activation, alpha, g.OutChannels, g.OutputPixels);

@@ -183,11 +183,13 @@ internal sealed class CpuTensorStorage : TensorStorage
     long version;
 
     /// <summary>Moves on whenever the values may have changed (<see cref="CpuBackend.Data"/>, which every op that
-    /// writes a tensor goes through); equal versions mean equal values.</summary>
-    public long Version => Interlocked.Read(ref version);
+    /// writes a tensor goes through); equal versions mean equal values. Read between ops, on the caller's thread.</summary>
+    public long Version => version;
 
-    /// <summary>Marks the values as possibly changed (atomic: worker threads may reach a tensor at once).</summary>
-    public void Touch() => Interlocked.Increment(ref version);
+    /// <summary>Marks the values as possibly changed. A plain increment, no interlocked one (ops call this many times a
+    /// pass): should worker threads of one op race here, each still writes at least the version before the op plus one,
+    /// so the version seen between ops only grows.</summary>
+    public void Touch() => version++;
 
     public CpuTensorStorage(int length) => data = new float[length];
 

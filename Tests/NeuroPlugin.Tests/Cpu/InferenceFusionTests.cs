@@ -18,6 +18,26 @@ public class InferenceFusionTests
         yield return new TestCaseData("lenet5", new ModelOptions(), 3).SetArgDisplayNames("lenet5 (conv-relu, no batch norm)");
     }
 
+    [Test]
+    public void FoldedCoefficients_8AtATime_GiveTheScalarBits()
+    {
+        // 37 channels (four vectors of 8 and a tail): variances from 0 and denormals to 1e30, infinity and NaN, and gammas of
+        // both signs, against EvalStatistics one channel at a time
+        var random = new Random(4);
+        float[] special = [0f, float.Epsilon, 1e-30f, 1e-7f, 1f, 3f, 1e30f, float.PositiveInfinity, float.NaN];
+        float[] variance = Enumerable.Range(0, 37).Select(i => i < special.Length ? special[i] : (float)Math.Pow(10, random.NextDouble() * 12 - 6)).ToArray();
+        float[] mean = Enumerable.Range(0, 37).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        float[] gamma = Enumerable.Range(0, 37).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        float[] shifts = new float[37], scales = new float[37];
+        CpuBackend.EvalCoefficients(mean, variance, gamma, 1e-5f, shifts, scales);
+        for (int c = 0; c < 37; c++)
+        {
+            var (m, invStd) = CpuBackend.EvalStatistics(mean[c], variance[c], 1e-5f);
+            Assert.That(BitConverter.SingleToInt32Bits(shifts[c]), Is.EqualTo(BitConverter.SingleToInt32Bits(m)), $"shift of channel {c}");
+            Assert.That(BitConverter.SingleToInt32Bits(scales[c]), Is.EqualTo(BitConverter.SingleToInt32Bits(invStd * gamma[c])), $"scale of channel {c} (variance {variance[c]})");
+        }
+    }
+
     [TestCaseSource(nameof(Networks))]
     public void FusedPlan_GivesTheUnfusedBits(string model, ModelOptions options, int batch)
     {
