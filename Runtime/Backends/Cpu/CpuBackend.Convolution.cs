@@ -280,6 +280,8 @@ public sealed partial class CpuBackend : IFusedForward
             // round to −0 from there, so the stored bits are those of adding them to a zeroed dx
             return;
         }
+        // a strided layer: a stride-1 convolution per stride phase of dx (CpuBackend.StridedInputGradient.cs)
+        if (UsesDirectConvolution && InputGradientByPhases(w, dy, dx, g, window, block, accumulate)) return;
         // col2im adds tiles that overlap (and skips the inputs no window reached): to set dx, zero the block's planes first
         if (!accumulate)
             for (int n = block.FirstSample; n < block.FirstSample + block.Samples; n++)
