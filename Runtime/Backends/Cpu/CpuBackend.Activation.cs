@@ -45,9 +45,8 @@ public sealed partial class CpuBackend
 
         protected override void RunRange(int start, int count)
         {
-            if (backward && !accumulate) dx.AsSpan(start, count).Clear();
             if (backward)
-                ActivationMath.Backward(kind, x.AsSpan(start, count), y.AsSpan(start, count), dy.AsSpan(start, count), dx.AsSpan(start, count), alpha);
+                ActivationMath.Backward(kind, x.AsSpan(start, count), y.AsSpan(start, count), dy.AsSpan(start, count), dx.AsSpan(start, count), alpha, accumulate);
             else
                 ActivationMath.Forward(kind, x.AsSpan(start, count), y.AsSpan(start, count), alpha);
         }
@@ -112,12 +111,15 @@ internal static class ActivationMath
 
     /// <summary>In the forward pass this was y = f(x): <c>dx += f′·dy</c>. At the kinks f′ takes PyTorch's side (see
     /// <see cref="ActivationKind"/>).</summary>
-    public static void Backward(ActivationKind kind, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, float alpha)
+    public static void Backward(ActivationKind kind, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, float alpha,
+        bool accumulate = true)
     {
+        // to set dx: 0 + f′·dy, the bits of adding into a zeroed dx (ReLU stores them without reading dx)
+        if (!accumulate && kind != ActivationKind.ReLU) dx.Clear();
         switch (kind)
         {
             case ActivationKind.ReLU:        // f′ = 1 where x > 0
-                ReLUBackward(x, dy, dx);
+                ReLUBackward(x, dy, dx, accumulate);
                 break;
             case ActivationKind.Sigmoid:     // f′ = y(1 − y)
                 for (int i = 0; i < x.Length; i++) dx[i] += dy[i] * y[i] * (1f - y[i]);
@@ -166,24 +168,28 @@ internal static class ActivationMath
 
     /// <summary>ReLU's backward, the one on every training step of a CNN: <c>dx += dy</c> where x &gt; 0, vectorized as a
     /// select (elements where x ≤ 0 keep their dx untouched, as in the scalar loop).</summary>
-    static void ReLUBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
+    static void ReLUBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, bool accumulate)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
             for (; i + 16 <= x.Length; i += 16)
             {
-                var target = Vector512.Create(dx.Slice(i, 16));
+                var target = accumulate ? Vector512.Create(dx.Slice(i, 16)) : Vector512<float>.Zero;
                 var mask = Vector512.GreaterThan(Vector512.Create(x.Slice(i, 16)), Vector512<float>.Zero);
                 Vector512.ConditionalSelect(mask, target + Vector512.Create(dy.Slice(i, 16)), target).CopyTo(dx.Slice(i, 16));
             }
         else if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= x.Length; i += 8)
             {
-                var target = Vector256.Create(dx.Slice(i, 8));
+                var target = accumulate ? Vector256.Create(dx.Slice(i, 8)) : Vector256<float>.Zero;
                 var mask = Vector256.GreaterThan(Vector256.Create(x.Slice(i, 8)), Vector256<float>.Zero);
                 Vector256.ConditionalSelect(mask, target + Vector256.Create(dy.Slice(i, 8)), target).CopyTo(dx.Slice(i, 8));
             }
-        for (; i < x.Length; i++) if (x[i] > 0f) dx[i] += dy[i];
+        for (; i < x.Length; i++)
+        {
+            float target = accumulate ? dx[i] : 0f;
+            dx[i] = x[i] > 0f ? target + dy[i] : target;
+        }
     }
 
     /// <summary>

@@ -89,7 +89,7 @@ public sealed partial class CpuBackend
 
     /// <summary>Channel c of the backward pass. In the forward pass this was y = γ·x̂ + β, x̂ = (x − μ)·invStd, with μ
     /// and invStd saved per channel: dβ += Σdy, dγ += Σdy·x̂ (in double), dx += k·(dy − a − x̂·b) (or, to set dx, the
-    /// same added to its plane zeroed just before, while the plane is in cache: the bits of a dx zeroed at the step's start).</summary>
+    /// same added to +0: the bits of a dx zeroed at the step's start).</summary>
     static void BatchNormBackwardChannel(BatchNormWork w, int c)
     {
         int batch = w.Batch, channels = w.Channels, spatial = w.Spatial, count = batch * spatial;
@@ -109,14 +109,15 @@ public sealed partial class CpuBackend
         for (int n = 0; n < batch; n++)
         {
             int start = (n * channels + c) * spatial;
-            if (!w.Accumulate) dx.AsSpan(start, spatial).Clear();
-            BatchNormInputGrad(dx.AsSpan(start, spatial), dy.AsSpan(start, spatial), x.AsSpan(start, spatial), mean, invStd, scale, meanDy, meanDyXHat);
+            BatchNormInputGrad(dx.AsSpan(start, spatial), dy.AsSpan(start, spatial), x.AsSpan(start, spatial), mean, invStd, scale, meanDy, meanDyXHat, w.Accumulate);
         }
     }
 
     /// <summary><c>dx += k·(dy − a − (x − μ)·invStd·b)</c>, each operation rounded in that order (no fused multiply-add),
-    /// on 256-bit vectors where the processor has them (AVX2, and every AVX-512 processor): the same bits at every width.</summary>
-    static void BatchNormInputGrad(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invStd, float scale, float meanDy, float meanDyXHat)
+    /// on 256-bit vectors where the processor has them (AVX2, and every AVX-512 processor): the same bits at every width.
+    /// Without <paramref name="accumulate"/>, <c>dx = 0 + …</c>: the bits of adding into a zeroed dx, without reading it.</summary>
+    static void BatchNormInputGrad(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invStd, float scale, float meanDy, float meanDyXHat,
+        bool accumulate)
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -125,10 +126,11 @@ public sealed partial class CpuBackend
             for (; i + 8 <= dx.Length; i += 8)
             {
                 var xhat = (Vector256.Create(x.Slice(i, 8)) - m) * s;
-                (Vector256.Create(dx.Slice(i, 8)) + k * (Vector256.Create(dy.Slice(i, 8)) - a - xhat * b)).CopyTo(dx.Slice(i, 8));
+                var target = accumulate ? Vector256.Create(dx.Slice(i, 8)) : Vector256<float>.Zero;
+                (target + k * (Vector256.Create(dy.Slice(i, 8)) - a - xhat * b)).CopyTo(dx.Slice(i, 8));
             }
         }
-        for (; i < dx.Length; i++) dx[i] += scale * (dy[i] - meanDy - (x[i] - mean) * invStd * meanDyXHat);
+        for (; i < dx.Length; i++) dx[i] = (accumulate ? dx[i] : 0f) + scale * (dy[i] - meanDy - (x[i] - mean) * invStd * meanDyXHat);
     }
 
     static float[]? OptionalArray(Tensor? tensor) => tensor is null ? null : ArrayOf(tensor);

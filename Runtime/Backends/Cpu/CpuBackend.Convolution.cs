@@ -49,12 +49,15 @@ public sealed partial class CpuBackend : IFusedForward
 
     /// <summary>
     /// Whether 3×3 stride-1 convolutions with many channels on large planes use Winograd's F(2×2, 3×3) in
-    /// <see cref="CpuArithmetic.Fast"/> arithmetic (<c>WinogradConvolution</c>; other bits than the direct sum). Off by
-    /// default: on whole passes it saves a few percent of ResNet-18's batch-1 latency, but under a frame budget every part
-    /// (one sample's tile of 8 output channels) redoes the input and weight transforms of the whole layer, which cut the
-    /// passes of budgeted ResNet-18 inference (2 ms) from 38–59 to 24–29 per 1,000 frames (2026-12-06, quiet machine).
+    /// <see cref="CpuArithmetic.Fast"/> arithmetic (<c>WinogradConvolution</c>; other bits than the direct sum, within a
+    /// few units in the last place of the inputs' magnitude). On by default: with AVX-512 on Zen 4 it takes ResNet-18's
+    /// 56×56 and 28×28 layers from 2.13 and 2.22 ms to 1.39 and 1.32 ms (batch 1, one thread), and since its input
+    /// transform is kept per sample while the input stands, a frame budget's parts no longer redo it: budgeted ResNet-18
+    /// inference at 2 ms a frame (<c>InGameLearning --inference-model resnet18 --inference-budget-ms 2 --frames 2000
+    /// --cpu</c>) made 160–170 passes with it against 133–152 without (2026-12-07). Turn it off where every convolution must
+    /// be the direct sum.
     /// </summary>
-    public bool UseWinograd { get; set; }
+    public bool UseWinograd { get; set; } = true;
 
     /// <summary>
     /// The convolution's sum followed by <paramref name="epilogue"/>, by the fastest method that applies: a depthwise
@@ -72,8 +75,9 @@ public sealed partial class CpuBackend : IFusedForward
     void ConvolutionForward(Tensor input, Tensor weight, Tensor output, in Window2d window, in ConvGeometry g, ConvolutionEpilogue epilogue)
     {
         // input (N,C,H,W), weight (O,C/G,KH,KW), output (N,O,OH,OW)
-        // the weights are only read: their version stays, so their packed panels stay valid (PackedWeights)
-        float[] x = ArrayOf(input), w = ReadOnlyArrayOf(weight), y = ArrayOf(output);
+        // the input and weights are only read: their versions stay, so what was made from them stays valid (the packed
+        // weights, Winograd's transforms)
+        float[] x = ReadOnlyArrayOf(input), w = ReadOnlyArrayOf(weight), y = ArrayOf(output);
         var active = epilogue.IsEmpty ? null : epilogue;
         try
         {
@@ -90,7 +94,7 @@ public sealed partial class CpuBackend : IFusedForward
                 var (from, to) = Units((long)g.Batch * ChannelTiles(g.OutChannels));
                 var tiles = new ChannelTileBlocks(from, to, g.OutChannels);
                 while (tiles.Next(out var block))
-                    winograd.Forward(x, w, y, g, window, active, gemm.Kernel, Threads, block);
+                    winograd.Forward(x, w, y, g, window, active, gemm.Kernel, Threads, block, StorageOf(weight).Version, StorageOf(input).Version);
                 return;
             }
             bool pointwise = g.IsPointwise(window), pixelMajor = UsesDirectConvolution && pointwise && PointwiseIsPixelMajor(g);

@@ -18,10 +18,13 @@ namespace NeuroPlugin.Backends.Cpu;
 /// V is made by vector operations over a whole plane of tiles. A row of tiles holds one more tile than the output (the
 /// planes' width), computed and dropped. The products run on the direct convolution's register tile, a block of tile
 /// rows and a panel of output channels at a time, and are transformed into y while they are in L1: M is never stored
-/// whole, and nothing is packed. The weights' transform U is kept per weight array and made again when the weights'
-/// bits change (compared with a copy at every call). It gains only on large planes of many channels (see
-/// <see cref="Applies"/>): 8–20 % of processor time per layer on ResNet-18's 56×56 and 28×28 layers (2026-12-06, a
-/// loaded machine), nothing on 14×14, and it was slower on 8×8 planes and on 16–32 channels.</para>
+/// whole, and nothing is packed. The weights' transform U is kept per weight array and made again when the weight
+/// tensor's version moves on (<see cref="CpuTensorStorage.Version"/>), and V is kept for the last input, samples and
+/// geometry while the input tensor's version stands, so a frame budget's parts (one sample's tile of 8 output channels
+/// each) transform the sample's input once, not once a part. It gains only on large planes of many channels (see
+/// <see cref="Applies"/>): on ResNet-18's 56×56 and 28×28 layers 8–20 % of processor time per layer on an AVX2 Zen 3
+/// (2026-12-06, a loaded machine) and 35–40 % with AVX-512 on Zen 4 (2026-12-07), nothing on 14×14, and it was slower
+/// on 8×8 planes and on 16–32 channels.</para>
 /// <para>Not the direct sum's rounding: the transforms add and subtract inputs (and weights) before they are multiplied,
 /// so results differ from the direct convolution by float rounding (a few units in the last place of the inputs'
 /// magnitude, relative to the output). Only <see cref="CpuArithmetic.Fast"/> uses it. Deterministic: every element is
@@ -43,12 +46,17 @@ internal sealed class WinogradConvolution : IParallelWork
     static int TileRows(in CpuBackend.ConvGeometry g) => (g.OutputHeight + 1) / 2;
     static int TileColumns(in CpuBackend.ConvGeometry g) => (g.OutputWidth + 1) / 2;
 
-    /// <summary>A weight array's transform, and the weights it was made from.</summary>
+    /// <summary>A weight array's transform, and the weight tensor's version it was made at.</summary>
     sealed class Transformed
     {
-        public float[] Weights = [], U = [];
+        public long Version = -1;
+        public float[] U = [];
     }
     readonly ConditionalWeakTable<float[], Transformed> transforms = new();
+
+    /// <summary>What the V in <see cref="v"/> was made from: the input array and its tensor's version, the samples, and
+    /// the geometry (null input: nothing valid).</summary>
+    (float[]? Input, long Version, int FirstSample, int EndSample, int Channels, int Height, int Width, Window2d Window) madeV;
 
     float[] x = [], y = [], u = [], v = [];
     int[] offsets = [];
@@ -69,20 +77,23 @@ internal sealed class WinogradConvolution : IParallelWork
     /// each running the direct convolution's register tile (<see cref="DirectConvolution.Kernel512"/>, weights and V read in
     /// place, nothing packed) for the 16 positions into a buffer in L1 and transforming it straight into y.
     /// </summary>
+    /// <remarks><paramref name="weightVersion"/> and <paramref name="inputVersion"/>: the versions of the tensors behind
+    /// <paramref name="w"/> and <paramref name="x"/>, which say whether U and V may be reused.</remarks>
     public void Forward(float[] x, float[] w, float[] y, in CpuBackend.ConvGeometry g, in Window2d window, ConvolutionEpilogue? epilogue,
-        GemmKernel kernel, int threads, in ChannelTileBlocks.Block block)
+        GemmKernel kernel, int threads, in ChannelTileBlocks.Block block, long weightVersion, long inputVersion)
     {
         // a few samples at a time, so V stays within MaxTransformed floats at any batch size (every sample is computed alone)
         int chunk = (int)Math.Clamp(MaxTransformed / (16L * g.InChannels * TileRows(g) * (TileColumns(g) + 1)), 1, block.Samples);
         for (int first = block.FirstSample; first < block.EndSample; first += chunk)
-            ForwardSamples(x, w, y, g, window, epilogue, kernel, threads, block with { FirstSample = first, EndSample = Math.Min(block.EndSample, first + chunk) });
+            ForwardSamples(x, w, y, g, window, epilogue, kernel, threads, block with { FirstSample = first, EndSample = Math.Min(block.EndSample, first + chunk) },
+                weightVersion, inputVersion);
     }
 
     /// <summary>Floats of V made at once at most (16 MiB), unless one sample needs more.</summary>
     const long MaxTransformed = 1 << 22;
 
     void ForwardSamples(float[] x, float[] w, float[] y, in CpuBackend.ConvGeometry g, in Window2d window, ConvolutionEpilogue? epilogue,
-        GemmKernel kernel, int threads, in ChannelTileBlocks.Block block)
+        GemmKernel kernel, int threads, in ChannelTileBlocks.Block block, long weightVersion, long inputVersion)
     {
         if (!DirectConvolution.Supports(kernel)) throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "Winograd's convolution needs an FMA kernel");
         int channels = g.InChannels, outChannels = g.OutChannels;
@@ -104,8 +115,12 @@ internal sealed class WinogradConvolution : IParallelWork
         tileBlocks = (tileRows + blockTileRows - 1) / blockTileRows;
         panels = (block.Channels + mr - 1) / mr;
         ldc = Gemm.RoundUp(blockTileRows * planeWidth, nr);
-        u = WeightTransform(w, outChannels, channels);
-        // V, and slack for the register tile's columns past the last tile (read, dropped)
+        u = WeightTransform(w, outChannels, channels, weightVersion);
+        // V, and slack for the register tile's columns past the last tile (read, dropped); kept from the last call where
+        // it was made from the same values (a frame budget's next part of the same sample)
+        var source = (x, inputVersion, block.FirstSample, block.EndSample, channels, g.InputHeight, g.InputWidth, window);
+        bool made = madeV == source;
+        madeV = default;
         Grow(ref v, 16 * channels * tiles + nr);
         if (offsets.Length < channels) offsets = new int[channels];
         for (int c = 0; c < channels; c++) offsets[c] = c * tiles;
@@ -113,7 +128,8 @@ internal sealed class WinogradConvolution : IParallelWork
         for (int p = 0; p < scratch.Length; p++) Grow(ref scratch[p], Math.Max(phaseLength + 8 * rowLength, (16 * mr + 4) * ldc));
         bool large = (long)tiles * channels * outChannels * 16 >= 1 << 20;
         output = false;
-        CpuWorkers.Shared.Run(this, block.Samples * channels, large ? threads : 1);
+        if (!made) CpuWorkers.Shared.Run(this, block.Samples * channels, large ? threads : 1);
+        madeV = source;
         output = true;
         CpuWorkers.Shared.Run(this, block.Samples * tileBlocks * panels, large ? threads : 1);
         (this.x, this.y, this.u, this.epilogue) = ([], [], [], null);
@@ -127,20 +143,17 @@ internal sealed class WinogradConvolution : IParallelWork
         if ((buffer?.Length ?? 0) < length) buffer = new float[length];
     }
 
-    /// <summary>U (16 × O × C): <c>U_ξ[o, c] = (G g_{o,c} Gᵀ)[ξ / 4, ξ % 4]</c>, cached per weight array while its bits stay.</summary>
-    float[] WeightTransform(float[] w, int outChannels, int channels)
+    /// <summary>U (16 × O × C): <c>U_ξ[o, c] = (G g_{o,c} Gᵀ)[ξ / 4, ξ % 4]</c>, cached per weight array while its
+    /// tensor's version (<paramref name="version"/>) stands.</summary>
+    float[] WeightTransform(float[] w, int outChannels, int channels, long version)
     {
         int length = outChannels * channels * 9;
         var weights = w.AsSpan(0, length);
-        if (transforms.TryGetValue(w, out var known) && known.Weights.Length == length && known.U.Length == 16 * outChannels * channels
-            && MemoryMarshal.Cast<float, int>(weights).SequenceEqual(MemoryMarshal.Cast<float, int>(known.Weights.AsSpan())))
+        if (transforms.TryGetValue(w, out var known) && known.Version == version && known.U.Length == 16 * outChannels * channels)
             return known.U;
-        if (known is null || known.Weights.Length != length)
-        {
-            transforms.AddOrUpdate(w, known = new Transformed());
-            (known.Weights, known.U) = (new float[length], new float[16 * outChannels * channels]);
-        }
-        weights.CopyTo(known.Weights);
+        if (known is null) transforms.AddOrUpdate(w, known = new Transformed());
+        if (known.U.Length != 16 * outChannels * channels) known.U = new float[16 * outChannels * channels];
+        known.Version = version;
         float[] u = known.U;
         int stride = outChannels * channels;
         Span<float> a = stackalloc float[12];

@@ -93,6 +93,37 @@ public class WinogradConvolutionTests
     }
 
     [Test]
+    public void NewInputs_AreTransformedAgain_AndTheSameInputIsNot()
+    {
+        // V is kept for the last input while its tensor's version stands: the same input again gives the same bits, and an
+        // input changed in any way (an upload, an op writing it, a write through a reshaped view) is transformed again
+        var c = Geometries().First();
+        using var cpu = new CpuBackend { Threads = 2, UseWinograd = true };
+        var (x, weight, _, _, y, _, _, _) = ConvolutionKernelTests.SeededTensors(cpu, c);
+        cpu.Conv2dForward(x, weight, null, y, c.Window);
+        float[] first = y.ToArray();
+        cpu.Conv2dForward(x, weight, null, y, c.Window);
+        Assert.That(y.ToArray(), Is.EqualTo(first), "the same input: the same bits");
+        var random = new Random(3);
+        float[] Values() => [.. Enumerable.Range(0, x.Length).Select(_ => (float)(random.NextDouble() * 2 - 1))];
+        var other = cpu.Allocate(x.Shape, "other");
+        other.Upload(Values());
+        var changes = new (string What, Action Change)[]
+        {
+            ("an upload", () => x.Upload(Values())),
+            ("a copy into it", () => cpu.Copy(other, x)),
+            ("an activation written into it", () => cpu.ActivationForward(ActivationKind.Tanh, x, x)),
+            ("an upload through a reshaped view", () => x.Reshape(new TensorShape(x.Length)).Upload(Values())),
+        };
+        foreach (var (what, change) in changes)
+        {
+            change();
+            cpu.Conv2dForward(x, weight, null, y, c.Window);
+            AssertWithinBound(c, x.ToArray(), weight.ToArray(), y.ToArray(), $"{c} after {what}");
+        }
+    }
+
+    [Test]
     public void Forward_AllocatesNothingOnceWarm()
     {
         var c = Geometries().First();

@@ -52,8 +52,8 @@ public sealed class GradientSettingTests(BackendUnderTest kind) : BackendFixture
     }
 
     [TestCase(3, 1, 1, 1, TestName = "Conv2dSetsInputGradient(3×3, stride 1)")]  // the CPU's direct path
-    [TestCase(3, 2, 1, 1, TestName = "Conv2dSetsInputGradient(3×3, stride 2)")]  // col2im
-    [TestCase(1, 2, 0, 1, TestName = "Conv2dSetsInputGradient(1×1, stride 2)")]  // col2im, inputs no window reaches
+    [TestCase(3, 2, 1, 1, TestName = "Conv2dSetsInputGradient(3×3, stride 2)")]  // the CPU's stride phases
+    [TestCase(1, 2, 0, 1, TestName = "Conv2dSetsInputGradient(1×1, stride 2)")]  // stride phases, inputs no window reaches
     [TestCase(3, 1, 1, 2, TestName = "Conv2dSetsInputGradient(3×3, 2 groups)")]
     public void Conv2dSetsInputGradient(int kernel, int stride, int padding, int groups)
     {
