@@ -210,46 +210,6 @@ internal sealed partial class Gemm : IParallelWork
 
     readonly RowByColumns rowByColumns = new();
 
-    /// <summary>
-    /// One row of op(A) times op(B) stored by columns (a classifier at batch 1, <c>y = x·Wᵀ</c>): a vectorized dot product
-    /// per output, the outputs cut into chunks of <see cref="Chunk"/> for the threads. The weights are read once and are
-    /// the whole cost (MobileNet v2's classifier: 5 MB), so two cores stream them faster than one; every output is the
-    /// same dot product whichever thread computes it.
-    /// </summary>
-    sealed class RowByColumns : IParallelWork
-    {
-        const int Chunk = 64;
-        GemmOperand a, b;
-        float[] c = [];
-        int cOffset, k, n;
-        bool accumulate;
-
-        public void Run(in GemmOperand a, in GemmOperand b, int k, float[] c, int cOffset, int n, bool accumulate, int threads)
-        {
-            (this.a, this.b, this.k, this.c, this.cOffset, this.n, this.accumulate) = (a, b, k, c, cOffset, n, accumulate);
-            CpuWorkers.Shared.Run(this, (n + Chunk - 1) / Chunk, threads);
-            (this.a, this.b, this.c) = (default, default, []);
-        }
-
-        void IParallelWork.Run(int task, int participant)
-        {
-            int first = task * Chunk;
-            Span<float> row = c.AsSpan(cOffset + first, Math.Min(Chunk, n - first));
-            ReadOnlySpan<float> left = a.Transposed ? default : a.Data.AsSpan(a.Offset, k);
-            for (int j = 0; j < row.Length; j++)
-            {
-                float sum;
-                if (a.Transposed)
-                {
-                    sum = 0f;
-                    for (int p = 0; p < k; p++) sum += a[0, p] * b[p, first + j];
-                }
-                else sum = TensorPrimitives.Dot(left, b.Data.AsSpan(b.Offset + (first + j) * b.Stride, k));
-                row[j] = accumulate ? row[j] + sum : sum;
-            }
-        }
-    }
-
     void IParallelWork.Run(int task, int participant)
     {
         float[] tile = scratch[participant]!;

@@ -88,12 +88,17 @@ public class GemmTests
         }
     }
 
-    [Test]
-    public void OneRowTimesTransposedB_SplitAcrossThreads_IsTheSameForEveryThreadCount_AndAllocatesNothing()
+    // a classifier at batch 1 (MobileNet v2's 1280 → 1000): one row of A against B's columns stored as rows, large enough
+    // (N·K ≥ 2^20) that its outputs are cut among the threads; LeNet-5's fc1 (400 → 120); and outputs and depths that
+    // leave a group of four outputs and a vector of k partial (1001 × 1283, 7 × 5, 3 × 9)
+    [TestCase(1000, 1280)]
+    [TestCase(120, 400)]
+    [TestCase(1001, 1283)]
+    [TestCase(7, 5)]
+    [TestCase(3, 9)]
+    public void OneRowTimesTransposedB_SplitAcrossThreads_IsTheSameForEveryThreadCount_AndAllocatesNothing(int n, int k)
     {
-        // a classifier at batch 1 (MobileNet v2's 1280 → 1000): one row of A against B's columns stored as rows, large
-        // enough (N·K ≥ 2^20) that its outputs are cut among the threads
-        const int n = 1000, k = 1280, cOffset = 3;
+        const int cOffset = 3;
         var random = new Random(13);
         var a = Operand(random, 1, k, false, out _);
         var b = Operand(random, k, n, true, out _);
@@ -110,6 +115,13 @@ public class GemmTests
                 else Assert.That(c, Is.EqualTo(first), $"{threads} threads, accumulate={accumulate}: bitwise the same as 1 thread");
             }
             Assert.That(first![..cOffset].Concat(first[(cOffset + n)..]), Is.EqualTo(start[..cOffset].Concat(start[(cOffset + n)..])), "nothing outside the row is written");
+            // each output is the same sum wherever it falls (alone, or any place in a group of four)
+            foreach (int j in new[] { 0, 1, n / 2, n - 1 })
+            {
+                float[] alone = [start[cOffset + j]];
+                new Gemm(1).Multiply(1, 1, k, a, new GemmOperand(b.Data, b.Offset + j * b.Stride, b.Stride, transposed: true), alone, 0, 1, accumulate);
+                Assert.That(alone[0], Is.EqualTo(first[cOffset + j]), $"C[0,{j}] alone, accumulate={accumulate}: the bits it has among the others");
+            }
             for (int j = 0; j < n; j++)
             {
                 double magnitude = accumulate ? Math.Abs(start[cOffset + j]) : 0;
