@@ -273,7 +273,9 @@ public sealed partial class CpuBackend : IFusedForward
         if (UsesDirectConvolution && TransposedWindow(g, window) is { } transposed)
         {
             // dx_g += conv(dy_g padded, W_g flipped and transposed): (C/G, O/G·KH·KW) weights over dy's phase planes
-            if (!flipped) FlippedTransposedWeights(w, g, weightOffset);
+            // W'[c, (o·KH + p)·KW + q] = W[o, c, KH − 1 − p, KW − 1 − q]: every tap, flipped (one stride phase of stride 1)
+            if (!flipped) FlippedTaps(w, g, 0, g.InChannels, new PhaseTaps(g.KernelHeight, g.KernelHeight - 1, 0, 0, 0),
+                new PhaseTaps(g.KernelWidth, g.KernelWidth - 1, 0, 0, 0), 1, 1);
             flipped = true;
             directConvolution.Build(new ImageBatch(dy, g.OutputPlaneSize, rowOffset, g.OutputHeight, g.OutputWidth, block.FirstSample),
                 block.Samples, g.GroupOutputs, g.KernelHeight, g.KernelWidth, transposed, Threads, capacity: g.Batch);
@@ -362,20 +364,6 @@ public sealed partial class CpuBackend : IFusedForward
         if (g.OutputWidth + 2 * spanWidth - w.PadLeft - w.PadRight - spanWidth != g.InputWidth) return null;
         return new Window2d(g.KernelHeight, g.KernelWidth, 1, 1, spanHeight - w.PadTop, spanWidth - w.PadLeft,
             spanHeight - w.PadBottom, spanWidth - w.PadRight, w.DilationHeight, w.DilationWidth);
-    }
-
-    /// <summary><c>W'[c, (o·KH + p)·KW + q] = W[o, c, KH − 1 − p, KW − 1 − q]</c> for the group's (O/G, C/G, KH, KW) weights.</summary>
-    void FlippedTransposedWeights(float[] w, in ConvGeometry g, int weightOffset)
-    {
-        int taps = g.KernelHeight * g.KernelWidth, length = g.InChannels * g.GroupOutputs * taps;
-        if (flippedWeights.Length < length) flippedWeights = new float[length];
-        for (int o = 0; o < g.GroupOutputs; o++)
-            for (int c = 0; c < g.InChannels; c++)
-            {
-                ReadOnlySpan<float> kernel = w.AsSpan(weightOffset + (o * g.InChannels + c) * taps, taps);
-                Span<float> target = flippedWeights.AsSpan((c * g.GroupOutputs + o) * taps, taps);
-                for (int t = 0; t < taps; t++) target[t] = kernel[taps - 1 - t];
-            }
     }
 
     readonly DenseTarget denseWeightGrad = new();

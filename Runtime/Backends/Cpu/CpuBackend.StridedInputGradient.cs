@@ -64,20 +64,12 @@ public sealed partial class CpuBackend
                 int phase = a * sw + b, plane = r.Outputs * c.Outputs;
                 (work.Present[phase], work.Widths[phase]) = (r.Count > 0 && c.Count > 0, c.Outputs);
                 if (!work.Present[phase] || plane == 0) continue;
-                // W_ab[c, (o·Tr + t)·Tc + t'] = W[o, c, last_r − t·sh, last_c − t'·sw]: this phase's taps, flipped
-                int taps = r.Count * c.Count, weights = channels * g.OutChannels * taps;
-                if (phaseWeights.Length < weights) phaseWeights = new float[weights];
-                for (int ch = 0; ch < channels; ch++)
-                    for (int o = 0; o < g.OutChannels; o++)
-                        for (int t = 0; t < r.Count; t++)
-                            for (int u = 0; u < c.Count; u++)
-                                phaseWeights[((ch * g.OutChannels + o) * r.Count + t) * c.Count + u] =
-                                    w[((o * g.InChannels + block.FirstChannel + ch) * g.KernelHeight + r.Last - t * sh) * g.KernelWidth + c.Last - u * sw];
+                FlippedTaps(w, g, block.FirstChannel, channels, r, c, sh, sw);
                 if ((work.Buffers[phase]?.Length ?? 0) < block.Samples * channels * plane) work.Buffers[phase] = new float[block.Samples * channels * plane];
                 var phaseWindow = new Window2d(r.Count, c.Count, 1, 1, r.PadBefore, c.PadBefore, r.PadAfter, c.PadAfter);
                 directConvolution.Build(new ImageBatch(dy, g.OutputPlaneSize, 0, g.OutputHeight, g.OutputWidth, block.FirstSample),
                     block.Samples, g.OutChannels, r.Count, c.Count, phaseWindow, Threads, capacity: g.Batch);
-                directConvolution.Run(phaseWeights, 0, channels, new ImageBatch(work.Buffers[phase]!, channels * plane, 0, r.Outputs, c.Outputs),
+                directConvolution.Run(flippedWeights, 0, channels, new ImageBatch(work.Buffers[phase]!, channels * plane, 0, r.Outputs, c.Outputs),
                     accumulate: false, null, gemm.Kernel, Threads);
             }
         work.Run(dx, g, block, sh, sw, accumulate, Threads);
@@ -87,7 +79,22 @@ public sealed partial class CpuBackend
     /// <summary>Strides up to this many phases an axis run by phases (the phases' bookkeeping lives on the stack).</summary>
     const int MaxPhaseStride = 4;
 
-    float[] phaseWeights = [];
+    /// <summary>
+    /// <c>W'[c, (o·Tr + t)·Tc + t'] = W[o, firstChannel + c, rows.Last − t·sh, columns.Last − t'·sw]</c> for c &lt;
+    /// <paramref name="channels"/> into <see cref="flippedWeights"/>: the taps one stride phase of dx meets, flipped, with
+    /// dx's channels as the rows (with stride 1, every tap: the stride-1 input gradient's flipped, transposed kernel).
+    /// </summary>
+    void FlippedTaps(float[] w, in ConvGeometry g, int firstChannel, int channels, in PhaseTaps rows, in PhaseTaps columns, int sh, int sw)
+    {
+        int length = channels * g.OutChannels * rows.Count * columns.Count;
+        if (flippedWeights.Length < length) flippedWeights = new float[length];
+        for (int c = 0; c < channels; c++)
+            for (int o = 0; o < g.OutChannels; o++)
+                for (int t = 0; t < rows.Count; t++)
+                    for (int u = 0; u < columns.Count; u++)
+                        flippedWeights[((c * g.OutChannels + o) * rows.Count + t) * columns.Count + u] =
+                            w[((o * g.InChannels + firstChannel + c) * g.KernelHeight + rows.Last - t * sh) * g.KernelWidth + columns.Last - u * sw];
+    }
     readonly PhaseGradientWork phaseGradient = new();
 
     /// <summary>
