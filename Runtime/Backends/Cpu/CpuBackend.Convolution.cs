@@ -97,7 +97,8 @@ public sealed partial class CpuBackend : IFusedForward
                     winograd.Forward(x, w, y, g, window, active, gemm.Kernel, Threads, block, StorageOf(weight).Version, StorageOf(input).Version);
                 return;
             }
-            bool pointwise = g.IsPointwise(window), pixelMajor = UsesDirectConvolution && pointwise && PointwiseIsPixelMajor(g);
+            bool pointwise = g.IsPointwise(window);
+            bool pixelMajor = UsesDirectConvolution && (pointwise ? PointwiseIsPixelMajor(g) : WindowedPixelMajor && WindowIsPixelMajor(g));
             bool direct = UsesDirectConvolution && !pixelMajor && (!pointwise || PointwiseIsDirect(g));
             var packed = pixelMajor ? PackedWeights.Find(weight, g.OutChannels, g.KernelLength, gemm.PanelColumns, g.GroupOutputs, Threads) : default;
             for (int group = 0; group < g.Groups; group++)
@@ -118,13 +119,22 @@ public sealed partial class CpuBackend : IFusedForward
                             new ImageBatch(y, g.OutputPlaneSize, channel, g.OutputHeight, g.OutputWidth, block.FirstSample), accumulate: false, active, gemm.Kernel, Threads);
                     }
                     else if (pixelMajor)
-                        // a small plane's pixels as the rows: (P, C/G)·(C/G, O/G) = x_nᵀ·W_gᵀ, both read in place, each
-                        // finished tile stored transposed into y
+                    {
+                        // a small plane's pixels as the rows: (P, K)·(K, O/G) = col_nᵀ·W_gᵀ, where col_n is the group's
+                        // input planes themselves for a pointwise layer (read in place), else their im2col made dense
+                        // from the direct convolution's phase planes; each finished tile stored transposed into y
+                        if (!pointwise)
+                            directConvolution.Build(new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth, block.FirstSample),
+                                block.Samples, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads, capacity: g.Batch);
                         for (int n = block.FirstSample; n < block.EndSample; n++)
-                            gemm.Multiply(g.OutputPixels, block.Channels, g.KernelLength,
-                                pixelSource.Set(new GemmOperand(x, n * g.InputPlaneSize + group * g.GroupPlaneSize, g.OutputPixels, transposed: true)),
+                        {
+                            GemmSource columns = pointwise ? pixelSource.Set(new GemmOperand(x, n * g.InputPlaneSize + group * g.GroupPlaneSize, g.OutputPixels, transposed: true))
+                                : pixelPanels.Set(directConvolution.PackPixelPanels(n - block.FirstSample, gemm.PanelRows, out int paddedRows), paddedRows, gemm.PanelRows);
+                            gemm.Multiply(g.OutputPixels, block.Channels, g.KernelLength, columns,
                                 weightSource.Set(new GemmOperand(w, channel * g.KernelLength, g.KernelLength, transposed: true), packed),
                                 pixelTarget.Aim(y, n * g.OutputPlaneSize, g.OutputPixels, channel, active));
+                        }
+                    }
                     else if (pointwise)
                         // a 1×1 stride-1 convolution is a GEMM on each input plane itself: (O/G, C/G)·(C/G, P)
                         for (int n = block.FirstSample; n < block.EndSample; n++)
@@ -146,6 +156,7 @@ public sealed partial class CpuBackend : IFusedForward
             epilogue.Clear();
             weightSource.Clear();
             pixelSource.Clear();
+            pixelPanels.Clear();
             im2col.Clear();
             outputTarget.Clear();
             pixelTarget.Clear();
@@ -158,6 +169,7 @@ public sealed partial class CpuBackend : IFusedForward
     readonly ChannelMajorSource gradientSource = new();
     readonly ChannelMajorTarget outputTarget = new();
     readonly DenseSource pixelSource = new();
+    readonly PixelPanelSource pixelPanels = new();
     readonly PixelMajorTarget pixelTarget = new();
     /// <summary>The weights of the layers whose GEMM reads them as op(B), packed once per change of the weights.</summary>
     internal PackedWeights PackedWeights { get; } = new();
@@ -233,6 +245,27 @@ public sealed partial class CpuBackend : IFusedForward
     /// compilation (`neuro-bench profile mobilenet_v2 infer 1 1`), so they stay direct.
     /// </summary>
     static bool PointwiseIsPixelMajor(in ConvGeometry g) => g.OutputPixels <= 64 || (g.OutputPixels <= 256 && g.InChannels >= g.GroupOutputs);
+
+    /// <summary>
+    /// Whether a convolution with a window (not pointwise) takes its pixels as the GEMM's rows too, on its im2col made
+    /// dense (<see cref="DirectConvolution.DenseColumns"/>): where the direct kernel computes many virtual columns for
+    /// few pixels and the output channels fill the GEMM's column panels. The direct kernel's lanes run along virtual
+    /// columns, whole tiles of 16: a 7×7 plane's 61 (of which 49 pixels) take 64, a 14×14 plane's 222 take 224 (87.5 %
+    /// useful); as rows of 8, 49 pixels are 6 whole tiles and a row (<c>Gemm</c>'s partial-row kernels) and 196 take 200,
+    /// while 64 or more channels a group fill the columns. The GEMM packs the image's pixel panels once
+    /// (<see cref="DirectConvolution.PackPixelPanels"/>, from the direct kernel's phase planes), a cost that K ≥ 1024
+    /// amortizes; with a smaller K, or at batch 64 where the direct kernel shares whole images among threads (ResNet-20's
+    /// 8×8 layers: 1.8 ms direct, 2.5 ms as per-image GEMMs at 2 threads), it would lose. Measured at batch 1, one thread
+    /// (Zen 4, AVX-512; ResNet-18's layers alone): 7×7×512 2.63–2.69 → 2.18–2.33 ms, 14×14×256 2.30–2.34 → 2.12 ms,
+    /// 14→7 stride 2 1.36–1.37 → 1.13 ms, 28→14 stride 2 1.21–1.22 → 1.11 ms; even at 2 threads on 14×14. The GEMM sums K in
+    /// blocks of 256, each block's sum added to the last, so its bits differ from the direct kernel's by rounding; the
+    /// choice depends on the geometry alone, so a sample's bits depend neither on its batch nor on the thread count.
+    /// </summary>
+    static bool WindowIsPixelMajor(in ConvGeometry g) => g.OutputPixels <= 256 && g.GroupOutputs >= 64 && g.GroupOutputs % 16 == 0 && g.KernelLength >= 1024;
+
+    /// <summary>Whether <see cref="WindowIsPixelMajor"/> may choose the pixel-major GEMM (tests turn it off to compare
+    /// with the direct kernel's bits).</summary>
+    internal bool WindowedPixelMajor { get; set; } = true;
 
     /// <summary>Rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) of group <paramref name="group"/>'s weight
     /// gradient, <c>dW_g += dy'_g·col_gᵀ</c>, and the same channels' bias gradient, each summed over the whole batch.</summary>

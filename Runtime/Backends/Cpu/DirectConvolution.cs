@@ -131,6 +131,59 @@ internal sealed partial class DirectConvolution : IParallelWork
         input = default;
     }
 
+    /// <summary>
+    /// Image <paramref name="image"/> of the last <see cref="Build"/> as op(A) of a GEMM whose rows are its output pixels
+    /// (<c>CpuBackend.WindowIsPixelMajor</c>): <c>A[pixel i·OW + j, k] = V[k, i·Wq + j]</c>, the im2col matrix transposed
+    /// without the dropped virtual columns, in <paramref name="mr"/>-row panels as <see cref="PixelPanelSource"/> serves
+    /// them: the block of K from p0 (depth d, blocks of <see cref="Gemm.BlockDepth"/>) at <c>p0·Mp</c> (Mp = P rounded up
+    /// to mr), its panel t at <c>p0·Mp + t·d·mr</c>, element (r, k) at <c>k·mr + r</c>. Rows past P read the virtual
+    /// columns after the last pixel (finite; the GEMM drops them). The array is this object's, overwritten by the next
+    /// call.
+    /// </summary>
+    public float[] PackPixelPanels(int image, int mr, out int paddedRows)
+    {
+        int pixels = outputHeight * outputWidth;
+        paddedRows = Gemm.RoundUp(pixels, mr);
+        // each k of a panel is stored as 8 floats: for mr < 8 the last ones run into the next k (or panel, or block, all
+        // written later) and, after the very last, into 8 floats of slack
+        if (pixelPanels.Length < depth * paddedRows + 8) pixelPanels = new float[depth * paddedRows + 8];
+        Span<nuint> runOffsets = stackalloc nuint[8];
+        Span<Vector256<float>> runLanes = stackalloc Vector256<float>[8];
+        var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        ref float plane = ref planes[image * sampleSize];
+        for (int p0 = 0; p0 < depth; p0 += Gemm.BlockDepth)
+        {
+            int blockDepth = Math.Min(Gemm.BlockDepth, depth - p0);
+            for (int t = 0; t * mr < pixels; t++)
+            {
+                // the panel's pixels as runs of consecutive virtual columns (a run ends where an output row does): run u
+                // takes lanes from its first on, read from one vector load at its offset
+                int runs = 0, previous = -2;
+                for (int r = 0; r < mr; r++)
+                {
+                    int pixel = t * mr + r;
+                    int v = pixel < pixels ? pixel / outputWidth * planeWidth + pixel % outputWidth : previous + 1;
+                    if (v != previous + 1)
+                    {
+                        runOffsets[runs] = (nuint)(v - r);
+                        runLanes[runs++] = Vector256.GreaterThanOrEqual(lane, Vector256.Create(r)).AsSingle();
+                    }
+                    previous = v;
+                }
+                ref float target = ref pixelPanels[p0 * paddedRows + t * blockDepth * mr];
+                for (int kk = 0; kk < blockDepth; kk++, target = ref Unsafe.Add(ref target, mr))
+                {
+                    ref float tap = ref Unsafe.Add(ref plane, offsets[p0 + kk]);
+                    var values = Vector256.LoadUnsafe(ref tap, runOffsets[0]);
+                    for (int u = 1; u < runs; u++) values = Vector256.ConditionalSelect(runLanes[u], Vector256.LoadUnsafe(ref tap, runOffsets[u]), values);
+                    values.StoreUnsafe(ref target);
+                }
+            }
+        }
+        return pixelPanels;
+    }
+    float[] pixelPanels = [];
+
     /// <summary>The planes of image n, channel c.</summary>
     void BuildChannel(int n, int c) =>
         PhasePlanes(input.Data.AsSpan(input.Start(n, c), input.Plane), input.Height, input.Width, window, planeHeight, planeWidth,

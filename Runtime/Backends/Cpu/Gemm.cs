@@ -73,6 +73,9 @@ internal sealed partial class Gemm : IParallelWork
     /// <summary>The kernel's register tile width NR: op(B)'s panels are this many columns wide.</summary>
     public int PanelColumns => panelColumns;
 
+    /// <summary>The kernel's register tile height MR: op(A)'s panels are this many rows high.</summary>
+    public int PanelRows => panelRows;
+
     /// <summary>How many threads one multiply may use (the caller plus pool workers), at least 1. Setting it makes the
     /// buffers of that many participants (about 1.3 MB each) if they do not exist yet.</summary>
     public int Threads
@@ -171,7 +174,9 @@ internal sealed partial class Gemm : IParallelWork
         (this.n, this.k, this.a, this.b, this.c) = (n, k, a, b, c);
         (rowBegin, rowEnd, rowCount) = (firstRow, endRow, endRow - firstRow);
         int threads = (long)rowCount * n * k < ParallelThreshold ? 1 : Math.Clamp(Threads, 1, CpuWorkers.Shared.MaxParticipants);
-        tileRows = Math.Min(BlockRows, RoundUp(rowCount, panelRows));
+        // row tiles of at most BlockRows, as even as whole panels make them (196 rows: 104 + 92, not 120 + 76)
+        rowTiles = (rowCount + BlockRows - 1) / BlockRows;
+        tileRows = RoundUp((rowCount + rowTiles - 1) / rowTiles, panelRows);
         rowTiles = (rowCount + tileRows - 1) / tileRows;
         partCount = c is DenseTarget && (long)m * n <= SplitMaxOutputs && k >= 2 * SplitDepth ? (k + SplitDepth - 1) / SplitDepth : 1;
         if (partCount > 1)
@@ -272,22 +277,26 @@ internal sealed partial class Gemm : IParallelWork
             float[]? packed = b.PackedColumns(p0, depth, j0, nr, out int bStart);
             if (packed is null) b.PackColumns(p0, depth, j0, columns, packB, nr, participant);
             float[] bPanels = packed ?? packB;
-            a.PackRows(i0, rows, p0, depth, packA, mr, participant);
+            // op(A)'s panels likewise (an image's pixel panels), else packed now
+            float[] aPanels = a.PackedRows(i0, p0, depth, mr, out int aStart) ?? packA;
+            if (aPanels == packA) a.PackRows(i0, rows, p0, depth, packA, mr, participant);
             for (int jr = 0; jr < columns; jr += nr)
             {
                 ref float bPanel = ref bPanels[bStart + jr * depth];
                 int width = Math.Min(nr, columns - jr);
                 for (int ir = 0; ir < rows; ir += mr)
                 {
-                    ref float aPanel = ref packA[ir * depth];
+                    ref float aPanel = ref aPanels[aStart + ir * depth];
                     int height = Math.Min(mr, rows - ir);
                     int start = offset + ir * stride + jr;
                     if (height == mr && width == nr)
                         RunKernel(ref aPanel, ref bPanel, depth, ref output[start], stride, add);
                     else
                     {
-                        // a partial tile: compute all of it into a scratch tile, then add the part that exists
-                        RunKernel(ref aPanel, ref bPanel, depth, ref edge[0], nr, false);
+                        // a partial tile: computed into a scratch tile (with AVX-512, only as many of its rows as hold the
+                        // rows that exist: a 7×7 plane's last tile has one), then the part that exists added or copied
+                        if (kernel == GemmKernel.Vector512Fma) RunRows512(height, ref aPanel, ref bPanel, depth, ref edge[0], nr, false);
+                        else RunKernel(ref aPanel, ref bPanel, depth, ref edge[0], nr, false);
                         for (int r = 0; r < height; r++)
                         {
                             Span<float> target = output.AsSpan(start + r * stride, width);

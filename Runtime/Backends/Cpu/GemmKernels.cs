@@ -128,6 +128,81 @@ internal sealed partial class Gemm
         Store512(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add);
     }
 
+    /// <summary>How many rows of a 512-bit tile <see cref="KernelRows512{TRows}"/> computes: one type a count, so that the JIT
+    /// compiles each count with just its accumulators.</summary>
+    internal interface IRowCount
+    {
+        static abstract int Count { get; }
+    }
+    internal readonly struct OneRow : IRowCount { public static int Count => 1; }
+    internal readonly struct TwoRows : IRowCount { public static int Count => 2; }
+    internal readonly struct FourRows : IRowCount { public static int Count => 4; }
+    internal readonly struct SixRows : IRowCount { public static int Count => 6; }
+
+    /// <summary>
+    /// The first <c>TRows.Count</c> rows of <see cref="KernelVector512Fma"/>'s tile, for a partial tile of that many rows
+    /// or fewer (a 7×7 plane's 49 pixels are 6 tiles and one row): each row is the same chain of fused multiply-adds as
+    /// in the whole tile, so the same bits, at the cost of its rows only. Rows past the count are neither computed nor
+    /// stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void KernelRows512<TRows>(ref float a, ref float b, int depth, ref float c, int ldc, bool add) where TRows : struct, IRowCount
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < depth; p++)
+        {
+            Vector512<float> b0 = Vector512.LoadUnsafe(ref b), b1 = Vector512.LoadUnsafe(ref b, 16);
+            Vector512<float> x = Vector512.Create(a);
+            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+            if (TRows.Count > 1)
+            {
+                x = Vector512.Create(Unsafe.Add(ref a, 1));
+                c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+            }
+            if (TRows.Count > 2)
+            {
+                x = Vector512.Create(Unsafe.Add(ref a, 2));
+                c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+                x = Vector512.Create(Unsafe.Add(ref a, 3));
+                c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+            }
+            if (TRows.Count > 4)
+            {
+                x = Vector512.Create(Unsafe.Add(ref a, 4));
+                c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+                x = Vector512.Create(Unsafe.Add(ref a, 5));
+                c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+            }
+            a = ref Unsafe.Add(ref a, 8);
+            b = ref Unsafe.Add(ref b, 32);
+        }
+        Store512(ref c, c00, c01, add);
+        if (TRows.Count > 1) Store512(ref Unsafe.Add(ref c, ldc), c10, c11, add);
+        if (TRows.Count > 2)
+        {
+            Store512(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add);
+            Store512(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add);
+        }
+        if (TRows.Count > 4)
+        {
+            Store512(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
+            Store512(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
+        }
+    }
+
+    /// <summary>Rows [0, <paramref name="rows"/>) of the AVX-512 tile, <paramref name="rows"/> &lt; 8, by the smallest
+    /// <see cref="KernelRows512{TRows}"/> that holds them (rows it computes past <paramref name="rows"/> land in
+    /// <paramref name="c"/>'s rows there, which the caller provides).</summary>
+    static void RunRows512(int rows, ref float aPanel, ref float bPanel, int depth, ref float c, int ldc, bool add)
+    {
+        if (rows == 1) KernelRows512<OneRow>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
+        else if (rows == 2) KernelRows512<TwoRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
+        else if (rows <= 4) KernelRows512<FourRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
+        else if (rows <= 6) KernelRows512<SixRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
+        else KernelVector512Fma(ref aPanel, ref bPanel, depth, ref c, ldc, add);
+    }
+
     /// <summary>Stores a register tile's row of two vectors, added to what is there with <paramref name="add"/> (also the
     /// direct convolution's kernels' store).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -54,6 +54,49 @@ internal abstract class GemmSource
         start = 0;
         return null;
     }
+
+    /// <summary>As op(A), where the source holds its row panels packed already (<see cref="PixelPanelSource"/>): the
+    /// array that holds what <see cref="PackRows"/> would pack for rows from <paramref name="i0"/> (a multiple of
+    /// <paramref name="mr"/>) and depths [p0, p0 + depth), and where in it they start; null where the source must pack them.</summary>
+    public virtual float[]? PackedRows(int i0, int p0, int depth, int mr, out int start)
+    {
+        start = 0;
+        return null;
+    }
+}
+
+/// <summary>
+/// op(A) of a product whose rows are an image's output pixels, packed whole in the micro-kernel's row panels before the
+/// product (<see cref="DirectConvolution.PackPixelPanels"/>): block by block of K, each block's panels one after another,
+/// so every tile reads them where they lie and none packs A again.
+/// </summary>
+internal sealed class PixelPanelSource : GemmSource
+{
+    float[] panels = [];
+    int paddedRows, panelRows;
+
+    /// <summary>Aims at <paramref name="packed"/>, packed for <paramref name="paddedRows"/> rows (a multiple of
+    /// <paramref name="mr"/>) in panels of <paramref name="mr"/>.</summary>
+    public PixelPanelSource Set(float[] packed, int paddedRows, int mr)
+    {
+        (panels, this.paddedRows, panelRows) = (packed, paddedRows, mr);
+        return this;
+    }
+
+    public void Clear() => panels = [];
+
+    public override float[]? PackedRows(int i0, int p0, int depth, int mr, out int start)
+    {
+        if (mr != panelRows || i0 % mr != 0) throw new ArgumentException($"pixel panels are packed {panelRows} rows a panel; asked for {mr} from row {i0}");
+        start = p0 * paddedRows + i0 * depth;
+        return panels;
+    }
+
+    public override void PackRows(int i0, int rows, int p0, int depth, float[] packed, int mr, int participant) =>
+        throw new NotSupportedException("pixel panels are packed before the product");
+
+    public override void PackColumns(int p0, int depth, int j0, int columns, float[] packed, int nr, int participant) =>
+        throw new NotSupportedException("pixel panels are op(A) only");
 }
 
 /// <summary>

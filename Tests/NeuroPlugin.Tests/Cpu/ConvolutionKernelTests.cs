@@ -48,6 +48,9 @@ public class ConvolutionKernelTests
         new(1, 3, 5, 13, 14, new Window2d(2, 2, 3, 3)),                          // 2×2 stride 3: two phases of three per axis
         new(1, 4, 6, 12, 12, new Window2d(2, 2, 2, 2, 1, 1, 1, 1, 2, 2)),        // dilation 2 stride 2: one phase, padded
         new(1, 3, 4, 11, 12, new Window2d(1, 3, 2, 2, 0, 1, 1, 1)),              // 1×3 stride 2: one row phase, both column phases
+        new(1, 120, 64, 7, 7, Window2d.Square(3, 1, 1)),                         // pixels as the GEMM's rows (K ≥ 1024, ≥ 64 outputs): 49 = 6 tiles and a row
+        new(2, 116, 80, 9, 9, Window2d.Square(3, 2, 1)),                         // the same at stride 2 on 5×5, a partial column panel, batch 2
+        new(1, 114, 64, 15, 15, Window2d.Square(3, 1, 1)),                       // 225 pixels: two row tiles
     ];
 
     [TestCaseSource(nameof(Geometries))]

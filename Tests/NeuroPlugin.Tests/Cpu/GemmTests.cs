@@ -88,6 +88,30 @@ public class GemmTests
         }
     }
 
+    [Test]
+    public void PartialRowTiles_AreTheSameBitsAsThoseRowsInAWholeTile()
+    {
+        // a product of m < 16 rows ends in a partial tile of m mod MR rows, which AVX-512 computes with a kernel of only
+        // those rows (a 7×7 plane's 49 pixels end in one): each row must be the bits it has among 16 rows, over two blocks
+        // of depth and a partial panel of columns, set and added
+        var random = new Random(11);
+        const int k = 300, n = 70;
+        var a = Operand(random, 16, k, false, out _);
+        var b = Operand(random, k, n, false, out _); // (one row against a transposed B has a kernel of its own)
+        var gemm = new Gemm(threads: 1);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            float[] start = RandomArray(random, 16 * n), whole = (float[])start.Clone();
+            gemm.Multiply(16, n, k, a, b, whole, 0, n, accumulate);
+            for (int m = 1; m < 16; m++)
+            {
+                float[] some = start[..(m * n)];
+                gemm.Multiply(m, n, k, a, b, some, 0, n, accumulate);
+                Assert.That(some, Is.EqualTo(whole[..(m * n)]), $"{gemm.Kernel}, {m} rows, accumulate={accumulate}");
+            }
+        }
+    }
+
     // a classifier at batch 1 (MobileNet v2's 1280 → 1000): one row of A against B's columns stored as rows, large enough
     // (N·K ≥ 2^20) that its outputs are cut among the threads; LeNet-5's fc1 (400 → 120); and outputs and depths that
     // leave a group of four outputs and a vector of k partial (1001 × 1283, 7 × 5, 3 × 9)
