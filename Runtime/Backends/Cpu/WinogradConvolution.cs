@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NeuroPlugin.Backends.Cpu;
 
@@ -124,8 +123,8 @@ internal sealed class WinogradConvolution : IParallelWork
         Grow(ref v, 16 * channels * tiles + nr);
         if (offsets.Length < channels) offsets = new int[channels];
         for (int c = 0; c < channels; c++) offsets[c] = c * tiles;
-        int phaseLength = 4 * (tileRows + 1) * planeWidth + 16, rowLength = tilesPerSample + 16;
-        for (int p = 0; p < scratch.Length; p++) Grow(ref scratch[p], Math.Max(phaseLength + 8 * rowLength, (16 * mr + 4) * ldc));
+        int phaseLength = 4 * (tileRows + 1) * planeWidth + 16;
+        for (int p = 0; p < scratch.Length; p++) Grow(ref scratch[p], Math.Max(phaseLength, (16 * mr + 4) * ldc));
         bool large = (long)tiles * channels * outChannels * 16 >= 1 << 20;
         output = false;
         if (!made) CpuWorkers.Shared.Run(this, block.Samples * channels, large ? threads : 1);
@@ -187,41 +186,55 @@ internal sealed class WinogradConvolution : IParallelWork
         else InputTransform(task / g.InChannels, task % g.InChannels, scratch[participant]);
     }
 
-    /// <summary>V_ξ[c, tiles of sample n]: <c>Bᵀ d B</c> of every tile's patch, over the plane of tiles at once.</summary>
+    /// <summary>
+    /// V_ξ[c, tiles of sample n]: <c>Bᵀ d B</c> of every tile's patch, 8 tiles at a time in registers. Tile t's patch row
+    /// r, column q is <c>d[r, q]</c> = phase plane (r mod 2, q mod 2) at <c>t + ⌊r/2⌋·Wq + ⌊q/2⌋</c> (tiles laid out as the
+    /// planes, Wq a row, the last tile of each row computed and never read). First e = Bᵀ·d by rows (e0 = d0 − d2,
+    /// e1 = d1 + d2, e2 = d2 − d1, e3 = d1 − d3), then each row of e by columns the same way: the sums the transform
+    /// defines, each rounded once, whichever tiles share a vector.
+    /// </summary>
     void InputTransform(int n, int c, float[] work)
     {
-        int planeHeight = tileRows + 1, phaseSize = planeHeight * planeWidth, length = tilesPerSample + 1;
+        int planeHeight = tileRows + 1, phaseSize = planeHeight * planeWidth, count = tilesPerSample;
         var phases = work.AsSpan(0, 4 * phaseSize + 16);
         DirectConvolution.PhasePlanes(x.AsSpan((block.FirstSample + n) * g.InputPlaneSize + c * g.InputPixels, g.InputPixels),
             g.InputHeight, g.InputWidth, padded, planeHeight, planeWidth, phases[..(4 * phaseSize)]);
         phases[(4 * phaseSize)..].Clear(); // read by the dropped last tile only
-        int rowLength = tilesPerSample + 16, eStart = 4 * phaseSize + 16;
-        // e_i = rows of Bᵀ·d for the even (φ = 0) and odd (φ = 1) columns: phase (row parity, column parity) at (2·r + φ)·size
-        for (int phase = 0; phase < 2; phase++)
+        // the 16 positions' V of this channel and sample: ξ = 4·i + j at ((ξ·C + c)·tiles + n·tiles a sample)
+        nint positionStride = (nint)g.InChannels * tiles;
+        ref float v0 = ref v[c * tiles + n * tilesPerSample];
+        ref float even = ref phases[0], evenOdd = ref phases[phaseSize], oddEven = ref phases[2 * phaseSize], odd = ref phases[3 * phaseSize];
+        // 8 tiles a step; the last step ends at the last tile (Applies guarantees at least 128), overlapping the one before
+        for (int t = 0; t < count; t += 8)
         {
-            ReadOnlySpan<float> even = phases.Slice(phase * phaseSize, length), odd = phases.Slice((2 + phase) * phaseSize, length);
-            ReadOnlySpan<float> evenNext = phases.Slice(phase * phaseSize + planeWidth, length), oddNext = phases.Slice((2 + phase) * phaseSize + planeWidth, length);
-            Span<float> e0 = E(work, eStart, rowLength, 0, phase, length), e1 = E(work, eStart, rowLength, 1, phase, length);
-            Span<float> e2 = E(work, eStart, rowLength, 2, phase, length), e3 = E(work, eStart, rowLength, 3, phase, length);
-            TensorPrimitives.Subtract(even, evenNext, e0);  // d0 − d2
-            TensorPrimitives.Add(odd, evenNext, e1);        // d1 + d2
-            TensorPrimitives.Subtract(evenNext, odd, e2);   // d2 − d1
-            TensorPrimitives.Subtract(odd, oddNext, e3);    // d1 − d3
-        }
-        int count = tilesPerSample, channels = g.InChannels;
-        for (int i = 0; i < 4; i++)
-        {
-            ReadOnlySpan<float> ev = E(work, eStart, rowLength, i, 0, length), od = E(work, eStart, rowLength, i, 1, length);
-            Span<float> V(int j) => v.AsSpan(((4 * i + j) * channels + c) * tiles + n * tilesPerSample, count);
-            TensorPrimitives.Subtract(ev[..count], ev.Slice(1, count), V(0));  // column 0 − column 2
-            TensorPrimitives.Add(od[..count], ev.Slice(1, count), V(1));       // column 1 + column 2
-            TensorPrimitives.Subtract(ev.Slice(1, count), od[..count], V(2));  // column 2 − column 1
-            TensorPrimitives.Subtract(od[..count], od.Slice(1, count), V(3));  // column 1 − column 3
+            nuint at = (nuint)Math.Min(t, count - 8), below = at + (nuint)planeWidth;
+            // e[i][q] = (Bᵀ·d)[i, q] for the patch's columns q = 0…3 (column parity q mod 2, offset ⌊q/2⌋)
+            var (e00, e10, e20, e30) = Rows(Vector256.LoadUnsafe(ref even, at), Vector256.LoadUnsafe(ref oddEven, at), Vector256.LoadUnsafe(ref even, below), Vector256.LoadUnsafe(ref oddEven, below));
+            var (e01, e11, e21, e31) = Rows(Vector256.LoadUnsafe(ref evenOdd, at), Vector256.LoadUnsafe(ref odd, at), Vector256.LoadUnsafe(ref evenOdd, below), Vector256.LoadUnsafe(ref odd, below));
+            var (e02, e12, e22, e32) = Rows(Vector256.LoadUnsafe(ref even, at + 1), Vector256.LoadUnsafe(ref oddEven, at + 1), Vector256.LoadUnsafe(ref even, below + 1), Vector256.LoadUnsafe(ref oddEven, below + 1));
+            var (e03, e13, e23, e33) = Rows(Vector256.LoadUnsafe(ref evenOdd, at + 1), Vector256.LoadUnsafe(ref odd, at + 1), Vector256.LoadUnsafe(ref evenOdd, below + 1), Vector256.LoadUnsafe(ref odd, below + 1));
+            ref float target = ref Unsafe.Add(ref v0, (nint)at);
+            StoreColumns(ref target, positionStride, 0, e00, e01, e02, e03);
+            StoreColumns(ref target, positionStride, 4, e10, e11, e12, e13);
+            StoreColumns(ref target, positionStride, 8, e20, e21, e22, e23);
+            StoreColumns(ref target, positionStride, 12, e30, e31, e32, e33);
         }
     }
 
-    static Span<float> E(float[] work, int start, int rowLength, int i, int phase, int length) =>
-        work.AsSpan(start + (2 * i + phase) * rowLength, length);
+    /// <summary>Bᵀ applied to a column of the patch: (d0 − d2, d1 + d2, d2 − d1, d1 − d3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) Rows(Vector256<float> d0, Vector256<float> d1, Vector256<float> d2, Vector256<float> d3) =>
+        (d0 - d2, d1 + d2, d2 - d1, d1 - d3);
+
+    /// <summary>Row i of e times B, (e0 − e2, e1 + e2, e2 − e1, e1 − e3), stored to positions ξ = <paramref name="first"/> … + 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreColumns(ref float target, nint positionStride, int first, Vector256<float> e0, Vector256<float> e1, Vector256<float> e2, Vector256<float> e3)
+    {
+        (e0 - e2).StoreUnsafe(ref Unsafe.Add(ref target, first * positionStride));
+        (e1 + e2).StoreUnsafe(ref Unsafe.Add(ref target, (first + 1) * positionStride));
+        (e2 - e1).StoreUnsafe(ref Unsafe.Add(ref target, (first + 2) * positionStride));
+        (e1 - e3).StoreUnsafe(ref Unsafe.Add(ref target, (first + 3) * positionStride));
+    }
 
     /// <summary>
     /// Sample n's tile rows of <paramref name="tileBlock"/> for output channels of <paramref name="panel"/>:
