@@ -126,13 +126,16 @@ public sealed partial class CpuBackend : IFusedForward
                         if (!pointwise)
                             directConvolution.Build(new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth, block.FirstSample),
                                 block.Samples, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads, capacity: g.Batch);
+                        // a work slice's channels from a panel's start, so the packed weights serve them (the columns
+                        // before its first channel are computed and dropped: each output's sum is the same either way)
+                        int panelStart = block.FirstChannel - block.FirstChannel % gemm.PanelColumns, dropped = block.FirstChannel - panelStart;
                         for (int n = block.FirstSample; n < block.EndSample; n++)
                         {
                             GemmSource columns = pointwise ? pixelSource.Set(new GemmOperand(x, n * g.InputPlaneSize + group * g.GroupPlaneSize, g.OutputPixels, transposed: true))
                                 : pixelPanels.Set(directConvolution.PackPixelPanels(n - block.FirstSample, gemm.PanelRows, out int paddedRows), paddedRows, gemm.PanelRows);
-                            gemm.Multiply(g.OutputPixels, block.Channels, g.KernelLength, columns,
-                                weightSource.Set(new GemmOperand(w, channel * g.KernelLength, g.KernelLength, transposed: true), packed),
-                                pixelTarget.Aim(y, n * g.OutputPlaneSize, g.OutputPixels, channel, active));
+                            gemm.Multiply(g.OutputPixels, block.Channels + dropped, g.KernelLength, columns,
+                                weightSource.Set(new GemmOperand(w, (rowOffset + panelStart) * g.KernelLength, g.KernelLength, transposed: true), packed),
+                                pixelTarget.Aim(y, n * g.OutputPlaneSize, g.OutputPixels, rowOffset + panelStart, active, dropped));
                         }
                     }
                     else if (pointwise)
