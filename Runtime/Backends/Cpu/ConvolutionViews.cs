@@ -208,15 +208,14 @@ internal sealed class ChannelMajorTarget : GemmTarget
 internal sealed class PixelMajorTarget : GemmTarget
 {
     float[] data = [];
-    int start, pixels, channel, dropped;
+    int start, pixels, channel;
     ConvolutionEpilogue? epilogue;
 
     /// <summary>Channel <paramref name="channel"/> (C's column 0) of the sample whose channel 0 starts at
-    /// <c>data[start]</c>, planes of <paramref name="pixels"/>; C's first <paramref name="dropped"/> columns are not
-    /// stored (a work slice's product that starts at a panel of packed weights before its first channel).</summary>
-    public PixelMajorTarget Aim(float[] data, int start, int pixels, int channel, ConvolutionEpilogue? epilogue, int dropped = 0)
+    /// <c>data[start]</c>, planes of <paramref name="pixels"/>.</summary>
+    public PixelMajorTarget Aim(float[] data, int start, int pixels, int channel, ConvolutionEpilogue? epilogue)
     {
-        (this.data, this.start, this.pixels, this.channel, this.epilogue, this.dropped) = (data, start, pixels, channel, epilogue, dropped);
+        (this.data, this.start, this.pixels, this.channel, this.epilogue) = (data, start, pixels, channel, epilogue);
         return this;
     }
 
@@ -224,11 +223,8 @@ internal sealed class PixelMajorTarget : GemmTarget
 
     public override void Take(int i0, int rows, int j0, int columns, float[] tile, int stride)
     {
-        int skip = Math.Clamp(dropped - j0, 0, columns);
-        (j0, columns) = (j0 + skip, columns - skip);
-        if (columns == 0) return;
         int first = start + (channel + j0) * pixels + i0;
-        DenseSource.Transpose(tile, skip, stride, rows, columns, data, first, pixels);
+        DenseSource.Transpose(tile, 0, stride, rows, columns, data, first, pixels);
         if (epilogue is not null)
             for (int j = 0; j < columns; j++) epilogue.ApplyToChannel(channel + j0 + j, first + j * pixels, data.AsSpan(first + j * pixels, rows));
     }

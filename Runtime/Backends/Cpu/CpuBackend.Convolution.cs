@@ -69,8 +69,9 @@ public sealed partial class CpuBackend : IFusedForward
     /// x (<see cref="Im2ColSource"/>) and y' goes straight into y's (N,O,OH,OW) order (<see cref="ChannelMajorTarget"/>):
     /// the course's im2col + GEMM, the same sums, without the im2col matrix.
     /// <para>Under a <see cref="Slice"/> the units are, group by group, (sample, tile of <see cref="ChannelTile"/> output
-    /// channels) (<see cref="ChannelTileBlocks"/>; the depthwise kernel numbers all channels at once): each unit computes
-    /// its outputs whole, in the same order as the unsliced op, so any windows give its bits.</para>
+    /// channels) (<see cref="ChannelTileBlocks"/>; tiles of the GEMM's panel width where the pixels are its rows, so each
+    /// unit's channels start a panel of the packed weights; the depthwise kernel numbers all channels at once): each unit
+    /// computes its outputs whole, in the same order as the unsliced op, so any windows give its bits.</para>
     /// </summary>
     void ConvolutionForward(Tensor input, Tensor weight, Tensor output, in Window2d window, in ConvGeometry g, ConvolutionEpilogue epilogue)
     {
@@ -97,16 +98,16 @@ public sealed partial class CpuBackend : IFusedForward
                     winograd.Forward(x, w, y, g, window, active, gemm.Kernel, Threads, block, StorageOf(weight).Version, StorageOf(input).Version);
                 return;
             }
-            bool pointwise = g.IsPointwise(window);
-            bool pixelMajor = UsesDirectConvolution && (pointwise ? PointwiseIsPixelMajor(g) : WindowedPixelMajor && WindowIsPixelMajor(g));
+            bool pointwise = g.IsPointwise(window), pixelMajor = IsPixelMajor(g, window);
             bool direct = UsesDirectConvolution && !pixelMajor && (!pointwise || PointwiseIsDirect(g));
             var packed = pixelMajor ? PackedWeights.Find(weight, g.OutChannels, g.KernelLength, gemm.PanelColumns, g.GroupOutputs, Threads) : default;
+            int tile = ForwardTile(g, window);
             for (int group = 0; group < g.Groups; group++)
             {
                 int rowOffset = group * g.GroupOutputs;
                 var weights = new GemmOperand(w, rowOffset * g.KernelLength, g.KernelLength);
-                var (from, to) = Units((long)g.Batch * ChannelTiles(g.GroupOutputs));
-                var blocks = new ChannelTileBlocks(from, to, g.GroupOutputs);
+                var (from, to) = Units((long)g.Batch * ((g.GroupOutputs + tile - 1) / tile));
+                var blocks = new ChannelTileBlocks(from, to, g.GroupOutputs, tile);
                 while (blocks.Next(out var block))
                 {
                     // samples [block.FirstSample, block.EndSample) × the group's output channels [block.FirstChannel, block.EndChannel)
@@ -123,20 +124,24 @@ public sealed partial class CpuBackend : IFusedForward
                         // a small plane's pixels as the rows: (P, K)·(K, O/G) = col_nᵀ·W_gᵀ, where col_n is the group's
                         // input planes themselves for a pointwise layer (read in place), else their im2col made dense
                         // from the direct convolution's phase planes; each finished tile stored transposed into y
-                        if (!pointwise)
+                        // a frame budget's parts of one layer, a few channels of one image each, pack its panels once
+                        var source = (x, StorageOf(input).Version, block.FirstSample, group, g.InputPlaneSize, g.InChannels, g.InputHeight, g.InputWidth, g.KernelHeight,
+                            g.KernelWidth, window, gemm.PanelRows);
+                        bool kept = !pointwise && block.Samples == 1 && pixelPanelsOf == source;
+                        pixelPanelsOf = default;
+                        if (!pointwise && !kept)
                             directConvolution.Build(new ImageBatch(x, g.InputPlaneSize, group * g.InChannels, g.InputHeight, g.InputWidth, block.FirstSample),
                                 block.Samples, g.InChannels, g.KernelHeight, g.KernelWidth, window, Threads, capacity: g.Batch);
-                        // a work slice's channels from a panel's start, so the packed weights serve them (the columns
-                        // before its first channel are computed and dropped: each output's sum is the same either way)
-                        int panelStart = block.FirstChannel - block.FirstChannel % gemm.PanelColumns, dropped = block.FirstChannel - panelStart;
                         for (int n = block.FirstSample; n < block.EndSample; n++)
                         {
                             GemmSource columns = pointwise ? pixelSource.Set(new GemmOperand(x, n * g.InputPlaneSize + group * g.GroupPlaneSize, g.OutputPixels, transposed: true))
-                                : pixelPanels.Set(directConvolution.PackPixelPanels(n - block.FirstSample, gemm.PanelRows, out int paddedRows), paddedRows, gemm.PanelRows);
-                            gemm.Multiply(g.OutputPixels, block.Channels + dropped, g.KernelLength, columns,
-                                weightSource.Set(new GemmOperand(w, (rowOffset + panelStart) * g.KernelLength, g.KernelLength, transposed: true), packed),
-                                pixelTarget.Aim(y, n * g.OutputPlaneSize, g.OutputPixels, rowOffset + panelStart, active, dropped));
+                                : pixelPanels.Set(kept ? directConvolution.PixelPanels : directConvolution.PackPixelPanels(n - block.FirstSample, gemm.PanelRows),
+                                    Gemm.RoundUp(g.OutputPixels, gemm.PanelRows), gemm.PanelRows);
+                            gemm.Multiply(g.OutputPixels, block.Channels, g.KernelLength, columns,
+                                weightSource.Set(new GemmOperand(w, channel * g.KernelLength, g.KernelLength, transposed: true), packed),
+                                pixelTarget.Aim(y, n * g.OutputPlaneSize, g.OutputPixels, channel, active));
                         }
+                        if (!pointwise && block.Samples == 1) pixelPanelsOf = source;
                     }
                     else if (pointwise)
                         // a 1×1 stride-1 convolution is a GEMM on each input plane itself: (O/G, C/G)·(C/G, P)
@@ -173,6 +178,11 @@ public sealed partial class CpuBackend : IFusedForward
     readonly ChannelMajorTarget outputTarget = new();
     readonly DenseSource pixelSource = new();
     readonly PixelPanelSource pixelPanels = new();
+    /// <summary>What the direct convolution's pixel panels (<see cref="DirectConvolution.PixelPanels"/>) were last packed
+    /// from: the input array and its tensor's version, the sample and group, the input's and window's geometry and the panel height (null
+    /// input: nothing kept; one image's panels only).</summary>
+    (float[]? Input, long Version, int Sample, int Group, int SampleSize, int Channels, int Height, int Width, int KernelHeight, int KernelWidth, Window2d Window,
+        int Rows) pixelPanelsOf;
     readonly PixelMajorTarget pixelTarget = new();
     /// <summary>The weights of the layers whose GEMM reads them as op(B), packed once per change of the weights.</summary>
     internal PackedWeights PackedWeights { get; } = new();
@@ -266,9 +276,18 @@ public sealed partial class CpuBackend : IFusedForward
     /// </summary>
     static bool WindowIsPixelMajor(in ConvGeometry g) => g.OutputPixels <= 256 && g.GroupOutputs >= 64 && g.GroupOutputs % 16 == 0 && g.KernelLength >= 1024;
 
-    /// <summary>Whether <see cref="WindowIsPixelMajor"/> may choose the pixel-major GEMM (tests turn it off to compare
-    /// with the direct kernel's bits).</summary>
+    /// <summary>Whether <see cref="WindowIsPixelMajor"/> may choose the pixel-major GEMM (benchmarks turn it off to compare
+    /// with the direct kernel).</summary>
     internal bool WindowedPixelMajor { get; set; } = true;
+
+    /// <summary>Whether a (non-depthwise, non-Winograd) forward convolution takes its pixels as a GEMM's rows.</summary>
+    bool IsPixelMajor(in ConvGeometry g, in Window2d window) =>
+        UsesDirectConvolution && (g.IsPointwise(window) ? PointwiseIsPixelMajor(g) : WindowedPixelMajor && WindowIsPixelMajor(g));
+
+    /// <summary>Channels per unit of a (non-depthwise, non-Winograd) forward convolution under a <see cref="Slice"/>:
+    /// <see cref="ChannelTile"/>, or the GEMM's panel width where the channels are its columns, so that every unit's
+    /// columns start a panel of the packed weights (a unit of 8 would compute a panel of 32 for 8 channels).</summary>
+    internal int ForwardTile(in ConvGeometry g, in Window2d window) => IsPixelMajor(g, window) ? gemm.PanelColumns : ChannelTile;
 
     /// <summary>Rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) of group <paramref name="group"/>'s weight
     /// gradient, <c>dW_g += dy'_g·col_gᵀ</c>, and the same channels' bias gradient, each summed over the whole batch.</summary>
@@ -433,12 +452,12 @@ public sealed partial class CpuBackend : IFusedForward
 }
 
 /// <summary>
-/// A convolution's work as units (sample n, tile t of <see cref="CpuBackend.ChannelTile"/> channels), numbered
-/// <c>n·tiles + t</c>, and a work slice's window [from, to) of them cut into at most three rectangles of samples ×
-/// channels: the rest of the first sample's tiles, the whole samples, the first tiles of the last sample. Unsliced, the
-/// window is everything: one rectangle, the whole op.
+/// A convolution's work as units (sample n, tile t of <paramref name="tile"/> channels: <see cref="CpuBackend.ChannelTile"/>,
+/// or a GEMM's panel width where the channels are its columns), numbered <c>n·tiles + t</c>, and a work slice's window
+/// [from, to) of them cut into at most three rectangles of samples × channels: the rest of the first sample's tiles, the
+/// whole samples, the first tiles of the last sample. Unsliced, the window is everything: one rectangle, the whole op.
 /// </summary>
-internal struct ChannelTileBlocks(long from, long to, int channels)
+internal struct ChannelTileBlocks(long from, long to, int channels, int tile = CpuBackend.ChannelTile)
 {
     /// <summary>Samples [FirstSample, EndSample) × channels [FirstChannel, EndChannel).</summary>
     public readonly record struct Block(int FirstSample, int EndSample, int FirstChannel, int EndChannel)
@@ -447,7 +466,7 @@ internal struct ChannelTileBlocks(long from, long to, int channels)
         public int Channels => EndChannel - FirstChannel;
     }
 
-    readonly int tiles = CpuBackend.ChannelTiles(channels);
+    readonly int tiles = (channels + tile - 1) / tile;
     long next = from;
 
     /// <summary>The next rectangle of the window; false when none is left.</summary>
@@ -455,8 +474,8 @@ internal struct ChannelTileBlocks(long from, long to, int channels)
     {
         block = default;
         if (next >= to) return false;
-        int sample = (int)(next / tiles), tile = (int)(next % tiles);
-        if (tile == 0 && to - next >= tiles)
+        int sample = (int)(next / tiles), first = (int)(next % tiles);
+        if (first == 0 && to - next >= tiles)
         {
             // whole samples
             int samples = (int)((to - next) / tiles);
@@ -466,7 +485,7 @@ internal struct ChannelTileBlocks(long from, long to, int channels)
         }
         // part of one sample's tiles
         int endTile = (int)Math.Min(tiles, to - (long)sample * tiles);
-        block = new Block(sample, sample + 1, tile * CpuBackend.ChannelTile, Math.Min(channels, endTile * CpuBackend.ChannelTile));
+        block = new Block(sample, sample + 1, first * tile, Math.Min(channels, endTile * tile));
         next = (long)sample * tiles + endTile;
         return true;
     }

@@ -140,10 +140,9 @@ internal sealed partial class DirectConvolution : IParallelWork
     /// columns after the last pixel (finite; the GEMM drops them). The array is this object's, overwritten by the next
     /// call.
     /// </summary>
-    public float[] PackPixelPanels(int image, int mr, out int paddedRows)
+    public float[] PackPixelPanels(int image, int mr)
     {
-        int pixels = outputHeight * outputWidth;
-        paddedRows = Gemm.RoundUp(pixels, mr);
+        int pixels = outputHeight * outputWidth, paddedRows = Gemm.RoundUp(pixels, mr);
         // each k of a panel is stored as 8 floats: for mr < 8 the last ones run into the next k (or panel, or block, all
         // written later) and, after the very last, into 8 floats of slack
         if (pixelPanels.Length < depth * paddedRows + 8) pixelPanels = new float[depth * paddedRows + 8];
@@ -183,6 +182,9 @@ internal sealed partial class DirectConvolution : IParallelWork
         return pixelPanels;
     }
     float[] pixelPanels = [];
+
+    /// <summary>The last <see cref="PackPixelPanels"/>' panels (until the next).</summary>
+    public float[] PixelPanels => pixelPanels;
 
     /// <summary>The planes of image n, channel c.</summary>
     void BuildChannel(int n, int c) =>

@@ -65,8 +65,14 @@ public class ConvolutionSliceTests
             Assert.That(Bits(dx), Is.EqualTo(Bits(dx0)), $"{what}: counting the backward's units wrote dx");
             Assert.That(Bits(dw), Is.EqualTo(Bits(dw0)), $"{what}: counting the backward's units wrote dW");
             int channelTiles = (c.OutChannels / c.Groups + 7) / 8, inputTiles = (c.InChannels / c.Groups + 7) / 8;
+            // forward tiles of 8 channels, or of the GEMM's panel width where the pixels are its rows
+            int forwardTile = cpu.ForwardTile(new CpuBackend.ConvGeometry(x.Shape, weight.Shape, y.Shape, c.Groups), w);
+            if (arithmetic == CpuArithmetic.Fast && c.Groups == 1 && c.InChannels * c.Window.KernelHeight * c.Window.KernelWidth >= 1024 && c.OutChannels >= 64
+                && c.OutChannels % 16 == 0 && y.Shape.H * y.Shape.W <= 256)
+                Assert.That(forwardTile, Is.EqualTo(Gemm.FastestKernel == GemmKernel.Vector512Fma ? 32 : 16), $"{what}: pixel-major units");
             Assert.That(forwardUnits, Is.EqualTo(c.Groups == c.InChannels && c.Groups > 1
-                ? c.Batch * ((c.OutChannels + 7) / 8) : c.Groups * c.Batch * channelTiles), $"{what}: forward units (sample × channel tile per group)");
+                ? c.Batch * ((c.OutChannels + 7) / 8) : c.Groups * c.Batch * ((c.OutChannels / c.Groups + forwardTile - 1) / forwardTile)),
+                $"{what}: forward units (sample × channel tile of {forwardTile} per group)");
             Assert.That(weightUnits, Is.EqualTo(c.Groups * channelTiles), $"{what}: weight-gradient units (output-channel tiles per group)");
             Assert.That(backwardUnits, Is.EqualTo(c.Groups * (channelTiles + c.Batch * inputTiles)), $"{what}: backward units");
             if (c.Batch > 1)
