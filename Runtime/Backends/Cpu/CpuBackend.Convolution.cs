@@ -62,7 +62,8 @@ public sealed partial class CpuBackend : IFusedForward
     /// <summary>
     /// The convolution's sum followed by <paramref name="epilogue"/>, by the fastest method that applies: a depthwise
     /// kernel (one input channel per group), Winograd's F(2×2, 3×3) for 3×3 stride-1 layers in <see cref="CpuArithmetic.Fast"/>
-    /// arithmetic when <see cref="UseWinograd"/> (<c>WinogradConvolution.Applies</c>), the direct convolution (<see cref="UsesDirectConvolution"/>; for 1×1 stride-1
+    /// arithmetic when <see cref="UseWinograd"/> (<c>WinogradConvolution.Applies</c>), a GEMM with the pixels as its rows
+    /// for small planes (<see cref="PointwiseIsPixelMajor"/>, <see cref="WindowIsPixelMajor"/>), the direct convolution (<see cref="UsesDirectConvolution"/>; for 1×1 stride-1
     /// layers without padding where <see cref="PointwiseIsDirect"/>), a GEMM on the input itself for other such layers, and
     /// otherwise one GEMM per group over the whole batch, <c>y'_g (O/G, N·P) = W_g (O/G, K) · col_g (K, N·P)</c> with
     /// K = C/G·KH·KW and P = OH·OW, where col_g = im2col(x's channels of group g) is packed block by block straight from

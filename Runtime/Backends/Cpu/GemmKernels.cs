@@ -54,7 +54,7 @@ internal sealed partial class Gemm
     {
         switch (kernel)
         {
-            case GemmKernel.Vector512Fma: KernelVector512Fma(ref aPanel, ref bPanel, depth, ref c, ldc, add); break;
+            case GemmKernel.Vector512Fma: KernelRows512<EightRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add); break;
             case GemmKernel.Vector256Fma: KernelVector256<FusedProducts>(ref aPanel, ref bPanel, depth, ref c, ldc, add); break;
             case GemmKernel.Vector256: KernelVector256<RoundedProducts>(ref aPanel, ref bPanel, depth, ref c, ldc, add); break;
             case GemmKernel.Vector128: KernelVector128(ref aPanel, ref bPanel, depth, ref c, ldc, add); break;
@@ -86,50 +86,8 @@ internal sealed partial class Gemm
     // accumulators in named locals, which the JIT holds in registers; a loop over an array of vectors or a generic width
     // (no ISimdVector in .NET 8) spills them to memory and loses most of the speed.
 
-    /// <summary>
-    /// The register tile with 512-bit vectors and FMA: <c>C[r, 0..32) [+]= Σ_p a[p·8 + r]·b[p·32 + 0..32)</c> for r &lt; 8,
-    /// sixteen 16-float accumulators, one broadcast of A per row and two loads of B per step of p (16 FMAs for 10 loads,
-    /// which keeps both FMA pipes of a Zen 4/5 or Skylake-X core busy).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void KernelVector512Fma(ref float a, ref float b, int depth, ref float c, int ldc, bool add)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int p = 0; p < depth; p++)
-        {
-            Vector512<float> b0 = Vector512.LoadUnsafe(ref b), b1 = Vector512.LoadUnsafe(ref b, 16);
-            Vector512<float> x = Vector512.Create(a);
-            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(Unsafe.Add(ref a, 1));
-            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(Unsafe.Add(ref a, 2));
-            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(Unsafe.Add(ref a, 3));
-            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(Unsafe.Add(ref a, 4));
-            c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(Unsafe.Add(ref a, 5));
-            c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
-            x = Vector512.Create(Unsafe.Add(ref a, 6));
-            c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
-            x = Vector512.Create(Unsafe.Add(ref a, 7));
-            c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
-            a = ref Unsafe.Add(ref a, 8);
-            b = ref Unsafe.Add(ref b, 32);
-        }
-        Store512(ref c, c00, c01, add);
-        Store512(ref Unsafe.Add(ref c, ldc), c10, c11, add);
-        Store512(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add);
-        Store512(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add);
-        Store512(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
-        Store512(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
-        Store512(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add);
-        Store512(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add);
-    }
-
-    /// <summary>How many rows of a 512-bit tile <see cref="KernelRows512{TRows}"/> computes: one type a count, so that the JIT
-    /// compiles each count with just its accumulators.</summary>
+    /// <summary>How many rows of the 512-bit tile <see cref="KernelRows512{TRows}"/> computes: one type a count, so that the
+    /// JIT compiles each count with just its accumulators (and the full tile, <see cref="EightRows"/>, with all 16).</summary>
     internal interface IRowCount
     {
         static abstract int Count { get; }
@@ -138,18 +96,21 @@ internal sealed partial class Gemm
     internal readonly struct TwoRows : IRowCount { public static int Count => 2; }
     internal readonly struct FourRows : IRowCount { public static int Count => 4; }
     internal readonly struct SixRows : IRowCount { public static int Count => 6; }
+    internal readonly struct EightRows : IRowCount { public static int Count => 8; }
 
     /// <summary>
-    /// The first <c>TRows.Count</c> rows of <see cref="KernelVector512Fma"/>'s tile, for a partial tile of that many rows
-    /// or fewer (a 7×7 plane's 49 pixels are 6 tiles and one row): each row is the same chain of fused multiply-adds as
-    /// in the whole tile, so the same bits, at the cost of its rows only. Rows past the count are neither computed nor
-    /// stored.
+    /// The register tile with 512-bit vectors and FMA, its first <c>TRows.Count</c> rows:
+    /// <c>C[r, 0..32) [+]= Σ_p a[p·8 + r]·b[p·32 + 0..32)</c> for r &lt; Count (A's panels are 8 rows whatever the count),
+    /// up to sixteen 16-float accumulators, one broadcast of A per row and two loads of B per step of p (16 FMAs for 10
+    /// loads at 8 rows, which keeps both FMA pipes of a Zen 4/5 or Skylake-X core busy). Fewer rows serve a partial tile
+    /// (a 7×7 plane's 49 pixels are 6 tiles and one row) at the cost of its rows only; each row is the same chain of
+    /// fused multiply-adds whatever the count, so the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void KernelRows512<TRows>(ref float a, ref float b, int depth, ref float c, int ldc, bool add) where TRows : struct, IRowCount
     {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < depth; p++)
         {
             Vector512<float> b0 = Vector512.LoadUnsafe(ref b), b1 = Vector512.LoadUnsafe(ref b, 16);
@@ -174,6 +135,13 @@ internal sealed partial class Gemm
                 x = Vector512.Create(Unsafe.Add(ref a, 5));
                 c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
             }
+            if (TRows.Count > 6)
+            {
+                x = Vector512.Create(Unsafe.Add(ref a, 6));
+                c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
+                x = Vector512.Create(Unsafe.Add(ref a, 7));
+                c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
+            }
             a = ref Unsafe.Add(ref a, 8);
             b = ref Unsafe.Add(ref b, 32);
         }
@@ -189,18 +157,23 @@ internal sealed partial class Gemm
             Store512(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
             Store512(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
         }
+        if (TRows.Count > 6)
+        {
+            Store512(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add);
+            Store512(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add);
+        }
     }
 
-    /// <summary>Rows [0, <paramref name="rows"/>) of the AVX-512 tile, <paramref name="rows"/> &lt; 8, by the smallest
-    /// <see cref="KernelRows512{TRows}"/> that holds them (rows it computes past <paramref name="rows"/> land in
-    /// <paramref name="c"/>'s rows there, which the caller provides).</summary>
+    /// <summary>Rows [0, <paramref name="rows"/>) of the AVX-512 tile by the smallest <see cref="KernelRows512{TRows}"/>
+    /// that holds them (rows it computes past <paramref name="rows"/> land in <paramref name="c"/>'s rows there, which
+    /// the caller provides).</summary>
     static void RunRows512(int rows, ref float aPanel, ref float bPanel, int depth, ref float c, int ldc, bool add)
     {
         if (rows == 1) KernelRows512<OneRow>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
         else if (rows == 2) KernelRows512<TwoRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
         else if (rows <= 4) KernelRows512<FourRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
         else if (rows <= 6) KernelRows512<SixRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
-        else KernelVector512Fma(ref aPanel, ref bPanel, depth, ref c, ldc, add);
+        else KernelRows512<EightRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
     }
 
     /// <summary>Stores a register tile's row of two vectors, added to what is there with <paramref name="add"/> (also the

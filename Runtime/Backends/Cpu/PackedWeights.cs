@@ -42,7 +42,7 @@ internal readonly record struct PackedPanels(float[] Panels, int Rows, int Depth
 }
 
 /// <summary>
-/// The packed weights of the layers whose GEMM takes the weights as op(B) (pointwise layers with the pixels as rows, the
+/// The packed weights of the layers whose GEMM takes the weights as op(B) (convolutions with the pixels as rows, the
 /// expansions of channels-last pairs), kept per weight tensor between calls: those layers packed C·O floats on every
 /// call, 9.5 % of MobileNet v2's batch-1 pass on one thread (`perf`, Zen 4). A pack is valid while its tensor's
 /// <see cref="CpuTensorStorage.Version"/> is the one it was made at — every op that may write a tensor moves it on

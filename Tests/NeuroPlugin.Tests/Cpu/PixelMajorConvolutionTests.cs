@@ -25,18 +25,7 @@ public class PixelMajorConvolutionTests
         Assert.That(y.ToArray(), Is.EqualTo(first), "the same input: the same bits");
 
         // each change must give what a backend that never saw the input before gives
-        var random = new Random(3);
-        float[] Values() => [.. Enumerable.Range(0, x.Length).Select(_ => (float)(random.NextDouble() * 2 - 1))];
-        var other = cpu.Allocate(x.Shape, "other");
-        other.Upload(Values());
-        var changes = new (string What, Action Change)[]
-        {
-            ("an upload", () => x.Upload(Values())),
-            ("a copy into it", () => cpu.Copy(other, x)),
-            ("an activation written into it", () => cpu.ActivationForward(ActivationKind.Tanh, x, x)),
-            ("an upload through a reshaped view", () => x.Reshape(new TensorShape(x.Length)).Upload(Values())),
-        };
-        foreach (var (what, change) in changes)
+        foreach (var (what, change) in TensorChanges.Of(cpu, x, new Random(3)))
         {
             change();
             cpu.Conv2dForward(x, weight, bias, y, w);
