@@ -7,7 +7,7 @@ namespace NeuroPlugin.Layers;
 /// <c>y[n,o,i,j] = b[o] + Σ_{c,p,q} x[n,c, i·s − pad + p·d, j·s − pad + q·d]·W[o,c,p,q]</c>.
 /// input (N,InChannels,H,W), weight (OutChannels,InChannels,KH,KW), bias (OutChannels),
 /// output (N,OutChannels,OH,OW) with <c>OH = ⌊(H + padTop + padBottom − d·(KH − 1) − 1)/s⌋ + 1</c>.
-/// With <see cref="Groups"/> G &gt; 1 the channels split into G groups convolved separately (ResNeXt's
+/// With <see cref="WindowedConvolution.Groups"/> G &gt; 1 the channels split into G groups convolved separately (ResNeXt's
 /// grouped convolution; G = InChannels is MobileNet's and Xception's depthwise convolution) and the
 /// weight is (OutChannels, InChannels/G, KH, KW).
 /// Default initialization is PyTorch's: <c>U(−1/√fanIn, 1/√fanIn)</c>, fanIn = InChannels/G·KH·KW; <c>weightInit</c>

@@ -7,7 +7,7 @@ namespace NeuroPlugin.Layers;
 /// so each input pixel spreads its kernel over the output:
 /// <c>y[n,o, i·s − pad + p·d, j·s − pad + q·d] += x[n,c,i,j]·W[c,o,p,q]</c>, plus <c>b[o]</c>.
 /// input (N,InChannels,H,W), weight (InChannels, OutChannels/G, KH, KW), bias (OutChannels), output (N,OutChannels,OH,OW) with
-/// <c>OH = (H − 1)·s − padTop − padBottom + d·(KH − 1) + 1 + outputPadding</c> (and OW likewise). <see cref="Groups"/> G splits
+/// <c>OH = (H − 1)·s − padTop − padBottom + d·(KH − 1) + 1 + outputPadding</c> (and OW likewise). <see cref="WindowedConvolution.Groups"/> G splits
 /// the channels as in Conv2d. The extra rows and columns of <see cref="OutputPaddingHeight"/>/<see cref="OutputPaddingWidth"/>
 /// (each below the stride) only make the output larger: PyTorch's way of choosing between the input sizes a strided
 /// convolution maps to one output size. Backward: dx is the Conv2d of dy with the same weight and window, dW is Conv2d's weight

@@ -360,7 +360,7 @@ internal static class ActivationMath
         }
     }
 
-    /// <summary>f(x) = x: <see cref="NormalizeThen{TFunction}"/> as the normalization alone.</summary>
+    /// <summary>f(x) = x: <see cref="NormalizeThen{TFunction}(ReadOnlySpan{float}, Span{float}, float, float, float, float)"/> as the normalization alone.</summary>
     readonly struct Identity : IPiecewise
     {
         public static float Apply(float x, float alpha) => x;

@@ -261,16 +261,16 @@ public sealed partial class CpuBackend : IFusedForward
     static bool PointwiseIsPixelMajor(in ConvGeometry g) => g.OutputPixels <= 64 || (g.OutputPixels <= 256 && g.InChannels >= g.GroupOutputs);
 
     /// <summary>
-    /// Whether a convolution with a window (not pointwise) takes its pixels as the GEMM's rows too, on its im2col made
-    /// dense (<see cref="DirectConvolution.DenseColumns"/>): where the direct kernel computes many virtual columns for
-    /// few pixels and the output channels fill the GEMM's column panels. The direct kernel's lanes run along virtual
+    /// Whether a convolution with a window (not pointwise) takes its pixels as the GEMM's rows too, its im2col matrix
+    /// packed into the GEMM's row panels: where the direct kernel computes many virtual columns for few pixels and the
+    /// output channels fill the GEMM's column panels. The direct kernel's lanes run along virtual
     /// columns, whole tiles of 16: a 7×7 plane's 61 (of which 49 pixels) take 64, a 14×14 plane's 222 take 224 (87.5 %
     /// useful); as rows of 8, 49 pixels are 6 whole tiles and a row (<c>Gemm</c>'s partial-row kernels) and 196 take 200,
     /// while 64 or more channels a group fill the columns. The GEMM packs the image's pixel panels once
     /// (<see cref="DirectConvolution.PackPixelPanels"/>, from the direct kernel's phase planes), a cost that K ≥ 1024
     /// amortizes; with a smaller K, or at batch 64 where the direct kernel shares whole images among threads (ResNet-20's
     /// 8×8 layers: 1.8 ms direct, 2.5 ms as per-image GEMMs at 2 threads), it would lose. Measured at batch 1, one thread
-    /// (Zen 4, AVX-512; ResNet-18's layers alone): 7×7×512 2.63–2.69 → 2.18–2.33 ms, 14×14×256 2.30–2.34 → 2.12 ms,
+    /// (Zen 4, AVX-512; ResNet-18's layers alone): 7×7×512 2.63–2.69 → 2.11–2.33 ms, 14×14×256 2.30–2.34 → 2.01–2.12 ms,
     /// 14→7 stride 2 1.36–1.37 → 1.13 ms, 28→14 stride 2 1.21–1.22 → 1.11 ms; even at 2 threads on 14×14. The GEMM sums K in
     /// blocks of 256, each block's sum added to the last, so its bits differ from the direct kernel's by rounding; the
     /// choice depends on the geometry alone, so a sample's bits depend neither on its batch nor on the thread count.

@@ -6,7 +6,7 @@ namespace NeuroPlugin.Backends.Cpu;
 /// Single-precision matrix multiply for the CPU backend's convolution and fully connected layers:
 /// <c>C = [C +] op(A)·op(B)</c> with op(A) (M×K), op(B) (K×N) and C (M×N).
 /// <para>
-/// <see cref="Reference"/> is the definition, three loops. <see cref="Multiply(int, int, int, in GemmOperand, in GemmOperand, float[], int, int, bool, IGemmEpilogue?)"/>
+/// <see cref="Reference"/> is the definition, three loops. <see cref="Multiply(int, int, int, in GemmOperand, in GemmOperand, float[], int, int, bool, IGemmEpilogue?, int, int)"/>
 /// computes the same product the way BLAS libraries do (Goto &amp; van de Geijn, "Anatomy of high-performance matrix
 /// multiplication", 2008): op(B) is copied in blocks of <see cref="BlockDepth"/> rows into panels NR wide, op(A) in
 /// blocks of <see cref="BlockRows"/> rows into panels MR high, both laid out in the order the micro-kernel reads them
