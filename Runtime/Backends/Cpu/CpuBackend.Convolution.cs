@@ -123,9 +123,10 @@ public sealed partial class CpuBackend : IFusedForward
                     else if (pixelMajor)
                     {
                         // a small plane's pixels as the rows: (P, K)·(K, O/G) = col_nᵀ·W_gᵀ, where col_n is the group's
-                        // input planes themselves for a pointwise layer (read in place), else their im2col made dense
-                        // from the direct convolution's phase planes; each finished tile stored transposed into y
-                        // a frame budget's parts of one layer, a few channels of one image each, pack its panels once
+                        // input planes themselves for a pointwise layer (read in place), else their im2col packed into
+                        // the GEMM's row panels from the direct convolution's phase planes, and kept for the next call on
+                        // the same image (a frame budget's parts, a few channels of one image each, pack it once); each
+                        // finished tile stored transposed into y
                         var source = (x, StorageOf(input).Version, block.FirstSample, group, g.InputPlaneSize, g.InChannels, g.InputHeight, g.InputWidth, g.KernelHeight,
                             g.KernelWidth, window, gemm.PanelRows);
                         bool kept = !pointwise && block.Samples == 1 && pixelPanelsOf == source;
