@@ -16,14 +16,16 @@ namespace NeuroPlugin.Backends.Cpu;
 /// <c>(OH/2 + 1) × (OW/2 + 1)</c> each), where the patch rows and columns of consecutive tiles are consecutive floats:
 /// V is made by vector operations over a whole plane of tiles. A row of tiles holds one more tile than the output (the
 /// planes' width), computed and dropped. The products run on the direct convolution's register tile, a block of tile
-/// rows and a panel of output channels at a time, and are transformed into y while they are in L1: M is never stored
-/// whole, and nothing is packed. The weights' transform U is kept per weight array and made again when the weight
-/// tensor's version moves on (<see cref="CpuTensorStorage.Version"/>), and V is kept for the last input, samples and
-/// geometry while the input tensor's version stands, so a frame budget's parts (one sample's tile of 8 output channels
-/// each) transform the sample's input once, not once a part. It gains only on large planes of many channels (see
-/// <see cref="Applies"/>): on ResNet-18's 56×56 and 28×28 layers 8–20 % of processor time per layer on an AVX2 Zen 3
-/// (2026-12-06, a loaded machine) and 35–40 % with AVX-512 on Zen 4 (2026-12-07), nothing on 14×14, and it was slower
-/// on 8×8 planes and on 16–32 channels.</para>
+/// rows and a group of up to 8 panels of output channels at a time (each strip of V serves the group's panels from L1),
+/// and are transformed into y while they are in L2: M is never stored whole, and nothing is packed. The weights'
+/// transform U is kept per weight array and made again when the weight tensor's version moves on
+/// (<see cref="CpuTensorStorage.Version"/>), and V is kept for the last input, samples and geometry while the input
+/// tensor's version stands, so a frame budget's parts (one sample's tile of 8 output channels each) transform the
+/// sample's input once, not once a part. It gains only on large planes of many channels (see <see cref="Applies"/>): on
+/// ResNet-18's 56×56 and 28×28 layers 8–20 % of processor time per layer on an AVX2 Zen 3 (2026-12-06, a loaded machine;
+/// one panel a task then), 35–40 % with AVX-512 on Zen 4 (2026-12-07), and on an AVX2 Zen 1 (2026-12-08, groups of
+/// panels) 34–42 % of the time at one thread and 15–31 % at two (with one panel a task: 21–24 % and 0–15 %); nothing on
+/// 14×14, and it was slower on 8×8 planes and on 16–32 channels.</para>
 /// <para>Not the direct sum's rounding: the transforms add and subtract inputs (and weights) before they are multiplied,
 /// so results differ from the direct convolution by float rounding (a few units in the last place of the inputs'
 /// magnitude, relative to the output). Only <see cref="CpuArithmetic.Fast"/> uses it. Deterministic: every element is
@@ -65,16 +67,16 @@ internal sealed class WinogradConvolution : IParallelWork
     ChannelTileBlocks.Block block;
     GemmKernel kernel;
     bool output;
-    int tileRows, tileColumns, planeWidth, tilesPerSample, tiles, blockTileRows, tileBlocks, panels, mr, ldc;
+    int tileRows, tileColumns, planeWidth, tilesPerSample, tiles, blockTileRows, tileBlocks, panelGroups, groupPanels, mr, ldc;
     /// <summary>Per participant: the input's phases and the rows of its transform, or the products of a block of tiles.</summary>
     readonly float[][] scratch = new float[CpuWorkers.Shared.MaxParticipants][];
 
     /// <summary>
     /// <paramref name="block"/>'s outputs of the convolution of x (N,C,H,W) with w (O,C,3,3) into y (N,O,OH,OW), then
     /// <paramref name="epilogue"/> on each output row. First V for the block's samples (16 × C × T, tiles one after
-    /// another, parallel over (sample, channel)); then tasks (sample, block of tile rows, panel of MR output channels),
-    /// each running the direct convolution's register tile (<see cref="DirectConvolution.Kernel512"/>, weights and V read in
-    /// place, nothing packed) for the 16 positions into a buffer in L1 and transforming it straight into y.
+    /// another, parallel over (sample, channel)); then tasks (sample, block of tile rows, group of panels of MR output
+    /// channels), each running the direct convolution's register tile (<see cref="DirectConvolution.Kernel512"/>, weights
+    /// and V read in place, nothing packed) for the 16 positions into a buffer and transforming it straight into y.
     /// </summary>
     /// <remarks><paramref name="weightVersion"/> and <paramref name="inputVersion"/>: the versions of the tensors behind
     /// <paramref name="w"/> and <paramref name="x"/>, which say whether U and V may be reused.</remarks>
@@ -112,7 +114,9 @@ internal sealed class WinogradConvolution : IParallelWork
         (mr, nr) = kernel == GemmKernel.Vector512Fma ? (8, 32) : (6, 16);
         blockTileRows = Math.Clamp(BlockColumns / planeWidth, 1, tileRows);
         tileBlocks = (tileRows + blockTileRows - 1) / blockTileRows;
-        panels = (block.Channels + mr - 1) / mr;
+        int panels = (block.Channels + mr - 1) / mr;
+        panelGroups = (panels + MaxGroupPanels - 1) / MaxGroupPanels;
+        groupPanels = (panels + panelGroups - 1) / panelGroups;
         ldc = Gemm.RoundUp(blockTileRows * planeWidth, nr);
         u = WeightTransform(w, outChannels, channels, weightVersion);
         // V, and slack for the register tile's columns past the last tile (read, dropped); kept from the last call where
@@ -124,18 +128,23 @@ internal sealed class WinogradConvolution : IParallelWork
         if (offsets.Length < channels) offsets = new int[channels];
         for (int c = 0; c < channels; c++) offsets[c] = c * tiles;
         int phaseLength = 4 * (tileRows + 1) * planeWidth + 16;
-        for (int p = 0; p < scratch.Length; p++) Grow(ref scratch[p], Math.Max(phaseLength, (16 * mr + 4) * ldc));
+        for (int p = 0; p < scratch.Length; p++) Grow(ref scratch[p], Math.Max(phaseLength, (16 * groupPanels * mr + 4) * ldc));
         bool large = (long)tiles * channels * outChannels * 16 >= 1 << 20;
         output = false;
         if (!made) CpuWorkers.Shared.Run(this, block.Samples * channels, large ? threads : 1);
         madeV = source;
         output = true;
-        CpuWorkers.Shared.Run(this, block.Samples * tileBlocks * panels, large ? threads : 1);
+        CpuWorkers.Shared.Run(this, block.Samples * tileBlocks * panelGroups, large ? threads : 1);
         (this.x, this.y, this.u, this.epilogue) = ([], [], [], null);
     }
 
     /// <summary>Virtual tiles (whole rows of tiles, at least one) a task's register tiles cover.</summary>
     const int BlockColumns = 64;
+
+    /// <summary>Panels of MR output channels a task computes at most (the block's panels are shared out evenly): each
+    /// strip of V it reads from L2 serves all of them from L1. (With one panel a task, V was read 11–22 times per block of
+    /// tiles on ResNet-18's Winograd layers, from L3 where the L2 is 512 KiB: the layers took 15–30 % longer on a Zen 1.)</summary>
+    const int MaxGroupPanels = 8;
 
     static void Grow(ref float[] buffer, int length)
     {
@@ -182,7 +191,7 @@ internal sealed class WinogradConvolution : IParallelWork
 
     void IParallelWork.Run(int task, int participant)
     {
-        if (output) Products(task / panels / tileBlocks, task / panels % tileBlocks, task % panels, scratch[participant]);
+        if (output) Products(task / panelGroups / tileBlocks, task / panelGroups % tileBlocks, task % panelGroups * groupPanels, scratch[participant]);
         else InputTransform(task / g.InChannels, task % g.InChannels, scratch[participant]);
     }
 
@@ -237,38 +246,42 @@ internal sealed class WinogradConvolution : IParallelWork
     }
 
     /// <summary>
-    /// Sample n's tile rows of <paramref name="tileBlock"/> for output channels of <paramref name="panel"/>:
-    /// <c>M_ξ = U_ξ · V_ξ</c> for the 16 positions (MR rows × the block's tiles each, in <paramref name="work"/>), then
-    /// <c>Aᵀ M A</c> of every tile into y, then the epilogue on the block's output rows.
+    /// Sample n's tile rows of <paramref name="tileBlock"/> for the output channels of a group of panels, from
+    /// <paramref name="firstPanel"/> on: <c>M_ξ = U_ξ · V_ξ</c> for the 16 positions (the group's rows × the block's tiles
+    /// each, in <paramref name="work"/>), then <c>Aᵀ M A</c> of every tile into y, then the epilogue on the block's output
+    /// rows. Each 16- or 32-tile strip of V_ξ is read by every panel of the group while it is in L1: the panels of one task
+    /// read V from L2 (or L3) once, not once a panel.
     /// </summary>
-    void Products(int n, int tileBlock, int panel, float[] work)
+    void Products(int n, int tileBlock, int firstPanel, float[] work)
     {
-        int channels = g.InChannels, outChannels = g.OutChannels;
+        int channels = g.InChannels, outChannels = g.OutChannels, nr = kernel == GemmKernel.Vector512Fma ? 32 : 16;
         int firstTileRow = tileBlock * blockTileRows, rowsHere = Math.Min(blockTileRows, tileRows - firstTileRow);
-        int columns = rowsHere * planeWidth, first = block.FirstChannel + panel * mr, count = Math.Min(mr, block.EndChannel - first);
+        int columns = rowsHere * planeWidth, first = block.FirstChannel + firstPanel * mr, count = Math.Min(groupPanels * mr, block.EndChannel - first);
+        int groupRows = Gemm.RoundUp(count, mr);
         ref int taps = ref offsets[0];
+        _ = u[((15 * outChannels) + first + count - 1) * channels + channels - 1];
         for (int xi = 0; xi < 16; xi++)
         {
-            // rows past the last one repeat it (computed, dropped)
-            int uStart = (xi * outChannels + first) * channels;
-            _ = u[uStart + (count - 1) * channels + channels - 1];
-            ref float a = ref u[uStart];
             ref float image = ref v[xi * channels * tiles + n * tilesPerSample + firstTileRow * planeWidth];
-            ref float target = ref work[xi * mr * ldc];
-            nint rowStep = channels, lastStep = (count - 1) * (nint)channels;
-            for (int column = 0; column < columns; column += kernel == GemmKernel.Vector512Fma ? 32 : 16)
-            {
-                if (kernel == GemmKernel.Vector512Fma)
-                    DirectConvolution.Kernel512(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, column), ref taps, channels, ref Unsafe.Add(ref target, column), ldc);
-                else
-                    DirectConvolution.Kernel256(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, column), ref taps, channels, ref Unsafe.Add(ref target, column), ldc);
-            }
+            ref float products = ref work[xi * groupRows * ldc];
+            for (int column = 0; column < columns; column += nr)
+                for (int row = 0; row < count; row += mr)
+                {
+                    // a panel's rows past the last one repeat it (computed, dropped)
+                    ref float a = ref u[(xi * outChannels + first + row) * channels];
+                    nint rowStep = channels, lastStep = (Math.Min(mr, count - row) - 1) * (nint)channels;
+                    ref float target = ref Unsafe.Add(ref products, row * ldc + column);
+                    if (kernel == GemmKernel.Vector512Fma)
+                        DirectConvolution.Kernel512(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, column), ref taps, channels, ref target, ldc);
+                    else
+                        DirectConvolution.Kernel256(ref a, rowStep, lastStep, ref Unsafe.Add(ref image, column), ref taps, channels, ref target, ldc);
+                }
         }
         int height = g.OutputHeight, width = g.OutputWidth, firstRow = 2 * firstTileRow, endRow = Math.Min(height, 2 * (firstTileRow + rowsHere));
-        Span<float> transformed = work.AsSpan(16 * mr * ldc, 4 * ldc);
+        Span<float> transformed = work.AsSpan(16 * groupRows * ldc, 4 * ldc);
         for (int r = 0; r < count; r++)
         {
-            OutputTransform(work, r, columns, transformed);
+            OutputTransform(work, r, groupRows, columns, transformed);
             int o = first + r, start = ((block.FirstSample + n) * outChannels + o) * g.OutputPixels;
             Span<float> plane = y.AsSpan(start, g.OutputPixels);
             for (int row = firstRow; row < endRow; row++)
@@ -285,12 +298,12 @@ internal sealed class WinogradConvolution : IParallelWork
         }
     }
 
-    /// <summary>Row r of the 16 products of a block (<c>work[(ξ·MR + r)·ldc + t]</c>) to <c>Y_{a,b}[t] = (Aᵀ M A)[a, b]</c>
+    /// <summary>Row r of the 16 products of a block (<c>work[(ξ·rows + r)·ldc + t]</c>) to <c>Y_{a,b}[t] = (Aᵀ M A)[a, b]</c>
     /// at <c>transformed[(2a + b)·ldc + t]</c>, 8 tiles at a time.</summary>
-    void OutputTransform(float[] work, int r, int columns, Span<float> transformed)
+    void OutputTransform(float[] work, int r, int rows, int columns, Span<float> transformed)
     {
         ref float m = ref work[r * ldc];
-        nint step = mr * ldc;
+        nint step = rows * ldc;
         ref float y0 = ref transformed[0];
         for (int t = 0; t < columns; t += 8)
         {
