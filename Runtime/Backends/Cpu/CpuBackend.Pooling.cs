@@ -149,24 +149,25 @@ public sealed partial class CpuBackend
             {
                 // the last input row the window reaches: vectors read lanes·stride floats from each tap's start
                 int lastRow = Math.Min(g.InputHeight - 1, i * w.StrideHeight - w.PadTop + (w.KernelHeight - 1) * w.DilationHeight);
+                int row = i * g.OutputWidth;
                 for (int j = 0; j < g.OutputWidth; j++)
                 {
                     int lastStart = lastRow * g.InputWidth + j * w.StrideWidth - w.PadLeft + (w.KernelWidth - 1) * w.DilationWidth;
                     int count = Math.Min(lanes, end - j);
                     if (vectors && j >= first && count > 0 && lastStart + lanes * w.StrideWidth <= readable)
                     {
-                        int at = i * g.OutputWidth + j;
-                        bool whole = count == lanes;
-                        Span<float> values = whole ? y.Slice(at, lanes) : partial[..lanes], indices = whole ? argmax.Slice(at, lanes) : partial[16..(16 + lanes)];
-                        if (lanes == MaxPoolLanes.Lanes512.Count)
-                            MaxPoolLanes.Run<MaxPoolLanes.Lanes512, Vector512<float>>(x, g.InputHeight, g.InputWidth, w, i, j, values, indices);
-                        else
-                            MaxPoolLanes.Run<MaxPoolLanes.Lanes256, Vector256<float>>(x, g.InputHeight, g.InputWidth, w, i, j, values, indices);
-                        if (!whole)
+                        // the whole vectors from j on whose reads stay in the plane, in one call; else one vector, partly kept
+                        int step = lanes * w.StrideWidth, whole = Math.Min((end - j) / lanes, (readable - lastStart - step) / step + 1);
+                        if (whole > 0)
                         {
-                            values[..count].CopyTo(y.Slice(at, count));
-                            indices[..count].CopyTo(argmax.Slice(at, count));
+                            RunLanes(x, w, i, j, whole, y.Slice(row + j, whole * lanes), argmax.Slice(row + j, whole * lanes));
+                            j += whole * lanes - 1;
+                            continue;
                         }
+                        Span<float> values = partial[..lanes], indices = partial[16..(16 + lanes)];
+                        RunLanes(x, w, i, j, 1, values, indices);
+                        values[..count].CopyTo(y.Slice(row + j, count));
+                        indices[..count].CopyTo(argmax.Slice(row + j, count));
                         j += count - 1;
                         continue;
                     }
@@ -188,6 +189,15 @@ public sealed partial class CpuBackend
                     argmax[i * g.OutputWidth + j] = bestIndex;
                 }
             }
+        }
+
+        /// <summary><see cref="MaxPoolLanes.Run{TLanes, TVector}"/> at <see cref="LaneCount"/>.</summary>
+        void RunLanes(ReadOnlySpan<float> x, in Window2d w, int i, int j, int vectors, Span<float> values, Span<float> indices)
+        {
+            if (LaneCount == MaxPoolLanes.Lanes512.Count)
+                MaxPoolLanes.Run<MaxPoolLanes.Lanes512, Vector512<float>>(x, g.InputHeight, g.InputWidth, w, i, j, vectors, values, indices);
+            else
+                MaxPoolLanes.Run<MaxPoolLanes.Lanes256, Vector256<float>>(x, g.InputHeight, g.InputWidth, w, i, j, vectors, values, indices);
         }
 
         /// <summary>In the forward pass this was y = x[argmax]: the gradient flows only to the chosen element.</summary>

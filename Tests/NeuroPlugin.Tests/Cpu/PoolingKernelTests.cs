@@ -6,7 +6,8 @@ namespace NeuroPlugin.Tests.Cpu;
 /// out here: the maximum over the in-bounds window, the first maximum in window order (rows, then columns) for the index,
 /// −∞ and index −1 for a window with no input element, NaN never replacing a value once one is taken (the scalar
 /// comparison's behaviour). Inputs full of ties (values drawn from 4 levels), NaN and −∞ check the selection rule; widths
-/// above 16 and 32 reach the vector path. Forward and backward, every thread count.
+/// above 16 and 32 reach the vector path, and planes above 4096 pixels (not copied) the vector path's reads up to the
+/// plane's end. Forward and backward, every thread count.
 /// </summary>
 public class PoolingKernelTests
 {
@@ -24,6 +25,10 @@ public class PoolingKernelTests
         new(2, 21, 50, new Window2d(3, 3, 2, 2, 2, 2, 2, 2, 2, 2)),           // dilation 2
         new(1, 9, 80, new Window2d(2, 2, 3, 3, 1, 1, 1, 1)),                  // stride 3 (scalar)
         new(2, 33, 33, Window2d.Square(3, 2)),                                // no padding, the last rows at the plane's end
+        new(1, 70, 75, Window2d.Square(3, 2, 1)),                             // planes too large to copy: reads end in the plane
+        new(1, 65, 67, Window2d.Square(2, 2)),                                // the same without padding, an odd width
+        new(1, 130, 32, Window2d.Square(2, 2)),                               // the last row's last vector would read past the plane
+        new(1, 64, 81, Window2d.Square(3, 1, 1)),                             // stride 1 on a large plane
     ];
 
     [TestCaseSource(nameof(Cases))]
