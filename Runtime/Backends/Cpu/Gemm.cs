@@ -293,9 +293,10 @@ internal sealed partial class Gemm : IParallelWork
                         RunKernel(ref aPanel, ref bPanel, depth, ref output[start], stride, add);
                     else
                     {
-                        // a partial tile: computed into a scratch tile (with AVX-512, only as many of its rows as hold the
-                        // rows that exist: a 7×7 plane's last tile has one), then the part that exists added or copied
+                        // a partial tile: computed into a scratch tile (with FMA, only as many of its rows as hold the rows
+                        // that exist: a 7×7 plane's last tile has one), then the part that exists added or copied
                         if (kernel == GemmKernel.Vector512Fma) RunRows512(height, ref aPanel, ref bPanel, depth, ref edge[0], nr, false);
+                        else if (kernel == GemmKernel.Vector256Fma) RunRows256(height, ref aPanel, ref bPanel, depth, ref edge[0], nr, false);
                         else RunKernel(ref aPanel, ref bPanel, depth, ref edge[0], nr, false);
                         for (int r = 0; r < height; r++)
                         {

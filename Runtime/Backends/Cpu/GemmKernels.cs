@@ -95,6 +95,7 @@ internal sealed partial class Gemm
     internal readonly struct OneRow : IRowCount { public static int Count => 1; }
     internal readonly struct TwoRows : IRowCount { public static int Count => 2; }
     internal readonly struct FourRows : IRowCount { public static int Count => 4; }
+    internal readonly struct FiveRows : IRowCount { public static int Count => 5; }
     internal readonly struct SixRows : IRowCount { public static int Count => 6; }
     internal readonly struct EightRows : IRowCount { public static int Count => 8; }
 
@@ -226,6 +227,62 @@ internal sealed partial class Gemm
         Store256(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add);
         Store256(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
         Store256(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
+    }
+
+    /// <summary>
+    /// The AVX2 tile's first <c>TRows.Count</c> rows for a partial tile (A's panels are 6 rows whatever the count): up to
+    /// twelve 8-float accumulators, as <see cref="KernelVector256{T}"/> with fused products, each row the same chain of fused
+    /// multiply-adds, so the same bits as that row in a whole tile. A 7×7 plane's 49 pixels are 8 whole tiles and a row,
+    /// which the whole tile computed as six (10 % of such a layer's products).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void KernelRows256<TRows>(ref float a, ref float b, int depth, ref float c, int ldc, bool add) where TRows : struct, IRowCount
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default;
+        for (int p = 0; p < depth; p++)
+        {
+            Vector256<float> b0 = Vector256.LoadUnsafe(ref b), b1 = Vector256.LoadUnsafe(ref b, 8);
+            Vector256<float> x = Vector256.Create(a);
+            c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
+            if (TRows.Count > 1)
+            {
+                x = Vector256.Create(Unsafe.Add(ref a, 1));
+                c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
+            }
+            if (TRows.Count > 2)
+            {
+                x = Vector256.Create(Unsafe.Add(ref a, 2));
+                c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
+                x = Vector256.Create(Unsafe.Add(ref a, 3));
+                c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
+            }
+            if (TRows.Count > 4)
+            {
+                x = Vector256.Create(Unsafe.Add(ref a, 4));
+                c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
+            }
+            a = ref Unsafe.Add(ref a, 6);
+            b = ref Unsafe.Add(ref b, 16);
+        }
+        Store256(ref c, c00, c01, add);
+        if (TRows.Count > 1) Store256(ref Unsafe.Add(ref c, ldc), c10, c11, add);
+        if (TRows.Count > 2)
+        {
+            Store256(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add);
+            Store256(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add);
+        }
+        if (TRows.Count > 4) Store256(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
+    }
+
+    /// <summary>Rows [0, <paramref name="rows"/>) of the AVX2 fused tile, as <see cref="RunRows512"/>.</summary>
+    static void RunRows256(int rows, ref float aPanel, ref float bPanel, int depth, ref float c, int ldc, bool add)
+    {
+        if (rows == 1) KernelRows256<OneRow>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
+        else if (rows == 2) KernelRows256<TwoRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
+        else if (rows <= 4) KernelRows256<FourRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
+        else if (rows == 5) KernelRows256<FiveRows>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
+        else KernelVector256<FusedProducts>(ref aPanel, ref bPanel, depth, ref c, ldc, add);
     }
 
     /// <summary>The 256-bit <see cref="Store512"/>.</summary>
