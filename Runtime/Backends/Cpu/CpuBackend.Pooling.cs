@@ -156,12 +156,15 @@ public sealed partial class CpuBackend
                     int count = Math.Min(lanes, end - j);
                     if (vectors && j >= first && count > 0 && lastStart + lanes * w.StrideWidth <= readable)
                     {
-                        // the whole vectors from j on whose reads stay in the plane, in one call; else one vector, partly kept
-                        int step = lanes * w.StrideWidth, whole = Math.Min((end - j) / lanes, (readable - lastStart - step) / step + 1);
+                        // the vectors that cover [j, end) in one call, as far as their reads stay readable and their
+                        // outputs in the plane: lanes past `end` land on outputs of this plane computed after them (the
+                        // rest of the row, the next rows), which overwrite them; else one vector, partly kept
+                        int step = lanes * w.StrideWidth, room = y.Length - row - j;
+                        int whole = Math.Min(Math.Min((end - j + lanes - 1) / lanes, room / lanes), (readable - lastStart - step) / step + 1);
                         if (whole > 0)
                         {
                             RunLanes(x, w, i, j, whole, y.Slice(row + j, whole * lanes), argmax.Slice(row + j, whole * lanes));
-                            j += whole * lanes - 1;
+                            j = Math.Min(j + whole * lanes, end) - 1;
                             continue;
                         }
                         Span<float> values = partial[..lanes], indices = partial[16..(16 + lanes)];
